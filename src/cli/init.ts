@@ -1,0 +1,24 @@
+import { initIndex } from '../publish/index.js'
+import { JSON_OPTION, optionalString, printJson, type Command } from './command.js'
+
+export const init: Command = {
+  name: ['init'],
+  summary: 'create a new index repo',
+  help: `wharf init [DIR] [--maintainer LOGIN] [--name NAME] [--json]
+
+Creates DIR (default: the current directory) as a git repo with main checked
+out, index/registry.json naming LOGIN (default: admin) as maintainer, and a
+registry signing key in DIR/.wharf/registry.key (ignored by git).
+
+  --maintainer LOGIN   first maintainer of the registry (default: admin)
+  --name NAME          registry name (default: the directory name)
+  --json               print {dir, commit, key_id}`,
+  options: { maintainer: { type: 'string' }, name: { type: 'string' }, ...JSON_OPTION },
+  positionals: [0, 1],
+  async run({ values, positionals }, io) {
+    const result = await initIndex({ dir: positionals[0] ?? '.', maintainer: optionalString(values, 'maintainer'), name: optionalString(values, 'name') })
+    if (values.json) printJson(io, { dir: result.dir, commit: result.commit, key_id: result.keyId })
+    else io.stdout(`Created index repo ${result.dir} (registry key ${result.keyId})\n`)
+    return 0
+  },
+}

@@ -1,0 +1,73 @@
+import { WharfError } from '../core/errors.js'
+import { openRepo } from '../git/index.js'
+import { parseDependency, publishToIndex } from '../publish/index.js'
+import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command } from './command.js'
+
+export const publish: Command = {
+  name: ['publish'],
+  summary: 'sign a version record and propose it with its artifact',
+  help: `wharf publish ARTIFACT --name ID --version V --key FILE [--index DIR] [options]
+
+Stores ARTIFACT in the index's artifact store, writes the version record,
+signs it with FILE and commits it on the proposal branch
+publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
+
+  --name ID                 package id, <namespace>:<name>
+  --version V               SemVer 2.0 version
+  --key FILE                private key from \`wharf keygen\`, registered in the namespace
+  --description TEXT        one-line description
+  --license SPDX            license expression, e.g. MIT OR Apache-2.0
+  --repository URL          source repository
+  --dependency ID@RANGE     a dependency (repeatable), e.g. wasi:io@^0.2.0
+  --target T                target of the artifact (default: read from the wasm)
+  --keyword WORD            a search keyword (repeatable)
+  --author LOGIN            who submits (default: $WHARF_AUTHOR or admin)
+  --index DIR               the index repo (default: $WHARF_INDEX or the current directory)
+  --registry URL --token T  publish to a running registry instead (wharf serve)
+  --github OWNER/REPO       open a pull request on a GitHub index instead
+  --crate DIR               publish a Rust crate package built with cargo package
+  --json                    print {branch, base, head, record}`,
+  options: {
+    name: { type: 'string' },
+    version: { type: 'string' },
+    key: { type: 'string' },
+    description: { type: 'string' },
+    license: { type: 'string' },
+    repository: { type: 'string' },
+    dependency: { type: 'string', multiple: true },
+    target: { type: 'string' },
+    keyword: { type: 'string', multiple: true },
+    author: { type: 'string' },
+    registry: { type: 'string' },
+    token: { type: 'string' },
+    github: { type: 'string' },
+    crate: { type: 'string' },
+    ...INDEX_OPTION,
+    ...JSON_OPTION,
+  },
+  positionals: [1, 1],
+  async run({ values, positionals }, io) {
+    for (const remote of ['registry', 'github', 'crate'] as const) {
+      if (values[remote] !== undefined) {
+        throw new WharfError('NOT_IMPLEMENTED', `publish --${remote} is not available in this version`, { hint: 'publish into a local index with --index DIR' })
+      }
+    }
+    const repo = openRepo(indexDir(values, io))
+    const result = await publishToIndex(repo, {
+      artifact: positionals[0]!,
+      name: required(values, 'name', 'publish'),
+      version: required(values, 'version', 'publish'),
+      privateKey: await readInputFile(required(values, 'key', 'publish'), '--key'),
+      author: optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin',
+      description: optionalString(values, 'description'),
+      license: optionalString(values, 'license'),
+      repository: optionalString(values, 'repository'),
+      dependencies: list(values, 'dependency').map((d) => parseDependency(d)),
+      target: optionalString(values, 'target'),
+      keywords: list(values, 'keyword'),
+    })
+    if (values.json) printJson(io, result)
+    else io.stdout(`Proposed ${result.record.name}@${result.record.version} on branch ${result.branch}\n`)
+    return 0
+  },
+}

@@ -1,0 +1,163 @@
+/**
+ * The file formats of an index, as TypeScript. `schemas/` is the source of
+ * truth; test/schemas.test.ts checks that values of these types validate.
+ */
+import type { DetachedSignature } from './dsse.js'
+
+export type Owner = { login: string; id?: number } | { team: string }
+
+export interface PublicKeyEntry {
+  id: string
+  algorithm: 'ed25519'
+  /** base64 of the raw 32-byte key. */
+  public_key: string
+  added: string
+  revoked?: string
+}
+
+export interface Publisher {
+  login: string
+  id?: number
+}
+
+export interface Dependency {
+  name: string
+  req: string
+  optional: boolean
+}
+
+export interface Artifact {
+  name: string
+  target: string
+  /** https URL, loopback http URL, or `sha256:<hex>` for the local artifact store. */
+  url: string
+  sha256: string
+  size: number
+}
+
+export interface CrateDependency {
+  name: string
+  req: string
+  features?: string[]
+  optional?: boolean
+  default_features?: boolean
+  target?: string | null
+  kind?: 'normal' | 'dev' | 'build'
+  /** Index URL of the registry the dependency lives in, when it is not this one. */
+  registry?: string
+  /** The real crate name when the dependency is renamed. */
+  package?: string
+}
+
+export interface CrateInfo {
+  name: string
+  cksum: string
+  features?: Record<string, string[]>
+  links?: string
+  rust_version?: string
+  deps?: CrateDependency[]
+}
+
+export type PackageKind = 'component' | 'crate'
+
+export interface VersionRecord {
+  schema: 'wharf:record/v1'
+  name: string
+  version: string
+  kind: PackageKind
+  description: string
+  license?: string
+  repository?: string
+  homepage?: string
+  keywords?: string[]
+  dependencies: Dependency[]
+  targets: string[]
+  artifacts: Artifact[]
+  source?: { repository: string; commit: string; path?: string }
+  crate?: CrateInfo
+  published_at: string
+  publisher: Publisher
+  signature: DetachedSignature
+}
+
+export interface NamespaceFile {
+  schema: 'wharf:namespace/v1'
+  namespace: string
+  description?: string
+  owners: Owner[]
+  keys: PublicKeyEntry[]
+  authority?: string
+  created_at: string
+}
+
+export interface YankNotice {
+  schema: 'wharf:yank/v1'
+  name: string
+  version: string
+  reason: string
+  yanked_at: string
+  publisher: Publisher
+  signature: DetachedSignature
+}
+
+export interface Peer {
+  name: string
+  url: string
+  namespaces: string[]
+}
+
+export interface Policy {
+  namespaces: {
+    reserved: string[]
+    waiting_period_hours: number
+    lookalike: boolean
+    crates?: string
+  }
+  limits: {
+    max_file_bytes: number
+    max_artifact_bytes: number
+    fetch_timeout_ms: number
+  }
+  urls: { allow_http_loopback: boolean }
+  quality_gates?: { min_score?: number; require_dual_compilation?: boolean }
+}
+
+export interface RegistryFile {
+  schema: 'wharf:registry/v1'
+  name: string
+  description?: string
+  maintainers: Owner[]
+  keys: PublicKeyEntry[]
+  peers: Peer[]
+  policy: Policy
+}
+
+/** The policy `wharf init` writes: a local registry where a free namespace can be claimed at once. */
+export function defaultPolicy(): Policy {
+  return {
+    namespaces: {
+      reserved: ['admin', 'core', 'registry', 'root', 'std', 'wasi', 'wasm', 'wharf'],
+      waiting_period_hours: 0,
+      lookalike: true,
+      crates: 'crates',
+    },
+    limits: {
+      max_file_bytes: 64 * 1024,
+      max_artifact_bytes: 50 * 1024 * 1024,
+      fetch_timeout_ms: 30_000,
+    },
+    urls: { allow_http_loopback: true },
+    quality_gates: {},
+  }
+}
+
+export function ownerLogin(owner: Owner): string | undefined {
+  return 'login' in owner ? owner.login : undefined
+}
+
+/** Whether `login` is one of `owners` (logins compare case-insensitively, as on GitHub). */
+export function isOwner(owners: readonly Owner[], login: string | undefined): boolean {
+  if (!login) return false
+  const wanted = login.toLowerCase()
+  return owners.some((o) => ownerLogin(o)?.toLowerCase() === wanted)
+}

@@ -1,0 +1,4 @@
+export * from './init.js'
+export * from './propose.js'
+export * from './publish.js'
+export * from './merge.js'
