@@ -1,4 +1,6 @@
 import { WharfError } from '../core/errors.js'
+import { parsePackageId } from '../core/names.js'
+import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
 import { parseDependency, publishToIndex } from '../publish/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command } from './command.js'
@@ -52,11 +54,16 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
         throw new WharfError('NOT_IMPLEMENTED', `publish --${remote} is not available in this version`, { hint: 'publish into a local index with --index DIR' })
       }
     }
+    const name = required(values, 'name', 'publish')
+    const version = required(values, 'version', 'publish')
+    // Arguments are checked before any file is read, so the first error is about what was typed.
+    parsePackageId(name)
+    parseVersion(version)
     const repo = openRepo(indexDir(values, io))
     const result = await publishToIndex(repo, {
       artifact: positionals[0]!,
-      name: required(values, 'name', 'publish'),
-      version: required(values, 'version', 'publish'),
+      name,
+      version,
       privateKey: await readInputFile(required(values, 'key', 'publish'), '--key'),
       author: optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin',
       description: optionalString(values, 'description'),

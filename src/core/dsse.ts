@@ -55,8 +55,8 @@ export type VerifyResult = { ok: true; keyid: string } | { ok: false; reason: st
  * Verifies a document's detached signature against trusted keys. At least one
  * signature must come from a listed, unrevoked key and verify.
  */
-export function verifyDocument(document: { signature?: DetachedSignature }, payloadType: string, keys: readonly TrustedKey[]): VerifyResult {
-  const signature = document.signature
+export function verifyDocument(document: object, payloadType: string, keys: readonly TrustedKey[]): VerifyResult {
+  const signature = (document as { signature?: DetachedSignature }).signature
   if (!signature || !Array.isArray(signature.signatures) || signature.signatures.length === 0) {
     return { ok: false, reason: 'the document is not signed' }
   }

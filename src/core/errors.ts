@@ -13,7 +13,13 @@ const USAGE_CODES = new Set([
   'BAD_REF',
   'IO',
   'NOT_IMPLEMENTED',
+  'NOT_AN_INDEX',
   'TOOLCHAIN',
+  'INVALID_NAME',
+  'INVALID_VERSION',
+  'INVALID_INPUT',
+  'INVALID_ARTIFACT',
+  'LOCKED',
 ])
 
 export interface WharfErrorOptions {

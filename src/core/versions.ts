@@ -39,8 +39,20 @@ export function compareVersions(a: string, b: string): number {
   return semver.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
 }
 
+/**
+ * A requirement in node-semver syntax (`^1.2`, `>=1 <2`, `1.x || 2.x`); a comma
+ * joins comparators as in Cargo (`>=1, <2`).
+ */
+export function normalizeRange(range: string): string {
+  return range.replace(/\s*,\s*/g, ' ')
+}
+
 /** Why `range` is not a valid version requirement, or undefined. */
 export function checkRange(range: string): string | undefined {
   if (range.trim() === '') return 'version requirement is empty'
-  return semver.validRange(range) === null ? `"${range}" is not a valid version requirement` : undefined
+  return semver.validRange(normalizeRange(range)) === null ? `"${range}" is not a valid version requirement` : undefined
+}
+
+export function satisfies(version: string, range: string): boolean {
+  return semver.satisfies(version, normalizeRange(range), { includePrerelease: true })
 }

@@ -36,8 +36,28 @@ export function openRepo(dir: string): Repo {
   return { dir, cache: {} }
 }
 
-/** Resolves a branch, tag, `HEAD` or (abbreviated) commit id to a full commit id. */
+/**
+ * Resolves a branch, tag, `HEAD` or (abbreviated) commit id to a full commit
+ * id, with git's ancestry suffixes: `main~2`, `HEAD^`, `abc123^2`.
+ */
 export async function resolveCommit(repo: Repo, ref: string): Promise<string> {
+  const match = /^(.+?)((?:[~^]\d*)+)$/.exec(ref)
+  if (!match) return resolveName(repo, ref)
+  let oid = await resolveName(repo, match[1]!)
+  for (const [, op, digits] of match[2]!.matchAll(/([~^])(\d*)/g)) {
+    const n = digits === '' ? 1 : Number(digits)
+    const steps = op === '~' ? n : 1
+    const parentIndex = op === '^' ? n - 1 : 0
+    for (let i = 0; i < steps && !(op === '^' && n === 0); i++) {
+      const parent: string | undefined = (await readCommitInfo(repo, oid)).parents[parentIndex]
+      if (!parent) throw new WharfError('BAD_REF', `"${ref}" goes past the first commit of ${repo.dir}`, { hint: 'use a shorter ancestry suffix' })
+      oid = parent
+    }
+  }
+  return oid
+}
+
+async function resolveName(repo: Repo, ref: string): Promise<string> {
   try {
     if (/^[0-9a-f]{4,40}$/.test(ref)) {
       try {
@@ -76,10 +96,18 @@ export async function readCommitInfo(repo: Repo, oid: string): Promise<CommitInf
   return { oid, parents: commit.parent, tree: commit.tree, author: { name: commit.author.name, timestamp: commit.author.timestamp }, message: commit.message }
 }
 
-/** The blob at `filepath` in `commit`, or undefined when there is none. */
+const FULL_OID = /^[0-9a-f]{40}$/
+
+/** A commit id as is; a ref name resolved (a missing ref must not read as a missing file). */
+async function commitOid(repo: Repo, commit: string): Promise<string> {
+  return FULL_OID.test(commit) ? commit : resolveCommit(repo, commit)
+}
+
+/** The blob at `filepath` in `commit` (an id or ref), or undefined when there is none. */
 export async function readFileAt(repo: Repo, commit: string, filepath: string): Promise<Uint8Array | undefined> {
+  const oid = await commitOid(repo, commit)
   try {
-    const { blob } = await git.readBlob({ fs, dir: repo.dir, oid: commit, filepath, cache: repo.cache })
+    const { blob } = await git.readBlob({ fs, dir: repo.dir, oid, filepath, cache: repo.cache })
     return blob
   } catch (e) {
     if ((e as { code?: string }).code === 'NotFoundError') return undefined
@@ -107,8 +135,9 @@ export interface Entry {
 
 /** Entries of the directory `dirpath` in `commit` (root when empty), or undefined when it is absent. */
 export async function listDir(repo: Repo, commit: string, dirpath: string): Promise<Entry[] | undefined> {
+  const oid = await commitOid(repo, commit)
   try {
-    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: commit, filepath: dirpath || undefined, cache: repo.cache })
+    const { tree } = await git.readTree({ fs, dir: repo.dir, oid, filepath: dirpath || undefined, cache: repo.cache })
     return tree.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type }))
   } catch (e) {
     const code = (e as { code?: string }).code

@@ -1,9 +1,8 @@
 /** Version records and yank notices: new versions only, from owners, signed with a key held at base, with real dependencies. */
-import semver from 'semver'
 import { PAYLOAD_TYPES, verifyDocument } from '../../core/dsse.js'
 import { packageDir } from '../../core/layout.js'
 import { isOwner, type VersionRecord, type YankNotice } from '../../core/types.js'
-import { checkRange, versionKey } from '../../core/versions.js'
+import { checkRange, satisfies, versionKey } from '../../core/versions.js'
 import { listDir } from '../../git/index.js'
 import { RULES, type CheckContext, type Subject } from '../types.js'
 
@@ -89,7 +88,7 @@ async function checkRecord(ctx: CheckContext, subject: Subject, added: Map<strin
     const versions = await versionsAt(ctx, ctx.head, dep.name)
     if (versions.length === 0) {
       ctx.report({ rule: RULES.dependency, file, message: `dependency ${dep.name} is not a package of this registry`, hint: 'check the name, or publish the dependency first' })
-    } else if (!versions.some((v) => semver.satisfies(v, dep.req, { includePrerelease: true }))) {
+    } else if (!versions.some((v) => satisfies(v, dep.req))) {
       ctx.report({
         rule: RULES.dependency,
         file,
