@@ -16,7 +16,7 @@ import { checkRecords } from './rules/records.js'
 import type { CheckContext, Fetch, Finding, Subject } from './types.js'
 
 export { RULES, type Finding, type RuleId } from './types.js'
-export { formatMarkdown, formatText } from './report.js'
+export { formatAnnotations, formatMarkdown, formatText } from './report.js'
 export { urlProblem, fetchLimited } from './fetch.js'
 export { artifactFormatProblem } from './rules/artifacts.js'
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { formatMarkdown, formatText, runCheck } from '../check/index.js'
+import { formatAnnotations, formatMarkdown, formatText, runCheck } from '../check/index.js'
 import { openRepo } from '../git/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
 
@@ -10,8 +10,8 @@ export const check: Command = {
 
 Compares two commits of an index repo and applies every rule (DESIGN §4).
 Exit 0: accepted; 1: rejected (each finding names its rule and how to fix
-it); 2: cannot run. In GitHub Actions the Markdown summary is also appended
-to $GITHUB_STEP_SUMMARY.
+it); 2: cannot run. In GitHub Actions each finding is also printed as a file
+annotation and the Markdown summary is appended to $GITHUB_STEP_SUMMARY.
 
   --base REV        what the submission is compared against (e.g. main)
   --head REV        the submission (a branch or commit)
@@ -29,6 +29,7 @@ to $GITHUB_STEP_SUMMARY.
     })
     if (values.json) printJson(io, result)
     else io.stdout(values.markdown ? formatMarkdown(result) : formatText(result))
+    if (io.env.GITHUB_ACTIONS === 'true') io.stdout(formatAnnotations(result))
     if (io.env.GITHUB_STEP_SUMMARY) await fs.promises.appendFile(io.env.GITHUB_STEP_SUMMARY, formatMarkdown(result))
     return result.accepted ? 0 : 1
   },

@@ -65,6 +65,8 @@ describe('the honest flow', () => {
     expect(check.stdout).toMatch(/fix: .*ask an owner/)
     const markdown = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--markdown'])
     expect(markdown.stdout).toContain('| `namespace/not-owner` |')
+    const annotated = await wharf(['check', '--index', index, '--base', 'main', '--head', branch], { env: { GITHUB_ACTIONS: 'true' } })
+    expect(annotated.stdout).toContain('::error file=index/packages/acme/calc/0.2.0.json,title=namespace/not-owner::mallory is not an owner')
     const merge = await wharf(['merge', '--branch', branch, '--index', index])
     expect(merge.code).toBe(1)
     expect(fs.existsSync(path.join(index, 'index/packages/acme/calc/0.2.0.json'))).toBe(false)
