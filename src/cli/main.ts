@@ -10,8 +10,9 @@ import { laterCommands } from './later.js'
 import { merge } from './merge.js'
 import { namespaceAdd } from './namespace.js'
 import { publish } from './publish.js'
+import { serve } from './serve.js'
 
-export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, ...laterCommands, demo]
+export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, serve, ...laterCommands, demo]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.join(' ').length))

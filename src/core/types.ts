@@ -69,6 +69,8 @@ export interface VersionRecord {
   license?: string
   repository?: string
   homepage?: string
+  /** Where the component's WIT lives (the Run 2.0 publish field `wit_url`). */
+  wit_url?: string
   keywords?: string[]
   dependencies: Dependency[]
   targets: string[]

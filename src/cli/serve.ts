@@ -1,0 +1,51 @@
+import { configFromEnv, startServer } from '../serve/index.js'
+import type { Command } from './command.js'
+
+export const serve: Command = {
+  name: ['serve'],
+  summary: 'run the local registry server (Run 2.0 and Cargo compatible)',
+  help: `wharf serve
+
+Runs the registry on one machine: the index repo, artifact store and generated
+API live in REGISTRY_DATA_DIR and are created on first start. Serves the static
+API, the Run 2.0 routes (search, download, publish), Cargo's publish API
+(sparse index at <URL>/cargo/) and the WasmRust REST routes. Stops on Ctrl-C.
+
+Environment:
+  PORT                          port to listen on (default 8080; 0 picks a free one)
+  HOST                          interface to listen on (default 0.0.0.0)
+  REGISTRY_URL                  public base URL (default http://localhost:PORT)
+  REGISTRY_DATA_DIR             data directory (default ./registry-data)
+  REGISTRY_ADMIN_TOKEN          admin token, namespace * (default: generated once,
+                                stored in REGISTRY_DATA_DIR/state/admin-token)
+  REGISTRY_TOKENS               publish tokens, ns:token,ns:token (namespaces are
+                                created at start when absent)
+  REGISTRY_MAX_UPLOAD_MB        largest upload (default 50)
+  REGISTRY_RATE_LIMIT_PER_MIN   writes per minute, all clients (default 120;
+                                one client gets a quarter of it)`,
+  options: {},
+  async run(_args, io) {
+    const config = configFromEnv(io.env)
+    const server = await startServer({ ...config, log: (text) => io.stdout(text) })
+    io.stdout(`wharf registry listening on ${server.url} (data in ${config.dataDir})\n`)
+    if (server.generatedToken) {
+      io.stdout(
+        `\nAdmin token (stored in ${server.adminTokenFile}, mode 0600):\n  ${server.adminToken}\n\nPublish a component:\n` +
+          `  curl -X POST ${server.url}/api/v1/packages -H "Authorization: Bearer ${server.adminToken}" \\\n` +
+          `    -F name=acme:hello -F version=0.1.0 -F sha256=$(sha256sum hello.wasm | cut -d' ' -f1) -F component=@hello.wasm\n\n`,
+      )
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        resolve()
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    })
+    io.stdout('stopping\n')
+    await server.close()
+    return 0
+  },
+}

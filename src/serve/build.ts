@@ -1,0 +1,45 @@
+/**
+ * Regenerating the static API after a merge, through `wharf build-api`'s
+ * own function (src/api), incrementally from the last commit it was built
+ * from. The commit is recorded only after a build finishes, so a build cut
+ * short by a crash is simply run again on start.
+ */
+import fs from 'node:fs'
+import type { Repo } from '../git/index.js'
+import { writeFileAtomic } from '../store/index.js'
+
+export interface BuildApiOptions {
+  repo: Repo
+  out: string
+  baseUrl?: string
+  since?: string
+}
+
+export type BuildApi = (options: BuildApiOptions) => Promise<unknown>
+
+/** src/api's buildApi, or undefined while this checkout has none. */
+export async function loadBuildApi(): Promise<BuildApi | undefined> {
+  // A variable specifier keeps the type checker from requiring the module before it exists.
+  const specifier = '../api/index.js'
+  try {
+    const mod = (await import(specifier)) as { buildApi?: BuildApi }
+    return typeof mod.buildApi === 'function' ? mod.buildApi : undefined
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined
+    throw e
+  }
+}
+
+export async function readBuiltCommit(file: string): Promise<string | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.promises.readFile(file, 'utf8')) as { commit?: unknown }
+    return typeof parsed.commit === 'string' ? parsed.commit : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export async function writeBuiltCommit(file: string, commit: string): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify({ commit })}\n`)
+}

@@ -1,0 +1,117 @@
+/** The HTTP edge: typed errors to status codes, JSON answers, and bodies read under a byte limit. */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isWharfError, WharfError } from '../core/errors.js'
+
+/** Status for each error code a request can cause; anything unlisted is the server's fault (500). */
+const STATUS: Record<string, number> = {
+  USAGE: 400,
+  INVALID_INPUT: 400,
+  INVALID_NAME: 400,
+  INVALID_VERSION: 400,
+  INVALID_ARTIFACT: 400,
+  INVALID_DIGEST: 400,
+  DIGEST_MISMATCH: 400,
+  REJECTED: 400,
+  BAD_KEY: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  VERSION_EXISTS: 409,
+  NAMESPACE_EXISTS: 409,
+  CONFLICT: 409,
+  TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  NOT_IMPLEMENTED: 501,
+  LOCKED: 503,
+}
+
+export function statusFor(e: unknown): number {
+  return isWharfError(e) ? (STATUS[e.code] ?? 500) : 500
+}
+
+/** A WharfError that names the request field at fault, so the JSON answer can too. */
+export function fieldError(code: string, field: string, message: string, hint?: string): WharfError {
+  const e = new WharfError(code, message, { hint })
+  ;(e as WharfError & { field?: string }).field = field
+  return e
+}
+
+export function errorField(e: unknown): string | undefined {
+  return (e as { field?: string }).field
+}
+
+/** The JSON body of an error answer: `error` is the message; code, field and hint say more. */
+export function errorBody(e: unknown): Record<string, unknown> {
+  if (isWharfError(e) && statusFor(e) < 500) {
+    return { error: e.message, code: e.code, ...(errorField(e) ? { field: errorField(e) } : {}), ...(e.hint ? { hint: e.hint } : {}) }
+  }
+  return { error: 'internal error', code: 'INTERNAL' }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
+  const text = `${JSON.stringify(body)}\n`
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers })
+  res.end(text)
+}
+
+/**
+ * Ends the exchange without reading the rest of the body: the answer goes
+ * out, then the connection closes, so a client cannot make the server read
+ * what it already refused.
+ */
+export function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
+  const text = `${JSON.stringify(body)}\n`
+  res.shouldKeepAlive = false
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close', ...headers })
+  res.end(text, () => {
+    // Give the client a moment to read the answer before the socket goes.
+    setTimeout(() => req.socket.destroy(), 50).unref()
+  })
+  req.pause()
+}
+
+export function tooLarge(limit: number): WharfError {
+  return new WharfError('TOO_LARGE', `the upload is larger than this registry's ${Math.round(limit / 1024 / 1024)} MB limit`, {
+    hint: 'strip debug sections (wasm-tools strip), or ask the operator to raise REGISTRY_MAX_UPLOAD_MB',
+  })
+}
+
+/** Throws 413 when the declared Content-Length is over `limit`, before anything is read. */
+export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && (!/^\d+$/.test(declared) || Number(declared) > limit)) {
+    if (!/^\d+$/.test(declared)) throw fieldError('INVALID_INPUT', 'content-length', `Content-Length "${declared}" is not a number`)
+    throw tooLarge(limit)
+  }
+}
+
+/** The whole body, counting bytes as they arrive and stopping at `limit`. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  checkDeclaredLength(req, limit)
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length
+    if (total > limit) throw tooLarge(limit)
+    chunks.push(chunk)
+  }
+  if (!req.complete) throw fieldError('INVALID_INPUT', 'body', 'the request body ended early', 'send the whole body')
+  return Buffer.concat(chunks)
+}
+
+/** Parses a JSON request body, naming the problem on failure. */
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const body = await readBody(req, limit)
+  try {
+    return JSON.parse(body.toString('utf8'))
+  } catch (e) {
+    throw fieldError('INVALID_INPUT', 'body', `the body is not JSON: ${(e as Error).message}`, 'send Content-Type: application/json with a JSON object')
+  }
+}
+
+/** The client a request counts against for rate limits. */
+export function clientKey(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown'
+}

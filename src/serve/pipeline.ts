@@ -1,0 +1,222 @@
+/**
+ * Every write the server takes runs the pipeline a pull request runs, one at
+ * a time: journal, artifact into the store, proposal commit on a branch,
+ * `wharf check`, merge (main moves: the commit point), work tree and branch
+ * tidied, incremental `build-api`, then the answer.
+ *
+ * WHARF_TEST_CRASH_AT=<step> makes the process SIGKILL itself right after
+ * that step (one of CRASH_STEPS), so tests can cut a write at a known place
+ * and check that a restart finishes or rolls it back.
+ */
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import git from 'isomorphic-git'
+import { runCheck, type CheckResult, type Finding } from '../check/index.js'
+import { stableJson } from '../core/canonical.js'
+import { WharfError } from '../core/errors.js'
+import { sha256Hex } from '../core/hash.js'
+import { schemaErrors, type SchemaName } from '../core/schemas.js'
+import { branchExists, deleteBranch, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
+import { artifactPath, putArtifact } from '../store/index.js'
+import { fieldError } from './http.js'
+import type { Journal, JournalEntry } from './journal.js'
+
+/** The places a write can be cut, in order. */
+export const CRASH_STEPS = ['journal', 'store', 'propose', 'check', 'merge', 'sync', 'build', 'answer'] as const
+export type CrashStep = (typeof CRASH_STEPS)[number]
+
+/** Kills the process at `step` when WHARF_TEST_CRASH_AT names it (tests only). */
+export function crashPoint(step: CrashStep): void {
+  if (process.env.WHARF_TEST_CRASH_AT === step) process.kill(process.pid, 'SIGKILL')
+}
+
+export interface PlannedFile {
+  path: string
+  json: object
+  schema: SchemaName
+}
+
+/** What one write adds to the index. */
+export interface Plan {
+  label: string
+  branch: string
+  /** The login the proposal is submitted as (owner checks apply to it). */
+  author: string
+  message: string
+  files: PlannedFile[]
+  artifact?: Uint8Array
+}
+
+export interface WriteResult {
+  base: string
+  commit: string
+  check: CheckResult
+}
+
+export interface PipelineHooks {
+  /** Runs after main moved to `commit`: catalog and static API catch up. Failures here are retried on start. */
+  afterMerge(base: string, commit: string): Promise<void>
+  log(line: string): void
+}
+
+export interface Pipeline {
+  /**
+   * Runs one write: `plan` sees the tip of main under the write lock and
+   * returns what to add, or undefined when there is nothing to do.
+   */
+  submit(plan: (base: string) => Promise<Plan | undefined>): Promise<WriteResult | undefined>
+  /** Finishes or rolls back what a crash left in the journal. */
+  recover(): Promise<{ finished: string[]; rolledBack: string[] }>
+  /** Runs `work` in turn with the writes, without the repo lock (for a child process that takes it, such as `wharf sync`). */
+  exclusive<T>(work: () => Promise<T>): Promise<T>
+  /** Resolves once every queued write has ended. */
+  idle(): Promise<void>
+}
+
+/** An error for a submission `check` refused, with the status its first finding calls for. */
+export function rejection(findings: Finding[]): WharfError {
+  const first = findings[0]!
+  const code =
+    first.rule === 'record/version-exists'
+      ? 'VERSION_EXISTS'
+      : /^(namespace\/(not-owner|claim-author|reserved|change-not-owner)|registry\/not-maintainer)$/.test(first.rule)
+        ? 'FORBIDDEN'
+        : 'REJECTED'
+  const field = first.rule.startsWith('artifact/')
+    ? 'component'
+    : first.rule === 'record/dependency'
+      ? 'dependencies'
+      : first.rule === 'record/signature'
+        ? 'record'
+        : undefined
+  const message = findings.map((f) => `${f.rule}: ${f.message}`).join('; ')
+  const e = field ? fieldError(code, field, message, first.hint) : new WharfError(code, message, { hint: first.hint })
+  ;(e as WharfError & { findings?: Finding[] }).findings = findings
+  return e
+}
+
+/** Moves main with a rename, so a crash leaves it at the old tip or the new one, never a torn file. */
+async function moveMain(repo: Repo, oid: string): Promise<void> {
+  const file = path.join(repo.dir, '.git', 'refs', 'heads', MAIN)
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const handle = await fs.promises.open(temp, 'w', 0o644)
+  try {
+    await handle.writeFile(`${oid}\n`)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await fs.promises.rename(temp, file)
+}
+
+async function mainHolds(repo: Repo, files: JournalEntry['files']): Promise<boolean> {
+  const main = await resolveCommit(repo, MAIN)
+  for (const file of files) {
+    const blob = await readFileAt(repo, main, file.path)
+    if (!blob) return false
+    const { oid } = await git.hashBlob({ object: blob })
+    if (oid !== file.oid) return false
+  }
+  return true
+}
+
+export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHooks): Pipeline {
+  let tail: Promise<unknown> = Promise.resolve()
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work)
+    tail = run.catch(() => undefined)
+    return run
+  }
+
+  const rollBack = async (entry: JournalEntry) => {
+    if (await branchExists(repo, entry.branch)) await deleteBranch(repo, entry.branch)
+    if (entry.artifact && !entry.artifact.preexisting) await fs.promises.rm(artifactPath(repo.dir, entry.artifact.sha256), { force: true })
+    await journal.remove(entry.id)
+  }
+
+  const write = async (planFor: (base: string) => Promise<Plan | undefined>): Promise<WriteResult | undefined> => {
+    const base = await resolveCommit(repo, MAIN)
+    const plan = await planFor(base)
+    if (!plan) return undefined
+    const started = Date.now()
+    const step = (name: CrashStep) => {
+      hooks.log(`publish ${plan.label} ${name} ${Date.now() - started}ms`)
+      crashPoint(name)
+    }
+    const files = plan.files.map((f) => {
+      const problems = schemaErrors(f.schema, f.json)
+      if (problems.length) throw new WharfError('INVALID_INPUT', `${f.path} would be invalid: ${problems.join('; ')}`, { hint: 'check the fields of the request' })
+      return { path: f.path, content: stableJson(f.json) }
+    })
+    const oids = await Promise.all(files.map(async (f) => ({ path: f.path, oid: (await git.hashBlob({ object: f.content })).oid })))
+    const sha256 = plan.artifact ? sha256Hex(plan.artifact) : undefined
+    const entry: JournalEntry = {
+      id: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,
+      label: plan.label,
+      branch: plan.branch,
+      base,
+      files: oids,
+      ...(sha256 ? { artifact: { sha256, preexisting: fs.existsSync(artifactPath(repo.dir, sha256)) } } : {}),
+      started_at: new Date().toISOString(),
+    }
+    await journal.write(entry)
+    step('journal')
+    try {
+      if (plan.artifact) await putArtifact(repo.dir, plan.artifact)
+      step('store')
+      const head = await writeCommitWith(repo, { parents: [base], files, message: plan.message, author: { login: plan.author } })
+      await setBranch(repo, plan.branch, head)
+      step('propose')
+      const check = await runCheck({ repo, base, head, author: plan.author })
+      step('check')
+      if (!check.accepted) {
+        await rollBack(entry)
+        throw rejection(check.findings)
+      }
+      await moveMain(repo, head)
+      step('merge')
+      await syncWorkTree(repo, files.map((f) => f.path))
+      await deleteBranch(repo, plan.branch)
+      step('sync')
+      try {
+        await hooks.afterMerge(base, head)
+      } catch (e) {
+        // The version is merged and stays; the API catches up at the next write or start (built.json lags main).
+        hooks.log(`publish ${plan.label} build failed: ${(e as Error).message}`)
+      }
+      step('build')
+      await journal.remove(entry.id)
+      return { base, commit: head, check }
+    } catch (e) {
+      // Anything that failed before main moved is undone now; after that, the write stands and start-up finishes it.
+      if ((await resolveCommit(repo, MAIN)) === base) await rollBack(entry).catch(() => undefined)
+      throw e
+    }
+  }
+
+  return {
+    submit: (plan) => serial(() => withRepoLock(repo.dir, () => write(plan))),
+    recover: () =>
+      serial(() =>
+        withRepoLock(repo.dir, async () => {
+          const finished: string[] = []
+          const rolledBack: string[] = []
+          for (const entry of await journal.pending()) {
+            if (await mainHolds(repo, entry.files)) {
+              await syncWorkTree(repo, entry.files.map((f) => f.path))
+              if (await branchExists(repo, entry.branch)) await deleteBranch(repo, entry.branch)
+              await journal.remove(entry.id)
+              finished.push(entry.label)
+            } else {
+              await rollBack(entry)
+              rolledBack.push(entry.label)
+            }
+          }
+          return { finished, rolledBack }
+        }),
+      ),
+    exclusive: (work) => serial(work),
+    idle: () => serial(async () => undefined),
+  }
+}

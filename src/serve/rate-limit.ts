@@ -1,0 +1,42 @@
+/**
+ * Token buckets: one shared by every client and one per client, both refilled
+ * continuously. A request takes one token from each or is refused with the
+ * seconds until it would be allowed.
+ */
+
+interface Bucket {
+  tokens: number
+  at: number
+}
+
+export interface RateLimiter {
+  /** 0 when allowed (and counted), else whole seconds to wait. */
+  take(client: string, now?: number): number
+}
+
+export function createRateLimiter(options: { globalPerMin: number; clientPerMin: number }): RateLimiter {
+  const global: Bucket = { tokens: options.globalPerMin, at: Date.now() }
+  const clients = new Map<string, Bucket>()
+  const refill = (bucket: Bucket, perMin: number, now: number) => {
+    bucket.tokens = Math.min(perMin, bucket.tokens + ((now - bucket.at) * perMin) / 60_000)
+    bucket.at = now
+  }
+  const wait = (bucket: Bucket, perMin: number) => Math.max(1, Math.ceil(((1 - bucket.tokens) * 60) / perMin))
+  return {
+    take(client, now = Date.now()) {
+      let own = clients.get(client)
+      if (!own) {
+        // Forget full buckets now and then, so the map holds only recent clients.
+        if (clients.size > 10_000) for (const [key, b] of clients) if (b.at < now - 60_000) clients.delete(key)
+        clients.set(client, (own = { tokens: options.clientPerMin, at: now }))
+      }
+      refill(global, options.globalPerMin, now)
+      refill(own, options.clientPerMin, now)
+      if (own.tokens < 1) return wait(own, options.clientPerMin)
+      if (global.tokens < 1) return wait(global, options.globalPerMin)
+      own.tokens -= 1
+      global.tokens -= 1
+      return 0
+    },
+  }
+}

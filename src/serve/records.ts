@@ -1,0 +1,300 @@
+/**
+ * Requests into index files: a Run publish form or a Cargo publish into a
+ * version record, a yank into a yank notice, a namespace the server creates.
+ * Pure functions; the routes validate, the pipeline writes.
+ */
+import { PAYLOAD_TYPES, signDocument } from '../core/dsse.js'
+import { KEY_ALGORITHM, type SigningKey } from '../core/keys.js'
+import { checkPackageId, crateToPackageName, checkName } from '../core/names.js'
+import type { CrateDependency, Dependency, NamespaceFile, VersionRecord, YankNotice } from '../core/types.js'
+import { checkRange, checkVersion } from '../core/versions.js'
+import { SHA256_HEX, sha256Hex } from '../core/hash.js'
+import { inspectWasm } from '../core/wasm.js'
+import { artifactName, defaultTarget } from '../publish/index.js'
+import { LOCAL_URL_PREFIX } from '../store/index.js'
+import { fieldError } from './http.js'
+
+/** RFC 3339 to the second, as records carry it. */
+export function timestamp(now: Date): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+export interface ComponentForm {
+  name: string
+  version: string
+  description: string
+  license?: string
+  repository?: string
+  witUrl?: string
+  dependencies: Dependency[]
+  targets?: string[]
+  sha256: string
+  bytes: Uint8Array
+  filename?: string
+  /** A complete record the publisher signed; the server then signs nothing. */
+  signed?: VersionRecord
+}
+
+const TARGET = /^[a-z0-9_.-]{1,64}$/
+
+function parseJsonField<T>(fields: Map<string, string>, field: string): T | undefined {
+  const raw = fields.get(field)
+  if (raw === undefined || raw.trim() === '') return undefined
+  try {
+    return JSON.parse(raw) as T
+  } catch (e) {
+    throw fieldError('INVALID_INPUT', field, `field "${field}" is not JSON: ${(e as Error).message}`, `send ${field} as a JSON array`)
+  }
+}
+
+function parseDependencies(fields: Map<string, string>): Dependency[] {
+  const raw = parseJsonField<unknown>(fields, 'dependencies')
+  if (raw === undefined) return []
+  // Either the Run answer's shape [{name, version, optional}] or a map {"ns:name": "^1.0"}.
+  const list: unknown[] = Array.isArray(raw)
+    ? raw
+    : raw !== null && typeof raw === 'object'
+      ? Object.entries(raw as Record<string, unknown>).map(([name, version]) => ({ name, version }))
+      : [null]
+  return list.map((item, i) => {
+    const d = item as { name?: unknown; version?: unknown; req?: unknown; optional?: unknown } | null
+    const name = d?.name
+    const req = d?.version ?? d?.req
+    if (typeof name !== 'string' || typeof req !== 'string') {
+      throw fieldError('INVALID_INPUT', 'dependencies', `dependencies[${i}] needs a string "name" and a string "version" range`, 'e.g. [{"name":"wasi:io","version":"^0.2.0"}]')
+    }
+    const problem = checkPackageId(name) ?? checkRange(req)
+    if (problem) throw fieldError('INVALID_INPUT', 'dependencies', `dependencies[${i}]: ${problem}`)
+    if (d?.optional !== undefined && typeof d.optional !== 'boolean') throw fieldError('INVALID_INPUT', 'dependencies', `dependencies[${i}].optional must be true or false`)
+    return { name, req, optional: d?.optional === true }
+  })
+}
+
+function optionalText(fields: Map<string, string>, field: string, max: number): string | undefined {
+  const value = fields.get(field)?.trim()
+  if (!value) return undefined
+  if (value.length > max) throw fieldError('INVALID_INPUT', field, `field "${field}" is longer than ${max} characters`)
+  return value
+}
+
+function url(fields: Map<string, string>, field: string): string | undefined {
+  const value = optionalText(fields, field, 2048)
+  if (value !== undefined && !/^https?:\/\/\S+$/.test(value)) throw fieldError('INVALID_INPUT', field, `field "${field}" must be an http(s) URL`)
+  return value
+}
+
+/** Validates a Run publish form (DESIGN §7) field by field; each error names its field. */
+export function parseComponentForm(fields: Map<string, string>, file: { field: string; filename?: string; bytes: Buffer } | undefined): ComponentForm {
+  const name = fields.get('name')?.trim()
+  if (!name) throw fieldError('INVALID_INPUT', 'name', 'field "name" is missing', 'send name=<namespace>:<name>, e.g. run:calc/calculator')
+  const nameProblem = checkPackageId(name)
+  if (nameProblem) throw fieldError('INVALID_NAME', 'name', nameProblem, 'names are lower case: <namespace>:<name>, e.g. run:calc/calculator')
+  const version = fields.get('version')?.trim()
+  if (!version) throw fieldError('INVALID_INPUT', 'version', 'field "version" is missing', 'send version=<SemVer>, e.g. 0.1.0')
+  const versionProblem = checkVersion(version)
+  if (versionProblem) throw fieldError('INVALID_VERSION', 'version', versionProblem, 'use a SemVer 2.0 version such as 1.2.3')
+  if (!file) throw fieldError('INVALID_INPUT', 'component', 'the form has no file part "component" or "artifact"', 'attach the .wasm file as component=@file.wasm')
+  if (file.bytes.length === 0) throw fieldError('INVALID_INPUT', file.field, 'the uploaded file is empty')
+  const sha256 = fields.get('sha256')?.trim().toLowerCase()
+  if (!sha256) throw fieldError('INVALID_INPUT', 'sha256', 'field "sha256" is missing', 'send the sha256 hex digest of the file (sha256sum FILE)')
+  if (!SHA256_HEX.test(sha256)) throw fieldError('INVALID_DIGEST', 'sha256', `"${sha256}" is not a sha256 hex digest`)
+  const actual = sha256Hex(file.bytes)
+  if (actual !== sha256) {
+    throw fieldError('DIGEST_MISMATCH', 'sha256', `the file hashes to ${actual}, but sha256 says ${sha256}`, 'the upload changed on the way, or sha256 belongs to another file')
+  }
+  const inspection = inspectWasm(file.bytes)
+  if (!inspection.ok) throw fieldError('INVALID_ARTIFACT', file.field, `the file is not valid WebAssembly: ${inspection.reason}`, 'upload a .wasm component or module')
+  const description = optionalText(fields, 'description', 1000) ?? ''
+  const license = optionalText(fields, 'license', 256)
+  const targets = parseJsonField<unknown>(fields, 'targets')
+  if (targets !== undefined && (!Array.isArray(targets) || targets.length > 32 || targets.some((t) => typeof t !== 'string' || !TARGET.test(t)))) {
+    throw fieldError('INVALID_INPUT', 'targets', 'field "targets" must be a JSON array of target names such as "wasm32-wasip2"')
+  }
+  const signed = parseJsonField<VersionRecord>(fields, 'record')
+  if (signed !== undefined) {
+    if (typeof signed !== 'object' || signed === null || signed.name !== name || signed.version !== version) {
+      throw fieldError('INVALID_INPUT', 'record', 'field "record" must be the signed record of this name and version')
+    }
+    if (!signed.artifacts?.some?.((a) => a.sha256 === sha256)) throw fieldError('INVALID_INPUT', 'record', 'the signed record does not name the uploaded file (no artifact with its sha256)')
+  }
+  return {
+    name,
+    version,
+    description,
+    license,
+    repository: url(fields, 'repository'),
+    witUrl: url(fields, 'wit_url'),
+    dependencies: parseDependencies(fields),
+    targets: targets === undefined ? undefined : [...new Set(targets as string[])],
+    sha256,
+    bytes: file.bytes,
+    filename: file.filename,
+    signed,
+  }
+}
+
+/** The record the server signs for a Run publish. */
+export function componentRecord(form: ComponentForm, publisher: string, key: SigningKey, now: Date): VersionRecord {
+  if (form.signed) return form.signed
+  const target = defaultTarget(form.bytes)
+  const unsigned: Omit<VersionRecord, 'signature'> = {
+    schema: 'wharf:record/v1',
+    name: form.name,
+    version: form.version,
+    kind: 'component',
+    description: form.description,
+    ...(form.license ? { license: form.license } : {}),
+    ...(form.repository ? { repository: form.repository } : {}),
+    ...(form.witUrl ? { wit_url: form.witUrl } : {}),
+    dependencies: form.dependencies,
+    targets: form.targets?.length ? form.targets : [target],
+    artifacts: [
+      {
+        name: artifactName(form.filename?.endsWith('.wasm') ? form.filename : 'artifact.wasm'),
+        target,
+        url: `${LOCAL_URL_PREFIX}${form.sha256}`,
+        sha256: form.sha256,
+        size: form.bytes.length,
+      },
+    ],
+    published_at: timestamp(now),
+    publisher: { login: publisher },
+  }
+  return signDocument(unsigned, PAYLOAD_TYPES.record, key) as VersionRecord
+}
+
+export function yankNotice(name: string, version: string, reason: string, publisher: string, key: SigningKey, now: Date): YankNotice {
+  const unsigned: Omit<YankNotice, 'signature'> = { schema: 'wharf:yank/v1', name, version, reason, yanked_at: timestamp(now), publisher: { login: publisher } }
+  return signDocument(unsigned, PAYLOAD_TYPES.yank, key) as YankNotice
+}
+
+/** A namespace the server creates: owned by its token's login and the admin, signed for by the registry key. */
+export function namespaceFile(ns: string, owners: string[], key: SigningKey, now: Date): NamespaceFile {
+  return {
+    schema: 'wharf:namespace/v1',
+    namespace: ns,
+    owners: [...new Set(owners)].map((login) => ({ login })),
+    keys: [{ id: key.id, algorithm: KEY_ALGORITHM, public_key: key.publicKey, added: timestamp(now) }],
+    created_at: timestamp(now),
+  }
+}
+
+// ---- Cargo ----
+
+/** The JSON cargo sends ahead of the .crate in `cargo publish` (the fields wharf keeps). */
+export interface CargoPublishMetadata {
+  name: string
+  vers: string
+  deps?: {
+    name: string
+    version_req: string
+    features?: string[]
+    optional?: boolean
+    default_features?: boolean
+    target?: string | null
+    kind?: 'normal' | 'dev' | 'build'
+    registry?: string | null
+    explicit_name_in_toml?: string | null
+  }[]
+  features?: Record<string, string[]>
+  description?: string | null
+  license?: string | null
+  repository?: string | null
+  homepage?: string | null
+  keywords?: string[]
+  links?: string | null
+  rust_version?: string | null
+}
+
+const CRATE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/
+
+/** Splits Cargo's publish body: u32 LE length, JSON, u32 LE length, .crate bytes. */
+export function parseCargoPublish(body: Buffer): { metadata: CargoPublishMetadata; crate: Buffer } {
+  const bad = (why: string) => fieldError('INVALID_INPUT', 'body', `not a cargo publish body: ${why}`, 'publish with `cargo publish --registry NAME`')
+  if (body.length < 4) throw bad('it is shorter than its length prefix')
+  const jsonLength = body.readUInt32LE(0)
+  if (jsonLength > body.length - 8) throw bad(`the metadata length ${jsonLength} runs past the end of the body`)
+  let metadata: CargoPublishMetadata
+  try {
+    metadata = JSON.parse(body.subarray(4, 4 + jsonLength).toString('utf8')) as CargoPublishMetadata
+  } catch (e) {
+    throw bad(`the metadata is not JSON (${(e as Error).message})`)
+  }
+  const crateLength = body.readUInt32LE(4 + jsonLength)
+  const crate = body.subarray(8 + jsonLength)
+  if (crate.length !== crateLength) throw bad(`the .crate is ${crate.length} bytes, but its length prefix says ${crateLength}`)
+  if (typeof metadata !== 'object' || metadata === null) throw bad('the metadata is not an object')
+  return { metadata, crate }
+}
+
+/** The package id a crate gets in the crates namespace. */
+export function cratePackageId(ns: string, crateName: string): string {
+  return `${ns}:${crateToPackageName(crateName)}`
+}
+
+export function checkCrateName(name: unknown): string {
+  if (typeof name !== 'string' || !CRATE_NAME.test(name)) {
+    throw fieldError('INVALID_NAME', 'name', `crate name ${JSON.stringify(name)} is not a valid crate name`, 'crate names start with a letter and hold letters, digits, - and _')
+  }
+  const problem = checkName(crateToPackageName(name))
+  if (problem) throw fieldError('INVALID_NAME', 'name', `crate "${name}" has no wharf package name: ${problem}`, 'avoid "__", "--" and a trailing "-" or "_"')
+  return name
+}
+
+export function crateRecord(ns: string, metadata: CargoPublishMetadata, crate: Buffer, publisher: string, key: SigningKey, now: Date): VersionRecord {
+  const crateName = checkCrateName(metadata.name)
+  const version = metadata.vers
+  const versionProblem = typeof version === 'string' ? checkVersion(version) : 'the version is missing'
+  if (versionProblem) throw fieldError('INVALID_VERSION', 'vers', versionProblem, 'use a SemVer 2.0 version such as 1.2.3')
+  const sha256 = sha256Hex(crate)
+  const deps: CrateDependency[] = (metadata.deps ?? []).map((d, i) => {
+    if (!d || typeof d.name !== 'string' || typeof d.version_req !== 'string') throw fieldError('INVALID_INPUT', 'deps', `deps[${i}] needs a name and a version_req`)
+    const renamed = typeof d.explicit_name_in_toml === 'string' && d.explicit_name_in_toml !== ''
+    return {
+      name: renamed ? d.explicit_name_in_toml! : d.name,
+      req: d.version_req,
+      features: d.features ?? [],
+      optional: d.optional ?? false,
+      default_features: d.default_features ?? true,
+      target: d.target ?? null,
+      kind: d.kind ?? 'normal',
+      ...(d.registry ? { registry: d.registry } : {}),
+      ...(renamed ? { package: d.name } : {}),
+    }
+  })
+  // Only dependencies on this registry (no `registry`) are wharf dependencies; dev-dependencies never reach a dependent.
+  const dependencies: Dependency[] = (metadata.deps ?? [])
+    .filter((d) => !d.registry && d.kind !== 'dev')
+    .map((d) => ({ name: cratePackageId(ns, d.name), req: d.version_req, optional: d.optional ?? false }))
+  const text = (value: unknown, max: number) => (typeof value === 'string' && value.trim() !== '' ? value.trim().slice(0, max) : undefined)
+  const link = (value: unknown) => (typeof value === 'string' && /^https?:\/\/\S+$/.test(value) && value.length <= 2048 ? value : undefined)
+  const license = text(metadata.license, 256)
+  const repository = link(metadata.repository)
+  const homepage = link(metadata.homepage)
+  const keywords = (metadata.keywords ?? []).map((k) => String(k).toLowerCase()).filter((k) => /^[a-z0-9][a-z0-9_-]{0,31}$/.test(k)).slice(0, 10)
+  const unsigned: Omit<VersionRecord, 'signature'> = {
+    schema: 'wharf:record/v1',
+    name: cratePackageId(ns, crateName),
+    version,
+    kind: 'crate',
+    description: text(metadata.description, 1000) ?? '',
+    ...(license ? { license } : {}),
+    ...(repository ? { repository } : {}),
+    ...(homepage ? { homepage } : {}),
+    ...(keywords.length ? { keywords } : {}),
+    dependencies,
+    targets: ['source'],
+    artifacts: [{ name: `${crateName}-${version}.crate`, target: 'source', url: `${LOCAL_URL_PREFIX}${sha256}`, sha256, size: crate.length }],
+    crate: {
+      name: crateName,
+      cksum: sha256,
+      features: metadata.features ?? {},
+      ...(metadata.links ? { links: metadata.links } : {}),
+      ...(metadata.rust_version ? { rust_version: metadata.rust_version } : {}),
+      deps,
+    },
+    published_at: timestamp(now),
+    publisher: { login: publisher },
+  }
+  return signDocument(unsigned, PAYLOAD_TYPES.record, key) as VersionRecord
+}

@@ -1,0 +1,235 @@
+/**
+ * The local registry behind the HTTP routes: the index repo in the data dir,
+ * the write pipeline, the in-memory catalog, the generated API and the
+ * download counters, with the operations the routes call.
+ */
+import fs from 'node:fs'
+import { WharfError } from '../core/errors.js'
+import { parsePrivateKey, type SigningKey } from '../core/keys.js'
+import { namespacePath, recordPath, REGISTRY_PATH, yankPath } from '../core/layout.js'
+import { ownerLogin, type NamespaceFile, type RegistryFile, type VersionRecord } from '../core/types.js'
+import { readRegistry } from '../check/index.js'
+import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
+import { REGISTRY_KEY_PATH } from '../publish/index.js'
+import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
+import { loadBuildApi, readBuiltCommit, writeBuiltCommit, type BuildApi } from './build.js'
+import { loadCatalog, type Catalog } from './catalog.js'
+import type { NamespaceToken } from './config.js'
+import { claimDataDir, dataDirLayout, ensureAdminToken, ensureIndex, type DataDir } from './data-dir.js'
+import { openDownloads, type Downloads } from './downloads.js'
+import { fieldError } from './http.js'
+import { createJournal } from './journal.js'
+import { createPipeline, type Pipeline, type Plan } from './pipeline.js'
+import { componentRecord, crateRecord, namespaceFile, yankNotice, type CargoPublishMetadata, type ComponentForm } from './records.js'
+import { createStaticFiles, type StaticFiles } from './static.js'
+
+export interface RegistryOptions {
+  dataDir: string
+  baseUrl: string
+  adminToken?: string
+  tokens: NamespaceToken[]
+  log: (line: string) => void
+  /** Overrides src/api's buildApi (or stands in while there is none). */
+  buildApi?: BuildApi
+}
+
+export interface Registry {
+  layout: DataDir
+  repo: Repo
+  baseUrl: string
+  catalog: Catalog
+  downloads: Downloads
+  auth: Authenticator
+  statics: StaticFiles
+  pipeline: Pipeline
+  adminToken: string
+  /** True when this start made the admin token (print it). */
+  generatedToken: boolean
+  startedAt: Date
+  /** Whether a build-api is wired in (the static API exists). */
+  hasBuildApi: boolean
+  registryFile(): Promise<RegistryFile>
+  cratesNamespace(): Promise<string>
+  publishComponent(who: Identity, form: ComponentForm): Promise<VersionRecord>
+  publishCrate(who: Identity, metadata: CargoPublishMetadata, crate: Buffer): Promise<VersionRecord>
+  yank(who: Identity, name: string, version: string, reason: string): Promise<{ yanked: boolean }>
+  updateRegistry(who: Identity, change: Partial<Pick<RegistryFile, 'description' | 'peers' | 'policy' | 'name'>>): Promise<RegistryFile>
+  /** Catalog and static API catch up with main (after a write from outside, such as `wharf sync`). */
+  refresh(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function openRegistry(options: RegistryOptions): Promise<Registry> {
+  const layout = dataDirLayout(options.dataDir)
+  const release = await claimDataDir(layout)
+  try {
+    return await open(layout, options, release)
+  } catch (e) {
+    release()
+    throw e
+  }
+}
+
+async function open(layout: DataDir, options: RegistryOptions, release: () => void): Promise<Registry> {
+  const { log } = options
+  const { created } = await ensureIndex(layout)
+  if (created) log(`created index repo ${layout.index}`)
+  await fs.promises.mkdir(layout.public, { recursive: true })
+  await fs.promises.mkdir(layout.journal, { recursive: true })
+  await fs.promises.mkdir(layout.tests, { recursive: true })
+  const repo = openRepo(layout.index)
+  const key: SigningKey = parsePrivateKey(await fs.promises.readFile(`${layout.index}/${REGISTRY_KEY_PATH}`, 'utf8'))
+  const initial = await readRegistry(repo, MAIN)
+  const adminLogin = initial.maintainers.map(ownerLogin).find(Boolean)
+  if (!adminLogin) throw new WharfError('NOT_AN_INDEX', 'index/registry.json names no maintainer login', { hint: 'a maintainer must be a login for the server to act as' })
+  const admin = await ensureAdminToken(layout, options.adminToken)
+  const auth = createAuthenticator({ token: admin.token, login: adminLogin }, options.tokens)
+  const buildApi = options.buildApi ?? (await loadBuildApi())
+  if (!buildApi) log('build-api is not available in this checkout: the static API (versions, metadata, Cargo index) is not generated')
+  const statics = createStaticFiles(layout.public)
+  const downloads = await openDownloads(layout.downloadsFile)
+  let catalog = await loadCatalog(repo, await resolveCommit(repo, MAIN))
+
+  const rebuild = async () => {
+    const tip = await resolveCommit(repo, MAIN)
+    await catalog.advance(repo, tip)
+    if (!buildApi) return
+    const built = await readBuiltCommit(layout.builtFile)
+    if (built === tip) return
+    const started = Date.now()
+    await buildApi({ repo, out: layout.public, baseUrl: options.baseUrl, ...(built ? { since: built } : {}) })
+    await writeBuiltCommit(layout.builtFile, tip)
+    statics.invalidate()
+    log(`build-api ${built ? `since ${built.slice(0, 12)}` : 'full'} -> ${tip.slice(0, 12)} ${Date.now() - started}ms`)
+  }
+
+  const pipeline = createPipeline(repo, createJournal(layout.journal), {
+    log,
+    async afterMerge() {
+      await rebuild()
+    },
+  })
+  const recovered = await pipeline.recover()
+  for (const label of recovered.finished) log(`recovered: finished ${label}`)
+  for (const label of recovered.rolledBack) log(`recovered: rolled back ${label}`)
+  // The catalog read main before recovery; recovery never moves main, but a finished write may postdate the API.
+  catalog = await loadCatalog(repo, await resolveCommit(repo, MAIN))
+  await rebuild()
+
+  const namespaceAt = (commit: string, ns: string) => readJsonAt<NamespaceFile>(repo, commit, namespacePath(ns))
+
+  /** Creates `ns` when main lacks it, owned by `owner` and the admin, with the registry key. */
+  const ensureNamespace = async (ns: string, owner: string) => {
+    if (await namespaceAt(MAIN, ns)) return
+    await pipeline.submit(async (base) => {
+      if (await namespaceAt(base, ns)) return undefined
+      return {
+        label: `namespace ${ns}`,
+        branch: `namespace/${ns}`,
+        // The server claims as the maintainer: the token holder is authorised at the HTTP edge.
+        author: adminLogin,
+        message: `Claim namespace ${ns}`,
+        files: [{ path: namespacePath(ns), json: namespaceFile(ns, [owner, adminLogin], key, new Date()), schema: 'namespace' }],
+      }
+    })
+  }
+
+  for (const t of options.tokens) if (t.namespace !== '*') await ensureNamespace(t.namespace, loginForNamespace(t.namespace))
+
+  const assertNew = (name: string, version: string) => {
+    const existing = catalog.get(name, version)
+    if (existing) {
+      throw fieldError('VERSION_EXISTS', 'version', `${name}@${existing.record.version} is already published`, 'versions are immutable; bump the version and publish again')
+    }
+  }
+
+  const publish = async (who: Identity, ns: string, label: string, build: () => VersionRecord, artifact: Uint8Array): Promise<VersionRecord> => {
+    auth.authorize(who, ns)
+    await ensureNamespace(ns, who.login)
+    let published: VersionRecord | undefined
+    await pipeline.submit(async (base) => {
+      await catalog.advance(repo, base)
+      const record = build()
+      assertNew(record.name, record.version)
+      published = record
+      const plan: Plan = {
+        label,
+        branch: `publish/${record.name.replace(':', '/')}/${record.version}`,
+        author: who.login,
+        message: `Publish ${record.name}@${record.version}`,
+        files: [{ path: recordPath(record.name, record.version), json: record, schema: 'record' }],
+        artifact,
+      }
+      return plan
+    })
+    return published!
+  }
+
+  const registry: Registry = {
+    layout,
+    repo,
+    baseUrl: options.baseUrl,
+    get catalog() {
+      return catalog
+    },
+    downloads,
+    auth,
+    statics,
+    pipeline,
+    adminToken: admin.token,
+    generatedToken: admin.generated,
+    startedAt: new Date(),
+    hasBuildApi: buildApi !== undefined,
+    registryFile: () => readRegistry(repo, MAIN),
+    async cratesNamespace() {
+      return (await readRegistry(repo, MAIN)).policy.namespaces.crates ?? 'crates'
+    },
+    publishComponent(who, form) {
+      const ns = form.name.slice(0, form.name.indexOf(':'))
+      return publish(who, ns, `${form.name}@${form.version}`, () => componentRecord(form, who.login, key, new Date()), form.bytes)
+    },
+    async publishCrate(who, metadata, crate) {
+      const ns = await registry.cratesNamespace()
+      return publish(who, ns, `crate ${String(metadata.name)}@${String(metadata.vers)}`, () => crateRecord(ns, metadata, crate, who.login, key, new Date()), crate)
+    },
+    async yank(who, name, version, reason) {
+      auth.authorize(who, name.slice(0, name.indexOf(':')))
+      let yanked = false
+      await pipeline.submit(async (base) => {
+        await catalog.advance(repo, base)
+        const entry = catalog.get(name, version)
+        if (!entry) throw new WharfError('NOT_FOUND', `${name}@${version} is not published`, { hint: 'check the name and version' })
+        // Yanking twice is not an error (as on crates.io): the notice is already there.
+        if (entry.yank) return undefined
+        yanked = true
+        const v = entry.record.version
+        return {
+          label: `yank ${name}@${v}`,
+          branch: `yank/${name.replace(':', '/')}/${v}`,
+          author: who.login,
+          message: `Yank ${name}@${v}`,
+          files: [{ path: yankPath(name, v), json: yankNotice(name, v, reason, who.login, key, new Date()), schema: 'yank' }],
+        }
+      })
+      return { yanked }
+    },
+    async updateRegistry(who, change) {
+      if (who.namespace !== '*') throw new WharfError('FORBIDDEN', 'only the admin token may change the registry', { hint: 'use REGISTRY_ADMIN_TOKEN' })
+      let next: RegistryFile | undefined
+      await pipeline.submit(async (base) => {
+        const current = await readRegistry(repo, base)
+        next = { ...current, ...change, schema: 'wharf:registry/v1', maintainers: current.maintainers, keys: current.keys }
+        if (JSON.stringify(next) === JSON.stringify(current)) return undefined
+        return { label: 'registry.json', branch: 'registry/update', author: adminLogin, message: 'Update registry.json', files: [{ path: REGISTRY_PATH, json: next, schema: 'registry' }] }
+      })
+      return next!
+    },
+    refresh: () => pipeline.submit(async () => (await rebuild(), undefined)).then(() => undefined),
+    async close() {
+      await pipeline.idle()
+      await downloads.close()
+      release()
+    },
+  }
+  return registry
+}

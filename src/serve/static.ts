@@ -1,0 +1,136 @@
+/**
+ * Serves the generated API directory as a static host would: names decoded
+ * from the URL (`run%3Acalc%2Fcalculator` finds `run:calc/calculator`),
+ * content types, strong ETags with If-None-Match, and gzip. Files are held in
+ * memory until the next build, since only this process writes them.
+ */
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+interface Cached {
+  body: Buffer
+  gzip: Buffer | undefined
+  etag: string
+  type: string
+}
+
+const TYPES: Record<string, string> = {
+  '.json': 'application/json; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.xml': 'application/xml; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.wit': 'text/plain; charset=utf-8',
+  '.sig': 'application/octet-stream',
+  '.crate': 'application/gzip',
+}
+
+const COMPRESSIBLE = /^(application\/(json|xml)|text\/|image\/svg)/
+/** Below this, gzip costs more than it saves. */
+const GZIP_MIN_BYTES = 256
+const MAX_CACHED_BYTES = 1024 * 1024
+
+/**
+ * The content type of a generated file. Files without an extension (and a
+ * version such as `0.1.0`, whose "extension" is `.0`) are JSON in the API and
+ * JSON lines in the Cargo index.
+ */
+export function contentTypeFor(relative: string): string {
+  const ext = path.extname(relative).toLowerCase()
+  const known = TYPES[ext]
+  if (known) return known
+  if (relative.startsWith('cargo/')) return 'text/plain; charset=utf-8'
+  return 'application/json; charset=utf-8'
+}
+
+/**
+ * The file a URL path names under `root`, or undefined when it names nothing
+ * that may be served: every segment is decoded once and must not be empty,
+ * `.`, `..`, hidden, or hold a NUL or backslash, so no request can leave the root.
+ */
+export function resolveUnder(root: string, urlPath: string): string | undefined {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(urlPath)
+  } catch {
+    return undefined
+  }
+  const parts = decoded.split('/').filter((p, i) => !(i === 0 && p === ''))
+  if (parts.length === 0) return undefined
+  for (const part of parts) {
+    if (part === '' || part === '.' || part === '..' || part.startsWith('.') || /[\0\\]/.test(part)) return undefined
+  }
+  const file = path.resolve(root, ...parts)
+  return file.startsWith(root + path.sep) ? file : undefined
+}
+
+export interface StaticFiles {
+  /** Answers from the directory; false when there is no such file (the caller answers 404). */
+  serve(req: IncomingMessage, res: ServerResponse, urlPath: string): Promise<boolean>
+  /** Forgets what is cached: call after every build. */
+  invalidate(): void
+  root: string
+}
+
+export function createStaticFiles(root: string): StaticFiles {
+  const absolute = path.resolve(root)
+  let cache = new Map<string, Cached | null>()
+  const load = async (file: string): Promise<Cached | null> => {
+    let body: Buffer
+    try {
+      const stat = await fs.promises.stat(file)
+      if (!stat.isFile()) return null
+      body = await fs.promises.readFile(file)
+    } catch {
+      return null
+    }
+    const type = contentTypeFor(path.relative(absolute, file).split(path.sep).join('/'))
+    const gzip = COMPRESSIBLE.test(type) && body.length >= GZIP_MIN_BYTES ? gzipSync(body) : undefined
+    return { body, gzip, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }
+  }
+  return {
+    root: absolute,
+    invalidate() {
+      cache = new Map()
+    },
+    async serve(req, res, urlPath) {
+      const file = resolveUnder(absolute, urlPath)
+      if (!file) return false
+      let entry = cache.get(file)
+      if (entry === undefined) {
+        const generation = cache
+        entry = await load(file)
+        // A miss is remembered too (404s are cheap), but not across a build that ran meanwhile.
+        if (generation === cache && (!entry || entry.body.length <= MAX_CACHED_BYTES)) cache.set(file, entry)
+      }
+      if (!entry) return false
+      const headers: Record<string, string | number> = {
+        'content-type': entry.type,
+        etag: entry.etag,
+        'cache-control': 'public, max-age=0, must-revalidate',
+        vary: 'Accept-Encoding',
+      }
+      if (req.headers['if-none-match']?.split(/\s*,\s*/).some((tag) => tag === entry.etag || tag === `W/${entry.etag}` || tag === '*')) {
+        res.writeHead(304, headers)
+        res.end()
+        return true
+      }
+      const gzip = entry.gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
+      const body = gzip ? entry.gzip! : entry.body
+      if (gzip) headers['content-encoding'] = 'gzip'
+      headers['content-length'] = body.length
+      res.writeHead(200, headers)
+      res.end(req.method === 'HEAD' ? undefined : body)
+      return true
+    },
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The WasmRust registry's REST routes over the same index and pipeline:
+ * `/crates` (a delete is a yank: versions are immutable), `/tests/{id}` (a
+ * queued `wharf test` run and its report), `/registry`, `/registry/sync`.
+ * Answers keep that API's envelope: {status, data, error, pagination}.
+ */
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { WharfError } from '../core/errors.js'
+import { artifactPath, writeFileAtomic } from '../store/index.js'
+import type { PackageEntry } from './catalog.js'
+import { fieldError, readJson, sendJson } from './http.js'
+import type { CargoPublishMetadata } from './records.js'
+import type { Registry } from './registry.js'
+
+const WHARF_BIN = fileURLToPath(new URL('../../bin/wharf.js', import.meta.url))
+const JSON_LIMIT = 1024 * 1024
+
+export function envelope(data: unknown, pagination?: object): object {
+  return { status: 'success', data, error: null, ...(pagination ? { pagination } : { pagination: null }) }
+}
+
+function crateView(registry: Registry, pkg: PackageEntry): object {
+  const versions = registry.catalog.versionsOf(pkg.name)
+  const latest = registry.catalog.latest(pkg.name)!.record
+  return {
+    id: pkg.name,
+    name: latest.crate?.name ?? pkg.name,
+    package: pkg.name,
+    kind: pkg.kind,
+    version: latest.version,
+    description: latest.description,
+    license: latest.license ?? null,
+    repository: latest.repository ?? null,
+    status: versions.every((v) => v.yank) ? 'yanked' : 'published',
+    versions: versions.map((v) => ({ version: v.record.version, yanked: Boolean(v.yank), published_at: v.record.published_at, cksum: v.record.crate?.cksum ?? v.record.artifacts[0]!.sha256 })),
+    created_at: versions[versions.length - 1]!.record.published_at,
+    updated_at: versions[0]!.record.published_at,
+    download_count: registry.downloads.of(pkg.name),
+  }
+}
+
+/** A crate by its crate name or its package id (`crates:serde`). */
+function findCrate(registry: Registry, id: string): PackageEntry {
+  const pkg = id.includes(':') ? registry.catalog.packages.get(id) : registry.catalog.crate(id)
+  if (!pkg) throw new WharfError('NOT_FOUND', `no crate "${id}" in this registry`, { hint: 'GET /crates lists them' })
+  return pkg
+}
+
+function crateBody(body: unknown, nameFromPath?: string): { metadata: CargoPublishMetadata; crate: Buffer } {
+  const b = body as Record<string, unknown> | null
+  if (!b || typeof b !== 'object') throw fieldError('INVALID_INPUT', 'body', 'the body must be a JSON object')
+  const name = nameFromPath ?? b.name
+  if (nameFromPath && b.name !== undefined && b.name !== nameFromPath) throw fieldError('INVALID_INPUT', 'name', `the body names "${String(b.name)}", the path "${nameFromPath}"`)
+  const version = b.version ?? b.vers
+  if (typeof b.crate !== 'string' || b.crate === '') {
+    throw fieldError('INVALID_INPUT', 'crate', 'field "crate" (the .crate file, base64) is missing', 'make it with `cargo package` and send it base64-encoded')
+  }
+  const crate = Buffer.from(b.crate, 'base64')
+  return { metadata: { ...(b as object), name, vers: version, deps: (b.deps as CargoPublishMetadata['deps']) ?? [] } as CargoPublishMetadata, crate }
+}
+
+interface TestJob {
+  id: string
+  package: string
+  version: string
+  status: 'queued' | 'running' | 'passed' | 'failed' | 'error'
+  queued_at: string
+  finished_at?: string
+  exit_code?: number
+  report?: unknown
+  error?: string
+}
+
+export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number) {
+  const jobFile = (id: string) => path.join(registry.layout.tests, `${encodeURIComponent(id)}.json`)
+  let testQueue: Promise<void> = Promise.resolve()
+
+  const runTest = (job: TestJob, artifact: string) => {
+    testQueue = testQueue.then(async () => {
+      await writeFileAtomic(jobFile(job.id), JSON.stringify({ ...job, status: 'running' }))
+      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [WHARF_BIN, 'test', artifact, '--json'], { maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+        )
+      })
+      let report: unknown
+      try {
+        report = JSON.parse(result.stdout)
+      } catch {
+        report = undefined
+      }
+      const done: TestJob = {
+        ...job,
+        status: result.code === 0 ? 'passed' : result.code === 1 ? 'failed' : 'error',
+        finished_at: new Date().toISOString(),
+        exit_code: result.code,
+        ...(report !== undefined ? { report } : {}),
+        ...(result.code > 1 ? { error: result.stderr.trim().split('\n').pop() ?? 'wharf test could not run' } : {}),
+      }
+      await writeFileAtomic(jobFile(job.id), JSON.stringify(done))
+    })
+  }
+
+  /** Answers the request when it is a WasmRust route; false otherwise. */
+  return async function handle(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): Promise<boolean> {
+    const method = req.method ?? 'GET'
+    const parts = pathname.split('/').slice(1).map((p) => decodeURIComponent(p))
+    const admin = () => {
+      const who = registry.auth.require(req.headers.authorization)
+      if (who.namespace !== '*') throw new WharfError('FORBIDDEN', 'WasmRust writes need the admin token', { hint: 'use REGISTRY_ADMIN_TOKEN' })
+      return who
+    }
+    if (parts[0] === 'crates' && parts.length === 1) {
+      if (method === 'GET') {
+        const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1)
+        const pageSize = Math.min(100, Math.max(1, Number.parseInt(query.get('page_size') ?? '20', 10) || 20))
+        const all = registry.catalog.search(query.get('search') ?? '', Number.MAX_SAFE_INTEGER, 0).hits.filter(({ pkg }) => pkg.kind === 'crate')
+        const status = query.get('status')
+        const views = all.map(({ pkg }) => crateView(registry, pkg) as { status: string }).filter((v) => !status || v.status === status)
+        sendJson(res, 200, envelope(views.slice((page - 1) * pageSize, page * pageSize), { page, page_size: pageSize, total: views.length, total_pages: Math.ceil(views.length / pageSize) }))
+        return true
+      }
+      if (method === 'POST') {
+        const who = admin()
+        const { metadata, crate } = crateBody(await readJson(req, maxUploadBytes * 2))
+        const record = await registry.publishCrate(who, metadata, crate)
+        sendJson(res, 201, envelope(crateView(registry, registry.catalog.packages.get(record.name)!)))
+        return true
+      }
+      throw new WharfError('METHOD_NOT_ALLOWED', `${method} /crates is not a route`, { hint: 'GET or POST /crates' })
+    }
+    if (parts[0] === 'crates' && parts.length === 2) {
+      const id = parts[1]!
+      if (method === 'GET') {
+        sendJson(res, 200, envelope(crateView(registry, findCrate(registry, id))))
+        return true
+      }
+      if (method === 'PUT') {
+        const who = admin()
+        const { metadata, crate } = crateBody(await readJson(req, maxUploadBytes * 2), id.includes(':') ? undefined : id)
+        const record = await registry.publishCrate(who, metadata, crate)
+        sendJson(res, 200, envelope(crateView(registry, registry.catalog.packages.get(record.name)!)))
+        return true
+      }
+      if (method === 'DELETE') {
+        const who = admin()
+        const pkg = findCrate(registry, id)
+        const only = query.get('version')
+        const versions = registry.catalog.versionsOf(pkg.name).filter((v) => !v.yank && (!only || v.record.version === only))
+        if (only && !registry.catalog.get(pkg.name, only)) throw fieldError('NOT_FOUND', 'version', `${pkg.name}@${only} is not published`)
+        for (const v of versions) await registry.yank(who, pkg.name, v.record.version, query.get('reason') ?? 'deleted through the WasmRust API')
+        sendJson(res, 200, envelope(crateView(registry, pkg)))
+        return true
+      }
+      throw new WharfError('METHOD_NOT_ALLOWED', `${method} /crates/{id} is not a route`, { hint: 'GET, PUT or DELETE /crates/{id}' })
+    }
+    if (parts[0] === 'tests' && parts.length === 2) {
+      const id = parts[1]!
+      if (method === 'POST') {
+        admin()
+        const pkg = findCrate(registry, id)
+        const latest = registry.catalog.latest(pkg.name)!.record
+        const job: TestJob = { id, package: pkg.name, version: latest.version, status: 'queued', queued_at: new Date().toISOString() }
+        await writeFileAtomic(jobFile(id), JSON.stringify(job))
+        runTest(job, artifactPath(registry.repo.dir, latest.artifacts[0]!.sha256))
+        sendJson(res, 202, envelope(job))
+        return true
+      }
+      if (method === 'GET') {
+        let job: TestJob
+        try {
+          job = JSON.parse(await fs.promises.readFile(jobFile(id), 'utf8')) as TestJob
+        } catch {
+          throw new WharfError('NOT_FOUND', `no test run for "${id}"`, { hint: `start one with POST /tests/${id}` })
+        }
+        sendJson(res, 200, envelope(job))
+        return true
+      }
+      throw new WharfError('METHOD_NOT_ALLOWED', `${method} /tests/{id} is not a route`, { hint: 'POST or GET /tests/{id}' })
+    }
+    if (parts[0] === 'registry' && parts.length === 1) {
+      if (method === 'GET') {
+        const file = await registry.registryFile()
+        const { packages, versions } = registry.catalog.counts()
+        sendJson(res, 200, envelope({ ...file, url: registry.baseUrl, package_count: packages, version_count: versions }))
+        return true
+      }
+      if (method === 'PUT') {
+        const who = admin()
+        const body = (await readJson(req, JSON_LIMIT)) as Record<string, unknown>
+        if (!body || typeof body !== 'object') throw fieldError('INVALID_INPUT', 'body', 'the body must be a JSON object')
+        const allowed = ['name', 'description', 'peers', 'policy']
+        const unknown = Object.keys(body).filter((k) => !allowed.includes(k) && !['schema', 'maintainers', 'keys', 'url', 'package_count', 'version_count'].includes(k))
+        if (unknown.length) throw fieldError('INVALID_INPUT', unknown[0]!, `field "${unknown[0]}" cannot be changed here`, `change ${allowed.join(', ')}`)
+        const change = Object.fromEntries(allowed.filter((k) => k in body).map((k) => [k, body[k]]))
+        sendJson(res, 200, envelope(await registry.updateRegistry(who, change)))
+        return true
+      }
+      throw new WharfError('METHOD_NOT_ALLOWED', `${method} /registry is not a route`, { hint: 'GET or PUT /registry' })
+    }
+    if (parts[0] === 'registry' && parts[1] === 'sync' && parts.length === 2) {
+      if (method !== 'POST') throw new WharfError('METHOD_NOT_ALLOWED', `${method} /registry/sync is not a route`, { hint: 'POST /registry/sync' })
+      admin()
+      const result = await registry.pipeline.exclusive(
+        () =>
+          new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+            execFile(process.execPath, [WHARF_BIN, 'sync', '--index', registry.repo.dir, '--json'], { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }, (error, stdout, stderr) =>
+              resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+            )
+          }),
+      )
+      await registry.refresh()
+      if (result.code === 2) {
+        const why = result.stderr.trim().split('\n').pop() ?? 'wharf sync could not run'
+        throw new WharfError(/not available/.test(why) ? 'NOT_IMPLEMENTED' : 'SYNC_FAILED', why, { hint: 'run `wharf sync --index DIR` by hand to see more' })
+      }
+      let data: unknown = result.stdout
+      try {
+        data = JSON.parse(result.stdout)
+      } catch {
+        // Plain text output: pass it on as is.
+      }
+      sendJson(res, result.code === 0 ? 200 : 409, result.code === 0 ? envelope(data) : { status: 'error', data, error: 'sync reported conflicts', pagination: null })
+      return true
+    }
+    return false
+  }
+}
