@@ -115,3 +115,12 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
 export function clientKey(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown'
 }
+
+/** A percent-decoded URL path segment; a malformed escape is the client's error (400), not ours. */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw fieldError('INVALID_INPUT', 'path', `"${segment}" is not a valid percent-encoded path segment`, 'percent-encode names as encodeURIComponent does')
+  }
+}

@@ -11,7 +11,7 @@ import { WharfError } from '../core/errors.js'
 import { artifactPath } from '../store/index.js'
 import { createRateLimiter } from './rate-limit.js'
 import { crashPoint } from './pipeline.js'
-import { checkDeclaredLength, clientKey, errorBody, readBody, refuseBody, sendJson, statusFor, tooLarge } from './http.js'
+import { checkDeclaredLength, clientKey, decodeSegment, errorBody, readBody, refuseBody, sendJson, statusFor, tooLarge } from './http.js'
 import { readMultipart } from './multipart.js'
 import { browsePage, homePage } from './pages.js'
 import { cratePackageId, parseCargoPublish, parseComponentForm } from './records.js'
@@ -191,8 +191,8 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
         }
         const m = /^\/api\/v1\/crates\/([^/]+)\/([^/]+)\/(yank|unyank|download)$/.exec(pathname)
         if (m) {
-          const crateName = decodeURIComponent(m[1]!)
-          const version = decodeURIComponent(m[2]!)
+          const crateName = decodeSegment(m[1]!)
+          const version = decodeSegment(m[2]!)
           if (m[3] === 'download' && read) {
             const pkg = registry.catalog.crate(crateName)
             if (!pkg) throw new WharfError('NOT_FOUND', `no crate "${crateName}" here`)

@@ -71,7 +71,13 @@ export function readMultipart(req: IncomingMessage, limits: FormLimits): Promise
       pendingFile = new Promise<void>((done) => {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk))
         stream.on('limit', () => fail(tooLarge(limits.maxFileBytes)))
-        stream.on('error', (e: Error) => fail(fieldError('INVALID_INPUT', name, `reading the file failed: ${e.message}`)))
+        stream.on('error', (e: Error) =>
+          fail(
+            /unexpected end/i.test(e.message)
+              ? fieldError('INVALID_INPUT', 'body', 'the multipart body ends inside the file, before its closing boundary', 'send a complete multipart/form-data body (it may have been cut off)')
+              : fieldError('INVALID_INPUT', name, `reading the file failed: ${e.message}`),
+          ),
+        )
         stream.on('close', () => {
           if (!failed) file = { field: name, filename: info.filename, bytes: Buffer.concat(chunks) }
           done()

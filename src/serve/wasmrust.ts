@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { WharfError } from '../core/errors.js'
 import { artifactPath, writeFileAtomic } from '../store/index.js'
 import type { PackageEntry } from './catalog.js'
-import { fieldError, readJson, sendJson } from './http.js'
+import { decodeSegment, fieldError, readJson, sendJson } from './http.js'
 import type { CargoPublishMetadata } from './records.js'
 import type { Registry } from './registry.js'
 
@@ -108,7 +108,7 @@ export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number)
   /** Answers the request when it is a WasmRust route; false otherwise. */
   return async function handle(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): Promise<boolean> {
     const method = req.method ?? 'GET'
-    const parts = pathname.split('/').slice(1).map((p) => decodeURIComponent(p))
+    const parts = pathname.split('/').slice(1).map(decodeSegment)
     const admin = () => {
       const who = registry.auth.require(req.headers.authorization)
       if (who.namespace !== '*') throw new WharfError('FORBIDDEN', 'WasmRust writes need the admin token', { hint: 'use REGISTRY_ADMIN_TOKEN' })
