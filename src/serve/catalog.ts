@@ -34,6 +34,8 @@ export interface Catalog {
   latest(name: string): VersionEntry | undefined
   /** Versions newest first. */
   versionsOf(name: string): VersionEntry[]
+  /** The versions whose artifacts include this sha256 (content-addressed downloads). */
+  bySha256(sha256: string): VersionEntry | undefined
   /** A crate package by its Cargo crate name. */
   crate(crateName: string): PackageEntry | undefined
   /** Brings the catalog from `tip` to `to`, reading only what changed. */
@@ -49,6 +51,7 @@ function parse<T>(blob: Uint8Array): T {
 export async function loadCatalog(repo: Repo, tip: string): Promise<Catalog> {
   const packages = new Map<string, PackageEntry>()
   const crates = new Map<string, string>()
+  const digests = new Map<string, VersionEntry>()
   const addFile = async (path: string, oid: string) => {
     const where = classifyPath(path)
     if (where.kind === 'record') {
@@ -56,7 +59,9 @@ export async function loadCatalog(repo: Repo, tip: string): Promise<Catalog> {
       let pkg = packages.get(record.name)
       if (!pkg) packages.set(record.name, (pkg = { name: record.name, kind: record.kind, versions: new Map() }))
       const existing = pkg.versions.get(record.version)
-      pkg.versions.set(record.version, { record, ...(existing?.yank ? { yank: existing.yank } : {}) })
+      const entry: VersionEntry = { record, ...(existing?.yank ? { yank: existing.yank } : {}) }
+      pkg.versions.set(record.version, entry)
+      for (const a of record.artifacts) if (!digests.has(a.sha256)) digests.set(a.sha256, entry)
       if (record.crate) crates.set(record.crate.name, record.name)
     } else if (where.kind === 'yank') {
       const notice = parse<YankNotice>(await readBlob(repo, oid))
@@ -86,6 +91,7 @@ export async function loadCatalog(repo: Repo, tip: string): Promise<Catalog> {
       return all.find((v) => !v.yank) ?? all[0]
     },
     versionsOf,
+    bySha256: (sha256) => digests.get(sha256),
     crate: (crateName) => {
       const name = crates.get(crateName) ?? [...crates].find(([k]) => k.toLowerCase().replaceAll('-', '_') === crateName.toLowerCase().replaceAll('-', '_'))?.[1]
       return name ? packages.get(name) : undefined

@@ -16,7 +16,7 @@ import { readMultipart } from './multipart.js'
 import { browsePage, homePage } from './pages.js'
 import { cratePackageId, parseCargoPublish, parseComponentForm } from './records.js'
 import { openRegistry, type Registry } from './registry.js'
-import { readPackageView } from './views.js'
+import { primaryArtifact, readPackageView } from './views.js'
 import { createWasmRustRoutes, envelope } from './wasmrust.js'
 import type { BuildApi } from './build.js'
 import type { ServeConfig } from './config.js'
@@ -115,10 +115,10 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     sendJson(res, status, { errors: [{ detail: String(body.error) + (body.hint ? ` (${String(body.hint)})` : '') }] })
   }
 
-  const streamArtifact = async (req: IncomingMessage, res: ServerResponse, name: string, version: string, type: string) => {
+  const streamArtifact = async (req: IncomingMessage, res: ServerResponse, name: string, version: string, type: string, sha256?: string) => {
     const entry = registry.catalog.get(name, version)
     if (!entry) throw new WharfError('NOT_FOUND', `${name}@${version} is not published here`, { hint: 'GET /api/v1/packages/<name>/versions lists the versions' })
-    const artifact = entry.record.artifacts[0]!
+    const artifact = entry.record.artifacts.find((a) => a.sha256 === sha256) ?? primaryArtifact(entry.record)
     const file = artifactPath(registry.repo.dir, artifact.sha256)
     const etag = `"${artifact.sha256}"`
     const headers = { 'content-type': type, etag, 'cache-control': 'public, max-age=31536000, immutable' }
@@ -177,23 +177,33 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
       return sendJson(res, 201, view, { location: `${url}/api/v1/packages/${encodeURIComponent(record.name)}/${encodeURIComponent(record.version)}` })
     }
 
-    // Cargo's publish and yank API.
+    // Content-addressed artifacts (the generated API's download_url and Cargo's dl): served from the store and counted.
+    const blob = /^\/artifacts\/sha256\/([0-9a-f]{64})$/.exec(pathname)
+    if (blob && read) {
+      const entry = registry.catalog.bySha256(blob[1]!)
+      if (!entry) throw new WharfError('NOT_FOUND', `no published artifact has sha256 ${blob[1]}`)
+      const artifact = entry.record.artifacts.find((a) => a.sha256 === blob[1])!
+      const type = artifact.name.endsWith('.crate') ? 'application/gzip' : artifact.name.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream'
+      return streamArtifact(req, res, entry.record.name, entry.record.version, type, blob[1])
+    }
+
+    // Cargo's publish and yank API; other paths under /api/v1/crates/ are the generated crate documents.
     if (pathname.startsWith('/api/v1/crates/')) {
-      try {
-        if (pathname === '/api/v1/crates/new' && method === 'PUT') {
-          const who = registry.auth.require(req.headers.authorization)
-          const body = await readBody(req, maxUpload + 1024 * 1024)
-          const { metadata, crate } = parseCargoPublish(body)
-          if (crate.length > maxUpload) throw tooLarge(maxUpload)
-          await registry.publishCrate(who, metadata, crate)
-          crashPoint('answer')
-          return sendJson(res, 200, { warnings: { invalid_categories: [], invalid_badges: [], other: [] } })
-        }
-        const m = /^\/api\/v1\/crates\/([^/]+)\/([^/]+)\/(yank|unyank|download)$/.exec(pathname)
-        if (m) {
+      const m = /^\/api\/v1\/crates\/([^/]+)\/([^/]+)\/(yank|unyank|download)$/.exec(pathname)
+      if ((pathname === '/api/v1/crates/new' && method === 'PUT') || (m && (m[3] !== 'download' || read))) {
+        try {
+          if (!m) {
+            const who = registry.auth.require(req.headers.authorization)
+            const body = await readBody(req, maxUpload + 1024 * 1024)
+            const { metadata, crate } = parseCargoPublish(body)
+            if (crate.length > maxUpload) throw tooLarge(maxUpload)
+            await registry.publishCrate(who, metadata, crate)
+            crashPoint('answer')
+            return sendJson(res, 200, { warnings: { invalid_categories: [], invalid_badges: [], other: [] } })
+          }
           const crateName = decodeSegment(m[1]!)
           const version = decodeSegment(m[2]!)
-          if (m[3] === 'download' && read) {
+          if (m[3] === 'download') {
             const pkg = registry.catalog.crate(crateName)
             if (!pkg) throw new WharfError('NOT_FOUND', `no crate "${crateName}" here`)
             return await streamArtifact(req, res, pkg.name, version, 'application/gzip')
@@ -211,11 +221,11 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
               hint: 'publish a new version instead',
             })
           }
+          throw new WharfError('METHOD_NOT_ALLOWED', `${method} ${pathname} is not a route of the Cargo API`)
+        } catch (e) {
+          if (statusFor(e) >= 500) throw e
+          return cargoError(res, e)
         }
-        throw new WharfError('NOT_FOUND', `${method} ${pathname} is not a route of the Cargo API`)
-      } catch (e) {
-        if (statusFor(e) >= 500) throw e
-        return cargoError(res, e)
       }
     }
     if (pathname === '/cargo/config.json' && read) {

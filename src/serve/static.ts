@@ -55,7 +55,7 @@ export function contentTypeFor(relative: string): string {
 /**
  * The file a URL path names under `root`, or undefined when it names nothing
  * that may be served: every segment is decoded once and must not be empty,
- * `.`, `..`, hidden, or hold a NUL or backslash, so no request can leave the root.
+ * `.`, `..`, hidden (but `.well-known`), or hold a NUL or backslash, so no request can leave the root.
  */
 export function resolveUnder(root: string, urlPath: string): string | undefined {
   let decoded: string
@@ -67,7 +67,8 @@ export function resolveUnder(root: string, urlPath: string): string | undefined 
   const parts = decoded.split('/').filter((p, i) => !(i === 0 && p === ''))
   if (parts.length === 0) return undefined
   for (const part of parts) {
-    if (part === '' || part === '.' || part === '..' || part.startsWith('.') || /[\0\\]/.test(part)) return undefined
+    // Hidden names stay private (build state), except the one well-known directory clients look in.
+    if (part === '' || part === '.' || part === '..' || (part.startsWith('.') && part !== '.well-known') || /[\0\\]/.test(part)) return undefined
   }
   const file = path.resolve(root, ...parts)
   return file.startsWith(root + path.sep) ? file : undefined

@@ -30,8 +30,15 @@ export function downloadUrl(baseUrl: string, name: string, version: string): str
   return `${baseUrl}/packages/${encodeURIComponent(name)}/${encodeURIComponent(version)}/artifact.wasm`
 }
 
+/** The artifact a version is downloaded as: its component (wasm32-wasip2 first), or its .crate. */
+export function primaryArtifact(record: VersionRecord): VersionRecord['artifacts'][number] {
+  const artifacts = record.artifacts
+  if (record.kind === 'crate') return artifacts.find((a) => a.name.endsWith('.crate')) ?? artifacts[0]!
+  return artifacts.find((a) => a.target === 'wasm32-wasip2') ?? artifacts.find((a) => a.name.endsWith('.wasm')) ?? artifacts[0]!
+}
+
 export function packageView(record: VersionRecord, baseUrl: string, yanked = false): PackageView {
-  const artifact = record.artifacts[0]!
+  const artifact = primaryArtifact(record)
   return {
     name: record.name,
     version: record.version,
