@@ -183,8 +183,23 @@ export async function isAncestor(repo: Repo, ancestor: string, oid: string): Pro
   return git.isDescendent({ fs, dir: repo.dir, oid, ancestor, depth: -1, cache: repo.cache })
 }
 
+/**
+ * Points `branch` at `oid` with a write-then-rename, so a crash leaves the
+ * branch at its old tip or its new one, never a torn ref file.
+ */
 export async function setBranch(repo: Repo, branch: string, oid: string): Promise<void> {
-  await git.writeRef({ fs, dir: repo.dir, ref: `refs/heads/${branch}`, value: oid, force: true })
+  if (!/^[0-9a-f]{40}$/.test(oid)) throw new WharfError('BAD_REF', `cannot point ${branch} at "${oid}": not a commit id`)
+  const file = path.join(repo.dir, '.git', 'refs', 'heads', ...branch.split('/'))
+  await fs.promises.mkdir(path.dirname(file), { recursive: true })
+  const temp = `${file}.${process.pid}.${Date.now()}.tmp`
+  const handle = await fs.promises.open(temp, 'w', 0o644)
+  try {
+    await handle.writeFile(`${oid}\n`)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await fs.promises.rename(temp, file)
 }
 
 export async function deleteBranch(repo: Repo, branch: string): Promise<void> {
