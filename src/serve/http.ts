@@ -24,6 +24,7 @@ const STATUS: Record<string, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   NOT_IMPLEMENTED: 501,
+  SYNC_FAILED: 502,
   LOCKED: 503,
 }
 
@@ -44,7 +45,7 @@ export function errorField(e: unknown): string | undefined {
 
 /** The JSON body of an error answer: `error` is the message; code, field and hint say more. */
 export function errorBody(e: unknown): Record<string, unknown> {
-  if (isWharfError(e) && statusFor(e) < 500) {
+  if (isWharfError(e) && STATUS[e.code] !== undefined) {
     return { error: e.message, code: e.code, ...(errorField(e) ? { field: errorField(e) } : {}), ...(e.hint ? { hint: e.hint } : {}) }
   }
   return { error: 'internal error', code: 'INTERNAL' }

@@ -62,7 +62,9 @@ export async function readPackageView(publicDir: string, record: VersionRecord, 
   const file = resolveUnder(publicDir, `/api/v1/packages/${record.name}/${record.version}`)
   if (file) {
     try {
-      return JSON.parse(await fs.promises.readFile(file, 'utf8')) as PackageView
+      const generated = JSON.parse(await fs.promises.readFile(file, 'utf8')) as PackageView
+      // wit_url is newer than the generated document format: carry it over from the record when the file lacks it.
+      return record.wit_url && generated.wit_url === undefined ? { ...generated, wit_url: record.wit_url } : generated
     } catch {
       // Not generated (yet): fall through.
     }

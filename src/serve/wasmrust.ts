@@ -194,8 +194,14 @@ export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number)
         const body = (await readJson(req, JSON_LIMIT)) as Record<string, unknown>
         if (!body || typeof body !== 'object') throw fieldError('INVALID_INPUT', 'body', 'the body must be a JSON object')
         const allowed = ['name', 'description', 'peers', 'policy']
-        const unknown = Object.keys(body).filter((k) => !allowed.includes(k) && !['schema', 'maintainers', 'keys', 'url', 'package_count', 'version_count'].includes(k))
-        if (unknown.length) throw fieldError('INVALID_INPUT', unknown[0]!, `field "${unknown[0]}" cannot be changed here`, `change ${allowed.join(', ')}`)
+        // What GET /registry answers may be sent back as is; fields that cannot change here must then be unchanged.
+        const current = (await registry.registryFile()) as unknown as Record<string, unknown>
+        const fixed = ['schema', 'maintainers', 'keys']
+        const derived = ['url', 'package_count', 'version_count']
+        const refused = Object.keys(body).find(
+          (k) => !allowed.includes(k) && !derived.includes(k) && !(fixed.includes(k) && JSON.stringify(body[k]) === JSON.stringify(current[k])),
+        )
+        if (refused) throw fieldError('INVALID_INPUT', refused, `field "${refused}" cannot be changed through /registry`, `change ${allowed.join(', ')}; maintainers and keys change by a reviewed commit`)
         const change = Object.fromEntries(allowed.filter((k) => k in body).map((k) => [k, body[k]]))
         sendJson(res, 200, envelope(await registry.updateRegistry(who, change)))
         return true
@@ -216,7 +222,8 @@ export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number)
       await registry.refresh()
       if (result.code === 2) {
         const why = result.stderr.trim().split('\n').pop() ?? 'wharf sync could not run'
-        throw new WharfError(/not available/.test(why) ? 'NOT_IMPLEMENTED' : 'SYNC_FAILED', why, { hint: 'run `wharf sync --index DIR` by hand to see more' })
+        // A checkout whose `wharf sync` is still the placeholder refuses the arguments or says it is not available.
+        throw new WharfError(/not available|Unknown option/.test(result.stderr) ? 'NOT_IMPLEMENTED' : 'SYNC_FAILED', why, { hint: 'run `wharf sync --index DIR` by hand to see more' })
       }
       let data: unknown = result.stdout
       try {

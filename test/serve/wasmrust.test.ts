@@ -1,0 +1,127 @@
+/**
+ * The WasmRust registry's REST routes over the same pipeline: crates
+ * submitted and listed, a delete that yanks, test runs queued and read back,
+ * the registry descriptor read and changed, sync, and the admin token for
+ * every write.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { auditIndex } from '../../src/audit/index.js'
+import { serveTemp, type TestServer } from './helpers.js'
+
+interface Envelope<T> {
+  status: 'success' | 'error'
+  data: T
+  error: string | null
+  pagination: { page: number; page_size: number; total: number; total_pages: number } | null
+}
+
+/** Stands in for a `cargo package` output: a gzip file (the check only needs gzip and a matching cksum). */
+const crateBytes = (label: string) => gzipSync(Buffer.from(`crate ${label}\n`.padEnd(512, '\0')))
+
+describe('WasmRust REST routes', () => {
+  let server: TestServer
+  let admin: Record<string, string>
+
+  beforeAll(async () => {
+    server = await serveTemp({ tokens: [{ namespace: 'crates', token: 'crates-only' }] })
+    admin = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  const post = (route: string, body: unknown, headers = admin, method = 'POST') => fetch(`${server.url}${route}`, { method, headers, body: JSON.stringify(body) })
+
+  it('submits crates with POST /crates and PUT /crates/{id}, admin token only', async () => {
+    const created = await post('/crates', { name: 'wasm_math', version: '0.1.0', description: 'Maths for wasm', license: 'MIT', crate: crateBytes('a').toString('base64') })
+    expect(created.status).toBe(201)
+    const body = (await created.json()) as Envelope<{ id: string; name: string; version: string; versions: { version: string }[] }>
+    expect(body.status).toBe('success')
+    expect(body.data).toMatchObject({ id: 'crates:wasm-math', name: 'wasm_math', version: '0.1.0' })
+
+    const next = await post('/crates/wasm_math', { version: '0.2.0', crate: crateBytes('b').toString('base64') }, admin, 'PUT')
+    expect(next.status).toBe(200)
+    expect(((await next.json()) as Envelope<{ versions: unknown[] }>).data.versions).toHaveLength(2)
+
+    const dup = await post('/crates', { name: 'wasm_math', version: '0.1.0', crate: crateBytes('c').toString('base64') })
+    expect(dup.status).toBe(409)
+    expect(await dup.json()).toMatchObject({ status: 'error', code: 'VERSION_EXISTS' })
+    const notAdmin = await post('/crates', { name: 'other', version: '0.1.0', crate: crateBytes('d').toString('base64') }, { authorization: 'Bearer crates-only' })
+    expect(notAdmin.status).toBe(403)
+    const noToken = await post('/crates', { name: 'other', version: '0.1.0', crate: crateBytes('d').toString('base64') }, {})
+    expect(noToken.status).toBe(401)
+    const missing = await post('/crates', { name: 'other', version: '0.1.0' })
+    expect(missing.status).toBe(400)
+    expect(await missing.json()).toMatchObject({ field: 'crate' })
+    const notGzip = await post('/crates', { name: 'other', version: '0.1.0', crate: Buffer.from('plain').toString('base64') })
+    expect(notGzip.status).toBe(400)
+  })
+
+  it('lists and reads crates with the WasmRust envelope and pagination', async () => {
+    const list = (await (await fetch(`${server.url}/crates?page=1&page_size=10`)).json()) as Envelope<{ id: string }[]>
+    expect(list.status).toBe('success')
+    expect(list.data.map((c) => c.id)).toEqual(['crates:wasm-math'])
+    expect(list.pagination).toMatchObject({ page: 1, page_size: 10, total: 1, total_pages: 1 })
+    const one = (await (await fetch(`${server.url}/crates/wasm_math`)).json()) as Envelope<{ version: string; status: string }>
+    expect(one.data).toMatchObject({ version: '0.2.0', status: 'published' })
+    const byId = await fetch(`${server.url}/crates/${encodeURIComponent('crates:wasm-math')}`)
+    expect(byId.status).toBe(200)
+    const unknown = await fetch(`${server.url}/crates/nope`)
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toMatchObject({ status: 'error' })
+  })
+
+  it('DELETE /crates/{id} yanks (versions are immutable) and leaves a signed notice', async () => {
+    const one = await fetch(`${server.url}/crates/wasm_math?version=0.1.0`, { method: 'DELETE', headers: admin })
+    expect(one.status).toBe(200)
+    expect(((await one.json()) as Envelope<{ versions: { version: string; yanked: boolean }[] }>).data.versions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ version: '0.1.0', yanked: true }), expect.objectContaining({ version: '0.2.0', yanked: false })]),
+    )
+    const all = await fetch(`${server.url}/crates/wasm_math`, { method: 'DELETE', headers: admin })
+    expect(((await all.json()) as Envelope<{ status: string }>).data.status).toBe('yanked')
+    // Still downloadable for existing lockfiles, and still in the index.
+    expect((await fetch(`${server.url}/api/v1/crates/wasm_math/0.1.0/download`)).status).toBe(200)
+    const dir = path.join(server.registry.repo.dir, 'index/packages/crates/wasm-math')
+    expect(fs.readdirSync(dir).sort()).toEqual(['0.1.0.json', '0.1.0.yank.json', '0.2.0.json', '0.2.0.yank.json'])
+    expect((await auditIndex(server.registry.repo)).violations).toEqual([])
+  })
+
+  it('queues a test run with POST /tests/{id} and reports it with GET /tests/{id}', async () => {
+    expect((await fetch(`${server.url}/tests/wasm_math`)).status).toBe(404)
+    const queued = await fetch(`${server.url}/tests/wasm_math`, { method: 'POST', headers: admin })
+    expect(queued.status).toBe(202)
+    expect(((await queued.json()) as Envelope<{ status: string; version: string }>).data).toMatchObject({ status: 'queued', version: '0.2.0' })
+    let job: { status: string; exit_code?: number } = { status: 'queued' }
+    for (let i = 0; i < 300 && (job.status === 'queued' || job.status === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      job = ((await (await fetch(`${server.url}/tests/wasm_math`)).json()) as Envelope<typeof job>).data
+    }
+    // The run finished one way or the other, with wharf test's exit code recorded.
+    expect(['passed', 'failed', 'error']).toContain(job.status)
+    expect(Number.isInteger(job.exit_code)).toBe(true)
+  }, 60_000)
+
+  it('reads the registry with GET /registry and changes it with PUT /registry as a maintainer commit', async () => {
+    const before = (await (await fetch(`${server.url}/registry`)).json()) as Envelope<{ name: string; url: string; policy: { namespaces: { crates: string } } }>
+    expect(before.data.url).toBe(server.url)
+    expect(before.data.policy.namespaces.crates).toBe('crates')
+    const changed = await post('/registry', { description: 'A local wharf' }, admin, 'PUT')
+    expect(changed.status).toBe(200)
+    const after = (await (await fetch(`${server.url}/registry`)).json()) as Envelope<{ description: string }>
+    expect(after.data.description).toBe('A local wharf')
+    expect((await post('/registry', { keys: [] }, admin, 'PUT')).status).toBe(400)
+    expect((await post('/registry', { description: 'x' }, { authorization: 'Bearer crates-only' }, 'PUT')).status).toBe(403)
+    expect((await auditIndex(server.registry.repo)).violations).toEqual([])
+  })
+
+  it('runs POST /registry/sync through wharf sync, admin only', async () => {
+    expect((await fetch(`${server.url}/registry/sync`, { method: 'POST' })).status).toBe(401)
+    const res = await fetch(`${server.url}/registry/sync`, { method: 'POST', headers: admin })
+    // With no peers there is nothing to import; a checkout without `wharf sync` says so with 501.
+    expect([200, 501]).toContain(res.status)
+    expect(((await res.json()) as { status: string }).status).toBe(res.status === 200 ? 'success' : 'error')
+  }, 60_000)
+})
