@@ -96,20 +96,6 @@ export function rejection(findings: Finding[]): WharfError {
   return e
 }
 
-/** Moves main with a rename, so a crash leaves it at the old tip or the new one, never a torn file. */
-async function moveMain(repo: Repo, oid: string): Promise<void> {
-  const file = path.join(repo.dir, '.git', 'refs', 'heads', MAIN)
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const handle = await fs.promises.open(temp, 'w', 0o644)
-  try {
-    await handle.writeFile(`${oid}\n`)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await fs.promises.rename(temp, file)
-}
-
 async function mainHolds(repo: Repo, files: JournalEntry['files']): Promise<boolean> {
   const main = await resolveCommit(repo, MAIN)
   for (const file of files) {
@@ -174,7 +160,8 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
         await rollBack(entry)
         throw rejection(check.findings)
       }
-      await moveMain(repo, head)
+      // setBranch writes then renames: a crash leaves main at the old tip or the new one.
+      await setBranch(repo, MAIN, head)
       step('merge')
       await syncWorkTree(repo, files.map((f) => f.path))
       await deleteBranch(repo, plan.branch)
