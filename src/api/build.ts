@@ -1,0 +1,633 @@
+/**
+ * `wharf build-api`: the static API of an index at the tip of main.
+ *
+ * A full build reads the first-parent history of main once (to number the
+ * change feed and to date every document with the commit that last changed
+ * it) and the whole tree at the tip. An incremental build reads only the
+ * commits since the one the current output was built from, and rewrites the
+ * documents of the packages they touched plus the aggregates. Both call the
+ * same renderers with the same inputs, so their bytes are the same.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { WharfError } from '../core/errors.js'
+import { sha256Hex } from '../core/hash.js'
+import { parsePrivateKey, type SigningKey } from '../core/keys.js'
+import { classifyPath, NAMESPACES_DIR } from '../core/layout.js'
+import type { RegistryFile, VersionRecord } from '../core/types.js'
+import { MAIN, resolveCommit, withRepoLock, type Repo } from '../git/index.js'
+import { REGISTRY_KEY_PATH } from '../publish/index.js'
+import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
+import { cargoConfig, cargoIndexLine, cargoIndexPath, crateKey } from './cargo.js'
+import {
+  API_FORMAT,
+  artifactPath,
+  crateDocPath,
+  feedPageOf,
+  feedPagePath,
+  FEED_PAGE_SIZE,
+  namespaceDocPath,
+  PATHS,
+  primaryArtifact,
+  renderConfig,
+  renderCrateDoc,
+  renderFeedHead,
+  renderFeedPage,
+  renderHealth,
+  renderNamespaceDoc,
+  renderNamespaceList,
+  renderPackageList,
+  renderSearchIndex,
+  renderSearchShard,
+  renderStats,
+  renderVersionDoc,
+  renderVersionsDoc,
+  renderWellKnown,
+  searchEntry,
+  searchShardOf,
+  searchShardPath,
+  versionPath,
+  versionsPath,
+  type Counts,
+  type FeedEntry,
+  type PackageModel,
+  type SearchEntry,
+  type Site,
+} from './documents.js'
+import { diffTrees, firstParentChain, indexChanges, indexTree, lookup, readCommitData, type CommitChanges, type IndexChange } from './history.js'
+import { buildPackage, indexFiles, packageExistsAt, packagesOfNamespace, parseNamespace, readAllPackages, readBlobAt, readNamespaces, readPackage, readRegistryAt, reportTarget } from './model.js'
+import { isTreeMode, ObjectReader, parseTree, type CommitData } from './objects.js'
+import { buildsDirOf, currentTree, newTree, OutputTree, swapIn } from './output.js'
+import { isSnapshotFile, partOf, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH, type Snapshot, type SnapshotPart } from './snapshot.js'
+
+/** Where a local registry answers when no --base-url is given (REGISTRY_URL's default in `wharf serve`). */
+export const DEFAULT_BASE_URL = 'http://localhost:8080'
+/** How long a snapshot may be trusted: a copy not refreshed within this time is stale. */
+export const DEFAULT_SNAPSHOT_TTL_SECONDS = 7 * 24 * 3600
+
+export interface BuildApiOptions {
+  repo: Repo
+  /** The directory readers are served from. It becomes a symlink to the current build. */
+  out: string
+  /** Public URL of `out`, without a trailing slash (default http://localhost:8080). */
+  baseUrl?: string
+  /** The commit the current output was built from: rebuild only what changed since. */
+  since?: string
+  /** The ref to build (default main). */
+  ref?: string
+  /** Snapshot generation time (default now). */
+  now?: Date
+  /** Snapshot lifetime in seconds (default 7 days). */
+  ttlSeconds?: number
+  /** The registry's private key, PKCS#8 PEM (default: the index's .wharf/registry.key). */
+  registryKey?: string
+}
+
+export interface BuildApiResult {
+  mode: 'full' | 'incremental'
+  /** Why a build asked to be incremental ran in full. */
+  reason?: string
+  commit: string
+  /** The directory the build wrote (what `out` points at). */
+  tree: string
+  /** Files whose bytes changed (a full build: every file). */
+  written: number
+  removed: number
+  /** Packages whose documents were rendered. */
+  packages: number
+  /** Change-feed events this build added, and the feed's last sequence number. */
+  events: number
+  seq: number
+  warnings: string[]
+}
+
+interface BuildState {
+  format: number
+  commit: string
+  base_url: string
+  seq: number
+  counts: Counts
+}
+
+interface Context {
+  repo: Repo
+  reader: ObjectReader
+  baseUrl: string
+  head: CommitData
+  key: SigningKey
+  now: Date
+  ttlSeconds: number
+  warnings: string[]
+}
+
+interface RawEvent {
+  type: 'publish' | 'yank'
+  id: string
+  version: string
+  path: string
+  commit: CommitData
+}
+
+/** What a run of commits did, in the terms the documents care about. */
+class Scan {
+  /** Document key (`p:<id>`, `v:<id>@<version>`, `n:<ns>`, `packages`, `namespaces`) to the last commit that changed it. */
+  readonly touched = new Map<string, CommitData>()
+  readonly events: RawEvent[] = []
+  readonly newPackages = new Set<string>()
+  readonly affected = new Set<string>()
+  readonly namespaces = new Set<string>()
+  /** Published files that were changed or removed: an incremental build cannot number those. */
+  readonly rewrites: string[] = []
+  private readonly evented = new Set<string>()
+
+  constructor(private readonly isNewPackage: (id: string) => boolean) {}
+
+  private touch(key: string, commit: CommitData): void {
+    this.touched.set(key, commit)
+  }
+
+  add({ commit, changes }: CommitChanges): void {
+    for (const change of changes) {
+      const where = classifyPath(change.path)
+      if (where.kind === 'record' || where.kind === 'yank') {
+        const { name: id, version } = where
+        if (change.status === 'added' && !this.evented.has(change.path)) {
+          this.evented.add(change.path)
+          this.events.push({ type: where.kind === 'record' ? 'publish' : 'yank', id, version, path: change.path, commit })
+          if (where.kind === 'record' && !this.newPackages.has(id) && this.isNewPackage(id)) {
+            this.newPackages.add(id)
+            this.touch('packages', commit)
+            this.touch(`n:${id.slice(0, id.indexOf(':'))}`, commit)
+            this.namespaces.add(id.slice(0, id.indexOf(':')))
+          }
+        } else if (change.status !== 'added') this.rewrites.push(change.path)
+        this.touch(`p:${id}`, commit)
+        this.touch(`v:${id}@${version}`, commit)
+        this.affected.add(id)
+      } else if (where.kind === 'report') {
+        const target = reportTarget(change.path)
+        if (!target) continue
+        this.touch(`v:${target.id}@${target.version}`, commit)
+        this.affected.add(target.id)
+      } else if (where.kind === 'namespace') {
+        this.touch(`n:${where.namespace}`, commit)
+        this.namespaces.add(where.namespace)
+        if (change.status !== 'modified') this.touch('namespaces', commit)
+      }
+    }
+  }
+}
+
+function normalizeBaseUrl(url: string): string {
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new WharfError('USAGE', `--base-url "${url}" is not an http(s) URL`, { hint: 'pass the public URL the output is served at, e.g. https://example.github.io/registry' })
+  return url.replace(/\/+$/, '')
+}
+
+async function loadKey(repo: Repo, registry: RegistryFile, pem: string | undefined): Promise<SigningKey> {
+  let text = pem
+  if (text === undefined) {
+    const file = path.join(repo.dir, REGISTRY_KEY_PATH)
+    try {
+      text = await fs.promises.readFile(file, 'utf8')
+    } catch {
+      throw new WharfError('NO_REGISTRY_KEY', `there is no registry key at ${file} to sign the snapshot with`, {
+        hint: 'build on the machine that ran `wharf init` (the key never leaves it), or pass the key in WHARF_REGISTRY_KEY',
+      })
+    }
+  }
+  const key = parsePrivateKey(text)
+  const listed = registry.keys.find((k) => k.id === key.id && !k.revoked)
+  if (!listed) {
+    throw new WharfError('NO_REGISTRY_KEY', `the registry key ${key.id} is not an unrevoked key of index/registry.json`, {
+      hint: 'add its public half to the keys of index/registry.json, or use the key that `wharf init` made',
+    })
+  }
+  return key
+}
+
+/** Builds the API of `options.repo` at main into `options.out`. Safe to call again and again; calls on one `out` take turns. */
+export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult> {
+  const out = path.resolve(options.out)
+  const baseUrl = normalizeBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL)
+  await fs.promises.mkdir(buildsDirOf(out), { recursive: true })
+  return withRepoLock(buildsDirOf(out), async () => {
+    const headOid = await resolveCommit(options.repo, options.ref ?? MAIN)
+    const reader = new ObjectReader(options.repo.dir)
+    try {
+      const head = readCommitData(reader, headOid)
+      const registry = readRegistryAt(reader, head.tree)
+      const ctx: Context = {
+        repo: options.repo,
+        reader,
+        baseUrl,
+        head,
+        key: await loadKey(options.repo, registry, options.registryKey),
+        now: options.now ?? new Date(),
+        ttlSeconds: options.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
+        warnings: [],
+      }
+      let reason: string | undefined
+      if (options.since !== undefined) {
+        // A full commit id is taken as is: resolving it through isomorphic-git would load every pack index.
+        const since = /^[0-9a-f]{40}$/.test(options.since) ? options.since : await resolveCommit(options.repo, options.since)
+        const attempt = await incrementalBuild(ctx, out, since)
+        if (typeof attempt !== 'string') return attempt
+        reason = attempt
+      }
+      reader.close()
+      const bulk = new ObjectReader(options.repo.dir, true)
+      try {
+        return await fullBuild({ ...ctx, reader: bulk }, out, reason)
+      } finally {
+        bulk.close()
+      }
+    } finally {
+      reader.close()
+    }
+  })
+}
+
+function siteOf(ctx: Context): Site {
+  return { baseUrl: ctx.baseUrl, head: ctx.head.oid, registry: readRegistryAt(ctx.reader, ctx.head.tree) }
+}
+
+/** Feed entries for raw events, numbered from `first`; events whose file is gone at the tip are dropped (both builds do the same). */
+function feedEntries(events: RawEvent[], packages: (id: string) => PackageModel | undefined, first: number): FeedEntry[] {
+  const entries: FeedEntry[] = []
+  for (const event of events) {
+    const entry = packages(event.id)?.versions.find((v) => v.version === event.version)
+    if (!entry) continue
+    const file = event.type === 'publish' ? entry.file : entry.yank?.file
+    if (!file || file.path !== event.path) continue
+    entries.push({
+      seq: first + entries.length,
+      type: event.type,
+      name: event.id,
+      version: event.version,
+      commit: event.commit.oid,
+      time: new Date(event.commit.time * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      sha256: primaryArtifact(entry.record).sha256,
+      file: file.path,
+      file_sha256: sha256Hex(file.bytes),
+    })
+  }
+  return entries
+}
+
+/** Local artifacts of a record, linked into the output from the index's store. */
+async function placeArtifacts(ctx: Context, tree: OutputTree, record: VersionRecord): Promise<void> {
+  for (const artifact of record.artifacts) {
+    if (!isLocalUrl(artifact.url)) continue
+    const sha = artifact.url.slice(LOCAL_URL_PREFIX.length)
+    const source = storePath(ctx.repo.dir, sha)
+    if (!fs.existsSync(source)) {
+      throw new WharfError('ARTIFACT_MISSING', `${record.name}@${record.version}: artifact ${artifact.name} (${artifact.url}) is not in the artifact store ${path.dirname(source)}`, {
+        hint: 'build the API on the machine that holds the store, or restore the artifact there',
+      })
+    }
+    await tree.link(artifactPath(sha), source, sha)
+  }
+}
+
+interface Claim {
+  crate: string
+  package: string
+  commit: CommitData
+}
+
+/** The crate a publish event claims, when it is the first to name it (the first claimant keeps a crate name, as on crates.io). */
+async function claimCrates(events: RawEvent[], packages: (id: string) => PackageModel | undefined, owner: (key: string) => Promise<string | undefined>): Promise<Map<string, Claim>> {
+  const claims = new Map<string, Claim>()
+  for (const event of events) {
+    if (event.type !== 'publish') continue
+    const record = packages(event.id)?.versions.find((v) => v.version === event.version)?.record
+    if (!record?.crate) continue
+    const key = crateKey(record.crate.name)
+    if (claims.has(key) || (await owner(key)) !== undefined) continue
+    claims.set(key, { crate: record.crate.name, package: event.id, commit: event.commit })
+  }
+  return claims
+}
+
+/** The cargo index file of a package's crate, when the package owns the crate name. */
+async function writeCargo(ctx: Context, tree: OutputTree, pkg: PackageModel, owner: (key: string) => Promise<string | undefined>): Promise<boolean> {
+  const crates = new Map<string, PackageModel['versions']>()
+  for (const entry of pkg.versions) {
+    if (!entry.record.crate) continue
+    const key = crateKey(entry.record.crate.name)
+    crates.set(key, [...(crates.get(key) ?? []), entry])
+  }
+  let wrote = false
+  for (const [key, entries] of crates) {
+    const holder = await owner(key)
+    if (holder !== pkg.id) {
+      ctx.warnings.push(`${pkg.id}: crate name ${entries[0]!.record.crate!.name} belongs to ${holder ?? 'no package'}; its versions are left out of the Cargo index`)
+      continue
+    }
+    const lines = entries.map((e) => `${cargoIndexLine(e.record, Boolean(e.yank))}\n`).join('')
+    await tree.write(cargoIndexPath(entries[0]!.record.crate!.name), lines)
+    wrote = true
+  }
+  return wrote
+}
+
+const commitOf = (scan: Scan, key: string): string | undefined => scan.touched.get(key)?.oid
+
+async function fullBuild(ctx: Context, out: string, reason: string | undefined): Promise<BuildApiResult> {
+  const { reader } = ctx
+  const tree = new OutputTree(await newTree(out), false)
+  try {
+    const chain = firstParentChain(reader, ctx.head.oid)!
+    const ordinal = new Map(chain.map((c, i) => [c.oid, i]))
+    const scan = new Scan(() => true)
+    for (const commit of indexChanges(reader, chain, undefined)) scan.add(commit)
+
+    const site = siteOf(ctx)
+    const root = indexTree(reader, ctx.head.tree)
+    const packages = new Map<string, PackageModel>()
+    for (const [id, files] of readAllPackages(reader, root)) {
+      if (files.records.length) packages.set(id, buildPackage(id, files, reader, ctx.repo.dir))
+    }
+    const namespaceBlobs = readNamespaces(reader, ctx.head.tree)
+    const entries = feedEntries(scan.events, (id) => packages.get(id), 1)
+    const claims = await claimCrates(scan.events, (id) => packages.get(id), async () => undefined)
+    const owner = async (key: string) => claims.get(key)?.package
+
+    // Leaves first: the signed index files, artifacts, then the documents that point at them.
+    const fromPackages = new Map<string, Buffer>()
+    for (const pkg of packages.values()) {
+      for (const v of pkg.versions) {
+        fromPackages.set(v.file.path, v.file.bytes)
+        if (v.yank) fromPackages.set(v.yank.file.path, v.yank.file.bytes)
+        for (const r of v.reports) fromPackages.set(r.path, r.bytes)
+      }
+    }
+    for (const file of indexFiles(reader, root)) await tree.write(file.path, fromPackages.get(file.path) ?? reader.readAs(file.oid, 'blob'))
+
+    const shards = new Map<string, { entries: SearchEntry[]; commit: CommitData }>()
+    for (const pkg of [...packages.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      for (const v of pkg.versions) {
+        await placeArtifacts(ctx, tree, v.record)
+        await tree.write(versionPath(pkg.id, v.version), renderVersionDoc(site, pkg, v, commitOf(scan, `v:${pkg.id}@${v.version}`)!))
+      }
+      const commit = scan.touched.get(`p:${pkg.id}`)!
+      await tree.write(versionsPath(pkg.id), renderVersionsDoc(pkg, commit.oid))
+      await writeCargo(ctx, tree, pkg, owner)
+      const shard = searchShardOf(pkg.id)
+      const current = shards.get(shard)
+      const entry = searchEntry(pkg, commit.oid)
+      if (!current) shards.set(shard, { entries: [entry], commit })
+      else {
+        current.entries.push(entry)
+        if (ordinal.get(commit.oid)! > ordinal.get(current.commit.oid)!) current.commit = commit
+      }
+    }
+    for (const [key, claim] of claims) await tree.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit.oid, cargoIndexPath(claim.crate)))
+
+    const byNamespace = new Map<string, string[]>()
+    for (const id of packages.keys()) {
+      const ns = id.slice(0, id.indexOf(':'))
+      byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), id])
+    }
+    for (const [ns, blob] of namespaceBlobs) {
+      await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, parseNamespace(blob), byNamespace.get(ns) ?? [], commitOf(scan, `n:${ns}`) ?? ctx.head.oid, blob.path))
+    }
+    await tree.write(PATHS.packages, renderPackageList([...packages.keys()], commitOf(scan, 'packages') ?? null))
+    await tree.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOf(scan, 'namespaces') ?? null))
+
+    for (let page = 0; page * FEED_PAGE_SIZE < entries.length; page++) {
+      await tree.write(feedPagePath(page), renderFeedPage(page, entries.slice(page * FEED_PAGE_SIZE, (page + 1) * FEED_PAGE_SIZE)))
+    }
+    const shardInfo = new Map<string, { count: number; sha256: string }>()
+    for (const [shard, { entries: list, commit }] of shards) {
+      const text = renderSearchShard(shard, list, commit.oid)
+      await tree.write(searchShardPath(shard), text)
+      shardInfo.set(shard, { count: list.length, sha256: sha256Hex(text) })
+    }
+    const counts: Counts = {
+      packages: packages.size,
+      versions: [...packages.values()].reduce((n, p) => n + p.versions.length, 0),
+      yanked: [...packages.values()].reduce((n, p) => n + p.versions.filter((v) => v.yank).length, 0),
+      namespaces: namespaceBlobs.size,
+      crates: claims.size,
+    }
+    await writeAggregates(ctx, tree, site, counts, entries.length, shardInfo)
+    const parts = new Map<string, Map<string, string>>()
+    for (const [file, sha] of tree.written) {
+      if (isSnapshotFile(file) || file === PATHS.state) continue
+      const part = partOf(file)
+      if (!parts.has(part)) parts.set(part, new Map())
+      parts.get(part)!.set(file, sha)
+    }
+    await writeSnapshot(ctx, tree, site, parts, new Map(), undefined)
+    await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts } satisfies BuildState, null, 2)}\n`)
+    await tree.flush()
+    await swapIn(out, tree.root)
+    return {
+      mode: 'full',
+      ...(reason ? { reason } : {}),
+      commit: ctx.head.oid,
+      tree: tree.root,
+      written: tree.written.size,
+      removed: 0,
+      packages: packages.size,
+      events: entries.length,
+      seq: entries.length,
+      warnings: ctx.warnings,
+    }
+  } catch (e) {
+    await tree.flush().catch(() => undefined)
+    await fs.promises.rm(tree.root, { recursive: true, force: true })
+    throw e
+  }
+}
+
+async function writeAggregates(ctx: Context, tree: OutputTree, site: Site, counts: Counts, seq: number, shards: Map<string, { count: number; sha256: string }>): Promise<void> {
+  await tree.write(PATHS.searchIndex, renderSearchIndex(site, shards))
+  await tree.write(PATHS.stats, renderStats(site, counts))
+  await tree.write(PATHS.feedHead, renderFeedHead(site, seq))
+  await tree.write(PATHS.cargoConfig, `${JSON.stringify(cargoConfig(ctx.baseUrl), null, 2)}\n`)
+  await tree.write(PATHS.config, renderConfig(site))
+  await tree.write(PATHS.wellKnown, renderWellKnown(site))
+  await tree.write(PATHS.health, renderHealth(site))
+}
+
+/**
+ * Writes the parts in `parts` (complete file lists; an empty one is
+ * removed) and the signed top, taking the digests of other parts from the
+ * previous snapshot.
+ */
+async function writeSnapshot(ctx: Context, tree: OutputTree, site: Site, parts: Map<string, Map<string, string>>, previous: Map<string, string>, previousCount: number | undefined): Promise<void> {
+  await tree.flush()
+  const digests = new Map(previous)
+  let fileCount = previousCount ?? 0
+  for (const [part, files] of parts) {
+    if (previousCount !== undefined) {
+      const old = await tree.readJson<SnapshotPart>(partPath(part))
+      fileCount -= old ? Object.keys(old.files).length : 0
+    }
+    fileCount += files.size
+    if (files.size === 0) {
+      digests.delete(part)
+      await tree.remove(partPath(part))
+      continue
+    }
+    const text = renderPart(part, files)
+    digests.set(part, sha256Hex(text))
+    await tree.write(partPath(part), text)
+  }
+  await tree.flush()
+  await tree.write(
+    SNAPSHOT_PATH,
+    renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(digests), fileCount, key: ctx.key }),
+  )
+  await tree.flush()
+}
+
+/** An incremental build, or the reason it cannot be one. */
+async function incrementalBuild(ctx: Context, out: string, since: string): Promise<BuildApiResult | string> {
+  const { reader } = ctx
+  const current = currentTree(out)
+  if (!current) return `there is no previous output at ${out}`
+  const tree = new OutputTree(current, true)
+  const state = await tree.readJson<BuildState>(PATHS.state).catch(() => undefined)
+  if (!state) return `${out} holds no build state`
+  if (state.format !== API_FORMAT) return `the output is of format ${state.format}, this wharf writes format ${API_FORMAT}`
+  if (state.base_url !== ctx.baseUrl) return `the output was built for ${state.base_url}, not ${ctx.baseUrl}`
+  if (state.commit !== since) return `the output was built from ${state.commit.slice(0, 12)}, not from ${since.slice(0, 12)}`
+  const chain = firstParentChain(reader, ctx.head.oid, since)
+  if (!chain) return `${since.slice(0, 12)} is not on the first-parent history of ${ctx.head.oid.slice(0, 12)}`
+
+  const before = readCommitData(reader, since)
+  const existedBefore = new Map<string, boolean>()
+  const scan = new Scan((id) => {
+    if (!existedBefore.has(id)) existedBefore.set(id, packageExistsAt(reader, before.tree, id))
+    return !existedBefore.get(id)
+  })
+  for (const commit of indexChanges(reader, chain, before)) scan.add(commit)
+  if (scan.rewrites.length) return `published files were changed or removed since ${since.slice(0, 12)} (${scan.rewrites.slice(0, 3).join(', ')})`
+
+  const site = siteOf(ctx)
+  const packages = new Map<string, PackageModel>()
+  for (const id of [...scan.affected].sort()) {
+    const files = readPackage(reader, ctx.head.tree, id)
+    if (files) packages.set(id, buildPackage(id, files, reader, ctx.repo.dir))
+  }
+  const entries = feedEntries(scan.events, (id) => packages.get(id), state.seq + 1)
+  const ownerInOutput = async (key: string) => (await tree.readJson<{ package: string }>(crateDocPath(key)))?.package
+  const claims = await claimCrates(scan.events, (id) => packages.get(id), ownerInOutput)
+  const owner = async (key: string) => claims.get(key)?.package ?? (await ownerInOutput(key))
+
+  // The signed index files as they are at the tip.
+  const net: IndexChange[] = []
+  diffTrees(reader, indexTree(reader, before.tree), indexTree(reader, ctx.head.tree), 'index/', net)
+  for (const change of net) {
+    if (change.status === 'deleted') await tree.remove(change.path)
+    else await tree.write(change.path, reader.readAs(change.oid!, 'blob'))
+  }
+  const published = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
+  const shardCommits = new Map<string, CommitData>()
+  const searchEntries = new Map<string, SearchEntry>()
+  for (const pkg of packages.values()) {
+    for (const v of pkg.versions) {
+      if (published.has(`${pkg.id}@${v.version}`)) await placeArtifacts(ctx, tree, v.record)
+      const commit = commitOf(scan, `v:${pkg.id}@${v.version}`)
+      if (commit) await tree.write(versionPath(pkg.id, v.version), renderVersionDoc(site, pkg, v, commit))
+    }
+    const commit = scan.touched.get(`p:${pkg.id}`)
+    if (!commit) continue
+    await tree.write(versionsPath(pkg.id), renderVersionsDoc(pkg, commit.oid))
+    await writeCargo(ctx, tree, pkg, owner)
+    searchEntries.set(pkg.id, searchEntry(pkg, commit.oid))
+    const shard = searchShardOf(pkg.id)
+    const chainIndex = (c: CommitData) => chain.indexOf(c)
+    const known = shardCommits.get(shard)
+    if (!known || chainIndex(commit) > chainIndex(known)) shardCommits.set(shard, commit)
+  }
+  for (const [key, claim] of claims) await tree.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit.oid, cargoIndexPath(claim.crate)))
+
+  const namespaceFiles = readNamespaceNames(reader, ctx.head.tree)
+  for (const ns of scan.namespaces) {
+    const commit = commitOf(scan, `n:${ns}`)
+    const entry = lookup(reader, ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`)
+    if (!entry || isTreeMode(entry.mode)) {
+      await tree.remove(namespaceDocPath(ns))
+      continue
+    }
+    const previous = await tree.readJson<{ packages: string[] }>(namespaceDocPath(ns))
+    const members = previous ? [...new Set([...previous.packages, ...[...scan.newPackages].filter((id) => id.startsWith(`${ns}:`))])] : packagesOfNamespace(reader, ctx.head.tree, ns)
+    const blob = readBlobAt(reader, `${NAMESPACES_DIR}/${ns}.json`, entry.oid)
+    await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, parseNamespace(blob), members, commit ?? ctx.head.oid, blob.path))
+  }
+  if (scan.newPackages.size) {
+    const previous = (await tree.readJson<{ packages: string[] }>(PATHS.packages))?.packages ?? []
+    await tree.write(PATHS.packages, renderPackageList([...new Set([...previous, ...scan.newPackages])], commitOf(scan, 'packages')!))
+  }
+  if (scan.touched.has('namespaces')) await tree.write(PATHS.namespaces, renderNamespaceList(namespaceFiles, commitOf(scan, 'namespaces')!))
+
+  if (entries.length) {
+    const firstPage = feedPageOf(state.seq + 1)
+    const previous = state.seq % FEED_PAGE_SIZE === 0 ? [] : ((await tree.readJson<{ entries: FeedEntry[] }>(feedPagePath(firstPage)))?.entries ?? []).filter((e) => e.seq <= state.seq)
+    const all = [...previous, ...entries]
+    for (let page = firstPage; page <= feedPageOf(state.seq + entries.length); page++) {
+      await tree.write(feedPagePath(page), renderFeedPage(page, all.filter((e) => feedPageOf(e.seq) === page)))
+    }
+  }
+
+  const searchTop = await tree.readJson<{ shards: { shard: string; packages: number; sha256: string }[] }>(PATHS.searchIndex)
+  const shardInfo = new Map((searchTop?.shards ?? []).map((s) => [s.shard, { count: s.packages, sha256: s.sha256 }]))
+  for (const [shard, commit] of shardCommits) {
+    const previous = (await tree.readJson<{ packages: SearchEntry[] }>(searchShardPath(shard)))?.packages ?? []
+    const list = [...previous.filter((e) => !searchEntries.has(e.name)), ...[...searchEntries.values()].filter((e) => searchShardOf(e.name) === shard)]
+    const text = renderSearchShard(shard, list, commit.oid)
+    await tree.write(searchShardPath(shard), text)
+    shardInfo.set(shard, { count: list.length, sha256: sha256Hex(text) })
+  }
+
+  const published2 = entries.filter((e) => e.type === 'publish').length
+  const counts: Counts = {
+    packages: state.counts.packages + scan.newPackages.size,
+    versions: state.counts.versions + published2,
+    yanked: state.counts.yanked + entries.filter((e) => e.type === 'yank').length,
+    namespaces: namespaceFiles.length,
+    crates: state.counts.crates + claims.size,
+  }
+  const seq = state.seq + entries.length
+  await writeAggregates(ctx, tree, site, counts, seq, shardInfo)
+
+  await tree.flush()
+  const changedParts = new Set([...tree.written.keys(), ...tree.removed].filter((f) => !isSnapshotFile(f) && f !== PATHS.state).map(partOf))
+  const parts = new Map<string, Map<string, string>>()
+  for (const part of changedParts) {
+    const old = await tree.readJson<SnapshotPart>(partPath(part))
+    const files = new Map(Object.entries(old?.files ?? {}))
+    for (const [file, sha] of tree.written) if (!isSnapshotFile(file) && file !== PATHS.state && partOf(file) === part) files.set(file, sha)
+    for (const file of tree.removed) if (partOf(file) === part) files.delete(file)
+    parts.set(part, files)
+  }
+  const previousSnapshot = await tree.readJson<Snapshot>(SNAPSHOT_PATH)
+  await writeSnapshot(ctx, tree, site, parts, new Map(Object.entries(previousSnapshot?.parts ?? {})), previousSnapshot?.file_count ?? 0)
+  await tree.sync()
+  await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts } satisfies BuildState, null, 2)}\n`)
+  await tree.sync()
+  return {
+    mode: 'incremental',
+    commit: ctx.head.oid,
+    tree: tree.root,
+    written: tree.changed,
+    removed: tree.removed.size,
+    packages: packages.size,
+    events: entries.length,
+    seq,
+    warnings: ctx.warnings,
+  }
+}
+
+/** Namespace names with a file at a commit (the listing only; no file is read). */
+function readNamespaceNames(reader: ObjectReader, rootTree: string): string[] {
+  const dir = lookup(reader, rootTree, NAMESPACES_DIR)
+  if (!dir || !isTreeMode(dir.mode)) return []
+  return parseTree(reader.readAs(dir.oid, 'tree'))
+    .map((e) => classifyPath(`${NAMESPACES_DIR}/${e.name}`))
+    .flatMap((w) => (w.kind === 'namespace' ? [w.namespace] : []))
+}

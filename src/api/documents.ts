@@ -1,0 +1,327 @@
+/**
+ * Every document of the static API, as a pure function of what the index
+ * holds and the commit that last changed it. Full and incremental builds call
+ * the same functions with the same inputs, which is why their bytes agree.
+ */
+import semver from 'semver'
+import { stableJson } from '../core/canonical.js'
+import { sha256Hex } from '../core/hash.js'
+import type { Artifact, NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
+import { compareVersions } from '../core/versions.js'
+import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
+import { CARGO_DIR } from './cargo.js'
+import { SNAPSHOT_PATH } from './snapshot.js'
+import type { ComponentInterfaces } from './wit.js'
+
+/** Bumped when the layout or a document changes shape: an incremental build over an older format rebuilds in full. */
+export const API_FORMAT = 1
+
+export const API_ROOT = 'api/v1'
+export const PATHS = {
+  health: 'health',
+  config: 'config.json',
+  wellKnown: '.well-known/wasm-pkg/registry.json',
+  stats: `${API_ROOT}/stats`,
+  packages: `${API_ROOT}/packages.json`,
+  namespaces: `${API_ROOT}/namespaces.json`,
+  feedHead: `${API_ROOT}/feed/head.json`,
+  searchIndex: `${API_ROOT}/search-index/index.json`,
+  cargoConfig: `${CARGO_DIR}/config.json`,
+  state: '.wharf/build.json',
+} as const
+
+export const versionsPath = (id: string) => `${API_ROOT}/packages/${id}/versions`
+export const versionPath = (id: string, version: string) => `${API_ROOT}/packages/${id}/${version}`
+export const namespaceDocPath = (ns: string) => `${API_ROOT}/namespaces/${ns}`
+export const crateDocPath = (key: string) => `${API_ROOT}/crates/${key}`
+export const feedPagePath = (page: number) => `${API_ROOT}/feed/${page}.json`
+export const searchShardPath = (shard: string) => `${API_ROOT}/search-index/${shard}.json`
+export const artifactPath = (sha256: string) => `artifacts/sha256/${sha256}`
+
+/** Events per change-feed page: a full page never changes again, so caches keep it forever. */
+export const FEED_PAGE_SIZE = 1000
+/** Search shards by the first hex digit of the sha256 of the package id. */
+export const SEARCH_SHARDS = '0123456789abcdef'.split('')
+export const searchShardOf = (id: string) => sha256Hex(id)[0]!
+
+export interface Blob {
+  /** Path in the index repo, which is also its path in the output. */
+  path: string
+  oid: string
+  bytes: Buffer
+}
+
+export interface VersionEntry {
+  version: string
+  record: VersionRecord
+  file: Blob
+  yank?: { notice: YankNotice; file: Blob }
+  reports: Blob[]
+  /** Names the primary artifact imports and exports, when it is a stored component. */
+  wit?: ComponentInterfaces
+}
+
+export interface PackageModel {
+  id: string
+  namespace: string
+  /** Versions in SemVer order. */
+  versions: VersionEntry[]
+}
+
+export interface Site {
+  baseUrl: string
+  head: string
+  registry: RegistryFile
+}
+
+const url = (site: Site, path: string) => `${site.baseUrl}/${path}`
+
+/** The artifact the Run API describes: the wasm component when there is one, the .crate for a crate. */
+export function primaryArtifact(record: VersionRecord): Artifact {
+  const artifacts = record.artifacts
+  if (record.kind === 'crate') return artifacts.find((a) => a.name.endsWith('.crate')) ?? artifacts[0]!
+  return artifacts.find((a) => a.target === 'wasm32-wasip2') ?? artifacts.find((a) => a.name.endsWith('.wasm')) ?? artifacts[0]!
+}
+
+export function downloadUrl(site: Site, artifact: Artifact): string {
+  return isLocalUrl(artifact.url) ? url(site, artifactPath(artifact.url.slice(LOCAL_URL_PREFIX.length))) : artifact.url
+}
+
+/** The highest version a resolver should pick: not yanked, a release when there is one. */
+export function latestVersion(pkg: PackageModel): string | null {
+  const live = pkg.versions.filter((v) => !v.yank).map((v) => v.version)
+  const releases = live.filter((v) => semver.prerelease(v) === null)
+  const pool = releases.length ? releases : live
+  return pool.length ? pool.reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b)) : null
+}
+
+const unixSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000)
+
+/** A short summary of the compatibility reports of a version: where they are, and the scalar verdicts of its summary file. */
+function reportSummary(site: Site, reports: Blob[]): object | undefined {
+  if (reports.length === 0) return undefined
+  const files = reports.map((r) => ({ path: r.path, url: url(site, r.path), size: r.bytes.length, sha256: sha256Hex(r.bytes) }))
+  const main = reports.find((r) => /\/(summary|report)\.json$/.test(r.path)) ?? reports.find((r) => r.path.endsWith('.json'))
+  let summary: Record<string, string | number | boolean> | undefined
+  if (main) {
+    try {
+      const parsed = JSON.parse(main.bytes.toString('utf8')) as unknown
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        summary = Object.fromEntries(Object.entries(parsed).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v)).slice(0, 32)) as Record<string, string | number | boolean>
+      }
+    } catch {
+      // A report that is not JSON is still listed; it has no summary.
+    }
+  }
+  return { files, ...(summary && Object.keys(summary).length ? { summary } : {}) }
+}
+
+/** `api/v1/packages/<name>/<version>`: the Run 2.0 metadata, then wharf's own fields. */
+export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEntry, commit: string): string {
+  const record = entry.record
+  const artifact = primaryArtifact(record)
+  const report = reportSummary(site, entry.reports)
+  return stableJson({
+    name: record.name,
+    version: record.version,
+    description: record.description,
+    ...(record.license ? { license: record.license } : {}),
+    size: artifact.size,
+    sha256: artifact.sha256,
+    download_url: downloadUrl(site, artifact),
+    dependencies: record.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional })),
+    targets: record.targets,
+    ...(record.repository ? { repository: record.repository } : {}),
+    published_at: unixSeconds(record.published_at),
+    kind: record.kind,
+    ...(record.homepage ? { homepage: record.homepage } : {}),
+    keywords: record.keywords ?? [],
+    publisher: record.publisher.login,
+    yanked: Boolean(entry.yank),
+    ...(entry.yank ? { yank: { reason: entry.yank.notice.reason, yanked_at: unixSeconds(entry.yank.notice.yanked_at), record: url(site, entry.yank.file.path) } } : {}),
+    artifacts: record.artifacts.map((a) => ({ name: a.name, target: a.target, size: a.size, sha256: a.sha256, download_url: downloadUrl(site, a) })),
+    ...(record.crate ? { crate: { name: record.crate.name, cksum: record.crate.cksum } } : {}),
+    ...(record.source ? { source: record.source } : {}),
+    ...(entry.wit ? { wit: entry.wit } : {}),
+    ...(report ? { report } : {}),
+    record: url(site, entry.file.path),
+    namespace: pkg.namespace,
+    commit,
+  })
+}
+
+/** `api/v1/packages/<name>/versions`. Yanked versions stay listed (lockfiles name them) and are also listed under `yanked`. */
+export function renderVersionsDoc(pkg: PackageModel, commit: string): string {
+  const latest = pkg.versions[pkg.versions.length - 1]!
+  return stableJson({
+    name: pkg.id,
+    versions: pkg.versions.map((v) => v.version),
+    yanked: pkg.versions.filter((v) => v.yank).map((v) => v.version),
+    latest: latestVersion(pkg),
+    kind: latest.record.kind,
+    commit,
+  })
+}
+
+export interface SearchEntry {
+  name: string
+  kind: string
+  description: string
+  keywords: string[]
+  latest: string | null
+  versions: number
+  /** Every version is yanked. */
+  yanked: boolean
+  crate?: string
+  imports?: string[]
+  exports?: string[]
+  commit: string
+}
+
+/** A package's line in the search index, from its latest version (its highest, when every version is yanked). */
+export function searchEntry(pkg: PackageModel, commit: string): SearchEntry {
+  const latest = latestVersion(pkg)
+  const entry = pkg.versions.find((v) => v.version === latest) ?? pkg.versions[pkg.versions.length - 1]!
+  const record = entry.record
+  return {
+    name: pkg.id,
+    kind: record.kind,
+    description: record.description,
+    keywords: record.keywords ?? [],
+    latest,
+    versions: pkg.versions.length,
+    yanked: latest === null,
+    ...(record.crate ? { crate: record.crate.name } : {}),
+    ...(entry.wit?.imports.length ? { imports: entry.wit.imports } : {}),
+    ...(entry.wit?.exports.length ? { exports: entry.wit.exports } : {}),
+    commit,
+  }
+}
+
+export function renderSearchShard(shard: string, entries: SearchEntry[], commit: string): string {
+  return stableJson({ shard, commit, packages: [...entries].sort((a, b) => (a.name < b.name ? -1 : 1)) })
+}
+
+export function renderSearchIndex(site: Site, shards: Map<string, { count: number; sha256: string }>): string {
+  return stableJson({
+    commit: site.head,
+    shards: SEARCH_SHARDS.filter((s) => shards.has(s)).map((s) => ({ shard: s, url: url(site, searchShardPath(s)), packages: shards.get(s)!.count, sha256: shards.get(s)!.sha256 })),
+  })
+}
+
+export function renderNamespaceDoc(site: Site, file: NamespaceFile, packages: string[], commit: string, path: string): string {
+  return stableJson({
+    namespace: file.namespace,
+    ...(file.description ? { description: file.description } : {}),
+    owners: file.owners,
+    keys: file.keys,
+    ...(file.authority ? { authority: file.authority } : {}),
+    created_at: file.created_at,
+    packages: [...packages].sort(),
+    record: url(site, path),
+    commit,
+  })
+}
+
+export function renderPackageList(packages: string[], commit: string | null): string {
+  const sorted = [...packages].sort()
+  return stableJson({ packages: sorted, total: sorted.length, commit })
+}
+
+export function renderNamespaceList(namespaces: string[], commit: string | null): string {
+  return stableJson({ namespaces: [...namespaces].sort(), commit })
+}
+
+export function renderCrateDoc(site: Site, crate: string, pkg: string, commit: string, indexPath: string): string {
+  return stableJson({ crate, package: pkg, index: url(site, indexPath), commit })
+}
+
+export interface Counts {
+  packages: number
+  versions: number
+  yanked: number
+  namespaces: number
+  crates: number
+}
+
+export function renderStats(site: Site, counts: Counts): string {
+  return stableJson({
+    package_count: counts.packages,
+    version_count: counts.versions,
+    // A static host counts no downloads; `wharf serve` answers this route itself with its own count.
+    download_count: 0,
+    uptime_percent: 100,
+    yanked_count: counts.yanked,
+    namespace_count: counts.namespaces,
+    crate_count: counts.crates,
+    commit: site.head,
+  })
+}
+
+export function renderHealth(site: Site): string {
+  return stableJson({ status: 'ok', commit: site.head })
+}
+
+export function renderConfig(site: Site): string {
+  const base = site.baseUrl
+  const registry = site.registry
+  return stableJson({
+    schema: 'wharf:config/v1',
+    format: API_FORMAT,
+    name: registry.name,
+    ...(registry.description ? { description: registry.description } : {}),
+    base_url: base,
+    api: `${base}/${API_ROOT}`,
+    cargo: `sparse+${base}/${CARGO_DIR}/`,
+    keys: registry.keys,
+    maintainers: registry.maintainers,
+    peers: registry.peers,
+    crates_namespace: registry.policy.namespaces.crates ?? 'crates',
+    templates: {
+      versions: `${base}/${API_ROOT}/packages/{name}/versions`,
+      version: `${base}/${API_ROOT}/packages/{name}/{version}`,
+      namespace: `${base}/${API_ROOT}/namespaces/{namespace}`,
+      record: `${base}/index/packages/{namespace}/{name}/{version}.json`,
+      artifact: `${base}/artifacts/sha256/{sha256}`,
+      crate: `${base}/${API_ROOT}/crates/{crate}`,
+      feed_page: `${base}/${API_ROOT}/feed/{page}.json`,
+    },
+    feed: `${base}/${PATHS.feedHead}`,
+    search_index: `${base}/${PATHS.searchIndex}`,
+    snapshot: `${base}/${SNAPSHOT_PATH}`,
+    commit: site.head,
+  })
+}
+
+/** `/.well-known/wasm-pkg/registry.json`, the discovery document wkg-style clients read first. */
+export function renderWellKnown(site: Site): string {
+  const base = site.baseUrl
+  return stableJson({ preferredProtocol: 'wharf', wharf: { url: base, api: `${base}/${API_ROOT}`, config: `${base}/${PATHS.config}`, cargo: `sparse+${base}/${CARGO_DIR}/` } })
+}
+
+export interface FeedEntry {
+  seq: number
+  type: 'publish' | 'yank'
+  name: string
+  version: string
+  commit: string
+  /** Commit time, RFC 3339: when the change landed on main. */
+  time: string
+  /** sha256 of the version's primary artifact. */
+  sha256: string
+  /** The signed index file (record or yank notice), relative to the base URL, and its sha256. */
+  file: string
+  file_sha256: string
+}
+
+export function renderFeedPage(page: number, entries: FeedEntry[]): string {
+  return stableJson({ page, page_size: FEED_PAGE_SIZE, first_seq: page * FEED_PAGE_SIZE + 1, commit: entries[entries.length - 1]?.commit ?? null, entries })
+}
+
+export function renderFeedHead(site: Site, seq: number): string {
+  const pages = seq === 0 ? 0 : Math.floor((seq - 1) / FEED_PAGE_SIZE) + 1
+  return stableJson({ seq, page_size: FEED_PAGE_SIZE, pages, last_page: pages ? pages - 1 : null, page_url: `${site.baseUrl}/${API_ROOT}/feed/{page}.json`, commit: site.head })
+}
+
+/** The page that holds event `seq` (1-based). */
+export const feedPageOf = (seq: number) => Math.floor((seq - 1) / FEED_PAGE_SIZE)

@@ -1,0 +1,232 @@
+/**
+ * What the index holds at one commit, read straight from git objects: the
+ * registry descriptor, namespace files, and packages with their records,
+ * yank notices and reports. A full build reads all of it; an incremental
+ * build reads only the packages a change touched.
+ */
+import fs from 'node:fs'
+import { WharfError } from '../core/errors.js'
+import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
+import { schemaErrors } from '../core/schemas.js'
+import type { NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
+import { checkVersion, compareVersions } from '../core/versions.js'
+import { artifactPath as storePath, isLocalUrl } from '../store/index.js'
+import type { Blob, PackageModel, VersionEntry } from './documents.js'
+import { primaryArtifact } from './documents.js'
+import { lookup, walkTree } from './history.js'
+import { isTreeMode, parseTree, type ObjectReader } from './objects.js'
+import { componentInterfaces } from './wit.js'
+
+function parseJson<T>(blob: Blob, schema: 'record' | 'yank' | 'namespace' | 'registry'): T {
+  let value: unknown
+  try {
+    value = JSON.parse(blob.bytes.toString('utf8'))
+  } catch (e) {
+    throw new WharfError('BAD_INDEX', `${blob.path} (blob ${blob.oid.slice(0, 12)}) is not JSON: ${(e as Error).message}`, {
+      hint: 'main must only hold files that wharf check accepted; run wharf audit to find how it got there',
+    })
+  }
+  const problems = schemaErrors(schema, value)
+  if (problems.length) {
+    throw new WharfError('BAD_INDEX', `${blob.path} is not a valid ${schema} file: ${problems.slice(0, 3).join('; ')}`, {
+      hint: 'main must only hold files that wharf check accepted; run wharf audit to find how it got there',
+    })
+  }
+  return value as T
+}
+
+export function readBlobAt(reader: ObjectReader, filePath: string, oid: string): Blob {
+  return { path: filePath, oid, bytes: reader.readAs(oid, 'blob') }
+}
+
+export function readRegistryAt(reader: ObjectReader, tree: string): RegistryFile {
+  const entry = lookup(reader, tree, REGISTRY_PATH)
+  if (!entry || isTreeMode(entry.mode)) {
+    throw new WharfError('NOT_AN_INDEX', `the commit has no ${REGISTRY_PATH}`, { hint: 'point --index at an index repo made by `wharf init`' })
+  }
+  return parseJson<RegistryFile>(readBlobAt(reader, REGISTRY_PATH, entry.oid), 'registry')
+}
+
+export function parseNamespace(blob: Blob): NamespaceFile {
+  return parseJson<NamespaceFile>(blob, 'namespace')
+}
+
+/** The namespace files at a commit, by namespace. */
+export function readNamespaces(reader: ObjectReader, tree: string): Map<string, Blob> {
+  const out = new Map<string, Blob>()
+  const dir = lookup(reader, tree, NAMESPACES_DIR)
+  if (!dir || !isTreeMode(dir.mode)) return out
+  for (const entry of parseTree(reader.readAs(dir.oid, 'tree'))) {
+    const file = `${NAMESPACES_DIR}/${entry.name}`
+    const where = classifyPath(file)
+    if (where.kind === 'namespace' && !isTreeMode(entry.mode)) out.set(where.namespace, readBlobAt(reader, file, entry.oid))
+  }
+  return out
+}
+
+export function packageIdOf(dir: string): string {
+  const rest = dir.slice(PACKAGES_DIR.length + 1)
+  const slash = rest.indexOf('/')
+  return `${rest.slice(0, slash)}:${rest.slice(slash + 1)}`
+}
+
+/** Splits `index/reports/<ns>/<name...>/<version>/...` into package id and version; undefined for another path. */
+export function reportTarget(file: string): { id: string; version: string } | undefined {
+  if (!file.startsWith(`${REPORTS_DIR}/`)) return undefined
+  const parts = file.slice(REPORTS_DIR.length + 1).split('/')
+  // Name segments start with a letter and versions with a digit, so the first segment that parses as a version ends the name.
+  const at = parts.findIndex((p, i) => i >= 2 && checkVersion(p) === undefined)
+  if (at < 0 || at === parts.length - 1) return undefined
+  return { id: `${parts[0]}:${parts.slice(1, at).join('/')}`, version: parts[at]! }
+}
+
+export interface PackageFiles {
+  records: Blob[]
+  yanks: Blob[]
+  reports: Blob[]
+}
+
+/** Reads the files of one package into its model, checking that each says what its path says. */
+export function buildPackage(id: string, files: PackageFiles, reader: ObjectReader, indexDir: string): PackageModel {
+  const yanks = new Map<string, { notice: YankNotice; file: Blob }>()
+  for (const file of files.yanks) {
+    const notice = parseJson<YankNotice>(file, 'yank')
+    const where = classifyPath(file.path)
+    if (where.kind !== 'yank' || notice.name !== where.name || notice.version !== where.version) {
+      throw new WharfError('BAD_INDEX', `${file.path} names ${notice.name}@${notice.version}, not what its path says`, { hint: 'run wharf audit on the index' })
+    }
+    yanks.set(notice.version, { notice, file })
+  }
+  const reports = new Map<string, Blob[]>()
+  for (const file of files.reports) {
+    const target = reportTarget(file.path)
+    if (!target) continue
+    const list = reports.get(target.version) ?? []
+    list.push(file)
+    reports.set(target.version, list)
+  }
+  const versions: VersionEntry[] = []
+  for (const file of files.records) {
+    const record = parseJson<VersionRecord>(file, 'record')
+    const where = classifyPath(file.path)
+    if (where.kind !== 'record' || record.name !== where.name || record.version !== where.version) {
+      throw new WharfError('BAD_INDEX', `${file.path} holds ${record.name}@${record.version}, not what its path says`, { hint: 'run wharf audit on the index' })
+    }
+    const yank = yanks.get(record.version)
+    versions.push({
+      version: record.version,
+      record,
+      file,
+      ...(yank ? { yank } : {}),
+      reports: (reports.get(record.version) ?? []).sort((a, b) => (a.path < b.path ? -1 : 1)),
+      ...witOf(record, indexDir),
+    })
+  }
+  versions.sort((a, b) => compareVersions(a.version, b.version))
+  return { id, namespace: id.slice(0, id.indexOf(':')), versions }
+}
+
+/** Interface names of a stored component artifact (the store is read synchronously: a build reads many small files). */
+function witOf(record: VersionRecord, indexDir: string): { wit?: VersionEntry['wit'] } {
+  if (record.kind !== 'component') return {}
+  const artifact = primaryArtifact(record)
+  if (!isLocalUrl(artifact.url)) return {}
+  const bytes = readArtifactSync(indexDir, artifact.sha256)
+  const wit = bytes ? componentInterfaces(bytes) : undefined
+  return wit && (wit.imports.length || wit.exports.length) ? { wit } : {}
+}
+
+function readArtifactSync(indexDir: string, sha256: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(storePath(indexDir, sha256))
+  } catch {
+    return undefined
+  }
+}
+
+/** Every package at a commit (full build), with its files. */
+export function readAllPackages(reader: ObjectReader, indexTree: string | undefined): Map<string, PackageFiles> {
+  const packages = new Map<string, PackageFiles>()
+  const get = (id: string) => {
+    let files = packages.get(id)
+    if (!files) packages.set(id, (files = { records: [], yanks: [], reports: [] }))
+    return files
+  }
+  if (!indexTree) return packages
+  const all: { path: string; oid: string }[] = []
+  const pkgs = parseTree(reader.readAs(indexTree, 'tree')).find((e) => e.name === 'packages')
+  if (pkgs && isTreeMode(pkgs.mode)) walkTree(reader, pkgs.oid, `${PACKAGES_DIR}/`, all)
+  for (const { path: file, oid } of all) {
+    const where = classifyPath(file)
+    if (where.kind === 'record') get(where.name).records.push(readBlobAt(reader, file, oid))
+    else if (where.kind === 'yank') get(where.name).yanks.push(readBlobAt(reader, file, oid))
+    else throw new WharfError('BAD_INDEX', `${file} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
+  }
+  const reports: { path: string; oid: string }[] = []
+  const rep = parseTree(reader.readAs(indexTree, 'tree')).find((e) => e.name === 'reports')
+  if (rep && isTreeMode(rep.mode)) walkTree(reader, rep.oid, `${REPORTS_DIR}/`, reports)
+  for (const { path: file, oid } of reports) {
+    const target = reportTarget(file)
+    if (target && packages.has(target.id)) get(target.id).reports.push(readBlobAt(reader, file, oid))
+  }
+  return packages
+}
+
+/** One package's files at a commit (incremental build); undefined when it has none. */
+export function readPackage(reader: ObjectReader, rootTree: string, id: string): PackageFiles | undefined {
+  const [ns, name] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)]
+  const dir = `${PACKAGES_DIR}/${ns}/${name}`
+  const files: PackageFiles = { records: [], yanks: [], reports: [] }
+  const tree = lookup(reader, rootTree, dir)
+  if (tree && isTreeMode(tree.mode)) {
+    for (const entry of parseTree(reader.readAs(tree.oid, 'tree'))) {
+      if (isTreeMode(entry.mode)) continue
+      const file = `${dir}/${entry.name}`
+      const where = classifyPath(file)
+      if (where.kind === 'record') files.records.push(readBlobAt(reader, file, entry.oid))
+      else if (where.kind === 'yank') files.yanks.push(readBlobAt(reader, file, entry.oid))
+      else throw new WharfError('BAD_INDEX', `${file} is not a version record or yank notice`, { hint: 'run wharf audit on the index' })
+    }
+  }
+  if (files.records.length === 0) return undefined
+  const reportDir = `${REPORTS_DIR}/${ns}/${name}`
+  const reports = lookup(reader, rootTree, reportDir)
+  if (reports && isTreeMode(reports.mode)) {
+    for (const entry of parseTree(reader.readAs(reports.oid, 'tree'))) {
+      if (!isTreeMode(entry.mode) || checkVersion(entry.name) !== undefined) continue
+      const found: { path: string; oid: string }[] = []
+      walkTree(reader, entry.oid, `${reportDir}/${entry.name}/`, found)
+      for (const f of found) files.reports.push(readBlobAt(reader, f.path, f.oid))
+    }
+  }
+  return files
+}
+
+/** Whether a package had any version record at a commit. */
+export function packageExistsAt(reader: ObjectReader, rootTree: string, id: string): boolean {
+  const dir = `${PACKAGES_DIR}/${id.slice(0, id.indexOf(':'))}/${id.slice(id.indexOf(':') + 1)}`
+  const tree = lookup(reader, rootTree, dir)
+  if (!tree || !isTreeMode(tree.mode)) return false
+  return parseTree(reader.readAs(tree.oid, 'tree')).some((e) => !isTreeMode(e.mode) && e.name.endsWith('.json') && !e.name.endsWith('.yank.json'))
+}
+
+/** Package ids of a namespace at a commit. */
+export function packagesOfNamespace(reader: ObjectReader, rootTree: string, ns: string): string[] {
+  const dir = lookup(reader, rootTree, `${PACKAGES_DIR}/${ns}`)
+  if (!dir || !isTreeMode(dir.mode)) return []
+  const ids: string[] = []
+  const visit = (oid: string, prefix: string) => {
+    const entries = parseTree(reader.readAs(oid, 'tree'))
+    if (entries.some((e) => !isTreeMode(e.mode) && e.name.endsWith('.json') && !e.name.endsWith('.yank.json'))) ids.push(`${ns}:${prefix}`)
+    for (const e of entries) if (isTreeMode(e.mode)) visit(e.oid, prefix ? `${prefix}/${e.name}` : e.name)
+  }
+  visit(dir.oid, '')
+  return ids.filter((id) => !id.endsWith(':'))
+}
+
+/** Every blob under `index/` at a commit: the raw mirror. */
+export function indexFiles(reader: ObjectReader, indexTree: string | undefined): { path: string; oid: string }[] {
+  const out: { path: string; oid: string }[] = []
+  if (indexTree) walkTree(reader, indexTree, `${INDEX_DIR}/`, out)
+  return out
+}

@@ -1,0 +1,209 @@
+/**
+ * build-api over a real index repo: after every kind of change (new package,
+ * new version, nested package, yank, report, namespace claim and key
+ * rotation, crate packages and a crate-name clash, a merge commit), an
+ * incremental build from the previous commit writes exactly the bytes of a
+ * full build.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { buildApi, type BuildApiResult } from '../../src/api/index.js'
+import { stableJson } from '../../src/core/canonical.js'
+import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
+import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
+import { namespacePath, yankPath } from '../../src/core/layout.js'
+import { sha256Hex } from '../../src/core/hash.js'
+import type { NamespaceFile, YankNotice } from '../../src/core/types.js'
+import { MAIN, readJsonAt, resolveCommit, setBranch, writeCommitWith } from '../../src/git/index.js'
+import { mergeProposal, proposeNamespace } from '../../src/publish/index.js'
+import { readJson, readTree, treeDifferences } from '../fixtures/api/tree.js'
+import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
+
+const NOW = new Date('2026-03-01T12:00:00Z')
+const BASE = 'http://127.0.0.1:9'
+
+let idx: TestIndex
+let work: string
+let incremental: string
+let built: string
+
+async function step(what: string, change: () => Promise<unknown>): Promise<{ inc: BuildApiResult; full: BuildApiResult; out: string }> {
+  await change()
+  const since = built
+  const inc = await buildApi({ repo: idx.repo, out: incremental, baseUrl: BASE, since, now: NOW })
+  const out = path.join(work, `full-${what}`)
+  const full = await buildApi({ repo: idx.repo, out, baseUrl: BASE, now: NOW })
+  built = await resolveCommit(idx.repo, MAIN)
+  return { inc, full, out }
+}
+
+function expectSame(out: string): void {
+  expect(treeDifferences(readTree(incremental), readTree(out))).toEqual([])
+}
+
+async function crateFile(name: string, version: string, label: string): Promise<{ file: string; sha: string }> {
+  const file = path.join(work, `${name}-${version}.crate`)
+  const bytes = gzipSync(Buffer.from(`${name} ${version} ${label}`))
+  await fs.promises.writeFile(file, bytes)
+  return { file, sha: sha256Hex(bytes) }
+}
+
+beforeAll(async () => {
+  work = await tempDir('wharf-api-build-')
+  incremental = path.join(work, 'site')
+  idx = await createTestIndex()
+  await idx.release({ version: '1.0.0', keywords: ['math'] })
+  const first = await buildApi({ repo: idx.repo, out: incremental, baseUrl: BASE, now: NOW })
+  expect(first.mode).toBe('full')
+  built = await resolveCommit(idx.repo, MAIN)
+})
+
+describe('incremental builds equal full builds', () => {
+  it('after a new version', async () => {
+    const { inc, out } = await step('version', () => idx.release({ version: '1.1.0' }))
+    expect(inc).toMatchObject({ mode: 'incremental', events: 1, seq: 2, packages: 1 })
+    expectSame(out)
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/versions')).toMatchObject({ name: 'acme:calc', versions: ['1.0.0', '1.1.0'], latest: '1.1.0' })
+  })
+
+  it('after a nested package that depends on another', async () => {
+    const { inc, out } = await step('nested', () => idx.release({ name: 'acme:calc/fmt', version: '0.1.0-rc.1', dependencies: [{ name: 'acme:calc', req: '^1.0.0', optional: true }] }))
+    expect(inc.mode).toBe('incremental')
+    expectSame(out)
+    const doc = readJson(incremental, 'api/v1/packages/acme:calc/fmt/0.1.0-rc.1')
+    expect(doc.dependencies).toEqual([{ name: 'acme:calc', version: '^1.0.0', optional: true }])
+    expect(readJson(incremental, 'api/v1/packages.json')).toMatchObject({ packages: ['acme:calc', 'acme:calc/fmt'], total: 2 })
+    // the parent package's documents sit next to the nested package's directory
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/versions').versions).toEqual(['1.0.0', '1.1.0'])
+  })
+
+  it('after a yank', async () => {
+    const notice = signDocument(
+      { schema: 'wharf:yank/v1' as const, name: 'acme:calc', version: '1.1.0', reason: 'miscompiles', yanked_at: '2026-02-01T00:00:00Z', publisher: { login: 'alice' } },
+      PAYLOAD_TYPES.yank,
+      parsePrivateKey(idx.key.privatePem),
+    ) as YankNotice
+    const { inc, out } = await step('yank', async () => {
+      const head = await idx.submit([{ path: yankPath('acme:calc', '1.1.0'), content: stableJson(notice) }], 'alice', 'yank/1')
+      expect(head).toBeTruthy()
+      const merged = await mergeProposal(idx.repo, { branch: 'yank/1' })
+      expect(merged.merged, JSON.stringify(merged.check.findings)).toBe(true)
+    })
+    expect(inc).toMatchObject({ mode: 'incremental', events: 1 })
+    expectSame(out)
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/versions')).toMatchObject({ yanked: ['1.1.0'], latest: '1.0.0' })
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/1.1.0')).toMatchObject({ yanked: true, yank: { reason: 'miscompiles' } })
+    const feed = readJson<{ entries: { seq: number; type: string; version: string }[] }>(incremental, 'api/v1/feed/0.json')
+    expect(feed.entries.map((e) => `${e.seq} ${e.type} ${e.version}`)).toEqual(['1 publish 1.0.0', '2 publish 1.1.0', '3 publish 0.1.0-rc.1', '4 yank 1.1.0'])
+  })
+
+  it('after a compatibility report lands, and again when it changes', async () => {
+    const report = (score: number) =>
+      writeCommitWith(idx.repo, {
+        parents: [built],
+        files: [
+          { path: 'index/reports/acme/calc/1.0.0/summary.json', content: stableJson({ score, dual_compilation: true, targets: ['wasm32-wasip2'] }) },
+          { path: 'index/reports/acme/calc/1.0.0/wasm32-wasip2.json', content: stableJson({ passed: 3 }) },
+        ],
+        message: 'Reports for acme:calc@1.0.0',
+        author: { login: 'admin' },
+      }).then((c) => setBranch(idx.repo, MAIN, c))
+    const first = await step('report', () => report(80))
+    expect(first.inc).toMatchObject({ mode: 'incremental', events: 0 })
+    expectSame(first.out)
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/1.0.0').report).toMatchObject({ summary: { score: 80, dual_compilation: true }, files: [{ path: 'index/reports/acme/calc/1.0.0/summary.json' }, {}] })
+    const second = await step('report-2', () => report(95))
+    expectSame(second.out)
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/1.0.0').report).toMatchObject({ summary: { score: 95 } })
+  })
+
+  it('after a namespace claim and a key rotation', async () => {
+    const { out } = await step('namespaces', async () => {
+      const bob = generateKey()
+      const claim = await proposeNamespace(idx.repo, { namespace: 'beta', owners: [{ login: 'bob' }], publicKey: bob.publicPem, author: 'bob' })
+      expect((await mergeProposal(idx.repo, { branch: claim.branch })).merged).toBe(true)
+      const ns = (await readJsonAt<NamespaceFile>(idx.repo, MAIN, namespacePath('acme')))!
+      const extra = generateKey()
+      const rotated = { ...ns, keys: [...ns.keys, { id: extra.id, algorithm: 'ed25519' as const, public_key: extra.publicKey, added: '2026-02-02T00:00:00Z' }] }
+      await idx.submit([{ path: namespacePath('acme'), content: stableJson(rotated) }], 'alice', 'rotate')
+      expect((await mergeProposal(idx.repo, { branch: 'rotate' })).merged).toBe(true)
+    })
+    expectSame(out)
+    expect(readJson(incremental, 'api/v1/namespaces.json').namespaces).toEqual(['acme', 'beta'])
+    expect((readJson(incremental, 'api/v1/namespaces/acme').keys as unknown[]).length).toBe(2)
+    expect(readJson(incremental, 'api/v1/namespaces/acme').packages).toEqual(['acme:calc', 'acme:calc/fmt'])
+  })
+
+  it('after crate packages, the second one clashing on the crate name', async () => {
+    const core = await crateFile('Calc_Core', '0.1.0', 'one')
+    const { inc, out } = await step('crates', async () => {
+      await idx.release({
+        artifact: core.file,
+        name: 'acme:calc-core',
+        version: '0.1.0',
+        kind: 'crate',
+        crate: { name: 'Calc_Core', cksum: core.sha, features: { default: ['std'], std: [], serde: ['dep:serde'] }, deps: [{ name: 'serde', req: '^1', optional: true, registry: 'https://github.com/rust-lang/crates.io-index' }] },
+      } as never)
+      const clash = await crateFile('calc-core', '0.2.0', 'two')
+      await idx.release({ artifact: clash.file, name: 'acme:calc-core-too', version: '0.2.0', kind: 'crate', crate: { name: 'calc-core', cksum: clash.sha } } as never)
+    })
+    expect(inc.mode).toBe('incremental')
+    expect(inc.warnings.join('\n')).toContain('acme:calc-core-too: crate name calc-core belongs to acme:calc-core')
+    expectSame(out)
+    const lines = fs.readFileSync(path.join(incremental, 'cargo/ca/lc/calc_core'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    expect(lines).toEqual([
+      {
+        name: 'Calc_Core',
+        vers: '0.1.0',
+        cksum: core.sha,
+        deps: [{ name: 'serde', req: '^1', features: [], optional: true, default_features: true, target: null, kind: 'normal', registry: 'https://github.com/rust-lang/crates.io-index' }],
+        features: { default: ['std'], std: [] },
+        features2: { serde: ['dep:serde'] },
+        yanked: false,
+        links: null,
+        v: 2,
+      },
+    ])
+    expect(fs.existsSync(path.join(incremental, 'cargo/ca/lc/calc-core'))).toBe(false)
+    expect(readJson(incremental, 'api/v1/crates/calc-core')).toMatchObject({ crate: 'Calc_Core', package: 'acme:calc-core' })
+    // the .crate is served where cargo/config.json's dl template points
+    expect(readJson(incremental, 'cargo/config.json').dl).toBe(`${BASE}/artifacts/sha256/{sha256-checksum}`)
+    expect(sha256Hex(fs.readFileSync(path.join(incremental, `artifacts/sha256/${core.sha}`)))).toBe(core.sha)
+  })
+
+  it('after a merge commit and several commits at once', async () => {
+    const late = await idx.publish({ version: '1.3.0' })
+    const { inc, out } = await step('merge', async () => {
+      await idx.release({ version: '1.2.0' })
+      expect((await mergeProposal(idx.repo, { branch: late.branch })).merged).toBe(true)
+      await idx.release({ name: 'acme:calc/fmt', version: '0.1.0' })
+    })
+    expect(inc).toMatchObject({ mode: 'incremental', events: 3 })
+    expectSame(out)
+    const stats = readJson(incremental, 'api/v1/stats')
+    expect(stats).toEqual({ package_count: 4, version_count: 8, download_count: 0, uptime_percent: 100, yanked_count: 1, namespace_count: 2, crate_count: 1, commit: built })
+  })
+})
+
+describe('when an incremental build cannot be one', () => {
+  it('rebuilds in full when --since is not what the output was built from, or the base URL changed', async () => {
+    const older = await resolveCommit(idx.repo, `${MAIN}~3`)
+    const stale = await buildApi({ repo: idx.repo, out: incremental, baseUrl: BASE, since: older, now: NOW })
+    expect(stale).toMatchObject({ mode: 'full', reason: expect.stringContaining('the output was built from') })
+    const moved = await buildApi({ repo: idx.repo, out: incremental, baseUrl: 'https://registry.example', since: built, now: NOW })
+    expect(moved).toMatchObject({ mode: 'full', reason: expect.stringContaining('built for http://127.0.0.1:9') })
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/1.0.0').download_url).toMatch(/^https:\/\/registry\.example\/artifacts\/sha256\/[0-9a-f]{64}$/)
+  })
+
+  it('refuses to replace a directory it did not make, and keeps one build behind the out link', async () => {
+    const foreign = path.join(work, 'foreign')
+    fs.mkdirSync(foreign)
+    fs.writeFileSync(path.join(foreign, 'notes.txt'), 'mine')
+    await expect(buildApi({ repo: idx.repo, out: foreign, baseUrl: BASE })).rejects.toMatchObject({ code: 'USAGE' })
+    expect(fs.readFileSync(path.join(foreign, 'notes.txt'), 'utf8')).toBe('mine')
+    expect(fs.lstatSync(incremental).isSymbolicLink()).toBe(true)
+    expect(fs.readdirSync(path.join(work, '.site.builds')).filter((e) => e !== '.wharf')).toHaveLength(1)
+  })
+})
