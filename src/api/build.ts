@@ -190,7 +190,7 @@ async function loadKey(repo: Repo, registry: RegistryFile, pem: string | undefin
     try {
       text = await fs.promises.readFile(file, 'utf8')
     } catch {
-      throw new WharfError('NO_REGISTRY_KEY', `there is no registry key at ${file} to sign the snapshot with`, {
+      throw new WharfError('BAD_KEY', `there is no registry key at ${file} to sign the snapshot with`, {
         hint: 'build on the machine that ran `wharf init` (the key never leaves it), or pass the key in WHARF_REGISTRY_KEY',
       })
     }
@@ -198,7 +198,7 @@ async function loadKey(repo: Repo, registry: RegistryFile, pem: string | undefin
   const key = parsePrivateKey(text)
   const listed = registry.keys.find((k) => k.id === key.id && !k.revoked)
   if (!listed) {
-    throw new WharfError('NO_REGISTRY_KEY', `the registry key ${key.id} is not an unrevoked key of index/registry.json`, {
+    throw new WharfError('BAD_KEY', `the registry key ${key.id} is not an unrevoked key of index/registry.json`, {
       hint: 'add its public half to the keys of index/registry.json, or use the key that `wharf init` made',
     })
   }
@@ -281,7 +281,7 @@ async function placeArtifacts(ctx: Context, tree: OutputTree, record: VersionRec
     const sha = artifact.url.slice(LOCAL_URL_PREFIX.length)
     const source = storePath(ctx.repo.dir, sha)
     if (!fs.existsSync(source)) {
-      throw new WharfError('ARTIFACT_MISSING', `${record.name}@${record.version}: artifact ${artifact.name} (${artifact.url}) is not in the artifact store ${path.dirname(source)}`, {
+      throw new WharfError('NOT_FOUND', `${record.name}@${record.version}: artifact ${artifact.name} (${artifact.url}) is not in the artifact store ${path.dirname(source)}`, {
         hint: 'build the API on the machine that holds the store, or restore the artifact there',
       })
     }

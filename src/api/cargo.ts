@@ -23,9 +23,6 @@ export function crateKey(crate: string): string {
   return crateToPackageName(crate)
 }
 
-/** crates.io's index URL: what a dependency from crates.io names as its registry in another registry's index. */
-export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index'
-
 interface IndexDependency {
   name: string
   req: string

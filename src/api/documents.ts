@@ -129,6 +129,7 @@ export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEn
     size: artifact.size,
     sha256: artifact.sha256,
     download_url: downloadUrl(site, artifact),
+    ...(record.wit_url ? { wit_url: record.wit_url } : {}),
     dependencies: record.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional })),
     targets: record.targets,
     ...(record.repository ? { repository: record.repository } : {}),

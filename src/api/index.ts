@@ -3,7 +3,7 @@
  * checks a copy of it. `wharf serve` calls `buildApi` after each merge.
  */
 export { buildApi, DEFAULT_BASE_URL, DEFAULT_SNAPSHOT_TTL_SECONDS, type BuildApiOptions, type BuildApiResult } from './build.js'
-export { cargoIndexPath, crateKey, CRATES_IO_INDEX } from './cargo.js'
+export { cargoIndexPath, crateKey } from './cargo.js'
 export { API_ROOT, FEED_PAGE_SIZE, PATHS, artifactPath, crateDocPath, feedPagePath, namespaceDocPath, searchShardPath, versionPath, versionsPath, type FeedEntry, type SearchEntry } from './documents.js'
 export { SNAPSHOT_PATH, partOf, partPath, verifySnapshot, type Snapshot, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'
 export { componentInterfaces, type ComponentInterfaces } from './wit.js'

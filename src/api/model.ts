@@ -22,13 +22,13 @@ function parseJson<T>(blob: Blob, schema: 'record' | 'yank' | 'namespace' | 'reg
   try {
     value = JSON.parse(blob.bytes.toString('utf8'))
   } catch (e) {
-    throw new WharfError('BAD_INDEX', `${blob.path} (blob ${blob.oid.slice(0, 12)}) is not JSON: ${(e as Error).message}`, {
+    throw new WharfError('NOT_AN_INDEX', `${blob.path} (blob ${blob.oid.slice(0, 12)}) is not JSON: ${(e as Error).message}`, {
       hint: 'main must only hold files that wharf check accepted; run wharf audit to find how it got there',
     })
   }
   const problems = schemaErrors(schema, value)
   if (problems.length) {
-    throw new WharfError('BAD_INDEX', `${blob.path} is not a valid ${schema} file: ${problems.slice(0, 3).join('; ')}`, {
+    throw new WharfError('NOT_AN_INDEX', `${blob.path} is not a valid ${schema} file: ${problems.slice(0, 3).join('; ')}`, {
       hint: 'main must only hold files that wharf check accepted; run wharf audit to find how it got there',
     })
   }
@@ -93,7 +93,7 @@ export function buildPackage(id: string, files: PackageFiles, reader: ObjectRead
     const notice = parseJson<YankNotice>(file, 'yank')
     const where = classifyPath(file.path)
     if (where.kind !== 'yank' || notice.name !== where.name || notice.version !== where.version) {
-      throw new WharfError('BAD_INDEX', `${file.path} names ${notice.name}@${notice.version}, not what its path says`, { hint: 'run wharf audit on the index' })
+      throw new WharfError('NOT_AN_INDEX', `${file.path} names ${notice.name}@${notice.version}, not what its path says`, { hint: 'run wharf audit on the index' })
     }
     yanks.set(notice.version, { notice, file })
   }
@@ -110,7 +110,7 @@ export function buildPackage(id: string, files: PackageFiles, reader: ObjectRead
     const record = parseJson<VersionRecord>(file, 'record')
     const where = classifyPath(file.path)
     if (where.kind !== 'record' || record.name !== where.name || record.version !== where.version) {
-      throw new WharfError('BAD_INDEX', `${file.path} holds ${record.name}@${record.version}, not what its path says`, { hint: 'run wharf audit on the index' })
+      throw new WharfError('NOT_AN_INDEX', `${file.path} holds ${record.name}@${record.version}, not what its path says`, { hint: 'run wharf audit on the index' })
     }
     const yank = yanks.get(record.version)
     versions.push({
@@ -160,7 +160,7 @@ export function readAllPackages(reader: ObjectReader, indexTree: string | undefi
     const where = classifyPath(file)
     if (where.kind === 'record') get(where.name).records.push(readBlobAt(reader, file, oid))
     else if (where.kind === 'yank') get(where.name).yanks.push(readBlobAt(reader, file, oid))
-    else throw new WharfError('BAD_INDEX', `${file} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
+    else throw new WharfError('NOT_AN_INDEX', `${file} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
   }
   const reports: { path: string; oid: string }[] = []
   const rep = parseTree(reader.readAs(indexTree, 'tree')).find((e) => e.name === 'reports')
@@ -185,7 +185,7 @@ export function readPackage(reader: ObjectReader, rootTree: string, id: string):
       const where = classifyPath(file)
       if (where.kind === 'record') files.records.push(readBlobAt(reader, file, entry.oid))
       else if (where.kind === 'yank') files.yanks.push(readBlobAt(reader, file, entry.oid))
-      else throw new WharfError('BAD_INDEX', `${file} is not a version record or yank notice`, { hint: 'run wharf audit on the index' })
+      else throw new WharfError('NOT_AN_INDEX', `${file} is not a version record or yank notice`, { hint: 'run wharf audit on the index' })
     }
   }
   if (files.records.length === 0) return undefined

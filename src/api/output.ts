@@ -113,7 +113,7 @@ export class OutputTree {
     try {
       return JSON.parse(bytes.toString('utf8')) as T
     } catch (e) {
-      throw new WharfError('BAD_OUTPUT', `${path.join(this.root, file)} is not JSON: ${(e as Error).message}`, { hint: 'run build-api without --since to rebuild the output' })
+      throw new WharfError('IO', `${path.join(this.root, file)} is not JSON: ${(e as Error).message}`, { hint: 'run build-api without --since to rebuild the output' })
     }
   }
 

@@ -18,8 +18,6 @@ function later(name: string[], summary: string, help: string): Command {
 }
 
 export const laterCommands: Command[] = [
-  later(['test'], 'run the native and wasm32 compatibility matrix', 'wharf test CRATE_DIR|ARTIFACT [--targets LIST] [--json] [--out FILE]'),
-  later(['build-api'], 'generate the static JSON API', 'wharf build-api --index DIR --out DIR [--base-url URL] [--since REV]'),
   later(['install'], 'resolve, download and verify a package', 'wharf install ID[@RANGE] [--registry URL] [--dir DIR]'),
   later(['peer', 'add'], 'add a federation peer', 'wharf peer add NAME URL --namespace NS [--index DIR] [--json]'),
   later(['sync'], 'import delegated namespaces from peers', 'wharf sync [--index DIR] [--peer NAME] [--json]'),

@@ -1,6 +1,7 @@
 /** The `wharf` command line: pick the command, parse its arguments, map errors to exit codes. */
 import { exitCodeFor, formatError } from '../core/errors.js'
 import { audit } from './audit.js'
+import { buildApiCommand } from './build-api.js'
 import { check } from './check.js'
 import { parseCommandArgs, type Command, type Io } from './command.js'
 import { demo } from './demo.js'
@@ -11,8 +12,9 @@ import { merge } from './merge.js'
 import { namespaceAdd } from './namespace.js'
 import { publish } from './publish.js'
 import { serve } from './serve.js'
+import { test } from './test.js'
 
-export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, serve, ...laterCommands, demo]
+export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, test, buildApiCommand, serve, ...laterCommands, demo]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.join(' ').length))

@@ -2,13 +2,14 @@ import { WharfError } from '../core/errors.js'
 import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
-import { parseDependency, publishToIndex } from '../publish/index.js'
-import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command } from './command.js'
+import { parseDependency, publishCrate, publishToIndex } from '../publish/index.js'
+import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 
 export const publish: Command = {
   name: ['publish'],
   summary: 'sign a version record and propose it with its artifact',
   help: `wharf publish ARTIFACT --name ID --version V --key FILE [--index DIR] [options]
+       wharf publish --crate DIR --key FILE [--name ID] [--index DIR] [options]
 
 Stores ARTIFACT in the index's artifact store, writes the version record,
 signs it with FILE and commits it on the proposal branch
@@ -27,7 +28,9 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
   --index DIR               the index repo (default: $WHARF_INDEX or the current directory)
   --registry URL --token T  publish to a running registry instead (wharf serve)
   --github OWNER/REPO       open a pull request on a GitHub index instead
-  --crate DIR               publish a Rust crate package built with cargo package
+  --crate DIR               publish the Rust crate in DIR: runs cargo package and records the
+                            .crate with its Cargo name, dependencies, features and cksum
+                            (--name defaults to crates:<crate>, --version to the crate's)
   --json                    print {branch, base, head, record}`,
   options: {
     name: { type: 'string' },
@@ -47,13 +50,16 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
     ...INDEX_OPTION,
     ...JSON_OPTION,
   },
-  positionals: [1, 1],
+  positionals: [0, 1],
   async run({ values, positionals }, io) {
-    for (const remote of ['registry', 'github', 'crate'] as const) {
+    for (const remote of ['registry', 'github'] as const) {
       if (values[remote] !== undefined) {
         throw new WharfError('NOT_IMPLEMENTED', `publish --${remote} is not available in this version`, { hint: 'publish into a local index with --index DIR' })
       }
     }
+    const crateDir = optionalString(values, 'crate')
+    if (crateDir !== undefined) return publishCrateCommand(values, positionals, crateDir, io)
+    if (positionals.length === 0) throw new WharfError('USAGE', 'publish: missing argument ARTIFACT', { hint: 'pass the .wasm file to publish, or --crate DIR for a Rust crate' })
     const name = required(values, 'name', 'publish')
     const version = required(values, 'version', 'publish')
     // Arguments are checked before any file is read, so the first error is about what was typed.
@@ -77,4 +83,30 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
     else io.stdout(`Proposed ${result.record.name}@${result.record.version} on branch ${result.branch}\n`)
     return 0
   },
+}
+
+/** `--crate DIR`: cargo packages the crate; name and version default to the crate's own. */
+async function publishCrateCommand(values: Values, positionals: string[], crateDir: string, io: Io): Promise<number> {
+  if (positionals.length > 0) throw new WharfError('USAGE', 'publish --crate makes its own artifact; do not pass ARTIFACT too', { hint: 'drop the ARTIFACT argument' })
+  const name = optionalString(values, 'name')
+  const version = optionalString(values, 'version')
+  if (name !== undefined) parsePackageId(name)
+  if (version !== undefined) parseVersion(version)
+  const repo = openRepo(indexDir(values, io))
+  const result = await publishCrate(repo, {
+    crateDir,
+    ...(name !== undefined ? { name } : {}),
+    ...(version !== undefined ? { version } : {}),
+    privateKey: await readInputFile(required(values, 'key', 'publish'), '--key'),
+    author: optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin',
+    description: optionalString(values, 'description'),
+    license: optionalString(values, 'license'),
+    repository: optionalString(values, 'repository'),
+    dependencies: list(values, 'dependency').map((d) => parseDependency(d)),
+    keywords: list(values, 'keyword'),
+    env: io.env,
+  })
+  if (values.json) printJson(io, result)
+  else io.stdout(`Proposed ${result.record.name}@${result.record.version} (crate ${result.record.crate!.name}) on branch ${result.branch}\n`)
+  return 0
 }

@@ -1,0 +1,45 @@
+import { buildApi } from '../api/index.js'
+import { openRepo } from '../git/index.js'
+import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
+
+export const buildApiCommand: Command = {
+  name: ['build-api'],
+  summary: 'generate the static JSON API, Cargo index, change feed and signed snapshot',
+  help: `wharf build-api --index DIR --out DIR [--base-url URL] [--since REV] [--json]
+
+Writes the read side of the registry at the tip of main as plain files any
+static host serves: the Run 2.0 API (api/v1/packages/<name>/versions and
+/<version>, stats, health), config.json, the Cargo sparse index under cargo/,
+the change feed, the search index, namespace documents, the signed index
+files under index/, stored artifacts under artifacts/sha256/, and
+snapshot.json signed with the registry key (DIR/.wharf/registry.key).
+
+OUT becomes a symlink to the build, swapped in whole when a full build is
+done. With --since REV (the commit OUT was built from) only the documents of
+packages changed since then and the aggregates are rewritten, in place and
+file by file; the bytes are the same as a full build's. When OUT was not
+built from REV (or for another base URL), the build runs in full and says why.
+
+  --index DIR      the index repo (default: $WHARF_INDEX or the current directory)
+  --out DIR        where readers are served from
+  --base-url URL   the public URL of OUT (default: $REGISTRY_URL or http://localhost:8080)
+  --since REV      the commit OUT was last built from
+  --json           print {mode, reason, commit, written, removed, packages, events, seq, warnings}`,
+  options: { out: { type: 'string' }, 'base-url': { type: 'string' }, since: { type: 'string' }, ...INDEX_OPTION, ...JSON_OPTION },
+  async run({ values }, io) {
+    const result = await buildApi({
+      repo: openRepo(indexDir(values, io)),
+      out: required(values, 'out', 'build-api'),
+      baseUrl: optionalString(values, 'base-url') ?? io.env.REGISTRY_URL,
+      since: optionalString(values, 'since'),
+      registryKey: io.env.WHARF_REGISTRY_KEY,
+    })
+    if (values.json) printJson(io, result)
+    else {
+      const why = result.reason ? ` (full: ${result.reason})` : ''
+      io.stdout(`Built the API of ${result.commit.slice(0, 12)} ${result.mode}${why}: ${result.written} file(s) written, ${result.removed} removed, feed at ${result.seq}\n`)
+      for (const warning of result.warnings) io.stderr(`warning: ${warning}\n`)
+    }
+    return 0
+  },
+}

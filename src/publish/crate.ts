@@ -1,0 +1,203 @@
+/**
+ * `wharf publish --crate DIR`: a Rust crate published as a package. `cargo
+ * package` makes the `.crate` (the artifact), and the record keeps what a
+ * Cargo index line needs, read back from the normalized manifest inside the
+ * `.crate` (what cargo itself would send to a registry): the exact crate
+ * name, its dependencies with the registry of each one that lives elsewhere,
+ * its features, `links`, `rust-version`, and the cksum.
+ */
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { WharfError } from '../core/errors.js'
+import { PACKAGES_DIR, REGISTRY_PATH } from '../core/layout.js'
+import { crateToPackageName } from '../core/names.js'
+import type { CrateDependency, CrateInfo, Dependency, RegistryFile } from '../core/types.js'
+import { listDir, MAIN, readBlob, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
+import { sha256Hex } from '../core/hash.js'
+import { publishToIndex, type PublishOptions, type PublishResult } from './publish.js'
+
+/** crates.io's index URL, which another registry's index names as the registry of a crates.io dependency. */
+export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index'
+
+interface MetadataDependency {
+  name: string
+  source: string | null
+  req: string
+  kind: 'dev' | 'build' | null
+  rename: string | null
+  optional: boolean
+  uses_default_features: boolean
+  features: string[]
+  target: string | null
+  registry: string | null
+  path?: string
+}
+
+interface MetadataPackage {
+  name: string
+  version: string
+  description: string | null
+  license: string | null
+  repository: string | null
+  homepage: string | null
+  keywords: string[]
+  links: string | null
+  rust_version: string | null
+  features: Record<string, string[]>
+  dependencies: MetadataDependency[]
+  manifest_path: string
+}
+
+interface Metadata {
+  packages: MetadataPackage[]
+  target_directory: string
+}
+
+export interface CargoRunner {
+  /** The cargo binary (default: $CARGO, else `cargo` on PATH). */
+  cargo?: string
+  env?: NodeJS.ProcessEnv
+}
+
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout)
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
+      reject(
+        new WharfError('TOOLCHAIN', missing ? `${command} is not installed` : `${command} ${args[0]} failed: ${(stderr || error.message).trim().split('\n').slice(-3).join(' ')}`, {
+          hint: missing ? 'install Rust with rustup (https://rustup.rs), or set $CARGO' : 'fix what cargo reports, then publish again',
+        }),
+      )
+    })
+  })
+}
+
+async function metadata(runner: Required<CargoRunner>, manifest: string, offline: boolean): Promise<Metadata> {
+  const args = ['metadata', '--no-deps', '--format-version', '1', '--manifest-path', manifest, ...(offline ? ['--offline'] : [])]
+  return JSON.parse(await run(runner.cargo, args, { env: runner.env })) as Metadata
+}
+
+function packageOf(meta: Metadata, manifest: string): MetadataPackage {
+  const found = meta.packages.find((p) => path.resolve(p.manifest_path) === path.resolve(manifest))
+  if (!found) throw new WharfError('USAGE', `${manifest} is a virtual workspace manifest, not a crate`, { hint: 'pass the directory of one member crate to --crate' })
+  return found
+}
+
+export interface PackagedCrate {
+  /** The .crate file cargo wrote. */
+  file: string
+  bytes: Buffer
+  /** The crate as its normalized (packaged) manifest describes it. */
+  manifest: MetadataPackage
+}
+
+/** Runs `cargo package` in `dir` and reads the packaged manifest back out of the `.crate`. */
+export async function packageCrate(dir: string, options: CargoRunner = {}): Promise<PackagedCrate> {
+  const runner = { cargo: options.cargo ?? process.env.CARGO ?? 'cargo', env: options.env ?? process.env }
+  const manifest = path.resolve(dir, 'Cargo.toml')
+  if (!fs.existsSync(manifest)) throw new WharfError('NOT_FOUND', `${dir} has no Cargo.toml`, { hint: 'pass the directory of the crate to --crate' })
+  const source = await metadata(runner, manifest, false)
+  const pkg = packageOf(source, manifest)
+  await run(runner.cargo, ['package', '--manifest-path', manifest], { env: runner.env })
+  const file = path.join(source.target_directory, 'package', `${pkg.name}-${pkg.version}.crate`)
+  const bytes = await fs.promises.readFile(file)
+  const unpacked = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-crate-'))
+  try {
+    await run('tar', ['-xzf', file, '-C', unpacked], {})
+    const packedManifest = path.join(unpacked, `${pkg.name}-${pkg.version}`, 'Cargo.toml')
+    const packed = await metadata(runner, packedManifest, true)
+    return { file, bytes, manifest: packageOf(packed, packedManifest) }
+  } finally {
+    await fs.promises.rm(unpacked, { recursive: true, force: true })
+  }
+}
+
+/** The package that holds crate `crate` in this index, looked for in `namespaces` in order. */
+async function crateInIndex(repo: Repo, crate: string, namespaces: string[]): Promise<string | undefined> {
+  const main = await resolveCommit(repo, MAIN)
+  const key = crateToPackageName(crate)
+  for (const ns of namespaces) {
+    const id = `${ns}:${key}`
+    const entries = (await listDir(repo, main, `${PACKAGES_DIR}/${ns}/${key}`)) ?? []
+    const record = entries.find((e) => e.type === 'blob' && e.name.endsWith('.json') && !e.name.endsWith('.yank.json'))
+    if (!record) continue
+    const parsed = JSON.parse(Buffer.from(await readBlob(repo, record.oid)).toString('utf8')) as { crate?: { name: string } }
+    if (parsed.crate && crateToPackageName(parsed.crate.name) === key) return id
+  }
+  return undefined
+}
+
+const KEYWORD = /^[a-z0-9][a-z0-9_-]{0,31}$/
+const HTTP_URL = /^https?:\/\//
+
+export interface CratePublishOptions extends Omit<PublishOptions, 'artifact' | 'name' | 'version' | 'kind' | 'crate' | 'target'>, CargoRunner {
+  /** The crate's directory (with Cargo.toml). */
+  crateDir: string
+  /** Package id; default `<crates namespace>:<crate name, lower case, _ as ->`. */
+  name?: string
+  /** Must equal the crate's version when given. */
+  version?: string
+}
+
+/**
+ * Packages the crate and proposes it. A dependency that this index holds
+ * (in the package's own namespace or the crates namespace) is recorded as a
+ * package dependency too, so `check` verifies it exists; any other
+ * dependency names its registry (crates.io's index URL when the manifest
+ * names none), as a Cargo index line of another registry must.
+ */
+export async function publishCrate(repo: Repo, options: CratePublishOptions): Promise<PublishResult> {
+  const registry = await readJsonAt<RegistryFile>(repo, MAIN, REGISTRY_PATH)
+  const cratesNamespace = registry?.policy.namespaces.crates ?? 'crates'
+  const { crateDir, cargo, env, name: wanted, version: wantedVersion, ...rest } = options
+  const packed = await packageCrate(crateDir, { ...(cargo ? { cargo } : {}), ...(env ? { env } : {}) })
+  const meta = packed.manifest
+  if (wantedVersion !== undefined && wantedVersion !== meta.version) {
+    throw new WharfError('USAGE', `--version ${wantedVersion} is not the crate's version ${meta.version}`, { hint: 'bump the version in Cargo.toml, or leave out --version' })
+  }
+  const name = wanted ?? `${cratesNamespace}:${crateToPackageName(meta.name)}`
+  const namespace = name.slice(0, name.indexOf(':'))
+  const searchIn = [...new Set([namespace, cratesNamespace])]
+  const deps: CrateDependency[] = []
+  const dependencies: Dependency[] = [...(options.dependencies ?? [])]
+  for (const dep of meta.dependencies) {
+    const internal = dep.registry !== null ? await crateInIndex(repo, dep.name, searchIn) : undefined
+    deps.push({
+      name: dep.rename ?? dep.name,
+      req: dep.req,
+      features: dep.features,
+      optional: dep.optional,
+      default_features: dep.uses_default_features,
+      target: dep.target,
+      kind: dep.kind ?? 'normal',
+      ...(internal ? {} : { registry: dep.registry ?? CRATES_IO_INDEX }),
+      ...(dep.rename ? { package: dep.name } : {}),
+    })
+    if (internal && dep.kind !== 'dev' && !dependencies.some((d) => d.name === internal)) dependencies.push({ name: internal, req: dep.req, optional: dep.optional })
+  }
+  const crate: CrateInfo = {
+    name: meta.name,
+    cksum: sha256Hex(packed.bytes),
+    features: meta.features,
+    ...(meta.links ? { links: meta.links } : {}),
+    ...(meta.rust_version ? { rust_version: meta.rust_version } : {}),
+    deps,
+  }
+  const keywords = [...new Set(meta.keywords.map((k) => k.toLowerCase()).filter((k) => KEYWORD.test(k)))].slice(0, 10)
+  return publishToIndex(repo, {
+    ...rest,
+    artifact: packed.file,
+    name,
+    version: meta.version,
+    kind: 'crate',
+    crate,
+    description: options.description ?? meta.description ?? '',
+    license: options.license ?? meta.license ?? undefined,
+    repository: options.repository ?? (meta.repository && HTTP_URL.test(meta.repository) ? meta.repository : undefined),
+    keywords: options.keywords?.length ? options.keywords : keywords,
+    dependencies,
+  })
+}
