@@ -5,15 +5,17 @@ import defs from '../../schemas/defs.schema.json' with { type: 'json' }
 import namespace from '../../schemas/namespace.schema.json' with { type: 'json' }
 import record from '../../schemas/record.schema.json' with { type: 'json' }
 import registry from '../../schemas/registry.schema.json' with { type: 'json' }
+import report from '../../schemas/report.schema.json' with { type: 'json' }
 import yank from '../../schemas/yank.schema.json' with { type: 'json' }
 
-export type SchemaName = 'record' | 'namespace' | 'yank' | 'registry'
+export type SchemaName = 'record' | 'namespace' | 'yank' | 'registry' | 'report'
 
 const SCHEMA_IDS: Record<SchemaName, string> = {
   record: 'wharf:record/v1',
   namespace: 'wharf:namespace/v1',
   yank: 'wharf:yank/v1',
   registry: 'wharf:registry/v1',
+  report: 'wharf:report/v1',
 }
 
 // ajv-formats is CommonJS; its default export arrives wrapped under tsx and esbuild alike.
@@ -28,7 +30,7 @@ function validator(name: SchemaName): ValidateFunction {
     if (!ajv) {
       ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true })
       addFormats(ajv)
-      ajv.addSchema([defs, record, namespace, yank, registry])
+      ajv.addSchema([defs, record, namespace, yank, registry, report])
     }
     validate = ajv.getSchema(SCHEMA_IDS[name])!
     compiled.set(name, validate)

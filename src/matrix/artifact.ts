@@ -1,0 +1,139 @@
+/**
+ * The matrix for a built artifact (a core module or a component): no sources,
+ * so no builds and no tests. What it can say: whether the bytes validate,
+ * which target they were built for, their size, features, imports and
+ * exports, the WIT world of a component, and the GC-readiness rungs that
+ * bytes alone decide.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { WharfError } from '../core/errors.js'
+import { sha256Hex } from '../core/hash.js'
+import { inspectWasm, wasmKind } from '../core/wasm.js'
+import { componentMetrics, sizeMetrics, wasmMetrics } from './metrics.js'
+import { boundaryTyping, probeBoundary } from './gc.js'
+import { DEFAULTS, type MatrixOptions } from './options.js'
+import { nodeWasmFlags, validateWithGc } from './runtime.js'
+import type { Report, TargetName, TargetReport } from './types.js'
+import { gcReadiness, qualityScore, type GcEvidence } from './verdicts.js'
+import { scanComponent, scanModule } from './wasm-scan.js'
+
+export async function runArtifact(file: string, options: MatrixOptions): Promise<Report> {
+  const bytes = await fs.promises.readFile(file)
+  const kind = wasmKind(bytes)
+  if (!kind) {
+    throw new WharfError('INVALID_ARTIFACT', `${options.input} is not a WebAssembly module or component`, {
+      hint: 'give a .wasm file, or the crate directory to build',
+    })
+  }
+  const inspection = inspectWasm(bytes)
+  const target: TargetName =
+    kind === 'component' ? 'wasm32-wasip2' : scanModule(bytes).imports.some((i) => i.module.startsWith('wasi')) ? 'wasm32-wasip1' : 'wasm32-unknown-unknown'
+  const { flags } = nodeWasmFlags()
+  const report: TargetReport = {
+    target,
+    status: inspection.ok ? 'pass' : 'fail',
+    toolchain: null,
+    runtime: { name: 'node', version: process.version, command: `node ${flags.join(' ')}` },
+    build: inspection.ok
+      ? { status: 'pass', reason: `a prebuilt ${kind}: it validates`, artifacts: [path.basename(file)] }
+      : { status: 'fail', reason: inspection.reason, artifacts: [path.basename(file)] },
+    test: { status: 'not-run', reason: 'an artifact carries no tests; give the crate directory to run them' },
+    blame: [],
+    metrics: { wall_ms: { build: null, test_build: null, test_run: null, total: 0 }, size: null, wasm: null, component: null, native: null },
+  }
+  const evidence: GcEvidence = {
+    g1: { met: false, evidence: 'the artifact does not validate' },
+    g2: { met: false, evidence: 'the artifact does not validate' },
+    g3: { met: null, evidence: 'not probed' },
+    g4: { met: false, evidence: 'the artifact does not validate' },
+  }
+  let name = path.basename(file).replace(/\.wasm$/, '')
+  if (inspection.ok) {
+    report.metrics.size = sizeMetrics(bytes, path.basename(file), kind === 'component' ? 'component' : 'artifact')
+    report.metrics.wasm = wasmMetrics(bytes)
+    const work = await fs.promises.mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'wharf-test-'))
+    try {
+      // The engine validates core modules; a component is judged by the core modules inside it.
+      const modules = kind === 'component' ? componentModules(bytes) : [bytes]
+      const files = await Promise.all(
+        modules.map(async (m, i) => {
+          const f = path.join(work, `module-${i}.wasm`)
+          await fs.promises.writeFile(f, m)
+          return f
+        }),
+      )
+      const validation = await validateWithGc(files, options.testTimeoutMs ?? DEFAULTS.testTimeoutMs)
+      const invalid = validation.results.filter((r) => !r.valid)
+      evidence.g1 = !validation.gcEnabled
+        ? { met: null, evidence: 'this engine has no GC proposal to validate against' }
+        : invalid.length > 0
+          ? { met: false, evidence: `does not validate with GC enabled: ${invalid[0]!.error}` }
+          : { met: true, evidence: `${modules.length} core module(s) validate in V8 (Node ${process.version}) with the GC proposal enabled` }
+      if (kind === 'component') {
+        try {
+          report.metrics.component = await componentMetrics(bytes)
+          name = /^package\s+([^;@\s]+)/m.exec(report.metrics.component.wit)?.[1] ?? name
+        } catch (e) {
+          report.status = 'fail'
+          report.build = { status: 'fail', reason: `jco cannot read the component's WIT: ${(e as Error).message.split('\n')[0]}`, artifacts: [path.basename(file)] }
+        }
+        const resources = report.metrics.component?.resources ?? []
+        const scan = scanComponent(bytes)
+        evidence.g2 =
+          resources.length > 0 || scan.definedResources > 0
+            ? { met: true, evidence: `hands its host resource handles instead of integer pointers: ${resources.length > 0 ? resources.join(', ') : `${scan.definedResources} canon resource.new/rep`}` }
+            : { met: false, evidence: scan.usesResources ? 'uses resources only through its imports; its exports pass plain values' : 'no resource handles on its boundary' }
+        evidence.g3 = { met: null, evidence: 'the boundary probe runs on core modules only' }
+      } else {
+        evidence.g2 = boundaryTyping(bytes)
+        evidence.g3 = options.boundary
+          ? await probeBoundary(file, options.boundary, options.testTimeoutMs ?? DEFAULTS.testTimeoutMs)
+          : { met: null, evidence: 'no boundary function named (--boundary)' }
+      }
+      const gc = report.metrics.wasm.features.includes('gc')
+      evidence.g4 = { met: gc, evidence: gc ? 'GC types or instructions present' : 'no struct/array types or GC instructions' }
+    } finally {
+      if (!options.keep) await fs.promises.rm(work, { recursive: true, force: true })
+    }
+  }
+  const targets = [report]
+  return {
+    schema: 'wharf:report/v1',
+    subject: { kind: 'artifact', name, version: null, path: options.input, sha256: sha256Hex(bytes) },
+    host: `${os.arch()}-${os.platform()}`,
+    generated_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    wharf: '0.1.0',
+    targets,
+    verdicts: {
+      dual_compilation: { value: false, reason: 'an artifact alone cannot show that the crate also builds natively' },
+      speed_ratio: { value: null, wasm_target: null, basis: 'an artifact has no tests to time', runs: 0, native_ms: null, wasm_ms: null },
+      gc_readiness: gcReadiness(evidence),
+    },
+    score: qualityScore({ targets, dependencies: null, manifest: null, signature: options.signature ?? 'none' }),
+  }
+}
+
+/** The core modules embedded in a component, nested components included. */
+function componentModules(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let offset = 8
+  while (offset < bytes.length) {
+    const id = bytes[offset]!
+    let size = 0
+    let shift = 0
+    let pos = offset + 1
+    for (;;) {
+      const b = bytes[pos++]!
+      size += (b & 0x7f) * 2 ** shift
+      if ((b & 0x80) === 0) break
+      shift += 7
+    }
+    const body = bytes.subarray(pos, pos + size)
+    if (id === 1) out.push(body)
+    else if (id === 4) out.push(...componentModules(body))
+    offset = pos + size
+  }
+  return out
+}

@@ -1,0 +1,190 @@
+/**
+ * libtest's plain output, read back into counts. Under panic=abort (every
+ * wasm target) the first panicking test traps and takes the runtime down
+ * before libtest prints its summary; `runAllTests` then restarts the binary
+ * past the tests already done, so wasm counts come out as native ones do.
+ */
+
+export type Outcome = 'ok' | 'failed' | 'ignored'
+
+export interface ParsedRun {
+  /** Tests with a result line, in order. */
+  results: { name: string; outcome: Outcome }[]
+  /** `test foo ... ` with no result after it: the test that was running when the process died. */
+  unfinished: string | null
+  /** libtest's `test result:` line, when it got that far. */
+  summary: { line: string; ok: boolean; passed: number; failed: number; ignored: number } | null
+  /** From `running N tests`. */
+  planned: number | null
+}
+
+const RESULT = /^test (.+?) \.\.\. (ok|FAILED|ignored)(?:, .*)?$/
+const STARTED = /^test (.+?) \.\.\. ?(.*)$/
+const SUMMARY = /^test result: (ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored/
+const RUNNING = /^running (\d+) tests?$/
+
+/** Reads libtest's stdout (the default "pretty" format). */
+export function parseLibtest(stdout: string): ParsedRun {
+  const results: ParsedRun['results'] = []
+  let unfinished: string | null = null
+  let summary: ParsedRun['summary'] = null
+  let planned: number | null = null
+  for (const raw of stdout.split('\n')) {
+    const line = raw.replace(/\r$/, '')
+    const running = RUNNING.exec(line)
+    if (running) {
+      planned = Number(running[1])
+      continue
+    }
+    const sum = SUMMARY.exec(line)
+    if (sum) {
+      summary = { line, ok: sum[1] === 'ok', passed: Number(sum[2]), failed: Number(sum[3]), ignored: Number(sum[4]) }
+      continue
+    }
+    const result = RESULT.exec(line)
+    if (result) {
+      results.push({ name: result[1]!, outcome: result[2] === 'ok' ? 'ok' : result[2] === 'FAILED' ? 'failed' : 'ignored' })
+      unfinished = null
+      continue
+    }
+    // A test that printed to stdout under --nocapture, or died, leaves its line open.
+    const started = STARTED.exec(line)
+    if (started && !started[2]!.startsWith('bench:')) unfinished = started[1]!
+  }
+  return { results, unfinished, summary, planned }
+}
+
+/** The first panic message in a test's output: `panicked at 'msg', file:line` (older) or `panicked at file:line:\nmsg` (1.73+). */
+export function firstPanic(output: string): { message: string; location: string | null } | null {
+  const old = /panicked at '([\s\S]*?)', ([^\s]+:\d+:\d+)/.exec(output)
+  const modern = /panicked at ([^\s]+:\d+:\d+):\n(.*)/.exec(output)
+  if (old && (!modern || old.index < modern.index)) return { message: old[1]!, location: old[2]! }
+  if (modern) return { message: modern[2]!, location: modern[1]! }
+  return null
+}
+
+export interface BinaryRun {
+  stdout: string
+  stderr: string
+  code: number | null
+  timedOut: boolean
+  wallMs: number
+}
+
+export interface AllTests {
+  passed: number
+  failed: number
+  ignored: number
+  failures: string[]
+  aborted: string[]
+  /** The last summary line libtest printed, if any run got to print one. */
+  summary: string | null
+  runs: number
+  exitCode: number | null
+  wallMs: number
+  timedOut: boolean
+  /** The panic of each failed test, where its output showed one (libtest's failure blocks, or the rerun of a test that trapped). */
+  panics: { test: string; message: string; location: string | null }[]
+  /** Output of the first run, for people reading a failure. */
+  firstOutput: string
+  /** Set when the binary died before any test started (missing import, bad harness), so counts are meaningless. */
+  crashed: string | null
+}
+
+/**
+ * Runs one test binary until every test has a result: once normally; after a
+ * trap, the dead test alone with --nocapture (to see its panic), then the rest
+ * past every test already done. `exec(args)` starts the binary once.
+ */
+export async function runAllTests(exec: (args: string[]) => Promise<BinaryRun>, extraArgs: string[] = []): Promise<AllTests> {
+  const all: AllTests = {
+    passed: 0,
+    failed: 0,
+    ignored: 0,
+    failures: [],
+    aborted: [],
+    summary: null,
+    runs: 0,
+    exitCode: null,
+    wallMs: 0,
+    timedOut: false,
+    panics: [],
+    firstOutput: '',
+    crashed: null,
+  }
+  const done: string[] = []
+  // Every restart finishes at least one more test, so this bounds the loop; the cap guards against a harness that lies.
+  for (let round = 0; round < 10_000; round++) {
+    const skips = done.flatMap((name) => ['--skip', name])
+    const run = await exec([...extraArgs, ...(done.length > 0 ? ['--exact', ...skips] : [])])
+    all.runs++
+    all.wallMs += run.wallMs
+    if (round === 0) {
+      // The first run's status is what plain `cargo test` would have seen.
+      all.exitCode = run.code
+      all.firstOutput = `${run.stdout}${run.stderr}`
+    }
+    const parsed = parseLibtest(run.stdout)
+    for (const r of parsed.results) {
+      done.push(r.name)
+      if (r.outcome === 'ok') all.passed++
+      else if (r.outcome === 'ignored') all.ignored++
+      else {
+        all.failed++
+        all.failures.push(r.name)
+      }
+    }
+    for (const [test, output] of failureBlocks(run.stdout)) {
+      const panic = firstPanic(output)
+      if (panic) all.panics.push({ test, ...panic })
+    }
+    if (run.timedOut) {
+      all.timedOut = true
+      if (parsed.unfinished) {
+        all.failed++
+        all.failures.push(parsed.unfinished)
+      }
+      return all
+    }
+    if (parsed.summary) {
+      // After a restart the line sums up only the tests that were left, so it is kept only when one run did everything.
+      if (round === 0) all.summary = parsed.summary.line
+      return all
+    }
+    if (!parsed.unfinished) {
+      // Died outside any test: nothing more to learn by restarting.
+      if (round === 0) all.crashed = lastLines(run.stderr || run.stdout)
+      return all
+    }
+    const dead = parsed.unfinished
+    all.failed++
+    all.failures.push(dead)
+    all.aborted.push(dead)
+    done.push(dead)
+    const alone = await exec([...extraArgs, dead, '--exact', '--nocapture'])
+    all.runs++
+    all.wallMs += alone.wallMs
+    const panic = firstPanic(alone.stdout + alone.stderr)
+    all.panics.push({ test: dead, message: panic?.message ?? lastLines(alone.stderr), location: panic?.location ?? null })
+    // The dead test was the last one this run had left: no restart needed.
+    if (parsed.planned !== null && parsed.results.length + 1 >= parsed.planned) return all
+  }
+  return all
+}
+
+/** libtest's `---- name stdout ----` blocks: what each failed test printed, its panic included. */
+export function failureBlocks(stdout: string): [string, string][] {
+  const blocks: [string, string][] = []
+  const heads = [...stdout.matchAll(/^---- (.+?) stdout ----$/gm)]
+  for (let i = 0; i < heads.length; i++) {
+    const start = heads[i]!.index! + heads[i]![0].length
+    const next = heads[i + 1]?.index ?? stdout.length
+    const end = Math.min(next, stdout.indexOf('\nfailures:\n', start) >= 0 ? stdout.indexOf('\nfailures:\n', start) : next)
+    blocks.push([heads[i]![1]!, stdout.slice(start, end)])
+  }
+  return blocks
+}
+
+function lastLines(text: string, count = 3): string {
+  return text.trim().split('\n').slice(-count).join('\n')
+}
