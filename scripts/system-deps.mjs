@@ -13,7 +13,18 @@ const REQUIREMENTS = [
     present: () => fs.existsSync('/usr/bin/cargo') && fs.existsSync('/usr/lib/rustlib/wasm32-unknown-unknown') && onPath('rust-lld', 'lld'),
   },
   { why: 'the static host for API tests', packages: ['nginx-light'], present: () => onPath('nginx') || fs.existsSync('/usr/sbin/nginx') },
+  {
+    // Debian 12's cargo (1.65) predates sparse registries; Debian 13's or rustup's (~/.cargo/bin) will do.
+    why: 'a cargo with sparse-registry support (1.68+) for the Cargo index tests',
+    packages: ['cargo'],
+    present: () => [process.env.CARGO, `${process.env.HOME}/.cargo/bin/cargo`, 'cargo'].some((c) => c && cargoMinor(c) >= 68),
+  },
 ]
+
+function cargoMinor(cargo) {
+  const result = spawnSync(cargo, ['--version'], { encoding: 'utf8' })
+  return Number(/cargo 1\.(\d+)/.exec(result.stdout ?? '')?.[1] ?? 0)
+}
 
 function onPath(...names) {
   return names.some((name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0)
