@@ -14,6 +14,12 @@ const REQUIREMENTS = [
   },
   { why: 'the static host for API tests', packages: ['nginx-light'], present: () => onPath('nginx') || fs.existsSync('/usr/sbin/nginx') },
   {
+    why: "the matrix's dependency fixture (getrandom from Debian's vendored crate sources)",
+    packages: ['librust-getrandom-dev'],
+    present: () => fs.existsSync('/usr/share/cargo/registry') && fs.readdirSync('/usr/share/cargo/registry').some((d) => d.startsWith('getrandom-0.2.')),
+  },
+  { why: "the matrix's native peak memory (GNU time)", packages: ['time'], present: () => fs.existsSync('/usr/bin/time') },
+  {
     // Debian 12's cargo (1.65) predates sparse registries; Debian 13's or rustup's (~/.cargo/bin) will do.
     why: 'a cargo with sparse-registry support (1.68+) for the Cargo index tests',
     packages: ['cargo'],
