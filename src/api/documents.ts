@@ -97,22 +97,47 @@ export function latestVersion(pkg: PackageModel): string | null {
 
 const unixSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000)
 
-/** A short summary of the compatibility reports of a version: where they are, and the scalar verdicts of its summary file. */
+interface MatrixReport {
+  schema: 'wharf:report/v1'
+  targets?: { target?: string; status?: string }[]
+  verdicts?: { dual_compilation?: { value?: boolean }; speed_ratio?: { value?: number | null }; gc_readiness?: { level?: string } }
+  score?: { total?: number }
+}
+
+/** The verdicts of a `wharf test` report (schemas/report.schema.json), or the scalar fields of any other JSON report. */
+function summarize(parsed: unknown): Record<string, unknown> | undefined {
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined
+  const report = parsed as MatrixReport
+  if (report.schema === 'wharf:report/v1') {
+    const summary = {
+      score: report.score?.total,
+      dual_compilation: report.verdicts?.dual_compilation?.value,
+      speed_ratio: report.verdicts?.speed_ratio?.value,
+      gc_readiness: report.verdicts?.gc_readiness?.level,
+      targets: report.targets?.map((t) => ({ target: t.target, status: t.status })),
+    }
+    return Object.fromEntries(Object.entries(summary).filter(([, v]) => v !== undefined))
+  }
+  return Object.fromEntries(Object.entries(parsed).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v)).slice(0, 32))
+}
+
+/** A short summary of the compatibility reports of a version: where they are, and the verdicts of its main report. */
 function reportSummary(site: Site, reports: Blob[]): object | undefined {
   if (reports.length === 0) return undefined
   const files = reports.map((r) => ({ path: r.path, url: url(site, r.path), size: r.bytes.length, sha256: sha256Hex(r.bytes) }))
-  const main = reports.find((r) => /\/(summary|report)\.json$/.test(r.path)) ?? reports.find((r) => r.path.endsWith('.json'))
-  let summary: Record<string, string | number | boolean> | undefined
-  if (main) {
-    try {
-      const parsed = JSON.parse(main.bytes.toString('utf8')) as unknown
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-        summary = Object.fromEntries(Object.entries(parsed).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v)).slice(0, 32)) as Record<string, string | number | boolean>
+  const parsed = reports
+    .filter((r) => r.path.endsWith('.json'))
+    .map((r) => {
+      try {
+        return { path: r.path, json: JSON.parse(r.bytes.toString('utf8')) as unknown }
+      } catch {
+        // A report that is not JSON is still listed; it has no summary.
+        return undefined
       }
-    } catch {
-      // A report that is not JSON is still listed; it has no summary.
-    }
-  }
+    })
+    .filter((r) => r !== undefined)
+  const main = parsed.find((r) => (r.json as { schema?: unknown })?.schema === 'wharf:report/v1') ?? parsed.find((r) => /\/(summary|report)\.json$/.test(r.path)) ?? parsed[0]
+  const summary = main ? summarize(main.json) : undefined
   return { files, ...(summary && Object.keys(summary).length ? { summary } : {}) }
 }
 

@@ -106,14 +106,25 @@ describe('incremental builds equal full builds', () => {
         files: [
           { path: 'index/reports/acme/calc/1.0.0/summary.json', content: stableJson({ score, dual_compilation: true, targets: ['wasm32-wasip2'] }) },
           { path: 'index/reports/acme/calc/1.0.0/wasm32-wasip2.json', content: stableJson({ passed: 3 }) },
+          { path: 'index/reports/acme/calc/1.1.0/report.json', content: stableJson(matrixReport(score)) },
         ],
         message: 'Reports for acme:calc@1.0.0',
         author: { login: 'admin' },
       }).then((c) => setBranch(idx.repo, MAIN, c))
+    const matrixReport = (total: number) => ({
+      schema: 'wharf:report/v1',
+      targets: [{ target: 'wasm32-wasip2', status: 'passed', metrics: {} }, { target: 'wasm32-unknown-unknown', status: 'failed' }],
+      verdicts: { dual_compilation: { value: false, reason: 'no' }, speed_ratio: { value: 1.5 }, gc_readiness: { level: 'G2', ladder: [] } },
+      score: { total, breakdown: [] },
+    })
     const first = await step('report', () => report(80))
     expect(first.inc).toMatchObject({ mode: 'incremental', events: 0 })
     expectSame(first.out)
     expect(readJson(incremental, 'api/v1/packages/acme:calc/1.0.0').report).toMatchObject({ summary: { score: 80, dual_compilation: true }, files: [{ path: 'index/reports/acme/calc/1.0.0/summary.json' }, {}] })
+    expect(readJson(incremental, 'api/v1/packages/acme:calc/1.1.0').report).toEqual({
+      files: [{ path: 'index/reports/acme/calc/1.1.0/report.json', url: `${BASE}/index/reports/acme/calc/1.1.0/report.json`, size: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+      summary: { score: 80, dual_compilation: false, speed_ratio: 1.5, gc_readiness: 'G2', targets: [{ target: 'wasm32-wasip2', status: 'passed' }, { target: 'wasm32-unknown-unknown', status: 'failed' }] },
+    })
     const second = await step('report-2', () => report(95))
     expectSame(second.out)
     expect(readJson(incremental, 'api/v1/packages/acme:calc/1.0.0').report).toMatchObject({ summary: { score: 95 } })
