@@ -74,7 +74,9 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
       if (kind === 'component') {
         try {
           report.metrics.component = await componentMetrics(bytes)
-          name = /^package\s+([^;@\s]+)/m.exec(report.metrics.component.wit)?.[1] ?? name
+          // jco prints `root:component` for a component that does not name its package: the file name says more.
+          const pkg = /^package\s+([^;@\s]+)/m.exec(report.metrics.component.wit)?.[1]
+          if (pkg && pkg !== 'root:component') name = pkg
         } catch (e) {
           report.status = 'fail'
           report.build = { status: 'fail', reason: `jco cannot read the component's WIT: ${(e as Error).message.split('\n')[0]}`, artifacts: [path.basename(file)] }
