@@ -1,0 +1,128 @@
+/**
+ * The signed snapshot: a fresh build verifies file by file; an altered,
+ * missing or added file, an altered part, a foreign signature, an expired
+ * snapshot and a rolled-back copy are each caught.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { buildApi, verifySnapshot, type VerifySnapshotOptions } from '../../src/api/index.js'
+import { stableJson } from '../../src/core/canonical.js'
+import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
+import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
+import { schemaErrors } from '../../src/core/schemas.js'
+import { MAIN, resolveCommit } from '../../src/git/index.js'
+import { readTree } from '../fixtures/api/tree.js'
+import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
+
+const NOW = new Date('2026-04-01T00:00:00Z')
+let idx: TestIndex
+let work: string
+let old: string
+let out: string
+let keys: VerifySnapshotOptions['keys']
+
+/** A private copy of a built tree to tamper with. */
+async function copyOf(tree: string): Promise<string> {
+  const dir = await fs.promises.mkdtemp(path.join(work, 'copy-'))
+  await fs.promises.cp(fs.realpathSync(tree), dir, { recursive: true })
+  return dir
+}
+
+function fromDisk(root: string, extra: Partial<VerifySnapshotOptions> = {}): VerifySnapshotOptions {
+  return {
+    read: async (p) => fs.promises.readFile(path.join(root, p)).catch(() => undefined),
+    list: async () => [...readTree(root).keys()],
+    keys,
+    now: NOW,
+    ...extra,
+  }
+}
+
+beforeAll(async () => {
+  work = await tempDir('wharf-api-snapshot-')
+  idx = await createTestIndex()
+  await idx.release({ version: '1.0.0' })
+  old = path.join(work, 'old')
+  await buildApi({ repo: idx.repo, out: old, baseUrl: 'https://r.example', now: NOW })
+  await idx.release({ version: '1.1.0' })
+  out = path.join(work, 'public')
+  await buildApi({ repo: idx.repo, out, baseUrl: 'https://r.example', now: NOW })
+  keys = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).keys
+})
+
+describe('verifySnapshot', () => {
+  it('accepts a fresh build, listing every file', async () => {
+    const verdict = await verifySnapshot(fromDisk(out))
+    expect(verdict.problems).toEqual([])
+    expect(verdict).toMatchObject({ ok: true, commit: await resolveCommit(idx.repo, MAIN), expires: '2026-04-08T00:00:00Z' })
+    const snapshot = JSON.parse(fs.readFileSync(path.join(out, 'snapshot.json'), 'utf8'))
+    expect(schemaErrors('snapshot', snapshot)).toEqual([])
+    expect(verdict.files).toBe(snapshot.file_count)
+    // every file but the snapshot itself and the build state is listed
+    expect(verdict.files).toBe([...readTree(out).keys()].filter((f) => f !== 'snapshot.json' && !f.startsWith('snapshot/') && !f.startsWith('.wharf/')).length)
+  })
+
+  it('catches an altered, a missing and an added file', async () => {
+    const copy = await copyOf(out)
+    fs.appendFileSync(path.join(copy, 'api/v1/packages/acme:calc/versions'), ' ')
+    fs.rmSync(path.join(copy, 'index/packages/acme/calc/1.0.0.json'))
+    fs.writeFileSync(path.join(copy, 'api/v1/packages/acme:calc/9.9.9'), '{}')
+    const verdict = await verifySnapshot(fromDisk(copy))
+    expect(verdict.ok).toBe(false)
+    expect(verdict.problems.sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual([
+      { path: 'api/v1/packages/acme:calc/9.9.9', message: 'the file is not in the snapshot' },
+      { path: 'api/v1/packages/acme:calc/versions', message: 'the file does not match its digest in the snapshot' },
+      { path: 'index/packages/acme/calc/1.0.0.json', message: 'the file is missing' },
+    ])
+  })
+
+  it('catches a part that was rewritten to match an altered file', async () => {
+    const copy = await copyOf(out)
+    const snapshot = JSON.parse(fs.readFileSync(path.join(copy, 'snapshot.json'), 'utf8'))
+    const part = Object.keys(snapshot.parts)[0]!
+    const file = path.join(copy, `snapshot/${part}.json`)
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
+    const target = Object.keys(doc.files)[0]!
+    doc.files[target] = '0'.repeat(64)
+    fs.writeFileSync(file, stableJson(doc))
+    const verdict = await verifySnapshot(fromDisk(copy))
+    expect(verdict.ok).toBe(false)
+    // the part is not trusted, so the files it lists count as unlisted too
+    expect(verdict.problems).toContainEqual({ path: `snapshot/${part}.json`, message: 'the part does not match its digest in snapshot.json' })
+    expect(verdict.problems).toContainEqual({ path: target, message: 'the file is not in the snapshot' })
+  })
+
+  it('refuses a snapshot signed by a key that is not the registry key, or not signed', async () => {
+    const copy = await copyOf(out)
+    const snapshot = JSON.parse(fs.readFileSync(path.join(copy, 'snapshot.json'), 'utf8'))
+    const forged = signDocument({ ...snapshot, signature: undefined, expires: '2099-01-01T00:00:00Z' }, PAYLOAD_TYPES.snapshot, parsePrivateKey(generateKey().privatePem))
+    fs.writeFileSync(path.join(copy, 'snapshot.json'), stableJson(forged))
+    const verdict = await verifySnapshot(fromDisk(copy))
+    expect(verdict.ok).toBe(false)
+    expect(verdict.problems[0]!.message).toMatch(/^the signature does not verify: key [0-9a-f]{16} is not one of the trusted keys/)
+    const { signature: _dropped, ...unsigned } = snapshot
+    fs.writeFileSync(path.join(copy, 'snapshot.json'), stableJson(unsigned))
+    expect((await verifySnapshot(fromDisk(copy))).problems[0]!.message).toBe('the signature does not verify: the document is not signed')
+  })
+
+  it('refuses an expired snapshot, and an older one a reader has moved past', async () => {
+    const late = await verifySnapshot(fromDisk(out, { now: new Date('2026-04-09T00:00:00Z') }))
+    expect(late.problems).toEqual([{ path: 'snapshot.json', message: 'the snapshot expired at 2026-04-08T00:00:00Z' }])
+    const head = await resolveCommit(idx.repo, MAIN)
+    // The older build is a correctly signed snapshot of an older commit: only a reader that remembers the newer commit can tell.
+    const stale = await verifySnapshot(fromDisk(old, { accept: (commit) => commit === head }))
+    expect(stale.ok).toBe(false)
+    expect(stale.problems).toEqual([{ path: 'snapshot.json', message: expect.stringMatching(/which the reader does not accept \(rolled back\?\)$/) }])
+  })
+})
+
+describe('concurrent builds of one output', () => {
+  it('take turns and leave a tree that verifies', async () => {
+    const target = path.join(work, 'concurrent')
+    const results = await Promise.all([0, 1, 2].map(() => buildApi({ repo: idx.repo, out: target, baseUrl: 'https://r.example', now: NOW })))
+    expect(results.map((r) => r.mode)).toEqual(['full', 'full', 'full'])
+    expect((await verifySnapshot(fromDisk(target))).problems).toEqual([])
+    expect(fs.readdirSync(path.join(work, '.concurrent.builds')).filter((e) => e !== '.wharf')).toHaveLength(1)
+  })
+})
