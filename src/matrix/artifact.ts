@@ -12,12 +12,12 @@ import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { inspectWasm, wasmKind } from '../core/wasm.js'
 import { componentMetrics, sizeMetrics, wasmMetrics } from './metrics.js'
-import { boundaryTyping, probeBoundary } from './gc.js'
+import { boundaryEvidence, probeBoundary } from './gc.js'
 import { DEFAULTS, type MatrixOptions } from './options.js'
 import { nodeWasmFlags, validateWithGc } from './runtime.js'
 import type { Report, TargetName, TargetReport } from './types.js'
 import { gcReadiness, qualityScore, type GcEvidence } from './verdicts.js'
-import { scanComponent, scanModule } from './wasm-scan.js'
+import { scanModule } from './wasm-scan.js'
 
 export async function runArtifact(file: string, options: MatrixOptions): Promise<Report> {
   const bytes = await fs.promises.readFile(file)
@@ -81,15 +81,10 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
           report.status = 'fail'
           report.build = { status: 'fail', reason: `jco cannot read the component's WIT: ${(e as Error).message.split('\n')[0]}`, artifacts: [path.basename(file)] }
         }
-        const resources = report.metrics.component?.resources ?? []
-        const scan = scanComponent(bytes)
-        evidence.g2 =
-          resources.length > 0 || scan.definedResources > 0
-            ? { met: true, evidence: `hands its host resource handles instead of integer pointers: ${resources.length > 0 ? resources.join(', ') : `${scan.definedResources} canon resource.new/rep`}` }
-            : { met: false, evidence: scan.usesResources ? 'uses resources only through its imports; its exports pass plain values' : 'no resource handles on its boundary' }
+        evidence.g2 = boundaryEvidence(bytes, report.metrics.component?.resources ?? [])
         evidence.g3 = { met: null, evidence: 'the boundary probe runs on core modules only' }
       } else {
-        evidence.g2 = boundaryTyping(bytes)
+        evidence.g2 = boundaryEvidence(bytes)
         evidence.g3 = options.boundary
           ? await probeBoundary(file, options.boundary, options.testTimeoutMs ?? DEFAULTS.testTimeoutMs)
           : { met: null, evidence: 'no boundary function named (--boundary)' }

@@ -3,7 +3,22 @@ import path from 'node:path'
 import { runStep } from './process.js'
 import { runnerScript } from './runtime.js'
 import type { GcEvidence } from './verdicts.js'
-import { hasRefTypes, scanModule } from './wasm-scan.js'
+import { wasmKind } from '../core/wasm.js'
+import { hasRefTypes, scanComponent, scanModule } from './wasm-scan.js'
+
+/**
+ * G2 for any binary: a component hands out resource handles it defines (canon
+ * resource.new/rep, or resources in the exported interfaces of its WIT); a core
+ * module types its boundary with references.
+ */
+export function boundaryEvidence(bytes: Uint8Array, witResources: string[] = []): GcEvidence['g2'] {
+  if (wasmKind(bytes) !== 'component') return boundaryTyping(bytes)
+  const scan = scanComponent(bytes)
+  if (witResources.length > 0 || scan.definedResources > 0) {
+    return { met: true, evidence: `hands its host resource handles instead of integer pointers: ${witResources.length > 0 ? witResources.join(', ') : `${scan.definedResources} canon resource.new/rep`}` }
+  }
+  return { met: false, evidence: scan.usesResources ? 'uses resources only through its imports; its exports pass plain values' : 'no resource handles on its boundary' }
+}
 
 /** G2 for a core module: externref/funcref in an import or export signature, and none of wasm-bindgen's integer-handle slab. */
 export function boundaryTyping(bytes: Uint8Array): GcEvidence['g2'] {

@@ -11,12 +11,16 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { WharfError } from '../core/errors.js'
+import { wasmKind } from '../core/wasm.js'
+import { runArtifact } from './artifact.js'
 import { blameBuild, blameTest, hintFor } from './blame.js'
 import { cargo, cargoMetadata, parsePackageId, type CargoContext, type CargoMetadata, type CargoPackage } from './cargo.js'
+import { boundaryEvidence, probeBoundary } from './gc.js'
 import { runAllTests, type AllTests } from './libtest.js'
 import { componentMetrics, sizeMetrics, wasmMetrics } from './metrics.js'
-import { findWasmtime, jcoExec, jcoInfo, nativeExec, nodeMainExec, nodeWasiExec, wasmtimeExec, type Exec, type ExecResult } from './runtime.js'
-import { defaultCandidates, discoverToolchains, planTarget, toolchainRef, type TargetPlan, type Toolchain, type ToolchainCandidate } from './toolchain.js'
+import { DEFAULTS, type MatrixOptions } from './options.js'
+import { findWasmtime, jcoExec, jcoInfo, nativeExec, nodeMainExec, nodeWasiExec, nodeWasmFlags, wasmtimeExec, type Exec, type ExecResult } from './runtime.js'
+import { defaultCandidates, discoverToolchains, planTarget, toolchainRef, type TargetPlan, type Toolchain } from './toolchain.js'
 import {
   TARGETS,
   type Blame,
@@ -26,14 +30,10 @@ import {
   type TargetName,
   type TargetReport,
   type TestBinaryResult,
-  type TestResult,
   type Verdicts,
 } from './types.js'
 import { dualCompilation, gcReadiness, qualityScore, type GcEvidence } from './verdicts.js'
 import { scanModule, stripCustomSections } from './wasm-scan.js'
-import { runArtifact } from './artifact.js'
-import { boundaryTyping, probeBoundary } from './gc.js'
-import { DEFAULTS, type MatrixOptions } from './options.js'
 
 const WHARF_VERSION = '0.1.0'
 const MAX_TEST_BLAME = 5
@@ -632,12 +632,13 @@ async function gcEvidence(ctx: Ctx, reports: TargetReport[]): Promise<GcEvidence
     const outcome = await findOutcome(ctx, withBoundary.target)
     const file = outcome?.outputs.find((o) => o.file.endsWith('.wasm'))?.file ?? null
     boundaryFile = file
-    if (file) g2 = boundaryTyping(fs.readFileSync(file))
+    if (file) g2 = boundaryEvidence(fs.readFileSync(file), withBoundary.metrics.component?.resources ?? [])
   }
   const boundary = ctx.options.boundary ?? ctx.wharfMeta.boundary
+  const probeable = boundaryFile !== null && wasmKind(fs.readFileSync(boundaryFile)) === 'module'
   const g3: GcEvidence['g3'] =
-    !boundary || !boundaryFile
-      ? { met: null, evidence: boundary ? 'no wasm module to probe' : 'no boundary function declared ([package.metadata.wharf] boundary)' }
+    !boundary || !boundaryFile || !probeable
+      ? { met: null, evidence: !boundary ? 'no boundary function declared ([package.metadata.wharf] boundary)' : boundaryFile ? 'the boundary probe runs on core modules only' : 'no wasm module to probe' }
       : await probeBoundary(boundaryFile, boundary, ctx.options.testTimeoutMs ?? DEFAULTS.testTimeoutMs)
   const scanned = reports.map((r) => r.metrics.wasm).filter((w) => w !== null)
   const gcUsed = scanned.some((w) => w!.features.includes('gc'))
@@ -647,7 +648,7 @@ async function gcEvidence(ctx: Ctx, reports: TargetReport[]): Promise<GcEvidence
 
 function runtimeHasGc(ctx: Ctx, name: string): boolean {
   if (name === 'wasmtime') return (ctx.wasmtime?.major ?? 0) >= 47
-  return nodeWasiExec(ctx.work, ctx.work, ctx.env).gcEnabled
+  return nodeWasmFlags().gc
 }
 
 async function findOutcome(ctx: Ctx, target: TargetName): Promise<BuildOutcome | null> {

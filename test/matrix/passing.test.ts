@@ -13,6 +13,8 @@ import { findWasmtime } from '../../src/matrix/runtime.js'
 import { fixture, hostOnlyToolchain, jcoCli, plainCargo, tempDir, type PlainRun } from './helpers.js'
 
 const wasmtime = findWasmtime()
+// node:wasi reports memory.size after the run and runs with the GC proposal on; wasmtime does the latter from 47 on.
+const gcEngine = !wasmtime || wasmtime.major >= 47
 const byTarget = (report: Report, target: TargetName): TargetReport => report.targets.find((t) => t.target === target)!
 
 let root: string
@@ -107,7 +109,8 @@ describe('calc: passes on every target', () => {
       // The cdylib needs nothing from a host: it is pure arithmetic.
       expect(m.wasm!.imports).toEqual({ wasi: [], env: [], wasm_bindgen: [], other: [] })
       expect(m.wasm!.undecoded_functions).toBe(0)
-      expect(m.wasm!.memory.peak_pages).toBeGreaterThanOrEqual(m.wasm!.memory.initial_pages!)
+      if (byTarget(report, target).runtime!.name === 'wasmtime') expect(m.wasm!.memory.peak_pages).toBeNull()
+      else expect(m.wasm!.memory.peak_pages).toBeGreaterThanOrEqual(m.wasm!.memory.initial_pages!)
     }
     const p2 = byTarget(report, 'wasm32-wasip2').metrics
     expect(p2.component!.exports.some((e) => e.startsWith('wasi:cli/run@'))).toBe(true)
@@ -121,8 +124,8 @@ describe('calc: passes on every target', () => {
     expect(v.speed_ratio.value).toBeGreaterThan(0)
     expect(v.speed_ratio).toMatchObject({ wasm_target: 'wasm32-wasip1', runs: 3 })
     expect(v.speed_ratio.basis).toContain('bench_collatz')
-    expect(v.gc_readiness.level).toBe('G1')
-    expect(v.gc_readiness.ladder.map((r) => r.met)).toEqual([true, false, true, false])
+    expect(v.gc_readiness.level).toBe(gcEngine ? 'G1' : 'G0')
+    expect(v.gc_readiness.ladder.map((r) => r.met)).toEqual([gcEngine ? true : null, false, true, false])
     expect(v.gc_readiness.ladder[2]!.evidence).toMatch(/1000 calls of calc_add/)
     const parts = Object.fromEntries(report.score.breakdown.map((p) => [p.name, p.value]))
     expect(parts).toMatchObject({ build_coverage: 1, test_pass_rate: 1, dependency_compatibility: 1, metadata_completeness: 1, signature_level: 0, size: 1 })
