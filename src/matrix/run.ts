@@ -495,7 +495,12 @@ async function runAdaptedP2(ctx: Ctx): Promise<TargetReport> {
   const target: TargetName = 'wasm32-wasip2'
   const p1 = planTarget('wasm32-wasip1', ctx.toolchains)
   if (!p1) return unavailable(target, 'no toolchain has wasm32-wasip2, nor wasm32-wasip1 to adapt')
-  const jco = jcoInfo()
+  let jco: ReturnType<typeof jcoInfo>
+  try {
+    jco = jcoInfo()
+  } catch {
+    return unavailable(target, 'no toolchain has wasm32-wasip2, and jco (@bytecodealliance/jco) is not installed to adapt the wasm32-wasip1 build (npm ci)')
+  }
   const adapter = `jco ${jco.version} wasi_snapshot_preview1.command adapter`
   const outcome = await buildOnce(ctx, p1, target)
   const report: TargetReport = {
@@ -574,7 +579,9 @@ async function speedRatio(ctx: Ctx, reports: TargetReport[]): Promise<Verdicts['
   const none = (why: string): Verdicts['speed_ratio'] => ({ value: null, wasm_target: null, basis: `${basis}: ${why}`, runs, native_ms: null, wasm_ms: null })
   const native = reports.find((r) => r.target === 'native')
   const wasm = reports.find((r) => r.target === 'wasm32-wasip1' && r.test.status === 'pass')
-  if (!native || native.test.status !== 'pass') return none('native tests did not pass')
+  if (!native) return none('native is not in the matrix')
+  if (native.test.status !== 'pass') return none('native tests did not pass')
+  if (!reports.some((r) => r.target === 'wasm32-wasip1')) return none('wasm32-wasip1 is not in the matrix')
   if (!wasm) return none('wasm32-wasip1 tests did not pass')
   const nativePlan = planTarget('native', ctx.toolchains)!
   const wasmPlan = planTarget('wasm32-wasip1', ctx.toolchains)!
@@ -606,7 +613,7 @@ async function speedRatio(ctx: Ctx, reports: TargetReport[]): Promise<Verdicts['
   return {
     value: nativeMs > 0 ? round(wasmMs / nativeMs, 2) : null,
     wasm_target: 'wasm32-wasip1',
-    basis: `${basis}, ${wasmExecutor.runtime.name} vs native`,
+    basis: `${basis}: ${wasmExecutor.runtime.name === 'node-wasi' ? 'time inside the engine once compiled' : `${wasmExecutor.runtime.name} wall time`} vs native process wall time`,
     runs,
     native_ms: round(nativeMs, 2),
     wasm_ms: round(wasmMs, 2),
