@@ -5,6 +5,7 @@
  * short by a crash is simply run again on start.
  */
 import fs from 'node:fs'
+import { buildApi } from '../api/index.js'
 import type { Repo } from '../git/index.js'
 import { writeFileAtomic } from '../store/index.js'
 
@@ -17,19 +18,8 @@ export interface BuildApiOptions {
 
 export type BuildApi = (options: BuildApiOptions) => Promise<unknown>
 
-/** src/api's buildApi, or undefined while this checkout has none. */
-export async function loadBuildApi(): Promise<BuildApi | undefined> {
-  // A variable specifier keeps the type checker from requiring the module before it exists.
-  const specifier = '../api/index.js'
-  try {
-    const mod = (await import(specifier)) as { buildApi?: BuildApi }
-    return typeof mod.buildApi === 'function' ? mod.buildApi : undefined
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined
-    throw e
-  }
-}
+/** `wharf build-api` itself. */
+export const defaultBuildApi: BuildApi = buildApi
 
 export async function readBuiltCommit(file: string): Promise<string | undefined> {
   try {

@@ -87,6 +87,9 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
   const sink = batchedLog(config.log ?? ((text) => process.stdout.write(text)))
   const log = sink.log
   const server = http.createServer()
+  // Until the registry is open (recovery, first build), requests are told to come back rather than left hanging.
+  const starting = (_req: IncomingMessage, res: ServerResponse) => sendJson(res, 503, { error: 'the registry is starting', code: 'STARTING' }, { 'retry-after': 1 })
+  server.on('request', starting)
   // Listen first: the base URL of a server on port 0 is known only then, and the API is built with it.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -248,8 +251,19 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     throw new WharfError('NOT_FOUND', `nothing at ${pathname}`, { hint: 'unknown package or version' })
   }
 
+  server.off('request', starting)
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now()
+    // Fast path: a generated file this target was already answered with (the bulk of all traffic), no parsing.
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const status = registry.statics.serveHot(req, res)
+      if (status) {
+        const target = req.url!
+        const q = target.indexOf('?')
+        log(`${req.method} ${q < 0 ? target : target.slice(0, q)} ${status} ${(performance.now() - started).toFixed(1)}ms`)
+        return
+      }
+    }
     let pathname = '/'
     res.on('finish', () => log(`${req.method} ${pathname} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`))
     let query: URLSearchParams

@@ -12,7 +12,7 @@ import { readRegistry } from '../check/index.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
 import { REGISTRY_KEY_PATH } from '../publish/index.js'
 import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
-import { loadBuildApi, readBuiltCommit, writeBuiltCommit, type BuildApi } from './build.js'
+import { defaultBuildApi, readBuiltCommit, writeBuiltCommit, type BuildApi } from './build.js'
 import { loadCatalog, type Catalog } from './catalog.js'
 import type { NamespaceToken } from './config.js'
 import { claimDataDir, dataDirLayout, ensureAdminToken, ensureIndex, type DataDir } from './data-dir.js'
@@ -29,7 +29,7 @@ export interface RegistryOptions {
   adminToken?: string
   tokens: NamespaceToken[]
   log: (line: string) => void
-  /** Overrides src/api's buildApi (or stands in while there is none). */
+  /** Overrides src/api's buildApi. */
   buildApi?: BuildApi
 }
 
@@ -46,8 +46,6 @@ export interface Registry {
   /** True when this start made the admin token (print it). */
   generatedToken: boolean
   startedAt: Date
-  /** Whether a build-api is wired in (the static API exists). */
-  hasBuildApi: boolean
   registryFile(): Promise<RegistryFile>
   cratesNamespace(): Promise<string>
   publishComponent(who: Identity, form: ComponentForm): Promise<VersionRecord>
@@ -84,8 +82,7 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
   if (!adminLogin) throw new WharfError('NOT_AN_INDEX', 'index/registry.json names no maintainer login', { hint: 'a maintainer must be a login for the server to act as' })
   const admin = await ensureAdminToken(layout, options.adminToken)
   const auth = createAuthenticator({ token: admin.token, login: adminLogin }, options.tokens)
-  const buildApi = options.buildApi ?? (await loadBuildApi())
-  if (!buildApi) log('build-api is not available in this checkout: the static API (versions, metadata, Cargo index) is not generated')
+  const buildApi = options.buildApi ?? defaultBuildApi
   const statics = createStaticFiles(layout.public)
   const downloads = await openDownloads(layout.downloadsFile)
   let catalog = await loadCatalog(repo, await resolveCommit(repo, MAIN))
@@ -93,7 +90,6 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
   const rebuild = async () => {
     const tip = await resolveCommit(repo, MAIN)
     await catalog.advance(repo, tip)
-    if (!buildApi) return
     const built = await readBuiltCommit(layout.builtFile)
     if (built === tip) return
     const started = Date.now()
@@ -179,7 +175,6 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
     adminToken: admin.token,
     generatedToken: admin.generated,
     startedAt: new Date(),
-    hasBuildApi: buildApi !== undefined,
     registryFile: () => readRegistry(repo, MAIN),
     async cratesNamespace() {
       return (await readRegistry(repo, MAIN)).policy.namespaces.crates ?? 'crates'

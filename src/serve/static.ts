@@ -15,6 +15,10 @@ interface Cached {
   gzip: Buffer | undefined
   etag: string
   type: string
+  /** Answer headers, made once per file rather than per request. */
+  plain: Record<string, string | number>
+  zipped: Record<string, string | number> | undefined
+  notModified: Record<string, string | number>
 }
 
 const TYPES: Record<string, string> = {
@@ -38,6 +42,8 @@ const COMPRESSIBLE = /^(application\/(json|xml)|text\/|image\/svg)/
 /** Below this, gzip costs more than it saves. */
 const GZIP_MIN_BYTES = 256
 const MAX_CACHED_BYTES = 1024 * 1024
+/** Request targets remembered for the fast path; past this the memory is dropped and refilled. */
+const MAX_HOT_TARGETS = 20_000
 
 /**
  * The content type of a generated file. Files without an extension (and a
@@ -75,8 +81,13 @@ export function resolveUnder(root: string, urlPath: string): string | undefined 
 }
 
 export interface StaticFiles {
-  /** Answers from the directory; false when there is no such file (the caller answers 404). */
+  /**
+   * Answers from the directory; false when there is no such file (the caller answers 404).
+   * Call it only once no server route claimed the path: the request target is then remembered for `serveHot`.
+   */
   serve(req: IncomingMessage, res: ServerResponse, urlPath: string): Promise<boolean>
+  /** Answers at once, with no parsing, a request target `serve` already answered from a file; else false (and 0). */
+  serveHot(req: IncomingMessage, res: ServerResponse): number
   /** Forgets what is cached: call after every build. */
   invalidate(): void
   root: string
@@ -96,41 +107,58 @@ export function createStaticFiles(root: string): StaticFiles {
     }
     const type = contentTypeFor(path.relative(absolute, file).split(path.sep).join('/'))
     const gzip = COMPRESSIBLE.test(type) && body.length >= GZIP_MIN_BYTES ? gzipSync(body) : undefined
-    return { body, gzip, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+    const base = { 'content-type': type, etag, 'cache-control': 'public, max-age=0, must-revalidate', vary: 'Accept-Encoding' }
+    return {
+      body,
+      gzip,
+      type,
+      etag,
+      plain: { ...base, 'content-length': body.length },
+      zipped: gzip ? { ...base, 'content-encoding': 'gzip', 'content-length': gzip.length } : undefined,
+      notModified: base,
+    }
+  }
+  let hot = new Map<string, Cached>()
+  /** Writes the answer for a file; returns the status sent. */
+  const send = (req: IncomingMessage, res: ServerResponse, entry: Cached): number => {
+    const match = req.headers['if-none-match']
+    if (match !== undefined && match.split(/\s*,\s*/).some((tag) => tag === entry.etag || tag === `W/${entry.etag}` || tag === '*')) {
+      res.writeHead(304, entry.notModified)
+      res.end()
+      return 304
+    }
+    const gzip = entry.zipped !== undefined && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
+    res.writeHead(200, gzip ? entry.zipped : entry.plain)
+    res.end(req.method === 'HEAD' ? undefined : gzip ? entry.gzip : entry.body)
+    return 200
   }
   return {
     root: absolute,
     invalidate() {
       cache = new Map()
+      hot = new Map()
+    },
+    serveHot(req, res) {
+      const entry = hot.get(req.url ?? '')
+      return entry ? send(req, res, entry) : 0
     },
     async serve(req, res, urlPath) {
       const file = resolveUnder(absolute, urlPath)
       if (!file) return false
+      const generation = cache
       let entry = cache.get(file)
       if (entry === undefined) {
-        const generation = cache
         entry = await load(file)
         // A miss is remembered too (404s are cheap), but not across a build that ran meanwhile.
         if (generation === cache && (!entry || entry.body.length <= MAX_CACHED_BYTES)) cache.set(file, entry)
       }
       if (!entry) return false
-      const headers: Record<string, string | number> = {
-        'content-type': entry.type,
-        etag: entry.etag,
-        'cache-control': 'public, max-age=0, must-revalidate',
-        vary: 'Accept-Encoding',
+      if (generation === cache && entry.body.length <= MAX_CACHED_BYTES) {
+        if (hot.size >= MAX_HOT_TARGETS) hot = new Map()
+        hot.set(req.url ?? '', entry)
       }
-      if (req.headers['if-none-match']?.split(/\s*,\s*/).some((tag) => tag === entry.etag || tag === `W/${entry.etag}` || tag === '*')) {
-        res.writeHead(304, headers)
-        res.end()
-        return true
-      }
-      const gzip = entry.gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
-      const body = gzip ? entry.gzip! : entry.body
-      if (gzip) headers['content-encoding'] = 'gzip'
-      headers['content-length'] = body.length
-      res.writeHead(200, headers)
-      res.end(req.method === 'HEAD' ? undefined : body)
+      send(req, res, entry)
       return true
     },
   }

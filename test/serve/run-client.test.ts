@@ -3,6 +3,7 @@
  * them (URL-encoded names, multipart fields, bearer token), against a real
  * server: every status code of DESIGN §7 and the type of every field.
  */
+import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { component } from '../helpers/wasm.js'
 import { publish, serveTemp, sha256, type TestServer } from './helpers.js'
@@ -62,6 +63,46 @@ describe('Run 2.0 client against wharf serve', () => {
     const body = (await res.json()) as Record<string, unknown>
     expectPackageShape(body)
     expect(body).toMatchObject({ name: 'run:calc/calculator', version: '0.1.0', sha256: sha256(bytes), size: bytes.length, license: 'MIT', wit_url: 'https://example.com/calc.wit' })
+  })
+
+  it('lists versions and serves metadata for URL-encoded names, 404 for unknown ones', async () => {
+    const versions = await fetch(`${server.url}/api/v1/packages/run%3Acalc%2Fcalculator/versions`)
+    expect(versions.status).toBe(200)
+    expect(versions.headers.get('content-type')).toMatch(/^application\/json/)
+    const list = (await versions.json()) as { name: unknown; versions: unknown }
+    expect(list.name).toBe('run:calc/calculator')
+    expect(list.versions).toEqual(['0.1.0'])
+    const meta = await fetch(`${server.url}/api/v1/packages/run%3Acalc%2Fcalculator/0.1.0`)
+    expect(meta.status).toBe(200)
+    const body = (await meta.json()) as Record<string, unknown>
+    expectPackageShape(body)
+    expect(body).toMatchObject({ name: 'run:calc/calculator', version: '0.1.0', sha256: sha256(bytes), size: bytes.length, description: 'A calculator' })
+    // The download URL the metadata names serves the same bytes.
+    const download = await fetch(String(body.download_url))
+    expect(download.status).toBe(200)
+    expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(body.sha256)
+    expect((await fetch(`${server.url}/api/v1/packages/run%3Anope/versions`)).status).toBe(404)
+    expect((await fetch(`${server.url}/api/v1/packages/run%3Acalc%2Fcalculator/9.9.9`)).status).toBe(404)
+  })
+
+  it('serves the generated files with ETag, If-None-Match and gzip', async () => {
+    const target = `${server.url}/api/v1/packages/run%3Acalc%2Fcalculator/0.1.0`
+    const first = await fetch(target, { headers: { 'accept-encoding': 'gzip' } })
+    const etag = first.headers.get('etag')
+    expect(etag).toMatch(/^"[^"]+"$/)
+    expect(first.headers.get('content-encoding')).toBe('gzip')
+    expect(first.headers.get('vary')).toBe('Accept-Encoding')
+    await first.arrayBuffer()
+    const again = await fetch(target, { headers: { 'if-none-match': etag! } })
+    expect(again.status).toBe(304)
+    const plain = await new Promise<{ encoding: string | undefined; length: string | undefined }>((resolve, reject) => {
+      http.get(target, (res) => {
+        res.resume()
+        resolve({ encoding: res.headers['content-encoding'], length: res.headers['content-length'] })
+      }).on('error', reject)
+    })
+    expect(plain.encoding).toBeUndefined()
+    expect(Number(plain.length)).toBeGreaterThan(0)
   })
 
   it('accepts the file as "artifact" too, and dependencies on published packages', async () => {
