@@ -99,7 +99,8 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
   return {
     schema: 'wharf:report/v1',
     subject: { kind: 'artifact', name, version: null, path: options.input, sha256: sha256Hex(bytes) },
-    host: `${os.arch()}-${os.platform()}`,
+    // Nothing was compiled, so no rustc names the host; this is its triple's spelling of Node's names.
+    host: `${{ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686' }[os.arch() as string] ?? os.arch()}-${os.platform() === 'linux' ? 'unknown-linux-gnu' : os.platform()}`,
     generated_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     wharf: '0.1.0',
     targets,

@@ -348,6 +348,11 @@ async function runTarget(ctx: Ctx, target: TargetName): Promise<TargetReport> {
   const metadata = await ctx.metadataFor(native)
   if (target === 'wasm32-unknown-unknown') await runExitOnly(ctx, report, exec, outcome)
   else await runTests(ctx, report, exec, outcome.executables, outcome.testBuild, metadata)
+  if (target === 'wasm32-wasip2' && outcome.executables[0]) {
+    // A toolchain with wasm32-wasip2 links test binaries as components: their world is what the runtime had to provide.
+    const bytes = await fs.promises.readFile(outcome.executables[0].file)
+    if (wasmKind(bytes) === 'component') report.metrics.component = await componentMetrics(bytes)
+  }
   return finish(report)
 }
 
