@@ -21,15 +21,21 @@ export type BuildApi = (options: BuildApiOptions) => Promise<unknown>
 /** `wharf build-api` itself. */
 export const defaultBuildApi: BuildApi = buildApi
 
-export async function readBuiltCommit(file: string): Promise<string | undefined> {
+/** What the generated API was last built from: a commit, for a base URL baked into its documents. */
+export interface Built {
+  commit: string
+  baseUrl: string
+}
+
+export async function readBuilt(file: string): Promise<Built | undefined> {
   try {
-    const parsed = JSON.parse(await fs.promises.readFile(file, 'utf8')) as { commit?: unknown }
-    return typeof parsed.commit === 'string' ? parsed.commit : undefined
+    const parsed = JSON.parse(await fs.promises.readFile(file, 'utf8')) as Partial<Built>
+    return typeof parsed.commit === 'string' && typeof parsed.baseUrl === 'string' ? { commit: parsed.commit, baseUrl: parsed.baseUrl } : undefined
   } catch {
     return undefined
   }
 }
 
-export async function writeBuiltCommit(file: string, commit: string): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify({ commit })}\n`)
+export async function writeBuilt(file: string, built: Built): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(built)}\n`)
 }

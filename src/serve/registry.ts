@@ -12,7 +12,7 @@ import { readRegistry } from '../check/index.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
 import { REGISTRY_KEY_PATH } from '../publish/index.js'
 import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
-import { defaultBuildApi, readBuiltCommit, writeBuiltCommit, type BuildApi } from './build.js'
+import { defaultBuildApi, readBuilt, writeBuilt, type BuildApi } from './build.js'
 import { loadCatalog, type Catalog } from './catalog.js'
 import type { NamespaceToken } from './config.js'
 import { claimDataDir, dataDirLayout, ensureAdminToken, ensureIndex, type DataDir } from './data-dir.js'
@@ -90,13 +90,15 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
   const rebuild = async () => {
     const tip = await resolveCommit(repo, MAIN)
     await catalog.advance(repo, tip)
-    const built = await readBuiltCommit(layout.builtFile)
-    if (built === tip) return
+    const built = await readBuilt(layout.builtFile)
+    // Documents carry absolute URLs: a new REGISTRY_URL (or port) means building them all again.
+    const since = built?.baseUrl === options.baseUrl ? built.commit : undefined
+    if (since === tip) return
     const started = Date.now()
-    await buildApi({ repo, out: layout.public, baseUrl: options.baseUrl, ...(built ? { since: built } : {}) })
-    await writeBuiltCommit(layout.builtFile, tip)
+    await buildApi({ repo, out: layout.public, baseUrl: options.baseUrl, ...(since ? { since } : {}) })
+    await writeBuilt(layout.builtFile, { commit: tip, baseUrl: options.baseUrl })
     statics.invalidate()
-    log(`build-api ${built ? `since ${built.slice(0, 12)}` : 'full'} -> ${tip.slice(0, 12)} ${Date.now() - started}ms`)
+    log(`build-api ${since ? `since ${since.slice(0, 12)}` : 'full'} -> ${tip.slice(0, 12)} ${Date.now() - started}ms`)
   }
 
   const pipeline = createPipeline(repo, createJournal(layout.journal), {

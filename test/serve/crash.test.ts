@@ -71,6 +71,17 @@ describe('a publish killed at each pipeline step', () => {
           expect(fs.existsSync(artifactPath(repo.dir, sha256(bytes)))).toBe(false)
         }
 
+        // The generated API agrees, and every download it names serves bytes with the sha256 it states.
+        const listed = await fetch(`${server.url}/api/v1/packages/crash%3Apkg/versions`)
+        const versions = listed.status === 200 ? ((await listed.json()) as { versions: string[] }).versions : []
+        expect(versions.includes(version)).toBe(DURABLE.has(step))
+        for (const v of versions) {
+          const meta = (await (await fetch(`${server.url}/api/v1/packages/crash%3Apkg/${v}`)).json()) as { download_url: string; sha256: string }
+          const served = await fetch(meta.download_url)
+          expect(served.status, `${v} ${meta.download_url}`).toBe(200)
+          expect(sha256(new Uint8Array(await served.arrayBuffer()))).toBe(meta.sha256)
+        }
+
         // Nothing half done: no proposal branch, no journal entry, main checked out clean.
         expect(await listBranches(repo)).toEqual([MAIN])
         expect(fs.readdirSync(path.join(dataDir, 'state', 'journal'))).toEqual([])
