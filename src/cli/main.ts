@@ -4,7 +4,6 @@ import { audit } from './audit.js'
 import { buildApiCommand } from './build-api.js'
 import { check } from './check.js'
 import { parseCommandArgs, type Command, type Io } from './command.js'
-import { demo } from './demo.js'
 import { init } from './init.js'
 import { keygen } from './keygen.js'
 import { laterCommands } from './later.js'
@@ -14,7 +13,7 @@ import { publish } from './publish.js'
 import { serve } from './serve.js'
 import { test } from './test.js'
 
-export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, test, buildApiCommand, serve, ...laterCommands, demo]
+export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, test, buildApiCommand, serve, ...laterCommands]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.join(' ').length))

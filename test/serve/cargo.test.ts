@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/index-repo.js'
 import { serveTemp, sha256, type TestServer } from './helpers.js'
 
-const CARGO = path.join(os.homedir(), '.cargo', 'bin', 'cargo')
+/** A cargo that speaks sparse registries (1.68+): $CARGO, else rustup's (scripts/system-deps.mjs requires one). */
+const CARGO = process.env.CARGO ?? path.join(os.homedir(), '.cargo', 'bin', 'cargo')
 const FIXTURES = path.resolve('test/fixtures/serve')
 const TOKEN = 'cargo-publish-token'
 
@@ -51,6 +52,7 @@ describe('cargo against wharf serve', () => {
     env = {
       ...process.env,
       CARGO_HOME: cargoHome,
+      PATH: `${path.dirname(CARGO)}:${process.env.PATH}`,
       RUSTUP_HOME: process.env.RUSTUP_HOME ?? path.join(os.homedir(), '.rustup'),
       CARGO_TARGET_DIR: path.join(work, 'target'),
       CARGO_REGISTRIES_WHARF_INDEX: `sparse+${server.url}/cargo/`,
