@@ -58,7 +58,7 @@ import { diffTrees, firstParentChain, indexChanges, indexTree, lookup, readCommi
 import { buildPackage, indexFiles, packageExistsAt, packagesOfNamespace, parseNamespace, readAllPackages, readBlobAt, readNamespaces, readPackage, readRegistryAt, reportTarget } from './model.js'
 import { isTreeMode, ObjectReader, parseTree, type CommitData } from './objects.js'
 import { buildsDirOf, currentTree, newTree, OutputTree, swapIn } from './output.js'
-import { isSnapshotFile, partOf, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH, type Snapshot, type SnapshotPart } from './snapshot.js'
+import { isSnapshotFile, leafOf, leafPath, partPath, renderLeaf, renderPart, renderSnapshot, SNAPSHOT_PATH, type Snapshot, type SnapshotLeaf, type SnapshotPart } from './snapshot.js'
 
 /** Where a local registry answers when no --base-url is given (REGISTRY_URL's default in `wharf serve`). */
 export const DEFAULT_BASE_URL = 'http://localhost:8080'
@@ -412,14 +412,7 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
       crates: claims.size,
     }
     await writeAggregates(ctx, tree, site, counts, entries.length, shardInfo)
-    const parts = new Map<string, Map<string, string>>()
-    for (const [file, sha] of tree.written) {
-      if (isSnapshotFile(file) || file === PATHS.state) continue
-      const part = partOf(file)
-      if (!parts.has(part)) parts.set(part, new Map())
-      parts.get(part)!.set(file, sha)
-    }
-    await writeSnapshot(ctx, tree, site, parts, new Map(), undefined)
+    await writeSnapshot(ctx, tree, site, undefined)
     await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts } satisfies BuildState, null, 2)}\n`)
     await tree.flush()
     await swapIn(out, tree.root)
@@ -453,33 +446,63 @@ async function writeAggregates(ctx: Context, tree: OutputTree, site: Site, count
 }
 
 /**
- * Writes the parts in `parts` (complete file lists; an empty one is
- * removed) and the signed top, taking the digests of other parts from the
- * previous snapshot.
+ * Writes the snapshot of everything this build wrote: in a full build every
+ * leaf and part; in an incremental one the leaves of the files it wrote or
+ * removed (a leaf whose entries did not change is left alone, so is a part
+ * none of whose leaves changed), then the signed top.
  */
-async function writeSnapshot(ctx: Context, tree: OutputTree, site: Site, parts: Map<string, Map<string, string>>, previous: Map<string, string>, previousCount: number | undefined): Promise<void> {
+async function writeSnapshot(ctx: Context, tree: OutputTree, site: Site, previous: Snapshot | undefined): Promise<void> {
   await tree.flush()
-  const digests = new Map(previous)
-  let fileCount = previousCount ?? 0
-  for (const [part, files] of parts) {
-    if (previousCount !== undefined) {
-      const old = await tree.readJson<SnapshotPart>(partPath(part))
-      fileCount -= old ? Object.keys(old.files).length : 0
-    }
-    fileCount += files.size
+  const listed = (file: string) => !isSnapshotFile(file) && file !== PATHS.state
+  const byLeaf = new Map<string, { set: [string, string][]; removed: string[] }>()
+  const slot = (leaf: string) => {
+    let entry = byLeaf.get(leaf)
+    if (!entry) byLeaf.set(leaf, (entry = { set: [], removed: [] }))
+    return entry
+  }
+  for (const [file, sha] of tree.written) if (listed(file)) slot(leafOf(file)).set.push([file, sha])
+  for (const file of tree.removed) if (listed(file)) slot(leafOf(file)).removed.push(file)
+
+  let fileCount = previous?.file_count ?? 0
+  const leafDigests = new Map<string, Map<string, string | null>>()
+  for (const [leaf, change] of byLeaf) {
+    const old = previous ? ((await tree.readJson<SnapshotLeaf>(leafPath(leaf)))?.files ?? {}) : {}
+    const files = new Map(Object.entries(old))
+    for (const [file, sha] of change.set) files.set(file, sha)
+    for (const file of change.removed) files.delete(file)
+    if (previous && files.size === Object.keys(old).length && [...files].every(([f, sha]) => old[f] === sha)) continue
+    fileCount += files.size - Object.keys(old).length
+    const part = leaf.slice(0, 2)
+    if (!leafDigests.has(part)) leafDigests.set(part, new Map())
     if (files.size === 0) {
-      digests.delete(part)
-      await tree.remove(partPath(part))
-      continue
+      await tree.remove(leafPath(leaf))
+      leafDigests.get(part)!.set(leaf.slice(2), null)
+    } else {
+      const text = renderLeaf(leaf, files)
+      await tree.write(leafPath(leaf), text)
+      leafDigests.get(part)!.set(leaf.slice(2), sha256Hex(text))
     }
-    const text = renderPart(part, files)
-    digests.set(part, sha256Hex(text))
-    await tree.write(partPath(part), text)
+  }
+  const parts = new Map(Object.entries(previous?.parts ?? {}))
+  for (const [part, changes] of leafDigests) {
+    const leaves = new Map(Object.entries(previous ? ((await tree.readJson<SnapshotPart>(partPath(part)))?.leaves ?? {}) : {}))
+    for (const [name, digest] of changes) {
+      if (digest === null) leaves.delete(name)
+      else leaves.set(name, digest)
+    }
+    if (leaves.size === 0) {
+      parts.delete(part)
+      await tree.remove(partPath(part))
+    } else {
+      const text = renderPart(part, leaves)
+      parts.set(part, sha256Hex(text))
+      await tree.write(partPath(part), text)
+    }
   }
   await tree.flush()
   await tree.write(
     SNAPSHOT_PATH,
-    renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(digests), fileCount, key: ctx.key }),
+    renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(parts), fileCount, key: ctx.key }),
   )
   await tree.flush()
 }
@@ -492,6 +515,8 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   const tree = new OutputTree(current, true)
   const state = await tree.readJson<BuildState>(PATHS.state).catch(() => undefined)
   if (!state) return `${out} holds no build state`
+  const previousSnapshot = await tree.readJson<Snapshot>(SNAPSHOT_PATH).catch(() => undefined)
+  if (!previousSnapshot) return `${out} has no snapshot.json`
   if (state.format !== API_FORMAT) return `the output is of format ${state.format}, this wharf writes format ${API_FORMAT}`
   if (state.base_url !== ctx.baseUrl) return `the output was built for ${state.base_url}, not ${ctx.baseUrl}`
   if (state.commit !== since) return `the output was built from ${state.commit.slice(0, 12)}, not from ${since.slice(0, 12)}`
@@ -595,18 +620,7 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   const seq = state.seq + entries.length
   await writeAggregates(ctx, tree, site, counts, seq, shardInfo)
 
-  await tree.flush()
-  const changedParts = new Set([...tree.written.keys(), ...tree.removed].filter((f) => !isSnapshotFile(f) && f !== PATHS.state).map(partOf))
-  const parts = new Map<string, Map<string, string>>()
-  for (const part of changedParts) {
-    const old = await tree.readJson<SnapshotPart>(partPath(part))
-    const files = new Map(Object.entries(old?.files ?? {}))
-    for (const [file, sha] of tree.written) if (!isSnapshotFile(file) && file !== PATHS.state && partOf(file) === part) files.set(file, sha)
-    for (const file of tree.removed) if (partOf(file) === part) files.delete(file)
-    parts.set(part, files)
-  }
-  const previousSnapshot = await tree.readJson<Snapshot>(SNAPSHOT_PATH)
-  await writeSnapshot(ctx, tree, site, parts, new Map(Object.entries(previousSnapshot?.parts ?? {})), previousSnapshot?.file_count ?? 0)
+  await writeSnapshot(ctx, tree, site, previousSnapshot)
   await tree.sync()
   await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts } satisfies BuildState, null, 2)}\n`)
   await tree.sync()

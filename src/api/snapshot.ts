@@ -1,14 +1,16 @@
 /**
  * The signed snapshot of a built API (TUF's snapshot and timestamp roles in
- * one): `snapshot.json` names the index commit, when it was made and until
- * when it may be trusted, and the sha256 of each of 256 parts
- * `snapshot/<xx>.json`, which list the sha256 of every file whose path
- * hashes to `xx`. It is signed (DSSE, Ed25519) with the registry key, so a
- * mirror cannot serve an older or altered copy unseen; a client that has
- * seen a newer commit, or a past expiry, refuses it.
+ * one). `snapshot.json` names the index commit, when it was made and until
+ * when it may be trusted, and is signed (DSSE, Ed25519) with the registry
+ * key, so a mirror cannot serve an older or altered copy unseen; a client
+ * that has seen a newer commit, or a past expiry, refuses it.
  *
- * Parts keep an incremental build cheap: one new version rewrites a handful
- * of parts, never a list of every file.
+ * Below it is a two-level hash tree keyed by the sha256 of each file's path:
+ * `snapshot.json` lists the digest of each part `snapshot/<xx>.json`, a part
+ * lists the digest of each leaf `snapshot/<xx>/<yy>.json`, and a leaf lists
+ * the sha256 of every file whose path hashes to `xxyy`. A part never holds
+ * more than 256 entries, so one new version rewrites a handful of small
+ * files however large the registry grows.
  */
 import { stableJson } from '../core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument, type DetachedSignature, type TrustedKey } from '../core/dsse.js'
@@ -18,10 +20,17 @@ import type { SigningKey } from '../core/keys.js'
 export const SNAPSHOT_PATH = 'snapshot.json'
 export const SNAPSHOT_PARTS_DIR = 'snapshot'
 
+/** `snapshot/<xx>.json`: leaf name (two hex digits) to the sha256 of the leaf file. */
 export interface SnapshotPart {
   schema: 'wharf:snapshot-part/v1'
   part: string
-  /** Path (relative to the API root) to sha256 hex of its bytes. */
+  leaves: Record<string, string>
+}
+
+/** `snapshot/<xx>/<yy>.json`: path (relative to the API root) to the sha256 of its bytes. */
+export interface SnapshotLeaf {
+  schema: 'wharf:snapshot-leaf/v1'
+  leaf: string
   files: Record<string, string>
 }
 
@@ -32,20 +41,24 @@ export interface Snapshot {
   commit: string
   generated_at: string
   expires: string
-  /** Number of files the parts list. */
+  /** Number of files the leaves list. */
   file_count: number
   /** Part name (two hex digits) to sha256 of the part file. */
   parts: Record<string, string>
   signature: DetachedSignature
 }
 
-/** The part a path belongs to: the first byte of the sha256 of the path, in hex. */
-export function partOf(path: string): string {
-  return sha256Hex(path).slice(0, 2)
+/** The leaf a path belongs to: the first two bytes of the sha256 of the path, in hex (`xxyy`). */
+export function leafOf(path: string): string {
+  return sha256Hex(path).slice(0, 4)
 }
 
 export function partPath(part: string): string {
   return `${SNAPSHOT_PARTS_DIR}/${part}.json`
+}
+
+export function leafPath(leaf: string): string {
+  return `${SNAPSHOT_PARTS_DIR}/${leaf.slice(0, 2)}/${leaf.slice(2)}.json`
 }
 
 /** Whether a path is the snapshot itself (never listed in it). */
@@ -53,9 +66,14 @@ export function isSnapshotFile(path: string): boolean {
   return path === SNAPSHOT_PATH || path.startsWith(`${SNAPSHOT_PARTS_DIR}/`)
 }
 
-export function renderPart(part: string, files: Map<string, string>): string {
-  const sorted = Object.fromEntries([...files].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))
-  return stableJson({ schema: 'wharf:snapshot-part/v1', part, files: sorted } satisfies SnapshotPart)
+const sortedRecord = (entries: Iterable<[string, string]>) => Object.fromEntries([...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))
+
+export function renderLeaf(leaf: string, files: Map<string, string>): string {
+  return stableJson({ schema: 'wharf:snapshot-leaf/v1', leaf, files: sortedRecord(files) } satisfies SnapshotLeaf)
+}
+
+export function renderPart(part: string, leaves: Map<string, string>): string {
+  return stableJson({ schema: 'wharf:snapshot-part/v1', part, leaves: sortedRecord(leaves) } satisfies SnapshotPart)
 }
 
 export interface SnapshotInput {
@@ -129,27 +147,28 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
   if (!(Date.parse(snapshot.expires) > now.getTime())) problems.push({ path: SNAPSHOT_PATH, message: `the snapshot expired at ${snapshot.expires}` })
   if (options.accept && !options.accept(snapshot.commit)) problems.push({ path: SNAPSHOT_PATH, message: `the snapshot is of commit ${snapshot.commit}, which the reader does not accept (rolled back?)` })
   const listed = new Set<string>()
-  for (const [part, digest] of Object.entries(snapshot.parts ?? {})) {
-    const file = partPath(part)
+  /** The JSON of a snapshot file whose digest is `digest`, or undefined (and a problem) when it is missing or altered. */
+  const readVerified = async <T>(file: string, digest: string, what: string): Promise<T | undefined> => {
     const bytes = await options.read(file)
-    if (!bytes) {
-      problems.push({ path: file, message: 'the part is missing' })
-      continue
-    }
-    if (sha256Hex(bytes) !== digest) {
-      problems.push({ path: file, message: 'the part does not match its digest in snapshot.json' })
-      continue
-    }
-    const { files } = JSON.parse(Buffer.from(bytes).toString('utf8')) as SnapshotPart
-    for (const [path, sha] of Object.entries(files)) {
-      listed.add(path)
-      if (partOf(path) !== part) problems.push({ path, message: `listed in part ${part}, but belongs to part ${partOf(path)}` })
-      const content = await options.read(path)
-      if (!content) problems.push({ path, message: 'the file is missing' })
-      else if (sha256Hex(content) !== sha) problems.push({ path, message: 'the file does not match its digest in the snapshot' })
+    if (!bytes) problems.push({ path: file, message: `the ${what} is missing` })
+    else if (sha256Hex(bytes) !== digest) problems.push({ path: file, message: `the ${what} does not match its digest in ${what === 'part' ? 'snapshot.json' : 'its part'}` })
+    else return JSON.parse(Buffer.from(bytes).toString('utf8')) as T
+    return undefined
+  }
+  for (const [part, digest] of Object.entries(snapshot.parts ?? {})) {
+    const partDoc = await readVerified<SnapshotPart>(partPath(part), digest, 'part')
+    for (const [name, leafDigest] of Object.entries(partDoc?.leaves ?? {})) {
+      const leafDoc = await readVerified<SnapshotLeaf>(leafPath(`${part}${name}`), leafDigest, 'leaf')
+      for (const [path, sha] of Object.entries(leafDoc?.files ?? {})) {
+        listed.add(path)
+        if (leafOf(path) !== `${part}${name}`) problems.push({ path, message: `listed in leaf ${part}${name}, but belongs to leaf ${leafOf(path)}` })
+        const content = await options.read(path)
+        if (!content) problems.push({ path, message: 'the file is missing' })
+        else if (sha256Hex(content) !== sha) problems.push({ path, message: 'the file does not match its digest in the snapshot' })
+      }
     }
   }
-  if (listed.size !== snapshot.file_count) problems.push({ path: SNAPSHOT_PATH, message: `file_count is ${snapshot.file_count}, but the parts list ${listed.size} files` })
+  if (listed.size !== snapshot.file_count) problems.push({ path: SNAPSHOT_PATH, message: `file_count is ${snapshot.file_count}, but the leaves list ${listed.size} files` })
   if (options.list) {
     for (const path of await options.list()) {
       if (!isSnapshotFile(path) && !listed.has(path) && !path.startsWith('.wharf/')) problems.push({ path, message: 'the file is not in the snapshot' })

@@ -17,6 +17,7 @@ export type ApiSchemaName =
   | 'config'
   | 'snapshot'
   | 'snapshot-part'
+  | 'snapshot-leaf'
   | 'api-version'
   | 'api-versions'
   | 'api-stats'
@@ -45,6 +46,7 @@ const SCHEMA_IDS: Record<SchemaName, string> = {
   config: 'wharf:config/v1',
   snapshot: 'wharf:snapshot/v1',
   'snapshot-part': 'wharf:snapshot/v1#/$defs/part',
+  'snapshot-leaf': 'wharf:snapshot/v1#/$defs/leaf',
   'api-version': 'wharf:api/v1#/$defs/version',
   'api-versions': 'wharf:api/v1#/$defs/versions',
   'api-stats': 'wharf:api/v1#/$defs/stats',

@@ -198,6 +198,30 @@ describe('incremental builds equal full builds', () => {
   })
 })
 
+describe('an incremental build cut short', () => {
+  it('is finished by running it again: documents already written, snapshot and state not yet', async () => {
+    const root = fs.realpathSync(incremental)
+    const saved = path.join(work, 'saved-state')
+    // What a crash just before the snapshot leaves: the old snapshot and build state next to new documents.
+    await fs.promises.cp(path.join(root, 'snapshot'), path.join(saved, 'snapshot'), { recursive: true })
+    await fs.promises.cp(path.join(root, 'snapshot.json'), path.join(saved, 'snapshot.json'))
+    await fs.promises.cp(path.join(root, '.wharf/build.json'), path.join(saved, 'build.json'))
+    await idx.release({ version: '1.4.0' })
+    const first = await buildApi({ repo: idx.repo, out: incremental, baseUrl: BASE, since: built, now: NOW })
+    expect(first.mode).toBe('incremental')
+    await fs.promises.rm(path.join(root, 'snapshot'), { recursive: true })
+    await fs.promises.cp(path.join(saved, 'snapshot'), path.join(root, 'snapshot'), { recursive: true })
+    await fs.promises.cp(path.join(saved, 'snapshot.json'), path.join(root, 'snapshot.json'))
+    await fs.promises.cp(path.join(saved, 'build.json'), path.join(root, '.wharf/build.json'))
+    const again = await buildApi({ repo: idx.repo, out: incremental, baseUrl: BASE, since: built, now: NOW })
+    expect(again).toMatchObject({ mode: 'incremental', events: 1 })
+    const full = path.join(work, 'full-after-crash')
+    await buildApi({ repo: idx.repo, out: full, baseUrl: BASE, now: NOW })
+    expectSame(full)
+    built = await resolveCommit(idx.repo, MAIN)
+  })
+})
+
 describe('when an incremental build cannot be one', () => {
   it('rebuilds in full when --since is not what the output was built from, or the base URL changed', async () => {
     const older = await resolveCommit(idx.repo, `${MAIN}~3`)

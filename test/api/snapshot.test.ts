@@ -6,9 +6,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildApi, verifySnapshot, type VerifySnapshotOptions } from '../../src/api/index.js'
+import { buildApi, leafOf, leafPath, partPath, verifySnapshot, type VerifySnapshotOptions } from '../../src/api/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
+import { sha256Hex } from '../../src/core/hash.js'
 import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
 import { schemaErrors } from '../../src/core/schemas.js'
 import { MAIN, resolveCommit } from '../../src/git/index.js'
@@ -77,20 +78,26 @@ describe('verifySnapshot', () => {
     ])
   })
 
-  it('catches a part that was rewritten to match an altered file', async () => {
+  it('catches a leaf rewritten to match an altered file, and a part rewritten to match that leaf', async () => {
     const copy = await copyOf(out)
-    const snapshot = JSON.parse(fs.readFileSync(path.join(copy, 'snapshot.json'), 'utf8'))
-    const part = Object.keys(snapshot.parts)[0]!
-    const file = path.join(copy, `snapshot/${part}.json`)
-    const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
-    const target = Object.keys(doc.files)[0]!
-    doc.files[target] = '0'.repeat(64)
-    fs.writeFileSync(file, stableJson(doc))
-    const verdict = await verifySnapshot(fromDisk(copy))
-    expect(verdict.ok).toBe(false)
-    // the part is not trusted, so the files it lists count as unlisted too
-    expect(verdict.problems).toContainEqual({ path: `snapshot/${part}.json`, message: 'the part does not match its digest in snapshot.json' })
-    expect(verdict.problems).toContainEqual({ path: target, message: 'the file is not in the snapshot' })
+    const target = 'api/v1/packages/acme:calc/1.0.0'
+    const leaf = leafOf(target)
+    fs.appendFileSync(path.join(copy, target), ' ')
+    const leafFile = path.join(copy, leafPath(leaf))
+    const doc = JSON.parse(fs.readFileSync(leafFile, 'utf8'))
+    doc.files[target] = sha256Hex(fs.readFileSync(path.join(copy, target)))
+    fs.writeFileSync(leafFile, stableJson(doc))
+    const first = await verifySnapshot(fromDisk(copy))
+    expect(first.ok).toBe(false)
+    expect(first.problems).toContainEqual({ path: leafPath(leaf), message: 'the leaf does not match its digest in its part' })
+    // the leaf is not trusted, so the files it lists count as unlisted
+    expect(first.problems).toContainEqual({ path: target, message: 'the file is not in the snapshot' })
+    const partFile = path.join(copy, partPath(leaf.slice(0, 2)))
+    const part = JSON.parse(fs.readFileSync(partFile, 'utf8'))
+    part.leaves[leaf.slice(2)] = sha256Hex(fs.readFileSync(leafFile))
+    fs.writeFileSync(partFile, stableJson(part))
+    const second = await verifySnapshot(fromDisk(copy))
+    expect(second.problems).toContainEqual({ path: partPath(leaf.slice(0, 2)), message: 'the part does not match its digest in snapshot.json' })
   })
 
   it('refuses a snapshot signed by a key that is not the registry key, or not signed', async () => {
