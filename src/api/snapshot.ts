@@ -6,11 +6,12 @@
  * that has seen a newer commit, or a past expiry, refuses it.
  *
  * Below it is a two-level hash tree keyed by the sha256 of each file's path:
- * `snapshot.json` lists the digest of each part `snapshot/<xx>.json`, a part
- * lists the digest of each leaf `snapshot/<xx>/<yy>.json`, and a leaf lists
- * the sha256 of every file whose path hashes to `xxyy`. A part never holds
- * more than 256 entries, so one new version rewrites a handful of small
- * files however large the registry grows.
+ * `snapshot.json` lists the digest of each of at most 256 parts
+ * `snapshot/<xx>.json`, a part the digest of each of its at most 16 leaves
+ * `snapshot/<xx>/<y>.json`, and a leaf the sha256 of every file whose path
+ * hashes to `xxy`. One new version rewrites a handful of small files (a
+ * leaf holds about 50 entries at 200,000 files), and the 4,096 leaves add
+ * little to a full build.
  */
 import { stableJson } from '../core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument, type DetachedSignature, type TrustedKey } from '../core/dsse.js'
@@ -20,14 +21,14 @@ import type { SigningKey } from '../core/keys.js'
 export const SNAPSHOT_PATH = 'snapshot.json'
 export const SNAPSHOT_PARTS_DIR = 'snapshot'
 
-/** `snapshot/<xx>.json`: leaf name (two hex digits) to the sha256 of the leaf file. */
+/** `snapshot/<xx>.json`: leaf name (one hex digit) to the sha256 of the leaf file. */
 export interface SnapshotPart {
   schema: 'wharf:snapshot-part/v1'
   part: string
   leaves: Record<string, string>
 }
 
-/** `snapshot/<xx>/<yy>.json`: path (relative to the API root) to the sha256 of its bytes. */
+/** `snapshot/<xx>/<y>.json`: path (relative to the API root) to the sha256 of its bytes. */
 export interface SnapshotLeaf {
   schema: 'wharf:snapshot-leaf/v1'
   leaf: string
@@ -48,9 +49,9 @@ export interface Snapshot {
   signature: DetachedSignature
 }
 
-/** The leaf a path belongs to: the first two bytes of the sha256 of the path, in hex (`xxyy`). */
+/** The leaf a path belongs to: the first three hex digits of the sha256 of the path (`xxy`). */
 export function leafOf(path: string): string {
-  return sha256Hex(path).slice(0, 4)
+  return sha256Hex(path).slice(0, 3)
 }
 
 export function partPath(part: string): string {

@@ -37,7 +37,7 @@ function schemaFor(file: string): SchemaName | 'bytes' | 'lines' | 'report' | un
   }
   if (fixed[file]) return fixed[file]
   if (/^snapshot\/[0-9a-f]{2}\.json$/.test(file)) return 'snapshot-part'
-  if (/^snapshot\/[0-9a-f]{2}\/[0-9a-f]{2}\.json$/.test(file)) return 'snapshot-leaf'
+  if (/^snapshot\/[0-9a-f]{2}\/[0-9a-f]\.json$/.test(file)) return 'snapshot-leaf'
   if (/^artifacts\/sha256\/[0-9a-f]{64}$/.test(file)) return 'bytes'
   if (/^cargo\/(1|2|3\/[a-z0-9_-]|[a-z0-9_-]{2}\/[a-z0-9_-]{2})\/[a-z0-9_-]+$/.test(file)) return 'lines'
   if (/^api\/v1\/namespaces\/[a-z][a-z0-9-]*$/.test(file)) return 'api-namespace'
