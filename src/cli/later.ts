@@ -21,9 +21,4 @@ export const laterCommands: Command[] = [
   later(['install'], 'resolve, download and verify a package', 'wharf install ID[@RANGE] [--registry URL] [--dir DIR]'),
   later(['peer', 'add'], 'add a federation peer', 'wharf peer add NAME URL --namespace NS [--index DIR] [--json]'),
   later(['sync'], 'import delegated namespaces from peers', 'wharf sync [--index DIR] [--peer NAME] [--json]'),
-  later(['search'], 'search a registry', 'wharf search QUERY [--registry URL]'),
-  later(['info'], 'show a package', 'wharf info ID [--registry URL]'),
-  later(['list'], 'list packages', 'wharf list [--registry URL]'),
-  later(['stats'], 'show registry statistics', 'wharf stats [--registry URL]'),
-  later(['health'], 'check that a registry answers', 'wharf health [--registry URL]'),
 ]

@@ -10,10 +10,11 @@ import { laterCommands } from './later.js'
 import { merge } from './merge.js'
 import { namespaceAdd } from './namespace.js'
 import { publish } from './publish.js'
+import { registryCommands } from './registry.js'
 import { serve } from './serve.js'
 import { test } from './test.js'
 
-export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, test, buildApiCommand, serve, ...laterCommands]
+export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, test, buildApiCommand, serve, ...registryCommands, ...laterCommands]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.join(' ').length))

@@ -1,8 +1,13 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { WharfError } from '../core/errors.js'
+import { sha256Hex } from '../core/hash.js'
+import { parsePrivateKey } from '../core/keys.js'
 import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
 import { parseDependency, publishCrate, publishToIndex } from '../publish/index.js'
+import { componentRecord, publishRemote } from '../serve/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 
 export const publish: Command = {
@@ -52,11 +57,10 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
   },
   positionals: [0, 1],
   async run({ values, positionals }, io) {
-    for (const remote of ['registry', 'github'] as const) {
-      if (values[remote] !== undefined) {
-        throw new WharfError('NOT_IMPLEMENTED', `publish --${remote} is not available in this version`, { hint: 'publish into a local index with --index DIR' })
-      }
+    if (values.github !== undefined) {
+      throw new WharfError('NOT_IMPLEMENTED', 'publish --github is not available in this version', { hint: 'publish into a local index with --index DIR, or to a running registry with --registry URL' })
     }
+    if (values.registry !== undefined) return publishRemoteCommand(values, positionals, io)
     const crateDir = optionalString(values, 'crate')
     if (crateDir !== undefined) return publishCrateCommand(values, positionals, crateDir, io)
     if (positionals.length === 0) throw new WharfError('USAGE', 'publish: missing argument ARTIFACT', { hint: 'pass the .wasm file to publish, or --crate DIR for a Rust crate' })
@@ -83,6 +87,48 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
     else io.stdout(`Proposed ${result.record.name}@${result.record.version} on branch ${result.branch}\n`)
     return 0
   },
+}
+
+/** `--registry URL --token T`: the Run 2.0 publish request to a running registry (wharf serve or another). */
+async function publishRemoteCommand(values: Values, positionals: string[], io: Io): Promise<number> {
+  if (values.crate !== undefined) throw new WharfError('USAGE', 'publish --crate goes to a registry with `cargo publish --registry`', { hint: 'see the README section on the local registry' })
+  if (positionals.length === 0) throw new WharfError('USAGE', 'publish: missing argument ARTIFACT', { hint: 'pass the .wasm file to publish' })
+  const name = required(values, 'name', 'publish')
+  const version = required(values, 'version', 'publish')
+  parsePackageId(name)
+  parseVersion(version)
+  const token = optionalString(values, 'token') ?? io.env.WHARF_TOKEN
+  if (!token) throw new WharfError('USAGE', 'publish --registry needs --token (or $WHARF_TOKEN)', { hint: 'use a token from the registry\'s REGISTRY_TOKENS, or its admin token' })
+  const artifact = positionals[0]!
+  let bytes: Buffer
+  try {
+    bytes = await fs.promises.readFile(artifact)
+  } catch (e) {
+    throw new WharfError('NOT_FOUND', `cannot read artifact ${artifact}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'pass the path of a built .wasm file' })
+  }
+  const fields = {
+    name,
+    version,
+    description: optionalString(values, 'description') ?? '',
+    license: optionalString(values, 'license'),
+    repository: optionalString(values, 'repository'),
+    dependencies: list(values, 'dependency').map((d) => parseDependency(d)),
+    targets: optionalString(values, 'target') ? [optionalString(values, 'target')!] : undefined,
+  }
+  // With --key the record is signed here, with a key of the namespace; without, the registry signs it.
+  const keyFile = optionalString(values, 'key')
+  const record = keyFile
+    ? componentRecord(
+        { ...fields, sha256: sha256Hex(bytes), bytes, filename: path.basename(artifact) },
+        optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin',
+        parsePrivateKey(await readInputFile(keyFile, '--key')),
+        new Date(),
+      )
+    : undefined
+  const answer = await publishRemote({ url: optionalString(values, 'registry')! }, { ...fields, token, bytes, filename: path.basename(artifact), ...(record ? { record } : {}) })
+  if (values.json) printJson(io, answer)
+  else io.stdout(`Published ${answer.name}@${answer.version} (sha256 ${answer.sha256})\n`)
+  return 0
 }
 
 /** `--crate DIR`: cargo packages the crate; name and version default to the crate's own. */

@@ -125,3 +125,37 @@ export function decodeSegment(segment: string): string {
     throw fieldError('INVALID_INPUT', 'path', `"${segment}" is not a valid percent-encoded path segment`, 'percent-encode names as encodeURIComponent does')
   }
 }
+
+/** What an early answer still reads of a small body, so the client sees the answer rather than a broken pipe. */
+export const DRAIN_LIMIT = 1024 * 1024
+
+/**
+ * Reads and drops the rest of a refused request's body when it is small;
+ * resolves false when it is over `limit` or too slow (then the caller closes the connection instead).
+ */
+export function drain(req: IncomingMessage, limit = DRAIN_LIMIT, timeoutMs = 2_000): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true)
+  const declared = Number(req.headers['content-length'] ?? Number.NaN)
+  if (declared > limit) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    let seen = 0
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      req.off('data', count)
+      req.off('end', ended)
+      req.off('error', failed)
+      resolve(ok)
+    }
+    const count = (chunk: Buffer) => {
+      seen += chunk.length
+      if (seen > limit) done(false)
+    }
+    const ended = () => done(true)
+    const failed = () => done(false)
+    const timer = setTimeout(() => done(false), timeoutMs)
+    req.on('data', count)
+    req.on('end', ended)
+    req.on('error', failed)
+    req.resume()
+  })
+}

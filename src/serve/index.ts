@@ -11,7 +11,7 @@ import { WharfError } from '../core/errors.js'
 import { artifactPath } from '../store/index.js'
 import { createRateLimiter } from './rate-limit.js'
 import { crashPoint } from './pipeline.js'
-import { checkDeclaredLength, clientKey, decodeSegment, errorBody, readBody, refuseBody, sendJson, statusFor, tooLarge } from './http.js'
+import { checkDeclaredLength, clientKey, decodeSegment, drain, errorBody, readBody, refuseBody, sendJson, statusFor, tooLarge } from './http.js'
 import { readMultipart } from './multipart.js'
 import { browsePage, homePage } from './pages.js'
 import { cratePackageId, parseCargoPublish, parseComponentForm } from './records.js'
@@ -23,7 +23,8 @@ import type { ServeConfig } from './config.js'
 
 export { configFromEnv, parseTokens, DEFAULTS, type ServeConfig, type NamespaceToken } from './config.js'
 export { CRASH_STEPS, type CrashStep } from './pipeline.js'
-export { parseCargoPublish } from './records.js'
+export { parseCargoPublish, componentRecord } from './records.js'
+export { DEFAULT_REGISTRY, publishRemote, search, stats, health, versions, metadata, listAll, type RemotePublish, type RemoteOptions } from './remote.js'
 
 export interface RunningServer {
   /** The base URL clients use (REGISTRY_URL, or http://localhost:PORT). */
@@ -281,9 +282,11 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
       const retry = (e as { retryAfter?: number }).retryAfter
       const headers: Record<string, string | number> = retry ? { 'retry-after': retry } : {}
       const body = /^\/(crates|tests|registry)(\/|$)/.test(pathname) ? { ...envelope(null), status: 'error', ...errorBody(e) } : { ...errorBody(e), ...((e as { findings?: unknown }).findings ? { findings: (e as { findings?: unknown }).findings } : {}) }
-      // A refused write may still be streaming its body: answer, then close, rather than read it.
-      if (!req.complete) refuseBody(req, res, status, body, headers)
-      else sendJson(res, status, body, headers)
+      // A refused write may still be streaming its body: a small rest is read and dropped so the
+      // client sees the answer; a large one (or an upload over the limit) is answered, then cut off.
+      if (req.complete) return sendJson(res, status, body, headers)
+      if (status === 413) return refuseBody(req, res, status, body, headers)
+      void drain(req).then((drained) => (drained && !res.headersSent ? sendJson(res, status, body, headers) : refuseBody(req, res, status, body, headers)))
     })
   })
   server.on('clientError', (_e, socket) => {

@@ -1,0 +1,125 @@
+/**
+ * The other side of the routes `wharf serve` answers: what `wharf publish
+ * --registry`, `search`, `info`, `list`, `stats` and `health` send. Any
+ * registry with the Run 2.0 API answers them, wharf's or not.
+ */
+import { WharfError } from '../core/errors.js'
+import { sha256Hex } from '../core/hash.js'
+import type { Dependency, VersionRecord } from '../core/types.js'
+import type { PackageView } from './views.js'
+
+export const DEFAULT_REGISTRY = 'http://localhost:8080'
+
+export interface RemoteOptions {
+  url: string
+  fetch?: typeof globalThis.fetch
+}
+
+const base = (url: string) => url.replace(/\/+$/, '')
+
+async function call(options: RemoteOptions, path: string, init?: RequestInit): Promise<Response> {
+  const target = `${base(options.url)}${path}`
+  try {
+    return await (options.fetch ?? globalThis.fetch)(target, init)
+  } catch (e) {
+    throw new WharfError('IO', `cannot reach the registry at ${base(options.url)}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`, {
+      hint: 'start one with `wharf serve`, or pass --registry URL (or set WHARF_REGISTRY)',
+    })
+  }
+}
+
+/** A registry's error answer as a WharfError: its code, message and hint when it sent them. */
+async function failure(res: Response, what: string): Promise<WharfError> {
+  let body: { error?: unknown; code?: unknown; hint?: unknown; errors?: { detail?: unknown }[] } = {}
+  try {
+    body = (await res.json()) as typeof body
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  const fallback: Record<number, string> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'VERSION_EXISTS', 413: 'TOO_LARGE', 429: 'RATE_LIMITED' }
+  const code = typeof body.code === 'string' ? body.code : (fallback[res.status] ?? 'REGISTRY_ERROR')
+  const message = typeof body.error === 'string' ? body.error : typeof body.errors?.[0]?.detail === 'string' ? body.errors[0].detail : `HTTP ${res.status}`
+  const retry = res.headers.get('retry-after')
+  return new WharfError(code, `${what}: ${message}`, {
+    hint: typeof body.hint === 'string' ? body.hint : retry ? `try again in ${retry} s` : res.status === 401 ? 'pass --token with a token the registry knows' : undefined,
+  })
+}
+
+async function getJson<T>(options: RemoteOptions, path: string, what: string): Promise<T> {
+  const res = await call(options, path)
+  if (!res.ok) throw await failure(res, what)
+  return (await res.json()) as T
+}
+
+export const encodeName = (name: string) => encodeURIComponent(name)
+
+export function health(options: RemoteOptions): Promise<boolean> {
+  return call(options, '/health').then(
+    async (res) => {
+      await res.body?.cancel()
+      return res.ok
+    },
+    () => false,
+  )
+}
+
+export function search(options: RemoteOptions, query: string, limit = 20, offset = 0): Promise<{ packages: PackageView[]; total: number }> {
+  return getJson(options, `/api/v1/search?q=${encodeURIComponent(query)}&limit=${limit}&offset=${offset}`, `search "${query}"`)
+}
+
+export function stats(options: RemoteOptions): Promise<{ package_count: number; version_count: number; download_count: number; uptime_percent: number }> {
+  return getJson(options, '/api/v1/stats', 'stats')
+}
+
+export function versions(options: RemoteOptions, name: string): Promise<{ name: string; versions: string[] }> {
+  return getJson(options, `/api/v1/packages/${encodeName(name)}/versions`, name)
+}
+
+export function metadata(options: RemoteOptions, name: string, version: string): Promise<PackageView> {
+  return getJson(options, `/api/v1/packages/${encodeName(name)}/${encodeURIComponent(version)}`, `${name}@${version}`)
+}
+
+/** Every package, page by page through search. */
+export async function listAll(options: RemoteOptions): Promise<PackageView[]> {
+  const all: PackageView[] = []
+  for (let offset = 0; ; offset += 100) {
+    const page = await search(options, '', 100, offset)
+    all.push(...page.packages)
+    if (page.packages.length === 0 || all.length >= page.total) return all
+  }
+}
+
+export interface RemotePublish {
+  token: string
+  name: string
+  version: string
+  bytes: Uint8Array
+  filename?: string
+  description?: string
+  license?: string
+  repository?: string
+  witUrl?: string
+  dependencies?: Dependency[]
+  targets?: string[]
+  /** A record signed by the publisher; without it the registry signs with its own key. */
+  record?: VersionRecord
+}
+
+/** `POST /api/v1/packages` as the Run 2.0 client sends it; returns the registry's answer for the new version. */
+export async function publishRemote(options: RemoteOptions, p: RemotePublish): Promise<PackageView> {
+  const form = new FormData()
+  form.append('name', p.name)
+  form.append('version', p.version)
+  form.append('description', p.description ?? '')
+  if (p.license) form.append('license', p.license)
+  if (p.repository) form.append('repository', p.repository)
+  if (p.witUrl) form.append('wit_url', p.witUrl)
+  if (p.dependencies?.length) form.append('dependencies', JSON.stringify(p.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional }))))
+  if (p.targets?.length) form.append('targets', JSON.stringify(p.targets))
+  if (p.record) form.append('record', JSON.stringify(p.record))
+  form.append('sha256', sha256Hex(p.bytes))
+  form.append('component', new Blob([new Uint8Array(p.bytes)], { type: 'application/wasm' }), p.filename ?? `${p.name}.wasm`)
+  const res = await call(options, '/api/v1/packages', { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form })
+  if (res.status !== 201) throw await failure(res, `publishing ${p.name}@${p.version}`)
+  return (await res.json()) as PackageView
+}
