@@ -18,8 +18,9 @@ export function createRateLimiter(options: { globalPerMin: number; clientPerMin:
   const global: Bucket = { tokens: options.globalPerMin, at: Date.now() }
   const clients = new Map<string, Bucket>()
   const refill = (bucket: Bucket, perMin: number, now: number) => {
-    bucket.tokens = Math.min(perMin, bucket.tokens + ((now - bucket.at) * perMin) / 60_000)
-    bucket.at = now
+    // A clock that steps back refills nothing, rather than taking tokens away.
+    bucket.tokens = Math.min(perMin, bucket.tokens + (Math.max(0, now - bucket.at) * perMin) / 60_000)
+    bucket.at = Math.max(bucket.at, now)
   }
   const wait = (bucket: Bucket, perMin: number) => Math.max(1, Math.ceil(((1 - bucket.tokens) * 60) / perMin))
   return {
