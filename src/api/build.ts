@@ -136,6 +136,8 @@ class Scan {
   readonly newPackages = new Set<string>()
   readonly affected = new Set<string>()
   readonly namespaces = new Set<string>()
+  /** Namespace files added minus namespace files removed. */
+  namespaceDelta = 0
   /** Published files that were changed or removed: an incremental build cannot number those. */
   readonly rewrites: string[] = []
   private readonly evented = new Set<string>()
@@ -172,7 +174,10 @@ class Scan {
       } else if (where.kind === 'namespace') {
         this.touch(`n:${where.namespace}`, commit)
         this.namespaces.add(where.namespace)
-        if (change.status !== 'modified') this.touch('namespaces', commit)
+        if (change.status !== 'modified') {
+          this.touch('namespaces', commit)
+          this.namespaceDelta += change.status === 'added' ? 1 : -1
+        }
       }
     }
   }
@@ -571,7 +576,6 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   }
   for (const [key, claim] of claims) await tree.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit.oid, cargoIndexPath(claim.crate)))
 
-  const namespaceFiles = readNamespaceNames(reader, ctx.head.tree)
   for (const ns of scan.namespaces) {
     const commit = commitOf(scan, `n:${ns}`)
     const entry = lookup(reader, ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`)
@@ -588,7 +592,7 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
     const previous = (await tree.readJson<{ packages: string[] }>(PATHS.packages))?.packages ?? []
     await tree.write(PATHS.packages, renderPackageList([...new Set([...previous, ...scan.newPackages])], commitOf(scan, 'packages')!))
   }
-  if (scan.touched.has('namespaces')) await tree.write(PATHS.namespaces, renderNamespaceList(namespaceFiles, commitOf(scan, 'namespaces')!))
+  if (scan.touched.has('namespaces')) await tree.write(PATHS.namespaces, renderNamespaceList(readNamespaceNames(reader, ctx.head.tree), commitOf(scan, 'namespaces')!))
 
   if (entries.length) {
     const firstPage = feedPageOf(state.seq + 1)
@@ -614,7 +618,7 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
     packages: state.counts.packages + scan.newPackages.size,
     versions: state.counts.versions + published2,
     yanked: state.counts.yanked + entries.filter((e) => e.type === 'yank').length,
-    namespaces: namespaceFiles.length,
+    namespaces: state.counts.namespaces + scan.namespaceDelta,
     crates: state.counts.crates + claims.size,
   }
   const seq = state.seq + entries.length
