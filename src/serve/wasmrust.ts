@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -15,6 +16,7 @@ import type { PackageEntry } from './catalog.js'
 import { decodeSegment, fieldError, readJson, sendJson } from './http.js'
 import type { CargoPublishMetadata } from './records.js'
 import type { Registry } from './registry.js'
+import { primaryArtifact } from './views.js'
 
 const WHARF_BIN = fileURLToPath(new URL('../../bin/wharf.js', import.meta.url))
 const JSON_LIMIT = 1024 * 1024
@@ -79,14 +81,30 @@ export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number)
   const jobFile = (id: string) => path.join(registry.layout.tests, `${encodeURIComponent(id)}.json`)
   let testQueue: Promise<void> = Promise.resolve()
 
-  const runTest = (job: TestJob, artifact: string) => {
+  const run = (command: string, args: string[], timeout: number) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(command, args, { maxBuffer: 16 * 1024 * 1024, timeout }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      )
+    })
+
+  /** `wharf test` on the artifact; a .crate is unpacked first, since the matrix builds crates from their source. */
+  const runTest = (job: TestJob, artifact: string, isCrate: boolean) => {
     testQueue = testQueue.then(async () => {
       await writeFileAtomic(jobFile(job.id), JSON.stringify({ ...job, status: 'running' }))
-      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [WHARF_BIN, 'test', artifact, '--json'], { maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60_000 }, (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-        )
-      })
+      let target = artifact
+      let scratch: string | undefined
+      let result: { code: number; stdout: string; stderr: string }
+      if (isCrate) {
+        scratch = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-test-crate-'))
+        const unpacked = await run('tar', ['-xzf', artifact, '-C', scratch], 60_000)
+        const dirs = unpacked.code === 0 ? await fs.promises.readdir(scratch) : []
+        if (dirs.length === 1) target = path.join(scratch, dirs[0]!)
+        result = dirs.length === 1 ? await run(process.execPath, [WHARF_BIN, 'test', target, '--json'], 30 * 60_000) : { code: 2, stdout: '', stderr: `the .crate does not unpack to one directory: ${unpacked.stderr.trim() || 'it is empty'}` }
+      } else {
+        result = await run(process.execPath, [WHARF_BIN, 'test', target, '--json'], 30 * 60_000)
+      }
+      if (scratch) await fs.promises.rm(scratch, { recursive: true, force: true })
       let report: unknown
       try {
         report = JSON.parse(result.stdout)
@@ -166,7 +184,8 @@ export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number)
         const latest = registry.catalog.latest(pkg.name)!.record
         const job: TestJob = { id, package: pkg.name, version: latest.version, status: 'queued', queued_at: new Date().toISOString() }
         await writeFileAtomic(jobFile(id), JSON.stringify(job))
-        runTest(job, artifactPath(registry.repo.dir, latest.artifacts[0]!.sha256))
+        const artifact = primaryArtifact(latest)
+        runTest(job, artifactPath(registry.repo.dir, artifact.sha256), artifact.name.endsWith('.crate'))
         sendJson(res, 202, envelope(job))
         return true
       }
