@@ -100,7 +100,7 @@ export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number)
         const unpacked = await run('tar', ['-xzf', artifact, '-C', scratch], 60_000)
         const dirs = unpacked.code === 0 ? await fs.promises.readdir(scratch) : []
         if (dirs.length === 1) target = path.join(scratch, dirs[0]!)
-        result = dirs.length === 1 ? await run(process.execPath, [WHARF_BIN, 'test', target, '--json'], 30 * 60_000) : { code: 2, stdout: '', stderr: `the .crate does not unpack to one directory: ${unpacked.stderr.trim() || 'it is empty'}` }
+        result = dirs.length === 1 ? await run(process.execPath, [WHARF_BIN, 'test', target, '--json'], 30 * 60_000) : { code: 2, stdout: '', stderr: `the .crate does not unpack to one directory: ${unpacked.stderr.trim().split('\n').join('; ') || 'it is empty'}` }
       } else {
         result = await run(process.execPath, [WHARF_BIN, 'test', target, '--json'], 30 * 60_000)
       }
