@@ -11,11 +11,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { freePort } from '../test/helpers/net.js'
+import { component } from '../test/helpers/wasm.js'
 import { table } from './_util.js'
 
 const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
@@ -25,24 +26,6 @@ const ROUNDS = 2
 const CONNECTIONS = 32
 const PACKAGES = 20
 const PUBLISHES = 20
-
-/** A small valid component: header plus a custom section naming it. */
-function component(label: string): Buffer {
-  const name = Buffer.from('name')
-  const body = Buffer.concat([Buffer.from([name.length]), name, Buffer.from(label)])
-  return Buffer.concat([Buffer.from('0061736d0d000100', 'hex'), Buffer.from([0x00, body.length]), body])
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {

@@ -141,25 +141,35 @@ function reportSummary(site: Site, reports: Blob[]): object | undefined {
   return { files, ...(summary && Object.keys(summary).length ? { summary } : {}) }
 }
 
-/** `api/v1/packages/<name>/<version>`: the Run 2.0 metadata, then wharf's own fields. */
-export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEntry, commit: string): string {
-  const record = entry.record
+/**
+ * The fields the Run 2.0 client reads for a version (DESIGN §6), given where
+ * its primary artifact is served. The server's computed answers use it too.
+ */
+export function runVersionFields(record: VersionRecord, downloadUrl: string) {
   const artifact = primaryArtifact(record)
-  const report = reportSummary(site, entry.reports)
-  return stableJson({
+  return {
     name: record.name,
     version: record.version,
     description: record.description,
     ...(record.license ? { license: record.license } : {}),
     size: artifact.size,
     sha256: artifact.sha256,
-    download_url: downloadUrl(site, artifact),
+    download_url: downloadUrl,
     ...(record.wit_url ? { wit_url: record.wit_url } : {}),
     dependencies: record.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional })),
     targets: record.targets,
     ...(record.repository ? { repository: record.repository } : {}),
     published_at: unixSeconds(record.published_at),
     kind: record.kind,
+  }
+}
+
+/** `api/v1/packages/<name>/<version>`: the Run 2.0 metadata, then wharf's own fields. */
+export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEntry, commit: string): string {
+  const record = entry.record
+  const report = reportSummary(site, entry.reports)
+  return stableJson({
+    ...runVersionFields(record, downloadUrl(site, primaryArtifact(record))),
     ...(record.homepage ? { homepage: record.homepage } : {}),
     keywords: record.keywords ?? [],
     publisher: record.publisher.login,

@@ -5,7 +5,7 @@
  * server. Only names are read, never types, so a newer binary encoding that
  * this reader does not know ends the reading early instead of failing a build.
  */
-import { readU32, wasmKind } from '../core/wasm.js'
+import { readU32, WasmReader, wasmKind } from '../core/wasm.js'
 
 export interface ComponentInterfaces {
   imports: string[]
@@ -15,33 +15,7 @@ export interface ComponentInterfaces {
 const IMPORT_SECTION = 10
 const EXPORT_SECTION = 11
 
-class Cursor {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
-
-  byte(): number {
-    if (this.pos >= this.end) throw new RangeError('truncated')
-    return this.bytes[this.pos++]!
-  }
-
-  u32(): number {
-    const read = readU32(this.bytes, this.pos)
-    if (!read || read[1] > this.end) throw new RangeError('truncated')
-    this.pos = read[1]
-    return read[0]
-  }
-
-  name(): string {
-    const length = this.u32()
-    if (this.pos + length > this.end) throw new RangeError('truncated')
-    const text = Buffer.from(this.bytes.subarray(this.pos, this.pos + length)).toString('utf8')
-    this.pos += length
-    return text
-  }
-
+class Cursor extends WasmReader {
   /** importname' / exportname': a tag, the name, and for the versioned form its version suffix. */
   externName(): string {
     const tag = this.byte()

@@ -74,19 +74,31 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
       artifact: positionals[0]!,
       name,
       version,
-      privateKey: await readInputFile(required(values, 'key', 'publish'), '--key'),
-      author: optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin',
-      description: optionalString(values, 'description'),
-      license: optionalString(values, 'license'),
-      repository: optionalString(values, 'repository'),
-      dependencies: list(values, 'dependency').map((d) => parseDependency(d)),
+      ...(await signedFields(values, io)),
       target: optionalString(values, 'target'),
-      keywords: list(values, 'keyword'),
     })
     if (values.json) printJson(io, result)
     else io.stdout(`Proposed ${result.record.name}@${result.record.version} on branch ${result.branch}\n`)
     return 0
   },
+}
+
+/** Who publishes: --author, else $WHARF_AUTHOR, else the maintainer `init` names by default. */
+function author(values: Values, io: Io): string {
+  return optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin'
+}
+
+/** The key, the author and the record fields typed on the command line, for a publish into a local index. */
+async function signedFields(values: Values, io: Io) {
+  return {
+    privateKey: await readInputFile(required(values, 'key', 'publish'), '--key'),
+    author: author(values, io),
+    description: optionalString(values, 'description'),
+    license: optionalString(values, 'license'),
+    repository: optionalString(values, 'repository'),
+    dependencies: list(values, 'dependency').map((d) => parseDependency(d)),
+    keywords: list(values, 'keyword'),
+  }
 }
 
 /** `--registry URL --token T`: the Run 2.0 publish request to a running registry (wharf serve or another). */
@@ -120,7 +132,7 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
   const record = keyFile
     ? componentRecord(
         { ...fields, sha256: sha256Hex(bytes), bytes, filename: path.basename(artifact) },
-        optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin',
+        author(values, io),
         parsePrivateKey(await readInputFile(keyFile, '--key')),
         new Date(),
       )
@@ -143,13 +155,7 @@ async function publishCrateCommand(values: Values, positionals: string[], crateD
     crateDir,
     ...(name !== undefined ? { name } : {}),
     ...(version !== undefined ? { version } : {}),
-    privateKey: await readInputFile(required(values, 'key', 'publish'), '--key'),
-    author: optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin',
-    description: optionalString(values, 'description'),
-    license: optionalString(values, 'license'),
-    repository: optionalString(values, 'repository'),
-    dependencies: list(values, 'dependency').map((d) => parseDependency(d)),
-    keywords: list(values, 'keyword'),
+    ...(await signedFields(values, io)),
     env: io.env,
   })
   if (values.json) printJson(io, result)

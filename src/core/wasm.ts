@@ -30,6 +30,49 @@ export function readU32(bytes: Uint8Array, offset: number): [number, number] | u
   return undefined
 }
 
+/** A bounded cursor over a section's bytes: reading past `end` throws RangeError. */
+export class WasmReader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public pos: number,
+    readonly end: number,
+  ) {}
+  byte(): number {
+    if (this.pos >= this.end) throw new RangeError('unexpected end of section')
+    return this.bytes[this.pos++]!
+  }
+  peek(): number {
+    if (this.pos >= this.end) throw new RangeError('unexpected end of section')
+    return this.bytes[this.pos]!
+  }
+  u32(): number {
+    let result = 0
+    let shift = 0
+    for (;;) {
+      const b = this.byte()
+      result += (b & 0x7f) * 2 ** shift
+      if ((b & 0x80) === 0) return result
+      shift += 7
+      if (shift > 63) throw new RangeError('LEB128 too long')
+    }
+  }
+  /** Skips a signed LEB128 (s32, s33, s64): only its length matters here. */
+  sleb(): void {
+    for (let i = 0; i < 10; i++) if ((this.byte() & 0x80) === 0) return
+    throw new RangeError('LEB128 too long')
+  }
+  skip(n: number): void {
+    if (this.pos + n > this.end) throw new RangeError('unexpected end of section')
+    this.pos += n
+  }
+  name(): string {
+    const len = this.u32()
+    const start = this.pos
+    this.skip(len)
+    return Buffer.from(this.bytes.subarray(start, start + len)).toString('utf8')
+  }
+}
+
 /** Walks the top-level sections: every one must lie inside the file. */
 function walkSections(bytes: Uint8Array): number | string {
   let offset = 8

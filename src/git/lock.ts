@@ -7,7 +7,8 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { WharfError } from '../core/errors.js'
 
-function alive(pid: number): boolean {
+/** Whether a process with this id exists (one we may not signal still does). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -27,7 +28,7 @@ export async function withRepoLock<T>(dir: string, work: () => Promise<T>, timeo
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       const holder = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')) || Number.NaN)
-      if (Number.isInteger(holder) && !alive(holder)) {
+      if (Number.isInteger(holder) && !processAlive(holder)) {
         await fs.promises.rm(file, { force: true })
         continue
       }

@@ -5,7 +5,7 @@
  * body is decoded instruction by instruction, because a prefix byte such as
  * 0xFC can also appear inside an immediate and a byte search would misread it.
  */
-import { wasmKind } from '../core/wasm.js'
+import { WasmReader as Reader, wasmKind } from '../core/wasm.js'
 
 /** Proposal names as the tool conventions spell them (wasm-tools, LLVM `target_features`). */
 export type Feature =
@@ -51,48 +51,6 @@ export interface ComponentScan {
   /** canon resource.new and resource.rep: only for resource types the component defines itself, that is, hands out to its host. */
   definedResources: number
   customSections: string[]
-}
-
-class Reader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
-  byte(): number {
-    if (this.pos >= this.end) throw new RangeError('unexpected end of section')
-    return this.bytes[this.pos++]!
-  }
-  peek(): number {
-    if (this.pos >= this.end) throw new RangeError('unexpected end of section')
-    return this.bytes[this.pos]!
-  }
-  u32(): number {
-    let result = 0
-    let shift = 0
-    for (;;) {
-      const b = this.byte()
-      result += (b & 0x7f) * 2 ** shift
-      if ((b & 0x80) === 0) return result
-      shift += 7
-      if (shift > 63) throw new RangeError('LEB128 too long')
-    }
-  }
-  /** Skips a signed LEB128 (s32, s33, s64): only its length matters here. */
-  sleb(): void {
-    for (let i = 0; i < 10; i++) if ((this.byte() & 0x80) === 0) return
-    throw new RangeError('LEB128 too long')
-  }
-  skip(n: number): void {
-    if (this.pos + n > this.end) throw new RangeError('unexpected end of section')
-    this.pos += n
-  }
-  name(): string {
-    const len = this.u32()
-    const start = this.pos
-    this.skip(len)
-    return Buffer.from(this.bytes.subarray(start, start + len)).toString('utf8')
-  }
 }
 
 const NUM_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c])

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
-import { branchExists, MAIN, openRepo } from '../git/index.js'
+import { branchExists, MAIN, openRepo, processAlive } from '../git/index.js'
 import { initIndex } from '../publish/index.js'
 import { writeFileAtomic } from '../store/index.js'
 
@@ -48,15 +48,6 @@ export function dataDirLayout(root: string): DataDir {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** Claims the data dir for this process; a dead holder's claim is taken over. Returns the release function. */
 export async function claimDataDir(layout: DataDir): Promise<() => void> {
   await fs.promises.mkdir(layout.state, { recursive: true })
@@ -67,7 +58,7 @@ export async function claimDataDir(layout: DataDir): Promise<() => void> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       const holder = Number(await fs.promises.readFile(layout.pidFile, 'utf8').catch(() => ''))
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
         throw new WharfError('LOCKED', `${layout.root} is served by process ${holder}`, { hint: 'stop that server first, or set REGISTRY_DATA_DIR to another directory' })
       }
       await fs.promises.rm(layout.pidFile, { force: true })

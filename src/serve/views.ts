@@ -6,6 +6,7 @@
  * without build-api.
  */
 import fs from 'node:fs'
+import { runVersionFields } from '../api/documents.js'
 import type { VersionRecord } from '../core/types.js'
 import { resolveUnder } from './static.js'
 
@@ -30,31 +31,8 @@ export function downloadUrl(baseUrl: string, name: string, version: string): str
   return `${baseUrl}/packages/${encodeURIComponent(name)}/${encodeURIComponent(version)}/artifact.wasm`
 }
 
-/** The artifact a version is downloaded as: its component (wasm32-wasip2 first), or its .crate. */
-export function primaryArtifact(record: VersionRecord): VersionRecord['artifacts'][number] {
-  const artifacts = record.artifacts
-  if (record.kind === 'crate') return artifacts.find((a) => a.name.endsWith('.crate')) ?? artifacts[0]!
-  return artifacts.find((a) => a.target === 'wasm32-wasip2') ?? artifacts.find((a) => a.name.endsWith('.wasm')) ?? artifacts[0]!
-}
-
 export function packageView(record: VersionRecord, baseUrl: string, yanked = false): PackageView {
-  const artifact = primaryArtifact(record)
-  return {
-    name: record.name,
-    version: record.version,
-    description: record.description,
-    ...(record.license ? { license: record.license } : {}),
-    size: artifact.size,
-    sha256: artifact.sha256,
-    download_url: downloadUrl(baseUrl, record.name, record.version),
-    ...(record.wit_url ? { wit_url: record.wit_url } : {}),
-    dependencies: record.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional })),
-    targets: record.targets,
-    ...(record.repository ? { repository: record.repository } : {}),
-    published_at: Math.floor(Date.parse(record.published_at) / 1000),
-    kind: record.kind,
-    yanked,
-  }
+  return { ...runVersionFields(record, downloadUrl(baseUrl, record.name, record.version)), yanked }
 }
 
 /** The generated answer for a version when the API has it, else the fallback view. */
@@ -62,9 +40,7 @@ export async function readPackageView(publicDir: string, record: VersionRecord, 
   const file = resolveUnder(publicDir, `/api/v1/packages/${record.name}/${record.version}`)
   if (file) {
     try {
-      const generated = JSON.parse(await fs.promises.readFile(file, 'utf8')) as PackageView
-      // wit_url is newer than the generated document format: carry it over from the record when the file lacks it.
-      return record.wit_url && generated.wit_url === undefined ? { ...generated, wit_url: record.wit_url } : generated
+      return JSON.parse(await fs.promises.readFile(file, 'utf8')) as PackageView
     } catch {
       // Not generated (yet): fall through.
     }

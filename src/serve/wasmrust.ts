@@ -16,7 +16,7 @@ import type { PackageEntry } from './catalog.js'
 import { decodeSegment, fieldError, readJson, sendJson } from './http.js'
 import type { CargoPublishMetadata } from './records.js'
 import type { Registry } from './registry.js'
-import { primaryArtifact } from './views.js'
+import { primaryArtifact } from '../api/documents.js'
 
 const WHARF_BIN = fileURLToPath(new URL('../../bin/wharf.js', import.meta.url))
 const JSON_LIMIT = 1024 * 1024

@@ -6,6 +6,7 @@
 // for it ([package.metadata.wharf] boundary), never on a guess.
 import fs from 'node:fs'
 import { WASI } from 'node:wasi'
+import { trapUnresolved } from './host.mjs'
 
 const [file, name, countText] = process.argv.slice(2)
 const count = Number(countText ?? 1000)
@@ -21,14 +22,7 @@ const result = { before: null, after: null, calls: 0, error: null }
 try {
   const module = await WebAssembly.compile(fs.readFileSync(file))
   const wasi = new WASI({ version: 'preview1', args: [file], env: {}, returnOnExit: true })
-  const imports = { ...wasi.getImportObject() }
-  for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.kind !== 'function' || imports[imp.module]?.[imp.name]) continue
-    imports[imp.module] ??= {}
-    imports[imp.module][imp.name] = () => {
-      throw new Error(`unresolved import ${imp.module}::${imp.name}`)
-    }
-  }
+  const imports = trapUnresolved(module, { ...wasi.getImportObject() })
   const instance = await WebAssembly.instantiate(module, imports)
   if (typeof instance.exports._initialize === 'function') wasi.initialize(instance)
   const fn = instance.exports[name]
