@@ -56,7 +56,7 @@ import {
 } from './documents.js'
 import { diffTrees, firstParentChain, indexChanges, indexTree, lookup, readCommitData, type CommitChanges, type IndexChange } from './history.js'
 import { buildPackage, indexFiles, packageExistsAt, packagesOfNamespace, parseNamespace, readAllPackages, readBlobAt, readNamespaces, readPackage, readRegistryAt, reportTarget } from './model.js'
-import { isTreeMode, ObjectReader, parseTree, type CommitData } from './objects.js'
+import { isTreeMode, ObjectReader, parseTree, type CommitData } from '../git/objects.js'
 import { buildsDirOf, currentTree, newTree, OutputTree, swapIn } from './output.js'
 import { isSnapshotFile, leafOf, leafPath, partPath, renderLeaf, renderPart, renderSnapshot, SNAPSHOT_PATH, type Snapshot, type SnapshotLeaf, type SnapshotPart } from './snapshot.js'
 

@@ -10,7 +10,7 @@
  */
 import { INDEX_DIR } from '../core/layout.js'
 import { WharfError } from '../core/errors.js'
-import { isTreeMode, parseCommit, parseTree, type CommitData, type ObjectReader, type RawEntry } from './objects.js'
+import { isTreeMode, parseCommit, parseTree, type CommitData, type ObjectReader, type RawEntry } from '../git/objects.js'
 
 export interface IndexChange {
   path: string

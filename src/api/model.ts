@@ -14,7 +14,7 @@ import { artifactPath as storePath, isLocalUrl } from '../store/index.js'
 import type { Blob, PackageModel, VersionEntry } from './documents.js'
 import { primaryArtifact } from './documents.js'
 import { lookup, walkTree } from './history.js'
-import { isTreeMode, parseTree, type ObjectReader } from './objects.js'
+import { isTreeMode, parseTree, type ObjectReader } from '../git/objects.js'
 import { componentInterfaces } from './wit.js'
 
 function parseJson<T>(blob: Blob, schema: 'record' | 'yank' | 'namespace' | 'registry'): T {
