@@ -10,13 +10,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { primaryArtifact } from '../api/documents.js'
 import { WharfError } from '../core/errors.js'
 import { artifactPath, writeFileAtomic } from '../store/index.js'
 import type { PackageEntry } from './catalog.js'
 import { decodeSegment, fieldError, readJson, sendJson } from './http.js'
 import type { CargoPublishMetadata } from './records.js'
 import type { Registry } from './registry.js'
-import { primaryArtifact } from '../api/documents.js'
 
 const WHARF_BIN = fileURLToPath(new URL('../../bin/wharf.js', import.meta.url))
 const JSON_LIMIT = 1024 * 1024
