@@ -24,7 +24,6 @@ const STATUS: Record<string, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   NOT_IMPLEMENTED: 501,
-  SYNC_FAILED: 502,
   LOCKED: 503,
 }
 

@@ -68,8 +68,6 @@ export interface Pipeline {
   submit(plan: (base: string) => Promise<Plan | undefined>): Promise<WriteResult | undefined>
   /** Finishes or rolls back what a crash left in the journal. */
   recover(): Promise<{ finished: string[]; rolledBack: string[] }>
-  /** Runs `work` in turn with the writes, without the repo lock (for a child process that takes it, such as `wharf sync`). */
-  exclusive<T>(work: () => Promise<T>): Promise<T>
   /** Resolves once every queued write has ended. */
   idle(): Promise<void>
 }
@@ -203,7 +201,6 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
           return { finished, rolledBack }
         }),
       ),
-    exclusive: (work) => serial(work),
     idle: () => serial(async () => undefined),
   }
 }

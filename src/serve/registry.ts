@@ -52,8 +52,6 @@ export interface Registry {
   publishCrate(who: Identity, metadata: CargoPublishMetadata, crate: Buffer): Promise<VersionRecord>
   yank(who: Identity, name: string, version: string, reason: string): Promise<{ yanked: boolean }>
   updateRegistry(who: Identity, change: Partial<Pick<RegistryFile, 'description' | 'peers' | 'policy' | 'name'>>): Promise<RegistryFile>
-  /** Catalog and static API catch up with main (after a write from outside, such as `wharf sync`). */
-  refresh(): Promise<void>
   close(): Promise<void>
 }
 
@@ -221,7 +219,6 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
       })
       return next!
     },
-    refresh: () => pipeline.submit(async () => (await rebuild(), undefined)).then(() => undefined),
     async close() {
       await pipeline.idle()
       await downloads.close()

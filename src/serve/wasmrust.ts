@@ -230,28 +230,8 @@ export function createWasmRustRoutes(registry: Registry, maxUploadBytes: number)
     if (parts[0] === 'registry' && parts[1] === 'sync' && parts.length === 2) {
       if (method !== 'POST') throw new WharfError('METHOD_NOT_ALLOWED', `${method} /registry/sync is not a route`, { hint: 'POST /registry/sync' })
       admin()
-      const result = await registry.pipeline.exclusive(
-        () =>
-          new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-            execFile(process.execPath, [WHARF_BIN, 'sync', '--index', registry.repo.dir, '--json'], { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }, (error, stdout, stderr) =>
-              resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-            )
-          }),
-      )
-      await registry.refresh()
-      if (result.code === 2) {
-        const why = result.stderr.trim().split('\n').pop() ?? 'wharf sync could not run'
-        // A checkout whose `wharf sync` is still the placeholder refuses the arguments or says it is not available.
-        throw new WharfError(/not available|Unknown option/.test(result.stderr) ? 'NOT_IMPLEMENTED' : 'SYNC_FAILED', why, { hint: 'run `wharf sync --index DIR` by hand to see more' })
-      }
-      let data: unknown = result.stdout
-      try {
-        data = JSON.parse(result.stdout)
-      } catch {
-        // Plain text output: pass it on as is.
-      }
-      sendJson(res, result.code === 0 ? 200 : 409, result.code === 0 ? envelope(data) : { status: 'error', data, error: 'sync reported conflicts', pagination: null })
-      return true
+      // Federation (peers and delegated namespaces) is not in this version: say so rather than pretend a sync ran.
+      throw new WharfError('NOT_IMPLEMENTED', 'registry sync is not available in this version', { hint: 'this registry has no federation peers to sync from yet' })
     }
     return false
   }
