@@ -19,7 +19,7 @@ import { sha256Hex } from '../core/hash.js'
 import { schemaErrors, type SchemaName } from '../core/schemas.js'
 import { branchExists, deleteBranch, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
 import { artifactPath, putArtifact } from '../store/index.js'
-import { fieldError } from './http.js'
+import { fieldError } from '../serve/http.js'
 import type { Journal, JournalEntry } from './journal.js'
 
 /** The places a write can be cut, in order. */
