@@ -10,6 +10,8 @@ export const REGISTRY_PATH = 'index/registry.json'
 export const NAMESPACES_DIR = 'index/namespaces'
 export const PACKAGES_DIR = 'index/packages'
 export const REPORTS_DIR = 'index/reports'
+/** Where the registry's own private key lives in an index repo's work tree, ignored by git. */
+export const REGISTRY_KEY_PATH = '.wharf/registry.key'
 
 export function namespacePath(ns: string): string {
   return `${NAMESPACES_DIR}/${ns}.json`

@@ -5,14 +5,11 @@ import git from 'isomorphic-git'
 import { stableJson } from '../core/canonical.js'
 import { WharfError } from '../core/errors.js'
 import { generateKey, KEY_ALGORITHM } from '../core/keys.js'
-import { REGISTRY_PATH } from '../core/layout.js'
+import { REGISTRY_KEY_PATH, REGISTRY_PATH } from '../core/layout.js'
 import { schemaErrors } from '../core/schemas.js'
 import { defaultPolicy, type RegistryFile } from '../core/types.js'
 import { initRepo } from '../git/index.js'
 import { writeFileAtomic } from '../store/index.js'
-
-/** Where the registry's own private key lives, ignored by git. */
-export const REGISTRY_KEY_PATH = '.wharf/registry.key'
 
 export interface InitOptions {
   dir: string
