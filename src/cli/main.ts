@@ -1,5 +1,6 @@
 /** The `wharf` command line: pick the command, parse its arguments, map errors to exit codes. */
 import { exitCodeFor, formatError } from '../core/errors.js'
+import { WHARF_VERSION } from '../core/version.js'
 import { audit } from './audit.js'
 import { buildApiCommand } from './build-api.js'
 import { check } from './check.js'
@@ -47,7 +48,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return argv.length === 0 ? 2 : 0
   }
   if (argv[0] === '--version') {
-    io.stdout('wharf 0.1.0\n')
+    io.stdout(`wharf ${WHARF_VERSION}\n`)
     return 0
   }
   const found = find(argv)

@@ -10,6 +10,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
+import { timestamp } from '../core/time.js'
+import { WHARF_VERSION } from '../core/version.js'
 import { inspectWasm, wasmKind } from '../core/wasm.js'
 import { componentMetrics, sizeMetrics, wasmMetrics } from './metrics.js'
 import { boundaryEvidence, probeBoundary } from './gc.js'
@@ -101,8 +103,8 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
     subject: { kind: 'artifact', name, version: null, path: options.input, sha256: sha256Hex(bytes) },
     // Nothing was compiled, so no rustc names the host; this is its triple's spelling of Node's names.
     host: `${{ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686' }[os.arch() as string] ?? os.arch()}-${os.platform() === 'linux' ? 'unknown-linux-gnu' : os.platform()}`,
-    generated_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    wharf: '0.1.0',
+    generated_at: timestamp(new Date()),
+    wharf: WHARF_VERSION,
     targets,
     verdicts: {
       dual_compilation: { value: false, reason: 'an artifact alone cannot show that the crate also builds natively' },

@@ -11,6 +11,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { WharfError } from '../core/errors.js'
+import { timestamp } from '../core/time.js'
+import { WHARF_VERSION } from '../core/version.js'
 import { wasmKind } from '../core/wasm.js'
 import { runArtifact } from './artifact.js'
 import { blameBuild, blameTest, hintFor } from './blame.js'
@@ -35,7 +37,6 @@ import {
 import { dualCompilation, gcReadiness, qualityScore, type GcEvidence } from './verdicts.js'
 import { scanModule, stripCustomSections } from './wasm-scan.js'
 
-const WHARF_VERSION = '0.1.0'
 const MAX_TEST_BLAME = 5
 const LIB_KINDS = new Set(['lib', 'rlib', 'cdylib', 'dylib', 'staticlib', 'proc-macro'])
 
@@ -136,7 +137,7 @@ async function runCrate(crateDir: string, options: MatrixOptions): Promise<Repor
       schema: 'wharf:report/v1',
       subject: { kind: 'crate', name: ctx.rootName, version: ctx.manifest?.version ?? null, path: options.input },
       host: toolchains[0]!.host,
-      generated_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      generated_at: timestamp(new Date()),
       wharf: WHARF_VERSION,
       targets: reports,
       verdicts,
