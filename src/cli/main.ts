@@ -1,5 +1,5 @@
 /** The `wharf` command line: pick the command, parse its arguments, map errors to exit codes. */
-import { exitCodeFor, formatError } from '../core/errors.js'
+import { errorJson, exitCodeFor, formatError } from '../core/errors.js'
 import { WHARF_VERSION } from '../core/version.js'
 import { audit } from './audit.js'
 import { buildApiCommand } from './build-api.js'
@@ -64,7 +64,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     return await command.run(parseCommandArgs(command, rest), io)
   } catch (e) {
-    io.stderr(`wharf: ${formatError(e)}\n`)
+    // Under --json a failure is data too: one JSON object on stderr, so a script reads the code rather than the prose.
+    io.stderr(rest.includes('--json') ? `${JSON.stringify(errorJson(e))}\n` : `wharf: ${formatError(e)}\n`)
     if (io.env.WHARF_DEBUG && e instanceof Error) io.stderr(`${e.stack}\n`)
     return exitCodeFor(e)
   }

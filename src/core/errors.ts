@@ -1,42 +1,99 @@
 /**
  * Typed errors. Every failure a user can meet carries a stable code and a hint
- * that says how to fix it; each edge (CLI, HTTP, action) maps the code to its
- * own signal.
+ * that says how to fix it; ERRORS below is the one table that says what each
+ * code means at each edge: the CLI's exit code and the HTTP status.
+ *
+ * Exit codes: 0 ok, 1 rejected (the request was understood and refused),
+ * 2 usage or environment (fix the command line, the files or the machine),
+ * 3 a remote or internal failure (not the caller's fault; try again or report it).
  */
 
-/** Codes for errors that mean "the caller asked for something malformed or impossible here". */
-const USAGE_CODES = new Set([
-  'USAGE',
-  'NOT_A_REPO',
-  'NOT_FOUND',
-  'BAD_KEY',
-  'BAD_REF',
-  'IO',
-  'NOT_IMPLEMENTED',
-  'NOT_AN_INDEX',
-  'TOOLCHAIN',
-  'INVALID_NAME',
-  'INVALID_VERSION',
-  'INVALID_INPUT',
-  'INVALID_ARTIFACT',
-  'LOCKED',
-])
+interface Meaning {
+  exit: 1 | 2 | 3
+  status: number
+}
+
+const ERRORS = {
+  // The command line or request is malformed.
+  USAGE: { exit: 2, status: 400 },
+  INVALID_INPUT: { exit: 2, status: 400 },
+  INVALID_NAME: { exit: 2, status: 400 },
+  INVALID_VERSION: { exit: 2, status: 400 },
+  INVALID_ARTIFACT: { exit: 2, status: 400 },
+  BAD_KEY: { exit: 2, status: 400 },
+  NOT_FOUND: { exit: 2, status: 404 },
+  NOT_IMPLEMENTED: { exit: 2, status: 501 },
+  // The machine or the files it was pointed at cannot serve the request; on a server that is the server's fault.
+  NOT_A_REPO: { exit: 2, status: 500 },
+  NOT_AN_INDEX: { exit: 2, status: 500 },
+  BAD_REF: { exit: 2, status: 500 },
+  IO: { exit: 2, status: 500 },
+  TOOLCHAIN: { exit: 2, status: 500 },
+  LOCKED: { exit: 2, status: 503 },
+  // Understood and refused.
+  REJECTED: { exit: 1, status: 400 },
+  INVALID_DIGEST: { exit: 1, status: 400 },
+  DIGEST_MISMATCH: { exit: 1, status: 400 },
+  FETCH_REFUSED: { exit: 1, status: 400 },
+  FETCH_TOO_LARGE: { exit: 1, status: 413 },
+  UNAUTHORIZED: { exit: 1, status: 401 },
+  FORBIDDEN: { exit: 1, status: 403 },
+  METHOD_NOT_ALLOWED: { exit: 1, status: 405 },
+  VERSION_EXISTS: { exit: 1, status: 409 },
+  NAMESPACE_EXISTS: { exit: 1, status: 409 },
+  CONFLICT: { exit: 1, status: 409 },
+  TOO_LARGE: { exit: 1, status: 413 },
+  UNSUPPORTED_MEDIA_TYPE: { exit: 1, status: 415 },
+  RATE_LIMITED: { exit: 1, status: 429 },
+  // Someone else's failure, or ours.
+  FETCH_FAILED: { exit: 3, status: 502 },
+  REMOTE: { exit: 3, status: 502 },
+  STARTING: { exit: 3, status: 503 },
+  ARTIFACT_MISSING: { exit: 3, status: 500 },
+  INTERNAL: { exit: 3, status: 500 },
+} as const satisfies Record<string, Meaning>
+
+export type WharfCode = keyof typeof ERRORS
+
+export function isWharfCode(code: unknown): code is WharfCode {
+  return typeof code === 'string' && Object.hasOwn(ERRORS, code)
+}
+
+/** A problem found in a submission (check's findings name their rule by a RuleId). */
+export interface Finding {
+  rule: string
+  file?: string
+  message: string
+  hint: string
+}
 
 export interface WharfErrorOptions {
   /** One sentence telling the user what to do about it. */
   hint?: string
   cause?: unknown
+  /** The request field at fault; an HTTP answer names it. */
+  field?: string
+  /** The check findings behind a refused submission. */
+  findings?: readonly Finding[]
+  /** Seconds to wait before asking again. */
+  retryAfter?: number
 }
 
 export class WharfError extends Error {
   override readonly name = 'WharfError'
-  readonly code: string
+  readonly code: WharfCode
   readonly hint: string | undefined
+  readonly field: string | undefined
+  readonly findings: readonly Finding[] | undefined
+  readonly retryAfter: number | undefined
 
-  constructor(code: string, message: string, options: WharfErrorOptions = {}) {
+  constructor(code: WharfCode, message: string, options: WharfErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.hint = options.hint
+    this.field = options.field
+    this.findings = options.findings
+    this.retryAfter = options.retryAfter
   }
 }
 
@@ -44,10 +101,41 @@ export function isWharfError(e: unknown): e is WharfError {
   return e instanceof WharfError
 }
 
-/** CLI exit code for an error: 2 for usage and environment problems, 1 for a refused request. */
-export function exitCodeFor(e: unknown): 1 | 2 {
-  if (isWharfError(e) && !USAGE_CODES.has(e.code)) return 1
-  return 2
+/** The code an error stands for; anything that is not a WharfError is an internal failure. */
+export function codeOf(e: unknown): WharfCode {
+  return isWharfError(e) ? e.code : 'INTERNAL'
+}
+
+/** CLI exit code for an error: 1 refused, 2 usage or environment, 3 a remote or internal failure. */
+export function exitCodeFor(e: unknown): 1 | 2 | 3 {
+  return ERRORS[codeOf(e)].exit
+}
+
+/** HTTP status for an error; anything that is not a WharfError is the server's fault (500). */
+export function statusFor(e: unknown): number {
+  return ERRORS[codeOf(e)].status
+}
+
+/**
+ * The code for a registry's error answer: the code it sent when it is one of
+ * ours and the status agrees that the request was refused; else the status's
+ * own meaning. Any 5xx is a remote failure, whatever the body says.
+ */
+export function codeForStatus(status: number, sent?: unknown): WharfCode {
+  if (status >= 500 || status < 400) return 'REMOTE'
+  if (isWharfCode(sent) && ERRORS[sent].status < 500) return sent
+  const byStatus: Record<number, WharfCode> = {
+    400: 'INVALID_INPUT',
+    401: 'UNAUTHORIZED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    405: 'METHOD_NOT_ALLOWED',
+    409: 'VERSION_EXISTS',
+    413: 'TOO_LARGE',
+    415: 'UNSUPPORTED_MEDIA_TYPE',
+    429: 'RATE_LIMITED',
+  }
+  return byStatus[status] ?? 'REJECTED'
 }
 
 /** One line for people: what went wrong, and how to fix it when we know. */
@@ -55,4 +143,17 @@ export function formatError(e: unknown): string {
   if (isWharfError(e)) return e.hint ? `${e.message} (${e.hint})` : e.message
   if (e instanceof Error) return e.message
   return String(e)
+}
+
+/** An error as one JSON object: `{error, code, hint?, field?, findings?, retry_after?}`. */
+export function errorJson(e: unknown): Record<string, unknown> {
+  const base = { error: isWharfError(e) || e instanceof Error ? e.message : String(e), code: codeOf(e) }
+  if (!isWharfError(e)) return base
+  return {
+    ...base,
+    ...(e.hint ? { hint: e.hint } : {}),
+    ...(e.field ? { field: e.field } : {}),
+    ...(e.findings ? { findings: e.findings } : {}),
+    ...(e.retryAfter !== undefined ? { retry_after: e.retryAfter } : {}),
+  }
 }

@@ -19,7 +19,6 @@ import { sha256Hex } from '../core/hash.js'
 import { schemaErrors, type SchemaName } from '../core/schemas.js'
 import { branchExists, deleteBranch, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
 import { artifactPath, putArtifact } from '../store/index.js'
-import { fieldError } from '../serve/http.js'
 import type { Journal, JournalEntry } from './journal.js'
 
 /** The places a write can be cut, in order. */
@@ -89,9 +88,7 @@ export function rejection(findings: Finding[]): WharfError {
         ? 'record'
         : undefined
   const message = findings.map((f) => `${f.rule}: ${f.message}`).join('; ')
-  const e = field ? fieldError(code, field, message, first.hint) : new WharfError(code, message, { hint: first.hint })
-  ;(e as WharfError & { findings?: Finding[] }).findings = findings
-  return e
+  return new WharfError(code, message, { hint: first.hint, findings, ...(field ? { field } : {}) })
 }
 
 async function mainHolds(repo: Repo, files: JournalEntry['files']): Promise<boolean> {

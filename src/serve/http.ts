@@ -1,53 +1,22 @@
 /** The HTTP edge: typed errors to status codes, JSON answers, and bodies read under a byte limit. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isWharfError, WharfError } from '../core/errors.js'
+import { isWharfError, statusFor, WharfError, type WharfCode } from '../core/errors.js'
 
-/** Status for each error code a request can cause; anything unlisted is the server's fault (500). */
-const STATUS: Record<string, number> = {
-  USAGE: 400,
-  INVALID_INPUT: 400,
-  INVALID_NAME: 400,
-  INVALID_VERSION: 400,
-  INVALID_ARTIFACT: 400,
-  INVALID_DIGEST: 400,
-  DIGEST_MISMATCH: 400,
-  REJECTED: 400,
-  BAD_KEY: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  VERSION_EXISTS: 409,
-  NAMESPACE_EXISTS: 409,
-  CONFLICT: 409,
-  TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  NOT_IMPLEMENTED: 501,
-  LOCKED: 503,
-}
-
-export function statusFor(e: unknown): number {
-  return isWharfError(e) ? (STATUS[e.code] ?? 500) : 500
-}
+export { statusFor }
 
 /** A WharfError that names the request field at fault, so the JSON answer can too. */
-export function fieldError(code: string, field: string, message: string, hint?: string): WharfError {
-  const e = new WharfError(code, message, { hint })
-  ;(e as WharfError & { field?: string }).field = field
-  return e
+export function fieldError(code: WharfCode, field: string, message: string, hint?: string): WharfError {
+  return new WharfError(code, message, { hint, field })
 }
 
-export function errorField(e: unknown): string | undefined {
-  return (e as { field?: string }).field
-}
-
-/** The JSON body of an error answer: `error` is the message; code, field and hint say more. */
+/**
+ * The JSON body of an error answer: `error` is the message; code, field and
+ * hint say more. A 500 is the server's own fault: what went wrong goes to the
+ * log, not to the client.
+ */
 export function errorBody(e: unknown): Record<string, unknown> {
-  if (isWharfError(e) && STATUS[e.code] !== undefined) {
-    return { error: e.message, code: e.code, ...(errorField(e) ? { field: errorField(e) } : {}), ...(e.hint ? { hint: e.hint } : {}) }
-  }
-  return { error: 'internal error', code: 'INTERNAL' }
+  if (!isWharfError(e) || statusFor(e) === 500) return { error: 'internal error', code: 'INTERNAL' }
+  return { error: e.message, code: e.code, ...(e.field ? { field: e.field } : {}), ...(e.hint ? { hint: e.hint } : {}) }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {

@@ -3,7 +3,7 @@
  * --registry`, `search`, `info`, `list`, `stats` and `health` send. Any
  * registry with the Run 2.0 API answers them, wharf's or not.
  */
-import { WharfError } from '../core/errors.js'
+import { codeForStatus, WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Dependency, VersionRecord } from '../core/types.js'
 import type { PackageView } from './views.js'
@@ -36,8 +36,7 @@ async function failure(res: Response, what: string): Promise<WharfError> {
   } catch {
     // Not JSON: the status says enough.
   }
-  const fallback: Record<number, string> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'VERSION_EXISTS', 413: 'TOO_LARGE', 429: 'RATE_LIMITED' }
-  const code = typeof body.code === 'string' ? body.code : (fallback[res.status] ?? 'REGISTRY_ERROR')
+  const code = codeForStatus(res.status, body.code)
   const message = typeof body.error === 'string' ? body.error : typeof body.errors?.[0]?.detail === 'string' ? body.errors[0].detail : `HTTP ${res.status}`
   const retry = res.headers.get('retry-after')
   return new WharfError(code, `${what}: ${message}`, {
