@@ -3,6 +3,7 @@
  * import from here only.
  */
 export { runMatrix } from './run.js'
+export { runMatrixIsolated, type IsolatedRun } from './isolated.js'
 export { DEFAULTS, type MatrixOptions } from './options.js'
 export { renderMarkdown } from './markdown.js'
 export { parseTargets } from './targets.js'
