@@ -4,6 +4,21 @@
  */
 export { buildApi, DEFAULT_BASE_URL, DEFAULT_SNAPSHOT_TTL_SECONDS, type BuildApiOptions, type BuildApiResult } from './build.js'
 export { cargoIndexPath, crateKey } from './cargo.js'
-export { API_ROOT, FEED_PAGE_SIZE, PATHS, artifactPath, crateDocPath, feedPagePath, namespaceDocPath, searchShardPath, versionPath, versionsPath, type FeedEntry, type SearchEntry } from './documents.js'
+export {
+  API_ROOT,
+  FEED_PAGE_SIZE,
+  PATHS,
+  artifactPath,
+  crateDocPath,
+  feedPagePath,
+  namespaceDocPath,
+  primaryArtifact,
+  runVersionFields,
+  searchShardPath,
+  versionPath,
+  versionsPath,
+  type FeedEntry,
+  type SearchEntry,
+} from './documents.js'
 export { SNAPSHOT_PATH, leafOf, leafPath, partPath, verifySnapshot, type Snapshot, type SnapshotLeaf, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'
 export { componentInterfaces, type ComponentInterfaces } from './wit.js'

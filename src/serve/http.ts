@@ -2,8 +2,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isWharfError, statusFor, WharfError, type WharfCode } from '../core/errors.js'
 
-export { statusFor }
-
 /** A WharfError that names the request field at fault, so the JSON answer can too. */
 export function fieldError(code: WharfCode, field: string, message: string, hint?: string): WharfError {
   return new WharfError(code, message, { hint, field })
@@ -23,6 +21,19 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   const text = `${JSON.stringify(body)}\n`
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers })
   res.end(text)
+}
+
+export function sendHtml(res: ServerResponse, html: string): void {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' })
+  res.end(html)
+}
+
+/** A whole-number query parameter, capped at `max`; anything else is the client's error, naming the parameter. */
+export function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
+  const raw = query.get(name)
+  if (raw === null || raw === '') return fallback
+  if (!/^\d+$/.test(raw)) throw fieldError('INVALID_INPUT', name, `"${name}" must be a whole number`, `e.g. ${name}=${fallback}`)
+  return Math.min(Number(raw), max)
 }
 
 /**
@@ -83,15 +94,6 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
 /** The client a request counts against for rate limits. */
 export function clientKey(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown'
-}
-
-/** A percent-decoded URL path segment; a malformed escape is the client's error (400), not ours. */
-export function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    throw fieldError('INVALID_INPUT', 'path', `"${segment}" is not a valid percent-encoded path segment`, 'percent-encode names as encodeURIComponent does')
-  }
 }
 
 /** What an early answer still reads of a small body, so the client sees the answer rather than a broken pipe. */

@@ -6,7 +6,7 @@
  * without build-api.
  */
 import fs from 'node:fs'
-import { runVersionFields } from '../api/documents.js'
+import { runVersionFields } from '../api/index.js'
 import type { VersionRecord } from '../core/types.js'
 import { resolveUnder } from './static.js'
 

@@ -9,7 +9,8 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditIndex } from '../../src/audit/index.js'
-import { serveTemp, type TestServer } from './helpers.js'
+import { ADD_MODULE } from '../helpers/wasm.js'
+import { publish, serveTemp, type TestServer } from './helpers.js'
 
 interface Envelope<T> {
   status: 'success' | 'error'
@@ -125,5 +126,43 @@ describe('WasmRust REST routes', () => {
     const body = (await res.json()) as { status: string; error: string }
     expect(body.status).toBe('error')
     expect(body.error).toMatch(/not available/)
+  })
+
+  it('runs a test job in a process of its own and keeps its report', async () => {
+    expect((await publish(server.url, server.adminToken, { name: 'acme:add', version: '1.0.0', bytes: ADD_MODULE })).status).toBe(201)
+    const queued = await fetch(`${server.url}/tests/acme:add`, { method: 'POST', headers: admin })
+    expect(queued.status).toBe(202)
+    let job: { status: string; exit_code?: number; report?: { schema: string; subject: { kind: string; sha256: string } } } = { status: 'queued' }
+    for (let i = 0; i < 600 && (job.status === 'queued' || job.status === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      job = ((await (await fetch(`${server.url}/tests/acme:add`)).json()) as Envelope<typeof job>).data
+    }
+    expect(job).toMatchObject({ status: 'passed', exit_code: 0, report: { schema: 'wharf:report/v1', subject: { kind: 'artifact' } } })
+  }, 90_000)
+
+  it('answers what no route takes in the envelope of the API that owns the path', async () => {
+    // A method the path does not answer: 405, with the methods it does answer.
+    const patch = await fetch(`${server.url}/crates/wasm_math`, { method: 'PATCH', headers: admin })
+    expect(patch.status).toBe(405)
+    expect(patch.headers.get('allow')).toBe('GET, HEAD, PUT, DELETE')
+    expect(await patch.json()).toMatchObject({ status: 'error', data: null, code: 'METHOD_NOT_ALLOWED' })
+    const getSync = await fetch(`${server.url}/registry/sync`)
+    expect(getSync.status).toBe(405)
+    expect(getSync.headers.get('allow')).toBe('POST')
+    // Cargo's own routes answer in Cargo's shape.
+    const postNew = await fetch(`${server.url}/api/v1/crates/new`, { method: 'POST', headers: admin })
+    expect(postNew.status).toBe(405)
+    expect(await postNew.json()).toMatchObject({ errors: [{ detail: expect.stringMatching(/POST \/api\/v1\/crates\/new is not a route/) }] })
+    // No route at all under a WasmRust prefix, and one elsewhere.
+    const deep = await fetch(`${server.url}/crates/wasm_math/versions/x`)
+    expect(deep.status).toBe(404)
+    expect(await deep.json()).toMatchObject({ status: 'error', code: 'NOT_FOUND' })
+    const elsewhere = await fetch(`${server.url}/nowhere`)
+    expect(elsewhere.status).toBe(404)
+    expect(await elsewhere.json()).toEqual({ error: 'nothing at /nowhere', code: 'NOT_FOUND', hint: 'unknown package or version' })
+    // A path that does not percent-decode is the client's error, named as such.
+    const bad = await fetch(`${server.url}/crates/%E0%A4%A`)
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ code: 'INVALID_INPUT', field: 'path' })
   })
 })
