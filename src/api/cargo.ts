@@ -4,6 +4,7 @@
  * cargo's registry-index reference, so `sparse+<base>/cargo/` is a registry
  * cargo resolves and downloads from.
  */
+import { sortKeys } from '../core/canonical.js'
 import type { CrateDependency, VersionRecord } from '../core/types.js'
 import { crateToPackageName } from '../core/names.js'
 
@@ -64,14 +65,6 @@ function splitFeatures(features: Record<string, string[]>): { features: Record<s
   return Object.keys(extended).length ? { features: plain, features2: extended } : { features: plain }
 }
 
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys)
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]))
-  }
-  return value
-}
-
 /** One index line (without its newline) for a crate record. */
 export function cargoIndexLine(record: VersionRecord, yanked: boolean): string {
   const crate = record.crate!
@@ -88,7 +81,7 @@ export function cargoIndexLine(record: VersionRecord, yanked: boolean): string {
     ...(crate.rust_version ? { rust_version: crate.rust_version } : {}),
     v: features2 ? 2 : 1,
   }
-  return JSON.stringify(sortedKeys(line))
+  return JSON.stringify(sortKeys(line))
 }
 
 /** cargo/config.json: where crates download from and where the publish API is. */

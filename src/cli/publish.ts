@@ -1,13 +1,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
-import { sha256Hex } from '../core/hash.js'
 import { parsePrivateKey } from '../core/keys.js'
 import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
-import { parseDependency, publishCrate, publishToIndex } from '../publish/index.js'
-import { componentRecord, publishRemote } from '../serve/index.js'
+import { componentRecord, parseDependency, publishCrate, publishToIndex } from '../publish/index.js'
+import { publishRemote } from '../serve/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 
 export const publish: Command = {
@@ -131,7 +130,7 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
   const keyFile = optionalString(values, 'key')
   const record = keyFile
     ? componentRecord(
-        { ...fields, sha256: sha256Hex(bytes), bytes, filename: path.basename(artifact) },
+        { ...fields, bytes, filename: path.basename(artifact) },
         author(values, io),
         parsePrivateKey(await readInputFile(keyFile, '--key')),
         new Date(),

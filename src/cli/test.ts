@@ -1,6 +1,6 @@
-import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
+import { writeFileAtomic } from '../store/index.js'
 import { DEFAULTS, parseTargets, renderMarkdown, runMatrix, type SignatureLevel } from '../matrix/index.js'
 import { JSON_OPTION, optionalString, printJson, type Command } from './command.js'
 
@@ -82,20 +82,17 @@ cannot run (no toolchain, no crate).
       onProgress: progress,
     })
     const out = optionalString(values, 'out')
-    if (out) await writeAtomically(out, `${JSON.stringify(report, null, 2)}\n`)
+    if (out) await writeReport(out, `${JSON.stringify(report, null, 2)}\n`)
     if (values.json) printJson(io, report)
     else io.stdout(renderMarkdown(report))
     return report.targets.some((t) => t.status === 'fail') ? 1 : 0
   },
 }
 
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const temp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`)
+async function writeReport(file: string, content: string): Promise<void> {
   try {
-    await fs.promises.writeFile(temp, content)
-    await fs.promises.rename(temp, file)
+    await writeFileAtomic(path.resolve(file), content)
   } catch (e) {
-    await fs.promises.rm(temp, { force: true })
-    throw new WharfError('IO', `cannot write --out ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check that its directory exists and is writable' })
+    throw new WharfError('IO', `cannot write --out ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check that its directory is writable' })
   }
 }

@@ -12,12 +12,15 @@ export function stableJson(value: unknown): string {
   return `${JSON.stringify(sortKeys(value), null, 2)}\n`
 }
 
-function sortKeys(value: unknown): unknown {
+/**
+ * The same value with the keys of every object in sorted order, for output
+ * that must not depend on insertion order. Keys become own properties even
+ * when named `__proto__`, so hostile input cannot change an object's prototype.
+ */
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys)
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key])
-    return out
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]))
   }
   return value
 }

@@ -10,6 +10,8 @@ export const REGISTRY_PATH = 'index/registry.json'
 export const NAMESPACES_DIR = 'index/namespaces'
 export const PACKAGES_DIR = 'index/packages'
 export const REPORTS_DIR = 'index/reports'
+/** The URL scheme of an artifact kept in the index's own content-addressed store: `sha256:<hex>`. */
+export const LOCAL_URL_PREFIX = 'sha256:'
 /** Where the registry's own private key lives in an index repo's work tree, ignored by git. */
 export const REGISTRY_KEY_PATH = '.wharf/registry.key'
 

@@ -89,3 +89,8 @@ export function parseReference(ref: string): PackageRef {
 export function crateToPackageName(crate: string): string {
   return crate.toLowerCase().replaceAll('_', '-')
 }
+
+/** The package id a crate gets in namespace `ns`. */
+export function cratePackageId(ns: string, crate: string): string {
+  return `${ns}:${crateToPackageName(crate)}`
+}

@@ -2,6 +2,7 @@
  * What a wasm binary is, read from its bytes: a core module (version 1) or a
  * component (version 0x0d, layer 1), and whether its sections are well formed.
  */
+import { WharfError } from './errors.js'
 
 export type WasmKind = 'module' | 'component'
 export type WasmInspection = { ok: true; kind: WasmKind; sections: number } | { ok: false; reason: string }
@@ -110,4 +111,32 @@ export function inspectWasm(bytes: Uint8Array): WasmInspection {
     }
   }
   return { ok: true, kind, sections }
+}
+
+/** The targets a wasm binary can be built for, as records and reports name them. */
+export type WasmTarget = 'wasm32-wasip2' | 'wasm32-wasip1' | 'wasm32-unknown-unknown'
+
+/** Import modules of WASI preview 1: `wasi_snapshot_preview1`, and `wasi_unstable` of the toolchains before it. */
+const WASI_P1_MODULES = ['wasi_snapshot_preview1', 'wasi_unstable']
+
+/**
+ * The target a wasm binary was built for, from its kind and the modules its
+ * imports come from: a component is wasm32-wasip2, and so is a core module
+ * that imports WASI 0.2 interfaces (`wasi:cli/...`, a component not yet
+ * wrapped); a core module that imports WASI preview 1 is wasm32-wasip1; any
+ * other core module is wasm32-unknown-unknown.
+ */
+export function inferTarget(kind: WasmKind, importModules: readonly string[]): WasmTarget {
+  if (kind === 'component' || importModules.some((m) => m.startsWith('wasi:'))) return 'wasm32-wasip2'
+  if (importModules.some((m) => WASI_P1_MODULES.includes(m))) return 'wasm32-wasip1'
+  return 'wasm32-unknown-unknown'
+}
+
+/** The target of a wasm binary (see inferTarget); bytes that are not valid wasm are refused. */
+export function artifactTarget(bytes: Uint8Array): WasmTarget {
+  const inspection = inspectWasm(bytes)
+  if (!inspection.ok) throw new WharfError('INVALID_ARTIFACT', `the artifact is not valid WebAssembly: ${inspection.reason}`, { hint: 'publish a .wasm component or module' })
+  if (inspection.kind === 'component') return inferTarget('component', [])
+  const modules = WebAssembly.Module.imports(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>)).map((i) => i.module)
+  return inferTarget('module', modules)
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import git from 'isomorphic-git'
 import { WharfError } from '../core/errors.js'
+import { writeFileAtomic } from '../store/index.js'
 
 export interface Repo {
   dir: string
@@ -189,17 +190,7 @@ export async function isAncestor(repo: Repo, ancestor: string, oid: string): Pro
  */
 export async function setBranch(repo: Repo, branch: string, oid: string): Promise<void> {
   if (!/^[0-9a-f]{40}$/.test(oid)) throw new WharfError('BAD_REF', `cannot point ${branch} at "${oid}": not a commit id`)
-  const file = path.join(repo.dir, '.git', 'refs', 'heads', ...branch.split('/'))
-  await fs.promises.mkdir(path.dirname(file), { recursive: true })
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`
-  const handle = await fs.promises.open(temp, 'w', 0o644)
-  try {
-    await handle.writeFile(`${oid}\n`)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await fs.promises.rename(temp, file)
+  await writeFileAtomic(path.join(repo.dir, '.git', 'refs', 'heads', ...branch.split('/')), `${oid}\n`)
 }
 
 export async function deleteBranch(repo: Repo, branch: string): Promise<void> {

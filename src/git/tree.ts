@@ -101,3 +101,14 @@ export async function writeCommitWith(repo: Repo, options: CommitOptions): Promi
     },
   })
 }
+
+/** The id git gives a blob of these bytes, without writing it. */
+export async function hashBlob(content: Uint8Array | string): Promise<string> {
+  return (await git.hashBlob({ object: content })).oid
+}
+
+/** Stages `paths` from the work tree and commits them on the checked-out branch (a new repo's first commit). */
+export async function commitWorkTree(repo: Repo, paths: string[], message: string, author: Identity): Promise<string> {
+  for (const filepath of paths) await git.add({ fs, dir: repo.dir, filepath })
+  return git.commit({ fs, dir: repo.dir, message, author: { name: author.login, email: `${author.login}@users.noreply.localhost` } })
+}

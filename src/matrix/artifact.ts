@@ -12,7 +12,7 @@ import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { timestamp } from '../core/time.js'
 import { WHARF_VERSION } from '../core/version.js'
-import { inspectWasm, wasmKind } from '../core/wasm.js'
+import { inferTarget, inspectWasm, wasmKind } from '../core/wasm.js'
 import { componentMetrics, sizeMetrics, wasmMetrics } from './metrics.js'
 import { boundaryEvidence, probeBoundary } from './gc.js'
 import { DEFAULTS, type MatrixOptions } from './options.js'
@@ -30,8 +30,7 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
     })
   }
   const inspection = inspectWasm(bytes)
-  const target: TargetName =
-    kind === 'component' ? 'wasm32-wasip2' : scanModule(bytes).imports.some((i) => i.module.startsWith('wasi')) ? 'wasm32-wasip1' : 'wasm32-unknown-unknown'
+  const target: TargetName = inferTarget(kind, kind === 'component' ? [] : scanModule(bytes).imports.map((i) => i.module))
   const { flags } = nodeWasmFlags()
   const report: TargetReport = {
     target,

@@ -12,14 +12,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { PACKAGES_DIR, REGISTRY_PATH } from '../core/layout.js'
-import { crateToPackageName } from '../core/names.js'
-import type { CrateDependency, CrateInfo, Dependency, RegistryFile } from '../core/types.js'
+import { cratePackageId, crateToPackageName } from '../core/names.js'
+import { crateFields, type CrateManifest } from '../core/records.js'
+import type { RegistryFile } from '../core/types.js'
 import { listDir, MAIN, readBlob, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
-import { sha256Hex } from '../core/hash.js'
 import { publishToIndex, type PublishOptions, type PublishResult } from './publish.js'
-
-/** crates.io's index URL, which another registry's index names as the registry of a crates.io dependency. */
-export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index'
 
 interface MetadataDependency {
   name: string
@@ -130,9 +127,6 @@ async function crateInIndex(repo: Repo, crate: string, namespaces: string[]): Pr
   return undefined
 }
 
-const KEYWORD = /^[a-z0-9][a-z0-9_-]{0,31}$/
-const HTTP_URL = /^https?:\/\//
-
 export interface CratePublishOptions extends Omit<PublishOptions, 'artifact' | 'name' | 'version' | 'kind' | 'crate' | 'target'>, CargoRunner {
   /** The crate's directory (with Cargo.toml). */
   crateDir: string
@@ -158,46 +152,53 @@ export async function publishCrate(repo: Repo, options: CratePublishOptions): Pr
   if (wantedVersion !== undefined && wantedVersion !== meta.version) {
     throw new WharfError('USAGE', `--version ${wantedVersion} is not the crate's version ${meta.version}`, { hint: 'bump the version in Cargo.toml, or leave out --version' })
   }
-  const name = wanted ?? `${cratesNamespace}:${crateToPackageName(meta.name)}`
+  const name = wanted ?? cratePackageId(cratesNamespace, meta.name)
   const namespace = name.slice(0, name.indexOf(':'))
   const searchIn = [...new Set([namespace, cratesNamespace])]
-  const deps: CrateDependency[] = []
-  const dependencies: Dependency[] = [...(options.dependencies ?? [])]
+  // A dependency from this index is a package dependency too; the index is read before the pure mapping.
+  const internal = new Map<string, string>()
   for (const dep of meta.dependencies) {
-    const internal = dep.registry !== null ? await crateInIndex(repo, dep.name, searchIn) : undefined
-    deps.push({
-      name: dep.rename ?? dep.name,
-      req: dep.req,
-      features: dep.features,
-      optional: dep.optional,
-      default_features: dep.uses_default_features,
-      target: dep.target,
-      kind: dep.kind ?? 'normal',
-      ...(internal ? {} : { registry: dep.registry ?? CRATES_IO_INDEX }),
-      ...(dep.rename ? { package: dep.name } : {}),
-    })
-    if (internal && dep.kind !== 'dev' && !dependencies.some((d) => d.name === internal)) dependencies.push({ name: internal, req: dep.req, optional: dep.optional })
+    const id = dep.registry !== null ? await crateInIndex(repo, dep.name, searchIn) : undefined
+    if (id) internal.set(dep.name, id)
   }
-  const crate: CrateInfo = {
+  const manifest: CrateManifest = {
     name: meta.name,
-    cksum: sha256Hex(packed.bytes),
+    version: meta.version,
+    description: meta.description,
+    license: meta.license,
+    repository: meta.repository,
+    homepage: meta.homepage,
+    keywords: meta.keywords,
+    links: meta.links,
+    rustVersion: meta.rust_version,
     features: meta.features,
-    ...(meta.links ? { links: meta.links } : {}),
-    ...(meta.rust_version ? { rust_version: meta.rust_version } : {}),
-    deps,
+    deps: meta.dependencies.map((d) => ({
+      crate: d.name,
+      req: d.req,
+      rename: d.rename,
+      features: d.features,
+      optional: d.optional,
+      defaultFeatures: d.uses_default_features,
+      target: d.target,
+      kind: d.kind,
+      registry: d.registry,
+    })),
   }
-  const keywords = [...new Set(meta.keywords.map((k) => k.toLowerCase()).filter((k) => KEYWORD.test(k)))].slice(0, 10)
+  const fields = crateFields(manifest, packed.bytes, (dep) => internal.get(dep.crate))
+  const dependencies = [...(options.dependencies ?? [])]
+  for (const d of fields.dependencies ?? []) if (!dependencies.some((x) => x.name === d.name)) dependencies.push(d)
   return publishToIndex(repo, {
     ...rest,
     artifact: packed.file,
     name,
     version: meta.version,
     kind: 'crate',
-    crate,
-    description: options.description ?? meta.description ?? '',
-    license: options.license ?? meta.license ?? undefined,
-    repository: options.repository ?? (meta.repository && HTTP_URL.test(meta.repository) ? meta.repository : undefined),
-    keywords: options.keywords?.length ? options.keywords : keywords,
+    crate: fields.crate,
+    description: options.description ?? fields.description,
+    license: options.license ?? fields.license,
+    repository: options.repository ?? fields.repository,
+    homepage: fields.homepage,
+    keywords: options.keywords?.length ? options.keywords : fields.keywords,
     dependencies,
   })
 }

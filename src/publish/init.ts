@@ -1,14 +1,14 @@
 /** `wharf init`: a new index repo with its registry descriptor, key and artifact store. */
 import fs from 'node:fs'
 import path from 'node:path'
-import git from 'isomorphic-git'
 import { stableJson } from '../core/canonical.js'
 import { WharfError } from '../core/errors.js'
 import { generateKey, KEY_ALGORITHM } from '../core/keys.js'
 import { REGISTRY_KEY_PATH, REGISTRY_PATH } from '../core/layout.js'
 import { schemaErrors } from '../core/schemas.js'
+import { timestamp } from '../core/time.js'
 import { defaultPolicy, type RegistryFile } from '../core/types.js'
-import { initRepo } from '../git/index.js'
+import { commitWorkTree, initRepo } from '../git/index.js'
 import { writeFileAtomic } from '../store/index.js'
 
 export interface InitOptions {
@@ -32,7 +32,7 @@ export async function initIndex(options: InitOptions): Promise<InitResult> {
     throw new WharfError('USAGE', `${dir} is already a git repo`, { hint: 'choose an empty directory for the new index' })
   }
   const maintainer = options.maintainer ?? 'admin'
-  const now = (options.now ?? new Date()).toISOString()
+  const now = timestamp(options.now ?? new Date())
   const key = generateKey()
   const registry: RegistryFile = {
     schema: 'wharf:registry/v1',
@@ -45,12 +45,10 @@ export async function initIndex(options: InitOptions): Promise<InitResult> {
   const problems = schemaErrors('registry', registry)
   if (problems.length) throw new WharfError('USAGE', `cannot write ${REGISTRY_PATH}: ${problems.join('; ')}`, { hint: 'check --maintainer and --name' })
 
-  await initRepo(dir)
+  const repo = await initRepo(dir)
   await writeFileAtomic(path.join(dir, REGISTRY_KEY_PATH), key.privatePem, 0o600)
   await writeFileAtomic(path.join(dir, REGISTRY_PATH), stableJson(registry))
   await writeFileAtomic(path.join(dir, '.gitignore'), '# the artifact store, keys and locks of this registry\n.wharf/\n')
-  for (const file of [REGISTRY_PATH, '.gitignore']) await git.add({ fs, dir, filepath: file })
-  const author = { name: maintainer, email: `${maintainer}@users.noreply.localhost` }
-  const commit = await git.commit({ fs, dir, message: `Create registry ${registry.name}\n`, author })
+  const commit = await commitWorkTree(repo, [REGISTRY_PATH, '.gitignore'], `Create registry ${registry.name}\n`, { login: maintainer })
   return { dir, commit, keyId: key.id }
 }

@@ -1,6 +1,6 @@
 /**
- * Every write the server takes runs the pipeline a pull request runs, one at
- * a time: journal, artifact into the store, proposal commit on a branch,
+ * Every write to a local index that nobody reviews by hand (the server's, and
+ * a federation import's) runs the pipeline a pull request runs, one at a time: journal, artifact into the store, proposal commit on a branch,
  * `wharf check`, merge (main moves: the commit point), work tree and branch
  * tidied, incremental `build-api`, then the answer.
  *
@@ -11,13 +11,12 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import git from 'isomorphic-git'
 import { runCheck, type CheckResult, type Finding } from '../check/index.js'
 import { stableJson } from '../core/canonical.js'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { schemaErrors, type SchemaName } from '../core/schemas.js'
-import { branchExists, deleteBranch, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
+import { branchExists, deleteBranch, hashBlob, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
 import { artifactPath, putArtifact } from '../store/index.js'
 import type { Journal, JournalEntry } from './journal.js'
 
@@ -96,8 +95,7 @@ async function mainHolds(repo: Repo, files: JournalEntry['files']): Promise<bool
   for (const file of files) {
     const blob = await readFileAt(repo, main, file.path)
     if (!blob) return false
-    const { oid } = await git.hashBlob({ object: blob })
-    if (oid !== file.oid) return false
+    if ((await hashBlob(blob)) !== file.oid) return false
   }
   return true
 }
@@ -130,7 +128,7 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
       if (problems.length) throw new WharfError('INVALID_INPUT', `${f.path} would be invalid: ${problems.join('; ')}`, { hint: 'check the fields of the request' })
       return { path: f.path, content: stableJson(f.json) }
     })
-    const oids = await Promise.all(files.map(async (f) => ({ path: f.path, oid: (await git.hashBlob({ object: f.content })).oid })))
+    const oids = await Promise.all(files.map(async (f) => ({ path: f.path, oid: await hashBlob(f.content) })))
     const sha256 = plan.artifact ? sha256Hex(plan.artifact) : undefined
     const entry: JournalEntry = {
       id: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,

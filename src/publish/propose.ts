@@ -4,8 +4,9 @@ import { WharfError } from '../core/errors.js'
 import { namespacePath, packageDir } from '../core/layout.js'
 import { parsePackageId, type PackageRef } from '../core/names.js'
 import { schemaErrors, type SchemaName } from '../core/schemas.js'
-import { KEY_ALGORITHM, parsePublicKey, keyId } from '../core/keys.js'
-import type { Dependency, NamespaceFile, Owner } from '../core/types.js'
+import { parsePublicKey, keyId } from '../core/keys.js'
+import { namespaceFile } from '../core/records.js'
+import type { Dependency, Owner } from '../core/types.js'
 import { checkRange, versionKey } from '../core/versions.js'
 import { listDir, MAIN, readJsonAt, resolveCommit, setBranch, writeCommitWith, type Repo } from '../git/index.js'
 
@@ -68,15 +69,8 @@ export async function proposeNamespace(repo: Repo, options: NamespaceProposalOpt
   const firstLogin = options.owners.map((o) => ('login' in o ? o.login : undefined)).find(Boolean)
   const author = options.author ?? firstLogin
   if (!author) throw new WharfError('USAGE', 'no author for the claim', { hint: 'pass --author LOGIN' })
-  const now = (options.now ?? new Date()).toISOString()
   const publicKey = parsePublicKey(options.publicKey)
-  const namespace: NamespaceFile = {
-    schema: 'wharf:namespace/v1',
-    namespace: ns,
-    owners: options.owners,
-    keys: [{ id: keyId(publicKey), algorithm: KEY_ALGORITHM, public_key: publicKey, added: now }],
-    created_at: now,
-  }
+  const namespace = namespaceFile(ns, options.owners, { id: keyId(publicKey), publicKey }, options.now ?? new Date())
   return propose(repo, `namespace/${ns}`, [{ path: file, json: namespace, schema: 'namespace' }], `Claim namespace ${ns}`, author)
 }
 

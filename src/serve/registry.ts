@@ -6,11 +6,12 @@
 import fs from 'node:fs'
 import { WharfError } from '../core/errors.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
+import { namespaceFile, yankNotice } from '../core/records.js'
 import { namespacePath, recordPath, REGISTRY_KEY_PATH, REGISTRY_PATH, yankPath } from '../core/layout.js'
 import { ownerLogin, type NamespaceFile, type RegistryFile, type VersionRecord } from '../core/types.js'
 import { readRegistry } from '../check/index.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
-import { createJournal, createPipeline, type Pipeline, type Plan } from '../publish/index.js'
+import { componentRecord, createJournal, createPipeline, crateRecord, type Pipeline, type Plan } from '../publish/index.js'
 import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
 import { defaultBuildApi, readBuilt, writeBuilt, type BuildApi } from './build.js'
 import { loadCatalog, type Catalog } from './catalog.js'
@@ -18,7 +19,7 @@ import type { NamespaceToken } from './config.js'
 import { claimDataDir, dataDirLayout, ensureAdminToken, ensureIndex, type DataDir } from './data-dir.js'
 import { openDownloads, type Downloads } from './downloads.js'
 import { fieldError } from './http.js'
-import { componentRecord, crateRecord, namespaceFile, yankNotice, type CargoPublishMetadata, type ComponentForm } from './records.js'
+import { cargoManifest, type CargoPublishMetadata, type ComponentForm } from './requests.js'
 import { createStaticFiles, type StaticFiles } from './static.js'
 
 export interface RegistryOptions {
@@ -123,7 +124,7 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
         // The server claims as the maintainer: the token holder is authorised at the HTTP edge.
         author: adminLogin,
         message: `Claim namespace ${ns}`,
-        files: [{ path: namespacePath(ns), json: namespaceFile(ns, [owner, adminLogin], key, new Date()), schema: 'namespace' }],
+        files: [{ path: namespacePath(ns), json: namespaceFile(ns, [...new Set([owner, adminLogin])].map((login) => ({ login })), key, new Date()), schema: 'namespace' }],
       }
     })
   }
@@ -179,11 +180,11 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
     },
     publishComponent(who, form) {
       const ns = form.name.slice(0, form.name.indexOf(':'))
-      return publish(who, ns, `${form.name}@${form.version}`, () => componentRecord(form, who.login, key, new Date()), form.bytes)
+      return publish(who, ns, `${form.name}@${form.version}`, () => form.signed ?? componentRecord(form, who.login, key, new Date()), form.bytes)
     },
     async publishCrate(who, metadata, crate) {
       const ns = await registry.cratesNamespace()
-      return publish(who, ns, `crate ${String(metadata.name)}@${String(metadata.vers)}`, () => crateRecord(ns, metadata, crate, who.login, key, new Date()), crate)
+      return publish(who, ns, `crate ${String(metadata.name)}@${String(metadata.vers)}`, () => crateRecord(ns, cargoManifest(metadata), crate, who.login, key, new Date()), crate)
     },
     async yank(who, name, version, reason) {
       auth.authorize(who, name.slice(0, name.indexOf(':')))
@@ -201,7 +202,7 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
           branch: `yank/${name.replace(':', '/')}/${v}`,
           author: who.login,
           message: `Yank ${name}@${v}`,
-          files: [{ path: yankPath(name, v), json: yankNotice(name, v, reason, who.login, key, new Date()), schema: 'yank' }],
+          files: [{ path: yankPath(name, v), json: yankNotice({ name, version: v, reason, publisher: who.login, yankedAt: new Date() }, key), schema: 'yank' }],
         }
       })
       return { yanked }

@@ -1,33 +1,45 @@
 /**
  * The content-addressed artifact store of a local index repo:
- * `.wharf/artifacts/sha256/<hex>`, ignored by git, written atomically.
+ * `.wharf/artifacts/sha256/<hex>`, ignored by git, written atomically; and
+ * the atomic file write every writer uses.
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { SHA256_HEX, sha256Hex } from '../core/hash.js'
+import { LOCAL_URL_PREFIX } from '../core/layout.js'
 
 export const STORE_DIR = '.wharf/artifacts/sha256'
-export const LOCAL_URL_PREFIX = 'sha256:'
+export { LOCAL_URL_PREFIX }
 
 export function artifactPath(indexDir: string, sha256: string): string {
   if (!SHA256_HEX.test(sha256)) throw new WharfError('INVALID_DIGEST', `"${sha256}" is not a sha256 hex digest`)
   return path.join(indexDir, STORE_DIR, sha256)
 }
 
-/** Writes `bytes` to `file` so that a reader sees either nothing or the whole file. */
+/**
+ * Writes `bytes` to `file` so that a reader, or a restart after a crash, sees
+ * either the old file or the whole new one: a temp file beside it (named
+ * `*.tmp`), flushed to disk, then renamed over it. Every file wharf writes
+ * for keeps goes through here.
+ */
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode = 0o644): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true })
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const handle = await fs.promises.open(temp, 'w', mode)
   try {
-    await handle.writeFile(bytes)
-    await handle.sync()
-  } finally {
-    await handle.close()
+    const handle = await fs.promises.open(temp, 'w', mode)
+    try {
+      await handle.writeFile(bytes)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await fs.promises.rename(temp, file)
+  } catch (e) {
+    await fs.promises.rm(temp, { force: true })
+    throw e
   }
-  await fs.promises.rename(temp, file)
 }
 
 export interface StoredArtifact {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createAuthenticator, loginForNamespace } from '../../src/serve/auth.js'
 import { createRateLimiter } from '../../src/serve/rate-limit.js'
-import { parseCargoPublish } from '../../src/serve/records.js'
+import { parseCargoPublish } from '../../src/serve/requests.js'
 import { contentTypeFor, resolveUnder } from '../../src/serve/static.js'
 import { isWharfError } from '../../src/core/errors.js'
 

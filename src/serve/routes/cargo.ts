@@ -6,10 +6,11 @@
  */
 import fs from 'node:fs'
 import { WharfError } from '../../core/errors.js'
+import { cratePackageId } from '../../core/names.js'
 import { crashPoint } from '../../publish/index.js'
 import { sendArtifact } from '../artifacts.js'
 import { readBody, sendJson, tooLarge } from '../http.js'
-import { cratePackageId, parseCargoPublish } from '../records.js'
+import { parseCargoPublish } from '../requests.js'
 import type { Registry } from '../registry.js'
 import type { Route } from '../router.js'
 

@@ -7,7 +7,7 @@
 import { WharfError } from '../../core/errors.js'
 import type { PackageEntry } from '../catalog.js'
 import { fieldError, readJson, sendJson } from '../http.js'
-import type { CargoPublishMetadata } from '../records.js'
+import type { CargoPublishMetadata } from '../requests.js'
 import type { Registry } from '../registry.js'
 import { claimPrefix, type Route, type RouteRequest } from '../router.js'
 import { createTestJobs } from '../wasmrust.js'

@@ -1,36 +1,20 @@
 /**
- * Requests into index files: a Run publish form or a Cargo publish into a
- * version record, a yank into a yank notice, a namespace the server creates.
- * Pure functions; the routes validate, the pipeline writes.
+ * Requests into the values records are made of: the Run publish form
+ * (multipart fields) and Cargo's publish body (length-framed JSON and
+ * .crate), each field checked with an error that names it. The records
+ * themselves are made in publish/ and core/.
  */
-import { PAYLOAD_TYPES, signDocument } from '../core/dsse.js'
-import { KEY_ALGORITHM, type SigningKey } from '../core/keys.js'
-import { checkPackageId, crateToPackageName, checkName } from '../core/names.js'
-import type { CrateDependency, Dependency, NamespaceFile, VersionRecord, YankNotice } from '../core/types.js'
+import { checkName, checkPackageId, crateToPackageName } from '../core/names.js'
+import type { CargoDependency, CrateManifest } from '../core/records.js'
+import type { VersionRecord } from '../core/types.js'
 import { checkRange, checkVersion } from '../core/versions.js'
 import { SHA256_HEX, sha256Hex } from '../core/hash.js'
 import { inspectWasm } from '../core/wasm.js'
-import { artifactName, defaultTarget } from '../publish/index.js'
-import { LOCAL_URL_PREFIX } from '../store/index.js'
+import type { ComponentUpload } from '../publish/index.js'
 import { fieldError } from './http.js'
 
-/** RFC 3339 to the second, as records carry it. */
-export function timestamp(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
-
-export interface ComponentForm {
-  name: string
-  version: string
-  description: string
-  license?: string
-  repository?: string
-  witUrl?: string
-  dependencies: Dependency[]
-  targets?: string[]
+export interface ComponentForm extends ComponentUpload {
   sha256: string
-  bytes: Uint8Array
-  filename?: string
   /** A complete record the publisher signed; the server then signs nothing. */
   signed?: VersionRecord
 }
@@ -47,7 +31,7 @@ function parseJsonField<T>(fields: Map<string, string>, field: string): T | unde
   }
 }
 
-function parseDependencies(fields: Map<string, string>): Dependency[] {
+function parseDependencies(fields: Map<string, string>): ComponentUpload['dependencies'] {
   const raw = parseJsonField<unknown>(fields, 'dependencies')
   if (raw === undefined) return []
   // Either the Run answer's shape [{name, version, optional}] or a map {"ns:name": "^1.0"}.
@@ -133,52 +117,6 @@ export function parseComponentForm(fields: Map<string, string>, file: { field: s
   }
 }
 
-/** The record the server signs for a Run publish. */
-export function componentRecord(form: ComponentForm, publisher: string, key: SigningKey, now: Date): VersionRecord {
-  if (form.signed) return form.signed
-  const target = defaultTarget(form.bytes)
-  const unsigned: Omit<VersionRecord, 'signature'> = {
-    schema: 'wharf:record/v1',
-    name: form.name,
-    version: form.version,
-    kind: 'component',
-    description: form.description,
-    ...(form.license ? { license: form.license } : {}),
-    ...(form.repository ? { repository: form.repository } : {}),
-    ...(form.witUrl ? { wit_url: form.witUrl } : {}),
-    dependencies: form.dependencies,
-    targets: form.targets?.length ? form.targets : [target],
-    artifacts: [
-      {
-        name: artifactName(form.filename?.endsWith('.wasm') ? form.filename : 'artifact.wasm'),
-        target,
-        url: `${LOCAL_URL_PREFIX}${form.sha256}`,
-        sha256: form.sha256,
-        size: form.bytes.length,
-      },
-    ],
-    published_at: timestamp(now),
-    publisher: { login: publisher },
-  }
-  return signDocument(unsigned, PAYLOAD_TYPES.record, key) as VersionRecord
-}
-
-export function yankNotice(name: string, version: string, reason: string, publisher: string, key: SigningKey, now: Date): YankNotice {
-  const unsigned: Omit<YankNotice, 'signature'> = { schema: 'wharf:yank/v1', name, version, reason, yanked_at: timestamp(now), publisher: { login: publisher } }
-  return signDocument(unsigned, PAYLOAD_TYPES.yank, key) as YankNotice
-}
-
-/** A namespace the server creates: owned by its token's login and the admin, signed for by the registry key. */
-export function namespaceFile(ns: string, owners: string[], key: SigningKey, now: Date): NamespaceFile {
-  return {
-    schema: 'wharf:namespace/v1',
-    namespace: ns,
-    owners: [...new Set(owners)].map((login) => ({ login })),
-    keys: [{ id: key.id, algorithm: KEY_ALGORITHM, public_key: key.publicKey, added: timestamp(now) }],
-    created_at: timestamp(now),
-  }
-}
-
 // ---- Cargo ----
 
 /** The JSON cargo sends ahead of the .crate in `cargo publish` (the fields wharf keeps). */
@@ -227,11 +165,6 @@ export function parseCargoPublish(body: Buffer): { metadata: CargoPublishMetadat
   return { metadata, crate }
 }
 
-/** The package id a crate gets in the crates namespace. */
-export function cratePackageId(ns: string, crateName: string): string {
-  return `${ns}:${crateToPackageName(crateName)}`
-}
-
 export function checkCrateName(name: unknown): string {
   if (typeof name !== 'string' || !CRATE_NAME.test(name)) {
     throw fieldError('INVALID_NAME', 'name', `crate name ${JSON.stringify(name)} is not a valid crate name`, 'crate names start with a letter and hold letters, digits, - and _')
@@ -241,60 +174,41 @@ export function checkCrateName(name: unknown): string {
   return name
 }
 
-export function crateRecord(ns: string, metadata: CargoPublishMetadata, crate: Buffer, publisher: string, key: SigningKey, now: Date): VersionRecord {
-  const crateName = checkCrateName(metadata.name)
+/** The crate a Cargo publish describes, its name, version and dependencies checked. */
+export function cargoManifest(metadata: CargoPublishMetadata): CrateManifest {
+  const name = checkCrateName(metadata.name)
   const version = metadata.vers
   const versionProblem = typeof version === 'string' ? checkVersion(version) : 'the version is missing'
   if (versionProblem) throw fieldError('INVALID_VERSION', 'vers', versionProblem, 'use a SemVer 2.0 version such as 1.2.3')
-  const sha256 = sha256Hex(crate)
-  const deps: CrateDependency[] = (metadata.deps ?? []).map((d, i) => {
+  if (metadata.deps !== undefined && !Array.isArray(metadata.deps)) throw fieldError('INVALID_INPUT', 'deps', 'deps must be a list of dependencies')
+  const deps: CargoDependency[] = (metadata.deps ?? []).map((d, i) => {
     if (!d || typeof d.name !== 'string' || typeof d.version_req !== 'string') throw fieldError('INVALID_INPUT', 'deps', `deps[${i}] needs a name and a version_req`)
-    const renamed = typeof d.explicit_name_in_toml === 'string' && d.explicit_name_in_toml !== ''
+    if (d.features !== undefined && !(Array.isArray(d.features) && d.features.every((f) => typeof f === 'string'))) {
+      throw fieldError('INVALID_INPUT', 'deps', `deps[${i}].features must be a list of feature names`)
+    }
     return {
-      name: renamed ? d.explicit_name_in_toml! : d.name,
+      crate: d.name,
       req: d.version_req,
-      features: d.features ?? [],
-      optional: d.optional ?? false,
-      default_features: d.default_features ?? true,
-      target: d.target ?? null,
-      kind: d.kind ?? 'normal',
-      ...(d.registry ? { registry: d.registry } : {}),
-      ...(renamed ? { package: d.name } : {}),
+      rename: d.explicit_name_in_toml,
+      features: d.features,
+      optional: d.optional,
+      defaultFeatures: d.default_features,
+      target: d.target,
+      kind: d.kind,
+      registry: d.registry,
     }
   })
-  // Only dependencies on this registry (no `registry`) are wharf dependencies; dev-dependencies never reach a dependent.
-  const dependencies: Dependency[] = (metadata.deps ?? [])
-    .filter((d) => !d.registry && d.kind !== 'dev')
-    .map((d) => ({ name: cratePackageId(ns, d.name), req: d.version_req, optional: d.optional ?? false }))
-  const text = (value: unknown, max: number) => (typeof value === 'string' && value.trim() !== '' ? value.trim().slice(0, max) : undefined)
-  const link = (value: unknown) => (typeof value === 'string' && /^https?:\/\/\S+$/.test(value) && value.length <= 2048 ? value : undefined)
-  const license = text(metadata.license, 256)
-  const repository = link(metadata.repository)
-  const homepage = link(metadata.homepage)
-  const keywords = (metadata.keywords ?? []).map((k) => String(k).toLowerCase()).filter((k) => /^[a-z0-9][a-z0-9_-]{0,31}$/.test(k)).slice(0, 10)
-  const unsigned: Omit<VersionRecord, 'signature'> = {
-    schema: 'wharf:record/v1',
-    name: cratePackageId(ns, crateName),
+  return {
+    name,
     version,
-    kind: 'crate',
-    description: text(metadata.description, 1000) ?? '',
-    ...(license ? { license } : {}),
-    ...(repository ? { repository } : {}),
-    ...(homepage ? { homepage } : {}),
-    ...(keywords.length ? { keywords } : {}),
-    dependencies,
-    targets: ['source'],
-    artifacts: [{ name: `${crateName}-${version}.crate`, target: 'source', url: `${LOCAL_URL_PREFIX}${sha256}`, sha256, size: crate.length }],
-    crate: {
-      name: crateName,
-      cksum: sha256,
-      features: metadata.features ?? {},
-      ...(metadata.links ? { links: metadata.links } : {}),
-      ...(metadata.rust_version ? { rust_version: metadata.rust_version } : {}),
-      deps,
-    },
-    published_at: timestamp(now),
-    publisher: { login: publisher },
+    description: metadata.description,
+    license: metadata.license,
+    repository: metadata.repository,
+    homepage: metadata.homepage,
+    keywords: Array.isArray(metadata.keywords) ? metadata.keywords : [],
+    links: metadata.links,
+    rustVersion: metadata.rust_version,
+    features: metadata.features,
+    deps,
   }
-  return signDocument(unsigned, PAYLOAD_TYPES.record, key) as VersionRecord
 }
