@@ -15,8 +15,8 @@ import { checkNamespaceClaims } from './rules/namespaces.js'
 import { checkRecords } from './rules/records.js'
 import type { CheckContext, Fetch, Finding, Subject } from './types.js'
 
-export { RULES, type Finding, type RuleId } from './types.js'
-export { formatAnnotations, formatMarkdown, formatText } from './report.js'
+export { RULES, type Fetch, type Finding, type RuleId } from './types.js'
+export { formatMarkdown, formatText } from './report.js'
 export { urlProblem, fetchLimited } from './fetch.js'
 export { artifactFormatProblem } from './rules/artifacts.js'
 

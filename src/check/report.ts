@@ -29,12 +29,3 @@ export function formatMarkdown(result: CheckResult): string {
   }
   return lines.join('\n')
 }
-
-/** GitHub Actions workflow commands that pin each finding to its file in the pull request. */
-export function formatAnnotations(result: CheckResult): string {
-  const escapeData = (text: string) => text.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A')
-  const escapeProperty = (text: string) => escapeData(text).replaceAll(':', '%3A').replaceAll(',', '%2C')
-  return result.findings
-    .map((f) => `::error ${f.file ? `file=${escapeProperty(f.file)},` : ''}title=${escapeProperty(f.rule)}::${escapeData(`${f.message}. Fix: ${f.hint}`)}\n`)
-    .join('')
-}

@@ -1,5 +1,4 @@
-import fs from 'node:fs'
-import { formatAnnotations, formatMarkdown, formatText, runCheck } from '../check/index.js'
+import { formatMarkdown, formatText, runCheck } from '../check/index.js'
 import { openRepo } from '../git/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
 
@@ -29,8 +28,12 @@ annotation and the Markdown summary is appended to $GITHUB_STEP_SUMMARY.
     })
     if (values.json) printJson(io, result)
     else io.stdout(values.markdown ? formatMarkdown(result) : formatText(result))
-    if (io.env.GITHUB_ACTIONS === 'true') io.stdout(formatAnnotations(result))
-    if (io.env.GITHUB_STEP_SUMMARY) await fs.promises.appendFile(io.env.GITHUB_STEP_SUMMARY, formatMarkdown(result))
+    const inActions = io.env.GITHUB_ACTIONS === 'true'
+    if (inActions || io.env.GITHUB_STEP_SUMMARY) {
+      const actions = await import('../github/actions.js')
+      if (inActions) actions.annotate(result.findings)
+      if (io.env.GITHUB_STEP_SUMMARY) await actions.appendSummary(formatMarkdown(result))
+    }
     return result.accepted ? 0 : 1
   },
 }

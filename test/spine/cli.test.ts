@@ -1,5 +1,7 @@
 /** The honest local flow and its refusals, through the real `wharf` binary. */
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../src/cli/main.js'
@@ -66,7 +68,8 @@ describe('the honest flow', () => {
     const markdown = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--markdown'])
     expect(markdown.stdout).toContain('| `namespace/not-owner` |')
     const annotated = await wharf(['check', '--index', index, '--base', 'main', '--head', branch], { env: { GITHUB_ACTIONS: 'true' } })
-    expect(annotated.stdout).toContain('::error file=index/packages/acme/calc/0.2.0.json,title=namespace/not-owner::mallory is not an owner')
+    // One workflow command per finding, naming its file and rule (@actions/core writes the title first).
+    expect(annotated.stdout).toContain('::error title=namespace/not-owner,file=index/packages/acme/calc/0.2.0.json::mallory is not an owner')
     const merge = await wharf(['merge', '--branch', branch, '--index', index])
     expect(merge.code).toBe(1)
     expect(fs.existsSync(path.join(index, 'index/packages/acme/calc/0.2.0.json'))).toBe(false)
@@ -111,5 +114,30 @@ describe('usage', () => {
     const result = await wharf(['publish', path.join(work, 'calc.wasm'), '--name', 'acme:calc', '--version', '0.1.0+again', '--key', path.join(work, 'alice.key'), '--index', index])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/acme:calc@0.1.0 is already published \(versions are immutable; bump the version\)/)
+  })
+})
+
+describe('exit codes and errors as data', () => {
+  it('prints an error under --json as one JSON object on stderr', async () => {
+    const result = await wharf(['keygen', '--json'])
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(JSON.parse(result.stderr)).toEqual({ error: 'keygen needs --out', code: 'USAGE', hint: 'see `wharf keygen --help`' })
+  })
+
+  it('exits 3, not 1, when a registry fails with a 500', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: 'internal error', code: 'INTERNAL' }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const result = await wharf(['stats', '--registry', url, '--json'])
+      expect(result.code).toBe(3)
+      expect(JSON.parse(result.stderr)).toMatchObject({ code: 'REMOTE', error: 'stats: internal error' })
+    } finally {
+      server.close()
+    }
   })
 })
