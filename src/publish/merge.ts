@@ -3,8 +3,7 @@
  * accepted, the local stand-in for an auto-merged pull request.
  */
 import { WharfError } from '../core/errors.js'
-import { runCheck, type CheckResult } from '../check/index.js'
-import type { Fetch } from '../check/types.js'
+import { runCheck, type CheckResult, type Fetch } from '../check/index.js'
 import {
   branchExists,
   deleteBranch,
