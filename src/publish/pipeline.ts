@@ -1,6 +1,7 @@
 /**
- * Every write to a local index that nobody reviews by hand (the server's, and
- * a federation import's) runs the pipeline a pull request runs, one at a time: journal, artifact into the store, proposal commit on a branch,
+ * Every write to a local index that no one reviews by hand (the server's, and
+ * a federation import's) runs the pipeline a pull request runs, one at a
+ * time: journal, artifact into the store, proposal commit on a branch,
  * `wharf check`, merge (main moves: the commit point), work tree and branch
  * tidied, incremental `build-api`, then the answer.
  *
