@@ -1,12 +1,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { publishRemote } from '../client/index.js'
 import { WharfError } from '../core/errors.js'
 import { parsePrivateKey } from '../core/keys.js'
 import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
 import { componentRecord, parseDependency, publishCrate, publishToIndex } from '../publish/index.js'
-import { publishRemote } from '../serve/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 
 export const publish: Command = {

@@ -2,7 +2,7 @@
 import { WharfError } from '../core/errors.js'
 import { parsePackageId } from '../core/names.js'
 import { compareVersions } from '../core/versions.js'
-import { DEFAULT_REGISTRY, health as remoteHealth, listAll, metadata, search as remoteSearch, stats as remoteStats, versions, type RemoteOptions } from '../serve/remote.js'
+import { DEFAULT_REGISTRY, health as remoteHealth, listAll, metadata, search as remoteSearch, stats as remoteStats, versions, type RemoteOptions } from '../client/index.js'
 import { JSON_OPTION, optionalString, printJson, type Command, type Io, type Values } from './command.js'
 
 const REGISTRY_OPTION = { registry: { type: 'string' } } as const

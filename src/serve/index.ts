@@ -21,7 +21,6 @@ import type { ServeConfig } from './config.js'
 
 export { configFromEnv, parseTokens, DEFAULTS, type ServeConfig, type NamespaceToken } from './config.js'
 export { CRASH_STEPS, type CrashStep } from '../publish/index.js'
-export { DEFAULT_REGISTRY, publishRemote, search, stats, health, versions, metadata, listAll, type RemotePublish, type RemoteOptions } from './remote.js'
 
 export interface RunningServer {
   /** The base URL clients use (REGISTRY_URL, or http://localhost:PORT). */

@@ -6,7 +6,7 @@
 import { codeForStatus, WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Dependency, VersionRecord } from '../core/types.js'
-import type { PackageView } from './views.js'
+import type { PackageView } from '../serve/views.js'
 
 export const DEFAULT_REGISTRY = 'http://localhost:8080'
 
