@@ -6,9 +6,25 @@
 import { codeForStatus, WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Dependency, VersionRecord } from '../core/types.js'
-import type { PackageView } from '../serve/views.js'
 
 export const DEFAULT_REGISTRY = 'http://localhost:8080'
+
+/** A version as the Run 2.0 API answers it (DESIGN §6), wharf's own fields after. */
+export interface PackageView {
+  name: string
+  version: string
+  description: string
+  license?: string
+  size: number
+  sha256: string
+  download_url: string
+  wit_url?: string
+  dependencies: { name: string; version: string; optional: boolean }[]
+  targets: string[]
+  repository?: string
+  published_at: number
+  [more: string]: unknown
+}
 
 export interface RemoteOptions {
   url: string
@@ -62,8 +78,64 @@ export function health(options: RemoteOptions): Promise<boolean> {
   )
 }
 
-export function search(options: RemoteOptions, query: string, limit = 20, offset = 0): Promise<{ packages: PackageView[]; total: number }> {
-  return getJson(options, `/api/v1/search?q=${encodeURIComponent(query)}&limit=${limit}&offset=${offset}`, `search "${query}"`)
+/**
+ * `GET /api/v1/search` on a server; a static host has no such route (404), so
+ * there the static search index is read and ranked the way the server ranks.
+ */
+export async function search(options: RemoteOptions, query: string, limit = 20, offset = 0): Promise<{ packages: PackageView[]; total: number }> {
+  const res = await call(options, `/api/v1/search?q=${encodeURIComponent(query)}&limit=${limit}&offset=${offset}`)
+  if (res.status === 404) {
+    await res.body?.cancel()
+    return staticSearch(options, query, limit, offset)
+  }
+  if (!res.ok) throw await failure(res, `search "${query}"`)
+  return (await res.json()) as { packages: PackageView[]; total: number }
+}
+
+interface SearchIndexEntry {
+  name: string
+  description: string
+  keywords?: string[]
+  latest: string | null
+  crate?: string
+}
+
+const searchIndexes = new WeakMap<RemoteOptions, Promise<SearchIndexEntry[]>>()
+
+/** Every package line of the static search index (`api/v1/search-index/`), read once per options object. */
+function staticSearchIndex(options: RemoteOptions): Promise<SearchIndexEntry[]> {
+  let loaded = searchIndexes.get(options)
+  if (!loaded) {
+    loaded = (async () => {
+      const index = await getJson<{ shards?: { shard: string }[] }>(options, '/api/v1/search-index/index.json', 'the search index')
+      const shards = await Promise.all(
+        (index.shards ?? []).filter((s) => /^[0-9a-f]$/.test(s.shard)).map((s) => getJson<{ packages?: SearchIndexEntry[] }>(options, `/api/v1/search-index/${s.shard}.json`, `search shard ${s.shard}`)),
+      )
+      return shards.flatMap((s) => s.packages ?? [])
+    })()
+    searchIndexes.set(options, loaded)
+  }
+  return loaded
+}
+
+/** Ranks as `wharf serve` does: every word in the name, description, keywords or crate name; exact names first. */
+async function staticSearch(options: RemoteOptions, query: string, limit: number, offset: number): Promise<{ packages: PackageView[]; total: number }> {
+  const terms = query.toLowerCase().split(/\s+/).filter(Boolean)
+  const q = terms.join(' ')
+  const hits = (await staticSearchIndex(options))
+    .filter((p) => p.latest !== null)
+    .map((p) => {
+      const name = p.name.toLowerCase()
+      const haystack = [name, p.description.toLowerCase(), ...(p.keywords ?? []), p.crate?.toLowerCase() ?? ''].join('\n')
+      if (!terms.every((t) => haystack.includes(t))) return undefined
+      const score = q === '' ? 0 : name === q || name.endsWith(`:${q}`) || name.endsWith(`/${q}`) ? 3 : name.includes(q) ? 2 : 1
+      return { p, score }
+    })
+    .filter((h) => h !== undefined)
+    .sort((a, b) => b.score - a.score || (a.p.name < b.p.name ? -1 : a.p.name > b.p.name ? 1 : 0))
+  const page = hits.slice(offset, offset + limit)
+  const packages = await Promise.all(page.map(({ p }) => metadata(options, p.name, p.latest!)))
+  return { packages, total: hits.length }
 }
 
 export function stats(options: RemoteOptions): Promise<{ package_count: number; version_count: number; download_count: number; uptime_percent: number }> {

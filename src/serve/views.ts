@@ -7,24 +7,11 @@
  */
 import fs from 'node:fs'
 import { runVersionFields } from '../api/index.js'
+import type { PackageView } from '../client/index.js'
 import type { VersionRecord } from '../core/types.js'
 import { resolveUnder } from './static.js'
 
-export interface PackageView {
-  name: string
-  version: string
-  description: string
-  license?: string
-  size: number
-  sha256: string
-  download_url: string
-  wit_url?: string
-  dependencies: { name: string; version: string; optional: boolean }[]
-  targets: string[]
-  repository?: string
-  published_at: number
-  [more: string]: unknown
-}
+export type { PackageView }
 
 /** Where a version's bytes are served: the Run download route. */
 export function downloadUrl(baseUrl: string, name: string, version: string): string {
