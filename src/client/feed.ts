@@ -1,0 +1,49 @@
+/**
+ * Reading a registry's change feed through a verified reader: the head and
+ * every page are checked against the snapshot, and each entry's signed file
+ * can be fetched by the digest the entry gives. A peer syncs from a cursor
+ * (the last `seq` it applied).
+ */
+import { FEED_PAGE_SIZE, PATHS, feedPagePath, type FeedEntry } from '../api/index.js'
+import { WharfError } from '../core/errors.js'
+import type { RegistryReader } from './reader.js'
+
+export interface FeedHead {
+  seq: number
+  pages: number
+}
+
+async function readJson<T>(reader: RegistryReader, path: string): Promise<T | undefined> {
+  const bytes = await reader.read(path)
+  if (!bytes) return undefined
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T
+  } catch (e) {
+    throw new WharfError('INVALID_RECORD', `${path} of ${reader.source} is not JSON: ${(e as Error).message}`, { hint: 'the registry serves a broken file; tell its operators' })
+  }
+}
+
+/** The entries after `since` (a `seq`; 0 for all), in order, and the feed's last `seq`. */
+export async function readFeed(reader: RegistryReader, since = 0): Promise<{ entries: FeedEntry[]; seq: number }> {
+  const head = await readJson<FeedHead>(reader, PATHS.feedHead)
+  if (!head || !Number.isSafeInteger(head.seq)) throw new WharfError('NOT_FOUND', `${reader.source} has no change feed`, { hint: 'is it a wharf registry built by `wharf build-api`?' })
+  if (since > head.seq) {
+    throw new WharfError('SNAPSHOT_ROLLBACK', `the feed of ${reader.source} ends at ${head.seq}, before the cursor ${since}`, { hint: 'the registry was rolled back, or the cursor belongs to another registry' })
+  }
+  const first = Math.floor(since / FEED_PAGE_SIZE)
+  const last = head.seq === 0 ? -1 : Math.floor((head.seq - 1) / FEED_PAGE_SIZE)
+  const pages = await Promise.all(
+    Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i).map(async (page) => {
+      const doc = await readJson<{ entries?: FeedEntry[] }>(reader, feedPagePath(page))
+      if (!doc || !Array.isArray(doc.entries)) throw new WharfError('NOT_FOUND', `feed page ${page} of ${reader.source} is missing`, { hint: 'the registry is inconsistent; tell its operators' })
+      return doc.entries
+    }),
+  )
+  const entries = pages.flat().filter((e) => e.seq > since)
+  return { entries, seq: head.seq }
+}
+
+/** The signed index file (record or yank notice) a feed entry names, verified by the digest the entry gives. */
+export function readFeedFile(reader: RegistryReader, entry: FeedEntry): Promise<Buffer> {
+  return reader.readByDigest(entry.file, { sha256: entry.file_sha256 }, `${entry.name}@${entry.version} (${entry.type})`)
+}

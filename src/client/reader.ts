@@ -1,0 +1,282 @@
+/**
+ * A verified view of a registry's static output, read from its URL and its
+ * mirrors in order. Nothing a source sends is trusted: the snapshot must be
+ * signed by the registry's key, unexpired and never older than the newest
+ * this client saw; every other file must hash to the digest the snapshot
+ * lists for its path, and an artifact to the sha256 and size its signed
+ * record gives. Any source may serve any file, since only digests decide.
+ * Each verified file lands in the content-addressed cache, so a file whose
+ * digest is already known costs no request at all.
+ */
+import { PATHS, SNAPSHOT_PATH, type Snapshot } from '../api/index.js'
+import { parsePublicKey, keyId } from '../core/keys.js'
+import type { TrustedKey } from '../core/dsse.js'
+import { WharfError } from '../core/errors.js'
+import { sha256Hex } from '../core/hash.js'
+import { normalizeRegistryUrl, type Cache, type RegistryState } from './cache.js'
+import { urlFor, type Http } from './http.js'
+import { checkSnapshot, createSnapshotIndex, isNewer, type SnapshotIndex } from './snapshot.js'
+
+export interface ReaderOptions {
+  /** The registry's URL: the root its static output is served from. */
+  url: string
+  /** Mirrors of the same output, tried in order when the registry fails. */
+  mirrors?: string[]
+  /** Registry keys pinned by configuration; without them, the keys seen first are trusted (and noted). */
+  keys?: TrustedKey[]
+  http: Http
+  cache: Cache
+  now?: Date
+  /** Read the cache alone: the newest snapshot seen, and files by digest. */
+  offline?: boolean
+  /** Things a person should know: a key trusted on first use, a source that failed and was skipped. */
+  note?: (message: string) => void
+}
+
+export interface ExpectedBytes {
+  sha256: string
+  size?: number
+}
+
+export interface RegistryReader {
+  /** The registry's URL as given. */
+  url: string
+  /** The source whose snapshot was accepted (the registry or a mirror). */
+  source: string
+  snapshot: Snapshot
+  keys: readonly TrustedKey[]
+  /** The sha256 the snapshot lists for `path`, or undefined when there is no such file. */
+  digestOf(path: string): Promise<string | undefined>
+  /** A file of the output, verified against the snapshot; undefined when the snapshot lists no such file. */
+  read(path: string): Promise<Buffer | undefined>
+  /** A file whose digest the caller knows (from a record, a lockfile or a feed entry). */
+  readByDigest(path: string, expected: ExpectedBytes, what?: string): Promise<Buffer>
+  /**
+   * An artifact by its URL in a record (`sha256:<hex>` for the registry's own
+   * store, else an absolute URL, redirects followed), verified by size and sha256.
+   */
+  fetchArtifact(url: string, expected: ExpectedBytes, what: string, onBytes?: (n: number) => void): Promise<Buffer>
+  /** Where an artifact is canonically served (the URL a lockfile names). */
+  artifactUrl(url: string): string
+}
+
+const LOCAL_PREFIX = 'sha256:'
+const base = (url: string) => url.replace(/\/+$/, '')
+
+interface Problem {
+  source: string
+  error: WharfError
+}
+
+/** The error for a file no source could give: a wrong digest outranks a missing file, which outranks an unreachable host. */
+function worst(problems: Problem[], fallback: () => WharfError): WharfError {
+  const rank = (e: WharfError) => (e.code === 'DIGEST_MISMATCH' ? 3 : e.code === 'NOT_FOUND' ? 1 : e.code === 'UNREACHABLE' ? 0 : 2)
+  const sorted = [...problems].sort((a, b) => rank(b.error) - rank(a.error))
+  const first = sorted[0]?.error ?? fallback()
+  if (problems.length <= 1) return first
+  const others = sorted.slice(1).map((p) => `${p.source}: ${p.error.message}`)
+  return new WharfError(first.code, `${first.message}; also tried ${others.join('; ')}`, { hint: first.hint })
+}
+
+function mismatch(what: string, url: string, actual: string, expected: string, expectedFrom: string): WharfError {
+  return new WharfError('DIGEST_MISMATCH', `${what}: ${url} has sha256 ${actual}, but ${expectedFrom} says ${expected}`, {
+    hint: 'the file was altered on its way or on the host; nothing was installed. Try a mirror, and tell the registry operators',
+  })
+}
+
+async function trustedKeys(options: ReaderOptions, state: RegistryState): Promise<TrustedKey[]> {
+  if (options.keys?.length) return options.keys
+  const held = await state.readTrust()
+  if (held?.keys.length) return held.keys
+  if (options.offline) {
+    throw new WharfError('OFFLINE_MISSING', `no key of ${options.url} is known yet, so nothing from it can be verified offline`, {
+      hint: 'install once online first, or pin the registry key in wharf.toml',
+    })
+  }
+  // Trust on first use: the keys the registry itself publishes, never a mirror's.
+  const answer = await options.http.get(urlFor(options.url, PATHS.config), { maxBytes: 1024 * 1024 })
+  if (answer.status !== 200 || !answer.bytes) {
+    throw new WharfError('UNTRUSTED_REGISTRY', `${options.url}/${PATHS.config} answered HTTP ${answer.status}, so the registry's key cannot be learned`, {
+      hint: 'is this a wharf registry? Pin its key in wharf.toml ([registry] key = "...") if it serves none',
+    })
+  }
+  let keys: TrustedKey[]
+  try {
+    const config = JSON.parse(answer.bytes.toString('utf8')) as { keys?: { public_key?: unknown; revoked?: unknown }[] }
+    keys = (config.keys ?? [])
+      .filter((k) => typeof k.public_key === 'string' && !k.revoked)
+      .map((k) => {
+        const publicKey = parsePublicKey(k.public_key as string)
+        return { id: keyId(publicKey), public_key: publicKey }
+      })
+  } catch {
+    keys = []
+  }
+  if (keys.length === 0) {
+    throw new WharfError('UNTRUSTED_REGISTRY', `${options.url}/${PATHS.config} lists no registry key`, { hint: 'pin the registry key in wharf.toml ([registry] key = "...")' })
+  }
+  await state.writeTrust({ registry: normalizeRegistryUrl(options.url), keys: keys.map((k) => ({ id: k.id, public_key: k.public_key })), first_seen: new Date().toISOString() })
+  options.note?.(
+    `note: trusting ${options.url} on first use with key ${keys.map((k) => k.id).join(', ')}; stored in ${state.dir}/trust.json. ` +
+      `Compare it with the key the registry publishes elsewhere, and pin it in wharf.toml ([registry] key = "${keys[0]!.public_key}")`,
+  )
+  return keys
+}
+
+export interface FetchVerifiedOptions {
+  http: Http
+  cache: Cache
+  /** Where the bytes may be found, tried in order. */
+  urls: string[]
+  expected: ExpectedBytes
+  /** What the bytes are, for messages ("acme:calc@1.0.0"). */
+  what: string
+  /** Who vouches for the digest, for messages ("its signed record", "the snapshot"). */
+  expectedFrom?: string
+  /** The cache alone. */
+  offline?: boolean
+  note?: (message: string) => void
+  onBytes?: (count: number) => void
+}
+
+/**
+ * Bytes whose sha256 (and size) are known in advance: from the cache when it
+ * holds them, else from the first URL whose answer verifies. A wrong answer
+ * is never stored or returned; when every URL fails, the error names the
+ * file and both digests (a wrong digest outranks a missing file, which
+ * outranks an unreachable host).
+ */
+export async function fetchVerified(options: FetchVerifiedOptions): Promise<Buffer> {
+  const { http, cache, expected, what } = options
+  const expectedFrom = options.expectedFrom ?? 'the expected digest'
+  const cached = await cache.get(expected.sha256)
+  if (cached && (expected.size === undefined || cached.length === expected.size)) return cached
+  if (options.offline) {
+    throw new WharfError('OFFLINE_MISSING', `${what} is not in the cache`, { hint: 'run the install once without --offline' })
+  }
+  const problems: Problem[] = []
+  for (const url of options.urls) {
+    try {
+      const answer = await http.get(url, { maxBytes: expected.size ?? 64 * 1024 * 1024, ...(options.onBytes ? { onBytes: options.onBytes } : {}) })
+      if (answer.status !== 200 || !answer.bytes) throw new WharfError('NOT_FOUND', `${url} answered HTTP ${answer.status}`)
+      const actual = sha256Hex(answer.bytes)
+      if (actual !== expected.sha256 || (expected.size !== undefined && answer.bytes.length !== expected.size)) {
+        const size = expected.size !== undefined && answer.bytes.length !== expected.size ? ` (${answer.bytes.length} bytes, expected ${expected.size})` : ''
+        throw mismatch(what, url, `${actual}${size}`, expected.sha256, expectedFrom)
+      }
+      await cache.put(actual, answer.bytes)
+      if (problems.length) options.note?.(`note: ${what} came from ${url}; ${problems.map((p) => `${p.source}: ${p.error.message}`).join('; ')}`)
+      return answer.bytes
+    } catch (e) {
+      if (!(e instanceof WharfError)) throw e
+      problems.push({ source: url, error: e.code === 'TOO_LARGE' ? mismatch(what, url, `(more than ${expected.size} bytes)`, expected.sha256, expectedFrom) : e })
+    }
+  }
+  throw worst(problems, () => new WharfError('NOT_FOUND', `${what} is not served by any source`))
+}
+
+/** Opens a registry: settles which keys to trust, then accepts the first source whose snapshot checks out. */
+export async function openReader(options: ReaderOptions): Promise<RegistryReader> {
+  const { http, cache } = options
+  const state = cache.registry(options.url)
+  const sources = [options.url, ...(options.mirrors ?? [])].map(base).filter((s, i, all) => all.indexOf(s) === i)
+  const keys = await trustedKeys(options, state)
+  const lastBytes = await state.readSnapshot()
+  let last: Snapshot | undefined
+  if (lastBytes) {
+    try {
+      last = checkSnapshot(lastBytes, { keys, source: 'the cache', allowExpired: true })
+    } catch {
+      // A stored snapshot the keys no longer verify (the pin changed) protects nothing.
+    }
+  }
+
+  let snapshot: Snapshot | undefined
+  let source = sources[0]!
+  if (options.offline) {
+    if (!last) throw new WharfError('OFFLINE_MISSING', `no snapshot of ${options.url} is in the cache`, { hint: 'install once online first' })
+    snapshot = last
+  } else {
+    const problems: Problem[] = []
+    for (const candidate of sources) {
+      try {
+        const bytes = await fetchSnapshot(candidate)
+        snapshot = checkSnapshot(bytes, { keys, source: candidate, now: options.now, ...(last ? { last } : {}) })
+        source = candidate
+        if (!last || isNewer(snapshot, last) || last.commit !== snapshot.commit) await state.writeSnapshot(bytes)
+        if (problems.length) options.note?.(`note: using ${candidate}: ${problems.map((p) => `${p.source}: ${p.error.message}`).join('; ')}`)
+        break
+      } catch (e) {
+        if (!(e instanceof WharfError)) throw e
+        problems.push({ source: candidate, error: e })
+      }
+    }
+    if (!snapshot) {
+      // A refused snapshot says more than an unreachable mirror.
+      const rank = (e: WharfError) => (e.code === 'UNREACHABLE' ? 0 : 1)
+      const sorted = [...problems].sort((a, b) => rank(b.error) - rank(a.error))
+      const first = sorted[0]!.error
+      const rest = sorted.slice(1).map((p) => `${p.source}: ${p.error.message}`)
+      throw new WharfError(first.code, rest.length ? `${first.message}; also tried ${rest.join('; ')}` : first.message, { hint: first.hint })
+    }
+  }
+
+  async function fetchSnapshot(from: string): Promise<Buffer> {
+    const url = urlFor(from, SNAPSHOT_PATH)
+    const known = await state.etag(url)
+    const held = known ? await cache.get(known.sha256) : undefined
+    const answer = await http.get(url, { maxBytes: 1024 * 1024, ...(held && known ? { etag: known.etag } : {}) })
+    if (answer.status === 304 && held) return held
+    if (answer.status !== 200 || !answer.bytes) {
+      throw new WharfError(answer.status === 404 ? 'NOT_FOUND' : 'UNREACHABLE', `${url} answered HTTP ${answer.status}`, {
+        hint: 'is this the root of a wharf registry built by `wharf build-api`?',
+      })
+    }
+    const sha = sha256Hex(answer.bytes)
+    await cache.put(sha, answer.bytes)
+    if (answer.etag) await state.setEtag(url, answer.etag, sha)
+    return answer.bytes
+  }
+
+  const inflight = new Map<string, Promise<Buffer>>()
+
+  const once = (key: string, work: () => Promise<Buffer>): Promise<Buffer> => {
+    let p = inflight.get(key)
+    if (!p) {
+      p = work()
+      inflight.set(key, p)
+      p.catch(() => inflight.delete(key))
+    }
+    return p
+  }
+
+  const ordered = [source, ...sources.filter((s) => s !== source)]
+  const verified = (urls: string[], expected: ExpectedBytes, what: string, expectedFrom: string, onBytes?: (n: number) => void) =>
+    fetchVerified({ http, cache, urls, expected, what, expectedFrom, ...(options.offline ? { offline: true } : {}), ...(options.note ? { note: options.note } : {}), ...(onBytes ? { onBytes } : {}) })
+  const readByDigest = (path: string, expected: ExpectedBytes, what = path) =>
+    once(`${path}\0${expected.sha256}`, () => verified(ordered.map((s) => urlFor(s, path)), expected, what, 'the snapshot'))
+  const index: SnapshotIndex = createSnapshotIndex(snapshot, (path, sha256) => readByDigest(path, { sha256 }))
+
+  return {
+    url: options.url,
+    source,
+    snapshot,
+    keys,
+    digestOf: (path) => index.digestOf(path),
+    async read(path) {
+      const digest = await index.digestOf(path)
+      return digest ? readByDigest(path, { sha256: digest }) : undefined
+    },
+    readByDigest,
+    artifactUrl(url) {
+      return url.startsWith(LOCAL_PREFIX) ? urlFor(options.url, `artifacts/sha256/${url.slice(LOCAL_PREFIX.length)}`) : url
+    },
+    fetchArtifact(url, expected, what, onBytes) {
+      const storePath = `artifacts/sha256/${expected.sha256}`
+      // An artifact outside the registry's store is fetched where its record says; the registry's own copy is the fallback.
+      const direct = url.startsWith(LOCAL_PREFIX) ? undefined : url
+      const urls = [...(direct ? [direct] : []), ...ordered.map((s) => urlFor(s, storePath))]
+      return once(`artifact\0${expected.sha256}`, () => verified(urls, expected, what, 'its signed record', onBytes))
+    },
+  }
+}
