@@ -18,7 +18,6 @@ function later(name: string[], summary: string, help: string): Command {
 }
 
 export const laterCommands: Command[] = [
-  later(['install'], 'resolve, download and verify a package', 'wharf install ID[@RANGE] [--registry URL] [--dir DIR]'),
   later(['peer', 'add'], 'add a federation peer', 'wharf peer add NAME URL --namespace NS [--index DIR] [--json]'),
   later(['sync'], 'import delegated namespaces from peers', 'wharf sync [--index DIR] [--peer NAME] [--json]'),
 ]

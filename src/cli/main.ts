@@ -6,6 +6,7 @@ import { buildApiCommand } from './build-api.js'
 import { check } from './check.js'
 import { parseCommandArgs, type Command, type Io } from './command.js'
 import { init } from './init.js'
+import { install } from './install.js'
 import { keygen } from './keygen.js'
 import { laterCommands } from './later.js'
 import { merge } from './merge.js'
@@ -15,7 +16,7 @@ import { registryCommands } from './registry.js'
 import { serve } from './serve.js'
 import { test } from './test.js'
 
-export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, test, buildApiCommand, serve, ...registryCommands, ...laterCommands]
+export const COMMANDS: Command[] = [init, keygen, namespaceAdd, publish, check, merge, audit, test, buildApiCommand, serve, ...registryCommands, install, ...laterCommands]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.join(' ').length))

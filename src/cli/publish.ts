@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { publishRemote } from '../client/index.js'
+import { credentialsFile, publishRemote, readToken } from '../client/index.js'
 import { WharfError } from '../core/errors.js'
 import { parsePrivateKey } from '../core/keys.js'
 import { parsePackageId } from '../core/names.js'
@@ -30,7 +30,8 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
   --keyword WORD            a search keyword (repeatable)
   --author LOGIN            who submits (default: $WHARF_AUTHOR or admin)
   --index DIR               the index repo (default: $WHARF_INDEX or the current directory)
-  --registry URL --token T  publish to a running registry instead (wharf serve)
+  --registry URL --token T  publish to a running registry instead (wharf serve); without --token,
+                            $WHARF_TOKEN, else the token ~/.config/wharf/credentials.toml holds for URL
   --github OWNER/REPO       open a pull request on a GitHub index instead
   --crate DIR               publish the Rust crate in DIR: runs cargo package and records the
                             .crate with its Cargo name, dependencies, features and cksum
@@ -108,8 +109,13 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
   const version = required(values, 'version', 'publish')
   parsePackageId(name)
   parseVersion(version)
-  const token = optionalString(values, 'token') ?? io.env.WHARF_TOKEN
-  if (!token) throw new WharfError('USAGE', 'publish --registry needs --token (or $WHARF_TOKEN)', { hint: 'use a token from the registry\'s REGISTRY_TOKENS, or its admin token' })
+  const registry = optionalString(values, 'registry')!
+  const token = optionalString(values, 'token') ?? io.env.WHARF_TOKEN ?? readToken(registry, io.env)
+  if (!token) {
+    throw new WharfError('USAGE', `publish --registry needs a token: none is stored for ${registry} in ${credentialsFile(io.env)}, and neither --token nor $WHARF_TOKEN is set`, {
+      hint: `store it there (mode 0600) as [registries."${registry}"] token = "..."; use a token from the registry's REGISTRY_TOKENS, or its admin token`,
+    })
+  }
   const artifact = positionals[0]!
   let bytes: Buffer
   try {
@@ -136,7 +142,7 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
         new Date(),
       )
     : undefined
-  const answer = await publishRemote({ url: optionalString(values, 'registry')! }, { ...fields, token, bytes, filename: path.basename(artifact), ...(record ? { record } : {}) })
+  const answer = await publishRemote({ url: registry }, { ...fields, token, bytes, filename: path.basename(artifact), ...(record ? { record } : {}) })
   if (values.json) printJson(io, answer)
   else io.stdout(`Published ${answer.name}@${answer.version} (sha256 ${answer.sha256})\n`)
   return 0
