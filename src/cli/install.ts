@@ -5,7 +5,7 @@ import { JSON_OPTION, list, optionalString, printJson, type Command, type Io, ty
 
 /** The registry a command talks to: --registry, else $WHARF_REGISTRY, else the config's, else the local default. */
 export function registryUrl(values: Values, io: Io, cwd = process.cwd()): string {
-  return optionalString(values, 'registry') ?? io.env.WHARF_REGISTRY ?? loadConfig(cwd, io.env).registry?.url ?? DEFAULT_REGISTRY
+  return optionalString(values, 'registry') || io.env.WHARF_REGISTRY || loadConfig(cwd, io.env).registry?.url || DEFAULT_REGISTRY
 }
 
 const mb = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`)

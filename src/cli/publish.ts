@@ -110,7 +110,7 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
   parsePackageId(name)
   parseVersion(version)
   const registry = optionalString(values, 'registry')!
-  const token = optionalString(values, 'token') ?? io.env.WHARF_TOKEN ?? readToken(registry, io.env)
+  const token = optionalString(values, 'token') || io.env.WHARF_TOKEN || readToken(registry, io.env)
   if (!token) {
     throw new WharfError('USAGE', `publish --registry needs a token: none is stored for ${registry} in ${credentialsFile(io.env)}, and neither --token nor $WHARF_TOKEN is set`, {
       hint: `store it there (mode 0600) as [registries."${registry}"] token = "..."; use a token from the registry's REGISTRY_TOKENS, or its admin token`,
