@@ -89,7 +89,7 @@ export function closeNames(name: string, known: readonly string[]): string[] {
     .map((k) => {
       const s = skeleton(k)
       const d = s === target ? 0 : editDistance(s, target)
-      const holds = k.includes(bare) || bare.includes(k.slice(k.indexOf(':') + 1))
+      const holds = k.includes(bare)
       return { k, score: holds ? Math.min(d, 2) : d }
     })
     .filter(({ k, score }) => k !== name && score <= Math.max(2, Math.floor(target.length / 4)))
@@ -100,7 +100,7 @@ export function closeNames(name: string, known: readonly string[]): string[] {
 
 async function unknownPackage(index: PackageIndex, req: Requirement): Promise<WharfError> {
   const close = index.names ? closeNames(req.name, await index.names()) : []
-  return new WharfError('UNKNOWN_PACKAGE', `${req.name}${describeFrom(req)} is not in the registry`, {
+  return new WharfError('UNKNOWN_PACKAGE', `${req.name}${req.from ? ` (needed by ${req.from})` : ''} is not in the registry`, {
     hint: close.length ? `did you mean ${close.join(', ')}?` : '`wharf search WORD` lists what the registry holds',
   })
 }
