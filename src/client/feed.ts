@@ -26,7 +26,7 @@ async function readJson<T>(reader: RegistryReader, path: string): Promise<T | un
 /** The entries after `since` (a `seq`; 0 for all), in order, and the feed's last `seq`. */
 export async function readFeed(reader: RegistryReader, since = 0): Promise<{ entries: FeedEntry[]; seq: number }> {
   const head = await readJson<FeedHead>(reader, PATHS.feedHead)
-  if (!head || !Number.isSafeInteger(head.seq)) throw new WharfError('NOT_FOUND', `${reader.source} has no change feed`, { hint: 'is it a wharf registry built by `wharf build-api`?' })
+  if (!head || !Number.isSafeInteger(head.seq)) throw new WharfError('MISSING_FILE', `${reader.source} has no change feed`, { hint: 'is it a wharf registry built by `wharf build-api`?' })
   if (since > head.seq) {
     throw new WharfError('SNAPSHOT_ROLLBACK', `the feed of ${reader.source} ends at ${head.seq}, before the cursor ${since}`, { hint: 'the registry was rolled back, or the cursor belongs to another registry' })
   }
@@ -35,7 +35,7 @@ export async function readFeed(reader: RegistryReader, since = 0): Promise<{ ent
   const pages = await Promise.all(
     Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i).map(async (page) => {
       const doc = await readJson<{ entries?: FeedEntry[] }>(reader, feedPagePath(page))
-      if (!doc || !Array.isArray(doc.entries)) throw new WharfError('NOT_FOUND', `feed page ${page} of ${reader.source} is missing`, { hint: 'the registry is inconsistent; tell its operators' })
+      if (!doc || !Array.isArray(doc.entries)) throw new WharfError('MISSING_FILE', `feed page ${page} of ${reader.source} is missing`, { hint: 'the registry is inconsistent; tell its operators' })
       return doc.entries
     }),
   )

@@ -12,6 +12,7 @@ import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { namespacePath, recordPath } from '../core/layout.js'
 import type { NamespaceFile, VersionRecord } from '../core/types.js'
+import { checkVersion } from '../core/versions.js'
 import { openCache, normalizeRegistryUrl, writeAtomic } from './cache.js'
 import { createHttp, type FetchLike, type HttpOptions } from './http.js'
 import { LOCKFILE, parseLockfile, renderLockfile, sortPackages, splitRequest, type LockedPackage, type Lockfile } from './lockfile.js'
@@ -315,7 +316,8 @@ async function resolveLock(options: InstallOptions, reader: RegistryReader, reco
       const bytes = await reader.read(versionsPath(name))
       if (!bytes) return undefined
       const doc = JSON.parse(bytes.toString('utf8')) as { versions?: unknown; yanked?: unknown }
-      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+      // Only well-formed versions: they become paths and file names.
+      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && checkVersion(x) === undefined) : [])
       return { versions: strings(doc.versions), yanked: strings(doc.yanked) }
     },
     async dependencies(name, version) {

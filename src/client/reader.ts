@@ -70,7 +70,7 @@ interface Problem {
 
 /** The error for a file no source could give: a wrong digest outranks a missing file, which outranks an unreachable host. */
 function worst(problems: Problem[], fallback: () => WharfError): WharfError {
-  const rank = (e: WharfError) => (e.code === 'DIGEST_MISMATCH' ? 3 : e.code === 'NOT_FOUND' ? 1 : e.code === 'UNREACHABLE' ? 0 : 2)
+  const rank = (e: WharfError) => (e.code === 'DIGEST_MISMATCH' ? 3 : e.code === 'MISSING_FILE' ? 1 : e.code === 'UNREACHABLE' ? 0 : 2)
   const sorted = [...problems].sort((a, b) => rank(b.error) - rank(a.error))
   const first = sorted[0]?.error ?? fallback()
   if (problems.length <= 1) return first
@@ -84,10 +84,11 @@ function mismatch(what: string, url: string, actual: string, expected: string, e
   })
 }
 
-async function trustedKeys(options: ReaderOptions, state: RegistryState): Promise<TrustedKey[]> {
-  if (options.keys?.length) return options.keys
+/** The keys to verify snapshots with, and where they came from. */
+async function trustedKeys(options: ReaderOptions, state: RegistryState): Promise<{ keys: TrustedKey[]; pinned: boolean }> {
+  if (options.keys?.length) return { keys: options.keys, pinned: true }
   const held = await state.readTrust()
-  if (held?.keys.length) return held.keys
+  if (held?.keys.length) return { keys: held.keys, pinned: false }
   if (options.offline) {
     throw new WharfError('OFFLINE_MISSING', `no key of ${options.url} is known yet, so nothing from it can be verified offline`, {
       hint: 'install once online first, or pin the registry key in wharf.toml',
@@ -120,7 +121,7 @@ async function trustedKeys(options: ReaderOptions, state: RegistryState): Promis
     `note: trusting ${options.url} on first use with key ${keys.map((k) => k.id).join(', ')}; stored in ${state.dir}/trust.json. ` +
       `Compare it with the key the registry publishes elsewhere, and pin it in wharf.toml ([registry] key = "${keys[0]!.public_key}")`,
   )
-  return keys
+  return { keys, pinned: false }
 }
 
 export interface FetchVerifiedOptions {
@@ -158,7 +159,7 @@ export async function fetchVerified(options: FetchVerifiedOptions): Promise<Buff
   for (const url of options.urls) {
     try {
       const answer = await http.get(url, { maxBytes: expected.size ?? 64 * 1024 * 1024, ...(options.onBytes ? { onBytes: options.onBytes } : {}) })
-      if (answer.status !== 200 || !answer.bytes) throw new WharfError('NOT_FOUND', `${url} answered HTTP ${answer.status}`)
+      if (answer.status !== 200 || !answer.bytes) throw new WharfError('MISSING_FILE', `${url} answered HTTP ${answer.status}`, { hint: 'the host lacks a file its snapshot lists; try a mirror' })
       const actual = sha256Hex(answer.bytes)
       if (actual !== expected.sha256 || (expected.size !== undefined && answer.bytes.length !== expected.size)) {
         const size = expected.size !== undefined && answer.bytes.length !== expected.size ? ` (${answer.bytes.length} bytes, expected ${expected.size})` : ''
@@ -172,7 +173,7 @@ export async function fetchVerified(options: FetchVerifiedOptions): Promise<Buff
       problems.push({ source: url, error: e.code === 'TOO_LARGE' ? mismatch(what, url, `(more than ${expected.size} bytes)`, expected.sha256, expectedFrom) : e })
     }
   }
-  throw worst(problems, () => new WharfError('NOT_FOUND', `${what} is not served by any source`))
+  throw worst(problems, () => new WharfError('MISSING_FILE', `${what} is not served by any source`))
 }
 
 /** Opens a registry: settles which keys to trust, then accepts the first source whose snapshot checks out. */
@@ -180,7 +181,7 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
   const { http, cache } = options
   const state = cache.registry(options.url)
   const sources = [options.url, ...(options.mirrors ?? [])].map(base).filter((s, i, all) => all.indexOf(s) === i)
-  const keys = await trustedKeys(options, state)
+  const { keys, pinned } = await trustedKeys(options, state)
   const lastBytes = await state.readSnapshot()
   let last: Snapshot | undefined
   if (lastBytes) {
@@ -208,7 +209,9 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
         break
       } catch (e) {
         if (!(e instanceof WharfError)) throw e
-        problems.push({ source: candidate, error: e })
+        // A key learned on first use can be let go of, if the registry really changed it.
+        const hint = e.code === 'SIGNATURE_INVALID' && !pinned ? `${e.hint}; or, once sure the registry changed its key, delete ${state.dir}/trust.json to trust the new one` : e.hint
+        problems.push({ source: candidate, error: new WharfError(e.code, e.message, { hint }) })
       }
     }
     if (!snapshot) {
@@ -228,7 +231,7 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
     const answer = await http.get(url, { maxBytes: 1024 * 1024, ...(held && known ? { etag: known.etag } : {}) })
     if (answer.status === 304 && held) return held
     if (answer.status !== 200 || !answer.bytes) {
-      throw new WharfError(answer.status === 404 ? 'NOT_FOUND' : 'UNREACHABLE', `${url} answered HTTP ${answer.status}`, {
+      throw new WharfError(answer.status === 404 ? 'NO_SNAPSHOT' : 'UNREACHABLE', `${url} answered HTTP ${answer.status}`, {
         hint: 'is this the root of a wharf registry built by `wharf build-api`?',
       })
     }

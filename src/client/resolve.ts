@@ -189,7 +189,14 @@ export async function resolve(index: PackageIndex, options: ResolveOptions): Pro
       else reqs.set(r.name, [r])
     }
     for (const root of options.roots) add(root)
-    for (const s of declared) for (const d of s.deps) if (!d.optional) add({ name: d.name, range: d.req, from: key(s.name, s.version) })
+    for (const s of declared) {
+      for (const d of s.deps) {
+        if (d.optional) continue
+        const problem = checkPackageId(d.name) ?? (validRange(d.req) ? undefined : `"${d.req}" is not a version requirement`)
+        if (problem) throw new WharfError('INVALID_RECORD', `${key(s.name, s.version)} declares a dependency the client cannot follow: ${problem}`, { hint: 'the record is malformed; tell its publisher' })
+        add({ name: d.name, range: d.req, from: key(s.name, s.version) })
+      }
+    }
     // Fetch every package's versions at once (the index bounds the requests in flight).
     const names = [...reqs.keys()]
     const fetched = await Promise.all(names.map((n) => listOf(n)))
