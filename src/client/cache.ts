@@ -38,7 +38,8 @@ export async function writeAtomic(file: string, bytes: Uint8Array | string, mode
   }
 }
 
-async function readOptional(file: string): Promise<Buffer | undefined> {
+/** A file's bytes, or undefined when there is no such file. */
+export async function readOptional(file: string): Promise<Buffer | undefined> {
   try {
     return await fs.promises.readFile(file)
   } catch (e) {

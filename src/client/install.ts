@@ -13,7 +13,7 @@ import { sha256Hex } from '../core/hash.js'
 import { namespacePath, recordPath } from '../core/layout.js'
 import type { NamespaceFile, VersionRecord } from '../core/types.js'
 import { checkVersion } from '../core/versions.js'
-import { openCache, normalizeRegistryUrl, writeAtomic } from './cache.js'
+import { normalizeRegistryUrl, openCache, readOptional, writeAtomic } from './cache.js'
 import { createHttp, type FetchLike, type HttpOptions } from './http.js'
 import { LOCKFILE, parseLockfile, renderLockfile, sortPackages, splitRequest, type LockedPackage, type Lockfile } from './lockfile.js'
 import { openReader, type RegistryReader } from './reader.js'
@@ -95,15 +95,6 @@ interface VerifiedRecord {
 export function installFileName(name: string, version: string, artifactName: string, kind: string): string {
   const ext = artifactName.endsWith('.crate') || (kind === 'crate' && !artifactName.endsWith('.wasm')) ? '.crate' : '.wasm'
   return `${name.replace(/[:/]/g, '-')}-${version}${ext}`
-}
-
-async function readOptional(file: string): Promise<Buffer | undefined> {
-  try {
-    return await fs.promises.readFile(file)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw e
-  }
 }
 
 const ref = (name: string, version: string) => `${name}@${version}`
@@ -223,15 +214,15 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   }))
   const needed = lock.packages.filter((_, i) => !present[i])
   progress.totalBytes = needed.reduce((sum, p) => sum + p.size, 0)
-  const downloads = await Promise.all(
+  // Verified artifacts wait in the cache, not in memory, until every check has passed.
+  await Promise.all(
     needed.map(async (p) => {
       const { record } = await records.record(p.name, p.version, p.record.slice('sha256:'.length))
       const artifact = primaryArtifact(record)
-      const bytes = await reader.fetchArtifact(artifact.url, { sha256: p.sha256, size: p.size }, `${ref(p.name, p.version)} (${artifact.name})`, (n) => {
+      await reader.fetchArtifact(artifact.url, { sha256: p.sha256, size: p.size }, `${ref(p.name, p.version)} (${artifact.name})`, (n) => {
         progress.bytes += n
         report()
       })
-      return { p, bytes }
     }),
   )
 
@@ -239,7 +230,11 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   progress.phase = 'write'
   report()
   await fs.promises.mkdir(dir, { recursive: true })
-  for (const { p, bytes } of downloads) await writeAtomic(path.join(dir, p.file), bytes)
+  for (const p of needed) {
+    const bytes = await cache.get(p.sha256)
+    if (!bytes) throw new WharfError('CACHE', `${ref(p.name, p.version)} left the cache (${cache.dir}) before it was written`, { hint: 'run the install again' })
+    await writeAtomic(path.join(dir, p.file), bytes)
+  }
   const removed: string[] = []
   if (oldLock) {
     const kept = new Set(lock.packages.map((p) => p.file))

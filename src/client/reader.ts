@@ -68,7 +68,7 @@ interface Problem {
   error: WharfError
 }
 
-/** The error for a file no source could give: a wrong digest outranks a missing file, which outranks an unreachable host. */
+/** The error when no source would do: a wrong digest outranks a refusal, which outranks a missing file, which outranks an unreachable host. */
 function worst(problems: Problem[], fallback: () => WharfError): WharfError {
   const rank = (e: WharfError) => (e.code === 'DIGEST_MISMATCH' ? 3 : e.code === 'MISSING_FILE' ? 1 : e.code === 'UNREACHABLE' ? 0 : 2)
   const sorted = [...problems].sort((a, b) => rank(b.error) - rank(a.error))
@@ -95,7 +95,12 @@ async function trustedKeys(options: ReaderOptions, state: RegistryState): Promis
     })
   }
   // Trust on first use: the keys the registry itself publishes, never a mirror's.
-  const answer = await options.http.get(urlFor(options.url, PATHS.config), { maxBytes: 1024 * 1024 })
+  const answer = await options.http.get(urlFor(options.url, PATHS.config), { maxBytes: 1024 * 1024 }).catch((e: unknown) => {
+    if (e instanceof WharfError && e.code === 'UNREACHABLE') {
+      throw new WharfError(e.code, e.message, { hint: "on first use the registry's key is learned from the registry itself, not its mirrors: pin it in wharf.toml ([registry] key = \"...\") to install from a mirror" })
+    }
+    throw e
+  })
   if (answer.status !== 200 || !answer.bytes) {
     throw new WharfError('UNTRUSTED_REGISTRY', `${options.url}/${PATHS.config} answered HTTP ${answer.status}, so the registry's key cannot be learned`, {
       hint: 'is this a wharf registry? Pin its key in wharf.toml ([registry] key = "...") if it serves none',
@@ -214,14 +219,8 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
         problems.push({ source: candidate, error: new WharfError(e.code, e.message, { hint }) })
       }
     }
-    if (!snapshot) {
-      // A refused snapshot says more than an unreachable mirror.
-      const rank = (e: WharfError) => (e.code === 'UNREACHABLE' ? 0 : 1)
-      const sorted = [...problems].sort((a, b) => rank(b.error) - rank(a.error))
-      const first = sorted[0]!.error
-      const rest = sorted.slice(1).map((p) => `${p.source}: ${p.error.message}`)
-      throw new WharfError(first.code, rest.length ? `${first.message}; also tried ${rest.join('; ')}` : first.message, { hint: first.hint })
-    }
+    // A refused snapshot says more than an unreachable mirror.
+    if (!snapshot) throw worst(problems, () => new WharfError('NO_SNAPSHOT', `no source of ${options.url} was tried`))
   }
 
   async function fetchSnapshot(from: string): Promise<Buffer> {

@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { install, parseLockfile, renderLockfile, type InstallOptions } from '../../src/client/index.js'
+import { createHttp, install, openCache, openReader, parseLockfile, readFeed, readFeedFile, renderLockfile, type InstallOptions } from '../../src/client/index.js'
 import { isWharfError } from '../../src/core/errors.js'
 import { generateKey } from '../../src/core/keys.js'
 import { sha256Hex } from '../../src/core/hash.js'
@@ -322,5 +322,37 @@ describe('mirrors', () => {
     const r = await refusal(p.run(['acme:app'], { mirrors: [mirror.url] }))
     expect(r.code).toBe('UNREACHABLE')
     expect(await listFiles(p.cwd)).toEqual([])
+  })
+})
+
+describe('the change feed, for peers', () => {
+  it('reads the entries after a cursor, each page and file verified', async () => {
+    const reader = await openReader({ url: nginx.url, http: createHttp(), cache: openCache(await tempDir('wharf-cache-')) })
+    const all = await readFeed(reader)
+    expect(all.entries.map((e) => `${e.type} ${e.name}@${e.version}`)).toEqual([
+      'publish acme:base@0.1.0',
+      'publish acme:lib@1.0.0',
+      'publish acme:lib@1.1.0',
+      'publish acme:lib@1.2.0',
+      'publish acme:lib@2.0.0',
+      'publish acme:app@1.0.0',
+      'publish acme:calc@1.0.0',
+      'yank acme:lib@1.2.0',
+    ])
+    expect(all.seq).toBe(8)
+    const since = await readFeed(reader, 6)
+    expect(since.entries.map((e) => e.seq)).toEqual([7, 8])
+    const file = await readFeedFile(reader, since.entries[1]!)
+    expect(JSON.parse(file.toString('utf8'))).toMatchObject({ schema: 'wharf:yank/v1', name: 'acme:lib', version: '1.2.0' })
+    await expect(readFeed(reader, 9)).rejects.toThrow(/ends at 8, before the cursor 9/)
+  })
+
+  it('refuses a feed page a mirror altered', async () => {
+    const copy = await copyTree(good)
+    const page = path.join(copy, 'api/v1/feed/0.json')
+    fs.writeFileSync(page, fs.readFileSync(page, 'utf8').replace('"acme:calc"', '"acme:evil"'))
+    const mirror = await serve(copy)
+    const reader = await openReader({ url: mirror.url, http: createHttp(), cache: openCache(await tempDir('wharf-cache-')) })
+    await expect(readFeed(reader)).rejects.toThrow(/api\/v1\/feed\/0\.json has sha256 [0-9a-f]{64}, but the snapshot says/)
   })
 })
