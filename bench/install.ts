@@ -85,25 +85,29 @@ export async function run(): Promise<void> {
   const lib = async (cwd: string, cache: string, requests: string[]) => {
     const before = nginx.requests().length
     const start = performance.now()
+    const cpuStart = process.cpuUsage()
     const result = await install({ registry: nginx.url, requests, dir: path.join(cwd, 'wasm_components'), lockfile: path.join(cwd, 'wharf.lock'), cacheDir: cache })
     const ms = performance.now() - start
+    const cpu = process.cpuUsage(cpuStart)
     if (result.packages.length !== 2 * DIRECT + 1) throw new Error(`bench: installed ${result.packages.length} packages`)
-    return { ms, lines: nginx.requests().slice(before) }
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, lines: nginx.requests().slice(before) }
   }
 
   try {
     const rows: Record<string, string | number>[] = []
     const scenario = async (name: string, prepare: () => Promise<{ cwd: string; cache: string; requests: string[] }>) => {
       const times: number[] = []
+      const cpu: number[] = []
       let lines: string[] = []
       for (let i = 0; i < RUNS; i++) {
         const { cwd, cache, requests } = await prepare()
         const measured = await lib(cwd, cache, requests)
         times.push(measured.ms)
+        cpu.push(measured.cpuMs)
         lines = measured.lines
       }
       const counts = countByKind(lines)
-      rows.push({ install: name, 'median ms': median(times).toFixed(1), requests: lines.length, ...counts })
+      rows.push({ install: name, 'wall ms': median(times).toFixed(1), 'cpu ms': median(cpu).toFixed(1), requests: lines.length, ...counts })
     }
 
     await scenario('cold', async () => ({ cwd: project(), cache: cacheDir(), requests: ['acme:app'] }))
@@ -117,7 +121,7 @@ export async function run(): Promise<void> {
       fs.copyFileSync(path.join(locked, 'wharf.lock'), path.join(cwd, 'wharf.lock'))
       return { cwd, cache: sharedCache, requests: [] }
     })
-    console.log(`library call (in-process), median of ${RUNS}; ${2 * DIRECT + 1} packages of ${ARTIFACT_BYTES / 1024} KiB; requests as nginx logged them`)
+    console.log(`library call (in-process), median of ${RUNS}; ${2 * DIRECT + 1} packages of ${ARTIFACT_BYTES / 1024} KiB; requests as nginx logged them; load ${os.loadavg()[0]!.toFixed(1)}`)
     table(rows)
 
     // Whole processes, as a user runs them, under GNU time: wall time, and CPU time, which other load on a shared machine disturbs less.

@@ -1,12 +1,7 @@
 /** `wharf install`: packages from a registry into a directory, every byte verified, pinned in wharf.lock. */
 import path from 'node:path'
-import { DEFAULT_INSTALL_DIR, DEFAULT_REGISTRY, defaultCacheDir, install as runInstall, LOCKFILE, loadConfig, settingsFor, type InstallProgress } from '../client/index.js'
-import { JSON_OPTION, list, optionalString, printJson, type Command, type Io, type Values } from './command.js'
-
-/** The registry a command talks to: --registry, else $WHARF_REGISTRY, else the config's, else the local default. */
-export function registryUrl(values: Values, io: Io, cwd = process.cwd()): string {
-  return optionalString(values, 'registry') || io.env.WHARF_REGISTRY || loadConfig(cwd, io.env).registry?.url || DEFAULT_REGISTRY
-}
+import { chooseRegistry, DEFAULT_INSTALL_DIR, defaultCacheDir, install as runInstall, LOCKFILE, loadConfig, settingsFor, type InstallProgress } from '../client/index.js'
+import { JSON_OPTION, list, optionalString, printJson, type Command } from './command.js'
 
 const mb = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`)
 
@@ -63,7 +58,7 @@ there, else trusted on first use and kept in the cache, with a note on stderr.`,
   async run({ values, positionals }, io) {
     const cwd = process.cwd()
     const config = loadConfig(cwd, io.env)
-    const registry = registryUrl(values, io, cwd)
+    const registry = chooseRegistry(optionalString(values, 'registry'), cwd, io.env)
     const settings = settingsFor(config, registry)
     const dir = optionalString(values, 'dir') ?? config.installDir ?? path.join(cwd, DEFAULT_INSTALL_DIR)
     const tty = Boolean(process.stderr.isTTY) && !values.json

@@ -1,16 +1,15 @@
 /** Commands that read a registry over HTTP, a running server or a static host: search, info, list, stats, health. */
-import { health as remoteHealth, listAll, metadata, search as remoteSearch, stats as remoteStats, versions, type RemoteOptions } from '../client/index.js'
+import { chooseRegistry, health as remoteHealth, listAll, metadata, search as remoteSearch, stats as remoteStats, versions, type RemoteOptions } from '../client/index.js'
 import { WharfError } from '../core/errors.js'
 import { parsePackageId } from '../core/names.js'
 import { compareVersions } from '../core/versions.js'
 import { JSON_OPTION, optionalString, printJson, type Command, type Io, type Values } from './command.js'
-import { registryUrl } from './install.js'
 
 const REGISTRY_OPTION = { registry: { type: 'string' } } as const
 const REGISTRY_HELP = '  --registry URL   the registry, a server or a static host (default: $WHARF_REGISTRY, else\n                   [registry] url in wharf.toml or ~/.config/wharf/config.toml, else http://localhost:8080)'
 
 function remote(values: Values, io: Io): RemoteOptions {
-  return { url: registryUrl(values, io) }
+  return { url: chooseRegistry(optionalString(values, 'registry'), process.cwd(), io.env) }
 }
 
 function rows(io: Io, items: { name: string; version: string; description: string }[]): void {

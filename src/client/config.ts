@@ -28,6 +28,7 @@ import type { TrustedKey } from '../core/dsse.js'
 import { WharfError } from '../core/errors.js'
 import { keyId, parsePublicKey } from '../core/keys.js'
 import { normalizeRegistryUrl } from './cache.js'
+import { DEFAULT_REGISTRY } from './remote.js'
 
 export const PROJECT_CONFIG = 'wharf.toml'
 
@@ -116,6 +117,11 @@ export function loadConfig(cwd: string, env: NodeJS.ProcessEnv = process.env): C
     if (dir !== undefined && config.installDir === undefined) config.installDir = path.resolve(path.dirname(file), dir)
   }
   return config
+}
+
+/** The registry a command talks to: the one given, else $WHARF_REGISTRY, else the configured one, else the local default. */
+export function chooseRegistry(given: string | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  return given || env.WHARF_REGISTRY || loadConfig(cwd, env).registry?.url || DEFAULT_REGISTRY
 }
 
 /** The mirrors and pinned keys that apply to `url`: those of the configured registry when it is the same one. */

@@ -10,7 +10,7 @@
  * - the Run 2.0 calls that `wharf publish --registry`, `search`, `info`, `list`, `stats` and `health` send
  */
 export { defaultCacheDir, normalizeRegistryUrl, openCache, type Cache, type RegistryState } from './cache.js'
-export { credentialsFile, loadConfig, readToken, settingsFor, userConfigDir, writeToken, PROJECT_CONFIG, type ClientConfig, type RegistryConfig } from './config.js'
+export { chooseRegistry, credentialsFile, loadConfig, readToken, settingsFor, userConfigDir, writeToken, PROJECT_CONFIG, type ClientConfig, type RegistryConfig } from './config.js'
 export { readFeed, readFeedFile } from './feed.js'
 export { createHttp, urlFor, type FetchLike, type Http, type HttpAnswer, type HttpOptions } from './http.js'
 export { DEFAULT_INSTALL_DIR, install, installFileName, type InstalledPackage, type InstallOptions, type InstallProgress, type InstallResult } from './install.js'
