@@ -74,25 +74,23 @@ describe('wharf install', () => {
 describe('registry commands against a static host', () => {
   it('search ranks from the static search index; info, list, stats and health read the files', async () => {
     const env = home
-    const search = await wharf(['search', 'calc', '--registry', nginx.url, '--json'], { env })
-    expect(search.code, search.stderr).toBe(0)
-    const found = JSON.parse(search.stdout) as { packages: { name: string; version: string; sha256: string }[]; total: number }
+    const [search, info, list, stats, health] = await Promise.all(
+      [['search', 'calc', '--json'], ['info', 'acme:lib'], ['list'], ['stats'], ['health']].map((args) => wharf([...args, '--registry', nginx.url], { env })),
+    )
+    expect(search!.code, search!.stderr).toBe(0)
+    const found = JSON.parse(search!.stdout) as { packages: { name: string; version: string; sha256: string }[]; total: number }
     expect(found.total).toBe(1)
     expect(found.packages[0]).toMatchObject({ name: 'acme:calc', version: '1.0.0' })
 
-    const info = await wharf(['info', 'acme:lib', '--registry', nginx.url], { env })
-    expect(info.code, info.stderr).toBe(0)
-    expect(info.stdout).toContain('acme:lib@2.0.0')
-    expect(info.stdout).toContain('versions    1.0.0, 1.1.0, 1.2.0, 2.0.0')
+    expect(info!.code, info!.stderr).toBe(0)
+    expect(info!.stdout).toContain('acme:lib@2.0.0')
+    expect(info!.stdout).toContain('versions    1.0.0, 1.1.0, 1.2.0, 2.0.0')
 
-    const list = await wharf(['list', '--registry', nginx.url], { env })
-    expect(list.code, list.stderr).toBe(0)
-    expect(list.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['acme:app@1.0.0', 'acme:base@0.1.0', 'acme:calc@1.0.0', 'acme:lib@2.0.0'])
+    expect(list!.code, list!.stderr).toBe(0)
+    expect(list!.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['acme:app@1.0.0', 'acme:base@0.1.0', 'acme:calc@1.0.0', 'acme:lib@2.0.0'])
 
-    const stats = await wharf(['stats', '--registry', nginx.url], { env })
-    expect(stats.stdout).toContain('4 packages, 7 versions')
-    const health = await wharf(['health', '--registry', nginx.url], { env })
-    expect(health.code).toBe(0)
+    expect(stats!.stdout).toContain('4 packages, 7 versions')
+    expect(health!.code).toBe(0)
   })
 })
 
