@@ -3,11 +3,12 @@
  * nginx: install with its config file and cache, its errors and exit codes,
  * and search, info, list, stats and health against a static host.
  */
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
-import { wharf } from '../helpers/cli.js'
+import { WHARF, wharf } from '../helpers/cli.js'
 import { tempDir } from '../helpers/index-repo.js'
 import { buildTo, createGraphIndex, listFiles } from './helpers.js'
 
@@ -57,6 +58,20 @@ describe('wharf install', () => {
     expect(run.stderr.trim().split('\n')).toHaveLength(1)
     expect(run.stderr).toContain('acme:ap is not in the registry (did you mean acme:app?)')
     expect(await listFiles(cwd)).toEqual([])
+  })
+
+  it('shows progress on a terminal, and clears it before the summary', async () => {
+    const cwd = await tempDir('wharf-project-')
+    // util-linux's script gives the command a real pseudo-terminal.
+    const command = [process.execPath, WHARF, 'install', 'acme:app', '--registry', nginx.url].map((a) => `'${a}'`).join(' ')
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, ...home, XDG_CACHE_HOME: fs.mkdtempSync(path.join(cwd, 'cache-')) } }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      ),
+    )
+    expect(output).toMatch(/\r\x1b\[K(resolving|downloading): /)
+    expect(output).toMatch(/\r\x1b\[K(installed|3 packages)/)
+    expect(output).toContain('3 packages in wasm_components (3 written, 0 unchanged)')
   })
 
   it('exits 2 when there is nothing to install, and documents itself', async () => {
