@@ -13,8 +13,6 @@ const KNOWN_EXCEPTIONS: Exception[] = [
   { file: 'api/build.ts', specifier: '../git/objects.js', why: 'git/index.ts exports the fast reader with one git read path' },
   { file: 'api/history.ts', specifier: '../git/objects.js', why: 'git/index.ts exports the fast reader with one git read path' },
   { file: 'api/model.ts', specifier: '../git/objects.js', why: 'git/index.ts exports the fast reader with one git read path' },
-  // The HTTP client moves out of serve/ into client/.
-  { file: 'cli/registry.ts', specifier: '../serve/remote.js', why: 'the HTTP client moves to src/client/' },
 ]
 
 describe('src/', () => {

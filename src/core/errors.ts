@@ -45,6 +45,28 @@ const ERRORS = {
   TOO_LARGE: { exit: 1, status: 413 },
   UNSUPPORTED_MEDIA_TYPE: { exit: 1, status: 415 },
   RATE_LIMITED: { exit: 1, status: 429 },
+  // What a client reads from a registry or mirror, refused (wharf install, and peers reading peers).
+  // Exit 1 throughout, an unreachable registry included: nothing was installed, and the message says why.
+  UNKNOWN_PACKAGE: { exit: 1, status: 404 },
+  NO_MATCHING_VERSION: { exit: 1, status: 404 },
+  RESOLUTION_FAILED: { exit: 1, status: 409 },
+  SIGNATURE_INVALID: { exit: 1, status: 502 },
+  INVALID_RECORD: { exit: 1, status: 502 },
+  SNAPSHOT_INVALID: { exit: 1, status: 502 },
+  SNAPSHOT_EXPIRED: { exit: 1, status: 502 },
+  SNAPSHOT_ROLLBACK: { exit: 1, status: 502 },
+  NO_SNAPSHOT: { exit: 1, status: 502 },
+  MISSING_FILE: { exit: 1, status: 502 },
+  UNTRUSTED_REGISTRY: { exit: 1, status: 502 },
+  UNREACHABLE: { exit: 1, status: 502 },
+  OFFLINE_MISSING: { exit: 1, status: 503 },
+  LOCK_MISMATCH: { exit: 1, status: 409 },
+  INVALID_LOCKFILE: { exit: 1, status: 400 },
+  FROZEN: { exit: 1, status: 409 },
+  // The client's own files.
+  CONFIG: { exit: 2, status: 500 },
+  CREDENTIALS_EXPOSED: { exit: 2, status: 500 },
+  CACHE: { exit: 2, status: 500 },
   // Someone else's failure, or ours.
   FETCH_FAILED: { exit: 3, status: 502 },
   REMOTE: { exit: 3, status: 502 },
