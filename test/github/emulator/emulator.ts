@@ -55,6 +55,8 @@ export interface RequestRecord {
   status: number
   /** The OpenAPI operation, when the path is a REST route. */
   operationId?: string
+  /** Time to the response's headers. */
+  ms?: number
 }
 
 export interface CreateRepoOptions {
@@ -99,7 +101,7 @@ export class Emulator {
   readonly teams = new Map<string, Team>()
   readonly repos = new Map<string, Repo>()
   readonly tokens = new Map<string, Token>()
-  private nextId = 1000
+  private nextId = 5_000_000
   private readonly server: http.Server
   private readonly table: RouteDef[]
   private limits: { kind: 'primary' | 'secondary'; remaining: number; seconds: number } | undefined
@@ -127,6 +129,7 @@ export class Emulator {
   // ---------------------------------------------------------------- accounts, teams, tokens
 
   createUser(login: string, options: { id?: number; name?: string; email?: string } = {}): Account {
+    if (options.id !== undefined && this.accountById(options.id)) throw new Error(`emulator: account id ${options.id} is taken`)
     const user: Account = { id: options.id ?? this.id(), login, type: 'User', name: options.name ?? null, email: options.email ?? null, createdAt: this.stamp() }
     this.accounts.set(login.toLowerCase(), user)
     return user
@@ -560,7 +563,14 @@ export class Emulator {
     const url = new URL(req.url ?? '/', this.urls.html)
     const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, status: 0 }
     this.requests.push(record)
-    res.on('finish', () => (record.status = res.statusCode))
+    const started = performance.now()
+    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse
+    res.writeHead = ((...args: unknown[]) => {
+      const result = writeHead(...args)
+      record.status = res.statusCode
+      record.ms = Math.round(performance.now() - started)
+      return result
+    }) as typeof res.writeHead
     try {
       if (url.pathname.startsWith('/api/v3/')) return await this.rest(req, res, url, url.pathname.slice('/api/v3'.length), record)
       if (url.pathname.startsWith('/api/uploads/')) return await this.rest(req, res, url, url.pathname.slice('/api/uploads'.length), record)
@@ -724,8 +734,10 @@ export class Emulator {
     await serialised(repo, async () => {
       const before = await gitOps.listRefs(repo.dir, 'refs/')
       const out = await cgi()
-      res.writeHead(out.status, out.headers)
-      await pipeline(out.body, res)
+      // The report is small; hold it until the events of this push exist, so a pusher that
+      // looks right after its push finds them (GitHub delivers within moments).
+      const chunks: Buffer[] = []
+      for await (const chunk of out.body) chunks.push(chunk as Buffer)
       const after = await gitOps.listRefs(repo.dir, 'refs/')
       const updates: Array<{ ref: string; before: string; after: string }> = []
       for (const ref of new Set([...before.keys(), ...after.keys()])) {
@@ -734,6 +746,7 @@ export class Emulator {
         if (a !== b) updates.push({ ref, before: b, after: a })
       }
       await this.refsChanged(repo, updates, token)
+      res.writeHead(out.status, out.headers).end(Buffer.concat(chunks))
     })
   }
 

@@ -219,11 +219,9 @@ export async function buildTree(dir: string, base: string | undefined, entries: 
   try {
     if (base) await git(dir, ['read-tree', base], { env })
     else await git(dir, ['read-tree', '--empty'], { env })
-    const removals = entries.filter((e) => e.sha === null).map((e) => e.path)
-    if (removals.length > 0) await git(dir, ['update-index', '--force-remove', '-z', '--stdin'], { env, input: removals.join('\0') + '\0' })
-    const adds = entries.filter((e) => e.sha !== null)
-    if (adds.length > 0) {
-      const lines = adds.map((e) => `${e.mode} ${e.sha}\t${e.path}`).join('\0') + '\0'
+    if (entries.length > 0) {
+      // --index-info removes a path given mode 0 (and works without a work tree, unlike --force-remove).
+      const lines = entries.map((e) => (e.sha === null ? `0 ${ZERO_SHA}\t${e.path}` : `${e.mode} ${e.sha}\t${e.path}`)).join('\0') + '\0'
       await git(dir, ['update-index', '--add', '-z', '--index-info'], { env, input: lines })
     }
     return (await git(dir, ['write-tree'], { env })).trim()

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { looseEmail } from './openapi.js'
 import type { HeadCommit, PullStats, Urls } from './shapes.js'
 import { labelJson, pullJson, repoJson, userJson } from './shapes.js'
 import type { Account, Label, Pull, Repo, Run } from './state.js'
@@ -15,24 +16,43 @@ import { fullName } from './state.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
-let schema: { definitions: Record<string, object> } | undefined
-const ajv = addFormats(new Ajv({ strict: false, allErrors: true, logger: false }))
+let definitions: Record<string, unknown> | undefined
+const ajv = looseEmail(addFormats(new Ajv({ strict: false, allErrors: true, logger: false, inlineRefs: false })))
 const compiled = new Map<string, ValidateFunction>()
 
 /** What is wrong with a payload by the webhook schema `definition` (e.g. `pull_request$opened`, `push$event`). */
 export function checkWebhook(definition: string, payload: unknown): string[] {
-  if (!schema) {
-    schema = createRequire(import.meta.url)('@octokit/webhooks-schemas') as { definitions: Record<string, object> }
-    ajv.addSchema(schema as object, 'webhooks')
-  }
-  if (!(definition in schema.definitions)) return [`no webhook schema named ${definition}`]
+  definitions ??= (createRequire(import.meta.url)('@octokit/webhooks-schemas') as { definitions: Record<string, unknown> }).definitions
+  if (!(definition in definitions)) return [`no webhook schema named ${definition}`]
   let validate = compiled.get(definition)
   if (!validate) {
-    validate = ajv.compile({ $ref: `webhooks#/definitions/${definition}` })
+    validate = ajv.compile(standalone(definitions, definition))
     compiled.set(definition, validate)
   }
   if (validate(payload)) return []
   return (validate.errors ?? []).slice(0, 8).map((e) => `${definition}: ${e.instancePath || '(root)'} ${e.message} ${JSON.stringify(e.params)}`)
+}
+
+/** One definition with only the definitions it reaches: compiling the whole schema takes seconds per event. */
+function standalone(all: Record<string, unknown>, root: string): object {
+  const picked: Record<string, unknown> = {}
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit)
+    if (node === null || typeof node !== 'object') return
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string' && value.startsWith('#/definitions/')) {
+        const name = value.slice('#/definitions/'.length)
+        if (!(name in picked)) {
+          picked[name] = all[name]
+          visit(all[name])
+        }
+      } else visit(value)
+    }
+  }
+  picked[root] = all[root]
+  visit(all[root])
+  const strip = ({ $schema: _, ...rest }: Record<string, unknown>) => rest
+  return { definitions: Object.fromEntries(Object.entries(picked).map(([k, v]) => [k, strip(v as Record<string, unknown>)])), $ref: `#/definitions/${root}` }
 }
 
 export function webhookUser(urls: Urls, user: Account): Record<string, unknown> {
