@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
 import { parseCommands, parseFileCommands } from './runner/commands.js'
 import { evaluate } from './runner/expressions.js'
@@ -131,7 +131,7 @@ describe('a push to main', () => {
 })
 
 describe('a pull request from a fork', () => {
-  it('gets a read-only token and no secrets, and path filters pick the workflows', async () => {
+  it('gets a read-only token and no secrets, whatever the workflow asks, and path filters pick the workflows', async () => {
     const mallory = ctx.emu.mintToken({ user: 'mallory' })
     expect((await rest(ctx.emu, mallory, 'POST', '/repos/alice/sample/forks', {})).status).toBe(202)
     const work = await clone(ctx.emu, 'mallory/sample', mallory)
@@ -142,17 +142,17 @@ describe('a pull request from a fork', () => {
     expect(await runner.drain()).toEqual([])
 
     expect((await rest(ctx.emu, mallory, 'POST', '/repos/alice/sample/pulls', { title: 'Code', head: 'mallory:code', base: 'main' })).status).toBe(201)
-    const pending = ctx.emu.takeDeliveries()
-    const [sample] = await runner.dispatch(pending.find((d) => d.name === 'pull_request')!)
-    expect(sample!.event).toBe('pull_request')
-    expect(job(sample!, 'can-push')[0]!.conclusion).toBe('skipped')
-    const [secrets] = job(sample!, 'secrets')
-    expect(secrets!.steps[0]!.outcome).toBe('failure')
-    expect(secrets!.steps[0]!.conclusion).toBe('success')
+    const [pr] = await runner.drain()
+    expect(pr).toMatchObject({ workflow: '.github/workflows/pr.yml', event: 'pull_request', conclusion: 'failure' })
+    const [secrets] = job(pr!, 'secrets')
+    expect(secrets!.steps[0]).toMatchObject({ outcome: 'failure', conclusion: 'success' })
     expect(secrets!.steps[1]!.log).toBe('outcome=failure conclusion=success')
-    expect(job(sample!, 'plan')[0]!.permissions).toEqual({ contents: 'read' })
-    const run = ctx.emu.requireRepo('alice/sample').runs.find((r) => r.id === sample!.runId)!
+    const [write] = job(pr!, 'asks-for-write')
+    expect(write!.permissions).toEqual({ contents: 'read' })
+    expect(write!.steps[1]!.log).toMatch(/denied/)
+    const run = ctx.emu.requireRepo('alice/sample').runs.find((r) => r.id === pr!.runId)!
     expect(run.pullRequests).toEqual([])
+    expect(run.headSha).toBe(ctx.emu.pull('alice/sample', 2).headSha)
   }, 240_000)
 })
 
@@ -178,10 +178,12 @@ describe('schedule, workflow_dispatch and Pages', () => {
     }
   }, 120_000)
 
-  it('passes workflow_dispatch inputs', async () => {
-    const result = await runner.workflowDispatch('.github/workflows/sample.yml', { greeting: 'ahoy' })
-    expect(job(result, 'plan')[0]!.outputs.greeting).toBe('ahoy')
-  }, 240_000)
+  it('passes workflow_dispatch inputs, with their defaults and types', async () => {
+    const given = await runner.workflowDispatch('.github/workflows/inputs.yml', { greeting: 'ahoy', loud: 'true' })
+    expect(job(given, 'echo')[0]!.steps[0]!.log).toBe('ahoy loud=true ref=main')
+    const defaults = await runner.workflowDispatch('.github/workflows/inputs.yml')
+    expect(job(defaults, 'echo')[0]!.steps[0]!.log).toBe('hello loud=false ref=main')
+  })
 })
 
 describe('what the runner refuses', () => {
@@ -236,4 +238,3 @@ describe('the pieces, table-driven', () => {
   })
 })
 
-afterAll(() => {})

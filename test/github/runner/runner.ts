@@ -17,7 +17,7 @@ import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/te
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
 import type { Emulator } from '../emulator/emulator.js'
 import { git as gitIn } from '../emulator/git.js'
-import { BOT, PERMISSION_SCOPES, type Delivery, type Permissions, type Run } from '../emulator/state.js'
+import { PERMISSION_SCOPES, type Delivery, type Permissions, type Run } from '../emulator/state.js'
 import { schedulePayload, workflowDispatchPayload, webhookUser } from '../emulator/webhooks.js'
 import { parseCommands, parseFileCommands, type Annotation } from './commands.js'
 import { asString, condition, resolveStringMap, resolveToken, type Contexts, type Status } from './expressions.js'
@@ -351,8 +351,10 @@ export class Runner {
   }
 
   private inputs(workflow: ParsedWorkflow, event: RunEvent): Record<string, unknown> {
+    // Only a workflow_dispatch run has inputs; on any other event the context is empty.
+    if (event.name !== 'workflow_dispatch') return {}
     const declared = workflow.template.events.workflow_dispatch?.inputs ?? {}
-    const given = (event.name === 'workflow_dispatch' ? event.payload.inputs : {}) ?? {}
+    const given = event.payload.inputs ?? {}
     const inputs: Record<string, unknown> = {}
     for (const [name, config] of Object.entries(declared)) {
       const value = given[name] ?? config.default
@@ -610,4 +612,3 @@ export function createRunner(options: RunnerOptions): Runner {
   return new Runner(options)
 }
 
-export { BOT }
