@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { OpenApiValidator } from './emulator/openapi.js'
-import { checkWebhook } from './emulator/webhooks.js'
+import { checkWebhook, schedulePayload, workflowDispatchPayload } from './emulator/webhooks.js'
 import { authedUrl, clone, git, pushBranch, rest, tempDir, tryGit, useEmulator } from './helpers.js'
 
 const ctx = useEmulator()
@@ -78,9 +78,10 @@ describe('git over smart HTTP (git http-backend)', () => {
 describe('checked against GitHub', () => {
   it('catches a response whose shape differs from GitHub’s description', () => {
     const validator = new OpenApiValidator()
-    const wrong = validator.checkResponse('PUT', '/repos/{owner}/{repo}/pulls/{pull_number}/merge', 200, { merged: 'yes', message: 'ok' }, {})
-    expect(wrong.join('\n')).toMatch(/must have required property 'sha'/)
-    expect(wrong.join('\n')).toMatch(/\/merged must be boolean/)
+    const merge = (body: unknown) => validator.checkResponse('PUT', '/repos/{owner}/{repo}/pulls/{pull_number}/merge', 200, body, {}).join('\n')
+    expect(merge({ merged: true, message: 'ok', sha: 'abc' })).toBe('')
+    expect(merge({ merged: true, message: 'ok' })).toMatch(/must have required property 'sha'/)
+    expect(merge({ merged: 'yes', message: 'ok', sha: 'abc' })).toMatch(/\/merged must be boolean/)
     expect(validator.checkResponse('PUT', '/repos/{owner}/{repo}/pulls/{pull_number}/merge', 418, {}, {})).toEqual([expect.stringMatching(/does not answer 418/)])
     expect(validator.checkResponse('GET', '/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}', 302, undefined, {})).toEqual([
       expect.stringMatching(/Location header missing/),
@@ -91,6 +92,38 @@ describe('checked against GitHub', () => {
   it('catches an event payload that does not match GitHub’s webhook schema', () => {
     expect(checkWebhook('push$event', { ref: 'refs/heads/main' }).join('\n')).toMatch(/before/)
     expect(checkWebhook('no_such$event', {})).toEqual(['no webhook schema named no_such$event'])
+  })
+
+  it('builds every kind of event payload from its state to GitHub’s webhook schemas', async () => {
+    const { emu } = ctx
+    emu.takeDeliveries()
+    const work = await clone(emu, 'alice/crate', owner)
+    const head = await pushBranch(work, 'events', { 'events.txt': '1\n' })
+    const pr = await rest(emu, owner, 'POST', '/repos/alice/crate/pulls', { title: 'Events', head: 'events', base: 'main' })
+    const newHead = await pushBranch(work, 'events', { 'events.txt': '2\n' })
+    await rest(emu, owner, 'POST', `/repos/alice/crate/issues/${pr.body.number}/labels`, { labels: ['ready'] })
+    expect((await rest(emu, owner, 'PUT', `/repos/alice/crate/pulls/${pr.body.number}/merge`, { sha: newHead })).status).toBe(200)
+    const run = emu.startRun({ repo: 'alice/crate', workflowPath: '.github/workflows/ci.yml', workflowName: 'ci', event: 'push', headSha: head, headBranch: 'events', actor: 'alice' })
+    await emu.completeRun(run, 'failure')
+    const repo = emu.requireRepo('alice/crate')
+    const built = [
+      ...emu.takeDeliveries().map((d) => [d.name === 'push' ? 'push$event' : `${d.name}$${String(d.payload.action)}`, d.payload] as const),
+      ['workflow_dispatch$event', workflowDispatchPayload(emu.urls, repo, 'refs/heads/main', '.github/workflows/ci.yml', { x: '1' }, repo.owner)] as const,
+      ['repository', schedulePayload(emu.urls, repo, '0 * * * *', '.github/workflows/ci.yml').repository] as const,
+    ]
+    expect(built.map(([definition]) => definition)).toEqual([
+      'push$event',
+      'pull_request$opened',
+      'push$event',
+      'pull_request$synchronize',
+      'pull_request$labeled',
+      'push$event',
+      'pull_request$closed',
+      'workflow_run$completed',
+      'workflow_dispatch$event',
+      'repository',
+    ])
+    for (const [definition, payload] of built) expect(checkWebhook(definition, payload), definition).toEqual([])
   })
 
   it('answers an unimplemented path 404 naming it, and records it', async () => {

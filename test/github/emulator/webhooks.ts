@@ -17,7 +17,7 @@ import { fullName } from './state.js'
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
 let definitions: Record<string, unknown> | undefined
-const ajv = looseEmail(addFormats(new Ajv({ strict: false, allErrors: true, logger: false, inlineRefs: false })))
+const ajv = looseEmail(addFormats(new Ajv({ strict: false, allErrors: false, logger: false, inlineRefs: false })))
 const compiled = new Map<string, ValidateFunction>()
 
 /** What is wrong with a payload by the webhook schema `definition` (e.g. `pull_request$opened`, `push$event`). */

@@ -18,7 +18,7 @@ import { convertActionTemplate, parseAction } from '@actions/workflow-parser/act
 import type { Emulator } from '../emulator/emulator.js'
 import { git as gitIn } from '../emulator/git.js'
 import { PERMISSION_SCOPES, type Delivery, type Permissions, type Run } from '../emulator/state.js'
-import { schedulePayload, workflowDispatchPayload, webhookUser } from '../emulator/webhooks.js'
+import { checkWebhook, schedulePayload, workflowDispatchPayload, webhookUser } from '../emulator/webhooks.js'
 import { parseCommands, parseFileCommands, type Annotation } from './commands.js'
 import { asString, condition, resolveStringMap, resolveToken, type Contexts, type Status } from './expressions.js'
 import { STAND_INS, StandInError } from './stand-ins.js'
@@ -142,6 +142,8 @@ export class Runner {
       const match = crons.find((c) => cron === undefined || c.cron === cron)
       if (!match) continue
       const payload = schedulePayload(this.emu.urls, repo, match.cron, workflow.path)
+      // No webhook describes `schedule`; its repository is GitHub's webhook repository object.
+      this.emu.mismatches.push(...checkWebhook('repository', payload.repository).map((p) => `event schedule: ${p}`))
       results.push(await this.execute(workflow, await this.eventInfo('schedule', payload)))
     }
     return results
@@ -153,6 +155,7 @@ export class Runner {
     const ref = options.ref ?? `refs/heads/${repo.defaultBranch}`
     const sender = this.emu.requireAccount(options.actor ?? repo.owner.login)
     const payload = workflowDispatchPayload(this.emu.urls, repo, ref, workflowPath, inputs, sender)
+    this.emu.mismatches.push(...checkWebhook('workflow_dispatch$event', payload).map((p) => `event ${p}`))
     const event = await this.eventInfo('workflow_dispatch', payload)
     const workflow = (await this.workflowsAt(event.sha)).find((w) => w.path === workflowPath)
     if (!workflow) throw new Error(`no workflow ${workflowPath} at ${ref}`)
