@@ -102,6 +102,8 @@ export class Emulator {
   readonly repos = new Map<string, Repo>()
   readonly tokens = new Map<string, Token>()
   private nextId = 5_000_000
+  /** Diff statistics by base and head commit: commits never change, so neither do these. */
+  private readonly statsCache = new Map<string, PullStats>()
   private readonly server: http.Server
   private readonly table: RouteDef[]
   private limits: { kind: 'primary' | 'secondary'; remaining: number; seconds: number } | undefined
@@ -351,14 +353,19 @@ export class Emulator {
 
   async pullStats(pull: Pull): Promise<PullStats> {
     const baseSha = await this.baseSha(pull)
-    const files = baseSha ? await gitOps.changedFiles(pull.repo.dir, baseSha, `refs/pull/${pull.number}/head`) : []
-    const commits = baseSha ? (await gitOps.revList(pull.repo.dir, `${baseSha}..refs/pull/${pull.number}/head`)).length : 0
-    return {
+    const key = `${pull.repo.dir}:${baseSha}..${pull.headSha}`
+    const cached = this.statsCache.get(key)
+    if (cached) return cached
+    const files = await gitOps.changedFiles(pull.repo.dir, baseSha, pull.headSha)
+    const commits = (await gitOps.revList(pull.repo.dir, `${baseSha}..${pull.headSha}`)).length
+    const stats = {
       commits,
       additions: files.reduce((n, f) => n + f.additions, 0),
       deletions: files.reduce((n, f) => n + f.deletions, 0),
       changedFiles: files.length,
     }
+    this.statsCache.set(key, stats)
+    return stats
   }
 
   async baseSha(pull: Pull): Promise<string> {

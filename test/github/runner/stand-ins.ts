@@ -67,8 +67,9 @@ const checkout: StandIn = async (ctx) => {
   if (branch) await git(dir, ['checkout', '-q', '-B', branch, `refs/remotes/origin/${branch}`])
   else await git(dir, ['checkout', '-q', '--detach', isSha ? ref : 'FETCH_HEAD'])
   if (ctx.inputs['persist-credentials'] !== 'false') await git(dir, ['config', '--local', `http.${url}/.extraheader`, header])
-  ctx.log(`Checked out ${repository}@${(await git(dir, ['rev-parse', 'HEAD'])).trim()} into ${path.relative(ctx.workspace, dir) || '.'}`)
-  return { ref: qualified, commit: (await git(dir, ['rev-parse', 'HEAD'])).trim() }
+  const commit = (await git(dir, ['rev-parse', 'HEAD'])).trim()
+  ctx.log(`Checked out ${repository}@${commit} into ${path.relative(ctx.workspace, dir) || '.'}`)
+  return { ref: qualified, commit }
 }
 
 /** The files a multi-line `path` input names (files, directories, simple globs), relative to their common root. */
