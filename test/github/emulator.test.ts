@@ -124,6 +124,8 @@ describe('checked against GitHub', () => {
       'repository',
     ])
     for (const [definition, payload] of built) expect(checkWebhook(definition, payload), definition).toEqual([])
+    // A new branch's push lists the commits no other branch has.
+    expect((built[0]![1] as { commits: Array<{ id: string; added: string[] }> }).commits).toEqual([expect.objectContaining({ id: head, added: ['events.txt'] })])
   })
 
   it('answers an unimplemented path 404 naming it, and records it', async () => {

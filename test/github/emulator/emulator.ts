@@ -404,7 +404,7 @@ export class Emulator {
     for (const update of updates) {
       if (!update.ref.startsWith('refs/heads/') && !update.ref.startsWith('refs/tags/')) continue
       const forced = !/^0+$/.test(update.before) && !/^0+$/.test(update.after) && !(await gitOps.isAncestor(repo.dir, update.before, update.after))
-      const commits = await this.pushedCommits(repo, update.before, update.after)
+      const commits = await this.pushedCommits(repo, update.ref, update.before, update.after)
       this.deliver('push', 'push$event', pushPayload(this.urls, repo, { ...update, forced }, commits, actor, actor), repo, this.causedBy(token))
       if (!update.ref.startsWith('refs/heads/')) continue
       const branch = update.ref.slice('refs/heads/'.length)
@@ -426,9 +426,11 @@ export class Emulator {
     }
   }
 
-  private async pushedCommits(repo: Repo, before: string, after: string): Promise<PushedCommit[]> {
+  private async pushedCommits(repo: Repo, ref: string, before: string, after: string): Promise<PushedCommit[]> {
     if (/^0+$/.test(after)) return []
-    const range = /^0+$/.test(before) ? [after, '--not', '--exclude=refs/pull/*', '--branches', '--tags'] : [`${before}..${after}`]
+    // A new branch's commits are those no other branch or tag has.
+    const short = ref.replace(/^refs\/(heads|tags)\//, '')
+    const range = /^0+$/.test(before) ? [after, '--not', `--exclude=${short}`, '--branches', `--exclude=${short}`, '--tags'] : [`${before}..${after}`]
     const shas = (await gitOps.git(repo.dir, ['rev-list', '--reverse', '--max-count=20', ...range]).catch(() => '')).split('\n').filter(Boolean)
     const commits: PushedCommit[] = []
     for (const sha of shas) {
@@ -436,12 +438,7 @@ export class Emulator {
       if (!info) continue
       const files = info.parents[0] ? await gitOps.changedFiles(repo.dir, info.parents[0], sha) : []
       commits.push({
-        id: sha,
-        treeId: info.tree,
-        message: info.message,
-        timestamp: info.committer.date,
-        author: { name: info.author.name, email: info.author.email },
-        committer: { name: info.committer.name, email: info.committer.email },
+        ...headCommitOf(info),
         added: files.filter((f) => f.status === 'added').map((f) => f.filename),
         removed: files.filter((f) => f.status === 'removed').map((f) => f.filename),
         modified: files.filter((f) => f.status !== 'added' && f.status !== 'removed').map((f) => f.filename),
@@ -498,15 +495,7 @@ export class Emulator {
 
   async headCommit(repo: Repo, sha: string): Promise<HeadCommit | null> {
     const info = await gitOps.readCommit(repo.dir, sha)
-    if (!info) return null
-    return {
-      id: sha,
-      treeId: info.tree,
-      message: info.message,
-      timestamp: info.committer.date,
-      author: { name: info.author.name, email: info.author.email },
-      committer: { name: info.committer.name, email: info.committer.email },
-    }
+    return info ? headCommitOf(info) : null
   }
 
   /** Stores a zipped artifact against a run (what actions/upload-artifact's service does). */
@@ -788,6 +777,17 @@ export class Emulator {
     const stat = await fs.promises.stat(file)
     res.writeHead(200, { 'content-type': kind === 'artifacts' ? 'application/zip' : 'application/octet-stream', 'content-length': String(stat.size) })
     await pipeline(fs.createReadStream(file), res)
+  }
+}
+
+function headCommitOf(info: gitOps.CommitInfo): HeadCommit {
+  return {
+    id: info.sha,
+    treeId: info.tree,
+    message: info.message,
+    timestamp: info.committer.date,
+    author: { name: info.author.name, email: info.author.email },
+    committer: { name: info.committer.name, email: info.committer.email },
   }
 }
 

@@ -268,6 +268,12 @@ function headRepoFor(emu: Emulator, base: Repo, owner: string, explicitName: str
 function issueRoutes(emu: Emulator): RouteDef[] {
   const labelsOf = (req: RouteRequest) => pullOf(req, 'issue_number').labels.map((l) => labelJson(emu.urls, req.repo, l))
   const MAX_BODY = 65536
+  const commentBody = (req: RouteRequest) => {
+    const body = String(jsonBody(req).body ?? '')
+    if (!body) throw validationFailed('IssueComment', 'body', 'missing_field')
+    if (body.length > MAX_BODY) throw validationFailed('IssueComment', 'body', 'custom', `Body is too long (maximum is ${MAX_BODY} characters)`)
+    return body
+  }
   return [
     {
       method: 'GET',
@@ -294,9 +300,7 @@ function issueRoutes(emu: Emulator): RouteDef[] {
       handler(req) {
         const actor = actorOf(req)
         const number = pullOf(req, 'issue_number').number
-        const body = String(jsonBody(req).body ?? '')
-        if (!body) throw validationFailed('IssueComment', 'body', 'missing_field')
-        if (body.length > MAX_BODY) throw validationFailed('IssueComment', 'body', 'custom', `Body is too long (maximum is ${MAX_BODY} characters)`)
+        const body = commentBody(req)
         const comment = { id: emu.id(), issue: number, user: actor, body, createdAt: emu.stamp(), updatedAt: emu.stamp() }
         req.repo.comments.push(comment)
         return { status: 201, body: commentJson(emu.urls, req.repo, comment) }
@@ -314,10 +318,7 @@ function issueRoutes(emu: Emulator): RouteDef[] {
         const comment = req.repo.comments.find((c) => c.id === intParam(req, 'comment_id'))
         if (!comment) throw notFound()
         if (req.token?.kind === 'user' && comment.user.id !== actor.id && emu.role(req.repo, actor) === undefined) throw new HttpError(403, 'Must have admin rights to Repository.')
-        const body = String(jsonBody(req).body ?? '')
-        if (!body) throw validationFailed('IssueComment', 'body', 'missing_field')
-        if (body.length > MAX_BODY) throw validationFailed('IssueComment', 'body', 'custom', `Body is too long (maximum is ${MAX_BODY} characters)`)
-        comment.body = body
+        comment.body = commentBody(req)
         comment.updatedAt = emu.stamp()
         return { status: 200, body: commentJson(emu.urls, req.repo, comment) }
       },

@@ -116,13 +116,7 @@ export function pullRequestPayload(
   return payload
 }
 
-export interface PushedCommit {
-  id: string
-  treeId: string
-  message: string
-  timestamp: string
-  author: { name: string; email: string }
-  committer: { name: string; email: string }
+export interface PushedCommit extends HeadCommit {
   added: string[]
   removed: string[]
   modified: string[]
