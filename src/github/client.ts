@@ -45,6 +45,11 @@ export interface DownloadOptions {
 
 const RetriedOctokit = Octokit.plugin(retry, throttling)
 
+/** Only `owner` and `repo` of a repository, so a richer object passed as one never leaks fields into a request. */
+export function params(repo: { owner: string; repo: string }): { owner: string; repo: string } {
+  return { owner: repo.owner, repo: repo.repo }
+}
+
 export function createClient(options: GitHubOptions): Client {
   const log = options.log ?? (() => {})
   let count = 0

@@ -1,6 +1,6 @@
 /** Comments and labels on pull requests (GitHub serves both through the issues API). */
 import { WharfError } from '../core/errors.js'
-import type { Client } from './client.js'
+import { params, type Client } from './client.js'
 import { attempt, attemptOptional, statusOf } from './errors.js'
 import { toAccount } from './pulls.js'
 import type { Comment, Label, RepoRef } from './types.js'
@@ -39,7 +39,7 @@ export function createIssues(client: Client) {
   return {
     async listComments(repo: RepoRef, number: number): Promise<Comment[]> {
       return attempt(`listing comments of ${name(repo, number)}`, async () =>
-        (await octokit.paginate(octokit.rest.issues.listComments, { ...repo, issue_number: number, per_page: 100 })).map(toComment),
+        (await octokit.paginate(octokit.rest.issues.listComments, { ...params(repo), issue_number: number, per_page: 100 })).map(toComment),
       )
     },
 
@@ -59,16 +59,16 @@ export function createIssues(client: Client) {
       const existing = (await this.listComments(repo, number)).find(mine)
       if (existing && existing.body === body) return { id: existing.id, action: 'unchanged' }
       if (existing) {
-        await attempt(`updating comment ${existing.id} on ${name(repo, number)}`, () => octokit.rest.issues.updateComment({ ...repo, comment_id: existing.id, body }))
+        await attempt(`updating comment ${existing.id} on ${name(repo, number)}`, () => octokit.rest.issues.updateComment({ ...params(repo), comment_id: existing.id, body }))
         return { id: existing.id, action: 'updated' }
       }
-      const { data } = await attempt(`commenting on ${name(repo, number)}`, () => octokit.rest.issues.createComment({ ...repo, issue_number: number, body }))
+      const { data } = await attempt(`commenting on ${name(repo, number)}`, () => octokit.rest.issues.createComment({ ...params(repo), issue_number: number, body }))
       return { id: data.id, action: 'created' }
     },
 
     async listLabels(repo: RepoRef, number: number): Promise<string[]> {
       return attempt(`listing labels of ${name(repo, number)}`, async () =>
-        (await octokit.paginate(octokit.rest.issues.listLabelsOnIssue, { ...repo, issue_number: number, per_page: 100 })).map((l) => l.name),
+        (await octokit.paginate(octokit.rest.issues.listLabelsOnIssue, { ...params(repo), issue_number: number, per_page: 100 })).map((l) => l.name),
       )
     },
 
@@ -76,22 +76,22 @@ export function createIssues(client: Client) {
     async addLabels(repo: RepoRef, number: number, labels: string[]): Promise<string[]> {
       if (labels.length === 0) return this.listLabels(repo, number)
       return attempt(`labelling ${name(repo, number)} ${labels.join(', ')}`, async () =>
-        (await octokit.rest.issues.addLabels({ ...repo, issue_number: number, labels })).data.map((l) => l.name),
+        (await octokit.rest.issues.addLabels({ ...params(repo), issue_number: number, labels })).data.map((l) => l.name),
       )
     },
 
     /** Removes a label; false when the pull request did not have it. */
     async removeLabel(repo: RepoRef, number: number, label: string): Promise<boolean> {
-      const removed = await attemptOptional(`removing label ${label} from ${name(repo, number)}`, () => octokit.rest.issues.removeLabel({ ...repo, issue_number: number, name: label }))
+      const removed = await attemptOptional(`removing label ${label} from ${name(repo, number)}`, () => octokit.rest.issues.removeLabel({ ...params(repo), issue_number: number, name: label }))
       return removed !== undefined
     },
 
     /** The repository's label by this name, created with this colour and description when missing. */
     async ensureLabel(repo: RepoRef, label: Label): Promise<{ label: Label; created: boolean }> {
-      const found = await attemptOptional(`reading label ${label.name} of ${repo.owner}/${repo.repo}`, () => octokit.rest.issues.getLabel({ ...repo, name: label.name }))
+      const found = await attemptOptional(`reading label ${label.name} of ${repo.owner}/${repo.repo}`, () => octokit.rest.issues.getLabel({ ...params(repo), name: label.name }))
       if (found) return { label: { name: found.data.name, color: found.data.color, description: found.data.description ?? null }, created: false }
       try {
-        const { data } = await octokit.rest.issues.createLabel({ ...repo, name: label.name, color: label.color.replace(/^#/, ''), ...(label.description ? { description: label.description } : {}) })
+        const { data } = await octokit.rest.issues.createLabel({ ...params(repo), name: label.name, color: label.color.replace(/^#/, ''), ...(label.description ? { description: label.description } : {}) })
         return { label: { name: data.name, color: data.color, description: data.description ?? null }, created: true }
       } catch (e) {
         // Created by a concurrent run between the read and the write.

@@ -1,6 +1,6 @@
 /** Pull requests: read, list, files, create, merge with the expected head, reviews. */
 import { WharfError } from '../core/errors.js'
-import type { Client } from './client.js'
+import { params, type Client } from './client.js'
 import { GitHubErrorCode, attempt, describeFailure, statusOf } from './errors.js'
 import type { Account, PullFile, PullRequest, RepoRef, Review, ReviewState } from './types.js'
 
@@ -63,13 +63,13 @@ export function createPulls(client: Client) {
   const name = (r: RepoRef, n?: number) => `${r.owner}/${r.repo}${n === undefined ? '' : `#${n}`}`
   return {
     async get(repo: RepoRef, number: number): Promise<PullRequest> {
-      return attempt(`reading pull request ${name(repo, number)}`, async () => toPull((await octokit.rest.pulls.get({ ...repo, pull_number: number })).data))
+      return attempt(`reading pull request ${name(repo, number)}`, async () => toPull((await octokit.rest.pulls.get({ ...params(repo), pull_number: number })).data))
     },
 
     /** Every open pull request (optionally only those into `base`), oldest first. */
     async listOpen(repo: RepoRef, options: { base?: string } = {}): Promise<PullRequest[]> {
       return attempt(`listing open pull requests of ${name(repo)}`, async () => {
-        const pulls = await octokit.paginate(octokit.rest.pulls.list, { ...repo, state: 'open', per_page: 100, sort: 'created', direction: 'asc', ...(options.base ? { base: options.base } : {}) })
+        const pulls = await octokit.paginate(octokit.rest.pulls.list, { ...params(repo), state: 'open', per_page: 100, sort: 'created', direction: 'asc', ...(options.base ? { base: options.base } : {}) })
         return pulls.map((p) => toPull({ ...p, merged: false }))
       })
     },
@@ -77,7 +77,7 @@ export function createPulls(client: Client) {
     /** The files the pull request changes (GitHub lists at most 3,000; `truncated` says when there are more). */
     async listFiles(repo: RepoRef, number: number): Promise<{ files: PullFile[]; truncated: boolean }> {
       return attempt(`listing files of ${name(repo, number)}`, async () => {
-        const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...repo, pull_number: number, per_page: 100 })
+        const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...params(repo), pull_number: number, per_page: 100 })
         return {
           files: files.map((f) => ({ filename: f.filename, status: f.status, previousFilename: f.previous_filename, sha: f.sha, additions: f.additions, deletions: f.deletions })),
           truncated: files.length >= MAX_PULL_FILES,
@@ -88,7 +88,7 @@ export function createPulls(client: Client) {
     async create(repo: RepoRef, options: CreatePullOptions): Promise<PullRequest> {
       return attempt(`opening a pull request on ${name(repo)} from ${options.head}`, async () => {
         const { data } = await octokit.rest.pulls.create({
-          ...repo,
+          ...params(repo),
           title: options.title,
           head: options.head,
           base: options.base,
@@ -111,7 +111,7 @@ export function createPulls(client: Client) {
       }
       try {
         const { data } = await octokit.rest.pulls.merge({
-          ...repo,
+          ...params(repo),
           pull_number: number,
           sha: options.expectedHeadSha,
           merge_method: options.method ?? 'merge',
@@ -133,7 +133,7 @@ export function createPulls(client: Client) {
 
     async listReviews(repo: RepoRef, number: number): Promise<Review[]> {
       return attempt(`listing reviews of ${name(repo, number)}`, async () =>
-        (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number: number, per_page: 100 })).map(toReview),
+        (await octokit.paginate(octokit.rest.pulls.listReviews, { ...params(repo), pull_number: number, per_page: 100 })).map(toReview),
       )
     },
 

@@ -1,5 +1,5 @@
 /** Releases and their assets: get by tag, create, list, upload, delete, download. */
-import type { Client } from './client.js'
+import { params, type Client } from './client.js'
 import { attempt, attemptOptional } from './errors.js'
 import type { Release, ReleaseAsset, RepoRef } from './types.js'
 
@@ -23,7 +23,7 @@ export function createReleases(client: Client) {
   return {
     /** The release of a tag, or undefined when there is none. */
     async getByTag(repo: RepoRef, tag: string): Promise<Release | undefined> {
-      const found = await attemptOptional(`reading release ${tag} of ${name(repo)}`, () => octokit.rest.repos.getReleaseByTag({ ...repo, tag }))
+      const found = await attemptOptional(`reading release ${tag} of ${name(repo)}`, () => octokit.rest.repos.getReleaseByTag({ ...params(repo), tag }))
       return found ? toRelease(found.data) : undefined
     },
 
@@ -33,7 +33,7 @@ export function createReleases(client: Client) {
         toRelease(
           (
             await octokit.rest.repos.createRelease({
-              ...repo,
+              ...params(repo),
               tag_name: options.tag,
               ...(options.name !== undefined ? { name: options.name } : {}),
               ...(options.body !== undefined ? { body: options.body } : {}),
@@ -49,7 +49,7 @@ export function createReleases(client: Client) {
 
     async listAssets(repo: RepoRef, releaseId: number): Promise<ReleaseAsset[]> {
       return attempt(`listing assets of release ${releaseId} of ${name(repo)}`, async () =>
-        (await octokit.paginate(octokit.rest.repos.listReleaseAssets, { ...repo, release_id: releaseId, per_page: 100 })).map(toAsset),
+        (await octokit.paginate(octokit.rest.repos.listReleaseAssets, { ...params(repo), release_id: releaseId, per_page: 100 })).map(toAsset),
       )
     },
 
@@ -70,7 +70,7 @@ export function createReleases(client: Client) {
 
     /** Deletes an asset; false when it was already gone. */
     async deleteAsset(repo: RepoRef, assetId: number): Promise<boolean> {
-      const done = await attemptOptional(`deleting asset ${assetId} of ${name(repo)}`, () => octokit.rest.repos.deleteReleaseAsset({ ...repo, asset_id: assetId }))
+      const done = await attemptOptional(`deleting asset ${assetId} of ${name(repo)}`, () => octokit.rest.repos.deleteReleaseAsset({ ...params(repo), asset_id: assetId }))
       return done !== undefined
     },
 
@@ -80,7 +80,7 @@ export function createReleases(client: Client) {
      */
     async downloadAsset(repo: RepoRef, assetId: number, options: { maxBytes: number; timeoutMs?: number }): Promise<Buffer> {
       const response = await attempt(`downloading asset ${assetId} of ${name(repo)}`, () =>
-        octokit.rest.repos.getReleaseAsset({ ...repo, asset_id: assetId, headers: { accept: 'application/octet-stream' }, request: { redirect: 'manual' } }),
+        octokit.rest.repos.getReleaseAsset({ ...params(repo), asset_id: assetId, headers: { accept: 'application/octet-stream' }, request: { redirect: 'manual' } }),
       )
       const location = (response.headers as Record<string, string | undefined>).location
       if (location) return client.download(location, { maxBytes: options.maxBytes, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) })

@@ -1,7 +1,7 @@
 /** Repositories and forks, and the Git Data API: blobs, trees, commits and refs. */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { WharfError } from '../core/errors.js'
-import type { Client } from './client.js'
+import { params, type Client } from './client.js'
 import { GitHubErrorCode, attempt, attemptOptional, statusOf } from './errors.js'
 import type { GitCommit, GitRef, RepoRef, Repository, TreeEntry } from './types.js'
 
@@ -41,7 +41,7 @@ export function createRepos(client: Client) {
   const name = (r: RepoRef) => `${r.owner}/${r.repo}`
   return {
     async get(repo: RepoRef): Promise<Repository> {
-      return attempt(`reading repository ${name(repo)}`, async () => toRepository((await octokit.rest.repos.get({ owner: repo.owner, repo: repo.repo })).data))
+      return attempt(`reading repository ${name(repo)}`, async () => toRepository((await octokit.rest.repos.get(params(repo))).data))
     },
 
     /**
@@ -53,7 +53,7 @@ export function createRepos(client: Client) {
         toRepository(
           (
             await octokit.rest.repos.createFork({
-              ...repo,
+              ...params(repo),
               ...(options.name ? { name: options.name } : {}),
               ...(options.defaultBranchOnly !== undefined ? { default_branch_only: options.defaultBranchOnly } : {}),
             })
@@ -91,7 +91,7 @@ export function createGit(client: Client) {
     /** Stores bytes as a blob; returns its sha. */
     async createBlob(repo: RepoRef, content: Uint8Array | string): Promise<string> {
       const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content)
-      return attempt(`storing a blob in ${name(repo)}`, async () => (await octokit.rest.git.createBlob({ ...repo, content: bytes.toString('base64'), encoding: 'base64' })).data.sha)
+      return attempt(`storing a blob in ${name(repo)}`, async () => (await octokit.rest.git.createBlob({ ...params(repo), content: bytes.toString('base64'), encoding: 'base64' })).data.sha)
     },
 
     /** A tree: `baseTree` with the entries set or (sha null) removed; returns its sha. */
@@ -101,22 +101,22 @@ export function createGit(client: Client) {
         const type = mode === '040000' ? ('tree' as const) : mode === '160000' ? ('commit' as const) : ('blob' as const)
         return e.content !== undefined ? { path: e.path, mode, type, content: e.content } : { path: e.path, mode, type, sha: e.sha ?? null }
       })
-      return attempt(`writing a tree in ${name(repo)}`, async () => (await octokit.rest.git.createTree({ ...repo, tree, ...(options.baseTree ? { base_tree: options.baseTree } : {}) })).data.sha)
+      return attempt(`writing a tree in ${name(repo)}`, async () => (await octokit.rest.git.createTree({ ...params(repo), tree, ...(options.baseTree ? { base_tree: options.baseTree } : {}) })).data.sha)
     },
 
     async getCommit(repo: RepoRef, sha: string): Promise<GitCommit> {
-      return attempt(`reading commit ${sha.slice(0, 12)} of ${name(repo)}`, async () => toCommit((await octokit.rest.git.getCommit({ ...repo, commit_sha: sha })).data))
+      return attempt(`reading commit ${sha.slice(0, 12)} of ${name(repo)}`, async () => toCommit((await octokit.rest.git.getCommit({ ...params(repo), commit_sha: sha })).data))
     },
 
     async createCommit(repo: RepoRef, options: { message: string; tree: string; parents: string[]; author?: { name: string; email: string; date?: string } }): Promise<GitCommit> {
       return attempt(`writing a commit in ${name(repo)}`, async () =>
-        toCommit((await octokit.rest.git.createCommit({ ...repo, message: options.message, tree: options.tree, parents: options.parents, ...(options.author ? { author: options.author } : {}) })).data),
+        toCommit((await octokit.rest.git.createCommit({ ...params(repo), message: options.message, tree: options.tree, parents: options.parents, ...(options.author ? { author: options.author } : {}) })).data),
       )
     },
 
     /** A ref (`heads/main`, `refs/tags/v1`), or undefined when it does not exist. */
     async getRef(repo: RepoRef, ref: string): Promise<GitRef | undefined> {
-      const found = await attemptOptional(`reading ${ref} of ${name(repo)}`, () => octokit.rest.git.getRef({ ...repo, ref: shortRef(ref) }))
+      const found = await attemptOptional(`reading ${ref} of ${name(repo)}`, () => octokit.rest.git.getRef({ ...params(repo), ref: shortRef(ref) }))
       return found ? { ref: found.data.ref, sha: found.data.object.sha, type: found.data.object.type } : undefined
     },
 
@@ -124,7 +124,7 @@ export function createGit(client: Client) {
     async createRef(repo: RepoRef, ref: string, sha: string): Promise<GitRef> {
       const full = ref.startsWith('refs/') ? ref : `refs/${ref}`
       return attempt(`creating ${full} in ${name(repo)}`, async () => {
-        const { data } = await octokit.rest.git.createRef({ ...repo, ref: full, sha })
+        const { data } = await octokit.rest.git.createRef({ ...params(repo), ref: full, sha })
         return { ref: data.ref, sha: data.object.sha, type: data.object.type }
       })
     },
@@ -132,7 +132,7 @@ export function createGit(client: Client) {
     /** Moves a ref to `sha`; only forward unless `force`. */
     async updateRef(repo: RepoRef, ref: string, sha: string, options: { force?: boolean } = {}): Promise<GitRef> {
       return attempt(`moving ${ref} of ${name(repo)} to ${sha.slice(0, 12)}`, async () => {
-        const { data } = await octokit.rest.git.updateRef({ ...repo, ref: shortRef(ref), sha, force: options.force === true })
+        const { data } = await octokit.rest.git.updateRef({ ...params(repo), ref: shortRef(ref), sha, force: options.force === true })
         return { ref: data.ref, sha: data.object.sha, type: data.object.type }
       })
     },

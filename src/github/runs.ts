@@ -1,5 +1,5 @@
 /** Actions: workflow runs for a commit, a run's artifacts, and an artifact's zip. */
-import type { Client } from './client.js'
+import { params, type Client } from './client.js'
 import { GitHubErrorCode, attempt, attemptOptional } from './errors.js'
 import { WharfError } from '../core/errors.js'
 import type { Artifact, RepoRef, WorkflowRun } from './types.js'
@@ -34,18 +34,18 @@ export function createRuns(client: Client) {
     /** Runs for a head commit, newest first; `workflowPath` and `event` narrow them. */
     async listForSha(repo: RepoRef, sha: string, options: { event?: string; workflowPath?: string } = {}): Promise<WorkflowRun[]> {
       return attempt(`listing workflow runs of ${name(repo)} for ${sha.slice(0, 12)}`, async () => {
-        const runs = await octokit.paginate(octokit.rest.actions.listWorkflowRunsForRepo, { ...repo, head_sha: sha, per_page: 100, ...(options.event ? { event: options.event } : {}) })
+        const runs = await octokit.paginate(octokit.rest.actions.listWorkflowRunsForRepo, { ...params(repo), head_sha: sha, per_page: 100, ...(options.event ? { event: options.event } : {}) })
         return runs.map(toRun).filter((r) => !options.workflowPath || r.workflowPath === options.workflowPath || r.workflowPath.startsWith(`${options.workflowPath}@`))
       })
     },
 
     async get(repo: RepoRef, runId: number): Promise<WorkflowRun> {
-      return attempt(`reading workflow run ${runId} of ${name(repo)}`, async () => toRun((await octokit.rest.actions.getWorkflowRun({ ...repo, run_id: runId })).data))
+      return attempt(`reading workflow run ${runId} of ${name(repo)}`, async () => toRun((await octokit.rest.actions.getWorkflowRun({ ...params(repo), run_id: runId })).data))
     },
 
     async listArtifacts(repo: RepoRef, runId: number, options: { name?: string } = {}): Promise<Artifact[]> {
       return attempt(`listing artifacts of run ${runId} of ${name(repo)}`, async () => {
-        const artifacts = await octokit.paginate(octokit.rest.actions.listWorkflowRunArtifacts, { ...repo, run_id: runId, per_page: 100, ...(options.name ? { name: options.name } : {}) })
+        const artifacts = await octokit.paginate(octokit.rest.actions.listWorkflowRunArtifacts, { ...params(repo), run_id: runId, per_page: 100, ...(options.name ? { name: options.name } : {}) })
         return artifacts.map(toArtifact)
       })
     },
@@ -57,7 +57,7 @@ export function createRuns(client: Client) {
     async downloadArtifact(repo: RepoRef, artifactId: number, options: { maxBytes: number; timeoutMs?: number }): Promise<Buffer> {
       const what = `downloading artifact ${artifactId} of ${name(repo)}`
       const response = await attemptOptional(what, () =>
-        octokit.rest.actions.downloadArtifact({ ...repo, artifact_id: artifactId, archive_format: 'zip', request: { redirect: 'manual' } }),
+        octokit.rest.actions.downloadArtifact({ ...params(repo), artifact_id: artifactId, archive_format: 'zip', request: { redirect: 'manual' } }),
       )
       if (!response) throw new WharfError(GitHubErrorCode.NotFound, `${what}: no such artifact`, { hint: 'it may have expired; run the workflow again' })
       const location = (response.headers as Record<string, string | undefined>).location

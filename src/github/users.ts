@@ -1,5 +1,5 @@
 /** Accounts by login and by numeric id, team membership, and a user's permission on a repository. */
-import type { Client } from './client.js'
+import { params, type Client } from './client.js'
 import { attempt, attemptOptional } from './errors.js'
 import { toAccount } from './pulls.js'
 import type { Account, RepoPermission, RepoRef } from './types.js'
@@ -33,7 +33,7 @@ export function createUsers(client: Client) {
     /** A user's permission on a repository: admin, write, read or none. */
     async permission(repo: RepoRef, login: string): Promise<RepoPermission> {
       const { data } = await attempt(`reading ${login}'s permission on ${repo.owner}/${repo.repo}`, () =>
-        octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login }),
+        octokit.rest.repos.getCollaboratorPermissionLevel({ ...params(repo), username: login }),
       )
       const p = data.permission
       return p === 'admin' || p === 'write' || p === 'read' ? p : p === 'maintain' ? 'write' : p === 'triage' ? 'read' : 'none'

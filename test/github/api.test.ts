@@ -239,11 +239,12 @@ describe('repositories, forks and the Git Data API', () => {
     expect(tip.ref).toBe('refs/heads/main')
     expect(await bobs.repos.get({ owner: 'bob', repo: 'index' })).toMatchObject({ parent: 'wharf/index', defaultBranch: 'main' })
 
-    const blob = await bobs.git.createBlob({ owner: 'bob', repo: 'index' }, '{"version":"1.0.0"}\n')
-    const base = await bobs.git.getCommit({ owner: 'bob', repo: 'index' }, tip.sha)
-    const tree = await bobs.git.createTree({ owner: 'bob', repo: 'index' }, { baseTree: base.tree, entries: [{ path: 'index/packages/bob/x/1.0.0.json', sha: blob }] })
-    const commit = await bobs.git.createCommit({ owner: 'bob', repo: 'index' }, { message: 'Publish bob:x@1.0.0', tree, parents: [tip.sha] })
-    await bobs.git.createRef({ owner: 'bob', repo: 'index' }, 'refs/heads/publish/bob-x-1.0.0', commit.sha)
+    // The Repository the fork call answered serves as the RepoRef of the calls that follow.
+    const blob = await bobs.git.createBlob(fork, '{"version":"1.0.0"}\n')
+    const base = await bobs.git.getCommit(fork, tip.sha)
+    const tree = await bobs.git.createTree(fork, { baseTree: base.tree, entries: [{ path: 'index/packages/bob/x/1.0.0.json', sha: blob }] })
+    const commit = await bobs.git.createCommit(fork, { message: 'Publish bob:x@1.0.0', tree, parents: [tip.sha] })
+    await bobs.git.createRef(fork, 'refs/heads/publish/bob-x-1.0.0', commit.sha)
     const pull = await bobs.pulls.create(INDEX, { title: 'Publish bob:x@1.0.0', head: 'bob:publish/bob-x-1.0.0', base: 'main' })
     expect(pull.head).toEqual({ ref: 'publish/bob-x-1.0.0', sha: commit.sha, repo: 'bob/index' })
     const { files } = await gh.pulls.listFiles(INDEX, pull.number)
