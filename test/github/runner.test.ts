@@ -195,6 +195,21 @@ describe('what the runner refuses', () => {
   })
 })
 
+describe('continue-on-error, timeouts, GITHUB_ENV and GITHUB_PATH', () => {
+  it('tolerates a failing leg whose continue-on-error comes from the matrix, kills a step at its timeout, and carries env and PATH to later steps', async () => {
+    const result = await runner.runFile(path.join(FIXTURES, 'workflows', 'tolerant.yml'), { name: 'workflow_dispatch', payload: { inputs: {}, ref: 'refs/heads/main' } })
+    expect(result.conclusion).toBe('success')
+    expect(job(result, 'flaky').map((l) => [l.matrix, l.conclusion])).toEqual([
+      [{ experimental: false }, 'success'],
+      [{ experimental: true }, 'failure'],
+    ])
+    const [slow] = job(result, 'slow')
+    expect(slow!.conclusion).toBe('failure')
+    expect(slow!.steps[0]!.log).toMatch(/longer than its timeout/)
+    expect(job(result, 'env-and-path')[0]!.steps[1]!.log).toBe('hi tool-ran')
+  })
+})
+
 describe('the pieces, table-driven', () => {
   it.each([
     ['main', 'main', true],

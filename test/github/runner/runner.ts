@@ -68,6 +68,8 @@ export interface JobResult {
   summary: string
   log: string
   permissions: Permissions
+  /** The job's continue-on-error: its failure does not fail the run. */
+  continueOnError: boolean
 }
 
 export interface WorkflowRunResult {
@@ -245,9 +247,8 @@ export class Runner {
       jobs.push(...results)
       const conclusions = results.map((r) => r.conclusion)
       const result: JobConclusion = conclusions.includes('failure') ? 'failure' : conclusions.every((c) => c === 'skipped') ? 'skipped' : conclusions.includes('cancelled') ? 'cancelled' : 'success'
-      const continueOnError = job.raw && mapGet(job.raw, 'continue-on-error')
-      const tolerated = continueOnError !== undefined && resolveToken(continueOnError, {}) === true
-      if (result === 'failure' && !tolerated) failed = true
+      // A failed leg whose job has continue-on-error (which may depend on the matrix) does not fail the run.
+      if (results.some((r) => r.conclusion === 'failure' && !r.continueOnError)) failed = true
       needs[job.id] = { result, outputs: Object.assign({}, ...results.map((r) => r.outputs)) }
     }
     const conclusion = failed ? 'failure' : 'success'
@@ -335,7 +336,7 @@ export class Runner {
     const status: Status = { failed: neededFailed, cancelled: false, incomplete: neededIncomplete }
     const unsupported = ['container', 'services'].filter((k) => mapGet(job.raw, k) !== undefined)
     if (unsupported.length > 0) throw new Error(`${workflow.path}: job ${job.id} uses ${unsupported.join(' and ')}, which this runner does not run`)
-    const skipped = (name: string): JobResult => ({ id: job.id, name, matrix: undefined, conclusion: 'skipped', steps: [], outputs: {}, annotations: [], summary: '', log: '', permissions: {} })
+    const skipped = (name: string): JobResult => ({ id: job.id, name, matrix: undefined, conclusion: 'skipped', steps: [], outputs: {}, annotations: [], summary: '', log: '', permissions: {}, continueOnError: false })
     // A job whose needed job did not succeed is skipped unless its `if:` says otherwise (the converter adds success()).
     if (!condition(job.job.if.expression, base, status)) return [skipped(job.id)]
     const strategy = (resolveToken(job.job.strategy, base) ?? {}) as { matrix?: Record<string, unknown>; 'fail-fast'?: boolean }
@@ -398,7 +399,8 @@ export class Runner {
     const defaults = { ...(resolveToken(mapGet(mapGet(workflow.root, 'defaults'), 'run'), contexts) as object), ...(resolveToken(mapGet(mapGet(job.raw, 'defaults'), 'run'), contexts) as object) } as { shell?: string; 'working-directory'?: string }
     const timeout = resolveToken(mapGet(job.raw, 'timeout-minutes'), contexts)
 
-    const result: JobResult = { id: job.id, name: displayName, matrix, conclusion: 'success', steps: [], outputs: {}, annotations: [], summary: '', log: '', permissions }
+    const continueOnError = resolveToken(mapGet(job.raw, 'continue-on-error'), contexts) === true
+    const result: JobResult = { id: job.id, name: displayName, matrix, conclusion: 'success', steps: [], outputs: {}, annotations: [], summary: '', log: '', permissions, continueOnError }
     const stepsContext: Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }> = {}
     const addedPath: string[] = []
     const state: Status = { failed: false, cancelled: false }
