@@ -67,6 +67,19 @@ const ERRORS = {
   CONFIG: { exit: 2, status: 500 },
   CREDENTIALS_EXPOSED: { exit: 2, status: 500 },
   CACHE: { exit: 2, status: 500 },
+  // GitHub's answers (src/github): a token GitHub refuses is the environment's to fix; a moved head or a
+  // refused merge is a refusal; GitHub failing or rate-limiting is someone else's failure.
+  GITHUB_UNAUTHORIZED: { exit: 2, status: 502 },
+  GITHUB_FORBIDDEN: { exit: 2, status: 502 },
+  GITHUB_NOT_FOUND: { exit: 2, status: 404 },
+  GITHUB_CONFLICT: { exit: 1, status: 409 },
+  GITHUB_HEAD_CHANGED: { exit: 1, status: 409 },
+  GITHUB_NOT_MERGEABLE: { exit: 1, status: 409 },
+  GITHUB_VALIDATION_FAILED: { exit: 1, status: 422 },
+  GITHUB_TOO_LARGE: { exit: 1, status: 413 },
+  GITHUB_RATE_LIMITED: { exit: 3, status: 503 },
+  GITHUB_UNAVAILABLE: { exit: 3, status: 502 },
+  GITHUB_TIMEOUT: { exit: 3, status: 504 },
   // Someone else's failure, or ours.
   FETCH_FAILED: { exit: 3, status: 502 },
   REMOTE: { exit: 3, status: 502 },

@@ -3,7 +3,7 @@
  * in this module goes through `describeFailure`, so nothing above it sees an
  * Octokit error.
  */
-import { WharfError } from '../core/errors.js'
+import { WharfError, type WharfCode } from '../core/errors.js'
 
 /** Stable codes of GitHub failures. */
 export const GitHubErrorCode = {
@@ -28,7 +28,7 @@ export const GitHubErrorCode = {
   TooLarge: 'GITHUB_TOO_LARGE',
   /** A wait (a fork becoming ready, a download) took longer than allowed. */
   Timeout: 'GITHUB_TIMEOUT',
-} as const
+} as const satisfies Record<string, WharfCode>
 export type GitHubErrorCode = (typeof GitHubErrorCode)[keyof typeof GitHubErrorCode]
 
 interface RequestErrorLike {
