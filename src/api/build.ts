@@ -13,8 +13,8 @@ import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
-import { classifyPath, NAMESPACES_DIR, REGISTRY_KEY_PATH } from '../core/layout.js'
-import type { RegistryFile, VersionRecord } from '../core/types.js'
+import { classifyPath, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH } from '../core/layout.js'
+import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
 import { MAIN, resolveCommit, withRepoLock, type Repo } from '../git/index.js'
 import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { cargoConfig, cargoIndexLine, cargoIndexPath, crateKey } from './cargo.js'
@@ -54,9 +54,10 @@ import {
   type Site,
 } from './documents.js'
 import { diffTrees, firstParentChain, indexChanges, indexTree, lookup, readCommitData, type CommitChanges, type IndexChange } from './history.js'
-import { buildPackage, indexFiles, packageExistsAt, packagesOfNamespace, parseNamespace, readAllPackages, readBlobAt, readNamespaces, readPackage, readRegistryAt, reportTarget } from './model.js'
+import { buildPackage, childrenAt, indexFiles, packageExistsAt, packagesOfNamespace, parseNamespace, readAllPackages, readBlobAt, readNamespaces, readPackage, readRegistryAt, reportTarget } from './model.js'
 import { isTreeMode, ObjectReader, parseTree, type CommitData } from '../git/objects.js'
 import { buildsDirOf, currentTree, newTree, OutputTree, swapIn } from './output.js'
+import { checkSitePath, dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, renderDependentsDoc, type DependentsDoc, type PageContext, type PageRenderer, type SiteFile } from './pages.js'
 import { isSnapshotFile, leafOf, leafPath, partPath, renderLeaf, renderPart, renderSnapshot, SNAPSHOT_PATH, type Snapshot, type SnapshotLeaf, type SnapshotPart } from './snapshot.js'
 
 /** Where a local registry answers when no --base-url is given (REGISTRY_URL's default in `wharf serve`). */
@@ -80,6 +81,8 @@ export interface BuildApiOptions {
   ttlSeconds?: number
   /** The registry's private key, PKCS#8 PEM (default: the index's .wharf/registry.key). */
   registryKey?: string
+  /** Writes the static site beside the API (src/site's renderer); without it only the API is built. */
+  pages?: PageRenderer
 }
 
 export interface BuildApiResult {
@@ -106,6 +109,8 @@ interface BuildState {
   base_url: string
   seq: number
   counts: Counts
+  /** The page renderer's format, when the output has pages. */
+  pages?: string
 }
 
 interface Context {
@@ -117,6 +122,7 @@ interface Context {
   now: Date
   ttlSeconds: number
   warnings: string[]
+  pages: PageRenderer | undefined
 }
 
 interface RawEvent {
@@ -229,6 +235,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         now: options.now ?? new Date(),
         ttlSeconds: options.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
         warnings: [],
+        pages: options.pages,
       }
       let reason: string | undefined
       if (options.since !== undefined) {
@@ -337,6 +344,38 @@ async function writeCargo(ctx: Context, tree: OutputTree, pkg: PackageModel, own
 
 const commitOf = (scan: Scan, key: string): string | undefined => scan.touched.get(key)?.oid
 
+/** Writes what the page renderer returned, refusing any path that is not a plain relative one. */
+async function writeSiteFiles(tree: OutputTree, files: SiteFile[]): Promise<void> {
+  for (const file of files) {
+    const bytes = typeof file.bytes === 'string' ? file.bytes : Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength)
+    await tree.write(checkSitePath(file.path), bytes)
+  }
+}
+
+const pageContext = (site: Site): PageContext => ({ baseUrl: site.baseUrl, registry: site.registry })
+
+/** `ns:a/b` is nested under `ns:a`; a top-level name has no parent. */
+const parentOf = (id: string): string | undefined => (id.includes('/') ? id.slice(0, id.lastIndexOf('/')) : undefined)
+
+/** The records that publish events added and the tip still holds, with the commit that added each (feed order). */
+function publishedRecords(events: RawEvent[], packages: (id: string) => PackageModel | undefined): { record: VersionRecord; commit: string }[] {
+  const out: { record: VersionRecord; commit: string }[] = []
+  for (const event of events) {
+    if (event.type !== 'publish') continue
+    const entry = packages(event.id)?.versions.find((v) => v.version === event.version)
+    if (entry && entry.file.path === event.path) out.push({ record: entry.record, commit: event.commit.oid })
+  }
+  return out
+}
+
+const sortedDependents = (doc: DependentsDoc | undefined) => [...(doc?.dependents ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1))
+
+/** The home page, the lists and the shared assets: rendered by every build. */
+async function writeSitePages(ctx: Context, tree: OutputTree, site: Site, counts: Counts, newest: FeedEntry[], namespaces: string[]): Promise<void> {
+  if (!ctx.pages) return
+  await writeSiteFiles(tree, ctx.pages.aggregates({ context: pageContext(site), head: site.head, counts, newest, namespaces: [...namespaces].sort() }))
+}
+
 async function fullBuild(ctx: Context, out: string, reason: string | undefined): Promise<BuildApiResult> {
   const { reader } = ctx
   const tree = new OutputTree(await newTree(out), false)
@@ -356,6 +395,14 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
     const entries = feedEntries(scan.events, (id) => packages.get(id), 1)
     const claims = await claimCrates(scan.events, (id) => packages.get(id), async () => undefined)
     const owner = async (key: string) => claims.get(key)?.package
+    const dependents = new Map<string, DependentsDoc>()
+    for (const { record, commit } of publishedRecords(scan.events, (id) => packages.get(id))) foldDependents(dependents, record, commit)
+    const namespaceFiles = new Map([...namespaceBlobs].map(([ns, blob]) => [ns, parseNamespace(blob)]))
+    const children = new Map<string, string[]>()
+    for (const id of [...packages.keys()].sort()) {
+      const parent = parentOf(id)
+      if (parent && packages.has(parent)) children.set(parent, [...(children.get(parent) ?? []), id])
+    }
 
     // Leaves first: the signed index files, artifacts, then the documents that point at them.
     const fromPackages = new Map<string, Buffer>()
@@ -385,7 +432,12 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
         current.entries.push(entry)
         if (ordinal.get(commit.oid)! > ordinal.get(current.commit.oid)!) current.commit = commit
       }
+      if (ctx.pages) {
+        const input = { context: pageContext(site), package: pkg, namespace: namespaceFiles.get(pkg.namespace), dependents: sortedDependents(dependents.get(pkg.id)), children: children.get(pkg.id) ?? [] }
+        await writeSiteFiles(tree, ctx.pages.package(input))
+      }
     }
+    for (const doc of dependents.values()) await tree.write(dependentsPath(doc.name), renderDependentsDoc(doc))
     for (const [key, claim] of claims) await tree.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit.oid, cargoIndexPath(claim.crate)))
 
     const byNamespace = new Map<string, string[]>()
@@ -394,7 +446,9 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
       byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), id])
     }
     for (const [ns, blob] of namespaceBlobs) {
-      await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, parseNamespace(blob), byNamespace.get(ns) ?? [], commitOf(scan, `n:${ns}`) ?? ctx.head.oid, blob.path))
+      const members = [...(byNamespace.get(ns) ?? [])].sort()
+      await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, namespaceFiles.get(ns)!, members, commitOf(scan, `n:${ns}`) ?? ctx.head.oid, blob.path))
+      if (ctx.pages) await writeSiteFiles(tree, ctx.pages.namespace({ context: pageContext(site), namespace: namespaceFiles.get(ns)!, packages: members }))
     }
     await tree.write(PATHS.packages, renderPackageList([...packages.keys()], commitOf(scan, 'packages') ?? null))
     await tree.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOf(scan, 'namespaces') ?? null))
@@ -416,8 +470,10 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
       crates: claims.size,
     }
     await writeAggregates(ctx, tree, site, counts, entries.length, shardInfo)
+    const newest = entries.filter((e) => e.type === 'publish').slice(-NEWEST_COUNT).reverse()
+    await writeSitePages(ctx, tree, site, counts, newest, [...namespaceBlobs.keys()])
     await writeSnapshot(ctx, tree, site, undefined)
-    await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts } satisfies BuildState, null, 2)}\n`)
+    await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts, pages: ctx.pages?.format } satisfies BuildState, null, 2)}\n`)
     await tree.flush()
     await swapIn(out, tree.root)
     return {
@@ -524,6 +580,9 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   if (state.format !== API_FORMAT) return `the output is of format ${state.format}, this wharf writes format ${API_FORMAT}`
   if (state.base_url !== ctx.baseUrl) return `the output was built for ${state.base_url}, not ${ctx.baseUrl}`
   if (state.commit !== since) return `the output was built from ${state.commit.slice(0, 12)}, not from ${since.slice(0, 12)}`
+  if ((state.pages ?? null) !== (ctx.pages?.format ?? null)) {
+    return ctx.pages ? (state.pages ? `its pages are of format ${state.pages}, this build writes ${ctx.pages.format}` : 'the output has no pages yet') : 'the output has pages and this build writes none'
+  }
   const chain = firstParentChain(reader, ctx.head.oid, since)
   if (!chain) return `${since.slice(0, 12)} is not on the first-parent history of ${ctx.head.oid.slice(0, 12)}`
 
@@ -535,6 +594,11 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   })
   for (const commit of indexChanges(reader, chain, before)) scan.add(commit)
   if (scan.rewrites.length) return `published files were changed or removed since ${since.slice(0, 12)} (${scan.rewrites.slice(0, 3).join(', ')})`
+  const blobAt = (tree: string, file: string) => lookup(reader, tree, file)?.oid
+  // Every page names the registry; a namespace page has no document left to say it is gone.
+  if (ctx.pages && blobAt(before.tree, REGISTRY_PATH) !== blobAt(ctx.head.tree, REGISTRY_PATH)) return `${REGISTRY_PATH} changed since ${since.slice(0, 12)}, and every page shows it`
+  const namespaceFileChanged = [...scan.namespaces].filter((ns) => blobAt(before.tree, `${NAMESPACES_DIR}/${ns}.json`) !== blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`))
+  if (ctx.pages && namespaceFileChanged.some((ns) => blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`) === undefined)) return `a namespace file was removed since ${since.slice(0, 12)}`
 
   const site = siteOf(ctx)
   const packages = new Map<string, PackageModel>()
@@ -546,6 +610,14 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   const ownerInOutput = async (key: string) => (await tree.readJson<{ package: string }>(crateDocPath(key)))?.package
   const claims = await claimCrates(scan.events, (id) => packages.get(id), ownerInOutput)
   const owner = async (key: string) => claims.get(key)?.package ?? (await ownerInOutput(key))
+  const published = publishedRecords(scan.events, (id) => packages.get(id))
+  const dependents = new Map<string, DependentsDoc>()
+  for (const target of new Set(published.flatMap(({ record }) => dependencyTargets(record)))) {
+    const doc = await tree.readJson<DependentsDoc>(dependentsPath(target))
+    if (doc) dependents.set(target, doc)
+  }
+  const dependentsChanged = new Set<string>()
+  for (const { record, commit } of published) for (const target of foldDependents(dependents, record, commit)) dependentsChanged.add(target)
 
   // The signed index files as they are at the tip.
   const net: IndexChange[] = []
@@ -554,12 +626,12 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
     if (change.status === 'deleted') await tree.remove(change.path)
     else await tree.write(change.path, reader.readAs(change.oid!, 'blob'))
   }
-  const published = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
+  const newVersions = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
   const shardCommits = new Map<string, CommitData>()
   const searchEntries = new Map<string, SearchEntry>()
   for (const pkg of packages.values()) {
     for (const v of pkg.versions) {
-      if (published.has(`${pkg.id}@${v.version}`)) await placeArtifacts(ctx, tree, v.record)
+      if (newVersions.has(`${pkg.id}@${v.version}`)) await placeArtifacts(ctx, tree, v.record)
       const commit = commitOf(scan, `v:${pkg.id}@${v.version}`)
       if (commit) await tree.write(versionPath(pkg.id, v.version), renderVersionDoc(site, pkg, v, commit))
     }
@@ -574,6 +646,36 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
     if (!known || chainIndex(commit) > chainIndex(known)) shardCommits.set(shard, commit)
   }
   for (const [key, claim] of claims) await tree.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit.oid, cargoIndexPath(claim.crate)))
+  for (const target of dependentsChanged) await tree.write(dependentsPath(target), renderDependentsDoc(dependents.get(target)!))
+
+  const namespaceFiles = new Map<string, NamespaceFile | undefined>()
+  const namespaceFile = (ns: string) => {
+    if (!namespaceFiles.has(ns)) {
+      const oid = blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`)
+      namespaceFiles.set(ns, oid ? parseNamespace(readBlobAt(reader, `${NAMESPACES_DIR}/${ns}.json`, oid)) : undefined)
+    }
+    return namespaceFiles.get(ns)
+  }
+  if (ctx.pages) {
+    // Pages change with the package's own files, its dependents, its nested packages and its namespace's file.
+    const render = new Set([...packages.keys(), ...dependentsChanged])
+    for (const id of scan.newPackages) {
+      const parent = parentOf(id)
+      if (parent) render.add(parent)
+    }
+    for (const ns of namespaceFileChanged) for (const id of packagesOfNamespace(reader, ctx.head.tree, ns)) render.add(id)
+    for (const id of [...render].sort()) {
+      let pkg = packages.get(id)
+      if (!pkg) {
+        const files = readPackage(reader, ctx.head.tree, id)
+        if (!files) continue
+        pkg = buildPackage(id, files, reader, ctx.repo.dir)
+      }
+      const doc = dependents.get(id) ?? (await tree.readJson<DependentsDoc>(dependentsPath(id)))
+      const input = { context: pageContext(site), package: pkg, namespace: namespaceFile(pkg.namespace), dependents: sortedDependents(doc), children: childrenAt(reader, ctx.head.tree, id) }
+      await writeSiteFiles(tree, ctx.pages.package(input))
+    }
+  }
 
   for (const ns of scan.namespaces) {
     const commit = commitOf(scan, `n:${ns}`)
@@ -583,9 +685,10 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
       continue
     }
     const previous = await tree.readJson<{ packages: string[] }>(namespaceDocPath(ns))
-    const members = previous ? [...new Set([...previous.packages, ...[...scan.newPackages].filter((id) => id.startsWith(`${ns}:`))])] : packagesOfNamespace(reader, ctx.head.tree, ns)
-    const blob = readBlobAt(reader, `${NAMESPACES_DIR}/${ns}.json`, entry.oid)
-    await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, parseNamespace(blob), members, commit ?? ctx.head.oid, blob.path))
+    const members = (previous ? [...new Set([...previous.packages, ...[...scan.newPackages].filter((id) => id.startsWith(`${ns}:`))])] : packagesOfNamespace(reader, ctx.head.tree, ns)).sort()
+    const file = namespaceFile(ns)!
+    await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, file, members, commit ?? ctx.head.oid, `${NAMESPACES_DIR}/${ns}.json`))
+    if (ctx.pages) await writeSiteFiles(tree, ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))
   }
   if (scan.newPackages.size) {
     const previous = (await tree.readJson<{ packages: string[] }>(PATHS.packages))?.packages ?? []
@@ -622,10 +725,11 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   }
   const seq = state.seq + entries.length
   await writeAggregates(ctx, tree, site, counts, seq, shardInfo)
+  if (ctx.pages) await writeSitePages(ctx, tree, site, counts, await newestSince(tree, state.seq, entries), readNamespaceNames(reader, ctx.head.tree))
 
   await writeSnapshot(ctx, tree, site, previousSnapshot)
   await tree.sync()
-  await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts } satisfies BuildState, null, 2)}\n`)
+  await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts, pages: ctx.pages?.format } satisfies BuildState, null, 2)}\n`)
   await tree.sync()
   return {
     mode: 'incremental',
@@ -638,6 +742,16 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
     seq,
     warnings: ctx.warnings,
   }
+}
+
+/** The newest publish events, newest first: this build's, then those on the feed pages already written, going back. */
+async function newestSince(tree: OutputTree, previousSeq: number, added: FeedEntry[]): Promise<FeedEntry[]> {
+  const newest = added.filter((e) => e.type === 'publish').reverse().slice(0, NEWEST_COUNT)
+  for (let page = previousSeq > 0 ? feedPageOf(previousSeq) : -1; page >= 0 && newest.length < NEWEST_COUNT; page--) {
+    const entries = (await tree.readJson<{ entries: FeedEntry[] }>(feedPagePath(page)))?.entries ?? []
+    newest.push(...entries.filter((e) => e.seq <= previousSeq && e.type === 'publish').reverse().slice(0, NEWEST_COUNT - newest.length))
+  }
+  return newest
 }
 
 /** Namespace names with a file at a commit (the listing only; no file is read). */

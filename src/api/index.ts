@@ -11,14 +11,30 @@ export {
   artifactPath,
   crateDocPath,
   feedPagePath,
+  latestVersion,
   namespaceDocPath,
   primaryArtifact,
   runVersionFields,
   searchShardPath,
   versionPath,
   versionsPath,
+  type Blob,
+  type Counts,
   type FeedEntry,
+  type PackageModel,
   type SearchEntry,
+  type VersionEntry,
 } from './documents.js'
+export {
+  NEWEST_COUNT,
+  dependentsPath,
+  type AggregatePagesInput,
+  type Dependent,
+  type NamespacePagesInput,
+  type PackagePagesInput,
+  type PageContext,
+  type PageRenderer,
+  type SiteFile,
+} from './pages.js'
 export { SNAPSHOT_PATH, leafOf, leafPath, partPath, verifySnapshot, type Snapshot, type SnapshotLeaf, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'
 export { componentInterfaces, type ComponentInterfaces } from './wit.js'

@@ -230,3 +230,13 @@ export function indexFiles(reader: ObjectReader, indexTree: string | undefined):
   if (indexTree) walkTree(reader, indexTree, `${INDEX_DIR}/`, out)
   return out
 }
+
+/** Packages nested one segment below `id` at a commit (`<id>/<segment>` with a version record), sorted. */
+export function childrenAt(reader: ObjectReader, rootTree: string, id: string): string[] {
+  const dir = lookup(reader, rootTree, `${PACKAGES_DIR}/${id.slice(0, id.indexOf(':'))}/${id.slice(id.indexOf(':') + 1)}`)
+  if (!dir || !isTreeMode(dir.mode)) return []
+  return parseTree(reader.readAs(dir.oid, 'tree'))
+    .filter((e) => isTreeMode(e.mode) && packageExistsAt(reader, rootTree, `${id}/${e.name}`))
+    .map((e) => `${id}/${e.name}`)
+    .sort()
+}

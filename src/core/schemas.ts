@@ -26,6 +26,7 @@ export type ApiSchemaName =
   | 'api-namespaces'
   | 'api-namespace'
   | 'api-crate'
+  | 'api-dependents'
   | 'api-feed-page'
   | 'api-feed-head'
   | 'api-search-index'
@@ -55,6 +56,7 @@ const SCHEMA_IDS: Record<SchemaName, string> = {
   'api-namespaces': 'wharf:api/v1#/$defs/namespaceList',
   'api-namespace': 'wharf:api/v1#/$defs/namespace',
   'api-crate': 'wharf:api/v1#/$defs/crate',
+  'api-dependents': 'wharf:api/v1#/$defs/dependents',
   'api-feed-page': 'wharf:api/v1#/$defs/feedPage',
   'api-feed-head': 'wharf:api/v1#/$defs/feedHead',
   'api-search-index': 'wharf:api/v1#/$defs/searchIndex',

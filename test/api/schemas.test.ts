@@ -42,6 +42,7 @@ function schemaFor(file: string): SchemaName | 'bytes' | 'lines' | 'report' | un
   if (/^cargo\/(1|2|3\/[a-z0-9_-]|[a-z0-9_-]{2}\/[a-z0-9_-]{2})\/[a-z0-9_-]+$/.test(file)) return 'lines'
   if (/^api\/v1\/namespaces\/[a-z][a-z0-9-]*$/.test(file)) return 'api-namespace'
   if (/^api\/v1\/crates\/[a-z][a-z0-9-]*$/.test(file)) return 'api-crate'
+  if (/^api\/v1\/dependents\/[a-z][a-z0-9-]*:.+$/.test(file)) return 'api-dependents'
   if (/^api\/v1\/feed\/\d+\.json$/.test(file)) return 'api-feed-page'
   if (/^api\/v1\/search-index\/[0-9a-f]\.json$/.test(file)) return 'api-search-shard'
   if (/^api\/v1\/packages\/[a-z][a-z0-9-]*:.+\/versions$/.test(file)) return 'api-versions'
@@ -79,7 +80,7 @@ describe('every file of a built API has a schema', () => {
     const unknown = [...files.keys()].filter((f) => schemaFor(f) === undefined)
     expect(unknown).toEqual([])
     const kinds = new Set([...files.keys()].map((f) => schemaFor(f)))
-    for (const kind of ['api-version', 'api-versions', 'api-namespace', 'api-crate', 'api-feed-page', 'api-search-shard', 'snapshot-part', 'snapshot-leaf', 'lines', 'bytes', 'yank', 'record', 'report']) {
+    for (const kind of ['api-version', 'api-versions', 'api-namespace', 'api-crate', 'api-dependents', 'api-feed-page', 'api-search-shard', 'snapshot-part', 'snapshot-leaf', 'lines', 'bytes', 'yank', 'record', 'report']) {
       expect(kinds.has(kind as SchemaName), kind).toBe(true)
     }
   })

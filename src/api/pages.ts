@@ -1,0 +1,135 @@
+/**
+ * What build-api hands a page renderer, and the reverse dependencies it
+ * keeps for it. The renderer is passed in (src/site writes the pages), so
+ * this layer knows only the contract: documents in, files out. Full and
+ * incremental builds call it with the same inputs for the same package, so
+ * the pages agree byte for byte like the documents do.
+ *
+ * A package's pages depend on its own files, its namespace file, the
+ * registry descriptor, its dependents and its nested packages. An
+ * incremental build renders again every package one of those changed for
+ * (a change of registry.json rebuilds in full).
+ */
+import { stableJson } from '../core/canonical.js'
+import { checkPackageId } from '../core/names.js'
+import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
+import { compareVersions } from '../core/versions.js'
+import { API_ROOT, type Counts, type FeedEntry, type PackageModel } from './documents.js'
+
+/** One file a renderer writes: a path relative to the output root, and its bytes. */
+export interface SiteFile {
+  path: string
+  bytes: string | Uint8Array
+}
+
+/** What every page may depend on. Never the head commit: a page would then change with every build. */
+export interface PageContext {
+  /** Public URL of the output, without a trailing slash. */
+  baseUrl: string
+  registry: RegistryFile
+}
+
+export interface Dependent {
+  /** The package that depends. */
+  name: string
+  /** Its highest version that names the dependency, and the range and optionality that version asks for. */
+  version: string
+  req: string
+  optional: boolean
+}
+
+export interface PackagePagesInput {
+  context: PageContext
+  package: PackageModel
+  /** The file of the package's namespace at the tip (absent only in a broken index). */
+  namespace: NamespaceFile | undefined
+  dependents: Dependent[]
+  /** Packages one segment below this one (`<id>/<segment>`), sorted. */
+  children: string[]
+}
+
+export interface NamespacePagesInput {
+  context: PageContext
+  namespace: NamespaceFile
+  /** Package ids of the namespace, sorted. */
+  packages: string[]
+}
+
+export interface AggregatePagesInput {
+  context: PageContext
+  /** The commit the output is built from. */
+  head: string
+  counts: Counts
+  /** The newest publish events of the change feed, newest first (at most NEWEST_COUNT). */
+  newest: FeedEntry[]
+  /** Every namespace, sorted. */
+  namespaces: string[]
+}
+
+/** Pages of the static site (src/site). Each function is pure: the same input gives the same files. */
+export interface PageRenderer {
+  /** Names the shape of the pages: an output whose pages came from another format is rebuilt in full. */
+  readonly format: string
+  /** Every page and badge of one package (its own page, one per version). */
+  package(input: PackagePagesInput): SiteFile[]
+  /** The page of one namespace. */
+  namespace(input: NamespacePagesInput): SiteFile[]
+  /** Home, the pages that list or explain, and the stylesheet and script they share. */
+  aggregates(input: AggregatePagesInput): SiteFile[]
+}
+
+/** How many publish events the home page lists as newest. */
+export const NEWEST_COUNT = 12
+
+export const dependentsPath = (id: string) => `${API_ROOT}/dependents/${id}`
+
+export interface DependentsDoc {
+  name: string
+  dependents: Dependent[]
+  commit: string
+}
+
+/** `api/v1/dependents/<name>`: the packages that depend on a package, sorted by name. */
+export function renderDependentsDoc(doc: DependentsDoc): string {
+  return stableJson({ name: doc.name, dependents: [...doc.dependents].sort((a, b) => (a.name < b.name ? -1 : 1)), commit: doc.commit })
+}
+
+/**
+ * Folds one published version into the reverse dependencies: each package it
+ * names gains (or updates) this package as a dependent, keeping the highest
+ * version that names it. Returns the dependency names whose list changed.
+ * `docs` holds the lists as they stand (an incremental build loads the ones
+ * it needs first); both builds fold the same events in the same order.
+ */
+export function foldDependents(docs: Map<string, DependentsDoc>, record: VersionRecord, commit: string): string[] {
+  const changed: string[] = []
+  for (const name of dependencyTargets(record)) {
+    const dep = record.dependencies.find((d) => d.name === name)!
+    let doc = docs.get(dep.name)
+    if (!doc) docs.set(dep.name, (doc = { name: dep.name, dependents: [], commit }))
+    const at = doc.dependents.findIndex((d) => d.name === record.name)
+    const entry: Dependent = { name: record.name, version: record.version, req: dep.req, optional: dep.optional }
+    if (at >= 0) {
+      const current = doc.dependents[at]!
+      if (compareVersions(record.version, current.version) <= 0) continue
+      doc.dependents[at] = entry
+    } else doc.dependents.push(entry)
+    doc.commit = commit
+    changed.push(dep.name)
+  }
+  return changed
+}
+
+/** The dependency names of a record that get a dependents list (each once; never itself). */
+export function dependencyTargets(record: VersionRecord): string[] {
+  return [...new Set(record.dependencies.map((d) => d.name))].filter((name) => name !== record.name && checkPackageId(name) === undefined)
+}
+
+/** Refuses a renderer path that could leave the output or hide in it. */
+export function checkSitePath(file: string): string {
+  const parts = file.split('/')
+  if (file.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.') || /[\0\\]/.test(p))) {
+    throw new Error(`the page renderer asked to write "${file}", which is not a plain relative path`)
+  }
+  return file
+}
