@@ -81,7 +81,8 @@ export interface PageRenderer {
 /** How many publish events the home page lists as newest. */
 export const NEWEST_COUNT = 12
 
-export const dependentsPath = (id: string) => `${API_ROOT}/dependents/${id}`
+/** `.json`, so a package's list and the lists of packages nested under it (a directory of the same name) can sit side by side. */
+export const dependentsPath = (id: string) => `${API_ROOT}/dependents/${id}.json`
 
 export interface DependentsDoc {
   name: string
@@ -89,7 +90,7 @@ export interface DependentsDoc {
   commit: string
 }
 
-/** `api/v1/dependents/<name>`: the packages that depend on a package, sorted by name. */
+/** `api/v1/dependents/<name>.json`: the packages that depend on a package, sorted by name. */
 export function renderDependentsDoc(doc: DependentsDoc): string {
   return stableJson({ name: doc.name, dependents: [...doc.dependents].sort((a, b) => (a.name < b.name ? -1 : 1)), commit: doc.commit })
 }

@@ -1,18 +1,21 @@
 import { buildApi } from '../api/index.js'
 import { openRepo } from '../git/index.js'
+import { siteRenderer } from '../site/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
 
 export const buildApiCommand: Command = {
   name: ['build-api'],
   summary: 'generate the static JSON API, Cargo index, change feed and signed snapshot',
-  help: `wharf build-api --index DIR --out DIR [--base-url URL] [--since REV] [--json]
+  help: `wharf build-api --index DIR --out DIR [--base-url URL] [--since REV] [--no-site] [--json]
 
 Writes the read side of the registry at the tip of main as plain files any
 static host serves: the Run 2.0 API (api/v1/packages/<name>/versions and
 /<version>, stats, health), config.json, the Cargo sparse index under cargo/,
 the change feed, the search index, namespace documents, the signed index
-files under index/, stored artifacts under artifacts/sha256/, and
-snapshot.json signed with the registry key (DIR/.wharf/registry.key).
+files under index/, stored artifacts under artifacts/sha256/, the site for
+people (index.html, a page per package, version and namespace, README
+badges under badges/), and snapshot.json signed with the registry key
+(DIR/.wharf/registry.key), which covers all of it.
 
 OUT becomes a symlink to the build, swapped in whole when a full build is
 done. With --since REV (the commit OUT was built from) only the documents of
@@ -24,8 +27,9 @@ built from REV (or for another base URL), the build runs in full and says why.
   --out DIR        where readers are served from
   --base-url URL   the public URL of OUT (default: $REGISTRY_URL or http://localhost:8080)
   --since REV      the commit OUT was last built from
+  --no-site        write the API only, no pages or badges
   --json           print {mode, reason, commit, written, removed, packages, events, seq, warnings}`,
-  options: { out: { type: 'string' }, 'base-url': { type: 'string' }, since: { type: 'string' }, ...INDEX_OPTION, ...JSON_OPTION },
+  options: { out: { type: 'string' }, 'base-url': { type: 'string' }, since: { type: 'string' }, 'no-site': { type: 'boolean' }, ...INDEX_OPTION, ...JSON_OPTION },
   async run({ values }, io) {
     const result = await buildApi({
       repo: openRepo(indexDir(values, io)),
@@ -33,6 +37,7 @@ built from REV (or for another base URL), the build runs in full and says why.
       baseUrl: optionalString(values, 'base-url') ?? io.env.REGISTRY_URL,
       since: optionalString(values, 'since'),
       registryKey: io.env.WHARF_REGISTRY_KEY,
+      ...(values['no-site'] ? {} : { pages: siteRenderer }),
     })
     if (values.json) printJson(io, result)
     else {

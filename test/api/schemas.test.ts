@@ -42,7 +42,7 @@ function schemaFor(file: string): SchemaName | 'bytes' | 'lines' | 'report' | un
   if (/^cargo\/(1|2|3\/[a-z0-9_-]|[a-z0-9_-]{2}\/[a-z0-9_-]{2})\/[a-z0-9_-]+$/.test(file)) return 'lines'
   if (/^api\/v1\/namespaces\/[a-z][a-z0-9-]*$/.test(file)) return 'api-namespace'
   if (/^api\/v1\/crates\/[a-z][a-z0-9-]*$/.test(file)) return 'api-crate'
-  if (/^api\/v1\/dependents\/[a-z][a-z0-9-]*:.+$/.test(file)) return 'api-dependents'
+  if (/^api\/v1\/dependents\/[a-z][a-z0-9-]*:.+\.json$/.test(file)) return 'api-dependents'
   if (/^api\/v1\/feed\/\d+\.json$/.test(file)) return 'api-feed-page'
   if (/^api\/v1\/search-index\/[0-9a-f]\.json$/.test(file)) return 'api-search-shard'
   if (/^api\/v1\/packages\/[a-z][a-z0-9-]*:.+\/versions$/.test(file)) return 'api-versions'

@@ -1,0 +1,70 @@
+/**
+ * Markup that cannot carry a publisher's bytes into a page unescaped: the
+ * `html` template escapes every value it is given unless it is markup the
+ * template itself made, so a description holding `<script>` or a version in
+ * an attribute stays text. Attributes are always written in double quotes.
+ */
+
+/** Markup made by `html` (or a constant of this room): the only thing written unescaped. */
+export class Html {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text
+  }
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Text safe in an element and in a double-quoted attribute. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!)
+}
+
+type Value = Html | string | number | boolean | null | undefined | readonly Value[]
+
+function render(value: Value): string {
+  if (value === null || value === undefined || value === false || value === true) return ''
+  if (value instanceof Html) return value.text
+  if (Array.isArray(value)) return value.map(render).join('')
+  return escapeHtml(String(value))
+}
+
+/** Tagged template: `html\`<p>${text}</p>\`` escapes `text`; nested `html` values, arrays of them, and nothing for null/undefined/booleans. */
+export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
+  let out = strings[0]!
+  for (let i = 0; i < values.length; i++) out += render(values[i]!) + strings[i + 1]!
+  return new Html(out)
+}
+
+/** A constant of this room (a stylesheet, an inline SVG made from numbers): never a publisher's text. */
+export function trusted(text: string): Html {
+  return new Html(text)
+}
+
+/**
+ * A URL a page may link to: http or https only (a `javascript:` or `data:`
+ * repository URL stays text), without credentials; undefined otherwise.
+ */
+export function safeUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return undefined
+  }
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.username || parsed.password) return undefined
+  return parsed.href
+}
+
+/** A link to an outside URL when it is safe, else the URL as plain text. */
+export function externalLink(url: string | undefined, text?: string): Html {
+  const safe = safeUrl(url)
+  if (!safe) return html`<span class="mono">${url ?? ''}</span>`
+  return html`<a href="${safe}" rel="nofollow noopener">${text ?? url}</a>`
+}
+
+/** Shortens text a publisher or a build controls, so one field cannot make a page huge. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
+}

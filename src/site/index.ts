@@ -1,0 +1,37 @@
+/**
+ * The registry site: static HTML pages, a stylesheet, a small search script
+ * and README badges, written by `wharf build-api` beside the API and served
+ * the same by any static host and by `wharf serve`. The renderer is pure
+ * (documents in, files out) and keeps no state between calls but a cache of
+ * drawn badges, so a build may call it from any thread.
+ */
+import fs from 'node:fs'
+import type { AggregatePagesInput, PageRenderer, SiteFile } from '../api/index.js'
+import { renderAggregatePages, renderNamespace } from './home.js'
+import { renderPackage } from './package.js'
+import { SCRIPT, STYLESHEET } from './paths.js'
+
+export { CONTENT_SECURITY_POLICY } from './layout.js'
+export { renderSearchPage, type SearchHit } from './search-page.js'
+export { badgePath, HOME, namespacePage, packagePage, targetBadgePath, versionPage } from './paths.js'
+export { BADGE_TARGETS } from './badges.js'
+
+/**
+ * Bump when a page's shape changes: an output whose pages are of another
+ * format is rebuilt in full rather than left with pages of two versions.
+ */
+export const SITE_FORMAT = 'wharf-site/1'
+
+const asset = (name: string) => fs.readFileSync(new URL(`./assets/${name}`, import.meta.url))
+const ASSETS: SiteFile[] = [
+  { path: STYLESHEET, bytes: asset('site.css') },
+  { path: SCRIPT, bytes: asset('search.js') },
+]
+
+/** The page renderer `wharf build-api` and `wharf serve` pass to the API build. */
+export const siteRenderer: PageRenderer = {
+  format: SITE_FORMAT,
+  package: renderPackage,
+  namespace: renderNamespace,
+  aggregates: (input: AggregatePagesInput) => [...renderAggregatePages(input), ...ASSETS],
+}
