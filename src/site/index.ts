@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import type { AggregatePagesInput, PageRenderer, SiteFile } from '../api/index.js'
 import { renderAggregatePages, renderNamespace } from './home.js'
 import { renderPackage } from './package.js'
-import { SCRIPT, STYLESHEET } from './paths.js'
+import { ICON, SCRIPT, STYLESHEET } from './paths.js'
 
 export { CONTENT_SECURITY_POLICY } from './layout.js'
 export { renderSearchPage, type SearchHit } from './search-page.js'
@@ -26,6 +26,7 @@ const asset = (name: string) => fs.readFileSync(new URL(`./assets/${name}`, impo
 const ASSETS: SiteFile[] = [
   { path: STYLESHEET, bytes: asset('site.css') },
   { path: SCRIPT, bytes: asset('search.js') },
+  { path: ICON, bytes: asset('icon.svg') },
 ]
 
 /** The page renderer `wharf build-api` and `wharf serve` pass to the API build. */

@@ -5,8 +5,8 @@
  * any script but the site's own from running.
  */
 import type { PageContext } from '../api/index.js'
-import { html, type Html } from './html.js'
-import { HOME, linkTo, NAMESPACES, PUBLISH, SCRIPT, STYLESHEET } from './paths.js'
+import { html, trusted, type Html } from './html.js'
+import { HOME, ICON, linkTo, NAMESPACES, PUBLISH, SCRIPT, STYLESHEET } from './paths.js'
 
 /** Only the site's own files; no inline script or style, no plugins, no `<base>` rewriting, forms only to the site. */
 export const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
@@ -34,12 +34,13 @@ export function renderPage(options: PageOptions): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
+<meta http-equiv="Content-Security-Policy" content="${trusted(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${options.title}</title>
 <meta name="description" content="${options.description}">
 <link rel="stylesheet" href="${to(STYLESHEET)}">
+<link rel="icon" href="${to(ICON)}" type="image/svg+xml">
 ${options.script ? html`<script src="${to(SCRIPT)}" defer></script>\n` : ''}</head>
 <body>
 <a class="skip" href="#main">Skip to content</a>

@@ -8,7 +8,7 @@
  *   packages/<id>.html                           a package (its latest version, every version listed)
  *   packages/<id>/<version>.html                 one version (a name segment starts with a letter, a version with a digit)
  *   badges/<id>.svg, badges/<id>/<target>.svg    latest version; status of the latest version per target
- *   assets/site.css, assets/search.js            shared by every page
+ *   assets/site.css, search.js, icon.svg         shared by every page
  */
 
 export const HOME = 'index.html'
@@ -16,6 +16,7 @@ export const NAMESPACES = 'namespaces.html'
 export const PUBLISH = 'publish.html'
 export const STYLESHEET = 'assets/site.css'
 export const SCRIPT = 'assets/search.js'
+export const ICON = 'assets/icon.svg'
 
 export const namespacePage = (ns: string) => `namespaces/${ns}.html`
 export const packagePage = (id: string) => `packages/${id}.html`

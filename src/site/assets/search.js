@@ -43,22 +43,31 @@
   const list = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [])
   const bare = (iface) => iface.split('@')[0]
 
-  /** The score of one query word against one entry (0: no match), and the interfaces it matched. */
+  /**
+   * The score of one query word against one entry (0: no match), collecting
+   * the interfaces it matched. A name beats an interface, an interface beats
+   * a keyword, and a description word matches last.
+   */
   function scoreWord(entry, word, why) {
-    const name = lower(entry.name)
+    const id = lower(entry.name)
+    const name = id.slice(id.indexOf(':') + 1)
     let best = 0
-    if (name === word) best = 100
-    else if (name.startsWith(word)) best = 60
-    else if (name.includes(word)) best = 40
+    if (id === word) best = 100
+    else if (name === word) best = 90
+    else if (id.startsWith(word) || name.startsWith(word) || name.split('/').some((s) => s.startsWith(word))) best = 70
+    else if (id.includes(word)) best = 40
+    // Only a word that looks like an interface (has ':' or '/') matches inside one.
+    const iface = /[:/]/.test(word)
     for (const [field, weight, verb] of [
       ['exports', 50, 'exports'],
       ['imports', 30, 'imports'],
     ]) {
-      for (const iface of list(entry[field])) {
-        const l = iface.toLowerCase()
-        if (l === word || bare(l) === bare(word) || l.startsWith(word) || (word.length > 2 && l.includes(word))) {
-          why.add(`${verb} ${iface}`)
-          best = Math.max(best, weight)
+      for (const name of list(entry[field])) {
+        const l = name.toLowerCase()
+        const score = l === word || bare(l) === bare(word) ? weight : l.startsWith(word) || (iface && l.includes(word)) ? weight - 5 : 0
+        if (score) {
+          why.add(`${verb} ${name}`)
+          best = Math.max(best, score)
         }
       }
     }
