@@ -13,7 +13,7 @@ import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
-import { classifyPath, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH } from '../core/layout.js'
+import { classifyPath, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
 import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
 import { MAIN, resolveCommit, withRepoLock, type Repo } from '../git/index.js'
 import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
@@ -599,6 +599,10 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   if (ctx.pages && blobAt(before.tree, REGISTRY_PATH) !== blobAt(ctx.head.tree, REGISTRY_PATH)) return `${REGISTRY_PATH} changed since ${since.slice(0, 12)}, and every page shows it`
   const namespaceFileChanged = [...scan.namespaces].filter((ns) => blobAt(before.tree, `${NAMESPACES_DIR}/${ns}.json`) !== blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`))
   if (ctx.pages && namespaceFileChanged.some((ns) => blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`) === undefined)) return `a namespace file was removed since ${since.slice(0, 12)}`
+  const net: IndexChange[] = []
+  diffTrees(reader, indexTree(reader, before.tree), indexTree(reader, ctx.head.tree), 'index/', net)
+  // A package's pages and badges are a set of files that only grows while its reports do; a removed report could shrink it.
+  if (ctx.pages && net.some((c) => c.status === 'deleted' && c.path.startsWith(`${REPORTS_DIR}/`))) return `a compatibility report was removed since ${since.slice(0, 12)}`
 
   const site = siteOf(ctx)
   const packages = new Map<string, PackageModel>()
@@ -620,8 +624,6 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   for (const { record, commit } of published) for (const target of foldDependents(dependents, record, commit)) dependentsChanged.add(target)
 
   // The signed index files as they are at the tip.
-  const net: IndexChange[] = []
-  diffTrees(reader, indexTree(reader, before.tree), indexTree(reader, ctx.head.tree), 'index/', net)
   for (const change of net) {
     if (change.status === 'deleted') await tree.remove(change.path)
     else await tree.write(change.path, reader.readAs(change.oid!, 'blob'))

@@ -17,8 +17,10 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 /** Text safe in an element and in a double-quoted attribute. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!)
+  return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c]!) : text
 }
+const SPECIAL = /[&<>"']/
+const SPECIALS = /[&<>"']/g
 
 type Value = Html | string | number | boolean | null | undefined | readonly Value[]
 

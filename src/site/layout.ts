@@ -24,12 +24,44 @@ export interface PageOptions {
   script?: boolean
 }
 
+interface Shell {
+  head: Html
+  top: Html
+  bottom: Html
+}
+
+/** The parts of a page that depend only on its depth, its place in the navigation and the registry: made once, not per page. */
+const shells = new Map<string, Shell>()
+const MAX_SHELLS = 64
+
+function shellOf(path: string, current: PageOptions['current'], name: string): Shell {
+  // Every root-level file is linked the same way from every page at the same depth.
+  const depth = path.split('/').length - 1
+  const key = `${depth}\0${current ?? ''}\0${name}`
+  let shell = shells.get(key)
+  if (shell) return shell
+  // A stand-in page at that depth, in directories no target shares (`_` starts no name).
+  const to = (target: string) => linkTo(`${'_/'.repeat(depth)}page`, target)
+  const nav = (target: string, label: string, key: PageOptions['current']) => html`<a href="${to(target)}"${current === key ? html` aria-current="page"` : ''}>${label}</a>`
+  shell = {
+    head: html`<link rel="stylesheet" href="${to(STYLESHEET)}">
+<link rel="icon" href="${to(ICON)}" type="image/svg+xml">`,
+    top: html`<header class="top">
+<a class="brand" href="${to(HOME)}">${name}</a>
+<nav aria-label="Site">${nav(HOME, 'Search', 'home')} ${nav(NAMESPACES, 'Namespaces', 'namespaces')} ${nav(PUBLISH, 'Publish', 'publish')}</nav>
+${current === 'home' ? '' : html`<form class="quick" role="search" action="${to(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
+</header>`,
+    bottom: html`<footer class="bottom">
+<p>${name} is a <a href="${to(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to('config.json')}">config.json</a> · <a href="${to('api/v1/stats')}">stats</a> · <a href="${to('api/v1/feed/head.json')}">change feed</a> · <a href="${to('snapshot.json')}">signed snapshot</a></p>
+</footer>`,
+  }
+  if (shells.size >= MAX_SHELLS) shells.clear()
+  shells.set(key, shell)
+  return shell
+}
+
 export function renderPage(options: PageOptions): string {
-  const { path, context } = options
-  const to = (target: string) => linkTo(path, target)
-  const nav = (target: string, label: string, key: PageOptions['current']) =>
-    html`<a href="${to(target)}"${options.current === key ? html` aria-current="page"` : ''}>${label}</a>`
-  const name = context.registry.name
+  const shell = shellOf(options.path, options.current, options.context.registry.name)
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -39,22 +71,15 @@ export function renderPage(options: PageOptions): string {
 <meta name="color-scheme" content="light dark">
 <title>${options.title}</title>
 <meta name="description" content="${options.description}">
-<link rel="stylesheet" href="${to(STYLESHEET)}">
-<link rel="icon" href="${to(ICON)}" type="image/svg+xml">
-${options.script ? html`<script src="${to(SCRIPT)}" defer></script>\n` : ''}</head>
+${shell.head}
+${options.script ? html`<script src="${linkTo(options.path, SCRIPT)}" defer></script>\n` : ''}</head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="top">
-<a class="brand" href="${to(HOME)}">${name}</a>
-<nav aria-label="Site">${nav(HOME, 'Search', 'home')} ${nav(NAMESPACES, 'Namespaces', 'namespaces')} ${nav(PUBLISH, 'Publish', 'publish')}</nav>
-${options.current === 'home' ? '' : html`<form class="quick" role="search" action="${to(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
-</header>
+${shell.top}
 <main id="main" tabindex="-1">
 ${options.main}
 </main>
-<footer class="bottom">
-<p>${name} is a <a href="${to(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to('config.json')}">config.json</a> · <a href="${to('api/v1/stats')}">stats</a> · <a href="${to('api/v1/feed/head.json')}">change feed</a> · <a href="${to('snapshot.json')}">signed snapshot</a></p>
-</footer>
+${shell.bottom}
 </body>
 </html>
 `.text

@@ -207,8 +207,15 @@ function signature(ctx: Ctx, entry: VersionEntry, namespace: NamespaceFile | und
   )
 }
 
-/** The targets whose badge this package writes: a nested package named like a target keeps that path for its own badge. */
-function badgeTargets(input: PackagePagesInput): string[] {
+/**
+ * The targets whose badge this package writes: every target once the
+ * registry has tested any version of it (before that there is nothing to
+ * say), except one a nested package is named like, which keeps that path for
+ * its own badge. The set only grows (reports are only added), so an
+ * incremental build never leaves a badge a full build would not write.
+ */
+function badgeTargets(input: PackagePagesInput, matrices: Map<string, MatrixView | undefined>): string[] {
+  if (![...matrices.values()].some((m) => m !== undefined)) return []
   const taken = new Set(input.children.map((c) => c.slice(input.package.id.length + 1)))
   return BADGE_TARGETS.filter((t) => !taken.has(t))
 }
@@ -217,7 +224,7 @@ function badges(ctx: Ctx, latest: VersionEntry | undefined): Html {
   const id = ctx.input.package.id
   const base = ctx.input.context.baseUrl
   const matrix = latest ? ctx.matrices.get(latest.version) : undefined
-  const targets = badgeTargets(ctx.input)
+  const targets = badgeTargets(ctx.input, ctx.matrices)
   const markdown = `[![${id}](${base}/${badgePath(id)})](${base}/${packagePage(id)})`
   return section(
     'badges',
@@ -332,6 +339,6 @@ export function renderPackage(input: PackagePagesInput): SiteFile[] {
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) })
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && semver.prerelease(latestId) !== null) })
   const matrix = latestId === null ? undefined : matrices.get(latest.version)
-  for (const target of badgeTargets(input)) files.push({ path: targetBadgePath(pkg.id, target), bytes: targetBadge(target, targetStatus(matrix, target)) })
+  for (const target of badgeTargets(input, matrices)) files.push({ path: targetBadgePath(pkg.id, target), bytes: targetBadge(target, targetStatus(matrix, target)) })
   return files
 }

@@ -29,17 +29,25 @@ function encodeSegment(segment: string): string {
   return encodeURIComponent(segment).replace(/%3A/gi, ':').replace(/%40/gi, '@').replace(/%2B/gi, '+')
 }
 
+/** Paths that need no encoding: names, versions and the site's own files are made of these. */
+const PLAIN = /^[A-Za-z0-9._~:@+/-]*$/
+
 /**
  * The relative link from the page at `from` to the file at `to` (both
  * relative to the output root). It always starts with `./` or `../`, so a
  * first segment such as `acme:calc.html` is never read as a URL scheme.
  */
 export function linkTo(from: string, to: string): string {
-  const fromDir = from.split('/').slice(0, -1)
-  const target = to.split('/')
-  let common = 0
-  while (common < fromDir.length && common < target.length - 1 && fromDir[common] === target[common]) common++
-  const up = fromDir.length - common
-  const rest = target.slice(common).map(encodeSegment).join('/')
+  // The directories of `from` and `to` agree up to `shared` (a segment boundary).
+  let shared = 0
+  for (;;) {
+    const end = from.indexOf('/', shared)
+    if (end < 0 || to.slice(shared, end + 1) !== from.slice(shared, end + 1)) break
+    shared = end + 1
+  }
+  let up = 0
+  for (let i = from.indexOf('/', shared); i >= 0; i = from.indexOf('/', i + 1)) up++
+  const tail = to.slice(shared)
+  const rest = PLAIN.test(tail) ? tail : tail.split('/').map(encodeSegment).join('/')
   return up === 0 ? `./${rest}` : `${'../'.repeat(up)}${rest}`
 }

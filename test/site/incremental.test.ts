@@ -104,13 +104,32 @@ describe('incremental builds of the site equal full builds', () => {
     expect(changedPages(before, after).some((f) => f.includes('beta'))).toBe(false)
   })
 
-  it('after a nested package named like a target: its own badge keeps that path', async () => {
-    const { after } = await step('nested', () => site.idx.release({ name: 'acme:calc-core/native', version: '0.1.0', description: 'Native bindings' }))
-    expect(after.get('badges/acme:calc-core/native.svg')!.toString()).toContain('v0.1.0')
-    expect(after.get('packages/acme:calc-core.html')!.toString()).toContain('href="./acme:calc-core/native.html"')
-    // full build, then an incremental one that renders the parent again: the child's badge still stands
+  it('after a first report: per-target badges appear; a nested package named like a target keeps that path', async () => {
+    const { before, after } = await step('first-report', () => site.report('acme:calc-core', '0.3.0', matrixReport({ score: 60, speed: 2 })))
+    expect(changedPages(before, after).filter((f) => f.startsWith('badges/'))).toEqual([
+      'badges/acme:calc-core/native.svg',
+      'badges/acme:calc-core/wasm32-unknown-unknown.svg',
+      'badges/acme:calc-core/wasm32-wasip1.svg',
+      'badges/acme:calc-core/wasm32-wasip2.svg',
+    ])
+    const { after: nested } = await step('nested', () => site.idx.release({ name: 'acme:calc-core/native', version: '0.1.0', description: 'Native bindings' }))
+    expect(nested.get('badges/acme:calc-core/native.svg')!.toString()).toContain('v0.1.0')
+    expect(nested.get('badges/acme:calc-core/wasm32-wasip2.svg')!.toString()).toContain('passing')
+    expect(nested.get('packages/acme:calc-core.html')!.toString()).toContain('href="./acme:calc-core/native.html"')
+    // an incremental build that renders the parent again leaves the child's badge standing, as a full build does
     const { after: again } = await step('nested-parent', () => site.idx.release({ name: 'acme:calc-core', version: '0.4.0', kind: 'component', description: 'now a component' }))
     expect(again.get('badges/acme:calc-core/native.svg')!.toString()).toContain('v0.1.0')
+    expect(after.get('badges/acme:calc-core/native.svg')!.toString()).toContain('passing')
+  })
+
+  it('rebuilds in full when a report was removed, since a badge may then go', async () => {
+    const { inc } = await step('report-removed', async () => {
+      const files = [{ path: 'index/reports/acme/calc-core/0.3.0/report.json', content: null }]
+      const commit = await writeCommitWith(site.idx.repo, { parents: [await resolveCommit(site.idx.repo, MAIN)], files, message: 'Withdraw a report', author: { login: 'admin' } })
+      await setBranch(site.idx.repo, MAIN, commit)
+    })
+    expect(inc).toMatchObject({ mode: 'full', reason: expect.stringContaining('a compatibility report was removed') })
+    expect(fs.existsSync(path.join(incremental, 'badges/acme:calc-core/wasm32-wasip2.svg'))).toBe(false)
   })
 
   it('rebuilds in full when registry.json changed, since every page names the registry', async () => {

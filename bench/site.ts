@@ -1,0 +1,101 @@
+/**
+ * The site's share of `wharf build-api`: a synthetic index of 10,000
+ * packages (100,000 versions, no compatibility reports), built as a user
+ * builds it, one whole process at a time, without the site (`--no-site`)
+ * and with it, side by side; then one new version, incrementally, both ways.
+ * Also the bytes a reader's browser fetches for the home page before any
+ * search data loads. Target: the site adds under 25% to a full build; home
+ * under 100 KB.
+ */
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { MAIN, resolveCommit } from '../src/git/index.js'
+import { appendSynthetic, createSyntheticIndex } from '../test/fixtures/api/synthetic.js'
+import { table } from './_util.js'
+
+const PACKAGES = (process.env.WHARF_BENCH_SITE_PACKAGES ?? '10000').split(',').map(Number)
+const ROUNDS = Number(process.env.WHARF_BENCH_SITE_ROUNDS ?? 1)
+const WHARF = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bin/wharf.js')
+const TIME = '/usr/bin/time'
+
+interface Run {
+  wall: number
+  cpu: number
+  rssMb: number
+  written: number
+}
+
+/** One `wharf build-api` as a whole process, timed by GNU time (wall, user + system CPU, peak RSS). */
+function buildApi(index: string, out: string, site: boolean, since?: string): Run {
+  const args = ['-f', '%e %U %S %M', process.execPath, WHARF, 'build-api', '--index', index, '--out', out, '--json', ...(site ? [] : ['--no-site']), ...(since ? ['--since', since] : [])]
+  const result = spawnSync(TIME, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  if (result.status !== 0) throw new Error(`bench: build-api failed: ${result.stderr}`)
+  const [wall, user, sys, rss] = result.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number, number]
+  const json = JSON.parse(result.stdout) as { written: number; mode: string; reason?: string }
+  if (since && json.mode !== 'incremental') throw new Error(`bench: expected an incremental build (${json.reason})`)
+  return { wall, cpu: user + sys, rssMb: rss / 1024, written: json.written }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const pct = (site: number, api: number) => `${(((site - api) / api) * 100).toFixed(1)}%`
+
+export async function run(): Promise<void> {
+  if (!fs.existsSync(TIME)) throw new Error(`bench: ${TIME} (GNU time) is needed; npm test installs it`)
+  const rows: Record<string, string | number>[] = []
+  const homes: Record<string, string | number>[] = []
+  for (const packages of PACKAGES) {
+    const parent = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-bench-site-'))
+    try {
+      const index = await createSyntheticIndex(packages * 10, parent)
+      const runs: { api: Run[]; site: Run[] } = { api: [], site: [] }
+      for (let round = 0; round < ROUNDS; round++) {
+        runs.api.push(buildApi(index.dir, path.join(parent, `api-${round}`), false))
+        runs.site.push(buildApi(index.dir, path.join(parent, `site-${round}`), true))
+      }
+      const api = { wall: median(runs.api.map((r) => r.wall)), cpu: median(runs.api.map((r) => r.cpu)), rss: median(runs.api.map((r) => r.rssMb)) }
+      const site = { wall: median(runs.site.map((r) => r.wall)), cpu: median(runs.site.map((r) => r.cpu)), rss: median(runs.site.map((r) => r.rssMb)) }
+      // One more version, built incrementally on the outputs of the last round.
+      const since = await resolveCommit(index.repo, MAIN)
+      await appendSynthetic(index.dir, packages * 10, packages * 10 + 1)
+      const incApi = buildApi(index.dir, path.join(parent, `api-${ROUNDS - 1}`), false, since)
+      const incSite = buildApi(index.dir, path.join(parent, `site-${ROUNDS - 1}`), true, since)
+      rows.push({
+        index: `${packages.toLocaleString('en')} packages, ${(packages * 10).toLocaleString('en')} versions`,
+        'files (API / with site)': `${runs.api[0]!.written} / ${runs.site[0]!.written}`,
+        'full, API only, s': api.wall.toFixed(1),
+        'full, with site, s': site.wall.toFixed(1),
+        'site adds (wall)': pct(site.wall, api.wall),
+        'site adds (CPU)': pct(site.cpu, api.cpu),
+        'peak RSS, MB (API / site)': `${api.rss.toFixed(0)} / ${site.rss.toFixed(0)}`,
+        '+1 version, s (API / site)': `${incApi.wall.toFixed(2)} / ${incSite.wall.toFixed(2)}`,
+        'files rewritten (API / site)': `${incApi.written} / ${incSite.written}`,
+      })
+      const out = path.join(parent, `site-${ROUNDS - 1}`)
+      const size = (file: string) => fs.readFileSync(path.join(out, file))
+      const home = ['index.html', 'assets/site.css', 'assets/search.js', 'assets/icon.svg'].map(size)
+      const search = fs.readdirSync(path.join(out, 'api/v1/search-index')).map((f) => size(`api/v1/search-index/${f}`))
+      const kb = (bufs: Buffer[], zip: boolean) => (bufs.reduce((n, b) => n + (zip ? gzipSync(b).length : b.length), 0) / 1024).toFixed(1)
+      homes.push({
+        index: `${packages.toLocaleString('en')} packages`,
+        'index.html, KB': kb([home[0]!], false),
+        'home before search data (HTML+CSS+JS+icon), KB': kb(home, false),
+        'same, gzip, KB': kb(home, true),
+        'search data on first use, KB': kb(search, false),
+        'search data, gzip, KB': kb(search, true),
+        'a package page, KB': kb([size('packages/ns0:pkg0.html')], false),
+      })
+    } finally {
+      await fs.promises.rm(parent, { recursive: true, force: true })
+    }
+  }
+  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores); rounds: ${ROUNDS}`)
+  table(rows)
+  table(homes)
+}
+
+// `tsx bench/site.ts` runs it alone; bench/index.ts imports it.
+if (import.meta.url === `file://${process.argv[1]}`) await run()
