@@ -7,6 +7,7 @@
 import fs from 'node:fs'
 import { buildApi } from '../api/index.js'
 import type { Repo } from '../git/index.js'
+import { siteRenderer } from '../site/index.js'
 import { writeFileAtomic } from '../store/index.js'
 
 export interface BuildApiOptions {
@@ -18,8 +19,8 @@ export interface BuildApiOptions {
 
 export type BuildApi = (options: BuildApiOptions) => Promise<unknown>
 
-/** `wharf build-api` itself. */
-export const defaultBuildApi: BuildApi = buildApi
+/** `wharf build-api` itself, with the site's pages: the server shows people what a static host would. */
+export const defaultBuildApi: BuildApi = (options) => buildApi({ ...options, pages: siteRenderer })
 
 /** What the generated API was last built from: a commit, for a base URL baked into its documents. */
 export interface Built {

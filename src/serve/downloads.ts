@@ -10,6 +10,8 @@ export interface Downloads {
   count(name: string, version: string): void
   total(): number
   of(name: string, version?: string): number
+  /** The most downloaded versions, most first (ties by name and version). */
+  top(limit: number): { name: string; version: string; downloads: number }[]
   close(): Promise<void>
 }
 
@@ -48,6 +50,12 @@ export async function openDownloads(file: string, flushMs = 500): Promise<Downlo
       let n = 0
       for (const [key, value] of Object.entries(stored.versions)) if (key.startsWith(`${name}@`)) n += value
       return n
+    },
+    top(limit) {
+      return Object.entries(stored.versions)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, limit)
+        .map(([key, downloads]) => ({ name: key.slice(0, key.lastIndexOf('@')), version: key.slice(key.lastIndexOf('@') + 1), downloads }))
     },
     async close() {
       if (timer) clearTimeout(timer)

@@ -2,8 +2,9 @@
  * `wharf serve`: the local registry (DESIGN §7). Static files from the
  * generated API, plus one route table (router.ts, routes/) for what needs a
  * server: Run 2.0 search, downloads and publish; Cargo's publish API; the
- * WasmRust REST routes; and two pages for people. Every write goes through
- * the pipeline of publish/.
+ * WasmRust REST routes; and the site build-api writes (`/` is its home page,
+ * `/browse?q=` searches on the server). Every write goes through the
+ * pipeline of publish/.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'

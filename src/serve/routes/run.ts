@@ -54,7 +54,11 @@ export function runRoutes(registry: Registry, maxUploadBytes: number): Route[] {
       envelope: 'run',
       async handler({ req, res, params, pathname }) {
         const rest = params['*'] ?? ''
-        if (!rest.endsWith(DOWNLOAD_SUFFIX)) throw noRoute(req.method ?? 'GET', pathname, [])
+        if (!rest.endsWith(DOWNLOAD_SUFFIX)) {
+          // The site's package pages (`/packages/<name>.html`) live under the same prefix.
+          if (await registry.statics.serve(req, res, pathname)) return
+          throw noRoute(req.method ?? 'GET', pathname, [])
+        }
         const slash = rest.lastIndexOf('/', rest.length - DOWNLOAD_SUFFIX.length - 1)
         if (slash <= 0) throw new WharfError('NOT_FOUND', `no artifact at ${pathname}`)
         const name = rest.slice(0, slash)

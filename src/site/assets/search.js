@@ -186,7 +186,7 @@
           const item = el('li')
           const link = el('a', '', `${v.name}@${v.version}`)
           link.href = pageOf(v.name, v.version)
-          item.append(link, ' ', el('span', 'muted', `${v.downloads.toLocaleString('en')} downloads`))
+          item.append(link, ' ', el('span', 'muted', `${v.downloads.toLocaleString('en')} download${v.downloads === 1 ? '' : 's'}`))
           popular.append(item)
         }
         if (note && popular.children.length) note.hidden = true
