@@ -255,12 +255,16 @@ describe('on a phone, without JavaScript, in dark mode', () => {
 
 describe('accessibility (axe-core)', () => {
   // Every rule in the light scheme; the dark one changes only colours, so only contrast is checked again there.
-  for (const scheme of ['light', 'dark'] as const) {
-    it(`finds no serious or critical violation on home, package, version and namespace pages (${scheme})`, async () => {
+  const runs = [
+    ['light', ['index.html?q=calc', 'packages/acme:calc.html', 'packages/acme:calc/1.1.0.html', 'namespaces/acme.html']],
+    ['dark', ['index.html?q=calc', 'packages/acme:calc.html', 'namespaces/acme.html']],
+  ] as const
+  for (const [scheme, files] of runs) {
+    it(`finds no serious or critical violation on home, package, version and namespace pages (${scheme})`, { timeout: 180_000 }, async () => {
       await page.emulateMedia({ colorScheme: scheme })
       try {
         const found: string[] = []
-        for (const file of ['index.html?q=calc', 'packages/acme:calc.html', 'packages/acme:calc/1.1.0.html', 'namespaces/acme.html', 'publish.html']) {
+        for (const file of files) {
           await open(file)
           if (file.startsWith('index.html')) await expect.poll(() => page.locator('#results li').count()).toBe(3)
           const axe = new AxeBuilder({ page })
