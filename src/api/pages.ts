@@ -108,17 +108,28 @@ export function foldDependents(docs: Map<string, DependentsDoc>, record: Version
     const dep = record.dependencies.find((d) => d.name === name)!
     let doc = docs.get(dep.name)
     if (!doc) docs.set(dep.name, (doc = { name: dep.name, dependents: [], commit }))
-    const at = doc.dependents.findIndex((d) => d.name === record.name)
+    const positions = positionsOf(doc)
+    const at = positions.get(record.name)
     const entry: Dependent = { name: record.name, version: record.version, req: dep.req, optional: dep.optional }
-    if (at >= 0) {
-      const current = doc.dependents[at]!
-      if (compareVersions(record.version, current.version) <= 0) continue
+    if (at !== undefined) {
+      if (compareVersions(record.version, doc.dependents[at]!.version) <= 0) continue
       doc.dependents[at] = entry
-    } else doc.dependents.push(entry)
+    } else {
+      positions.set(record.name, doc.dependents.length)
+      doc.dependents.push(entry)
+    }
     doc.commit = commit
     changed.push(dep.name)
   }
   return changed
+}
+
+/** Where each dependent sits in a list, so a package with many dependents costs one lookup per new version, not a scan. */
+const positions = new WeakMap<DependentsDoc, Map<string, number>>()
+function positionsOf(doc: DependentsDoc): Map<string, number> {
+  let map = positions.get(doc)
+  if (!map) positions.set(doc, (map = new Map(doc.dependents.map((d, i) => [d.name, i]))))
+  return map
 }
 
 /** The dependency names of a record that get a dependents list (each once; never itself). */
