@@ -1,6 +1,5 @@
 import { buildApi } from '../api/index.js'
 import { openRepo } from '../git/index.js'
-import { siteRenderer } from '../site/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
 
 export const buildApiCommand: Command = {
@@ -31,13 +30,15 @@ built from REV (or for another base URL), the build runs in full and says why.
   --json           print {mode, reason, commit, written, removed, packages, events, seq, warnings}`,
   options: { out: { type: 'string' }, 'base-url': { type: 'string' }, since: { type: 'string' }, 'no-site': { type: 'boolean' }, ...INDEX_OPTION, ...JSON_OPTION },
   async run({ values }, io) {
+    // Loaded here, not with the command table: other commands never draw a page.
+    const pages = values['no-site'] ? undefined : (await import('../site/index.js')).siteRenderer
     const result = await buildApi({
       repo: openRepo(indexDir(values, io)),
       out: required(values, 'out', 'build-api'),
       baseUrl: optionalString(values, 'base-url') ?? io.env.REGISTRY_URL,
       since: optionalString(values, 'since'),
       registryKey: io.env.WHARF_REGISTRY_KEY,
-      ...(values['no-site'] ? {} : { pages: siteRenderer }),
+      ...(pages ? { pages } : {}),
     })
     if (values.json) printJson(io, result)
     else {
