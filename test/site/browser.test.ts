@@ -91,7 +91,7 @@ describe('home', () => {
     await expect(page.locator('#search-status').innerText()).resolves.toBe('3 packages match “calc”.')
     await page.keyboard.type('-core')
     await expect.poll(() => page.locator('#results li .name').allInnerTexts()).toEqual(['acme:calc-core'])
-    expect(new URL(page.url()).searchParams.get('q')).toBe('calc-core')
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('calc-core')
     // a description word, two words at once, and nothing
     await page.locator('#q').fill('another namespace')
     await expect.poll(() => page.locator('#results li .name').allInnerTexts()).toEqual(['beta:tool'])
