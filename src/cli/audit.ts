@@ -3,8 +3,6 @@ import { openRepo } from '../git/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, printJson, type Command } from './command.js'
 
 export const audit: Command = {
-  name: ['audit'],
-  summary: 'replay the history of main and prove it was never rewritten',
   help: `wharf audit [--index DIR] [--json]
 
 Walks every commit of main: published files were only ever added, owner and

@@ -3,8 +3,6 @@ import { openRepo } from '../git/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
 
 export const buildApiCommand: Command = {
-  name: ['build-api'],
-  summary: 'generate the static JSON API, Cargo index, change feed and signed snapshot',
   help: `wharf build-api --index DIR --out DIR [--base-url URL] [--since REV] [--no-site] [--json]
 
 Writes the read side of the registry at the tip of main as plain files any

@@ -3,8 +3,6 @@ import { openRepo } from '../git/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
 
 export const check: Command = {
-  name: ['check'],
-  summary: 'apply every submission rule to the change between two commits',
   help: `wharf check --index DIR --base REV --head REV [--author LOGIN] [--json] [--markdown]
 
 Compares two commits of an index repo and applies every rule (DESIGN §4).

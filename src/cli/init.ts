@@ -2,8 +2,6 @@ import { initIndex } from '../publish/index.js'
 import { JSON_OPTION, optionalString, printJson, type Command } from './command.js'
 
 export const init: Command = {
-  name: ['init'],
-  summary: 'create a new index repo',
   help: `wharf init [DIR] [--maintainer LOGIN] [--name NAME] [--json]
 
 Creates DIR (default: the current directory) as a git repo with main checked

@@ -25,8 +25,6 @@ function progressLine(write: (text: string) => void): { update(p: InstallProgres
 }
 
 export const install: Command = {
-  name: ['install'],
-  summary: 'resolve, download and verify packages',
   help: `wharf install [ID[@RANGE]...] [--registry URL] [--mirror URL]... [--dir DIR] [--frozen] [--offline] [--json]
 
 Resolves each package and its dependencies (the highest versions that satisfy

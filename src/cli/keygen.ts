@@ -5,8 +5,6 @@ import { writeFileAtomic } from '../store/index.js'
 import { JSON_OPTION, printJson, required, type Command } from './command.js'
 
 export const keygen: Command = {
-  name: ['keygen'],
-  summary: 'make an Ed25519 signing key pair',
   help: `wharf keygen --out FILE [--force] [--json]
 
 Writes the private key to FILE (mode 0600) and the public key to FILE.pub, and

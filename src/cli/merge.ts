@@ -4,8 +4,6 @@ import { mergeProposal } from '../publish/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
 
 export const merge: Command = {
-  name: ['merge'],
-  summary: 'check a proposal branch and merge it into main',
   help: `wharf merge --branch B [--author LOGIN] [--index DIR] [--json]
 
 Runs \`wharf check\` on the proposal as it would land on the current main and,

@@ -3,8 +3,6 @@ import { parseOwner, proposeNamespace } from '../publish/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command } from './command.js'
 
 export const namespaceAdd: Command = {
-  name: ['namespace', 'add'],
-  summary: 'propose a new namespace with its owners and signing key',
   help: `wharf namespace add NS --owner LOGIN [--owner ...] --key FILE.pub [--index DIR] [--author LOGIN] [--json]
 
 Makes a proposal branch namespace/NS in the index that adds

@@ -10,8 +10,6 @@ import { componentRecord, parseDependency, publishCrate, publishToIndex } from '
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 
 export const publish: Command = {
-  name: ['publish'],
-  summary: 'sign a version record and propose it with its artifact',
   help: `wharf publish ARTIFACT --name ID --version V --key FILE [--index DIR] [options]
        wharf publish --crate DIR --key FILE [--name ID] [--index DIR] [options]
 

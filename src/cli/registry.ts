@@ -18,8 +18,6 @@ function rows(io: Io, items: { name: string; version: string; description: strin
 }
 
 export const search: Command = {
-  name: ['search'],
-  summary: 'search a registry',
   help: `wharf search QUERY [--registry URL] [--limit N] [--json]
 
 Packages whose name, description or keywords hold every word of QUERY, with
@@ -44,8 +42,6 @@ ${REGISTRY_HELP}
 }
 
 export const info: Command = {
-  name: ['info'],
-  summary: 'show a package',
   help: `wharf info ID[@VERSION] [--registry URL] [--json]
 
 The metadata of one version (default: the newest) and the list of versions.
@@ -80,8 +76,6 @@ ${REGISTRY_HELP}
 }
 
 export const list: Command = {
-  name: ['list'],
-  summary: 'list packages',
   help: `wharf list [--registry URL] [--json]
 
 Every package of the registry with its newest version.
@@ -98,8 +92,6 @@ ${REGISTRY_HELP}
 }
 
 export const stats: Command = {
-  name: ['stats'],
-  summary: 'show registry statistics',
   help: `wharf stats [--registry URL] [--json]
 
 ${REGISTRY_HELP}
@@ -114,8 +106,6 @@ ${REGISTRY_HELP}
 }
 
 export const health: Command = {
-  name: ['health'],
-  summary: 'check that a registry answers',
   help: `wharf health [--registry URL]
 
 Exit 0 when GET /health answers 2xx, 1 otherwise.
@@ -129,5 +119,3 @@ ${REGISTRY_HELP}`,
     return ok ? 0 : 1
   },
 }
-
-export const registryCommands: Command[] = [search, info, list, stats, health]

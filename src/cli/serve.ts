@@ -2,8 +2,6 @@ import { configFromEnv, startServer } from '../serve/index.js'
 import type { Command } from './command.js'
 
 export const serve: Command = {
-  name: ['serve'],
-  summary: 'run the local registry server (Run 2.0 and Cargo compatible)',
   help: `wharf serve
 
 Runs the registry on one machine: the index repo, artifact store and generated

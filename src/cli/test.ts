@@ -15,8 +15,6 @@ function positiveNumber(values: Record<string, unknown>, name: string): number |
 }
 
 export const test: Command = {
-  name: ['test'],
-  summary: 'run the native and wasm32 compatibility matrix',
   help: `wharf test CRATE_DIR|ARTIFACT [--targets LIST] [--json] [--out FILE]
 
 Builds the crate and runs its tests on each target, in a throwaway copy and

@@ -4,7 +4,6 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { COMMANDS } from '../../src/cli/main.js'
 import { wharf } from '../helpers/cli.js'
 import { tempDir } from '../helpers/index-repo.js'
 import { component } from '../helpers/wasm.js'
@@ -85,17 +84,6 @@ describe('the honest flow', () => {
 })
 
 describe('usage', () => {
-  it('prints --help for every command, including those later versions fill in', async () => {
-    const overview = await wharf(['--help'])
-    expect(overview.code).toBe(0)
-    for (const command of COMMANDS) {
-      expect(overview.stdout).toContain(command.name.join(' '))
-      const help = await wharf([...command.name, '--help'])
-      expect(help.code, command.name.join(' ')).toBe(0)
-      expect(help.stdout).toContain(`wharf ${command.name.join(' ')}`)
-    }
-  })
-
   it.each([
     [['frobnicate'], 2, /unknown command "frobnicate"/],
     [['check', '--index', '/nonexistent', '--base', 'main', '--head', 'main'], 2, /is not an index repo.*wharf init/],
