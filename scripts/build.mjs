@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Bundles the `wharf` command line into dist/cli with esbuild, so a run loads
+// a few prebuilt files instead of compiling TypeScript: ESM, split into chunks
+// so each command loads only the code it uses. `npm ci` runs it (prepare),
+// and so does the test suite before it spawns the bin.
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as esbuild from 'esbuild'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const out = path.join(root, 'dist', 'cli')
+// Build beside the live bundle and swap it in whole: a wharf started mid-build runs the old or the new one, never a mix.
+const staging = `${out}.${process.pid}.tmp`
+
+/** Swaps src/core/schema-validators.ts for its validators compiled now, so no run compiles a schema (or loads ajv's compiler). */
+async function precompiledSchemas() {
+  const { tsImport } = await import('tsx/esm/api')
+  const module = path.join(root, 'src', 'core', 'schema-validators.ts')
+  const { standaloneValidators } = await tsImport(module, import.meta.url)
+  const contents = standaloneValidators()
+  return {
+    name: 'wharf-precompiled-schemas',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]src[\\/]core[\\/]schema-validators\.ts$/ }, (args) => {
+        if (args.path !== module) return undefined
+        return { contents, loader: 'js', resolveDir: path.dirname(module) }
+      })
+    },
+  }
+}
+
+export async function build() {
+  await fs.promises.rm(staging, { recursive: true, force: true })
+  try {
+    const plugins = [await precompiledSchemas()]
+    const result = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: { main: 'src/cli/main.ts' },
+      outdir: staging,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      // jco loads its wasm and worker files from beside itself, so it stays in node_modules.
+      external: ['@bytecodealliance/jco', '@bytecodealliance/preview2-shim'],
+      // Bundled CommonJS dependencies (semver, ajv, busboy) call require() for Node's built-ins.
+      banner: { js: "import { createRequire as __wharfRequire } from 'node:module'; const require = __wharfRequire(import.meta.url);" },
+      chunkNames: 'chunk-[hash]',
+      sourcemap: 'linked',
+      sourcesContent: false,
+      legalComments: 'none',
+      metafile: true,
+      logLevel: 'warning',
+      plugins,
+    })
+    // The runners start as their own node processes: they are found beside the code that starts them (src/matrix/runners).
+    await fs.promises.cp(path.join(root, 'src', 'matrix', 'runners'), path.join(staging, 'runners'), { recursive: true })
+    // What the bundle was built from, so bin/wharf.js can tell when a source changed after the build.
+    const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/') || f.startsWith('schemas/'))
+    inputs.push(...fs.readdirSync(path.join(root, 'src', 'matrix', 'runners')).map((f) => `src/matrix/runners/${f}`))
+    await fs.promises.writeFile(path.join(staging, 'inputs.json'), `${JSON.stringify(inputs.sort())}\n`)
+    const old = `${out}.${process.pid}.old`
+    await fs.promises.rename(out, old).catch((e) => {
+      if (e.code !== 'ENOENT') throw e
+    })
+    await fs.promises.rename(staging, out)
+    await fs.promises.rm(old, { recursive: true, force: true })
+    return result
+  } catch (e) {
+    await fs.promises.rm(staging, { recursive: true, force: true })
+    throw e
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await build()
+  } catch (e) {
+    console.error(`wharf build: ${e instanceof Error ? e.message : String(e)}`)
+    process.exit(1)
+  }
+}
