@@ -11,7 +11,7 @@ import { namespacePath, recordPath, REGISTRY_KEY_PATH, REGISTRY_PATH, yankPath }
 import { ownerLogin, type NamespaceFile, type RegistryFile, type VersionRecord } from '../core/types.js'
 import { readRegistry } from '../check/index.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
-import { componentRecord, createJournal, createPipeline, crateRecord, type Pipeline, type Plan } from '../publish/index.js'
+import { componentRecord, createJournal, createPipeline, crateRecord, readCrateArchive, type Pipeline, type Plan } from '../publish/index.js'
 import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
 import { defaultBuildApi, readBuilt, writeBuilt, type BuildApi } from './build.js'
 import { loadCatalog, type Catalog } from './catalog.js'
@@ -184,7 +184,18 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
     },
     async publishCrate(who, metadata, crate) {
       const ns = await registry.cratesNamespace()
-      return publish(who, ns, `crate ${String(metadata.name)}@${String(metadata.vers)}`, () => crateRecord(ns, cargoManifest(metadata), crate, who.login, key, new Date()), crate)
+      return publish(
+        who,
+        ns,
+        `crate ${String(metadata.name)}@${String(metadata.vers)}`,
+        () => {
+          const manifest = cargoManifest(metadata)
+          // Read, not unpacked: every member a plain file under <name>-<version>/, before anything is stored.
+          readCrateArchive(crate, { topDir: `${manifest.name}-${manifest.version}` })
+          return crateRecord(ns, manifest, crate, who.login, key, new Date())
+        },
+        crate,
+      )
     },
     async yank(who, name, version, reason) {
       auth.authorize(who, name.slice(0, name.indexOf(':')))

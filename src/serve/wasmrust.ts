@@ -3,7 +3,6 @@
  * newest artifact, one at a time, in a process of its own. A job and its
  * report are kept as JSON under the data dir's state/tests/.
  */
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,6 +10,7 @@ import { primaryArtifact } from '../api/index.js'
 import { WharfError } from '../core/errors.js'
 import type { VersionRecord } from '../core/types.js'
 import { runMatrixIsolated, type IsolatedRun } from '../matrix/index.js'
+import { unpackCrate } from '../publish/index.js'
 import { artifactPath, writeFileAtomic } from '../store/index.js'
 import type { Registry } from './registry.js'
 
@@ -40,31 +40,23 @@ export function createTestJobs(registry: Registry): TestJobs {
   const jobFile = (id: string) => path.join(registry.layout.tests, `${encodeURIComponent(id)}.json`)
   let testQueue: Promise<void> = Promise.resolve()
 
-  const run = (command: string, args: string[], timeout: number) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(command, args, { maxBuffer: 16 * 1024 * 1024, timeout }, (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-      )
-    })
-
   /** `wharf test` on the artifact; a .crate is unpacked first, since the matrix builds crates from their source. */
   const runTest = (job: TestJob, artifact: string, isCrate: boolean) => {
     testQueue = testQueue.then(async () => {
       await writeFileAtomic(jobFile(job.id), JSON.stringify({ ...job, status: 'running' }))
-      let target = artifact
       let scratch: string | undefined
       let result: IsolatedRun
       if (isCrate) {
         scratch = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-test-crate-'))
-        const unpacked = await run('tar', ['-xzf', artifact, '-C', scratch], 60_000)
-        const dirs = unpacked.code === 0 ? await fs.promises.readdir(scratch) : []
-        if (dirs.length === 1) target = path.join(scratch, dirs[0]!)
-        result =
-          dirs.length === 1
-            ? await runMatrixIsolated(target, { timeoutMs: TEST_TIMEOUT_MS })
-            : { code: 2, report: undefined, stderr: `the .crate does not unpack to one directory: ${unpacked.stderr.trim().split('\n').join('; ') || 'it is empty'}` }
+        let unpacked: string | Error
+        try {
+          unpacked = await unpackCrate(await fs.promises.readFile(artifact), scratch)
+        } catch (e) {
+          unpacked = e as Error
+        }
+        result = typeof unpacked === 'string' ? await runMatrixIsolated(unpacked, { timeoutMs: TEST_TIMEOUT_MS }) : { code: 2, report: undefined, stderr: unpacked.message }
       } else {
-        result = await runMatrixIsolated(target, { timeoutMs: TEST_TIMEOUT_MS })
+        result = await runMatrixIsolated(artifact, { timeoutMs: TEST_TIMEOUT_MS })
       }
       if (scratch) await fs.promises.rm(scratch, { recursive: true, force: true })
       const done: TestJob = {

@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditIndex } from '../../src/audit/index.js'
+import { crateArchive } from '../helpers/tar.js'
 import { ADD_MODULE } from '../helpers/wasm.js'
 import { publish, serveTemp, type TestServer } from './helpers.js'
 
@@ -19,8 +19,8 @@ interface Envelope<T> {
   pagination: { page: number; page_size: number; total: number; total_pages: number } | null
 }
 
-/** Stands in for a `cargo package` output: a gzip file (the check only needs gzip and a matching cksum). */
-const crateBytes = (label: string) => gzipSync(Buffer.from(`crate ${label}\n`.padEnd(512, '\0')))
+/** Stands in for a `cargo package` output: a well-formed .crate of `name-version/`, but with no Cargo.toml to build. */
+const crateBytes = (label: string, name = 'wasm_math', version = '0.1.0') => crateArchive([{ path: `${name}-${version}/README`, content: `crate ${label}\n` }])
 
 describe('WasmRust REST routes', () => {
   let server: TestServer
@@ -43,16 +43,16 @@ describe('WasmRust REST routes', () => {
     expect(body.status).toBe('success')
     expect(body.data).toMatchObject({ id: 'crates:wasm-math', name: 'wasm_math', version: '0.1.0' })
 
-    const next = await post('/crates/wasm_math', { version: '0.2.0', crate: crateBytes('b').toString('base64') }, admin, 'PUT')
+    const next = await post('/crates/wasm_math', { version: '0.2.0', crate: crateBytes('b', 'wasm_math', '0.2.0').toString('base64') }, admin, 'PUT')
     expect(next.status).toBe(200)
     expect(((await next.json()) as Envelope<{ versions: unknown[] }>).data.versions).toHaveLength(2)
 
     const dup = await post('/crates', { name: 'wasm_math', version: '0.1.0', crate: crateBytes('c').toString('base64') })
     expect(dup.status).toBe(409)
     expect(await dup.json()).toMatchObject({ status: 'error', code: 'VERSION_EXISTS' })
-    const notAdmin = await post('/crates', { name: 'other', version: '0.1.0', crate: crateBytes('d').toString('base64') }, { authorization: 'Bearer crates-only' })
+    const notAdmin = await post('/crates', { name: 'other', version: '0.1.0', crate: crateBytes('d', 'other').toString('base64') }, { authorization: 'Bearer crates-only' })
     expect(notAdmin.status).toBe(403)
-    const noToken = await post('/crates', { name: 'other', version: '0.1.0', crate: crateBytes('d').toString('base64') }, {})
+    const noToken = await post('/crates', { name: 'other', version: '0.1.0', crate: crateBytes('d', 'other').toString('base64') }, {})
     expect(noToken.status).toBe(401)
     const missing = await post('/crates', { name: 'other', version: '0.1.0' })
     expect(missing.status).toBe(400)
@@ -100,10 +100,10 @@ describe('WasmRust REST routes', () => {
       await new Promise((r) => setTimeout(r, 100))
       job = ((await (await fetch(`${server.url}/tests/wasm_math`)).json()) as Envelope<typeof job>).data
     }
-    // This stand-in .crate is a gzip but no tar: the run ends as an error that says why, with its exit code.
+    // This stand-in .crate unpacks, but holds no Cargo.toml: the run ends as an error that says why, with its exit code.
     expect(job.status).toBe('error')
     expect(job.exit_code).toBe(2)
-    expect(job.error).toMatch(/does not unpack/)
+    expect(job.error).toMatch(/has no Cargo\.toml/)
   }, 60_000)
 
   it('reads the registry with GET /registry and changes it with PUT /registry as a maintainer commit', async () => {
