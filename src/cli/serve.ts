@@ -1,3 +1,4 @@
+import { onStopSignal } from '../matrix/index.js'
 import { configFromEnv, startServer } from '../serve/index.js'
 import type { Command } from './command.js'
 
@@ -33,15 +34,8 @@ Environment:
           `    -F name=acme:hello -F version=0.1.0 -F sha256=$(sha256sum hello.wasm | cut -d' ' -f1) -F component=@hello.wasm\n\n`,
       )
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    // A stop signal is how a server ends: it closes and exits 0, after what it started has stopped.
+    await new Promise((resolve) => onStopSignal(resolve))
     io.stdout('stopping\n')
     await server.close()
     return 0

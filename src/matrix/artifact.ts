@@ -13,6 +13,7 @@ import { sha256Hex } from '../core/hash.js'
 import { timestamp } from '../core/time.js'
 import { WHARF_VERSION } from '../core/version.js'
 import { inferTarget, inspectWasm, wasmKind } from '../core/wasm.js'
+import { addCleanup } from './children.js'
 import { componentMetrics, sizeMetrics, wasmMetrics } from './metrics.js'
 import { boundaryEvidence, probeBoundary } from './gc.js'
 import { DEFAULTS, type MatrixOptions } from './options.js'
@@ -55,6 +56,8 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
     report.metrics.size = sizeMetrics(bytes, path.basename(file), kind === 'component' ? 'component' : 'artifact')
     report.metrics.wasm = wasmMetrics(bytes)
     const work = await fs.promises.mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'wharf-test-'))
+    // A Ctrl-C removes it too (children.ts).
+    const forget = options.keep ? () => {} : addCleanup(() => fs.promises.rm(work, { recursive: true, force: true }))
     try {
       // The engine validates core modules; a component is judged by the core modules inside it.
       const modules = kind === 'component' ? componentModules(bytes) : [bytes]
@@ -93,6 +96,7 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
       const gc = report.metrics.wasm.features.includes('gc')
       evidence.g4 = { met: gc, evidence: gc ? 'GC types or instructions present' : 'no struct/array types or GC instructions' }
     } finally {
+      forget()
       if (!options.keep) await fs.promises.rm(work, { recursive: true, force: true })
     }
   }

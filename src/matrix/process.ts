@@ -1,7 +1,8 @@
 /** Runs one step of the matrix as a child process: captured output, wall time, a hard time limit. */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { performance } from 'node:perf_hooks'
+import { addCleanup, isStopping, signalGroup, spawnChild } from './children.js'
 
 export interface StepOptions {
   cwd: string
@@ -53,55 +54,67 @@ class Capture {
   }
 }
 
-/** Runs `command args`, never throwing for a non-zero exit; only a missing executable throws. */
+/**
+ * Runs `command args`, never throwing for a non-zero exit; only a missing
+ * executable throws. The child leads its own process group (children.ts), so
+ * a timeout or a Ctrl-C takes down everything the step started (rustc, build
+ * scripts, runners). Once wharf is stopping, the step's promise never settles:
+ * the stop, not the caller, finishes the run.
+ */
 export function runStep(command: string, args: string[], options: StepOptions): Promise<StepOutput> {
-  let rssFile: string | undefined
+  if (isStopping()) return new Promise(() => {})
+  let rssDir: string | undefined
   let file = command
   let argv = args
   if (options.measureRss && hasGnuTime()) {
-    rssFile = `${fs.mkdtempSync('/tmp/wharf-rss-')}/rss`
+    rssDir = fs.mkdtempSync('/tmp/wharf-rss-')
     file = GNU_TIME
-    argv = ['-q', '-f', '%M', '-o', rssFile, command, ...args]
+    argv = ['-q', '-f', '%M', '-o', `${rssDir}/rss`, command, ...args]
   }
+  const removeRssDir = () => {
+    if (rssDir) fs.rmSync(rssDir, { recursive: true, force: true })
+  }
+  const forget = rssDir ? addCleanup(removeRssDir) : () => {}
   return new Promise((resolve, reject) => {
     const start = performance.now()
-    // Its own process group, so a timeout takes down everything the step started (rustc, build scripts, runners).
-    const child = spawn(file, argv, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let child
+    try {
+      child = spawnChild(file, argv, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    } catch (e) {
+      removeRssDir()
+      forget()
+      return reject(e)
+    }
     const out = new Capture()
     const err = new Capture()
-    child.stdout.on('data', (c: Buffer) => out.add(c))
-    child.stderr.on('data', (c: Buffer) => err.add(c))
+    child.stdout!.on('data', (c: Buffer) => out.add(c))
+    child.stderr!.on('data', (c: Buffer) => err.add(c))
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      killGroup(child.pid)
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL')
     }, options.timeoutMs)
     child.on('error', (e) => {
       clearTimeout(timer)
+      removeRssDir()
+      forget()
       reject(e)
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      if (isStopping()) return
       const wallMs = performance.now() - start
       let peakRssKb: number | null = null
-      if (rssFile) {
+      if (rssDir) {
         // -q keeps GNU time's own notes out, so the file holds the figure alone.
-        const rss = Number(readQuietly(rssFile).trim().split('\n').at(-1))
-        fs.rmSync(rssFile.slice(0, -'/rss'.length), { recursive: true, force: true })
+        const rss = Number(readQuietly(`${rssDir}/rss`).trim().split('\n').at(-1))
+        removeRssDir()
         if (Number.isFinite(rss) && rss > 0) peakRssKb = rss
       }
+      forget()
       resolve({ code: timedOut ? null : code, signal, stdout: out.text(), stderr: err.text(), wallMs, timedOut, peakRssKb })
     })
   })
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return
-  try {
-    process.kill(-pid, 'SIGKILL')
-  } catch {
-    // Already gone.
-  }
 }
 
 function readQuietly(file: string): string {

@@ -14,6 +14,7 @@ import { WharfError } from '../core/errors.js'
 import { timestamp } from '../core/time.js'
 import { WHARF_VERSION } from '../core/version.js'
 import { wasmKind } from '../core/wasm.js'
+import { addCleanup } from './children.js'
 import { runArtifact } from './artifact.js'
 import { blameBuild, blameTest, hintFor } from './blame.js'
 import { cargo, cargoMetadata, parsePackageId, type CargoContext, type CargoMetadata, type CargoPackage } from './cargo.js'
@@ -83,6 +84,8 @@ async function runCrate(crateDir: string, options: MatrixOptions): Promise<Repor
     })
   }
   const work = await fs.promises.mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'wharf-test-'))
+  // A Ctrl-C removes it too (children.ts).
+  const forget = options.keep ? () => {} : addCleanup(() => fs.promises.rm(work, { recursive: true, force: true }))
   try {
     const targetDir = options.targetDir ? path.resolve(options.targetDir) : path.join(work, 'target')
     const copies = new SourceCopies(crateDir, work)
@@ -144,6 +147,7 @@ async function runCrate(crateDir: string, options: MatrixOptions): Promise<Repor
       score,
     }
   } finally {
+    forget()
     // Test binaries hold handles in the work dir only while they run; every step has ended by now.
     if (!options.keep) await fs.promises.rm(work, { recursive: true, force: true })
   }
