@@ -6,7 +6,6 @@
  * name, its dependencies with the registry of each one that lives elsewhere,
  * its features, `links`, `rust-version`, and the cksum.
  */
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,6 +15,8 @@ import { cratePackageId, crateToPackageName } from '../core/names.js'
 import { crateFields, type CrateManifest } from '../core/records.js'
 import type { RegistryFile } from '../core/types.js'
 import { listDir, MAIN, readBlob, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
+import { addCleanup, runStep } from '../matrix/index.js'
+import { unpackCrate } from './crate-archive.js'
 import { publishToIndex, type PublishOptions, type PublishResult } from './publish.js'
 
 interface MetadataDependency {
@@ -58,18 +59,21 @@ export interface CargoRunner {
   env?: NodeJS.ProcessEnv
 }
 
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolve(stdout)
-      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
-      reject(
-        new WharfError('TOOLCHAIN', missing ? `${command} is not installed` : `${command} ${args[0]} failed: ${(stderr || error.message).trim().split('\n').slice(-3).join(' ')}`, {
-          hint: missing ? 'install Rust with rustup (https://rustup.rs), or set $CARGO' : 'fix what cargo reports, then publish again',
-        }),
-      )
-    })
-  })
+/** `cargo package` builds the crate to verify it; a stuck build still ends. */
+const CARGO_TIMEOUT_MS = 30 * 60_000
+
+/** Runs cargo as a child wharf stops on Ctrl-C (matrix/children.ts), and returns its stdout. */
+async function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+  let out
+  try {
+    out = await runStep(command, args, { cwd: options.cwd ?? process.cwd(), env: options.env ?? process.env, timeoutMs: CARGO_TIMEOUT_MS })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    throw new WharfError('TOOLCHAIN', `${command} is not installed`, { hint: 'install Rust with rustup (https://rustup.rs), or set $CARGO' })
+  }
+  if (out.code === 0) return out.stdout
+  const why = out.timedOut ? `did not finish in ${CARGO_TIMEOUT_MS / 60_000} minutes` : (out.stderr || `exited ${out.code ?? out.signal}`).trim().split('\n').slice(-3).join(' ')
+  throw new WharfError('TOOLCHAIN', `${command} ${args[0]} failed: ${why}`, { hint: 'fix what cargo reports, then publish again' })
 }
 
 async function metadata(runner: Required<CargoRunner>, manifest: string, offline: boolean): Promise<Metadata> {
@@ -102,13 +106,17 @@ export async function packageCrate(dir: string, options: CargoRunner = {}): Prom
   const file = path.join(source.target_directory, 'package', `${pkg.name}-${pkg.version}.crate`)
   const bytes = await fs.promises.readFile(file)
   const unpacked = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-crate-'))
+  const removeUnpacked = () => fs.promises.rm(unpacked, { recursive: true, force: true })
+  const forget = addCleanup(removeUnpacked)
   try {
-    await run('tar', ['-xzf', file, '-C', unpacked], {})
-    const packedManifest = path.join(unpacked, `${pkg.name}-${pkg.version}`, 'Cargo.toml')
+    // The same reader the registry applies to uploads: a .crate with links or paths outside its directory goes no further.
+    const top = await unpackCrate(bytes, unpacked, { topDir: `${pkg.name}-${pkg.version}` })
+    const packedManifest = path.join(top, 'Cargo.toml')
     const packed = await metadata(runner, packedManifest, true)
     return { file, bytes, manifest: packageOf(packed, packedManifest) }
   } finally {
-    await fs.promises.rm(unpacked, { recursive: true, force: true })
+    forget()
+    await removeUnpacked()
   }
 }
 
