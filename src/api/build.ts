@@ -83,6 +83,8 @@ export interface BuildApiOptions {
   registryKey?: string
   /** Writes the static site beside the API (src/site's renderer); without it only the API is built. */
   pages?: PageRenderer
+  /** Told the phase of the build and, while packages are rendered, how many are done: for a progress line. */
+  onProgress?: (progress: { phase: string; done?: number; total?: number }) => void
 }
 
 export interface BuildApiResult {
@@ -123,6 +125,7 @@ interface Context {
   ttlSeconds: number
   warnings: string[]
   pages: PageRenderer | undefined
+  progress: NonNullable<BuildApiOptions['onProgress']>
 }
 
 interface RawEvent {
@@ -236,6 +239,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         ttlSeconds: options.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
         warnings: [],
         pages: options.pages,
+        progress: options.onProgress ?? (() => {}),
       }
       let reason: string | undefined
       if (options.since !== undefined) {
@@ -380,6 +384,7 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
   const { reader } = ctx
   const tree = new OutputTree(await newTree(out), false)
   try {
+    ctx.progress({ phase: 'reading the history of main' })
     const chain = firstParentChain(reader, ctx.head.oid)!
     const ordinal = new Map(chain.map((c, i) => [c.oid, i]))
     const scan = new Scan(() => true)
@@ -413,10 +418,13 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
         for (const r of v.reports) fromPackages.set(r.path, r.bytes)
       }
     }
+    ctx.progress({ phase: 'copying the signed index files' })
     for (const file of indexFiles(reader, root)) await tree.write(file.path, fromPackages.get(file.path) ?? reader.readAs(file.oid, 'blob'))
 
     const shards = new Map<string, { entries: SearchEntry[]; commit: CommitData }>()
+    let rendered = 0
     for (const pkg of [...packages.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      ctx.progress({ phase: 'packages', done: rendered++, total: packages.size })
       for (const v of pkg.versions) {
         await placeArtifacts(ctx, tree, v.record)
         await tree.write(versionPath(pkg.id, v.version), renderVersionDoc(site, pkg, v, commitOf(scan, `v:${pkg.id}@${v.version}`)!))
@@ -472,6 +480,7 @@ async function fullBuild(ctx: Context, out: string, reason: string | undefined):
     await writeAggregates(ctx, tree, site, counts, entries.length, shardInfo)
     const newest = entries.filter((e) => e.type === 'publish').slice(-NEWEST_COUNT).reverse()
     await writeSitePages(ctx, tree, site, counts, newest, [...namespaceBlobs.keys()])
+    ctx.progress({ phase: 'signing the snapshot' })
     await writeSnapshot(ctx, tree, site, undefined)
     await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts, pages: ctx.pages?.format } satisfies BuildState, null, 2)}\n`)
     await tree.flush()
@@ -570,6 +579,7 @@ async function writeSnapshot(ctx: Context, tree: OutputTree, site: Site, previou
 /** An incremental build, or the reason it cannot be one. */
 async function incrementalBuild(ctx: Context, out: string, since: string): Promise<BuildApiResult | string> {
   const { reader } = ctx
+  ctx.progress({ phase: 'reading the changes' })
   const current = currentTree(out)
   if (!current) return `there is no previous output at ${out}`
   const tree = new OutputTree(current, true)
@@ -631,7 +641,9 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   const newVersions = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
   const shardCommits = new Map<string, CommitData>()
   const searchEntries = new Map<string, SearchEntry>()
+  let rendered = 0
   for (const pkg of packages.values()) {
+    ctx.progress({ phase: 'changed packages', done: rendered++, total: packages.size })
     for (const v of pkg.versions) {
       if (newVersions.has(`${pkg.id}@${v.version}`)) await placeArtifacts(ctx, tree, v.record)
       const commit = commitOf(scan, `v:${pkg.id}@${v.version}`)
@@ -729,6 +741,7 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   await writeAggregates(ctx, tree, site, counts, seq, shardInfo)
   if (ctx.pages) await writeSitePages(ctx, tree, site, counts, await newestSince(tree, state.seq, entries), readNamespaceNames(reader, ctx.head.tree))
 
+  ctx.progress({ phase: 'signing the snapshot' })
   await writeSnapshot(ctx, tree, site, previousSnapshot)
   await tree.sync()
   await tree.write(PATHS.state, `${JSON.stringify({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts, pages: ctx.pages?.format } satisfies BuildState, null, 2)}\n`)

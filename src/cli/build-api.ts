@@ -1,6 +1,7 @@
 import { buildApi } from '../api/index.js'
 import { openRepo } from '../git/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, required, type Command } from './command.js'
+import { createProgress } from './progress.js'
 
 export const buildApiCommand: Command = {
   help: `wharf build-api --index DIR --out DIR [--base-url URL] [--since REV] [--no-site] [--json]
@@ -30,6 +31,7 @@ built from REV (or for another base URL), the build runs in full and says why.
   async run({ values }, io) {
     // Loaded here, not with the command table: other commands never draw a page.
     const pages = values['no-site'] ? undefined : (await import('../site/index.js')).siteRenderer
+    const progress = createProgress(io, values, 'build-api')
     const result = await buildApi({
       repo: openRepo(indexDir(values, io)),
       out: required(values, 'out', 'build-api'),
@@ -37,7 +39,8 @@ built from REV (or for another base URL), the build runs in full and says why.
       since: optionalString(values, 'since'),
       registryKey: io.env.WHARF_REGISTRY_KEY,
       ...(pages ? { pages } : {}),
-    })
+      onProgress: progress.report,
+    }).finally(() => progress.end())
     if (values.json) printJson(io, result)
     else {
       const why = result.reason ? ` (full: ${result.reason})` : ''

@@ -12,6 +12,8 @@ export interface Io {
   stdout(text: string): void
   stderr(text: string): void
   env: NodeJS.ProcessEnv
+  /** The width of the terminal stderr writes to, when it is one (a person is watching); undefined for a pipe or a file. */
+  terminalColumns?: number
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>

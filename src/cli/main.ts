@@ -7,6 +7,7 @@ const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  terminalColumns: process.stderr.isTTY ? process.stderr.columns || 80 : undefined,
 }
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -8,6 +8,7 @@ import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
 import { componentRecord, parseDependency, publishCrate, publishToIndex } from '../publish/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
+import { createProgress } from './progress.js'
 
 export const publish: Command = {
   help: `wharf publish ARTIFACT --name ID --version V --key FILE [--index DIR] [options]
@@ -154,13 +155,15 @@ async function publishCrateCommand(values: Values, positionals: string[], crateD
   if (name !== undefined) parsePackageId(name)
   if (version !== undefined) parseVersion(version)
   const repo = openRepo(indexDir(values, io))
+  const progress = createProgress(io, values, 'publish')
   const result = await publishCrate(repo, {
     crateDir,
     ...(name !== undefined ? { name } : {}),
     ...(version !== undefined ? { version } : {}),
     ...(await signedFields(values, io)),
     env: io.env,
-  })
+    onProgress: progress.report,
+  }).finally(() => progress.end())
   if (values.json) printJson(io, result)
   else io.stdout(`Proposed ${result.record.name}@${result.record.version} (crate ${result.record.crate!.name}) on branch ${result.branch}\n`)
   return 0

@@ -57,6 +57,8 @@ export interface CargoRunner {
   /** The cargo binary (default: $CARGO, else `cargo` on PATH). */
   cargo?: string
   env?: NodeJS.ProcessEnv
+  /** Told each phase (cargo metadata, cargo package, reading the .crate): for a progress line. */
+  onProgress?: (progress: { phase: string }) => void
 }
 
 /** `cargo package` builds the crate to verify it; a stuck build still ends. */
@@ -76,7 +78,7 @@ async function run(command: string, args: string[], options: { cwd?: string; env
   throw new WharfError('TOOLCHAIN', `${command} ${args[0]} failed: ${why}`, { hint: 'fix what cargo reports, then publish again' })
 }
 
-async function metadata(runner: Required<CargoRunner>, manifest: string, offline: boolean): Promise<Metadata> {
+async function metadata(runner: { cargo: string; env: NodeJS.ProcessEnv }, manifest: string, offline: boolean): Promise<Metadata> {
   const args = ['metadata', '--no-deps', '--format-version', '1', '--manifest-path', manifest, ...(offline ? ['--offline'] : [])]
   return JSON.parse(await run(runner.cargo, args, { env: runner.env })) as Metadata
 }
@@ -98,11 +100,15 @@ export interface PackagedCrate {
 /** Runs `cargo package` in `dir` and reads the packaged manifest back out of the `.crate`. */
 export async function packageCrate(dir: string, options: CargoRunner = {}): Promise<PackagedCrate> {
   const runner = { cargo: options.cargo ?? process.env.CARGO ?? 'cargo', env: options.env ?? process.env }
+  const progress = options.onProgress ?? (() => {})
   const manifest = path.resolve(dir, 'Cargo.toml')
   if (!fs.existsSync(manifest)) throw new WharfError('NOT_FOUND', `${dir} has no Cargo.toml`, { hint: 'pass the directory of the crate to --crate' })
+  progress({ phase: 'cargo metadata' })
   const source = await metadata(runner, manifest, false)
   const pkg = packageOf(source, manifest)
+  progress({ phase: `cargo package (builds ${pkg.name} ${pkg.version} to verify it)` })
   await run(runner.cargo, ['package', '--manifest-path', manifest], { env: runner.env })
+  progress({ phase: 'reading the .crate' })
   const file = path.join(source.target_directory, 'package', `${pkg.name}-${pkg.version}.crate`)
   const bytes = await fs.promises.readFile(file)
   const unpacked = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-crate-'))
@@ -154,8 +160,8 @@ export interface CratePublishOptions extends Omit<PublishOptions, 'artifact' | '
 export async function publishCrate(repo: Repo, options: CratePublishOptions): Promise<PublishResult> {
   const registry = await readJsonAt<RegistryFile>(repo, MAIN, REGISTRY_PATH)
   const cratesNamespace = registry?.policy.namespaces.crates ?? 'crates'
-  const { crateDir, cargo, env, name: wanted, version: wantedVersion, ...rest } = options
-  const packed = await packageCrate(crateDir, { ...(cargo ? { cargo } : {}), ...(env ? { env } : {}) })
+  const { crateDir, cargo, env, onProgress, name: wanted, version: wantedVersion, ...rest } = options
+  const packed = await packageCrate(crateDir, { ...(cargo ? { cargo } : {}), ...(env ? { env } : {}), ...(onProgress ? { onProgress } : {}) })
   const meta = packed.manifest
   if (wantedVersion !== undefined && wantedVersion !== meta.version) {
     throw new WharfError('USAGE', `--version ${wantedVersion} is not the crate's version ${meta.version}`, { hint: 'bump the version in Cargo.toml, or leave out --version' })
@@ -195,6 +201,7 @@ export async function publishCrate(repo: Repo, options: CratePublishOptions): Pr
   const fields = crateFields(manifest, packed.bytes, (dep) => internal.get(dep.crate))
   const dependencies = [...(options.dependencies ?? [])]
   for (const d of fields.dependencies ?? []) if (!dependencies.some((x) => x.name === d.name)) dependencies.push(d)
+  onProgress?.({ phase: `proposing ${name}@${meta.version}` })
   return publishToIndex(repo, {
     ...rest,
     artifact: packed.file,
