@@ -48,6 +48,9 @@ export async function build() {
       // Bundled CommonJS dependencies (semver, ajv, busboy) call require() for Node's built-ins.
       banner: { js: "import { createRequire as __wharfRequire } from 'node:module'; const require = __wharfRequire(import.meta.url);" },
       chunkNames: 'chunk-[hash]',
+      // Less to read and parse at every start; names stay, so stack traces still read.
+      minifyWhitespace: true,
+      minifySyntax: true,
       sourcemap: 'linked',
       sourcesContent: false,
       legalComments: 'none',
@@ -61,6 +64,14 @@ export async function build() {
     const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/') || f.startsWith('schemas/'))
     inputs.push(...fs.readdirSync(path.join(root, 'src', 'matrix', 'runners')).map((f) => `src/matrix/runners/${f}`))
     await fs.promises.writeFile(path.join(staging, 'inputs.json'), `${JSON.stringify(inputs.sort())}\n`)
+    // Which sources each file of the bundle holds, by its name in dist/cli: to see what a command loads.
+    const stagingRel = path.relative(root, staging)
+    const sources = Object.fromEntries(
+      Object.entries(result.metafile.outputs)
+        .filter(([file]) => file.endsWith('.js'))
+        .map(([file, output]) => [path.relative(stagingRel, file), Object.keys(output.inputs).sort()]),
+    )
+    await fs.promises.writeFile(path.join(staging, 'sources.json'), `${JSON.stringify(sources, null, 1)}\n`)
     const old = `${out}.${process.pid}.old`
     await fs.promises.rename(out, old).catch((e) => {
       if (e.code !== 'ENOENT') throw e

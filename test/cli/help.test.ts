@@ -82,7 +82,7 @@ describe('selecting a command', () => {
 })
 
 describe('a lazy start', () => {
-  /** The source files whose code the process loaded: bundle chunks name their sources in `// path` comments. */
+  /** The source files whose code the process loaded: the bundle's files it loaded, and what each holds (dist/cli/sources.json). */
   async function loadedSources(args: string[]): Promise<{ sources: Set<string>; files: string[] }> {
     const trace = path.join(await tempDir('wharf-trace-'), 'loads')
     fs.writeFileSync(trace, '')
@@ -93,8 +93,8 @@ describe('a lazy start', () => {
       .split('\n')
       .filter((u) => u.startsWith('file:'))
       .map((u) => new URL(u).pathname)
-    const sources = new Set<string>()
-    for (const file of files) for (const m of fs.readFileSync(file, 'utf8').matchAll(/^\/\/ ((?:src|node_modules)\/\S+)$/gm)) sources.add(m[1]!)
+    const byFile = JSON.parse(fs.readFileSync('dist/cli/sources.json', 'utf8')) as Record<string, string[]>
+    const sources = new Set(files.flatMap((f) => byFile[path.relative(path.resolve('dist/cli'), f)] ?? []))
     return { sources, files }
   }
 
