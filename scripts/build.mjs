@@ -13,18 +13,58 @@ const out = path.join(root, 'dist', 'cli')
 // Build beside the live bundle and swap it in whole: a wharf started mid-build runs the old or the new one, never a mix.
 const staging = `${out}.${process.pid}.tmp`
 
-/** Swaps src/core/schema-validators.ts for its validators compiled now, so no run compiles a schema (or loads ajv's compiler). */
-async function precompiledSchemas() {
+/**
+ * The schema validators compiled now, each bundled into its own CommonJS file
+ * in `dir`, and a plugin that swaps src/core/schema-validators.ts for a loader
+ * that requires them one by one: no run compiles a schema, loads ajv's
+ * compiler, or parses validators it does not use.
+ */
+async function precompiledSchemas(dir) {
   const { tsImport } = await import('tsx/esm/api')
   const module = path.join(root, 'src', 'core', 'schema-validators.ts')
   const { standaloneValidators } = await tsImport(module, import.meta.url)
-  const contents = standaloneValidators()
+  const sources = standaloneValidators()
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [...sources.keys()].map((name) => ({ in: `schema:${name}`, out: name })),
+    outdir: dir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'wharf-schema-sources',
+        setup(build) {
+          build.onResolve({ filter: /^schema:/ }, (args) => ({ path: args.path.slice('schema:'.length), namespace: 'wharf-schema' }))
+          build.onLoad({ filter: /.*/, namespace: 'wharf-schema' }, (args) => ({ contents: sources.get(args.path), loader: 'js', resolveDir: path.dirname(module) }))
+        },
+      },
+    ],
+  })
+  // Chunks sit in dist/cli, the validators in dist/cli/schemas.
+  const loader = `import { createRequire } from 'node:module'
+const load = createRequire(import.meta.url)
+const loaded = new Map()
+export function schemaValidator(name) {
+  let validate = loaded.get(name)
+  if (!validate) {
+    validate = load(\`./schemas/\${name}.cjs\`)
+    loaded.set(name, validate)
+  }
+  return validate
+}
+`
   return {
     name: 'wharf-precompiled-schemas',
     setup(build) {
       build.onLoad({ filter: /[\\/]src[\\/]core[\\/]schema-validators\.ts$/ }, (args) => {
         if (args.path !== module) return undefined
-        return { contents, loader: 'js', resolveDir: path.dirname(module) }
+        return { contents: loader, loader: 'js' }
       })
     },
   }
@@ -33,7 +73,7 @@ async function precompiledSchemas() {
 export async function build() {
   await fs.promises.rm(staging, { recursive: true, force: true })
   try {
-    const plugins = [await precompiledSchemas()]
+    const plugins = [await precompiledSchemas(path.join(staging, 'schemas'))]
     const result = await esbuild.build({
       absWorkingDir: root,
       entryPoints: { main: 'src/cli/main.ts' },
@@ -61,9 +101,11 @@ export async function build() {
     // The runners start as their own node processes: they are found beside the code that starts them (src/matrix/runners).
     await fs.promises.cp(path.join(root, 'src', 'matrix', 'runners'), path.join(staging, 'runners'), { recursive: true })
     // What the bundle was built from, so bin/wharf.js can tell when a source changed after the build.
-    const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/') || f.startsWith('schemas/'))
+    const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/'))
+    // The runners are copied and the schemas compiled, not bundled: esbuild's inputs do not name them.
     inputs.push(...fs.readdirSync(path.join(root, 'src', 'matrix', 'runners')).map((f) => `src/matrix/runners/${f}`))
-    await fs.promises.writeFile(path.join(staging, 'inputs.json'), `${JSON.stringify(inputs.sort())}\n`)
+    inputs.push(...fs.readdirSync(path.join(root, 'schemas')).map((f) => `schemas/${f}`))
+    await fs.promises.writeFile(path.join(staging, 'inputs.json'), `${JSON.stringify([...new Set(inputs)].sort())}\n`)
     // Which sources each file of the bundle holds, by its name in dist/cli: to see what a command loads.
     const stagingRel = path.relative(root, staging)
     const sources = Object.fromEntries(

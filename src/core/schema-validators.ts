@@ -1,8 +1,9 @@
 /**
  * The validator of each schema name, compiled with ajv from `schemas/` on
- * first use. The `wharf` bundle replaces this module with the same validators
- * compiled ahead of time (`standaloneValidators`, run by scripts/build.mjs),
- * so a run of the command line pays no schema compilation.
+ * first use. The `wharf` bundle replaces this module with one that loads the
+ * same validators compiled ahead of time (`standaloneValidators`, run by
+ * scripts/build.mjs into dist/cli/schemas/), so a run of the command line
+ * pays no schema compilation and loads only the validators it uses.
  */
 import { Ajv2020, type Options, type ValidateFunction } from 'ajv/dist/2020.js'
 import standaloneModule from 'ajv/dist/standalone/index.js'
@@ -53,7 +54,7 @@ export const SCHEMA_IDS: Record<SchemaName, string> = {
 const addFormats = ((addFormatsModule as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => void
 
 // ajv's standalone generator is CommonJS too.
-const standalone = ((standaloneModule as { default?: unknown }).default ?? standaloneModule) as (ajv: Ajv2020, refs: Record<string, string>) => string
+const standalone = ((standaloneModule as { default?: unknown }).default ?? standaloneModule) as (ajv: Ajv2020, validate: ValidateFunction) => string
 
 function createAjv(options: Options = {}): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, ...options })
@@ -77,14 +78,12 @@ export function schemaValidator(name: SchemaName): ValidateFunction {
 }
 
 /**
- * The source of an ES module with this module's interface over validators
- * compiled now: what the bundle carries instead of ajv's compiler. It still
- * `require`s ajv's small runtime helpers and ajv-formats' format checks.
+ * The validators compiled now, one CommonJS module source per schema name
+ * (each exports its validate function): what the bundle carries instead of
+ * ajv's compiler, loaded one by one as they are first used. They still
+ * `require` ajv's small runtime helpers and ajv-formats' format checks.
  */
-export function standaloneValidators(): string {
-  const names = Object.keys(SCHEMA_IDS) as SchemaName[]
-  const exports = Object.fromEntries(names.map((name, i) => [`v${i}`, SCHEMA_IDS[name]]))
-  const code = standalone(createAjv({ code: { source: true, esm: true } }), exports)
-  const table = names.map((name, i) => `  ${JSON.stringify(name)}: v${i},`).join('\n')
-  return `${code}\nconst byName = {\n${table}\n}\nexport function schemaValidator(name) {\n  return byName[name]\n}\n`
+export function standaloneValidators(): Map<SchemaName, string> {
+  const ajv = createAjv({ code: { source: true } })
+  return new Map((Object.keys(SCHEMA_IDS) as SchemaName[]).map((name) => [name, standalone(ajv, ajv.getSchema(SCHEMA_IDS[name])!)]))
 }

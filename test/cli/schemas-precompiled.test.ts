@@ -1,16 +1,15 @@
 /**
- * The validators the bundle carries (compiled ahead of time) judge every
- * document as ajv compiling schemas/ at run time does: same verdict, same
- * errors, for every schema name, on every file of a built API and on
- * mutations of each.
+ * The validators the bundle carries (compiled ahead of time into
+ * dist/cli/schemas/, which the test suite builds first) judge every document
+ * as ajv compiling schemas/ at run time does: same verdict, same errors, for
+ * every schema name, on every file of a built API and on mutations of each.
  */
-import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
-import * as esbuild from 'esbuild'
 import type { ValidateFunction } from 'ajv/dist/2020.js'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildApi } from '../../src/api/index.js'
-import { SCHEMA_IDS, schemaValidator, standaloneValidators } from '../../src/core/schema-validators.js'
+import { SCHEMA_IDS, schemaValidator } from '../../src/core/schema-validators.js'
 import type { SchemaName } from '../../src/core/schemas.js'
 import { readTree } from '../fixtures/api/tree.js'
 import { createTestIndex, tempDir } from '../helpers/index-repo.js'
@@ -20,17 +19,8 @@ const documents: { file: string; doc: unknown }[] = []
 
 beforeAll(async () => {
   const work = await tempDir('wharf-schemas-precompiled-')
-  // The generated module as the bundle gets it: its require()s of ajv's runtime resolved from src/core.
-  const bundled = await esbuild.build({
-    stdin: { contents: standaloneValidators(), resolveDir: path.resolve('src/core'), loader: 'js' },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    write: false,
-  })
-  const file = path.join(work, 'validators.mjs')
-  fs.writeFileSync(file, bundled.outputFiles[0]!.text)
-  precompiled = ((await import(file)) as { schemaValidator: typeof precompiled }).schemaValidator
+  const load = createRequire(path.resolve('dist/cli/main.js'))
+  precompiled = (name) => load(`./schemas/${name}.cjs`) as ValidateFunction
 
   const idx = await createTestIndex()
   await idx.release({ version: '1.0.0', keywords: ['math'], repository: 'https://example.com/calc' })
