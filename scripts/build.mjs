@@ -85,7 +85,7 @@ export async function build() {
       target: 'node20',
       // jco loads its wasm and worker files from beside itself, so it stays in node_modules.
       external: ['@bytecodealliance/jco', '@bytecodealliance/preview2-shim'],
-      // Bundled CommonJS dependencies (semver, ajv, busboy) call require() for Node's built-ins.
+      // Bundled CommonJS dependencies (semver, busboy, isomorphic-git's helpers) call require() for Node's built-ins.
       banner: { js: "import { createRequire as __wharfRequire } from 'node:module'; const require = __wharfRequire(import.meta.url);" },
       chunkNames: 'chunk-[hash]',
       // Less to read and parse at every start; names stay, so stack traces still read.
