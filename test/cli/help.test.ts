@@ -112,4 +112,10 @@ describe('a lazy start', () => {
     expect(sources.has('src/check/index.ts')).toBe(true)
     for (const other of ['src/cli/publish.ts', 'src/cli/test.ts', 'src/matrix/run.ts', 'src/serve/index.ts', 'src/api/build.ts']) expect(sources.has(other), other).toBe(false)
   })
+
+  it('wharf info, a registry reader, loads no git and no schema code', async () => {
+    const { sources } = await loadedSources(['info', '--help'])
+    expect(sources.has('src/cli/registry.ts')).toBe(true)
+    for (const other of ['node_modules/isomorphic-git/index.cjs', 'src/git/index.ts', 'src/core/schema-validators.ts', 'src/check/index.ts']) expect(sources.has(other), other).toBe(false)
+  })
 })
