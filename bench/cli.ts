@@ -3,7 +3,9 @@
  * processes of `wharf --version`, `wharf --help` and a one-file `wharf check`
  * on a small index, next to `node -e 0` in the same run. CPU time (user +
  * sys of the child, from bash's `time`, to the millisecond) and wall time,
- * medians of RUNS runs each, and each one's ratio to `node -e 0`.
+ * medians of RUNS runs each, and each one's ratio to `node -e 0`. For
+ * scale, the same commands run from the sources through tsx (how wharf
+ * started before the bundle, and how it starts without one).
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -62,12 +64,21 @@ export async function run(): Promise<void> {
   // What a user runs after `npm ci`: the bundle, freshly built from these sources.
   await build()
   const { dir, branch } = smallIndex()
+  // The bin as it was before the bundle: tsx compiles the sources at every start.
+  const fromSource = path.join(path.dirname(dir), 'from-source.mjs')
+  fs.writeFileSync(
+    fromSource,
+    `import { register } from ${JSON.stringify(path.join(ROOT, 'node_modules/tsx/dist/esm/api/index.mjs'))}\nregister()\nconst { main } = await import(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))})\nprocess.exitCode = await main(process.argv.slice(2))\n`,
+  )
+  const check = ['check', '--index', dir, '--base', 'main', '--head', branch, '--author', 'alice']
   const cases: { name: string; argv: string[] }[] = [
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'] },
     { name: 'wharf --version', argv: [process.execPath, WHARF, '--version'] },
     { name: 'wharf --help', argv: [process.execPath, WHARF, '--help'] },
     { name: 'wharf check --help', argv: [process.execPath, WHARF, 'check', '--help'] },
-    { name: 'wharf check (one file)', argv: [process.execPath, WHARF, 'check', '--index', dir, '--base', 'main', '--head', branch, '--author', 'alice'] },
+    { name: 'wharf check (one file)', argv: [process.execPath, WHARF, ...check] },
+    { name: 'wharf --help, sources via tsx', argv: [process.execPath, fromSource, '--help'] },
+    { name: 'wharf check (one file), sources via tsx', argv: [process.execPath, fromSource, ...check] },
   ]
   const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]))
   for (const c of cases) measure(c.argv, dir)
