@@ -65,7 +65,7 @@ cannot run (no toolchain, no crate).
     const testTimeout = positiveNumber(values, 'test-timeout')
     const runs = positiveNumber(values, 'runs')
     // Progress is for a person watching a terminal; piped or --json output stays clean.
-    const progress = !values.json && process.stderr.isTTY ? (message: string) => io.stderr(`… ${message}\n`) : undefined
+    const progress = !values.json && io.terminalColumns !== undefined ? (message: string) => io.stderr(`… ${message}\n`) : undefined
     const report = await runMatrix({
       input: positionals[0]!,
       targets: targetsOption === undefined ? undefined : parseTargets(targetsOption),
