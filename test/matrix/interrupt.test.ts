@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { WHARF } from '../helpers/cli.js'
+import { serveChild } from '../serve/helpers.js'
 import { fixture, tempDir } from './helpers.js'
 
 interface Proc {
@@ -115,4 +116,14 @@ describe('stopping wharf test', () => {
     expect(marked(mark).map((p) => `${p.pid} ${p.comm}`)).toEqual([])
     expect(fs.readdirSync(workDir)).toEqual([])
   }, 180_000)
+})
+
+describe('stopping wharf serve', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s is its normal end: it closes and exits 0', async (signal) => {
+    const server = await serveChild(await tempDir('wharf-serve-stop-'))
+    expect((await fetch(`${server.url}/health`)).status).toBe(200)
+    server.child.kill(signal)
+    expect(await server.exited).toBe('0')
+    expect(server.output()).toMatch(/\nstopping\n/)
+  }, 60_000)
 })
