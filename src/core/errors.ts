@@ -84,6 +84,8 @@ const ERRORS = {
   FETCH_FAILED: { exit: 3, status: 502 },
   REMOTE: { exit: 3, status: 502 },
   STARTING: { exit: 3, status: 503 },
+  // A stop signal arrived: nothing new starts (the CLI then exits 130 or 143 anyway).
+  STOPPING: { exit: 3, status: 503 },
   ARTIFACT_MISSING: { exit: 3, status: 500 },
   INTERNAL: { exit: 3, status: 500 },
 } as const satisfies Record<string, Meaning>

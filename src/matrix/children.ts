@@ -39,7 +39,7 @@ export function isStopping(): boolean {
  * registry until it exits. Throws when wharf is already stopping.
  */
 export function spawnChild(file: string, args: string[], options: Omit<SpawnOptions, 'detached'> = {}): ChildProcess {
-  if (stopping) throw new WharfError('INTERRUPTED', `not starting ${file}: wharf is stopping (${stopping})`)
+  if (stopping) throw new WharfError('STOPPING', `not starting ${file}: wharf is stopping (${stopping})`)
   listen()
   const child = spawn(file, args, { ...options, detached: true })
   const pid = child.pid
