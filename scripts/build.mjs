@@ -21,9 +21,12 @@ const staging = `${out}.${process.pid}.tmp`
  */
 async function precompiledSchemas(dir) {
   const { tsImport } = await import('tsx/esm/api')
+  const { default: standaloneCode } = await import('ajv/dist/standalone/index.js')
   const module = path.join(root, 'src', 'core', 'schema-validators.ts')
-  const { standaloneValidators } = await tsImport(module, import.meta.url)
-  const sources = standaloneValidators()
+  const { createAjv, SCHEMA_IDS } = await tsImport(module, import.meta.url)
+  // One CommonJS module per schema name, exporting its validate function; it still requires ajv's runtime helpers and ajv-formats' checks.
+  const ajv = createAjv({ code: { source: true } })
+  const sources = new Map(Object.entries(SCHEMA_IDS).map(([name, id]) => [name, standaloneCode(ajv, ajv.getSchema(id))]))
   await esbuild.build({
     absWorkingDir: root,
     entryPoints: [...sources.keys()].map((name) => ({ in: `schema:${name}`, out: name })),
@@ -76,7 +79,8 @@ export async function build() {
     const plugins = [await precompiledSchemas(path.join(staging, 'schemas'))]
     const result = await esbuild.build({
       absWorkingDir: root,
-      entryPoints: { main: 'src/cli/main.ts' },
+      // The CLI, and the matrix's child entry that wharf serve starts for each test job (matrix/isolated.ts).
+      entryPoints: { main: 'src/cli/main.ts', child: 'src/matrix/child.ts' },
       outdir: staging,
       bundle: true,
       splitting: true,
@@ -101,7 +105,7 @@ export async function build() {
     // The runners start as their own node processes: they are found beside the code that starts them (src/matrix/runners).
     await fs.promises.cp(path.join(root, 'src', 'matrix', 'runners'), path.join(staging, 'runners'), { recursive: true })
     // What the bundle was built from, so bin/wharf.js can tell when a source changed after the build.
-    const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/'))
+    const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/') || f === 'package.json')
     // The runners are copied and the schemas compiled, not bundled: esbuild's inputs do not name them.
     inputs.push(...fs.readdirSync(path.join(root, 'src', 'matrix', 'runners')).map((f) => `src/matrix/runners/${f}`))
     inputs.push(...fs.readdirSync(path.join(root, 'schemas')).map((f) => `schemas/${f}`))

@@ -1,12 +1,11 @@
 /**
  * The validator of each schema name, compiled with ajv from `schemas/` on
  * first use. The `wharf` bundle replaces this module with one that loads the
- * same validators compiled ahead of time (`standaloneValidators`, run by
- * scripts/build.mjs into dist/cli/schemas/), so a run of the command line
- * pays no schema compilation and loads only the validators it uses.
+ * same validators, compiled ahead of time from `createAjv` by scripts/build.mjs
+ * into dist/cli/schemas/, so a run of the command line pays no schema
+ * compilation and loads only the validators it uses.
  */
 import { Ajv2020, type Options, type ValidateFunction } from 'ajv/dist/2020.js'
-import standaloneModule from 'ajv/dist/standalone/index.js'
 import addFormatsModule from 'ajv-formats'
 import api from '../../schemas/api.schema.json' with { type: 'json' }
 import cargoIndex from '../../schemas/cargo-index.schema.json' with { type: 'json' }
@@ -53,10 +52,8 @@ export const SCHEMA_IDS: Record<SchemaName, string> = {
 // ajv-formats is CommonJS; its default export arrives wrapped under tsx and esbuild alike.
 const addFormats = ((addFormatsModule as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => void
 
-// ajv's standalone generator is CommonJS too.
-const standalone = ((standaloneModule as { default?: unknown }).default ?? standaloneModule) as (ajv: Ajv2020, validate: ValidateFunction) => string
-
-function createAjv(options: Options = {}): Ajv2020 {
+/** An ajv with every schema of schemas/ added, as wharf validates; `options` for the build's ahead-of-time compilation. */
+export function createAjv(options: Options = {}): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, ...options })
   addFormats(ajv)
   ajv.addSchema([defs, record, namespace, yank, registry, report, api, config, snapshot, cargoIndex])
@@ -75,15 +72,4 @@ export function schemaValidator(name: SchemaName): ValidateFunction {
     compiled.set(name, validate)
   }
   return validate
-}
-
-/**
- * The validators compiled now, one CommonJS module source per schema name
- * (each exports its validate function): what the bundle carries instead of
- * ajv's compiler, loaded one by one as they are first used. They still
- * `require` ajv's small runtime helpers and ajv-formats' format checks.
- */
-export function standaloneValidators(): Map<SchemaName, string> {
-  const ajv = createAjv({ code: { source: true } })
-  return new Map((Object.keys(SCHEMA_IDS) as SchemaName[]).map((name) => [name, standalone(ajv, ajv.getSchema(SCHEMA_IDS[name])!)]))
 }
