@@ -102,7 +102,7 @@ describe('a lazy start', () => {
     for (const flag of ['--help', '--version']) {
       const { sources, files } = await loadedSources([flag])
       expect(files.every((f) => f === WHARF || f.includes('/dist/cli/')), files.join('\n')).toBe(true)
-      expect([...sources].sort()).toEqual(['src/cli/command.ts', 'src/cli/main.ts', 'src/core/errors.ts'])
+      expect([...sources].sort()).toEqual(['package.json', 'src/cli/command.ts', 'src/cli/main.ts', 'src/core/errors.ts', 'src/core/version.ts'])
     }
   })
 

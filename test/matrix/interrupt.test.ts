@@ -11,7 +11,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { WHARF } from '../helpers/cli.js'
-import { serveChild } from '../serve/helpers.js'
+import { ADD_MODULE } from '../helpers/wasm.js'
+import { adminTokenOf, publish, serveChild } from '../serve/helpers.js'
 import { fixture, tempDir } from './helpers.js'
 
 interface Proc {
@@ -126,4 +127,24 @@ describe('stopping wharf serve', () => {
     expect(await server.exited).toBe('0')
     expect(server.output()).toMatch(/\nstopping\n/)
   }, 60_000)
+})
+
+describe('test jobs of wharf serve, run from the bundle', () => {
+  it('start the bundled matrix child and keep its report', async () => {
+    const dataDir = await tempDir('wharf-serve-job-')
+    const server = await serveChild(dataDir)
+    try {
+      const admin = { authorization: `Bearer ${adminTokenOf(dataDir)}` }
+      expect((await publish(server.url, adminTokenOf(dataDir), { name: 'acme:add', version: '1.0.0', bytes: ADD_MODULE })).status).toBe(201)
+      expect((await fetch(`${server.url}/tests/acme:add`, { method: 'POST', headers: admin })).status).toBe(202)
+      let job: { status: string; exit_code?: number; error?: string; report?: { schema: string } } = { status: 'queued' }
+      for (let i = 0; i < 600 && (job.status === 'queued' || job.status === 'running'); i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        job = ((await (await fetch(`${server.url}/tests/acme:add`)).json()) as { data: typeof job }).data
+      }
+      expect(job, JSON.stringify(job)).toMatchObject({ status: 'passed', exit_code: 0, report: { schema: 'wharf:report/v1' } })
+    } finally {
+      await server.stop()
+    }
+  }, 120_000)
 })
