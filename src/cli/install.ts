@@ -2,26 +2,16 @@
 import path from 'node:path'
 import { chooseRegistry, DEFAULT_INSTALL_DIR, defaultCacheDir, install as runInstall, LOCKFILE, loadConfig, settingsFor, type InstallProgress } from '../client/index.js'
 import { JSON_OPTION, list, optionalString, printJson, type Command } from './command.js'
+import { createProgress, type ProgressEvent } from './progress.js'
 
 const mb = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`)
 
-/** A one-line progress display on a terminal, redrawn at most ten times a second. */
-function progressLine(write: (text: string) => void): { update(p: InstallProgress): void; done(): void } {
-  let last = 0
-  let shown = false
-  return {
-    update(p) {
-      const now = Date.now()
-      if (now - last < 100) return
-      last = now
-      shown = true
-      const text = p.phase === 'resolve' ? `resolving: ${p.packages} package${p.packages === 1 ? '' : 's'} verified` : `downloading: ${mb(p.bytes)} of ${mb(p.totalBytes)} (${p.packages} packages)`
-      write(`\r\x1b[K${text}`)
-    },
-    done() {
-      if (shown) write('\r\x1b[K')
-    },
-  }
+/** The progress line's words for where an install is. */
+function progressEvent(p: InstallProgress): ProgressEvent {
+  const packages = `${p.packages} package${p.packages === 1 ? '' : 's'}`
+  if (p.phase === 'resolve') return { phase: 'resolving', detail: `${packages} verified` }
+  if (p.phase === 'download') return { phase: 'downloading', detail: `${mb(p.bytes)} of ${mb(p.totalBytes)} (${packages})` }
+  return { phase: 'writing', detail: packages }
 }
 
 export const install: Command = {
@@ -59,8 +49,8 @@ there, else trusted on first use and kept in the cache, with a note on stderr.`,
     const registry = chooseRegistry(optionalString(values, 'registry'), cwd, io.env)
     const settings = settingsFor(config, registry)
     const dir = optionalString(values, 'dir') ?? config.installDir ?? path.join(cwd, DEFAULT_INSTALL_DIR)
-    const tty = Boolean(process.stderr.isTTY) && !values.json
-    const progress = tty ? progressLine((text) => io.stderr(text)) : undefined
+    const progress = createProgress(io, values, 'install')
+    const report = progress.report
     const result = await runInstall({
       registry,
       mirrors: [...list(values, 'mirror'), ...settings.mirrors],
@@ -72,11 +62,11 @@ there, else trusted on first use and kept in the cache, with a note on stderr.`,
       offline: Boolean(values.offline),
       cacheDir: defaultCacheDir(io.env),
       note: (message) => {
-        progress?.done()
+        progress.end()
         io.stderr(`${message}\n`)
       },
-      ...(progress ? { onProgress: (p: InstallProgress) => progress.update(p) } : {}),
-    }).finally(() => progress?.done())
+      ...(report ? { onProgress: (p: InstallProgress) => report(progressEvent(p)) } : {}),
+    }).finally(() => progress.end())
 
     if (values.json) {
       printJson(io, {

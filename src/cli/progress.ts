@@ -10,6 +10,8 @@ export interface ProgressEvent {
   phase: string
   done?: number
   total?: number
+  /** What else is worth a glance (bytes so far), shown after the count. */
+  detail?: string
 }
 
 export interface Progress {
@@ -36,7 +38,7 @@ export function createProgress(io: Io, values: Values, label: string, now: () =>
       lastPhase = event.phase
       lastDraw = at
       const count = event.done === undefined ? '' : event.total === undefined ? ` ${event.done}` : ` ${event.done}/${event.total}`
-      const line = `${label}: ${event.phase}${count} · ${((at - start) / 1000).toFixed(1)}s`
+      const line = `${label}: ${event.phase}${count}${event.detail ? ` ${event.detail}` : ''} · ${((at - start) / 1000).toFixed(1)}s`
       // A line that wraps cannot be rewritten in place.
       io.stderr(`\r\x1b[2K${line.length < width ? line : `${line.slice(0, Math.max(0, width - 2))}…`}`)
       shown = true

@@ -113,9 +113,10 @@ describe('a lazy start', () => {
     for (const other of ['src/cli/publish.ts', 'src/cli/test.ts', 'src/matrix/run.ts', 'src/serve/index.ts', 'src/api/build.ts']) expect(sources.has(other), other).toBe(false)
   })
 
-  it('wharf info, a registry reader, loads no git and no schema code', async () => {
+  it('wharf info, a registry reader, loads the client and none of check, matrix, publish or serve', async () => {
     const { sources } = await loadedSources(['info', '--help'])
     expect(sources.has('src/cli/registry.ts')).toBe(true)
-    for (const other of ['node_modules/isomorphic-git/index.cjs', 'src/git/index.ts', 'src/core/schema-validators.ts', 'src/check/index.ts']) expect(sources.has(other), other).toBe(false)
+    expect(sources.has('src/client/remote.ts')).toBe(true)
+    for (const other of ['src/check/index.ts', 'src/matrix/run.ts', 'src/publish/publish.ts', 'src/serve/index.ts', 'node_modules/tar/dist/esm/index.min.js']) expect(sources.has(other), other).toBe(false)
   })
 })

@@ -102,6 +102,12 @@ describe('the progress line', () => {
     for (const line of io.err) expect(line.length - ERASE.length).toBeLessThan(40)
   })
 
+  it('shows a detail after the count', () => {
+    const io = fakeIo(80)
+    createProgress(io, {}, 'install', () => 0).report!({ phase: 'downloading', done: 2, detail: '1.0 kB of 2.0 kB' })
+    expect(io.err).toEqual([`${ERASE}install: downloading 2 1.0 kB of 2.0 kB · 0.0s`])
+  })
+
   it('is off without a terminal and under --json: the step gets no callback', () => {
     expect(createProgress(fakeIo(undefined), {}, 'x').report).toBeUndefined()
     expect(createProgress(fakeIo(80), { json: true }, 'x').report).toBeUndefined()

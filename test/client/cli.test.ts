@@ -69,8 +69,8 @@ describe('wharf install', () => {
         error ? reject(error) : resolve(stdout),
       ),
     )
-    expect(output).toMatch(/\r\x1b\[K(resolving|downloading): /)
-    expect(output).toMatch(/\r\x1b\[K(installed|3 packages)/)
+    expect(output).toMatch(/\r\x1b\[2Kinstall: (resolving|downloading) /)
+    expect(output).toMatch(/\r\x1b\[2K(installed|3 packages)/)
     expect(output).toContain('3 packages in wasm_components (3 written, 0 unchanged)')
   })
 
