@@ -102,12 +102,14 @@ export async function build() {
       logLevel: 'warning',
       plugins,
     })
-    // The runners start as their own node processes: they are found beside the code that starts them (src/matrix/runners).
-    await fs.promises.cp(path.join(root, 'src', 'matrix', 'runners'), path.join(staging, 'runners'), { recursive: true })
+    // Files the code reads from beside itself (new URL('./x', import.meta.url)), which every chunk finds in dist/cli:
+    // the matrix's runners, started as their own node processes, and the site's stylesheet, script and icon.
+    const besides = { runners: 'src/matrix/runners', assets: 'src/site/assets' }
+    for (const [name, from] of Object.entries(besides)) await fs.promises.cp(path.join(root, from), path.join(staging, name), { recursive: true })
     // What the bundle was built from, so bin/wharf.js can tell when a source changed after the build.
     const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/') || f === 'package.json')
-    // The runners are copied and the schemas compiled, not bundled: esbuild's inputs do not name them.
-    inputs.push(...fs.readdirSync(path.join(root, 'src', 'matrix', 'runners')).map((f) => `src/matrix/runners/${f}`))
+    // The files above are copied and the schemas compiled, not bundled: esbuild's inputs do not name them.
+    for (const from of Object.values(besides)) inputs.push(...fs.readdirSync(path.join(root, from)).map((f) => `${from}/${f}`))
     inputs.push(...fs.readdirSync(path.join(root, 'schemas')).map((f) => `schemas/${f}`))
     await fs.promises.writeFile(path.join(staging, 'inputs.json'), `${JSON.stringify([...new Set(inputs)].sort())}\n`)
     // Which sources each file of the bundle holds, by its name in dist/cli: to see what a command loads.

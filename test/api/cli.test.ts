@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MAIN, resolveCommit } from '../../src/git/index.js'
+import { HOME, ICON, SCRIPT, STYLESHEET } from '../../src/site/paths.js'
 import { wharf } from '../helpers/cli.js'
 import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
 
@@ -24,6 +25,9 @@ describe('wharf build-api', () => {
     expect(first).toMatchObject({ mode: 'full', commit: await resolveCommit(idx.repo, MAIN), seq: 1, warnings: [] })
     // the trailing slash of --base-url is dropped
     expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).base_url).toBe('https://registry.example')
+    // the site's files, which the bundled renderer reads from beside itself, are written byte for byte
+    for (const asset of [STYLESHEET, SCRIPT, ICON]) expect(fs.readFileSync(path.join(out, asset))).toEqual(fs.readFileSync(path.join('src/site', asset)))
+    expect(fs.readFileSync(path.join(out, HOME), 'utf8')).toContain(`href="./${STYLESHEET}"`)
     await idx.release({ version: '1.1.0' })
     const inc = await wharf(['build-api', '--index', idx.dir, '--out', out, '--base-url', 'https://registry.example', '--since', first.commit])
     expect(inc.code, inc.stderr).toBe(0)
