@@ -15,7 +15,7 @@ import { sha256Hex } from '../core/hash.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
 import { classifyPath, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
 import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
-import { MAIN, resolveCommit, withRepoLock, type Repo } from '../git/index.js'
+import { diffTrees, isTreeMode, lookupPath as lookup, MAIN, ObjectReader, parseTree, resolveCommit, withRepoLock, type Change, type CommitData, type Repo } from '../git/index.js'
 import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { cargoConfig, cargoIndexLine, cargoIndexPath, crateKey } from './cargo.js'
 import {
@@ -53,9 +53,8 @@ import {
   type SearchEntry,
   type Site,
 } from './documents.js'
-import { diffTrees, firstParentChain, indexChanges, indexTree, lookup, readCommitData, type CommitChanges, type IndexChange } from './history.js'
+import { firstParentChain, indexChanges, indexTree, readCommitData, type CommitChanges } from './history.js'
 import { buildPackage, childrenAt, indexFiles, packageExistsAt, packagesOfNamespace, parseNamespace, readAllPackages, readBlobAt, readNamespaces, readPackage, readRegistryAt, reportTarget } from './model.js'
-import { isTreeMode, ObjectReader, parseTree, type CommitData } from '../git/objects.js'
 import { buildsDirOf, currentTree, newTree, OutputTree, swapIn } from './output.js'
 import { checkSitePath, dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, renderDependentsDoc, type DependentsDoc, type PageContext, type PageRenderer, type SiteFile } from './pages.js'
 import { isSnapshotFile, leafOf, leafPath, partPath, renderLeaf, renderPart, renderSnapshot, SNAPSHOT_PATH, type Snapshot, type SnapshotLeaf, type SnapshotPart } from './snapshot.js'
@@ -609,7 +608,7 @@ async function incrementalBuild(ctx: Context, out: string, since: string): Promi
   if (ctx.pages && blobAt(before.tree, REGISTRY_PATH) !== blobAt(ctx.head.tree, REGISTRY_PATH)) return `${REGISTRY_PATH} changed since ${since.slice(0, 12)}, and every page shows it`
   const namespaceFileChanged = [...scan.namespaces].filter((ns) => blobAt(before.tree, `${NAMESPACES_DIR}/${ns}.json`) !== blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`))
   if (ctx.pages && namespaceFileChanged.some((ns) => blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`) === undefined)) return `a namespace file was removed since ${since.slice(0, 12)}`
-  const net: IndexChange[] = []
+  const net: Change[] = []
   diffTrees(reader, indexTree(reader, before.tree), indexTree(reader, ctx.head.tree), 'index/', net)
   // A package's pages and badges are a set of files that only grows while its reports do; a removed report could shrink it.
   if (ctx.pages && net.some((c) => c.status === 'deleted' && c.path.startsWith(`${REPORTS_DIR}/`))) return `a compatibility report was removed since ${since.slice(0, 12)}`

@@ -13,8 +13,8 @@ import { checkVersion, compareVersions } from '../core/versions.js'
 import { artifactPath as storePath, isLocalUrl } from '../store/index.js'
 import type { Blob, PackageModel, VersionEntry } from './documents.js'
 import { primaryArtifact } from './documents.js'
-import { lookup, walkTree } from './history.js'
-import { isTreeMode, parseTree, type ObjectReader } from '../git/objects.js'
+import { walkTree } from './history.js'
+import { isTreeMode, lookupPath as lookup, parseTree, type ObjectReader } from '../git/index.js'
 import { componentInterfaces } from './wit.js'
 
 function parseJson<T>(blob: Blob, schema: 'record' | 'yank' | 'namespace' | 'registry'): T {

@@ -1,3 +1,4 @@
+export * from './objects.js'
 export * from './repo.js'
 export * from './tree.js'
 export * from './diff.js'

@@ -1,18 +1,22 @@
 /**
- * A read-only reader of a git object database (loose objects and version-2
- * pack indexes), with native zlib and a small cache.
+ * The one way wharf reads git objects: loose objects and version-2 packs,
+ * each object checked against its id (the SHA-1 of its type, size and
+ * content) as it is read, so altered bytes in the object store are an error
+ * and never a published file.
  *
- * build-api reads every commit of main and every record of the index on a
- * full build. isomorphic-git spends ~250 µs per object on a packed repo (it
- * probes for a loose file and lists the pack directory before every read);
- * this reader keeps the pack indexes in memory and takes ~10 µs, which is
- * the difference between seconds and minutes at 100,000 versions. It only
- * reads, so isomorphic-git stays the one writer.
+ * isomorphic-git spends ~250 µs per object on a packed repo (it probes for a
+ * loose file and lists the pack directory before every read, and loads whole
+ * pack indexes into maps); this reader looks an object up in a pack index
+ * with a binary search over one fanout bucket, reads and inflates only that
+ * object, and keeps the trees and commits it read last. It only reads:
+ * isomorphic-git stays the one writer.
  */
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { inflateSync } from 'node:zlib'
 import { WharfError } from '../core/errors.js'
+import { Inflater } from './inflate.js'
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag'
 
@@ -22,15 +26,19 @@ export interface GitObject {
 }
 
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' }
-// One read of a pack beats a system call per object; beyond this size, read object by object.
-const MAX_PACK_IN_MEMORY = 512 * 1024 * 1024
+/** A pack up to this size is read whole in bulk mode; beyond it, object by object. */
+const MAX_PACK_IN_MEMORY = 2 * 1024 ** 3
 const OFS_DELTA = 6
 const REF_DELTA = 7
+const OID_START = 8 + 256 * 4
+
+const corruptHint = { hint: 'the repo may be corrupt or tampered with: run git fsck' }
 
 /**
- * A pack and its index. In bulk mode both are read into memory once; otherwise
- * each lookup reads one fanout bucket of the index and each object only its
- * own bytes, so the cost of a read does not grow with the size of the repo.
+ * A pack and its index. In bulk mode both are in memory (in shared memory,
+ * so worker threads read the same copy); otherwise each lookup reads one
+ * fanout bucket of the index and each object only its own bytes, so the
+ * cost of a read does not grow with the size of the repo.
  */
 interface Pack {
   file: string
@@ -39,9 +47,16 @@ interface Pack {
   size: number
   count: number
   fanout: Uint32Array
-  /** The whole index and pack, in bulk mode. */
   idx?: Buffer
   bytes?: Buffer
+  /** Recently rebuilt objects by offset: the bases of delta chains. */
+  bases: Map<number, GitObject>
+}
+
+/** The packs of a reader in shared memory, to open the same store in a worker thread without reading it again. */
+export interface SharedStore {
+  dir: string
+  packs: { file: string; idx: SharedArrayBuffer; bytes: SharedArrayBuffer }[]
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {
@@ -50,23 +65,51 @@ function readAt(fd: number, position: number, length: number): Buffer {
   return read === length ? buf : buf.subarray(0, read)
 }
 
-function openPack(idxFile: string, bulk: boolean): Pack {
-  const idxFd = fs.openSync(idxFile, 'r')
-  const head = readAt(idxFd, 0, 8 + 256 * 4)
-  if (head.readUInt32BE(0) !== 0xff744f63 || head.readUInt32BE(4) !== 2) {
-    fs.closeSync(idxFd)
+/** A whole file in shared memory. */
+function readShared(file: string, size: number): Buffer {
+  const buf = Buffer.from(new SharedArrayBuffer(size))
+  const fd = fs.openSync(file, 'r')
+  try {
+    for (let done = 0; done < size; ) {
+      const n = fs.readSync(fd, buf, done, Math.min(size - done, 1 << 30), done)
+      if (n === 0) throw new WharfError('IO', `${file} ended early`, corruptHint)
+      done += n
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+  return buf
+}
+
+function parseFanout(idxFile: string, head: Buffer): Uint32Array {
+  if (head.length < OID_START || head.readUInt32BE(0) !== 0xff744f63 || head.readUInt32BE(4) !== 2) {
     throw new WharfError('IO', `${idxFile} is not a version-2 pack index`, { hint: 'repack the repo with a current git (git repack -a -d)' })
   }
   const fanout = new Uint32Array(256)
   for (let i = 0; i < 256; i++) fanout[i] = head.readUInt32BE(8 + i * 4)
-  const file = idxFile.replace(/\.idx$/, '.pack')
-  const fd = fs.openSync(file, 'r')
-  const size = fs.fstatSync(fd).size
-  const inMemory = bulk && size <= MAX_PACK_IN_MEMORY
-  return { file, fd, idxFd, size, count: fanout[255]!, fanout, ...(inMemory ? { idx: fs.readFileSync(idxFile), bytes: fs.readFileSync(file) } : {}) }
+  return fanout
 }
 
-const OID_START = 8 + 256 * 4
+function openPack(idxFile: string, bulk: boolean): Pack {
+  const file = idxFile.replace(/\.idx$/, '.pack')
+  const idxFd = fs.openSync(idxFile, 'r')
+  let fd = -1
+  try {
+    const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START))
+    fd = fs.openSync(file, 'r')
+    const size = fs.fstatSync(fd).size
+    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, bases: new Map() }
+    if (bulk && size <= MAX_PACK_IN_MEMORY) {
+      pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
+      pack.bytes = readShared(file, size)
+    }
+    return pack
+  } catch (e) {
+    fs.closeSync(idxFd)
+    if (fd >= 0) fs.closeSync(fd)
+    throw e
+  }
+}
 
 /** Pack offset of `oid` (20 raw bytes), or -1. */
 function findInPack(pack: Pack, oid: Buffer): number {
@@ -74,35 +117,55 @@ function findInPack(pack: Pack, oid: Buffer): number {
   const lo = first === 0 ? 0 : pack.fanout[first - 1]!
   const hi = pack.fanout[first]!
   if (lo === hi) return -1
-  const bucket = pack.idx ? pack.idx.subarray(OID_START + lo * 20, OID_START + hi * 20) : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20)
+  const bucket = pack.idx ? pack.idx : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20)
+  const base = pack.idx ? OID_START + lo * 20 : 0
+  // Compare four bytes at a time as numbers; only equal words need the full compare.
+  const word = oid.readUInt32BE(0)
   let a = 0
   let b = hi - lo - 1
   let found = -1
   while (a <= b) {
     const mid = (a + b) >>> 1
-    const c = bucket.compare(oid, 0, 20, mid * 20, mid * 20 + 20)
+    const at = base + mid * 20
+    const other = bucket.readUInt32BE(at)
+    const c = other !== word ? (word < other ? -1 : 1) : oid.compare(bucket, at, at + 20, 0, 20)
     if (c === 0) {
       found = lo + mid
       break
     }
-    if (c > 0) b = mid - 1
+    if (c < 0) b = mid - 1
     else a = mid + 1
   }
   if (found < 0) return -1
   const offStart = OID_START + pack.count * 24
-  const word = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0)
-  if (!(word & 0x80000000)) return word
-  const at = offStart + pack.count * 4 + (word & 0x7fffffff) * 8
+  const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0)
+  if (!(offset & 0x80000000)) return offset
+  const at = offStart + pack.count * 4 + (offset & 0x7fffffff) * 8
   const large = pack.idx ? pack.idx.subarray(at, at + 8) : readAt(pack.idxFd, at, 8)
   return large.readUInt32BE(0) * 2 ** 32 + large.readUInt32BE(4)
 }
 
-function applyDelta(base: Buffer, delta: Buffer): Buffer {
+/** Object ids in a pack that start with `prefix` (hex), at most `limit`. */
+function matchInPack(pack: Pack, prefix: string, limit: number): string[] {
+  const first = parseInt(prefix.slice(0, 2), 16)
+  const lo = first === 0 ? 0 : pack.fanout[first - 1]!
+  const hi = pack.fanout[first]!
+  const bucket = pack.idx ? pack.idx.subarray(OID_START + lo * 20, OID_START + hi * 20) : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20)
+  const out: string[] = []
+  for (let i = 0; i < hi - lo && out.length < limit; i++) {
+    const oid = bucket.toString('hex', i * 20, i * 20 + 20)
+    if (oid.startsWith(prefix)) out.push(oid)
+  }
+  return out
+}
+
+function applyDelta(base: Buffer, delta: Buffer, what: string): Buffer {
   let pos = 0
   const varint = (): number => {
     let result = 0
     let shift = 0
     for (;;) {
+      if (pos >= delta.length) throw new WharfError('IO', `${what}: a pack delta ends early`, corruptHint)
       const byte = delta[pos++]!
       result += (byte & 0x7f) * 2 ** shift
       shift += 7
@@ -110,7 +173,7 @@ function applyDelta(base: Buffer, delta: Buffer): Buffer {
     }
   }
   const baseSize = varint()
-  if (baseSize !== base.length) throw new WharfError('IO', 'a pack delta does not match its base object', { hint: 'the repo may be corrupt: run git fsck' })
+  if (baseSize !== base.length) throw new WharfError('IO', `${what}: a pack delta does not match its base object`, corruptHint)
   const out = Buffer.allocUnsafe(varint())
   let written = 0
   while (pos < delta.length) {
@@ -121,61 +184,162 @@ function applyDelta(base: Buffer, delta: Buffer): Buffer {
       for (let i = 0; i < 4; i++) if (op & (1 << i)) offset += delta[pos++]! * 2 ** (8 * i)
       for (let i = 0; i < 3; i++) if (op & (1 << (4 + i))) size += delta[pos++]! * 2 ** (8 * i)
       if (size === 0) size = 0x10000
+      if (offset + size > base.length || written + size > out.length) throw new WharfError('IO', `${what}: a pack delta copies past its base or its result`, corruptHint)
       written += base.copy(out, written, offset, offset + size)
     } else if (op > 0) {
+      if (pos + op > delta.length || written + op > out.length) throw new WharfError('IO', `${what}: a pack delta inserts past its end`, corruptHint)
       written += delta.copy(out, written, pos, pos + op)
       pos += op
     } else {
-      throw new WharfError('IO', 'a pack delta holds a reserved instruction', { hint: 'the repo may be corrupt: run git fsck' })
+      throw new WharfError('IO', `${what}: a pack delta holds a reserved instruction`, corruptHint)
     }
   }
+  if (written !== out.length) throw new WharfError('IO', `${what}: a pack delta leaves its result short`, corruptHint)
   return out
 }
 
-/** A reader over `<dir>/.git/objects`. Make a new one per build: packs written later are not seen. */
+/** Whether `data` is what `oid` (20 raw bytes) names: the SHA-1 of "<type> <size>\0" and the content. */
+function hashes(oid: Buffer, type: ObjectType, data: Buffer): boolean {
+  return createHash('sha1').update(`${type} ${data.length}\0`).update(data).digest().equals(oid)
+}
+
+const FULL_OID = /^[0-9a-f]{40}$/
+
+/**
+ * A reader over `<dir>/.git/objects`. Loose objects are found whenever they
+ * were written; a pack written after the reader was made is found on the
+ * first read that misses the packs it knows.
+ */
 export class ObjectReader {
   private readonly objectsDir: string
-  private readonly packs: Pack[]
+  private readonly packs: Pack[] = []
+  private readonly known = new Set<string>()
   private readonly cache = new Map<string, GitObject>()
-  private readonly baseCache = new Map<string, GitObject>()
-  private readonly shallow: Set<string>
+  private readonly inflater = new Inflater()
+  private shallow: Set<string> | undefined
 
   /**
    * @param dir the work tree of the repo
    * @param bulk read whole packs into memory: for reading most of a repo (a full build)
    */
-  constructor(dir: string, bulk = false) {
-    const gitdir = path.join(dir, '.git')
-    this.objectsDir = path.join(gitdir, 'objects')
+  constructor(
+    private readonly dir: string,
+    private readonly bulk = false,
+    shared?: SharedStore,
+  ) {
+    this.objectsDir = path.join(dir, '.git', 'objects')
+    for (const pack of shared?.packs ?? []) this.adopt(pack)
+    this.scanPacks()
+  }
+
+  /** A reader in another thread over this reader's in-memory packs (and its own fds for the rest). */
+  static fromShared(store: SharedStore): ObjectReader {
+    return new ObjectReader(store.dir, true, store)
+  }
+
+  /** The in-memory packs, for `fromShared` in a worker thread. */
+  share(): SharedStore {
+    return {
+      dir: this.dir,
+      packs: this.packs.filter((p) => p.idx && p.bytes).map((p) => ({ file: p.file, idx: p.idx!.buffer as SharedArrayBuffer, bytes: p.bytes!.buffer as SharedArrayBuffer })),
+    }
+  }
+
+  private adopt(shared: SharedStore['packs'][number]): void {
+    const idx = Buffer.from(shared.idx)
+    const bytes = Buffer.from(shared.bytes)
+    const fanout = parseFanout(shared.file, idx)
+    const idxFile = shared.file.replace(/\.pack$/, '.idx')
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, idx, bytes, bases: new Map() })
+    this.known.add(idxFile)
+  }
+
+  /** Opens the packs not seen yet; returns whether there were any. */
+  private scanPacks(): boolean {
     const packDir = path.join(this.objectsDir, 'pack')
-    const idxFiles = fs.existsSync(packDir) ? fs.readdirSync(packDir).filter((f) => f.endsWith('.idx')).sort() : []
-    this.packs = idxFiles.map((f) => openPack(path.join(packDir, f), bulk))
-    const shallowFile = path.join(gitdir, 'shallow')
-    this.shallow = new Set(fs.existsSync(shallowFile) ? fs.readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : [])
+    let names: string[]
+    try {
+      names = fs.readdirSync(packDir)
+    } catch {
+      return false
+    }
+    let added = false
+    for (const name of names.filter((f) => f.endsWith('.idx')).sort()) {
+      const idxFile = path.join(packDir, name)
+      if (this.known.has(idxFile)) continue
+      // A pack is written before its index, and a half-written index is skipped until the next scan.
+      let pack: Pack
+      try {
+        pack = openPack(idxFile, this.bulk)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue
+        throw e
+      }
+      this.known.add(idxFile)
+      this.packs.push(pack)
+      added = true
+    }
+    return added
   }
 
   /** Commits whose parents a shallow clone left out. */
   isShallow(oid: string): boolean {
+    if (!this.shallow) {
+      const file = path.join(this.dir, '.git', 'shallow')
+      this.shallow = new Set(fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [])
+    }
     return this.shallow.has(oid)
   }
 
   close(): void {
     for (const pack of this.packs.splice(0)) {
-      fs.closeSync(pack.fd)
-      fs.closeSync(pack.idxFd)
+      if (pack.fd >= 0) fs.closeSync(pack.fd)
+      if (pack.idxFd >= 0) fs.closeSync(pack.idxFd)
     }
+    this.known.clear()
+    this.cache.clear()
+    this.inflater.close()
+  }
+
+  private loosePath(oid: string): string {
+    return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2))
   }
 
   has(oid: string): boolean {
+    if (!FULL_OID.test(oid)) return false
     const raw = Buffer.from(oid, 'hex')
-    if (this.packs.some((p) => findInPack(p, raw) >= 0)) return true
-    return fs.existsSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))
+    if (this.packs.some((p) => findInPack(p, raw) >= 0) || fs.existsSync(this.loosePath(oid))) return true
+    return this.scanPacks() && this.packs.some((p) => findInPack(p, raw) >= 0)
   }
 
+  /** The full ids of the objects whose id starts with `prefix` (at least 4 hex digits), at most `limit`. */
+  expand(prefix: string, limit = 2): string[] {
+    const lower = prefix.toLowerCase()
+    if (!/^[0-9a-f]{4,40}$/.test(lower)) return []
+    this.scanPacks()
+    const found = new Set<string>()
+    for (const pack of this.packs) for (const oid of matchInPack(pack, lower, limit)) found.add(oid)
+    try {
+      for (const name of fs.readdirSync(path.join(this.objectsDir, lower.slice(0, 2)))) {
+        const oid = lower.slice(0, 2) + name
+        if (FULL_OID.test(oid) && oid.startsWith(lower)) found.add(oid)
+      }
+    } catch {
+      // no loose objects under this prefix
+    }
+    return [...found].sort().slice(0, limit)
+  }
+
+  /** The object `oid`, checked to hash to its id. */
   read(oid: string): GitObject {
     const cached = this.cache.get(oid)
     if (cached) return cached
-    const object = this.readUncached(oid)
+    if (!FULL_OID.test(oid)) throw new WharfError('IO', `"${oid}" is not an object id`, corruptHint)
+    const raw = Buffer.from(oid, 'hex')
+    const object = this.readUncached(oid, raw)
+    if (!hashes(raw, object.type, object.data)) {
+      throw new WharfError('IO', `object ${oid} in ${this.objectsDir} does not hash to its id: its content was altered`, corruptHint)
+    }
     // Trees and commits are read again by the next commit's diff; blobs are read once.
     if (object.type !== 'blob') {
       if (this.cache.size >= 4096) this.cache.delete(this.cache.keys().next().value!)
@@ -187,35 +351,51 @@ export class ObjectReader {
   /** The object, checked to be of `type`. */
   readAs(oid: string, type: ObjectType): Buffer {
     const object = this.read(oid)
-    if (object.type !== type) throw new WharfError('IO', `object ${oid} is a ${object.type}, expected a ${type}`, { hint: 'the repo may be corrupt: run git fsck' })
+    if (object.type !== type) throw new WharfError('IO', `object ${oid} is a ${object.type}, expected a ${type}`, corruptHint)
     return object.data
   }
 
-  private readUncached(oid: string): GitObject {
-    const raw = Buffer.from(oid, 'hex')
+  private findPacked(raw: Buffer): [Pack, number] | undefined {
     for (const pack of this.packs) {
       const offset = findInPack(pack, raw)
-      if (offset >= 0) return this.readPacked(pack, offset)
+      if (offset >= 0) return [pack, offset]
+    }
+    return undefined
+  }
+
+  private readUncached(oid: string, raw: Buffer): GitObject {
+    const packed = this.findPacked(raw)
+    if (packed) return this.readPacked(packed[0], packed[1])
+    let file: Buffer
+    try {
+      file = fs.readFileSync(this.loosePath(oid))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      // Not loose: perhaps in a pack written since this reader looked.
+      const late = this.scanPacks() ? this.findPacked(raw) : undefined
+      if (late) return this.readPacked(late[0], late[1])
+      throw new WharfError('IO', `object ${oid} is missing from ${this.objectsDir}`, { hint: 'fetch the full history of the index (git fetch --unshallow), or run git fsck' })
     }
     let bytes: Buffer
     try {
-      bytes = inflateSync(fs.readFileSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2))))
+      bytes = inflateSync(file)
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new WharfError('IO', `object ${oid} is missing from ${this.objectsDir}`, { hint: 'fetch the full history of the index (git fetch --unshallow), or run git fsck' })
-      }
-      throw e
+      throw new WharfError('IO', `loose object ${oid} does not inflate: ${(e as Error).message}`, corruptHint)
     }
     const space = bytes.indexOf(0x20)
-    const nul = bytes.indexOf(0, space)
-    const type = bytes.subarray(0, space).toString('latin1') as ObjectType
-    return { type, data: bytes.subarray(nul + 1) }
+    const nul = space < 0 ? -1 : bytes.indexOf(0, space)
+    const type = space < 0 ? '' : bytes.toString('latin1', 0, space)
+    if (nul < 0 || !Object.values(TYPES).includes(type as ObjectType) || bytes.toString('latin1', space + 1, nul) !== String(bytes.length - nul - 1)) {
+      throw new WharfError('IO', `loose object ${oid} has a malformed header`, corruptHint)
+    }
+    return { type: type as ObjectType, data: bytes.subarray(nul + 1) }
   }
 
   private readPacked(pack: Pack, offset: number): GitObject {
-    const key = `${pack.file}:${offset}`
-    const base = this.baseCache.get(key)
+    const base = pack.bases.get(offset)
     if (base) return base
+    const what = `the object at ${offset} in ${pack.file}`
+    if (offset < 12 || offset >= pack.size - 20) throw new WharfError('IO', `${what} lies outside the pack`, corruptHint)
     // The header says how big the object is inflated; deflate never grows data by more than a small margin, so that bounds the read.
     let chunk = pack.bytes ? pack.bytes.subarray(offset, Math.min(offset + 64, pack.size)) : readAt(pack.fd, offset, Math.min(64, pack.size - offset))
     let pos = 0
@@ -238,20 +418,21 @@ export class ObjectReader {
         byte = chunk[pos++]!
         distance = (distance + 1) * 128 + (byte & 0x7f)
       }
+      if (distance <= 0 || distance > offset) throw new WharfError('IO', `${what} names a delta base outside the pack`, corruptHint)
       const baseObject = this.readPacked(pack, offset - distance)
-      object = { type: baseObject.type, data: applyDelta(baseObject.data, inflateSync(chunk.subarray(pos))) }
+      object = { type: baseObject.type, data: applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos), size, what), what) }
     } else if (kind === REF_DELTA) {
-      const baseObject = this.read(chunk.subarray(pos, pos + 20).toString('hex'))
-      object = { type: baseObject.type, data: applyDelta(baseObject.data, inflateSync(chunk.subarray(pos + 20))) }
+      const baseObject = this.read(chunk.toString('hex', pos, pos + 20))
+      object = { type: baseObject.type, data: applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos + 20), size, what), what) }
     } else {
       const type = TYPES[kind]
-      if (!type) throw new WharfError('IO', `${pack.file} holds an object of unknown type ${kind} at ${offset}`, { hint: 'the repo may be corrupt: run git fsck' })
-      object = { type, data: inflateSync(chunk.subarray(pos)) }
+      if (!type) throw new WharfError('IO', `${what} is of unknown type ${kind}`, corruptHint)
+      object = { type, data: this.inflater.inflate(chunk.subarray(pos), size, what) }
     }
     // Delta chains share their bases; keep recent ones so a chain is inflated once.
     if (object.type !== 'blob' || kind === OFS_DELTA || kind === REF_DELTA) {
-      if (this.baseCache.size >= 2048) this.baseCache.delete(this.baseCache.keys().next().value!)
-      this.baseCache.set(key, object)
+      if (pack.bases.size >= 2048) pack.bases.delete(pack.bases.keys().next().value!)
+      pack.bases.set(offset, object)
     }
     return object
   }
@@ -265,32 +446,50 @@ export interface CommitData {
   time: number
 }
 
-export function parseCommit(oid: string, data: Buffer): CommitData {
-  const text = data.toString('utf8', 0, Math.min(data.length, data.indexOf('\n\n') < 0 ? data.length : data.indexOf('\n\n')))
+export interface CommitDetails extends CommitData {
+  author: { name: string; timestamp: number }
+  /** Everything after the headers, as git stores it. */
+  message: string
+}
+
+const PERSON = /^(.*) <(.*)> (\d+) [+-]\d{4}$/
+
+/** The headers and message of a commit object (continuation lines of a header, as in a signature, are skipped). */
+export function parseCommit(oid: string, data: Buffer): CommitDetails {
+  const end = data.indexOf('\n\n')
+  const text = data.toString('utf8', 0, end < 0 ? data.length : end)
   let tree = ''
   const parents: string[] = []
   let time = 0
+  let author = { name: '', timestamp: 0 }
   for (const line of text.split('\n')) {
     if (line.startsWith('tree ')) tree = line.slice(5)
     else if (line.startsWith('parent ')) parents.push(line.slice(7))
-    else if (line.startsWith('committer ')) time = Number(/ (\d+) [+-]\d{4}$/.exec(line)?.[1] ?? 0)
+    else if (line.startsWith('committer ')) time = Number(PERSON.exec(line.slice(10))?.[3] ?? 0)
+    else if (line.startsWith('author ')) {
+      const match = PERSON.exec(line.slice(7))
+      author = { name: match?.[1] ?? '', timestamp: Number(match?.[3] ?? 0) }
+    }
   }
-  return { oid, tree, parents, time }
+  if (!FULL_OID.test(tree) || !parents.every((p) => FULL_OID.test(p))) throw new WharfError('IO', `commit ${oid} is malformed: it names no tree or a bad parent`, corruptHint)
+  return { oid, tree, parents, time, author, message: end < 0 ? '' : data.toString('utf8', end + 2) }
 }
 
 export interface RawEntry {
   name: string
+  /** Six octal digits, as git prints them (`040000` for a tree). */
   mode: string
   oid: string
 }
 
-/** Every entry of a tree object. */
+/** Every entry of a tree object, in the order it stores them; a malformed tree keeps what it holds, duplicate names too. */
 export function parseTree(data: Buffer): RawEntry[] {
   const out: RawEntry[] = []
   let pos = 0
   while (pos < data.length) {
     const space = data.indexOf(0x20, pos)
-    const nul = data.indexOf(0, space)
+    const nul = space < 0 ? -1 : data.indexOf(0, space)
+    if (nul < 0 || nul + 21 > data.length) throw new WharfError('IO', 'a tree object is malformed: an entry is cut short', corruptHint)
     out.push({ mode: data.toString('latin1', pos, space).padStart(6, '0'), name: data.toString('utf8', space + 1, nul), oid: data.toString('hex', nul + 1, nul + 21) })
     pos = nul + 21
   }

@@ -7,6 +7,7 @@ import path from 'node:path'
 import git from 'isomorphic-git'
 import { WharfError } from '../core/errors.js'
 import { writeFileAtomic } from '../store/index.js'
+import { isTreeMode, ObjectReader, parseCommit, parseTree, type CommitDetails, type RawEntry } from './objects.js'
 
 export interface Repo {
   dir: string
@@ -37,6 +38,24 @@ export function openRepo(dir: string): Repo {
   return { dir, cache: {} }
 }
 
+const readers = new WeakMap<Repo, ObjectReader>()
+const closeReader = new FinalizationRegistry<ObjectReader>((reader) => reader.close())
+
+/**
+ * The object reader of a repo handle, made on first use and kept with it
+ * (its files are closed when the handle is collected). It sees objects and
+ * packs written after it was made.
+ */
+export function readerFor(repo: Repo): ObjectReader {
+  let reader = readers.get(repo)
+  if (!reader) {
+    reader = new ObjectReader(repo.dir)
+    readers.set(repo, reader)
+    closeReader.register(repo, reader)
+  }
+  return reader
+}
+
 /**
  * Resolves a branch, tag, `HEAD` or (abbreviated) commit id to a full commit
  * id, with git's ancestry suffixes: `main~2`, `HEAD^`, `abc123^2`.
@@ -59,19 +78,20 @@ export async function resolveCommit(repo: Repo, ref: string): Promise<string> {
 }
 
 async function resolveName(repo: Repo, ref: string): Promise<string> {
-  try {
-    if (/^[0-9a-f]{4,40}$/.test(ref)) {
-      try {
-        return await git.expandOid({ fs, dir: repo.dir, oid: ref, cache: repo.cache })
-      } catch {
-        // not an object id; try it as a ref name below
-      }
-    }
-    return await git.resolveRef({ fs, dir: repo.dir, ref })
-  } catch {
-    throw new WharfError('BAD_REF', `"${ref}" is not a branch or commit of ${repo.dir}`, {
+  const notFound = () =>
+    new WharfError('BAD_REF', `"${ref}" is not a branch or commit of ${repo.dir}`, {
       hint: 'pass a branch name or a commit id that exists in the index repo',
     })
+  if (/^[0-9a-fA-F]{4,40}$/.test(ref)) {
+    const reader = readerFor(repo)
+    const matches = reader.expand(ref)
+    if (matches.length > 1) throw new WharfError('BAD_REF', `"${ref}" is ambiguous in ${repo.dir}: ${matches.join(', ')}`, { hint: 'give more digits of the commit id' })
+    if (matches.length === 1) return matches[0]!
+  }
+  try {
+    return await git.resolveRef({ fs, dir: repo.dir, ref })
+  } catch {
+    throw notFound()
   }
 }
 
@@ -92,9 +112,13 @@ export interface CommitInfo {
   message: string
 }
 
+function readCommitSync(repo: Repo, oid: string): CommitDetails {
+  return parseCommit(oid, readerFor(repo).readAs(oid, 'commit'))
+}
+
 export async function readCommitInfo(repo: Repo, oid: string): Promise<CommitInfo> {
-  const { commit } = await git.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })
-  return { oid, parents: commit.parent, tree: commit.tree, author: { name: commit.author.name, timestamp: commit.author.timestamp }, message: commit.message }
+  const { parents, tree, author, message } = readCommitSync(repo, oid)
+  return { oid, parents, tree, author, message }
 }
 
 const FULL_OID = /^[0-9a-f]{40}$/
@@ -104,21 +128,27 @@ async function commitOid(repo: Repo, commit: string): Promise<string> {
   return FULL_OID.test(commit) ? commit : resolveCommit(repo, commit)
 }
 
+/** The entry at `filepath` (slash-separated; empty for the root) under `tree`, if any. */
+export function lookupPath(reader: ObjectReader, tree: string, filepath: string): RawEntry | undefined {
+  let current: RawEntry | undefined = { name: '', mode: '040000', oid: tree }
+  for (const part of filepath.split('/').filter(Boolean)) {
+    if (!current || !isTreeMode(current.mode)) return undefined
+    current = parseTree(reader.readAs(current.oid, 'tree')).find((e) => e.name === part)
+  }
+  return current
+}
+
 /** The blob at `filepath` in `commit` (an id or ref), or undefined when there is none. */
 export async function readFileAt(repo: Repo, commit: string, filepath: string): Promise<Uint8Array | undefined> {
-  const oid = await commitOid(repo, commit)
-  try {
-    const { blob } = await git.readBlob({ fs, dir: repo.dir, oid, filepath, cache: repo.cache })
-    return blob
-  } catch (e) {
-    if ((e as { code?: string }).code === 'NotFoundError') return undefined
-    throw e
-  }
+  const reader = readerFor(repo)
+  const entry = lookupPath(reader, readCommitSync(repo, await commitOid(repo, commit)).tree, filepath)
+  if (!entry) return undefined
+  if (isTreeMode(entry.mode)) throw new WharfError('NOT_AN_INDEX', `${filepath} is a directory at ${commit.slice(0, 12)}, not a file`, { hint: 'remove the directory; the path names a file' })
+  return reader.readAs(entry.oid, 'blob')
 }
 
 export async function readBlob(repo: Repo, oid: string): Promise<Uint8Array> {
-  const { blob } = await git.readBlob({ fs, dir: repo.dir, oid, cache: repo.cache })
-  return blob
+  return readerFor(repo).readAs(oid, 'blob')
 }
 
 /** Parsed JSON at `filepath` in `commit`, or undefined when there is no such file. Throws on bad JSON. */
@@ -134,17 +164,14 @@ export interface Entry {
   type: 'blob' | 'tree' | 'commit'
 }
 
+const entryType = (mode: string): Entry['type'] => (isTreeMode(mode) ? 'tree' : mode === '160000' ? 'commit' : 'blob')
+
 /** Entries of the directory `dirpath` in `commit` (root when empty), or undefined when it is absent. */
 export async function listDir(repo: Repo, commit: string, dirpath: string): Promise<Entry[] | undefined> {
-  const oid = await commitOid(repo, commit)
-  try {
-    const { tree } = await git.readTree({ fs, dir: repo.dir, oid, filepath: dirpath || undefined, cache: repo.cache })
-    return tree.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type }))
-  } catch (e) {
-    const code = (e as { code?: string }).code
-    if (code === 'NotFoundError' || code === 'ObjectTypeError') return undefined
-    throw e
-  }
+  const reader = readerFor(repo)
+  const dir = lookupPath(reader, readCommitSync(repo, await commitOid(repo, commit)).tree, dirpath)
+  if (!dir || !isTreeMode(dir.mode)) return undefined
+  return parseTree(reader.readAs(dir.oid, 'tree')).map((e) => ({ ...e, type: entryType(e.mode) }))
 }
 
 /** Every blob path under `dirpath` in `commit`, with its object id. */
@@ -174,14 +201,58 @@ export async function firstParentHistory(repo: Repo, ref: string): Promise<Commi
   return commits.reverse()
 }
 
+const ONE = 1
+const TWO = 2
+const STALE = 4
+
+/**
+ * The merge bases of `one` and each of `twos`, by git's own walk
+ * (paint_down_to_common): commits newest first, each marked with the sides
+ * that reach it, until only commits below a common one are left. It stops at
+ * the fork point, however long the history below it.
+ */
+function mergeBases(repo: Repo, one: string, twos: string[]): string[] {
+  const flags = new Map<string, number>()
+  const time = new Map<string, number>()
+  const queue: string[] = []
+  const push = (oid: string) => {
+    if (!time.has(oid)) time.set(oid, readCommitSync(repo, oid).time)
+    queue.push(oid)
+  }
+  flags.set(one, ONE)
+  push(one)
+  for (const two of twos) {
+    flags.set(two, (flags.get(two) ?? 0) | TWO)
+    if (two !== one) push(two)
+  }
+  const result: string[] = []
+  while (queue.some((oid) => !(flags.get(oid)! & STALE))) {
+    // Newest first; the queue holds the walk's frontier, which stays small.
+    let best = 0
+    for (let i = 1; i < queue.length; i++) if (time.get(queue[i]!)! > time.get(queue[best]!)!) best = i
+    const oid = queue.splice(best, 1)[0]!
+    let mark = flags.get(oid)! & (ONE | TWO | STALE)
+    if ((mark & (ONE | TWO)) === (ONE | TWO)) {
+      if (!(mark & STALE) && !result.includes(oid)) result.push(oid)
+      mark |= STALE
+    }
+    for (const parent of readCommitSync(repo, oid).parents) {
+      const have = flags.get(parent) ?? 0
+      if ((have & mark) === mark) continue
+      flags.set(parent, have | mark)
+      push(parent)
+    }
+  }
+  return result
+}
+
 export async function mergeBase(repo: Repo, a: string, b: string): Promise<string | undefined> {
-  const bases = await git.findMergeBase({ fs, dir: repo.dir, oids: [a, b], cache: repo.cache })
-  return bases[0]
+  return mergeBases(repo, a, [b])[0]
 }
 
 export async function isAncestor(repo: Repo, ancestor: string, oid: string): Promise<boolean> {
   if (ancestor === oid) return true
-  return git.isDescendent({ fs, dir: repo.dir, oid, ancestor, depth: -1, cache: repo.cache })
+  return mergeBases(repo, ancestor, [oid]).includes(ancestor)
 }
 
 /**

@@ -5,7 +5,9 @@
 import fs from 'node:fs'
 import git, { type TreeEntry } from 'isomorphic-git'
 import { WharfError } from '../core/errors.js'
-import type { Identity, Repo } from './repo.js'
+import { commitTree } from './diff.js'
+import { isTreeMode, parseTree } from './objects.js'
+import { readerFor, type Identity, type Repo } from './repo.js'
 
 export interface FileWrite {
   path: string
@@ -24,8 +26,7 @@ interface Pending {
 export async function writeTreeWith(repo: Repo, base: string | undefined, files: ReadonlyMap<string, Pending>): Promise<string | undefined> {
   const entries = new Map<string, TreeEntry>()
   if (base) {
-    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: base, cache: repo.cache })
-    for (const e of tree) entries.set(e.path, e)
+    for (const e of parseTree(readerFor(repo).readAs(base, 'tree'))) entries.set(e.name, { path: e.name, oid: e.oid, mode: e.mode, type: isTreeMode(e.mode) ? 'tree' : e.mode === '160000' ? 'commit' : 'blob' })
   }
   const nested = new Map<string, Map<string, Pending>>()
   for (const [filepath, pending] of files) {
@@ -80,10 +81,7 @@ export async function writeCommitWith(repo: Repo, options: CommitOptions): Promi
     pending.set(file.path, { oid, mode: file.mode ?? '100644' })
   }
   let baseTree = options.baseTree
-  if (!baseTree && options.parents[0]) {
-    const { commit } = await git.readCommit({ fs, dir: repo.dir, oid: options.parents[0], cache: repo.cache })
-    baseTree = commit.tree
-  }
+  if (!baseTree && options.parents[0]) baseTree = commitTree(readerFor(repo), options.parents[0])
   const tree = (await writeTreeWith(repo, baseTree, pending)) ?? (await emptyTree(repo))
   const person = (who: Identity) => {
     const timestamp = who.timestamp ?? Math.floor(Date.now() / 1000)

@@ -9,8 +9,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { differingEntries, firstParentChain, indexChanges } from '../../src/api/history.js'
-import { ObjectReader, parseTree } from '../../src/git/objects.js'
+import { firstParentChain, indexChanges } from '../../src/api/history.js'
+import { differingEntries, ObjectReader, parseTree } from '../../src/git/index.js'
 import { tempDir } from '../helpers/index-repo.js'
 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@x' }

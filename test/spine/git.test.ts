@@ -1,5 +1,5 @@
 /**
- * The isomorphic-git layer, checked against the git CLI: random histories of
+ * The git layer, checked against the git CLI: random histories of
  * additions, edits, deletions, mode changes and file/directory swaps must diff
  * exactly as `git diff --raw` says.
  */
@@ -95,18 +95,18 @@ async function commitOps(repo: { dir: string; cache: object }, parent: string | 
   return writeCommitWith(repo, { parents: parent ? [parent] : [], files, message: `c${n}`, author: { login: 'prop', timestamp: 1_700_000_000 + n } })
 }
 
-/** Counts tree objects isomorphic-git reads, by watching the object files it opens. */
+/** Counts the objects the reader reads, by watching the object files it opens. */
 function countTreeReads(dir: string) {
-  const original = fs.promises.readFile
+  const original = fs.readFileSync
   let count = 0
   const objects = path.join(dir, '.git', 'objects')
-  fs.promises.readFile = (async (file: fs.PathLike | fs.promises.FileHandle, ...rest: unknown[]) => {
+  fs.readFileSync = ((file: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
     if (typeof file === 'string' && file.startsWith(objects)) count++
-    return (original as (...args: unknown[]) => Promise<unknown>)(file, ...rest)
-  }) as typeof fs.promises.readFile
+    return (original as (...args: unknown[]) => unknown)(file, ...rest)
+  }) as typeof fs.readFileSync
   return {
     stop() {
-      fs.promises.readFile = original
+      fs.readFileSync = original
       return count
     },
   }
