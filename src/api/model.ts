@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs'
 import { WharfError } from '../core/errors.js'
-import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
+import { classifyPath, PACKAGES_DIR, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
 import { schemaErrors } from '../core/schemas.js'
 import type { NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
 import { checkVersion, compareVersions } from '../core/versions.js'
@@ -49,19 +49,6 @@ export function readRegistryAt(reader: ObjectReader, tree: string): RegistryFile
 
 export function parseNamespace(blob: Blob): NamespaceFile {
   return parseJson<NamespaceFile>(blob, 'namespace')
-}
-
-/** The namespace files at a commit, by namespace. */
-export function readNamespaces(reader: ObjectReader, tree: string): Map<string, Blob> {
-  const out = new Map<string, Blob>()
-  const dir = lookup(reader, tree, NAMESPACES_DIR)
-  if (!dir || !isTreeMode(dir.mode)) return out
-  for (const entry of parseTree(reader.readAs(dir.oid, 'tree'))) {
-    const file = `${NAMESPACES_DIR}/${entry.name}`
-    const where = classifyPath(file)
-    if (where.kind === 'namespace' && !isTreeMode(entry.mode)) out.set(where.namespace, readBlobAt(reader, file, entry.oid))
-  }
-  return out
 }
 
 export function packageIdOf(dir: string): string {
@@ -144,34 +131,6 @@ function readArtifactSync(indexDir: string, sha256: string): Buffer | undefined 
   }
 }
 
-/** Every package at a commit (full build), with its files. */
-export function readAllPackages(reader: ObjectReader, indexTree: string | undefined): Map<string, PackageFiles> {
-  const packages = new Map<string, PackageFiles>()
-  const get = (id: string) => {
-    let files = packages.get(id)
-    if (!files) packages.set(id, (files = { records: [], yanks: [], reports: [] }))
-    return files
-  }
-  if (!indexTree) return packages
-  const all: { path: string; oid: string }[] = []
-  const pkgs = parseTree(reader.readAs(indexTree, 'tree')).find((e) => e.name === 'packages')
-  if (pkgs && isTreeMode(pkgs.mode)) walkTree(reader, pkgs.oid, `${PACKAGES_DIR}/`, all)
-  for (const { path: file, oid } of all) {
-    const where = classifyPath(file)
-    if (where.kind === 'record') get(where.name).records.push(readBlobAt(reader, file, oid))
-    else if (where.kind === 'yank') get(where.name).yanks.push(readBlobAt(reader, file, oid))
-    else throw new WharfError('NOT_AN_INDEX', `${file} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
-  }
-  const reports: { path: string; oid: string }[] = []
-  const rep = parseTree(reader.readAs(indexTree, 'tree')).find((e) => e.name === 'reports')
-  if (rep && isTreeMode(rep.mode)) walkTree(reader, rep.oid, `${REPORTS_DIR}/`, reports)
-  for (const { path: file, oid } of reports) {
-    const target = reportTarget(file)
-    if (target && packages.has(target.id)) get(target.id).reports.push(readBlobAt(reader, file, oid))
-  }
-  return packages
-}
-
 /** One package's files at a commit (incremental build); undefined when it has none. */
 export function readPackage(reader: ObjectReader, rootTree: string, id: string): PackageFiles | undefined {
   const [ns, name] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)]
@@ -224,19 +183,3 @@ export function packagesOfNamespace(reader: ObjectReader, rootTree: string, ns: 
   return ids.filter((id) => !id.endsWith(':'))
 }
 
-/** Every blob under `index/` at a commit: the raw mirror. */
-export function indexFiles(reader: ObjectReader, indexTree: string | undefined): { path: string; oid: string }[] {
-  const out: { path: string; oid: string }[] = []
-  if (indexTree) walkTree(reader, indexTree, `${INDEX_DIR}/`, out)
-  return out
-}
-
-/** Packages nested one segment below `id` at a commit (`<id>/<segment>` with a version record), sorted. */
-export function childrenAt(reader: ObjectReader, rootTree: string, id: string): string[] {
-  const dir = lookup(reader, rootTree, `${PACKAGES_DIR}/${id.slice(0, id.indexOf(':'))}/${id.slice(id.indexOf(':') + 1)}`)
-  if (!dir || !isTreeMode(dir.mode)) return []
-  return parseTree(reader.readAs(dir.oid, 'tree'))
-    .filter((e) => isTreeMode(e.mode) && packageExistsAt(reader, rootTree, `${id}/${e.name}`))
-    .map((e) => `${id}/${e.name}`)
-    .sort()
-}

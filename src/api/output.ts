@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
+import { isSnapshotFile, leafOf } from './snapshot.js'
 
 /** Files written at once while filling a new tree: enough to keep the thread pool busy. */
 const PARALLEL_WRITES = 32
@@ -145,6 +146,71 @@ export class OutputTree {
   async flush(): Promise<void> {
     while (this.inflight.size) await Promise.race(this.inflight)
     if (this.failure) throw this.failure
+  }
+}
+
+/**
+ * Fills a new tree (a full build) with plain synchronous writes: one per
+ * file, no temp file and no rename, since nobody reads the tree before it
+ * is swapped in. Each of a full build's threads has its own; each notes
+ * what it wrote by snapshot leaf, as text lines `<path>\t<sha256>`, so the
+ * snapshot is made from lines without a map of every file in one place.
+ */
+export class TreeWriter {
+  /** Snapshot leaf to the lines of the files this writer wrote in it. */
+  readonly leaves = new Map<string, string[]>()
+  count = 0
+  private readonly dirs = new Set<string>()
+
+  constructor(readonly root: string) {}
+
+  private note(file: string, sha256: string): void {
+    const leaf = leafOf(file)
+    const lines = this.leaves.get(leaf)
+    if (lines) lines.push(`${file}\t${sha256}`)
+    else this.leaves.set(leaf, [`${file}\t${sha256}`])
+    this.count++
+  }
+
+  private ensureDir(dir: string): void {
+    if (this.dirs.has(dir)) return
+    fs.mkdirSync(dir, { recursive: true })
+    this.dirs.add(dir)
+  }
+
+  /** Writes a file (relative path) and returns the sha256 of its bytes; `listed`: whether the snapshot lists it. */
+  write(file: string, content: string | Buffer, listed = !isSnapshotFile(file)): string {
+    const full = path.join(this.root, file)
+    this.ensureDir(path.dirname(full))
+    fs.writeFileSync(full, content)
+    const sha = sha256Hex(content)
+    if (listed) this.note(file, sha)
+    return sha
+  }
+
+  /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */
+  link(file: string, source: string, sha256: string): void {
+    const full = path.join(this.root, file)
+    this.ensureDir(path.dirname(full))
+    if (!fs.existsSync(full)) {
+      const temp = `${full}.${randomBytes(4).toString('hex')}.tmp`
+      try {
+        fs.linkSync(source, temp)
+      } catch (e) {
+        if (!['EXDEV', 'EPERM', 'EMLINK'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e
+        fs.copyFileSync(source, temp)
+      }
+      fs.renameSync(temp, full)
+    }
+    this.note(file, sha256)
+  }
+
+  /** The leaf lines so far, as one string per leaf (cheap to pass between threads), and forgets them. */
+  takeLeaves(): [string, string][] {
+    const out: [string, string][] = []
+    for (const [leaf, lines] of this.leaves) out.push([leaf, `${lines.join('\n')}\n`])
+    this.leaves.clear()
+    return out
   }
 }
 

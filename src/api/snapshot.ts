@@ -73,6 +73,19 @@ export function renderLeaf(leaf: string, files: Map<string, string>): string {
   return stableJson({ schema: 'wharf:snapshot-leaf/v1', leaf, files: sortedRecord(files) } satisfies SnapshotLeaf)
 }
 
+/** A leaf from text lines `<path>\t<sha256>` (a path written twice counts once), and how many files it lists. */
+export function renderLeafLines(leaf: string, lines: string): { text: string; count: number } {
+  const files = new Map<string, string>()
+  let start = 0
+  while (start < lines.length) {
+    const end = lines.indexOf('\n', start)
+    const tab = lines.indexOf('\t', start)
+    files.set(lines.slice(start, tab), lines.slice(tab + 1, end))
+    start = end + 1
+  }
+  return { text: renderLeaf(leaf, files), count: files.size }
+}
+
 export function renderPart(part: string, leaves: Map<string, string>): string {
   return stableJson({ schema: 'wharf:snapshot-part/v1', part, leaves: sortedRecord(leaves) } satisfies SnapshotPart)
 }

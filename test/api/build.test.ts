@@ -198,6 +198,18 @@ describe('incremental builds equal full builds', () => {
   })
 })
 
+describe('a full build on worker threads', () => {
+  it('writes the same bytes as one on the main thread', async () => {
+    const inline = path.join(work, 'full-inline')
+    const threaded = path.join(work, 'full-threads')
+    await buildApi({ repo: idx.repo, out: inline, baseUrl: BASE, now: NOW, threads: 0 })
+    const result = await buildApi({ repo: idx.repo, out: threaded, baseUrl: BASE, now: NOW, threads: 2 })
+    expect(result.mode).toBe('full')
+    expect(treeDifferences(readTree(inline), readTree(threaded))).toEqual([])
+    expect(treeDifferences(readTree(incremental), readTree(threaded))).toEqual([])
+  })
+})
+
 describe('an incremental build cut short', () => {
   it('is finished by running it again: documents already written, snapshot and state not yet', async () => {
     const root = fs.realpathSync(incremental)

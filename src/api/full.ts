@@ -1,0 +1,329 @@
+/**
+ * A full build: the first-parent history of main read once, commit by
+ * commit (to number the change feed and date every document), then the
+ * packages at the tip group by group, on worker threads when the index is
+ * large, each group read, rendered, written and forgotten. What stays in
+ * memory is a few numbers and short strings per version (the commit that
+ * last changed each document, the feed's digests, the snapshot's lines),
+ * never the documents.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import { WharfError } from '../core/errors.js'
+import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
+import { isTreeMode, parseCommit, parseTree, type Change, type ObjectReader, type RawEntry } from '../git/index.js'
+import { cargoIndexPath, crateKey } from './cargo.js'
+import {
+  API_FORMAT,
+  crateDocPath,
+  FEED_PAGE_SIZE,
+  feedPagePath,
+  namespaceDocPath,
+  PATHS,
+  renderCrateDoc,
+  renderFeedPage,
+  renderNamespaceDoc,
+  renderNamespaceList,
+  renderPackageList,
+  renderSearchShard,
+  searchShardOf,
+  searchShardPath,
+  type Counts,
+  type FeedEntry,
+  type SearchEntry,
+} from './documents.js'
+import type { GroupItem, GroupTask, PackageSummary } from './groups.js'
+import { indexTree } from './history.js'
+import { parseNamespace, readBlobAt } from './model.js'
+import { newTree, swapIn, TreeWriter } from './output.js'
+import { Pool, runJob, type GroupsResult, type HistoryResult, type Job, type LeavesResult } from './parallel.js'
+import { Scan } from './scan.js'
+import { partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
+import type { BuildApiResult, BuildContext } from './build.js'
+import { renderState, writeAggregates } from './aggregates.js'
+import { sha256Hex } from '../core/hash.js'
+
+/** Groups handed to a thread at a time. */
+const GROUPS_PER_TASK = 64
+/** Commits of history a thread diffs at a time. */
+const COMMITS_PER_TASK = 4096
+/** Below this many commits, starting threads costs more than it saves. */
+const COMMITS_FOR_THREADS = 4000
+
+/** The first-parent chain from `head` to the root (or a shallow clone's edge), oldest first, as parallel arrays. */
+function readChain(reader: ObjectReader, head: string): { oids: string[]; trees: string[]; times: number[] } {
+  const oids: string[] = []
+  const trees: string[] = []
+  const times: number[] = []
+  let oid: string | undefined = head
+  while (oid) {
+    const commit = parseCommit(oid, reader.readAs(oid, 'commit'))
+    oids.push(oid)
+    trees.push(commit.tree)
+    times.push(commit.time)
+    oid = reader.isShallow(oid) ? undefined : commit.parents[0]
+  }
+  return { oids: oids.reverse(), trees: trees.reverse(), times: times.reverse() }
+}
+
+/** Every blob under `entry` (a tree or a file at `file`), for the files the build mirrors as they are. */
+function walkEntry(reader: ObjectReader, entry: RawEntry, file: string, out: { path: string; oid: string }[]): void {
+  if (!isTreeMode(entry.mode)) out.push({ path: file, oid: entry.oid })
+  else for (const child of parseTree(reader.readAs(entry.oid, 'tree'))) walkEntry(reader, child, `${file}/${child.name}`, out)
+}
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+export interface FullBuildOptions {
+  /** Worker threads for the packages (default: one per core when the index is large, else none). */
+  threads?: number
+}
+
+export async function fullBuild(ctx: BuildContext, out: string, reason: string | undefined, options: FullBuildOptions = {}): Promise<BuildApiResult> {
+  const { reader } = ctx
+  const root = await newTree(out)
+  const writer = new TreeWriter(root)
+  let pool: Pool | undefined
+  const t0 = { wall: performance.now(), cpu: process.cpuUsage() }
+  const trace = (what: string) => {
+    if (!process.env.WHARF_TRACE) return
+    const cpu = process.cpuUsage(t0.cpu)
+    process.stderr.write(`${what}: wall ${(performance.now() - t0.wall).toFixed(0)} ms, cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms\n`)
+  }
+  try {
+    // The history: which commit last changed each document, and the events of the feed.
+    const chain = readChain(reader, ctx.head.oid)
+    const threads = options.threads ?? (chain.oids.length >= COMMITS_FOR_THREADS ? os.availableParallelism() : 0)
+    if (threads > 0) pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir })
+    const env = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir }
+    const run = <T>(job: Job): Promise<T> => (pool ? pool.run<T>(job) : Promise.resolve(runJob(env, job) as T))
+    const runs: Promise<HistoryResult>[] = []
+    for (let from = 0; from < chain.oids.length; from += COMMITS_PER_TASK) {
+      runs.push(run<HistoryResult>({ kind: 'history', trees: [from > 0 ? chain.trees[from - 1]! : '', ...chain.trees.slice(from, from + COMMITS_PER_TASK)] }))
+    }
+    const scan = new Scan(() => true, false)
+    const STATUS = { A: 'added', M: 'modified', D: 'deleted' } as const
+    for (let r = 0; r < runs.length; r++) {
+      const lines = await runs[r]!
+      let changes: Change[] = []
+      let commit = -1
+      for (let start = 0; start < lines.length; ) {
+        const end = lines.indexOf('\n', start)
+        const tab = lines.indexOf('\t', start)
+        const ordinal = r * COMMITS_PER_TASK + Number(lines.slice(start, tab)) - 1
+        if (ordinal !== commit) {
+          if (changes.length) scan.add(commit, changes)
+          changes = []
+          commit = ordinal
+        }
+        changes.push({ path: lines.slice(tab + 3, end), status: STATUS[lines[tab + 1] as 'A' | 'M' | 'D'] })
+        start = end + 1
+      }
+      if (changes.length) scan.add(commit, changes)
+    }
+    trace('history')
+    const commitOid = (ordinal: number | undefined) => (ordinal === undefined ? undefined : chain.oids[ordinal])
+
+    // The tip: groups of packages for the threads; the rest of index/ mirrored here.
+    const site = ctx.site
+    const items = new Map<string, GroupItem>()
+    const loose: { path: string; oid: string }[] = []
+    const namespaceBlobs = new Map<string, ReturnType<typeof readBlobAt>>()
+    const index = indexTree(reader, ctx.head.tree)
+    const indexEntries = index ? parseTree(reader.readAs(index, 'tree')) : []
+    for (const entry of indexEntries.filter((e) => e.name === 'packages' && isTreeMode(e.mode))) {
+      for (const ns of parseTree(reader.readAs(entry.oid, 'tree'))) {
+        if (!isTreeMode(ns.mode)) {
+          const where = classifyPath(`${PACKAGES_DIR}/${ns.name}`)
+          throw new WharfError('NOT_AN_INDEX', `${PACKAGES_DIR}/${ns.name} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
+        }
+        for (const top of parseTree(reader.readAs(ns.oid, 'tree'))) items.set(`${ns.name}/${top.name}`, { ns: ns.name, top: top.name, entry: top })
+      }
+    }
+    for (const entry of indexEntries) {
+      if (entry.name === 'packages' && isTreeMode(entry.mode)) continue
+      if (entry.name === 'reports' && isTreeMode(entry.mode)) {
+        for (const ns of parseTree(reader.readAs(entry.oid, 'tree'))) {
+          if (!isTreeMode(ns.mode)) {
+            loose.push({ path: `${REPORTS_DIR}/${ns.name}`, oid: ns.oid })
+            continue
+          }
+          for (const top of parseTree(reader.readAs(ns.oid, 'tree'))) {
+            const item = items.get(`${ns.name}/${top.name}`)
+            if (item) item.reports = top
+            else walkEntry(reader, top, `${REPORTS_DIR}/${ns.name}/${top.name}`, loose)
+          }
+        }
+        continue
+      }
+      walkEntry(reader, entry, `${INDEX_DIR}/${entry.name}`, loose)
+    }
+    for (const file of loose) {
+      const blob = readBlobAt(reader, file.path, file.oid)
+      writer.write(file.path, blob.bytes)
+      const where = classifyPath(file.path)
+      if (where.kind === 'namespace' && file.path.startsWith(`${NAMESPACES_DIR}/`) && file.path.split('/').length === 3) namespaceBlobs.set(where.namespace, blob)
+    }
+
+    trace('listing')
+    const tasks: GroupTask[] = []
+    const groups = [...items.values()]
+    for (let i = 0; i < groups.length; i += GROUPS_PER_TASK) {
+      const slice = groups.slice(i, i + GROUPS_PER_TASK)
+      const commits: [string, string][] = []
+      for (const item of slice) for (const [key, ordinal] of scan.byGroup.get(`${item.ns}/${item.top}`) ?? []) commits.push([key, chain.oids[ordinal]!])
+      tasks.push({ items: slice, commits })
+    }
+
+    const leafChunks = new Map<string, string[]>()
+    const addLeaves = (leaves: [string, string][]) => {
+      for (const [leaf, lines] of leaves) {
+        const chunks = leafChunks.get(leaf)
+        if (chunks) chunks.push(lines)
+        else leafChunks.set(leaf, [lines])
+      }
+    }
+    const summaries: PackageSummary[] = []
+    await Promise.all(
+      tasks.map(async (task) => {
+        const result = await run<GroupsResult>({ kind: 'groups', task })
+        for (const summary of result.packages) summaries.push(summary)
+        addLeaves(result.leaves)
+      }),
+    )
+    summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
+    trace('packages')
+
+    // What the feed says of each record and yank notice at the tip.
+    const feedInfo = new Map<string, string[]>()
+    for (const summary of summaries) {
+      for (const line of summary.feed.split('\n')) {
+        if (!line) continue
+        const [file, ...rest] = line.split('\t')
+        feedInfo.set(file!, rest)
+      }
+      summary.feed = ''
+    }
+    const entries: FeedEntry[] = []
+    const claims = new Map<string, { crate: string; package: string; commit: string }>()
+    for (const event of scan.events) {
+      const info = feedInfo.get(event.path)
+      if (!info) continue
+      const [sha256, fileSha] = info
+      entries.push({
+        seq: entries.length + 1,
+        type: event.type,
+        name: event.id,
+        version: event.version,
+        commit: chain.oids[event.commit]!,
+        time: iso(chain.times[event.commit]!),
+        sha256: sha256!,
+        file: event.path,
+        file_sha256: fileSha!,
+      })
+      const crate = info[2]
+      // The first to publish a crate name keeps it, as on crates.io.
+      if (event.type === 'publish' && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit]! })
+    }
+    feedInfo.clear()
+
+    for (const summary of summaries) {
+      for (const crate of summary.crates) {
+        const holder = claims.get(crate.key)?.package
+        if (holder !== summary.id) ctx.warnings.push(`${summary.id}: crate name ${crate.name} belongs to ${holder ?? 'no package'}; its versions are left out of the Cargo index`)
+        else writer.write(cargoIndexPath(crate.name), crate.lines)
+      }
+    }
+    for (const [key, claim] of claims) writer.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit, cargoIndexPath(claim.crate)))
+
+    const byNamespace = new Map<string, string[]>()
+    for (const { id } of summaries) {
+      const ns = id.slice(0, id.indexOf(':'))
+      const members = byNamespace.get(ns)
+      if (members) members.push(id)
+      else byNamespace.set(ns, [id])
+    }
+    for (const [ns, blob] of namespaceBlobs) {
+      writer.write(namespaceDocPath(ns), renderNamespaceDoc(site, parseNamespace(blob), byNamespace.get(ns) ?? [], commitOid(scan.touched.get(`n:${ns}`)) ?? ctx.head.oid, blob.path))
+    }
+    writer.write(PATHS.packages, renderPackageList(summaries.map((s) => s.id), commitOid(scan.touched.get('packages')) ?? null))
+    writer.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOid(scan.touched.get('namespaces')) ?? null))
+
+    for (let page = 0; page * FEED_PAGE_SIZE < entries.length; page++) {
+      writer.write(feedPagePath(page), renderFeedPage(page, entries.slice(page * FEED_PAGE_SIZE, (page + 1) * FEED_PAGE_SIZE)))
+    }
+    const shards = new Map<string, { entries: SearchEntry[]; commit: number }>()
+    for (const summary of summaries) {
+      const shard = searchShardOf(summary.id)
+      const commit = scan.packageCommit(summary.id, `p:${summary.id}`)!
+      const known = shards.get(shard)
+      if (!known) shards.set(shard, { entries: [summary.search], commit })
+      else {
+        known.entries.push(summary.search)
+        if (commit > known.commit) known.commit = commit
+      }
+    }
+    const shardInfo = new Map<string, { count: number; sha256: string }>()
+    for (const [shard, { entries: list, commit }] of shards) {
+      const sha256 = writer.write(searchShardPath(shard), renderSearchShard(shard, list, chain.oids[commit]!))
+      shardInfo.set(shard, { count: list.length, sha256 })
+    }
+    const counts: Counts = {
+      packages: summaries.length,
+      versions: summaries.reduce((n, s) => n + s.versions, 0),
+      yanked: summaries.reduce((n, s) => n + s.yanked, 0),
+      namespaces: namespaceBlobs.size,
+      crates: claims.size,
+    }
+    await writeAggregates(ctx, writer, site, counts, entries.length, shardInfo)
+
+    trace('aggregates')
+    // The snapshot of everything written: leaves (on the threads), parts, and the signed top.
+    addLeaves(writer.takeLeaves())
+    const leafJobs: [string, string][][] = [[]]
+    for (const [leaf, chunks] of leafChunks) {
+      const batch = leafJobs[leafJobs.length - 1]!
+      batch.push([leaf, chunks.join('')])
+      if (batch.length === 128) leafJobs.push([])
+    }
+    leafChunks.clear()
+    const rendered = (await Promise.all(leafJobs.map((leaves) => run<LeavesResult>({ kind: 'leaves', leaves })))).flat()
+    let fileCount = 0
+    const byPart = new Map<string, Map<string, string>>()
+    for (const [leaf, digest, count] of rendered) {
+      fileCount += count
+      const part = leaf.slice(0, 2)
+      if (!byPart.has(part)) byPart.set(part, new Map())
+      byPart.get(part)!.set(leaf.slice(2), digest)
+    }
+    const parts: Record<string, string> = {}
+    for (const [part, leaves] of byPart) {
+      const text = renderPart(part, leaves)
+      writer.write(partPath(part), text)
+      parts[part] = sha256Hex(text)
+    }
+    writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, key: ctx.key }))
+    writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts }), false)
+    trace('snapshot')
+    await pool?.close()
+    pool = undefined
+    await swapIn(out, root)
+    trace('swap')
+    return {
+      mode: 'full',
+      ...(reason ? { reason } : {}),
+      commit: ctx.head.oid,
+      tree: root,
+      written: fileCount + Object.keys(parts).length + rendered.length + 2,
+      removed: 0,
+      packages: summaries.length,
+      events: entries.length,
+      seq: entries.length,
+      warnings: ctx.warnings,
+    }
+  } catch (e) {
+    await pool?.close()
+    await fs.promises.rm(root, { recursive: true, force: true })
+    throw e
+  }
+}

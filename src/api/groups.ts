@@ -1,0 +1,151 @@
+/**
+ * The share of a full build one thread does: the packages of a few groups
+ * (`index/packages/<ns>/<top>/`, nested packages included), read from git,
+ * checked, rendered and written, with a short summary of each for the
+ * aggregates. A group is read, written and forgotten, so memory follows
+ * the largest group and not the registry.
+ */
+import { WharfError } from '../core/errors.js'
+import { classifyPath, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
+import type { VersionRecord } from '../core/types.js'
+import { isTreeMode, parseTree, type ObjectReader, type RawEntry } from '../git/index.js'
+import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
+import fs from 'node:fs'
+import path from 'node:path'
+import { cargoIndexLine, crateKey } from './cargo.js'
+import { artifactPath, primaryArtifact, renderVersionDoc, renderVersionsDoc, searchEntry, versionPath, versionsPath, type Blob, type PackageModel, type SearchEntry, type Site } from './documents.js'
+import { buildPackage, reportTarget, type PackageFiles } from './model.js'
+import type { TreeWriter } from './output.js'
+
+/** One group: its entry under `index/packages/<ns>/` and, when it has reports, under `index/reports/<ns>/`. */
+export interface GroupItem {
+  ns: string
+  top: string
+  entry: RawEntry
+  reports?: RawEntry
+}
+
+export interface GroupTask {
+  items: GroupItem[]
+  /** The commit that last changed each package document (`p:<id>`, `v:<id>@<version>`) of these groups. */
+  commits: [string, string][]
+}
+
+export interface PackageSummary {
+  id: string
+  versions: number
+  yanked: number
+  search: SearchEntry
+  /** A line `<path>\t<artifact sha256>\t<file sha256>\t<crate name>` for each record and yank notice: what the change feed says of it. */
+  feed: string
+  /** Cargo index lines of each crate name the package's versions carry. */
+  crates: { key: string; name: string; lines: string }[]
+}
+
+export interface GroupEnv {
+  reader: ObjectReader
+  site: Site
+  /** The index repo's work tree, where the artifact store is. */
+  indexDir: string
+}
+
+function walk(reader: ObjectReader, entry: RawEntry, file: string, out: { path: string; oid: string }[]): void {
+  if (!isTreeMode(entry.mode)) {
+    out.push({ path: file, oid: entry.oid })
+    return
+  }
+  for (const child of parseTree(reader.readAs(entry.oid, 'tree'))) walk(reader, child, `${file}/${child.name}`, out)
+}
+
+/** Local artifacts of a record, linked into the output from the index's store; returns what each link returned (promises, in place). */
+export function placeArtifacts<T>(writer: { link(file: string, source: string, sha256: string): T }, indexDir: string, record: VersionRecord): T[] {
+  const links: T[] = []
+  for (const artifact of record.artifacts) {
+    if (!isLocalUrl(artifact.url)) continue
+    const sha = artifact.url.slice(LOCAL_URL_PREFIX.length)
+    const source = storePath(indexDir, sha)
+    if (!fs.existsSync(source)) {
+      throw new WharfError('NOT_FOUND', `${record.name}@${record.version}: artifact ${artifact.name} (${artifact.url}) is not in the artifact store ${path.dirname(source)}`, {
+        hint: 'build the API on the machine that holds the store, or restore the artifact there',
+      })
+    }
+    links.push(writer.link(artifactPath(sha), source, sha))
+  }
+  return links
+}
+
+/** The crates a package's versions name, with their Cargo index lines in version order. */
+export function crateLines(pkg: PackageModel): { key: string; name: string; lines: string }[] {
+  const crates = new Map<string, { key: string; name: string; lines: string }>()
+  for (const entry of pkg.versions) {
+    if (!entry.record.crate) continue
+    const key = crateKey(entry.record.crate.name)
+    const line = `${cargoIndexLine(entry.record, Boolean(entry.yank))}\n`
+    const known = crates.get(key)
+    if (known) known.lines += line
+    else crates.set(key, { key, name: entry.record.crate.name, lines: line })
+  }
+  return [...crates.values()]
+}
+
+/** Reads, renders and writes the packages of `task`'s groups, and sums each up. */
+export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask): PackageSummary[] {
+  const { reader, site } = env
+  const commits = new Map(task.commits)
+  const commitOf = (key: string): string => {
+    const commit = commits.get(key)
+    if (!commit) throw new WharfError('IO', `no commit of the history changed ${key.slice(2)}, yet the tip holds it`, { hint: 'the history may be cut short: fetch all of it (git fetch --unshallow)' })
+    return commit
+  }
+  const out: PackageSummary[] = []
+  for (const item of task.items) {
+    const packages = new Map<string, PackageFiles>()
+    const filesOf = (id: string) => {
+      let files = packages.get(id)
+      if (!files) packages.set(id, (files = { records: [], yanks: [], reports: [] }))
+      return files
+    }
+    const blob = (file: string, oid: string): Blob => ({ path: file, oid, bytes: reader.readAs(oid, 'blob') })
+    const found: { path: string; oid: string }[] = []
+    walk(reader, item.entry, `${PACKAGES_DIR}/${item.ns}/${item.top}`, found)
+    for (const { path: file, oid } of found) {
+      const where = classifyPath(file)
+      if (where.kind === 'record') filesOf(where.name).records.push(blob(file, oid))
+      else if (where.kind === 'yank') filesOf(where.name).yanks.push(blob(file, oid))
+      else throw new WharfError('NOT_AN_INDEX', `${file} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
+    }
+    const reports: { path: string; oid: string }[] = []
+    if (item.reports) walk(reader, item.reports, `${REPORTS_DIR}/${item.ns}/${item.top}`, reports)
+    const mirrored: Blob[] = []
+    for (const { path: file, oid } of reports) {
+      const target = reportTarget(file)
+      const report = blob(file, oid)
+      if (target && packages.has(target.id)) filesOf(target.id).reports.push(report)
+      else mirrored.push(report)
+    }
+    // The signed index files, mirrored byte for byte, before the documents that point at them.
+    const shaOf = new Map<string, string>()
+    for (const files of packages.values()) for (const b of [...files.records, ...files.yanks, ...files.reports]) shaOf.set(b.path, writer.write(b.path, b.bytes))
+    for (const b of mirrored) writer.write(b.path, b.bytes)
+    for (const [id, files] of [...packages].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      if (files.records.length === 0) continue
+      const pkg = buildPackage(id, files, reader, env.indexDir)
+      const lines: string[] = []
+      let yanked = 0
+      for (const v of pkg.versions) {
+        placeArtifacts(writer, env.indexDir, v.record)
+        writer.write(versionPath(id, v.version), renderVersionDoc(site, pkg, v, commitOf(`v:${id}@${v.version}`)))
+        const artifact = primaryArtifact(v.record).sha256
+        lines.push(`${v.file.path}\t${artifact}\t${shaOf.get(v.file.path)}\t${v.record.crate?.name ?? ''}`)
+        if (v.yank) {
+          yanked++
+          lines.push(`${v.yank.file.path}\t${artifact}\t${shaOf.get(v.yank.file.path)}\t`)
+        }
+      }
+      const commit = commitOf(`p:${id}`)
+      writer.write(versionsPath(id), renderVersionsDoc(pkg, commit))
+      out.push({ id, versions: pkg.versions.length, yanked, search: searchEntry(pkg, commit), feed: `${lines.join('\n')}\n`, crates: crateLines(pkg) })
+    }
+  }
+  return out
+}

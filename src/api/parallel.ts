@@ -1,0 +1,166 @@
+/**
+ * The worker threads of a full build. Each opens the index's object store
+ * over the packs the main thread read into shared memory, takes groups of
+ * packages, writes their files into the new tree itself, and sends back
+ * short summaries and the snapshot lines of what it wrote.
+ *
+ * A worker runs this very module (`import.meta.url`), so the build needs no
+ * separate entry file: run from TypeScript (tsx, vitest) the worker first
+ * registers tsx's loader; run from a bundle it loads the bundle's chunk.
+ */
+import { createRequire } from 'node:module'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { pathToFileURL } from 'node:url'
+import { WharfError, type WharfCode } from '../core/errors.js'
+import { ObjectReader, type SharedStore } from '../git/index.js'
+import { forEachIndexChange } from './history.js'
+import type { Site } from './documents.js'
+import { buildGroups, type GroupTask, type PackageSummary } from './groups.js'
+import { TreeWriter } from './output.js'
+import { leafPath, renderLeafLines } from './snapshot.js'
+
+const TAG = 'wharf-build-api-worker'
+const STATUS = { added: 'A', modified: 'M', deleted: 'D' } as const
+
+function historyLines(reader: ObjectReader, trees: string[]): string {
+  const lines: string[] = []
+  forEachIndexChange(reader, trees[0] || undefined, trees.slice(1), (i, changes) => {
+    for (const change of changes) lines.push(`${i + 1}\t${STATUS[change.status]}\t${change.path}`)
+  })
+  return lines.length ? `${lines.join('\n')}\n` : ''
+}
+
+export interface WorkerSetup {
+  store: SharedStore
+  /** The tree the build fills. */
+  root: string
+  site: Site
+  indexDir: string
+}
+
+export type Job =
+  | { kind: 'history'; trees: string[] }
+  | { kind: 'groups'; task: GroupTask }
+  | { kind: 'leaves'; leaves: [string, string][] }
+
+/**
+ * What each commit of a run changed under `index/`, as text lines
+ * `<n>\t<A|M|D>\t<path>`: `trees` holds the root tree of the commit before
+ * the run (empty for none) and then of each commit, and `n` counts from 1.
+ */
+export type HistoryResult = string
+
+export interface GroupsResult {
+  packages: PackageSummary[]
+  leaves: [string, string][]
+}
+
+/** Rendered snapshot leaves: leaf, digest of its file, and how many files it lists. */
+export type LeavesResult = [string, string, number][]
+
+interface Reply {
+  id: number
+  result?: unknown
+  error?: { message: string; code?: WharfCode; hint?: string; stack?: string }
+}
+
+/** Runs a job in the calling thread or a worker: the one place that knows what each job does. */
+export function runJob(env: { reader: ObjectReader; writer: TreeWriter; site: Site; indexDir: string }, job: Job): HistoryResult | GroupsResult | LeavesResult {
+  if (job.kind === 'history') return historyLines(env.reader, job.trees)
+  if (job.kind === 'groups') {
+    const packages = buildGroups(env, env.writer, job.task)
+    return { packages, leaves: env.writer.takeLeaves() }
+  }
+  return job.leaves.map(([leaf, lines]) => {
+    const { text, count } = renderLeafLines(leaf, lines)
+    return [leaf, env.writer.write(leafPath(leaf), text), count]
+  })
+}
+
+/** A pool of workers that take jobs in turn. */
+export class Pool {
+  private readonly workers: Worker[] = []
+  private readonly idle: Worker[] = []
+  private readonly waiting: (() => void)[] = []
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (e: unknown) => void }>()
+  private next = 0
+  private failure: unknown
+
+  constructor(size: number, setup: WorkerSetup) {
+    const url = new URL(import.meta.url)
+    for (let i = 0; i < size; i++) {
+      const data = { [TAG]: true, ...setup }
+      const worker = url.pathname.endsWith('.ts') ? new Worker(tsxEntry(url), { eval: true, workerData: data }) : new Worker(url, { workerData: data })
+      worker.on('message', (reply: Reply) => this.settle(worker, reply))
+      worker.on('error', (e) => this.fail(e))
+      worker.on('exit', (code) => {
+        if (code !== 0) this.fail(new WharfError('IO', `a build worker stopped (exit ${code})`, { hint: 'run build-api again; if it fails again, report it' }))
+      })
+      this.workers.push(worker)
+      this.idle.push(worker)
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= e
+    for (const { reject } of this.pending.values()) reject(this.failure)
+    this.pending.clear()
+    for (const wake of this.waiting.splice(0)) wake()
+  }
+
+  private settle(worker: Worker, reply: Reply): void {
+    const waiter = this.pending.get(reply.id)
+    this.pending.delete(reply.id)
+    this.idle.push(worker)
+    this.waiting.shift()?.()
+    if (!waiter) return
+    if (reply.error) {
+      const e = reply.error.code ? new WharfError(reply.error.code, reply.error.message, { hint: reply.error.hint }) : new Error(reply.error.message)
+      if (reply.error.stack) e.stack = reply.error.stack
+      waiter.reject(e)
+    } else waiter.resolve(reply.result)
+  }
+
+  /** Runs a job on the next idle worker; waits for one when all are busy. */
+  async run<T>(job: Job): Promise<T> {
+    while (!this.idle.length && !this.failure) await new Promise<void>((wake) => this.waiting.push(wake))
+    if (this.failure) throw this.failure
+    const worker = this.idle.shift()!
+    const id = this.next++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      worker.postMessage({ id, job })
+    })
+  }
+
+  get size(): number {
+    return this.workers.length
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+}
+
+/** Code for a worker that loads a TypeScript module: node's module hooks do not reach workers, so it registers tsx itself. */
+function tsxEntry(url: URL): string {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href
+  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}) })`
+}
+
+function serve(setup: WorkerSetup): void {
+  const reader = ObjectReader.fromShared(setup.store)
+  const env = { reader, writer: new TreeWriter(setup.root), site: setup.site, indexDir: setup.indexDir }
+  parentPort!.on('message', ({ id, job }: { id: number; job: Job }) => {
+    let reply: Reply
+    try {
+      reply = { id, result: runJob(env, job) }
+    } catch (e) {
+      const error = e as WharfError
+      reply = { id, error: { message: error.message, code: error.code, hint: error.hint, stack: error.stack } }
+    }
+    parentPort!.postMessage(reply)
+  })
+}
+
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[TAG]) serve(workerData as WorkerSetup)
