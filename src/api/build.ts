@@ -36,7 +36,6 @@ import {
   renderVersionDoc,
   renderVersionsDoc,
   searchEntry,
-  searchShardOf,
   searchShardPath,
   versionPath,
   versionsPath,
@@ -52,7 +51,25 @@ import { firstParentChain, forEachIndexChange, indexTree, readCommitData } from 
 import { buildPackage, packageExistsAt, packagesOfNamespace, parseNamespace, readBlobAt, readPackage, readRegistryAt } from './model.js'
 import { buildsDirOf, currentTree, OutputTree } from './output.js'
 import { Scan, type RawEvent } from './scan.js'
-import { isSnapshotFile, leafOf, leafPath, partPath, renderLeaf, renderPart, renderSnapshot, SNAPSHOT_PATH, type Snapshot, type SnapshotLeaf, type SnapshotPart } from './snapshot.js'
+import { locateShard, planShards, SEARCH_SHARD_MAX, shardItem, type ShardItem } from './search.js'
+import {
+  isSnapshotFile,
+  LEAF_TARGET,
+  leafDigitsFor,
+  leafDigitsOf,
+  leafOf,
+  leafPath,
+  nodePath,
+  partPath,
+  renderLeaf,
+  renderPart,
+  renderSnapshot,
+  renderSubtree,
+  SNAPSHOT_PATH,
+  type Snapshot,
+  type SnapshotLeaf,
+  type SnapshotPart,
+} from './snapshot.js'
 
 /** Where a local registry answers when no --base-url is given (REGISTRY_URL's default in `wharf serve`). */
 export const DEFAULT_BASE_URL = 'http://localhost:8080'
@@ -77,6 +94,15 @@ export interface BuildApiOptions {
   registryKey?: string
   /** Worker threads for a full build (default: one per core when the index is large enough to pay for them; 0: none). */
   threads?: number
+  /** How documents are cut as the registry grows (tests make them small to reach what a large registry does). */
+  sizes?: Partial<Sizes>
+}
+
+export interface Sizes {
+  /** Packages a search shard holds before it is split (SEARCH_SHARD_MAX). */
+  searchShard: number
+  /** Files a snapshot leaf holds on average before the tree grows a level (LEAF_TARGET). */
+  snapshotLeaf: number
 }
 
 export interface BuildApiResult {
@@ -107,6 +133,7 @@ export interface BuildContext {
   key: SigningKey
   now: Date
   ttlSeconds: number
+  sizes: Sizes
   warnings: string[]
 }
 
@@ -157,6 +184,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         key: await loadKey(options.repo, registry, options.registryKey),
         now: options.now ?? new Date(),
         ttlSeconds: options.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
+        sizes: { searchShard: SEARCH_SHARD_MAX, snapshotLeaf: LEAF_TARGET, ...options.sizes },
         warnings: [],
       }
       let reason: string | undefined
@@ -233,25 +261,38 @@ async function writeCargo(ctx: BuildContext, tree: OutputTree, pkg: PackageModel
   }
 }
 
+/** Every node file of the snapshot tree under `prefix`, leaves with their files, as the output holds it now. */
+async function readSubtree(tree: OutputTree, prefix: string, digits: number, nodes: string[], files: Map<string, string>): Promise<void> {
+  nodes.push(nodePath(prefix))
+  if (prefix.length >= digits) {
+    for (const [file, sha] of Object.entries((await tree.readJson<SnapshotLeaf>(nodePath(prefix)))?.files ?? {})) files.set(file, sha)
+    return
+  }
+  for (const child of Object.keys((await tree.readJson<SnapshotPart>(nodePath(prefix)))?.leaves ?? {})) await readSubtree(tree, `${prefix}${child}`, digits, nodes, files)
+}
+
 /**
  * Writes the snapshot after an incremental build: the leaves of the files
- * it wrote or removed (a leaf whose entries did not change is left alone, so
- * is a part none of whose leaves changed), then the signed top.
+ * it wrote or removed (a leaf whose entries did not change is left alone),
+ * the parts above them up to the top, then the signed top. When the
+ * registry has grown (or shrunk) past the size for the tree's depth, the
+ * whole tree is laid out again at the depth a full build would give it.
  */
 async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snapshot): Promise<void> {
   await tree.flush()
   const listed = (file: string) => !isSnapshotFile(file) && file !== PATHS.state
+  const digits = leafDigitsOf(previous)
   const byLeaf = new Map<string, { set: [string, string][]; removed: string[] }>()
   const slot = (leaf: string) => {
     let entry = byLeaf.get(leaf)
     if (!entry) byLeaf.set(leaf, (entry = { set: [], removed: [] }))
     return entry
   }
-  for (const [file, sha] of tree.written) if (listed(file)) slot(leafOf(file)).set.push([file, sha])
-  for (const file of tree.removed) if (listed(file)) slot(leafOf(file)).removed.push(file)
+  for (const [file, sha] of tree.written) if (listed(file)) slot(leafOf(file, digits)).set.push([file, sha])
+  for (const file of tree.removed) if (listed(file)) slot(leafOf(file, digits)).removed.push(file)
 
   let fileCount = previous.file_count
-  const leafDigests = new Map<string, Map<string, string | null>>()
+  const leaves = new Map<string, Map<string, string>>()
   for (const [leaf, change] of byLeaf) {
     const old = (await tree.readJson<SnapshotLeaf>(leafPath(leaf)))?.files ?? {}
     const files = new Map(Object.entries(old))
@@ -259,37 +300,91 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
     for (const file of change.removed) files.delete(file)
     if (files.size === Object.keys(old).length && [...files].every(([f, sha]) => old[f] === sha)) continue
     fileCount += files.size - Object.keys(old).length
-    const part = leaf.slice(0, 2)
-    if (!leafDigests.has(part)) leafDigests.set(part, new Map())
-    if (files.size === 0) {
-      await tree.remove(leafPath(leaf))
-      leafDigests.get(part)!.set(leaf.slice(2), null)
-    } else {
-      const text = renderLeaf(leaf, files)
-      await tree.write(leafPath(leaf), text)
-      leafDigests.get(part)!.set(leaf.slice(2), sha256Hex(text))
-    }
+    leaves.set(leaf, files)
   }
-  const parts = new Map(Object.entries(previous.parts))
-  for (const [part, changes] of leafDigests) {
-    const leaves = new Map(Object.entries((await tree.readJson<SnapshotPart>(partPath(part)))?.leaves ?? {}))
-    for (const [name, digest] of changes) {
-      if (digest === null) leaves.delete(name)
-      else leaves.set(name, digest)
+
+  let parts: Map<string, string>
+  const depth = leafDigitsFor(fileCount, ctx.sizes.snapshotLeaf)
+  if (depth !== digits) {
+    // Lay the tree out again: every file it lists, with this build's changes, at the new depth.
+    const nodes: string[] = []
+    const files = new Map<string, string>()
+    for (const part of Object.keys(previous.parts)) await readSubtree(tree, part, digits, nodes, files)
+    for (const [leaf, changed] of leaves) {
+      for (const file of Object.keys((await tree.readJson<SnapshotLeaf>(leafPath(leaf)))?.files ?? {})) files.delete(file)
+      for (const [file, sha] of changed) files.set(file, sha)
     }
-    if (leaves.size === 0) {
-      parts.delete(part)
-      await tree.remove(partPath(part))
-    } else {
-      const text = renderPart(part, leaves)
-      parts.set(part, sha256Hex(text))
-      await tree.write(partPath(part), text)
+    const groups = new Map<string, string[]>()
+    for (const [file, sha] of files) {
+      const hash = sha256Hex(file)
+      const lines = groups.get(hash.slice(0, 3))
+      const line = `${hash.slice(0, 8)}\t${file}\t${sha}\n`
+      if (lines) lines.push(line)
+      else groups.set(hash.slice(0, 3), [line])
+    }
+    const written = new Map<string, string>()
+    const byPart = new Map<string, Map<string, string>>()
+    const write = (file: string, text: string) => {
+      written.set(file, text)
+      return sha256Hex(text)
+    }
+    for (const [prefix, lines] of groups) {
+      const { digest } = renderSubtree(prefix, lines.join(''), depth, write)
+      if (!byPart.has(prefix.slice(0, 2))) byPart.set(prefix.slice(0, 2), new Map())
+      byPart.get(prefix.slice(0, 2))!.set(prefix.slice(2), digest)
+    }
+    parts = new Map([...byPart].map(([part, children]) => [part, write(partPath(part), renderPart(part, children))]))
+    for (const [file, text] of written) await tree.write(file, text)
+    await tree.flush()
+    for (const node of nodes) if (!written.has(node)) await tree.remove(node)
+    fileCount = files.size
+  } else {
+    // The changed leaves, then each level of parts above them.
+    let changed = new Map<string, string | null>()
+    for (const [leaf, files] of leaves) {
+      if (files.size === 0) {
+        await tree.remove(leafPath(leaf))
+        changed.set(leaf, null)
+      } else {
+        const text = renderLeaf(leaf, files)
+        await tree.write(leafPath(leaf), text)
+        changed.set(leaf, sha256Hex(text))
+      }
+    }
+    for (let level = digits - 1; level >= 2; level--) {
+      const above = new Map<string, Map<string, string | null>>()
+      for (const [prefix, digest] of changed) {
+        const parent = prefix.slice(0, level)
+        if (!above.has(parent)) above.set(parent, new Map())
+        above.get(parent)!.set(prefix.slice(level), digest)
+      }
+      changed = new Map()
+      for (const [prefix, children] of above) {
+        const entries = new Map(Object.entries((await tree.readJson<SnapshotPart>(partPath(prefix)))?.leaves ?? {}))
+        for (const [name, digest] of children) {
+          if (digest === null) entries.delete(name)
+          else entries.set(name, digest)
+        }
+        if (entries.size === 0) {
+          await tree.remove(partPath(prefix))
+          changed.set(prefix, null)
+        } else {
+          const text = renderPart(prefix, entries)
+          await tree.write(partPath(prefix), text)
+          changed.set(prefix, sha256Hex(text))
+        }
+      }
+    }
+    parts = new Map(Object.entries(previous.parts))
+    for (const [part, digest] of changed) {
+      if (digest === null) parts.delete(part)
+      else parts.set(part, digest)
     }
   }
   await tree.flush()
   await tree.write(
     SNAPSHOT_PATH,
-    renderSnapshot({ registry: ctx.site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(parts), fileCount, key: ctx.key }),
+    renderSnapshot({ registry: ctx.site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(parts), fileCount, leafDigits: depth, key: ctx.key }),
   )
   await tree.flush()
 }
@@ -346,7 +441,6 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     else await tree.write(change.path, reader.readAs(change.oid!, 'blob'))
   }
   const published = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
-  const shardCommits = new Map<string, number>()
   const searchEntries = new Map<string, SearchEntry>()
   for (const pkg of packages.values()) {
     for (const v of pkg.versions) {
@@ -360,9 +454,6 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     await tree.write(versionsPath(pkg.id), renderVersionsDoc(pkg, commit))
     await writeCargo(ctx, tree, pkg, owner)
     searchEntries.set(pkg.id, searchEntry(pkg, commit))
-    const shard = searchShardOf(pkg.id)
-    const known = shardCommits.get(shard)
-    if (known === undefined || ordinal > known) shardCommits.set(shard, ordinal)
   }
   for (const [key, claim] of claims) await tree.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit, cargoIndexPath(claim.crate)))
 
@@ -393,14 +484,36 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     }
   }
 
+  // Search shards: each package's, split in sixteen where one outgrows its size.
   const searchTop = await tree.readJson<{ shards: { shard: string; packages: number; sha256: string }[] }>(PATHS.searchIndex)
   const shardInfo = new Map((searchTop?.shards ?? []).map((s) => [s.shard, { count: s.packages, sha256: s.sha256 }]))
-  for (const [shard, ordinal] of shardCommits) {
-    const previous = (await tree.readJson<{ packages: SearchEntry[] }>(searchShardPath(shard)))?.packages ?? []
-    const list = [...previous.filter((e) => !searchEntries.has(e.name)), ...[...searchEntries.values()].filter((e) => searchShardOf(e.name) === shard)]
-    const text = renderSearchShard(shard, list, chain[ordinal]!.oid)
-    await tree.write(searchShardPath(shard), text)
-    shardInfo.set(shard, { count: list.length, sha256: sha256Hex(text) })
+  const listed = new Set(shardInfo.keys())
+  const byShard = new Map<string, ShardItem[]>()
+  for (const id of searchEntries.keys()) {
+    const item = shardItem(id, scan.newPackages.has(id) ? scan.born.get(id)! : -1, scan.packageCommit(id, `p:${id}`)!)
+    const shard = locateShard(item.hash, listed)
+    const list = byShard.get(shard)
+    if (list) list.push(item)
+    else byShard.set(shard, [item])
+  }
+  for (const [shard, touched] of byShard) {
+    const previous = listed.has(shard) ? ((await tree.readJson<{ packages: SearchEntry[] }>(searchShardPath(shard)))?.packages ?? []) : []
+    const entries = new Map(previous.map((e) => [e.name, e]))
+    const items = previous.filter((e) => !searchEntries.has(e.name)).map((e) => shardItem(e.name, -1, -1))
+    for (const item of touched) {
+      entries.set(item.id, searchEntries.get(item.id)!)
+      items.push(item)
+    }
+    const plan = planShards(shard, items, -1, ctx.sizes.searchShard)
+    if (!plan.has(shard) && listed.has(shard)) {
+      await tree.remove(searchShardPath(shard))
+      shardInfo.delete(shard)
+    }
+    for (const [name, { items: members, commit }] of plan) {
+      const text = renderSearchShard(name, members.map((m) => entries.get(m.id)!), chain[commit]!.oid)
+      await tree.write(searchShardPath(name), text)
+      shardInfo.set(name, { count: members.length, sha256: sha256Hex(text) })
+    }
   }
 
   const publishedNow = entries.filter((e) => e.type === 'publish').length

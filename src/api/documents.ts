@@ -40,9 +40,6 @@ export const artifactPath = (sha256: string) => `artifacts/sha256/${sha256}`
 
 /** Events per change-feed page: a full page never changes again, so caches keep it forever. */
 export const FEED_PAGE_SIZE = 1000
-/** Search shards by the first hex digit of the sha256 of the package id. */
-export const SEARCH_SHARDS = '0123456789abcdef'.split('')
-export const searchShardOf = (id: string) => sha256Hex(id)[0]!
 
 export interface Blob {
   /** Path in the index repo, which is also its path in the output. */
@@ -241,7 +238,7 @@ export function renderSearchShard(shard: string, entries: SearchEntry[], commit:
 export function renderSearchIndex(site: Site, shards: Map<string, { count: number; sha256: string }>): string {
   return stableJson({
     commit: site.head,
-    shards: SEARCH_SHARDS.filter((s) => shards.has(s)).map((s) => ({ shard: s, url: url(site, searchShardPath(s)), packages: shards.get(s)!.count, sha256: shards.get(s)!.sha256 })),
+    shards: [...shards.keys()].sort().map((s) => ({ shard: s, url: url(site, searchShardPath(s)), packages: shards.get(s)!.count, sha256: shards.get(s)!.sha256 })),
   })
 }
 

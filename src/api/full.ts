@@ -26,11 +26,9 @@ import {
   renderNamespaceList,
   renderPackageList,
   renderSearchShard,
-  searchShardOf,
   searchShardPath,
   type Counts,
   type FeedEntry,
-  type SearchEntry,
 } from './documents.js'
 import type { GroupItem, GroupTask, PackageSummary } from './groups.js'
 import { indexTree } from './history.js'
@@ -38,7 +36,8 @@ import { parseNamespace, readBlobAt } from './model.js'
 import { newTree, swapIn, TreeWriter } from './output.js'
 import { Pool, runJob, type GroupsResult, type HistoryResult, type Job, type LeavesResult } from './parallel.js'
 import { Scan } from './scan.js'
-import { partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
+import { planShards, shardItem } from './search.js'
+import { leafDigitsFor, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
 import type { BuildApiResult, BuildContext } from './build.js'
 import { renderState, writeAggregates } from './aggregates.js'
 import { sha256Hex } from '../core/hash.js'
@@ -175,12 +174,21 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       tasks.push({ items: slice, commits })
     }
 
+    // Snapshot lines by three-digit prefix, how many, and the content-addressed files (which two threads may both have placed).
     const leafChunks = new Map<string, string[]>()
-    const addLeaves = (leaves: [string, string][]) => {
-      for (const [leaf, lines] of leaves) {
-        const chunks = leafChunks.get(leaf)
+    let lineCount = 0
+    const placed = new Set<string>()
+    let placedTwice = 0
+    const addWritten = (written: ReturnType<TreeWriter['take']>) => {
+      for (const [prefix, lines] of written.leaves) {
+        const chunks = leafChunks.get(prefix)
         if (chunks) chunks.push(lines)
-        else leafChunks.set(leaf, [lines])
+        else leafChunks.set(prefix, [lines])
+      }
+      lineCount += written.count
+      for (const file of written.linked) {
+        if (placed.has(file)) placedTwice++
+        else placed.add(file)
       }
     }
     const summaries: PackageSummary[] = []
@@ -188,7 +196,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       tasks.map(async (task) => {
         const result = await run<GroupsResult>({ kind: 'groups', task })
         for (const summary of result.packages) summaries.push(summary)
-        addLeaves(result.leaves)
+        addWritten(result.written)
       }),
     )
     summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
@@ -252,22 +260,14 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     for (let page = 0; page * FEED_PAGE_SIZE < entries.length; page++) {
       writer.write(feedPagePath(page), renderFeedPage(page, entries.slice(page * FEED_PAGE_SIZE, (page + 1) * FEED_PAGE_SIZE)))
     }
-    const shards = new Map<string, { entries: SearchEntry[]; commit: number }>()
-    for (const summary of summaries) {
-      const shard = searchShardOf(summary.id)
-      const commit = scan.packageCommit(summary.id, `p:${summary.id}`)!
-      const known = shards.get(shard)
-      if (!known) shards.set(shard, { entries: [summary.search], commit })
-      else {
-        known.entries.push(summary.search)
-        if (commit > known.commit) known.commit = commit
-      }
-    }
+    const searchOf = new Map(summaries.map((s) => [s.id, s.search]))
     const shardInfo = new Map<string, { count: number; sha256: string }>()
-    for (const [shard, { entries: list, commit }] of shards) {
-      const sha256 = writer.write(searchShardPath(shard), renderSearchShard(shard, list, chain.oids[commit]!))
-      shardInfo.set(shard, { count: list.length, sha256 })
+    const shardItems = summaries.map((s) => shardItem(s.id, scan.born.get(s.id) ?? -1, scan.packageCommit(s.id, `p:${s.id}`)!))
+    for (const [shard, { items: members, commit }] of planShards('', shardItems, -1, ctx.sizes.searchShard)) {
+      const sha256 = writer.write(searchShardPath(shard), renderSearchShard(shard, members.map((m) => searchOf.get(m.id)!), chain.oids[commit]!))
+      shardInfo.set(shard, { count: members.length, sha256 })
     }
+    searchOf.clear()
     const counts: Counts = {
       packages: summaries.length,
       versions: summaries.reduce((n, s) => n + s.versions, 0),
@@ -278,31 +278,28 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     await writeAggregates(ctx, writer, site, counts, entries.length, shardInfo)
 
     trace('aggregates')
-    // The snapshot of everything written: leaves (on the threads), parts, and the signed top.
-    addLeaves(writer.takeLeaves())
+    // The snapshot of everything written: subtrees by three-digit prefix (on the threads), parts, and the signed top.
+    addWritten(writer.take())
+    placed.clear()
+    const fileCount = lineCount - placedTwice
+    const leafDigits = leafDigitsFor(fileCount, ctx.sizes.snapshotLeaf)
     const leafJobs: [string, string][][] = [[]]
-    for (const [leaf, chunks] of leafChunks) {
+    for (const [prefix, chunks] of leafChunks) {
       const batch = leafJobs[leafJobs.length - 1]!
-      batch.push([leaf, chunks.join('')])
+      batch.push([prefix, chunks.join('')])
       if (batch.length === 128) leafJobs.push([])
     }
     leafChunks.clear()
-    const rendered = (await Promise.all(leafJobs.map((leaves) => run<LeavesResult>({ kind: 'leaves', leaves })))).flat()
-    let fileCount = 0
+    const rendered = (await Promise.all(leafJobs.map((leaves) => run<LeavesResult>({ kind: 'leaves', leaves, digits: leafDigits })))).flat()
     const byPart = new Map<string, Map<string, string>>()
-    for (const [leaf, digest, count] of rendered) {
-      fileCount += count
-      const part = leaf.slice(0, 2)
+    for (const [prefix, digest] of rendered) {
+      const part = prefix.slice(0, 2)
       if (!byPart.has(part)) byPart.set(part, new Map())
-      byPart.get(part)!.set(leaf.slice(2), digest)
+      byPart.get(part)!.set(prefix.slice(2), digest)
     }
     const parts: Record<string, string> = {}
-    for (const [part, leaves] of byPart) {
-      const text = renderPart(part, leaves)
-      writer.write(partPath(part), text)
-      parts[part] = sha256Hex(text)
-    }
-    writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, key: ctx.key }))
+    for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
+    writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, key: ctx.key }))
     writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts }), false)
     trace('snapshot')
     await pool?.close()
@@ -314,7 +311,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       ...(reason ? { reason } : {}),
       commit: ctx.head.oid,
       tree: root,
-      written: fileCount + Object.keys(parts).length + rendered.length + 2,
+      written: fileCount + rendered.reduce((n, r) => n + r[3], 0) + byPart.size + 2,
       removed: 0,
       packages: summaries.length,
       events: entries.length,

@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
-import { isSnapshotFile, leafOf } from './snapshot.js'
+import { isSnapshotFile } from './snapshot.js'
 
 /** Files written at once while filling a new tree: enough to keep the thread pool busy. */
 const PARALLEL_WRITES = 32
@@ -153,22 +153,26 @@ export class OutputTree {
  * Fills a new tree (a full build) with plain synchronous writes: one per
  * file, no temp file and no rename, since nobody reads the tree before it
  * is swapped in. Each of a full build's threads has its own; each notes
- * what it wrote by snapshot leaf, as text lines `<path>\t<sha256>`, so the
- * snapshot is made from lines without a map of every file in one place.
+ * what it wrote as text lines `<first 8 hex of sha256(path)>\t<path>\t<sha256>`,
+ * by the first three hex digits, so the snapshot is made from lines without
+ * a map of every file in one place.
  */
 export class TreeWriter {
-  /** Snapshot leaf to the lines of the files this writer wrote in it. */
-  readonly leaves = new Map<string, string[]>()
-  count = 0
+  private leaves = new Map<string, string[]>()
+  private count = 0
+  private linked: string[] = []
+  private readonly placed = new Set<string>()
   private readonly dirs = new Set<string>()
 
   constructor(readonly root: string) {}
 
   private note(file: string, sha256: string): void {
-    const leaf = leafOf(file)
-    const lines = this.leaves.get(leaf)
-    if (lines) lines.push(`${file}\t${sha256}`)
-    else this.leaves.set(leaf, [`${file}\t${sha256}`])
+    const hash = sha256Hex(file)
+    const key = hash.slice(0, 3)
+    const line = `${hash.slice(0, 8)}\t${file}\t${sha256}\n`
+    const lines = this.leaves.get(key)
+    if (lines) lines.push(line)
+    else this.leaves.set(key, [line])
     this.count++
   }
 
@@ -190,6 +194,8 @@ export class TreeWriter {
 
   /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */
   link(file: string, source: string, sha256: string): void {
+    if (this.placed.has(file)) return
+    this.placed.add(file)
     const full = path.join(this.root, file)
     this.ensureDir(path.dirname(full))
     if (!fs.existsSync(full)) {
@@ -203,14 +209,22 @@ export class TreeWriter {
       fs.renameSync(temp, full)
     }
     this.note(file, sha256)
+    this.linked.push(file)
   }
 
-  /** The leaf lines so far, as one string per leaf (cheap to pass between threads), and forgets them. */
-  takeLeaves(): [string, string][] {
-    const out: [string, string][] = []
-    for (const [leaf, lines] of this.leaves) out.push([leaf, `${lines.join('\n')}\n`])
-    this.leaves.clear()
-    return out
+  /**
+   * The snapshot lines so far, one string per three-digit prefix (cheap to
+   * pass between threads), how many, and the content-addressed files placed
+   * (another thread may have placed them too); then forgets them.
+   */
+  take(): { leaves: [string, string][]; count: number; linked: string[] } {
+    const leaves: [string, string][] = []
+    for (const [key, lines] of this.leaves) leaves.push([key, lines.join('')])
+    const taken = { leaves, count: this.count, linked: this.linked }
+    this.leaves = new Map()
+    this.count = 0
+    this.linked = []
+    return taken
   }
 }
 

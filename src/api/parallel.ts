@@ -17,7 +17,7 @@ import { forEachIndexChange } from './history.js'
 import type { Site } from './documents.js'
 import { buildGroups, type GroupTask, type PackageSummary } from './groups.js'
 import { TreeWriter } from './output.js'
-import { leafPath, renderLeafLines } from './snapshot.js'
+import { renderSubtree } from './snapshot.js'
 
 const TAG = 'wharf-build-api-worker'
 const STATUS = { added: 'A', modified: 'M', deleted: 'D' } as const
@@ -41,7 +41,7 @@ export interface WorkerSetup {
 export type Job =
   | { kind: 'history'; trees: string[] }
   | { kind: 'groups'; task: GroupTask }
-  | { kind: 'leaves'; leaves: [string, string][] }
+  | { kind: 'leaves'; leaves: [string, string][]; digits: number }
 
 /**
  * What each commit of a run changed under `index/`, as text lines
@@ -52,11 +52,12 @@ export type HistoryResult = string
 
 export interface GroupsResult {
   packages: PackageSummary[]
-  leaves: [string, string][]
+  /** What the thread wrote, for the snapshot (TreeWriter.take). */
+  written: ReturnType<TreeWriter['take']>
 }
 
-/** Rendered snapshot leaves: leaf, digest of its file, and how many files it lists. */
-export type LeavesResult = [string, string, number][]
+/** Rendered snapshot subtrees: three-digit prefix, digest of its node, how many files it lists and how many nodes it has. */
+export type LeavesResult = [string, string, number, number][]
 
 interface Reply {
   id: number
@@ -69,11 +70,11 @@ export function runJob(env: { reader: ObjectReader; writer: TreeWriter; site: Si
   if (job.kind === 'history') return historyLines(env.reader, job.trees)
   if (job.kind === 'groups') {
     const packages = buildGroups(env, env.writer, job.task)
-    return { packages, leaves: env.writer.takeLeaves() }
+    return { packages, written: env.writer.take() }
   }
-  return job.leaves.map(([leaf, lines]) => {
-    const { text, count } = renderLeafLines(leaf, lines)
-    return [leaf, env.writer.write(leafPath(leaf), text), count]
+  return job.leaves.map(([prefix, lines]) => {
+    const { digest, count, nodes } = renderSubtree(prefix, lines, job.digits, (file, text) => env.writer.write(file, text))
+    return [prefix, digest, count, nodes]
   })
 }
 

@@ -34,6 +34,8 @@ export class Scan {
   /** The other document keys (`n:<ns>`, `packages`, `namespaces`) to the last commit that changed them. */
   readonly touched = new Map<string, number>()
   readonly events: RawEvent[] = []
+  /** The commit that first added a version record of each package. */
+  readonly born = new Map<string, number>()
   readonly newPackages = new Set<string>()
   /** Packages with any change, for an incremental build. */
   readonly affected = new Set<string>()
@@ -74,6 +76,7 @@ export class Scan {
         if (change.status === 'added' && !this.evented.has(change.path)) {
           this.evented.add(change.path)
           this.events.push({ type: where.kind === 'record' ? 'publish' : 'yank', id, version, path: change.path, commit })
+          if (where.kind === 'record' && !this.born.has(id)) this.born.set(id, commit)
           if (where.kind === 'record' && !this.newPackages.has(id) && this.isNewPackage(id)) {
             this.newPackages.add(id)
             const ns = id.slice(0, id.indexOf(':'))

@@ -5,13 +5,15 @@
  * key, so a mirror cannot serve an older or altered copy unseen; a client
  * that has seen a newer commit, or a past expiry, refuses it.
  *
- * Below it is a two-level hash tree keyed by the sha256 of each file's path:
+ * Below it is a hash tree keyed by the sha256 of each file's path:
  * `snapshot.json` lists the digest of each of at most 256 parts
- * `snapshot/<xx>.json`, a part the digest of each of its at most 16 leaves
- * `snapshot/<xx>/<y>.json`, and a leaf the sha256 of every file whose path
- * hashes to `xxy`. One new version rewrites a handful of small files (a
- * leaf holds about 50 entries at 200,000 files), and the 4,096 leaves add
- * little to a full build.
+ * `snapshot/<xx>.json`; a part lists the digest of each of its at most 16
+ * children `snapshot/<xx>/<y>.json`, and so on one hex digit per level down
+ * to the leaves, which list the sha256 of every file whose path hashes to
+ * their prefix. Leaves are three hex digits deep (`snapshot/<xx>/<y>.json`)
+ * until the registry outgrows 128 files per leaf on average; then a level is
+ * added (`leaf_digits` in snapshot.json says how deep), so one new version
+ * rewrites a handful of small files at any registry size.
  */
 import { stableJson } from '../core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument, type DetachedSignature, type TrustedKey } from '../core/dsse.js'
@@ -46,21 +48,39 @@ export interface Snapshot {
   file_count: number
   /** Part name (two hex digits) to sha256 of the part file. */
   parts: Record<string, string>
+  /** Hex digits of a leaf's name, when not 3. */
+  leaf_digits?: number
   signature: DetachedSignature
 }
 
-/** The leaf a path belongs to: the first three hex digits of the sha256 of the path (`xxy`). */
-export function leafOf(path: string): string {
-  return sha256Hex(path).slice(0, 3)
+/** Files a leaf holds on average before the tree grows a level. */
+export const LEAF_TARGET = 128
+const MIN_LEAF_DIGITS = 3
+
+/** How many hex digits name a leaf in a snapshot of `fileCount` files. */
+export function leafDigitsFor(fileCount: number, target = LEAF_TARGET): number {
+  let digits = MIN_LEAF_DIGITS
+  while (fileCount > 16 ** digits * target && digits < 8) digits++
+  return digits
 }
 
-export function partPath(part: string): string {
-  return `${SNAPSHOT_PARTS_DIR}/${part}.json`
+/** How many hex digits name a leaf of this snapshot. */
+export function leafDigitsOf(snapshot: Pick<Snapshot, 'leaf_digits'>): number {
+  return snapshot.leaf_digits ?? MIN_LEAF_DIGITS
 }
 
-export function leafPath(leaf: string): string {
-  return `${SNAPSHOT_PARTS_DIR}/${leaf.slice(0, 2)}/${leaf.slice(2)}.json`
+/** The leaf a path belongs to: the first `digits` hex digits of the sha256 of the path (`xxy` by default). */
+export function leafOf(path: string, digits = MIN_LEAF_DIGITS): string {
+  return sha256Hex(path).slice(0, digits)
 }
+
+/** The file of the tree node named by a hex prefix: `snapshot/<xx>.json`, `snapshot/<xx>/<y>.json`, `snapshot/<xx>/<y>/<z>.json`... */
+export function nodePath(prefix: string): string {
+  return prefix.length === 2 ? `${SNAPSHOT_PARTS_DIR}/${prefix}.json` : `${SNAPSHOT_PARTS_DIR}/${prefix.slice(0, 2)}/${prefix.slice(2).split('').join('/')}.json`
+}
+
+export const partPath = nodePath
+export const leafPath = nodePath
 
 /** Whether a path is the snapshot itself (never listed in it). */
 export function isSnapshotFile(path: string): boolean {
@@ -73,17 +93,44 @@ export function renderLeaf(leaf: string, files: Map<string, string>): string {
   return stableJson({ schema: 'wharf:snapshot-leaf/v1', leaf, files: sortedRecord(files) } satisfies SnapshotLeaf)
 }
 
-/** A leaf from text lines `<path>\t<sha256>` (a path written twice counts once), and how many files it lists. */
-export function renderLeafLines(leaf: string, lines: string): { text: string; count: number } {
-  const files = new Map<string, string>()
+/**
+ * Renders the subtree under `prefix` from lines `<first 8 hex of the path's
+ * sha256>\t<path>\t<sha256>` (a path written twice counts once), calling
+ * `write(nodePath, text)` for each node; returns the digest of the node at
+ * `prefix` (from `write`), how many files it lists and how many nodes it has.
+ */
+export function renderSubtree(prefix: string, lines: string, digits: number, write: (file: string, text: string) => string): { digest: string; count: number; nodes: number } {
+  if (prefix.length >= digits) {
+    const files = new Map<string, string>()
+    let start = 0
+    while (start < lines.length) {
+      const end = lines.indexOf('\n', start)
+      const tab = lines.indexOf('\t', start + 9)
+      files.set(lines.slice(start + 9, tab), lines.slice(tab + 1, end))
+      start = end + 1
+    }
+    return { digest: write(nodePath(prefix), renderLeaf(prefix, files)), count: files.size, nodes: 1 }
+  }
+  const children = new Map<string, string[]>()
   let start = 0
   while (start < lines.length) {
-    const end = lines.indexOf('\n', start)
-    const tab = lines.indexOf('\t', start)
-    files.set(lines.slice(start, tab), lines.slice(tab + 1, end))
-    start = end + 1
+    const end = lines.indexOf('\n', start) + 1
+    const digit = lines[start + prefix.length]!
+    const list = children.get(digit)
+    if (list) list.push(lines.slice(start, end))
+    else children.set(digit, [lines.slice(start, end)])
+    start = end
   }
-  return { text: renderLeaf(leaf, files), count: files.size }
+  const digests = new Map<string, string>()
+  let count = 0
+  let nodes = 1
+  for (const [digit, list] of children) {
+    const child = renderSubtree(prefix + digit, list.join(''), digits, write)
+    digests.set(digit, child.digest)
+    count += child.count
+    nodes += child.nodes
+  }
+  return { digest: write(nodePath(prefix), renderPart(prefix, digests)), count, nodes }
 }
 
 export function renderPart(part: string, leaves: Map<string, string>): string {
@@ -97,6 +144,7 @@ export interface SnapshotInput {
   ttlSeconds: number
   parts: Record<string, string>
   fileCount: number
+  leafDigits: number
   key: SigningKey
 }
 
@@ -111,6 +159,7 @@ export function renderSnapshot(input: SnapshotInput): string {
     expires: iso(new Date(input.now.getTime() + input.ttlSeconds * 1000)),
     file_count: input.fileCount,
     parts: Object.fromEntries(Object.entries(input.parts).sort()),
+    ...(input.leafDigits !== MIN_LEAF_DIGITS ? { leaf_digits: input.leafDigits } : {}),
   }
   return stableJson(signDocument(unsigned, PAYLOAD_TYPES.snapshot, input.key))
 }
@@ -161,27 +210,36 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
   if (!(Date.parse(snapshot.expires) > now.getTime())) problems.push({ path: SNAPSHOT_PATH, message: `the snapshot expired at ${snapshot.expires}` })
   if (options.accept && !options.accept(snapshot.commit)) problems.push({ path: SNAPSHOT_PATH, message: `the snapshot is of commit ${snapshot.commit}, which the reader does not accept (rolled back?)` })
   const listed = new Set<string>()
+  const digits = leafDigitsOf(snapshot)
+  if (!Number.isInteger(digits) || digits < MIN_LEAF_DIGITS || digits > 8) {
+    problems.push({ path: SNAPSHOT_PATH, message: `leaf_digits is ${snapshot.leaf_digits}, not a whole number from ${MIN_LEAF_DIGITS} to 8` })
+    return { ok: false, commit: snapshot.commit, expires: snapshot.expires, files: 0, problems }
+  }
   /** The JSON of a snapshot file whose digest is `digest`, or undefined (and a problem) when it is missing or altered. */
-  const readVerified = async <T>(file: string, digest: string, what: string): Promise<T | undefined> => {
+  const readVerified = async <T>(file: string, digest: string, what: string, parent: string): Promise<T | undefined> => {
     const bytes = await options.read(file)
     if (!bytes) problems.push({ path: file, message: `the ${what} is missing` })
-    else if (sha256Hex(bytes) !== digest) problems.push({ path: file, message: `the ${what} does not match its digest in ${what === 'part' ? 'snapshot.json' : 'its part'}` })
+    else if (sha256Hex(bytes) !== digest) problems.push({ path: file, message: `the ${what} does not match its digest in ${parent}` })
     else return JSON.parse(Buffer.from(bytes).toString('utf8')) as T
     return undefined
   }
-  for (const [part, digest] of Object.entries(snapshot.parts ?? {})) {
-    const partDoc = await readVerified<SnapshotPart>(partPath(part), digest, 'part')
-    for (const [name, leafDigest] of Object.entries(partDoc?.leaves ?? {})) {
-      const leafDoc = await readVerified<SnapshotLeaf>(leafPath(`${part}${name}`), leafDigest, 'leaf')
-      for (const [path, sha] of Object.entries(leafDoc?.files ?? {})) {
-        listed.add(path)
-        if (leafOf(path) !== `${part}${name}`) problems.push({ path, message: `listed in leaf ${part}${name}, but belongs to leaf ${leafOf(path)}` })
-        const content = await options.read(path)
-        if (!content) problems.push({ path, message: 'the file is missing' })
-        else if (sha256Hex(content) !== sha) problems.push({ path, message: 'the file does not match its digest in the snapshot' })
-      }
+  const visit = async (prefix: string, digest: string): Promise<void> => {
+    const parent = prefix.length === 2 ? 'snapshot.json' : 'its part'
+    if (prefix.length < digits) {
+      const part = await readVerified<SnapshotPart>(nodePath(prefix), digest, 'part', parent)
+      for (const [name, child] of Object.entries(part?.leaves ?? {})) await visit(`${prefix}${name}`, child)
+      return
+    }
+    const leaf = await readVerified<SnapshotLeaf>(nodePath(prefix), digest, 'leaf', parent)
+    for (const [path, sha] of Object.entries(leaf?.files ?? {})) {
+      listed.add(path)
+      if (leafOf(path, digits) !== prefix) problems.push({ path, message: `listed in leaf ${prefix}, but belongs to leaf ${leafOf(path, digits)}` })
+      const content = await options.read(path)
+      if (!content) problems.push({ path, message: 'the file is missing' })
+      else if (sha256Hex(content) !== sha) problems.push({ path, message: 'the file does not match its digest in the snapshot' })
     }
   }
+  for (const [part, digest] of Object.entries(snapshot.parts ?? {})) await visit(part, digest)
   if (listed.size !== snapshot.file_count) problems.push({ path: SNAPSHOT_PATH, message: `file_count is ${snapshot.file_count}, but the leaves list ${listed.size} files` })
   if (options.list) {
     for (const path of await options.list()) {

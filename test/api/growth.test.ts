@@ -1,0 +1,135 @@
+/**
+ * What a large registry does to the documents that are cut by size, reached
+ * on a small index by shrinking the sizes: a search shard that outgrows its
+ * size splits in sixteen (and again below), and the snapshot's tree grows a
+ * level when its leaves fill up. Incremental builds across each of these
+ * write the bytes a full build writes, the snapshot verifies, and every
+ * shard and tree node has its schema.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { buildApi, type BuildApiOptions, verifySnapshot } from '../../src/api/index.js'
+import { locateShard, planShards, shardItem } from '../../src/api/search.js'
+import { sha256Hex } from '../../src/core/hash.js'
+import { schemaErrors } from '../../src/core/schemas.js'
+import { MAIN, resolveCommit } from '../../src/git/index.js'
+import { readJson, readTree, treeDifferences } from '../fixtures/api/tree.js'
+import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
+import fc from 'fast-check'
+
+const NOW = new Date('2026-05-01T00:00:00Z')
+const BASE = 'http://127.0.0.1:9'
+
+/** Package names whose ids' sha256 share the first hex digit, the first `pairs` of them the second one too. */
+function collidingNames(count: number): string[] {
+  const byDigits = new Map<string, string[]>()
+  for (let i = 0; ; i++) {
+    const name = `acme:p${i}`
+    const hash = sha256Hex(name)
+    const key = hash.slice(0, 2)
+    byDigits.set(key, [...(byDigits.get(key) ?? []), name])
+    const two = byDigits.get(key)!
+    if (two.length >= 2) {
+      const rest = [...byDigits].filter(([k]) => k[0] === key[0] && k !== key).flatMap(([, names]) => names)
+      if (rest.length >= count - 2) return [...two.slice(0, 2), ...rest.slice(0, count - 2)]
+    }
+  }
+}
+
+describe('search shards', () => {
+  it('planned at once equal shards grown one package at a time', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.stringMatching(/^[a-z]{1,8}$/), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 4 }), (names, max) => {
+        // Each package comes in its own commit, in order; the incremental way keeps only what the output holds.
+        const shards = new Map<string, { ids: string[]; commit: number }>()
+        names.forEach((id, commit) => {
+          const item = shardItem(id, commit, commit)
+          const shard = locateShard(item.hash, new Set(shards.keys()))
+          const previous = shards.get(shard)
+          const items = [...(previous?.ids ?? []).map((old) => shardItem(old, -1, -1)), item]
+          const plan = planShards(shard, items, -1, max)
+          shards.delete(shard)
+          for (const [name, { items: members, commit: at }] of plan) shards.set(name, { ids: members.map((m) => m.id).sort(), commit: at })
+        })
+        const full = planShards('', names.map((id, commit) => shardItem(id, commit, commit)), -1, max)
+        expect(new Map([...full].map(([name, { items, commit }]) => [name, { ids: items.map((i) => i.id).sort(), commit }]))).toEqual(shards)
+        for (const { items } of full.values()) expect(items.length).toBeLessThanOrEqual(max)
+      }),
+      { numRuns: 300 },
+    )
+  })
+})
+
+describe('a registry that outgrows its shard and leaf sizes', () => {
+  let idx: TestIndex
+  let work: string
+  let out: string
+  let built: string
+  let sizes: BuildApiOptions['sizes']
+
+  beforeAll(async () => {
+    work = await tempDir('wharf-api-growth-')
+    idx = await createTestIndex()
+    await idx.release({ name: 'acme:calc', version: '1.0.0' })
+    // A leaf size at which this index has three-digit leaves, and a few more files make four.
+    const probe = path.join(work, 'probe')
+    await buildApi({ repo: idx.repo, out: probe, baseUrl: BASE, now: NOW })
+    const files = readJson<{ file_count: number }>(probe, 'snapshot.json').file_count
+    sizes = { searchShard: 1, snapshotLeaf: (files + 4) / 4096 }
+    out = path.join(work, 'public')
+    const first = await buildApi({ repo: idx.repo, out, baseUrl: BASE, now: NOW, sizes })
+    expect(first.mode).toBe('full')
+    expect(readJson(out, 'snapshot.json').leaf_digits).toBeUndefined()
+    built = await resolveCommit(idx.repo, MAIN)
+  })
+
+  async function step(name: string): Promise<Map<string, Buffer>> {
+    await idx.release({ name, version: '1.0.0' })
+    const inc = await buildApi({ repo: idx.repo, out, baseUrl: BASE, now: NOW, since: built, sizes })
+    expect(inc.mode, inc.reason).toBe('incremental')
+    const full = path.join(work, `full-${name.replace(':', '-')}`)
+    await buildApi({ repo: idx.repo, out: full, baseUrl: BASE, now: NOW, sizes })
+    expect(treeDifferences(readTree(out), readTree(full))).toEqual([])
+    built = await resolveCommit(idx.repo, MAIN)
+    const keys = readJson<{ keys: { id: string; public_key: string }[] }>(out, 'config.json').keys
+    const verdict = await verifySnapshot({ read: async (p) => fs.promises.readFile(path.join(out, p)).catch(() => undefined), list: async () => [...readTree(out).keys()], keys, now: NOW })
+    expect(verdict.problems).toEqual([])
+    const tree = readTree(out)
+    const problems: string[] = []
+    for (const [file, bytes] of tree) {
+      const schema = file.startsWith('api/v1/search-index/') ? (file.endsWith('index.json') ? 'api-search-index' : 'api-search-shard') : file === 'snapshot.json' ? 'snapshot' : undefined
+      const node = file.startsWith('snapshot/') ? JSON.parse(bytes.toString('utf8')) : undefined
+      const name = schema ?? (node?.schema === 'wharf:snapshot-leaf/v1' ? 'snapshot-leaf' : node ? 'snapshot-part' : undefined)
+      if (name) problems.push(...schemaErrors(name as never, JSON.parse(bytes.toString('utf8'))).map((p) => `${file}: ${p}`))
+    }
+    expect(problems).toEqual([])
+    return tree
+  }
+
+  it('splits a search shard in sixteen, and again below, as packages come', async () => {
+    const names = collidingNames(4)
+    for (const name of names) await step(name)
+    const top = readJson<{ shards: { shard: string; packages: number }[] }>(out, 'api/v1/search-index/index.json')
+    const digit = sha256Hex(names[0]!)[0]!
+    const deep = top.shards.filter((s) => s.shard.startsWith(digit))
+    // The region of the shared digit was split, and the two that share two digits split again.
+    expect(deep.every((s) => s.shard.length >= 2)).toBe(true)
+    expect(deep.some((s) => s.shard.length >= 3)).toBe(true)
+    expect(top.shards.every((s) => s.packages === 1)).toBe(true)
+    for (const name of names) {
+      const shard = top.shards.find((s) => sha256Hex(name).startsWith(s.shard))!
+      expect(readJson<{ packages: { name: string }[] }>(out, `api/v1/search-index/${shard.shard}.json`).packages.map((p) => p.name)).toEqual([name])
+    }
+    expect(fs.existsSync(path.join(out, `api/v1/search-index/${digit}.json`))).toBe(false)
+  })
+
+  it('grows the snapshot tree a level when its leaves fill up', async () => {
+    const snapshot = readJson<{ leaf_digits?: number; parts: Record<string, string> }>(out, 'snapshot.json')
+    expect(snapshot.leaf_digits).toBeGreaterThanOrEqual(4)
+    const part = Object.keys(snapshot.parts)[0]!
+    const node = readJson<{ schema: string; leaves: Record<string, string> }>(out, `snapshot/${part}.json`)
+    const child = Object.keys(node.leaves)[0]!
+    expect(readJson<{ schema: string }>(out, `snapshot/${part}/${child}.json`).schema).toBe('wharf:snapshot-part/v1')
+  })
+})
