@@ -14,7 +14,7 @@ import { SNAPSHOT_PATH } from './snapshot.js'
 import type { ComponentInterfaces } from './wit.js'
 
 /** Bumped when the layout or a document changes shape: an incremental build over an older format rebuilds in full. */
-export const API_FORMAT = 1
+export const API_FORMAT = 2
 
 export const API_ROOT = 'api/v1'
 export const PATHS = {
