@@ -1,66 +1,146 @@
 /**
- * `wharf build-api` on synthetic indexes of 10,000 and 100,000 versions (one
- * commit per version, as merges land): the full build, the incremental build
- * for one new version, and their ratio. The incremental build reads only the
- * commits since the last build and rewrites a fixed number of files, so its
- * time should stay flat as the index grows 10x while the full build grows
- * with it.
+ * `wharf build-api` and `wharf check` as a registry grows: synthetic indexes
+ * of 20,000, 200,000 and 1,000,000 versions (one commit per version, as
+ * merges land; test/fixtures/api/synthetic.ts), and at each size
+ *
+ * - the full build as a user runs it, a whole `wharf build-api` process
+ *   under GNU time: wall time, microseconds per version, CPU time (all
+ *   threads) and peak RSS;
+ * - the incremental build after one more version, in process (median of
+ *   five), once for a new version of a package that exists and once for a
+ *   new package (which also rewrites the package list and its namespace);
+ * - `wharf check` of a one-file submission (a signed record of a new
+ *   version), in process (median of seven);
+ *
+ * and the ratios to the smallest size. A whole `wharf build-api --since` and
+ * `wharf check` process are timed once too: start-up is most of them.
+ *
+ * `npm run bench -- api` runs all three sizes (1,000,000 takes a while);
+ * `npm run bench` runs the first two; WHARF_BENCH_API_SIZES=a,b,c picks
+ * others. Indexes and outputs go to a temp dir removed after each size.
  */
+import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 import { buildApi } from '../src/api/index.js'
+import { runCheck } from '../src/check/index.js'
 import { MAIN, openRepo, resolveCommit } from '../src/git/index.js'
-import { appendSynthetic, createSyntheticIndex } from '../test/fixtures/api/synthetic.js'
-import { table } from './_util.js'
+import { publishToIndex } from '../src/publish/index.js'
+import { appendSynthetic, createSyntheticIndex, SYNTHETIC_OWNER, syntheticPrivatePem, syntheticSlot } from '../test/fixtures/api/synthetic.js'
+import { medianMs, table } from './_util.js'
 
-const SIZES = (process.env.WHARF_BENCH_API_SIZES ?? '10000,100000').split(',').map(Number)
-const INCREMENTAL_RUNS = 7
+const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
+const ALL_SIZES = [20_000, 200_000, 1_000_000]
+const ROUTINE_SIZES = [20_000, 200_000]
+const INCREMENTAL_RUNS = 5
+const CHECK_RUNS = 7
+const NOW = new Date('2026-06-01T00:00:00Z')
+// A component header: check reads the artifact from the local store and finds a component.
+const COMPONENT = Buffer.from('0061736d0d000100', 'hex')
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const start = performance.now()
-  const value = await fn()
-  return [value, performance.now() - start]
+function load(): string {
+  return os.loadavg().map((l) => l.toFixed(1)).join(' ')
+}
+
+interface Timed {
+  wallS: number
+  cpuS: number
+  rssMb: number
+  stdout: string
+}
+
+/** A whole process under GNU time. */
+function timedProcess(args: string[], cwd: string): Timed {
+  const report = path.join(os.tmpdir(), `wharf-bench-time-${process.pid}`)
+  const out = spawnSync('/usr/bin/time', ['-o', report, '-f', '%e %U %S %M', process.execPath, WHARF, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  if (out.status !== 0) throw new Error(`wharf ${args.join(' ')} exited ${out.status}: ${out.stderr}`)
+  const [wall, user, sys, rss] = fs.readFileSync(report, 'utf8').trim().split(/\s+/).slice(-4).map(Number)
+  fs.rmSync(report, { force: true })
+  return { wallS: wall!, cpuS: user! + sys!, rssMb: rss! / 1024, stdout: out.stdout }
+}
+
+/** Median in-process time of an incremental build after each of `versions` (appended one at a time, not timed). */
+async function incremental(dir: string, out: string, versions: number[]): Promise<number> {
+  const times: number[] = []
+  for (const i of versions) {
+    const since = await resolveCommit(openRepo(dir), MAIN)
+    await appendSynthetic(dir, i, i + 1)
+    const started = performance.now()
+    const result = await buildApi({ repo: openRepo(dir), out, since, now: NOW })
+    times.push(performance.now() - started)
+    if (result.mode !== 'incremental') throw new Error(`bench: expected an incremental build, got a full one (${result.reason})`)
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
 }
 
 export async function run(): Promise<void> {
+  const env = process.env.WHARF_BENCH_API_SIZES
+  const sizes = env ? env.split(',').map(Number) : process.argv.includes('api') ? ALL_SIZES : ROUTINE_SIZES
+  if (!env && sizes === ROUTINE_SIZES) console.log('(`npm run bench` builds 20,000 and 200,000 versions; `npm run bench -- api` adds 1,000,000; WHARF_BENCH_API_SIZES=a,b,c picks sizes)')
+  console.log(`${os.availableParallelism()} cores; load average at start: ${load()}`)
   const rows: Record<string, string | number>[] = []
-  let flatBase: number | undefined
-  for (const versions of SIZES) {
+  const base: Record<string, number> = {}
+  for (const versions of sizes) {
     const parent = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-bench-api-'))
     try {
-      const [index, generateMs] = await timed(() => createSyntheticIndex(versions, parent))
+      const started = performance.now()
+      const index = await createSyntheticIndex(versions, parent)
+      const generateS = (performance.now() - started) / 1000
       const out = path.join(parent, 'public')
-      const [full, fullMs] = await timed(() => buildApi({ repo: openRepo(index.dir), out }))
-      const times: number[] = []
-      let written = 0
-      for (let i = 0; i < INCREMENTAL_RUNS; i++) {
-        const since = await resolveCommit(index.repo, MAIN)
-        await appendSynthetic(index.dir, versions + i, versions + i + 1)
-        const [result, ms] = await timed(() => buildApi({ repo: openRepo(index.dir), out, since }))
-        if (result.mode !== 'incremental') throw new Error(`bench: expected an incremental build, got a full one (${result.reason})`)
-        times.push(ms)
-        written = result.written
-      }
-      times.sort((a, b) => a - b)
-      const incrementalMs = times[Math.floor(times.length / 2)]!
-      flatBase ??= incrementalMs
+      const full = timedProcess(['build-api', '--index', index.dir, '--out', out, '--json'], parent)
+      const files = (JSON.parse(full.stdout) as { written: number }).written
+
+      // New packages (syntheticSlot: versions i with i % 100 < 10 start one), then second versions of them.
+      const first = Math.ceil(versions / 100) * 100
+      const fresh = await incremental(index.dir, out, Array.from({ length: INCREMENTAL_RUNS }, (_, k) => first + k))
+      const existing = await incremental(index.dir, out, Array.from({ length: INCREMENTAL_RUNS }, (_, k) => first + 10 + k))
+      if (syntheticSlot(first).version !== '1.0.0' || syntheticSlot(first + 10).name !== syntheticSlot(first).name) throw new Error('bench: the synthetic slots moved; fix the versions chosen')
+      const since = await resolveCommit(index.repo, MAIN)
+      await appendSynthetic(index.dir, first + 20, first + 21)
+      const incrementalProcess = timedProcess(['build-api', '--index', index.dir, '--out', out, '--since', since], parent)
+
+      // One signed record of a new version of a package that exists.
+      const artifact = path.join(parent, 'calc.wasm')
+      await fs.promises.writeFile(artifact, COMPONENT)
+      const slot = syntheticSlot(0)
+      const proposal = await publishToIndex(index.repo, { artifact, name: slot.name, version: '9.0.0', privateKey: syntheticPrivatePem(slot.ns), author: SYNTHETIC_OWNER })
+      const check = await medianMs(CHECK_RUNS, async () => {
+        const result = await runCheck({ repo: openRepo(index.dir), base: MAIN, head: proposal.head, author: SYNTHETIC_OWNER })
+        if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
+      })
+      const checkProcess = timedProcess(['check', '--index', index.dir, '--base', MAIN, '--head', proposal.head, '--author', SYNTHETIC_OWNER], parent)
+
+      const usPerVersion = (full.wallS * 1e6) / versions
+      base.us ??= usPerVersion
+      base.existing ??= existing
+      base.fresh ??= fresh
+      base.check ??= check
       rows.push({
-        index: `${versions.toLocaleString('en')} versions`,
-        'files': full.written,
-        'generate index, s': (generateMs / 1000).toFixed(1),
-        'full build, s': (fullMs / 1000).toFixed(2),
-        'incremental (+1 version), median ms': incrementalMs.toFixed(1),
-        'files rewritten': written,
-        'incremental / full': `${((incrementalMs / fullMs) * 100).toFixed(3)}%`,
-        'incremental vs smallest index': `${(incrementalMs / flatBase).toFixed(2)}x`,
+        versions: versions.toLocaleString('en'),
+        files,
+        'generate s': generateS.toFixed(0),
+        'full build s': full.wallS.toFixed(1),
+        'µs/version': usPerVersion.toFixed(0),
+        'x smallest': (usPerVersion / base.us).toFixed(2),
+        'cpu s': full.cpuS.toFixed(0),
+        'peak RSS MB': full.rssMb.toFixed(0),
+        'incr. new version ms': existing.toFixed(0),
+        'x ': (existing / base.existing).toFixed(2),
+        'incr. new package ms': fresh.toFixed(0),
+        'x  ': (fresh / base.fresh).toFixed(2),
+        'check ms': check.toFixed(0),
+        'x   ': (check / base.check).toFixed(2),
+        'process: incr. / check s': `${incrementalProcess.wallS.toFixed(2)} / ${checkProcess.wallS.toFixed(2)}`,
       })
     } finally {
       await fs.promises.rm(parent, { recursive: true, force: true })
     }
+    console.log(`  ${versions.toLocaleString('en')} versions done; load average ${load()}`)
   }
   table(rows)
+  console.log(`load average at end: ${load()}; git ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()}, node ${process.version}`)
 }
 
 // `tsx bench/api.ts` runs it alone; bench/index.ts imports it.

@@ -15,7 +15,7 @@ import { sha256Hex } from '../core/hash.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, REGISTRY_KEY_PATH } from '../core/layout.js'
 import type { RegistryFile } from '../core/types.js'
-import { diffTrees, isTreeMode, lookupPath, MAIN, ObjectReader, parseTree, resolveCommit, withRepoLock, type Change, type CommitData, type Repo } from '../git/index.js'
+import { diffTrees, isTreeMode, lookupPath, MAIN, ObjectReader, resolveCommit, withRepoLock, type Change, type CommitData, type Repo } from '../git/index.js'
 import { renderState, writeAggregates, type BuildState } from './aggregates.js'
 import { cargoIndexPath, crateKey } from './cargo.js'
 import {
@@ -548,7 +548,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
 function readNamespaceNames(reader: ObjectReader, rootTree: string): string[] {
   const dir = lookupPath(reader, rootTree, NAMESPACES_DIR)
   if (!dir || !isTreeMode(dir.mode)) return []
-  return parseTree(reader.readAs(dir.oid, 'tree'))
+  return reader.readTree(dir.oid)
     .map((e) => classifyPath(`${NAMESPACES_DIR}/${e.name}`))
     .flatMap((w) => (w.kind === 'namespace' ? [w.namespace] : []))
 }

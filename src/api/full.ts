@@ -11,7 +11,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { WharfError } from '../core/errors.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
-import { isTreeMode, parseCommit, parseTree, type Change, type ObjectReader, type RawEntry } from '../git/index.js'
+import { isTreeMode, parseCommit, type Change, type ObjectReader, type RawEntry } from '../git/index.js'
 import { cargoIndexPath, crateKey } from './cargo.js'
 import {
   API_FORMAT,
@@ -40,7 +40,6 @@ import { planShards, shardItem } from './search.js'
 import { leafDigitsFor, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
 import type { BuildApiResult, BuildContext } from './build.js'
 import { renderState, writeAggregates } from './aggregates.js'
-import { sha256Hex } from '../core/hash.js'
 
 /** Groups handed to a thread at a time. */
 const GROUPS_PER_TASK = 64
@@ -68,7 +67,7 @@ function readChain(reader: ObjectReader, head: string): { oids: string[]; trees:
 /** Every blob under `entry` (a tree or a file at `file`), for the files the build mirrors as they are. */
 function walkEntry(reader: ObjectReader, entry: RawEntry, file: string, out: { path: string; oid: string }[]): void {
   if (!isTreeMode(entry.mode)) out.push({ path: file, oid: entry.oid })
-  else for (const child of parseTree(reader.readAs(entry.oid, 'tree'))) walkEntry(reader, child, `${file}/${child.name}`, out)
+  else for (const child of reader.readTree(entry.oid)) walkEntry(reader, child, `${file}/${child.name}`, out)
 }
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -83,12 +82,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
   const root = await newTree(out)
   const writer = new TreeWriter(root)
   let pool: Pool | undefined
-  const t0 = { wall: performance.now(), cpu: process.cpuUsage() }
-  const trace = (what: string) => {
-    if (!process.env.WHARF_TRACE) return
-    const cpu = process.cpuUsage(t0.cpu)
-    process.stderr.write(`${what}: wall ${(performance.now() - t0.wall).toFixed(0)} ms, cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms\n`)
-  }
   try {
     // The history: which commit last changed each document, and the events of the feed.
     const chain = readChain(reader, ctx.head.oid)
@@ -120,7 +113,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       }
       if (changes.length) scan.add(commit, changes)
     }
-    trace('history')
     const commitOid = (ordinal: number | undefined) => (ordinal === undefined ? undefined : chain.oids[ordinal])
 
     // The tip: groups of packages for the threads; the rest of index/ mirrored here.
@@ -129,25 +121,25 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     const loose: { path: string; oid: string }[] = []
     const namespaceBlobs = new Map<string, ReturnType<typeof readBlobAt>>()
     const index = indexTree(reader, ctx.head.tree)
-    const indexEntries = index ? parseTree(reader.readAs(index, 'tree')) : []
+    const indexEntries = index ? reader.readTree(index) : []
     for (const entry of indexEntries.filter((e) => e.name === 'packages' && isTreeMode(e.mode))) {
-      for (const ns of parseTree(reader.readAs(entry.oid, 'tree'))) {
+      for (const ns of reader.readTree(entry.oid)) {
         if (!isTreeMode(ns.mode)) {
           const where = classifyPath(`${PACKAGES_DIR}/${ns.name}`)
           throw new WharfError('NOT_AN_INDEX', `${PACKAGES_DIR}/${ns.name} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
         }
-        for (const top of parseTree(reader.readAs(ns.oid, 'tree'))) items.set(`${ns.name}/${top.name}`, { ns: ns.name, top: top.name, entry: top })
+        for (const top of reader.readTree(ns.oid)) items.set(`${ns.name}/${top.name}`, { ns: ns.name, top: top.name, entry: top })
       }
     }
     for (const entry of indexEntries) {
       if (entry.name === 'packages' && isTreeMode(entry.mode)) continue
       if (entry.name === 'reports' && isTreeMode(entry.mode)) {
-        for (const ns of parseTree(reader.readAs(entry.oid, 'tree'))) {
+        for (const ns of reader.readTree(entry.oid)) {
           if (!isTreeMode(ns.mode)) {
             loose.push({ path: `${REPORTS_DIR}/${ns.name}`, oid: ns.oid })
             continue
           }
-          for (const top of parseTree(reader.readAs(ns.oid, 'tree'))) {
+          for (const top of reader.readTree(ns.oid)) {
             const item = items.get(`${ns.name}/${top.name}`)
             if (item) item.reports = top
             else walkEntry(reader, top, `${REPORTS_DIR}/${ns.name}/${top.name}`, loose)
@@ -164,7 +156,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       if (where.kind === 'namespace' && file.path.startsWith(`${NAMESPACES_DIR}/`) && file.path.split('/').length === 3) namespaceBlobs.set(where.namespace, blob)
     }
 
-    trace('listing')
     const tasks: GroupTask[] = []
     const groups = [...items.values()]
     for (let i = 0; i < groups.length; i += GROUPS_PER_TASK) {
@@ -200,7 +191,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       }),
     )
     summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
-    trace('packages')
 
     // What the feed says of each record and yank notice at the tip.
     const feedInfo = new Map<string, string[]>()
@@ -277,7 +267,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     }
     await writeAggregates(ctx, writer, site, counts, entries.length, shardInfo)
 
-    trace('aggregates')
     // The snapshot of everything written: subtrees by three-digit prefix (on the threads), parts, and the signed top.
     addWritten(writer.take())
     placed.clear()
@@ -301,11 +290,9 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
     writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, key: ctx.key }))
     writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts }), false)
-    trace('snapshot')
     await pool?.close()
     pool = undefined
     await swapIn(out, root)
-    trace('swap')
     return {
       mode: 'full',
       ...(reason ? { reason } : {}),

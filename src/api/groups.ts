@@ -8,7 +8,7 @@
 import { WharfError } from '../core/errors.js'
 import { classifyPath, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
 import type { VersionRecord } from '../core/types.js'
-import { isTreeMode, parseTree, type ObjectReader, type RawEntry } from '../git/index.js'
+import { isTreeMode, type ObjectReader, type RawEntry } from '../git/index.js'
 import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -54,7 +54,7 @@ function walk(reader: ObjectReader, entry: RawEntry, file: string, out: { path: 
     out.push({ path: file, oid: entry.oid })
     return
   }
-  for (const child of parseTree(reader.readAs(entry.oid, 'tree'))) walk(reader, child, `${file}/${child.name}`, out)
+  for (const child of reader.readTree(entry.oid)) walk(reader, child, `${file}/${child.name}`, out)
 }
 
 /** Local artifacts of a record, linked into the output from the index's store; returns what each link returned (promises, in place). */

@@ -5,7 +5,7 @@
  */
 import { INDEX_DIR } from '../core/layout.js'
 import { WharfError } from '../core/errors.js'
-import { byPath, diffTrees, isTreeMode, parseCommit, parseTree, type Change, type CommitData, type ObjectReader, } from '../git/index.js'
+import { byPath, diffTrees, isTreeMode, parseCommit, type Change, type CommitData, type ObjectReader, } from '../git/index.js'
 
 export interface CommitChanges {
   commit: CommitData
@@ -31,7 +31,7 @@ export function firstParentChain(reader: ObjectReader, head: string, stop?: stri
 
 /** The oid of the `index/` tree of a commit's tree, if it has one. */
 export function indexTree(reader: ObjectReader, rootTree: string): string | undefined {
-  const entry = parseTree(reader.readAs(rootTree, 'tree')).find((e) => e.name === INDEX_DIR)
+  const entry = reader.readTree(rootTree).find((e) => e.name === INDEX_DIR)
   return entry && isTreeMode(entry.mode) ? entry.oid : undefined
 }
 
@@ -75,7 +75,7 @@ export function readCommitData(reader: ObjectReader, oid: string): CommitData {
 
 /** Every blob under `dir` of a tree (a path of `/`-joined names), with its oid. */
 export function walkTree(reader: ObjectReader, tree: string, prefix: string, out: { path: string; oid: string }[]): void {
-  for (const entry of parseTree(reader.readAs(tree, 'tree'))) {
+  for (const entry of reader.readTree(tree)) {
     const path = `${prefix}${entry.name}`
     if (isTreeMode(entry.mode)) walkTree(reader, entry.oid, `${path}/`, out)
     else out.push({ path, oid: entry.oid })

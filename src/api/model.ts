@@ -14,7 +14,7 @@ import { artifactPath as storePath, isLocalUrl } from '../store/index.js'
 import type { Blob, PackageModel, VersionEntry } from './documents.js'
 import { primaryArtifact } from './documents.js'
 import { walkTree } from './history.js'
-import { isTreeMode, lookupPath as lookup, parseTree, type ObjectReader } from '../git/index.js'
+import { isTreeMode, lookupPath as lookup, type ObjectReader } from '../git/index.js'
 import { componentInterfaces } from './wit.js'
 
 function parseJson<T>(blob: Blob, schema: 'record' | 'yank' | 'namespace' | 'registry'): T {
@@ -138,7 +138,7 @@ export function readPackage(reader: ObjectReader, rootTree: string, id: string):
   const files: PackageFiles = { records: [], yanks: [], reports: [] }
   const tree = lookup(reader, rootTree, dir)
   if (tree && isTreeMode(tree.mode)) {
-    for (const entry of parseTree(reader.readAs(tree.oid, 'tree'))) {
+    for (const entry of reader.readTree(tree.oid)) {
       if (isTreeMode(entry.mode)) continue
       const file = `${dir}/${entry.name}`
       const where = classifyPath(file)
@@ -151,7 +151,7 @@ export function readPackage(reader: ObjectReader, rootTree: string, id: string):
   const reportDir = `${REPORTS_DIR}/${ns}/${name}`
   const reports = lookup(reader, rootTree, reportDir)
   if (reports && isTreeMode(reports.mode)) {
-    for (const entry of parseTree(reader.readAs(reports.oid, 'tree'))) {
+    for (const entry of reader.readTree(reports.oid)) {
       if (!isTreeMode(entry.mode) || checkVersion(entry.name) !== undefined) continue
       const found: { path: string; oid: string }[] = []
       walkTree(reader, entry.oid, `${reportDir}/${entry.name}/`, found)
@@ -166,7 +166,7 @@ export function packageExistsAt(reader: ObjectReader, rootTree: string, id: stri
   const dir = `${PACKAGES_DIR}/${id.slice(0, id.indexOf(':'))}/${id.slice(id.indexOf(':') + 1)}`
   const tree = lookup(reader, rootTree, dir)
   if (!tree || !isTreeMode(tree.mode)) return false
-  return parseTree(reader.readAs(tree.oid, 'tree')).some((e) => !isTreeMode(e.mode) && e.name.endsWith('.json') && !e.name.endsWith('.yank.json'))
+  return reader.readTree(tree.oid).some((e) => !isTreeMode(e.mode) && e.name.endsWith('.json') && !e.name.endsWith('.yank.json'))
 }
 
 /** Package ids of a namespace at a commit. */
@@ -175,7 +175,7 @@ export function packagesOfNamespace(reader: ObjectReader, rootTree: string, ns: 
   if (!dir || !isTreeMode(dir.mode)) return []
   const ids: string[] = []
   const visit = (oid: string, prefix: string) => {
-    const entries = parseTree(reader.readAs(oid, 'tree'))
+    const entries = reader.readTree(oid)
     if (entries.some((e) => !isTreeMode(e.mode) && e.name.endsWith('.json') && !e.name.endsWith('.yank.json'))) ids.push(`${ns}:${prefix}`)
     for (const e of entries) if (isTreeMode(e.mode)) visit(e.oid, prefix ? `${prefix}/${e.name}` : e.name)
   }

@@ -82,7 +82,7 @@ export function differingEntries(a: Buffer, b: Buffer): [RawEntry[], RawEntry[]]
 }
 
 function collectAll(reader: ObjectReader, tree: string, prefix: string, status: 'added' | 'deleted', out: Change[]): void {
-  for (const entry of parseTree(reader.readAs(tree, 'tree'))) {
+  for (const entry of reader.readTree(tree)) {
     const path = `${prefix}${entry.name}`
     if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path}/`, status, out)
     else out.push(status === 'added' ? { path, status, mode: entry.mode, oid: entry.oid } : { path, status, oldMode: entry.mode, oldOid: entry.oid })

@@ -215,6 +215,7 @@ export class ObjectReader {
   private readonly packs: Pack[] = []
   private readonly known = new Set<string>()
   private readonly cache = new Map<string, GitObject>()
+  private readonly trees = new Map<string, readonly RawEntry[]>()
   private readonly inflater = new Inflater()
   private shallow: Set<string> | undefined
 
@@ -298,6 +299,7 @@ export class ObjectReader {
     }
     this.known.clear()
     this.cache.clear()
+    this.trees.clear()
     this.inflater.close()
   }
 
@@ -346,6 +348,17 @@ export class ObjectReader {
       this.cache.set(oid, object)
     }
     return object
+  }
+
+  /** The entries of tree `oid`, parsed once and kept while recent (do not change them). */
+  readTree(oid: string): readonly RawEntry[] {
+    let entries = this.trees.get(oid)
+    if (!entries) {
+      entries = parseTree(this.readAs(oid, 'tree'))
+      if (this.trees.size >= 4096) this.trees.delete(this.trees.keys().next().value!)
+      this.trees.set(oid, entries)
+    }
+    return entries
   }
 
   /** The object, checked to be of `type`. */

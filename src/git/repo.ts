@@ -7,7 +7,7 @@ import path from 'node:path'
 import git from 'isomorphic-git'
 import { WharfError } from '../core/errors.js'
 import { writeFileAtomic } from '../store/index.js'
-import { isTreeMode, ObjectReader, parseCommit, parseTree, type CommitDetails, type RawEntry } from './objects.js'
+import { isTreeMode, ObjectReader, parseCommit, type CommitDetails, type RawEntry } from './objects.js'
 
 export interface Repo {
   dir: string
@@ -133,7 +133,7 @@ export function lookupPath(reader: ObjectReader, tree: string, filepath: string)
   let current: RawEntry | undefined = { name: '', mode: '040000', oid: tree }
   for (const part of filepath.split('/').filter(Boolean)) {
     if (!current || !isTreeMode(current.mode)) return undefined
-    current = parseTree(reader.readAs(current.oid, 'tree')).find((e) => e.name === part)
+    current = reader.readTree(current.oid).find((e) => e.name === part)
   }
   return current
 }
@@ -171,7 +171,7 @@ export async function listDir(repo: Repo, commit: string, dirpath: string): Prom
   const reader = readerFor(repo)
   const dir = lookupPath(reader, readCommitSync(repo, await commitOid(repo, commit)).tree, dirpath)
   if (!dir || !isTreeMode(dir.mode)) return undefined
-  return parseTree(reader.readAs(dir.oid, 'tree')).map((e) => ({ ...e, type: entryType(e.mode) }))
+  return reader.readTree(dir.oid).map((e) => ({ ...e, type: entryType(e.mode) }))
 }
 
 /** Every blob path under `dirpath` in `commit`, with its object id. */

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import git, { type TreeEntry } from 'isomorphic-git'
 import { WharfError } from '../core/errors.js'
 import { commitTree } from './diff.js'
-import { isTreeMode, parseTree } from './objects.js'
+import { isTreeMode } from './objects.js'
 import { readerFor, type Identity, type Repo } from './repo.js'
 
 export interface FileWrite {
@@ -26,7 +26,7 @@ interface Pending {
 export async function writeTreeWith(repo: Repo, base: string | undefined, files: ReadonlyMap<string, Pending>): Promise<string | undefined> {
   const entries = new Map<string, TreeEntry>()
   if (base) {
-    for (const e of parseTree(readerFor(repo).readAs(base, 'tree'))) entries.set(e.name, { path: e.name, oid: e.oid, mode: e.mode, type: isTreeMode(e.mode) ? 'tree' : e.mode === '160000' ? 'commit' : 'blob' })
+    for (const e of readerFor(repo).readTree(base)) entries.set(e.name, { path: e.name, oid: e.oid, mode: e.mode, type: isTreeMode(e.mode) ? 'tree' : e.mode === '160000' ? 'commit' : 'blob' })
   }
   const nested = new Map<string, Map<string, Pending>>()
   for (const [filepath, pending] of files) {
