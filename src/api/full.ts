@@ -17,6 +17,7 @@ import {
   API_FORMAT,
   crateDocPath,
   FEED_PAGE_SIZE,
+  feedPageOf,
   feedPagePath,
   namespaceDocPath,
   PATHS,
@@ -192,24 +193,25 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     )
     summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
 
-    // What the feed says of each record and yank notice at the tip.
-    const feedInfo = new Map<string, string[]>()
+    // What the feed says of each record and yank notice at the tip: `<artifact sha256>\t<file sha256>\t<crate name>` by path.
+    const feedInfo = new Map<string, string>()
     for (const summary of summaries) {
       for (const line of summary.feed.split('\n')) {
-        if (!line) continue
-        const [file, ...rest] = line.split('\t')
-        feedInfo.set(file!, rest)
+        const tab = line.indexOf('\t')
+        if (tab > 0) feedInfo.set(line.slice(0, tab), line.slice(tab + 1))
       }
       summary.feed = ''
     }
-    const entries: FeedEntry[] = []
+    // The feed, written a page at a time.
+    let page: FeedEntry[] = []
+    let seq = 0
     const claims = new Map<string, { crate: string; package: string; commit: string }>()
     for (const event of scan.events) {
-      const info = feedInfo.get(event.path)
+      const info = feedInfo.get(event.path)?.split('\t')
       if (!info) continue
-      const [sha256, fileSha] = info
-      entries.push({
-        seq: entries.length + 1,
+      const [sha256, fileSha, crate] = info
+      page.push({
+        seq: ++seq,
         type: event.type,
         name: event.id,
         version: event.version,
@@ -219,10 +221,15 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         file: event.path,
         file_sha256: fileSha!,
       })
-      const crate = info[2]
       // The first to publish a crate name keeps it, as on crates.io.
       if (event.type === 'publish' && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit]! })
+      if (page.length === FEED_PAGE_SIZE) {
+        writer.write(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
+        page = []
+      }
     }
+    if (page.length) writer.write(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
+    page = []
     feedInfo.clear()
 
     for (const summary of summaries) {
@@ -247,9 +254,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     writer.write(PATHS.packages, renderPackageList(summaries.map((s) => s.id), commitOid(scan.touched.get('packages')) ?? null))
     writer.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOid(scan.touched.get('namespaces')) ?? null))
 
-    for (let page = 0; page * FEED_PAGE_SIZE < entries.length; page++) {
-      writer.write(feedPagePath(page), renderFeedPage(page, entries.slice(page * FEED_PAGE_SIZE, (page + 1) * FEED_PAGE_SIZE)))
-    }
     const searchOf = new Map(summaries.map((s) => [s.id, s.search]))
     const shardInfo = new Map<string, { count: number; sha256: string }>()
     const shardItems = summaries.map((s) => shardItem(s.id, scan.born.get(s.id) ?? -1, scan.packageCommit(s.id, `p:${s.id}`)!))
@@ -265,7 +269,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       namespaces: namespaceBlobs.size,
       crates: claims.size,
     }
-    await writeAggregates(ctx, writer, site, counts, entries.length, shardInfo)
+    await writeAggregates(ctx, writer, site, counts, seq, shardInfo)
 
     // The snapshot of everything written: subtrees by three-digit prefix (on the threads), parts, and the signed top.
     addWritten(writer.take())
@@ -289,7 +293,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     const parts: Record<string, string> = {}
     for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
     writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, key: ctx.key }))
-    writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq: entries.length, counts }), false)
+    writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts }), false)
     await pool?.close()
     pool = undefined
     await swapIn(out, root)
@@ -301,8 +305,8 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       written: fileCount + rendered.reduce((n, r) => n + r[3], 0) + byPart.size + 2,
       removed: 0,
       packages: summaries.length,
-      events: entries.length,
-      seq: entries.length,
+      events: seq,
+      seq,
       warnings: ctx.warnings,
     }
   } catch (e) {
