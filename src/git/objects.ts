@@ -145,16 +145,25 @@ function findInPack(pack: Pack, oid: Buffer): number {
   return large.readUInt32BE(0) * 2 ** 32 + large.readUInt32BE(4)
 }
 
-/** Object ids in a pack that start with `prefix` (hex), at most `limit`. */
+/** Object ids in a pack that start with `prefix` (hex), at most `limit`: a binary search to the first, then the run of them. */
 function matchInPack(pack: Pack, prefix: string, limit: number): string[] {
   const first = parseInt(prefix.slice(0, 2), 16)
   const lo = first === 0 ? 0 : pack.fanout[first - 1]!
   const hi = pack.fanout[first]!
   const bucket = pack.idx ? pack.idx.subarray(OID_START + lo * 20, OID_START + hi * 20) : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20)
+  const low = Buffer.from(prefix.padEnd(40, '0'), 'hex')
+  let a = 0
+  let b = hi - lo
+  while (a < b) {
+    const mid = (a + b) >>> 1
+    if (bucket.compare(low, 0, 20, mid * 20, mid * 20 + 20) < 0) a = mid + 1
+    else b = mid
+  }
   const out: string[] = []
-  for (let i = 0; i < hi - lo && out.length < limit; i++) {
+  for (let i = a; i < hi - lo && out.length < limit; i++) {
     const oid = bucket.toString('hex', i * 20, i * 20 + 20)
-    if (oid.startsWith(prefix)) out.push(oid)
+    if (!oid.startsWith(prefix)) break
+    out.push(oid)
   }
   return out
 }
@@ -318,6 +327,7 @@ export class ObjectReader {
   expand(prefix: string, limit = 2): string[] {
     const lower = prefix.toLowerCase()
     if (!/^[0-9a-f]{4,40}$/.test(lower)) return []
+    if (lower.length === 40) return this.has(lower) ? [lower] : []
     this.scanPacks()
     const found = new Set<string>()
     for (const pack of this.packs) for (const oid of matchInPack(pack, lower, limit)) found.add(oid)

@@ -102,6 +102,31 @@ describe('ObjectReader', () => {
   })
 })
 
+describe('ObjectReader.expand', () => {
+  it('finds objects by a prefix of their id, packed and loose, as git rev-parse does', async () => {
+    const dir = await randomHistory(fc.sample(step, { numRuns: 8, seed: 3 }))
+    git(dir, 'repack', '-adq')
+    fs.writeFileSync(path.join(dir, 'index/after.json'), 'loose\n')
+    git(dir, 'add', '-A')
+    git(dir, 'commit', '-qm', 'loose')
+    const objects = git(dir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)').toString().trim().split('\n')
+    const reader = new ObjectReader(dir)
+    try {
+      for (const oid of objects.filter((_, i) => i % 5 === 0)) {
+        expect(reader.expand(oid)).toEqual([oid])
+        const short = git(dir, 'rev-parse', '--short=4', oid).toString().trim()
+        // git's shortest unambiguous prefix names one object for us too, and one digit less names it among others or alone
+        expect(reader.expand(short, 10)).toEqual([oid])
+        if (short.length > 4) expect(reader.expand(oid.slice(0, short.length - 1), 10)).toContain(oid)
+      }
+      expect(reader.expand('0'.repeat(40))).toEqual([])
+      expect(reader.expand('xyz1')).toEqual([])
+    } finally {
+      reader.close()
+    }
+  })
+})
+
 describe('indexChanges', () => {
   it('agrees with git diff --raw on random histories, loose and packed', async () => {
     await fc.assert(
