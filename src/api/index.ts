@@ -36,5 +36,5 @@ export {
   type PageRenderer,
   type SiteFile,
 } from './pages.js'
-export { SNAPSHOT_PATH, leafOf, leafPath, partPath, verifySnapshot, type Snapshot, type SnapshotLeaf, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'
+export { SNAPSHOT_PATH, leafDigitsOf, leafOf, leafPath, nodePath, partPath, verifySnapshot, type Snapshot, type SnapshotLeaf, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'
 export { componentInterfaces, type ComponentInterfaces } from './wit.js'

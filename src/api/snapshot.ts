@@ -144,7 +144,8 @@ export interface SnapshotInput {
   ttlSeconds: number
   parts: Record<string, string>
   fileCount: number
-  leafDigits: number
+  /** Hex digits of a leaf name (default 3). */
+  leafDigits?: number
   key: SigningKey
 }
 
@@ -159,7 +160,7 @@ export function renderSnapshot(input: SnapshotInput): string {
     expires: iso(new Date(input.now.getTime() + input.ttlSeconds * 1000)),
     file_count: input.fileCount,
     parts: Object.fromEntries(Object.entries(input.parts).sort()),
-    ...(input.leafDigits !== MIN_LEAF_DIGITS ? { leaf_digits: input.leafDigits } : {}),
+    ...(input.leafDigits !== undefined && input.leafDigits !== MIN_LEAF_DIGITS ? { leaf_digits: input.leafDigits } : {}),
   }
   return stableJson(signDocument(unsigned, PAYLOAD_TYPES.snapshot, input.key))
 }

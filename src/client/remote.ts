@@ -109,7 +109,7 @@ function staticSearchIndex(options: RemoteOptions): Promise<SearchIndexEntry[]> 
     loaded = (async () => {
       const index = await getJson<{ shards?: { shard: string }[] }>(options, '/api/v1/search-index/index.json', 'the search index')
       const shards = await Promise.all(
-        (index.shards ?? []).filter((s) => /^[0-9a-f]$/.test(s.shard)).map((s) => getJson<{ packages?: SearchIndexEntry[] }>(options, `/api/v1/search-index/${s.shard}.json`, `search shard ${s.shard}`)),
+        (index.shards ?? []).filter((s) => /^[0-9a-f]{1,64}$/.test(s.shard)).map((s) => getJson<{ packages?: SearchIndexEntry[] }>(options, `/api/v1/search-index/${s.shard}.json`, `search shard ${s.shard}`)),
       )
       return shards.flatMap((s) => s.packages ?? [])
     })()

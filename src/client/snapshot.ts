@@ -5,7 +5,7 @@
  * newest seen) and each file's digest is then found on demand through its
  * part and leaf, both checked against the digest that names them.
  */
-import { leafOf, leafPath, partPath, type Snapshot, type SnapshotLeaf, type SnapshotPart } from '../api/index.js'
+import { leafDigitsOf, leafOf, nodePath, type Snapshot, type SnapshotLeaf, type SnapshotPart } from '../api/index.js'
 import { PAYLOAD_TYPES, verifyDocument, type TrustedKey } from '../core/dsse.js'
 import { WharfError } from '../core/errors.js'
 import { SHA256_HEX } from '../core/hash.js'
@@ -37,7 +37,8 @@ function parse(bytes: Uint8Array, source: string): Snapshot {
     !Number.isNaN(Date.parse(snapshot.expires)) &&
     snapshot.parts !== null &&
     typeof snapshot.parts === 'object' &&
-    Object.entries(snapshot.parts).every(([k, v]) => /^[0-9a-f]{2}$/.test(k) && typeof v === 'string' && SHA256_HEX.test(v))
+    Object.entries(snapshot.parts).every(([k, v]) => /^[0-9a-f]{2}$/.test(k) && typeof v === 'string' && SHA256_HEX.test(v)) &&
+    (snapshot.leaf_digits === undefined || (Number.isInteger(snapshot.leaf_digits) && snapshot.leaf_digits >= 4 && snapshot.leaf_digits <= 8))
   if (!shapeOk) throw new WharfError('SNAPSHOT_INVALID', `${source}/snapshot.json is not a wharf snapshot`, { hint: 'the registry or mirror serves a broken copy; try another mirror' })
   return snapshot
 }
@@ -86,36 +87,27 @@ export interface SnapshotIndex {
 }
 
 export function createSnapshotIndex(snapshot: Snapshot, read: ReadByDigest): SnapshotIndex {
-  const parts = new Map<string, Promise<SnapshotPart | undefined>>()
-  const leaves = new Map<string, Promise<SnapshotLeaf | undefined>>()
   const json = async <T>(path: string, sha256: string): Promise<T> => {
     const bytes = await read(path, sha256)
     return JSON.parse(bytes.toString('utf8')) as T
   }
-  const part = (name: string) => {
-    let p = parts.get(name)
-    if (!p) {
-      const digest = snapshot.parts[name]
-      p = digest ? json<SnapshotPart>(partPath(name), digest) : Promise.resolve(undefined)
-      parts.set(name, p)
+  // Parts down to the leaves, one hex digit a level: snapshot/<xx>.json, then <xx>/<y>.json, ... (leaf_digits deep).
+  const digits = leafDigitsOf(snapshot)
+  const nodes = new Map<string, Promise<SnapshotPart | SnapshotLeaf | undefined>>()
+  const node = (name: string): Promise<SnapshotPart | SnapshotLeaf | undefined> => {
+    let n = nodes.get(name)
+    if (!n) {
+      const digest = name.length === 2 ? Promise.resolve(snapshot.parts[name]) : node(name.slice(0, -1)).then((p) => (p as SnapshotPart | undefined)?.leaves?.[name.slice(-1)])
+      n = digest.then((d) => (d && SHA256_HEX.test(d) ? json<SnapshotPart | SnapshotLeaf>(nodePath(name), d) : undefined))
+      nodes.set(name, n)
     }
-    return p
+    return n
   }
-  const leaf = (name: string) => {
-    let l = leaves.get(name)
-    if (!l) {
-      l = part(name.slice(0, 2)).then((p) => {
-        const digest = p?.leaves?.[name.slice(2)]
-        return digest && SHA256_HEX.test(digest) ? json<SnapshotLeaf>(leafPath(name), digest) : undefined
-      })
-      leaves.set(name, l)
-    }
-    return l
-  }
+  const leaf = (name: string) => node(name) as Promise<SnapshotLeaf | undefined>
   return {
     snapshot,
     async digestOf(path) {
-      const digest = (await leaf(leafOf(path)))?.files?.[path]
+      const digest = (await leaf(leafOf(path, digits)))?.files?.[path]
       return typeof digest === 'string' && SHA256_HEX.test(digest) ? digest : undefined
     },
   }

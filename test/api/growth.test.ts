@@ -9,7 +9,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildApi, type BuildApiOptions, verifySnapshot } from '../../src/api/index.js'
+import { buildApi, type BuildApiOptions, type Snapshot, verifySnapshot } from '../../src/api/index.js'
+import { createSnapshotIndex } from '../../src/client/index.js'
 import { locateShard, planShards, shardItem } from '../../src/api/search.js'
 import { sha256Hex } from '../../src/core/hash.js'
 import { schemaErrors } from '../../src/core/schemas.js'
@@ -124,12 +125,22 @@ describe('a registry that outgrows its shard and leaf sizes', () => {
     expect(fs.existsSync(path.join(out, `api/v1/search-index/${digit}.json`))).toBe(false)
   })
 
-  it('grows the snapshot tree a level when its leaves fill up', async () => {
-    const snapshot = readJson<{ leaf_digits?: number; parts: Record<string, string> }>(out, 'snapshot.json')
+  it('grows the snapshot tree a level when its leaves fill up, which a client walks down to every file', async () => {
+    const snapshot = readJson<Snapshot>(out, 'snapshot.json')
     expect(snapshot.leaf_digits).toBeGreaterThanOrEqual(4)
     const part = Object.keys(snapshot.parts)[0]!
     const node = readJson<{ schema: string; leaves: Record<string, string> }>(out, `snapshot/${part}.json`)
     const child = Object.keys(node.leaves)[0]!
     expect(readJson<{ schema: string }>(out, `snapshot/${part}/${child}.json`).schema).toBe('wharf:snapshot-part/v1')
+    const read = async (file: string, sha256: string) => {
+      const bytes = fs.readFileSync(path.join(out, file))
+      expect(sha256Hex(bytes), file).toBe(sha256)
+      return bytes
+    }
+    const index = createSnapshotIndex(snapshot, read)
+    const files = [...readTree(out)].filter(([f]) => !f.startsWith('snapshot') && !f.startsWith('.wharf/'))
+    expect(files.length).toBe(snapshot.file_count)
+    for (const [file, bytes] of files) expect(await index.digestOf(file), file).toBe(sha256Hex(bytes))
+    expect(await index.digestOf('api/v1/packages/acme:nothing/versions')).toBeUndefined()
   })
 })
