@@ -13,6 +13,8 @@ export interface BuildState {
   base_url: string
   seq: number
   counts: Counts
+  /** The page renderer's format, when the output has pages. */
+  pages?: string
 }
 
 export function renderState(state: BuildState): string {

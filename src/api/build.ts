@@ -13,8 +13,8 @@ import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
-import { classifyPath, INDEX_DIR, NAMESPACES_DIR, REGISTRY_KEY_PATH } from '../core/layout.js'
-import type { RegistryFile } from '../core/types.js'
+import { classifyPath, INDEX_DIR, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
+import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
 import { diffTrees, isTreeMode, lookupPath, MAIN, ObjectReader, resolveCommit, withRepoLock, type Change, type CommitData, type Repo } from '../git/index.js'
 import { renderState, writeAggregates, type BuildState } from './aggregates.js'
 import { cargoIndexPath, crateKey } from './cargo.js'
@@ -48,8 +48,9 @@ import {
 import { fullBuild } from './full.js'
 import { crateLines, placeArtifacts } from './groups.js'
 import { firstParentChain, forEachIndexChange, indexTree, readCommitData } from './history.js'
-import { buildPackage, packageExistsAt, packagesOfNamespace, parseNamespace, readBlobAt, readPackage, readRegistryAt } from './model.js'
+import { buildPackage, childrenAt, packageExistsAt, packagesOfNamespace, parseNamespace, readBlobAt, readPackage, readRegistryAt } from './model.js'
 import { buildsDirOf, currentTree, OutputTree } from './output.js'
+import { dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc, type PageRenderer } from './pages.js'
 import { Scan, type RawEvent } from './scan.js'
 import { locateShard, planShards, SEARCH_SHARD_MAX, shardItem, type ShardItem } from './search.js'
 import {
@@ -96,6 +97,8 @@ export interface BuildApiOptions {
   threads?: number
   /** How documents are cut as the registry grows (tests make them small to reach what a large registry does). */
   sizes?: Partial<Sizes>
+  /** Writes the static site beside the API (src/site's renderer); without it only the API is built. */
+  pages?: PageRenderer
 }
 
 export interface Sizes {
@@ -135,6 +138,7 @@ export interface BuildContext {
   ttlSeconds: number
   sizes: Sizes
   warnings: string[]
+  pages: PageRenderer | undefined
 }
 
 function normalizeBaseUrl(url: string): string {
@@ -186,6 +190,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         ttlSeconds: options.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
         sizes: { searchShard: SEARCH_SHARD_MAX, snapshotLeaf: LEAF_TARGET, ...options.sizes },
         warnings: [],
+        pages: options.pages,
       }
       let reason: string | undefined
       if (options.since !== undefined) {
@@ -259,6 +264,25 @@ async function writeCargo(ctx: BuildContext, tree: OutputTree, pkg: PackageModel
     if (holder !== pkg.id) ctx.warnings.push(`${pkg.id}: crate name ${crate.name} belongs to ${holder ?? 'no package'}; its versions are left out of the Cargo index`)
     else await tree.write(cargoIndexPath(crate.name), crate.lines)
   }
+}
+
+/** Writes what the page renderer returned, refusing any path that is not a plain relative one. */
+async function writeSiteFiles(tree: OutputTree, files: ReturnType<PageRenderer['package']>): Promise<void> {
+  for (const [file, bytes] of siteFiles(files)) await tree.write(file, bytes)
+}
+
+/** `ns:a/b` is nested under `ns:a`; a top-level name has no parent. */
+const parentOf = (id: string): string | undefined => (id.includes('/') ? id.slice(0, id.lastIndexOf('/')) : undefined)
+
+/** The records that publish events added and the tip still holds, with the commit that added each (feed order). */
+function publishedRecords(events: RawEvent[], chain: CommitData[], packages: (id: string) => PackageModel | undefined): { record: VersionRecord; commit: string }[] {
+  const out: { record: VersionRecord; commit: string }[] = []
+  for (const event of events) {
+    if (event.type !== 'publish') continue
+    const entry = packages(event.id)?.versions.find((v) => v.version === event.version)
+    if (entry && entry.file.path === event.path) out.push({ record: entry.record, commit: chain[event.commit]!.oid })
+  }
+  return out
 }
 
 /** Every node file of the snapshot tree under `prefix`, leaves with their files, as the output holds it now. */
@@ -402,6 +426,9 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   if (state.format !== API_FORMAT) return `the output is of format ${state.format}, this wharf writes format ${API_FORMAT}`
   if (state.base_url !== ctx.baseUrl) return `the output was built for ${state.base_url}, not ${ctx.baseUrl}`
   if (state.commit !== since) return `the output was built from ${state.commit.slice(0, 12)}, not from ${since.slice(0, 12)}`
+  if ((state.pages ?? null) !== (ctx.pages?.format ?? null)) {
+    return ctx.pages ? (state.pages ? `its pages are of format ${state.pages}, this build writes ${ctx.pages.format}` : 'the output has no pages yet') : 'the output has pages and this build writes none'
+  }
   const chain = firstParentChain(reader, ctx.head.oid, since)
   if (!chain) return `${since.slice(0, 12)} is not on the first-parent history of ${ctx.head.oid.slice(0, 12)}`
 
@@ -418,6 +445,15 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     (i, changes) => scan.add(i, changes),
   )
   if (scan.rewrites.length) return `published files were changed or removed since ${since.slice(0, 12)} (${scan.rewrites.slice(0, 3).join(', ')})`
+  const blobAt = (tree: string, file: string) => lookupPath(reader, tree, file)?.oid
+  // Every page names the registry; a namespace page has no document left to say it is gone.
+  if (ctx.pages && blobAt(before.tree, REGISTRY_PATH) !== blobAt(ctx.head.tree, REGISTRY_PATH)) return `${REGISTRY_PATH} changed since ${since.slice(0, 12)}, and every page shows it`
+  const namespaceFileChanged = [...scan.namespaces].filter((ns) => blobAt(before.tree, `${NAMESPACES_DIR}/${ns}.json`) !== blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`))
+  if (ctx.pages && namespaceFileChanged.some((ns) => blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`) === undefined)) return `a namespace file was removed since ${since.slice(0, 12)}`
+  const net: Change[] = []
+  diffTrees(reader, indexTree(reader, before.tree), indexTree(reader, ctx.head.tree), `${INDEX_DIR}/`, net)
+  // A package's pages and badges are a set of files that only grows while its reports do; a removed report could shrink it.
+  if (ctx.pages && net.some((c) => c.status === 'deleted' && c.path.startsWith(`${REPORTS_DIR}/`))) return `a compatibility report was removed since ${since.slice(0, 12)}`
   const commitOf = (key: string): string | undefined => {
     const ordinal = key.startsWith('p:') || key.startsWith('v:') ? scan.packageCommit(key.slice(2, key.startsWith('v:') ? key.lastIndexOf('@') : undefined), key) : scan.touched.get(key)
     return ordinal === undefined ? undefined : chain[ordinal]!.oid
@@ -432,19 +468,25 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   const ownerInOutput = async (key: string) => (await tree.readJson<{ package: string }>(crateDocPath(key)))?.package
   const claims = await claimCrates(scan.events, chain, (id) => packages.get(id), ownerInOutput)
   const owner = async (key: string) => claims.get(key)?.package ?? (await ownerInOutput(key))
+  const published = publishedRecords(scan.events, chain, (id) => packages.get(id))
+  const dependents = new Map<string, DependentsDoc>()
+  for (const target of new Set(published.flatMap(({ record }) => dependencyTargets(record)))) {
+    const doc = await tree.readJson<DependentsDoc>(dependentsPath(target))
+    if (doc) dependents.set(target, doc)
+  }
+  const dependentsChanged = new Set<string>()
+  for (const { record, commit } of published) for (const target of foldDependents(dependents, record, commit)) dependentsChanged.add(target)
 
   // The signed index files as they are at the tip.
-  const net: Change[] = []
-  diffTrees(reader, indexTree(reader, before.tree), indexTree(reader, ctx.head.tree), `${INDEX_DIR}/`, net)
   for (const change of net) {
     if (change.status === 'deleted') await tree.remove(change.path)
     else await tree.write(change.path, reader.readAs(change.oid!, 'blob'))
   }
-  const published = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
+  const newVersions = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
   const searchEntries = new Map<string, SearchEntry>()
   for (const pkg of packages.values()) {
     for (const v of pkg.versions) {
-      if (published.has(`${pkg.id}@${v.version}`)) await Promise.all(placeArtifacts(tree, ctx.repo.dir, v.record))
+      if (newVersions.has(`${pkg.id}@${v.version}`)) await Promise.all(placeArtifacts(tree, ctx.repo.dir, v.record))
       const commit = commitOf(`v:${pkg.id}@${v.version}`)
       if (commit) await tree.write(versionPath(pkg.id, v.version), renderVersionDoc(site, pkg, v, commit))
     }
@@ -456,6 +498,36 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     searchEntries.set(pkg.id, searchEntry(pkg, commit))
   }
   for (const [key, claim] of claims) await tree.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit, cargoIndexPath(claim.crate)))
+  for (const target of dependentsChanged) await tree.write(dependentsPath(target), renderDependentsDoc(dependents.get(target)!))
+
+  const namespaceFiles = new Map<string, NamespaceFile | undefined>()
+  const namespaceFile = (ns: string) => {
+    if (!namespaceFiles.has(ns)) {
+      const oid = blobAt(ctx.head.tree, `${NAMESPACES_DIR}/${ns}.json`)
+      namespaceFiles.set(ns, oid ? parseNamespace(readBlobAt(reader, `${NAMESPACES_DIR}/${ns}.json`, oid)) : undefined)
+    }
+    return namespaceFiles.get(ns)
+  }
+  if (ctx.pages) {
+    // Pages change with the package's own files, its dependents, its nested packages and its namespace's file.
+    const render = new Set([...packages.keys(), ...dependentsChanged])
+    for (const id of scan.newPackages) {
+      const parent = parentOf(id)
+      if (parent) render.add(parent)
+    }
+    for (const ns of namespaceFileChanged) for (const id of packagesOfNamespace(reader, ctx.head.tree, ns)) render.add(id)
+    for (const id of [...render].sort()) {
+      let pkg = packages.get(id)
+      if (!pkg) {
+        const files = readPackage(reader, ctx.head.tree, id)
+        if (!files) continue
+        pkg = buildPackage(id, files, reader, ctx.repo.dir)
+      }
+      const doc = dependents.get(id) ?? (await tree.readJson<DependentsDoc>(dependentsPath(id)))
+      const input = { context: pageContext(site), package: pkg, namespace: namespaceFile(pkg.namespace), dependents: sortedDependents(doc), children: childrenAt(reader, ctx.head.tree, id) }
+      await writeSiteFiles(tree, ctx.pages.package(input))
+    }
+  }
 
   for (const ns of scan.namespaces) {
     const commit = commitOf(`n:${ns}`)
@@ -465,9 +537,10 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
       continue
     }
     const previous = await tree.readJson<{ packages: string[] }>(namespaceDocPath(ns))
-    const members = previous ? [...new Set([...previous.packages, ...[...scan.newPackages].filter((id) => id.startsWith(`${ns}:`))])] : packagesOfNamespace(reader, ctx.head.tree, ns)
-    const blob = readBlobAt(reader, `${NAMESPACES_DIR}/${ns}.json`, entry.oid)
-    await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, parseNamespace(blob), members, commit ?? ctx.head.oid, blob.path))
+    const members = (previous ? [...new Set([...previous.packages, ...[...scan.newPackages].filter((id) => id.startsWith(`${ns}:`))])] : packagesOfNamespace(reader, ctx.head.tree, ns)).sort()
+    const file = namespaceFile(ns)!
+    await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, file, members, commit ?? ctx.head.oid, `${NAMESPACES_DIR}/${ns}.json`))
+    if (ctx.pages) await writeSiteFiles(tree, ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))
   }
   if (scan.newPackages.size) {
     const previous = (await tree.readJson<{ packages: string[] }>(PATHS.packages))?.packages ?? []
@@ -526,10 +599,14 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   }
   const seq = state.seq + entries.length
   await writeAggregates(ctx, tree, site, counts, seq, shardInfo)
+  if (ctx.pages) {
+    const input = { context: pageContext(site), head: site.head, counts, newest: await newestSince(tree, state.seq, entries), namespaces: readNamespaceNames(reader, ctx.head.tree).sort() }
+    await writeSiteFiles(tree, ctx.pages.aggregates(input))
+  }
 
   await writeSnapshot(ctx, tree, previousSnapshot)
   await tree.sync()
-  await tree.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts }))
+  await tree.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts, pages: ctx.pages?.format }))
   await tree.sync()
   return {
     mode: 'incremental',
@@ -542,6 +619,16 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     seq,
     warnings: ctx.warnings,
   }
+}
+
+/** The newest publish events, newest first: this build's, then those on the feed pages already written, going back. */
+async function newestSince(tree: OutputTree, previousSeq: number, added: FeedEntry[]): Promise<FeedEntry[]> {
+  const newest = added.filter((e) => e.type === 'publish').reverse().slice(0, NEWEST_COUNT)
+  for (let page = previousSeq > 0 ? feedPageOf(previousSeq) : -1; page >= 0 && newest.length < NEWEST_COUNT; page--) {
+    const entries = (await tree.readJson<{ entries: FeedEntry[] }>(feedPagePath(page)))?.entries ?? []
+    newest.push(...entries.filter((e) => e.seq <= previousSeq && e.type === 'publish').reverse().slice(0, NEWEST_COUNT - newest.length))
+  }
+  return newest
 }
 
 /** Namespace names with a file at a commit (the listing only; no file is read). */

@@ -31,9 +31,10 @@ import {
   type Counts,
   type FeedEntry,
 } from './documents.js'
-import type { GroupItem, GroupTask, PackageSummary } from './groups.js'
+import { dependingRecord, readGroup, type GroupItem, type GroupTask, type PackageSummary } from './groups.js'
 import { indexTree } from './history.js'
-import { parseNamespace, readBlobAt } from './model.js'
+import { buildPackage, parseNamespace, readBlobAt } from './model.js'
+import { dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc } from './pages.js'
 import { newTree, swapIn, TreeWriter } from './output.js'
 import { Pool, runJob, type GroupsResult, type HistoryResult, type Job, type LeavesResult } from './parallel.js'
 import { Scan } from './scan.js'
@@ -193,7 +194,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     )
     summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
 
-    // What the feed says of each record and yank notice at the tip: `<artifact sha256>\t<file sha256>\t<crate name>` by path.
+    // What the feed says of each record and yank notice at the tip: `<artifact sha256>\t<file sha256>\t<crate name>\t<dependencies>` by path.
     const feedInfo = new Map<string, string>()
     for (const summary of summaries) {
       for (const line of summary.feed.split('\n')) {
@@ -206,10 +207,12 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     let page: FeedEntry[] = []
     let seq = 0
     const claims = new Map<string, { crate: string; package: string; commit: string }>()
+    const dependents = new Map<string, DependentsDoc>()
+    let newest: FeedEntry[] = []
     for (const event of scan.events) {
       const info = feedInfo.get(event.path)?.split('\t')
       if (!info) continue
-      const [sha256, fileSha, crate] = info
+      const [sha256, fileSha, crate, deps] = info
       page.push({
         seq: ++seq,
         type: event.type,
@@ -223,6 +226,11 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       })
       // The first to publish a crate name keeps it, as on crates.io.
       if (event.type === 'publish' && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit]! })
+      if (event.type === 'publish') {
+        foldDependents(dependents, dependingRecord(event.id, event.version, deps!), chain.oids[event.commit]!)
+        newest.push(page[page.length - 1]!)
+        if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT)
+      }
       if (page.length === FEED_PAGE_SIZE) {
         writer.write(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
         page = []
@@ -231,6 +239,8 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     if (page.length) writer.write(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
     page = []
     feedInfo.clear()
+    newest = newest.slice(-NEWEST_COUNT).reverse()
+    for (const doc of dependents.values()) writer.write(dependentsPath(doc.name), renderDependentsDoc(doc))
 
     for (const summary of summaries) {
       for (const crate of summary.crates) {
@@ -248,9 +258,27 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       if (members) members.push(id)
       else byNamespace.set(ns, [id])
     }
+    const namespaceFiles = new Map([...namespaceBlobs].map(([ns, blob]) => [ns, parseNamespace(blob)]))
     for (const [ns, blob] of namespaceBlobs) {
-      writer.write(namespaceDocPath(ns), renderNamespaceDoc(site, parseNamespace(blob), byNamespace.get(ns) ?? [], commitOid(scan.touched.get(`n:${ns}`)) ?? ctx.head.oid, blob.path))
+      const file = namespaceFiles.get(ns)!
+      const members = byNamespace.get(ns) ?? []
+      writer.write(namespaceDocPath(ns), renderNamespaceDoc(site, file, members, commitOid(scan.touched.get(`n:${ns}`)) ?? ctx.head.oid, blob.path))
+      if (ctx.pages) for (const [file2, bytes] of siteFiles(ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))) writer.write(file2, bytes)
     }
+    if (ctx.pages) {
+      // The renderer is a function of this thread: the pages are rendered here, a group at a time, once every dependents list is complete.
+      for (const item of items.values()) {
+        const { packages } = readGroup(reader, item)
+        const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort()
+        for (const id of ids) {
+          const pkg = buildPackage(id, packages.get(id)!, reader, ctx.repo.dir)
+          const children = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes('/'))
+          const input = { context: pageContext(site), package: pkg, namespace: namespaceFiles.get(pkg.namespace), dependents: sortedDependents(dependents.get(id)), children }
+          for (const [file, bytes] of siteFiles(ctx.pages.package(input))) writer.write(file, bytes)
+        }
+      }
+    }
+    dependents.clear()
     writer.write(PATHS.packages, renderPackageList(summaries.map((s) => s.id), commitOid(scan.touched.get('packages')) ?? null))
     writer.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOid(scan.touched.get('namespaces')) ?? null))
 
@@ -270,6 +298,10 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       crates: claims.size,
     }
     await writeAggregates(ctx, writer, site, counts, seq, shardInfo)
+    if (ctx.pages) {
+      const input = { context: pageContext(site), head: site.head, counts, newest, namespaces: [...namespaceBlobs.keys()].sort() }
+      for (const [file, bytes] of siteFiles(ctx.pages.aggregates(input))) writer.write(file, bytes)
+    }
 
     // The snapshot of everything written: subtrees by three-digit prefix (on the threads), parts, and the signed top.
     addWritten(writer.take())
@@ -293,7 +325,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     const parts: Record<string, string> = {}
     for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
     writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, key: ctx.key }))
-    writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts }), false)
+    writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts, pages: ctx.pages?.format }), false)
     await pool?.close()
     pool = undefined
     await swapIn(out, root)

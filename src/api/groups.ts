@@ -15,6 +15,7 @@ import path from 'node:path'
 import { cargoIndexLine, crateKey } from './cargo.js'
 import { artifactPath, primaryArtifact, renderVersionDoc, renderVersionsDoc, searchEntry, versionPath, versionsPath, type Blob, type PackageModel, type SearchEntry, type Site } from './documents.js'
 import { buildPackage, reportTarget, type PackageFiles } from './model.js'
+import { dependencyTargets, type DependingRecord } from './pages.js'
 import type { TreeWriter } from './output.js'
 
 /** One group: its entry under `index/packages/<ns>/` and, when it has reports, under `index/reports/<ns>/`. */
@@ -36,7 +37,7 @@ export interface PackageSummary {
   versions: number
   yanked: number
   search: SearchEntry
-  /** A line `<path>\t<artifact sha256>\t<file sha256>\t<crate name>` for each record and yank notice: what the change feed says of it. */
+  /** A line `<path>\t<artifact sha256>\t<file sha256>\t<crate name>\t<dependencies>` for each record and yank notice: what the change feed and the dependents lists say of it. */
   feed: string
   /** Cargo index lines of each crate name the package's versions carry. */
   crates: { key: string; name: string; lines: string }[]
@@ -88,6 +89,51 @@ export function crateLines(pkg: PackageModel): { key: string; name: string; line
   return [...crates.values()]
 }
 
+/** The packages of one group with their files (records, yank notices, their reports), and the reports that name no package of it. */
+export function readGroup(reader: ObjectReader, item: GroupItem): { packages: Map<string, PackageFiles>; mirrored: Blob[] } {
+  const packages = new Map<string, PackageFiles>()
+  const filesOf = (id: string) => {
+    let files = packages.get(id)
+    if (!files) packages.set(id, (files = { records: [], yanks: [], reports: [] }))
+    return files
+  }
+  const blob = (file: string, oid: string): Blob => ({ path: file, oid, bytes: reader.readAs(oid, 'blob') })
+  const found: { path: string; oid: string }[] = []
+  walk(reader, item.entry, `${PACKAGES_DIR}/${item.ns}/${item.top}`, found)
+  for (const { path: file, oid } of found) {
+    const where = classifyPath(file)
+    if (where.kind === 'record') filesOf(where.name).records.push(blob(file, oid))
+    else if (where.kind === 'yank') filesOf(where.name).yanks.push(blob(file, oid))
+    else throw new WharfError('NOT_AN_INDEX', `${file} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
+  }
+  const reports: { path: string; oid: string }[] = []
+  if (item.reports) walk(reader, item.reports, `${REPORTS_DIR}/${item.ns}/${item.top}`, reports)
+  const mirrored: Blob[] = []
+  for (const { path: file, oid } of reports) {
+    const target = reportTarget(file)
+    const report = blob(file, oid)
+    if (target && packages.has(target.id)) filesOf(target.id).reports.push(report)
+    else mirrored.push(report)
+  }
+  return { packages, mirrored }
+}
+
+/** What the dependents lists need of a record: `[name, req, optional]` of each package it names, as JSON (empty when none). */
+export function dependencyLine(record: VersionRecord): string {
+  const targets = dependencyTargets(record)
+  if (!targets.length) return ''
+  return JSON.stringify(targets.map((name) => {
+    const dep = record.dependencies.find((d) => d.name === name)!
+    return [name, dep.req, dep.optional]
+  }))
+}
+
+/** The record dependencyLine summed up, again (its name and version come from the feed). */
+export function dependingRecord(name: string, version: string, line: string): DependingRecord {
+  const deps = line ? (JSON.parse(line) as [string, string, boolean][]) : []
+  return { name, version, dependencies: deps.map(([dep, req, optional]) => ({ name: dep, req, optional })) }
+}
+
 /** Reads, renders and writes the packages of `task`'s groups, and sums each up. */
 export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask): PackageSummary[] {
   const { reader, site } = env
@@ -99,30 +145,7 @@ export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask):
   }
   const out: PackageSummary[] = []
   for (const item of task.items) {
-    const packages = new Map<string, PackageFiles>()
-    const filesOf = (id: string) => {
-      let files = packages.get(id)
-      if (!files) packages.set(id, (files = { records: [], yanks: [], reports: [] }))
-      return files
-    }
-    const blob = (file: string, oid: string): Blob => ({ path: file, oid, bytes: reader.readAs(oid, 'blob') })
-    const found: { path: string; oid: string }[] = []
-    walk(reader, item.entry, `${PACKAGES_DIR}/${item.ns}/${item.top}`, found)
-    for (const { path: file, oid } of found) {
-      const where = classifyPath(file)
-      if (where.kind === 'record') filesOf(where.name).records.push(blob(file, oid))
-      else if (where.kind === 'yank') filesOf(where.name).yanks.push(blob(file, oid))
-      else throw new WharfError('NOT_AN_INDEX', `${file} is not a version record or yank notice: ${where.kind === 'invalid' ? where.reason : where.kind}`, { hint: 'run wharf audit on the index' })
-    }
-    const reports: { path: string; oid: string }[] = []
-    if (item.reports) walk(reader, item.reports, `${REPORTS_DIR}/${item.ns}/${item.top}`, reports)
-    const mirrored: Blob[] = []
-    for (const { path: file, oid } of reports) {
-      const target = reportTarget(file)
-      const report = blob(file, oid)
-      if (target && packages.has(target.id)) filesOf(target.id).reports.push(report)
-      else mirrored.push(report)
-    }
+    const { packages, mirrored } = readGroup(reader, item)
     // The signed index files, mirrored byte for byte, before the documents that point at them.
     const shaOf = new Map<string, string>()
     for (const files of packages.values()) for (const b of [...files.records, ...files.yanks, ...files.reports]) shaOf.set(b.path, writer.write(b.path, b.bytes))
@@ -136,10 +159,10 @@ export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask):
         placeArtifacts(writer, env.indexDir, v.record)
         writer.write(versionPath(id, v.version), renderVersionDoc(site, pkg, v, commitOf(`v:${id}@${v.version}`)))
         const artifact = primaryArtifact(v.record).sha256
-        lines.push(`${v.file.path}\t${artifact}\t${shaOf.get(v.file.path)}\t${v.record.crate?.name ?? ''}`)
+        lines.push(`${v.file.path}\t${artifact}\t${shaOf.get(v.file.path)}\t${v.record.crate?.name ?? ''}\t${dependencyLine(v.record)}`)
         if (v.yank) {
           yanked++
-          lines.push(`${v.yank.file.path}\t${artifact}\t${shaOf.get(v.yank.file.path)}\t`)
+          lines.push(`${v.yank.file.path}\t${artifact}\t${shaOf.get(v.yank.file.path)}\t\t`)
         }
       }
       const commit = commitOf(`p:${id}`)

@@ -183,3 +183,13 @@ export function packagesOfNamespace(reader: ObjectReader, rootTree: string, ns: 
   return ids.filter((id) => !id.endsWith(':'))
 }
 
+/** Packages nested one segment below `id` at a commit (`<id>/<segment>` with a version record), sorted. */
+export function childrenAt(reader: ObjectReader, rootTree: string, id: string): string[] {
+  const dir = lookup(reader, rootTree, `${PACKAGES_DIR}/${id.slice(0, id.indexOf(':'))}/${id.slice(id.indexOf(':') + 1)}`)
+  if (!dir || !isTreeMode(dir.mode)) return []
+  return reader
+    .readTree(dir.oid)
+    .filter((e) => isTreeMode(e.mode) && packageExistsAt(reader, rootTree, `${id}/${e.name}`))
+    .map((e) => `${id}/${e.name}`)
+    .sort()
+}

@@ -12,9 +12,9 @@
  */
 import { stableJson } from '../core/canonical.js'
 import { checkPackageId } from '../core/names.js'
-import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
+import type { Dependency, NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
 import { compareVersions } from '../core/versions.js'
-import { API_ROOT, type Counts, type FeedEntry, type PackageModel } from './documents.js'
+import { API_ROOT, type Counts, type FeedEntry, type PackageModel, type Site } from './documents.js'
 
 /** One file a renderer writes: a path relative to the output root, and its bytes. */
 export interface SiteFile {
@@ -102,7 +102,7 @@ export function renderDependentsDoc(doc: DependentsDoc): string {
  * `docs` holds the lists as they stand (an incremental build loads the ones
  * it needs first); both builds fold the same events in the same order.
  */
-export function foldDependents(docs: Map<string, DependentsDoc>, record: VersionRecord, commit: string): string[] {
+export function foldDependents(docs: Map<string, DependentsDoc>, record: DependingRecord, commit: string): string[] {
   const changed: string[] = []
   for (const name of dependencyTargets(record)) {
     const dep = record.dependencies.find((d) => d.name === name)!
@@ -132,8 +132,11 @@ function positionsOf(doc: DependentsDoc): Map<string, number> {
   return map
 }
 
+/** What of a version record its dependents lists need. */
+export type DependingRecord = Pick<VersionRecord, 'name' | 'version'> & { dependencies: Pick<Dependency, 'name' | 'req' | 'optional'>[] }
+
 /** The dependency names of a record that get a dependents list (each once; never itself). */
-export function dependencyTargets(record: VersionRecord): string[] {
+export function dependencyTargets(record: DependingRecord): string[] {
   return [...new Set(record.dependencies.map((d) => d.name))].filter((name) => name !== record.name && checkPackageId(name) === undefined)
 }
 
@@ -144,4 +147,15 @@ export function checkSitePath(file: string): string {
     throw new Error(`the page renderer asked to write "${file}", which is not a plain relative path`)
   }
   return file
+}
+
+/** What every page of a build is given about the registry. */
+export const pageContext = (site: Site): PageContext => ({ baseUrl: site.baseUrl, registry: site.registry })
+
+/** A package's dependents as its page lists them, by name. */
+export const sortedDependents = (doc: DependentsDoc | undefined): Dependent[] => [...(doc?.dependents ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1))
+
+/** The renderer's files as paths checked for the output and bytes to write. */
+export function siteFiles(files: SiteFile[]): [string, string | Buffer][] {
+  return files.map((file) => [checkSitePath(file.path), typeof file.bytes === 'string' ? file.bytes : Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength)])
 }

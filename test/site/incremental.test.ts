@@ -156,3 +156,17 @@ describe('incremental builds of the site equal full builds', () => {
     expect(fs.existsSync(path.join(incremental, 'index.html'))).toBe(true)
   })
 })
+
+describe('a full build of the site on worker threads', () => {
+  it('writes the same pages, badges and dependents lists as one on the main thread', async () => {
+    const inline = path.join(site.work, 'threads-0')
+    const threaded = path.join(site.work, 'threads-2')
+    await buildApi({ repo: site.idx.repo, out: inline, baseUrl: BASE, now: NOW, pages: siteRenderer, threads: 0 })
+    const result = await buildApi({ repo: site.idx.repo, out: threaded, baseUrl: BASE, now: NOW, pages: siteRenderer, threads: 2 })
+    expect(result.mode).toBe('full')
+    const pages = readTree(threaded)
+    expect([...pages.keys()].filter((f) => f.startsWith('api/v1/dependents/')).length).toBeGreaterThan(0)
+    expect([...pages.keys()].filter((f) => f.startsWith('packages/') && f.endsWith('.html')).length).toBeGreaterThan(0)
+    expect(treeDifferences(readTree(inline), pages)).toEqual([])
+  })
+})
