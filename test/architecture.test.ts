@@ -8,12 +8,7 @@ import { checkLayers, formatViolations, LAYERS, type Exception, type Violation }
 const SRC = path.resolve('src')
 
 /** Imports let through for now, each with the change that removes it. */
-const KNOWN_EXCEPTIONS: Exception[] = [
-  // The last known exception: build-api reads git objects with the fast reader, which git/index.ts does not export yet.
-  { file: 'api/build.ts', specifier: '../git/objects.js', why: 'git/index.ts exports the fast reader with one git read path' },
-  { file: 'api/history.ts', specifier: '../git/objects.js', why: 'git/index.ts exports the fast reader with one git read path' },
-  { file: 'api/model.ts', specifier: '../git/objects.js', why: 'git/index.ts exports the fast reader with one git read path' },
-]
+const KNOWN_EXCEPTIONS: Exception[] = []
 
 describe('src/', () => {
   it('imports only down the layers, through index.ts, with a pure core', () => {
