@@ -11,6 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
+import { timestamp } from '../core/time.js'
 import { sha256Hex } from '../core/hash.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
@@ -228,7 +229,7 @@ function feedEntries(events: RawEvent[], chain: CommitData[], packages: (id: str
       name: event.id,
       version: event.version,
       commit: commit.oid,
-      time: new Date(commit.time * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: timestamp(new Date(commit.time * 1000)),
       sha256: primaryArtifact(entry.record).sha256,
       file: file.path,
       file_sha256: sha256Hex(file.bytes),

@@ -10,6 +10,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import { WharfError } from '../core/errors.js'
+import { timestamp } from '../core/time.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
 import { isTreeMode, parseCommit, type Change, type ObjectReader, type RawEntry } from '../git/index.js'
 import { cargoIndexPath, crateKey } from './cargo.js'
@@ -72,7 +73,6 @@ function walkEntry(reader: ObjectReader, entry: RawEntry, file: string, out: { p
   else for (const child of reader.readTree(entry.oid)) walkEntry(reader, child, `${file}/${child.name}`, out)
 }
 
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 export interface FullBuildOptions {
   /** Worker threads for the packages (default: one per core when the index is large, else none). */
@@ -219,7 +219,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         name: event.id,
         version: event.version,
         commit: chain.oids[event.commit]!,
-        time: iso(chain.times[event.commit]!),
+        time: timestamp(new Date(chain.times[event.commit]! * 1000)),
         sha256: sha256!,
         file: event.path,
         file_sha256: fileSha!,

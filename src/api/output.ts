@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
+import { writeFileAtomic } from '../store/index.js'
 import { isSnapshotFile } from './snapshot.js'
 
 /** Files written at once while filling a new tree: enough to keep the thread pool busy. */
@@ -62,10 +63,7 @@ export class OutputTree {
       if (this.inPlace) {
         const existing = await fs.promises.readFile(full).catch(() => undefined)
         if (existing && existing.equals(bytes)) return
-        await this.ensureDir(path.dirname(full))
-        const temp = `${full}.${randomBytes(4).toString('hex')}.tmp`
-        await fs.promises.writeFile(temp, bytes)
-        await fs.promises.rename(temp, full)
+        await writeFileAtomic(full, bytes, 0o644, false)
         this.unsynced.add(full)
       } else {
         await this.ensureDir(path.dirname(full))

@@ -19,6 +19,7 @@ import { stableJson } from '../core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument, type DetachedSignature, type TrustedKey } from '../core/dsse.js'
 import { sha256Hex } from '../core/hash.js'
 import type { SigningKey } from '../core/keys.js'
+import { timestamp } from '../core/time.js'
 
 export const SNAPSHOT_PATH = 'snapshot.json'
 export const SNAPSHOT_PARTS_DIR = 'snapshot'
@@ -149,15 +150,14 @@ export interface SnapshotInput {
   key: SigningKey
 }
 
-const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 export function renderSnapshot(input: SnapshotInput): string {
   const unsigned = {
     schema: 'wharf:snapshot/v1' as const,
     registry: input.registry,
     commit: input.commit,
-    generated_at: iso(input.now),
-    expires: iso(new Date(input.now.getTime() + input.ttlSeconds * 1000)),
+    generated_at: timestamp(input.now),
+    expires: timestamp(new Date(input.now.getTime() + input.ttlSeconds * 1000)),
     file_count: input.fileCount,
     parts: Object.fromEntries(Object.entries(input.parts).sort()),
     ...(input.leafDigits !== undefined && input.leafDigits !== MIN_LEAF_DIGITS ? { leaf_digits: input.leafDigits } : {}),

@@ -22,16 +22,17 @@ export function artifactPath(indexDir: string, sha256: string): string {
  * Writes `bytes` to `file` so that a reader, or a restart after a crash, sees
  * either the old file or the whole new one: a temp file beside it (named
  * `*.tmp`), flushed to disk, then renamed over it. Every file wharf writes
- * for keeps goes through here.
+ * for keeps goes through here. `sync: false` leaves the flush to the caller,
+ * which then flushes many files at once (build-api's in-place update).
  */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode = 0o644, sync = true): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true })
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
     const handle = await fs.promises.open(temp, 'w', mode)
     try {
       await handle.writeFile(bytes)
-      await handle.sync()
+      if (sync) await handle.sync()
     } finally {
       await handle.close()
     }
