@@ -12,7 +12,8 @@
  * - `wharf check` of a one-file submission (a signed record of a new
  *   version), in process (median of seven);
  *
- * and the ratios to the smallest size. A whole `wharf build-api --since` and
+ * and the ratios to the smallest size. The builds are of the API alone
+ * (`--no-site`): bench/site.ts measures what the site adds. A whole `wharf build-api --since` and
  * `wharf check` process are timed once too: start-up is most of them.
  *
  * `npm run bench -- api` runs all three sizes (1,000,000 takes a while);
@@ -89,7 +90,8 @@ export async function run(): Promise<void> {
       const index = await createSyntheticIndex(versions, parent)
       const generateS = (performance.now() - started) / 1000
       const out = path.join(parent, 'public')
-      const full = timedProcess(['build-api', '--index', index.dir, '--out', out, '--json'], parent)
+      // The API alone: the site's share of a build is bench/site.ts's.
+      const full = timedProcess(['build-api', '--index', index.dir, '--out', out, '--json', '--no-site'], parent)
       const files = (JSON.parse(full.stdout) as { written: number }).written
 
       // New packages (syntheticSlot: versions i with i % 100 < 10 start one), then second versions of them.
@@ -99,7 +101,7 @@ export async function run(): Promise<void> {
       if (syntheticSlot(first).version !== '1.0.0' || syntheticSlot(first + 10).name !== syntheticSlot(first).name) throw new Error('bench: the synthetic slots moved; fix the versions chosen')
       const since = await resolveCommit(index.repo, MAIN)
       await appendSynthetic(index.dir, first + 20, first + 21)
-      const incrementalProcess = timedProcess(['build-api', '--index', index.dir, '--out', out, '--since', since], parent)
+      const incrementalProcess = timedProcess(['build-api', '--index', index.dir, '--out', out, '--since', since, '--no-site'], parent)
 
       // One signed record of a new version of a package that exists.
       const artifact = path.join(parent, 'calc.wasm')
@@ -137,7 +139,7 @@ export async function run(): Promise<void> {
     } finally {
       await fs.promises.rm(parent, { recursive: true, force: true })
     }
-    console.log(`  ${versions.toLocaleString('en')} versions done; load average ${load()}`)
+    console.log(`  ${versions.toLocaleString('en')} versions done; load average ${load()}; ${JSON.stringify(rows[rows.length - 1])}`)
   }
   table(rows)
   console.log(`load average at end: ${load()}; git ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()}, node ${process.version}`)
