@@ -100,6 +100,8 @@ export interface BuildApiOptions {
   sizes?: Partial<Sizes>
   /** Writes the static site beside the API (src/site's renderer); without it only the API is built. */
   pages?: PageRenderer
+  /** Told the phase of the build and, while packages are rendered, how many are done: for a progress line. */
+  onProgress?: (progress: { phase: string; done?: number; total?: number }) => void
 }
 
 export interface Sizes {
@@ -140,6 +142,7 @@ export interface BuildContext {
   sizes: Sizes
   warnings: string[]
   pages: PageRenderer | undefined
+  progress: NonNullable<BuildApiOptions['onProgress']>
 }
 
 function normalizeBaseUrl(url: string): string {
@@ -192,6 +195,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         sizes: { searchShard: SEARCH_SHARD_MAX, snapshotLeaf: LEAF_TARGET, ...options.sizes },
         warnings: [],
         pages: options.pages,
+        progress: options.onProgress ?? (() => {}),
       }
       let reason: string | undefined
       if (options.since !== undefined) {
@@ -417,6 +421,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
 /** An incremental build, or the reason it cannot be one. */
 async function incrementalBuild(ctx: BuildContext, out: string, since: string): Promise<BuildApiResult | string> {
   const { reader, site } = ctx
+  ctx.progress({ phase: 'reading the changes' })
   const current = currentTree(out)
   if (!current) return `there is no previous output at ${out}`
   const tree = new OutputTree(current, true)
@@ -485,7 +490,9 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   }
   const newVersions = new Set(scan.events.filter((e) => e.type === 'publish').map((e) => `${e.id}@${e.version}`))
   const searchEntries = new Map<string, SearchEntry>()
+  let rendered = 0
   for (const pkg of packages.values()) {
+    ctx.progress({ phase: 'changed packages', done: rendered++, total: packages.size })
     for (const v of pkg.versions) {
       if (newVersions.has(`${pkg.id}@${v.version}`)) await Promise.all(placeArtifacts(tree, ctx.repo.dir, v.record))
       const commit = commitOf(`v:${pkg.id}@${v.version}`)
@@ -605,6 +612,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     await writeSiteFiles(tree, ctx.pages.aggregates(input))
   }
 
+  ctx.progress({ phase: 'signing the snapshot' })
   await writeSnapshot(ctx, tree, previousSnapshot)
   await tree.sync()
   await tree.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts, pages: ctx.pages?.format }))

@@ -86,6 +86,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
   let pool: Pool | undefined
   try {
     // The history: which commit last changed each document, and the events of the feed.
+    ctx.progress({ phase: 'reading the history of main' })
     const chain = readChain(reader, ctx.head.oid)
     const threads = options.threads ?? (chain.oids.length >= COMMITS_FOR_THREADS ? os.availableParallelism() : 0)
     if (threads > 0) pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir })
@@ -185,9 +186,13 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       }
     }
     const summaries: PackageSummary[] = []
+    // Every package the history published to (one whose files were all removed since is counted too: a rare edge for a progress line).
+    const total = scan.born.size
+    ctx.progress({ phase: 'packages', done: 0, total })
     await Promise.all(
       tasks.map(async (task) => {
         const result = await run<GroupsResult>({ kind: 'groups', task })
+        ctx.progress({ phase: 'packages', done: summaries.length + result.packages.length, total })
         for (const summary of result.packages) summaries.push(summary)
         addWritten(result.written)
       }),
@@ -267,7 +272,9 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     }
     if (ctx.pages) {
       // The renderer is a function of this thread: the pages are rendered here, a group at a time, once every dependents list is complete.
+      let paged = 0
       for (const item of items.values()) {
+        ctx.progress({ phase: 'pages', done: paged++, total: items.size })
         const { packages } = readGroup(reader, item)
         const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort()
         for (const id of ids) {
@@ -303,6 +310,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       for (const [file, bytes] of siteFiles(ctx.pages.aggregates(input))) writer.write(file, bytes)
     }
 
+    ctx.progress({ phase: 'signing the snapshot' })
     // The snapshot of everything written: subtrees by three-digit prefix (on the threads), parts, and the signed top.
     addWritten(writer.take())
     placed.clear()
