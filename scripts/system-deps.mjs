@@ -20,6 +20,7 @@ const REQUIREMENTS = [
   },
   { why: "the matrix's native peak memory (GNU time)", packages: ['time'], present: () => fs.existsSync('/usr/bin/time') },
   { why: "the site's browser tests (Chromium, driven by playwright-core)", packages: ['chromium'], present: () => fs.existsSync('/usr/bin/chromium') },
+  { why: "wharf serve's sandbox for uploaded crates (bubblewrap)", packages: ['bubblewrap'], present: () => onPath('bwrap') },
   {
     // Debian 12's cargo (1.65) predates sparse registries; Debian 13's or rustup's (~/.cargo/bin) will do.
     why: 'a cargo with sparse-registry support (1.68+) for the Cargo index tests',

@@ -30,6 +30,10 @@ const ERRORS = {
   IO: { exit: 2, status: 500 },
   TOOLCHAIN: { exit: 2, status: 500 },
   LOCKED: { exit: 2, status: 503 },
+  // No sandbox to run uploaded code in; the operator must install one (or opt out by name).
+  NO_SANDBOX: { exit: 2, status: 503 },
+  // The disk (or the quota) is full: nothing was written; free space and try again.
+  NO_SPACE: { exit: 2, status: 507 },
   // Understood and refused.
   REJECTED: { exit: 1, status: 400 },
   INVALID_DIGEST: { exit: 1, status: 400 },

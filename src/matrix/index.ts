@@ -3,7 +3,8 @@
  * import from here only.
  */
 export { runMatrix } from './run.js'
-export { runMatrixIsolated, type IsolatedRun } from './isolated.js'
+export { runMatrixIsolated, type IsolatedRun, type IsolatedOptions } from './isolated.js'
+export { probeSandbox, SANDBOX_LIMITS, type SandboxOptions, type SandboxProbe } from './sandbox.js'
 export { DEFAULTS, type MatrixOptions } from './options.js'
 export { renderMarkdown } from './markdown.js'
 export { parseTargets } from './targets.js'

@@ -25,7 +25,16 @@ export interface ServeConfig {
   rateLimitPerMin: number
   /** Where a log line goes (one per request and per publish step). */
   log?: (line: string) => void
+  /**
+   * How `POST /tests/{id}` runs uploaded code: under bubblewrap (`bwrap`,
+   * default the one on PATH), or, only when the operator opted out by name
+   * (REGISTRY_UNSANDBOXED_TESTS), with the server's own rights.
+   */
+  sandbox?: { bwrap?: string; unsandboxed?: boolean }
 }
+
+/** The value of REGISTRY_UNSANDBOXED_TESTS that runs uploaded crates without a sandbox. */
+export const UNSANDBOXED_OPT_OUT = 'i-understand-this-runs-untrusted-code'
 
 export interface NamespaceToken {
   namespace: string
@@ -82,5 +91,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServeConfig {
     tokens: parseTokens(env.REGISTRY_TOKENS),
     maxUploadBytes: positiveInt(env, 'REGISTRY_MAX_UPLOAD_MB', DEFAULTS.maxUploadMb) * 1024 * 1024,
     rateLimitPerMin: positiveInt(env, 'REGISTRY_RATE_LIMIT_PER_MIN', DEFAULTS.rateLimitPerMin),
+    sandbox: { unsandboxed: unsandboxedOptOut(env.REGISTRY_UNSANDBOXED_TESTS) },
   }
+}
+
+/** True only for the exact opt-out phrase; any other value is a mistake worth stopping for. */
+function unsandboxedOptOut(raw: string | undefined): boolean {
+  if (raw === undefined || raw.trim() === '') return false
+  if (raw.trim() === UNSANDBOXED_OPT_OUT) return true
+  throw new WharfError('USAGE', `REGISTRY_UNSANDBOXED_TESTS="${raw}" is not the opt-out phrase`, {
+    hint: `unset it to run uploaded crates under bubblewrap, or set it to ${UNSANDBOXED_OPT_OUT} to run them with the server's rights`,
+  })
 }

@@ -20,7 +20,7 @@ import { wasmRustRoutes } from './routes/wasmrust.js'
 import type { BuildApi } from './build.js'
 import type { ServeConfig } from './config.js'
 
-export { configFromEnv, parseTokens, DEFAULTS, type ServeConfig, type NamespaceToken } from './config.js'
+export { configFromEnv, parseTokens, DEFAULTS, UNSANDBOXED_OPT_OUT, type ServeConfig, type NamespaceToken } from './config.js'
 export { CRASH_STEPS, type CrashStep } from '../publish/index.js'
 
 export interface RunningServer {
@@ -79,7 +79,7 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
   const url = config.url ?? `http://localhost:${port}`
   let registry: Registry
   try {
-    registry = await openRegistry({ dataDir: config.dataDir, baseUrl: url, adminToken: config.adminToken, tokens: config.tokens, log, buildApi: config.buildApi })
+    registry = await openRegistry({ dataDir: config.dataDir, baseUrl: url, adminToken: config.adminToken, tokens: config.tokens, log, buildApi: config.buildApi, sandbox: config.sandbox })
   } catch (e) {
     server.close()
     sink.flush()

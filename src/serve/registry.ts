@@ -11,6 +11,7 @@ import { namespacePath, recordPath, REGISTRY_KEY_PATH, REGISTRY_PATH, yankPath }
 import { ownerLogin, type NamespaceFile, type RegistryFile, type VersionRecord } from '../core/types.js'
 import { readRegistry } from '../check/index.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
+import { probeSandbox } from '../matrix/index.js'
 import { componentRecord, createJournal, createPipeline, crateRecord, readCrateArchive, type Pipeline, type Plan } from '../publish/index.js'
 import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
 import { defaultBuildApi, readBuilt, writeBuilt, type BuildApi } from './build.js'
@@ -30,7 +31,17 @@ export interface RegistryOptions {
   log: (line: string) => void
   /** Overrides src/api's buildApi. */
   buildApi?: BuildApi
+  /** How uploaded code runs (ServeConfig.sandbox). */
+  sandbox?: { bwrap?: string; unsandboxed?: boolean }
 }
+
+/** How `POST /tests/{id}` runs uploaded code on this server, settled once at start. */
+export type TestSandbox =
+  | { kind: 'bwrap'; bwrap: string; version: string }
+  /** The operator opted out by name: uploaded code runs with the server's rights. */
+  | { kind: 'unsandboxed' }
+  /** No sandbox could be made: test runs are refused (503), saying why. */
+  | { kind: 'unavailable'; reason: string }
 
 export interface Registry {
   layout: DataDir
@@ -45,6 +56,7 @@ export interface Registry {
   /** True when this start made the admin token (print it). */
   generatedToken: boolean
   startedAt: Date
+  sandbox: TestSandbox
   registryFile(): Promise<RegistryFile>
   cratesNamespace(): Promise<string>
   publishComponent(who: Identity, form: ComponentForm): Promise<VersionRecord>
@@ -52,6 +64,13 @@ export interface Registry {
   yank(who: Identity, name: string, version: string, reason: string): Promise<{ yanked: boolean }>
   updateRegistry(who: Identity, change: Partial<Pick<RegistryFile, 'description' | 'peers' | 'policy' | 'name'>>): Promise<RegistryFile>
   close(): Promise<void>
+}
+
+async function settleSandbox(wanted: RegistryOptions['sandbox']): Promise<TestSandbox> {
+  if (wanted?.unsandboxed) return { kind: 'unsandboxed' }
+  const bwrap = wanted?.bwrap ?? 'bwrap'
+  const probe = await probeSandbox(bwrap)
+  return probe.ok ? { kind: 'bwrap', bwrap, version: probe.version } : { kind: 'unavailable', reason: probe.reason }
 }
 
 export async function openRegistry(options: RegistryOptions): Promise<Registry> {
@@ -104,6 +123,15 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
       await rebuild()
     },
   })
+  const sandbox = await settleSandbox(options.sandbox)
+  log(
+    sandbox.kind === 'bwrap'
+      ? `test runs: sandboxed (${sandbox.version})`
+      : sandbox.kind === 'unsandboxed'
+        ? 'test runs: NOT sandboxed (REGISTRY_UNSANDBOXED_TESTS): uploaded crates run with this server\'s rights'
+        : `test runs: refused, no sandbox: ${sandbox.reason}`,
+  )
+
   const recovered = await pipeline.recover()
   for (const label of recovered.finished) log(`recovered: finished ${label}`)
   for (const label of recovered.rolledBack) log(`recovered: rolled back ${label}`)
@@ -174,6 +202,7 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
     adminToken: admin.token,
     generatedToken: admin.generated,
     startedAt: new Date(),
+    sandbox,
     registryFile: () => readRegistry(repo, MAIN),
     async cratesNamespace() {
       return (await readRegistry(repo, MAIN)).policy.namespaces.crates ?? 'crates'

@@ -5,6 +5,7 @@
  * Answers keep that API's envelope: {status, data, error, pagination}.
  */
 import { WharfError } from '../../core/errors.js'
+import { parseTargets } from '../../matrix/index.js'
 import type { PackageEntry } from '../catalog.js'
 import { fieldError, readJson, sendJson } from '../http.js'
 import type { CargoPublishMetadata } from '../requests.js'
@@ -132,7 +133,9 @@ export function wasmRustRoutes(registry: Registry, maxUploadBytes: number): Rout
       async handler(request) {
         admin(request)
         const pkg = findCrate(registry, request.params.id!)
-        sendJson(request.res, 202, envelope(await tests.start(request.params.id!, registry.catalog.latest(pkg.name)!.record)))
+        const list = request.query.get('targets')
+        const targets = list === null ? undefined : parseTargets(list)
+        sendJson(request.res, 202, envelope(await tests.start(request.params.id!, registry.catalog.latest(pkg.name)!.record, targets)))
       },
     },
     {
