@@ -17,14 +17,36 @@ export function errorBody(e: unknown): Record<string, unknown> {
   return { error: e.message, code: e.code, ...(e.field ? { field: e.field } : {}), ...(e.hint ? { hint: e.hint } : {}) }
 }
 
+/**
+ * What a document may do once a browser has it. A page loads its own styles,
+ * scripts and images and nothing else, posts forms only here, and is never
+ * framed; anything else (JSON, artifacts, badges) may load nothing at all.
+ */
+export const PAGE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+export const DATA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+
+/** Headers every answer carries: no content sniffing, and the policy for its type (a page's, or none at all). */
+export function securityHeaders(type: string): Record<string, string> {
+  return { 'x-content-type-options': 'nosniff', 'content-security-policy': type.startsWith('text/html') ? PAGE_POLICY : DATA_POLICY }
+}
+
+/** The same for an answer whose type is not known yet (set first, and replaced by whatever writeHead sends). */
+export function setSecurityHeaders(res: ServerResponse): void {
+  res.setHeader('x-content-type-options', 'nosniff')
+  res.setHeader('content-security-policy', DATA_POLICY)
+}
+
+const JSON_HEADERS = securityHeaders('application/json')
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
   const text = `${JSON.stringify(body)}\n`
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers })
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...JSON_HEADERS, ...headers })
   res.end(text)
 }
 
 export function sendHtml(res: ServerResponse, html: string): void {
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' })
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store', ...securityHeaders('text/html') })
   res.end(html)
 }
 
@@ -44,7 +66,7 @@ export function intParam(query: URLSearchParams, name: string, fallback: number,
 export function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
   const text = `${JSON.stringify(body)}\n`
   res.shouldKeepAlive = false
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close', ...headers })
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close', ...JSON_HEADERS, ...headers })
   res.end(text, () => {
     // Give the client a moment to read the answer before the socket goes.
     setTimeout(() => req.socket.destroy(), 50).unref()

@@ -9,7 +9,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { statusFor, WharfError } from '../core/errors.js'
-import { clientKey, drain, refuseBody, sendJson } from './http.js'
+import { clientKey, drain, refuseBody, sendJson, setSecurityHeaders } from './http.js'
 import { createRateLimiter } from './rate-limit.js'
 import { openRegistry, type Registry } from './registry.js'
 import { badPath, createRouter, errorAnswer, noRoute, type Envelope } from './router.js'
@@ -130,6 +130,7 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
         return
       }
     }
+    setSecurityHeaders(res)
     let pathname = '/'
     res.on('finish', () => log(`${req.method} ${pathname} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`))
     let query: URLSearchParams
@@ -155,7 +156,7 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     })
   })
   server.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\nx-content-type-options: nosniff\r\ncontent-length: 0\r\n\r\n')
   })
   server.keepAliveTimeout = 5_000
 

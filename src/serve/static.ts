@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { securityHeaders } from './http.js'
 
 interface Cached {
   body: Buffer
@@ -45,17 +46,26 @@ const MAX_CACHED_BYTES = 1024 * 1024
 /** Request targets remembered for the fast path; past this the memory is dropped and refilled. */
 const MAX_HOT_TARGETS = 20_000
 
+const JSON_TYPE = 'application/json; charset=utf-8'
+
 /**
- * The content type of a generated file. Files without an extension (and a
- * version such as `0.1.0`, whose "extension" is `.0`) are JSON in the API and
- * JSON lines in the Cargo index.
+ * Parts of the output that hold data, never pages: a file there is JSON
+ * whatever it is called, since a version (`1.0.0-a.html`) is part of a
+ * document's name and the publisher chooses it.
+ */
+const DATA_DIRS = ['api/', 'index/', 'snapshot/', '.well-known/']
+
+/**
+ * The content type of a generated file. Under the data directories it is
+ * JSON, whatever the name; the Cargo index is JSON lines (plain text). Elsewhere
+ * (pages, styles, badges) the extension decides, and a file without a known
+ * one is JSON.
  */
 export function contentTypeFor(relative: string): string {
-  const ext = path.extname(relative).toLowerCase()
-  const known = TYPES[ext]
-  if (known) return known
+  if (relative === 'cargo/config.json') return JSON_TYPE
   if (relative.startsWith('cargo/')) return 'text/plain; charset=utf-8'
-  return 'application/json; charset=utf-8'
+  if (DATA_DIRS.some((dir) => relative.startsWith(dir))) return JSON_TYPE
+  return TYPES[path.extname(relative).toLowerCase()] ?? JSON_TYPE
 }
 
 /**
@@ -108,7 +118,7 @@ export function createStaticFiles(root: string): StaticFiles {
     const type = contentTypeFor(path.relative(absolute, file).split(path.sep).join('/'))
     const gzip = COMPRESSIBLE.test(type) && body.length >= GZIP_MIN_BYTES ? gzipSync(body) : undefined
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
-    const base = { 'content-type': type, etag, 'cache-control': 'public, max-age=0, must-revalidate', vary: 'Accept-Encoding' }
+    const base = { 'content-type': type, etag, 'cache-control': 'public, max-age=0, must-revalidate', vary: 'Accept-Encoding', ...securityHeaders(type) }
     return {
       body,
       gzip,

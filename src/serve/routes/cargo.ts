@@ -38,7 +38,7 @@ export function cargoRoutes(registry: Registry, maxUploadBytes: number): Route[]
         const crateName = params.crate!
         const pkg = registry.catalog.crate(crateName)
         if (!pkg) throw new WharfError('NOT_FOUND', `no crate "${crateName}" here`)
-        await sendArtifact(registry, req, res, { name: pkg.name, version: params.version!, type: 'application/gzip' })
+        await sendArtifact(registry, req, res, { name: pkg.name, version: params.version! })
       },
     },
     {

@@ -63,7 +63,7 @@ export function runRoutes(registry: Registry, maxUploadBytes: number): Route[] {
         if (slash <= 0) throw new WharfError('NOT_FOUND', `no artifact at ${pathname}`)
         const name = rest.slice(0, slash)
         const version = rest.slice(slash + 1, -DOWNLOAD_SUFFIX.length)
-        await sendArtifact(registry, req, res, { name, version, type: 'application/wasm' })
+        await sendArtifact(registry, req, res, { name, version })
       },
     },
     {
@@ -91,9 +91,7 @@ export function runRoutes(registry: Registry, maxUploadBytes: number): Route[] {
         const hex = params.hex!
         const entry = registry.catalog.bySha256(hex)
         if (!entry) throw new WharfError('NOT_FOUND', `no published artifact has sha256 ${hex}`)
-        const artifact = entry.record.artifacts.find((a) => a.sha256 === hex)!
-        const type = artifact.name.endsWith('.crate') ? 'application/gzip' : artifact.name.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream'
-        await sendArtifact(registry, req, res, { name: entry.record.name, version: entry.record.version, type, sha256: hex })
+        await sendArtifact(registry, req, res, { name: entry.record.name, version: entry.record.version, sha256: hex })
       },
     },
   ]
