@@ -35,6 +35,16 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
+/**
+ * The write budgets for REGISTRY_RATE_LIMIT_PER_MIN: token holders share it,
+ * each holder a quarter; requests without a valid token share a quarter of
+ * it, each address a sixteenth (at least one a minute).
+ */
+export function writeLimits(perMin: number): { authenticated: { globalPerMin: number; clientPerMin: number }; anonymous: { globalPerMin: number; clientPerMin: number } } {
+  const share = (n: number) => Math.max(1, Math.ceil(perMin / n))
+  return { authenticated: { globalPerMin: perMin, clientPerMin: share(4) }, anonymous: { globalPerMin: share(4), clientPerMin: share(16) } }
+}
+
 /** A log sink that batches lines, so logging each request costs one write per batch rather than per line. */
 function batchedLog(write: (text: string) => void): { log: (line: string) => void; flush: () => void } {
   let pending: string[] = []
@@ -85,7 +95,9 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     sink.flush()
     throw e
   }
-  const limiter = createRateLimiter({ globalPerMin: config.rateLimitPerMin, clientPerMin: Math.max(1, Math.ceil(config.rateLimitPerMin / 4)) })
+  const limits = writeLimits(config.rateLimitPerMin)
+  const writes = createRateLimiter(limits.authenticated)
+  const anonymous = createRateLimiter(limits.anonymous)
   const router = createRouter([
     ...runRoutes(registry, config.maxUploadBytes),
     ...cargoRoutes(registry, config.maxUploadBytes),
@@ -98,8 +110,15 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     const method = req.method ?? 'GET'
     const read = method === 'GET' || method === 'HEAD'
     if (!read) {
-      const wait = limiter.take(clientKey(req))
-      if (wait > 0) throw new WharfError('RATE_LIMITED', `too many writes; try again in ${wait} s`, { hint: 'slow down, or ask the operator to raise REGISTRY_RATE_LIMIT_PER_MIN', retryAfter: wait })
+      // Charged after authentication: a valid token draws on the writers' budget, anything else on the smaller one of its address.
+      const who = registry.auth.identify(req.headers.authorization)
+      const wait = who ? writes.take(`${who.namespace}\0${who.login}`) : anonymous.take(clientKey(req))
+      if (wait > 0) {
+        throw new WharfError('RATE_LIMITED', `too many ${who ? 'writes' : 'requests without a valid token'}; try again in ${wait} s`, {
+          hint: who ? 'slow down, or ask the operator to raise REGISTRY_RATE_LIMIT_PER_MIN' : 'send a valid token (Authorization: Bearer <token>)',
+          retryAfter: wait,
+        })
+      }
     }
     const found = router.find(method, pathname)
     if ('badPath' in found) throw badPath(pathname)

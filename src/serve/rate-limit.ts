@@ -1,7 +1,10 @@
 /**
  * Token buckets: one shared by every client and one per client, both refilled
  * continuously. A request takes one token from each or is refused with the
- * seconds until it would be allowed.
+ * seconds until it would be allowed. The server keeps two such limiters: one
+ * for writes that carry a valid token, keyed by the token's holder, and a
+ * smaller one for everything else, keyed by address, so a flood of
+ * unauthenticated requests never spends what token holders are given.
  */
 
 interface Bucket {
@@ -12,9 +15,15 @@ interface Bucket {
 export interface RateLimiter {
   /** 0 when allowed (and counted), else whole seconds to wait. */
   take(client: string, now?: number): number
+  /** How many clients it remembers (bounded by maxClients). */
+  size(): number
 }
 
-export function createRateLimiter(options: { globalPerMin: number; clientPerMin: number }): RateLimiter {
+/** Clients remembered at most; past it the least recently seen are forgotten (a forgotten client starts full). */
+const MAX_CLIENTS = 10_000
+
+export function createRateLimiter(options: { globalPerMin: number; clientPerMin: number; maxClients?: number }): RateLimiter {
+  const maxClients = options.maxClients ?? MAX_CLIENTS
   const global: Bucket = { tokens: options.globalPerMin, at: Date.now() }
   const clients = new Map<string, Bucket>()
   const refill = (bucket: Bucket, perMin: number, now: number) => {
@@ -26,9 +35,19 @@ export function createRateLimiter(options: { globalPerMin: number; clientPerMin:
   return {
     take(client, now = Date.now()) {
       let own = clients.get(client)
-      if (!own) {
-        // Forget full buckets now and then, so the map holds only recent clients.
-        if (clients.size > 10_000) for (const [key, b] of clients) if (b.at < now - 60_000) clients.delete(key)
+      if (own) {
+        // Most recently seen last, so the oldest is first in line to be forgotten.
+        clients.delete(client)
+        clients.set(client, own)
+      } else {
+        if (clients.size >= maxClients) {
+          // Forget every client idle for a minute (its bucket is full again anyway), then, if still full, the least recent.
+          for (const [key, b] of clients) if (b.at < now - 60_000) clients.delete(key)
+          for (const key of clients.keys()) {
+            if (clients.size < maxClients) break
+            clients.delete(key)
+          }
+        }
         clients.set(client, (own = { tokens: options.clientPerMin, at: now }))
       }
       refill(global, options.globalPerMin, now)
@@ -39,5 +58,6 @@ export function createRateLimiter(options: { globalPerMin: number; clientPerMin:
       global.tokens -= 1
       return 0
     },
+    size: () => clients.size,
   }
 }

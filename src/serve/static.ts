@@ -2,7 +2,7 @@
  * Serves the generated API directory as a static host would: names decoded
  * from the URL (`run%3Acalc%2Fcalculator` finds `run:calc/calculator`),
  * content types, strong ETags with If-None-Match, and gzip. Files are held in
- * memory until the next build, since only this process writes them.
+ * memory, within CACHE_LIMITS, until the next build, since only this process writes them.
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -10,6 +10,7 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { securityHeaders } from './http.js'
+import { createLru } from './lru.js'
 
 interface Cached {
   body: Buffer
@@ -42,9 +43,21 @@ const TYPES: Record<string, string> = {
 const COMPRESSIBLE = /^(application\/(json|xml)|text\/|image\/svg)/
 /** Below this, gzip costs more than it saves. */
 const GZIP_MIN_BYTES = 256
+/** A file larger than this is read for each request rather than held. */
 const MAX_CACHED_BYTES = 1024 * 1024
-/** Request targets remembered for the fast path; past this the memory is dropped and refilled. */
-const MAX_HOT_TARGETS = 20_000
+/**
+ * What the caches may hold: files by path, paths that name no file (a miss
+ * costs a stat to find again, so few are kept), and request targets already
+ * answered (the fast path) by the exact target. Each is bounded by entries
+ * and by bytes (keys included), least recently used first out.
+ */
+export const CACHE_LIMITS = {
+  files: { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 },
+  misses: { maxEntries: 4096, maxBytes: 4 * 1024 * 1024 },
+  targets: { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 },
+} as const
+/** What an entry costs besides its key and bytes: the Map slot and the header objects. */
+const ENTRY_OVERHEAD = 256
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
@@ -100,20 +113,27 @@ export interface StaticFiles {
   serveHot(req: IncomingMessage, res: ServerResponse): number
   /** Forgets what is cached: call after every build. */
   invalidate(): void
+  /** What the caches hold now (never more than CACHE_LIMITS). */
+  stats(): Record<keyof typeof CACHE_LIMITS, { entries: number; bytes: number }>
   root: string
 }
 
 export function createStaticFiles(root: string): StaticFiles {
   const absolute = path.resolve(root)
-  let cache = new Map<string, Cached | null>()
-  const load = async (file: string): Promise<Cached | null> => {
+  const newFiles = () => createLru<string, Cached>(CACHE_LIMITS.files)
+  const newMisses = () => createLru<string, true>(CACHE_LIMITS.misses)
+  const newTargets = () => createLru<string, Cached>(CACHE_LIMITS.targets)
+  const weigh = (key: string, entry?: Cached) => key.length * 2 + ENTRY_OVERHEAD + (entry ? entry.body.length + (entry.gzip?.length ?? 0) : 0)
+  let cache = newFiles()
+  let misses = newMisses()
+  const load = async (file: string): Promise<Cached | undefined> => {
     let body: Buffer
     try {
       const stat = await fs.promises.stat(file)
-      if (!stat.isFile()) return null
+      if (!stat.isFile()) return undefined
       body = await fs.promises.readFile(file)
     } catch {
-      return null
+      return undefined
     }
     const type = contentTypeFor(path.relative(absolute, file).split(path.sep).join('/'))
     const gzip = COMPRESSIBLE.test(type) && body.length >= GZIP_MIN_BYTES ? gzipSync(body) : undefined
@@ -129,7 +149,7 @@ export function createStaticFiles(root: string): StaticFiles {
       notModified: base,
     }
   }
-  let hot = new Map<string, Cached>()
+  let hot = newTargets()
   /** Writes the answer for a file; returns the status sent. */
   const send = (req: IncomingMessage, res: ServerResponse, entry: Cached): number => {
     const match = req.headers['if-none-match']
@@ -146,9 +166,15 @@ export function createStaticFiles(root: string): StaticFiles {
   return {
     root: absolute,
     invalidate() {
-      cache = new Map()
-      hot = new Map()
+      cache = newFiles()
+      misses = newMisses()
+      hot = newTargets()
     },
+    stats: () => ({
+      files: { entries: cache.size, bytes: cache.bytes },
+      misses: { entries: misses.size, bytes: misses.bytes },
+      targets: { entries: hot.size, bytes: hot.bytes },
+    }),
     serveHot(req, res) {
       const entry = hot.get(req.url ?? '')
       return entry ? send(req, res, entry) : 0
@@ -157,16 +183,23 @@ export function createStaticFiles(root: string): StaticFiles {
       const file = resolveUnder(absolute, urlPath)
       if (!file) return false
       const generation = cache
+      if (misses.has(file)) return false
       let entry = cache.get(file)
       if (entry === undefined) {
-        entry = await load(file)
-        // A miss is remembered too (404s are cheap), but not across a build that ran meanwhile.
-        if (generation === cache && (!entry || entry.body.length <= MAX_CACHED_BYTES)) cache.set(file, entry)
+        const loaded = await load(file)
+        // A miss is remembered too, but nothing is across a build that ran meanwhile.
+        if (generation !== cache) {
+          if (!loaded) return false
+        } else if (!loaded) {
+          misses.set(file, true, weigh(file))
+          return false
+        } else if (loaded.body.length <= MAX_CACHED_BYTES) cache.set(file, loaded, weigh(file, loaded))
+        entry = loaded
       }
-      if (!entry) return false
       if (generation === cache && entry.body.length <= MAX_CACHED_BYTES) {
-        if (hot.size >= MAX_HOT_TARGETS) hot = new Map()
-        hot.set(req.url ?? '', entry)
+        const target = req.url ?? ''
+        // Held by both caches: each counts the bytes, so neither bound is exceeded whichever forgets first.
+        hot.set(target, entry, weigh(target, entry))
       }
       send(req, res, entry)
       return true
