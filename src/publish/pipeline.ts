@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { runCheck, type CheckResult, type Finding } from '../check/index.js'
+import { runCheck, type CheckResult, type Fetch, type Finding } from '../check/index.js'
 import { stableJson } from '../core/canonical.js'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
@@ -45,6 +45,27 @@ export interface Plan {
   message: string
   files: PlannedFile[]
   artifact?: Uint8Array
+  /**
+   * What check reads a record's remote artifacts from: bytes fetched before
+   * the write lock was taken. Under the lock nothing goes to the network; a
+   * URL this does not answer is refused.
+   */
+  fetched?: ReadonlyMap<string, Uint8Array>
+}
+
+/**
+ * The fetch check gets under the write lock: it answers only from bytes
+ * fetched beforehand, so a slow or hostile URL can never hold the lock.
+ */
+export function fetchFromPrefetched(fetched: ReadonlyMap<string, Uint8Array> = new Map()): Fetch {
+  return async (input) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+    const bytes = fetched.get(url)
+    if (!bytes) {
+      throw new WharfError('FETCH_REFUSED', `${url} was not fetched before the write began`, { hint: 'artifacts are fetched, and their digests checked, before a write takes the lock' })
+    }
+    return new Response(new Uint8Array(bytes), { status: 200, headers: { 'content-length': String(bytes.length) } })
+  }
 }
 
 export interface WriteResult {
@@ -148,7 +169,7 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
       const head = await writeCommitWith(repo, { parents: [base], files, message: plan.message, author: { login: plan.author } })
       await setBranch(repo, plan.branch, head)
       step('propose')
-      const check = await runCheck({ repo, base, head, author: plan.author })
+      const check = await runCheck({ repo, base, head, author: plan.author, fetch: fetchFromPrefetched(plan.fetched) })
       step('check')
       if (!check.accepted) {
         await rollBack(entry)

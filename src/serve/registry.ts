@@ -21,6 +21,7 @@ import { claimDataDir, dataDirLayout, ensureAdminToken, ensureIndex, type DataDi
 import { openDownloads, type Downloads } from './downloads.js'
 import { fieldError } from './http.js'
 import { cargoManifest, type CargoPublishMetadata, type ComponentForm } from './requests.js'
+import { prepareSigned } from './signed.js'
 import { createStaticFiles, type StaticFiles } from './static.js'
 
 export interface RegistryOptions {
@@ -93,6 +94,7 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
   await fs.promises.mkdir(layout.tests, { recursive: true })
   const repo = openRepo(layout.index)
   const key: SigningKey = parsePrivateKey(await fs.promises.readFile(`${layout.index}/${REGISTRY_KEY_PATH}`, 'utf8'))
+  const registryKey = { id: key.id, public_key: key.publicKey }
   const initial = await readRegistry(repo, MAIN)
   const adminLogin = initial.maintainers.map(ownerLogin).find(Boolean)
   if (!adminLogin) throw new WharfError('NOT_AN_INDEX', 'index/registry.json names no maintainer login', { hint: 'a maintainer must be a login for the server to act as' })
@@ -166,7 +168,14 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
     }
   }
 
-  const publish = async (who: Identity, ns: string, label: string, build: () => VersionRecord, artifact: Uint8Array): Promise<VersionRecord> => {
+  const publish = async (
+    who: Identity,
+    ns: string,
+    label: string,
+    build: () => VersionRecord,
+    artifact: Uint8Array,
+    fetched?: ReadonlyMap<string, Uint8Array>,
+  ): Promise<VersionRecord> => {
     auth.authorize(who, ns)
     await ensureNamespace(ns, who.login)
     let published: VersionRecord | undefined
@@ -182,6 +191,7 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
         message: `Publish ${record.name}@${record.version}`,
         files: [{ path: recordPath(record.name, record.version), json: record, schema: 'record' }],
         artifact,
+        ...(fetched ? { fetched } : {}),
       }
       return plan
     })
@@ -207,9 +217,12 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
     async cratesNamespace() {
       return (await readRegistry(repo, MAIN)).policy.namespaces.crates ?? 'crates'
     },
-    publishComponent(who, form) {
+    async publishComponent(who, form) {
       const ns = form.name.slice(0, form.name.indexOf(':'))
-      return publish(who, ns, `${form.name}@${form.version}`, () => form.signed ?? componentRecord(form, who.login, key, new Date()), form.bytes)
+      auth.authorize(who, ns)
+      // A record the publisher signed is verified, and its remote artifacts fetched, before the write lock is taken.
+      const fetched = form.signed ? await prepareSigned(repo, { record: form.signed, bytes: form.bytes, sha256: form.sha256 }, { registryKey }) : undefined
+      return publish(who, ns, `${form.name}@${form.version}`, () => form.signed ?? componentRecord(form, who.login, key, new Date()), form.bytes, fetched)
     },
     async publishCrate(who, metadata, crate) {
       const ns = await registry.cratesNamespace()
