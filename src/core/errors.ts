@@ -179,6 +179,28 @@ export function codeForStatus(status: number, sent?: unknown): WharfCode {
   return byStatus[status] ?? 'REJECTED'
 }
 
+/** Errno codes that mean the disk, or the writer's quota, is full. */
+const NO_SPACE_ERRNO = new Set(['ENOSPC', 'EDQUOT'])
+
+/**
+ * The NO_SPACE error (507 at the HTTP edge) for a write that failed because
+ * the disk or a quota is full, found anywhere in the cause chain; undefined
+ * for any other failure.
+ */
+export function noSpaceError(e: unknown, what = 'the write'): WharfError | undefined {
+  if (isWharfError(e) && e.code === 'NO_SPACE') return e
+  for (let cause = e, depth = 0; cause && typeof cause === 'object' && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === 'string' && NO_SPACE_ERRNO.has(code)) {
+      return new WharfError('NO_SPACE', `${what} failed: the disk is full (${code}); nothing was written`, {
+        hint: 'free space (or raise the quota) where the registry keeps its data, then try again',
+        cause: e,
+      })
+    }
+  }
+  return undefined
+}
+
 /** One line for people: what went wrong, and how to fix it when we know. */
 export function formatError(e: unknown): string {
   if (isWharfError(e)) return e.hint ? `${e.message} (${e.hint})` : e.message

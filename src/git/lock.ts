@@ -26,7 +26,11 @@ export async function withRepoLock<T>(dir: string, work: () => Promise<T>, timeo
       await fs.promises.writeFile(file, String(process.pid), { flag: 'wx' })
       break
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        // Created but not written (a full disk): an empty lock would name no holder and block every writer.
+        await fs.promises.rm(file, { force: true })
+        throw e
+      }
       const holder = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')) || Number.NaN)
       if (Number.isInteger(holder) && !processAlive(holder)) {
         await fs.promises.rm(file, { force: true })

@@ -25,11 +25,22 @@ export interface Journal {
   write(entry: JournalEntry): Promise<void>
   remove(id: string): Promise<void>
   pending(): Promise<JournalEntry[]>
+  /** When the last start's sweep ran (ms since the epoch), if one did. */
+  readMark(): Promise<number | undefined>
+  writeMark(at: number): Promise<void>
 }
 
 export function createJournal(dir: string): Journal {
   const file = (id: string) => path.join(dir, `${id}.json`)
+  const markFile = path.join(dir, 'swept-at')
   return {
+    async readMark() {
+      const at = Number((await fs.promises.readFile(markFile, 'utf8').catch(() => '')).trim() || Number.NaN)
+      return Number.isFinite(at) ? at : undefined
+    },
+    async writeMark(at) {
+      await writeFileAtomic(markFile, `${at}\n`)
+    },
     async write(entry) {
       await writeFileAtomic(file(entry.id), `${JSON.stringify(entry)}\n`)
     },

@@ -14,12 +14,16 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { runCheck, type CheckResult, type Fetch, type Finding } from '../check/index.js'
 import { stableJson } from '../core/canonical.js'
-import { WharfError } from '../core/errors.js'
+import { isWharfError, noSpaceError, WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { schemaErrors, type SchemaName } from '../core/schemas.js'
-import { branchExists, deleteBranch, hashBlob, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
+import { branchExists, deleteBranch, hashBlob, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, walkFiles, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
 import { artifactPath, putArtifact } from '../store/index.js'
 import type { Journal, JournalEntry } from './journal.js'
+import { sweep } from './sweep.js'
+
+/** Objects written up to this long before the previous start's sweep are checked again (clocks drift, writes straddle it). */
+const SWEEP_SLACK_MS = 60 * 60_000
 
 /** The places a write can be cut, in order. */
 export const CRASH_STEPS = ['journal', 'store', 'propose', 'check', 'merge', 'sync', 'build', 'answer'] as const
@@ -86,8 +90,12 @@ export interface Pipeline {
    * returns what to add, or undefined when there is nothing to do.
    */
   submit(plan: (base: string) => Promise<Plan | undefined>): Promise<WriteResult | undefined>
-  /** Finishes or rolls back what a crash left in the journal. */
-  recover(): Promise<{ finished: string[]; rolledBack: string[] }>
+  /**
+   * Removes what a crash or a full disk left half-written (sweep.ts: temp
+   * files, also under `stateDirs`; broken loose objects; a broken
+   * .git/index), then finishes or rolls back each write left in the journal.
+   */
+  recover(options?: { stateDirs?: readonly string[] }): Promise<{ finished: string[]; rolledBack: string[] }>
   /** Resolves once every queued write has ended. */
   idle(): Promise<void>
 }
@@ -136,6 +144,15 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
     await journal.remove(entry.id)
   }
 
+  /** After a write failed on I/O: no loose object it left may stay half-written (isomorphic-git would never write it again). */
+  const sweepAfterFailure = async (label: string, sinceMs: number) => {
+    const swept = await sweep(repo, { sinceMs, temps: false }).catch((e: unknown) => {
+      hooks.log(`publish ${label} sweep failed: ${(e as Error).message}`)
+      return undefined
+    })
+    if (swept?.objects.length) hooks.log(`publish ${label} removed ${swept.objects.length} broken loose object(s)`)
+  }
+
   const write = async (planFor: (base: string) => Promise<Plan | undefined>): Promise<WriteResult | undefined> => {
     const base = await resolveCommit(repo, MAIN)
     const plan = await planFor(base)
@@ -161,49 +178,71 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
       ...(sha256 ? { artifact: { sha256, preexisting: fs.existsSync(artifactPath(repo.dir, sha256)) } } : {}),
       started_at: new Date().toISOString(),
     }
-    await journal.write(entry)
+    try {
+      await journal.write(entry)
+    } catch (e) {
+      throw noSpaceError(e, `publishing ${plan.label}`) ?? e
+    }
     step('journal')
+    let head: string
+    let check: CheckResult
     try {
       if (plan.artifact) await putArtifact(repo.dir, plan.artifact)
       step('store')
-      const head = await writeCommitWith(repo, { parents: [base], files, message: plan.message, author: { login: plan.author } })
+      head = await writeCommitWith(repo, { parents: [base], files, message: plan.message, author: { login: plan.author } })
       await setBranch(repo, plan.branch, head)
       step('propose')
-      const check = await runCheck({ repo, base, head, author: plan.author, fetch: fetchFromPrefetched(plan.fetched) })
+      check = await runCheck({ repo, base, head, author: plan.author, fetch: fetchFromPrefetched(plan.fetched) })
       step('check')
-      if (!check.accepted) {
-        await rollBack(entry)
-        throw rejection(check.findings)
-      }
+      if (!check.accepted) throw rejection(check.findings)
       // setBranch writes then renames: a crash leaves main at the old tip or the new one.
       await setBranch(repo, MAIN, head)
-      step('merge')
+    } catch (e) {
+      // Nothing before main moves is kept: branch, new artifact and journal entry go, and any object left half-written.
+      if ((await resolveCommit(repo, MAIN)) === base) await rollBack(entry).catch(() => undefined)
+      if (!isWharfError(e)) await sweepAfterFailure(plan.label, started - 1000)
+      throw noSpaceError(e, `publishing ${plan.label}`) ?? e
+    }
+    step('merge')
+    // Main moved: the write stands. What follows tidies up; if it fails, the journal entry stays and the next start finishes it.
+    try {
       await syncWorkTree(repo, files.map((f) => f.path))
       await deleteBranch(repo, plan.branch)
-      step('sync')
-      try {
-        await hooks.afterMerge(base, head)
-      } catch (e) {
-        // The version is merged and stays; the API catches up at the next write or start (built.json lags main).
-        hooks.log(`publish ${plan.label} build failed: ${(e as Error).message}`)
-      }
-      step('build')
-      await journal.remove(entry.id)
-      return { base, commit: head, check }
     } catch (e) {
-      // Anything that failed before main moved is undone now; after that, the write stands and start-up finishes it.
-      if ((await resolveCommit(repo, MAIN)) === base) await rollBack(entry).catch(() => undefined)
-      throw e
+      hooks.log(`publish ${plan.label} merged; tidying up failed (the next start finishes it): ${(e as Error).message}`)
+      await sweepAfterFailure(plan.label, started - 1000)
+      return { base, commit: head, check }
     }
+    step('sync')
+    try {
+      await hooks.afterMerge(base, head)
+    } catch (e) {
+      // The version is merged and stays; the API catches up at the next write or start (built.json lags main).
+      hooks.log(`publish ${plan.label} build failed: ${(e as Error).message}`)
+    }
+    step('build')
+    await journal.remove(entry.id)
+    return { base, commit: head, check }
   }
 
   return {
     submit: (plan) => serial(() => withRepoLock(repo.dir, () => write(plan))),
-    recover: () =>
+    recover: (options = {}) =>
       serial(() =>
         withRepoLock(repo.dir, async () => {
           const finished: string[] = []
           const rolledBack: string[] = []
+          // What a crash or a full disk left half-written goes first, so the journal's entries are judged on whole objects.
+          const mark = await journal.readMark()
+          const swept = await sweep(repo, { temps: true, stateDirs: options.stateDirs ?? [], ...(mark !== undefined ? { sinceMs: mark - SWEEP_SLACK_MS } : {}) })
+          for (const file of swept.temps) hooks.log(`recovered: removed ${path.relative(repo.dir, file)}`)
+          for (const oid of swept.objects) hooks.log(`recovered: removed broken loose object ${oid}`)
+          for (const oid of swept.referenced) hooks.log(`recovered: loose object ${oid} is broken and a ref points at it: run git fsck in ${repo.dir}`)
+          if (swept.gitIndexRemoved) {
+            // The work tree's index was cut short: write it again, whole, from main.
+            await syncWorkTree(repo, (await walkFiles(repo, MAIN, '')).map((f) => f.path))
+            hooks.log('recovered: wrote .git/index again from main')
+          }
           for (const entry of await journal.pending()) {
             if (await mainHolds(repo, entry.files)) {
               await syncWorkTree(repo, entry.files.map((f) => f.path))
@@ -215,6 +254,7 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
               rolledBack.push(entry.label)
             }
           }
+          await journal.writeMark(Date.now()).catch((e: unknown) => hooks.log(`recovered: could not record the sweep: ${(e as Error).message}`))
           return { finished, rolledBack }
         }),
       ),

@@ -5,6 +5,7 @@
  * short by a crash is simply run again on start.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { buildApi } from '../api/index.js'
 import type { Repo } from '../git/index.js'
 import { siteRenderer } from '../site/index.js'
@@ -26,6 +27,28 @@ export const defaultBuildApi: BuildApi = (options) => buildApi({ ...options, pag
 export interface Built {
   commit: string
   baseUrl: string
+}
+
+/**
+ * Removes the temp files a build cut short left among the generated files
+ * (`<file>.<hex>.tmp`: a full disk mid-build, a crash). Only a build that did
+ * not finish leaves them, so this runs before the build that follows one.
+ */
+export async function removeBuildTemps(dir: string): Promise<string[]> {
+  const removed: string[] = []
+  const visit = async (at: string): Promise<void> => {
+    const entries = await fs.promises.readdir(at, { withFileTypes: true }).catch(() => [] as fs.Dirent[])
+    for (const entry of entries) {
+      const full = path.join(at, entry.name)
+      if (entry.isDirectory()) await visit(full)
+      else if (/\.[0-9a-f]{8}\.tmp$/.test(entry.name)) {
+        await fs.promises.rm(full, { force: true })
+        removed.push(full)
+      }
+    }
+  }
+  await visit(dir)
+  return removed
 }
 
 export async function readBuilt(file: string): Promise<Built | undefined> {

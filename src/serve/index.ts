@@ -8,7 +8,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { statusFor, WharfError } from '../core/errors.js'
+import { noSpaceError, statusFor, WharfError } from '../core/errors.js'
 import { clientKey, drain, refuseBody, sendJson, setSecurityHeaders } from './http.js'
 import { createRateLimiter } from './rate-limit.js'
 import { openRegistry, type Registry } from './registry.js'
@@ -161,7 +161,9 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
       return sendJson(res, 400, { error: 'the request target is not a URL', code: 'INVALID_INPUT', field: 'path' })
     }
     const failed: { envelope: Envelope } = { envelope: 'run' }
-    handle(req, res, pathname, query, failed).catch((e: unknown) => {
+    handle(req, res, pathname, query, failed).catch((thrown: unknown) => {
+      // A full disk anywhere (a job file, a token file, the pipeline) is 507, whatever step met it.
+      const e = noSpaceError(thrown) ?? thrown
       const status = statusFor(e)
       if (status >= 500) log(`error ${req.method} ${pathname}: ${(e as Error).stack ?? String(e)}`)
       if (res.headersSent) return void res.destroy()

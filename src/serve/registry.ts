@@ -4,6 +4,7 @@
  * download counters, with the operations the routes call.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { parsePrivateKey, type SigningKey } from '../core/keys.js'
 import { namespaceFile, yankNotice } from '../core/records.js'
@@ -14,7 +15,7 @@ import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/ind
 import { probeSandbox } from '../matrix/index.js'
 import { componentRecord, createJournal, createPipeline, crateRecord, readCrateArchive, type Pipeline, type Plan } from '../publish/index.js'
 import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
-import { defaultBuildApi, readBuilt, writeBuilt, type BuildApi } from './build.js'
+import { defaultBuildApi, readBuilt, removeBuildTemps, writeBuilt, type BuildApi } from './build.js'
 import { loadCatalog, type Catalog } from './catalog.js'
 import type { NamespaceToken } from './config.js'
 import { claimDataDir, dataDirLayout, ensureAdminToken, ensureIndex, type DataDir } from './data-dir.js'
@@ -105,16 +106,30 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
   const downloads = await openDownloads(layout.downloadsFile)
   let catalog = await loadCatalog(repo, await resolveCommit(repo, MAIN))
 
+  // Until a build finishes, one may have been cut short (at start: by a crash) and left temp files among the generated ones.
+  let buildUnfinished = true
   const rebuild = async () => {
     const tip = await resolveCommit(repo, MAIN)
     await catalog.advance(repo, tip)
     const built = await readBuilt(layout.builtFile)
     // Documents carry absolute URLs: a new REGISTRY_URL (or port) means building them all again.
     const since = built?.baseUrl === options.baseUrl ? built.commit : undefined
-    if (since === tip) return
+    if (since === tip) {
+      buildUnfinished = false
+      return
+    }
     const started = Date.now()
-    await buildApi({ repo, out: layout.public, baseUrl: options.baseUrl, ...(since ? { since } : {}) })
-    await writeBuilt(layout.builtFile, { commit: tip, baseUrl: options.baseUrl })
+    if (buildUnfinished) for (const file of await removeBuildTemps(layout.public)) log(`removed ${path.relative(layout.root, file)}, left by a build cut short`)
+    buildUnfinished = true
+    try {
+      await buildApi({ repo, out: layout.public, baseUrl: options.baseUrl, ...(since ? { since } : {}) })
+      await writeBuilt(layout.builtFile, { commit: tip, baseUrl: options.baseUrl })
+    } catch (e) {
+      // The build stops at its first failed write (a full disk): what it had half-written goes now, the rest at the next build.
+      await removeBuildTemps(layout.public).catch(() => undefined)
+      throw e
+    }
+    buildUnfinished = false
     statics.invalidate()
     log(`build-api ${since ? `since ${since.slice(0, 12)}` : 'full'} -> ${tip.slice(0, 12)} ${Date.now() - started}ms`)
   }
@@ -134,7 +149,7 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
         : `test runs: refused, no sandbox: ${sandbox.reason}`,
   )
 
-  const recovered = await pipeline.recover()
+  const recovered = await pipeline.recover({ stateDirs: [layout.state] })
   for (const label of recovered.finished) log(`recovered: finished ${label}`)
   for (const label of recovered.rolledBack) log(`recovered: rolled back ${label}`)
   // The catalog read main before recovery; recovery never moves main, but a finished write may postdate the API.
