@@ -240,13 +240,14 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
       return publish(who, ns, `${form.name}@${form.version}`, () => form.signed ?? componentRecord(form, who.login, key, new Date()), form.bytes, fetched)
     },
     async publishCrate(who, metadata, crate) {
+      // Every field is checked (a 400 naming it) before anything is written.
+      const manifest = cargoManifest(metadata)
       const ns = await registry.cratesNamespace()
       return publish(
         who,
         ns,
-        `crate ${String(metadata.name)}@${String(metadata.vers)}`,
+        `crate ${manifest.name}@${manifest.version}`,
         () => {
-          const manifest = cargoManifest(metadata)
           // Read, not unpacked: every member a plain file under <name>-<version>/, before anything is stored.
           readCrateArchive(crate, { topDir: `${manifest.name}-${manifest.version}` })
           return crateRecord(ns, manifest, crate, who.login, key, new Date())

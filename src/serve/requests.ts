@@ -9,6 +9,7 @@ import type { CargoDependency, CrateManifest } from '../core/records.js'
 import type { VersionRecord } from '../core/types.js'
 import { checkRange, checkVersion } from '../core/versions.js'
 import { SHA256_HEX, sha256Hex } from '../core/hash.js'
+import { schemaErrors } from '../core/schemas.js'
 import { inspectWasm } from '../core/wasm.js'
 import type { ComponentUpload } from '../publish/index.js'
 import { fieldError } from './http.js'
@@ -96,10 +97,13 @@ export function parseComponentForm(fields: Map<string, string>, file: { field: s
   }
   const signed = parseJsonField<VersionRecord>(fields, 'record')
   if (signed !== undefined) {
-    if (typeof signed !== 'object' || signed === null || signed.name !== name || signed.version !== version) {
+    if (typeof signed !== 'object' || signed === null || Array.isArray(signed) || signed.name !== name || signed.version !== version) {
       throw fieldError('INVALID_INPUT', 'record', 'field "record" must be the signed record of this name and version')
     }
-    if (!signed.artifacts?.some?.((a) => a.sha256 === sha256)) throw fieldError('INVALID_INPUT', 'record', 'the signed record does not name the uploaded file (no artifact with its sha256)')
+    // Checked against its schema before any of it is used (a signature, an artifact list of the wrong shape).
+    const problems = schemaErrors('record', signed)
+    if (problems.length > 0) throw fieldError('INVALID_INPUT', 'record', `field "record" is not a valid record: ${problems.slice(0, 3).join('; ')}`, 'send the record as `wharf publish --key` signs it')
+    if (!signed.artifacts.some((a) => a.sha256 === sha256)) throw fieldError('INVALID_INPUT', 'record', 'the signed record does not name the uploaded file (no artifact with its sha256)')
   }
   return {
     name,
@@ -174,41 +178,73 @@ export function checkCrateName(name: unknown): string {
   return name
 }
 
-/** The crate a Cargo publish describes, its name, version and dependencies checked. */
+type JsonType = 'string' | 'boolean' | 'array' | 'object'
+
+const typeOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value)
+
+/**
+ * `value` when it has the JSON type `type` (or is absent or null, where
+ * `nullable`); else a 400 that names the field. Cargo sends each of these
+ * with one type; anything else is a hand-made body, refused before use.
+ */
+function typed<T>(value: unknown, type: JsonType, field: string, where: string, nullable = true): T | undefined {
+  if (value === undefined || (nullable && value === null)) return undefined
+  if (typeOf(value) !== type) {
+    throw fieldError('INVALID_INPUT', field, `${where} must be ${type === 'array' ? 'an array' : type === 'object' ? 'an object' : `a ${type}`}${nullable ? ' or null' : ''}, not ${typeOf(value)}`, 'publish with `cargo publish`, which sends the metadata in this shape')
+  }
+  return value as T
+}
+
+function stringList(value: unknown, field: string, where: string): string[] | undefined {
+  const list = typed<unknown[]>(value, 'array', field, where)
+  if (list?.some((x) => typeof x !== 'string')) throw fieldError('INVALID_INPUT', field, `${where} must be a list of strings`)
+  return list as string[] | undefined
+}
+
+const DEP_KINDS = ['normal', 'dev', 'build']
+
+/** The crate a Cargo publish describes, every field checked for its type and its name, version and dependencies for their values; a 400 names the field. */
 export function cargoManifest(metadata: CargoPublishMetadata): CrateManifest {
-  const name = checkCrateName(metadata.name)
-  const version = metadata.vers
-  const versionProblem = typeof version === 'string' ? checkVersion(version) : 'the version is missing'
+  const m = metadata as unknown as Record<string, unknown>
+  const name = checkCrateName(m.name)
+  const version = m.vers
+  const versionProblem = typeof version === 'string' ? checkVersion(version) : `the version ${version === undefined ? 'is missing' : `must be a string, not ${typeOf(version)}`}`
   if (versionProblem) throw fieldError('INVALID_VERSION', 'vers', versionProblem, 'use a SemVer 2.0 version such as 1.2.3')
-  if (metadata.deps !== undefined && !Array.isArray(metadata.deps)) throw fieldError('INVALID_INPUT', 'deps', 'deps must be a list of dependencies')
-  const deps: CargoDependency[] = (metadata.deps ?? []).map((d, i) => {
-    if (!d || typeof d.name !== 'string' || typeof d.version_req !== 'string') throw fieldError('INVALID_INPUT', 'deps', `deps[${i}] needs a name and a version_req`)
-    if (d.features !== undefined && !(Array.isArray(d.features) && d.features.every((f) => typeof f === 'string'))) {
-      throw fieldError('INVALID_INPUT', 'deps', `deps[${i}].features must be a list of feature names`)
-    }
+  const rawDeps = typed<unknown[]>(m.deps, 'array', 'deps', 'deps', false) ?? []
+  const deps: CargoDependency[] = rawDeps.map((raw, i) => {
+    const where = `deps[${i}]`
+    const d = typed<Record<string, unknown>>(raw, 'object', 'deps', where, false)!
+    const crate = d.name
+    const req = d.version_req
+    if (typeof crate !== 'string' || typeof req !== 'string') throw fieldError('INVALID_INPUT', 'deps', `${where} needs a name and a version_req, both strings`)
+    const kind = typed<string>(d.kind, 'string', 'deps', `${where}.kind`)
+    if (kind !== undefined && !DEP_KINDS.includes(kind)) throw fieldError('INVALID_INPUT', 'deps', `${where}.kind must be one of ${DEP_KINDS.join(', ')}`)
     return {
-      crate: d.name,
-      req: d.version_req,
-      rename: d.explicit_name_in_toml,
-      features: d.features,
-      optional: d.optional,
-      defaultFeatures: d.default_features,
-      target: d.target,
-      kind: d.kind,
-      registry: d.registry,
+      crate,
+      req,
+      rename: typed<string>(d.explicit_name_in_toml, 'string', 'deps', `${where}.explicit_name_in_toml`),
+      features: stringList(d.features, 'deps', `${where}.features`),
+      optional: typed<boolean>(d.optional, 'boolean', 'deps', `${where}.optional`),
+      defaultFeatures: typed<boolean>(d.default_features, 'boolean', 'deps', `${where}.default_features`),
+      target: typed<string>(d.target, 'string', 'deps', `${where}.target`) ?? null,
+      kind: kind as CargoDependency['kind'],
+      registry: typed<string>(d.registry, 'string', 'deps', `${where}.registry`),
     }
   })
+  const features = typed<Record<string, unknown>>(m.features, 'object', 'features', 'features')
+  for (const [feature, enables] of Object.entries(features ?? {})) stringList(enables, 'features', `features[${JSON.stringify(feature)}]`)
+  const text = (field: string) => typed<string>(m[field], 'string', field, field)
   return {
     name,
-    version,
-    description: metadata.description,
-    license: metadata.license,
-    repository: metadata.repository,
-    homepage: metadata.homepage,
-    keywords: Array.isArray(metadata.keywords) ? metadata.keywords : [],
-    links: metadata.links,
-    rustVersion: metadata.rust_version,
-    features: metadata.features,
+    version: version as string,
+    description: text('description'),
+    license: text('license'),
+    repository: text('repository'),
+    homepage: text('homepage'),
+    keywords: stringList(m.keywords, 'keywords', 'keywords') ?? [],
+    links: text('links'),
+    rustVersion: text('rust_version'),
+    features: features as Record<string, string[]> | undefined,
     deps,
   }
 }
