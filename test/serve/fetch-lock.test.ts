@@ -99,7 +99,7 @@ describe('signed records with remote artifacts', () => {
     expect(await res.json()).toMatchObject({ code: 'REJECTED', field: 'record', error: expect.stringMatching(/signature does not verify/) })
     expect(silent.connections()).toBe(0)
     expect(storeFiles(server)).toEqual(before)
-    expect(fs.readdirSync(server.registry.layout.journal)).toEqual([])
+    expect(fs.readdirSync(server.registry.layout.journal).filter((f) => f.endsWith('.json'))).toEqual([])
   })
 
   it('publishes a signed record whose remote artifact answers, checked against the bytes fetched before the lock', async () => {

@@ -70,6 +70,7 @@ describe('content types and security headers', () => {
     expect(policy).toContain("default-src 'none'")
     expect(/script-src [^;]*'unsafe-inline'/.test(policy)).toBe(false)
     expect(policy).toContain("base-uri 'none'")
+    expect(policy).not.toContain("'unsafe-inline'")
   })
 
   it('serves artifacts as downloads of their own type', async () => {
