@@ -1,6 +1,7 @@
 /** The HTTP edge: typed errors to status codes, JSON answers, and bodies read under a byte limit. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isWharfError, statusFor, WharfError, type WharfCode } from '../core/errors.js'
+import { CONTENT_SECURITY_POLICY } from '../site/index.js'
 
 /** A WharfError that names the request field at fault, so the JSON answer can too. */
 export function fieldError(code: WharfCode, field: string, message: string, hint?: string): WharfError {
@@ -18,12 +19,12 @@ export function errorBody(e: unknown): Record<string, unknown> {
 }
 
 /**
- * What a document may do once a browser has it. A page loads its own styles,
- * scripts and images and nothing else, posts forms only here, and is never
- * framed; anything else (JSON, artifacts, badges) may load nothing at all.
+ * What a document may do once a browser has it. A page keeps the site's own
+ * policy (its scripts, styles and images, forms posted here, no inline code)
+ * and is never framed, which only a header can say; anything else (JSON,
+ * artifacts, badges) may load nothing at all.
  */
-export const PAGE_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+export const PAGE_POLICY = `${CONTENT_SECURITY_POLICY}; frame-ancestors 'none'`
 export const DATA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
 
 /** Headers every answer carries: no content sniffing, and the policy for its type (a page's, or none at all). */

@@ -22,6 +22,7 @@ import { auditIndex } from '../../src/audit/index.js'
 import { classifyPath, PACKAGES_DIR } from '../../src/core/layout.js'
 import { versionKey } from '../../src/core/versions.js'
 import { listBranches, MAIN, openRepo, readBlob, walkFiles } from '../../src/git/index.js'
+import { siteRenderer } from '../../src/site/index.js'
 import { STORE_DIR } from '../../src/store/index.js'
 import { readTree, treeDifferences } from '../fixtures/api/tree.js'
 import { component } from '../helpers/wasm.js'
@@ -234,10 +235,10 @@ export async function verifyAfterLoad(dataDir: string, baseUrl: string, result: 
   }
   for (const key of result.acknowledged.keys()) if (seen.get(key) !== 1) problems.push(`the feed lists ${key} ${seen.get(key) ?? 0} times`)
 
-  // A full build, at the time the served snapshot was made, equals the incrementally built output byte for byte.
+  // A full build with the site's pages, as the server builds, at the time the served snapshot was made, equals the incrementally built output byte for byte.
   const snapshot = JSON.parse(fs.readFileSync(path.join(publicDir, 'snapshot.json'), 'utf8')) as { generated_at: string }
   const full = path.join(scratch, 'full')
-  await buildApi({ repo, out: full, baseUrl, now: new Date(snapshot.generated_at) })
+  await buildApi({ repo, out: full, baseUrl, now: new Date(snapshot.generated_at), pages: siteRenderer })
   for (const p of treeDifferences(readTree(publicDir), readTree(full))) problems.push(`the served output differs from a full build at ${p}`)
 
   // Nothing half there: no proposal branch, journal entry, temp file or artifact no record names.

@@ -5,8 +5,10 @@
  * answer says nosniff; pages carry a restrictive policy and are never framed;
  * artifacts are downloads.
  */
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactType, attachment } from '../../src/serve/artifacts.js'
+import { PAGE_POLICY } from '../../src/serve/http.js'
 import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
 import { publish, serveTemp, type TestServer } from './helpers.js'
 
@@ -67,7 +69,8 @@ describe('content types and security headers', () => {
     expect(home.headers.get('x-content-type-options')).toBe('nosniff')
     const policy = home.headers.get('content-security-policy')!
     expect(policy).toContain("frame-ancestors 'none'")
-    expect(policy).toContain("default-src 'none'")
+    expect(policy).toMatch(/^default-src 'self';/)
+    expect(policy).toContain("object-src 'none'")
     expect(/script-src [^;]*'unsafe-inline'/.test(policy)).toBe(false)
     expect(policy).toContain("base-uri 'none'")
     expect(policy).not.toContain("'unsafe-inline'")
@@ -94,5 +97,8 @@ describe('content types and security headers', () => {
     expect(res.headers.get('content-type')).toBe('application/json')
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(((await res.json()) as { version: string }).version).toBe('1.0.0-a.html')
+    expect(res.headers.get('content-security-policy')).toBe(PAGE_POLICY)
+    // The fixture's configuration is the README's: the policy a reader copies is the one tested here.
+    expect(fs.readFileSync('README.md', 'utf8')).toContain(`add_header Content-Security-Policy "${PAGE_POLICY}" always;`)
   })
 })

@@ -51,7 +51,7 @@ describe('the site on wharf serve', () => {
 
   it('answers /browse?q= with results in the site’s shell, a hostile query as text', async () => {
     const res = await fetch(`${server.url}/browse?q=calc`)
-    expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY)
+    expect(res.headers.get('content-security-policy')).toBe(`${CONTENT_SECURITY_POLICY}; frame-ancestors 'none'`)
     const text = await res.text()
     expect(text).toContain('href="./packages/acme:calc.html"')
     expect(text).not.toContain('acme:notes')

@@ -6,7 +6,7 @@
  * counts downloads.
  */
 import { WharfError } from '../../core/errors.js'
-import { CONTENT_SECURITY_POLICY, HOME, renderSearchPage } from '../../site/index.js'
+import { HOME, renderSearchPage } from '../../site/index.js'
 import { intParam, sendHtml, sendJson } from '../http.js'
 import type { Registry } from '../registry.js'
 import type { Route } from '../router.js'
@@ -35,7 +35,6 @@ export function pageRoutes(registry: Registry): Route[] {
         const q = query.get('q') ?? ''
         const result = registry.catalog.search(q, BROWSE_PAGE_SIZE, (page - 1) * BROWSE_PAGE_SIZE)
         const hits = result.hits.map(({ pkg, latest }) => ({ name: pkg.name, version: latest.record.version, kind: latest.record.kind, description: latest.record.description, yanked: Boolean(latest.yank) }))
-        res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY)
         sendHtml(res, renderSearchPage({ baseUrl: registry.baseUrl, registry: await registry.registryFile() }, q, hits, result.total, page))
       },
     },
