@@ -159,15 +159,7 @@ export function sandboxCommand(options: SandboxOptions, run: { script: string; l
     ...(toolchains.rustup ? { RUSTUP_HOME: SANDBOX_PATHS.rustupHome } : {}),
   }
   const args = [
-    '--unshare-all',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
-    '--uid',
-    '65534',
-    '--gid',
-    '65534',
+    ...ISOLATION,
     '--hostname',
     'sandbox',
     ...systemArgs(),
@@ -193,6 +185,9 @@ export function sandboxCommand(options: SandboxOptions, run: { script: string; l
   return { file: options.bwrap, args }
 }
 
+/** Every namespace of its own (no network), tied to its parent, its own session, nobody without capabilities. */
+const ISOLATION = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--uid', '65534', '--gid', '65534'] as const
+
 /** prlimit in front of the command: the limits hold for it and everything it starts. */
 function limitArgs(): string[] {
   const l = SANDBOX_LIMITS
@@ -210,15 +205,7 @@ export function probeSandbox(bwrap: string): Promise<SandboxProbe> {
     return Promise.resolve({ ok: false, reason: `${bwrap} cannot run (${version.error?.message ?? version.stderr.trim()})` })
   }
   const args = [
-    '--unshare-all',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
-    '--uid',
-    '65534',
-    '--gid',
-    '65534',
+    ...ISOLATION,
     ...systemArgs(),
     '--proc',
     '/proc',
