@@ -29,7 +29,9 @@ export function urlProblem(url: string, allowHttpLoopback: boolean): string | un
   return `"${url}" uses ${parsed.protocol}; only https is allowed`
 }
 
-export async function fetchLimited(fetch: Fetch, url: string, limits: FetchLimits): Promise<Uint8Array> {
+/** Fetches `url` under `limits`; `fetch` undefined means check's own default. */
+export async function fetchLimited(fetchWith: Fetch | undefined, url: string, limits: FetchLimits): Promise<Uint8Array> {
+  const fetch = fetchWith ?? globalThis.fetch
   const signal = AbortSignal.timeout(limits.timeoutMs)
   let current = url
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {

@@ -2,8 +2,8 @@
  * A publish that carries a record its publisher signed: the signature is
  * verified first, against the keys main's namespace file holds, before
  * anything is fetched or stored; then every remote artifact the record names
- * is fetched (under check's rules and the registry's limits) and hashed,
- * outside the write lock. Under the lock, check reads those bytes and
+ * is fetched (by check's own fetch, under its rules and the registry's
+ * limits) and hashed, outside the write lock. Under the lock, check reads those bytes and
  * verifies everything again against the tip it is about to extend.
  */
 import { PAYLOAD_TYPES, verifyDocument, type TrustedKey } from '../core/dsse.js'
@@ -47,7 +47,7 @@ export async function prepareSigned(repo: Repo, upload: SignedUpload, options: {
       fetched.set(artifact.url, upload.bytes)
       continue
     }
-    const bytes = await fetchLimited(options.fetch ?? globalThis.fetch, artifact.url, {
+    const bytes = await fetchLimited(options.fetch, artifact.url, {
       maxBytes: Math.min(policy.limits.max_artifact_bytes, artifact.size),
       timeoutMs: policy.limits.fetch_timeout_ms,
       allowHttpLoopback: policy.urls.allow_http_loopback,
