@@ -13,7 +13,6 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REGISTRY_KEY_PATH } from '../../src/core/layout.js'
 import { WHARF_ROOT, scrubPaths, hostPaths } from '../../src/matrix/sandbox.js'
@@ -124,7 +123,11 @@ describe('without a sandbox', () => {
       expect(server.registry.sandbox).toMatchObject({ kind: 'unavailable' })
       expect(server.logs.some((l) => l.startsWith('test runs: refused, no sandbox'))).toBe(true)
       const admin = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }
-      const crate = gzipSync(Buffer.alloc(512))
+      const work = await tempDir('wharf-plain-crate-')
+      fs.mkdirSync(path.join(work, 'plain-0.1.0'))
+      fs.writeFileSync(path.join(work, 'plain-0.1.0', 'Cargo.toml'), '[package]\nname = "plain"\nversion = "0.1.0"\n')
+      execFileSync('tar', ['-C', work, '-czf', path.join(work, 'plain.crate'), 'plain-0.1.0'])
+      const crate = fs.readFileSync(path.join(work, 'plain.crate'))
       expect((await fetch(`${server.url}/crates`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'plain', version: '0.1.0', crate: crate.toString('base64') }) })).status).toBe(201)
       const refused = await fetch(`${server.url}/tests/plain`, { method: 'POST', headers: admin })
       expect(refused.status).toBe(503)
