@@ -20,8 +20,9 @@ const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
 const TOKENS = { alpha: 'alpha-token', beta: 'beta-token', gamma: 'gamma-token' }
 const READERS = 32
 const WRITERS = 8
-const SEED_VERSIONS = 60
-const VERSIONS = 240
+// Publishes are serialised by the write lock (about 1 s each on two cores), so the mixed phase lasts about VERSIONS seconds.
+const SEED_VERSIONS = Number(process.env.WHARF_BENCH_LOAD_SEED ?? 40)
+const VERSIONS = Number(process.env.WHARF_BENCH_LOAD_VERSIONS ?? 80)
 const READ_ALONE_MS = 8_000
 
 async function startServer(dataDir: string, log: number): Promise<{ url: string; stop(): Promise<void> }> {
