@@ -34,8 +34,10 @@ function repoRoutes(emu: Emulator): RouteDef[] {
         let name = typeof body.name === 'string' && body.name ? body.name : req.repo.name
         for (let n = 1; emu.repo(`${owner.login}/${name}`); n++) name = `${req.repo.name}-${n}`
         const dir = repoDir(emu.root, owner.login, name)
-        const fork = emu.addRepo(owner, name, dir, req.repo.defaultBranch, { forkOf: req.repo, private: req.repo.private, readyAt: Date.now() + emu.forkDelayMs })
+        const fork = emu.addRepo(owner, name, dir, req.repo.defaultBranch, { forkOf: req.repo, private: req.repo.private, readyAt: Infinity })
         await gitOps.cloneBare(req.repo.dir, dir)
+        // Not ready while its objects are copied, and for forkDelayMs after (GitHub answers 202 and copies in the background).
+        fork.readyAt = Date.now() + emu.forkDelayMs
         return { status: 202, body: repoJson(emu.urls, fork) }
       },
     },
