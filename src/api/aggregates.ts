@@ -11,6 +11,8 @@ export interface BuildState {
   format: number
   commit: string
   base_url: string
+  /** The index repo whose release assets the downloads name (`--releases`), when they do. */
+  releases?: string | undefined
   seq: number
   counts: Counts
   /** The page renderer's format, when the output has pages. */
@@ -32,7 +34,7 @@ export async function writeAggregates(
   await tree.write(PATHS.searchIndex, renderSearchIndex(site, shards))
   await tree.write(PATHS.stats, renderStats(site, counts))
   await tree.write(PATHS.feedHead, renderFeedHead(site, seq))
-  await tree.write(PATHS.cargoConfig, `${JSON.stringify(cargoConfig(ctx.baseUrl), null, 2)}\n`)
+  await tree.write(PATHS.cargoConfig, `${JSON.stringify(cargoConfig(ctx.baseUrl, site.releases), null, 2)}\n`)
   await tree.write(PATHS.config, renderConfig(site))
   await tree.write(PATHS.wellKnown, renderWellKnown(site))
   await tree.write(PATHS.health, renderHealth(site))

@@ -84,6 +84,12 @@ export interface BuildApiOptions {
   out: string
   /** Public URL of `out`, without a trailing slash (default http://localhost:8080). */
   baseUrl?: string
+  /**
+   * The index repo's web URL (`https://github.com/OWNER/REPO`) when `wharf release`
+   * mirrors artifacts to its releases: download URLs and Cargo's `dl` then name
+   * release assets. Default: the registry's own store under `baseUrl`.
+   */
+  releases?: string
   /** The commit the current output was built from: rebuild only what changed since. */
   since?: string
   /** The ref to build (default main). */
@@ -145,8 +151,8 @@ export interface BuildContext {
   progress: NonNullable<BuildApiOptions['onProgress']>
 }
 
-function normalizeBaseUrl(url: string): string {
-  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new WharfError('USAGE', `--base-url "${url}" is not an http(s) URL`, { hint: 'pass the public URL the output is served at, e.g. https://example.github.io/registry' })
+function normalizeBaseUrl(url: string, option = '--base-url'): string {
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new WharfError('USAGE', `${option} "${url}" is not an http(s) URL`, { hint: 'pass the public URL the output is served at, e.g. https://example.github.io/registry' })
   return url.replace(/\/+$/, '')
 }
 
@@ -176,6 +182,7 @@ async function loadKey(repo: Repo, registry: RegistryFile, pem: string | undefin
 export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult> {
   const out = path.resolve(options.out)
   const baseUrl = normalizeBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL)
+  const releases = options.releases === undefined ? undefined : normalizeBaseUrl(options.releases, '--releases')
   await fs.promises.mkdir(buildsDirOf(out), { recursive: true })
   return withRepoLock(buildsDirOf(out), async () => {
     const headOid = await resolveCommit(options.repo, options.ref ?? MAIN)
@@ -188,7 +195,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         reader,
         baseUrl,
         head,
-        site: { baseUrl, head: head.oid, registry },
+        site: { baseUrl, ...(releases ? { releases } : {}), head: head.oid, registry },
         key: await loadKey(options.repo, registry, options.registryKey),
         now: options.now ?? new Date(),
         ttlSeconds: options.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
@@ -431,6 +438,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   if (!previousSnapshot) return `${out} has no snapshot.json`
   if (state.format !== API_FORMAT) return `the output is of format ${state.format}, this wharf writes format ${API_FORMAT}`
   if (state.base_url !== ctx.baseUrl) return `the output was built for ${state.base_url}, not ${ctx.baseUrl}`
+  if (state.releases !== ctx.site.releases) return `the output's downloads pointed at ${state.releases ?? 'the registry store'}, not ${ctx.site.releases ?? 'the registry store'}`
   if (state.commit !== since) return `the output was built from ${state.commit.slice(0, 12)}, not from ${since.slice(0, 12)}`
   if ((state.pages ?? null) !== (ctx.pages?.format ?? null)) {
     return ctx.pages ? (state.pages ? `its pages are of format ${state.pages}, this build writes ${ctx.pages.format}` : 'the output has no pages yet') : 'the output has pages and this build writes none'
@@ -615,7 +623,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   ctx.progress({ phase: 'signing the snapshot' })
   await writeSnapshot(ctx, tree, previousSnapshot)
   await tree.sync()
-  await tree.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts, pages: ctx.pages?.format }))
+  await tree.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, releases: ctx.site.releases, seq, counts, pages: ctx.pages?.format }))
   await tree.sync()
   return {
     mode: 'incremental',

@@ -7,6 +7,7 @@
 import { sortKeys } from '../core/canonical.js'
 import type { CrateDependency, VersionRecord } from '../core/types.js'
 import { crateToPackageName } from '../core/names.js'
+import { cargoReleaseDl } from '../core/release-assets.js'
 
 export const CARGO_DIR = 'cargo'
 
@@ -84,7 +85,7 @@ export function cargoIndexLine(record: VersionRecord, yanked: boolean): string {
   return JSON.stringify(sortKeys(line))
 }
 
-/** cargo/config.json: where crates download from and where the publish API is. */
-export function cargoConfig(baseUrl: string): object {
-  return { api: baseUrl, dl: `${baseUrl}/artifacts/sha256/{sha256-checksum}` }
+/** cargo/config.json: where crates download from (the registry's store, or the index repo's releases) and where the publish API is. */
+export function cargoConfig(baseUrl: string, releases?: string): object {
+  return { api: baseUrl, dl: releases ? cargoReleaseDl(releases) : `${baseUrl}/artifacts/sha256/{sha256-checksum}` }
 }

@@ -7,6 +7,7 @@ import semver from 'semver'
 import { stableJson } from '../core/canonical.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Artifact, NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
+import { releaseAssetUrl } from '../core/release-assets.js'
 import { compareVersions } from '../core/versions.js'
 import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { CARGO_DIR } from './cargo.js'
@@ -67,6 +68,8 @@ export interface PackageModel {
 
 export interface Site {
   baseUrl: string
+  /** The index repo's web URL when its releases hold the artifacts (`wharf release`): download URLs name release assets. */
+  releases?: string
   head: string
   registry: RegistryFile
 }
@@ -80,7 +83,8 @@ export function primaryArtifact(record: VersionRecord): Artifact {
   return artifacts.find((a) => a.target === 'wasm32-wasip2') ?? artifacts.find((a) => a.name.endsWith('.wasm')) ?? artifacts[0]!
 }
 
-export function downloadUrl(site: Site, artifact: Artifact): string {
+export function downloadUrl(site: Site, record: VersionRecord, artifact: Artifact): string {
+  if (site.releases) return releaseAssetUrl(site.releases, record, artifact)
   return isLocalUrl(artifact.url) ? url(site, artifactPath(artifact.url.slice(LOCAL_URL_PREFIX.length))) : artifact.url
 }
 
@@ -166,13 +170,13 @@ export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEn
   const record = entry.record
   const report = reportSummary(site, entry.reports)
   return stableJson({
-    ...runVersionFields(record, downloadUrl(site, primaryArtifact(record))),
+    ...runVersionFields(record, downloadUrl(site, record, primaryArtifact(record))),
     ...(record.homepage ? { homepage: record.homepage } : {}),
     keywords: record.keywords ?? [],
     publisher: record.publisher.login,
     yanked: Boolean(entry.yank),
     ...(entry.yank ? { yank: { reason: entry.yank.notice.reason, yanked_at: unixSeconds(entry.yank.notice.yanked_at), record: url(site, entry.yank.file.path) } } : {}),
-    artifacts: record.artifacts.map((a) => ({ name: a.name, target: a.target, size: a.size, sha256: a.sha256, download_url: downloadUrl(site, a) })),
+    artifacts: record.artifacts.map((a) => ({ name: a.name, target: a.target, size: a.size, sha256: a.sha256, download_url: downloadUrl(site, record, a) })),
     ...(record.crate ? { crate: { name: record.crate.name, cksum: record.crate.cksum } } : {}),
     ...(record.source ? { source: record.source } : {}),
     ...(entry.wit ? { wit: entry.wit } : {}),

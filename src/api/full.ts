@@ -333,7 +333,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     const parts: Record<string, string> = {}
     for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
     writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, key: ctx.key }))
-    writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, seq, counts, pages: ctx.pages?.format }), false)
+    writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, releases: ctx.site.releases, seq, counts, pages: ctx.pages?.format }), false)
     await pool?.close()
     pool = undefined
     await swapIn(out, root)

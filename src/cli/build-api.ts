@@ -4,7 +4,7 @@ import { INDEX_OPTION, indexDir, JSON_OPTION, optionalString, printJson, require
 import { createProgress } from './progress.js'
 
 export const buildApiCommand: Command = {
-  help: `wharf build-api --index DIR --out DIR [--base-url URL] [--since REV] [--no-site] [--json]
+  help: `wharf build-api --index DIR --out DIR [--base-url URL] [--releases URL] [--since REV] [--no-site] [--json]
 
 Writes the read side of the registry at the tip of main as plain files any
 static host serves: the Run 2.0 API (api/v1/packages/<name>/versions and
@@ -19,15 +19,19 @@ OUT becomes a symlink to the build, swapped in whole when a full build is
 done. With --since REV (the commit OUT was built from) only the documents of
 packages changed since then and the aggregates are rewritten, in place and
 file by file; the bytes are the same as a full build's. When OUT was not
-built from REV (or for another base URL), the build runs in full and says why.
+built from REV (or for another base URL or --releases), the build runs in full and says why.
 
   --index DIR      the index repo (default: $WHARF_INDEX or the current directory)
   --out DIR        where readers are served from
   --base-url URL   the public URL of OUT (default: $REGISTRY_URL or http://localhost:8080)
+  --releases URL   the index repo's web URL (https://github.com/OWNER/REPO) when
+                   \`wharf release\` mirrors artifacts to its releases: each version's
+                   download_url and Cargo's dl name its release asset (tag <ns>.<name>@<version>,
+                   or <crate>@<version> for a crate); default: the store under --base-url
   --since REV      the commit OUT was last built from
   --no-site        write the API only, no pages or badges
   --json           print {mode, reason, commit, written, removed, packages, events, seq, warnings}`,
-  options: { out: { type: 'string' }, 'base-url': { type: 'string' }, since: { type: 'string' }, 'no-site': { type: 'boolean' }, ...INDEX_OPTION, ...JSON_OPTION },
+  options: { out: { type: 'string' }, 'base-url': { type: 'string' }, releases: { type: 'string' }, since: { type: 'string' }, 'no-site': { type: 'boolean' }, ...INDEX_OPTION, ...JSON_OPTION },
   async run({ values }, io) {
     // Loaded here, not with the command table: other commands never draw a page.
     const pages = values['no-site'] ? undefined : (await import('../site/index.js')).siteRenderer
@@ -37,6 +41,7 @@ built from REV (or for another base URL), the build runs in full and says why.
       out: required(values, 'out', 'build-api'),
       baseUrl: optionalString(values, 'base-url') ?? io.env.REGISTRY_URL,
       since: optionalString(values, 'since'),
+      releases: optionalString(values, 'releases'),
       registryKey: io.env.WHARF_REGISTRY_KEY,
       ...(pages ? { pages } : {}),
       onProgress: progress.report,

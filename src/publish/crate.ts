@@ -150,17 +150,24 @@ export interface CratePublishOptions extends Omit<PublishOptions, 'artifact' | '
   version?: string
 }
 
+/** A packaged crate with the publish options its record is built from. */
+export interface PreparedCrate {
+  /** The .crate file cargo wrote, and its bytes. */
+  file: string
+  bytes: Buffer
+  options: PublishOptions
+}
+
 /**
- * Packages the crate and proposes it. A dependency that this index holds
- * (in the package's own namespace or the crates namespace) is recorded as a
- * package dependency too, so `check` verifies it exists; any other
- * dependency names its registry (crates.io's index URL when the manifest
- * names none), as a Cargo index line of another registry must.
+ * Packages the crate and maps its manifest onto publish options. `packageOf`
+ * names the package of the index that holds a dependency (called only for
+ * a dependency that names a registry, as one of this index does), or
+ * undefined for a crate of another registry.
  */
-export async function publishCrate(repo: Repo, options: CratePublishOptions): Promise<PublishResult> {
-  const registry = await readJsonAt<RegistryFile>(repo, MAIN, REGISTRY_PATH)
-  const cratesNamespace = registry?.policy.namespaces.crates ?? 'crates'
-  const { crateDir, cargo, env, onProgress, name: wanted, version: wantedVersion, ...rest } = options
+export async function prepareCrate(
+  options: CratePublishOptions & { cratesNamespace: string; packageOf?: (crate: string, namespaces: string[]) => Promise<string | undefined> },
+): Promise<PreparedCrate> {
+  const { crateDir, cargo, env, onProgress, name: wanted, version: wantedVersion, cratesNamespace, packageOf, ...rest } = options
   const packed = await packageCrate(crateDir, { ...(cargo ? { cargo } : {}), ...(env ? { env } : {}), ...(onProgress ? { onProgress } : {}) })
   const meta = packed.manifest
   if (wantedVersion !== undefined && wantedVersion !== meta.version) {
@@ -172,7 +179,7 @@ export async function publishCrate(repo: Repo, options: CratePublishOptions): Pr
   // A dependency from this index is a package dependency too; the index is read before the pure mapping.
   const internal = new Map<string, string>()
   for (const dep of meta.dependencies) {
-    const id = dep.registry !== null ? await crateInIndex(repo, dep.name, searchIn) : undefined
+    const id = dep.registry !== null && packageOf ? await packageOf(dep.name, searchIn) : undefined
     if (id) internal.set(dep.name, id)
   }
   const manifest: CrateManifest = {
@@ -199,21 +206,39 @@ export async function publishCrate(repo: Repo, options: CratePublishOptions): Pr
     })),
   }
   const fields = crateFields(manifest, packed.bytes, (dep) => internal.get(dep.crate))
-  const dependencies = [...(options.dependencies ?? [])]
+  const dependencies = [...(rest.dependencies ?? [])]
   for (const d of fields.dependencies ?? []) if (!dependencies.some((x) => x.name === d.name)) dependencies.push(d)
-  onProgress?.({ phase: `proposing ${name}@${meta.version}` })
-  return publishToIndex(repo, {
-    ...rest,
-    artifact: packed.file,
-    name,
-    version: meta.version,
-    kind: 'crate',
-    crate: fields.crate,
-    description: options.description ?? fields.description,
-    license: options.license ?? fields.license,
-    repository: options.repository ?? fields.repository,
-    homepage: fields.homepage,
-    keywords: options.keywords?.length ? options.keywords : fields.keywords,
-    dependencies,
-  })
+  return {
+    file: packed.file,
+    bytes: packed.bytes,
+    options: {
+      ...rest,
+      artifact: packed.file,
+      name,
+      version: meta.version,
+      kind: 'crate',
+      crate: fields.crate,
+      description: rest.description ?? fields.description,
+      license: rest.license ?? fields.license,
+      repository: rest.repository ?? fields.repository,
+      homepage: fields.homepage,
+      keywords: rest.keywords?.length ? rest.keywords : fields.keywords,
+      dependencies,
+    },
+  }
+}
+
+/**
+ * Packages the crate and proposes it. A dependency that this index holds
+ * (in the package's own namespace or the crates namespace) is recorded as a
+ * package dependency too, so `check` verifies it exists; any other
+ * dependency names its registry (crates.io's index URL when the manifest
+ * names none), as a Cargo index line of another registry must.
+ */
+export async function publishCrate(repo: Repo, options: CratePublishOptions): Promise<PublishResult> {
+  const registry = await readJsonAt<RegistryFile>(repo, MAIN, REGISTRY_PATH)
+  const cratesNamespace = registry?.policy.namespaces.crates ?? 'crates'
+  const prepared = await prepareCrate({ ...options, cratesNamespace, packageOf: (crate, namespaces) => crateInIndex(repo, crate, namespaces) })
+  options.onProgress?.({ phase: `proposing ${prepared.options.name}@${prepared.options.version}` })
+  return publishToIndex(repo, prepared.options)
 }

@@ -41,21 +41,37 @@ export async function publishToIndex(repo: Repo, options: PublishOptions): Promi
   const id = parsePackageId(options.name)
   const version = parseVersion(options.version)
   await assertNewVersion(repo, { ...id, version })
-  const key = parsePrivateKey(options.privateKey)
-  let bytes: Buffer
-  try {
-    bytes = await fs.promises.readFile(options.artifact)
-  } catch (e) {
-    throw new WharfError('NOT_FOUND', `cannot read artifact ${options.artifact}: ${(e as Error).message}`, { hint: 'pass the path of a built .wasm file' })
-  }
-  const kind = options.kind ?? 'component'
-  const target = options.target ?? (kind === 'crate' ? 'source' : artifactTarget(bytes))
-  const artifact = storedArtifact(bytes, options.artifact, target)
+  // A bad key is reported before the artifact is read, as the arguments are typed.
+  parsePrivateKey(options.privateKey)
+  const bytes = await readArtifactFile(options.artifact)
+  const record = signRecord({ ...options, version }, bytes, options.artifact)
   await putArtifact(repo.dir, bytes)
-  const { name, description, license, repository, homepage, keywords, dependencies, source, crate } = options
-  const fields = { name, version, kind, description, license, repository, homepage, keywords, dependencies, artifact, source, crate }
-  const record = versionRecord({ ...fields, publisher: options.author, publishedAt: options.now ?? new Date() }, key)
   const branch = `publish/${id.namespace}/${id.name}/${version}`
   const proposal = await propose(repo, branch, [{ path: recordPath(options.name, version), json: record, schema: 'record' }], `Publish ${options.name}@${version}`, options.author)
   return { ...proposal, record }
+}
+
+/** The bytes of the artifact file a publish names. */
+export async function readArtifactFile(file: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file)
+  } catch (e) {
+    throw new WharfError('NOT_FOUND', `cannot read artifact ${file}: ${(e as Error).message}`, { hint: 'pass the path of a built .wasm file' })
+  }
+}
+
+/**
+ * The signed version record of `bytes` (read from `file`), as every publish
+ * writes it: the artifact kept at `url`, by default the index's own store
+ * (`sha256:<hex>`).
+ */
+export function signRecord(options: Omit<PublishOptions, 'artifact'>, bytes: Uint8Array, file: string, url?: string): VersionRecord {
+  const key = parsePrivateKey(options.privateKey)
+  const kind = options.kind ?? 'component'
+  const target = options.target ?? (kind === 'crate' ? 'source' : artifactTarget(bytes))
+  const stored = storedArtifact(bytes, file, target)
+  const artifact = url === undefined ? stored : { ...stored, url }
+  const { name, version, description, license, repository, homepage, keywords, dependencies, source, crate } = options
+  const fields = { name, version, kind, description, license, repository, homepage, keywords, dependencies, artifact, source, crate }
+  return versionRecord({ ...fields, publisher: options.author, publishedAt: options.now ?? new Date() }, key)
 }
