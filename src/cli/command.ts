@@ -49,6 +49,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: ['audit'], summary: 'replay the history of main and prove it was never rewritten', load: async () => (await import('./audit.js')).audit },
   { name: ['test'], summary: 'run the native and wasm32 compatibility matrix', load: async () => (await import('./test.js')).test },
   { name: ['build-api'], summary: 'generate the static JSON API, Cargo index, change feed and signed snapshot', load: async () => (await import('./build-api.js')).buildApiCommand },
+  { name: ['release'], summary: "ship the versions a push added as assets of the index repo's releases", load: async () => (await import('./release.js')).release },
   { name: ['serve'], summary: 'run the local registry server (Run 2.0 and Cargo compatible)', load: async () => (await import('./serve.js')).serve },
   { name: ['search'], summary: 'search a registry', load: async () => (await import('./registry.js')).search },
   { name: ['info'], summary: 'show a package', load: async () => (await import('./registry.js')).info },

@@ -6,7 +6,8 @@ import { parsePrivateKey } from '../core/keys.js'
 import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
-import { componentRecord, parseDependency, publishCrate, publishToIndex } from '../publish/index.js'
+import { componentRecord, parseDependency, prepareCrate, publishCrate, publishToGitHub, publishToIndex, readArtifactFile, type PublishOptions } from '../publish/index.js'
+import { githubClient, parseRepoRef } from './github.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 import { createProgress } from './progress.js'
 
@@ -27,15 +28,23 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
   --dependency ID@RANGE     a dependency (repeatable), e.g. wasi:io@^0.2.0
   --target T                target of the artifact (default: read from the wasm)
   --keyword WORD            a search keyword (repeatable)
-  --author LOGIN            who submits (default: $WHARF_AUTHOR or admin)
+  --author LOGIN            who submits (default: $WHARF_AUTHOR, else $GITHUB_ACTOR with --github, else admin)
   --index DIR               the index repo (default: $WHARF_INDEX or the current directory)
   --registry URL --token T  publish to a running registry instead (wharf serve); without --token,
                             $WHARF_TOKEN, else the token ~/.config/wharf/credentials.toml holds for URL
-  --github OWNER/REPO       open a pull request on a GitHub index instead
+  --github OWNER/REPO       publish to the index repo OWNER/REPO on GitHub instead: upload the
+                            artifact as an asset of the release --tag of --from, sign the record
+                            with its URL, and open a pull request adding it (from your fork when
+                            the token cannot push to OWNER/REPO). Token: $GITHUB_TOKEN, else the
+                            credentials file's entry for $GITHUB_API_URL (default https://api.github.com)
+  --from OWNER/REPO         with --github: the crate or component repo whose release holds the
+                            artifact (default: $GITHUB_REPOSITORY)
+  --tag TAG                 with --github: that release's tag, made when absent (default: v<version>)
   --crate DIR               publish the Rust crate in DIR: runs cargo package and records the
                             .crate with its Cargo name, dependencies, features and cksum
                             (--name defaults to crates:<crate>, --version to the crate's)
-  --json                    print {branch, base, head, record}`,
+  --json                    print {branch, base, head, record}; with --github
+                            {record, asset, pullRequest, head, viaFork, requests}`,
   options: {
     name: { type: 'string' },
     version: { type: 'string' },
@@ -50,15 +59,15 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
     registry: { type: 'string' },
     token: { type: 'string' },
     github: { type: 'string' },
+    from: { type: 'string' },
+    tag: { type: 'string' },
     crate: { type: 'string' },
     ...INDEX_OPTION,
     ...JSON_OPTION,
   },
   positionals: [0, 1],
   async run({ values, positionals }, io) {
-    if (values.github !== undefined) {
-      throw new WharfError('NOT_IMPLEMENTED', 'publish --github is not available in this version', { hint: 'publish into a local index with --index DIR, or to a running registry with --registry URL' })
-    }
+    if (values.github !== undefined) return publishGitHubCommand(values, positionals, io)
     if (values.registry !== undefined) return publishRemoteCommand(values, positionals, io)
     const crateDir = optionalString(values, 'crate')
     if (crateDir !== undefined) return publishCrateCommand(values, positionals, crateDir, io)
@@ -144,6 +153,50 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
   const answer = await publishRemote({ url: registry }, { ...fields, token, bytes, filename: path.basename(artifact), ...(record ? { record } : {}) })
   if (values.json) printJson(io, answer)
   else io.stdout(`Published ${answer.name}@${answer.version} (sha256 ${answer.sha256})\n`)
+  return 0
+}
+
+/** `--github OWNER/REPO`: release asset, signed record and pull request, from a terminal as from the action. */
+async function publishGitHubCommand(values: Values, positionals: string[], io: Io): Promise<number> {
+  if (values.registry !== undefined || values.index !== undefined) throw new WharfError('USAGE', 'publish takes one of --github, --registry and --index', { hint: 'choose where to publish' })
+  const index = parseRepoRef(optionalString(values, 'github')!, '--github')
+  const fromText = optionalString(values, 'from') ?? io.env.GITHUB_REPOSITORY
+  if (!fromText) throw new WharfError('USAGE', 'publish --github needs --from OWNER/REPO: the repository whose release holds the artifact', { hint: 'pass --from, or run it where $GITHUB_REPOSITORY is set' })
+  const from = parseRepoRef(fromText, '--from')
+  const crateDir = optionalString(values, 'crate')
+  const name = optionalString(values, 'name')
+  const version = optionalString(values, 'version')
+  if (name !== undefined) parsePackageId(name)
+  if (version !== undefined) parseVersion(version)
+  const login = optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? io.env.GITHUB_ACTOR
+  if (!login) throw new WharfError('USAGE', 'publish --github needs --author LOGIN: your GitHub login, which the record names as its publisher', { hint: 'pass --author, or set $WHARF_AUTHOR' })
+  const fields = { ...(await signedFields(values, io)), author: login }
+  let prepared: { file: string; bytes: Buffer; options: Omit<PublishOptions, 'artifact'> }
+  if (crateDir !== undefined) {
+    if (positionals.length > 0) throw new WharfError('USAGE', 'publish --crate makes its own artifact; do not pass ARTIFACT too', { hint: 'drop the ARTIFACT argument' })
+    prepared = await prepareCrate({ crateDir, ...(name ? { name } : {}), ...(version ? { version } : {}), ...fields, cratesNamespace: 'crates', env: io.env })
+  } else {
+    if (positionals.length === 0) throw new WharfError('USAGE', 'publish: missing argument ARTIFACT', { hint: 'pass the .wasm file to publish, or --crate DIR for a Rust crate' })
+    const file = positionals[0]!
+    prepared = { file, bytes: await readArtifactFile(file), options: { ...fields, name: required(values, 'name', 'publish'), version: required(values, 'version', 'publish'), target: optionalString(values, 'target') } }
+  }
+  const github = githubClient(io, 'publish --github')
+  const result = await publishToGitHub(github, {
+    ...prepared.options,
+    bytes: prepared.bytes,
+    file: prepared.file,
+    index,
+    from,
+    tag: optionalString(values, 'tag') ?? `v${prepared.options.version}`,
+  })
+  if (values.json) printJson(io, result)
+  else {
+    const where = result.viaFork ? ` from ${result.head.repo}` : ''
+    io.stdout(`${result.asset.uploaded ? 'Uploaded' : 'Found'} ${result.record.artifacts[0]!.name} at ${result.asset.url}
+`)
+    io.stdout(`${result.pullRequest.created ? 'Opened' : 'Updated'} pull request #${result.pullRequest.number}${where}: ${result.pullRequest.url} (${result.requests} GitHub requests)
+`)
+  }
   return 0
 }
 

@@ -54,7 +54,7 @@ export interface ReleasedVersion {
   release?: { id: number; url: string; created: boolean }
   assets: ReleasedAsset[]
   /** Why the version could not be released; the others still are. */
-  error?: { code: WharfCode | string; message: string; hint?: string }
+  error?: { code: WharfCode; message: string; hint?: string }
 }
 
 export interface ReleaseResult {
