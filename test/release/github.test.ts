@@ -79,7 +79,7 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()))
 })
 
-describe('wharf publish --github', () => {
+describe('wharf publish --github', { timeout: 180_000 }, () => {
   let direct: PublishJson
 
   it('uploads the artifact to the component repo and opens a pull request on the index with the signed record', async () => {
@@ -171,7 +171,7 @@ describe('wharf publish --github', () => {
   })
 })
 
-describe('wharf release', () => {
+describe('wharf release', { timeout: 180_000 }, () => {
   let index: string
   let before: string
   let after: string
