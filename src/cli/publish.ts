@@ -7,7 +7,6 @@ import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
 import { componentRecord, parseDependency, prepareCrate, publishCrate, publishToGitHub, publishToIndex, readArtifactFile, type PublishOptions } from '../publish/index.js'
-import { githubClient, parseRepoRef } from './github.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 import { createProgress } from './progress.js'
 
@@ -158,6 +157,8 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
 
 /** `--github OWNER/REPO`: release asset, signed record and pull request, from a terminal as from the action. */
 async function publishGitHubCommand(values: Values, positionals: string[], io: Io): Promise<number> {
+  // Loaded here: the GitHub client (Octokit) is for this way of publishing only.
+  const { githubClient, parseRepoRef } = await import('./github.js')
   if (values.registry !== undefined || values.index !== undefined) throw new WharfError('USAGE', 'publish takes one of --github, --registry and --index', { hint: 'choose where to publish' })
   const index = parseRepoRef(optionalString(values, 'github')!, '--github')
   const fromText = optionalString(values, 'from') ?? io.env.GITHUB_REPOSITORY
@@ -192,10 +193,8 @@ async function publishGitHubCommand(values: Values, positionals: string[], io: I
   if (values.json) printJson(io, result)
   else {
     const where = result.viaFork ? ` from ${result.head.repo}` : ''
-    io.stdout(`${result.asset.uploaded ? 'Uploaded' : 'Found'} ${result.record.artifacts[0]!.name} at ${result.asset.url}
-`)
-    io.stdout(`${result.pullRequest.created ? 'Opened' : 'Updated'} pull request #${result.pullRequest.number}${where}: ${result.pullRequest.url} (${result.requests} GitHub requests)
-`)
+    io.stdout(`${result.asset.uploaded ? 'Uploaded' : 'Found'} ${result.record.artifacts[0]!.name} at ${result.asset.url}\n`)
+    io.stdout(`${result.pullRequest.created ? 'Opened' : 'Updated'} pull request #${result.pullRequest.number}${where}: ${result.pullRequest.url} (${result.requests} GitHub requests)\n`)
   }
   return 0
 }

@@ -17,6 +17,10 @@
  */
 import type { Artifact, VersionRecord } from './types.js'
 
+/** GitHub's limits: assets per release and bytes per asset. */
+export const MAX_RELEASE_ASSETS = 1000
+export const MAX_ASSET_BYTES = 2 * 1024 ** 3
+
 /** The release tag of a package version. */
 export function releaseTag(record: Pick<VersionRecord, 'name' | 'version' | 'kind' | 'crate'>): string {
   const stem = record.kind === 'crate' && record.crate ? record.crate.name : record.name.replace(/[:/]/g, '.')

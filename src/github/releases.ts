@@ -5,9 +5,7 @@ import type { Release, ReleaseAsset, RepoRef } from './types.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** GitHub's limits: assets per release and bytes per asset. */
-export const MAX_RELEASE_ASSETS = 1000
-export const MAX_ASSET_BYTES = 2 * 1024 ** 3
+export { MAX_ASSET_BYTES, MAX_RELEASE_ASSETS } from '../core/release-assets.js'
 
 function toAsset(a: Json): ReleaseAsset {
   return { id: a.id, name: a.name, label: a.label ?? null, size: a.size, contentType: a.content_type, digest: a.digest ?? null, browserDownloadUrl: a.browser_download_url }

@@ -7,15 +7,17 @@
  * thin edges over `publishToGitHub`.
  */
 import { artifactFormatProblem } from '../check/index.js'
-import { WharfError } from '../core/errors.js'
+import { WharfError, type WharfCode } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { recordPath } from '../core/layout.js'
 import { parsePackageId } from '../core/names.js'
+import { MAX_ASSET_BYTES } from '../core/release-assets.js'
 import { stableJson } from '../core/canonical.js'
 import { schemaErrors } from '../core/schemas.js'
 import type { VersionRecord } from '../core/types.js'
 import { parseVersion } from '../core/versions.js'
-import { GitHubErrorCode, MAX_ASSET_BYTES, type GitHub, type Release, type ReleaseAsset, type RepoRef, type Repository } from '../github/index.js'
+// Types only: the GitHub client (and Octokit) loads with the command that makes one, not with every publish.
+import type { GitHub, Release, ReleaseAsset, RepoRef, Repository } from '../github/index.js'
 import { signRecord, type PublishOptions } from './publish.js'
 
 export interface GitHubPublishOptions extends Omit<PublishOptions, 'artifact'> {
@@ -47,6 +49,8 @@ export interface GitHubPublishResult {
 }
 
 const full = (r: RepoRef) => `${r.owner}/${r.repo}`
+/** FORBIDDEN (github/errors.ts), named here so that publishing loads no GitHub client code. */
+const FORBIDDEN: WharfCode = 'GITHUB_FORBIDDEN'
 
 /** Publishes one version to a GitHub index: release asset, signed record, pull request. */
 export async function publishToGitHub(github: GitHub, options: GitHubPublishOptions): Promise<GitHubPublishResult> {
@@ -81,7 +85,7 @@ export async function publishToGitHub(github: GitHub, options: GitHubPublishOpti
   try {
     blob = await github.git.createBlob(index, content)
   } catch (e) {
-    if (!(e instanceof WharfError) || e.code !== GitHubErrorCode.Forbidden) throw e
+    if (!(e instanceof WharfError) || e.code !== FORBIDDEN) throw e
     target = await forkOf(github, index, options.forkWait)
     viaFork = true
     blob = await github.git.createBlob(target, content)
@@ -120,8 +124,8 @@ async function forkOf(github: GitHub, index: Repository, wait: GitHubPublishOpti
   try {
     fork = await github.repos.createFork(index, { defaultBranchOnly: true })
   } catch (e) {
-    if (e instanceof WharfError && e.code === GitHubErrorCode.Forbidden) {
-      throw new WharfError(GitHubErrorCode.Forbidden, `the token can neither push to ${full(index)} nor fork it`, {
+    if (e instanceof WharfError && e.code === FORBIDDEN) {
+      throw new WharfError(FORBIDDEN, `the token can neither push to ${full(index)} nor fork it`, {
         hint: "publish with a personal access token (a fine-grained one with contents and pull requests write): a workflow's GITHUB_TOKEN cannot reach another repository",
         cause: e,
       })
