@@ -15,6 +15,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { releaseAssetUrl, releaseTag } from '../../src/core/release-assets.js'
 import type { VersionRecord } from '../../src/core/types.js'
+import type { GitHubPublishResult, ReleaseResult } from '../../src/publish/index.js'
 import { PAYLOAD_TYPES, verifyDocument } from '../../src/core/dsse.js'
 import { wharf } from '../helpers/cli.js'
 import { createTestIndex, type TestIndex } from '../helpers/index-repo.js'
@@ -45,21 +46,6 @@ function json<T>(result: { code: number; stdout: string; stderr: string }): T {
   return JSON.parse(result.stdout) as T
 }
 
-interface PublishJson {
-  record: VersionRecord
-  asset: { url: string; uploaded: boolean }
-  pullRequest: { number: number; url: string; created: boolean }
-  head: { repo: string; branch: string; sha: string }
-  viaFork: boolean
-  requests: number
-}
-
-interface ReleaseJson {
-  versions: { name: string; version: string; tag: string; release: { id: number; created: boolean }; assets: { name: string; url: string; status: string }[]; error?: { code: string } }[]
-  uploaded: number
-  requests: number
-}
-
 beforeAll(async () => {
   const { emu } = ctx
   emu.createUser('alice')
@@ -80,13 +66,13 @@ afterAll(async () => {
 })
 
 describe('wharf publish --github', { timeout: 180_000 }, () => {
-  let direct: PublishJson
+  let direct: GitHubPublishResult
 
   it('uploads the artifact to the component repo and opens a pull request on the index with the signed record', async () => {
     const file = path.join(home, 'calc.wasm')
     await fs.promises.writeFile(file, calc)
     const before = ctx.emu.requests.length
-    direct = json<PublishJson>(
+    direct = json<GitHubPublishResult>(
       await run(['publish', file, '--github', 'alice/registry', '--from', 'alice/calc', '--name', 'acme:calc', '--version', '1.0.0', '--key', keyFile, '--description', 'A calculator', '--json'], {
         GITHUB_TOKEN: aliceToken,
         GITHUB_ACTOR: 'alice',
@@ -126,7 +112,7 @@ describe('wharf publish --github', { timeout: 180_000 }, () => {
 
   it('reuses the asset and updates the same pull request when run again', async () => {
     const file = path.join(home, 'calc.wasm')
-    const again = json<PublishJson>(
+    const again = json<GitHubPublishResult>(
       await run(['publish', file, '--github', 'alice/registry', '--from', 'alice/calc', '--name', 'acme:calc', '--version', '1.0.0', '--key', keyFile, '--description', 'A calculator', '--json'], { GITHUB_TOKEN: aliceToken, GITHUB_ACTOR: 'alice' }),
     )
     expect(again.asset).toEqual({ url: direct.asset.url, uploaded: false })
@@ -152,7 +138,7 @@ describe('wharf publish --github', { timeout: 180_000 }, () => {
     try {
       const file = path.join(home, 'tool.wasm')
       await fs.promises.writeFile(file, tool)
-      const result = json<PublishJson>(await run(['publish', file, '--github', 'alice/registry', '--from', 'bob/tool', '--name', 'acme:tool', '--version', '0.1.0', '--key', keyFile, '--author', 'bob', '--json']))
+      const result = json<GitHubPublishResult>(await run(['publish', file, '--github', 'alice/registry', '--from', 'bob/tool', '--name', 'acme:tool', '--version', '0.1.0', '--key', keyFile, '--author', 'bob', '--json']))
       expect(result.viaFork).toBe(true)
       expect(result.head.repo).toBe('bob/registry')
       const pull = await client(ctx.emu, aliceToken).pulls.get({ owner: 'alice', repo: 'registry' }, result.pullRequest.number)
@@ -175,7 +161,7 @@ describe('wharf release', { timeout: 180_000 }, () => {
   let index: string
   let before: string
   let after: string
-  let first: ReleaseJson
+  let first: ReleaseResult
   const workflowToken = () => ctx.emu.mintToken({ permissions: { contents: 'write' }, repositories: ['alice/registry'] })
 
   beforeAll(async () => {
@@ -189,7 +175,7 @@ describe('wharf release', { timeout: 180_000 }, () => {
 
   it('uploads each added version to a release of the index repo, whose download hashes to the record', async () => {
     const result = await run(['release', '--github', 'alice/registry', '--index', index, '--before', before, '--after', after, '--json'], { GITHUB_TOKEN: workflowToken() })
-    first = json<ReleaseJson>(result)
+    first = json<ReleaseResult>(result)
     expect(first.uploaded).toBe(1)
     expect(first.versions).toEqual([expect.objectContaining({ name: 'acme:calc', version: '1.0.0', tag: 'acme.calc@1.0.0', release: expect.objectContaining({ created: true }), assets: [expect.objectContaining({ name: 'calc.wasm', status: 'uploaded' })] })])
     const record = JSON.parse(await fs.promises.readFile(path.join(index, 'index/packages/acme/calc/1.0.0.json'), 'utf8')) as VersionRecord
@@ -206,9 +192,9 @@ describe('wharf release', { timeout: 180_000 }, () => {
 
   it('uploads nothing and changes nothing when run again on the same push', async () => {
     const mark = ctx.emu.requests.length
-    const again = json<ReleaseJson>(await run(['release', '--github', 'alice/registry', '--index', index, '--before', before, '--after', after, '--json'], { GITHUB_TOKEN: workflowToken() }))
+    const again = json<ReleaseResult>(await run(['release', '--github', 'alice/registry', '--index', index, '--before', before, '--after', after, '--json'], { GITHUB_TOKEN: workflowToken() }))
     expect(again.uploaded).toBe(0)
-    expect(again.versions[0]).toMatchObject({ tag: first.versions[0]!.tag, release: { id: first.versions[0]!.release.id, created: false }, assets: [{ name: 'calc.wasm', status: 'present' }] })
+    expect(again.versions[0]).toMatchObject({ tag: first.versions[0]!.tag, release: { id: first.versions[0]!.release!.id, created: false }, assets: [{ name: 'calc.wasm', status: 'present' }] })
     const writes = ctx.emu.requests.slice(mark).filter((r) => r.method !== 'GET')
     expect(writes).toEqual([])
   })
