@@ -1,9 +1,20 @@
 /** RFC 8785 (JSON Canonicalization Scheme): the exact bytes a signature covers. */
 import canonicalize from 'canonicalize'
+import { WharfError } from './errors.js'
 
+/**
+ * The canonical JSON of `value`. RFC 8785 is defined over I-JSON, which has
+ * no lone surrogates and only finite numbers: such a value is refused with
+ * INVALID_INPUT.
+ */
 export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value)
-  if (text === undefined) throw new TypeError('value cannot be canonicalized as JSON')
+  let text: string | undefined
+  try {
+    text = canonicalize(value)
+  } catch (e) {
+    throw new WharfError('INVALID_INPUT', `the value has no canonical JSON (RFC 8785): ${(e as Error).message}`, { hint: 'remove lone surrogates and non-finite numbers' })
+  }
+  if (text === undefined) throw new WharfError('INVALID_INPUT', 'the value has no canonical JSON (RFC 8785)', { hint: 'pass a JSON value' })
   return text
 }
 

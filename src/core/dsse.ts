@@ -7,6 +7,8 @@
  * re-attaches it, which is the form a Sigstore bundle carries.
  */
 import { canonicalJson } from './canonical.js'
+import { WharfError } from './errors.js'
+import { jsonValueProblem } from './json.js'
 import { signBytes, verifyBytes, type SigningKey } from './keys.js'
 
 export const PAYLOAD_TYPES = {
@@ -44,7 +46,14 @@ export function signedPayload(document: object): Buffer {
   return Buffer.from(canonicalJson(unsigned), 'utf8')
 }
 
+/**
+ * Signs `document`. A document with a reserved key (`__proto__`,
+ * `constructor`, `prototype`) or a lone surrogate is refused: readers could
+ * disagree on what such a payload says.
+ */
 export function signDocument<T extends object>(document: T, payloadType: string, key: SigningKey): T & { signature: DetachedSignature } {
+  const problem = jsonValueProblem(document)
+  if (problem) throw new WharfError('INVALID_INPUT', `refusing to sign: ${problem.message}`, { hint: 'remove the field or character named' })
   const sig = signBytes(key, pae(payloadType, signedPayload(document)))
   return { ...document, signature: { payloadType, signatures: [{ keyid: key.id, sig }] } }
 }
@@ -63,7 +72,12 @@ export function verifyDocument(document: object, payloadType: string, keys: read
   if (signature.payloadType !== payloadType) {
     return { ok: false, reason: `payloadType is "${signature.payloadType}", expected "${payloadType}"` }
   }
-  const message = pae(payloadType, signedPayload(document))
+  let message: Buffer
+  try {
+    message = pae(payloadType, signedPayload(document))
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message }
+  }
   const reasons: string[] = []
   for (const { keyid, sig } of signature.signatures) {
     const key = keys.find((k) => k.id === keyid)

@@ -157,9 +157,25 @@ export function ownerLogin(owner: Owner): string | undefined {
   return 'login' in owner ? owner.login : undefined
 }
 
-/** Whether `login` is one of `owners` (logins compare case-insensitively, as on GitHub). */
-export function isOwner(owners: readonly Owner[], login: string | undefined): boolean {
+/**
+ * Whether `who` is one of the account `owners` (teams aside): by numeric id
+ * where both sides know it, so a renamed login still matches and a login
+ * someone else registered later does not; else by login, case-insensitively
+ * as on GitHub.
+ */
+export function isOwner(owners: readonly Owner[], who: { login: string; id?: number } | string | undefined): boolean {
+  if (!who) return false
+  const { login, id } = typeof who === 'string' ? { login: who, id: undefined } : who
   if (!login) return false
   const wanted = login.toLowerCase()
-  return owners.some((o) => ownerLogin(o)?.toLowerCase() === wanted)
+  return owners.some((o) => {
+    if (!('login' in o)) return false
+    if (o.id !== undefined && id !== undefined) return o.id === id
+    return o.login.toLowerCase() === wanted
+  })
+}
+
+/** The `@org/team` owners among `owners`. */
+export function ownerTeams(owners: readonly Owner[]): string[] {
+  return owners.flatMap((o) => ('team' in o ? [o.team] : []))
 }

@@ -1,6 +1,7 @@
 /**
  * Versions are strict SemVer 2.0 (DESIGN §2). Two versions that differ only in
- * build metadata are the same version, as on crates.io.
+ * build metadata are the same version, as on crates.io, and so are two that
+ * differ only in the case of their pre-release.
  */
 import semver from 'semver'
 import { WharfError } from './errors.js'
@@ -24,10 +25,14 @@ export function parseVersion(v: string): string {
   return v
 }
 
-/** The version without build metadata: the identity two versions share when they are the same version. */
+/**
+ * The identity two versions share when they are the same version: without
+ * build metadata, and in lower case, so `1.0.0-rc1` and `1.0.0-RC1` are one
+ * version (their files could not both live on a case-insensitive disk).
+ */
 export function versionKey(v: string): string {
   const plus = v.indexOf('+')
-  return plus < 0 ? v : v.slice(0, plus)
+  return (plus < 0 ? v : v.slice(0, plus)).toLowerCase()
 }
 
 export function sameVersion(a: string, b: string): boolean {
