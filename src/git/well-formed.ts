@@ -1,0 +1,155 @@
+/**
+ * Tree objects as `git fsck` defines them well-formed. A malformed tree is
+ * read differently by different readers: of two entries with the same name,
+ * one reader takes the first (git's binary search), another the last (a
+ * map), so a submission could show a reviewer one record and land another.
+ * Trees are checked here over their raw bytes, with a parser that keeps
+ * every entry as written, before anything else reads them.
+ *
+ * The rules are fsck's (fsck.c, fsck_tree): entries sorted in git's order
+ * (a directory sorts as `name/`), no name twice, no empty name, no `.`,
+ * `..` or `.git` (case-insensitively, with the names NTFS and HFS+ read as
+ * `.git`), no `/` in a name, only the modes git writes, none zero-padded,
+ * and no entry pointing at the null object id.
+ */
+import type { ObjectReader } from './objects.js'
+
+export type TreeProblemKind =
+  | 'bad-tree'
+  | 'duplicate'
+  | 'unsorted'
+  | 'empty-name'
+  | 'full-path'
+  | 'dot'
+  | 'dotdot'
+  | 'dotgit'
+  | 'bad-mode'
+  | 'zero-padded-mode'
+  | 'null-oid'
+  | 'wrong-type'
+
+export interface TreeProblem {
+  kind: TreeProblemKind
+  message: string
+}
+
+/** One entry of a tree, as written: the mode as its octal text, the name as bytes. */
+export interface RawTreeEntry {
+  mode: string
+  name: Buffer
+  oid: string
+}
+
+export const TREE_MODE = '40000'
+/** The modes git writes: regular file, executable, symlink, submodule, directory. */
+export const VALID_MODES: ReadonlySet<string> = new Set(['100644', '100755', '120000', '160000', TREE_MODE])
+const NULL_OID = '0'.repeat(40)
+
+/** Every entry of a tree object in the order written, or the reason it cannot be parsed. */
+export function parseTreeEntries(data: Buffer): RawTreeEntry[] | TreeProblem {
+  const entries: RawTreeEntry[] = []
+  let pos = 0
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos)
+    if (space <= pos) return { kind: 'bad-tree', message: `the entry at byte ${pos} has no mode` }
+    for (let i = pos; i < space; i++) {
+      if (data[i]! < 0x30 || data[i]! > 0x37) return { kind: 'bad-tree', message: `the entry at byte ${pos} has a mode that is not octal` }
+    }
+    const nul = data.indexOf(0, space + 1)
+    if (nul < 0 || nul + 21 > data.length) return { kind: 'bad-tree', message: `the entry at byte ${pos} is cut short` }
+    entries.push({ mode: data.toString('latin1', pos, space), name: data.subarray(space + 1, nul), oid: data.toString('hex', nul + 1, nul + 21) })
+    pos = nul + 21
+  }
+  return entries
+}
+
+const isTree = (mode: string) => mode === TREE_MODE || mode === `0${TREE_MODE}`
+
+/** git's order of tree entries: bytewise, a directory's name followed by `/`. */
+export function compareEntries(a: RawTreeEntry, b: RawTreeEntry): number {
+  const len = Math.min(a.name.length, b.name.length)
+  const head = a.name.compare(b.name, 0, len, 0, len)
+  if (head !== 0) return head
+  const next = (e: RawTreeEntry) => (e.name.length > len ? e.name[len]! : isTree(e.mode) ? 0x2f : 0)
+  return next(a) - next(b)
+}
+
+// Code points HFS+ ignores when it compares names (git's next_hfs_char).
+const HFS_IGNORED = /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g
+
+/** Whether a checkout on some file system would read `name` as `.git` (git's is_hfs_dotgit and is_ntfs_dotgit). */
+export function isDotGit(name: Buffer): boolean {
+  const text = name.toString('utf8')
+  if (text.replace(HFS_IGNORED, '').toLowerCase() === '.git') return true
+  // NTFS: `.git` or its short name `git~1`, then only dots and spaces up to the end, a separator or a stream (`:`).
+  return /^(?:\.git|git~1)[. ]*(?:$|[\\/:])/i.test(text)
+}
+
+const shown = (name: Buffer) => JSON.stringify(name.toString('utf8'))
+
+/** Every way a tree object breaks fsck's rules, or none. */
+export function treeProblems(data: Buffer): TreeProblem[] {
+  const parsed = parseTreeEntries(data)
+  if (!Array.isArray(parsed)) return [parsed]
+  const problems: TreeProblem[] = []
+  const seen = new Set<string>()
+  parsed.forEach((entry, i) => {
+    const name = entry.name
+    const key = name.toString('latin1')
+    if (seen.has(key)) problems.push({ kind: 'duplicate', message: `two entries are named ${shown(name)}` })
+    seen.add(key)
+    const previous = parsed[i - 1]
+    if (previous && compareEntries(previous, entry) > 0) problems.push({ kind: 'unsorted', message: `${shown(name)} comes after ${shown(previous.name)}: the entries are not in git's order` })
+    if (name.length === 0) problems.push({ kind: 'empty-name', message: 'an entry has an empty name' })
+    else if (name.includes(0x2f)) problems.push({ kind: 'full-path', message: `the name ${shown(name)} holds a "/"` })
+    else if (key === '.') problems.push({ kind: 'dot', message: 'an entry is named "."' })
+    else if (key === '..') problems.push({ kind: 'dotdot', message: 'an entry is named ".."' })
+    else if (isDotGit(name)) problems.push({ kind: 'dotgit', message: `the name ${shown(name)} reads as ".git" on some file systems` })
+    if (entry.mode.startsWith('0')) problems.push({ kind: 'zero-padded-mode', message: `${shown(name)} has the zero-padded mode ${entry.mode}` })
+    else if (!VALID_MODES.has(entry.mode)) problems.push({ kind: 'bad-mode', message: `${shown(name)} has mode ${entry.mode}, which git does not write` })
+    if (entry.oid === NULL_OID) problems.push({ kind: 'null-oid', message: `${shown(name)} points at the null object id` })
+  })
+  return problems
+}
+
+export interface MalformedTree {
+  /** The directory, `''` for the root. */
+  path: string
+  oid: string
+  problem: TreeProblem
+}
+
+/**
+ * Every problem in the trees `head` brings in over `base` (root tree ids;
+ * `base` undefined for none): each tree on the head side whose id differs
+ * from the base side's at its path. Trees both sides share are not read, so
+ * the cost follows the change.
+ */
+export function malformedTrees(reader: ObjectReader, head: string, base: string | undefined, limit = 50): MalformedTree[] {
+  const out: MalformedTree[] = []
+  const pending: [string, string | undefined, string][] = [[head, base, '']]
+  while (pending.length > 0 && out.length < limit) {
+    const [oid, baseOid, path] = pending.pop()!
+    if (oid === baseOid) continue
+    const object = reader.read(oid)
+    if (object.type !== 'tree') {
+      out.push({ path, oid, problem: { kind: 'wrong-type', message: `${path || 'the root'} is a directory entry, but object ${oid} is a ${object.type}` } })
+      continue
+    }
+    const problems = treeProblems(object.data)
+    for (const problem of problems) out.push({ path, oid, problem })
+    const entries = parseTreeEntries(object.data)
+    if (!Array.isArray(entries)) continue
+    const before = new Map<string, RawTreeEntry>()
+    const baseEntries = baseOid ? parseTreeEntries(reader.readAs(baseOid, 'tree')) : []
+    if (Array.isArray(baseEntries)) for (const e of baseEntries) before.set(e.name.toString('latin1'), e)
+    for (const entry of entries) {
+      const old = before.get(entry.name.toString('latin1'))
+      if (old && old.oid === entry.oid && old.mode === entry.mode) continue
+      const child = path ? `${path}/${entry.name.toString('utf8')}` : entry.name.toString('utf8')
+      // Under a malformed tree no path means one thing; its problems are reported once, above.
+      if (isTree(entry.mode) && problems.length === 0) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : undefined, child])
+    }
+  }
+  return out.slice(0, limit)
+}
