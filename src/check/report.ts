@@ -2,10 +2,11 @@
 import type { CheckResult } from './index.js'
 
 const short = (oid: string) => oid.slice(0, 12)
+const who = (result: CheckResult) => `${result.author.login}${result.author.id !== undefined ? ` (${result.author.id})` : ''}`
 
 export function formatText(result: CheckResult): string {
   const lines = [
-    `${result.accepted ? 'accepted' : 'rejected'}: ${result.changes.length} changed file(s), ${short(result.base)}..${short(result.head)}, author ${result.author ?? 'unknown'}`,
+    `${result.accepted ? 'accepted' : 'rejected'}: ${result.changes.length} changed file(s), ${short(result.base)}..${short(result.head)}, submitted by ${who(result)}`,
   ]
   for (const f of result.findings) {
     lines.push(`  ✗ [${f.rule}] ${f.message}`, `      fix: ${f.hint}`)
@@ -19,7 +20,7 @@ export function formatMarkdown(result: CheckResult): string {
   const lines = [
     `### wharf check: ${result.accepted ? '✅ accepted' : '❌ rejected'}`,
     '',
-    `${result.changes.length} changed file(s) between \`${short(result.base)}\` and \`${short(result.head)}\`, submitted by \`${result.author ?? 'unknown'}\`.`,
+    `${result.changes.length} changed file(s) between \`${short(result.base)}\` and \`${short(result.head)}\`, submitted by \`${who(result)}\`.`,
     '',
   ]
   if (result.findings.length > 0) {

@@ -1,9 +1,12 @@
 import type { Change, Repo } from '../git/index.js'
 import type { IndexPath } from '../core/layout.js'
-import type { NamespaceFile, RegistryFile } from '../core/types.js'
+import type { Submitter } from '../core/submitter.js'
+import type { NamespaceFile, Owner, RegistryFile } from '../core/types.js'
 
 /** Stable ids of the rules a submission must pass. */
 export const RULES = {
+  malformedTree: 'files/malformed-tree',
+  conflict: 'files/conflict',
   outsideIndex: 'files/outside-index',
   appendOnly: 'files/append-only',
   fileType: 'files/type',
@@ -11,6 +14,9 @@ export const RULES = {
   path: 'files/path',
   reports: 'files/reports',
   json: 'content/json',
+  duplicateKey: 'content/duplicate-key',
+  reservedKey: 'content/reserved-key',
+  unicode: 'content/unicode',
   schema: 'content/schema',
   pathMismatch: 'content/path-mismatch',
   namespaceUnknown: 'namespace/unknown',
@@ -24,6 +30,7 @@ export const RULES = {
   versionExists: 'record/version-exists',
   signature: 'record/signature',
   dependency: 'record/dependency',
+  crateName: 'record/crate-name',
   artifactFetch: 'artifact/fetch',
   artifactDigest: 'artifact/digest',
   artifactSize: 'artifact/size',
@@ -53,16 +60,26 @@ export interface Subject {
 
 export type Fetch = typeof globalThis.fetch
 
+/** Whether `login` is a member of `team` (`@org/team`), as GitHub's API says. */
+export type TeamResolver = (team: string, login: string) => Promise<boolean>
+
 /** What every rule reads: the two commits, who submits, and the registry as it stood at base. */
 export interface CheckContext {
   repo: Repo
   base: string
   head: string
-  author: string | undefined
+  author: Submitter
   registry: RegistryFile
   subjects: Subject[]
-  fetch: Fetch
+  /** Injected for tests and for bytes fetched beforehand; by default check's own guarded fetch. */
+  fetch: Fetch | undefined
   now: Date
+  /** When the submission was made: a namespace claim's waiting period starts here. */
+  submittedAt(): Promise<Date>
+  /** Whether the author is one of `owners`: by account, or through a team the resolver confirms. */
+  owns(owners: readonly Owner[]): Promise<boolean>
+  /** How to become one of `owners`, for a hint, naming teams that could not be confirmed. */
+  ownersHint(owners: readonly Owner[]): string
   /** A namespace file as it stood at base (cached). */
   namespaceAtBase(ns: string): Promise<NamespaceFile | undefined>
   report(finding: Finding): void

@@ -17,7 +17,8 @@ import { stableJson } from '../core/canonical.js'
 import { isWharfError, noSpaceError, WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { schemaErrors, type SchemaName } from '../core/schemas.js'
-import { branchExists, deleteBranch, hashBlob, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, walkFiles, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
+import { withSubmitterTrailer } from '../core/submitter.js'
+import { advanceMain, branchExists, deleteBranch, hashBlob, MAIN, readFileAt, resolveCommit, setBranch, syncWorkTree, walkFiles, withRepoLock, writeCommitWith, type Repo } from '../git/index.js'
 import { artifactPath, putArtifact } from '../store/index.js'
 import type { Journal, JournalEntry } from './journal.js'
 import { sweep } from './sweep.js'
@@ -189,14 +190,14 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
     try {
       if (plan.artifact) await putArtifact(repo.dir, plan.artifact)
       step('store')
-      head = await writeCommitWith(repo, { parents: [base], files, message: plan.message, author: { login: plan.author } })
+      head = await writeCommitWith(repo, { parents: [base], files, message: withSubmitterTrailer(plan.message, { login: plan.author }), author: { login: plan.author } })
       await setBranch(repo, plan.branch, head)
       step('propose')
-      check = await runCheck({ repo, base, head, author: plan.author, fetch: fetchFromPrefetched(plan.fetched) })
+      check = await runCheck({ repo, base, head, author: { login: plan.author }, fetch: fetchFromPrefetched(plan.fetched) })
       step('check')
       if (!check.accepted) throw rejection(check.findings)
-      // setBranch writes then renames: a crash leaves main at the old tip or the new one.
-      await setBranch(repo, MAIN, head)
+      // The ref is written then renamed, then the tip logged: a crash leaves main at the old tip or the new one.
+      await advanceMain(repo, base, head)
     } catch (e) {
       // Nothing before main moves is kept: branch, new artifact and journal entry go, and any object left half-written.
       if ((await resolveCommit(repo, MAIN)) === base) await rollBack(entry).catch(() => undefined)

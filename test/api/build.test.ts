@@ -88,7 +88,7 @@ describe('incremental builds equal full builds', () => {
     const { inc, out } = await step('yank', async () => {
       const head = await idx.submit([{ path: yankPath('acme:calc', '1.1.0'), content: stableJson(notice) }], 'alice', 'yank/1')
       expect(head).toBeTruthy()
-      const merged = await mergeProposal(idx.repo, { branch: 'yank/1' })
+      const merged = await mergeProposal(idx.repo, { branch: 'yank/1', author: { login: 'alice' } })
       expect(merged.merged, JSON.stringify(merged.check.findings)).toBe(true)
     })
     expect(inc).toMatchObject({ mode: 'incremental', events: 1 })
@@ -134,12 +134,12 @@ describe('incremental builds equal full builds', () => {
     const { out } = await step('namespaces', async () => {
       const bob = generateKey()
       const claim = await proposeNamespace(idx.repo, { namespace: 'beta', owners: [{ login: 'bob' }], publicKey: bob.publicPem, author: 'bob' })
-      expect((await mergeProposal(idx.repo, { branch: claim.branch })).merged).toBe(true)
+      expect((await mergeProposal(idx.repo, { branch: claim.branch, author: { login: 'bob' } })).merged).toBe(true)
       const ns = (await readJsonAt<NamespaceFile>(idx.repo, MAIN, namespacePath('acme')))!
       const extra = generateKey()
       const rotated = { ...ns, keys: [...ns.keys, { id: extra.id, algorithm: 'ed25519' as const, public_key: extra.publicKey, added: '2026-02-02T00:00:00Z' }] }
       await idx.submit([{ path: namespacePath('acme'), content: stableJson(rotated) }], 'alice', 'rotate')
-      expect((await mergeProposal(idx.repo, { branch: 'rotate' })).merged).toBe(true)
+      expect((await mergeProposal(idx.repo, { branch: 'rotate', author: { login: 'alice' } })).merged).toBe(true)
     })
     expectSame(out)
     expect(readJson(incremental, 'api/v1/namespaces.json').namespaces).toEqual(['acme', 'beta'])
@@ -188,7 +188,7 @@ describe('incremental builds equal full builds', () => {
     const late = await idx.publish({ version: '1.3.0' })
     const { inc, out } = await step('merge', async () => {
       await idx.release({ version: '1.2.0' })
-      expect((await mergeProposal(idx.repo, { branch: late.branch })).merged).toBe(true)
+      expect((await mergeProposal(idx.repo, { branch: late.branch, author: { login: 'alice' } })).merged).toBe(true)
       await idx.release({ name: 'acme:calc/fmt', version: '0.1.0' })
     })
     expect(inc).toMatchObject({ mode: 'incremental', events: 3 })

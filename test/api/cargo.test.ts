@@ -55,7 +55,7 @@ async function publishCrate(name: string): Promise<VersionRecord> {
   const result = await wharf(['publish', '--crate', dir, '--key', keyFile, '--author', 'alice', '--index', idx.dir, '--json'], { env })
   expect(result.code, result.stderr).toBe(0)
   const proposal = JSON.parse(result.stdout) as { branch: string; record: VersionRecord }
-  const merged = await mergeProposal(idx.repo, { branch: proposal.branch })
+  const merged = await mergeProposal(idx.repo, { branch: proposal.branch, author: { login: 'alice' } })
   expect(merged.merged, JSON.stringify(merged.check.findings)).toBe(true)
   return proposal.record
 }
@@ -68,7 +68,7 @@ beforeAll(async () => {
   idx = await createTestIndex()
   await fs.promises.writeFile(path.join(work, 'alice.key'), idx.key.privatePem, { mode: 0o600 })
   const claim = await proposeNamespace(idx.repo, { namespace: 'crates', owners: [{ login: 'alice' }], publicKey: idx.key.publicPem, author: 'alice' })
-  expect((await mergeProposal(idx.repo, { branch: claim.branch })).merged).toBe(true)
+  expect((await mergeProposal(idx.repo, { branch: claim.branch, author: { login: 'alice' } })).merged).toBe(true)
   out = path.join(work, 'public')
   nginx = await startNginx(out)
   const home = path.join(work, 'cargo-home')

@@ -67,7 +67,7 @@ beforeAll(async () => {
   await idx.release({ artifact: crateFile, name: 'acme:calc-core', version: '0.3.0', kind: 'crate', crate: { name: 'calc_core', cksum: sha256Hex(crate), features: { default: [], x: ['dep:y'] }, deps: [{ name: 'y', req: '^1', optional: true, registry: 'https://github.com/rust-lang/crates.io-index' }] } } as never)
   const notice = signDocument({ schema: 'wharf:yank/v1' as const, name: 'acme:calc', version: '1.0.0', reason: 'bad', yanked_at: '2026-01-02T00:00:00Z', publisher: { login: 'alice' } }, PAYLOAD_TYPES.yank, parsePrivateKey(idx.key.privatePem))
   await idx.submit([{ path: 'index/packages/acme/calc/1.0.0.yank.json', content: stableJson(notice) }], 'alice', 'yank')
-  expect((await mergeProposal(idx.repo, { branch: 'yank' })).merged).toBe(true)
+  expect((await mergeProposal(idx.repo, { branch: 'yank', author: { login: 'alice' } })).merged).toBe(true)
   const report = await writeCommitWith(idx.repo, { parents: [await resolveCommit(idx.repo, MAIN)], files: [{ path: 'index/reports/acme/calc/1.0.0/report.json', content: stableJson({ score: 1 }) }], message: 'Report', author: { login: 'admin' } })
   await setBranch(idx.repo, MAIN, report)
   const out = path.join(work, 'public')

@@ -46,7 +46,7 @@ function expectRunPackage(p: Record<string, unknown>): void {
 beforeAll(async () => {
   idx = await createTestIndex()
   const claim = await proposeNamespace(idx.repo, { namespace: 'run', owners: [{ login: 'alice' }], publicKey: idx.key.publicPem, author: 'alice' })
-  expect((await mergeProposal(idx.repo, { branch: claim.branch })).merged).toBe(true)
+  expect((await mergeProposal(idx.repo, { branch: claim.branch, author: { login: 'alice' } })).merged).toBe(true)
   await idx.release({ name: 'acme:calc', version: '1.0.0' })
   await idx.release({
     name: 'run:calc/calculator',

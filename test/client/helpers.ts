@@ -61,7 +61,7 @@ export async function yank(idx: TestIndex, name: string, version: string): Promi
   ) as YankNotice
   const branch = `yank/${name.replace(":", "/")}/${version}`
   await idx.submit([{ path: yankPath(name, version), content: stableJson(notice) }], 'alice', branch)
-  const merged = await mergeProposal(idx.repo, { branch })
+  const merged = await mergeProposal(idx.repo, { branch, author: { login: 'alice' } })
   if (!merged.merged) throw new Error(`yank refused: ${JSON.stringify(merged.check.findings)}`)
 }
 

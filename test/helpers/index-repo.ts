@@ -38,7 +38,7 @@ export async function createTestIndex(options: { maintainer?: string; owners?: O
   const repo = openRepo(dir)
   const key = generateKey()
   const claim = await proposeNamespace(repo, { namespace: 'acme', owners: options.owners ?? [{ login: 'alice', id: 1001 }], publicKey: key.publicPem, author: 'alice' })
-  const merged = await mergeProposal(repo, { branch: claim.branch })
+  const merged = await mergeProposal(repo, { branch: claim.branch, author: { login: 'alice' } })
   if (!merged.merged) throw new Error(`setup: namespace claim refused: ${JSON.stringify(merged.check.findings)}`)
 
   const publish: TestIndex['publish'] = async (opts = {}) => {
@@ -68,7 +68,7 @@ export async function createTestIndex(options: { maintainer?: string; owners?: O
     publish,
     async release(opts = {}) {
       const proposal = await publish(opts)
-      const result = await mergeProposal(repo, { branch: proposal.branch })
+      const result = await mergeProposal(repo, { branch: proposal.branch, author: { login: 'alice' } })
       if (!result.merged) throw new Error(`release refused: ${JSON.stringify(result.check.findings)}`)
       return proposal.record
     },

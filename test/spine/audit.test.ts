@@ -19,7 +19,7 @@ describe('wharf audit', () => {
     const late = await idx.publish({ version: '1.2.0' })
     await idx.release({ version: '1.1.0' })
     const { mergeProposal } = await import('../../src/publish/index.js')
-    expect((await mergeProposal(idx.repo, { branch: late.branch })).merged).toBe(true)
+    expect((await mergeProposal(idx.repo, { branch: late.branch, author: { login: 'alice' } })).merged).toBe(true)
     const result = await auditIndex(idx.repo)
     expect(result).toMatchObject({ ok: true, records: 3, violations: [] })
     expect(result.commits).toBeGreaterThanOrEqual(5)

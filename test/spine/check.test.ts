@@ -30,7 +30,7 @@ beforeAll(async () => {
 })
 
 async function check(head: string, author = 'alice', base = MAIN) {
-  return runCheck({ repo: idx.repo, base, head, author })
+  return runCheck({ repo: idx.repo, base, head, author: { login: author } })
 }
 
 function rules(result: { findings: { rule: RuleId }[] }): RuleId[] {
@@ -433,10 +433,10 @@ describe('namespace claims', () => {
     const base = await idx.submit([{ path: REGISTRY_PATH, content: stableJson(registry) }], 'admin')
     const key = generateKey()
     const claimed = await proposeNamespace(idx.repo, { namespace: 'widgets', owners: [{ login: 'bob' }], publicKey: key.publicPem })
-    const onBase = await runCheck({ repo: idx.repo, base, head: await rebase(claimed.head, base), author: 'bob' })
+    const onBase = await runCheck({ repo: idx.repo, base, head: await rebase(claimed.head, base), author: { login: 'bob' } })
     expect(rules(onBase)).toEqual([RULES.waitingPeriod])
     expect(onBase.findings[0]!.hint).toMatch(/can merge after \d{4}-/)
-    const later = await runCheck({ repo: idx.repo, base, head: await rebase(claimed.head, base), author: 'bob', now: new Date(Date.now() + 73 * 3_600_000) })
+    const later = await runCheck({ repo: idx.repo, base, head: await rebase(claimed.head, base), author: { login: 'bob' }, now: new Date(Date.now() + 73 * 3_600_000) })
     expect(rules(later)).toEqual([])
   })
 })
@@ -449,7 +449,7 @@ describe('cannot run', () => {
     fs.writeFileSync(path.join(plain, 'README'), 'hi\n')
     execFileSync('git', ['-C', plain, 'add', '.'])
     execFileSync('git', ['-C', plain, '-c', 'user.name=x', '-c', 'user.email=x@x', 'commit', '-qm', 'x'])
-    await expect(runCheck({ repo: openRepo(plain), base: MAIN, head: MAIN })).rejects.toMatchObject({ code: 'NOT_AN_INDEX' })
+    await expect(runCheck({ repo: openRepo(plain), base: MAIN, head: MAIN, author: { login: 'alice' } })).rejects.toMatchObject({ code: 'NOT_AN_INDEX' })
     expect(() => openRepo(path.join(plain, 'nowhere'))).toThrow(/not an index repo/)
   })
 })

@@ -1,5 +1,4 @@
 /** Which files may change, and how: additions under index/, regular files, bounded size. */
-import { isOwner } from '../../core/types.js'
 import { RULES, type CheckContext, type Subject } from '../types.js'
 
 const REGULAR = '100644'
@@ -55,21 +54,21 @@ async function mayChange(ctx: CheckContext, { change, where }: Subject): Promise
   const file = change.path
   if (change.status === 'modified' && where.kind === 'namespace') {
     const current = await ctx.namespaceAtBase(where.namespace)
-    if (current && isOwner(current.owners, ctx.author)) return true
+    if (current && (await ctx.owns(current.owners))) return true
     ctx.report({
       rule: RULES.namespaceChange,
       file,
-      message: `${ctx.author ?? 'an unknown author'} changed ${file} but is not an owner of namespace "${where.namespace}"`,
-      hint: `ask an owner (${current?.owners.map((o) => ('login' in o ? o.login : o.team)).join(', ') || 'none'}) to make this change`,
+      message: `${ctx.author.login} changed ${file} but is not an owner of namespace "${where.namespace}"`,
+      hint: `ask an owner (${ctx.ownersHint(current?.owners ?? [])}) to make this change`,
     })
     return false
   }
   if (change.status === 'modified' && where.kind === 'registry') {
-    if (isOwner(ctx.registry.maintainers, ctx.author)) return true
+    if (await ctx.owns(ctx.registry.maintainers)) return true
     ctx.report({
       rule: RULES.registryChange,
       file,
-      message: `${ctx.author ?? 'an unknown author'} changed ${file} but is not a maintainer of the registry`,
+      message: `${ctx.author.login} changed ${file} but is not a maintainer of the registry`,
       hint: 'only the maintainers named in index/registry.json may change policy and peers',
     })
     return false

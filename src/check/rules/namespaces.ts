@@ -1,25 +1,25 @@
 /** New namespace claims: the claimer owns what they claim, and the name is free, not reserved and no look-alike. */
-import { listDir, readCommitInfo, type Repo } from '../../git/index.js'
+import { listDir, type Repo } from '../../git/index.js'
 import { NAMESPACES_DIR, PACKAGES_DIR } from '../../core/layout.js'
 import { lookalikeReason } from '../../core/lookalike.js'
-import { isOwner, type NamespaceFile } from '../../core/types.js'
+import type { NamespaceFile } from '../../core/types.js'
 import { RULES, type CheckContext } from '../types.js'
 
 export async function checkNamespaceClaims(ctx: CheckContext): Promise<void> {
   const claims = ctx.subjects.filter((s) => !s.skip && s.where.kind === 'namespace' && s.change.status === 'added')
   if (claims.length === 0) return
-  const maintainer = isOwner(ctx.registry.maintainers, ctx.author)
+  const maintainer = await ctx.owns(ctx.registry.maintainers)
   const policy = ctx.registry.policy.namespaces
   const existing = policy.lookalike ? await existingNames(ctx.repo, ctx.base) : undefined
   for (const subject of claims) {
     const file = subject.change.path
     const claim = subject.json as NamespaceFile
     const ns = claim.namespace
-    if (!isOwner(claim.owners, ctx.author)) {
+    if (!(await ctx.owns(claim.owners))) {
       ctx.report({
         rule: RULES.claimAuthor,
         file,
-        message: `${ctx.author ?? 'an unknown author'} claims namespace "${ns}" but is not among its owners`,
+        message: `${ctx.author.login} claims namespace "${ns}" but is not among its owners`,
         hint: 'list yourself as an owner of a namespace you claim (wharf namespace add NS --owner YOUR-LOGIN)',
       })
     }
@@ -45,8 +45,7 @@ export async function checkNamespaceClaims(ctx: CheckContext): Promise<void> {
     }
     const hours = policy.waiting_period_hours
     if (hours > 0 && !maintainer) {
-      const submitted = (await readCommitInfo(ctx.repo, ctx.head)).author.timestamp * 1000
-      const ready = new Date(submitted + hours * 3_600_000)
+      const ready = new Date((await ctx.submittedAt()).getTime() + hours * 3_600_000)
       if (ctx.now < ready) {
         ctx.report({
           rule: RULES.waitingPeriod,

@@ -1,7 +1,7 @@
 /** Version records and yank notices: new versions only, from owners, signed with a key held at base, with real dependencies. */
 import { PAYLOAD_TYPES, verifyDocument } from '../../core/dsse.js'
 import { packageDir } from '../../core/layout.js'
-import { isOwner, type VersionRecord, type YankNotice } from '../../core/types.js'
+import type { VersionRecord, YankNotice } from '../../core/types.js'
 import { checkRange, satisfies, versionKey } from '../../core/versions.js'
 import { listDir } from '../../git/index.js'
 import { RULES, type CheckContext, type Subject } from '../types.js'
@@ -35,11 +35,11 @@ async function ownedNamespace(ctx: CheckContext, subject: Subject, name: string)
     })
     return undefined
   }
-  if (!isOwner(namespace.owners, ctx.author)) {
+  if (!(await ctx.owns(namespace.owners))) {
     ctx.report({
       rule: RULES.notOwner,
       file,
-      message: `${ctx.author ?? 'an unknown author'} is not an owner of namespace "${ns}"`,
+      message: `${ctx.author.login} is not an owner of namespace "${ns}"`,
       hint: `submit from an owner's account, or ask an owner to add you to index/namespaces/${ns}.json`,
     })
     return undefined
