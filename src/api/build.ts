@@ -208,6 +208,12 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
       if (options.since !== undefined) {
         // A full commit id is taken as is: resolving it would search the object store for a prefix.
         const since = /^[0-9a-f]{40}$/.test(options.since) ? options.since : await resolveCommit(options.repo, options.since)
+        // A feed's cursor is a commit on main's first-parent history: if that history lost it, every peer's cursor would be re-pointed.
+        if (!firstParentChain(reader, headOid, since)) {
+          throw new WharfError('HISTORY_REWRITTEN', `--since ${since.slice(0, 12)} is not on the first-parent history of ${headOid.slice(0, 12)}: the history was rewritten, or the output was built from another index`, {
+            hint: 'find out why before publishing anything (wharf audit --expect REV); to start a new output on purpose, build without --since into an empty directory',
+          })
+        }
         const attempt = await incrementalBuild(ctx, out, since)
         if (typeof attempt !== 'string') return attempt
         reason = attempt

@@ -216,8 +216,11 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
     problems.push({ path: SNAPSHOT_PATH, message: `leaf_digits is ${snapshot.leaf_digits}, not a whole number from ${MIN_LEAF_DIGITS} to 8` })
     return { ok: false, commit: snapshot.commit, expires: snapshot.expires, files: 0, problems }
   }
+  /** The snapshot's own files (snapshot.json, its parts and leaves): any other file under snapshot/ was slipped in. */
+  const snapshotFiles = new Set<string>([SNAPSHOT_PATH])
   /** The JSON of a snapshot file whose digest is `digest`, or undefined (and a problem) when it is missing or altered. */
   const readVerified = async <T>(file: string, digest: string, what: string, parent: string): Promise<T | undefined> => {
+    snapshotFiles.add(file)
     const bytes = await options.read(file)
     if (!bytes) problems.push({ path: file, message: `the ${what} is missing` })
     else if (sha256Hex(bytes) !== digest) problems.push({ path: file, message: `the ${what} does not match its digest in ${parent}` })
@@ -244,7 +247,7 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
   if (listed.size !== snapshot.file_count) problems.push({ path: SNAPSHOT_PATH, message: `file_count is ${snapshot.file_count}, but the leaves list ${listed.size} files` })
   if (options.list) {
     for (const path of await options.list()) {
-      if (!isSnapshotFile(path) && !listed.has(path) && !path.startsWith('.wharf/')) problems.push({ path, message: 'the file is not in the snapshot' })
+      if (isSnapshotFile(path) ? !snapshotFiles.has(path) : !listed.has(path) && !path.startsWith('.wharf/')) problems.push({ path, message: 'the file is not in the snapshot' })
     }
   }
   return { ok: problems.length === 0, commit: snapshot.commit, expires: snapshot.expires, files: listed.size, problems }

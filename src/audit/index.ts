@@ -1,14 +1,29 @@
 /**
  * `wharf audit`: replay the first-parent history of main and prove that no
  * published file was ever changed or removed, that only owners and
- * maintainers made the changes reserved to them, and that every record and
- * yank notice verifies with a key its namespace held just before.
+ * maintainers made the changes reserved to them, that every record and
+ * yank notice verifies with a key its namespace held just before, that
+ * every tree is well-formed, and that main only ever moved forward from
+ * itself.
+ *
+ * Who made a change is read from the Wharf-Submitter trailer wharf writes
+ * into each commit it puts on main (core/submitter.ts), never from the
+ * commit's author name, which anyone can set. A commit without one is a
+ * commit wharf did not write: it may only add files.
+ *
+ * main's history is anchored by the tips wharf logged when it moved main
+ * (.wharf/main-tips) and by any commit the caller expects (`--expect`, e.g.
+ * the commit a previously published snapshot.json names): each must still
+ * be on main's first-parent history, in the order logged. A rewritten
+ * history (a forged chain merged under main's tree) loses them.
  */
 import { PAYLOAD_TYPES, verifyDocument } from '../core/dsse.js'
+import { parseStrictJson } from '../core/json.js'
 import { classifyPath, namespacePath } from '../core/layout.js'
-import { isOwner, type NamespaceFile, type RegistryFile } from '../core/types.js'
+import { readSubmitterTrailer, type RecordedSubmitter } from '../core/submitter.js'
+import { isOwner, ownerTeams, type NamespaceFile, type Owner, type RegistryFile } from '../core/types.js'
 import { readRegistry } from '../check/index.js'
-import { diffCommits, firstParentHistory, MAIN, readBlob, readJsonAt, type Repo } from '../git/index.js'
+import { diffCommits, firstParentHistory, malformedTrees, MAIN, ObjectReader, readBlob, readJsonAt, readMainLog, resolveCommit, type Repo } from '../git/index.js'
 
 export interface Violation {
   commit: string
@@ -20,57 +35,118 @@ export interface AuditResult {
   ok: boolean
   commits: number
   records: number
+  /** Anchors checked: logged tips and expected commits. */
+  anchors: number
   violations: Violation[]
 }
 
-export async function auditIndex(repo: Repo, ref = MAIN): Promise<AuditResult> {
+export interface AuditOptions {
+  ref?: string
+  /** Commits main's first-parent history must hold (e.g. the commit a published snapshot names). */
+  expect?: string[]
+}
+
+const HISTORY = '(history)'
+
+function owns(owners: readonly Owner[], who: RecordedSubmitter | undefined): boolean {
+  if (!who) return false
+  return isOwner(owners, who) || ownerTeams(owners).some((team) => who.teams.includes(team))
+}
+
+export async function auditIndex(repo: Repo, options: AuditOptions = {}): Promise<AuditResult> {
+  const ref = options.ref ?? MAIN
   const history = await firstParentHistory(repo, ref)
   const violations: Violation[] = []
+  const anchors = await checkAnchors(repo, ref, history.map((c) => c.oid), options.expect ?? [], violations)
+  const reader = new ObjectReader(repo.dir)
   let records = 0
-  for (let i = 1; i < history.length; i++) {
-    const parent = history[i - 1]!.oid
-    const commit = history[i]!
-    const author = commit.author.name
-    const violate = (file: string, message: string) => violations.push({ commit: commit.oid, file, message })
-    let registry: RegistryFile
+  try {
+    for (let i = 0; i < history.length; i++) {
+      const commit = history[i]!
+      const violate = (file: string, message: string) => violations.push({ commit: commit.oid, file, message })
+      const parent = history[i - 1]
+      for (const { path, problem } of malformedTrees(reader, commit.tree, parent?.tree)) {
+        violate(path || '.', `the tree ${path ? `of ${path}/` : 'at the root'} is malformed: ${problem.message}`)
+      }
+      if (!parent) continue
+      const submitter = readSubmitterTrailer(commit.message)
+      const who = submitter ? submitter.login : 'a commit without a Wharf-Submitter trailer'
+      let registry: RegistryFile
+      try {
+        registry = await readRegistry(repo, parent.oid)
+      } catch (e) {
+        violate('index/registry.json', (e as Error).message)
+        continue
+      }
+      const maintainer = owns(registry.maintainers, submitter)
+      const namespaceAt = (ns: string) => readJsonAt<NamespaceFile>(repo, parent.oid, namespacePath(ns))
+      for (const change of await diffCommits(repo, parent.oid, commit.oid)) {
+        const where = classifyPath(change.path)
+        if (where.kind === 'outside' || where.kind === 'report') {
+          if (!maintainer) violate(change.path, `${who} changed ${change.path}, which only a maintainer may change`)
+          continue
+        }
+        if (change.status !== 'added') {
+          const allowed =
+            change.status === 'modified' &&
+            ((where.kind === 'registry' && maintainer) || (where.kind === 'namespace' && owns((await namespaceAt(where.namespace))?.owners ?? [], submitter)))
+          if (!allowed) violate(change.path, `${who} ${change.status === 'deleted' ? 'deleted' : 'modified'} ${change.path}; published files are immutable`)
+          continue
+        }
+        if (where.kind !== 'record' && where.kind !== 'yank') continue
+        records += where.kind === 'record' ? 1 : 0
+        const namespace = await namespaceAt(where.name.slice(0, where.name.indexOf(':')))
+        if (!namespace) {
+          violate(change.path, `${where.name} was added while its namespace did not exist`)
+          continue
+        }
+        const parsed = parseStrictJson(Buffer.from(await readBlob(repo, change.oid!)).toString('utf8'))
+        if (!parsed.ok) {
+          violate(change.path, parsed.kind === 'syntax' ? parsed.message : `not one meaning to every reader: ${parsed.message}`)
+          continue
+        }
+        const verdict = verifyDocument(parsed.value as object, where.kind === 'record' ? PAYLOAD_TYPES.record : PAYLOAD_TYPES.yank, namespace.keys)
+        if (!verdict.ok) violate(change.path, `signature does not verify with the keys namespace "${namespace.namespace}" held: ${verdict.reason}`)
+      }
+    }
+  } finally {
+    reader.close()
+  }
+  return { ok: violations.length === 0, commits: history.length, records, anchors, violations }
+}
+
+/**
+ * The anchors: every tip in the log of main's tips, and every expected
+ * commit, must be on the first-parent history, logged tips in the order
+ * logged. Returns how many were checked.
+ */
+async function checkAnchors(repo: Repo, ref: string, chain: string[], expected: string[], violations: Violation[]): Promise<number> {
+  const position = new Map(chain.map((oid, i) => [oid, i]))
+  const tip = chain[chain.length - 1] ?? ''
+  let anchors = 0
+  for (const rev of expected) {
+    anchors++
+    let oid: string
     try {
-      registry = await readRegistry(repo, parent)
+      oid = await resolveCommit(repo, rev)
     } catch (e) {
-      violate('index/registry.json', (e as Error).message)
+      violations.push({ commit: tip, file: HISTORY, message: `the expected commit ${rev} is not in this repo: ${(e as Error).message}` })
       continue
     }
-    const maintainer = isOwner(registry.maintainers, author)
-    const namespaceAt = (ns: string) => readJsonAt<NamespaceFile>(repo, parent, namespacePath(ns))
-    for (const change of await diffCommits(repo, parent, commit.oid)) {
-      const where = classifyPath(change.path)
-      if (where.kind === 'outside' || where.kind === 'report') {
-        if (!maintainer) violate(change.path, `${author} changed ${change.path}, which only a maintainer may change`)
-        continue
-      }
-      if (change.status !== 'added') {
-        const allowed =
-          change.status === 'modified' &&
-          ((where.kind === 'registry' && maintainer) || (where.kind === 'namespace' && isOwner((await namespaceAt(where.namespace))?.owners ?? [], author)))
-        if (!allowed) violate(change.path, `${author} ${change.status === 'deleted' ? 'deleted' : 'modified'} ${change.path}; published files are immutable`)
-        continue
-      }
-      if (where.kind !== 'record' && where.kind !== 'yank') continue
-      records += where.kind === 'record' ? 1 : 0
-      const namespace = await namespaceAt(where.name.slice(0, where.name.indexOf(':')))
-      if (!namespace) {
-        violate(change.path, `${where.name} was added while its namespace did not exist`)
-        continue
-      }
-      let document: object
-      try {
-        document = JSON.parse(Buffer.from(await readBlob(repo, change.oid!)).toString('utf8'))
-      } catch (e) {
-        violate(change.path, `not valid JSON: ${(e as Error).message}`)
-        continue
-      }
-      const verdict = verifyDocument(document, where.kind === 'record' ? PAYLOAD_TYPES.record : PAYLOAD_TYPES.yank, namespace.keys)
-      if (!verdict.ok) violate(change.path, `signature does not verify with the keys namespace "${namespace.namespace}" held: ${verdict.reason}`)
+    if (!position.has(oid)) violations.push({ commit: tip, file: HISTORY, message: `the expected commit ${oid.slice(0, 12)} is not on the first-parent history of ${ref}: the history was rewritten` })
+  }
+  if (ref !== MAIN) return anchors
+  let last = -1
+  for (const logged of await readMainLog(repo.dir)) {
+    anchors++
+    const at = position.get(logged.oid)
+    if (at === undefined) {
+      violations.push({ commit: tip, file: HISTORY, message: `main was at ${logged.oid.slice(0, 12)} (${logged.at}), which is no longer on its first-parent history: the history was rewritten` })
+    } else if (at < last) {
+      violations.push({ commit: tip, file: HISTORY, message: `main was at ${logged.oid.slice(0, 12)} (${logged.at}) after a later commit of its history: main moved backwards` })
+    } else {
+      last = at
     }
   }
-  return { ok: violations.length === 0, commits: history.length, records, violations }
+  return anchors
 }

@@ -56,6 +56,8 @@ export interface Subject {
   json?: unknown
   /** Set when an earlier rule already refused this file, so later rules leave it alone. */
   skip?: boolean
+  /** Set when the record's signature verified with a key its namespace held at base: only then are its artifacts fetched. */
+  verified?: boolean
 }
 
 export type Fetch = typeof globalThis.fetch

@@ -46,6 +46,8 @@ const ERRORS = {
   VERSION_EXISTS: { exit: 1, status: 409 },
   NAMESPACE_EXISTS: { exit: 1, status: 409 },
   CONFLICT: { exit: 1, status: 409 },
+  // main's first-parent history no longer holds a commit it held (wharf audit, build-api --since).
+  HISTORY_REWRITTEN: { exit: 1, status: 409 },
   TOO_LARGE: { exit: 1, status: 413 },
   UNSUPPORTED_MEDIA_TYPE: { exit: 1, status: 415 },
   RATE_LIMITED: { exit: 1, status: 429 },

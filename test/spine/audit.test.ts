@@ -59,9 +59,10 @@ describe('wharf audit', () => {
     const messages = result.violations.map((v) => `${v.file}: ${v.message}`)
     expect(messages).toEqual([
       expect.stringMatching(/2\.0\.0\.json: signature does not verify .*not one of the trusted keys/),
-      expect.stringMatching(/1\.0\.0\.json: alice deleted/),
-      expect.stringMatching(/README\.md: alice changed README\.md, which only a maintainer may change/),
-      expect.stringMatching(/acme\.json: mallory modified .*immutable/),
+      expect.stringMatching(/1\.0\.0\.json: a commit without a Wharf-Submitter trailer deleted/),
+      expect.stringMatching(/README\.md: a commit without a Wharf-Submitter trailer changed README\.md, which only a maintainer may change/),
+      // the author name says mallory; without wharf's trailer no one is an owner
+      expect.stringMatching(/acme\.json: a commit without a Wharf-Submitter trailer modified .*immutable/),
     ])
   })
 })

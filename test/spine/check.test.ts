@@ -156,11 +156,11 @@ describe('rules broken on purpose', () => {
     expect(rules(await check(head))).toEqual([RULES.signature])
   })
 
-  it(`${RULES.signature} and ${RULES.artifactDigest}: a record whose hash was tampered with after signing`, async () => {
+  it(`${RULES.signature}: a record whose hash was tampered with after signing; its artifact is not read until the signature verifies`, async () => {
     const record = await signedRecord('2.0.3')
     const tampered = { ...record, artifacts: [{ ...record.artifacts[0]!, sha256: sha(ADD_MODULE) }] }
     const result = await check(await idx.submit([{ path: recordPath('acme:calc', '2.0.3'), content: stableJson(tampered) }]))
-    expect(rules(result).sort()).toEqual([RULES.artifactDigest, RULES.signature].sort())
+    expect(rules(result)).toEqual([RULES.signature])
   })
 
   it(`${RULES.artifactDigest}: artifact bytes changed in the store after publishing`, async () => {

@@ -10,9 +10,10 @@ import { RULES, type CheckContext } from '../types.js'
 /** Targets whose artifacts are core modules; every other wasm artifact of a component package must be a component. */
 export const CORE_MODULE_TARGETS = new Set(['wasm32-unknown-unknown', 'wasm32-wasip1', 'wasm32-wasi'])
 
+/** Runs after the record rules: a record whose signature did not verify (or was not checked) is never fetched for. */
 export async function checkArtifacts(ctx: CheckContext): Promise<void> {
   for (const subject of ctx.subjects) {
-    if (subject.skip || subject.change.status !== 'added' || subject.where.kind !== 'record') continue
+    if (subject.skip || !subject.verified || subject.change.status !== 'added' || subject.where.kind !== 'record') continue
     const record = subject.json as VersionRecord
     for (const artifact of record.artifacts) await checkArtifact(ctx, subject.change.path, record, artifact)
   }

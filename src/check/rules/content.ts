@@ -1,7 +1,17 @@
 /** Each added file is JSON of the right schema, within the size cap, and says what its path says. */
 import { readBlob } from '../../git/index.js'
 import { schemaErrors, type SchemaName } from '../../core/schemas.js'
-import { RULES, type CheckContext, type Subject } from '../types.js'
+import { parseStrictJson, type JsonProblemKind } from '../../core/json.js'
+import { RULES, type CheckContext, type RuleId, type Subject } from '../types.js'
+
+/** Each way a file's JSON can be refused: its rule and how to fix it. */
+const JSON_PROBLEMS: Record<JsonProblemKind, { rule: RuleId; hint: string }> = {
+  syntax: { rule: RULES.json, hint: 'generate records with `wharf publish` rather than by hand' },
+  'too-deep': { rule: RULES.json, hint: 'no wharf file nests this deep; generate it with `wharf publish`' },
+  'duplicate-key': { rule: RULES.duplicateKey, hint: 'write each key once: JSON readers disagree on which of two equal keys wins' },
+  'reserved-key': { rule: RULES.reservedKey, hint: 'remove the key: no wharf file has it, and JavaScript readers treat it specially' },
+  'lone-surrogate': { rule: RULES.unicode, hint: 'write text as valid Unicode: a lone surrogate has no UTF-8 form, so a signature over it means nothing' },
+}
 
 const SCHEMA_OF: Record<string, SchemaName> = { registry: 'registry', namespace: 'namespace', record: 'record', yank: 'yank' }
 
@@ -17,13 +27,14 @@ export async function checkContent(ctx: CheckContext): Promise<void> {
       ctx.report({ rule: RULES.fileSize, file, message: `${file} is ${blob.length} bytes, over the ${limit}-byte limit`, hint: 'shorten the description or other free text' })
       continue
     }
-    try {
-      subject.json = JSON.parse(Buffer.from(blob).toString('utf8'))
-    } catch (e) {
+    const parsed = parseStrictJson(Buffer.from(blob).toString('utf8'))
+    if (!parsed.ok) {
       subject.skip = true
-      ctx.report({ rule: RULES.json, file, message: `${file} is not valid JSON: ${(e as Error).message}`, hint: 'generate records with `wharf publish` rather than by hand' })
+      const { rule, hint } = JSON_PROBLEMS[parsed.kind]
+      ctx.report({ rule, file, message: `${file}: ${parsed.message}`, hint })
       continue
     }
+    subject.json = parsed.value
     const problems = schemaErrors(schema, subject.json)
     if (problems.length > 0) {
       subject.skip = true

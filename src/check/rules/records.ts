@@ -1,9 +1,9 @@
 /** Version records and yank notices: new versions only, from owners, signed with a key held at base, with real dependencies. */
 import { PAYLOAD_TYPES, verifyDocument } from '../../core/dsse.js'
-import { packageDir } from '../../core/layout.js'
+import { packageDir, recordPath } from '../../core/layout.js'
 import type { VersionRecord, YankNotice } from '../../core/types.js'
 import { checkRange, satisfies, versionKey } from '../../core/versions.js'
-import { listDir } from '../../git/index.js'
+import { listDir, readJsonAt } from '../../git/index.js'
 import { RULES, type CheckContext, type Subject } from '../types.js'
 
 /** Versions with a record in `commit`, for one package. */
@@ -51,7 +51,8 @@ async function checkRecord(ctx: CheckContext, subject: Subject, added: Map<strin
   const record = subject.json as VersionRecord
   const file = subject.change.path
   const key = `${record.name}@${versionKey(record.version)}`
-  const clash = (await versionsAt(ctx, ctx.base, record.name)).find((v) => versionKey(v) === versionKey(record.version))
+  const versions = await versionsAt(ctx, ctx.base, record.name)
+  const clash = versions.find((v) => versionKey(v) === versionKey(record.version))
   const twin = added.get(key)
   if (clash !== undefined || twin) {
     ctx.report({
@@ -59,16 +60,18 @@ async function checkRecord(ctx: CheckContext, subject: Subject, added: Map<strin
       file,
       message:
         clash !== undefined
-          ? `${record.name}@${clash} is already published${clash === record.version ? '' : ' (versions that differ only in build metadata are the same version)'}`
+          ? `${record.name}@${clash} is already published${clash === record.version ? '' : ' (versions that differ only in build metadata or in the case of their pre-release are the same version)'}`
           : `${file} and ${twin} publish the same version`,
       hint: 'published versions are immutable; bump the version and publish again',
     })
   }
   added.set(key, file)
+  if (record.crate) await checkCrateName(ctx, subject, record, versions, added)
 
   const namespace = await ownedNamespace(ctx, subject, record.name)
   if (namespace) {
     const verdict = verifyDocument(record, PAYLOAD_TYPES.record, namespace.keys)
+    subject.verified = verdict.ok
     if (!verdict.ok) {
       ctx.report({
         rule: RULES.signature,
@@ -97,6 +100,30 @@ async function checkRecord(ctx: CheckContext, subject: Subject, added: Map<strin
       })
     }
   }
+}
+
+/**
+ * Crate names that differ only in case or in `-`/`_` are one crate and
+ * one package (as on crates.io): a package keeps the spelling it was first
+ * published with, and a second spelling is refused.
+ */
+async function checkCrateName(ctx: CheckContext, subject: Subject, record: VersionRecord, versions: string[], added: Map<string, string>): Promise<void> {
+  const spelling = record.crate!.name
+  const slot = `crate:${record.name}`
+  let first = added.get(slot)
+  if (first === undefined && versions.length > 0) {
+    first = (await readJsonAt<VersionRecord>(ctx.repo, ctx.base, recordPath(record.name, versions[0]!)))?.crate?.name
+  }
+  if (first !== undefined && first !== spelling) {
+    ctx.report({
+      rule: RULES.crateName,
+      file: subject.change.path,
+      message: `crate "${spelling}" is spelled differently from "${first}", the crate package ${record.name} already holds (crate names that differ only in case or "-"/"_" are one crate)`,
+      hint: `publish under the crate's first spelling, "${first}" (set [package] name in Cargo.toml)`,
+    })
+    return
+  }
+  if (first === undefined) added.set(slot, spelling)
 }
 
 async function checkYank(ctx: CheckContext, subject: Subject): Promise<void> {
