@@ -125,7 +125,7 @@ describe('signatures before fetches', () => {
     const urls: string[] = []
     const fetch = (async (url: string) => {
       urls.push(url)
-      return new Response(component('remote-2.0.0'))
+      return new Response(new Uint8Array(component('remote-2.0.0')))
     }) as Fetch
     const forged = await runCheck({ repo: idx.repo, base: 'main', head: await submitRemote('2.0.0', parsePrivateKey(generateKey().privatePem)), author: { login: 'alice' }, fetch })
     expect(forged.findings.map((f) => f.rule)).toEqual(['record/signature'])
