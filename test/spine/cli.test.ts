@@ -31,7 +31,7 @@ describe('the honest flow', () => {
     const claim = await wharf(['namespace', 'add', 'acme', '--owner', 'alice:1001', '--key', path.join(work, 'alice.key.pub'), '--index', index, '--json'])
     expect(claim.code, claim.stderr).toBe(0)
     expect(JSON.parse(claim.stdout)).toMatchObject({ branch: 'namespace/acme', base: expect.any(String), head: expect.any(String) })
-    expect((await wharf(['merge', '--branch', 'namespace/acme', '--index', index])).code).toBe(0)
+    expect((await wharf(['merge', '--branch', 'namespace/acme', '--author', 'alice', '--index', index])).code).toBe(0)
 
     const publish = await wharf([
       'publish', path.join(work, 'calc.wasm'), '--name', 'acme:calc', '--version', '0.1.0', '--key', path.join(work, 'alice.key'),
@@ -41,11 +41,11 @@ describe('the honest flow', () => {
     const proposal = JSON.parse(publish.stdout)
     expect(proposal).toMatchObject({ branch: 'publish/acme/calc/0.1.0', record: { name: 'acme:calc', version: '0.1.0', kind: 'component' } })
 
-    const check = await wharf(['check', '--index', index, '--base', 'main', '--head', proposal.branch, '--json'])
+    const check = await wharf(['check', '--index', index, '--base', 'main', '--head', proposal.branch, '--author', 'alice:1001', '--json'])
     expect(check.code, check.stdout).toBe(0)
-    expect(JSON.parse(check.stdout)).toMatchObject({ accepted: true, author: 'alice', findings: [] })
+    expect(JSON.parse(check.stdout)).toMatchObject({ accepted: true, author: { login: 'alice', id: 1001 }, findings: [] })
 
-    const merge = await wharf(['merge', '--branch', proposal.branch, '--index', index])
+    const merge = await wharf(['merge', '--branch', proposal.branch, '--author', 'alice', '--index', index])
     expect(merge.code, merge.stdout + merge.stderr).toBe(0)
     expect(fs.existsSync(path.join(index, 'index/packages/acme/calc/0.1.0.json'))).toBe(true)
 
@@ -60,16 +60,16 @@ describe('the honest flow', () => {
     ])
     expect(publish.code, publish.stderr).toBe(0)
     const branch = JSON.parse(publish.stdout).branch
-    const check = await wharf(['check', '--index', index, '--base', 'main', '--head', branch])
+    const check = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--author', 'mallory'])
     expect(check.code).toBe(1)
     expect(check.stdout).toContain('[namespace/not-owner] mallory is not an owner of namespace "acme"')
     expect(check.stdout).toMatch(/fix: .*ask an owner/)
-    const markdown = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--markdown'])
+    const markdown = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--author', 'mallory', '--markdown'])
     expect(markdown.stdout).toContain('| `namespace/not-owner` |')
-    const annotated = await wharf(['check', '--index', index, '--base', 'main', '--head', branch], { env: { GITHUB_ACTIONS: 'true' } })
+    const annotated = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--author', 'mallory'], { env: { GITHUB_ACTIONS: 'true' } })
     // One workflow command per finding, naming its file and rule (@actions/core writes the title first).
     expect(annotated.stdout).toContain('::error title=namespace/not-owner,file=index/packages/acme/calc/0.2.0.json::mallory is not an owner')
-    const merge = await wharf(['merge', '--branch', branch, '--index', index])
+    const merge = await wharf(['merge', '--branch', branch, '--author', 'mallory', '--index', index])
     expect(merge.code).toBe(1)
     expect(fs.existsSync(path.join(index, 'index/packages/acme/calc/0.2.0.json'))).toBe(false)
   })
@@ -77,7 +77,7 @@ describe('the honest flow', () => {
   it('writes the Markdown summary to GITHUB_STEP_SUMMARY', async () => {
     const summary = path.join(work, 'summary.md')
     fs.writeFileSync(summary, '')
-    const result = await wharf(['check', '--index', index, '--base', 'main~1', '--head', 'main'], { env: { GITHUB_STEP_SUMMARY: summary } })
+    const result = await wharf(['check', '--index', index, '--base', 'main~1', '--head', 'main', '--author', 'alice'], { env: { GITHUB_STEP_SUMMARY: summary } })
     expect(result.code).toBe(0)
     expect(fs.readFileSync(summary, 'utf8')).toContain('### wharf check: ✅ accepted')
   })
