@@ -133,7 +133,7 @@ export async function createSiteIndex(): Promise<SiteIndex> {
     const notice = signDocument({ schema: 'wharf:yank/v1' as const, name: id, version, reason, yanked_at: '2026-02-15T00:00:00Z', publisher: { login: 'alice' } }, PAYLOAD_TYPES.yank, parsePrivateKey(idx.key.privatePem))
     const branch = `yank/${id.replace(":", "/")}/${version}`
     await idx.submit([{ path: yankPath(id, version), content: stableJson(notice) }], 'alice', branch)
-    const merged = await mergeProposal(idx.repo, { branch })
+    const merged = await mergeProposal(idx.repo, { branch, author: { login: 'alice' } })
     if (!merged.merged) throw new Error(`yank refused: ${JSON.stringify(merged.check.findings)}`)
   }
 
@@ -177,7 +177,7 @@ export async function createSiteIndex(): Promise<SiteIndex> {
     source: { repository: HOSTILE.source, commit: 'a'.repeat(40) },
   })
   const beta = await proposeNamespace(idx.repo, { namespace: 'beta', owners: [{ login: 'bob' }, { login: 'carol', id: 42 }], publicKey: idx.key.publicPem, author: 'bob' })
-  if (!(await mergeProposal(idx.repo, { branch: beta.branch })).merged) throw new Error('beta claim refused')
+  if (!(await mergeProposal(idx.repo, { branch: beta.branch, author: { login: 'bob' } })).merged) throw new Error('beta claim refused')
   await idx.release({ name: 'beta:tool', version: '0.1.0', author: 'bob', description: 'A tool in another namespace', dependencies: [{ name: 'acme:calc', req: '^1.2', optional: true }] })
   return { idx, work, report, yank }
 }

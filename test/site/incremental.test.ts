@@ -97,7 +97,7 @@ describe('incremental builds of the site equal full builds', () => {
       const extra = generateKey()
       const rotated = { ...ns, owners: [...ns.owners, { login: 'dave' }], keys: [...ns.keys, { id: extra.id, algorithm: 'ed25519' as const, public_key: extra.publicKey, added: '2026-02-25T00:00:00Z' }] }
       await site.idx.submit([{ path: namespacePath('acme'), content: stableJson(rotated) }], 'alice', 'rotate')
-      expect((await mergeProposal(site.idx.repo, { branch: 'rotate' })).merged).toBe(true)
+      expect((await mergeProposal(site.idx.repo, { branch: 'rotate', author: { login: 'alice' } })).merged).toBe(true)
     })
     expect(changedPages(before, after)).toEqual(expect.arrayContaining(['namespaces/acme.html', 'packages/acme:evil.html', 'packages/acme:calc-core/0.3.0.html']))
     expect(after.get('packages/acme:evil.html')!.toString()).toContain('dave')
