@@ -68,7 +68,8 @@ export async function createTestIndex(options: { maintainer?: string; owners?: O
     publish,
     async release(opts = {}) {
       const proposal = await publish(opts)
-      const result = await mergeProposal(repo, { branch: proposal.branch, author: { login: 'alice' } })
+      // the submitter is the one who published (alice unless the options say otherwise)
+      const result = await mergeProposal(repo, { branch: proposal.branch, author: { login: opts.author ?? 'alice' } })
       if (!result.merged) throw new Error(`release refused: ${JSON.stringify(result.check.findings)}`)
       return proposal.record
     },
