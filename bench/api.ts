@@ -109,7 +109,7 @@ export async function run(): Promise<void> {
       const slot = syntheticSlot(0)
       const proposal = await publishToIndex(index.repo, { artifact, name: slot.name, version: '9.0.0', privateKey: syntheticPrivatePem(slot.ns), author: SYNTHETIC_OWNER })
       const check = await medianMs(CHECK_RUNS, async () => {
-        const result = await runCheck({ repo: openRepo(index.dir), base: MAIN, head: proposal.head, author: SYNTHETIC_OWNER })
+        const result = await runCheck({ repo: openRepo(index.dir), base: MAIN, head: proposal.head, author: { login: SYNTHETIC_OWNER } })
         if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
       })
       const checkProcess = timedProcess(['check', '--index', index.dir, '--base', MAIN, '--head', proposal.head, '--author', SYNTHETIC_OWNER], parent)

@@ -176,6 +176,6 @@ describe('a loose record altered after it was merged', () => {
 
   it('stops check on a submission that brings it back', async () => {
     const head = await resolveCommit(idx.repo, MAIN)
-    await expect(runCheck({ repo: idx.repo, base: `${MAIN}~1`, head, author: 'alice' })).rejects.toMatchObject({ code: 'IO' })
+    await expect(runCheck({ repo: idx.repo, base: `${MAIN}~1`, head, author: { login: 'alice' } })).rejects.toMatchObject({ code: 'IO' })
   })
 })
