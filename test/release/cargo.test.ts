@@ -37,7 +37,7 @@ beforeAll(async () => {
   work = await tempDir('wharf-release-cargo-')
   idx = await createTestIndex({ maintainer: 'alice', owners: [{ login: 'alice' }] })
   const claim = await proposeNamespace(idx.repo, { namespace: 'crates', owners: [{ login: 'alice' }], publicKey: idx.key.publicPem, author: 'alice' })
-  expect((await mergeProposal(idx.repo, { branch: claim.branch })).merged).toBe(true)
+  expect((await mergeProposal(idx.repo, { branch: claim.branch, author: { login: 'alice' } })).merged).toBe(true)
   await fs.promises.writeFile(path.join(work, 'alice.key'), idx.key.privatePem, { mode: 0o600 })
   await ctx.emu.createRepo('alice/registry', { from: idx.dir })
   await ctx.emu.createRepo('alice/greet', { files: { 'README.md': '# greet\n' } })
