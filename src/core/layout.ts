@@ -2,7 +2,7 @@
  * Where things live in an index repo (DESIGN §3), and the reverse: what a
  * path under `index/` claims to be.
  */
-import { checkName, checkNamespace } from './names.js'
+import { checkName, checkNamespace, checkPeerName } from './names.js'
 import { checkVersion } from './versions.js'
 
 export const INDEX_DIR = 'index'
@@ -10,6 +10,8 @@ export const REGISTRY_PATH = 'index/registry.json'
 export const NAMESPACES_DIR = 'index/namespaces'
 export const PACKAGES_DIR = 'index/packages'
 export const REPORTS_DIR = 'index/reports'
+/** How far this registry has imported each peer's change feed: `index/peers/<peer>.json`, written only by `wharf sync`. */
+export const PEERS_DIR = 'index/peers'
 /** The URL scheme of an artifact kept in the index's own content-addressed store: `sha256:<hex>`. */
 export const LOCAL_URL_PREFIX = 'sha256:'
 /** Where the registry's own private key lives in an index repo's work tree, ignored by git. */
@@ -17,6 +19,10 @@ export const REGISTRY_KEY_PATH = '.wharf/registry.key'
 
 export function namespacePath(ns: string): string {
   return `${NAMESPACES_DIR}/${ns}.json`
+}
+
+export function peerStatePath(peer: string): string {
+  return `${PEERS_DIR}/${peer}.json`
 }
 
 export function packageDir(id: string): string {
@@ -41,6 +47,7 @@ function splitId(id: string): [string, string] {
 export type IndexPath =
   | { kind: 'registry' }
   | { kind: 'namespace'; namespace: string }
+  | { kind: 'peer'; peer: string }
   | { kind: 'record'; name: string; version: string }
   | { kind: 'yank'; name: string; version: string }
   | { kind: 'report'; path: string }
@@ -63,6 +70,12 @@ export function classifyPath(path: string): IndexPath {
     const problem = ns ? checkNamespace(ns) : 'a namespace file is index/namespaces/<namespace>.json'
     return problem ? { kind: 'invalid', reason: problem } : { kind: 'namespace', namespace: ns }
   }
+  if (path.startsWith(`${PEERS_DIR}/`)) {
+    const file = parts.slice(2).join('/')
+    const peer = file.endsWith('.json') ? file.slice(0, -'.json'.length) : ''
+    const problem = peer ? checkPeerName(peer) : 'a peer state file is index/peers/<peer>.json'
+    return problem ? { kind: 'invalid', reason: problem } : { kind: 'peer', peer }
+  }
   if (path.startsWith(`${PACKAGES_DIR}/`)) {
     // index/packages/<ns>/<segment>.../<version>(.yank)?.json
     if (parts.length < 5) return { kind: 'invalid', reason: 'a version record is index/packages/<namespace>/<name...>/<version>.json' }
@@ -76,5 +89,5 @@ export function classifyPath(path: string): IndexPath {
     if (problem) return { kind: 'invalid', reason: problem }
     return { kind: isYank ? 'yank' : 'record', name: `${ns}:${name}`, version }
   }
-  return { kind: 'invalid', reason: 'unknown file under index/; expected registry.json, namespaces/, packages/ or reports/' }
+  return { kind: 'invalid', reason: 'unknown file under index/; expected registry.json, namespaces/, packages/, peers/ or reports/' }
 }

@@ -40,6 +40,12 @@ export function checkNamespace(ns: string): string | undefined {
   return checkSegment(ns, 'namespace')
 }
 
+/** Why `name` is not a valid peer name (spelled like a namespace: it names files and appears in namespace files), or undefined. */
+export function checkPeerName(name: string): string | undefined {
+  if (name.length > MAX_NAMESPACE_LENGTH) return `peer name "${name}" is longer than ${MAX_NAMESPACE_LENGTH} characters`
+  return checkSegment(name, 'peer name')
+}
+
 /** Why `name` (the part after the colon) is not a valid package name, or undefined. */
 export function checkName(name: string): string | undefined {
   if (name.length > MAX_NAME_LENGTH) return `name "${name}" is longer than ${MAX_NAME_LENGTH} characters`

@@ -12,6 +12,7 @@ import cargoIndex from '../../schemas/cargo-index.schema.json' with { type: 'jso
 import config from '../../schemas/config.schema.json' with { type: 'json' }
 import defs from '../../schemas/defs.schema.json' with { type: 'json' }
 import namespace from '../../schemas/namespace.schema.json' with { type: 'json' }
+import peer from '../../schemas/peer.schema.json' with { type: 'json' }
 import record from '../../schemas/record.schema.json' with { type: 'json' }
 import registry from '../../schemas/registry.schema.json' with { type: 'json' }
 import report from '../../schemas/report.schema.json' with { type: 'json' }
@@ -25,6 +26,7 @@ export const SCHEMA_IDS: Record<SchemaName, string> = {
   namespace: 'wharf:namespace/v1',
   yank: 'wharf:yank/v1',
   registry: 'wharf:registry/v1',
+  peer: 'wharf:peer/v1',
   report: 'wharf:report/v1',
   config: 'wharf:config/v1',
   snapshot: 'wharf:snapshot/v1',
@@ -56,7 +58,7 @@ const addFormats = ((addFormatsModule as { default?: unknown }).default ?? addFo
 export function createAjv(options: Options = {}): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, ...options })
   addFormats(ajv)
-  ajv.addSchema([defs, record, namespace, yank, registry, report, api, config, snapshot, cargoIndex])
+  ajv.addSchema([defs, record, namespace, yank, registry, peer, report, api, config, snapshot, cargoIndex])
   return ajv
 }
 

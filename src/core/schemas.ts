@@ -26,7 +26,7 @@ export type ApiSchemaName =
   | 'cargo-config'
   | 'cargo-line'
 
-export type SchemaName = 'record' | 'namespace' | 'yank' | 'registry' | 'report' | ApiSchemaName
+export type SchemaName = 'record' | 'namespace' | 'yank' | 'registry' | 'peer' | 'report' | ApiSchemaName
 
 /** Human-readable schema problems, or an empty list when `value` is valid. */
 export function schemaErrors(name: SchemaName, value: unknown): string[] {

@@ -102,10 +102,42 @@ export interface YankNotice {
   signature: DetachedSignature
 }
 
+/** A peer registry (DESIGN §8): one entry of `peers` in `index/registry.json`. */
 export interface Peer {
+  /** This registry's name for the peer: namespace files of delegated namespaces name it as their `authority`. */
   name: string
+  /** Where the peer's static output is served (what `wharf build-api` wrote, or a `wharf serve`). */
   url: string
+  /** The namespaces delegated to the peer: it is their one authority. */
   namespaces: string[]
+  /** The peer's registry key, pinned: every snapshot synced from it must be signed by this key. */
+  key: { id: string; public_key: string }
+}
+
+/** A change-feed entry of a peer that the next sync tries again, with why it was not imported. */
+export interface PendingEntry {
+  seq: number
+  type: 'publish' | 'yank'
+  name: string
+  version: string
+  commit: string
+  time: string
+  sha256: string
+  file: string
+  file_sha256: string
+  reason: string
+}
+
+/** `index/peers/<peer>.json`: how far this registry has imported a peer's change feed. */
+export interface PeerState {
+  schema: 'wharf:peer/v1'
+  peer: string
+  url: string
+  cursor: number
+  namespaces: string[]
+  snapshot: { commit: string; generated_at: string }
+  pending?: PendingEntry[]
+  synced_at: string
 }
 
 export interface Policy {

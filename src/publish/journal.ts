@@ -2,7 +2,7 @@
  * The write journal: before a write touches anything it records what it is
  * about to do, and the entry goes only once the write is answered. On start,
  * each entry left behind is finished (when main already holds its files: the
- * merge is the commit point) or rolled back (branch and new artifact removed).
+ * merge is the commit point) or rolled back (branch and new artifacts removed).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -18,6 +18,8 @@ export interface JournalEntry {
   files: { path: string; oid: string }[]
   /** The artifact it stores, and whether the store had it before (then it is never removed). */
   artifact?: { sha256: string; preexisting: boolean }
+  /** More artifacts it stores (an import's), each the same way. */
+  artifacts?: { sha256: string; preexisting: boolean }[]
   started_at: string
 }
 

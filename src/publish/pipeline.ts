@@ -41,6 +41,12 @@ export interface PlannedFile {
   schema: SchemaName
 }
 
+/** An artifact a write stores, read only when it is stored (an import may carry thousands). */
+export interface PlannedArtifact {
+  sha256: string
+  read(): Promise<Uint8Array>
+}
+
 /** What one write adds to the index. */
 export interface Plan {
   label: string
@@ -56,6 +62,8 @@ export interface Plan {
    * URL this does not answer is refused.
    */
   fetched?: ReadonlyMap<string, Uint8Array>
+  /** More artifacts to store (a federation import's). */
+  artifacts?: PlannedArtifact[]
 }
 
 /**
@@ -107,7 +115,7 @@ export function rejection(findings: Finding[]): WharfError {
   const code =
     first.rule === 'record/version-exists'
       ? 'VERSION_EXISTS'
-      : /^(namespace\/(not-owner|claim-author|reserved|change-not-owner)|registry\/not-maintainer)$/.test(first.rule)
+      : /^(namespace\/(not-owner|claim-author|reserved|change-not-owner)|registry\/not-maintainer|federation\/(delegated|import))$/.test(first.rule)
         ? 'FORBIDDEN'
         : 'REJECTED'
   const field = first.rule.startsWith('artifact/')
@@ -141,7 +149,9 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
 
   const rollBack = async (entry: JournalEntry) => {
     if (await branchExists(repo, entry.branch)) await deleteBranch(repo, entry.branch)
-    if (entry.artifact && !entry.artifact.preexisting) await fs.promises.rm(artifactPath(repo.dir, entry.artifact.sha256), { force: true })
+    for (const artifact of [...(entry.artifact ? [entry.artifact] : []), ...(entry.artifacts ?? [])]) {
+      if (!artifact.preexisting) await fs.promises.rm(artifactPath(repo.dir, artifact.sha256), { force: true })
+    }
     await journal.remove(entry.id)
   }
 
@@ -170,13 +180,15 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
     })
     const oids = await Promise.all(files.map(async (f) => ({ path: f.path, oid: await hashBlob(f.content) })))
     const sha256 = plan.artifact ? sha256Hex(plan.artifact) : undefined
+    const held = (digest: string) => ({ sha256: digest, preexisting: fs.existsSync(artifactPath(repo.dir, digest)) })
     const entry: JournalEntry = {
       id: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,
       label: plan.label,
       branch: plan.branch,
       base,
       files: oids,
-      ...(sha256 ? { artifact: { sha256, preexisting: fs.existsSync(artifactPath(repo.dir, sha256)) } } : {}),
+      ...(sha256 ? { artifact: held(sha256) } : {}),
+      ...(plan.artifacts?.length ? { artifacts: plan.artifacts.map((a) => held(a.sha256)) } : {}),
       started_at: new Date().toISOString(),
     }
     try {
@@ -189,6 +201,11 @@ export function createPipeline(repo: Repo, journal: Journal, hooks: PipelineHook
     let check: CheckResult
     try {
       if (plan.artifact) await putArtifact(repo.dir, plan.artifact)
+      for (const artifact of plan.artifacts ?? []) {
+        const bytes = await artifact.read()
+        if (sha256Hex(bytes) !== artifact.sha256) throw new WharfError('INTERNAL', `the staged artifact ${artifact.sha256} changed before it was stored`, { hint: 'run the write again' })
+        await putArtifact(repo.dir, bytes)
+      }
       step('store')
       head = await writeCommitWith(repo, { parents: [base], files, message: withSubmitterTrailer(plan.message, { login: plan.author }), author: { login: plan.author } })
       await setBranch(repo, plan.branch, head)
