@@ -19,7 +19,7 @@
  */
 import { PAYLOAD_TYPES, verifyDocument } from '../core/dsse.js'
 import { parseStrictJson } from '../core/json.js'
-import { classifyPath, namespacePath } from '../core/layout.js'
+import { classifyPath, namespacePath, peerStatePath } from '../core/layout.js'
 import { readSubmitterTrailer, type RecordedSubmitter } from '../core/submitter.js'
 import { isOwner, ownerTeams, type NamespaceFile, type Owner, type RegistryFile } from '../core/types.js'
 import { readRegistry } from '../check/index.js'
@@ -80,11 +80,31 @@ export async function auditIndex(repo: Repo, options: AuditOptions = {}): Promis
       }
       const maintainer = owns(registry.maintainers, submitter)
       const namespaceAt = (ns: string) => readJsonAt<NamespaceFile>(repo, parent.oid, namespacePath(ns))
-      for (const change of await diffCommits(repo, parent.oid, commit.oid)) {
+      const namespaceAfter = (ns: string) => readJsonAt<NamespaceFile>(repo, commit.oid, namespacePath(ns))
+      const changes = await diffCommits(repo, parent.oid, commit.oid)
+      // An import from a peer is a maintainer's commit that advances that peer's cursor (wharf sync).
+      const importFrom = (peer: string | undefined) =>
+        maintainer && peer !== undefined && registry.peers.some((p) => p.name === peer) && changes.some((c) => c.path === peerStatePath(peer) && c.status !== 'deleted')
+      for (const change of changes) {
         const where = classifyPath(change.path)
         if (where.kind === 'outside' || where.kind === 'report') {
           if (!maintainer) violate(change.path, `${who} changed ${change.path}, which only a maintainer may change`)
           continue
+        }
+        if (where.kind === 'peer') {
+          if (!importFrom(where.peer)) violate(change.path, `${who} changed ${change.path}, which only a maintainer's sync of a listed peer changes`)
+          continue
+        }
+        if (where.kind === 'namespace' && change.status !== 'deleted') {
+          const before = await namespaceAt(where.namespace)
+          const after = await namespaceAfter(where.namespace)
+          const delegated = registry.peers.find((p) => p.namespaces.includes(where.namespace))
+          if (after?.authority || before?.authority || delegated) {
+            const imported = delegated !== undefined && after?.authority === delegated.name && importFrom(delegated.name)
+            const takenBack = !delegated && !after?.authority && maintainer
+            if (!imported && !takenBack) violate(change.path, `${who} changed the file of namespace "${where.namespace}", which is delegated${delegated ? ` to peer "${delegated.name}"` : ''}; only an import from its peer changes it`)
+            continue
+          }
         }
         if (change.status !== 'added') {
           const allowed =
@@ -95,7 +115,18 @@ export async function auditIndex(repo: Repo, options: AuditOptions = {}): Promis
         }
         if (where.kind !== 'record' && where.kind !== 'yank') continue
         records += where.kind === 'record' ? 1 : 0
-        const namespace = await namespaceAt(where.name.slice(0, where.name.indexOf(':')))
+        const ns = where.name.slice(0, where.name.indexOf(':'))
+        const delegated = registry.peers.find((p) => p.namespaces.includes(ns))
+        const after = await namespaceAfter(ns)
+        let namespace: NamespaceFile | undefined
+        if (delegated || after?.authority) {
+          // An imported record verifies with the peer's keys, imported in the same commit.
+          if (!delegated || after?.authority !== delegated.name || !importFrom(delegated.name)) {
+            violate(change.path, `${where.name} was added to namespace "${ns}", which is delegated${delegated ? ` to peer "${delegated.name}"` : ''}, by something other than an import from its peer`)
+            continue
+          }
+          namespace = after
+        } else namespace = await namespaceAt(ns)
         if (!namespace) {
           violate(change.path, `${where.name} was added while its namespace did not exist`)
           continue

@@ -22,6 +22,7 @@ import {
 } from '../git/index.js'
 import { checkArtifacts } from './rules/artifacts.js'
 import { checkContent } from './rules/content.js'
+import { checkFederation } from './rules/federation.js'
 import { checkFiles } from './rules/files.js'
 import { checkNamespaceClaims } from './rules/namespaces.js'
 import { checkRecords } from './rules/records.js'
@@ -31,6 +32,7 @@ export { RULES, type Fetch, type Finding, type RuleId, type TeamResolver } from 
 export { formatMarkdown, formatText } from './report.js'
 export { urlProblem, fetchLimited, addressProblem, guardedFetch } from './fetch.js'
 export { artifactFormatProblem } from './rules/artifacts.js'
+export { delegatedTo } from './rules/federation.js'
 
 export interface CheckOptions {
   repo: Repo
@@ -166,6 +168,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   // Order matters: each family marks the files it refused, and later families skip them.
   await checkFiles(ctx)
   await checkContent(ctx)
+  await checkFederation(ctx)
   await checkNamespaceClaims(ctx)
   await checkRecords(ctx)
   await checkArtifacts(ctx)

@@ -36,6 +36,9 @@ export const RULES = {
   artifactSize: 'artifact/size',
   artifactFormat: 'artifact/format',
   yankUnknown: 'yank/unknown-version',
+  federationDelegated: 'federation/delegated',
+  federationImport: 'federation/import',
+  federationPeers: 'federation/peers',
 } as const
 
 export type RuleId = (typeof RULES)[keyof typeof RULES]
@@ -54,10 +57,12 @@ export interface Subject {
   where: IndexPath
   /** Parsed JSON, when the file is JSON and parsed. */
   json?: unknown
-  /** Set when an earlier rule already refused this file, so later rules leave it alone. */
+  /** Set when an earlier rule already refused this file (or judged it as an import), so later rules leave it alone. */
   skip?: boolean
   /** Set when the record's signature verified with a key its namespace held at base: only then are its artifacts fetched. */
   verified?: boolean
+  /** A record imported from the peer its namespace is delegated to: its artifacts are in this index's store. */
+  imported?: boolean
 }
 
 export type Fetch = typeof globalThis.fetch

@@ -15,11 +15,11 @@ export async function checkArtifacts(ctx: CheckContext): Promise<void> {
   for (const subject of ctx.subjects) {
     if (subject.skip || !subject.verified || subject.change.status !== 'added' || subject.where.kind !== 'record') continue
     const record = subject.json as VersionRecord
-    for (const artifact of record.artifacts) await checkArtifact(ctx, subject.change.path, record, artifact)
+    for (const artifact of record.artifacts) await checkArtifact(ctx, subject.change.path, record, artifact, subject.imported === true)
   }
 }
 
-async function checkArtifact(ctx: CheckContext, file: string, record: VersionRecord, artifact: Artifact): Promise<void> {
+async function checkArtifact(ctx: CheckContext, file: string, record: VersionRecord, artifact: Artifact, imported: boolean): Promise<void> {
   const limits = ctx.registry.policy.limits
   const label = `artifact ${artifact.name}`
   if (artifact.size > limits.max_artifact_bytes) {
@@ -31,7 +31,7 @@ async function checkArtifact(ctx: CheckContext, file: string, record: VersionRec
     })
     return
   }
-  const bytes = await loadArtifact(ctx, file, artifact)
+  const bytes = imported ? await importedArtifact(ctx, file, artifact) : await loadArtifact(ctx, file, artifact)
   if (!bytes) return
   const digest = sha256Hex(bytes)
   if (digest !== artifact.sha256) {
@@ -51,6 +51,20 @@ async function checkArtifact(ctx: CheckContext, file: string, record: VersionRec
   if (formatProblem) {
     ctx.report({ rule: RULES.artifactFormat, file, message: `${label}: ${formatProblem}`, hint: 'upload the file the record describes' })
   }
+}
+
+/** An imported record's artifact: the import stored the bytes it verified, whatever URL the peer's record names. */
+async function importedArtifact(ctx: CheckContext, file: string, artifact: Artifact): Promise<Uint8Array | undefined> {
+  const bytes = await readArtifact(ctx.repo.dir, artifact.sha256)
+  if (!bytes) {
+    ctx.report({
+      rule: RULES.artifactFetch,
+      file,
+      message: `artifact ${artifact.name} (sha256 ${artifact.sha256}) of an imported record is not in this index's artifact store`,
+      hint: 'import with `wharf sync`, which stores every artifact it imports',
+    })
+  }
+  return bytes
 }
 
 async function loadArtifact(ctx: CheckContext, file: string, artifact: Artifact): Promise<Uint8Array | undefined> {

@@ -13,7 +13,7 @@ const JSON_PROBLEMS: Record<JsonProblemKind, { rule: RuleId; hint: string }> = {
   'lone-surrogate': { rule: RULES.unicode, hint: 'write text as valid Unicode: a lone surrogate has no UTF-8 form, so a signature over it means nothing' },
 }
 
-const SCHEMA_OF: Record<string, SchemaName> = { registry: 'registry', namespace: 'namespace', record: 'record', yank: 'yank' }
+const SCHEMA_OF: Record<string, SchemaName> = { registry: 'registry', namespace: 'namespace', record: 'record', yank: 'yank', peer: 'peer' }
 
 export async function checkContent(ctx: CheckContext): Promise<void> {
   const limit = ctx.registry.policy.limits.max_file_bytes
@@ -55,7 +55,8 @@ export async function checkContent(ctx: CheckContext): Promise<void> {
 }
 
 function pathMismatch({ where, json }: Subject): string | undefined {
-  const doc = json as { name?: string; version?: string; namespace?: string }
+  const doc = json as { name?: string; version?: string; namespace?: string; peer?: string }
+  if (where.kind === 'peer' && doc.peer !== where.peer) return `the file is the state of peer "${doc.peer}" but its path says "${where.peer}"`
   if (where.kind === 'namespace' && doc.namespace !== where.namespace) {
     return `the file names namespace "${doc.namespace}" but its path says "${where.namespace}"`
   }

@@ -5,6 +5,7 @@ import type { VersionRecord, YankNotice } from '../../core/types.js'
 import { checkRange, satisfies, versionKey } from '../../core/versions.js'
 import { listDir, readJsonAt } from '../../git/index.js'
 import { RULES, type CheckContext, type Subject } from '../types.js'
+import { importedNamespace } from './federation.js'
 
 /** Versions with a record in `commit`, for one package. */
 async function versionsAt(ctx: CheckContext, commit: string, id: string): Promise<string[]> {
@@ -21,10 +22,16 @@ export async function checkRecords(ctx: CheckContext): Promise<void> {
   }
 }
 
-/** The namespace at base, when the author owns it; reports why not otherwise. */
+/**
+ * The namespace whose keys verify the file: for a delegated namespace the
+ * peer's, when the submission imports from it; else the namespace at base,
+ * when the author owns it. Reports why not otherwise.
+ */
 async function ownedNamespace(ctx: CheckContext, subject: Subject, name: string) {
   const file = subject.change.path
   const ns = name.slice(0, name.indexOf(':'))
+  const imported = await importedNamespace(ctx, subject, ns)
+  if (imported !== undefined) return imported ?? undefined
   const namespace = await ctx.namespaceAtBase(ns)
   if (!namespace) {
     ctx.report({
@@ -129,7 +136,8 @@ async function checkCrateName(ctx: CheckContext, subject: Subject, record: Versi
 async function checkYank(ctx: CheckContext, subject: Subject): Promise<void> {
   const notice = subject.json as YankNotice
   const file = subject.change.path
-  const versions = await versionsAt(ctx, ctx.base, notice.name)
+  // The version may come in the same submission (an import carries a record and its yank notice together).
+  const versions = await versionsAt(ctx, ctx.head, notice.name)
   if (!versions.includes(notice.version)) {
     ctx.report({
       rule: RULES.yankUnknown,
