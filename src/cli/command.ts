@@ -57,8 +57,8 @@ export const COMMANDS: CommandEntry[] = [
   { name: ['stats'], summary: 'show registry statistics', load: async () => (await import('./registry.js')).stats },
   { name: ['health'], summary: 'check that a registry answers', load: async () => (await import('./registry.js')).health },
   { name: ['install'], summary: 'resolve, download and verify packages', load: async () => (await import('./install.js')).install },
-  { name: ['peer', 'add'], summary: 'add a federation peer', load: async () => (await import('./later.js')).peerAdd },
-  { name: ['sync'], summary: 'import delegated namespaces from peers', load: async () => (await import('./later.js')).sync },
+  { name: ['peer', 'add'], summary: 'propose a federation peer: its URL, delegated namespaces and pinned key', load: async () => (await import('./peer.js')).peerAdd },
+  { name: ['sync'], summary: 'import the delegated namespaces of peers, verified', load: async () => (await import('./sync.js')).sync },
 ]
 
 /** What the words on the command line select: a command and its arguments, a group of sub-commands, or nothing known. */
