@@ -21,7 +21,13 @@ Environment:
                                 created at start when absent)
   REGISTRY_MAX_UPLOAD_MB        largest upload (default 50)
   REGISTRY_RATE_LIMIT_PER_MIN   writes per minute, all clients (default 120;
-                                one client gets a quarter of it)`,
+                                one client gets a quarter of it)
+  REGISTRY_NAME                 the registry's name, written into registry.json
+                                at the first start (default local)
+  PUBLIC_KEY                    the registry's public key (base64, or its id):
+                                the server refuses to start with another key
+  REGISTRY_SYNC_INTERVAL        sync every peer this often: seconds, or 5m, 1h
+                                (default off; POST /registry/sync runs one now)`,
   options: {},
   async run(_args, io) {
     const config = configFromEnv(io.env)

@@ -23,6 +23,12 @@ export interface ServeConfig {
   maxUploadBytes: number
   /** Writes allowed per minute across all clients; each client gets a quarter of it (at least 1). */
   rateLimitPerMin: number
+  /** The registry's name, written into index/registry.json at the first start (REGISTRY_NAME). */
+  name?: string
+  /** The registry's public key (base64, PEM or key id): the server refuses to start with another key (PUBLIC_KEY). */
+  publicKey?: string
+  /** Sync every peer this often, in ms (REGISTRY_SYNC_INTERVAL); off when absent. */
+  syncIntervalMs?: number
   /** Where a log line goes (one per request and per publish step). */
   log?: (line: string) => void
   /**
@@ -74,6 +80,18 @@ export function parseTokens(text: string | undefined): NamespaceToken[] {
   })
 }
 
+const UNITS: Record<string, number> = { '': 1000, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** `REGISTRY_SYNC_INTERVAL`: seconds, or a number with s, m or h; 0 or empty turns it off. */
+export function parseInterval(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined
+  const m = /^(\d+)\s*(s|m|h)?$/i.exec(raw.trim())
+  if (!m) throw new WharfError('USAGE', `REGISTRY_SYNC_INTERVAL="${raw}" is not a duration`, { hint: 'write seconds (300) or a number with s, m or h (5m, 1h); 0 turns it off' })
+  const ms = Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase()]!
+  if (ms === 0) return undefined
+  return ms
+}
+
 /** Reads the configuration from the environment, with the Run registry's defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv): ServeConfig {
   const port = positiveInt(env, 'PORT', DEFAULTS.port, 0)
@@ -82,6 +100,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServeConfig {
   if (url && !/^https?:\/\/[^\s/]+/.test(url)) {
     throw new WharfError('USAGE', `REGISTRY_URL="${url}" is not an http(s) URL`, { hint: 'e.g. REGISTRY_URL=http://localhost:8080' })
   }
+  const syncIntervalMs = parseInterval(env.REGISTRY_SYNC_INTERVAL)
   return {
     port,
     host: env.HOST?.trim() || DEFAULTS.host,
@@ -92,6 +111,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServeConfig {
     maxUploadBytes: positiveInt(env, 'REGISTRY_MAX_UPLOAD_MB', DEFAULTS.maxUploadMb) * 1024 * 1024,
     rateLimitPerMin: positiveInt(env, 'REGISTRY_RATE_LIMIT_PER_MIN', DEFAULTS.rateLimitPerMin),
     sandbox: { unsandboxed: unsandboxedOptOut(env.REGISTRY_UNSANDBOXED_TESTS) },
+    ...(env.REGISTRY_NAME?.trim() ? { name: env.REGISTRY_NAME.trim() } : {}),
+    ...(env.PUBLIC_KEY?.trim() ? { publicKey: env.PUBLIC_KEY.trim() } : {}),
+    ...(syncIntervalMs ? { syncIntervalMs } : {}),
   }
 }
 

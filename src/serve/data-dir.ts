@@ -67,14 +67,14 @@ export async function claimDataDir(layout: DataDir): Promise<() => void> {
   return () => fs.rmSync(layout.pidFile, { force: true })
 }
 
-/** Creates the index repo on first start; an index whose creation was cut short is made again. */
-export async function ensureIndex(layout: DataDir): Promise<{ created: boolean }> {
+/** Creates the index repo on first start (named `name`, default "local"); an index whose creation was cut short is made again. */
+export async function ensureIndex(layout: DataDir, name = 'local'): Promise<{ created: boolean }> {
   if (fs.existsSync(path.join(layout.index, '.git'))) {
     if (await branchExists(openRepo(layout.index), MAIN)) return { created: false }
     // `wharf init` never finished (no first commit): nothing was ever published here.
     await fs.promises.rm(layout.index, { recursive: true, force: true })
   }
-  await initIndex({ dir: layout.index, maintainer: 'admin', name: 'local' })
+  await initIndex({ dir: layout.index, maintainer: 'admin', name })
   return { created: true }
 }
 

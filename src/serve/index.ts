@@ -17,6 +17,7 @@ import { cargoRoutes } from './routes/cargo.js'
 import { pageRoutes } from './routes/pages.js'
 import { runRoutes } from './routes/run.js'
 import { wasmRustRoutes } from './routes/wasmrust.js'
+import { scheduleSync } from './sync.js'
 import type { BuildApi } from './build.js'
 import type { ServeConfig } from './config.js'
 
@@ -89,7 +90,17 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
   const url = config.url ?? `http://localhost:${port}`
   let registry: Registry
   try {
-    registry = await openRegistry({ dataDir: config.dataDir, baseUrl: url, adminToken: config.adminToken, tokens: config.tokens, log, buildApi: config.buildApi, sandbox: config.sandbox })
+    registry = await openRegistry({
+      dataDir: config.dataDir,
+      baseUrl: url,
+      adminToken: config.adminToken,
+      tokens: config.tokens,
+      log,
+      buildApi: config.buildApi,
+      sandbox: config.sandbox,
+      ...(config.name ? { name: config.name } : {}),
+      ...(config.publicKey ? { publicKey: config.publicKey } : {}),
+    })
   } catch (e) {
     server.close()
     sink.flush()
@@ -180,6 +191,7 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\nx-content-type-options: nosniff\r\ncontent-length: 0\r\n\r\n')
   })
   server.keepAliveTimeout = 5_000
+  const syncTimer = config.syncIntervalMs ? scheduleSync(registry, config.syncIntervalMs, log) : undefined
 
   return {
     url,
@@ -189,6 +201,7 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     adminTokenFile: registry.layout.adminTokenFile,
     registry,
     async close() {
+      await syncTimer?.stop()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeIdleConnections()

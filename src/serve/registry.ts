@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
-import { parsePrivateKey, type SigningKey } from '../core/keys.js'
+import { keyId, parsePrivateKey, parsePublicKey, type SigningKey } from '../core/keys.js'
 import { namespaceFile, yankNotice } from '../core/records.js'
 import { namespacePath, recordPath, REGISTRY_KEY_PATH, REGISTRY_PATH, yankPath } from '../core/layout.js'
 import { ownerLogin, type NamespaceFile, type RegistryFile, type VersionRecord } from '../core/types.js'
@@ -14,6 +14,7 @@ import { readRegistry } from '../check/index.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
 import { probeSandbox } from '../matrix/index.js'
 import { componentRecord, createJournal, createPipeline, crateRecord, readCrateArchive, type Pipeline, type Plan } from '../publish/index.js'
+import { syncIndex, type SyncResult } from '../sync/index.js'
 import { createAuthenticator, loginForNamespace, type Authenticator, type Identity } from './auth.js'
 import { defaultBuildApi, readBuilt, removeBuildTemps, writeBuilt, type BuildApi } from './build.js'
 import { loadCatalog, type Catalog } from './catalog.js'
@@ -35,6 +36,10 @@ export interface RegistryOptions {
   buildApi?: BuildApi
   /** How uploaded code runs (ServeConfig.sandbox). */
   sandbox?: { bwrap?: string; unsandboxed?: boolean }
+  /** The registry's name for a new index (REGISTRY_NAME). */
+  name?: string
+  /** The registry's public key as configured (PUBLIC_KEY): the index's key must be it. */
+  publicKey?: string
 }
 
 /** How `POST /tests/{id}` runs uploaded code on this server, settled once at start. */
@@ -65,6 +70,8 @@ export interface Registry {
   publishCrate(who: Identity, metadata: CargoPublishMetadata, crate: Buffer): Promise<VersionRecord>
   yank(who: Identity, name: string, version: string, reason: string): Promise<{ yanked: boolean }>
   updateRegistry(who: Identity, change: Partial<Pick<RegistryFile, 'description' | 'peers' | 'policy' | 'name'>>): Promise<RegistryFile>
+  /** `wharf sync` through this server's pipeline: imports land on main and in the API like any write. */
+  sync(options?: { peer?: string; allowConflicts?: boolean }): Promise<SyncResult>
   close(): Promise<void>
 }
 
@@ -73,6 +80,21 @@ async function settleSandbox(wanted: RegistryOptions['sandbox']): Promise<TestSa
   const bwrap = wanted?.bwrap ?? 'bwrap'
   const probe = await probeSandbox(bwrap)
   return probe.ok ? { kind: 'bwrap', bwrap, version: probe.version } : { kind: 'unavailable', reason: probe.reason }
+}
+
+/** Refuses a registry key other than the configured one: peers pin it, so a swapped data dir must not serve under it. */
+function assertPublicKey(key: SigningKey, configured: string, index: string): void {
+  let wanted: string
+  try {
+    wanted = /^[0-9a-f]{16}$/.test(configured) ? configured : keyId(parsePublicKey(configured))
+  } catch (e) {
+    throw new WharfError('BAD_KEY', `PUBLIC_KEY is not an Ed25519 public key: ${(e as Error).message}`, { hint: 'give the base64 public key (or its 16-hex id) that config.json lists under keys' })
+  }
+  if (wanted !== key.id) {
+    throw new WharfError('BAD_KEY', `the registry key in ${index}/${REGISTRY_KEY_PATH} is ${key.id} (${key.publicKey}), not the PUBLIC_KEY ${wanted}`, {
+      hint: 'peers pin PUBLIC_KEY: point REGISTRY_DATA_DIR at the data dir that holds its private key, or set PUBLIC_KEY to this key if it is the one to publish',
+    })
+  }
 }
 
 export async function openRegistry(options: RegistryOptions): Promise<Registry> {
@@ -88,7 +110,7 @@ export async function openRegistry(options: RegistryOptions): Promise<Registry> 
 
 async function open(layout: DataDir, options: RegistryOptions, release: () => void): Promise<Registry> {
   const { log } = options
-  const { created } = await ensureIndex(layout)
+  const { created } = await ensureIndex(layout, options.name)
   if (created) log(`created index repo ${layout.index}`)
   await fs.promises.mkdir(layout.public, { recursive: true })
   await fs.promises.mkdir(layout.journal, { recursive: true })
@@ -96,7 +118,9 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
   const repo = openRepo(layout.index)
   const key: SigningKey = parsePrivateKey(await fs.promises.readFile(`${layout.index}/${REGISTRY_KEY_PATH}`, 'utf8'))
   const registryKey = { id: key.id, public_key: key.publicKey }
+  if (options.publicKey) assertPublicKey(key, options.publicKey, layout.index)
   const initial = await readRegistry(repo, MAIN)
+  if (options.name && initial.name !== options.name) log(`note: REGISTRY_NAME is ${options.name}, but this registry is named ${initial.name} (REGISTRY_NAME names a new registry only; PUT /registry renames it)`)
   const adminLogin = initial.maintainers.map(ownerLogin).find(Boolean)
   if (!adminLogin) throw new WharfError('NOT_AN_INDEX', 'index/registry.json names no maintainer login', { hint: 'a maintainer must be a login for the server to act as' })
   const admin = await ensureAdminToken(layout, options.adminToken)
@@ -286,6 +310,9 @@ async function open(layout: DataDir, options: RegistryOptions, release: () => vo
         return { label: 'registry.json', branch: 'registry/update', author: adminLogin, message: 'Update registry.json', files: [{ path: REGISTRY_PATH, json: next, schema: 'registry' }] }
       })
       return next!
+    },
+    sync(sync = {}) {
+      return syncIndex({ repo, pipeline, author: adminLogin, ...(sync.peer !== undefined ? { peer: sync.peer } : {}), ...(sync.allowConflicts ? { allowConflicts: true } : {}) })
     },
     async close() {
       await pipeline.idle()

@@ -4,7 +4,7 @@
  * queued `wharf test` run and its report), `/registry`, `/registry/sync`.
  * Answers keep that API's envelope: {status, data, error, pagination}.
  */
-import { WharfError } from '../../core/errors.js'
+import { isWharfCode, WharfError } from '../../core/errors.js'
 import { parseTargets } from '../../matrix/index.js'
 import type { PackageEntry } from '../catalog.js'
 import { fieldError, readJson, sendJson } from '../http.js'
@@ -57,6 +57,17 @@ function crateBody(body: unknown, nameFromPath?: string): { metadata: CargoPubli
   }
   const crate = Buffer.from(b.crate, 'base64')
   return { metadata: { ...(b as object), name, vers: version, deps: (b.deps as CargoPublishMetadata['deps']) ?? [] } as CargoPublishMetadata, crate }
+}
+
+/** `POST /registry/sync` options, from a JSON body `{peer?, allow_conflicts?}` or the query string. */
+async function syncOptions({ req, query }: RouteRequest): Promise<{ peer?: string; allowConflicts?: boolean }> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  const body = (declared > 0 || req.headers['transfer-encoding'] ? await readJson(req, JSON_LIMIT) : {}) as Record<string, unknown> | null
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw fieldError('INVALID_INPUT', 'body', 'the body must be a JSON object', 'send {"peer": "NAME"} or nothing')
+  const peer = body.peer ?? query.get('peer') ?? undefined
+  if (peer !== undefined && typeof peer !== 'string') throw fieldError('INVALID_INPUT', 'peer', 'field "peer" must be a string (a peer name)')
+  const allow = body.allow_conflicts ?? query.get('allow_conflicts') ?? false
+  return { ...(peer !== undefined ? { peer } : {}), ...(allow === true || allow === 'true' ? { allowConflicts: true } : {}) }
 }
 
 export function wasmRustRoutes(registry: Registry, maxUploadBytes: number): Route[] {
@@ -183,8 +194,15 @@ export function wasmRustRoutes(registry: Registry, maxUploadBytes: number): Rout
       envelope: 'wasmrust',
       async handler(request) {
         admin(request)
-        // Federation (peers and delegated namespaces) is not in this version: say so rather than pretend a sync ran.
-        throw new WharfError('NOT_IMPLEMENTED', 'registry sync is not available in this version', { hint: 'this registry has no federation peers to sync from yet' })
+        const options = await syncOptions(request)
+        const result = await registry.sync(options)
+        const failure = result.failed[0]
+        if (failure) throw new WharfError(isWharfCode(failure.code) ? failure.code : 'REMOTE', `peer ${failure.peer}: ${failure.error}`, { hint: failure.hint ?? 'try again later' })
+        if (result.conflicts.length > 0 && !options.allowConflicts) {
+          // The versions here stay; the answer carries both signed records of each conflict.
+          return sendJson(request.res, 409, { status: 'error', data: result, error: `${result.conflicts.length} conflict(s): the versions here stay; nothing was imported from the peer with a conflict`, code: 'CONFLICT', pagination: null })
+        }
+        sendJson(request.res, 200, envelope(result))
       },
     },
     // Whatever else is under these paths is still the WasmRust API's, and answers in its envelope.
