@@ -7,10 +7,12 @@ import { formatError } from '../core/errors.js'
 import type { SyncResult } from '../sync/index.js'
 import type { Registry } from './registry.js'
 
-/** One log line per peer: what its sync did. */
+/** One log line per peer whose sync found news (a quiet timer logs nothing), and one per failure. */
 export function syncLogLines(result: SyncResult): string[] {
   return [
-    ...result.peers.map(
+    ...result.peers
+      .filter((p) => p.commit || p.added.length || p.skipped.length || p.conflicts.length)
+      .map(
       (p) =>
         `sync ${p.peer} feed ${p.from}..${p.to}: ${p.added.length} added, ${p.skipped.length} skipped, ${p.conflicts.length} conflicts, ${p.ignored} ignored${p.commit ? `, commit ${p.commit.slice(0, 12)}` : ''}`,
     ),
