@@ -20,7 +20,7 @@ import { generateKey } from '../src/core/keys.js'
 import { MAIN, openRepo, resolveCommit, type Repo } from '../src/git/index.js'
 import { initIndex, mergeProposal, proposeNamespace, publishToIndex } from '../src/publish/index.js'
 import type { SyncResult } from '../src/sync/index.js'
-import { addPeer } from '../src/sync/index.js'
+import { addPeer, syncIndex } from '../src/sync/index.js'
 import { startNginx } from '../test/fixtures/api/nginx.js'
 import { createSyntheticIndex } from '../test/fixtures/api/synthetic.js'
 import { component } from '../test/helpers/wasm.js'
@@ -56,6 +56,20 @@ interface Row {
   requests: number
   bytes: number
   'no-op requests': number
+  /** Body bytes of one more sync, by what was fetched. */
+  split: string
+  /** Entries on the peer's last feed page (pages hold 1000), which a sync reads whole. */
+  'feed tail': number
+}
+
+/** What a request to the peer was for. */
+function kind(url: string): string {
+  const p = new URL(url).pathname
+  if (p.startsWith('/api/v1/feed/')) return 'feed'
+  if (p.startsWith('/artifacts/')) return 'artifact'
+  if (p.startsWith('/index/')) return 'record'
+  if (p.includes('snapshot')) return 'snapshot'
+  return 'other'
 }
 
 async function measure(versions: number, parent: string): Promise<Row> {
@@ -100,6 +114,18 @@ async function measure(versions: number, parent: string): Promise<Row> {
       bytes.push(report.bytes)
     }
     const noop = await timedSync(bDir)
+    // One more, in process, with the bytes of each response split by kind.
+    await release(a.repo)
+    built = (await buildApi({ repo: a.repo, out, since: built })).commit
+    const byKind = new Map<string, number>()
+    const counting = async (url: string | URL | Request, init?: RequestInit) => {
+      const res = await fetch(url, init)
+      const k = kind(String(url))
+      byKind.set(k, (byKind.get(k) ?? 0) + (await res.clone().arrayBuffer()).byteLength)
+      return res
+    }
+    const last = await syncIndex({ repo: b, fetch: counting as typeof fetch })
+    if (last.added.length !== 1) throw new Error(`bench: the split sync imported ${last.added.length} versions, not 1`)
     return {
       peer: `${(versions + 1 + RUNS).toLocaleString('en')} versions`,
       'first sync, s': (first.wallMs / 1000).toFixed(2),
@@ -109,6 +135,8 @@ async function measure(versions: number, parent: string): Promise<Row> {
       requests: median(requests),
       bytes: median(bytes),
       'no-op requests': noop.result.peers[0]!.requests,
+      split: [...byKind].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k} ${(v / 1024).toFixed(1)}K`).join(', '),
+      'feed tail': last.peers[0]!.to % 1000,
     }
   } finally {
     await nginx.stop()

@@ -20,7 +20,7 @@ import type { NamespaceFile, PeerState, RegistryFile, VersionRecord } from '../.
 import { listBranches, MAIN, openRepo, readCommitInfo, readFileAt, readJsonAt, resolveCommit, setBranch, writeCommitWith, type Repo } from '../../src/git/index.js'
 import { mergeProposal, publishToIndex } from '../../src/publish/index.js'
 import { artifactPath } from '../../src/store/index.js'
-import { addPeer, syncIndex, type SyncResult } from '../../src/sync/index.js'
+import { addPeer, planSync, syncIndex, type SyncResult } from '../../src/sync/index.js'
 import { wharf } from '../helpers/cli.js'
 import { component } from '../helpers/wasm.js'
 import { recordFile, signedRecord } from '../client/helpers.js'
@@ -226,7 +226,7 @@ describe('wharf sync', () => {
     expect(await readJsonAt(b.repo, MAIN, recordPath('acme:calc', '1.0.0'))).toEqual(original)
     expect(await readFileAt(b.repo, MAIN, recordPath('acme:calc', '1.0.0+rebuilt'))).toBeUndefined()
     await expectConsistent()
-  })
+  }, 120_000)
 
   it('imports yank notices from the authoritative peer, with the version they yank', async () => {
     const { yank } = await import('../client/helpers.js')
@@ -235,6 +235,36 @@ describe('wharf sync', () => {
     const result = await sync()
     expect(result.added.map((e) => `${e.type} ${e.name}@${e.version}`)).toEqual(['yank acme:calc@1.1.0'])
     expect(await readFileAt(b.repo, MAIN, 'index/packages/acme/calc/1.1.0.yank.json')).toBeDefined()
+    await expectConsistent()
+  })
+})
+
+describe('planSync, for a caller that commits another way', () => {
+  it('returns the import as files, verified artifacts and a report, and leaves the index and store alone', async () => {
+    const record = await a.release('acme:planned', '1.0.0')
+    const before = await tip(b.repo)
+    const cursor = (await stateOf()).cursor
+    const plan = await planSync({ repo: b.repo, peer: 'a' })
+    try {
+      expect(plan).toMatchObject({ peer: 'a', base: before, changed: true })
+      expect(names(plan.report.added)).toEqual(['acme:planned@1.0.0'])
+      expect(plan.files.map((f) => f.path)).toEqual([recordPath('acme:planned', '1.0.0'), peerStatePath('a')])
+      const [recordFile_, stateFile] = plan.files
+      // The bytes a pull request commits: the record byte for byte as A holds it, and the advanced cursor.
+      expect(recordFile_!.content).toBe(Buffer.from((await readFileAt(a.idx.repo, MAIN, recordPath('acme:planned', '1.0.0')))!).toString('utf8'))
+      expect(JSON.parse(stateFile!.content)).toMatchObject({ peer: 'a', cursor: plan.report.to })
+      expect(plan.report.to).toBeGreaterThan(cursor)
+      const [artifact] = plan.artifacts
+      expect(artifact).toMatchObject({ sha256: record.artifacts[0]!.sha256, size: record.artifacts[0]!.size })
+      expect(sha256Hex(fs.readFileSync(artifact!.file))).toBe(artifact!.sha256)
+      expect(await tip(b.repo)).toBe(before)
+      expect(fs.existsSync(artifactPath(b.dir, artifact!.sha256))).toBe(false)
+    } finally {
+      await plan.dispose()
+    }
+    expect(fs.existsSync(plan.artifacts[0]!.file)).toBe(false)
+    // The local sync then imports the same.
+    expect(names((await sync()).added)).toEqual(['acme:planned@1.0.0'])
     await expectConsistent()
   })
 })
@@ -281,7 +311,8 @@ describe('wharf sync under faults', () => {
       expect(await readFileAt(b.repo, MAIN, recordPath('acme:crash', version)), step).toBeDefined()
       await expectConsistent()
     }
-  })
+    // Six whole processes (a cut run and its rerun per step): room for a loaded machine.
+  }, 240_000)
 
   it('changes nothing when A goes down in the middle of a sync, and says so in one line when it is down', async () => {
     await a.release('acme:late', '1.0.0')
@@ -313,7 +344,7 @@ describe('wharf sync under faults', () => {
     expect(cli.code).toBe(1)
     expect(cli.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wharf: peer "a" .*cannot reach .*nothing was imported/)])
     expect(await tip(b.repo)).toBe(before)
-  })
+  }, 120_000)
 })
 
 describe('what only an import may add', () => {
