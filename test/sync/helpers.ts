@@ -74,8 +74,12 @@ export async function startPeer(): Promise<Peer> {
   keys.mine = { login: 'carol', key: await claim(idx, 'mine', 'carol') }
   const out = path.join(await tempDir('wharf-peer-a-'), 'public')
   let built: string | undefined
+  // A snapshot's time has whole seconds, and a reader refuses another commit made in the second it last saw:
+  // each build is a second after the one before, as builds of a registry's CI are.
+  let generated = 0
   const rebuild = async () => {
-    const result = await buildApi({ repo: idx.repo, out, baseUrl: 'http://peer-a.invalid', ...(built ? { since: built } : {}) })
+    generated = Math.max(Date.now(), generated + 1000)
+    const result = await buildApi({ repo: idx.repo, out, baseUrl: 'http://peer-a.invalid', now: new Date(generated), ...(built ? { since: built } : {}) })
     built = result.commit
   }
   const release: Peer['release'] = async (name, version, options = {}) => {
