@@ -76,13 +76,13 @@ async function measure(versions: number, parent: string): Promise<Row> {
   const a = await createSyntheticIndex(versions, parent)
   const key = generateKey()
   const claim = await proposeNamespace(a.repo, { namespace: 'acme', owners: [{ login: 'alice' }], publicKey: key.publicPem, author: 'alice' })
-  if (!(await mergeProposal(a.repo, { branch: claim.branch })).merged) throw new Error('bench: claim of acme refused')
+  if (!(await mergeProposal(a.repo, { branch: claim.branch, author: { login: 'alice' } })).merged) throw new Error('bench: claim of acme refused')
   let n = 0
   const release = async (repo: Repo) => {
     const file = path.join(parent, `artifact-${++n}.wasm`)
     await fs.promises.writeFile(file, component(`calc ${n}`))
     const proposal = await publishToIndex(repo, { artifact: file, name: 'acme:calc', version: `1.0.${n}`, privateKey: key.privatePem, author: 'alice', description: 'A calculator', license: 'MIT' })
-    if (!(await mergeProposal(repo, { branch: proposal.branch })).merged) throw new Error(`bench: acme:calc@1.0.${n} refused`)
+    if (!(await mergeProposal(repo, { branch: proposal.branch, author: { login: 'alice' } })).merged) throw new Error(`bench: acme:calc@1.0.${n} refused`)
   }
   await release(a.repo)
   const out = path.join(parent, 'public')
@@ -99,7 +99,7 @@ async function measure(versions: number, parent: string): Promise<Row> {
     await initIndex({ dir: bDir, maintainer: 'admin', name: 'b' })
     const b = openRepo(bDir)
     const peer = await addPeer({ repo: b, name: 'a', url: nginx.url, namespaces: ['acme'] })
-    if (!(await mergeProposal(b, { branch: peer.branch })).merged) throw new Error('bench: peer a refused')
+    if (!(await mergeProposal(b, { branch: peer.branch, author: { login: 'admin' } })).merged) throw new Error('bench: peer a refused')
 
     const first = await timedSync(bDir)
     if (first.result.added.length !== 1) throw new Error(`bench: the first sync added ${first.result.added.length} versions, not 1`)

@@ -39,7 +39,7 @@ export interface Peer {
 async function claim(idx: TestIndex, ns: string, login: string): Promise<GeneratedKey> {
   const key = generateKey()
   const proposal = await proposeNamespace(idx.repo, { namespace: ns, owners: [{ login }], publicKey: key.publicPem, author: login })
-  const merged = await mergeProposal(idx.repo, { branch: proposal.branch })
+  const merged = await mergeProposal(idx.repo, { branch: proposal.branch, author: { login } })
   if (!merged.merged) throw new Error(`setup: claim of ${ns} refused: ${JSON.stringify(merged.check.findings)}`)
   return key
 }
@@ -61,7 +61,7 @@ export async function releaseIn(repo: Repo, dir: string, owner: { login: string;
     license: 'MIT',
     dependencies: options.dependencies ?? [],
   })
-  const merged = await mergeProposal(repo, { branch: proposal.branch })
+  const merged = await mergeProposal(repo, { branch: proposal.branch, author: { login: owner.login } })
   if (!merged.merged) throw new Error(`setup: ${name}@${version} refused: ${JSON.stringify(merged.check.findings)}`)
   return proposal.record
 }
@@ -124,7 +124,7 @@ export async function createLocal(): Promise<Local> {
   const repo = openRepo(dir)
   const key = generateKey()
   const proposal = await proposeNamespace(repo, { namespace: 'mine', owners: [{ login: 'dave' }], publicKey: key.publicPem, author: 'dave' })
-  if (!(await mergeProposal(repo, { branch: proposal.branch })).merged) throw new Error('setup: claim of mine refused')
+  if (!(await mergeProposal(repo, { branch: proposal.branch, author: { login: 'dave' } })).merged) throw new Error('setup: claim of mine refused')
   const dave = { login: 'dave', key }
   const tool = await releaseIn(repo, dir, dave, 'mine:tool', '1.0.0')
   return { dir, repo, dave, tool }

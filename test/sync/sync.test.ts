@@ -17,6 +17,7 @@ import { sha256Hex } from '../../src/core/hash.js'
 import { generateKey } from '../../src/core/keys.js'
 import { namespacePath, peerStatePath, recordPath, REGISTRY_PATH } from '../../src/core/layout.js'
 import type { NamespaceFile, PeerState, RegistryFile, VersionRecord } from '../../src/core/types.js'
+import { withSubmitterTrailer } from '../../src/core/submitter.js'
 import { listBranches, MAIN, openRepo, readCommitInfo, readFileAt, readJsonAt, resolveCommit, setBranch, writeCommitWith, type Repo } from '../../src/git/index.js'
 import { mergeProposal, publishToIndex } from '../../src/publish/index.js'
 import { artifactPath } from '../../src/store/index.js'
@@ -85,8 +86,8 @@ describe('wharf peer add', () => {
     expect(run.stdout).toContain(`Proposed peer a (${a.url}) for namespace acme on branch peer/a.\nPinned key: ${key!.id} (${key!.public_key})\n`)
     expect(run.stdout).toContain('wharf merge --branch peer/a')
 
-    expect((await mergeProposal(b.repo, { branch: 'peer/a', author: 'dave' })).check.findings.map((f) => f.rule)).toEqual(['registry/not-maintainer'])
-    expect((await mergeProposal(b.repo, { branch: 'peer/a' })).merged).toBe(true)
+    expect((await mergeProposal(b.repo, { branch: 'peer/a', author: { login: 'dave' } })).check.findings.map((f) => f.rule)).toEqual(['registry/not-maintainer'])
+    expect((await mergeProposal(b.repo, { branch: 'peer/a', author: { login: 'admin' } })).merged).toBe(true)
     expect((await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!.peers).toEqual([{ name: 'a', url: a.url, namespaces: ['acme'], key: { id: key!.id, public_key: key!.public_key } }])
   })
 
@@ -99,7 +100,7 @@ describe('wharf peer add', () => {
     ]
     for (const [what, peers] of edits) {
       const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson({ ...registry, peers }) }], message: what, author: { login: 'admin' } })
-      const check = await runCheck({ repo: b.repo, base: MAIN, head, author: 'admin' })
+      const check = await runCheck({ repo: b.repo, base: MAIN, head, author: { login: 'admin' } })
       expect(check.findings.map((f) => f.rule), what).toEqual(['federation/peers'])
     }
   })
@@ -275,7 +276,7 @@ describe('wharf sync under faults', () => {
     const registry = (await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!
     const edit = async (peers: RegistryFile['peers']) => {
       // A maintainer's hand edit, committed past the gate (which refuses it: federation/peers).
-      const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson({ ...registry, peers }) }], message: 'Edit peers', author: { login: 'admin' } })
+      const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson({ ...registry, peers }) }], message: withSubmitterTrailer('Edit peers', { login: 'admin' }), author: { login: 'admin' } })
       await setBranch(b.repo, MAIN, head)
     }
     await edit([{ ...registry.peers[0]!, namespaces: ['acme', 'mine'] }])
@@ -353,10 +354,10 @@ describe('what only an import may add', () => {
     const file = path.join(b.dir, '.wharf', 'local.wasm')
     fs.writeFileSync(file, component('local'))
     const proposal = await publishToIndex(b.repo, { artifact: file, name: 'acme:calc', version: '9.0.0', privateKey: a.keys.acme!.key.privatePem, author: 'alice' })
-    const byOwner = await mergeProposal(b.repo, { branch: proposal.branch })
+    const byOwner = await mergeProposal(b.repo, { branch: proposal.branch, author: { login: 'alice' } })
     expect(byOwner.merged).toBe(false)
     expect(byOwner.check.findings).toEqual([expect.objectContaining({ rule: 'federation/delegated', message: expect.stringMatching(/delegated to peer "a": nothing is published into it here/) })])
-    const byMaintainer = await runCheck({ repo: b.repo, base: MAIN, head: proposal.branch, author: 'admin' })
+    const byMaintainer = await runCheck({ repo: b.repo, base: MAIN, head: proposal.branch, author: { login: 'admin' } })
     expect(byMaintainer.findings.map((f) => f.rule)).toEqual(['federation/delegated'])
 
     // Nor may an owner at the peer change the namespace file, or anyone but a maintainer move a cursor.
@@ -364,10 +365,10 @@ describe('what only an import may add', () => {
     const extraKey = generateKey()
     const keyAdded = { ...acme, keys: [...acme.keys, { id: extraKey.id, algorithm: 'ed25519' as const, public_key: extraKey.publicKey, added: acme.created_at }] }
     const edit = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: namespacePath('acme'), content: stableJson(keyAdded) }], message: 'Add a key', author: { login: 'alice' } })
-    expect((await runCheck({ repo: b.repo, base: MAIN, head: edit, author: 'alice' })).findings.map((f) => f.rule)).toEqual(['federation/delegated'])
+    expect((await runCheck({ repo: b.repo, base: MAIN, head: edit, author: { login: 'alice' } })).findings.map((f) => f.rule)).toEqual(['federation/delegated'])
     const state = await stateOf()
     const cursor = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: peerStatePath('a'), content: stableJson({ ...state, cursor: 0 }) }], message: 'Rewind', author: { login: 'dave' } })
-    expect((await runCheck({ repo: b.repo, base: MAIN, head: cursor, author: 'dave' })).findings.map((f) => f.rule)).toEqual(['federation/import'])
+    expect((await runCheck({ repo: b.repo, base: MAIN, head: cursor, author: { login: 'dave' } })).findings.map((f) => f.rule)).toEqual(['federation/import'])
   })
 
   it('audit flags a version put into a delegated namespace past the gate', async () => {
@@ -376,7 +377,7 @@ describe('what only an import may add', () => {
     const repo = openRepo(clone)
     // Signed by the namespace's own key, yet not imported: no cursor moved with it.
     const sneaked = await signedRecord(a.idx, { name: 'acme:calc', version: '7.0.0', bytes: component('seven') })
-    const head = await writeCommitWith(repo, { parents: [await tip(repo)], files: [recordFile(sneaked) as { path: string; content: string }], message: 'Sneak in', author: { login: 'admin' } })
+    const head = await writeCommitWith(repo, { parents: [await tip(repo)], files: [recordFile(sneaked) as { path: string; content: string }], message: withSubmitterTrailer('Sneak in', { login: 'admin' }), author: { login: 'admin' } })
     await setBranch(repo, MAIN, head)
     const audit = await auditIndex(repo)
     expect(audit.violations).toEqual([{ commit: head, file: recordPath('acme:calc', '7.0.0'), message: expect.stringMatching(/delegated to peer "a", by something other than an import/) }])
