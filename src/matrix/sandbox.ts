@@ -44,8 +44,8 @@ export const SANDBOX_PATHS = {
   node: '/opt/node/bin/node',
 } as const
 
-/** The parts of wharf a matrix run loads: its code, schemas, manifest and dependencies (not `.git`, not a data dir beside them). */
-const WHARF_PARTS = ['package.json', 'tsconfig.json', 'src', 'schemas', 'node_modules']
+/** The parts of wharf a matrix run loads: its code (sources and the bundle `npm ci` builds), schemas, manifest and dependencies (not `.git`, not a data dir beside them). */
+const WHARF_PARTS = ['package.json', 'tsconfig.json', 'src', 'dist', 'schemas', 'node_modules']
 
 /** The root of this wharf checkout or install (where package.json is). */
 export const WHARF_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '')

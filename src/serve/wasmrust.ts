@@ -51,7 +51,7 @@ export function createTestJobs(registry: Registry): TestJobs {
   /** `wharf test` on the stored artifact (a .crate is unpacked by the run itself), in the sandbox the server settled on at start. */
   const runTest = (job: TestJob, artifact: string, crate: boolean, targets: readonly TargetName[] | undefined) => {
     const sandbox = registry.sandbox
-    testQueue = testQueue.then(async () => {
+    const run = async (): Promise<TestJob> => {
       await writeFileAtomic(jobFile(job.id), JSON.stringify({ ...job, status: 'running' }))
       const result = await runMatrixIsolated(artifact, {
         timeoutMs: TEST_TIMEOUT_MS,
@@ -60,7 +60,7 @@ export function createTestJobs(registry: Registry): TestJobs {
         // The data dir holds the registry key, tokens and every artifact: a run never sees it.
         ...(sandbox.kind === 'bwrap' ? { sandbox: { bwrap: sandbox.bwrap, hide: [registry.layout.root] } } : {}),
       })
-      const done: TestJob = {
+      return {
         ...job,
         status: result.code === 0 ? 'passed' : result.code === 1 ? 'failed' : 'error',
         finished_at: new Date().toISOString(),
@@ -68,7 +68,11 @@ export function createTestJobs(registry: Registry): TestJobs {
         ...(result.report !== undefined ? { report: result.report } : {}),
         ...(result.code > 1 || result.timedOut ? { error: result.stderr.trim().split('\n').pop() ?? 'wharf test could not run' } : {}),
       }
-      await writeFileAtomic(jobFile(job.id), JSON.stringify(done))
+    }
+    // A run that cannot even start is the job's error, never the server's: the queue goes on.
+    testQueue = testQueue.then(async () => {
+      const done = await run().catch((e: unknown): TestJob => ({ ...job, status: 'error', finished_at: new Date().toISOString(), error: e instanceof Error ? e.message : String(e) }))
+      await writeFileAtomic(jobFile(job.id), JSON.stringify(done)).catch((e: unknown) => process.stderr.write(`test run ${job.id}: its result could not be written: ${e instanceof Error ? e.message : String(e)}\n`))
     })
   }
 
