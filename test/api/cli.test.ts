@@ -59,7 +59,7 @@ describe('wharf build-api', () => {
     expect((await wharf(['--help'])).stdout).toMatch(/build-api\s+generate the static JSON API/)
     const help = await wharf(['build-api', '--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout.split('\n')[0]).toBe('wharf build-api --index DIR --out DIR [--base-url URL] [--since REV] [--no-site] [--json]')
+    expect(help.stdout.split('\n')[0]).toBe('wharf build-api --index DIR --out DIR [--base-url URL] [--releases URL] [--since REV] [--no-site] [--json]')
   })
 })
 
