@@ -153,7 +153,32 @@ export interface Policy {
     fetch_timeout_ms: number
   }
   urls: { allow_http_loopback: boolean }
-  quality_gates?: { min_score?: number; require_dual_compilation?: boolean }
+  quality_gates?: QualityGates
+  pull_requests?: PullRequestPolicy
+}
+
+/** The gates a compatibility report must hold before a pull request merges (`policy.quality_gates`). */
+export interface QualityGates {
+  /** Targets that must build and pass their tests (`native`, `wasm32-unknown-unknown`, `wasm32-wasip1`, `wasm32-wasip2`). */
+  required_targets?: string[]
+  /** The lowest quality score (0-100) that merges. */
+  min_score?: number
+  /** The largest artifact, in bytes, as the matrix measured it (raw size of the largest wasm or component). */
+  max_artifact_bytes?: number
+  /** The highest wasm/native speed ratio (median wasm time over median native time). */
+  max_speed_ratio?: number
+  /** Native and a WASI target must both build and pass. */
+  require_dual_compilation?: boolean
+  /** A maintainer's label that waives a gate, by gate id; defaults to `wharf: waive <gate>`. */
+  waiver_labels?: Partial<Record<QualityGateId, string>>
+}
+
+export type QualityGateId = 'required_targets' | 'min_score' | 'max_artifact_bytes' | 'max_speed_ratio' | 'require_dual_compilation'
+
+/** How pull requests to the index merge in GitHub mode (`policy.pull_requests`). */
+export interface PullRequestPolicy {
+  /** Any of these labels stops an automatic merge (default `wharf: blocked`). */
+  blocking_labels?: string[]
 }
 
 export interface RegistryFile {
