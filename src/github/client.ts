@@ -33,6 +33,8 @@ export interface Client {
   log: NonNullable<GitHubOptions['log']>
   /** HTTP requests made so far, retries and downloads included. */
   requests: () => number
+  /** GitHub's clock: the Date of its latest answer, advanced by the time since; undefined before the first answer. */
+  serverTime: () => Date | undefined
   /** Fetches a URL, following redirects (the Authorization header only to the same origin), at most `maxBytes`. */
   download: (url: string, options: DownloadOptions) => Promise<Buffer>
 }
@@ -78,6 +80,14 @@ export function createClient(options: GitHubOptions): Client {
     },
   })
 
+  // Waiting periods compare GitHub's own timestamps, so they are measured by GitHub's clock, not the runner's.
+  let clock: { server: number; local: number } | undefined
+  octokit.hook.after('request', (response) => {
+    const date = Date.parse(String(response.headers.date ?? ''))
+    if (Number.isFinite(date)) clock = { server: date, local: Date.now() }
+  })
+  const serverTime = () => (clock ? new Date(clock.server + (Date.now() - clock.local)) : undefined)
+
   const download = async (url: string, opts: DownloadOptions): Promise<Buffer> => {
     const deadline = AbortSignal.timeout(opts.timeoutMs ?? 300_000)
     let current = new URL(url)
@@ -110,7 +120,7 @@ export function createClient(options: GitHubOptions): Client {
     throw new WharfError(GitHubErrorCode.Unavailable, `downloading ${url}: too many redirects`, { hint: 'the server is redirecting in a loop; report it' })
   }
 
-  return { octokit, log, requests: () => count, download }
+  return { octokit, log, requests: () => count, serverTime, download }
 }
 
 async function readCapped(response: Response, maxBytes: number, url: string): Promise<Buffer> {

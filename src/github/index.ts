@@ -22,6 +22,8 @@ export interface GitHub {
   releases: ReturnType<typeof createReleases>
   /** HTTP requests made so far (retries and downloads included): what a publish costs in API calls. */
   requestCount(): number
+  /** GitHub's clock, from the Date of its latest answer (undefined before the first). */
+  serverTime(): Date | undefined
 }
 
 /** A GitHub client for one token. */
@@ -36,6 +38,7 @@ export function createGitHub(options: GitHubOptions): GitHub {
     git: createGit(client),
     releases: createReleases(client),
     requestCount: client.requests,
+    serverTime: client.serverTime,
   }
 }
 

@@ -559,6 +559,8 @@ export class Emulator {
     const url = new URL(req.url ?? '/', this.urls.html)
     const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, status: 0 }
     this.requests.push(record)
+    // GitHub's Date header is GitHub's clock; here it is the emulator's, so a test that moves the clock moves it for clients too.
+    res.setHeader('date', this.now().toUTCString())
     const started = performance.now()
     const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse
     res.writeHead = ((...args: unknown[]) => {
