@@ -38,6 +38,12 @@ export function yankPath(id: string, version: string): string {
   return `${packageDir(id)}/${version}.yank.json`
 }
 
+/** Where the registry keeps a version's compatibility reports: index/reports/<ns>/<name...>/<version>. */
+export function reportDir(id: string, version: string): string {
+  const [ns, name] = splitId(id)
+  return `${REPORTS_DIR}/${ns}/${name}/${version}`
+}
+
 function splitId(id: string): [string, string] {
   const colon = id.indexOf(':')
   return [id.slice(0, colon), id.slice(colon + 1)]

@@ -12,7 +12,7 @@ export { discoverToolchains, planTarget, type Toolchain, type ToolchainCandidate
 export { scanModule, scanComponent, stripCustomSections, type Feature } from './wasm-scan.js'
 export { parseLibtest } from './libtest.js'
 export { hintFor, KNOWN_CAUSES } from './blame.js'
-export { qualityScore, SCORE_WEIGHTS, type SignatureLevel } from './verdicts.js'
+export { dualCompilation, gcReadiness, qualityScore, SCORE_WEIGHTS, type SignatureLevel } from './verdicts.js'
 export { runnerScript } from './runtime.js'
 export { addCleanup, isStopping, onStopSignal, spawnChild } from './children.js'
 export { runStep, type StepOptions, type StepOutput } from './process.js'

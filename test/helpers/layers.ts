@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['git', 'store', 'github'],
   ['check'],
   ['matrix', 'publish', 'audit'],
-  ['api'],
+  ['api', 'review'],
   ['client', 'sync', 'site'],
   ['serve'],
   ['cli', 'action'],
