@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * Builds the GitHub Action's bundle, dist/action/index.js: one self-contained
+ * ESM file (esbuild) that runs on Node 20 and later, with the matrix's runner
+ * scripts beside it. The build is deterministic (same sources, same bytes),
+ * so test/action/bundle.test.ts can fail CI when the committed bundle is stale.
+ *
+ *   node scripts/build-action.mjs [OUT_DIR]     (default dist/action)
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const RUNNERS = path.join(ROOT, 'src/matrix/runners')
+/** Runner scripts that need only Node (jco's hook needs jco's packages, which the bundle does not ship). */
+const SHIPPED_RUNNERS = ['boundary.mjs', 'host.mjs', 'node-main.mjs', 'node-wasi.mjs', 'validate.mjs']
+
+/** Builds into `outDir` and returns the files written, relative to it. */
+export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
+  fs.rmSync(outDir, { recursive: true, force: true })
+  fs.mkdirSync(path.join(outDir, 'runners'), { recursive: true })
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['src/action/main.ts'],
+    outfile: path.join(outDir, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    charset: 'utf8',
+    legalComments: 'eof',
+    logLevel: 'warning',
+    // CommonJS dependencies call require() for Node's own modules; an ESM bundle gives them one.
+    banner: { js: "import { createRequire as __wharfCreateRequire } from 'node:module'\nconst require = __wharfCreateRequire(import.meta.url)" },
+  })
+  for (const name of SHIPPED_RUNNERS) fs.copyFileSync(path.join(RUNNERS, name), path.join(outDir, 'runners', name))
+  return ['index.js', ...SHIPPED_RUNNERS.map((n) => `runners/${n}`)]
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const out = path.resolve(process.argv[2] ?? path.join(ROOT, 'dist/action'))
+  const files = await buildAction(out)
+  const bytes = fs.statSync(path.join(out, 'index.js')).size
+  console.log(`wrote ${path.relative(process.cwd(), out) || '.'}: ${files.length} files, index.js ${(bytes / 1024).toFixed(0)} KiB`)
+}

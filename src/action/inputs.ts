@@ -1,0 +1,96 @@
+/**
+ * The Action's inputs, read once at the entry into one typed object. The
+ * names are action.yml's; every other file uses the constants, never a string.
+ */
+import { WharfError } from '../core/errors.js'
+
+export const INPUT = {
+  command: 'command',
+  token: 'token',
+  index: 'index',
+  pullRequest: 'pull-request',
+  teamToken: 'team-token',
+  mergeToken: 'merge-token',
+  runId: 'run-id',
+  validateWorkflow: 'validate-workflow',
+  package: 'package',
+  target: 'target',
+  paceWrites: 'pace-writes',
+} as const
+
+/** The commands this version runs, and those a later version adds. */
+export const COMMANDS = ['check'] as const
+export const LATER_COMMANDS = ['test', 'merge', 'publish', 'release', 'build-api', 'sync'] as const
+export type Command = (typeof COMMANDS)[number]
+
+export interface Inputs {
+  command: Command
+  /** The job's token (github.token unless given). */
+  token: string
+  /** The index repo's checkout, relative to the workspace. */
+  index: string
+  /** The pull request to judge, when the event does not name one. */
+  pullRequest: number | undefined
+  /** A token that may read organization teams (members: read), for `@org/team` owners. */
+  teamToken: string | undefined
+  /** The token merge merges with: one whose pushes start workflows (a GitHub App's or a PAT), else `token`. */
+  mergeToken: string | undefined
+  /** merge: the validate run whose reports merge reads (default: the workflow_run event's). */
+  runId: number | undefined
+  /** merge: the validate workflow's file name. */
+  validateWorkflow: string
+  /** test: `namespace:name@version`. */
+  package: string | undefined
+  /** test: the one target this leg runs. */
+  target: string | undefined
+  /** Space writes one second apart, as GitHub asks of integrations (default true). */
+  paceWrites: boolean
+}
+
+/** Reads an input as the runner passes it: `INPUT_<NAME>` with the name upper-cased, spaces as underscores, hyphens kept. */
+export type ReadInput = (name: string) => string
+
+export function envInput(env: NodeJS.ProcessEnv): ReadInput {
+  return (name) => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim()
+}
+
+function positive(read: ReadInput, name: string): number | undefined {
+  const text = read(name)
+  if (!text) return undefined
+  if (!/^[1-9]\d{0,15}$/.test(text)) throw new WharfError('USAGE', `input ${name}: "${text}" is not a positive whole number`, { hint: `set ${name} to a number, or leave it out` })
+  return Number(text)
+}
+
+function bool(read: ReadInput, name: string, fallback: boolean): boolean {
+  const text = read(name).toLowerCase()
+  if (!text) return fallback
+  if (text === 'true' || text === 'false') return text === 'true'
+  throw new WharfError('USAGE', `input ${name}: "${text}" is not true or false`, { hint: `set ${name} to true or false` })
+}
+
+export function parseInputs(read: ReadInput): Inputs {
+  const command = read(INPUT.command)
+  if ((LATER_COMMANDS as readonly string[]).includes(command)) {
+    throw new WharfError('USAGE', `command "${command}" is not in this version of the wharf Action yet: it runs ${COMMANDS.join(', ')}`, {
+      hint: 'publishing from a crate repository, releases, build-api and sync come in a later version; run them with the wharf CLI until then',
+    })
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new WharfError('USAGE', `input command: "${command}" is not a command of the wharf Action`, { hint: `set command to one of ${COMMANDS.join(', ')}` })
+  }
+  const token = read(INPUT.token)
+  if (!token) throw new WharfError('USAGE', 'input token is empty', { hint: 'leave token at its default (github.token) or pass a token' })
+  return {
+    command: command as Command,
+    token,
+    index: read(INPUT.index) || '.',
+    pullRequest: positive(read, INPUT.pullRequest),
+    teamToken: read(INPUT.teamToken) || undefined,
+    mergeToken: read(INPUT.mergeToken) || undefined,
+    runId: positive(read, INPUT.runId),
+    validateWorkflow: read(INPUT.validateWorkflow) || 'validate.yml',
+    package: read(INPUT.package) || undefined,
+    target: read(INPUT.target) || undefined,
+    paceWrites: bool(read, INPUT.paceWrites, true),
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The wharf Action's entry (action.yml's runs.main, bundled into
+ * dist/action/index.js): inputs and the runner's context read once, then one
+ * command. A failure fails the step with what went wrong and how to fix it.
+ */
+import * as core from '@actions/core'
+import { WharfError } from '../core/errors.js'
+import { check } from './check.js'
+import { readContext, type RunnerContext } from './context.js'
+import { envInput, parseInputs, type Command, type Inputs } from './inputs.js'
+
+const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check }
+
+export async function run(env: NodeJS.ProcessEnv): Promise<void> {
+  const inputs = parseInputs(envInput(env))
+  const ctx = readContext(env)
+  await COMMAND[inputs.command](inputs, ctx)
+}
+
+try {
+  await run(process.env)
+} catch (e) {
+  core.setFailed(e instanceof WharfError ? `${e.message}${e.hint ? `. Fix: ${e.hint}` : ''}` : e instanceof Error ? (e.stack ?? e.message) : String(e))
+}
