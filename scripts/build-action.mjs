@@ -32,6 +32,9 @@ export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
     charset: 'utf8',
     legalComments: 'eof',
     logLevel: 'warning',
+    // jco (component WIT, adapting p1 builds into components) is loaded with import() where used; the bundle
+    // does not ship it, so a runner without it reports those steps as failed with jco's absence as the reason.
+    external: ['@bytecodealliance/jco', '@bytecodealliance/preview2-shim', '@bytecodealliance/preview2-shim/*'],
     // CommonJS dependencies call require() for Node's own modules; an ESM bundle gives them one.
     banner: { js: "import { createRequire as __wharfCreateRequire } from 'node:module'\nconst require = __wharfCreateRequire(import.meta.url)" },
   })

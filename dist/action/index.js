@@ -6,11 +6,11 @@ var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
 var __getOwnPropNames = Object.getOwnPropertyNames;
 var __getProtoOf = Object.getPrototypeOf;
 var __hasOwnProp = Object.prototype.hasOwnProperty;
-var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
+var __require = /* @__PURE__ */ ((x2) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x2, {
   get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
-}) : x)(function(x) {
+}) : x2)(function(x2) {
   if (typeof require !== "undefined") return require.apply(this, arguments);
-  throw Error('Dynamic require of "' + x + '" is not supported');
+  throw Error('Dynamic require of "' + x2 + '" is not supported');
 });
 var __commonJS = (cb, mod) => function __require2() {
   try {
@@ -84,10 +84,10 @@ var require_tunnel = __commonJS({
       self2.sockets = [];
       self2.on("free", function onFree(socket, host, port, localAddress) {
         var options3 = toOptions(host, port, localAddress);
-        for (var i = 0, len = self2.requests.length; i < len; ++i) {
-          var pending = self2.requests[i];
+        for (var i2 = 0, len = self2.requests.length; i2 < len; ++i2) {
+          var pending = self2.requests[i2];
           if (pending.host === options3.host && pending.port === options3.port) {
-            self2.requests.splice(i, 1);
+            self2.requests.splice(i2, 1);
             pending.request.onSocket(socket);
             return;
           }
@@ -112,7 +112,7 @@ var require_tunnel = __commonJS({
         function onFree() {
           self2.emit("free", socket, options2);
         }
-        function onCloseOrRemove(err) {
+        function onCloseOrRemove(err2) {
           self2.removeSocket(socket);
           socket.removeListener("free", onFree);
           socket.removeListener("close", onCloseOrRemove);
@@ -233,8 +233,8 @@ var require_tunnel = __commonJS({
       return host;
     }
     function mergeOptions(target) {
-      for (var i = 1, len = arguments.length; i < len; ++i) {
-        var overrides = arguments[i];
+      for (var i2 = 1, len = arguments.length; i2 < len; ++i2) {
+        var overrides = arguments[i2];
         if (typeof overrides === "object") {
           var keys = Object.keys(overrides);
           for (var j = 0, keyLen = keys.length; j < keyLen; ++j) {
@@ -806,8 +806,8 @@ var require_constants = __commonJS({
       "X-Requested-With",
       "X-XSS-Protection"
     ];
-    for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = wellknownHeaderNames[i];
+    for (let i2 = 0; i2 < wellknownHeaderNames.length; ++i2) {
+      const key = wellknownHeaderNames[i2];
       const lowerCasedKey = key.toLowerCase();
       headerNameLowerCasedRecord[key] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
     }
@@ -948,8 +948,8 @@ var require_tree = __commonJS({
       }
     };
     var tree = new TernarySearchTree();
-    for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = headerNameLowerCasedRecord[wellknownHeaderNames[i]];
+    for (let i2 = 0; i2 < wellknownHeaderNames.length; ++i2) {
+      const key = headerNameLowerCasedRecord[wellknownHeaderNames[i2]];
       tree.insert(key, key);
     }
     module2.exports = {
@@ -1075,14 +1075,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path7 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path13 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path7 && path7[0] !== "/") {
-          path7 = `/${path7}`;
+        if (path13 && path13[0] !== "/") {
+          path13 = `/${path13}`;
         }
-        return new URL(`${origin}${path7}`);
+        return new URL(`${origin}${path13}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1142,7 +1142,7 @@ var require_util = __commonJS({
     function isDestroyed(body) {
       return body && !!(body.destroyed || body[kDestroyed] || stream.isDestroyed?.(body));
     }
-    function destroy(stream2, err) {
+    function destroy(stream2, err2) {
       if (stream2 == null || !isStream(stream2) || isDestroyed(stream2)) {
         return;
       }
@@ -1150,10 +1150,10 @@ var require_util = __commonJS({
         if (Object.getPrototypeOf(stream2).constructor === IncomingMessage) {
           stream2.socket = null;
         }
-        stream2.destroy(err);
-      } else if (err) {
+        stream2.destroy(err2);
+      } else if (err2) {
         queueMicrotask(() => {
-          stream2.emit("error", err);
+          stream2.emit("error", err2);
         });
       }
       if (stream2.destroyed !== true) {
@@ -1173,21 +1173,21 @@ var require_util = __commonJS({
     }
     function parseHeaders(headers, obj2) {
       if (obj2 === void 0) obj2 = {};
-      for (let i = 0; i < headers.length; i += 2) {
-        const key = headerNameToString(headers[i]);
+      for (let i2 = 0; i2 < headers.length; i2 += 2) {
+        const key = headerNameToString(headers[i2]);
         let val = obj2[key];
         if (val) {
           if (typeof val === "string") {
             val = [val];
             obj2[key] = val;
           }
-          val.push(headers[i + 1].toString("utf8"));
+          val.push(headers[i2 + 1].toString("utf8"));
         } else {
-          const headersValue = headers[i + 1];
+          const headersValue = headers[i2 + 1];
           if (typeof headersValue === "string") {
             obj2[key] = headersValue;
           } else {
-            obj2[key] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
+            obj2[key] = Array.isArray(headersValue) ? headersValue.map((x2) => x2.toString("utf8")) : headersValue.toString("utf8");
           }
         }
       }
@@ -1352,8 +1352,8 @@ var require_util = __commonJS({
       if (characters.length === 0) {
         return false;
       }
-      for (let i = 0; i < characters.length; ++i) {
-        if (!isTokenCharCode(characters.charCodeAt(i))) {
+      for (let i2 = 0; i2 < characters.length; ++i2) {
+        if (!isTokenCharCode(characters.charCodeAt(i2))) {
           return false;
         }
       }
@@ -1384,12 +1384,12 @@ var require_util = __commonJS({
       }
       obj2[kListeners] = null;
     }
-    function errorRequest2(client, request2, err) {
+    function errorRequest2(client, request2, err2) {
       try {
-        request2.onError(err);
+        request2.onError(err2);
         assert(request2.aborted);
-      } catch (err2) {
-        client.emit("error", err2);
+      } catch (err3) {
+        client.emit("error", err3);
       }
     }
     var kEnumerableProperty = /* @__PURE__ */ Object.create(null);
@@ -1533,39 +1533,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin }
+          request: { method, path: path13, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path7);
+        debuglog("sending request to %s %s/%s", method, origin, path13);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin },
+          request: { method, path: path13, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path7,
+          path13,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin }
+          request: { method, path: path13, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path7);
+        debuglog("trailers received from %s %s/%s", method, origin, path13);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin },
+          request: { method, path: path13, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path7,
+          path13,
           error2.message
         );
       });
@@ -1614,9 +1614,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path7, origin }
+            request: { method, path: path13, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path7);
+          debuglog("sending request to %s %s/%s", method, origin, path13);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1634,8 +1634,8 @@ var require_diagnostics = __commonJS({
           reason
         );
       });
-      diagnosticsChannel.channel("undici:websocket:socket_error").subscribe((err) => {
-        websocketDebuglog("connection errored - %s", err.message);
+      diagnosticsChannel.channel("undici:websocket:socket_error").subscribe((err2) => {
+        websocketDebuglog("connection errored - %s", err2.message);
       });
       diagnosticsChannel.channel("undici:websocket:ping").subscribe((evt) => {
         websocketDebuglog("ping received");
@@ -1679,7 +1679,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path7,
+        path: path13,
         method,
         body,
         headers,
@@ -1694,11 +1694,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path7 !== "string") {
+        if (typeof path13 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path7[0] !== "/" && !(path7.startsWith("http://") || path7.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path13[0] !== "/" && !(path13.startsWith("http://") || path13.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path7)) {
+        } else if (invalidPathRegex.test(path13)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1740,11 +1740,11 @@ var require_request = __commonJS({
             };
             this.body.on("end", this.endHandler);
           }
-          this.errorHandler = (err) => {
+          this.errorHandler = (err2) => {
             if (this.abort) {
-              this.abort(err);
+              this.abort(err2);
             } else {
-              this.error = err;
+              this.error = err2;
             }
           };
           this.body.on("error", this.errorHandler);
@@ -1764,7 +1764,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path7, query) : path7;
+        this.path = query ? buildURL(path13, query) : path13;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -1778,8 +1778,8 @@ var require_request = __commonJS({
           if (headers.length % 2 !== 0) {
             throw new InvalidArgumentError("headers array must be even");
           }
-          for (let i = 0; i < headers.length; i += 2) {
-            processHeader(this, headers[i], headers[i + 1]);
+          for (let i2 = 0; i2 < headers.length; i2 += 2) {
+            processHeader(this, headers[i2], headers[i2 + 1]);
           }
         } else if (headers && typeof headers === "object") {
           if (headers[Symbol.iterator]) {
@@ -1791,8 +1791,8 @@ var require_request = __commonJS({
             }
           } else {
             const keys = Object.keys(headers);
-            for (let i = 0; i < keys.length; ++i) {
-              processHeader(this, keys[i], headers[keys[i]]);
+            for (let i2 = 0; i2 < keys.length; ++i2) {
+              processHeader(this, keys[i2], headers[keys[i2]]);
             }
           }
         } else if (headers != null) {
@@ -1809,8 +1809,8 @@ var require_request = __commonJS({
         if (this[kHandler].onBodySent) {
           try {
             return this[kHandler].onBodySent(chunk);
-          } catch (err) {
-            this.abort(err);
+          } catch (err2) {
+            this.abort(err2);
           }
         }
       }
@@ -1821,8 +1821,8 @@ var require_request = __commonJS({
         if (this[kHandler].onRequestSent) {
           try {
             return this[kHandler].onRequestSent();
-          } catch (err) {
-            this.abort(err);
+          } catch (err2) {
+            this.abort(err2);
           }
         }
       }
@@ -1847,8 +1847,8 @@ var require_request = __commonJS({
         }
         try {
           return this[kHandler].onHeaders(statusCode, headers, resume, statusText);
-        } catch (err) {
-          this.abort(err);
+        } catch (err2) {
+          this.abort(err2);
         }
       }
       onData(chunk) {
@@ -1856,8 +1856,8 @@ var require_request = __commonJS({
         assert(!this.completed);
         try {
           return this[kHandler].onData(chunk);
-        } catch (err) {
-          this.abort(err);
+        } catch (err2) {
+          this.abort(err2);
           return false;
         }
       }
@@ -1931,8 +1931,8 @@ var require_request = __commonJS({
         }
         try {
           return this[kHandler].onComplete(trailers);
-        } catch (err) {
-          this.onError(err);
+        } catch (err2) {
+          this.onError(err2);
         }
       }
       onError(error2) {
@@ -1976,18 +1976,18 @@ var require_request = __commonJS({
       }
       if (Array.isArray(val)) {
         const arr = [];
-        for (let i = 0; i < val.length; i++) {
-          if (typeof val[i] === "string") {
-            if (!isValidHeaderValue(val[i])) {
+        for (let i2 = 0; i2 < val.length; i2++) {
+          if (typeof val[i2] === "string") {
+            if (!isValidHeaderValue(val[i2])) {
               throw new InvalidArgumentError(`invalid ${key} header`);
             }
-            arr.push(val[i]);
-          } else if (val[i] === null) {
+            arr.push(val[i2]);
+          } else if (val[i2] === null) {
             arr.push("");
-          } else if (typeof val[i] === "object") {
+          } else if (typeof val[i2] === "object") {
             throw new InvalidArgumentError(`invalid ${key} header`);
           } else {
-            const str2 = `${val[i]}`;
+            const str2 = `${val[i2]}`;
             if (!isValidHeaderValue(str2)) {
               throw new InvalidArgumentError(`invalid ${key} header`);
             }
@@ -2150,8 +2150,8 @@ var require_dispatcher_base = __commonJS({
       }
       set interceptors(newInterceptors) {
         if (newInterceptors) {
-          for (let i = newInterceptors.length - 1; i >= 0; i--) {
-            const interceptor = this[kInterceptors][i];
+          for (let i2 = newInterceptors.length - 1; i2 >= 0; i2--) {
+            const interceptor = this[kInterceptors][i2];
             if (typeof interceptor !== "function") {
               throw new InvalidArgumentError("interceptor must be an function");
             }
@@ -2162,8 +2162,8 @@ var require_dispatcher_base = __commonJS({
       close(callback) {
         if (callback === void 0) {
           return new Promise((resolve, reject) => {
-            this.close((err, data) => {
-              return err ? reject(err) : resolve(data);
+            this.close((err2, data) => {
+              return err2 ? reject(err2) : resolve(data);
             });
           });
         }
@@ -2187,25 +2187,25 @@ var require_dispatcher_base = __commonJS({
         const onClosed = () => {
           const callbacks = this[kOnClosed];
           this[kOnClosed] = null;
-          for (let i = 0; i < callbacks.length; i++) {
-            callbacks[i](null, null);
+          for (let i2 = 0; i2 < callbacks.length; i2++) {
+            callbacks[i2](null, null);
           }
         };
         this[kClose]().then(() => this.destroy()).then(() => {
           queueMicrotask(onClosed);
         });
       }
-      destroy(err, callback) {
-        if (typeof err === "function") {
-          callback = err;
-          err = null;
+      destroy(err2, callback) {
+        if (typeof err2 === "function") {
+          callback = err2;
+          err2 = null;
         }
         if (callback === void 0) {
           return new Promise((resolve, reject) => {
-            this.destroy(err, (err2, data) => {
-              return err2 ? (
+            this.destroy(err2, (err3, data) => {
+              return err3 ? (
                 /* istanbul ignore next: should never error */
-                reject(err2)
+                reject(err3)
               ) : resolve(data);
             });
           });
@@ -2221,8 +2221,8 @@ var require_dispatcher_base = __commonJS({
           }
           return;
         }
-        if (!err) {
-          err = new ClientDestroyedError();
+        if (!err2) {
+          err2 = new ClientDestroyedError();
         }
         this[kDestroyed] = true;
         this[kOnDestroyed] = this[kOnDestroyed] || [];
@@ -2230,11 +2230,11 @@ var require_dispatcher_base = __commonJS({
         const onDestroyed = () => {
           const callbacks = this[kOnDestroyed];
           this[kOnDestroyed] = null;
-          for (let i = 0; i < callbacks.length; i++) {
-            callbacks[i](null, null);
+          for (let i2 = 0; i2 < callbacks.length; i2++) {
+            callbacks[i2](null, null);
           }
         };
-        this[kDestroy](err).then(() => {
+        this[kDestroy](err2).then(() => {
           queueMicrotask(onDestroyed);
         });
       }
@@ -2244,8 +2244,8 @@ var require_dispatcher_base = __commonJS({
           return this[kDispatch](opts, handler2);
         }
         let dispatch = this[kDispatch].bind(this);
-        for (let i = this[kInterceptors].length - 1; i >= 0; i--) {
-          dispatch = this[kInterceptors][i](dispatch);
+        for (let i2 = this[kInterceptors].length - 1; i2 >= 0; i2--) {
+          dispatch = this[kInterceptors][i2](dispatch);
         }
         this[kInterceptedDispatch] = dispatch;
         return dispatch(opts, handler2);
@@ -2265,11 +2265,11 @@ var require_dispatcher_base = __commonJS({
             throw new ClientClosedError();
           }
           return this[kInterceptedDispatch](opts, handler2);
-        } catch (err) {
+        } catch (err2) {
           if (typeof handler2.onError !== "function") {
             throw new InvalidArgumentError("invalid onError method");
           }
-          handler2.onError(err);
+          handler2.onError(err2);
           return false;
         }
       }
@@ -2630,12 +2630,12 @@ var require_connect = __commonJS({
             callback = null;
             cb(null, this);
           }
-        }).on("error", function(err) {
+        }).on("error", function(err2) {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
             const cb = callback;
             callback = null;
-            cb(err);
+            cb(err2);
           }
         });
         return socket;
@@ -2889,9 +2889,9 @@ var require_constants2 = __commonJS({
       FINISH2[FINISH2["UNSAFE"] = 2] = "UNSAFE";
     })(FINISH = exports2.FINISH || (exports2.FINISH = {}));
     exports2.ALPHA = [];
-    for (let i = "A".charCodeAt(0); i <= "Z".charCodeAt(0); i++) {
-      exports2.ALPHA.push(String.fromCharCode(i));
-      exports2.ALPHA.push(String.fromCharCode(i + 32));
+    for (let i2 = "A".charCodeAt(0); i2 <= "Z".charCodeAt(0); i2++) {
+      exports2.ALPHA.push(String.fromCharCode(i2));
+      exports2.ALPHA.push(String.fromCharCode(i2 + 32));
     }
     exports2.NUM_MAP = {
       0: 0,
@@ -2977,8 +2977,8 @@ var require_constants2 = __commonJS({
       "~"
     ].concat(exports2.ALPHANUM);
     exports2.URL_CHAR = exports2.STRICT_URL_CHAR.concat(["	", "\f"]);
-    for (let i = 128; i <= 255; i++) {
-      exports2.URL_CHAR.push(i);
+    for (let i2 = 128; i2 <= 255; i2++) {
+      exports2.URL_CHAR.push(i2);
     }
     exports2.HEX = exports2.NUM.concat(["a", "b", "c", "d", "e", "f", "A", "B", "C", "D", "E", "F"]);
     exports2.STRICT_TOKEN = [
@@ -3000,9 +3000,9 @@ var require_constants2 = __commonJS({
     ].concat(exports2.ALPHANUM);
     exports2.TOKEN = exports2.STRICT_TOKEN.concat([" "]);
     exports2.HEADER_CHARS = ["	"];
-    for (let i = 32; i <= 255; i++) {
-      if (i !== 127) {
-        exports2.HEADER_CHARS.push(i);
+    for (let i2 = 32; i2 <= 255; i2++) {
+      if (i2 !== 127) {
+        exports2.HEADER_CHARS.push(i2);
       }
     }
     exports2.CONNECTION_TOKEN_CHARS = exports2.HEADER_CHARS.filter((c) => c !== 44);
@@ -3396,15 +3396,15 @@ var require_data_url = __commonJS({
       const length = input.length;
       const output = new Uint8Array(length);
       let j = 0;
-      for (let i = 0; i < length; ++i) {
-        const byte = input[i];
+      for (let i2 = 0; i2 < length; ++i2) {
+        const byte = input[i2];
         if (byte !== 37) {
           output[j++] = byte;
-        } else if (byte === 37 && !(isHexCharByte(input[i + 1]) && isHexCharByte(input[i + 2]))) {
+        } else if (byte === 37 && !(isHexCharByte(input[i2 + 1]) && isHexCharByte(input[i2 + 2]))) {
           output[j++] = 37;
         } else {
-          output[j++] = hexByteToNumber(input[i + 1]) << 4 | hexByteToNumber(input[i + 2]);
-          i += 2;
+          output[j++] = hexByteToNumber(input[i2 + 1]) << 4 | hexByteToNumber(input[i2 + 2]);
+          i2 += 2;
         }
       }
       return length === j ? output : output.subarray(0, j);
@@ -3424,17 +3424,17 @@ var require_data_url = __commonJS({
         return "failure";
       }
       position.position++;
-      let subtype = collectASequenceOfCodePointsFast(
+      let subtype2 = collectASequenceOfCodePointsFast(
         ";",
         input,
         position
       );
-      subtype = removeHTTPWhitespace(subtype, false, true);
-      if (subtype.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(subtype)) {
+      subtype2 = removeHTTPWhitespace(subtype2, false, true);
+      if (subtype2.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(subtype2)) {
         return "failure";
       }
       const typeLowercase = type.toLowerCase();
-      const subtypeLowercase = subtype.toLowerCase();
+      const subtypeLowercase = subtype2.toLowerCase();
       const mimeType = {
         type: typeLowercase,
         subtype: subtypeLowercase,
@@ -3590,13 +3590,13 @@ var require_data_url = __commonJS({
         return String.fromCharCode.apply(null, input);
       }
       let result = "";
-      let i = 0;
+      let i2 = 0;
       let addition = (2 << 15) - 1;
-      while (i < length) {
-        if (i + addition > length) {
-          addition = length - i;
+      while (i2 < length) {
+        if (i2 + addition > length) {
+          addition = length - i2;
         }
-        result += String.fromCharCode.apply(null, input.subarray(i, i += addition));
+        result += String.fromCharCode.apply(null, input.subarray(i2, i2 += addition));
       }
       return result;
     }
@@ -3685,15 +3685,15 @@ var require_webidl = __commonJS({
     webidl.brandCheck = function(V, I, opts) {
       if (opts?.strict !== false) {
         if (!(V instanceof I)) {
-          const err = new TypeError("Illegal invocation");
-          err.code = "ERR_INVALID_THIS";
-          throw err;
+          const err2 = new TypeError("Illegal invocation");
+          err2.code = "ERR_INVALID_THIS";
+          throw err2;
         }
       } else {
         if (V?.[Symbol.toStringTag] !== I.prototype[Symbol.toStringTag]) {
-          const err = new TypeError("Illegal invocation");
-          err.code = "ERR_INVALID_THIS";
-          throw err;
+          const err2 = new TypeError("Illegal invocation");
+          err2.code = "ERR_INVALID_THIS";
+          throw err2;
         }
       }
     };
@@ -3753,44 +3753,44 @@ var require_webidl = __commonJS({
         lowerBound = Math.pow(-2, bitLength) - 1;
         upperBound = Math.pow(2, bitLength - 1) - 1;
       }
-      let x = Number(V);
-      if (x === 0) {
-        x = 0;
+      let x2 = Number(V);
+      if (x2 === 0) {
+        x2 = 0;
       }
       if (opts?.enforceRange === true) {
-        if (Number.isNaN(x) || x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) {
+        if (Number.isNaN(x2) || x2 === Number.POSITIVE_INFINITY || x2 === Number.NEGATIVE_INFINITY) {
           throw webidl.errors.exception({
             header: "Integer conversion",
             message: `Could not convert ${webidl.util.Stringify(V)} to an integer.`
           });
         }
-        x = webidl.util.IntegerPart(x);
-        if (x < lowerBound || x > upperBound) {
+        x2 = webidl.util.IntegerPart(x2);
+        if (x2 < lowerBound || x2 > upperBound) {
           throw webidl.errors.exception({
             header: "Integer conversion",
-            message: `Value must be between ${lowerBound}-${upperBound}, got ${x}.`
+            message: `Value must be between ${lowerBound}-${upperBound}, got ${x2}.`
           });
         }
-        return x;
+        return x2;
       }
-      if (!Number.isNaN(x) && opts?.clamp === true) {
-        x = Math.min(Math.max(x, lowerBound), upperBound);
-        if (Math.floor(x) % 2 === 0) {
-          x = Math.floor(x);
+      if (!Number.isNaN(x2) && opts?.clamp === true) {
+        x2 = Math.min(Math.max(x2, lowerBound), upperBound);
+        if (Math.floor(x2) % 2 === 0) {
+          x2 = Math.floor(x2);
         } else {
-          x = Math.ceil(x);
+          x2 = Math.ceil(x2);
         }
-        return x;
+        return x2;
       }
-      if (Number.isNaN(x) || x === 0 && Object.is(0, x) || x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) {
+      if (Number.isNaN(x2) || x2 === 0 && Object.is(0, x2) || x2 === Number.POSITIVE_INFINITY || x2 === Number.NEGATIVE_INFINITY) {
         return 0;
       }
-      x = webidl.util.IntegerPart(x);
-      x = x % Math.pow(2, bitLength);
-      if (signedness === "signed" && x >= Math.pow(2, bitLength) - 1) {
-        return x - Math.pow(2, bitLength);
+      x2 = webidl.util.IntegerPart(x2);
+      x2 = x2 % Math.pow(2, bitLength);
+      if (signedness === "signed" && x2 >= Math.pow(2, bitLength) - 1) {
+        return x2 - Math.pow(2, bitLength);
       }
-      return x;
+      return x2;
     };
     webidl.util.IntegerPart = function(n) {
       const r = Math.floor(Math.abs(n));
@@ -3869,12 +3869,12 @@ var require_webidl = __commonJS({
         return result;
       };
     };
-    webidl.interfaceConverter = function(i) {
+    webidl.interfaceConverter = function(i2) {
       return (V, prefix, argument, opts) => {
-        if (opts?.strict !== false && !(V instanceof i)) {
+        if (opts?.strict !== false && !(V instanceof i2)) {
           throw webidl.errors.exception({
             header: prefix,
-            message: `Expected ${argument} ("${webidl.util.Stringify(V)}") to be an instance of ${i.name}.`
+            message: `Expected ${argument} ("${webidl.util.Stringify(V)}") to be an instance of ${i2.name}.`
           });
         }
         return V;
@@ -3942,39 +3942,39 @@ var require_webidl = __commonJS({
       return String(V);
     };
     webidl.converters.ByteString = function(V, prefix, argument) {
-      const x = webidl.converters.DOMString(V, prefix, argument);
-      for (let index = 0; index < x.length; index++) {
-        if (x.charCodeAt(index) > 255) {
+      const x2 = webidl.converters.DOMString(V, prefix, argument);
+      for (let index = 0; index < x2.length; index++) {
+        if (x2.charCodeAt(index) > 255) {
           throw new TypeError(
-            `Cannot convert argument to a ByteString because the character at index ${index} has a value of ${x.charCodeAt(index)} which is greater than 255.`
+            `Cannot convert argument to a ByteString because the character at index ${index} has a value of ${x2.charCodeAt(index)} which is greater than 255.`
           );
         }
       }
-      return x;
+      return x2;
     };
     webidl.converters.USVString = toUSVString;
     webidl.converters.boolean = function(V) {
-      const x = Boolean(V);
-      return x;
+      const x2 = Boolean(V);
+      return x2;
     };
     webidl.converters.any = function(V) {
       return V;
     };
     webidl.converters["long long"] = function(V, prefix, argument) {
-      const x = webidl.util.ConvertToInt(V, 64, "signed", void 0, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 64, "signed", void 0, prefix, argument);
+      return x2;
     };
     webidl.converters["unsigned long long"] = function(V, prefix, argument) {
-      const x = webidl.util.ConvertToInt(V, 64, "unsigned", void 0, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 64, "unsigned", void 0, prefix, argument);
+      return x2;
     };
     webidl.converters["unsigned long"] = function(V, prefix, argument) {
-      const x = webidl.util.ConvertToInt(V, 32, "unsigned", void 0, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 32, "unsigned", void 0, prefix, argument);
+      return x2;
     };
     webidl.converters["unsigned short"] = function(V, prefix, argument, opts) {
-      const x = webidl.util.ConvertToInt(V, 16, "unsigned", opts, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 16, "unsigned", opts, prefix, argument);
+      return x2;
     };
     webidl.converters.ArrayBuffer = function(V, prefix, argument, opts) {
       if (webidl.util.Type(V) !== "Object" || !types.isAnyArrayBuffer(V)) {
@@ -4078,11 +4078,11 @@ var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports2, module2) {
     "use strict";
     var { Transform } = __require("node:stream");
-    var zlib = __require("node:zlib");
+    var zlib2 = __require("node:zlib");
     var { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = require_constants3();
     var { getGlobalOrigin } = require_global();
     var { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = require_data_url();
-    var { performance: performance2 } = __require("node:perf_hooks");
+    var { performance: performance4 } = __require("node:perf_hooks");
     var { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = require_util();
     var assert = __require("node:assert");
     var { isUint8Array } = __require("node:util/types");
@@ -4117,8 +4117,8 @@ var require_util2 = __commonJS({
       return location;
     }
     function isValidEncodedURL(url) {
-      for (let i = 0; i < url.length; ++i) {
-        const code2 = url.charCodeAt(i);
+      for (let i2 = 0; i2 < url.length; ++i2) {
+        const code2 = url.charCodeAt(i2);
         if (code2 > 126 || // Non-US-ASCII + DEL
         code2 < 32) {
           return false;
@@ -4143,8 +4143,8 @@ var require_util2 = __commonJS({
       return object instanceof Error || (object?.constructor?.name === "Error" || object?.constructor?.name === "DOMException");
     }
     function isValidReasonPhrase(statusText) {
-      for (let i = 0; i < statusText.length; ++i) {
-        const c = statusText.charCodeAt(i);
+      for (let i2 = 0; i2 < statusText.length; ++i2) {
+        const c = statusText.charCodeAt(i2);
         if (!(c === 9 || // HTAB
         c >= 32 && c <= 126 || // SP / VCHAR
         c >= 128 && c <= 255)) {
@@ -4162,8 +4162,8 @@ var require_util2 = __commonJS({
       const policyHeader = (headersList.get("referrer-policy", true) ?? "").split(",");
       let policy = "";
       if (policyHeader.length > 0) {
-        for (let i = policyHeader.length; i !== 0; i--) {
-          const token = policyHeader[i - 1].trim();
+        for (let i2 = policyHeader.length; i2 !== 0; i2--) {
+          const token = policyHeader[i2 - 1].trim();
           if (referrerPolicyTokens.has(token)) {
             policy = token;
             break;
@@ -4241,7 +4241,7 @@ var require_util2 = __commonJS({
       };
     }
     function coarsenedSharedCurrentTime(crossOriginIsolatedCapability) {
-      return coarsenTime(performance2.now(), crossOriginIsolatedCapability);
+      return coarsenTime(performance4.now(), crossOriginIsolatedCapability);
     }
     function createOpaqueTimingInfo(timingInfo) {
       return {
@@ -4419,8 +4419,8 @@ var require_util2 = __commonJS({
       if (algorithm[3] === "5") {
         return algorithm;
       }
-      for (let i = 1; i < metadataList.length; ++i) {
-        const metadata = metadataList[i];
+      for (let i2 = 1; i2 < metadataList.length; ++i2) {
+        const metadata = metadataList[i2];
         if (metadata.algo[3] === "5") {
           algorithm = "sha512";
           break;
@@ -4437,9 +4437,9 @@ var require_util2 = __commonJS({
         return metadataList;
       }
       let pos = 0;
-      for (let i = 0; i < metadataList.length; ++i) {
-        if (metadataList[i].algo === algorithm) {
-          metadataList[pos++] = metadataList[i];
+      for (let i2 = 0; i2 < metadataList.length; ++i2) {
+        if (metadataList[i2].algo === algorithm) {
+          metadataList[pos++] = metadataList[i2];
         }
       }
       metadataList.length = pos;
@@ -4449,9 +4449,9 @@ var require_util2 = __commonJS({
       if (actualValue.length !== expectedValue.length) {
         return false;
       }
-      for (let i = 0; i < actualValue.length; ++i) {
-        if (actualValue[i] !== expectedValue[i]) {
-          if (actualValue[i] === "+" && expectedValue[i] === "-" || actualValue[i] === "/" && expectedValue[i] === "_") {
+      for (let i2 = 0; i2 < actualValue.length; ++i2) {
+        if (actualValue[i2] !== expectedValue[i2]) {
+          if (actualValue[i2] === "+" && expectedValue[i2] === "-" || actualValue[i2] === "/" && expectedValue[i2] === "_") {
             continue;
           }
           return false;
@@ -4646,9 +4646,9 @@ var require_util2 = __commonJS({
       try {
         controller.close();
         controller.byobRequest?.respond(0);
-      } catch (err) {
-        if (!err.message.includes("Controller is already closed") && !err.message.includes("ReadableStream is already closed")) {
-          throw err;
+      } catch (err2) {
+        if (!err2.message.includes("Controller is already closed") && !err2.message.includes("ReadableStream is already closed")) {
+          throw err2;
         }
       }
     }
@@ -4778,10 +4778,10 @@ var require_util2 = __commonJS({
             callback();
             return;
           }
-          this._inflateStream = (chunk[0] & 15) === 8 ? zlib.createInflate(this.#zlibOptions) : zlib.createInflateRaw(this.#zlibOptions);
+          this._inflateStream = (chunk[0] & 15) === 8 ? zlib2.createInflate(this.#zlibOptions) : zlib2.createInflateRaw(this.#zlibOptions);
           this._inflateStream.on("data", this.push.bind(this));
           this._inflateStream.on("end", () => this.push(null));
-          this._inflateStream.on("error", (err) => this.destroy(err));
+          this._inflateStream.on("error", (err2) => this.destroy(err2));
         }
         this._inflateStream.write(chunk, encoding, callback);
       }
@@ -5184,8 +5184,8 @@ var require_formdata_parser = __commonJS({
     var dd = Buffer.from("--");
     var ddcrlf = Buffer.from("--\r\n");
     function isAsciiString(chars) {
-      for (let i = 0; i < chars.length; ++i) {
-        if ((chars.charCodeAt(i) & ~127) !== 0) {
+      for (let i2 = 0; i2 < chars.length; ++i2) {
+        if ((chars.charCodeAt(i2) & ~127) !== 0) {
           return false;
         }
       }
@@ -5196,8 +5196,8 @@ var require_formdata_parser = __commonJS({
       if (length < 27 || length > 70) {
         return false;
       }
-      for (let i = 0; i < length; ++i) {
-        const cp = boundary.charCodeAt(i);
+      for (let i2 = 0; i2 < length; ++i2) {
+        const cp = boundary.charCodeAt(i2);
         if (!(cp >= 48 && cp <= 57 || cp >= 65 && cp <= 90 || cp >= 97 && cp <= 122 || cp === 39 || cp === 45 || cp === 95)) {
           return false;
         }
@@ -5404,8 +5404,8 @@ var require_formdata_parser = __commonJS({
       if (buffer.length < start.length) {
         return false;
       }
-      for (let i = 0; i < start.length; i++) {
-        if (start[i] !== buffer[position.position + i]) {
+      for (let i2 = 0; i2 < start.length; i2++) {
+        if (start[i2] !== buffer[position.position + i2]) {
           return false;
         }
       }
@@ -5445,9 +5445,9 @@ var require_body = __commonJS({
     var random;
     try {
       const crypto3 = __require("node:crypto");
-      random = (max) => crypto3.randomInt(0, max);
+      random = (max2) => crypto3.randomInt(0, max2);
     } catch {
-      random = (max) => Math.floor(Math.random(max));
+      random = (max2) => Math.floor(Math.random(max2));
     }
     var textEncoder = new TextEncoder();
     function noop4() {
@@ -5653,17 +5653,17 @@ Content-Type: ${value.type || "application/octet-stream"}\r
                   if (parsed === "failure") {
                     throw new TypeError("Failed to parse body as FormData.");
                   }
-                  const fd = new FormData();
-                  fd[kState] = parsed;
-                  return fd;
+                  const fd2 = new FormData();
+                  fd2[kState] = parsed;
+                  return fd2;
                 }
                 case "application/x-www-form-urlencoded": {
                   const entries = new URLSearchParams(value.toString());
-                  const fd = new FormData();
+                  const fd2 = new FormData();
                   for (const [name, value2] of entries) {
-                    fd.append(name, value2);
+                    fd2.append(name, value2);
                   }
-                  return fd;
+                  return fd2;
                 }
               }
             }
@@ -5949,8 +5949,8 @@ var require_client_h1 = __commonJS({
             currentBufferRef = data;
             currentParser = this;
             ret = llhttp.llhttp_execute(this.ptr, currentBufferPtr, data.length);
-          } catch (err) {
-            throw err;
+          } catch (err2) {
+            throw err2;
           } finally {
             currentParser = null;
             currentBufferRef = null;
@@ -5967,8 +5967,8 @@ var require_client_h1 = __commonJS({
               throw this.createError(ret, body);
             }
           }
-        } catch (err) {
-          util.destroy(socket, err);
+        } catch (err2) {
+          util.destroy(socket, err2);
         }
       }
       finish() {
@@ -6285,9 +6285,9 @@ var require_client_h1 = __commonJS({
       socket[kIdleSocketValidationTimeout] = null;
       socket[kSocketUsed] = false;
       socket[kParser] = new Parser(client, socket, llhttpInstance);
-      addListener(socket, "error", function(err) {
+      addListener(socket, "error", function(err2) {
         const parser2 = this[kParser];
-        if (err.code === "ECONNRESET" && parser2.statusCode && !parser2.shouldKeepAlive) {
+        if (err2.code === "ECONNRESET" && parser2.statusCode && !parser2.shouldKeepAlive) {
           const parserErr = parser2.finish();
           if (parserErr) {
             this[kError] = parserErr;
@@ -6295,8 +6295,8 @@ var require_client_h1 = __commonJS({
           }
           return;
         }
-        this[kError] = err;
-        this[kClient][kOnError](err);
+        this[kError] = err2;
+        this[kClient][kOnError](err2);
       });
       addListener(socket, "readable", function() {
         const parser2 = this[kParser];
@@ -6326,24 +6326,24 @@ var require_client_h1 = __commonJS({
           this[kParser].destroy();
           this[kParser] = null;
         }
-        const err = this[kError] || new SocketError("closed", util.getSocketInfo(this));
+        const err2 = this[kError] || new SocketError("closed", util.getSocketInfo(this));
         client2[kSocket] = null;
         client2[kHTTPContext] = null;
         if (client2.destroyed) {
           assert(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
-          for (let i = 0; i < requests.length; i++) {
-            const request2 = requests[i];
-            util.errorRequest(client2, request2, err);
+          for (let i2 = 0; i2 < requests.length; i2++) {
+            const request2 = requests[i2];
+            util.errorRequest(client2, request2, err2);
           }
-        } else if (client2[kRunning] > 0 && err.code !== "UND_ERR_INFO") {
+        } else if (client2[kRunning] > 0 && err2.code !== "UND_ERR_INFO") {
           const request2 = client2[kQueue][client2[kRunningIdx]];
           client2[kQueue][client2[kRunningIdx]++] = null;
-          util.errorRequest(client2, request2, err);
+          util.errorRequest(client2, request2, err2);
         }
         client2[kPendingIdx] = client2[kRunningIdx];
         assert(client2[kRunning] === 0);
-        client2.emit("disconnect", client2[kUrl], [client2], err);
+        client2.emit("disconnect", client2[kUrl], [client2], err2);
         client2[kResume]();
       });
       let closed = false;
@@ -6359,11 +6359,11 @@ var require_client_h1 = __commonJS({
         resume() {
           resumeH1(client);
         },
-        destroy(err, callback) {
+        destroy(err2, callback) {
           if (closed) {
             queueMicrotask(callback);
           } else {
-            socket.destroy(err).on("close", callback);
+            socket.destroy(err2).on("close", callback);
           }
         },
         get destroyed() {
@@ -6457,7 +6457,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path7, host, upgrade, blocking, reset } = request2;
+      const { method, path: path13, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6517,8 +6517,8 @@ var require_client_h1 = __commonJS({
       };
       try {
         request2.onConnect(abort);
-      } catch (err) {
-        util.errorRequest(client, request2, err);
+      } catch (err2) {
+        util.errorRequest(client, request2, err2);
       }
       if (request2.aborted) {
         return false;
@@ -6538,7 +6538,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path7} HTTP/1.1\r
+      let header = `${method} ${path13} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -6560,8 +6560,8 @@ upgrade: ${upgrade}\r
           const key = headers[n + 0];
           const val = headers[n + 1];
           if (Array.isArray(val)) {
-            for (let i = 0; i < val.length; i++) {
-              header += `${key}: ${val[i]}\r
+            for (let i2 = 0; i2 < val.length; i2++) {
+              header += `${key}: ${val[i2]}\r
 `;
             }
           } else {
@@ -6604,8 +6604,8 @@ upgrade: ${upgrade}\r
           if (!writer.write(chunk) && this.pause) {
             this.pause();
           }
-        } catch (err) {
-          util.destroy(this, err);
+        } catch (err2) {
+          util.destroy(this, err2);
         }
       };
       const onDrain = function() {
@@ -6621,11 +6621,11 @@ upgrade: ${upgrade}\r
           body.removeListener("error", onFinished);
         });
         if (!finished) {
-          const err = new RequestAbortedError();
-          queueMicrotask(() => onFinished(err));
+          const err2 = new RequestAbortedError();
+          queueMicrotask(() => onFinished(err2));
         }
       };
-      const onFinished = function(err) {
+      const onFinished = function(err2) {
         if (finished) {
           return;
         }
@@ -6633,16 +6633,16 @@ upgrade: ${upgrade}\r
         assert(socket.destroyed || socket[kWriting] && client[kRunning] <= 1);
         socket.off("drain", onDrain).off("error", onFinished);
         body.removeListener("data", onData).removeListener("end", onFinished).removeListener("close", onClose);
-        if (!err) {
+        if (!err2) {
           try {
             writer.end();
           } catch (er) {
-            err = er;
+            err2 = er;
           }
         }
-        writer.destroy(err);
-        if (err && (err.code !== "UND_ERR_INFO" || err.message !== "reset")) {
-          util.destroy(body, err);
+        writer.destroy(err2);
+        if (err2 && (err2.code !== "UND_ERR_INFO" || err2.message !== "reset")) {
+          util.destroy(body, err2);
         } else {
           util.destroy(body);
         }
@@ -6688,8 +6688,8 @@ upgrade: ${upgrade}\r
         }
         request2.onRequestSent();
         client[kResume]();
-      } catch (err) {
-        abort(err);
+      } catch (err2) {
+        abort(err2);
       }
     }
     async function writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
@@ -6711,8 +6711,8 @@ upgrade: ${upgrade}\r
           socket[kReset] = true;
         }
         client[kResume]();
-      } catch (err) {
-        abort(err);
+      } catch (err2) {
+        abort(err2);
       }
     }
     async function writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
@@ -6745,8 +6745,8 @@ upgrade: ${upgrade}\r
           }
         }
         writer.end();
-      } catch (err) {
-        writer.destroy(err);
+      } catch (err2) {
+        writer.destroy(err2);
       } finally {
         socket.off("close", onDrain).off("drain", onDrain);
       }
@@ -6849,12 +6849,12 @@ ${len.toString(16)}\r
         }
         client[kResume]();
       }
-      destroy(err) {
+      destroy(err2) {
         const { socket, client, abort } = this;
         socket[kWriting] = false;
-        if (err) {
+        if (err2) {
           assert(client[kRunning] <= 1, "pipeline should only contain this request");
-          abort(err);
+          abort(err2);
         }
       }
     };
@@ -6954,36 +6954,36 @@ var require_client_h2 = __commonJS({
       util.addListener(session, "close", function() {
         const { [kClient]: client2 } = this;
         const { [kSocket]: socket2 } = client2;
-        const err = this[kSocket][kError] || this[kError] || new SocketError("closed", util.getSocketInfo(socket2));
+        const err2 = this[kSocket][kError] || this[kError] || new SocketError("closed", util.getSocketInfo(socket2));
         client2[kHTTP2Session] = null;
         if (client2.destroyed) {
           assert(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
-          for (let i = 0; i < requests.length; i++) {
-            const request2 = requests[i];
-            util.errorRequest(client2, request2, err);
+          for (let i2 = 0; i2 < requests.length; i2++) {
+            const request2 = requests[i2];
+            util.errorRequest(client2, request2, err2);
           }
         }
       });
       session.unref();
       client[kHTTP2Session] = session;
       socket[kHTTP2Session] = session;
-      util.addListener(socket, "error", function(err) {
-        this[kError] = err;
-        this[kClient][kOnError](err);
+      util.addListener(socket, "error", function(err2) {
+        this[kError] = err2;
+        this[kClient][kOnError](err2);
       });
       util.addListener(socket, "end", function() {
         util.destroy(this, new SocketError("other side closed", util.getSocketInfo(this)));
       });
       util.addListener(socket, "close", function() {
-        const err = this[kError] || new SocketError("closed", util.getSocketInfo(this));
+        const err2 = this[kError] || new SocketError("closed", util.getSocketInfo(this));
         client[kSocket] = null;
         if (this[kHTTP2Session] != null) {
-          this[kHTTP2Session].destroy(err);
+          this[kHTTP2Session].destroy(err2);
         }
         client[kPendingIdx] = client[kRunningIdx];
         assert(client[kRunning] === 0);
-        client.emit("disconnect", client[kUrl], [client], err);
+        client.emit("disconnect", client[kUrl], [client], err2);
         client[kResume]();
       });
       let closed = false;
@@ -6999,11 +6999,11 @@ var require_client_h2 = __commonJS({
         resume() {
           resumeH2(client);
         },
-        destroy(err, callback) {
+        destroy(err2, callback) {
           if (closed) {
             queueMicrotask(callback);
           } else {
-            socket.destroy(err).on("close", callback);
+            socket.destroy(err2).on("close", callback);
           }
         },
         get destroyed() {
@@ -7026,40 +7026,40 @@ var require_client_h2 = __commonJS({
         }
       }
     }
-    function onHttp2SessionError(err) {
-      this[kSocket][kError] = err;
-      this[kClient][kOnError](err);
+    function onHttp2SessionError(err2) {
+      this[kSocket][kError] = err2;
+      this[kClient][kOnError](err2);
     }
     function onHttp2FrameError(type, code2, id) {
       if (id === 0) {
-        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`);
-        this[kSocket][kError] = err;
-        this[kClient][kOnError](err);
+        const err2 = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`);
+        this[kSocket][kError] = err2;
+        this[kClient][kOnError](err2);
       }
     }
     function onHttp2SessionEnd() {
-      const err = new SocketError("other side closed", util.getSocketInfo(this[kSocket]));
-      this.destroy(err);
-      util.destroy(this[kSocket], err);
+      const err2 = new SocketError("other side closed", util.getSocketInfo(this[kSocket]));
+      this.destroy(err2);
+      util.destroy(this[kSocket], err2);
     }
     function onHTTP2GoAway(code2) {
-      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code2}`, util.getSocketInfo(this));
+      const err2 = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code2}`, util.getSocketInfo(this));
       const client = this[kClient];
       client[kSocket] = null;
       client[kHTTPContext] = null;
       if (this[kHTTP2Session] != null) {
-        this[kHTTP2Session].destroy(err);
+        this[kHTTP2Session].destroy(err2);
         this[kHTTP2Session] = null;
       }
-      util.destroy(this[kSocket], err);
+      util.destroy(this[kSocket], err2);
       if (client[kRunningIdx] < client[kQueue].length) {
         const request2 = client[kQueue][client[kRunningIdx]];
         client[kQueue][client[kRunningIdx]++] = null;
-        util.errorRequest(client, request2, err);
+        util.errorRequest(client, request2, err2);
         client[kPendingIdx] = client[kRunningIdx];
       }
       assert(client[kRunning] === 0);
-      client.emit("disconnect", client[kUrl], [client], err);
+      client.emit("disconnect", client[kUrl], [client], err2);
       client[kResume]();
     }
     function shouldSendContentLength(method) {
@@ -7067,7 +7067,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path7, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path13, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7078,11 +7078,11 @@ var require_client_h2 = __commonJS({
         const key = reqHeaders[n + 0];
         const val = reqHeaders[n + 1];
         if (Array.isArray(val)) {
-          for (let i = 0; i < val.length; i++) {
+          for (let i2 = 0; i2 < val.length; i2++) {
             if (headers[key]) {
-              headers[key] += `,${val[i]}`;
+              headers[key] += `,${val[i2]}`;
             } else {
-              headers[key] = val[i];
+              headers[key] = val[i2];
             }
           }
         } else {
@@ -7114,8 +7114,8 @@ var require_client_h2 = __commonJS({
       };
       try {
         request2.onConnect(abort);
-      } catch (err) {
-        util.errorRequest(client, request2, err);
+      } catch (err2) {
+        util.errorRequest(client, request2, err2);
       }
       if (request2.aborted) {
         return false;
@@ -7164,7 +7164,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path7;
+      headers[HTTP2_HEADER_PATH] = path13;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7213,9 +7213,9 @@ var require_client_h2 = __commonJS({
         const { [HTTP2_HEADER_STATUS]: statusCode, ...realHeaders } = headers2;
         request2.onResponseStarted();
         if (request2.aborted) {
-          const err = new RequestAbortedError();
-          util.errorRequest(client, request2, err);
-          util.destroy(stream, err);
+          const err2 = new RequestAbortedError();
+          util.errorRequest(client, request2, err2);
+          util.destroy(stream, err2);
           return;
         }
         if (request2.onHeaders(Number(statusCode), parseH2Headers(realHeaders), stream.resume.bind(stream), "") === false) {
@@ -7245,8 +7245,8 @@ var require_client_h2 = __commonJS({
           session.unref();
         }
       });
-      stream.once("error", function(err) {
-        abort(err);
+      stream.once("error", function(err2) {
+        abort(err2);
       });
       stream.once("frameError", (type, code2) => {
         abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`));
@@ -7350,10 +7350,10 @@ var require_client_h2 = __commonJS({
       const pipe = pipeline(
         body,
         h2stream,
-        (err) => {
-          if (err) {
-            util.destroy(pipe, err);
-            abort(err);
+        (err2) => {
+          if (err2) {
+            util.destroy(pipe, err2);
+            abort(err2);
           } else {
             util.removeAllListeners(pipe);
             request2.onRequestSent();
@@ -7386,8 +7386,8 @@ var require_client_h2 = __commonJS({
           socket[kReset] = true;
         }
         client[kResume]();
-      } catch (err) {
-        abort(err);
+      } catch (err2) {
+        abort(err2);
       }
     }
     async function writeIterable(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
@@ -7426,8 +7426,8 @@ var require_client_h2 = __commonJS({
           socket[kReset] = true;
         }
         client[kResume]();
-      } catch (err) {
-        abort(err);
+      } catch (err2) {
+        abort(err2);
       } finally {
         h2stream.off("close", onDrain).off("drain", onDrain);
       }
@@ -7517,9 +7517,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path7 = search ? `${pathname}${search}` : pathname;
+        const path13 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path7;
+        this.opts.path = path13;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -7553,9 +7553,9 @@ var require_redirect_handler = __commonJS({
       if (redirectableStatusCodes.indexOf(statusCode) === -1) {
         return null;
       }
-      for (let i = 0; i < headers.length; i += 2) {
-        if (headers[i].length === 8 && util.headerNameToString(headers[i]) === "location") {
-          return headers[i + 1];
+      for (let i2 = 0; i2 < headers.length; i2 += 2) {
+        if (headers[i2].length === 8 && util.headerNameToString(headers[i2]) === "location") {
+          return headers[i2 + 1];
         }
       }
     }
@@ -7575,9 +7575,9 @@ var require_redirect_handler = __commonJS({
     function cleanRequestHeaders(headers, removeContent, unknownOrigin) {
       const ret = [];
       if (Array.isArray(headers)) {
-        for (let i = 0; i < headers.length; i += 2) {
-          if (!shouldRemoveHeader(headers[i], removeContent, unknownOrigin)) {
-            ret.push(headers[i], headers[i + 1]);
+        for (let i2 = 0; i2 < headers.length; i2 += 2) {
+          if (!shouldRemoveHeader(headers[i2], removeContent, unknownOrigin)) {
+            ret.push(headers[i2], headers[i2 + 1]);
           }
         }
       } else if (headers && typeof headers === "object") {
@@ -7836,7 +7836,7 @@ var require_client = __commonJS({
         this[kRunningIdx] = 0;
         this[kPendingIdx] = 0;
         this[kResume] = (sync) => resume(this, sync);
-        this[kOnError] = (err) => onError(this, err);
+        this[kOnError] = (err2) => onError(this, err2);
       }
       get pipelining() {
         return this[kPipelining];
@@ -7892,12 +7892,12 @@ var require_client = __commonJS({
           }
         });
       }
-      async [kDestroy](err) {
+      async [kDestroy](err2) {
         return new Promise((resolve) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
-          for (let i = 0; i < requests.length; i++) {
-            const request2 = requests[i];
-            util.errorRequest(this, request2, err);
+          for (let i2 = 0; i2 < requests.length; i2++) {
+            const request2 = requests[i2];
+            util.errorRequest(this, request2, err2);
           }
           const callback = () => {
             if (this[kClosedResolve]) {
@@ -7907,7 +7907,7 @@ var require_client = __commonJS({
             resolve(null);
           };
           if (this[kHTTPContext]) {
-            this[kHTTPContext].destroy(err, callback);
+            this[kHTTPContext].destroy(err2, callback);
             this[kHTTPContext] = null;
           } else {
             queueMicrotask(callback);
@@ -7917,13 +7917,13 @@ var require_client = __commonJS({
       }
     };
     var createRedirectInterceptor = require_redirect_interceptor();
-    function onError(client, err) {
-      if (client[kRunning] === 0 && err.code !== "UND_ERR_INFO" && err.code !== "UND_ERR_SOCKET") {
+    function onError(client, err2) {
+      if (client[kRunning] === 0 && err2.code !== "UND_ERR_INFO" && err2.code !== "UND_ERR_SOCKET") {
         assert(client[kPendingIdx] === client[kRunningIdx]);
         const requests = client[kQueue].splice(client[kRunningIdx]);
-        for (let i = 0; i < requests.length; i++) {
-          const request2 = requests[i];
-          util.errorRequest(client, request2, err);
+        for (let i2 = 0; i2 < requests.length; i2++) {
+          const request2 = requests[i2];
+          util.errorRequest(client, request2, err2);
         }
         assert(client[kSize] === 0);
       }
@@ -7963,9 +7963,9 @@ var require_client = __commonJS({
             port,
             servername: client[kServerName],
             localAddress: client[kLocalAddress]
-          }, (err, socket2) => {
-            if (err) {
-              reject(err);
+          }, (err2, socket2) => {
+            if (err2) {
+              reject(err2);
             } else {
               resolve(socket2);
             }
@@ -7978,9 +7978,9 @@ var require_client = __commonJS({
         assert(socket);
         try {
           client[kHTTPContext] = socket.alpnProtocol === "h2" ? await connectH2(client, socket) : await connectH1(client, socket);
-        } catch (err) {
+        } catch (err2) {
           socket.destroy().on("error", noop4);
-          throw err;
+          throw err2;
         }
         client[kConnecting] = false;
         socket[kCounter] = 0;
@@ -8003,7 +8003,7 @@ var require_client = __commonJS({
           });
         }
         client.emit("connect", client[kUrl], [client]);
-      } catch (err) {
+      } catch (err2) {
         if (client.destroyed) {
           return;
         }
@@ -8020,19 +8020,19 @@ var require_client = __commonJS({
               localAddress: client[kLocalAddress]
             },
             connector: client[kConnector],
-            error: err
+            error: err2
           });
         }
-        if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+        if (err2.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
           assert(client[kRunning] === 0);
           while (client[kPending] > 0 && client[kQueue][client[kPendingIdx]].servername === client[kServerName]) {
             const request2 = client[kQueue][client[kPendingIdx]++];
-            util.errorRequest(client, request2, err);
+            util.errorRequest(client, request2, err2);
           }
         } else {
-          onError(client, err);
+          onError(client, err2);
         }
-        client.emit("connectionError", client[kUrl], [client], err);
+        client.emit("connectionError", client[kUrl], [client], err2);
       }
       client[kResume]();
     }
@@ -8258,11 +8258,11 @@ var require_pool_base = __commonJS({
         this[kOnConnect] = (origin, targets) => {
           pool.emit("connect", origin, [pool, ...targets]);
         };
-        this[kOnDisconnect] = (origin, targets, err) => {
-          pool.emit("disconnect", origin, [pool, ...targets], err);
+        this[kOnDisconnect] = (origin, targets, err2) => {
+          pool.emit("disconnect", origin, [pool, ...targets], err2);
         };
-        this[kOnConnectionError] = (origin, targets, err) => {
-          pool.emit("connectionError", origin, [pool, ...targets], err);
+        this[kOnConnectionError] = (origin, targets, err2) => {
+          pool.emit("connectionError", origin, [pool, ...targets], err2);
         };
         this[kStats] = new PoolStats(this);
       }
@@ -8308,15 +8308,15 @@ var require_pool_base = __commonJS({
           });
         }
       }
-      async [kDestroy](err) {
+      async [kDestroy](err2) {
         while (true) {
           const item = this[kQueue].shift();
           if (!item) {
             break;
           }
-          item.handler.onError(err);
+          item.handler.onError(err2);
         }
-        await Promise.all(this[kClients].map((c) => c.destroy(err)));
+        await Promise.all(this[kClients].map((c) => c.destroy(err2)));
       }
       [kDispatch](opts, handler2) {
         const dispatcher = this[kGetDispatcher]();
@@ -8529,8 +8529,8 @@ var require_balanced_pool = __commonJS({
           this._updateBalancedPoolStats();
         });
         pool.on("disconnect", (...args) => {
-          const err = args[2];
-          if (err && err.code === "UND_ERR_SOCKET") {
+          const err2 = args[2];
+          if (err2 && err2.code === "UND_ERR_SOCKET") {
             pool[kWeight] = Math.max(1, pool[kWeight] - this[kErrorPenalty]);
             this._updateBalancedPoolStats();
           }
@@ -8543,8 +8543,8 @@ var require_balanced_pool = __commonJS({
       }
       _updateBalancedPoolStats() {
         let result = 0;
-        for (let i = 0; i < this[kClients].length; i++) {
-          result = getGreatestCommonDivisor(this[kClients][i][kWeight], result);
+        for (let i2 = 0; i2 < this[kClients].length; i2++) {
+          result = getGreatestCommonDivisor(this[kClients][i2][kWeight], result);
         }
         this[kGreatestCommonDivisor] = result;
       }
@@ -8649,11 +8649,11 @@ var require_agent = __commonJS({
         this[kOnConnect] = (origin, targets) => {
           this.emit("connect", origin, [this, ...targets]);
         };
-        this[kOnDisconnect] = (origin, targets, err) => {
-          this.emit("disconnect", origin, [this, ...targets], err);
+        this[kOnDisconnect] = (origin, targets, err2) => {
+          this.emit("disconnect", origin, [this, ...targets], err2);
         };
-        this[kOnConnectionError] = (origin, targets, err) => {
-          this.emit("connectionError", origin, [this, ...targets], err);
+        this[kOnConnectionError] = (origin, targets, err2) => {
+          this.emit("connectionError", origin, [this, ...targets], err2);
         };
       }
       get [kRunning]() {
@@ -8685,10 +8685,10 @@ var require_agent = __commonJS({
         this[kClients].clear();
         await Promise.all(closePromises);
       }
-      async [kDestroy](err) {
+      async [kDestroy](err2) {
         const destroyPromises = [];
         for (const client of this[kClients].values()) {
-          destroyPromises.push(client.destroy(err));
+          destroyPromises.push(client.destroy(err2));
         }
         this[kClients].clear();
         await Promise.all(destroyPromises);
@@ -8758,10 +8758,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path7 = "/",
+          path: path13 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path7;
+        opts.path = origin + path13;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -8772,8 +8772,8 @@ var require_proxy_agent = __commonJS({
       async [kClose]() {
         return this.#client.close();
       }
-      async [kDestroy](err) {
-        return this.#client.destroy(err);
+      async [kDestroy](err2) {
+        return this.#client.destroy(err2);
       }
     };
     var ProxyAgent2 = class extends DispatcherBase {
@@ -8854,11 +8854,11 @@ var require_proxy_agent = __commonJS({
                 servername = opts2.servername;
               }
               this[kConnectEndpoint]({ ...opts2, servername, httpSocket: socket }, callback);
-            } catch (err) {
-              if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-                callback(new SecureProxyConnectionError(err));
+            } catch (err2) {
+              if (err2.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+                callback(new SecureProxyConnectionError(err2));
               } else {
-                callback(err);
+                callback(err2);
               }
             }
           }
@@ -8904,8 +8904,8 @@ var require_proxy_agent = __commonJS({
     function buildHeaders(headers) {
       if (Array.isArray(headers)) {
         const headersPair = {};
-        for (let i = 0; i < headers.length; i += 2) {
-          headersPair[headers[i]] = headers[i + 1];
+        for (let i2 = 0; i2 < headers.length; i2 += 2) {
+          headersPair[headers[i2]] = headers[i2 + 1];
         }
         return headersPair;
       }
@@ -8977,13 +8977,13 @@ var require_env_http_proxy_agent = __commonJS({
           await this[kHttpsProxyAgent].close();
         }
       }
-      async [kDestroy](err) {
-        await this[kNoProxyAgent].destroy(err);
+      async [kDestroy](err2) {
+        await this[kNoProxyAgent].destroy(err2);
         if (!this[kHttpProxyAgent][kDestroyed]) {
-          await this[kHttpProxyAgent].destroy(err);
+          await this[kHttpProxyAgent].destroy(err2);
         }
         if (!this[kHttpsProxyAgent][kDestroyed]) {
-          await this[kHttpsProxyAgent].destroy(err);
+          await this[kHttpsProxyAgent].destroy(err2);
         }
       }
       #getProxyAgentForUrl(url) {
@@ -9008,8 +9008,8 @@ var require_env_http_proxy_agent = __commonJS({
         if (this.#noProxyValue === "*") {
           return false;
         }
-        for (let i = 0; i < this.#noProxyEntries.length; i++) {
-          const entry = this.#noProxyEntries[i];
+        for (let i2 = 0; i2 < this.#noProxyEntries.length; i2++) {
+          const entry = this.#noProxyEntries[i2];
           if (entry.port && entry.port !== port) {
             continue;
           }
@@ -9029,8 +9029,8 @@ var require_env_http_proxy_agent = __commonJS({
         const noProxyValue = this.#opts.noProxy ?? this.#noProxyEnv;
         const noProxySplit = noProxyValue.split(/[,\s]/);
         const noProxyEntries = [];
-        for (let i = 0; i < noProxySplit.length; i++) {
-          const entry = noProxySplit[i];
+        for (let i2 = 0; i2 < noProxySplit.length; i2++) {
+          const entry = noProxySplit[i2];
           if (!entry) {
             continue;
           }
@@ -9186,8 +9186,8 @@ var require_retry_handler = __commonJS({
       onBodySent(chunk) {
         if (this.handler.onBodySent) return this.handler.onBodySent(chunk);
       }
-      static [kRetryHandlerDefaultRetry](err, { state, opts }, cb) {
-        const { statusCode, code: code2, headers } = err;
+      static [kRetryHandlerDefaultRetry](err2, { state, opts }, cb) {
+        const { statusCode, code: code2, headers } = err2;
         const { method, retryOptions } = opts;
         const {
           maxRetries,
@@ -9200,19 +9200,19 @@ var require_retry_handler = __commonJS({
         } = retryOptions;
         const { counter } = state;
         if (code2 && code2 !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code2)) {
-          cb(err);
+          cb(err2);
           return;
         }
         if (Array.isArray(methods) && !methods.includes(method)) {
-          cb(err);
+          cb(err2);
           return;
         }
         if (statusCode != null && Array.isArray(statusCodes) && !statusCodes.includes(statusCode)) {
-          cb(err);
+          cb(err2);
           return;
         }
         if (counter > maxRetries) {
-          cb(err);
+          cb(err2);
           return;
         }
         let retryAfterHeader = headers?.["retry-after"];
@@ -9344,11 +9344,11 @@ var require_retry_handler = __commonJS({
             statusMessage
           );
         }
-        const err = new RequestRetryError("Request failed", statusCode, {
+        const err2 = new RequestRetryError("Request failed", statusCode, {
           headers,
           data: { count: this.retryCount }
         });
-        this.abort(err);
+        this.abort(err2);
         return false;
       }
       onData(chunk) {
@@ -9359,9 +9359,9 @@ var require_retry_handler = __commonJS({
         this.retryCount = 0;
         return this.handler.onComplete(rawTrailers);
       }
-      onError(err) {
+      onError(err2) {
         if (this.aborted || isDisturbed(this.opts.body) || this.headersSent && this.resume == null) {
-          return this.handler.onError(err);
+          return this.handler.onError(err2);
         }
         if (this.retryCount - this.retryCountCheckpoint > 0) {
           this.retryCount = this.retryCountCheckpoint + (this.retryCount - this.retryCountCheckpoint);
@@ -9369,16 +9369,16 @@ var require_retry_handler = __commonJS({
           this.retryCount += 1;
         }
         this.retryOpts.retry(
-          err,
+          err2,
           {
             state: { counter: this.retryCount },
             opts: { retryOptions: this.retryOpts, ...this.opts }
           },
           onRetry.bind(this)
         );
-        function onRetry(err2) {
-          if (err2 != null || this.aborted || isDisturbed(this.opts.body)) {
-            return this.handler.onError(err2);
+        function onRetry(err3) {
+          if (err3 != null || this.aborted || isDisturbed(this.opts.body)) {
+            return this.handler.onError(err3);
           }
           if (this.start !== 0) {
             const headers = { range: `bytes=${this.start}-${this.end ?? ""}` };
@@ -9396,8 +9396,8 @@ var require_retry_handler = __commonJS({
           try {
             this.retryCountCheckpoint = this.retryCount;
             this.dispatch(this.opts, this);
-          } catch (err3) {
-            this.handler.onError(err3);
+          } catch (err4) {
+            this.handler.onError(err4);
           }
         }
       }
@@ -9480,22 +9480,22 @@ var require_readable = __commonJS({
         this[kContentLength] = contentLength;
         this[kReading] = false;
       }
-      destroy(err) {
-        if (!err && !this._readableState.endEmitted) {
-          err = new RequestAbortedError();
+      destroy(err2) {
+        if (!err2 && !this._readableState.endEmitted) {
+          err2 = new RequestAbortedError();
         }
-        if (err) {
+        if (err2) {
           this[kAbort]();
         }
-        return super.destroy(err);
+        return super.destroy(err2);
       }
-      _destroy(err, callback) {
+      _destroy(err2, callback) {
         if (!this[kReading]) {
           setImmediate(() => {
-            callback(err);
+            callback(err2);
           });
         } else {
-          callback(err);
+          callback(err2);
         }
       }
       on(ev, ...args) {
@@ -9609,8 +9609,8 @@ var require_readable = __commonJS({
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
-            stream.on("error", (err) => {
-              reject(err);
+            stream.on("error", (err2) => {
+              reject(err2);
             }).on("close", () => {
               reject(new TypeError("unusable"));
             });
@@ -9627,8 +9627,8 @@ var require_readable = __commonJS({
               length: 0,
               body: []
             };
-            stream.on("error", function(err) {
-              consumeFinish(this[kConsume], err);
+            stream.on("error", function(err2) {
+              consumeFinish(this[kConsume], err2);
             }).on("close", function() {
               if (this[kConsume].body !== null) {
                 consumeFinish(this[kConsume], new RequestAbortedError());
@@ -9684,8 +9684,8 @@ var require_readable = __commonJS({
       }
       const buffer = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer);
       let offset = 0;
-      for (let i = 0; i < chunks.length; ++i) {
-        const chunk = chunks[i];
+      for (let i2 = 0; i2 < chunks.length; ++i2) {
+        const chunk = chunks[i2];
         buffer.set(chunk, offset);
         offset += chunk.length;
       }
@@ -9706,20 +9706,20 @@ var require_readable = __commonJS({
           resolve(chunksConcat(body, length));
         }
         consumeFinish(consume2);
-      } catch (err) {
-        stream.destroy(err);
+      } catch (err2) {
+        stream.destroy(err2);
       }
     }
     function consumePush(consume2, chunk) {
       consume2.length += chunk.length;
       consume2.body.push(chunk);
     }
-    function consumeFinish(consume2, err) {
+    function consumeFinish(consume2, err2) {
       if (consume2.body === null) {
         return;
       }
-      if (err) {
-        consume2.reject(err);
+      if (err2) {
+        consume2.reject(err2);
       } else {
         consume2.resolve();
       }
@@ -9828,11 +9828,11 @@ var require_api_request = __commonJS({
             throw new InvalidArgumentError("invalid onInfo callback");
           }
           super("UNDICI_REQUEST");
-        } catch (err) {
+        } catch (err2) {
           if (util.isStream(body)) {
-            util.destroy(body.on("error", util.nop), err);
+            util.destroy(body.on("error", util.nop), err2);
           }
-          throw err;
+          throw err2;
         }
         this.method = method;
         this.responseHeaders = responseHeaders || null;
@@ -9850,8 +9850,8 @@ var require_api_request = __commonJS({
         this.reason = null;
         this.removeAbortListener = null;
         if (util.isStream(body)) {
-          body.on("error", (err) => {
-            this.onError(err);
+          body.on("error", (err2) => {
+            this.onError(err2);
           });
         }
         if (this.signal) {
@@ -9933,23 +9933,23 @@ var require_api_request = __commonJS({
         util.parseHeaders(trailers, this.trailers);
         this.res.push(null);
       }
-      onError(err) {
+      onError(err2) {
         const { res, callback, body, opaque } = this;
         if (callback) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback, null, err2, { opaque });
           });
         }
         if (res) {
           this.res = null;
           queueMicrotask(() => {
-            util.destroy(res, err);
+            util.destroy(res, err2);
           });
         }
         if (body) {
           this.body = null;
-          util.destroy(body, err);
+          util.destroy(body, err2);
         }
         if (this.removeAbortListener) {
           res?.off("close", this.removeAbortListener);
@@ -9961,19 +9961,19 @@ var require_api_request = __commonJS({
     function request2(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve, reject) => {
-          request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+          request2.call(this, opts, (err2, data) => {
+            return err2 ? reject(err2) : resolve(data);
           });
         });
       }
       try {
         this.dispatch(opts, new RequestHandler(opts, callback));
-      } catch (err) {
+      } catch (err2) {
         if (typeof callback !== "function") {
-          throw err;
+          throw err2;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback(err2, { opaque }));
       }
     }
     module2.exports = request2;
@@ -10066,11 +10066,11 @@ var require_api_stream = __commonJS({
             throw new InvalidArgumentError("invalid onInfo callback");
           }
           super("UNDICI_STREAM");
-        } catch (err) {
+        } catch (err2) {
           if (util.isStream(body)) {
-            util.destroy(body.on("error", util.nop), err);
+            util.destroy(body.on("error", util.nop), err2);
           }
-          throw err;
+          throw err2;
         }
         this.responseHeaders = responseHeaders || null;
         this.opaque = opaque || null;
@@ -10084,8 +10084,8 @@ var require_api_stream = __commonJS({
         this.onInfo = onInfo || null;
         this.throwOnError = throwOnError || false;
         if (util.isStream(body)) {
-          body.on("error", (err) => {
-            this.onError(err);
+          body.on("error", (err2) => {
+            this.onError(err2);
           });
         }
         addSignal(this, signal);
@@ -10133,15 +10133,15 @@ var require_api_stream = __commonJS({
           if (!res || typeof res.write !== "function" || typeof res.end !== "function" || typeof res.on !== "function") {
             throw new InvalidReturnValueError("expected Writable");
           }
-          finished(res, { readable: false }, (err) => {
+          finished(res, { readable: false }, (err2) => {
             const { callback: callback2, res: res2, opaque: opaque2, trailers, abort } = this;
             this.res = null;
-            if (err || !res2.readable) {
-              util.destroy(res2, err);
+            if (err2 || !res2.readable) {
+              util.destroy(res2, err2);
             }
             this.callback = null;
-            this.runInAsyncScope(callback2, null, err || null, { opaque: opaque2, trailers });
-            if (err) {
+            this.runInAsyncScope(callback2, null, err2 || null, { opaque: opaque2, trailers });
+            if (err2) {
               abort();
             }
           });
@@ -10164,41 +10164,41 @@ var require_api_stream = __commonJS({
         this.trailers = util.parseHeaders(trailers);
         res.end();
       }
-      onError(err) {
+      onError(err2) {
         const { res, callback, opaque, body } = this;
         removeSignal(this);
         this.factory = null;
         if (res) {
           this.res = null;
-          util.destroy(res, err);
+          util.destroy(res, err2);
         } else if (callback) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback, null, err2, { opaque });
           });
         }
         if (body) {
           this.body = null;
-          util.destroy(body, err);
+          util.destroy(body, err2);
         }
       }
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
         return new Promise((resolve, reject) => {
-          stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve(data);
+          stream.call(this, opts, factory, (err2, data) => {
+            return err2 ? reject(err2) : resolve(data);
           });
         });
       }
       try {
         this.dispatch(opts, new StreamHandler(opts, factory, callback));
-      } catch (err) {
+      } catch (err2) {
         if (typeof callback !== "function") {
-          throw err;
+          throw err2;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback(err2, { opaque }));
       }
     }
     module2.exports = stream;
@@ -10236,9 +10236,9 @@ var require_api_pipeline = __commonJS({
           resume();
         }
       }
-      _destroy(err, callback) {
+      _destroy(err2, callback) {
         this._read();
-        callback(err);
+        callback(err2);
       }
     };
     var PipelineResponse = class extends Readable {
@@ -10249,11 +10249,11 @@ var require_api_pipeline = __commonJS({
       _read() {
         this[kResume]();
       }
-      _destroy(err, callback) {
-        if (!err && !this._readableState.endEmitted) {
-          err = new RequestAbortedError();
+      _destroy(err2, callback) {
+        if (!err2 && !this._readableState.endEmitted) {
+          err2 = new RequestAbortedError();
         }
-        callback(err);
+        callback(err2);
       }
     };
     var PipelineHandler = class extends AsyncResource {
@@ -10299,19 +10299,19 @@ var require_api_pipeline = __commonJS({
               req[kResume] = callback;
             }
           },
-          destroy: (err, callback) => {
+          destroy: (err2, callback) => {
             const { body, req, res, ret, abort } = this;
-            if (!err && !ret._readableState.endEmitted) {
-              err = new RequestAbortedError();
+            if (!err2 && !ret._readableState.endEmitted) {
+              err2 = new RequestAbortedError();
             }
-            if (abort && err) {
+            if (abort && err2) {
               abort();
             }
-            util.destroy(body, err);
-            util.destroy(req, err);
-            util.destroy(res, err);
+            util.destroy(body, err2);
+            util.destroy(req, err2);
+            util.destroy(res, err2);
             removeSignal(this);
-            callback(err);
+            callback(err2);
           }
         }).on("prefinish", () => {
           const { req } = this;
@@ -10352,9 +10352,9 @@ var require_api_pipeline = __commonJS({
             body: this.res,
             context
           });
-        } catch (err) {
+        } catch (err2) {
           this.res.on("error", util.nop);
-          throw err;
+          throw err2;
         }
         if (!body || typeof body.on !== "function") {
           throw new InvalidReturnValueError("expected Readable");
@@ -10364,9 +10364,9 @@ var require_api_pipeline = __commonJS({
           if (!ret.push(chunk) && body2.pause) {
             body2.pause();
           }
-        }).on("error", (err) => {
+        }).on("error", (err2) => {
           const { ret } = this;
-          util.destroy(ret, err);
+          util.destroy(ret, err2);
         }).on("end", () => {
           const { ret } = this;
           ret.push(null);
@@ -10386,10 +10386,10 @@ var require_api_pipeline = __commonJS({
         const { res } = this;
         res.push(null);
       }
-      onError(err) {
+      onError(err2) {
         const { ret } = this;
         this.handler = null;
-        util.destroy(ret, err);
+        util.destroy(ret, err2);
       }
     };
     function pipeline(opts, handler2) {
@@ -10397,8 +10397,8 @@ var require_api_pipeline = __commonJS({
         const pipelineHandler = new PipelineHandler(opts, handler2);
         this.dispatch({ ...opts, body: pipelineHandler.req }, pipelineHandler);
         return pipelineHandler.ret;
-      } catch (err) {
-        return new PassThrough().destroy(err);
+      } catch (err2) {
+        return new PassThrough().destroy(err2);
       }
     }
     module2.exports = pipeline;
@@ -10459,13 +10459,13 @@ var require_api_upgrade = __commonJS({
           context
         });
       }
-      onError(err) {
+      onError(err2) {
         const { callback, opaque } = this;
         removeSignal(this);
         if (callback) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback, null, err2, { opaque });
           });
         }
       }
@@ -10473,8 +10473,8 @@ var require_api_upgrade = __commonJS({
     function upgrade(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve, reject) => {
-          upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+          upgrade.call(this, opts, (err2, data) => {
+            return err2 ? reject(err2) : resolve(data);
           });
         });
       }
@@ -10485,12 +10485,12 @@ var require_api_upgrade = __commonJS({
           method: opts.method || "GET",
           upgrade: opts.protocol || "Websocket"
         }, upgradeHandler);
-      } catch (err) {
+      } catch (err2) {
         if (typeof callback !== "function") {
-          throw err;
+          throw err2;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback(err2, { opaque }));
       }
     }
     module2.exports = upgrade;
@@ -10553,13 +10553,13 @@ var require_api_connect = __commonJS({
           context
         });
       }
-      onError(err) {
+      onError(err2) {
         const { callback, opaque } = this;
         removeSignal(this);
         if (callback) {
           this.callback = null;
           queueMicrotask(() => {
-            this.runInAsyncScope(callback, null, err, { opaque });
+            this.runInAsyncScope(callback, null, err2, { opaque });
           });
         }
       }
@@ -10567,20 +10567,20 @@ var require_api_connect = __commonJS({
     function connect(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve, reject) => {
-          connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+          connect.call(this, opts, (err2, data) => {
+            return err2 ? reject(err2) : resolve(data);
           });
         });
       }
       try {
         const connectHandler = new ConnectHandler(opts, callback);
         this.dispatch({ ...opts, method: "CONNECT" }, connectHandler);
-      } catch (err) {
+      } catch (err2) {
         if (typeof callback !== "function") {
-          throw err;
+          throw err2;
         }
         const opaque = opts?.opaque;
-        queueMicrotask(() => callback(err, { opaque }));
+        queueMicrotask(() => callback(err2, { opaque }));
       }
     }
     module2.exports = connect;
@@ -10692,9 +10692,9 @@ var require_mock_utils = __commonJS({
     }
     function getHeaderByName(headers, key) {
       if (Array.isArray(headers)) {
-        for (let i = 0; i < headers.length; i += 2) {
-          if (headers[i].toLocaleLowerCase() === key.toLocaleLowerCase()) {
-            return headers[i + 1];
+        for (let i2 = 0; i2 < headers.length; i2 += 2) {
+          if (headers[i2].toLocaleLowerCase() === key.toLocaleLowerCase()) {
+            return headers[i2 + 1];
           }
         }
         return void 0;
@@ -10733,20 +10733,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path7) {
-      if (typeof path7 !== "string") {
-        return path7;
+    function safeUrl(path13) {
+      if (typeof path13 !== "string") {
+        return path13;
       }
-      const pathSegments = path7.split("?");
+      const pathSegments = path13.split("?");
       if (pathSegments.length !== 2) {
-        return path7;
+        return path13;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path7, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path7);
+    function matchKey(mockDispatch2, { path: path13, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path13);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10768,7 +10768,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path7 }) => matchValue(safeUrl(path7), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path13 }) => matchValue(safeUrl(path13), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10805,10 +10805,10 @@ var require_mock_utils = __commonJS({
         mockDispatches.splice(index, 1);
       }
     }
-    function buildKey(opts) {
-      const { path: path7, method, body, headers, query } = opts;
+    function buildKey2(opts) {
+      const { path: path13, method, body, headers, query } = opts;
       return {
-        path: path7,
+        path: path13,
         method,
         body,
         headers,
@@ -10818,8 +10818,8 @@ var require_mock_utils = __commonJS({
     function generateKeyValues(data) {
       const keys = Object.keys(data);
       const result = [];
-      for (let i = 0; i < keys.length; ++i) {
-        const key = keys[i];
+      for (let i2 = 0; i2 < keys.length; ++i2) {
+        const key = keys[i2];
         const value = data[key];
         const name = Buffer.from(`${key}`);
         if (Array.isArray(value)) {
@@ -10843,7 +10843,7 @@ var require_mock_utils = __commonJS({
       return Buffer.concat(buffers).toString("utf8");
     }
     function mockDispatch(opts, handler2) {
-      const key = buildKey(opts);
+      const key = buildKey2(opts);
       const mockDispatch2 = getMockDispatch(this[kDispatches], key);
       mockDispatch2.timesInvoked++;
       if (mockDispatch2.data.callback) {
@@ -10875,7 +10875,7 @@ var require_mock_utils = __commonJS({
         const responseData = getResponseData2(body);
         const responseHeaders = generateKeyValues(headers);
         const responseTrailers = generateKeyValues(trailers);
-        handler2.onConnect?.((err) => handler2.onError(err), null);
+        handler2.onConnect?.((err2) => handler2.onError(err2), null);
         handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
         handler2.onData?.(Buffer.from(responseData));
         handler2.onComplete?.(responseTrailers);
@@ -10933,7 +10933,7 @@ var require_mock_utils = __commonJS({
       getMockDispatch,
       addMockDispatch,
       deleteMockDispatch,
-      buildKey,
+      buildKey: buildKey2,
       generateKeyValues,
       matchValue,
       getResponse,
@@ -10952,7 +10952,7 @@ var require_mock_utils = __commonJS({
 var require_mock_interceptor = __commonJS({
   "node_modules/undici/lib/mock/mock-interceptor.js"(exports2, module2) {
     "use strict";
-    var { getResponseData: getResponseData2, buildKey, addMockDispatch } = require_mock_utils();
+    var { getResponseData: getResponseData2, buildKey: buildKey2, addMockDispatch } = require_mock_utils();
     var {
       kDispatches,
       kDispatchKey,
@@ -11017,7 +11017,7 @@ var require_mock_interceptor = __commonJS({
         if (typeof opts.method === "string") {
           opts.method = opts.method.toUpperCase();
         }
-        this[kDispatchKey] = buildKey(opts);
+        this[kDispatchKey] = buildKey2(opts);
         this[kDispatches] = mockDispatches;
         this[kDefaultHeaders] = {};
         this[kDefaultTrailers] = {};
@@ -11114,7 +11114,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports2, module2) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11154,7 +11154,7 @@ var require_mock_client = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11167,7 +11167,7 @@ var require_mock_client = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports2, module2) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11207,7 +11207,7 @@ var require_mock_pool = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11271,10 +11271,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path7, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path13, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path7,
+            Path: path13,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -11589,12 +11589,12 @@ var require_dump = __commonJS({
           statusMessage
         );
       }
-      onError(err) {
+      onError(err2) {
         if (this.#dumped) {
           return;
         }
-        err = this.#reason ?? err;
-        this.#handler.onError(err);
+        err2 = this.#reason ?? err2;
+        this.#handler.onError(err2);
       }
       onData(chunk) {
         this.#size = this.#size + chunk.length;
@@ -11681,9 +11681,9 @@ var require_dns = __commonJS({
           maxItems: this.#maxItems
         };
         if (ips == null) {
-          this.lookup(origin, newOpts, (err, addresses) => {
-            if (err || addresses == null || addresses.length === 0) {
-              cb(err ?? new InformationalError("No DNS entries found"));
+          this.lookup(origin, newOpts, (err2, addresses) => {
+            if (err2 || addresses == null || addresses.length === 0) {
+              cb(err2 ?? new InformationalError("No DNS entries found"));
               return;
             }
             this.setRecords(origin, addresses);
@@ -11739,9 +11739,9 @@ var require_dns = __commonJS({
             family: this.dualStack === false ? this.affinity : 0,
             order: "ipv4first"
           },
-          (err, addresses) => {
-            if (err) {
-              return cb(err);
+          (err2, addresses) => {
+            if (err2) {
+              return cb(err2);
             }
             const results = /* @__PURE__ */ new Map();
             for (const addr of addresses) {
@@ -11826,14 +11826,14 @@ var require_dns = __commonJS({
         this.#state = state;
         this.#dispatch = dispatch;
       }
-      onError(err) {
-        switch (err.code) {
+      onError(err2) {
+        switch (err2.code) {
           case "ETIMEDOUT":
           case "ECONNREFUSED": {
             if (this.#state.dualStack) {
-              this.#state.runLookup(this.#origin, this.#opts, (err2, newOrigin) => {
-                if (err2) {
-                  return this.#handler.onError(err2);
+              this.#state.runLookup(this.#origin, this.#opts, (err3, newOrigin) => {
+                if (err3) {
+                  return this.#handler.onError(err3);
                 }
                 const dispatchOpts = {
                   ...this.#opts,
@@ -11843,14 +11843,14 @@ var require_dns = __commonJS({
               });
               return;
             }
-            this.#handler.onError(err);
+            this.#handler.onError(err2);
             return;
           }
           case "ENOTFOUND":
             this.#state.deleteRecord(this.#origin);
           // eslint-disable-next-line no-fallthrough
           default:
-            this.#handler.onError(err);
+            this.#handler.onError(err2);
             break;
         }
       }
@@ -11899,9 +11899,9 @@ var require_dns = __commonJS({
           if (isIP(origin.hostname) !== 0) {
             return dispatch(origDispatchOpts, handler2);
           }
-          instance.runLookup(origin, origDispatchOpts, (err, newOrigin) => {
-            if (err) {
-              return handler2.onError(err);
+          instance.runLookup(origin, origDispatchOpts, (err2, newOrigin) => {
+            if (err2) {
+              return handler2.onError(err2);
             }
             let dispatchOpts = null;
             dispatchOpts = {
@@ -11946,16 +11946,16 @@ var require_headers = __commonJS({
       return code2 === 10 || code2 === 13 || code2 === 9 || code2 === 32;
     }
     function headerValueNormalize(potentialValue) {
-      let i = 0;
+      let i2 = 0;
       let j = potentialValue.length;
-      while (j > i && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(j - 1))) --j;
-      while (j > i && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(i))) ++i;
-      return i === 0 && j === potentialValue.length ? potentialValue : potentialValue.substring(i, j);
+      while (j > i2 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(j - 1))) --j;
+      while (j > i2 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(i2))) ++i2;
+      return i2 === 0 && j === potentialValue.length ? potentialValue : potentialValue.substring(i2, j);
     }
     function fill(headers, object) {
       if (Array.isArray(object)) {
-        for (let i = 0; i < object.length; ++i) {
-          const header = object[i];
+        for (let i2 = 0; i2 < object.length; ++i2) {
+          const header = object[i2];
           if (header.length !== 2) {
             throw webidl.errors.exception({
               header: "Headers constructor",
@@ -11966,8 +11966,8 @@ var require_headers = __commonJS({
         }
       } else if (typeof object === "object" && object !== null) {
         const keys = Object.keys(object);
-        for (let i = 0; i < keys.length; ++i) {
-          appendHeader(headers, keys[i], object[keys[i]]);
+        for (let i2 = 0; i2 < keys.length; ++i2) {
+          appendHeader(headers, keys[i2], object[keys[i2]]);
         }
       } else {
         throw webidl.errors.conversionFailed({
@@ -12129,26 +12129,26 @@ var require_headers = __commonJS({
           const firstValue = iterator2.next().value;
           array[0] = [firstValue[0], firstValue[1].value];
           assert(firstValue[1].value !== null);
-          for (let i = 1, j = 0, right = 0, left = 0, pivot = 0, x, value; i < size; ++i) {
+          for (let i2 = 1, j = 0, right = 0, left = 0, pivot = 0, x2, value; i2 < size; ++i2) {
             value = iterator2.next().value;
-            x = array[i] = [value[0], value[1].value];
-            assert(x[1] !== null);
+            x2 = array[i2] = [value[0], value[1].value];
+            assert(x2[1] !== null);
             left = 0;
-            right = i;
+            right = i2;
             while (left < right) {
               pivot = left + (right - left >> 1);
-              if (array[pivot][0] <= x[0]) {
+              if (array[pivot][0] <= x2[0]) {
                 left = pivot + 1;
               } else {
                 right = pivot;
               }
             }
-            if (i !== pivot) {
-              j = i;
+            if (i2 !== pivot) {
+              j = i2;
               while (j > left) {
                 array[j] = array[--j];
               }
-              array[left] = x;
+              array[left] = x2;
             }
           }
           if (!iterator2.next().done) {
@@ -12156,9 +12156,9 @@ var require_headers = __commonJS({
           }
           return array;
         } else {
-          let i = 0;
+          let i2 = 0;
           for (const { 0: name, 1: { value } } of this[kHeadersMap]) {
-            array[i++] = [name, value];
+            array[i2++] = [name, value];
             assert(value !== null);
           }
           return array.sort(compareHeaderName);
@@ -12286,8 +12286,8 @@ var require_headers = __commonJS({
         if (cookies === null || cookies.length === 1) {
           return this.#headersList[kHeadersSortedMap] = names;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name, 1: value } = names[i];
+        for (let i2 = 0; i2 < names.length; ++i2) {
+          const { 0: name, 1: value } = names[i2];
           if (name === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name, cookies[j]]);
@@ -12429,8 +12429,8 @@ var require_response = __commonJS({
         let parsedURL;
         try {
           parsedURL = new URL(url, relevantRealm.settingsObject.baseUrl);
-        } catch (err) {
-          throw new TypeError(`Failed to parse URL from ${url}`, { cause: err });
+        } catch (err2) {
+          throw new TypeError(`Failed to parse URL from ${url}`, { cause: err2 });
         }
         if (!redirectStatusSet.has(status)) {
           throw new RangeError(`Invalid status code ${status}`);
@@ -12658,9 +12658,9 @@ var require_response = __commonJS({
         assert(false);
       }
     }
-    function makeAppropriateNetworkError(fetchParams, err = null) {
+    function makeAppropriateNetworkError(fetchParams, err2 = null) {
       assert(isCancelled(fetchParams));
-      return isAborted(fetchParams) ? makeNetworkError(Object.assign(new DOMException("The operation was aborted.", "AbortError"), { cause: err })) : makeNetworkError(Object.assign(new DOMException("Request was cancelled."), { cause: err }));
+      return isAborted(fetchParams) ? makeNetworkError(Object.assign(new DOMException("The operation was aborted.", "AbortError"), { cause: err2 })) : makeNetworkError(Object.assign(new DOMException("Request was cancelled."), { cause: err2 }));
     }
     function initializeResponse(response, init, body) {
       if (init.status !== null && (init.status < 200 || init.status > 599)) {
@@ -12892,8 +12892,8 @@ var require_request2 = __commonJS({
           let parsedURL;
           try {
             parsedURL = new URL(input, baseUrl);
-          } catch (err) {
-            throw new TypeError("Failed to parse URL from " + input, { cause: err });
+          } catch (err2) {
+            throw new TypeError("Failed to parse URL from " + input, { cause: err2 });
           }
           if (parsedURL.username || parsedURL.password) {
             throw new TypeError(
@@ -12983,8 +12983,8 @@ var require_request2 = __commonJS({
             let parsedReferrer;
             try {
               parsedReferrer = new URL(referrer, baseUrl);
-            } catch (err) {
-              throw new TypeError(`Referrer "${referrer}" is not a valid URL.`, { cause: err });
+            } catch (err2) {
+              throw new TypeError(`Referrer "${referrer}" is not a valid URL.`, { cause: err2 });
             }
             if (parsedReferrer.protocol === "about:" && parsedReferrer.hostname === "client" || origin && !sameOrigin(parsedReferrer, environmentSettingsObject.settingsObject.baseUrl)) {
               request2.referrer = "client";
@@ -13519,7 +13519,7 @@ var require_fetch = __commonJS({
     } = require_response();
     var { HeadersList } = require_headers();
     var { Request, cloneRequest } = require_request2();
-    var zlib = __require("node:zlib");
+    var zlib2 = __require("node:zlib");
     var {
       bytesMatch,
       makePolicyContainer,
@@ -13703,11 +13703,11 @@ var require_fetch = __commonJS({
         p.reject(error2);
       }
       if (request2.body != null && isReadable(request2.body?.stream)) {
-        request2.body.stream.cancel(error2).catch((err) => {
-          if (err.code === "ERR_INVALID_STATE") {
+        request2.body.stream.cancel(error2).catch((err2) => {
+          if (err2.code === "ERR_INVALID_STATE") {
             return;
           }
-          throw err;
+          throw err2;
         });
       }
       if (responseObject == null) {
@@ -13715,11 +13715,11 @@ var require_fetch = __commonJS({
       }
       const response = responseObject[kState];
       if (response.body != null && isReadable(response.body?.stream)) {
-        response.body.stream.cancel(error2).catch((err) => {
-          if (err.code === "ERR_INVALID_STATE") {
+        response.body.stream.cancel(error2).catch((err2) => {
+          if (err2.code === "ERR_INVALID_STATE") {
             return;
           }
-          throw err;
+          throw err2;
         });
       }
     }
@@ -13784,8 +13784,8 @@ var require_fetch = __commonJS({
       }
       if (subresourceSet.has(request2.destination)) {
       }
-      mainFetch(fetchParams).catch((err) => {
-        fetchParams.controller.terminate(err);
+      mainFetch(fetchParams).catch((err2) => {
+        fetchParams.controller.terminate(err2);
       });
       return fetchParams.controller;
     }
@@ -13970,7 +13970,7 @@ var require_fetch = __commonJS({
         }
         case "http:":
         case "https:": {
-          return httpFetch(fetchParams).catch((err) => makeNetworkError(err));
+          return httpFetch(fetchParams).catch((err2) => makeNetworkError(err2));
         }
         default: {
           return Promise.resolve(makeNetworkError("unknown scheme"));
@@ -14095,8 +14095,8 @@ var require_fetch = __commonJS({
         if (locationURL == null) {
           return response;
         }
-      } catch (err) {
-        return Promise.resolve(makeNetworkError(err));
+      } catch (err2) {
+        return Promise.resolve(makeNetworkError(err2));
       }
       if (!urlIsHttpHttpsScheme(locationURL)) {
         return Promise.resolve(makeNetworkError("URL scheme must be a HTTP(S) scheme"));
@@ -14267,11 +14267,11 @@ var require_fetch = __commonJS({
       fetchParams.controller.connection = {
         abort: null,
         destroyed: false,
-        destroy(err, abort = true) {
+        destroy(err2, abort = true) {
           if (!this.destroyed) {
             this.destroyed = true;
             if (abort) {
-              this.abort?.(err ?? new DOMException("The operation was aborted.", "AbortError"));
+              this.abort?.(err2 ?? new DOMException("The operation was aborted.", "AbortError"));
             }
           }
         }
@@ -14322,8 +14322,8 @@ var require_fetch = __commonJS({
               yield* processBodyChunk(bytes);
             }
             processEndOfBody();
-          } catch (err) {
-            processBodyError(err);
+          } catch (err2) {
+            processBodyError(err2);
           }
         })();
       }
@@ -14336,12 +14336,12 @@ var require_fetch = __commonJS({
           fetchParams.controller.next = () => iterator2.next();
           response = makeResponse({ status, statusText, headersList });
         }
-      } catch (err) {
-        if (err.name === "AbortError") {
+      } catch (err2) {
+        if (err2.name === "AbortError") {
           fetchParams.controller.connection.destroy();
-          return makeAppropriateNetworkError(fetchParams, err);
+          return makeAppropriateNetworkError(fetchParams, err2);
         }
-        return makeNetworkError(err);
+        return makeNetworkError(err2);
       }
       const pullAlgorithm = async () => {
         await fetchParams.controller.resume();
@@ -14379,11 +14379,11 @@ var require_fetch = __commonJS({
               break;
             }
             bytes = done ? void 0 : value;
-          } catch (err) {
+          } catch (err2) {
             if (fetchParams.controller.ended && !timingInfo.encodedBodySize) {
               bytes = void 0;
             } else {
-              bytes = err;
+              bytes = err2;
               isFailure = true;
             }
           }
@@ -14464,8 +14464,8 @@ var require_fetch = __commonJS({
               }
               let location = "";
               const headersList = new HeadersList();
-              for (let i = 0; i < rawHeaders.length; i += 2) {
-                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
+              for (let i2 = 0; i2 < rawHeaders.length; i2 += 2) {
+                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i2]), rawHeaders[i2 + 1].toString("latin1"), true);
               }
               location = headersList.get("location", true);
               const decoders = [];
@@ -14478,26 +14478,26 @@ var require_fetch = __commonJS({
                   this.abort(new Error(`too many content-encodings in response: ${codings.length}, maximum allowed is ${maxContentEncodings}`));
                   return true;
                 }
-                for (let i = codings.length - 1; i >= 0; --i) {
-                  const coding = codings[i].trim();
+                for (let i2 = codings.length - 1; i2 >= 0; --i2) {
+                  const coding = codings[i2].trim();
                   if (coding === "x-gzip" || coding === "gzip") {
-                    decoders.push(zlib.createGunzip({
+                    decoders.push(zlib2.createGunzip({
                       // Be less strict when decoding compressed responses, since sometimes
                       // servers send slightly invalid responses that are still accepted
                       // by common browsers.
                       // Always using Z_SYNC_FLUSH is what cURL does.
-                      flush: zlib.constants.Z_SYNC_FLUSH,
-                      finishFlush: zlib.constants.Z_SYNC_FLUSH
+                      flush: zlib2.constants.Z_SYNC_FLUSH,
+                      finishFlush: zlib2.constants.Z_SYNC_FLUSH
                     }));
                   } else if (coding === "deflate") {
                     decoders.push(createInflate({
-                      flush: zlib.constants.Z_SYNC_FLUSH,
-                      finishFlush: zlib.constants.Z_SYNC_FLUSH
+                      flush: zlib2.constants.Z_SYNC_FLUSH,
+                      finishFlush: zlib2.constants.Z_SYNC_FLUSH
                     }));
                   } else if (coding === "br") {
-                    decoders.push(zlib.createBrotliDecompress({
-                      flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-                      finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH
+                    decoders.push(zlib2.createBrotliDecompress({
+                      flush: zlib2.constants.BROTLI_OPERATION_FLUSH,
+                      finishFlush: zlib2.constants.BROTLI_OPERATION_FLUSH
                     }));
                   } else {
                     decoders.length = 0;
@@ -14511,9 +14511,9 @@ var require_fetch = __commonJS({
                 status,
                 statusText,
                 headersList,
-                body: decoders.length ? pipeline(this.body, ...decoders, (err) => {
-                  if (err) {
-                    this.onError(err);
+                body: decoders.length ? pipeline(this.body, ...decoders, (err2) => {
+                  if (err2) {
+                    this.onError(err2);
                   }
                 }).on("error", onError) : this.body.on("error", onError)
               });
@@ -14547,8 +14547,8 @@ var require_fetch = __commonJS({
                 return;
               }
               const headersList = new HeadersList();
-              for (let i = 0; i < rawHeaders.length; i += 2) {
-                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
+              for (let i2 = 0; i2 < rawHeaders.length; i2 += 2) {
+                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i2]), rawHeaders[i2 + 1].toString("latin1"), true);
               }
               resolve({
                 status,
@@ -15759,8 +15759,8 @@ var require_cache = __commonJS({
        * @returns {requestResponseList}
        */
       #batchCacheOperations(operations) {
-        const cache = this.#relevantRequestResponseList;
-        const backupCache = [...cache];
+        const cache2 = this.#relevantRequestResponseList;
+        const backupCache = [...cache2];
         const addedItems = [];
         const resultList = [];
         try {
@@ -15787,9 +15787,9 @@ var require_cache = __commonJS({
                 return [];
               }
               for (const requestResponse of requestResponses) {
-                const idx = cache.indexOf(requestResponse);
+                const idx = cache2.indexOf(requestResponse);
                 assert(idx !== -1);
-                cache.splice(idx, 1);
+                cache2.splice(idx, 1);
               }
             } else if (operation.type === "put") {
               if (operation.response == null) {
@@ -15819,11 +15819,11 @@ var require_cache = __commonJS({
               }
               requestResponses = this.#queryCache(operation.request);
               for (const requestResponse of requestResponses) {
-                const idx = cache.indexOf(requestResponse);
+                const idx = cache2.indexOf(requestResponse);
                 assert(idx !== -1);
-                cache.splice(idx, 1);
+                cache2.splice(idx, 1);
               }
-              cache.push([operation.request, operation.response]);
+              cache2.push([operation.request, operation.response]);
               addedItems.push([operation.request, operation.response]);
             }
             resultList.push([operation.request, operation.response]);
@@ -15997,13 +15997,13 @@ var require_cachestorage = __commonJS({
         if (options2.cacheName != null) {
           if (this.#caches.has(options2.cacheName)) {
             const cacheList = this.#caches.get(options2.cacheName);
-            const cache = new Cache(kConstruct, cacheList);
-            return await cache.match(request2, options2);
+            const cache2 = new Cache(kConstruct, cacheList);
+            return await cache2.match(request2, options2);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
-            const cache = new Cache(kConstruct, cacheList);
-            const response = await cache.match(request2, options2);
+            const cache2 = new Cache(kConstruct, cacheList);
+            const response = await cache2.match(request2, options2);
             if (response !== void 0) {
               return response;
             }
@@ -16033,12 +16033,12 @@ var require_cachestorage = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         cacheName = webidl.converters.DOMString(cacheName, prefix, "cacheName");
         if (this.#caches.has(cacheName)) {
-          const cache2 = this.#caches.get(cacheName);
-          return new Cache(kConstruct, cache2);
+          const cache3 = this.#caches.get(cacheName);
+          return new Cache(kConstruct, cache3);
         }
-        const cache = [];
-        this.#caches.set(cacheName, cache);
-        return new Cache(kConstruct, cache);
+        const cache2 = [];
+        this.#caches.set(cacheName, cache2);
+        return new Cache(kConstruct, cache2);
       }
       /**
        * @see https://w3c.github.io/ServiceWorker/#cache-storage-delete
@@ -16097,8 +16097,8 @@ var require_util6 = __commonJS({
   "node_modules/undici/lib/web/cookies/util.js"(exports2, module2) {
     "use strict";
     function isCTLExcludingHtab(value) {
-      for (let i = 0; i < value.length; ++i) {
-        const code2 = value.charCodeAt(i);
+      for (let i2 = 0; i2 < value.length; ++i2) {
+        const code2 = value.charCodeAt(i2);
         if (code2 >= 0 && code2 <= 8 || code2 >= 10 && code2 <= 31 || code2 === 127) {
           return true;
         }
@@ -16106,8 +16106,8 @@ var require_util6 = __commonJS({
       return false;
     }
     function validateCookieName(name) {
-      for (let i = 0; i < name.length; ++i) {
-        const code2 = name.charCodeAt(i);
+      for (let i2 = 0; i2 < name.length; ++i2) {
+        const code2 = name.charCodeAt(i2);
         if (code2 < 33 || // exclude CTLs (0-31), SP and HT
         code2 > 126 || // exclude non-ascii and DEL
         code2 === 34 || // "
@@ -16133,16 +16133,16 @@ var require_util6 = __commonJS({
     }
     function validateCookieValue(value) {
       let len = value.length;
-      let i = 0;
+      let i2 = 0;
       if (value[0] === '"') {
         if (len === 1 || value[len - 1] !== '"') {
           throw new Error("Invalid cookie value");
         }
         --len;
-        ++i;
+        ++i2;
       }
-      while (i < len) {
-        const code2 = value.charCodeAt(i++);
+      while (i2 < len) {
+        const code2 = value.charCodeAt(i2++);
         if (code2 < 33 || // exclude CTLs (0-31)
         code2 > 126 || // non-ascii and DEL (127)
         code2 === 34 || // "
@@ -16153,9 +16153,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path7) {
-      for (let i = 0; i < path7.length; ++i) {
-        const code2 = path7.charCodeAt(i);
+    function validateCookiePath(path13) {
+      for (let i2 = 0; i2 < path13.length; ++i2) {
+        const code2 = path13.charCodeAt(i2);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -16176,13 +16176,13 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie domain");
       }
       let labelLength = 0;
-      for (let i = 0; i < domain.length; ++i) {
-        const code2 = domain.charCodeAt(i);
+      for (let i2 = 0; i2 < domain.length; ++i2) {
+        const code2 = domain.charCodeAt(i2);
         if (code2 === 46) {
           if (labelLength === 0) {
             throw new Error("Invalid cookie domain");
           }
-          if (domain.charCodeAt(i - 1) === 45) {
+          if (domain.charCodeAt(i2 - 1) === 45) {
             throw new Error("Invalid cookie domain");
           }
           labelLength = 0;
@@ -16225,7 +16225,7 @@ var require_util6 = __commonJS({
       "Nov",
       "Dec"
     ];
-    var IMFPaddedNumbers = Array(61).fill(0).map((_, i) => i.toString().padStart(2, "0"));
+    var IMFPaddedNumbers = Array(61).fill(0).map((_, i2) => i2.toString().padStart(2, "0"));
     function toIMFDate(date) {
       if (typeof date === "number") {
         date = new Date(date);
@@ -16964,8 +16964,8 @@ var require_util7 = __commonJS({
       if (protocol.length === 0) {
         return false;
       }
-      for (let i = 0; i < protocol.length; ++i) {
-        const code2 = protocol.charCodeAt(i);
+      for (let i2 = 0; i2 < protocol.length; ++i2) {
+        const code2 = protocol.charCodeAt(i2);
         if (code2 < 33 || // CTL, contains SP (0x20) and HT (0x09)
         code2 > 126 || code2 === 34 || // "
         code2 === 40 || // (
@@ -17040,8 +17040,8 @@ var require_util7 = __commonJS({
       if (value.length === 0) {
         return false;
       }
-      for (let i = 0; i < value.length; i++) {
-        const byte = value.charCodeAt(i);
+      for (let i2 = 0; i2 < value.length; i2++) {
+        const byte = value.charCodeAt(i2);
         if (byte < 48 || byte > 57) {
           return false;
         }
@@ -17093,8 +17093,8 @@ var require_frame = __commonJS({
       crypto3 = {
         // not full compatibility, but minimum.
         randomFillSync: function randomFillSync(buffer2, _offset, _size) {
-          for (let i = 0; i < buffer2.length; ++i) {
-            buffer2[i] = Math.random() * 255 | 0;
+          for (let i2 = 0; i2 < buffer2.length; ++i2) {
+            buffer2[i2] = Math.random() * 255 | 0;
           }
           return buffer2;
         }
@@ -17143,8 +17143,8 @@ var require_frame = __commonJS({
           buffer2.writeUIntBE(bodyLength, 4, 6);
         }
         buffer2[1] |= 128;
-        for (let i = 0; i < bodyLength; ++i) {
-          buffer2[offset + i] = frameData[i] ^ maskKey[i & 3];
+        for (let i2 = 0; i2 < bodyLength; ++i2) {
+          buffer2[offset + i2] = frameData[i2] ^ maskKey[i2 & 3];
         }
         return buffer2;
       }
@@ -17381,8 +17381,8 @@ var require_permessage_deflate = __commonJS({
           }
           try {
             this.#inflate = createInflateRaw({ windowBits });
-          } catch (err) {
-            callback(err);
+          } catch (err2) {
+            callback(err2);
             return;
           }
           this.#inflate[kBuffer] = [];
@@ -17398,9 +17398,9 @@ var require_permessage_deflate = __commonJS({
             }
             this.#inflate[kBuffer].push(data);
           });
-          this.#inflate.on("error", (err) => {
+          this.#inflate.on("error", (err2) => {
             this.#inflate = null;
-            callback(err);
+            callback(err2);
           });
         }
         this.#inflate.write(chunk);
@@ -17765,8 +17765,8 @@ var require_receiver = __commonJS({
             const closeFrame = new WebsocketFrameSend(body2);
             this.ws[kResponse].socket.write(
               closeFrame.createFrame(opcodes.CLOSE),
-              (err) => {
-                if (!err) {
+              (err2) => {
+                if (!err2) {
                   this.ws[kSentClose] = sentCloseFrameState.SENT;
                 }
               }
@@ -18258,16 +18258,16 @@ var require_websocket = __commonJS({
     function onParserDrain() {
       this.ws[kResponse].socket.resume();
     }
-    function onParserError(err) {
+    function onParserError(err2) {
       let message;
       let code2;
-      if (err instanceof CloseEvent) {
-        message = err.reason;
-        code2 = err.code;
+      if (err2 instanceof CloseEvent) {
+        message = err2.reason;
+        code2 = err2.code;
       } else {
-        message = err.message;
+        message = err2.message;
       }
-      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
+      fireEvent("error", this, () => new ErrorEvent("error", { error: err2, message }));
       closeWebSocketConnection(this, code2);
     }
     module2.exports = {
@@ -18285,8 +18285,8 @@ var require_util8 = __commonJS({
     }
     function isASCIINumber(value) {
       if (value.length === 0) return false;
-      for (let i = 0; i < value.length; i++) {
-        if (value.charCodeAt(i) < 48 || value.charCodeAt(i) > 57) return false;
+      for (let i2 = 0; i2 < value.length; i2++) {
+        if (value.charCodeAt(i2) < 48 || value.charCodeAt(i2) > 57) return false;
       }
       return true;
     }
@@ -18327,16 +18327,16 @@ var require_eventsource_stream = __commonJS({
       if (start >= buffer2.length) {
         return false;
       }
-      for (let i = start; i < buffer2.length; i++) {
-        if (buffer2[i] < 48 || buffer2[i] > 57) {
+      for (let i2 = start; i2 < buffer2.length; i2++) {
+        if (buffer2[i2] < 48 || buffer2[i2] > 57) {
           return false;
         }
       }
       return true;
     }
     function isValidLastEventIdBytes(buffer2, start) {
-      for (let i = start; i < buffer2.length; i++) {
-        if (buffer2[i] === 0) {
+      for (let i2 = start; i2 < buffer2.length; i2++) {
+        if (buffer2[i2] === 0) {
           return false;
         }
       }
@@ -18346,8 +18346,8 @@ var require_eventsource_stream = __commonJS({
       if (length !== field.length) {
         return false;
       }
-      for (let i = 0; i < length; i++) {
-        if (line[i] !== field[i]) {
+      for (let i2 = 0; i2 < length; i2++) {
+        if (line[i2] !== field[i2]) {
           return false;
         }
       }
@@ -18636,10 +18636,10 @@ ${value}`;
         }
         const chunks = [];
         let length = 0;
-        for (let i = this.lineChunkIndex; i <= this.chunkIndex; i++) {
-          const chunk = this.chunks[i];
-          const start = i === this.lineChunkIndex ? this.linePos : 0;
-          const end = i === this.chunkIndex ? this.pos : chunk.length;
+        for (let i2 = this.lineChunkIndex; i2 <= this.chunkIndex; i2++) {
+          const chunk = this.chunks[i2];
+          const start = i2 === this.lineChunkIndex ? this.linePos : 0;
+          const end = i2 === this.chunkIndex ? this.pos : chunk.length;
           const slice = chunk.subarray(start, end);
           length += slice.length;
           chunks.push(slice);
@@ -19075,11 +19075,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path7 = opts.path;
+          let path13 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path7 = `/${path7}`;
+            path13 = `/${path13}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path7);
+          url = new URL(util.parseOrigin(url).origin + path13);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -19104,11 +19104,11 @@ var require_undici = __commonJS({
     module2.exports.fetch = async function fetch2(init, options2 = void 0) {
       try {
         return await fetchImpl(init, options2);
-      } catch (err) {
-        if (err && typeof err === "object") {
-          Error.captureStackTrace(err);
+      } catch (err2) {
+        if (err2 && typeof err2 === "object") {
+          Error.captureStackTrace(err2);
         }
-        throw err;
+        throw err2;
       }
     };
     module2.exports.Headers = require_headers().Headers;
@@ -19244,8 +19244,8 @@ var require_re = __commonJS({
       [LETTERDASHNUMBER, MAX_SAFE_BUILD_LENGTH]
     ];
     var makeSafeRegex = (value) => {
-      for (const [token, max] of safeRegexReplacements) {
-        value = value.split(`${token}*`).join(`${token}{0,${max}}`).split(`${token}+`).join(`${token}{1,${max}}`);
+      for (const [token, max2] of safeRegexReplacements) {
+        value = value.split(`${token}*`).join(`${token}{0,${max2}}`).split(`${token}+`).join(`${token}{1,${max2}}`);
       }
       return value;
     };
@@ -19366,8 +19366,8 @@ var require_semver = __commonJS({
       if (identifiers.length > prerelease.length) {
         return false;
       }
-      for (let i = 0; i < identifiers.length; i++) {
-        if (compareIdentifiers(prerelease[i], identifiers[i]) !== 0) {
+      for (let i2 = 0; i2 < identifiers.length; i2++) {
+        if (compareIdentifiers(prerelease[i2], identifiers[i2]) !== 0) {
           return false;
         }
       }
@@ -19485,11 +19485,11 @@ var require_semver = __commonJS({
         } else if (!this.prerelease.length && !other.prerelease.length) {
           return 0;
         }
-        let i = 0;
+        let i2 = 0;
         do {
-          const a = this.prerelease[i];
-          const b = other.prerelease[i];
-          debug2("prerelease compare", i, a, b);
+          const a = this.prerelease[i2];
+          const b = other.prerelease[i2];
+          debug2("prerelease compare", i2, a, b);
           if (a === void 0 && b === void 0) {
             return 0;
           } else if (b === void 0) {
@@ -19501,17 +19501,17 @@ var require_semver = __commonJS({
           } else {
             return compareIdentifiers(a, b);
           }
-        } while (++i);
+        } while (++i2);
       }
       compareBuild(other) {
         if (!(other instanceof _SemVer)) {
           other = new _SemVer(other, this.options);
         }
-        let i = 0;
+        let i2 = 0;
         do {
-          const a = this.build[i];
-          const b = other.build[i];
-          debug2("build compare", i, a, b);
+          const a = this.build[i2];
+          const b = other.build[i2];
+          debug2("build compare", i2, a, b);
           if (a === void 0 && b === void 0) {
             return 0;
           } else if (b === void 0) {
@@ -19523,7 +19523,7 @@ var require_semver = __commonJS({
           } else {
             return compareIdentifiers(a, b);
           }
-        } while (++i);
+        } while (++i2);
       }
       // preminor will bump the version up to the next minor release, and immediately
       // down to pre-release. premajor and prepatch work the same way.
@@ -19600,14 +19600,14 @@ var require_semver = __commonJS({
             if (this.prerelease.length === 0) {
               this.prerelease = [base];
             } else {
-              let i = this.prerelease.length;
-              while (--i >= 0) {
-                if (typeof this.prerelease[i] === "number") {
-                  this.prerelease[i]++;
-                  i = -2;
+              let i2 = this.prerelease.length;
+              while (--i2 >= 0) {
+                if (typeof this.prerelease[i2] === "number") {
+                  this.prerelease[i2]++;
+                  i2 = -2;
                 }
               }
-              if (i === -1) {
+              if (i2 === -1) {
                 if (identifier === this.prerelease.join(".") && identifierBase === false) {
                   throw new Error("invalid increment argument: identifier already exists");
                 }
@@ -20016,8 +20016,8 @@ var require_coerce = __commonJS({
       const minor = match[3] || "0";
       const patch = match[4] || "0";
       const prerelease = options2.includePrerelease && match[5] ? `-${match[5]}` : "";
-      const build = options2.includePrerelease && match[6] ? `+${match[6]}` : "";
-      return parse3(`${major}.${minor}.${patch}${prerelease}${build}`, options2);
+      const build2 = options2.includePrerelease && match[6] ? `+${match[6]}` : "";
+      return parse3(`${major}.${minor}.${patch}${prerelease}${build2}`, options2);
     };
     module2.exports = coerce;
   }
@@ -20341,11 +20341,11 @@ var require_range = __commonJS({
       get range() {
         if (this.formatted === void 0) {
           this.formatted = "";
-          for (let i = 0; i < this.set.length; i++) {
-            if (i > 0) {
+          for (let i2 = 0; i2 < this.set.length; i2++) {
+            if (i2 > 0) {
               this.formatted += "||";
             }
-            const comps = this.set[i];
+            const comps = this.set[i2];
             for (let k = 0; k < comps.length; k++) {
               if (k > 0) {
                 this.formatted += " ";
@@ -20366,7 +20366,7 @@ var require_range = __commonJS({
         range = range.replace(BUILDSTRIPRE, "");
         const memoOpts = (this.options.includePrerelease && FLAG_INCLUDE_PRERELEASE) | (this.options.loose && FLAG_LOOSE);
         const memoKey = memoOpts + ":" + range;
-        const cached = cache.get(memoKey);
+        const cached = cache2.get(memoKey);
         if (cached) {
           return cached;
         }
@@ -20400,7 +20400,7 @@ var require_range = __commonJS({
           rangeMap.delete("");
         }
         const result = [...rangeMap.values()];
-        cache.set(memoKey, result);
+        cache2.set(memoKey, result);
         return result;
       }
       intersects(range, options2) {
@@ -20429,8 +20429,8 @@ var require_range = __commonJS({
             return false;
           }
         }
-        for (let i = 0; i < this.set.length; i++) {
-          if (testSet(this.set[i], version, this.options)) {
+        for (let i2 = 0; i2 < this.set.length; i2++) {
+          if (testSet(this.set[i2], version, this.options)) {
             return true;
           }
         }
@@ -20439,7 +20439,7 @@ var require_range = __commonJS({
     };
     module2.exports = Range;
     var LRU = require_lrucache();
-    var cache = new LRU();
+    var cache2 = new LRU();
     var parseOptions = require_parse_options();
     var Comparator = require_comparator();
     var debug2 = require_debug();
@@ -20653,19 +20653,19 @@ var require_range = __commonJS({
       return `${from} ${to}`.trim();
     };
     var testSet = (set, version, options2) => {
-      for (let i = 0; i < set.length; i++) {
-        if (!set[i].test(version)) {
+      for (let i2 = 0; i2 < set.length; i2++) {
+        if (!set[i2].test(version)) {
           return false;
         }
       }
       if (version.prerelease.length && !options2.includePrerelease) {
-        for (let i = 0; i < set.length; i++) {
-          debug2(set[i].semver);
-          if (set[i].semver === Comparator.ANY) {
+        for (let i2 = 0; i2 < set.length; i2++) {
+          debug2(set[i2].semver);
+          if (set[i2].semver === Comparator.ANY) {
             continue;
           }
-          if (set[i].semver.prerelease.length > 0) {
-            const allowed = set[i].semver;
+          if (set[i2].semver.prerelease.length > 0) {
+            const allowed = set[i2].semver;
             if (allowed.major === version.major && allowed.minor === version.minor && allowed.patch === version.patch) {
               return true;
             }
@@ -20825,7 +20825,7 @@ var require_max_satisfying = __commonJS({
     var SemVer = require_semver();
     var Range = require_range();
     var maxSatisfying = (versions, range, options2) => {
-      let max = null;
+      let max2 = null;
       let maxSV = null;
       let rangeObj = null;
       try {
@@ -20835,13 +20835,13 @@ var require_max_satisfying = __commonJS({
       }
       versions.forEach((v) => {
         if (rangeObj.test(v)) {
-          if (!max || maxSV.compare(v) === -1) {
-            max = v;
-            maxSV = new SemVer(max, options2);
+          if (!max2 || maxSV.compare(v) === -1) {
+            max2 = v;
+            maxSV = new SemVer(max2, options2);
           }
         }
       });
-      return max;
+      return max2;
     };
     module2.exports = maxSatisfying;
   }
@@ -20894,8 +20894,8 @@ var require_min_version = __commonJS({
         return minver;
       }
       minver = null;
-      for (let i = 0; i < range.set.length; ++i) {
-        const comparators = range.set[i];
+      for (let i2 = 0; i2 < range.set.length; ++i2) {
+        const comparators = range.set[i2];
         let setMin = null;
         comparators.forEach((comparator) => {
           const compver = new SemVer(comparator.semver.version);
@@ -20989,8 +20989,8 @@ var require_outside = __commonJS({
       if (satisfies2(version, range, options2)) {
         return false;
       }
-      for (let i = 0; i < range.set.length; ++i) {
-        const comparators = range.set[i];
+      for (let i2 = 0; i2 < range.set.length; ++i2) {
+        const comparators = range.set[i2];
         let high = null;
         let low = null;
         comparators.forEach((comparator) => {
@@ -21084,17 +21084,17 @@ var require_simplify = __commonJS({
         set.push([first, null]);
       }
       const ranges = [];
-      for (const [min, max] of set) {
-        if (min === max) {
+      for (const [min, max2] of set) {
+        if (min === max2) {
           ranges.push(min);
-        } else if (!max && min === v[0]) {
+        } else if (!max2 && min === v[0]) {
           ranges.push("*");
-        } else if (!max) {
+        } else if (!max2) {
           ranges.push(`>=${min}`);
         } else if (min === v[0]) {
-          ranges.push(`<=${max}`);
+          ranges.push(`<=${max2}`);
         } else {
-          ranges.push(`${min} - ${max}`);
+          ranges.push(`${min} - ${max2}`);
         }
       }
       const simplified = ranges.join(" || ");
@@ -21406,12 +21406,12 @@ var require_code = __commonJS({
         return item === "" || item === '""';
       }
       get str() {
-        var _a;
-        return (_a = this._str) !== null && _a !== void 0 ? _a : this._str = this._items.reduce((s, c) => `${s}${c}`, "");
+        var _a2;
+        return (_a2 = this._str) !== null && _a2 !== void 0 ? _a2 : this._str = this._items.reduce((s, c) => `${s}${c}`, "");
       }
       get names() {
-        var _a;
-        return (_a = this._names) !== null && _a !== void 0 ? _a : this._names = this._items.reduce((names, c) => {
+        var _a2;
+        return (_a2 = this._names) !== null && _a2 !== void 0 ? _a2 : this._names = this._items.reduce((names, c) => {
           if (c instanceof Name)
             names[c.str] = (names[c.str] || 0) + 1;
           return names;
@@ -21422,10 +21422,10 @@ var require_code = __commonJS({
     exports2.nil = new _Code("");
     function _(strs, ...args) {
       const code2 = [strs[0]];
-      let i = 0;
-      while (i < args.length) {
-        addCodeArg(code2, args[i]);
-        code2.push(strs[++i]);
+      let i2 = 0;
+      while (i2 < args.length) {
+        addCodeArg(code2, args[i2]);
+        code2.push(strs[++i2]);
       }
       return new _Code(code2);
     }
@@ -21433,11 +21433,11 @@ var require_code = __commonJS({
     var plus = new _Code("+");
     function str2(strs, ...args) {
       const expr = [safeStringify(strs[0])];
-      let i = 0;
-      while (i < args.length) {
+      let i2 = 0;
+      while (i2 < args.length) {
         expr.push(plus);
-        addCodeArg(expr, args[i]);
-        expr.push(plus, safeStringify(strs[++i]));
+        addCodeArg(expr, args[i2]);
+        expr.push(plus, safeStringify(strs[++i2]));
       }
       optimize(expr);
       return new _Code(expr);
@@ -21453,17 +21453,17 @@ var require_code = __commonJS({
     }
     exports2.addCodeArg = addCodeArg;
     function optimize(expr) {
-      let i = 1;
-      while (i < expr.length - 1) {
-        if (expr[i] === plus) {
-          const res = mergeExprItems(expr[i - 1], expr[i + 1]);
+      let i2 = 1;
+      while (i2 < expr.length - 1) {
+        if (expr[i2] === plus) {
+          const res = mergeExprItems(expr[i2 - 1], expr[i2 + 1]);
           if (res !== void 0) {
-            expr.splice(i - 1, 3, res);
+            expr.splice(i2 - 1, 3, res);
             continue;
           }
-          expr[i++] = "+";
+          expr[i2++] = "+";
         }
-        i++;
+        i2++;
       }
     }
     function mergeExprItems(a, b) {
@@ -21488,15 +21488,15 @@ var require_code = __commonJS({
       return c2.emptyStr() ? c1 : c1.emptyStr() ? c2 : str2`${c1}${c2}`;
     }
     exports2.strConcat = strConcat;
-    function interpolate(x) {
-      return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
+    function interpolate(x2) {
+      return typeof x2 == "number" || typeof x2 == "boolean" || x2 === null ? x2 : safeStringify(Array.isArray(x2) ? x2.join(",") : x2);
     }
-    function stringify(x) {
-      return new _Code(safeStringify(x));
+    function stringify(x2) {
+      return new _Code(safeStringify(x2));
     }
     exports2.stringify = stringify;
-    function safeStringify(x) {
-      return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+    function safeStringify(x2) {
+      return JSON.stringify(x2).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
     exports2.safeStringify = safeStringify;
     function getProperty(key) {
@@ -21557,8 +21557,8 @@ var require_scope = __commonJS({
         return `${prefix}${ng.index++}`;
       }
       _nameGroup(prefix) {
-        var _a, _b;
-        if (((_b = (_a = this._parent) === null || _a === void 0 ? void 0 : _a._prefixes) === null || _b === void 0 ? void 0 : _b.has(prefix)) || this._prefixes && !this._prefixes.has(prefix)) {
+        var _a2, _b2;
+        if (((_b2 = (_a2 = this._parent) === null || _a2 === void 0 ? void 0 : _a2._prefixes) === null || _b2 === void 0 ? void 0 : _b2.has(prefix)) || this._prefixes && !this._prefixes.has(prefix)) {
           throw new Error(`CodeGen: prefix "${prefix}" is not allowed in this scope`);
         }
         return this._names[prefix] = { prefix, index: 0 };
@@ -21591,12 +21591,12 @@ var require_scope = __commonJS({
         return new ValueScopeName(prefix, this._newName(prefix));
       }
       value(nameOrPrefix, value) {
-        var _a;
+        var _a2;
         if (value.ref === void 0)
           throw new Error("CodeGen: ref must be passed in value");
         const name = this.toName(nameOrPrefix);
         const { prefix } = name;
-        const valueKey = (_a = value.key) !== null && _a !== void 0 ? _a : value.ref;
+        const valueKey = (_a2 = value.key) !== null && _a2 !== void 0 ? _a2 : value.ref;
         let vs = this._values[prefix];
         if (vs) {
           const _name = vs.get(valueKey);
@@ -21843,27 +21843,27 @@ var require_codegen = __commonJS({
       }
       optimizeNodes() {
         const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i].optimizeNodes();
+        let i2 = nodes.length;
+        while (i2--) {
+          const n = nodes[i2].optimizeNodes();
           if (Array.isArray(n))
-            nodes.splice(i, 1, ...n);
+            nodes.splice(i2, 1, ...n);
           else if (n)
-            nodes[i] = n;
+            nodes[i2] = n;
           else
-            nodes.splice(i, 1);
+            nodes.splice(i2, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
       optimizeNames(names, constants3) {
         const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i];
+        let i2 = nodes.length;
+        while (i2--) {
+          const n = nodes[i2];
           if (n.optimizeNames(names, constants3))
             continue;
           subtractNames(names, n.names);
-          nodes.splice(i, 1);
+          nodes.splice(i2, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
@@ -21914,8 +21914,8 @@ var require_codegen = __commonJS({
         return this;
       }
       optimizeNames(names, constants3) {
-        var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants3);
+        var _a2;
+        this.else = (_a2 = this.else) === null || _a2 === void 0 ? void 0 : _a2.optimizeNames(names, constants3);
         if (!(super.optimizeNames(names, constants3) || this.else))
           return;
         this.condition = optimizeExpr(this.condition, names, constants3);
@@ -22019,17 +22019,17 @@ var require_codegen = __commonJS({
         return code2;
       }
       optimizeNodes() {
-        var _a, _b;
+        var _a2, _b2;
         super.optimizeNodes();
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNodes();
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
+        (_a2 = this.catch) === null || _a2 === void 0 ? void 0 : _a2.optimizeNodes();
+        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNodes();
         return this;
       }
       optimizeNames(names, constants3) {
-        var _a, _b;
+        var _a2, _b2;
         super.optimizeNames(names, constants3);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants3);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants3);
+        (_a2 = this.catch) === null || _a2 === void 0 ? void 0 : _a2.optimizeNames(names, constants3);
+        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNames(names, constants3);
         return this;
       }
       get names() {
@@ -22190,8 +22190,8 @@ var require_codegen = __commonJS({
         const name = this._scope.toName(nameOrPrefix);
         if (this.opts.es5) {
           const arr = iterable instanceof code_1.Name ? iterable : this.var("_arr", iterable);
-          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i) => {
-            this.var(name, (0, code_1._)`${arr}[${i}]`);
+          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i2) => {
+            this.var(name, (0, code_1._)`${arr}[${i2}]`);
             forBody(name);
           });
         }
@@ -22359,8 +22359,8 @@ var require_codegen = __commonJS({
       for (const n in from)
         names[n] = (names[n] || 0) - (from[n] || 0);
     }
-    function not(x) {
-      return typeof x == "boolean" || typeof x == "number" || x === null ? !x : (0, code_1._)`!${par(x)}`;
+    function not(x2) {
+      return typeof x2 == "boolean" || typeof x2 == "number" || x2 === null ? !x2 : (0, code_1._)`!${par(x2)}`;
     }
     exports2.not = not;
     var andCode = mappend(exports2.operators.AND);
@@ -22374,10 +22374,10 @@ var require_codegen = __commonJS({
     }
     exports2.or = or;
     function mappend(op) {
-      return (x, y) => x === code_1.nil ? y : y === code_1.nil ? x : (0, code_1._)`${par(x)} ${op} ${par(y)}`;
+      return (x2, y) => x2 === code_1.nil ? y : y === code_1.nil ? x2 : (0, code_1._)`${par(x2)} ${op} ${par(y)}`;
     }
-    function par(x) {
-      return x instanceof code_1.Name ? x : (0, code_1._)`(${x})`;
+    function par(x2) {
+      return x2 instanceof code_1.Name ? x2 : (0, code_1._)`(${x2})`;
     }
   }
 });
@@ -22467,8 +22467,8 @@ var require_util9 = __commonJS({
     exports2.unescapeJsonPointer = unescapeJsonPointer;
     function eachItem(xs, f) {
       if (Array.isArray(xs)) {
-        for (const x of xs)
-          f(x);
+        for (const x2 of xs)
+          f(x2);
       } else {
         f(xs);
       }
@@ -22632,21 +22632,21 @@ var require_errors2 = __commonJS({
     function extendErrors({ gen, keyword, schemaValue, data, errsCount, it }) {
       if (errsCount === void 0)
         throw new Error("ajv implementation error");
-      const err = gen.name("err");
-      gen.forRange("i", errsCount, names_1.default.errors, (i) => {
-        gen.const(err, (0, codegen_1._)`${names_1.default.vErrors}[${i}]`);
-        gen.if((0, codegen_1._)`${err}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it.errorPath)));
-        gen.assign((0, codegen_1._)`${err}.schemaPath`, (0, codegen_1.str)`${it.errSchemaPath}/${keyword}`);
+      const err2 = gen.name("err");
+      gen.forRange("i", errsCount, names_1.default.errors, (i2) => {
+        gen.const(err2, (0, codegen_1._)`${names_1.default.vErrors}[${i2}]`);
+        gen.if((0, codegen_1._)`${err2}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err2}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it.errorPath)));
+        gen.assign((0, codegen_1._)`${err2}.schemaPath`, (0, codegen_1.str)`${it.errSchemaPath}/${keyword}`);
         if (it.opts.verbose) {
-          gen.assign((0, codegen_1._)`${err}.schema`, schemaValue);
-          gen.assign((0, codegen_1._)`${err}.data`, data);
+          gen.assign((0, codegen_1._)`${err2}.schema`, schemaValue);
+          gen.assign((0, codegen_1._)`${err2}.data`, data);
         }
       });
     }
     exports2.extendErrors = extendErrors;
     function addError(gen, errObj) {
-      const err = gen.const("err", errObj);
-      gen.if((0, codegen_1._)`${names_1.default.vErrors} === null`, () => gen.assign(names_1.default.vErrors, (0, codegen_1._)`[${err}]`), (0, codegen_1._)`${names_1.default.vErrors}.push(${err})`);
+      const err2 = gen.const("err", errObj);
+      gen.if((0, codegen_1._)`${names_1.default.vErrors} === null`, () => gen.assign(names_1.default.vErrors, (0, codegen_1._)`[${err2}]`), (0, codegen_1._)`${names_1.default.vErrors}.push(${err2})`);
       gen.code((0, codegen_1._)`${names_1.default.errors}++`);
     }
     function returnErrors(it, errs) {
@@ -22769,8 +22769,8 @@ var require_rules = __commonJS({
     exports2.getRules = exports2.isJSONType = void 0;
     var _jsonTypes = ["string", "number", "integer", "boolean", "null", "object", "array"];
     var jsonTypes = new Set(_jsonTypes);
-    function isJSONType(x) {
-      return typeof x == "string" && jsonTypes.has(x);
+    function isJSONType(x2) {
+      return typeof x2 == "string" && jsonTypes.has(x2);
     }
     exports2.isJSONType = isJSONType;
     function getRules() {
@@ -22808,8 +22808,8 @@ var require_applicability = __commonJS({
     }
     exports2.shouldUseGroup = shouldUseGroup;
     function shouldUseRule(schema, rule) {
-      var _a;
-      return schema[rule.keyword] !== void 0 || ((_a = rule.definition.implements) === null || _a === void 0 ? void 0 : _a.some((kwd) => schema[kwd] !== void 0));
+      var _a2;
+      return schema[rule.keyword] !== void 0 || ((_a2 = rule.definition.implements) === null || _a2 === void 0 ? void 0 : _a2.some((kwd) => schema[kwd] !== void 0));
     }
     exports2.shouldUseRule = shouldUseRule;
   }
@@ -23014,7 +23014,7 @@ var require_defaults = __commonJS({
           assignDefault(it, key, properties[key].default);
         }
       } else if (ty === "array" && Array.isArray(items)) {
-        items.forEach((sch, i) => assignDefault(it, i, sch.default));
+        items.forEach((sch, i2) => assignDefault(it, i2, sch.default));
       }
     }
     exports2.assignDefaults = assignDefaults;
@@ -23132,10 +23132,10 @@ var require_code2 = __commonJS({
       return valid;
       function validateItems(notValid) {
         const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-        gen.forRange("i", 0, len, (i) => {
+        gen.forRange("i", 0, len, (i2) => {
           cxt.subschema({
             keyword,
-            dataProp: i,
+            dataProp: i2,
             dataPropType: util_1.Type.Num
           }, valid);
           gen.if((0, codegen_1.not)(valid), notValid);
@@ -23152,10 +23152,10 @@ var require_code2 = __commonJS({
         return;
       const valid = gen.let("valid", false);
       const schValid = gen.name("_valid");
-      gen.block(() => schema.forEach((_sch, i) => {
+      gen.block(() => schema.forEach((_sch, i2) => {
         const schCxt = cxt.subschema({
           keyword,
-          schemaProp: i,
+          schemaProp: i2,
           compositeRule: true
         }, schValid);
         gen.assign(valid, (0, codegen_1._)`${valid} || ${schValid}`);
@@ -23197,14 +23197,14 @@ var require_keyword = __commonJS({
     }
     exports2.macroKeywordCode = macroKeywordCode;
     function funcKeywordCode(cxt, def) {
-      var _a;
+      var _a2;
       const { gen, keyword, schema, parentSchema, $data, it } = cxt;
       checkAsyncKeyword(it, def);
       const validate = !$data && def.compile ? def.compile.call(it.self, schema, parentSchema, it) : def.validate;
       const validateRef = useKeyword(gen, keyword, validate);
       const valid = gen.let("valid");
       cxt.block$data(valid, validateKeyword);
-      cxt.ok((_a = def.valid) !== null && _a !== void 0 ? _a : valid);
+      cxt.ok((_a2 = def.valid) !== null && _a2 !== void 0 ? _a2 : valid);
       function validateKeyword() {
         if (def.errors === false) {
           assignValid();
@@ -23235,8 +23235,8 @@ var require_keyword = __commonJS({
         gen.assign(valid, (0, codegen_1._)`${_await}${(0, code_1.callValidateCode)(cxt, validateRef, passCxt, passSchema)}`, def.modifying);
       }
       function reportErrs(errors) {
-        var _a2;
-        gen.if((0, codegen_1.not)((_a2 = def.valid) !== null && _a2 !== void 0 ? _a2 : valid), errors);
+        var _a3;
+        gen.if((0, codegen_1.not)((_a3 = def.valid) !== null && _a3 !== void 0 ? _a3 : valid), errors);
       }
     }
     exports2.funcKeywordCode = funcKeywordCode;
@@ -23378,12 +23378,12 @@ var require_fast_deep_equal = __commonJS({
       if (a === b) return true;
       if (a && b && typeof a == "object" && typeof b == "object") {
         if (a.constructor !== b.constructor) return false;
-        var length, i, keys;
+        var length, i2, keys;
         if (Array.isArray(a)) {
           length = a.length;
           if (length != b.length) return false;
-          for (i = length; i-- !== 0; )
-            if (!equal(a[i], b[i])) return false;
+          for (i2 = length; i2-- !== 0; )
+            if (!equal(a[i2], b[i2])) return false;
           return true;
         }
         if (a.constructor === RegExp) return a.source === b.source && a.flags === b.flags;
@@ -23392,10 +23392,10 @@ var require_fast_deep_equal = __commonJS({
         keys = Object.keys(a);
         length = keys.length;
         if (length !== Object.keys(b).length) return false;
-        for (i = length; i-- !== 0; )
-          if (!Object.prototype.hasOwnProperty.call(b, keys[i])) return false;
-        for (i = length; i-- !== 0; ) {
-          var key = keys[i];
+        for (i2 = length; i2-- !== 0; )
+          if (!Object.prototype.hasOwnProperty.call(b, keys[i2])) return false;
+        for (i2 = length; i2-- !== 0; ) {
+          var key = keys[i2];
           if (!equal(a[key], b[key])) return false;
         }
         return true;
@@ -23472,8 +23472,8 @@ var require_json_schema_traverse = __commonJS({
           var sch = schema[key];
           if (Array.isArray(sch)) {
             if (key in traverse.arrayKeywords) {
-              for (var i = 0; i < sch.length; i++)
-                _traverse(opts, pre, post, sch[i], jsonPtr + "/" + key + "/" + i, rootSchema, jsonPtr, key, schema, i);
+              for (var i2 = 0; i2 < sch.length; i2++)
+                _traverse(opts, pre, post, sch[i2], jsonPtr + "/" + key + "/" + i2, rootSchema, jsonPtr, key, schema, i2);
             }
           } else if (key in traverse.propsKeywords) {
             if (sch && typeof sch == "object") {
@@ -24204,7 +24204,7 @@ var require_compile = __commonJS({
     var validate_1 = require_validate();
     var SchemaEnv = class {
       constructor(env) {
-        var _a;
+        var _a2;
         this.refs = {};
         this.dynamicAnchors = {};
         let schema;
@@ -24213,7 +24213,7 @@ var require_compile = __commonJS({
         this.schema = env.schema;
         this.schemaId = env.schemaId;
         this.root = env.root || this;
-        this.baseId = (_a = env.baseId) !== null && _a !== void 0 ? _a : (0, resolve_1.normalizeId)(schema === null || schema === void 0 ? void 0 : schema[env.schemaId || "$id"]);
+        this.baseId = (_a2 = env.baseId) !== null && _a2 !== void 0 ? _a2 : (0, resolve_1.normalizeId)(schema === null || schema === void 0 ? void 0 : schema[env.schemaId || "$id"]);
         this.schemaPath = env.schemaPath;
         this.localRefs = env.localRefs;
         this.meta = env.meta;
@@ -24309,14 +24309,14 @@ var require_compile = __commonJS({
     }
     exports2.compileSchema = compileSchema;
     function resolveRef(root, baseId, ref) {
-      var _a;
+      var _a2;
       ref = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, ref);
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
       let _sch = resolve.call(this, root, ref);
       if (_sch === void 0) {
-        const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
+        const schema = (_a2 = root.localRefs) === null || _a2 === void 0 ? void 0 : _a2[ref];
         const { schemaId } = this.opts;
         if (schema)
           _sch = new SchemaEnv({ schema, schemaId, root, baseId });
@@ -24385,8 +24385,8 @@ var require_compile = __commonJS({
       "definitions"
     ]);
     function getJsonPointer(parsedRef, { baseId, schema, root }) {
-      var _a;
-      if (((_a = parsedRef.fragment) === null || _a === void 0 ? void 0 : _a[0]) !== "/")
+      var _a2;
+      if (((_a2 = parsedRef.fragment) === null || _a2 === void 0 ? void 0 : _a2[0]) !== "/")
         return;
       for (const part of parsedRef.fragment.slice(1).split("/")) {
         if (typeof schema === "boolean")
@@ -24448,8 +24448,8 @@ var require_utils2 = __commonJS({
     var BYTE_HEX = new Array(256);
     {
       const HEX_DIGITS = "0123456789ABCDEF";
-      for (let i = 0; i < 256; i++) {
-        BYTE_HEX[i] = "%" + HEX_DIGITS[i >> 4] + HEX_DIGITS[i & 15];
+      for (let i2 = 0; i2 < 256; i2++) {
+        BYTE_HEX[i2] = "%" + HEX_DIGITS[i2 >> 4] + HEX_DIGITS[i2 & 15];
       }
     }
     function percentEncodeNonAscii(cp) {
@@ -24464,24 +24464,24 @@ var require_utils2 = __commonJS({
     function stringArrayToHexStripped(input) {
       let acc = "";
       let code2 = 0;
-      let i = 0;
-      for (i = 0; i < input.length; i++) {
-        code2 = input[i].charCodeAt(0);
+      let i2 = 0;
+      for (i2 = 0; i2 < input.length; i2++) {
+        code2 = input[i2].charCodeAt(0);
         if (code2 === 48) {
           continue;
         }
         if (!(code2 >= 48 && code2 <= 57 || code2 >= 65 && code2 <= 70 || code2 >= 97 && code2 <= 102)) {
           return "";
         }
-        acc += input[i];
+        acc += input[i2];
         break;
       }
-      for (i += 1; i < input.length; i++) {
-        code2 = input[i].charCodeAt(0);
+      for (i2 += 1; i2 < input.length; i2++) {
+        code2 = input[i2].charCodeAt(0);
         if (!(code2 >= 48 && code2 <= 57 || code2 >= 65 && code2 <= 70 || code2 >= 97 && code2 <= 102)) {
           return "";
         }
-        acc += input[i];
+        acc += input[i2];
       }
       return acc;
     }
@@ -24491,10 +24491,10 @@ var require_utils2 = __commonJS({
     var nonSimpleDomain = RegExp.prototype.test.bind(/[^!"$&'()*+,\-.;=_`a-z{}~]/u);
     function isZoneIdentifier(zone) {
       if (zone.length === 0) return false;
-      for (let i = 0; i < zone.length; i++) {
-        if (isZoneCharacter(zone[i])) continue;
-        if (zone[i] === "%" && i + 2 < zone.length && isHexPair(zone.slice(i + 1, i + 3))) {
-          i += 2;
+      for (let i2 = 0; i2 < zone.length; i2++) {
+        if (isZoneCharacter(zone[i2])) continue;
+        if (zone[i2] === "%" && i2 + 2 < zone.length && isHexPair(zone.slice(i2 + 1, i2 + 3))) {
+          i2 += 2;
           continue;
         }
         return false;
@@ -24506,9 +24506,9 @@ var require_utils2 = __commonJS({
       let bestLength = 0;
       let runStart = -1;
       let runLength = 0;
-      for (let i = 0; i < hextets.length; i++) {
-        if (hextets[i] === "0") {
-          if (runStart === -1) runStart = i;
+      for (let i2 = 0; i2 < hextets.length; i2++) {
+        if (hextets[i2] === "0") {
+          if (runStart === -1) runStart = i2;
           runLength++;
           if (runLength > bestLength) {
             bestLength = runLength;
@@ -24535,16 +24535,16 @@ var require_utils2 = __commonJS({
       }
       const parts = left.concat(right);
       let hextetCount = 0;
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i];
+      for (let i2 = 0; i2 < parts.length; i2++) {
+        const part = parts[i2];
         if (part === "") return void 0;
         if (part.indexOf(".") !== -1) {
-          if (i !== parts.length - 1 || compression !== -1 && right.length === 0 || !isIPv4(part)) return void 0;
+          if (i2 !== parts.length - 1 || compression !== -1 && right.length === 0 || !isIPv4(part)) return void 0;
           hextetCount += 2;
           continue;
         }
         if (!isHextet(part)) return void 0;
-        parts[i] = parseInt(part, 16).toString(16);
+        parts[i2] = parseInt(part, 16).toString(16);
         hextetCount++;
       }
       if (compression === -1) {
@@ -24553,8 +24553,8 @@ var require_utils2 = __commonJS({
       }
       if (hextetCount >= 8) return void 0;
       const expanded = parts.slice(0, left.length);
-      for (let i = hextetCount; i < 8; i++) expanded.push("0");
-      for (let i = left.length; i < parts.length; i++) expanded.push(parts[i]);
+      for (let i2 = hextetCount; i2 < 8; i2++) expanded.push("0");
+      for (let i2 = left.length; i2 < parts.length; i2++) expanded.push(parts[i2]);
       return compressIPv6ZeroRun(expanded);
     }
     function normalizeIPv6(host) {
@@ -24587,13 +24587,13 @@ var require_utils2 = __commonJS({
     }
     function findToken(str2, token) {
       let ind = 0;
-      for (let i = 0; i < str2.length; i++) {
-        if (str2[i] === token) ind++;
+      for (let i2 = 0; i2 < str2.length; i2++) {
+        if (str2[i2] === token) ind++;
       }
       return ind;
     }
-    function removeDotSegments(path7) {
-      let input = path7;
+    function removeDotSegments(path13) {
+      let input = path13;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -24667,16 +24667,16 @@ var require_utils2 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path7) {
-      if (path7 === "" || path7[0] === "/") {
-        return removeDotSegments(path7);
+    function removeDotSegmentsRelative(path13) {
+      if (path13 === "" || path13[0] === "/") {
+        return removeDotSegments(path13);
       }
-      const segments = path7.split("/");
+      const segments = path13.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
-      for (let i = 0; i <= last; i++) {
-        const segment = segments[i];
+      for (let i2 = 0; i2 <= last; i2++) {
+        const segment = segments[i2];
         if (segment === "." || segment === "..") {
           if (segment === "..") {
             if (output.length !== 0 && output[output.length - 1] !== "..") {
@@ -24685,7 +24685,7 @@ var require_utils2 = __commonJS({
               output.push("..");
             }
           }
-          trailingDirectory = i === last;
+          trailingDirectory = i2 === last;
         } else {
           output.push(segment);
         }
@@ -24711,9 +24711,9 @@ var require_utils2 = __commonJS({
         return input;
       }
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i2 = 0; i2 < input.length; i2++) {
+        if (input[i2] === "%" && i2 + 2 < input.length) {
+          const hex = input.slice(i2 + 1, i2 + 3);
           if (isHexPair(hex)) {
             const normalizedHex = hex.toUpperCase();
             const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
@@ -24722,20 +24722,20 @@ var require_utils2 = __commonJS({
             } else {
               output += "%" + normalizedHex;
             }
-            i += 2;
+            i2 += 2;
             continue;
           }
         }
-        output += input[i];
+        output += input[i2];
       }
       return output;
     }
     function normalizePathEncoding(input) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i2 = 0; i2 < input.length; i2++) {
+        const ch = input[i2];
+        if (ch === "%" && i2 + 2 < input.length) {
+          const hex = input.slice(i2 + 1, i2 + 3);
           if (isHexPair(hex)) {
             const normalizedHex = hex.toUpperCase();
             const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
@@ -24744,23 +24744,23 @@ var require_utils2 = __commonJS({
             } else {
               output += "%" + normalizedHex;
             }
-            i += 2;
+            i2 += 2;
             continue;
           }
         }
         if (isPathCharacter(ch)) {
           output += ch;
         } else {
-          const code2 = input.charCodeAt(i);
+          const code2 = input.charCodeAt(i2);
           if (code2 < 128) {
             output += isEscapeSafe(code2) ? ch : BYTE_HEX[code2];
           } else if (code2 < 55296 || code2 > 57343) {
             output += percentEncodeNonAscii(code2);
-          } else if (code2 <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code2 <= 56319 && i2 + 1 < input.length) {
+            const low = input.charCodeAt(i2 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
-              i++;
+              i2++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -24774,13 +24774,13 @@ var require_utils2 = __commonJS({
     function serializePathEncoding(input, pathNoScheme = false) {
       let output = "";
       let firstSegment = pathNoScheme && input[0] !== "/";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i2 = 0; i2 < input.length; i2++) {
+        const ch = input[i2];
+        if (ch === "%" && i2 + 2 < input.length) {
+          const hex = input.slice(i2 + 1, i2 + 3);
           if (isHexPair(hex)) {
             output += "%" + hex.toUpperCase();
-            i += 2;
+            i2 += 2;
             continue;
           }
         }
@@ -24790,16 +24790,16 @@ var require_utils2 = __commonJS({
         if (isPathCharacter(ch) && (ch !== ":" || !firstSegment)) {
           output += ch;
         } else {
-          const code2 = input.charCodeAt(i);
+          const code2 = input.charCodeAt(i2);
           if (code2 < 128) {
             output += BYTE_HEX[code2];
           } else if (code2 < 55296 || code2 > 57343) {
             output += percentEncodeNonAscii(code2);
-          } else if (code2 <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code2 <= 56319 && i2 + 1 < input.length) {
+            const low = input.charCodeAt(i2 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
-              i++;
+              i2++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -24812,29 +24812,29 @@ var require_utils2 = __commonJS({
     }
     function encodeComponent(input, isAllowed) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i2 = 0; i2 < input.length; i2++) {
+        const ch = input[i2];
+        if (ch === "%" && i2 + 2 < input.length) {
+          const hex = input.slice(i2 + 1, i2 + 3);
           if (isHexPair(hex)) {
             output += "%" + hex.toUpperCase();
-            i += 2;
+            i2 += 2;
             continue;
           }
         }
         if (isAllowed(ch)) {
           output += ch;
         } else {
-          const code2 = input.charCodeAt(i);
+          const code2 = input.charCodeAt(i2);
           if (code2 < 128) {
             output += BYTE_HEX[code2];
           } else if (code2 < 55296 || code2 > 57343) {
             output += percentEncodeNonAscii(code2);
-          } else if (code2 <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code2 <= 56319 && i2 + 1 < input.length) {
+            const low = input.charCodeAt(i2 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
-              i++;
+              i2++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -24859,10 +24859,10 @@ var require_utils2 = __commonJS({
     }
     function normalizeQueryFragmentEncoding(input) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i2 = 0; i2 < input.length; i2++) {
+        const ch = input[i2];
+        if (ch === "%" && i2 + 2 < input.length) {
+          const hex = input.slice(i2 + 1, i2 + 3);
           if (isHexPair(hex)) {
             const normalizedHex = hex.toUpperCase();
             const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
@@ -24871,23 +24871,23 @@ var require_utils2 = __commonJS({
             } else {
               output += "%" + normalizedHex;
             }
-            i += 2;
+            i2 += 2;
             continue;
           }
         }
         if (isQueryFragmentCharacter(ch)) {
           output += ch;
         } else {
-          const code2 = input.charCodeAt(i);
+          const code2 = input.charCodeAt(i2);
           if (code2 < 128) {
             output += isEscapeSafe(code2) ? ch : BYTE_HEX[code2];
           } else if (code2 < 55296 || code2 > 57343) {
             output += percentEncodeNonAscii(code2);
-          } else if (code2 <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code2 <= 56319 && i2 + 1 < input.length) {
+            const low = input.charCodeAt(i2 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
-              i++;
+              i2++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -24900,16 +24900,16 @@ var require_utils2 = __commonJS({
     }
     function escapePreservingEscapes(input) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i2 = 0; i2 < input.length; i2++) {
+        if (input[i2] === "%" && i2 + 2 < input.length) {
+          const hex = input.slice(i2 + 1, i2 + 3);
           if (isHexPair(hex)) {
             output += "%" + hex.toUpperCase();
-            i += 2;
+            i2 += 2;
             continue;
           }
         }
-        output += escape(input[i]);
+        output += escape(input[i2]);
       }
       return output;
     }
@@ -25034,8 +25034,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path7 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path7 && path7 !== "/" ? path7 : void 0;
+        const path13 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path13 && path13 !== "/" ? path13 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -25700,11 +25700,11 @@ var require_core = __commonJS({
     };
     var MAX_EXPRESSION = 200;
     function requiredOptions(o) {
-      var _a, _b, _c, _d, _e, _f, _g, _h, _j, _k, _l, _m, _o, _p, _q, _r, _s, _t, _u, _v, _w, _x, _y, _z, _0;
+      var _a2, _b2, _c, _d, _e, _f, _g, _h, _j, _k, _l, _m, _o, _p, _q, _r, _s, _t, _u, _v, _w, _x, _y, _z, _0;
       const s = o.strict;
-      const _optz = (_a = o.code) === null || _a === void 0 ? void 0 : _a.optimize;
+      const _optz = (_a2 = o.code) === null || _a2 === void 0 ? void 0 : _a2.optimize;
       const optimize = _optz === true || _optz === void 0 ? 1 : _optz || 0;
-      const regExp = (_c = (_b = o.code) === null || _b === void 0 ? void 0 : _b.regExp) !== null && _c !== void 0 ? _c : defaultRegExp;
+      const regExp = (_c = (_b2 = o.code) === null || _b2 === void 0 ? void 0 : _b2.regExp) !== null && _c !== void 0 ? _c : defaultRegExp;
       const uriResolver = (_d = o.uriResolver) !== null && _d !== void 0 ? _d : uri_1.default;
       return {
         strictSchema: (_f = (_e = o.strictSchema) !== null && _e !== void 0 ? _e : s) !== null && _f !== void 0 ? _f : true,
@@ -25995,9 +25995,9 @@ var require_core = __commonJS({
         delete RULES2.keywords[keyword];
         delete RULES2.all[keyword];
         for (const group2 of RULES2.rules) {
-          const i = group2.rules.findIndex((rule) => rule.keyword === keyword);
-          if (i >= 0)
-            group2.rules.splice(i, 1);
+          const i2 = group2.rules.findIndex((rule) => rule.keyword === keyword);
+          if (i2 >= 0)
+            group2.rules.splice(i2, 1);
         }
         return this;
       }
@@ -26176,7 +26176,7 @@ var require_core = __commonJS({
       }
     }
     function addRule(keyword, definition, dataType) {
-      var _a;
+      var _a2;
       const post = definition === null || definition === void 0 ? void 0 : definition.post;
       if (dataType && post)
         throw new Error('keyword with "post" flag cannot have "type"');
@@ -26202,12 +26202,12 @@ var require_core = __commonJS({
       else
         ruleGroup.rules.push(rule);
       RULES2.all[keyword] = rule;
-      (_a = definition.implements) === null || _a === void 0 ? void 0 : _a.forEach((kwd) => this.addKeyword(kwd));
+      (_a2 = definition.implements) === null || _a2 === void 0 ? void 0 : _a2.forEach((kwd) => this.addKeyword(kwd));
     }
     function addBeforeRule(ruleGroup, rule, before) {
-      const i = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
-      if (i >= 0) {
-        ruleGroup.rules.splice(i, 0, rule);
+      const i2 = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
+      if (i2 >= 0) {
+        ruleGroup.rules.splice(i2, 0, rule);
       } else {
         ruleGroup.rules.push(rule);
         this.logger.warn(`rule ${before} is not defined`);
@@ -26336,10 +26336,10 @@ var require_ref = __commonJS({
         gen.assign(names_1.default.errors, (0, codegen_1._)`${names_1.default.vErrors}.length`);
       }
       function addEvaluatedFrom(source) {
-        var _a;
+        var _a2;
         if (!it.opts.unevaluated)
           return;
-        const schEvaluated = (_a = sch === null || sch === void 0 ? void 0 : sch.validate) === null || _a === void 0 ? void 0 : _a.evaluated;
+        const schEvaluated = (_a2 = sch === null || sch === void 0 ? void 0 : sch.validate) === null || _a2 === void 0 ? void 0 : _a2.evaluated;
         if (it.props !== true) {
           if (schEvaluated && !schEvaluated.dynamicProps) {
             if (schEvaluated.props !== void 0) {
@@ -26704,8 +26704,8 @@ var require_uniqueItems = __commonJS({
     var util_1 = require_util9();
     var equal_1 = require_equal();
     var error2 = {
-      message: ({ params: { i, j } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
-      params: ({ params: { i, j } }) => (0, codegen_1._)`{i: ${i}, j: ${j}}`
+      message: ({ params: { i: i2, j } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j} and ${i2} are identical)`,
+      params: ({ params: { i: i2, j } }) => (0, codegen_1._)`{i: ${i2}, j: ${j}}`
     };
     var def = {
       keyword: "uniqueItems",
@@ -26722,21 +26722,21 @@ var require_uniqueItems = __commonJS({
         cxt.block$data(valid, validateUniqueItems, (0, codegen_1._)`${schemaCode} === false`);
         cxt.ok(valid);
         function validateUniqueItems() {
-          const i = gen.let("i", (0, codegen_1._)`${data}.length`);
+          const i2 = gen.let("i", (0, codegen_1._)`${data}.length`);
           const j = gen.let("j");
-          cxt.setParams({ i, j });
+          cxt.setParams({ i: i2, j });
           gen.assign(valid, true);
-          gen.if((0, codegen_1._)`${i} > 1`, () => (canOptimize() ? loopN : loopN2)(i, j));
+          gen.if((0, codegen_1._)`${i2} > 1`, () => (canOptimize() ? loopN : loopN2)(i2, j));
         }
         function canOptimize() {
           return itemTypes.length > 0 && !itemTypes.some((t) => t === "object" || t === "array");
         }
-        function loopN(i, j) {
+        function loopN(i2, j) {
           const item = gen.name("item");
           const wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it.opts.strictNumbers, dataType_1.DataType.Wrong);
           const indices = gen.const("indices", (0, codegen_1._)`{}`);
-          gen.for((0, codegen_1._)`;${i}--;`, () => {
-            gen.let(item, (0, codegen_1._)`${data}[${i}]`);
+          gen.for((0, codegen_1._)`;${i2}--;`, () => {
+            gen.let(item, (0, codegen_1._)`${data}[${i2}]`);
             gen.if(wrongType, (0, codegen_1._)`continue`);
             if (itemTypes.length > 1)
               gen.if((0, codegen_1._)`typeof ${item} == "string"`, (0, codegen_1._)`${item} += "_"`);
@@ -26744,13 +26744,13 @@ var require_uniqueItems = __commonJS({
               gen.assign(j, (0, codegen_1._)`${indices}[${item}]`);
               cxt.error();
               gen.assign(valid, false).break();
-            }).code((0, codegen_1._)`${indices}[${item}] = ${i}`);
+            }).code((0, codegen_1._)`${indices}[${item}] = ${i2}`);
           });
         }
-        function loopN2(i, j) {
+        function loopN2(i2, j) {
           const eql = (0, util_1.useFunc)(gen, equal_1.default);
           const outer = gen.name("outer");
-          gen.label(outer).for((0, codegen_1._)`;${i}--;`, () => gen.for((0, codegen_1._)`${j} = ${i}; ${j}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i}], ${data}[${j}])`, () => {
+          gen.label(outer).for((0, codegen_1._)`;${i2}--;`, () => gen.for((0, codegen_1._)`${j} = ${i2}; ${j}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i2}], ${data}[${j}])`, () => {
             cxt.error();
             gen.assign(valid, false).break(outer);
           })));
@@ -26822,16 +26822,16 @@ var require_enum = __commonJS({
           if (!Array.isArray(schema))
             throw new Error("ajv implementation error");
           const vSchema = gen.const("vSchema", schemaCode);
-          valid = (0, codegen_1.or)(...schema.map((_x, i) => equalCode(vSchema, i)));
+          valid = (0, codegen_1.or)(...schema.map((_x, i2) => equalCode(vSchema, i2)));
         }
         cxt.pass(valid);
         function loopEnum() {
           gen.assign(valid, false);
           gen.forOf("v", schemaCode, (v) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v})`, () => gen.assign(valid, true).break()));
         }
-        function equalCode(vSchema, i) {
-          const sch = schema[i];
-          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i}])` : (0, codegen_1._)`${data} === ${sch}`;
+        function equalCode(vSchema, i2) {
+          const sch = schema[i2];
+          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i2}])` : (0, codegen_1._)`${data} === ${sch}`;
         }
       }
     };
@@ -26918,8 +26918,8 @@ var require_additionalItems = __commonJS({
         cxt.ok(valid);
       }
       function validateItems(valid) {
-        gen.forRange("i", items.length, len, (i) => {
-          cxt.subschema({ keyword, dataProp: i, dataPropType: util_1.Type.Num }, valid);
+        gen.forRange("i", items.length, len, (i2) => {
+          cxt.subschema({ keyword, dataProp: i2, dataPropType: util_1.Type.Num }, valid);
           if (!it.allErrors)
             gen.if((0, codegen_1.not)(valid), () => gen.break());
         });
@@ -26962,13 +26962,13 @@ var require_items = __commonJS({
       }
       const valid = gen.name("valid");
       const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-      schArr.forEach((sch, i) => {
+      schArr.forEach((sch, i2) => {
         if ((0, util_1.alwaysValidSchema)(it, sch))
           return;
-        gen.if((0, codegen_1._)`${len} > ${i}`, () => cxt.subschema({
+        gen.if((0, codegen_1._)`${len} > ${i2}`, () => cxt.subschema({
           keyword,
-          schemaProp: i,
-          dataProp: i
+          schemaProp: i2,
+          dataProp: i2
         }, valid));
         cxt.ok(valid);
       });
@@ -27047,8 +27047,8 @@ var require_contains = __commonJS({
     var codegen_1 = require_codegen();
     var util_1 = require_util9();
     var error2 = {
-      message: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1.str)`must contain at least ${min} valid item(s)` : (0, codegen_1.str)`must contain at least ${min} and no more than ${max} valid item(s)`,
-      params: ({ params: { min, max } }) => max === void 0 ? (0, codegen_1._)`{minContains: ${min}}` : (0, codegen_1._)`{minContains: ${min}, maxContains: ${max}}`
+      message: ({ params: { min, max: max2 } }) => max2 === void 0 ? (0, codegen_1.str)`must contain at least ${min} valid item(s)` : (0, codegen_1.str)`must contain at least ${min} and no more than ${max2} valid item(s)`,
+      params: ({ params: { min, max: max2 } }) => max2 === void 0 ? (0, codegen_1._)`{minContains: ${min}}` : (0, codegen_1._)`{minContains: ${min}, maxContains: ${max2}}`
     };
     var def = {
       keyword: "contains",
@@ -27060,39 +27060,39 @@ var require_contains = __commonJS({
       code(cxt) {
         const { gen, schema, parentSchema, data, it } = cxt;
         let min;
-        let max;
+        let max2;
         const { minContains, maxContains } = parentSchema;
         if (it.opts.next) {
           min = minContains === void 0 ? 1 : minContains;
-          max = maxContains;
+          max2 = maxContains;
         } else {
           min = 1;
         }
         const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-        cxt.setParams({ min, max });
-        if (max === void 0 && min === 0) {
+        cxt.setParams({ min, max: max2 });
+        if (max2 === void 0 && min === 0) {
           (0, util_1.checkStrictMode)(it, `"minContains" == 0 without "maxContains": "contains" keyword ignored`);
           return;
         }
-        if (max !== void 0 && min > max) {
+        if (max2 !== void 0 && min > max2) {
           (0, util_1.checkStrictMode)(it, `"minContains" > "maxContains" is always invalid`);
           cxt.fail();
           return;
         }
         if ((0, util_1.alwaysValidSchema)(it, schema)) {
           let cond = (0, codegen_1._)`${len} >= ${min}`;
-          if (max !== void 0)
-            cond = (0, codegen_1._)`${cond} && ${len} <= ${max}`;
+          if (max2 !== void 0)
+            cond = (0, codegen_1._)`${cond} && ${len} <= ${max2}`;
           cxt.pass(cond);
           return;
         }
         it.items = true;
         const valid = gen.name("valid");
-        if (max === void 0 && min === 1) {
+        if (max2 === void 0 && min === 1) {
           validateItems(valid, () => gen.if(valid, () => gen.break()));
         } else if (min === 0) {
           gen.let(valid, true);
-          if (max !== void 0)
+          if (max2 !== void 0)
             gen.if((0, codegen_1._)`${data}.length > 0`, validateItemsWithCount);
         } else {
           gen.let(valid, false);
@@ -27105,10 +27105,10 @@ var require_contains = __commonJS({
           validateItems(schValid, () => gen.if(schValid, () => checkLimits(count)));
         }
         function validateItems(_valid, block) {
-          gen.forRange("i", 0, len, (i) => {
+          gen.forRange("i", 0, len, (i2) => {
             cxt.subschema({
               keyword: "contains",
-              dataProp: i,
+              dataProp: i2,
               dataPropType: util_1.Type.Num,
               compositeRule: true
             }, _valid);
@@ -27117,10 +27117,10 @@ var require_contains = __commonJS({
         }
         function checkLimits(count) {
           gen.code((0, codegen_1._)`${count}++`);
-          if (max === void 0) {
+          if (max2 === void 0) {
             gen.if((0, codegen_1._)`${count} >= ${min}`, () => gen.assign(valid, true).break());
           } else {
-            gen.if((0, codegen_1._)`${count} > ${max}`, () => gen.assign(valid, false).break());
+            gen.if((0, codegen_1._)`${count} > ${max2}`, () => gen.assign(valid, false).break());
             if (min === 1)
               gen.assign(valid, true);
             else
@@ -27586,23 +27586,23 @@ var require_oneOf = __commonJS({
         gen.block(validateOneOf);
         cxt.result(valid, () => cxt.reset(), () => cxt.error(true));
         function validateOneOf() {
-          schArr.forEach((sch, i) => {
+          schArr.forEach((sch, i2) => {
             let schCxt;
             if ((0, util_1.alwaysValidSchema)(it, sch)) {
               gen.var(schValid, true);
             } else {
               schCxt = cxt.subschema({
                 keyword: "oneOf",
-                schemaProp: i,
+                schemaProp: i2,
                 compositeRule: true
               }, schValid);
             }
-            if (i > 0) {
-              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i}]`).else();
+            if (i2 > 0) {
+              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i2}]`).else();
             }
             gen.if(schValid, () => {
               gen.assign(valid, true);
-              gen.assign(passing, i);
+              gen.assign(passing, i2);
               if (schCxt)
                 cxt.mergeEvaluated(schCxt, codegen_1.Name);
             });
@@ -27628,10 +27628,10 @@ var require_allOf = __commonJS({
         if (!Array.isArray(schema))
           throw new Error("ajv implementation error");
         const valid = gen.name("valid");
-        schema.forEach((sch, i) => {
+        schema.forEach((sch, i2) => {
           if ((0, util_1.alwaysValidSchema)(it, sch))
             return;
-          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i }, valid);
+          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i2 }, valid);
           cxt.ok(valid);
           cxt.mergeEvaluated(schCxt);
         });
@@ -28071,8 +28071,8 @@ var require_unevaluatedItems = __commonJS({
         }
         it.items = true;
         function validateItems(valid, from) {
-          gen.forRange("i", from, len, (i) => {
-            cxt.subschema({ keyword: "unevaluatedItems", dataProp: i, dataPropType: util_1.Type.Num }, valid);
+          gen.forRange("i", from, len, (i2) => {
+            cxt.subschema({ keyword: "unevaluatedItems", dataProp: i2, dataPropType: util_1.Type.Num }, valid);
             if (!it.allErrors)
               gen.if((0, codegen_1.not)(valid), () => gen.break());
           });
@@ -28315,12 +28315,12 @@ var require_discriminator = __commonJS({
           return _valid;
         }
         function getMapping() {
-          var _a;
+          var _a2;
           const oneOfMapping = {};
           const topRequired = hasRequired(parentSchema);
           let tagRequired = true;
-          for (let i = 0; i < oneOf.length; i++) {
-            let sch = oneOf[i];
+          for (let i2 = 0; i2 < oneOf.length; i2++) {
+            let sch = oneOf[i2];
             if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it.self.RULES)) {
               const ref = sch.$ref;
               sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref);
@@ -28329,12 +28329,12 @@ var require_discriminator = __commonJS({
               if (sch === void 0)
                 throw new ref_error_1.default(it.opts.uriResolver, it.baseId, ref);
             }
-            const propSch = (_a = sch === null || sch === void 0 ? void 0 : sch.properties) === null || _a === void 0 ? void 0 : _a[tagName];
+            const propSch = (_a2 = sch === null || sch === void 0 ? void 0 : sch.properties) === null || _a2 === void 0 ? void 0 : _a2[tagName];
             if (typeof propSch != "object") {
               throw new Error(`discriminator: oneOf subschemas (or referenced schemas) must have "properties/${tagName}"`);
             }
             tagRequired = tagRequired && (topRequired || hasRequired(sch));
-            addMappings(propSch, i);
+            addMappings(propSch, i2);
           }
           if (!tagRequired)
             throw new Error(`discriminator: "${tagName}" must be required`);
@@ -28342,22 +28342,22 @@ var require_discriminator = __commonJS({
           function hasRequired({ required }) {
             return Array.isArray(required) && required.includes(tagName);
           }
-          function addMappings(sch, i) {
+          function addMappings(sch, i2) {
             if (sch.const) {
-              addMapping(sch.const, i);
+              addMapping(sch.const, i2);
             } else if (sch.enum) {
               for (const tagValue of sch.enum) {
-                addMapping(tagValue, i);
+                addMapping(tagValue, i2);
               }
             } else {
               throw new Error(`discriminator: "properties/${tagName}" must have "const" or "enum"`);
             }
           }
-          function addMapping(tagValue, i) {
+          function addMapping(tagValue, i2) {
             if (typeof tagValue != "string" || tagValue in oneOfMapping) {
               throw new Error(`discriminator: "${tagName}" values must be unique strings`);
             }
-            oneOfMapping[tagValue] = i;
+            oneOfMapping[tagValue] = i2;
           }
         }
       }
@@ -29396,12 +29396,12 @@ var require_dist = __commonJS({
         throw new Error(`Unknown format "${name}"`);
       return f;
     };
-    function addFormats2(ajv2, list, fs8, exportName) {
-      var _a;
-      var _b;
-      (_a = (_b = ajv2.opts.code).formats) !== null && _a !== void 0 ? _a : _b.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
+    function addFormats2(ajv2, list, fs14, exportName) {
+      var _a2;
+      var _b2;
+      (_a2 = (_b2 = ajv2.opts.code).formats) !== null && _a2 !== void 0 ? _a2 : _b2.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
       for (const f of list)
-        ajv2.addFormat(f, fs8[f]);
+        ajv2.addFormat(f, fs14[f]);
     }
     module2.exports = exports2 = formatsPlugin;
     Object.defineProperty(exports2, "__esModule", { value: true });
@@ -29801,12 +29801,12 @@ var require_implementation = __commonJS({
     "use strict";
     var ERROR_MESSAGE = "Function.prototype.bind called on incompatible ";
     var toStr = Object.prototype.toString;
-    var max = Math.max;
+    var max2 = Math.max;
     var funcType = "[object Function]";
     var concatty = function concatty2(a, b) {
       var arr = [];
-      for (var i = 0; i < a.length; i += 1) {
-        arr[i] = a[i];
+      for (var i2 = 0; i2 < a.length; i2 += 1) {
+        arr[i2] = a[i2];
       }
       for (var j = 0; j < b.length; j += 1) {
         arr[j + a.length] = b[j];
@@ -29815,16 +29815,16 @@ var require_implementation = __commonJS({
     };
     var slicy = function slicy2(arrLike, offset) {
       var arr = [];
-      for (var i = offset || 0, j = 0; i < arrLike.length; i += 1, j += 1) {
-        arr[j] = arrLike[i];
+      for (var i2 = offset || 0, j = 0; i2 < arrLike.length; i2 += 1, j += 1) {
+        arr[j] = arrLike[i2];
       }
       return arr;
     };
     var joiny = function(arr, joiner) {
       var str2 = "";
-      for (var i = 0; i < arr.length; i += 1) {
-        str2 += arr[i];
-        if (i + 1 < arr.length) {
+      for (var i2 = 0; i2 < arr.length; i2 += 1) {
+        str2 += arr[i2];
+        if (i2 + 1 < arr.length) {
           str2 += joiner;
         }
       }
@@ -29853,10 +29853,10 @@ var require_implementation = __commonJS({
           concatty(args, arguments)
         );
       };
-      var boundLength = max(0, target.length - args.length);
+      var boundLength = max2(0, target.length - args.length);
       var boundArgs = [];
-      for (var i = 0; i < boundLength; i++) {
-        boundArgs[i] = "$" + i;
+      for (var i2 = 0; i2 < boundLength; i2++) {
+        boundArgs[i2] = "$" + i2;
       }
       bound = Function("binder", "return function (" + joiny(boundArgs, ",") + "){ return binder.apply(this,arguments); }")(binder);
       if (target.prototype) {
@@ -30049,10 +30049,10 @@ var require_get_intrinsic = __commonJS({
     var $URIError = require_uri2();
     var abs = require_abs();
     var floor = require_floor();
-    var max = require_max();
+    var max2 = require_max();
     var min = require_min();
     var pow = require_pow();
-    var round = require_round();
+    var round3 = require_round();
     var sign2 = require_sign();
     var $gOPD = require_gopd();
     var $defineProperty = require_es_define_property();
@@ -30156,10 +30156,10 @@ var require_get_intrinsic = __commonJS({
       "%Object.getPrototypeOf%": $ObjectGPO,
       "%Math.abs%": abs,
       "%Math.floor%": floor,
-      "%Math.max%": max,
+      "%Math.max%": max2,
       "%Math.min%": min,
       "%Math.pow%": pow,
-      "%Math.round%": round,
+      "%Math.round%": round3,
       "%Math.sign%": sign2,
       "%Reflect.getPrototypeOf%": $ReflectGPO
     };
@@ -30318,8 +30318,8 @@ var require_get_intrinsic = __commonJS({
         intrinsicBaseName = alias[0];
         $spliceApply(parts, $concat([0, 1], alias));
       }
-      for (var i = 1, isOwn = true; i < parts.length; i += 1) {
-        var part = parts[i];
+      for (var i2 = 1, isOwn = true; i2 < parts.length; i2 += 1) {
+        var part = parts[i2];
         var first = $strSlice(part, 0, 1);
         var last = $strSlice(part, -1);
         if ((first === '"' || first === "'" || first === "`" || (last === '"' || last === "'" || last === "`")) && first !== last) {
@@ -30339,7 +30339,7 @@ var require_get_intrinsic = __commonJS({
             }
             return void undefined2;
           }
-          if ($gOPD && i + 1 >= parts.length) {
+          if ($gOPD && i2 + 1 >= parts.length) {
             var desc = $gOPD(value, part);
             isOwn = !!desc;
             if (isOwn && "get" in desc && !("originalValue" in desc.get)) {
@@ -30510,22 +30510,22 @@ var require_for_each = __commonJS({
     var toStr = Object.prototype.toString;
     var hasOwnProperty = Object.prototype.hasOwnProperty;
     var forEachArray = function forEachArray2(array, iterator2, receiver) {
-      for (var i = 0, len = array.length; i < len; i++) {
-        if (hasOwnProperty.call(array, i)) {
+      for (var i2 = 0, len = array.length; i2 < len; i2++) {
+        if (hasOwnProperty.call(array, i2)) {
           if (receiver == null) {
-            iterator2(array[i], i, array);
+            iterator2(array[i2], i2, array);
           } else {
-            iterator2.call(receiver, array[i], i, array);
+            iterator2.call(receiver, array[i2], i2, array);
           }
         }
       }
     };
     var forEachString = function forEachString2(string, iterator2, receiver) {
-      for (var i = 0, len = string.length; i < len; i++) {
+      for (var i2 = 0, len = string.length; i2 < len; i2++) {
         if (receiver == null) {
-          iterator2(string.charAt(i), i, string);
+          iterator2(string.charAt(i2), i2, string);
         } else {
-          iterator2.call(receiver, string.charAt(i), i, string);
+          iterator2.call(receiver, string.charAt(i2), i2, string);
         }
       }
     };
@@ -30540,8 +30540,8 @@ var require_for_each = __commonJS({
         }
       }
     };
-    function isArray(x) {
-      return toStr.call(x) === "[object Array]";
+    function isArray(x2) {
+      return toStr.call(x2) === "[object Array]";
     }
     module2.exports = function forEach(list, iterator2, thisArg) {
       if (!isCallable(iterator2)) {
@@ -30591,9 +30591,9 @@ var require_available_typed_arrays = __commonJS({
     var g = typeof globalThis === "undefined" ? global : globalThis;
     module2.exports = function availableTypedArrays() {
       var out = [];
-      for (var i = 0; i < possibleNames.length; i++) {
-        if (typeof g[possibleNames[i]] === "function") {
-          out[out.length] = possibleNames[i];
+      for (var i2 = 0; i2 < possibleNames.length; i2++) {
+        if (typeof g[possibleNames[i2]] === "function") {
+          out[out.length] = possibleNames[i2];
         }
       }
       return out;
@@ -30789,14 +30789,14 @@ var require_which_typed_array = __commonJS({
     var typedArrays = availableTypedArrays();
     var $slice = callBound("String.prototype.slice");
     var $indexOf = callBound("Array.prototype.indexOf", true) || function indexOf(array, value) {
-      for (var i = 0; i < array.length; i += 1) {
-        if (array[i] === value) {
-          return i;
+      for (var i2 = 0; i2 < array.length; i2 += 1) {
+        if (array[i2] === value) {
+          return i2;
         }
       }
       return -1;
     };
-    var cache = { __proto__: null };
+    var cache2 = { __proto__: null };
     if (hasToStringTag && gOPD && getProto) {
       forEach(typedArrays, function(typedArray) {
         var arr = new g[typedArray]();
@@ -30809,7 +30809,7 @@ var require_which_typed_array = __commonJS({
           }
           if (descriptor && descriptor.get) {
             var bound = callBind(descriptor.get);
-            cache[
+            cache2[
               /** @type {`$${TypedArrayName}`} */
               "$" + typedArray
             ] = bound;
@@ -30826,7 +30826,7 @@ var require_which_typed_array = __commonJS({
             // @ts-expect-error TODO FIXME
             callBind(fn)
           );
-          cache[
+          cache2[
             /** @type {`$${TypedArrayName}`} */
             "$" + typedArray
           ] = bound;
@@ -30837,7 +30837,7 @@ var require_which_typed_array = __commonJS({
       var found = false;
       forEach(
         /** @type {Record<`$${TypedArrayName}`, Getter>} */
-        cache,
+        cache2,
         /** @param {Getter} getter @param {`$${TypedArrayName}`} typedArray */
         function(getter, typedArray) {
           if (!found) {
@@ -30857,7 +30857,7 @@ var require_which_typed_array = __commonJS({
       var found = false;
       forEach(
         /** @type {Record<`$${TypedArrayName}`, Getter>} */
-        cache,
+        cache2,
         /** @param {Getter} getter @param {`$${TypedArrayName}`} name */
         function(getter, name) {
           if (!found) {
@@ -30917,11 +30917,11 @@ var require_typed_array_buffer = __commonJS({
     var callBound = require_call_bound();
     var $typedArrayBuffer = callBound("TypedArray.prototype.buffer", true);
     var isTypedArray = require_is_typed_array();
-    module2.exports = $typedArrayBuffer || function typedArrayBuffer(x) {
-      if (!isTypedArray(x)) {
+    module2.exports = $typedArrayBuffer || function typedArrayBuffer(x2) {
+      if (!isTypedArray(x2)) {
         throw new $TypeError("Not a Typed Array");
       }
-      return x.buffer;
+      return x2.buffer;
     };
   }
 });
@@ -30975,9 +30975,9 @@ var require_to_buffer = __commonJS({
       }
       var isArr = isArray(data);
       if (isArr) {
-        for (var i = 0; i < data.length; i += 1) {
-          var x = data[i];
-          if (typeof x !== "number" || x < 0 || x > 255 || ~~x !== x) {
+        for (var i2 = 0; i2 < data.length; i2 += 1) {
+          var x2 = data[i2];
+          if (typeof x2 !== "number" || x2 < 0 || x2 > 255 || ~~x2 !== x2) {
             throw new RangeError("Array items must be numbers in the range 0-255.");
           }
         }
@@ -31011,8 +31011,8 @@ var require_hash = __commonJS({
       for (var offset = 0; offset < length; ) {
         var assigned = accum % blockSize;
         var remainder = Math.min(length - offset, blockSize - assigned);
-        for (var i = 0; i < remainder; i++) {
-          block[assigned + i] = data[offset + i];
+        for (var i2 = 0; i2 < remainder; i2++) {
+          block[assigned + i2] = data[offset + i2];
         }
         accum += remainder;
         offset += remainder;
@@ -31031,12 +31031,12 @@ var require_hash = __commonJS({
         this._update(this._block);
         this._block.fill(0);
       }
-      var bits = this._len * 8;
-      if (bits <= 4294967295) {
-        this._block.writeUInt32BE(bits, this._blockSize - 4);
+      var bits2 = this._len * 8;
+      if (bits2 <= 4294967295) {
+        this._block.writeUInt32BE(bits2, this._blockSize - 4);
       } else {
-        var lowBits = (bits & 4294967295) >>> 0;
-        var highBits = (bits - lowBits) / 4294967296;
+        var lowBits = (bits2 & 4294967295) >>> 0;
+        var highBits = (bits2 - lowBits) / 4294967296;
         this._block.writeUInt32BE(highBits, this._blockSize - 8);
         this._block.writeUInt32BE(lowBits, this._blockSize - 4);
       }
@@ -31104,11 +31104,11 @@ var require_sha1 = __commonJS({
       var c = this._c | 0;
       var d = this._d | 0;
       var e = this._e | 0;
-      for (var i = 0; i < 16; ++i) {
-        w[i] = M.readInt32BE(i * 4);
+      for (var i2 = 0; i2 < 16; ++i2) {
+        w[i2] = M.readInt32BE(i2 * 4);
       }
-      for (; i < 80; ++i) {
-        w[i] = rotl1(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]);
+      for (; i2 < 80; ++i2) {
+        w[i2] = rotl1(w[i2 - 3] ^ w[i2 - 8] ^ w[i2 - 14] ^ w[i2 - 16]);
       }
       for (var j = 0; j < 80; ++j) {
         var s = ~~(j / 20);
@@ -31192,7 +31192,7 @@ var require_lib = __commonJS({
       var occupationTimer = null;
       var executionTimer = null;
       var self2 = this;
-      var done = function(locked, err, ret) {
+      var done = function(locked, err2, ret) {
         if (occupationTimer) {
           clearTimeout(occupationTimer);
           occupationTimer = null;
@@ -31212,11 +31212,11 @@ var require_lib = __commonJS({
         if (!resolved) {
           if (!deferred) {
             if (typeof cb === "function") {
-              cb(err, ret);
+              cb(err2, ret);
             }
           } else {
-            if (err) {
-              deferredReject(err);
+            if (err2) {
+              deferredReject(err2);
             } else {
               deferredResolve(ret);
             }
@@ -31251,16 +31251,16 @@ var require_lib = __commonJS({
         if (fn.length === 1) {
           var called = false;
           try {
-            fn(function(err, ret) {
+            fn(function(err2, ret) {
               if (!called) {
                 called = true;
-                done(locked, err, ret);
+                done(locked, err2, ret);
               }
             });
-          } catch (err) {
+          } catch (err2) {
             if (!called) {
               called = true;
-              done(locked, err);
+              done(locked, err2);
             }
           }
         } else {
@@ -31340,9 +31340,9 @@ var require_lib = __commonJS({
       } else {
         return new this.Promise(function(resolve, reject) {
           if (fnx.length === 1) {
-            fnx(function(err, ret) {
-              if (err) {
-                reject(err);
+            fnx(function(err2, ret) {
+              if (err2) {
+                reject(err2);
               } else {
                 resolve(ret);
               }
@@ -31468,20 +31468,20 @@ var require_crc32 = __commonJS({
       var Tb = TT[10], Tc = TT[11], Td = TT[12], Te = TT[13], Tf = TT[14];
       function crc32_bstr(bstr, seed) {
         var C = seed ^ -1;
-        for (var i = 0, L = bstr.length; i < L; ) C = C >>> 8 ^ T0[(C ^ bstr.charCodeAt(i++)) & 255];
+        for (var i2 = 0, L = bstr.length; i2 < L; ) C = C >>> 8 ^ T0[(C ^ bstr.charCodeAt(i2++)) & 255];
         return ~C;
       }
       function crc32_buf(B, seed) {
-        var C = seed ^ -1, L = B.length - 15, i = 0;
-        for (; i < L; ) C = Tf[B[i++] ^ C & 255] ^ Te[B[i++] ^ C >> 8 & 255] ^ Td[B[i++] ^ C >> 16 & 255] ^ Tc[B[i++] ^ C >>> 24] ^ Tb[B[i++]] ^ Ta[B[i++]] ^ T9[B[i++]] ^ T8[B[i++]] ^ T7[B[i++]] ^ T6[B[i++]] ^ T5[B[i++]] ^ T4[B[i++]] ^ T3[B[i++]] ^ T2[B[i++]] ^ T1[B[i++]] ^ T0[B[i++]];
+        var C = seed ^ -1, L = B.length - 15, i2 = 0;
+        for (; i2 < L; ) C = Tf[B[i2++] ^ C & 255] ^ Te[B[i2++] ^ C >> 8 & 255] ^ Td[B[i2++] ^ C >> 16 & 255] ^ Tc[B[i2++] ^ C >>> 24] ^ Tb[B[i2++]] ^ Ta[B[i2++]] ^ T9[B[i2++]] ^ T8[B[i2++]] ^ T7[B[i2++]] ^ T6[B[i2++]] ^ T5[B[i2++]] ^ T4[B[i2++]] ^ T3[B[i2++]] ^ T2[B[i2++]] ^ T1[B[i2++]] ^ T0[B[i2++]];
         L += 15;
-        while (i < L) C = C >>> 8 ^ T0[(C ^ B[i++]) & 255];
+        while (i2 < L) C = C >>> 8 ^ T0[(C ^ B[i2++]) & 255];
         return ~C;
       }
       function crc32_str(str2, seed) {
         var C = seed ^ -1;
-        for (var i = 0, L = str2.length, c = 0, d = 0; i < L; ) {
-          c = str2.charCodeAt(i++);
+        for (var i2 = 0, L = str2.length, c = 0, d = 0; i2 < L; ) {
+          c = str2.charCodeAt(i2++);
           if (c < 128) {
             C = C >>> 8 ^ T0[(C ^ c) & 255];
           } else if (c < 2048) {
@@ -31489,7 +31489,7 @@ var require_crc32 = __commonJS({
             C = C >>> 8 ^ T0[(C ^ (128 | c & 63)) & 255];
           } else if (c >= 55296 && c < 57344) {
             c = (c & 1023) + 64;
-            d = str2.charCodeAt(i++) & 1023;
+            d = str2.charCodeAt(i2++) & 1023;
             C = C >>> 8 ^ T0[(C ^ (240 | c >> 8 & 7)) & 255];
             C = C >>> 8 ^ T0[(C ^ (128 | c >> 2 & 63)) & 255];
             C = C >>> 8 ^ T0[(C ^ (128 | d >> 6 & 15 | (c & 3) << 4)) & 255];
@@ -31552,21 +31552,21 @@ var require_common = __commonJS({
           dest.set(src.subarray(src_offs, src_offs + len), dest_offs);
           return;
         }
-        for (var i = 0; i < len; i++) {
-          dest[dest_offs + i] = src[src_offs + i];
+        for (var i2 = 0; i2 < len; i2++) {
+          dest[dest_offs + i2] = src[src_offs + i2];
         }
       },
       // Join array of chunks to single array.
       flattenChunks: function(chunks) {
-        var i, l, len, pos, chunk, result;
+        var i2, l, len, pos, chunk, result;
         len = 0;
-        for (i = 0, l = chunks.length; i < l; i++) {
-          len += chunks[i].length;
+        for (i2 = 0, l = chunks.length; i2 < l; i2++) {
+          len += chunks[i2].length;
         }
         result = new Uint8Array(len);
         pos = 0;
-        for (i = 0, l = chunks.length; i < l; i++) {
-          chunk = chunks[i];
+        for (i2 = 0, l = chunks.length; i2 < l; i2++) {
+          chunk = chunks[i2];
           result.set(chunk, pos);
           pos += chunk.length;
         }
@@ -31575,8 +31575,8 @@ var require_common = __commonJS({
     };
     var fnUntyped = {
       arraySet: function(dest, src, src_offs, len, dest_offs) {
-        for (var i = 0; i < len; i++) {
-          dest[dest_offs + i] = src[src_offs + i];
+        for (var i2 = 0; i2 < len; i2++) {
+          dest[dest_offs + i2] = src[src_offs + i2];
         }
       },
       // Join array of chunks to single array.
@@ -31732,32 +31732,32 @@ var require_trees = __commonJS({
       var max_length = desc.stat_desc.max_length;
       var h;
       var n, m;
-      var bits;
+      var bits2;
       var xbits;
       var f;
       var overflow = 0;
-      for (bits = 0; bits <= MAX_BITS; bits++) {
-        s.bl_count[bits] = 0;
+      for (bits2 = 0; bits2 <= MAX_BITS; bits2++) {
+        s.bl_count[bits2] = 0;
       }
       tree[s.heap[s.heap_max] * 2 + 1] = 0;
       for (h = s.heap_max + 1; h < HEAP_SIZE; h++) {
         n = s.heap[h];
-        bits = tree[tree[n * 2 + 1] * 2 + 1] + 1;
-        if (bits > max_length) {
-          bits = max_length;
+        bits2 = tree[tree[n * 2 + 1] * 2 + 1] + 1;
+        if (bits2 > max_length) {
+          bits2 = max_length;
           overflow++;
         }
-        tree[n * 2 + 1] = bits;
+        tree[n * 2 + 1] = bits2;
         if (n > max_code) {
           continue;
         }
-        s.bl_count[bits]++;
+        s.bl_count[bits2]++;
         xbits = 0;
         if (n >= base) {
           xbits = extra[n - base];
         }
         f = tree[n * 2];
-        s.opt_len += f * (bits + xbits);
+        s.opt_len += f * (bits2 + xbits);
         if (has_stree) {
           s.static_len += f * (stree[n * 2 + 1] + xbits);
         }
@@ -31766,25 +31766,25 @@ var require_trees = __commonJS({
         return;
       }
       do {
-        bits = max_length - 1;
-        while (s.bl_count[bits] === 0) {
-          bits--;
+        bits2 = max_length - 1;
+        while (s.bl_count[bits2] === 0) {
+          bits2--;
         }
-        s.bl_count[bits]--;
-        s.bl_count[bits + 1] += 2;
+        s.bl_count[bits2]--;
+        s.bl_count[bits2 + 1] += 2;
         s.bl_count[max_length]--;
         overflow -= 2;
       } while (overflow > 0);
-      for (bits = max_length; bits !== 0; bits--) {
-        n = s.bl_count[bits];
+      for (bits2 = max_length; bits2 !== 0; bits2--) {
+        n = s.bl_count[bits2];
         while (n !== 0) {
           m = s.heap[--h];
           if (m > max_code) {
             continue;
           }
-          if (tree[m * 2 + 1] !== bits) {
-            s.opt_len += (bits - tree[m * 2 + 1]) * tree[m * 2];
-            tree[m * 2 + 1] = bits;
+          if (tree[m * 2 + 1] !== bits2) {
+            s.opt_len += (bits2 - tree[m * 2 + 1]) * tree[m * 2];
+            tree[m * 2 + 1] = bits2;
           }
           n--;
         }
@@ -31793,10 +31793,10 @@ var require_trees = __commonJS({
     function gen_codes(tree, max_code, bl_count) {
       var next_code = new Array(MAX_BITS + 1);
       var code2 = 0;
-      var bits;
+      var bits2;
       var n;
-      for (bits = 1; bits <= MAX_BITS; bits++) {
-        next_code[bits] = code2 = code2 + bl_count[bits - 1] << 1;
+      for (bits2 = 1; bits2 <= MAX_BITS; bits2++) {
+        next_code[bits2] = code2 = code2 + bl_count[bits2 - 1] << 1;
       }
       for (n = 0; n <= max_code; n++) {
         var len = tree[n * 2 + 1];
@@ -31808,7 +31808,7 @@ var require_trees = __commonJS({
     }
     function tr_static_init() {
       var n;
-      var bits;
+      var bits2;
       var length;
       var code2;
       var dist;
@@ -31835,8 +31835,8 @@ var require_trees = __commonJS({
           _dist_code[256 + dist++] = code2;
         }
       }
-      for (bits = 0; bits <= MAX_BITS; bits++) {
-        bl_count[bits] = 0;
+      for (bits2 = 0; bits2 <= MAX_BITS; bits2++) {
+        bl_count[bits2] = 0;
       }
       n = 0;
       while (n <= 143) {
@@ -32284,8 +32284,8 @@ var require_crc322 = __commonJS({
     function crc32(crc, buf, len, pos) {
       var t = crcTable, end = pos + len;
       crc ^= -1;
-      for (var i = pos; i < end; i++) {
-        crc = crc >>> 8 ^ t[(crc ^ buf[i]) & 255];
+      for (var i2 = pos; i2 < end; i2++) {
+        crc = crc >>> 8 ^ t[(crc ^ buf[i2]) & 255];
       }
       return crc ^ -1;
     }
@@ -32373,7 +32373,7 @@ var require_deflate = __commonJS({
     var BS_FINISH_STARTED = 3;
     var BS_FINISH_DONE = 4;
     var OS_CODE = 3;
-    function err(strm, errorCode) {
+    function err2(strm, errorCode) {
       strm.msg = msg[errorCode];
       return errorCode;
     }
@@ -32946,7 +32946,7 @@ var require_deflate = __commonJS({
     function deflateResetKeep(strm) {
       var s;
       if (!strm || !strm.state) {
-        return err(strm, Z_STREAM_ERROR);
+        return err2(strm, Z_STREAM_ERROR);
       }
       strm.total_in = strm.total_out = 0;
       strm.data_type = Z_UNKNOWN;
@@ -32995,7 +32995,7 @@ var require_deflate = __commonJS({
         windowBits -= 16;
       }
       if (memLevel < 1 || memLevel > MAX_MEM_LEVEL || method !== Z_DEFLATED || windowBits < 8 || windowBits > 15 || level < 0 || level > 9 || strategy < 0 || strategy > Z_FIXED) {
-        return err(strm, Z_STREAM_ERROR);
+        return err2(strm, Z_STREAM_ERROR);
       }
       if (windowBits === 8) {
         windowBits = 9;
@@ -33032,11 +33032,11 @@ var require_deflate = __commonJS({
       var old_flush, s;
       var beg, val;
       if (!strm || !strm.state || flush > Z_BLOCK || flush < 0) {
-        return strm ? err(strm, Z_STREAM_ERROR) : Z_STREAM_ERROR;
+        return strm ? err2(strm, Z_STREAM_ERROR) : Z_STREAM_ERROR;
       }
       s = strm.state;
       if (!strm.output || !strm.input && strm.avail_in !== 0 || s.status === FINISH_STATE && flush !== Z_FINISH) {
-        return err(strm, strm.avail_out === 0 ? Z_BUF_ERROR : Z_STREAM_ERROR);
+        return err2(strm, strm.avail_out === 0 ? Z_BUF_ERROR : Z_STREAM_ERROR);
       }
       s.strm = strm;
       old_flush = s.last_flush;
@@ -33218,10 +33218,10 @@ var require_deflate = __commonJS({
           return Z_OK;
         }
       } else if (strm.avail_in === 0 && rank(flush) <= rank(old_flush) && flush !== Z_FINISH) {
-        return err(strm, Z_BUF_ERROR);
+        return err2(strm, Z_BUF_ERROR);
       }
       if (s.status === FINISH_STATE && strm.avail_in !== 0) {
-        return err(strm, Z_BUF_ERROR);
+        return err2(strm, Z_BUF_ERROR);
       }
       if (strm.avail_in !== 0 || s.lookahead !== 0 || flush !== Z_NO_FLUSH && s.status !== FINISH_STATE) {
         var bstate = s.strategy === Z_HUFFMAN_ONLY ? deflate_huff(s, flush) : s.strategy === Z_RLE ? deflate_rle(s, flush) : configuration_table[s.level].func(s, flush);
@@ -33287,10 +33287,10 @@ var require_deflate = __commonJS({
       }
       status = strm.state.status;
       if (status !== INIT_STATE && status !== EXTRA_STATE && status !== NAME_STATE && status !== COMMENT_STATE && status !== HCRC_STATE && status !== BUSY_STATE && status !== FINISH_STATE) {
-        return err(strm, Z_STREAM_ERROR);
+        return err2(strm, Z_STREAM_ERROR);
       }
       strm.state = null;
-      return status === BUSY_STATE ? err(strm, Z_DATA_ERROR) : Z_OK;
+      return status === BUSY_STATE ? err2(strm, Z_DATA_ERROR) : Z_OK;
     }
     function deflateSetDictionary(strm, dictionary) {
       var dictLength = dictionary.length;
@@ -33393,7 +33393,7 @@ var require_strings = __commonJS({
     var q;
     _utf8len[254] = _utf8len[254] = 1;
     exports2.string2buf = function(str2) {
-      var buf, c, c2, m_pos, i, str_len = str2.length, buf_len = 0;
+      var buf, c, c2, m_pos, i2, str_len = str2.length, buf_len = 0;
       for (m_pos = 0; m_pos < str_len; m_pos++) {
         c = str2.charCodeAt(m_pos);
         if ((c & 64512) === 55296 && m_pos + 1 < str_len) {
@@ -33406,7 +33406,7 @@ var require_strings = __commonJS({
         buf_len += c < 128 ? 1 : c < 2048 ? 2 : c < 65536 ? 3 : 4;
       }
       buf = new utils.Buf8(buf_len);
-      for (i = 0, m_pos = 0; i < buf_len; m_pos++) {
+      for (i2 = 0, m_pos = 0; i2 < buf_len; m_pos++) {
         c = str2.charCodeAt(m_pos);
         if ((c & 64512) === 55296 && m_pos + 1 < str_len) {
           c2 = str2.charCodeAt(m_pos + 1);
@@ -33416,19 +33416,19 @@ var require_strings = __commonJS({
           }
         }
         if (c < 128) {
-          buf[i++] = c;
+          buf[i2++] = c;
         } else if (c < 2048) {
-          buf[i++] = 192 | c >>> 6;
-          buf[i++] = 128 | c & 63;
+          buf[i2++] = 192 | c >>> 6;
+          buf[i2++] = 128 | c & 63;
         } else if (c < 65536) {
-          buf[i++] = 224 | c >>> 12;
-          buf[i++] = 128 | c >>> 6 & 63;
-          buf[i++] = 128 | c & 63;
+          buf[i2++] = 224 | c >>> 12;
+          buf[i2++] = 128 | c >>> 6 & 63;
+          buf[i2++] = 128 | c & 63;
         } else {
-          buf[i++] = 240 | c >>> 18;
-          buf[i++] = 128 | c >>> 12 & 63;
-          buf[i++] = 128 | c >>> 6 & 63;
-          buf[i++] = 128 | c & 63;
+          buf[i2++] = 240 | c >>> 18;
+          buf[i2++] = 128 | c >>> 12 & 63;
+          buf[i2++] = 128 | c >>> 6 & 63;
+          buf[i2++] = 128 | c & 63;
         }
       }
       return buf;
@@ -33440,8 +33440,8 @@ var require_strings = __commonJS({
         }
       }
       var result = "";
-      for (var i = 0; i < len; i++) {
-        result += String.fromCharCode(buf[i]);
+      for (var i2 = 0; i2 < len; i2++) {
+        result += String.fromCharCode(buf[i2]);
       }
       return result;
     }
@@ -33450,17 +33450,17 @@ var require_strings = __commonJS({
     };
     exports2.binstring2buf = function(str2) {
       var buf = new utils.Buf8(str2.length);
-      for (var i = 0, len = buf.length; i < len; i++) {
-        buf[i] = str2.charCodeAt(i);
+      for (var i2 = 0, len = buf.length; i2 < len; i2++) {
+        buf[i2] = str2.charCodeAt(i2);
       }
       return buf;
     };
-    exports2.buf2string = function(buf, max) {
-      var i, out, c, c_len;
-      var len = max || buf.length;
+    exports2.buf2string = function(buf, max2) {
+      var i2, out, c, c_len;
+      var len = max2 || buf.length;
       var utf16buf = new Array(len * 2);
-      for (out = 0, i = 0; i < len; ) {
-        c = buf[i++];
+      for (out = 0, i2 = 0; i2 < len; ) {
+        c = buf[i2++];
         if (c < 128) {
           utf16buf[out++] = c;
           continue;
@@ -33468,12 +33468,12 @@ var require_strings = __commonJS({
         c_len = _utf8len[c];
         if (c_len > 4) {
           utf16buf[out++] = 65533;
-          i += c_len - 1;
+          i2 += c_len - 1;
           continue;
         }
         c &= c_len === 2 ? 31 : c_len === 3 ? 15 : 7;
-        while (c_len > 1 && i < len) {
-          c = c << 6 | buf[i++] & 63;
+        while (c_len > 1 && i2 < len) {
+          c = c << 6 | buf[i2++] & 63;
           c_len--;
         }
         if (c_len > 1) {
@@ -33490,23 +33490,23 @@ var require_strings = __commonJS({
       }
       return buf2binstring(utf16buf, out);
     };
-    exports2.utf8border = function(buf, max) {
+    exports2.utf8border = function(buf, max2) {
       var pos;
-      max = max || buf.length;
-      if (max > buf.length) {
-        max = buf.length;
+      max2 = max2 || buf.length;
+      if (max2 > buf.length) {
+        max2 = buf.length;
       }
-      pos = max - 1;
+      pos = max2 - 1;
       while (pos >= 0 && (buf[pos] & 192) === 128) {
         pos--;
       }
       if (pos < 0) {
-        return max;
+        return max2;
       }
       if (pos === 0) {
-        return max;
+        return max2;
       }
-      return pos + _utf8len[buf[pos]] > max ? pos : max;
+      return pos + _utf8len[buf[pos]] > max2 ? pos : max2;
     };
   }
 });
@@ -33713,7 +33713,7 @@ var require_inffast = __commonJS({
       var wnext;
       var s_window;
       var hold;
-      var bits;
+      var bits2;
       var lcode;
       var dcode;
       var lmask;
@@ -33739,25 +33739,25 @@ var require_inffast = __commonJS({
       wnext = state.wnext;
       s_window = state.window;
       hold = state.hold;
-      bits = state.bits;
+      bits2 = state.bits;
       lcode = state.lencode;
       dcode = state.distcode;
       lmask = (1 << state.lenbits) - 1;
       dmask = (1 << state.distbits) - 1;
       top:
         do {
-          if (bits < 15) {
-            hold += input[_in++] << bits;
-            bits += 8;
-            hold += input[_in++] << bits;
-            bits += 8;
+          if (bits2 < 15) {
+            hold += input[_in++] << bits2;
+            bits2 += 8;
+            hold += input[_in++] << bits2;
+            bits2 += 8;
           }
           here = lcode[hold & lmask];
           dolen:
             for (; ; ) {
               op = here >>> 24;
               hold >>>= op;
-              bits -= op;
+              bits2 -= op;
               op = here >>> 16 & 255;
               if (op === 0) {
                 output[_out++] = here & 65535;
@@ -33765,36 +33765,36 @@ var require_inffast = __commonJS({
                 len = here & 65535;
                 op &= 15;
                 if (op) {
-                  if (bits < op) {
-                    hold += input[_in++] << bits;
-                    bits += 8;
+                  if (bits2 < op) {
+                    hold += input[_in++] << bits2;
+                    bits2 += 8;
                   }
                   len += hold & (1 << op) - 1;
                   hold >>>= op;
-                  bits -= op;
+                  bits2 -= op;
                 }
-                if (bits < 15) {
-                  hold += input[_in++] << bits;
-                  bits += 8;
-                  hold += input[_in++] << bits;
-                  bits += 8;
+                if (bits2 < 15) {
+                  hold += input[_in++] << bits2;
+                  bits2 += 8;
+                  hold += input[_in++] << bits2;
+                  bits2 += 8;
                 }
                 here = dcode[hold & dmask];
                 dodist:
                   for (; ; ) {
                     op = here >>> 24;
                     hold >>>= op;
-                    bits -= op;
+                    bits2 -= op;
                     op = here >>> 16 & 255;
                     if (op & 16) {
                       dist = here & 65535;
                       op &= 15;
-                      if (bits < op) {
-                        hold += input[_in++] << bits;
-                        bits += 8;
-                        if (bits < op) {
-                          hold += input[_in++] << bits;
-                          bits += 8;
+                      if (bits2 < op) {
+                        hold += input[_in++] << bits2;
+                        bits2 += 8;
+                        if (bits2 < op) {
+                          hold += input[_in++] << bits2;
+                          bits2 += 8;
                         }
                       }
                       dist += hold & (1 << op) - 1;
@@ -33804,7 +33804,7 @@ var require_inffast = __commonJS({
                         break top;
                       }
                       hold >>>= op;
-                      bits -= op;
+                      bits2 -= op;
                       op = _out - beg;
                       if (dist > op) {
                         op = dist - op;
@@ -33908,16 +33908,16 @@ var require_inffast = __commonJS({
               break;
             }
         } while (_in < last && _out < end);
-      len = bits >> 3;
+      len = bits2 >> 3;
       _in -= len;
-      bits -= len << 3;
-      hold &= (1 << bits) - 1;
+      bits2 -= len << 3;
+      hold &= (1 << bits2) - 1;
       strm.next_in = _in;
       strm.next_out = _out;
       strm.avail_in = _in < last ? 5 + (last - _in) : 5 - (_in - last);
       strm.avail_out = _out < end ? 257 + (end - _out) : 257 - (_out - end);
       state.hold = hold;
-      state.bits = bits;
+      state.bits = bits2;
       return;
     };
   }
@@ -34073,10 +34073,10 @@ var require_inftrees = __commonJS({
       64
     ];
     module2.exports = function inflate_table(type, lens, lens_index, codes, table, table_index, work, opts) {
-      var bits = opts.bits;
+      var bits2 = opts.bits;
       var len = 0;
       var sym = 0;
-      var min = 0, max = 0;
+      var min = 0, max2 = 0;
       var root = 0;
       var curr = 0;
       var drop = 0;
@@ -34102,22 +34102,22 @@ var require_inftrees = __commonJS({
       for (sym = 0; sym < codes; sym++) {
         count[lens[lens_index + sym]]++;
       }
-      root = bits;
-      for (max = MAXBITS; max >= 1; max--) {
-        if (count[max] !== 0) {
+      root = bits2;
+      for (max2 = MAXBITS; max2 >= 1; max2--) {
+        if (count[max2] !== 0) {
           break;
         }
       }
-      if (root > max) {
-        root = max;
+      if (root > max2) {
+        root = max2;
       }
-      if (max === 0) {
+      if (max2 === 0) {
         table[table_index++] = 1 << 24 | 64 << 16 | 0;
         table[table_index++] = 1 << 24 | 64 << 16 | 0;
         opts.bits = 1;
         return 0;
       }
-      for (min = 1; min < max; min++) {
+      for (min = 1; min < max2; min++) {
         if (count[min] !== 0) {
           break;
         }
@@ -34133,7 +34133,7 @@ var require_inftrees = __commonJS({
           return -1;
         }
       }
-      if (left > 0 && (type === CODES || max !== 1)) {
+      if (left > 0 && (type === CODES || max2 !== 1)) {
         return -1;
       }
       offs[1] = 0;
@@ -34202,7 +34202,7 @@ var require_inftrees = __commonJS({
         }
         sym++;
         if (--count[len] === 0) {
-          if (len === max) {
+          if (len === max2) {
             break;
           }
           len = lens[lens_index + work[sym]];
@@ -34214,7 +34214,7 @@ var require_inftrees = __commonJS({
           next += min;
           curr = len - drop;
           left = 1 << curr;
-          while (curr + drop < max) {
+          while (curr + drop < max2) {
             left -= count[curr + drop];
             if (left <= 0) {
               break;
@@ -34494,7 +34494,7 @@ var require_inflate = __commonJS({
       var put;
       var have, left;
       var hold;
-      var bits;
+      var bits2;
       var _in, _out;
       var copy;
       var from;
@@ -34525,7 +34525,7 @@ var require_inflate = __commonJS({
       input = strm.input;
       have = strm.avail_in;
       hold = state.hold;
-      bits = state.bits;
+      bits2 = state.bits;
       _in = have;
       _out = left;
       ret = Z_OK;
@@ -34537,13 +34537,13 @@ var require_inflate = __commonJS({
                 state.mode = TYPEDO;
                 break;
               }
-              while (bits < 16) {
+              while (bits2 < 16) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               if (state.wrap & 2 && hold === 35615) {
                 state.check = 0;
@@ -34551,7 +34551,7 @@ var require_inflate = __commonJS({
                 hbuf[1] = hold >>> 8 & 255;
                 state.check = crc32(state.check, hbuf, 2, 0);
                 hold = 0;
-                bits = 0;
+                bits2 = 0;
                 state.mode = FLAGS;
                 break;
               }
@@ -34571,7 +34571,7 @@ var require_inflate = __commonJS({
                 break;
               }
               hold >>>= 4;
-              bits -= 4;
+              bits2 -= 4;
               len = (hold & 15) + 8;
               if (state.wbits === 0) {
                 state.wbits = len;
@@ -34584,16 +34584,16 @@ var require_inflate = __commonJS({
               strm.adler = state.check = 1;
               state.mode = hold & 512 ? DICTID : TYPE;
               hold = 0;
-              bits = 0;
+              bits2 = 0;
               break;
             case FLAGS:
-              while (bits < 16) {
+              while (bits2 < 16) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               state.flags = hold;
               if ((state.flags & 255) !== Z_DEFLATED) {
@@ -34615,17 +34615,17 @@ var require_inflate = __commonJS({
                 state.check = crc32(state.check, hbuf, 2, 0);
               }
               hold = 0;
-              bits = 0;
+              bits2 = 0;
               state.mode = TIME;
             /* falls through */
             case TIME:
-              while (bits < 32) {
+              while (bits2 < 32) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               if (state.head) {
                 state.head.time = hold;
@@ -34638,17 +34638,17 @@ var require_inflate = __commonJS({
                 state.check = crc32(state.check, hbuf, 4, 0);
               }
               hold = 0;
-              bits = 0;
+              bits2 = 0;
               state.mode = OS;
             /* falls through */
             case OS:
-              while (bits < 16) {
+              while (bits2 < 16) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               if (state.head) {
                 state.head.xflags = hold & 255;
@@ -34660,18 +34660,18 @@ var require_inflate = __commonJS({
                 state.check = crc32(state.check, hbuf, 2, 0);
               }
               hold = 0;
-              bits = 0;
+              bits2 = 0;
               state.mode = EXLEN;
             /* falls through */
             case EXLEN:
               if (state.flags & 1024) {
-                while (bits < 16) {
+                while (bits2 < 16) {
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 state.length = hold;
                 if (state.head) {
@@ -34683,7 +34683,7 @@ var require_inflate = __commonJS({
                   state.check = crc32(state.check, hbuf, 2, 0);
                 }
                 hold = 0;
-                bits = 0;
+                bits2 = 0;
               } else if (state.head) {
                 state.head.extra = null;
               }
@@ -34779,13 +34779,13 @@ var require_inflate = __commonJS({
             /* falls through */
             case HCRC:
               if (state.flags & 512) {
-                while (bits < 16) {
+                while (bits2 < 16) {
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 if (hold !== (state.check & 65535)) {
                   strm.msg = "header crc mismatch";
@@ -34793,7 +34793,7 @@ var require_inflate = __commonJS({
                   break;
                 }
                 hold = 0;
-                bits = 0;
+                bits2 = 0;
               }
               if (state.head) {
                 state.head.hcrc = state.flags >> 9 & 1;
@@ -34803,17 +34803,17 @@ var require_inflate = __commonJS({
               state.mode = TYPE;
               break;
             case DICTID:
-              while (bits < 32) {
+              while (bits2 < 32) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               strm.adler = state.check = zswap32(hold);
               hold = 0;
-              bits = 0;
+              bits2 = 0;
               state.mode = DICT;
             /* falls through */
             case DICT:
@@ -34823,7 +34823,7 @@ var require_inflate = __commonJS({
                 strm.next_in = next;
                 strm.avail_in = have;
                 state.hold = hold;
-                state.bits = bits;
+                state.bits = bits2;
                 return Z_NEED_DICT;
               }
               strm.adler = state.check = 1;
@@ -34836,22 +34836,22 @@ var require_inflate = __commonJS({
             /* falls through */
             case TYPEDO:
               if (state.last) {
-                hold >>>= bits & 7;
-                bits -= bits & 7;
+                hold >>>= bits2 & 7;
+                bits2 -= bits2 & 7;
                 state.mode = CHECK;
                 break;
               }
-              while (bits < 3) {
+              while (bits2 < 3) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               state.last = hold & 1;
               hold >>>= 1;
-              bits -= 1;
+              bits2 -= 1;
               switch (hold & 3) {
                 case 0:
                   state.mode = STORED;
@@ -34861,7 +34861,7 @@ var require_inflate = __commonJS({
                   state.mode = LEN_;
                   if (flush === Z_TREES) {
                     hold >>>= 2;
-                    bits -= 2;
+                    bits2 -= 2;
                     break inf_leave;
                   }
                   break;
@@ -34873,18 +34873,18 @@ var require_inflate = __commonJS({
                   state.mode = BAD;
               }
               hold >>>= 2;
-              bits -= 2;
+              bits2 -= 2;
               break;
             case STORED:
-              hold >>>= bits & 7;
-              bits -= bits & 7;
-              while (bits < 32) {
+              hold >>>= bits2 & 7;
+              bits2 -= bits2 & 7;
+              while (bits2 < 32) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               if ((hold & 65535) !== (hold >>> 16 ^ 65535)) {
                 strm.msg = "invalid stored block lengths";
@@ -34893,7 +34893,7 @@ var require_inflate = __commonJS({
               }
               state.length = hold & 65535;
               hold = 0;
-              bits = 0;
+              bits2 = 0;
               state.mode = COPY_;
               if (flush === Z_TREES) {
                 break inf_leave;
@@ -34925,23 +34925,23 @@ var require_inflate = __commonJS({
               state.mode = TYPE;
               break;
             case TABLE:
-              while (bits < 14) {
+              while (bits2 < 14) {
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               state.nlen = (hold & 31) + 257;
               hold >>>= 5;
-              bits -= 5;
+              bits2 -= 5;
               state.ndist = (hold & 31) + 1;
               hold >>>= 5;
-              bits -= 5;
+              bits2 -= 5;
               state.ncode = (hold & 15) + 4;
               hold >>>= 4;
-              bits -= 4;
+              bits2 -= 4;
               if (state.nlen > 286 || state.ndist > 30) {
                 strm.msg = "too many length or distance symbols";
                 state.mode = BAD;
@@ -34952,17 +34952,17 @@ var require_inflate = __commonJS({
             /* falls through */
             case LENLENS:
               while (state.have < state.ncode) {
-                while (bits < 3) {
+                while (bits2 < 3) {
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 state.lens[order[state.have++]] = hold & 7;
                 hold >>>= 3;
-                bits -= 3;
+                bits2 -= 3;
               }
               while (state.have < 19) {
                 state.lens[order[state.have++]] = 0;
@@ -34987,33 +34987,33 @@ var require_inflate = __commonJS({
                   here_bits = here >>> 24;
                   here_op = here >>> 16 & 255;
                   here_val = here & 65535;
-                  if (here_bits <= bits) {
+                  if (here_bits <= bits2) {
                     break;
                   }
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 if (here_val < 16) {
                   hold >>>= here_bits;
-                  bits -= here_bits;
+                  bits2 -= here_bits;
                   state.lens[state.have++] = here_val;
                 } else {
                   if (here_val === 16) {
                     n = here_bits + 2;
-                    while (bits < n) {
+                    while (bits2 < n) {
                       if (have === 0) {
                         break inf_leave;
                       }
                       have--;
-                      hold += input[next++] << bits;
-                      bits += 8;
+                      hold += input[next++] << bits2;
+                      bits2 += 8;
                     }
                     hold >>>= here_bits;
-                    bits -= here_bits;
+                    bits2 -= here_bits;
                     if (state.have === 0) {
                       strm.msg = "invalid bit length repeat";
                       state.mode = BAD;
@@ -35022,39 +35022,39 @@ var require_inflate = __commonJS({
                     len = state.lens[state.have - 1];
                     copy = 3 + (hold & 3);
                     hold >>>= 2;
-                    bits -= 2;
+                    bits2 -= 2;
                   } else if (here_val === 17) {
                     n = here_bits + 3;
-                    while (bits < n) {
+                    while (bits2 < n) {
                       if (have === 0) {
                         break inf_leave;
                       }
                       have--;
-                      hold += input[next++] << bits;
-                      bits += 8;
+                      hold += input[next++] << bits2;
+                      bits2 += 8;
                     }
                     hold >>>= here_bits;
-                    bits -= here_bits;
+                    bits2 -= here_bits;
                     len = 0;
                     copy = 3 + (hold & 7);
                     hold >>>= 3;
-                    bits -= 3;
+                    bits2 -= 3;
                   } else {
                     n = here_bits + 7;
-                    while (bits < n) {
+                    while (bits2 < n) {
                       if (have === 0) {
                         break inf_leave;
                       }
                       have--;
-                      hold += input[next++] << bits;
-                      bits += 8;
+                      hold += input[next++] << bits2;
+                      bits2 += 8;
                     }
                     hold >>>= here_bits;
-                    bits -= here_bits;
+                    bits2 -= here_bits;
                     len = 0;
                     copy = 11 + (hold & 127);
                     hold >>>= 7;
-                    bits -= 7;
+                    bits2 -= 7;
                   }
                   if (state.have + copy > state.nlen + state.ndist) {
                     strm.msg = "invalid bit length repeat";
@@ -35108,7 +35108,7 @@ var require_inflate = __commonJS({
                 strm.next_in = next;
                 strm.avail_in = have;
                 state.hold = hold;
-                state.bits = bits;
+                state.bits = bits2;
                 inflate_fast(strm, _out);
                 put = strm.next_out;
                 output = strm.output;
@@ -35117,7 +35117,7 @@ var require_inflate = __commonJS({
                 input = strm.input;
                 have = strm.avail_in;
                 hold = state.hold;
-                bits = state.bits;
+                bits2 = state.bits;
                 if (state.mode === TYPE) {
                   state.back = -1;
                 }
@@ -35129,15 +35129,15 @@ var require_inflate = __commonJS({
                 here_bits = here >>> 24;
                 here_op = here >>> 16 & 255;
                 here_val = here & 65535;
-                if (here_bits <= bits) {
+                if (here_bits <= bits2) {
                   break;
                 }
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               if (here_op && (here_op & 240) === 0) {
                 last_bits = here_bits;
@@ -35148,22 +35148,22 @@ var require_inflate = __commonJS({
                   here_bits = here >>> 24;
                   here_op = here >>> 16 & 255;
                   here_val = here & 65535;
-                  if (last_bits + here_bits <= bits) {
+                  if (last_bits + here_bits <= bits2) {
                     break;
                   }
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 hold >>>= last_bits;
-                bits -= last_bits;
+                bits2 -= last_bits;
                 state.back += last_bits;
               }
               hold >>>= here_bits;
-              bits -= here_bits;
+              bits2 -= here_bits;
               state.back += here_bits;
               state.length = here_val;
               if (here_op === 0) {
@@ -35186,17 +35186,17 @@ var require_inflate = __commonJS({
             case LENEXT:
               if (state.extra) {
                 n = state.extra;
-                while (bits < n) {
+                while (bits2 < n) {
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 state.length += hold & (1 << state.extra) - 1;
                 hold >>>= state.extra;
-                bits -= state.extra;
+                bits2 -= state.extra;
                 state.back += state.extra;
               }
               state.was = state.length;
@@ -35208,15 +35208,15 @@ var require_inflate = __commonJS({
                 here_bits = here >>> 24;
                 here_op = here >>> 16 & 255;
                 here_val = here & 65535;
-                if (here_bits <= bits) {
+                if (here_bits <= bits2) {
                   break;
                 }
                 if (have === 0) {
                   break inf_leave;
                 }
                 have--;
-                hold += input[next++] << bits;
-                bits += 8;
+                hold += input[next++] << bits2;
+                bits2 += 8;
               }
               if ((here_op & 240) === 0) {
                 last_bits = here_bits;
@@ -35227,22 +35227,22 @@ var require_inflate = __commonJS({
                   here_bits = here >>> 24;
                   here_op = here >>> 16 & 255;
                   here_val = here & 65535;
-                  if (last_bits + here_bits <= bits) {
+                  if (last_bits + here_bits <= bits2) {
                     break;
                   }
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 hold >>>= last_bits;
-                bits -= last_bits;
+                bits2 -= last_bits;
                 state.back += last_bits;
               }
               hold >>>= here_bits;
-              bits -= here_bits;
+              bits2 -= here_bits;
               state.back += here_bits;
               if (here_op & 64) {
                 strm.msg = "invalid distance code";
@@ -35256,17 +35256,17 @@ var require_inflate = __commonJS({
             case DISTEXT:
               if (state.extra) {
                 n = state.extra;
-                while (bits < n) {
+                while (bits2 < n) {
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 state.offset += hold & (1 << state.extra) - 1;
                 hold >>>= state.extra;
-                bits -= state.extra;
+                bits2 -= state.extra;
                 state.back += state.extra;
               }
               if (state.offset > state.dmax) {
@@ -35327,13 +35327,13 @@ var require_inflate = __commonJS({
               break;
             case CHECK:
               if (state.wrap) {
-                while (bits < 32) {
+                while (bits2 < 32) {
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold |= input[next++] << bits;
-                  bits += 8;
+                  hold |= input[next++] << bits2;
+                  bits2 += 8;
                 }
                 _out -= left;
                 strm.total_out += _out;
@@ -35349,19 +35349,19 @@ var require_inflate = __commonJS({
                   break;
                 }
                 hold = 0;
-                bits = 0;
+                bits2 = 0;
               }
               state.mode = LENGTH;
             /* falls through */
             case LENGTH:
               if (state.wrap && state.flags) {
-                while (bits < 32) {
+                while (bits2 < 32) {
                   if (have === 0) {
                     break inf_leave;
                   }
                   have--;
-                  hold += input[next++] << bits;
-                  bits += 8;
+                  hold += input[next++] << bits2;
+                  bits2 += 8;
                 }
                 if (hold !== (state.total & 4294967295)) {
                   strm.msg = "incorrect length check";
@@ -35369,7 +35369,7 @@ var require_inflate = __commonJS({
                   break;
                 }
                 hold = 0;
-                bits = 0;
+                bits2 = 0;
               }
               state.mode = DONE;
             /* falls through */
@@ -35392,7 +35392,7 @@ var require_inflate = __commonJS({
       strm.next_in = next;
       strm.avail_in = have;
       state.hold = hold;
-      state.bits = bits;
+      state.bits = bits2;
       if (state.wsize || _out !== strm.avail_out && state.mode < BAD && (state.mode < CHECK || flush !== Z_FINISH)) {
         if (updatewindow(strm, strm.output, strm.next_out, _out - strm.avail_out)) {
           state.mode = MEM;
@@ -36028,17 +36028,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path7, originalPath, doThrow) => {
-      if (!isString(path7)) {
+    var checkPath = (path13, originalPath, doThrow) => {
+      if (!isString(path13)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path7) {
+      if (!path13) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path7)) {
+      if (checkPath.isNotRelative(path13)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -36047,7 +36047,7 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path7) => REGEX_TEST_INVALID_PATH.test(path7);
+    var isNotRelative = (path13) => REGEX_TEST_INVALID_PATH.test(path13);
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p) => p;
     var Ignore = class {
@@ -36106,7 +36106,7 @@ var require_ignore = __commonJS({
       //   setting `checkUnignored` to `false` could reduce additional
       //   path matching.
       // @returns {TestResult} true if a file is ignored
-      _testOne(path7, checkUnignored) {
+      _testOne(path13, checkUnignored) {
         let ignored = false;
         let unignored = false;
         this._rules.forEach((rule) => {
@@ -36114,7 +36114,7 @@ var require_ignore = __commonJS({
           if (unignored === negative && ignored !== unignored || negative && !ignored && !unignored && !checkUnignored) {
             return;
           }
-          const matched = rule.regex.test(path7);
+          const matched = rule.regex.test(path13);
           if (matched) {
             ignored = !negative;
             unignored = negative;
@@ -36126,50 +36126,50 @@ var require_ignore = __commonJS({
         };
       }
       // @returns {TestResult}
-      _test(originalPath, cache, checkUnignored, slices) {
-        const path7 = originalPath && checkPath.convert(originalPath);
+      _test(originalPath, cache2, checkUnignored, slices) {
+        const path13 = originalPath && checkPath.convert(originalPath);
         checkPath(
-          path7,
+          path13,
           originalPath,
           this._allowRelativePaths ? RETURN_FALSE : throwError
         );
-        return this._t(path7, cache, checkUnignored, slices);
+        return this._t(path13, cache2, checkUnignored, slices);
       }
-      _t(path7, cache, checkUnignored, slices) {
-        if (path7 in cache) {
-          return cache[path7];
+      _t(path13, cache2, checkUnignored, slices) {
+        if (path13 in cache2) {
+          return cache2[path13];
         }
         if (!slices) {
-          slices = path7.split(SLASH);
+          slices = path13.split(SLASH);
         }
         slices.pop();
         if (!slices.length) {
-          return cache[path7] = this._testOne(path7, checkUnignored);
+          return cache2[path13] = this._testOne(path13, checkUnignored);
         }
         const parent = this._t(
           slices.join(SLASH) + SLASH,
-          cache,
+          cache2,
           checkUnignored,
           slices
         );
-        return cache[path7] = parent.ignored ? parent : this._testOne(path7, checkUnignored);
+        return cache2[path13] = parent.ignored ? parent : this._testOne(path13, checkUnignored);
       }
-      ignores(path7) {
-        return this._test(path7, this._ignoreCache, false).ignored;
+      ignores(path13) {
+        return this._test(path13, this._ignoreCache, false).ignored;
       }
       createFilter() {
-        return (path7) => !this.ignores(path7);
+        return (path13) => !this.ignores(path13);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path7) {
-        return this._test(path7, this._testCache, true);
+      test(path13) {
+        return this._test(path13, this._testCache, true);
       }
     };
     var factory = (options2) => new Ignore(options2);
-    var isPathValid = (path7) => checkPath(path7 && checkPath.convert(path7), path7, RETURN_FALSE);
+    var isPathValid = (path13) => checkPath(path13 && checkPath.convert(path13), path13, RETURN_FALSE);
     factory.isPathValid = isPathValid;
     factory.default = factory;
     module2.exports = factory;
@@ -36180,7 +36180,7 @@ var require_ignore = __commonJS({
       const makePosix = (str2) => /^\\\\\?\\/.test(str2) || /["<>|\u0000-\u001F]+/u.test(str2) ? str2 : str2.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGIX_IS_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path7) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path7) || isNotRelative(path7);
+      checkPath.isNotRelative = (path13) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path13) || isNotRelative(path13);
     }
   }
 });
@@ -36189,7 +36189,7 @@ var require_ignore = __commonJS({
 var require_onp = __commonJS({
   "node_modules/diff3/onp.js"(exports2, module2) {
     module2.exports = function(a_, b_) {
-      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path7 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
+      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path13 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
       var tmp1, tmp2;
       var init = function() {
         if (m >= n) {
@@ -36203,9 +36203,9 @@ var require_onp = __commonJS({
           offset = m + 1;
         }
       };
-      var P = function(x, y, k) {
+      var P = function(x2, y, k) {
         return {
-          "x": x,
+          "x": x2,
           "y": y,
           "k": k
         };
@@ -36217,29 +36217,29 @@ var require_onp = __commonJS({
         };
       };
       var snake = function(k, p, pp) {
-        var r, x, y;
+        var r, x2, y;
         if (p > pp) {
-          r = path7[k - 1 + offset];
+          r = path13[k - 1 + offset];
         } else {
-          r = path7[k + 1 + offset];
+          r = path13[k + 1 + offset];
         }
         y = Math.max(p, pp);
-        x = y - k;
-        while (x < m && y < n && a[x] === b[y]) {
-          ++x;
+        x2 = y - k;
+        while (x2 < m && y < n && a[x2] === b[y]) {
+          ++x2;
           ++y;
         }
-        path7[k + offset] = pathposi.length;
-        pathposi[pathposi.length] = new P(x, y, r);
+        path13[k + offset] = pathposi.length;
+        pathposi[pathposi.length] = new P(x2, y, r);
         return y;
       };
       var recordseq = function(epc) {
-        var x_idx, y_idx, px_idx, py_idx, i;
+        var x_idx, y_idx, px_idx, py_idx, i2;
         x_idx = y_idx = 1;
         px_idx = py_idx = 0;
-        for (i = epc.length - 1; i >= 0; --i) {
-          while (px_idx < epc[i].x || py_idx < epc[i].y) {
-            if (epc[i].y - epc[i].x > py_idx - px_idx) {
+        for (i2 = epc.length - 1; i2 >= 0; --i2) {
+          while (px_idx < epc[i2].x || py_idx < epc[i2].y) {
+            if (epc[i2].y - epc[i2].x > py_idx - px_idx) {
               if (reverse) {
                 ses[ses.length] = new seselem(b[py_idx], SES_DELETE);
               } else {
@@ -36247,7 +36247,7 @@ var require_onp = __commonJS({
               }
               ++y_idx;
               ++py_idx;
-            } else if (epc[i].y - epc[i].x < py_idx - px_idx) {
+            } else if (epc[i2].y - epc[i2].x < py_idx - px_idx) {
               if (reverse) {
                 ses[ses.length] = new seselem(a[px_idx], SES_ADD);
               } else {
@@ -36281,13 +36281,13 @@ var require_onp = __commonJS({
           return ses;
         },
         compose: function() {
-          var delta, size, fp, p, r, epc, i, k;
+          var delta, size, fp, p, r, epc, i2, k;
           delta = n - m;
           size = m + n + 3;
           fp = {};
-          for (i = 0; i < size; ++i) {
-            fp[i] = -1;
-            path7[i] = -1;
+          for (i2 = 0; i2 < size; ++i2) {
+            fp[i2] = -1;
+            path13[i2] = -1;
           }
           p = -1;
           do {
@@ -36301,7 +36301,7 @@ var require_onp = __commonJS({
             fp[delta + offset] = snake(delta, fp[delta - 1 + offset] + 1, fp[delta + 1 + offset]);
           } while (fp[delta + offset] !== n);
           ed = delta + 2 * p;
-          r = path7[delta + offset];
+          r = path13[delta + offset];
           epc = [];
           while (r !== -1) {
             epc[epc.length] = new P(pathposi[r].x, pathposi[r].y, null);
@@ -36325,8 +36325,8 @@ var require_diff3 = __commonJS({
       var root;
       var prev;
       var file1RevIdx = file1.length - 1, file2RevIdx = file2.length - 1;
-      for (var i = ses.length - 1; i >= 0; --i) {
-        if (ses[i].t === diff.SES_COMMON) {
+      for (var i2 = ses.length - 1; i2 >= 0; --i2) {
+        if (ses[i2].t === diff.SES_COMMON) {
           if (prev) {
             prev.chain = {
               file1index: file1RevIdx,
@@ -36344,9 +36344,9 @@ var require_diff3 = __commonJS({
           }
           file1RevIdx--;
           file2RevIdx--;
-        } else if (ses[i].t === diff.SES_DELETE) {
+        } else if (ses[i2].t === diff.SES_DELETE) {
           file1RevIdx--;
-        } else if (ses[i].t === diff.SES_ADD) {
+        } else if (ses[i2].t === diff.SES_ADD) {
           file2RevIdx--;
         }
       }
@@ -36381,21 +36381,21 @@ var require_diff3 = __commonJS({
       return result;
     }
     function diff3MergeIndices(a, o, b) {
-      var i;
+      var i2;
       var m1 = diffIndices(o, a);
       var m2 = diffIndices(o, b);
       var hunks = [];
       function addHunk(h, side2) {
         hunks.push([h.file1[0], side2, h.file1[1], h.file2[0], h.file2[1]]);
       }
-      for (i = 0; i < m1.length; i++) {
-        addHunk(m1[i], 0);
+      for (i2 = 0; i2 < m1.length; i2++) {
+        addHunk(m1[i2], 0);
       }
-      for (i = 0; i < m2.length; i++) {
-        addHunk(m2[i], 2);
+      for (i2 = 0; i2 < m2.length; i2++) {
+        addHunk(m2[i2], 2);
       }
-      hunks.sort(function(x, y) {
-        return x[0] - y[0];
+      hunks.sort(function(x2, y) {
+        return x2[0] - y[0];
       });
       var result = [];
       var commonOffset = 0;
@@ -36427,8 +36427,8 @@ var require_diff3 = __commonJS({
             0: [a.length, -1, o.length, -1],
             2: [b.length, -1, o.length, -1]
           };
-          for (i = firstHunkIndex; i <= hunkIndex; i++) {
-            hunk = hunks[i];
+          for (i2 = firstHunkIndex; i2 <= hunkIndex; i2++) {
+            hunk = hunks[i2];
             var side = hunk[1];
             var r = regions[side];
             var oLhs = hunk[0];
@@ -36486,27 +36486,27 @@ var require_diff3 = __commonJS({
         }
         return false;
       }
-      for (var i = 0; i < indices.length; i++) {
-        var x = indices[i];
-        var side = x[0];
+      for (var i2 = 0; i2 < indices.length; i2++) {
+        var x2 = indices[i2];
+        var side = x2[0];
         if (side == -1) {
-          if (!isTrueConflict(x)) {
-            pushOk(files[0].slice(x[1], x[1] + x[2]));
+          if (!isTrueConflict(x2)) {
+            pushOk(files[0].slice(x2[1], x2[1] + x2[2]));
           } else {
             flushOk();
             result.push({
               conflict: {
-                a: a.slice(x[1], x[1] + x[2]),
-                aIndex: x[1],
-                o: o.slice(x[3], x[3] + x[4]),
-                oIndex: x[3],
-                b: b.slice(x[5], x[5] + x[6]),
-                bIndex: x[5]
+                a: a.slice(x2[1], x2[1] + x2[2]),
+                aIndex: x2[1],
+                o: o.slice(x2[3], x2[3] + x2[4]),
+                oIndex: x2[3],
+                b: b.slice(x2[5], x2[5] + x2[6]),
+                bIndex: x2[5]
               }
             });
           }
         } else {
-          pushOk(files[side].slice(x[1], x[1] + x[2]));
+          pushOk(files[side].slice(x2[1], x2[1] + x2[2]));
         }
       }
       flushOk();
@@ -36674,13 +36674,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
     };
     var NEEDS_CODE_POINT_ORDER = /[\ud800-￿]/;
-    function isLoneSurrogate(s, i, unit) {
+    function isLoneSurrogate(s, i2, unit) {
       if (unit < 55296 || unit > 57343) return false;
       if (unit < 56320) {
-        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        const next = i2 + 1 < s.length ? s.charCodeAt(i2 + 1) : 0;
         return next < 56320 || next > 57343;
       }
-      const prev = i > 0 ? s.charCodeAt(i - 1) : 0;
+      const prev = i2 > 0 ? s.charCodeAt(i2 - 1) : 0;
       return prev < 55296 || prev > 56319;
     }
     function compareStrings(a, b) {
@@ -36688,18 +36688,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         return -(a < b) || +(a > b);
       }
       const length = Math.min(a.length, b.length);
-      for (let i = 0; i < length; i++) {
-        let x = a.charCodeAt(i);
-        let y = b.charCodeAt(i);
-        if (x !== y) {
-          if (isLoneSurrogate(a, i, x)) x = 65533;
-          if (isLoneSurrogate(b, i, y)) y = 65533;
-          if (x === y) continue;
-          if (x >= 55296 && y >= 55296) {
-            x += x >= 57344 ? -2048 : 8192;
+      for (let i2 = 0; i2 < length; i2++) {
+        let x2 = a.charCodeAt(i2);
+        let y = b.charCodeAt(i2);
+        if (x2 !== y) {
+          if (isLoneSurrogate(a, i2, x2)) x2 = 65533;
+          if (isLoneSurrogate(b, i2, y)) y = 65533;
+          if (x2 === y) continue;
+          if (x2 >= 55296 && y >= 55296) {
+            x2 += x2 >= 57344 ? -2048 : 8192;
             y += y >= 57344 ? -2048 : 8192;
           }
-          return x < y ? -1 : 1;
+          return x2 < y ? -1 : 1;
         }
       }
       return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
@@ -36729,9 +36729,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       if (milliseconds === void 0) {
         milliseconds = date.valueOf();
       }
-      const seconds = Math.floor(milliseconds / 1e3);
-      const nanoseconds = Math.floor((milliseconds - seconds * 1e3) * 1e6);
-      return [seconds, nanoseconds];
+      const seconds2 = Math.floor(milliseconds / 1e3);
+      const nanoseconds = Math.floor((milliseconds - seconds2 * 1e3) * 1e6);
+      return [seconds2, nanoseconds];
     }
     function normalizeStats(e) {
       const [ctimeSeconds, ctimeNanoseconds] = SecondsNanoseconds(
@@ -36791,12 +36791,12 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return false;
     }
-    function parseCacheEntryFlags(bits) {
+    function parseCacheEntryFlags(bits2) {
       return {
-        assumeValid: Boolean(bits & 32768),
-        extended: Boolean(bits & 16384),
-        stage: (bits & 12288) >> 12,
-        nameLength: bits & 4095,
+        assumeValid: Boolean(bits2 & 32768),
+        extended: Boolean(bits2 & 16384),
+        stage: (bits2 & 12288) >> 12,
+        nameLength: bits2 & 4095,
         skipWorktree: false,
         intentToAdd: false
       };
@@ -36871,8 +36871,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           throw new InternalError(`Unsupported dircache version: ${version2}`);
         }
         const numEntries = reader.readUInt32BE();
-        let i = 0;
-        while (!reader.eof() && i < numEntries) {
+        let i2 = 0;
+        while (!reader.eof() && i2 < numEntries) {
           const entry = {};
           entry.ctimeSeconds = reader.readUInt32BE();
           entry.ctimeNanoseconds = reader.readUInt32BE();
@@ -36919,7 +36919,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           }
           entry.stages = [];
           index2._addEntry(entry);
-          i++;
+          i2++;
         }
         return index2;
       }
@@ -36934,7 +36934,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       get entriesFlat() {
         return [...this.entries].flatMap((entry) => {
-          return entry.stages.length > 1 ? entry.stages.filter((x) => x) : entry;
+          return entry.stages.length > 1 ? entry.stages.filter((x2) => x2) : entry;
         });
       }
       *[Symbol.iterator]() {
@@ -37084,20 +37084,20 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         stats: /* @__PURE__ */ new Map()
       };
     }
-    async function updateCachedIndexFile(fs8, filepath, cache) {
+    async function updateCachedIndexFile(fs14, filepath, cache2) {
       const [stat2, rawIndexFile] = await Promise.all([
-        fs8.lstat(filepath),
-        fs8.read(filepath)
+        fs14.lstat(filepath),
+        fs14.read(filepath)
       ]);
       const index2 = await GitIndex.from(rawIndexFile);
-      cache.map.set(filepath, index2);
-      cache.stats.set(filepath, stat2);
+      cache2.map.set(filepath, index2);
+      cache2.stats.set(filepath, stat2);
     }
-    async function isIndexStale(fs8, filepath, cache) {
-      const savedStats = cache.stats.get(filepath);
+    async function isIndexStale(fs14, filepath, cache2) {
+      const savedStats = cache2.stats.get(filepath);
       if (savedStats === void 0) return true;
       if (savedStats === null) return false;
-      const currStats = await fs8.lstat(filepath);
+      const currStats = await fs14.lstat(filepath);
       if (currStats === null) return false;
       if (compareStats(savedStats, currStats)) return true;
       const saved = normalizeStats(savedStats);
@@ -37117,17 +37117,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<any>} The result of the closure function.
        * @throws {UnmergedPathsError} If unmerged paths exist and `allowUnmerged` is `false`.
        */
-      static async acquire({ fs: fs8, gitdir, cache, allowUnmerged = true }, closure) {
-        if (!cache[IndexCache]) {
-          cache[IndexCache] = createCache();
+      static async acquire({ fs: fs14, gitdir, cache: cache2, allowUnmerged = true }, closure) {
+        if (!cache2[IndexCache]) {
+          cache2[IndexCache] = createCache();
         }
         const filepath = `${gitdir}/index`;
         let result;
         let unmergedPaths = [];
         await acquireLock(filepath, async () => {
-          const theIndexCache = cache[IndexCache];
-          if (await isIndexStale(fs8, filepath, theIndexCache)) {
-            await updateCachedIndexFile(fs8, filepath, theIndexCache);
+          const theIndexCache = cache2[IndexCache];
+          if (await isIndexStale(fs14, filepath, theIndexCache)) {
+            await updateCachedIndexFile(fs14, filepath, theIndexCache);
           }
           const index2 = theIndexCache.map.get(filepath);
           unmergedPaths = index2.unmergedPaths;
@@ -37136,26 +37136,26 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           result = await closure(index2);
           if (index2._dirty) {
             const buffer = await index2.toObject();
-            await fs8.write(filepath, buffer);
-            theIndexCache.stats.set(filepath, await fs8.lstat(filepath));
+            await fs14.write(filepath, buffer);
+            theIndexCache.stats.set(filepath, await fs14.lstat(filepath));
             index2._dirty = false;
           }
         });
         return result;
       }
     };
-    function basename(path7) {
-      const last = Math.max(path7.lastIndexOf("/"), path7.lastIndexOf("\\"));
+    function basename(path13) {
+      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
       if (last > -1) {
-        path7 = path7.slice(last + 1);
+        path13 = path13.slice(last + 1);
       }
-      return path7;
+      return path13;
     }
-    function dirname(path7) {
-      const last = Math.max(path7.lastIndexOf("/"), path7.lastIndexOf("\\"));
+    function dirname(path13) {
+      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
       if (last === -1) return ".";
       if (last === 0) return "/";
-      return path7.slice(0, last);
+      return path13.slice(0, last);
     }
     function flatFileListToDirectoryStructure(files) {
       const inodes = /* @__PURE__ */ new Map();
@@ -37212,9 +37212,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       throw new InternalError(`Unexpected GitTree entry mode: ${mode.toString(8)}`);
     }
     var GitWalkerIndex = class {
-      constructor({ fs: fs8, gitdir, cache }) {
+      constructor({ fs: fs14, gitdir, cache: cache2 }) {
         this.treePromise = GitIndexManager.acquire(
-          { fs: fs8, gitdir, cache },
+          { fs: fs14, gitdir, cache: cache2 },
           async function(index2) {
             return flatFileListToDirectoryStructure(index2.entries);
           }
@@ -37305,8 +37305,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     function STAGE() {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs8, gitdir, cache }) {
-          return new GitWalkerIndex({ fs: fs8, gitdir, cache });
+        value: function({ fs: fs14, gitdir, cache: cache2 }) {
+          return new GitWalkerIndex({ fs: fs14, gitdir, cache: cache2 });
         }
       });
       Object.freeze(o);
@@ -37389,14 +37389,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             if (/^\s*#/.test(line)) {
               return { line, comment: true };
             }
-            const i = line.indexOf(" ");
+            const i2 = line.indexOf(" ");
             if (line.startsWith("^")) {
               const value = line.slice(1);
               this.refs.set(key + "^{}", value);
               return { line, ref: key, peeled: value };
             } else {
-              const value = line.slice(0, i);
-              key = line.slice(i + 1);
+              const value = line.slice(0, i2);
+              key = line.slice(i2 + 1);
               this.refs.set(key, value);
               return { line, ref: key, oid: value };
             }
@@ -37502,9 +37502,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
     };
     function compareRefNames(a, b) {
-      const _a = a.replace(/\^\{\}$/, "");
-      const _b = b.replace(/\^\{\}$/, "");
-      const tmp = -(_a < _b) || +(_a > _b);
+      const _a2 = a.replace(/\^\{\}$/, "");
+      const _b2 = b.replace(/\^\{\}$/, "");
+      const tmp = -(_a2 < _b2) || +(_a2 > _b2);
       if (tmp === 0) {
         return a.endsWith("^{}") ? 1 : -1;
       }
@@ -37516,18 +37516,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         throw new TypeError("Reference name must be a string");
       return !bad.test(name) && (!!onelevel || name.includes("/"));
     }
-    function normalizeString(path7, aar) {
+    function normalizeString(path13, aar) {
       let res = "";
       let lastSegmentLength = 0;
       let lastSlash = -1;
       let dots = 0;
       let char = "\0";
-      for (let i = 0; i <= path7.length; ++i) {
-        if (i < path7.length) char = path7[i];
+      for (let i2 = 0; i2 <= path13.length; ++i2) {
+        if (i2 < path13.length) char = path13[i2];
         else if (char === "/") break;
         else char = "/";
         if (char === "/") {
-          if (lastSlash === i - 1 || dots === 1) {
+          if (lastSlash === i2 - 1 || dots === 1) {
           } else if (dots === 2) {
             if (res.length < 2 || lastSegmentLength !== 2 || res.at(-1) !== "." || res.at(-2) !== ".") {
               if (res.length > 2) {
@@ -37539,13 +37539,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
                   res = res.slice(0, lastSlashIndex);
                   lastSegmentLength = res.length - 1 - res.lastIndexOf("/");
                 }
-                lastSlash = i;
+                lastSlash = i2;
                 dots = 0;
                 continue;
               } else if (res.length !== 0) {
                 res = "";
                 lastSegmentLength = 0;
-                lastSlash = i;
+                lastSlash = i2;
                 dots = 0;
                 continue;
               }
@@ -37555,11 +37555,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               lastSegmentLength = 2;
             }
           } else {
-            if (res.length > 0) res += "/" + path7.slice(lastSlash + 1, i);
-            else res = path7.slice(lastSlash + 1, i);
-            lastSegmentLength = i - lastSlash - 1;
+            if (res.length > 0) res += "/" + path13.slice(lastSlash + 1, i2);
+            else res = path13.slice(lastSlash + 1, i2);
+            lastSegmentLength = i2 - lastSlash - 1;
           }
-          lastSlash = i;
+          lastSlash = i2;
           dots = 0;
         } else if (char === "." && dots !== -1) {
           ++dots;
@@ -37569,19 +37569,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return res;
     }
-    function getWindowsDrivePrefix(path7) {
-      if (path7.length >= 2 && /^[a-zA-Z]:/.test(path7)) {
-        return path7.slice(0, 2);
+    function getWindowsDrivePrefix(path13) {
+      if (path13.length >= 2 && /^[a-zA-Z]:/.test(path13)) {
+        return path13.slice(0, 2);
       }
       return null;
     }
-    function normalize(path7) {
-      if (!path7.length) return ".";
-      path7 = path7.replace(/\\/g, "/");
-      const drivePrefix = getWindowsDrivePrefix(path7);
-      const isAbsolute2 = path7[0] === "/" || drivePrefix !== null && path7[2] === "/";
-      const trailingSeparator = path7.at(-1) === "/";
-      const pathBody = drivePrefix ? path7.slice(2) : path7;
+    function normalize(path13) {
+      if (!path13.length) return ".";
+      path13 = path13.replace(/\\/g, "/");
+      const drivePrefix = getWindowsDrivePrefix(path13);
+      const isAbsolute2 = path13[0] === "/" || drivePrefix !== null && path13[2] === "/";
+      const trailingSeparator = path13.at(-1) === "/";
+      const pathBody = drivePrefix ? path13.slice(2) : path13;
       let normalized = normalizeString(pathBody, !isAbsolute2);
       if (!normalized.length) {
         const root = drivePrefix ? isAbsolute2 ? drivePrefix + "/" : drivePrefix : isAbsolute2 ? "/" : ".";
@@ -37596,8 +37596,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     function join(...args) {
       if (args.length === 0) return ".";
       let joined;
-      for (let i = 0; i < args.length; ++i) {
-        const arg = args[i].replace(/\\/g, "/");
+      for (let i2 = 0; i2 < args.length; ++i2) {
+        const arg = args[i2].replace(/\\/g, "/");
         if (arg.length === 0) continue;
         if (/^[a-zA-Z]:\//.test(arg)) {
           joined = arg;
@@ -37672,8 +37672,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       let value = "";
       let pendingSpace = "";
       let inQuotes = false;
-      for (let i = 0; i < rawValue.length; i++) {
-        const c = rawValue[i];
+      for (let i2 = 0; i2 < rawValue.length; i2++) {
+        const c = rawValue[i2];
         if (!inQuotes && /[ \t\r\v\f]/.test(c)) {
           if (value !== "") pendingSpace += c;
           continue;
@@ -37681,8 +37681,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (!inQuotes && (c === "#" || c === ";")) break;
         value += pendingSpace;
         pendingSpace = "";
-        if (c === "\\" && ESCAPED_CHARS.has(rawValue[i + 1])) {
-          value += ESCAPED_CHARS.get(rawValue[++i]);
+        if (c === "\\" && ESCAPED_CHARS.has(rawValue[i2 + 1])) {
+          value += ESCAPED_CHARS.get(rawValue[++i2]);
         } else if (c === '"') {
           inQuotes = !inQuotes;
         } else {
@@ -37707,8 +37707,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     var getPath = (section, subsection, name) => {
       return [lower(section), subsection, lower(name)].filter((a) => a != null).join(".");
     };
-    var normalizePath = (path7) => {
-      const pathSegments = path7.split(".");
+    var normalizePath = (path13) => {
+      const pathSegments = path13.split(".");
       const section = pathSegments.shift();
       const name = pathSegments.pop();
       const subsection = pathSegments.length ? pathSegments.join(".") : void 0;
@@ -37747,23 +37747,23 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               [name, value] = extractedVariable;
             }
           }
-          const path7 = getPath(section, subsection, name);
-          return { line, isSection, section, subsection, name, value, path: path7 };
+          const path13 = getPath(section, subsection, name);
+          return { line, isSection, section, subsection, name, value, path: path13 };
         }) : [];
       }
       static from(text) {
         return new _GitConfig(text);
       }
-      async get(path7, getall = false) {
-        const normalizedPath = normalizePath(path7).path;
+      async get(path13, getall = false) {
+        const normalizedPath = normalizePath(path13).path;
         const allValues = this.parsedConfig.filter((config) => config.path === normalizedPath).map(({ section, name, value }) => {
           const fn = schema[section] && schema[section][name];
           return fn ? fn(value) : value;
         });
         return getall ? allValues : allValues.pop();
       }
-      async getall(path7) {
-        return this.get(path7, true);
+      async getall(path13) {
+        return this.get(path13, true);
       }
       async getSubsections(section) {
         return this.parsedConfig.filter((config) => config.isSection && config.section === section).map((config) => config.subsection);
@@ -37773,10 +37773,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           (config) => !(config.section === section && config.subsection === subsection)
         );
       }
-      async append(path7, value) {
-        return this.set(path7, value, true);
+      async append(path13, value) {
+        return this.set(path13, value, true);
       }
-      async set(path7, value, append = false) {
+      async set(path13, value, append = false) {
         const {
           section,
           subsection,
@@ -37784,7 +37784,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           path: normalizedPath,
           sectionPath,
           isSection
-        } = normalizePath(path7);
+        } = normalizePath(path13);
         const configIndex = findLastIndex(
           this.parsedConfig,
           (config) => config.path === normalizedPath
@@ -37859,8 +37859,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} opts.gitdir - The path to the `.git` directory.
        * @returns {Promise<GitConfig>} A `GitConfig` object representing the parsed configuration.
        */
-      static async get({ fs: fs8, gitdir }) {
-        const text = await fs8.read(`${gitdir}/config`, { encoding: "utf8" });
+      static async get({ fs: fs14, gitdir }) {
+        const text = await fs14.read(`${gitdir}/config`, { encoding: "utf8" });
         return GitConfig.from(text);
       }
       /**
@@ -37872,8 +37872,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {GitConfig} opts.config - The `GitConfig` object to save.
        * @returns {Promise<void>} Resolves when the configuration has been successfully saved.
        */
-      static async save({ fs: fs8, gitdir, config }) {
-        await fs8.write(`${gitdir}/config`, config.toString(), {
+      static async save({ fs: fs14, gitdir, config }) {
+        await fs14.write(`${gitdir}/config`, config.toString(), {
           encoding: "utf8"
         });
       }
@@ -37912,7 +37912,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<Object>} - An object containing pruned refs.
        */
       static async updateRemoteRefs({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         remote,
         refs,
@@ -37927,7 +37927,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             throw new InvalidOidError(value);
           }
         }
-        const config = await GitConfigManager.get({ fs: fs8, gitdir });
+        const config = await GitConfigManager.get({ fs: fs14, gitdir });
         if (!refspecs) {
           refspecs = await config.getall(`remote.${remote}.fetch`);
           if (refspecs.length === 0) {
@@ -37960,18 +37960,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         tagRefsToWrite.forEach(assertWritableRef);
         if (pruneTags) {
           const tags2 = await _GitRefManager.listRefs({
-            fs: fs8,
+            fs: fs14,
             gitdir,
             filepath: "refs/tags"
           });
           await _GitRefManager.deleteRefs({
-            fs: fs8,
+            fs: fs14,
             gitdir,
             refs: tags2.map((tag2) => `refs/tags/${tag2}`)
           });
         }
         for (const serverRef of tagRefsToWrite) {
-          if (!await _GitRefManager.exists({ fs: fs8, gitdir, ref: serverRef })) {
+          if (!await _GitRefManager.exists({ fs: fs14, gitdir, ref: serverRef })) {
             const oid = refs.get(serverRef);
             actualRefsToWrite.set(serverRef, oid);
           }
@@ -37987,7 +37987,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (prune) {
           for (const filepath of refspec.localNamespaces()) {
             const refs2 = (await _GitRefManager.listRefs({
-              fs: fs8,
+              fs: fs14,
               gitdir,
               filepath
             })).map((file) => `${filepath}/${file}`);
@@ -37998,13 +37998,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
           }
           if (pruned.length > 0) {
-            await _GitRefManager.deleteRefs({ fs: fs8, gitdir, refs: pruned });
+            await _GitRefManager.deleteRefs({ fs: fs14, gitdir, refs: pruned });
           }
         }
         for (const [key, value] of actualRefsToWrite) {
           await acquireLock(
             key,
-            async () => fs8.write(join(gitdir, key), `${value.trim()}
+            async () => fs14.write(join(gitdir, key), `${value.trim()}
 `, "utf8")
           );
         }
@@ -38021,14 +38021,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<void>}
        */
       // TODO: make this less crude?
-      static async writeRef({ fs: fs8, gitdir, ref, value }) {
+      static async writeRef({ fs: fs14, gitdir, ref, value }) {
         assertWritableRef(ref);
         if (!value.match(/[0-9a-f]{40}/)) {
           throw new InvalidOidError(value);
         }
         await acquireLock(
           ref,
-          async () => fs8.write(join(gitdir, ref), `${value.trim()}
+          async () => fs14.write(join(gitdir, ref), `${value.trim()}
 `, "utf8")
         );
       }
@@ -38042,11 +38042,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.value - The target ref.
        * @returns {Promise<void>}
        */
-      static async writeSymbolicRef({ fs: fs8, gitdir, ref, value }) {
+      static async writeSymbolicRef({ fs: fs14, gitdir, ref, value }) {
         assertWritableRef(ref);
         await acquireLock(
           ref,
-          async () => fs8.write(join(gitdir, ref), `ref: ${value.trim()}
+          async () => fs14.write(join(gitdir, ref), `ref: ${value.trim()}
 `, "utf8")
         );
       }
@@ -38059,8 +38059,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRef({ fs: fs8, gitdir, ref }) {
-        return _GitRefManager.deleteRefs({ fs: fs8, gitdir, refs: [ref] });
+      static async deleteRef({ fs: fs14, gitdir, ref }) {
+        return _GitRefManager.deleteRefs({ fs: fs14, gitdir, refs: [ref] });
       }
       /**
        * Deletes multiple refs.
@@ -38071,12 +38071,12 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string[]} args.refs - The refs to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRefs({ fs: fs8, gitdir, refs }) {
+      static async deleteRefs({ fs: fs14, gitdir, refs }) {
         refs.forEach(assertWritableRef);
-        await Promise.all(refs.map((ref) => fs8.rm(join(gitdir, ref))));
+        await Promise.all(refs.map((ref) => fs14.rm(join(gitdir, ref))));
         let text = await acquireLock(
           "packed-refs",
-          async () => fs8.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs14.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
         const packed = GitPackedRefs.from(text);
         const beforeSize = packed.refs.size;
@@ -38089,7 +38089,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           text = packed.toString();
           await acquireLock(
             "packed-refs",
-            async () => fs8.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
+            async () => fs14.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
           );
         }
       }
@@ -38104,7 +38104,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<string>} - The resolved object ID.
        */
       static async resolve({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref,
         depth = void 0,
@@ -38118,17 +38118,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         if (ref.startsWith("ref: ")) {
           ref = ref.slice("ref: ".length);
-          return _GitRefManager.resolve({ fs: fs8, gitdir, ref, depth, visited });
+          return _GitRefManager.resolve({ fs: fs14, gitdir, ref, depth, visited });
         }
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs8, gitdir });
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs14, gitdir });
         const allpaths = refpaths(ref).filter((p) => !GIT_FILES.includes(p));
         for (const ref2 of allpaths) {
           const sha = await acquireLock(
             ref2,
-            async () => await fs8.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
+            async () => await fs14.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
           );
           if (sha) {
             if (visited.has(ref2)) {
@@ -38138,7 +38138,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
             visited.add(ref2);
             return _GitRefManager.resolve({
-              fs: fs8,
+              fs: fs14,
               gitdir,
               ref: sha.trim(),
               depth,
@@ -38163,18 +38163,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref names an unborn branch.
        */
-      static async isUnbornBranch({ fs: fs8, gitdir, ref }) {
+      static async isUnbornBranch({ fs: fs14, gitdir, ref }) {
         let target;
         try {
           target = await _GitRefManager.resolve({
-            fs: fs8,
+            fs: fs14,
             gitdir,
             ref: "HEAD",
             depth: 2
           });
-        } catch (err) {
-          if (err instanceof NotFoundError) return false;
-          throw err;
+        } catch (err2) {
+          if (err2 instanceof NotFoundError) return false;
+          throw err2;
         }
         if (!target.startsWith("refs/heads/")) return false;
         return ref === "HEAD" || refpaths(ref).includes(target);
@@ -38188,13 +38188,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref exists, false otherwise.
        */
-      static async exists({ fs: fs8, gitdir, ref }) {
+      static async exists({ fs: fs14, gitdir, ref }) {
         try {
-          await _GitRefManager.expand({ fs: fs8, gitdir, ref });
+          await _GitRefManager.expand({ fs: fs14, gitdir, ref });
           return true;
-        } catch (err) {
-          if (err instanceof NotFoundError) return false;
-          throw err;
+        } catch (err2) {
+          if (err2 instanceof NotFoundError) return false;
+          throw err2;
         }
       }
       /**
@@ -38206,16 +38206,16 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to expand.
        * @returns {Promise<string>} - The full ref name.
        */
-      static async expand({ fs: fs8, gitdir, ref }) {
+      static async expand({ fs: fs14, gitdir, ref }) {
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs8, gitdir });
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs14, gitdir });
         const allpaths = refpaths(ref).filter((p) => !GIT_FILES.includes(p));
         for (const ref2 of allpaths) {
           const refExists = await acquireLock(
             ref2,
-            async () => fs8.exists(`${gitdir}/${ref2}`)
+            async () => fs14.exists(`${gitdir}/${ref2}`)
           );
           if (refExists) return ref2;
           if (packedMap.has(ref2)) return ref2;
@@ -38283,10 +38283,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Map<string, string>>} - A map of packed refs.
        */
-      static async packedRefs({ fs: fs8, gitdir }) {
+      static async packedRefs({ fs: fs14, gitdir }) {
         const text = await acquireLock(
           "packed-refs",
-          async () => fs8.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs14.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
         const packed = GitPackedRefs.from(text);
         return packed.refs;
@@ -38300,13 +38300,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.filepath - The filepath prefix to match.
        * @returns {Promise<string[]>} - A sorted list of refs.
        */
-      static async listRefs({ fs: fs8, gitdir, filepath }) {
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs8, gitdir });
+      static async listRefs({ fs: fs14, gitdir, filepath }) {
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs14, gitdir });
         let files = null;
         try {
-          files = await fs8.readdirDeep(`${gitdir}/${filepath}`);
-          files = files.map((x) => x.replace(`${gitdir}/${filepath}/`, ""));
-        } catch (err) {
+          files = await fs14.readdirDeep(`${gitdir}/${filepath}`);
+          files = files.map((x2) => x2.replace(`${gitdir}/${filepath}/`, ""));
+        } catch (err2) {
           files = [];
         }
         for (let key of packedMap.keys()) {
@@ -38329,15 +38329,15 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.remote] - The remote to filter branches by.
        * @returns {Promise<string[]>} - A list of branch names.
        */
-      static async listBranches({ fs: fs8, gitdir, remote }) {
+      static async listBranches({ fs: fs14, gitdir, remote }) {
         if (remote) {
           return _GitRefManager.listRefs({
-            fs: fs8,
+            fs: fs14,
             gitdir,
             filepath: `refs/remotes/${remote}`
           });
         } else {
-          return _GitRefManager.listRefs({ fs: fs8, gitdir, filepath: `refs/heads` });
+          return _GitRefManager.listRefs({ fs: fs14, gitdir, filepath: `refs/heads` });
         }
       }
       /**
@@ -38348,13 +38348,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<string[]>} - A list of tag names.
        */
-      static async listTags({ fs: fs8, gitdir }) {
+      static async listTags({ fs: fs14, gitdir }) {
         const tags = await _GitRefManager.listRefs({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           filepath: `refs/tags`
         });
-        return tags.filter((x) => !x.endsWith("^{}"));
+        return tags.filter((x2) => !x2.endsWith("^{}"));
       }
     };
     function compareTreeEntryPath(a, b) {
@@ -38397,19 +38397,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let mode = buffer.slice(cursor, space).toString("utf8");
         if (mode === "40000") mode = "040000";
         const type = mode2type$1(mode);
-        const path7 = buffer.slice(space + 1, nullchar).toString("utf8");
-        const hfsClean = path7.replace(
+        const path13 = buffer.slice(space + 1, nullchar).toString("utf8");
+        const hfsClean = path13.replace(
           /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g,
           ""
         );
         const ntfsClean = hfsClean.split(":")[0];
         const normalized = ntfsClean.toLowerCase().replace(/[. ]+$/, "");
-        if (path7.includes("\\") || path7.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
-          throw new UnsafeFilepathError(path7);
+        if (path13.includes("\\") || path13.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
+          throw new UnsafeFilepathError(path13);
         }
         const oid = buffer.slice(nullchar + 1, nullchar + 21).toString("hex");
         cursor = nullchar + 21;
-        _entries.push({ mode, path: path7, oid, type });
+        _entries.push({ mode, path: path13, oid, type });
       }
       return _entries;
     }
@@ -38458,10 +38458,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           entries.map((entry) => {
             const mode = Buffer.from(entry.mode.replace(/^0/, ""));
             const space = Buffer.from(" ");
-            const path7 = Buffer.from(entry.path, "utf8");
+            const path13 = Buffer.from(entry.path, "utf8");
             const nullchar = Buffer.from([0]);
             const oid = Buffer.from(entry.oid, "hex");
-            return Buffer.concat([mode, space, path7, nullchar, oid]);
+            return Buffer.concat([mode, space, path13, nullchar, oid]);
           })
         );
       }
@@ -38491,8 +38491,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         const headerLen = header.length;
         const totalLength = headerLen + object.length;
         const wrappedObject = new Uint8Array(totalLength);
-        for (let i = 0; i < headerLen; i++) {
-          wrappedObject[i] = header.charCodeAt(i);
+        for (let i2 = 0; i2 < headerLen; i2++) {
+          wrappedObject[i2] = header.charCodeAt(i2);
         }
         wrappedObject.set(object, headerLen);
         return wrappedObject;
@@ -38506,10 +38506,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        */
       static unwrap(buffer) {
         const s = buffer.indexOf(32);
-        const i = buffer.indexOf(0);
+        const i2 = buffer.indexOf(0);
         const type = buffer.slice(0, s).toString("utf8");
-        const length = buffer.slice(s + 1, i).toString("utf8");
-        const actualLength = buffer.length - (i + 1);
+        const length = buffer.slice(s + 1, i2).toString("utf8");
+        const actualLength = buffer.length - (i2 + 1);
         if (parseInt(length) !== actualLength) {
           throw new InternalError(
             `Length mismatch: expected ${length} bytes but got ${actualLength} instead.`
@@ -38517,13 +38517,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         return {
           type,
-          object: Buffer.from(buffer.slice(i + 1))
+          object: Buffer.from(buffer.slice(i2 + 1))
         };
       }
     };
-    async function readObjectLoose({ fs: fs8, gitdir, oid }) {
+    async function readObjectLoose({ fs: fs14, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      const file = await fs8.read(`${gitdir}/${source}`);
+      const file = await fs14.read(`${gitdir}/${source}`);
       if (!file) {
         return null;
       }
@@ -38828,11 +38828,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       const d = new Blob([buffer]).stream().pipeThrough(ds);
       try {
         return new Uint8Array(await new Response(d).arrayBuffer());
-      } catch (err) {
-        if (err && err.name === "TypeError" && err.message === "") {
+      } catch (err2) {
+        if (err2 && err2.name === "TypeError" && err2.message === "") {
           throw new DecompressionError("decompression failed");
         }
-        throw err;
+        throw err2;
       }
     }
     var supportsDecompressionStream = false;
@@ -38842,11 +38842,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       try {
         return supportsDecompressionStream ? await nativeInflate(buffer) : pako.inflate(buffer);
-      } catch (err) {
-        if (typeof err === "string") {
-          throw new DecompressionError(err);
+      } catch (err2) {
+        if (typeof err2 === "string") {
+          throw new DecompressionError(err2);
         }
-        throw err;
+        throw err2;
       }
     }
     function testDecompressionStream() {
@@ -38907,20 +38907,20 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
       }
     };
-    function resolveInflated({ type, data, reference, offset }, cache, offsetByOid) {
+    function resolveInflated({ type, data, reference, offset }, cache2, offsetByOid) {
       const object = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       if (type !== "ofs-delta" && type !== "ref-delta") return { type, object };
       const baseOffset = type === "ofs-delta" ? offset - decodeVarInt(new BufferCursor(reference)) : offsetByOid.get(reference.toString("hex"));
-      const base = cache.get(baseOffset);
+      const base = cache2.get(baseOffset);
       if (!base) return null;
       try {
         return {
           type: base.type,
           object: Buffer.from(applyDelta(object, base.object))
         };
-      } catch (err) {
-        if (err instanceof InternalError || err instanceof RangeError) return null;
-        throw err;
+      } catch (err2) {
+        if (err2 instanceof InternalError || err2 instanceof RangeError) return null;
+        throw err2;
       }
     }
     var GitPackIndex = class _GitPackIndex {
@@ -38948,14 +38948,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         reader.seek(reader.tell() + 4 * 255);
         const size = reader.readUInt32BE();
         const hashes = [];
-        for (let i = 0; i < size; i++) {
+        for (let i2 = 0; i2 < size; i2++) {
           const hash = reader.slice(20).toString("hex");
-          hashes[i] = hash;
+          hashes[i2] = hash;
         }
         reader.seek(reader.tell() + 4 * size);
         const offsets = /* @__PURE__ */ new Map();
-        for (let i = 0; i < size; i++) {
-          offsets.set(hashes[i], reader.readUInt32BE());
+        for (let i2 = 0; i2 < size; i2++) {
+          offsets.set(hashes[i2], reader.readUInt32BE());
         }
         const packfileSha = reader.slice(20).toString("hex");
         return new _GitPackIndex({
@@ -38982,7 +38982,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         const offsets = /* @__PURE__ */ new Map();
         let totalObjectCount = null;
         let lastPercent = null;
-        const cache = new ObjectCache(RESOLVE_CACHE_BYTES);
+        const cache2 = new ObjectCache(RESOLVE_CACHE_BYTES);
         const offsetByOid = /* @__PURE__ */ new Map();
         await listpack([pack], async ({ data, type, reference, offset, num: num3 }) => {
           if (totalObjectCount === null) totalObjectCount = num3;
@@ -39020,17 +39020,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           if (!o) return;
           const resolved = resolveInflated(
             { type, data, reference, offset },
-            cache,
+            cache2,
             offsetByOid
           );
           if (!resolved) return;
           o.oid = await shasum(GitObject.wrap(resolved));
           offsetByOid.set(o.oid, offset);
-          cache.set(offset, resolved);
+          cache2.set(offset, resolved);
         });
         const offsetArray = Object.keys(offsetToObject).map(Number);
-        for (const [i, start] of offsetArray.entries()) {
-          const end = i + 1 === offsetArray.length ? pack.byteLength - 20 : offsetArray[i + 1];
+        for (const [i2, start] of offsetArray.entries()) {
+          const end = i2 + 1 === offsetArray.length ? pack.byteLength - 20 : offsetArray[i2 + 1];
           const o = offsetToObject[start];
           const crc = crc32.buf(pack.slice(start, end)) >>> 0;
           o.end = end;
@@ -39069,7 +39069,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               const { type, object } = await p.readSlice({ start: offset });
               objectsByDepth[p.readDepth] += 1;
               o.oid = await shasum(GitObject.wrap({ type, object }));
-            } catch (err) {
+            } catch (err2) {
               continue;
             }
           }
@@ -39088,10 +39088,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         write("ff744f63", "hex");
         write("00000002", "hex");
         const fanoutBuffer = new BufferCursor(Buffer.alloc(256 * 4));
-        for (let i = 0; i < 256; i++) {
+        for (let i2 = 0; i2 < 256; i2++) {
           let count = 0;
           for (const hash of this.hashes) {
-            if (parseInt(hash.slice(0, 2), 16) <= i) count++;
+            if (parseInt(hash.slice(0, 2), 16) <= i2) count++;
           }
           fanoutBuffer.writeUInt32BE(count);
         }
@@ -39196,37 +39196,37 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     };
     var PackfileCache = /* @__PURE__ */ Symbol("PackfileCache");
     async function loadPackIndex({
-      fs: fs8,
+      fs: fs14,
       filename,
       getExternalRefDelta,
       emitter,
       emitterPrefix
     }) {
-      const idx = await fs8.read(filename);
+      const idx = await fs14.read(filename);
       return GitPackIndex.fromIdx({ idx, getExternalRefDelta });
     }
     function readPackIndex({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       filename,
       getExternalRefDelta,
       emitter,
       emitterPrefix
     }) {
-      if (!cache[PackfileCache]) cache[PackfileCache] = /* @__PURE__ */ new Map();
-      let p = cache[PackfileCache].get(filename);
+      if (!cache2[PackfileCache]) cache2[PackfileCache] = /* @__PURE__ */ new Map();
+      let p = cache2[PackfileCache].get(filename);
       if (!p) {
         p = loadPackIndex({
-          fs: fs8,
+          fs: fs14,
           filename,
           getExternalRefDelta,
           emitter,
           emitterPrefix
         });
-        cache[PackfileCache].set(filename, p);
+        cache2[PackfileCache].set(filename, p);
         p.catch(() => {
-          if (cache[PackfileCache].get(filename) === p) {
-            cache[PackfileCache].delete(filename);
+          if (cache2[PackfileCache].get(filename) === p) {
+            cache2[PackfileCache].delete(filename);
           }
         });
       }
@@ -39235,26 +39235,26 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     var SHA1_CHUNK_SIZE = 8 * 1024 * 1024;
     async function shasumRange(buffer, { start = 0, end = buffer.length } = {}) {
       const hash = crypto$1.createHash("sha1");
-      for (let i = start; i < end; i += SHA1_CHUNK_SIZE) {
-        hash.update(buffer.subarray(i, Math.min(i + SHA1_CHUNK_SIZE, end)));
+      for (let i2 = start; i2 < end; i2 += SHA1_CHUNK_SIZE) {
+        hash.update(buffer.subarray(i2, Math.min(i2 + SHA1_CHUNK_SIZE, end)));
       }
       return hash.digest("hex");
     }
     async function readObjectPacked({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       format = "content",
       getExternalRefDelta
     }) {
-      let list = await fs8.readdir(join(gitdir, "objects/pack"));
-      list = list.filter((x) => x.endsWith(".idx"));
+      let list = await fs14.readdir(join(gitdir, "objects/pack"));
+      list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p = await readPackIndex({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           filename: indexFile,
           getExternalRefDelta
         });
@@ -39262,7 +39262,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (p.offsets.has(oid)) {
           const packFile = indexFile.replace(/idx$/, "pack");
           if (!p.pack) {
-            const read = fs8.read(packFile);
+            const read = fs14.read(packFile);
             p.pack = read;
             read.catch(() => {
               if (p.pack === read) p.pack = null;
@@ -39306,8 +39306,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
     }
     async function _readObject({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       format = "content"
@@ -39315,18 +39315,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       if (!["deflated", "wrapped", "content"].includes(format)) {
         throw new InternalError(`invalid requested format "${format}"`);
       }
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs8, cache, gitdir, oid: oid2 });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
       let result;
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         result = { format: "wrapped", object: Buffer.from(`tree 0\0`) };
       }
       if (!result) {
-        result = await readObjectLoose({ fs: fs8, gitdir, oid });
+        result = await readObjectLoose({ fs: fs14, gitdir, oid });
       }
       if (!result) {
         result = await readObjectPacked({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           oid,
           getExternalRefDelta
@@ -39904,10 +39904,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     };
     function indent(str2) {
-      return str2.trim().split("\n").map((x) => " " + x).join("\n") + "\n";
+      return str2.trim().split("\n").map((x2) => " " + x2).join("\n") + "\n";
     }
     function outdent(str2) {
-      return str2.split("\n").map((x) => x.replace(/^ /, "")).join("\n");
+      return str2.split("\n").map((x2) => x2.replace(/^ /, "")).join("\n");
     }
     var GitCommit = class _GitCommit {
       constructor(commit2) {
@@ -40055,18 +40055,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return _GitCommit.from(signedCommit);
       }
     };
-    async function resolveTree({ fs: fs8, cache, gitdir, oid }) {
+    async function resolveTree({ fs: fs14, cache: cache2, gitdir, oid }) {
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         return { tree: GitTree.from([]), oid };
       }
-      const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+      const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveTree({ fs: fs8, cache, gitdir, oid });
+        return resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
       }
       if (type === "commit") {
         oid = GitCommit.from(object).parse().tree;
-        return resolveTree({ fs: fs8, cache, gitdir, oid });
+        return resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
       }
       if (type !== "tree") {
         throw new ObjectTypeError(oid, type, "tree");
@@ -40074,23 +40074,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { tree: GitTree.from(object), oid };
     }
     var GitWalkerRepo = class {
-      constructor({ fs: fs8, gitdir, ref, cache }) {
-        this.fs = fs8;
-        this.cache = cache;
+      constructor({ fs: fs14, gitdir, ref, cache: cache2 }) {
+        this.fs = fs14;
+        this.cache = cache2;
         this.gitdir = gitdir;
         this.mapPromise = (async () => {
           const map = /* @__PURE__ */ new Map();
           let oid;
           try {
-            oid = await GitRefManager.resolve({ fs: fs8, gitdir, ref });
+            oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
           } catch (e) {
-            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs8, gitdir, ref })) {
+            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs14, gitdir, ref })) {
               oid = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
             } else {
               throw e;
             }
           }
-          const tree = await resolveTree({ fs: fs8, cache: this.cache, gitdir, oid });
+          const tree = await resolveTree({ fs: fs14, cache: this.cache, gitdir, oid });
           tree.type = "tree";
           tree.mode = "40000";
           map.set(".", tree);
@@ -40125,7 +40125,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async readdir(entry) {
         const filepath = entry._fullpath;
-        const { fs: fs8, cache, gitdir } = this;
+        const { fs: fs14, cache: cache2, gitdir } = this;
         const map = await this.mapPromise;
         const obj2 = map.get(filepath);
         if (!obj2) throw new Error(`No obj for ${filepath}`);
@@ -40134,7 +40134,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (obj2.type !== "tree") {
           return null;
         }
-        const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
         if (type !== obj2.type) {
           throw new ObjectTypeError(oid, type, obj2.type);
         }
@@ -40165,10 +40165,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async content(entry) {
         if (entry._content === false) {
           const map = await this.mapPromise;
-          const { fs: fs8, cache, gitdir } = this;
+          const { fs: fs14, cache: cache2, gitdir } = this;
           const obj2 = map.get(entry._fullpath);
           const oid = obj2.oid;
-          const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+          const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
           if (type !== "blob") {
             entry._content = void 0;
           } else {
@@ -40189,17 +40189,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     function TREE({ ref = "HEAD" } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs8, gitdir, cache }) {
-          return new GitWalkerRepo({ fs: fs8, gitdir, ref, cache });
+        value: function({ fs: fs14, gitdir, cache: cache2 }) {
+          return new GitWalkerRepo({ fs: fs14, gitdir, ref, cache: cache2 });
         }
       });
       Object.freeze(o);
       return o;
     }
     var GitWalkerFs = class {
-      constructor({ fs: fs8, dir, gitdir, cache, refresh = true }) {
-        this.fs = fs8;
-        this.cache = cache;
+      constructor({ fs: fs14, dir, gitdir, cache: cache2, refresh = true }) {
+        this.fs = fs14;
+        this.cache = cache2;
         this.dir = dir;
         this.gitdir = gitdir;
         this.refresh = refresh;
@@ -40236,8 +40236,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async readdir(entry) {
         if (await entry.type() !== "tree") return null;
         const filepath = entry._fullpath;
-        const { fs: fs8, dir } = this;
-        const names = await fs8.readdir(join(dir, filepath));
+        const { fs: fs14, dir } = this;
+        const names = await fs14.readdir(join(dir, filepath));
         if (names === null) return null;
         return names.map((name) => join(filepath, name));
       }
@@ -40255,8 +40255,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async stat(entry) {
         if (entry._stat === false) {
-          const { fs: fs8, dir } = this;
-          let stat2 = await fs8.lstat(`${dir}/${entry._fullpath}`);
+          const { fs: fs14, dir } = this;
+          let stat2 = await fs14.lstat(`${dir}/${entry._fullpath}`);
           if (!stat2) {
             throw new Error(
               `ENOENT: no such file or directory, lstat '${entry._fullpath}'`
@@ -40278,17 +40278,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async content(entry) {
         if (entry._content === false) {
-          const { fs: fs8, dir, gitdir } = this;
+          const { fs: fs14, dir, gitdir } = this;
           if (await entry.type() === "tree") {
             entry._content = void 0;
           } else {
             let content;
             if (await entry.mode() >> 12 === 10) {
-              content = await fs8.readlink(`${dir}/${entry._fullpath}`);
+              content = await fs14.readlink(`${dir}/${entry._fullpath}`);
             } else {
-              const config = await this._getGitConfig(fs8, gitdir);
+              const config = await this._getGitConfig(fs14, gitdir);
               const autocrlf = await config.get("core.autocrlf");
-              content = await fs8.read(`${dir}/${entry._fullpath}`, { autocrlf });
+              content = await fs14.read(`${dir}/${entry._fullpath}`, { autocrlf });
             }
             entry._actualSize = content.length;
             if (entry._stat && entry._stat.size === -1) {
@@ -40302,14 +40302,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async oid(entry) {
         if (entry._oid === false) {
           const self2 = this;
-          const { fs: fs8, gitdir, cache } = this;
+          const { fs: fs14, gitdir, cache: cache2 } = this;
           let oid;
           await GitIndexManager.acquire(
-            { fs: fs8, gitdir, cache },
+            { fs: fs14, gitdir, cache: cache2 },
             async function(index2) {
               const stage = index2.entriesMap.get(entry._fullpath);
               const stats = await entry.stat();
-              const config = await self2._getGitConfig(fs8, gitdir);
+              const config = await self2._getGitConfig(fs14, gitdir);
               const filemode = await config.get("core.filemode");
               const trustino = typeof process !== "undefined" ? !(process.platform === "win32") : true;
               if (!stage || compareStats(stats, stage, filemode, trustino)) {
@@ -40349,30 +40349,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * writes a refresh right away instead of queueing it.
        */
       async flush() {
-        const { fs: fs8, gitdir, cache, refreshQueue } = this;
+        const { fs: fs14, gitdir, cache: cache2, refreshQueue } = this;
         this.refreshQueue = [];
         this.flushed = true;
         if (refreshQueue.length === 0) return;
-        await GitIndexManager.acquire({ fs: fs8, gitdir, cache }, async (index2) => {
+        await GitIndexManager.acquire({ fs: fs14, gitdir, cache: cache2 }, async (index2) => {
           for (const { filepath, stage, stats, oid } of refreshQueue) {
             if (index2.entriesMap.get(filepath) !== stage) continue;
             index2.insert({ filepath, stats, oid });
           }
         });
       }
-      async _getGitConfig(fs8, gitdir) {
+      async _getGitConfig(fs14, gitdir) {
         if (this.config) {
           return this.config;
         }
-        this.config = await GitConfigManager.get({ fs: fs8, gitdir });
+        this.config = await GitConfigManager.get({ fs: fs14, gitdir });
         return this.config;
       }
     };
     function WORKDIR({ refresh = true } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs8, dir, gitdir, cache }) {
-          return new GitWalkerFs({ fs: fs8, dir, gitdir, cache, refresh });
+        value: function({ fs: fs14, dir, gitdir, cache: cache2 }) {
+          return new GitWalkerFs({ fs: fs14, dir, gitdir, cache: cache2, refresh });
         }
       });
       Object.freeze(o);
@@ -40380,9 +40380,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     function arrayRange(start, end) {
       const length = end - start;
-      return Array.from({ length }, (_, i) => start + i);
+      return Array.from({ length }, (_, i2) => start + i2);
     }
-    var flat = typeof Array.prototype.flat === "undefined" ? (entries) => entries.reduce((acc, x) => acc.concat(x), []) : (entries) => entries.flat();
+    var flat = typeof Array.prototype.flat === "undefined" ? (entries) => entries.reduce((acc, x2) => acc.concat(x2), []) : (entries) => entries.flat();
     var RunningMinimum = class {
       constructor() {
         this.value = null;
@@ -40404,10 +40404,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let minimum;
       const heads = [];
       const numsets = sets.length;
-      for (let i = 0; i < numsets; i++) {
-        heads[i] = sets[i].next().value;
-        if (heads[i] !== void 0) {
-          min.consider(heads[i]);
+      for (let i2 = 0; i2 < numsets; i2++) {
+        heads[i2] = sets[i2].next().value;
+        if (heads[i2] !== void 0) {
+          min.consider(heads[i2]);
         }
       }
       if (min.value === null) return;
@@ -40415,15 +40415,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         const result = [];
         minimum = min.value;
         min.reset();
-        for (let i = 0; i < numsets; i++) {
-          if (heads[i] !== void 0 && heads[i] === minimum) {
-            result[i] = heads[i];
-            heads[i] = sets[i].next().value;
+        for (let i2 = 0; i2 < numsets; i2++) {
+          if (heads[i2] !== void 0 && heads[i2] === minimum) {
+            result[i2] = heads[i2];
+            heads[i2] = sets[i2].next().value;
           } else {
-            result[i] = null;
+            result[i2] = null;
           }
-          if (heads[i] !== void 0) {
-            min.consider(heads[i]);
+          if (heads[i2] !== void 0) {
+            min.consider(heads[i2]);
           }
         }
         yield result;
@@ -40431,8 +40431,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _walk({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir,
       trees,
@@ -40448,19 +40448,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       iterate = (walk2, children) => Promise.all([...children].map(walk2))
     }) {
       const walkers = trees.map(
-        (proxy) => proxy[GitWalkSymbol]({ fs: fs8, dir, gitdir, cache })
+        (proxy) => proxy[GitWalkSymbol]({ fs: fs14, dir, gitdir, cache: cache2 })
       );
       const root = new Array(walkers.length).fill(".");
       const range = arrayRange(0, walkers.length);
       const unionWalkerFromReaddir = async (entries) => {
-        range.forEach((i) => {
-          const entry = entries[i];
-          entries[i] = entry && new walkers[i].ConstructEntry(entry);
+        range.forEach((i2) => {
+          const entry = entries[i2];
+          entries[i2] = entry && new walkers[i2].ConstructEntry(entry);
         });
         const subdirs = await Promise.all(
-          range.map((i) => {
-            const entry = entries[i];
-            return entry ? walkers[i].readdir(entry) : [];
+          range.map((i2) => {
+            const entry = entries[i2];
+            return entry ? walkers[i2].readdir(entry) : [];
           })
         );
         const iterators = subdirs.map((array) => {
@@ -40477,7 +40477,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         const parent = await map(fullpath, entries);
         if (parent !== null) {
           let walkedChildren = await iterate(walk2, children);
-          walkedChildren = walkedChildren.filter((x) => x !== void 0);
+          walkedChildren = walkedChildren.filter((x2) => x2 !== void 0);
           return reduce(parent, walkedChildren);
         }
       };
@@ -40490,44 +40490,44 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function mkdirp(mkdir2, filepath, retries = 10) {
       try {
         await mkdir2(filepath);
-      } catch (err) {
-        if (err === null) return;
-        if (err.code === "EEXIST") return;
-        if (err.code !== "ENOENT") throw err;
+      } catch (err2) {
+        if (err2 === null) return;
+        if (err2.code === "EEXIST") return;
+        if (err2.code !== "ENOENT") throw err2;
         const parent = dirname(filepath);
-        if (parent === "." || parent === "/" || parent === filepath) throw err;
+        if (parent === "." || parent === "/" || parent === filepath) throw err2;
         await mkdirp(mkdir2, parent, retries);
         for (let attempt2 = 0; ; attempt2++) {
           try {
             await mkdir2(filepath);
             return;
-          } catch (err2) {
-            if (err2 === null || err2.code === "EEXIST") return;
-            if (err2.code === "ENOENT" && attempt2 < retries) {
+          } catch (err22) {
+            if (err22 === null || err22.code === "EEXIST") return;
+            if (err22.code === "ENOENT" && attempt2 < retries) {
               await new Promise((resolve) => setTimeout(resolve, 0));
               continue;
             }
-            throw err2;
+            throw err22;
           }
         }
       }
     }
-    async function rmRecursive(fs8, filepath) {
-      const entries = await fs8.readdir(filepath);
+    async function rmRecursive(fs14, filepath) {
+      const entries = await fs14.readdir(filepath);
       if (entries == null) {
-        await fs8.rm(filepath);
+        await fs14.rm(filepath);
       } else if (entries.length) {
         await Promise.all(
           entries.map((entry) => {
             const subpath = join(filepath, entry);
-            return fs8.lstat(subpath).then((stat2) => {
+            return fs14.lstat(subpath).then((stat2) => {
               if (!stat2) return;
-              return stat2.isDirectory() ? rmRecursive(fs8, subpath) : fs8.rm(subpath);
+              return stat2.isDirectory() ? rmRecursive(fs14, subpath) : fs14.rm(subpath);
             });
           })
-        ).then(() => fs8.rmdir(filepath));
+        ).then(() => fs14.rmdir(filepath));
       } else {
-        await fs8.rmdir(filepath);
+        await fs14.rmdir(filepath);
       }
     }
     function isPromiseLike(obj2) {
@@ -40539,20 +40539,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     function isFunction(obj2) {
       return typeof obj2 === "function";
     }
-    function isNotFoundError(err) {
-      const code2 = err.code;
+    function isNotFoundError(err2) {
+      const code2 = err2.code;
       if (typeof code2 !== "string") return false;
       return code2 === "ENOENT" || code2 === "ENOTDIR" || code2.includes("ENS");
     }
-    function isPromiseFs(fs8) {
-      const test = (targetFs) => {
+    function isPromiseFs(fs14) {
+      const test2 = (targetFs) => {
         try {
           return targetFs.readFile().catch((e) => e);
         } catch (e) {
           return e;
         }
       };
-      return isPromiseLike(test(fs8));
+      return isPromiseLike(test2(fs14));
     }
     var commands = [
       "readFile",
@@ -40566,25 +40566,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       "readlink",
       "symlink"
     ];
-    function bindFs(target, fs8) {
-      if (isPromiseFs(fs8)) {
+    function bindFs(target, fs14) {
+      if (isPromiseFs(fs14)) {
         for (const command of commands) {
-          target[`_${command}`] = fs8[command].bind(fs8);
+          target[`_${command}`] = fs14[command].bind(fs14);
         }
       } else {
         for (const command of commands) {
-          target[`_${command}`] = pify(fs8[command].bind(fs8));
+          target[`_${command}`] = pify(fs14[command].bind(fs14));
         }
       }
-      if (isPromiseFs(fs8)) {
-        if (fs8.cp) target._cp = fs8.cp.bind(fs8);
-        if (fs8.rm) target._rm = fs8.rm.bind(fs8);
-        else if (fs8.rmdir.length > 1) target._rm = fs8.rmdir.bind(fs8);
+      if (isPromiseFs(fs14)) {
+        if (fs14.cp) target._cp = fs14.cp.bind(fs14);
+        if (fs14.rm) target._rm = fs14.rm.bind(fs14);
+        else if (fs14.rmdir.length > 1) target._rm = fs14.rmdir.bind(fs14);
         else target._rm = rmRecursive.bind(null, target);
       } else {
-        if (fs8.cp) target._cp = pify(fs8.cp.bind(fs8));
-        if (fs8.rm) target._rm = pify(fs8.rm.bind(fs8));
-        else if (fs8.rmdir.length > 2) target._rm = pify(fs8.rmdir.bind(fs8));
+        if (fs14.cp) target._cp = pify(fs14.cp.bind(fs14));
+        if (fs14.rm) target._rm = pify(fs14.rm.bind(fs14));
+        else if (fs14.rmdir.length > 2) target._rm = pify(fs14.rmdir.bind(fs14));
         else target._rm = rmRecursive.bind(null, target);
       }
     }
@@ -40594,15 +40594,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        *
        * @param {Object} fs - A file system implementation to wrap.
        */
-      constructor(fs8) {
-        if (typeof fs8._original_unwrapped_fs !== "undefined") return fs8;
-        const promises3 = Object.getOwnPropertyDescriptor(fs8, "promises");
+      constructor(fs14) {
+        if (typeof fs14._original_unwrapped_fs !== "undefined") return fs14;
+        const promises3 = Object.getOwnPropertyDescriptor(fs14, "promises");
         if (promises3 && promises3.enumerable) {
-          bindFs(this, fs8.promises);
+          bindFs(this, fs14.promises);
         } else {
-          bindFs(this, fs8);
+          bindFs(this, fs14);
         }
-        this._original_unwrapped_fs = fs8;
+        this._original_unwrapped_fs = fs14;
       }
       /**
        * Return true if a file exists, false if it doesn't exist.
@@ -40616,12 +40616,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         try {
           await this._stat(filepath);
           return true;
-        } catch (err) {
-          if (isNotFoundError(err)) {
+        } catch (err2) {
+          if (isNotFoundError(err2)) {
             return false;
           } else {
-            console.log('Unhandled error in "FileSystem.exists()" function', err);
-            throw err;
+            console.log('Unhandled error in "FileSystem.exists()" function', err2);
+            throw err2;
           }
         }
       }
@@ -40637,9 +40637,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let buffer;
         try {
           buffer = await this._readFile(filepath, options2);
-        } catch (err) {
-          if (isNotFoundError(err) || err.code === "EISDIR") return null;
-          throw err;
+        } catch (err2) {
+          if (isNotFoundError(err2) || err2.code === "EISDIR") return null;
+          throw err2;
         }
         if (buffer == null) return null;
         if (options2.autocrlf === "true") {
@@ -40666,7 +40666,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async write(filepath, contents, options2 = {}) {
         try {
           await this._writeFile(filepath, contents, options2);
-        } catch (err) {
+        } catch (err2) {
           await this.mkdir(dirname(filepath));
           await this._writeFile(filepath, contents, options2);
         }
@@ -40689,8 +40689,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async rm(filepath) {
         try {
           await this._unlink(filepath);
-        } catch (err) {
-          if (err.code !== "ENOENT") throw err;
+        } catch (err2) {
+          if (err2.code !== "ENOENT") throw err2;
         }
       }
       /**
@@ -40707,8 +40707,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           } else {
             await this._rmdir(filepath);
           }
-        } catch (err) {
-          if (err.code !== "ENOENT") throw err;
+        } catch (err2) {
+          if (err2.code !== "ENOENT") throw err2;
         }
       }
       /**
@@ -40722,10 +40722,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let names;
         try {
           names = await this._readdir(filepath);
-        } catch (err) {
-          if (err.code === "ENOTDIR") return null;
-          if (isNotFoundError(err)) return [];
-          throw err;
+        } catch (err2) {
+          if (err2.code === "ENOTDIR") return null;
+          if (isNotFoundError(err2)) return [];
+          throw err2;
         }
         names.sort(compareStrings);
         return names;
@@ -40760,11 +40760,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         try {
           const stats = await this._lstat(filename);
           return stats;
-        } catch (err) {
-          if (isNotFoundError(err)) {
+        } catch (err2) {
+          if (isNotFoundError(err2)) {
             return null;
           }
-          throw err;
+          throw err2;
         }
       }
       /**
@@ -40779,11 +40779,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         try {
           const link = await this._readlink(filename, opts);
           return Buffer.isBuffer(link) ? link : Buffer.from(link);
-        } catch (err) {
-          if (isNotFoundError(err)) {
+        } catch (err2) {
+          if (isNotFoundError(err2)) {
             return null;
           }
-          throw err;
+          throw err2;
         }
       }
       /**
@@ -40840,35 +40840,35 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       dir,
       gitdir = join(dir, ".git"),
       commit: commit2 = "HEAD",
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
-        const fs8 = new FileSystem(_fs);
+        const fs14 = new FileSystem(_fs);
         const trees = [TREE({ ref: commit2 }), WORKDIR(), STAGE()];
         let unmergedPaths = [];
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs8, gitdir: updatedGitdir, cache },
+          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             unmergedPaths = index2.unmergedPaths;
           }
         );
         const results = await _walk({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           dir,
           gitdir: updatedGitdir,
           trees,
-          map: async function(path7, [head, workdir, index2]) {
+          map: async function(path13, [head, workdir, index2]) {
             const staged = !await modified(workdir, index2);
-            const unmerged = unmergedPaths.includes(path7);
+            const unmerged = unmergedPaths.includes(path13);
             const unmodified = !await modified(index2, head);
             if (staged || unmerged) {
               return head ? {
-                path: path7,
+                path: path13,
                 mode: await head.mode(),
                 oid: await head.oid(),
                 type: await head.type(),
@@ -40876,22 +40876,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               } : void 0;
             }
             if (unmodified) return false;
-            else throw new IndexResetError(path7);
+            else throw new IndexResetError(path13);
           }
         });
         await GitIndexManager.acquire(
-          { fs: fs8, gitdir: updatedGitdir, cache },
+          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of results) {
               if (entry === false) continue;
               if (!entry) {
-                await fs8.rmdir(`${dir}/${entry.path}`, { recursive: true });
+                await fs14.rmdir(`${dir}/${entry.path}`, { recursive: true });
                 index2.delete({ filepath: entry.path });
                 continue;
               }
               if (entry.type === "blob") {
                 const content = new TextDecoder().decode(entry.content);
-                await fs8.write(`${dir}/${entry.path}`, content, {
+                await fs14.write(`${dir}/${entry.path}`, content, {
                   mode: entry.mode
                 });
                 index2.insert({
@@ -40903,9 +40903,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           }
         );
-      } catch (err) {
-        err.caller = "git.abortMerge";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.abortMerge";
+        throw err2;
       }
     }
     var GitIgnoreManager = class {
@@ -40919,13 +40919,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.filepath - The path of the file to check.
        * @returns {Promise<boolean>} - `true` if the file is ignored, `false` otherwise.
        */
-      static async isIgnored({ fs: fs8, dir, gitdir = join(dir, ".git"), filepath }) {
+      static async isIgnored({ fs: fs14, dir, gitdir = join(dir, ".git"), filepath }) {
         if (basename(filepath) === ".git") return true;
         if (filepath === ".") return false;
         let excludes = "";
         const excludesFile = join(gitdir, "info", "exclude");
-        if (await fs8.exists(excludesFile)) {
-          excludes = await fs8.read(excludesFile, "utf8");
+        if (await fs14.exists(excludesFile)) {
+          excludes = await fs14.read(excludesFile, "utf8");
         }
         const pairs = [
           {
@@ -40934,9 +40934,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         ];
         const pieces = filepath.split("/").filter(Boolean);
-        for (let i = 1; i < pieces.length; i++) {
-          const folder = pieces.slice(0, i).join("/");
-          const file = pieces.slice(i).join("/");
+        for (let i2 = 1; i2 < pieces.length; i2++) {
+          const folder = pieces.slice(0, i2).join("/");
+          const file = pieces.slice(i2).join("/");
           pairs.push({
             gitignore: join(dir, folder, ".gitignore"),
             filepath: file
@@ -40944,7 +40944,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         let ignoredStatus = false;
         for (const [index2, p] of pairs.entries()) {
-          const file = await fs8.read(p.gitignore, "utf8");
+          const file = await fs14.read(p.gitignore, "utf8");
           const ign = ignore();
           if (index2 === 0) ign.add(excludes);
           ign.add(file);
@@ -40959,7 +40959,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return ignoredStatus;
       }
     };
-    async function writeObjectLoose({ fs: fs8, gitdir, object, format, oid }) {
+    async function writeObjectLoose({ fs: fs14, gitdir, object, format, oid }) {
       if (format !== "deflated") {
         throw new InternalError(
           "GitObjectStoreLoose expects objects to write to be in deflated format"
@@ -40967,7 +40967,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
       const filepath = `${gitdir}/${source}`;
-      if (!await fs8.exists(filepath)) await fs8.write(filepath, object);
+      if (!await fs14.exists(filepath)) await fs14.write(filepath, object);
     }
     var supportsCompressionStream = null;
     async function deflate(buffer) {
@@ -40993,7 +40993,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _writeObject({
-      fs: fs8,
+      fs: fs14,
       gitdir,
       type,
       object,
@@ -41009,7 +41009,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         object = Buffer.from(await deflate(object));
       }
       if (!dryRun) {
-        await writeObjectLoose({ fs: fs8, gitdir, object, format: "deflated", oid });
+        await writeObjectLoose({ fs: fs14, gitdir, object, format: "deflated", oid });
       }
       return oid;
     }
@@ -41023,7 +41023,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       dir,
       gitdir = join(dir, ".git"),
       filepath,
-      cache = {},
+      cache: cache2 = {},
       force = false,
       parallel = true
     }) {
@@ -41032,17 +41032,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs8, gitdir: updatedGitdir, cache },
+          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
           async (index2) => {
-            const config = await GitConfigManager.get({ fs: fs8, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs14, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
             return addToIndex({
               dir,
               gitdir: updatedGitdir,
-              fs: fs8,
+              fs: fs14,
               filepath,
               index: index2,
               force,
@@ -41051,9 +41051,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             });
           }
         );
-      } catch (err) {
-        err.caller = "git.add";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.add";
+        throw err2;
       }
     }
     function isTracked(index2, filepath) {
@@ -41067,7 +41067,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function addToIndex({
       dir,
       gitdir,
-      fs: fs8,
+      fs: fs14,
       filepath,
       index: index2,
       force,
@@ -41078,23 +41078,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const promises3 = filepath.map(async (currentFilepath) => {
         if (!force && !isTracked(index2, currentFilepath)) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs8,
+            fs: fs14,
             dir,
             gitdir,
             filepath: currentFilepath
           });
           if (ignored) return;
         }
-        const stats = await fs8.lstat(join(dir, currentFilepath));
+        const stats = await fs14.lstat(join(dir, currentFilepath));
         if (!stats) throw new NotFoundError(currentFilepath);
         if (stats.isDirectory()) {
-          const children = await fs8.readdir(join(dir, currentFilepath));
+          const children = await fs14.readdir(join(dir, currentFilepath));
           if (parallel) {
             const promises4 = children.map(
               (child) => addToIndex({
                 dir,
                 gitdir,
-                fs: fs8,
+                fs: fs14,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41108,7 +41108,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               await addToIndex({
                 dir,
                 gitdir,
-                fs: fs8,
+                fs: fs14,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41118,9 +41118,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           }
         } else {
-          const object = stats.isSymbolicLink() ? await fs8.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs8.read(join(dir, currentFilepath), { autocrlf });
+          const object = stats.isSymbolicLink() ? await fs14.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs14.read(join(dir, currentFilepath), { autocrlf });
           if (object === null) throw new NotFoundError(currentFilepath);
-          const oid = await _writeObject({ fs: fs8, gitdir, type: "blob", object });
+          const oid = await _writeObject({ fs: fs14, gitdir, type: "blob", object });
           index2.insert({ filepath: currentFilepath, stats, oid });
         }
       });
@@ -41135,24 +41135,24 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const fulfilledPromises = settledPromises.filter((settle) => settle.status === "fulfilled" && settle.value).map((settle) => settle.value);
       return fulfilledPromises;
     }
-    async function hasObjectLoose({ fs: fs8, gitdir, oid }) {
+    async function hasObjectLoose({ fs: fs14, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      return fs8.exists(`${gitdir}/${source}`);
+      return fs14.exists(`${gitdir}/${source}`);
     }
     async function hasObjectPacked({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       getExternalRefDelta
     }) {
-      let list = await fs8.readdir(join(gitdir, "objects/pack"));
-      list = list.filter((x) => x.endsWith(".idx"));
+      let list = await fs14.readdir(join(gitdir, "objects/pack"));
+      list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p = await readPackIndex({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           filename: indexFile,
           getExternalRefDelta
         });
@@ -41164,18 +41164,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return false;
     }
     async function hasObject({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       format = "content"
     }) {
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs8, cache, gitdir, oid: oid2 });
-      let result = await hasObjectLoose({ fs: fs8, gitdir, oid });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
+      let result = await hasObjectLoose({ fs: fs14, gitdir, oid });
       if (!result) {
         result = await hasObjectPacked({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           oid,
           getExternalRefDelta
@@ -41183,9 +41183,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return result;
     }
-    async function _getConfig({ fs: fs8, gitdir, path: path7 }) {
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
-      return config.get(path7);
+    async function _getConfig({ fs: fs14, gitdir, path: path13 }) {
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+      return config.get(path13);
     }
     function assignDefined(target, ...sources) {
       for (const source of sources) {
@@ -41200,11 +41200,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return target;
     }
-    async function normalizeAuthorObject({ fs: fs8, gitdir, author, commit: commit2 }) {
+    async function normalizeAuthorObject({ fs: fs14, gitdir, author, commit: commit2 }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultAuthor = {
-        name: await _getConfig({ fs: fs8, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs8, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs14, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs14, gitdir, path: "user.email" }) || "",
         // author.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41221,7 +41221,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return normalizedAuthor;
     }
     async function normalizeCommitterObject({
-      fs: fs8,
+      fs: fs14,
       gitdir,
       author,
       committer,
@@ -41229,8 +41229,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultCommitter = {
-        name: await _getConfig({ fs: fs8, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs8, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs14, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs14, gitdir, path: "user.email" }) || "",
         // committer.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41247,21 +41247,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return normalizedCommitter;
     }
-    async function resolveCommit2({ fs: fs8, cache, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+    async function resolveCommit2({ fs: fs14, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveCommit2({ fs: fs8, cache, gitdir, oid });
+        return resolveCommit2({ fs: fs14, cache: cache2, gitdir, oid });
       }
       if (type !== "commit") {
         throw new ObjectTypeError(oid, type, "commit");
       }
       return { commit: GitCommit.from(object), oid };
     }
-    async function _readCommit({ fs: fs8, cache, gitdir, oid }) {
+    async function _readCommit({ fs: fs14, cache: cache2, gitdir, oid }) {
       const { commit: commit2, oid: commitOid2 } = await resolveCommit2({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid
       });
@@ -41274,8 +41274,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     var EMPTY_TREE_OID = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
     async function _commit({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       onSign,
       gitdir,
       message,
@@ -41293,10 +41293,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let initialCommit = false;
       let detachedHead = false;
       if (!ref) {
-        const headContent = await fs8.read(`${gitdir}/HEAD`, { encoding: "utf8" });
+        const headContent = await fs14.read(`${gitdir}/HEAD`, { encoding: "utf8" });
         detachedHead = !headContent.startsWith("ref:");
         ref = await GitRefManager.resolve({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           ref: "HEAD",
           depth: 2
@@ -41305,34 +41305,34 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let refOid, refCommit;
       try {
         refOid = await GitRefManager.resolve({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           ref
         });
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
+      } catch (err2) {
+        if (!(err2 instanceof NotFoundError)) throw err2;
         initialCommit = true;
       }
       if (!initialCommit && (amend || disallowEmpty)) {
-        refCommit = await _readCommit({ fs: fs8, gitdir, oid: refOid, cache });
+        refCommit = await _readCommit({ fs: fs14, gitdir, oid: refOid, cache: cache2 });
       }
       if (amend && initialCommit) {
         throw new NoCommitError(ref);
       }
-      const author = !amend ? await normalizeAuthorObject({ fs: fs8, gitdir, author: _author }) : await normalizeAuthorObject({
-        fs: fs8,
+      const author = !amend ? await normalizeAuthorObject({ fs: fs14, gitdir, author: _author }) : await normalizeAuthorObject({
+        fs: fs14,
         gitdir,
         author: _author,
         commit: refCommit.commit
       });
       if (!author) throw new MissingNameError("author");
       const committer = !amend ? await normalizeCommitterObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         author,
         committer: _committer
       }) : await normalizeCommitterObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         author,
         committer: _committer,
@@ -41340,14 +41340,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (!committer) throw new MissingNameError("committer");
       return GitIndexManager.acquire(
-        { fs: fs8, gitdir, cache, allowUnmerged: false },
+        { fs: fs14, gitdir, cache: cache2, allowUnmerged: false },
         async function(index2) {
           const inodes = flatFileListToDirectoryStructure(
             index2.entries.filter((entry) => !entry.flags.intentToAdd)
           );
           const inode = inodes.get(".");
           if (!tree) {
-            tree = await constructTree({ fs: fs8, gitdir, inode, dryRun });
+            tree = await constructTree({ fs: fs14, gitdir, inode, dryRun });
           }
           if (!parent) {
             if (!amend) {
@@ -41358,11 +41358,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           } else {
             parent = await Promise.all(
               parent.map(async (p) => {
-                let oid2 = await GitRefManager.resolve({ fs: fs8, gitdir, ref: p });
-                while (await hasObject({ fs: fs8, cache, gitdir, oid: oid2 })) {
+                let oid2 = await GitRefManager.resolve({ fs: fs14, gitdir, ref: p });
+                while (await hasObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 })) {
                   const { type, object } = await _readObject({
-                    fs: fs8,
-                    cache,
+                    fs: fs14,
+                    cache: cache2,
                     gitdir,
                     oid: oid2
                   });
@@ -41397,7 +41397,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             comm = await GitCommit.sign(comm, onSign, signingKey);
           }
           const oid = await _writeObject({
-            fs: fs8,
+            fs: fs14,
             gitdir,
             type: "commit",
             object: comm.toObject(),
@@ -41405,7 +41405,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
           if (!noUpdateBranch && !dryRun) {
             await GitRefManager.writeRef({
-              fs: fs8,
+              fs: fs14,
               gitdir,
               ref: detachedHead ? "HEAD" : ref,
               value: oid
@@ -41415,12 +41415,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       );
     }
-    async function constructTree({ fs: fs8, gitdir, inode, dryRun }) {
+    async function constructTree({ fs: fs14, gitdir, inode, dryRun }) {
       const children = inode.children;
       for (const inode2 of children) {
         if (inode2.type === "tree") {
           inode2.metadata.mode = "040000";
-          inode2.metadata.oid = await constructTree({ fs: fs8, gitdir, inode: inode2, dryRun });
+          inode2.metadata.oid = await constructTree({ fs: fs14, gitdir, inode: inode2, dryRun });
         }
       }
       const entries = children.map((inode2) => ({
@@ -41431,7 +41431,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }));
       const tree = GitTree.from(entries);
       const oid = await _writeObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         type: "tree",
         object: tree.toObject(),
@@ -41439,10 +41439,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function resolveFilepath({ fs: fs8, cache, gitdir, oid, filepath }) {
+    async function resolveFilepath({ fs: fs14, cache: cache2, gitdir, oid, filepath }) {
       const entry = await resolveFilepathEntry({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid,
         filepath
@@ -41450,8 +41450,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return entry.oid;
     }
     async function resolveFilepathEntry({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       filepath
@@ -41462,15 +41462,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new InvalidFilepathError("trailing-slash");
       }
       const _oid = oid;
-      const result = await resolveTree({ fs: fs8, cache, gitdir, oid });
+      const result = await resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (filepath === "") {
         return { mode: "040000", oid: result.oid, path: "", type: "tree" };
       } else {
         const pathArray = filepath.split("/");
         return _resolveFilepath({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           tree,
           pathArray,
@@ -41480,8 +41480,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _resolveFilepath({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       tree,
       pathArray,
@@ -41495,8 +41495,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return entry;
           } else {
             const { type, object } = await _readObject({
-              fs: fs8,
-              cache,
+              fs: fs14,
+              cache: cache2,
               gitdir,
               oid: entry.oid
             });
@@ -41505,8 +41505,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
             tree = GitTree.from(object);
             return _resolveFilepath({
-              fs: fs8,
-              cache,
+              fs: fs14,
+              cache: cache2,
               gitdir,
               tree,
               pathArray,
@@ -41519,26 +41519,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`file or directory found at "${oid}:${filepath}"`);
     }
     async function _readTree({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs8, cache, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs14, cache: cache2, gitdir, oid, filepath });
       }
-      const { tree, oid: treeOid } = await resolveTree({ fs: fs8, cache, gitdir, oid });
+      const { tree, oid: treeOid } = await resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
       const result = {
         oid: treeOid,
         tree: tree.entries()
       };
       return result;
     }
-    async function _writeTree({ fs: fs8, gitdir, tree }) {
+    async function _writeTree({ fs: fs14, gitdir, tree }) {
       const object = GitTree.from(tree).toObject();
       const oid = await _writeObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         type: "tree",
         object,
@@ -41547,8 +41547,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return oid;
     }
     async function _addNote({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       onSign,
       gitdir,
       ref,
@@ -41561,15 +41561,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs8, ref });
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) {
-          throw err;
+        parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+      } catch (err2) {
+        if (!(err2 instanceof NotFoundError)) {
+          throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
       });
@@ -41587,7 +41587,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         note = Buffer.from(note, "utf8");
       }
       const noteOid = await _writeObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         type: "blob",
         object: note,
@@ -41595,13 +41595,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       tree.push({ mode: "100644", path: oid, oid: noteOid, type: "blob" });
       const treeOid = await _writeTree({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         onSign,
         gitdir,
         ref,
@@ -41627,7 +41627,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       author: _author,
       committer: _committer,
       signingKey,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
@@ -41637,20 +41637,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs8 = new FileSystem(_fs);
-        const author = await normalizeAuthorObject({ fs: fs8, gitdir, author: _author });
+        const fs14 = new FileSystem(_fs);
+        const author = await normalizeAuthorObject({ fs: fs14, gitdir, author: _author });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         return await _addNote({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           onSign,
           gitdir: updatedGitdir,
           ref,
@@ -41661,16 +41661,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           committer,
           signingKey
         });
-      } catch (err) {
-        err.caller = "git.addNote";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.addNote";
+        throw err2;
       }
     }
-    async function _addRemote({ fs: fs8, gitdir, remote, url, force }) {
+    async function _addRemote({ fs: fs14, gitdir, remote, url, force }) {
       if (!isValidRef(remote, true)) {
         throw new InvalidRefNameError(remote, cleanGitRef.clean(remote));
       }
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
       if (!force) {
         const remoteNames = await config.getSubsections("remote");
         if (remoteNames.includes(remote)) {
@@ -41684,10 +41684,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         `remote.${remote}.fetch`,
         `+refs/heads/*:refs/remotes/${remote}/*`
       );
-      await GitConfigManager.save({ fs: fs8, gitdir, config });
+      await GitConfigManager.save({ fs: fs14, gitdir, config });
     }
     async function addRemote({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       remote,
@@ -41695,11 +41695,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("remote", remote);
         assertParameter("url", url);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _addRemote({
           fs: fsp,
@@ -41708,14 +41708,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           url,
           force
         });
-      } catch (err) {
-        err.caller = "git.addRemote";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.addRemote";
+        throw err2;
       }
     }
     async function _annotatedTag({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       onSign,
       gitdir,
       ref,
@@ -41727,15 +41727,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      if (!force && await GitRefManager.exists({ fs: fs8, gitdir, ref })) {
+      if (!force && await GitRefManager.exists({ fs: fs14, gitdir, ref })) {
         throw new AlreadyExistsError("tag", ref);
       }
       const oid = await GitRefManager.resolve({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: object || "HEAD"
       });
-      const { type } = await _readObject({ fs: fs8, cache, gitdir, oid });
+      const { type } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
       let tagObject = GitAnnotatedTag.from({
         object: oid,
         type,
@@ -41748,12 +41748,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         tagObject = await GitAnnotatedTag.sign(tagObject, onSign, signingKey);
       }
       const value = await _writeObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         type: "tag",
         object: tagObject.toObject()
       });
-      await GitRefManager.writeRef({ fs: fs8, gitdir, ref, value });
+      await GitRefManager.writeRef({ fs: fs14, gitdir, ref, value });
     }
     async function annotatedTag({
       fs: _fs,
@@ -41767,7 +41767,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       object,
       signingKey,
       force = false,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
@@ -41776,17 +41776,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         const tagger = await normalizeAuthorObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           author: _tagger
         });
         if (!tagger) throw new MissingNameError("tagger");
         return await _annotatedTag({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           onSign,
           gitdir: updatedGitdir,
           ref,
@@ -41797,13 +41797,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           signingKey,
           force
         });
-      } catch (err) {
-        err.caller = "git.annotatedTag";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.annotatedTag";
+        throw err2;
       }
     }
     async function _branch({
-      fs: fs8,
+      fs: fs14,
       gitdir,
       ref,
       object,
@@ -41815,24 +41815,24 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fullref = `refs/heads/${ref}`;
       if (!force) {
-        const exist = await GitRefManager.exists({ fs: fs8, gitdir, ref: fullref });
+        const exist = await GitRefManager.exists({ fs: fs14, gitdir, ref: fullref });
         if (exist) {
           throw new AlreadyExistsError("branch", ref, false);
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs8, gitdir, ref: object || "HEAD" });
+        oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref: object || "HEAD" });
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }
       if (oid) {
-        oid = (await resolveCommit2({ fs: fs8, cache: {}, gitdir, oid })).oid;
-        await GitRefManager.writeRef({ fs: fs8, gitdir, ref: fullref, value: oid });
+        oid = (await resolveCommit2({ fs: fs14, cache: {}, gitdir, oid })).oid;
+        await GitRefManager.writeRef({ fs: fs14, gitdir, ref: fullref, value: oid });
       }
       if (checkout2) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           ref: "HEAD",
           value: fullref
@@ -41840,7 +41840,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function branch({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -41849,10 +41849,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _branch({
           fs: fsp,
@@ -41862,19 +41862,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           checkout: checkout2,
           force
         });
-      } catch (err) {
-        err.caller = "git.branch";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.branch";
+        throw err2;
       }
     }
-    async function assertNoSymlinkInLeadingPath(fs8, dir, fullpath) {
+    async function assertNoSymlinkInLeadingPath(fs14, dir, fullpath) {
       const parts = fullpath.split("/");
       parts.pop();
       let current = dir;
       for (const part of parts) {
         if (part === "" || part === ".") continue;
         current = `${current}/${part}`;
-        const stats = await fs8.lstat(current);
+        const stats = await fs14.lstat(current);
         if (stats && stats.isSymbolicLink()) {
           throw new UnsafeFilepathError(fullpath);
         }
@@ -41894,8 +41894,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath.startsWith(`${base}/`);
     };
     async function _checkout({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       onProgress,
       onPostCheckout,
       dir,
@@ -41915,30 +41915,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let oldOid;
       if (onPostCheckout) {
         try {
-          oldOid = await GitRefManager.resolve({ fs: fs8, gitdir, ref: "HEAD" });
-        } catch (err) {
+          oldOid = await GitRefManager.resolve({ fs: fs14, gitdir, ref: "HEAD" });
+        } catch (err2) {
           oldOid = "0000000000000000000000000000000000000000";
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs8, gitdir, ref });
-      } catch (err) {
-        if (ref === "HEAD" || !(err instanceof NotFoundError)) throw err;
+        oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
+      } catch (err2) {
+        if (ref === "HEAD" || !(err2 instanceof NotFoundError)) throw err2;
         const remoteRef = `${remote}/${ref}`;
         oid = await GitRefManager.resolve({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           ref: remoteRef
         });
         if (track) {
-          const config = await GitConfigManager.get({ fs: fs8, gitdir });
+          const config = await GitConfigManager.get({ fs: fs14, gitdir });
           await config.set(`branch.${ref}.remote`, remote);
           await config.set(`branch.${ref}.merge`, `refs/heads/${ref}`);
-          await GitConfigManager.save({ fs: fs8, gitdir, config });
+          await GitConfigManager.save({ fs: fs14, gitdir, config });
         }
         await GitRefManager.writeRef({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           ref: `refs/heads/${ref}`,
           value: oid
@@ -41946,20 +41946,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (!noUpdateHead) {
         try {
-          oid = (await resolveCommit2({ fs: fs8, cache, gitdir, oid })).oid;
-        } catch (err) {
-          if (err instanceof NotFoundError) {
-            throw new CommitNotFetchedError(ref, err.data.what);
+          oid = (await resolveCommit2({ fs: fs14, cache: cache2, gitdir, oid })).oid;
+        } catch (err2) {
+          if (err2 instanceof NotFoundError) {
+            throw new CommitNotFetchedError(ref, err2.data.what);
           }
-          throw err;
+          throw err2;
         }
       }
       if (!noCheckout) {
         let ops;
         try {
           ops = await analyze({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             onProgress,
             dir,
             gitdir,
@@ -41968,11 +41968,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             filepaths,
             restoreFromIndex
           });
-        } catch (err) {
-          if (err instanceof NotFoundError && err.data.what === oid) {
+        } catch (err2) {
+          if (err2 instanceof NotFoundError && err2.data.what === oid) {
             throw new CommitNotFetchedError(ref, oid);
           } else {
-            throw err;
+            throw err2;
           }
         }
         const conflicts = ops.filter(([method]) => method === "conflict").map(([method, fullpath]) => fullpath);
@@ -41996,7 +41996,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let count = 0;
         const total = ops.length;
         await GitIndexManager.acquire(
-          { fs: fs8, gitdir, cache },
+          { fs: fs14, gitdir, cache: cache2 },
           async function(index2) {
             await Promise.all(
               ops.filter(
@@ -42004,7 +42004,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               ).map(async function([method, fullpath]) {
                 const filepath = `${dir}/${fullpath}`;
                 if (method === "delete") {
-                  await fs8.rm(filepath);
+                  await fs14.rm(filepath);
                 }
                 index2.delete({ filepath: fullpath });
                 if (onProgress) {
@@ -42019,14 +42019,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         );
         await GitIndexManager.acquire(
-          { fs: fs8, gitdir, cache },
+          { fs: fs14, gitdir, cache: cache2 },
           async function(index2) {
             for (const [method, fullpath] of ops) {
               if (method === "rmdir" || method === "rmdir-index") {
                 const filepath = `${dir}/${fullpath}`;
                 try {
                   if (method === "rmdir") {
-                    await fs8.rmdir(filepath);
+                    await fs14.rmdir(filepath);
                   }
                   index2.delete({ filepath: fullpath });
                   if (onProgress) {
@@ -42052,8 +42052,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         await Promise.all(
           ops.filter(([method]) => method === "mkdir" || method === "mkdir-index").map(async function([_, fullpath]) {
             const filepath = `${dir}/${fullpath}`;
-            await assertNoSymlinkInLeadingPath(fs8, dir, fullpath);
-            await fs8.mkdir(filepath);
+            await assertNoSymlinkInLeadingPath(fs14, dir, fullpath);
+            await fs14.mkdir(filepath);
             if (onProgress) {
               await onProgress({
                 phase: "Updating workdir",
@@ -42070,7 +42070,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const updateWorkingDirResults = await batchAllSettled(
             "Update Working Dir",
             eligibleOps.map(
-              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs8, cache, gitdir, dir }, [
+              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs14, cache: cache2, gitdir, dir }, [
                 method,
                 fullpath,
                 oid2,
@@ -42082,7 +42082,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             batchSize
           );
           await GitIndexManager.acquire(
-            { fs: fs8, gitdir, cache, allowUnmerged: true },
+            { fs: fs14, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               await batchAllSettled(
                 "Update Index",
@@ -42096,7 +42096,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           );
         } else {
           await GitIndexManager.acquire(
-            { fs: fs8, gitdir, cache, allowUnmerged: true },
+            { fs: fs14, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               const settled = await Promise.allSettled(
                 ops.filter(
@@ -42104,22 +42104,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 ).map(async function([method, fullpath, oid2, mode, chmod2]) {
                   const filepath = `${dir}/${fullpath}`;
                   if (method !== "create-index" && method !== "mkdir-index") {
-                    await assertNoSymlinkInLeadingPath(fs8, dir, fullpath);
+                    await assertNoSymlinkInLeadingPath(fs14, dir, fullpath);
                     const { object } = await _readObject({
-                      fs: fs8,
-                      cache,
+                      fs: fs14,
+                      cache: cache2,
                       gitdir,
                       oid: oid2
                     });
                     if (chmod2) {
-                      await fs8.rm(filepath);
+                      await fs14.rm(filepath);
                     }
                     if (mode === 33188) {
-                      await fs8.write(filepath, object);
+                      await fs14.write(filepath, object);
                     } else if (mode === 33261) {
-                      await fs8.write(filepath, object, { mode: 511 });
+                      await fs14.write(filepath, object, { mode: 511 });
                     } else if (mode === 40960) {
-                      await fs8.writelink(filepath, object);
+                      await fs14.writelink(filepath, object);
                     } else {
                       throw new InternalError(
                         `Invalid mode 0o${mode.toString(
@@ -42128,7 +42128,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                       );
                     }
                   }
-                  const stats = await fs8.lstat(filepath);
+                  const stats = await fs14.lstat(filepath);
                   if (mode === 33261) {
                     stats.mode = 493;
                   }
@@ -42174,22 +42174,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       if (!noUpdateHead) {
-        const fullRef = await GitRefManager.expand({ fs: fs8, gitdir, ref });
+        const fullRef = await GitRefManager.expand({ fs: fs14, gitdir, ref });
         if (fullRef.startsWith("refs/heads")) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs8,
+            fs: fs14,
             gitdir,
             ref: "HEAD",
             value: fullRef
           });
         } else {
-          await GitRefManager.writeRef({ fs: fs8, gitdir, ref: "HEAD", value: oid });
+          await GitRefManager.writeRef({ fs: fs14, gitdir, ref: "HEAD", value: oid });
         }
       }
     }
     async function analyze({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       onProgress,
       dir,
       gitdir,
@@ -42200,8 +42200,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let count = 0;
       return _walk({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         dir,
         gitdir,
         trees: [restoreFromIndex ? STAGE() : TREE({ ref }), WORKDIR(), STAGE()],
@@ -42452,27 +42452,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         console.warn(`Error inserting ${fullpath} into index:`, e);
       }
     }
-    async function updateWorkingDir({ fs: fs8, cache, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
+    async function updateWorkingDir({ fs: fs14, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
       const filepath = `${dir}/${fullpath}`;
       if (method !== "create-index" && method !== "mkdir-index") {
-        await assertNoSymlinkInLeadingPath(fs8, dir, fullpath);
-        const { object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+        await assertNoSymlinkInLeadingPath(fs14, dir, fullpath);
+        const { object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
         if (chmod2) {
-          await fs8.rm(filepath);
+          await fs14.rm(filepath);
         }
         if (mode === 33188) {
-          await fs8.write(filepath, object);
+          await fs14.write(filepath, object);
         } else if (mode === 33261) {
-          await fs8.write(filepath, object, { mode: 511 });
+          await fs14.write(filepath, object, { mode: 511 });
         } else if (mode === 40960) {
-          await fs8.writelink(filepath, object);
+          await fs14.writelink(filepath, object);
         } else {
           throw new InternalError(
             `Invalid mode 0o${mode.toString(8)} detected in blob ${oid}`
           );
         }
       }
-      const stats = await fs8.lstat(filepath);
+      const stats = await fs14.lstat(filepath);
       if (mode === 33261) {
         stats.mode = 493;
       }
@@ -42484,8 +42484,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function batchAllSettled(operationName, tasks, onProgress, batchSize) {
       const results = [];
       const rejections = [];
-      for (let i = 0; i < tasks.length; i += batchSize) {
-        const batch = tasks.slice(i, i + batchSize).map((task) => task());
+      for (let i2 = 0; i2 < tasks.length; i2 += batchSize) {
+        const batch = tasks.slice(i2, i2 + batchSize).map((task) => task());
         const batchResults = await Promise.allSettled(batch);
         batchResults.forEach((result) => {
           if (result.status === "fulfilled") {
@@ -42501,7 +42501,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (onProgress) {
           await onProgress({
             phase: "Updating workdir",
-            loaded: i + batch.length,
+            loaded: i2 + batch.length,
             total: tasks.length
           });
         }
@@ -42512,7 +42512,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results;
     }
     async function checkout({
-      fs: fs8,
+      fs: fs14,
       onProgress,
       onPostCheckout,
       dir,
@@ -42525,21 +42525,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       dryRun = false,
       force = false,
       track = true,
-      cache = {},
+      cache: cache2 = {},
       nonBlocking = false,
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         const ref = _ref || "HEAD";
         const restoreFromIndex = _ref === void 0 && filepaths != null && filepaths.length > 0;
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _checkout({
           fs: fsp,
-          cache,
+          cache: cache2,
           onProgress,
           onPostCheckout,
           dir,
@@ -42556,9 +42556,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           nonBlocking,
           batchSize
         });
-      } catch (err) {
-        err.caller = "git.checkout";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.checkout";
+        throw err2;
       }
     }
     var LINEBREAKS = /^.*(\r?\n|$)/gm;
@@ -42594,8 +42594,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { cleanMerge, mergedText };
     }
     async function mergeTree({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
       index: index2,
@@ -42617,20 +42617,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const deleteByUs = [];
       const deleteByTheirs = [];
       const results = await _walk({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         dir,
         gitdir,
         trees: [ourTree, baseTree, theirTree],
         map: async function(filepath, [ours, base, theirs]) {
-          const path7 = basename(filepath);
+          const path13 = basename(filepath);
           const ourChange = await modified(ours, base);
           const theirChange = await modified(theirs, base);
           switch (`${ourChange}-${theirChange}`) {
             case "false-false": {
               return {
                 mode: await base.mode(),
-                path: path7,
+                path: path13,
                 oid: await base.oid(),
                 type: await base.type()
               };
@@ -42639,14 +42639,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!theirs && await ours.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path7,
+                  path: path13,
                   oid: await ours.oid(),
                   type: await ours.type()
                 };
               }
               return theirs ? {
                 mode: await theirs.mode(),
-                path: path7,
+                path: path13,
                 oid: await theirs.oid(),
                 type: await theirs.type()
               } : void 0;
@@ -42655,14 +42655,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!ours && await theirs.type() === "tree") {
                 return {
                   mode: await theirs.mode(),
-                  path: path7,
+                  path: path13,
                   oid: await theirs.oid(),
                   type: await theirs.type()
                 };
               }
               return ours ? {
                 mode: await ours.mode(),
-                path: path7,
+                path: path13,
                 oid: await ours.oid(),
                 type: await ours.type()
               } : void 0;
@@ -42671,16 +42671,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (ours && theirs && await ours.type() === "tree" && await theirs.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path7,
+                  path: path13,
                   oid: await ours.oid(),
                   type: "tree"
                 };
               }
               if (ours && theirs && await ours.type() === "blob" && await theirs.type() === "blob") {
                 return mergeBlobs({
-                  fs: fs8,
+                  fs: fs14,
                   gitdir,
-                  path: path7,
+                  path: path13,
                   ours,
                   base,
                   theirs,
@@ -42726,7 +42726,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await theirs.mode(),
                   oid: await theirs.oid(),
                   type: "blob",
-                  path: path7
+                  path: path13
                 };
               }
               if (base && ours && !theirs && await base.type() === "blob" && await ours.type() === "blob") {
@@ -42743,7 +42743,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await ours.mode(),
                   oid: await ours.oid(),
                   type: "blob",
-                  path: path7
+                  path: path13
                 };
               }
               if (base && !ours && !theirs && (await base.type() === "blob" || await base.type() === "tree")) {
@@ -42766,7 +42766,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             const tree = new GitTree(entries);
             const object = tree.toObject();
             const oid = await _writeObject({
-              fs: fs8,
+              fs: fs14,
               gitdir,
               type: "tree",
               object,
@@ -42780,17 +42780,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (unmergedFiles.length !== 0) {
         if (dir && !abortOnConflict) {
           await _walk({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             dir,
             gitdir,
             trees: [TREE({ ref: results.oid })],
             map: async function(filepath, [entry]) {
-              const path7 = `${dir}/${filepath}`;
+              const path13 = `${dir}/${filepath}`;
               if (await entry.type() === "blob") {
                 const mode = await entry.mode();
                 const content = await entry.content();
-                await fs8.write(path7, content, { mode });
+                await fs14.write(path13, content, { mode });
               }
               return true;
             }
@@ -42806,9 +42806,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results.oid;
     }
     async function mergeBlobs({
-      fs: fs8,
+      fs: fs14,
       gitdir,
-      path: path7,
+      path: path13,
       ours,
       base,
       theirs,
@@ -42831,19 +42831,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (await ours.oid() === await theirs.oid()) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path7, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
         };
       }
       if (await ours.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path7, oid: await theirs.oid(), type }
+          mergeResult: { mode, path: path13, oid: await theirs.oid(), type }
         };
       }
       if (await theirs.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path7, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
         };
       }
       const ourContent = Buffer.from(await ours.content()).toString("utf8");
@@ -42851,47 +42851,47 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const { mergedText, cleanMerge } = await mergeDriver({
         branches: [baseName, ourName, theirName],
         contents: [baseContent, ourContent, theirContent],
-        path: path7
+        path: path13
       });
       const oid = await _writeObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         type: "blob",
         object: Buffer.from(mergedText, "utf8"),
         dryRun
       });
-      return { cleanMerge, mergeResult: { mode, path: path7, oid, type } };
+      return { cleanMerge, mergeResult: { mode, path: path13, oid, type } };
     }
     var _TreeMap = {
       stage: STAGE,
       workdir: WORKDIR
     };
-    async function checkAndWriteBlob(fs8, gitdir, dir, filepath, oid = null) {
+    async function checkAndWriteBlob(fs14, gitdir, dir, filepath, oid = null) {
       const currentFilepath = join(dir, filepath);
-      const stats = await fs8.lstat(currentFilepath);
+      const stats = await fs14.lstat(currentFilepath);
       if (!stats) throw new NotFoundError(currentFilepath);
       if (stats.isDirectory())
         throw new InternalError(
           `${currentFilepath}: file expected, but found directory`
         );
-      const objContent = oid ? await readObjectLoose({ fs: fs8, gitdir, oid }) : void 0;
+      const objContent = oid ? await readObjectLoose({ fs: fs14, gitdir, oid }) : void 0;
       let retOid = objContent ? oid : void 0;
       if (!objContent) {
         await acquireLock(currentFilepath, async () => {
-          const object = stats.isSymbolicLink() ? await fs8.readlink(currentFilepath).then(posixifyPathBuffer) : await fs8.read(currentFilepath);
+          const object = stats.isSymbolicLink() ? await fs14.readlink(currentFilepath).then(posixifyPathBuffer) : await fs14.read(currentFilepath);
           if (object === null) throw new NotFoundError(currentFilepath);
-          retOid = await _writeObject({ fs: fs8, gitdir, type: "blob", object });
+          retOid = await _writeObject({ fs: fs14, gitdir, type: "blob", object });
         });
       }
       return retOid;
     }
-    async function processTreeEntries({ fs: fs8, dir, gitdir, entries }) {
+    async function processTreeEntries({ fs: fs14, dir, gitdir, entries }) {
       async function processTreeEntry(entry) {
         if (entry.type === "tree") {
           if (!entry.oid) {
             const children = await Promise.all(entry.children.map(processTreeEntry));
             entry.oid = await _writeTree({
-              fs: fs8,
+              fs: fs14,
               gitdir,
               tree: children
             });
@@ -42899,7 +42899,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         } else if (entry.type === "blob") {
           entry.oid = await checkAndWriteBlob(
-            fs8,
+            fs14,
             gitdir,
             dir,
             entry.path,
@@ -42913,7 +42913,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return Promise.all(entries.map(processTreeEntry));
     }
     async function writeTreeChanges({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir,
       treePair
@@ -42923,7 +42923,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const trees = treePair.map((t) => typeof t === "string" ? _TreeMap[t]() : t);
       const changedEntries = [];
       const map = async (filepath, [head, stage]) => {
-        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs8, dir, gitdir, filepath })) {
+        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs14, dir, gitdir, filepath })) {
           return;
         }
         if (stage) {
@@ -42953,7 +42953,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const [head, stage] = child;
           if (isStage) {
             if (stage) {
-              if (await fs8.exists(`${dir}/${stage.toString()}`)) {
+              if (await fs14.exists(`${dir}/${stage.toString()}`)) {
                 filtered.push(child);
               } else {
                 changedEntries.push([null, stage]);
@@ -42970,7 +42970,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filtered.length ? Promise.all(filtered.map(walk2)) : [];
       };
       const entries = await _walk({
-        fs: fs8,
+        fs: fs14,
         cache: {},
         dir,
         gitdir,
@@ -42983,7 +42983,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return null;
       }
       const processedEntries = await processTreeEntries({
-        fs: fs8,
+        fs: fs14,
         dir,
         gitdir,
         entries
@@ -42994,10 +42994,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         oid: entry.oid,
         type: entry.type
       }));
-      return _writeTree({ fs: fs8, gitdir, tree: treeEntries });
+      return _writeTree({ fs: fs14, gitdir, tree: treeEntries });
     }
     async function applyTreeChanges({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir,
       stashCommit,
@@ -43007,13 +43007,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const dirRemoved = [];
       const stageUpdated = [];
       const ops = await _walk({
-        fs: fs8,
+        fs: fs14,
         cache: {},
         dir,
         gitdir,
         trees: [TREE({ ref: parentCommit }), TREE({ ref: stashCommit })],
         map: async (filepath, [parent, stash2]) => {
-          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs8, dir, gitdir, filepath })) {
+          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs14, dir, gitdir, filepath })) {
             return;
           }
           const type = stash2 ? await stash2.type() : await parent.type();
@@ -43036,7 +43036,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 stageUpdated.push({
                   filepath,
                   oid,
-                  stats: await fs8.lstat(join(dir, filepath))
+                  stats: await fs14.lstat(join(dir, filepath))
                 });
               return {
                 method: "write",
@@ -43052,44 +43052,44 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const currentFilepath = join(dir, op.filepath);
           switch (op.method) {
             case "rmdir":
-              await fs8.rmdir(currentFilepath);
+              await fs14.rmdir(currentFilepath);
               break;
             case "mkdir":
-              await assertNoSymlinkInLeadingPath(fs8, dir, op.filepath);
-              await fs8.mkdir(currentFilepath);
+              await assertNoSymlinkInLeadingPath(fs14, dir, op.filepath);
+              await fs14.mkdir(currentFilepath);
               break;
             case "rm":
-              await fs8.rm(currentFilepath);
+              await fs14.rm(currentFilepath);
               break;
             case "write":
               if (!dirRemoved.some(
                 (removedDir) => currentFilepath.startsWith(removedDir)
               )) {
-                await assertNoSymlinkInLeadingPath(fs8, dir, op.filepath);
+                await assertNoSymlinkInLeadingPath(fs14, dir, op.filepath);
                 const { object } = await _readObject({
-                  fs: fs8,
+                  fs: fs14,
                   cache: {},
                   gitdir,
                   oid: op.oid
                 });
-                if (await fs8.exists(currentFilepath)) {
-                  await fs8.rm(currentFilepath);
+                if (await fs14.exists(currentFilepath)) {
+                  await fs14.rm(currentFilepath);
                 }
-                await fs8.write(currentFilepath, object);
+                await fs14.write(currentFilepath, object);
               }
               break;
           }
         }
       });
-      await GitIndexManager.acquire({ fs: fs8, gitdir, cache: {} }, async (index2) => {
+      await GitIndexManager.acquire({ fs: fs14, gitdir, cache: {} }, async (index2) => {
         stageUpdated.forEach(({ filepath, stats, oid }) => {
           index2.insert({ filepath, stats, oid });
         });
       });
     }
     async function _cherryPick({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir,
       oid,
@@ -43100,8 +43100,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       mergeDriver
     }) {
       const { commit: cherryCommit, oid: cherryOid } = await _readCommit({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid
       });
@@ -43112,27 +43112,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new CherryPickRootCommitError(cherryOid);
       }
       const currentOid = await GitRefManager.resolve({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: "HEAD"
       });
       const { commit: currentCommit } = await _readCommit({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid: currentOid
       });
       const cherryParentOid = cherryCommit.parent[0];
       const { commit: cherryParent } = await _readCommit({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid: cherryParentOid
       });
       if (dir && (!dryRun && !noUpdateBranch || !abortOnConflict)) {
         const filepaths = await findLocalChanges({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           dir,
           gitdir,
           headTree: currentCommit.tree,
@@ -43145,11 +43145,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       const mergedTreeOid = await GitIndexManager.acquire(
-        { fs: fs8, gitdir, cache, allowUnmerged: false },
+        { fs: fs14, gitdir, cache: cache2, allowUnmerged: false },
         async (index2) => {
           return mergeTree({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             dir,
             gitdir,
             index: index2,
@@ -43169,8 +43169,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw mergedTreeOid;
       }
       const newOid = await _commit({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         message: cherryCommit.message,
         tree: mergedTreeOid,
@@ -43185,7 +43185,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (dir && !dryRun && !noUpdateBranch) {
         await applyTreeChanges({
-          fs: fs8,
+          fs: fs14,
           dir,
           gitdir,
           stashCommit: newOid,
@@ -43196,8 +43196,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return newOid;
     }
     async function findLocalChanges({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir,
       headTree,
@@ -43206,8 +43206,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allTracked
     }) {
       const changed = await _walk({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         dir,
         gitdir,
         trees: [TREE({ ref: baseTree }), TREE({ ref: theirTree })],
@@ -43225,14 +43225,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (changed.length === 0 && !allTracked) return [];
       return _walk({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         dir,
         gitdir,
         trees: [TREE({ ref: headTree }), STAGE(), WORKDIR()],
         map: async (filepath, [head, stage, workdir]) => {
           if (filepath === ".") return;
-          if (!allTracked && !changed.some((path7) => worthWalking(filepath, path7))) {
+          if (!allTracked && !changed.some((path13) => worthWalking(filepath, path13))) {
             return null;
           }
           const headOid = head && await head.type() === "blob" ? await head.oid() : void 0;
@@ -43251,7 +43251,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       dir,
       gitdir = join(dir, ".git"),
       oid,
-      cache = {},
+      cache: cache2 = {},
       committer,
       dryRun = false,
       noUpdateBranch = false,
@@ -43262,18 +43262,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         const { commit: cherryCommit } = await _readCommit({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid
         });
         if (cherryCommit.parent && cherryCommit.parent.length > 1) {
           return await _cherryPick({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             dir,
             gitdir: updatedGitdir,
             oid,
@@ -43285,7 +43285,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
         }
         const normalizedCommitter = await normalizeCommitterObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           committer
         });
@@ -43293,8 +43293,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _cherryPick({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           dir,
           gitdir: updatedGitdir,
           oid,
@@ -43304,9 +43304,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           committer: normalizedCommitter,
           mergeDriver
         });
-      } catch (err) {
-        err.caller = "git.cherryPick";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.cherryPick";
+        throw err2;
       }
     }
     var abbreviateRx = /^refs\/(heads\/|tags\/|remotes\/)?(.*)/;
@@ -43322,23 +43322,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return ref;
     }
     async function _currentBranch({
-      fs: fs8,
+      fs: fs14,
       gitdir,
       fullname = false,
-      test = false
+      test: test2 = false
     }) {
       const ref = await GitRefManager.resolve({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: "HEAD",
         depth: 2
       });
-      if (test) {
+      if (test2) {
         try {
-          await GitRefManager.resolve({ fs: fs8, gitdir, ref });
-        } catch (err) {
-          if (err instanceof NotFoundError) return;
-          throw err;
+          await GitRefManager.resolve({ fs: fs14, gitdir, ref });
+        } catch (err2) {
+          if (err2 instanceof NotFoundError) return;
+          throw err2;
         }
       }
       if (!ref.startsWith("refs/")) return;
@@ -43458,8 +43458,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               );
             }
             return buffer;
-          } catch (err) {
-            stream.error = err;
+          } catch (err2) {
+            stream.error = err2;
             return true;
           }
         };
@@ -43473,10 +43473,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (line === true) break;
         if (line === null) continue;
         line = line.toString("utf8").replace(/\n$/, "");
-        const i = line.indexOf("=");
-        if (i > -1) {
-          const key = line.slice(0, i);
-          const value = line.slice(i + 1);
+        const i2 = line.indexOf("=");
+        if (i2 > -1) {
+          const key = line.slice(0, i2);
+          const value = line.slice(i2 + 1);
           capabilities2[key] = value;
         } else {
           capabilities2[line] = true;
@@ -43506,7 +43506,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return parseCapabilitiesV2(read);
       }
       const [firstRef, capabilitiesLine] = splitAndAssert(lineTwo, "\0", "\\x00");
-      capabilitiesLine.split(" ").map((x) => capabilities.add(x));
+      capabilitiesLine.split(" ").map((x2) => capabilities.add(x2));
       if (firstRef !== "0000000000000000000000000000000000000000 capabilities^{}") {
         const [ref, name] = splitAndAssert(firstRef, " ", " ");
         refs.set(name, ref);
@@ -43766,11 +43766,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Set<string>>} - A set of shallow object IDs.
        */
-      static async read({ fs: fs8, gitdir }) {
+      static async read({ fs: fs14, gitdir }) {
         const filepath = join(gitdir, "shallow");
         const oids = /* @__PURE__ */ new Set();
         await acquireLock(filepath, async function() {
-          const text = await fs8.read(filepath, { encoding: "utf8" });
+          const text = await fs14.read(filepath, { encoding: "utf8" });
           if (text === null) return oids;
           if (text.trim() === "") return oids;
           text.trim().split("\n").map((oid) => oids.add(oid));
@@ -43787,18 +43787,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {Set<string>} args.oids - A set of shallow object IDs to write.
        * @returns {Promise<void>}
        */
-      static async write({ fs: fs8, gitdir, oids }) {
+      static async write({ fs: fs14, gitdir, oids }) {
         const filepath = join(gitdir, "shallow");
         if (oids.size > 0) {
           const text = [...oids].join("\n") + "\n";
           await acquireLock(filepath, async function() {
-            await fs8.write(filepath, text, {
+            await fs14.write(filepath, text, {
               encoding: "utf8"
             });
           });
         } else {
           await acquireLock(filepath, async function() {
-            await fs8.rm(filepath);
+            await fs14.rm(filepath);
           });
         }
       }
@@ -43853,8 +43853,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           resolve({ done: true });
         }
       }
-      destroy(err) {
-        this.error = err;
+      destroy(err2) {
+        this.error = err2;
         this.end();
       }
       async next() {
@@ -43891,11 +43891,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           chunk = chunk.toString("utf8");
           tmp += chunk;
           while (true) {
-            const i = findSplit(tmp);
-            if (i === -1) break;
-            if (i === tmp.length && tmp[i - 1] === "\r") break;
-            output.write(tmp.slice(0, i));
-            tmp = tmp.slice(i);
+            const i2 = findSplit(tmp);
+            if (i2 === -1) break;
+            if (i2 === tmp.length && tmp[i2 - 1] === "\r") break;
+            output.write(tmp.slice(0, i2));
+            tmp = tmp.slice(i2);
           }
         });
         if (tmp.length > 0) {
@@ -44106,8 +44106,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _fetch({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       http,
       onProgress,
       onMessage,
@@ -44130,8 +44130,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       prune = false,
       pruneTags = false
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs8, gitdir, test: true });
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs14, gitdir, test: true });
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
       const remote = _remote || ref && await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -44202,23 +44202,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (relative) capabilities.push("deepen-relative");
       const wants = singleBranch ? [oid] : remoteRefs.values();
       const haveRefs = singleBranch ? [ref] : await GitRefManager.listRefs({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         filepath: `refs`
       });
       let haves = [];
       for (let ref2 of haveRefs) {
         try {
-          ref2 = await GitRefManager.expand({ fs: fs8, gitdir, ref: ref2 });
-          const oid2 = await GitRefManager.resolve({ fs: fs8, gitdir, ref: ref2 });
-          if (await hasObject({ fs: fs8, cache, gitdir, oid: oid2 })) {
+          ref2 = await GitRefManager.expand({ fs: fs14, gitdir, ref: ref2 });
+          const oid2 = await GitRefManager.resolve({ fs: fs14, gitdir, ref: ref2 });
+          if (await hasObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 })) {
             haves.push(oid2);
           }
-        } catch (err) {
+        } catch (err2) {
         }
       }
       haves = [...new Set(haves)];
-      const oids = await GitShallowManager.read({ fs: fs8, gitdir });
+      const oids = await GitShallowManager.read({ fs: fs14, gitdir });
       const shallows = remoteHTTP.capabilities.has("shallow") ? [...oids] : [];
       const packstream = writeUploadPackRequest({
         capabilities,
@@ -44247,16 +44247,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.shallows) {
         if (!oids.has(oid2)) {
           try {
-            const { object } = await _readObject({ fs: fs8, cache, gitdir, oid: oid2 });
+            const { object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
             const commit2 = new GitCommit(object);
             const hasParents = await Promise.all(
-              commit2.headers().parent.map((oid3) => hasObject({ fs: fs8, cache, gitdir, oid: oid3 }))
+              commit2.headers().parent.map((oid3) => hasObject({ fs: fs14, cache: cache2, gitdir, oid: oid3 }))
             );
             const haveAllParents = hasParents.length === 0 || hasParents.every((has) => has);
             if (!haveAllParents) {
               oids.add(oid2);
             }
-          } catch (err) {
+          } catch (err2) {
             oids.add(oid2);
           }
         }
@@ -44264,7 +44264,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.unshallows) {
         oids.delete(oid2);
       }
-      await GitShallowManager.write({ fs: fs8, gitdir, oids });
+      await GitShallowManager.write({ fs: fs14, gitdir, oids });
       if (singleBranch) {
         const refs = /* @__PURE__ */ new Map([[fullref, oid]]);
         const symrefs = /* @__PURE__ */ new Map();
@@ -44281,7 +44281,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           refs.set(key, realRef);
         }
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           remote,
           refs,
@@ -44294,7 +44294,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       } else {
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           remote,
           refs: remoteRefs,
@@ -44358,25 +44358,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (packfileSha !== "" && !emptyPackfile(packfile)) {
         res.packfile = `objects/pack/pack-${packfileSha}.pack`;
         const fullpath = join(gitdir, res.packfile);
-        await fs8.write(fullpath, packfile);
-        const getExternalRefDelta = (oid2) => _readObject({ fs: fs8, cache, gitdir, oid: oid2 });
+        await fs14.write(fullpath, packfile);
+        const getExternalRefDelta = (oid2) => _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
         const idx = await GitPackIndex.fromPack({
           pack: packfile,
           getExternalRefDelta,
           onProgress
         });
-        await fs8.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs14.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
       }
       return res;
     }
     async function _init({
-      fs: fs8,
+      fs: fs14,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
-      if (await fs8.exists(gitdir + "/config")) return;
+      if (await fs14.exists(gitdir + "/config")) return;
       let folders = [
         "hooks",
         "info",
@@ -44387,9 +44387,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ];
       folders = folders.map((dir2) => gitdir + "/" + dir2);
       for (const folder of folders) {
-        await fs8.mkdir(folder);
+        await fs14.mkdir(folder);
       }
-      await fs8.write(
+      await fs14.write(
         gitdir + "/config",
         `[core]
 	repositoryformatversion = 0
@@ -44397,12 +44397,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
 	bare = ${bare}
 ` + (bare ? "" : "	logallrefupdates = true\n") + "	symlinks = false\n	ignorecase = true\n"
       );
-      await fs8.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
+      await fs14.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
 `);
     }
     async function _clone({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       http,
       onProgress,
       onMessage,
@@ -44428,16 +44428,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        await _init({ fs: fs8, gitdir });
-        await _addRemote({ fs: fs8, gitdir, remote, url, force: false });
+        await _init({ fs: fs14, gitdir });
+        await _addRemote({ fs: fs14, gitdir, remote, url, force: false });
         if (corsProxy) {
-          const config = await GitConfigManager.get({ fs: fs8, gitdir });
+          const config = await GitConfigManager.get({ fs: fs14, gitdir });
           await config.set(`http.corsProxy`, corsProxy);
-          await GitConfigManager.save({ fs: fs8, gitdir, config });
+          await GitConfigManager.save({ fs: fs14, gitdir, config });
         }
         const { defaultBranch, fetchHead } = await _fetch({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           http,
           onProgress,
           onMessage,
@@ -44460,8 +44460,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         ref = ref || defaultBranch;
         ref = ref.replace("refs/heads/", "");
         await _checkout({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           onProgress,
           onPostCheckout,
           dir,
@@ -44472,13 +44472,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           nonBlocking,
           batchSize
         });
-      } catch (err) {
-        await fs8.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
-        throw err;
+      } catch (err2) {
+        await fs14.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
+        throw err2;
       }
     }
     async function clone({
-      fs: fs8,
+      fs: fs14,
       http,
       onProgress,
       onMessage,
@@ -44500,23 +44500,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       noCheckout = false,
       noTags = false,
       headers = {},
-      cache = {},
+      cache: cache2 = {},
       nonBlocking = false,
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
         if (!noCheckout) {
           assertParameter("dir", dir);
         }
         assertParameter("url", url);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _clone({
           fs: fsp,
-          cache,
+          cache: cache2,
           http,
           onProgress,
           onMessage,
@@ -44541,9 +44541,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           nonBlocking,
           batchSize
         });
-      } catch (err) {
-        err.caller = "git.clone";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.clone";
+        throw err2;
       }
     }
     async function commit({
@@ -44562,7 +44562,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ref,
       parent,
       tree,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
@@ -44572,11 +44572,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         return await _commit({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           onSign,
           gitdir: updatedGitdir,
           message,
@@ -44591,151 +44591,151 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           parent,
           tree
         });
-      } catch (err) {
-        err.caller = "git.commit";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.commit";
+        throw err2;
       }
     }
     async function currentBranch({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       fullname = false,
-      test = false
+      test: test2 = false
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _currentBranch({
           fs: fsp,
           gitdir: updatedGitdir,
           fullname,
-          test
+          test: test2
         });
-      } catch (err) {
-        err.caller = "git.currentBranch";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.currentBranch";
+        throw err2;
       }
     }
-    async function _deleteBranch({ fs: fs8, gitdir, ref }) {
+    async function _deleteBranch({ fs: fs14, gitdir, ref }) {
       ref = ref.startsWith("refs/heads/") ? ref : `refs/heads/${ref}`;
-      const exist = await GitRefManager.exists({ fs: fs8, gitdir, ref });
+      const exist = await GitRefManager.exists({ fs: fs14, gitdir, ref });
       if (!exist) {
         throw new NotFoundError(ref);
       }
-      const fullRef = await GitRefManager.expand({ fs: fs8, gitdir, ref });
-      const currentRef = await _currentBranch({ fs: fs8, gitdir, fullname: true });
+      const fullRef = await GitRefManager.expand({ fs: fs14, gitdir, ref });
+      const currentRef = await _currentBranch({ fs: fs14, gitdir, fullname: true });
       if (fullRef === currentRef) {
-        const value = await GitRefManager.resolve({ fs: fs8, gitdir, ref: fullRef });
-        await GitRefManager.writeRef({ fs: fs8, gitdir, ref: "HEAD", value });
+        const value = await GitRefManager.resolve({ fs: fs14, gitdir, ref: fullRef });
+        await GitRefManager.writeRef({ fs: fs14, gitdir, ref: "HEAD", value });
       }
-      await GitRefManager.deleteRef({ fs: fs8, gitdir, ref: fullRef });
+      await GitRefManager.deleteRef({ fs: fs14, gitdir, ref: fullRef });
       const abbrevRef = abbreviateRef(ref);
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
       await config.deleteSection("branch", abbrevRef);
-      await GitConfigManager.save({ fs: fs8, gitdir, config });
+      await GitConfigManager.save({ fs: fs14, gitdir, config });
     }
     async function deleteBranch({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       ref
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteBranch({
           fs: fsp,
           gitdir: updatedGitdir,
           ref
         });
-      } catch (err) {
-        err.caller = "git.deleteBranch";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.deleteBranch";
+        throw err2;
       }
     }
-    async function deleteRef({ fs: fs8, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteRef({ fs: fs14, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         await GitRefManager.deleteRef({ fs: fsp, gitdir: updatedGitdir, ref });
-      } catch (err) {
-        err.caller = "git.deleteRef";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.deleteRef";
+        throw err2;
       }
     }
-    async function _deleteRemote({ fs: fs8, gitdir, remote }) {
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
+    async function _deleteRemote({ fs: fs14, gitdir, remote }) {
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
       await config.deleteSection("remote", remote);
-      await GitConfigManager.save({ fs: fs8, gitdir, config });
+      await GitConfigManager.save({ fs: fs14, gitdir, config });
     }
     async function deleteRemote({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("remote", remote);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteRemote({
           fs: fsp,
           gitdir: updatedGitdir,
           remote
         });
-      } catch (err) {
-        err.caller = "git.deleteRemote";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.deleteRemote";
+        throw err2;
       }
     }
-    async function _deleteTag({ fs: fs8, gitdir, ref }) {
+    async function _deleteTag({ fs: fs14, gitdir, ref }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      await GitRefManager.deleteRef({ fs: fs8, gitdir, ref });
+      await GitRefManager.deleteRef({ fs: fs14, gitdir, ref });
     }
-    async function deleteTag({ fs: fs8, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteTag({ fs: fs14, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteTag({
           fs: fsp,
           gitdir: updatedGitdir,
           ref
         });
-      } catch (err) {
-        err.caller = "git.deleteTag";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.deleteTag";
+        throw err2;
       }
     }
-    async function expandOidLoose({ fs: fs8, gitdir, oid: short }) {
+    async function expandOidLoose({ fs: fs14, gitdir, oid: short }) {
       const prefix = short.slice(0, 2);
-      const objectsSuffixes = await fs8.readdir(`${gitdir}/objects/${prefix}`);
+      const objectsSuffixes = await fs14.readdir(`${gitdir}/objects/${prefix}`);
       return objectsSuffixes.map((suffix) => `${prefix}${suffix}`).filter((_oid) => _oid.startsWith(short));
     }
     async function expandOidPacked({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid: short,
       getExternalRefDelta
     }) {
       const results = [];
-      let list = await fs8.readdir(join(gitdir, "objects/pack"));
-      list = list.filter((x) => x.endsWith(".idx"));
+      let list = await fs14.readdir(join(gitdir, "objects/pack"));
+      list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p = await readPackIndex({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           filename: indexFile,
           getExternalRefDelta
         });
@@ -44746,12 +44746,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return results;
     }
-    async function _expandOid({ fs: fs8, cache, gitdir, oid: short }) {
-      const getExternalRefDelta = (oid) => _readObject({ fs: fs8, cache, gitdir, oid });
-      const results = await expandOidLoose({ fs: fs8, gitdir, oid: short });
+    async function _expandOid({ fs: fs14, cache: cache2, gitdir, oid: short }) {
+      const getExternalRefDelta = (oid) => _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+      const results = await expandOidLoose({ fs: fs14, gitdir, oid: short });
       const packedOids = await expandOidPacked({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid: short,
         getExternalRefDelta
@@ -44770,55 +44770,55 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`an object matching "${short}"`);
     }
     async function expandOid({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oid,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _expandOid({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid
         });
-      } catch (err) {
-        err.caller = "git.expandOid";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.expandOid";
+        throw err2;
       }
     }
-    async function expandRef({ fs: fs8, dir, gitdir = join(dir, ".git"), ref }) {
+    async function expandRef({ fs: fs14, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await GitRefManager.expand({
           fs: fsp,
           gitdir: updatedGitdir,
           ref
         });
-      } catch (err) {
-        err.caller = "git.expandRef";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.expandRef";
+        throw err2;
       }
     }
-    async function _findMergeBase({ fs: fs8, cache, gitdir, oids }) {
+    async function _findMergeBase({ fs: fs14, cache: cache2, gitdir, oids }) {
       const visits = {};
       const passes = oids.length;
       const common = /* @__PURE__ */ new Set();
       const parents = /* @__PURE__ */ new Map();
-      const shallows = await GitShallowManager.read({ fs: fs8, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs14, gitdir });
       const readParents = async (oid) => {
         if (parents.has(oid)) return parents.get(oid);
-        const { object, type } = await _readObject({ fs: fs8, cache, gitdir, oid });
+        const { object, type } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
         if (type !== "commit") {
           throw new ObjectTypeError(oid, type, "commit");
         }
@@ -44868,8 +44868,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return [...common].filter((oid) => !redundant.has(oid));
     }
     async function _merge({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir,
       ours,
@@ -44888,32 +44888,32 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allowUnrelatedHistories = false
     }) {
       if (ours === void 0) {
-        ours = await _currentBranch({ fs: fs8, gitdir, fullname: true });
+        ours = await _currentBranch({ fs: fs14, gitdir, fullname: true });
       }
       ours = await GitRefManager.expand({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: ours
       });
       theirs = await GitRefManager.expand({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: theirs
       });
       const ourOid = await GitRefManager.resolve({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: ours
       });
       const { oid: theirOid } = await resolveCommit2({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
-        oid: await GitRefManager.resolve({ fs: fs8, gitdir, ref: theirs })
+        oid: await GitRefManager.resolve({ fs: fs14, gitdir, ref: theirs })
       });
       const baseOids = await _findMergeBase({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oids: [ourOid, theirOid]
       });
@@ -44933,7 +44933,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (fastForward2 && baseOid === ourOid) {
         if (!dryRun && !noUpdateBranch) {
-          await GitRefManager.writeRef({ fs: fs8, gitdir, ref: ours, value: theirOid });
+          await GitRefManager.writeRef({ fs: fs14, gitdir, ref: ours, value: theirOid });
         }
         return {
           oid: theirOid,
@@ -44944,11 +44944,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new FastForwardError();
         }
         const tree = await GitIndexManager.acquire(
-          { fs: fs8, gitdir, cache, allowUnmerged: false },
+          { fs: fs14, gitdir, cache: cache2, allowUnmerged: false },
           async (index2) => {
             return mergeTree({
-              fs: fs8,
-              cache,
+              fs: fs14,
+              cache: cache2,
               dir,
               gitdir,
               index: index2,
@@ -44971,8 +44971,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           )}`;
         }
         const oid = await _commit({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           message,
           ref: ours,
@@ -44993,8 +44993,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _pull({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       http,
       onProgress,
       onMessage,
@@ -45020,15 +45020,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         if (!ref) {
-          const head = await _currentBranch({ fs: fs8, gitdir });
+          const head = await _currentBranch({ fs: fs14, gitdir });
           if (!head) {
             throw new MissingParameterError("ref");
           }
           ref = head;
         }
         const { fetchHead, fetchHeadDescription } = await _fetch({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           http,
           onProgress,
           onMessage,
@@ -45047,8 +45047,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           pruneTags
         });
         await _merge({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           ours: ref,
           theirs: fetchHead,
@@ -45062,8 +45062,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           noUpdateBranch: false
         });
         await _checkout({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           onProgress,
           dir,
           gitdir,
@@ -45071,13 +45071,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           remote,
           noCheckout: false
         });
-      } catch (err) {
-        err.caller = "git.pull";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.pull";
+        throw err2;
       }
     }
     async function fastForward({
-      fs: fs8,
+      fs: fs14,
       http,
       onProgress,
       onMessage,
@@ -45093,10 +45093,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       corsProxy,
       singleBranch,
       headers = {},
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
         const thisWillNotBeUsed = {
@@ -45105,11 +45105,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           timestamp: Date.now(),
           timezoneOffset: 0
         };
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _pull({
           fs: fsp,
-          cache,
+          cache: cache2,
           http,
           onProgress,
           onMessage,
@@ -45129,13 +45129,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           author: thisWillNotBeUsed,
           committer: thisWillNotBeUsed
         });
-      } catch (err) {
-        err.caller = "git.fastForward";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.fastForward";
+        throw err2;
       }
     }
     async function fetch2({
-      fs: fs8,
+      fs: fs14,
       http,
       onProgress,
       onMessage,
@@ -45158,17 +45158,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       headers = {},
       prune = false,
       pruneTags = false,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _fetch({
           fs: fsp,
-          cache,
+          cache: cache2,
           http,
           onProgress,
           onMessage,
@@ -45191,101 +45191,101 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           prune,
           pruneTags
         });
-      } catch (err) {
-        err.caller = "git.fetch";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.fetch";
+        throw err2;
       }
     }
     async function findMergeBase({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oids,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _findMergeBase({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oids
         });
-      } catch (err) {
-        err.caller = "git.findMergeBase";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.findMergeBase";
+        throw err2;
       }
     }
-    async function _findRoot({ fs: fs8, filepath }) {
-      if (await fs8.exists(join(filepath, ".git"))) {
+    async function _findRoot({ fs: fs14, filepath }) {
+      if (await fs14.exists(join(filepath, ".git"))) {
         return filepath;
       } else {
         const parent = dirname(filepath);
         if (parent === filepath) {
           throw new NotFoundError(`git root for ${filepath}`);
         }
-        return _findRoot({ fs: fs8, filepath: parent });
+        return _findRoot({ fs: fs14, filepath: parent });
       }
     }
-    async function findRoot({ fs: fs8, filepath }) {
+    async function findRoot({ fs: fs14, filepath }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("filepath", filepath);
-        return await _findRoot({ fs: new FileSystem(fs8), filepath });
-      } catch (err) {
-        err.caller = "git.findRoot";
-        throw err;
+        return await _findRoot({ fs: new FileSystem(fs14), filepath });
+      } catch (err2) {
+        err2.caller = "git.findRoot";
+        throw err2;
       }
     }
-    async function getConfig({ fs: fs8, dir, gitdir = join(dir, ".git"), path: path7 }) {
+    async function getConfig({ fs: fs14, dir, gitdir = join(dir, ".git"), path: path13 }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path7);
-        const fsp = new FileSystem(fs8);
+        assertParameter("path", path13);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfig({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path7
+          path: path13
         });
-      } catch (err) {
-        err.caller = "git.getConfig";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.getConfig";
+        throw err2;
       }
     }
-    async function _getConfigAll({ fs: fs8, gitdir, path: path7 }) {
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
-      return config.getall(path7);
+    async function _getConfigAll({ fs: fs14, gitdir, path: path13 }) {
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+      return config.getall(path13);
     }
     async function getConfigAll({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
-      path: path7
+      path: path13
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path7);
-        const fsp = new FileSystem(fs8);
+        assertParameter("path", path13);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfigAll({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path7
+          path: path13
         });
-      } catch (err) {
-        err.caller = "git.getConfigAll";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.getConfigAll";
+        throw err2;
       }
     }
-    function assignRefPath(root, path7, value) {
-      const parts = path7.split("/");
+    function assignRefPath(root, path13, value) {
+      const parts = path13.split("/");
       const last = parts.pop();
       if (last === "__proto__" || parts.includes("__proto__")) return;
       let o = root;
@@ -45330,9 +45330,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           assignRefPath(result, symref, ref);
         }
         return result;
-      } catch (err) {
-        err.caller = "git.getRemoteInfo";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.getRemoteInfo";
+        throw err2;
       }
     }
     function formatInfoRefs(remote, prefix, symrefs, peelTags) {
@@ -45343,7 +45343,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           if (peelTags) {
             const _key = key.replace("^{}", "");
             const last = refs[refs.length - 1];
-            const r = last?.ref === _key ? last : refs.find((x) => x.ref === _key);
+            const r = last?.ref === _key ? last : refs.find((x2) => x2.ref === _key);
             if (r !== void 0) {
               r.peeled = value;
             }
@@ -45406,9 +45406,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           capabilities,
           refs: formatInfoRefs(remote, void 0, true, true)
         };
-      } catch (err) {
-        err.caller = "git.getRemoteInfo2";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.getRemoteInfo2";
+        throw err2;
       }
     }
     async function hashObject({
@@ -45440,14 +45440,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           object
         });
         return { oid, type, object: _object, format: "wrapped" };
-      } catch (err) {
-        err.caller = "git.hashBlob";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.hashBlob";
+        throw err2;
       }
     }
     async function _indexPack({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       onProgress,
       dir,
       gitdir,
@@ -45455,64 +45455,64 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         filepath = join(dir, filepath);
-        const pack = await fs8.read(filepath);
-        const getExternalRefDelta = (oid) => _readObject({ fs: fs8, cache, gitdir, oid });
+        const pack = await fs14.read(filepath);
+        const getExternalRefDelta = (oid) => _readObject({ fs: fs14, cache: cache2, gitdir, oid });
         const idx = await GitPackIndex.fromPack({
           pack,
           getExternalRefDelta,
           onProgress
         });
-        await fs8.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs14.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
         return {
           oids: [...idx.hashes]
         };
-      } catch (err) {
-        err.caller = "git.indexPack";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.indexPack";
+        throw err2;
       }
     }
     async function indexPack({
-      fs: fs8,
+      fs: fs14,
       onProgress,
       dir,
       gitdir = join(dir, ".git"),
       filepath,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("dir", dir);
         assertParameter("gitdir", dir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _indexPack({
           fs: fsp,
-          cache,
+          cache: cache2,
           onProgress,
           dir,
           gitdir: updatedGitdir,
           filepath
         });
-      } catch (err) {
-        err.caller = "git.indexPack";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.indexPack";
+        throw err2;
       }
     }
     async function init({
-      fs: fs8,
+      fs: fs14,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         if (!bare) {
           assertParameter("dir", dir);
         }
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _init({
           fs: fsp,
@@ -45521,20 +45521,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           gitdir: updatedGitdir,
           defaultBranch
         });
-      } catch (err) {
-        err.caller = "git.init";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.init";
+        throw err2;
       }
     }
     async function _isDescendent({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       ancestor,
       depth
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs8, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs14, gitdir });
       if (!oid) {
         throw new MissingParameterError("oid");
       }
@@ -45551,8 +45551,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const oid2 = queue.shift();
         const { type, object } = await _readObject({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           oid: oid2
         });
@@ -45575,46 +45575,46 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return false;
     }
     async function isDescendent({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       ancestor,
       depth = -1,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
         assertParameter("ancestor", ancestor);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _isDescendent({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid,
           ancestor,
           depth
         });
-      } catch (err) {
-        err.caller = "git.isDescendent";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.isDescendent";
+        throw err2;
       }
     }
     async function isIgnored({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitIgnoreManager.isIgnored({
           fs: fsp,
@@ -45622,39 +45622,39 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           gitdir: updatedGitdir,
           filepath
         });
-      } catch (err) {
-        err.caller = "git.isIgnored";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.isIgnored";
+        throw err2;
       }
     }
     async function listBranches({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listBranches({
           fs: fsp,
           gitdir: updatedGitdir,
           remote
         });
-      } catch (err) {
-        err.caller = "git.listBranches";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.listBranches";
+        throw err2;
       }
     }
-    async function _listFiles({ fs: fs8, gitdir, ref, cache }) {
+    async function _listFiles({ fs: fs14, gitdir, ref, cache: cache2 }) {
       if (ref) {
-        const oid = await GitRefManager.resolve({ gitdir, fs: fs8, ref });
+        const oid = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
         const filenames = [];
         await accumulateFilesFromOid({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           oid,
           filenames,
@@ -45663,27 +45663,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filenames;
       } else {
         return GitIndexManager.acquire(
-          { fs: fs8, gitdir, cache },
+          { fs: fs14, gitdir, cache: cache2 },
           async function(index2) {
-            return index2.entries.map((x) => x.path);
+            return index2.entries.map((x2) => x2.path);
           }
         );
       }
     }
     async function accumulateFilesFromOid({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       filenames,
       prefix
     }) {
-      const { tree } = await _readTree({ fs: fs8, cache, gitdir, oid });
+      const { tree } = await _readTree({ fs: fs14, cache: cache2, gitdir, oid });
       for (const entry of tree) {
         if (entry.type === "tree") {
           await accumulateFilesFromOid({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             gitdir,
             oid: entry.oid,
             filenames,
@@ -45695,41 +45695,41 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listFiles({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       ref,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listFiles({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           ref
         });
-      } catch (err) {
-        err.caller = "git.listFiles";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.listFiles";
+        throw err2;
       }
     }
-    async function _listNotes({ fs: fs8, cache, gitdir, ref }) {
+    async function _listNotes({ fs: fs14, cache: cache2, gitdir, ref }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs8, ref });
-      } catch (err) {
-        if (err instanceof NotFoundError) {
+        parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+      } catch (err2) {
+        if (err2 instanceof NotFoundError) {
           return [];
         }
-        throw err;
+        throw err2;
       }
       const result = await _readTree({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid: parent
       });
@@ -45740,48 +45740,48 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return notes;
     }
     async function listNotes({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listNotes({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           ref
         });
-      } catch (err) {
-        err.caller = "git.listNotes";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.listNotes";
+        throw err2;
       }
     }
     async function listRefs({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listRefs({ fs: fsp, gitdir: updatedGitdir, filepath });
-      } catch (err) {
-        err.caller = "git.listRefs";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.listRefs";
+        throw err2;
       }
     }
-    async function _listRemotes({ fs: fs8, gitdir }) {
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
+    async function _listRemotes({ fs: fs14, gitdir }) {
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
       const remoteNames = await config.getSubsections("remote");
       const remotes = Promise.all(
         remoteNames.map(async (remote) => {
@@ -45791,19 +45791,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       );
       return remotes;
     }
-    async function listRemotes({ fs: fs8, dir, gitdir = join(dir, ".git") }) {
+    async function listRemotes({ fs: fs14, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listRemotes({
           fs: fsp,
           gitdir: updatedGitdir
         });
-      } catch (err) {
-        err.caller = "git.listRemotes";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.listRemotes";
+        throw err2;
       }
     }
     async function parseListRefsResponse(stream) {
@@ -45885,39 +45885,39 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           body
         });
         return parseListRefsResponse(res.body);
-      } catch (err) {
-        err.caller = "git.listServerRefs";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.listServerRefs";
+        throw err2;
       }
     }
-    async function listTags({ fs: fs8, dir, gitdir = join(dir, ".git") }) {
+    async function listTags({ fs: fs14, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listTags({ fs: fsp, gitdir: updatedGitdir });
-      } catch (err) {
-        err.caller = "git.listTags";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.listTags";
+        throw err2;
       }
     }
     function compareAge(a, b) {
       return a.committer.timestamp - b.committer.timestamp;
     }
     var EMPTY_OID = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
-    async function resolveFileIdInTree({ fs: fs8, cache, gitdir, oid, fileId }) {
+    async function resolveFileIdInTree({ fs: fs14, cache: cache2, gitdir, oid, fileId }) {
       if (fileId === EMPTY_OID) return;
       const _oid = oid;
       let filepath;
-      const result = await resolveTree({ fs: fs8, cache, gitdir, oid });
+      const result = await resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (fileId === result.oid) {
         filepath = result.path;
       } else {
         filepath = await _resolveFileId({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir,
           tree,
           fileId,
@@ -45931,8 +45931,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath;
     }
     async function _resolveFileId({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       tree,
       fileId,
@@ -45947,14 +45947,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           filepaths.push(result);
         } else if (entry.type === "tree") {
           result = _readObject({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             gitdir,
             oid: entry.oid
           }).then(function({ object }) {
             return _resolveFileId({
-              fs: fs8,
-              cache,
+              fs: fs14,
+              cache: cache2,
               gitdir,
               tree: GitTree.from(object),
               fileId,
@@ -45970,8 +45970,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepaths;
     }
     async function _log({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       filepath,
       ref,
@@ -45993,9 +45993,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const pushCommit = (commit2) => {
         if (matchesAuthor(commit2)) commits.push(commit2);
       };
-      const shallowCommits = await GitShallowManager.read({ fs: fs8, gitdir });
-      const oid = await GitRefManager.resolve({ fs: fs8, gitdir, ref });
-      const tips = [await _readCommit({ fs: fs8, cache, gitdir, oid })];
+      const shallowCommits = await GitShallowManager.read({ fs: fs14, gitdir });
+      const oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
+      const tips = [await _readCommit({ fs: fs14, cache: cache2, gitdir, oid })];
       let lastFileOid;
       let lastFileMode;
       let lastCommit;
@@ -46012,8 +46012,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           let vFileEntry;
           try {
             vFileEntry = await resolveFilepathEntry({
-              fs: fs8,
-              cache,
+              fs: fs14,
+              cache: cache2,
               gitdir,
               oid: commit2.commit.tree,
               filepath
@@ -46030,8 +46030,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               let found = follow && lastFileOid;
               if (found) {
                 found = await resolveFileIdInTree({
-                  fs: fs8,
-                  cache,
+                  fs: fs14,
+                  cache: cache2,
                   gitdir,
                   oid: commit2.commit.tree,
                   fileId: lastFileOid
@@ -46040,8 +46040,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   if (Array.isArray(found)) {
                     if (lastCommit) {
                       const lastFound = await resolveFileIdInTree({
-                        fs: fs8,
-                        cache,
+                        fs: fs14,
+                        cache: cache2,
                         gitdir,
                         oid: lastCommit.commit.tree,
                         fileId: lastFileOid
@@ -46085,7 +46085,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         if (!shallowCommits.has(commit2.oid)) {
           for (const oid2 of commit2.commit.parent) {
-            const commit3 = await _readCommit({ fs: fs8, cache, gitdir, oid: oid2 });
+            const commit3 = await _readCommit({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
             if (!tips.map((commit4) => commit4.oid).includes(commit3.oid)) {
               tips.push(commit3);
             }
@@ -46099,8 +46099,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (includeChanges) {
         for (const commit2 of commits) {
           commit2.commit.changes = await getChanges({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             gitdir,
             commit: commit2,
             shallow: shallowCommits.has(commit2.oid)
@@ -46109,11 +46109,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return commits;
     }
-    async function getChanges({ fs: fs8, cache, gitdir, commit: commit2, shallow }) {
+    async function getChanges({ fs: fs14, cache: cache2, gitdir, commit: commit2, shallow }) {
       const parent = shallow || !commit2.commit.parent[0] ? "4b825dc642cb6eb9a060e54bf8d69288fbee4904" : commit2.commit.parent[0];
       return _walk({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         trees: [TREE({ ref: commit2.oid }), TREE({ ref: parent })],
         map: async (filepath, [current, previous]) => {
@@ -46143,7 +46143,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
     }
     async function log({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       filepath,
@@ -46155,17 +46155,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force,
       follow,
       includeChanges = false,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _log({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           filepath,
           ref,
@@ -46176,12 +46176,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           follow,
           includeChanges
         });
-      } catch (err) {
-        err.caller = "git.log";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.log";
+        throw err2;
       }
     }
-    async function merge2({
+    async function merge3({
       fs: _fs,
       onSign,
       dir,
@@ -46197,7 +46197,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       author: _author,
       committer: _committer,
       signingKey,
-      cache = {},
+      cache: cache2 = {},
       mergeDriver,
       allowUnrelatedHistories = false
     }) {
@@ -46206,10 +46206,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           author: _author
         });
@@ -46217,7 +46217,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("author");
         }
         const committer = await normalizeCommitterObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           author,
           committer: _committer
@@ -46226,8 +46226,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _merge({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           dir,
           gitdir: updatedGitdir,
           ours,
@@ -46245,9 +46245,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           mergeDriver,
           allowUnrelatedHistories
         });
-      } catch (err) {
-        err.caller = "git.merge";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.merge";
+        throw err2;
       }
     }
     var types = {
@@ -46259,8 +46259,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ref_delta: 112
     };
     async function _pack({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
       oids
@@ -46292,20 +46292,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       write("00000002", "hex");
       write(padHex(8, oids.length), "hex");
       for (const oid of oids) {
-        const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
         await writeObject2({ write, object, stype: type });
       }
       const digest = hash.digest();
       outputStream.push(digest);
       return outputStream;
     }
-    async function _packObjects({ fs: fs8, cache, gitdir, oids, write }) {
-      const buffers = await _pack({ fs: fs8, cache, gitdir, oids });
+    async function _packObjects({ fs: fs14, cache: cache2, gitdir, oids, write }) {
+      const buffers = await _pack({ fs: fs14, cache: cache2, gitdir, oids });
       const packfile = Buffer.from(await collect(buffers));
       const packfileSha = packfile.slice(-20).toString("hex");
       const filename = `pack-${packfileSha}.pack`;
       if (write) {
-        await fs8.write(join(gitdir, `objects/pack/${filename}`), packfile);
+        await fs14.write(join(gitdir, `objects/pack/${filename}`), packfile);
         return { filename };
       }
       return {
@@ -46314,29 +46314,29 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
     }
     async function packObjects({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oids,
       write = false,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _packObjects({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oids,
           write
         });
-      } catch (err) {
-        err.caller = "git.packObjects";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.packObjects";
+        throw err2;
       }
     }
     async function pull({
@@ -46363,29 +46363,29 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       author: _author,
       committer: _committer,
       signingKey,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _pull({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           http,
           onProgress,
           onMessage,
@@ -46409,36 +46409,36 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           prune,
           pruneTags
         });
-      } catch (err) {
-        err.caller = "git.pull";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.pull";
+        throw err2;
       }
     }
     async function listCommitsAndTags({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
       start,
-      finish
+      finish: finish2
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs8, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs14, gitdir });
       const startingSet = /* @__PURE__ */ new Set();
       const finishingSet = /* @__PURE__ */ new Set();
       for (const ref of start) {
-        startingSet.add(await GitRefManager.resolve({ fs: fs8, gitdir, ref }));
+        startingSet.add(await GitRefManager.resolve({ fs: fs14, gitdir, ref }));
       }
-      for (const ref of finish) {
+      for (const ref of finish2) {
         try {
-          const oid = await GitRefManager.resolve({ fs: fs8, gitdir, ref });
+          const oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
           finishingSet.add(oid);
-        } catch (err) {
+        } catch (err2) {
         }
       }
       const visited = /* @__PURE__ */ new Set();
       async function walk2(oid) {
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const commit2 = tag2.headers().object;
@@ -46463,8 +46463,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return visited;
     }
     async function listObjects({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
       oids
@@ -46473,7 +46473,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async function walk2(oid) {
         if (visited.has(oid)) return;
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const obj2 = tag2.headers().object;
@@ -46552,8 +46552,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _push({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       http,
       onProgress,
       onMessage,
@@ -46572,11 +46572,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       headers = {},
       signal
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs8, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs14, gitdir });
       if (typeof ref === "undefined") {
         throw new MissingParameterError("ref");
       }
-      const config = await GitConfigManager.get({ fs: fs8, gitdir });
+      const config = await GitConfigManager.get({ fs: fs14, gitdir });
       remote = remote || await config.get(`branch.${ref}.pushRemote`) || await config.get("remote.pushDefault") || await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.pushurl`) || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -46589,8 +46589,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (corsProxy === void 0) {
         corsProxy = await config.get("http.corsProxy");
       }
-      const fullRef = await GitRefManager.expand({ fs: fs8, gitdir, ref });
-      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs8, gitdir, ref: fullRef });
+      const fullRef = await GitRefManager.expand({ fs: fs14, gitdir, ref });
+      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs14, gitdir, ref: fullRef });
       const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
       const httpRemote = await GitRemoteHTTP2.discover({
         http,
@@ -46614,11 +46614,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             ref: remoteRef,
             map: httpRemote.refs
           });
-        } catch (err) {
-          if (err instanceof NotFoundError) {
+        } catch (err2) {
+          if (err2 instanceof NotFoundError) {
             fullRemoteRef = remoteRef.startsWith("refs/") ? remoteRef : `refs/heads/${remoteRef}`;
           } else {
-            throw err;
+            throw err2;
           }
         }
       }
@@ -46635,39 +46635,39 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const thinPack = !httpRemote.capabilities.has("no-thin");
       let objects = /* @__PURE__ */ new Set();
       if (!_delete) {
-        const finish = [...httpRemote.refs.values()];
+        const finish2 = [...httpRemote.refs.values()];
         let skipObjects = /* @__PURE__ */ new Set();
         if (oldoid !== "0000000000000000000000000000000000000000") {
           let mergebase = [];
           try {
             mergebase = await _findMergeBase({
-              fs: fs8,
-              cache,
+              fs: fs14,
+              cache: cache2,
               gitdir,
               oids: [oid, oldoid]
             });
           } catch (e) {
             mergebase = [];
           }
-          for (const oid2 of mergebase) finish.push(oid2);
+          for (const oid2 of mergebase) finish2.push(oid2);
           if (thinPack) {
-            skipObjects = await listObjects({ fs: fs8, cache, gitdir, oids: mergebase });
+            skipObjects = await listObjects({ fs: fs14, cache: cache2, gitdir, oids: mergebase });
           }
         }
-        if (!finish.includes(oid)) {
+        if (!finish2.includes(oid)) {
           const commits = await listCommitsAndTags({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             gitdir,
             start: [oid],
-            finish
+            finish: finish2
           });
-          objects = await listObjects({ fs: fs8, cache, gitdir, oids: commits });
+          objects = await listObjects({ fs: fs14, cache: cache2, gitdir, oids: commits });
         }
         if (thinPack) {
           try {
             const ref2 = await GitRefManager.resolve({
-              fs: fs8,
+              fs: fs14,
               gitdir,
               ref: `refs/remotes/${remote}/HEAD`,
               depth: 2
@@ -46678,7 +46678,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               map: httpRemote.refs
             });
             const oids = [oid2];
-            for (const oid3 of await listObjects({ fs: fs8, cache, gitdir, oids })) {
+            for (const oid3 of await listObjects({ fs: fs14, cache: cache2, gitdir, oids })) {
               skipObjects.add(oid3);
             }
           } catch (e) {
@@ -46693,8 +46693,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             throw new PushRejectedError("tag-exists");
           }
           if (oid !== "0000000000000000000000000000000000000000" && oldoid !== "0000000000000000000000000000000000000000" && !await _isDescendent({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             gitdir,
             oid,
             ancestor: oldoid,
@@ -46713,8 +46713,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         triplets: [{ oldoid, oid, fullRef: fullRemoteRef }]
       });
       const packstream2 = _delete ? [] : await _pack({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oids: [...objects]
       });
@@ -46746,9 +46746,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           ""
         )}`;
         if (_delete) {
-          await GitRefManager.deleteRef({ fs: fs8, gitdir, ref: ref2 });
+          await GitRefManager.deleteRef({ fs: fs14, gitdir, ref: ref2 });
         } else {
-          await GitRefManager.writeRef({ fs: fs8, gitdir, ref: ref2, value: oid });
+          await GitRefManager.writeRef({ fs: fs14, gitdir, ref: ref2, value: oid });
         }
       }
       if (result.ok && Object.values(result.refs).every((result2) => result2.ok)) {
@@ -46760,7 +46760,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function push({
-      fs: fs8,
+      fs: fs14,
       http,
       onProgress,
       onMessage,
@@ -46778,18 +46778,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       delete: _delete = false,
       corsProxy,
       headers = {},
-      cache = {},
+      cache: cache2 = {},
       signal
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _push({
           fs: fsp,
-          cache,
+          cache: cache2,
           http,
           onProgress,
           onMessage,
@@ -46808,16 +46808,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           headers,
           signal
         });
-      } catch (err) {
-        err.caller = "git.push";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.push";
+        throw err2;
       }
     }
-    async function resolveBlob({ fs: fs8, cache, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs8, cache, gitdir, oid });
+    async function resolveBlob({ fs: fs14, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveBlob({ fs: fs8, cache, gitdir, oid });
+        return resolveBlob({ fs: fs14, cache: cache2, gitdir, oid });
       }
       if (type !== "blob") {
         throw new ObjectTypeError(oid, type, "blob");
@@ -46825,84 +46825,84 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { oid, blob: new Uint8Array(object) };
     }
     async function _readBlob({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs8, cache, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs14, cache: cache2, gitdir, oid, filepath });
       }
       const blob = await resolveBlob({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid
       });
       return blob;
     }
     async function readBlob2({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       filepath,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readBlob({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid,
           filepath
         });
-      } catch (err) {
-        err.caller = "git.readBlob";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.readBlob";
+        throw err2;
       }
     }
     async function readCommit({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oid,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readCommit({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid
         });
-      } catch (err) {
-        err.caller = "git.readCommit";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.readCommit";
+        throw err2;
       }
     }
     async function _readNote({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       gitdir,
       ref = "refs/notes/commits",
       oid
     }) {
-      const parent = await GitRefManager.resolve({ gitdir, fs: fs8, ref });
+      const parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
       const { blob } = await _readBlob({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid: parent,
         filepath: oid
@@ -46910,30 +46910,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return blob;
     }
     async function readNote({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
       oid,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readNote({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           ref,
           oid
         });
-      } catch (err) {
-        err.caller = "git.readNote";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.readNote";
+        throw err2;
       }
     }
     async function readObject({
@@ -46944,18 +46944,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       format = "parsed",
       filepath = void 0,
       encoding = void 0,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         if (filepath !== void 0) {
           oid = await resolveFilepath({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             gitdir: updatedGitdir,
             oid,
             filepath
@@ -46963,8 +46963,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const _format = format === "parsed" ? "content" : format;
         const result = await _readObject({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid,
           format: _format
@@ -47001,15 +47001,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           result.type = result.format;
         }
         return result;
-      } catch (err) {
-        err.caller = "git.readObject";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.readObject";
+        throw err2;
       }
     }
-    async function _readTag({ fs: fs8, cache, gitdir, oid }) {
+    async function _readTag({ fs: fs14, cache: cache2, gitdir, oid }) {
       const { type, object } = await _readObject({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid,
         format: "content"
@@ -47026,53 +47026,53 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return result;
     }
     async function readTag({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oid,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTag({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid
         });
-      } catch (err) {
-        err.caller = "git.readTag";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.readTag";
+        throw err2;
       }
     }
     async function readTree({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       filepath = void 0,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTree({
           fs: fsp,
-          cache,
+          cache: cache2,
           gitdir: updatedGitdir,
           oid,
           filepath
         });
-      } catch (err) {
-        err.caller = "git.readTree";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.readTree";
+        throw err2;
       }
     }
     async function remove({
@@ -47080,7 +47080,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       dir,
       gitdir = join(dir, ".git"),
       filepath,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
@@ -47089,7 +47089,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         const fsp = new FileSystem(_fs);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fsp, gitdir: updatedGitdir, cache },
+          { fs: fsp, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             const filepaths = Array.isArray(filepath) ? filepath : [filepath];
             for (const currentFilepath of filepaths) {
@@ -47097,14 +47097,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           }
         );
-      } catch (err) {
-        err.caller = "git.remove";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.remove";
+        throw err2;
       }
     }
     async function _removeNote({
-      fs: fs8,
-      cache,
+      fs: fs14,
+      cache: cache2,
       onSign,
       gitdir,
       ref = "refs/notes/commits",
@@ -47115,28 +47115,28 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs8, ref });
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) {
-          throw err;
+        parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+      } catch (err2) {
+        if (!(err2 instanceof NotFoundError)) {
+          throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
       });
       let tree = result.tree;
       tree = tree.filter((entry) => entry.path !== oid);
       const treeOid = await _writeTree({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs8,
-        cache,
+        fs: fs14,
+        cache: cache2,
         onSign,
         gitdir,
         ref,
@@ -47160,30 +47160,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       author: _author,
       committer: _committer,
       signingKey,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _removeNote({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           onSign,
           gitdir: updatedGitdir,
           ref,
@@ -47192,13 +47192,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           committer,
           signingKey
         });
-      } catch (err) {
-        err.caller = "git.removeNote";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.removeNote";
+        throw err2;
       }
     }
     async function _renameBranch({
-      fs: fs8,
+      fs: fs14,
       gitdir,
       oldref,
       ref,
@@ -47212,27 +47212,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fulloldref = `refs/heads/${oldref}`;
       const fullnewref = `refs/heads/${ref}`;
-      const newexist = await GitRefManager.exists({ fs: fs8, gitdir, ref: fullnewref });
+      const newexist = await GitRefManager.exists({ fs: fs14, gitdir, ref: fullnewref });
       if (newexist) {
         throw new AlreadyExistsError("branch", ref, false);
       }
       const value = await GitRefManager.resolve({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: fulloldref,
         depth: 1
       });
-      await GitRefManager.writeRef({ fs: fs8, gitdir, ref: fullnewref, value });
-      await GitRefManager.deleteRef({ fs: fs8, gitdir, ref: fulloldref });
+      await GitRefManager.writeRef({ fs: fs14, gitdir, ref: fullnewref, value });
+      await GitRefManager.deleteRef({ fs: fs14, gitdir, ref: fulloldref });
       const fullCurrentBranchRef = await _currentBranch({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         fullname: true
       });
       const isCurrentBranch = fullCurrentBranchRef === fulloldref;
       if (checkout2 || isCurrentBranch) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs8,
+          fs: fs14,
           gitdir,
           ref: "HEAD",
           value: fullnewref
@@ -47240,7 +47240,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function renameBranch({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -47248,11 +47248,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       checkout: checkout2 = false
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oldref", oldref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _renameBranch({
           fs: fsp,
@@ -47261,9 +47261,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           oldref,
           checkout: checkout2
         });
-      } catch (err) {
-        err.caller = "git.renameBranch";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.renameBranch";
+        throw err2;
       }
     }
     async function hashObject$1({ gitdir, type, object }) {
@@ -47275,19 +47275,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       gitdir = join(dir, ".git"),
       filepath,
       ref,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         let oid;
         let workdirOid;
         try {
           oid = await GitRefManager.resolve({
-            fs: fs8,
+            fs: fs14,
             gitdir: updatedGitdir,
             ref: ref || "HEAD"
           });
@@ -47297,8 +47297,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (oid) {
           try {
             oid = await resolveFilepath({
-              fs: fs8,
-              cache,
+              fs: fs14,
+              cache: cache2,
               gitdir: updatedGitdir,
               oid,
               filepath
@@ -47320,7 +47320,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           gid: 0,
           size: 0
         };
-        const object = dir && await fs8.read(join(dir, filepath));
+        const object = dir && await fs14.read(join(dir, filepath));
         if (object) {
           workdirOid = await hashObject$1({
             gitdir: updatedGitdir,
@@ -47328,11 +47328,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             object
           });
           if (oid === workdirOid) {
-            stats = await fs8.lstat(join(dir, filepath));
+            stats = await fs14.lstat(join(dir, filepath));
           }
         }
         await GitIndexManager.acquire(
-          { fs: fs8, gitdir: updatedGitdir, cache },
+          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             index2.delete({ filepath });
             if (oid) {
@@ -47340,23 +47340,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           }
         );
-      } catch (err) {
-        err.caller = "git.reset";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.reset";
+        throw err2;
       }
     }
     async function resolveRef({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       ref,
       depth
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         const oid = await GitRefManager.resolve({
           fs: fsp,
@@ -47365,41 +47365,41 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           depth
         });
         return oid;
-      } catch (err) {
-        err.caller = "git.resolveRef";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.resolveRef";
+        throw err2;
       }
     }
     async function setConfig({
       fs: _fs,
       dir,
       gitdir = join(dir, ".git"),
-      path: path7,
+      path: path13,
       value,
       append = false
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path7);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
-        const config = await GitConfigManager.get({ fs: fs8, gitdir: updatedGitdir });
+        assertParameter("path", path13);
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const config = await GitConfigManager.get({ fs: fs14, gitdir: updatedGitdir });
         if (append) {
-          await config.append(path7, value);
+          await config.append(path13, value);
         } else {
-          await config.set(path7, value);
+          await config.set(path13, value);
         }
-        await GitConfigManager.save({ fs: fs8, gitdir: updatedGitdir, config });
-      } catch (err) {
-        err.caller = "git.setConfig";
-        throw err;
+        await GitConfigManager.save({ fs: fs14, gitdir: updatedGitdir, config });
+      } catch (err2) {
+        err2.caller = "git.setConfig";
+        throw err2;
       }
     }
-    async function _writeCommit({ fs: fs8, gitdir, commit: commit2 }) {
+    async function _writeCommit({ fs: fs14, gitdir, commit: commit2 }) {
       const object = GitCommit.from(commit2).toObject();
       const oid = await _writeObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         type: "commit",
         object,
@@ -47441,9 +47441,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.dir - The working directory.
        * @param {string}[args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        */
-      constructor({ fs: fs8, dir, gitdir = join(dir, ".git") }) {
+      constructor({ fs: fs14, dir, gitdir = join(dir, ".git") }) {
         Object.assign(this, {
-          fs: fs8,
+          fs: fs14,
           dir,
           gitdir,
           _author: null
@@ -47612,26 +47612,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return GitRefStash.getStashReflogEntry(reflogString, parsed);
       }
     };
-    async function _createStashCommit({ fs: fs8, dir, gitdir, message = "" }) {
-      const stashMgr = new GitStashManager({ fs: fs8, dir, gitdir });
+    async function _createStashCommit({ fs: fs14, dir, gitdir, message = "" }) {
+      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
       await stashMgr.getAuthor();
       const branch2 = await _currentBranch({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         fullname: false
       });
       const headCommit = await GitRefManager.resolve({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         ref: "HEAD"
       });
-      const headCommitObj = await readCommit({ fs: fs8, dir, gitdir, oid: headCommit });
+      const headCommitObj = await readCommit({ fs: fs14, dir, gitdir, oid: headCommit });
       const headMsg = headCommitObj.commit.message;
       const stashCommitParents = [headCommit];
       let stashCommitTree = null;
       let workDirCompareBase = TREE({ ref: "HEAD" });
       const indexTree = await writeTreeChanges({
-        fs: fs8,
+        fs: fs14,
         dir,
         gitdir,
         treePair: [TREE({ ref: "HEAD" }), "stage"]
@@ -47647,7 +47647,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         workDirCompareBase = STAGE();
       }
       const workingTree = await writeTreeChanges({
-        fs: fs8,
+        fs: fs14,
         dir,
         gitdir,
         treePair: [workDirCompareBase, "workdir"]
@@ -47672,9 +47672,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return { stashCommit, stashMsg, branch: branch2, stashMgr };
     }
-    async function _stashPush({ fs: fs8, dir, gitdir, message = "" }) {
+    async function _stashPush({ fs: fs14, dir, gitdir, message = "" }) {
       const { stashCommit, stashMsg, branch: branch2, stashMgr } = await _createStashCommit({
-        fs: fs8,
+        fs: fs14,
         dir,
         gitdir,
         message
@@ -47685,7 +47685,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         message: stashMsg
       });
       await checkout({
-        fs: fs8,
+        fs: fs14,
         dir,
         gitdir,
         ref: branch2,
@@ -47695,50 +47695,50 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return stashCommit;
     }
-    async function _stashCreate({ fs: fs8, dir, gitdir, message = "" }) {
+    async function _stashCreate({ fs: fs14, dir, gitdir, message = "" }) {
       const { stashCommit } = await _createStashCommit({
-        fs: fs8,
+        fs: fs14,
         dir,
         gitdir,
         message
       });
       return stashCommit;
     }
-    async function _stashApply({ fs: fs8, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs8, dir, gitdir });
+    async function _stashApply({ fs: fs14, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       const { parent: stashParents = null } = stashCommit.commit ? stashCommit.commit : {};
       if (!stashParents || !Array.isArray(stashParents)) {
         return;
       }
-      for (let i = 0; i < stashParents.length - 1; i++) {
+      for (let i2 = 0; i2 < stashParents.length - 1; i2++) {
         const applyingCommit = await _readCommit({
-          fs: fs8,
+          fs: fs14,
           cache: {},
           gitdir,
-          oid: stashParents[i + 1]
+          oid: stashParents[i2 + 1]
         });
         const wasStaged = applyingCommit.commit.message.startsWith("stash-Index");
         await applyTreeChanges({
-          fs: fs8,
+          fs: fs14,
           dir,
           gitdir,
-          stashCommit: stashParents[i + 1],
-          parentCommit: stashParents[i],
+          stashCommit: stashParents[i2 + 1],
+          parentCommit: stashParents[i2],
           wasStaged
         });
       }
     }
-    async function _stashDrop({ fs: fs8, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs8, dir, gitdir });
+    async function _stashDrop({ fs: fs14, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       if (!stashCommit.commit) {
         return;
       }
       const stashRefPath = stashMgr.refStashPath;
       await acquireLock(stashRefPath, async () => {
-        if (await fs8.exists(stashRefPath)) {
-          await fs8.rm(stashRefPath);
+        if (await fs14.exists(stashRefPath)) {
+          await fs14.rm(stashRefPath);
         }
       });
       const reflogEntries = await stashMgr.readStashReflogs({ parsed: false });
@@ -47749,7 +47749,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const stashReflogPath = stashMgr.refLogsStashPath;
       await acquireLock(stashReflogPath, async () => {
         if (reflogEntries.length) {
-          await fs8.write(
+          await fs14.write(
             stashReflogPath,
             reflogEntries.reverse().join("\n") + "\n",
             "utf8"
@@ -47757,40 +47757,40 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const lastStashCommit = reflogEntries[reflogEntries.length - 1].split(" ")[1];
           await stashMgr.writeStashRef(lastStashCommit);
         } else {
-          await fs8.rm(stashReflogPath);
+          await fs14.rm(stashReflogPath);
         }
       });
     }
-    async function _stashList({ fs: fs8, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs8, dir, gitdir });
+    async function _stashList({ fs: fs14, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
       return stashMgr.readStashReflogs({ parsed: true });
     }
-    async function _stashClear({ fs: fs8, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs8, dir, gitdir });
+    async function _stashClear({ fs: fs14, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
       const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
       await acquireLock(stashRefPath, async () => {
         await Promise.all(
-          stashRefPath.map(async (path7) => {
-            if (await fs8.exists(path7)) {
-              return fs8.rm(path7);
+          stashRefPath.map(async (path13) => {
+            if (await fs14.exists(path13)) {
+              return fs14.rm(path13);
             }
           })
         );
       });
     }
-    async function _stashPop({ fs: fs8, dir, gitdir, refIdx = 0 }) {
-      await _stashApply({ fs: fs8, dir, gitdir, refIdx });
-      await _stashDrop({ fs: fs8, dir, gitdir, refIdx });
+    async function _stashPop({ fs: fs14, dir, gitdir, refIdx = 0 }) {
+      await _stashApply({ fs: fs14, dir, gitdir, refIdx });
+      await _stashDrop({ fs: fs14, dir, gitdir, refIdx });
     }
     async function stash({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       op = "push",
       message = "",
       refIdx = 0
     }) {
-      assertParameter("fs", fs8);
+      assertParameter("fs", fs14);
       assertParameter("dir", dir);
       assertParameter("gitdir", gitdir);
       assertParameter("op", op);
@@ -47805,7 +47805,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
       const opsNeedRefIdx = ["apply", "drop", "pop"];
       try {
-        const _fs = new FileSystem(fs8);
+        const _fs = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp: _fs, dotgit: gitdir });
         const folders = ["refs", "logs", "logs/refs"];
         folders.map((f) => join(updatedGitdir, f)).forEach(async (folder) => {
@@ -47830,9 +47830,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
         }
         throw new Error(`To be implemented: ${op}`);
-      } catch (err) {
-        err.caller = "git.stash";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.stash";
+        throw err2;
       }
     }
     async function status({
@@ -47840,25 +47840,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       dir,
       gitdir = join(dir, ".git"),
       filepath,
-      cache = {},
+      cache: cache2 = {},
       refresh = true
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
-        const headTree = await getHeadTree({ fs: fs8, cache, gitdir: updatedGitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const headTree = await getHeadTree({ fs: fs14, cache: cache2, gitdir: updatedGitdir });
         const treeOid = await getOidAtPath({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           gitdir: updatedGitdir,
           tree: headTree,
           path: filepath
         });
         const indexEntry = await GitIndexManager.acquire(
-          { fs: fs8, gitdir: updatedGitdir, cache },
+          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of index2) {
               if (entry.path === filepath) return entry;
@@ -47868,7 +47868,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         );
         if (treeOid === null && indexEntry === null) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs8,
+            fs: fs14,
             gitdir: updatedGitdir,
             dir,
             filepath
@@ -47877,17 +47877,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return "ignored";
           }
         }
-        const stats = await fs8.lstat(join(dir, filepath));
+        const stats = await fs14.lstat(join(dir, filepath));
         const H = treeOid !== null;
         const I = indexEntry !== null;
-        const W = stats !== null && (H || I || await hasExactCasePath({ fs: fs8, dir, filepath }));
+        const W = stats !== null && (H || I || await hasExactCasePath({ fs: fs14, dir, filepath }));
         const getWorkdirOid = async () => {
           if (I && !compareStats(indexEntry, stats)) {
             return indexEntry.oid;
           } else {
-            const config = await GitConfigManager.get({ fs: fs8, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs14, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
-            const object = await fs8.read(join(dir, filepath), { autocrlf });
+            const object = await fs14.read(join(dir, filepath), { autocrlf });
             const workdirOid = await hashObject$1({
               gitdir: updatedGitdir,
               type: "blob",
@@ -47896,7 +47896,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             if (refresh && I && !indexEntry.flags.intentToAdd && indexEntry.oid === workdirOid) {
               if (stats.size !== -1) {
                 await GitIndexManager.acquire(
-                  { fs: fs8, gitdir: updatedGitdir, cache },
+                  { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
                   async function(index2) {
                     index2.insert({ filepath, stats, oid: workdirOid });
                   }
@@ -47929,21 +47929,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return workdirOid === indexEntry.oid ? "modified" : "*modified";
           }
         }
-      } catch (err) {
-        err.caller = "git.status";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.status";
+        throw err2;
       }
     }
-    async function hasExactCasePath({ fs: fs8, dir, filepath }) {
+    async function hasExactCasePath({ fs: fs14, dir, filepath }) {
       const segments = filepath.replace(/\\/g, "/").split("/").filter((segment) => segment !== "" && segment !== ".");
       let parent = dir;
       for (const segment of segments) {
         let entries;
         try {
-          entries = await fs8._readdir(parent);
-        } catch (err) {
-          if (err.code === "ENOENT" || err.code === "ENOTDIR") return false;
-          throw err;
+          entries = await fs14._readdir(parent);
+        } catch (err2) {
+          if (err2.code === "ENOENT" || err2.code === "ENOTDIR") return false;
+          throw err2;
         }
         if (!entries.some((entry) => entry.normalize() === segment.normalize())) {
           return false;
@@ -47952,36 +47952,36 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return true;
     }
-    async function getOidAtPath({ fs: fs8, cache, gitdir: updatedGitdir, tree, path: path7 }) {
-      if (typeof path7 === "string") path7 = path7.split("/");
-      const dirname2 = path7.shift();
+    async function getOidAtPath({ fs: fs14, cache: cache2, gitdir: updatedGitdir, tree, path: path13 }) {
+      if (typeof path13 === "string") path13 = path13.split("/");
+      const dirname2 = path13.shift();
       for (const entry of tree) {
         if (entry.path === dirname2) {
-          if (path7.length === 0) {
+          if (path13.length === 0) {
             return entry.oid;
           }
           const { type, object } = await _readObject({
-            fs: fs8,
-            cache,
+            fs: fs14,
+            cache: cache2,
             gitdir: updatedGitdir,
             oid: entry.oid
           });
           if (type === "tree") {
             const tree2 = GitTree.from(object);
-            return getOidAtPath({ fs: fs8, cache, gitdir: updatedGitdir, tree: tree2, path: path7 });
+            return getOidAtPath({ fs: fs14, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path13 });
           }
           if (type === "blob") {
-            throw new ObjectTypeError(entry.oid, type, "blob", path7.join("/"));
+            throw new ObjectTypeError(entry.oid, type, "blob", path13.join("/"));
           }
         }
       }
       return null;
     }
-    async function getHeadTree({ fs: fs8, cache, gitdir: updatedGitdir }) {
+    async function getHeadTree({ fs: fs14, cache: cache2, gitdir: updatedGitdir }) {
       let oid;
       try {
         oid = await GitRefManager.resolve({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           ref: "HEAD"
         });
@@ -47991,7 +47991,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         throw e;
       }
-      const { tree } = await _readTree({ fs: fs8, cache, gitdir: updatedGitdir, oid });
+      const { tree } = await _readTree({ fs: fs14, cache: cache2, gitdir: updatedGitdir, oid });
       return tree;
     }
     async function statusMatrix({
@@ -48001,7 +48001,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ref = "HEAD",
       filepaths = ["."],
       filter,
-      cache = {},
+      cache: cache2 = {},
       ignored: shouldIgnore = false,
       refresh = true
     }) {
@@ -48009,11 +48009,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         return await _walk({
-          fs: fs8,
-          cache,
+          fs: fs14,
+          cache: cache2,
           dir,
           gitdir: updatedGitdir,
           trees: [TREE({ ref }), WORKDIR({ refresh }), STAGE()],
@@ -48021,7 +48021,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             if (!head && !stage && workdir) {
               if (!shouldIgnore) {
                 const isIgnored2 = await GitIgnoreManager.isIgnored({
-                  fs: fs8,
+                  fs: fs14,
                   dir,
                   filepath
                 });
@@ -48062,9 +48062,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return [filepath, ...result];
           }
         });
-      } catch (err) {
-        err.caller = "git.statusMatrix";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.statusMatrix";
+        throw err2;
       }
     }
     async function tag({
@@ -48079,31 +48079,31 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs8 = new FileSystem(_fs);
+        const fs14 = new FileSystem(_fs);
         if (ref === void 0) {
           throw new MissingParameterError("ref");
         }
         ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         const value = await GitRefManager.resolve({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           ref: object || "HEAD"
         });
-        if (!force && await GitRefManager.exists({ fs: fs8, gitdir: updatedGitdir, ref })) {
+        if (!force && await GitRefManager.exists({ fs: fs14, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("tag", ref);
         }
-        await GitRefManager.writeRef({ fs: fs8, gitdir: updatedGitdir, ref, value });
-      } catch (err) {
-        err.caller = "git.tag";
-        throw err;
+        await GitRefManager.writeRef({ fs: fs14, gitdir: updatedGitdir, ref, value });
+      } catch (err2) {
+        err2.caller = "git.tag";
+        throw err2;
       }
     }
     async function updateIndex$1({
       fs: _fs,
       dir,
       gitdir = join(dir, ".git"),
-      cache = {},
+      cache: cache2 = {},
       filepath,
       oid,
       mode,
@@ -48115,14 +48115,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         if (remove2) {
           return await GitIndexManager.acquire(
-            { fs: fs8, gitdir: updatedGitdir, cache },
+            { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
             async function(index2) {
               if (!force) {
-                const fileStats2 = await fs8.lstat(join(dir, filepath));
+                const fileStats2 = await fs14.lstat(join(dir, filepath));
                 if (fileStats2) {
                   if (fileStats2.isDirectory()) {
                     throw new InvalidFilepathError("directory");
@@ -48140,7 +48140,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         let fileStats;
         if (!oid) {
-          fileStats = await fs8.lstat(join(dir, filepath));
+          fileStats = await fs14.lstat(join(dir, filepath));
           if (!fileStats) {
             throw new NotFoundError(
               `file at "${filepath}" on disk and "remove" not set`
@@ -48151,7 +48151,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         }
         return await GitIndexManager.acquire(
-          { fs: fs8, gitdir: updatedGitdir, cache },
+          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             if (!add2 && !index2.has({ filepath })) {
               throw new NotFoundError(
@@ -48161,9 +48161,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             let stats;
             if (!oid) {
               stats = fileStats;
-              const object = stats.isSymbolicLink() ? await fs8.readlink(join(dir, filepath)) : await fs8.read(join(dir, filepath));
+              const object = stats.isSymbolicLink() ? await fs14.readlink(join(dir, filepath)) : await fs14.read(join(dir, filepath));
               oid = await _writeObject({
-                fs: fs8,
+                fs: fs14,
                 gitdir: updatedGitdir,
                 type: "blob",
                 format: "content",
@@ -48189,38 +48189,38 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return oid;
           }
         );
-      } catch (err) {
-        err.caller = "git.updateIndex";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.updateIndex";
+        throw err2;
       }
     }
     function version() {
       try {
         return pkg.version;
-      } catch (err) {
-        err.caller = "git.version";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.version";
+        throw err2;
       }
     }
     async function walk({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       trees,
       map,
       reduce,
       iterate,
-      cache = {}
+      cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("trees", trees);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _walk({
           fs: fsp,
-          cache,
+          cache: cache2,
           dir,
           gitdir: updatedGitdir,
           trees,
@@ -48228,17 +48228,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           reduce,
           iterate
         });
-      } catch (err) {
-        err.caller = "git.walk";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.walk";
+        throw err2;
       }
     }
-    async function writeBlob({ fs: fs8, dir, gitdir = join(dir, ".git"), blob }) {
+    async function writeBlob({ fs: fs14, dir, gitdir = join(dir, ".git"), blob }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("blob", blob);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeObject({
           fs: fsp,
@@ -48247,31 +48247,31 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           object: blob,
           format: "content"
         });
-      } catch (err) {
-        err.caller = "git.writeBlob";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.writeBlob";
+        throw err2;
       }
     }
     async function writeCommit({
-      fs: fs8,
+      fs: fs14,
       dir,
       gitdir = join(dir, ".git"),
       commit: commit2
     }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("commit", commit2);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeCommit({
           fs: fsp,
           gitdir: updatedGitdir,
           commit: commit2
         });
-      } catch (err) {
-        err.caller = "git.writeCommit";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.writeCommit";
+        throw err2;
       }
     }
     async function writeObject({
@@ -48285,8 +48285,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       encoding = void 0
     }) {
       try {
-        const fs8 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
+        const fs14 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
         if (format === "parsed") {
           switch (type) {
             case "commit":
@@ -48307,7 +48307,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           format = "content";
         }
         oid = await _writeObject({
-          fs: fs8,
+          fs: fs14,
           gitdir: updatedGitdir,
           type,
           object,
@@ -48315,9 +48315,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           format
         });
         return oid;
-      } catch (err) {
-        err.caller = "git.writeObject";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.writeObject";
+        throw err2;
       }
     }
     async function writeRef({
@@ -48334,43 +48334,43 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("value", value);
-        const fs8 = new FileSystem(_fs);
+        const fs14 = new FileSystem(_fs);
         if (!isValidRef(ref, true)) {
           throw new InvalidRefNameError(ref, cleanGitRef.clean(ref));
         }
-        const updatedGitdir = await discoverGitdir({ fsp: fs8, dotgit: gitdir });
-        if (!force && await GitRefManager.exists({ fs: fs8, gitdir: updatedGitdir, ref })) {
+        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        if (!force && await GitRefManager.exists({ fs: fs14, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("ref", ref);
         }
         if (symbolic) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs8,
+            fs: fs14,
             gitdir: updatedGitdir,
             ref,
             value
           });
         } else {
           value = await GitRefManager.resolve({
-            fs: fs8,
+            fs: fs14,
             gitdir: updatedGitdir,
             ref: value
           });
           await GitRefManager.writeRef({
-            fs: fs8,
+            fs: fs14,
             gitdir: updatedGitdir,
             ref,
             value
           });
         }
-      } catch (err) {
-        err.caller = "git.writeRef";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.writeRef";
+        throw err2;
       }
     }
-    async function _writeTag({ fs: fs8, gitdir, tag: tag2 }) {
+    async function _writeTag({ fs: fs14, gitdir, tag: tag2 }) {
       const object = GitAnnotatedTag.from(tag2).toObject();
       const oid = await _writeObject({
-        fs: fs8,
+        fs: fs14,
         gitdir,
         type: "tag",
         object,
@@ -48378,38 +48378,38 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function writeTag({ fs: fs8, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
+    async function writeTag({ fs: fs14, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("tag", tag2);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTag({
           fs: fsp,
           gitdir: updatedGitdir,
           tag: tag2
         });
-      } catch (err) {
-        err.caller = "git.writeTag";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.writeTag";
+        throw err2;
       }
     }
-    async function writeTree({ fs: fs8, dir, gitdir = join(dir, ".git"), tree }) {
+    async function writeTree({ fs: fs14, dir, gitdir = join(dir, ".git"), tree }) {
       try {
-        assertParameter("fs", fs8);
+        assertParameter("fs", fs14);
         assertParameter("gitdir", gitdir);
         assertParameter("tree", tree);
-        const fsp = new FileSystem(fs8);
+        const fsp = new FileSystem(fs14);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTree({
           fs: fsp,
           gitdir: updatedGitdir,
           tree
         });
-      } catch (err) {
-        err.caller = "git.writeTree";
-        throw err;
+      } catch (err2) {
+        err2.caller = "git.writeTree";
+        throw err2;
       }
     }
     var index = {
@@ -48456,7 +48456,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       listServerRefs,
       listTags,
       log,
-      merge: merge2,
+      merge: merge3,
       packObjects,
       pull,
       push,
@@ -48528,7 +48528,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     exports2.listServerRefs = listServerRefs;
     exports2.listTags = listTags;
     exports2.log = log;
-    exports2.merge = merge2;
+    exports2.merge = merge3;
     exports2.packObjects = packObjects;
     exports2.pull = pull;
     exports2.push = push;
@@ -48748,8 +48748,8 @@ var require_light = __commonJS({
                 return null;
               }
             });
-            return (await Promise.all(promises3)).find(function(x) {
-              return x != null;
+            return (await Promise.all(promises3)).find(function(x2) {
+              return x2 != null;
             });
           } catch (error2) {
             e = error2;
@@ -48766,13 +48766,13 @@ var require_light = __commonJS({
       Events$1 = Events_1;
       Queues = class Queues {
         constructor(num_priorities) {
-          var i;
+          var i2;
           this.Events = new Events$1(this);
           this._length = 0;
           this._lists = (function() {
             var j, ref, results;
             results = [];
-            for (i = j = 1, ref = num_priorities; 1 <= ref ? j <= ref : j >= ref; i = 1 <= ref ? ++j : --j) {
+            for (i2 = j = 1, ref = num_priorities; 1 <= ref ? j <= ref : j >= ref; i2 = 1 <= ref ? ++j : --j) {
               results.push(new DLList$1((() => {
                 return this.incr();
               }), (() => {
@@ -48901,7 +48901,7 @@ var require_light = __commonJS({
           return this.Events.trigger("scheduled", { args: this.args, options: this.options });
         }
         async doExecute(chained, clearGlobalState, run2, free) {
-          var error2, eventInfo, passed;
+          var error2, eventInfo, passed2;
           if (this.retryCount === 0) {
             this._assertStatus("RUNNING");
             this._states.next(this.options.id);
@@ -48911,12 +48911,12 @@ var require_light = __commonJS({
           eventInfo = { args: this.args, options: this.options, retryCount: this.retryCount };
           this.Events.trigger("executing", eventInfo);
           try {
-            passed = await (chained != null ? chained.schedule(this.options, this.task, ...this.args) : this.task(...this.args));
+            passed2 = await (chained != null ? chained.schedule(this.options, this.task, ...this.args) : this.task(...this.args));
             if (clearGlobalState()) {
               this.doDone(eventInfo);
               await free(this.options, eventInfo);
               this._assertStatus("DONE");
-              return this._resolve(passed);
+              return this._resolve(passed2);
             }
           } catch (error1) {
             error2 = error1;
@@ -49204,8 +49204,8 @@ var require_light = __commonJS({
           }
         }
         statusCounts() {
-          return this.counts.reduce(((acc, v, i) => {
-            acc[this.status[i]] = v;
+          return this.counts.reduce(((acc, v, i2) => {
+            acc[this.status[i2]] = v;
             return acc;
           }), {});
         }
@@ -49338,7 +49338,7 @@ var require_light = __commonJS({
             return Object.keys(this.instances);
           }
           async clusterKeys() {
-            var cursor, end, found, i, k, keys, len, next, start;
+            var cursor, end, found, i2, k, keys, len, next, start;
             if (this.connection == null) {
               return this.Promise.resolve(this.keys());
             }
@@ -49349,8 +49349,8 @@ var require_light = __commonJS({
             while (cursor !== 0) {
               [next, found] = await this.connection.__runCommand__(["scan", cursor != null ? cursor : 0, "match", `b_${this.id}-*_settings`, "count", 1e4]);
               cursor = ~~next;
-              for (i = 0, len = found.length; i < len; i++) {
-                k = found[i];
+              for (i2 = 0, len = found.length; i2 < len; i2++) {
+                k = found[i2];
                 keys.push(k.slice(start, -end));
               }
             }
@@ -50020,8 +50020,8 @@ var require_Events = __commonJS({
           function _next(value) {
             asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -50111,8 +50111,8 @@ var require_Events = __commonJS({
                 };
               })()
             );
-            return (yield Promise.all(promises3)).find(function(x) {
-              return x != null;
+            return (yield Promise.all(promises3)).find(function(x2) {
+              return x2 != null;
             });
           } catch (error2) {
             e = error2;
@@ -50139,13 +50139,13 @@ var require_Queues = __commonJS({
     Events2 = require_Events();
     Queues = class Queues {
       constructor(num_priorities) {
-        var i;
+        var i2;
         this.Events = new Events2(this);
         this._length = 0;
         this._lists = function() {
           var j, ref, results;
           results = [];
-          for (i = j = 1, ref = num_priorities; 1 <= ref ? j <= ref : j >= ref; i = 1 <= ref ? ++j : --j) {
+          for (i2 = j = 1, ref = num_priorities; 1 <= ref ? j <= ref : j >= ref; i2 = 1 <= ref ? ++j : --j) {
             results.push(new DLList(() => {
               return this.incr();
             }, () => {
@@ -50235,8 +50235,8 @@ var require_Job = __commonJS({
           function _next(value) {
             asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -50342,7 +50342,7 @@ var require_Job = __commonJS({
       doExecute(chained, clearGlobalState, run2, free) {
         var _this = this;
         return _asyncToGenerator2(function* () {
-          var error2, eventInfo, passed;
+          var error2, eventInfo, passed2;
           if (_this.retryCount === 0) {
             _this._assertStatus("RUNNING");
             _this._states.next(_this.options.id);
@@ -50356,12 +50356,12 @@ var require_Job = __commonJS({
           };
           _this.Events.trigger("executing", eventInfo);
           try {
-            passed = yield chained != null ? chained.schedule(_this.options, _this.task, ..._this.args) : _this.task(..._this.args);
+            passed2 = yield chained != null ? chained.schedule(_this.options, _this.task, ..._this.args) : _this.task(..._this.args);
             if (clearGlobalState()) {
               _this.doDone(eventInfo);
               yield free(_this.options, eventInfo);
               _this._assertStatus("DONE");
-              return _this._resolve(passed);
+              return _this._resolve(passed2);
             }
           } catch (error1) {
             error2 = error1;
@@ -50439,8 +50439,8 @@ var require_LocalDatastore = __commonJS({
           function _next(value) {
             asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -51002,8 +51002,8 @@ var require_RedisConnection = __commonJS({
           function _next(value) {
             asyncGeneratorStep(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -51065,9 +51065,9 @@ var require_RedisConnection = __commonJS({
           return new this.Promise((resolve, reject) => {
             var payload;
             payload = Scripts.payload(name);
-            return this.client.multi([["script", "load", payload]]).exec((err, replies) => {
-              if (err != null) {
-                return reject(err);
+            return this.client.multi([["script", "load", payload]]).exec((err2, replies) => {
+              if (err2 != null) {
+                return reject(err2);
               }
               this.shas[name] = replies[0];
               return resolve(replies[0]);
@@ -51084,9 +51084,9 @@ var require_RedisConnection = __commonJS({
           return _asyncToGenerator(function* () {
             yield _this.ready;
             return new _this.Promise((resolve, reject) => {
-              return _this.client.multi([cmd]).exec_atomic(function(err, replies) {
-                if (err != null) {
-                  return reject(err);
+              return _this.client.multi([cmd]).exec_atomic(function(err2, replies) {
+                if (err2 != null) {
+                  return reject(err2);
                 } else {
                   return resolve(replies[0]);
                 }
@@ -51117,9 +51117,9 @@ var require_RedisConnection = __commonJS({
               var _ref = _asyncToGenerator(function* (channel) {
                 if (!_this2.terminated) {
                   yield new _this2.Promise((resolve, reject) => {
-                    return _this2.subscriber.unsubscribe(channel, function(err, chan) {
-                      if (err != null) {
-                        return reject(err);
+                    return _this2.subscriber.unsubscribe(channel, function(err2, chan) {
+                      if (err2 != null) {
+                        return reject(err2);
                       }
                       if (chan === channel) {
                         return resolve();
@@ -51144,10 +51144,10 @@ var require_RedisConnection = __commonJS({
           return this.client.evalsha.bind(this.client);
         }
         disconnect(flush = true) {
-          var i, k, len, ref;
+          var i2, k, len, ref;
           ref = Object.keys(this.limiters);
-          for (i = 0, len = ref.length; i < len; i++) {
-            k = ref[i];
+          for (i2 = 0, len = ref.length; i2 < len; i2++) {
+            k = ref[i2];
             clearInterval(this.limiters[k]._store.heartbeat);
           }
           this.limiters = {};
@@ -51176,13 +51176,13 @@ var require_RedisConnection = __commonJS({
 var require_IORedisConnection = __commonJS({
   "node_modules/bottleneck/lib/IORedisConnection.js"(exports, module) {
     "use strict";
-    function _slicedToArray(arr, i) {
-      return _arrayWithHoles(arr) || _iterableToArrayLimit(arr, i) || _nonIterableRest();
+    function _slicedToArray(arr, i2) {
+      return _arrayWithHoles(arr) || _iterableToArrayLimit(arr, i2) || _nonIterableRest();
     }
     function _nonIterableRest() {
       throw new TypeError("Invalid attempt to destructure non-iterable instance");
     }
-    function _iterableToArrayLimit(arr, i) {
+    function _iterableToArrayLimit(arr, i2) {
       var _arr = [];
       var _n = true;
       var _d = false;
@@ -51190,11 +51190,11 @@ var require_IORedisConnection = __commonJS({
       try {
         for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
           _arr.push(_s.value);
-          if (i && _arr.length === i) break;
+          if (i2 && _arr.length === i2) break;
         }
-      } catch (err) {
+      } catch (err2) {
         _d = true;
-        _e = err;
+        _e = err2;
       } finally {
         try {
           if (!_n && _i["return"] != null) _i["return"]();
@@ -51229,8 +51229,8 @@ var require_IORedisConnection = __commonJS({
           function _next(value) {
             asyncGeneratorStep(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -51348,10 +51348,10 @@ var require_IORedisConnection = __commonJS({
           return this.client[name].bind(this.client);
         }
         disconnect(flush = true) {
-          var i, k, len, ref;
+          var i2, k, len, ref;
           ref = Object.keys(this.limiters);
-          for (i = 0, len = ref.length; i < len; i++) {
-            k = ref[i];
+          for (i2 = 0, len = ref.length; i2 < len; i2++) {
+            k = ref[i2];
             clearInterval(this.limiters[k]._store.heartbeat);
           }
           this.limiters = {};
@@ -51385,13 +51385,13 @@ var require_IORedisConnection = __commonJS({
 var require_RedisDatastore = __commonJS({
   "node_modules/bottleneck/lib/RedisDatastore.js"(exports2, module2) {
     "use strict";
-    function _slicedToArray2(arr, i) {
-      return _arrayWithHoles2(arr) || _iterableToArrayLimit2(arr, i) || _nonIterableRest2();
+    function _slicedToArray2(arr, i2) {
+      return _arrayWithHoles2(arr) || _iterableToArrayLimit2(arr, i2) || _nonIterableRest2();
     }
     function _nonIterableRest2() {
       throw new TypeError("Invalid attempt to destructure non-iterable instance");
     }
-    function _iterableToArrayLimit2(arr, i) {
+    function _iterableToArrayLimit2(arr, i2) {
       var _arr = [];
       var _n = true;
       var _d = false;
@@ -51399,11 +51399,11 @@ var require_RedisDatastore = __commonJS({
       try {
         for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
           _arr.push(_s.value);
-          if (i && _arr.length === i) break;
+          if (i2 && _arr.length === i2) break;
         }
-      } catch (err) {
+      } catch (err2) {
         _d = true;
-        _e = err;
+        _e = err2;
       } finally {
         try {
           if (!_n && _i["return"] != null) _i["return"]();
@@ -51438,8 +51438,8 @@ var require_RedisDatastore = __commonJS({
           function _next(value) {
             asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -51579,9 +51579,9 @@ var require_RedisDatastore = __commonJS({
             var all_args, arr;
             all_args = [Date.now(), _this3.clientId].concat(args);
             _this3.instance.Events.trigger("debug", `Calling Redis script: ${name}.lua`, all_args);
-            arr = _this3.connection.__scriptArgs__(name, _this3.originalId, all_args, function(err, replies) {
-              if (err != null) {
-                return reject(err);
+            arr = _this3.connection.__scriptArgs__(name, _this3.originalId, all_args, function(err2, replies) {
+              if (err2 != null) {
+                return reject(err2);
               }
               return resolve(replies);
             });
@@ -51606,11 +51606,11 @@ var require_RedisDatastore = __commonJS({
         })();
       }
       prepareArray(arr) {
-        var i, len, results, x;
+        var i2, len, results, x2;
         results = [];
-        for (i = 0, len = arr.length; i < len; i++) {
-          x = arr[i];
-          results.push(x != null ? x.toString() : "");
+        for (i2 = 0, len = arr.length; i2 < len; i2++) {
+          x2 = arr[i2];
+          results.push(x2 != null ? x2.toString() : "");
         }
         return results;
       }
@@ -51800,8 +51800,8 @@ var require_States = __commonJS({
         }
       }
       statusCounts() {
-        return this.counts.reduce((acc, v, i) => {
-          acc[this.status[i]] = v;
+        return this.counts.reduce((acc, v, i2) => {
+          acc[this.status[i2]] = v;
           return acc;
         }, {});
       }
@@ -51836,8 +51836,8 @@ var require_Sync = __commonJS({
           function _next(value) {
             asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -51919,13 +51919,13 @@ var require_version = __commonJS({
 var require_Group = __commonJS({
   "node_modules/bottleneck/lib/Group.js"(exports2, module2) {
     "use strict";
-    function _slicedToArray2(arr, i) {
-      return _arrayWithHoles2(arr) || _iterableToArrayLimit2(arr, i) || _nonIterableRest2();
+    function _slicedToArray2(arr, i2) {
+      return _arrayWithHoles2(arr) || _iterableToArrayLimit2(arr, i2) || _nonIterableRest2();
     }
     function _nonIterableRest2() {
       throw new TypeError("Invalid attempt to destructure non-iterable instance");
     }
-    function _iterableToArrayLimit2(arr, i) {
+    function _iterableToArrayLimit2(arr, i2) {
       var _arr = [];
       var _n = true;
       var _d = false;
@@ -51933,11 +51933,11 @@ var require_Group = __commonJS({
       try {
         for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
           _arr.push(_s.value);
-          if (i && _arr.length === i) break;
+          if (i2 && _arr.length === i2) break;
         }
-      } catch (err) {
+      } catch (err2) {
         _d = true;
-        _e = err;
+        _e = err2;
       } finally {
         try {
           if (!_n && _i["return"] != null) _i["return"]();
@@ -51972,8 +51972,8 @@ var require_Group = __commonJS({
           function _next(value) {
             asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -52060,7 +52060,7 @@ var require_Group = __commonJS({
         clusterKeys() {
           var _this2 = this;
           return _asyncToGenerator2(function* () {
-            var cursor, end, found, i, k, keys, len, next, start;
+            var cursor, end, found, i2, k, keys, len, next, start;
             if (_this2.connection == null) {
               return _this2.Promise.resolve(_this2.keys());
             }
@@ -52074,8 +52074,8 @@ var require_Group = __commonJS({
               next = _ref2[0];
               found = _ref2[1];
               cursor = ~~next;
-              for (i = 0, len = found.length; i < len; i++) {
-                k = found[i];
+              for (i2 = 0, len = found.length; i2 < len; i2++) {
+                k = found[i2];
                 keys.push(k.slice(start, -end));
               }
             }
@@ -52199,10 +52199,10 @@ var require_Batcher = __commonJS({
 var require_Bottleneck = __commonJS({
   "node_modules/bottleneck/lib/Bottleneck.js"(exports2, module2) {
     "use strict";
-    function _slicedToArray2(arr, i) {
-      return _arrayWithHoles2(arr) || _iterableToArrayLimit2(arr, i) || _nonIterableRest2();
+    function _slicedToArray2(arr, i2) {
+      return _arrayWithHoles2(arr) || _iterableToArrayLimit2(arr, i2) || _nonIterableRest2();
     }
-    function _iterableToArrayLimit2(arr, i) {
+    function _iterableToArrayLimit2(arr, i2) {
       var _arr = [];
       var _n = true;
       var _d = false;
@@ -52210,11 +52210,11 @@ var require_Bottleneck = __commonJS({
       try {
         for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
           _arr.push(_s.value);
-          if (i && _arr.length === i) break;
+          if (i2 && _arr.length === i2) break;
         }
-      } catch (err) {
+      } catch (err2) {
         _d = true;
-        _e = err;
+        _e = err2;
       } finally {
         try {
           if (!_n && _i["return"] != null) _i["return"]();
@@ -52258,8 +52258,8 @@ var require_Bottleneck = __commonJS({
           function _next(value) {
             asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "next", value);
           }
-          function _throw(err) {
-            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err);
+          function _throw(err2) {
+            asyncGeneratorStep2(gen, resolve, reject, _next, _throw, "throw", err2);
           }
           _next(void 0);
         });
@@ -52965,7 +52965,7 @@ var Summary = class {
       }
       try {
         yield access(pathFromEnv, constants.R_OK | constants.W_OK);
-      } catch (_a) {
+      } catch (_a2) {
         throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
       }
       this._filePath = pathFromEnv;
@@ -53095,11 +53095,11 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row) => {
-      const cells = row.map((cell2) => {
-        if (typeof cell2 === "string") {
-          return this.wrap("td", cell2);
+      const cells = row.map((cell3) => {
+        if (typeof cell3 === "string") {
+          return this.wrap("td", cell3);
         }
-        const { header, data, colspan, rowspan } = cell2;
+        const { header, data, colspan, rowspan } = cell3;
         const tag = header ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
@@ -53302,7 +53302,7 @@ function isWharfError(e) {
 }
 
 // src/action/check.ts
-import path5 from "node:path";
+import path9 from "node:path";
 
 // src/core/versions.ts
 var import_semver = __toESM(require_semver2(), 1);
@@ -53371,25 +53371,32 @@ function packageDir(id) {
   const [ns, name] = splitId(id);
   return `${PACKAGES_DIR}/${ns}/${name}`;
 }
+function recordPath(id, version) {
+  return `${packageDir(id)}/${version}.json`;
+}
+function reportDir(id, version) {
+  const [ns, name] = splitId(id);
+  return `${REPORTS_DIR}/${ns}/${name}/${version}`;
+}
 function splitId(id) {
   const colon = id.indexOf(":");
   return [id.slice(0, colon), id.slice(colon + 1)];
 }
 var SAFE_PATH = /^[A-Za-z0-9._+/-]+$/;
-function classifyPath(path7) {
-  if (path7 !== INDEX_DIR && !path7.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
-  if (!SAFE_PATH.test(path7)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
-  const parts = path7.split("/");
+function classifyPath(path13) {
+  if (path13 !== INDEX_DIR && !path13.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
+  if (!SAFE_PATH.test(path13)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
+  const parts = path13.split("/");
   if (parts.some((p) => p === "" || p === "." || p === "..")) return { kind: "invalid", reason: 'the path has an empty, "." or ".." segment' };
-  if (path7 === REGISTRY_PATH) return { kind: "registry" };
-  if (path7.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path7 };
-  if (path7.startsWith(`${NAMESPACES_DIR}/`)) {
+  if (path13 === REGISTRY_PATH) return { kind: "registry" };
+  if (path13.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path13 };
+  if (path13.startsWith(`${NAMESPACES_DIR}/`)) {
     const file = parts.slice(2).join("/");
     const ns = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
     const problem = ns ? checkNamespace(ns) : "a namespace file is index/namespaces/<namespace>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "namespace", namespace: ns };
   }
-  if (path7.startsWith(`${PACKAGES_DIR}/`)) {
+  if (path13.startsWith(`${PACKAGES_DIR}/`)) {
     if (parts.length < 5) return { kind: "invalid", reason: "a version record is index/packages/<namespace>/<name...>/<version>.json" };
     const ns = parts[2];
     const name = parts.slice(3, -1).join("/");
@@ -55286,8 +55293,19 @@ function describe(error2) {
 }
 
 // src/core/submitter.ts
+var LOGIN = /^[A-Za-z0-9](?:-?[A-Za-z0-9])*(?:\[bot\])?$/;
 function toSubmitter(who) {
   return typeof who === "string" ? { login: who } : who;
+}
+function submitterTrailer(who) {
+  if (who.login.length > 44 || !LOGIN.test(who.login)) throw new Error(`"${who.login}" is not an account login`);
+  return `Wharf-Submitter: ${who.login}${who.id !== void 0 ? ` (${who.id})` : ""}`;
+}
+function withSubmitterTrailer(message, who) {
+  return `${message.trimEnd()}
+
+${submitterTrailer(who)}
+`;
 }
 
 // src/core/types.ts
@@ -55357,7 +55375,7 @@ async function resolveCommit(repo, ref) {
     const n = digits === "" ? 1 : Number(digits);
     const steps = op === "~" ? n : 1;
     const parentIndex = op === "^" ? n - 1 : 0;
-    for (let i = 0; i < steps && !(op === "^" && n === 0); i++) {
+    for (let i2 = 0; i2 < steps && !(op === "^" && n === 0); i2++) {
       const parent = (await readCommitInfo(repo, oid)).parents[parentIndex];
       if (!parent) throw new WharfError("BAD_REF", `"${ref}" goes past the first commit of ${repo.dir}`, { hint: "use a shorter ancestry suffix" });
       oid = parent;
@@ -55440,23 +55458,23 @@ async function diffTrees(repo, prefix, a, b, out) {
     const l = left.get(name);
     const r = right.get(name);
     if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-    const path7 = prefix + name;
+    const path13 = prefix + name;
     if (isTree(l) || isTree(r)) {
-      await diffTrees(repo, `${path7}/`, isTree(l) ? l.oid : void 0, isTree(r) ? r.oid : void 0, out);
-      if (l && !isTree(l)) out.push({ path: path7, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-      if (r && !isTree(r)) out.push({ path: path7, status: "added", mode: r.mode, oid: r.oid });
+      await diffTrees(repo, `${path13}/`, isTree(l) ? l.oid : void 0, isTree(r) ? r.oid : void 0, out);
+      if (l && !isTree(l)) out.push({ path: path13, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+      if (r && !isTree(r)) out.push({ path: path13, status: "added", mode: r.mode, oid: r.oid });
       continue;
     }
-    if (!l) out.push({ path: path7, status: "added", mode: r.mode, oid: r.oid });
-    else if (!r) out.push({ path: path7, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-    else out.push({ path: path7, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
+    if (!l) out.push({ path: path13, status: "added", mode: r.mode, oid: r.oid });
+    else if (!r) out.push({ path: path13, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+    else out.push({ path: path13, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
   }
 }
 async function diffCommits(repo, base, head) {
   const [a, b] = await Promise.all([base ? treeOf(repo, base) : void 0, treeOf(repo, head)]);
   const out = [];
   if (a !== b) await diffTrees(repo, "", a, b, out);
-  return out.sort((x, y) => x.path < y.path ? -1 : x.path > y.path ? 1 : 0);
+  return out.sort((x2, y) => x2.path < y.path ? -1 : x2.path > y.path ? 1 : 0);
 }
 
 // src/git/fetch.ts
@@ -55492,7 +55510,7 @@ function git3(cwd, args, timeout) {
 // src/core/wasm.ts
 var MAGIC = [0, 97, 115, 109];
 function wasmKind(bytes) {
-  if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) return void 0;
+  if (bytes.length < 8 || MAGIC.some((b, i2) => bytes[i2] !== b)) return void 0;
   const version = bytes[4] | bytes[5] << 8;
   const layer = bytes[6] | bytes[7] << 8;
   if (version === 1 && layer === 0) return "module";
@@ -55502,14 +55520,58 @@ function wasmKind(bytes) {
 function readU32(bytes, offset) {
   let result = 0;
   let shift = 0;
-  for (let i = offset; i < bytes.length && shift < 35; i++) {
-    const byte = bytes[i];
+  for (let i2 = offset; i2 < bytes.length && shift < 35; i2++) {
+    const byte = bytes[i2];
     result += (byte & 127) * 2 ** shift;
-    if ((byte & 128) === 0) return [result, i + 1];
+    if ((byte & 128) === 0) return [result, i2 + 1];
     shift += 7;
   }
   return void 0;
 }
+var WasmReader = class {
+  constructor(bytes, pos, end) {
+    this.bytes = bytes;
+    this.pos = pos;
+    this.end = end;
+  }
+  bytes;
+  pos;
+  end;
+  byte() {
+    if (this.pos >= this.end) throw new RangeError("unexpected end of section");
+    return this.bytes[this.pos++];
+  }
+  peek() {
+    if (this.pos >= this.end) throw new RangeError("unexpected end of section");
+    return this.bytes[this.pos];
+  }
+  u32() {
+    let result = 0;
+    let shift = 0;
+    for (; ; ) {
+      const b = this.byte();
+      result += (b & 127) * 2 ** shift;
+      if ((b & 128) === 0) return result;
+      shift += 7;
+      if (shift > 63) throw new RangeError("LEB128 too long");
+    }
+  }
+  /** Skips a signed LEB128 (s32, s33, s64): only its length matters here. */
+  sleb() {
+    for (let i2 = 0; i2 < 10; i2++) if ((this.byte() & 128) === 0) return;
+    throw new RangeError("LEB128 too long");
+  }
+  skip(n) {
+    if (this.pos + n > this.end) throw new RangeError("unexpected end of section");
+    this.pos += n;
+  }
+  name() {
+    const len = this.u32();
+    const start = this.pos;
+    this.skip(len);
+    return Buffer.from(this.bytes.subarray(start, start + len)).toString("utf8");
+  }
+};
 function walkSections(bytes) {
   let offset = 8;
   let count = 0;
@@ -55541,6 +55603,12 @@ function inspectWasm(bytes) {
   }
   return { ok: true, kind, sections };
 }
+var WASI_P1_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"];
+function inferTarget(kind, importModules) {
+  if (kind === "component" || importModules.some((m) => m.startsWith("wasi:"))) return "wasm32-wasip2";
+  if (importModules.some((m) => WASI_P1_MODULES.includes(m))) return "wasm32-wasip1";
+  return "wasm32-unknown-unknown";
+}
 
 // src/check/fetch.ts
 var LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
@@ -55557,17 +55625,17 @@ function urlProblem(url, allowHttpLoopback) {
   if (parsed.protocol === "http:") return `"${url}" uses plain http; only https is allowed${allowHttpLoopback ? " (and http to loopback hosts)" : ""}`;
   return `"${url}" uses ${parsed.protocol}; only https is allowed`;
 }
-async function fetchLimited(fetch2, url, limits) {
-  const signal = AbortSignal.timeout(limits.timeoutMs);
+async function fetchLimited(fetch2, url, limits2) {
+  const signal = AbortSignal.timeout(limits2.timeoutMs);
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const problem = urlProblem(current, limits.allowHttpLoopback);
+    const problem = urlProblem(current, limits2.allowHttpLoopback);
     if (problem) throw new WharfError("FETCH_REFUSED", problem, { hint: "host the artifact at an https URL, such as a release asset" });
     let response;
     try {
       response = await fetch2(current, { redirect: "manual", signal });
     } catch (e) {
-      const why = signal.aborted ? `no answer within ${limits.timeoutMs} ms` : e.message;
+      const why = signal.aborted ? `no answer within ${limits2.timeoutMs} ms` : e.message;
       throw new WharfError("FETCH_FAILED", `fetching ${current} failed: ${why}`, { hint: "check that the URL is public and reachable" });
     }
     if (response.status >= 300 && response.status < 400 && response.headers.get("location")) {
@@ -55579,7 +55647,7 @@ async function fetchLimited(fetch2, url, limits) {
       await response.body?.cancel();
       throw new WharfError("FETCH_FAILED", `fetching ${current} answered HTTP ${response.status}`, { hint: "check that the URL is public and points at the artifact" });
     }
-    return readCapped(response, limits.maxBytes, current);
+    return readCapped(response, limits2.maxBytes, current);
   }
   throw new WharfError("FETCH_FAILED", `fetching ${url} redirected more than ${MAX_REDIRECTS} times`, { hint: "link the artifact directly" });
 }
@@ -55639,13 +55707,13 @@ async function checkArtifacts(ctx) {
   }
 }
 async function checkArtifact(ctx, file, record, artifact) {
-  const limits = ctx.registry.policy.limits;
+  const limits2 = ctx.registry.policy.limits;
   const label = `artifact ${artifact.name}`;
-  if (artifact.size > limits.max_artifact_bytes) {
+  if (artifact.size > limits2.max_artifact_bytes) {
     ctx.report({
       rule: RULES.artifactSize,
       file,
-      message: `${label} is ${artifact.size} bytes, over the registry's ${limits.max_artifact_bytes}-byte limit`,
+      message: `${label} is ${artifact.size} bytes, over the registry's ${limits2.max_artifact_bytes}-byte limit`,
       hint: "strip debug sections (wasm-tools strip) or ask the maintainers to raise the limit"
     });
     return;
@@ -55690,11 +55758,11 @@ async function loadArtifact(ctx, file, artifact) {
     }
     return bytes;
   }
-  const limits = ctx.registry.policy.limits;
+  const limits2 = ctx.registry.policy.limits;
   try {
     return await fetchLimited(ctx.fetch, artifact.url, {
-      maxBytes: Math.min(limits.max_artifact_bytes, artifact.size),
-      timeoutMs: limits.fetch_timeout_ms,
+      maxBytes: Math.min(limits2.max_artifact_bytes, artifact.size),
+      timeoutMs: limits2.fetch_timeout_ms,
       allowHttpLoopback: ctx.registry.policy.urls.allow_http_loopback
     });
   } catch (e) {
@@ -55869,13 +55937,13 @@ function skeleton(name) {
 function editDistance(a, b) {
   const rows = a.length + 1;
   const cols = b.length + 1;
-  const d = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_2, j) => i === 0 ? j : j === 0 ? i : 0));
-  for (let i = 1; i < rows; i++) {
+  const d = Array.from({ length: rows }, (_, i2) => Array.from({ length: cols }, (_2, j) => i2 === 0 ? j : j === 0 ? i2 : 0));
+  for (let i2 = 1; i2 < rows; i2++) {
     for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2][j - 2] + 1);
-      d[i][j] = best;
+      const cost = a[i2 - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i2 - 1][j] + 1, d[i2][j - 1] + 1, d[i2 - 1][j - 1] + cost);
+      if (i2 > 1 && j > 1 && a[i2 - 1] === b[j - 2] && a[i2 - 2] === b[j - 1]) best = Math.min(best, d[i2 - 2][j - 2] + 1);
+      d[i2][j] = best;
     }
   }
   return d[rows - 1][cols - 1];
@@ -55965,17 +56033,17 @@ async function existingNames(repo, commit) {
 
 // node_modules/canonicalize/lib/canonicalize.js
 function hasLoneSurrogate(value) {
-  for (let i = 0; i < value.length; i++) {
-    const code2 = value.charCodeAt(i);
+  for (let i2 = 0; i2 < value.length; i2++) {
+    const code2 = value.charCodeAt(i2);
     if (code2 >= 55296 && code2 <= 56319) {
-      if (i === value.length - 1) {
+      if (i2 === value.length - 1) {
         return true;
       }
-      const next = value.charCodeAt(i + 1);
+      const next = value.charCodeAt(i2 + 1);
       if (!(next >= 56320 && next <= 57343)) {
         return true;
       }
-      i++;
+      i2++;
     } else if (code2 >= 56320 && code2 <= 57343) {
       return true;
     }
@@ -56438,7 +56506,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path7) => path7.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path13) => path13.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -57482,8 +57550,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
       const isComplexObject = value !== null && typeof value === "object";
       if (isComplexObject) {
         const keys = Object.keys(value);
-        for (let i = keys.length - 1; i >= 0; i--) {
-          stack.push({ parent: value, key: keys[i], visited: false });
+        for (let i2 = keys.length - 1; i2 >= 0; i2--) {
+          stack.push({ parent: value, key: keys[i2], visited: false });
         }
       }
     } else {
@@ -57672,7 +57740,7 @@ async function getResponseData(response) {
     try {
       text = await response.text();
       return JSONParse(text);
-    } catch (err) {
+    } catch (err2) {
       return text;
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
@@ -58008,8 +58076,8 @@ var Octokit = class {
       this.auth = auth2;
     }
     const classConstructor = this.constructor;
-    for (let i = 0; i < classConstructor.plugins.length; ++i) {
-      Object.assign(this, classConstructor.plugins[i](this, options2));
+    for (let i2 = 0; i2 < classConstructor.plugins.length; ++i2) {
+      Object.assign(this, classConstructor.plugins[i2](this, options2));
     }
   }
   // assigned during constructor
@@ -58030,17 +58098,17 @@ function requestLog(octokit) {
     octokit.log.debug("request", options2);
     const start = Date.now();
     const requestOptions = octokit.request.endpoint.parse(options2);
-    const path7 = requestOptions.url.replace(options2.baseUrl, "");
+    const path13 = requestOptions.url.replace(options2.baseUrl, "");
     return request2(options2).then((response) => {
       const requestId = response.headers["x-github-request-id"];
       octokit.log.info(
-        `${requestOptions.method} ${path7} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path13} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       return response;
     }).catch((error2) => {
       const requestId = error2.response?.headers["x-github-request-id"] || "UNKNOWN";
       octokit.log.error(
-        `${requestOptions.method} ${path7} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path13} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       throw error2;
     });
@@ -60510,9 +60578,9 @@ var handler = {
   set(target, methodName, value) {
     return target.cache[methodName] = value;
   },
-  get({ octokit, scope, cache }, methodName) {
-    if (cache[methodName]) {
-      return cache[methodName];
+  get({ octokit, scope, cache: cache2 }, methodName) {
+    if (cache2[methodName]) {
+      return cache2[methodName];
     }
     const method = endpointMethodsMap.get(scope).get(methodName);
     if (!method) {
@@ -60520,7 +60588,7 @@ var handler = {
     }
     const { endpointDefaults, decorations } = method;
     if (decorations) {
-      cache[methodName] = decorate(
+      cache2[methodName] = decorate(
         octokit,
         scope,
         methodName,
@@ -60528,9 +60596,9 @@ var handler = {
         decorations
       );
     } else {
-      cache[methodName] = octokit.request.defaults(endpointDefaults);
+      cache2[methodName] = octokit.request.defaults(endpointDefaults);
     }
-    return cache[methodName];
+    return cache2[methodName];
   }
 };
 function endpointsToMethods(octokit) {
@@ -60642,7 +60710,7 @@ function isRequestError2(e) {
 function githubMessage(e) {
   const data = e.response?.data;
   const message = typeof data?.message === "string" ? data.message : e.message;
-  const details = Array.isArray(data?.errors) ? data.errors.map((x) => typeof x === "string" ? x : typeof x === "object" && x ? x.message ?? `${x.field ?? ""} ${x.code ?? ""}`.trim() : "").filter(Boolean) : [];
+  const details = Array.isArray(data?.errors) ? data.errors.map((x2) => typeof x2 === "string" ? x2 : typeof x2 === "object" && x2 ? x2.message ?? `${x2.field ?? ""} ${x2.code ?? ""}`.trim() : "").filter(Boolean) : [];
   return details.length > 0 ? `${message}: ${details.join("; ")}` : message;
 }
 function isRateLimit(e) {
@@ -61299,6 +61367,18 @@ function createGitHub(options2) {
   };
 }
 
+// src/matrix/run.ts
+import { spawnSync as spawnSync4 } from "node:child_process";
+import fs11 from "node:fs";
+import os7 from "node:os";
+import path8 from "node:path";
+import { performance as performance3 } from "node:perf_hooks";
+
+// src/core/time.ts
+function timestamp(date) {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
 // package.json
 var package_default = {
   name: "wharf",
@@ -61360,30 +61440,2280 @@ var package_default = {
 // src/core/version.ts
 var WHARF_VERSION = package_default.version;
 
+// src/matrix/artifact.ts
+import fs9 from "node:fs";
+import os5 from "node:os";
+import path6 from "node:path";
+
+// src/matrix/metrics.ts
+import zlib from "node:zlib";
+
+// src/matrix/wasm-scan.ts
+var NUM_TYPES = /* @__PURE__ */ new Set([127, 126, 125, 124]);
+var V128 = 123;
+var FUNCREF = 112;
+var EXTERNREF = 111;
+var EXNREF = 105;
+var GC_ABBREV = /* @__PURE__ */ new Set([110, 109, 108, 107, 106, 113, 114, 115, 116]);
+var KINDS = ["func", "table", "memory", "global", "tag"];
+function valtype(r, features) {
+  const t = r.byte();
+  if (NUM_TYPES.has(t)) return t;
+  if (t === V128) features.add("simd");
+  else if (t === FUNCREF || t === EXTERNREF) features.add("reference-types");
+  else if (t === EXNREF) features.add("exceptions");
+  else if (GC_ABBREV.has(t)) features.add("gc");
+  else if (t === 99 || t === 100) {
+    features.add("function-references");
+    heaptype(r, features);
+  } else throw new RangeError(`unknown value type 0x${t.toString(16)}`);
+  return t;
+}
+function heaptype(r, features) {
+  const t = r.peek();
+  if (t === FUNCREF || t === EXTERNREF) {
+    r.byte();
+    features.add("reference-types");
+  } else if (t === EXNREF || t === 116) {
+    r.byte();
+    features.add("exceptions");
+  } else if (GC_ABBREV.has(t)) {
+    r.byte();
+    features.add("gc");
+  } else r.sleb();
+}
+function limits(r) {
+  const flags = r.byte();
+  const initial = r.u32();
+  const max2 = flags & 1 ? r.u32() : null;
+  if (flags & 8) r.u32();
+  return { initial, max: max2, shared: (flags & 2) !== 0, memory64: (flags & 4) !== 0 };
+}
+function tabletype(r, features) {
+  if (r.peek() === FUNCREF) r.byte();
+  else valtype(r, features);
+  const l = limits(r);
+  if (l.memory64) features.add("memory64");
+}
+function blocktype(r, features) {
+  const t = r.peek();
+  if (t === 64) r.byte();
+  else if (NUM_TYPES.has(t) || t === V128 || t === FUNCREF || t === EXTERNREF || t === EXNREF || GC_ABBREV.has(t) || t === 99 || t === 100) {
+    valtype(r, features);
+  } else {
+    r.sleb();
+    features.add("multi-value");
+  }
+}
+function memarg(r, features) {
+  const align = r.u32();
+  if (align & 64) {
+    if (r.u32() !== 0) features.add("multi-memory");
+  }
+  r.u32();
+}
+function instructions(r, features, untilEnd = false) {
+  let depth = 0;
+  while (r.pos < r.end) {
+    const op = r.byte();
+    switch (op) {
+      case 2:
+      case 3:
+      case 4:
+        blocktype(r, features);
+        depth++;
+        break;
+      case 6:
+        features.add("exceptions");
+        blocktype(r, features);
+        depth++;
+        break;
+      case 31: {
+        features.add("exceptions");
+        blocktype(r, features);
+        const catches = r.u32();
+        for (let i2 = 0; i2 < catches; i2++) {
+          const kind = r.byte();
+          if (kind === 0 || kind === 1) r.u32();
+          r.u32();
+        }
+        depth++;
+        break;
+      }
+      case 7:
+      case 8:
+      case 9:
+      case 24:
+        features.add("exceptions");
+        r.u32();
+        if (op === 24) depth--;
+        break;
+      case 10:
+      case 25:
+        features.add("exceptions");
+        break;
+      case 11:
+        if (untilEnd && depth === 0) return;
+        depth--;
+        break;
+      case 12:
+      case 13:
+        r.u32();
+        break;
+      case 14: {
+        const n = r.u32();
+        for (let i2 = 0; i2 <= n; i2++) r.u32();
+        break;
+      }
+      case 16:
+        r.u32();
+        break;
+      case 17:
+      case 19: {
+        r.u32();
+        if (r.u32() !== 0) features.add("reference-types");
+        if (op === 19) features.add("tail-call");
+        break;
+      }
+      case 18:
+        features.add("tail-call");
+        r.u32();
+        break;
+      case 20:
+      case 21:
+        features.add("function-references");
+        if (op === 21) features.add("tail-call");
+        r.u32();
+        break;
+      case 28: {
+        features.add("reference-types");
+        const n = r.u32();
+        for (let i2 = 0; i2 < n; i2++) valtype(r, features);
+        break;
+      }
+      case 32:
+      case 33:
+      case 34:
+      case 35:
+      case 36:
+        r.u32();
+        break;
+      case 37:
+      case 38:
+        features.add("reference-types");
+        r.u32();
+        break;
+      case 63:
+      case 64:
+        if (r.u32() !== 0) features.add("multi-memory");
+        break;
+      case 65:
+      case 66:
+        r.sleb();
+        break;
+      case 67:
+        r.skip(4);
+        break;
+      case 68:
+        r.skip(8);
+        break;
+      case 208:
+        features.add("reference-types");
+        heaptype(r, features);
+        break;
+      case 209:
+        features.add("reference-types");
+        break;
+      case 210:
+        features.add("reference-types");
+        r.u32();
+        break;
+      case 211:
+        features.add("gc");
+        break;
+      case 212:
+        features.add("function-references");
+        break;
+      case 213:
+      case 214:
+        features.add("function-references");
+        r.u32();
+        break;
+      case 251:
+        features.add("gc");
+        gcOp(r, features);
+        break;
+      case 252:
+        miscOp(r, features);
+        break;
+      case 253:
+        simdOp(r, features);
+        break;
+      case 254:
+        features.add("threads");
+        if (r.u32() === 3) r.byte();
+        else memarg(r, features);
+        break;
+      default:
+        if (op >= 40 && op <= 62) memarg(r, features);
+        else if (op >= 192 && op <= 196) features.add("sign-ext");
+        else if (op === 0 || op === 1 || op === 5 || op === 15 || op === 26 || op === 27 || op >= 69 && op <= 191) {
+        } else throw new RangeError(`unknown opcode 0x${op.toString(16)}`);
+    }
+  }
+}
+function gcOp(r, features) {
+  const sub = r.u32();
+  if (sub <= 1 || sub >= 6 && sub <= 7 || sub >= 11 && sub <= 14 || sub === 16) r.u32();
+  else if (sub >= 2 && sub <= 5 || sub >= 8 && sub <= 10 || sub === 17 || sub === 18 || sub === 19) {
+    r.u32();
+    r.u32();
+  } else if (sub >= 20 && sub <= 23) heaptype(r, features);
+  else if (sub === 24 || sub === 25) {
+    r.byte();
+    r.u32();
+    heaptype(r, features);
+    heaptype(r, features);
+  } else if (sub === 15 || sub >= 26 && sub <= 30) {
+  } else throw new RangeError(`unknown GC opcode ${sub}`);
+}
+function miscOp(r, features) {
+  const sub = r.u32();
+  if (sub <= 7) features.add("nontrapping-fptoint");
+  else if (sub <= 14) {
+    features.add("bulk-memory");
+    if (sub === 8 || sub === 12 || sub === 10 || sub === 14) {
+      r.u32();
+      r.u32();
+    } else r.u32();
+  } else if (sub <= 17) {
+    features.add("reference-types");
+    r.u32();
+  } else throw new RangeError(`unknown 0xFC opcode ${sub}`);
+}
+function simdOp(r, features) {
+  const sub = r.u32();
+  features.add(sub >= 256 ? "relaxed-simd" : "simd");
+  if (sub <= 11 || sub === 92 || sub === 93) memarg(r, features);
+  else if (sub === 12 || sub === 13) r.skip(16);
+  else if (sub >= 21 && sub <= 34) r.byte();
+  else if (sub >= 84 && sub <= 91) {
+    memarg(r, features);
+    r.byte();
+  }
+}
+function subtype(r, features, types) {
+  const form = r.byte();
+  if (form === 80 || form === 79) {
+    const supers = r.u32();
+    for (let i2 = 0; i2 < supers; i2++) r.u32();
+    features.add("gc");
+    return subtype(r, features, types);
+  }
+  if (form === 96) {
+    const params2 = [];
+    const results = [];
+    for (let i2 = r.u32(); i2 > 0; i2--) params2.push(valtype(r, features));
+    for (let i2 = r.u32(); i2 > 0; i2--) results.push(valtype(r, features));
+    if (results.length > 1) features.add("multi-value");
+    types.push({ params: params2, results });
+    return;
+  }
+  features.add("gc");
+  const field = () => {
+    const t = r.peek();
+    if (t === 120 || t === 119) r.byte();
+    else valtype(r, features);
+    r.byte();
+  };
+  if (form === 95) for (let i2 = r.u32(); i2 > 0; i2--) field();
+  else if (form === 94) field();
+  else throw new RangeError(`unknown type form 0x${form.toString(16)}`);
+  types.push(null);
+}
+function scanModule(bytes) {
+  const features = /* @__PURE__ */ new Set();
+  const scan = {
+    features,
+    declaredFeatures: [],
+    imports: [],
+    exports: [],
+    memory: null,
+    gcTypes: false,
+    codeBytes: 0,
+    dataBytes: 0,
+    customSections: [],
+    undecoded: 0
+  };
+  const types = [];
+  const funcTypes = [];
+  let memories = 0;
+  let tables = 0;
+  let offset = 8;
+  while (offset < bytes.length) {
+    const head = new WasmReader(bytes, offset, bytes.length);
+    const id = head.byte();
+    const size = head.u32();
+    const r = new WasmReader(bytes, head.pos, head.pos + size);
+    if (r.end > bytes.length) throw new RangeError(`section ${id} runs past the end`);
+    switch (id) {
+      case 0: {
+        const name = r.name();
+        scan.customSections.push(name);
+        if (name === "target_features") {
+          for (let n = r.u32(); n > 0; n--) {
+            const prefix = String.fromCharCode(r.byte());
+            const feature = r.name();
+            if (prefix !== "-") scan.declaredFeatures.push(feature);
+          }
+        }
+        break;
+      }
+      case 1:
+        for (let n = r.u32(); n > 0; n--) {
+          if (r.peek() === 78) {
+            r.byte();
+            features.add("gc");
+            for (let m = r.u32(); m > 0; m--) subtype(r, features, types);
+          } else subtype(r, features, types);
+        }
+        break;
+      case 2:
+        for (let n = r.u32(); n > 0; n--) {
+          const module2 = r.name();
+          const name = r.name();
+          const kind = r.byte();
+          if (kind === 0) {
+            const index = r.u32();
+            funcTypes.push(index);
+            scan.imports.push({ module: module2, name, kind: "func", sig: types[index] ?? void 0 });
+          } else if (kind === 1) {
+            tables++;
+            tabletype(r, features);
+            scan.imports.push({ module: module2, name, kind: "table" });
+          } else if (kind === 2) {
+            const l = limits(r);
+            memories++;
+            scan.memory ??= l;
+            scan.imports.push({ module: module2, name, kind: "memory" });
+          } else if (kind === 3) {
+            valtype(r, features);
+            if (r.byte() === 1) features.add("mutable-globals");
+            scan.imports.push({ module: module2, name, kind: "global" });
+          } else if (kind === 4) {
+            features.add("exceptions");
+            r.byte();
+            r.u32();
+            scan.imports.push({ module: module2, name, kind: "tag" });
+          } else throw new RangeError(`unknown import kind ${kind}`);
+        }
+        break;
+      case 3:
+        for (let n = r.u32(); n > 0; n--) funcTypes.push(r.u32());
+        break;
+      case 4:
+        if (tables + r.peek() > 1) features.add("reference-types");
+        for (let n = r.u32(); n > 0; n--) {
+          if (r.peek() === 64) {
+            r.byte();
+            r.byte();
+            tabletype(r, features);
+            instructions(r, features, true);
+          } else tabletype(r, features);
+        }
+        break;
+      case 5:
+        for (let n = r.u32(); n > 0; n--) {
+          const l = limits(r);
+          memories++;
+          scan.memory ??= l;
+        }
+        break;
+      case 6:
+        for (let n = r.u32(); n > 0; n--) {
+          valtype(r, features);
+          r.byte();
+          instructions(r, features, true);
+        }
+        break;
+      case 7:
+        for (let n = r.u32(); n > 0; n--) {
+          const name = r.name();
+          const kind = KINDS[r.byte()] ?? "func";
+          const index = r.u32();
+          scan.exports.push({ name, kind, sig: kind === "func" ? types[funcTypes[index] ?? -1] ?? void 0 : void 0 });
+        }
+        break;
+      case 10: {
+        scan.codeBytes += size;
+        for (let n = r.u32(); n > 0; n--) {
+          const bodySize = r.u32();
+          const body = new WasmReader(bytes, r.pos, r.pos + bodySize);
+          r.skip(bodySize);
+          try {
+            for (let groups2 = body.u32(); groups2 > 0; groups2--) {
+              body.u32();
+              valtype(body, features);
+            }
+            instructions(body, features);
+          } catch {
+            scan.undecoded++;
+          }
+        }
+        break;
+      }
+      case 11:
+        scan.dataBytes += size;
+        break;
+      case 13:
+        features.add("exceptions");
+        break;
+    }
+    offset = r.end;
+  }
+  if (memories > 1) features.add("multi-memory");
+  if (scan.memory?.shared) features.add("threads");
+  if (scan.memory?.memory64) features.add("memory64");
+  scan.gcTypes = types.some((t) => t === null);
+  return scan;
+}
+function scanComponent(bytes) {
+  const scan = { modules: [], usesResources: false, definedResources: 0, customSections: [] };
+  walkComponent(bytes, scan);
+  return scan;
+}
+function walkComponent(bytes, scan) {
+  let offset = 8;
+  while (offset < bytes.length) {
+    const head = new WasmReader(bytes, offset, bytes.length);
+    const id = head.byte();
+    const size = head.u32();
+    const start = head.pos;
+    const end = start + size;
+    if (end > bytes.length) throw new RangeError(`component section ${id} runs past the end`);
+    const body = bytes.subarray(start, end);
+    if (id === 0) scan.customSections.push(new WasmReader(bytes, start, end).name());
+    else if (id === 1) scan.modules.push(scanModule(body));
+    else if (id === 4) walkComponent(body, scan);
+    else if (id === 8) canonResources(new WasmReader(bytes, start, end), scan);
+    offset = end;
+  }
+}
+function canonResources(r, scan) {
+  try {
+    for (let n = r.u32(); n > 0; n--) {
+      const op = r.byte();
+      if (op === 2 || op === 4) {
+        scan.definedResources++;
+        r.u32();
+        continue;
+      }
+      if (op === 3 || op === 7) {
+        scan.usesResources = true;
+        r.u32();
+        continue;
+      }
+      if (op !== 0 && op !== 1) return;
+      r.byte();
+      r.u32();
+      for (let opts = r.u32(); opts > 0; opts--) {
+        const opt = r.byte();
+        if (opt === 3 || opt === 4 || opt === 5 || opt === 7) r.u32();
+      }
+      if (op === 0) r.u32();
+    }
+  } catch {
+  }
+}
+function stripCustomSections(bytes, keep = () => false) {
+  const kind = wasmKind(bytes);
+  const parts = [bytes.subarray(0, 8)];
+  let offset = 8;
+  while (offset < bytes.length) {
+    const head = new WasmReader(bytes, offset, bytes.length);
+    const id = head.byte();
+    const size = head.u32();
+    const body = bytes.subarray(head.pos, head.pos + size);
+    if (id === 0) {
+      if (keep(new WasmReader(body, 0, body.length).name())) parts.push(bytes.subarray(offset, head.pos + size));
+    } else {
+      if (kind === "component" && (id === 1 || id === 4)) {
+        const inner = stripCustomSections(body, keep);
+        parts.push(Uint8Array.of(id), leb(inner.length), inner);
+      } else parts.push(bytes.subarray(offset, head.pos + size));
+    }
+    offset = head.pos + size;
+  }
+  return Buffer.concat(parts);
+}
+function leb(value) {
+  const out = [];
+  do {
+    let b = value & 127;
+    value = Math.floor(value / 128);
+    if (value !== 0) b |= 128;
+    out.push(b);
+  } while (value !== 0);
+  return Uint8Array.from(out);
+}
+function hasRefTypes(sig) {
+  return !!sig && [...sig.params, ...sig.results].some((t) => t === FUNCREF || t === EXTERNREF || t === 99 || t === 100 || GC_ABBREV.has(t));
+}
+
+// src/matrix/metrics.ts
+function sizeMetrics(bytes, file, kind) {
+  const stripped = stripCustomSections(bytes);
+  let code2 = 0;
+  let data = 0;
+  for (const scan of moduleScans(bytes)) {
+    code2 += scan.codeBytes;
+    data += scan.dataBytes;
+  }
+  return {
+    file,
+    kind,
+    raw: bytes.length,
+    stripped: stripped.length,
+    gzip: zlib.gzipSync(stripped, { level: 9 }).length,
+    brotli: zlib.brotliCompressSync(stripped, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: stripped.length }
+    }).length,
+    code: code2,
+    data
+  };
+}
+function moduleScans(bytes) {
+  return wasmKind(bytes) === "component" ? scanComponent(bytes).modules : [scanModule(bytes)];
+}
+var WASI_MODULES = /^(wasi_snapshot_preview1|wasi_unstable|wasi:)/;
+function classifyImports(imports) {
+  const out = { wasi: [], env: [], wasm_bindgen: [], other: [] };
+  for (const { module: module2, name } of imports) {
+    const label = `${module2}::${name}`;
+    if (WASI_MODULES.test(module2)) out.wasi.push(label);
+    else if (module2.startsWith("__wbindgen") || name.startsWith("__wbg_") || name.startsWith("__wbindgen")) out.wasm_bindgen.push(label);
+    else if (module2 === "env") out.env.push(label);
+    else out.other.push(label);
+  }
+  for (const list of Object.values(out)) list.sort();
+  return out;
+}
+function wasmMetrics(bytes, peakPages = null) {
+  const scans = moduleScans(bytes);
+  const features = /* @__PURE__ */ new Set();
+  const declared = /* @__PURE__ */ new Set();
+  for (const scan of scans) {
+    for (const f of scan.features) features.add(f);
+    for (const f of scan.declaredFeatures) declared.add(f);
+  }
+  const isComponent = wasmKind(bytes) === "component";
+  const main = scans.find((s) => s.memory && !s.imports.some((i2) => i2.kind === "memory")) ?? scans[0];
+  return {
+    features: [...features].sort(),
+    declared_features: [...declared].sort(),
+    imports: classifyImports(isComponent ? [] : scans.flatMap((s) => s.imports)),
+    exports: isComponent ? [] : scans.flatMap((s) => s.exports.map((e) => e.kind === "func" ? e.name : `${e.name} (${e.kind})`)).sort(),
+    memory: {
+      initial_pages: main?.memory?.initial ?? null,
+      max_pages: main?.memory?.max ?? null,
+      peak_pages: peakPages,
+      shared: main?.memory?.shared ?? false,
+      memory64: main?.memory?.memory64 ?? false
+    },
+    undecoded_functions: scans.reduce((n, s) => n + s.undecoded, 0)
+  };
+}
+async function componentMetrics(bytes) {
+  const { componentWit } = await import("@bytecodealliance/jco");
+  const wit = await componentWit(bytes);
+  return { wit, ...parseWorld(wit) };
+}
+function parseWorld(wit) {
+  const imports = [];
+  const exports2 = [];
+  const worldStart = wit.search(/^\s*world\s+[\w-]+\s*\{/m);
+  const world = worldStart >= 0 ? wit.slice(worldStart) : "";
+  const resources = /* @__PURE__ */ new Set();
+  let depth = 0;
+  let inlineExport = null;
+  for (const raw of world.split("\n")) {
+    const line = raw.trim();
+    if (depth === 1) {
+      const m = /^(import|export)\s+([^;{]+?)\s*(?:;|\{|$)/.exec(line);
+      if (m) {
+        const name = m[2].replace(/:\s*(func|interface).*$/, "").trim();
+        (m[1] === "import" ? imports : exports2).push(name);
+        if (m[1] === "export" && line.endsWith("{")) inlineExport = name;
+      }
+    } else if (inlineExport) {
+      const r = /^resource\s+([\w-]+)/.exec(line);
+      if (r) resources.add(`${inlineExport}/${r[1]}`);
+    }
+    depth += (line.match(/\{/g) ?? []).length - (line.match(/\}/g) ?? []).length;
+    if (depth <= 1) inlineExport = null;
+    if (depth <= 0 && line.includes("}")) break;
+  }
+  const exportedNames = exports2.map((e) => e.split("/").pop().replace(/@.*$/, ""));
+  for (const [, name, body] of wit.matchAll(/^\s*interface\s+([\w-]+)\s*\{([\s\S]*?)^\s*\}/gm)) {
+    if (!exportedNames.includes(name)) continue;
+    for (const r of body.matchAll(/^\s*resource\s+([\w-]+)/gm)) resources.add(`${name}/${r[1]}`);
+  }
+  return { imports, exports: exports2, resources: [...resources].sort() };
+}
+
+// src/matrix/gc.ts
+import path5 from "node:path";
+
 // src/matrix/process.ts
+import { spawn, spawnSync } from "node:child_process";
+import fs7 from "node:fs";
+import { performance as performance2 } from "node:perf_hooks";
 var MAX_CAPTURE = 8 * 1024 * 1024;
+var GNU_TIME = "/usr/bin/time";
+var gnuTime;
+function hasGnuTime() {
+  if (gnuTime === void 0) {
+    const probe2 = spawnSync(GNU_TIME, ["-f", "%M", "true"], { encoding: "utf8" });
+    gnuTime = probe2.status === 0 && /^\d+\s*$/.test(probe2.stderr);
+  }
+  return gnuTime;
+}
+var Capture = class {
+  chunks = [];
+  size = 0;
+  dropped = 0;
+  add(chunk) {
+    if (this.size + chunk.length <= MAX_CAPTURE) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    } else this.dropped += chunk.length;
+  }
+  text() {
+    const text = Buffer.concat(this.chunks).toString("utf8");
+    return this.dropped > 0 ? `${text}
+[wharf: ${this.dropped} more bytes of output dropped]
+` : text;
+  }
+};
+function runStep(command, args, options2) {
+  let rssFile;
+  let file = command;
+  let argv = args;
+  if (options2.measureRss && hasGnuTime()) {
+    rssFile = `${fs7.mkdtempSync("/tmp/wharf-rss-")}/rss`;
+    file = GNU_TIME;
+    argv = ["-q", "-f", "%M", "-o", rssFile, command, ...args];
+  }
+  return new Promise((resolve, reject) => {
+    const start = performance2.now();
+    const child = spawn(file, argv, { cwd: options2.cwd, env: options2.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const out = new Capture();
+    const err2 = new Capture();
+    child.stdout.on("data", (c) => out.add(c));
+    child.stderr.on("data", (c) => err2.add(c));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, options2.timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code2, signal) => {
+      clearTimeout(timer);
+      const wallMs = performance2.now() - start;
+      let peakRssKb = null;
+      if (rssFile) {
+        const rss = Number(readQuietly(rssFile).trim().split("\n").at(-1));
+        fs7.rmSync(rssFile.slice(0, -"/rss".length), { recursive: true, force: true });
+        if (Number.isFinite(rss) && rss > 0) peakRssKb = rss;
+      }
+      resolve({ code: timedOut ? null : code2, signal, stdout: out.text(), stderr: err2.text(), wallMs, timedOut, peakRssKb });
+    });
+  });
+}
+function killGroup(pid) {
+  if (pid === void 0) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+  }
+}
+function readQuietly(file) {
+  try {
+    return fs7.readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+function commandLine(command, args, env = {}) {
+  const quote = (s) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  const prefix = Object.entries(env).map(([k, v]) => `${k}=${quote(v)} `);
+  return `${prefix.join("")}${[command, ...args].map(quote).join(" ")}`;
+}
 
 // src/matrix/runtime.ts
+import { spawnSync as spawnSync2 } from "node:child_process";
+import fs8 from "node:fs";
+import { createRequire } from "node:module";
 import path4 from "node:path";
 import { fileURLToPath } from "node:url";
 var RUNNERS = path4.join(path4.dirname(fileURLToPath(import.meta.url)), "runners");
+function runnerScript(name) {
+  return path4.join(RUNNERS, name);
+}
+var nodeFlags;
+function nodeWasmFlags() {
+  if (!nodeFlags) {
+    const probe2 = "process.exit(WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,3,1,95,0]))?0:3)";
+    const withFlag = spawnSync2(process.execPath, ["--no-warnings", "--experimental-wasm-gc", "-e", probe2]);
+    if (withFlag.status === 0) nodeFlags = { flags: ["--no-warnings", "--experimental-wasm-gc"], gc: true };
+    else {
+      const plain = spawnSync2(process.execPath, ["--no-warnings", "-e", probe2]);
+      nodeFlags = { flags: ["--no-warnings"], gc: plain.status === 0 };
+    }
+  }
+  return nodeFlags;
+}
+function findWasmtime(env = process.env) {
+  for (const dir of (env.PATH ?? "").split(":")) {
+    if (!dir) continue;
+    const file = path4.join(dir, "wasmtime");
+    if (!fs8.existsSync(file)) continue;
+    const out = spawnSync2(file, ["--version"], { encoding: "utf8", timeout: 3e4 });
+    if (out.status !== 0) continue;
+    const version = out.stdout.trim();
+    return { path: file, version, major: Number(/(\d+)\.\d+/.exec(version)?.[1] ?? 0) };
+  }
+  return null;
+}
+function jcoInfo() {
+  const require3 = createRequire(import.meta.url);
+  const api = require3.resolve("@bytecodealliance/jco");
+  const dir = path4.dirname(path4.dirname(api));
+  const pkg = JSON.parse(fs8.readFileSync(path4.join(dir, "package.json"), "utf8"));
+  return { bin: path4.join(dir, pkg.bin.jco ?? "dist/jco.js"), version: pkg.version };
+}
+async function withStats(statsDir, go) {
+  const statsFile = path4.join(statsDir, `stats-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  const output = await go(statsFile);
+  let stats = null;
+  try {
+    stats = JSON.parse(await fs8.promises.readFile(statsFile, "utf8"));
+    await fs8.promises.rm(statsFile, { force: true });
+  } catch {
+  }
+  return { ...output, stats };
+}
+function nativeExec(cwd, env, hostTriple) {
+  return {
+    runtime: { name: "native", version: hostTriple, command: "" },
+    gcEnabled: false,
+    async run(file, args, options2) {
+      const output = await runStep(file, args, { cwd, env, timeoutMs: options2.timeoutMs, measureRss: options2.measureRss });
+      return { ...output, stats: null };
+    }
+  };
+}
+function nodeWasiExec(preopen, statsDir, env) {
+  const { flags, gc } = nodeWasmFlags();
+  const script = runnerScript("node-wasi.mjs");
+  return {
+    runtime: { name: "node-wasi", version: process.version, command: `node ${flags.join(" ")} ${script}` },
+    gcEnabled: gc,
+    run(file, args, options2) {
+      return withStats(
+        statsDir,
+        (statsFile) => runStep(process.execPath, [...flags, script, file, ...args], {
+          cwd: preopen,
+          env: { ...env, WHARF_WASM_PREOPEN: preopen, WHARF_WASM_STATS: statsFile },
+          timeoutMs: options2.timeoutMs
+        })
+      );
+    }
+  };
+}
+function nodeMainExec(cwd, statsDir, env) {
+  const { flags, gc } = nodeWasmFlags();
+  const script = runnerScript("node-main.mjs");
+  return {
+    runtime: { name: "node", version: process.version, command: `node ${flags.join(" ")} ${script}` },
+    gcEnabled: gc,
+    run(file, _args, options2) {
+      return withStats(
+        statsDir,
+        (statsFile) => runStep(process.execPath, [...flags, script, file], { cwd, env: { ...env, WHARF_WASM_STATS: statsFile }, timeoutMs: options2.timeoutMs })
+      );
+    }
+  };
+}
+function wasmtimeExec(wasmtime, preopen, env) {
+  return {
+    runtime: { name: "wasmtime", version: wasmtime.version, command: `${wasmtime.path} run --dir ${preopen}::.` },
+    gcEnabled: wasmtime.major >= 47,
+    async run(file, args, options2) {
+      const output = await runStep(wasmtime.path, ["run", "--dir", `${preopen}::.`, file, ...args], { cwd: preopen, env, timeoutMs: options2.timeoutMs });
+      return { ...output, stats: null };
+    }
+  };
+}
+function jcoExec(preopen, workDir, env) {
+  const { flags, gc } = nodeWasmFlags();
+  const jco = jcoInfo();
+  return {
+    runtime: { name: "jco", version: jco.version, command: `node ${jco.bin} run` },
+    gcEnabled: gc,
+    run(file, args, options2) {
+      return withStats(workDir, async (statsFile) => {
+        const outDir = await fs8.promises.mkdtemp(path4.join(workDir, "jco-"));
+        const hook2 = path4.join(outDir, "wharf-hook.mjs");
+        await fs8.promises.copyFile(runnerScript("jco-hook.mjs"), hook2);
+        try {
+          return await runStep(process.execPath, [jco.bin, "run", "--jco-dir", outDir, "--jco-import", hook2, file, "--", ...args], {
+            cwd: preopen,
+            env: { ...env, JCO_RUN_ARGS: flags.join(" "), WHARF_WASM_PREOPEN: preopen, WHARF_WASM_STATS: statsFile },
+            timeoutMs: options2.timeoutMs
+          });
+        } finally {
+          await fs8.promises.rm(outDir, { recursive: true, force: true });
+        }
+      });
+    }
+  };
+}
+async function validateWithGc(files, timeoutMs) {
+  const { flags } = nodeWasmFlags();
+  const out = await runStep(process.execPath, [...flags, runnerScript("validate.mjs"), ...files], { cwd: process.cwd(), env: process.env, timeoutMs });
+  if (out.code !== 0) return { gcEnabled: false, results: files.map((file) => ({ file, valid: false, error: out.stderr.trim() || "the validator did not run" })) };
+  const parsed = JSON.parse(out.stdout);
+  return { gcEnabled: parsed.gc_enabled, results: parsed.results };
+}
+
+// src/matrix/gc.ts
+function boundaryEvidence(bytes, witResources = []) {
+  if (wasmKind(bytes) !== "component") return boundaryTyping(bytes);
+  const scan = scanComponent(bytes);
+  if (witResources.length > 0 || scan.definedResources > 0) {
+    return { met: true, evidence: `hands its host resource handles instead of integer pointers: ${witResources.length > 0 ? witResources.join(", ") : `${scan.definedResources} canon resource.new/rep`}` };
+  }
+  return { met: false, evidence: scan.usesResources ? "uses resources only through its imports; its exports pass plain values" : "no resource handles on its boundary" };
+}
+function boundaryTyping(bytes) {
+  const scan = scanModule(bytes);
+  const typed = [...scan.imports, ...scan.exports].filter((x2) => x2.kind === "func" && hasRefTypes(x2.sig));
+  const slab = scan.imports.filter((i2) => /__wbindgen_object_(drop|clone)_ref/.test(i2.name));
+  if (slab.length > 0) return { met: false, evidence: `wasm-bindgen heap-slab handles (${slab[0].name}): host objects cross as integers` };
+  if (typed.length === 0) return { met: false, evidence: "no externref/funcref in any import or export signature: host objects cross as integers or not at all" };
+  return { met: true, evidence: `reference-typed boundary: ${typed.slice(0, 3).map((t) => t.name).join(", ")}` };
+}
+async function probeBoundary(file, name, timeoutMs) {
+  const out = await runStep(process.execPath, ["--no-warnings", runnerScript("boundary.mjs"), file, name, "1000"], { cwd: path5.dirname(file), env: process.env, timeoutMs });
+  let result;
+  try {
+    result = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "");
+  } catch {
+    return { met: false, evidence: `the probe of ${name} did not finish: ${out.timedOut ? "timed out" : out.stderr.trim().split("\n").at(-1)}` };
+  }
+  if (result.error || !result.before || !result.after) return { met: false, evidence: `the probe of ${name} failed: ${result.error}` };
+  const grewMemory = (result.after.memory_pages ?? 0) - (result.before.memory_pages ?? 0);
+  const grewTables = Object.entries(result.after.tables).filter(([k, v]) => v !== result.before.tables[k]);
+  if (grewMemory !== 0 || grewTables.length > 0) {
+    return { met: false, evidence: `${result.calls} calls of ${name} grew memory by ${grewMemory} pages${grewTables.length ? ` and tables ${grewTables.map(([k]) => k).join(", ")}` : ""}` };
+  }
+  return { met: true, evidence: `${result.calls} calls of ${name}: memory and tables unchanged` };
+}
 
 // src/matrix/options.ts
 var DEFAULTS2 = { buildTimeoutMs: 10 * 6e4, testTimeoutMs: 2 * 6e4, runs: 5 };
 
 // src/matrix/verdicts.ts
+var WASI_TARGETS = /* @__PURE__ */ new Set(["wasm32-wasip1", "wasm32-wasip2"]);
+function passed(t) {
+  return !!t && t.status === "pass" && t.build.status === "pass" && (t.test.status === "pass" || t.test.status === "not-run");
+}
+function dualCompilation(targets) {
+  const native = targets.find((t) => t.target === "native");
+  const wasi = targets.filter((t) => WASI_TARGETS.has(t.target));
+  if (!native) return { value: false, reason: "native was not in the matrix" };
+  if (native.status === "unavailable") return { value: false, reason: "no toolchain for native" };
+  if (!passed(native)) return { value: false, reason: "native does not build and pass its tests" };
+  const good = wasi.filter(passed);
+  if (good.length === 0) {
+    const tried = wasi.filter((t) => t.status !== "unavailable");
+    return { value: false, reason: tried.length === 0 ? "no WASI target could be built on this machine" : `native passes; ${tried.map((t) => t.target).join(" and ")} do${tried.length === 1 ? "es" : ""} not` };
+  }
+  return { value: true, reason: `native and ${good.map((t) => t.target).join(", ")} build and pass` };
+}
+function gcReadiness(e) {
+  const ladder = [
+    { level: "G1", ...e.g1 },
+    { level: "G2", ...e.g2 },
+    { level: "G3", ...e.g3 },
+    { level: "G4", ...e.g4 }
+  ];
+  let level = "G0";
+  for (const rung of ladder) {
+    if (rung.met !== true) break;
+    level = rung.level;
+  }
+  return { level, ladder };
+}
+var SCORE_WEIGHTS = {
+  build_coverage: 30,
+  test_pass_rate: 25,
+  dependency_compatibility: 15,
+  metadata_completeness: 10,
+  signature_level: 10,
+  size: 10
+};
 var SIZE_FULL = 64 * 1024;
 var SIZE_ZERO = 4 * 1024 * 1024;
+function qualityScore(input) {
+  const parts = [];
+  const part = (name, value, detail) => {
+    const weight2 = SCORE_WEIGHTS[name];
+    const v = value === null ? null : Math.max(0, Math.min(1, value));
+    parts.push({ name, weight: weight2, value: v === null ? null : round(v, 3), points: v === null ? 0 : round(weight2 * v, 1), detail });
+  };
+  const tried = input.targets.filter((t) => t.status !== "unavailable");
+  const built = tried.filter((t) => t.build.status === "pass");
+  part("build_coverage", tried.length === 0 ? null : built.length / tried.length, `${built.length} of ${tried.length} available targets build${tried.length < input.targets.length ? ` (${input.targets.length - tried.length} unavailable here)` : ""}`);
+  let ok = 0;
+  let bad = 0;
+  for (const t of input.targets) {
+    if (t.test.status !== "pass" && t.test.status !== "fail") continue;
+    if (t.test.passed === void 0 || t.test.failed === void 0) t.test.status === "pass" ? ok++ : bad++;
+    else {
+      ok += t.test.passed;
+      bad += t.test.failed;
+    }
+  }
+  const anyTestRan = input.targets.some((t) => t.test.status === "pass" || t.test.status === "fail");
+  if (input.manifest === null && !anyTestRan) part("test_pass_rate", null, "an artifact carries no tests");
+  else part("test_pass_rate", ok + bad === 0 ? 0 : ok / (ok + bad), ok + bad === 0 ? "no tests ran" : `${ok} of ${ok + bad} test results passed across targets`);
+  if (!input.dependencies) part("dependency_compatibility", null, "dependency tree unknown");
+  else {
+    const { total: total2, incompatible } = input.dependencies;
+    part(
+      "dependency_compatibility",
+      total2 === 0 ? 1 : 1 - incompatible.length / total2,
+      total2 === 0 ? "no dependencies" : `${total2 - incompatible.length} of ${total2} dependencies wasm-compatible${incompatible.length ? ` (not: ${incompatible.join(", ")})` : ""}`
+    );
+  }
+  if (!input.manifest) part("metadata_completeness", null, "an artifact carries no package manifest");
+  else {
+    const m = input.manifest;
+    const fields = [
+      ["description", !!m.description],
+      ["license", !!(m.license || m.licenseFile)],
+      ["repository", !!m.repository],
+      ["readme", !!m.readme],
+      ["keywords or categories", m.keywords.length + m.categories.length > 0],
+      ["documentation or homepage", !!(m.documentation || m.homepage)]
+    ];
+    const present = fields.filter(([, has]) => has);
+    const missing = fields.filter(([, has]) => !has).map(([name]) => name);
+    part("metadata_completeness", present.length / fields.length, missing.length ? `missing: ${missing.join(", ")}` : "all of description, license, repository, readme, keywords, documentation");
+  }
+  const signature = { none: 0, signed: 0.7, provenance: 1 }[input.signature];
+  part("signature_level", signature, input.signature === "none" ? "unsigned (the registry sets the level when it signs the record)" : input.signature === "signed" ? "signed record" : "signed record with build provenance");
+  const sizes = input.targets.map((t) => t.metrics.size).filter((s) => s !== null && s.kind !== "test");
+  if (sizes.length === 0) part("size", null, "no wasm artifact to measure (a library builds no .wasm of its own)");
+  else {
+    const gzip = Math.min(...sizes.map((s) => s.gzip));
+    const value = gzip <= SIZE_FULL ? 1 : gzip >= SIZE_ZERO ? 0 : 1 - Math.log(gzip / SIZE_FULL) / Math.log(SIZE_ZERO / SIZE_FULL);
+    part("size", value, `${Math.round(gzip / 1024)} KiB gzipped, stripped`);
+  }
+  const applicable = parts.filter((p) => p.value !== null);
+  const weight = applicable.reduce((n, p) => n + p.weight, 0);
+  const total = weight === 0 ? 0 : Math.round(100 * applicable.reduce((n, p) => n + p.weight * p.value, 0) / weight);
+  return { total, breakdown: parts };
+}
+function round(n, digits) {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+// src/matrix/artifact.ts
+async function runArtifact(file, options2) {
+  const bytes = await fs9.promises.readFile(file);
+  const kind = wasmKind(bytes);
+  if (!kind) {
+    throw new WharfError("INVALID_ARTIFACT", `${options2.input} is not a WebAssembly module or component`, {
+      hint: "give a .wasm file, or the crate directory to build"
+    });
+  }
+  const inspection = inspectWasm(bytes);
+  const target = inferTarget(kind, kind === "component" ? [] : scanModule(bytes).imports.map((i2) => i2.module));
+  const { flags } = nodeWasmFlags();
+  const report3 = {
+    target,
+    status: inspection.ok ? "pass" : "fail",
+    toolchain: null,
+    runtime: { name: "node", version: process.version, command: `node ${flags.join(" ")}` },
+    build: inspection.ok ? { status: "pass", reason: `a prebuilt ${kind}: it validates`, artifacts: [path6.basename(file)] } : { status: "fail", reason: inspection.reason, artifacts: [path6.basename(file)] },
+    test: { status: "not-run", reason: "an artifact carries no tests; give the crate directory to run them" },
+    blame: [],
+    metrics: { wall_ms: { build: null, test_build: null, test_run: null, total: 0 }, size: null, wasm: null, component: null, native: null }
+  };
+  const evidence = {
+    g1: { met: false, evidence: "the artifact does not validate" },
+    g2: { met: false, evidence: "the artifact does not validate" },
+    g3: { met: null, evidence: "not probed" },
+    g4: { met: false, evidence: "the artifact does not validate" }
+  };
+  let name = path6.basename(file).replace(/\.wasm$/, "");
+  if (inspection.ok) {
+    report3.metrics.size = sizeMetrics(bytes, path6.basename(file), kind === "component" ? "component" : "artifact");
+    report3.metrics.wasm = wasmMetrics(bytes);
+    const work = await fs9.promises.mkdtemp(path6.join(options2.workDir ?? os5.tmpdir(), "wharf-test-"));
+    try {
+      const modules = kind === "component" ? componentModules(bytes) : [bytes];
+      const files = await Promise.all(
+        modules.map(async (m, i2) => {
+          const f = path6.join(work, `module-${i2}.wasm`);
+          await fs9.promises.writeFile(f, m);
+          return f;
+        })
+      );
+      const validation = await validateWithGc(files, options2.testTimeoutMs ?? DEFAULTS2.testTimeoutMs);
+      const invalid = validation.results.filter((r) => !r.valid);
+      evidence.g1 = !validation.gcEnabled ? { met: null, evidence: "this engine has no GC proposal to validate against" } : invalid.length > 0 ? { met: false, evidence: `does not validate with GC enabled: ${invalid[0].error}` } : { met: true, evidence: `${modules.length} core module(s) validate in V8 (Node ${process.version}) with the GC proposal enabled` };
+      if (kind === "component") {
+        try {
+          report3.metrics.component = await componentMetrics(bytes);
+          const pkg = /^package\s+([^;@\s]+)/m.exec(report3.metrics.component.wit)?.[1];
+          if (pkg && pkg !== "root:component") name = pkg;
+        } catch (e) {
+          report3.status = "fail";
+          report3.build = { status: "fail", reason: `jco cannot read the component's WIT: ${e.message.split("\n")[0]}`, artifacts: [path6.basename(file)] };
+        }
+        evidence.g2 = boundaryEvidence(bytes, report3.metrics.component?.resources ?? []);
+        evidence.g3 = { met: null, evidence: "the boundary probe runs on core modules only" };
+      } else {
+        evidence.g2 = boundaryEvidence(bytes);
+        evidence.g3 = options2.boundary ? await probeBoundary(file, options2.boundary, options2.testTimeoutMs ?? DEFAULTS2.testTimeoutMs) : { met: null, evidence: "no boundary function named (--boundary)" };
+      }
+      const gc = report3.metrics.wasm.features.includes("gc");
+      evidence.g4 = { met: gc, evidence: gc ? "GC types or instructions present" : "no struct/array types or GC instructions" };
+    } finally {
+      if (!options2.keep) await fs9.promises.rm(work, { recursive: true, force: true });
+    }
+  }
+  const targets = [report3];
+  return {
+    schema: "wharf:report/v1",
+    subject: { kind: "artifact", name, version: null, path: options2.input, sha256: sha256Hex(bytes) },
+    // Nothing was compiled, so no rustc names the host; this is its triple's spelling of Node's names.
+    host: `${{ x64: "x86_64", arm64: "aarch64", ia32: "i686" }[os5.arch()] ?? os5.arch()}-${os5.platform() === "linux" ? "unknown-linux-gnu" : os5.platform()}`,
+    generated_at: timestamp(/* @__PURE__ */ new Date()),
+    wharf: WHARF_VERSION,
+    targets,
+    verdicts: {
+      dual_compilation: { value: false, reason: "an artifact alone cannot show that the crate also builds natively" },
+      speed_ratio: { value: null, wasm_target: null, basis: "an artifact has no tests to time", runs: 0, native_ms: null, wasm_ms: null },
+      gc_readiness: gcReadiness(evidence)
+    },
+    score: qualityScore({ targets, dependencies: null, manifest: null, signature: options2.signature ?? "none" })
+  };
+}
+function componentModules(bytes) {
+  const out = [];
+  let offset = 8;
+  while (offset < bytes.length) {
+    const id = bytes[offset];
+    let size = 0;
+    let shift = 0;
+    let pos = offset + 1;
+    for (; ; ) {
+      const b = bytes[pos++];
+      size += (b & 127) * 2 ** shift;
+      if ((b & 128) === 0) break;
+      shift += 7;
+    }
+    const body = bytes.subarray(pos, pos + size);
+    if (id === 1) out.push(body);
+    else if (id === 4) out.push(...componentModules(body));
+    offset = pos + size;
+  }
+  return out;
+}
+
+// src/matrix/cargo.ts
+async function cargo(ctx, subcommand, extra = []) {
+  const args = [subcommand, ...ctx.triple ? ["--target", ctx.triple] : [], "--message-format=json", ...ctx.offline ? ["--offline"] : [], ...extra];
+  const env = { ...ctx.toolchain.env, CARGO_TARGET_DIR: ctx.targetDir };
+  const output = await runStep(ctx.toolchain.cargo, args, { cwd: ctx.cwd, env, timeoutMs: ctx.timeoutMs });
+  const artifacts = [];
+  const errors = [];
+  for (const line of output.stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    let message;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (message.reason === "compiler-artifact") {
+      const target = message.target;
+      const profile = message.profile;
+      artifacts.push({
+        packageId: String(message.package_id),
+        target: { name: target.name, kind: target.kind },
+        filenames: message.filenames ?? [],
+        executable: message.executable ?? null,
+        test: profile?.test === true
+      });
+    } else if (message.reason === "compiler-message") {
+      const diagnostic = message.message;
+      if (diagnostic.level === "error") {
+        errors.push({ packageId: message.package_id ?? null, message: diagnostic.message, rendered: diagnostic.rendered ?? diagnostic.message });
+      }
+    }
+  }
+  return {
+    output,
+    command: commandLine("cargo", args.filter((a) => a !== "--message-format=json")),
+    ok: output.code === 0,
+    artifacts,
+    errors
+  };
+}
+function parsePackageId(id) {
+  const old = /^(\S+) (\S+) \(/.exec(id);
+  if (old) return { name: old[1], version: old[2] };
+  const hash = id.lastIndexOf("#");
+  if (hash < 0) return null;
+  const fragment = id.slice(hash + 1);
+  const at = fragment.lastIndexOf("@");
+  if (at >= 0) return { name: fragment.slice(0, at), version: fragment.slice(at + 1) };
+  const url = id.slice(0, hash);
+  return { name: url.slice(url.lastIndexOf("/") + 1), version: fragment };
+}
+function firstCargoFailure(stderr) {
+  for (const line of stderr.split("\n")) {
+    const compile = /^error: could not compile `([^`]+)`/.exec(line);
+    if (compile) return { name: compile[1], version: null, line };
+    const build2 = /^error: failed to run custom build command for `([^ `]+)(?: v([^`]+))?`/.exec(line);
+    if (build2) return { name: build2[1], version: build2[2] ?? null, line };
+  }
+  return null;
+}
+function firstErrorLine(stderr) {
+  const line = stderr.split("\n").find((l) => l.startsWith("error"));
+  return (line ?? stderr.trim().split("\n")[0] ?? "").replace(/^error(\[E\d+\])?: /, "");
+}
+async function cargoMetadata(ctx) {
+  const args = ["metadata", "--format-version", "1", ...ctx.triple ? ["--filter-platform", ctx.triple] : [], ...ctx.offline ? ["--offline"] : []];
+  const out = await runStep(ctx.toolchain.cargo, args, { cwd: ctx.cwd, env: { ...ctx.toolchain.env, CARGO_TARGET_DIR: ctx.targetDir }, timeoutMs: ctx.timeoutMs });
+  if (out.code !== 0) return { metadata: null, error: firstErrorLine(out.stderr) };
+  const raw = JSON.parse(out.stdout);
+  const packages = /* @__PURE__ */ new Map();
+  for (const p of raw.packages) {
+    const pkg = {
+      id: String(p.id),
+      name: String(p.name),
+      version: String(p.version),
+      links: p.links ?? null,
+      manifestPath: String(p.manifest_path),
+      description: p.description ?? null,
+      license: p.license ?? null,
+      licenseFile: p.license_file ?? null,
+      repository: p.repository ?? null,
+      homepage: p.homepage ?? null,
+      documentation: p.documentation ?? null,
+      readme: p.readme ?? null,
+      keywords: p.keywords ?? [],
+      categories: p.categories ?? [],
+      metadata: p.metadata ?? null,
+      targets: (p.targets ?? []).map((t) => ({ name: t.name, kind: t.kind, crateTypes: t.crate_types }))
+    };
+    packages.set(pkg.id, pkg);
+  }
+  const nodes = /* @__PURE__ */ new Map();
+  for (const node of raw.resolve?.nodes ?? []) nodes.set(node.id, { deps: node.dependencies, features: node.features });
+  const rootId = raw.resolve?.root ?? raw.workspace_members.find((id) => packages.get(id)?.manifestPath === `${ctx.cwd}/Cargo.toml`) ?? raw.workspace_members[0];
+  const root = rootId ? packages.get(rootId) : void 0;
+  if (!root) return { metadata: null, error: "cargo metadata names no root package" };
+  return { metadata: { root, packages, nodes, workspaceRoot: raw.workspace_root }, error: null };
+}
+function pathTo(metadata, name) {
+  const start = metadata.root.id;
+  const previous = /* @__PURE__ */ new Map([[start, null]]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const id = queue.shift();
+    if (metadata.packages.get(id)?.name === name) {
+      const path13 = [];
+      for (let at = id; at !== null; at = previous.get(at) ?? null) path13.unshift(at);
+      return path13;
+    }
+    for (const dep of metadata.nodes.get(id)?.deps ?? []) {
+      if (!previous.has(dep)) {
+        previous.set(dep, id);
+        queue.push(dep);
+      }
+    }
+  }
+  return null;
+}
+
+// src/matrix/blame.ts
+var WASM_ONLY = ["wasm32-unknown-unknown"];
+var WASI = ["wasm32-wasip1", "wasm32-wasip2"];
+var KNOWN_CAUSES = [
+  {
+    crate: "getrandom",
+    targets: WASM_ONLY,
+    hint: () => 'getrandom has no entropy source on wasm32-unknown-unknown by default: enable its `js` feature (0.2: `getrandom = { version = "0.2", features = ["js"] }`), or for 0.3 set `--cfg getrandom_backend="wasm_js"` in `[target.wasm32-unknown-unknown] rustflags`'
+  },
+  {
+    crate: "getrandom",
+    targets: WASI,
+    text: /\bwasi\b/,
+    hint: () => "this getrandom source lacks its `wasi` dependency (distribution-vendored copies drop it): build against the crates.io source, or take entropy through std (a `RandomState` is seeded from WASI random_get) on WASI"
+  },
+  {
+    crate: (n) => n === "mio" || n === "socket2",
+    hint: (n) => `${n} needs OS sockets and an event loop, which wasm32-unknown-unknown lacks and WASI has only from wasip2 on: keep tokio to its wasm-safe features (sync, macros, io-util, rt, time) or gate networking behind cfg(not(target_family = "wasm"))`
+  },
+  {
+    crate: "tokio",
+    hint: () => "tokio builds for wasm only with the features sync, macros, io-util, rt and time: drop `full`, `net`, `process`, `signal`, `fs` and `rt-multi-thread` for wasm targets"
+  },
+  {
+    crate: "ring",
+    hint: () => "ring compiles C and assembly with the `cc` crate: it needs a clang with the wasm32 backend (CC_wasm32_unknown_unknown=clang) and, on wasm32-unknown-unknown, its `wasm32_unknown_unknown_js` feature; or choose a pure-Rust crypto crate"
+  },
+  {
+    crate: (n) => n === "rayon" || n === "rayon-core" || n === "crossbeam-utils" || n === "num_cpus",
+    text: /thread/i,
+    hint: (n) => `${n} starts OS threads, which wasm targets do not have: run the work sequentially under cfg(target_family = "wasm")`
+  },
+  {
+    text: /failed to spawn thread|thread::spawn|std\/src\/thread/,
+    hint: () => 'std::thread::spawn fails on wasm32 targets without threads: run the work inline under cfg(target_family = "wasm"), or build for a threads-enabled target'
+  },
+  {
+    text: /std\/src\/net|TcpListener|TcpStream|UdpSocket|net::/i,
+    hint: () => 'std::net has no sockets on wasm32-unknown-unknown and wasm32-wasip1 (wasip2 adds wasi:sockets): gate networking behind cfg(not(target_family = "wasm")) or take a socket from the host'
+  },
+  {
+    text: /std\/src\/process|Command::|process::/,
+    hint: () => 'std::process cannot start programs on wasm targets: gate process spawning behind cfg(not(target_family = "wasm"))'
+  },
+  {
+    targets: WASI,
+    text: /pre-?opened|No such file or directory|Capabilities insufficient|Bad file descriptor|std\/src\/fs/i,
+    hint: () => "WASI programs reach the file system only inside pre-opened directories (wharf opens the crate directory as `.`): use paths relative to the crate, or pass the data in"
+  },
+  {
+    targets: WASM_ONLY,
+    text: /operation not supported on this platform|unsupported|std\/src\/fs/,
+    hint: () => "std::fs, std::net, std::process and std::env have no host on wasm32-unknown-unknown and fail at run time: gate them behind cfg, or use a WASI target"
+  },
+  {
+    text: /kind: Unsupported|operation not supported on this platform/,
+    hint: () => 'the test called a std API this wasm target does not provide (threads, sockets, processes...): gate that code behind cfg(not(target_family = "wasm")), or give the test a wasm variant'
+  },
+  {
+    crate: (n) => n.endsWith("-sys"),
+    hint: (n, links) => `${n} binds a native library${links ? ` (links = "${links}")` : ""} that does not exist for wasm: use a pure-Rust alternative or make the dependency native-only`
+  }
+];
+function hintFor(crate, target, text, links = null) {
+  for (const cause of KNOWN_CAUSES) {
+    if (cause.targets && !cause.targets.includes(target)) continue;
+    if (cause.crate !== void 0 && !(typeof cause.crate === "string" ? cause.crate === crate : cause.crate(crate))) continue;
+    if (cause.text && !cause.text.test(text)) continue;
+    return cause.hint(crate, links);
+  }
+  if (links) return `${crate} links the native library "${links}", which does not exist for wasm: make it a native-only dependency`;
+  return null;
+}
+function describePath(metadata, name) {
+  if (!metadata) return { path: [name], version: null, links: null };
+  const ids = pathTo(metadata, name);
+  if (!ids) return { path: [name], version: null, links: null };
+  const packages = ids.map((id) => metadata.packages.get(id));
+  const last = packages.at(-1);
+  return { path: packages.map((p) => `${p.name} ${p.version}`), version: last.version, links: last.links };
+}
+function blameBuild(target, errors, stderr, metadata, rootName) {
+  const first = errors.find((e) => e.packageId) ?? errors[0];
+  let name = rootName;
+  let version = null;
+  let error2;
+  if (first?.packageId) {
+    const id = parsePackageId(first.packageId);
+    if (id) ({ name, version } = id);
+    error2 = first.message;
+  } else {
+    const failure = firstCargoFailure(stderr);
+    if (failure) {
+      name = failure.name;
+      version = failure.version;
+    }
+    error2 = first?.message ?? firstErrorLine(stderr);
+  }
+  const where = describePath(metadata, name);
+  const text = `${error2}
+${first?.rendered ?? ""}`;
+  return { crate: name, version: version ?? where.version, path: where.path, error: error2, hint: hintFor(name, target, text, where.links), stage: "build" };
+}
+var REGISTRY_SOURCE = /(?:registry\/src\/[^/]+|cargo\/registry|vendor)\/([A-Za-z0-9_-]+?)-(\d+\.\d+\.\d+[^/]*)\//;
+function blameTest(target, test2, message, location, metadata, rootName) {
+  const dependency = location ? REGISTRY_SOURCE.exec(location) : null;
+  const name = dependency?.[1] ?? rootName;
+  const where = describePath(metadata, name);
+  const text = `${message}
+${location ?? ""}`;
+  return {
+    crate: name,
+    version: dependency?.[2] ?? where.version,
+    path: where.path,
+    error: `test ${test2} panicked: ${message}${location ? ` (${location})` : ""}`,
+    hint: hintFor(name, target, text, where.links),
+    stage: "test"
+  };
+}
+
+// src/matrix/libtest.ts
+var RESULT = /^test (.+?) \.\.\. (ok|FAILED|ignored)(?:, .*)?$/;
+var STARTED = /^test (.+?) \.\.\. ?(.*)$/;
+var SUMMARY = /^test result: (ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored/;
+var RUNNING = /^running (\d+) tests?$/;
+function parseLibtest(stdout) {
+  const results = [];
+  let unfinished = null;
+  let summary2 = null;
+  let planned = null;
+  for (const raw of stdout.split("\n")) {
+    const line = raw.replace(/\r$/, "");
+    const running = RUNNING.exec(line);
+    if (running) {
+      planned = Number(running[1]);
+      continue;
+    }
+    const sum = SUMMARY.exec(line);
+    if (sum) {
+      summary2 = { line, ok: sum[1] === "ok", passed: Number(sum[2]), failed: Number(sum[3]), ignored: Number(sum[4]) };
+      continue;
+    }
+    const result = RESULT.exec(line);
+    if (result) {
+      results.push({ name: result[1], outcome: result[2] === "ok" ? "ok" : result[2] === "FAILED" ? "failed" : "ignored" });
+      unfinished = null;
+      continue;
+    }
+    const started = STARTED.exec(line);
+    if (started && !started[2].startsWith("bench:")) unfinished = started[1];
+  }
+  return { results, unfinished, summary: summary2, planned };
+}
+function firstPanic(output) {
+  const old = /panicked at '([\s\S]*?)', ([^\s]+:\d+:\d+)/.exec(output);
+  const modern = /panicked at ([^\s]+:\d+:\d+):\n(.*)/.exec(output);
+  if (old && (!modern || old.index < modern.index)) return { message: old[1], location: old[2] };
+  if (modern) return { message: modern[2], location: modern[1] };
+  return null;
+}
+async function runAllTests(exec, extraArgs = []) {
+  const all = {
+    passed: 0,
+    failed: 0,
+    ignored: 0,
+    failures: [],
+    aborted: [],
+    summary: null,
+    runs: 0,
+    exitCode: null,
+    wallMs: 0,
+    timedOut: false,
+    panics: [],
+    firstOutput: "",
+    crashed: null
+  };
+  const done = [];
+  for (let round3 = 0; round3 < 1e4; round3++) {
+    const skips = done.flatMap((name) => ["--skip", name]);
+    const run2 = await exec([...extraArgs, ...done.length > 0 ? ["--exact", ...skips] : []]);
+    all.runs++;
+    all.wallMs += run2.wallMs;
+    if (round3 === 0) {
+      all.exitCode = run2.code;
+      all.firstOutput = `${run2.stdout}${run2.stderr}`;
+    }
+    const parsed = parseLibtest(run2.stdout);
+    for (const r of parsed.results) {
+      done.push(r.name);
+      if (r.outcome === "ok") all.passed++;
+      else if (r.outcome === "ignored") all.ignored++;
+      else {
+        all.failed++;
+        all.failures.push(r.name);
+      }
+    }
+    for (const [test2, output] of failureBlocks(run2.stdout)) {
+      const panic2 = firstPanic(output);
+      if (panic2) all.panics.push({ test: test2, ...panic2 });
+    }
+    if (run2.timedOut) {
+      all.timedOut = true;
+      if (parsed.unfinished) {
+        all.failed++;
+        all.failures.push(parsed.unfinished);
+      }
+      return all;
+    }
+    if (parsed.summary) {
+      if (round3 === 0) all.summary = parsed.summary.line;
+      return all;
+    }
+    if (!parsed.unfinished) {
+      if (round3 === 0) all.crashed = lastLines(run2.stderr || run2.stdout);
+      return all;
+    }
+    const dead = parsed.unfinished;
+    all.failed++;
+    all.failures.push(dead);
+    all.aborted.push(dead);
+    done.push(dead);
+    const alone = await exec([...extraArgs, dead, "--exact", "--nocapture"]);
+    all.runs++;
+    all.wallMs += alone.wallMs;
+    const panic = firstPanic(alone.stdout + alone.stderr);
+    all.panics.push({ test: dead, message: panic?.message ?? lastLines(alone.stderr), location: panic?.location ?? null });
+    if (parsed.planned !== null && parsed.results.length + 1 >= parsed.planned) return all;
+  }
+  return all;
+}
+function failureBlocks(stdout) {
+  const blocks = [];
+  const heads = [...stdout.matchAll(/^---- (.+?) stdout ----$/gm)];
+  for (let i2 = 0; i2 < heads.length; i2++) {
+    const start = heads[i2].index + heads[i2][0].length;
+    const next = heads[i2 + 1]?.index ?? stdout.length;
+    const end = Math.min(next, stdout.indexOf("\nfailures:\n", start) >= 0 ? stdout.indexOf("\nfailures:\n", start) : next);
+    blocks.push([heads[i2][1], stdout.slice(start, end)]);
+  }
+  return blocks;
+}
+function lastLines(text, count = 3) {
+  return text.trim().split("\n").slice(-count).join("\n");
+}
+
+// src/matrix/toolchain.ts
+import { spawnSync as spawnSync3 } from "node:child_process";
+import fs10 from "node:fs";
+import os6 from "node:os";
+import path7 from "node:path";
+var TRIPLES = {
+  "wasm32-unknown-unknown": ["wasm32-unknown-unknown"],
+  // Renamed in Rust 1.78; older toolchains (Debian's 1.63) only know wasm32-wasi.
+  "wasm32-wasip1": ["wasm32-wasip1", "wasm32-wasi"],
+  "wasm32-wasip2": ["wasm32-wasip2"]
+};
+function defaultCandidates(env = process.env) {
+  const cargoHome = env.CARGO_HOME ?? path7.join(env.HOME ?? os6.homedir(), ".cargo");
+  return [
+    { source: "rustup", binDir: path7.join(cargoHome, "bin") },
+    { source: "debian", binDir: "/usr/bin" }
+  ];
+}
+var cache = /* @__PURE__ */ new Map();
+function probeToolchain(candidate, cwd, baseEnv = process.env) {
+  const key = `${candidate.source}\0${candidate.binDir}\0${cwd}`;
+  if (cache.has(key)) return cache.get(key);
+  const found = probe(candidate, cwd, baseEnv);
+  cache.set(key, found);
+  return found;
+}
+function probe(candidate, cwd, baseEnv) {
+  const cargo2 = path7.join(candidate.binDir, "cargo");
+  const rustc = path7.join(candidate.binDir, "rustc");
+  if (!fs10.existsSync(cargo2) || !fs10.existsSync(rustc)) return null;
+  const env = toolchainEnv(candidate, rustc, baseEnv);
+  const ask = (file, args) => {
+    const r = spawnSync3(file, args, { cwd, env, encoding: "utf8", timeout: 6e4 });
+    return r.status === 0 ? r.stdout.trim() : void 0;
+  };
+  const verbose = ask(rustc, ["-vV"]);
+  const sysroot = ask(rustc, ["--print", "sysroot"]);
+  const cargoVersion = ask(cargo2, ["--version"]);
+  if (!verbose || !sysroot || !cargoVersion) return null;
+  const host = /^host: (\S+)$/m.exec(verbose)?.[1];
+  const release = /^release: (\d+)\.(\d+)/m.exec(verbose);
+  if (!host || !release) return null;
+  return {
+    source: candidate.source,
+    cargo: cargo2,
+    rustc,
+    rustdoc: path7.join(candidate.binDir, "rustdoc"),
+    rustcVersion: verbose.split("\n")[0],
+    cargoVersion,
+    version: [Number(release[1]), Number(release[2])],
+    host,
+    sysroot,
+    env
+  };
+}
+function toolchainEnv(candidate, rustc, baseEnv) {
+  const env = { ...baseEnv };
+  for (const name of ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_BUILD_TARGET_DIR", "RUSTC", "RUSTDOC", "RUSTC_WRAPPER", "RUSTUP_TOOLCHAIN", "CARGO_BUILD_RUSTC"]) {
+    delete env[name];
+  }
+  for (const name of Object.keys(env)) if (/^CARGO_TARGET_.*_RUNNER$/.test(name)) delete env[name];
+  const otherBins = defaultCandidates(baseEnv).filter((c) => c.binDir !== candidate.binDir && c.source !== "debian").map((c) => c.binDir);
+  const rest = (baseEnv.PATH ?? "").split(":").filter((p) => p !== "" && p !== candidate.binDir && !otherBins.includes(p));
+  env.PATH = [candidate.binDir, ...rest].join(":");
+  env.RUSTC = rustc;
+  env.RUSTDOC = path7.join(candidate.binDir, "rustdoc");
+  env.CARGO_TERM_COLOR = "never";
+  env.CARGO_TERM_PROGRESS_WHEN = "never";
+  env.RUSTUP_AUTO_INSTALL = "0";
+  return env;
+}
+function hasTarget(toolchain2, triple) {
+  return fs10.existsSync(path7.join(toolchain2.sysroot, "lib", "rustlib", triple, "lib"));
+}
+function planTarget(target, toolchains) {
+  for (const toolchain2 of toolchains) {
+    if (target === "native") return { toolchain: toolchain2, triple: null };
+    for (const triple of TRIPLES[target]) {
+      if (hasTarget(toolchain2, triple)) return { toolchain: toolchain2, triple };
+    }
+  }
+  return null;
+}
+function discoverToolchains(cwd, candidates = defaultCandidates(), env = process.env) {
+  return candidates.map((c) => probeToolchain(c, cwd, env)).filter((t) => t !== null);
+}
+function toolchainRef(plan, adapter) {
+  const ref = { source: plan.toolchain.source, rustc: plan.toolchain.rustcVersion, cargo: plan.toolchain.cargoVersion, triple: plan.triple };
+  if (adapter) ref.adapter = adapter;
+  return ref;
+}
 
 // src/matrix/types.ts
 var TARGETS = ["native", "wasm32-unknown-unknown", "wasm32-wasip1", "wasm32-wasip2"];
+
+// src/matrix/run.ts
+var MAX_TEST_BLAME = 5;
+var LIB_KINDS = /* @__PURE__ */ new Set(["lib", "rlib", "cdylib", "dylib", "staticlib", "proc-macro"]);
+async function runMatrix(options2) {
+  const input = path8.resolve(options2.input);
+  let stat2;
+  try {
+    stat2 = await fs11.promises.stat(input);
+  } catch {
+    throw new WharfError("NOT_FOUND", `${options2.input} does not exist`, { hint: "give a crate directory (with Cargo.toml) or a .wasm file" });
+  }
+  if (stat2.isFile()) {
+    return runArtifact(input, options2);
+  }
+  if (!fs11.existsSync(path8.join(input, "Cargo.toml"))) {
+    throw new WharfError("NOT_FOUND", `${options2.input} has no Cargo.toml`, { hint: "give a crate directory (with Cargo.toml) or a .wasm file" });
+  }
+  return runCrate(input, options2);
+}
+async function runCrate(crateDir, options2) {
+  const env = options2.env ?? process.env;
+  const toolchains = discoverToolchains(crateDir, options2.toolchains ?? defaultCandidates(env), env);
+  if (toolchains.length === 0) {
+    throw new WharfError("TOOLCHAIN", "no Rust toolchain found (neither rustup nor /usr/bin/cargo)", {
+      hint: "install rustup, or on Debian: apt-get install rustc cargo libstd-rust-dev-wasm32 lld"
+    });
+  }
+  const work = await fs11.promises.mkdtemp(path8.join(options2.workDir ?? os7.tmpdir(), "wharf-test-"));
+  try {
+    const targetDir = options2.targetDir ? path8.resolve(options2.targetDir) : path8.join(work, "target");
+    const copies = new SourceCopies(crateDir, work);
+    const progress = options2.onProgress ?? (() => {
+    });
+    const metadataCache = /* @__PURE__ */ new Map();
+    const ctx = {
+      options: options2,
+      env,
+      work,
+      targetDir,
+      toolchains,
+      copies,
+      rootName: path8.basename(crateDir),
+      manifest: null,
+      wharfMeta: {},
+      builds: /* @__PURE__ */ new Map(),
+      progress,
+      wasmtime: options2.wasmtime === false ? null : findWasmtime(env),
+      metadataFor: (plan) => {
+        const key = `${plan.toolchain.source}|${plan.triple ?? "host"}`;
+        let cached = metadataCache.get(key);
+        if (!cached) {
+          cached = (async () => (await cargoMetadata(await cargoContext(ctx, plan))).metadata)();
+          metadataCache.set(key, cached);
+        }
+        return cached;
+      }
+    };
+    const first = await ctx.metadataFor({ toolchain: toolchains[0], triple: null });
+    if (first) {
+      ctx.manifest = first.root;
+      ctx.rootName = first.root.name;
+      const wharf = first.root.metadata?.wharf ?? {};
+      if (typeof wharf.bench === "string") ctx.wharfMeta.bench = wharf.bench;
+      if (typeof wharf.boundary === "string") ctx.wharfMeta.boundary = wharf.boundary;
+    }
+    const wanted = TARGETS.filter((t) => (options2.targets ?? TARGETS).includes(t));
+    const reports = [];
+    for (const target of wanted) reports.push(await runTarget(ctx, target));
+    const verdicts = {
+      dual_compilation: dualCompilation(reports),
+      speed_ratio: await speedRatio(ctx, reports),
+      gc_readiness: gcReadiness(await gcEvidence(ctx, reports))
+    };
+    const score = qualityScore({
+      targets: reports,
+      dependencies: await dependencyCompatibility(ctx, reports),
+      manifest: ctx.manifest,
+      signature: options2.signature ?? "none"
+    });
+    return {
+      schema: "wharf:report/v1",
+      subject: { kind: "crate", name: ctx.rootName, version: ctx.manifest?.version ?? null, path: options2.input },
+      host: toolchains[0].host,
+      generated_at: timestamp(/* @__PURE__ */ new Date()),
+      wharf: WHARF_VERSION,
+      targets: reports,
+      verdicts,
+      score
+    };
+  } finally {
+    if (!options2.keep) await fs11.promises.rm(work, { recursive: true, force: true });
+  }
+}
+var SourceCopies = class {
+  constructor(crateDir, work) {
+    this.crateDir = crateDir;
+    this.work = work;
+  }
+  crateDir;
+  work;
+  copies = /* @__PURE__ */ new Map();
+  /** The package directory inside the copy for `toolchain`. */
+  get(toolchain2) {
+    let copy = this.copies.get(toolchain2.source);
+    if (!copy) {
+      copy = this.make(toolchain2);
+      this.copies.set(toolchain2.source, copy);
+    }
+    return copy;
+  }
+  async make(toolchain2) {
+    const root = workspaceRoot(this.crateDir, toolchain2);
+    const dest = path8.join(this.work, `src-${toolchain2.source}`, path8.basename(root));
+    await fs11.promises.cp(root, dest, {
+      recursive: true,
+      verbatimSymlinks: true,
+      // A build directory or git history in the source is neither needed nor wanted in the throwaway copy.
+      filter: (src) => {
+        const rel = path8.relative(root, src);
+        return rel !== "target" && !rel.split(path8.sep).includes(".git");
+      }
+    });
+    const lock = path8.join(dest, "Cargo.lock");
+    if (fs11.existsSync(lock) && (toolchain2.version[0] === 1 && toolchain2.version[1] < 78)) {
+      const text = await fs11.promises.readFile(lock, "utf8");
+      if (/^version = 4$/m.test(text)) await fs11.promises.writeFile(lock, text.replace(/^version = 4$/m, "version = 3"));
+    }
+    return path8.join(dest, path8.relative(root, this.crateDir));
+  }
+};
+function workspaceRoot(crateDir, toolchain2) {
+  const out = spawnSync4(toolchain2.cargo, ["locate-project", "--workspace", "--message-format", "plain"], { cwd: crateDir, env: toolchain2.env, encoding: "utf8", timeout: 6e4 });
+  if (out.status !== 0) return crateDir;
+  const root = path8.dirname(out.stdout.trim());
+  return crateDir === root || crateDir.startsWith(`${root}${path8.sep}`) ? root : crateDir;
+}
+async function cargoContext(ctx, plan) {
+  return {
+    toolchain: plan.toolchain,
+    triple: plan.triple,
+    cwd: await ctx.copies.get(plan.toolchain),
+    targetDir: ctx.targetDir,
+    timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULTS2.buildTimeoutMs,
+    offline: ctx.options.offline ?? false
+  };
+}
+function buildKey(plan) {
+  return `${plan.toolchain.source}|${plan.triple ?? "host"}`;
+}
+function buildOnce(ctx, plan, target) {
+  const key = buildKey(plan);
+  let outcome = ctx.builds.get(key);
+  if (!outcome) {
+    outcome = build(ctx, plan, target);
+    ctx.builds.set(key, outcome);
+  }
+  return outcome;
+}
+async function build(ctx, plan, target) {
+  const cargoCtx = await cargoContext(ctx, plan);
+  ctx.progress(`${target}: cargo build (${plan.toolchain.rustcVersion})`);
+  const built = await cargo(cargoCtx, "build");
+  const result = {
+    build: {
+      status: built.ok ? "pass" : "fail",
+      command: built.command,
+      wall_ms: round2(built.output.wallMs),
+      exit_code: built.output.code,
+      timed_out: built.output.timedOut,
+      artifacts: []
+    },
+    testBuild: null,
+    executables: [],
+    outputs: [],
+    blame: [],
+    cwd: cargoCtx.cwd,
+    builtFor: target
+  };
+  for (const a of built.artifacts) {
+    for (const file of a.filenames) {
+      const wasm = file.endsWith(".wasm");
+      if (a.target.kind.includes("cdylib") && (wasm || plan.triple === null)) result.outputs.push({ file, kind: "cdylib" });
+      else if (a.target.kind.includes("bin") && (wasm || a.executable === file)) result.outputs.push({ file, kind: "bin" });
+    }
+  }
+  result.build.artifacts = result.outputs.map((o) => path8.basename(o.file));
+  if (!built.ok) {
+    result.build.reason = built.output.timedOut ? `timed out after ${cargoCtx.timeoutMs / 1e3}s` : "cargo build failed";
+    result.blame.push(blameBuild(target, built.errors, built.output.stderr, await ctx.metadataFor(plan), ctx.rootName));
+    return result;
+  }
+  ctx.progress(`${target}: cargo test --no-run`);
+  const tests2 = await cargo(cargoCtx, "test", ["--no-run"]);
+  result.testBuild = { ok: tests2.ok, wallMs: round2(tests2.output.wallMs), command: tests2.command };
+  if (!tests2.ok) {
+    result.testBuild.reason = tests2.output.timedOut ? `timed out after ${cargoCtx.timeoutMs / 1e3}s` : "the tests do not compile";
+    result.blame.push(blameBuild(target, tests2.errors, tests2.output.stderr, await ctx.metadataFor(plan), ctx.rootName));
+    return result;
+  }
+  for (const a of tests2.artifacts) {
+    if (!a.test || !a.executable) continue;
+    const kind = a.target.kind.some((k) => LIB_KINDS.has(k)) ? "lib" : a.target.kind[0] ?? "test";
+    result.executables.push({ name: `${kind} ${a.target.name.replace(/-/g, "_")}`, file: a.executable });
+  }
+  return result;
+}
+function emptyMetrics() {
+  return { wall_ms: { build: null, test_build: null, test_run: null, total: 0 }, size: null, wasm: null, component: null, native: null };
+}
+function unavailable(target, reason) {
+  return {
+    target,
+    status: "unavailable",
+    toolchain: null,
+    runtime: null,
+    build: { status: "unavailable", reason },
+    test: { status: "unavailable", reason },
+    blame: [],
+    metrics: emptyMetrics()
+  };
+}
+async function runTarget(ctx, target) {
+  const native = planTarget(target, ctx.toolchains);
+  if (target === "wasm32-wasip2" && !native) return runAdaptedP2(ctx);
+  if (!native) {
+    return unavailable(target, `no toolchain has the ${target} standard library (rustup target add ${target}, or apt-get install libstd-rust-dev-wasm32)`);
+  }
+  const outcome = await buildOnce(ctx, native, target);
+  const report3 = {
+    target,
+    status: "pass",
+    toolchain: toolchainRef(native),
+    runtime: null,
+    build: shared(outcome, target),
+    test: { status: "skipped" },
+    blame: [...outcome.blame],
+    metrics: emptyMetrics()
+  };
+  report3.metrics.wall_ms.build = outcome.builtFor === target ? outcome.build.wall_ms ?? null : 0;
+  report3.metrics.wall_ms.test_build = outcome.builtFor === target ? outcome.testBuild?.wallMs ?? null : 0;
+  await measureOutputs(report3, outcome);
+  if (outcome.build.status !== "pass") {
+    report3.status = "fail";
+    report3.test = { status: "skipped", reason: "the build failed" };
+    return finish(report3);
+  }
+  if (!outcome.testBuild?.ok) {
+    report3.status = "fail";
+    report3.test = { status: "fail", reason: outcome.testBuild?.reason ?? "the tests do not compile", command: outcome.testBuild?.command, build_ms: outcome.testBuild?.wallMs };
+    return finish(report3);
+  }
+  const exec = chooseExec(ctx, target, outcome);
+  if (typeof exec === "string") {
+    report3.test = { status: "not-run", reason: exec, command: outcome.testBuild.command, build_ms: outcome.testBuild.wallMs };
+    return finish(report3);
+  }
+  report3.runtime = exec.runtime;
+  ctx.progress(`${target}: running ${outcome.executables.length} test binar${outcome.executables.length === 1 ? "y" : "ies"} under ${exec.runtime.name}`);
+  const metadata = await ctx.metadataFor(native);
+  if (target === "wasm32-unknown-unknown") await runExitOnly(ctx, report3, exec, outcome);
+  else await runTests(ctx, report3, exec, outcome.executables, outcome.testBuild, metadata);
+  if (target === "wasm32-wasip2" && outcome.executables[0]) {
+    const bytes = await fs11.promises.readFile(outcome.executables[0].file);
+    if (wasmKind(bytes) === "component") report3.metrics.component = await componentMetrics(bytes);
+  }
+  return finish(report3);
+}
+function shared(outcome, target) {
+  return outcome.builtFor === target ? { ...outcome.build } : { ...outcome.build, reason: `shared with ${outcome.builtFor}`, wall_ms: 0 };
+}
+function finish(report3) {
+  const w = report3.metrics.wall_ms;
+  w.total = round2((w.build ?? 0) + (w.test_build ?? 0) + (w.test_run ?? 0));
+  if (report3.build.status === "fail" || report3.test.status === "fail") report3.status = "fail";
+  return report3;
+}
+function chooseExec(ctx, target, outcome) {
+  const statsDir = ctx.work;
+  if (target === "native") return nativeExec(outcome.cwd, nativeTestEnv(ctx, outcome), ctx.toolchains[0].host);
+  if (target === "wasm32-unknown-unknown") {
+    for (const e of outcome.executables) {
+      const scan = scanModule(fs11.readFileSync(e.file));
+      if (scan.imports.some((i2) => i2.module.startsWith("__wbindgen") || i2.name.startsWith("__wbg_") || i2.name.startsWith("__wbindgen"))) {
+        return "tests built only: they need wasm-bindgen-test and a JavaScript host";
+      }
+      if (!scan.exports.some((x2) => x2.name === "main" && x2.kind === "func")) return "tests built only: the test binary has no `main` entry to call";
+    }
+    return nodeMainExec(outcome.cwd, statsDir, ctx.env);
+  }
+  if (ctx.wasmtime) return wasmtimeExec(ctx.wasmtime, outcome.cwd, ctx.env);
+  if (target === "wasm32-wasip1") return nodeWasiExec(outcome.cwd, statsDir, ctx.env);
+  return jcoExec(outcome.cwd, ctx.work, ctx.env);
+}
+function nativeTestEnv(ctx, outcome) {
+  const env = { ...ctx.toolchains[0].env, CARGO_MANIFEST_DIR: outcome.cwd, CARGO_PKG_NAME: ctx.rootName };
+  if (ctx.manifest) env.CARGO_PKG_VERSION = ctx.manifest.version;
+  return env;
+}
+async function runTests(ctx, report3, exec, executables, testBuild, metadata) {
+  const timeoutMs = ctx.options.testTimeoutMs ?? DEFAULTS2.testTimeoutMs;
+  const binaries = [];
+  let peakRss = null;
+  let peakPages = null;
+  let firstFailure;
+  let runMs = 0;
+  for (const e of executables) {
+    let first = true;
+    const all = await runAllTests(async (args) => {
+      const out = await exec.run(e.file, args, { timeoutMs, measureRss: first });
+      if (first && out.peakRssKb !== null) peakRss = Math.max(peakRss ?? 0, out.peakRssKb);
+      if (out.stats?.memory_pages != null) peakPages = Math.max(peakPages ?? 0, out.stats.memory_pages);
+      first = false;
+      return { stdout: out.stdout, stderr: out.stderr, code: out.code, timedOut: out.timedOut, wallMs: out.wallMs };
+    });
+    runMs += all.wallMs;
+    binaries.push(binaryResult(e.name, all));
+    const failed2 = all.failed > 0 || all.crashed !== null || all.timedOut || all.exitCode !== 0 && all.summary === null && all.aborted.length === 0;
+    if (failed2) {
+      if (all.panics.length > 0) {
+        firstFailure ??= `${all.panics[0].test}: ${all.panics[0].message}`;
+        for (const p of all.panics.slice(0, MAX_TEST_BLAME)) report3.blame.push(blameTest(report3.target, p.test, p.message, p.location, metadata, ctx.rootName));
+      } else if (all.crashed || all.timedOut) {
+        const why = all.timedOut ? `timed out after ${timeoutMs / 1e3}s` : all.crashed;
+        firstFailure ??= `${e.name}: ${why}`;
+        report3.blame.push({ crate: ctx.rootName, version: ctx.manifest?.version ?? null, path: [rootLabel(ctx)], error: `${e.name}: ${why}`, hint: hintFor(ctx.rootName, report3.target, why), stage: "test" });
+      }
+    }
+  }
+  const failed = binaries.some((b) => b.failed > 0) || binaries.some((b) => b.exit_code !== 0 && b.failed === 0 && b.aborted.length === 0);
+  report3.test = {
+    status: failed ? "fail" : "pass",
+    command: testBuild.command,
+    build_ms: testBuild.wallMs,
+    run_ms: round2(runMs),
+    passed: binaries.reduce((n, b) => n + b.passed, 0),
+    failed: binaries.reduce((n, b) => n + b.failed, 0),
+    ignored: binaries.reduce((n, b) => n + b.ignored, 0),
+    binaries
+  };
+  if (firstFailure) report3.test.first_failure = firstFailure;
+  report3.metrics.wall_ms.test_run = round2(runMs);
+  if (report3.target === "native") report3.metrics.native = { peak_rss_kb: peakRss };
+  else if (report3.metrics.wasm) report3.metrics.wasm.memory.peak_pages = peakPages;
+  else if (peakPages !== null) {
+    report3.metrics.wasm = wasmMetrics(fs11.readFileSync(executables[0].file), peakPages);
+  }
+}
+function rootLabel(ctx) {
+  return ctx.manifest ? `${ctx.manifest.name} ${ctx.manifest.version}` : ctx.rootName;
+}
+function binaryResult(name, all) {
+  return {
+    name,
+    passed: all.passed,
+    failed: all.failed,
+    ignored: all.ignored,
+    summary: all.summary,
+    aborted: all.aborted,
+    failures: all.failures,
+    runs: all.runs,
+    exit_code: all.exitCode,
+    wall_ms: round2(all.wallMs)
+  };
+}
+async function runExitOnly(ctx, report3, exec, outcome) {
+  const timeoutMs = ctx.options.testTimeoutMs ?? DEFAULTS2.testTimeoutMs;
+  const binaries = [];
+  let runMs = 0;
+  let peakPages = null;
+  for (const e of outcome.executables) {
+    const out = await exec.run(e.file, [], { timeoutMs });
+    runMs += out.wallMs;
+    if (out.stats?.memory_pages != null) peakPages = Math.max(peakPages ?? 0, out.stats.memory_pages);
+    const ok = out.code === 0;
+    binaries.push({ name: e.name, passed: 0, failed: ok ? 0 : 1, ignored: 0, summary: null, aborted: [], failures: ok ? [] : [e.name], runs: 1, exit_code: out.code, wall_ms: round2(out.wallMs) });
+    if (!ok) {
+      const why = out.timedOut ? `timed out after ${timeoutMs / 1e3}s` : out.stats?.trap ?? out.stderr.trim().split("\n").at(-1) ?? `exit ${out.code}`;
+      report3.blame.push({ crate: ctx.rootName, version: ctx.manifest?.version ?? null, path: [rootLabel(ctx)], error: `${e.name}: a test failed (${why})`, hint: null, stage: "test" });
+    }
+  }
+  const failed = binaries.some((b) => b.exit_code !== 0);
+  report3.test = {
+    status: failed ? "fail" : "pass",
+    reason: "wasm32-unknown-unknown has no stdout: the verdict is the exit of each test binary, without per-test counts",
+    command: outcome.testBuild?.command,
+    build_ms: outcome.testBuild?.wallMs,
+    run_ms: round2(runMs),
+    binaries
+  };
+  report3.metrics.wall_ms.test_run = round2(runMs);
+  if (report3.metrics.wasm) report3.metrics.wasm.memory.peak_pages = peakPages;
+}
+async function runAdaptedP2(ctx) {
+  const target = "wasm32-wasip2";
+  const p1 = planTarget("wasm32-wasip1", ctx.toolchains);
+  if (!p1) return unavailable(target, "no toolchain has wasm32-wasip2, nor wasm32-wasip1 to adapt");
+  let jco;
+  try {
+    jco = jcoInfo();
+  } catch {
+    return unavailable(target, "no toolchain has wasm32-wasip2, and jco (@bytecodealliance/jco) is not installed to adapt the wasm32-wasip1 build (npm ci)");
+  }
+  const adapter = `jco ${jco.version} wasi_snapshot_preview1.command adapter`;
+  const outcome = await buildOnce(ctx, p1, target);
+  const report3 = {
+    target,
+    status: "pass",
+    toolchain: toolchainRef(p1, adapter),
+    runtime: null,
+    build: shared(outcome, target),
+    test: { status: "skipped" },
+    blame: outcome.blame.map((b) => ({ ...b })),
+    metrics: emptyMetrics()
+  };
+  report3.metrics.wall_ms.build = outcome.builtFor === target ? outcome.build.wall_ms ?? null : 0;
+  report3.metrics.wall_ms.test_build = outcome.builtFor === target ? outcome.testBuild?.wallMs ?? null : 0;
+  if (outcome.build.status !== "pass") {
+    report3.test = { status: "skipped", reason: "the build failed" };
+    return finish(report3);
+  }
+  if (!outcome.testBuild?.ok) {
+    report3.test = { status: "fail", reason: outcome.testBuild?.reason ?? "the tests do not compile", command: outcome.testBuild?.command };
+    return finish(report3);
+  }
+  ctx.progress(`${target}: adapting ${outcome.executables.length} p1 module(s) into components`);
+  const { componentNew, preview1AdapterCommandPath } = await import("@bytecodealliance/jco");
+  const adapterBytes = await fs11.promises.readFile(preview1AdapterCommandPath());
+  const start = performance3.now();
+  const components = [];
+  const dir = await fs11.promises.mkdtemp(path8.join(ctx.work, "p2-"));
+  let sample = null;
+  for (const e of outcome.executables) {
+    const module2 = stripCustomSections(await fs11.promises.readFile(e.file), (name) => name === "name");
+    const component = await componentNew(module2, [["wasi_snapshot_preview1", adapterBytes]]);
+    const file = path8.join(dir, `${path8.basename(e.file, ".wasm")}.component.wasm`);
+    await fs11.promises.writeFile(file, component);
+    components.push({ name: e.name, file });
+    sample ??= component;
+  }
+  const adaptMs = performance3.now() - start;
+  report3.build = { ...report3.build, artifacts: components.map((c) => path8.basename(c.file)) };
+  report3.metrics.wall_ms.test_build = round2((report3.metrics.wall_ms.test_build ?? 0) + adaptMs);
+  const cdylib = outcome.outputs.find((o) => o.kind === "cdylib" || o.kind === "bin");
+  if (cdylib) await measureOutputs(report3, outcome);
+  if (sample) {
+    report3.metrics.component = await componentMetrics(sample);
+    report3.metrics.wasm ??= wasmMetrics(sample);
+  }
+  const exec = ctx.wasmtime ? wasmtimeExec(ctx.wasmtime, outcome.cwd, ctx.env) : jcoExec(outcome.cwd, ctx.work, ctx.env);
+  report3.runtime = exec.runtime;
+  ctx.progress(`${target}: running ${components.length} component(s) under ${exec.runtime.name}`);
+  await runTests(ctx, report3, exec, components, { wallMs: round2(adaptMs), command: `${outcome.testBuild.command} && jco new FILE.wasm --wasi-command` }, await ctx.metadataFor(p1));
+  return finish(report3);
+}
+async function measureOutputs(report3, outcome) {
+  if (report3.target === "native") return;
+  const output = outcome.outputs.find((o) => o.kind === "cdylib" && o.file.endsWith(".wasm")) ?? outcome.outputs.find((o) => o.file.endsWith(".wasm"));
+  if (!output) return;
+  const bytes = await fs11.promises.readFile(output.file);
+  report3.metrics.size = sizeMetrics(bytes, path8.basename(output.file), output.kind);
+  report3.metrics.wasm = wasmMetrics(bytes);
+}
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+async function speedRatio(ctx, reports) {
+  const runs = Math.max(1, ctx.options.runs ?? DEFAULTS2.runs);
+  const bench = ctx.wharfMeta.bench;
+  const basis = bench ? `declared bench "${bench}" ([package.metadata.wharf] bench)` : "the test suite";
+  const none = (why) => ({ value: null, wasm_target: null, basis: `${basis}: ${why}`, runs, native_ms: null, wasm_ms: null });
+  const native = reports.find((r) => r.target === "native");
+  const wasm = reports.find((r) => r.target === "wasm32-wasip1" && r.test.status === "pass");
+  if (!native) return none("native is not in the matrix");
+  if (native.test.status !== "pass") return none("native tests did not pass");
+  if (!reports.some((r) => r.target === "wasm32-wasip1")) return none("wasm32-wasip1 is not in the matrix");
+  if (!wasm) return none("wasm32-wasip1 tests did not pass");
+  const nativePlan = planTarget("native", ctx.toolchains);
+  const wasmPlan = planTarget("wasm32-wasip1", ctx.toolchains);
+  const nativeBuild = await ctx.builds.get(buildKey(nativePlan));
+  const wasmBuild = await ctx.builds.get(buildKey(wasmPlan));
+  const nativeExecutor = chooseExec(ctx, "native", nativeBuild);
+  const wasmExecutor = chooseExec(ctx, "wasm32-wasip1", wasmBuild);
+  const args = bench ? [bench, "--include-ignored"] : [];
+  const timeoutMs = ctx.options.testTimeoutMs ?? DEFAULTS2.testTimeoutMs;
+  ctx.progress(`speed: ${runs} runs each of native and wasm32-wasip1`);
+  const time = (out) => out.stats?.exec_ms ?? out.wallMs;
+  const sample = async (exec, executables) => {
+    const times = [];
+    for (let i2 = 0; i2 < runs; i2++) {
+      let total = 0;
+      for (const e of executables) {
+        const out = await exec.run(e.file, args, { timeoutMs });
+        if (out.code !== 0) return null;
+        total += time(out);
+      }
+      times.push(total);
+    }
+    return median(times);
+  };
+  const nativeMs = await sample(nativeExecutor, nativeBuild.executables);
+  const wasmMs = await sample(wasmExecutor, wasmBuild.executables);
+  if (nativeMs === null || wasmMs === null) return none("a timed run failed");
+  return {
+    value: nativeMs > 0 ? round2(wasmMs / nativeMs, 2) : null,
+    wasm_target: "wasm32-wasip1",
+    basis: `${basis}: ${wasmExecutor.runtime.name === "node-wasi" ? "time inside the engine once compiled" : `${wasmExecutor.runtime.name} wall time`} vs native process wall time`,
+    runs,
+    native_ms: round2(nativeMs, 2),
+    wasm_ms: round2(wasmMs, 2)
+  };
+}
+async function gcEvidence(ctx, reports) {
+  const wasi = reports.filter((r) => (r.target === "wasm32-wasip1" || r.target === "wasm32-wasip2") && r.test.status === "pass");
+  const tried = reports.filter((r) => (r.target === "wasm32-wasip1" || r.target === "wasm32-wasip2") && r.status !== "unavailable");
+  let g1;
+  if (wasi.length === 0) g1 = { met: tried.length === 0 ? null : false, evidence: tried.length === 0 ? "no WASI target ran here" : "no WASI target passed its tests" };
+  else {
+    const gcRuntime = wasi.find((r) => r.runtime && runtimeHasGc(ctx, r.runtime.name));
+    g1 = gcRuntime ? { met: true, evidence: `${gcRuntime.target} tests passed on ${gcRuntime.runtime.name} ${gcRuntime.runtime.version} with the GC proposal enabled` } : { met: null, evidence: "tests passed, but on an engine without the GC proposal" };
+  }
+  const withBoundary = reports.find((r) => r.metrics.size && r.metrics.wasm && r.metrics.size.kind !== "test");
+  let g2 = { met: false, evidence: "the crate builds no wasm module of its own (no cdylib or bin), so it has no boundary to type" };
+  let boundaryFile = null;
+  if (withBoundary) {
+    const outcome = await findOutcome(ctx, withBoundary.target);
+    const file = outcome?.outputs.find((o) => o.file.endsWith(".wasm"))?.file ?? null;
+    boundaryFile = file;
+    if (file) g2 = boundaryEvidence(fs11.readFileSync(file), withBoundary.metrics.component?.resources ?? []);
+  }
+  const boundary = ctx.options.boundary ?? ctx.wharfMeta.boundary;
+  const probeable = boundaryFile !== null && wasmKind(fs11.readFileSync(boundaryFile)) === "module";
+  const g3 = !boundary || !boundaryFile || !probeable ? { met: null, evidence: !boundary ? "no boundary function declared ([package.metadata.wharf] boundary)" : boundaryFile ? "the boundary probe runs on core modules only" : "no wasm module to probe" } : await probeBoundary(boundaryFile, boundary, ctx.options.testTimeoutMs ?? DEFAULTS2.testTimeoutMs);
+  const scanned = reports.map((r) => r.metrics.wasm).filter((w) => w !== null);
+  const gcUsed = scanned.some((w) => w.features.includes("gc"));
+  const g4 = { met: gcUsed, evidence: gcUsed ? "GC types or instructions present" : "no struct/array types or GC instructions (expected for Rust today)" };
+  return { g1, g2, g3, g4 };
+}
+function runtimeHasGc(ctx, name) {
+  if (name === "wasmtime") return (ctx.wasmtime?.major ?? 0) >= 47;
+  return nodeWasmFlags().gc;
+}
+async function findOutcome(ctx, target) {
+  const plan = target === "wasm32-wasip2" ? planTarget(target, ctx.toolchains) ?? planTarget("wasm32-wasip1", ctx.toolchains) : planTarget(target, ctx.toolchains);
+  if (!plan) return null;
+  return await ctx.builds.get(buildKey(plan)) ?? null;
+}
+async function dependencyCompatibility(ctx, reports) {
+  const metadata = await ctx.metadataFor({ toolchain: ctx.toolchains[0], triple: "wasm32-unknown-unknown" });
+  if (!metadata) return null;
+  const reachable = /* @__PURE__ */ new Set();
+  const stack = [metadata.root.id];
+  while (stack.length > 0) {
+    const id = stack.pop();
+    if (reachable.has(id)) continue;
+    reachable.add(id);
+    stack.push(...metadata.nodes.get(id)?.deps ?? []);
+  }
+  reachable.delete(metadata.root.id);
+  const blamed = new Set(reports.flatMap((r) => r.blame.filter((b) => b.stage === "build").map((b) => b.crate)));
+  const incompatible = [];
+  for (const id of reachable) {
+    const pkg = metadata.packages.get(id);
+    const name = pkg?.name ?? parsePackageId(id)?.name ?? id;
+    if (blamed.has(name) || pkg && (pkg.links || ["mio", "ring", "socket2"].includes(name))) incompatible.push(name);
+  }
+  return { total: reachable.size, incompatible: incompatible.sort() };
+}
+function round2(n, digits = 1) {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
 
 // src/matrix/isolated.ts
 import { fileURLToPath as fileURLToPath2, pathToFileURL } from "node:url";
 var CHILD = fileURLToPath2(new URL("./child.ts", import.meta.url));
 
+// src/matrix/markdown.ts
+var MARK = { pass: "✅ pass", fail: "❌ fail", unavailable: "➖ unavailable" };
+function kib(bytes) {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+function seconds(ms) {
+  return ms === null ? "–" : `${(ms / 1e3).toFixed(1)} s`;
+}
+function cell(text) {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+function tests(t) {
+  const s = t.test;
+  if (s.passed !== void 0 && s.failed !== void 0) {
+    const aborted = (s.binaries ?? []).flatMap((b) => b.aborted).length;
+    return `${s.status === "pass" ? "✅" : "❌"} ${s.passed} passed, ${s.failed} failed, ${s.ignored ?? 0} ignored${aborted ? ` (${aborted} trapped)` : ""}`;
+  }
+  if (s.status === "pass" || s.status === "fail") return `${s.status === "pass" ? "✅" : "❌"} exit status only`;
+  return s.status;
+}
+function toolchain(t) {
+  if (!t.toolchain) return "–";
+  const version = t.toolchain.rustc.replace(/^rustc /, "").replace(/ \(.*\)$/, "");
+  return `${t.toolchain.source} ${version}${t.toolchain.triple && t.toolchain.triple !== t.target ? ` as ${t.toolchain.triple}` : ""}${t.toolchain.adapter ? " + adapter" : ""}`;
+}
+function memory(t) {
+  if (t.metrics.native?.peak_rss_kb) return `${(t.metrics.native.peak_rss_kb / 1024).toFixed(1)} MiB RSS`;
+  const m = t.metrics.wasm?.memory;
+  if (!m) return "–";
+  const pages = m.peak_pages ?? m.initial_pages;
+  return pages === null ? "–" : `${pages} pages${m.peak_pages === null ? " (initial)" : ""}`;
+}
+function renderMarkdown(report3) {
+  const out = [];
+  const subject = report3.subject;
+  out.push(`## wharf test: ${subject.name}${subject.version ? ` ${subject.version}` : ""}`);
+  out.push("");
+  out.push(`Score **${report3.score.total}/100** · dual compilation ${report3.verdicts.dual_compilation.value ? "**yes**" : "**no**"} · GC readiness **${report3.verdicts.gc_readiness.level}**${report3.verdicts.speed_ratio.value !== null ? ` · wasm/native **${report3.verdicts.speed_ratio.value}×**` : ""}`);
+  out.push("");
+  out.push("| target | result | toolchain | runtime | build | tests | time | size (stripped / gzip) | memory |");
+  out.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const t of report3.targets) {
+    const size = t.metrics.size ? `${kib(t.metrics.size.stripped)} / ${kib(t.metrics.size.gzip)}` : "–";
+    out.push(
+      `| ${t.target} | ${MARK[t.status]} | ${cell(toolchain(t))} | ${t.runtime ? cell(`${t.runtime.name} ${t.runtime.version}`) : "–"} | ${t.build.status} | ${cell(tests(t))} | ${seconds(t.metrics.wall_ms.total)} | ${size} | ${memory(t)} |`
+    );
+  }
+  const blame = report3.targets.flatMap((t) => t.blame.map((b) => ({ target: t.target, ...b })));
+  if (blame.length > 0) {
+    out.push("");
+    out.push("### What broke");
+    out.push("");
+    for (const b of blame) {
+      out.push(`- **${b.target}**: \`${b.crate}${b.version ? ` ${b.version}` : ""}\` (${b.path.join(" → ")}): ${b.error.split("\n")[0]}`);
+      if (b.hint) out.push(`  - fix: ${b.hint}`);
+    }
+  }
+  const unavailable2 = report3.targets.filter((t) => t.status === "unavailable" || t.test.status === "not-run");
+  if (unavailable2.length > 0) {
+    out.push("");
+    for (const t of unavailable2) out.push(`- ${t.target}: ${t.build.status === "unavailable" ? t.build.reason : t.test.reason}`);
+  }
+  const wasm = report3.targets.filter((t) => t.metrics.wasm);
+  if (wasm.length > 0) {
+    out.push("");
+    out.push("### WebAssembly");
+    out.push("");
+    out.push("| target | features used | imports (wasi / env / wasm-bindgen / other) | memory pages (initial / max / peak) |");
+    out.push("| --- | --- | --- | --- |");
+    for (const t of wasm) {
+      const w = t.metrics.wasm;
+      const i2 = w.imports;
+      out.push(
+        `| ${t.target} | ${w.features.join(", ") || "MVP only"} | ${i2.wasi.length} / ${i2.env.length} / ${i2.wasm_bindgen.length} / ${i2.other.length} | ${w.memory.initial_pages ?? "–"} / ${w.memory.max_pages ?? "–"} / ${w.memory.peak_pages ?? "–"} |`
+      );
+    }
+  }
+  const component = report3.targets.find((t) => t.metrics.component)?.metrics.component;
+  if (component) {
+    out.push("");
+    out.push(`Component exports: ${component.exports.map((e) => `\`${e}\``).join(", ") || "none"}; imports: ${component.imports.length}`);
+  }
+  out.push("");
+  out.push("### Verdicts");
+  out.push("");
+  const v = report3.verdicts;
+  out.push(`- dual compilation: ${v.dual_compilation.value ? "yes" : "no"} (${v.dual_compilation.reason})`);
+  out.push(
+    `- speed: ${v.speed_ratio.value === null ? "not measured" : `wasm takes ${v.speed_ratio.value}× native (median of ${v.speed_ratio.runs}: ${v.speed_ratio.wasm_ms} ms vs ${v.speed_ratio.native_ms} ms)`}; ${v.speed_ratio.basis}`
+  );
+  out.push(`- GC readiness ${v.gc_readiness.level}:`);
+  for (const rung of v.gc_readiness.ladder) out.push(`  - ${rung.level} ${rung.met === true ? "✅" : rung.met === false ? "❌" : "❔"} ${rung.evidence}`);
+  out.push("");
+  out.push("| score part | weight | value | points | detail |");
+  out.push("| --- | ---: | ---: | ---: | --- |");
+  for (const p of report3.score.breakdown) {
+    out.push(`| ${p.name.replace(/_/g, " ")} | ${p.weight} | ${p.value === null ? "n/a" : p.value} | ${p.points} | ${cell(p.detail)} |`);
+  }
+  out.push(`| **total** | | | **${report3.score.total}** | |`);
+  return `${out.join("\n")}
+`;
+}
+
+// src/matrix/targets.ts
+var ALIASES = {
+  "wasm32-wasi": "wasm32-wasip1",
+  host: "native"
+};
+function parseTargets(list) {
+  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) throw new WharfError("USAGE", "--targets is empty", { hint: `choose from ${TARGETS.join(", ")}` });
+  const out = /* @__PURE__ */ new Set();
+  for (const name of names) {
+    const target = TARGETS.includes(name) ? name : ALIASES[name];
+    if (!target) throw new WharfError("USAGE", `unknown target "${name}"`, { hint: `choose from ${TARGETS.join(", ")}` });
+    out.add(target);
+  }
+  return TARGETS.filter((t) => out.has(t));
+}
+
 // src/review/plan.ts
 var MAX_LEGS = 256;
+function parsePackageRef(ref) {
+  const at = ref.lastIndexOf("@");
+  const colon = ref.indexOf(":");
+  const id = at > 0 ? ref.slice(0, at) : "";
+  const version = at > 0 ? ref.slice(at + 1) : "";
+  const problem = colon <= 0 || !id ? "it is not namespace:name@version" : checkNamespace(id.slice(0, colon)) ?? checkName(id.slice(colon + 1)) ?? checkVersion(version);
+  if (problem) throw new WharfError("INVALID_INPUT", `package "${ref}": ${problem}`, { hint: "name a version as namespace:name@version, e.g. acme:hello@1.0.0" });
+  return { id, version };
+}
+function legReportPath(leg) {
+  return `${reportDir(leg.id, leg.version)}/${leg.target}.json`;
+}
+function legArtifactName(leg) {
+  return `wharf-report-${leg.key}`;
+}
 function legTargets(record, policy) {
   const named = record.targets.filter((t) => TARGETS.includes(t));
   if (record.kind !== "crate") return [named[0] ?? "wasm32-wasip2"];
@@ -61420,8 +63750,670 @@ async function planLegs(repo, head, changes, policy) {
   return legs;
 }
 
+// node_modules/fflate/esm/index.mjs
+import { createRequire as createRequire2 } from "module";
+var require2 = createRequire2("/");
+var _a;
+var Worker;
+var isMarkedAsUntransferable;
+try {
+  _a = require2("worker_threads"), Worker = _a.Worker, isMarkedAsUntransferable = _a.isMarkedAsUntransferable;
+} catch (e) {
+}
+var u8 = Uint8Array;
+var u16 = Uint16Array;
+var i32 = Int32Array;
+var fleb = new u8([
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  1,
+  1,
+  1,
+  1,
+  2,
+  2,
+  2,
+  2,
+  3,
+  3,
+  3,
+  3,
+  4,
+  4,
+  4,
+  4,
+  5,
+  5,
+  5,
+  5,
+  0,
+  /* unused */
+  0,
+  0,
+  /* impossible */
+  0
+]);
+var fdeb = new u8([
+  0,
+  0,
+  0,
+  0,
+  1,
+  1,
+  2,
+  2,
+  3,
+  3,
+  4,
+  4,
+  5,
+  5,
+  6,
+  6,
+  7,
+  7,
+  8,
+  8,
+  9,
+  9,
+  10,
+  10,
+  11,
+  11,
+  12,
+  12,
+  13,
+  13,
+  /* unused */
+  0,
+  0
+]);
+var clim = new u8([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
+var freb = function(eb, start) {
+  var b = new u16(31);
+  for (var i2 = 0; i2 < 31; ++i2) {
+    b[i2] = start += 1 << eb[i2 - 1];
+  }
+  var r = new i32(b[30]);
+  for (var i2 = 1; i2 < 30; ++i2) {
+    for (var j = b[i2]; j < b[i2 + 1]; ++j) {
+      r[j] = j - b[i2] << 5 | i2;
+    }
+  }
+  return { b, r };
+};
+var _a = freb(fleb, 2);
+var fl = _a.b;
+var revfl = _a.r;
+fl[28] = 258, revfl[258] = 28;
+var _b = freb(fdeb, 0);
+var fd = _b.b;
+var revfd = _b.r;
+var rev = new u16(32768);
+for (i = 0; i < 32768; ++i) {
+  x = (i & 43690) >> 1 | (i & 21845) << 1;
+  x = (x & 52428) >> 2 | (x & 13107) << 2;
+  x = (x & 61680) >> 4 | (x & 3855) << 4;
+  rev[i] = ((x & 65280) >> 8 | (x & 255) << 8) >> 1;
+}
+var x;
+var i;
+var hMap = (function(cd, mb, r) {
+  var s = cd.length;
+  var i2 = 0;
+  var l = new u16(mb);
+  for (; i2 < s; ++i2) {
+    if (cd[i2])
+      ++l[cd[i2] - 1];
+  }
+  var le = new u16(mb);
+  for (i2 = 1; i2 < mb; ++i2) {
+    le[i2] = le[i2 - 1] + l[i2 - 1] << 1;
+  }
+  var co;
+  if (r) {
+    co = new u16(1 << mb);
+    var rvb = 15 - mb;
+    for (i2 = 0; i2 < s; ++i2) {
+      if (cd[i2]) {
+        var sv = i2 << 4 | cd[i2];
+        var r_1 = mb - cd[i2];
+        var v = le[cd[i2] - 1]++ << r_1;
+        for (var m = v | (1 << r_1) - 1; v <= m; ++v) {
+          co[rev[v] >> rvb] = sv;
+        }
+      }
+    }
+  } else {
+    co = new u16(s);
+    for (i2 = 0; i2 < s; ++i2) {
+      if (cd[i2]) {
+        co[i2] = rev[le[cd[i2] - 1]++] >> 15 - cd[i2];
+      }
+    }
+  }
+  return co;
+});
+var flt = new u8(288);
+for (i = 0; i < 144; ++i)
+  flt[i] = 8;
+var i;
+for (i = 144; i < 256; ++i)
+  flt[i] = 9;
+var i;
+for (i = 256; i < 280; ++i)
+  flt[i] = 7;
+var i;
+for (i = 280; i < 288; ++i)
+  flt[i] = 8;
+var i;
+var fdt = new u8(32);
+for (i = 0; i < 32; ++i)
+  fdt[i] = 5;
+var i;
+var flrm = /* @__PURE__ */ hMap(flt, 9, 1);
+var fdrm = /* @__PURE__ */ hMap(fdt, 5, 1);
+var max = function(a) {
+  var m = a[0];
+  for (var i2 = 1; i2 < a.length; ++i2) {
+    if (a[i2] > m)
+      m = a[i2];
+  }
+  return m;
+};
+var bits = function(d, p, m) {
+  var o = p / 8 | 0;
+  return (d[o] | d[o + 1] << 8) >> (p & 7) & m;
+};
+var bits16 = function(d, p) {
+  var o = p / 8 | 0;
+  return (d[o] | d[o + 1] << 8 | d[o + 2] << 16) >> (p & 7);
+};
+var shft = function(p) {
+  return (p + 7) / 8 | 0;
+};
+var slc = function(v, s, e) {
+  if (s == null || s < 0)
+    s = 0;
+  if (e == null || e > v.length)
+    e = v.length;
+  return new u8(v.subarray(s, e));
+};
+var ec = [
+  "unexpected EOF",
+  "invalid block type",
+  "invalid length/literal",
+  "invalid distance",
+  "stream finished",
+  "no stream handler",
+  ,
+  // determined by compression function
+  "no callback",
+  "invalid UTF-8 data",
+  "extra field too long",
+  "date not in range 1980-2099",
+  "filename too long",
+  "stream finishing",
+  "invalid zip data"
+  // determined by unknown compression method
+];
+var err = function(ind, msg, nt) {
+  var e = new Error(msg || ec[ind]);
+  e.code = ind;
+  if (Error.captureStackTrace)
+    Error.captureStackTrace(e, err);
+  if (!nt)
+    throw e;
+  return e;
+};
+var inflt = function(dat, st, buf, dict) {
+  var sl = dat.length, dl = dict ? dict.length : 0;
+  if (!sl || st.f && !st.l)
+    return buf || new u8(0);
+  var noBuf = !buf;
+  var resize = noBuf || st.i != 2;
+  var noSt = st.i;
+  if (noBuf)
+    buf = new u8(sl * 3);
+  var cbuf = function(l2) {
+    var bl = buf.length;
+    if (l2 > bl) {
+      var nbuf = new u8(Math.max(bl * 2, l2));
+      nbuf.set(buf);
+      buf = nbuf;
+    }
+  };
+  var final = st.f || 0, pos = st.p || 0, bt = st.b || 0, lm = st.l, dm = st.d, lbt = st.m, dbt = st.n;
+  var tbts = sl * 8;
+  do {
+    if (!lm) {
+      final = bits(dat, pos, 1);
+      var type = bits(dat, pos + 1, 3);
+      pos += 3;
+      if (!type) {
+        var s = shft(pos) + 4, l = dat[s - 4] | dat[s - 3] << 8, t = s + l;
+        if (t > sl) {
+          if (noSt)
+            err(0);
+          break;
+        }
+        if (resize)
+          cbuf(bt + l);
+        buf.set(dat.subarray(s, t), bt);
+        st.b = bt += l, st.p = pos = t * 8, st.f = final;
+        continue;
+      } else if (type == 1)
+        lm = flrm, dm = fdrm, lbt = 9, dbt = 5;
+      else if (type == 2) {
+        var hLit = bits(dat, pos, 31) + 257, hcLen = bits(dat, pos + 10, 15) + 4;
+        var tl = hLit + bits(dat, pos + 5, 31) + 1;
+        pos += 14;
+        var ldt = new u8(tl);
+        var clt = new u8(19);
+        for (var i2 = 0; i2 < hcLen; ++i2) {
+          clt[clim[i2]] = bits(dat, pos + i2 * 3, 7);
+        }
+        pos += hcLen * 3;
+        var clb = max(clt), clbmsk = (1 << clb) - 1;
+        var clm = hMap(clt, clb, 1);
+        for (var i2 = 0; i2 < tl; ) {
+          var r = clm[bits(dat, pos, clbmsk)];
+          pos += r & 15;
+          var s = r >> 4;
+          if (s < 16) {
+            ldt[i2++] = s;
+          } else {
+            var c = 0, n = 0;
+            if (s == 16)
+              n = 3 + bits(dat, pos, 3), pos += 2, c = ldt[i2 - 1];
+            else if (s == 17)
+              n = 3 + bits(dat, pos, 7), pos += 3;
+            else if (s == 18)
+              n = 11 + bits(dat, pos, 127), pos += 7;
+            while (n--)
+              ldt[i2++] = c;
+          }
+        }
+        var lt = ldt.subarray(0, hLit), dt = ldt.subarray(hLit);
+        lbt = max(lt);
+        dbt = max(dt);
+        lm = hMap(lt, lbt, 1);
+        dm = hMap(dt, dbt, 1);
+      } else
+        err(1);
+      if (pos > tbts) {
+        if (noSt)
+          err(0);
+        break;
+      }
+    }
+    if (resize)
+      cbuf(bt + 131072);
+    var lms = (1 << lbt) - 1, dms = (1 << dbt) - 1;
+    var lpos = pos;
+    for (; ; lpos = pos) {
+      var c = lm[bits16(dat, pos) & lms], sym = c >> 4;
+      pos += c & 15;
+      if (pos > tbts) {
+        if (noSt)
+          err(0);
+        break;
+      }
+      if (!c)
+        err(2);
+      if (sym < 256)
+        buf[bt++] = sym;
+      else if (sym == 256) {
+        lpos = pos, lm = null;
+        break;
+      } else {
+        var add = sym - 254;
+        if (sym > 264) {
+          var i2 = sym - 257, b = fleb[i2];
+          add = bits(dat, pos, (1 << b) - 1) + fl[i2];
+          pos += b;
+        }
+        var d = dm[bits16(dat, pos) & dms], dsym = d >> 4;
+        if (!d)
+          err(3);
+        pos += d & 15;
+        var dt = fd[dsym];
+        if (dsym > 3) {
+          var b = fdeb[dsym];
+          dt += bits16(dat, pos) & (1 << b) - 1, pos += b;
+        }
+        if (pos > tbts) {
+          if (noSt)
+            err(0);
+          break;
+        }
+        if (resize)
+          cbuf(bt + 131072);
+        var end = bt + add;
+        if (bt < dt) {
+          var shift = dl - dt, dend = Math.min(dt, end);
+          if (shift + bt < 0)
+            err(3);
+          for (; bt < dend; ++bt)
+            buf[bt] = dict[shift + bt];
+        }
+        for (; bt < end; ++bt)
+          buf[bt] = buf[bt - dt];
+      }
+    }
+    st.l = lm, st.p = lpos, st.b = bt, st.f = final;
+    if (lm)
+      final = 1, st.m = lbt, st.d = dm, st.n = dbt;
+  } while (!final);
+  return bt != buf.length && noBuf ? slc(buf, 0, bt) : buf.subarray(0, bt);
+};
+var et = /* @__PURE__ */ new u8(0);
+var b2 = function(d, b) {
+  return d[b] | d[b + 1] << 8;
+};
+var b4 = function(d, b) {
+  return (d[b] | d[b + 1] << 8 | d[b + 2] << 16 | d[b + 3] << 24) >>> 0;
+};
+var b8 = function(d, b) {
+  return b4(d, b) + b4(d, b + 4) * 4294967296;
+};
+function inflateSync(data, opts) {
+  return inflt(data, { i: 2 }, opts && opts.out, opts && opts.dictionary);
+}
+var td = typeof TextDecoder != "undefined" && /* @__PURE__ */ new TextDecoder();
+var tds = 0;
+try {
+  td.decode(et, { stream: true });
+  tds = 1;
+} catch (e) {
+}
+var dutf8 = function(d) {
+  for (var r = "", i2 = 0; ; ) {
+    var c = d[i2++];
+    var eb = (c > 127) + (c > 223) + (c > 239);
+    if (i2 + eb > d.length)
+      return { s: r, r: slc(d, i2 - 1) };
+    if (!eb)
+      r += String.fromCharCode(c);
+    else if (eb == 3) {
+      c = ((c & 15) << 18 | (d[i2++] & 63) << 12 | (d[i2++] & 63) << 6 | d[i2++] & 63) - 65536, r += String.fromCharCode(55296 | c >> 10, 56320 | c & 1023);
+    } else if (eb & 1)
+      r += String.fromCharCode((c & 31) << 6 | d[i2++] & 63);
+    else
+      r += String.fromCharCode((c & 15) << 12 | (d[i2++] & 63) << 6 | d[i2++] & 63);
+  }
+};
+function strFromU8(dat, latin1) {
+  if (latin1) {
+    var r = "";
+    for (var i2 = 0; i2 < dat.length; i2 += 16384)
+      r += String.fromCharCode.apply(null, dat.subarray(i2, i2 + 16384));
+    return r;
+  } else if (td) {
+    return td.decode(dat);
+  } else {
+    var _a2 = dutf8(dat), s = _a2.s, r = _a2.r;
+    if (r.length)
+      err(8);
+    return s;
+  }
+}
+var slzh = function(d, b) {
+  return b + 30 + b2(d, b + 26) + b2(d, b + 28);
+};
+var zh = function(d, b, z) {
+  var fnl = b2(d, b + 28), efl = b2(d, b + 30), fn = strFromU8(d.subarray(b + 46, b + 46 + fnl), !(b2(d, b + 8) & 2048)), es = b + 46 + fnl;
+  var _a2 = z64hs(d, es, efl, z, b4(d, b + 20), b4(d, b + 24), b4(d, b + 42)), sc = _a2[0], su = _a2[1], off = _a2[2];
+  return [b2(d, b + 10), sc, su, fn, es + efl + b2(d, b + 32), off];
+};
+var z64hs = function(d, b, l, z, sc, su, off) {
+  var nsc = sc == 4294967295, nsu = su == 4294967295, noff = off == 4294967295, e = b + l;
+  var nf = nsc + nsu + noff;
+  if (z && nf) {
+    for (; b + 4 < e; b += 4 + b2(d, b + 2)) {
+      if (b2(d, b) == 1) {
+        return [
+          nsc ? b8(d, b + 4 + 8 * nsu) : sc,
+          nsu ? b8(d, b + 4) : su,
+          noff ? b8(d, b + 4 + 8 * (nsu + nsc)) : off,
+          1
+        ];
+      }
+    }
+    if (z < 2)
+      err(13);
+  }
+  return [sc, su, off, 0];
+};
+function unzipSync(data, opts) {
+  var files = {};
+  var e = data.length - 22;
+  for (; b4(data, e) != 101010256; --e) {
+    if (!e || data.length - e > 65558)
+      err(13);
+  }
+  ;
+  var c = b2(data, e + 8);
+  if (!c)
+    return {};
+  var o = b4(data, e + 16);
+  var z = b4(data, e - 20) == 117853008;
+  if (z) {
+    var ze = b4(data, e - 12);
+    z = b4(data, ze) == 101075792;
+    if (z) {
+      c = b4(data, ze + 32);
+      o = b4(data, ze + 48);
+    }
+  }
+  var fltr = opts && opts.filter;
+  for (var i2 = 0; i2 < c; ++i2) {
+    var _a2 = zh(data, o, z), c_2 = _a2[0], sc = _a2[1], su = _a2[2], fn = _a2[3], no = _a2[4], off = _a2[5], b = slzh(data, off);
+    o = no;
+    if (!fltr || fltr({
+      name: fn,
+      size: sc,
+      originalSize: su,
+      compression: c_2
+    })) {
+      if (!c_2)
+        files[fn] = slc(data, b, b + sc);
+      else if (c_2 == 8)
+        files[fn] = inflateSync(data.subarray(b, b + sc), { out: new u8(su) });
+      else
+        err(14, "unknown compression type " + c_2);
+    }
+  }
+  return files;
+}
+
 // src/review/artifact.ts
 var REPORT_LIMITS = { artifactBytes: 2 * 1024 * 1024, reportBytes: 4 * 1024 * 1024, entries: 32 };
+var refuse = (problem) => ({ ok: false, problem });
+function readLegReport(zip, leg, limits2 = REPORT_LIMITS) {
+  if (zip.length > limits2.artifactBytes) return refuse(`the artifact is ${zip.length} bytes, over the ${limits2.artifactBytes}-byte limit for a report`);
+  const expected = legReportPath(leg);
+  const names = [];
+  let problem;
+  let files;
+  try {
+    files = unzipSync(zip, {
+      // Decide from the headers, before anything is inflated.
+      filter(entry) {
+        names.push(entry.name);
+        if (entry.name.endsWith("/")) return false;
+        if (entry.name !== expected) problem ??= entryProblem(entry.name, expected);
+        else if (entry.originalSize > limits2.reportBytes) problem ??= `${entry.name} is ${entry.originalSize} bytes uncompressed, over the ${limits2.reportBytes}-byte limit`;
+        else if (entry.compression !== 0 && entry.compression !== 8) problem ??= `${entry.name} uses zip compression method ${entry.compression}, not stored or deflate`;
+        return problem === void 0;
+      }
+    });
+  } catch (e) {
+    return refuse(`the artifact is not a readable zip: ${e.message}`);
+  }
+  if (names.length > limits2.entries) return refuse(`the artifact holds ${names.length} entries; a report artifact holds one file`);
+  if (problem) return refuse(problem);
+  const dirs = names.filter((n) => n.endsWith("/"));
+  const strayDir = dirs.find((d) => !expected.startsWith(d));
+  if (strayDir) return refuse(entryProblem(strayDir, expected));
+  if (names.filter((n) => n === expected).length > 1) return refuse(`the artifact holds ${expected} more than once`);
+  const bytes = files[expected];
+  if (!bytes) return refuse(`the artifact holds no ${expected}`);
+  if (bytes.length > limits2.reportBytes) return refuse(`${expected} inflates past the ${limits2.reportBytes}-byte limit`);
+  let json;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    return refuse(`${expected} is not UTF-8 JSON: ${e.message}`);
+  }
+  const invalid = schemaErrors("report", json);
+  if (invalid.length > 0) return refuse(`${expected} does not match the report schema: ${invalid.slice(0, 5).join("; ")}${invalid.length > 5 ? ` (and ${invalid.length - 5} more)` : ""}`);
+  const report3 = json;
+  const mismatch = subjectProblem(report3, leg);
+  return mismatch ? refuse(`${expected}: ${mismatch}`) : { ok: true, report: report3 };
+}
+function entryProblem(name, expected) {
+  const shown = JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
+  if (!name.startsWith("index/reports/") || name.split("/").some((p) => p === ".." || p === ".") || name.includes("\\")) {
+    return `the artifact names ${shown}, outside index/reports/; a report artifact holds only ${expected}`;
+  }
+  return `the artifact names ${shown}; a report artifact holds only ${expected}`;
+}
+function subjectProblem(report3, leg) {
+  if (leg.kind === "crate") {
+    if (report3.subject.kind !== "crate") return `the report is about an ${report3.subject.kind}, but ${leg.package} is a crate`;
+    if (report3.subject.version !== leg.version) return `the report is about version ${String(report3.subject.version)}, not ${leg.version}`;
+    if (!report3.targets.some((t) => t.target === leg.target)) return `the report has no result for ${leg.target}`;
+    return void 0;
+  }
+  if (report3.subject.kind !== "artifact") return `the report is about a ${report3.subject.kind}, but ${leg.package} is a prebuilt artifact`;
+  if (report3.subject.sha256 !== leg.sha256) return `the report is about sha256 ${String(report3.subject.sha256)}, not the record's artifact ${leg.sha256}`;
+  if (report3.targets.length !== 1) return `an artifact's report has one target, not ${report3.targets.length}`;
+  return void 0;
+}
+
+// src/review/combine.ts
+var RUNG_RANK = (met) => met === true ? 2 : met === null ? 1 : 0;
+function combineReports(legs) {
+  if (legs.length === 0) throw new Error("combineReports: no reports to combine");
+  if (legs.length === 1) return legs[0].report;
+  const first = legs[0].report;
+  const targets = TARGETS.flatMap((name) => {
+    const leg = legs.find((l) => l.target === name);
+    const entry = leg?.report.targets.find((t) => t.target === name);
+    return entry ? [entry] : [];
+  });
+  const measured = legs.map((l) => l.report.verdicts.speed_ratio).find((r) => r.value !== null);
+  const ladder = [0, 1, 2, 3].map((i2) => {
+    const rungs = legs.map((l) => l.report.verdicts.gc_readiness.ladder[i2]);
+    return rungs.reduce((best, r) => RUNG_RANK(r.met) > RUNG_RANK(best.met) ? r : best);
+  });
+  const rung = (i2) => ({ met: ladder[i2].met, evidence: ladder[i2].evidence });
+  const hosts = [...new Set(legs.map((l) => l.report.host))];
+  return {
+    schema: "wharf:report/v1",
+    subject: first.subject,
+    host: hosts.join(", "),
+    generated_at: legs.map((l) => l.report.generated_at).sort().at(-1),
+    wharf: first.wharf,
+    targets,
+    verdicts: {
+      dual_compilation: dualCompilation(targets),
+      speed_ratio: measured ?? first.verdicts.speed_ratio,
+      gc_readiness: gcReadiness({ g1: rung(0), g2: rung(1), g3: rung(2), g4: rung(3) })
+    },
+    score: combinedScore(legs, targets)
+  };
+}
+function combinedScore(legs, targets) {
+  const recomputed = qualityScore({ targets, dependencies: null, manifest: null, signature: "none" }).breakdown;
+  const fromTargets = /* @__PURE__ */ new Set(["build_coverage", "test_pass_rate", "size"]);
+  const parts = Object.keys(SCORE_WEIGHTS).map((name) => {
+    const own = recomputed.find((p) => p.name === name);
+    const given = legs.map((l) => l.report.score.breakdown.find((p) => p.name === name)).filter((p) => p !== void 0 && p.value !== null);
+    if (fromTargets.has(name) && (own.value !== null || given.length === 0)) return own;
+    if (given.length === 0) return own;
+    return given.reduce((worst, p) => p.value < worst.value ? p : worst);
+  });
+  const applicable = parts.filter((p) => p.value !== null);
+  const weight = applicable.reduce((n, p) => n + p.weight, 0);
+  const total = weight === 0 ? 0 : Math.round(100 * applicable.reduce((n, p) => n + p.weight * p.value, 0) / weight);
+  return { total, breakdown: parts };
+}
+
+// src/review/gates.ts
+var GATE_IDS = ["required_targets", "require_dual_compilation", "min_score", "max_artifact_bytes", "max_speed_ratio"];
+function waiverLabel(gates, gate) {
+  return gates.waiver_labels?.[gate] ?? `wharf: waive ${gate.replaceAll("_", "-")}`;
+}
+function targetPassed(t) {
+  return !!t && t.status === "pass" && t.build.status === "pass" && (t.test.status === "pass" || t.test.status === "not-run");
+}
+function describeTarget(t) {
+  if (!t) return "not tested";
+  if (targetPassed(t)) return "pass";
+  if (t.status === "unavailable") return `unavailable${t.build.reason ? ` (${t.build.reason})` : ""}`;
+  if (t.build.status !== "pass") return `build ${t.build.status}`;
+  const failed = t.test.failed ?? 0;
+  return `tests ${t.test.status}${failed ? ` (${failed} failed)` : ""}`;
+}
+function artifactBytes(report3) {
+  const sizes = report3.targets.map((t) => t.metrics.size).filter((s) => s !== null && s.kind !== "test").map((s) => s.raw);
+  return sizes.length === 0 ? void 0 : Math.max(...sizes);
+}
+function evaluateGates(report3, gates, labels) {
+  const has = new Set(labels.map((l) => l.toLowerCase()));
+  const results = [];
+  const add = (gate, requirement, measured, met) => {
+    const label = waiverLabel(gates, gate);
+    results.push({ gate, requirement, measured, met, waived: !met && has.has(label.toLowerCase()), waiverLabel: label });
+  };
+  for (const gate of GATE_IDS) {
+    switch (gate) {
+      case "required_targets": {
+        const required = gates.required_targets ?? [];
+        if (required.length === 0) break;
+        const states = required.map((name) => ({ name, target: report3.targets.find((t) => t.target === name) }));
+        add(gate, `${required.join(", ")} must build and pass`, states.map((s) => `${s.name}: ${describeTarget(s.target)}`).join("; "), states.every((s) => targetPassed(s.target)));
+        break;
+      }
+      case "require_dual_compilation": {
+        if (!gates.require_dual_compilation) break;
+        const dual = report3.verdicts.dual_compilation;
+        add(gate, "native and a WASI target both build and pass", dual.reason, dual.value);
+        break;
+      }
+      case "min_score": {
+        if (gates.min_score === void 0) break;
+        add(gate, `score at least ${gates.min_score}`, `score ${report3.score.total}`, report3.score.total >= gates.min_score);
+        break;
+      }
+      case "max_artifact_bytes": {
+        if (gates.max_artifact_bytes === void 0) break;
+        const bytes = artifactBytes(report3);
+        add(gate, `artifact at most ${gates.max_artifact_bytes} bytes`, bytes === void 0 ? "no wasm artifact to measure" : `${bytes} bytes`, bytes === void 0 || bytes <= gates.max_artifact_bytes);
+        break;
+      }
+      case "max_speed_ratio": {
+        if (gates.max_speed_ratio === void 0) break;
+        const ratio = report3.verdicts.speed_ratio;
+        const measured = ratio.value === null ? `not measured: ${ratio.basis}` : `${ratio.value}x native (${ratio.wasm_target}, median of ${ratio.runs} runs)`;
+        add(gate, `wasm at most ${gates.max_speed_ratio}x native time`, measured, ratio.value === null || ratio.value <= gates.max_speed_ratio);
+        break;
+      }
+    }
+  }
+  return results;
+}
+function blockingGates(results) {
+  return results.filter((r) => !r.met && !r.waived);
+}
 
 // src/action/judge.ts
 function teamResolver(github, unconfirmed) {
@@ -61441,8 +64433,8 @@ function teamResolver(github, unconfirmed) {
 }
 async function judgePullRequest(options2) {
   const { repo } = options2;
-  const merge2 = await fetchRef(repo, { remote: options2.remote, ref: `refs/pull/${options2.number}/merge`, token: options2.token, depth: 2 });
-  const info = await readCommitInfo(repo, merge2);
+  const merge3 = await fetchRef(repo, { remote: options2.remote, ref: `refs/pull/${options2.number}/merge`, token: options2.token, depth: 2 });
+  const info = await readCommitInfo(repo, merge3);
   if (info.parents.length !== 2 || info.parents[1] !== options2.headSha) {
     throw new WharfError("CONFLICT", `pull request #${options2.number}'s test merge is not of its head ${options2.headSha.slice(0, 12)} (it merges ${info.parents[1]?.slice(0, 12) ?? "nothing"})`, {
       hint: "the head moved or GitHub is still computing the merge; the next run judges the new head"
@@ -61453,7 +64445,7 @@ async function judgePullRequest(options2) {
   const result = await runCheck({
     repo,
     base,
-    head: merge2,
+    head: merge3,
     author: options2.author,
     submittedAt: options2.submittedAt,
     now: options2.now,
@@ -61465,7 +64457,7 @@ async function judgePullRequest(options2) {
     const where = classifyPath(c.path);
     return where.kind === "record" && c.status === "added" ? [`${where.name}@${where.version}`] : [];
   });
-  return { accepted: findings.length === 0, base, merge: merge2, author: options2.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), packages };
+  return { accepted: findings.length === 0, base, merge: merge3, author: options2.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), packages };
 }
 
 // src/github/actions.ts
@@ -61495,16 +64487,16 @@ async function report(findings, markdown) {
 }
 
 // src/action/summary.ts
-function cell(text) {
+function cell2(text) {
   return text.replace(/[\u0000-\u001f\u007f]/g, " ").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]).replace(/[\\`*_[\]|~!#]/g, (c) => `\\${c}`);
 }
-var code = (text) => `<code>${cell(text)}</code>`;
+var code = (text) => `<code>${cell2(text)}</code>`;
 function findingsTable(findings) {
   if (findings.length === 0) return [];
   return [
     "| rule | file | problem | how to fix |",
     "| --- | --- | --- | --- |",
-    ...findings.map((f) => `| ${code(f.rule)} | ${f.file ? code(f.file) : ""} | ${cell(f.message)} | ${cell(f.hint)} |`),
+    ...findings.map((f) => `| ${code(f.rule)} | ${f.file ? code(f.file) : ""} | ${cell2(f.message)} | ${cell2(f.hint)} |`),
     ""
   ];
 }
@@ -61513,7 +64505,7 @@ function judgementMarkdown(j) {
   const lines = [`### wharf check: ${j.accepted ? "✅ accepted" : "❌ rejected"}`, ""];
   lines.push(j.packages.length > 0 ? `Adds ${j.packages.map(code).join(", ")}, submitted by ${code(who)}.` : `${j.changes.length} changed file(s), submitted by ${code(who)}.`, "");
   lines.push(...findingsTable(j.findings));
-  for (const w of j.waiting) lines.push(`⏳ ${cell(w.message)}. ${cell(w.hint)}.`, "");
+  for (const w of j.waiting) lines.push(`⏳ ${cell2(w.message)}. ${cell2(w.hint)}.`, "");
   if (j.unconfirmedTeams.length > 0) {
     lines.push(
       `⚠️ Ownership through ${j.unconfirmedTeams.map(code).join(", ")} could not be confirmed: the token may not read the organization's teams. Give the workflow a token with \`members: read\` (input \`team-token\`), or a maintainer confirms the membership and merges by hand.`,
@@ -61521,6 +64513,16 @@ function judgementMarkdown(j) {
     );
   }
   return lines.join("\n");
+}
+function gatesMarkdown(results) {
+  if (results.length === 0) return "";
+  const lines = ["#### Quality gates", "", "| gate | requires | measured | result |", "| --- | --- | --- | --- |"];
+  for (const r of results) {
+    const verdict = r.met ? "✅ met" : r.waived ? `⚪ waived by ${code(r.waiverLabel)}` : `❌ unmet (a maintainer may waive it with the label ${code(r.waiverLabel)})`;
+    lines.push(`| ${code(r.gate)} | ${cell2(r.requirement)} | ${cell2(r.measured)} | ${verdict} |`);
+  }
+  return `${lines.join("\n")}
+`;
 }
 
 // src/action/check.ts
@@ -61534,7 +64536,7 @@ async function check(inputs, ctx) {
   if (!pr) {
     throw new WharfError("USAGE", `check judges a pull request, and the ${ctx.eventName} event names none`, { hint: "run check on pull_request, or set the pull-request input" });
   }
-  const repo = openRepo(path5.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path9.resolve(ctx.workspace, inputs.index));
   const judgement = await group(
     `Checking pull request #${pr.number} by ${pr.author.login}`,
     () => judgePullRequest({ repo, remote: "origin", token: inputs.token, number: pr.number, headSha: pr.headSha, author: pr.author, submittedAt: pr.createdAt, now: /* @__PURE__ */ new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }) })
@@ -61552,8 +64554,8 @@ async function check(inputs, ctx) {
 }
 
 // src/action/context.ts
-import fs7 from "node:fs";
-import path6 from "node:path";
+import fs12 from "node:fs";
+import path10 from "node:path";
 var obj = (v) => v && typeof v === "object" ? v : {};
 var str = (v) => typeof v === "string" ? v : void 0;
 var num = (v) => typeof v === "number" && Number.isSafeInteger(v) ? v : void 0;
@@ -61596,9 +64598,9 @@ function readContext(env) {
   if (!owner || !repo) throw new WharfError("USAGE", `GITHUB_REPOSITORY "${env.GITHUB_REPOSITORY}" is not owner/name`, { hint: "run the Action in a GitHub Actions job" });
   let payload = {};
   const eventPath = env.GITHUB_EVENT_PATH;
-  if (eventPath && fs7.existsSync(eventPath)) {
+  if (eventPath && fs12.existsSync(eventPath)) {
     try {
-      payload = obj(JSON.parse(fs7.readFileSync(eventPath, "utf8")));
+      payload = obj(JSON.parse(fs12.readFileSync(eventPath, "utf8")));
     } catch (e) {
       throw new WharfError("INVALID_INPUT", `the event payload at ${eventPath} is not JSON: ${e.message}`, { hint: "GITHUB_EVENT_PATH must name the event payload the runner wrote" });
     }
@@ -61610,7 +64612,7 @@ function readContext(env) {
     sha: env.GITHUB_SHA ?? "",
     actor: env.GITHUB_ACTOR ?? "",
     runId: Number.isSafeInteger(runId) && runId > 0 ? runId : void 0,
-    workspace: path6.resolve(need(env, "GITHUB_WORKSPACE")),
+    workspace: path10.resolve(need(env, "GITHUB_WORKSPACE")),
     apiUrl: env.GITHUB_API_URL || "https://api.github.com",
     serverUrl: env.GITHUB_SERVER_URL || "https://github.com",
     pullRequest: pullRequestOf(payload),
@@ -61632,8 +64634,8 @@ var INPUT = {
   target: "target",
   paceWrites: "pace-writes"
 };
-var COMMANDS = ["check"];
-var LATER_COMMANDS = ["test", "merge", "publish", "release", "build-api", "sync"];
+var COMMANDS = ["check", "test", "merge"];
+var LATER_COMMANDS = ["publish", "release", "build-api", "sync"];
 function envInput(env) {
   return (name) => (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
 }
@@ -61649,7 +64651,7 @@ function bool(read, name, fallback) {
   if (text === "true" || text === "false") return text === "true";
   throw new WharfError("USAGE", `input ${name}: "${text}" is not true or false`, { hint: `set ${name} to true or false` });
 }
-function parseInputs(read) {
+function parseInputs(read, env = {}) {
   const command = read(INPUT.command);
   if (LATER_COMMANDS.includes(command)) {
     throw new WharfError("USAGE", `command "${command}" is not in this version of the wharf Action yet: it runs ${COMMANDS.join(", ")}`, {
@@ -61672,14 +64674,254 @@ function parseInputs(read) {
     validateWorkflow: read(INPUT.validateWorkflow) || "validate.yml",
     package: read(INPUT.package) || void 0,
     target: read(INPUT.target) || void 0,
-    paceWrites: bool(read, INPUT.paceWrites, true)
+    paceWrites: bool(read, INPUT.paceWrites, env.WHARF_PACE_WRITES !== "false")
   };
 }
 
+// src/action/merge.ts
+import path11 from "node:path";
+var STATUS_LABELS = {
+  merged: "wharf: merged",
+  rejected: "wharf: rejected",
+  blocked: "wharf: blocked by maintainer",
+  waiting: "wharf: waiting period",
+  "needs-maintainer": "wharf: needs maintainer",
+  "gates-unmet": "wharf: quality gates unmet"
+};
+var DEFAULT_BLOCKING_LABELS = ["wharf: blocked"];
+var COMMENT_MARKER = "merge";
+async function merge2(inputs, ctx) {
+  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
+  const env = { inputs, ctx, github, repo: openRepo(path11.resolve(ctx.workspace, inputs.index)) };
+  const pulls = await pullsToJudge(env);
+  const decisions = [];
+  for (const pr of pulls) {
+    decisions.push(await group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)));
+  }
+  setOutput(OUTPUT.decision, JSON.stringify(decisions));
+  setOutput(OUTPUT.merged, JSON.stringify(decisions.filter((d) => d.verdict === "merged").map((d) => d.number)));
+  setOutput(OUTPUT.accepted, String(decisions.length > 0 && decisions.every((d) => d.verdict === "merged")));
+  const lines = ["### wharf merge", "", "| pull request | decision | why |", "| --- | --- | --- |", ...decisions.map((d) => `| #${d.number} | ${d.verdict} | ${cell2(d.reasons.join(" ")) || ""} |`), ""];
+  if (decisions.length === 0) lines.push("No open pull request to judge.");
+  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(lines.join("\n")).write();
+}
+async function pullsToJudge({ inputs, ctx, github }) {
+  if (inputs.pullRequest !== void 0) return [await github.pulls.get(ctx.repo, inputs.pullRequest)];
+  const open2 = await github.pulls.listOpen(ctx.repo);
+  const run2 = ctx.workflowRun;
+  if (run2) return open2.filter((pr) => pr.head.sha === run2.headSha && (!run2.headRepo || pr.head.repo === run2.headRepo));
+  return open2;
+}
+async function validateRun({ inputs, ctx, github }, pr) {
+  const wanted = inputs.runId ?? (ctx.workflowRun?.headSha === pr.head.sha ? ctx.workflowRun.id : void 0);
+  if (wanted !== void 0) return github.runs.get(ctx.repo, wanted);
+  const runs = await github.runs.listForSha(ctx.repo, pr.head.sha, { event: "pull_request", workflowPath: `.github/workflows/${inputs.validateWorkflow}` });
+  return runs[0];
+}
+async function decide(env, listed) {
+  const { inputs, ctx, github, repo } = env;
+  const pr = await github.pulls.get(ctx.repo, listed.number);
+  const decision = (verdict2, ...reasons2) => ({ number: pr.number, verdict: verdict2, reasons: reasons2 });
+  if (pr.state !== "open" || pr.draft) return decision("pending", pr.draft ? "a draft is not merged" : "it is closed");
+  const run2 = await validateRun(env, pr);
+  if (!run2 || run2.status !== "completed") return decision("pending", `validate has not finished for ${pr.head.sha.slice(0, 12)}`);
+  if (run2.headSha !== pr.head.sha) return decision("pending", `validate run ${run2.id} is of another head`);
+  const now = github.serverTime() ?? /* @__PURE__ */ new Date();
+  const judgement = await judgePullRequest({
+    repo,
+    remote: "origin",
+    token: inputs.token,
+    number: pr.number,
+    headSha: pr.head.sha,
+    author: { login: pr.author.login, id: pr.author.id },
+    submittedAt: new Date(pr.createdAt),
+    now,
+    teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false })
+  });
+  const registry = await readRegistry(repo, judgement.base);
+  const reasons = [];
+  let verdict;
+  const { files, truncated } = await github.pulls.listFiles(ctx.repo, pr.number);
+  const outside = files.filter((f) => !f.filename.startsWith("index/") || f.previousFilename !== void 0 && !f.previousFilename.startsWith("index/"));
+  if (outside.length > 0 || truncated) {
+    verdict = "needs-maintainer";
+    reasons.push(truncated ? "it changes more files than GitHub lists, and is never merged automatically" : `it changes ${outside.map((f) => f.filename).slice(0, 5).join(", ")} outside index/, which is never merged automatically: a maintainer reviews and merges it by hand`);
+  }
+  if (!judgement.accepted) {
+    verdict ??= "rejected";
+    reasons.push(`the registry's rules reject it (${[...new Set(judgement.findings.map((f) => f.rule))].join(", ")})`);
+  } else if (run2.conclusion !== "success") {
+    verdict ??= "rejected";
+    reasons.push(`validate run ${run2.id} concluded ${run2.conclusion ?? "without a conclusion"}`);
+  }
+  const blocking = registry.policy.pull_requests?.blocking_labels ?? DEFAULT_BLOCKING_LABELS;
+  const blockedBy = pr.labels.filter((l) => blocking.some((b) => b.toLowerCase() === l.toLowerCase()));
+  if (blockedBy.length > 0) {
+    verdict ??= "blocked";
+    reasons.push(`the label ${blockedBy.join(", ")} stops automatic merging`);
+  }
+  const refusals = (await github.pulls.latestReviews(ctx.repo, pr.number)).filter((r) => r.state === "CHANGES_REQUESTED" && r.reviewer && isOwner(registry.maintainers, { login: r.reviewer.login, id: r.reviewer.id }));
+  if (refusals.length > 0) {
+    verdict ??= "blocked";
+    reasons.push(`${refusals.map((r) => r.reviewer.login).join(", ")} requested changes`);
+  }
+  let gates = [];
+  if (judgement.accepted && run2.conclusion === "success") {
+    const read = await readReports(env, run2, judgement, registry, pr.labels);
+    if (read.problems.length > 0) {
+      verdict ??= "rejected";
+      reasons.push(...read.problems);
+    }
+    gates = read.gates;
+    const unmet = blockingGates(gates);
+    if (unmet.length > 0) {
+      verdict ??= "gates-unmet";
+      reasons.push(`quality gates unmet: ${unmet.map((g) => `${g.gate} (${g.measured}; waive with the label "${g.waiverLabel}")`).join("; ")}`);
+    }
+  }
+  if (judgement.waiting.length > 0) {
+    verdict ??= "waiting";
+    reasons.push(...judgement.waiting.map((w) => w.message));
+  }
+  if (!verdict) {
+    const merged = await mergeAt(env, pr, judgement);
+    if (merged) {
+      verdict = "merged";
+      reasons.push(`squash-merged as ${merged.slice(0, 12)}`);
+    } else {
+      verdict = "pending";
+      reasons.push("its head moved after it was judged; the next run judges the new head");
+    }
+  }
+  await report2(env, pr, judgement, gates, decision(verdict, ...reasons));
+  return decision(verdict, ...reasons);
+}
+async function readReports({ ctx, github, repo }, run2, judgement, registry, labels) {
+  const legs = await planLegs(repo, judgement.merge, judgement.changes, registry.policy);
+  if (legs.length === 0) return { problems: [], gates: [] };
+  const artifacts = await github.runs.listArtifacts(ctx.repo, run2.id);
+  const problems = [];
+  const byPackage = /* @__PURE__ */ new Map();
+  for (const leg of legs) {
+    const found = artifacts.filter((a) => a.name === legArtifactName(leg) && !a.expired);
+    if (found.length !== 1) {
+      problems.push(`validate run ${run2.id} has ${found.length === 0 ? "no" : found.length} report artifact(s) named ${legArtifactName(leg)}`);
+      continue;
+    }
+    const artifact = found[0];
+    if (artifact.sizeInBytes > REPORT_LIMITS.artifactBytes) {
+      problems.push(`report artifact ${artifact.name} is ${artifact.sizeInBytes} bytes, over the ${REPORT_LIMITS.artifactBytes}-byte limit`);
+      continue;
+    }
+    let zip;
+    try {
+      zip = await github.runs.downloadArtifact(ctx.repo, artifact.id, { maxBytes: REPORT_LIMITS.artifactBytes, timeoutMs: 6e4 });
+    } catch (e) {
+      if (e instanceof WharfError && e.code === GitHubErrorCode.TooLarge) {
+        problems.push(`report artifact ${artifact.name} is over the ${REPORT_LIMITS.artifactBytes}-byte limit`);
+        continue;
+      }
+      throw e;
+    }
+    const read = readLegReport(zip, leg);
+    if (!read.ok) {
+      problems.push(`report artifact ${artifact.name} is refused: ${read.problem}`);
+      continue;
+    }
+    const list = byPackage.get(leg.package) ?? [];
+    list.push({ target: leg.target, report: read.report });
+    byPackage.set(leg.package, list);
+  }
+  const gates = [];
+  const policy = registry.policy.quality_gates;
+  if (policy && problems.length === 0) {
+    for (const reports of byPackage.values()) gates.push(...evaluateGates(combineReports(reports), policy, labels));
+  }
+  return { problems, gates };
+}
+async function mergeAt({ inputs, ctx }, pr, judgement) {
+  const merger = createGitHub({ token: inputs.mergeToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
+  const title = `${pr.title} (#${pr.number})`;
+  const message = withSubmitterTrailer(`Adds ${judgement.packages.join(", ") || `${judgement.changes.length} index file(s)`}, checked by wharf.`, judgement.author);
+  try {
+    return (await merger.pulls.merge(ctx.repo, pr.number, { expectedHeadSha: pr.head.sha, method: "squash", title, message })).sha;
+  } catch (e) {
+    if (e instanceof WharfError && e.code === GitHubErrorCode.HeadChanged) return void 0;
+    throw e;
+  }
+}
+async function report2({ ctx, github }, pr, judgement, gates, decision) {
+  const headline = {
+    merged: "✅ Merged.",
+    rejected: "❌ Not merged: the submission is rejected.",
+    blocked: "⛔ Not merged: a maintainer stopped it.",
+    waiting: "⏳ Accepted; it merges when its waiting period has passed (a scheduled run merges it).",
+    pending: "⏳ Waiting for validate.",
+    "needs-maintainer": "👀 Not merged automatically: a maintainer reviews it.",
+    "gates-unmet": "❌ Not merged: quality gates unmet."
+  };
+  const body = [`## wharf: ${headline[decision.verdict]}`, "", ...decision.reasons.map((r) => `- ${cell2(r)}`), "", judgementMarkdown(judgement), gatesMarkdown(gates)].join("\n");
+  await github.issues.upsertComment(ctx.repo, pr.number, { marker: COMMENT_MARKER, body });
+  if (decision.verdict === "pending") return;
+  const wanted = STATUS_LABELS[decision.verdict];
+  for (const label of pr.labels) {
+    if (Object.values(STATUS_LABELS).includes(label) && label !== wanted) await github.issues.removeLabel(ctx.repo, pr.number, label);
+  }
+  if (!pr.labels.includes(wanted)) await github.issues.addLabels(ctx.repo, pr.number, [wanted]);
+}
+
+// src/action/test.ts
+import { execFile as execFile2 } from "node:child_process";
+import fs13 from "node:fs";
+import path12 from "node:path";
+import { promisify } from "node:util";
+var REPORTS_DIR2 = "wharf-reports";
+async function test(inputs, ctx) {
+  if (!inputs.package || !inputs.target) {
+    throw new WharfError("USAGE", `test runs one leg: it needs the ${INPUT.package} and ${INPUT.target} inputs`, { hint: "pass them from check's legs output (matrix.leg.package, matrix.leg.target)" });
+  }
+  const { id, version } = parsePackageRef(inputs.package);
+  const [target] = parseTargets(inputs.target);
+  const repo = openRepo(path12.resolve(ctx.workspace, inputs.index));
+  const head = await resolveCommit(repo, "HEAD");
+  const record = await readJsonAt(repo, head, recordPath(id, version));
+  if (!record) throw new WharfError("NOT_FOUND", `the checkout has no record of ${inputs.package}`, { hint: "run test in a checkout of the pull request that adds the version" });
+  const registry = await readRegistry(repo, head);
+  if (!target || !legTargets(record, registry.policy).includes(target)) {
+    throw new WharfError("USAGE", `${inputs.package} is not tested on ${inputs.target}`, { hint: `its legs are ${legTargets(record, registry.policy).join(", ")}` });
+  }
+  const artifact = record.artifacts[0];
+  const temp = await fs13.promises.mkdtemp(path12.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
+  const bytes = await group(
+    `Fetching ${artifact.name} (${artifact.size} bytes)`,
+    () => fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
+  );
+  if (sha256Hex(bytes) !== artifact.sha256) {
+    throw new WharfError("INVALID_ARTIFACT", `${artifact.url} does not have the sha256 the record declares`, { hint: "the artifact changed since it was published; publish a new version" });
+  }
+  let input = path12.join(temp, path12.basename(artifact.name) || "artifact");
+  await fs13.promises.writeFile(input, bytes);
+  if (record.kind === "crate") input = await unpackCrate(input, path12.join(temp, "crate"));
+  const report3 = await group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: "signed" }));
+  const file = path12.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
+  await fs13.promises.mkdir(path12.dirname(file), { recursive: true });
+  await fs13.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
+`);
+  setOutput(OUTPUT.report, file);
+  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderMarkdown(report3)).write();
+}
+async function unpackCrate(file, dir) {
+  await fs13.promises.mkdir(dir, { recursive: true });
+  await promisify(execFile2)("tar", ["-xzf", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
+  const top = await fs13.promises.readdir(dir);
+  if (top.length !== 1) throw new WharfError("INVALID_ARTIFACT", `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: "publish the .crate cargo package writes" });
+  return path12.join(dir, top[0]);
+}
+
 // src/action/main.ts
-var COMMAND = { check };
+var COMMAND = { check, test, merge: merge2 };
 async function run(env) {
-  const inputs = parseInputs(envInput(env));
+  const inputs = parseInputs(envInput(env), env);
   const ctx = readContext(env);
   await COMMAND[inputs.command](inputs, ctx);
 }

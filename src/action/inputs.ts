@@ -19,8 +19,8 @@ export const INPUT = {
 } as const
 
 /** The commands this version runs, and those a later version adds. */
-export const COMMANDS = ['check'] as const
-export const LATER_COMMANDS = ['test', 'merge', 'publish', 'release', 'build-api', 'sync'] as const
+export const COMMANDS = ['check', 'test', 'merge'] as const
+export const LATER_COMMANDS = ['publish', 'release', 'build-api', 'sync'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface Inputs {
@@ -68,7 +68,7 @@ function bool(read: ReadInput, name: string, fallback: boolean): boolean {
   throw new WharfError('USAGE', `input ${name}: "${text}" is not true or false`, { hint: `set ${name} to true or false` })
 }
 
-export function parseInputs(read: ReadInput): Inputs {
+export function parseInputs(read: ReadInput, env: NodeJS.ProcessEnv = {}): Inputs {
   const command = read(INPUT.command)
   if ((LATER_COMMANDS as readonly string[]).includes(command)) {
     throw new WharfError('USAGE', `command "${command}" is not in this version of the wharf Action yet: it runs ${COMMANDS.join(', ')}`, {
@@ -91,6 +91,6 @@ export function parseInputs(read: ReadInput): Inputs {
     validateWorkflow: read(INPUT.validateWorkflow) || 'validate.yml',
     package: read(INPUT.package) || undefined,
     target: read(INPUT.target) || undefined,
-    paceWrites: bool(read, INPUT.paceWrites, true),
+    paceWrites: bool(read, INPUT.paceWrites, env.WHARF_PACE_WRITES !== 'false'),
   }
 }

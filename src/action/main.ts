@@ -8,11 +8,13 @@ import { WharfError } from '../core/errors.js'
 import { check } from './check.js'
 import { readContext, type RunnerContext } from './context.js'
 import { envInput, parseInputs, type Command, type Inputs } from './inputs.js'
+import { merge } from './merge.js'
+import { test } from './test.js'
 
-const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check }
+const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check, test, merge }
 
 export async function run(env: NodeJS.ProcessEnv): Promise<void> {
-  const inputs = parseInputs(envInput(env))
+  const inputs = parseInputs(envInput(env), env)
   const ctx = readContext(env)
   await COMMAND[inputs.command](inputs, ctx)
 }

@@ -1,0 +1,249 @@
+/**
+ * `command: merge`: the trusted half of the gate, run on the default branch
+ * (after validate, and on a schedule). For each pull request it judges the
+ * test merge again with the registry's own code, reads the validate run's
+ * reports as untrusted data, comments, labels, and merges (squash, at the
+ * head it judged) when policy allows. Nothing the pull request's run
+ * produced is trusted except as data that passed the report schema.
+ */
+import * as core from '@actions/core'
+import path from 'node:path'
+import { readRegistry } from '../check/index.js'
+import { WharfError } from '../core/errors.js'
+import { withSubmitterTrailer } from '../core/submitter.js'
+import { isOwner, type RegistryFile } from '../core/types.js'
+import { openRepo, type Repo } from '../git/index.js'
+import { createGitHub, GitHubErrorCode, type GitHub, type PullRequest, type WorkflowRun } from '../github/index.js'
+import { blockingGates, combineReports, evaluateGates, legArtifactName, planLegs, readLegReport, REPORT_LIMITS, type GateResult, type LegReport } from '../review/index.js'
+import type { RunnerContext } from './context.js'
+import type { Inputs } from './inputs.js'
+import { judgePullRequest, type Judgement } from './judge.js'
+import { OUTPUT } from './output.js'
+import { cell, gatesMarkdown, judgementMarkdown } from './summary.js'
+
+/** What merge decided for one pull request. */
+export type Verdict = 'merged' | 'rejected' | 'blocked' | 'waiting' | 'pending' | 'needs-maintainer' | 'gates-unmet'
+
+export interface Decision {
+  number: number
+  verdict: Verdict
+  /** Why, in one sentence per reason. */
+  reasons: string[]
+}
+
+/** The status label each verdict leaves on the pull request (one at a time). */
+export const STATUS_LABELS: Record<Exclude<Verdict, 'pending'>, string> = {
+  merged: 'wharf: merged',
+  rejected: 'wharf: rejected',
+  blocked: 'wharf: blocked by maintainer',
+  waiting: 'wharf: waiting period',
+  'needs-maintainer': 'wharf: needs maintainer',
+  'gates-unmet': 'wharf: quality gates unmet',
+}
+
+export const DEFAULT_BLOCKING_LABELS = ['wharf: blocked']
+const COMMENT_MARKER = 'merge'
+
+interface Env {
+  inputs: Inputs
+  ctx: RunnerContext
+  github: GitHub
+  repo: Repo
+}
+
+export async function merge(inputs: Inputs, ctx: RunnerContext): Promise<void> {
+  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: 'wharf-action' })
+  const env: Env = { inputs, ctx, github, repo: openRepo(path.resolve(ctx.workspace, inputs.index)) }
+  const pulls = await pullsToJudge(env)
+  const decisions: Decision[] = []
+  for (const pr of pulls) {
+    decisions.push(await core.group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)))
+  }
+  core.setOutput(OUTPUT.decision, JSON.stringify(decisions))
+  core.setOutput(OUTPUT.merged, JSON.stringify(decisions.filter((d) => d.verdict === 'merged').map((d) => d.number)))
+  core.setOutput(OUTPUT.accepted, String(decisions.length > 0 && decisions.every((d) => d.verdict === 'merged')))
+  const lines = ['### wharf merge', '', '| pull request | decision | why |', '| --- | --- | --- |', ...decisions.map((d) => `| #${d.number} | ${d.verdict} | ${cell(d.reasons.join(' ')) || ''} |`), '']
+  if (decisions.length === 0) lines.push('No open pull request to judge.')
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(lines.join('\n')).write()
+}
+
+/** The pull requests this run judges: the one named, the workflow run's (found by head sha: a fork's run lists none), or every open one. */
+async function pullsToJudge({ inputs, ctx, github }: Env): Promise<PullRequest[]> {
+  if (inputs.pullRequest !== undefined) return [await github.pulls.get(ctx.repo, inputs.pullRequest)]
+  const open = await github.pulls.listOpen(ctx.repo)
+  const run = ctx.workflowRun
+  if (run) return open.filter((pr) => pr.head.sha === run.headSha && (!run.headRepo || pr.head.repo === run.headRepo))
+  return open
+}
+
+/** The newest validate run of the pull request's head, from the event when it is that run. */
+async function validateRun({ inputs, ctx, github }: Env, pr: PullRequest): Promise<WorkflowRun | undefined> {
+  const wanted = inputs.runId ?? (ctx.workflowRun?.headSha === pr.head.sha ? ctx.workflowRun.id : undefined)
+  if (wanted !== undefined) return github.runs.get(ctx.repo, wanted)
+  const runs = await github.runs.listForSha(ctx.repo, pr.head.sha, { event: 'pull_request', workflowPath: `.github/workflows/${inputs.validateWorkflow}` })
+  return runs[0]
+}
+
+async function decide(env: Env, listed: PullRequest): Promise<Decision> {
+  const { inputs, ctx, github, repo } = env
+  const pr = await github.pulls.get(ctx.repo, listed.number)
+  const decision = (verdict: Verdict, ...reasons: string[]): Decision => ({ number: pr.number, verdict, reasons })
+  if (pr.state !== 'open' || pr.draft) return decision('pending', pr.draft ? 'a draft is not merged' : 'it is closed')
+
+  const run = await validateRun(env, pr)
+  if (!run || run.status !== 'completed') return decision('pending', `validate has not finished for ${pr.head.sha.slice(0, 12)}`)
+  if (run.headSha !== pr.head.sha) return decision('pending', `validate run ${run.id} is of another head`)
+
+  const now = github.serverTime() ?? new Date()
+  const judgement = await judgePullRequest({
+    repo,
+    remote: 'origin',
+    token: inputs.token,
+    number: pr.number,
+    headSha: pr.head.sha,
+    author: { login: pr.author.login, id: pr.author.id },
+    submittedAt: new Date(pr.createdAt),
+    now,
+    teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }),
+  })
+  const registry = await readRegistry(repo, judgement.base)
+  const reasons: string[] = []
+  let verdict: Verdict | undefined
+
+  const { files, truncated } = await github.pulls.listFiles(ctx.repo, pr.number)
+  const outside = files.filter((f) => !f.filename.startsWith('index/') || (f.previousFilename !== undefined && !f.previousFilename.startsWith('index/')))
+  if (outside.length > 0 || truncated) {
+    verdict = 'needs-maintainer'
+    reasons.push(truncated ? 'it changes more files than GitHub lists, and is never merged automatically' : `it changes ${outside.map((f) => f.filename).slice(0, 5).join(', ')} outside index/, which is never merged automatically: a maintainer reviews and merges it by hand`)
+  }
+  if (!judgement.accepted) {
+    verdict ??= 'rejected'
+    reasons.push(`the registry's rules reject it (${[...new Set(judgement.findings.map((f) => f.rule))].join(', ')})`)
+  } else if (run.conclusion !== 'success') {
+    verdict ??= 'rejected'
+    reasons.push(`validate run ${run.id} concluded ${run.conclusion ?? 'without a conclusion'}`)
+  }
+
+  const blocking = registry.policy.pull_requests?.blocking_labels ?? DEFAULT_BLOCKING_LABELS
+  const blockedBy = pr.labels.filter((l) => blocking.some((b) => b.toLowerCase() === l.toLowerCase()))
+  if (blockedBy.length > 0) {
+    verdict ??= 'blocked'
+    reasons.push(`the label ${blockedBy.join(', ')} stops automatic merging`)
+  }
+  const refusals = (await github.pulls.latestReviews(ctx.repo, pr.number)).filter((r) => r.state === 'CHANGES_REQUESTED' && r.reviewer && isOwner(registry.maintainers, { login: r.reviewer.login, id: r.reviewer.id }))
+  if (refusals.length > 0) {
+    verdict ??= 'blocked'
+    reasons.push(`${refusals.map((r) => r.reviewer!.login).join(', ')} requested changes`)
+  }
+
+  let gates: GateResult[] = []
+  if (judgement.accepted && run.conclusion === 'success') {
+    const read = await readReports(env, run, judgement, registry, pr.labels)
+    if (read.problems.length > 0) {
+      verdict ??= 'rejected'
+      reasons.push(...read.problems)
+    }
+    gates = read.gates
+    const unmet = blockingGates(gates)
+    if (unmet.length > 0) {
+      verdict ??= 'gates-unmet'
+      reasons.push(`quality gates unmet: ${unmet.map((g) => `${g.gate} (${g.measured}; waive with the label "${g.waiverLabel}")`).join('; ')}`)
+    }
+  }
+  if (judgement.waiting.length > 0) {
+    verdict ??= 'waiting'
+    reasons.push(...judgement.waiting.map((w) => w.message))
+  }
+
+  if (!verdict) {
+    const merged = await mergeAt(env, pr, judgement)
+    if (merged) {
+      verdict = 'merged'
+      reasons.push(`squash-merged as ${merged.slice(0, 12)}`)
+    } else {
+      verdict = 'pending'
+      reasons.push('its head moved after it was judged; the next run judges the new head')
+    }
+  }
+  await report(env, pr, judgement, gates, decision(verdict, ...reasons))
+  return decision(verdict, ...reasons)
+}
+
+/** Every leg's report from the validate run's artifacts, re-validated, combined per version and held to the gates. */
+async function readReports({ ctx, github, repo }: Env, run: WorkflowRun, judgement: Judgement, registry: RegistryFile, labels: readonly string[]): Promise<{ problems: string[]; gates: GateResult[] }> {
+  const legs = await planLegs(repo, judgement.merge, judgement.changes, registry.policy)
+  if (legs.length === 0) return { problems: [], gates: [] }
+  const artifacts = await github.runs.listArtifacts(ctx.repo, run.id)
+  const problems: string[] = []
+  const byPackage = new Map<string, LegReport[]>()
+  for (const leg of legs) {
+    const found = artifacts.filter((a) => a.name === legArtifactName(leg) && !a.expired)
+    if (found.length !== 1) {
+      problems.push(`validate run ${run.id} has ${found.length === 0 ? 'no' : found.length} report artifact(s) named ${legArtifactName(leg)}`)
+      continue
+    }
+    const artifact = found[0]!
+    if (artifact.sizeInBytes > REPORT_LIMITS.artifactBytes) {
+      problems.push(`report artifact ${artifact.name} is ${artifact.sizeInBytes} bytes, over the ${REPORT_LIMITS.artifactBytes}-byte limit`)
+      continue
+    }
+    let zip: Buffer
+    try {
+      zip = await github.runs.downloadArtifact(ctx.repo, artifact.id, { maxBytes: REPORT_LIMITS.artifactBytes, timeoutMs: 60_000 })
+    } catch (e) {
+      if (e instanceof WharfError && e.code === GitHubErrorCode.TooLarge) {
+        problems.push(`report artifact ${artifact.name} is over the ${REPORT_LIMITS.artifactBytes}-byte limit`)
+        continue
+      }
+      throw e
+    }
+    const read = readLegReport(zip, leg)
+    if (!read.ok) {
+      problems.push(`report artifact ${artifact.name} is refused: ${read.problem}`)
+      continue
+    }
+    const list = byPackage.get(leg.package) ?? []
+    list.push({ target: leg.target, report: read.report })
+    byPackage.set(leg.package, list)
+  }
+  const gates: GateResult[] = []
+  const policy = registry.policy.quality_gates
+  if (policy && problems.length === 0) {
+    for (const reports of byPackage.values()) gates.push(...evaluateGates(combineReports(reports), policy, labels))
+  }
+  return { problems, gates }
+}
+
+/** Squash-merges at the judged head with the submitter's trailer; undefined when the head moved meanwhile. */
+async function mergeAt({ inputs, ctx }: Env, pr: PullRequest, judgement: Judgement): Promise<string | undefined> {
+  const merger = createGitHub({ token: inputs.mergeToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: 'wharf-action' })
+  const title = `${pr.title} (#${pr.number})`
+  const message = withSubmitterTrailer(`Adds ${judgement.packages.join(', ') || `${judgement.changes.length} index file(s)`}, checked by wharf.`, judgement.author)
+  try {
+    return (await merger.pulls.merge(ctx.repo, pr.number, { expectedHeadSha: pr.head.sha, method: 'squash', title, message })).sha
+  } catch (e) {
+    if (e instanceof WharfError && e.code === GitHubErrorCode.HeadChanged) return undefined
+    throw e
+  }
+}
+
+/** The one comment merge keeps on the pull request, and its one status label. */
+async function report({ ctx, github }: Env, pr: PullRequest, judgement: Judgement, gates: GateResult[], decision: Decision): Promise<void> {
+  const headline: Record<Verdict, string> = {
+    merged: '✅ Merged.',
+    rejected: '❌ Not merged: the submission is rejected.',
+    blocked: '⛔ Not merged: a maintainer stopped it.',
+    waiting: '⏳ Accepted; it merges when its waiting period has passed (a scheduled run merges it).',
+    pending: '⏳ Waiting for validate.',
+    'needs-maintainer': '👀 Not merged automatically: a maintainer reviews it.',
+    'gates-unmet': '❌ Not merged: quality gates unmet.',
+  }
+  const body = [`## wharf: ${headline[decision.verdict]}`, '', ...decision.reasons.map((r) => `- ${cell(r)}`), '', judgementMarkdown(judgement), gatesMarkdown(gates)].join('\n')
+  await github.issues.upsertComment(ctx.repo, pr.number, { marker: COMMENT_MARKER, body })
+  if (decision.verdict === 'pending') return
+  const wanted = STATUS_LABELS[decision.verdict]
+  for (const label of pr.labels) {
+    if (Object.values(STATUS_LABELS).includes(label) && label !== wanted) await github.issues.removeLabel(ctx.repo, pr.number, label)
+  }
+  if (!pr.labels.includes(wanted)) await github.issues.addLabels(ctx.repo, pr.number, [wanted])
+}

@@ -1,0 +1,89 @@
+/**
+ * The index repo's own workflows (validate.yml, merge.yml), run file by file
+ * by the runner on the emulator, with the committed Action (`uses: ./`):
+ * each scenario of the pull-request gate, from the pull request opening to
+ * the merge or the refusal.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { zipSync } from 'fflate'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { namespacePath } from '../../src/core/layout.js'
+import { stableJson } from '../../src/core/canonical.js'
+import { namespaceFile } from '../../src/core/records.js'
+import { createRunner, type Runner, type WorkflowRunResult } from '../github/runner/runner.js'
+import { client, git, pushBranch, rest, useEmulator } from '../github/helpers.js'
+import { createIndexFixture, REPO, type IndexFixture } from './fixture.js'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const WORKFLOWS = ['validate.yml', 'merge.yml']
+const repoRef = { owner: 'wharf', repo: 'index' }
+
+describe('the index workflows on the emulator', () => {
+  const ctx = useEmulator()
+  let fx: IndexFixture
+  let runner: Runner
+  let clock = Date.parse('2026-11-30T12:00:00Z')
+  beforeAll(async () => {
+    ctx.emu.now = () => new Date(clock)
+    const files = Object.fromEntries(WORKFLOWS.map((w) => [`.github/workflows/${w}`, fs.readFileSync(path.join(ROOT, '.github/workflows', w), 'utf8')]))
+    fx = await createIndexFixture(ctx.emu, {
+      files,
+      withAction: true,
+      policy(registry) {
+        registry.policy.namespaces.waiting_period_hours = 72
+        registry.policy.quality_gates = { max_artifact_bytes: 4096 }
+      },
+    })
+    runner = createRunner({ emulator: ctx.emu, repo: REPO, baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', WHARF_PACE_WRITES: 'false' } })
+  })
+  afterAll(() => fx?.close())
+
+  /** Opens a pull request from `login` adding `files`; returns its number (events not yet dispatched). */
+  async function openPull(login: string, branch: string, files: Record<string, string>): Promise<number> {
+    const token = ctx.emu.mintToken({ user: login })
+    const work = await fx.clone(token)
+    await pushBranch(work, branch, files, `Add ${branch}`)
+    return (await client(ctx.emu, token).pulls.create(repoRef, { title: `Add ${branch}`, head: branch, base: 'main' })).number
+  }
+
+  const bot = () => client(ctx.emu, ctx.emu.mintToken({ permissions: { contents: 'read', 'pull-requests': 'read', issues: 'read' } }))
+  const pull = (n: number) => bot().pulls.get(repoRef, n)
+  const comment = async (n: number) => (await bot().issues.listComments(repoRef, n)).find((c) => c.body.includes('wharf-merge') || c.body.includes('## wharf:'))?.body ?? ''
+  const byName = (runs: WorkflowRunResult[], name: string) => runs.filter((r) => r.name === name)
+  const adminToken = () => ctx.emu.mintToken({ user: 'admin' })
+
+  it('validates, comments on and merges an honest pull request, with the submitter trailer', async () => {
+    const record = fx.record('1.1.0')
+    const n = await openPull('alice', 'calc-1.1.0', { [record.path]: record.content })
+    const runs = await runner.drain()
+    const [validate] = byName(runs, 'validate')
+    expect(validate?.conclusion, JSON.stringify(validate?.jobs.map((j) => [j.name, j.conclusion, j.log.slice(-800)]))).toBe('success')
+    // One leg: a component is tested on the one target its bytes decide.
+    expect(validate!.jobs.filter((j) => j.id === 'test').map((j) => (j.matrix?.leg as { key: string }).key)).toEqual(['acme.calc.1.1.0.wasm32-wasip2'])
+    const merge = byName(runs, 'merge')[0]!
+    expect(merge.conclusion, merge.jobs[0]?.log.slice(-2000)).toBe('success')
+    const pr = await pull(n)
+    expect(pr.merged).toBe(true)
+    expect(pr.labels).toContain('wharf: merged')
+    expect(await comment(n)).toContain('✅ Merged')
+    const main = await fx.clone(ctx.emu.mintToken({ user: 'alice' }))
+    const message = await git(main, 'log', '-1', '--format=%B', 'origin/main')
+    expect(message).toMatch(new RegExp(`\\nWharf-Submitter: alice \\(${ctx.emu.requireAccount('alice').id}\\)\\n`))
+  }, 240_000)
+
+  it("fails validate on a non-owner's pull request with an annotation naming the rule and the fix, and does not merge it", async () => {
+    const record = fx.record('1.2.0')
+    const n = await openPull('mallory', 'calc-1.2.0', { [record.path]: record.content })
+    const runs = await runner.drain()
+    const validate = byName(runs, 'validate')[0]!
+    expect(validate.conclusion).toBe('failure')
+    const check = validate.jobs.find((j) => j.id === 'check')!
+    expect(check.annotations).toContainEqual(expect.objectContaining({ level: 'error', title: 'namespace/not-owner', file: record.path }))
+    expect(check.summary).toContain('<code>namespace/not-owner</code>')
+    expect(check.summary).toContain("submit from an owner's account")
+    expect(validate.jobs.find((j) => j.id === 'test')?.conclusion ?? 'skipped').toBe('skipped')
+    expect((await pull(n)).merged).toBe(false)
+    expect(await comment(n)).toContain('not-owner')
+  }, 240_000)
+})
