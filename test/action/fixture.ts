@@ -29,7 +29,7 @@ export interface IndexFixture {
   /** The registry's base URL for artifacts (loopback http). */
   artifactBase: string
   /** A signed record file for acme:<name>@<version>, its artifact served. */
-  record(version: string, name?: string): { path: string; content: string }
+  record(version: string, name?: string, bytes?: Buffer): { path: string; content: string }
   /** A work tree cloned with `token`. */
   clone(token: string): Promise<string>
   close(): Promise<void>
@@ -84,8 +84,7 @@ export async function createIndexFixture(emu: Emulator, options: FixtureOptions 
   return {
     key,
     artifactBase,
-    record(version, name = 'calc') {
-      const bytes = component(`${name}-${version}`)
+    record(version, name = 'calc', bytes = component(`${name}-${version}`)) {
       const url = `/${name}-${version}.wasm`
       artifacts.set(url, bytes)
       const artifact = { ...storedArtifact(bytes, `${name}.wasm`, 'wasm32-wasip2'), url: `${artifactBase}${url}` }

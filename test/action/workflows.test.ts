@@ -8,9 +8,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { namespacePath } from '../../src/core/layout.js'
 import { stableJson } from '../../src/core/canonical.js'
+import { generateKey } from '../../src/core/keys.js'
+import { namespacePath } from '../../src/core/layout.js'
 import { namespaceFile } from '../../src/core/records.js'
+import { component } from '../helpers/wasm.js'
 import { createRunner, type Runner, type WorkflowRunResult } from '../github/runner/runner.js'
 import { client, git, pushBranch, rest, useEmulator } from '../github/helpers.js'
 import { createIndexFixture, REPO, type IndexFixture } from './fixture.js'
@@ -32,7 +34,7 @@ describe('the index workflows on the emulator', () => {
       withAction: true,
       policy(registry) {
         registry.policy.namespaces.waiting_period_hours = 72
-        registry.policy.quality_gates = { max_artifact_bytes: 4096 }
+        registry.policy.quality_gates = { max_artifact_bytes: 64 }
       },
     })
     runner = createRunner({ emulator: ctx.emu, repo: REPO, baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', WHARF_PACE_WRITES: 'false' } })
@@ -86,4 +88,82 @@ describe('the index workflows on the emulator', () => {
     expect((await pull(n)).merged).toBe(false)
     expect(await comment(n)).toContain('not-owner')
   }, 240_000)
+
+  it('never merges a pull request that also touches .github/', async () => {
+    const record = fx.record('1.3.0')
+    const n = await openPull('alice', 'calc-1.3.0', { [record.path]: record.content, '.github/workflows/extra.yml': 'name: extra\non: workflow_dispatch\njobs:\n  j:\n    runs-on: ubuntu-24.04\n    permissions: {}\n    steps:\n      - run: echo\n' })
+    const runs = await runner.drain()
+    expect(byName(runs, 'merge')).toHaveLength(1)
+    const pr = await pull(n)
+    expect(pr.merged).toBe(false)
+    expect(pr.labels).toContain('wharf: needs maintainer')
+    expect(await comment(n)).toMatch(/\.github\/workflows\/extra\.yml outside index\/, which is never merged automatically/)
+  }, 240_000)
+
+  it('merges a new namespace only by the scheduled run after its waiting period, and a blocking label stops it', async () => {
+    const key = generateKey()
+    const claim = namespaceFile('zeta', [{ login: 'alice', id: ctx.emu.requireAccount('alice').id }], { id: key.id, publicKey: key.publicKey }, ctx.emu.now())
+    const n = await openPull('alice', 'claim-zeta', { [namespacePath('zeta')]: stableJson(claim) })
+    await runner.drain()
+    expect((await pull(n)).merged).toBe(false)
+    expect((await pull(n)).labels).toContain('wharf: waiting period')
+    expect(await comment(n)).toMatch(/waiting period/)
+
+    clock += 71 * 3_600_000
+    await runner.schedule()
+    expect((await pull(n)).merged, 'merged before its waiting period passed').toBe(false)
+
+    clock += 2 * 3_600_000
+    expect((await rest(ctx.emu, adminToken(), 'POST', `/repos/${REPO}/issues/${n}/labels`, { labels: ['wharf: blocked'] })).status).toBe(200)
+    await runner.schedule()
+    const blocked = await pull(n)
+    expect(blocked.merged).toBe(false)
+    expect(blocked.labels).toContain('wharf: blocked by maintainer')
+    expect(await comment(n)).toMatch(/the label wharf: blocked stops automatic merging/)
+
+    expect((await rest(ctx.emu, adminToken(), 'DELETE', `/repos/${REPO}/issues/${n}/labels/${encodeURIComponent('wharf: blocked')}`)).status).toBe(200)
+    const scheduled = await runner.schedule()
+    expect(scheduled.map((r) => r.name)).toEqual(['merge'])
+    expect((await pull(n)).merged).toBe(true)
+  }, 360_000)
+
+  it('stops an unmet quality gate, naming its measured value, and merges once a maintainer waives it', async () => {
+    const record = fx.record('2.0.0', 'calc', component('x'.repeat(80)))
+    const n = await openPull('alice', 'calc-2.0.0', { [record.path]: record.content })
+    await runner.drain()
+    let pr = await pull(n)
+    expect(pr.merged).toBe(false)
+    expect(pr.labels).toContain('wharf: quality gates unmet')
+    const body = await comment(n)
+    expect(body).toMatch(/<code>max\\_artifact\\_bytes<\/code> \| artifact at most 64 bytes \| \d{2,3} bytes \| ❌ unmet/)
+    expect(body).toContain('wharf: waive max-artifact-bytes')
+
+    expect((await rest(ctx.emu, adminToken(), 'POST', `/repos/${REPO}/issues/${n}/labels`, { labels: ['wharf: waive max-artifact-bytes'] })).status).toBe(200)
+    await runner.schedule()
+    pr = await pull(n)
+    expect(pr.merged).toBe(true)
+    expect(await comment(n)).toMatch(/waived by <code>wharf: waive max-artifact-bytes<\/code>/)
+  }, 360_000)
+
+  it('refuses a report artifact that is schema-invalid, oversized or names a path outside index/reports/', async () => {
+    const record = fx.record('3.0.0')
+    const n = await openPull('alice', 'calc-3.0.0', { [record.path]: record.content })
+    ctx.emu.takeDeliveries() // the pull request's own validate run is replaced by forged ones
+    const head = (await pull(n)).head.sha
+    const reportPath = 'index/reports/acme/calc/3.0.0/wasm32-wasip2.json'
+    const forged: Array<[string, Record<string, Uint8Array>, RegExp]> = [
+      ['schema-invalid', { [reportPath]: new TextEncoder().encode('{"schema":"wharf:report/v1","subject":{}}') }, /does not match the report schema/],
+      ['oversized', { [reportPath]: new Uint8Array(5 * 1024 * 1024).fill(32) }, /over the \d+-byte limit/],
+      ['outside index/reports/', { [reportPath]: new TextEncoder().encode('{}'), 'index/namespaces/acme.json': new TextEncoder().encode('{}') }, /names &quot;index\/namespaces\/acme\.json&quot;, outside index\/reports\//],
+    ]
+    for (const [what, entries, refusal] of forged) {
+      const run = ctx.emu.startRun({ repo: REPO, workflowPath: '.github/workflows/validate.yml', workflowName: 'validate', event: 'pull_request', headSha: head, headBranch: 'calc-3.0.0', actor: 'alice', pullRequests: [n] })
+      await ctx.emu.addArtifact(run, 'wharf-report-acme.calc.3.0.0.wasm32-wasip2', Buffer.from(zipSync(entries, { level: 9 })))
+      await ctx.emu.completeRun(run, 'success')
+      const runs = await runner.drain()
+      expect(byName(runs, 'merge'), what).toHaveLength(1)
+      expect((await pull(n)).merged, what).toBe(false)
+      expect(await comment(n), what).toMatch(refusal)
+    }
+  }, 360_000)
 })
