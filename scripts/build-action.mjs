@@ -17,6 +17,19 @@ const RUNNERS = path.join(ROOT, 'src/matrix/runners')
 /** Runner scripts that need only Node (jco's hook needs jco's packages, which the bundle does not ship). */
 const SHIPPED_RUNNERS = ['boundary.mjs', 'host.mjs', 'node-main.mjs', 'node-wasi.mjs', 'validate.mjs']
 
+/** The bundle reads only the version from package.json: a dependency change elsewhere does not make it stale. */
+const packageVersionOnly = {
+  name: 'wharf-package-version',
+  setup(build) {
+    const file = path.join(ROOT, 'package.json')
+    build.onLoad({ filter: /[\\/]package\.json$/ }, (args) => {
+      if (args.path !== file) return undefined
+      const { name, version } = JSON.parse(fs.readFileSync(file, 'utf8'))
+      return { contents: JSON.stringify({ name, version }), loader: 'json' }
+    })
+  },
+}
+
 /** Builds into `outDir` and returns the files written, relative to it. */
 export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
   fs.rmSync(outDir, { recursive: true, force: true })
@@ -36,6 +49,7 @@ export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
     // does not ship it, so a runner without it reports those steps as failed with jco's absence as the reason.
     external: ['@bytecodealliance/jco', '@bytecodealliance/preview2-shim', '@bytecodealliance/preview2-shim/*'],
     // CommonJS dependencies call require() for Node's own modules; an ESM bundle gives them one.
+    plugins: [packageVersionOnly],
     banner: { js: "import { createRequire as __wharfCreateRequire } from 'node:module'\nconst require = __wharfCreateRequire(import.meta.url)" },
   })
   for (const name of SHIPPED_RUNNERS) fs.copyFileSync(path.join(RUNNERS, name), path.join(outDir, 'runners', name))

@@ -22774,15 +22774,15 @@ var require_rules = __commonJS({
     }
     exports2.isJSONType = isJSONType;
     function getRules() {
-      const groups2 = {
+      const groups3 = {
         number: { type: "number", rules: [] },
         string: { type: "string", rules: [] },
         array: { type: "array", rules: [] },
         object: { type: "object", rules: [] }
       };
       return {
-        types: { ...groups2, integer: true, boolean: true, null: true },
-        rules: [{ rules: [] }, groups2.number, groups2.string, groups2.array, groups2.object],
+        types: { ...groups3, integer: true, boolean: true, null: true },
+        rules: [{ rules: [] }, groups3.number, groups3.string, groups3.array, groups3.object],
         post: { rules: [] },
         all: {},
         keywords: {}
@@ -29396,12 +29396,12 @@ var require_dist = __commonJS({
         throw new Error(`Unknown format "${name}"`);
       return f;
     };
-    function addFormats2(ajv2, list, fs14, exportName) {
+    function addFormats2(ajv2, list, fs15, exportName) {
       var _a2;
       var _b2;
       (_a2 = (_b2 = ajv2.opts.code).formats) !== null && _a2 !== void 0 ? _a2 : _b2.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
       for (const f of list)
-        ajv2.addFormat(f, fs14[f]);
+        ajv2.addFormat(f, fs15[f]);
     }
     module2.exports = exports2 = formatsPlugin;
     Object.defineProperty(exports2, "__esModule", { value: true });
@@ -37084,20 +37084,20 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         stats: /* @__PURE__ */ new Map()
       };
     }
-    async function updateCachedIndexFile(fs14, filepath, cache2) {
+    async function updateCachedIndexFile(fs15, filepath, cache2) {
       const [stat2, rawIndexFile] = await Promise.all([
-        fs14.lstat(filepath),
-        fs14.read(filepath)
+        fs15.lstat(filepath),
+        fs15.read(filepath)
       ]);
       const index2 = await GitIndex.from(rawIndexFile);
       cache2.map.set(filepath, index2);
       cache2.stats.set(filepath, stat2);
     }
-    async function isIndexStale(fs14, filepath, cache2) {
+    async function isIndexStale(fs15, filepath, cache2) {
       const savedStats = cache2.stats.get(filepath);
       if (savedStats === void 0) return true;
       if (savedStats === null) return false;
-      const currStats = await fs14.lstat(filepath);
+      const currStats = await fs15.lstat(filepath);
       if (currStats === null) return false;
       if (compareStats(savedStats, currStats)) return true;
       const saved = normalizeStats(savedStats);
@@ -37117,7 +37117,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<any>} The result of the closure function.
        * @throws {UnmergedPathsError} If unmerged paths exist and `allowUnmerged` is `false`.
        */
-      static async acquire({ fs: fs14, gitdir, cache: cache2, allowUnmerged = true }, closure) {
+      static async acquire({ fs: fs15, gitdir, cache: cache2, allowUnmerged = true }, closure) {
         if (!cache2[IndexCache]) {
           cache2[IndexCache] = createCache();
         }
@@ -37126,8 +37126,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let unmergedPaths = [];
         await acquireLock(filepath, async () => {
           const theIndexCache = cache2[IndexCache];
-          if (await isIndexStale(fs14, filepath, theIndexCache)) {
-            await updateCachedIndexFile(fs14, filepath, theIndexCache);
+          if (await isIndexStale(fs15, filepath, theIndexCache)) {
+            await updateCachedIndexFile(fs15, filepath, theIndexCache);
           }
           const index2 = theIndexCache.map.get(filepath);
           unmergedPaths = index2.unmergedPaths;
@@ -37136,8 +37136,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           result = await closure(index2);
           if (index2._dirty) {
             const buffer = await index2.toObject();
-            await fs14.write(filepath, buffer);
-            theIndexCache.stats.set(filepath, await fs14.lstat(filepath));
+            await fs15.write(filepath, buffer);
+            theIndexCache.stats.set(filepath, await fs15.lstat(filepath));
             index2._dirty = false;
           }
         });
@@ -37212,9 +37212,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       throw new InternalError(`Unexpected GitTree entry mode: ${mode.toString(8)}`);
     }
     var GitWalkerIndex = class {
-      constructor({ fs: fs14, gitdir, cache: cache2 }) {
+      constructor({ fs: fs15, gitdir, cache: cache2 }) {
         this.treePromise = GitIndexManager.acquire(
-          { fs: fs14, gitdir, cache: cache2 },
+          { fs: fs15, gitdir, cache: cache2 },
           async function(index2) {
             return flatFileListToDirectoryStructure(index2.entries);
           }
@@ -37305,8 +37305,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     function STAGE() {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs14, gitdir, cache: cache2 }) {
-          return new GitWalkerIndex({ fs: fs14, gitdir, cache: cache2 });
+        value: function({ fs: fs15, gitdir, cache: cache2 }) {
+          return new GitWalkerIndex({ fs: fs15, gitdir, cache: cache2 });
         }
       });
       Object.freeze(o);
@@ -37859,8 +37859,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} opts.gitdir - The path to the `.git` directory.
        * @returns {Promise<GitConfig>} A `GitConfig` object representing the parsed configuration.
        */
-      static async get({ fs: fs14, gitdir }) {
-        const text = await fs14.read(`${gitdir}/config`, { encoding: "utf8" });
+      static async get({ fs: fs15, gitdir }) {
+        const text = await fs15.read(`${gitdir}/config`, { encoding: "utf8" });
         return GitConfig.from(text);
       }
       /**
@@ -37872,8 +37872,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {GitConfig} opts.config - The `GitConfig` object to save.
        * @returns {Promise<void>} Resolves when the configuration has been successfully saved.
        */
-      static async save({ fs: fs14, gitdir, config }) {
-        await fs14.write(`${gitdir}/config`, config.toString(), {
+      static async save({ fs: fs15, gitdir, config }) {
+        await fs15.write(`${gitdir}/config`, config.toString(), {
           encoding: "utf8"
         });
       }
@@ -37912,7 +37912,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<Object>} - An object containing pruned refs.
        */
       static async updateRemoteRefs({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         remote,
         refs,
@@ -37927,7 +37927,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             throw new InvalidOidError(value);
           }
         }
-        const config = await GitConfigManager.get({ fs: fs14, gitdir });
+        const config = await GitConfigManager.get({ fs: fs15, gitdir });
         if (!refspecs) {
           refspecs = await config.getall(`remote.${remote}.fetch`);
           if (refspecs.length === 0) {
@@ -37960,18 +37960,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         tagRefsToWrite.forEach(assertWritableRef);
         if (pruneTags) {
           const tags2 = await _GitRefManager.listRefs({
-            fs: fs14,
+            fs: fs15,
             gitdir,
             filepath: "refs/tags"
           });
           await _GitRefManager.deleteRefs({
-            fs: fs14,
+            fs: fs15,
             gitdir,
             refs: tags2.map((tag2) => `refs/tags/${tag2}`)
           });
         }
         for (const serverRef of tagRefsToWrite) {
-          if (!await _GitRefManager.exists({ fs: fs14, gitdir, ref: serverRef })) {
+          if (!await _GitRefManager.exists({ fs: fs15, gitdir, ref: serverRef })) {
             const oid = refs.get(serverRef);
             actualRefsToWrite.set(serverRef, oid);
           }
@@ -37987,7 +37987,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (prune) {
           for (const filepath of refspec.localNamespaces()) {
             const refs2 = (await _GitRefManager.listRefs({
-              fs: fs14,
+              fs: fs15,
               gitdir,
               filepath
             })).map((file) => `${filepath}/${file}`);
@@ -37998,13 +37998,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
           }
           if (pruned.length > 0) {
-            await _GitRefManager.deleteRefs({ fs: fs14, gitdir, refs: pruned });
+            await _GitRefManager.deleteRefs({ fs: fs15, gitdir, refs: pruned });
           }
         }
         for (const [key, value] of actualRefsToWrite) {
           await acquireLock(
             key,
-            async () => fs14.write(join(gitdir, key), `${value.trim()}
+            async () => fs15.write(join(gitdir, key), `${value.trim()}
 `, "utf8")
           );
         }
@@ -38021,14 +38021,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<void>}
        */
       // TODO: make this less crude?
-      static async writeRef({ fs: fs14, gitdir, ref, value }) {
+      static async writeRef({ fs: fs15, gitdir, ref, value }) {
         assertWritableRef(ref);
         if (!value.match(/[0-9a-f]{40}/)) {
           throw new InvalidOidError(value);
         }
         await acquireLock(
           ref,
-          async () => fs14.write(join(gitdir, ref), `${value.trim()}
+          async () => fs15.write(join(gitdir, ref), `${value.trim()}
 `, "utf8")
         );
       }
@@ -38042,11 +38042,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.value - The target ref.
        * @returns {Promise<void>}
        */
-      static async writeSymbolicRef({ fs: fs14, gitdir, ref, value }) {
+      static async writeSymbolicRef({ fs: fs15, gitdir, ref, value }) {
         assertWritableRef(ref);
         await acquireLock(
           ref,
-          async () => fs14.write(join(gitdir, ref), `ref: ${value.trim()}
+          async () => fs15.write(join(gitdir, ref), `ref: ${value.trim()}
 `, "utf8")
         );
       }
@@ -38059,8 +38059,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRef({ fs: fs14, gitdir, ref }) {
-        return _GitRefManager.deleteRefs({ fs: fs14, gitdir, refs: [ref] });
+      static async deleteRef({ fs: fs15, gitdir, ref }) {
+        return _GitRefManager.deleteRefs({ fs: fs15, gitdir, refs: [ref] });
       }
       /**
        * Deletes multiple refs.
@@ -38071,12 +38071,12 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string[]} args.refs - The refs to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRefs({ fs: fs14, gitdir, refs }) {
+      static async deleteRefs({ fs: fs15, gitdir, refs }) {
         refs.forEach(assertWritableRef);
-        await Promise.all(refs.map((ref) => fs14.rm(join(gitdir, ref))));
+        await Promise.all(refs.map((ref) => fs15.rm(join(gitdir, ref))));
         let text = await acquireLock(
           "packed-refs",
-          async () => fs14.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs15.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
         const packed = GitPackedRefs.from(text);
         const beforeSize = packed.refs.size;
@@ -38089,7 +38089,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           text = packed.toString();
           await acquireLock(
             "packed-refs",
-            async () => fs14.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
+            async () => fs15.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
           );
         }
       }
@@ -38104,7 +38104,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<string>} - The resolved object ID.
        */
       static async resolve({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref,
         depth = void 0,
@@ -38118,17 +38118,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         if (ref.startsWith("ref: ")) {
           ref = ref.slice("ref: ".length);
-          return _GitRefManager.resolve({ fs: fs14, gitdir, ref, depth, visited });
+          return _GitRefManager.resolve({ fs: fs15, gitdir, ref, depth, visited });
         }
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs14, gitdir });
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs15, gitdir });
         const allpaths = refpaths(ref).filter((p) => !GIT_FILES.includes(p));
         for (const ref2 of allpaths) {
           const sha = await acquireLock(
             ref2,
-            async () => await fs14.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
+            async () => await fs15.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
           );
           if (sha) {
             if (visited.has(ref2)) {
@@ -38138,7 +38138,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
             visited.add(ref2);
             return _GitRefManager.resolve({
-              fs: fs14,
+              fs: fs15,
               gitdir,
               ref: sha.trim(),
               depth,
@@ -38163,11 +38163,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref names an unborn branch.
        */
-      static async isUnbornBranch({ fs: fs14, gitdir, ref }) {
+      static async isUnbornBranch({ fs: fs15, gitdir, ref }) {
         let target;
         try {
           target = await _GitRefManager.resolve({
-            fs: fs14,
+            fs: fs15,
             gitdir,
             ref: "HEAD",
             depth: 2
@@ -38188,9 +38188,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref exists, false otherwise.
        */
-      static async exists({ fs: fs14, gitdir, ref }) {
+      static async exists({ fs: fs15, gitdir, ref }) {
         try {
-          await _GitRefManager.expand({ fs: fs14, gitdir, ref });
+          await _GitRefManager.expand({ fs: fs15, gitdir, ref });
           return true;
         } catch (err2) {
           if (err2 instanceof NotFoundError) return false;
@@ -38206,16 +38206,16 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to expand.
        * @returns {Promise<string>} - The full ref name.
        */
-      static async expand({ fs: fs14, gitdir, ref }) {
+      static async expand({ fs: fs15, gitdir, ref }) {
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs14, gitdir });
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs15, gitdir });
         const allpaths = refpaths(ref).filter((p) => !GIT_FILES.includes(p));
         for (const ref2 of allpaths) {
           const refExists = await acquireLock(
             ref2,
-            async () => fs14.exists(`${gitdir}/${ref2}`)
+            async () => fs15.exists(`${gitdir}/${ref2}`)
           );
           if (refExists) return ref2;
           if (packedMap.has(ref2)) return ref2;
@@ -38283,10 +38283,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Map<string, string>>} - A map of packed refs.
        */
-      static async packedRefs({ fs: fs14, gitdir }) {
+      static async packedRefs({ fs: fs15, gitdir }) {
         const text = await acquireLock(
           "packed-refs",
-          async () => fs14.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs15.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
         const packed = GitPackedRefs.from(text);
         return packed.refs;
@@ -38300,11 +38300,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.filepath - The filepath prefix to match.
        * @returns {Promise<string[]>} - A sorted list of refs.
        */
-      static async listRefs({ fs: fs14, gitdir, filepath }) {
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs14, gitdir });
+      static async listRefs({ fs: fs15, gitdir, filepath }) {
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs15, gitdir });
         let files = null;
         try {
-          files = await fs14.readdirDeep(`${gitdir}/${filepath}`);
+          files = await fs15.readdirDeep(`${gitdir}/${filepath}`);
           files = files.map((x2) => x2.replace(`${gitdir}/${filepath}/`, ""));
         } catch (err2) {
           files = [];
@@ -38329,15 +38329,15 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.remote] - The remote to filter branches by.
        * @returns {Promise<string[]>} - A list of branch names.
        */
-      static async listBranches({ fs: fs14, gitdir, remote }) {
+      static async listBranches({ fs: fs15, gitdir, remote }) {
         if (remote) {
           return _GitRefManager.listRefs({
-            fs: fs14,
+            fs: fs15,
             gitdir,
             filepath: `refs/remotes/${remote}`
           });
         } else {
-          return _GitRefManager.listRefs({ fs: fs14, gitdir, filepath: `refs/heads` });
+          return _GitRefManager.listRefs({ fs: fs15, gitdir, filepath: `refs/heads` });
         }
       }
       /**
@@ -38348,9 +38348,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<string[]>} - A list of tag names.
        */
-      static async listTags({ fs: fs14, gitdir }) {
+      static async listTags({ fs: fs15, gitdir }) {
         const tags = await _GitRefManager.listRefs({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           filepath: `refs/tags`
         });
@@ -38521,9 +38521,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         };
       }
     };
-    async function readObjectLoose({ fs: fs14, gitdir, oid }) {
+    async function readObjectLoose({ fs: fs15, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      const file = await fs14.read(`${gitdir}/${source}`);
+      const file = await fs15.read(`${gitdir}/${source}`);
       if (!file) {
         return null;
       }
@@ -39196,17 +39196,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     };
     var PackfileCache = /* @__PURE__ */ Symbol("PackfileCache");
     async function loadPackIndex({
-      fs: fs14,
+      fs: fs15,
       filename,
       getExternalRefDelta,
       emitter,
       emitterPrefix
     }) {
-      const idx = await fs14.read(filename);
+      const idx = await fs15.read(filename);
       return GitPackIndex.fromIdx({ idx, getExternalRefDelta });
     }
     function readPackIndex({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       filename,
       getExternalRefDelta,
@@ -39217,7 +39217,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       let p = cache2[PackfileCache].get(filename);
       if (!p) {
         p = loadPackIndex({
-          fs: fs14,
+          fs: fs15,
           filename,
           getExternalRefDelta,
           emitter,
@@ -39241,19 +39241,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       return hash.digest("hex");
     }
     async function readObjectPacked({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
       format = "content",
       getExternalRefDelta
     }) {
-      let list = await fs14.readdir(join(gitdir, "objects/pack"));
+      let list = await fs15.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p = await readPackIndex({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
@@ -39262,7 +39262,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (p.offsets.has(oid)) {
           const packFile = indexFile.replace(/idx$/, "pack");
           if (!p.pack) {
-            const read = fs14.read(packFile);
+            const read = fs15.read(packFile);
             p.pack = read;
             read.catch(() => {
               if (p.pack === read) p.pack = null;
@@ -39306,7 +39306,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
     }
     async function _readObject({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
@@ -39315,17 +39315,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       if (!["deflated", "wrapped", "content"].includes(format)) {
         throw new InternalError(`invalid requested format "${format}"`);
       }
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
       let result;
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         result = { format: "wrapped", object: Buffer.from(`tree 0\0`) };
       }
       if (!result) {
-        result = await readObjectLoose({ fs: fs14, gitdir, oid });
+        result = await readObjectLoose({ fs: fs15, gitdir, oid });
       }
       if (!result) {
         result = await readObjectPacked({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           oid,
@@ -40055,18 +40055,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return _GitCommit.from(signedCommit);
       }
     };
-    async function resolveTree({ fs: fs14, cache: cache2, gitdir, oid }) {
+    async function resolveTree({ fs: fs15, cache: cache2, gitdir, oid }) {
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         return { tree: GitTree.from([]), oid };
       }
-      const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+      const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
+        return resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
       }
       if (type === "commit") {
         oid = GitCommit.from(object).parse().tree;
-        return resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
+        return resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
       }
       if (type !== "tree") {
         throw new ObjectTypeError(oid, type, "tree");
@@ -40074,23 +40074,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { tree: GitTree.from(object), oid };
     }
     var GitWalkerRepo = class {
-      constructor({ fs: fs14, gitdir, ref, cache: cache2 }) {
-        this.fs = fs14;
+      constructor({ fs: fs15, gitdir, ref, cache: cache2 }) {
+        this.fs = fs15;
         this.cache = cache2;
         this.gitdir = gitdir;
         this.mapPromise = (async () => {
           const map = /* @__PURE__ */ new Map();
           let oid;
           try {
-            oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
+            oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
           } catch (e) {
-            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs14, gitdir, ref })) {
+            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs15, gitdir, ref })) {
               oid = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
             } else {
               throw e;
             }
           }
-          const tree = await resolveTree({ fs: fs14, cache: this.cache, gitdir, oid });
+          const tree = await resolveTree({ fs: fs15, cache: this.cache, gitdir, oid });
           tree.type = "tree";
           tree.mode = "40000";
           map.set(".", tree);
@@ -40125,7 +40125,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async readdir(entry) {
         const filepath = entry._fullpath;
-        const { fs: fs14, cache: cache2, gitdir } = this;
+        const { fs: fs15, cache: cache2, gitdir } = this;
         const map = await this.mapPromise;
         const obj2 = map.get(filepath);
         if (!obj2) throw new Error(`No obj for ${filepath}`);
@@ -40134,7 +40134,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (obj2.type !== "tree") {
           return null;
         }
-        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
         if (type !== obj2.type) {
           throw new ObjectTypeError(oid, type, obj2.type);
         }
@@ -40165,10 +40165,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async content(entry) {
         if (entry._content === false) {
           const map = await this.mapPromise;
-          const { fs: fs14, cache: cache2, gitdir } = this;
+          const { fs: fs15, cache: cache2, gitdir } = this;
           const obj2 = map.get(entry._fullpath);
           const oid = obj2.oid;
-          const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+          const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
           if (type !== "blob") {
             entry._content = void 0;
           } else {
@@ -40189,16 +40189,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     function TREE({ ref = "HEAD" } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs14, gitdir, cache: cache2 }) {
-          return new GitWalkerRepo({ fs: fs14, gitdir, ref, cache: cache2 });
+        value: function({ fs: fs15, gitdir, cache: cache2 }) {
+          return new GitWalkerRepo({ fs: fs15, gitdir, ref, cache: cache2 });
         }
       });
       Object.freeze(o);
       return o;
     }
     var GitWalkerFs = class {
-      constructor({ fs: fs14, dir, gitdir, cache: cache2, refresh = true }) {
-        this.fs = fs14;
+      constructor({ fs: fs15, dir, gitdir, cache: cache2, refresh = true }) {
+        this.fs = fs15;
         this.cache = cache2;
         this.dir = dir;
         this.gitdir = gitdir;
@@ -40236,8 +40236,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async readdir(entry) {
         if (await entry.type() !== "tree") return null;
         const filepath = entry._fullpath;
-        const { fs: fs14, dir } = this;
-        const names = await fs14.readdir(join(dir, filepath));
+        const { fs: fs15, dir } = this;
+        const names = await fs15.readdir(join(dir, filepath));
         if (names === null) return null;
         return names.map((name) => join(filepath, name));
       }
@@ -40255,8 +40255,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async stat(entry) {
         if (entry._stat === false) {
-          const { fs: fs14, dir } = this;
-          let stat2 = await fs14.lstat(`${dir}/${entry._fullpath}`);
+          const { fs: fs15, dir } = this;
+          let stat2 = await fs15.lstat(`${dir}/${entry._fullpath}`);
           if (!stat2) {
             throw new Error(
               `ENOENT: no such file or directory, lstat '${entry._fullpath}'`
@@ -40278,17 +40278,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async content(entry) {
         if (entry._content === false) {
-          const { fs: fs14, dir, gitdir } = this;
+          const { fs: fs15, dir, gitdir } = this;
           if (await entry.type() === "tree") {
             entry._content = void 0;
           } else {
             let content;
             if (await entry.mode() >> 12 === 10) {
-              content = await fs14.readlink(`${dir}/${entry._fullpath}`);
+              content = await fs15.readlink(`${dir}/${entry._fullpath}`);
             } else {
-              const config = await this._getGitConfig(fs14, gitdir);
+              const config = await this._getGitConfig(fs15, gitdir);
               const autocrlf = await config.get("core.autocrlf");
-              content = await fs14.read(`${dir}/${entry._fullpath}`, { autocrlf });
+              content = await fs15.read(`${dir}/${entry._fullpath}`, { autocrlf });
             }
             entry._actualSize = content.length;
             if (entry._stat && entry._stat.size === -1) {
@@ -40302,14 +40302,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async oid(entry) {
         if (entry._oid === false) {
           const self2 = this;
-          const { fs: fs14, gitdir, cache: cache2 } = this;
+          const { fs: fs15, gitdir, cache: cache2 } = this;
           let oid;
           await GitIndexManager.acquire(
-            { fs: fs14, gitdir, cache: cache2 },
+            { fs: fs15, gitdir, cache: cache2 },
             async function(index2) {
               const stage = index2.entriesMap.get(entry._fullpath);
               const stats = await entry.stat();
-              const config = await self2._getGitConfig(fs14, gitdir);
+              const config = await self2._getGitConfig(fs15, gitdir);
               const filemode = await config.get("core.filemode");
               const trustino = typeof process !== "undefined" ? !(process.platform === "win32") : true;
               if (!stage || compareStats(stats, stage, filemode, trustino)) {
@@ -40349,30 +40349,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * writes a refresh right away instead of queueing it.
        */
       async flush() {
-        const { fs: fs14, gitdir, cache: cache2, refreshQueue } = this;
+        const { fs: fs15, gitdir, cache: cache2, refreshQueue } = this;
         this.refreshQueue = [];
         this.flushed = true;
         if (refreshQueue.length === 0) return;
-        await GitIndexManager.acquire({ fs: fs14, gitdir, cache: cache2 }, async (index2) => {
+        await GitIndexManager.acquire({ fs: fs15, gitdir, cache: cache2 }, async (index2) => {
           for (const { filepath, stage, stats, oid } of refreshQueue) {
             if (index2.entriesMap.get(filepath) !== stage) continue;
             index2.insert({ filepath, stats, oid });
           }
         });
       }
-      async _getGitConfig(fs14, gitdir) {
+      async _getGitConfig(fs15, gitdir) {
         if (this.config) {
           return this.config;
         }
-        this.config = await GitConfigManager.get({ fs: fs14, gitdir });
+        this.config = await GitConfigManager.get({ fs: fs15, gitdir });
         return this.config;
       }
     };
     function WORKDIR({ refresh = true } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs14, dir, gitdir, cache: cache2 }) {
-          return new GitWalkerFs({ fs: fs14, dir, gitdir, cache: cache2, refresh });
+        value: function({ fs: fs15, dir, gitdir, cache: cache2 }) {
+          return new GitWalkerFs({ fs: fs15, dir, gitdir, cache: cache2, refresh });
         }
       });
       Object.freeze(o);
@@ -40431,7 +40431,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _walk({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir,
@@ -40448,7 +40448,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       iterate = (walk2, children) => Promise.all([...children].map(walk2))
     }) {
       const walkers = trees.map(
-        (proxy) => proxy[GitWalkSymbol]({ fs: fs14, dir, gitdir, cache: cache2 })
+        (proxy) => proxy[GitWalkSymbol]({ fs: fs15, dir, gitdir, cache: cache2 })
       );
       const root = new Array(walkers.length).fill(".");
       const range = arrayRange(0, walkers.length);
@@ -40512,22 +40512,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
     }
-    async function rmRecursive(fs14, filepath) {
-      const entries = await fs14.readdir(filepath);
+    async function rmRecursive(fs15, filepath) {
+      const entries = await fs15.readdir(filepath);
       if (entries == null) {
-        await fs14.rm(filepath);
+        await fs15.rm(filepath);
       } else if (entries.length) {
         await Promise.all(
           entries.map((entry) => {
             const subpath = join(filepath, entry);
-            return fs14.lstat(subpath).then((stat2) => {
+            return fs15.lstat(subpath).then((stat2) => {
               if (!stat2) return;
-              return stat2.isDirectory() ? rmRecursive(fs14, subpath) : fs14.rm(subpath);
+              return stat2.isDirectory() ? rmRecursive(fs15, subpath) : fs15.rm(subpath);
             });
           })
-        ).then(() => fs14.rmdir(filepath));
+        ).then(() => fs15.rmdir(filepath));
       } else {
-        await fs14.rmdir(filepath);
+        await fs15.rmdir(filepath);
       }
     }
     function isPromiseLike(obj2) {
@@ -40544,7 +40544,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (typeof code2 !== "string") return false;
       return code2 === "ENOENT" || code2 === "ENOTDIR" || code2.includes("ENS");
     }
-    function isPromiseFs(fs14) {
+    function isPromiseFs(fs15) {
       const test2 = (targetFs) => {
         try {
           return targetFs.readFile().catch((e) => e);
@@ -40552,7 +40552,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           return e;
         }
       };
-      return isPromiseLike(test2(fs14));
+      return isPromiseLike(test2(fs15));
     }
     var commands = [
       "readFile",
@@ -40566,25 +40566,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       "readlink",
       "symlink"
     ];
-    function bindFs(target, fs14) {
-      if (isPromiseFs(fs14)) {
+    function bindFs(target, fs15) {
+      if (isPromiseFs(fs15)) {
         for (const command of commands) {
-          target[`_${command}`] = fs14[command].bind(fs14);
+          target[`_${command}`] = fs15[command].bind(fs15);
         }
       } else {
         for (const command of commands) {
-          target[`_${command}`] = pify(fs14[command].bind(fs14));
+          target[`_${command}`] = pify(fs15[command].bind(fs15));
         }
       }
-      if (isPromiseFs(fs14)) {
-        if (fs14.cp) target._cp = fs14.cp.bind(fs14);
-        if (fs14.rm) target._rm = fs14.rm.bind(fs14);
-        else if (fs14.rmdir.length > 1) target._rm = fs14.rmdir.bind(fs14);
+      if (isPromiseFs(fs15)) {
+        if (fs15.cp) target._cp = fs15.cp.bind(fs15);
+        if (fs15.rm) target._rm = fs15.rm.bind(fs15);
+        else if (fs15.rmdir.length > 1) target._rm = fs15.rmdir.bind(fs15);
         else target._rm = rmRecursive.bind(null, target);
       } else {
-        if (fs14.cp) target._cp = pify(fs14.cp.bind(fs14));
-        if (fs14.rm) target._rm = pify(fs14.rm.bind(fs14));
-        else if (fs14.rmdir.length > 2) target._rm = pify(fs14.rmdir.bind(fs14));
+        if (fs15.cp) target._cp = pify(fs15.cp.bind(fs15));
+        if (fs15.rm) target._rm = pify(fs15.rm.bind(fs15));
+        else if (fs15.rmdir.length > 2) target._rm = pify(fs15.rmdir.bind(fs15));
         else target._rm = rmRecursive.bind(null, target);
       }
     }
@@ -40594,15 +40594,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        *
        * @param {Object} fs - A file system implementation to wrap.
        */
-      constructor(fs14) {
-        if (typeof fs14._original_unwrapped_fs !== "undefined") return fs14;
-        const promises3 = Object.getOwnPropertyDescriptor(fs14, "promises");
+      constructor(fs15) {
+        if (typeof fs15._original_unwrapped_fs !== "undefined") return fs15;
+        const promises3 = Object.getOwnPropertyDescriptor(fs15, "promises");
         if (promises3 && promises3.enumerable) {
-          bindFs(this, fs14.promises);
+          bindFs(this, fs15.promises);
         } else {
-          bindFs(this, fs14);
+          bindFs(this, fs15);
         }
-        this._original_unwrapped_fs = fs14;
+        this._original_unwrapped_fs = fs15;
       }
       /**
        * Return true if a file exists, false if it doesn't exist.
@@ -40846,18 +40846,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
-        const fs14 = new FileSystem(_fs);
+        const fs15 = new FileSystem(_fs);
         const trees = [TREE({ ref: commit2 }), WORKDIR(), STAGE()];
         let unmergedPaths = [];
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             unmergedPaths = index2.unmergedPaths;
           }
         );
         const results = await _walk({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -40880,18 +40880,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         });
         await GitIndexManager.acquire(
-          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of results) {
               if (entry === false) continue;
               if (!entry) {
-                await fs14.rmdir(`${dir}/${entry.path}`, { recursive: true });
+                await fs15.rmdir(`${dir}/${entry.path}`, { recursive: true });
                 index2.delete({ filepath: entry.path });
                 continue;
               }
               if (entry.type === "blob") {
                 const content = new TextDecoder().decode(entry.content);
-                await fs14.write(`${dir}/${entry.path}`, content, {
+                await fs15.write(`${dir}/${entry.path}`, content, {
                   mode: entry.mode
                 });
                 index2.insert({
@@ -40919,13 +40919,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.filepath - The path of the file to check.
        * @returns {Promise<boolean>} - `true` if the file is ignored, `false` otherwise.
        */
-      static async isIgnored({ fs: fs14, dir, gitdir = join(dir, ".git"), filepath }) {
+      static async isIgnored({ fs: fs15, dir, gitdir = join(dir, ".git"), filepath }) {
         if (basename(filepath) === ".git") return true;
         if (filepath === ".") return false;
         let excludes = "";
         const excludesFile = join(gitdir, "info", "exclude");
-        if (await fs14.exists(excludesFile)) {
-          excludes = await fs14.read(excludesFile, "utf8");
+        if (await fs15.exists(excludesFile)) {
+          excludes = await fs15.read(excludesFile, "utf8");
         }
         const pairs = [
           {
@@ -40944,7 +40944,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         let ignoredStatus = false;
         for (const [index2, p] of pairs.entries()) {
-          const file = await fs14.read(p.gitignore, "utf8");
+          const file = await fs15.read(p.gitignore, "utf8");
           const ign = ignore();
           if (index2 === 0) ign.add(excludes);
           ign.add(file);
@@ -40959,7 +40959,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return ignoredStatus;
       }
     };
-    async function writeObjectLoose({ fs: fs14, gitdir, object, format, oid }) {
+    async function writeObjectLoose({ fs: fs15, gitdir, object, format, oid }) {
       if (format !== "deflated") {
         throw new InternalError(
           "GitObjectStoreLoose expects objects to write to be in deflated format"
@@ -40967,7 +40967,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
       const filepath = `${gitdir}/${source}`;
-      if (!await fs14.exists(filepath)) await fs14.write(filepath, object);
+      if (!await fs15.exists(filepath)) await fs15.write(filepath, object);
     }
     var supportsCompressionStream = null;
     async function deflate(buffer) {
@@ -40993,7 +40993,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _writeObject({
-      fs: fs14,
+      fs: fs15,
       gitdir,
       type,
       object,
@@ -41009,7 +41009,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         object = Buffer.from(await deflate(object));
       }
       if (!dryRun) {
-        await writeObjectLoose({ fs: fs14, gitdir, object, format: "deflated", oid });
+        await writeObjectLoose({ fs: fs15, gitdir, object, format: "deflated", oid });
       }
       return oid;
     }
@@ -41032,17 +41032,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
           async (index2) => {
-            const config = await GitConfigManager.get({ fs: fs14, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs15, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
             return addToIndex({
               dir,
               gitdir: updatedGitdir,
-              fs: fs14,
+              fs: fs15,
               filepath,
               index: index2,
               force,
@@ -41067,7 +41067,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function addToIndex({
       dir,
       gitdir,
-      fs: fs14,
+      fs: fs15,
       filepath,
       index: index2,
       force,
@@ -41078,23 +41078,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const promises3 = filepath.map(async (currentFilepath) => {
         if (!force && !isTracked(index2, currentFilepath)) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs14,
+            fs: fs15,
             dir,
             gitdir,
             filepath: currentFilepath
           });
           if (ignored) return;
         }
-        const stats = await fs14.lstat(join(dir, currentFilepath));
+        const stats = await fs15.lstat(join(dir, currentFilepath));
         if (!stats) throw new NotFoundError(currentFilepath);
         if (stats.isDirectory()) {
-          const children = await fs14.readdir(join(dir, currentFilepath));
+          const children = await fs15.readdir(join(dir, currentFilepath));
           if (parallel) {
             const promises4 = children.map(
               (child) => addToIndex({
                 dir,
                 gitdir,
-                fs: fs14,
+                fs: fs15,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41108,7 +41108,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               await addToIndex({
                 dir,
                 gitdir,
-                fs: fs14,
+                fs: fs15,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41118,9 +41118,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           }
         } else {
-          const object = stats.isSymbolicLink() ? await fs14.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs14.read(join(dir, currentFilepath), { autocrlf });
+          const object = stats.isSymbolicLink() ? await fs15.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs15.read(join(dir, currentFilepath), { autocrlf });
           if (object === null) throw new NotFoundError(currentFilepath);
-          const oid = await _writeObject({ fs: fs14, gitdir, type: "blob", object });
+          const oid = await _writeObject({ fs: fs15, gitdir, type: "blob", object });
           index2.insert({ filepath: currentFilepath, stats, oid });
         }
       });
@@ -41135,23 +41135,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const fulfilledPromises = settledPromises.filter((settle) => settle.status === "fulfilled" && settle.value).map((settle) => settle.value);
       return fulfilledPromises;
     }
-    async function hasObjectLoose({ fs: fs14, gitdir, oid }) {
+    async function hasObjectLoose({ fs: fs15, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      return fs14.exists(`${gitdir}/${source}`);
+      return fs15.exists(`${gitdir}/${source}`);
     }
     async function hasObjectPacked({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
       getExternalRefDelta
     }) {
-      let list = await fs14.readdir(join(gitdir, "objects/pack"));
+      let list = await fs15.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p = await readPackIndex({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
@@ -41164,17 +41164,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return false;
     }
     async function hasObject({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
       format = "content"
     }) {
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
-      let result = await hasObjectLoose({ fs: fs14, gitdir, oid });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
+      let result = await hasObjectLoose({ fs: fs15, gitdir, oid });
       if (!result) {
         result = await hasObjectPacked({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           oid,
@@ -41183,8 +41183,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return result;
     }
-    async function _getConfig({ fs: fs14, gitdir, path: path13 }) {
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+    async function _getConfig({ fs: fs15, gitdir, path: path13 }) {
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       return config.get(path13);
     }
     function assignDefined(target, ...sources) {
@@ -41200,11 +41200,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return target;
     }
-    async function normalizeAuthorObject({ fs: fs14, gitdir, author, commit: commit2 }) {
+    async function normalizeAuthorObject({ fs: fs15, gitdir, author, commit: commit2 }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultAuthor = {
-        name: await _getConfig({ fs: fs14, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs14, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs15, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs15, gitdir, path: "user.email" }) || "",
         // author.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41221,7 +41221,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return normalizedAuthor;
     }
     async function normalizeCommitterObject({
-      fs: fs14,
+      fs: fs15,
       gitdir,
       author,
       committer,
@@ -41229,8 +41229,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultCommitter = {
-        name: await _getConfig({ fs: fs14, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs14, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs15, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs15, gitdir, path: "user.email" }) || "",
         // committer.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41247,20 +41247,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return normalizedCommitter;
     }
-    async function resolveCommit2({ fs: fs14, cache: cache2, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+    async function resolveCommit2({ fs: fs15, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveCommit2({ fs: fs14, cache: cache2, gitdir, oid });
+        return resolveCommit2({ fs: fs15, cache: cache2, gitdir, oid });
       }
       if (type !== "commit") {
         throw new ObjectTypeError(oid, type, "commit");
       }
       return { commit: GitCommit.from(object), oid };
     }
-    async function _readCommit({ fs: fs14, cache: cache2, gitdir, oid }) {
+    async function _readCommit({ fs: fs15, cache: cache2, gitdir, oid }) {
       const { commit: commit2, oid: commitOid2 } = await resolveCommit2({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid
@@ -41274,7 +41274,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     var EMPTY_TREE_OID = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
     async function _commit({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       onSign,
       gitdir,
@@ -41293,10 +41293,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let initialCommit = false;
       let detachedHead = false;
       if (!ref) {
-        const headContent = await fs14.read(`${gitdir}/HEAD`, { encoding: "utf8" });
+        const headContent = await fs15.read(`${gitdir}/HEAD`, { encoding: "utf8" });
         detachedHead = !headContent.startsWith("ref:");
         ref = await GitRefManager.resolve({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           ref: "HEAD",
           depth: 2
@@ -41305,7 +41305,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let refOid, refCommit;
       try {
         refOid = await GitRefManager.resolve({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           ref
         });
@@ -41314,25 +41314,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         initialCommit = true;
       }
       if (!initialCommit && (amend || disallowEmpty)) {
-        refCommit = await _readCommit({ fs: fs14, gitdir, oid: refOid, cache: cache2 });
+        refCommit = await _readCommit({ fs: fs15, gitdir, oid: refOid, cache: cache2 });
       }
       if (amend && initialCommit) {
         throw new NoCommitError(ref);
       }
-      const author = !amend ? await normalizeAuthorObject({ fs: fs14, gitdir, author: _author }) : await normalizeAuthorObject({
-        fs: fs14,
+      const author = !amend ? await normalizeAuthorObject({ fs: fs15, gitdir, author: _author }) : await normalizeAuthorObject({
+        fs: fs15,
         gitdir,
         author: _author,
         commit: refCommit.commit
       });
       if (!author) throw new MissingNameError("author");
       const committer = !amend ? await normalizeCommitterObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         author,
         committer: _committer
       }) : await normalizeCommitterObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         author,
         committer: _committer,
@@ -41340,14 +41340,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (!committer) throw new MissingNameError("committer");
       return GitIndexManager.acquire(
-        { fs: fs14, gitdir, cache: cache2, allowUnmerged: false },
+        { fs: fs15, gitdir, cache: cache2, allowUnmerged: false },
         async function(index2) {
           const inodes = flatFileListToDirectoryStructure(
             index2.entries.filter((entry) => !entry.flags.intentToAdd)
           );
           const inode = inodes.get(".");
           if (!tree) {
-            tree = await constructTree({ fs: fs14, gitdir, inode, dryRun });
+            tree = await constructTree({ fs: fs15, gitdir, inode, dryRun });
           }
           if (!parent) {
             if (!amend) {
@@ -41358,10 +41358,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           } else {
             parent = await Promise.all(
               parent.map(async (p) => {
-                let oid2 = await GitRefManager.resolve({ fs: fs14, gitdir, ref: p });
-                while (await hasObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 })) {
+                let oid2 = await GitRefManager.resolve({ fs: fs15, gitdir, ref: p });
+                while (await hasObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 })) {
                   const { type, object } = await _readObject({
-                    fs: fs14,
+                    fs: fs15,
                     cache: cache2,
                     gitdir,
                     oid: oid2
@@ -41397,7 +41397,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             comm = await GitCommit.sign(comm, onSign, signingKey);
           }
           const oid = await _writeObject({
-            fs: fs14,
+            fs: fs15,
             gitdir,
             type: "commit",
             object: comm.toObject(),
@@ -41405,7 +41405,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
           if (!noUpdateBranch && !dryRun) {
             await GitRefManager.writeRef({
-              fs: fs14,
+              fs: fs15,
               gitdir,
               ref: detachedHead ? "HEAD" : ref,
               value: oid
@@ -41415,12 +41415,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       );
     }
-    async function constructTree({ fs: fs14, gitdir, inode, dryRun }) {
+    async function constructTree({ fs: fs15, gitdir, inode, dryRun }) {
       const children = inode.children;
       for (const inode2 of children) {
         if (inode2.type === "tree") {
           inode2.metadata.mode = "040000";
-          inode2.metadata.oid = await constructTree({ fs: fs14, gitdir, inode: inode2, dryRun });
+          inode2.metadata.oid = await constructTree({ fs: fs15, gitdir, inode: inode2, dryRun });
         }
       }
       const entries = children.map((inode2) => ({
@@ -41431,7 +41431,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }));
       const tree = GitTree.from(entries);
       const oid = await _writeObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         type: "tree",
         object: tree.toObject(),
@@ -41439,9 +41439,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function resolveFilepath({ fs: fs14, cache: cache2, gitdir, oid, filepath }) {
+    async function resolveFilepath({ fs: fs15, cache: cache2, gitdir, oid, filepath }) {
       const entry = await resolveFilepathEntry({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid,
@@ -41450,7 +41450,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return entry.oid;
     }
     async function resolveFilepathEntry({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
@@ -41462,14 +41462,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new InvalidFilepathError("trailing-slash");
       }
       const _oid = oid;
-      const result = await resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
+      const result = await resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (filepath === "") {
         return { mode: "040000", oid: result.oid, path: "", type: "tree" };
       } else {
         const pathArray = filepath.split("/");
         return _resolveFilepath({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           tree,
@@ -41480,7 +41480,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _resolveFilepath({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       tree,
@@ -41495,7 +41495,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return entry;
           } else {
             const { type, object } = await _readObject({
-              fs: fs14,
+              fs: fs15,
               cache: cache2,
               gitdir,
               oid: entry.oid
@@ -41505,7 +41505,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
             tree = GitTree.from(object);
             return _resolveFilepath({
-              fs: fs14,
+              fs: fs15,
               cache: cache2,
               gitdir,
               tree,
@@ -41519,26 +41519,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`file or directory found at "${oid}:${filepath}"`);
     }
     async function _readTree({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs14, cache: cache2, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs15, cache: cache2, gitdir, oid, filepath });
       }
-      const { tree, oid: treeOid } = await resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
+      const { tree, oid: treeOid } = await resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
       const result = {
         oid: treeOid,
         tree: tree.entries()
       };
       return result;
     }
-    async function _writeTree({ fs: fs14, gitdir, tree }) {
+    async function _writeTree({ fs: fs15, gitdir, tree }) {
       const object = GitTree.from(tree).toObject();
       const oid = await _writeObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         type: "tree",
         object,
@@ -41547,7 +41547,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return oid;
     }
     async function _addNote({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       onSign,
       gitdir,
@@ -41561,14 +41561,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
       } catch (err2) {
         if (!(err2 instanceof NotFoundError)) {
           throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -41587,7 +41587,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         note = Buffer.from(note, "utf8");
       }
       const noteOid = await _writeObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         type: "blob",
         object: note,
@@ -41595,12 +41595,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       tree.push({ mode: "100644", path: oid, oid: noteOid, type: "blob" });
       const treeOid = await _writeTree({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         onSign,
         gitdir,
@@ -41637,19 +41637,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs14 = new FileSystem(_fs);
-        const author = await normalizeAuthorObject({ fs: fs14, gitdir, author: _author });
+        const fs15 = new FileSystem(_fs);
+        const author = await normalizeAuthorObject({ fs: fs15, gitdir, author: _author });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         return await _addNote({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -41666,11 +41666,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _addRemote({ fs: fs14, gitdir, remote, url, force }) {
+    async function _addRemote({ fs: fs15, gitdir, remote, url, force }) {
       if (!isValidRef(remote, true)) {
         throw new InvalidRefNameError(remote, cleanGitRef.clean(remote));
       }
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       if (!force) {
         const remoteNames = await config.getSubsections("remote");
         if (remoteNames.includes(remote)) {
@@ -41684,10 +41684,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         `remote.${remote}.fetch`,
         `+refs/heads/*:refs/remotes/${remote}/*`
       );
-      await GitConfigManager.save({ fs: fs14, gitdir, config });
+      await GitConfigManager.save({ fs: fs15, gitdir, config });
     }
     async function addRemote({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       remote,
@@ -41695,11 +41695,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("remote", remote);
         assertParameter("url", url);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _addRemote({
           fs: fsp,
@@ -41714,7 +41714,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _annotatedTag({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       onSign,
       gitdir,
@@ -41727,15 +41727,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      if (!force && await GitRefManager.exists({ fs: fs14, gitdir, ref })) {
+      if (!force && await GitRefManager.exists({ fs: fs15, gitdir, ref })) {
         throw new AlreadyExistsError("tag", ref);
       }
       const oid = await GitRefManager.resolve({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: object || "HEAD"
       });
-      const { type } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+      const { type } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
       let tagObject = GitAnnotatedTag.from({
         object: oid,
         type,
@@ -41748,12 +41748,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         tagObject = await GitAnnotatedTag.sign(tagObject, onSign, signingKey);
       }
       const value = await _writeObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         type: "tag",
         object: tagObject.toObject()
       });
-      await GitRefManager.writeRef({ fs: fs14, gitdir, ref, value });
+      await GitRefManager.writeRef({ fs: fs15, gitdir, ref, value });
     }
     async function annotatedTag({
       fs: _fs,
@@ -41776,16 +41776,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         const tagger = await normalizeAuthorObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           author: _tagger
         });
         if (!tagger) throw new MissingNameError("tagger");
         return await _annotatedTag({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -41803,7 +41803,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _branch({
-      fs: fs14,
+      fs: fs15,
       gitdir,
       ref,
       object,
@@ -41815,24 +41815,24 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fullref = `refs/heads/${ref}`;
       if (!force) {
-        const exist = await GitRefManager.exists({ fs: fs14, gitdir, ref: fullref });
+        const exist = await GitRefManager.exists({ fs: fs15, gitdir, ref: fullref });
         if (exist) {
           throw new AlreadyExistsError("branch", ref, false);
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref: object || "HEAD" });
+        oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref: object || "HEAD" });
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }
       if (oid) {
-        oid = (await resolveCommit2({ fs: fs14, cache: {}, gitdir, oid })).oid;
-        await GitRefManager.writeRef({ fs: fs14, gitdir, ref: fullref, value: oid });
+        oid = (await resolveCommit2({ fs: fs15, cache: {}, gitdir, oid })).oid;
+        await GitRefManager.writeRef({ fs: fs15, gitdir, ref: fullref, value: oid });
       }
       if (checkout2) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           ref: "HEAD",
           value: fullref
@@ -41840,7 +41840,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function branch({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -41849,10 +41849,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _branch({
           fs: fsp,
@@ -41867,14 +41867,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function assertNoSymlinkInLeadingPath(fs14, dir, fullpath) {
+    async function assertNoSymlinkInLeadingPath(fs15, dir, fullpath) {
       const parts = fullpath.split("/");
       parts.pop();
       let current = dir;
       for (const part of parts) {
         if (part === "" || part === ".") continue;
         current = `${current}/${part}`;
-        const stats = await fs14.lstat(current);
+        const stats = await fs15.lstat(current);
         if (stats && stats.isSymbolicLink()) {
           throw new UnsafeFilepathError(fullpath);
         }
@@ -41894,7 +41894,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath.startsWith(`${base}/`);
     };
     async function _checkout({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       onProgress,
       onPostCheckout,
@@ -41915,30 +41915,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let oldOid;
       if (onPostCheckout) {
         try {
-          oldOid = await GitRefManager.resolve({ fs: fs14, gitdir, ref: "HEAD" });
+          oldOid = await GitRefManager.resolve({ fs: fs15, gitdir, ref: "HEAD" });
         } catch (err2) {
           oldOid = "0000000000000000000000000000000000000000";
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
+        oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
       } catch (err2) {
         if (ref === "HEAD" || !(err2 instanceof NotFoundError)) throw err2;
         const remoteRef = `${remote}/${ref}`;
         oid = await GitRefManager.resolve({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           ref: remoteRef
         });
         if (track) {
-          const config = await GitConfigManager.get({ fs: fs14, gitdir });
+          const config = await GitConfigManager.get({ fs: fs15, gitdir });
           await config.set(`branch.${ref}.remote`, remote);
           await config.set(`branch.${ref}.merge`, `refs/heads/${ref}`);
-          await GitConfigManager.save({ fs: fs14, gitdir, config });
+          await GitConfigManager.save({ fs: fs15, gitdir, config });
         }
         await GitRefManager.writeRef({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           ref: `refs/heads/${ref}`,
           value: oid
@@ -41946,7 +41946,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (!noUpdateHead) {
         try {
-          oid = (await resolveCommit2({ fs: fs14, cache: cache2, gitdir, oid })).oid;
+          oid = (await resolveCommit2({ fs: fs15, cache: cache2, gitdir, oid })).oid;
         } catch (err2) {
           if (err2 instanceof NotFoundError) {
             throw new CommitNotFetchedError(ref, err2.data.what);
@@ -41958,7 +41958,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let ops;
         try {
           ops = await analyze({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             onProgress,
             dir,
@@ -41996,7 +41996,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let count = 0;
         const total = ops.length;
         await GitIndexManager.acquire(
-          { fs: fs14, gitdir, cache: cache2 },
+          { fs: fs15, gitdir, cache: cache2 },
           async function(index2) {
             await Promise.all(
               ops.filter(
@@ -42004,7 +42004,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               ).map(async function([method, fullpath]) {
                 const filepath = `${dir}/${fullpath}`;
                 if (method === "delete") {
-                  await fs14.rm(filepath);
+                  await fs15.rm(filepath);
                 }
                 index2.delete({ filepath: fullpath });
                 if (onProgress) {
@@ -42019,14 +42019,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         );
         await GitIndexManager.acquire(
-          { fs: fs14, gitdir, cache: cache2 },
+          { fs: fs15, gitdir, cache: cache2 },
           async function(index2) {
             for (const [method, fullpath] of ops) {
               if (method === "rmdir" || method === "rmdir-index") {
                 const filepath = `${dir}/${fullpath}`;
                 try {
                   if (method === "rmdir") {
-                    await fs14.rmdir(filepath);
+                    await fs15.rmdir(filepath);
                   }
                   index2.delete({ filepath: fullpath });
                   if (onProgress) {
@@ -42052,8 +42052,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         await Promise.all(
           ops.filter(([method]) => method === "mkdir" || method === "mkdir-index").map(async function([_, fullpath]) {
             const filepath = `${dir}/${fullpath}`;
-            await assertNoSymlinkInLeadingPath(fs14, dir, fullpath);
-            await fs14.mkdir(filepath);
+            await assertNoSymlinkInLeadingPath(fs15, dir, fullpath);
+            await fs15.mkdir(filepath);
             if (onProgress) {
               await onProgress({
                 phase: "Updating workdir",
@@ -42070,7 +42070,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const updateWorkingDirResults = await batchAllSettled(
             "Update Working Dir",
             eligibleOps.map(
-              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs14, cache: cache2, gitdir, dir }, [
+              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs15, cache: cache2, gitdir, dir }, [
                 method,
                 fullpath,
                 oid2,
@@ -42082,7 +42082,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             batchSize
           );
           await GitIndexManager.acquire(
-            { fs: fs14, gitdir, cache: cache2, allowUnmerged: true },
+            { fs: fs15, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               await batchAllSettled(
                 "Update Index",
@@ -42096,7 +42096,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           );
         } else {
           await GitIndexManager.acquire(
-            { fs: fs14, gitdir, cache: cache2, allowUnmerged: true },
+            { fs: fs15, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               const settled = await Promise.allSettled(
                 ops.filter(
@@ -42104,22 +42104,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 ).map(async function([method, fullpath, oid2, mode, chmod2]) {
                   const filepath = `${dir}/${fullpath}`;
                   if (method !== "create-index" && method !== "mkdir-index") {
-                    await assertNoSymlinkInLeadingPath(fs14, dir, fullpath);
+                    await assertNoSymlinkInLeadingPath(fs15, dir, fullpath);
                     const { object } = await _readObject({
-                      fs: fs14,
+                      fs: fs15,
                       cache: cache2,
                       gitdir,
                       oid: oid2
                     });
                     if (chmod2) {
-                      await fs14.rm(filepath);
+                      await fs15.rm(filepath);
                     }
                     if (mode === 33188) {
-                      await fs14.write(filepath, object);
+                      await fs15.write(filepath, object);
                     } else if (mode === 33261) {
-                      await fs14.write(filepath, object, { mode: 511 });
+                      await fs15.write(filepath, object, { mode: 511 });
                     } else if (mode === 40960) {
-                      await fs14.writelink(filepath, object);
+                      await fs15.writelink(filepath, object);
                     } else {
                       throw new InternalError(
                         `Invalid mode 0o${mode.toString(
@@ -42128,7 +42128,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                       );
                     }
                   }
-                  const stats = await fs14.lstat(filepath);
+                  const stats = await fs15.lstat(filepath);
                   if (mode === 33261) {
                     stats.mode = 493;
                   }
@@ -42174,21 +42174,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       if (!noUpdateHead) {
-        const fullRef = await GitRefManager.expand({ fs: fs14, gitdir, ref });
+        const fullRef = await GitRefManager.expand({ fs: fs15, gitdir, ref });
         if (fullRef.startsWith("refs/heads")) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs14,
+            fs: fs15,
             gitdir,
             ref: "HEAD",
             value: fullRef
           });
         } else {
-          await GitRefManager.writeRef({ fs: fs14, gitdir, ref: "HEAD", value: oid });
+          await GitRefManager.writeRef({ fs: fs15, gitdir, ref: "HEAD", value: oid });
         }
       }
     }
     async function analyze({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       onProgress,
       dir,
@@ -42200,7 +42200,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let count = 0;
       return _walk({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         dir,
         gitdir,
@@ -42452,27 +42452,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         console.warn(`Error inserting ${fullpath} into index:`, e);
       }
     }
-    async function updateWorkingDir({ fs: fs14, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
+    async function updateWorkingDir({ fs: fs15, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
       const filepath = `${dir}/${fullpath}`;
       if (method !== "create-index" && method !== "mkdir-index") {
-        await assertNoSymlinkInLeadingPath(fs14, dir, fullpath);
-        const { object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+        await assertNoSymlinkInLeadingPath(fs15, dir, fullpath);
+        const { object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
         if (chmod2) {
-          await fs14.rm(filepath);
+          await fs15.rm(filepath);
         }
         if (mode === 33188) {
-          await fs14.write(filepath, object);
+          await fs15.write(filepath, object);
         } else if (mode === 33261) {
-          await fs14.write(filepath, object, { mode: 511 });
+          await fs15.write(filepath, object, { mode: 511 });
         } else if (mode === 40960) {
-          await fs14.writelink(filepath, object);
+          await fs15.writelink(filepath, object);
         } else {
           throw new InternalError(
             `Invalid mode 0o${mode.toString(8)} detected in blob ${oid}`
           );
         }
       }
-      const stats = await fs14.lstat(filepath);
+      const stats = await fs15.lstat(filepath);
       if (mode === 33261) {
         stats.mode = 493;
       }
@@ -42512,7 +42512,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results;
     }
     async function checkout({
-      fs: fs14,
+      fs: fs15,
       onProgress,
       onPostCheckout,
       dir,
@@ -42530,12 +42530,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         const ref = _ref || "HEAD";
         const restoreFromIndex = _ref === void 0 && filepaths != null && filepaths.length > 0;
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _checkout({
           fs: fsp,
@@ -42594,7 +42594,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { cleanMerge, mergedText };
     }
     async function mergeTree({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -42617,7 +42617,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const deleteByUs = [];
       const deleteByTheirs = [];
       const results = await _walk({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         dir,
         gitdir,
@@ -42678,7 +42678,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               }
               if (ours && theirs && await ours.type() === "blob" && await theirs.type() === "blob") {
                 return mergeBlobs({
-                  fs: fs14,
+                  fs: fs15,
                   gitdir,
                   path: path13,
                   ours,
@@ -42766,7 +42766,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             const tree = new GitTree(entries);
             const object = tree.toObject();
             const oid = await _writeObject({
-              fs: fs14,
+              fs: fs15,
               gitdir,
               type: "tree",
               object,
@@ -42780,7 +42780,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (unmergedFiles.length !== 0) {
         if (dir && !abortOnConflict) {
           await _walk({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             dir,
             gitdir,
@@ -42790,7 +42790,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (await entry.type() === "blob") {
                 const mode = await entry.mode();
                 const content = await entry.content();
-                await fs14.write(path13, content, { mode });
+                await fs15.write(path13, content, { mode });
               }
               return true;
             }
@@ -42806,7 +42806,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results.oid;
     }
     async function mergeBlobs({
-      fs: fs14,
+      fs: fs15,
       gitdir,
       path: path13,
       ours,
@@ -42854,7 +42854,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         path: path13
       });
       const oid = await _writeObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         type: "blob",
         object: Buffer.from(mergedText, "utf8"),
@@ -42866,32 +42866,32 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       stage: STAGE,
       workdir: WORKDIR
     };
-    async function checkAndWriteBlob(fs14, gitdir, dir, filepath, oid = null) {
+    async function checkAndWriteBlob(fs15, gitdir, dir, filepath, oid = null) {
       const currentFilepath = join(dir, filepath);
-      const stats = await fs14.lstat(currentFilepath);
+      const stats = await fs15.lstat(currentFilepath);
       if (!stats) throw new NotFoundError(currentFilepath);
       if (stats.isDirectory())
         throw new InternalError(
           `${currentFilepath}: file expected, but found directory`
         );
-      const objContent = oid ? await readObjectLoose({ fs: fs14, gitdir, oid }) : void 0;
+      const objContent = oid ? await readObjectLoose({ fs: fs15, gitdir, oid }) : void 0;
       let retOid = objContent ? oid : void 0;
       if (!objContent) {
         await acquireLock(currentFilepath, async () => {
-          const object = stats.isSymbolicLink() ? await fs14.readlink(currentFilepath).then(posixifyPathBuffer) : await fs14.read(currentFilepath);
+          const object = stats.isSymbolicLink() ? await fs15.readlink(currentFilepath).then(posixifyPathBuffer) : await fs15.read(currentFilepath);
           if (object === null) throw new NotFoundError(currentFilepath);
-          retOid = await _writeObject({ fs: fs14, gitdir, type: "blob", object });
+          retOid = await _writeObject({ fs: fs15, gitdir, type: "blob", object });
         });
       }
       return retOid;
     }
-    async function processTreeEntries({ fs: fs14, dir, gitdir, entries }) {
+    async function processTreeEntries({ fs: fs15, dir, gitdir, entries }) {
       async function processTreeEntry(entry) {
         if (entry.type === "tree") {
           if (!entry.oid) {
             const children = await Promise.all(entry.children.map(processTreeEntry));
             entry.oid = await _writeTree({
-              fs: fs14,
+              fs: fs15,
               gitdir,
               tree: children
             });
@@ -42899,7 +42899,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         } else if (entry.type === "blob") {
           entry.oid = await checkAndWriteBlob(
-            fs14,
+            fs15,
             gitdir,
             dir,
             entry.path,
@@ -42913,7 +42913,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return Promise.all(entries.map(processTreeEntry));
     }
     async function writeTreeChanges({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir,
       treePair
@@ -42923,7 +42923,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const trees = treePair.map((t) => typeof t === "string" ? _TreeMap[t]() : t);
       const changedEntries = [];
       const map = async (filepath, [head, stage]) => {
-        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs14, dir, gitdir, filepath })) {
+        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs15, dir, gitdir, filepath })) {
           return;
         }
         if (stage) {
@@ -42953,7 +42953,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const [head, stage] = child;
           if (isStage) {
             if (stage) {
-              if (await fs14.exists(`${dir}/${stage.toString()}`)) {
+              if (await fs15.exists(`${dir}/${stage.toString()}`)) {
                 filtered.push(child);
               } else {
                 changedEntries.push([null, stage]);
@@ -42970,7 +42970,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filtered.length ? Promise.all(filtered.map(walk2)) : [];
       };
       const entries = await _walk({
-        fs: fs14,
+        fs: fs15,
         cache: {},
         dir,
         gitdir,
@@ -42983,7 +42983,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return null;
       }
       const processedEntries = await processTreeEntries({
-        fs: fs14,
+        fs: fs15,
         dir,
         gitdir,
         entries
@@ -42994,10 +42994,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         oid: entry.oid,
         type: entry.type
       }));
-      return _writeTree({ fs: fs14, gitdir, tree: treeEntries });
+      return _writeTree({ fs: fs15, gitdir, tree: treeEntries });
     }
     async function applyTreeChanges({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir,
       stashCommit,
@@ -43007,13 +43007,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const dirRemoved = [];
       const stageUpdated = [];
       const ops = await _walk({
-        fs: fs14,
+        fs: fs15,
         cache: {},
         dir,
         gitdir,
         trees: [TREE({ ref: parentCommit }), TREE({ ref: stashCommit })],
         map: async (filepath, [parent, stash2]) => {
-          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs14, dir, gitdir, filepath })) {
+          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs15, dir, gitdir, filepath })) {
             return;
           }
           const type = stash2 ? await stash2.type() : await parent.type();
@@ -43036,7 +43036,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 stageUpdated.push({
                   filepath,
                   oid,
-                  stats: await fs14.lstat(join(dir, filepath))
+                  stats: await fs15.lstat(join(dir, filepath))
                 });
               return {
                 method: "write",
@@ -43052,43 +43052,43 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const currentFilepath = join(dir, op.filepath);
           switch (op.method) {
             case "rmdir":
-              await fs14.rmdir(currentFilepath);
+              await fs15.rmdir(currentFilepath);
               break;
             case "mkdir":
-              await assertNoSymlinkInLeadingPath(fs14, dir, op.filepath);
-              await fs14.mkdir(currentFilepath);
+              await assertNoSymlinkInLeadingPath(fs15, dir, op.filepath);
+              await fs15.mkdir(currentFilepath);
               break;
             case "rm":
-              await fs14.rm(currentFilepath);
+              await fs15.rm(currentFilepath);
               break;
             case "write":
               if (!dirRemoved.some(
                 (removedDir) => currentFilepath.startsWith(removedDir)
               )) {
-                await assertNoSymlinkInLeadingPath(fs14, dir, op.filepath);
+                await assertNoSymlinkInLeadingPath(fs15, dir, op.filepath);
                 const { object } = await _readObject({
-                  fs: fs14,
+                  fs: fs15,
                   cache: {},
                   gitdir,
                   oid: op.oid
                 });
-                if (await fs14.exists(currentFilepath)) {
-                  await fs14.rm(currentFilepath);
+                if (await fs15.exists(currentFilepath)) {
+                  await fs15.rm(currentFilepath);
                 }
-                await fs14.write(currentFilepath, object);
+                await fs15.write(currentFilepath, object);
               }
               break;
           }
         }
       });
-      await GitIndexManager.acquire({ fs: fs14, gitdir, cache: {} }, async (index2) => {
+      await GitIndexManager.acquire({ fs: fs15, gitdir, cache: {} }, async (index2) => {
         stageUpdated.forEach(({ filepath, stats, oid }) => {
           index2.insert({ filepath, stats, oid });
         });
       });
     }
     async function _cherryPick({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir,
@@ -43100,7 +43100,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       mergeDriver
     }) {
       const { commit: cherryCommit, oid: cherryOid } = await _readCommit({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid
@@ -43112,26 +43112,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new CherryPickRootCommitError(cherryOid);
       }
       const currentOid = await GitRefManager.resolve({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: "HEAD"
       });
       const { commit: currentCommit } = await _readCommit({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid: currentOid
       });
       const cherryParentOid = cherryCommit.parent[0];
       const { commit: cherryParent } = await _readCommit({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid: cherryParentOid
       });
       if (dir && (!dryRun && !noUpdateBranch || !abortOnConflict)) {
         const filepaths = await findLocalChanges({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           dir,
           gitdir,
@@ -43145,10 +43145,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       const mergedTreeOid = await GitIndexManager.acquire(
-        { fs: fs14, gitdir, cache: cache2, allowUnmerged: false },
+        { fs: fs15, gitdir, cache: cache2, allowUnmerged: false },
         async (index2) => {
           return mergeTree({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             dir,
             gitdir,
@@ -43169,7 +43169,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw mergedTreeOid;
       }
       const newOid = await _commit({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         message: cherryCommit.message,
@@ -43185,7 +43185,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (dir && !dryRun && !noUpdateBranch) {
         await applyTreeChanges({
-          fs: fs14,
+          fs: fs15,
           dir,
           gitdir,
           stashCommit: newOid,
@@ -43196,7 +43196,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return newOid;
     }
     async function findLocalChanges({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir,
@@ -43206,7 +43206,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allTracked
     }) {
       const changed = await _walk({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         dir,
         gitdir,
@@ -43225,7 +43225,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (changed.length === 0 && !allTracked) return [];
       return _walk({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         dir,
         gitdir,
@@ -43262,17 +43262,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         const { commit: cherryCommit } = await _readCommit({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir: updatedGitdir,
           oid
         });
         if (cherryCommit.parent && cherryCommit.parent.length > 1) {
           return await _cherryPick({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             dir,
             gitdir: updatedGitdir,
@@ -43285,7 +43285,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
         }
         const normalizedCommitter = await normalizeCommitterObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           committer
         });
@@ -43293,7 +43293,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _cherryPick({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -43322,20 +43322,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return ref;
     }
     async function _currentBranch({
-      fs: fs14,
+      fs: fs15,
       gitdir,
       fullname = false,
       test: test2 = false
     }) {
       const ref = await GitRefManager.resolve({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: "HEAD",
         depth: 2
       });
       if (test2) {
         try {
-          await GitRefManager.resolve({ fs: fs14, gitdir, ref });
+          await GitRefManager.resolve({ fs: fs15, gitdir, ref });
         } catch (err2) {
           if (err2 instanceof NotFoundError) return;
           throw err2;
@@ -43766,11 +43766,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Set<string>>} - A set of shallow object IDs.
        */
-      static async read({ fs: fs14, gitdir }) {
+      static async read({ fs: fs15, gitdir }) {
         const filepath = join(gitdir, "shallow");
         const oids = /* @__PURE__ */ new Set();
         await acquireLock(filepath, async function() {
-          const text = await fs14.read(filepath, { encoding: "utf8" });
+          const text = await fs15.read(filepath, { encoding: "utf8" });
           if (text === null) return oids;
           if (text.trim() === "") return oids;
           text.trim().split("\n").map((oid) => oids.add(oid));
@@ -43787,18 +43787,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {Set<string>} args.oids - A set of shallow object IDs to write.
        * @returns {Promise<void>}
        */
-      static async write({ fs: fs14, gitdir, oids }) {
+      static async write({ fs: fs15, gitdir, oids }) {
         const filepath = join(gitdir, "shallow");
         if (oids.size > 0) {
           const text = [...oids].join("\n") + "\n";
           await acquireLock(filepath, async function() {
-            await fs14.write(filepath, text, {
+            await fs15.write(filepath, text, {
               encoding: "utf8"
             });
           });
         } else {
           await acquireLock(filepath, async function() {
-            await fs14.rm(filepath);
+            await fs15.rm(filepath);
           });
         }
       }
@@ -44106,7 +44106,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _fetch({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       http,
       onProgress,
@@ -44130,8 +44130,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       prune = false,
       pruneTags = false
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs14, gitdir, test: true });
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs15, gitdir, test: true });
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       const remote = _remote || ref && await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -44202,23 +44202,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (relative) capabilities.push("deepen-relative");
       const wants = singleBranch ? [oid] : remoteRefs.values();
       const haveRefs = singleBranch ? [ref] : await GitRefManager.listRefs({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         filepath: `refs`
       });
       let haves = [];
       for (let ref2 of haveRefs) {
         try {
-          ref2 = await GitRefManager.expand({ fs: fs14, gitdir, ref: ref2 });
-          const oid2 = await GitRefManager.resolve({ fs: fs14, gitdir, ref: ref2 });
-          if (await hasObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 })) {
+          ref2 = await GitRefManager.expand({ fs: fs15, gitdir, ref: ref2 });
+          const oid2 = await GitRefManager.resolve({ fs: fs15, gitdir, ref: ref2 });
+          if (await hasObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 })) {
             haves.push(oid2);
           }
         } catch (err2) {
         }
       }
       haves = [...new Set(haves)];
-      const oids = await GitShallowManager.read({ fs: fs14, gitdir });
+      const oids = await GitShallowManager.read({ fs: fs15, gitdir });
       const shallows = remoteHTTP.capabilities.has("shallow") ? [...oids] : [];
       const packstream = writeUploadPackRequest({
         capabilities,
@@ -44247,10 +44247,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.shallows) {
         if (!oids.has(oid2)) {
           try {
-            const { object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
+            const { object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
             const commit2 = new GitCommit(object);
             const hasParents = await Promise.all(
-              commit2.headers().parent.map((oid3) => hasObject({ fs: fs14, cache: cache2, gitdir, oid: oid3 }))
+              commit2.headers().parent.map((oid3) => hasObject({ fs: fs15, cache: cache2, gitdir, oid: oid3 }))
             );
             const haveAllParents = hasParents.length === 0 || hasParents.every((has) => has);
             if (!haveAllParents) {
@@ -44264,7 +44264,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.unshallows) {
         oids.delete(oid2);
       }
-      await GitShallowManager.write({ fs: fs14, gitdir, oids });
+      await GitShallowManager.write({ fs: fs15, gitdir, oids });
       if (singleBranch) {
         const refs = /* @__PURE__ */ new Map([[fullref, oid]]);
         const symrefs = /* @__PURE__ */ new Map();
@@ -44281,7 +44281,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           refs.set(key, realRef);
         }
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           remote,
           refs,
@@ -44294,7 +44294,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       } else {
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           remote,
           refs: remoteRefs,
@@ -44358,25 +44358,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (packfileSha !== "" && !emptyPackfile(packfile)) {
         res.packfile = `objects/pack/pack-${packfileSha}.pack`;
         const fullpath = join(gitdir, res.packfile);
-        await fs14.write(fullpath, packfile);
-        const getExternalRefDelta = (oid2) => _readObject({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
+        await fs15.write(fullpath, packfile);
+        const getExternalRefDelta = (oid2) => _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
         const idx = await GitPackIndex.fromPack({
           pack: packfile,
           getExternalRefDelta,
           onProgress
         });
-        await fs14.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs15.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
       }
       return res;
     }
     async function _init({
-      fs: fs14,
+      fs: fs15,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
-      if (await fs14.exists(gitdir + "/config")) return;
+      if (await fs15.exists(gitdir + "/config")) return;
       let folders = [
         "hooks",
         "info",
@@ -44387,9 +44387,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ];
       folders = folders.map((dir2) => gitdir + "/" + dir2);
       for (const folder of folders) {
-        await fs14.mkdir(folder);
+        await fs15.mkdir(folder);
       }
-      await fs14.write(
+      await fs15.write(
         gitdir + "/config",
         `[core]
 	repositoryformatversion = 0
@@ -44397,11 +44397,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
 	bare = ${bare}
 ` + (bare ? "" : "	logallrefupdates = true\n") + "	symlinks = false\n	ignorecase = true\n"
       );
-      await fs14.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
+      await fs15.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
 `);
     }
     async function _clone({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       http,
       onProgress,
@@ -44428,15 +44428,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        await _init({ fs: fs14, gitdir });
-        await _addRemote({ fs: fs14, gitdir, remote, url, force: false });
+        await _init({ fs: fs15, gitdir });
+        await _addRemote({ fs: fs15, gitdir, remote, url, force: false });
         if (corsProxy) {
-          const config = await GitConfigManager.get({ fs: fs14, gitdir });
+          const config = await GitConfigManager.get({ fs: fs15, gitdir });
           await config.set(`http.corsProxy`, corsProxy);
-          await GitConfigManager.save({ fs: fs14, gitdir, config });
+          await GitConfigManager.save({ fs: fs15, gitdir, config });
         }
         const { defaultBranch, fetchHead } = await _fetch({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           http,
           onProgress,
@@ -44460,7 +44460,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         ref = ref || defaultBranch;
         ref = ref.replace("refs/heads/", "");
         await _checkout({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           onProgress,
           onPostCheckout,
@@ -44473,12 +44473,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           batchSize
         });
       } catch (err2) {
-        await fs14.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
+        await fs15.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
         throw err2;
       }
     }
     async function clone({
-      fs: fs14,
+      fs: fs15,
       http,
       onProgress,
       onMessage,
@@ -44505,14 +44505,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
         if (!noCheckout) {
           assertParameter("dir", dir);
         }
         assertParameter("url", url);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _clone({
           fs: fsp,
@@ -44572,10 +44572,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         return await _commit({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -44597,16 +44597,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function currentBranch({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       fullname = false,
       test: test2 = false
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _currentBranch({
           fs: fsp,
@@ -44619,34 +44619,34 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteBranch({ fs: fs14, gitdir, ref }) {
+    async function _deleteBranch({ fs: fs15, gitdir, ref }) {
       ref = ref.startsWith("refs/heads/") ? ref : `refs/heads/${ref}`;
-      const exist = await GitRefManager.exists({ fs: fs14, gitdir, ref });
+      const exist = await GitRefManager.exists({ fs: fs15, gitdir, ref });
       if (!exist) {
         throw new NotFoundError(ref);
       }
-      const fullRef = await GitRefManager.expand({ fs: fs14, gitdir, ref });
-      const currentRef = await _currentBranch({ fs: fs14, gitdir, fullname: true });
+      const fullRef = await GitRefManager.expand({ fs: fs15, gitdir, ref });
+      const currentRef = await _currentBranch({ fs: fs15, gitdir, fullname: true });
       if (fullRef === currentRef) {
-        const value = await GitRefManager.resolve({ fs: fs14, gitdir, ref: fullRef });
-        await GitRefManager.writeRef({ fs: fs14, gitdir, ref: "HEAD", value });
+        const value = await GitRefManager.resolve({ fs: fs15, gitdir, ref: fullRef });
+        await GitRefManager.writeRef({ fs: fs15, gitdir, ref: "HEAD", value });
       }
-      await GitRefManager.deleteRef({ fs: fs14, gitdir, ref: fullRef });
+      await GitRefManager.deleteRef({ fs: fs15, gitdir, ref: fullRef });
       const abbrevRef = abbreviateRef(ref);
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       await config.deleteSection("branch", abbrevRef);
-      await GitConfigManager.save({ fs: fs14, gitdir, config });
+      await GitConfigManager.save({ fs: fs15, gitdir, config });
     }
     async function deleteBranch({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       ref
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteBranch({
           fs: fsp,
@@ -44658,11 +44658,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function deleteRef({ fs: fs14, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteRef({ fs: fs15, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         await GitRefManager.deleteRef({ fs: fsp, gitdir: updatedGitdir, ref });
       } catch (err2) {
@@ -44670,21 +44670,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteRemote({ fs: fs14, gitdir, remote }) {
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+    async function _deleteRemote({ fs: fs15, gitdir, remote }) {
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       await config.deleteSection("remote", remote);
-      await GitConfigManager.save({ fs: fs14, gitdir, config });
+      await GitConfigManager.save({ fs: fs15, gitdir, config });
     }
     async function deleteRemote({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("remote", remote);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteRemote({
           fs: fsp,
@@ -44696,15 +44696,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteTag({ fs: fs14, gitdir, ref }) {
+    async function _deleteTag({ fs: fs15, gitdir, ref }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      await GitRefManager.deleteRef({ fs: fs14, gitdir, ref });
+      await GitRefManager.deleteRef({ fs: fs15, gitdir, ref });
     }
-    async function deleteTag({ fs: fs14, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteTag({ fs: fs15, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteTag({
           fs: fsp,
@@ -44716,25 +44716,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function expandOidLoose({ fs: fs14, gitdir, oid: short }) {
+    async function expandOidLoose({ fs: fs15, gitdir, oid: short }) {
       const prefix = short.slice(0, 2);
-      const objectsSuffixes = await fs14.readdir(`${gitdir}/objects/${prefix}`);
+      const objectsSuffixes = await fs15.readdir(`${gitdir}/objects/${prefix}`);
       return objectsSuffixes.map((suffix) => `${prefix}${suffix}`).filter((_oid) => _oid.startsWith(short));
     }
     async function expandOidPacked({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid: short,
       getExternalRefDelta
     }) {
       const results = [];
-      let list = await fs14.readdir(join(gitdir, "objects/pack"));
+      let list = await fs15.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p = await readPackIndex({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
@@ -44746,11 +44746,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return results;
     }
-    async function _expandOid({ fs: fs14, cache: cache2, gitdir, oid: short }) {
-      const getExternalRefDelta = (oid) => _readObject({ fs: fs14, cache: cache2, gitdir, oid });
-      const results = await expandOidLoose({ fs: fs14, gitdir, oid: short });
+    async function _expandOid({ fs: fs15, cache: cache2, gitdir, oid: short }) {
+      const getExternalRefDelta = (oid) => _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+      const results = await expandOidLoose({ fs: fs15, gitdir, oid: short });
       const packedOids = await expandOidPacked({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid: short,
@@ -44770,17 +44770,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`an object matching "${short}"`);
     }
     async function expandOid({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _expandOid({
           fs: fsp,
@@ -44793,12 +44793,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function expandRef({ fs: fs14, dir, gitdir = join(dir, ".git"), ref }) {
+    async function expandRef({ fs: fs15, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await GitRefManager.expand({
           fs: fsp,
@@ -44810,15 +44810,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _findMergeBase({ fs: fs14, cache: cache2, gitdir, oids }) {
+    async function _findMergeBase({ fs: fs15, cache: cache2, gitdir, oids }) {
       const visits = {};
       const passes = oids.length;
       const common = /* @__PURE__ */ new Set();
       const parents = /* @__PURE__ */ new Map();
-      const shallows = await GitShallowManager.read({ fs: fs14, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs15, gitdir });
       const readParents = async (oid) => {
         if (parents.has(oid)) return parents.get(oid);
-        const { object, type } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+        const { object, type } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
         if (type !== "commit") {
           throw new ObjectTypeError(oid, type, "commit");
         }
@@ -44868,7 +44868,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return [...common].filter((oid) => !redundant.has(oid));
     }
     async function _merge({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir,
@@ -44888,31 +44888,31 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allowUnrelatedHistories = false
     }) {
       if (ours === void 0) {
-        ours = await _currentBranch({ fs: fs14, gitdir, fullname: true });
+        ours = await _currentBranch({ fs: fs15, gitdir, fullname: true });
       }
       ours = await GitRefManager.expand({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: ours
       });
       theirs = await GitRefManager.expand({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: theirs
       });
       const ourOid = await GitRefManager.resolve({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: ours
       });
       const { oid: theirOid } = await resolveCommit2({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
-        oid: await GitRefManager.resolve({ fs: fs14, gitdir, ref: theirs })
+        oid: await GitRefManager.resolve({ fs: fs15, gitdir, ref: theirs })
       });
       const baseOids = await _findMergeBase({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oids: [ourOid, theirOid]
@@ -44933,7 +44933,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (fastForward2 && baseOid === ourOid) {
         if (!dryRun && !noUpdateBranch) {
-          await GitRefManager.writeRef({ fs: fs14, gitdir, ref: ours, value: theirOid });
+          await GitRefManager.writeRef({ fs: fs15, gitdir, ref: ours, value: theirOid });
         }
         return {
           oid: theirOid,
@@ -44944,10 +44944,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new FastForwardError();
         }
         const tree = await GitIndexManager.acquire(
-          { fs: fs14, gitdir, cache: cache2, allowUnmerged: false },
+          { fs: fs15, gitdir, cache: cache2, allowUnmerged: false },
           async (index2) => {
             return mergeTree({
-              fs: fs14,
+              fs: fs15,
               cache: cache2,
               dir,
               gitdir,
@@ -44971,7 +44971,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           )}`;
         }
         const oid = await _commit({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           message,
@@ -44993,7 +44993,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _pull({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       http,
       onProgress,
@@ -45020,14 +45020,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         if (!ref) {
-          const head = await _currentBranch({ fs: fs14, gitdir });
+          const head = await _currentBranch({ fs: fs15, gitdir });
           if (!head) {
             throw new MissingParameterError("ref");
           }
           ref = head;
         }
         const { fetchHead, fetchHeadDescription } = await _fetch({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           http,
           onProgress,
@@ -45047,7 +45047,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           pruneTags
         });
         await _merge({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           ours: ref,
@@ -45062,7 +45062,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           noUpdateBranch: false
         });
         await _checkout({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           onProgress,
           dir,
@@ -45077,7 +45077,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function fastForward({
-      fs: fs14,
+      fs: fs15,
       http,
       onProgress,
       onMessage,
@@ -45096,7 +45096,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
         const thisWillNotBeUsed = {
@@ -45105,7 +45105,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           timestamp: Date.now(),
           timezoneOffset: 0
         };
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _pull({
           fs: fsp,
@@ -45135,7 +45135,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function fetch2({
-      fs: fs14,
+      fs: fs15,
       http,
       onProgress,
       onMessage,
@@ -45161,10 +45161,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _fetch({
           fs: fsp,
@@ -45197,17 +45197,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function findMergeBase({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oids,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _findMergeBase({
           fs: fsp,
@@ -45220,33 +45220,33 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _findRoot({ fs: fs14, filepath }) {
-      if (await fs14.exists(join(filepath, ".git"))) {
+    async function _findRoot({ fs: fs15, filepath }) {
+      if (await fs15.exists(join(filepath, ".git"))) {
         return filepath;
       } else {
         const parent = dirname(filepath);
         if (parent === filepath) {
           throw new NotFoundError(`git root for ${filepath}`);
         }
-        return _findRoot({ fs: fs14, filepath: parent });
+        return _findRoot({ fs: fs15, filepath: parent });
       }
     }
-    async function findRoot({ fs: fs14, filepath }) {
+    async function findRoot({ fs: fs15, filepath }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("filepath", filepath);
-        return await _findRoot({ fs: new FileSystem(fs14), filepath });
+        return await _findRoot({ fs: new FileSystem(fs15), filepath });
       } catch (err2) {
         err2.caller = "git.findRoot";
         throw err2;
       }
     }
-    async function getConfig({ fs: fs14, dir, gitdir = join(dir, ".git"), path: path13 }) {
+    async function getConfig({ fs: fs15, dir, gitdir = join(dir, ".git"), path: path13 }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("path", path13);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfig({
           fs: fsp,
@@ -45258,21 +45258,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _getConfigAll({ fs: fs14, gitdir, path: path13 }) {
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+    async function _getConfigAll({ fs: fs15, gitdir, path: path13 }) {
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       return config.getall(path13);
     }
     async function getConfigAll({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       path: path13
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("path", path13);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfigAll({
           fs: fsp,
@@ -45446,7 +45446,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _indexPack({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       onProgress,
       dir,
@@ -45455,14 +45455,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         filepath = join(dir, filepath);
-        const pack = await fs14.read(filepath);
-        const getExternalRefDelta = (oid) => _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+        const pack = await fs15.read(filepath);
+        const getExternalRefDelta = (oid) => _readObject({ fs: fs15, cache: cache2, gitdir, oid });
         const idx = await GitPackIndex.fromPack({
           pack,
           getExternalRefDelta,
           onProgress
         });
-        await fs14.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs15.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
         return {
           oids: [...idx.hashes]
         };
@@ -45472,7 +45472,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function indexPack({
-      fs: fs14,
+      fs: fs15,
       onProgress,
       dir,
       gitdir = join(dir, ".git"),
@@ -45480,11 +45480,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("dir", dir);
         assertParameter("gitdir", dir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _indexPack({
           fs: fsp,
@@ -45500,19 +45500,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function init({
-      fs: fs14,
+      fs: fs15,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         if (!bare) {
           assertParameter("dir", dir);
         }
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _init({
           fs: fsp,
@@ -45527,14 +45527,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _isDescendent({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
       ancestor,
       depth
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs14, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs15, gitdir });
       if (!oid) {
         throw new MissingParameterError("oid");
       }
@@ -45551,7 +45551,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const oid2 = queue.shift();
         const { type, object } = await _readObject({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           oid: oid2
@@ -45575,7 +45575,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return false;
     }
     async function isDescendent({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -45584,11 +45584,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
         assertParameter("ancestor", ancestor);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _isDescendent({
           fs: fsp,
@@ -45604,17 +45604,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function isIgnored({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitIgnoreManager.isIgnored({
           fs: fsp,
@@ -45628,15 +45628,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listBranches({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listBranches({
           fs: fsp,
@@ -45648,12 +45648,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listFiles({ fs: fs14, gitdir, ref, cache: cache2 }) {
+    async function _listFiles({ fs: fs15, gitdir, ref, cache: cache2 }) {
       if (ref) {
-        const oid = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+        const oid = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
         const filenames = [];
         await accumulateFilesFromOid({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           oid,
@@ -45663,7 +45663,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filenames;
       } else {
         return GitIndexManager.acquire(
-          { fs: fs14, gitdir, cache: cache2 },
+          { fs: fs15, gitdir, cache: cache2 },
           async function(index2) {
             return index2.entries.map((x2) => x2.path);
           }
@@ -45671,18 +45671,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function accumulateFilesFromOid({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
       filenames,
       prefix
     }) {
-      const { tree } = await _readTree({ fs: fs14, cache: cache2, gitdir, oid });
+      const { tree } = await _readTree({ fs: fs15, cache: cache2, gitdir, oid });
       for (const entry of tree) {
         if (entry.type === "tree") {
           await accumulateFilesFromOid({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             gitdir,
             oid: entry.oid,
@@ -45695,16 +45695,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listFiles({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       ref,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listFiles({
           fs: fsp,
@@ -45717,10 +45717,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listNotes({ fs: fs14, cache: cache2, gitdir, ref }) {
+    async function _listNotes({ fs: fs15, cache: cache2, gitdir, ref }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
       } catch (err2) {
         if (err2 instanceof NotFoundError) {
           return [];
@@ -45728,7 +45728,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
       const result = await _readTree({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid: parent
@@ -45740,17 +45740,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return notes;
     }
     async function listNotes({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listNotes({
           fs: fsp,
@@ -45764,15 +45764,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listRefs({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listRefs({ fs: fsp, gitdir: updatedGitdir, filepath });
       } catch (err2) {
@@ -45780,8 +45780,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listRemotes({ fs: fs14, gitdir }) {
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+    async function _listRemotes({ fs: fs15, gitdir }) {
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       const remoteNames = await config.getSubsections("remote");
       const remotes = Promise.all(
         remoteNames.map(async (remote) => {
@@ -45791,11 +45791,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       );
       return remotes;
     }
-    async function listRemotes({ fs: fs14, dir, gitdir = join(dir, ".git") }) {
+    async function listRemotes({ fs: fs15, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listRemotes({
           fs: fsp,
@@ -45890,11 +45890,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function listTags({ fs: fs14, dir, gitdir = join(dir, ".git") }) {
+    async function listTags({ fs: fs15, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listTags({ fs: fsp, gitdir: updatedGitdir });
       } catch (err2) {
@@ -45906,17 +45906,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return a.committer.timestamp - b.committer.timestamp;
     }
     var EMPTY_OID = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
-    async function resolveFileIdInTree({ fs: fs14, cache: cache2, gitdir, oid, fileId }) {
+    async function resolveFileIdInTree({ fs: fs15, cache: cache2, gitdir, oid, fileId }) {
       if (fileId === EMPTY_OID) return;
       const _oid = oid;
       let filepath;
-      const result = await resolveTree({ fs: fs14, cache: cache2, gitdir, oid });
+      const result = await resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (fileId === result.oid) {
         filepath = result.path;
       } else {
         filepath = await _resolveFileId({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir,
           tree,
@@ -45931,7 +45931,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath;
     }
     async function _resolveFileId({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       tree,
@@ -45947,13 +45947,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           filepaths.push(result);
         } else if (entry.type === "tree") {
           result = _readObject({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             gitdir,
             oid: entry.oid
           }).then(function({ object }) {
             return _resolveFileId({
-              fs: fs14,
+              fs: fs15,
               cache: cache2,
               gitdir,
               tree: GitTree.from(object),
@@ -45970,7 +45970,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepaths;
     }
     async function _log({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       filepath,
@@ -45993,9 +45993,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const pushCommit = (commit2) => {
         if (matchesAuthor(commit2)) commits.push(commit2);
       };
-      const shallowCommits = await GitShallowManager.read({ fs: fs14, gitdir });
-      const oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
-      const tips = [await _readCommit({ fs: fs14, cache: cache2, gitdir, oid })];
+      const shallowCommits = await GitShallowManager.read({ fs: fs15, gitdir });
+      const oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
+      const tips = [await _readCommit({ fs: fs15, cache: cache2, gitdir, oid })];
       let lastFileOid;
       let lastFileMode;
       let lastCommit;
@@ -46012,7 +46012,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           let vFileEntry;
           try {
             vFileEntry = await resolveFilepathEntry({
-              fs: fs14,
+              fs: fs15,
               cache: cache2,
               gitdir,
               oid: commit2.commit.tree,
@@ -46030,7 +46030,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               let found = follow && lastFileOid;
               if (found) {
                 found = await resolveFileIdInTree({
-                  fs: fs14,
+                  fs: fs15,
                   cache: cache2,
                   gitdir,
                   oid: commit2.commit.tree,
@@ -46040,7 +46040,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   if (Array.isArray(found)) {
                     if (lastCommit) {
                       const lastFound = await resolveFileIdInTree({
-                        fs: fs14,
+                        fs: fs15,
                         cache: cache2,
                         gitdir,
                         oid: lastCommit.commit.tree,
@@ -46085,7 +46085,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         if (!shallowCommits.has(commit2.oid)) {
           for (const oid2 of commit2.commit.parent) {
-            const commit3 = await _readCommit({ fs: fs14, cache: cache2, gitdir, oid: oid2 });
+            const commit3 = await _readCommit({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
             if (!tips.map((commit4) => commit4.oid).includes(commit3.oid)) {
               tips.push(commit3);
             }
@@ -46099,7 +46099,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (includeChanges) {
         for (const commit2 of commits) {
           commit2.commit.changes = await getChanges({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             gitdir,
             commit: commit2,
@@ -46109,10 +46109,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return commits;
     }
-    async function getChanges({ fs: fs14, cache: cache2, gitdir, commit: commit2, shallow }) {
+    async function getChanges({ fs: fs15, cache: cache2, gitdir, commit: commit2, shallow }) {
       const parent = shallow || !commit2.commit.parent[0] ? "4b825dc642cb6eb9a060e54bf8d69288fbee4904" : commit2.commit.parent[0];
       return _walk({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         trees: [TREE({ ref: commit2.oid }), TREE({ ref: parent })],
@@ -46143,7 +46143,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
     }
     async function log({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       filepath,
@@ -46158,10 +46158,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _log({
           fs: fsp,
@@ -46206,10 +46206,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           author: _author
         });
@@ -46217,7 +46217,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("author");
         }
         const committer = await normalizeCommitterObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           author,
           committer: _committer
@@ -46226,7 +46226,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _merge({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -46259,7 +46259,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ref_delta: 112
     };
     async function _pack({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -46292,20 +46292,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       write("00000002", "hex");
       write(padHex(8, oids.length), "hex");
       for (const oid of oids) {
-        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
         await writeObject2({ write, object, stype: type });
       }
       const digest = hash.digest();
       outputStream.push(digest);
       return outputStream;
     }
-    async function _packObjects({ fs: fs14, cache: cache2, gitdir, oids, write }) {
-      const buffers = await _pack({ fs: fs14, cache: cache2, gitdir, oids });
+    async function _packObjects({ fs: fs15, cache: cache2, gitdir, oids, write }) {
+      const buffers = await _pack({ fs: fs15, cache: cache2, gitdir, oids });
       const packfile = Buffer.from(await collect(buffers));
       const packfileSha = packfile.slice(-20).toString("hex");
       const filename = `pack-${packfileSha}.pack`;
       if (write) {
-        await fs14.write(join(gitdir, `objects/pack/${filename}`), packfile);
+        await fs15.write(join(gitdir, `objects/pack/${filename}`), packfile);
         return { filename };
       }
       return {
@@ -46314,7 +46314,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
     }
     async function packObjects({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oids,
@@ -46322,10 +46322,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _packObjects({
           fs: fsp,
@@ -46368,23 +46368,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _pull({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           http,
           onProgress,
@@ -46415,22 +46415,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listCommitsAndTags({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
       start,
       finish: finish2
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs14, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs15, gitdir });
       const startingSet = /* @__PURE__ */ new Set();
       const finishingSet = /* @__PURE__ */ new Set();
       for (const ref of start) {
-        startingSet.add(await GitRefManager.resolve({ fs: fs14, gitdir, ref }));
+        startingSet.add(await GitRefManager.resolve({ fs: fs15, gitdir, ref }));
       }
       for (const ref of finish2) {
         try {
-          const oid = await GitRefManager.resolve({ fs: fs14, gitdir, ref });
+          const oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
           finishingSet.add(oid);
         } catch (err2) {
         }
@@ -46438,7 +46438,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const visited = /* @__PURE__ */ new Set();
       async function walk2(oid) {
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const commit2 = tag2.headers().object;
@@ -46463,7 +46463,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return visited;
     }
     async function listObjects({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -46473,7 +46473,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async function walk2(oid) {
         if (visited.has(oid)) return;
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const obj2 = tag2.headers().object;
@@ -46552,7 +46552,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _push({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       http,
       onProgress,
@@ -46572,11 +46572,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       headers = {},
       signal
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs14, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs15, gitdir });
       if (typeof ref === "undefined") {
         throw new MissingParameterError("ref");
       }
-      const config = await GitConfigManager.get({ fs: fs14, gitdir });
+      const config = await GitConfigManager.get({ fs: fs15, gitdir });
       remote = remote || await config.get(`branch.${ref}.pushRemote`) || await config.get("remote.pushDefault") || await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.pushurl`) || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -46589,8 +46589,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (corsProxy === void 0) {
         corsProxy = await config.get("http.corsProxy");
       }
-      const fullRef = await GitRefManager.expand({ fs: fs14, gitdir, ref });
-      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs14, gitdir, ref: fullRef });
+      const fullRef = await GitRefManager.expand({ fs: fs15, gitdir, ref });
+      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs15, gitdir, ref: fullRef });
       const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
       const httpRemote = await GitRemoteHTTP2.discover({
         http,
@@ -46641,7 +46641,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           let mergebase = [];
           try {
             mergebase = await _findMergeBase({
-              fs: fs14,
+              fs: fs15,
               cache: cache2,
               gitdir,
               oids: [oid, oldoid]
@@ -46651,23 +46651,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
           for (const oid2 of mergebase) finish2.push(oid2);
           if (thinPack) {
-            skipObjects = await listObjects({ fs: fs14, cache: cache2, gitdir, oids: mergebase });
+            skipObjects = await listObjects({ fs: fs15, cache: cache2, gitdir, oids: mergebase });
           }
         }
         if (!finish2.includes(oid)) {
           const commits = await listCommitsAndTags({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             gitdir,
             start: [oid],
             finish: finish2
           });
-          objects = await listObjects({ fs: fs14, cache: cache2, gitdir, oids: commits });
+          objects = await listObjects({ fs: fs15, cache: cache2, gitdir, oids: commits });
         }
         if (thinPack) {
           try {
             const ref2 = await GitRefManager.resolve({
-              fs: fs14,
+              fs: fs15,
               gitdir,
               ref: `refs/remotes/${remote}/HEAD`,
               depth: 2
@@ -46678,7 +46678,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               map: httpRemote.refs
             });
             const oids = [oid2];
-            for (const oid3 of await listObjects({ fs: fs14, cache: cache2, gitdir, oids })) {
+            for (const oid3 of await listObjects({ fs: fs15, cache: cache2, gitdir, oids })) {
               skipObjects.add(oid3);
             }
           } catch (e) {
@@ -46693,7 +46693,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             throw new PushRejectedError("tag-exists");
           }
           if (oid !== "0000000000000000000000000000000000000000" && oldoid !== "0000000000000000000000000000000000000000" && !await _isDescendent({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             gitdir,
             oid,
@@ -46713,7 +46713,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         triplets: [{ oldoid, oid, fullRef: fullRemoteRef }]
       });
       const packstream2 = _delete ? [] : await _pack({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oids: [...objects]
@@ -46746,9 +46746,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           ""
         )}`;
         if (_delete) {
-          await GitRefManager.deleteRef({ fs: fs14, gitdir, ref: ref2 });
+          await GitRefManager.deleteRef({ fs: fs15, gitdir, ref: ref2 });
         } else {
-          await GitRefManager.writeRef({ fs: fs14, gitdir, ref: ref2, value: oid });
+          await GitRefManager.writeRef({ fs: fs15, gitdir, ref: ref2, value: oid });
         }
       }
       if (result.ok && Object.values(result.refs).every((result2) => result2.ok)) {
@@ -46760,7 +46760,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function push({
-      fs: fs14,
+      fs: fs15,
       http,
       onProgress,
       onMessage,
@@ -46782,10 +46782,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       signal
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("http", http);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _push({
           fs: fsp,
@@ -46813,11 +46813,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function resolveBlob({ fs: fs14, cache: cache2, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs14, cache: cache2, gitdir, oid });
+    async function resolveBlob({ fs: fs15, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveBlob({ fs: fs14, cache: cache2, gitdir, oid });
+        return resolveBlob({ fs: fs15, cache: cache2, gitdir, oid });
       }
       if (type !== "blob") {
         throw new ObjectTypeError(oid, type, "blob");
@@ -46825,17 +46825,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { oid, blob: new Uint8Array(object) };
     }
     async function _readBlob({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs14, cache: cache2, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs15, cache: cache2, gitdir, oid, filepath });
       }
       const blob = await resolveBlob({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid
@@ -46843,7 +46843,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return blob;
     }
     async function readBlob2({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -46851,10 +46851,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readBlob({
           fs: fsp,
@@ -46869,17 +46869,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function readCommit({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readCommit({
           fs: fsp,
@@ -46893,15 +46893,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _readNote({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       gitdir,
       ref = "refs/notes/commits",
       oid
     }) {
-      const parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+      const parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
       const { blob } = await _readBlob({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid: parent,
@@ -46910,7 +46910,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return blob;
     }
     async function readNote({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
@@ -46918,11 +46918,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readNote({
           fs: fsp,
@@ -46950,11 +46950,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         if (filepath !== void 0) {
           oid = await resolveFilepath({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             gitdir: updatedGitdir,
             oid,
@@ -46963,7 +46963,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const _format = format === "parsed" ? "content" : format;
         const result = await _readObject({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir: updatedGitdir,
           oid,
@@ -47006,9 +47006,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _readTag({ fs: fs14, cache: cache2, gitdir, oid }) {
+    async function _readTag({ fs: fs15, cache: cache2, gitdir, oid }) {
       const { type, object } = await _readObject({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid,
@@ -47026,17 +47026,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return result;
     }
     async function readTag({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTag({
           fs: fsp,
@@ -47050,7 +47050,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function readTree({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -47058,10 +47058,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTree({
           fs: fsp,
@@ -47103,7 +47103,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _removeNote({
-      fs: fs14,
+      fs: fs15,
       cache: cache2,
       onSign,
       gitdir,
@@ -47115,14 +47115,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs14, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
       } catch (err2) {
         if (!(err2 instanceof NotFoundError)) {
           throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -47130,12 +47130,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let tree = result.tree;
       tree = tree.filter((entry) => entry.path !== oid);
       const treeOid = await _writeTree({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs14,
+        fs: fs15,
         cache: cache2,
         onSign,
         gitdir,
@@ -47166,23 +47166,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _removeNote({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -47198,7 +47198,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _renameBranch({
-      fs: fs14,
+      fs: fs15,
       gitdir,
       oldref,
       ref,
@@ -47212,27 +47212,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fulloldref = `refs/heads/${oldref}`;
       const fullnewref = `refs/heads/${ref}`;
-      const newexist = await GitRefManager.exists({ fs: fs14, gitdir, ref: fullnewref });
+      const newexist = await GitRefManager.exists({ fs: fs15, gitdir, ref: fullnewref });
       if (newexist) {
         throw new AlreadyExistsError("branch", ref, false);
       }
       const value = await GitRefManager.resolve({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: fulloldref,
         depth: 1
       });
-      await GitRefManager.writeRef({ fs: fs14, gitdir, ref: fullnewref, value });
-      await GitRefManager.deleteRef({ fs: fs14, gitdir, ref: fulloldref });
+      await GitRefManager.writeRef({ fs: fs15, gitdir, ref: fullnewref, value });
+      await GitRefManager.deleteRef({ fs: fs15, gitdir, ref: fulloldref });
       const fullCurrentBranchRef = await _currentBranch({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         fullname: true
       });
       const isCurrentBranch = fullCurrentBranchRef === fulloldref;
       if (checkout2 || isCurrentBranch) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs14,
+          fs: fs15,
           gitdir,
           ref: "HEAD",
           value: fullnewref
@@ -47240,7 +47240,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function renameBranch({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -47248,11 +47248,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       checkout: checkout2 = false
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oldref", oldref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _renameBranch({
           fs: fsp,
@@ -47281,13 +47281,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         let oid;
         let workdirOid;
         try {
           oid = await GitRefManager.resolve({
-            fs: fs14,
+            fs: fs15,
             gitdir: updatedGitdir,
             ref: ref || "HEAD"
           });
@@ -47297,7 +47297,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (oid) {
           try {
             oid = await resolveFilepath({
-              fs: fs14,
+              fs: fs15,
               cache: cache2,
               gitdir: updatedGitdir,
               oid,
@@ -47320,7 +47320,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           gid: 0,
           size: 0
         };
-        const object = dir && await fs14.read(join(dir, filepath));
+        const object = dir && await fs15.read(join(dir, filepath));
         if (object) {
           workdirOid = await hashObject$1({
             gitdir: updatedGitdir,
@@ -47328,11 +47328,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             object
           });
           if (oid === workdirOid) {
-            stats = await fs14.lstat(join(dir, filepath));
+            stats = await fs15.lstat(join(dir, filepath));
           }
         }
         await GitIndexManager.acquire(
-          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             index2.delete({ filepath });
             if (oid) {
@@ -47346,17 +47346,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function resolveRef({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       ref,
       depth
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         const oid = await GitRefManager.resolve({
           fs: fsp,
@@ -47382,24 +47382,24 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("path", path13);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
-        const config = await GitConfigManager.get({ fs: fs14, gitdir: updatedGitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const config = await GitConfigManager.get({ fs: fs15, gitdir: updatedGitdir });
         if (append) {
           await config.append(path13, value);
         } else {
           await config.set(path13, value);
         }
-        await GitConfigManager.save({ fs: fs14, gitdir: updatedGitdir, config });
+        await GitConfigManager.save({ fs: fs15, gitdir: updatedGitdir, config });
       } catch (err2) {
         err2.caller = "git.setConfig";
         throw err2;
       }
     }
-    async function _writeCommit({ fs: fs14, gitdir, commit: commit2 }) {
+    async function _writeCommit({ fs: fs15, gitdir, commit: commit2 }) {
       const object = GitCommit.from(commit2).toObject();
       const oid = await _writeObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         type: "commit",
         object,
@@ -47441,9 +47441,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.dir - The working directory.
        * @param {string}[args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        */
-      constructor({ fs: fs14, dir, gitdir = join(dir, ".git") }) {
+      constructor({ fs: fs15, dir, gitdir = join(dir, ".git") }) {
         Object.assign(this, {
-          fs: fs14,
+          fs: fs15,
           dir,
           gitdir,
           _author: null
@@ -47612,26 +47612,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return GitRefStash.getStashReflogEntry(reflogString, parsed);
       }
     };
-    async function _createStashCommit({ fs: fs14, dir, gitdir, message = "" }) {
-      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
+    async function _createStashCommit({ fs: fs15, dir, gitdir, message = "" }) {
+      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
       await stashMgr.getAuthor();
       const branch2 = await _currentBranch({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         fullname: false
       });
       const headCommit = await GitRefManager.resolve({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         ref: "HEAD"
       });
-      const headCommitObj = await readCommit({ fs: fs14, dir, gitdir, oid: headCommit });
+      const headCommitObj = await readCommit({ fs: fs15, dir, gitdir, oid: headCommit });
       const headMsg = headCommitObj.commit.message;
       const stashCommitParents = [headCommit];
       let stashCommitTree = null;
       let workDirCompareBase = TREE({ ref: "HEAD" });
       const indexTree = await writeTreeChanges({
-        fs: fs14,
+        fs: fs15,
         dir,
         gitdir,
         treePair: [TREE({ ref: "HEAD" }), "stage"]
@@ -47647,7 +47647,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         workDirCompareBase = STAGE();
       }
       const workingTree = await writeTreeChanges({
-        fs: fs14,
+        fs: fs15,
         dir,
         gitdir,
         treePair: [workDirCompareBase, "workdir"]
@@ -47672,9 +47672,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return { stashCommit, stashMsg, branch: branch2, stashMgr };
     }
-    async function _stashPush({ fs: fs14, dir, gitdir, message = "" }) {
+    async function _stashPush({ fs: fs15, dir, gitdir, message = "" }) {
       const { stashCommit, stashMsg, branch: branch2, stashMgr } = await _createStashCommit({
-        fs: fs14,
+        fs: fs15,
         dir,
         gitdir,
         message
@@ -47685,7 +47685,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         message: stashMsg
       });
       await checkout({
-        fs: fs14,
+        fs: fs15,
         dir,
         gitdir,
         ref: branch2,
@@ -47695,17 +47695,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return stashCommit;
     }
-    async function _stashCreate({ fs: fs14, dir, gitdir, message = "" }) {
+    async function _stashCreate({ fs: fs15, dir, gitdir, message = "" }) {
       const { stashCommit } = await _createStashCommit({
-        fs: fs14,
+        fs: fs15,
         dir,
         gitdir,
         message
       });
       return stashCommit;
     }
-    async function _stashApply({ fs: fs14, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
+    async function _stashApply({ fs: fs15, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       const { parent: stashParents = null } = stashCommit.commit ? stashCommit.commit : {};
       if (!stashParents || !Array.isArray(stashParents)) {
@@ -47713,14 +47713,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       for (let i2 = 0; i2 < stashParents.length - 1; i2++) {
         const applyingCommit = await _readCommit({
-          fs: fs14,
+          fs: fs15,
           cache: {},
           gitdir,
           oid: stashParents[i2 + 1]
         });
         const wasStaged = applyingCommit.commit.message.startsWith("stash-Index");
         await applyTreeChanges({
-          fs: fs14,
+          fs: fs15,
           dir,
           gitdir,
           stashCommit: stashParents[i2 + 1],
@@ -47729,16 +47729,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         });
       }
     }
-    async function _stashDrop({ fs: fs14, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
+    async function _stashDrop({ fs: fs15, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       if (!stashCommit.commit) {
         return;
       }
       const stashRefPath = stashMgr.refStashPath;
       await acquireLock(stashRefPath, async () => {
-        if (await fs14.exists(stashRefPath)) {
-          await fs14.rm(stashRefPath);
+        if (await fs15.exists(stashRefPath)) {
+          await fs15.rm(stashRefPath);
         }
       });
       const reflogEntries = await stashMgr.readStashReflogs({ parsed: false });
@@ -47749,7 +47749,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const stashReflogPath = stashMgr.refLogsStashPath;
       await acquireLock(stashReflogPath, async () => {
         if (reflogEntries.length) {
-          await fs14.write(
+          await fs15.write(
             stashReflogPath,
             reflogEntries.reverse().join("\n") + "\n",
             "utf8"
@@ -47757,40 +47757,40 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const lastStashCommit = reflogEntries[reflogEntries.length - 1].split(" ")[1];
           await stashMgr.writeStashRef(lastStashCommit);
         } else {
-          await fs14.rm(stashReflogPath);
+          await fs15.rm(stashReflogPath);
         }
       });
     }
-    async function _stashList({ fs: fs14, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
+    async function _stashList({ fs: fs15, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
       return stashMgr.readStashReflogs({ parsed: true });
     }
-    async function _stashClear({ fs: fs14, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs14, dir, gitdir });
+    async function _stashClear({ fs: fs15, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
       const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
       await acquireLock(stashRefPath, async () => {
         await Promise.all(
           stashRefPath.map(async (path13) => {
-            if (await fs14.exists(path13)) {
-              return fs14.rm(path13);
+            if (await fs15.exists(path13)) {
+              return fs15.rm(path13);
             }
           })
         );
       });
     }
-    async function _stashPop({ fs: fs14, dir, gitdir, refIdx = 0 }) {
-      await _stashApply({ fs: fs14, dir, gitdir, refIdx });
-      await _stashDrop({ fs: fs14, dir, gitdir, refIdx });
+    async function _stashPop({ fs: fs15, dir, gitdir, refIdx = 0 }) {
+      await _stashApply({ fs: fs15, dir, gitdir, refIdx });
+      await _stashDrop({ fs: fs15, dir, gitdir, refIdx });
     }
     async function stash({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       op = "push",
       message = "",
       refIdx = 0
     }) {
-      assertParameter("fs", fs14);
+      assertParameter("fs", fs15);
       assertParameter("dir", dir);
       assertParameter("gitdir", gitdir);
       assertParameter("op", op);
@@ -47805,7 +47805,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
       const opsNeedRefIdx = ["apply", "drop", "pop"];
       try {
-        const _fs = new FileSystem(fs14);
+        const _fs = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp: _fs, dotgit: gitdir });
         const folders = ["refs", "logs", "logs/refs"];
         folders.map((f) => join(updatedGitdir, f)).forEach(async (folder) => {
@@ -47847,18 +47847,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
-        const headTree = await getHeadTree({ fs: fs14, cache: cache2, gitdir: updatedGitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const headTree = await getHeadTree({ fs: fs15, cache: cache2, gitdir: updatedGitdir });
         const treeOid = await getOidAtPath({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           gitdir: updatedGitdir,
           tree: headTree,
           path: filepath
         });
         const indexEntry = await GitIndexManager.acquire(
-          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of index2) {
               if (entry.path === filepath) return entry;
@@ -47868,7 +47868,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         );
         if (treeOid === null && indexEntry === null) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs14,
+            fs: fs15,
             gitdir: updatedGitdir,
             dir,
             filepath
@@ -47877,17 +47877,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return "ignored";
           }
         }
-        const stats = await fs14.lstat(join(dir, filepath));
+        const stats = await fs15.lstat(join(dir, filepath));
         const H = treeOid !== null;
         const I = indexEntry !== null;
-        const W = stats !== null && (H || I || await hasExactCasePath({ fs: fs14, dir, filepath }));
+        const W = stats !== null && (H || I || await hasExactCasePath({ fs: fs15, dir, filepath }));
         const getWorkdirOid = async () => {
           if (I && !compareStats(indexEntry, stats)) {
             return indexEntry.oid;
           } else {
-            const config = await GitConfigManager.get({ fs: fs14, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs15, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
-            const object = await fs14.read(join(dir, filepath), { autocrlf });
+            const object = await fs15.read(join(dir, filepath), { autocrlf });
             const workdirOid = await hashObject$1({
               gitdir: updatedGitdir,
               type: "blob",
@@ -47896,7 +47896,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             if (refresh && I && !indexEntry.flags.intentToAdd && indexEntry.oid === workdirOid) {
               if (stats.size !== -1) {
                 await GitIndexManager.acquire(
-                  { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+                  { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
                   async function(index2) {
                     index2.insert({ filepath, stats, oid: workdirOid });
                   }
@@ -47934,13 +47934,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function hasExactCasePath({ fs: fs14, dir, filepath }) {
+    async function hasExactCasePath({ fs: fs15, dir, filepath }) {
       const segments = filepath.replace(/\\/g, "/").split("/").filter((segment) => segment !== "" && segment !== ".");
       let parent = dir;
       for (const segment of segments) {
         let entries;
         try {
-          entries = await fs14._readdir(parent);
+          entries = await fs15._readdir(parent);
         } catch (err2) {
           if (err2.code === "ENOENT" || err2.code === "ENOTDIR") return false;
           throw err2;
@@ -47952,7 +47952,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return true;
     }
-    async function getOidAtPath({ fs: fs14, cache: cache2, gitdir: updatedGitdir, tree, path: path13 }) {
+    async function getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree, path: path13 }) {
       if (typeof path13 === "string") path13 = path13.split("/");
       const dirname2 = path13.shift();
       for (const entry of tree) {
@@ -47961,14 +47961,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return entry.oid;
           }
           const { type, object } = await _readObject({
-            fs: fs14,
+            fs: fs15,
             cache: cache2,
             gitdir: updatedGitdir,
             oid: entry.oid
           });
           if (type === "tree") {
             const tree2 = GitTree.from(object);
-            return getOidAtPath({ fs: fs14, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path13 });
+            return getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path13 });
           }
           if (type === "blob") {
             throw new ObjectTypeError(entry.oid, type, "blob", path13.join("/"));
@@ -47977,11 +47977,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return null;
     }
-    async function getHeadTree({ fs: fs14, cache: cache2, gitdir: updatedGitdir }) {
+    async function getHeadTree({ fs: fs15, cache: cache2, gitdir: updatedGitdir }) {
       let oid;
       try {
         oid = await GitRefManager.resolve({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           ref: "HEAD"
         });
@@ -47991,7 +47991,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         throw e;
       }
-      const { tree } = await _readTree({ fs: fs14, cache: cache2, gitdir: updatedGitdir, oid });
+      const { tree } = await _readTree({ fs: fs15, cache: cache2, gitdir: updatedGitdir, oid });
       return tree;
     }
     async function statusMatrix({
@@ -48009,10 +48009,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         return await _walk({
-          fs: fs14,
+          fs: fs15,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -48021,7 +48021,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             if (!head && !stage && workdir) {
               if (!shouldIgnore) {
                 const isIgnored2 = await GitIgnoreManager.isIgnored({
-                  fs: fs14,
+                  fs: fs15,
                   dir,
                   filepath
                 });
@@ -48079,21 +48079,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs14 = new FileSystem(_fs);
+        const fs15 = new FileSystem(_fs);
         if (ref === void 0) {
           throw new MissingParameterError("ref");
         }
         ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         const value = await GitRefManager.resolve({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           ref: object || "HEAD"
         });
-        if (!force && await GitRefManager.exists({ fs: fs14, gitdir: updatedGitdir, ref })) {
+        if (!force && await GitRefManager.exists({ fs: fs15, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("tag", ref);
         }
-        await GitRefManager.writeRef({ fs: fs14, gitdir: updatedGitdir, ref, value });
+        await GitRefManager.writeRef({ fs: fs15, gitdir: updatedGitdir, ref, value });
       } catch (err2) {
         err2.caller = "git.tag";
         throw err2;
@@ -48115,14 +48115,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         if (remove2) {
           return await GitIndexManager.acquire(
-            { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+            { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
             async function(index2) {
               if (!force) {
-                const fileStats2 = await fs14.lstat(join(dir, filepath));
+                const fileStats2 = await fs15.lstat(join(dir, filepath));
                 if (fileStats2) {
                   if (fileStats2.isDirectory()) {
                     throw new InvalidFilepathError("directory");
@@ -48140,7 +48140,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         let fileStats;
         if (!oid) {
-          fileStats = await fs14.lstat(join(dir, filepath));
+          fileStats = await fs15.lstat(join(dir, filepath));
           if (!fileStats) {
             throw new NotFoundError(
               `file at "${filepath}" on disk and "remove" not set`
@@ -48151,7 +48151,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         }
         return await GitIndexManager.acquire(
-          { fs: fs14, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             if (!add2 && !index2.has({ filepath })) {
               throw new NotFoundError(
@@ -48161,9 +48161,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             let stats;
             if (!oid) {
               stats = fileStats;
-              const object = stats.isSymbolicLink() ? await fs14.readlink(join(dir, filepath)) : await fs14.read(join(dir, filepath));
+              const object = stats.isSymbolicLink() ? await fs15.readlink(join(dir, filepath)) : await fs15.read(join(dir, filepath));
               oid = await _writeObject({
-                fs: fs14,
+                fs: fs15,
                 gitdir: updatedGitdir,
                 type: "blob",
                 format: "content",
@@ -48203,7 +48203,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function walk({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       trees,
@@ -48213,10 +48213,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("trees", trees);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _walk({
           fs: fsp,
@@ -48233,12 +48233,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function writeBlob({ fs: fs14, dir, gitdir = join(dir, ".git"), blob }) {
+    async function writeBlob({ fs: fs15, dir, gitdir = join(dir, ".git"), blob }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("blob", blob);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeObject({
           fs: fsp,
@@ -48253,16 +48253,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function writeCommit({
-      fs: fs14,
+      fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
       commit: commit2
     }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("commit", commit2);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeCommit({
           fs: fsp,
@@ -48285,8 +48285,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       encoding = void 0
     }) {
       try {
-        const fs14 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
+        const fs15 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         if (format === "parsed") {
           switch (type) {
             case "commit":
@@ -48307,7 +48307,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           format = "content";
         }
         oid = await _writeObject({
-          fs: fs14,
+          fs: fs15,
           gitdir: updatedGitdir,
           type,
           object,
@@ -48334,29 +48334,29 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("value", value);
-        const fs14 = new FileSystem(_fs);
+        const fs15 = new FileSystem(_fs);
         if (!isValidRef(ref, true)) {
           throw new InvalidRefNameError(ref, cleanGitRef.clean(ref));
         }
-        const updatedGitdir = await discoverGitdir({ fsp: fs14, dotgit: gitdir });
-        if (!force && await GitRefManager.exists({ fs: fs14, gitdir: updatedGitdir, ref })) {
+        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        if (!force && await GitRefManager.exists({ fs: fs15, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("ref", ref);
         }
         if (symbolic) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs14,
+            fs: fs15,
             gitdir: updatedGitdir,
             ref,
             value
           });
         } else {
           value = await GitRefManager.resolve({
-            fs: fs14,
+            fs: fs15,
             gitdir: updatedGitdir,
             ref: value
           });
           await GitRefManager.writeRef({
-            fs: fs14,
+            fs: fs15,
             gitdir: updatedGitdir,
             ref,
             value
@@ -48367,10 +48367,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _writeTag({ fs: fs14, gitdir, tag: tag2 }) {
+    async function _writeTag({ fs: fs15, gitdir, tag: tag2 }) {
       const object = GitAnnotatedTag.from(tag2).toObject();
       const oid = await _writeObject({
-        fs: fs14,
+        fs: fs15,
         gitdir,
         type: "tag",
         object,
@@ -48378,12 +48378,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function writeTag({ fs: fs14, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
+    async function writeTag({ fs: fs15, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("tag", tag2);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTag({
           fs: fsp,
@@ -48395,12 +48395,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function writeTree({ fs: fs14, dir, gitdir = join(dir, ".git"), tree }) {
+    async function writeTree({ fs: fs15, dir, gitdir = join(dir, ".git"), tree }) {
       try {
-        assertParameter("fs", fs14);
+        assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
         assertParameter("tree", tree);
-        const fsp = new FileSystem(fs14);
+        const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTree({
           fs: fsp,
@@ -53410,7 +53410,7 @@ function classifyPath(path13) {
   return { kind: "invalid", reason: "unknown file under index/; expected registry.json, namespaces/, packages/ or reports/" };
 }
 
-// src/core/schemas.ts
+// src/core/schema-validators.ts
 var import__ = __toESM(require__(), 1);
 var import_ajv_formats = __toESM(require_dist(), 1);
 
@@ -53954,6 +53954,30 @@ var api_schema_default = {
         }
       }
     },
+    dependents: {
+      description: "api/v1/dependents/<name>.json: the packages whose versions depend on a package, each with its highest version that does, sorted by name",
+      type: "object",
+      additionalProperties: false,
+      required: ["name", "dependents", "commit"],
+      properties: {
+        name: { $ref: "wharf:defs#/$defs/packageId" },
+        dependents: {
+          type: "array",
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["name", "version", "req", "optional"],
+            properties: {
+              name: { $ref: "wharf:defs#/$defs/packageId" },
+              version: { $ref: "wharf:defs#/$defs/version" },
+              req: { type: "string" },
+              optional: { type: "boolean" }
+            }
+          }
+        },
+        commit: { $ref: "#/$defs/commit" }
+      }
+    },
     feedEntry: {
       type: "object",
       additionalProperties: false,
@@ -54293,6 +54317,10 @@ var api_schema_default = {
         seq: {
           type: "integer",
           minimum: 0
+        },
+        pages: {
+          type: "string",
+          description: "The format of the static site's pages, when the output has them"
         },
         counts: {
           type: "object",
@@ -55235,7 +55263,7 @@ var yank_schema_default = {
   }
 };
 
-// src/core/schemas.ts
+// src/core/schema-validators.ts
 var SCHEMA_IDS = {
   record: "wharf:record/v1",
   namespace: "wharf:namespace/v1",
@@ -55254,6 +55282,7 @@ var SCHEMA_IDS = {
   "api-namespaces": "wharf:api/v1#/$defs/namespaceList",
   "api-namespace": "wharf:api/v1#/$defs/namespace",
   "api-crate": "wharf:api/v1#/$defs/crate",
+  "api-dependents": "wharf:api/v1#/$defs/dependents",
   "api-feed-page": "wharf:api/v1#/$defs/feedPage",
   "api-feed-head": "wharf:api/v1#/$defs/feedHead",
   "api-search-index": "wharf:api/v1#/$defs/searchIndex",
@@ -55264,23 +55293,27 @@ var SCHEMA_IDS = {
   "cargo-line": "wharf:cargo-index/v1#/$defs/line"
 };
 var addFormats = import_ajv_formats.default.default ?? import_ajv_formats.default;
+function createAjv(options2 = {}) {
+  const ajv2 = new import__.Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, ...options2 });
+  addFormats(ajv2);
+  ajv2.addSchema([defs_schema_default, record_schema_default, namespace_schema_default, yank_schema_default, registry_schema_default, report_schema_default, api_schema_default, config_schema_default, snapshot_schema_default, cargo_index_schema_default]);
+  return ajv2;
+}
 var ajv;
 var compiled = /* @__PURE__ */ new Map();
-function validator(name) {
+function schemaValidator(name) {
   let validate = compiled.get(name);
   if (!validate) {
-    if (!ajv) {
-      ajv = new import__.Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-      addFormats(ajv);
-      ajv.addSchema([defs_schema_default, record_schema_default, namespace_schema_default, yank_schema_default, registry_schema_default, report_schema_default, api_schema_default, config_schema_default, snapshot_schema_default, cargo_index_schema_default]);
-    }
+    ajv ??= createAjv();
     validate = ajv.getSchema(SCHEMA_IDS[name]);
     compiled.set(name, validate);
   }
   return validate;
 }
+
+// src/core/schemas.ts
 function schemaErrors(name, value) {
-  const validate = validator(name);
+  const validate = schemaValidator(name);
   if (validate(value)) return [];
   return (validate.errors ?? []).map(describe);
 }
@@ -57147,12 +57180,12 @@ function parse2(header, options2) {
   let index = valueStart;
   let typeFlags = 0;
   let whitespace = -1;
-  let stop = options2?.parameters === false ? COMMA_FLAG : 0;
+  let stop2 = options2?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
     const code2 = header.charCodeAt(index);
     const flags = CHAR_MAP[code2];
     if ((flags & stopFlags) !== 0) {
-      stop |= flags & COMMA_FLAG;
+      stop2 |= flags & COMMA_FLAG;
       break;
     }
     if ((flags & OWS) !== 0) {
@@ -57167,7 +57200,7 @@ function parse2(header, options2) {
   const valueEnd = whitespace === -1 ? index : whitespace;
   const value = header.slice(valueStart, valueEnd);
   const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
-  if (index === len || stop !== 0) {
+  if (index === len || stop2 !== 0) {
     return { type, index, parameters: new NullObject() };
   }
   return parseParameters(header, type, index, len, stopFlags);
@@ -57208,17 +57241,17 @@ function parseParameters(header, type, index, len, stopFlags) {
                 parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
-              let stop2 = 0;
+              let stop3 = 0;
               while (index < len) {
                 const code4 = header.charCodeAt(index);
                 const flags2 = CHAR_MAP[code4];
                 if ((flags2 & stopFlags) !== 0) {
-                  stop2 = flags2 & COMMA_FLAG;
+                  stop3 = flags2 & COMMA_FLAG;
                   break;
                 }
                 index++;
               }
-              if (stop2 !== 0)
+              if (stop3 !== 0)
                 break parameter;
               continue parameter;
             }
@@ -57232,13 +57265,13 @@ function parseParameters(header, type, index, len, stopFlags) {
           continue parameter;
         }
         const valueStart = index;
-        let stop = 0;
+        let stop2 = 0;
         let valueWhitespace = -1;
         while (index < len) {
           const code3 = header.charCodeAt(index);
           const flags2 = CHAR_MAP[code3];
           if ((flags2 & stopFlags) !== 0) {
-            stop = flags2 & COMMA_FLAG;
+            stop2 = flags2 & COMMA_FLAG;
             break;
           }
           if ((flags2 & OWS) !== 0) {
@@ -57253,7 +57286,7 @@ function parseParameters(header, type, index, len, stopFlags) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
           parameters[key] = header.slice(valueStart, valueEnd);
         }
-        if (stop !== 0)
+        if (stop2 !== 0)
           break parameter;
         continue parameter;
       }
@@ -61369,8 +61402,8 @@ function createGitHub(options2) {
 
 // src/matrix/run.ts
 import { spawnSync as spawnSync4 } from "node:child_process";
-import fs11 from "node:fs";
-import os7 from "node:os";
+import fs12 from "node:fs";
+import os8 from "node:os";
 import path8 from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 
@@ -61380,69 +61413,115 @@ function timestamp(date) {
 }
 
 // package.json
-var package_default = {
-  name: "wharf",
-  version: "0.1.0",
-  description: "A git-backed static registry for WebAssembly components and WASM-ready Rust crates",
-  license: "Apache-2.0",
-  private: true,
-  type: "module",
-  engines: {
-    node: ">=20"
-  },
-  bin: {
-    wharf: "bin/wharf.js"
-  },
-  scripts: {
-    start: "node bin/wharf.js serve",
-    test: "node scripts/system-deps.mjs && vitest run",
-    typecheck: "tsc --noEmit -p .",
-    bench: "tsx bench/index.ts"
-  },
-  dependencies: {
-    "@actions/core": "^3.0.1",
-    "@bytecodealliance/jco": "1.24.6",
-    "@octokit/plugin-retry": "^8.1.1",
-    "@octokit/plugin-throttling": "^11.0.5",
-    "@octokit/rest": "^22.0.1",
-    ajv: "^8.20.0",
-    "ajv-formats": "^3.0.1",
-    bottleneck: "^2.19.5",
-    busboy: "^1.6.0",
-    canonicalize: "^4.0.0",
-    fflate: "^0.8.3",
-    "find-my-way": "^9.10.2",
-    "isomorphic-git": "^1.44.11",
-    semver: "^7.8.6",
-    "smol-toml": "^1.9.1",
-    tsx: "^4.23.15"
-  },
-  devDependencies: {
-    "@actions/expressions": "^0.3.61",
-    "@actions/workflow-parser": "^0.3.61",
-    "@octokit/openapi": "^23.0.2",
-    "@octokit/webhooks-schemas": "^7.6.1",
-    "@types/autocannon": "^7.12.7",
-    "@types/busboy": "^1.5.5",
-    "@types/node": "^20.19.43",
-    "@types/semver": "^7.8.0",
-    autocannon: "^9.0.0",
-    esbuild: "0.28.2",
-    "fast-check": "^4.10.2",
-    typescript: "5.9",
-    vitest: "^3.2.7"
-  },
-  overrides: {
-    rollup: "4.67.4"
-  }
-};
+var package_default = { name: "wharf", version: "0.1.0" };
 
 // src/core/version.ts
 var WHARF_VERSION = package_default.version;
 
-// src/matrix/artifact.ts
-import fs9 from "node:fs";
+// src/matrix/children.ts
+import { spawn } from "node:child_process";
+import fs7 from "node:fs";
 import os5 from "node:os";
+import { setTimeout as sleep2 } from "node:timers/promises";
+var STOP_GRACE_MS = 3e3;
+var KILL_WAIT_MS = 1e3;
+var groups2 = /* @__PURE__ */ new Set();
+var cleanups = /* @__PURE__ */ new Set();
+var stoppers = /* @__PURE__ */ new Set();
+var stopping;
+var listening = false;
+function isStopping() {
+  return stopping !== void 0;
+}
+function spawnChild(file, args, options2 = {}) {
+  if (stopping) throw new WharfError("STOPPING", `not starting ${file}: wharf is stopping (${stopping})`);
+  listen();
+  const child = spawn(file, args, { ...options2, detached: true });
+  const pid = child.pid;
+  if (pid !== void 0) {
+    groups2.add(pid);
+    child.once("exit", () => {
+      if (!stopping) groups2.delete(pid);
+    });
+  }
+  return child;
+}
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function addCleanup(cleanup) {
+  listen();
+  cleanups.add(cleanup);
+  return () => {
+    cleanups.delete(cleanup);
+  };
+}
+function listen() {
+  if (listening) return;
+  listening = true;
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void stop(signal));
+}
+async function stop(signal) {
+  const code2 = 128 + (os5.constants.signals[signal] ?? 0);
+  if (stopping) {
+    for (const pid of groups2) signalGroup(pid, "SIGKILL");
+    process.exit(code2);
+  }
+  stopping = signal;
+  for (const pid of groups2) signalGroup(pid, signal);
+  if (!await groupsEnded(STOP_GRACE_MS)) {
+    for (const pid of groups2) signalGroup(pid, "SIGKILL");
+    await groupsEnded(KILL_WAIT_MS);
+  }
+  for (const cleanup of [...cleanups].reverse()) {
+    try {
+      await cleanup();
+    } catch {
+    }
+  }
+  cleanups.clear();
+  if (stoppers.size === 0) process.exit(code2);
+  for (const stopper of stoppers) stopper(signal);
+}
+async function groupsEnded(withinMs) {
+  const deadline = Date.now() + withinMs;
+  for (; ; ) {
+    for (const pid of groups2) if (!groupAlive(pid)) groups2.delete(pid);
+    if (groups2.size === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep2(25);
+  }
+}
+function groupAlive(pgid) {
+  if (!signalGroup(pgid, 0)) return false;
+  let entries;
+  try {
+    entries = fs7.readdirSync("/proc");
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat2;
+    try {
+      stat2 = fs7.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const [state, , pgrp] = stat2.slice(stat2.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
+  }
+  return false;
+}
+
+// src/matrix/artifact.ts
+import fs10 from "node:fs";
+import os6 from "node:os";
 import path6 from "node:path";
 
 // src/matrix/metrics.ts
@@ -61851,7 +61930,7 @@ function scanModule(bytes) {
           const body = new WasmReader(bytes, r.pos, r.pos + bodySize);
           r.skip(bodySize);
           try {
-            for (let groups2 = body.u32(); groups2 > 0; groups2--) {
+            for (let groups3 = body.u32(); groups3 > 0; groups3--) {
               body.u32();
               valtype(body, features);
             }
@@ -62065,8 +62144,8 @@ function parseWorld(wit) {
 import path5 from "node:path";
 
 // src/matrix/process.ts
-import { spawn, spawnSync } from "node:child_process";
-import fs7 from "node:fs";
+import { spawnSync } from "node:child_process";
+import fs8 from "node:fs";
 import { performance as performance2 } from "node:perf_hooks";
 var MAX_CAPTURE = 8 * 1024 * 1024;
 var GNU_TIME = "/usr/bin/time";
@@ -62096,17 +62175,31 @@ var Capture = class {
   }
 };
 function runStep(command, args, options2) {
-  let rssFile;
+  if (isStopping()) return new Promise(() => {
+  });
+  let rssDir;
   let file = command;
   let argv = args;
   if (options2.measureRss && hasGnuTime()) {
-    rssFile = `${fs7.mkdtempSync("/tmp/wharf-rss-")}/rss`;
+    rssDir = fs8.mkdtempSync("/tmp/wharf-rss-");
     file = GNU_TIME;
-    argv = ["-q", "-f", "%M", "-o", rssFile, command, ...args];
+    argv = ["-q", "-f", "%M", "-o", `${rssDir}/rss`, command, ...args];
   }
+  const removeRssDir = () => {
+    if (rssDir) fs8.rmSync(rssDir, { recursive: true, force: true });
+  };
+  const forget = rssDir ? addCleanup(removeRssDir) : () => {
+  };
   return new Promise((resolve, reject) => {
     const start = performance2.now();
-    const child = spawn(file, argv, { cwd: options2.cwd, env: options2.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let child;
+    try {
+      child = spawnChild(file, argv, { cwd: options2.cwd, env: options2.env, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      removeRssDir();
+      forget();
+      return reject(e);
+    }
     const out = new Capture();
     const err2 = new Capture();
     child.stdout.on("data", (c) => out.add(c));
@@ -62114,35 +62207,32 @@ function runStep(command, args, options2) {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup(child.pid);
+      if (child.pid !== void 0) signalGroup(child.pid, "SIGKILL");
     }, options2.timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
+      removeRssDir();
+      forget();
       reject(e);
     });
     child.on("close", (code2, signal) => {
       clearTimeout(timer);
+      if (isStopping()) return;
       const wallMs = performance2.now() - start;
       let peakRssKb = null;
-      if (rssFile) {
-        const rss = Number(readQuietly(rssFile).trim().split("\n").at(-1));
-        fs7.rmSync(rssFile.slice(0, -"/rss".length), { recursive: true, force: true });
+      if (rssDir) {
+        const rss = Number(readQuietly(`${rssDir}/rss`).trim().split("\n").at(-1));
+        removeRssDir();
         if (Number.isFinite(rss) && rss > 0) peakRssKb = rss;
       }
+      forget();
       resolve({ code: timedOut ? null : code2, signal, stdout: out.text(), stderr: err2.text(), wallMs, timedOut, peakRssKb });
     });
   });
 }
-function killGroup(pid) {
-  if (pid === void 0) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-  }
-}
 function readQuietly(file) {
   try {
-    return fs7.readFileSync(file, "utf8");
+    return fs8.readFileSync(file, "utf8");
   } catch {
     return "";
   }
@@ -62155,7 +62245,7 @@ function commandLine(command, args, env = {}) {
 
 // src/matrix/runtime.ts
 import { spawnSync as spawnSync2 } from "node:child_process";
-import fs8 from "node:fs";
+import fs9 from "node:fs";
 import { createRequire } from "node:module";
 import path4 from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62180,7 +62270,7 @@ function findWasmtime(env = process.env) {
   for (const dir of (env.PATH ?? "").split(":")) {
     if (!dir) continue;
     const file = path4.join(dir, "wasmtime");
-    if (!fs8.existsSync(file)) continue;
+    if (!fs9.existsSync(file)) continue;
     const out = spawnSync2(file, ["--version"], { encoding: "utf8", timeout: 3e4 });
     if (out.status !== 0) continue;
     const version = out.stdout.trim();
@@ -62192,7 +62282,7 @@ function jcoInfo() {
   const require3 = createRequire(import.meta.url);
   const api = require3.resolve("@bytecodealliance/jco");
   const dir = path4.dirname(path4.dirname(api));
-  const pkg = JSON.parse(fs8.readFileSync(path4.join(dir, "package.json"), "utf8"));
+  const pkg = JSON.parse(fs9.readFileSync(path4.join(dir, "package.json"), "utf8"));
   return { bin: path4.join(dir, pkg.bin.jco ?? "dist/jco.js"), version: pkg.version };
 }
 async function withStats(statsDir, go) {
@@ -62200,8 +62290,8 @@ async function withStats(statsDir, go) {
   const output = await go(statsFile);
   let stats = null;
   try {
-    stats = JSON.parse(await fs8.promises.readFile(statsFile, "utf8"));
-    await fs8.promises.rm(statsFile, { force: true });
+    stats = JSON.parse(await fs9.promises.readFile(statsFile, "utf8"));
+    await fs9.promises.rm(statsFile, { force: true });
   } catch {
   }
   return { ...output, stats };
@@ -62266,9 +62356,9 @@ function jcoExec(preopen, workDir, env) {
     gcEnabled: gc,
     run(file, args, options2) {
       return withStats(workDir, async (statsFile) => {
-        const outDir = await fs8.promises.mkdtemp(path4.join(workDir, "jco-"));
+        const outDir = await fs9.promises.mkdtemp(path4.join(workDir, "jco-"));
         const hook2 = path4.join(outDir, "wharf-hook.mjs");
-        await fs8.promises.copyFile(runnerScript("jco-hook.mjs"), hook2);
+        await fs9.promises.copyFile(runnerScript("jco-hook.mjs"), hook2);
         try {
           return await runStep(process.execPath, [jco.bin, "run", "--jco-dir", outDir, "--jco-import", hook2, file, "--", ...args], {
             cwd: preopen,
@@ -62276,7 +62366,7 @@ function jcoExec(preopen, workDir, env) {
             timeoutMs: options2.timeoutMs
           });
         } finally {
-          await fs8.promises.rm(outDir, { recursive: true, force: true });
+          await fs9.promises.rm(outDir, { recursive: true, force: true });
         }
       });
     }
@@ -62437,7 +62527,7 @@ function round(n, digits) {
 
 // src/matrix/artifact.ts
 async function runArtifact(file, options2) {
-  const bytes = await fs9.promises.readFile(file);
+  const bytes = await fs10.promises.readFile(file);
   const kind = wasmKind(bytes);
   if (!kind) {
     throw new WharfError("INVALID_ARTIFACT", `${options2.input} is not a WebAssembly module or component`, {
@@ -62467,13 +62557,15 @@ async function runArtifact(file, options2) {
   if (inspection.ok) {
     report3.metrics.size = sizeMetrics(bytes, path6.basename(file), kind === "component" ? "component" : "artifact");
     report3.metrics.wasm = wasmMetrics(bytes);
-    const work = await fs9.promises.mkdtemp(path6.join(options2.workDir ?? os5.tmpdir(), "wharf-test-"));
+    const work = await fs10.promises.mkdtemp(path6.join(options2.workDir ?? os6.tmpdir(), "wharf-test-"));
+    const forget = options2.keep ? () => {
+    } : addCleanup(() => fs10.promises.rm(work, { recursive: true, force: true }));
     try {
       const modules = kind === "component" ? componentModules(bytes) : [bytes];
       const files = await Promise.all(
         modules.map(async (m, i2) => {
           const f = path6.join(work, `module-${i2}.wasm`);
-          await fs9.promises.writeFile(f, m);
+          await fs10.promises.writeFile(f, m);
           return f;
         })
       );
@@ -62498,7 +62590,8 @@ async function runArtifact(file, options2) {
       const gc = report3.metrics.wasm.features.includes("gc");
       evidence.g4 = { met: gc, evidence: gc ? "GC types or instructions present" : "no struct/array types or GC instructions" };
     } finally {
-      if (!options2.keep) await fs9.promises.rm(work, { recursive: true, force: true });
+      forget();
+      if (!options2.keep) await fs10.promises.rm(work, { recursive: true, force: true });
     }
   }
   const targets = [report3];
@@ -62506,7 +62599,7 @@ async function runArtifact(file, options2) {
     schema: "wharf:report/v1",
     subject: { kind: "artifact", name, version: null, path: options2.input, sha256: sha256Hex(bytes) },
     // Nothing was compiled, so no rustc names the host; this is its triple's spelling of Node's names.
-    host: `${{ x64: "x86_64", arm64: "aarch64", ia32: "i686" }[os5.arch()] ?? os5.arch()}-${os5.platform() === "linux" ? "unknown-linux-gnu" : os5.platform()}`,
+    host: `${{ x64: "x86_64", arm64: "aarch64", ia32: "i686" }[os6.arch()] ?? os6.arch()}-${os6.platform() === "linux" ? "unknown-linux-gnu" : os6.platform()}`,
     generated_at: timestamp(/* @__PURE__ */ new Date()),
     wharf: WHARF_VERSION,
     targets,
@@ -62906,8 +62999,8 @@ function lastLines(text, count = 3) {
 
 // src/matrix/toolchain.ts
 import { spawnSync as spawnSync3 } from "node:child_process";
-import fs10 from "node:fs";
-import os6 from "node:os";
+import fs11 from "node:fs";
+import os7 from "node:os";
 import path7 from "node:path";
 var TRIPLES = {
   "wasm32-unknown-unknown": ["wasm32-unknown-unknown"],
@@ -62916,7 +63009,7 @@ var TRIPLES = {
   "wasm32-wasip2": ["wasm32-wasip2"]
 };
 function defaultCandidates(env = process.env) {
-  const cargoHome = env.CARGO_HOME ?? path7.join(env.HOME ?? os6.homedir(), ".cargo");
+  const cargoHome = env.CARGO_HOME ?? path7.join(env.HOME ?? os7.homedir(), ".cargo");
   return [
     { source: "rustup", binDir: path7.join(cargoHome, "bin") },
     { source: "debian", binDir: "/usr/bin" }
@@ -62933,7 +63026,7 @@ function probeToolchain(candidate, cwd, baseEnv = process.env) {
 function probe(candidate, cwd, baseEnv) {
   const cargo2 = path7.join(candidate.binDir, "cargo");
   const rustc = path7.join(candidate.binDir, "rustc");
-  if (!fs10.existsSync(cargo2) || !fs10.existsSync(rustc)) return null;
+  if (!fs11.existsSync(cargo2) || !fs11.existsSync(rustc)) return null;
   const env = toolchainEnv(candidate, rustc, baseEnv);
   const ask = (file, args) => {
     const r = spawnSync3(file, args, { cwd, env, encoding: "utf8", timeout: 6e4 });
@@ -62976,7 +63069,7 @@ function toolchainEnv(candidate, rustc, baseEnv) {
   return env;
 }
 function hasTarget(toolchain2, triple) {
-  return fs10.existsSync(path7.join(toolchain2.sysroot, "lib", "rustlib", triple, "lib"));
+  return fs11.existsSync(path7.join(toolchain2.sysroot, "lib", "rustlib", triple, "lib"));
 }
 function planTarget(target, toolchains) {
   for (const toolchain2 of toolchains) {
@@ -63006,14 +63099,14 @@ async function runMatrix(options2) {
   const input = path8.resolve(options2.input);
   let stat2;
   try {
-    stat2 = await fs11.promises.stat(input);
+    stat2 = await fs12.promises.stat(input);
   } catch {
     throw new WharfError("NOT_FOUND", `${options2.input} does not exist`, { hint: "give a crate directory (with Cargo.toml) or a .wasm file" });
   }
   if (stat2.isFile()) {
     return runArtifact(input, options2);
   }
-  if (!fs11.existsSync(path8.join(input, "Cargo.toml"))) {
+  if (!fs12.existsSync(path8.join(input, "Cargo.toml"))) {
     throw new WharfError("NOT_FOUND", `${options2.input} has no Cargo.toml`, { hint: "give a crate directory (with Cargo.toml) or a .wasm file" });
   }
   return runCrate(input, options2);
@@ -63026,7 +63119,9 @@ async function runCrate(crateDir, options2) {
       hint: "install rustup, or on Debian: apt-get install rustc cargo libstd-rust-dev-wasm32 lld"
     });
   }
-  const work = await fs11.promises.mkdtemp(path8.join(options2.workDir ?? os7.tmpdir(), "wharf-test-"));
+  const work = await fs12.promises.mkdtemp(path8.join(options2.workDir ?? os8.tmpdir(), "wharf-test-"));
+  const forget = options2.keep ? () => {
+  } : addCleanup(() => fs12.promises.rm(work, { recursive: true, force: true }));
   try {
     const targetDir = options2.targetDir ? path8.resolve(options2.targetDir) : path8.join(work, "target");
     const copies = new SourceCopies(crateDir, work);
@@ -63089,7 +63184,8 @@ async function runCrate(crateDir, options2) {
       score
     };
   } finally {
-    if (!options2.keep) await fs11.promises.rm(work, { recursive: true, force: true });
+    forget();
+    if (!options2.keep) await fs12.promises.rm(work, { recursive: true, force: true });
   }
 }
 var SourceCopies = class {
@@ -63112,7 +63208,7 @@ var SourceCopies = class {
   async make(toolchain2) {
     const root = workspaceRoot(this.crateDir, toolchain2);
     const dest = path8.join(this.work, `src-${toolchain2.source}`, path8.basename(root));
-    await fs11.promises.cp(root, dest, {
+    await fs12.promises.cp(root, dest, {
       recursive: true,
       verbatimSymlinks: true,
       // A build directory or git history in the source is neither needed nor wanted in the throwaway copy.
@@ -63122,9 +63218,9 @@ var SourceCopies = class {
       }
     });
     const lock = path8.join(dest, "Cargo.lock");
-    if (fs11.existsSync(lock) && (toolchain2.version[0] === 1 && toolchain2.version[1] < 78)) {
-      const text = await fs11.promises.readFile(lock, "utf8");
-      if (/^version = 4$/m.test(text)) await fs11.promises.writeFile(lock, text.replace(/^version = 4$/m, "version = 3"));
+    if (fs12.existsSync(lock) && (toolchain2.version[0] === 1 && toolchain2.version[1] < 78)) {
+      const text = await fs12.promises.readFile(lock, "utf8");
+      if (/^version = 4$/m.test(text)) await fs12.promises.writeFile(lock, text.replace(/^version = 4$/m, "version = 3"));
     }
     return path8.join(dest, path8.relative(root, this.crateDir));
   }
@@ -63261,7 +63357,7 @@ async function runTarget(ctx, target) {
   if (target === "wasm32-unknown-unknown") await runExitOnly(ctx, report3, exec, outcome);
   else await runTests(ctx, report3, exec, outcome.executables, outcome.testBuild, metadata);
   if (target === "wasm32-wasip2" && outcome.executables[0]) {
-    const bytes = await fs11.promises.readFile(outcome.executables[0].file);
+    const bytes = await fs12.promises.readFile(outcome.executables[0].file);
     if (wasmKind(bytes) === "component") report3.metrics.component = await componentMetrics(bytes);
   }
   return finish(report3);
@@ -63280,7 +63376,7 @@ function chooseExec(ctx, target, outcome) {
   if (target === "native") return nativeExec(outcome.cwd, nativeTestEnv(ctx, outcome), ctx.toolchains[0].host);
   if (target === "wasm32-unknown-unknown") {
     for (const e of outcome.executables) {
-      const scan = scanModule(fs11.readFileSync(e.file));
+      const scan = scanModule(fs12.readFileSync(e.file));
       if (scan.imports.some((i2) => i2.module.startsWith("__wbindgen") || i2.name.startsWith("__wbg_") || i2.name.startsWith("__wbindgen"))) {
         return "tests built only: they need wasm-bindgen-test and a JavaScript host";
       }
@@ -63343,7 +63439,7 @@ async function runTests(ctx, report3, exec, executables, testBuild, metadata) {
   if (report3.target === "native") report3.metrics.native = { peak_rss_kb: peakRss };
   else if (report3.metrics.wasm) report3.metrics.wasm.memory.peak_pages = peakPages;
   else if (peakPages !== null) {
-    report3.metrics.wasm = wasmMetrics(fs11.readFileSync(executables[0].file), peakPages);
+    report3.metrics.wasm = wasmMetrics(fs12.readFileSync(executables[0].file), peakPages);
   }
 }
 function rootLabel(ctx) {
@@ -63425,16 +63521,16 @@ async function runAdaptedP2(ctx) {
   }
   ctx.progress(`${target}: adapting ${outcome.executables.length} p1 module(s) into components`);
   const { componentNew, preview1AdapterCommandPath } = await import("@bytecodealliance/jco");
-  const adapterBytes = await fs11.promises.readFile(preview1AdapterCommandPath());
+  const adapterBytes = await fs12.promises.readFile(preview1AdapterCommandPath());
   const start = performance3.now();
   const components = [];
-  const dir = await fs11.promises.mkdtemp(path8.join(ctx.work, "p2-"));
+  const dir = await fs12.promises.mkdtemp(path8.join(ctx.work, "p2-"));
   let sample = null;
   for (const e of outcome.executables) {
-    const module2 = stripCustomSections(await fs11.promises.readFile(e.file), (name) => name === "name");
+    const module2 = stripCustomSections(await fs12.promises.readFile(e.file), (name) => name === "name");
     const component = await componentNew(module2, [["wasi_snapshot_preview1", adapterBytes]]);
     const file = path8.join(dir, `${path8.basename(e.file, ".wasm")}.component.wasm`);
-    await fs11.promises.writeFile(file, component);
+    await fs12.promises.writeFile(file, component);
     components.push({ name: e.name, file });
     sample ??= component;
   }
@@ -63457,7 +63553,7 @@ async function measureOutputs(report3, outcome) {
   if (report3.target === "native") return;
   const output = outcome.outputs.find((o) => o.kind === "cdylib" && o.file.endsWith(".wasm")) ?? outcome.outputs.find((o) => o.file.endsWith(".wasm"));
   if (!output) return;
-  const bytes = await fs11.promises.readFile(output.file);
+  const bytes = await fs12.promises.readFile(output.file);
   report3.metrics.size = sizeMetrics(bytes, path8.basename(output.file), output.kind);
   report3.metrics.wasm = wasmMetrics(bytes);
 }
@@ -63528,10 +63624,10 @@ async function gcEvidence(ctx, reports) {
     const outcome = await findOutcome(ctx, withBoundary.target);
     const file = outcome?.outputs.find((o) => o.file.endsWith(".wasm"))?.file ?? null;
     boundaryFile = file;
-    if (file) g2 = boundaryEvidence(fs11.readFileSync(file), withBoundary.metrics.component?.resources ?? []);
+    if (file) g2 = boundaryEvidence(fs12.readFileSync(file), withBoundary.metrics.component?.resources ?? []);
   }
   const boundary = ctx.options.boundary ?? ctx.wharfMeta.boundary;
-  const probeable = boundaryFile !== null && wasmKind(fs11.readFileSync(boundaryFile)) === "module";
+  const probeable = boundaryFile !== null && wasmKind(fs12.readFileSync(boundaryFile)) === "module";
   const g3 = !boundary || !boundaryFile || !probeable ? { met: null, evidence: !boundary ? "no boundary function declared ([package.metadata.wharf] boundary)" : boundaryFile ? "the boundary probe runs on core modules only" : "no wasm module to probe" } : await probeBoundary(boundaryFile, boundary, ctx.options.testTimeoutMs ?? DEFAULTS2.testTimeoutMs);
   const scanned = reports.map((r) => r.metrics.wasm).filter((w) => w !== null);
   const gcUsed = scanned.some((w) => w.features.includes("gc"));
@@ -63572,10 +63668,6 @@ function round2(n, digits = 1) {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
-
-// src/matrix/isolated.ts
-import { fileURLToPath as fileURLToPath2, pathToFileURL } from "node:url";
-var CHILD = fileURLToPath2(new URL("./child.ts", import.meta.url));
 
 // src/matrix/markdown.ts
 var MARK = { pass: "✅ pass", fail: "❌ fail", unavailable: "➖ unavailable" };
@@ -64554,7 +64646,7 @@ async function check(inputs, ctx) {
 }
 
 // src/action/context.ts
-import fs12 from "node:fs";
+import fs13 from "node:fs";
 import path10 from "node:path";
 var obj = (v) => v && typeof v === "object" ? v : {};
 var str = (v) => typeof v === "string" ? v : void 0;
@@ -64598,9 +64690,9 @@ function readContext(env) {
   if (!owner || !repo) throw new WharfError("USAGE", `GITHUB_REPOSITORY "${env.GITHUB_REPOSITORY}" is not owner/name`, { hint: "run the Action in a GitHub Actions job" });
   let payload = {};
   const eventPath = env.GITHUB_EVENT_PATH;
-  if (eventPath && fs12.existsSync(eventPath)) {
+  if (eventPath && fs13.existsSync(eventPath)) {
     try {
-      payload = obj(JSON.parse(fs12.readFileSync(eventPath, "utf8")));
+      payload = obj(JSON.parse(fs13.readFileSync(eventPath, "utf8")));
     } catch (e) {
       throw new WharfError("INVALID_INPUT", `the event payload at ${eventPath} is not JSON: ${e.message}`, { hint: "GITHUB_EVENT_PATH must name the event payload the runner wrote" });
     }
@@ -64872,7 +64964,7 @@ async function report2({ ctx, github }, pr, judgement, gates, decision) {
 
 // src/action/test.ts
 import { execFile as execFile2 } from "node:child_process";
-import fs13 from "node:fs";
+import fs14 from "node:fs";
 import path12 from "node:path";
 import { promisify } from "node:util";
 var REPORTS_DIR2 = "wharf-reports";
@@ -64891,7 +64983,7 @@ async function test(inputs, ctx) {
     throw new WharfError("USAGE", `${inputs.package} is not tested on ${inputs.target}`, { hint: `its legs are ${legTargets(record, registry.policy).join(", ")}` });
   }
   const artifact = record.artifacts[0];
-  const temp = await fs13.promises.mkdtemp(path12.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
+  const temp = await fs14.promises.mkdtemp(path12.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
   const bytes = await group(
     `Fetching ${artifact.name} (${artifact.size} bytes)`,
     () => fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
@@ -64900,20 +64992,20 @@ async function test(inputs, ctx) {
     throw new WharfError("INVALID_ARTIFACT", `${artifact.url} does not have the sha256 the record declares`, { hint: "the artifact changed since it was published; publish a new version" });
   }
   let input = path12.join(temp, path12.basename(artifact.name) || "artifact");
-  await fs13.promises.writeFile(input, bytes);
+  await fs14.promises.writeFile(input, bytes);
   if (record.kind === "crate") input = await unpackCrate(input, path12.join(temp, "crate"));
   const report3 = await group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: "signed" }));
   const file = path12.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
-  await fs13.promises.mkdir(path12.dirname(file), { recursive: true });
-  await fs13.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
+  await fs14.promises.mkdir(path12.dirname(file), { recursive: true });
+  await fs14.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
 `);
   setOutput(OUTPUT.report, file);
   if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderMarkdown(report3)).write();
 }
 async function unpackCrate(file, dir) {
-  await fs13.promises.mkdir(dir, { recursive: true });
+  await fs14.promises.mkdir(dir, { recursive: true });
   await promisify(execFile2)("tar", ["-xzf", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
-  const top = await fs13.promises.readdir(dir);
+  const top = await fs14.promises.readdir(dir);
   if (top.length !== 1) throw new WharfError("INVALID_ARTIFACT", `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: "publish the .crate cargo package writes" });
   return path12.join(dir, top[0]);
 }
