@@ -1,0 +1,65 @@
+/**
+ * Who owns, as the Action decides it: an owner listed with a numeric id
+ * matches by id (a renamed login still owns; a login taken over by someone
+ * else does not), and `@org/team` owners are confirmed through GitHub's
+ * team-membership API, or named as unconfirmed when the token may not read teams.
+ */
+import { beforeAll, describe, expect, it } from 'vitest'
+import { RULES, runCheck } from '../../src/check/index.js'
+import { MAIN } from '../../src/git/index.js'
+import { teamResolver } from '../../src/action/judge.js'
+import { createTestIndex, type TestIndex } from '../helpers/index-repo.js'
+import { client, useEmulator } from '../github/helpers.js'
+
+describe('owners by numeric id', () => {
+  let idx: TestIndex
+  let head: string
+  beforeAll(async () => {
+    idx = await createTestIndex({ owners: [{ login: 'alice', id: 1001 }] })
+    head = (await idx.publish({ version: '1.1.0' })).head
+  })
+  const check = (author: { login: string; id?: number }) => runCheck({ repo: idx.repo, base: MAIN, head, author })
+
+  it('accepts the owner after a login rename, by id', async () => {
+    expect((await check({ login: 'alice-renamed', id: 1001 })).findings).toEqual([])
+  })
+  it('refuses someone who took over the old login, whose id differs', async () => {
+    const result = await check({ login: 'alice', id: 2002 })
+    expect(result.findings.map((f) => f.rule)).toEqual([RULES.notOwner])
+  })
+  it('matches by login, case-insensitively, when the submitter has no id', async () => {
+    expect((await check({ login: 'ALICE' })).findings).toEqual([])
+  })
+})
+
+describe('team owners through the team-membership API', () => {
+  const ctx = useEmulator()
+  let idx: TestIndex
+  let head: string
+  beforeAll(async () => {
+    ctx.emu.createUser('bob')
+    ctx.emu.createUser('carol')
+    ctx.emu.createOrg('acme-org')
+    ctx.emu.createTeam('acme-org', 'devs', ['bob', { login: 'carol', state: 'pending' }])
+    idx = await createTestIndex({ owners: [{ login: 'alice', id: 1001 }, { team: '@acme-org/devs' }] })
+    head = (await idx.publish({ version: '1.2.0' })).head
+  })
+
+  async function judge(login: string, permissions: Record<string, 'read'>) {
+    const unconfirmed = new Set<string>()
+    const github = client(ctx.emu, ctx.emu.mintToken({ permissions }))
+    const result = await runCheck({ repo: idx.repo, base: MAIN, head, author: { login }, isTeamMember: teamResolver(github, unconfirmed) })
+    return { rules: result.findings.map((f) => f.rule), unconfirmed: [...unconfirmed] }
+  }
+
+  it("accepts an active member of an owning team, read with a token that has members: read", async () => {
+    expect(await judge('bob', { members: 'read' })).toEqual({ rules: [], unconfirmed: [] })
+  })
+  it('refuses a pending member and a non-member', async () => {
+    expect(await judge('carol', { members: 'read' })).toEqual({ rules: [RULES.notOwner], unconfirmed: [] })
+    expect(await judge('mallory-x', { members: 'read' })).toEqual({ rules: [RULES.notOwner], unconfirmed: [] })
+  })
+  it('names the team as unconfirmed when the token may not read teams, and does not accept', async () => {
+    expect(await judge('bob', { contents: 'read' })).toEqual({ rules: [RULES.notOwner], unconfirmed: ['@acme-org/devs'] })
+  })
+})
