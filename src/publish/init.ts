@@ -10,6 +10,7 @@ import { timestamp } from '../core/time.js'
 import { defaultPolicy, type RegistryFile } from '../core/types.js'
 import { commitWorkTree, initRepo } from '../git/index.js'
 import { writeFileAtomic } from '../store/index.js'
+import { indexWorkflows } from './github-workflows.js'
 
 export interface InitOptions {
   dir: string
@@ -18,6 +19,8 @@ export interface InitOptions {
   /** Registry name; defaults to the directory name. */
   name?: string
   now?: Date
+  /** Also write the GitHub workflows (validate, merge) using this Action: `owner/wharf@<40-hex sha>[ # version]`. */
+  githubAction?: string
 }
 
 export interface InitResult {
@@ -45,10 +48,15 @@ export async function initIndex(options: InitOptions): Promise<InitResult> {
   const problems = schemaErrors('registry', registry)
   if (problems.length) throw new WharfError('USAGE', `cannot write ${REGISTRY_PATH}: ${problems.join('; ')}`, { hint: 'check --maintainer and --name' })
 
+  const workflows = options.githubAction !== undefined ? indexWorkflows(options.githubAction) : {}
   const repo = await initRepo(dir)
   await writeFileAtomic(path.join(dir, REGISTRY_KEY_PATH), key.privatePem, 0o600)
   await writeFileAtomic(path.join(dir, REGISTRY_PATH), stableJson(registry))
   await writeFileAtomic(path.join(dir, '.gitignore'), '# the artifact store, keys and locks of this registry\n.wharf/\n')
-  const commit = await commitWorkTree(repo, [REGISTRY_PATH, '.gitignore'], `Create registry ${registry.name}\n`, { login: maintainer })
+  for (const [file, text] of Object.entries(workflows)) {
+    await fs.promises.mkdir(path.dirname(path.join(dir, file)), { recursive: true })
+    await writeFileAtomic(path.join(dir, file), text)
+  }
+  const commit = await commitWorkTree(repo, [REGISTRY_PATH, '.gitignore', ...Object.keys(workflows)], `Create registry ${registry.name}\n`, { login: maintainer })
   return { dir, commit, keyId: key.id }
 }

@@ -1,0 +1,115 @@
+/**
+ * The index repo's GitHub workflows: validate (pull_request) and merge
+ * (workflow_run of validate, and a schedule). One source for both uses:
+ * wharf's own repo runs them with the Action from its checkout (`./`), and
+ * `wharf init --github` writes them with the Action pinned by commit
+ * (`owner/wharf@<sha> # <version>`). A test holds .github/workflows/ to
+ * `indexWorkflows('./')`.
+ */
+import { WharfError } from '../core/errors.js'
+
+const PINNED_ACTION = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+@[0-9a-f]{40}$/
+
+/** The workflow files, by path, using the Action as `action` (`./`, or `owner/wharf@<40-hex sha>`, with an optional ` # version` comment). */
+export function indexWorkflows(action: string): Record<string, string> {
+  const [ref, comment] = action.split(/ # /, 2)
+  if (ref !== './' && !PINNED_ACTION.test(ref ?? '')) {
+    throw new WharfError('USAGE', `"${action}" is not the Action pinned by a full commit sha`, { hint: 'pass --github OWNER/wharf@<40-hex commit> (a tag can move; a commit cannot)' })
+  }
+  if (comment !== undefined && !/^[A-Za-z0-9._+-]{1,40}$/.test(comment)) throw new WharfError('USAGE', `"${comment}" is not a version`, { hint: 'name the version the commit is, e.g. v0.1.0' })
+  return {
+    '.github/workflows/validate.yml': validate(action),
+    '.github/workflows/merge.yml': merge(action),
+  }
+}
+
+const validate = (action: string) => `# Validates a pull request to the index: wharf check, then one matrix job per
+# target of each version it adds. This workflow runs the submitter's code (the
+# matrix builds and tests their crate), so it holds no secret and may only read;
+# merge.yml, which runs on the default branch, judges again and merges.
+name: validate
+on:
+  pull_request:
+    branches: [main]
+permissions: {}
+jobs:
+  check:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+    outputs:
+      legs: \${{ steps.check.outputs.legs }}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - id: check
+        uses: ${action}
+        with:
+          command: check
+  test:
+    needs: check
+    if: needs.check.outputs.legs != '[]'
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+    strategy:
+      fail-fast: false
+      matrix:
+        leg: \${{ fromJSON(needs.check.outputs.legs) }}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - uses: bytecodealliance/actions/wasmtime/setup@6aecabac1eb1dcf7ed94ba9471974415ee2ebef2 # v1.1.2
+      - id: test
+        uses: ${action}
+        with:
+          command: test
+          package: \${{ matrix.leg.package }}
+          target: \${{ matrix.leg.target }}
+      - uses: actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0
+        with:
+          name: wharf-report-\${{ matrix.leg.key }}
+          path: wharf-reports
+          if-no-files-found: error
+          retention-days: 7
+`
+
+const merge = (action: string) => `# Merges what the registry's policy allows. Runs on the default branch's own
+# code, never the pull request's: it judges each pull request's test merge
+# again, reads validate's reports as untrusted data (re-validated against the
+# report schema), comments, labels, and squash-merges at the judged head.
+# A scheduled run merges namespace claims whose waiting period has passed.
+#
+# Secrets (optional, given only to this job, which runs no pull-request code):
+#   WHARF_MERGE_TOKEN  a GitHub App token or PAT to merge with; a merge made with
+#                      github.token starts no workflow (no push-triggered release)
+#   WHARF_TEAM_TOKEN   a token with members: read, to confirm @org/team owners
+name: merge
+on:
+  workflow_run:
+    workflows: [validate]
+    types: [completed]
+  schedule:
+    - cron: '17 * * * *'
+permissions: {}
+jobs:
+  merge:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: write
+      pull-requests: write
+      issues: write
+      actions: read
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          ref: main
+          persist-credentials: false
+      - uses: ${action}
+        with:
+          command: merge
+          merge-token: \${{ secrets.WHARF_MERGE_TOKEN }}
+          team-token: \${{ secrets.WHARF_TEAM_TOKEN }}
+`
