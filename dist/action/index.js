@@ -64787,8 +64787,15 @@ async function merge2(inputs, ctx) {
   const env = { inputs, ctx, github, repo: openRepo(path11.resolve(ctx.workspace, inputs.index)) };
   const pulls = await pullsToJudge(env);
   const decisions = [];
+  const failures = [];
   for (const pr of pulls) {
-    decisions.push(await group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)));
+    try {
+      decisions.push(await group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)));
+    } catch (e) {
+      const why = e instanceof WharfError ? `${e.message}${e.hint ? ` (${e.hint})` : ""}` : e.message;
+      failures.push(`#${pr.number}: ${why}`);
+      decisions.push({ number: pr.number, verdict: "pending", reasons: [`judging it failed: ${why}`] });
+    }
   }
   setOutput(OUTPUT.decision, JSON.stringify(decisions));
   setOutput(OUTPUT.merged, JSON.stringify(decisions.filter((d) => d.verdict === "merged").map((d) => d.number)));
@@ -64796,6 +64803,7 @@ async function merge2(inputs, ctx) {
   const lines = ["### wharf merge", "", "| pull request | decision | why |", "| --- | --- | --- |", ...decisions.map((d) => `| #${d.number} | ${d.verdict} | ${cell2(d.reasons.join(" ")) || ""} |`), ""];
   if (decisions.length === 0) lines.push("No open pull request to judge.");
   if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(lines.join("\n")).write();
+  if (failures.length > 0) setFailed(`merge could not judge ${failures.length} pull request(s): ${failures.join("; ")}`);
 }
 async function pullsToJudge({ inputs, ctx, github }) {
   if (inputs.pullRequest !== void 0) return [await github.pulls.get(ctx.repo, inputs.pullRequest)];

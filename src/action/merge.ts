@@ -56,8 +56,16 @@ export async function merge(inputs: Inputs, ctx: RunnerContext): Promise<void> {
   const env: Env = { inputs, ctx, github, repo: openRepo(path.resolve(ctx.workspace, inputs.index)) }
   const pulls = await pullsToJudge(env)
   const decisions: Decision[] = []
+  const failures: string[] = []
   for (const pr of pulls) {
-    decisions.push(await core.group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)))
+    // One pull request's failure (a merge refused because another run merged it first, GitHub unavailable) does not stop the others.
+    try {
+      decisions.push(await core.group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)))
+    } catch (e) {
+      const why = e instanceof WharfError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : (e as Error).message
+      failures.push(`#${pr.number}: ${why}`)
+      decisions.push({ number: pr.number, verdict: 'pending', reasons: [`judging it failed: ${why}`] })
+    }
   }
   core.setOutput(OUTPUT.decision, JSON.stringify(decisions))
   core.setOutput(OUTPUT.merged, JSON.stringify(decisions.filter((d) => d.verdict === 'merged').map((d) => d.number)))
@@ -65,6 +73,7 @@ export async function merge(inputs: Inputs, ctx: RunnerContext): Promise<void> {
   const lines = ['### wharf merge', '', '| pull request | decision | why |', '| --- | --- | --- |', ...decisions.map((d) => `| #${d.number} | ${d.verdict} | ${cell(d.reasons.join(' ')) || ''} |`), '']
   if (decisions.length === 0) lines.push('No open pull request to judge.')
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(lines.join('\n')).write()
+  if (failures.length > 0) core.setFailed(`merge could not judge ${failures.length} pull request(s): ${failures.join('; ')}`)
 }
 
 /** The pull requests this run judges: the one named, the workflow run's (found by head sha: a fork's run lists none), or every open one. */
