@@ -56323,7 +56323,6 @@ async function runCheck(options2) {
     base,
     head,
     author,
-    submitter,
     registry,
     subjects,
     fetch: options2.fetch ?? globalThis.fetch,
