@@ -1075,14 +1075,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path13 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path14 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path13 && path13[0] !== "/") {
-          path13 = `/${path13}`;
+        if (path14 && path14[0] !== "/") {
+          path14 = `/${path14}`;
         }
-        return new URL(`${origin}${path13}`);
+        return new URL(`${origin}${path14}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1533,39 +1533,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path13, origin }
+          request: { method, path: path14, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path13);
+        debuglog("sending request to %s %s/%s", method, origin, path14);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path13, origin },
+          request: { method, path: path14, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path13,
+          path14,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path13, origin }
+          request: { method, path: path14, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path13);
+        debuglog("trailers received from %s %s/%s", method, origin, path14);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path13, origin },
+          request: { method, path: path14, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path13,
+          path14,
           error2.message
         );
       });
@@ -1614,9 +1614,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path13, origin }
+            request: { method, path: path14, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path13);
+          debuglog("sending request to %s %s/%s", method, origin, path14);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1679,7 +1679,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path13,
+        path: path14,
         method,
         body,
         headers,
@@ -1694,11 +1694,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path13 !== "string") {
+        if (typeof path14 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path13[0] !== "/" && !(path13.startsWith("http://") || path13.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path14[0] !== "/" && !(path14.startsWith("http://") || path14.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path13)) {
+        } else if (invalidPathRegex.test(path14)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1764,7 +1764,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path13, query) : path13;
+        this.path = query ? buildURL(path14, query) : path14;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -4078,7 +4078,7 @@ var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports2, module2) {
     "use strict";
     var { Transform } = __require("node:stream");
-    var zlib2 = __require("node:zlib");
+    var zlib3 = __require("node:zlib");
     var { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = require_constants3();
     var { getGlobalOrigin } = require_global();
     var { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = require_data_url();
@@ -4778,7 +4778,7 @@ var require_util2 = __commonJS({
             callback();
             return;
           }
-          this._inflateStream = (chunk[0] & 15) === 8 ? zlib2.createInflate(this.#zlibOptions) : zlib2.createInflateRaw(this.#zlibOptions);
+          this._inflateStream = (chunk[0] & 15) === 8 ? zlib3.createInflate(this.#zlibOptions) : zlib3.createInflateRaw(this.#zlibOptions);
           this._inflateStream.on("data", this.push.bind(this));
           this._inflateStream.on("end", () => this.push(null));
           this._inflateStream.on("error", (err2) => this.destroy(err2));
@@ -6457,7 +6457,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path13, host, upgrade, blocking, reset } = request2;
+      const { method, path: path14, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6538,7 +6538,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path13} HTTP/1.1\r
+      let header = `${method} ${path14} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7067,7 +7067,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path13, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path14, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7164,7 +7164,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path13;
+      headers[HTTP2_HEADER_PATH] = path14;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7517,9 +7517,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path13 = search ? `${pathname}${search}` : pathname;
+        const path14 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path13;
+        this.opts.path = path14;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8758,10 +8758,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path13 = "/",
+          path: path14 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path13;
+        opts.path = origin + path14;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10733,20 +10733,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path13) {
-      if (typeof path13 !== "string") {
-        return path13;
+    function safeUrl(path14) {
+      if (typeof path14 !== "string") {
+        return path14;
       }
-      const pathSegments = path13.split("?");
+      const pathSegments = path14.split("?");
       if (pathSegments.length !== 2) {
-        return path13;
+        return path14;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path13, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path13);
+    function matchKey(mockDispatch2, { path: path14, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path14);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10768,7 +10768,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path13 }) => matchValue(safeUrl(path13), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path14 }) => matchValue(safeUrl(path14), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10806,9 +10806,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey2(opts) {
-      const { path: path13, method, body, headers, query } = opts;
+      const { path: path14, method, body, headers, query } = opts;
       return {
-        path: path13,
+        path: path14,
         method,
         body,
         headers,
@@ -11271,10 +11271,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path13, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path14, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path13,
+            Path: path14,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -13519,7 +13519,7 @@ var require_fetch = __commonJS({
     } = require_response();
     var { HeadersList } = require_headers();
     var { Request, cloneRequest } = require_request2();
-    var zlib2 = __require("node:zlib");
+    var zlib3 = __require("node:zlib");
     var {
       bytesMatch,
       makePolicyContainer,
@@ -14481,23 +14481,23 @@ var require_fetch = __commonJS({
                 for (let i2 = codings.length - 1; i2 >= 0; --i2) {
                   const coding = codings[i2].trim();
                   if (coding === "x-gzip" || coding === "gzip") {
-                    decoders.push(zlib2.createGunzip({
+                    decoders.push(zlib3.createGunzip({
                       // Be less strict when decoding compressed responses, since sometimes
                       // servers send slightly invalid responses that are still accepted
                       // by common browsers.
                       // Always using Z_SYNC_FLUSH is what cURL does.
-                      flush: zlib2.constants.Z_SYNC_FLUSH,
-                      finishFlush: zlib2.constants.Z_SYNC_FLUSH
+                      flush: zlib3.constants.Z_SYNC_FLUSH,
+                      finishFlush: zlib3.constants.Z_SYNC_FLUSH
                     }));
                   } else if (coding === "deflate") {
                     decoders.push(createInflate({
-                      flush: zlib2.constants.Z_SYNC_FLUSH,
-                      finishFlush: zlib2.constants.Z_SYNC_FLUSH
+                      flush: zlib3.constants.Z_SYNC_FLUSH,
+                      finishFlush: zlib3.constants.Z_SYNC_FLUSH
                     }));
                   } else if (coding === "br") {
-                    decoders.push(zlib2.createBrotliDecompress({
-                      flush: zlib2.constants.BROTLI_OPERATION_FLUSH,
-                      finishFlush: zlib2.constants.BROTLI_OPERATION_FLUSH
+                    decoders.push(zlib3.createBrotliDecompress({
+                      flush: zlib3.constants.BROTLI_OPERATION_FLUSH,
+                      finishFlush: zlib3.constants.BROTLI_OPERATION_FLUSH
                     }));
                   } else {
                     decoders.length = 0;
@@ -16153,9 +16153,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path13) {
-      for (let i2 = 0; i2 < path13.length; ++i2) {
-        const code2 = path13.charCodeAt(i2);
+    function validateCookiePath(path14) {
+      for (let i2 = 0; i2 < path14.length; ++i2) {
+        const code2 = path14.charCodeAt(i2);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -19075,11 +19075,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path13 = opts.path;
+          let path14 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path13 = `/${path13}`;
+            path14 = `/${path14}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path13);
+          url = new URL(util.parseOrigin(url).origin + path14);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -24592,8 +24592,8 @@ var require_utils2 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path13) {
-      let input = path13;
+    function removeDotSegments(path14) {
+      let input = path14;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -24667,11 +24667,11 @@ var require_utils2 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path13) {
-      if (path13 === "" || path13[0] === "/") {
-        return removeDotSegments(path13);
+    function removeDotSegmentsRelative(path14) {
+      if (path14 === "" || path14[0] === "/") {
+        return removeDotSegments(path14);
       }
-      const segments = path13.split("/");
+      const segments = path14.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -25034,8 +25034,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path13 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path13 && path13 !== "/" ? path13 : void 0;
+        const path14 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path14 && path14 !== "/" ? path14 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -36028,17 +36028,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path13, originalPath, doThrow) => {
-      if (!isString(path13)) {
+    var checkPath = (path14, originalPath, doThrow) => {
+      if (!isString(path14)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path13) {
+      if (!path14) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path13)) {
+      if (checkPath.isNotRelative(path14)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -36047,7 +36047,7 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path13) => REGEX_TEST_INVALID_PATH.test(path13);
+    var isNotRelative = (path14) => REGEX_TEST_INVALID_PATH.test(path14);
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p) => p;
     var Ignore = class {
@@ -36106,7 +36106,7 @@ var require_ignore = __commonJS({
       //   setting `checkUnignored` to `false` could reduce additional
       //   path matching.
       // @returns {TestResult} true if a file is ignored
-      _testOne(path13, checkUnignored) {
+      _testOne(path14, checkUnignored) {
         let ignored = false;
         let unignored = false;
         this._rules.forEach((rule) => {
@@ -36114,7 +36114,7 @@ var require_ignore = __commonJS({
           if (unignored === negative && ignored !== unignored || negative && !ignored && !unignored && !checkUnignored) {
             return;
           }
-          const matched = rule.regex.test(path13);
+          const matched = rule.regex.test(path14);
           if (matched) {
             ignored = !negative;
             unignored = negative;
@@ -36127,24 +36127,24 @@ var require_ignore = __commonJS({
       }
       // @returns {TestResult}
       _test(originalPath, cache2, checkUnignored, slices) {
-        const path13 = originalPath && checkPath.convert(originalPath);
+        const path14 = originalPath && checkPath.convert(originalPath);
         checkPath(
-          path13,
+          path14,
           originalPath,
           this._allowRelativePaths ? RETURN_FALSE : throwError
         );
-        return this._t(path13, cache2, checkUnignored, slices);
+        return this._t(path14, cache2, checkUnignored, slices);
       }
-      _t(path13, cache2, checkUnignored, slices) {
-        if (path13 in cache2) {
-          return cache2[path13];
+      _t(path14, cache2, checkUnignored, slices) {
+        if (path14 in cache2) {
+          return cache2[path14];
         }
         if (!slices) {
-          slices = path13.split(SLASH);
+          slices = path14.split(SLASH);
         }
         slices.pop();
         if (!slices.length) {
-          return cache2[path13] = this._testOne(path13, checkUnignored);
+          return cache2[path14] = this._testOne(path14, checkUnignored);
         }
         const parent = this._t(
           slices.join(SLASH) + SLASH,
@@ -36152,24 +36152,24 @@ var require_ignore = __commonJS({
           checkUnignored,
           slices
         );
-        return cache2[path13] = parent.ignored ? parent : this._testOne(path13, checkUnignored);
+        return cache2[path14] = parent.ignored ? parent : this._testOne(path14, checkUnignored);
       }
-      ignores(path13) {
-        return this._test(path13, this._ignoreCache, false).ignored;
+      ignores(path14) {
+        return this._test(path14, this._ignoreCache, false).ignored;
       }
       createFilter() {
-        return (path13) => !this.ignores(path13);
+        return (path14) => !this.ignores(path14);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path13) {
-        return this._test(path13, this._testCache, true);
+      test(path14) {
+        return this._test(path14, this._testCache, true);
       }
     };
     var factory = (options2) => new Ignore(options2);
-    var isPathValid = (path13) => checkPath(path13 && checkPath.convert(path13), path13, RETURN_FALSE);
+    var isPathValid = (path14) => checkPath(path14 && checkPath.convert(path14), path14, RETURN_FALSE);
     factory.isPathValid = isPathValid;
     factory.default = factory;
     module2.exports = factory;
@@ -36180,7 +36180,7 @@ var require_ignore = __commonJS({
       const makePosix = (str2) => /^\\\\\?\\/.test(str2) || /["<>|\u0000-\u001F]+/u.test(str2) ? str2 : str2.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGIX_IS_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path13) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path13) || isNotRelative(path13);
+      checkPath.isNotRelative = (path14) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path14) || isNotRelative(path14);
     }
   }
 });
@@ -36189,7 +36189,7 @@ var require_ignore = __commonJS({
 var require_onp = __commonJS({
   "node_modules/diff3/onp.js"(exports2, module2) {
     module2.exports = function(a_, b_) {
-      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path13 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
+      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path14 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
       var tmp1, tmp2;
       var init = function() {
         if (m >= n) {
@@ -36219,9 +36219,9 @@ var require_onp = __commonJS({
       var snake = function(k, p, pp) {
         var r, x2, y;
         if (p > pp) {
-          r = path13[k - 1 + offset];
+          r = path14[k - 1 + offset];
         } else {
-          r = path13[k + 1 + offset];
+          r = path14[k + 1 + offset];
         }
         y = Math.max(p, pp);
         x2 = y - k;
@@ -36229,7 +36229,7 @@ var require_onp = __commonJS({
           ++x2;
           ++y;
         }
-        path13[k + offset] = pathposi.length;
+        path14[k + offset] = pathposi.length;
         pathposi[pathposi.length] = new P(x2, y, r);
         return y;
       };
@@ -36287,7 +36287,7 @@ var require_onp = __commonJS({
           fp = {};
           for (i2 = 0; i2 < size; ++i2) {
             fp[i2] = -1;
-            path13[i2] = -1;
+            path14[i2] = -1;
           }
           p = -1;
           do {
@@ -36301,7 +36301,7 @@ var require_onp = __commonJS({
             fp[delta + offset] = snake(delta, fp[delta - 1 + offset] + 1, fp[delta + 1 + offset]);
           } while (fp[delta + offset] !== n);
           ed = delta + 2 * p;
-          r = path13[delta + offset];
+          r = path14[delta + offset];
           epc = [];
           while (r !== -1) {
             epc[epc.length] = new P(pathposi[r].x, pathposi[r].y, null);
@@ -37144,18 +37144,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         return result;
       }
     };
-    function basename(path13) {
-      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
+    function basename(path14) {
+      const last = Math.max(path14.lastIndexOf("/"), path14.lastIndexOf("\\"));
       if (last > -1) {
-        path13 = path13.slice(last + 1);
+        path14 = path14.slice(last + 1);
       }
-      return path13;
+      return path14;
     }
-    function dirname(path13) {
-      const last = Math.max(path13.lastIndexOf("/"), path13.lastIndexOf("\\"));
+    function dirname(path14) {
+      const last = Math.max(path14.lastIndexOf("/"), path14.lastIndexOf("\\"));
       if (last === -1) return ".";
       if (last === 0) return "/";
-      return path13.slice(0, last);
+      return path14.slice(0, last);
     }
     function flatFileListToDirectoryStructure(files) {
       const inodes = /* @__PURE__ */ new Map();
@@ -37516,14 +37516,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         throw new TypeError("Reference name must be a string");
       return !bad.test(name) && (!!onelevel || name.includes("/"));
     }
-    function normalizeString(path13, aar) {
+    function normalizeString(path14, aar) {
       let res = "";
       let lastSegmentLength = 0;
       let lastSlash = -1;
       let dots = 0;
       let char = "\0";
-      for (let i2 = 0; i2 <= path13.length; ++i2) {
-        if (i2 < path13.length) char = path13[i2];
+      for (let i2 = 0; i2 <= path14.length; ++i2) {
+        if (i2 < path14.length) char = path14[i2];
         else if (char === "/") break;
         else char = "/";
         if (char === "/") {
@@ -37555,8 +37555,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               lastSegmentLength = 2;
             }
           } else {
-            if (res.length > 0) res += "/" + path13.slice(lastSlash + 1, i2);
-            else res = path13.slice(lastSlash + 1, i2);
+            if (res.length > 0) res += "/" + path14.slice(lastSlash + 1, i2);
+            else res = path14.slice(lastSlash + 1, i2);
             lastSegmentLength = i2 - lastSlash - 1;
           }
           lastSlash = i2;
@@ -37569,19 +37569,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return res;
     }
-    function getWindowsDrivePrefix(path13) {
-      if (path13.length >= 2 && /^[a-zA-Z]:/.test(path13)) {
-        return path13.slice(0, 2);
+    function getWindowsDrivePrefix(path14) {
+      if (path14.length >= 2 && /^[a-zA-Z]:/.test(path14)) {
+        return path14.slice(0, 2);
       }
       return null;
     }
-    function normalize(path13) {
-      if (!path13.length) return ".";
-      path13 = path13.replace(/\\/g, "/");
-      const drivePrefix = getWindowsDrivePrefix(path13);
-      const isAbsolute2 = path13[0] === "/" || drivePrefix !== null && path13[2] === "/";
-      const trailingSeparator = path13.at(-1) === "/";
-      const pathBody = drivePrefix ? path13.slice(2) : path13;
+    function normalize(path14) {
+      if (!path14.length) return ".";
+      path14 = path14.replace(/\\/g, "/");
+      const drivePrefix = getWindowsDrivePrefix(path14);
+      const isAbsolute2 = path14[0] === "/" || drivePrefix !== null && path14[2] === "/";
+      const trailingSeparator = path14.at(-1) === "/";
+      const pathBody = drivePrefix ? path14.slice(2) : path14;
       let normalized = normalizeString(pathBody, !isAbsolute2);
       if (!normalized.length) {
         const root = drivePrefix ? isAbsolute2 ? drivePrefix + "/" : drivePrefix : isAbsolute2 ? "/" : ".";
@@ -37707,8 +37707,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     var getPath = (section, subsection, name) => {
       return [lower(section), subsection, lower(name)].filter((a) => a != null).join(".");
     };
-    var normalizePath = (path13) => {
-      const pathSegments = path13.split(".");
+    var normalizePath = (path14) => {
+      const pathSegments = path14.split(".");
       const section = pathSegments.shift();
       const name = pathSegments.pop();
       const subsection = pathSegments.length ? pathSegments.join(".") : void 0;
@@ -37747,23 +37747,23 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               [name, value] = extractedVariable;
             }
           }
-          const path13 = getPath(section, subsection, name);
-          return { line, isSection, section, subsection, name, value, path: path13 };
+          const path14 = getPath(section, subsection, name);
+          return { line, isSection, section, subsection, name, value, path: path14 };
         }) : [];
       }
       static from(text) {
         return new _GitConfig(text);
       }
-      async get(path13, getall = false) {
-        const normalizedPath = normalizePath(path13).path;
+      async get(path14, getall = false) {
+        const normalizedPath = normalizePath(path14).path;
         const allValues = this.parsedConfig.filter((config) => config.path === normalizedPath).map(({ section, name, value }) => {
           const fn = schema[section] && schema[section][name];
           return fn ? fn(value) : value;
         });
         return getall ? allValues : allValues.pop();
       }
-      async getall(path13) {
-        return this.get(path13, true);
+      async getall(path14) {
+        return this.get(path14, true);
       }
       async getSubsections(section) {
         return this.parsedConfig.filter((config) => config.isSection && config.section === section).map((config) => config.subsection);
@@ -37773,10 +37773,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           (config) => !(config.section === section && config.subsection === subsection)
         );
       }
-      async append(path13, value) {
-        return this.set(path13, value, true);
+      async append(path14, value) {
+        return this.set(path14, value, true);
       }
-      async set(path13, value, append = false) {
+      async set(path14, value, append = false) {
         const {
           section,
           subsection,
@@ -37784,7 +37784,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           path: normalizedPath,
           sectionPath,
           isSection
-        } = normalizePath(path13);
+        } = normalizePath(path14);
         const configIndex = findLastIndex(
           this.parsedConfig,
           (config) => config.path === normalizedPath
@@ -38397,19 +38397,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let mode = buffer.slice(cursor, space).toString("utf8");
         if (mode === "40000") mode = "040000";
         const type = mode2type$1(mode);
-        const path13 = buffer.slice(space + 1, nullchar).toString("utf8");
-        const hfsClean = path13.replace(
+        const path14 = buffer.slice(space + 1, nullchar).toString("utf8");
+        const hfsClean = path14.replace(
           /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g,
           ""
         );
         const ntfsClean = hfsClean.split(":")[0];
         const normalized = ntfsClean.toLowerCase().replace(/[. ]+$/, "");
-        if (path13.includes("\\") || path13.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
-          throw new UnsafeFilepathError(path13);
+        if (path14.includes("\\") || path14.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
+          throw new UnsafeFilepathError(path14);
         }
         const oid = buffer.slice(nullchar + 1, nullchar + 21).toString("hex");
         cursor = nullchar + 21;
-        _entries.push({ mode, path: path13, oid, type });
+        _entries.push({ mode, path: path14, oid, type });
       }
       return _entries;
     }
@@ -38458,10 +38458,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           entries.map((entry) => {
             const mode = Buffer.from(entry.mode.replace(/^0/, ""));
             const space = Buffer.from(" ");
-            const path13 = Buffer.from(entry.path, "utf8");
+            const path14 = Buffer.from(entry.path, "utf8");
             const nullchar = Buffer.from([0]);
             const oid = Buffer.from(entry.oid, "hex");
-            return Buffer.concat([mode, space, path13, nullchar, oid]);
+            return Buffer.concat([mode, space, path14, nullchar, oid]);
           })
         );
       }
@@ -38529,7 +38529,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return { object: file, format: "deflated", source };
     }
-    function applyDelta(delta, source) {
+    function applyDelta2(delta, source) {
       const reader = new BufferCursor(delta);
       const sourceSize = readVarIntLE(reader);
       if (sourceSize !== source.byteLength) {
@@ -38916,7 +38916,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       try {
         return {
           type: base.type,
-          object: Buffer.from(applyDelta(object, base.object))
+          object: Buffer.from(applyDelta2(object, base.object))
         };
       } catch (err2) {
         if (err2 instanceof InternalError || err2 instanceof RangeError) return null;
@@ -38947,19 +38947,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         reader.seek(reader.tell() + 4 * 255);
         const size = reader.readUInt32BE();
-        const hashes = [];
+        const hashes2 = [];
         for (let i2 = 0; i2 < size; i2++) {
           const hash = reader.slice(20).toString("hex");
-          hashes[i2] = hash;
+          hashes2[i2] = hash;
         }
         reader.seek(reader.tell() + 4 * size);
         const offsets = /* @__PURE__ */ new Map();
         for (let i2 = 0; i2 < size; i2++) {
-          offsets.set(hashes[i2], reader.readUInt32BE());
+          offsets.set(hashes2[i2], reader.readUInt32BE());
         }
         const packfileSha = reader.slice(20).toString("hex");
         return new _GitPackIndex({
-          hashes,
+          hashes: hashes2,
           crcs: {},
           offsets,
           packfileSha,
@@ -38977,7 +38977,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         };
         const offsetToObject = {};
         const packfileSha = pack.slice(-20).toString("hex");
-        const hashes = [];
+        const hashes2 = [];
         const crcs = {};
         const offsets = /* @__PURE__ */ new Map();
         let totalObjectCount = null;
@@ -39040,7 +39040,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           pack: Promise.resolve(pack),
           packfileSha,
           crcs,
-          hashes,
+          hashes: hashes2,
           offsets,
           getExternalRefDelta
         });
@@ -39073,11 +39073,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               continue;
             }
           }
-          hashes.push(o.oid);
+          hashes2.push(o.oid);
           offsets.set(o.oid, offset);
           crcs[o.oid] = o.crc;
         }
-        hashes.sort();
+        hashes2.sort();
         return p;
       }
       async toBuffer() {
@@ -39186,7 +39186,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           );
         }
         if (base) {
-          object = Buffer.from(applyDelta(object, base));
+          object = Buffer.from(applyDelta2(object, base));
         }
         if (this.readDepth > 3) {
           this.offsetCache[start] = { type, object };
@@ -40862,13 +40862,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           dir,
           gitdir: updatedGitdir,
           trees,
-          map: async function(path13, [head, workdir, index2]) {
+          map: async function(path14, [head, workdir, index2]) {
             const staged = !await modified(workdir, index2);
-            const unmerged = unmergedPaths.includes(path13);
+            const unmerged = unmergedPaths.includes(path14);
             const unmodified = !await modified(index2, head);
             if (staged || unmerged) {
               return head ? {
-                path: path13,
+                path: path14,
                 mode: await head.mode(),
                 oid: await head.oid(),
                 type: await head.type(),
@@ -40876,7 +40876,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               } : void 0;
             }
             if (unmodified) return false;
-            else throw new IndexResetError(path13);
+            else throw new IndexResetError(path14);
           }
         });
         await GitIndexManager.acquire(
@@ -41183,9 +41183,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return result;
     }
-    async function _getConfig({ fs: fs15, gitdir, path: path13 }) {
+    async function _getConfig({ fs: fs15, gitdir, path: path14 }) {
       const config = await GitConfigManager.get({ fs: fs15, gitdir });
-      return config.get(path13);
+      return config.get(path14);
     }
     function assignDefined(target, ...sources) {
       for (const source of sources) {
@@ -42623,14 +42623,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         gitdir,
         trees: [ourTree, baseTree, theirTree],
         map: async function(filepath, [ours, base, theirs]) {
-          const path13 = basename(filepath);
+          const path14 = basename(filepath);
           const ourChange = await modified(ours, base);
           const theirChange = await modified(theirs, base);
           switch (`${ourChange}-${theirChange}`) {
             case "false-false": {
               return {
                 mode: await base.mode(),
-                path: path13,
+                path: path14,
                 oid: await base.oid(),
                 type: await base.type()
               };
@@ -42639,14 +42639,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!theirs && await ours.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path13,
+                  path: path14,
                   oid: await ours.oid(),
                   type: await ours.type()
                 };
               }
               return theirs ? {
                 mode: await theirs.mode(),
-                path: path13,
+                path: path14,
                 oid: await theirs.oid(),
                 type: await theirs.type()
               } : void 0;
@@ -42655,14 +42655,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!ours && await theirs.type() === "tree") {
                 return {
                   mode: await theirs.mode(),
-                  path: path13,
+                  path: path14,
                   oid: await theirs.oid(),
                   type: await theirs.type()
                 };
               }
               return ours ? {
                 mode: await ours.mode(),
-                path: path13,
+                path: path14,
                 oid: await ours.oid(),
                 type: await ours.type()
               } : void 0;
@@ -42671,7 +42671,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (ours && theirs && await ours.type() === "tree" && await theirs.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path13,
+                  path: path14,
                   oid: await ours.oid(),
                   type: "tree"
                 };
@@ -42680,7 +42680,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 return mergeBlobs({
                   fs: fs15,
                   gitdir,
-                  path: path13,
+                  path: path14,
                   ours,
                   base,
                   theirs,
@@ -42726,7 +42726,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await theirs.mode(),
                   oid: await theirs.oid(),
                   type: "blob",
-                  path: path13
+                  path: path14
                 };
               }
               if (base && ours && !theirs && await base.type() === "blob" && await ours.type() === "blob") {
@@ -42743,7 +42743,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await ours.mode(),
                   oid: await ours.oid(),
                   type: "blob",
-                  path: path13
+                  path: path14
                 };
               }
               if (base && !ours && !theirs && (await base.type() === "blob" || await base.type() === "tree")) {
@@ -42786,11 +42786,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             gitdir,
             trees: [TREE({ ref: results.oid })],
             map: async function(filepath, [entry]) {
-              const path13 = `${dir}/${filepath}`;
+              const path14 = `${dir}/${filepath}`;
               if (await entry.type() === "blob") {
                 const mode = await entry.mode();
                 const content = await entry.content();
-                await fs15.write(path13, content, { mode });
+                await fs15.write(path14, content, { mode });
               }
               return true;
             }
@@ -42808,7 +42808,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function mergeBlobs({
       fs: fs15,
       gitdir,
-      path: path13,
+      path: path14,
       ours,
       base,
       theirs,
@@ -42831,19 +42831,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (await ours.oid() === await theirs.oid()) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path14, oid: await ours.oid(), type }
         };
       }
       if (await ours.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path13, oid: await theirs.oid(), type }
+          mergeResult: { mode, path: path14, oid: await theirs.oid(), type }
         };
       }
       if (await theirs.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path13, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path14, oid: await ours.oid(), type }
         };
       }
       const ourContent = Buffer.from(await ours.content()).toString("utf8");
@@ -42851,7 +42851,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const { mergedText, cleanMerge } = await mergeDriver({
         branches: [baseName, ourName, theirName],
         contents: [baseContent, ourContent, theirContent],
-        path: path13
+        path: path14
       });
       const oid = await _writeObject({
         fs: fs15,
@@ -42860,7 +42860,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         object: Buffer.from(mergedText, "utf8"),
         dryRun
       });
-      return { cleanMerge, mergeResult: { mode, path: path13, oid, type } };
+      return { cleanMerge, mergeResult: { mode, path: path14, oid, type } };
     }
     var _TreeMap = {
       stage: STAGE,
@@ -43232,7 +43232,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         trees: [TREE({ ref: headTree }), STAGE(), WORKDIR()],
         map: async (filepath, [head, stage, workdir]) => {
           if (filepath === ".") return;
-          if (!allTracked && !changed.some((path13) => worthWalking(filepath, path13))) {
+          if (!allTracked && !changed.some((path14) => worthWalking(filepath, path14))) {
             return null;
           }
           const headOid = head && await head.type() === "blob" ? await head.oid() : void 0;
@@ -45241,51 +45241,51 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function getConfig({ fs: fs15, dir, gitdir = join(dir, ".git"), path: path13 }) {
+    async function getConfig({ fs: fs15, dir, gitdir = join(dir, ".git"), path: path14 }) {
       try {
         assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path13);
+        assertParameter("path", path14);
         const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfig({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path13
+          path: path14
         });
       } catch (err2) {
         err2.caller = "git.getConfig";
         throw err2;
       }
     }
-    async function _getConfigAll({ fs: fs15, gitdir, path: path13 }) {
+    async function _getConfigAll({ fs: fs15, gitdir, path: path14 }) {
       const config = await GitConfigManager.get({ fs: fs15, gitdir });
-      return config.getall(path13);
+      return config.getall(path14);
     }
     async function getConfigAll({
       fs: fs15,
       dir,
       gitdir = join(dir, ".git"),
-      path: path13
+      path: path14
     }) {
       try {
         assertParameter("fs", fs15);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path13);
+        assertParameter("path", path14);
         const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfigAll({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path13
+          path: path14
         });
       } catch (err2) {
         err2.caller = "git.getConfigAll";
         throw err2;
       }
     }
-    function assignRefPath(root, path13, value) {
-      const parts = path13.split("/");
+    function assignRefPath(root, path14, value) {
+      const parts = path14.split("/");
       const last = parts.pop();
       if (last === "__proto__" || parts.includes("__proto__")) return;
       let o = root;
@@ -47374,21 +47374,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       fs: _fs,
       dir,
       gitdir = join(dir, ".git"),
-      path: path13,
+      path: path14,
       value,
       append = false
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path13);
+        assertParameter("path", path14);
         const fs15 = new FileSystem(_fs);
         const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
         const config = await GitConfigManager.get({ fs: fs15, gitdir: updatedGitdir });
         if (append) {
-          await config.append(path13, value);
+          await config.append(path14, value);
         } else {
-          await config.set(path13, value);
+          await config.set(path14, value);
         }
         await GitConfigManager.save({ fs: fs15, gitdir: updatedGitdir, config });
       } catch (err2) {
@@ -47770,9 +47770,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
       await acquireLock(stashRefPath, async () => {
         await Promise.all(
-          stashRefPath.map(async (path13) => {
-            if (await fs15.exists(path13)) {
-              return fs15.rm(path13);
+          stashRefPath.map(async (path14) => {
+            if (await fs15.exists(path14)) {
+              return fs15.rm(path14);
             }
           })
         );
@@ -47952,12 +47952,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return true;
     }
-    async function getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree, path: path13 }) {
-      if (typeof path13 === "string") path13 = path13.split("/");
-      const dirname2 = path13.shift();
+    async function getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree, path: path14 }) {
+      if (typeof path14 === "string") path14 = path14.split("/");
+      const dirname2 = path14.shift();
       for (const entry of tree) {
         if (entry.path === dirname2) {
-          if (path13.length === 0) {
+          if (path14.length === 0) {
             return entry.oid;
           }
           const { type, object } = await _readObject({
@@ -47968,10 +47968,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
           if (type === "tree") {
             const tree2 = GitTree.from(object);
-            return getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path13 });
+            return getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path14 });
           }
           if (type === "blob") {
-            throw new ObjectTypeError(entry.oid, type, "blob", path13.join("/"));
+            throw new ObjectTypeError(entry.oid, type, "blob", path14.join("/"));
           }
         }
       }
@@ -53302,7 +53302,7 @@ function isWharfError(e) {
 }
 
 // src/action/check.ts
-import path9 from "node:path";
+import path10 from "node:path";
 
 // src/core/versions.ts
 var import_semver = __toESM(require_semver2(), 1);
@@ -53383,20 +53383,20 @@ function splitId(id) {
   return [id.slice(0, colon), id.slice(colon + 1)];
 }
 var SAFE_PATH = /^[A-Za-z0-9._+/-]+$/;
-function classifyPath(path13) {
-  if (path13 !== INDEX_DIR && !path13.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
-  if (!SAFE_PATH.test(path13)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
-  const parts = path13.split("/");
+function classifyPath(path14) {
+  if (path14 !== INDEX_DIR && !path14.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
+  if (!SAFE_PATH.test(path14)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
+  const parts = path14.split("/");
   if (parts.some((p) => p === "" || p === "." || p === "..")) return { kind: "invalid", reason: 'the path has an empty, "." or ".." segment' };
-  if (path13 === REGISTRY_PATH) return { kind: "registry" };
-  if (path13.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path13 };
-  if (path13.startsWith(`${NAMESPACES_DIR}/`)) {
+  if (path14 === REGISTRY_PATH) return { kind: "registry" };
+  if (path14.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path14 };
+  if (path14.startsWith(`${NAMESPACES_DIR}/`)) {
     const file = parts.slice(2).join("/");
     const ns = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
     const problem = ns ? checkNamespace(ns) : "a namespace file is index/namespaces/<namespace>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "namespace", namespace: ns };
   }
-  if (path13.startsWith(`${PACKAGES_DIR}/`)) {
+  if (path14.startsWith(`${PACKAGES_DIR}/`)) {
     if (parts.length < 5) return { kind: "invalid", reason: "a version record is index/packages/<namespace>/<name...>/<version>.json" };
     const ns = parts[2];
     const name = parts.slice(3, -1).join("/");
@@ -54183,7 +54183,7 @@ var api_schema_default = {
       }
     },
     searchShard: {
-      description: "api/v1/search-index/<x>.json: the packages whose id's sha256 starts with x",
+      description: "api/v1/search-index/<x>.json: the packages whose id's sha256 starts with the hex digits x (one digit, more where a shard outgrew its size and was split)",
       type: "object",
       additionalProperties: false,
       required: [
@@ -54194,7 +54194,7 @@ var api_schema_default = {
       properties: {
         shard: {
           type: "string",
-          pattern: "^[0-9a-f]$"
+          pattern: "^[0-9a-f]{1,64}$"
         },
         commit: {
           $ref: "#/$defs/commit"
@@ -54233,7 +54233,7 @@ var api_schema_default = {
             properties: {
               shard: {
                 type: "string",
-                pattern: "^[0-9a-f]$"
+                pattern: "^[0-9a-f]{1,64}$"
               },
               url: {
                 type: "string",
@@ -55182,13 +55182,19 @@ var snapshot_schema_default = {
         $ref: "wharf:defs#/$defs/sha256"
       }
     },
+    leaf_digits: {
+      type: "integer",
+      minimum: 4,
+      maximum: 8,
+      description: "Hex digits of a leaf's name when the tree is deeper than parts of two digits and leaves of three: a part snapshot/<xx>/<y>.json then lists snapshot/<xx>/<y>/<z>.json, and so on down to leaves of this many digits"
+    },
     signature: {
       $ref: "wharf:defs#/$defs/signature"
     }
   },
   $defs: {
     part: {
-      description: "snapshot/<xx>.json: leaf name y to the sha256 of snapshot/<xx>/<y>.json (at most 16 entries).",
+      description: "snapshot/<xx>.json: child name y to the sha256 of snapshot/<xx>/<y>.json (at most 16 entries); in a deeper tree, snapshot/<xx>/<y>.json is a part too, naming snapshot/<xx>/<y>/<z>.json.",
       type: "object",
       additionalProperties: false,
       required: [
@@ -55202,7 +55208,7 @@ var snapshot_schema_default = {
         },
         part: {
           type: "string",
-          pattern: "^[0-9a-f]{2}$"
+          pattern: "^[0-9a-f]{2,7}$"
         },
         leaves: {
           type: "object",
@@ -55230,7 +55236,7 @@ var snapshot_schema_default = {
         },
         leaf: {
           type: "string",
-          pattern: "^[0-9a-f]{3}$"
+          pattern: "^[0-9a-f]{3,8}$"
         },
         files: {
           type: "object",
@@ -55357,19 +55363,478 @@ function ownerTeams(owners) {
   return owners.flatMap((o) => "team" in o ? [o.team] : []);
 }
 
+// src/git/objects.ts
+import { createHash } from "node:crypto";
+import fs3 from "node:fs";
+import path from "node:path";
+import { inflateSync } from "node:zlib";
+
+// src/git/inflate.ts
+import zlib from "node:zlib";
+function corrupt(what, detail) {
+  return new WharfError("IO", `${what} does not inflate: ${detail}`, { hint: "the repo may be corrupt: run git fsck" });
+}
+var Inflater = class {
+  native = void 0;
+  open() {
+    const stream = new zlib.Inflate();
+    const inner = stream;
+    if (typeof inner._handle?.writeSync !== "function" || typeof inner._handle.reset !== "function" || !(inner._writeState instanceof Uint32Array)) {
+      stream.close();
+      return null;
+    }
+    stream.on("error", () => void 0);
+    return { stream, handle: inner._handle, state: inner._writeState };
+  }
+  /**
+   * Inflates the zlib stream at the start of `input` (bytes after its end are
+   * ignored) into exactly `size` bytes; `what` names it in errors.
+   */
+  inflate(input, size, what) {
+    if (this.native === void 0) this.native = this.open();
+    if (this.native === null) return this.fallback(input, size, what);
+    const { stream, handle, state } = this.native;
+    const out = Buffer.allocUnsafe(size + 1);
+    handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, out, 0, size + 1);
+    if (stream.destroyed) {
+      this.native = void 0;
+      throw corrupt(what, "the zlib stream is damaged");
+    }
+    const left = state[0];
+    handle.reset();
+    if (left !== 1) throw corrupt(what, `it holds ${size + 1 - left} bytes, its header says ${size}`);
+    return out.subarray(0, size);
+  }
+  fallback(input, size, what) {
+    let out;
+    try {
+      out = zlib.inflateSync(input, { maxOutputLength: size + 1 });
+    } catch (e) {
+      throw corrupt(what, e.message);
+    }
+    if (out.length !== size) throw corrupt(what, `it holds ${out.length} bytes, its header says ${size}`);
+    return out;
+  }
+  close() {
+    this.native?.stream.close();
+    this.native = void 0;
+  }
+};
+
+// src/git/objects.ts
+var TYPES = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
+var MAX_PACK_IN_MEMORY = 2 * 1024 ** 3;
+var OFS_DELTA = 6;
+var REF_DELTA = 7;
+var OID_START = 8 + 256 * 4;
+var corruptHint = { hint: "the repo may be corrupt or tampered with: run git fsck" };
+function readAt(fd2, position, length) {
+  const buf = Buffer.allocUnsafe(length);
+  const read = fs3.readSync(fd2, buf, 0, length, position);
+  return read === length ? buf : buf.subarray(0, read);
+}
+function readShared(file, size) {
+  const buf = Buffer.from(new SharedArrayBuffer(size));
+  const fd2 = fs3.openSync(file, "r");
+  try {
+    for (let done = 0; done < size; ) {
+      const n = fs3.readSync(fd2, buf, done, Math.min(size - done, 1 << 30), done);
+      if (n === 0) throw new WharfError("IO", `${file} ended early`, corruptHint);
+      done += n;
+    }
+  } finally {
+    fs3.closeSync(fd2);
+  }
+  return buf;
+}
+function parseFanout(idxFile, head) {
+  if (head.length < OID_START || head.readUInt32BE(0) !== 4285812579 || head.readUInt32BE(4) !== 2) {
+    throw new WharfError("IO", `${idxFile} is not a version-2 pack index`, { hint: "repack the repo with a current git (git repack -a -d)" });
+  }
+  const fanout = new Uint32Array(256);
+  for (let i2 = 0; i2 < 256; i2++) fanout[i2] = head.readUInt32BE(8 + i2 * 4);
+  return fanout;
+}
+function openPack(idxFile, bulk) {
+  const file = idxFile.replace(/\.idx$/, ".pack");
+  const idxFd = fs3.openSync(idxFile, "r");
+  let fd2 = -1;
+  try {
+    const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START));
+    fd2 = fs3.openSync(file, "r");
+    const size = fs3.fstatSync(fd2).size;
+    const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, bases: /* @__PURE__ */ new Map() };
+    if (bulk && size <= MAX_PACK_IN_MEMORY) {
+      pack.idx = readShared(idxFile, fs3.fstatSync(idxFd).size);
+      pack.bytes = readShared(file, size);
+    }
+    return pack;
+  } catch (e) {
+    fs3.closeSync(idxFd);
+    if (fd2 >= 0) fs3.closeSync(fd2);
+    throw e;
+  }
+}
+function findInPack(pack, oid) {
+  const first = oid[0];
+  const lo = first === 0 ? 0 : pack.fanout[first - 1];
+  const hi = pack.fanout[first];
+  if (lo === hi) return -1;
+  const bucket = pack.idx ? pack.idx : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20);
+  const base = pack.idx ? OID_START + lo * 20 : 0;
+  const word = oid.readUInt32BE(0);
+  let a = 0;
+  let b = hi - lo - 1;
+  let found = -1;
+  while (a <= b) {
+    const mid = a + b >>> 1;
+    const at2 = base + mid * 20;
+    const other = bucket.readUInt32BE(at2);
+    const c = other !== word ? word < other ? -1 : 1 : oid.compare(bucket, at2, at2 + 20, 0, 20);
+    if (c === 0) {
+      found = lo + mid;
+      break;
+    }
+    if (c < 0) b = mid - 1;
+    else a = mid + 1;
+  }
+  if (found < 0) return -1;
+  const offStart = OID_START + pack.count * 24;
+  const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0);
+  if (!(offset & 2147483648)) return offset;
+  const at = offStart + pack.count * 4 + (offset & 2147483647) * 8;
+  const large = pack.idx ? pack.idx.subarray(at, at + 8) : readAt(pack.idxFd, at, 8);
+  return large.readUInt32BE(0) * 2 ** 32 + large.readUInt32BE(4);
+}
+function matchInPack(pack, prefix, limit) {
+  const first = parseInt(prefix.slice(0, 2), 16);
+  const lo = first === 0 ? 0 : pack.fanout[first - 1];
+  const hi = pack.fanout[first];
+  const bucket = pack.idx ? pack.idx.subarray(OID_START + lo * 20, OID_START + hi * 20) : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20);
+  const low = Buffer.from(prefix.padEnd(40, "0"), "hex");
+  let a = 0;
+  let b = hi - lo;
+  while (a < b) {
+    const mid = a + b >>> 1;
+    if (bucket.compare(low, 0, 20, mid * 20, mid * 20 + 20) < 0) a = mid + 1;
+    else b = mid;
+  }
+  const out = [];
+  for (let i2 = a; i2 < hi - lo && out.length < limit; i2++) {
+    const oid = bucket.toString("hex", i2 * 20, i2 * 20 + 20);
+    if (!oid.startsWith(prefix)) break;
+    out.push(oid);
+  }
+  return out;
+}
+function applyDelta(base, delta, what) {
+  let pos = 0;
+  const varint = () => {
+    let result = 0;
+    let shift = 0;
+    for (; ; ) {
+      if (pos >= delta.length) throw new WharfError("IO", `${what}: a pack delta ends early`, corruptHint);
+      const byte = delta[pos++];
+      result += (byte & 127) * 2 ** shift;
+      shift += 7;
+      if (!(byte & 128)) return result;
+    }
+  };
+  const baseSize = varint();
+  if (baseSize !== base.length) throw new WharfError("IO", `${what}: a pack delta does not match its base object`, corruptHint);
+  const out = Buffer.allocUnsafe(varint());
+  let written = 0;
+  while (pos < delta.length) {
+    const op = delta[pos++];
+    if (op & 128) {
+      let offset = 0;
+      let size = 0;
+      for (let i2 = 0; i2 < 4; i2++) if (op & 1 << i2) offset += delta[pos++] * 2 ** (8 * i2);
+      for (let i2 = 0; i2 < 3; i2++) if (op & 1 << 4 + i2) size += delta[pos++] * 2 ** (8 * i2);
+      if (size === 0) size = 65536;
+      if (offset + size > base.length || written + size > out.length) throw new WharfError("IO", `${what}: a pack delta copies past its base or its result`, corruptHint);
+      written += base.copy(out, written, offset, offset + size);
+    } else if (op > 0) {
+      if (pos + op > delta.length || written + op > out.length) throw new WharfError("IO", `${what}: a pack delta inserts past its end`, corruptHint);
+      written += delta.copy(out, written, pos, pos + op);
+      pos += op;
+    } else {
+      throw new WharfError("IO", `${what}: a pack delta holds a reserved instruction`, corruptHint);
+    }
+  }
+  if (written !== out.length) throw new WharfError("IO", `${what}: a pack delta leaves its result short`, corruptHint);
+  return out;
+}
+function hashes(oid, type, data) {
+  return createHash("sha1").update(`${type} ${data.length}\0`).update(data).digest().equals(oid);
+}
+var FULL_OID = /^[0-9a-f]{40}$/;
+var ObjectReader = class _ObjectReader {
+  /**
+   * @param dir the work tree of the repo
+   * @param bulk read whole packs into memory: for reading most of a repo (a full build)
+   */
+  constructor(dir, bulk = false, shared2) {
+    this.dir = dir;
+    this.bulk = bulk;
+    this.objectsDir = path.join(dir, ".git", "objects");
+    for (const pack of shared2?.packs ?? []) this.adopt(pack);
+    this.scanPacks();
+  }
+  dir;
+  bulk;
+  objectsDir;
+  packs = [];
+  known = /* @__PURE__ */ new Set();
+  cache = /* @__PURE__ */ new Map();
+  trees = /* @__PURE__ */ new Map();
+  inflater = new Inflater();
+  shallow;
+  /** A reader in another thread over this reader's in-memory packs (and its own fds for the rest). */
+  static fromShared(store) {
+    return new _ObjectReader(store.dir, true, store);
+  }
+  /** The in-memory packs, for `fromShared` in a worker thread. */
+  share() {
+    return {
+      dir: this.dir,
+      packs: this.packs.filter((p) => p.idx && p.bytes).map((p) => ({ file: p.file, idx: p.idx.buffer, bytes: p.bytes.buffer }))
+    };
+  }
+  adopt(shared2) {
+    const idx = Buffer.from(shared2.idx);
+    const bytes = Buffer.from(shared2.bytes);
+    const fanout = parseFanout(shared2.file, idx);
+    const idxFile = shared2.file.replace(/\.pack$/, ".idx");
+    this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, idx, bytes, bases: /* @__PURE__ */ new Map() });
+    this.known.add(idxFile);
+  }
+  /** Opens the packs not seen yet; returns whether there were any. */
+  scanPacks() {
+    const packDir = path.join(this.objectsDir, "pack");
+    let names;
+    try {
+      names = fs3.readdirSync(packDir);
+    } catch {
+      return false;
+    }
+    let added = false;
+    for (const name of names.filter((f) => f.endsWith(".idx")).sort()) {
+      const idxFile = path.join(packDir, name);
+      if (this.known.has(idxFile)) continue;
+      let pack;
+      try {
+        pack = openPack(idxFile, this.bulk);
+      } catch (e) {
+        if (e.code === "ENOENT") continue;
+        throw e;
+      }
+      this.known.add(idxFile);
+      this.packs.push(pack);
+      added = true;
+    }
+    return added;
+  }
+  /** Commits whose parents a shallow clone left out. */
+  isShallow(oid) {
+    if (!this.shallow) {
+      const file = path.join(this.dir, ".git", "shallow");
+      this.shallow = new Set(fs3.existsSync(file) ? fs3.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
+    }
+    return this.shallow.has(oid);
+  }
+  close() {
+    for (const pack of this.packs.splice(0)) {
+      if (pack.fd >= 0) fs3.closeSync(pack.fd);
+      if (pack.idxFd >= 0) fs3.closeSync(pack.idxFd);
+    }
+    this.known.clear();
+    this.cache.clear();
+    this.trees.clear();
+    this.inflater.close();
+  }
+  loosePath(oid) {
+    return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+  }
+  has(oid) {
+    if (!FULL_OID.test(oid)) return false;
+    const raw = Buffer.from(oid, "hex");
+    if (this.packs.some((p) => findInPack(p, raw) >= 0) || fs3.existsSync(this.loosePath(oid))) return true;
+    return this.scanPacks() && this.packs.some((p) => findInPack(p, raw) >= 0);
+  }
+  /** The full ids of the objects whose id starts with `prefix` (at least 4 hex digits), at most `limit`. */
+  expand(prefix, limit = 2) {
+    const lower = prefix.toLowerCase();
+    if (!/^[0-9a-f]{4,40}$/.test(lower)) return [];
+    if (lower.length === 40) return this.has(lower) ? [lower] : [];
+    this.scanPacks();
+    const found = /* @__PURE__ */ new Set();
+    for (const pack of this.packs) for (const oid of matchInPack(pack, lower, limit)) found.add(oid);
+    try {
+      for (const name of fs3.readdirSync(path.join(this.objectsDir, lower.slice(0, 2)))) {
+        const oid = lower.slice(0, 2) + name;
+        if (FULL_OID.test(oid) && oid.startsWith(lower)) found.add(oid);
+      }
+    } catch {
+    }
+    return [...found].sort().slice(0, limit);
+  }
+  /** The object `oid`, checked to hash to its id. */
+  read(oid) {
+    const cached = this.cache.get(oid);
+    if (cached) return cached;
+    if (!FULL_OID.test(oid)) throw new WharfError("IO", `"${oid}" is not an object id`, corruptHint);
+    const raw = Buffer.from(oid, "hex");
+    const object = this.readUncached(oid, raw);
+    if (!hashes(raw, object.type, object.data)) {
+      throw new WharfError("IO", `object ${oid} in ${this.objectsDir} does not hash to its id: its content was altered`, corruptHint);
+    }
+    if (object.type !== "blob") {
+      if (this.cache.size >= 4096) this.cache.delete(this.cache.keys().next().value);
+      this.cache.set(oid, object);
+    }
+    return object;
+  }
+  /** The entries of tree `oid`, parsed once and kept while recent (do not change them). */
+  readTree(oid) {
+    let entries = this.trees.get(oid);
+    if (!entries) {
+      entries = parseTree(this.readAs(oid, "tree"));
+      if (this.trees.size >= 4096) this.trees.delete(this.trees.keys().next().value);
+      this.trees.set(oid, entries);
+    }
+    return entries;
+  }
+  /** The object, checked to be of `type`. */
+  readAs(oid, type) {
+    const object = this.read(oid);
+    if (object.type !== type) throw new WharfError("IO", `object ${oid} is a ${object.type}, expected a ${type}`, corruptHint);
+    return object.data;
+  }
+  findPacked(raw) {
+    for (const pack of this.packs) {
+      const offset = findInPack(pack, raw);
+      if (offset >= 0) return [pack, offset];
+    }
+    return void 0;
+  }
+  readUncached(oid, raw) {
+    const packed = this.findPacked(raw);
+    if (packed) return this.readPacked(packed[0], packed[1]);
+    let file;
+    try {
+      file = fs3.readFileSync(this.loosePath(oid));
+    } catch (e) {
+      if (e.code !== "ENOENT") throw e;
+      const late = this.scanPacks() ? this.findPacked(raw) : void 0;
+      if (late) return this.readPacked(late[0], late[1]);
+      throw new WharfError("IO", `object ${oid} is missing from ${this.objectsDir}`, { hint: "fetch the full history of the index (git fetch --unshallow), or run git fsck" });
+    }
+    let bytes;
+    try {
+      bytes = inflateSync(file);
+    } catch (e) {
+      throw new WharfError("IO", `loose object ${oid} does not inflate: ${e.message}`, corruptHint);
+    }
+    const space = bytes.indexOf(32);
+    const nul = space < 0 ? -1 : bytes.indexOf(0, space);
+    const type = space < 0 ? "" : bytes.toString("latin1", 0, space);
+    if (nul < 0 || !Object.values(TYPES).includes(type) || bytes.toString("latin1", space + 1, nul) !== String(bytes.length - nul - 1)) {
+      throw new WharfError("IO", `loose object ${oid} has a malformed header`, corruptHint);
+    }
+    return { type, data: bytes.subarray(nul + 1) };
+  }
+  readPacked(pack, offset) {
+    const base = pack.bases.get(offset);
+    if (base) return base;
+    const what = `the object at ${offset} in ${pack.file}`;
+    if (offset < 12 || offset >= pack.size - 20) throw new WharfError("IO", `${what} lies outside the pack`, corruptHint);
+    let chunk = pack.bytes ? pack.bytes.subarray(offset, Math.min(offset + 64, pack.size)) : readAt(pack.fd, offset, Math.min(64, pack.size - offset));
+    let pos = 0;
+    let byte = chunk[pos++];
+    const kind = byte >> 4 & 7;
+    let size = byte & 15;
+    let shift = 4;
+    while (byte & 128) {
+      byte = chunk[pos++];
+      size += (byte & 127) * 2 ** shift;
+      shift += 7;
+    }
+    const bound = Math.min(pack.size - 20 - offset, pos + 20 + 9 + size + Math.ceil(size / 1e3) + 64);
+    chunk = pack.bytes ? pack.bytes.subarray(offset, offset + bound) : readAt(pack.fd, offset, bound);
+    let object;
+    if (kind === OFS_DELTA) {
+      byte = chunk[pos++];
+      let distance = byte & 127;
+      while (byte & 128) {
+        byte = chunk[pos++];
+        distance = (distance + 1) * 128 + (byte & 127);
+      }
+      if (distance <= 0 || distance > offset) throw new WharfError("IO", `${what} names a delta base outside the pack`, corruptHint);
+      const baseObject = this.readPacked(pack, offset - distance);
+      object = { type: baseObject.type, data: applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos), size, what), what) };
+    } else if (kind === REF_DELTA) {
+      const baseObject = this.read(chunk.toString("hex", pos, pos + 20));
+      object = { type: baseObject.type, data: applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos + 20), size, what), what) };
+    } else {
+      const type = TYPES[kind];
+      if (!type) throw new WharfError("IO", `${what} is of unknown type ${kind}`, corruptHint);
+      object = { type, data: this.inflater.inflate(chunk.subarray(pos), size, what) };
+    }
+    if (object.type !== "blob" || kind === OFS_DELTA || kind === REF_DELTA) {
+      if (pack.bases.size >= 2048) pack.bases.delete(pack.bases.keys().next().value);
+      pack.bases.set(offset, object);
+    }
+    return object;
+  }
+};
+var PERSON = /^(.*) <(.*)> (\d+) [+-]\d{4}$/;
+function parseCommit(oid, data) {
+  const end = data.indexOf("\n\n");
+  const text = data.toString("utf8", 0, end < 0 ? data.length : end);
+  let tree = "";
+  const parents = [];
+  let time = 0;
+  let author = { name: "", timestamp: 0 };
+  for (const line of text.split("\n")) {
+    if (line.startsWith("tree ")) tree = line.slice(5);
+    else if (line.startsWith("parent ")) parents.push(line.slice(7));
+    else if (line.startsWith("committer ")) time = Number(PERSON.exec(line.slice(10))?.[3] ?? 0);
+    else if (line.startsWith("author ")) {
+      const match = PERSON.exec(line.slice(7));
+      author = { name: match?.[1] ?? "", timestamp: Number(match?.[3] ?? 0) };
+    }
+  }
+  if (!FULL_OID.test(tree) || !parents.every((p) => FULL_OID.test(p))) throw new WharfError("IO", `commit ${oid} is malformed: it names no tree or a bad parent`, corruptHint);
+  return { oid, tree, parents, time, author, message: end < 0 ? "" : data.toString("utf8", end + 2) };
+}
+function parseTree(data) {
+  const out = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(32, pos);
+    const nul = space < 0 ? -1 : data.indexOf(0, space);
+    if (nul < 0 || nul + 21 > data.length) throw new WharfError("IO", "a tree object is malformed: an entry is cut short", corruptHint);
+    out.push({ mode: data.toString("latin1", pos, space).padStart(6, "0"), name: data.toString("utf8", space + 1, nul), oid: data.toString("hex", nul + 1, nul + 21) });
+    pos = nul + 21;
+  }
+  return out;
+}
+var isTreeMode = (mode) => mode === "040000";
+
 // src/git/repo.ts
 var import_isomorphic_git = __toESM(require_isomorphic_git(), 1);
+import fs5 from "node:fs";
+import path3 from "node:path";
+
+// src/store/index.ts
 import fs4 from "node:fs";
 import path2 from "node:path";
 
-// src/store/index.ts
-import fs3 from "node:fs";
-import path from "node:path";
-
 // src/core/hash.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 function sha256Hex(data) {
-  return createHash("sha256").update(data).digest("hex");
+  return createHash2("sha256").update(data).digest("hex");
 }
 var SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -55377,11 +55842,11 @@ var SHA256_HEX = /^[0-9a-f]{64}$/;
 var STORE_DIR = ".wharf/artifacts/sha256";
 function artifactPath(indexDir, sha256) {
   if (!SHA256_HEX.test(sha256)) throw new WharfError("INVALID_DIGEST", `"${sha256}" is not a sha256 hex digest`);
-  return path.join(indexDir, STORE_DIR, sha256);
+  return path2.join(indexDir, STORE_DIR, sha256);
 }
 async function readArtifact(indexDir, sha256) {
   try {
-    return await fs3.promises.readFile(artifactPath(indexDir, sha256));
+    return await fs4.promises.readFile(artifactPath(indexDir, sha256));
   } catch (e) {
     if (e.code === "ENOENT") return void 0;
     throw e;
@@ -55393,12 +55858,23 @@ function isLocalUrl(url) {
 
 // src/git/repo.ts
 function openRepo(dir) {
-  if (!fs4.existsSync(path2.join(dir, ".git"))) {
+  if (!fs5.existsSync(path3.join(dir, ".git"))) {
     throw new WharfError("NOT_A_REPO", `${dir} is not an index repo (no .git directory)`, {
       hint: "create one with `wharf init DIR`, or pass --index DIR"
     });
   }
   return { dir, cache: {} };
+}
+var readers = /* @__PURE__ */ new WeakMap();
+var closeReader = new FinalizationRegistry((reader) => reader.close());
+function readerFor(repo) {
+  let reader = readers.get(repo);
+  if (!reader) {
+    reader = new ObjectReader(repo.dir);
+    readers.set(repo, reader);
+    closeReader.register(repo, reader);
+  }
+  return reader;
 }
 async function resolveCommit(repo, ref) {
   const match = /^(.+?)((?:[~^]\d*)+)$/.exec(ref);
@@ -55417,115 +55893,167 @@ async function resolveCommit(repo, ref) {
   return oid;
 }
 async function resolveName(repo, ref) {
-  try {
-    if (/^[0-9a-f]{4,40}$/.test(ref)) {
-      try {
-        return await import_isomorphic_git.default.expandOid({ fs: fs4, dir: repo.dir, oid: ref, cache: repo.cache });
-      } catch {
-      }
-    }
-    return await import_isomorphic_git.default.resolveRef({ fs: fs4, dir: repo.dir, ref });
-  } catch {
-    throw new WharfError("BAD_REF", `"${ref}" is not a branch or commit of ${repo.dir}`, {
-      hint: "pass a branch name or a commit id that exists in the index repo"
-    });
+  const notFound = () => new WharfError("BAD_REF", `"${ref}" is not a branch or commit of ${repo.dir}`, {
+    hint: "pass a branch name or a commit id that exists in the index repo"
+  });
+  if (/^[0-9a-fA-F]{4,40}$/.test(ref)) {
+    const reader = readerFor(repo);
+    const matches = reader.expand(ref);
+    if (matches.length > 1) throw new WharfError("BAD_REF", `"${ref}" is ambiguous in ${repo.dir}: ${matches.join(", ")}`, { hint: "give more digits of the commit id" });
+    if (matches.length === 1) return matches[0];
   }
+  try {
+    return await import_isomorphic_git.default.resolveRef({ fs: fs5, dir: repo.dir, ref });
+  } catch {
+    throw notFound();
+  }
+}
+function readCommitSync(repo, oid) {
+  return parseCommit(oid, readerFor(repo).readAs(oid, "commit"));
 }
 async function readCommitInfo(repo, oid) {
-  const { commit } = await import_isomorphic_git.default.readCommit({ fs: fs4, dir: repo.dir, oid, cache: repo.cache });
-  return { oid, parents: commit.parent, tree: commit.tree, author: { name: commit.author.name, timestamp: commit.author.timestamp }, message: commit.message };
+  const { parents, tree, author, message } = readCommitSync(repo, oid);
+  return { oid, parents, tree, author, message };
 }
-var FULL_OID = /^[0-9a-f]{40}$/;
+var FULL_OID2 = /^[0-9a-f]{40}$/;
 async function commitOid(repo, commit) {
-  return FULL_OID.test(commit) ? commit : resolveCommit(repo, commit);
+  return FULL_OID2.test(commit) ? commit : resolveCommit(repo, commit);
+}
+function lookupPath(reader, tree, filepath) {
+  let current = { name: "", mode: "040000", oid: tree };
+  for (const part of filepath.split("/").filter(Boolean)) {
+    if (!current || !isTreeMode(current.mode)) return void 0;
+    current = reader.readTree(current.oid).find((e) => e.name === part);
+  }
+  return current;
 }
 async function readFileAt(repo, commit, filepath) {
-  const oid = await commitOid(repo, commit);
-  try {
-    const { blob } = await import_isomorphic_git.default.readBlob({ fs: fs4, dir: repo.dir, oid, filepath, cache: repo.cache });
-    return blob;
-  } catch (e) {
-    if (e.code === "NotFoundError") return void 0;
-    throw e;
-  }
+  const reader = readerFor(repo);
+  const entry = lookupPath(reader, readCommitSync(repo, await commitOid(repo, commit)).tree, filepath);
+  if (!entry) return void 0;
+  if (isTreeMode(entry.mode)) throw new WharfError("NOT_AN_INDEX", `${filepath} is a directory at ${commit.slice(0, 12)}, not a file`, { hint: "remove the directory; the path names a file" });
+  return reader.readAs(entry.oid, "blob");
 }
 async function readBlob(repo, oid) {
-  const { blob } = await import_isomorphic_git.default.readBlob({ fs: fs4, dir: repo.dir, oid, cache: repo.cache });
-  return blob;
+  return readerFor(repo).readAs(oid, "blob");
 }
 async function readJsonAt(repo, commit, filepath) {
   const blob = await readFileAt(repo, commit, filepath);
   return blob === void 0 ? void 0 : JSON.parse(Buffer.from(blob).toString("utf8"));
 }
+var entryType = (mode) => isTreeMode(mode) ? "tree" : mode === "160000" ? "commit" : "blob";
 async function listDir(repo, commit, dirpath) {
-  const oid = await commitOid(repo, commit);
-  try {
-    const { tree } = await import_isomorphic_git.default.readTree({ fs: fs4, dir: repo.dir, oid, filepath: dirpath || void 0, cache: repo.cache });
-    return tree.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type }));
-  } catch (e) {
-    const code2 = e.code;
-    if (code2 === "NotFoundError" || code2 === "ObjectTypeError") return void 0;
-    throw e;
-  }
+  const reader = readerFor(repo);
+  const dir = lookupPath(reader, readCommitSync(repo, await commitOid(repo, commit)).tree, dirpath);
+  if (!dir || !isTreeMode(dir.mode)) return void 0;
+  return reader.readTree(dir.oid).map((e) => ({ ...e, type: entryType(e.mode) }));
 }
 
 // src/git/diff.ts
-var import_isomorphic_git2 = __toESM(require_isomorphic_git(), 1);
-import fs5 from "node:fs";
-async function treeOf(repo, commit) {
-  const { commit: c } = await import_isomorphic_git2.default.readCommit({ fs: fs5, dir: repo.dir, oid: commit, cache: repo.cache });
-  return c.tree;
+function commonPrefix(a, b) {
+  let lo = 0;
+  let hi = Math.min(a.length, b.length);
+  while (lo < hi) {
+    const mid = lo + hi + 1 >>> 1;
+    if (a.compare(b, lo, mid, lo, mid) === 0) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
-async function entriesOf(repo, tree) {
-  const map = /* @__PURE__ */ new Map();
-  if (!tree) return map;
-  const { tree: entries } = await import_isomorphic_git2.default.readTree({ fs: fs5, dir: repo.dir, oid: tree, cache: repo.cache });
-  for (const e of entries) map.set(e.path, e);
-  return map;
+function commonSuffix(a, b, floor) {
+  let lo = 0;
+  let hi = Math.min(a.length, b.length) - floor;
+  while (lo < hi) {
+    const mid = lo + hi + 1 >>> 1;
+    if (a.compare(b, b.length - mid, b.length - lo, a.length - mid, a.length - lo) === 0) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
-var isTree = (e) => e?.type === "tree";
-async function diffTrees(repo, prefix, a, b, out) {
-  const [left, right] = await Promise.all([entriesOf(repo, a), entriesOf(repo, b)]);
-  const names = /* @__PURE__ */ new Set([...left.keys(), ...right.keys()]);
-  for (const name of [...names].sort()) {
-    const l = left.get(name);
-    const r = right.get(name);
-    if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-    const path13 = prefix + name;
-    if (isTree(l) || isTree(r)) {
-      await diffTrees(repo, `${path13}/`, isTree(l) ? l.oid : void 0, isTree(r) ? r.oid : void 0, out);
-      if (l && !isTree(l)) out.push({ path: path13, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-      if (r && !isTree(r)) out.push({ path: path13, status: "added", mode: r.mode, oid: r.oid });
-      continue;
-    }
-    if (!l) out.push({ path: path13, status: "added", mode: r.mode, oid: r.oid });
-    else if (!r) out.push({ path: path13, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-    else out.push({ path: path13, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
+var entryEnd = (data, pos) => data.indexOf(0, pos) + 21;
+function differingEntries(a, b) {
+  const prefix = commonPrefix(a, b);
+  if (prefix === a.length && prefix === b.length) return [[], []];
+  let start = 0;
+  while (start < a.length) {
+    const next = entryEnd(a, start);
+    if (next > prefix) break;
+    start = next;
+  }
+  const suffix = commonSuffix(a, b, start);
+  const shift = b.length - a.length;
+  let endA = start;
+  while (endA < a.length && endA < a.length - suffix) endA = entryEnd(a, endA);
+  let endB = start;
+  while (endB < b.length && endB < endA + shift) endB = entryEnd(b, endB);
+  if (endB !== endA + shift) {
+    endA = a.length;
+    endB = b.length;
+  }
+  return [parseTree(a.subarray(start, endA)), parseTree(b.subarray(start, endB))];
+}
+function collectAll(reader, tree, prefix, status, out) {
+  for (const entry of reader.readTree(tree)) {
+    const path14 = `${prefix}${entry.name}`;
+    if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path14}/`, status, out);
+    else out.push(status === "added" ? { path: path14, status, mode: entry.mode, oid: entry.oid } : { path: path14, status, oldMode: entry.mode, oldOid: entry.oid });
   }
 }
+var byName = (x2, y) => x2[0] < y[0] ? -1 : x2[0] > y[0] ? 1 : 0;
+function diffTrees(reader, a, b, prefix, out) {
+  if (a === b) return;
+  if (!a) return collectAll(reader, b, prefix, "added", out);
+  if (!b) return collectAll(reader, a, prefix, "deleted", out);
+  const [left, right] = differingEntries(reader.readAs(a, "tree"), reader.readAs(b, "tree"));
+  const pairs = /* @__PURE__ */ new Map();
+  for (const e of left) pairs.set(e.name, [e, void 0]);
+  for (const e of right) pairs.set(e.name, [pairs.get(e.name)?.[0], e]);
+  for (const [name, [l, r]] of [...pairs].sort(byName)) {
+    if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
+    const path14 = `${prefix}${name}`;
+    const lt = l && isTreeMode(l.mode);
+    const rt = r && isTreeMode(r.mode);
+    if (lt || rt) {
+      diffTrees(reader, lt ? l.oid : void 0, rt ? r.oid : void 0, `${path14}/`, out);
+      if (l && !lt) out.push({ path: path14, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+      if (r && !rt) out.push({ path: path14, status: "added", mode: r.mode, oid: r.oid });
+      continue;
+    }
+    if (!l) out.push({ path: path14, status: "added", mode: r.mode, oid: r.oid });
+    else if (!r) out.push({ path: path14, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+    else out.push({ path: path14, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
+  }
+}
+var byPath = (x2, y) => x2.path < y.path ? -1 : x2.path > y.path ? 1 : 0;
+function commitTree(reader, oid) {
+  const data = reader.readAs(oid, "commit");
+  const tree = data.toString("latin1", 0, 45);
+  if (!/^tree [0-9a-f]{40}$/.test(tree)) throw new WharfError("IO", `commit ${oid} does not start with its tree`, { hint: "the repo may be corrupt: run git fsck" });
+  return tree.slice(5);
+}
 async function diffCommits(repo, base, head) {
-  const [a, b] = await Promise.all([base ? treeOf(repo, base) : void 0, treeOf(repo, head)]);
+  const reader = readerFor(repo);
   const out = [];
-  if (a !== b) await diffTrees(repo, "", a, b, out);
-  return out.sort((x2, y) => x2.path < y.path ? -1 : x2.path > y.path ? 1 : 0);
+  diffTrees(reader, base ? commitTree(reader, base) : void 0, commitTree(reader, head), "", out);
+  return out.sort(byPath);
 }
 
 // src/git/fetch.ts
 import { execFile } from "node:child_process";
 import fs6 from "node:fs";
-import path3 from "node:path";
+import path4 from "node:path";
 async function fetchRef(repo, options2) {
   if (!/^refs\/[A-Za-z0-9._/-]+$/.test(options2.ref) || options2.ref.includes("..")) {
     throw new WharfError("INVALID_INPUT", `"${options2.ref}" is not a ref to fetch`, { hint: "name a full ref such as refs/pull/7/head" });
   }
   const local = `refs/wharf/fetched/${options2.ref.slice("refs/".length)}`;
   const auth2 = options2.token ? ["-c", `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${options2.token}`).toString("base64")}`] : [];
-  const shallow = options2.depth !== void 0 && fs6.existsSync(path3.join(repo.dir, ".git", "shallow"));
+  const shallow = options2.depth !== void 0 && fs6.existsSync(path4.join(repo.dir, ".git", "shallow"));
   const depth = shallow ? [`--depth=${options2.depth}`] : [];
-  await git3(repo.dir, [...auth2, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", ...depth, options2.remote, `+${options2.ref}:${local}`], options2.timeoutMs ?? 3e5);
-  return (await git3(repo.dir, ["rev-parse", "--verify", `${local}^{commit}`], 3e4)).trim();
+  await git2(repo.dir, [...auth2, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", ...depth, options2.remote, `+${options2.ref}:${local}`], options2.timeoutMs ?? 3e5);
+  return (await git2(repo.dir, ["rev-parse", "--verify", `${local}^{commit}`], 3e4)).trim();
 }
-function git3(cwd, args, timeout) {
+function git2(cwd, args, timeout) {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
     execFile("git", args, { cwd, env, timeout, maxBuffer: 16 * 1024 * 1024 }, (error2, stdout, stderr) => {
@@ -55658,7 +56186,8 @@ function urlProblem(url, allowHttpLoopback) {
   if (parsed.protocol === "http:") return `"${url}" uses plain http; only https is allowed${allowHttpLoopback ? " (and http to loopback hosts)" : ""}`;
   return `"${url}" uses ${parsed.protocol}; only https is allowed`;
 }
-async function fetchLimited(fetch2, url, limits2) {
+async function fetchLimited(fetchWith, url, limits2) {
+  const fetch2 = fetchWith ?? globalThis.fetch;
   const signal = AbortSignal.timeout(limits2.timeoutMs);
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -56538,7 +57067,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path13) => path13.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path14) => path14.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -58130,17 +58659,17 @@ function requestLog(octokit) {
     octokit.log.debug("request", options2);
     const start = Date.now();
     const requestOptions = octokit.request.endpoint.parse(options2);
-    const path13 = requestOptions.url.replace(options2.baseUrl, "");
+    const path14 = requestOptions.url.replace(options2.baseUrl, "");
     return request2(options2).then((response) => {
       const requestId = response.headers["x-github-request-id"];
       octokit.log.info(
-        `${requestOptions.method} ${path13} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path14} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       return response;
     }).catch((error2) => {
       const requestId = error2.response?.headers["x-github-request-id"] || "UNKNOWN";
       octokit.log.error(
-        `${requestOptions.method} ${path13} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path14} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       throw error2;
     });
@@ -61403,7 +61932,7 @@ function createGitHub(options2) {
 import { spawnSync as spawnSync4 } from "node:child_process";
 import fs12 from "node:fs";
 import os8 from "node:os";
-import path8 from "node:path";
+import path9 from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 
 // src/core/time.ts
@@ -61521,10 +62050,10 @@ function groupAlive(pgid) {
 // src/matrix/artifact.ts
 import fs10 from "node:fs";
 import os6 from "node:os";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/matrix/metrics.ts
-import zlib from "node:zlib";
+import zlib2 from "node:zlib";
 
 // src/matrix/wasm-scan.ts
 var NUM_TYPES = /* @__PURE__ */ new Set([127, 126, 125, 124]);
@@ -62052,9 +62581,9 @@ function sizeMetrics(bytes, file, kind) {
     kind,
     raw: bytes.length,
     stripped: stripped.length,
-    gzip: zlib.gzipSync(stripped, { level: 9 }).length,
-    brotli: zlib.brotliCompressSync(stripped, {
-      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: stripped.length }
+    gzip: zlib2.gzipSync(stripped, { level: 9 }).length,
+    brotli: zlib2.brotliCompressSync(stripped, {
+      params: { [zlib2.constants.BROTLI_PARAM_QUALITY]: 11, [zlib2.constants.BROTLI_PARAM_SIZE_HINT]: stripped.length }
     }).length,
     code: code2,
     data
@@ -62140,7 +62669,7 @@ function parseWorld(wit) {
 }
 
 // src/matrix/gc.ts
-import path5 from "node:path";
+import path6 from "node:path";
 
 // src/matrix/process.ts
 import { spawnSync } from "node:child_process";
@@ -62246,11 +62775,11 @@ function commandLine(command, args, env = {}) {
 import { spawnSync as spawnSync2 } from "node:child_process";
 import fs9 from "node:fs";
 import { createRequire } from "node:module";
-import path4 from "node:path";
+import path5 from "node:path";
 import { fileURLToPath } from "node:url";
-var RUNNERS = path4.join(path4.dirname(fileURLToPath(import.meta.url)), "runners");
+var RUNNERS = path5.join(path5.dirname(fileURLToPath(import.meta.url)), "runners");
 function runnerScript(name) {
-  return path4.join(RUNNERS, name);
+  return path5.join(RUNNERS, name);
 }
 var nodeFlags;
 function nodeWasmFlags() {
@@ -62268,7 +62797,7 @@ function nodeWasmFlags() {
 function findWasmtime(env = process.env) {
   for (const dir of (env.PATH ?? "").split(":")) {
     if (!dir) continue;
-    const file = path4.join(dir, "wasmtime");
+    const file = path5.join(dir, "wasmtime");
     if (!fs9.existsSync(file)) continue;
     const out = spawnSync2(file, ["--version"], { encoding: "utf8", timeout: 3e4 });
     if (out.status !== 0) continue;
@@ -62280,12 +62809,12 @@ function findWasmtime(env = process.env) {
 function jcoInfo() {
   const require3 = createRequire(import.meta.url);
   const api = require3.resolve("@bytecodealliance/jco");
-  const dir = path4.dirname(path4.dirname(api));
-  const pkg = JSON.parse(fs9.readFileSync(path4.join(dir, "package.json"), "utf8"));
-  return { bin: path4.join(dir, pkg.bin.jco ?? "dist/jco.js"), version: pkg.version };
+  const dir = path5.dirname(path5.dirname(api));
+  const pkg = JSON.parse(fs9.readFileSync(path5.join(dir, "package.json"), "utf8"));
+  return { bin: path5.join(dir, pkg.bin.jco ?? "dist/jco.js"), version: pkg.version };
 }
 async function withStats(statsDir, go) {
-  const statsFile = path4.join(statsDir, `stats-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  const statsFile = path5.join(statsDir, `stats-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const output = await go(statsFile);
   let stats = null;
   try {
@@ -62355,8 +62884,8 @@ function jcoExec(preopen, workDir, env) {
     gcEnabled: gc,
     run(file, args, options2) {
       return withStats(workDir, async (statsFile) => {
-        const outDir = await fs9.promises.mkdtemp(path4.join(workDir, "jco-"));
-        const hook2 = path4.join(outDir, "wharf-hook.mjs");
+        const outDir = await fs9.promises.mkdtemp(path5.join(workDir, "jco-"));
+        const hook2 = path5.join(outDir, "wharf-hook.mjs");
         await fs9.promises.copyFile(runnerScript("jco-hook.mjs"), hook2);
         try {
           return await runStep(process.execPath, [jco.bin, "run", "--jco-dir", outDir, "--jco-import", hook2, file, "--", ...args], {
@@ -62397,7 +62926,7 @@ function boundaryTyping(bytes) {
   return { met: true, evidence: `reference-typed boundary: ${typed.slice(0, 3).map((t) => t.name).join(", ")}` };
 }
 async function probeBoundary(file, name, timeoutMs) {
-  const out = await runStep(process.execPath, ["--no-warnings", runnerScript("boundary.mjs"), file, name, "1000"], { cwd: path5.dirname(file), env: process.env, timeoutMs });
+  const out = await runStep(process.execPath, ["--no-warnings", runnerScript("boundary.mjs"), file, name, "1000"], { cwd: path6.dirname(file), env: process.env, timeoutMs });
   let result;
   try {
     result = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "");
@@ -62541,7 +63070,7 @@ async function runArtifact(file, options2) {
     status: inspection.ok ? "pass" : "fail",
     toolchain: null,
     runtime: { name: "node", version: process.version, command: `node ${flags.join(" ")}` },
-    build: inspection.ok ? { status: "pass", reason: `a prebuilt ${kind}: it validates`, artifacts: [path6.basename(file)] } : { status: "fail", reason: inspection.reason, artifacts: [path6.basename(file)] },
+    build: inspection.ok ? { status: "pass", reason: `a prebuilt ${kind}: it validates`, artifacts: [path7.basename(file)] } : { status: "fail", reason: inspection.reason, artifacts: [path7.basename(file)] },
     test: { status: "not-run", reason: "an artifact carries no tests; give the crate directory to run them" },
     blame: [],
     metrics: { wall_ms: { build: null, test_build: null, test_run: null, total: 0 }, size: null, wasm: null, component: null, native: null }
@@ -62552,18 +63081,18 @@ async function runArtifact(file, options2) {
     g3: { met: null, evidence: "not probed" },
     g4: { met: false, evidence: "the artifact does not validate" }
   };
-  let name = path6.basename(file).replace(/\.wasm$/, "");
+  let name = path7.basename(file).replace(/\.wasm$/, "");
   if (inspection.ok) {
-    report3.metrics.size = sizeMetrics(bytes, path6.basename(file), kind === "component" ? "component" : "artifact");
+    report3.metrics.size = sizeMetrics(bytes, path7.basename(file), kind === "component" ? "component" : "artifact");
     report3.metrics.wasm = wasmMetrics(bytes);
-    const work = await fs10.promises.mkdtemp(path6.join(options2.workDir ?? os6.tmpdir(), "wharf-test-"));
+    const work = await fs10.promises.mkdtemp(path7.join(options2.workDir ?? os6.tmpdir(), "wharf-test-"));
     const forget = options2.keep ? () => {
     } : addCleanup(() => fs10.promises.rm(work, { recursive: true, force: true }));
     try {
       const modules = kind === "component" ? componentModules(bytes) : [bytes];
       const files = await Promise.all(
         modules.map(async (m, i2) => {
-          const f = path6.join(work, `module-${i2}.wasm`);
+          const f = path7.join(work, `module-${i2}.wasm`);
           await fs10.promises.writeFile(f, m);
           return f;
         })
@@ -62578,7 +63107,7 @@ async function runArtifact(file, options2) {
           if (pkg && pkg !== "root:component") name = pkg;
         } catch (e) {
           report3.status = "fail";
-          report3.build = { status: "fail", reason: `jco cannot read the component's WIT: ${e.message.split("\n")[0]}`, artifacts: [path6.basename(file)] };
+          report3.build = { status: "fail", reason: `jco cannot read the component's WIT: ${e.message.split("\n")[0]}`, artifacts: [path7.basename(file)] };
         }
         evidence.g2 = boundaryEvidence(bytes, report3.metrics.component?.resources ?? []);
         evidence.g3 = { met: null, evidence: "the boundary probe runs on core modules only" };
@@ -62737,9 +63266,9 @@ function pathTo(metadata, name) {
   while (queue.length > 0) {
     const id = queue.shift();
     if (metadata.packages.get(id)?.name === name) {
-      const path13 = [];
-      for (let at = id; at !== null; at = previous.get(at) ?? null) path13.unshift(at);
-      return path13;
+      const path14 = [];
+      for (let at = id; at !== null; at = previous.get(at) ?? null) path14.unshift(at);
+      return path14;
     }
     for (const dep of metadata.nodes.get(id)?.deps ?? []) {
       if (!previous.has(dep)) {
@@ -63000,7 +63529,7 @@ function lastLines(text, count = 3) {
 import { spawnSync as spawnSync3 } from "node:child_process";
 import fs11 from "node:fs";
 import os7 from "node:os";
-import path7 from "node:path";
+import path8 from "node:path";
 var TRIPLES = {
   "wasm32-unknown-unknown": ["wasm32-unknown-unknown"],
   // Renamed in Rust 1.78; older toolchains (Debian's 1.63) only know wasm32-wasi.
@@ -63008,9 +63537,9 @@ var TRIPLES = {
   "wasm32-wasip2": ["wasm32-wasip2"]
 };
 function defaultCandidates(env = process.env) {
-  const cargoHome = env.CARGO_HOME ?? path7.join(env.HOME ?? os7.homedir(), ".cargo");
+  const cargoHome = env.CARGO_HOME ?? path8.join(env.HOME ?? os7.homedir(), ".cargo");
   return [
-    { source: "rustup", binDir: path7.join(cargoHome, "bin") },
+    { source: "rustup", binDir: path8.join(cargoHome, "bin") },
     { source: "debian", binDir: "/usr/bin" }
   ];
 }
@@ -63023,8 +63552,8 @@ function probeToolchain(candidate, cwd, baseEnv = process.env) {
   return found;
 }
 function probe(candidate, cwd, baseEnv) {
-  const cargo2 = path7.join(candidate.binDir, "cargo");
-  const rustc = path7.join(candidate.binDir, "rustc");
+  const cargo2 = path8.join(candidate.binDir, "cargo");
+  const rustc = path8.join(candidate.binDir, "rustc");
   if (!fs11.existsSync(cargo2) || !fs11.existsSync(rustc)) return null;
   const env = toolchainEnv(candidate, rustc, baseEnv);
   const ask = (file, args) => {
@@ -63042,7 +63571,7 @@ function probe(candidate, cwd, baseEnv) {
     source: candidate.source,
     cargo: cargo2,
     rustc,
-    rustdoc: path7.join(candidate.binDir, "rustdoc"),
+    rustdoc: path8.join(candidate.binDir, "rustdoc"),
     rustcVersion: verbose.split("\n")[0],
     cargoVersion,
     version: [Number(release[1]), Number(release[2])],
@@ -63061,14 +63590,14 @@ function toolchainEnv(candidate, rustc, baseEnv) {
   const rest = (baseEnv.PATH ?? "").split(":").filter((p) => p !== "" && p !== candidate.binDir && !otherBins.includes(p));
   env.PATH = [candidate.binDir, ...rest].join(":");
   env.RUSTC = rustc;
-  env.RUSTDOC = path7.join(candidate.binDir, "rustdoc");
+  env.RUSTDOC = path8.join(candidate.binDir, "rustdoc");
   env.CARGO_TERM_COLOR = "never";
   env.CARGO_TERM_PROGRESS_WHEN = "never";
   env.RUSTUP_AUTO_INSTALL = "0";
   return env;
 }
 function hasTarget(toolchain2, triple) {
-  return fs11.existsSync(path7.join(toolchain2.sysroot, "lib", "rustlib", triple, "lib"));
+  return fs11.existsSync(path8.join(toolchain2.sysroot, "lib", "rustlib", triple, "lib"));
 }
 function planTarget(target, toolchains) {
   for (const toolchain2 of toolchains) {
@@ -63095,7 +63624,7 @@ var TARGETS = ["native", "wasm32-unknown-unknown", "wasm32-wasip1", "wasm32-wasi
 var MAX_TEST_BLAME = 5;
 var LIB_KINDS = /* @__PURE__ */ new Set(["lib", "rlib", "cdylib", "dylib", "staticlib", "proc-macro"]);
 async function runMatrix(options2) {
-  const input = path8.resolve(options2.input);
+  const input = path9.resolve(options2.input);
   let stat2;
   try {
     stat2 = await fs12.promises.stat(input);
@@ -63105,7 +63634,7 @@ async function runMatrix(options2) {
   if (stat2.isFile()) {
     return runArtifact(input, options2);
   }
-  if (!fs12.existsSync(path8.join(input, "Cargo.toml"))) {
+  if (!fs12.existsSync(path9.join(input, "Cargo.toml"))) {
     throw new WharfError("NOT_FOUND", `${options2.input} has no Cargo.toml`, { hint: "give a crate directory (with Cargo.toml) or a .wasm file" });
   }
   return runCrate(input, options2);
@@ -63118,11 +63647,11 @@ async function runCrate(crateDir, options2) {
       hint: "install rustup, or on Debian: apt-get install rustc cargo libstd-rust-dev-wasm32 lld"
     });
   }
-  const work = await fs12.promises.mkdtemp(path8.join(options2.workDir ?? os8.tmpdir(), "wharf-test-"));
+  const work = await fs12.promises.mkdtemp(path9.join(options2.workDir ?? os8.tmpdir(), "wharf-test-"));
   const forget = options2.keep ? () => {
   } : addCleanup(() => fs12.promises.rm(work, { recursive: true, force: true }));
   try {
-    const targetDir = options2.targetDir ? path8.resolve(options2.targetDir) : path8.join(work, "target");
+    const targetDir = options2.targetDir ? path9.resolve(options2.targetDir) : path9.join(work, "target");
     const copies = new SourceCopies(crateDir, work);
     const progress = options2.onProgress ?? (() => {
     });
@@ -63134,7 +63663,7 @@ async function runCrate(crateDir, options2) {
       targetDir,
       toolchains,
       copies,
-      rootName: path8.basename(crateDir),
+      rootName: path9.basename(crateDir),
       manifest: null,
       wharfMeta: {},
       builds: /* @__PURE__ */ new Map(),
@@ -63206,29 +63735,29 @@ var SourceCopies = class {
   }
   async make(toolchain2) {
     const root = workspaceRoot(this.crateDir, toolchain2);
-    const dest = path8.join(this.work, `src-${toolchain2.source}`, path8.basename(root));
+    const dest = path9.join(this.work, `src-${toolchain2.source}`, path9.basename(root));
     await fs12.promises.cp(root, dest, {
       recursive: true,
       verbatimSymlinks: true,
       // A build directory or git history in the source is neither needed nor wanted in the throwaway copy.
       filter: (src) => {
-        const rel = path8.relative(root, src);
-        return rel !== "target" && !rel.split(path8.sep).includes(".git");
+        const rel = path9.relative(root, src);
+        return rel !== "target" && !rel.split(path9.sep).includes(".git");
       }
     });
-    const lock = path8.join(dest, "Cargo.lock");
+    const lock = path9.join(dest, "Cargo.lock");
     if (fs12.existsSync(lock) && (toolchain2.version[0] === 1 && toolchain2.version[1] < 78)) {
       const text = await fs12.promises.readFile(lock, "utf8");
       if (/^version = 4$/m.test(text)) await fs12.promises.writeFile(lock, text.replace(/^version = 4$/m, "version = 3"));
     }
-    return path8.join(dest, path8.relative(root, this.crateDir));
+    return path9.join(dest, path9.relative(root, this.crateDir));
   }
 };
 function workspaceRoot(crateDir, toolchain2) {
   const out = spawnSync4(toolchain2.cargo, ["locate-project", "--workspace", "--message-format", "plain"], { cwd: crateDir, env: toolchain2.env, encoding: "utf8", timeout: 6e4 });
   if (out.status !== 0) return crateDir;
-  const root = path8.dirname(out.stdout.trim());
-  return crateDir === root || crateDir.startsWith(`${root}${path8.sep}`) ? root : crateDir;
+  const root = path9.dirname(out.stdout.trim());
+  return crateDir === root || crateDir.startsWith(`${root}${path9.sep}`) ? root : crateDir;
 }
 async function cargoContext(ctx, plan) {
   return {
@@ -63279,7 +63808,7 @@ async function build(ctx, plan, target) {
       else if (a.target.kind.includes("bin") && (wasm || a.executable === file)) result.outputs.push({ file, kind: "bin" });
     }
   }
-  result.build.artifacts = result.outputs.map((o) => path8.basename(o.file));
+  result.build.artifacts = result.outputs.map((o) => path9.basename(o.file));
   if (!built.ok) {
     result.build.reason = built.output.timedOut ? `timed out after ${cargoCtx.timeoutMs / 1e3}s` : "cargo build failed";
     result.blame.push(blameBuild(target, built.errors, built.output.stderr, await ctx.metadataFor(plan), ctx.rootName));
@@ -63523,18 +64052,18 @@ async function runAdaptedP2(ctx) {
   const adapterBytes = await fs12.promises.readFile(preview1AdapterCommandPath());
   const start = performance3.now();
   const components = [];
-  const dir = await fs12.promises.mkdtemp(path8.join(ctx.work, "p2-"));
+  const dir = await fs12.promises.mkdtemp(path9.join(ctx.work, "p2-"));
   let sample = null;
   for (const e of outcome.executables) {
     const module2 = stripCustomSections(await fs12.promises.readFile(e.file), (name) => name === "name");
     const component = await componentNew(module2, [["wasi_snapshot_preview1", adapterBytes]]);
-    const file = path8.join(dir, `${path8.basename(e.file, ".wasm")}.component.wasm`);
+    const file = path9.join(dir, `${path9.basename(e.file, ".wasm")}.component.wasm`);
     await fs12.promises.writeFile(file, component);
     components.push({ name: e.name, file });
     sample ??= component;
   }
   const adaptMs = performance3.now() - start;
-  report3.build = { ...report3.build, artifacts: components.map((c) => path8.basename(c.file)) };
+  report3.build = { ...report3.build, artifacts: components.map((c) => path9.basename(c.file)) };
   report3.metrics.wall_ms.test_build = round2((report3.metrics.wall_ms.test_build ?? 0) + adaptMs);
   const cdylib = outcome.outputs.find((o) => o.kind === "cdylib" || o.kind === "bin");
   if (cdylib) await measureOutputs(report3, outcome);
@@ -63553,7 +64082,7 @@ async function measureOutputs(report3, outcome) {
   const output = outcome.outputs.find((o) => o.kind === "cdylib" && o.file.endsWith(".wasm")) ?? outcome.outputs.find((o) => o.file.endsWith(".wasm"));
   if (!output) return;
   const bytes = await fs12.promises.readFile(output.file);
-  report3.metrics.size = sizeMetrics(bytes, path8.basename(output.file), output.kind);
+  report3.metrics.size = sizeMetrics(bytes, path9.basename(output.file), output.kind);
   report3.metrics.wasm = wasmMetrics(bytes);
 }
 function median(values) {
@@ -63667,6 +64196,30 @@ function round2(n, digits = 1) {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+// src/matrix/isolated.ts
+import { fileURLToPath as fileURLToPath3 } from "node:url";
+
+// src/matrix/sandbox.ts
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+var SANDBOX_LIMITS = {
+  /** RLIMIT_DATA of each process: heap and private writable mappings (what a runaway allocation grows). */
+  memoryBytes: 4 * 1024 ** 3,
+  /** RLIMIT_FSIZE: the largest file a process may write. */
+  fileBytes: 1024 ** 3,
+  /** The size of the writable /tmp (crate copy, target dir, caches). */
+  scratchBytes: 4 * 1024 ** 3,
+  /** RLIMIT_NPROC (the kernel does not apply it to root's processes: run the server as an ordinary user). */
+  processes: 512,
+  /** RLIMIT_NOFILE. */
+  openFiles: 4096
+};
+var WHARF_ROOT = fileURLToPath2(new URL("../../", import.meta.url)).replace(/\/$/, "");
+
+// src/matrix/isolated.ts
+var BUNDLED_CHILD = fileURLToPath3(new URL("./child.js", import.meta.url));
+var CHILD = fileURLToPath3(new URL("./child.ts", import.meta.url));
+var MAX_OUTPUT = 16 * 1024 * 1024;
 
 // src/matrix/markdown.ts
 var MARK = { pass: "✅ pass", fail: "❌ fail", unavailable: "➖ unavailable" };
@@ -64214,7 +64767,7 @@ var b4 = function(d, b) {
 var b8 = function(d, b) {
   return b4(d, b) + b4(d, b + 4) * 4294967296;
 };
-function inflateSync(data, opts) {
+function inflateSync2(data, opts) {
   return inflt(data, { i: 2 }, opts && opts.out, opts && opts.dictionary);
 }
 var td = typeof TextDecoder != "undefined" && /* @__PURE__ */ new TextDecoder();
@@ -64316,7 +64869,7 @@ function unzipSync(data, opts) {
       if (!c_2)
         files[fn] = slc(data, b, b + sc);
       else if (c_2 == 8)
-        files[fn] = inflateSync(data.subarray(b, b + sc), { out: new u8(su) });
+        files[fn] = inflateSync2(data.subarray(b, b + sc), { out: new u8(su) });
       else
         err(14, "unknown compression type " + c_2);
     }
@@ -64627,7 +65180,7 @@ async function check(inputs, ctx) {
   if (!pr) {
     throw new WharfError("USAGE", `check judges a pull request, and the ${ctx.eventName} event names none`, { hint: "run check on pull_request, or set the pull-request input" });
   }
-  const repo = openRepo(path9.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path10.resolve(ctx.workspace, inputs.index));
   const judgement = await group(
     `Checking pull request #${pr.number} by ${pr.author.login}`,
     () => judgePullRequest({ repo, remote: "origin", token: inputs.token, number: pr.number, headSha: pr.headSha, author: pr.author, submittedAt: pr.createdAt, now: /* @__PURE__ */ new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }) })
@@ -64646,7 +65199,7 @@ async function check(inputs, ctx) {
 
 // src/action/context.ts
 import fs13 from "node:fs";
-import path10 from "node:path";
+import path11 from "node:path";
 var obj = (v) => v && typeof v === "object" ? v : {};
 var str = (v) => typeof v === "string" ? v : void 0;
 var num = (v) => typeof v === "number" && Number.isSafeInteger(v) ? v : void 0;
@@ -64703,7 +65256,7 @@ function readContext(env) {
     sha: env.GITHUB_SHA ?? "",
     actor: env.GITHUB_ACTOR ?? "",
     runId: Number.isSafeInteger(runId) && runId > 0 ? runId : void 0,
-    workspace: path10.resolve(need(env, "GITHUB_WORKSPACE")),
+    workspace: path11.resolve(need(env, "GITHUB_WORKSPACE")),
     apiUrl: env.GITHUB_API_URL || "https://api.github.com",
     serverUrl: env.GITHUB_SERVER_URL || "https://github.com",
     pullRequest: pullRequestOf(payload),
@@ -64770,7 +65323,7 @@ function parseInputs(read, env = {}) {
 }
 
 // src/action/merge.ts
-import path11 from "node:path";
+import path12 from "node:path";
 var STATUS_LABELS = {
   merged: "wharf: merged",
   rejected: "wharf: rejected",
@@ -64783,7 +65336,7 @@ var DEFAULT_BLOCKING_LABELS = ["wharf: blocked"];
 var COMMENT_MARKER = "merge";
 async function merge2(inputs, ctx) {
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
-  const env = { inputs, ctx, github, repo: openRepo(path11.resolve(ctx.workspace, inputs.index)) };
+  const env = { inputs, ctx, github, repo: openRepo(path12.resolve(ctx.workspace, inputs.index)) };
   const pulls = await pullsToJudge(env);
   const decisions = [];
   const failures = [];
@@ -64972,7 +65525,7 @@ async function report2({ ctx, github }, pr, judgement, gates, decision) {
 // src/action/test.ts
 import { execFile as execFile2 } from "node:child_process";
 import fs14 from "node:fs";
-import path12 from "node:path";
+import path13 from "node:path";
 import { promisify } from "node:util";
 var REPORTS_DIR2 = "wharf-reports";
 async function test(inputs, ctx) {
@@ -64981,7 +65534,7 @@ async function test(inputs, ctx) {
   }
   const { id, version } = parsePackageRef(inputs.package);
   const [target] = parseTargets(inputs.target);
-  const repo = openRepo(path12.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path13.resolve(ctx.workspace, inputs.index));
   const head = await resolveCommit(repo, "HEAD");
   const record = await readJsonAt(repo, head, recordPath(id, version));
   if (!record) throw new WharfError("NOT_FOUND", `the checkout has no record of ${inputs.package}`, { hint: "run test in a checkout of the pull request that adds the version" });
@@ -64990,7 +65543,7 @@ async function test(inputs, ctx) {
     throw new WharfError("USAGE", `${inputs.package} is not tested on ${inputs.target}`, { hint: `its legs are ${legTargets(record, registry.policy).join(", ")}` });
   }
   const artifact = record.artifacts[0];
-  const temp = await fs14.promises.mkdtemp(path12.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
+  const temp = await fs14.promises.mkdtemp(path13.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
   const bytes = await group(
     `Fetching ${artifact.name} (${artifact.size} bytes)`,
     () => fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
@@ -64998,12 +65551,12 @@ async function test(inputs, ctx) {
   if (sha256Hex(bytes) !== artifact.sha256) {
     throw new WharfError("INVALID_ARTIFACT", `${artifact.url} does not have the sha256 the record declares`, { hint: "the artifact changed since it was published; publish a new version" });
   }
-  let input = path12.join(temp, path12.basename(artifact.name) || "artifact");
+  let input = path13.join(temp, path13.basename(artifact.name) || "artifact");
   await fs14.promises.writeFile(input, bytes);
-  if (record.kind === "crate") input = await unpackCrate(input, path12.join(temp, "crate"));
+  if (record.kind === "crate") input = await unpackCrate(input, path13.join(temp, "crate"));
   const report3 = await group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: "signed" }));
-  const file = path12.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
-  await fs14.promises.mkdir(path12.dirname(file), { recursive: true });
+  const file = path13.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
+  await fs14.promises.mkdir(path13.dirname(file), { recursive: true });
   await fs14.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
 `);
   setOutput(OUTPUT.report, file);
@@ -65014,7 +65567,7 @@ async function unpackCrate(file, dir) {
   await promisify(execFile2)("tar", ["-xzf", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
   const top = await fs14.promises.readdir(dir);
   if (top.length !== 1) throw new WharfError("INVALID_ARTIFACT", `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: "publish the .crate cargo package writes" });
-  return path12.join(dir, top[0]);
+  return path13.join(dir, top[0]);
 }
 
 // src/action/main.ts
