@@ -61621,8 +61621,10 @@ ${options2.body}`;
   };
 }
 
-// src/github/releases.ts
+// src/core/release-assets.ts
 var MAX_ASSET_BYTES = 2 * 1024 ** 3;
+
+// src/github/releases.ts
 function toAsset(a) {
   return { id: a.id, name: a.name, label: a.label ?? null, size: a.size, contentType: a.content_type, digest: a.digest ?? null, browserDownloadUrl: a.browser_download_url };
 }
