@@ -40,10 +40,10 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 var require_tunnel = __commonJS({
   "node_modules/tunnel/lib/tunnel.js"(exports2) {
     "use strict";
-    var net = __require("net");
+    var net2 = __require("net");
     var tls = __require("tls");
-    var http = __require("http");
-    var https = __require("https");
+    var http2 = __require("http");
+    var https2 = __require("https");
     var events = __require("events");
     var assert = __require("assert");
     var util = __require("util");
@@ -53,24 +53,24 @@ var require_tunnel = __commonJS({
     exports2.httpsOverHttps = httpsOverHttps2;
     function httpOverHttp2(options2) {
       var agent = new TunnelingAgent(options2);
-      agent.request = http.request;
+      agent.request = http2.request;
       return agent;
     }
     function httpsOverHttp2(options2) {
       var agent = new TunnelingAgent(options2);
-      agent.request = http.request;
+      agent.request = http2.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
     function httpOverHttps2(options2) {
       var agent = new TunnelingAgent(options2);
-      agent.request = https.request;
+      agent.request = https2.request;
       return agent;
     }
     function httpsOverHttps2(options2) {
       var agent = new TunnelingAgent(options2);
-      agent.request = https.request;
+      agent.request = https2.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
@@ -79,7 +79,7 @@ var require_tunnel = __commonJS({
       var self2 = this;
       self2.options = options2 || {};
       self2.proxyOptions = self2.options.proxy || {};
-      self2.maxSockets = self2.options.maxSockets || http.Agent.defaultMaxSockets;
+      self2.maxSockets = self2.options.maxSockets || http2.Agent.defaultMaxSockets;
       self2.requests = [];
       self2.sockets = [];
       self2.on("free", function onFree(socket, host, port, localAddress) {
@@ -967,7 +967,7 @@ var require_util = __commonJS({
     var { kDestroyed, kBodyUsed, kListeners, kBody } = require_symbols();
     var { IncomingMessage } = __require("node:http");
     var stream = __require("node:stream");
-    var net = __require("node:net");
+    var net2 = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
     var { stringify } = __require("node:querystring");
@@ -1112,7 +1112,7 @@ var require_util = __commonJS({
       }
       assert(typeof host === "string");
       const servername = getHostname(host);
-      if (net.isIP(servername)) {
+      if (net2.isIP(servername)) {
         return "";
       }
       return servername;
@@ -2513,7 +2513,7 @@ var require_timers = __commonJS({
 var require_connect = __commonJS({
   "node_modules/undici/lib/core/connect.js"(exports2, module2) {
     "use strict";
-    var net = __require("node:net");
+    var net2 = __require("node:net");
     var assert = __require("node:assert");
     var util = require_util();
     var { InvalidArgumentError, ConnectTimeoutError } = require_errors();
@@ -2609,7 +2609,7 @@ var require_connect = __commonJS({
         } else {
           assert(!httpSocket, "httpSocket can only be sent on TLS update");
           port = port || 80;
-          socket = net.connect({
+          socket = net2.connect({
             highWaterMark: 64 * 1024,
             // Same as nodejs fs streams.
             ...options2,
@@ -7622,8 +7622,8 @@ var require_client = __commonJS({
   "node_modules/undici/lib/dispatcher/client.js"(exports2, module2) {
     "use strict";
     var assert = __require("node:assert");
-    var net = __require("node:net");
-    var http = __require("node:http");
+    var net2 = __require("node:net");
+    var http2 = __require("node:http");
     var util = require_util();
     var { channels } = require_diagnostics();
     var Request = require_request();
@@ -7772,7 +7772,7 @@ var require_client = __commonJS({
         if (maxRequestsPerClient != null && (!Number.isInteger(maxRequestsPerClient) || maxRequestsPerClient < 0)) {
           throw new InvalidArgumentError("maxRequestsPerClient must be a positive number");
         }
-        if (localAddress != null && (typeof localAddress !== "string" || net.isIP(localAddress) === 0)) {
+        if (localAddress != null && (typeof localAddress !== "string" || net2.isIP(localAddress) === 0)) {
           throw new InvalidArgumentError("localAddress must be valid string IP address");
         }
         if (maxResponseSize != null && (!Number.isInteger(maxResponseSize) || maxResponseSize < -1)) {
@@ -7812,7 +7812,7 @@ var require_client = __commonJS({
         this[kUrl] = util.parseOrigin(url);
         this[kConnector] = connect2;
         this[kPipelining] = pipelining != null ? pipelining : 1;
-        this[kMaxHeadersSize] = maxHeaderSize || http.maxHeaderSize;
+        this[kMaxHeadersSize] = maxHeaderSize || http2.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
         this[kKeepAliveMaxTimeout] = keepAliveMaxTimeout == null ? 6e5 : keepAliveMaxTimeout;
         this[kKeepAliveTimeoutThreshold] = keepAliveTimeoutThreshold == null ? 2e3 : keepAliveTimeoutThreshold;
@@ -7936,7 +7936,7 @@ var require_client = __commonJS({
         const idx = hostname.indexOf("]");
         assert(idx !== -1);
         const ip = hostname.substring(1, idx);
-        assert(net.isIP(ip));
+        assert(net2.isIP(ip));
         hostname = ip;
       }
       client[kConnecting] = true;
@@ -9446,7 +9446,7 @@ var require_readable = __commonJS({
   "node_modules/undici/lib/api/readable.js"(exports2, module2) {
     "use strict";
     var assert = __require("node:assert");
-    var { Readable } = __require("node:stream");
+    var { Readable: Readable2 } = __require("node:stream");
     var { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = require_errors();
     var util = require_util();
     var { ReadableStreamFrom } = require_util();
@@ -9458,7 +9458,7 @@ var require_readable = __commonJS({
     var kContentLength = /* @__PURE__ */ Symbol("kContentLength");
     var noop4 = () => {
     };
-    var BodyReadable = class extends Readable {
+    var BodyReadable = class extends Readable2 {
       constructor({
         resume,
         abort,
@@ -9800,7 +9800,7 @@ var require_api_request = __commonJS({
   "node_modules/undici/lib/api/api-request.js"(exports2, module2) {
     "use strict";
     var assert = __require("node:assert");
-    var { Readable } = require_readable();
+    var { Readable: Readable2 } = require_readable();
     var { InvalidArgumentError, RequestAbortedError } = require_errors();
     var util = require_util();
     var { getResolveErrorBodyCallback } = require_util3();
@@ -9895,7 +9895,7 @@ var require_api_request = __commonJS({
         const parsedHeaders = responseHeaders === "raw" ? util.parseHeaders(rawHeaders) : headers;
         const contentType = parsedHeaders["content-type"];
         const contentLength = parsedHeaders["content-length"];
-        const res = new Readable({
+        const res = new Readable2({
           resume,
           abort,
           contentType,
@@ -10210,7 +10210,7 @@ var require_api_pipeline = __commonJS({
   "node_modules/undici/lib/api/api-pipeline.js"(exports2, module2) {
     "use strict";
     var {
-      Readable,
+      Readable: Readable2,
       Duplex,
       PassThrough
     } = __require("node:stream");
@@ -10224,7 +10224,7 @@ var require_api_pipeline = __commonJS({
     var { addSignal, removeSignal } = require_abort_signal();
     var assert = __require("node:assert");
     var kResume = /* @__PURE__ */ Symbol("resume");
-    var PipelineRequest = class extends Readable {
+    var PipelineRequest = class extends Readable2 {
       constructor() {
         super({ autoDestroy: true });
         this[kResume] = null;
@@ -10241,7 +10241,7 @@ var require_api_pipeline = __commonJS({
         callback(err2);
       }
     };
-    var PipelineResponse = class extends Readable {
+    var PipelineResponse = class extends Readable2 {
       constructor(resume) {
         super({ autoDestroy: true });
         this[kResume] = resume;
@@ -12165,7 +12165,7 @@ var require_headers = __commonJS({
         }
       }
     };
-    var Headers2 = class _Headers {
+    var Headers3 = class _Headers {
       #guard;
       #headersList;
       constructor(init = void 0) {
@@ -12315,13 +12315,13 @@ var require_headers = __commonJS({
         o.#headersList = list;
       }
     };
-    var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers2;
-    Reflect.deleteProperty(Headers2, "getHeadersGuard");
-    Reflect.deleteProperty(Headers2, "setHeadersGuard");
-    Reflect.deleteProperty(Headers2, "getHeadersList");
-    Reflect.deleteProperty(Headers2, "setHeadersList");
-    iteratorMixin("Headers", Headers2, kHeadersSortedMap, 0, 1);
-    Object.defineProperties(Headers2.prototype, {
+    var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers3;
+    Reflect.deleteProperty(Headers3, "getHeadersGuard");
+    Reflect.deleteProperty(Headers3, "setHeadersGuard");
+    Reflect.deleteProperty(Headers3, "getHeadersList");
+    Reflect.deleteProperty(Headers3, "setHeadersList");
+    iteratorMixin("Headers", Headers3, kHeadersSortedMap, 0, 1);
+    Object.defineProperties(Headers3.prototype, {
       append: kEnumerableProperty,
       delete: kEnumerableProperty,
       get: kEnumerableProperty,
@@ -12339,7 +12339,7 @@ var require_headers = __commonJS({
     webidl.converters.HeadersInit = function(V, prefix, argument) {
       if (webidl.util.Type(V) === "Object") {
         const iterator2 = Reflect.get(V, Symbol.iterator);
-        if (!util.types.isProxy(V) && iterator2 === Headers2.prototype.entries) {
+        if (!util.types.isProxy(V) && iterator2 === Headers3.prototype.entries) {
           try {
             return getHeadersList(V).entriesList;
           } catch {
@@ -12360,7 +12360,7 @@ var require_headers = __commonJS({
       fill,
       // for test.
       compareHeaderName,
-      Headers: Headers2,
+      Headers: Headers3,
       HeadersList,
       getHeadersGuard,
       setHeadersGuard,
@@ -12374,7 +12374,7 @@ var require_headers = __commonJS({
 var require_response = __commonJS({
   "node_modules/undici/lib/web/fetch/response.js"(exports2, module2) {
     "use strict";
-    var { Headers: Headers2, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
+    var { Headers: Headers3, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
     var { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = require_body();
     var util = require_util();
     var nodeUtil = __require("node:util");
@@ -12452,7 +12452,7 @@ var require_response = __commonJS({
         }
         init = webidl.converters.ResponseInit(init);
         this[kState] = makeResponse({});
-        this[kHeaders] = new Headers2(kConstruct);
+        this[kHeaders] = new Headers3(kConstruct);
         setHeadersGuard(this[kHeaders], "response");
         setHeadersList(this[kHeaders], this[kState].headersList);
         let bodyWithType = null;
@@ -12696,7 +12696,7 @@ var require_response = __commonJS({
     function fromInnerResponse(innerResponse, guard) {
       const response = new Response2(kConstruct);
       response[kState] = innerResponse;
-      response[kHeaders] = new Headers2(kConstruct);
+      response[kHeaders] = new Headers3(kConstruct);
       setHeadersList(response[kHeaders], innerResponse.headersList);
       setHeadersGuard(response[kHeaders], guard);
       if (hasFinalizationRegistry && innerResponse.body?.stream) {
@@ -12816,7 +12816,7 @@ var require_request2 = __commonJS({
   "node_modules/undici/lib/web/fetch/request.js"(exports2, module2) {
     "use strict";
     var { extractBody, mixinBody, cloneBody, bodyUnusable } = require_body();
-    var { Headers: Headers2, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = require_headers();
+    var { Headers: Headers3, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = require_headers();
     var { FinalizationRegistry: FinalizationRegistry2 } = require_dispatcher_weakref()();
     var util = require_util();
     var nodeUtil = __require("node:util");
@@ -13084,7 +13084,7 @@ var require_request2 = __commonJS({
             requestFinalizer.register(ac, { signal, abort }, abort);
           }
         }
-        this[kHeaders] = new Headers2(kConstruct);
+        this[kHeaders] = new Headers3(kConstruct);
         setHeadersList(this[kHeaders], request2.headersList);
         setHeadersGuard(this[kHeaders], "request");
         if (mode === "no-cors") {
@@ -13373,7 +13373,7 @@ var require_request2 = __commonJS({
       const request2 = new Request(kConstruct);
       request2[kState] = innerRequest;
       request2[kSignal] = signal;
-      request2[kHeaders] = new Headers2(kConstruct);
+      request2[kHeaders] = new Headers3(kConstruct);
       setHeadersList(request2[kHeaders], innerRequest.headersList);
       setHeadersGuard(request2[kHeaders], guard);
       return request2;
@@ -13566,7 +13566,7 @@ var require_fetch = __commonJS({
       subresourceSet
     } = require_constants3();
     var EE = __require("node:events");
-    var { Readable, pipeline, finished } = __require("node:stream");
+    var { Readable: Readable2, pipeline, finished } = __require("node:stream");
     var { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = require_util();
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher } = require_global2();
@@ -14505,7 +14505,7 @@ var require_fetch = __commonJS({
                   }
                 }
               }
-              this.body = new Readable({ read: resume });
+              this.body = new Readable2({ read: resume });
               const onError = this.onError.bind(this);
               resolve({
                 status,
@@ -16443,10 +16443,10 @@ var require_cookies = __commonJS({
     var { parseSetCookie } = require_parse();
     var { stringify } = require_util6();
     var { webidl } = require_webidl();
-    var { Headers: Headers2 } = require_headers();
+    var { Headers: Headers3 } = require_headers();
     function getCookies(headers) {
       webidl.argumentLengthCheck(arguments, 1, "getCookies");
-      webidl.brandCheck(headers, Headers2, { strict: false });
+      webidl.brandCheck(headers, Headers3, { strict: false });
       const cookie = headers.get("cookie");
       const out = {};
       if (!cookie) {
@@ -16459,7 +16459,7 @@ var require_cookies = __commonJS({
       return out;
     }
     function deleteCookie(headers, name, attributes) {
-      webidl.brandCheck(headers, Headers2, { strict: false });
+      webidl.brandCheck(headers, Headers3, { strict: false });
       const prefix = "deleteCookie";
       webidl.argumentLengthCheck(arguments, 2, prefix);
       name = webidl.converters.DOMString(name, prefix, "name");
@@ -16473,7 +16473,7 @@ var require_cookies = __commonJS({
     }
     function getSetCookies(headers) {
       webidl.argumentLengthCheck(arguments, 1, "getSetCookies");
-      webidl.brandCheck(headers, Headers2, { strict: false });
+      webidl.brandCheck(headers, Headers3, { strict: false });
       const cookies = headers.getSetCookie();
       if (!cookies) {
         return [];
@@ -16482,7 +16482,7 @@ var require_cookies = __commonJS({
     }
     function setCookie(headers, cookie) {
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
-      webidl.brandCheck(headers, Headers2, { strict: false });
+      webidl.brandCheck(headers, Headers3, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
       const str2 = stringify(cookie);
       if (str2) {
@@ -17172,7 +17172,7 @@ var require_connection = __commonJS({
     var { CloseEvent } = require_events();
     var { makeRequest } = require_request2();
     var { fetching } = require_fetch();
-    var { Headers: Headers2, getHeadersList } = require_headers();
+    var { Headers: Headers3, getHeadersList } = require_headers();
     var { getDecodeSplit } = require_util2();
     var { WebsocketFrameSend } = require_frame();
     var crypto3;
@@ -17194,7 +17194,7 @@ var require_connection = __commonJS({
         redirect: "error"
       });
       if (options2.headers) {
-        const headersList = getHeadersList(new Headers2(options2.headers));
+        const headersList = getHeadersList(new Headers3(options2.headers));
         request2.headersList = headersList;
       }
       const keyValue = crypto3.randomBytes(16).toString("base64");
@@ -25094,7 +25094,7 @@ var require_schemes = __commonJS({
       urnComponent.nss = (uuidComponent.uuid || "").toLowerCase();
       return urnComponent;
     }
-    var http = (
+    var http2 = (
       /** @type {SchemeHandler} */
       {
         scheme: "http",
@@ -25103,11 +25103,11 @@ var require_schemes = __commonJS({
         serialize: httpSerialize
       }
     );
-    var https = (
+    var https2 = (
       /** @type {SchemeHandler} */
       {
         scheme: "https",
-        domainHost: http.domainHost,
+        domainHost: http2.domainHost,
         parse: httpParse,
         serialize: httpSerialize
       }
@@ -25151,8 +25151,8 @@ var require_schemes = __commonJS({
     var SCHEMES = (
       /** @type {Record<SchemeName, SchemeHandler>} */
       {
-        http,
-        https,
+        http: http2,
+        https: https2,
         ws,
         wss,
         urn,
@@ -43588,7 +43588,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @throws {UserCanceledError} - If the user cancels the operation.
        */
       static async discover({
-        http,
+        http: http2,
         onProgress,
         onAuth,
         onAuthSuccess,
@@ -43612,7 +43612,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let tryAgain;
         let providedAuthBefore = false;
         do {
-          res = await http.request({
+          res = await http2.request({
             onProgress,
             method: "GET",
             url: `${proxifiedURL}/info/refs?service=${service}`,
@@ -43675,7 +43675,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @throws {HttpError} - If the HTTP request fails.
        */
       static async connect({
-        http,
+        http: http2,
         onProgress,
         corsProxy,
         service,
@@ -43691,7 +43691,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         headers["content-type"] = `application/x-${service}-request`;
         headers.accept = `application/x-${service}-result`;
         updateHeaders(headers, auth2);
-        const res = await http.request({
+        const res = await http2.request({
           onProgress,
           method: "POST",
           url: `${url}/${service}`,
@@ -44108,7 +44108,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function _fetch({
       fs: fs15,
       cache: cache2,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -44143,7 +44143,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
       const remoteHTTP = await GitRemoteHTTP2.discover({
-        http,
+        http: http2,
         onAuth: addCredentialUsername({ config, onAuth }),
         onAuthSuccess,
         onAuthFailure: addCredentialUsername({ config, onAuth: onAuthFailure }),
@@ -44231,7 +44231,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       const packbuffer = Buffer.from(await collect(packstream));
       const raw = await GitRemoteHTTP2.connect({
-        http,
+        http: http2,
         onProgress,
         corsProxy,
         service: "git-upload-pack",
@@ -44403,7 +44403,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function _clone({
       fs: fs15,
       cache: cache2,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -44438,7 +44438,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         const { defaultBranch, fetchHead } = await _fetch({
           fs: fs15,
           cache: cache2,
-          http,
+          http: http2,
           onProgress,
           onMessage,
           onAuth,
@@ -44479,7 +44479,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     async function clone({
       fs: fs15,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -44506,7 +44506,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         assertParameter("fs", fs15);
-        assertParameter("http", http);
+        assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         if (!noCheckout) {
           assertParameter("dir", dir);
@@ -44517,7 +44517,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return await _clone({
           fs: fsp,
           cache: cache2,
-          http,
+          http: http2,
           onProgress,
           onMessage,
           onAuth,
@@ -44995,7 +44995,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function _pull({
       fs: fs15,
       cache: cache2,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -45029,7 +45029,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         const { fetchHead, fetchHeadDescription } = await _fetch({
           fs: fs15,
           cache: cache2,
-          http,
+          http: http2,
           onProgress,
           onMessage,
           onAuth,
@@ -45078,7 +45078,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     async function fastForward({
       fs: fs15,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -45097,7 +45097,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         assertParameter("fs", fs15);
-        assertParameter("http", http);
+        assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         const thisWillNotBeUsed = {
           name: "",
@@ -45110,7 +45110,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return await _pull({
           fs: fsp,
           cache: cache2,
-          http,
+          http: http2,
           onProgress,
           onMessage,
           onAuth,
@@ -45136,7 +45136,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     async function fetch2({
       fs: fs15,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -45162,14 +45162,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         assertParameter("fs", fs15);
-        assertParameter("http", http);
+        assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _fetch({
           fs: fsp,
           cache: cache2,
-          http,
+          http: http2,
           onProgress,
           onMessage,
           onAuth,
@@ -45296,7 +45296,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       o[last] = value;
     }
     async function getRemoteInfo({
-      http,
+      http: http2,
       onAuth,
       onAuthSuccess,
       onAuthFailure,
@@ -45306,11 +45306,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       forPush = false
     }) {
       try {
-        assertParameter("http", http);
+        assertParameter("http", http2);
         assertParameter("url", url);
         const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
         const remote = await GitRemoteHTTP2.discover({
-          http,
+          http: http2,
           onAuth,
           onAuthSuccess,
           onAuthFailure,
@@ -45361,7 +45361,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return refs;
     }
     async function getRemoteInfo2({
-      http,
+      http: http2,
       onAuth,
       onAuthSuccess,
       onAuthFailure,
@@ -45372,11 +45372,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       protocolVersion = 2
     }) {
       try {
-        assertParameter("http", http);
+        assertParameter("http", http2);
         assertParameter("url", url);
         const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
         const remote = await GitRemoteHTTP2.discover({
-          http,
+          http: http2,
           onAuth,
           onAuthSuccess,
           onAuthFailure,
@@ -45844,7 +45844,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function listServerRefs({
-      http,
+      http: http2,
       onAuth,
       onAuthSuccess,
       onAuthFailure,
@@ -45858,10 +45858,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       peelTags
     }) {
       try {
-        assertParameter("http", http);
+        assertParameter("http", http2);
         assertParameter("url", url);
         const remote = await GitRemoteHTTP.discover({
-          http,
+          http: http2,
           onAuth,
           onAuthSuccess,
           onAuthFailure,
@@ -45876,7 +45876,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const body = await writeListRefsRequest({ prefix, symrefs, peelTags });
         const res = await GitRemoteHTTP.connect({
-          http,
+          http: http2,
           auth: remote.auth,
           headers,
           corsProxy,
@@ -46341,7 +46341,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     async function pull({
       fs: _fs,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -46386,7 +46386,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return await _pull({
           fs: fs15,
           cache: cache2,
-          http,
+          http: http2,
           onProgress,
           onMessage,
           onAuth,
@@ -46554,7 +46554,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function _push({
       fs: fs15,
       cache: cache2,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -46593,7 +46593,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs15, gitdir, ref: fullRef });
       const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
       const httpRemote = await GitRemoteHTTP2.discover({
-        http,
+        http: http2,
         onAuth: addCredentialUsername({ config, onAuth }),
         onAuthSuccess,
         onAuthFailure: addCredentialUsername({ config, onAuth: onAuthFailure }),
@@ -46719,7 +46719,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         oids: [...objects]
       });
       const res = await GitRemoteHTTP2.connect({
-        http,
+        http: http2,
         onProgress,
         corsProxy,
         service: "git-receive-pack",
@@ -46761,7 +46761,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     async function push({
       fs: fs15,
-      http,
+      http: http2,
       onProgress,
       onMessage,
       onAuth,
@@ -46783,14 +46783,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         assertParameter("fs", fs15);
-        assertParameter("http", http);
+        assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         const fsp = new FileSystem(fs15);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _push({
           fs: fsp,
           cache: cache2,
-          http,
+          http: http2,
           onProgress,
           onMessage,
           onAuth,
@@ -52890,11 +52890,11 @@ var HttpCodes;
   HttpCodes2[HttpCodes2["ServiceUnavailable"] = 503] = "ServiceUnavailable";
   HttpCodes2[HttpCodes2["GatewayTimeout"] = 504] = "GatewayTimeout";
 })(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function(Headers2) {
-  Headers2["Accept"] = "accept";
-  Headers2["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
+var Headers2;
+(function(Headers3) {
+  Headers3["Accept"] = "accept";
+  Headers3["ContentType"] = "content-type";
+})(Headers2 || (Headers2 = {}));
 var MediaTypes;
 (function(MediaTypes2) {
   MediaTypes2["ApplicationJson"] = "application/json";
@@ -53316,7 +53316,7 @@ function checkVersion(v) {
 }
 function versionKey(v) {
   const plus = v.indexOf("+");
-  return plus < 0 ? v : v.slice(0, plus);
+  return (plus < 0 ? v : v.slice(0, plus)).toLowerCase();
 }
 function normalizeRange(range) {
   return range.replace(/\s*,\s*/g, " ");
@@ -55333,17 +55333,41 @@ function describe(error2) {
 
 // src/core/submitter.ts
 var LOGIN = /^[A-Za-z0-9](?:-?[A-Za-z0-9])*(?:\[bot\])?$/;
-function toSubmitter(who) {
-  return typeof who === "string" ? { login: who } : who;
+var MAX_LOGIN_LENGTH = 39 + "[bot]".length;
+var TEAM = /^@[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+var SUBMITTER_KEY = "Wharf-Submitter";
+var TEAM_KEY = "Wharf-Submitter-Team";
+function checkLogin(login) {
+  if (login.length === 0) return "the login is empty";
+  if (login.length > MAX_LOGIN_LENGTH || !LOGIN.test(login)) return `"${login}" is not an account login (letters, digits and single dashes, at most 39)`;
+  return void 0;
 }
-function submitterTrailer(who) {
-  if (who.login.length > 44 || !LOGIN.test(who.login)) throw new Error(`"${who.login}" is not an account login`);
-  return `Wharf-Submitter: ${who.login}${who.id !== void 0 ? ` (${who.id})` : ""}`;
+function requireSubmitter(submitter, command) {
+  if (!submitter?.login) {
+    throw new WharfError("USAGE", `${command} needs the submitter's identity, and never reads it from a commit's author name (anyone can set that)`, {
+      hint: "pass --author LOGIN (the account that submits the proposal)"
+    });
+  }
+  const problem = checkLogin(submitter.login);
+  if (problem) throw new WharfError("USAGE", `the submitter: ${problem}`, { hint: "pass the account login, as GitHub spells it" });
+  if (submitter.id !== void 0 && !(Number.isSafeInteger(submitter.id) && submitter.id > 0)) {
+    throw new WharfError("USAGE", `the submitter's id ${submitter.id} is not a positive integer`, { hint: "pass the numeric account id" });
+  }
+  return submitter;
 }
-function withSubmitterTrailer(message, who) {
+function submitterTrailer(submitter, teams = []) {
+  const who = requireSubmitter(submitter, "a commit on main");
+  const lines = [`${SUBMITTER_KEY}: ${who.login}${who.id !== void 0 ? ` (${who.id})` : ""}`];
+  for (const team of [...new Set(teams)].sort()) {
+    if (!TEAM.test(team)) throw new WharfError("INVALID_INPUT", `"${team}" is not a team (@org/team)`, { hint: "name teams as @org/team" });
+    lines.push(`${TEAM_KEY}: ${team}`);
+  }
+  return lines.join("\n");
+}
+function withSubmitterTrailer(message, submitter, teams = []) {
   return `${message.trimEnd()}
 
-${submitterTrailer(who)}
+${submitterTrailer(submitter, teams)}
 `;
 }
 
@@ -55948,6 +55972,45 @@ async function listDir(repo, commit, dirpath) {
   if (!dir || !isTreeMode(dir.mode)) return void 0;
   return reader.readTree(dir.oid).map((e) => ({ ...e, type: entryType(e.mode) }));
 }
+var ONE = 1;
+var TWO = 2;
+var STALE = 4;
+function mergeBases(repo, one, twos) {
+  const flags = /* @__PURE__ */ new Map();
+  const time = /* @__PURE__ */ new Map();
+  const queue = [];
+  const push = (oid) => {
+    if (!time.has(oid)) time.set(oid, readCommitSync(repo, oid).time);
+    queue.push(oid);
+  };
+  flags.set(one, ONE);
+  push(one);
+  for (const two of twos) {
+    flags.set(two, (flags.get(two) ?? 0) | TWO);
+    if (two !== one) push(two);
+  }
+  const result = [];
+  while (queue.some((oid) => !(flags.get(oid) & STALE))) {
+    let best = 0;
+    for (let i2 = 1; i2 < queue.length; i2++) if (time.get(queue[i2]) > time.get(queue[best])) best = i2;
+    const oid = queue.splice(best, 1)[0];
+    let mark = flags.get(oid) & (ONE | TWO | STALE);
+    if ((mark & (ONE | TWO)) === (ONE | TWO)) {
+      if (!(mark & STALE) && !result.includes(oid)) result.push(oid);
+      mark |= STALE;
+    }
+    for (const parent of readCommitSync(repo, oid).parents) {
+      const have = flags.get(parent) ?? 0;
+      if ((have & mark) === mark) continue;
+      flags.set(parent, have | mark);
+      push(parent);
+    }
+  }
+  return result;
+}
+async function mergeBase(repo, a, b) {
+  return mergeBases(repo, a, [b])[0];
+}
 
 // src/git/diff.ts
 function commonPrefix(a, b) {
@@ -56036,6 +56099,103 @@ async function diffCommits(repo, base, head) {
   const out = [];
   diffTrees(reader, base ? commitTree(reader, base) : void 0, commitTree(reader, head), "", out);
   return out.sort(byPath);
+}
+
+// src/git/well-formed.ts
+var TREE_MODE = "40000";
+var VALID_MODES = /* @__PURE__ */ new Set(["100644", "100755", "120000", "160000", TREE_MODE]);
+var NULL_OID = "0".repeat(40);
+function parseTreeEntries(data) {
+  const entries = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(32, pos);
+    if (space <= pos) return { kind: "bad-tree", message: `the entry at byte ${pos} has no mode` };
+    for (let i2 = pos; i2 < space; i2++) {
+      if (data[i2] < 48 || data[i2] > 55) return { kind: "bad-tree", message: `the entry at byte ${pos} has a mode that is not octal` };
+    }
+    const nul = data.indexOf(0, space + 1);
+    if (nul < 0 || nul + 21 > data.length) return { kind: "bad-tree", message: `the entry at byte ${pos} is cut short` };
+    entries.push({ mode: data.toString("latin1", pos, space), name: data.subarray(space + 1, nul), oid: data.toString("hex", nul + 1, nul + 21) });
+    pos = nul + 21;
+  }
+  return entries;
+}
+var isTree = (mode) => mode === TREE_MODE || mode === `0${TREE_MODE}`;
+function compareEntries(a, b) {
+  const len = Math.min(a.name.length, b.name.length);
+  const head = a.name.compare(b.name, 0, len, 0, len);
+  if (head !== 0) return head;
+  const next = (e) => e.name.length > len ? e.name[len] : isTree(e.mode) ? 47 : 0;
+  return next(a) - next(b);
+}
+var HFS_IGNORED = /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g;
+function isDotGit(name) {
+  const text = name.toString("utf8");
+  if (text.replace(HFS_IGNORED, "").toLowerCase() === ".git") return true;
+  return /^(?:\.git|git~1)[. ]*(?:$|[\\/:])/i.test(text);
+}
+var shown = (name) => JSON.stringify(name.toString("utf8"));
+function treeProblems(data) {
+  const parsed = parseTreeEntries(data);
+  if (!Array.isArray(parsed)) return [parsed];
+  const problems = [];
+  const seen = /* @__PURE__ */ new Set();
+  parsed.forEach((entry, i2) => {
+    const name = entry.name;
+    const key = name.toString("latin1");
+    if (seen.has(key)) problems.push({ kind: "duplicate", message: `two entries are named ${shown(name)}` });
+    seen.add(key);
+    const previous = parsed[i2 - 1];
+    if (previous && compareEntries(previous, entry) > 0) problems.push({ kind: "unsorted", message: `${shown(name)} comes after ${shown(previous.name)}: the entries are not in git's order` });
+    if (name.length === 0) problems.push({ kind: "empty-name", message: "an entry has an empty name" });
+    else if (name.includes(47)) problems.push({ kind: "full-path", message: `the name ${shown(name)} holds a "/"` });
+    else if (key === ".") problems.push({ kind: "dot", message: 'an entry is named "."' });
+    else if (key === "..") problems.push({ kind: "dotdot", message: 'an entry is named ".."' });
+    else if (isDotGit(name)) problems.push({ kind: "dotgit", message: `the name ${shown(name)} reads as ".git" on some file systems` });
+    if (entry.mode.startsWith("0")) problems.push({ kind: "zero-padded-mode", message: `${shown(name)} has the zero-padded mode ${entry.mode}` });
+    else if (!VALID_MODES.has(entry.mode)) problems.push({ kind: "bad-mode", message: `${shown(name)} has mode ${entry.mode}, which git does not write` });
+    if (entry.oid === NULL_OID) problems.push({ kind: "null-oid", message: `${shown(name)} points at the null object id` });
+  });
+  return problems;
+}
+function malformedTrees(reader, head, base, limit = 50) {
+  const out = [];
+  const pending = [[head, base, ""]];
+  while (pending.length > 0 && out.length < limit) {
+    const [oid, baseOid, path14] = pending.pop();
+    if (oid === baseOid) continue;
+    const object = reader.read(oid);
+    if (object.type !== "tree") {
+      out.push({ path: path14, oid, problem: { kind: "wrong-type", message: `${path14 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
+      continue;
+    }
+    const problems = treeProblems(object.data);
+    for (const problem of problems) out.push({ path: path14, oid, problem });
+    const entries = parseTreeEntries(object.data);
+    if (!Array.isArray(entries)) continue;
+    const before = /* @__PURE__ */ new Map();
+    const baseEntries = baseOid ? parseTreeEntries(reader.readAs(baseOid, "tree")) : [];
+    if (Array.isArray(baseEntries)) for (const e of baseEntries) before.set(e.name.toString("latin1"), e);
+    for (const entry of entries) {
+      const old = before.get(entry.name.toString("latin1"));
+      if (old && old.oid === entry.oid && old.mode === entry.mode) continue;
+      const child = path14 ? `${path14}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
+      if (isTree(entry.mode) && problems.length === 0) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : void 0, child]);
+    }
+  }
+  return out.slice(0, limit);
+}
+
+// src/git/squash.ts
+async function squashBase(repo, base, head) {
+  return base === head ? base : mergeBase(repo, base, head);
+}
+async function planSquash(repo, base, head, from) {
+  const changes = await diffCommits(repo, from, head);
+  if (from === base) return { mergeBase: from, changes, conflicts: [] };
+  const moved = new Set((await diffCommits(repo, from, base)).map((c) => c.path));
+  return { mergeBase: from, changes, conflicts: changes.filter((c) => moved.has(c.path)).map((c) => c.path) };
 }
 
 // src/git/fetch.ts
@@ -56172,8 +56332,63 @@ function inferTarget(kind, importModules) {
 }
 
 // src/check/fetch.ts
+import dns from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import { Readable } from "node:stream";
 var LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 var MAX_REDIRECTS = 5;
+function ipv6Groups(address) {
+  let text = address.replace(/%.*$/, "");
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const v4 = dotted[1].split(".").map(Number);
+    text = `${text.slice(0, dotted.index)}${(v4[0] << 8 | v4[1]).toString(16)}:${(v4[2] << 8 | v4[3]).toString(16)}`;
+  }
+  const [head, tail, ...rest] = text.split("::");
+  if (rest.length > 0) return void 0;
+  const part = (s) => s ? s.split(":").map((g) => parseInt(g, 16)) : [];
+  const left = part(head);
+  const right = part(tail);
+  const fill = 8 - left.length - right.length;
+  if (tail === void 0 ? fill !== 0 : fill < 1) return void 0;
+  const groups3 = [...left, ...Array(tail === void 0 ? 0 : fill).fill(0), ...right];
+  return groups3.every((g) => Number.isInteger(g) && g >= 0 && g <= 65535) ? groups3 : void 0;
+}
+function ipv4Problem(address, allowLoopback) {
+  const [a, b] = address.split(".").map(Number);
+  if (a === 127) return allowLoopback ? void 0 : "a loopback address";
+  if (a === 0) return "an unspecified address";
+  if (a === 10 || a === 172 && b >= 16 && b <= 31 || a === 192 && b === 168) return "a private address";
+  if (a === 100 && b >= 64 && b <= 127) return "a shared (carrier-grade NAT) address";
+  if (a === 169 && b === 254) return "a link-local address";
+  if (a === 192 && b === 0 && address.split(".")[2] === "0") return "a protocol-assignment address";
+  if (a === 198 && (b === 18 || b === 19)) return "a benchmarking address";
+  if (a >= 224) return "a multicast or reserved address";
+  return void 0;
+}
+function addressProblem(address, allowLoopback) {
+  const family = net.isIP(address.replace(/%.*$/, ""));
+  if (family === 4) return ipv4Problem(address, allowLoopback);
+  if (family !== 6) return "not an IP address";
+  const g = ipv6Groups(address);
+  if (!g) return "not an IP address";
+  const v4 = (hi, lo) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const zeros = (n) => g.slice(0, n).every((x2) => x2 === 0);
+  if (zeros(8)) return "an unspecified address";
+  if (zeros(7) && g[7] === 1) return allowLoopback ? void 0 : "a loopback address";
+  if (zeros(5) && g[5] === 65535) return ipv4Problem(v4(g[6], g[7]), allowLoopback);
+  if (zeros(6)) return ipv4Problem(v4(g[6], g[7]), allowLoopback);
+  if (g[0] === 100 && g[1] === 65435 && g.slice(2, 6).every((x2) => x2 === 0)) return ipv4Problem(v4(g[6], g[7]), allowLoopback);
+  if (g[0] === 8194) return ipv4Problem(v4(g[1], g[2]), allowLoopback);
+  if ((g[0] & 65472) === 65152) return "a link-local address";
+  if ((g[0] & 65472) === 65216) return "a site-local address";
+  if ((g[0] & 65024) === 64512) return "a unique-local address";
+  if ((g[0] & 65280) === 65280) return "a multicast address";
+  return void 0;
+}
+var bareHost = (hostname) => hostname.replace(/^\[|\]$/g, "");
 function urlProblem(url, allowHttpLoopback) {
   let parsed;
   try {
@@ -56181,13 +56396,53 @@ function urlProblem(url, allowHttpLoopback) {
   } catch {
     return `"${url}" is not a URL`;
   }
+  const host = bareHost(parsed.hostname);
+  if (net.isIP(host)) {
+    const problem = addressProblem(host, allowHttpLoopback);
+    if (problem) return `"${url}" points at ${host}, ${problem}; artifacts are fetched from public addresses only`;
+  } else if (/^localhost\.?$/i.test(host) && !allowHttpLoopback) {
+    return `"${url}" points at localhost; artifacts are fetched from public addresses only`;
+  }
   if (parsed.protocol === "https:") return void 0;
   if (parsed.protocol === "http:" && allowHttpLoopback && LOOPBACK.test(parsed.hostname)) return void 0;
   if (parsed.protocol === "http:") return `"${url}" uses plain http; only https is allowed${allowHttpLoopback ? " (and http to loopback hosts)" : ""}`;
   return `"${url}" uses ${parsed.protocol}; only https is allowed`;
 }
+function guardedFetch(allowLoopback) {
+  return (async (input, init) => {
+    const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+    const host = bareHost(url.hostname);
+    const addresses = net.isIP(host) ? [{ address: host, family: net.isIP(host) }] : await dns.promises.lookup(host, { all: true, verbatim: true });
+    if (addresses.length === 0) throw new Error(`${host} resolves to no address`);
+    for (const { address } of addresses) {
+      const problem = addressProblem(address, allowLoopback);
+      if (problem) throw new WharfError("FETCH_REFUSED", `${host} resolves to ${address}, ${problem}; artifacts are fetched from public addresses only`, { hint: "host the artifact at a public https URL, such as a release asset" });
+    }
+    const chosen = addresses[0];
+    const client = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const request2 = client.get(
+        url,
+        {
+          signal: init?.signal ?? void 0,
+          lookup: ((_host, options2, done) => options2.all ? done(null, [chosen]) : done(null, chosen.address, chosen.family))
+        },
+        (res) => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            for (const v of Array.isArray(value) ? value : value === void 0 ? [] : [value]) headers.append(name, v);
+          }
+          const status = res.statusCode ?? 502;
+          const body = status === 204 || status === 304 ? null : Readable.toWeb(res);
+          resolve(new Response(body, { status, headers }));
+        }
+      );
+      request2.on("error", reject);
+    });
+  });
+}
 async function fetchLimited(fetchWith, url, limits2) {
-  const fetch2 = fetchWith ?? globalThis.fetch;
+  const fetch2 = fetchWith ?? guardedFetch(limits2.allowHttpLoopback);
   const signal = AbortSignal.timeout(limits2.timeoutMs);
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -56197,6 +56452,7 @@ async function fetchLimited(fetchWith, url, limits2) {
     try {
       response = await fetch2(current, { redirect: "manual", signal });
     } catch (e) {
+      if (e instanceof WharfError) throw e;
       const why = signal.aborted ? `no answer within ${limits2.timeoutMs} ms` : e.message;
       throw new WharfError("FETCH_FAILED", `fetching ${current} failed: ${why}`, { hint: "check that the URL is public and reachable" });
     }
@@ -56232,6 +56488,8 @@ async function readCapped(response, maxBytes, url) {
 
 // src/check/types.ts
 var RULES = {
+  malformedTree: "files/malformed-tree",
+  conflict: "files/conflict",
   outsideIndex: "files/outside-index",
   appendOnly: "files/append-only",
   fileType: "files/type",
@@ -56239,6 +56497,9 @@ var RULES = {
   path: "files/path",
   reports: "files/reports",
   json: "content/json",
+  duplicateKey: "content/duplicate-key",
+  reservedKey: "content/reserved-key",
+  unicode: "content/unicode",
   schema: "content/schema",
   pathMismatch: "content/path-mismatch",
   namespaceUnknown: "namespace/unknown",
@@ -56252,6 +56513,7 @@ var RULES = {
   versionExists: "record/version-exists",
   signature: "record/signature",
   dependency: "record/dependency",
+  crateName: "record/crate-name",
   artifactFetch: "artifact/fetch",
   artifactDigest: "artifact/digest",
   artifactSize: "artifact/size",
@@ -56263,7 +56525,7 @@ var RULES = {
 var CORE_MODULE_TARGETS = /* @__PURE__ */ new Set(["wasm32-unknown-unknown", "wasm32-wasip1", "wasm32-wasi"]);
 async function checkArtifacts(ctx) {
   for (const subject of ctx.subjects) {
-    if (subject.skip || subject.change.status !== "added" || subject.where.kind !== "record") continue;
+    if (subject.skip || !subject.verified || subject.change.status !== "added" || subject.where.kind !== "record") continue;
     const record = subject.json;
     for (const artifact of record.artifacts) await checkArtifact(ctx, subject.change.path, record, artifact);
   }
@@ -56350,7 +56612,88 @@ function artifactFormatProblem(record, artifact, bytes) {
   return void 0;
 }
 
+// src/core/json.ts
+var RESERVED_KEYS = /* @__PURE__ */ new Set(["__proto__", "constructor", "prototype"]);
+var MAX_JSON_DEPTH = 64;
+var LONE_SURROGATE = new RegExp("\\p{Cs}", "u");
+var shown2 = (text) => JSON.stringify(text);
+function pointer(parent, key) {
+  return `${parent}/${typeof key === "number" ? key : shown2(key).slice(1, -1)}`;
+}
+function parseStrictJson(text, maxDepth = MAX_JSON_DEPTH) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, kind: "syntax", message: `not valid JSON: ${e.message}` };
+  }
+  const problem = keyProblem(text, maxDepth) ?? jsonValueProblem(value, maxDepth);
+  return problem ? { ok: false, ...problem } : { ok: true, value };
+}
+function keyProblem(text, maxDepth) {
+  const frames = [];
+  for (let i2 = 0; i2 < text.length; i2++) {
+    const c = text[i2];
+    if (c === "{" || c === "[") {
+      const top = frames[frames.length - 1];
+      const path14 = top ? pointer(top.path, top.key) : "";
+      frames.push({ keys: c === "{" ? /* @__PURE__ */ new Set() : void 0, expectKey: c === "{", path: path14, key: c === "{" ? "" : 0 });
+      if (frames.length > maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path14 || "/"}` };
+    } else if (c === "}" || c === "]") {
+      frames.pop();
+    } else if (c === ",") {
+      const top = frames[frames.length - 1];
+      if (top?.keys) top.expectKey = true;
+      else if (top) top.key = top.key + 1;
+    } else if (c === '"') {
+      let end = i2 + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      const top = frames[frames.length - 1];
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i2, end + 1));
+        top.expectKey = false;
+        top.key = key;
+        if (top.keys.has(key)) {
+          return { kind: "duplicate-key", message: `the key ${shown2(key)} appears twice in the object at ${top.path || "/"}` };
+        }
+        top.keys.add(key);
+      }
+      i2 = end;
+    }
+  }
+  return void 0;
+}
+function jsonValueProblem(value, maxDepth = MAX_JSON_DEPTH) {
+  const stack = [[value, 0, ""]];
+  while (stack.length > 0) {
+    const [item, depth, path14] = stack.pop();
+    if (typeof item === "string") {
+      if (LONE_SURROGATE.test(item)) return { kind: "lone-surrogate", message: `the string at ${path14 || "/"} holds a lone surrogate (${shown2(item).slice(0, 40)}), which no UTF-8 file can hold` };
+      continue;
+    }
+    if (item === null || typeof item !== "object") continue;
+    if (depth >= maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path14 || "/"}` };
+    if (Array.isArray(item)) {
+      item.forEach((v, i2) => stack.push([v, depth + 1, pointer(path14, i2)]));
+      continue;
+    }
+    for (const key of Object.keys(item)) {
+      if (LONE_SURROGATE.test(key)) return { kind: "lone-surrogate", message: `the key ${shown2(key)} at ${path14 || "/"} holds a lone surrogate, which no UTF-8 file can hold` };
+      if (RESERVED_KEYS.has(key)) return { kind: "reserved-key", message: `the key "${key}" at ${path14 || "/"} is not allowed (JavaScript readers treat it specially)` };
+      stack.push([item[key], depth + 1, pointer(path14, key)]);
+    }
+  }
+  return void 0;
+}
+
 // src/check/rules/content.ts
+var JSON_PROBLEMS = {
+  syntax: { rule: RULES.json, hint: "generate records with `wharf publish` rather than by hand" },
+  "too-deep": { rule: RULES.json, hint: "no wharf file nests this deep; generate it with `wharf publish`" },
+  "duplicate-key": { rule: RULES.duplicateKey, hint: "write each key once: JSON readers disagree on which of two equal keys wins" },
+  "reserved-key": { rule: RULES.reservedKey, hint: "remove the key: no wharf file has it, and JavaScript readers treat it specially" },
+  "lone-surrogate": { rule: RULES.unicode, hint: "write text as valid Unicode: a lone surrogate has no UTF-8 form, so a signature over it means nothing" }
+};
 var SCHEMA_OF = { registry: "registry", namespace: "namespace", record: "record", yank: "yank" };
 async function checkContent(ctx) {
   const limit = ctx.registry.policy.limits.max_file_bytes;
@@ -56364,13 +56707,14 @@ async function checkContent(ctx) {
       ctx.report({ rule: RULES.fileSize, file, message: `${file} is ${blob.length} bytes, over the ${limit}-byte limit`, hint: "shorten the description or other free text" });
       continue;
     }
-    try {
-      subject.json = JSON.parse(Buffer.from(blob).toString("utf8"));
-    } catch (e) {
+    const parsed = parseStrictJson(Buffer.from(blob).toString("utf8"));
+    if (!parsed.ok) {
       subject.skip = true;
-      ctx.report({ rule: RULES.json, file, message: `${file} is not valid JSON: ${e.message}`, hint: "generate records with `wharf publish` rather than by hand" });
+      const { rule, hint } = JSON_PROBLEMS[parsed.kind];
+      ctx.report({ rule, file, message: `${file}: ${parsed.message}`, hint });
       continue;
     }
+    subject.json = parsed.value;
     const problems = schemaErrors(schema, subject.json);
     if (problems.length > 0) {
       subject.skip = true;
@@ -56455,8 +56799,8 @@ async function mayChange(ctx, { change, where }) {
     ctx.report({
       rule: RULES.namespaceChange,
       file,
-      message: `${ctx.author ?? "an unknown author"} changed ${file} but is not an owner of namespace "${where.namespace}"`,
-      hint: `ask an owner (${current?.owners.map((o) => "login" in o ? o.login : o.team).join(", ") || "none"}) to make this change`
+      message: `${ctx.author.login} changed ${file} but is not an owner of namespace "${where.namespace}"`,
+      hint: `ask an owner (${ctx.ownersHint(current?.owners ?? [])}) to make this change`
     });
     return false;
   }
@@ -56465,7 +56809,7 @@ async function mayChange(ctx, { change, where }) {
     ctx.report({
       rule: RULES.registryChange,
       file,
-      message: `${ctx.author ?? "an unknown author"} changed ${file} but is not a maintainer of the registry`,
+      message: `${ctx.author.login} changed ${file} but is not a maintainer of the registry`,
       hint: "only the maintainers named in index/registry.json may change policy and peers"
     });
     return false;
@@ -56536,7 +56880,7 @@ async function checkNamespaceClaims(ctx) {
       ctx.report({
         rule: RULES.claimAuthor,
         file,
-        message: `${ctx.author ?? "an unknown author"} claims namespace "${ns}" but is not among its owners`,
+        message: `${ctx.author.login} claims namespace "${ns}" but is not among its owners`,
         hint: "list yourself as an owner of a namespace you claim (wharf namespace add NS --owner YOUR-LOGIN)"
       });
     }
@@ -56661,8 +57005,13 @@ function canonicalize(object, seen = /* @__PURE__ */ new Set()) {
 
 // src/core/canonical.ts
 function canonicalJson(value) {
-  const text = canonicalize(value);
-  if (text === void 0) throw new TypeError("value cannot be canonicalized as JSON");
+  let text;
+  try {
+    text = canonicalize(value);
+  } catch (e) {
+    throw new WharfError("INVALID_INPUT", `the value has no canonical JSON (RFC 8785): ${e.message}`, { hint: "remove lone surrogates and non-finite numbers" });
+  }
+  if (text === void 0) throw new WharfError("INVALID_INPUT", "the value has no canonical JSON (RFC 8785)", { hint: "pass a JSON value" });
   return text;
 }
 
@@ -56699,7 +57048,12 @@ function verifyDocument(document2, payloadType, keys) {
   if (signature.payloadType !== payloadType) {
     return { ok: false, reason: `payloadType is "${signature.payloadType}", expected "${payloadType}"` };
   }
-  const message = pae(payloadType, signedPayload(document2));
+  let message;
+  try {
+    message = pae(payloadType, signedPayload(document2));
+  } catch (e) {
+    return { ok: false, reason: e.message };
+  }
   const reasons = [];
   for (const { keyid, sig } of signature.signatures) {
     const key = keys.find((k) => k.id === keyid);
@@ -56741,7 +57095,7 @@ async function ownedNamespace(ctx, subject, name) {
     ctx.report({
       rule: RULES.notOwner,
       file,
-      message: `${ctx.author ?? "an unknown author"} is not an owner of namespace "${ns}"`,
+      message: `${ctx.author.login} is not an owner of namespace "${ns}"`,
       hint: `submit from an owner's account, or ask an owner to add you to index/namespaces/${ns}.json`
     });
     return void 0;
@@ -56752,20 +57106,23 @@ async function checkRecord(ctx, subject, added) {
   const record = subject.json;
   const file = subject.change.path;
   const key = `${record.name}@${versionKey(record.version)}`;
-  const clash = (await versionsAt(ctx, ctx.base, record.name)).find((v) => versionKey(v) === versionKey(record.version));
+  const versions = await versionsAt(ctx, ctx.base, record.name);
+  const clash = versions.find((v) => versionKey(v) === versionKey(record.version));
   const twin = added.get(key);
   if (clash !== void 0 || twin) {
     ctx.report({
       rule: RULES.versionExists,
       file,
-      message: clash !== void 0 ? `${record.name}@${clash} is already published${clash === record.version ? "" : " (versions that differ only in build metadata are the same version)"}` : `${file} and ${twin} publish the same version`,
+      message: clash !== void 0 ? `${record.name}@${clash} is already published${clash === record.version ? "" : " (versions that differ only in build metadata or in the case of their pre-release are the same version)"}` : `${file} and ${twin} publish the same version`,
       hint: "published versions are immutable; bump the version and publish again"
     });
   }
   added.set(key, file);
+  if (record.crate) await checkCrateName(ctx, subject, record, versions, added);
   const namespace = await ownedNamespace(ctx, subject, record.name);
   if (namespace) {
     const verdict = verifyDocument(record, PAYLOAD_TYPES.record, namespace.keys);
+    subject.verified = verdict.ok;
     if (!verdict.ok) {
       ctx.report({
         rule: RULES.signature,
@@ -56781,18 +57138,36 @@ async function checkRecord(ctx, subject, added) {
       ctx.report({ rule: RULES.dependency, file, message: `dependency ${dep.name}: ${problem}`, hint: "use a SemVer range such as ^1.2.0" });
       continue;
     }
-    const versions = await versionsAt(ctx, ctx.head, dep.name);
-    if (versions.length === 0) {
+    const versions2 = await versionsAt(ctx, ctx.head, dep.name);
+    if (versions2.length === 0) {
       ctx.report({ rule: RULES.dependency, file, message: `dependency ${dep.name} is not a package of this registry`, hint: "check the name, or publish the dependency first" });
-    } else if (!versions.some((v) => satisfies(v, dep.req))) {
+    } else if (!versions2.some((v) => satisfies(v, dep.req))) {
       ctx.report({
         rule: RULES.dependency,
         file,
-        message: `no published version of ${dep.name} satisfies "${dep.req}" (it has ${versions.join(", ")})`,
+        message: `no published version of ${dep.name} satisfies "${dep.req}" (it has ${versions2.join(", ")})`,
         hint: "widen the requirement or publish a matching version of the dependency first"
       });
     }
   }
+}
+async function checkCrateName(ctx, subject, record, versions, added) {
+  const spelling = record.crate.name;
+  const slot = `crate:${record.name}`;
+  let first = added.get(slot);
+  if (first === void 0 && versions.length > 0) {
+    first = (await readJsonAt(ctx.repo, ctx.base, recordPath(record.name, versions[0])))?.crate?.name;
+  }
+  if (first !== void 0 && first !== spelling) {
+    ctx.report({
+      rule: RULES.crateName,
+      file: subject.change.path,
+      message: `crate "${spelling}" is spelled differently from "${first}", the crate package ${record.name} already holds (crate names that differ only in case or "-"/"_" are one crate)`,
+      hint: `publish under the crate's first spelling, "${first}" (set [package] name in Cargo.toml)`
+    });
+    return;
+  }
+  if (first === void 0) added.set(slot, spelling);
 }
 async function checkYank(ctx, subject) {
   const notice = subject.json;
@@ -56837,16 +57212,39 @@ async function readRegistry(repo, commit) {
 }
 async function runCheck(options2) {
   const { repo } = options2;
+  const author = requireSubmitter(options2.author, "check");
   const base = await resolveCommit(repo, options2.base);
   const head = await resolveCommit(repo, options2.head);
-  const submitter = toSubmitter(options2.author ?? (await readCommitInfo(repo, head)).author.name);
-  const author = submitter.login;
   const registry = await readRegistry(repo, base);
-  const changes = await diffCommits(repo, base, head);
+  const from = await squashBase(repo, base, head);
   const findings = [];
-  const memberships = /* @__PURE__ */ new Map();
+  const teams = /* @__PURE__ */ new Set();
+  const result = (changes) => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), changes, findings });
+  const malformed = await malformedIn(repo, head, from);
+  for (const { path: path14, problem } of malformed) {
+    findings.push({
+      rule: RULES.malformedTree,
+      file: path14 || ".",
+      message: `the tree ${path14 ? `of ${path14}/` : "at the root"} is malformed: ${problem.message}`,
+      hint: "git fsck refuses this tree; commit the files with git itself (git add, git commit) rather than writing tree objects by hand"
+    });
+  }
+  if (malformed.length > 0) return result([]);
+  const plan = await planSquash(repo, base, head, from);
   const namespaces = /* @__PURE__ */ new Map();
-  const subjects = changes.map((change) => ({ change, where: classifyPath(change.path) }));
+  const memberships = /* @__PURE__ */ new Map();
+  const subjects = plan.changes.map((change) => ({ change, where: classifyPath(change.path) }));
+  const conflicts = new Set(plan.conflicts);
+  for (const subject of subjects) {
+    if (!conflicts.has(subject.change.path)) continue;
+    subject.skip = true;
+    findings.push({
+      rule: RULES.conflict,
+      file: subject.change.path,
+      message: `${subject.change.path} was changed both by the submission and on ${options2.base} since the submission branched off`,
+      hint: `make the submission again on the current ${options2.base}`
+    });
+  }
   const ctx = {
     repo,
     base,
@@ -56854,18 +57252,28 @@ async function runCheck(options2) {
     author,
     registry,
     subjects,
-    fetch: options2.fetch ?? globalThis.fetch,
+    fetch: options2.fetch,
     now: options2.now ?? /* @__PURE__ */ new Date(),
-    submittedAt: async () => options2.submittedAt ?? new Date((await readCommitInfo(repo, head)).author.timestamp * 1e3),
+    async submittedAt() {
+      return options2.submittedAt ?? new Date((await readCommitInfo(repo, head)).author.timestamp * 1e3);
+    },
     async owns(owners) {
-      if (isOwner(owners, submitter)) return true;
+      if (isOwner(owners, author)) return true;
       if (!options2.isTeamMember) return false;
       for (const team of ownerTeams(owners)) {
         let member = memberships.get(team);
-        if (!member) memberships.set(team, member = options2.isTeamMember(team, submitter.login));
-        if (await member) return true;
+        if (!member) memberships.set(team, member = options2.isTeamMember(team, author.login));
+        if (await member) {
+          teams.add(team);
+          return true;
+        }
       }
       return false;
+    },
+    ownersHint(owners) {
+      const names = owners.map((o) => "login" in o ? o.login : o.team).join(", ") || "none";
+      const unconfirmed = options2.isTeamMember ? [] : ownerTeams(owners);
+      return unconfirmed.length ? `${names}; team membership (${unconfirmed.join(", ")}) cannot be confirmed here: it needs GitHub's API` : names;
     },
     namespaceAtBase(ns) {
       let pending = namespaces.get(ns);
@@ -56879,7 +57287,15 @@ async function runCheck(options2) {
   await checkNamespaceClaims(ctx);
   await checkRecords(ctx);
   await checkArtifacts(ctx);
-  return { accepted: findings.length === 0, base, head, author, changes, findings };
+  return result(plan.changes);
+}
+async function malformedIn(repo, head, from) {
+  const reader = new ObjectReader(repo.dir);
+  try {
+    return malformedTrees(reader, (await readCommitInfo(repo, head)).tree, from ? (await readCommitInfo(repo, from)).tree : void 0);
+  } finally {
+    reader.close();
+  }
 }
 
 // node_modules/@octokit/plugin-retry/dist-bundle/index.js
@@ -64925,11 +65341,11 @@ function readLegReport(zip, leg, limits2 = REPORT_LIMITS) {
   return mismatch ? refuse(`${expected}: ${mismatch}`) : { ok: true, report: report3 };
 }
 function entryProblem(name, expected) {
-  const shown = JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
+  const shown3 = JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
   if (!name.startsWith("index/reports/") || name.split("/").some((p) => p === ".." || p === ".") || name.includes("\\")) {
-    return `the artifact names ${shown}, outside index/reports/; a report artifact holds only ${expected}`;
+    return `the artifact names ${shown3}, outside index/reports/; a report artifact holds only ${expected}`;
   }
-  return `the artifact names ${shown}; a report artifact holds only ${expected}`;
+  return `the artifact names ${shown3}; a report artifact holds only ${expected}`;
 }
 function subjectProblem(report3, leg) {
   if (leg.kind === "crate") {

@@ -63,7 +63,7 @@ export async function createIndexFixture(emu: Emulator, options: FixtureOptions 
   const key = generateKey()
   const owners = options.owners?.(emu) ?? [{ login: 'alice', id: emu.requireAccount('alice').id }]
   const claim = await proposeNamespace(repo, { namespace: 'acme', owners, publicKey: key.publicPem, author: 'alice' })
-  const merged = await mergeProposal(repo, { branch: claim.branch })
+  const merged = await mergeProposal(repo, { branch: claim.branch, author: { login: 'alice', id: emu.requireAccount('alice').id } })
   if (!merged.merged) throw new Error(`fixture: claim refused: ${JSON.stringify(merged.check.findings)}`)
   const registry = (await readJsonAt<RegistryFile>(repo, MAIN, REGISTRY_PATH))!
   registry.policy.urls.allow_http_loopback = true
