@@ -56209,7 +56209,7 @@ async function fetchRef(repo, options2) {
   const local = `refs/wharf/fetched/${options2.ref.slice("refs/".length)}`;
   const auth2 = options2.token ? ["-c", `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${options2.token}`).toString("base64")}`] : [];
   const shallow = options2.depth !== void 0 && fs6.existsSync(path4.join(repo.dir, ".git", "shallow"));
-  const depth = shallow ? [`--depth=${options2.depth}`] : [];
+  const depth = shallow ? [options2.depth === 0 ? "--unshallow" : `--depth=${options2.depth}`] : [];
   await git2(repo.dir, [...auth2, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", ...depth, options2.remote, `+${options2.ref}:${local}`], options2.timeoutMs ?? 3e5);
   return (await git2(repo.dir, ["rev-parse", "--verify", `${local}^{commit}`], 3e4)).trim();
 }
@@ -65495,7 +65495,7 @@ function teamResolver(github, unconfirmed) {
 }
 async function judgePullRequest(options2) {
   const { repo } = options2;
-  const merge3 = await fetchRef(repo, { remote: options2.remote, ref: `refs/pull/${options2.number}/merge`, token: options2.token, depth: 2 });
+  const merge3 = await fetchRef(repo, { remote: options2.remote, ref: `refs/pull/${options2.number}/merge`, token: options2.token, depth: 0 });
   const info = await readCommitInfo(repo, merge3);
   if (info.parents.length !== 2 || info.parents[1] !== options2.headSha) {
     throw new WharfError("CONFLICT", `pull request #${options2.number}'s test merge is not of its head ${options2.headSha.slice(0, 12)} (it merges ${info.parents[1]?.slice(0, 12) ?? "nothing"})`, {

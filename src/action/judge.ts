@@ -61,7 +61,7 @@ export interface JudgeOptions {
 
 export async function judgePullRequest(options: JudgeOptions): Promise<Judgement> {
   const { repo } = options
-  const merge = await fetchRef(repo, { remote: options.remote, ref: `refs/pull/${options.number}/merge`, token: options.token, depth: 2 })
+  const merge = await fetchRef(repo, { remote: options.remote, ref: `refs/pull/${options.number}/merge`, token: options.token, depth: 0 })
   const info = await readCommitInfo(repo, merge)
   if (info.parents.length !== 2 || info.parents[1] !== options.headSha) {
     throw new WharfError('CONFLICT', `pull request #${options.number}'s test merge is not of its head ${options.headSha.slice(0, 12)} (it merges ${info.parents[1]?.slice(0, 12) ?? 'nothing'})`, {

@@ -17,7 +17,7 @@ export interface FetchRefOptions {
   ref: string
   /** A token sent as GitHub's checkout sends one, when the remote needs it and the repo holds no credentials. */
   token?: string
-  /** In a shallow clone (as actions/checkout makes one), fetch this many commits deep, so a merge's parents come too. */
+  /** In a shallow clone (as actions/checkout makes one), fetch this many commits deep, or (0) the whole history, so a merge's parents and merge base come too. */
   depth?: number
   timeoutMs?: number
 }
@@ -30,7 +30,7 @@ export async function fetchRef(repo: Repo, options: FetchRefOptions): Promise<st
   const local = `refs/wharf/fetched/${options.ref.slice('refs/'.length)}`
   const auth = options.token ? ['-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}`] : []
   const shallow = options.depth !== undefined && fs.existsSync(path.join(repo.dir, '.git', 'shallow'))
-  const depth = shallow ? [`--depth=${options.depth}`] : []
+  const depth = shallow ? [options.depth === 0 ? '--unshallow' : `--depth=${options.depth}`] : []
   await git(repo.dir, [...auth, 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', ...depth, options.remote, `+${options.ref}:${local}`], options.timeoutMs ?? 300_000)
   return (await git(repo.dir, ['rev-parse', '--verify', `${local}^{commit}`], 30_000)).trim()
 }
