@@ -53347,6 +53347,10 @@ function checkNamespace(ns) {
   if (ns.length > MAX_NAMESPACE_LENGTH) return `namespace "${ns}" is longer than ${MAX_NAMESPACE_LENGTH} characters`;
   return checkSegment(ns, "namespace");
 }
+function checkPeerName(name) {
+  if (name.length > MAX_NAMESPACE_LENGTH) return `peer name "${name}" is longer than ${MAX_NAMESPACE_LENGTH} characters`;
+  return checkSegment(name, "peer name");
+}
 function checkName(name) {
   if (name.length > MAX_NAME_LENGTH) return `name "${name}" is longer than ${MAX_NAME_LENGTH} characters`;
   for (const segment of name.split("/")) {
@@ -53363,6 +53367,7 @@ var REGISTRY_PATH = "index/registry.json";
 var NAMESPACES_DIR = "index/namespaces";
 var PACKAGES_DIR = "index/packages";
 var REPORTS_DIR = "index/reports";
+var PEERS_DIR = "index/peers";
 var LOCAL_URL_PREFIX = "sha256:";
 function namespacePath(ns) {
   return `${NAMESPACES_DIR}/${ns}.json`;
@@ -53396,6 +53401,12 @@ function classifyPath(path14) {
     const problem = ns ? checkNamespace(ns) : "a namespace file is index/namespaces/<namespace>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "namespace", namespace: ns };
   }
+  if (path14.startsWith(`${PEERS_DIR}/`)) {
+    const file = parts.slice(2).join("/");
+    const peer = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
+    const problem = peer ? checkPeerName(peer) : "a peer state file is index/peers/<peer>.json";
+    return problem ? { kind: "invalid", reason: problem } : { kind: "peer", peer };
+  }
   if (path14.startsWith(`${PACKAGES_DIR}/`)) {
     if (parts.length < 5) return { kind: "invalid", reason: "a version record is index/packages/<namespace>/<name...>/<version>.json" };
     const ns = parts[2];
@@ -53407,7 +53418,7 @@ function classifyPath(path14) {
     if (problem) return { kind: "invalid", reason: problem };
     return { kind: isYank ? "yank" : "record", name: `${ns}:${name}`, version };
   }
-  return { kind: "invalid", reason: "unknown file under index/; expected registry.json, namespaces/, packages/ or reports/" };
+  return { kind: "invalid", reason: "unknown file under index/; expected registry.json, namespaces/, packages/, peers/ or reports/" };
 }
 
 // src/core/schema-validators.ts
@@ -54434,19 +54445,7 @@ var config_schema_default = {
     cargo: { type: "string", pattern: "^sparse\\+https?://.*/$", description: "The Cargo registry index URL, as a cargo config names it" },
     keys: { type: "array", items: { $ref: "wharf:defs#/$defs/publicKey" }, description: "The registry's keys: snapshot.json is signed with one of them" },
     maintainers: { type: "array", items: { $ref: "wharf:defs#/$defs/owner" } },
-    peers: {
-      type: "array",
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["name", "url", "namespaces"],
-        properties: {
-          name: { $ref: "wharf:defs#/$defs/namespace" },
-          url: { type: "string", pattern: "^https?://" },
-          namespaces: { type: "array", items: { $ref: "wharf:defs#/$defs/namespace" } }
-        }
-      }
-    },
+    peers: { type: "array", description: "Peer registries this one syncs delegated namespaces from (wharf peer add)", items: { $ref: "wharf:defs#/$defs/peer" } },
     crates_namespace: { $ref: "wharf:defs#/$defs/namespace" },
     templates: {
       type: "object",
@@ -54550,6 +54549,26 @@ var defs_schema_default = {
         }
       }
     },
+    peer: {
+      description: "A peer registry: its local name, the URL its static output is served at, the namespaces delegated to it, and its registry key, pinned (every snapshot synced from it must be signed by that key).",
+      type: "object",
+      additionalProperties: false,
+      required: ["name", "url", "namespaces", "key"],
+      properties: {
+        name: { $ref: "#/$defs/namespace" },
+        url: { type: "string", maxLength: 2048, pattern: "^https?://[^\\s]*[^/\\s]$" },
+        namespaces: { type: "array", minItems: 1, uniqueItems: true, items: { $ref: "#/$defs/namespace" } },
+        key: {
+          type: "object",
+          additionalProperties: false,
+          required: ["id", "public_key"],
+          properties: {
+            id: { type: "string", pattern: "^[0-9a-f]{16}$" },
+            public_key: { type: "string", pattern: "^[A-Za-z0-9+/]{43}=$", description: "base64 of the raw 32-byte Ed25519 public key" }
+          }
+        }
+      }
+    },
     publisher: {
       type: "object",
       additionalProperties: false,
@@ -54579,6 +54598,62 @@ var namespace_schema_default = {
     keys: { type: "array", maxItems: 64, items: { $ref: "wharf:defs#/$defs/publicKey" } },
     authority: { type: "string", description: "The peer registry this namespace is delegated to, when it is not this one." },
     created_at: { $ref: "wharf:defs#/$defs/timestamp" }
+  }
+};
+
+// schemas/peer.schema.json
+var peer_schema_default = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "wharf:peer/v1",
+  title: "Peer sync state",
+  description: "index/peers/<peer>.json: how far this registry has imported a peer's change feed. Written only by wharf sync, in the same commit as the versions it imports, so the cursor and the imports never disagree.",
+  type: "object",
+  additionalProperties: false,
+  required: ["schema", "peer", "url", "cursor", "namespaces", "snapshot", "synced_at"],
+  properties: {
+    schema: { const: "wharf:peer/v1" },
+    peer: { $ref: "wharf:defs#/$defs/namespace", description: "The peer's name in index/registry.json" },
+    url: { type: "string", maxLength: 2048, pattern: "^https?://" },
+    cursor: { type: "integer", minimum: 0, description: "The last seq of the peer's change feed this registry has read" },
+    namespaces: {
+      type: "array",
+      uniqueItems: true,
+      items: { $ref: "wharf:defs#/$defs/namespace" },
+      description: "The namespaces delegated to the peer when the cursor was set; one delegated later is read from the start of the feed"
+    },
+    snapshot: {
+      type: "object",
+      additionalProperties: false,
+      required: ["commit", "generated_at"],
+      description: "The peer's snapshot the cursor was read from: a later sync refuses an older one",
+      properties: {
+        commit: { type: "string", pattern: "^[0-9a-f]{40}$" },
+        generated_at: { $ref: "wharf:defs#/$defs/timestamp" }
+      }
+    },
+    pending: {
+      type: "array",
+      maxItems: 100,
+      description: "Feed entries before the cursor that were not imported for a reason that may pass (a file that did not verify, a dependency not here yet): the next sync tries them again",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["seq", "type", "name", "version", "commit", "time", "sha256", "file", "file_sha256", "reason"],
+        properties: {
+          seq: { type: "integer", minimum: 1 },
+          type: { enum: ["publish", "yank"] },
+          name: { $ref: "wharf:defs#/$defs/packageId" },
+          version: { $ref: "wharf:defs#/$defs/version" },
+          commit: { type: "string", pattern: "^[0-9a-f]{40}$" },
+          time: { $ref: "wharf:defs#/$defs/timestamp" },
+          sha256: { $ref: "wharf:defs#/$defs/sha256" },
+          file: { type: "string", maxLength: 512, pattern: "^index/packages/" },
+          file_sha256: { $ref: "wharf:defs#/$defs/sha256" },
+          reason: { type: "string", maxLength: 200 }
+        }
+      }
+    },
+    synced_at: { $ref: "wharf:defs#/$defs/timestamp" }
   }
 };
 
@@ -54704,19 +54779,7 @@ var registry_schema_default = {
     description: { type: "string", maxLength: 500 },
     maintainers: { type: "array", minItems: 1, items: { $ref: "wharf:defs#/$defs/owner" } },
     keys: { type: "array", items: { $ref: "wharf:defs#/$defs/publicKey" } },
-    peers: {
-      type: "array",
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["name", "url", "namespaces"],
-        properties: {
-          name: { $ref: "wharf:defs#/$defs/namespace" },
-          url: { type: "string", pattern: "^https?://" },
-          namespaces: { type: "array", items: { $ref: "wharf:defs#/$defs/namespace" } }
-        }
-      }
-    },
+    peers: { type: "array", description: "Peer registries this one syncs delegated namespaces from (wharf peer add)", items: { $ref: "wharf:defs#/$defs/peer" } },
     policy: {
       type: "object",
       additionalProperties: false,
@@ -55275,6 +55338,7 @@ var SCHEMA_IDS = {
   namespace: "wharf:namespace/v1",
   yank: "wharf:yank/v1",
   registry: "wharf:registry/v1",
+  peer: "wharf:peer/v1",
   report: "wharf:report/v1",
   config: "wharf:config/v1",
   snapshot: "wharf:snapshot/v1",
@@ -55302,7 +55366,7 @@ var addFormats = import_ajv_formats.default.default ?? import_ajv_formats.defaul
 function createAjv(options2 = {}) {
   const ajv2 = new import__.Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, ...options2 });
   addFormats(ajv2);
-  ajv2.addSchema([defs_schema_default, record_schema_default, namespace_schema_default, yank_schema_default, registry_schema_default, report_schema_default, api_schema_default, config_schema_default, snapshot_schema_default, cargo_index_schema_default]);
+  ajv2.addSchema([defs_schema_default, record_schema_default, namespace_schema_default, yank_schema_default, registry_schema_default, peer_schema_default, report_schema_default, api_schema_default, config_schema_default, snapshot_schema_default, cargo_index_schema_default]);
   return ajv2;
 }
 var ajv;
@@ -56518,7 +56582,10 @@ var RULES = {
   artifactDigest: "artifact/digest",
   artifactSize: "artifact/size",
   artifactFormat: "artifact/format",
-  yankUnknown: "yank/unknown-version"
+  yankUnknown: "yank/unknown-version",
+  federationDelegated: "federation/delegated",
+  federationImport: "federation/import",
+  federationPeers: "federation/peers"
 };
 
 // src/check/rules/artifacts.ts
@@ -56527,10 +56594,10 @@ async function checkArtifacts(ctx) {
   for (const subject of ctx.subjects) {
     if (subject.skip || !subject.verified || subject.change.status !== "added" || subject.where.kind !== "record") continue;
     const record = subject.json;
-    for (const artifact of record.artifacts) await checkArtifact(ctx, subject.change.path, record, artifact);
+    for (const artifact of record.artifacts) await checkArtifact(ctx, subject.change.path, record, artifact, subject.imported === true);
   }
 }
-async function checkArtifact(ctx, file, record, artifact) {
+async function checkArtifact(ctx, file, record, artifact, imported) {
   const limits2 = ctx.registry.policy.limits;
   const label = `artifact ${artifact.name}`;
   if (artifact.size > limits2.max_artifact_bytes) {
@@ -56542,7 +56609,7 @@ async function checkArtifact(ctx, file, record, artifact) {
     });
     return;
   }
-  const bytes = await loadArtifact(ctx, file, artifact);
+  const bytes = imported ? await importedArtifact(ctx, file, artifact) : await loadArtifact(ctx, file, artifact);
   if (!bytes) return;
   const digest = sha256Hex(bytes);
   if (digest !== artifact.sha256) {
@@ -56562,6 +56629,18 @@ async function checkArtifact(ctx, file, record, artifact) {
   if (formatProblem) {
     ctx.report({ rule: RULES.artifactFormat, file, message: `${label}: ${formatProblem}`, hint: "upload the file the record describes" });
   }
+}
+async function importedArtifact(ctx, file, artifact) {
+  const bytes = await readArtifact(ctx.repo.dir, artifact.sha256);
+  if (!bytes) {
+    ctx.report({
+      rule: RULES.artifactFetch,
+      file,
+      message: `artifact ${artifact.name} (sha256 ${artifact.sha256}) of an imported record is not in this index's artifact store`,
+      hint: "import with `wharf sync`, which stores every artifact it imports"
+    });
+  }
+  return bytes;
 }
 async function loadArtifact(ctx, file, artifact) {
   const label = `artifact ${artifact.name}`;
@@ -56694,7 +56773,7 @@ var JSON_PROBLEMS = {
   "reserved-key": { rule: RULES.reservedKey, hint: "remove the key: no wharf file has it, and JavaScript readers treat it specially" },
   "lone-surrogate": { rule: RULES.unicode, hint: "write text as valid Unicode: a lone surrogate has no UTF-8 form, so a signature over it means nothing" }
 };
-var SCHEMA_OF = { registry: "registry", namespace: "namespace", record: "record", yank: "yank" };
+var SCHEMA_OF = { registry: "registry", namespace: "namespace", record: "record", yank: "yank", peer: "peer" };
 async function checkContent(ctx) {
   const limit = ctx.registry.policy.limits.max_file_bytes;
   for (const subject of ctx.subjects) {
@@ -56735,6 +56814,7 @@ async function checkContent(ctx) {
 }
 function pathMismatch({ where, json }) {
   const doc = json;
+  if (where.kind === "peer" && doc.peer !== where.peer) return `the file is the state of peer "${doc.peer}" but its path says "${where.peer}"`;
   if (where.kind === "namespace" && doc.namespace !== where.namespace) {
     return `the file names namespace "${doc.namespace}" but its path says "${where.namespace}"`;
   }
@@ -56742,6 +56822,96 @@ function pathMismatch({ where, json }) {
     return `the file is for ${doc.name}@${doc.version} but its path says ${where.name}@${where.version}`;
   }
   return void 0;
+}
+
+// src/check/rules/federation.ts
+function delegatedTo(registry, ns) {
+  return registry.peers.find((p) => p.namespaces.includes(ns));
+}
+function importsFrom(ctx, peer) {
+  return isOwner(ctx.registry.maintainers, ctx.author) && ctx.subjects.some((s) => s.where.kind === "peer" && s.where.peer === peer && s.json !== void 0);
+}
+async function namespaceAtHead(ctx, ns) {
+  const changed = ctx.subjects.find((s) => s.where.kind === "namespace" && s.where.namespace === ns);
+  if (changed) return changed.change.status === "deleted" ? void 0 : changed.json;
+  return ctx.namespaceAtBase(ns);
+}
+var SYNC_HINT = (peer) => `versions of a delegated namespace come from its peer only: run \`wharf sync --peer ${peer}\`, which imports them with their signatures`;
+async function checkFederation(ctx) {
+  for (const subject of ctx.subjects) {
+    if (subject.skip || subject.change.status === "deleted" || subject.json === void 0) continue;
+    if (subject.where.kind === "peer") checkPeerState(ctx, subject, subject.where.peer);
+    else if (subject.where.kind === "namespace") await checkDelegatedNamespace(ctx, subject, subject.where.namespace);
+    else if (subject.where.kind === "registry") await checkPeers(ctx, subject);
+  }
+}
+function checkPeerState(ctx, subject, peer) {
+  subject.skip = true;
+  const file = subject.change.path;
+  if (!isOwner(ctx.registry.maintainers, ctx.author)) {
+    ctx.report({ rule: RULES.federationImport, file, message: `${ctx.author ?? "an unknown author"} changed ${file}, which only the registry's maintainers change (by \`wharf sync\`)`, hint: SYNC_HINT(peer) });
+  } else if (!ctx.registry.peers.some((p) => p.name === peer)) {
+    ctx.report({ rule: RULES.federationImport, file, message: `${file} is the sync state of "${peer}", which is not a peer in index/registry.json`, hint: "add the peer first: wharf peer add NAME URL --namespace NS" });
+  }
+}
+async function checkDelegatedNamespace(ctx, subject, ns) {
+  const file = subject.change.path;
+  const next = subject.json;
+  const before = await ctx.namespaceAtBase(ns);
+  const peer = delegatedTo(ctx.registry, ns);
+  if (!peer && !before?.authority && !next.authority) return;
+  subject.skip = true;
+  const maintainer = isOwner(ctx.registry.maintainers, ctx.author);
+  if (peer && next.authority === peer.name && importsFrom(ctx, peer.name)) return;
+  if (!peer && !next.authority && maintainer) return;
+  ctx.report({
+    rule: RULES.federationDelegated,
+    file,
+    message: peer ? `namespace "${ns}" is delegated to peer "${peer.name}"; its namespace file comes only from that peer` : `${file} names "${next.authority ?? before?.authority}" as its authority, but no peer in index/registry.json holds namespace "${ns}"`,
+    hint: peer ? SYNC_HINT(peer.name) : "delegate the namespace with `wharf peer add`, or have a maintainer drop `authority` to make it this registry's own"
+  });
+}
+async function checkPeers(ctx, subject) {
+  const file = subject.change.path;
+  const next = subject.json;
+  const holder = /* @__PURE__ */ new Map();
+  const names = /* @__PURE__ */ new Set();
+  for (const peer of next.peers) {
+    if (names.has(peer.name)) ctx.report({ rule: RULES.federationPeers, file, message: `two peers are named "${peer.name}"`, hint: "give each peer its own name" });
+    names.add(peer.name);
+    for (const ns of peer.namespaces) {
+      const other = holder.get(ns);
+      if (other) {
+        ctx.report({ rule: RULES.federationPeers, file, message: `namespace "${ns}" is delegated to both "${other}" and "${peer.name}"`, hint: "a namespace has exactly one authoritative registry: delegate it to one peer" });
+        continue;
+      }
+      holder.set(ns, peer.name);
+      const local = await ctx.namespaceAtBase(ns);
+      if (local && !local.authority) {
+        ctx.report({
+          rule: RULES.federationPeers,
+          file,
+          message: `namespace "${ns}" is defined by this registry (${namespacePath(ns)}), so it cannot be delegated to peer "${peer.name}"`,
+          hint: "a namespace has exactly one authoritative registry; leave it out of the peer's namespaces"
+        });
+      }
+    }
+  }
+}
+async function importedNamespace(ctx, subject, ns) {
+  const peer = delegatedTo(ctx.registry, ns);
+  const head = await namespaceAtHead(ctx, ns);
+  if (!peer && !head?.authority) return void 0;
+  const file = subject.change.path;
+  const refuse2 = (message, hint) => {
+    ctx.report({ rule: RULES.federationDelegated, file, message, hint });
+    return null;
+  };
+  if (!peer) return refuse2(`namespace "${ns}" names "${head.authority}" as its authority, but no peer in index/registry.json holds it`, "delegate the namespace with `wharf peer add`, or take it back as a maintainer first");
+  if (!importsFrom(ctx, peer.name)) return refuse2(`namespace "${ns}" is delegated to peer "${peer.name}": nothing is published into it here`, SYNC_HINT(peer.name));
+  if (!head || head.authority !== peer.name) return refuse2(`${namespacePath(ns)} does not name peer "${peer.name}" as the authority of namespace "${ns}"`, SYNC_HINT(peer.name));
+  subject.imported = true;
+  return head;
 }
 
 // src/check/rules/files.ts
@@ -56793,8 +56963,10 @@ async function checkFiles(ctx) {
 }
 async function mayChange(ctx, { change, where }) {
   const file = change.path;
+  if (change.status === "modified" && where.kind === "peer") return true;
   if (change.status === "modified" && where.kind === "namespace") {
     const current = await ctx.namespaceAtBase(where.namespace);
+    if (current?.authority || delegatedTo(ctx.registry, where.namespace)) return true;
     if (current && await ctx.owns(current.owners)) return true;
     ctx.report({
       rule: RULES.namespaceChange,
@@ -57081,6 +57253,8 @@ async function checkRecords(ctx) {
 async function ownedNamespace(ctx, subject, name) {
   const file = subject.change.path;
   const ns = name.slice(0, name.indexOf(":"));
+  const imported = await importedNamespace(ctx, subject, ns);
+  if (imported !== void 0) return imported ?? void 0;
   const namespace = await ctx.namespaceAtBase(ns);
   if (!namespace) {
     ctx.report({
@@ -57172,7 +57346,7 @@ async function checkCrateName(ctx, subject, record, versions, added) {
 async function checkYank(ctx, subject) {
   const notice = subject.json;
   const file = subject.change.path;
-  const versions = await versionsAt(ctx, ctx.base, notice.name);
+  const versions = await versionsAt(ctx, ctx.head, notice.name);
   if (!versions.includes(notice.version)) {
     ctx.report({
       rule: RULES.yankUnknown,
@@ -57284,6 +57458,7 @@ async function runCheck(options2) {
   };
   await checkFiles(ctx);
   await checkContent(ctx);
+  await checkFederation(ctx);
   await checkNamespaceClaims(ctx);
   await checkRecords(ctx);
   await checkArtifacts(ctx);
