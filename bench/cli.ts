@@ -47,7 +47,7 @@ function smallIndex(): { dir: string; branch: string } {
   wharf('init', dir)
   wharf('keygen', '--out', path.join(work, 'alice.key'))
   wharf('namespace', 'add', 'acme', '--owner', 'alice', '--key', path.join(work, 'alice.key.pub'), '--index', dir)
-  wharf('merge', '--branch', 'namespace/acme', '--index', dir)
+  wharf('merge', '--branch', 'namespace/acme', '--index', dir, '--author', 'alice')
   for (let i = 0; i < 5; i++) {
     const artifact = path.join(work, `calc-${i}.wasm`)
     fs.writeFileSync(artifact, Buffer.concat([COMPONENT, Buffer.from([0, 2, 1, i])]))
@@ -55,7 +55,7 @@ function smallIndex(): { dir: string; branch: string } {
     const proposal = JSON.parse(wharf('publish', artifact, '--name', 'acme:calc', '--version', version, '--key', path.join(work, 'alice.key'), '--author', 'alice', '--index', dir, '--json')) as { branch: string }
     // The last one stays a proposal: the submission `check` looks at.
     if (i === 4) return { dir, branch: proposal.branch }
-    wharf('merge', '--branch', proposal.branch, '--index', dir)
+    wharf('merge', '--branch', proposal.branch, '--index', dir, '--author', 'alice')
   }
   throw new Error('unreachable')
 }
