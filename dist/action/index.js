@@ -7,7 +7,7 @@ var __getOwnPropNames = Object.getOwnPropertyNames;
 var __getProtoOf = Object.getPrototypeOf;
 var __hasOwnProp = Object.prototype.hasOwnProperty;
 var __require = /* @__PURE__ */ ((x2) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x2, {
-  get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
+  get: (a, b3) => (typeof require !== "undefined" ? require : a)[b3]
 }) : x2)(function(x2) {
   if (typeof require !== "undefined") return require.apply(this, arguments);
   throw Error('Dynamic require of "' + x2 + '" is not supported');
@@ -19,13 +19,13 @@ var __commonJS = (cb, mod) => function __require2() {
     throw mod = 0, e;
   }
 };
-var __copyProps = (to, from, except, desc) => {
+var __copyProps = (to2, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
     for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+      if (!__hasOwnProp.call(to2, key) && key !== except)
+        __defProp(to2, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
   }
-  return to;
+  return to2;
 };
 var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
   // If the importer is in node compatibility mode or this is not an ESM
@@ -237,10 +237,10 @@ var require_tunnel = __commonJS({
         var overrides = arguments[i2];
         if (typeof overrides === "object") {
           var keys = Object.keys(overrides);
-          for (var j = 0, keyLen = keys.length; j < keyLen; ++j) {
-            var k = keys[j];
-            if (overrides[k] !== void 0) {
-              target[k] = overrides[k];
+          for (var j2 = 0, keyLen = keys.length; j2 < keyLen; ++j2) {
+            var k2 = keys[j2];
+            if (overrides[k2] !== void 0) {
+              target[k2] = overrides[k2];
             }
           }
         }
@@ -975,7 +975,7 @@ var require_util = __commonJS({
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
     var { tree } = require_tree();
-    var [nodeMajor, nodeMinor] = process.versions.node.split(".").map((v) => Number(v));
+    var [nodeMajor, nodeMinor] = process.versions.node.split(".").map((v2) => Number(v2));
     var BodyAsyncIterable = class {
       constructor(body) {
         this[kBody] = body;
@@ -1075,14 +1075,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path14 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path15 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path14 && path14[0] !== "/") {
-          path14 = `/${path14}`;
+        if (path15 && path15[0] !== "/") {
+          path15 = `/${path15}`;
         }
-        return new URL(`${origin}${path14}`);
+        return new URL(`${origin}${path15}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1162,8 +1162,8 @@ var require_util = __commonJS({
     }
     var KEEPALIVE_TIMEOUT_EXPR = /timeout=(\d+)/;
     function parseKeepAliveTimeout(val) {
-      const m = val.toString().match(KEEPALIVE_TIMEOUT_EXPR);
-      return m ? parseInt(m[1], 10) * 1e3 : null;
+      const m2 = val.toString().match(KEEPALIVE_TIMEOUT_EXPR);
+      return m2 ? parseInt(m2[1], 10) * 1e3 : null;
     }
     function headerNameToString(value) {
       return typeof value === "string" ? headerNameLowerCasedRecord[value] ?? value.toLowerCase() : tree.lookup(value) ?? value.toString("latin1").toLowerCase();
@@ -1365,11 +1365,11 @@ var require_util = __commonJS({
     }
     function parseRangeHeader(range) {
       if (range == null || range === "") return { start: 0, end: null, size: null };
-      const m = range ? range.match(/^bytes (\d+)-(\d+)\/(\d+)?$/) : null;
-      return m ? {
-        start: parseInt(m[1]),
-        end: m[2] ? parseInt(m[2]) : null,
-        size: m[3] ? parseInt(m[3]) : null
+      const m2 = range ? range.match(/^bytes (\d+)-(\d+)\/(\d+)?$/) : null;
+      return m2 ? {
+        start: parseInt(m2[1]),
+        end: m2[2] ? parseInt(m2[2]) : null,
+        size: m2[3] ? parseInt(m2[3]) : null
       } : null;
     }
     function addListener(obj2, name, listener) {
@@ -1533,39 +1533,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path14, origin }
+          request: { method, path: path15, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path14);
+        debuglog("sending request to %s %s/%s", method, origin, path15);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path14, origin },
+          request: { method, path: path15, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path14,
+          path15,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path14, origin }
+          request: { method, path: path15, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path14);
+        debuglog("trailers received from %s %s/%s", method, origin, path15);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path14, origin },
+          request: { method, path: path15, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path14,
+          path15,
           error2.message
         );
       });
@@ -1614,9 +1614,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path14, origin }
+            request: { method, path: path15, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path14);
+          debuglog("sending request to %s %s/%s", method, origin, path15);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1679,7 +1679,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path14,
+        path: path15,
         method,
         body,
         headers,
@@ -1694,11 +1694,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path14 !== "string") {
+        if (typeof path15 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path14[0] !== "/" && !(path14.startsWith("http://") || path14.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path15[0] !== "/" && !(path15.startsWith("http://") || path15.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path14)) {
+        } else if (invalidPathRegex.test(path15)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1764,7 +1764,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path14, query) : path14;
+        this.path = query ? buildURL(path15, query) : path15;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -2646,16 +2646,16 @@ var require_connect = __commonJS({
         return noop4;
       }
       let s1 = null;
-      let s2 = null;
+      let s22 = null;
       const fastTimer = timers.setFastTimeout(() => {
         s1 = setImmediate(() => {
-          s2 = setImmediate(() => onConnectTimeout(socketWeakRef.deref(), opts));
+          s22 = setImmediate(() => onConnectTimeout(socketWeakRef.deref(), opts));
         });
       }, opts.timeout);
       return () => {
         timers.clearFastTimeout(fastTimer);
         clearImmediate(s1);
-        clearImmediate(s2);
+        clearImmediate(s22);
       };
     } : (socketWeakRef, opts) => {
       if (!opts.timeout) {
@@ -3395,19 +3395,19 @@ var require_data_url = __commonJS({
     function percentDecode(input) {
       const length = input.length;
       const output = new Uint8Array(length);
-      let j = 0;
+      let j2 = 0;
       for (let i2 = 0; i2 < length; ++i2) {
         const byte = input[i2];
         if (byte !== 37) {
-          output[j++] = byte;
+          output[j2++] = byte;
         } else if (byte === 37 && !(isHexCharByte(input[i2 + 1]) && isHexCharByte(input[i2 + 2]))) {
-          output[j++] = 37;
+          output[j2++] = 37;
         } else {
-          output[j++] = hexByteToNumber(input[i2 + 1]) << 4 | hexByteToNumber(input[i2 + 2]);
+          output[j2++] = hexByteToNumber(input[i2 + 1]) << 4 | hexByteToNumber(input[i2 + 2]);
           i2 += 2;
         }
       }
-      return length === j ? output : output.subarray(0, j);
+      return length === j2 ? output : output.subarray(0, j2);
     }
     function parseMIMEType(input) {
       input = removeHTTPWhitespace(input, true, true);
@@ -3682,15 +3682,15 @@ var require_webidl = __commonJS({
         message: `"${context.value}" is an invalid ${context.type}.`
       });
     };
-    webidl.brandCheck = function(V, I, opts) {
+    webidl.brandCheck = function(V2, I2, opts) {
       if (opts?.strict !== false) {
-        if (!(V instanceof I)) {
+        if (!(V2 instanceof I2)) {
           const err2 = new TypeError("Illegal invocation");
           err2.code = "ERR_INVALID_THIS";
           throw err2;
         }
       } else {
-        if (V?.[Symbol.toStringTag] !== I.prototype[Symbol.toStringTag]) {
+        if (V2?.[Symbol.toStringTag] !== I2.prototype[Symbol.toStringTag]) {
           const err2 = new TypeError("Illegal invocation");
           err2.code = "ERR_INVALID_THIS";
           throw err2;
@@ -3711,8 +3711,8 @@ var require_webidl = __commonJS({
         message: "Illegal constructor"
       });
     };
-    webidl.util.Type = function(V) {
-      switch (typeof V) {
+    webidl.util.Type = function(V2) {
+      switch (typeof V2) {
         case "undefined":
           return "Undefined";
         case "boolean":
@@ -3727,7 +3727,7 @@ var require_webidl = __commonJS({
           return "BigInt";
         case "function":
         case "object": {
-          if (V === null) {
+          if (V2 === null) {
             return "Null";
           }
           return "Object";
@@ -3736,7 +3736,7 @@ var require_webidl = __commonJS({
     };
     webidl.util.markAsUncloneable = markAsUncloneable || (() => {
     });
-    webidl.util.ConvertToInt = function(V, bitLength, signedness, opts) {
+    webidl.util.ConvertToInt = function(V2, bitLength, signedness, opts) {
       let upperBound;
       let lowerBound;
       if (bitLength === 64) {
@@ -3753,7 +3753,7 @@ var require_webidl = __commonJS({
         lowerBound = Math.pow(-2, bitLength) - 1;
         upperBound = Math.pow(2, bitLength - 1) - 1;
       }
-      let x2 = Number(V);
+      let x2 = Number(V2);
       if (x2 === 0) {
         x2 = 0;
       }
@@ -3761,7 +3761,7 @@ var require_webidl = __commonJS({
         if (Number.isNaN(x2) || x2 === Number.POSITIVE_INFINITY || x2 === Number.NEGATIVE_INFINITY) {
           throw webidl.errors.exception({
             header: "Integer conversion",
-            message: `Could not convert ${webidl.util.Stringify(V)} to an integer.`
+            message: `Could not convert ${webidl.util.Stringify(V2)} to an integer.`
           });
         }
         x2 = webidl.util.IntegerPart(x2);
@@ -3799,28 +3799,28 @@ var require_webidl = __commonJS({
       }
       return r;
     };
-    webidl.util.Stringify = function(V) {
-      const type = webidl.util.Type(V);
+    webidl.util.Stringify = function(V2) {
+      const type = webidl.util.Type(V2);
       switch (type) {
         case "Symbol":
-          return `Symbol(${V.description})`;
+          return `Symbol(${V2.description})`;
         case "Object":
-          return inspect(V);
+          return inspect(V2);
         case "String":
-          return `"${V}"`;
+          return `"${V2}"`;
         default:
-          return `${V}`;
+          return `${V2}`;
       }
     };
     webidl.sequenceConverter = function(converter) {
-      return (V, prefix, argument, Iterable) => {
-        if (webidl.util.Type(V) !== "Object") {
+      return (V2, prefix, argument, Iterable) => {
+        if (webidl.util.Type(V2) !== "Object") {
           throw webidl.errors.exception({
             header: prefix,
-            message: `${argument} (${webidl.util.Stringify(V)}) is not iterable.`
+            message: `${argument} (${webidl.util.Stringify(V2)}) is not iterable.`
           });
         }
-        const method = typeof Iterable === "function" ? Iterable() : V?.[Symbol.iterator]?.();
+        const method = typeof Iterable === "function" ? Iterable() : V2?.[Symbol.iterator]?.();
         const seq = [];
         let index = 0;
         if (method === void 0 || typeof method.next !== "function") {
@@ -3840,29 +3840,29 @@ var require_webidl = __commonJS({
       };
     };
     webidl.recordConverter = function(keyConverter, valueConverter) {
-      return (O, prefix, argument) => {
-        if (webidl.util.Type(O) !== "Object") {
+      return (O2, prefix, argument) => {
+        if (webidl.util.Type(O2) !== "Object") {
           throw webidl.errors.exception({
             header: prefix,
-            message: `${argument} ("${webidl.util.Type(O)}") is not an Object.`
+            message: `${argument} ("${webidl.util.Type(O2)}") is not an Object.`
           });
         }
         const result = {};
-        if (!types.isProxy(O)) {
-          const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
+        if (!types.isProxy(O2)) {
+          const keys2 = [...Object.getOwnPropertyNames(O2), ...Object.getOwnPropertySymbols(O2)];
           for (const key of keys2) {
             const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+            const typedValue = valueConverter(O2[key], prefix, argument);
             result[typedKey] = typedValue;
           }
           return result;
         }
-        const keys = Reflect.ownKeys(O);
+        const keys = Reflect.ownKeys(O2);
         for (const key of keys) {
-          const desc = Reflect.getOwnPropertyDescriptor(O, key);
+          const desc = Reflect.getOwnPropertyDescriptor(O2, key);
           if (desc?.enumerable) {
             const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+            const typedValue = valueConverter(O2[key], prefix, argument);
             result[typedKey] = typedValue;
           }
         }
@@ -3870,14 +3870,14 @@ var require_webidl = __commonJS({
       };
     };
     webidl.interfaceConverter = function(i2) {
-      return (V, prefix, argument, opts) => {
-        if (opts?.strict !== false && !(V instanceof i2)) {
+      return (V2, prefix, argument, opts) => {
+        if (opts?.strict !== false && !(V2 instanceof i2)) {
           throw webidl.errors.exception({
             header: prefix,
-            message: `Expected ${argument} ("${webidl.util.Stringify(V)}") to be an instance of ${i2.name}.`
+            message: `Expected ${argument} ("${webidl.util.Stringify(V2)}") to be an instance of ${i2.name}.`
           });
         }
-        return V;
+        return V2;
       };
     };
     webidl.dictionaryConverter = function(converters) {
@@ -3922,27 +3922,27 @@ var require_webidl = __commonJS({
       };
     };
     webidl.nullableConverter = function(converter) {
-      return (V, prefix, argument) => {
-        if (V === null) {
-          return V;
+      return (V2, prefix, argument) => {
+        if (V2 === null) {
+          return V2;
         }
-        return converter(V, prefix, argument);
+        return converter(V2, prefix, argument);
       };
     };
-    webidl.converters.DOMString = function(V, prefix, argument, opts) {
-      if (V === null && opts?.legacyNullToEmptyString) {
+    webidl.converters.DOMString = function(V2, prefix, argument, opts) {
+      if (V2 === null && opts?.legacyNullToEmptyString) {
         return "";
       }
-      if (typeof V === "symbol") {
+      if (typeof V2 === "symbol") {
         throw webidl.errors.exception({
           header: prefix,
           message: `${argument} is a symbol, which cannot be converted to a DOMString.`
         });
       }
-      return String(V);
+      return String(V2);
     };
-    webidl.converters.ByteString = function(V, prefix, argument) {
-      const x2 = webidl.converters.DOMString(V, prefix, argument);
+    webidl.converters.ByteString = function(V2, prefix, argument) {
+      const x2 = webidl.converters.DOMString(V2, prefix, argument);
       for (let index = 0; index < x2.length; index++) {
         if (x2.charCodeAt(index) > 255) {
           throw new TypeError(
@@ -3953,107 +3953,107 @@ var require_webidl = __commonJS({
       return x2;
     };
     webidl.converters.USVString = toUSVString;
-    webidl.converters.boolean = function(V) {
-      const x2 = Boolean(V);
+    webidl.converters.boolean = function(V2) {
+      const x2 = Boolean(V2);
       return x2;
     };
-    webidl.converters.any = function(V) {
-      return V;
+    webidl.converters.any = function(V2) {
+      return V2;
     };
-    webidl.converters["long long"] = function(V, prefix, argument) {
-      const x2 = webidl.util.ConvertToInt(V, 64, "signed", void 0, prefix, argument);
+    webidl.converters["long long"] = function(V2, prefix, argument) {
+      const x2 = webidl.util.ConvertToInt(V2, 64, "signed", void 0, prefix, argument);
       return x2;
     };
-    webidl.converters["unsigned long long"] = function(V, prefix, argument) {
-      const x2 = webidl.util.ConvertToInt(V, 64, "unsigned", void 0, prefix, argument);
+    webidl.converters["unsigned long long"] = function(V2, prefix, argument) {
+      const x2 = webidl.util.ConvertToInt(V2, 64, "unsigned", void 0, prefix, argument);
       return x2;
     };
-    webidl.converters["unsigned long"] = function(V, prefix, argument) {
-      const x2 = webidl.util.ConvertToInt(V, 32, "unsigned", void 0, prefix, argument);
+    webidl.converters["unsigned long"] = function(V2, prefix, argument) {
+      const x2 = webidl.util.ConvertToInt(V2, 32, "unsigned", void 0, prefix, argument);
       return x2;
     };
-    webidl.converters["unsigned short"] = function(V, prefix, argument, opts) {
-      const x2 = webidl.util.ConvertToInt(V, 16, "unsigned", opts, prefix, argument);
+    webidl.converters["unsigned short"] = function(V2, prefix, argument, opts) {
+      const x2 = webidl.util.ConvertToInt(V2, 16, "unsigned", opts, prefix, argument);
       return x2;
     };
-    webidl.converters.ArrayBuffer = function(V, prefix, argument, opts) {
-      if (webidl.util.Type(V) !== "Object" || !types.isAnyArrayBuffer(V)) {
+    webidl.converters.ArrayBuffer = function(V2, prefix, argument, opts) {
+      if (webidl.util.Type(V2) !== "Object" || !types.isAnyArrayBuffer(V2)) {
         throw webidl.errors.conversionFailed({
           prefix,
-          argument: `${argument} ("${webidl.util.Stringify(V)}")`,
+          argument: `${argument} ("${webidl.util.Stringify(V2)}")`,
           types: ["ArrayBuffer"]
         });
       }
-      if (opts?.allowShared === false && types.isSharedArrayBuffer(V)) {
+      if (opts?.allowShared === false && types.isSharedArrayBuffer(V2)) {
         throw webidl.errors.exception({
           header: "ArrayBuffer",
           message: "SharedArrayBuffer is not allowed."
         });
       }
-      if (V.resizable || V.growable) {
+      if (V2.resizable || V2.growable) {
         throw webidl.errors.exception({
           header: "ArrayBuffer",
           message: "Received a resizable ArrayBuffer."
         });
       }
-      return V;
+      return V2;
     };
-    webidl.converters.TypedArray = function(V, T, prefix, name, opts) {
-      if (webidl.util.Type(V) !== "Object" || !types.isTypedArray(V) || V.constructor.name !== T.name) {
+    webidl.converters.TypedArray = function(V2, T, prefix, name, opts) {
+      if (webidl.util.Type(V2) !== "Object" || !types.isTypedArray(V2) || V2.constructor.name !== T.name) {
         throw webidl.errors.conversionFailed({
           prefix,
-          argument: `${name} ("${webidl.util.Stringify(V)}")`,
+          argument: `${name} ("${webidl.util.Stringify(V2)}")`,
           types: [T.name]
         });
       }
-      if (opts?.allowShared === false && types.isSharedArrayBuffer(V.buffer)) {
+      if (opts?.allowShared === false && types.isSharedArrayBuffer(V2.buffer)) {
         throw webidl.errors.exception({
           header: "ArrayBuffer",
           message: "SharedArrayBuffer is not allowed."
         });
       }
-      if (V.buffer.resizable || V.buffer.growable) {
+      if (V2.buffer.resizable || V2.buffer.growable) {
         throw webidl.errors.exception({
           header: "ArrayBuffer",
           message: "Received a resizable ArrayBuffer."
         });
       }
-      return V;
+      return V2;
     };
-    webidl.converters.DataView = function(V, prefix, name, opts) {
-      if (webidl.util.Type(V) !== "Object" || !types.isDataView(V)) {
+    webidl.converters.DataView = function(V2, prefix, name, opts) {
+      if (webidl.util.Type(V2) !== "Object" || !types.isDataView(V2)) {
         throw webidl.errors.exception({
           header: prefix,
           message: `${name} is not a DataView.`
         });
       }
-      if (opts?.allowShared === false && types.isSharedArrayBuffer(V.buffer)) {
+      if (opts?.allowShared === false && types.isSharedArrayBuffer(V2.buffer)) {
         throw webidl.errors.exception({
           header: "ArrayBuffer",
           message: "SharedArrayBuffer is not allowed."
         });
       }
-      if (V.buffer.resizable || V.buffer.growable) {
+      if (V2.buffer.resizable || V2.buffer.growable) {
         throw webidl.errors.exception({
           header: "ArrayBuffer",
           message: "Received a resizable ArrayBuffer."
         });
       }
-      return V;
+      return V2;
     };
-    webidl.converters.BufferSource = function(V, prefix, name, opts) {
-      if (types.isAnyArrayBuffer(V)) {
-        return webidl.converters.ArrayBuffer(V, prefix, name, { ...opts, allowShared: false });
+    webidl.converters.BufferSource = function(V2, prefix, name, opts) {
+      if (types.isAnyArrayBuffer(V2)) {
+        return webidl.converters.ArrayBuffer(V2, prefix, name, { ...opts, allowShared: false });
       }
-      if (types.isTypedArray(V)) {
-        return webidl.converters.TypedArray(V, V.constructor, prefix, name, { ...opts, allowShared: false });
+      if (types.isTypedArray(V2)) {
+        return webidl.converters.TypedArray(V2, V2.constructor, prefix, name, { ...opts, allowShared: false });
       }
-      if (types.isDataView(V)) {
-        return webidl.converters.DataView(V, prefix, name, { ...opts, allowShared: false });
+      if (types.isDataView(V2)) {
+        return webidl.converters.DataView(V2, prefix, name, { ...opts, allowShared: false });
       }
       throw webidl.errors.conversionFailed({
         prefix,
-        argument: `${name} ("${webidl.util.Stringify(V)}")`,
+        argument: `${name} ("${webidl.util.Stringify(V2)}")`,
         types: ["BufferSource"]
       });
     };
@@ -4461,11 +4461,11 @@ var require_util2 = __commonJS({
     }
     function tryUpgradeRequestToAPotentiallyTrustworthyURL(request2) {
     }
-    function sameOrigin(A, B) {
-      if (A.origin === B.origin && A.origin === "null") {
+    function sameOrigin(A2, B2) {
+      if (A2.origin === B2.origin && A2.origin === "null") {
         return true;
       }
-      if (A.protocol === B.protocol && A.hostname === B.hostname && A.port === B.port) {
+      if (A2.protocol === B2.protocol && A2.hostname === B2.hostname && A2.port === B2.port) {
         return true;
       }
       return false;
@@ -5116,15 +5116,15 @@ var require_formdata = __commonJS({
         }
       }
       [nodeUtil.inspect.custom](depth, options2) {
-        const state = this[kState].reduce((a, b) => {
-          if (a[b.name]) {
-            if (Array.isArray(a[b.name])) {
-              a[b.name].push(b.value);
+        const state = this[kState].reduce((a, b3) => {
+          if (a[b3.name]) {
+            if (Array.isArray(a[b3.name])) {
+              a[b3.name].push(b3.value);
             } else {
-              a[b.name] = [a[b.name], b.value];
+              a[b3.name] = [a[b3.name], b3.value];
             }
           } else {
-            a[b.name] = b.value;
+            a[b3.name] = b3.value;
           }
           return a;
         }, { __proto__: null });
@@ -5504,7 +5504,7 @@ Content-Disposition: form-data`;
         const escape2 = (str2) => str2.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
         const normalizeLinefeeds = (value) => value.replace(/\r?\n|\r/g, "\r\n");
         const blobParts = [];
-        const rn = new Uint8Array([13, 10]);
+        const rn2 = new Uint8Array([13, 10]);
         length = 0;
         let hasUnknownSizeValue = false;
         for (const [name, value] of object) {
@@ -5520,9 +5520,9 @@ ${normalizeLinefeeds(value)}\r
 Content-Type: ${value.type || "application/octet-stream"}\r
 \r
 `);
-            blobParts.push(chunk2, value, rn);
+            blobParts.push(chunk2, value, rn2);
             if (typeof value.size === "number") {
-              length += chunk2.byteLength + value.size + rn.byteLength;
+              length += chunk2.byteLength + value.size + rn2.byteLength;
             } else {
               hasUnknownSizeValue = true;
             }
@@ -5806,39 +5806,39 @@ var require_client_h1 = __commonJS({
       return await WebAssembly.instantiate(mod, {
         env: {
           /* eslint-disable camelcase */
-          wasm_on_url: (p, at, len) => {
+          wasm_on_url: (p2, at2, len) => {
             return 0;
           },
-          wasm_on_status: (p, at, len) => {
-            assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
+          wasm_on_status: (p2, at2, len) => {
+            assert(currentParser.ptr === p2);
+            const start = at2 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onStatus(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
           },
-          wasm_on_message_begin: (p) => {
-            assert(currentParser.ptr === p);
+          wasm_on_message_begin: (p2) => {
+            assert(currentParser.ptr === p2);
             return currentParser.onMessageBegin() || 0;
           },
-          wasm_on_header_field: (p, at, len) => {
-            assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
+          wasm_on_header_field: (p2, at2, len) => {
+            assert(currentParser.ptr === p2);
+            const start = at2 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onHeaderField(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
           },
-          wasm_on_header_value: (p, at, len) => {
-            assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
+          wasm_on_header_value: (p2, at2, len) => {
+            assert(currentParser.ptr === p2);
+            const start = at2 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onHeaderValue(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
           },
-          wasm_on_headers_complete: (p, statusCode, upgrade, shouldKeepAlive) => {
-            assert(currentParser.ptr === p);
+          wasm_on_headers_complete: (p2, statusCode, upgrade, shouldKeepAlive) => {
+            assert(currentParser.ptr === p2);
             return currentParser.onHeadersComplete(statusCode, Boolean(upgrade), Boolean(shouldKeepAlive)) || 0;
           },
-          wasm_on_body: (p, at, len) => {
-            assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
+          wasm_on_body: (p2, at2, len) => {
+            assert(currentParser.ptr === p2);
+            const start = at2 - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onBody(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
           },
-          wasm_on_message_complete: (p) => {
-            assert(currentParser.ptr === p);
+          wasm_on_message_complete: (p2) => {
+            assert(currentParser.ptr === p2);
             return currentParser.onMessageComplete() || 0;
           }
           /* eslint-enable camelcase */
@@ -6457,7 +6457,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path14, host, upgrade, blocking, reset } = request2;
+      const { method, path: path15, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6538,7 +6538,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path14} HTTP/1.1\r
+      let header = `${method} ${path15} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -6636,8 +6636,8 @@ upgrade: ${upgrade}\r
         if (!err2) {
           try {
             writer.end();
-          } catch (er) {
-            err2 = er;
+          } catch (er2) {
+            err2 = er2;
           }
         }
         writer.destroy(err2);
@@ -7067,7 +7067,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path14, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path15, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7164,7 +7164,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path14;
+      headers[HTTP2_HEADER_PATH] = path15;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7517,9 +7517,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path14 = search ? `${pathname}${search}` : pathname;
+        const path15 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path14;
+        this.opts.path = path15;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8481,11 +8481,11 @@ var require_balanced_pool = __commonJS({
     var kWeight = /* @__PURE__ */ Symbol("kWeight");
     var kMaxWeightPerServer = /* @__PURE__ */ Symbol("kMaxWeightPerServer");
     var kErrorPenalty = /* @__PURE__ */ Symbol("kErrorPenalty");
-    function getGreatestCommonDivisor(a, b) {
-      if (a === 0) return b;
-      while (b !== 0) {
-        const t = b;
-        b = a % b;
+    function getGreatestCommonDivisor(a, b3) {
+      if (a === 0) return b3;
+      while (b3 !== 0) {
+        const t = b3;
+        b3 = a % b3;
         a = t;
       }
       return a;
@@ -8557,7 +8557,7 @@ var require_balanced_pool = __commonJS({
         return this;
       }
       get upstreams() {
-        return this[kClients].filter((dispatcher) => dispatcher.closed !== true && dispatcher.destroyed !== true).map((p) => p[kUrl].origin);
+        return this[kClients].filter((dispatcher) => dispatcher.closed !== true && dispatcher.destroyed !== true).map((p2) => p2[kUrl].origin);
       }
       [kGetDispatcher]() {
         if (this[kClients].length === 0) {
@@ -8567,7 +8567,7 @@ var require_balanced_pool = __commonJS({
         if (!dispatcher) {
           return;
         }
-        const allClientsBusy = this[kClients].map((pool) => pool[kNeedDrain]).reduce((a, b) => a && b, true);
+        const allClientsBusy = this[kClients].map((pool) => pool[kNeedDrain]).reduce((a, b3) => a && b3, true);
         if (allClientsBusy) {
           return;
         }
@@ -8758,10 +8758,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path14 = "/",
+          path: path15 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path14;
+        opts.path = origin + path15;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10733,20 +10733,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path14) {
-      if (typeof path14 !== "string") {
-        return path14;
+    function safeUrl(path15) {
+      if (typeof path15 !== "string") {
+        return path15;
       }
-      const pathSegments = path14.split("?");
+      const pathSegments = path15.split("?");
       if (pathSegments.length !== 2) {
-        return path14;
+        return path15;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path14, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path14);
+    function matchKey(mockDispatch2, { path: path15, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path15);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10768,7 +10768,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path14 }) => matchValue(safeUrl(path14), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path15 }) => matchValue(safeUrl(path15), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10806,9 +10806,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey2(opts) {
-      const { path: path14, method, body, headers, query } = opts;
+      const { path: path15, method, body, headers, query } = opts;
       return {
-        path: path14,
+        path: path15,
         method,
         body,
         headers,
@@ -10823,8 +10823,8 @@ var require_mock_utils = __commonJS({
         const value = data[key];
         const name = Buffer.from(`${key}`);
         if (Array.isArray(value)) {
-          for (let j = 0; j < value.length; ++j) {
-            result.push(name, Buffer.from(`${value[j]}`));
+          for (let j2 = 0; j2 < value.length; ++j2) {
+            result.push(name, Buffer.from(`${value[j2]}`));
           }
         } else {
           result.push(name, Buffer.from(`${value}`));
@@ -11271,10 +11271,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path14, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path15, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path14,
+            Path: path15,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -11947,10 +11947,10 @@ var require_headers = __commonJS({
     }
     function headerValueNormalize(potentialValue) {
       let i2 = 0;
-      let j = potentialValue.length;
-      while (j > i2 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(j - 1))) --j;
-      while (j > i2 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(i2))) ++i2;
-      return i2 === 0 && j === potentialValue.length ? potentialValue : potentialValue.substring(i2, j);
+      let j2 = potentialValue.length;
+      while (j2 > i2 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(j2 - 1))) --j2;
+      while (j2 > i2 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(i2))) ++i2;
+      return i2 === 0 && j2 === potentialValue.length ? potentialValue : potentialValue.substring(i2, j2);
     }
     function fill(headers, object) {
       if (Array.isArray(object)) {
@@ -11997,8 +11997,8 @@ var require_headers = __commonJS({
       }
       return getHeadersList(headers).append(name, value, false);
     }
-    function compareHeaderName(a, b) {
-      return a[0] < b[0] ? -1 : 1;
+    function compareHeaderName(a, b3) {
+      return a[0] < b3[0] ? -1 : 1;
     }
     var HeadersList = class _HeadersList {
       /** @type {[string, string][]|null} */
@@ -12129,7 +12129,7 @@ var require_headers = __commonJS({
           const firstValue = iterator2.next().value;
           array[0] = [firstValue[0], firstValue[1].value];
           assert(firstValue[1].value !== null);
-          for (let i2 = 1, j = 0, right = 0, left = 0, pivot = 0, x2, value; i2 < size; ++i2) {
+          for (let i2 = 1, j2 = 0, right = 0, left = 0, pivot = 0, x2, value; i2 < size; ++i2) {
             value = iterator2.next().value;
             x2 = array[i2] = [value[0], value[1].value];
             assert(x2[1] !== null);
@@ -12144,9 +12144,9 @@ var require_headers = __commonJS({
               }
             }
             if (i2 !== pivot) {
-              j = i2;
-              while (j > left) {
-                array[j] = array[--j];
+              j2 = i2;
+              while (j2 > left) {
+                array[j2] = array[--j2];
               }
               array[left] = x2;
             }
@@ -12289,8 +12289,8 @@ var require_headers = __commonJS({
         for (let i2 = 0; i2 < names.length; ++i2) {
           const { 0: name, 1: value } = names[i2];
           if (name === "set-cookie") {
-            for (let j = 0; j < cookies.length; ++j) {
-              headers.push([name, cookies[j]]);
+            for (let j2 = 0; j2 < cookies.length; ++j2) {
+              headers.push([name, cookies[j2]]);
             }
           } else {
             headers.push([name, value]);
@@ -12336,19 +12336,19 @@ var require_headers = __commonJS({
         enumerable: false
       }
     });
-    webidl.converters.HeadersInit = function(V, prefix, argument) {
-      if (webidl.util.Type(V) === "Object") {
-        const iterator2 = Reflect.get(V, Symbol.iterator);
-        if (!util.types.isProxy(V) && iterator2 === Headers3.prototype.entries) {
+    webidl.converters.HeadersInit = function(V2, prefix, argument) {
+      if (webidl.util.Type(V2) === "Object") {
+        const iterator2 = Reflect.get(V2, Symbol.iterator);
+        if (!util.types.isProxy(V2) && iterator2 === Headers3.prototype.entries) {
           try {
-            return getHeadersList(V).entriesList;
+            return getHeadersList(V2).entriesList;
           } catch {
           }
         }
         if (typeof iterator2 === "function") {
-          return webidl.converters["sequence<sequence<ByteString>>"](V, prefix, argument, iterator2.bind(V));
+          return webidl.converters["sequence<sequence<ByteString>>"](V2, prefix, argument, iterator2.bind(V2));
         }
-        return webidl.converters["record<ByteString, ByteString>"](V, prefix, argument);
+        return webidl.converters["record<ByteString, ByteString>"](V2, prefix, argument);
       }
       throw webidl.errors.conversionFailed({
         prefix: "Headers constructor",
@@ -12617,12 +12617,12 @@ var require_response = __commonJS({
         ...state
       };
       return new Proxy(response, {
-        get(target, p) {
-          return p in state ? state[p] : target[p];
+        get(target, p2) {
+          return p2 in state ? state[p2] : target[p2];
         },
-        set(target, p, value) {
-          assert(!(p in state));
-          target[p] = value;
+        set(target, p2, value) {
+          assert(!(p2 in state));
+          target[p2] = value;
           return true;
         }
       });
@@ -12713,32 +12713,32 @@ var require_response = __commonJS({
     webidl.converters.URLSearchParams = webidl.interfaceConverter(
       URLSearchParams
     );
-    webidl.converters.XMLHttpRequestBodyInit = function(V, prefix, name) {
-      if (typeof V === "string") {
-        return webidl.converters.USVString(V, prefix, name);
+    webidl.converters.XMLHttpRequestBodyInit = function(V2, prefix, name) {
+      if (typeof V2 === "string") {
+        return webidl.converters.USVString(V2, prefix, name);
       }
-      if (isBlobLike(V)) {
-        return webidl.converters.Blob(V, prefix, name, { strict: false });
+      if (isBlobLike(V2)) {
+        return webidl.converters.Blob(V2, prefix, name, { strict: false });
       }
-      if (ArrayBuffer.isView(V) || types.isArrayBuffer(V)) {
-        return webidl.converters.BufferSource(V, prefix, name);
+      if (ArrayBuffer.isView(V2) || types.isArrayBuffer(V2)) {
+        return webidl.converters.BufferSource(V2, prefix, name);
       }
-      if (util.isFormDataLike(V)) {
-        return webidl.converters.FormData(V, prefix, name, { strict: false });
+      if (util.isFormDataLike(V2)) {
+        return webidl.converters.FormData(V2, prefix, name, { strict: false });
       }
-      if (V instanceof URLSearchParams) {
-        return webidl.converters.URLSearchParams(V, prefix, name);
+      if (V2 instanceof URLSearchParams) {
+        return webidl.converters.URLSearchParams(V2, prefix, name);
       }
-      return webidl.converters.DOMString(V, prefix, name);
+      return webidl.converters.DOMString(V2, prefix, name);
     };
-    webidl.converters.BodyInit = function(V, prefix, argument) {
-      if (V instanceof ReadableStream) {
-        return webidl.converters.ReadableStream(V, prefix, argument);
+    webidl.converters.BodyInit = function(V2, prefix, argument) {
+      if (V2 instanceof ReadableStream) {
+        return webidl.converters.ReadableStream(V2, prefix, argument);
       }
-      if (V?.[Symbol.asyncIterator]) {
-        return V;
+      if (V2?.[Symbol.asyncIterator]) {
+        return V2;
       }
-      return webidl.converters.XMLHttpRequestBodyInit(V, prefix, argument);
+      return webidl.converters.XMLHttpRequestBodyInit(V2, prefix, argument);
     };
     webidl.converters.ResponseInit = webidl.dictionaryConverter([
       {
@@ -13407,14 +13407,14 @@ var require_request2 = __commonJS({
     webidl.converters.Request = webidl.interfaceConverter(
       Request
     );
-    webidl.converters.RequestInfo = function(V, prefix, argument) {
-      if (typeof V === "string") {
-        return webidl.converters.USVString(V, prefix, argument);
+    webidl.converters.RequestInfo = function(V2, prefix, argument) {
+      if (typeof V2 === "string") {
+        return webidl.converters.USVString(V2, prefix, argument);
       }
-      if (V instanceof Request) {
-        return webidl.converters.Request(V, prefix, argument);
+      if (V2 instanceof Request) {
+        return webidl.converters.Request(V2, prefix, argument);
       }
-      return webidl.converters.USVString(V, prefix, argument);
+      return webidl.converters.USVString(V2, prefix, argument);
     };
     webidl.converters.AbortSignal = webidl.interfaceConverter(
       AbortSignal
@@ -13610,18 +13610,18 @@ var require_fetch = __commonJS({
     }
     function fetch2(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
-      let p = createDeferredPromise();
+      let p2 = createDeferredPromise();
       let requestObject;
       try {
         requestObject = new Request(input, init);
       } catch (e) {
-        p.reject(e);
-        return p.promise;
+        p2.reject(e);
+        return p2.promise;
       }
       const request2 = requestObject[kState];
       if (requestObject.signal.aborted) {
-        abortFetch(p, request2, null, requestObject.signal.reason);
-        return p.promise;
+        abortFetch(p2, request2, null, requestObject.signal.reason);
+        return p2.promise;
       }
       const globalObject = request2.client.globalObject;
       if (globalObject?.constructor?.name === "ServiceWorkerGlobalScope") {
@@ -13637,7 +13637,7 @@ var require_fetch = __commonJS({
           assert(controller != null);
           controller.abort(requestObject.signal.reason);
           const realResponse = responseObject?.deref();
-          abortFetch(p, request2, realResponse, requestObject.signal.reason);
+          abortFetch(p2, request2, realResponse, requestObject.signal.reason);
         }
       );
       const processResponse = (response) => {
@@ -13645,16 +13645,16 @@ var require_fetch = __commonJS({
           return;
         }
         if (response.aborted) {
-          abortFetch(p, request2, responseObject, controller.serializedAbortReason);
+          abortFetch(p2, request2, responseObject, controller.serializedAbortReason);
           return;
         }
         if (response.type === "error") {
-          p.reject(new TypeError("fetch failed", { cause: response.error }));
+          p2.reject(new TypeError("fetch failed", { cause: response.error }));
           return;
         }
         responseObject = new WeakRef(fromInnerResponse(response, "immutable"));
-        p.resolve(responseObject.deref());
-        p = null;
+        p2.resolve(responseObject.deref());
+        p2 = null;
       };
       controller = fetching({
         request: request2,
@@ -13663,7 +13663,7 @@ var require_fetch = __commonJS({
         dispatcher: requestObject[kDispatcher]
         // undici
       });
-      return p.promise;
+      return p2.promise;
     }
     function finalizeAndReportTiming(response, initiatorType = "other") {
       if (response.type === "error" && response.aborted) {
@@ -13698,9 +13698,9 @@ var require_fetch = __commonJS({
       );
     }
     var markResourceTiming = performance.markResourceTiming;
-    function abortFetch(p, request2, responseObject, error2) {
-      if (p) {
-        p.reject(error2);
+    function abortFetch(p2, request2, responseObject, error2) {
+      if (p2) {
+        p2.reject(error2);
       }
       if (request2.body != null && isReadable(request2.body?.stream)) {
         request2.body.stream.cancel(error2).catch((err2) => {
@@ -14962,67 +14962,67 @@ var require_util4 = __commonJS({
       writable: false,
       configurable: false
     };
-    function readOperation(fr, blob, type, encodingName) {
-      if (fr[kState] === "loading") {
+    function readOperation(fr2, blob, type, encodingName) {
+      if (fr2[kState] === "loading") {
         throw new DOMException("Invalid state", "InvalidStateError");
       }
-      fr[kState] = "loading";
-      fr[kResult] = null;
-      fr[kError] = null;
+      fr2[kState] = "loading";
+      fr2[kResult] = null;
+      fr2[kError] = null;
       const stream = blob.stream();
       const reader = stream.getReader();
       const bytes = [];
       let chunkPromise = reader.read();
       let isFirstChunk = true;
       (async () => {
-        while (!fr[kAborted]) {
+        while (!fr2[kAborted]) {
           try {
             const { done, value } = await chunkPromise;
-            if (isFirstChunk && !fr[kAborted]) {
+            if (isFirstChunk && !fr2[kAborted]) {
               queueMicrotask(() => {
-                fireAProgressEvent("loadstart", fr);
+                fireAProgressEvent("loadstart", fr2);
               });
             }
             isFirstChunk = false;
             if (!done && types.isUint8Array(value)) {
               bytes.push(value);
-              if ((fr[kLastProgressEventFired] === void 0 || Date.now() - fr[kLastProgressEventFired] >= 50) && !fr[kAborted]) {
-                fr[kLastProgressEventFired] = Date.now();
+              if ((fr2[kLastProgressEventFired] === void 0 || Date.now() - fr2[kLastProgressEventFired] >= 50) && !fr2[kAborted]) {
+                fr2[kLastProgressEventFired] = Date.now();
                 queueMicrotask(() => {
-                  fireAProgressEvent("progress", fr);
+                  fireAProgressEvent("progress", fr2);
                 });
               }
               chunkPromise = reader.read();
             } else if (done) {
               queueMicrotask(() => {
-                fr[kState] = "done";
+                fr2[kState] = "done";
                 try {
                   const result = packageData(bytes, type, blob.type, encodingName);
-                  if (fr[kAborted]) {
+                  if (fr2[kAborted]) {
                     return;
                   }
-                  fr[kResult] = result;
-                  fireAProgressEvent("load", fr);
+                  fr2[kResult] = result;
+                  fireAProgressEvent("load", fr2);
                 } catch (error2) {
-                  fr[kError] = error2;
-                  fireAProgressEvent("error", fr);
+                  fr2[kError] = error2;
+                  fireAProgressEvent("error", fr2);
                 }
-                if (fr[kState] !== "loading") {
-                  fireAProgressEvent("loadend", fr);
+                if (fr2[kState] !== "loading") {
+                  fireAProgressEvent("loadend", fr2);
                 }
               });
               break;
             }
           } catch (error2) {
-            if (fr[kAborted]) {
+            if (fr2[kAborted]) {
               return;
             }
             queueMicrotask(() => {
-              fr[kState] = "done";
-              fr[kError] = error2;
-              fireAProgressEvent("error", fr);
-              if (fr[kState] !== "loading") {
-                fireAProgressEvent("loadend", fr);
+              fr2[kState] = "done";
+              fr2[kError] = error2;
+              fireAProgressEvent("error", fr2);
+              if (fr2[kState] !== "loading") {
+                fireAProgressEvent("loadend", fr2);
               }
             });
             break;
@@ -15096,24 +15096,24 @@ var require_util4 = __commonJS({
       return new TextDecoder(encoding).decode(sliced);
     }
     function BOMSniffing(ioQueue) {
-      const [a, b, c] = ioQueue;
-      if (a === 239 && b === 187 && c === 191) {
+      const [a, b3, c] = ioQueue;
+      if (a === 239 && b3 === 187 && c === 191) {
         return "UTF-8";
-      } else if (a === 254 && b === 255) {
+      } else if (a === 254 && b3 === 255) {
         return "UTF-16BE";
-      } else if (a === 255 && b === 254) {
+      } else if (a === 255 && b3 === 254) {
         return "UTF-16LE";
       }
       return null;
     }
     function combineByteSequences(sequences) {
-      const size = sequences.reduce((a, b) => {
-        return a + b.byteLength;
+      const size = sequences.reduce((a, b3) => {
+        return a + b3.byteLength;
       }, 0);
       let offset = 0;
-      return sequences.reduce((a, b) => {
-        a.set(b, offset);
-        offset += b.byteLength;
+      return sequences.reduce((a, b3) => {
+        a.set(b3, offset);
+        offset += b3.byteLength;
         return a;
       }, new Uint8Array(size));
     }
@@ -15401,9 +15401,9 @@ var require_util5 = __commonJS({
     var assert = __require("node:assert");
     var { URLSerializer } = require_data_url();
     var { isValidHeaderName } = require_util2();
-    function urlEquals(A, B, excludeFragment = false) {
-      const serializedA = URLSerializer(A, excludeFragment);
-      const serializedB = URLSerializer(B, excludeFragment);
+    function urlEquals(A2, B2, excludeFragment = false) {
+      const serializedA = URLSerializer(A2, excludeFragment);
+      const serializedB = URLSerializer(B2, excludeFragment);
       return serializedA === serializedB;
     }
     function getFieldValues(header) {
@@ -15457,11 +15457,11 @@ var require_cache = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
-        const p = this.#internalMatchAll(request2, options2, 1);
-        if (p.length === 0) {
+        const p2 = this.#internalMatchAll(request2, options2, 1);
+        if (p2.length === 0) {
           return;
         }
-        return p[0];
+        return p2[0];
       }
       async matchAll(request2 = void 0, options2 = {}) {
         webidl.brandCheck(this, _Cache);
@@ -15552,8 +15552,8 @@ var require_cache = __commonJS({
           }));
           responsePromises.push(responsePromise.promise);
         }
-        const p = Promise.all(responsePromises);
-        const responses = await p;
+        const p2 = Promise.all(responsePromises);
+        const responses = await p2;
         const operations = [];
         let index = 0;
         for (const response of responses) {
@@ -16153,9 +16153,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path14) {
-      for (let i2 = 0; i2 < path14.length; ++i2) {
-        const code2 = path14.charCodeAt(i2);
+    function validateCookiePath(path15) {
+      for (let i2 = 0; i2 < path15.length; ++i2) {
+        const code2 = path15.charCodeAt(i2);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -16225,7 +16225,7 @@ var require_util6 = __commonJS({
       "Nov",
       "Dec"
     ];
-    var IMFPaddedNumbers = Array(61).fill(0).map((_, i2) => i2.toString().padStart(2, "0"));
+    var IMFPaddedNumbers = Array(61).fill(0).map((_2, i2) => i2.toString().padStart(2, "0"));
     function toIMFDate(date) {
       if (typeof date === "number") {
         date = new Date(date);
@@ -16914,24 +16914,24 @@ var require_util7 = __commonJS({
     var { ErrorEvent, createFastMessageEvent } = require_events();
     var { isUtf8 } = __require("node:buffer");
     var { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = require_data_url();
-    function isConnecting(ws) {
-      return ws[kReadyState] === states.CONNECTING;
+    function isConnecting(ws2) {
+      return ws2[kReadyState] === states.CONNECTING;
     }
-    function isEstablished(ws) {
-      return ws[kReadyState] === states.OPEN;
+    function isEstablished(ws2) {
+      return ws2[kReadyState] === states.OPEN;
     }
-    function isClosing(ws) {
-      return ws[kReadyState] === states.CLOSING;
+    function isClosing(ws2) {
+      return ws2[kReadyState] === states.CLOSING;
     }
-    function isClosed(ws) {
-      return ws[kReadyState] === states.CLOSED;
+    function isClosed(ws2) {
+      return ws2[kReadyState] === states.CLOSED;
     }
     function fireEvent(e, target, eventFactory = (type, init) => new Event(type, init), eventInitDict = {}) {
       const event = eventFactory(e, eventInitDict);
       target.dispatchEvent(event);
     }
-    function websocketMessageReceived(ws, type, data) {
-      if (ws[kReadyState] !== states.OPEN) {
+    function websocketMessageReceived(ws2, type, data) {
+      if (ws2[kReadyState] !== states.OPEN) {
         return;
       }
       let dataForEvent;
@@ -16939,18 +16939,18 @@ var require_util7 = __commonJS({
         try {
           dataForEvent = utf8Decode(data);
         } catch {
-          failWebsocketConnection(ws, "Received invalid UTF-8 in text frame.");
+          failWebsocketConnection(ws2, "Received invalid UTF-8 in text frame.");
           return;
         }
       } else if (type === opcodes.BINARY) {
-        if (ws[kBinaryType] === "blob") {
+        if (ws2[kBinaryType] === "blob") {
           dataForEvent = new Blob([data]);
         } else {
           dataForEvent = toArrayBuffer(data);
         }
       }
-      fireEvent("message", ws, createFastMessageEvent, {
-        origin: ws[kWebSocketURL].origin,
+      fireEvent("message", ws2, createFastMessageEvent, {
+        origin: ws2[kWebSocketURL].origin,
         data: dataForEvent
       });
     }
@@ -16997,14 +16997,14 @@ var require_util7 = __commonJS({
       }
       return code2 >= 3e3 && code2 <= 4999;
     }
-    function failWebsocketConnection(ws, reason) {
-      const { [kController]: controller, [kResponse]: response } = ws;
+    function failWebsocketConnection(ws2, reason) {
+      const { [kController]: controller, [kResponse]: response } = ws2;
       controller.abort();
       if (response?.socket && !response.socket.destroyed) {
         response.socket.destroy();
       }
       if (reason) {
-        fireEvent("error", ws, (type, init) => new ErrorEvent(type, init), {
+        fireEvent("error", ws2, (type, init) => new ErrorEvent(type, init), {
           error: new Error(reason),
           message: reason
         });
@@ -17180,7 +17180,7 @@ var require_connection = __commonJS({
       crypto3 = __require("node:crypto");
     } catch {
     }
-    function establishWebSocketConnection(url, protocols, client, ws, onEstablish, options2) {
+    function establishWebSocketConnection(url, protocols, client, ws2, onEstablish, options2) {
       const requestURL = url;
       requestURL.protocol = url.protocol === "ws:" ? "http:" : "https:";
       const request2 = makeRequest({
@@ -17211,25 +17211,25 @@ var require_connection = __commonJS({
         dispatcher: options2.dispatcher,
         processResponse(response) {
           if (response.type === "error" || response.status !== 101) {
-            failWebsocketConnection(ws, "Received network error or non-101 status code.");
+            failWebsocketConnection(ws2, "Received network error or non-101 status code.");
             return;
           }
           if (protocols.length !== 0 && !response.headersList.get("Sec-WebSocket-Protocol")) {
-            failWebsocketConnection(ws, "Server did not respond with sent protocols.");
+            failWebsocketConnection(ws2, "Server did not respond with sent protocols.");
             return;
           }
           if (response.headersList.get("Upgrade")?.toLowerCase() !== "websocket") {
-            failWebsocketConnection(ws, 'Server did not set Upgrade header to "websocket".');
+            failWebsocketConnection(ws2, 'Server did not set Upgrade header to "websocket".');
             return;
           }
           if (response.headersList.get("Connection")?.toLowerCase() !== "upgrade") {
-            failWebsocketConnection(ws, 'Server did not set Connection header to "upgrade".');
+            failWebsocketConnection(ws2, 'Server did not set Connection header to "upgrade".');
             return;
           }
           const secWSAccept = response.headersList.get("Sec-WebSocket-Accept");
           const digest = crypto3.createHash("sha1").update(keyValue + uid).digest("base64");
           if (secWSAccept !== digest) {
-            failWebsocketConnection(ws, "Incorrect hash received in Sec-WebSocket-Accept header.");
+            failWebsocketConnection(ws2, "Incorrect hash received in Sec-WebSocket-Accept header.");
             return;
           }
           const secExtension = response.headersList.get("Sec-WebSocket-Extensions");
@@ -17237,7 +17237,7 @@ var require_connection = __commonJS({
           if (secExtension !== null) {
             extensions = parseExtensions(secExtension);
             if (!extensions.has("permessage-deflate")) {
-              failWebsocketConnection(ws, "Sec-WebSocket-Extensions header does not match.");
+              failWebsocketConnection(ws2, "Sec-WebSocket-Extensions header does not match.");
               return;
             }
           }
@@ -17245,7 +17245,7 @@ var require_connection = __commonJS({
           if (secProtocol !== null) {
             const requestProtocols = getDecodeSplit("sec-websocket-protocol", request2.headersList);
             if (requestProtocols === null || !requestProtocols.includes(secProtocol)) {
-              failWebsocketConnection(ws, "Protocol was not set in the opening handshake.");
+              failWebsocketConnection(ws2, "Protocol was not set in the opening handshake.");
               return;
             }
           }
@@ -17264,13 +17264,13 @@ var require_connection = __commonJS({
       });
       return controller;
     }
-    function closeWebSocketConnection(ws, code2, reason, reasonByteLength) {
-      if (isClosing(ws) || isClosed(ws)) {
-      } else if (!isEstablished(ws)) {
-        failWebsocketConnection(ws, "Connection was closed before it was established.");
-        ws[kReadyState] = states.CLOSING;
-      } else if (ws[kSentClose] === sentCloseFrameState.NOT_SENT) {
-        ws[kSentClose] = sentCloseFrameState.PROCESSING;
+    function closeWebSocketConnection(ws2, code2, reason, reasonByteLength) {
+      if (isClosing(ws2) || isClosed(ws2)) {
+      } else if (!isEstablished(ws2)) {
+        failWebsocketConnection(ws2, "Connection was closed before it was established.");
+        ws2[kReadyState] = states.CLOSING;
+      } else if (ws2[kSentClose] === sentCloseFrameState.NOT_SENT) {
+        ws2[kSentClose] = sentCloseFrameState.PROCESSING;
         const frame = new WebsocketFrameSend();
         if (code2 !== void 0 && reason === void 0) {
           frame.frameData = Buffer.allocUnsafe(2);
@@ -17282,12 +17282,12 @@ var require_connection = __commonJS({
         } else {
           frame.frameData = emptyBuffer;
         }
-        const socket = ws[kResponse].socket;
+        const socket = ws2[kResponse].socket;
         socket.write(frame.createFrame(opcodes.CLOSE));
-        ws[kSentClose] = sentCloseFrameState.SENT;
-        ws[kReadyState] = states.CLOSING;
+        ws2[kSentClose] = sentCloseFrameState.SENT;
+        ws2[kReadyState] = states.CLOSING;
       } else {
-        ws[kReadyState] = states.CLOSING;
+        ws2[kReadyState] = states.CLOSING;
       }
     }
     function onSocketData(chunk) {
@@ -17296,38 +17296,38 @@ var require_connection = __commonJS({
       }
     }
     function onSocketClose() {
-      const { ws } = this;
-      const { [kResponse]: response } = ws;
+      const { ws: ws2 } = this;
+      const { [kResponse]: response } = ws2;
       response.socket.off("data", onSocketData);
       response.socket.off("close", onSocketClose);
       response.socket.off("error", onSocketError);
-      const wasClean = ws[kSentClose] === sentCloseFrameState.SENT && ws[kReceivedClose];
+      const wasClean = ws2[kSentClose] === sentCloseFrameState.SENT && ws2[kReceivedClose];
       let code2 = 1005;
       let reason = "";
-      const result = ws[kByteParser].closingInfo;
+      const result = ws2[kByteParser].closingInfo;
       if (result && !result.error) {
         code2 = result.code ?? 1005;
         reason = result.reason;
-      } else if (!ws[kReceivedClose]) {
+      } else if (!ws2[kReceivedClose]) {
         code2 = 1006;
       }
-      ws[kReadyState] = states.CLOSED;
-      fireEvent("close", ws, (type, init) => new CloseEvent(type, init), {
+      ws2[kReadyState] = states.CLOSED;
+      fireEvent("close", ws2, (type, init) => new CloseEvent(type, init), {
         wasClean,
         code: code2,
         reason
       });
       if (channels.close.hasSubscribers) {
         channels.close.publish({
-          websocket: ws,
+          websocket: ws2,
           code: code2,
           reason
         });
       }
     }
     function onSocketError(error2) {
-      const { ws } = this;
-      ws[kReadyState] = states.CLOSING;
+      const { ws: ws2 } = this;
+      ws2[kReadyState] = states.CLOSING;
       if (channels.socketError.hasSubscribers) {
         channels.socketError.publish(error2);
       }
@@ -17445,9 +17445,9 @@ var require_receiver = __commonJS({
     var { closeWebSocketConnection } = require_connection();
     var { PerMessageDeflate } = require_permessage_deflate();
     var { MessageSizeExceededError } = require_errors();
-    function failWebsocketConnectionWithCode(ws, code2, reason) {
-      closeWebSocketConnection(ws, code2, reason, Buffer.byteLength(reason));
-      failWebsocketConnection(ws, reason);
+    function failWebsocketConnectionWithCode(ws2, code2, reason) {
+      closeWebSocketConnection(ws2, code2, reason, Buffer.byteLength(reason));
+      failWebsocketConnection(ws2, reason);
     }
     var ByteParser = class extends Writable {
       #buffers = [];
@@ -17468,9 +17468,9 @@ var require_receiver = __commonJS({
        * @param {Map<string, string>|null} extensions
        * @param {{ maxFragments?: number, maxPayloadSize?: number }} [options]
        */
-      constructor(ws, extensions, options2 = {}) {
+      constructor(ws2, extensions, options2 = {}) {
         super();
-        this.ws = ws;
+        this.ws = ws2;
         this.#extensions = extensions == null ? /* @__PURE__ */ new Map() : extensions;
         this.#maxFragments = options2.maxFragments ?? 0;
         this.#maxPayloadSize = options2.maxPayloadSize ?? 0;
@@ -17482,7 +17482,7 @@ var require_receiver = __commonJS({
        * @param {Buffer} chunk
        * @param {() => void} callback
        */
-      _write(chunk, _, callback) {
+      _write(chunk, _2, callback) {
         this.#buffers.push(chunk);
         this.#byteOffset += chunk.length;
         this.#loop = true;
@@ -17965,10 +17965,10 @@ var require_websocket = __commonJS({
         if (typeof protocols === "string") {
           protocols = [protocols];
         }
-        if (protocols.length !== new Set(protocols.map((p) => p.toLowerCase())).size) {
+        if (protocols.length !== new Set(protocols.map((p2) => p2.toLowerCase())).size) {
           throw new DOMException("Invalid Sec-WebSocket-Protocol value", "SyntaxError");
         }
-        if (protocols.length > 0 && !protocols.every((p) => isValidSubprotocol(p))) {
+        if (protocols.length > 0 && !protocols.every((p2) => isValidSubprotocol(p2))) {
           throw new DOMException("Invalid Sec-WebSocket-Protocol value", "SyntaxError");
         }
         this[kWebSocketURL] = new URL(urlRecord.href);
@@ -18216,11 +18216,11 @@ var require_websocket = __commonJS({
     webidl.converters["sequence<DOMString>"] = webidl.sequenceConverter(
       webidl.converters.DOMString
     );
-    webidl.converters["DOMString or sequence<DOMString>"] = function(V, prefix, argument) {
-      if (webidl.util.Type(V) === "Object" && Symbol.iterator in V) {
-        return webidl.converters["sequence<DOMString>"](V);
+    webidl.converters["DOMString or sequence<DOMString>"] = function(V2, prefix, argument) {
+      if (webidl.util.Type(V2) === "Object" && Symbol.iterator in V2) {
+        return webidl.converters["sequence<DOMString>"](V2);
       }
-      return webidl.converters.DOMString(V, prefix, argument);
+      return webidl.converters.DOMString(V2, prefix, argument);
     };
     webidl.converters.WebSocketInit = webidl.dictionaryConverter([
       {
@@ -18238,22 +18238,22 @@ var require_websocket = __commonJS({
         converter: webidl.nullableConverter(webidl.converters.HeadersInit)
       }
     ]);
-    webidl.converters["DOMString or sequence<DOMString> or WebSocketInit"] = function(V) {
-      if (webidl.util.Type(V) === "Object" && !(Symbol.iterator in V)) {
-        return webidl.converters.WebSocketInit(V);
+    webidl.converters["DOMString or sequence<DOMString> or WebSocketInit"] = function(V2) {
+      if (webidl.util.Type(V2) === "Object" && !(Symbol.iterator in V2)) {
+        return webidl.converters.WebSocketInit(V2);
       }
-      return { protocols: webidl.converters["DOMString or sequence<DOMString>"](V) };
+      return { protocols: webidl.converters["DOMString or sequence<DOMString>"](V2) };
     };
-    webidl.converters.WebSocketSendData = function(V) {
-      if (webidl.util.Type(V) === "Object") {
-        if (isBlobLike(V)) {
-          return webidl.converters.Blob(V, { strict: false });
+    webidl.converters.WebSocketSendData = function(V2) {
+      if (webidl.util.Type(V2) === "Object") {
+        if (isBlobLike(V2)) {
+          return webidl.converters.Blob(V2, { strict: false });
         }
-        if (ArrayBuffer.isView(V) || types.isArrayBuffer(V)) {
-          return webidl.converters.BufferSource(V);
+        if (ArrayBuffer.isView(V2) || types.isArrayBuffer(V2)) {
+          return webidl.converters.BufferSource(V2);
         }
       }
-      return webidl.converters.USVString(V);
+      return webidl.converters.USVString(V2);
     };
     function onParserDrain() {
       this.ws[kResponse].socket.resume();
@@ -18290,9 +18290,9 @@ var require_util8 = __commonJS({
       }
       return true;
     }
-    function delay(ms) {
+    function delay(ms2) {
       return new Promise((resolve) => {
-        setTimeout(resolve, ms).unref();
+        setTimeout(resolve, ms2).unref();
       });
     }
     module2.exports = {
@@ -19075,11 +19075,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path14 = opts.path;
+          let path15 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path14 = `/${path14}`;
+            path15 = `/${path15}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path14);
+          url = new URL(util.parseOrigin(url).origin + path15);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -19231,12 +19231,12 @@ var require_re = __commonJS({
     } = require_constants6();
     var debug2 = require_debug();
     exports2 = module2.exports = {};
-    var re = exports2.re = [];
+    var re2 = exports2.re = [];
     var safeRe = exports2.safeRe = [];
     var src = exports2.src = [];
     var safeSrc = exports2.safeSrc = [];
     var t = exports2.t = {};
-    var R = 0;
+    var R2 = 0;
     var LETTERDASHNUMBER = "[a-zA-Z0-9-]";
     var safeRegexReplacements = [
       ["\\s", 1],
@@ -19251,12 +19251,12 @@ var require_re = __commonJS({
     };
     var createToken = (name, value, isGlobal) => {
       const safe = makeSafeRegex(value);
-      const index = R++;
+      const index = R2++;
       debug2(name, index, value);
       t[name] = index;
       src[index] = value;
       safeSrc[index] = safe;
-      re[index] = new RegExp(value, isGlobal ? "g" : void 0);
+      re2[index] = new RegExp(value, isGlobal ? "g" : void 0);
       safeRe[index] = new RegExp(safe, isGlobal ? "g" : void 0);
     };
     createToken("NUMERICIDENTIFIER", "0|[1-9]\\d*");
@@ -19332,19 +19332,19 @@ var require_identifiers = __commonJS({
   "node_modules/semver/internal/identifiers.js"(exports2, module2) {
     "use strict";
     var numeric = /^[0-9]+$/;
-    var compareIdentifiers = (a, b) => {
-      if (typeof a === "number" && typeof b === "number") {
-        return a === b ? 0 : a < b ? -1 : 1;
+    var compareIdentifiers = (a, b3) => {
+      if (typeof a === "number" && typeof b3 === "number") {
+        return a === b3 ? 0 : a < b3 ? -1 : 1;
       }
       const anum = numeric.test(a);
-      const bnum = numeric.test(b);
+      const bnum = numeric.test(b3);
       if (anum && bnum) {
         a = +a;
-        b = +b;
+        b3 = +b3;
       }
-      return a === b ? 0 : anum && !bnum ? -1 : bnum && !anum ? 1 : a < b ? -1 : 1;
+      return a === b3 ? 0 : anum && !bnum ? -1 : bnum && !anum ? 1 : a < b3 ? -1 : 1;
     };
-    var rcompareIdentifiers = (a, b) => compareIdentifiers(b, a);
+    var rcompareIdentifiers = (a, b3) => compareIdentifiers(b3, a);
     module2.exports = {
       compareIdentifiers,
       rcompareIdentifiers
@@ -19358,7 +19358,7 @@ var require_semver = __commonJS({
     "use strict";
     var debug2 = require_debug();
     var { MAX_LENGTH, MAX_SAFE_INTEGER } = require_constants6();
-    var { safeRe: re, t } = require_re();
+    var { safeRe: re2, t } = require_re();
     var parseOptions = require_parse_options();
     var { compareIdentifiers } = require_identifiers();
     var isPrereleaseIdentifier = (prerelease, identifier) => {
@@ -19394,14 +19394,14 @@ var require_semver = __commonJS({
         this.options = options2;
         this.loose = !!options2.loose;
         this.includePrerelease = !!options2.includePrerelease;
-        const m = version.trim().match(options2.loose ? re[t.LOOSE] : re[t.FULL]);
-        if (!m) {
+        const m2 = version.trim().match(options2.loose ? re2[t.LOOSE] : re2[t.FULL]);
+        if (!m2) {
           throw new TypeError(`Invalid Version: ${version}`);
         }
         this.raw = version;
-        this.major = +m[1];
-        this.minor = +m[2];
-        this.patch = +m[3];
+        this.major = +m2[1];
+        this.minor = +m2[2];
+        this.patch = +m2[3];
         if (this.major > MAX_SAFE_INTEGER || this.major < 0) {
           throw new TypeError("Invalid major version");
         }
@@ -19411,10 +19411,10 @@ var require_semver = __commonJS({
         if (this.patch > MAX_SAFE_INTEGER || this.patch < 0) {
           throw new TypeError("Invalid patch version");
         }
-        if (!m[4]) {
+        if (!m2[4]) {
           this.prerelease = [];
         } else {
-          this.prerelease = m[4].split(".").map((id) => {
+          this.prerelease = m2[4].split(".").map((id) => {
             if (/^[0-9]+$/.test(id)) {
               const num2 = +id;
               if (num2 >= 0 && num2 < MAX_SAFE_INTEGER) {
@@ -19424,7 +19424,7 @@ var require_semver = __commonJS({
             return id;
           });
         }
-        this.build = m[5] ? m[5].split(".") : [];
+        this.build = m2[5] ? m2[5].split(".") : [];
         this.format();
       }
       format() {
@@ -19488,18 +19488,18 @@ var require_semver = __commonJS({
         let i2 = 0;
         do {
           const a = this.prerelease[i2];
-          const b = other.prerelease[i2];
-          debug2("prerelease compare", i2, a, b);
-          if (a === void 0 && b === void 0) {
+          const b3 = other.prerelease[i2];
+          debug2("prerelease compare", i2, a, b3);
+          if (a === void 0 && b3 === void 0) {
             return 0;
-          } else if (b === void 0) {
+          } else if (b3 === void 0) {
             return 1;
           } else if (a === void 0) {
             return -1;
-          } else if (a === b) {
+          } else if (a === b3) {
             continue;
           } else {
-            return compareIdentifiers(a, b);
+            return compareIdentifiers(a, b3);
           }
         } while (++i2);
       }
@@ -19510,36 +19510,36 @@ var require_semver = __commonJS({
         let i2 = 0;
         do {
           const a = this.build[i2];
-          const b = other.build[i2];
-          debug2("build compare", i2, a, b);
-          if (a === void 0 && b === void 0) {
+          const b3 = other.build[i2];
+          debug2("build compare", i2, a, b3);
+          if (a === void 0 && b3 === void 0) {
             return 0;
-          } else if (b === void 0) {
+          } else if (b3 === void 0) {
             return 1;
           } else if (a === void 0) {
             return -1;
-          } else if (a === b) {
+          } else if (a === b3) {
             continue;
           } else {
-            return compareIdentifiers(a, b);
+            return compareIdentifiers(a, b3);
           }
         } while (++i2);
       }
       // preminor will bump the version up to the next minor release, and immediately
       // down to pre-release. premajor and prepatch work the same way.
-      inc(release, identifier, identifierBase) {
-        if (release.startsWith("pre")) {
+      inc(release2, identifier, identifierBase) {
+        if (release2.startsWith("pre")) {
           if (!identifier && identifierBase === false) {
             throw new Error("invalid increment argument: identifier is empty");
           }
           if (identifier) {
-            const match = `-${identifier}`.match(this.options.loose ? re[t.PRERELEASELOOSE] : re[t.PRERELEASE]);
+            const match = `-${identifier}`.match(this.options.loose ? re2[t.PRERELEASELOOSE] : re2[t.PRERELEASE]);
             if (!match || match[1] !== identifier) {
               throw new Error(`invalid identifier: ${identifier}`);
             }
           }
         }
-        switch (release) {
+        switch (release2) {
           case "premajor":
             this.prerelease.length = 0;
             this.patch = 0;
@@ -19631,7 +19631,7 @@ var require_semver = __commonJS({
             break;
           }
           default:
-            throw new Error(`invalid increment argument: ${release}`);
+            throw new Error(`invalid increment argument: ${release2}`);
         }
         this.raw = this.format();
         if (this.build.length) {
@@ -19655,11 +19655,11 @@ var require_parse2 = __commonJS({
       }
       try {
         return new SemVer(version, options2);
-      } catch (er) {
+      } catch (er2) {
         if (!throwErrors) {
           return null;
         }
-        throw er;
+        throw er2;
       }
     };
     module2.exports = parse3;
@@ -19672,8 +19672,8 @@ var require_valid = __commonJS({
     "use strict";
     var parse3 = require_parse2();
     var valid = (version, options2) => {
-      const v = parse3(version, options2);
-      return v ? v.version : null;
+      const v2 = parse3(version, options2);
+      return v2 ? v2.version : null;
     };
     module2.exports = valid;
   }
@@ -19685,8 +19685,8 @@ var require_clean = __commonJS({
     "use strict";
     var parse3 = require_parse2();
     var clean = (version, options2) => {
-      const s = parse3(version.trim().replace(/^[=v]+/, ""), options2);
-      return s ? s.version : null;
+      const s3 = parse3(version.trim().replace(/^[=v]+/, ""), options2);
+      return s3 ? s3.version : null;
     };
     module2.exports = clean;
   }
@@ -19697,7 +19697,7 @@ var require_inc = __commonJS({
   "node_modules/semver/functions/inc.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var inc = (version, release, options2, identifier, identifierBase) => {
+    var inc = (version, release2, options2, identifier, identifierBase) => {
       if (typeof options2 === "string") {
         identifierBase = identifier;
         identifier = options2;
@@ -19707,8 +19707,8 @@ var require_inc = __commonJS({
         return new SemVer(
           version instanceof SemVer ? version.version : version,
           options2
-        ).inc(release, identifier, identifierBase).version;
-      } catch (er) {
+        ).inc(release2, identifier, identifierBase).version;
+      } catch (er2) {
         return null;
       }
     };
@@ -19808,7 +19808,7 @@ var require_compare = __commonJS({
   "node_modules/semver/functions/compare.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var compare = (a, b, loose) => new SemVer(a, loose).compare(new SemVer(b, loose));
+    var compare = (a, b3, loose) => new SemVer(a, loose).compare(new SemVer(b3, loose));
     module2.exports = compare;
   }
 });
@@ -19818,7 +19818,7 @@ var require_rcompare = __commonJS({
   "node_modules/semver/functions/rcompare.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var rcompare = (a, b, loose) => compare(b, a, loose);
+    var rcompare = (a, b3, loose) => compare(b3, a, loose);
     module2.exports = rcompare;
   }
 });
@@ -19828,7 +19828,7 @@ var require_compare_loose = __commonJS({
   "node_modules/semver/functions/compare-loose.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var compareLoose = (a, b) => compare(a, b, true);
+    var compareLoose = (a, b3) => compare(a, b3, true);
     module2.exports = compareLoose;
   }
 });
@@ -19838,9 +19838,9 @@ var require_compare_build = __commonJS({
   "node_modules/semver/functions/compare-build.js"(exports2, module2) {
     "use strict";
     var SemVer = require_semver();
-    var compareBuild = (a, b, loose) => {
+    var compareBuild = (a, b3, loose) => {
       const versionA = new SemVer(a, loose);
-      const versionB = new SemVer(b, loose);
+      const versionB = new SemVer(b3, loose);
       return versionA.compare(versionB) || versionA.compareBuild(versionB);
     };
     module2.exports = compareBuild;
@@ -19852,7 +19852,7 @@ var require_sort = __commonJS({
   "node_modules/semver/functions/sort.js"(exports2, module2) {
     "use strict";
     var compareBuild = require_compare_build();
-    var sort = (list, loose) => list.sort((a, b) => compareBuild(a, b, loose));
+    var sort = (list, loose) => list.sort((a, b3) => compareBuild(a, b3, loose));
     module2.exports = sort;
   }
 });
@@ -19862,7 +19862,7 @@ var require_rsort = __commonJS({
   "node_modules/semver/functions/rsort.js"(exports2, module2) {
     "use strict";
     var compareBuild = require_compare_build();
-    var rsort = (list, loose) => list.sort((a, b) => compareBuild(b, a, loose));
+    var rsort = (list, loose) => list.sort((a, b3) => compareBuild(b3, a, loose));
     module2.exports = rsort;
   }
 });
@@ -19872,8 +19872,8 @@ var require_gt = __commonJS({
   "node_modules/semver/functions/gt.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var gt = (a, b, loose) => compare(a, b, loose) > 0;
-    module2.exports = gt;
+    var gt2 = (a, b3, loose) => compare(a, b3, loose) > 0;
+    module2.exports = gt2;
   }
 });
 
@@ -19882,8 +19882,8 @@ var require_lt = __commonJS({
   "node_modules/semver/functions/lt.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var lt = (a, b, loose) => compare(a, b, loose) < 0;
-    module2.exports = lt;
+    var lt2 = (a, b3, loose) => compare(a, b3, loose) < 0;
+    module2.exports = lt2;
   }
 });
 
@@ -19892,7 +19892,7 @@ var require_eq = __commonJS({
   "node_modules/semver/functions/eq.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var eq = (a, b, loose) => compare(a, b, loose) === 0;
+    var eq = (a, b3, loose) => compare(a, b3, loose) === 0;
     module2.exports = eq;
   }
 });
@@ -19902,7 +19902,7 @@ var require_neq = __commonJS({
   "node_modules/semver/functions/neq.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var neq = (a, b, loose) => compare(a, b, loose) !== 0;
+    var neq = (a, b3, loose) => compare(a, b3, loose) !== 0;
     module2.exports = neq;
   }
 });
@@ -19912,7 +19912,7 @@ var require_gte = __commonJS({
   "node_modules/semver/functions/gte.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var gte = (a, b, loose) => compare(a, b, loose) >= 0;
+    var gte = (a, b3, loose) => compare(a, b3, loose) >= 0;
     module2.exports = gte;
   }
 });
@@ -19922,7 +19922,7 @@ var require_lte = __commonJS({
   "node_modules/semver/functions/lte.js"(exports2, module2) {
     "use strict";
     var compare = require_compare();
-    var lte = (a, b, loose) => compare(a, b, loose) <= 0;
+    var lte = (a, b3, loose) => compare(a, b3, loose) <= 0;
     module2.exports = lte;
   }
 });
@@ -19933,42 +19933,42 @@ var require_cmp = __commonJS({
     "use strict";
     var eq = require_eq();
     var neq = require_neq();
-    var gt = require_gt();
+    var gt2 = require_gt();
     var gte = require_gte();
-    var lt = require_lt();
+    var lt2 = require_lt();
     var lte = require_lte();
-    var cmp = (a, op, b, loose) => {
+    var cmp = (a, op, b3, loose) => {
       switch (op) {
         case "===":
           if (typeof a === "object") {
             a = a.version;
           }
-          if (typeof b === "object") {
-            b = b.version;
+          if (typeof b3 === "object") {
+            b3 = b3.version;
           }
-          return a === b;
+          return a === b3;
         case "!==":
           if (typeof a === "object") {
             a = a.version;
           }
-          if (typeof b === "object") {
-            b = b.version;
+          if (typeof b3 === "object") {
+            b3 = b3.version;
           }
-          return a !== b;
+          return a !== b3;
         case "":
         case "=":
         case "==":
-          return eq(a, b, loose);
+          return eq(a, b3, loose);
         case "!=":
-          return neq(a, b, loose);
+          return neq(a, b3, loose);
         case ">":
-          return gt(a, b, loose);
+          return gt2(a, b3, loose);
         case ">=":
-          return gte(a, b, loose);
+          return gte(a, b3, loose);
         case "<":
-          return lt(a, b, loose);
+          return lt2(a, b3, loose);
         case "<=":
-          return lte(a, b, loose);
+          return lte(a, b3, loose);
         default:
           throw new TypeError(`Invalid operator: ${op}`);
       }
@@ -19983,7 +19983,7 @@ var require_coerce = __commonJS({
     "use strict";
     var SemVer = require_semver();
     var parse3 = require_parse2();
-    var { safeRe: re, t } = require_re();
+    var { safeRe: re2, t } = require_re();
     var coerce = (version, options2) => {
       if (version instanceof SemVer) {
         return version;
@@ -19997,9 +19997,9 @@ var require_coerce = __commonJS({
       options2 = options2 || {};
       let match = null;
       if (!options2.rtl) {
-        match = version.match(options2.includePrerelease ? re[t.COERCEFULL] : re[t.COERCE]);
+        match = version.match(options2.includePrerelease ? re2[t.COERCEFULL] : re2[t.COERCE]);
       } else {
-        const coerceRtlRegex = options2.includePrerelease ? re[t.COERCERTLFULL] : re[t.COERCERTL];
+        const coerceRtlRegex = options2.includePrerelease ? re2[t.COERCERTLFULL] : re2[t.COERCERTL];
         let next;
         while ((next = coerceRtlRegex.exec(version)) && (!match || match.index + match[0].length !== version.length)) {
           if (!match || next.index + next[0].length !== match.index + match[0].length) {
@@ -20346,11 +20346,11 @@ var require_range = __commonJS({
               this.formatted += "||";
             }
             const comps = this.set[i2];
-            for (let k = 0; k < comps.length; k++) {
-              if (k > 0) {
+            for (let k2 = 0; k2 < comps.length; k2++) {
+              if (k2 > 0) {
                 this.formatted += " ";
               }
-              this.formatted += comps[k].toString().trim();
+              this.formatted += comps[k2].toString().trim();
             }
           }
         }
@@ -20371,20 +20371,20 @@ var require_range = __commonJS({
           return cached;
         }
         const loose = this.options.loose;
-        const hr = loose ? re[t.HYPHENRANGELOOSE] : re[t.HYPHENRANGE];
-        range = range.replace(hr, hyphenReplace(this.options.includePrerelease));
+        const hr2 = loose ? re2[t.HYPHENRANGELOOSE] : re2[t.HYPHENRANGE];
+        range = range.replace(hr2, hyphenReplace(this.options.includePrerelease));
         debug2("hyphen replace", range);
         range = trimComparatorWhitespace(range);
         debug2("comparator trim", range);
-        range = range.replace(re[t.TILDETRIM], tildeTrimReplace);
+        range = range.replace(re2[t.TILDETRIM], tildeTrimReplace);
         debug2("tilde trim", range);
-        range = range.replace(re[t.CARETTRIM], caretTrimReplace);
+        range = range.replace(re2[t.CARETTRIM], caretTrimReplace);
         debug2("caret trim", range);
         let rangeList = range.split(" ").map((comp) => parseComparator(comp, this.options)).join(" ").split(/\s+/).map((comp) => replaceGTE0(comp, this.options));
         if (loose) {
           rangeList = rangeList.filter((comp) => {
             debug2("loose invalid filter", comp, this.options);
-            return !!comp.match(re[t.COMPARATORLOOSE]);
+            return !!comp.match(re2[t.COMPARATORLOOSE]);
           });
         }
         debug2("range list", rangeList);
@@ -20425,7 +20425,7 @@ var require_range = __commonJS({
         if (typeof version === "string") {
           try {
             version = new SemVer(version, this.options);
-          } catch (er) {
+          } catch (er2) {
             return false;
           }
         }
@@ -20446,7 +20446,7 @@ var require_range = __commonJS({
     var SemVer = require_semver();
     var trimComparatorWhitespace = require_trim_comparator_whitespace();
     var {
-      safeRe: re,
+      safeRe: re2,
       src,
       t,
       tildeTrimReplace,
@@ -20469,7 +20469,7 @@ var require_range = __commonJS({
       return result;
     };
     var parseComparator = (comp, options2) => {
-      comp = comp.replace(re[t.BUILD], "");
+      comp = comp.replace(re2[t.BUILD], "");
       debug2("comp", comp, options2);
       comp = replaceCarets(comp, options2);
       debug2("caret", comp);
@@ -20482,27 +20482,27 @@ var require_range = __commonJS({
       return comp;
     };
     var isX = (id) => !id || id.toLowerCase() === "x" || id === "*";
-    var invalidXRangeOrder = (M, m, p) => isX(M) && !isX(m) || isX(m) && p && !isX(p);
+    var invalidXRangeOrder = (M2, m2, p2) => isX(M2) && !isX(m2) || isX(m2) && p2 && !isX(p2);
     var replaceTildes = (comp, options2) => {
       return comp.trim().split(/\s+/).map((c) => replaceTilde(c, options2)).join(" ");
     };
     var replaceTilde = (comp, options2) => {
-      const r = options2.loose ? re[t.TILDELOOSE] : re[t.TILDE];
-      const z = options2.includePrerelease ? "-0" : "";
-      return comp.replace(r, (_, M, m, p, pr) => {
-        debug2("tilde", comp, _, M, m, p, pr);
+      const r = options2.loose ? re2[t.TILDELOOSE] : re2[t.TILDE];
+      const z2 = options2.includePrerelease ? "-0" : "";
+      return comp.replace(r, (_2, M2, m2, p2, pr2) => {
+        debug2("tilde", comp, _2, M2, m2, p2, pr2);
         let ret;
-        if (isX(M)) {
+        if (isX(M2)) {
           ret = "";
-        } else if (isX(m)) {
-          ret = `>=${M}.0.0${z} <${+M + 1}.0.0-0`;
-        } else if (isX(p)) {
-          ret = `>=${M}.${m}.0${z} <${M}.${+m + 1}.0-0`;
-        } else if (pr) {
-          debug2("replaceTilde pr", pr);
-          ret = `>=${M}.${m}.${p}-${pr} <${M}.${+m + 1}.0-0`;
+        } else if (isX(m2)) {
+          ret = `>=${M2}.0.0${z2} <${+M2 + 1}.0.0-0`;
+        } else if (isX(p2)) {
+          ret = `>=${M2}.${m2}.0${z2} <${M2}.${+m2 + 1}.0-0`;
+        } else if (pr2) {
+          debug2("replaceTilde pr", pr2);
+          ret = `>=${M2}.${m2}.${p2}-${pr2} <${M2}.${+m2 + 1}.0-0`;
         } else {
-          ret = `>=${M}.${m}.${p} <${M}.${+m + 1}.0-0`;
+          ret = `>=${M2}.${m2}.${p2} <${M2}.${+m2 + 1}.0-0`;
         }
         debug2("tilde return", ret);
         return ret;
@@ -20513,42 +20513,42 @@ var require_range = __commonJS({
     };
     var replaceCaret = (comp, options2) => {
       debug2("caret", comp, options2);
-      const r = options2.loose ? re[t.CARETLOOSE] : re[t.CARET];
-      const z = options2.includePrerelease ? "-0" : "";
-      return comp.replace(r, (_, M, m, p, pr) => {
-        debug2("caret", comp, _, M, m, p, pr);
+      const r = options2.loose ? re2[t.CARETLOOSE] : re2[t.CARET];
+      const z2 = options2.includePrerelease ? "-0" : "";
+      return comp.replace(r, (_2, M2, m2, p2, pr2) => {
+        debug2("caret", comp, _2, M2, m2, p2, pr2);
         let ret;
-        if (isX(M)) {
+        if (isX(M2)) {
           ret = "";
-        } else if (isX(m)) {
-          ret = `>=${M}.0.0${z} <${+M + 1}.0.0-0`;
-        } else if (isX(p)) {
-          if (M === "0") {
-            ret = `>=${M}.${m}.0${z} <${M}.${+m + 1}.0-0`;
+        } else if (isX(m2)) {
+          ret = `>=${M2}.0.0${z2} <${+M2 + 1}.0.0-0`;
+        } else if (isX(p2)) {
+          if (M2 === "0") {
+            ret = `>=${M2}.${m2}.0${z2} <${M2}.${+m2 + 1}.0-0`;
           } else {
-            ret = `>=${M}.${m}.0${z} <${+M + 1}.0.0-0`;
+            ret = `>=${M2}.${m2}.0${z2} <${+M2 + 1}.0.0-0`;
           }
-        } else if (pr) {
-          debug2("replaceCaret pr", pr);
-          if (M === "0") {
-            if (m === "0") {
-              ret = `>=${M}.${m}.${p}-${pr} <${M}.${m}.${+p + 1}-0`;
+        } else if (pr2) {
+          debug2("replaceCaret pr", pr2);
+          if (M2 === "0") {
+            if (m2 === "0") {
+              ret = `>=${M2}.${m2}.${p2}-${pr2} <${M2}.${m2}.${+p2 + 1}-0`;
             } else {
-              ret = `>=${M}.${m}.${p}-${pr} <${M}.${+m + 1}.0-0`;
+              ret = `>=${M2}.${m2}.${p2}-${pr2} <${M2}.${+m2 + 1}.0-0`;
             }
           } else {
-            ret = `>=${M}.${m}.${p}-${pr} <${+M + 1}.0.0-0`;
+            ret = `>=${M2}.${m2}.${p2}-${pr2} <${+M2 + 1}.0.0-0`;
           }
         } else {
           debug2("no pr");
-          if (M === "0") {
-            if (m === "0") {
-              ret = `>=${M}.${m}.${p} <${M}.${m}.${+p + 1}-0`;
+          if (M2 === "0") {
+            if (m2 === "0") {
+              ret = `>=${M2}.${m2}.${p2} <${M2}.${m2}.${+p2 + 1}-0`;
             } else {
-              ret = `>=${M}.${m}.${p} <${M}.${+m + 1}.0-0`;
+              ret = `>=${M2}.${m2}.${p2} <${M2}.${+m2 + 1}.0-0`;
             }
           } else {
-            ret = `>=${M}.${m}.${p} <${+M + 1}.0.0-0`;
+            ret = `>=${M2}.${m2}.${p2} <${+M2 + 1}.0.0-0`;
           }
         }
         debug2("caret return", ret);
@@ -20561,20 +20561,20 @@ var require_range = __commonJS({
     };
     var replaceXRange = (comp, options2) => {
       comp = comp.trim();
-      const r = options2.loose ? re[t.XRANGELOOSE] : re[t.XRANGE];
-      return comp.replace(r, (ret, gtlt, M, m, p, pr) => {
-        debug2("xRange", comp, ret, gtlt, M, m, p, pr);
-        if (invalidXRangeOrder(M, m, p)) {
+      const r = options2.loose ? re2[t.XRANGELOOSE] : re2[t.XRANGE];
+      return comp.replace(r, (ret, gtlt, M2, m2, p2, pr2) => {
+        debug2("xRange", comp, ret, gtlt, M2, m2, p2, pr2);
+        if (invalidXRangeOrder(M2, m2, p2)) {
           return comp;
         }
-        const xM = isX(M);
-        const xm = xM || isX(m);
-        const xp = xm || isX(p);
+        const xM = isX(M2);
+        const xm = xM || isX(m2);
+        const xp = xm || isX(p2);
         const anyX = xp;
         if (gtlt === "=" && anyX) {
           gtlt = "";
         }
-        pr = options2.includePrerelease ? "-0" : "";
+        pr2 = options2.includePrerelease ? "-0" : "";
         if (xM) {
           if (gtlt === ">" || gtlt === "<") {
             ret = "<0.0.0-0";
@@ -20583,35 +20583,35 @@ var require_range = __commonJS({
           }
         } else if (gtlt && anyX) {
           if (xm) {
-            m = 0;
+            m2 = 0;
           }
-          p = 0;
+          p2 = 0;
           if (gtlt === ">") {
             gtlt = ">=";
             if (xm) {
-              M = +M + 1;
-              m = 0;
-              p = 0;
+              M2 = +M2 + 1;
+              m2 = 0;
+              p2 = 0;
             } else {
-              m = +m + 1;
-              p = 0;
+              m2 = +m2 + 1;
+              p2 = 0;
             }
           } else if (gtlt === "<=") {
             gtlt = "<";
             if (xm) {
-              M = +M + 1;
+              M2 = +M2 + 1;
             } else {
-              m = +m + 1;
+              m2 = +m2 + 1;
             }
           }
           if (gtlt === "<") {
-            pr = "-0";
+            pr2 = "-0";
           }
-          ret = `${gtlt + M}.${m}.${p}${pr}`;
+          ret = `${gtlt + M2}.${m2}.${p2}${pr2}`;
         } else if (xm) {
-          ret = `>=${M}.0.0${pr} <${+M + 1}.0.0-0`;
+          ret = `>=${M2}.0.0${pr2} <${+M2 + 1}.0.0-0`;
         } else if (xp) {
-          ret = `>=${M}.${m}.0${pr} <${M}.${+m + 1}.0-0`;
+          ret = `>=${M2}.${m2}.0${pr2} <${M2}.${+m2 + 1}.0-0`;
         }
         debug2("xRange return", ret);
         return ret;
@@ -20619,13 +20619,13 @@ var require_range = __commonJS({
     };
     var replaceStars = (comp, options2) => {
       debug2("replaceStars", comp, options2);
-      return comp.trim().replace(re[t.STAR], "");
+      return comp.trim().replace(re2[t.STAR], "");
     };
     var replaceGTE0 = (comp, options2) => {
       debug2("replaceGTE0", comp, options2);
-      return comp.trim().replace(re[options2.includePrerelease ? t.GTE0PRE : t.GTE0], "");
+      return comp.trim().replace(re2[options2.includePrerelease ? t.GTE0PRE : t.GTE0], "");
     };
-    var hyphenReplace = (incPr) => ($0, from, fM, fm, fp, fpr, fb, to, tM, tm, tp, tpr) => {
+    var hyphenReplace = (incPr) => ($0, from, fM, fm, fp, fpr, fb, to2, tM, tm, tp, tpr) => {
       if (isX(fM)) {
         from = "";
       } else if (isX(fm)) {
@@ -20638,19 +20638,19 @@ var require_range = __commonJS({
         from = `>=${from}${incPr ? "-0" : ""}`;
       }
       if (isX(tM)) {
-        to = "";
+        to2 = "";
       } else if (isX(tm)) {
-        to = `<${+tM + 1}.0.0-0`;
+        to2 = `<${+tM + 1}.0.0-0`;
       } else if (isX(tp)) {
-        to = `<${tM}.${+tm + 1}.0-0`;
+        to2 = `<${tM}.${+tm + 1}.0-0`;
       } else if (tpr) {
-        to = `<=${tM}.${tm}.${tp}-${tpr}`;
+        to2 = `<=${tM}.${tm}.${tp}-${tpr}`;
       } else if (incPr) {
-        to = `<${tM}.${tm}.${+tp + 1}-0`;
+        to2 = `<${tM}.${tm}.${+tp + 1}-0`;
       } else {
-        to = `<=${to}`;
+        to2 = `<=${to2}`;
       }
-      return `${from} ${to}`.trim();
+      return `${from} ${to2}`.trim();
     };
     var testSet = (set, version, options2) => {
       for (let i2 = 0; i2 < set.length; i2++) {
@@ -20709,19 +20709,19 @@ var require_comparator = __commonJS({
         debug2("comp", this);
       }
       parse(comp) {
-        const r = this.options.loose ? re[t.COMPARATORLOOSE] : re[t.COMPARATOR];
-        const m = comp.match(r);
-        if (!m) {
+        const r = this.options.loose ? re2[t.COMPARATORLOOSE] : re2[t.COMPARATOR];
+        const m2 = comp.match(r);
+        if (!m2) {
           throw new TypeError(`Invalid comparator: ${comp}`);
         }
-        this.operator = m[1] !== void 0 ? m[1] : "";
+        this.operator = m2[1] !== void 0 ? m2[1] : "";
         if (this.operator === "=") {
           this.operator = "";
         }
-        if (!m[2]) {
+        if (!m2[2]) {
           this.semver = ANY;
         } else {
-          this.semver = new SemVer(m[2], this.options.loose);
+          this.semver = new SemVer(m2[2], this.options.loose);
         }
       }
       toString() {
@@ -20735,7 +20735,7 @@ var require_comparator = __commonJS({
         if (typeof version === "string") {
           try {
             version = new SemVer(version, this.options);
-          } catch (er) {
+          } catch (er2) {
             return false;
           }
         }
@@ -20783,7 +20783,7 @@ var require_comparator = __commonJS({
     };
     module2.exports = Comparator;
     var parseOptions = require_parse_options();
-    var { safeRe: re, t } = require_re();
+    var { safeRe: re2, t } = require_re();
     var cmp = require_cmp();
     var debug2 = require_debug();
     var SemVer = require_semver();
@@ -20799,7 +20799,7 @@ var require_satisfies = __commonJS({
     var satisfies2 = (version, range, options2) => {
       try {
         range = new Range(range, options2);
-      } catch (er) {
+      } catch (er2) {
         return false;
       }
       return range.test(version);
@@ -20830,13 +20830,13 @@ var require_max_satisfying = __commonJS({
       let rangeObj = null;
       try {
         rangeObj = new Range(range, options2);
-      } catch (er) {
+      } catch (er2) {
         return null;
       }
-      versions.forEach((v) => {
-        if (rangeObj.test(v)) {
-          if (!max2 || maxSV.compare(v) === -1) {
-            max2 = v;
+      versions.forEach((v2) => {
+        if (rangeObj.test(v2)) {
+          if (!max2 || maxSV.compare(v2) === -1) {
+            max2 = v2;
             maxSV = new SemVer(max2, options2);
           }
         }
@@ -20859,13 +20859,13 @@ var require_min_satisfying = __commonJS({
       let rangeObj = null;
       try {
         rangeObj = new Range(range, options2);
-      } catch (er) {
+      } catch (er2) {
         return null;
       }
-      versions.forEach((v) => {
-        if (rangeObj.test(v)) {
-          if (!min || minSV.compare(v) === 1) {
-            min = v;
+      versions.forEach((v2) => {
+        if (rangeObj.test(v2)) {
+          if (!min || minSV.compare(v2) === 1) {
+            min = v2;
             minSV = new SemVer(min, options2);
           }
         }
@@ -20882,7 +20882,7 @@ var require_min_version = __commonJS({
     "use strict";
     var SemVer = require_semver();
     var Range = require_range();
-    var gt = require_gt();
+    var gt2 = require_gt();
     var minVersion = (range, loose) => {
       range = new Range(range, loose);
       let minver = new SemVer("0.0.0");
@@ -20910,7 +20910,7 @@ var require_min_version = __commonJS({
             /* fallthrough */
             case "":
             case ">=":
-              if (!setMin || gt(compver, setMin)) {
+              if (!setMin || gt2(compver, setMin)) {
                 setMin = compver;
               }
               break;
@@ -20922,7 +20922,7 @@ var require_min_version = __commonJS({
               throw new Error(`Unexpected operation: ${comparator.operator}`);
           }
         });
-        if (setMin && (!minver || gt(minver, setMin))) {
+        if (setMin && (!minver || gt2(minver, setMin))) {
           minver = setMin;
         }
       }
@@ -20943,7 +20943,7 @@ var require_valid2 = __commonJS({
     var validRange = (range, options2) => {
       try {
         return new Range(range, options2).range || "*";
-      } catch (er) {
+      } catch (er2) {
         return null;
       }
     };
@@ -20960,8 +20960,8 @@ var require_outside = __commonJS({
     var { ANY } = Comparator;
     var Range = require_range();
     var satisfies2 = require_satisfies();
-    var gt = require_gt();
-    var lt = require_lt();
+    var gt2 = require_gt();
+    var lt2 = require_lt();
     var lte = require_lte();
     var gte = require_gte();
     var outside = (version, range, hilo, options2) => {
@@ -20970,16 +20970,16 @@ var require_outside = __commonJS({
       let gtfn, ltefn, ltfn, comp, ecomp;
       switch (hilo) {
         case ">":
-          gtfn = gt;
+          gtfn = gt2;
           ltefn = lte;
-          ltfn = lt;
+          ltfn = lt2;
           comp = ">";
           ecomp = ">=";
           break;
         case "<":
-          gtfn = lt;
+          gtfn = lt2;
           ltefn = gte;
-          ltfn = gt;
+          ltfn = gt2;
           comp = "<";
           ecomp = "<=";
           break;
@@ -21064,8 +21064,8 @@ var require_simplify = __commonJS({
       const set = [];
       let first = null;
       let prev = null;
-      const v = versions.sort((a, b) => compare(a, b, options2));
-      for (const version of v) {
+      const v2 = versions.sort((a, b3) => compare(a, b3, options2));
+      for (const version of v2) {
         const included = satisfies2(version, range, options2);
         if (included) {
           prev = version;
@@ -21087,11 +21087,11 @@ var require_simplify = __commonJS({
       for (const [min, max2] of set) {
         if (min === max2) {
           ranges.push(min);
-        } else if (!max2 && min === v[0]) {
+        } else if (!max2 && min === v2[0]) {
           ranges.push("*");
         } else if (!max2) {
           ranges.push(`>=${min}`);
-        } else if (min === v[0]) {
+        } else if (min === v2[0]) {
           ranges.push(`<=${max2}`);
         } else {
           ranges.push(`${min} - ${max2}`);
@@ -21157,12 +21157,12 @@ var require_subset = __commonJS({
         }
       }
       const eqSet = /* @__PURE__ */ new Set();
-      let gt, lt;
+      let gt2, lt2;
       for (const c of sub) {
         if (c.operator === ">" || c.operator === ">=") {
-          gt = higherGT(gt, c, options2);
+          gt2 = higherGT(gt2, c, options2);
         } else if (c.operator === "<" || c.operator === "<=") {
-          lt = lowerLT(lt, c, options2);
+          lt2 = lowerLT(lt2, c, options2);
         } else {
           eqSet.add(c.semver);
         }
@@ -21171,19 +21171,19 @@ var require_subset = __commonJS({
         return null;
       }
       let gtltComp;
-      if (gt && lt) {
-        gtltComp = compare(gt.semver, lt.semver, options2);
+      if (gt2 && lt2) {
+        gtltComp = compare(gt2.semver, lt2.semver, options2);
         if (gtltComp > 0) {
           return null;
-        } else if (gtltComp === 0 && (gt.operator !== ">=" || lt.operator !== "<=")) {
+        } else if (gtltComp === 0 && (gt2.operator !== ">=" || lt2.operator !== "<=")) {
           return null;
         }
       }
       for (const eq of eqSet) {
-        if (gt && !satisfies2(eq, String(gt), options2)) {
+        if (gt2 && !satisfies2(eq, String(gt2), options2)) {
           return null;
         }
-        if (lt && !satisfies2(eq, String(lt), options2)) {
+        if (lt2 && !satisfies2(eq, String(lt2), options2)) {
           return null;
         }
         for (const c of dom) {
@@ -21195,52 +21195,52 @@ var require_subset = __commonJS({
       }
       let higher, lower;
       let hasDomLT, hasDomGT;
-      let needDomLTPre = lt && !options2.includePrerelease && lt.semver.prerelease.length ? lt.semver : false;
-      let needDomGTPre = gt && !options2.includePrerelease && gt.semver.prerelease.length ? gt.semver : false;
-      if (needDomLTPre && needDomLTPre.prerelease.length === 1 && lt.operator === "<" && needDomLTPre.prerelease[0] === 0) {
+      let needDomLTPre = lt2 && !options2.includePrerelease && lt2.semver.prerelease.length ? lt2.semver : false;
+      let needDomGTPre = gt2 && !options2.includePrerelease && gt2.semver.prerelease.length ? gt2.semver : false;
+      if (needDomLTPre && needDomLTPre.prerelease.length === 1 && lt2.operator === "<" && needDomLTPre.prerelease[0] === 0) {
         needDomLTPre = false;
       }
       for (const c of dom) {
         hasDomGT = hasDomGT || c.operator === ">" || c.operator === ">=";
         hasDomLT = hasDomLT || c.operator === "<" || c.operator === "<=";
-        if (gt) {
+        if (gt2) {
           if (needDomGTPre) {
             if (c.semver.prerelease && c.semver.prerelease.length && c.semver.major === needDomGTPre.major && c.semver.minor === needDomGTPre.minor && c.semver.patch === needDomGTPre.patch) {
               needDomGTPre = false;
             }
           }
           if (c.operator === ">" || c.operator === ">=") {
-            higher = higherGT(gt, c, options2);
-            if (higher === c && higher !== gt) {
+            higher = higherGT(gt2, c, options2);
+            if (higher === c && higher !== gt2) {
               return false;
             }
-          } else if (gt.operator === ">=" && !c.test(gt.semver)) {
+          } else if (gt2.operator === ">=" && !c.test(gt2.semver)) {
             return false;
           }
         }
-        if (lt) {
+        if (lt2) {
           if (needDomLTPre) {
             if (c.semver.prerelease && c.semver.prerelease.length && c.semver.major === needDomLTPre.major && c.semver.minor === needDomLTPre.minor && c.semver.patch === needDomLTPre.patch) {
               needDomLTPre = false;
             }
           }
           if (c.operator === "<" || c.operator === "<=") {
-            lower = lowerLT(lt, c, options2);
-            if (lower === c && lower !== lt) {
+            lower = lowerLT(lt2, c, options2);
+            if (lower === c && lower !== lt2) {
               return false;
             }
-          } else if (lt.operator === "<=" && !c.test(lt.semver)) {
+          } else if (lt2.operator === "<=" && !c.test(lt2.semver)) {
             return false;
           }
         }
-        if (!c.operator && (lt || gt) && gtltComp !== 0) {
+        if (!c.operator && (lt2 || gt2) && gtltComp !== 0) {
           return false;
         }
       }
-      if (gt && hasDomLT && !lt && gtltComp !== 0) {
+      if (gt2 && hasDomLT && !lt2 && gtltComp !== 0) {
         return false;
       }
-      if (lt && hasDomGT && !gt && gtltComp !== 0) {
+      if (lt2 && hasDomGT && !gt2 && gtltComp !== 0) {
         return false;
       }
       if (needDomGTPre || needDomLTPre) {
@@ -21248,19 +21248,19 @@ var require_subset = __commonJS({
       }
       return true;
     };
-    var higherGT = (a, b, options2) => {
+    var higherGT = (a, b3, options2) => {
       if (!a) {
-        return b;
+        return b3;
       }
-      const comp = compare(a.semver, b.semver, options2);
-      return comp > 0 ? a : comp < 0 ? b : b.operator === ">" && a.operator === ">=" ? b : a;
+      const comp = compare(a.semver, b3.semver, options2);
+      return comp > 0 ? a : comp < 0 ? b3 : b3.operator === ">" && a.operator === ">=" ? b3 : a;
     };
-    var lowerLT = (a, b, options2) => {
+    var lowerLT = (a, b3, options2) => {
       if (!a) {
-        return b;
+        return b3;
       }
-      const comp = compare(a.semver, b.semver, options2);
-      return comp < 0 ? a : comp > 0 ? b : b.operator === "<" && a.operator === "<=" ? b : a;
+      const comp = compare(a.semver, b3.semver, options2);
+      return comp < 0 ? a : comp > 0 ? b3 : b3.operator === "<" && a.operator === "<=" ? b3 : a;
     };
     module2.exports = subset;
   }
@@ -21289,8 +21289,8 @@ var require_semver2 = __commonJS({
     var compareBuild = require_compare_build();
     var sort = require_sort();
     var rsort = require_rsort();
-    var gt = require_gt();
-    var lt = require_lt();
+    var gt2 = require_gt();
+    var lt2 = require_lt();
     var eq = require_eq();
     var neq = require_neq();
     var gte = require_gte();
@@ -21328,8 +21328,8 @@ var require_semver2 = __commonJS({
       compareBuild,
       sort,
       rsort,
-      gt,
-      lt,
+      gt: gt2,
+      lt: lt2,
       eq,
       neq,
       gte,
@@ -21374,11 +21374,11 @@ var require_code = __commonJS({
     exports2._CodeOrName = _CodeOrName;
     exports2.IDENTIFIER = /^[a-z$_][a-z$_0-9]*$/i;
     var Name = class extends _CodeOrName {
-      constructor(s) {
+      constructor(s3) {
         super();
-        if (!exports2.IDENTIFIER.test(s))
+        if (!exports2.IDENTIFIER.test(s3))
           throw new Error("CodeGen: name must be a valid identifier");
-        this.str = s;
+        this.str = s3;
       }
       toString() {
         return this.str;
@@ -21407,7 +21407,7 @@ var require_code = __commonJS({
       }
       get str() {
         var _a2;
-        return (_a2 = this._str) !== null && _a2 !== void 0 ? _a2 : this._str = this._items.reduce((s, c) => `${s}${c}`, "");
+        return (_a2 = this._str) !== null && _a2 !== void 0 ? _a2 : this._str = this._items.reduce((s3, c) => `${s3}${c}`, "");
       }
       get names() {
         var _a2;
@@ -21420,7 +21420,7 @@ var require_code = __commonJS({
     };
     exports2._Code = _Code;
     exports2.nil = new _Code("");
-    function _(strs, ...args) {
+    function _2(strs, ...args) {
       const code2 = [strs[0]];
       let i2 = 0;
       while (i2 < args.length) {
@@ -21429,7 +21429,7 @@ var require_code = __commonJS({
       }
       return new _Code(code2);
     }
-    exports2._ = _;
+    exports2._ = _2;
     var plus = new _Code("+");
     function str2(strs, ...args) {
       const expr = [safeStringify(strs[0])];
@@ -21466,22 +21466,22 @@ var require_code = __commonJS({
         i2++;
       }
     }
-    function mergeExprItems(a, b) {
-      if (b === '""')
+    function mergeExprItems(a, b3) {
+      if (b3 === '""')
         return a;
       if (a === '""')
-        return b;
+        return b3;
       if (typeof a == "string") {
-        if (b instanceof Name || a[a.length - 1] !== '"')
+        if (b3 instanceof Name || a[a.length - 1] !== '"')
           return;
-        if (typeof b != "string")
-          return `${a.slice(0, -1)}${b}"`;
-        if (b[0] === '"')
-          return a.slice(0, -1) + b.slice(1);
+        if (typeof b3 != "string")
+          return `${a.slice(0, -1)}${b3}"`;
+        if (b3[0] === '"')
+          return a.slice(0, -1) + b3.slice(1);
         return;
       }
-      if (typeof b == "string" && b[0] === '"' && !(a instanceof Name))
-        return `"${a}${b.slice(1)}`;
+      if (typeof b3 == "string" && b3[0] === '"' && !(a instanceof Name))
+        return `"${a}${b3.slice(1)}`;
       return;
     }
     function strConcat(c1, c2) {
@@ -21500,7 +21500,7 @@ var require_code = __commonJS({
     }
     exports2.safeStringify = safeStringify;
     function getProperty(key) {
-      return typeof key == "string" && exports2.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _`[${key}]`;
+      return typeof key == "string" && exports2.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _2`[${key}]`;
     }
     exports2.getProperty = getProperty;
     function getEsmExportName(key) {
@@ -21597,26 +21597,26 @@ var require_scope = __commonJS({
         const name = this.toName(nameOrPrefix);
         const { prefix } = name;
         const valueKey = (_a2 = value.key) !== null && _a2 !== void 0 ? _a2 : value.ref;
-        let vs = this._values[prefix];
-        if (vs) {
-          const _name = vs.get(valueKey);
+        let vs2 = this._values[prefix];
+        if (vs2) {
+          const _name = vs2.get(valueKey);
           if (_name)
             return _name;
         } else {
-          vs = this._values[prefix] = /* @__PURE__ */ new Map();
+          vs2 = this._values[prefix] = /* @__PURE__ */ new Map();
         }
-        vs.set(valueKey, name);
-        const s = this._scope[prefix] || (this._scope[prefix] = []);
-        const itemIndex = s.length;
-        s[itemIndex] = value.ref;
+        vs2.set(valueKey, name);
+        const s3 = this._scope[prefix] || (this._scope[prefix] = []);
+        const itemIndex = s3.length;
+        s3[itemIndex] = value.ref;
         name.setValue(value, { property: prefix, itemIndex });
         return name;
       }
       getValue(prefix, keyOrRef) {
-        const vs = this._values[prefix];
-        if (!vs)
+        const vs2 = this._values[prefix];
+        if (!vs2)
           return;
-        return vs.get(keyOrRef);
+        return vs2.get(keyOrRef);
       }
       scopeRefs(scopeName, values = this._values) {
         return this._reduceValues(values, (name) => {
@@ -21635,11 +21635,11 @@ var require_scope = __commonJS({
       _reduceValues(values, valueCode, usedValues = {}, getCode) {
         let code2 = code_1.nil;
         for (const prefix in values) {
-          const vs = values[prefix];
-          if (!vs)
+          const vs2 = values[prefix];
+          if (!vs2)
             continue;
           const nameSet = usedValues[prefix] = usedValues[prefix] || /* @__PURE__ */ new Map();
-          vs.forEach((name) => {
+          vs2.forEach((name) => {
             if (nameSet.has(name))
               return;
             nameSet.set(name, UsedValueState.Started);
@@ -21735,10 +21735,10 @@ var require_codegen = __commonJS({
         this.name = name;
         this.rhs = rhs;
       }
-      render({ es5, _n }) {
+      render({ es5, _n: _n2 }) {
         const varKind = es5 ? scope_1.varKinds.var : this.varKind;
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
-        return `${varKind} ${this.name}${rhs};` + _n;
+        return `${varKind} ${this.name}${rhs};` + _n2;
       }
       optimizeNames(names, constants3) {
         if (!names[this.name.str])
@@ -21758,8 +21758,8 @@ var require_codegen = __commonJS({
         this.rhs = rhs;
         this.sideEffects = sideEffects;
       }
-      render({ _n }) {
-        return `${this.lhs} = ${this.rhs};` + _n;
+      render({ _n: _n2 }) {
+        return `${this.lhs} = ${this.rhs};` + _n2;
       }
       optimizeNames(names, constants3) {
         if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
@@ -21777,8 +21777,8 @@ var require_codegen = __commonJS({
         super(lhs, rhs, sideEffects);
         this.op = op;
       }
-      render({ _n }) {
-        return `${this.lhs} ${this.op}= ${this.rhs};` + _n;
+      render({ _n: _n2 }) {
+        return `${this.lhs} ${this.op}= ${this.rhs};` + _n2;
       }
     };
     var Label = class extends Node {
@@ -21787,8 +21787,8 @@ var require_codegen = __commonJS({
         this.label = label;
         this.names = {};
       }
-      render({ _n }) {
-        return `${this.label}:` + _n;
+      render({ _n: _n2 }) {
+        return `${this.label}:` + _n2;
       }
     };
     var Break = class extends Node {
@@ -21797,9 +21797,9 @@ var require_codegen = __commonJS({
         this.label = label;
         this.names = {};
       }
-      render({ _n }) {
+      render({ _n: _n2 }) {
         const label = this.label ? ` ${this.label}` : "";
-        return `break${label};` + _n;
+        return `break${label};` + _n2;
       }
     };
     var Throw = class extends Node {
@@ -21807,8 +21807,8 @@ var require_codegen = __commonJS({
         super();
         this.error = error2;
       }
-      render({ _n }) {
-        return `throw ${this.error};` + _n;
+      render({ _n: _n2 }) {
+        return `throw ${this.error};` + _n2;
       }
       get names() {
         return this.error.names;
@@ -21819,8 +21819,8 @@ var require_codegen = __commonJS({
         super();
         this.code = code2;
       }
-      render({ _n }) {
-        return `${this.code};` + _n;
+      render({ _n: _n2 }) {
+        return `${this.code};` + _n2;
       }
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
@@ -21899,8 +21899,8 @@ var require_codegen = __commonJS({
           return this.nodes;
         let e = this.else;
         if (e) {
-          const ns = e.optimizeNodes();
-          e = this.else = Array.isArray(ns) ? new Else(ns) : ns;
+          const ns2 = e.optimizeNodes();
+          e = this.else = Array.isArray(ns2) ? new Else(ns2) : ns2;
         }
         if (e) {
           if (cond === false)
@@ -21952,17 +21952,17 @@ var require_codegen = __commonJS({
       }
     };
     var ForRange = class extends For {
-      constructor(varKind, name, from, to) {
+      constructor(varKind, name, from, to2) {
         super();
         this.varKind = varKind;
         this.name = name;
         this.from = from;
-        this.to = to;
+        this.to = to2;
       }
       render(opts) {
         const varKind = opts.es5 ? scope_1.varKinds.var : this.varKind;
-        const { name, from, to } = this;
-        return `for(${varKind} ${name}=${from}; ${name}<${to}; ${name}++)` + super.render(opts);
+        const { name, from, to: to2 } = this;
+        return `for(${varKind} ${name}=${from}; ${name}<${to2}; ${name}++)` + super.render(opts);
       }
       get names() {
         const names = addExprNames(super.names, this.from);
@@ -22081,8 +22081,8 @@ var require_codegen = __commonJS({
       // reserves unique name in the external scope and assigns value to it
       scopeValue(prefixOrName, value) {
         const name = this._extScope.value(prefixOrName, value);
-        const vs = this._values[name.prefix] || (this._values[name.prefix] = /* @__PURE__ */ new Set());
-        vs.add(name);
+        const vs2 = this._values[name.prefix] || (this._values[name.prefix] = /* @__PURE__ */ new Set());
+        vs2.add(name);
         return name;
       }
       getScopeValue(prefix, keyOrRef) {
@@ -22181,9 +22181,9 @@ var require_codegen = __commonJS({
         return this._for(new ForLoop(iteration), forBody);
       }
       // `for` statement for a range of values
-      forRange(nameOrPrefix, from, to, forBody, varKind = this.opts.es5 ? scope_1.varKinds.var : scope_1.varKinds.let) {
+      forRange(nameOrPrefix, from, to2, forBody, varKind = this.opts.es5 ? scope_1.varKinds.var : scope_1.varKinds.let) {
         const name = this._scope.toName(nameOrPrefix);
-        return this._for(new ForRange(varKind, name, from, to), () => forBody(name));
+        return this._for(new ForRange(varKind, name, from, to2), () => forBody(name));
       }
       // `for-of` statement (in es5 mode replace with a normal for loop)
       forOf(nameOrPrefix, iterable, forBody, varKind = scope_1.varKinds.const) {
@@ -22313,12 +22313,12 @@ var require_codegen = __commonJS({
         return this._nodes[0];
       }
       get _currNode() {
-        const ns = this._nodes;
-        return ns[ns.length - 1];
+        const ns2 = this._nodes;
+        return ns2[ns2.length - 1];
       }
       set _currNode(node) {
-        const ns = this._nodes;
-        ns[ns.length - 1] = node;
+        const ns2 = this._nodes;
+        ns2[ns2.length - 1] = node;
       }
     };
     exports2.CodeGen = CodeGen;
@@ -22369,10 +22369,10 @@ var require_codegen = __commonJS({
     }
     exports2.and = and;
     var orCode = mappend(exports2.operators.OR);
-    function or(...args) {
+    function or2(...args) {
       return args.reduce(orCode);
     }
-    exports2.or = or;
+    exports2.or = or2;
     function mappend(op) {
       return (x2, y) => x2 === code_1.nil ? y : y === code_1.nil ? x2 : (0, code_1._)`${par(x2)} ${op} ${par(y)}`;
     }
@@ -22397,17 +22397,17 @@ var require_util9 = __commonJS({
       return hash;
     }
     exports2.toHash = toHash;
-    function alwaysValidSchema(it, schema) {
+    function alwaysValidSchema(it2, schema) {
       if (typeof schema == "boolean")
         return schema;
       if (Object.keys(schema).length === 0)
         return true;
-      checkUnknownRules(it, schema);
-      return !schemaHasRules(schema, it.self.RULES.all);
+      checkUnknownRules(it2, schema);
+      return !schemaHasRules(schema, it2.self.RULES.all);
     }
     exports2.alwaysValidSchema = alwaysValidSchema;
-    function checkUnknownRules(it, schema = it.schema) {
-      const { opts, self: self2 } = it;
+    function checkUnknownRules(it2, schema = it2.schema) {
+      const { opts, self: self2 } = it2;
       if (!opts.strictSchema)
         return;
       if (typeof schema === "boolean")
@@ -22415,7 +22415,7 @@ var require_util9 = __commonJS({
       const rules = self2.RULES.keywords;
       for (const key in schema) {
         if (!rules[key])
-          checkStrictMode(it, `unknown keyword: "${key}"`);
+          checkStrictMode(it2, `unknown keyword: "${key}"`);
       }
     }
     exports2.checkUnknownRules = checkUnknownRules;
@@ -22465,62 +22465,62 @@ var require_util9 = __commonJS({
       return str2.replace(/~1/g, "/").replace(/~0/g, "~");
     }
     exports2.unescapeJsonPointer = unescapeJsonPointer;
-    function eachItem(xs, f) {
-      if (Array.isArray(xs)) {
-        for (const x2 of xs)
-          f(x2);
+    function eachItem(xs2, f2) {
+      if (Array.isArray(xs2)) {
+        for (const x2 of xs2)
+          f2(x2);
       } else {
-        f(xs);
+        f2(xs2);
       }
     }
     exports2.eachItem = eachItem;
     function makeMergeEvaluated({ mergeNames, mergeToName, mergeValues, resultToName }) {
-      return (gen, from, to, toName) => {
-        const res = to === void 0 ? from : to instanceof codegen_1.Name ? (from instanceof codegen_1.Name ? mergeNames(gen, from, to) : mergeToName(gen, from, to), to) : from instanceof codegen_1.Name ? (mergeToName(gen, to, from), from) : mergeValues(from, to);
+      return (gen, from, to2, toName) => {
+        const res = to2 === void 0 ? from : to2 instanceof codegen_1.Name ? (from instanceof codegen_1.Name ? mergeNames(gen, from, to2) : mergeToName(gen, from, to2), to2) : from instanceof codegen_1.Name ? (mergeToName(gen, to2, from), from) : mergeValues(from, to2);
         return toName === codegen_1.Name && !(res instanceof codegen_1.Name) ? resultToName(gen, res) : res;
       };
     }
     exports2.mergeEvaluated = {
       props: makeMergeEvaluated({
-        mergeNames: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true && ${from} !== undefined`, () => {
-          gen.if((0, codegen_1._)`${from} === true`, () => gen.assign(to, true), () => gen.assign(to, (0, codegen_1._)`${to} || {}`).code((0, codegen_1._)`Object.assign(${to}, ${from})`));
+        mergeNames: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true && ${from} !== undefined`, () => {
+          gen.if((0, codegen_1._)`${from} === true`, () => gen.assign(to2, true), () => gen.assign(to2, (0, codegen_1._)`${to2} || {}`).code((0, codegen_1._)`Object.assign(${to2}, ${from})`));
         }),
-        mergeToName: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true`, () => {
+        mergeToName: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true`, () => {
           if (from === true) {
-            gen.assign(to, true);
+            gen.assign(to2, true);
           } else {
-            gen.assign(to, (0, codegen_1._)`${to} || {}`);
-            setEvaluated(gen, to, from);
+            gen.assign(to2, (0, codegen_1._)`${to2} || {}`);
+            setEvaluated(gen, to2, from);
           }
         }),
-        mergeValues: (from, to) => from === true ? true : { ...from, ...to },
+        mergeValues: (from, to2) => from === true ? true : { ...from, ...to2 },
         resultToName: evaluatedPropsToName
       }),
       items: makeMergeEvaluated({
-        mergeNames: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true && ${from} !== undefined`, () => gen.assign(to, (0, codegen_1._)`${from} === true ? true : ${to} > ${from} ? ${to} : ${from}`)),
-        mergeToName: (gen, from, to) => gen.if((0, codegen_1._)`${to} !== true`, () => gen.assign(to, from === true ? true : (0, codegen_1._)`${to} > ${from} ? ${to} : ${from}`)),
-        mergeValues: (from, to) => from === true ? true : Math.max(from, to),
+        mergeNames: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true && ${from} !== undefined`, () => gen.assign(to2, (0, codegen_1._)`${from} === true ? true : ${to2} > ${from} ? ${to2} : ${from}`)),
+        mergeToName: (gen, from, to2) => gen.if((0, codegen_1._)`${to2} !== true`, () => gen.assign(to2, from === true ? true : (0, codegen_1._)`${to2} > ${from} ? ${to2} : ${from}`)),
+        mergeValues: (from, to2) => from === true ? true : Math.max(from, to2),
         resultToName: (gen, items) => gen.var("items", items)
       })
     };
-    function evaluatedPropsToName(gen, ps) {
-      if (ps === true)
+    function evaluatedPropsToName(gen, ps2) {
+      if (ps2 === true)
         return gen.var("props", true);
       const props = gen.var("props", (0, codegen_1._)`{}`);
-      if (ps !== void 0)
-        setEvaluated(gen, props, ps);
+      if (ps2 !== void 0)
+        setEvaluated(gen, props, ps2);
       return props;
     }
     exports2.evaluatedPropsToName = evaluatedPropsToName;
-    function setEvaluated(gen, props, ps) {
-      Object.keys(ps).forEach((p) => gen.assign((0, codegen_1._)`${props}${(0, codegen_1.getProperty)(p)}`, true));
+    function setEvaluated(gen, props, ps2) {
+      Object.keys(ps2).forEach((p2) => gen.assign((0, codegen_1._)`${props}${(0, codegen_1.getProperty)(p2)}`, true));
     }
     exports2.setEvaluated = setEvaluated;
     var snippets = {};
-    function useFunc(gen, f) {
+    function useFunc(gen, f2) {
       return gen.scopeValue("func", {
-        ref: f,
-        code: snippets[f.code] || (snippets[f.code] = new code_1._Code(f.code))
+        ref: f2,
+        code: snippets[f2.code] || (snippets[f2.code] = new code_1._Code(f2.code))
       });
     }
     exports2.useFunc = useFunc;
@@ -22537,13 +22537,13 @@ var require_util9 = __commonJS({
       return jsPropertySyntax ? (0, codegen_1.getProperty)(dataProp).toString() : "/" + escapeJsonPointer(dataProp);
     }
     exports2.getErrorPath = getErrorPath;
-    function checkStrictMode(it, msg, mode = it.opts.strictSchema) {
+    function checkStrictMode(it2, msg, mode = it2.opts.strictSchema) {
       if (!mode)
         return;
       msg = `strict mode: ${msg}`;
       if (mode === true)
         throw new Error(msg);
-      it.self.logger.warn(msg);
+      it2.self.logger.warn(msg);
     }
     exports2.checkStrictMode = checkStrictMode;
   }
@@ -22604,23 +22604,23 @@ var require_errors2 = __commonJS({
       message: ({ keyword, schemaType }) => schemaType ? (0, codegen_1.str)`"${keyword}" keyword must be ${schemaType} ($data)` : (0, codegen_1.str)`"${keyword}" keyword is invalid ($data)`
     };
     function reportError(cxt, error2 = exports2.keywordError, errorPaths, overrideAllErrors) {
-      const { it } = cxt;
-      const { gen, compositeRule, allErrors } = it;
+      const { it: it2 } = cxt;
+      const { gen, compositeRule, allErrors } = it2;
       const errObj = errorObjectCode(cxt, error2, errorPaths);
       if (overrideAllErrors !== null && overrideAllErrors !== void 0 ? overrideAllErrors : compositeRule || allErrors) {
         addError(gen, errObj);
       } else {
-        returnErrors(it, (0, codegen_1._)`[${errObj}]`);
+        returnErrors(it2, (0, codegen_1._)`[${errObj}]`);
       }
     }
     exports2.reportError = reportError;
     function reportExtraError(cxt, error2 = exports2.keywordError, errorPaths) {
-      const { it } = cxt;
-      const { gen, compositeRule, allErrors } = it;
+      const { it: it2 } = cxt;
+      const { gen, compositeRule, allErrors } = it2;
       const errObj = errorObjectCode(cxt, error2, errorPaths);
       addError(gen, errObj);
       if (!(compositeRule || allErrors)) {
-        returnErrors(it, names_1.default.vErrors);
+        returnErrors(it2, names_1.default.vErrors);
       }
     }
     exports2.reportExtraError = reportExtraError;
@@ -22629,15 +22629,15 @@ var require_errors2 = __commonJS({
       gen.if((0, codegen_1._)`${names_1.default.vErrors} !== null`, () => gen.if(errsCount, () => gen.assign((0, codegen_1._)`${names_1.default.vErrors}.length`, errsCount), () => gen.assign(names_1.default.vErrors, null)));
     }
     exports2.resetErrorsCount = resetErrorsCount;
-    function extendErrors({ gen, keyword, schemaValue, data, errsCount, it }) {
+    function extendErrors({ gen, keyword, schemaValue, data, errsCount, it: it2 }) {
       if (errsCount === void 0)
         throw new Error("ajv implementation error");
       const err2 = gen.name("err");
       gen.forRange("i", errsCount, names_1.default.errors, (i2) => {
         gen.const(err2, (0, codegen_1._)`${names_1.default.vErrors}[${i2}]`);
-        gen.if((0, codegen_1._)`${err2}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err2}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it.errorPath)));
-        gen.assign((0, codegen_1._)`${err2}.schemaPath`, (0, codegen_1.str)`${it.errSchemaPath}/${keyword}`);
-        if (it.opts.verbose) {
+        gen.if((0, codegen_1._)`${err2}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err2}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it2.errorPath)));
+        gen.assign((0, codegen_1._)`${err2}.schemaPath`, (0, codegen_1.str)`${it2.errSchemaPath}/${keyword}`);
+        if (it2.opts.verbose) {
           gen.assign((0, codegen_1._)`${err2}.schema`, schemaValue);
           gen.assign((0, codegen_1._)`${err2}.data`, data);
         }
@@ -22649,10 +22649,10 @@ var require_errors2 = __commonJS({
       gen.if((0, codegen_1._)`${names_1.default.vErrors} === null`, () => gen.assign(names_1.default.vErrors, (0, codegen_1._)`[${err2}]`), (0, codegen_1._)`${names_1.default.vErrors}.push(${err2})`);
       gen.code((0, codegen_1._)`${names_1.default.errors}++`);
     }
-    function returnErrors(it, errs) {
-      const { gen, validateName, schemaEnv } = it;
+    function returnErrors(it2, errs) {
+      const { gen, validateName, schemaEnv } = it2;
       if (schemaEnv.$async) {
-        gen.throw((0, codegen_1._)`new ${it.ValidationError}(${errs})`);
+        gen.throw((0, codegen_1._)`new ${it2.ValidationError}(${errs})`);
       } else {
         gen.assign((0, codegen_1._)`${validateName}.errors`, errs);
         gen.return(false);
@@ -22675,9 +22675,9 @@ var require_errors2 = __commonJS({
       return errorObject(cxt, error2, errorPaths);
     }
     function errorObject(cxt, error2, errorPaths = {}) {
-      const { gen, it } = cxt;
+      const { gen, it: it2 } = cxt;
       const keyValues = [
-        errorInstancePath(it, errorPaths),
+        errorInstancePath(it2, errorPaths),
         errorSchemaPath(cxt, errorPaths)
       ];
       extraErrorProps(cxt, error2, keyValues);
@@ -22695,8 +22695,8 @@ var require_errors2 = __commonJS({
       return [E.schemaPath, schPath];
     }
     function extraErrorProps(cxt, { params: params2, message }, keyValues) {
-      const { keyword, data, schemaValue, it } = cxt;
-      const { opts, propertyName, topSchemaRef, schemaPath } = it;
+      const { keyword, data, schemaValue, it: it2 } = cxt;
+      const { opts, propertyName, topSchemaRef, schemaPath } = it2;
       keyValues.push([E.keyword, keyword], [E.params, typeof params2 == "function" ? params2(cxt) : params2 || (0, codegen_1._)`{}`]);
       if (opts.messages) {
         keyValues.push([E.message, typeof message == "function" ? message(cxt) : message]);
@@ -22722,10 +22722,10 @@ var require_boolSchema = __commonJS({
     var boolError = {
       message: "boolean schema is false"
     };
-    function topBoolOrEmptySchema(it) {
-      const { gen, schema, validateName } = it;
+    function topBoolOrEmptySchema(it2) {
+      const { gen, schema, validateName } = it2;
       if (schema === false) {
-        falseSchemaError(it, false);
+        falseSchemaError(it2, false);
       } else if (typeof schema == "object" && schema.$async === true) {
         gen.return(names_1.default.data);
       } else {
@@ -22734,18 +22734,18 @@ var require_boolSchema = __commonJS({
       }
     }
     exports2.topBoolOrEmptySchema = topBoolOrEmptySchema;
-    function boolOrEmptySchema(it, valid) {
-      const { gen, schema } = it;
+    function boolOrEmptySchema(it2, valid) {
+      const { gen, schema } = it2;
       if (schema === false) {
         gen.var(valid, false);
-        falseSchemaError(it);
+        falseSchemaError(it2);
       } else {
         gen.var(valid, true);
       }
     }
     exports2.boolOrEmptySchema = boolOrEmptySchema;
-    function falseSchemaError(it, overrideAllErrors) {
-      const { gen, data } = it;
+    function falseSchemaError(it2, overrideAllErrors) {
+      const { gen, data } = it2;
       const cxt = {
         gen,
         keyword: "false schema",
@@ -22754,7 +22754,7 @@ var require_boolSchema = __commonJS({
         schemaCode: false,
         schemaValue: false,
         params: {},
-        it
+        it: it2
       };
       (0, errors_1.reportError)(cxt, boolError, void 0, overrideAllErrors);
     }
@@ -22847,24 +22847,24 @@ var require_dataType = __commonJS({
       return types;
     }
     exports2.getSchemaTypes = getSchemaTypes;
-    function getJSONTypes(ts) {
-      const types = Array.isArray(ts) ? ts : ts ? [ts] : [];
+    function getJSONTypes(ts2) {
+      const types = Array.isArray(ts2) ? ts2 : ts2 ? [ts2] : [];
       if (types.every(rules_1.isJSONType))
         return types;
       throw new Error("type must be JSONType or JSONType[]: " + types.join(","));
     }
     exports2.getJSONTypes = getJSONTypes;
-    function coerceAndCheckDataType(it, types) {
-      const { gen, data, opts } = it;
+    function coerceAndCheckDataType(it2, types) {
+      const { gen, data, opts } = it2;
       const coerceTo = coerceToTypes(types, opts.coerceTypes);
-      const checkTypes = types.length > 0 && !(coerceTo.length === 0 && types.length === 1 && (0, applicability_1.schemaHasRulesForType)(it, types[0]));
+      const checkTypes = types.length > 0 && !(coerceTo.length === 0 && types.length === 1 && (0, applicability_1.schemaHasRulesForType)(it2, types[0]));
       if (checkTypes) {
         const wrongType = checkDataTypes(types, data, opts.strictNumbers, DataType.Wrong);
         gen.if(wrongType, () => {
           if (coerceTo.length)
-            coerceData(it, types, coerceTo);
+            coerceData(it2, types, coerceTo);
           else
-            reportTypeError(it);
+            reportTypeError(it2);
         });
       }
       return checkTypes;
@@ -22874,8 +22874,8 @@ var require_dataType = __commonJS({
     function coerceToTypes(types, coerceTypes) {
       return coerceTypes ? types.filter((t) => COERCIBLE.has(t) || coerceTypes === "array" && t === "array") : [];
     }
-    function coerceData(it, types, coerceTo) {
-      const { gen, data, opts } = it;
+    function coerceData(it2, types, coerceTo) {
+      const { gen, data, opts } = it2;
       const dataType = gen.let("dataType", (0, codegen_1._)`typeof ${data}`);
       const coerced = gen.let("coerced", (0, codegen_1._)`undefined`);
       if (opts.coerceTypes === "array") {
@@ -22888,11 +22888,11 @@ var require_dataType = __commonJS({
         }
       }
       gen.else();
-      reportTypeError(it);
+      reportTypeError(it2);
       gen.endIf();
       gen.if((0, codegen_1._)`${coerced} !== undefined`, () => {
         gen.assign(data, coerced);
-        assignParentData(it, coerced);
+        assignParentData(it2, coerced);
       });
       function coerceSpecificType(t) {
         switch (t) {
@@ -22976,14 +22976,14 @@ var require_dataType = __commonJS({
       message: ({ schema }) => `must be ${schema}`,
       params: ({ schema, schemaValue }) => typeof schema == "string" ? (0, codegen_1._)`{type: ${schema}}` : (0, codegen_1._)`{type: ${schemaValue}}`
     };
-    function reportTypeError(it) {
-      const cxt = getTypeErrorContext(it);
+    function reportTypeError(it2) {
+      const cxt = getTypeErrorContext(it2);
       (0, errors_1.reportError)(cxt, typeError);
     }
     exports2.reportTypeError = reportTypeError;
-    function getTypeErrorContext(it) {
-      const { gen, data, schema } = it;
-      const schemaCode = (0, util_1.schemaRefOrVal)(it, schema, "type");
+    function getTypeErrorContext(it2) {
+      const { gen, data, schema } = it2;
+      const schemaCode = (0, util_1.schemaRefOrVal)(it2, schema, "type");
       return {
         gen,
         keyword: "type",
@@ -22993,7 +22993,7 @@ var require_dataType = __commonJS({
         schemaValue: schemaCode,
         parentSchema: schema,
         params: {},
-        it
+        it: it2
       };
     }
   }
@@ -23007,24 +23007,24 @@ var require_defaults = __commonJS({
     exports2.assignDefaults = void 0;
     var codegen_1 = require_codegen();
     var util_1 = require_util9();
-    function assignDefaults(it, ty) {
-      const { properties, items } = it.schema;
+    function assignDefaults(it2, ty) {
+      const { properties, items } = it2.schema;
       if (ty === "object" && properties) {
         for (const key in properties) {
-          assignDefault(it, key, properties[key].default);
+          assignDefault(it2, key, properties[key].default);
         }
       } else if (ty === "array" && Array.isArray(items)) {
-        items.forEach((sch, i2) => assignDefault(it, i2, sch.default));
+        items.forEach((sch, i2) => assignDefault(it2, i2, sch.default));
       }
     }
     exports2.assignDefaults = assignDefaults;
-    function assignDefault(it, prop, defaultValue) {
-      const { gen, compositeRule, data, opts } = it;
+    function assignDefault(it2, prop, defaultValue) {
+      const { gen, compositeRule, data, opts } = it2;
       if (defaultValue === void 0)
         return;
       const childData = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(prop)}`;
       if (compositeRule) {
-        (0, util_1.checkStrictMode)(it, `default is ignored for: ${childData}`);
+        (0, util_1.checkStrictMode)(it2, `default is ignored for: ${childData}`);
         return;
       }
       let condition = (0, codegen_1._)`${childData} === undefined`;
@@ -23047,8 +23047,8 @@ var require_code2 = __commonJS({
     var names_1 = require_names();
     var util_2 = require_util9();
     function checkReportMissingProp(cxt, prop) {
-      const { gen, data, it } = cxt;
-      gen.if(noPropertyInData(gen, data, prop, it.opts.ownProperties), () => {
+      const { gen, data, it: it2 } = cxt;
+      gen.if(noPropertyInData(gen, data, prop, it2.opts.ownProperties), () => {
         cxt.setParams({ missingProperty: (0, codegen_1._)`${prop}` }, true);
         cxt.error();
       });
@@ -23086,22 +23086,22 @@ var require_code2 = __commonJS({
     }
     exports2.noPropertyInData = noPropertyInData;
     function allSchemaProperties(schemaMap) {
-      return schemaMap ? Object.keys(schemaMap).filter((p) => p !== "__proto__") : [];
+      return schemaMap ? Object.keys(schemaMap).filter((p2) => p2 !== "__proto__") : [];
     }
     exports2.allSchemaProperties = allSchemaProperties;
-    function schemaProperties(it, schemaMap) {
-      return allSchemaProperties(schemaMap).filter((p) => !(0, util_1.alwaysValidSchema)(it, schemaMap[p]));
+    function schemaProperties(it2, schemaMap) {
+      return allSchemaProperties(schemaMap).filter((p2) => !(0, util_1.alwaysValidSchema)(it2, schemaMap[p2]));
     }
     exports2.schemaProperties = schemaProperties;
-    function callValidateCode({ schemaCode, data, it: { gen, topSchemaRef, schemaPath, errorPath }, it }, func, context, passSchema) {
+    function callValidateCode({ schemaCode, data, it: { gen, topSchemaRef, schemaPath, errorPath }, it: it2 }, func, context, passSchema) {
       const dataAndSchema = passSchema ? (0, codegen_1._)`${schemaCode}, ${data}, ${topSchemaRef}${schemaPath}` : data;
       const valCxt = [
         [names_1.default.instancePath, (0, codegen_1.strConcat)(names_1.default.instancePath, errorPath)],
-        [names_1.default.parentData, it.parentData],
-        [names_1.default.parentDataProperty, it.parentDataProperty],
+        [names_1.default.parentData, it2.parentData],
+        [names_1.default.parentDataProperty, it2.parentDataProperty],
         [names_1.default.rootData, names_1.default.rootData]
       ];
-      if (it.opts.dynamicRef)
+      if (it2.opts.dynamicRef)
         valCxt.push([names_1.default.dynamicAnchors, names_1.default.dynamicAnchors]);
       const args = (0, codegen_1._)`${dataAndSchema}, ${gen.object(...valCxt)}`;
       return context !== codegen_1.nil ? (0, codegen_1._)`${func}.call(${context}, ${args})` : (0, codegen_1._)`${func}(${args})`;
@@ -23109,20 +23109,20 @@ var require_code2 = __commonJS({
     exports2.callValidateCode = callValidateCode;
     var newRegExp = (0, codegen_1._)`new RegExp`;
     function usePattern({ gen, it: { opts } }, pattern) {
-      const u = opts.unicodeRegExp ? "u" : "";
+      const u2 = opts.unicodeRegExp ? "u" : "";
       const { regExp } = opts.code;
-      const rx = regExp(pattern, u);
+      const rx = regExp(pattern, u2);
       return gen.scopeValue("pattern", {
         key: rx.toString(),
         ref: rx,
-        code: (0, codegen_1._)`${regExp.code === "new RegExp" ? newRegExp : (0, util_2.useFunc)(gen, regExp)}(${pattern}, ${u})`
+        code: (0, codegen_1._)`${regExp.code === "new RegExp" ? newRegExp : (0, util_2.useFunc)(gen, regExp)}(${pattern}, ${u2})`
       });
     }
     exports2.usePattern = usePattern;
     function validateArray(cxt) {
-      const { gen, data, keyword, it } = cxt;
+      const { gen, data, keyword, it: it2 } = cxt;
       const valid = gen.name("valid");
-      if (it.allErrors) {
+      if (it2.allErrors) {
         const validArr = gen.let("valid", true);
         validateItems(() => gen.assign(validArr, false));
         return validArr;
@@ -23144,11 +23144,11 @@ var require_code2 = __commonJS({
     }
     exports2.validateArray = validateArray;
     function validateUnion(cxt) {
-      const { gen, schema, keyword, it } = cxt;
+      const { gen, schema, keyword, it: it2 } = cxt;
       if (!Array.isArray(schema))
         throw new Error("ajv implementation error");
-      const alwaysValid = schema.some((sch) => (0, util_1.alwaysValidSchema)(it, sch));
-      if (alwaysValid && !it.opts.unevaluated)
+      const alwaysValid = schema.some((sch) => (0, util_1.alwaysValidSchema)(it2, sch));
+      if (alwaysValid && !it2.opts.unevaluated)
         return;
       const valid = gen.let("valid", false);
       const schValid = gen.name("_valid");
@@ -23180,16 +23180,16 @@ var require_keyword = __commonJS({
     var code_1 = require_code2();
     var errors_1 = require_errors2();
     function macroKeywordCode(cxt, def) {
-      const { gen, keyword, schema, parentSchema, it } = cxt;
-      const macroSchema = def.macro.call(it.self, schema, parentSchema, it);
+      const { gen, keyword, schema, parentSchema, it: it2 } = cxt;
+      const macroSchema = def.macro.call(it2.self, schema, parentSchema, it2);
       const schemaRef = useKeyword(gen, keyword, macroSchema);
-      if (it.opts.validateSchema !== false)
-        it.self.validateSchema(macroSchema, true);
+      if (it2.opts.validateSchema !== false)
+        it2.self.validateSchema(macroSchema, true);
       const valid = gen.name("valid");
       cxt.subschema({
         schema: macroSchema,
         schemaPath: codegen_1.nil,
-        errSchemaPath: `${it.errSchemaPath}/${keyword}`,
+        errSchemaPath: `${it2.errSchemaPath}/${keyword}`,
         topSchemaRef: schemaRef,
         compositeRule: true
       }, valid);
@@ -23198,9 +23198,9 @@ var require_keyword = __commonJS({
     exports2.macroKeywordCode = macroKeywordCode;
     function funcKeywordCode(cxt, def) {
       var _a2;
-      const { gen, keyword, schema, parentSchema, $data, it } = cxt;
-      checkAsyncKeyword(it, def);
-      const validate = !$data && def.compile ? def.compile.call(it.self, schema, parentSchema, it) : def.validate;
+      const { gen, keyword, schema, parentSchema, $data, it: it2 } = cxt;
+      checkAsyncKeyword(it2, def);
+      const validate = !$data && def.compile ? def.compile.call(it2.self, schema, parentSchema, it2) : def.validate;
       const validateRef = useKeyword(gen, keyword, validate);
       const valid = gen.let("valid");
       cxt.block$data(valid, validateKeyword);
@@ -23220,7 +23220,7 @@ var require_keyword = __commonJS({
       }
       function validateAsync() {
         const ruleErrs = gen.let("ruleErrs", null);
-        gen.try(() => assignValid((0, codegen_1._)`await `), (e) => gen.assign(valid, false).if((0, codegen_1._)`${e} instanceof ${it.ValidationError}`, () => gen.assign(ruleErrs, (0, codegen_1._)`${e}.errors`), () => gen.throw(e)));
+        gen.try(() => assignValid((0, codegen_1._)`await `), (e) => gen.assign(valid, false).if((0, codegen_1._)`${e} instanceof ${it2.ValidationError}`, () => gen.assign(ruleErrs, (0, codegen_1._)`${e}.errors`), () => gen.throw(e)));
         return ruleErrs;
       }
       function validateSync() {
@@ -23230,7 +23230,7 @@ var require_keyword = __commonJS({
         return validateErrs;
       }
       function assignValid(_await = def.async ? (0, codegen_1._)`await ` : codegen_1.nil) {
-        const passCxt = it.opts.passContext ? names_1.default.this : names_1.default.self;
+        const passCxt = it2.opts.passContext ? names_1.default.this : names_1.default.self;
         const passSchema = !("compile" in def && !$data || def.schema === false);
         gen.assign(valid, (0, codegen_1._)`${_await}${(0, code_1.callValidateCode)(cxt, validateRef, passCxt, passSchema)}`, def.modifying);
       }
@@ -23241,8 +23241,8 @@ var require_keyword = __commonJS({
     }
     exports2.funcKeywordCode = funcKeywordCode;
     function modifyData(cxt) {
-      const { gen, data, it } = cxt;
-      gen.if(it.parentData, () => gen.assign(data, (0, codegen_1._)`${it.parentData}[${it.parentDataProperty}]`));
+      const { gen, data, it: it2 } = cxt;
+      gen.if(it2.parentData, () => gen.assign(data, (0, codegen_1._)`${it2.parentData}[${it2.parentDataProperty}]`));
     }
     function addErrs(cxt, errs) {
       const { gen } = cxt;
@@ -23261,7 +23261,7 @@ var require_keyword = __commonJS({
       return gen.scopeValue("keyword", typeof result == "function" ? { ref: result } : { ref: result, code: (0, codegen_1.stringify)(result) });
     }
     function validSchemaType(schema, schemaType, allowUndefined = false) {
-      return !schemaType.length || schemaType.some((st) => st === "array" ? Array.isArray(schema) : st === "object" ? schema && typeof schema == "object" && !Array.isArray(schema) : typeof schema == st || allowUndefined && typeof schema == "undefined");
+      return !schemaType.length || schemaType.some((st2) => st2 === "array" ? Array.isArray(schema) : st2 === "object" ? schema && typeof schema == "object" && !Array.isArray(schema) : typeof schema == st2 || allowUndefined && typeof schema == "undefined");
     }
     exports2.validSchemaType = validSchemaType;
     function validateKeywordUsage({ schema, opts, self: self2, errSchemaPath }, def, keyword) {
@@ -23295,20 +23295,20 @@ var require_subschema = __commonJS({
     exports2.extendSubschemaMode = exports2.extendSubschemaData = exports2.getSubschema = void 0;
     var codegen_1 = require_codegen();
     var util_1 = require_util9();
-    function getSubschema(it, { keyword, schemaProp, schema, schemaPath, errSchemaPath, topSchemaRef }) {
+    function getSubschema(it2, { keyword, schemaProp, schema, schemaPath, errSchemaPath, topSchemaRef }) {
       if (keyword !== void 0 && schema !== void 0) {
         throw new Error('both "keyword" and "schema" passed, only one allowed');
       }
       if (keyword !== void 0) {
-        const sch = it.schema[keyword];
+        const sch = it2.schema[keyword];
         return schemaProp === void 0 ? {
           schema: sch,
-          schemaPath: (0, codegen_1._)`${it.schemaPath}${(0, codegen_1.getProperty)(keyword)}`,
-          errSchemaPath: `${it.errSchemaPath}/${keyword}`
+          schemaPath: (0, codegen_1._)`${it2.schemaPath}${(0, codegen_1.getProperty)(keyword)}`,
+          errSchemaPath: `${it2.errSchemaPath}/${keyword}`
         } : {
           schema: sch[schemaProp],
-          schemaPath: (0, codegen_1._)`${it.schemaPath}${(0, codegen_1.getProperty)(keyword)}${(0, codegen_1.getProperty)(schemaProp)}`,
-          errSchemaPath: `${it.errSchemaPath}/${keyword}/${(0, util_1.escapeFragment)(schemaProp)}`
+          schemaPath: (0, codegen_1._)`${it2.schemaPath}${(0, codegen_1.getProperty)(keyword)}${(0, codegen_1.getProperty)(schemaProp)}`,
+          errSchemaPath: `${it2.errSchemaPath}/${keyword}/${(0, util_1.escapeFragment)(schemaProp)}`
         };
       }
       if (schema !== void 0) {
@@ -23325,14 +23325,14 @@ var require_subschema = __commonJS({
       throw new Error('either "keyword" or "schema" must be passed');
     }
     exports2.getSubschema = getSubschema;
-    function extendSubschemaData(subschema, it, { dataProp, dataPropType: dpType, data, dataTypes, propertyName }) {
+    function extendSubschemaData(subschema, it2, { dataProp, dataPropType: dpType, data, dataTypes, propertyName }) {
       if (data !== void 0 && dataProp !== void 0) {
         throw new Error('both "data" and "dataProp" passed, only one allowed');
       }
-      const { gen } = it;
+      const { gen } = it2;
       if (dataProp !== void 0) {
-        const { errorPath, dataPathArr, opts } = it;
-        const nextData = gen.let("data", (0, codegen_1._)`${it.data}${(0, codegen_1.getProperty)(dataProp)}`, true);
+        const { errorPath, dataPathArr, opts } = it2;
+        const nextData = gen.let("data", (0, codegen_1._)`${it2.data}${(0, codegen_1.getProperty)(dataProp)}`, true);
         dataContextProps(nextData);
         subschema.errorPath = (0, codegen_1.str)`${errorPath}${(0, util_1.getErrorPath)(dataProp, dpType, opts.jsPropertySyntax)}`;
         subschema.parentDataProperty = (0, codegen_1._)`${dataProp}`;
@@ -23348,11 +23348,11 @@ var require_subschema = __commonJS({
         subschema.dataTypes = dataTypes;
       function dataContextProps(_nextData) {
         subschema.data = _nextData;
-        subschema.dataLevel = it.dataLevel + 1;
+        subschema.dataLevel = it2.dataLevel + 1;
         subschema.dataTypes = [];
-        it.definedProperties = /* @__PURE__ */ new Set();
-        subschema.parentData = it.data;
-        subschema.dataNames = [...it.dataNames, _nextData];
+        it2.definedProperties = /* @__PURE__ */ new Set();
+        subschema.parentData = it2.data;
+        subschema.dataNames = [...it2.dataNames, _nextData];
       }
     }
     exports2.extendSubschemaData = extendSubschemaData;
@@ -23374,33 +23374,33 @@ var require_subschema = __commonJS({
 var require_fast_deep_equal = __commonJS({
   "node_modules/fast-deep-equal/index.js"(exports2, module2) {
     "use strict";
-    module2.exports = function equal(a, b) {
-      if (a === b) return true;
-      if (a && b && typeof a == "object" && typeof b == "object") {
-        if (a.constructor !== b.constructor) return false;
+    module2.exports = function equal(a, b3) {
+      if (a === b3) return true;
+      if (a && b3 && typeof a == "object" && typeof b3 == "object") {
+        if (a.constructor !== b3.constructor) return false;
         var length, i2, keys;
         if (Array.isArray(a)) {
           length = a.length;
-          if (length != b.length) return false;
+          if (length != b3.length) return false;
           for (i2 = length; i2-- !== 0; )
-            if (!equal(a[i2], b[i2])) return false;
+            if (!equal(a[i2], b3[i2])) return false;
           return true;
         }
-        if (a.constructor === RegExp) return a.source === b.source && a.flags === b.flags;
-        if (a.valueOf !== Object.prototype.valueOf) return a.valueOf() === b.valueOf();
-        if (a.toString !== Object.prototype.toString) return a.toString() === b.toString();
+        if (a.constructor === RegExp) return a.source === b3.source && a.flags === b3.flags;
+        if (a.valueOf !== Object.prototype.valueOf) return a.valueOf() === b3.valueOf();
+        if (a.toString !== Object.prototype.toString) return a.toString() === b3.toString();
         keys = Object.keys(a);
         length = keys.length;
-        if (length !== Object.keys(b).length) return false;
+        if (length !== Object.keys(b3).length) return false;
         for (i2 = length; i2-- !== 0; )
-          if (!Object.prototype.hasOwnProperty.call(b, keys[i2])) return false;
+          if (!Object.prototype.hasOwnProperty.call(b3, keys[i2])) return false;
         for (i2 = length; i2-- !== 0; ) {
           var key = keys[i2];
-          if (!equal(a[key], b[key])) return false;
+          if (!equal(a[key], b3[key])) return false;
         }
         return true;
       }
-      return a !== a && b !== b;
+      return a !== a && b3 !== b3;
     };
   }
 });
@@ -23568,12 +23568,12 @@ var require_resolve = __commonJS({
     function getFullPath(resolver, id = "", normalize) {
       if (normalize !== false)
         id = normalizeId(id);
-      const p = resolver.parse(id);
-      return _getFullPath(resolver, p);
+      const p2 = resolver.parse(id);
+      return _getFullPath(resolver, p2);
     }
     exports2.getFullPath = getFullPath;
-    function _getFullPath(resolver, p) {
-      const serialized = resolver.serialize(p);
+    function _getFullPath(resolver, p2) {
+      const serialized = resolver.serialize(p2);
       return serialized.split("#")[0] + "#";
     }
     exports2._getFullPath = _getFullPath;
@@ -23597,7 +23597,7 @@ var require_resolve = __commonJS({
       const pathPrefix = getFullPath(uriResolver, schId, false);
       const localRefs = {};
       const schemaRefs = /* @__PURE__ */ new Set();
-      traverse(schema, { allKeys: true }, (sch, jsonPtr, _, parentJsonPtr) => {
+      traverse(schema, { allKeys: true }, (sch, jsonPtr, _2, parentJsonPtr) => {
         if (parentJsonPtr === void 0)
           return;
         const fullPath = pathPrefix + jsonPtr;
@@ -23667,15 +23667,15 @@ var require_validate = __commonJS({
     var resolve_1 = require_resolve();
     var util_1 = require_util9();
     var errors_1 = require_errors2();
-    function validateFunctionCode(it) {
-      if (isSchemaObj(it)) {
-        checkKeywords(it);
-        if (schemaCxtHasRules(it)) {
-          topSchemaObjCode(it);
+    function validateFunctionCode(it2) {
+      if (isSchemaObj(it2)) {
+        checkKeywords(it2);
+        if (schemaCxtHasRules(it2)) {
+          topSchemaObjCode(it2);
           return;
         }
       }
-      validateFunction(it, () => (0, boolSchema_1.topBoolOrEmptySchema)(it));
+      validateFunction(it2, () => (0, boolSchema_1.topBoolOrEmptySchema)(it2));
     }
     exports2.validateFunctionCode = validateFunctionCode;
     function validateFunction({ gen, validateName, schema, schemaEnv, opts }, body) {
@@ -23709,40 +23709,40 @@ var require_validate = __commonJS({
           gen.var(names_1.default.dynamicAnchors, (0, codegen_1._)`{}`);
       });
     }
-    function topSchemaObjCode(it) {
-      const { schema, opts, gen } = it;
-      validateFunction(it, () => {
+    function topSchemaObjCode(it2) {
+      const { schema, opts, gen } = it2;
+      validateFunction(it2, () => {
         if (opts.$comment && schema.$comment)
-          commentKeyword(it);
-        checkNoDefault(it);
+          commentKeyword(it2);
+        checkNoDefault(it2);
         gen.let(names_1.default.vErrors, null);
         gen.let(names_1.default.errors, 0);
         if (opts.unevaluated)
-          resetEvaluated(it);
-        typeAndKeywords(it);
-        returnResults(it);
+          resetEvaluated(it2);
+        typeAndKeywords(it2);
+        returnResults(it2);
       });
       return;
     }
-    function resetEvaluated(it) {
-      const { gen, validateName } = it;
-      it.evaluated = gen.const("evaluated", (0, codegen_1._)`${validateName}.evaluated`);
-      gen.if((0, codegen_1._)`${it.evaluated}.dynamicProps`, () => gen.assign((0, codegen_1._)`${it.evaluated}.props`, (0, codegen_1._)`undefined`));
-      gen.if((0, codegen_1._)`${it.evaluated}.dynamicItems`, () => gen.assign((0, codegen_1._)`${it.evaluated}.items`, (0, codegen_1._)`undefined`));
+    function resetEvaluated(it2) {
+      const { gen, validateName } = it2;
+      it2.evaluated = gen.const("evaluated", (0, codegen_1._)`${validateName}.evaluated`);
+      gen.if((0, codegen_1._)`${it2.evaluated}.dynamicProps`, () => gen.assign((0, codegen_1._)`${it2.evaluated}.props`, (0, codegen_1._)`undefined`));
+      gen.if((0, codegen_1._)`${it2.evaluated}.dynamicItems`, () => gen.assign((0, codegen_1._)`${it2.evaluated}.items`, (0, codegen_1._)`undefined`));
     }
     function funcSourceUrl(schema, opts) {
       const schId = typeof schema == "object" && schema[opts.schemaId];
       return schId && (opts.code.source || opts.code.process) ? (0, codegen_1._)`/*# sourceURL=${schId} */` : codegen_1.nil;
     }
-    function subschemaCode(it, valid) {
-      if (isSchemaObj(it)) {
-        checkKeywords(it);
-        if (schemaCxtHasRules(it)) {
-          subSchemaObjCode(it, valid);
+    function subschemaCode(it2, valid) {
+      if (isSchemaObj(it2)) {
+        checkKeywords(it2);
+        if (schemaCxtHasRules(it2)) {
+          subSchemaObjCode(it2, valid);
           return;
         }
       }
-      (0, boolSchema_1.boolOrEmptySchema)(it, valid);
+      (0, boolSchema_1.boolOrEmptySchema)(it2, valid);
     }
     function schemaCxtHasRules({ schema, self: self2 }) {
       if (typeof schema == "boolean")
@@ -23752,49 +23752,49 @@ var require_validate = __commonJS({
           return true;
       return false;
     }
-    function isSchemaObj(it) {
-      return typeof it.schema != "boolean";
+    function isSchemaObj(it2) {
+      return typeof it2.schema != "boolean";
     }
-    function subSchemaObjCode(it, valid) {
-      const { schema, gen, opts } = it;
+    function subSchemaObjCode(it2, valid) {
+      const { schema, gen, opts } = it2;
       if (opts.$comment && schema.$comment)
-        commentKeyword(it);
-      updateContext(it);
-      checkAsyncSchema(it);
+        commentKeyword(it2);
+      updateContext(it2);
+      checkAsyncSchema(it2);
       const errsCount = gen.const("_errs", names_1.default.errors);
-      typeAndKeywords(it, errsCount);
+      typeAndKeywords(it2, errsCount);
       gen.var(valid, (0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
     }
-    function checkKeywords(it) {
-      (0, util_1.checkUnknownRules)(it);
-      checkRefsAndKeywords(it);
+    function checkKeywords(it2) {
+      (0, util_1.checkUnknownRules)(it2);
+      checkRefsAndKeywords(it2);
     }
-    function typeAndKeywords(it, errsCount) {
-      if (it.opts.jtd)
-        return schemaKeywords(it, [], false, errsCount);
-      const types = (0, dataType_1.getSchemaTypes)(it.schema);
-      const checkedTypes = (0, dataType_1.coerceAndCheckDataType)(it, types);
-      schemaKeywords(it, types, !checkedTypes, errsCount);
+    function typeAndKeywords(it2, errsCount) {
+      if (it2.opts.jtd)
+        return schemaKeywords(it2, [], false, errsCount);
+      const types = (0, dataType_1.getSchemaTypes)(it2.schema);
+      const checkedTypes = (0, dataType_1.coerceAndCheckDataType)(it2, types);
+      schemaKeywords(it2, types, !checkedTypes, errsCount);
     }
-    function checkRefsAndKeywords(it) {
-      const { schema, errSchemaPath, opts, self: self2 } = it;
+    function checkRefsAndKeywords(it2) {
+      const { schema, errSchemaPath, opts, self: self2 } = it2;
       if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self2.RULES)) {
         self2.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
       }
     }
-    function checkNoDefault(it) {
-      const { schema, opts } = it;
+    function checkNoDefault(it2) {
+      const { schema, opts } = it2;
       if (schema.default !== void 0 && opts.useDefaults && opts.strictSchema) {
-        (0, util_1.checkStrictMode)(it, "default is ignored in the schema root");
+        (0, util_1.checkStrictMode)(it2, "default is ignored in the schema root");
       }
     }
-    function updateContext(it) {
-      const schId = it.schema[it.opts.schemaId];
+    function updateContext(it2) {
+      const schId = it2.schema[it2.opts.schemaId];
       if (schId)
-        it.baseId = (0, resolve_1.resolveUrl)(it.opts.uriResolver, it.baseId, schId);
+        it2.baseId = (0, resolve_1.resolveUrl)(it2.opts.uriResolver, it2.baseId, schId);
     }
-    function checkAsyncSchema(it) {
-      if (it.schema.$async && !it.schemaEnv.$async)
+    function checkAsyncSchema(it2) {
+      if (it2.schema.$async && !it2.schemaEnv.$async)
         throw new Error("async schema in sync schema");
     }
     function commentKeyword({ gen, schemaEnv, schema, errSchemaPath, opts }) {
@@ -23807,14 +23807,14 @@ var require_validate = __commonJS({
         gen.code((0, codegen_1._)`${names_1.default.self}.opts.$comment(${msg}, ${schemaPath}, ${rootName}.schema)`);
       }
     }
-    function returnResults(it) {
-      const { gen, schemaEnv, validateName, ValidationError, opts } = it;
+    function returnResults(it2) {
+      const { gen, schemaEnv, validateName, ValidationError, opts } = it2;
       if (schemaEnv.$async) {
         gen.if((0, codegen_1._)`${names_1.default.errors} === 0`, () => gen.return(names_1.default.data), () => gen.throw((0, codegen_1._)`new ${ValidationError}(${names_1.default.vErrors})`));
       } else {
         gen.assign((0, codegen_1._)`${validateName}.errors`, names_1.default.vErrors);
         if (opts.unevaluated)
-          assignEvaluated(it);
+          assignEvaluated(it2);
         gen.return((0, codegen_1._)`${names_1.default.errors} === 0`);
       }
     }
@@ -23824,15 +23824,15 @@ var require_validate = __commonJS({
       if (items instanceof codegen_1.Name)
         gen.assign((0, codegen_1._)`${evaluated}.items`, items);
     }
-    function schemaKeywords(it, types, typeErrors, errsCount) {
-      const { gen, schema, data, allErrors, opts, self: self2 } = it;
+    function schemaKeywords(it2, types, typeErrors, errsCount) {
+      const { gen, schema, data, allErrors, opts, self: self2 } = it2;
       const { RULES: RULES2 } = self2;
       if (schema.$ref && (opts.ignoreKeywordsWithRef || !(0, util_1.schemaHasRulesButRef)(schema, RULES2))) {
-        gen.block(() => keywordCode(it, "$ref", RULES2.all.$ref.definition));
+        gen.block(() => keywordCode(it2, "$ref", RULES2.all.$ref.definition));
         return;
       }
       if (!opts.jtd)
-        checkStrictTypes(it, types);
+        checkStrictTypes(it2, types);
       gen.block(() => {
         for (const group2 of RULES2.rules)
           groupKeywords(group2);
@@ -23843,66 +23843,66 @@ var require_validate = __commonJS({
           return;
         if (group2.type) {
           gen.if((0, dataType_2.checkDataType)(group2.type, data, opts.strictNumbers));
-          iterateKeywords(it, group2);
+          iterateKeywords(it2, group2);
           if (types.length === 1 && types[0] === group2.type && typeErrors) {
             gen.else();
-            (0, dataType_2.reportTypeError)(it);
+            (0, dataType_2.reportTypeError)(it2);
           }
           gen.endIf();
         } else {
-          iterateKeywords(it, group2);
+          iterateKeywords(it2, group2);
         }
         if (!allErrors)
           gen.if((0, codegen_1._)`${names_1.default.errors} === ${errsCount || 0}`);
       }
     }
-    function iterateKeywords(it, group2) {
-      const { gen, schema, opts: { useDefaults } } = it;
+    function iterateKeywords(it2, group2) {
+      const { gen, schema, opts: { useDefaults } } = it2;
       if (useDefaults)
-        (0, defaults_1.assignDefaults)(it, group2.type);
+        (0, defaults_1.assignDefaults)(it2, group2.type);
       gen.block(() => {
         for (const rule of group2.rules) {
           if ((0, applicability_1.shouldUseRule)(schema, rule)) {
-            keywordCode(it, rule.keyword, rule.definition, group2.type);
+            keywordCode(it2, rule.keyword, rule.definition, group2.type);
           }
         }
       });
     }
-    function checkStrictTypes(it, types) {
-      if (it.schemaEnv.meta || !it.opts.strictTypes)
+    function checkStrictTypes(it2, types) {
+      if (it2.schemaEnv.meta || !it2.opts.strictTypes)
         return;
-      checkContextTypes(it, types);
-      if (!it.opts.allowUnionTypes)
-        checkMultipleTypes(it, types);
-      checkKeywordTypes(it, it.dataTypes);
+      checkContextTypes(it2, types);
+      if (!it2.opts.allowUnionTypes)
+        checkMultipleTypes(it2, types);
+      checkKeywordTypes(it2, it2.dataTypes);
     }
-    function checkContextTypes(it, types) {
+    function checkContextTypes(it2, types) {
       if (!types.length)
         return;
-      if (!it.dataTypes.length) {
-        it.dataTypes = types;
+      if (!it2.dataTypes.length) {
+        it2.dataTypes = types;
         return;
       }
       types.forEach((t) => {
-        if (!includesType(it.dataTypes, t)) {
-          strictTypesError(it, `type "${t}" not allowed by context "${it.dataTypes.join(",")}"`);
+        if (!includesType(it2.dataTypes, t)) {
+          strictTypesError(it2, `type "${t}" not allowed by context "${it2.dataTypes.join(",")}"`);
         }
       });
-      narrowSchemaTypes(it, types);
+      narrowSchemaTypes(it2, types);
     }
-    function checkMultipleTypes(it, ts) {
-      if (ts.length > 1 && !(ts.length === 2 && ts.includes("null"))) {
-        strictTypesError(it, "use allowUnionTypes to allow union type keyword");
+    function checkMultipleTypes(it2, ts2) {
+      if (ts2.length > 1 && !(ts2.length === 2 && ts2.includes("null"))) {
+        strictTypesError(it2, "use allowUnionTypes to allow union type keyword");
       }
     }
-    function checkKeywordTypes(it, ts) {
-      const rules = it.self.RULES.all;
+    function checkKeywordTypes(it2, ts2) {
+      const rules = it2.self.RULES.all;
       for (const keyword in rules) {
         const rule = rules[keyword];
-        if (typeof rule == "object" && (0, applicability_1.shouldUseRule)(it.schema, rule)) {
+        if (typeof rule == "object" && (0, applicability_1.shouldUseRule)(it2.schema, rule)) {
           const { type } = rule.definition;
-          if (type.length && !type.some((t) => hasApplicableType(ts, t))) {
-            strictTypesError(it, `missing type "${type.join(",")}" for keyword "${keyword}"`);
+          if (type.length && !type.some((t) => hasApplicableType(ts2, t))) {
+            strictTypesError(it2, `missing type "${type.join(",")}" for keyword "${keyword}"`);
           }
         }
       }
@@ -23910,41 +23910,41 @@ var require_validate = __commonJS({
     function hasApplicableType(schTs, kwdT) {
       return schTs.includes(kwdT) || kwdT === "number" && schTs.includes("integer");
     }
-    function includesType(ts, t) {
-      return ts.includes(t) || t === "integer" && ts.includes("number");
+    function includesType(ts2, t) {
+      return ts2.includes(t) || t === "integer" && ts2.includes("number");
     }
-    function narrowSchemaTypes(it, withTypes) {
-      const ts = [];
-      for (const t of it.dataTypes) {
+    function narrowSchemaTypes(it2, withTypes) {
+      const ts2 = [];
+      for (const t of it2.dataTypes) {
         if (includesType(withTypes, t))
-          ts.push(t);
+          ts2.push(t);
         else if (withTypes.includes("integer") && t === "number")
-          ts.push("integer");
+          ts2.push("integer");
       }
-      it.dataTypes = ts;
+      it2.dataTypes = ts2;
     }
-    function strictTypesError(it, msg) {
-      const schemaPath = it.schemaEnv.baseId + it.errSchemaPath;
+    function strictTypesError(it2, msg) {
+      const schemaPath = it2.schemaEnv.baseId + it2.errSchemaPath;
       msg += ` at "${schemaPath}" (strictTypes)`;
-      (0, util_1.checkStrictMode)(it, msg, it.opts.strictTypes);
+      (0, util_1.checkStrictMode)(it2, msg, it2.opts.strictTypes);
     }
     var KeywordCxt = class {
-      constructor(it, def, keyword) {
-        (0, keyword_1.validateKeywordUsage)(it, def, keyword);
-        this.gen = it.gen;
-        this.allErrors = it.allErrors;
+      constructor(it2, def, keyword) {
+        (0, keyword_1.validateKeywordUsage)(it2, def, keyword);
+        this.gen = it2.gen;
+        this.allErrors = it2.allErrors;
         this.keyword = keyword;
-        this.data = it.data;
-        this.schema = it.schema[keyword];
-        this.$data = def.$data && it.opts.$data && this.schema && this.schema.$data;
-        this.schemaValue = (0, util_1.schemaRefOrVal)(it, this.schema, keyword, this.$data);
+        this.data = it2.data;
+        this.schema = it2.schema[keyword];
+        this.$data = def.$data && it2.opts.$data && this.schema && this.schema.$data;
+        this.schemaValue = (0, util_1.schemaRefOrVal)(it2, this.schema, keyword, this.$data);
         this.schemaType = def.schemaType;
-        this.parentSchema = it.schema;
+        this.parentSchema = it2.schema;
         this.params = {};
-        this.it = it;
+        this.it = it2;
         this.def = def;
         if (this.$data) {
-          this.schemaCode = it.gen.const("vSchema", getData(this.$data, it));
+          this.schemaCode = it2.gen.const("vSchema", getData(this.$data, it2));
         } else {
           this.schemaCode = this.schemaValue;
           if (!(0, keyword_1.validSchemaType)(this.schema, def.schemaType, def.allowUndefined)) {
@@ -23952,7 +23952,7 @@ var require_validate = __commonJS({
           }
         }
         if ("code" in def ? def.trackErrors : def.errors !== false) {
-          this.errsCount = it.gen.const("_errs", names_1.default.errors);
+          this.errsCount = it2.gen.const("_errs", names_1.default.errors);
         }
       }
       result(condition, successAction, failAction) {
@@ -24052,14 +24052,14 @@ var require_validate = __commonJS({
         gen.else();
       }
       invalid$data() {
-        const { gen, schemaCode, schemaType, def, it } = this;
+        const { gen, schemaCode, schemaType, def, it: it2 } = this;
         return (0, codegen_1.or)(wrong$DataType(), invalid$DataSchema());
         function wrong$DataType() {
           if (schemaType.length) {
             if (!(schemaCode instanceof codegen_1.Name))
               throw new Error("ajv implementation error");
-            const st = Array.isArray(schemaType) ? schemaType : [schemaType];
-            return (0, codegen_1._)`${(0, dataType_2.checkDataTypes)(st, schemaCode, it.opts.strictNumbers, dataType_2.DataType.Wrong)}`;
+            const st2 = Array.isArray(schemaType) ? schemaType : [schemaType];
+            return (0, codegen_1._)`${(0, dataType_2.checkDataTypes)(st2, schemaCode, it2.opts.strictNumbers, dataType_2.DataType.Wrong)}`;
           }
           return codegen_1.nil;
         }
@@ -24080,27 +24080,27 @@ var require_validate = __commonJS({
         return nextContext;
       }
       mergeEvaluated(schemaCxt, toName) {
-        const { it, gen } = this;
-        if (!it.opts.unevaluated)
+        const { it: it2, gen } = this;
+        if (!it2.opts.unevaluated)
           return;
-        if (it.props !== true && schemaCxt.props !== void 0) {
-          it.props = util_1.mergeEvaluated.props(gen, schemaCxt.props, it.props, toName);
+        if (it2.props !== true && schemaCxt.props !== void 0) {
+          it2.props = util_1.mergeEvaluated.props(gen, schemaCxt.props, it2.props, toName);
         }
-        if (it.items !== true && schemaCxt.items !== void 0) {
-          it.items = util_1.mergeEvaluated.items(gen, schemaCxt.items, it.items, toName);
+        if (it2.items !== true && schemaCxt.items !== void 0) {
+          it2.items = util_1.mergeEvaluated.items(gen, schemaCxt.items, it2.items, toName);
         }
       }
       mergeValidEvaluated(schemaCxt, valid) {
-        const { it, gen } = this;
-        if (it.opts.unevaluated && (it.props !== true || it.items !== true)) {
+        const { it: it2, gen } = this;
+        if (it2.opts.unevaluated && (it2.props !== true || it2.items !== true)) {
           gen.if(valid, () => this.mergeEvaluated(schemaCxt, codegen_1.Name));
           return true;
         }
       }
     };
     exports2.KeywordCxt = KeywordCxt;
-    function keywordCode(it, keyword, def, ruleType) {
-      const cxt = new KeywordCxt(it, def, keyword);
+    function keywordCode(it2, keyword, def, ruleType) {
+      const cxt = new KeywordCxt(it2, def, keyword);
       if ("code" in def) {
         def.code(cxt, ruleType);
       } else if (cxt.$data && def.validate) {
@@ -24338,8 +24338,8 @@ var require_compile = __commonJS({
       }
     }
     exports2.getCompilingSchema = getCompilingSchema;
-    function sameSchemaEnv(s1, s2) {
-      return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
+    function sameSchemaEnv(s1, s22) {
+      return s1.schema === s22.schema && s1.root === s22.root && s1.baseId === s22.baseId;
     }
     function resolve(root, ref) {
       let sch;
@@ -24348,11 +24348,11 @@ var require_compile = __commonJS({
       return sch || this.schemas[ref] || resolveSchema.call(this, root, ref);
     }
     function resolveSchema(root, ref) {
-      const p = this.opts.uriResolver.parse(ref);
-      const refPath = (0, resolve_1._getFullPath)(this.opts.uriResolver, p);
+      const p2 = this.opts.uriResolver.parse(ref);
+      const refPath = (0, resolve_1._getFullPath)(this.opts.uriResolver, p2);
       let baseId = (0, resolve_1.getFullPath)(this.opts.uriResolver, root.baseId, void 0);
       if (Object.keys(root.schema).length > 0 && refPath === baseId) {
-        return getJsonPointer.call(this, p, root);
+        return getJsonPointer.call(this, p2, root);
       }
       const id = (0, resolve_1.normalizeId)(refPath);
       const schOrRef = this.refs[id] || this.schemas[id];
@@ -24360,7 +24360,7 @@ var require_compile = __commonJS({
         const sch = resolveSchema.call(this, root, schOrRef);
         if (typeof (sch === null || sch === void 0 ? void 0 : sch.schema) !== "object")
           return;
-        return getJsonPointer.call(this, p, sch);
+        return getJsonPointer.call(this, p2, sch);
       }
       if (typeof (schOrRef === null || schOrRef === void 0 ? void 0 : schOrRef.schema) !== "object")
         return;
@@ -24374,7 +24374,7 @@ var require_compile = __commonJS({
           baseId = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schId);
         return new SchemaEnv({ schema, schemaId, root, baseId });
       }
-      return getJsonPointer.call(this, p, schOrRef);
+      return getJsonPointer.call(this, p2, schOrRef);
     }
     exports2.resolveSchema = resolveSchema;
     var PREVENT_SCOPE_CHANGE = /* @__PURE__ */ new Set([
@@ -24592,8 +24592,8 @@ var require_utils2 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path14) {
-      let input = path14;
+    function removeDotSegments(path15) {
+      let input = path15;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -24667,11 +24667,11 @@ var require_utils2 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path14) {
-      if (path14 === "" || path14[0] === "/") {
-        return removeDotSegments(path14);
+    function removeDotSegmentsRelative(path15) {
+      if (path15 === "" || path15[0] === "/") {
+        return removeDotSegments(path15);
       }
-      const segments = path14.split("/");
+      const segments = path15.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -24702,9 +24702,9 @@ var require_utils2 = __commonJS({
     var HOST_DELIM_RE = /[@/?#:]/g;
     var HOST_DELIM_NO_COLON_RE = /[@/?#]/g;
     function reescapeHostDelimiters(host, isIP) {
-      const re = isIP ? HOST_DELIM_NO_COLON_RE : HOST_DELIM_RE;
-      re.lastIndex = 0;
-      return host.replace(re, (ch) => HOST_DELIMS[ch]);
+      const re2 = isIP ? HOST_DELIM_NO_COLON_RE : HOST_DELIM_RE;
+      re2.lastIndex = 0;
+      return host.replace(re2, (ch) => HOST_DELIMS[ch]);
     }
     function normalizePercentEncoding(input, decodeUnreserved = false) {
       if (input.indexOf("%") === -1) {
@@ -25034,8 +25034,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path14 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path14 && path14 !== "/" ? path14 : void 0;
+        const path15 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path15 && path15 !== "/" ? path15 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -25112,7 +25112,7 @@ var require_schemes = __commonJS({
         serialize: httpSerialize
       }
     );
-    var ws = (
+    var ws2 = (
       /** @type {SchemeHandler} */
       {
         scheme: "ws",
@@ -25125,9 +25125,9 @@ var require_schemes = __commonJS({
       /** @type {SchemeHandler} */
       {
         scheme: "wss",
-        domainHost: ws.domainHost,
-        parse: ws.parse,
-        serialize: ws.serialize
+        domainHost: ws2.domainHost,
+        parse: ws2.parse,
+        serialize: ws2.serialize
       }
     );
     var urn = (
@@ -25153,7 +25153,7 @@ var require_schemes = __commonJS({
       {
         http: http2,
         https: https2,
-        ws,
+        ws: ws2,
         wss,
         urn,
         "urn:uuid": urnuuid
@@ -25349,17 +25349,17 @@ var require_fast_uri = __commonJS({
         }
       }
       if (component.path !== void 0) {
-        let s = component.path;
+        let s3 = component.path;
         if (!options2.absolutePath && (!schemeHandler || !schemeHandler.absolutePath)) {
-          s = schemelessReference && s[0] !== "/" ? removeDotSegmentsRelative(s) : removeDotSegments(s);
+          s3 = schemelessReference && s3[0] !== "/" ? removeDotSegmentsRelative(s3) : removeDotSegments(s3);
         }
         if (schemelessReference) {
-          s = serializePathEncoding(s, true);
+          s3 = serializePathEncoding(s3, true);
         }
-        if (authority === void 0 && s[0] === "/" && s[1] === "/") {
-          s = "/%2F" + s.slice(2);
+        if (authority === void 0 && s3[0] === "/" && s3[1] === "/") {
+          s3 = "/%2F" + s3.slice(2);
         }
-        uriTokens.push(s);
+        uriTokens.push(s3);
       }
       if (component.query !== void 0) {
         uriTokens.push("?", encodeQuery(component.query));
@@ -25700,23 +25700,23 @@ var require_core = __commonJS({
     };
     var MAX_EXPRESSION = 200;
     function requiredOptions(o) {
-      var _a2, _b2, _c, _d, _e, _f, _g, _h, _j, _k, _l, _m, _o, _p, _q, _r, _s, _t, _u, _v, _w, _x, _y, _z, _0;
-      const s = o.strict;
+      var _a2, _b2, _c, _d, _e2, _f, _g, _h, _j, _k, _l, _m, _o2, _p, _q, _r2, _s2, _t2, _u, _v, _w, _x, _y, _z, _0;
+      const s3 = o.strict;
       const _optz = (_a2 = o.code) === null || _a2 === void 0 ? void 0 : _a2.optimize;
       const optimize = _optz === true || _optz === void 0 ? 1 : _optz || 0;
       const regExp = (_c = (_b2 = o.code) === null || _b2 === void 0 ? void 0 : _b2.regExp) !== null && _c !== void 0 ? _c : defaultRegExp;
       const uriResolver = (_d = o.uriResolver) !== null && _d !== void 0 ? _d : uri_1.default;
       return {
-        strictSchema: (_f = (_e = o.strictSchema) !== null && _e !== void 0 ? _e : s) !== null && _f !== void 0 ? _f : true,
-        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s) !== null && _h !== void 0 ? _h : true,
-        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s) !== null && _k !== void 0 ? _k : "log",
-        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s) !== null && _m !== void 0 ? _m : "log",
-        strictRequired: (_p = (_o = o.strictRequired) !== null && _o !== void 0 ? _o : s) !== null && _p !== void 0 ? _p : false,
+        strictSchema: (_f = (_e2 = o.strictSchema) !== null && _e2 !== void 0 ? _e2 : s3) !== null && _f !== void 0 ? _f : true,
+        strictNumbers: (_h = (_g = o.strictNumbers) !== null && _g !== void 0 ? _g : s3) !== null && _h !== void 0 ? _h : true,
+        strictTypes: (_k = (_j = o.strictTypes) !== null && _j !== void 0 ? _j : s3) !== null && _k !== void 0 ? _k : "log",
+        strictTuples: (_m = (_l = o.strictTuples) !== null && _l !== void 0 ? _l : s3) !== null && _m !== void 0 ? _m : "log",
+        strictRequired: (_p = (_o2 = o.strictRequired) !== null && _o2 !== void 0 ? _o2 : s3) !== null && _p !== void 0 ? _p : false,
         code: o.code ? { ...o.code, optimize, regExp } : { optimize, regExp },
         loopRequired: (_q = o.loopRequired) !== null && _q !== void 0 ? _q : MAX_EXPRESSION,
-        loopEnum: (_r = o.loopEnum) !== null && _r !== void 0 ? _r : MAX_EXPRESSION,
-        meta: (_s = o.meta) !== null && _s !== void 0 ? _s : true,
-        messages: (_t = o.messages) !== null && _t !== void 0 ? _t : true,
+        loopEnum: (_r2 = o.loopEnum) !== null && _r2 !== void 0 ? _r2 : MAX_EXPRESSION,
+        meta: (_s2 = o.meta) !== null && _s2 !== void 0 ? _s2 : true,
+        messages: (_t2 = o.messages) !== null && _t2 !== void 0 ? _t2 : true,
         inlineRefs: (_u = o.inlineRefs) !== null && _u !== void 0 ? _u : true,
         schemaId: (_v = o.schemaId) !== null && _v !== void 0 ? _v : "$id",
         addUsedSchema: (_w = o.addUsedSchema) !== null && _w !== void 0 ? _w : true,
@@ -25775,17 +25775,17 @@ var require_core = __commonJS({
         return this.opts.defaultMeta = typeof meta == "object" ? meta[schemaId] || meta : void 0;
       }
       validate(schemaKeyRef, data) {
-        let v;
+        let v2;
         if (typeof schemaKeyRef == "string") {
-          v = this.getSchema(schemaKeyRef);
-          if (!v)
+          v2 = this.getSchema(schemaKeyRef);
+          if (!v2)
             throw new Error(`no schema with key or ref "${schemaKeyRef}"`);
         } else {
-          v = this.compile(schemaKeyRef);
+          v2 = this.compile(schemaKeyRef);
         }
-        const valid = v(data);
-        if (!("$async" in v))
-          this.errors = v.errors;
+        const valid = v2(data);
+        if (!("$async" in v2))
+          this.errors = v2.errors;
         return valid;
       }
       compile(schema, _meta) {
@@ -25832,9 +25832,9 @@ var require_core = __commonJS({
             this.addSchema(_schema, ref, meta);
         }
         async function _loadSchema(ref) {
-          const p = this._loading[ref];
-          if (p)
-            return p;
+          const p2 = this._loading[ref];
+          if (p2)
+            return p2;
           try {
             return await (this._loading[ref] = loadSchema(ref));
           } finally {
@@ -25982,7 +25982,7 @@ var require_core = __commonJS({
           type: (0, dataType_1.getJSONTypes)(def.type),
           schemaType: (0, dataType_1.getJSONTypes)(def.schemaType)
         };
-        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k) => addRule.call(this, k, definition) : (k) => definition.type.forEach((t) => addRule.call(this, k, definition, t)));
+        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k2) => addRule.call(this, k2, definition) : (k2) => definition.type.forEach((t) => addRule.call(this, k2, definition, t)));
         return this;
       }
       getKeyword(keyword) {
@@ -26261,14 +26261,14 @@ var require_ref = __commonJS({
       keyword: "$ref",
       schemaType: "string",
       code(cxt) {
-        const { gen, schema: $ref, it } = cxt;
-        const { baseId, schemaEnv: env, validateName, opts, self: self2 } = it;
+        const { gen, schema: $ref, it: it2 } = cxt;
+        const { baseId, schemaEnv: env, validateName, opts, self: self2 } = it2;
         const { root } = env;
         if (($ref === "#" || $ref === "#/") && baseId === root.baseId)
           return callRootRef();
         const schOrEnv = compile_1.resolveRef.call(self2, root, baseId, $ref);
         if (schOrEnv === void 0)
-          throw new ref_error_1.default(it.opts.uriResolver, baseId, $ref);
+          throw new ref_error_1.default(it2.opts.uriResolver, baseId, $ref);
         if (schOrEnv instanceof compile_1.SchemaEnv)
           return callValidate(schOrEnv);
         return inlineRefSchema(schOrEnv);
@@ -26279,8 +26279,8 @@ var require_ref = __commonJS({
           return callRef(cxt, (0, codegen_1._)`${rootName}.validate`, root, root.$async);
         }
         function callValidate(sch) {
-          const v = getValidate(cxt, sch);
-          callRef(cxt, v, sch, sch.$async);
+          const v2 = getValidate(cxt, sch);
+          callRef(cxt, v2, sch, sch.$async);
         }
         function inlineRefSchema(sch) {
           const schName = gen.scopeValue("schema", opts.code.source === true ? { ref: sch, code: (0, codegen_1.stringify)(sch) } : { ref: sch });
@@ -26302,9 +26302,9 @@ var require_ref = __commonJS({
       return sch.validate ? gen.scopeValue("validate", { ref: sch.validate }) : (0, codegen_1._)`${gen.scopeValue("wrapper", { ref: sch })}.validate`;
     }
     exports2.getValidate = getValidate;
-    function callRef(cxt, v, sch, $async) {
-      const { gen, it } = cxt;
-      const { allErrors, schemaEnv: env, opts } = it;
+    function callRef(cxt, v2, sch, $async) {
+      const { gen, it: it2 } = cxt;
+      const { allErrors, schemaEnv: env, opts } = it2;
       const passCxt = opts.passContext ? names_1.default.this : codegen_1.nil;
       if ($async)
         callAsyncRef();
@@ -26315,12 +26315,12 @@ var require_ref = __commonJS({
           throw new Error("async schema referenced by sync schema");
         const valid = gen.let("valid");
         gen.try(() => {
-          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v, passCxt)}`);
-          addEvaluatedFrom(v);
+          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v2, passCxt)}`);
+          addEvaluatedFrom(v2);
           if (!allErrors)
             gen.assign(valid, true);
         }, (e) => {
-          gen.if((0, codegen_1._)`!(${e} instanceof ${it.ValidationError})`, () => gen.throw(e));
+          gen.if((0, codegen_1._)`!(${e} instanceof ${it2.ValidationError})`, () => gen.throw(e));
           addErrorsFrom(e);
           if (!allErrors)
             gen.assign(valid, false);
@@ -26328,7 +26328,7 @@ var require_ref = __commonJS({
         cxt.ok(valid);
       }
       function callSyncRef() {
-        cxt.result((0, code_1.callValidateCode)(cxt, v, passCxt), () => addEvaluatedFrom(v), () => addErrorsFrom(v));
+        cxt.result((0, code_1.callValidateCode)(cxt, v2, passCxt), () => addEvaluatedFrom(v2), () => addErrorsFrom(v2));
       }
       function addErrorsFrom(source) {
         const errs = (0, codegen_1._)`${source}.errors`;
@@ -26337,27 +26337,27 @@ var require_ref = __commonJS({
       }
       function addEvaluatedFrom(source) {
         var _a2;
-        if (!it.opts.unevaluated)
+        if (!it2.opts.unevaluated)
           return;
         const schEvaluated = (_a2 = sch === null || sch === void 0 ? void 0 : sch.validate) === null || _a2 === void 0 ? void 0 : _a2.evaluated;
-        if (it.props !== true) {
+        if (it2.props !== true) {
           if (schEvaluated && !schEvaluated.dynamicProps) {
             if (schEvaluated.props !== void 0) {
-              it.props = util_1.mergeEvaluated.props(gen, schEvaluated.props, it.props);
+              it2.props = util_1.mergeEvaluated.props(gen, schEvaluated.props, it2.props);
             }
           } else {
             const props = gen.var("props", (0, codegen_1._)`${source}.evaluated.props`);
-            it.props = util_1.mergeEvaluated.props(gen, props, it.props, codegen_1.Name);
+            it2.props = util_1.mergeEvaluated.props(gen, props, it2.props, codegen_1.Name);
           }
         }
-        if (it.items !== true) {
+        if (it2.items !== true) {
           if (schEvaluated && !schEvaluated.dynamicItems) {
             if (schEvaluated.items !== void 0) {
-              it.items = util_1.mergeEvaluated.items(gen, schEvaluated.items, it.items);
+              it2.items = util_1.mergeEvaluated.items(gen, schEvaluated.items, it2.items);
             }
           } else {
             const items = gen.var("items", (0, codegen_1._)`${source}.evaluated.items`);
-            it.items = util_1.mergeEvaluated.items(gen, items, it.items, codegen_1.Name);
+            it2.items = util_1.mergeEvaluated.items(gen, items, it2.items, codegen_1.Name);
           }
         }
       }
@@ -26437,8 +26437,8 @@ var require_multipleOf = __commonJS({
       $data: true,
       error: error2,
       code(cxt) {
-        const { gen, data, schemaCode, it } = cxt;
-        const prec = it.opts.multipleOfPrecision;
+        const { gen, data, schemaCode, it: it2 } = cxt;
+        const prec = it2.opts.multipleOfPrecision;
         const res = gen.let("res");
         const invalid = prec ? (0, codegen_1._)`Math.abs(Math.round(${res}) - ${res}) > 1e-${prec}` : (0, codegen_1._)`${res} !== parseInt(${res})`;
         cxt.fail$data((0, codegen_1._)`(${schemaCode} === 0 || (${res} = ${data}/${schemaCode}, ${invalid}))`);
@@ -26496,9 +26496,9 @@ var require_limitLength = __commonJS({
       $data: true,
       error: error2,
       code(cxt) {
-        const { keyword, data, schemaCode, it } = cxt;
+        const { keyword, data, schemaCode, it: it2 } = cxt;
         const op = keyword === "maxLength" ? codegen_1.operators.GT : codegen_1.operators.LT;
-        const len = it.opts.unicode === false ? (0, codegen_1._)`${data}.length` : (0, codegen_1._)`${(0, util_1.useFunc)(cxt.gen, ucs2length_1.default)}(${data})`;
+        const len = it2.opts.unicode === false ? (0, codegen_1._)`${data}.length` : (0, codegen_1._)`${(0, util_1.useFunc)(cxt.gen, ucs2length_1.default)}(${data})`;
         cxt.fail$data((0, codegen_1._)`${len} ${op} ${schemaCode}`);
       }
     };
@@ -26525,13 +26525,13 @@ var require_pattern = __commonJS({
       $data: true,
       error: error2,
       code(cxt) {
-        const { gen, data, $data, schema, schemaCode, it } = cxt;
-        const u = it.opts.unicodeRegExp ? "u" : "";
+        const { gen, data, $data, schema, schemaCode, it: it2 } = cxt;
+        const u2 = it2.opts.unicodeRegExp ? "u" : "";
         if ($data) {
-          const { regExp } = it.opts.code;
+          const { regExp } = it2.opts.code;
           const regExpCode = regExp.code === "new RegExp" ? (0, codegen_1._)`new RegExp` : (0, util_1.useFunc)(gen, regExp);
           const valid = gen.let("valid");
-          gen.try(() => gen.assign(valid, (0, codegen_1._)`${regExpCode}(${schemaCode}, ${u}).test(${data})`), () => gen.assign(valid, false));
+          gen.try(() => gen.assign(valid, (0, codegen_1._)`${regExpCode}(${schemaCode}, ${u2}).test(${data})`), () => gen.assign(valid, false));
           cxt.fail$data((0, codegen_1._)`!${valid}`);
         } else {
           const regExp = (0, code_1.usePattern)(cxt, schema);
@@ -26591,12 +26591,12 @@ var require_required = __commonJS({
       $data: true,
       error: error2,
       code(cxt) {
-        const { gen, schema, schemaCode, data, $data, it } = cxt;
-        const { opts } = it;
+        const { gen, schema, schemaCode, data, $data, it: it2 } = cxt;
+        const { opts } = it2;
         if (!$data && schema.length === 0)
           return;
         const useLoop = schema.length >= opts.loopRequired;
-        if (it.allErrors)
+        if (it2.allErrors)
           allErrorsMode();
         else
           exitOnErrorMode();
@@ -26605,9 +26605,9 @@ var require_required = __commonJS({
           const { definedProperties } = cxt.it;
           for (const requiredKey of schema) {
             if ((props === null || props === void 0 ? void 0 : props[requiredKey]) === void 0 && !definedProperties.has(requiredKey)) {
-              const schemaPath = it.schemaEnv.baseId + it.errSchemaPath;
+              const schemaPath = it2.schemaEnv.baseId + it2.errSchemaPath;
               const msg = `required property "${requiredKey}" is not defined at "${schemaPath}" (strictRequired)`;
-              (0, util_1.checkStrictMode)(it, msg, it.opts.strictRequired);
+              (0, util_1.checkStrictMode)(it2, msg, it2.opts.strictRequired);
             }
           }
         }
@@ -26704,8 +26704,8 @@ var require_uniqueItems = __commonJS({
     var util_1 = require_util9();
     var equal_1 = require_equal();
     var error2 = {
-      message: ({ params: { i: i2, j } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j} and ${i2} are identical)`,
-      params: ({ params: { i: i2, j } }) => (0, codegen_1._)`{i: ${i2}, j: ${j}}`
+      message: ({ params: { i: i2, j: j2 } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j2} and ${i2} are identical)`,
+      params: ({ params: { i: i2, j: j2 } }) => (0, codegen_1._)`{i: ${i2}, j: ${j2}}`
     };
     var def = {
       keyword: "uniqueItems",
@@ -26714,7 +26714,7 @@ var require_uniqueItems = __commonJS({
       $data: true,
       error: error2,
       code(cxt) {
-        const { gen, data, $data, schema, parentSchema, schemaCode, it } = cxt;
+        const { gen, data, $data, schema, parentSchema, schemaCode, it: it2 } = cxt;
         if (!$data && !schema)
           return;
         const valid = gen.let("valid");
@@ -26723,17 +26723,17 @@ var require_uniqueItems = __commonJS({
         cxt.ok(valid);
         function validateUniqueItems() {
           const i2 = gen.let("i", (0, codegen_1._)`${data}.length`);
-          const j = gen.let("j");
-          cxt.setParams({ i: i2, j });
+          const j2 = gen.let("j");
+          cxt.setParams({ i: i2, j: j2 });
           gen.assign(valid, true);
-          gen.if((0, codegen_1._)`${i2} > 1`, () => (canOptimize() ? loopN : loopN2)(i2, j));
+          gen.if((0, codegen_1._)`${i2} > 1`, () => (canOptimize() ? loopN : loopN2)(i2, j2));
         }
         function canOptimize() {
           return itemTypes.length > 0 && !itemTypes.some((t) => t === "object" || t === "array");
         }
-        function loopN(i2, j) {
+        function loopN(i2, j2) {
           const item = gen.name("item");
-          const wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it.opts.strictNumbers, dataType_1.DataType.Wrong);
+          const wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it2.opts.strictNumbers, dataType_1.DataType.Wrong);
           const indices = gen.const("indices", (0, codegen_1._)`{}`);
           gen.for((0, codegen_1._)`;${i2}--;`, () => {
             gen.let(item, (0, codegen_1._)`${data}[${i2}]`);
@@ -26741,16 +26741,16 @@ var require_uniqueItems = __commonJS({
             if (itemTypes.length > 1)
               gen.if((0, codegen_1._)`typeof ${item} == "string"`, (0, codegen_1._)`${item} += "_"`);
             gen.if((0, codegen_1._)`typeof ${indices}[${item}] == "number"`, () => {
-              gen.assign(j, (0, codegen_1._)`${indices}[${item}]`);
+              gen.assign(j2, (0, codegen_1._)`${indices}[${item}]`);
               cxt.error();
               gen.assign(valid, false).break();
             }).code((0, codegen_1._)`${indices}[${item}] = ${i2}`);
           });
         }
-        function loopN2(i2, j) {
+        function loopN2(i2, j2) {
           const eql = (0, util_1.useFunc)(gen, equal_1.default);
           const outer = gen.name("outer");
-          gen.label(outer).for((0, codegen_1._)`;${i2}--;`, () => gen.for((0, codegen_1._)`${j} = ${i2}; ${j}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i2}], ${data}[${j}])`, () => {
+          gen.label(outer).for((0, codegen_1._)`;${i2}--;`, () => gen.for((0, codegen_1._)`${j2} = ${i2}; ${j2}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i2}], ${data}[${j2}])`, () => {
             cxt.error();
             gen.assign(valid, false).break(outer);
           })));
@@ -26808,10 +26808,10 @@ var require_enum = __commonJS({
       $data: true,
       error: error2,
       code(cxt) {
-        const { gen, data, $data, schema, schemaCode, it } = cxt;
+        const { gen, data, $data, schema, schemaCode, it: it2 } = cxt;
         if (!$data && schema.length === 0)
           throw new Error("enum must have non-empty array");
-        const useLoop = schema.length >= it.opts.loopEnum;
+        const useLoop = schema.length >= it2.opts.loopEnum;
         let eql;
         const getEql = () => eql !== null && eql !== void 0 ? eql : eql = (0, util_1.useFunc)(gen, equal_1.default);
         let valid;
@@ -26827,7 +26827,7 @@ var require_enum = __commonJS({
         cxt.pass(valid);
         function loopEnum() {
           gen.assign(valid, false);
-          gen.forOf("v", schemaCode, (v) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v})`, () => gen.assign(valid, true).break()));
+          gen.forOf("v", schemaCode, (v2) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v2})`, () => gen.assign(valid, true).break()));
         }
         function equalCode(vSchema, i2) {
           const sch = schema[i2];
@@ -26896,23 +26896,23 @@ var require_additionalItems = __commonJS({
       before: "uniqueItems",
       error: error2,
       code(cxt) {
-        const { parentSchema, it } = cxt;
+        const { parentSchema, it: it2 } = cxt;
         const { items } = parentSchema;
         if (!Array.isArray(items)) {
-          (0, util_1.checkStrictMode)(it, '"additionalItems" is ignored when "items" is not an array of schemas');
+          (0, util_1.checkStrictMode)(it2, '"additionalItems" is ignored when "items" is not an array of schemas');
           return;
         }
         validateAdditionalItems(cxt, items);
       }
     };
     function validateAdditionalItems(cxt, items) {
-      const { gen, schema, data, keyword, it } = cxt;
-      it.items = true;
+      const { gen, schema, data, keyword, it: it2 } = cxt;
+      it2.items = true;
       const len = gen.const("len", (0, codegen_1._)`${data}.length`);
       if (schema === false) {
         cxt.setParams({ len: items.length });
         cxt.pass((0, codegen_1._)`${len} <= ${items.length}`);
-      } else if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it, schema)) {
+      } else if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it2, schema)) {
         const valid = gen.var("valid", (0, codegen_1._)`${len} <= ${items.length}`);
         gen.if((0, codegen_1.not)(valid), () => validateItems(valid));
         cxt.ok(valid);
@@ -26920,7 +26920,7 @@ var require_additionalItems = __commonJS({
       function validateItems(valid) {
         gen.forRange("i", items.length, len, (i2) => {
           cxt.subschema({ keyword, dataProp: i2, dataPropType: util_1.Type.Num }, valid);
-          if (!it.allErrors)
+          if (!it2.allErrors)
             gen.if((0, codegen_1.not)(valid), () => gen.break());
         });
       }
@@ -26945,25 +26945,25 @@ var require_items = __commonJS({
       schemaType: ["object", "array", "boolean"],
       before: "uniqueItems",
       code(cxt) {
-        const { schema, it } = cxt;
+        const { schema, it: it2 } = cxt;
         if (Array.isArray(schema))
           return validateTuple(cxt, "additionalItems", schema);
-        it.items = true;
-        if ((0, util_1.alwaysValidSchema)(it, schema))
+        it2.items = true;
+        if ((0, util_1.alwaysValidSchema)(it2, schema))
           return;
         cxt.ok((0, code_1.validateArray)(cxt));
       }
     };
     function validateTuple(cxt, extraItems, schArr = cxt.schema) {
-      const { gen, parentSchema, data, keyword, it } = cxt;
+      const { gen, parentSchema, data, keyword, it: it2 } = cxt;
       checkStrictTuple(parentSchema);
-      if (it.opts.unevaluated && schArr.length && it.items !== true) {
-        it.items = util_1.mergeEvaluated.items(gen, schArr.length, it.items);
+      if (it2.opts.unevaluated && schArr.length && it2.items !== true) {
+        it2.items = util_1.mergeEvaluated.items(gen, schArr.length, it2.items);
       }
       const valid = gen.name("valid");
       const len = gen.const("len", (0, codegen_1._)`${data}.length`);
       schArr.forEach((sch, i2) => {
-        if ((0, util_1.alwaysValidSchema)(it, sch))
+        if ((0, util_1.alwaysValidSchema)(it2, sch))
           return;
         gen.if((0, codegen_1._)`${len} > ${i2}`, () => cxt.subschema({
           keyword,
@@ -26973,12 +26973,12 @@ var require_items = __commonJS({
         cxt.ok(valid);
       });
       function checkStrictTuple(sch) {
-        const { opts, errSchemaPath } = it;
+        const { opts, errSchemaPath } = it2;
         const l = schArr.length;
         const fullTuple = l === sch.minItems && (l === sch.maxItems || sch[extraItems] === false);
         if (opts.strictTuples && !fullTuple) {
           const msg = `"${keyword}" is ${l}-tuple, but minItems or maxItems/${extraItems} are not specified or different at path "${errSchemaPath}"`;
-          (0, util_1.checkStrictMode)(it, msg, opts.strictTuples);
+          (0, util_1.checkStrictMode)(it2, msg, opts.strictTuples);
         }
       }
     }
@@ -27024,10 +27024,10 @@ var require_items2020 = __commonJS({
       before: "uniqueItems",
       error: error2,
       code(cxt) {
-        const { schema, parentSchema, it } = cxt;
+        const { schema, parentSchema, it: it2 } = cxt;
         const { prefixItems } = parentSchema;
-        it.items = true;
-        if ((0, util_1.alwaysValidSchema)(it, schema))
+        it2.items = true;
+        if ((0, util_1.alwaysValidSchema)(it2, schema))
           return;
         if (prefixItems)
           (0, additionalItems_1.validateAdditionalItems)(cxt, prefixItems);
@@ -27058,11 +27058,11 @@ var require_contains = __commonJS({
       trackErrors: true,
       error: error2,
       code(cxt) {
-        const { gen, schema, parentSchema, data, it } = cxt;
+        const { gen, schema, parentSchema, data, it: it2 } = cxt;
         let min;
         let max2;
         const { minContains, maxContains } = parentSchema;
-        if (it.opts.next) {
+        if (it2.opts.next) {
           min = minContains === void 0 ? 1 : minContains;
           max2 = maxContains;
         } else {
@@ -27071,22 +27071,22 @@ var require_contains = __commonJS({
         const len = gen.const("len", (0, codegen_1._)`${data}.length`);
         cxt.setParams({ min, max: max2 });
         if (max2 === void 0 && min === 0) {
-          (0, util_1.checkStrictMode)(it, `"minContains" == 0 without "maxContains": "contains" keyword ignored`);
+          (0, util_1.checkStrictMode)(it2, `"minContains" == 0 without "maxContains": "contains" keyword ignored`);
           return;
         }
         if (max2 !== void 0 && min > max2) {
-          (0, util_1.checkStrictMode)(it, `"minContains" > "maxContains" is always invalid`);
+          (0, util_1.checkStrictMode)(it2, `"minContains" > "maxContains" is always invalid`);
           cxt.fail();
           return;
         }
-        if ((0, util_1.alwaysValidSchema)(it, schema)) {
+        if ((0, util_1.alwaysValidSchema)(it2, schema)) {
           let cond = (0, codegen_1._)`${len} >= ${min}`;
           if (max2 !== void 0)
             cond = (0, codegen_1._)`${cond} && ${len} <= ${max2}`;
           cxt.pass(cond);
           return;
         }
-        it.items = true;
+        it2.items = true;
         const valid = gen.name("valid");
         if (max2 === void 0 && min === 1) {
           validateItems(valid, () => gen.if(valid, () => gen.break()));
@@ -27176,7 +27176,7 @@ var require_dependencies = __commonJS({
       return [propertyDeps, schemaDeps];
     }
     function validatePropertyDeps(cxt, propertyDeps = cxt.schema) {
-      const { gen, data, it } = cxt;
+      const { gen, data, it: it2 } = cxt;
       if (Object.keys(propertyDeps).length === 0)
         return;
       const missing = gen.let("missing");
@@ -27184,13 +27184,13 @@ var require_dependencies = __commonJS({
         const deps = propertyDeps[prop];
         if (deps.length === 0)
           continue;
-        const hasProperty = (0, code_1.propertyInData)(gen, data, prop, it.opts.ownProperties);
+        const hasProperty = (0, code_1.propertyInData)(gen, data, prop, it2.opts.ownProperties);
         cxt.setParams({
           property: prop,
           depsCount: deps.length,
           deps: deps.join(", ")
         });
-        if (it.allErrors) {
+        if (it2.allErrors) {
           gen.if(hasProperty, () => {
             for (const depProp of deps) {
               (0, code_1.checkReportMissingProp)(cxt, depProp);
@@ -27205,13 +27205,13 @@ var require_dependencies = __commonJS({
     }
     exports2.validatePropertyDeps = validatePropertyDeps;
     function validateSchemaDeps(cxt, schemaDeps = cxt.schema) {
-      const { gen, data, keyword, it } = cxt;
+      const { gen, data, keyword, it: it2 } = cxt;
       const valid = gen.name("valid");
       for (const prop in schemaDeps) {
-        if ((0, util_1.alwaysValidSchema)(it, schemaDeps[prop]))
+        if ((0, util_1.alwaysValidSchema)(it2, schemaDeps[prop]))
           continue;
         gen.if(
-          (0, code_1.propertyInData)(gen, data, prop, it.opts.ownProperties),
+          (0, code_1.propertyInData)(gen, data, prop, it2.opts.ownProperties),
           () => {
             const schCxt = cxt.subschema({ keyword, schemaProp: prop }, valid);
             cxt.mergeValidEvaluated(schCxt, valid);
@@ -27244,8 +27244,8 @@ var require_propertyNames = __commonJS({
       schemaType: ["object", "boolean"],
       error: error2,
       code(cxt) {
-        const { gen, schema, data, it } = cxt;
-        if ((0, util_1.alwaysValidSchema)(it, schema))
+        const { gen, schema, data, it: it2 } = cxt;
+        if ((0, util_1.alwaysValidSchema)(it2, schema))
           return;
         const valid = gen.name("valid");
         gen.forIn("key", data, (key) => {
@@ -27259,7 +27259,7 @@ var require_propertyNames = __commonJS({
           }, valid);
           gen.if((0, codegen_1.not)(valid), () => {
             cxt.error(true);
-            if (!it.allErrors)
+            if (!it2.allErrors)
               gen.break();
           });
         });
@@ -27291,12 +27291,12 @@ var require_additionalProperties = __commonJS({
       trackErrors: true,
       error: error2,
       code(cxt) {
-        const { gen, schema, parentSchema, data, errsCount, it } = cxt;
+        const { gen, schema, parentSchema, data, errsCount, it: it2 } = cxt;
         if (!errsCount)
           throw new Error("ajv implementation error");
-        const { allErrors, opts } = it;
-        it.props = true;
-        if (opts.removeAdditional !== "all" && (0, util_1.alwaysValidSchema)(it, schema))
+        const { allErrors, opts } = it2;
+        it2.props = true;
+        if (opts.removeAdditional !== "all" && (0, util_1.alwaysValidSchema)(it2, schema))
           return;
         const props = (0, code_1.allSchemaProperties)(parentSchema.properties);
         const patProps = (0, code_1.allSchemaProperties)(parentSchema.patternProperties);
@@ -27313,15 +27313,15 @@ var require_additionalProperties = __commonJS({
         function isAdditional(key) {
           let definedProp;
           if (props.length > 8) {
-            const propsSchema = (0, util_1.schemaRefOrVal)(it, parentSchema.properties, "properties");
+            const propsSchema = (0, util_1.schemaRefOrVal)(it2, parentSchema.properties, "properties");
             definedProp = (0, code_1.isOwnProperty)(gen, propsSchema, key);
           } else if (props.length) {
-            definedProp = (0, codegen_1.or)(...props.map((p) => (0, codegen_1._)`${key} === ${p}`));
+            definedProp = (0, codegen_1.or)(...props.map((p2) => (0, codegen_1._)`${key} === ${p2}`));
           } else {
             definedProp = codegen_1.nil;
           }
           if (patProps.length) {
-            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p)}.test(${key})`));
+            definedProp = (0, codegen_1.or)(definedProp, ...patProps.map((p2) => (0, codegen_1._)`${(0, code_1.usePattern)(cxt, p2)}.test(${key})`));
           }
           return (0, codegen_1.not)(definedProp);
         }
@@ -27340,7 +27340,7 @@ var require_additionalProperties = __commonJS({
               gen.break();
             return;
           }
-          if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it, schema)) {
+          if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it2, schema)) {
             const valid = gen.name("valid");
             if (opts.removeAdditional === "failing") {
               applyAdditionalSchema(key, valid, false);
@@ -27390,18 +27390,18 @@ var require_properties = __commonJS({
       type: "object",
       schemaType: "object",
       code(cxt) {
-        const { gen, schema, parentSchema, data, it } = cxt;
-        if (it.opts.removeAdditional === "all" && parentSchema.additionalProperties === void 0) {
-          additionalProperties_1.default.code(new validate_1.KeywordCxt(it, additionalProperties_1.default, "additionalProperties"));
+        const { gen, schema, parentSchema, data, it: it2 } = cxt;
+        if (it2.opts.removeAdditional === "all" && parentSchema.additionalProperties === void 0) {
+          additionalProperties_1.default.code(new validate_1.KeywordCxt(it2, additionalProperties_1.default, "additionalProperties"));
         }
         const allProps = (0, code_1.allSchemaProperties)(schema);
         for (const prop of allProps) {
-          it.definedProperties.add(prop);
+          it2.definedProperties.add(prop);
         }
-        if (it.opts.unevaluated && allProps.length && it.props !== true) {
-          it.props = util_1.mergeEvaluated.props(gen, (0, util_1.toHash)(allProps), it.props);
+        if (it2.opts.unevaluated && allProps.length && it2.props !== true) {
+          it2.props = util_1.mergeEvaluated.props(gen, (0, util_1.toHash)(allProps), it2.props);
         }
-        const properties = allProps.filter((p) => !(0, util_1.alwaysValidSchema)(it, schema[p]));
+        const properties = allProps.filter((p2) => !(0, util_1.alwaysValidSchema)(it2, schema[p2]));
         if (properties.length === 0)
           return;
         const valid = gen.name("valid");
@@ -27409,9 +27409,9 @@ var require_properties = __commonJS({
           if (hasDefault(prop)) {
             applyPropertySchema(prop);
           } else {
-            gen.if((0, code_1.propertyInData)(gen, data, prop, it.opts.ownProperties));
+            gen.if((0, code_1.propertyInData)(gen, data, prop, it2.opts.ownProperties));
             applyPropertySchema(prop);
-            if (!it.allErrors)
+            if (!it2.allErrors)
               gen.else().var(valid, true);
             gen.endIf();
           }
@@ -27419,7 +27419,7 @@ var require_properties = __commonJS({
           cxt.ok(valid);
         }
         function hasDefault(prop) {
-          return it.opts.useDefaults && !it.compositeRule && schema[prop].default !== void 0;
+          return it2.opts.useDefaults && !it2.compositeRule && schema[prop].default !== void 0;
         }
         function applyPropertySchema(prop) {
           cxt.subschema({
@@ -27448,25 +27448,25 @@ var require_patternProperties = __commonJS({
       type: "object",
       schemaType: "object",
       code(cxt) {
-        const { gen, schema, data, parentSchema, it } = cxt;
-        const { opts } = it;
+        const { gen, schema, data, parentSchema, it: it2 } = cxt;
+        const { opts } = it2;
         const patterns = (0, code_1.allSchemaProperties)(schema);
-        const alwaysValidPatterns = patterns.filter((p) => (0, util_1.alwaysValidSchema)(it, schema[p]));
-        if (patterns.length === 0 || alwaysValidPatterns.length === patterns.length && (!it.opts.unevaluated || it.props === true)) {
+        const alwaysValidPatterns = patterns.filter((p2) => (0, util_1.alwaysValidSchema)(it2, schema[p2]));
+        if (patterns.length === 0 || alwaysValidPatterns.length === patterns.length && (!it2.opts.unevaluated || it2.props === true)) {
           return;
         }
         const checkProperties = opts.strictSchema && !opts.allowMatchingProperties && parentSchema.properties;
         const valid = gen.name("valid");
-        if (it.props !== true && !(it.props instanceof codegen_1.Name)) {
-          it.props = (0, util_2.evaluatedPropsToName)(gen, it.props);
+        if (it2.props !== true && !(it2.props instanceof codegen_1.Name)) {
+          it2.props = (0, util_2.evaluatedPropsToName)(gen, it2.props);
         }
-        const { props } = it;
+        const { props } = it2;
         validatePatternProperties();
         function validatePatternProperties() {
           for (const pat of patterns) {
             if (checkProperties)
               checkMatchingProperties(pat);
-            if (it.allErrors) {
+            if (it2.allErrors) {
               validateProperties(pat);
             } else {
               gen.var(valid, true);
@@ -27478,7 +27478,7 @@ var require_patternProperties = __commonJS({
         function checkMatchingProperties(pat) {
           for (const prop in checkProperties) {
             if (new RegExp(pat).test(prop)) {
-              (0, util_1.checkStrictMode)(it, `property ${prop} matches pattern ${pat} (use allowMatchingProperties)`);
+              (0, util_1.checkStrictMode)(it2, `property ${prop} matches pattern ${pat} (use allowMatchingProperties)`);
             }
           }
         }
@@ -27494,9 +27494,9 @@ var require_patternProperties = __commonJS({
                   dataPropType: util_2.Type.Str
                 }, valid);
               }
-              if (it.opts.unevaluated && props !== true) {
+              if (it2.opts.unevaluated && props !== true) {
                 gen.assign((0, codegen_1._)`${props}[${key}]`, true);
-              } else if (!alwaysValid && !it.allErrors) {
+              } else if (!alwaysValid && !it2.allErrors) {
                 gen.if((0, codegen_1.not)(valid), () => gen.break());
               }
             });
@@ -27519,8 +27519,8 @@ var require_not = __commonJS({
       schemaType: ["object", "boolean"],
       trackErrors: true,
       code(cxt) {
-        const { gen, schema, it } = cxt;
-        if ((0, util_1.alwaysValidSchema)(it, schema)) {
+        const { gen, schema, it: it2 } = cxt;
+        if ((0, util_1.alwaysValidSchema)(it2, schema)) {
           cxt.fail();
           return;
         }
@@ -27573,10 +27573,10 @@ var require_oneOf = __commonJS({
       trackErrors: true,
       error: error2,
       code(cxt) {
-        const { gen, schema, parentSchema, it } = cxt;
+        const { gen, schema, parentSchema, it: it2 } = cxt;
         if (!Array.isArray(schema))
           throw new Error("ajv implementation error");
-        if (it.opts.discriminator && parentSchema.discriminator)
+        if (it2.opts.discriminator && parentSchema.discriminator)
           return;
         const schArr = schema;
         const valid = gen.let("valid", false);
@@ -27588,7 +27588,7 @@ var require_oneOf = __commonJS({
         function validateOneOf() {
           schArr.forEach((sch, i2) => {
             let schCxt;
-            if ((0, util_1.alwaysValidSchema)(it, sch)) {
+            if ((0, util_1.alwaysValidSchema)(it2, sch)) {
               gen.var(schValid, true);
             } else {
               schCxt = cxt.subschema({
@@ -27624,12 +27624,12 @@ var require_allOf = __commonJS({
       keyword: "allOf",
       schemaType: "array",
       code(cxt) {
-        const { gen, schema, it } = cxt;
+        const { gen, schema, it: it2 } = cxt;
         if (!Array.isArray(schema))
           throw new Error("ajv implementation error");
         const valid = gen.name("valid");
         schema.forEach((sch, i2) => {
-          if ((0, util_1.alwaysValidSchema)(it, sch))
+          if ((0, util_1.alwaysValidSchema)(it2, sch))
             return;
           const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i2 }, valid);
           cxt.ok(valid);
@@ -27658,12 +27658,12 @@ var require_if = __commonJS({
       trackErrors: true,
       error: error2,
       code(cxt) {
-        const { gen, parentSchema, it } = cxt;
+        const { gen, parentSchema, it: it2 } = cxt;
         if (parentSchema.then === void 0 && parentSchema.else === void 0) {
-          (0, util_1.checkStrictMode)(it, '"if" without "then" and "else" is ignored');
+          (0, util_1.checkStrictMode)(it2, '"if" without "then" and "else" is ignored');
         }
-        const hasThen = hasSchema(it, "then");
-        const hasElse = hasSchema(it, "else");
+        const hasThen = hasSchema(it2, "then");
+        const hasElse = hasSchema(it2, "else");
         if (!hasThen && !hasElse)
           return;
         const valid = gen.let("valid", true);
@@ -27702,9 +27702,9 @@ var require_if = __commonJS({
         }
       }
     };
-    function hasSchema(it, keyword) {
-      const schema = it.schema[keyword];
-      return schema !== void 0 && !(0, util_1.alwaysValidSchema)(it, schema);
+    function hasSchema(it2, keyword) {
+      const schema = it2.schema[keyword];
+      return schema !== void 0 && !(0, util_1.alwaysValidSchema)(it2, schema);
     }
     exports2.default = def;
   }
@@ -27719,9 +27719,9 @@ var require_thenElse = __commonJS({
     var def = {
       keyword: ["then", "else"],
       schemaType: ["object", "boolean"],
-      code({ keyword, parentSchema, it }) {
+      code({ keyword, parentSchema, it: it2 }) {
         if (parentSchema.if === void 0)
-          (0, util_1.checkStrictMode)(it, `"${keyword}" without "if" is ignored`);
+          (0, util_1.checkStrictMode)(it2, `"${keyword}" without "if" is ignored`);
       }
     };
     exports2.default = def;
@@ -27792,11 +27792,11 @@ var require_dynamicAnchor = __commonJS({
       code: (cxt) => dynamicAnchor(cxt, cxt.schema)
     };
     function dynamicAnchor(cxt, anchor) {
-      const { gen, it } = cxt;
-      it.schemaEnv.root.dynamicAnchors[anchor] = true;
-      const v = (0, codegen_1._)`${names_1.default.dynamicAnchors}${(0, codegen_1.getProperty)(anchor)}`;
-      const validate = it.errSchemaPath === "#" ? it.validateName : _getValidate(cxt);
-      gen.if((0, codegen_1._)`!${v}`, () => gen.assign(v, validate));
+      const { gen, it: it2 } = cxt;
+      it2.schemaEnv.root.dynamicAnchors[anchor] = true;
+      const v2 = (0, codegen_1._)`${names_1.default.dynamicAnchors}${(0, codegen_1.getProperty)(anchor)}`;
+      const validate = it2.errSchemaPath === "#" ? it2.validateName : _getValidate(cxt);
+      gen.if((0, codegen_1._)`!${v2}`, () => gen.assign(v2, validate));
     }
     exports2.dynamicAnchor = dynamicAnchor;
     function _getValidate(cxt) {
@@ -27826,11 +27826,11 @@ var require_dynamicRef = __commonJS({
       code: (cxt) => dynamicRef(cxt, cxt.schema)
     };
     function dynamicRef(cxt, ref) {
-      const { gen, keyword, it } = cxt;
+      const { gen, keyword, it: it2 } = cxt;
       if (ref[0] !== "#")
         throw new Error(`"${keyword}" only supports hash fragment reference`);
       const anchor = ref.slice(1);
-      if (it.allErrors) {
+      if (it2.allErrors) {
         _dynamicRef();
       } else {
         const valid = gen.let("valid", false);
@@ -27838,11 +27838,11 @@ var require_dynamicRef = __commonJS({
         cxt.ok(valid);
       }
       function _dynamicRef(valid) {
-        if (it.schemaEnv.root.dynamicAnchors[anchor]) {
-          const v = gen.let("_v", (0, codegen_1._)`${names_1.default.dynamicAnchors}${(0, codegen_1.getProperty)(anchor)}`);
-          gen.if(v, _callRef(v, valid), _callRef(it.validateName, valid));
+        if (it2.schemaEnv.root.dynamicAnchors[anchor]) {
+          const v2 = gen.let("_v", (0, codegen_1._)`${names_1.default.dynamicAnchors}${(0, codegen_1.getProperty)(anchor)}`);
+          gen.if(v2, _callRef(v2, valid), _callRef(it2.validateName, valid));
         } else {
-          _callRef(it.validateName, valid)();
+          _callRef(it2.validateName, valid)();
         }
       }
       function _callRef(validate, valid) {
@@ -27950,9 +27950,9 @@ var require_limitContains = __commonJS({
       keyword: ["maxContains", "minContains"],
       type: "array",
       schemaType: "number",
-      code({ keyword, parentSchema, it }) {
+      code({ keyword, parentSchema, it: it2 }) {
         if (parentSchema.contains === void 0) {
-          (0, util_1.checkStrictMode)(it, `"${keyword}" without "contains" is ignored`);
+          (0, util_1.checkStrictMode)(it2, `"${keyword}" without "contains" is ignored`);
         }
       }
     };
@@ -27992,16 +27992,16 @@ var require_unevaluatedProperties = __commonJS({
       trackErrors: true,
       error: error2,
       code(cxt) {
-        const { gen, schema, data, errsCount, it } = cxt;
+        const { gen, schema, data, errsCount, it: it2 } = cxt;
         if (!errsCount)
           throw new Error("ajv implementation error");
-        const { allErrors, props } = it;
+        const { allErrors, props } = it2;
         if (props instanceof codegen_1.Name) {
           gen.if((0, codegen_1._)`${props} !== true`, () => gen.forIn("key", data, (key) => gen.if(unevaluatedDynamic(props, key), () => unevaluatedPropCode(key))));
         } else if (props !== true) {
           gen.forIn("key", data, (key) => props === void 0 ? unevaluatedPropCode(key) : gen.if(unevaluatedStatic(props, key), () => unevaluatedPropCode(key)));
         }
-        it.props = true;
+        it2.props = true;
         cxt.ok((0, codegen_1._)`${errsCount} === ${names_1.default.errors}`);
         function unevaluatedPropCode(key) {
           if (schema === false) {
@@ -28011,7 +28011,7 @@ var require_unevaluatedProperties = __commonJS({
               gen.break();
             return;
           }
-          if (!(0, util_1.alwaysValidSchema)(it, schema)) {
+          if (!(0, util_1.alwaysValidSchema)(it2, schema)) {
             const valid = gen.name("valid");
             cxt.subschema({
               keyword: "unevaluatedProperties",
@@ -28026,12 +28026,12 @@ var require_unevaluatedProperties = __commonJS({
           return (0, codegen_1._)`!${evaluatedProps} || !${evaluatedProps}[${key}]`;
         }
         function unevaluatedStatic(evaluatedProps, key) {
-          const ps = [];
-          for (const p in evaluatedProps) {
-            if (evaluatedProps[p] === true)
-              ps.push((0, codegen_1._)`${key} !== ${p}`);
+          const ps2 = [];
+          for (const p2 in evaluatedProps) {
+            if (evaluatedProps[p2] === true)
+              ps2.push((0, codegen_1._)`${key} !== ${p2}`);
           }
-          return (0, codegen_1.and)(...ps);
+          return (0, codegen_1.and)(...ps2);
         }
       }
     };
@@ -28056,24 +28056,24 @@ var require_unevaluatedItems = __commonJS({
       schemaType: ["boolean", "object"],
       error: error2,
       code(cxt) {
-        const { gen, schema, data, it } = cxt;
-        const items = it.items || 0;
+        const { gen, schema, data, it: it2 } = cxt;
+        const items = it2.items || 0;
         if (items === true)
           return;
         const len = gen.const("len", (0, codegen_1._)`${data}.length`);
         if (schema === false) {
           cxt.setParams({ len: items });
           cxt.fail((0, codegen_1._)`${len} > ${items}`);
-        } else if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it, schema)) {
+        } else if (typeof schema == "object" && !(0, util_1.alwaysValidSchema)(it2, schema)) {
           const valid = gen.var("valid", (0, codegen_1._)`${len} <= ${items}`);
           gen.if((0, codegen_1.not)(valid), () => validateItems(valid, items));
           cxt.ok(valid);
         }
-        it.items = true;
+        it2.items = true;
         function validateItems(valid, from) {
           gen.forRange("i", from, len, (i2) => {
             cxt.subschema({ keyword: "unevaluatedItems", dataProp: i2, dataPropType: util_1.Type.Num }, valid);
-            if (!it.allErrors)
+            if (!it2.allErrors)
               gen.if((0, codegen_1.not)(valid), () => gen.break());
           });
         }
@@ -28112,8 +28112,8 @@ var require_format = __commonJS({
       $data: true,
       error: error2,
       code(cxt, ruleType) {
-        const { gen, data, $data, schema, schemaCode, it } = cxt;
-        const { opts, errSchemaPath, schemaEnv, self: self2 } = it;
+        const { gen, data, $data, schema, schemaCode, it: it2 } = cxt;
+        const { opts, errSchemaPath, schemaEnv, self: self2 } = it2;
         if (!opts.validateFormats)
           return;
         if ($data)
@@ -28281,9 +28281,9 @@ var require_discriminator = __commonJS({
       schemaType: "object",
       error: error2,
       code(cxt) {
-        const { gen, data, schema, parentSchema, it } = cxt;
+        const { gen, data, schema, parentSchema, it: it2 } = cxt;
         const { oneOf } = parentSchema;
-        if (!it.opts.discriminator) {
+        if (!it2.opts.discriminator) {
           throw new Error("discriminator: requires discriminator option");
         }
         const tagName = schema.propertyName;
@@ -28321,13 +28321,13 @@ var require_discriminator = __commonJS({
           let tagRequired = true;
           for (let i2 = 0; i2 < oneOf.length; i2++) {
             let sch = oneOf[i2];
-            if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it.self.RULES)) {
+            if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it2.self.RULES)) {
               const ref = sch.$ref;
-              sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref);
+              sch = compile_1.resolveRef.call(it2.self, it2.schemaEnv.root, it2.baseId, ref);
               if (sch instanceof compile_1.SchemaEnv)
                 sch = sch.schema;
               if (sch === void 0)
-                throw new ref_error_1.default(it.opts.uriResolver, it.baseId, ref);
+                throw new ref_error_1.default(it2.opts.uriResolver, it2.baseId, ref);
             }
             const propSch = (_a2 = sch === null || sch === void 0 ? void 0 : sch.properties) === null || _a2 === void 0 ? void 0 : _a2[tagName];
             if (typeof propSch != "object") {
@@ -28788,7 +28788,7 @@ var require__ = __commonJS({
       }
       _addVocabularies() {
         super._addVocabularies();
-        draft2020_1.default.forEach((v) => this.addVocabulary(v));
+        draft2020_1.default.forEach((v2) => this.addVocabulary(v2));
         if (this.opts.discriminator)
           this.addKeyword(discriminator_1.default);
       }
@@ -28944,7 +28944,7 @@ var require_formats = __commonJS({
         const matches = TIME.exec(str2);
         if (!matches)
           return false;
-        const hr = +matches[1];
+        const hr2 = +matches[1];
         const min = +matches[2];
         const sec = +matches[3];
         const tz = matches[4];
@@ -28953,18 +28953,18 @@ var require_formats = __commonJS({
         const tzM = +(matches[7] || 0);
         if (tzH > 23 || tzM > 59 || strictTimeZone && !tz)
           return false;
-        if (hr <= 23 && min <= 59 && sec < 60)
+        if (hr2 <= 23 && min <= 59 && sec < 60)
           return true;
         const utcMin = min - tzM * tzSign;
-        const utcHr = hr - tzH * tzSign - (utcMin < 0 ? 1 : 0);
+        const utcHr = hr2 - tzH * tzSign - (utcMin < 0 ? 1 : 0);
         return (utcHr === 23 || utcHr === -1) && (utcMin === 59 || utcMin === -1) && sec < 61;
       };
     }
-    function compareTime(s1, s2) {
-      if (!(s1 && s2))
+    function compareTime(s1, s22) {
+      if (!(s1 && s22))
         return void 0;
       const t1 = (/* @__PURE__ */ new Date("2020-01-01T" + s1)).valueOf();
-      const t2 = (/* @__PURE__ */ new Date("2020-01-01T" + s2)).valueOf();
+      const t2 = (/* @__PURE__ */ new Date("2020-01-01T" + s22)).valueOf();
       if (!(t1 && t2))
         return void 0;
       return t1 - t2;
@@ -29240,7 +29240,7 @@ var require_ajv = __commonJS({
     var Ajv = class extends core_1.default {
       _addVocabularies() {
         super._addVocabularies();
-        draft7_1.default.forEach((v) => this.addVocabulary(v));
+        draft7_1.default.forEach((v2) => this.addVocabulary(v2));
         if (this.opts.discriminator)
           this.addKeyword(discriminator_1.default);
       }
@@ -29321,11 +29321,11 @@ var require_limit = __commonJS({
       $data: true,
       error: error2,
       code(cxt) {
-        const { gen, data, schemaCode, keyword, it } = cxt;
-        const { opts, self: self2 } = it;
+        const { gen, data, schemaCode, keyword, it: it2 } = cxt;
+        const { opts, self: self2 } = it2;
         if (!opts.validateFormats)
           return;
-        const fCxt = new ajv_1.KeywordCxt(it, self2.RULES.all.format.definition, "format");
+        const fCxt = new ajv_1.KeywordCxt(it2, self2.RULES.all.format.definition, "format");
         if (fCxt.$data)
           validate$DataFormat();
         else
@@ -29391,17 +29391,17 @@ var require_dist = __commonJS({
     };
     formatsPlugin.get = (name, mode = "full") => {
       const formats = mode === "fast" ? formats_1.fastFormats : formats_1.fullFormats;
-      const f = formats[name];
-      if (!f)
+      const f2 = formats[name];
+      if (!f2)
         throw new Error(`Unknown format "${name}"`);
-      return f;
+      return f2;
     };
-    function addFormats2(ajv2, list, fs15, exportName) {
+    function addFormats2(ajv2, list, fs16, exportName) {
       var _a2;
       var _b2;
       (_a2 = (_b2 = ajv2.opts.code).formats) !== null && _a2 !== void 0 ? _a2 : _b2.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
-      for (const f of list)
-        ajv2.addFormat(f, fs15[f]);
+      for (const f2 of list)
+        ajv2.addFormat(f2, fs16[f2]);
     }
     module2.exports = exports2 = formatsPlugin;
     Object.defineProperty(exports2, "__esModule", { value: true });
@@ -29724,7 +29724,7 @@ var require_shams = __commonJS({
       }
       var symVal = 42;
       obj2[sym] = symVal;
-      for (var _ in obj2) {
+      for (var _2 in obj2) {
         return false;
       }
       if (typeof Object.keys === "function" && Object.keys(obj2).length !== 0) {
@@ -29803,20 +29803,20 @@ var require_implementation = __commonJS({
     var toStr = Object.prototype.toString;
     var max2 = Math.max;
     var funcType = "[object Function]";
-    var concatty = function concatty2(a, b) {
+    var concatty = function concatty2(a, b3) {
       var arr = [];
       for (var i2 = 0; i2 < a.length; i2 += 1) {
         arr[i2] = a[i2];
       }
-      for (var j = 0; j < b.length; j += 1) {
-        arr[j + a.length] = b[j];
+      for (var j2 = 0; j2 < b3.length; j2 += 1) {
+        arr[j2 + a.length] = b3[j2];
       }
       return arr;
     };
     var slicy = function slicy2(arrLike, offset) {
       var arr = [];
-      for (var i2 = offset || 0, j = 0; i2 < arrLike.length; i2 += 1, j += 1) {
-        arr[j] = arrLike[i2];
+      for (var i2 = offset || 0, j2 = 0; i2 < arrLike.length; i2 += 1, j2 += 1) {
+        arr[j2] = arrLike[i2];
       }
       return arr;
     };
@@ -29971,15 +29971,15 @@ var require_get_proto = __commonJS({
     var reflectGetProto = require_Reflect_getPrototypeOf();
     var originalGetProto = require_Object_getPrototypeOf();
     var getDunderProto = require_get();
-    module2.exports = reflectGetProto ? function getProto(O) {
-      return reflectGetProto(O);
-    } : originalGetProto ? function getProto(O) {
-      if (!O || typeof O !== "object" && typeof O !== "function") {
+    module2.exports = reflectGetProto ? function getProto(O2) {
+      return reflectGetProto(O2);
+    } : originalGetProto ? function getProto(O2) {
+      if (!O2 || typeof O2 !== "object" && typeof O2 !== "function") {
         throw new TypeError("getProto: not an object");
       }
-      return originalGetProto(O);
-    } : getDunderProto ? function getProto(O) {
-      return getDunderProto(O);
+      return originalGetProto(O2);
+    } : getDunderProto ? function getProto(O2) {
+      return getDunderProto(O2);
     } : null;
   }
 });
@@ -30403,8 +30403,8 @@ var require_is_callable = __commonJS({
         reflectApply(function() {
           throw 42;
         }, null, badArrayLike);
-      } catch (_) {
-        if (_ !== isCallableMarker) {
+      } catch (_2) {
+        if (_2 !== isCallableMarker) {
           reflectApply = null;
         }
       }
@@ -30530,12 +30530,12 @@ var require_for_each = __commonJS({
       }
     };
     var forEachObject = function forEachObject2(object, iterator2, receiver) {
-      for (var k in object) {
-        if (hasOwnProperty.call(object, k)) {
+      for (var k2 in object) {
+        if (hasOwnProperty.call(object, k2)) {
           if (receiver == null) {
-            iterator2(object[k], k, object);
+            iterator2(object[k2], k2, object);
           } else {
-            iterator2.call(receiver, object[k], k, object);
+            iterator2.call(receiver, object[k2], k2, object);
           }
         }
       }
@@ -30588,11 +30588,11 @@ var require_available_typed_arrays = __commonJS({
   "node_modules/available-typed-arrays/index.js"(exports2, module2) {
     "use strict";
     var possibleNames = require_possible_typed_array_names();
-    var g = typeof globalThis === "undefined" ? global : globalThis;
+    var g2 = typeof globalThis === "undefined" ? global : globalThis;
     module2.exports = function availableTypedArrays() {
       var out = [];
       for (var i2 = 0; i2 < possibleNames.length; i2++) {
-        if (typeof g[possibleNames[i2]] === "function") {
+        if (typeof g2[possibleNames[i2]] === "function") {
           out[out.length] = possibleNames[i2];
         }
       }
@@ -30785,7 +30785,7 @@ var require_which_typed_array = __commonJS({
     var getProto = require_get_proto();
     var $toString = callBound("Object.prototype.toString");
     var hasToStringTag = require_shams2()();
-    var g = typeof globalThis === "undefined" ? global : globalThis;
+    var g2 = typeof globalThis === "undefined" ? global : globalThis;
     var typedArrays = availableTypedArrays();
     var $slice = callBound("String.prototype.slice");
     var $indexOf = callBound("Array.prototype.indexOf", true) || function indexOf(array, value) {
@@ -30799,7 +30799,7 @@ var require_which_typed_array = __commonJS({
     var cache2 = { __proto__: null };
     if (hasToStringTag && gOPD && getProto) {
       forEach(typedArrays, function(typedArray) {
-        var arr = new g[typedArray]();
+        var arr = new g2[typedArray]();
         if (Symbol.toStringTag in arr && getProto) {
           var proto = getProto(arr);
           var descriptor = gOPD(proto, Symbol.toStringTag);
@@ -30818,7 +30818,7 @@ var require_which_typed_array = __commonJS({
       });
     } else {
       forEach(typedArrays, function(typedArray) {
-        var arr = new g[typedArray]();
+        var arr = new g2[typedArray]();
         var fn = arr.slice || arr.set;
         if (fn) {
           var bound = (
@@ -31058,16 +31058,16 @@ var require_sha1 = __commonJS({
     var inherits = require_inherits();
     var Hash = require_hash();
     var Buffer2 = require_safe_buffer().Buffer;
-    var K = [
+    var K2 = [
       1518500249,
       1859775393,
       2400959708 | 0,
       3395469782 | 0
     ];
-    var W = new Array(80);
+    var W2 = new Array(80);
     function Sha1() {
       this.init();
-      this._w = W;
+      this._w = W2;
       Hash.call(this, 64, 56);
     }
     inherits(Sha1, Hash);
@@ -31088,51 +31088,51 @@ var require_sha1 = __commonJS({
     function rotl30(num2) {
       return num2 << 30 | num2 >>> 2;
     }
-    function ft(s, b, c, d) {
-      if (s === 0) {
-        return b & c | ~b & d;
+    function ft2(s3, b3, c, d) {
+      if (s3 === 0) {
+        return b3 & c | ~b3 & d;
       }
-      if (s === 2) {
-        return b & c | b & d | c & d;
+      if (s3 === 2) {
+        return b3 & c | b3 & d | c & d;
       }
-      return b ^ c ^ d;
+      return b3 ^ c ^ d;
     }
-    Sha1.prototype._update = function(M) {
-      var w = this._w;
+    Sha1.prototype._update = function(M2) {
+      var w2 = this._w;
       var a = this._a | 0;
-      var b = this._b | 0;
+      var b3 = this._b | 0;
       var c = this._c | 0;
       var d = this._d | 0;
       var e = this._e | 0;
       for (var i2 = 0; i2 < 16; ++i2) {
-        w[i2] = M.readInt32BE(i2 * 4);
+        w2[i2] = M2.readInt32BE(i2 * 4);
       }
       for (; i2 < 80; ++i2) {
-        w[i2] = rotl1(w[i2 - 3] ^ w[i2 - 8] ^ w[i2 - 14] ^ w[i2 - 16]);
+        w2[i2] = rotl1(w2[i2 - 3] ^ w2[i2 - 8] ^ w2[i2 - 14] ^ w2[i2 - 16]);
       }
-      for (var j = 0; j < 80; ++j) {
-        var s = ~~(j / 20);
-        var t = rotl5(a) + ft(s, b, c, d) + e + w[j] + K[s] | 0;
+      for (var j2 = 0; j2 < 80; ++j2) {
+        var s3 = ~~(j2 / 20);
+        var t = rotl5(a) + ft2(s3, b3, c, d) + e + w2[j2] + K2[s3] | 0;
         e = d;
         d = c;
-        c = rotl30(b);
-        b = a;
+        c = rotl30(b3);
+        b3 = a;
         a = t;
       }
       this._a = a + this._a | 0;
-      this._b = b + this._b | 0;
+      this._b = b3 + this._b | 0;
       this._c = c + this._c | 0;
       this._d = d + this._d | 0;
       this._e = e + this._e | 0;
     };
     Sha1.prototype._hash = function() {
-      var H = Buffer2.allocUnsafe(20);
-      H.writeInt32BE(this._a | 0, 0);
-      H.writeInt32BE(this._b | 0, 4);
-      H.writeInt32BE(this._c | 0, 8);
-      H.writeInt32BE(this._d | 0, 12);
-      H.writeInt32BE(this._e | 0, 16);
-      return H;
+      var H2 = Buffer2.allocUnsafe(20);
+      H2.writeInt32BE(this._a | 0, 0);
+      H2.writeInt32BE(this._b | 0, 4);
+      H2.writeInt32BE(this._c | 0, 8);
+      H2.writeInt32BE(this._d | 0, 12);
+      H2.writeInt32BE(this._e | 0, 16);
+      return H2;
     };
     module2.exports = Sha1;
   }
@@ -31452,11 +31452,11 @@ var require_crc32 = __commonJS({
       }
       var T0 = signed_crc_table();
       function slice_by_16_tables(T) {
-        var c = 0, v = 0, n = 0, table = typeof Int32Array !== "undefined" ? new Int32Array(4096) : new Array(4096);
+        var c = 0, v2 = 0, n = 0, table = typeof Int32Array !== "undefined" ? new Int32Array(4096) : new Array(4096);
         for (n = 0; n != 256; ++n) table[n] = T[n];
         for (n = 0; n != 256; ++n) {
-          v = T[n];
-          for (c = 256 + n; c < 4096; c += 256) v = table[c] = v >>> 8 ^ T[v & 255];
+          v2 = T[n];
+          for (c = 256 + n; c < 4096; c += 256) v2 = table[c] = v2 >>> 8 ^ T[v2 & 255];
         }
         var out = [];
         for (n = 1; n != 16; ++n) out[n - 1] = typeof Int32Array !== "undefined" ? table.subarray(n * 256, n * 256 + 256) : table.slice(n * 256, n * 256 + 256);
@@ -31465,42 +31465,42 @@ var require_crc32 = __commonJS({
       var TT = slice_by_16_tables(T0);
       var T1 = TT[0], T2 = TT[1], T3 = TT[2], T4 = TT[3], T5 = TT[4];
       var T6 = TT[5], T7 = TT[6], T8 = TT[7], T9 = TT[8], Ta = TT[9];
-      var Tb = TT[10], Tc = TT[11], Td = TT[12], Te = TT[13], Tf = TT[14];
+      var Tb = TT[10], Tc = TT[11], Td = TT[12], Te2 = TT[13], Tf = TT[14];
       function crc32_bstr(bstr, seed) {
-        var C = seed ^ -1;
-        for (var i2 = 0, L = bstr.length; i2 < L; ) C = C >>> 8 ^ T0[(C ^ bstr.charCodeAt(i2++)) & 255];
-        return ~C;
+        var C2 = seed ^ -1;
+        for (var i2 = 0, L2 = bstr.length; i2 < L2; ) C2 = C2 >>> 8 ^ T0[(C2 ^ bstr.charCodeAt(i2++)) & 255];
+        return ~C2;
       }
-      function crc32_buf(B, seed) {
-        var C = seed ^ -1, L = B.length - 15, i2 = 0;
-        for (; i2 < L; ) C = Tf[B[i2++] ^ C & 255] ^ Te[B[i2++] ^ C >> 8 & 255] ^ Td[B[i2++] ^ C >> 16 & 255] ^ Tc[B[i2++] ^ C >>> 24] ^ Tb[B[i2++]] ^ Ta[B[i2++]] ^ T9[B[i2++]] ^ T8[B[i2++]] ^ T7[B[i2++]] ^ T6[B[i2++]] ^ T5[B[i2++]] ^ T4[B[i2++]] ^ T3[B[i2++]] ^ T2[B[i2++]] ^ T1[B[i2++]] ^ T0[B[i2++]];
-        L += 15;
-        while (i2 < L) C = C >>> 8 ^ T0[(C ^ B[i2++]) & 255];
-        return ~C;
+      function crc32_buf(B2, seed) {
+        var C2 = seed ^ -1, L2 = B2.length - 15, i2 = 0;
+        for (; i2 < L2; ) C2 = Tf[B2[i2++] ^ C2 & 255] ^ Te2[B2[i2++] ^ C2 >> 8 & 255] ^ Td[B2[i2++] ^ C2 >> 16 & 255] ^ Tc[B2[i2++] ^ C2 >>> 24] ^ Tb[B2[i2++]] ^ Ta[B2[i2++]] ^ T9[B2[i2++]] ^ T8[B2[i2++]] ^ T7[B2[i2++]] ^ T6[B2[i2++]] ^ T5[B2[i2++]] ^ T4[B2[i2++]] ^ T3[B2[i2++]] ^ T2[B2[i2++]] ^ T1[B2[i2++]] ^ T0[B2[i2++]];
+        L2 += 15;
+        while (i2 < L2) C2 = C2 >>> 8 ^ T0[(C2 ^ B2[i2++]) & 255];
+        return ~C2;
       }
       function crc32_str(str2, seed) {
-        var C = seed ^ -1;
-        for (var i2 = 0, L = str2.length, c = 0, d = 0; i2 < L; ) {
+        var C2 = seed ^ -1;
+        for (var i2 = 0, L2 = str2.length, c = 0, d = 0; i2 < L2; ) {
           c = str2.charCodeAt(i2++);
           if (c < 128) {
-            C = C >>> 8 ^ T0[(C ^ c) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ c) & 255];
           } else if (c < 2048) {
-            C = C >>> 8 ^ T0[(C ^ (192 | c >> 6 & 31)) & 255];
-            C = C >>> 8 ^ T0[(C ^ (128 | c & 63)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (192 | c >> 6 & 31)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (128 | c & 63)) & 255];
           } else if (c >= 55296 && c < 57344) {
             c = (c & 1023) + 64;
             d = str2.charCodeAt(i2++) & 1023;
-            C = C >>> 8 ^ T0[(C ^ (240 | c >> 8 & 7)) & 255];
-            C = C >>> 8 ^ T0[(C ^ (128 | c >> 2 & 63)) & 255];
-            C = C >>> 8 ^ T0[(C ^ (128 | d >> 6 & 15 | (c & 3) << 4)) & 255];
-            C = C >>> 8 ^ T0[(C ^ (128 | d & 63)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (240 | c >> 8 & 7)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (128 | c >> 2 & 63)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (128 | d >> 6 & 15 | (c & 3) << 4)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (128 | d & 63)) & 255];
           } else {
-            C = C >>> 8 ^ T0[(C ^ (224 | c >> 12 & 15)) & 255];
-            C = C >>> 8 ^ T0[(C ^ (128 | c >> 6 & 63)) & 255];
-            C = C >>> 8 ^ T0[(C ^ (128 | c & 63)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (224 | c >> 12 & 15)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (128 | c >> 6 & 63)) & 255];
+            C2 = C2 >>> 8 ^ T0[(C2 ^ (128 | c & 63)) & 255];
           }
         }
-        return ~C;
+        return ~C2;
       }
       CRC322.table = T0;
       CRC322.bstr = crc32_bstr;
@@ -31528,9 +31528,9 @@ var require_common = __commonJS({
         if (typeof source !== "object") {
           throw new TypeError(source + "must be non-object");
         }
-        for (var p in source) {
-          if (_has(source, p)) {
-            obj2[p] = source[p];
+        for (var p2 in source) {
+          if (_has(source, p2)) {
+            obj2[p2] = source[p2];
           }
         }
       }
@@ -31679,24 +31679,24 @@ var require_trees = __commonJS({
     function d_code(dist) {
       return dist < 256 ? _dist_code[dist] : _dist_code[256 + (dist >>> 7)];
     }
-    function put_short(s, w) {
-      s.pending_buf[s.pending++] = w & 255;
-      s.pending_buf[s.pending++] = w >>> 8 & 255;
+    function put_short(s3, w2) {
+      s3.pending_buf[s3.pending++] = w2 & 255;
+      s3.pending_buf[s3.pending++] = w2 >>> 8 & 255;
     }
-    function send_bits(s, value, length) {
-      if (s.bi_valid > Buf_size - length) {
-        s.bi_buf |= value << s.bi_valid & 65535;
-        put_short(s, s.bi_buf);
-        s.bi_buf = value >> Buf_size - s.bi_valid;
-        s.bi_valid += length - Buf_size;
+    function send_bits(s3, value, length) {
+      if (s3.bi_valid > Buf_size - length) {
+        s3.bi_buf |= value << s3.bi_valid & 65535;
+        put_short(s3, s3.bi_buf);
+        s3.bi_buf = value >> Buf_size - s3.bi_valid;
+        s3.bi_valid += length - Buf_size;
       } else {
-        s.bi_buf |= value << s.bi_valid & 65535;
-        s.bi_valid += length;
+        s3.bi_buf |= value << s3.bi_valid & 65535;
+        s3.bi_valid += length;
       }
     }
-    function send_code(s, c, tree) {
+    function send_code(s3, c, tree) {
       send_bits(
-        s,
+        s3,
         tree[c * 2],
         tree[c * 2 + 1]
         /*.Len*/
@@ -31711,18 +31711,18 @@ var require_trees = __commonJS({
       } while (--len > 0);
       return res >>> 1;
     }
-    function bi_flush(s) {
-      if (s.bi_valid === 16) {
-        put_short(s, s.bi_buf);
-        s.bi_buf = 0;
-        s.bi_valid = 0;
-      } else if (s.bi_valid >= 8) {
-        s.pending_buf[s.pending++] = s.bi_buf & 255;
-        s.bi_buf >>= 8;
-        s.bi_valid -= 8;
+    function bi_flush(s3) {
+      if (s3.bi_valid === 16) {
+        put_short(s3, s3.bi_buf);
+        s3.bi_buf = 0;
+        s3.bi_valid = 0;
+      } else if (s3.bi_valid >= 8) {
+        s3.pending_buf[s3.pending++] = s3.bi_buf & 255;
+        s3.bi_buf >>= 8;
+        s3.bi_valid -= 8;
       }
     }
-    function gen_bitlen(s, desc) {
+    function gen_bitlen(s3, desc) {
       var tree = desc.dyn_tree;
       var max_code = desc.max_code;
       var stree = desc.stat_desc.static_tree;
@@ -31731,17 +31731,17 @@ var require_trees = __commonJS({
       var base = desc.stat_desc.extra_base;
       var max_length = desc.stat_desc.max_length;
       var h;
-      var n, m;
+      var n, m2;
       var bits2;
       var xbits;
-      var f;
+      var f2;
       var overflow = 0;
       for (bits2 = 0; bits2 <= MAX_BITS; bits2++) {
-        s.bl_count[bits2] = 0;
+        s3.bl_count[bits2] = 0;
       }
-      tree[s.heap[s.heap_max] * 2 + 1] = 0;
-      for (h = s.heap_max + 1; h < HEAP_SIZE; h++) {
-        n = s.heap[h];
+      tree[s3.heap[s3.heap_max] * 2 + 1] = 0;
+      for (h = s3.heap_max + 1; h < HEAP_SIZE; h++) {
+        n = s3.heap[h];
         bits2 = tree[tree[n * 2 + 1] * 2 + 1] + 1;
         if (bits2 > max_length) {
           bits2 = max_length;
@@ -31751,15 +31751,15 @@ var require_trees = __commonJS({
         if (n > max_code) {
           continue;
         }
-        s.bl_count[bits2]++;
+        s3.bl_count[bits2]++;
         xbits = 0;
         if (n >= base) {
           xbits = extra[n - base];
         }
-        f = tree[n * 2];
-        s.opt_len += f * (bits2 + xbits);
+        f2 = tree[n * 2];
+        s3.opt_len += f2 * (bits2 + xbits);
         if (has_stree) {
-          s.static_len += f * (stree[n * 2 + 1] + xbits);
+          s3.static_len += f2 * (stree[n * 2 + 1] + xbits);
         }
       }
       if (overflow === 0) {
@@ -31767,24 +31767,24 @@ var require_trees = __commonJS({
       }
       do {
         bits2 = max_length - 1;
-        while (s.bl_count[bits2] === 0) {
+        while (s3.bl_count[bits2] === 0) {
           bits2--;
         }
-        s.bl_count[bits2]--;
-        s.bl_count[bits2 + 1] += 2;
-        s.bl_count[max_length]--;
+        s3.bl_count[bits2]--;
+        s3.bl_count[bits2 + 1] += 2;
+        s3.bl_count[max_length]--;
         overflow -= 2;
       } while (overflow > 0);
       for (bits2 = max_length; bits2 !== 0; bits2--) {
-        n = s.bl_count[bits2];
+        n = s3.bl_count[bits2];
         while (n !== 0) {
-          m = s.heap[--h];
-          if (m > max_code) {
+          m2 = s3.heap[--h];
+          if (m2 > max_code) {
             continue;
           }
-          if (tree[m * 2 + 1] !== bits2) {
-            s.opt_len += (bits2 - tree[m * 2 + 1]) * tree[m * 2];
-            tree[m * 2 + 1] = bits2;
+          if (tree[m2 * 2 + 1] !== bits2) {
+            s3.opt_len += (bits2 - tree[m2 * 2 + 1]) * tree[m2 * 2];
+            tree[m2 * 2 + 1] = bits2;
           }
           n--;
         }
@@ -31868,169 +31868,169 @@ var require_trees = __commonJS({
       static_d_desc = new StaticTreeDesc(static_dtree, extra_dbits, 0, D_CODES, MAX_BITS);
       static_bl_desc = new StaticTreeDesc(new Array(0), extra_blbits, 0, BL_CODES, MAX_BL_BITS);
     }
-    function init_block(s) {
+    function init_block(s3) {
       var n;
       for (n = 0; n < L_CODES; n++) {
-        s.dyn_ltree[n * 2] = 0;
+        s3.dyn_ltree[n * 2] = 0;
       }
       for (n = 0; n < D_CODES; n++) {
-        s.dyn_dtree[n * 2] = 0;
+        s3.dyn_dtree[n * 2] = 0;
       }
       for (n = 0; n < BL_CODES; n++) {
-        s.bl_tree[n * 2] = 0;
+        s3.bl_tree[n * 2] = 0;
       }
-      s.dyn_ltree[END_BLOCK * 2] = 1;
-      s.opt_len = s.static_len = 0;
-      s.last_lit = s.matches = 0;
+      s3.dyn_ltree[END_BLOCK * 2] = 1;
+      s3.opt_len = s3.static_len = 0;
+      s3.last_lit = s3.matches = 0;
     }
-    function bi_windup(s) {
-      if (s.bi_valid > 8) {
-        put_short(s, s.bi_buf);
-      } else if (s.bi_valid > 0) {
-        s.pending_buf[s.pending++] = s.bi_buf;
+    function bi_windup(s3) {
+      if (s3.bi_valid > 8) {
+        put_short(s3, s3.bi_buf);
+      } else if (s3.bi_valid > 0) {
+        s3.pending_buf[s3.pending++] = s3.bi_buf;
       }
-      s.bi_buf = 0;
-      s.bi_valid = 0;
+      s3.bi_buf = 0;
+      s3.bi_valid = 0;
     }
-    function copy_block(s, buf, len, header) {
-      bi_windup(s);
+    function copy_block(s3, buf, len, header) {
+      bi_windup(s3);
       if (header) {
-        put_short(s, len);
-        put_short(s, ~len);
+        put_short(s3, len);
+        put_short(s3, ~len);
       }
-      utils.arraySet(s.pending_buf, s.window, buf, len, s.pending);
-      s.pending += len;
+      utils.arraySet(s3.pending_buf, s3.window, buf, len, s3.pending);
+      s3.pending += len;
     }
-    function smaller(tree, n, m, depth) {
+    function smaller(tree, n, m2, depth) {
       var _n2 = n * 2;
-      var _m2 = m * 2;
-      return tree[_n2] < tree[_m2] || tree[_n2] === tree[_m2] && depth[n] <= depth[m];
+      var _m2 = m2 * 2;
+      return tree[_n2] < tree[_m2] || tree[_n2] === tree[_m2] && depth[n] <= depth[m2];
     }
-    function pqdownheap(s, tree, k) {
-      var v = s.heap[k];
-      var j = k << 1;
-      while (j <= s.heap_len) {
-        if (j < s.heap_len && smaller(tree, s.heap[j + 1], s.heap[j], s.depth)) {
-          j++;
+    function pqdownheap(s3, tree, k2) {
+      var v2 = s3.heap[k2];
+      var j2 = k2 << 1;
+      while (j2 <= s3.heap_len) {
+        if (j2 < s3.heap_len && smaller(tree, s3.heap[j2 + 1], s3.heap[j2], s3.depth)) {
+          j2++;
         }
-        if (smaller(tree, v, s.heap[j], s.depth)) {
+        if (smaller(tree, v2, s3.heap[j2], s3.depth)) {
           break;
         }
-        s.heap[k] = s.heap[j];
-        k = j;
-        j <<= 1;
+        s3.heap[k2] = s3.heap[j2];
+        k2 = j2;
+        j2 <<= 1;
       }
-      s.heap[k] = v;
+      s3.heap[k2] = v2;
     }
-    function compress_block(s, ltree, dtree) {
+    function compress_block(s3, ltree, dtree) {
       var dist;
       var lc;
       var lx = 0;
       var code2;
       var extra;
-      if (s.last_lit !== 0) {
+      if (s3.last_lit !== 0) {
         do {
-          dist = s.pending_buf[s.d_buf + lx * 2] << 8 | s.pending_buf[s.d_buf + lx * 2 + 1];
-          lc = s.pending_buf[s.l_buf + lx];
+          dist = s3.pending_buf[s3.d_buf + lx * 2] << 8 | s3.pending_buf[s3.d_buf + lx * 2 + 1];
+          lc = s3.pending_buf[s3.l_buf + lx];
           lx++;
           if (dist === 0) {
-            send_code(s, lc, ltree);
+            send_code(s3, lc, ltree);
           } else {
             code2 = _length_code[lc];
-            send_code(s, code2 + LITERALS + 1, ltree);
+            send_code(s3, code2 + LITERALS + 1, ltree);
             extra = extra_lbits[code2];
             if (extra !== 0) {
               lc -= base_length[code2];
-              send_bits(s, lc, extra);
+              send_bits(s3, lc, extra);
             }
             dist--;
             code2 = d_code(dist);
-            send_code(s, code2, dtree);
+            send_code(s3, code2, dtree);
             extra = extra_dbits[code2];
             if (extra !== 0) {
               dist -= base_dist[code2];
-              send_bits(s, dist, extra);
+              send_bits(s3, dist, extra);
             }
           }
-        } while (lx < s.last_lit);
+        } while (lx < s3.last_lit);
       }
-      send_code(s, END_BLOCK, ltree);
+      send_code(s3, END_BLOCK, ltree);
     }
-    function build_tree(s, desc) {
+    function build_tree(s3, desc) {
       var tree = desc.dyn_tree;
       var stree = desc.stat_desc.static_tree;
       var has_stree = desc.stat_desc.has_stree;
       var elems = desc.stat_desc.elems;
-      var n, m;
+      var n, m2;
       var max_code = -1;
       var node;
-      s.heap_len = 0;
-      s.heap_max = HEAP_SIZE;
+      s3.heap_len = 0;
+      s3.heap_max = HEAP_SIZE;
       for (n = 0; n < elems; n++) {
         if (tree[n * 2] !== 0) {
-          s.heap[++s.heap_len] = max_code = n;
-          s.depth[n] = 0;
+          s3.heap[++s3.heap_len] = max_code = n;
+          s3.depth[n] = 0;
         } else {
           tree[n * 2 + 1] = 0;
         }
       }
-      while (s.heap_len < 2) {
-        node = s.heap[++s.heap_len] = max_code < 2 ? ++max_code : 0;
+      while (s3.heap_len < 2) {
+        node = s3.heap[++s3.heap_len] = max_code < 2 ? ++max_code : 0;
         tree[node * 2] = 1;
-        s.depth[node] = 0;
-        s.opt_len--;
+        s3.depth[node] = 0;
+        s3.opt_len--;
         if (has_stree) {
-          s.static_len -= stree[node * 2 + 1];
+          s3.static_len -= stree[node * 2 + 1];
         }
       }
       desc.max_code = max_code;
-      for (n = s.heap_len >> 1; n >= 1; n--) {
-        pqdownheap(s, tree, n);
+      for (n = s3.heap_len >> 1; n >= 1; n--) {
+        pqdownheap(s3, tree, n);
       }
       node = elems;
       do {
-        n = s.heap[
+        n = s3.heap[
           1
           /*SMALLEST*/
         ];
-        s.heap[
+        s3.heap[
           1
           /*SMALLEST*/
-        ] = s.heap[s.heap_len--];
+        ] = s3.heap[s3.heap_len--];
         pqdownheap(
-          s,
+          s3,
           tree,
           1
           /*SMALLEST*/
         );
-        m = s.heap[
+        m2 = s3.heap[
           1
           /*SMALLEST*/
         ];
-        s.heap[--s.heap_max] = n;
-        s.heap[--s.heap_max] = m;
-        tree[node * 2] = tree[n * 2] + tree[m * 2];
-        s.depth[node] = (s.depth[n] >= s.depth[m] ? s.depth[n] : s.depth[m]) + 1;
-        tree[n * 2 + 1] = tree[m * 2 + 1] = node;
-        s.heap[
+        s3.heap[--s3.heap_max] = n;
+        s3.heap[--s3.heap_max] = m2;
+        tree[node * 2] = tree[n * 2] + tree[m2 * 2];
+        s3.depth[node] = (s3.depth[n] >= s3.depth[m2] ? s3.depth[n] : s3.depth[m2]) + 1;
+        tree[n * 2 + 1] = tree[m2 * 2 + 1] = node;
+        s3.heap[
           1
           /*SMALLEST*/
         ] = node++;
         pqdownheap(
-          s,
+          s3,
           tree,
           1
           /*SMALLEST*/
         );
-      } while (s.heap_len >= 2);
-      s.heap[--s.heap_max] = s.heap[
+      } while (s3.heap_len >= 2);
+      s3.heap[--s3.heap_max] = s3.heap[
         1
         /*SMALLEST*/
       ];
-      gen_bitlen(s, desc);
-      gen_codes(tree, max_code, s.bl_count);
+      gen_bitlen(s3, desc);
+      gen_codes(tree, max_code, s3.bl_count);
     }
-    function scan_tree(s, tree, max_code) {
+    function scan_tree(s3, tree, max_code) {
       var n;
       var prevlen = -1;
       var curlen;
@@ -32049,16 +32049,16 @@ var require_trees = __commonJS({
         if (++count < max_count && curlen === nextlen) {
           continue;
         } else if (count < min_count) {
-          s.bl_tree[curlen * 2] += count;
+          s3.bl_tree[curlen * 2] += count;
         } else if (curlen !== 0) {
           if (curlen !== prevlen) {
-            s.bl_tree[curlen * 2]++;
+            s3.bl_tree[curlen * 2]++;
           }
-          s.bl_tree[REP_3_6 * 2]++;
+          s3.bl_tree[REP_3_6 * 2]++;
         } else if (count <= 10) {
-          s.bl_tree[REPZ_3_10 * 2]++;
+          s3.bl_tree[REPZ_3_10 * 2]++;
         } else {
-          s.bl_tree[REPZ_11_138 * 2]++;
+          s3.bl_tree[REPZ_11_138 * 2]++;
         }
         count = 0;
         prevlen = curlen;
@@ -32074,7 +32074,7 @@ var require_trees = __commonJS({
         }
       }
     }
-    function send_tree(s, tree, max_code) {
+    function send_tree(s3, tree, max_code) {
       var n;
       var prevlen = -1;
       var curlen;
@@ -32093,21 +32093,21 @@ var require_trees = __commonJS({
           continue;
         } else if (count < min_count) {
           do {
-            send_code(s, curlen, s.bl_tree);
+            send_code(s3, curlen, s3.bl_tree);
           } while (--count !== 0);
         } else if (curlen !== 0) {
           if (curlen !== prevlen) {
-            send_code(s, curlen, s.bl_tree);
+            send_code(s3, curlen, s3.bl_tree);
             count--;
           }
-          send_code(s, REP_3_6, s.bl_tree);
-          send_bits(s, count - 3, 2);
+          send_code(s3, REP_3_6, s3.bl_tree);
+          send_bits(s3, count - 3, 2);
         } else if (count <= 10) {
-          send_code(s, REPZ_3_10, s.bl_tree);
-          send_bits(s, count - 3, 3);
+          send_code(s3, REPZ_3_10, s3.bl_tree);
+          send_bits(s3, count - 3, 3);
         } else {
-          send_code(s, REPZ_11_138, s.bl_tree);
-          send_bits(s, count - 11, 7);
+          send_code(s3, REPZ_11_138, s3.bl_tree);
+          send_bits(s3, count - 11, 7);
         }
         count = 0;
         prevlen = curlen;
@@ -32123,82 +32123,82 @@ var require_trees = __commonJS({
         }
       }
     }
-    function build_bl_tree(s) {
+    function build_bl_tree(s3) {
       var max_blindex;
-      scan_tree(s, s.dyn_ltree, s.l_desc.max_code);
-      scan_tree(s, s.dyn_dtree, s.d_desc.max_code);
-      build_tree(s, s.bl_desc);
+      scan_tree(s3, s3.dyn_ltree, s3.l_desc.max_code);
+      scan_tree(s3, s3.dyn_dtree, s3.d_desc.max_code);
+      build_tree(s3, s3.bl_desc);
       for (max_blindex = BL_CODES - 1; max_blindex >= 3; max_blindex--) {
-        if (s.bl_tree[bl_order[max_blindex] * 2 + 1] !== 0) {
+        if (s3.bl_tree[bl_order[max_blindex] * 2 + 1] !== 0) {
           break;
         }
       }
-      s.opt_len += 3 * (max_blindex + 1) + 5 + 5 + 4;
+      s3.opt_len += 3 * (max_blindex + 1) + 5 + 5 + 4;
       return max_blindex;
     }
-    function send_all_trees(s, lcodes, dcodes, blcodes) {
+    function send_all_trees(s3, lcodes, dcodes, blcodes) {
       var rank;
-      send_bits(s, lcodes - 257, 5);
-      send_bits(s, dcodes - 1, 5);
-      send_bits(s, blcodes - 4, 4);
+      send_bits(s3, lcodes - 257, 5);
+      send_bits(s3, dcodes - 1, 5);
+      send_bits(s3, blcodes - 4, 4);
       for (rank = 0; rank < blcodes; rank++) {
-        send_bits(s, s.bl_tree[bl_order[rank] * 2 + 1], 3);
+        send_bits(s3, s3.bl_tree[bl_order[rank] * 2 + 1], 3);
       }
-      send_tree(s, s.dyn_ltree, lcodes - 1);
-      send_tree(s, s.dyn_dtree, dcodes - 1);
+      send_tree(s3, s3.dyn_ltree, lcodes - 1);
+      send_tree(s3, s3.dyn_dtree, dcodes - 1);
     }
-    function detect_data_type(s) {
+    function detect_data_type(s3) {
       var black_mask = 4093624447;
       var n;
       for (n = 0; n <= 31; n++, black_mask >>>= 1) {
-        if (black_mask & 1 && s.dyn_ltree[n * 2] !== 0) {
+        if (black_mask & 1 && s3.dyn_ltree[n * 2] !== 0) {
           return Z_BINARY;
         }
       }
-      if (s.dyn_ltree[9 * 2] !== 0 || s.dyn_ltree[10 * 2] !== 0 || s.dyn_ltree[13 * 2] !== 0) {
+      if (s3.dyn_ltree[9 * 2] !== 0 || s3.dyn_ltree[10 * 2] !== 0 || s3.dyn_ltree[13 * 2] !== 0) {
         return Z_TEXT;
       }
       for (n = 32; n < LITERALS; n++) {
-        if (s.dyn_ltree[n * 2] !== 0) {
+        if (s3.dyn_ltree[n * 2] !== 0) {
           return Z_TEXT;
         }
       }
       return Z_BINARY;
     }
     var static_init_done = false;
-    function _tr_init(s) {
+    function _tr_init(s3) {
       if (!static_init_done) {
         tr_static_init();
         static_init_done = true;
       }
-      s.l_desc = new TreeDesc(s.dyn_ltree, static_l_desc);
-      s.d_desc = new TreeDesc(s.dyn_dtree, static_d_desc);
-      s.bl_desc = new TreeDesc(s.bl_tree, static_bl_desc);
-      s.bi_buf = 0;
-      s.bi_valid = 0;
-      init_block(s);
+      s3.l_desc = new TreeDesc(s3.dyn_ltree, static_l_desc);
+      s3.d_desc = new TreeDesc(s3.dyn_dtree, static_d_desc);
+      s3.bl_desc = new TreeDesc(s3.bl_tree, static_bl_desc);
+      s3.bi_buf = 0;
+      s3.bi_valid = 0;
+      init_block(s3);
     }
-    function _tr_stored_block(s, buf, stored_len, last) {
-      send_bits(s, (STORED_BLOCK << 1) + (last ? 1 : 0), 3);
-      copy_block(s, buf, stored_len, true);
+    function _tr_stored_block(s3, buf, stored_len, last) {
+      send_bits(s3, (STORED_BLOCK << 1) + (last ? 1 : 0), 3);
+      copy_block(s3, buf, stored_len, true);
     }
-    function _tr_align(s) {
-      send_bits(s, STATIC_TREES << 1, 3);
-      send_code(s, END_BLOCK, static_ltree);
-      bi_flush(s);
+    function _tr_align(s3) {
+      send_bits(s3, STATIC_TREES << 1, 3);
+      send_code(s3, END_BLOCK, static_ltree);
+      bi_flush(s3);
     }
-    function _tr_flush_block(s, buf, stored_len, last) {
+    function _tr_flush_block(s3, buf, stored_len, last) {
       var opt_lenb, static_lenb;
       var max_blindex = 0;
-      if (s.level > 0) {
-        if (s.strm.data_type === Z_UNKNOWN) {
-          s.strm.data_type = detect_data_type(s);
+      if (s3.level > 0) {
+        if (s3.strm.data_type === Z_UNKNOWN) {
+          s3.strm.data_type = detect_data_type(s3);
         }
-        build_tree(s, s.l_desc);
-        build_tree(s, s.d_desc);
-        max_blindex = build_bl_tree(s);
-        opt_lenb = s.opt_len + 3 + 7 >>> 3;
-        static_lenb = s.static_len + 3 + 7 >>> 3;
+        build_tree(s3, s3.l_desc);
+        build_tree(s3, s3.d_desc);
+        max_blindex = build_bl_tree(s3);
+        opt_lenb = s3.opt_len + 3 + 7 >>> 3;
+        static_lenb = s3.static_len + 3 + 7 >>> 3;
         if (static_lenb <= opt_lenb) {
           opt_lenb = static_lenb;
         }
@@ -32206,34 +32206,34 @@ var require_trees = __commonJS({
         opt_lenb = static_lenb = stored_len + 5;
       }
       if (stored_len + 4 <= opt_lenb && buf !== -1) {
-        _tr_stored_block(s, buf, stored_len, last);
-      } else if (s.strategy === Z_FIXED || static_lenb === opt_lenb) {
-        send_bits(s, (STATIC_TREES << 1) + (last ? 1 : 0), 3);
-        compress_block(s, static_ltree, static_dtree);
+        _tr_stored_block(s3, buf, stored_len, last);
+      } else if (s3.strategy === Z_FIXED || static_lenb === opt_lenb) {
+        send_bits(s3, (STATIC_TREES << 1) + (last ? 1 : 0), 3);
+        compress_block(s3, static_ltree, static_dtree);
       } else {
-        send_bits(s, (DYN_TREES << 1) + (last ? 1 : 0), 3);
-        send_all_trees(s, s.l_desc.max_code + 1, s.d_desc.max_code + 1, max_blindex + 1);
-        compress_block(s, s.dyn_ltree, s.dyn_dtree);
+        send_bits(s3, (DYN_TREES << 1) + (last ? 1 : 0), 3);
+        send_all_trees(s3, s3.l_desc.max_code + 1, s3.d_desc.max_code + 1, max_blindex + 1);
+        compress_block(s3, s3.dyn_ltree, s3.dyn_dtree);
       }
-      init_block(s);
+      init_block(s3);
       if (last) {
-        bi_windup(s);
+        bi_windup(s3);
       }
     }
-    function _tr_tally(s, dist, lc) {
-      s.pending_buf[s.d_buf + s.last_lit * 2] = dist >>> 8 & 255;
-      s.pending_buf[s.d_buf + s.last_lit * 2 + 1] = dist & 255;
-      s.pending_buf[s.l_buf + s.last_lit] = lc & 255;
-      s.last_lit++;
+    function _tr_tally(s3, dist, lc) {
+      s3.pending_buf[s3.d_buf + s3.last_lit * 2] = dist >>> 8 & 255;
+      s3.pending_buf[s3.d_buf + s3.last_lit * 2 + 1] = dist & 255;
+      s3.pending_buf[s3.l_buf + s3.last_lit] = lc & 255;
+      s3.last_lit++;
       if (dist === 0) {
-        s.dyn_ltree[lc * 2]++;
+        s3.dyn_ltree[lc * 2]++;
       } else {
-        s.matches++;
+        s3.matches++;
         dist--;
-        s.dyn_ltree[(_length_code[lc] + LITERALS + 1) * 2]++;
-        s.dyn_dtree[d_code(dist) * 2]++;
+        s3.dyn_ltree[(_length_code[lc] + LITERALS + 1) * 2]++;
+        s3.dyn_dtree[d_code(dist) * 2]++;
       }
-      return s.last_lit === s.lit_bufsize - 1;
+      return s3.last_lit === s3.lit_bufsize - 1;
     }
     exports2._tr_init = _tr_init;
     exports2._tr_stored_block = _tr_stored_block;
@@ -32248,18 +32248,18 @@ var require_adler32 = __commonJS({
   "node_modules/pako/lib/zlib/adler32.js"(exports2, module2) {
     "use strict";
     function adler32(adler, buf, len, pos) {
-      var s1 = adler & 65535 | 0, s2 = adler >>> 16 & 65535 | 0, n = 0;
+      var s1 = adler & 65535 | 0, s22 = adler >>> 16 & 65535 | 0, n = 0;
       while (len !== 0) {
         n = len > 2e3 ? 2e3 : len;
         len -= n;
         do {
           s1 = s1 + buf[pos++] | 0;
-          s2 = s2 + s1 | 0;
+          s22 = s22 + s1 | 0;
         } while (--n);
         s1 %= 65521;
-        s2 %= 65521;
+        s22 %= 65521;
       }
-      return s1 | s2 << 16 | 0;
+      return s1 | s22 << 16 | 0;
     }
     module2.exports = adler32;
   }
@@ -32273,7 +32273,7 @@ var require_crc322 = __commonJS({
       var c, table = [];
       for (var n = 0; n < 256; n++) {
         c = n;
-        for (var k = 0; k < 8; k++) {
+        for (var k2 = 0; k2 < 8; k2++) {
           c = c & 1 ? 3988292384 ^ c >>> 1 : c >>> 1;
         }
         table[n] = c;
@@ -32377,8 +32377,8 @@ var require_deflate = __commonJS({
       strm.msg = msg[errorCode];
       return errorCode;
     }
-    function rank(f) {
-      return (f << 1) - (f > 4 ? 9 : 0);
+    function rank(f2) {
+      return (f2 << 1) - (f2 > 4 ? 9 : 0);
     }
     function zero(buf) {
       var len = buf.length;
@@ -32387,35 +32387,35 @@ var require_deflate = __commonJS({
       }
     }
     function flush_pending(strm) {
-      var s = strm.state;
-      var len = s.pending;
+      var s3 = strm.state;
+      var len = s3.pending;
       if (len > strm.avail_out) {
         len = strm.avail_out;
       }
       if (len === 0) {
         return;
       }
-      utils.arraySet(strm.output, s.pending_buf, s.pending_out, len, strm.next_out);
+      utils.arraySet(strm.output, s3.pending_buf, s3.pending_out, len, strm.next_out);
       strm.next_out += len;
-      s.pending_out += len;
+      s3.pending_out += len;
       strm.total_out += len;
       strm.avail_out -= len;
-      s.pending -= len;
-      if (s.pending === 0) {
-        s.pending_out = 0;
+      s3.pending -= len;
+      if (s3.pending === 0) {
+        s3.pending_out = 0;
       }
     }
-    function flush_block_only(s, last) {
-      trees._tr_flush_block(s, s.block_start >= 0 ? s.block_start : -1, s.strstart - s.block_start, last);
-      s.block_start = s.strstart;
-      flush_pending(s.strm);
+    function flush_block_only(s3, last) {
+      trees._tr_flush_block(s3, s3.block_start >= 0 ? s3.block_start : -1, s3.strstart - s3.block_start, last);
+      s3.block_start = s3.strstart;
+      flush_pending(s3.strm);
     }
-    function put_byte(s, b) {
-      s.pending_buf[s.pending++] = b;
+    function put_byte(s3, b3) {
+      s3.pending_buf[s3.pending++] = b3;
     }
-    function putShortMSB(s, b) {
-      s.pending_buf[s.pending++] = b >>> 8 & 255;
-      s.pending_buf[s.pending++] = b & 255;
+    function putShortMSB(s3, b3) {
+      s3.pending_buf[s3.pending++] = b3 >>> 8 & 255;
+      s3.pending_buf[s3.pending++] = b3 & 255;
     }
     function read_buf(strm, buf, start, size) {
       var len = strm.avail_in;
@@ -32436,25 +32436,25 @@ var require_deflate = __commonJS({
       strm.total_in += len;
       return len;
     }
-    function longest_match(s, cur_match) {
-      var chain_length = s.max_chain_length;
-      var scan = s.strstart;
+    function longest_match(s3, cur_match) {
+      var chain_length = s3.max_chain_length;
+      var scan = s3.strstart;
       var match;
       var len;
-      var best_len = s.prev_length;
-      var nice_match = s.nice_match;
-      var limit = s.strstart > s.w_size - MIN_LOOKAHEAD ? s.strstart - (s.w_size - MIN_LOOKAHEAD) : 0;
-      var _win = s.window;
-      var wmask = s.w_mask;
-      var prev = s.prev;
-      var strend = s.strstart + MAX_MATCH;
+      var best_len = s3.prev_length;
+      var nice_match = s3.nice_match;
+      var limit = s3.strstart > s3.w_size - MIN_LOOKAHEAD ? s3.strstart - (s3.w_size - MIN_LOOKAHEAD) : 0;
+      var _win = s3.window;
+      var wmask = s3.w_mask;
+      var prev = s3.prev;
+      var strend = s3.strstart + MAX_MATCH;
       var scan_end1 = _win[scan + best_len - 1];
       var scan_end = _win[scan + best_len];
-      if (s.prev_length >= s.good_match) {
+      if (s3.prev_length >= s3.good_match) {
         chain_length >>= 2;
       }
-      if (nice_match > s.lookahead) {
-        nice_match = s.lookahead;
+      if (nice_match > s3.lookahead) {
+        nice_match = s3.lookahead;
       }
       do {
         match = cur_match;
@@ -32468,7 +32468,7 @@ var require_deflate = __commonJS({
         len = MAX_MATCH - (strend - scan);
         scan = strend - MAX_MATCH;
         if (len > best_len) {
-          s.match_start = cur_match;
+          s3.match_start = cur_match;
           best_len = len;
           if (len >= nice_match) {
             break;
@@ -32477,356 +32477,356 @@ var require_deflate = __commonJS({
           scan_end = _win[scan + best_len];
         }
       } while ((cur_match = prev[cur_match & wmask]) > limit && --chain_length !== 0);
-      if (best_len <= s.lookahead) {
+      if (best_len <= s3.lookahead) {
         return best_len;
       }
-      return s.lookahead;
+      return s3.lookahead;
     }
-    function fill_window(s) {
-      var _w_size = s.w_size;
-      var p, n, m, more, str2;
+    function fill_window(s3) {
+      var _w_size = s3.w_size;
+      var p2, n, m2, more, str2;
       do {
-        more = s.window_size - s.lookahead - s.strstart;
-        if (s.strstart >= _w_size + (_w_size - MIN_LOOKAHEAD)) {
-          utils.arraySet(s.window, s.window, _w_size, _w_size, 0);
-          s.match_start -= _w_size;
-          s.strstart -= _w_size;
-          s.block_start -= _w_size;
-          n = s.hash_size;
-          p = n;
+        more = s3.window_size - s3.lookahead - s3.strstart;
+        if (s3.strstart >= _w_size + (_w_size - MIN_LOOKAHEAD)) {
+          utils.arraySet(s3.window, s3.window, _w_size, _w_size, 0);
+          s3.match_start -= _w_size;
+          s3.strstart -= _w_size;
+          s3.block_start -= _w_size;
+          n = s3.hash_size;
+          p2 = n;
           do {
-            m = s.head[--p];
-            s.head[p] = m >= _w_size ? m - _w_size : 0;
+            m2 = s3.head[--p2];
+            s3.head[p2] = m2 >= _w_size ? m2 - _w_size : 0;
           } while (--n);
           n = _w_size;
-          p = n;
+          p2 = n;
           do {
-            m = s.prev[--p];
-            s.prev[p] = m >= _w_size ? m - _w_size : 0;
+            m2 = s3.prev[--p2];
+            s3.prev[p2] = m2 >= _w_size ? m2 - _w_size : 0;
           } while (--n);
           more += _w_size;
         }
-        if (s.strm.avail_in === 0) {
+        if (s3.strm.avail_in === 0) {
           break;
         }
-        n = read_buf(s.strm, s.window, s.strstart + s.lookahead, more);
-        s.lookahead += n;
-        if (s.lookahead + s.insert >= MIN_MATCH) {
-          str2 = s.strstart - s.insert;
-          s.ins_h = s.window[str2];
-          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str2 + 1]) & s.hash_mask;
-          while (s.insert) {
-            s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str2 + MIN_MATCH - 1]) & s.hash_mask;
-            s.prev[str2 & s.w_mask] = s.head[s.ins_h];
-            s.head[s.ins_h] = str2;
+        n = read_buf(s3.strm, s3.window, s3.strstart + s3.lookahead, more);
+        s3.lookahead += n;
+        if (s3.lookahead + s3.insert >= MIN_MATCH) {
+          str2 = s3.strstart - s3.insert;
+          s3.ins_h = s3.window[str2];
+          s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[str2 + 1]) & s3.hash_mask;
+          while (s3.insert) {
+            s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[str2 + MIN_MATCH - 1]) & s3.hash_mask;
+            s3.prev[str2 & s3.w_mask] = s3.head[s3.ins_h];
+            s3.head[s3.ins_h] = str2;
             str2++;
-            s.insert--;
-            if (s.lookahead + s.insert < MIN_MATCH) {
+            s3.insert--;
+            if (s3.lookahead + s3.insert < MIN_MATCH) {
               break;
             }
           }
         }
-      } while (s.lookahead < MIN_LOOKAHEAD && s.strm.avail_in !== 0);
+      } while (s3.lookahead < MIN_LOOKAHEAD && s3.strm.avail_in !== 0);
     }
-    function deflate_stored(s, flush) {
+    function deflate_stored(s3, flush) {
       var max_block_size = 65535;
-      if (max_block_size > s.pending_buf_size - 5) {
-        max_block_size = s.pending_buf_size - 5;
+      if (max_block_size > s3.pending_buf_size - 5) {
+        max_block_size = s3.pending_buf_size - 5;
       }
       for (; ; ) {
-        if (s.lookahead <= 1) {
-          fill_window(s);
-          if (s.lookahead === 0 && flush === Z_NO_FLUSH) {
+        if (s3.lookahead <= 1) {
+          fill_window(s3);
+          if (s3.lookahead === 0 && flush === Z_NO_FLUSH) {
             return BS_NEED_MORE;
           }
-          if (s.lookahead === 0) {
+          if (s3.lookahead === 0) {
             break;
           }
         }
-        s.strstart += s.lookahead;
-        s.lookahead = 0;
-        var max_start = s.block_start + max_block_size;
-        if (s.strstart === 0 || s.strstart >= max_start) {
-          s.lookahead = s.strstart - max_start;
-          s.strstart = max_start;
-          flush_block_only(s, false);
-          if (s.strm.avail_out === 0) {
+        s3.strstart += s3.lookahead;
+        s3.lookahead = 0;
+        var max_start = s3.block_start + max_block_size;
+        if (s3.strstart === 0 || s3.strstart >= max_start) {
+          s3.lookahead = s3.strstart - max_start;
+          s3.strstart = max_start;
+          flush_block_only(s3, false);
+          if (s3.strm.avail_out === 0) {
             return BS_NEED_MORE;
           }
         }
-        if (s.strstart - s.block_start >= s.w_size - MIN_LOOKAHEAD) {
-          flush_block_only(s, false);
-          if (s.strm.avail_out === 0) {
+        if (s3.strstart - s3.block_start >= s3.w_size - MIN_LOOKAHEAD) {
+          flush_block_only(s3, false);
+          if (s3.strm.avail_out === 0) {
             return BS_NEED_MORE;
           }
         }
       }
-      s.insert = 0;
+      s3.insert = 0;
       if (flush === Z_FINISH) {
-        flush_block_only(s, true);
-        if (s.strm.avail_out === 0) {
+        flush_block_only(s3, true);
+        if (s3.strm.avail_out === 0) {
           return BS_FINISH_STARTED;
         }
         return BS_FINISH_DONE;
       }
-      if (s.strstart > s.block_start) {
-        flush_block_only(s, false);
-        if (s.strm.avail_out === 0) {
+      if (s3.strstart > s3.block_start) {
+        flush_block_only(s3, false);
+        if (s3.strm.avail_out === 0) {
           return BS_NEED_MORE;
         }
       }
       return BS_NEED_MORE;
     }
-    function deflate_fast(s, flush) {
+    function deflate_fast(s3, flush) {
       var hash_head;
       var bflush;
       for (; ; ) {
-        if (s.lookahead < MIN_LOOKAHEAD) {
-          fill_window(s);
-          if (s.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
+        if (s3.lookahead < MIN_LOOKAHEAD) {
+          fill_window(s3);
+          if (s3.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
             return BS_NEED_MORE;
           }
-          if (s.lookahead === 0) {
+          if (s3.lookahead === 0) {
             break;
           }
         }
         hash_head = 0;
-        if (s.lookahead >= MIN_MATCH) {
-          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
-          hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
-          s.head[s.ins_h] = s.strstart;
+        if (s3.lookahead >= MIN_MATCH) {
+          s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[s3.strstart + MIN_MATCH - 1]) & s3.hash_mask;
+          hash_head = s3.prev[s3.strstart & s3.w_mask] = s3.head[s3.ins_h];
+          s3.head[s3.ins_h] = s3.strstart;
         }
-        if (hash_head !== 0 && s.strstart - hash_head <= s.w_size - MIN_LOOKAHEAD) {
-          s.match_length = longest_match(s, hash_head);
+        if (hash_head !== 0 && s3.strstart - hash_head <= s3.w_size - MIN_LOOKAHEAD) {
+          s3.match_length = longest_match(s3, hash_head);
         }
-        if (s.match_length >= MIN_MATCH) {
-          bflush = trees._tr_tally(s, s.strstart - s.match_start, s.match_length - MIN_MATCH);
-          s.lookahead -= s.match_length;
-          if (s.match_length <= s.max_lazy_match && s.lookahead >= MIN_MATCH) {
-            s.match_length--;
+        if (s3.match_length >= MIN_MATCH) {
+          bflush = trees._tr_tally(s3, s3.strstart - s3.match_start, s3.match_length - MIN_MATCH);
+          s3.lookahead -= s3.match_length;
+          if (s3.match_length <= s3.max_lazy_match && s3.lookahead >= MIN_MATCH) {
+            s3.match_length--;
             do {
-              s.strstart++;
-              s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
-              hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
-              s.head[s.ins_h] = s.strstart;
-            } while (--s.match_length !== 0);
-            s.strstart++;
+              s3.strstart++;
+              s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[s3.strstart + MIN_MATCH - 1]) & s3.hash_mask;
+              hash_head = s3.prev[s3.strstart & s3.w_mask] = s3.head[s3.ins_h];
+              s3.head[s3.ins_h] = s3.strstart;
+            } while (--s3.match_length !== 0);
+            s3.strstart++;
           } else {
-            s.strstart += s.match_length;
-            s.match_length = 0;
-            s.ins_h = s.window[s.strstart];
-            s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + 1]) & s.hash_mask;
+            s3.strstart += s3.match_length;
+            s3.match_length = 0;
+            s3.ins_h = s3.window[s3.strstart];
+            s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[s3.strstart + 1]) & s3.hash_mask;
           }
         } else {
-          bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
-          s.lookahead--;
-          s.strstart++;
+          bflush = trees._tr_tally(s3, 0, s3.window[s3.strstart]);
+          s3.lookahead--;
+          s3.strstart++;
         }
         if (bflush) {
-          flush_block_only(s, false);
-          if (s.strm.avail_out === 0) {
+          flush_block_only(s3, false);
+          if (s3.strm.avail_out === 0) {
             return BS_NEED_MORE;
           }
         }
       }
-      s.insert = s.strstart < MIN_MATCH - 1 ? s.strstart : MIN_MATCH - 1;
+      s3.insert = s3.strstart < MIN_MATCH - 1 ? s3.strstart : MIN_MATCH - 1;
       if (flush === Z_FINISH) {
-        flush_block_only(s, true);
-        if (s.strm.avail_out === 0) {
+        flush_block_only(s3, true);
+        if (s3.strm.avail_out === 0) {
           return BS_FINISH_STARTED;
         }
         return BS_FINISH_DONE;
       }
-      if (s.last_lit) {
-        flush_block_only(s, false);
-        if (s.strm.avail_out === 0) {
+      if (s3.last_lit) {
+        flush_block_only(s3, false);
+        if (s3.strm.avail_out === 0) {
           return BS_NEED_MORE;
         }
       }
       return BS_BLOCK_DONE;
     }
-    function deflate_slow(s, flush) {
+    function deflate_slow(s3, flush) {
       var hash_head;
       var bflush;
       var max_insert;
       for (; ; ) {
-        if (s.lookahead < MIN_LOOKAHEAD) {
-          fill_window(s);
-          if (s.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
+        if (s3.lookahead < MIN_LOOKAHEAD) {
+          fill_window(s3);
+          if (s3.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
             return BS_NEED_MORE;
           }
-          if (s.lookahead === 0) {
+          if (s3.lookahead === 0) {
             break;
           }
         }
         hash_head = 0;
-        if (s.lookahead >= MIN_MATCH) {
-          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
-          hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
-          s.head[s.ins_h] = s.strstart;
+        if (s3.lookahead >= MIN_MATCH) {
+          s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[s3.strstart + MIN_MATCH - 1]) & s3.hash_mask;
+          hash_head = s3.prev[s3.strstart & s3.w_mask] = s3.head[s3.ins_h];
+          s3.head[s3.ins_h] = s3.strstart;
         }
-        s.prev_length = s.match_length;
-        s.prev_match = s.match_start;
-        s.match_length = MIN_MATCH - 1;
-        if (hash_head !== 0 && s.prev_length < s.max_lazy_match && s.strstart - hash_head <= s.w_size - MIN_LOOKAHEAD) {
-          s.match_length = longest_match(s, hash_head);
-          if (s.match_length <= 5 && (s.strategy === Z_FILTERED || s.match_length === MIN_MATCH && s.strstart - s.match_start > 4096)) {
-            s.match_length = MIN_MATCH - 1;
+        s3.prev_length = s3.match_length;
+        s3.prev_match = s3.match_start;
+        s3.match_length = MIN_MATCH - 1;
+        if (hash_head !== 0 && s3.prev_length < s3.max_lazy_match && s3.strstart - hash_head <= s3.w_size - MIN_LOOKAHEAD) {
+          s3.match_length = longest_match(s3, hash_head);
+          if (s3.match_length <= 5 && (s3.strategy === Z_FILTERED || s3.match_length === MIN_MATCH && s3.strstart - s3.match_start > 4096)) {
+            s3.match_length = MIN_MATCH - 1;
           }
         }
-        if (s.prev_length >= MIN_MATCH && s.match_length <= s.prev_length) {
-          max_insert = s.strstart + s.lookahead - MIN_MATCH;
-          bflush = trees._tr_tally(s, s.strstart - 1 - s.prev_match, s.prev_length - MIN_MATCH);
-          s.lookahead -= s.prev_length - 1;
-          s.prev_length -= 2;
+        if (s3.prev_length >= MIN_MATCH && s3.match_length <= s3.prev_length) {
+          max_insert = s3.strstart + s3.lookahead - MIN_MATCH;
+          bflush = trees._tr_tally(s3, s3.strstart - 1 - s3.prev_match, s3.prev_length - MIN_MATCH);
+          s3.lookahead -= s3.prev_length - 1;
+          s3.prev_length -= 2;
           do {
-            if (++s.strstart <= max_insert) {
-              s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
-              hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
-              s.head[s.ins_h] = s.strstart;
+            if (++s3.strstart <= max_insert) {
+              s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[s3.strstart + MIN_MATCH - 1]) & s3.hash_mask;
+              hash_head = s3.prev[s3.strstart & s3.w_mask] = s3.head[s3.ins_h];
+              s3.head[s3.ins_h] = s3.strstart;
             }
-          } while (--s.prev_length !== 0);
-          s.match_available = 0;
-          s.match_length = MIN_MATCH - 1;
-          s.strstart++;
+          } while (--s3.prev_length !== 0);
+          s3.match_available = 0;
+          s3.match_length = MIN_MATCH - 1;
+          s3.strstart++;
           if (bflush) {
-            flush_block_only(s, false);
-            if (s.strm.avail_out === 0) {
+            flush_block_only(s3, false);
+            if (s3.strm.avail_out === 0) {
               return BS_NEED_MORE;
             }
           }
-        } else if (s.match_available) {
-          bflush = trees._tr_tally(s, 0, s.window[s.strstart - 1]);
+        } else if (s3.match_available) {
+          bflush = trees._tr_tally(s3, 0, s3.window[s3.strstart - 1]);
           if (bflush) {
-            flush_block_only(s, false);
+            flush_block_only(s3, false);
           }
-          s.strstart++;
-          s.lookahead--;
-          if (s.strm.avail_out === 0) {
+          s3.strstart++;
+          s3.lookahead--;
+          if (s3.strm.avail_out === 0) {
             return BS_NEED_MORE;
           }
         } else {
-          s.match_available = 1;
-          s.strstart++;
-          s.lookahead--;
+          s3.match_available = 1;
+          s3.strstart++;
+          s3.lookahead--;
         }
       }
-      if (s.match_available) {
-        bflush = trees._tr_tally(s, 0, s.window[s.strstart - 1]);
-        s.match_available = 0;
+      if (s3.match_available) {
+        bflush = trees._tr_tally(s3, 0, s3.window[s3.strstart - 1]);
+        s3.match_available = 0;
       }
-      s.insert = s.strstart < MIN_MATCH - 1 ? s.strstart : MIN_MATCH - 1;
+      s3.insert = s3.strstart < MIN_MATCH - 1 ? s3.strstart : MIN_MATCH - 1;
       if (flush === Z_FINISH) {
-        flush_block_only(s, true);
-        if (s.strm.avail_out === 0) {
+        flush_block_only(s3, true);
+        if (s3.strm.avail_out === 0) {
           return BS_FINISH_STARTED;
         }
         return BS_FINISH_DONE;
       }
-      if (s.last_lit) {
-        flush_block_only(s, false);
-        if (s.strm.avail_out === 0) {
+      if (s3.last_lit) {
+        flush_block_only(s3, false);
+        if (s3.strm.avail_out === 0) {
           return BS_NEED_MORE;
         }
       }
       return BS_BLOCK_DONE;
     }
-    function deflate_rle(s, flush) {
+    function deflate_rle(s3, flush) {
       var bflush;
       var prev;
       var scan, strend;
-      var _win = s.window;
+      var _win = s3.window;
       for (; ; ) {
-        if (s.lookahead <= MAX_MATCH) {
-          fill_window(s);
-          if (s.lookahead <= MAX_MATCH && flush === Z_NO_FLUSH) {
+        if (s3.lookahead <= MAX_MATCH) {
+          fill_window(s3);
+          if (s3.lookahead <= MAX_MATCH && flush === Z_NO_FLUSH) {
             return BS_NEED_MORE;
           }
-          if (s.lookahead === 0) {
+          if (s3.lookahead === 0) {
             break;
           }
         }
-        s.match_length = 0;
-        if (s.lookahead >= MIN_MATCH && s.strstart > 0) {
-          scan = s.strstart - 1;
+        s3.match_length = 0;
+        if (s3.lookahead >= MIN_MATCH && s3.strstart > 0) {
+          scan = s3.strstart - 1;
           prev = _win[scan];
           if (prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan]) {
-            strend = s.strstart + MAX_MATCH;
+            strend = s3.strstart + MAX_MATCH;
             do {
             } while (prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && scan < strend);
-            s.match_length = MAX_MATCH - (strend - scan);
-            if (s.match_length > s.lookahead) {
-              s.match_length = s.lookahead;
+            s3.match_length = MAX_MATCH - (strend - scan);
+            if (s3.match_length > s3.lookahead) {
+              s3.match_length = s3.lookahead;
             }
           }
         }
-        if (s.match_length >= MIN_MATCH) {
-          bflush = trees._tr_tally(s, 1, s.match_length - MIN_MATCH);
-          s.lookahead -= s.match_length;
-          s.strstart += s.match_length;
-          s.match_length = 0;
+        if (s3.match_length >= MIN_MATCH) {
+          bflush = trees._tr_tally(s3, 1, s3.match_length - MIN_MATCH);
+          s3.lookahead -= s3.match_length;
+          s3.strstart += s3.match_length;
+          s3.match_length = 0;
         } else {
-          bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
-          s.lookahead--;
-          s.strstart++;
+          bflush = trees._tr_tally(s3, 0, s3.window[s3.strstart]);
+          s3.lookahead--;
+          s3.strstart++;
         }
         if (bflush) {
-          flush_block_only(s, false);
-          if (s.strm.avail_out === 0) {
+          flush_block_only(s3, false);
+          if (s3.strm.avail_out === 0) {
             return BS_NEED_MORE;
           }
         }
       }
-      s.insert = 0;
+      s3.insert = 0;
       if (flush === Z_FINISH) {
-        flush_block_only(s, true);
-        if (s.strm.avail_out === 0) {
+        flush_block_only(s3, true);
+        if (s3.strm.avail_out === 0) {
           return BS_FINISH_STARTED;
         }
         return BS_FINISH_DONE;
       }
-      if (s.last_lit) {
-        flush_block_only(s, false);
-        if (s.strm.avail_out === 0) {
+      if (s3.last_lit) {
+        flush_block_only(s3, false);
+        if (s3.strm.avail_out === 0) {
           return BS_NEED_MORE;
         }
       }
       return BS_BLOCK_DONE;
     }
-    function deflate_huff(s, flush) {
+    function deflate_huff(s3, flush) {
       var bflush;
       for (; ; ) {
-        if (s.lookahead === 0) {
-          fill_window(s);
-          if (s.lookahead === 0) {
+        if (s3.lookahead === 0) {
+          fill_window(s3);
+          if (s3.lookahead === 0) {
             if (flush === Z_NO_FLUSH) {
               return BS_NEED_MORE;
             }
             break;
           }
         }
-        s.match_length = 0;
-        bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
-        s.lookahead--;
-        s.strstart++;
+        s3.match_length = 0;
+        bflush = trees._tr_tally(s3, 0, s3.window[s3.strstart]);
+        s3.lookahead--;
+        s3.strstart++;
         if (bflush) {
-          flush_block_only(s, false);
-          if (s.strm.avail_out === 0) {
+          flush_block_only(s3, false);
+          if (s3.strm.avail_out === 0) {
             return BS_NEED_MORE;
           }
         }
       }
-      s.insert = 0;
+      s3.insert = 0;
       if (flush === Z_FINISH) {
-        flush_block_only(s, true);
-        if (s.strm.avail_out === 0) {
+        flush_block_only(s3, true);
+        if (s3.strm.avail_out === 0) {
           return BS_FINISH_STARTED;
         }
         return BS_FINISH_DONE;
       }
-      if (s.last_lit) {
-        flush_block_only(s, false);
-        if (s.strm.avail_out === 0) {
+      if (s3.last_lit) {
+        flush_block_only(s3, false);
+        if (s3.strm.avail_out === 0) {
           return BS_NEED_MORE;
         }
       }
@@ -32863,20 +32863,20 @@ var require_deflate = __commonJS({
       new Config(32, 258, 258, 4096, deflate_slow)
       /* 9 max compression */
     ];
-    function lm_init(s) {
-      s.window_size = 2 * s.w_size;
-      zero(s.head);
-      s.max_lazy_match = configuration_table[s.level].max_lazy;
-      s.good_match = configuration_table[s.level].good_length;
-      s.nice_match = configuration_table[s.level].nice_length;
-      s.max_chain_length = configuration_table[s.level].max_chain;
-      s.strstart = 0;
-      s.block_start = 0;
-      s.lookahead = 0;
-      s.insert = 0;
-      s.match_length = s.prev_length = MIN_MATCH - 1;
-      s.match_available = 0;
-      s.ins_h = 0;
+    function lm_init(s3) {
+      s3.window_size = 2 * s3.w_size;
+      zero(s3.head);
+      s3.max_lazy_match = configuration_table[s3.level].max_lazy;
+      s3.good_match = configuration_table[s3.level].good_length;
+      s3.nice_match = configuration_table[s3.level].nice_length;
+      s3.max_chain_length = configuration_table[s3.level].max_chain;
+      s3.strstart = 0;
+      s3.block_start = 0;
+      s3.lookahead = 0;
+      s3.insert = 0;
+      s3.match_length = s3.prev_length = MIN_MATCH - 1;
+      s3.match_available = 0;
+      s3.ins_h = 0;
     }
     function DeflateState() {
       this.strm = null;
@@ -32944,22 +32944,22 @@ var require_deflate = __commonJS({
       this.bi_valid = 0;
     }
     function deflateResetKeep(strm) {
-      var s;
+      var s3;
       if (!strm || !strm.state) {
         return err2(strm, Z_STREAM_ERROR);
       }
       strm.total_in = strm.total_out = 0;
       strm.data_type = Z_UNKNOWN;
-      s = strm.state;
-      s.pending = 0;
-      s.pending_out = 0;
-      if (s.wrap < 0) {
-        s.wrap = -s.wrap;
+      s3 = strm.state;
+      s3.pending = 0;
+      s3.pending_out = 0;
+      if (s3.wrap < 0) {
+        s3.wrap = -s3.wrap;
       }
-      s.status = s.wrap ? INIT_STATE : BUSY_STATE;
-      strm.adler = s.wrap === 2 ? 0 : 1;
-      s.last_flush = Z_NO_FLUSH;
-      trees._tr_init(s);
+      s3.status = s3.wrap ? INIT_STATE : BUSY_STATE;
+      strm.adler = s3.wrap === 2 ? 0 : 1;
+      s3.last_flush = Z_NO_FLUSH;
+      trees._tr_init(s3);
       return Z_OK;
     }
     function deflateReset(strm) {
@@ -33000,257 +33000,257 @@ var require_deflate = __commonJS({
       if (windowBits === 8) {
         windowBits = 9;
       }
-      var s = new DeflateState();
-      strm.state = s;
-      s.strm = strm;
-      s.wrap = wrap;
-      s.gzhead = null;
-      s.w_bits = windowBits;
-      s.w_size = 1 << s.w_bits;
-      s.w_mask = s.w_size - 1;
-      s.hash_bits = memLevel + 7;
-      s.hash_size = 1 << s.hash_bits;
-      s.hash_mask = s.hash_size - 1;
-      s.hash_shift = ~~((s.hash_bits + MIN_MATCH - 1) / MIN_MATCH);
-      s.window = new utils.Buf8(s.w_size * 2);
-      s.head = new utils.Buf16(s.hash_size);
-      s.prev = new utils.Buf16(s.w_size);
-      s.lit_bufsize = 1 << memLevel + 6;
-      s.pending_buf_size = s.lit_bufsize * 4;
-      s.pending_buf = new utils.Buf8(s.pending_buf_size);
-      s.d_buf = 1 * s.lit_bufsize;
-      s.l_buf = (1 + 2) * s.lit_bufsize;
-      s.level = level;
-      s.strategy = strategy;
-      s.method = method;
+      var s3 = new DeflateState();
+      strm.state = s3;
+      s3.strm = strm;
+      s3.wrap = wrap;
+      s3.gzhead = null;
+      s3.w_bits = windowBits;
+      s3.w_size = 1 << s3.w_bits;
+      s3.w_mask = s3.w_size - 1;
+      s3.hash_bits = memLevel + 7;
+      s3.hash_size = 1 << s3.hash_bits;
+      s3.hash_mask = s3.hash_size - 1;
+      s3.hash_shift = ~~((s3.hash_bits + MIN_MATCH - 1) / MIN_MATCH);
+      s3.window = new utils.Buf8(s3.w_size * 2);
+      s3.head = new utils.Buf16(s3.hash_size);
+      s3.prev = new utils.Buf16(s3.w_size);
+      s3.lit_bufsize = 1 << memLevel + 6;
+      s3.pending_buf_size = s3.lit_bufsize * 4;
+      s3.pending_buf = new utils.Buf8(s3.pending_buf_size);
+      s3.d_buf = 1 * s3.lit_bufsize;
+      s3.l_buf = (1 + 2) * s3.lit_bufsize;
+      s3.level = level;
+      s3.strategy = strategy;
+      s3.method = method;
       return deflateReset(strm);
     }
     function deflateInit(strm, level) {
       return deflateInit2(strm, level, Z_DEFLATED, MAX_WBITS, DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY);
     }
     function deflate(strm, flush) {
-      var old_flush, s;
+      var old_flush, s3;
       var beg, val;
       if (!strm || !strm.state || flush > Z_BLOCK || flush < 0) {
         return strm ? err2(strm, Z_STREAM_ERROR) : Z_STREAM_ERROR;
       }
-      s = strm.state;
-      if (!strm.output || !strm.input && strm.avail_in !== 0 || s.status === FINISH_STATE && flush !== Z_FINISH) {
+      s3 = strm.state;
+      if (!strm.output || !strm.input && strm.avail_in !== 0 || s3.status === FINISH_STATE && flush !== Z_FINISH) {
         return err2(strm, strm.avail_out === 0 ? Z_BUF_ERROR : Z_STREAM_ERROR);
       }
-      s.strm = strm;
-      old_flush = s.last_flush;
-      s.last_flush = flush;
-      if (s.status === INIT_STATE) {
-        if (s.wrap === 2) {
+      s3.strm = strm;
+      old_flush = s3.last_flush;
+      s3.last_flush = flush;
+      if (s3.status === INIT_STATE) {
+        if (s3.wrap === 2) {
           strm.adler = 0;
-          put_byte(s, 31);
-          put_byte(s, 139);
-          put_byte(s, 8);
-          if (!s.gzhead) {
-            put_byte(s, 0);
-            put_byte(s, 0);
-            put_byte(s, 0);
-            put_byte(s, 0);
-            put_byte(s, 0);
-            put_byte(s, s.level === 9 ? 2 : s.strategy >= Z_HUFFMAN_ONLY || s.level < 2 ? 4 : 0);
-            put_byte(s, OS_CODE);
-            s.status = BUSY_STATE;
+          put_byte(s3, 31);
+          put_byte(s3, 139);
+          put_byte(s3, 8);
+          if (!s3.gzhead) {
+            put_byte(s3, 0);
+            put_byte(s3, 0);
+            put_byte(s3, 0);
+            put_byte(s3, 0);
+            put_byte(s3, 0);
+            put_byte(s3, s3.level === 9 ? 2 : s3.strategy >= Z_HUFFMAN_ONLY || s3.level < 2 ? 4 : 0);
+            put_byte(s3, OS_CODE);
+            s3.status = BUSY_STATE;
           } else {
             put_byte(
-              s,
-              (s.gzhead.text ? 1 : 0) + (s.gzhead.hcrc ? 2 : 0) + (!s.gzhead.extra ? 0 : 4) + (!s.gzhead.name ? 0 : 8) + (!s.gzhead.comment ? 0 : 16)
+              s3,
+              (s3.gzhead.text ? 1 : 0) + (s3.gzhead.hcrc ? 2 : 0) + (!s3.gzhead.extra ? 0 : 4) + (!s3.gzhead.name ? 0 : 8) + (!s3.gzhead.comment ? 0 : 16)
             );
-            put_byte(s, s.gzhead.time & 255);
-            put_byte(s, s.gzhead.time >> 8 & 255);
-            put_byte(s, s.gzhead.time >> 16 & 255);
-            put_byte(s, s.gzhead.time >> 24 & 255);
-            put_byte(s, s.level === 9 ? 2 : s.strategy >= Z_HUFFMAN_ONLY || s.level < 2 ? 4 : 0);
-            put_byte(s, s.gzhead.os & 255);
-            if (s.gzhead.extra && s.gzhead.extra.length) {
-              put_byte(s, s.gzhead.extra.length & 255);
-              put_byte(s, s.gzhead.extra.length >> 8 & 255);
+            put_byte(s3, s3.gzhead.time & 255);
+            put_byte(s3, s3.gzhead.time >> 8 & 255);
+            put_byte(s3, s3.gzhead.time >> 16 & 255);
+            put_byte(s3, s3.gzhead.time >> 24 & 255);
+            put_byte(s3, s3.level === 9 ? 2 : s3.strategy >= Z_HUFFMAN_ONLY || s3.level < 2 ? 4 : 0);
+            put_byte(s3, s3.gzhead.os & 255);
+            if (s3.gzhead.extra && s3.gzhead.extra.length) {
+              put_byte(s3, s3.gzhead.extra.length & 255);
+              put_byte(s3, s3.gzhead.extra.length >> 8 & 255);
             }
-            if (s.gzhead.hcrc) {
-              strm.adler = crc32(strm.adler, s.pending_buf, s.pending, 0);
+            if (s3.gzhead.hcrc) {
+              strm.adler = crc32(strm.adler, s3.pending_buf, s3.pending, 0);
             }
-            s.gzindex = 0;
-            s.status = EXTRA_STATE;
+            s3.gzindex = 0;
+            s3.status = EXTRA_STATE;
           }
         } else {
-          var header = Z_DEFLATED + (s.w_bits - 8 << 4) << 8;
+          var header = Z_DEFLATED + (s3.w_bits - 8 << 4) << 8;
           var level_flags = -1;
-          if (s.strategy >= Z_HUFFMAN_ONLY || s.level < 2) {
+          if (s3.strategy >= Z_HUFFMAN_ONLY || s3.level < 2) {
             level_flags = 0;
-          } else if (s.level < 6) {
+          } else if (s3.level < 6) {
             level_flags = 1;
-          } else if (s.level === 6) {
+          } else if (s3.level === 6) {
             level_flags = 2;
           } else {
             level_flags = 3;
           }
           header |= level_flags << 6;
-          if (s.strstart !== 0) {
+          if (s3.strstart !== 0) {
             header |= PRESET_DICT;
           }
           header += 31 - header % 31;
-          s.status = BUSY_STATE;
-          putShortMSB(s, header);
-          if (s.strstart !== 0) {
-            putShortMSB(s, strm.adler >>> 16);
-            putShortMSB(s, strm.adler & 65535);
+          s3.status = BUSY_STATE;
+          putShortMSB(s3, header);
+          if (s3.strstart !== 0) {
+            putShortMSB(s3, strm.adler >>> 16);
+            putShortMSB(s3, strm.adler & 65535);
           }
           strm.adler = 1;
         }
       }
-      if (s.status === EXTRA_STATE) {
-        if (s.gzhead.extra) {
-          beg = s.pending;
-          while (s.gzindex < (s.gzhead.extra.length & 65535)) {
-            if (s.pending === s.pending_buf_size) {
-              if (s.gzhead.hcrc && s.pending > beg) {
-                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+      if (s3.status === EXTRA_STATE) {
+        if (s3.gzhead.extra) {
+          beg = s3.pending;
+          while (s3.gzindex < (s3.gzhead.extra.length & 65535)) {
+            if (s3.pending === s3.pending_buf_size) {
+              if (s3.gzhead.hcrc && s3.pending > beg) {
+                strm.adler = crc32(strm.adler, s3.pending_buf, s3.pending - beg, beg);
               }
               flush_pending(strm);
-              beg = s.pending;
-              if (s.pending === s.pending_buf_size) {
+              beg = s3.pending;
+              if (s3.pending === s3.pending_buf_size) {
                 break;
               }
             }
-            put_byte(s, s.gzhead.extra[s.gzindex] & 255);
-            s.gzindex++;
+            put_byte(s3, s3.gzhead.extra[s3.gzindex] & 255);
+            s3.gzindex++;
           }
-          if (s.gzhead.hcrc && s.pending > beg) {
-            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          if (s3.gzhead.hcrc && s3.pending > beg) {
+            strm.adler = crc32(strm.adler, s3.pending_buf, s3.pending - beg, beg);
           }
-          if (s.gzindex === s.gzhead.extra.length) {
-            s.gzindex = 0;
-            s.status = NAME_STATE;
+          if (s3.gzindex === s3.gzhead.extra.length) {
+            s3.gzindex = 0;
+            s3.status = NAME_STATE;
           }
         } else {
-          s.status = NAME_STATE;
+          s3.status = NAME_STATE;
         }
       }
-      if (s.status === NAME_STATE) {
-        if (s.gzhead.name) {
-          beg = s.pending;
+      if (s3.status === NAME_STATE) {
+        if (s3.gzhead.name) {
+          beg = s3.pending;
           do {
-            if (s.pending === s.pending_buf_size) {
-              if (s.gzhead.hcrc && s.pending > beg) {
-                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+            if (s3.pending === s3.pending_buf_size) {
+              if (s3.gzhead.hcrc && s3.pending > beg) {
+                strm.adler = crc32(strm.adler, s3.pending_buf, s3.pending - beg, beg);
               }
               flush_pending(strm);
-              beg = s.pending;
-              if (s.pending === s.pending_buf_size) {
+              beg = s3.pending;
+              if (s3.pending === s3.pending_buf_size) {
                 val = 1;
                 break;
               }
             }
-            if (s.gzindex < s.gzhead.name.length) {
-              val = s.gzhead.name.charCodeAt(s.gzindex++) & 255;
+            if (s3.gzindex < s3.gzhead.name.length) {
+              val = s3.gzhead.name.charCodeAt(s3.gzindex++) & 255;
             } else {
               val = 0;
             }
-            put_byte(s, val);
+            put_byte(s3, val);
           } while (val !== 0);
-          if (s.gzhead.hcrc && s.pending > beg) {
-            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          if (s3.gzhead.hcrc && s3.pending > beg) {
+            strm.adler = crc32(strm.adler, s3.pending_buf, s3.pending - beg, beg);
           }
           if (val === 0) {
-            s.gzindex = 0;
-            s.status = COMMENT_STATE;
+            s3.gzindex = 0;
+            s3.status = COMMENT_STATE;
           }
         } else {
-          s.status = COMMENT_STATE;
+          s3.status = COMMENT_STATE;
         }
       }
-      if (s.status === COMMENT_STATE) {
-        if (s.gzhead.comment) {
-          beg = s.pending;
+      if (s3.status === COMMENT_STATE) {
+        if (s3.gzhead.comment) {
+          beg = s3.pending;
           do {
-            if (s.pending === s.pending_buf_size) {
-              if (s.gzhead.hcrc && s.pending > beg) {
-                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+            if (s3.pending === s3.pending_buf_size) {
+              if (s3.gzhead.hcrc && s3.pending > beg) {
+                strm.adler = crc32(strm.adler, s3.pending_buf, s3.pending - beg, beg);
               }
               flush_pending(strm);
-              beg = s.pending;
-              if (s.pending === s.pending_buf_size) {
+              beg = s3.pending;
+              if (s3.pending === s3.pending_buf_size) {
                 val = 1;
                 break;
               }
             }
-            if (s.gzindex < s.gzhead.comment.length) {
-              val = s.gzhead.comment.charCodeAt(s.gzindex++) & 255;
+            if (s3.gzindex < s3.gzhead.comment.length) {
+              val = s3.gzhead.comment.charCodeAt(s3.gzindex++) & 255;
             } else {
               val = 0;
             }
-            put_byte(s, val);
+            put_byte(s3, val);
           } while (val !== 0);
-          if (s.gzhead.hcrc && s.pending > beg) {
-            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          if (s3.gzhead.hcrc && s3.pending > beg) {
+            strm.adler = crc32(strm.adler, s3.pending_buf, s3.pending - beg, beg);
           }
           if (val === 0) {
-            s.status = HCRC_STATE;
+            s3.status = HCRC_STATE;
           }
         } else {
-          s.status = HCRC_STATE;
+          s3.status = HCRC_STATE;
         }
       }
-      if (s.status === HCRC_STATE) {
-        if (s.gzhead.hcrc) {
-          if (s.pending + 2 > s.pending_buf_size) {
+      if (s3.status === HCRC_STATE) {
+        if (s3.gzhead.hcrc) {
+          if (s3.pending + 2 > s3.pending_buf_size) {
             flush_pending(strm);
           }
-          if (s.pending + 2 <= s.pending_buf_size) {
-            put_byte(s, strm.adler & 255);
-            put_byte(s, strm.adler >> 8 & 255);
+          if (s3.pending + 2 <= s3.pending_buf_size) {
+            put_byte(s3, strm.adler & 255);
+            put_byte(s3, strm.adler >> 8 & 255);
             strm.adler = 0;
-            s.status = BUSY_STATE;
+            s3.status = BUSY_STATE;
           }
         } else {
-          s.status = BUSY_STATE;
+          s3.status = BUSY_STATE;
         }
       }
-      if (s.pending !== 0) {
+      if (s3.pending !== 0) {
         flush_pending(strm);
         if (strm.avail_out === 0) {
-          s.last_flush = -1;
+          s3.last_flush = -1;
           return Z_OK;
         }
       } else if (strm.avail_in === 0 && rank(flush) <= rank(old_flush) && flush !== Z_FINISH) {
         return err2(strm, Z_BUF_ERROR);
       }
-      if (s.status === FINISH_STATE && strm.avail_in !== 0) {
+      if (s3.status === FINISH_STATE && strm.avail_in !== 0) {
         return err2(strm, Z_BUF_ERROR);
       }
-      if (strm.avail_in !== 0 || s.lookahead !== 0 || flush !== Z_NO_FLUSH && s.status !== FINISH_STATE) {
-        var bstate = s.strategy === Z_HUFFMAN_ONLY ? deflate_huff(s, flush) : s.strategy === Z_RLE ? deflate_rle(s, flush) : configuration_table[s.level].func(s, flush);
+      if (strm.avail_in !== 0 || s3.lookahead !== 0 || flush !== Z_NO_FLUSH && s3.status !== FINISH_STATE) {
+        var bstate = s3.strategy === Z_HUFFMAN_ONLY ? deflate_huff(s3, flush) : s3.strategy === Z_RLE ? deflate_rle(s3, flush) : configuration_table[s3.level].func(s3, flush);
         if (bstate === BS_FINISH_STARTED || bstate === BS_FINISH_DONE) {
-          s.status = FINISH_STATE;
+          s3.status = FINISH_STATE;
         }
         if (bstate === BS_NEED_MORE || bstate === BS_FINISH_STARTED) {
           if (strm.avail_out === 0) {
-            s.last_flush = -1;
+            s3.last_flush = -1;
           }
           return Z_OK;
         }
         if (bstate === BS_BLOCK_DONE) {
           if (flush === Z_PARTIAL_FLUSH) {
-            trees._tr_align(s);
+            trees._tr_align(s3);
           } else if (flush !== Z_BLOCK) {
-            trees._tr_stored_block(s, 0, 0, false);
+            trees._tr_stored_block(s3, 0, 0, false);
             if (flush === Z_FULL_FLUSH) {
-              zero(s.head);
-              if (s.lookahead === 0) {
-                s.strstart = 0;
-                s.block_start = 0;
-                s.insert = 0;
+              zero(s3.head);
+              if (s3.lookahead === 0) {
+                s3.strstart = 0;
+                s3.block_start = 0;
+                s3.insert = 0;
               }
             }
           }
           flush_pending(strm);
           if (strm.avail_out === 0) {
-            s.last_flush = -1;
+            s3.last_flush = -1;
             return Z_OK;
           }
         }
@@ -33258,27 +33258,27 @@ var require_deflate = __commonJS({
       if (flush !== Z_FINISH) {
         return Z_OK;
       }
-      if (s.wrap <= 0) {
+      if (s3.wrap <= 0) {
         return Z_STREAM_END;
       }
-      if (s.wrap === 2) {
-        put_byte(s, strm.adler & 255);
-        put_byte(s, strm.adler >> 8 & 255);
-        put_byte(s, strm.adler >> 16 & 255);
-        put_byte(s, strm.adler >> 24 & 255);
-        put_byte(s, strm.total_in & 255);
-        put_byte(s, strm.total_in >> 8 & 255);
-        put_byte(s, strm.total_in >> 16 & 255);
-        put_byte(s, strm.total_in >> 24 & 255);
+      if (s3.wrap === 2) {
+        put_byte(s3, strm.adler & 255);
+        put_byte(s3, strm.adler >> 8 & 255);
+        put_byte(s3, strm.adler >> 16 & 255);
+        put_byte(s3, strm.adler >> 24 & 255);
+        put_byte(s3, strm.total_in & 255);
+        put_byte(s3, strm.total_in >> 8 & 255);
+        put_byte(s3, strm.total_in >> 16 & 255);
+        put_byte(s3, strm.total_in >> 24 & 255);
       } else {
-        putShortMSB(s, strm.adler >>> 16);
-        putShortMSB(s, strm.adler & 65535);
+        putShortMSB(s3, strm.adler >>> 16);
+        putShortMSB(s3, strm.adler & 65535);
       }
       flush_pending(strm);
-      if (s.wrap > 0) {
-        s.wrap = -s.wrap;
+      if (s3.wrap > 0) {
+        s3.wrap = -s3.wrap;
       }
-      return s.pending !== 0 ? Z_OK : Z_STREAM_END;
+      return s3.pending !== 0 ? Z_OK : Z_STREAM_END;
     }
     function deflateEnd(strm) {
       var status;
@@ -33294,7 +33294,7 @@ var require_deflate = __commonJS({
     }
     function deflateSetDictionary(strm, dictionary) {
       var dictLength = dictionary.length;
-      var s;
+      var s3;
       var str2, n;
       var wrap;
       var avail;
@@ -33304,26 +33304,26 @@ var require_deflate = __commonJS({
       if (!strm || !strm.state) {
         return Z_STREAM_ERROR;
       }
-      s = strm.state;
-      wrap = s.wrap;
-      if (wrap === 2 || wrap === 1 && s.status !== INIT_STATE || s.lookahead) {
+      s3 = strm.state;
+      wrap = s3.wrap;
+      if (wrap === 2 || wrap === 1 && s3.status !== INIT_STATE || s3.lookahead) {
         return Z_STREAM_ERROR;
       }
       if (wrap === 1) {
         strm.adler = adler32(strm.adler, dictionary, dictLength, 0);
       }
-      s.wrap = 0;
-      if (dictLength >= s.w_size) {
+      s3.wrap = 0;
+      if (dictLength >= s3.w_size) {
         if (wrap === 0) {
-          zero(s.head);
-          s.strstart = 0;
-          s.block_start = 0;
-          s.insert = 0;
+          zero(s3.head);
+          s3.strstart = 0;
+          s3.block_start = 0;
+          s3.insert = 0;
         }
-        tmpDict = new utils.Buf8(s.w_size);
-        utils.arraySet(tmpDict, dictionary, dictLength - s.w_size, s.w_size, 0);
+        tmpDict = new utils.Buf8(s3.w_size);
+        utils.arraySet(tmpDict, dictionary, dictLength - s3.w_size, s3.w_size, 0);
         dictionary = tmpDict;
-        dictLength = s.w_size;
+        dictLength = s3.w_size;
       }
       avail = strm.avail_in;
       next = strm.next_in;
@@ -33331,30 +33331,30 @@ var require_deflate = __commonJS({
       strm.avail_in = dictLength;
       strm.next_in = 0;
       strm.input = dictionary;
-      fill_window(s);
-      while (s.lookahead >= MIN_MATCH) {
-        str2 = s.strstart;
-        n = s.lookahead - (MIN_MATCH - 1);
+      fill_window(s3);
+      while (s3.lookahead >= MIN_MATCH) {
+        str2 = s3.strstart;
+        n = s3.lookahead - (MIN_MATCH - 1);
         do {
-          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str2 + MIN_MATCH - 1]) & s.hash_mask;
-          s.prev[str2 & s.w_mask] = s.head[s.ins_h];
-          s.head[s.ins_h] = str2;
+          s3.ins_h = (s3.ins_h << s3.hash_shift ^ s3.window[str2 + MIN_MATCH - 1]) & s3.hash_mask;
+          s3.prev[str2 & s3.w_mask] = s3.head[s3.ins_h];
+          s3.head[s3.ins_h] = str2;
           str2++;
         } while (--n);
-        s.strstart = str2;
-        s.lookahead = MIN_MATCH - 1;
-        fill_window(s);
+        s3.strstart = str2;
+        s3.lookahead = MIN_MATCH - 1;
+        fill_window(s3);
       }
-      s.strstart += s.lookahead;
-      s.block_start = s.strstart;
-      s.insert = s.lookahead;
-      s.lookahead = 0;
-      s.match_length = s.prev_length = MIN_MATCH - 1;
-      s.match_available = 0;
+      s3.strstart += s3.lookahead;
+      s3.block_start = s3.strstart;
+      s3.insert = s3.lookahead;
+      s3.lookahead = 0;
+      s3.match_length = s3.prev_length = MIN_MATCH - 1;
+      s3.match_available = 0;
       strm.next_in = next;
       strm.input = input;
       strm.avail_in = avail;
-      s.wrap = wrap;
+      s3.wrap = wrap;
       return Z_OK;
     }
     exports2.deflateInit = deflateInit;
@@ -33387,10 +33387,10 @@ var require_strings = __commonJS({
       STR_APPLY_UIA_OK = false;
     }
     var _utf8len = new utils.Buf8(256);
-    for (q = 0; q < 256; q++) {
-      _utf8len[q] = q >= 252 ? 6 : q >= 248 ? 5 : q >= 240 ? 4 : q >= 224 ? 3 : q >= 192 ? 2 : 1;
+    for (q2 = 0; q2 < 256; q2++) {
+      _utf8len[q2] = q2 >= 252 ? 6 : q2 >= 248 ? 5 : q2 >= 240 ? 4 : q2 >= 224 ? 3 : q2 >= 192 ? 2 : 1;
     }
-    var q;
+    var q2;
     _utf8len[254] = _utf8len[254] = 1;
     exports2.string2buf = function(str2) {
       var buf, c, c2, m_pos, i2, str_len = str2.length, buf_len = 0;
@@ -34298,8 +34298,8 @@ var require_inflate = __commonJS({
     var ENOUGH_DISTS = 592;
     var MAX_WBITS = 15;
     var DEF_WBITS = MAX_WBITS;
-    function zswap32(q) {
-      return (q >>> 24 & 255) + (q >>> 8 & 65280) + ((q & 65280) << 8) + ((q & 255) << 24);
+    function zswap32(q2) {
+      return (q2 >>> 24 & 255) + (q2 >>> 8 & 65280) + ((q2 & 65280) << 8) + ((q2 & 255) << 24);
     }
     function InflateState() {
       this.mode = 0;
@@ -35738,8 +35738,8 @@ var require_pify = __commonJS({
   "node_modules/pify/index.js"(exports2, module2) {
     "use strict";
     var processFn = (fn, options2) => function(...args) {
-      const P = options2.promiseModule;
-      return new P((resolve, reject) => {
+      const P2 = options2.promiseModule;
+      return new P2((resolve, reject) => {
         if (options2.multiArgs) {
           args.push((...result) => {
             if (options2.errorFirst) {
@@ -35824,7 +35824,7 @@ var require_ignore = __commonJS({
     var RETURN_FALSE = () => false;
     var sanitizeRange = (range) => range.replace(
       REGEX_REGEXP_RANGE,
-      (match, from, to) => from.charCodeAt(0) <= to.charCodeAt(0) ? match : EMPTY
+      (match, from, to2) => from.charCodeAt(0) <= to2.charCodeAt(0) ? match : EMPTY
     );
     var cleanRangeBackSlash = (slashes) => {
       const { length } = slashes;
@@ -35845,7 +35845,7 @@ var require_ignore = __commonJS({
         // (a ) -> (a)
         // (a \ ) -> (a  )
         /((?:\\\\)*?)(\\?\s+)$/,
-        (_, m1, m2) => m1 + (m2.indexOf("\\") === 0 ? SPACE : EMPTY)
+        (_2, m1, m2) => m1 + (m2.indexOf("\\") === 0 ? SPACE : EMPTY)
       ],
       // replace (\ ) with ' '
       // (\ ) -> ' '
@@ -35853,7 +35853,7 @@ var require_ignore = __commonJS({
       // (\\\ ) -> '\\ '
       [
         /(\\+?)\s/g,
-        (_, m1) => {
+        (_2, m1) => {
           const { length } = m1;
           return m1.slice(0, length - length % 2) + SPACE;
         }
@@ -35924,7 +35924,7 @@ var require_ignore = __commonJS({
         // Zero, one or several directories
         // should not use '*', or it will be replaced by the next replacer
         // Check if it is not the last `'/**'`
-        (_, index, str2) => index + 6 < str2.length ? "(?:\\/[^\\/]+)*" : "\\/.+"
+        (_2, index, str2) => index + 6 < str2.length ? "(?:\\/[^\\/]+)*" : "\\/.+"
       ],
       // normal intermediate wildcards
       [
@@ -35936,7 +35936,7 @@ var require_ignore = __commonJS({
         /(^|[^\\]+)(\\\*)+(?=.+)/g,
         // '*.js' matches '.js'
         // '*.js' doesn't match 'abc'
-        (_, p1, p2) => {
+        (_2, p1, p2) => {
           const unescaped = p2.replace(/\\\*/g, "[^\\/]*");
           return p1 + unescaped;
         }
@@ -35980,7 +35980,7 @@ var require_ignore = __commonJS({
       // trailing wildcard
       [
         /(\^|\\\/)?\\\*$/,
-        (_, p1) => {
+        (_2, p1) => {
           const prefix = p1 ? `${p1}[^/]+` : "[^/]*";
           return `${prefix}(?=$|\\/$)`;
         }
@@ -36028,17 +36028,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path14, originalPath, doThrow) => {
-      if (!isString(path14)) {
+    var checkPath = (path15, originalPath, doThrow) => {
+      if (!isString(path15)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path14) {
+      if (!path15) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path14)) {
+      if (checkPath.isNotRelative(path15)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -36047,9 +36047,9 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path14) => REGEX_TEST_INVALID_PATH.test(path14);
+    var isNotRelative = (path15) => REGEX_TEST_INVALID_PATH.test(path15);
     checkPath.isNotRelative = isNotRelative;
-    checkPath.convert = (p) => p;
+    checkPath.convert = (p2) => p2;
     var Ignore = class {
       constructor({
         ignorecase = true,
@@ -36106,7 +36106,7 @@ var require_ignore = __commonJS({
       //   setting `checkUnignored` to `false` could reduce additional
       //   path matching.
       // @returns {TestResult} true if a file is ignored
-      _testOne(path14, checkUnignored) {
+      _testOne(path15, checkUnignored) {
         let ignored = false;
         let unignored = false;
         this._rules.forEach((rule) => {
@@ -36114,7 +36114,7 @@ var require_ignore = __commonJS({
           if (unignored === negative && ignored !== unignored || negative && !ignored && !unignored && !checkUnignored) {
             return;
           }
-          const matched = rule.regex.test(path14);
+          const matched = rule.regex.test(path15);
           if (matched) {
             ignored = !negative;
             unignored = negative;
@@ -36127,24 +36127,24 @@ var require_ignore = __commonJS({
       }
       // @returns {TestResult}
       _test(originalPath, cache2, checkUnignored, slices) {
-        const path14 = originalPath && checkPath.convert(originalPath);
+        const path15 = originalPath && checkPath.convert(originalPath);
         checkPath(
-          path14,
+          path15,
           originalPath,
           this._allowRelativePaths ? RETURN_FALSE : throwError
         );
-        return this._t(path14, cache2, checkUnignored, slices);
+        return this._t(path15, cache2, checkUnignored, slices);
       }
-      _t(path14, cache2, checkUnignored, slices) {
-        if (path14 in cache2) {
-          return cache2[path14];
+      _t(path15, cache2, checkUnignored, slices) {
+        if (path15 in cache2) {
+          return cache2[path15];
         }
         if (!slices) {
-          slices = path14.split(SLASH);
+          slices = path15.split(SLASH);
         }
         slices.pop();
         if (!slices.length) {
-          return cache2[path14] = this._testOne(path14, checkUnignored);
+          return cache2[path15] = this._testOne(path15, checkUnignored);
         }
         const parent = this._t(
           slices.join(SLASH) + SLASH,
@@ -36152,24 +36152,24 @@ var require_ignore = __commonJS({
           checkUnignored,
           slices
         );
-        return cache2[path14] = parent.ignored ? parent : this._testOne(path14, checkUnignored);
+        return cache2[path15] = parent.ignored ? parent : this._testOne(path15, checkUnignored);
       }
-      ignores(path14) {
-        return this._test(path14, this._ignoreCache, false).ignored;
+      ignores(path15) {
+        return this._test(path15, this._ignoreCache, false).ignored;
       }
       createFilter() {
-        return (path14) => !this.ignores(path14);
+        return (path15) => !this.ignores(path15);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path14) {
-        return this._test(path14, this._testCache, true);
+      test(path15) {
+        return this._test(path15, this._testCache, true);
       }
     };
     var factory = (options2) => new Ignore(options2);
-    var isPathValid = (path14) => checkPath(path14 && checkPath.convert(path14), path14, RETURN_FALSE);
+    var isPathValid = (path15) => checkPath(path15 && checkPath.convert(path15), path15, RETURN_FALSE);
     factory.isPathValid = isPathValid;
     factory.default = factory;
     module2.exports = factory;
@@ -36180,7 +36180,7 @@ var require_ignore = __commonJS({
       const makePosix = (str2) => /^\\\\\?\\/.test(str2) || /["<>|\u0000-\u001F]+/u.test(str2) ? str2 : str2.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGIX_IS_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path14) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path14) || isNotRelative(path14);
+      checkPath.isNotRelative = (path15) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path15) || isNotRelative(path15);
     }
   }
 });
@@ -36189,25 +36189,25 @@ var require_ignore = __commonJS({
 var require_onp = __commonJS({
   "node_modules/diff3/onp.js"(exports2, module2) {
     module2.exports = function(a_, b_) {
-      var a = a_, b = b_, m = a.length, n = b.length, reverse = false, ed = null, offset = m + 1, path14 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
+      var a = a_, b3 = b_, m2 = a.length, n = b3.length, reverse = false, ed = null, offset = m2 + 1, path15 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
       var tmp1, tmp2;
       var init = function() {
-        if (m >= n) {
+        if (m2 >= n) {
           tmp1 = a;
-          tmp2 = m;
-          a = b;
-          b = tmp1;
-          m = n;
+          tmp2 = m2;
+          a = b3;
+          b3 = tmp1;
+          m2 = n;
           n = tmp2;
           reverse = true;
-          offset = m + 1;
+          offset = m2 + 1;
         }
       };
-      var P = function(x2, y, k) {
+      var P2 = function(x2, y, k2) {
         return {
           "x": x2,
           "y": y,
-          "k": k
+          "k": k2
         };
       };
       var seselem = function(elem, t) {
@@ -36216,21 +36216,21 @@ var require_onp = __commonJS({
           "t": t
         };
       };
-      var snake = function(k, p, pp) {
+      var snake = function(k2, p2, pp) {
         var r, x2, y;
-        if (p > pp) {
-          r = path14[k - 1 + offset];
+        if (p2 > pp) {
+          r = path15[k2 - 1 + offset];
         } else {
-          r = path14[k + 1 + offset];
+          r = path15[k2 + 1 + offset];
         }
-        y = Math.max(p, pp);
-        x2 = y - k;
-        while (x2 < m && y < n && a[x2] === b[y]) {
+        y = Math.max(p2, pp);
+        x2 = y - k2;
+        while (x2 < m2 && y < n && a[x2] === b3[y]) {
           ++x2;
           ++y;
         }
-        path14[k + offset] = pathposi.length;
-        pathposi[pathposi.length] = new P(x2, y, r);
+        path15[k2 + offset] = pathposi.length;
+        pathposi[pathposi.length] = new P2(x2, y, r);
         return y;
       };
       var recordseq = function(epc) {
@@ -36241,9 +36241,9 @@ var require_onp = __commonJS({
           while (px_idx < epc[i2].x || py_idx < epc[i2].y) {
             if (epc[i2].y - epc[i2].x > py_idx - px_idx) {
               if (reverse) {
-                ses[ses.length] = new seselem(b[py_idx], SES_DELETE);
+                ses[ses.length] = new seselem(b3[py_idx], SES_DELETE);
               } else {
-                ses[ses.length] = new seselem(b[py_idx], SES_ADD);
+                ses[ses.length] = new seselem(b3[py_idx], SES_ADD);
               }
               ++y_idx;
               ++py_idx;
@@ -36281,30 +36281,30 @@ var require_onp = __commonJS({
           return ses;
         },
         compose: function() {
-          var delta, size, fp, p, r, epc, i2, k;
-          delta = n - m;
-          size = m + n + 3;
+          var delta, size, fp, p2, r, epc, i2, k2;
+          delta = n - m2;
+          size = m2 + n + 3;
           fp = {};
           for (i2 = 0; i2 < size; ++i2) {
             fp[i2] = -1;
-            path14[i2] = -1;
+            path15[i2] = -1;
           }
-          p = -1;
+          p2 = -1;
           do {
-            ++p;
-            for (k = -p; k <= delta - 1; ++k) {
-              fp[k + offset] = snake(k, fp[k - 1 + offset] + 1, fp[k + 1 + offset]);
+            ++p2;
+            for (k2 = -p2; k2 <= delta - 1; ++k2) {
+              fp[k2 + offset] = snake(k2, fp[k2 - 1 + offset] + 1, fp[k2 + 1 + offset]);
             }
-            for (k = delta + p; k >= delta + 1; --k) {
-              fp[k + offset] = snake(k, fp[k - 1 + offset] + 1, fp[k + 1 + offset]);
+            for (k2 = delta + p2; k2 >= delta + 1; --k2) {
+              fp[k2 + offset] = snake(k2, fp[k2 - 1 + offset] + 1, fp[k2 + 1 + offset]);
             }
             fp[delta + offset] = snake(delta, fp[delta - 1 + offset] + 1, fp[delta + 1 + offset]);
           } while (fp[delta + offset] !== n);
-          ed = delta + 2 * p;
-          r = path14[delta + offset];
+          ed = delta + 2 * p2;
+          r = path15[delta + offset];
           epc = [];
           while (r !== -1) {
-            epc[epc.length] = new P(pathposi[r].x, pathposi[r].y, null);
+            epc[epc.length] = new P2(pathposi[r].x, pathposi[r].y, null);
             r = pathposi[r].k;
           }
           recordseq(epc);
@@ -36380,10 +36380,10 @@ var require_diff3 = __commonJS({
       result.reverse();
       return result;
     }
-    function diff3MergeIndices(a, o, b) {
+    function diff3MergeIndices(a, o, b3) {
       var i2;
       var m1 = diffIndices(o, a);
-      var m2 = diffIndices(o, b);
+      var m2 = diffIndices(o, b3);
       var hunks = [];
       function addHunk(h, side2) {
         hunks.push([h.file1[0], side2, h.file1[1], h.file2[0], h.file2[1]]);
@@ -36425,7 +36425,7 @@ var require_diff3 = __commonJS({
         } else {
           var regions = {
             0: [a.length, -1, o.length, -1],
-            2: [b.length, -1, o.length, -1]
+            2: [b3.length, -1, o.length, -1]
           };
           for (i2 = firstHunkIndex; i2 <= hunkIndex; i2++) {
             hunk = hunks[i2];
@@ -36459,10 +36459,10 @@ var require_diff3 = __commonJS({
       copyCommon(o.length);
       return result;
     }
-    function diff3Merge(a, o, b) {
+    function diff3Merge(a, o, b3) {
       var result = [];
-      var files = [a, o, b];
-      var indices = diff3MergeIndices(a, o, b);
+      var files = [a, o, b3];
+      var indices = diff3MergeIndices(a, o, b3);
       var okLines = [];
       function flushOk() {
         if (okLines.length) {
@@ -36472,17 +36472,17 @@ var require_diff3 = __commonJS({
         }
         okLines = [];
       }
-      function pushOk(xs) {
-        for (var j = 0; j < xs.length; j++) {
-          okLines.push(xs[j]);
+      function pushOk(xs2) {
+        for (var j2 = 0; j2 < xs2.length; j2++) {
+          okLines.push(xs2[j2]);
         }
       }
       function isTrueConflict(rec) {
         if (rec[2] != rec[6]) return true;
         var aoff = rec[1];
         var boff = rec[5];
-        for (var j = 0; j < rec[2]; j++) {
-          if (a[j + aoff] != b[j + boff]) return true;
+        for (var j2 = 0; j2 < rec[2]; j2++) {
+          if (a[j2 + aoff] != b3[j2 + boff]) return true;
         }
         return false;
       }
@@ -36500,7 +36500,7 @@ var require_diff3 = __commonJS({
                 aIndex: x2[1],
                 o: o.slice(x2[3], x2[3] + x2[4]),
                 oIndex: x2[3],
-                b: b.slice(x2[5], x2[5] + x2[6]),
+                b: b3.slice(x2[5], x2[5] + x2[6]),
                 bIndex: x2[5]
               }
             });
@@ -36674,26 +36674,26 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
     };
     var NEEDS_CODE_POINT_ORDER = /[\ud800-￿]/;
-    function isLoneSurrogate(s, i2, unit) {
+    function isLoneSurrogate(s3, i2, unit) {
       if (unit < 55296 || unit > 57343) return false;
       if (unit < 56320) {
-        const next = i2 + 1 < s.length ? s.charCodeAt(i2 + 1) : 0;
+        const next = i2 + 1 < s3.length ? s3.charCodeAt(i2 + 1) : 0;
         return next < 56320 || next > 57343;
       }
-      const prev = i2 > 0 ? s.charCodeAt(i2 - 1) : 0;
+      const prev = i2 > 0 ? s3.charCodeAt(i2 - 1) : 0;
       return prev < 55296 || prev > 56319;
     }
-    function compareStrings(a, b) {
-      if (!NEEDS_CODE_POINT_ORDER.test(a) && !NEEDS_CODE_POINT_ORDER.test(b)) {
-        return -(a < b) || +(a > b);
+    function compareStrings(a, b3) {
+      if (!NEEDS_CODE_POINT_ORDER.test(a) && !NEEDS_CODE_POINT_ORDER.test(b3)) {
+        return -(a < b3) || +(a > b3);
       }
-      const length = Math.min(a.length, b.length);
+      const length = Math.min(a.length, b3.length);
       for (let i2 = 0; i2 < length; i2++) {
         let x2 = a.charCodeAt(i2);
-        let y = b.charCodeAt(i2);
+        let y = b3.charCodeAt(i2);
         if (x2 !== y) {
           if (isLoneSurrogate(a, i2, x2)) x2 = 65533;
-          if (isLoneSurrogate(b, i2, y)) y = 65533;
+          if (isLoneSurrogate(b3, i2, y)) y = 65533;
           if (x2 === y) continue;
           if (x2 >= 55296 && y >= 55296) {
             x2 += x2 >= 57344 ? -2048 : 8192;
@@ -36702,10 +36702,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           return x2 < y ? -1 : 1;
         }
       }
-      return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+      return a.length < b3.length ? -1 : a.length > b3.length ? 1 : 0;
     }
-    function comparePath(a, b) {
-      return compareStrings(a.path, b.path);
+    function comparePath(a, b3) {
+      return compareStrings(a.path, b3.path);
     }
     function normalizeMode(mode) {
       let type = mode > 0 ? mode >> 12 : 0;
@@ -36787,7 +36787,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       try {
         const hash = await subtleSHA1(new Uint8Array([]));
         return hash === "da39a3ee5e6b4b0d3255bfef95601890afd80709";
-      } catch (_) {
+      } catch (_2) {
       }
       return false;
     }
@@ -37065,8 +37065,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     };
     function compareStats(entry, stats, filemode = true, trustino = true) {
       const e = normalizeStats(entry);
-      const s = normalizeStats(stats);
-      const staleness = filemode && e.mode !== s.mode || e.mtimeSeconds !== s.mtimeSeconds || e.mtimeNanoseconds !== s.mtimeNanoseconds || e.ctimeSeconds !== s.ctimeSeconds || e.ctimeNanoseconds !== s.ctimeNanoseconds || e.uid !== s.uid || e.gid !== s.gid || trustino && e.ino !== s.ino || e.size !== s.size;
+      const s3 = normalizeStats(stats);
+      const staleness = filemode && e.mode !== s3.mode || e.mtimeSeconds !== s3.mtimeSeconds || e.mtimeNanoseconds !== s3.mtimeNanoseconds || e.ctimeSeconds !== s3.ctimeSeconds || e.ctimeNanoseconds !== s3.ctimeNanoseconds || e.uid !== s3.uid || e.gid !== s3.gid || trustino && e.ino !== s3.ino || e.size !== s3.size;
       return staleness;
     }
     var lock;
@@ -37084,20 +37084,20 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         stats: /* @__PURE__ */ new Map()
       };
     }
-    async function updateCachedIndexFile(fs15, filepath, cache2) {
+    async function updateCachedIndexFile(fs16, filepath, cache2) {
       const [stat2, rawIndexFile] = await Promise.all([
-        fs15.lstat(filepath),
-        fs15.read(filepath)
+        fs16.lstat(filepath),
+        fs16.read(filepath)
       ]);
       const index2 = await GitIndex.from(rawIndexFile);
       cache2.map.set(filepath, index2);
       cache2.stats.set(filepath, stat2);
     }
-    async function isIndexStale(fs15, filepath, cache2) {
+    async function isIndexStale(fs16, filepath, cache2) {
       const savedStats = cache2.stats.get(filepath);
       if (savedStats === void 0) return true;
       if (savedStats === null) return false;
-      const currStats = await fs15.lstat(filepath);
+      const currStats = await fs16.lstat(filepath);
       if (currStats === null) return false;
       if (compareStats(savedStats, currStats)) return true;
       const saved = normalizeStats(savedStats);
@@ -37117,7 +37117,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<any>} The result of the closure function.
        * @throws {UnmergedPathsError} If unmerged paths exist and `allowUnmerged` is `false`.
        */
-      static async acquire({ fs: fs15, gitdir, cache: cache2, allowUnmerged = true }, closure) {
+      static async acquire({ fs: fs16, gitdir, cache: cache2, allowUnmerged = true }, closure) {
         if (!cache2[IndexCache]) {
           cache2[IndexCache] = createCache();
         }
@@ -37126,8 +37126,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let unmergedPaths = [];
         await acquireLock(filepath, async () => {
           const theIndexCache = cache2[IndexCache];
-          if (await isIndexStale(fs15, filepath, theIndexCache)) {
-            await updateCachedIndexFile(fs15, filepath, theIndexCache);
+          if (await isIndexStale(fs16, filepath, theIndexCache)) {
+            await updateCachedIndexFile(fs16, filepath, theIndexCache);
           }
           const index2 = theIndexCache.map.get(filepath);
           unmergedPaths = index2.unmergedPaths;
@@ -37136,26 +37136,26 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           result = await closure(index2);
           if (index2._dirty) {
             const buffer = await index2.toObject();
-            await fs15.write(filepath, buffer);
-            theIndexCache.stats.set(filepath, await fs15.lstat(filepath));
+            await fs16.write(filepath, buffer);
+            theIndexCache.stats.set(filepath, await fs16.lstat(filepath));
             index2._dirty = false;
           }
         });
         return result;
       }
     };
-    function basename(path14) {
-      const last = Math.max(path14.lastIndexOf("/"), path14.lastIndexOf("\\"));
+    function basename(path15) {
+      const last = Math.max(path15.lastIndexOf("/"), path15.lastIndexOf("\\"));
       if (last > -1) {
-        path14 = path14.slice(last + 1);
+        path15 = path15.slice(last + 1);
       }
-      return path14;
+      return path15;
     }
-    function dirname(path14) {
-      const last = Math.max(path14.lastIndexOf("/"), path14.lastIndexOf("\\"));
+    function dirname(path15) {
+      const last = Math.max(path15.lastIndexOf("/"), path15.lastIndexOf("\\"));
       if (last === -1) return ".";
       if (last === 0) return "/";
-      return path14.slice(0, last);
+      return path15.slice(0, last);
     }
     function flatFileListToDirectoryStructure(files) {
       const inodes = /* @__PURE__ */ new Map();
@@ -37212,9 +37212,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       throw new InternalError(`Unexpected GitTree entry mode: ${mode.toString(8)}`);
     }
     var GitWalkerIndex = class {
-      constructor({ fs: fs15, gitdir, cache: cache2 }) {
+      constructor({ fs: fs16, gitdir, cache: cache2 }) {
         this.treePromise = GitIndexManager.acquire(
-          { fs: fs15, gitdir, cache: cache2 },
+          { fs: fs16, gitdir, cache: cache2 },
           async function(index2) {
             return flatFileListToDirectoryStructure(index2.entries);
           }
@@ -37305,8 +37305,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     function STAGE() {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs15, gitdir, cache: cache2 }) {
-          return new GitWalkerIndex({ fs: fs15, gitdir, cache: cache2 });
+        value: function({ fs: fs16, gitdir, cache: cache2 }) {
+          return new GitWalkerIndex({ fs: fs16, gitdir, cache: cache2 });
         }
       });
       Object.freeze(o);
@@ -37501,9 +37501,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         return this.rules.filter((rule) => rule.matchPrefix).map((rule) => rule.localPath.replace(/\/$/, ""));
       }
     };
-    function compareRefNames(a, b) {
+    function compareRefNames(a, b3) {
       const _a2 = a.replace(/\^\{\}$/, "");
-      const _b2 = b.replace(/\^\{\}$/, "");
+      const _b2 = b3.replace(/\^\{\}$/, "");
       const tmp = -(_a2 < _b2) || +(_a2 > _b2);
       if (tmp === 0) {
         return a.endsWith("^{}") ? 1 : -1;
@@ -37516,14 +37516,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         throw new TypeError("Reference name must be a string");
       return !bad.test(name) && (!!onelevel || name.includes("/"));
     }
-    function normalizeString(path14, aar) {
+    function normalizeString(path15, aar) {
       let res = "";
       let lastSegmentLength = 0;
       let lastSlash = -1;
       let dots = 0;
       let char = "\0";
-      for (let i2 = 0; i2 <= path14.length; ++i2) {
-        if (i2 < path14.length) char = path14[i2];
+      for (let i2 = 0; i2 <= path15.length; ++i2) {
+        if (i2 < path15.length) char = path15[i2];
         else if (char === "/") break;
         else char = "/";
         if (char === "/") {
@@ -37555,8 +37555,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               lastSegmentLength = 2;
             }
           } else {
-            if (res.length > 0) res += "/" + path14.slice(lastSlash + 1, i2);
-            else res = path14.slice(lastSlash + 1, i2);
+            if (res.length > 0) res += "/" + path15.slice(lastSlash + 1, i2);
+            else res = path15.slice(lastSlash + 1, i2);
             lastSegmentLength = i2 - lastSlash - 1;
           }
           lastSlash = i2;
@@ -37569,19 +37569,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return res;
     }
-    function getWindowsDrivePrefix(path14) {
-      if (path14.length >= 2 && /^[a-zA-Z]:/.test(path14)) {
-        return path14.slice(0, 2);
+    function getWindowsDrivePrefix(path15) {
+      if (path15.length >= 2 && /^[a-zA-Z]:/.test(path15)) {
+        return path15.slice(0, 2);
       }
       return null;
     }
-    function normalize(path14) {
-      if (!path14.length) return ".";
-      path14 = path14.replace(/\\/g, "/");
-      const drivePrefix = getWindowsDrivePrefix(path14);
-      const isAbsolute2 = path14[0] === "/" || drivePrefix !== null && path14[2] === "/";
-      const trailingSeparator = path14.at(-1) === "/";
-      const pathBody = drivePrefix ? path14.slice(2) : path14;
+    function normalize(path15) {
+      if (!path15.length) return ".";
+      path15 = path15.replace(/\\/g, "/");
+      const drivePrefix = getWindowsDrivePrefix(path15);
+      const isAbsolute2 = path15[0] === "/" || drivePrefix !== null && path15[2] === "/";
+      const trailingSeparator = path15.at(-1) === "/";
+      const pathBody = drivePrefix ? path15.slice(2) : path15;
       let normalized = normalizeString(pathBody, !isAbsolute2);
       if (!normalized.length) {
         const root = drivePrefix ? isAbsolute2 ? drivePrefix + "/" : drivePrefix : isAbsolute2 ? "/" : ".";
@@ -37707,8 +37707,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     var getPath = (section, subsection, name) => {
       return [lower(section), subsection, lower(name)].filter((a) => a != null).join(".");
     };
-    var normalizePath = (path14) => {
-      const pathSegments = path14.split(".");
+    var normalizePath = (path15) => {
+      const pathSegments = path15.split(".");
       const section = pathSegments.shift();
       const name = pathSegments.pop();
       const subsection = pathSegments.length ? pathSegments.join(".") : void 0;
@@ -37747,23 +37747,23 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               [name, value] = extractedVariable;
             }
           }
-          const path14 = getPath(section, subsection, name);
-          return { line, isSection, section, subsection, name, value, path: path14 };
+          const path15 = getPath(section, subsection, name);
+          return { line, isSection, section, subsection, name, value, path: path15 };
         }) : [];
       }
       static from(text) {
         return new _GitConfig(text);
       }
-      async get(path14, getall = false) {
-        const normalizedPath = normalizePath(path14).path;
+      async get(path15, getall = false) {
+        const normalizedPath = normalizePath(path15).path;
         const allValues = this.parsedConfig.filter((config) => config.path === normalizedPath).map(({ section, name, value }) => {
           const fn = schema[section] && schema[section][name];
           return fn ? fn(value) : value;
         });
         return getall ? allValues : allValues.pop();
       }
-      async getall(path14) {
-        return this.get(path14, true);
+      async getall(path15) {
+        return this.get(path15, true);
       }
       async getSubsections(section) {
         return this.parsedConfig.filter((config) => config.isSection && config.section === section).map((config) => config.subsection);
@@ -37773,10 +37773,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           (config) => !(config.section === section && config.subsection === subsection)
         );
       }
-      async append(path14, value) {
-        return this.set(path14, value, true);
+      async append(path15, value) {
+        return this.set(path15, value, true);
       }
-      async set(path14, value, append = false) {
+      async set(path15, value, append = false) {
         const {
           section,
           subsection,
@@ -37784,7 +37784,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           path: normalizedPath,
           sectionPath,
           isSection
-        } = normalizePath(path14);
+        } = normalizePath(path15);
         const configIndex = findLastIndex(
           this.parsedConfig,
           (config) => config.path === normalizedPath
@@ -37859,8 +37859,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} opts.gitdir - The path to the `.git` directory.
        * @returns {Promise<GitConfig>} A `GitConfig` object representing the parsed configuration.
        */
-      static async get({ fs: fs15, gitdir }) {
-        const text = await fs15.read(`${gitdir}/config`, { encoding: "utf8" });
+      static async get({ fs: fs16, gitdir }) {
+        const text = await fs16.read(`${gitdir}/config`, { encoding: "utf8" });
         return GitConfig.from(text);
       }
       /**
@@ -37872,8 +37872,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {GitConfig} opts.config - The `GitConfig` object to save.
        * @returns {Promise<void>} Resolves when the configuration has been successfully saved.
        */
-      static async save({ fs: fs15, gitdir, config }) {
-        await fs15.write(`${gitdir}/config`, config.toString(), {
+      static async save({ fs: fs16, gitdir, config }) {
+        await fs16.write(`${gitdir}/config`, config.toString(), {
           encoding: "utf8"
         });
       }
@@ -37912,7 +37912,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<Object>} - An object containing pruned refs.
        */
       static async updateRemoteRefs({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         remote,
         refs,
@@ -37927,7 +37927,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             throw new InvalidOidError(value);
           }
         }
-        const config = await GitConfigManager.get({ fs: fs15, gitdir });
+        const config = await GitConfigManager.get({ fs: fs16, gitdir });
         if (!refspecs) {
           refspecs = await config.getall(`remote.${remote}.fetch`);
           if (refspecs.length === 0) {
@@ -37960,18 +37960,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         tagRefsToWrite.forEach(assertWritableRef);
         if (pruneTags) {
           const tags2 = await _GitRefManager.listRefs({
-            fs: fs15,
+            fs: fs16,
             gitdir,
             filepath: "refs/tags"
           });
           await _GitRefManager.deleteRefs({
-            fs: fs15,
+            fs: fs16,
             gitdir,
             refs: tags2.map((tag2) => `refs/tags/${tag2}`)
           });
         }
         for (const serverRef of tagRefsToWrite) {
-          if (!await _GitRefManager.exists({ fs: fs15, gitdir, ref: serverRef })) {
+          if (!await _GitRefManager.exists({ fs: fs16, gitdir, ref: serverRef })) {
             const oid = refs.get(serverRef);
             actualRefsToWrite.set(serverRef, oid);
           }
@@ -37987,7 +37987,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (prune) {
           for (const filepath of refspec.localNamespaces()) {
             const refs2 = (await _GitRefManager.listRefs({
-              fs: fs15,
+              fs: fs16,
               gitdir,
               filepath
             })).map((file) => `${filepath}/${file}`);
@@ -37998,13 +37998,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
           }
           if (pruned.length > 0) {
-            await _GitRefManager.deleteRefs({ fs: fs15, gitdir, refs: pruned });
+            await _GitRefManager.deleteRefs({ fs: fs16, gitdir, refs: pruned });
           }
         }
         for (const [key, value] of actualRefsToWrite) {
           await acquireLock(
             key,
-            async () => fs15.write(join(gitdir, key), `${value.trim()}
+            async () => fs16.write(join(gitdir, key), `${value.trim()}
 `, "utf8")
           );
         }
@@ -38021,14 +38021,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<void>}
        */
       // TODO: make this less crude?
-      static async writeRef({ fs: fs15, gitdir, ref, value }) {
+      static async writeRef({ fs: fs16, gitdir, ref, value }) {
         assertWritableRef(ref);
         if (!value.match(/[0-9a-f]{40}/)) {
           throw new InvalidOidError(value);
         }
         await acquireLock(
           ref,
-          async () => fs15.write(join(gitdir, ref), `${value.trim()}
+          async () => fs16.write(join(gitdir, ref), `${value.trim()}
 `, "utf8")
         );
       }
@@ -38042,11 +38042,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.value - The target ref.
        * @returns {Promise<void>}
        */
-      static async writeSymbolicRef({ fs: fs15, gitdir, ref, value }) {
+      static async writeSymbolicRef({ fs: fs16, gitdir, ref, value }) {
         assertWritableRef(ref);
         await acquireLock(
           ref,
-          async () => fs15.write(join(gitdir, ref), `ref: ${value.trim()}
+          async () => fs16.write(join(gitdir, ref), `ref: ${value.trim()}
 `, "utf8")
         );
       }
@@ -38059,8 +38059,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRef({ fs: fs15, gitdir, ref }) {
-        return _GitRefManager.deleteRefs({ fs: fs15, gitdir, refs: [ref] });
+      static async deleteRef({ fs: fs16, gitdir, ref }) {
+        return _GitRefManager.deleteRefs({ fs: fs16, gitdir, refs: [ref] });
       }
       /**
        * Deletes multiple refs.
@@ -38071,12 +38071,12 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string[]} args.refs - The refs to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRefs({ fs: fs15, gitdir, refs }) {
+      static async deleteRefs({ fs: fs16, gitdir, refs }) {
         refs.forEach(assertWritableRef);
-        await Promise.all(refs.map((ref) => fs15.rm(join(gitdir, ref))));
+        await Promise.all(refs.map((ref) => fs16.rm(join(gitdir, ref))));
         let text = await acquireLock(
           "packed-refs",
-          async () => fs15.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs16.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
         const packed = GitPackedRefs.from(text);
         const beforeSize = packed.refs.size;
@@ -38089,7 +38089,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           text = packed.toString();
           await acquireLock(
             "packed-refs",
-            async () => fs15.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
+            async () => fs16.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
           );
         }
       }
@@ -38104,7 +38104,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<string>} - The resolved object ID.
        */
       static async resolve({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref,
         depth = void 0,
@@ -38118,17 +38118,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         if (ref.startsWith("ref: ")) {
           ref = ref.slice("ref: ".length);
-          return _GitRefManager.resolve({ fs: fs15, gitdir, ref, depth, visited });
+          return _GitRefManager.resolve({ fs: fs16, gitdir, ref, depth, visited });
         }
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs15, gitdir });
-        const allpaths = refpaths(ref).filter((p) => !GIT_FILES.includes(p));
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs16, gitdir });
+        const allpaths = refpaths(ref).filter((p2) => !GIT_FILES.includes(p2));
         for (const ref2 of allpaths) {
           const sha = await acquireLock(
             ref2,
-            async () => await fs15.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
+            async () => await fs16.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
           );
           if (sha) {
             if (visited.has(ref2)) {
@@ -38138,7 +38138,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
             visited.add(ref2);
             return _GitRefManager.resolve({
-              fs: fs15,
+              fs: fs16,
               gitdir,
               ref: sha.trim(),
               depth,
@@ -38163,11 +38163,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref names an unborn branch.
        */
-      static async isUnbornBranch({ fs: fs15, gitdir, ref }) {
+      static async isUnbornBranch({ fs: fs16, gitdir, ref }) {
         let target;
         try {
           target = await _GitRefManager.resolve({
-            fs: fs15,
+            fs: fs16,
             gitdir,
             ref: "HEAD",
             depth: 2
@@ -38188,9 +38188,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref exists, false otherwise.
        */
-      static async exists({ fs: fs15, gitdir, ref }) {
+      static async exists({ fs: fs16, gitdir, ref }) {
         try {
-          await _GitRefManager.expand({ fs: fs15, gitdir, ref });
+          await _GitRefManager.expand({ fs: fs16, gitdir, ref });
           return true;
         } catch (err2) {
           if (err2 instanceof NotFoundError) return false;
@@ -38206,16 +38206,16 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to expand.
        * @returns {Promise<string>} - The full ref name.
        */
-      static async expand({ fs: fs15, gitdir, ref }) {
+      static async expand({ fs: fs16, gitdir, ref }) {
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs15, gitdir });
-        const allpaths = refpaths(ref).filter((p) => !GIT_FILES.includes(p));
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs16, gitdir });
+        const allpaths = refpaths(ref).filter((p2) => !GIT_FILES.includes(p2));
         for (const ref2 of allpaths) {
           const refExists = await acquireLock(
             ref2,
-            async () => fs15.exists(`${gitdir}/${ref2}`)
+            async () => fs16.exists(`${gitdir}/${ref2}`)
           );
           if (refExists) return ref2;
           if (packedMap.has(ref2)) return ref2;
@@ -38283,10 +38283,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Map<string, string>>} - A map of packed refs.
        */
-      static async packedRefs({ fs: fs15, gitdir }) {
+      static async packedRefs({ fs: fs16, gitdir }) {
         const text = await acquireLock(
           "packed-refs",
-          async () => fs15.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs16.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
         const packed = GitPackedRefs.from(text);
         return packed.refs;
@@ -38300,11 +38300,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.filepath - The filepath prefix to match.
        * @returns {Promise<string[]>} - A sorted list of refs.
        */
-      static async listRefs({ fs: fs15, gitdir, filepath }) {
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs15, gitdir });
+      static async listRefs({ fs: fs16, gitdir, filepath }) {
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs16, gitdir });
         let files = null;
         try {
-          files = await fs15.readdirDeep(`${gitdir}/${filepath}`);
+          files = await fs16.readdirDeep(`${gitdir}/${filepath}`);
           files = files.map((x2) => x2.replace(`${gitdir}/${filepath}/`, ""));
         } catch (err2) {
           files = [];
@@ -38329,15 +38329,15 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.remote] - The remote to filter branches by.
        * @returns {Promise<string[]>} - A list of branch names.
        */
-      static async listBranches({ fs: fs15, gitdir, remote }) {
+      static async listBranches({ fs: fs16, gitdir, remote }) {
         if (remote) {
           return _GitRefManager.listRefs({
-            fs: fs15,
+            fs: fs16,
             gitdir,
             filepath: `refs/remotes/${remote}`
           });
         } else {
-          return _GitRefManager.listRefs({ fs: fs15, gitdir, filepath: `refs/heads` });
+          return _GitRefManager.listRefs({ fs: fs16, gitdir, filepath: `refs/heads` });
         }
       }
       /**
@@ -38348,17 +38348,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<string[]>} - A list of tag names.
        */
-      static async listTags({ fs: fs15, gitdir }) {
+      static async listTags({ fs: fs16, gitdir }) {
         const tags = await _GitRefManager.listRefs({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           filepath: `refs/tags`
         });
         return tags.filter((x2) => !x2.endsWith("^{}"));
       }
     };
-    function compareTreeEntryPath(a, b) {
-      return compareStrings(appendSlashIfDir(a), appendSlashIfDir(b));
+    function compareTreeEntryPath(a, b3) {
+      return compareStrings(appendSlashIfDir(a), appendSlashIfDir(b3));
     }
     function appendSlashIfDir(entry) {
       return entry.mode === "040000" ? entry.path + "/" : entry.path;
@@ -38397,19 +38397,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let mode = buffer.slice(cursor, space).toString("utf8");
         if (mode === "40000") mode = "040000";
         const type = mode2type$1(mode);
-        const path14 = buffer.slice(space + 1, nullchar).toString("utf8");
-        const hfsClean = path14.replace(
+        const path15 = buffer.slice(space + 1, nullchar).toString("utf8");
+        const hfsClean = path15.replace(
           /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g,
           ""
         );
         const ntfsClean = hfsClean.split(":")[0];
         const normalized = ntfsClean.toLowerCase().replace(/[. ]+$/, "");
-        if (path14.includes("\\") || path14.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
-          throw new UnsafeFilepathError(path14);
+        if (path15.includes("\\") || path15.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
+          throw new UnsafeFilepathError(path15);
         }
         const oid = buffer.slice(nullchar + 1, nullchar + 21).toString("hex");
         cursor = nullchar + 21;
-        _entries.push({ mode, path: path14, oid, type });
+        _entries.push({ mode, path: path15, oid, type });
       }
       return _entries;
     }
@@ -38458,10 +38458,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           entries.map((entry) => {
             const mode = Buffer.from(entry.mode.replace(/^0/, ""));
             const space = Buffer.from(" ");
-            const path14 = Buffer.from(entry.path, "utf8");
+            const path15 = Buffer.from(entry.path, "utf8");
             const nullchar = Buffer.from([0]);
             const oid = Buffer.from(entry.oid, "hex");
-            return Buffer.concat([mode, space, path14, nullchar, oid]);
+            return Buffer.concat([mode, space, path15, nullchar, oid]);
           })
         );
       }
@@ -38505,10 +38505,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @throws {InternalError} If the length specified in the header does not match the actual object length.
        */
       static unwrap(buffer) {
-        const s = buffer.indexOf(32);
+        const s3 = buffer.indexOf(32);
         const i2 = buffer.indexOf(0);
-        const type = buffer.slice(0, s).toString("utf8");
-        const length = buffer.slice(s + 1, i2).toString("utf8");
+        const type = buffer.slice(0, s3).toString("utf8");
+        const length = buffer.slice(s3 + 1, i2).toString("utf8");
         const actualLength = buffer.length - (i2 + 1);
         if (parseInt(length) !== actualLength) {
           throw new InternalError(
@@ -38521,9 +38521,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         };
       }
     };
-    async function readObjectLoose({ fs: fs15, gitdir, oid }) {
+    async function readObjectLoose({ fs: fs16, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      const file = await fs15.read(`${gitdir}/${source}`);
+      const file = await fs16.read(`${gitdir}/${source}`);
       if (!file) {
         return null;
       }
@@ -38824,8 +38824,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     };
     DecompressionError.code = "DecompressionError";
     async function nativeInflate(buffer) {
-      const ds = new DecompressionStream("deflate");
-      const d = new Blob([buffer]).stream().pipeThrough(ds);
+      const ds2 = new DecompressionStream("deflate");
+      const d = new Blob([buffer]).stream().pipeThrough(ds2);
       try {
         return new Uint8Array(await new Response(d).arrayBuffer());
       } catch (err2) {
@@ -38851,9 +38851,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     }
     function testDecompressionStream() {
       try {
-        const ds = new DecompressionStream("deflate");
-        if (ds) return true;
-      } catch (_) {
+        const ds2 = new DecompressionStream("deflate");
+        if (ds2) return true;
+      } catch (_2) {
       }
       return false;
     }
@@ -38867,7 +38867,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         bytes.push(lastSeven);
         multibyte = byte & 128;
       } while (multibyte);
-      return bytes.reduce((a, b) => a + 1 << 7 | b, -1);
+      return bytes.reduce((a, b3) => a + 1 << 7 | b3, -1);
     }
     function otherVarIntDecode(reader, startWith) {
       let result = startWith;
@@ -39036,7 +39036,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           o.end = end;
           o.crc = crc;
         }
-        const p = new _GitPackIndex({
+        const p2 = new _GitPackIndex({
           pack: Promise.resolve(pack),
           packfileSha,
           crcs,
@@ -39064,10 +39064,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           const o = offsetToObject[offset];
           if (!o.oid) {
             try {
-              p.readDepth = 0;
-              p.externalReadDepth = 0;
-              const { type, object } = await p.readSlice({ start: offset });
-              objectsByDepth[p.readDepth] += 1;
+              p2.readDepth = 0;
+              p2.externalReadDepth = 0;
+              const { type, object } = await p2.readSlice({ start: offset });
+              objectsByDepth[p2.readDepth] += 1;
               o.oid = await shasum(GitObject.wrap({ type, object }));
             } catch (err2) {
               continue;
@@ -39078,7 +39078,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           crcs[o.oid] = o.crc;
         }
         hashes2.sort();
-        return p;
+        return p2;
       }
       async toBuffer() {
         const buffers = [];
@@ -39196,17 +39196,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     };
     var PackfileCache = /* @__PURE__ */ Symbol("PackfileCache");
     async function loadPackIndex({
-      fs: fs15,
+      fs: fs16,
       filename,
       getExternalRefDelta,
       emitter,
       emitterPrefix
     }) {
-      const idx = await fs15.read(filename);
+      const idx = await fs16.read(filename);
       return GitPackIndex.fromIdx({ idx, getExternalRefDelta });
     }
     function readPackIndex({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       filename,
       getExternalRefDelta,
@@ -39214,23 +39214,23 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       emitterPrefix
     }) {
       if (!cache2[PackfileCache]) cache2[PackfileCache] = /* @__PURE__ */ new Map();
-      let p = cache2[PackfileCache].get(filename);
-      if (!p) {
-        p = loadPackIndex({
-          fs: fs15,
+      let p2 = cache2[PackfileCache].get(filename);
+      if (!p2) {
+        p2 = loadPackIndex({
+          fs: fs16,
           filename,
           getExternalRefDelta,
           emitter,
           emitterPrefix
         });
-        cache2[PackfileCache].set(filename, p);
-        p.catch(() => {
-          if (cache2[PackfileCache].get(filename) === p) {
+        cache2[PackfileCache].set(filename, p2);
+        p2.catch(() => {
+          if (cache2[PackfileCache].get(filename) === p2) {
             cache2[PackfileCache].delete(filename);
           }
         });
       }
-      return p;
+      return p2;
     }
     var SHA1_CHUNK_SIZE = 8 * 1024 * 1024;
     async function shasumRange(buffer, { start = 0, end = buffer.length } = {}) {
@@ -39241,45 +39241,45 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       return hash.digest("hex");
     }
     async function readObjectPacked({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
       format = "content",
       getExternalRefDelta
     }) {
-      let list = await fs15.readdir(join(gitdir, "objects/pack"));
+      let list = await fs16.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
-        const p = await readPackIndex({
-          fs: fs15,
+        const p2 = await readPackIndex({
+          fs: fs16,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
         });
-        if (p.error) throw new InternalError(p.error);
-        if (p.offsets.has(oid)) {
+        if (p2.error) throw new InternalError(p2.error);
+        if (p2.offsets.has(oid)) {
           const packFile = indexFile.replace(/idx$/, "pack");
-          if (!p.pack) {
-            const read = fs15.read(packFile);
-            p.pack = read;
+          if (!p2.pack) {
+            const read = fs16.read(packFile);
+            p2.pack = read;
             read.catch(() => {
-              if (p.pack === read) p.pack = null;
+              if (p2.pack === read) p2.pack = null;
             });
           }
-          const pack = await p.pack;
+          const pack = await p2.pack;
           if (!pack) {
-            p.pack = null;
+            p2.pack = null;
             throw new InternalError(
               `Could not read packfile at ${packFile}. The file may be missing, corrupted, or too large to read into memory.`
             );
           }
-          if (!p._checksumVerification) {
-            p._checksumVerification = verifyPackfile(pack, p.packfileSha);
+          if (!p2._checksumVerification) {
+            p2._checksumVerification = verifyPackfile(pack, p2.packfileSha);
           }
-          await p._checksumVerification;
-          const result = await p.read({ oid, getExternalRefDelta });
+          await p2._checksumVerification;
+          const result = await p2.read({ oid, getExternalRefDelta });
           result.format = "content";
           result.source = `objects/pack/${filename.replace(/idx$/, "pack")}`;
           return result;
@@ -39289,7 +39289,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     }
     async function verifyPackfile(pack, expectedShaFromIndex) {
       const packTrailer = pack.subarray(-20);
-      const packTrailerSha = Array.from(packTrailer).map((b) => b.toString(16).padStart(2, "0")).join("");
+      const packTrailerSha = Array.from(packTrailer).map((b3) => b3.toString(16).padStart(2, "0")).join("");
       if (packTrailerSha !== expectedShaFromIndex) {
         throw new InternalError(
           `Packfile trailer mismatch: expected ${expectedShaFromIndex}, got ${packTrailerSha}. The packfile may be corrupted.`
@@ -39306,7 +39306,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
     }
     async function _readObject({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
@@ -39315,17 +39315,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       if (!["deflated", "wrapped", "content"].includes(format)) {
         throw new InternalError(`invalid requested format "${format}"`);
       }
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
       let result;
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         result = { format: "wrapped", object: Buffer.from(`tree 0\0`) };
       }
       if (!result) {
-        result = await readObjectLoose({ fs: fs15, gitdir, oid });
+        result = await readObjectLoose({ fs: fs16, gitdir, oid });
       }
       if (!result) {
         result = await readObjectPacked({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           oid,
@@ -39850,17 +39850,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       headers() {
         const headers = this.justHeaders().split("\n");
-        const hs = [];
+        const hs2 = [];
         for (const h of headers) {
           if (h[0] === " ") {
-            hs[hs.length - 1] += "\n" + h.slice(1);
+            hs2[hs2.length - 1] += "\n" + h.slice(1);
           } else {
-            hs.push(h);
+            hs2.push(h);
           }
         }
         const obj2 = {};
         const seen = /* @__PURE__ */ new Set();
-        for (const h of hs) {
+        for (const h of hs2) {
           const key = h.slice(0, h.indexOf(" "));
           const value = h.slice(h.indexOf(" ") + 1);
           if (!seen.has(key)) {
@@ -39954,12 +39954,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       parseHeaders() {
         const headers = _GitCommit.justHeaders(this._commit).split("\n");
-        const hs = [];
+        const hs2 = [];
         for (const h of headers) {
           if (h[0] === " ") {
-            hs[hs.length - 1] += "\n" + h.slice(1);
+            hs2[hs2.length - 1] += "\n" + h.slice(1);
           } else {
-            hs.push(h);
+            hs2.push(h);
           }
         }
         const obj2 = {
@@ -39967,24 +39967,24 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         };
         const keyOf = (h) => h.slice(0, h.indexOf(" "));
         const valueOf = (h) => h.slice(h.indexOf(" ") + 1);
-        if (hs.length === 0 || keyOf(hs[0]) !== "tree") {
+        if (hs2.length === 0 || keyOf(hs2[0]) !== "tree") {
           throw new ParseError(
             "tree as the first commit header",
-            keyOf(hs[0] || "")
+            keyOf(hs2[0] || "")
           );
         }
-        obj2.tree = valueOf(hs[0]);
+        obj2.tree = valueOf(hs2[0]);
         let index2 = 1;
-        while (index2 < hs.length && keyOf(hs[index2]) === "parent") {
-          obj2.parent.push(valueOf(hs[index2]));
+        while (index2 < hs2.length && keyOf(hs2[index2]) === "parent") {
+          obj2.parent.push(valueOf(hs2[index2]));
           index2++;
         }
         const seen = /* @__PURE__ */ new Set(["tree", "parent"]);
-        for (; index2 < hs.length; index2++) {
-          const key = keyOf(hs[index2]);
+        for (; index2 < hs2.length; index2++) {
+          const key = keyOf(hs2[index2]);
           if (seen.has(key)) continue;
           seen.add(key);
-          obj2[key] = valueOf(hs[index2]);
+          obj2[key] = valueOf(hs2[index2]);
         }
         if (obj2.author) {
           obj2.author = parseAuthor(obj2.author);
@@ -40007,8 +40007,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           if (obj2.parent.length === void 0) {
             throw new InternalError(`commit 'parent' property should be an array`);
           }
-          for (const p of obj2.parent) {
-            headers += `parent ${p}
+          for (const p2 of obj2.parent) {
+            headers += `parent ${p2}
 `;
           }
         }
@@ -40055,18 +40055,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return _GitCommit.from(signedCommit);
       }
     };
-    async function resolveTree({ fs: fs15, cache: cache2, gitdir, oid }) {
+    async function resolveTree({ fs: fs16, cache: cache2, gitdir, oid }) {
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         return { tree: GitTree.from([]), oid };
       }
-      const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+      const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
+        return resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
       }
       if (type === "commit") {
         oid = GitCommit.from(object).parse().tree;
-        return resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
+        return resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
       }
       if (type !== "tree") {
         throw new ObjectTypeError(oid, type, "tree");
@@ -40074,23 +40074,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { tree: GitTree.from(object), oid };
     }
     var GitWalkerRepo = class {
-      constructor({ fs: fs15, gitdir, ref, cache: cache2 }) {
-        this.fs = fs15;
+      constructor({ fs: fs16, gitdir, ref, cache: cache2 }) {
+        this.fs = fs16;
         this.cache = cache2;
         this.gitdir = gitdir;
         this.mapPromise = (async () => {
           const map = /* @__PURE__ */ new Map();
           let oid;
           try {
-            oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
+            oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
           } catch (e) {
-            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs15, gitdir, ref })) {
+            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs16, gitdir, ref })) {
               oid = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
             } else {
               throw e;
             }
           }
-          const tree = await resolveTree({ fs: fs15, cache: this.cache, gitdir, oid });
+          const tree = await resolveTree({ fs: fs16, cache: this.cache, gitdir, oid });
           tree.type = "tree";
           tree.mode = "40000";
           map.set(".", tree);
@@ -40125,7 +40125,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async readdir(entry) {
         const filepath = entry._fullpath;
-        const { fs: fs15, cache: cache2, gitdir } = this;
+        const { fs: fs16, cache: cache2, gitdir } = this;
         const map = await this.mapPromise;
         const obj2 = map.get(filepath);
         if (!obj2) throw new Error(`No obj for ${filepath}`);
@@ -40134,7 +40134,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (obj2.type !== "tree") {
           return null;
         }
-        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
         if (type !== obj2.type) {
           throw new ObjectTypeError(oid, type, obj2.type);
         }
@@ -40165,10 +40165,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async content(entry) {
         if (entry._content === false) {
           const map = await this.mapPromise;
-          const { fs: fs15, cache: cache2, gitdir } = this;
+          const { fs: fs16, cache: cache2, gitdir } = this;
           const obj2 = map.get(entry._fullpath);
           const oid = obj2.oid;
-          const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+          const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
           if (type !== "blob") {
             entry._content = void 0;
           } else {
@@ -40189,16 +40189,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     function TREE({ ref = "HEAD" } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs15, gitdir, cache: cache2 }) {
-          return new GitWalkerRepo({ fs: fs15, gitdir, ref, cache: cache2 });
+        value: function({ fs: fs16, gitdir, cache: cache2 }) {
+          return new GitWalkerRepo({ fs: fs16, gitdir, ref, cache: cache2 });
         }
       });
       Object.freeze(o);
       return o;
     }
     var GitWalkerFs = class {
-      constructor({ fs: fs15, dir, gitdir, cache: cache2, refresh = true }) {
-        this.fs = fs15;
+      constructor({ fs: fs16, dir, gitdir, cache: cache2, refresh = true }) {
+        this.fs = fs16;
         this.cache = cache2;
         this.dir = dir;
         this.gitdir = gitdir;
@@ -40236,8 +40236,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async readdir(entry) {
         if (await entry.type() !== "tree") return null;
         const filepath = entry._fullpath;
-        const { fs: fs15, dir } = this;
-        const names = await fs15.readdir(join(dir, filepath));
+        const { fs: fs16, dir } = this;
+        const names = await fs16.readdir(join(dir, filepath));
         if (names === null) return null;
         return names.map((name) => join(filepath, name));
       }
@@ -40255,8 +40255,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async stat(entry) {
         if (entry._stat === false) {
-          const { fs: fs15, dir } = this;
-          let stat2 = await fs15.lstat(`${dir}/${entry._fullpath}`);
+          const { fs: fs16, dir } = this;
+          let stat2 = await fs16.lstat(`${dir}/${entry._fullpath}`);
           if (!stat2) {
             throw new Error(
               `ENOENT: no such file or directory, lstat '${entry._fullpath}'`
@@ -40278,17 +40278,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async content(entry) {
         if (entry._content === false) {
-          const { fs: fs15, dir, gitdir } = this;
+          const { fs: fs16, dir, gitdir } = this;
           if (await entry.type() === "tree") {
             entry._content = void 0;
           } else {
             let content;
             if (await entry.mode() >> 12 === 10) {
-              content = await fs15.readlink(`${dir}/${entry._fullpath}`);
+              content = await fs16.readlink(`${dir}/${entry._fullpath}`);
             } else {
-              const config = await this._getGitConfig(fs15, gitdir);
+              const config = await this._getGitConfig(fs16, gitdir);
               const autocrlf = await config.get("core.autocrlf");
-              content = await fs15.read(`${dir}/${entry._fullpath}`, { autocrlf });
+              content = await fs16.read(`${dir}/${entry._fullpath}`, { autocrlf });
             }
             entry._actualSize = content.length;
             if (entry._stat && entry._stat.size === -1) {
@@ -40302,14 +40302,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async oid(entry) {
         if (entry._oid === false) {
           const self2 = this;
-          const { fs: fs15, gitdir, cache: cache2 } = this;
+          const { fs: fs16, gitdir, cache: cache2 } = this;
           let oid;
           await GitIndexManager.acquire(
-            { fs: fs15, gitdir, cache: cache2 },
+            { fs: fs16, gitdir, cache: cache2 },
             async function(index2) {
               const stage = index2.entriesMap.get(entry._fullpath);
               const stats = await entry.stat();
-              const config = await self2._getGitConfig(fs15, gitdir);
+              const config = await self2._getGitConfig(fs16, gitdir);
               const filemode = await config.get("core.filemode");
               const trustino = typeof process !== "undefined" ? !(process.platform === "win32") : true;
               if (!stage || compareStats(stats, stage, filemode, trustino)) {
@@ -40349,30 +40349,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * writes a refresh right away instead of queueing it.
        */
       async flush() {
-        const { fs: fs15, gitdir, cache: cache2, refreshQueue } = this;
+        const { fs: fs16, gitdir, cache: cache2, refreshQueue } = this;
         this.refreshQueue = [];
         this.flushed = true;
         if (refreshQueue.length === 0) return;
-        await GitIndexManager.acquire({ fs: fs15, gitdir, cache: cache2 }, async (index2) => {
+        await GitIndexManager.acquire({ fs: fs16, gitdir, cache: cache2 }, async (index2) => {
           for (const { filepath, stage, stats, oid } of refreshQueue) {
             if (index2.entriesMap.get(filepath) !== stage) continue;
             index2.insert({ filepath, stats, oid });
           }
         });
       }
-      async _getGitConfig(fs15, gitdir) {
+      async _getGitConfig(fs16, gitdir) {
         if (this.config) {
           return this.config;
         }
-        this.config = await GitConfigManager.get({ fs: fs15, gitdir });
+        this.config = await GitConfigManager.get({ fs: fs16, gitdir });
         return this.config;
       }
     };
     function WORKDIR({ refresh = true } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs15, dir, gitdir, cache: cache2 }) {
-          return new GitWalkerFs({ fs: fs15, dir, gitdir, cache: cache2, refresh });
+        value: function({ fs: fs16, dir, gitdir, cache: cache2 }) {
+          return new GitWalkerFs({ fs: fs16, dir, gitdir, cache: cache2, refresh });
         }
       });
       Object.freeze(o);
@@ -40380,7 +40380,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     function arrayRange(start, end) {
       const length = end - start;
-      return Array.from({ length }, (_, i2) => start + i2);
+      return Array.from({ length }, (_2, i2) => start + i2);
     }
     var flat = typeof Array.prototype.flat === "undefined" ? (entries) => entries.reduce((acc, x2) => acc.concat(x2), []) : (entries) => entries.flat();
     var RunningMinimum = class {
@@ -40431,13 +40431,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _walk({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir,
       trees,
       // @ts-ignore
-      map = async (_, entry) => entry,
+      map = async (_2, entry) => entry,
       // The default reducer is a flatmap that filters out undefineds.
       reduce = async (parent, children) => {
         const flatten = flat(children);
@@ -40448,7 +40448,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       iterate = (walk2, children) => Promise.all([...children].map(walk2))
     }) {
       const walkers = trees.map(
-        (proxy) => proxy[GitWalkSymbol]({ fs: fs15, dir, gitdir, cache: cache2 })
+        (proxy) => proxy[GitWalkSymbol]({ fs: fs16, dir, gitdir, cache: cache2 })
       );
       const root = new Array(walkers.length).fill(".");
       const range = arrayRange(0, walkers.length);
@@ -40512,22 +40512,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
     }
-    async function rmRecursive(fs15, filepath) {
-      const entries = await fs15.readdir(filepath);
+    async function rmRecursive(fs16, filepath) {
+      const entries = await fs16.readdir(filepath);
       if (entries == null) {
-        await fs15.rm(filepath);
+        await fs16.rm(filepath);
       } else if (entries.length) {
         await Promise.all(
           entries.map((entry) => {
             const subpath = join(filepath, entry);
-            return fs15.lstat(subpath).then((stat2) => {
+            return fs16.lstat(subpath).then((stat2) => {
               if (!stat2) return;
-              return stat2.isDirectory() ? rmRecursive(fs15, subpath) : fs15.rm(subpath);
+              return stat2.isDirectory() ? rmRecursive(fs16, subpath) : fs16.rm(subpath);
             });
           })
-        ).then(() => fs15.rmdir(filepath));
+        ).then(() => fs16.rmdir(filepath));
       } else {
-        await fs15.rmdir(filepath);
+        await fs16.rmdir(filepath);
       }
     }
     function isPromiseLike(obj2) {
@@ -40544,7 +40544,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (typeof code2 !== "string") return false;
       return code2 === "ENOENT" || code2 === "ENOTDIR" || code2.includes("ENS");
     }
-    function isPromiseFs(fs15) {
+    function isPromiseFs(fs16) {
       const test2 = (targetFs) => {
         try {
           return targetFs.readFile().catch((e) => e);
@@ -40552,7 +40552,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           return e;
         }
       };
-      return isPromiseLike(test2(fs15));
+      return isPromiseLike(test2(fs16));
     }
     var commands = [
       "readFile",
@@ -40566,25 +40566,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       "readlink",
       "symlink"
     ];
-    function bindFs(target, fs15) {
-      if (isPromiseFs(fs15)) {
+    function bindFs(target, fs16) {
+      if (isPromiseFs(fs16)) {
         for (const command of commands) {
-          target[`_${command}`] = fs15[command].bind(fs15);
+          target[`_${command}`] = fs16[command].bind(fs16);
         }
       } else {
         for (const command of commands) {
-          target[`_${command}`] = pify(fs15[command].bind(fs15));
+          target[`_${command}`] = pify(fs16[command].bind(fs16));
         }
       }
-      if (isPromiseFs(fs15)) {
-        if (fs15.cp) target._cp = fs15.cp.bind(fs15);
-        if (fs15.rm) target._rm = fs15.rm.bind(fs15);
-        else if (fs15.rmdir.length > 1) target._rm = fs15.rmdir.bind(fs15);
+      if (isPromiseFs(fs16)) {
+        if (fs16.cp) target._cp = fs16.cp.bind(fs16);
+        if (fs16.rm) target._rm = fs16.rm.bind(fs16);
+        else if (fs16.rmdir.length > 1) target._rm = fs16.rmdir.bind(fs16);
         else target._rm = rmRecursive.bind(null, target);
       } else {
-        if (fs15.cp) target._cp = pify(fs15.cp.bind(fs15));
-        if (fs15.rm) target._rm = pify(fs15.rm.bind(fs15));
-        else if (fs15.rmdir.length > 2) target._rm = pify(fs15.rmdir.bind(fs15));
+        if (fs16.cp) target._cp = pify(fs16.cp.bind(fs16));
+        if (fs16.rm) target._rm = pify(fs16.rm.bind(fs16));
+        else if (fs16.rmdir.length > 2) target._rm = pify(fs16.rmdir.bind(fs16));
         else target._rm = rmRecursive.bind(null, target);
       }
     }
@@ -40594,15 +40594,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        *
        * @param {Object} fs - A file system implementation to wrap.
        */
-      constructor(fs15) {
-        if (typeof fs15._original_unwrapped_fs !== "undefined") return fs15;
-        const promises3 = Object.getOwnPropertyDescriptor(fs15, "promises");
+      constructor(fs16) {
+        if (typeof fs16._original_unwrapped_fs !== "undefined") return fs16;
+        const promises3 = Object.getOwnPropertyDescriptor(fs16, "promises");
         if (promises3 && promises3.enumerable) {
-          bindFs(this, fs15.promises);
+          bindFs(this, fs16.promises);
         } else {
-          bindFs(this, fs15);
+          bindFs(this, fs16);
         }
-        this._original_unwrapped_fs = fs15;
+        this._original_unwrapped_fs = fs16;
       }
       /**
        * Return true if a file exists, false if it doesn't exist.
@@ -40747,7 +40747,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return (await this._stat(res)).isDirectory() ? this.readdirDeep(res) : res;
           })
         );
-        return files.reduce((a, f) => a.concat(f), []);
+        return files.reduce((a, f2) => a.concat(f2), []);
       }
       /**
        * Return the Stats of a file/symlink if it exists, otherwise returns null.
@@ -40846,29 +40846,29 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
-        const fs15 = new FileSystem(_fs);
+        const fs16 = new FileSystem(_fs);
         const trees = [TREE({ ref: commit2 }), WORKDIR(), STAGE()];
         let unmergedPaths = [];
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             unmergedPaths = index2.unmergedPaths;
           }
         );
         const results = await _walk({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
           trees,
-          map: async function(path14, [head, workdir, index2]) {
+          map: async function(path15, [head, workdir, index2]) {
             const staged = !await modified(workdir, index2);
-            const unmerged = unmergedPaths.includes(path14);
+            const unmerged = unmergedPaths.includes(path15);
             const unmodified = !await modified(index2, head);
             if (staged || unmerged) {
               return head ? {
-                path: path14,
+                path: path15,
                 mode: await head.mode(),
                 oid: await head.oid(),
                 type: await head.type(),
@@ -40876,22 +40876,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               } : void 0;
             }
             if (unmodified) return false;
-            else throw new IndexResetError(path14);
+            else throw new IndexResetError(path15);
           }
         });
         await GitIndexManager.acquire(
-          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of results) {
               if (entry === false) continue;
               if (!entry) {
-                await fs15.rmdir(`${dir}/${entry.path}`, { recursive: true });
+                await fs16.rmdir(`${dir}/${entry.path}`, { recursive: true });
                 index2.delete({ filepath: entry.path });
                 continue;
               }
               if (entry.type === "blob") {
                 const content = new TextDecoder().decode(entry.content);
-                await fs15.write(`${dir}/${entry.path}`, content, {
+                await fs16.write(`${dir}/${entry.path}`, content, {
                   mode: entry.mode
                 });
                 index2.insert({
@@ -40919,13 +40919,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.filepath - The path of the file to check.
        * @returns {Promise<boolean>} - `true` if the file is ignored, `false` otherwise.
        */
-      static async isIgnored({ fs: fs15, dir, gitdir = join(dir, ".git"), filepath }) {
+      static async isIgnored({ fs: fs16, dir, gitdir = join(dir, ".git"), filepath }) {
         if (basename(filepath) === ".git") return true;
         if (filepath === ".") return false;
         let excludes = "";
         const excludesFile = join(gitdir, "info", "exclude");
-        if (await fs15.exists(excludesFile)) {
-          excludes = await fs15.read(excludesFile, "utf8");
+        if (await fs16.exists(excludesFile)) {
+          excludes = await fs16.read(excludesFile, "utf8");
         }
         const pairs = [
           {
@@ -40943,23 +40943,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
         }
         let ignoredStatus = false;
-        for (const [index2, p] of pairs.entries()) {
-          const file = await fs15.read(p.gitignore, "utf8");
+        for (const [index2, p2] of pairs.entries()) {
+          const file = await fs16.read(p2.gitignore, "utf8");
           const ign = ignore();
           if (index2 === 0) ign.add(excludes);
           ign.add(file);
-          const parentdir = dirname(p.filepath);
+          const parentdir = dirname(p2.filepath);
           if (parentdir !== "." && ign.ignores(parentdir)) return true;
           if (ignoredStatus) {
-            ignoredStatus = !ign.test(p.filepath).unignored;
+            ignoredStatus = !ign.test(p2.filepath).unignored;
           } else {
-            ignoredStatus = ign.test(p.filepath).ignored;
+            ignoredStatus = ign.test(p2.filepath).ignored;
           }
         }
         return ignoredStatus;
       }
     };
-    async function writeObjectLoose({ fs: fs15, gitdir, object, format, oid }) {
+    async function writeObjectLoose({ fs: fs16, gitdir, object, format, oid }) {
       if (format !== "deflated") {
         throw new InternalError(
           "GitObjectStoreLoose expects objects to write to be in deflated format"
@@ -40967,7 +40967,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
       const filepath = `${gitdir}/${source}`;
-      if (!await fs15.exists(filepath)) await fs15.write(filepath, object);
+      if (!await fs16.exists(filepath)) await fs16.write(filepath, object);
     }
     var supportsCompressionStream = null;
     async function deflate(buffer) {
@@ -40977,23 +40977,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return supportsCompressionStream ? browserDeflate(buffer) : pako.deflate(buffer);
     }
     async function browserDeflate(buffer) {
-      const cs = new CompressionStream("deflate");
-      const c = new Blob([buffer]).stream().pipeThrough(cs);
+      const cs2 = new CompressionStream("deflate");
+      const c = new Blob([buffer]).stream().pipeThrough(cs2);
       return new Uint8Array(await new Response(c).arrayBuffer());
     }
     function testCompressionStream() {
       try {
-        const cs = new CompressionStream("deflate");
-        cs.writable.close();
+        const cs2 = new CompressionStream("deflate");
+        cs2.writable.close();
         const stream = new Blob([]).stream();
         stream.cancel();
         return true;
-      } catch (_) {
+      } catch (_2) {
         return false;
       }
     }
     async function _writeObject({
-      fs: fs15,
+      fs: fs16,
       gitdir,
       type,
       object,
@@ -41009,7 +41009,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         object = Buffer.from(await deflate(object));
       }
       if (!dryRun) {
-        await writeObjectLoose({ fs: fs15, gitdir, object, format: "deflated", oid });
+        await writeObjectLoose({ fs: fs16, gitdir, object, format: "deflated", oid });
       }
       return oid;
     }
@@ -41032,17 +41032,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
           async (index2) => {
-            const config = await GitConfigManager.get({ fs: fs15, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs16, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
             return addToIndex({
               dir,
               gitdir: updatedGitdir,
-              fs: fs15,
+              fs: fs16,
               filepath,
               index: index2,
               force,
@@ -41067,7 +41067,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function addToIndex({
       dir,
       gitdir,
-      fs: fs15,
+      fs: fs16,
       filepath,
       index: index2,
       force,
@@ -41078,23 +41078,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const promises3 = filepath.map(async (currentFilepath) => {
         if (!force && !isTracked(index2, currentFilepath)) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs15,
+            fs: fs16,
             dir,
             gitdir,
             filepath: currentFilepath
           });
           if (ignored) return;
         }
-        const stats = await fs15.lstat(join(dir, currentFilepath));
+        const stats = await fs16.lstat(join(dir, currentFilepath));
         if (!stats) throw new NotFoundError(currentFilepath);
         if (stats.isDirectory()) {
-          const children = await fs15.readdir(join(dir, currentFilepath));
+          const children = await fs16.readdir(join(dir, currentFilepath));
           if (parallel) {
             const promises4 = children.map(
               (child) => addToIndex({
                 dir,
                 gitdir,
-                fs: fs15,
+                fs: fs16,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41108,7 +41108,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               await addToIndex({
                 dir,
                 gitdir,
-                fs: fs15,
+                fs: fs16,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41118,9 +41118,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           }
         } else {
-          const object = stats.isSymbolicLink() ? await fs15.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs15.read(join(dir, currentFilepath), { autocrlf });
+          const object = stats.isSymbolicLink() ? await fs16.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs16.read(join(dir, currentFilepath), { autocrlf });
           if (object === null) throw new NotFoundError(currentFilepath);
-          const oid = await _writeObject({ fs: fs15, gitdir, type: "blob", object });
+          const oid = await _writeObject({ fs: fs16, gitdir, type: "blob", object });
           index2.insert({ filepath: currentFilepath, stats, oid });
         }
       });
@@ -41135,46 +41135,46 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const fulfilledPromises = settledPromises.filter((settle) => settle.status === "fulfilled" && settle.value).map((settle) => settle.value);
       return fulfilledPromises;
     }
-    async function hasObjectLoose({ fs: fs15, gitdir, oid }) {
+    async function hasObjectLoose({ fs: fs16, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      return fs15.exists(`${gitdir}/${source}`);
+      return fs16.exists(`${gitdir}/${source}`);
     }
     async function hasObjectPacked({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
       getExternalRefDelta
     }) {
-      let list = await fs15.readdir(join(gitdir, "objects/pack"));
+      let list = await fs16.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
-        const p = await readPackIndex({
-          fs: fs15,
+        const p2 = await readPackIndex({
+          fs: fs16,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
         });
-        if (p.error) throw new InternalError(p.error);
-        if (p.offsets.has(oid)) {
+        if (p2.error) throw new InternalError(p2.error);
+        if (p2.offsets.has(oid)) {
           return true;
         }
       }
       return false;
     }
     async function hasObject({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
       format = "content"
     }) {
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
-      let result = await hasObjectLoose({ fs: fs15, gitdir, oid });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
+      let result = await hasObjectLoose({ fs: fs16, gitdir, oid });
       if (!result) {
         result = await hasObjectPacked({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           oid,
@@ -41183,9 +41183,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return result;
     }
-    async function _getConfig({ fs: fs15, gitdir, path: path14 }) {
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
-      return config.get(path14);
+    async function _getConfig({ fs: fs16, gitdir, path: path15 }) {
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+      return config.get(path15);
     }
     function assignDefined(target, ...sources) {
       for (const source of sources) {
@@ -41200,11 +41200,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return target;
     }
-    async function normalizeAuthorObject({ fs: fs15, gitdir, author, commit: commit2 }) {
+    async function normalizeAuthorObject({ fs: fs16, gitdir, author, commit: commit2 }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultAuthor = {
-        name: await _getConfig({ fs: fs15, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs15, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs16, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs16, gitdir, path: "user.email" }) || "",
         // author.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41221,7 +41221,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return normalizedAuthor;
     }
     async function normalizeCommitterObject({
-      fs: fs15,
+      fs: fs16,
       gitdir,
       author,
       committer,
@@ -41229,8 +41229,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultCommitter = {
-        name: await _getConfig({ fs: fs15, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs15, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs16, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs16, gitdir, path: "user.email" }) || "",
         // committer.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41247,20 +41247,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return normalizedCommitter;
     }
-    async function resolveCommit2({ fs: fs15, cache: cache2, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+    async function resolveCommit2({ fs: fs16, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveCommit2({ fs: fs15, cache: cache2, gitdir, oid });
+        return resolveCommit2({ fs: fs16, cache: cache2, gitdir, oid });
       }
       if (type !== "commit") {
         throw new ObjectTypeError(oid, type, "commit");
       }
       return { commit: GitCommit.from(object), oid };
     }
-    async function _readCommit({ fs: fs15, cache: cache2, gitdir, oid }) {
+    async function _readCommit({ fs: fs16, cache: cache2, gitdir, oid }) {
       const { commit: commit2, oid: commitOid2 } = await resolveCommit2({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid
@@ -41274,7 +41274,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     var EMPTY_TREE_OID = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
     async function _commit({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       onSign,
       gitdir,
@@ -41293,10 +41293,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let initialCommit = false;
       let detachedHead = false;
       if (!ref) {
-        const headContent = await fs15.read(`${gitdir}/HEAD`, { encoding: "utf8" });
+        const headContent = await fs16.read(`${gitdir}/HEAD`, { encoding: "utf8" });
         detachedHead = !headContent.startsWith("ref:");
         ref = await GitRefManager.resolve({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           ref: "HEAD",
           depth: 2
@@ -41305,7 +41305,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let refOid, refCommit;
       try {
         refOid = await GitRefManager.resolve({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           ref
         });
@@ -41314,25 +41314,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         initialCommit = true;
       }
       if (!initialCommit && (amend || disallowEmpty)) {
-        refCommit = await _readCommit({ fs: fs15, gitdir, oid: refOid, cache: cache2 });
+        refCommit = await _readCommit({ fs: fs16, gitdir, oid: refOid, cache: cache2 });
       }
       if (amend && initialCommit) {
         throw new NoCommitError(ref);
       }
-      const author = !amend ? await normalizeAuthorObject({ fs: fs15, gitdir, author: _author }) : await normalizeAuthorObject({
-        fs: fs15,
+      const author = !amend ? await normalizeAuthorObject({ fs: fs16, gitdir, author: _author }) : await normalizeAuthorObject({
+        fs: fs16,
         gitdir,
         author: _author,
         commit: refCommit.commit
       });
       if (!author) throw new MissingNameError("author");
       const committer = !amend ? await normalizeCommitterObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         author,
         committer: _committer
       }) : await normalizeCommitterObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         author,
         committer: _committer,
@@ -41340,14 +41340,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (!committer) throw new MissingNameError("committer");
       return GitIndexManager.acquire(
-        { fs: fs15, gitdir, cache: cache2, allowUnmerged: false },
+        { fs: fs16, gitdir, cache: cache2, allowUnmerged: false },
         async function(index2) {
           const inodes = flatFileListToDirectoryStructure(
             index2.entries.filter((entry) => !entry.flags.intentToAdd)
           );
           const inode = inodes.get(".");
           if (!tree) {
-            tree = await constructTree({ fs: fs15, gitdir, inode, dryRun });
+            tree = await constructTree({ fs: fs16, gitdir, inode, dryRun });
           }
           if (!parent) {
             if (!amend) {
@@ -41357,11 +41357,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           } else {
             parent = await Promise.all(
-              parent.map(async (p) => {
-                let oid2 = await GitRefManager.resolve({ fs: fs15, gitdir, ref: p });
-                while (await hasObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 })) {
+              parent.map(async (p2) => {
+                let oid2 = await GitRefManager.resolve({ fs: fs16, gitdir, ref: p2 });
+                while (await hasObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 })) {
                   const { type, object } = await _readObject({
-                    fs: fs15,
+                    fs: fs16,
                     cache: cache2,
                     gitdir,
                     oid: oid2
@@ -41397,7 +41397,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             comm = await GitCommit.sign(comm, onSign, signingKey);
           }
           const oid = await _writeObject({
-            fs: fs15,
+            fs: fs16,
             gitdir,
             type: "commit",
             object: comm.toObject(),
@@ -41405,7 +41405,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
           if (!noUpdateBranch && !dryRun) {
             await GitRefManager.writeRef({
-              fs: fs15,
+              fs: fs16,
               gitdir,
               ref: detachedHead ? "HEAD" : ref,
               value: oid
@@ -41415,12 +41415,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       );
     }
-    async function constructTree({ fs: fs15, gitdir, inode, dryRun }) {
+    async function constructTree({ fs: fs16, gitdir, inode, dryRun }) {
       const children = inode.children;
       for (const inode2 of children) {
         if (inode2.type === "tree") {
           inode2.metadata.mode = "040000";
-          inode2.metadata.oid = await constructTree({ fs: fs15, gitdir, inode: inode2, dryRun });
+          inode2.metadata.oid = await constructTree({ fs: fs16, gitdir, inode: inode2, dryRun });
         }
       }
       const entries = children.map((inode2) => ({
@@ -41431,7 +41431,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }));
       const tree = GitTree.from(entries);
       const oid = await _writeObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         type: "tree",
         object: tree.toObject(),
@@ -41439,9 +41439,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function resolveFilepath({ fs: fs15, cache: cache2, gitdir, oid, filepath }) {
+    async function resolveFilepath({ fs: fs16, cache: cache2, gitdir, oid, filepath }) {
       const entry = await resolveFilepathEntry({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid,
@@ -41450,7 +41450,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return entry.oid;
     }
     async function resolveFilepathEntry({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
@@ -41462,14 +41462,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new InvalidFilepathError("trailing-slash");
       }
       const _oid = oid;
-      const result = await resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
+      const result = await resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (filepath === "") {
         return { mode: "040000", oid: result.oid, path: "", type: "tree" };
       } else {
         const pathArray = filepath.split("/");
         return _resolveFilepath({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           tree,
@@ -41480,7 +41480,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _resolveFilepath({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       tree,
@@ -41495,7 +41495,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return entry;
           } else {
             const { type, object } = await _readObject({
-              fs: fs15,
+              fs: fs16,
               cache: cache2,
               gitdir,
               oid: entry.oid
@@ -41505,7 +41505,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
             tree = GitTree.from(object);
             return _resolveFilepath({
-              fs: fs15,
+              fs: fs16,
               cache: cache2,
               gitdir,
               tree,
@@ -41519,26 +41519,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`file or directory found at "${oid}:${filepath}"`);
     }
     async function _readTree({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs15, cache: cache2, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs16, cache: cache2, gitdir, oid, filepath });
       }
-      const { tree, oid: treeOid } = await resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
+      const { tree, oid: treeOid } = await resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
       const result = {
         oid: treeOid,
         tree: tree.entries()
       };
       return result;
     }
-    async function _writeTree({ fs: fs15, gitdir, tree }) {
+    async function _writeTree({ fs: fs16, gitdir, tree }) {
       const object = GitTree.from(tree).toObject();
       const oid = await _writeObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         type: "tree",
         object,
@@ -41547,7 +41547,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return oid;
     }
     async function _addNote({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       onSign,
       gitdir,
@@ -41561,14 +41561,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
       } catch (err2) {
         if (!(err2 instanceof NotFoundError)) {
           throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -41587,7 +41587,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         note = Buffer.from(note, "utf8");
       }
       const noteOid = await _writeObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         type: "blob",
         object: note,
@@ -41595,12 +41595,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       tree.push({ mode: "100644", path: oid, oid: noteOid, type: "blob" });
       const treeOid = await _writeTree({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         onSign,
         gitdir,
@@ -41637,19 +41637,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs15 = new FileSystem(_fs);
-        const author = await normalizeAuthorObject({ fs: fs15, gitdir, author: _author });
+        const fs16 = new FileSystem(_fs);
+        const author = await normalizeAuthorObject({ fs: fs16, gitdir, author: _author });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         return await _addNote({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -41666,11 +41666,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _addRemote({ fs: fs15, gitdir, remote, url, force }) {
+    async function _addRemote({ fs: fs16, gitdir, remote, url, force }) {
       if (!isValidRef(remote, true)) {
         throw new InvalidRefNameError(remote, cleanGitRef.clean(remote));
       }
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
       if (!force) {
         const remoteNames = await config.getSubsections("remote");
         if (remoteNames.includes(remote)) {
@@ -41684,10 +41684,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         `remote.${remote}.fetch`,
         `+refs/heads/*:refs/remotes/${remote}/*`
       );
-      await GitConfigManager.save({ fs: fs15, gitdir, config });
+      await GitConfigManager.save({ fs: fs16, gitdir, config });
     }
     async function addRemote({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       remote,
@@ -41695,11 +41695,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("remote", remote);
         assertParameter("url", url);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _addRemote({
           fs: fsp,
@@ -41714,7 +41714,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _annotatedTag({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       onSign,
       gitdir,
@@ -41727,15 +41727,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      if (!force && await GitRefManager.exists({ fs: fs15, gitdir, ref })) {
+      if (!force && await GitRefManager.exists({ fs: fs16, gitdir, ref })) {
         throw new AlreadyExistsError("tag", ref);
       }
       const oid = await GitRefManager.resolve({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: object || "HEAD"
       });
-      const { type } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+      const { type } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
       let tagObject = GitAnnotatedTag.from({
         object: oid,
         type,
@@ -41748,12 +41748,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         tagObject = await GitAnnotatedTag.sign(tagObject, onSign, signingKey);
       }
       const value = await _writeObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         type: "tag",
         object: tagObject.toObject()
       });
-      await GitRefManager.writeRef({ fs: fs15, gitdir, ref, value });
+      await GitRefManager.writeRef({ fs: fs16, gitdir, ref, value });
     }
     async function annotatedTag({
       fs: _fs,
@@ -41776,16 +41776,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         const tagger = await normalizeAuthorObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           author: _tagger
         });
         if (!tagger) throw new MissingNameError("tagger");
         return await _annotatedTag({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -41803,7 +41803,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _branch({
-      fs: fs15,
+      fs: fs16,
       gitdir,
       ref,
       object,
@@ -41815,24 +41815,24 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fullref = `refs/heads/${ref}`;
       if (!force) {
-        const exist = await GitRefManager.exists({ fs: fs15, gitdir, ref: fullref });
+        const exist = await GitRefManager.exists({ fs: fs16, gitdir, ref: fullref });
         if (exist) {
           throw new AlreadyExistsError("branch", ref, false);
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref: object || "HEAD" });
+        oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref: object || "HEAD" });
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }
       if (oid) {
-        oid = (await resolveCommit2({ fs: fs15, cache: {}, gitdir, oid })).oid;
-        await GitRefManager.writeRef({ fs: fs15, gitdir, ref: fullref, value: oid });
+        oid = (await resolveCommit2({ fs: fs16, cache: {}, gitdir, oid })).oid;
+        await GitRefManager.writeRef({ fs: fs16, gitdir, ref: fullref, value: oid });
       }
       if (checkout2) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           ref: "HEAD",
           value: fullref
@@ -41840,7 +41840,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function branch({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -41849,10 +41849,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _branch({
           fs: fsp,
@@ -41867,14 +41867,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function assertNoSymlinkInLeadingPath(fs15, dir, fullpath) {
+    async function assertNoSymlinkInLeadingPath(fs16, dir, fullpath) {
       const parts = fullpath.split("/");
       parts.pop();
       let current = dir;
       for (const part of parts) {
         if (part === "" || part === ".") continue;
         current = `${current}/${part}`;
-        const stats = await fs15.lstat(current);
+        const stats = await fs16.lstat(current);
         if (stats && stats.isSymbolicLink()) {
           throw new UnsafeFilepathError(fullpath);
         }
@@ -41894,7 +41894,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath.startsWith(`${base}/`);
     };
     async function _checkout({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       onProgress,
       onPostCheckout,
@@ -41915,30 +41915,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let oldOid;
       if (onPostCheckout) {
         try {
-          oldOid = await GitRefManager.resolve({ fs: fs15, gitdir, ref: "HEAD" });
+          oldOid = await GitRefManager.resolve({ fs: fs16, gitdir, ref: "HEAD" });
         } catch (err2) {
           oldOid = "0000000000000000000000000000000000000000";
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
+        oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
       } catch (err2) {
         if (ref === "HEAD" || !(err2 instanceof NotFoundError)) throw err2;
         const remoteRef = `${remote}/${ref}`;
         oid = await GitRefManager.resolve({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           ref: remoteRef
         });
         if (track) {
-          const config = await GitConfigManager.get({ fs: fs15, gitdir });
+          const config = await GitConfigManager.get({ fs: fs16, gitdir });
           await config.set(`branch.${ref}.remote`, remote);
           await config.set(`branch.${ref}.merge`, `refs/heads/${ref}`);
-          await GitConfigManager.save({ fs: fs15, gitdir, config });
+          await GitConfigManager.save({ fs: fs16, gitdir, config });
         }
         await GitRefManager.writeRef({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           ref: `refs/heads/${ref}`,
           value: oid
@@ -41946,7 +41946,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (!noUpdateHead) {
         try {
-          oid = (await resolveCommit2({ fs: fs15, cache: cache2, gitdir, oid })).oid;
+          oid = (await resolveCommit2({ fs: fs16, cache: cache2, gitdir, oid })).oid;
         } catch (err2) {
           if (err2 instanceof NotFoundError) {
             throw new CommitNotFetchedError(ref, err2.data.what);
@@ -41958,7 +41958,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let ops;
         try {
           ops = await analyze({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             onProgress,
             dir,
@@ -41996,7 +41996,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let count = 0;
         const total = ops.length;
         await GitIndexManager.acquire(
-          { fs: fs15, gitdir, cache: cache2 },
+          { fs: fs16, gitdir, cache: cache2 },
           async function(index2) {
             await Promise.all(
               ops.filter(
@@ -42004,7 +42004,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               ).map(async function([method, fullpath]) {
                 const filepath = `${dir}/${fullpath}`;
                 if (method === "delete") {
-                  await fs15.rm(filepath);
+                  await fs16.rm(filepath);
                 }
                 index2.delete({ filepath: fullpath });
                 if (onProgress) {
@@ -42019,14 +42019,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         );
         await GitIndexManager.acquire(
-          { fs: fs15, gitdir, cache: cache2 },
+          { fs: fs16, gitdir, cache: cache2 },
           async function(index2) {
             for (const [method, fullpath] of ops) {
               if (method === "rmdir" || method === "rmdir-index") {
                 const filepath = `${dir}/${fullpath}`;
                 try {
                   if (method === "rmdir") {
-                    await fs15.rmdir(filepath);
+                    await fs16.rmdir(filepath);
                   }
                   index2.delete({ filepath: fullpath });
                   if (onProgress) {
@@ -42050,10 +42050,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         );
         await Promise.all(
-          ops.filter(([method]) => method === "mkdir" || method === "mkdir-index").map(async function([_, fullpath]) {
+          ops.filter(([method]) => method === "mkdir" || method === "mkdir-index").map(async function([_2, fullpath]) {
             const filepath = `${dir}/${fullpath}`;
-            await assertNoSymlinkInLeadingPath(fs15, dir, fullpath);
-            await fs15.mkdir(filepath);
+            await assertNoSymlinkInLeadingPath(fs16, dir, fullpath);
+            await fs16.mkdir(filepath);
             if (onProgress) {
               await onProgress({
                 phase: "Updating workdir",
@@ -42070,7 +42070,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const updateWorkingDirResults = await batchAllSettled(
             "Update Working Dir",
             eligibleOps.map(
-              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs15, cache: cache2, gitdir, dir }, [
+              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs16, cache: cache2, gitdir, dir }, [
                 method,
                 fullpath,
                 oid2,
@@ -42082,7 +42082,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             batchSize
           );
           await GitIndexManager.acquire(
-            { fs: fs15, gitdir, cache: cache2, allowUnmerged: true },
+            { fs: fs16, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               await batchAllSettled(
                 "Update Index",
@@ -42096,7 +42096,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           );
         } else {
           await GitIndexManager.acquire(
-            { fs: fs15, gitdir, cache: cache2, allowUnmerged: true },
+            { fs: fs16, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               const settled = await Promise.allSettled(
                 ops.filter(
@@ -42104,22 +42104,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 ).map(async function([method, fullpath, oid2, mode, chmod2]) {
                   const filepath = `${dir}/${fullpath}`;
                   if (method !== "create-index" && method !== "mkdir-index") {
-                    await assertNoSymlinkInLeadingPath(fs15, dir, fullpath);
+                    await assertNoSymlinkInLeadingPath(fs16, dir, fullpath);
                     const { object } = await _readObject({
-                      fs: fs15,
+                      fs: fs16,
                       cache: cache2,
                       gitdir,
                       oid: oid2
                     });
                     if (chmod2) {
-                      await fs15.rm(filepath);
+                      await fs16.rm(filepath);
                     }
                     if (mode === 33188) {
-                      await fs15.write(filepath, object);
+                      await fs16.write(filepath, object);
                     } else if (mode === 33261) {
-                      await fs15.write(filepath, object, { mode: 511 });
+                      await fs16.write(filepath, object, { mode: 511 });
                     } else if (mode === 40960) {
-                      await fs15.writelink(filepath, object);
+                      await fs16.writelink(filepath, object);
                     } else {
                       throw new InternalError(
                         `Invalid mode 0o${mode.toString(
@@ -42128,7 +42128,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                       );
                     }
                   }
-                  const stats = await fs15.lstat(filepath);
+                  const stats = await fs16.lstat(filepath);
                   if (mode === 33261) {
                     stats.mode = 493;
                   }
@@ -42174,21 +42174,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       if (!noUpdateHead) {
-        const fullRef = await GitRefManager.expand({ fs: fs15, gitdir, ref });
+        const fullRef = await GitRefManager.expand({ fs: fs16, gitdir, ref });
         if (fullRef.startsWith("refs/heads")) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs15,
+            fs: fs16,
             gitdir,
             ref: "HEAD",
             value: fullRef
           });
         } else {
-          await GitRefManager.writeRef({ fs: fs15, gitdir, ref: "HEAD", value: oid });
+          await GitRefManager.writeRef({ fs: fs16, gitdir, ref: "HEAD", value: oid });
         }
       }
     }
     async function analyze({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       onProgress,
       dir,
@@ -42200,7 +42200,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let count = 0;
       return _walk({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         dir,
         gitdir,
@@ -42452,27 +42452,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         console.warn(`Error inserting ${fullpath} into index:`, e);
       }
     }
-    async function updateWorkingDir({ fs: fs15, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
+    async function updateWorkingDir({ fs: fs16, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
       const filepath = `${dir}/${fullpath}`;
       if (method !== "create-index" && method !== "mkdir-index") {
-        await assertNoSymlinkInLeadingPath(fs15, dir, fullpath);
-        const { object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+        await assertNoSymlinkInLeadingPath(fs16, dir, fullpath);
+        const { object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
         if (chmod2) {
-          await fs15.rm(filepath);
+          await fs16.rm(filepath);
         }
         if (mode === 33188) {
-          await fs15.write(filepath, object);
+          await fs16.write(filepath, object);
         } else if (mode === 33261) {
-          await fs15.write(filepath, object, { mode: 511 });
+          await fs16.write(filepath, object, { mode: 511 });
         } else if (mode === 40960) {
-          await fs15.writelink(filepath, object);
+          await fs16.writelink(filepath, object);
         } else {
           throw new InternalError(
             `Invalid mode 0o${mode.toString(8)} detected in blob ${oid}`
           );
         }
       }
-      const stats = await fs15.lstat(filepath);
+      const stats = await fs16.lstat(filepath);
       if (mode === 33261) {
         stats.mode = 493;
       }
@@ -42512,7 +42512,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results;
     }
     async function checkout({
-      fs: fs15,
+      fs: fs16,
       onProgress,
       onPostCheckout,
       dir,
@@ -42530,12 +42530,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         const ref = _ref || "HEAD";
         const restoreFromIndex = _ref === void 0 && filepaths != null && filepaths.length > 0;
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _checkout({
           fs: fsp,
@@ -42594,7 +42594,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { cleanMerge, mergedText };
     }
     async function mergeTree({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -42617,20 +42617,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const deleteByUs = [];
       const deleteByTheirs = [];
       const results = await _walk({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         dir,
         gitdir,
         trees: [ourTree, baseTree, theirTree],
         map: async function(filepath, [ours, base, theirs]) {
-          const path14 = basename(filepath);
+          const path15 = basename(filepath);
           const ourChange = await modified(ours, base);
           const theirChange = await modified(theirs, base);
           switch (`${ourChange}-${theirChange}`) {
             case "false-false": {
               return {
                 mode: await base.mode(),
-                path: path14,
+                path: path15,
                 oid: await base.oid(),
                 type: await base.type()
               };
@@ -42639,14 +42639,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!theirs && await ours.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path14,
+                  path: path15,
                   oid: await ours.oid(),
                   type: await ours.type()
                 };
               }
               return theirs ? {
                 mode: await theirs.mode(),
-                path: path14,
+                path: path15,
                 oid: await theirs.oid(),
                 type: await theirs.type()
               } : void 0;
@@ -42655,14 +42655,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!ours && await theirs.type() === "tree") {
                 return {
                   mode: await theirs.mode(),
-                  path: path14,
+                  path: path15,
                   oid: await theirs.oid(),
                   type: await theirs.type()
                 };
               }
               return ours ? {
                 mode: await ours.mode(),
-                path: path14,
+                path: path15,
                 oid: await ours.oid(),
                 type: await ours.type()
               } : void 0;
@@ -42671,16 +42671,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (ours && theirs && await ours.type() === "tree" && await theirs.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path14,
+                  path: path15,
                   oid: await ours.oid(),
                   type: "tree"
                 };
               }
               if (ours && theirs && await ours.type() === "blob" && await theirs.type() === "blob") {
                 return mergeBlobs({
-                  fs: fs15,
+                  fs: fs16,
                   gitdir,
-                  path: path14,
+                  path: path15,
                   ours,
                   base,
                   theirs,
@@ -42726,7 +42726,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await theirs.mode(),
                   oid: await theirs.oid(),
                   type: "blob",
-                  path: path14
+                  path: path15
                 };
               }
               if (base && ours && !theirs && await base.type() === "blob" && await ours.type() === "blob") {
@@ -42743,7 +42743,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await ours.mode(),
                   oid: await ours.oid(),
                   type: "blob",
-                  path: path14
+                  path: path15
                 };
               }
               if (base && !ours && !theirs && (await base.type() === "blob" || await base.type() === "tree")) {
@@ -42766,7 +42766,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             const tree = new GitTree(entries);
             const object = tree.toObject();
             const oid = await _writeObject({
-              fs: fs15,
+              fs: fs16,
               gitdir,
               type: "tree",
               object,
@@ -42780,17 +42780,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (unmergedFiles.length !== 0) {
         if (dir && !abortOnConflict) {
           await _walk({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             dir,
             gitdir,
             trees: [TREE({ ref: results.oid })],
             map: async function(filepath, [entry]) {
-              const path14 = `${dir}/${filepath}`;
+              const path15 = `${dir}/${filepath}`;
               if (await entry.type() === "blob") {
                 const mode = await entry.mode();
                 const content = await entry.content();
-                await fs15.write(path14, content, { mode });
+                await fs16.write(path15, content, { mode });
               }
               return true;
             }
@@ -42806,9 +42806,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results.oid;
     }
     async function mergeBlobs({
-      fs: fs15,
+      fs: fs16,
       gitdir,
-      path: path14,
+      path: path15,
       ours,
       base,
       theirs,
@@ -42831,19 +42831,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (await ours.oid() === await theirs.oid()) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path14, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path15, oid: await ours.oid(), type }
         };
       }
       if (await ours.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path14, oid: await theirs.oid(), type }
+          mergeResult: { mode, path: path15, oid: await theirs.oid(), type }
         };
       }
       if (await theirs.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path14, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path15, oid: await ours.oid(), type }
         };
       }
       const ourContent = Buffer.from(await ours.content()).toString("utf8");
@@ -42851,47 +42851,47 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const { mergedText, cleanMerge } = await mergeDriver({
         branches: [baseName, ourName, theirName],
         contents: [baseContent, ourContent, theirContent],
-        path: path14
+        path: path15
       });
       const oid = await _writeObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         type: "blob",
         object: Buffer.from(mergedText, "utf8"),
         dryRun
       });
-      return { cleanMerge, mergeResult: { mode, path: path14, oid, type } };
+      return { cleanMerge, mergeResult: { mode, path: path15, oid, type } };
     }
     var _TreeMap = {
       stage: STAGE,
       workdir: WORKDIR
     };
-    async function checkAndWriteBlob(fs15, gitdir, dir, filepath, oid = null) {
+    async function checkAndWriteBlob(fs16, gitdir, dir, filepath, oid = null) {
       const currentFilepath = join(dir, filepath);
-      const stats = await fs15.lstat(currentFilepath);
+      const stats = await fs16.lstat(currentFilepath);
       if (!stats) throw new NotFoundError(currentFilepath);
       if (stats.isDirectory())
         throw new InternalError(
           `${currentFilepath}: file expected, but found directory`
         );
-      const objContent = oid ? await readObjectLoose({ fs: fs15, gitdir, oid }) : void 0;
+      const objContent = oid ? await readObjectLoose({ fs: fs16, gitdir, oid }) : void 0;
       let retOid = objContent ? oid : void 0;
       if (!objContent) {
         await acquireLock(currentFilepath, async () => {
-          const object = stats.isSymbolicLink() ? await fs15.readlink(currentFilepath).then(posixifyPathBuffer) : await fs15.read(currentFilepath);
+          const object = stats.isSymbolicLink() ? await fs16.readlink(currentFilepath).then(posixifyPathBuffer) : await fs16.read(currentFilepath);
           if (object === null) throw new NotFoundError(currentFilepath);
-          retOid = await _writeObject({ fs: fs15, gitdir, type: "blob", object });
+          retOid = await _writeObject({ fs: fs16, gitdir, type: "blob", object });
         });
       }
       return retOid;
     }
-    async function processTreeEntries({ fs: fs15, dir, gitdir, entries }) {
+    async function processTreeEntries({ fs: fs16, dir, gitdir, entries }) {
       async function processTreeEntry(entry) {
         if (entry.type === "tree") {
           if (!entry.oid) {
             const children = await Promise.all(entry.children.map(processTreeEntry));
             entry.oid = await _writeTree({
-              fs: fs15,
+              fs: fs16,
               gitdir,
               tree: children
             });
@@ -42899,7 +42899,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         } else if (entry.type === "blob") {
           entry.oid = await checkAndWriteBlob(
-            fs15,
+            fs16,
             gitdir,
             dir,
             entry.path,
@@ -42913,7 +42913,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return Promise.all(entries.map(processTreeEntry));
     }
     async function writeTreeChanges({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir,
       treePair
@@ -42923,7 +42923,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const trees = treePair.map((t) => typeof t === "string" ? _TreeMap[t]() : t);
       const changedEntries = [];
       const map = async (filepath, [head, stage]) => {
-        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs15, dir, gitdir, filepath })) {
+        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs16, dir, gitdir, filepath })) {
           return;
         }
         if (stage) {
@@ -42953,7 +42953,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const [head, stage] = child;
           if (isStage) {
             if (stage) {
-              if (await fs15.exists(`${dir}/${stage.toString()}`)) {
+              if (await fs16.exists(`${dir}/${stage.toString()}`)) {
                 filtered.push(child);
               } else {
                 changedEntries.push([null, stage]);
@@ -42970,7 +42970,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filtered.length ? Promise.all(filtered.map(walk2)) : [];
       };
       const entries = await _walk({
-        fs: fs15,
+        fs: fs16,
         cache: {},
         dir,
         gitdir,
@@ -42983,7 +42983,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return null;
       }
       const processedEntries = await processTreeEntries({
-        fs: fs15,
+        fs: fs16,
         dir,
         gitdir,
         entries
@@ -42994,10 +42994,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         oid: entry.oid,
         type: entry.type
       }));
-      return _writeTree({ fs: fs15, gitdir, tree: treeEntries });
+      return _writeTree({ fs: fs16, gitdir, tree: treeEntries });
     }
     async function applyTreeChanges({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir,
       stashCommit,
@@ -43007,13 +43007,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const dirRemoved = [];
       const stageUpdated = [];
       const ops = await _walk({
-        fs: fs15,
+        fs: fs16,
         cache: {},
         dir,
         gitdir,
         trees: [TREE({ ref: parentCommit }), TREE({ ref: stashCommit })],
         map: async (filepath, [parent, stash2]) => {
-          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs15, dir, gitdir, filepath })) {
+          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs16, dir, gitdir, filepath })) {
             return;
           }
           const type = stash2 ? await stash2.type() : await parent.type();
@@ -43036,7 +43036,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 stageUpdated.push({
                   filepath,
                   oid,
-                  stats: await fs15.lstat(join(dir, filepath))
+                  stats: await fs16.lstat(join(dir, filepath))
                 });
               return {
                 method: "write",
@@ -43052,43 +43052,43 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const currentFilepath = join(dir, op.filepath);
           switch (op.method) {
             case "rmdir":
-              await fs15.rmdir(currentFilepath);
+              await fs16.rmdir(currentFilepath);
               break;
             case "mkdir":
-              await assertNoSymlinkInLeadingPath(fs15, dir, op.filepath);
-              await fs15.mkdir(currentFilepath);
+              await assertNoSymlinkInLeadingPath(fs16, dir, op.filepath);
+              await fs16.mkdir(currentFilepath);
               break;
             case "rm":
-              await fs15.rm(currentFilepath);
+              await fs16.rm(currentFilepath);
               break;
             case "write":
               if (!dirRemoved.some(
                 (removedDir) => currentFilepath.startsWith(removedDir)
               )) {
-                await assertNoSymlinkInLeadingPath(fs15, dir, op.filepath);
+                await assertNoSymlinkInLeadingPath(fs16, dir, op.filepath);
                 const { object } = await _readObject({
-                  fs: fs15,
+                  fs: fs16,
                   cache: {},
                   gitdir,
                   oid: op.oid
                 });
-                if (await fs15.exists(currentFilepath)) {
-                  await fs15.rm(currentFilepath);
+                if (await fs16.exists(currentFilepath)) {
+                  await fs16.rm(currentFilepath);
                 }
-                await fs15.write(currentFilepath, object);
+                await fs16.write(currentFilepath, object);
               }
               break;
           }
         }
       });
-      await GitIndexManager.acquire({ fs: fs15, gitdir, cache: {} }, async (index2) => {
+      await GitIndexManager.acquire({ fs: fs16, gitdir, cache: {} }, async (index2) => {
         stageUpdated.forEach(({ filepath, stats, oid }) => {
           index2.insert({ filepath, stats, oid });
         });
       });
     }
     async function _cherryPick({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir,
@@ -43100,7 +43100,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       mergeDriver
     }) {
       const { commit: cherryCommit, oid: cherryOid } = await _readCommit({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid
@@ -43112,26 +43112,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new CherryPickRootCommitError(cherryOid);
       }
       const currentOid = await GitRefManager.resolve({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: "HEAD"
       });
       const { commit: currentCommit } = await _readCommit({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid: currentOid
       });
       const cherryParentOid = cherryCommit.parent[0];
       const { commit: cherryParent } = await _readCommit({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid: cherryParentOid
       });
       if (dir && (!dryRun && !noUpdateBranch || !abortOnConflict)) {
         const filepaths = await findLocalChanges({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           dir,
           gitdir,
@@ -43145,10 +43145,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       const mergedTreeOid = await GitIndexManager.acquire(
-        { fs: fs15, gitdir, cache: cache2, allowUnmerged: false },
+        { fs: fs16, gitdir, cache: cache2, allowUnmerged: false },
         async (index2) => {
           return mergeTree({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             dir,
             gitdir,
@@ -43169,7 +43169,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw mergedTreeOid;
       }
       const newOid = await _commit({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         message: cherryCommit.message,
@@ -43185,7 +43185,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (dir && !dryRun && !noUpdateBranch) {
         await applyTreeChanges({
-          fs: fs15,
+          fs: fs16,
           dir,
           gitdir,
           stashCommit: newOid,
@@ -43196,7 +43196,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return newOid;
     }
     async function findLocalChanges({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir,
@@ -43206,7 +43206,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allTracked
     }) {
       const changed = await _walk({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         dir,
         gitdir,
@@ -43225,14 +43225,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (changed.length === 0 && !allTracked) return [];
       return _walk({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         dir,
         gitdir,
         trees: [TREE({ ref: headTree }), STAGE(), WORKDIR()],
         map: async (filepath, [head, stage, workdir]) => {
           if (filepath === ".") return;
-          if (!allTracked && !changed.some((path14) => worthWalking(filepath, path14))) {
+          if (!allTracked && !changed.some((path15) => worthWalking(filepath, path15))) {
             return null;
           }
           const headOid = head && await head.type() === "blob" ? await head.oid() : void 0;
@@ -43262,17 +43262,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         const { commit: cherryCommit } = await _readCommit({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir: updatedGitdir,
           oid
         });
         if (cherryCommit.parent && cherryCommit.parent.length > 1) {
           return await _cherryPick({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             dir,
             gitdir: updatedGitdir,
@@ -43285,7 +43285,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
         }
         const normalizedCommitter = await normalizeCommitterObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           committer
         });
@@ -43293,7 +43293,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _cherryPick({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -43322,20 +43322,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return ref;
     }
     async function _currentBranch({
-      fs: fs15,
+      fs: fs16,
       gitdir,
       fullname = false,
       test: test2 = false
     }) {
       const ref = await GitRefManager.resolve({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: "HEAD",
         depth: 2
       });
       if (test2) {
         try {
-          await GitRefManager.resolve({ fs: fs15, gitdir, ref });
+          await GitRefManager.resolve({ fs: fs16, gitdir, ref });
         } catch (err2) {
           if (err2 instanceof NotFoundError) return;
           throw err2;
@@ -43404,20 +43404,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (typeof URL !== "function") return null;
       try {
         return new URL(url);
-      } catch (_) {
+      } catch (_2) {
         return null;
       }
     }
     function decodeUserinfo(value) {
       try {
         return decodeURIComponent(value);
-      } catch (_) {
+      } catch (_2) {
         return value;
       }
     }
-    function padHex(b, n) {
-      const s = n.toString(16);
-      return "0".repeat(b - s.length) + s;
+    function padHex(b3, n) {
+      const s3 = n.toString(16);
+      return "0".repeat(b3 - s3.length) + s3;
     }
     var GitPktLine = class {
       static flush() {
@@ -43521,9 +43521,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       for (const cap of capabilities) {
         if (cap.startsWith("symref=")) {
-          const m = cap.match(/symref=([^:]+):(.*)/);
-          if (m.length === 3) {
-            symrefs.set(m[1], m[2]);
+          const m2 = cap.match(/symref=([^:]+):(.*)/);
+          if (m2.length === 3) {
+            symrefs.set(m2[1], m2[2]);
           }
         }
       }
@@ -43766,11 +43766,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Set<string>>} - A set of shallow object IDs.
        */
-      static async read({ fs: fs15, gitdir }) {
+      static async read({ fs: fs16, gitdir }) {
         const filepath = join(gitdir, "shallow");
         const oids = /* @__PURE__ */ new Set();
         await acquireLock(filepath, async function() {
-          const text = await fs15.read(filepath, { encoding: "utf8" });
+          const text = await fs16.read(filepath, { encoding: "utf8" });
           if (text === null) return oids;
           if (text.trim() === "") return oids;
           text.trim().split("\n").map((oid) => oids.add(oid));
@@ -43787,18 +43787,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {Set<string>} args.oids - A set of shallow object IDs to write.
        * @returns {Promise<void>}
        */
-      static async write({ fs: fs15, gitdir, oids }) {
+      static async write({ fs: fs16, gitdir, oids }) {
         const filepath = join(gitdir, "shallow");
         if (oids.size > 0) {
           const text = [...oids].join("\n") + "\n";
           await acquireLock(filepath, async function() {
-            await fs15.write(filepath, text, {
+            await fs16.write(filepath, text, {
               encoding: "utf8"
             });
           });
         } else {
           await acquireLock(filepath, async function() {
-            await fs15.rm(filepath);
+            await fs16.rm(filepath);
           });
         }
       }
@@ -44106,7 +44106,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _fetch({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       http: http2,
       onProgress,
@@ -44130,8 +44130,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       prune = false,
       pruneTags = false
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs15, gitdir, test: true });
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs16, gitdir, test: true });
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
       const remote = _remote || ref && await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -44202,23 +44202,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (relative) capabilities.push("deepen-relative");
       const wants = singleBranch ? [oid] : remoteRefs.values();
       const haveRefs = singleBranch ? [ref] : await GitRefManager.listRefs({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         filepath: `refs`
       });
       let haves = [];
       for (let ref2 of haveRefs) {
         try {
-          ref2 = await GitRefManager.expand({ fs: fs15, gitdir, ref: ref2 });
-          const oid2 = await GitRefManager.resolve({ fs: fs15, gitdir, ref: ref2 });
-          if (await hasObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 })) {
+          ref2 = await GitRefManager.expand({ fs: fs16, gitdir, ref: ref2 });
+          const oid2 = await GitRefManager.resolve({ fs: fs16, gitdir, ref: ref2 });
+          if (await hasObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 })) {
             haves.push(oid2);
           }
         } catch (err2) {
         }
       }
       haves = [...new Set(haves)];
-      const oids = await GitShallowManager.read({ fs: fs15, gitdir });
+      const oids = await GitShallowManager.read({ fs: fs16, gitdir });
       const shallows = remoteHTTP.capabilities.has("shallow") ? [...oids] : [];
       const packstream = writeUploadPackRequest({
         capabilities,
@@ -44247,10 +44247,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.shallows) {
         if (!oids.has(oid2)) {
           try {
-            const { object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
+            const { object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
             const commit2 = new GitCommit(object);
             const hasParents = await Promise.all(
-              commit2.headers().parent.map((oid3) => hasObject({ fs: fs15, cache: cache2, gitdir, oid: oid3 }))
+              commit2.headers().parent.map((oid3) => hasObject({ fs: fs16, cache: cache2, gitdir, oid: oid3 }))
             );
             const haveAllParents = hasParents.length === 0 || hasParents.every((has) => has);
             if (!haveAllParents) {
@@ -44264,7 +44264,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.unshallows) {
         oids.delete(oid2);
       }
-      await GitShallowManager.write({ fs: fs15, gitdir, oids });
+      await GitShallowManager.write({ fs: fs16, gitdir, oids });
       if (singleBranch) {
         const refs = /* @__PURE__ */ new Map([[fullref, oid]]);
         const symrefs = /* @__PURE__ */ new Map();
@@ -44281,7 +44281,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           refs.set(key, realRef);
         }
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           remote,
           refs,
@@ -44294,7 +44294,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       } else {
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           remote,
           refs: remoteRefs,
@@ -44358,25 +44358,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (packfileSha !== "" && !emptyPackfile(packfile)) {
         res.packfile = `objects/pack/pack-${packfileSha}.pack`;
         const fullpath = join(gitdir, res.packfile);
-        await fs15.write(fullpath, packfile);
-        const getExternalRefDelta = (oid2) => _readObject({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
+        await fs16.write(fullpath, packfile);
+        const getExternalRefDelta = (oid2) => _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
         const idx = await GitPackIndex.fromPack({
           pack: packfile,
           getExternalRefDelta,
           onProgress
         });
-        await fs15.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs16.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
       }
       return res;
     }
     async function _init({
-      fs: fs15,
+      fs: fs16,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
-      if (await fs15.exists(gitdir + "/config")) return;
+      if (await fs16.exists(gitdir + "/config")) return;
       let folders = [
         "hooks",
         "info",
@@ -44387,9 +44387,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ];
       folders = folders.map((dir2) => gitdir + "/" + dir2);
       for (const folder of folders) {
-        await fs15.mkdir(folder);
+        await fs16.mkdir(folder);
       }
-      await fs15.write(
+      await fs16.write(
         gitdir + "/config",
         `[core]
 	repositoryformatversion = 0
@@ -44397,11 +44397,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
 	bare = ${bare}
 ` + (bare ? "" : "	logallrefupdates = true\n") + "	symlinks = false\n	ignorecase = true\n"
       );
-      await fs15.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
+      await fs16.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
 `);
     }
     async function _clone({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       http: http2,
       onProgress,
@@ -44428,15 +44428,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        await _init({ fs: fs15, gitdir });
-        await _addRemote({ fs: fs15, gitdir, remote, url, force: false });
+        await _init({ fs: fs16, gitdir });
+        await _addRemote({ fs: fs16, gitdir, remote, url, force: false });
         if (corsProxy) {
-          const config = await GitConfigManager.get({ fs: fs15, gitdir });
+          const config = await GitConfigManager.get({ fs: fs16, gitdir });
           await config.set(`http.corsProxy`, corsProxy);
-          await GitConfigManager.save({ fs: fs15, gitdir, config });
+          await GitConfigManager.save({ fs: fs16, gitdir, config });
         }
         const { defaultBranch, fetchHead } = await _fetch({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           http: http2,
           onProgress,
@@ -44460,7 +44460,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         ref = ref || defaultBranch;
         ref = ref.replace("refs/heads/", "");
         await _checkout({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           onProgress,
           onPostCheckout,
@@ -44473,12 +44473,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           batchSize
         });
       } catch (err2) {
-        await fs15.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
+        await fs16.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
         throw err2;
       }
     }
     async function clone({
-      fs: fs15,
+      fs: fs16,
       http: http2,
       onProgress,
       onMessage,
@@ -44505,14 +44505,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         if (!noCheckout) {
           assertParameter("dir", dir);
         }
         assertParameter("url", url);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _clone({
           fs: fsp,
@@ -44572,10 +44572,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         return await _commit({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -44597,16 +44597,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function currentBranch({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       fullname = false,
       test: test2 = false
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _currentBranch({
           fs: fsp,
@@ -44619,34 +44619,34 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteBranch({ fs: fs15, gitdir, ref }) {
+    async function _deleteBranch({ fs: fs16, gitdir, ref }) {
       ref = ref.startsWith("refs/heads/") ? ref : `refs/heads/${ref}`;
-      const exist = await GitRefManager.exists({ fs: fs15, gitdir, ref });
+      const exist = await GitRefManager.exists({ fs: fs16, gitdir, ref });
       if (!exist) {
         throw new NotFoundError(ref);
       }
-      const fullRef = await GitRefManager.expand({ fs: fs15, gitdir, ref });
-      const currentRef = await _currentBranch({ fs: fs15, gitdir, fullname: true });
+      const fullRef = await GitRefManager.expand({ fs: fs16, gitdir, ref });
+      const currentRef = await _currentBranch({ fs: fs16, gitdir, fullname: true });
       if (fullRef === currentRef) {
-        const value = await GitRefManager.resolve({ fs: fs15, gitdir, ref: fullRef });
-        await GitRefManager.writeRef({ fs: fs15, gitdir, ref: "HEAD", value });
+        const value = await GitRefManager.resolve({ fs: fs16, gitdir, ref: fullRef });
+        await GitRefManager.writeRef({ fs: fs16, gitdir, ref: "HEAD", value });
       }
-      await GitRefManager.deleteRef({ fs: fs15, gitdir, ref: fullRef });
+      await GitRefManager.deleteRef({ fs: fs16, gitdir, ref: fullRef });
       const abbrevRef = abbreviateRef(ref);
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
       await config.deleteSection("branch", abbrevRef);
-      await GitConfigManager.save({ fs: fs15, gitdir, config });
+      await GitConfigManager.save({ fs: fs16, gitdir, config });
     }
-    async function deleteBranch({
-      fs: fs15,
+    async function deleteBranch2({
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       ref
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteBranch({
           fs: fsp,
@@ -44658,11 +44658,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function deleteRef({ fs: fs15, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteRef({ fs: fs16, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         await GitRefManager.deleteRef({ fs: fsp, gitdir: updatedGitdir, ref });
       } catch (err2) {
@@ -44670,21 +44670,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteRemote({ fs: fs15, gitdir, remote }) {
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
+    async function _deleteRemote({ fs: fs16, gitdir, remote }) {
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
       await config.deleteSection("remote", remote);
-      await GitConfigManager.save({ fs: fs15, gitdir, config });
+      await GitConfigManager.save({ fs: fs16, gitdir, config });
     }
     async function deleteRemote({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("remote", remote);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteRemote({
           fs: fsp,
@@ -44696,15 +44696,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteTag({ fs: fs15, gitdir, ref }) {
+    async function _deleteTag({ fs: fs16, gitdir, ref }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      await GitRefManager.deleteRef({ fs: fs15, gitdir, ref });
+      await GitRefManager.deleteRef({ fs: fs16, gitdir, ref });
     }
-    async function deleteTag({ fs: fs15, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteTag({ fs: fs16, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteTag({
           fs: fsp,
@@ -44716,41 +44716,41 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function expandOidLoose({ fs: fs15, gitdir, oid: short }) {
+    async function expandOidLoose({ fs: fs16, gitdir, oid: short }) {
       const prefix = short.slice(0, 2);
-      const objectsSuffixes = await fs15.readdir(`${gitdir}/objects/${prefix}`);
+      const objectsSuffixes = await fs16.readdir(`${gitdir}/objects/${prefix}`);
       return objectsSuffixes.map((suffix) => `${prefix}${suffix}`).filter((_oid) => _oid.startsWith(short));
     }
     async function expandOidPacked({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid: short,
       getExternalRefDelta
     }) {
       const results = [];
-      let list = await fs15.readdir(join(gitdir, "objects/pack"));
+      let list = await fs16.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
-        const p = await readPackIndex({
-          fs: fs15,
+        const p2 = await readPackIndex({
+          fs: fs16,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
         });
-        if (p.error) throw new InternalError(p.error);
-        for (const oid of p.offsets.keys()) {
+        if (p2.error) throw new InternalError(p2.error);
+        for (const oid of p2.offsets.keys()) {
           if (oid.startsWith(short)) results.push(oid);
         }
       }
       return results;
     }
-    async function _expandOid({ fs: fs15, cache: cache2, gitdir, oid: short }) {
-      const getExternalRefDelta = (oid) => _readObject({ fs: fs15, cache: cache2, gitdir, oid });
-      const results = await expandOidLoose({ fs: fs15, gitdir, oid: short });
+    async function _expandOid({ fs: fs16, cache: cache2, gitdir, oid: short }) {
+      const getExternalRefDelta = (oid) => _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+      const results = await expandOidLoose({ fs: fs16, gitdir, oid: short });
       const packedOids = await expandOidPacked({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid: short,
@@ -44770,17 +44770,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`an object matching "${short}"`);
     }
     async function expandOid({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _expandOid({
           fs: fsp,
@@ -44793,12 +44793,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function expandRef({ fs: fs15, dir, gitdir = join(dir, ".git"), ref }) {
+    async function expandRef({ fs: fs16, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await GitRefManager.expand({
           fs: fsp,
@@ -44810,15 +44810,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _findMergeBase({ fs: fs15, cache: cache2, gitdir, oids }) {
+    async function _findMergeBase({ fs: fs16, cache: cache2, gitdir, oids }) {
       const visits = {};
       const passes = oids.length;
       const common = /* @__PURE__ */ new Set();
       const parents = /* @__PURE__ */ new Map();
-      const shallows = await GitShallowManager.read({ fs: fs15, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs16, gitdir });
       const readParents = async (oid) => {
         if (parents.has(oid)) return parents.get(oid);
-        const { object, type } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+        const { object, type } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
         if (type !== "commit") {
           throw new ObjectTypeError(oid, type, "commit");
         }
@@ -44868,7 +44868,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return [...common].filter((oid) => !redundant.has(oid));
     }
     async function _merge({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir,
@@ -44888,31 +44888,31 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allowUnrelatedHistories = false
     }) {
       if (ours === void 0) {
-        ours = await _currentBranch({ fs: fs15, gitdir, fullname: true });
+        ours = await _currentBranch({ fs: fs16, gitdir, fullname: true });
       }
       ours = await GitRefManager.expand({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: ours
       });
       theirs = await GitRefManager.expand({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: theirs
       });
       const ourOid = await GitRefManager.resolve({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: ours
       });
       const { oid: theirOid } = await resolveCommit2({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
-        oid: await GitRefManager.resolve({ fs: fs15, gitdir, ref: theirs })
+        oid: await GitRefManager.resolve({ fs: fs16, gitdir, ref: theirs })
       });
       const baseOids = await _findMergeBase({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oids: [ourOid, theirOid]
@@ -44933,7 +44933,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (fastForward2 && baseOid === ourOid) {
         if (!dryRun && !noUpdateBranch) {
-          await GitRefManager.writeRef({ fs: fs15, gitdir, ref: ours, value: theirOid });
+          await GitRefManager.writeRef({ fs: fs16, gitdir, ref: ours, value: theirOid });
         }
         return {
           oid: theirOid,
@@ -44944,10 +44944,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new FastForwardError();
         }
         const tree = await GitIndexManager.acquire(
-          { fs: fs15, gitdir, cache: cache2, allowUnmerged: false },
+          { fs: fs16, gitdir, cache: cache2, allowUnmerged: false },
           async (index2) => {
             return mergeTree({
-              fs: fs15,
+              fs: fs16,
               cache: cache2,
               dir,
               gitdir,
@@ -44971,7 +44971,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           )}`;
         }
         const oid = await _commit({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           message,
@@ -44993,7 +44993,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _pull({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       http: http2,
       onProgress,
@@ -45020,14 +45020,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         if (!ref) {
-          const head = await _currentBranch({ fs: fs15, gitdir });
+          const head = await _currentBranch({ fs: fs16, gitdir });
           if (!head) {
             throw new MissingParameterError("ref");
           }
           ref = head;
         }
         const { fetchHead, fetchHeadDescription } = await _fetch({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           http: http2,
           onProgress,
@@ -45047,7 +45047,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           pruneTags
         });
         await _merge({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           ours: ref,
@@ -45062,7 +45062,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           noUpdateBranch: false
         });
         await _checkout({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           onProgress,
           dir,
@@ -45077,7 +45077,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function fastForward({
-      fs: fs15,
+      fs: fs16,
       http: http2,
       onProgress,
       onMessage,
@@ -45096,7 +45096,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         const thisWillNotBeUsed = {
@@ -45105,7 +45105,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           timestamp: Date.now(),
           timezoneOffset: 0
         };
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _pull({
           fs: fsp,
@@ -45135,7 +45135,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function fetch2({
-      fs: fs15,
+      fs: fs16,
       http: http2,
       onProgress,
       onMessage,
@@ -45161,10 +45161,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _fetch({
           fs: fsp,
@@ -45197,17 +45197,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function findMergeBase({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oids,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _findMergeBase({
           fs: fsp,
@@ -45220,72 +45220,72 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _findRoot({ fs: fs15, filepath }) {
-      if (await fs15.exists(join(filepath, ".git"))) {
+    async function _findRoot({ fs: fs16, filepath }) {
+      if (await fs16.exists(join(filepath, ".git"))) {
         return filepath;
       } else {
         const parent = dirname(filepath);
         if (parent === filepath) {
           throw new NotFoundError(`git root for ${filepath}`);
         }
-        return _findRoot({ fs: fs15, filepath: parent });
+        return _findRoot({ fs: fs16, filepath: parent });
       }
     }
-    async function findRoot({ fs: fs15, filepath }) {
+    async function findRoot({ fs: fs16, filepath }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("filepath", filepath);
-        return await _findRoot({ fs: new FileSystem(fs15), filepath });
+        return await _findRoot({ fs: new FileSystem(fs16), filepath });
       } catch (err2) {
         err2.caller = "git.findRoot";
         throw err2;
       }
     }
-    async function getConfig({ fs: fs15, dir, gitdir = join(dir, ".git"), path: path14 }) {
+    async function getConfig({ fs: fs16, dir, gitdir = join(dir, ".git"), path: path15 }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path14);
-        const fsp = new FileSystem(fs15);
+        assertParameter("path", path15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfig({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path14
+          path: path15
         });
       } catch (err2) {
         err2.caller = "git.getConfig";
         throw err2;
       }
     }
-    async function _getConfigAll({ fs: fs15, gitdir, path: path14 }) {
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
-      return config.getall(path14);
+    async function _getConfigAll({ fs: fs16, gitdir, path: path15 }) {
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+      return config.getall(path15);
     }
     async function getConfigAll({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
-      path: path14
+      path: path15
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path14);
-        const fsp = new FileSystem(fs15);
+        assertParameter("path", path15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfigAll({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path14
+          path: path15
         });
       } catch (err2) {
         err2.caller = "git.getConfigAll";
         throw err2;
       }
     }
-    function assignRefPath(root, path14, value) {
-      const parts = path14.split("/");
+    function assignRefPath(root, path15, value) {
+      const parts = path15.split("/");
       const last = parts.pop();
       if (last === "__proto__" || parts.includes("__proto__")) return;
       let o = root;
@@ -45425,7 +45425,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return { oid, object };
     }
-    async function hashBlob({ object }) {
+    async function hashBlob2({ object }) {
       try {
         assertParameter("object", object);
         if (typeof object === "string") {
@@ -45446,7 +45446,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _indexPack({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       onProgress,
       dir,
@@ -45455,14 +45455,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         filepath = join(dir, filepath);
-        const pack = await fs15.read(filepath);
-        const getExternalRefDelta = (oid) => _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+        const pack = await fs16.read(filepath);
+        const getExternalRefDelta = (oid) => _readObject({ fs: fs16, cache: cache2, gitdir, oid });
         const idx = await GitPackIndex.fromPack({
           pack,
           getExternalRefDelta,
           onProgress
         });
-        await fs15.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs16.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
         return {
           oids: [...idx.hashes]
         };
@@ -45472,7 +45472,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function indexPack({
-      fs: fs15,
+      fs: fs16,
       onProgress,
       dir,
       gitdir = join(dir, ".git"),
@@ -45480,11 +45480,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("dir", dir);
         assertParameter("gitdir", dir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _indexPack({
           fs: fsp,
@@ -45500,19 +45500,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function init({
-      fs: fs15,
+      fs: fs16,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         if (!bare) {
           assertParameter("dir", dir);
         }
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _init({
           fs: fsp,
@@ -45527,14 +45527,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _isDescendent({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
       ancestor,
       depth
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs15, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs16, gitdir });
       if (!oid) {
         throw new MissingParameterError("oid");
       }
@@ -45551,7 +45551,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const oid2 = queue.shift();
         const { type, object } = await _readObject({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           oid: oid2
@@ -45575,7 +45575,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return false;
     }
     async function isDescendent({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -45584,11 +45584,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
         assertParameter("ancestor", ancestor);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _isDescendent({
           fs: fsp,
@@ -45604,17 +45604,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function isIgnored({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitIgnoreManager.isIgnored({
           fs: fsp,
@@ -45628,15 +45628,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listBranches({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listBranches({
           fs: fsp,
@@ -45648,12 +45648,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listFiles({ fs: fs15, gitdir, ref, cache: cache2 }) {
+    async function _listFiles({ fs: fs16, gitdir, ref, cache: cache2 }) {
       if (ref) {
-        const oid = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
+        const oid = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
         const filenames = [];
         await accumulateFilesFromOid({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           oid,
@@ -45663,7 +45663,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filenames;
       } else {
         return GitIndexManager.acquire(
-          { fs: fs15, gitdir, cache: cache2 },
+          { fs: fs16, gitdir, cache: cache2 },
           async function(index2) {
             return index2.entries.map((x2) => x2.path);
           }
@@ -45671,18 +45671,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function accumulateFilesFromOid({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
       filenames,
       prefix
     }) {
-      const { tree } = await _readTree({ fs: fs15, cache: cache2, gitdir, oid });
+      const { tree } = await _readTree({ fs: fs16, cache: cache2, gitdir, oid });
       for (const entry of tree) {
         if (entry.type === "tree") {
           await accumulateFilesFromOid({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             gitdir,
             oid: entry.oid,
@@ -45695,16 +45695,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listFiles({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       ref,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listFiles({
           fs: fsp,
@@ -45717,10 +45717,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listNotes({ fs: fs15, cache: cache2, gitdir, ref }) {
+    async function _listNotes({ fs: fs16, cache: cache2, gitdir, ref }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
       } catch (err2) {
         if (err2 instanceof NotFoundError) {
           return [];
@@ -45728,7 +45728,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
       const result = await _readTree({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid: parent
@@ -45740,17 +45740,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return notes;
     }
     async function listNotes({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listNotes({
           fs: fsp,
@@ -45764,15 +45764,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listRefs({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listRefs({ fs: fsp, gitdir: updatedGitdir, filepath });
       } catch (err2) {
@@ -45780,8 +45780,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listRemotes({ fs: fs15, gitdir }) {
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
+    async function _listRemotes({ fs: fs16, gitdir }) {
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
       const remoteNames = await config.getSubsections("remote");
       const remotes = Promise.all(
         remoteNames.map(async (remote) => {
@@ -45791,11 +45791,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       );
       return remotes;
     }
-    async function listRemotes({ fs: fs15, dir, gitdir = join(dir, ".git") }) {
+    async function listRemotes({ fs: fs16, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listRemotes({
           fs: fsp,
@@ -45890,11 +45890,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function listTags({ fs: fs15, dir, gitdir = join(dir, ".git") }) {
+    async function listTags({ fs: fs16, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listTags({ fs: fsp, gitdir: updatedGitdir });
       } catch (err2) {
@@ -45902,21 +45902,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    function compareAge(a, b) {
-      return a.committer.timestamp - b.committer.timestamp;
+    function compareAge(a, b3) {
+      return a.committer.timestamp - b3.committer.timestamp;
     }
     var EMPTY_OID = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
-    async function resolveFileIdInTree({ fs: fs15, cache: cache2, gitdir, oid, fileId }) {
+    async function resolveFileIdInTree({ fs: fs16, cache: cache2, gitdir, oid, fileId }) {
       if (fileId === EMPTY_OID) return;
       const _oid = oid;
       let filepath;
-      const result = await resolveTree({ fs: fs15, cache: cache2, gitdir, oid });
+      const result = await resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (fileId === result.oid) {
         filepath = result.path;
       } else {
         filepath = await _resolveFileId({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir,
           tree,
@@ -45931,7 +45931,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath;
     }
     async function _resolveFileId({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       tree,
@@ -45947,13 +45947,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           filepaths.push(result);
         } else if (entry.type === "tree") {
           result = _readObject({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             gitdir,
             oid: entry.oid
           }).then(function({ object }) {
             return _resolveFileId({
-              fs: fs15,
+              fs: fs16,
               cache: cache2,
               gitdir,
               tree: GitTree.from(object),
@@ -45970,7 +45970,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepaths;
     }
     async function _log({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       filepath,
@@ -45993,9 +45993,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const pushCommit = (commit2) => {
         if (matchesAuthor(commit2)) commits.push(commit2);
       };
-      const shallowCommits = await GitShallowManager.read({ fs: fs15, gitdir });
-      const oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
-      const tips = [await _readCommit({ fs: fs15, cache: cache2, gitdir, oid })];
+      const shallowCommits = await GitShallowManager.read({ fs: fs16, gitdir });
+      const oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
+      const tips = [await _readCommit({ fs: fs16, cache: cache2, gitdir, oid })];
       let lastFileOid;
       let lastFileMode;
       let lastCommit;
@@ -46012,7 +46012,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           let vFileEntry;
           try {
             vFileEntry = await resolveFilepathEntry({
-              fs: fs15,
+              fs: fs16,
               cache: cache2,
               gitdir,
               oid: commit2.commit.tree,
@@ -46030,7 +46030,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               let found = follow && lastFileOid;
               if (found) {
                 found = await resolveFileIdInTree({
-                  fs: fs15,
+                  fs: fs16,
                   cache: cache2,
                   gitdir,
                   oid: commit2.commit.tree,
@@ -46040,14 +46040,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   if (Array.isArray(found)) {
                     if (lastCommit) {
                       const lastFound = await resolveFileIdInTree({
-                        fs: fs15,
+                        fs: fs16,
                         cache: cache2,
                         gitdir,
                         oid: lastCommit.commit.tree,
                         fileId: lastFileOid
                       });
                       if (Array.isArray(lastFound)) {
-                        found = found.filter((p) => lastFound.indexOf(p) === -1);
+                        found = found.filter((p2) => lastFound.indexOf(p2) === -1);
                         if (found.length === 1) {
                           found = found[0];
                           filepath = found;
@@ -46085,7 +46085,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         if (!shallowCommits.has(commit2.oid)) {
           for (const oid2 of commit2.commit.parent) {
-            const commit3 = await _readCommit({ fs: fs15, cache: cache2, gitdir, oid: oid2 });
+            const commit3 = await _readCommit({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
             if (!tips.map((commit4) => commit4.oid).includes(commit3.oid)) {
               tips.push(commit3);
             }
@@ -46094,12 +46094,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (tips.length === 0) {
           endCommit(commit2);
         }
-        tips.sort((a, b) => compareAge(a.commit, b.commit));
+        tips.sort((a, b3) => compareAge(a.commit, b3.commit));
       }
       if (includeChanges) {
         for (const commit2 of commits) {
           commit2.commit.changes = await getChanges({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             gitdir,
             commit: commit2,
@@ -46109,10 +46109,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return commits;
     }
-    async function getChanges({ fs: fs15, cache: cache2, gitdir, commit: commit2, shallow }) {
+    async function getChanges({ fs: fs16, cache: cache2, gitdir, commit: commit2, shallow }) {
       const parent = shallow || !commit2.commit.parent[0] ? "4b825dc642cb6eb9a060e54bf8d69288fbee4904" : commit2.commit.parent[0];
       return _walk({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         trees: [TREE({ ref: commit2.oid }), TREE({ ref: parent })],
@@ -46143,7 +46143,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
     }
     async function log({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       filepath,
@@ -46158,10 +46158,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _log({
           fs: fsp,
@@ -46206,10 +46206,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           author: _author
         });
@@ -46217,7 +46217,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("author");
         }
         const committer = await normalizeCommitterObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           author,
           committer: _committer
@@ -46226,7 +46226,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _merge({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -46259,7 +46259,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ref_delta: 112
     };
     async function _pack({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -46292,20 +46292,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       write("00000002", "hex");
       write(padHex(8, oids.length), "hex");
       for (const oid of oids) {
-        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
         await writeObject2({ write, object, stype: type });
       }
       const digest = hash.digest();
       outputStream.push(digest);
       return outputStream;
     }
-    async function _packObjects({ fs: fs15, cache: cache2, gitdir, oids, write }) {
-      const buffers = await _pack({ fs: fs15, cache: cache2, gitdir, oids });
+    async function _packObjects({ fs: fs16, cache: cache2, gitdir, oids, write }) {
+      const buffers = await _pack({ fs: fs16, cache: cache2, gitdir, oids });
       const packfile = Buffer.from(await collect(buffers));
       const packfileSha = packfile.slice(-20).toString("hex");
       const filename = `pack-${packfileSha}.pack`;
       if (write) {
-        await fs15.write(join(gitdir, `objects/pack/${filename}`), packfile);
+        await fs16.write(join(gitdir, `objects/pack/${filename}`), packfile);
         return { filename };
       }
       return {
@@ -46314,7 +46314,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
     }
     async function packObjects({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oids,
@@ -46322,10 +46322,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _packObjects({
           fs: fsp,
@@ -46368,23 +46368,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _pull({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           http: http2,
           onProgress,
@@ -46415,22 +46415,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listCommitsAndTags({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
       start,
       finish: finish2
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs15, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs16, gitdir });
       const startingSet = /* @__PURE__ */ new Set();
       const finishingSet = /* @__PURE__ */ new Set();
       for (const ref of start) {
-        startingSet.add(await GitRefManager.resolve({ fs: fs15, gitdir, ref }));
+        startingSet.add(await GitRefManager.resolve({ fs: fs16, gitdir, ref }));
       }
       for (const ref of finish2) {
         try {
-          const oid = await GitRefManager.resolve({ fs: fs15, gitdir, ref });
+          const oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
           finishingSet.add(oid);
         } catch (err2) {
         }
@@ -46438,7 +46438,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const visited = /* @__PURE__ */ new Set();
       async function walk2(oid) {
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const commit2 = tag2.headers().object;
@@ -46463,7 +46463,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return visited;
     }
     async function listObjects({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -46473,7 +46473,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async function walk2(oid) {
         if (visited.has(oid)) return;
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const obj2 = tag2.headers().object;
@@ -46552,7 +46552,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _push({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       http: http2,
       onProgress,
@@ -46572,11 +46572,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       headers = {},
       signal
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs15, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs16, gitdir });
       if (typeof ref === "undefined") {
         throw new MissingParameterError("ref");
       }
-      const config = await GitConfigManager.get({ fs: fs15, gitdir });
+      const config = await GitConfigManager.get({ fs: fs16, gitdir });
       remote = remote || await config.get(`branch.${ref}.pushRemote`) || await config.get("remote.pushDefault") || await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.pushurl`) || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -46589,8 +46589,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (corsProxy === void 0) {
         corsProxy = await config.get("http.corsProxy");
       }
-      const fullRef = await GitRefManager.expand({ fs: fs15, gitdir, ref });
-      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs15, gitdir, ref: fullRef });
+      const fullRef = await GitRefManager.expand({ fs: fs16, gitdir, ref });
+      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs16, gitdir, ref: fullRef });
       const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
       const httpRemote = await GitRemoteHTTP2.discover({
         http: http2,
@@ -46641,7 +46641,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           let mergebase = [];
           try {
             mergebase = await _findMergeBase({
-              fs: fs15,
+              fs: fs16,
               cache: cache2,
               gitdir,
               oids: [oid, oldoid]
@@ -46651,23 +46651,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
           for (const oid2 of mergebase) finish2.push(oid2);
           if (thinPack) {
-            skipObjects = await listObjects({ fs: fs15, cache: cache2, gitdir, oids: mergebase });
+            skipObjects = await listObjects({ fs: fs16, cache: cache2, gitdir, oids: mergebase });
           }
         }
         if (!finish2.includes(oid)) {
           const commits = await listCommitsAndTags({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             gitdir,
             start: [oid],
             finish: finish2
           });
-          objects = await listObjects({ fs: fs15, cache: cache2, gitdir, oids: commits });
+          objects = await listObjects({ fs: fs16, cache: cache2, gitdir, oids: commits });
         }
         if (thinPack) {
           try {
             const ref2 = await GitRefManager.resolve({
-              fs: fs15,
+              fs: fs16,
               gitdir,
               ref: `refs/remotes/${remote}/HEAD`,
               depth: 2
@@ -46678,7 +46678,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               map: httpRemote.refs
             });
             const oids = [oid2];
-            for (const oid3 of await listObjects({ fs: fs15, cache: cache2, gitdir, oids })) {
+            for (const oid3 of await listObjects({ fs: fs16, cache: cache2, gitdir, oids })) {
               skipObjects.add(oid3);
             }
           } catch (e) {
@@ -46693,7 +46693,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             throw new PushRejectedError("tag-exists");
           }
           if (oid !== "0000000000000000000000000000000000000000" && oldoid !== "0000000000000000000000000000000000000000" && !await _isDescendent({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             gitdir,
             oid,
@@ -46713,7 +46713,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         triplets: [{ oldoid, oid, fullRef: fullRemoteRef }]
       });
       const packstream2 = _delete ? [] : await _pack({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oids: [...objects]
@@ -46746,21 +46746,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           ""
         )}`;
         if (_delete) {
-          await GitRefManager.deleteRef({ fs: fs15, gitdir, ref: ref2 });
+          await GitRefManager.deleteRef({ fs: fs16, gitdir, ref: ref2 });
         } else {
-          await GitRefManager.writeRef({ fs: fs15, gitdir, ref: ref2, value: oid });
+          await GitRefManager.writeRef({ fs: fs16, gitdir, ref: ref2, value: oid });
         }
       }
       if (result.ok && Object.values(result.refs).every((result2) => result2.ok)) {
         return result;
       } else {
-        const prettyDetails = Object.entries(result.refs).filter(([k, v]) => !v.ok).map(([k, v]) => `
-  - ${k}: ${v.error}`).join("");
+        const prettyDetails = Object.entries(result.refs).filter(([k2, v2]) => !v2.ok).map(([k2, v2]) => `
+  - ${k2}: ${v2.error}`).join("");
         throw new GitPushError(prettyDetails, result);
       }
     }
     async function push({
-      fs: fs15,
+      fs: fs16,
       http: http2,
       onProgress,
       onMessage,
@@ -46782,10 +46782,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       signal
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _push({
           fs: fsp,
@@ -46813,11 +46813,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function resolveBlob({ fs: fs15, cache: cache2, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs15, cache: cache2, gitdir, oid });
+    async function resolveBlob({ fs: fs16, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveBlob({ fs: fs15, cache: cache2, gitdir, oid });
+        return resolveBlob({ fs: fs16, cache: cache2, gitdir, oid });
       }
       if (type !== "blob") {
         throw new ObjectTypeError(oid, type, "blob");
@@ -46825,17 +46825,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { oid, blob: new Uint8Array(object) };
     }
     async function _readBlob({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs15, cache: cache2, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs16, cache: cache2, gitdir, oid, filepath });
       }
       const blob = await resolveBlob({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid
@@ -46843,7 +46843,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return blob;
     }
     async function readBlob2({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -46851,10 +46851,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readBlob({
           fs: fsp,
@@ -46869,17 +46869,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function readCommit({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readCommit({
           fs: fsp,
@@ -46893,15 +46893,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _readNote({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       gitdir,
       ref = "refs/notes/commits",
       oid
     }) {
-      const parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
+      const parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
       const { blob } = await _readBlob({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid: parent,
@@ -46910,7 +46910,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return blob;
     }
     async function readNote({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
@@ -46918,11 +46918,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readNote({
           fs: fsp,
@@ -46950,11 +46950,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         if (filepath !== void 0) {
           oid = await resolveFilepath({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             gitdir: updatedGitdir,
             oid,
@@ -46963,7 +46963,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const _format = format === "parsed" ? "content" : format;
         const result = await _readObject({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir: updatedGitdir,
           oid,
@@ -47006,9 +47006,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _readTag({ fs: fs15, cache: cache2, gitdir, oid }) {
+    async function _readTag({ fs: fs16, cache: cache2, gitdir, oid }) {
       const { type, object } = await _readObject({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid,
@@ -47026,17 +47026,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return result;
     }
     async function readTag({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTag({
           fs: fsp,
@@ -47050,7 +47050,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function readTree({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -47058,10 +47058,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTree({
           fs: fsp,
@@ -47103,7 +47103,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _removeNote({
-      fs: fs15,
+      fs: fs16,
       cache: cache2,
       onSign,
       gitdir,
@@ -47115,14 +47115,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs15, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
       } catch (err2) {
         if (!(err2 instanceof NotFoundError)) {
           throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -47130,12 +47130,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let tree = result.tree;
       tree = tree.filter((entry) => entry.path !== oid);
       const treeOid = await _writeTree({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs15,
+        fs: fs16,
         cache: cache2,
         onSign,
         gitdir,
@@ -47166,23 +47166,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _removeNote({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -47198,7 +47198,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _renameBranch({
-      fs: fs15,
+      fs: fs16,
       gitdir,
       oldref,
       ref,
@@ -47212,27 +47212,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fulloldref = `refs/heads/${oldref}`;
       const fullnewref = `refs/heads/${ref}`;
-      const newexist = await GitRefManager.exists({ fs: fs15, gitdir, ref: fullnewref });
+      const newexist = await GitRefManager.exists({ fs: fs16, gitdir, ref: fullnewref });
       if (newexist) {
         throw new AlreadyExistsError("branch", ref, false);
       }
       const value = await GitRefManager.resolve({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: fulloldref,
         depth: 1
       });
-      await GitRefManager.writeRef({ fs: fs15, gitdir, ref: fullnewref, value });
-      await GitRefManager.deleteRef({ fs: fs15, gitdir, ref: fulloldref });
+      await GitRefManager.writeRef({ fs: fs16, gitdir, ref: fullnewref, value });
+      await GitRefManager.deleteRef({ fs: fs16, gitdir, ref: fulloldref });
       const fullCurrentBranchRef = await _currentBranch({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         fullname: true
       });
       const isCurrentBranch = fullCurrentBranchRef === fulloldref;
       if (checkout2 || isCurrentBranch) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs15,
+          fs: fs16,
           gitdir,
           ref: "HEAD",
           value: fullnewref
@@ -47240,7 +47240,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function renameBranch({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -47248,11 +47248,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       checkout: checkout2 = false
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oldref", oldref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _renameBranch({
           fs: fsp,
@@ -47281,13 +47281,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         let oid;
         let workdirOid;
         try {
           oid = await GitRefManager.resolve({
-            fs: fs15,
+            fs: fs16,
             gitdir: updatedGitdir,
             ref: ref || "HEAD"
           });
@@ -47297,7 +47297,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (oid) {
           try {
             oid = await resolveFilepath({
-              fs: fs15,
+              fs: fs16,
               cache: cache2,
               gitdir: updatedGitdir,
               oid,
@@ -47320,7 +47320,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           gid: 0,
           size: 0
         };
-        const object = dir && await fs15.read(join(dir, filepath));
+        const object = dir && await fs16.read(join(dir, filepath));
         if (object) {
           workdirOid = await hashObject$1({
             gitdir: updatedGitdir,
@@ -47328,11 +47328,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             object
           });
           if (oid === workdirOid) {
-            stats = await fs15.lstat(join(dir, filepath));
+            stats = await fs16.lstat(join(dir, filepath));
           }
         }
         await GitIndexManager.acquire(
-          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             index2.delete({ filepath });
             if (oid) {
@@ -47346,17 +47346,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function resolveRef({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       ref,
       depth
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         const oid = await GitRefManager.resolve({
           fs: fsp,
@@ -47374,32 +47374,32 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       fs: _fs,
       dir,
       gitdir = join(dir, ".git"),
-      path: path14,
+      path: path15,
       value,
       append = false
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path14);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
-        const config = await GitConfigManager.get({ fs: fs15, gitdir: updatedGitdir });
+        assertParameter("path", path15);
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const config = await GitConfigManager.get({ fs: fs16, gitdir: updatedGitdir });
         if (append) {
-          await config.append(path14, value);
+          await config.append(path15, value);
         } else {
-          await config.set(path14, value);
+          await config.set(path15, value);
         }
-        await GitConfigManager.save({ fs: fs15, gitdir: updatedGitdir, config });
+        await GitConfigManager.save({ fs: fs16, gitdir: updatedGitdir, config });
       } catch (err2) {
         err2.caller = "git.setConfig";
         throw err2;
       }
     }
-    async function _writeCommit({ fs: fs15, gitdir, commit: commit2 }) {
+    async function _writeCommit({ fs: fs16, gitdir, commit: commit2 }) {
       const object = GitCommit.from(commit2).toObject();
       const oid = await _writeObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         type: "commit",
         object,
@@ -47441,9 +47441,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.dir - The working directory.
        * @param {string}[args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        */
-      constructor({ fs: fs15, dir, gitdir = join(dir, ".git") }) {
+      constructor({ fs: fs16, dir, gitdir = join(dir, ".git") }) {
         Object.assign(this, {
-          fs: fs15,
+          fs: fs16,
           dir,
           gitdir,
           _author: null
@@ -47612,26 +47612,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return GitRefStash.getStashReflogEntry(reflogString, parsed);
       }
     };
-    async function _createStashCommit({ fs: fs15, dir, gitdir, message = "" }) {
-      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
+    async function _createStashCommit({ fs: fs16, dir, gitdir, message = "" }) {
+      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
       await stashMgr.getAuthor();
       const branch2 = await _currentBranch({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         fullname: false
       });
       const headCommit = await GitRefManager.resolve({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         ref: "HEAD"
       });
-      const headCommitObj = await readCommit({ fs: fs15, dir, gitdir, oid: headCommit });
+      const headCommitObj = await readCommit({ fs: fs16, dir, gitdir, oid: headCommit });
       const headMsg = headCommitObj.commit.message;
       const stashCommitParents = [headCommit];
       let stashCommitTree = null;
       let workDirCompareBase = TREE({ ref: "HEAD" });
       const indexTree = await writeTreeChanges({
-        fs: fs15,
+        fs: fs16,
         dir,
         gitdir,
         treePair: [TREE({ ref: "HEAD" }), "stage"]
@@ -47647,7 +47647,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         workDirCompareBase = STAGE();
       }
       const workingTree = await writeTreeChanges({
-        fs: fs15,
+        fs: fs16,
         dir,
         gitdir,
         treePair: [workDirCompareBase, "workdir"]
@@ -47672,9 +47672,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return { stashCommit, stashMsg, branch: branch2, stashMgr };
     }
-    async function _stashPush({ fs: fs15, dir, gitdir, message = "" }) {
+    async function _stashPush({ fs: fs16, dir, gitdir, message = "" }) {
       const { stashCommit, stashMsg, branch: branch2, stashMgr } = await _createStashCommit({
-        fs: fs15,
+        fs: fs16,
         dir,
         gitdir,
         message
@@ -47685,7 +47685,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         message: stashMsg
       });
       await checkout({
-        fs: fs15,
+        fs: fs16,
         dir,
         gitdir,
         ref: branch2,
@@ -47695,17 +47695,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return stashCommit;
     }
-    async function _stashCreate({ fs: fs15, dir, gitdir, message = "" }) {
+    async function _stashCreate({ fs: fs16, dir, gitdir, message = "" }) {
       const { stashCommit } = await _createStashCommit({
-        fs: fs15,
+        fs: fs16,
         dir,
         gitdir,
         message
       });
       return stashCommit;
     }
-    async function _stashApply({ fs: fs15, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
+    async function _stashApply({ fs: fs16, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       const { parent: stashParents = null } = stashCommit.commit ? stashCommit.commit : {};
       if (!stashParents || !Array.isArray(stashParents)) {
@@ -47713,14 +47713,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       for (let i2 = 0; i2 < stashParents.length - 1; i2++) {
         const applyingCommit = await _readCommit({
-          fs: fs15,
+          fs: fs16,
           cache: {},
           gitdir,
           oid: stashParents[i2 + 1]
         });
         const wasStaged = applyingCommit.commit.message.startsWith("stash-Index");
         await applyTreeChanges({
-          fs: fs15,
+          fs: fs16,
           dir,
           gitdir,
           stashCommit: stashParents[i2 + 1],
@@ -47729,16 +47729,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         });
       }
     }
-    async function _stashDrop({ fs: fs15, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
+    async function _stashDrop({ fs: fs16, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       if (!stashCommit.commit) {
         return;
       }
       const stashRefPath = stashMgr.refStashPath;
       await acquireLock(stashRefPath, async () => {
-        if (await fs15.exists(stashRefPath)) {
-          await fs15.rm(stashRefPath);
+        if (await fs16.exists(stashRefPath)) {
+          await fs16.rm(stashRefPath);
         }
       });
       const reflogEntries = await stashMgr.readStashReflogs({ parsed: false });
@@ -47749,7 +47749,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const stashReflogPath = stashMgr.refLogsStashPath;
       await acquireLock(stashReflogPath, async () => {
         if (reflogEntries.length) {
-          await fs15.write(
+          await fs16.write(
             stashReflogPath,
             reflogEntries.reverse().join("\n") + "\n",
             "utf8"
@@ -47757,40 +47757,40 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const lastStashCommit = reflogEntries[reflogEntries.length - 1].split(" ")[1];
           await stashMgr.writeStashRef(lastStashCommit);
         } else {
-          await fs15.rm(stashReflogPath);
+          await fs16.rm(stashReflogPath);
         }
       });
     }
-    async function _stashList({ fs: fs15, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
+    async function _stashList({ fs: fs16, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
       return stashMgr.readStashReflogs({ parsed: true });
     }
-    async function _stashClear({ fs: fs15, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs15, dir, gitdir });
+    async function _stashClear({ fs: fs16, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
       const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
       await acquireLock(stashRefPath, async () => {
         await Promise.all(
-          stashRefPath.map(async (path14) => {
-            if (await fs15.exists(path14)) {
-              return fs15.rm(path14);
+          stashRefPath.map(async (path15) => {
+            if (await fs16.exists(path15)) {
+              return fs16.rm(path15);
             }
           })
         );
       });
     }
-    async function _stashPop({ fs: fs15, dir, gitdir, refIdx = 0 }) {
-      await _stashApply({ fs: fs15, dir, gitdir, refIdx });
-      await _stashDrop({ fs: fs15, dir, gitdir, refIdx });
+    async function _stashPop({ fs: fs16, dir, gitdir, refIdx = 0 }) {
+      await _stashApply({ fs: fs16, dir, gitdir, refIdx });
+      await _stashDrop({ fs: fs16, dir, gitdir, refIdx });
     }
     async function stash({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       op = "push",
       message = "",
       refIdx = 0
     }) {
-      assertParameter("fs", fs15);
+      assertParameter("fs", fs16);
       assertParameter("dir", dir);
       assertParameter("gitdir", gitdir);
       assertParameter("op", op);
@@ -47805,10 +47805,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
       const opsNeedRefIdx = ["apply", "drop", "pop"];
       try {
-        const _fs = new FileSystem(fs15);
+        const _fs = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp: _fs, dotgit: gitdir });
         const folders = ["refs", "logs", "logs/refs"];
-        folders.map((f) => join(updatedGitdir, f)).forEach(async (folder) => {
+        folders.map((f2) => join(updatedGitdir, f2)).forEach(async (folder) => {
           if (!await _fs.exists(folder)) {
             await _fs.mkdir(folder);
           }
@@ -47847,18 +47847,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
-        const headTree = await getHeadTree({ fs: fs15, cache: cache2, gitdir: updatedGitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const headTree = await getHeadTree({ fs: fs16, cache: cache2, gitdir: updatedGitdir });
         const treeOid = await getOidAtPath({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           gitdir: updatedGitdir,
           tree: headTree,
           path: filepath
         });
         const indexEntry = await GitIndexManager.acquire(
-          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of index2) {
               if (entry.path === filepath) return entry;
@@ -47868,7 +47868,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         );
         if (treeOid === null && indexEntry === null) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs15,
+            fs: fs16,
             gitdir: updatedGitdir,
             dir,
             filepath
@@ -47877,26 +47877,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return "ignored";
           }
         }
-        const stats = await fs15.lstat(join(dir, filepath));
-        const H = treeOid !== null;
-        const I = indexEntry !== null;
-        const W = stats !== null && (H || I || await hasExactCasePath({ fs: fs15, dir, filepath }));
+        const stats = await fs16.lstat(join(dir, filepath));
+        const H2 = treeOid !== null;
+        const I2 = indexEntry !== null;
+        const W2 = stats !== null && (H2 || I2 || await hasExactCasePath({ fs: fs16, dir, filepath }));
         const getWorkdirOid = async () => {
-          if (I && !compareStats(indexEntry, stats)) {
+          if (I2 && !compareStats(indexEntry, stats)) {
             return indexEntry.oid;
           } else {
-            const config = await GitConfigManager.get({ fs: fs15, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs16, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
-            const object = await fs15.read(join(dir, filepath), { autocrlf });
+            const object = await fs16.read(join(dir, filepath), { autocrlf });
             const workdirOid = await hashObject$1({
               gitdir: updatedGitdir,
               type: "blob",
               object
             });
-            if (refresh && I && !indexEntry.flags.intentToAdd && indexEntry.oid === workdirOid) {
+            if (refresh && I2 && !indexEntry.flags.intentToAdd && indexEntry.oid === workdirOid) {
               if (stats.size !== -1) {
                 await GitIndexManager.acquire(
-                  { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+                  { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
                   async function(index2) {
                     index2.insert({ filepath, stats, oid: workdirOid });
                   }
@@ -47906,22 +47906,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return workdirOid;
           }
         };
-        if (!H && !W && !I) return "absent";
-        if (!H && !W && I) return "*absent";
-        if (!H && W && !I) return "*added";
-        if (!H && W && I) {
+        if (!H2 && !W2 && !I2) return "absent";
+        if (!H2 && !W2 && I2) return "*absent";
+        if (!H2 && W2 && !I2) return "*added";
+        if (!H2 && W2 && I2) {
           const workdirOid = await getWorkdirOid();
           return workdirOid === indexEntry.oid ? "added" : "*added";
         }
-        if (H && !W && !I) return "deleted";
-        if (H && !W && I) {
+        if (H2 && !W2 && !I2) return "deleted";
+        if (H2 && !W2 && I2) {
           return treeOid === indexEntry.oid ? "*deleted" : "*deleted";
         }
-        if (H && W && !I) {
+        if (H2 && W2 && !I2) {
           const workdirOid = await getWorkdirOid();
           return workdirOid === treeOid ? "*undeleted" : "*undeletemodified";
         }
-        if (H && W && I) {
+        if (H2 && W2 && I2) {
           const workdirOid = await getWorkdirOid();
           if (workdirOid === treeOid) {
             return workdirOid === indexEntry.oid ? "unmodified" : "*unmodified";
@@ -47934,13 +47934,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function hasExactCasePath({ fs: fs15, dir, filepath }) {
+    async function hasExactCasePath({ fs: fs16, dir, filepath }) {
       const segments = filepath.replace(/\\/g, "/").split("/").filter((segment) => segment !== "" && segment !== ".");
       let parent = dir;
       for (const segment of segments) {
         let entries;
         try {
-          entries = await fs15._readdir(parent);
+          entries = await fs16._readdir(parent);
         } catch (err2) {
           if (err2.code === "ENOENT" || err2.code === "ENOTDIR") return false;
           throw err2;
@@ -47952,36 +47952,36 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return true;
     }
-    async function getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree, path: path14 }) {
-      if (typeof path14 === "string") path14 = path14.split("/");
-      const dirname2 = path14.shift();
+    async function getOidAtPath({ fs: fs16, cache: cache2, gitdir: updatedGitdir, tree, path: path15 }) {
+      if (typeof path15 === "string") path15 = path15.split("/");
+      const dirname2 = path15.shift();
       for (const entry of tree) {
         if (entry.path === dirname2) {
-          if (path14.length === 0) {
+          if (path15.length === 0) {
             return entry.oid;
           }
           const { type, object } = await _readObject({
-            fs: fs15,
+            fs: fs16,
             cache: cache2,
             gitdir: updatedGitdir,
             oid: entry.oid
           });
           if (type === "tree") {
             const tree2 = GitTree.from(object);
-            return getOidAtPath({ fs: fs15, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path14 });
+            return getOidAtPath({ fs: fs16, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path15 });
           }
           if (type === "blob") {
-            throw new ObjectTypeError(entry.oid, type, "blob", path14.join("/"));
+            throw new ObjectTypeError(entry.oid, type, "blob", path15.join("/"));
           }
         }
       }
       return null;
     }
-    async function getHeadTree({ fs: fs15, cache: cache2, gitdir: updatedGitdir }) {
+    async function getHeadTree({ fs: fs16, cache: cache2, gitdir: updatedGitdir }) {
       let oid;
       try {
         oid = await GitRefManager.resolve({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           ref: "HEAD"
         });
@@ -47991,7 +47991,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         throw e;
       }
-      const { tree } = await _readTree({ fs: fs15, cache: cache2, gitdir: updatedGitdir, oid });
+      const { tree } = await _readTree({ fs: fs16, cache: cache2, gitdir: updatedGitdir, oid });
       return tree;
     }
     async function statusMatrix({
@@ -48009,10 +48009,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         return await _walk({
-          fs: fs15,
+          fs: fs16,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -48021,7 +48021,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             if (!head && !stage && workdir) {
               if (!shouldIgnore) {
                 const isIgnored2 = await GitIgnoreManager.isIgnored({
-                  fs: fs15,
+                  fs: fs16,
                   dir,
                   filepath
                 });
@@ -48079,21 +48079,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs15 = new FileSystem(_fs);
+        const fs16 = new FileSystem(_fs);
         if (ref === void 0) {
           throw new MissingParameterError("ref");
         }
         ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         const value = await GitRefManager.resolve({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           ref: object || "HEAD"
         });
-        if (!force && await GitRefManager.exists({ fs: fs15, gitdir: updatedGitdir, ref })) {
+        if (!force && await GitRefManager.exists({ fs: fs16, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("tag", ref);
         }
-        await GitRefManager.writeRef({ fs: fs15, gitdir: updatedGitdir, ref, value });
+        await GitRefManager.writeRef({ fs: fs16, gitdir: updatedGitdir, ref, value });
       } catch (err2) {
         err2.caller = "git.tag";
         throw err2;
@@ -48115,14 +48115,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         if (remove2) {
           return await GitIndexManager.acquire(
-            { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+            { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
             async function(index2) {
               if (!force) {
-                const fileStats2 = await fs15.lstat(join(dir, filepath));
+                const fileStats2 = await fs16.lstat(join(dir, filepath));
                 if (fileStats2) {
                   if (fileStats2.isDirectory()) {
                     throw new InvalidFilepathError("directory");
@@ -48140,7 +48140,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         let fileStats;
         if (!oid) {
-          fileStats = await fs15.lstat(join(dir, filepath));
+          fileStats = await fs16.lstat(join(dir, filepath));
           if (!fileStats) {
             throw new NotFoundError(
               `file at "${filepath}" on disk and "remove" not set`
@@ -48151,7 +48151,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         }
         return await GitIndexManager.acquire(
-          { fs: fs15, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             if (!add2 && !index2.has({ filepath })) {
               throw new NotFoundError(
@@ -48161,9 +48161,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             let stats;
             if (!oid) {
               stats = fileStats;
-              const object = stats.isSymbolicLink() ? await fs15.readlink(join(dir, filepath)) : await fs15.read(join(dir, filepath));
+              const object = stats.isSymbolicLink() ? await fs16.readlink(join(dir, filepath)) : await fs16.read(join(dir, filepath));
               oid = await _writeObject({
-                fs: fs15,
+                fs: fs16,
                 gitdir: updatedGitdir,
                 type: "blob",
                 format: "content",
@@ -48203,7 +48203,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function walk({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       trees,
@@ -48213,10 +48213,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("trees", trees);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _walk({
           fs: fsp,
@@ -48233,12 +48233,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function writeBlob({ fs: fs15, dir, gitdir = join(dir, ".git"), blob }) {
+    async function writeBlob({ fs: fs16, dir, gitdir = join(dir, ".git"), blob }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("blob", blob);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeObject({
           fs: fsp,
@@ -48253,16 +48253,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function writeCommit({
-      fs: fs15,
+      fs: fs16,
       dir,
       gitdir = join(dir, ".git"),
       commit: commit2
     }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("commit", commit2);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeCommit({
           fs: fsp,
@@ -48285,8 +48285,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       encoding = void 0
     }) {
       try {
-        const fs15 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
+        const fs16 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
         if (format === "parsed") {
           switch (type) {
             case "commit":
@@ -48307,7 +48307,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           format = "content";
         }
         oid = await _writeObject({
-          fs: fs15,
+          fs: fs16,
           gitdir: updatedGitdir,
           type,
           object,
@@ -48334,29 +48334,29 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("value", value);
-        const fs15 = new FileSystem(_fs);
+        const fs16 = new FileSystem(_fs);
         if (!isValidRef(ref, true)) {
           throw new InvalidRefNameError(ref, cleanGitRef.clean(ref));
         }
-        const updatedGitdir = await discoverGitdir({ fsp: fs15, dotgit: gitdir });
-        if (!force && await GitRefManager.exists({ fs: fs15, gitdir: updatedGitdir, ref })) {
+        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        if (!force && await GitRefManager.exists({ fs: fs16, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("ref", ref);
         }
         if (symbolic) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs15,
+            fs: fs16,
             gitdir: updatedGitdir,
             ref,
             value
           });
         } else {
           value = await GitRefManager.resolve({
-            fs: fs15,
+            fs: fs16,
             gitdir: updatedGitdir,
             ref: value
           });
           await GitRefManager.writeRef({
-            fs: fs15,
+            fs: fs16,
             gitdir: updatedGitdir,
             ref,
             value
@@ -48367,10 +48367,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _writeTag({ fs: fs15, gitdir, tag: tag2 }) {
+    async function _writeTag({ fs: fs16, gitdir, tag: tag2 }) {
       const object = GitAnnotatedTag.from(tag2).toObject();
       const oid = await _writeObject({
-        fs: fs15,
+        fs: fs16,
         gitdir,
         type: "tag",
         object,
@@ -48378,12 +48378,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function writeTag({ fs: fs15, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
+    async function writeTag({ fs: fs16, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("tag", tag2);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTag({
           fs: fsp,
@@ -48395,12 +48395,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function writeTree({ fs: fs15, dir, gitdir = join(dir, ".git"), tree }) {
+    async function writeTree({ fs: fs16, dir, gitdir = join(dir, ".git"), tree }) {
       try {
-        assertParameter("fs", fs15);
+        assertParameter("fs", fs16);
         assertParameter("gitdir", gitdir);
         assertParameter("tree", tree);
-        const fsp = new FileSystem(fs15);
+        const fsp = new FileSystem(fs16);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTree({
           fs: fsp,
@@ -48431,7 +48431,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       getConfigAll,
       setConfig,
       currentBranch,
-      deleteBranch,
+      deleteBranch: deleteBranch2,
       deleteRef,
       deleteRemote,
       deleteTag,
@@ -48443,7 +48443,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       findRoot,
       getRemoteInfo,
       getRemoteInfo2,
-      hashBlob,
+      hashBlob: hashBlob2,
       indexPack,
       init,
       isDescendent,
@@ -48501,7 +48501,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     exports2.commit = commit;
     exports2.currentBranch = currentBranch;
     exports2.default = index;
-    exports2.deleteBranch = deleteBranch;
+    exports2.deleteBranch = deleteBranch2;
     exports2.deleteRef = deleteRef;
     exports2.deleteRemote = deleteRemote;
     exports2.deleteTag = deleteTag;
@@ -48515,7 +48515,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     exports2.getConfigAll = getConfigAll;
     exports2.getRemoteInfo = getRemoteInfo;
     exports2.getRemoteInfo2 = getRemoteInfo2;
-    exports2.hashBlob = hashBlob;
+    exports2.hashBlob = hashBlob2;
     exports2.indexPack = indexPack;
     exports2.init = init;
     exports2.isDescendent = isDescendent;
@@ -48572,19 +48572,19 @@ var require_light = __commonJS({
         return n && n["default"] || n;
       }
       var load = function(received, defaults, onto = {}) {
-        var k, ref, v;
-        for (k in defaults) {
-          v = defaults[k];
-          onto[k] = (ref = received[k]) != null ? ref : v;
+        var k2, ref, v2;
+        for (k2 in defaults) {
+          v2 = defaults[k2];
+          onto[k2] = (ref = received[k2]) != null ? ref : v2;
         }
         return onto;
       };
       var overwrite = function(received, defaults, onto = {}) {
-        var k, v;
-        for (k in received) {
-          v = received[k];
-          if (defaults[k] !== void 0) {
-            onto[k] = v;
+        var k2, v2;
+        for (k2 in received) {
+          v2 = received[k2];
+          if (defaults[k2] !== void 0) {
+            onto[k2] = v2;
           }
         }
         return onto;
@@ -48770,9 +48770,9 @@ var require_light = __commonJS({
           this.Events = new Events$1(this);
           this._length = 0;
           this._lists = (function() {
-            var j, ref, results;
+            var j2, ref, results;
             results = [];
-            for (i2 = j = 1, ref = num_priorities; 1 <= ref ? j <= ref : j >= ref; i2 = 1 <= ref ? ++j : --j) {
+            for (i2 = j2 = 1, ref = num_priorities; 1 <= ref ? j2 <= ref : j2 >= ref; i2 = 1 <= ref ? ++j2 : --j2) {
               results.push(new DLList$1((() => {
                 return this.incr();
               }), (() => {
@@ -48808,9 +48808,9 @@ var require_light = __commonJS({
           });
         }
         getFirst(arr = this._lists) {
-          var j, len, list;
-          for (j = 0, len = arr.length; j < len; j++) {
-            list = arr[j];
+          var j2, len, list;
+          for (j2 = 0, len = arr.length; j2 < len; j2++) {
+            list = arr[j2];
             if (list.length > 0) {
               return list;
             }
@@ -49184,7 +49184,7 @@ var require_light = __commonJS({
           return (ref = this.status[this._jobs[id]]) != null ? ref : null;
         }
         statusJobs(status) {
-          var k, pos, ref, results, v;
+          var k2, pos, ref, results, v2;
           if (status != null) {
             pos = this.status.indexOf(status);
             if (pos < 0) {
@@ -49192,10 +49192,10 @@ var require_light = __commonJS({
             }
             ref = this._jobs;
             results = [];
-            for (k in ref) {
-              v = ref[k];
-              if (v === pos) {
-                results.push(k);
+            for (k2 in ref) {
+              v2 = ref[k2];
+              if (v2 === pos) {
+                results.push(k2);
               }
             }
             return results;
@@ -49204,8 +49204,8 @@ var require_light = __commonJS({
           }
         }
         statusCounts() {
-          return this.counts.reduce(((acc, v, i2) => {
-            acc[this.status[i2]] = v;
+          return this.counts.reduce(((acc, v2, i2) => {
+            acc[this.status[i2]] = v2;
             return acc;
           }), {});
         }
@@ -49322,14 +49322,14 @@ var require_light = __commonJS({
             return instance != null || deleted > 0;
           }
           limiters() {
-            var k, ref, results, v;
+            var k2, ref, results, v2;
             ref = this.instances;
             results = [];
-            for (k in ref) {
-              v = ref[k];
+            for (k2 in ref) {
+              v2 = ref[k2];
               results.push({
-                key: k,
-                limiter: v
+                key: k2,
+                limiter: v2
               });
             }
             return results;
@@ -49338,7 +49338,7 @@ var require_light = __commonJS({
             return Object.keys(this.instances);
           }
           async clusterKeys() {
-            var cursor, end, found, i2, k, keys, len, next, start;
+            var cursor, end, found, i2, k2, keys, len, next, start;
             if (this.connection == null) {
               return this.Promise.resolve(this.keys());
             }
@@ -49350,8 +49350,8 @@ var require_light = __commonJS({
               [next, found] = await this.connection.__runCommand__(["scan", cursor != null ? cursor : 0, "match", `b_${this.id}-*_settings`, "count", 1e4]);
               cursor = ~~next;
               for (i2 = 0, len = found.length; i2 < len; i2++) {
-                k = found[i2];
-                keys.push(k.slice(start, -end));
+                k2 = found[i2];
+                keys.push(k2.slice(start, -end));
               }
             }
             return keys;
@@ -49360,21 +49360,21 @@ var require_light = __commonJS({
             var base;
             clearInterval(this.interval);
             return typeof (base = this.interval = setInterval(async () => {
-              var e, k, ref, results, time, v;
+              var e, k2, ref, results, time, v2;
               time = Date.now();
               ref = this.instances;
               results = [];
-              for (k in ref) {
-                v = ref[k];
+              for (k2 in ref) {
+                v2 = ref[k2];
                 try {
-                  if (await v._store.__groupCheck__(time)) {
-                    results.push(this.deleteKey(k));
+                  if (await v2._store.__groupCheck__(time)) {
+                    results.push(this.deleteKey(k2));
                   } else {
                     results.push(void 0);
                   }
                 } catch (error2) {
                   e = error2;
-                  results.push(v.Events.trigger("error", e));
+                  results.push(v2.Events.trigger("error", e));
                 }
               }
               return results;
@@ -49648,12 +49648,12 @@ var require_light = __commonJS({
           stop(options2 = {}) {
             var done, waitForExecuting;
             options2 = parser$5.load(options2, this.stopDefaults);
-            waitForExecuting = (at) => {
+            waitForExecuting = (at2) => {
               var finished;
               finished = () => {
                 var counts;
                 counts = this._states.counts;
-                return counts[0] + counts[1] + counts[2] + counts[3] === at;
+                return counts[0] + counts[1] + counts[2] + counts[3] === at2;
               };
               return new this.Promise((resolve, reject) => {
                 if (finished()) {
@@ -49676,14 +49676,14 @@ var require_light = __commonJS({
               return this.Promise.resolve(null);
             }, this._registerLock.schedule(() => {
               return this._submitLock.schedule(() => {
-                var k, ref, v;
+                var k2, ref, v2;
                 ref = this._scheduled;
-                for (k in ref) {
-                  v = ref[k];
-                  if (this.jobStatus(v.job.options.id) === "RUNNING") {
-                    clearTimeout(v.timeout);
-                    clearTimeout(v.expiration);
-                    v.job.doDrop({
+                for (k2 in ref) {
+                  v2 = ref[k2];
+                  if (this.jobStatus(v2.job.options.id) === "RUNNING") {
+                    clearTimeout(v2.timeout);
+                    clearTimeout(v2.expiration);
+                    v2.job.doDrop({
                       message: options2.dropErrorMessage
                     });
                   }
@@ -49884,19 +49884,19 @@ var require_parser = __commonJS({
   "node_modules/bottleneck/lib/parser.js"(exports2) {
     "use strict";
     exports2.load = function(received, defaults, onto = {}) {
-      var k, ref, v;
-      for (k in defaults) {
-        v = defaults[k];
-        onto[k] = (ref = received[k]) != null ? ref : v;
+      var k2, ref, v2;
+      for (k2 in defaults) {
+        v2 = defaults[k2];
+        onto[k2] = (ref = received[k2]) != null ? ref : v2;
       }
       return onto;
     };
     exports2.overwrite = function(received, defaults, onto = {}) {
-      var k, v;
-      for (k in received) {
-        v = received[k];
-        if (defaults[k] !== void 0) {
-          onto[k] = v;
+      var k2, v2;
+      for (k2 in received) {
+        v2 = received[k2];
+        if (defaults[k2] !== void 0) {
+          onto[k2] = v2;
         }
       }
       return onto;
@@ -50000,13 +50000,13 @@ var require_Events = __commonJS({
     "use strict";
     function asyncGeneratorStep2(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -50143,9 +50143,9 @@ var require_Queues = __commonJS({
         this.Events = new Events2(this);
         this._length = 0;
         this._lists = function() {
-          var j, ref, results;
+          var j2, ref, results;
           results = [];
-          for (i2 = j = 1, ref = num_priorities; 1 <= ref ? j <= ref : j >= ref; i2 = 1 <= ref ? ++j : --j) {
+          for (i2 = j2 = 1, ref = num_priorities; 1 <= ref ? j2 <= ref : j2 >= ref; i2 = 1 <= ref ? ++j2 : --j2) {
             results.push(new DLList(() => {
               return this.incr();
             }, () => {
@@ -50181,9 +50181,9 @@ var require_Queues = __commonJS({
         });
       }
       getFirst(arr = this._lists) {
-        var j, len, list;
-        for (j = 0, len = arr.length; j < len; j++) {
-          list = arr[j];
+        var j2, len, list;
+        for (j2 = 0, len = arr.length; j2 < len; j2++) {
+          list = arr[j2];
           if (list.length > 0) {
             return list;
           }
@@ -50215,13 +50215,13 @@ var require_Job = __commonJS({
     "use strict";
     function asyncGeneratorStep2(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -50419,13 +50419,13 @@ var require_LocalDatastore = __commonJS({
     "use strict";
     function asyncGeneratorStep2(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -50982,13 +50982,13 @@ var require_RedisConnection = __commonJS({
     "use strict";
     function asyncGeneratorStep(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -51075,8 +51075,8 @@ var require_RedisConnection = __commonJS({
           });
         }
         _loadScripts() {
-          return this.Promise.all(Scripts.names.map((k) => {
-            return this._loadScript(k);
+          return this.Promise.all(Scripts.names.map((k2) => {
+            return this._loadScript(k2);
           }));
         }
         __runCommand__(cmd) {
@@ -51144,11 +51144,11 @@ var require_RedisConnection = __commonJS({
           return this.client.evalsha.bind(this.client);
         }
         disconnect(flush = true) {
-          var i2, k, len, ref;
+          var i2, k2, len, ref;
           ref = Object.keys(this.limiters);
           for (i2 = 0, len = ref.length; i2 < len; i2++) {
-            k = ref[i2];
-            clearInterval(this.limiters[k]._store.heartbeat);
+            k2 = ref[i2];
+            clearInterval(this.limiters[k2]._store.heartbeat);
           }
           this.limiters = {};
           this.terminated = true;
@@ -51184,22 +51184,22 @@ var require_IORedisConnection = __commonJS({
     }
     function _iterableToArrayLimit(arr, i2) {
       var _arr = [];
-      var _n = true;
+      var _n2 = true;
       var _d = false;
-      var _e = void 0;
+      var _e2 = void 0;
       try {
-        for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
-          _arr.push(_s.value);
+        for (var _i2 = arr[Symbol.iterator](), _s2; !(_n2 = (_s2 = _i2.next()).done); _n2 = true) {
+          _arr.push(_s2.value);
           if (i2 && _arr.length === i2) break;
         }
       } catch (err2) {
         _d = true;
-        _e = err2;
+        _e2 = err2;
       } finally {
         try {
-          if (!_n && _i["return"] != null) _i["return"]();
+          if (!_n2 && _i2["return"] != null) _i2["return"]();
         } finally {
-          if (_d) throw _e;
+          if (_d) throw _e2;
         }
       }
       return _arr;
@@ -51209,13 +51209,13 @@ var require_IORedisConnection = __commonJS({
     }
     function asyncGeneratorStep(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -51303,12 +51303,12 @@ var require_IORedisConnection = __commonJS({
         __runCommand__(cmd) {
           var _this = this;
           return _asyncToGenerator(function* () {
-            var _, deleted;
+            var _2, deleted;
             yield _this.ready;
             var _ref = yield _this.client.pipeline([cmd]).exec();
             var _ref2 = _slicedToArray(_ref, 1);
             var _ref2$ = _slicedToArray(_ref2[0], 2);
-            _ = _ref2$[0];
+            _2 = _ref2$[0];
             deleted = _ref2$[1];
             return deleted;
           })();
@@ -51348,11 +51348,11 @@ var require_IORedisConnection = __commonJS({
           return this.client[name].bind(this.client);
         }
         disconnect(flush = true) {
-          var i2, k, len, ref;
+          var i2, k2, len, ref;
           ref = Object.keys(this.limiters);
           for (i2 = 0, len = ref.length; i2 < len; i2++) {
-            k = ref[i2];
-            clearInterval(this.limiters[k]._store.heartbeat);
+            k2 = ref[i2];
+            clearInterval(this.limiters[k2]._store.heartbeat);
           }
           this.limiters = {};
           this.terminated = true;
@@ -51393,22 +51393,22 @@ var require_RedisDatastore = __commonJS({
     }
     function _iterableToArrayLimit2(arr, i2) {
       var _arr = [];
-      var _n = true;
+      var _n2 = true;
       var _d = false;
-      var _e = void 0;
+      var _e2 = void 0;
       try {
-        for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
-          _arr.push(_s.value);
+        for (var _i2 = arr[Symbol.iterator](), _s2; !(_n2 = (_s2 = _i2.next()).done); _n2 = true) {
+          _arr.push(_s2.value);
           if (i2 && _arr.length === i2) break;
         }
       } catch (err2) {
         _d = true;
-        _e = err2;
+        _e2 = err2;
       } finally {
         try {
-          if (!_n && _i["return"] != null) _i["return"]();
+          if (!_n2 && _i2["return"] != null) _i2["return"]();
         } finally {
-          if (_d) throw _e;
+          if (_d) throw _e2;
         }
       }
       return _arr;
@@ -51418,13 +51418,13 @@ var require_RedisDatastore = __commonJS({
     }
     function asyncGeneratorStep2(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -51615,11 +51615,11 @@ var require_RedisDatastore = __commonJS({
         return results;
       }
       prepareObject(obj2) {
-        var arr, k, v;
+        var arr, k2, v2;
         arr = [];
-        for (k in obj2) {
-          v = obj2[k];
-          arr.push(k, v != null ? v.toString() : "");
+        for (k2 in obj2) {
+          v2 = obj2[k2];
+          arr.push(k2, v2 != null ? v2.toString() : "");
         }
         return arr;
       }
@@ -51634,8 +51634,8 @@ var require_RedisDatastore = __commonJS({
         args.unshift(clear ? 1 : 0, this.instance.version);
         return args;
       }
-      convertBool(b) {
-        return !!b;
+      convertBool(b3) {
+        return !!b3;
       }
       __updateSettings__(options2) {
         var _this4 = this;
@@ -51780,7 +51780,7 @@ var require_States = __commonJS({
         return (ref = this.status[this._jobs[id]]) != null ? ref : null;
       }
       statusJobs(status) {
-        var k, pos, ref, results, v;
+        var k2, pos, ref, results, v2;
         if (status != null) {
           pos = this.status.indexOf(status);
           if (pos < 0) {
@@ -51788,10 +51788,10 @@ var require_States = __commonJS({
           }
           ref = this._jobs;
           results = [];
-          for (k in ref) {
-            v = ref[k];
-            if (v === pos) {
-              results.push(k);
+          for (k2 in ref) {
+            v2 = ref[k2];
+            if (v2 === pos) {
+              results.push(k2);
             }
           }
           return results;
@@ -51800,8 +51800,8 @@ var require_States = __commonJS({
         }
       }
       statusCounts() {
-        return this.counts.reduce((acc, v, i2) => {
-          acc[this.status[i2]] = v;
+        return this.counts.reduce((acc, v2, i2) => {
+          acc[this.status[i2]] = v2;
           return acc;
         }, {});
       }
@@ -51816,13 +51816,13 @@ var require_Sync = __commonJS({
     "use strict";
     function asyncGeneratorStep2(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -51927,22 +51927,22 @@ var require_Group = __commonJS({
     }
     function _iterableToArrayLimit2(arr, i2) {
       var _arr = [];
-      var _n = true;
+      var _n2 = true;
       var _d = false;
-      var _e = void 0;
+      var _e2 = void 0;
       try {
-        for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
-          _arr.push(_s.value);
+        for (var _i2 = arr[Symbol.iterator](), _s2; !(_n2 = (_s2 = _i2.next()).done); _n2 = true) {
+          _arr.push(_s2.value);
           if (i2 && _arr.length === i2) break;
         }
       } catch (err2) {
         _d = true;
-        _e = err2;
+        _e2 = err2;
       } finally {
         try {
-          if (!_n && _i["return"] != null) _i["return"]();
+          if (!_n2 && _i2["return"] != null) _i2["return"]();
         } finally {
-          if (_d) throw _e;
+          if (_d) throw _e2;
         }
       }
       return _arr;
@@ -51952,13 +51952,13 @@ var require_Group = __commonJS({
     }
     function asyncGeneratorStep2(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -52042,14 +52042,14 @@ var require_Group = __commonJS({
           })();
         }
         limiters() {
-          var k, ref, results, v;
+          var k2, ref, results, v2;
           ref = this.instances;
           results = [];
-          for (k in ref) {
-            v = ref[k];
+          for (k2 in ref) {
+            v2 = ref[k2];
             results.push({
-              key: k,
-              limiter: v
+              key: k2,
+              limiter: v2
             });
           }
           return results;
@@ -52060,7 +52060,7 @@ var require_Group = __commonJS({
         clusterKeys() {
           var _this2 = this;
           return _asyncToGenerator2(function* () {
-            var cursor, end, found, i2, k, keys, len, next, start;
+            var cursor, end, found, i2, k2, keys, len, next, start;
             if (_this2.connection == null) {
               return _this2.Promise.resolve(_this2.keys());
             }
@@ -52075,8 +52075,8 @@ var require_Group = __commonJS({
               found = _ref2[1];
               cursor = ~~next;
               for (i2 = 0, len = found.length; i2 < len; i2++) {
-                k = found[i2];
-                keys.push(k.slice(start, -end));
+                k2 = found[i2];
+                keys.push(k2.slice(start, -end));
               }
             }
             return keys;
@@ -52088,21 +52088,21 @@ var require_Group = __commonJS({
           clearInterval(this.interval);
           return typeof (base = this.interval = setInterval(
             /* @__PURE__ */ _asyncToGenerator2(function* () {
-              var e, k, ref, results, time, v;
+              var e, k2, ref, results, time, v2;
               time = Date.now();
               ref = _this3.instances;
               results = [];
-              for (k in ref) {
-                v = ref[k];
+              for (k2 in ref) {
+                v2 = ref[k2];
                 try {
-                  if (yield v._store.__groupCheck__(time)) {
-                    results.push(_this3.deleteKey(k));
+                  if (yield v2._store.__groupCheck__(time)) {
+                    results.push(_this3.deleteKey(k2));
                   } else {
                     results.push(void 0);
                   }
                 } catch (error2) {
                   e = error2;
-                  results.push(v.Events.trigger("error", e));
+                  results.push(v2.Events.trigger("error", e));
                 }
               }
               return results;
@@ -52204,22 +52204,22 @@ var require_Bottleneck = __commonJS({
     }
     function _iterableToArrayLimit2(arr, i2) {
       var _arr = [];
-      var _n = true;
+      var _n2 = true;
       var _d = false;
-      var _e = void 0;
+      var _e2 = void 0;
       try {
-        for (var _i = arr[Symbol.iterator](), _s; !(_n = (_s = _i.next()).done); _n = true) {
-          _arr.push(_s.value);
+        for (var _i2 = arr[Symbol.iterator](), _s2; !(_n2 = (_s2 = _i2.next()).done); _n2 = true) {
+          _arr.push(_s2.value);
           if (i2 && _arr.length === i2) break;
         }
       } catch (err2) {
         _d = true;
-        _e = err2;
+        _e2 = err2;
       } finally {
         try {
-          if (!_n && _i["return"] != null) _i["return"]();
+          if (!_n2 && _i2["return"] != null) _i2["return"]();
         } finally {
-          if (_d) throw _e;
+          if (_d) throw _e2;
         }
       }
       return _arr;
@@ -52238,13 +52238,13 @@ var require_Bottleneck = __commonJS({
     }
     function asyncGeneratorStep2(gen, resolve, reject, _next, _throw, key, arg) {
       try {
-        var info = gen[key](arg);
-        var value = info.value;
+        var info2 = gen[key](arg);
+        var value = info2.value;
       } catch (error2) {
         reject(error2);
         return;
       }
-      if (info.done) {
+      if (info2.done) {
         resolve(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
@@ -52490,12 +52490,12 @@ var require_Bottleneck = __commonJS({
         stop(options2 = {}) {
           var done, waitForExecuting;
           options2 = parser2.load(options2, this.stopDefaults);
-          waitForExecuting = (at) => {
+          waitForExecuting = (at2) => {
             var finished;
             finished = () => {
               var counts;
               counts = this._states.counts;
-              return counts[0] + counts[1] + counts[2] + counts[3] === at;
+              return counts[0] + counts[1] + counts[2] + counts[3] === at2;
             };
             return new this.Promise((resolve, reject) => {
               if (finished()) {
@@ -52518,14 +52518,14 @@ var require_Bottleneck = __commonJS({
             return this.Promise.resolve(null);
           }, this._registerLock.schedule(() => {
             return this._submitLock.schedule(() => {
-              var k, ref, v;
+              var k2, ref, v2;
               ref = this._scheduled;
-              for (k in ref) {
-                v = ref[k];
-                if (this.jobStatus(v.job.options.id) === "RUNNING") {
-                  clearTimeout(v.timeout);
-                  clearTimeout(v.expiration);
-                  v.job.doDrop({
+              for (k2 in ref) {
+                v2 = ref[k2];
+                if (this.jobStatus(v2.job.options.id) === "RUNNING") {
+                  clearTimeout(v2.timeout);
+                  clearTimeout(v2.expiration);
+                  v2.job.doDrop({
                     message: options2.dropErrorMessage
                   });
                 }
@@ -52819,11 +52819,11 @@ var Command = class {
     return cmdStr;
   }
 };
-function escapeData(s) {
-  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+function escapeData(s3) {
+  return toCommandValue(s3).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
-function escapeProperty(s) {
-  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
+function escapeProperty(s3) {
+  return toCommandValue(s3).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
 }
 
 // node_modules/@actions/core/lib/file-command.js
@@ -52915,13 +52915,13 @@ var HttpResponseRetryCodes = [
 // node_modules/@actions/core/lib/summary.js
 import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
-var __awaiter = function(thisArg, _arguments, P, generator) {
+var __awaiter = function(thisArg, _arguments, P2, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve) {
+    return value instanceof P2 ? value : new P2(function(resolve) {
       resolve(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve, reject) {
+  return new (P2 || (P2 = Promise))(function(resolve, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -53214,13 +53214,13 @@ var platform = os3.platform();
 var arch = os3.arch();
 
 // node_modules/@actions/core/lib/core.js
-var __awaiter2 = function(thisArg, _arguments, P, generator) {
+var __awaiter2 = function(thisArg, _arguments, P2, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve) {
+    return value instanceof P2 ? value : new P2(function(resolve) {
       resolve(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve, reject) {
+  return new (P2 || (P2 = Promise))(function(resolve, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -53260,6 +53260,9 @@ function setFailed(message) {
 }
 function error(message, properties = {}) {
   issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+function info(message) {
+  process.stdout.write(message + os4.EOL);
 }
 function startGroup(name) {
   issue("group", name);
@@ -53308,15 +53311,15 @@ import path10 from "node:path";
 var import_semver = __toESM(require_semver2(), 1);
 var SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 var MAX_VERSION_LENGTH = 64;
-function checkVersion(v) {
-  if (v.length > MAX_VERSION_LENGTH) return `version "${v.slice(0, 20)}..." is longer than ${MAX_VERSION_LENGTH} characters`;
-  if (SEMVER.test(v)) return void 0;
-  if (/^[vV=]\d/.test(v)) return `version "${v}" must not start with "${v[0]}"; write ${v.slice(1)}`;
-  return `version "${v}" is not SemVer 2.0 (MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD])`;
+function checkVersion(v2) {
+  if (v2.length > MAX_VERSION_LENGTH) return `version "${v2.slice(0, 20)}..." is longer than ${MAX_VERSION_LENGTH} characters`;
+  if (SEMVER.test(v2)) return void 0;
+  if (/^[vV=]\d/.test(v2)) return `version "${v2}" must not start with "${v2[0]}"; write ${v2.slice(1)}`;
+  return `version "${v2}" is not SemVer 2.0 (MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD])`;
 }
-function versionKey(v) {
-  const plus = v.indexOf("+");
-  return (plus < 0 ? v : v.slice(0, plus)).toLowerCase();
+function versionKey(v2) {
+  const plus = v2.indexOf("+");
+  return (plus < 0 ? v2 : v2.slice(0, plus)).toLowerCase();
 }
 function normalizeRange(range) {
   return range.replace(/\s*,\s*/g, " ");
@@ -53343,9 +53346,9 @@ function checkSegment(segment, what) {
   if (segment.endsWith("-")) return `${what} "${segment}" must not end with "-"`;
   return void 0;
 }
-function checkNamespace(ns) {
-  if (ns.length > MAX_NAMESPACE_LENGTH) return `namespace "${ns}" is longer than ${MAX_NAMESPACE_LENGTH} characters`;
-  return checkSegment(ns, "namespace");
+function checkNamespace(ns2) {
+  if (ns2.length > MAX_NAMESPACE_LENGTH) return `namespace "${ns2}" is longer than ${MAX_NAMESPACE_LENGTH} characters`;
+  return checkSegment(ns2, "namespace");
 }
 function checkPeerName(name) {
   if (name.length > MAX_NAMESPACE_LENGTH) return `peer name "${name}" is longer than ${MAX_NAMESPACE_LENGTH} characters`;
@@ -53369,54 +53372,54 @@ var PACKAGES_DIR = "index/packages";
 var REPORTS_DIR = "index/reports";
 var PEERS_DIR = "index/peers";
 var LOCAL_URL_PREFIX = "sha256:";
-function namespacePath(ns) {
-  return `${NAMESPACES_DIR}/${ns}.json`;
+function namespacePath(ns2) {
+  return `${NAMESPACES_DIR}/${ns2}.json`;
 }
 function packageDir(id) {
-  const [ns, name] = splitId(id);
-  return `${PACKAGES_DIR}/${ns}/${name}`;
+  const [ns2, name] = splitId(id);
+  return `${PACKAGES_DIR}/${ns2}/${name}`;
 }
 function recordPath(id, version) {
   return `${packageDir(id)}/${version}.json`;
 }
 function reportDir(id, version) {
-  const [ns, name] = splitId(id);
-  return `${REPORTS_DIR}/${ns}/${name}/${version}`;
+  const [ns2, name] = splitId(id);
+  return `${REPORTS_DIR}/${ns2}/${name}/${version}`;
 }
 function splitId(id) {
   const colon = id.indexOf(":");
   return [id.slice(0, colon), id.slice(colon + 1)];
 }
 var SAFE_PATH = /^[A-Za-z0-9._+/-]+$/;
-function classifyPath(path14) {
-  if (path14 !== INDEX_DIR && !path14.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
-  if (!SAFE_PATH.test(path14)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
-  const parts = path14.split("/");
-  if (parts.some((p) => p === "" || p === "." || p === "..")) return { kind: "invalid", reason: 'the path has an empty, "." or ".." segment' };
-  if (path14 === REGISTRY_PATH) return { kind: "registry" };
-  if (path14.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path14 };
-  if (path14.startsWith(`${NAMESPACES_DIR}/`)) {
+function classifyPath(path15) {
+  if (path15 !== INDEX_DIR && !path15.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
+  if (!SAFE_PATH.test(path15)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
+  const parts = path15.split("/");
+  if (parts.some((p2) => p2 === "" || p2 === "." || p2 === "..")) return { kind: "invalid", reason: 'the path has an empty, "." or ".." segment' };
+  if (path15 === REGISTRY_PATH) return { kind: "registry" };
+  if (path15.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path15 };
+  if (path15.startsWith(`${NAMESPACES_DIR}/`)) {
     const file = parts.slice(2).join("/");
-    const ns = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
-    const problem = ns ? checkNamespace(ns) : "a namespace file is index/namespaces/<namespace>.json";
-    return problem ? { kind: "invalid", reason: problem } : { kind: "namespace", namespace: ns };
+    const ns2 = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
+    const problem = ns2 ? checkNamespace(ns2) : "a namespace file is index/namespaces/<namespace>.json";
+    return problem ? { kind: "invalid", reason: problem } : { kind: "namespace", namespace: ns2 };
   }
-  if (path14.startsWith(`${PEERS_DIR}/`)) {
+  if (path15.startsWith(`${PEERS_DIR}/`)) {
     const file = parts.slice(2).join("/");
     const peer = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
     const problem = peer ? checkPeerName(peer) : "a peer state file is index/peers/<peer>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "peer", peer };
   }
-  if (path14.startsWith(`${PACKAGES_DIR}/`)) {
+  if (path15.startsWith(`${PACKAGES_DIR}/`)) {
     if (parts.length < 5) return { kind: "invalid", reason: "a version record is index/packages/<namespace>/<name...>/<version>.json" };
-    const ns = parts[2];
+    const ns2 = parts[2];
     const name = parts.slice(3, -1).join("/");
     const file = parts[parts.length - 1];
     const isYank = file.endsWith(".yank.json");
     const version = isYank ? file.slice(0, -".yank.json".length) : file.endsWith(".json") ? file.slice(0, -".json".length) : "";
-    const problem = checkNamespace(ns) ?? checkName(name) ?? (version ? checkVersion(version) : `"${file}" is neither <version>.json nor <version>.yank.json`);
+    const problem = checkNamespace(ns2) ?? checkName(name) ?? (version ? checkVersion(version) : `"${file}" is neither <version>.json nor <version>.yank.json`);
     if (problem) return { kind: "invalid", reason: problem };
-    return { kind: isYank ? "yank" : "record", name: `${ns}:${name}`, version };
+    return { kind: isYank ? "yank" : "record", name: `${ns2}:${name}`, version };
   }
   return { kind: "invalid", reason: "unknown file under index/; expected registry.json, namespaces/, packages/, peers/ or reports/" };
 }
@@ -55565,50 +55568,50 @@ function openPack(idxFile, bulk) {
 }
 function findInPack(pack, oid) {
   const first = oid[0];
-  const lo = first === 0 ? 0 : pack.fanout[first - 1];
-  const hi = pack.fanout[first];
-  if (lo === hi) return -1;
-  const bucket = pack.idx ? pack.idx : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20);
-  const base = pack.idx ? OID_START + lo * 20 : 0;
+  const lo2 = first === 0 ? 0 : pack.fanout[first - 1];
+  const hi2 = pack.fanout[first];
+  if (lo2 === hi2) return -1;
+  const bucket = pack.idx ? pack.idx : readAt(pack.idxFd, OID_START + lo2 * 20, (hi2 - lo2) * 20);
+  const base = pack.idx ? OID_START + lo2 * 20 : 0;
   const word = oid.readUInt32BE(0);
   let a = 0;
-  let b = hi - lo - 1;
+  let b3 = hi2 - lo2 - 1;
   let found = -1;
-  while (a <= b) {
-    const mid = a + b >>> 1;
-    const at2 = base + mid * 20;
-    const other = bucket.readUInt32BE(at2);
-    const c = other !== word ? word < other ? -1 : 1 : oid.compare(bucket, at2, at2 + 20, 0, 20);
+  while (a <= b3) {
+    const mid = a + b3 >>> 1;
+    const at3 = base + mid * 20;
+    const other = bucket.readUInt32BE(at3);
+    const c = other !== word ? word < other ? -1 : 1 : oid.compare(bucket, at3, at3 + 20, 0, 20);
     if (c === 0) {
-      found = lo + mid;
+      found = lo2 + mid;
       break;
     }
-    if (c < 0) b = mid - 1;
+    if (c < 0) b3 = mid - 1;
     else a = mid + 1;
   }
   if (found < 0) return -1;
   const offStart = OID_START + pack.count * 24;
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0);
   if (!(offset & 2147483648)) return offset;
-  const at = offStart + pack.count * 4 + (offset & 2147483647) * 8;
-  const large = pack.idx ? pack.idx.subarray(at, at + 8) : readAt(pack.idxFd, at, 8);
+  const at2 = offStart + pack.count * 4 + (offset & 2147483647) * 8;
+  const large = pack.idx ? pack.idx.subarray(at2, at2 + 8) : readAt(pack.idxFd, at2, 8);
   return large.readUInt32BE(0) * 2 ** 32 + large.readUInt32BE(4);
 }
 function matchInPack(pack, prefix, limit) {
   const first = parseInt(prefix.slice(0, 2), 16);
-  const lo = first === 0 ? 0 : pack.fanout[first - 1];
-  const hi = pack.fanout[first];
-  const bucket = pack.idx ? pack.idx.subarray(OID_START + lo * 20, OID_START + hi * 20) : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20);
+  const lo2 = first === 0 ? 0 : pack.fanout[first - 1];
+  const hi2 = pack.fanout[first];
+  const bucket = pack.idx ? pack.idx.subarray(OID_START + lo2 * 20, OID_START + hi2 * 20) : readAt(pack.idxFd, OID_START + lo2 * 20, (hi2 - lo2) * 20);
   const low = Buffer.from(prefix.padEnd(40, "0"), "hex");
   let a = 0;
-  let b = hi - lo;
-  while (a < b) {
-    const mid = a + b >>> 1;
+  let b3 = hi2 - lo2;
+  while (a < b3) {
+    const mid = a + b3 >>> 1;
     if (bucket.compare(low, 0, 20, mid * 20, mid * 20 + 20) < 0) a = mid + 1;
-    else b = mid;
+    else b3 = mid;
   }
   const out = [];
-  for (let i2 = a; i2 < hi - lo && out.length < limit; i2++) {
+  for (let i2 = a; i2 < hi2 - lo2 && out.length < limit; i2++) {
     const oid = bucket.toString("hex", i2 * 20, i2 * 20 + 20);
     if (!oid.startsWith(prefix)) break;
     out.push(oid);
@@ -55686,7 +55689,7 @@ var ObjectReader = class _ObjectReader {
   share() {
     return {
       dir: this.dir,
-      packs: this.packs.filter((p) => p.idx && p.bytes).map((p) => ({ file: p.file, idx: p.idx.buffer, bytes: p.bytes.buffer }))
+      packs: this.packs.filter((p2) => p2.idx && p2.bytes).map((p2) => ({ file: p2.file, idx: p2.idx.buffer, bytes: p2.bytes.buffer }))
     };
   }
   adopt(shared2) {
@@ -55707,7 +55710,7 @@ var ObjectReader = class _ObjectReader {
       return false;
     }
     let added = false;
-    for (const name of names.filter((f) => f.endsWith(".idx")).sort()) {
+    for (const name of names.filter((f2) => f2.endsWith(".idx")).sort()) {
       const idxFile = path.join(packDir, name);
       if (this.known.has(idxFile)) continue;
       let pack;
@@ -55747,8 +55750,8 @@ var ObjectReader = class _ObjectReader {
   has(oid) {
     if (!FULL_OID.test(oid)) return false;
     const raw = Buffer.from(oid, "hex");
-    if (this.packs.some((p) => findInPack(p, raw) >= 0) || fs3.existsSync(this.loosePath(oid))) return true;
-    return this.scanPacks() && this.packs.some((p) => findInPack(p, raw) >= 0);
+    if (this.packs.some((p2) => findInPack(p2, raw) >= 0) || fs3.existsSync(this.loosePath(oid))) return true;
+    return this.scanPacks() && this.packs.some((p2) => findInPack(p2, raw) >= 0);
   }
   /** The full ids of the objects whose id starts with `prefix` (at least 4 hex digits), at most `limit`. */
   expand(prefix, limit = 2) {
@@ -55893,7 +55896,7 @@ function parseCommit(oid, data) {
       author = { name: match?.[1] ?? "", timestamp: Number(match?.[3] ?? 0) };
     }
   }
-  if (!FULL_OID.test(tree) || !parents.every((p) => FULL_OID.test(p))) throw new WharfError("IO", `commit ${oid} is malformed: it names no tree or a bad parent`, corruptHint);
+  if (!FULL_OID.test(tree) || !parents.every((p2) => FULL_OID.test(p2))) throw new WharfError("IO", `commit ${oid} is malformed: it names no tree or a bad parent`, corruptHint);
   return { oid, tree, parents, time, author, message: end < 0 ? "" : data.toString("utf8", end + 2) };
 }
 function parseTree(data) {
@@ -56072,83 +56075,83 @@ function mergeBases(repo, one, twos) {
   }
   return result;
 }
-async function mergeBase(repo, a, b) {
-  return mergeBases(repo, a, [b])[0];
+async function mergeBase(repo, a, b3) {
+  return mergeBases(repo, a, [b3])[0];
 }
 
 // src/git/diff.ts
-function commonPrefix(a, b) {
-  let lo = 0;
-  let hi = Math.min(a.length, b.length);
-  while (lo < hi) {
-    const mid = lo + hi + 1 >>> 1;
-    if (a.compare(b, lo, mid, lo, mid) === 0) lo = mid;
-    else hi = mid - 1;
+function commonPrefix(a, b3) {
+  let lo2 = 0;
+  let hi2 = Math.min(a.length, b3.length);
+  while (lo2 < hi2) {
+    const mid = lo2 + hi2 + 1 >>> 1;
+    if (a.compare(b3, lo2, mid, lo2, mid) === 0) lo2 = mid;
+    else hi2 = mid - 1;
   }
-  return lo;
+  return lo2;
 }
-function commonSuffix(a, b, floor) {
-  let lo = 0;
-  let hi = Math.min(a.length, b.length) - floor;
-  while (lo < hi) {
-    const mid = lo + hi + 1 >>> 1;
-    if (a.compare(b, b.length - mid, b.length - lo, a.length - mid, a.length - lo) === 0) lo = mid;
-    else hi = mid - 1;
+function commonSuffix(a, b3, floor) {
+  let lo2 = 0;
+  let hi2 = Math.min(a.length, b3.length) - floor;
+  while (lo2 < hi2) {
+    const mid = lo2 + hi2 + 1 >>> 1;
+    if (a.compare(b3, b3.length - mid, b3.length - lo2, a.length - mid, a.length - lo2) === 0) lo2 = mid;
+    else hi2 = mid - 1;
   }
-  return lo;
+  return lo2;
 }
 var entryEnd = (data, pos) => data.indexOf(0, pos) + 21;
-function differingEntries(a, b) {
-  const prefix = commonPrefix(a, b);
-  if (prefix === a.length && prefix === b.length) return [[], []];
+function differingEntries(a, b3) {
+  const prefix = commonPrefix(a, b3);
+  if (prefix === a.length && prefix === b3.length) return [[], []];
   let start = 0;
   while (start < a.length) {
     const next = entryEnd(a, start);
     if (next > prefix) break;
     start = next;
   }
-  const suffix = commonSuffix(a, b, start);
-  const shift = b.length - a.length;
+  const suffix = commonSuffix(a, b3, start);
+  const shift = b3.length - a.length;
   let endA = start;
   while (endA < a.length && endA < a.length - suffix) endA = entryEnd(a, endA);
   let endB = start;
-  while (endB < b.length && endB < endA + shift) endB = entryEnd(b, endB);
+  while (endB < b3.length && endB < endA + shift) endB = entryEnd(b3, endB);
   if (endB !== endA + shift) {
     endA = a.length;
-    endB = b.length;
+    endB = b3.length;
   }
-  return [parseTree(a.subarray(start, endA)), parseTree(b.subarray(start, endB))];
+  return [parseTree(a.subarray(start, endA)), parseTree(b3.subarray(start, endB))];
 }
 function collectAll(reader, tree, prefix, status, out) {
   for (const entry of reader.readTree(tree)) {
-    const path14 = `${prefix}${entry.name}`;
-    if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path14}/`, status, out);
-    else out.push(status === "added" ? { path: path14, status, mode: entry.mode, oid: entry.oid } : { path: path14, status, oldMode: entry.mode, oldOid: entry.oid });
+    const path15 = `${prefix}${entry.name}`;
+    if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path15}/`, status, out);
+    else out.push(status === "added" ? { path: path15, status, mode: entry.mode, oid: entry.oid } : { path: path15, status, oldMode: entry.mode, oldOid: entry.oid });
   }
 }
 var byName = (x2, y) => x2[0] < y[0] ? -1 : x2[0] > y[0] ? 1 : 0;
-function diffTrees(reader, a, b, prefix, out) {
-  if (a === b) return;
-  if (!a) return collectAll(reader, b, prefix, "added", out);
-  if (!b) return collectAll(reader, a, prefix, "deleted", out);
-  const [left, right] = differingEntries(reader.readAs(a, "tree"), reader.readAs(b, "tree"));
+function diffTrees(reader, a, b3, prefix, out) {
+  if (a === b3) return;
+  if (!a) return collectAll(reader, b3, prefix, "added", out);
+  if (!b3) return collectAll(reader, a, prefix, "deleted", out);
+  const [left, right] = differingEntries(reader.readAs(a, "tree"), reader.readAs(b3, "tree"));
   const pairs = /* @__PURE__ */ new Map();
   for (const e of left) pairs.set(e.name, [e, void 0]);
   for (const e of right) pairs.set(e.name, [pairs.get(e.name)?.[0], e]);
   for (const [name, [l, r]] of [...pairs].sort(byName)) {
     if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-    const path14 = `${prefix}${name}`;
-    const lt = l && isTreeMode(l.mode);
-    const rt = r && isTreeMode(r.mode);
-    if (lt || rt) {
-      diffTrees(reader, lt ? l.oid : void 0, rt ? r.oid : void 0, `${path14}/`, out);
-      if (l && !lt) out.push({ path: path14, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-      if (r && !rt) out.push({ path: path14, status: "added", mode: r.mode, oid: r.oid });
+    const path15 = `${prefix}${name}`;
+    const lt2 = l && isTreeMode(l.mode);
+    const rt2 = r && isTreeMode(r.mode);
+    if (lt2 || rt2) {
+      diffTrees(reader, lt2 ? l.oid : void 0, rt2 ? r.oid : void 0, `${path15}/`, out);
+      if (l && !lt2) out.push({ path: path15, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+      if (r && !rt2) out.push({ path: path15, status: "added", mode: r.mode, oid: r.oid });
       continue;
     }
-    if (!l) out.push({ path: path14, status: "added", mode: r.mode, oid: r.oid });
-    else if (!r) out.push({ path: path14, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-    else out.push({ path: path14, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
+    if (!l) out.push({ path: path15, status: "added", mode: r.mode, oid: r.oid });
+    else if (!r) out.push({ path: path15, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+    else out.push({ path: path15, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
   }
 }
 var byPath = (x2, y) => x2.path < y.path ? -1 : x2.path > y.path ? 1 : 0;
@@ -56186,12 +56189,12 @@ function parseTreeEntries(data) {
   return entries;
 }
 var isTree = (mode) => mode === TREE_MODE || mode === `0${TREE_MODE}`;
-function compareEntries(a, b) {
-  const len = Math.min(a.name.length, b.name.length);
-  const head = a.name.compare(b.name, 0, len, 0, len);
+function compareEntries(a, b3) {
+  const len = Math.min(a.name.length, b3.name.length);
+  const head = a.name.compare(b3.name, 0, len, 0, len);
   if (head !== 0) return head;
   const next = (e) => e.name.length > len ? e.name[len] : isTree(e.mode) ? 47 : 0;
-  return next(a) - next(b);
+  return next(a) - next(b3);
 }
 var HFS_IGNORED = /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g;
 function isDotGit(name) {
@@ -56227,15 +56230,15 @@ function malformedTrees(reader, head, base, limit = 50) {
   const out = [];
   const pending = [[head, base, ""]];
   while (pending.length > 0 && out.length < limit) {
-    const [oid, baseOid, path14] = pending.pop();
+    const [oid, baseOid, path15] = pending.pop();
     if (oid === baseOid) continue;
     const object = reader.read(oid);
     if (object.type !== "tree") {
-      out.push({ path: path14, oid, problem: { kind: "wrong-type", message: `${path14 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
+      out.push({ path: path15, oid, problem: { kind: "wrong-type", message: `${path15 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
       continue;
     }
     const problems = treeProblems(object.data);
-    for (const problem of problems) out.push({ path: path14, oid, problem });
+    for (const problem of problems) out.push({ path: path15, oid, problem });
     const entries = parseTreeEntries(object.data);
     if (!Array.isArray(entries)) continue;
     const before = /* @__PURE__ */ new Map();
@@ -56244,7 +56247,7 @@ function malformedTrees(reader, head, base, limit = 50) {
     for (const entry of entries) {
       const old = before.get(entry.name.toString("latin1"));
       if (old && old.oid === entry.oid && old.mode === entry.mode) continue;
-      const child = path14 ? `${path14}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
+      const child = path15 ? `${path15}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
       if (isTree(entry.mode) && problems.length === 0) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : void 0, child]);
     }
   }
@@ -56295,7 +56298,7 @@ function git2(cwd, args, timeout) {
 // src/core/wasm.ts
 var MAGIC = [0, 97, 115, 109];
 function wasmKind(bytes) {
-  if (bytes.length < 8 || MAGIC.some((b, i2) => bytes[i2] !== b)) return void 0;
+  if (bytes.length < 8 || MAGIC.some((b3, i2) => bytes[i2] !== b3)) return void 0;
   const version = bytes[4] | bytes[5] << 8;
   const layer = bytes[6] | bytes[7] << 8;
   if (version === 1 && layer === 0) return "module";
@@ -56334,9 +56337,9 @@ var WasmReader = class {
     let result = 0;
     let shift = 0;
     for (; ; ) {
-      const b = this.byte();
-      result += (b & 127) * 2 ** shift;
-      if ((b & 128) === 0) return result;
+      const b3 = this.byte();
+      result += (b3 & 127) * 2 ** shift;
+      if ((b3 & 128) === 0) return result;
       shift += 7;
       if (shift > 63) throw new RangeError("LEB128 too long");
     }
@@ -56390,8 +56393,8 @@ function inspectWasm(bytes) {
 }
 var WASI_P1_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"];
 function inferTarget(kind, importModules) {
-  if (kind === "component" || importModules.some((m) => m.startsWith("wasi:"))) return "wasm32-wasip2";
-  if (importModules.some((m) => WASI_P1_MODULES.includes(m))) return "wasm32-wasip1";
+  if (kind === "component" || importModules.some((m2) => m2.startsWith("wasi:"))) return "wasm32-wasip2";
+  if (importModules.some((m2) => WASI_P1_MODULES.includes(m2))) return "wasm32-wasip1";
   return "wasm32-unknown-unknown";
 }
 
@@ -56412,23 +56415,23 @@ function ipv6Groups(address) {
   }
   const [head, tail, ...rest] = text.split("::");
   if (rest.length > 0) return void 0;
-  const part = (s) => s ? s.split(":").map((g) => parseInt(g, 16)) : [];
+  const part = (s3) => s3 ? s3.split(":").map((g2) => parseInt(g2, 16)) : [];
   const left = part(head);
   const right = part(tail);
   const fill = 8 - left.length - right.length;
   if (tail === void 0 ? fill !== 0 : fill < 1) return void 0;
   const groups3 = [...left, ...Array(tail === void 0 ? 0 : fill).fill(0), ...right];
-  return groups3.every((g) => Number.isInteger(g) && g >= 0 && g <= 65535) ? groups3 : void 0;
+  return groups3.every((g2) => Number.isInteger(g2) && g2 >= 0 && g2 <= 65535) ? groups3 : void 0;
 }
 function ipv4Problem(address, allowLoopback) {
-  const [a, b] = address.split(".").map(Number);
+  const [a, b3] = address.split(".").map(Number);
   if (a === 127) return allowLoopback ? void 0 : "a loopback address";
   if (a === 0) return "an unspecified address";
-  if (a === 10 || a === 172 && b >= 16 && b <= 31 || a === 192 && b === 168) return "a private address";
-  if (a === 100 && b >= 64 && b <= 127) return "a shared (carrier-grade NAT) address";
-  if (a === 169 && b === 254) return "a link-local address";
-  if (a === 192 && b === 0 && address.split(".")[2] === "0") return "a protocol-assignment address";
-  if (a === 198 && (b === 18 || b === 19)) return "a benchmarking address";
+  if (a === 10 || a === 172 && b3 >= 16 && b3 <= 31 || a === 192 && b3 === 168) return "a private address";
+  if (a === 100 && b3 >= 64 && b3 <= 127) return "a shared (carrier-grade NAT) address";
+  if (a === 169 && b3 === 254) return "a link-local address";
+  if (a === 192 && b3 === 0 && address.split(".")[2] === "0") return "a protocol-assignment address";
+  if (a === 198 && (b3 === 18 || b3 === 19)) return "a benchmarking address";
   if (a >= 224) return "a multicast or reserved address";
   return void 0;
 }
@@ -56436,20 +56439,20 @@ function addressProblem(address, allowLoopback) {
   const family = net.isIP(address.replace(/%.*$/, ""));
   if (family === 4) return ipv4Problem(address, allowLoopback);
   if (family !== 6) return "not an IP address";
-  const g = ipv6Groups(address);
-  if (!g) return "not an IP address";
-  const v4 = (hi, lo) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  const zeros = (n) => g.slice(0, n).every((x2) => x2 === 0);
+  const g2 = ipv6Groups(address);
+  if (!g2) return "not an IP address";
+  const v4 = (hi2, lo2) => `${hi2 >> 8}.${hi2 & 255}.${lo2 >> 8}.${lo2 & 255}`;
+  const zeros = (n) => g2.slice(0, n).every((x2) => x2 === 0);
   if (zeros(8)) return "an unspecified address";
-  if (zeros(7) && g[7] === 1) return allowLoopback ? void 0 : "a loopback address";
-  if (zeros(5) && g[5] === 65535) return ipv4Problem(v4(g[6], g[7]), allowLoopback);
-  if (zeros(6)) return ipv4Problem(v4(g[6], g[7]), allowLoopback);
-  if (g[0] === 100 && g[1] === 65435 && g.slice(2, 6).every((x2) => x2 === 0)) return ipv4Problem(v4(g[6], g[7]), allowLoopback);
-  if (g[0] === 8194) return ipv4Problem(v4(g[1], g[2]), allowLoopback);
-  if ((g[0] & 65472) === 65152) return "a link-local address";
-  if ((g[0] & 65472) === 65216) return "a site-local address";
-  if ((g[0] & 65024) === 64512) return "a unique-local address";
-  if ((g[0] & 65280) === 65280) return "a multicast address";
+  if (zeros(7) && g2[7] === 1) return allowLoopback ? void 0 : "a loopback address";
+  if (zeros(5) && g2[5] === 65535) return ipv4Problem(v4(g2[6], g2[7]), allowLoopback);
+  if (zeros(6)) return ipv4Problem(v4(g2[6], g2[7]), allowLoopback);
+  if (g2[0] === 100 && g2[1] === 65435 && g2.slice(2, 6).every((x2) => x2 === 0)) return ipv4Problem(v4(g2[6], g2[7]), allowLoopback);
+  if (g2[0] === 8194) return ipv4Problem(v4(g2[1], g2[2]), allowLoopback);
+  if ((g2[0] & 65472) === 65152) return "a link-local address";
+  if ((g2[0] & 65472) === 65216) return "a site-local address";
+  if ((g2[0] & 65024) === 64512) return "a unique-local address";
+  if ((g2[0] & 65280) === 65280) return "a multicast address";
   return void 0;
 }
 var bareHost = (hostname) => hostname.replace(/^\[|\]$/g, "");
@@ -56494,7 +56497,7 @@ function guardedFetch(allowLoopback) {
         (res) => {
           const headers = new Headers();
           for (const [name, value] of Object.entries(res.headers)) {
-            for (const v of Array.isArray(value) ? value : value === void 0 ? [] : [value]) headers.append(name, v);
+            for (const v2 of Array.isArray(value) ? value : value === void 0 ? [] : [value]) headers.append(name, v2);
           }
           const status = res.statusCode ?? 502;
           const body = status === 204 || status === 304 ? null : Readable.toWeb(res);
@@ -56715,9 +56718,9 @@ function keyProblem(text, maxDepth) {
     const c = text[i2];
     if (c === "{" || c === "[") {
       const top = frames[frames.length - 1];
-      const path14 = top ? pointer(top.path, top.key) : "";
-      frames.push({ keys: c === "{" ? /* @__PURE__ */ new Set() : void 0, expectKey: c === "{", path: path14, key: c === "{" ? "" : 0 });
-      if (frames.length > maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path14 || "/"}` };
+      const path15 = top ? pointer(top.path, top.key) : "";
+      frames.push({ keys: c === "{" ? /* @__PURE__ */ new Set() : void 0, expectKey: c === "{", path: path15, key: c === "{" ? "" : 0 });
+      if (frames.length > maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path15 || "/"}` };
     } else if (c === "}" || c === "]") {
       frames.pop();
     } else if (c === ",") {
@@ -56745,21 +56748,21 @@ function keyProblem(text, maxDepth) {
 function jsonValueProblem(value, maxDepth = MAX_JSON_DEPTH) {
   const stack = [[value, 0, ""]];
   while (stack.length > 0) {
-    const [item, depth, path14] = stack.pop();
+    const [item, depth, path15] = stack.pop();
     if (typeof item === "string") {
-      if (LONE_SURROGATE.test(item)) return { kind: "lone-surrogate", message: `the string at ${path14 || "/"} holds a lone surrogate (${shown2(item).slice(0, 40)}), which no UTF-8 file can hold` };
+      if (LONE_SURROGATE.test(item)) return { kind: "lone-surrogate", message: `the string at ${path15 || "/"} holds a lone surrogate (${shown2(item).slice(0, 40)}), which no UTF-8 file can hold` };
       continue;
     }
     if (item === null || typeof item !== "object") continue;
-    if (depth >= maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path14 || "/"}` };
+    if (depth >= maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path15 || "/"}` };
     if (Array.isArray(item)) {
-      item.forEach((v, i2) => stack.push([v, depth + 1, pointer(path14, i2)]));
+      item.forEach((v2, i2) => stack.push([v2, depth + 1, pointer(path15, i2)]));
       continue;
     }
     for (const key of Object.keys(item)) {
-      if (LONE_SURROGATE.test(key)) return { kind: "lone-surrogate", message: `the key ${shown2(key)} at ${path14 || "/"} holds a lone surrogate, which no UTF-8 file can hold` };
-      if (RESERVED_KEYS.has(key)) return { kind: "reserved-key", message: `the key "${key}" at ${path14 || "/"} is not allowed (JavaScript readers treat it specially)` };
-      stack.push([item[key], depth + 1, pointer(path14, key)]);
+      if (LONE_SURROGATE.test(key)) return { kind: "lone-surrogate", message: `the key ${shown2(key)} at ${path15 || "/"} holds a lone surrogate, which no UTF-8 file can hold` };
+      if (RESERVED_KEYS.has(key)) return { kind: "reserved-key", message: `the key "${key}" at ${path15 || "/"} is not allowed (JavaScript readers treat it specially)` };
+      stack.push([item[key], depth + 1, pointer(path15, key)]);
     }
   }
   return void 0;
@@ -56825,16 +56828,16 @@ function pathMismatch({ where, json }) {
 }
 
 // src/check/rules/federation.ts
-function delegatedTo(registry, ns) {
-  return registry.peers.find((p) => p.namespaces.includes(ns));
+function delegatedTo(registry, ns2) {
+  return registry.peers.find((p2) => p2.namespaces.includes(ns2));
 }
 function importsFrom(ctx, peer) {
-  return isOwner(ctx.registry.maintainers, ctx.author) && ctx.subjects.some((s) => s.where.kind === "peer" && s.where.peer === peer && s.json !== void 0);
+  return isOwner(ctx.registry.maintainers, ctx.author) && ctx.subjects.some((s3) => s3.where.kind === "peer" && s3.where.peer === peer && s3.json !== void 0);
 }
-async function namespaceAtHead(ctx, ns) {
-  const changed = ctx.subjects.find((s) => s.where.kind === "namespace" && s.where.namespace === ns);
+async function namespaceAtHead(ctx, ns2) {
+  const changed = ctx.subjects.find((s3) => s3.where.kind === "namespace" && s3.where.namespace === ns2);
   if (changed) return changed.change.status === "deleted" ? void 0 : changed.json;
-  return ctx.namespaceAtBase(ns);
+  return ctx.namespaceAtBase(ns2);
 }
 var SYNC_HINT = (peer) => `versions of a delegated namespace come from its peer only: run \`wharf sync --peer ${peer}\`, which imports them with their signatures`;
 async function checkFederation(ctx) {
@@ -56850,15 +56853,15 @@ function checkPeerState(ctx, subject, peer) {
   const file = subject.change.path;
   if (!isOwner(ctx.registry.maintainers, ctx.author)) {
     ctx.report({ rule: RULES.federationImport, file, message: `${ctx.author ?? "an unknown author"} changed ${file}, which only the registry's maintainers change (by \`wharf sync\`)`, hint: SYNC_HINT(peer) });
-  } else if (!ctx.registry.peers.some((p) => p.name === peer)) {
+  } else if (!ctx.registry.peers.some((p2) => p2.name === peer)) {
     ctx.report({ rule: RULES.federationImport, file, message: `${file} is the sync state of "${peer}", which is not a peer in index/registry.json`, hint: "add the peer first: wharf peer add NAME URL --namespace NS" });
   }
 }
-async function checkDelegatedNamespace(ctx, subject, ns) {
+async function checkDelegatedNamespace(ctx, subject, ns2) {
   const file = subject.change.path;
   const next = subject.json;
-  const before = await ctx.namespaceAtBase(ns);
-  const peer = delegatedTo(ctx.registry, ns);
+  const before = await ctx.namespaceAtBase(ns2);
+  const peer = delegatedTo(ctx.registry, ns2);
   if (!peer && !before?.authority && !next.authority) return;
   subject.skip = true;
   const maintainer = isOwner(ctx.registry.maintainers, ctx.author);
@@ -56867,7 +56870,7 @@ async function checkDelegatedNamespace(ctx, subject, ns) {
   ctx.report({
     rule: RULES.federationDelegated,
     file,
-    message: peer ? `namespace "${ns}" is delegated to peer "${peer.name}"; its namespace file comes only from that peer` : `${file} names "${next.authority ?? before?.authority}" as its authority, but no peer in index/registry.json holds namespace "${ns}"`,
+    message: peer ? `namespace "${ns2}" is delegated to peer "${peer.name}"; its namespace file comes only from that peer` : `${file} names "${next.authority ?? before?.authority}" as its authority, but no peer in index/registry.json holds namespace "${ns2}"`,
     hint: peer ? SYNC_HINT(peer.name) : "delegate the namespace with `wharf peer add`, or have a maintainer drop `authority` to make it this registry's own"
   });
 }
@@ -56879,37 +56882,37 @@ async function checkPeers(ctx, subject) {
   for (const peer of next.peers) {
     if (names.has(peer.name)) ctx.report({ rule: RULES.federationPeers, file, message: `two peers are named "${peer.name}"`, hint: "give each peer its own name" });
     names.add(peer.name);
-    for (const ns of peer.namespaces) {
-      const other = holder.get(ns);
+    for (const ns2 of peer.namespaces) {
+      const other = holder.get(ns2);
       if (other) {
-        ctx.report({ rule: RULES.federationPeers, file, message: `namespace "${ns}" is delegated to both "${other}" and "${peer.name}"`, hint: "a namespace has exactly one authoritative registry: delegate it to one peer" });
+        ctx.report({ rule: RULES.federationPeers, file, message: `namespace "${ns2}" is delegated to both "${other}" and "${peer.name}"`, hint: "a namespace has exactly one authoritative registry: delegate it to one peer" });
         continue;
       }
-      holder.set(ns, peer.name);
-      const local = await ctx.namespaceAtBase(ns);
+      holder.set(ns2, peer.name);
+      const local = await ctx.namespaceAtBase(ns2);
       if (local && !local.authority) {
         ctx.report({
           rule: RULES.federationPeers,
           file,
-          message: `namespace "${ns}" is defined by this registry (${namespacePath(ns)}), so it cannot be delegated to peer "${peer.name}"`,
+          message: `namespace "${ns2}" is defined by this registry (${namespacePath(ns2)}), so it cannot be delegated to peer "${peer.name}"`,
           hint: "a namespace has exactly one authoritative registry; leave it out of the peer's namespaces"
         });
       }
     }
   }
 }
-async function importedNamespace(ctx, subject, ns) {
-  const peer = delegatedTo(ctx.registry, ns);
-  const head = await namespaceAtHead(ctx, ns);
+async function importedNamespace(ctx, subject, ns2) {
+  const peer = delegatedTo(ctx.registry, ns2);
+  const head = await namespaceAtHead(ctx, ns2);
   if (!peer && !head?.authority) return void 0;
   const file = subject.change.path;
   const refuse2 = (message, hint) => {
     ctx.report({ rule: RULES.federationDelegated, file, message, hint });
     return null;
   };
-  if (!peer) return refuse2(`namespace "${ns}" names "${head.authority}" as its authority, but no peer in index/registry.json holds it`, "delegate the namespace with `wharf peer add`, or take it back as a maintainer first");
-  if (!importsFrom(ctx, peer.name)) return refuse2(`namespace "${ns}" is delegated to peer "${peer.name}": nothing is published into it here`, SYNC_HINT(peer.name));
-  if (!head || head.authority !== peer.name) return refuse2(`${namespacePath(ns)} does not name peer "${peer.name}" as the authority of namespace "${ns}"`, SYNC_HINT(peer.name));
+  if (!peer) return refuse2(`namespace "${ns2}" names "${head.authority}" as its authority, but no peer in index/registry.json holds it`, "delegate the namespace with `wharf peer add`, or take it back as a maintainer first");
+  if (!importsFrom(ctx, peer.name)) return refuse2(`namespace "${ns2}" is delegated to peer "${peer.name}": nothing is published into it here`, SYNC_HINT(peer.name));
+  if (!head || head.authority !== peer.name) return refuse2(`${namespacePath(ns2)} does not name peer "${peer.name}" as the authority of namespace "${ns2}"`, SYNC_HINT(peer.name));
   subject.imported = true;
   return head;
 }
@@ -57008,20 +57011,20 @@ var CONFUSABLES = [
   [/[2]/g, "z"]
 ];
 function skeleton(name) {
-  let s = name.toLowerCase().replace(/[-_./:]/g, "");
-  for (const [pattern, replacement] of CONFUSABLES) s = s.replace(pattern, replacement);
-  return s;
+  let s3 = name.toLowerCase().replace(/[-_./:]/g, "");
+  for (const [pattern, replacement] of CONFUSABLES) s3 = s3.replace(pattern, replacement);
+  return s3;
 }
-function editDistance(a, b) {
+function editDistance(a, b3) {
   const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d = Array.from({ length: rows }, (_, i2) => Array.from({ length: cols }, (_2, j) => i2 === 0 ? j : j === 0 ? i2 : 0));
+  const cols = b3.length + 1;
+  const d = Array.from({ length: rows }, (_2, i2) => Array.from({ length: cols }, (_3, j2) => i2 === 0 ? j2 : j2 === 0 ? i2 : 0));
   for (let i2 = 1; i2 < rows; i2++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i2 - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[i2 - 1][j] + 1, d[i2][j - 1] + 1, d[i2 - 1][j - 1] + cost);
-      if (i2 > 1 && j > 1 && a[i2 - 1] === b[j - 2] && a[i2 - 2] === b[j - 1]) best = Math.min(best, d[i2 - 2][j - 2] + 1);
-      d[i2][j] = best;
+    for (let j2 = 1; j2 < cols; j2++) {
+      const cost = a[i2 - 1] === b3[j2 - 1] ? 0 : 1;
+      let best = Math.min(d[i2 - 1][j2] + 1, d[i2][j2 - 1] + 1, d[i2 - 1][j2 - 1] + cost);
+      if (i2 > 1 && j2 > 1 && a[i2 - 1] === b3[j2 - 2] && a[i2 - 2] === b3[j2 - 1]) best = Math.min(best, d[i2 - 2][j2 - 2] + 1);
+      d[i2][j2] = best;
     }
   }
   return d[rows - 1][cols - 1];
@@ -57029,17 +57032,17 @@ function editDistance(a, b) {
 function lookalikeReason(candidate, existing) {
   if (candidate === existing) return void 0;
   const a = skeleton(candidate);
-  const b = skeleton(existing);
-  if (a === b) return `"${candidate}" reads the same as "${existing}" once case, separators and confusable characters (0/o, 1/l, rn/m...) are folded`;
-  const shortest = Math.min(a.length, b.length);
-  if (shortest >= 5 && editDistance(a, b) <= 1) return `"${candidate}" is one typo away from "${existing}"`;
-  if (shortest >= 9 && editDistance(a, b) <= 2) return `"${candidate}" is two typos away from "${existing}"`;
+  const b3 = skeleton(existing);
+  if (a === b3) return `"${candidate}" reads the same as "${existing}" once case, separators and confusable characters (0/o, 1/l, rn/m...) are folded`;
+  const shortest = Math.min(a.length, b3.length);
+  if (shortest >= 5 && editDistance(a, b3) <= 1) return `"${candidate}" is one typo away from "${existing}"`;
+  if (shortest >= 9 && editDistance(a, b3) <= 2) return `"${candidate}" is two typos away from "${existing}"`;
   return void 0;
 }
 
 // src/check/rules/namespaces.ts
 async function checkNamespaceClaims(ctx) {
-  const claims = ctx.subjects.filter((s) => !s.skip && s.where.kind === "namespace" && s.change.status === "added");
+  const claims = ctx.subjects.filter((s3) => !s3.skip && s3.where.kind === "namespace" && s3.change.status === "added");
   if (claims.length === 0) return;
   const maintainer = await ctx.owns(ctx.registry.maintainers);
   const policy = ctx.registry.policy.namespaces;
@@ -57047,30 +57050,30 @@ async function checkNamespaceClaims(ctx) {
   for (const subject of claims) {
     const file = subject.change.path;
     const claim = subject.json;
-    const ns = claim.namespace;
+    const ns2 = claim.namespace;
     if (!await ctx.owns(claim.owners)) {
       ctx.report({
         rule: RULES.claimAuthor,
         file,
-        message: `${ctx.author.login} claims namespace "${ns}" but is not among its owners`,
+        message: `${ctx.author.login} claims namespace "${ns2}" but is not among its owners`,
         hint: "list yourself as an owner of a namespace you claim (wharf namespace add NS --owner YOUR-LOGIN)"
       });
     }
-    if (policy.reserved.includes(ns) && !maintainer) {
+    if (policy.reserved.includes(ns2) && !maintainer) {
       ctx.report({
         rule: RULES.reserved,
         file,
-        message: `namespace "${ns}" is reserved by the registry`,
+        message: `namespace "${ns2}" is reserved by the registry`,
         hint: "choose another name, or ask a registry maintainer to grant it"
       });
     }
     for (const other of existing ?? []) {
-      const reason = lookalikeReason(ns, other.name);
+      const reason = lookalikeReason(ns2, other.name);
       if (reason) {
         ctx.report({
           rule: RULES.lookalike,
           file,
-          message: `namespace "${ns}" looks like the existing ${other.kind} "${other.label}": ${reason}`,
+          message: `namespace "${ns2}" looks like the existing ${other.kind} "${other.label}": ${reason}`,
           hint: "choose a clearly different name; if you own the existing one, publish under it instead"
         });
         break;
@@ -57083,7 +57086,7 @@ async function checkNamespaceClaims(ctx) {
         ctx.report({
           rule: RULES.waitingPeriod,
           file,
-          message: `new namespace "${ns}" must wait ${hours} hours after submission before it can merge`,
+          message: `new namespace "${ns2}" must wait ${hours} hours after submission before it can merge`,
           hint: `the claim can merge after ${ready.toISOString()}; nothing needs to change`
         });
       }
@@ -57094,14 +57097,14 @@ async function existingNames(repo, commit) {
   const names = [];
   for (const entry of await listDir(repo, commit, NAMESPACES_DIR) ?? []) {
     if (entry.name.endsWith(".json")) {
-      const ns = entry.name.slice(0, -".json".length);
-      names.push({ kind: "namespace", name: ns, label: ns });
+      const ns2 = entry.name.slice(0, -".json".length);
+      names.push({ kind: "namespace", name: ns2, label: ns2 });
     }
   }
-  const visit = async (dir, ns, name) => {
+  const visit = async (dir, ns2, name) => {
     const entries = await listDir(repo, commit, dir) ?? [];
-    if (name && entries.some((e) => e.type === "blob")) names.push({ kind: "package", name, label: `${ns}:${name}` });
-    for (const e of entries) if (e.type === "tree") await visit(`${dir}/${e.name}`, ns, name ? `${name}/${e.name}` : e.name);
+    if (name && entries.some((e) => e.type === "blob")) names.push({ kind: "package", name, label: `${ns2}:${name}` });
+    for (const e of entries) if (e.type === "tree") await visit(`${dir}/${e.name}`, ns2, name ? `${name}/${e.name}` : e.name);
   };
   for (const nsDir of await listDir(repo, commit, PACKAGES_DIR) ?? []) {
     if (nsDir.type === "tree") await visit(`${PACKAGES_DIR}/${nsDir.name}`, nsDir.name, "");
@@ -57228,7 +57231,7 @@ function verifyDocument(document2, payloadType, keys) {
   }
   const reasons = [];
   for (const { keyid, sig } of signature.signatures) {
-    const key = keys.find((k) => k.id === keyid);
+    const key = keys.find((k2) => k2.id === keyid);
     if (!key) reasons.push(`key ${keyid} is not one of the trusted keys`);
     else if (key.revoked) reasons.push(`key ${keyid} was revoked on ${key.revoked}`);
     else if (!verifyBytes(key.public_key, message, sig)) reasons.push(`the signature by key ${keyid} does not match the content`);
@@ -57252,16 +57255,16 @@ async function checkRecords(ctx) {
 }
 async function ownedNamespace(ctx, subject, name) {
   const file = subject.change.path;
-  const ns = name.slice(0, name.indexOf(":"));
-  const imported = await importedNamespace(ctx, subject, ns);
+  const ns2 = name.slice(0, name.indexOf(":"));
+  const imported = await importedNamespace(ctx, subject, ns2);
   if (imported !== void 0) return imported ?? void 0;
-  const namespace = await ctx.namespaceAtBase(ns);
+  const namespace = await ctx.namespaceAtBase(ns2);
   if (!namespace) {
     ctx.report({
       rule: RULES.namespaceUnknown,
       file,
-      message: `namespace "${ns}" does not exist in the registry`,
-      hint: `claim it first (wharf namespace add ${ns} --owner LOGIN --key KEY.pub), merge the claim, then publish`
+      message: `namespace "${ns2}" does not exist in the registry`,
+      hint: `claim it first (wharf namespace add ${ns2} --owner LOGIN --key KEY.pub), merge the claim, then publish`
     });
     return void 0;
   }
@@ -57269,8 +57272,8 @@ async function ownedNamespace(ctx, subject, name) {
     ctx.report({
       rule: RULES.notOwner,
       file,
-      message: `${ctx.author.login} is not an owner of namespace "${ns}"`,
-      hint: `submit from an owner's account, or ask an owner to add you to index/namespaces/${ns}.json`
+      message: `${ctx.author.login} is not an owner of namespace "${ns2}"`,
+      hint: `submit from an owner's account, or ask an owner to add you to index/namespaces/${ns2}.json`
     });
     return void 0;
   }
@@ -57281,7 +57284,7 @@ async function checkRecord(ctx, subject, added) {
   const file = subject.change.path;
   const key = `${record.name}@${versionKey(record.version)}`;
   const versions = await versionsAt(ctx, ctx.base, record.name);
-  const clash = versions.find((v) => versionKey(v) === versionKey(record.version));
+  const clash = versions.find((v2) => versionKey(v2) === versionKey(record.version));
   const twin = added.get(key);
   if (clash !== void 0 || twin) {
     ctx.report({
@@ -57315,7 +57318,7 @@ async function checkRecord(ctx, subject, added) {
     const versions2 = await versionsAt(ctx, ctx.head, dep.name);
     if (versions2.length === 0) {
       ctx.report({ rule: RULES.dependency, file, message: `dependency ${dep.name} is not a package of this registry`, hint: "check the name, or publish the dependency first" });
-    } else if (!versions2.some((v) => satisfies(v, dep.req))) {
+    } else if (!versions2.some((v2) => satisfies(v2, dep.req))) {
       ctx.report({
         rule: RULES.dependency,
         file,
@@ -57395,11 +57398,11 @@ async function runCheck(options2) {
   const teams = /* @__PURE__ */ new Set();
   const result = (changes) => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), changes, findings });
   const malformed = await malformedIn(repo, head, from);
-  for (const { path: path14, problem } of malformed) {
+  for (const { path: path15, problem } of malformed) {
     findings.push({
       rule: RULES.malformedTree,
-      file: path14 || ".",
-      message: `the tree ${path14 ? `of ${path14}/` : "at the root"} is malformed: ${problem.message}`,
+      file: path15 || ".",
+      message: `the tree ${path15 ? `of ${path15}/` : "at the root"} is malformed: ${problem.message}`,
       hint: "git fsck refuses this tree; commit the files with git itself (git add, git commit) rather than writing tree objects by hand"
     });
   }
@@ -57449,9 +57452,9 @@ async function runCheck(options2) {
       const unconfirmed = options2.isTeamMember ? [] : ownerTeams(owners);
       return unconfirmed.length ? `${names}; team membership (${unconfirmed.join(", ")}) cannot be confirmed here: it needs GitHub's API` : names;
     },
-    namespaceAtBase(ns) {
-      let pending = namespaces.get(ns);
-      if (!pending) namespaces.set(ns, pending = readJsonAt(repo, base, namespacePath(ns)));
+    namespaceAtBase(ns2) {
+      let pending = namespaces.get(ns2);
+      if (!pending) namespaces.set(ns2, pending = readJsonAt(repo, base, namespacePath(ns2)));
       return pending;
     },
     report: (finding) => findings.push(finding)
@@ -57533,11 +57536,11 @@ async function errorRequest(state, octokit, error2, options2) {
 }
 async function wrapRequest(state, octokit, request2, options2) {
   const limiter = new import_light.default();
-  limiter.on("failed", function(error2, info) {
+  limiter.on("failed", function(error2, info2) {
     const maxRetries = ~~error2.request.request?.retries;
     const after = ~~error2.request.request?.retryAfter;
-    options2.request.retryCount = info.retryCount + 1;
-    if (maxRetries > info.retryCount) {
+    options2.request.retryCount = info2.retryCount + 1;
+    if (maxRetries > info2.retryCount) {
       return after * state.retryAfterBaseValue;
     }
   });
@@ -57658,7 +57661,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path14) => path14.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path15) => path15.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -57758,8 +57761,8 @@ function throttling(octokit, octokitOptions) {
       "error",
       (e) => octokit.log.warn("Error in throttling-plugin limit handler", e)
     );
-    state.retryLimiter.on("failed", async function(error2, info) {
-      const [state2, request2, options2] = info.args;
+    state.retryLimiter.on("failed", async function(error2, info2) {
+      const [state2, request2, options2] = info2.args;
       const { pathname } = new URL(options2.url, "http://github.test");
       const shouldRetryGraphQL = pathname.startsWith("/graphql") && error2.status !== 401;
       if (!(shouldRetryGraphQL || error2.status === 403 || error2.status === 429)) {
@@ -58029,7 +58032,7 @@ function extractUrlVariableNames(url) {
   if (!matches) {
     return [];
   }
-  return matches.map(removeNonChars).reduce((a, b) => a.concat(b), []);
+  return matches.map(removeNonChars).reduce((a, b3) => a.concat(b3), []);
 }
 function omit(object, keysToOmit) {
   const result = { __proto__: null };
@@ -58087,9 +58090,9 @@ function getValues(context, operator, key, modifier) {
             );
           });
         } else {
-          Object.keys(value).forEach(function(k) {
-            if (isDefined(value[k])) {
-              result.push(encodeValue(operator, value[k], k));
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined(value[k2])) {
+              result.push(encodeValue(operator, value[k2], k2));
             }
           });
         }
@@ -58100,10 +58103,10 @@ function getValues(context, operator, key, modifier) {
             tmp.push(encodeValue(operator, value2));
           });
         } else {
-          Object.keys(value).forEach(function(k) {
-            if (isDefined(value[k])) {
-              tmp.push(encodeUnreserved(k));
-              tmp.push(encodeValue(operator, value[k].toString()));
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined(value[k2])) {
+              tmp.push(encodeUnreserved(k2));
+              tmp.push(encodeValue(operator, value[k2].toString()));
             }
           });
         }
@@ -58136,7 +58139,7 @@ function expand(template, context) {
   var operators = ["+", "#", ".", "/", ";", "?", "&"];
   template = template.replace(
     /\{([^\{\}]+)\}|([^\{\}]+)/g,
-    function(_, expression, literal) {
+    function(_2, expression, literal) {
       if (expression) {
         let operator = "";
         const values = [];
@@ -58284,10 +58287,10 @@ for (let code2 = 97; code2 <= 122; code2++) {
   CHAR_MAP[code2] |= TOKEN_FLAG;
 }
 var NullObject = /* @__PURE__ */ (() => {
-  const C = function() {
+  const C2 = function() {
   };
-  C.prototype = /* @__PURE__ */ Object.create(null);
-  return C;
+  C2.prototype = /* @__PURE__ */ Object.create(null);
+  return C2;
 })();
 function parse2(header, options2) {
   const stopFlags = SEMI_FLAG | (options2?.comma === true ? COMMA_FLAG : 0);
@@ -58547,17 +58550,17 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
       }
     } else {
       while (node.index < node.keys.length) {
-        const k = node.keys[node.index++];
-        const isFilteredOutByArray = propertyList && !propertyList.has(k);
+        const k2 = node.keys[node.index++];
+        const isFilteredOutByArray = propertyList && !propertyList.has(k2);
         if (isFilteredOutByArray) continue;
-        const childRaw = node.val[k];
-        const childVal = prepareVal(node.val, k, childRaw);
+        const childRaw = node.val[k2];
+        const childVal = prepareVal(node.val, k2, childRaw);
         if (isUnstringifiable(childVal)) continue;
         if (!node.first) chunks.push(",");
         if (space) {
-          chunks.push("\n" + space.repeat(level) + originalStringify(k) + ": ");
+          chunks.push("\n" + space.repeat(level) + originalStringify(k2) + ": ");
         } else {
-          chunks.push(originalStringify(k) + ":");
+          chunks.push(originalStringify(k2) + ":");
         }
         const isComplexObject = childVal !== null && typeof childVal === "object";
         const isNativeRaw = isRawJSON(childVal);
@@ -58568,7 +58571,7 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
           visited.add(childVal);
           stack.push({
             parent: node.val,
-            key: k,
+            key: k2,
             val: childVal,
             isArray: Array.isArray(childVal),
             keys: Array.isArray(childVal) ? null : Object.keys(childVal),
@@ -58656,7 +58659,7 @@ var isContextSourceSupported = () => {
   try {
     const result = JSON.parse(
       "1",
-      (_, __, context) => !!context?.source && context.source === "1"
+      (_2, __, context) => !!context?.source && context.source === "1"
     );
     featureCache.set(parseFingerprint, result);
     return result;
@@ -58920,7 +58923,7 @@ function toErrorMessage(data) {
   if (typeof data === "object" && data !== null && "message" in data) {
     const objectData = data;
     const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
-    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v2) => JSON.stringify(v2)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
   }
   return `Unknown error: ${JSON.stringify(data)}`;
 }
@@ -59250,17 +59253,17 @@ function requestLog(octokit) {
     octokit.log.debug("request", options2);
     const start = Date.now();
     const requestOptions = octokit.request.endpoint.parse(options2);
-    const path14 = requestOptions.url.replace(options2.baseUrl, "");
+    const path15 = requestOptions.url.replace(options2.baseUrl, "");
     return request2(options2).then((response) => {
       const requestId = response.headers["x-github-request-id"];
       octokit.log.info(
-        `${requestOptions.method} ${path14} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path15} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       return response;
     }).catch((error2) => {
       const requestId = error2.response?.headers["x-github-request-id"] || "UNKNOWN";
       octokit.log.error(
-        `${requestOptions.method} ${path14} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path15} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       throw error2;
     });
@@ -61943,7 +61946,7 @@ function createClient(options2) {
     baseUrl: (options2.baseUrl ?? "https://api.github.com").replace(/\/+$/, ""),
     userAgent: options2.userAgent ?? "wharf",
     request: { fetch: countingFetch },
-    log: { debug: (m) => log("debug", m), info: (m) => log("info", m), warn: (m) => log("warn", m), error: (m) => log("warn", m) },
+    log: { debug: (m2) => log("debug", m2), info: (m2) => log("info", m2), warn: (m2) => log("warn", m2), error: (m2) => log("warn", m2) },
     retry: { retries: options2.retries ?? 3, doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 451] },
     throttle: {
       onRateLimit: onLimit("primary"),
@@ -62019,25 +62022,25 @@ function toAccount(user) {
   if (!user) return null;
   return { login: String(user.login), id: Number(user.id), type: user.type === "Bot" || user.type === "Organization" ? user.type : "User" };
 }
-function toPull(p) {
-  const tip = (b) => ({ ref: String(b.ref), sha: String(b.sha), repo: b.repo ? String(b.repo.full_name) : null });
+function toPull(p2) {
+  const tip = (b3) => ({ ref: String(b3.ref), sha: String(b3.sha), repo: b3.repo ? String(b3.repo.full_name) : null });
   return {
-    number: p.number,
-    title: p.title,
-    body: p.body ?? null,
-    state: p.state === "closed" ? "closed" : "open",
-    draft: p.draft === true,
-    merged: p.merged === true || p.merged_at != null,
-    mergeable: typeof p.mergeable === "boolean" ? p.mergeable : null,
-    author: toAccount(p.user) ?? { login: "ghost", id: 10137, type: "User" },
-    head: tip(p.head),
-    base: tip(p.base),
-    labels: (p.labels ?? []).map((l) => String(l.name)),
-    createdAt: p.created_at,
-    updatedAt: p.updated_at,
-    mergedAt: p.merged_at ?? null,
-    mergeCommitSha: p.merge_commit_sha ?? null,
-    htmlUrl: p.html_url
+    number: p2.number,
+    title: p2.title,
+    body: p2.body ?? null,
+    state: p2.state === "closed" ? "closed" : "open",
+    draft: p2.draft === true,
+    merged: p2.merged === true || p2.merged_at != null,
+    mergeable: typeof p2.mergeable === "boolean" ? p2.mergeable : null,
+    author: toAccount(p2.user) ?? { login: "ghost", id: 10137, type: "User" },
+    head: tip(p2.head),
+    base: tip(p2.base),
+    labels: (p2.labels ?? []).map((l) => String(l.name)),
+    createdAt: p2.created_at,
+    updatedAt: p2.updated_at,
+    mergedAt: p2.merged_at ?? null,
+    mergeCommitSha: p2.merge_commit_sha ?? null,
+    htmlUrl: p2.html_url
   };
 }
 function toReview(r) {
@@ -62054,7 +62057,7 @@ function createPulls(client) {
     async listOpen(repo, options2 = {}) {
       return attempt(`listing open pull requests of ${name(repo)}`, async () => {
         const pulls = await octokit.paginate(octokit.rest.pulls.list, { ...params(repo), state: "open", per_page: 100, sort: "created", direction: "asc", ...options2.base ? { base: options2.base } : {} });
-        return pulls.map((p) => toPull({ ...p, merged: false }));
+        return pulls.map((p2) => toPull({ ...p2, merged: false }));
       });
     },
     /** The files the pull request changes (GitHub lists at most 3,000; `truncated` says when there are more). */
@@ -62062,7 +62065,7 @@ function createPulls(client) {
       return attempt(`listing files of ${name(repo, number)}`, async () => {
         const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...params(repo), pull_number: number, per_page: 100 });
         return {
-          files: files.map((f) => ({ filename: f.filename, status: f.status, previousFilename: f.previous_filename, sha: f.sha, additions: f.additions, deletions: f.deletions })),
+          files: files.map((f2) => ({ filename: f2.filename, status: f2.status, previousFilename: f2.previous_filename, sha: f2.sha, additions: f2.additions, deletions: f2.deletions })),
           truncated: files.length >= MAX_PULL_FILES
         };
       });
@@ -62213,7 +62216,17 @@ ${options2.body}`;
 }
 
 // src/core/release-assets.ts
+var MAX_RELEASE_ASSETS = 1e3;
 var MAX_ASSET_BYTES = 2 * 1024 ** 3;
+function releaseTag(record) {
+  const stem = record.kind === "crate" && record.crate ? record.crate.name : record.name.replace(/[:/]/g, ".");
+  const tag = `${stem}@${record.version}`;
+  return tag.endsWith(".lock") ? `${tag}_` : tag;
+}
+function releaseAssetName(record, artifact) {
+  if (record.kind === "crate" && record.crate && artifact.name.endsWith(".crate")) return `${record.crate.name}-${record.version}.crate`;
+  return artifact.name;
+}
 
 // src/github/releases.ts
 function toAsset(a) {
@@ -62256,11 +62269,11 @@ function createReleases(client) {
       );
     },
     /** Uploads bytes as an asset to the release's `upload_url` (GitHub's uploads host). */
-    async uploadAsset(release, asset) {
-      return attempt(`uploading ${asset.name} to release ${release.tag}`, async () => {
+    async uploadAsset(release2, asset) {
+      return attempt(`uploading ${asset.name} to release ${release2.tag}`, async () => {
         const { data } = await octokit.request({
           method: "POST",
-          url: release.uploadUrl,
+          url: release2.uploadUrl,
           name: asset.name,
           ...asset.label !== void 0 ? { label: asset.label } : {},
           data: Buffer.from(asset.data),
@@ -62311,7 +62324,7 @@ function toRepository(r) {
   };
 }
 function toCommit(c) {
-  return { sha: c.sha, tree: c.tree.sha, parents: (c.parents ?? []).map((p) => String(p.sha)), message: c.message };
+  return { sha: c.sha, tree: c.tree.sha, parents: (c.parents ?? []).map((p2) => String(p2.sha)), message: c.message };
 }
 function shortRef(ref) {
   return ref.replace(/^refs\//, "");
@@ -62422,7 +62435,7 @@ function toRun(r) {
     headSha: r.head_sha,
     headBranch: r.head_branch ?? null,
     runNumber: r.run_number,
-    pullRequests: (r.pull_requests ?? []).map((p) => Number(p.number)),
+    pullRequests: (r.pull_requests ?? []).map((p2) => Number(p2.number)),
     htmlUrl: r.html_url,
     createdAt: r.created_at
   };
@@ -62499,8 +62512,8 @@ function createUsers(client) {
         `reading ${login}'s permission on ${repo.owner}/${repo.repo}`,
         () => octokit.rest.repos.getCollaboratorPermissionLevel({ ...params(repo), username: login })
       );
-      const p = data.permission;
-      return p === "admin" || p === "write" || p === "read" ? p : p === "maintain" ? "write" : p === "triage" ? "read" : "none";
+      const p2 = data.permission;
+      return p2 === "admin" || p2 === "write" || p2 === "read" ? p2 : p2 === "maintain" ? "write" : p2 === "triage" ? "read" : "none";
     }
   };
 }
@@ -62974,7 +62987,7 @@ function scanModule(bytes) {
           if (r.peek() === 78) {
             r.byte();
             features.add("gc");
-            for (let m = r.u32(); m > 0; m--) subtype(r, features, types);
+            for (let m2 = r.u32(); m2 > 0; m2--) subtype(r, features, types);
           } else subtype(r, features, types);
         }
         break;
@@ -63149,10 +63162,10 @@ function stripCustomSections(bytes, keep = () => false) {
 function leb(value) {
   const out = [];
   do {
-    let b = value & 127;
+    let b3 = value & 127;
     value = Math.floor(value / 128);
-    if (value !== 0) b |= 128;
-    out.push(b);
+    if (value !== 0) b3 |= 128;
+    out.push(b3);
   } while (value !== 0);
   return Uint8Array.from(out);
 }
@@ -63203,16 +63216,16 @@ function wasmMetrics(bytes, peakPages = null) {
   const features = /* @__PURE__ */ new Set();
   const declared = /* @__PURE__ */ new Set();
   for (const scan of scans) {
-    for (const f of scan.features) features.add(f);
-    for (const f of scan.declaredFeatures) declared.add(f);
+    for (const f2 of scan.features) features.add(f2);
+    for (const f2 of scan.declaredFeatures) declared.add(f2);
   }
   const isComponent = wasmKind(bytes) === "component";
-  const main = scans.find((s) => s.memory && !s.imports.some((i2) => i2.kind === "memory")) ?? scans[0];
+  const main = scans.find((s3) => s3.memory && !s3.imports.some((i2) => i2.kind === "memory")) ?? scans[0];
   return {
     features: [...features].sort(),
     declared_features: [...declared].sort(),
-    imports: classifyImports(isComponent ? [] : scans.flatMap((s) => s.imports)),
-    exports: isComponent ? [] : scans.flatMap((s) => s.exports.map((e) => e.kind === "func" ? e.name : `${e.name} (${e.kind})`)).sort(),
+    imports: classifyImports(isComponent ? [] : scans.flatMap((s3) => s3.imports)),
+    exports: isComponent ? [] : scans.flatMap((s3) => s3.exports.map((e) => e.kind === "func" ? e.name : `${e.name} (${e.kind})`)).sort(),
     memory: {
       initial_pages: main?.memory?.initial ?? null,
       max_pages: main?.memory?.max ?? null,
@@ -63220,7 +63233,7 @@ function wasmMetrics(bytes, peakPages = null) {
       shared: main?.memory?.shared ?? false,
       memory64: main?.memory?.memory64 ?? false
     },
-    undecoded_functions: scans.reduce((n, s) => n + s.undecoded, 0)
+    undecoded_functions: scans.reduce((n, s3) => n + s3.undecoded, 0)
   };
 }
 async function componentMetrics(bytes) {
@@ -63239,11 +63252,11 @@ function parseWorld(wit) {
   for (const raw of world.split("\n")) {
     const line = raw.trim();
     if (depth === 1) {
-      const m = /^(import|export)\s+([^;{]+?)\s*(?:;|\{|$)/.exec(line);
-      if (m) {
-        const name = m[2].replace(/:\s*(func|interface).*$/, "").trim();
-        (m[1] === "import" ? imports : exports2).push(name);
-        if (m[1] === "export" && line.endsWith("{")) inlineExport = name;
+      const m2 = /^(import|export)\s+([^;{]+?)\s*(?:;|\{|$)/.exec(line);
+      if (m2) {
+        const name = m2[2].replace(/:\s*(func|interface).*$/, "").trim();
+        (m2[1] === "import" ? imports : exports2).push(name);
+        if (m2[1] === "export" && line.endsWith("{")) inlineExport = name;
       }
     } else if (inlineExport) {
       const r = /^resource\s+([\w-]+)/.exec(line);
@@ -63359,8 +63372,8 @@ function readQuietly(file) {
   }
 }
 function commandLine(command, args, env = {}) {
-  const quote = (s) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-  const prefix = Object.entries(env).map(([k, v]) => `${k}=${quote(v)} `);
+  const quote = (s3) => /^[\w@%+=:,./-]+$/.test(s3) ? s3 : `'${s3.replace(/'/g, `'\\''`)}'`;
+  const prefix = Object.entries(env).map(([k2, v2]) => `${k2}=${quote(v2)} `);
   return `${prefix.join("")}${[command, ...args].map(quote).join(" ")}`;
 }
 
@@ -63406,9 +63419,9 @@ function jcoInfo() {
   const pkg = JSON.parse(fs9.readFileSync(path5.join(dir, "package.json"), "utf8"));
   return { bin: path5.join(dir, pkg.bin.jco ?? "dist/jco.js"), version: pkg.version };
 }
-async function withStats(statsDir, go) {
+async function withStats(statsDir, go2) {
   const statsFile = path5.join(statsDir, `stats-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
-  const output = await go(statsFile);
+  const output = await go2(statsFile);
   let stats = null;
   try {
     stats = JSON.parse(await fs9.promises.readFile(statsFile, "utf8"));
@@ -63528,9 +63541,9 @@ async function probeBoundary(file, name, timeoutMs) {
   }
   if (result.error || !result.before || !result.after) return { met: false, evidence: `the probe of ${name} failed: ${result.error}` };
   const grewMemory = (result.after.memory_pages ?? 0) - (result.before.memory_pages ?? 0);
-  const grewTables = Object.entries(result.after.tables).filter(([k, v]) => v !== result.before.tables[k]);
+  const grewTables = Object.entries(result.after.tables).filter(([k2, v2]) => v2 !== result.before.tables[k2]);
   if (grewMemory !== 0 || grewTables.length > 0) {
-    return { met: false, evidence: `${result.calls} calls of ${name} grew memory by ${grewMemory} pages${grewTables.length ? ` and tables ${grewTables.map(([k]) => k).join(", ")}` : ""}` };
+    return { met: false, evidence: `${result.calls} calls of ${name} grew memory by ${grewMemory} pages${grewTables.length ? ` and tables ${grewTables.map(([k2]) => k2).join(", ")}` : ""}` };
   }
   return { met: true, evidence: `${result.calls} calls of ${name}: memory and tables unchanged` };
 }
@@ -63584,8 +63597,8 @@ function qualityScore(input) {
   const parts = [];
   const part = (name, value, detail) => {
     const weight2 = SCORE_WEIGHTS[name];
-    const v = value === null ? null : Math.max(0, Math.min(1, value));
-    parts.push({ name, weight: weight2, value: v === null ? null : round(v, 3), points: v === null ? 0 : round(weight2 * v, 1), detail });
+    const v2 = value === null ? null : Math.max(0, Math.min(1, value));
+    parts.push({ name, weight: weight2, value: v2 === null ? null : round(v2, 3), points: v2 === null ? 0 : round(weight2 * v2, 1), detail });
   };
   const tried = input.targets.filter((t) => t.status !== "unavailable");
   const built = tried.filter((t) => t.build.status === "pass");
@@ -63614,14 +63627,14 @@ function qualityScore(input) {
   }
   if (!input.manifest) part("metadata_completeness", null, "an artifact carries no package manifest");
   else {
-    const m = input.manifest;
+    const m2 = input.manifest;
     const fields = [
-      ["description", !!m.description],
-      ["license", !!(m.license || m.licenseFile)],
-      ["repository", !!m.repository],
-      ["readme", !!m.readme],
-      ["keywords or categories", m.keywords.length + m.categories.length > 0],
-      ["documentation or homepage", !!(m.documentation || m.homepage)]
+      ["description", !!m2.description],
+      ["license", !!(m2.license || m2.licenseFile)],
+      ["repository", !!m2.repository],
+      ["readme", !!m2.readme],
+      ["keywords or categories", m2.keywords.length + m2.categories.length > 0],
+      ["documentation or homepage", !!(m2.documentation || m2.homepage)]
     ];
     const present = fields.filter(([, has]) => has);
     const missing = fields.filter(([, has]) => !has).map(([name]) => name);
@@ -63629,21 +63642,21 @@ function qualityScore(input) {
   }
   const signature = { none: 0, signed: 0.7, provenance: 1 }[input.signature];
   part("signature_level", signature, input.signature === "none" ? "unsigned (the registry sets the level when it signs the record)" : input.signature === "signed" ? "signed record" : "signed record with build provenance");
-  const sizes = input.targets.map((t) => t.metrics.size).filter((s) => s !== null && s.kind !== "test");
+  const sizes = input.targets.map((t) => t.metrics.size).filter((s3) => s3 !== null && s3.kind !== "test");
   if (sizes.length === 0) part("size", null, "no wasm artifact to measure (a library builds no .wasm of its own)");
   else {
-    const gzip = Math.min(...sizes.map((s) => s.gzip));
+    const gzip = Math.min(...sizes.map((s3) => s3.gzip));
     const value = gzip <= SIZE_FULL ? 1 : gzip >= SIZE_ZERO ? 0 : 1 - Math.log(gzip / SIZE_FULL) / Math.log(SIZE_ZERO / SIZE_FULL);
     part("size", value, `${Math.round(gzip / 1024)} KiB gzipped, stripped`);
   }
-  const applicable = parts.filter((p) => p.value !== null);
-  const weight = applicable.reduce((n, p) => n + p.weight, 0);
-  const total = weight === 0 ? 0 : Math.round(100 * applicable.reduce((n, p) => n + p.weight * p.value, 0) / weight);
+  const applicable = parts.filter((p2) => p2.value !== null);
+  const weight = applicable.reduce((n, p2) => n + p2.weight, 0);
+  const total = weight === 0 ? 0 : Math.round(100 * applicable.reduce((n, p2) => n + p2.weight * p2.value, 0) / weight);
   return { total, breakdown: parts };
 }
 function round(n, digits) {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
+  const f2 = 10 ** digits;
+  return Math.round(n * f2) / f2;
 }
 
 // src/matrix/artifact.ts
@@ -63684,10 +63697,10 @@ async function runArtifact(file, options2) {
     try {
       const modules = kind === "component" ? componentModules(bytes) : [bytes];
       const files = await Promise.all(
-        modules.map(async (m, i2) => {
-          const f = path7.join(work, `module-${i2}.wasm`);
-          await fs10.promises.writeFile(f, m);
-          return f;
+        modules.map(async (m2, i2) => {
+          const f2 = path7.join(work, `module-${i2}.wasm`);
+          await fs10.promises.writeFile(f2, m2);
+          return f2;
         })
       );
       const validation = await validateWithGc(files, options2.testTimeoutMs ?? DEFAULTS2.testTimeoutMs);
@@ -63741,9 +63754,9 @@ function componentModules(bytes) {
     let shift = 0;
     let pos = offset + 1;
     for (; ; ) {
-      const b = bytes[pos++];
-      size += (b & 127) * 2 ** shift;
-      if ((b & 128) === 0) break;
+      const b3 = bytes[pos++];
+      size += (b3 & 127) * 2 ** shift;
+      if ((b3 & 128) === 0) break;
       shift += 7;
     }
     const body = bytes.subarray(pos, pos + size);
@@ -63800,8 +63813,8 @@ function parsePackageId(id) {
   const hash = id.lastIndexOf("#");
   if (hash < 0) return null;
   const fragment = id.slice(hash + 1);
-  const at = fragment.lastIndexOf("@");
-  if (at >= 0) return { name: fragment.slice(0, at), version: fragment.slice(at + 1) };
+  const at2 = fragment.lastIndexOf("@");
+  if (at2 >= 0) return { name: fragment.slice(0, at2), version: fragment.slice(at2 + 1) };
   const url = id.slice(0, hash);
   return { name: url.slice(url.lastIndexOf("/") + 1), version: fragment };
 }
@@ -63824,24 +63837,24 @@ async function cargoMetadata(ctx) {
   if (out.code !== 0) return { metadata: null, error: firstErrorLine(out.stderr) };
   const raw = JSON.parse(out.stdout);
   const packages = /* @__PURE__ */ new Map();
-  for (const p of raw.packages) {
+  for (const p2 of raw.packages) {
     const pkg = {
-      id: String(p.id),
-      name: String(p.name),
-      version: String(p.version),
-      links: p.links ?? null,
-      manifestPath: String(p.manifest_path),
-      description: p.description ?? null,
-      license: p.license ?? null,
-      licenseFile: p.license_file ?? null,
-      repository: p.repository ?? null,
-      homepage: p.homepage ?? null,
-      documentation: p.documentation ?? null,
-      readme: p.readme ?? null,
-      keywords: p.keywords ?? [],
-      categories: p.categories ?? [],
-      metadata: p.metadata ?? null,
-      targets: (p.targets ?? []).map((t) => ({ name: t.name, kind: t.kind, crateTypes: t.crate_types }))
+      id: String(p2.id),
+      name: String(p2.name),
+      version: String(p2.version),
+      links: p2.links ?? null,
+      manifestPath: String(p2.manifest_path),
+      description: p2.description ?? null,
+      license: p2.license ?? null,
+      licenseFile: p2.license_file ?? null,
+      repository: p2.repository ?? null,
+      homepage: p2.homepage ?? null,
+      documentation: p2.documentation ?? null,
+      readme: p2.readme ?? null,
+      keywords: p2.keywords ?? [],
+      categories: p2.categories ?? [],
+      metadata: p2.metadata ?? null,
+      targets: (p2.targets ?? []).map((t) => ({ name: t.name, kind: t.kind, crateTypes: t.crate_types }))
     };
     packages.set(pkg.id, pkg);
   }
@@ -63859,9 +63872,9 @@ function pathTo(metadata, name) {
   while (queue.length > 0) {
     const id = queue.shift();
     if (metadata.packages.get(id)?.name === name) {
-      const path14 = [];
-      for (let at = id; at !== null; at = previous.get(at) ?? null) path14.unshift(at);
-      return path14;
+      const path15 = [];
+      for (let at2 = id; at2 !== null; at2 = previous.get(at2) ?? null) path15.unshift(at2);
+      return path15;
     }
     for (const dep of metadata.nodes.get(id)?.deps ?? []) {
       if (!previous.has(dep)) {
@@ -63952,7 +63965,7 @@ function describePath(metadata, name) {
   if (!ids) return { path: [name], version: null, links: null };
   const packages = ids.map((id) => metadata.packages.get(id));
   const last = packages.at(-1);
-  return { path: packages.map((p) => `${p.name} ${p.version}`), version: last.version, links: last.links };
+  return { path: packages.map((p2) => `${p2.name} ${p2.version}`), version: last.version, links: last.links };
 }
 function blameBuild(target, errors, stderr, metadata, rootName) {
   const first = errors.find((e) => e.packageId) ?? errors[0];
@@ -64158,8 +64171,8 @@ function probe(candidate, cwd, baseEnv) {
   const cargoVersion = ask(cargo2, ["--version"]);
   if (!verbose || !sysroot || !cargoVersion) return null;
   const host = /^host: (\S+)$/m.exec(verbose)?.[1];
-  const release = /^release: (\d+)\.(\d+)/m.exec(verbose);
-  if (!host || !release) return null;
+  const release2 = /^release: (\d+)\.(\d+)/m.exec(verbose);
+  if (!host || !release2) return null;
   return {
     source: candidate.source,
     cargo: cargo2,
@@ -64167,7 +64180,7 @@ function probe(candidate, cwd, baseEnv) {
     rustdoc: path8.join(candidate.binDir, "rustdoc"),
     rustcVersion: verbose.split("\n")[0],
     cargoVersion,
-    version: [Number(release[1]), Number(release[2])],
+    version: [Number(release2[1]), Number(release2[2])],
     host,
     sysroot,
     env
@@ -64180,7 +64193,7 @@ function toolchainEnv(candidate, rustc, baseEnv) {
   }
   for (const name of Object.keys(env)) if (/^CARGO_TARGET_.*_RUNNER$/.test(name)) delete env[name];
   const otherBins = defaultCandidates(baseEnv).filter((c) => c.binDir !== candidate.binDir && c.source !== "debian").map((c) => c.binDir);
-  const rest = (baseEnv.PATH ?? "").split(":").filter((p) => p !== "" && p !== candidate.binDir && !otherBins.includes(p));
+  const rest = (baseEnv.PATH ?? "").split(":").filter((p2) => p2 !== "" && p2 !== candidate.binDir && !otherBins.includes(p2));
   env.PATH = [candidate.binDir, ...rest].join(":");
   env.RUSTC = rustc;
   env.RUSTDOC = path8.join(candidate.binDir, "rustdoc");
@@ -64417,7 +64430,7 @@ async function build(ctx, plan, target) {
   }
   for (const a of tests2.artifacts) {
     if (!a.test || !a.executable) continue;
-    const kind = a.target.kind.some((k) => LIB_KINDS.has(k)) ? "lib" : a.target.kind[0] ?? "test";
+    const kind = a.target.kind.some((k2) => LIB_KINDS.has(k2)) ? "lib" : a.target.kind[0] ?? "test";
     result.executables.push({ name: `${kind} ${a.target.name.replace(/-/g, "_")}`, file: a.executable });
   }
   return result;
@@ -64487,8 +64500,8 @@ function shared(outcome, target) {
   return outcome.builtFor === target ? { ...outcome.build } : { ...outcome.build, reason: `shared with ${outcome.builtFor}`, wall_ms: 0 };
 }
 function finish(report3) {
-  const w = report3.metrics.wall_ms;
-  w.total = round2((w.build ?? 0) + (w.test_build ?? 0) + (w.test_run ?? 0));
+  const w2 = report3.metrics.wall_ms;
+  w2.total = round2((w2.build ?? 0) + (w2.test_build ?? 0) + (w2.test_run ?? 0));
   if (report3.build.status === "fail" || report3.test.status === "fail") report3.status = "fail";
   return report3;
 }
@@ -64536,7 +64549,7 @@ async function runTests(ctx, report3, exec, executables, testBuild, metadata) {
     if (failed2) {
       if (all.panics.length > 0) {
         firstFailure ??= `${all.panics[0].test}: ${all.panics[0].message}`;
-        for (const p of all.panics.slice(0, MAX_TEST_BLAME)) report3.blame.push(blameTest(report3.target, p.test, p.message, p.location, metadata, ctx.rootName));
+        for (const p2 of all.panics.slice(0, MAX_TEST_BLAME)) report3.blame.push(blameTest(report3.target, p2.test, p2.message, p2.location, metadata, ctx.rootName));
       } else if (all.crashed || all.timedOut) {
         const why = all.timedOut ? `timed out after ${timeoutMs / 1e3}s` : all.crashed;
         firstFailure ??= `${e.name}: ${why}`;
@@ -64544,15 +64557,15 @@ async function runTests(ctx, report3, exec, executables, testBuild, metadata) {
       }
     }
   }
-  const failed = binaries.some((b) => b.failed > 0) || binaries.some((b) => b.exit_code !== 0 && b.failed === 0 && b.aborted.length === 0);
+  const failed = binaries.some((b3) => b3.failed > 0) || binaries.some((b3) => b3.exit_code !== 0 && b3.failed === 0 && b3.aborted.length === 0);
   report3.test = {
     status: failed ? "fail" : "pass",
     command: testBuild.command,
     build_ms: testBuild.wallMs,
     run_ms: round2(runMs),
-    passed: binaries.reduce((n, b) => n + b.passed, 0),
-    failed: binaries.reduce((n, b) => n + b.failed, 0),
-    ignored: binaries.reduce((n, b) => n + b.ignored, 0),
+    passed: binaries.reduce((n, b3) => n + b3.passed, 0),
+    failed: binaries.reduce((n, b3) => n + b3.failed, 0),
+    ignored: binaries.reduce((n, b3) => n + b3.ignored, 0),
     binaries
   };
   if (firstFailure) report3.test.first_failure = firstFailure;
@@ -64596,7 +64609,7 @@ async function runExitOnly(ctx, report3, exec, outcome) {
       report3.blame.push({ crate: ctx.rootName, version: ctx.manifest?.version ?? null, path: [rootLabel(ctx)], error: `${e.name}: a test failed (${why})`, hint: null, stage: "test" });
     }
   }
-  const failed = binaries.some((b) => b.exit_code !== 0);
+  const failed = binaries.some((b3) => b3.exit_code !== 0);
   report3.test = {
     status: failed ? "fail" : "pass",
     reason: "wasm32-unknown-unknown has no stdout: the verdict is the exit of each test binary, without per-test counts",
@@ -64627,7 +64640,7 @@ async function runAdaptedP2(ctx) {
     runtime: null,
     build: shared(outcome, target),
     test: { status: "skipped" },
-    blame: outcome.blame.map((b) => ({ ...b })),
+    blame: outcome.blame.map((b3) => ({ ...b3 })),
     metrics: emptyMetrics()
   };
   report3.metrics.wall_ms.build = outcome.builtFor === target ? outcome.build.wall_ms ?? null : 0;
@@ -64679,7 +64692,7 @@ async function measureOutputs(report3, outcome) {
   report3.metrics.wasm = wasmMetrics(bytes);
 }
 function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = [...values].sort((a, b3) => a - b3);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
@@ -64750,8 +64763,8 @@ async function gcEvidence(ctx, reports) {
   const boundary = ctx.options.boundary ?? ctx.wharfMeta.boundary;
   const probeable = boundaryFile !== null && wasmKind(fs12.readFileSync(boundaryFile)) === "module";
   const g3 = !boundary || !boundaryFile || !probeable ? { met: null, evidence: !boundary ? "no boundary function declared ([package.metadata.wharf] boundary)" : boundaryFile ? "the boundary probe runs on core modules only" : "no wasm module to probe" } : await probeBoundary(boundaryFile, boundary, ctx.options.testTimeoutMs ?? DEFAULTS2.testTimeoutMs);
-  const scanned = reports.map((r) => r.metrics.wasm).filter((w) => w !== null);
-  const gcUsed = scanned.some((w) => w.features.includes("gc"));
+  const scanned = reports.map((r) => r.metrics.wasm).filter((w2) => w2 !== null);
+  const gcUsed = scanned.some((w2) => w2.features.includes("gc"));
   const g4 = { met: gcUsed, evidence: gcUsed ? "GC types or instructions present" : "no struct/array types or GC instructions (expected for Rust today)" };
   return { g1, g2, g3, g4 };
 }
@@ -64776,7 +64789,7 @@ async function dependencyCompatibility(ctx, reports) {
     stack.push(...metadata.nodes.get(id)?.deps ?? []);
   }
   reachable.delete(metadata.root.id);
-  const blamed = new Set(reports.flatMap((r) => r.blame.filter((b) => b.stage === "build").map((b) => b.crate)));
+  const blamed = new Set(reports.flatMap((r) => r.blame.filter((b3) => b3.stage === "build").map((b3) => b3.crate)));
   const incompatible = [];
   for (const id of reachable) {
     const pkg = metadata.packages.get(id);
@@ -64786,8 +64799,8 @@ async function dependencyCompatibility(ctx, reports) {
   return { total: reachable.size, incompatible: incompatible.sort() };
 }
 function round2(n, digits = 1) {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
+  const f2 = 10 ** digits;
+  return Math.round(n * f2) / f2;
 }
 
 // src/matrix/isolated.ts
@@ -64819,20 +64832,20 @@ var MARK = { pass: "✅ pass", fail: "❌ fail", unavailable: "➖ unavailable" 
 function kib(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
-function seconds(ms) {
-  return ms === null ? "–" : `${(ms / 1e3).toFixed(1)} s`;
+function seconds(ms2) {
+  return ms2 === null ? "–" : `${(ms2 / 1e3).toFixed(1)} s`;
 }
 function cell(text) {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 function tests(t) {
-  const s = t.test;
-  if (s.passed !== void 0 && s.failed !== void 0) {
-    const aborted = (s.binaries ?? []).flatMap((b) => b.aborted).length;
-    return `${s.status === "pass" ? "✅" : "❌"} ${s.passed} passed, ${s.failed} failed, ${s.ignored ?? 0} ignored${aborted ? ` (${aborted} trapped)` : ""}`;
+  const s3 = t.test;
+  if (s3.passed !== void 0 && s3.failed !== void 0) {
+    const aborted = (s3.binaries ?? []).flatMap((b3) => b3.aborted).length;
+    return `${s3.status === "pass" ? "✅" : "❌"} ${s3.passed} passed, ${s3.failed} failed, ${s3.ignored ?? 0} ignored${aborted ? ` (${aborted} trapped)` : ""}`;
   }
-  if (s.status === "pass" || s.status === "fail") return `${s.status === "pass" ? "✅" : "❌"} exit status only`;
-  return s.status;
+  if (s3.status === "pass" || s3.status === "fail") return `${s3.status === "pass" ? "✅" : "❌"} exit status only`;
+  return s3.status;
 }
 function toolchain(t) {
   if (!t.toolchain) return "–";
@@ -64841,10 +64854,10 @@ function toolchain(t) {
 }
 function memory(t) {
   if (t.metrics.native?.peak_rss_kb) return `${(t.metrics.native.peak_rss_kb / 1024).toFixed(1)} MiB RSS`;
-  const m = t.metrics.wasm?.memory;
-  if (!m) return "–";
-  const pages = m.peak_pages ?? m.initial_pages;
-  return pages === null ? "–" : `${pages} pages${m.peak_pages === null ? " (initial)" : ""}`;
+  const m2 = t.metrics.wasm?.memory;
+  if (!m2) return "–";
+  const pages = m2.peak_pages ?? m2.initial_pages;
+  return pages === null ? "–" : `${pages} pages${m2.peak_pages === null ? " (initial)" : ""}`;
 }
 function renderMarkdown(report3) {
   const out = [];
@@ -64861,14 +64874,14 @@ function renderMarkdown(report3) {
       `| ${t.target} | ${MARK[t.status]} | ${cell(toolchain(t))} | ${t.runtime ? cell(`${t.runtime.name} ${t.runtime.version}`) : "–"} | ${t.build.status} | ${cell(tests(t))} | ${seconds(t.metrics.wall_ms.total)} | ${size} | ${memory(t)} |`
     );
   }
-  const blame = report3.targets.flatMap((t) => t.blame.map((b) => ({ target: t.target, ...b })));
+  const blame = report3.targets.flatMap((t) => t.blame.map((b3) => ({ target: t.target, ...b3 })));
   if (blame.length > 0) {
     out.push("");
     out.push("### What broke");
     out.push("");
-    for (const b of blame) {
-      out.push(`- **${b.target}**: \`${b.crate}${b.version ? ` ${b.version}` : ""}\` (${b.path.join(" → ")}): ${b.error.split("\n")[0]}`);
-      if (b.hint) out.push(`  - fix: ${b.hint}`);
+    for (const b3 of blame) {
+      out.push(`- **${b3.target}**: \`${b3.crate}${b3.version ? ` ${b3.version}` : ""}\` (${b3.path.join(" → ")}): ${b3.error.split("\n")[0]}`);
+      if (b3.hint) out.push(`  - fix: ${b3.hint}`);
     }
   }
   const unavailable2 = report3.targets.filter((t) => t.status === "unavailable" || t.test.status === "not-run");
@@ -64884,10 +64897,10 @@ function renderMarkdown(report3) {
     out.push("| target | features used | imports (wasi / env / wasm-bindgen / other) | memory pages (initial / max / peak) |");
     out.push("| --- | --- | --- | --- |");
     for (const t of wasm) {
-      const w = t.metrics.wasm;
-      const i2 = w.imports;
+      const w2 = t.metrics.wasm;
+      const i2 = w2.imports;
       out.push(
-        `| ${t.target} | ${w.features.join(", ") || "MVP only"} | ${i2.wasi.length} / ${i2.env.length} / ${i2.wasm_bindgen.length} / ${i2.other.length} | ${w.memory.initial_pages ?? "–"} / ${w.memory.max_pages ?? "–"} / ${w.memory.peak_pages ?? "–"} |`
+        `| ${t.target} | ${w2.features.join(", ") || "MVP only"} | ${i2.wasi.length} / ${i2.env.length} / ${i2.wasm_bindgen.length} / ${i2.other.length} | ${w2.memory.initial_pages ?? "–"} / ${w2.memory.max_pages ?? "–"} / ${w2.memory.peak_pages ?? "–"} |`
       );
     }
   }
@@ -64899,18 +64912,18 @@ function renderMarkdown(report3) {
   out.push("");
   out.push("### Verdicts");
   out.push("");
-  const v = report3.verdicts;
-  out.push(`- dual compilation: ${v.dual_compilation.value ? "yes" : "no"} (${v.dual_compilation.reason})`);
+  const v2 = report3.verdicts;
+  out.push(`- dual compilation: ${v2.dual_compilation.value ? "yes" : "no"} (${v2.dual_compilation.reason})`);
   out.push(
-    `- speed: ${v.speed_ratio.value === null ? "not measured" : `wasm takes ${v.speed_ratio.value}× native (median of ${v.speed_ratio.runs}: ${v.speed_ratio.wasm_ms} ms vs ${v.speed_ratio.native_ms} ms)`}; ${v.speed_ratio.basis}`
+    `- speed: ${v2.speed_ratio.value === null ? "not measured" : `wasm takes ${v2.speed_ratio.value}× native (median of ${v2.speed_ratio.runs}: ${v2.speed_ratio.wasm_ms} ms vs ${v2.speed_ratio.native_ms} ms)`}; ${v2.speed_ratio.basis}`
   );
-  out.push(`- GC readiness ${v.gc_readiness.level}:`);
-  for (const rung of v.gc_readiness.ladder) out.push(`  - ${rung.level} ${rung.met === true ? "✅" : rung.met === false ? "❌" : "❔"} ${rung.evidence}`);
+  out.push(`- GC readiness ${v2.gc_readiness.level}:`);
+  for (const rung of v2.gc_readiness.ladder) out.push(`  - ${rung.level} ${rung.met === true ? "✅" : rung.met === false ? "❌" : "❔"} ${rung.evidence}`);
   out.push("");
   out.push("| score part | weight | value | points | detail |");
   out.push("| --- | ---: | ---: | ---: | --- |");
-  for (const p of report3.score.breakdown) {
-    out.push(`| ${p.name.replace(/_/g, " ")} | ${p.weight} | ${p.value === null ? "n/a" : p.value} | ${p.points} | ${cell(p.detail)} |`);
+  for (const p2 of report3.score.breakdown) {
+    out.push(`| ${p2.name.replace(/_/g, " ")} | ${p2.weight} | ${p2.value === null ? "n/a" : p2.value} | ${p2.points} | ${cell(p2.detail)} |`);
   }
   out.push(`| **total** | | | **${report3.score.total}** | |`);
   return `${out.join("\n")}
@@ -64923,7 +64936,7 @@ var ALIASES = {
   host: "native"
 };
 function parseTargets(list) {
-  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const names = list.split(",").map((s3) => s3.trim()).filter((s3) => s3 !== "");
   if (names.length === 0) throw new WharfError("USAGE", "--targets is empty", { hint: `choose from ${TARGETS.join(", ")}` });
   const out = /* @__PURE__ */ new Set();
   for (const name of names) {
@@ -64937,10 +64950,10 @@ function parseTargets(list) {
 // src/review/plan.ts
 var MAX_LEGS = 256;
 function parsePackageRef(ref) {
-  const at = ref.lastIndexOf("@");
+  const at2 = ref.lastIndexOf("@");
   const colon = ref.indexOf(":");
-  const id = at > 0 ? ref.slice(0, at) : "";
-  const version = at > 0 ? ref.slice(at + 1) : "";
+  const id = at2 > 0 ? ref.slice(0, at2) : "";
+  const version = at2 > 0 ? ref.slice(at2 + 1) : "";
   const problem = colon <= 0 || !id ? "it is not namespace:name@version" : checkNamespace(id.slice(0, colon)) ?? checkName(id.slice(colon + 1)) ?? checkVersion(version);
   if (problem) throw new WharfError("INVALID_INPUT", `package "${ref}": ${problem}`, { hint: "name a version as namespace:name@version, e.g. acme:hello@1.0.0" });
   return { id, version };
@@ -65073,17 +65086,17 @@ var fdeb = new u8([
 ]);
 var clim = new u8([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
 var freb = function(eb, start) {
-  var b = new u16(31);
+  var b3 = new u16(31);
   for (var i2 = 0; i2 < 31; ++i2) {
-    b[i2] = start += 1 << eb[i2 - 1];
+    b3[i2] = start += 1 << eb[i2 - 1];
   }
-  var r = new i32(b[30]);
+  var r = new i32(b3[30]);
   for (var i2 = 1; i2 < 30; ++i2) {
-    for (var j = b[i2]; j < b[i2 + 1]; ++j) {
-      r[j] = j - b[i2] << 5 | i2;
+    for (var j2 = b3[i2]; j2 < b3[i2 + 1]; ++j2) {
+      r[j2] = j2 - b3[i2] << 5 | i2;
     }
   }
-  return { b, r };
+  return { b: b3, r };
 };
 var _a = freb(fleb, 2);
 var fl = _a.b;
@@ -65102,40 +65115,40 @@ for (i = 0; i < 32768; ++i) {
 var x;
 var i;
 var hMap = (function(cd, mb, r) {
-  var s = cd.length;
+  var s3 = cd.length;
   var i2 = 0;
   var l = new u16(mb);
-  for (; i2 < s; ++i2) {
+  for (; i2 < s3; ++i2) {
     if (cd[i2])
       ++l[cd[i2] - 1];
   }
-  var le = new u16(mb);
+  var le2 = new u16(mb);
   for (i2 = 1; i2 < mb; ++i2) {
-    le[i2] = le[i2 - 1] + l[i2 - 1] << 1;
+    le2[i2] = le2[i2 - 1] + l[i2 - 1] << 1;
   }
-  var co;
+  var co2;
   if (r) {
-    co = new u16(1 << mb);
+    co2 = new u16(1 << mb);
     var rvb = 15 - mb;
-    for (i2 = 0; i2 < s; ++i2) {
+    for (i2 = 0; i2 < s3; ++i2) {
       if (cd[i2]) {
         var sv = i2 << 4 | cd[i2];
         var r_1 = mb - cd[i2];
-        var v = le[cd[i2] - 1]++ << r_1;
-        for (var m = v | (1 << r_1) - 1; v <= m; ++v) {
-          co[rev[v] >> rvb] = sv;
+        var v2 = le2[cd[i2] - 1]++ << r_1;
+        for (var m2 = v2 | (1 << r_1) - 1; v2 <= m2; ++v2) {
+          co2[rev[v2] >> rvb] = sv;
         }
       }
     }
   } else {
-    co = new u16(s);
-    for (i2 = 0; i2 < s; ++i2) {
+    co2 = new u16(s3);
+    for (i2 = 0; i2 < s3; ++i2) {
       if (cd[i2]) {
-        co[i2] = rev[le[cd[i2] - 1]++] >> 15 - cd[i2];
+        co2[i2] = rev[le2[cd[i2] - 1]++] >> 15 - cd[i2];
       }
     }
   }
-  return co;
+  return co2;
 });
 var flt = new u8(288);
 for (i = 0; i < 144; ++i)
@@ -65157,30 +65170,30 @@ var i;
 var flrm = /* @__PURE__ */ hMap(flt, 9, 1);
 var fdrm = /* @__PURE__ */ hMap(fdt, 5, 1);
 var max = function(a) {
-  var m = a[0];
+  var m2 = a[0];
   for (var i2 = 1; i2 < a.length; ++i2) {
-    if (a[i2] > m)
-      m = a[i2];
+    if (a[i2] > m2)
+      m2 = a[i2];
   }
-  return m;
+  return m2;
 };
-var bits = function(d, p, m) {
-  var o = p / 8 | 0;
-  return (d[o] | d[o + 1] << 8) >> (p & 7) & m;
+var bits = function(d, p2, m2) {
+  var o = p2 / 8 | 0;
+  return (d[o] | d[o + 1] << 8) >> (p2 & 7) & m2;
 };
-var bits16 = function(d, p) {
-  var o = p / 8 | 0;
-  return (d[o] | d[o + 1] << 8 | d[o + 2] << 16) >> (p & 7);
+var bits16 = function(d, p2) {
+  var o = p2 / 8 | 0;
+  return (d[o] | d[o + 1] << 8 | d[o + 2] << 16) >> (p2 & 7);
 };
-var shft = function(p) {
-  return (p + 7) / 8 | 0;
+var shft = function(p2) {
+  return (p2 + 7) / 8 | 0;
 };
-var slc = function(v, s, e) {
-  if (s == null || s < 0)
-    s = 0;
-  if (e == null || e > v.length)
-    e = v.length;
-  return new u8(v.subarray(s, e));
+var slc = function(v2, s3, e) {
+  if (s3 == null || s3 < 0)
+    s3 = 0;
+  if (e == null || e > v2.length)
+    e = v2.length;
+  return new u8(v2.subarray(s3, e));
 };
 var ec = [
   "unexpected EOF",
@@ -65200,22 +65213,22 @@ var ec = [
   "invalid zip data"
   // determined by unknown compression method
 ];
-var err = function(ind, msg, nt) {
+var err = function(ind, msg, nt2) {
   var e = new Error(msg || ec[ind]);
   e.code = ind;
   if (Error.captureStackTrace)
     Error.captureStackTrace(e, err);
-  if (!nt)
+  if (!nt2)
     throw e;
   return e;
 };
-var inflt = function(dat, st, buf, dict) {
+var inflt = function(dat, st2, buf, dict) {
   var sl = dat.length, dl = dict ? dict.length : 0;
-  if (!sl || st.f && !st.l)
+  if (!sl || st2.f && !st2.l)
     return buf || new u8(0);
   var noBuf = !buf;
-  var resize = noBuf || st.i != 2;
-  var noSt = st.i;
+  var resize = noBuf || st2.i != 2;
+  var noSt = st2.i;
   if (noBuf)
     buf = new u8(sl * 3);
   var cbuf = function(l2) {
@@ -65226,7 +65239,7 @@ var inflt = function(dat, st, buf, dict) {
       buf = nbuf;
     }
   };
-  var final = st.f || 0, pos = st.p || 0, bt = st.b || 0, lm = st.l, dm = st.d, lbt = st.m, dbt = st.n;
+  var final = st2.f || 0, pos = st2.p || 0, bt2 = st2.b || 0, lm = st2.l, dm = st2.d, lbt = st2.m, dbt = st2.n;
   var tbts = sl * 8;
   do {
     if (!lm) {
@@ -65234,16 +65247,16 @@ var inflt = function(dat, st, buf, dict) {
       var type = bits(dat, pos + 1, 3);
       pos += 3;
       if (!type) {
-        var s = shft(pos) + 4, l = dat[s - 4] | dat[s - 3] << 8, t = s + l;
+        var s3 = shft(pos) + 4, l = dat[s3 - 4] | dat[s3 - 3] << 8, t = s3 + l;
         if (t > sl) {
           if (noSt)
             err(0);
           break;
         }
         if (resize)
-          cbuf(bt + l);
-        buf.set(dat.subarray(s, t), bt);
-        st.b = bt += l, st.p = pos = t * 8, st.f = final;
+          cbuf(bt2 + l);
+        buf.set(dat.subarray(s3, t), bt2);
+        st2.b = bt2 += l, st2.p = pos = t * 8, st2.f = final;
         continue;
       } else if (type == 1)
         lm = flrm, dm = fdrm, lbt = 9, dbt = 5;
@@ -65262,26 +65275,26 @@ var inflt = function(dat, st, buf, dict) {
         for (var i2 = 0; i2 < tl; ) {
           var r = clm[bits(dat, pos, clbmsk)];
           pos += r & 15;
-          var s = r >> 4;
-          if (s < 16) {
-            ldt[i2++] = s;
+          var s3 = r >> 4;
+          if (s3 < 16) {
+            ldt[i2++] = s3;
           } else {
             var c = 0, n = 0;
-            if (s == 16)
+            if (s3 == 16)
               n = 3 + bits(dat, pos, 3), pos += 2, c = ldt[i2 - 1];
-            else if (s == 17)
+            else if (s3 == 17)
               n = 3 + bits(dat, pos, 7), pos += 3;
-            else if (s == 18)
+            else if (s3 == 18)
               n = 11 + bits(dat, pos, 127), pos += 7;
             while (n--)
               ldt[i2++] = c;
           }
         }
-        var lt = ldt.subarray(0, hLit), dt = ldt.subarray(hLit);
-        lbt = max(lt);
-        dbt = max(dt);
-        lm = hMap(lt, lbt, 1);
-        dm = hMap(dt, dbt, 1);
+        var lt2 = ldt.subarray(0, hLit), dt2 = ldt.subarray(hLit);
+        lbt = max(lt2);
+        dbt = max(dt2);
+        lm = hMap(lt2, lbt, 1);
+        dm = hMap(dt2, dbt, 1);
       } else
         err(1);
       if (pos > tbts) {
@@ -65291,7 +65304,7 @@ var inflt = function(dat, st, buf, dict) {
       }
     }
     if (resize)
-      cbuf(bt + 131072);
+      cbuf(bt2 + 131072);
     var lms = (1 << lbt) - 1, dms = (1 << dbt) - 1;
     var lpos = pos;
     for (; ; lpos = pos) {
@@ -65305,25 +65318,25 @@ var inflt = function(dat, st, buf, dict) {
       if (!c)
         err(2);
       if (sym < 256)
-        buf[bt++] = sym;
+        buf[bt2++] = sym;
       else if (sym == 256) {
         lpos = pos, lm = null;
         break;
       } else {
         var add = sym - 254;
         if (sym > 264) {
-          var i2 = sym - 257, b = fleb[i2];
-          add = bits(dat, pos, (1 << b) - 1) + fl[i2];
-          pos += b;
+          var i2 = sym - 257, b3 = fleb[i2];
+          add = bits(dat, pos, (1 << b3) - 1) + fl[i2];
+          pos += b3;
         }
         var d = dm[bits16(dat, pos) & dms], dsym = d >> 4;
         if (!d)
           err(3);
         pos += d & 15;
-        var dt = fd[dsym];
+        var dt2 = fd[dsym];
         if (dsym > 3) {
-          var b = fdeb[dsym];
-          dt += bits16(dat, pos) & (1 << b) - 1, pos += b;
+          var b3 = fdeb[dsym];
+          dt2 += bits16(dat, pos) & (1 << b3) - 1, pos += b3;
         }
         if (pos > tbts) {
           if (noSt)
@@ -65331,34 +65344,34 @@ var inflt = function(dat, st, buf, dict) {
           break;
         }
         if (resize)
-          cbuf(bt + 131072);
-        var end = bt + add;
-        if (bt < dt) {
-          var shift = dl - dt, dend = Math.min(dt, end);
-          if (shift + bt < 0)
+          cbuf(bt2 + 131072);
+        var end = bt2 + add;
+        if (bt2 < dt2) {
+          var shift = dl - dt2, dend = Math.min(dt2, end);
+          if (shift + bt2 < 0)
             err(3);
-          for (; bt < dend; ++bt)
-            buf[bt] = dict[shift + bt];
+          for (; bt2 < dend; ++bt2)
+            buf[bt2] = dict[shift + bt2];
         }
-        for (; bt < end; ++bt)
-          buf[bt] = buf[bt - dt];
+        for (; bt2 < end; ++bt2)
+          buf[bt2] = buf[bt2 - dt2];
       }
     }
-    st.l = lm, st.p = lpos, st.b = bt, st.f = final;
+    st2.l = lm, st2.p = lpos, st2.b = bt2, st2.f = final;
     if (lm)
-      final = 1, st.m = lbt, st.d = dm, st.n = dbt;
+      final = 1, st2.m = lbt, st2.d = dm, st2.n = dbt;
   } while (!final);
-  return bt != buf.length && noBuf ? slc(buf, 0, bt) : buf.subarray(0, bt);
+  return bt2 != buf.length && noBuf ? slc(buf, 0, bt2) : buf.subarray(0, bt2);
 };
 var et = /* @__PURE__ */ new u8(0);
-var b2 = function(d, b) {
-  return d[b] | d[b + 1] << 8;
+var b2 = function(d, b3) {
+  return d[b3] | d[b3 + 1] << 8;
 };
-var b4 = function(d, b) {
-  return (d[b] | d[b + 1] << 8 | d[b + 2] << 16 | d[b + 3] << 24) >>> 0;
+var b4 = function(d, b3) {
+  return (d[b3] | d[b3 + 1] << 8 | d[b3 + 2] << 16 | d[b3 + 3] << 24) >>> 0;
 };
-var b8 = function(d, b) {
-  return b4(d, b) + b4(d, b + 4) * 4294967296;
+var b8 = function(d, b3) {
+  return b4(d, b3) + b4(d, b3 + 4) * 4294967296;
 };
 function inflateSync2(data, opts) {
   return inflt(data, { i: 2 }, opts && opts.out, opts && opts.dictionary);
@@ -65395,35 +65408,35 @@ function strFromU8(dat, latin1) {
   } else if (td) {
     return td.decode(dat);
   } else {
-    var _a2 = dutf8(dat), s = _a2.s, r = _a2.r;
+    var _a2 = dutf8(dat), s3 = _a2.s, r = _a2.r;
     if (r.length)
       err(8);
-    return s;
+    return s3;
   }
 }
-var slzh = function(d, b) {
-  return b + 30 + b2(d, b + 26) + b2(d, b + 28);
+var slzh = function(d, b3) {
+  return b3 + 30 + b2(d, b3 + 26) + b2(d, b3 + 28);
 };
-var zh = function(d, b, z) {
-  var fnl = b2(d, b + 28), efl = b2(d, b + 30), fn = strFromU8(d.subarray(b + 46, b + 46 + fnl), !(b2(d, b + 8) & 2048)), es = b + 46 + fnl;
-  var _a2 = z64hs(d, es, efl, z, b4(d, b + 20), b4(d, b + 24), b4(d, b + 42)), sc = _a2[0], su = _a2[1], off = _a2[2];
-  return [b2(d, b + 10), sc, su, fn, es + efl + b2(d, b + 32), off];
+var zh = function(d, b3, z2) {
+  var fnl = b2(d, b3 + 28), efl = b2(d, b3 + 30), fn = strFromU8(d.subarray(b3 + 46, b3 + 46 + fnl), !(b2(d, b3 + 8) & 2048)), es2 = b3 + 46 + fnl;
+  var _a2 = z64hs(d, es2, efl, z2, b4(d, b3 + 20), b4(d, b3 + 24), b4(d, b3 + 42)), sc = _a2[0], su = _a2[1], off = _a2[2];
+  return [b2(d, b3 + 10), sc, su, fn, es2 + efl + b2(d, b3 + 32), off];
 };
-var z64hs = function(d, b, l, z, sc, su, off) {
-  var nsc = sc == 4294967295, nsu = su == 4294967295, noff = off == 4294967295, e = b + l;
+var z64hs = function(d, b3, l, z2, sc, su, off) {
+  var nsc = sc == 4294967295, nsu = su == 4294967295, noff = off == 4294967295, e = b3 + l;
   var nf = nsc + nsu + noff;
-  if (z && nf) {
-    for (; b + 4 < e; b += 4 + b2(d, b + 2)) {
-      if (b2(d, b) == 1) {
+  if (z2 && nf) {
+    for (; b3 + 4 < e; b3 += 4 + b2(d, b3 + 2)) {
+      if (b2(d, b3) == 1) {
         return [
-          nsc ? b8(d, b + 4 + 8 * nsu) : sc,
-          nsu ? b8(d, b + 4) : su,
-          noff ? b8(d, b + 4 + 8 * (nsu + nsc)) : off,
+          nsc ? b8(d, b3 + 4 + 8 * nsu) : sc,
+          nsu ? b8(d, b3 + 4) : su,
+          noff ? b8(d, b3 + 4 + 8 * (nsu + nsc)) : off,
           1
         ];
       }
     }
-    if (z < 2)
+    if (z2 < 2)
       err(13);
   }
   return [sc, su, off, 0];
@@ -65440,19 +65453,19 @@ function unzipSync(data, opts) {
   if (!c)
     return {};
   var o = b4(data, e + 16);
-  var z = b4(data, e - 20) == 117853008;
-  if (z) {
-    var ze = b4(data, e - 12);
-    z = b4(data, ze) == 101075792;
-    if (z) {
-      c = b4(data, ze + 32);
-      o = b4(data, ze + 48);
+  var z2 = b4(data, e - 20) == 117853008;
+  if (z2) {
+    var ze2 = b4(data, e - 12);
+    z2 = b4(data, ze2) == 101075792;
+    if (z2) {
+      c = b4(data, ze2 + 32);
+      o = b4(data, ze2 + 48);
     }
   }
   var fltr = opts && opts.filter;
   for (var i2 = 0; i2 < c; ++i2) {
-    var _a2 = zh(data, o, z), c_2 = _a2[0], sc = _a2[1], su = _a2[2], fn = _a2[3], no = _a2[4], off = _a2[5], b = slzh(data, off);
-    o = no;
+    var _a2 = zh(data, o, z2), c_2 = _a2[0], sc = _a2[1], su = _a2[2], fn = _a2[3], no2 = _a2[4], off = _a2[5], b3 = slzh(data, off);
+    o = no2;
     if (!fltr || fltr({
       name: fn,
       size: sc,
@@ -65460,9 +65473,9 @@ function unzipSync(data, opts) {
       compression: c_2
     })) {
       if (!c_2)
-        files[fn] = slc(data, b, b + sc);
+        files[fn] = slc(data, b3, b3 + sc);
       else if (c_2 == 8)
-        files[fn] = inflateSync2(data.subarray(b, b + sc), { out: new u8(su) });
+        files[fn] = inflateSync2(data.subarray(b3, b3 + sc), { out: new u8(su) });
       else
         err(14, "unknown compression type " + c_2);
     }
@@ -65517,7 +65530,7 @@ function readLegReport(zip, leg, limits2 = REPORT_LIMITS) {
 }
 function entryProblem(name, expected) {
   const shown3 = JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
-  if (!name.startsWith("index/reports/") || name.split("/").some((p) => p === ".." || p === ".") || name.includes("\\")) {
+  if (!name.startsWith("index/reports/") || name.split("/").some((p2) => p2 === ".." || p2 === ".") || name.includes("\\")) {
     return `the artifact names ${shown3}, outside index/reports/; a report artifact holds only ${expected}`;
   }
   return `the artifact names ${shown3}; a report artifact holds only ${expected}`;
@@ -65572,15 +65585,15 @@ function combinedScore(legs, targets) {
   const recomputed = qualityScore({ targets, dependencies: null, manifest: null, signature: "none" }).breakdown;
   const fromTargets = /* @__PURE__ */ new Set(["build_coverage", "test_pass_rate", "size"]);
   const parts = Object.keys(SCORE_WEIGHTS).map((name) => {
-    const own = recomputed.find((p) => p.name === name);
-    const given = legs.map((l) => l.report.score.breakdown.find((p) => p.name === name)).filter((p) => p !== void 0 && p.value !== null);
+    const own = recomputed.find((p2) => p2.name === name);
+    const given = legs.map((l) => l.report.score.breakdown.find((p2) => p2.name === name)).filter((p2) => p2 !== void 0 && p2.value !== null);
     if (fromTargets.has(name) && (own.value !== null || given.length === 0)) return own;
     if (given.length === 0) return own;
-    return given.reduce((worst, p) => p.value < worst.value ? p : worst);
+    return given.reduce((worst, p2) => p2.value < worst.value ? p2 : worst);
   });
-  const applicable = parts.filter((p) => p.value !== null);
-  const weight = applicable.reduce((n, p) => n + p.weight, 0);
-  const total = weight === 0 ? 0 : Math.round(100 * applicable.reduce((n, p) => n + p.weight * p.value, 0) / weight);
+  const applicable = parts.filter((p2) => p2.value !== null);
+  const weight = applicable.reduce((n, p2) => n + p2.weight, 0);
+  const total = weight === 0 ? 0 : Math.round(100 * applicable.reduce((n, p2) => n + p2.weight * p2.value, 0) / weight);
   return { total, breakdown: parts };
 }
 
@@ -65601,7 +65614,7 @@ function describeTarget(t) {
   return `tests ${t.test.status}${failed ? ` (${failed} failed)` : ""}`;
 }
 function artifactBytes(report3) {
-  const sizes = report3.targets.map((t) => t.metrics.size).filter((s) => s !== null && s.kind !== "test").map((s) => s.raw);
+  const sizes = report3.targets.map((t) => t.metrics.size).filter((s3) => s3 !== null && s3.kind !== "test").map((s3) => s3.raw);
   return sizes.length === 0 ? void 0 : Math.max(...sizes);
 }
 function evaluateGates(report3, gates, labels) {
@@ -65617,7 +65630,7 @@ function evaluateGates(report3, gates, labels) {
         const required = gates.required_targets ?? [];
         if (required.length === 0) break;
         const states = required.map((name) => ({ name, target: report3.targets.find((t) => t.target === name) }));
-        add(gate, `${required.join(", ")} must build and pass`, states.map((s) => `${s.name}: ${describeTarget(s.target)}`).join("; "), states.every((s) => targetPassed(s.target)));
+        add(gate, `${required.join(", ")} must build and pass`, states.map((s3) => `${s3.name}: ${describeTarget(s3.target)}`).join("; "), states.every((s3) => targetPassed(s3.target)));
         break;
       }
       case "require_dual_compilation": {
@@ -65655,10 +65668,10 @@ function blockingGates(results) {
 // src/action/judge.ts
 function teamResolver(github, unconfirmed) {
   return async (team, login) => {
-    const m = /^@([^/]+)\/(.+)$/.exec(team);
-    if (!m) return false;
+    const m2 = /^@([^/]+)\/(.+)$/.exec(team);
+    if (!m2) return false;
     try {
-      return await github.users.isTeamMember(m[1], m[2], login);
+      return await github.users.isTeamMember(m2[1], m2[2], login);
     } catch (e) {
       if (e instanceof WharfError && (e.code === GitHubErrorCode.Forbidden || e.code === GitHubErrorCode.Unauthorized)) {
         unconfirmed.add(team);
@@ -65671,13 +65684,13 @@ function teamResolver(github, unconfirmed) {
 async function judgePullRequest(options2) {
   const { repo } = options2;
   const merge3 = await fetchRef(repo, { remote: options2.remote, ref: `refs/pull/${options2.number}/merge`, token: options2.token, depth: 0 });
-  const info = await readCommitInfo(repo, merge3);
-  if (info.parents.length !== 2 || info.parents[1] !== options2.headSha) {
-    throw new WharfError("CONFLICT", `pull request #${options2.number}'s test merge is not of its head ${options2.headSha.slice(0, 12)} (it merges ${info.parents[1]?.slice(0, 12) ?? "nothing"})`, {
+  const info2 = await readCommitInfo(repo, merge3);
+  if (info2.parents.length !== 2 || info2.parents[1] !== options2.headSha) {
+    throw new WharfError("CONFLICT", `pull request #${options2.number}'s test merge is not of its head ${options2.headSha.slice(0, 12)} (it merges ${info2.parents[1]?.slice(0, 12) ?? "nothing"})`, {
       hint: "the head moved or GitHub is still computing the merge; the next run judges the new head"
     });
   }
-  const base = info.parents[0];
+  const base = info2.parents[0];
   const unconfirmed = /* @__PURE__ */ new Set();
   const result = await runCheck({
     repo,
@@ -65688,8 +65701,8 @@ async function judgePullRequest(options2) {
     now: options2.now,
     isTeamMember: teamResolver(options2.teams, unconfirmed)
   });
-  const findings = result.findings.filter((f) => f.rule !== RULES.waitingPeriod);
-  const waiting = result.findings.filter((f) => f.rule === RULES.waitingPeriod);
+  const findings = result.findings.filter((f2) => f2.rule !== RULES.waitingPeriod);
+  const waiting = result.findings.filter((f2) => f2.rule === RULES.waitingPeriod);
   const packages = result.changes.flatMap((c) => {
     const where = classifyPath(c.path);
     return where.kind === "record" && c.status === "added" ? [`${where.name}@${where.version}`] : [];
@@ -65699,7 +65712,7 @@ async function judgePullRequest(options2) {
 
 // src/github/actions.ts
 function annotate(findings) {
-  for (const f of findings) error(`${f.message}. Fix: ${f.hint}`, { title: f.rule, ...f.file ? { file: f.file } : {} });
+  for (const f2 of findings) error(`${f2.message}. Fix: ${f2.hint}`, { title: f2.rule, ...f2.file ? { file: f2.file } : {} });
 }
 async function appendSummary(markdown) {
   try {
@@ -65716,7 +65729,9 @@ var OUTPUT = {
   legs: "legs",
   report: "report",
   merged: "merged",
-  decision: "decision"
+  decision: "decision",
+  released: "released",
+  uploaded: "uploaded"
 };
 async function report(findings, markdown) {
   annotate(findings);
@@ -65733,19 +65748,19 @@ function findingsTable(findings) {
   return [
     "| rule | file | problem | how to fix |",
     "| --- | --- | --- | --- |",
-    ...findings.map((f) => `| ${code(f.rule)} | ${f.file ? code(f.file) : ""} | ${cell2(f.message)} | ${cell2(f.hint)} |`),
+    ...findings.map((f2) => `| ${code(f2.rule)} | ${f2.file ? code(f2.file) : ""} | ${cell2(f2.message)} | ${cell2(f2.hint)} |`),
     ""
   ];
 }
-function judgementMarkdown(j) {
-  const who = `${j.author.login}${j.author.id !== void 0 ? ` (id ${j.author.id})` : ""}`;
-  const lines = [`### wharf check: ${j.accepted ? "✅ accepted" : "❌ rejected"}`, ""];
-  lines.push(j.packages.length > 0 ? `Adds ${j.packages.map(code).join(", ")}, submitted by ${code(who)}.` : `${j.changes.length} changed file(s), submitted by ${code(who)}.`, "");
-  lines.push(...findingsTable(j.findings));
-  for (const w of j.waiting) lines.push(`⏳ ${cell2(w.message)}. ${cell2(w.hint)}.`, "");
-  if (j.unconfirmedTeams.length > 0) {
+function judgementMarkdown(j2) {
+  const who = `${j2.author.login}${j2.author.id !== void 0 ? ` (id ${j2.author.id})` : ""}`;
+  const lines = [`### wharf check: ${j2.accepted ? "✅ accepted" : "❌ rejected"}`, ""];
+  lines.push(j2.packages.length > 0 ? `Adds ${j2.packages.map(code).join(", ")}, submitted by ${code(who)}.` : `${j2.changes.length} changed file(s), submitted by ${code(who)}.`, "");
+  lines.push(...findingsTable(j2.findings));
+  for (const w2 of j2.waiting) lines.push(`⏳ ${cell2(w2.message)}. ${cell2(w2.hint)}.`, "");
+  if (j2.unconfirmedTeams.length > 0) {
     lines.push(
-      `⚠️ Ownership through ${j.unconfirmedTeams.map(code).join(", ")} could not be confirmed: the token may not read the organization's teams. Give the workflow a token with \`members: read\` (input \`team-token\`), or a maintainer confirms the membership and merges by hand.`,
+      `⚠️ Ownership through ${j2.unconfirmedTeams.map(code).join(", ")} could not be confirmed: the token may not read the organization's teams. Give the workflow a token with \`members: read\` (input \`team-token\`), or a maintainer confirms the membership and merges by hand.`,
       ""
     );
   }
@@ -65765,18 +65780,18 @@ function gatesMarkdown(results) {
 // src/action/check.ts
 async function check(inputs, ctx) {
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
-  let pr = ctx.pullRequest;
-  if (inputs.pullRequest !== void 0 && pr?.number !== inputs.pullRequest) {
+  let pr2 = ctx.pullRequest;
+  if (inputs.pullRequest !== void 0 && pr2?.number !== inputs.pullRequest) {
     const fetched = await github.pulls.get(ctx.repo, inputs.pullRequest);
-    pr = { number: fetched.number, author: { login: fetched.author.login, id: fetched.author.id }, createdAt: new Date(fetched.createdAt), headSha: fetched.head.sha, baseRef: fetched.base.ref, headRepo: fetched.head.repo ?? void 0 };
+    pr2 = { number: fetched.number, author: { login: fetched.author.login, id: fetched.author.id }, createdAt: new Date(fetched.createdAt), headSha: fetched.head.sha, baseRef: fetched.base.ref, headRepo: fetched.head.repo ?? void 0 };
   }
-  if (!pr) {
+  if (!pr2) {
     throw new WharfError("USAGE", `check judges a pull request, and the ${ctx.eventName} event names none`, { hint: "run check on pull_request, or set the pull-request input" });
   }
   const repo = openRepo(path10.resolve(ctx.workspace, inputs.index));
   const judgement = await group(
-    `Checking pull request #${pr.number} by ${pr.author.login}`,
-    () => judgePullRequest({ repo, remote: "origin", token: inputs.token, number: pr.number, headSha: pr.headSha, author: pr.author, submittedAt: pr.createdAt, now: /* @__PURE__ */ new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }) })
+    `Checking pull request #${pr2.number} by ${pr2.author.login}`,
+    () => judgePullRequest({ repo, remote: "origin", token: inputs.token, number: pr2.number, headSha: pr2.headSha, author: pr2.author, submittedAt: pr2.createdAt, now: /* @__PURE__ */ new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }) })
   );
   const registry = await readRegistry(repo, judgement.base);
   const legs = judgement.accepted ? await planLegs(repo, judgement.merge, judgement.changes, registry.policy) : [];
@@ -65785,36 +65800,36 @@ async function check(inputs, ctx) {
   setOutput(OUTPUT.legs, JSON.stringify(legs));
   await report(judgement.findings, judgementMarkdown(judgement));
   if (!judgement.accepted) {
-    const rules = [...new Set(judgement.findings.map((f) => f.rule))].join(", ");
-    setFailed(`pull request #${pr.number} is rejected: ${judgement.findings.length} finding(s) (${rules}); the step summary says how to fix each`);
+    const rules = [...new Set(judgement.findings.map((f2) => f2.rule))].join(", ");
+    setFailed(`pull request #${pr2.number} is rejected: ${judgement.findings.length} finding(s) (${rules}); the step summary says how to fix each`);
   }
 }
 
 // src/action/context.ts
 import fs13 from "node:fs";
 import path11 from "node:path";
-var obj = (v) => v && typeof v === "object" ? v : {};
-var str = (v) => typeof v === "string" ? v : void 0;
-var num = (v) => typeof v === "number" && Number.isSafeInteger(v) ? v : void 0;
+var obj = (v2) => v2 && typeof v2 === "object" ? v2 : {};
+var str = (v2) => typeof v2 === "string" ? v2 : void 0;
+var num = (v2) => typeof v2 === "number" && Number.isSafeInteger(v2) ? v2 : void 0;
 function need(env, name) {
   const value = env[name];
   if (!value) throw new WharfError("USAGE", `${name} is not set: the wharf Action runs in a GitHub Actions job`, { hint: "run it as a step of a workflow job (uses: owner/wharf@version)" });
   return value;
 }
 function pullRequestOf(payload) {
-  const pr = obj(payload.pull_request);
-  const user = obj(pr.user);
-  const number = num(pr.number);
+  const pr2 = obj(payload.pull_request);
+  const user = obj(pr2.user);
+  const number = num(pr2.number);
   const login = str(user.login);
   if (number === void 0 || !login) return void 0;
   const id = num(user.id);
   return {
     number,
     author: { login, ...id !== void 0 ? { id } : {} },
-    createdAt: new Date(str(pr.created_at) ?? NaN),
-    headSha: str(obj(pr.head).sha) ?? "",
-    baseRef: str(obj(pr.base).ref) ?? "",
-    headRepo: str(obj(obj(pr.head).repo).full_name)
+    createdAt: new Date(str(pr2.created_at) ?? NaN),
+    headSha: str(obj(pr2.head).sha) ?? "",
+    baseRef: str(obj(pr2.base).ref) ?? "",
+    headRepo: str(obj(obj(pr2.head).repo).full_name)
   };
 }
 function workflowRunOf(payload) {
@@ -65827,8 +65842,16 @@ function workflowRunOf(payload) {
     headSha: str(run2.head_sha) ?? "",
     headRepo: str(obj(run2.head_repository).full_name),
     conclusion: str(run2.conclusion) ?? null,
-    pullRequests: prs.map((p) => num(obj(p).number)).filter((n) => n !== void 0)
+    pullRequests: prs.map((p2) => num(obj(p2).number)).filter((n) => n !== void 0)
   };
+}
+var SHA = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
+function pushOf(eventName, payload) {
+  if (eventName !== "push") return void 0;
+  const before = str(payload.before);
+  const after = str(payload.after);
+  if (!before || !after || !SHA.test(before) || !SHA.test(after)) return void 0;
+  return { before, after, ref: str(payload.ref) ?? "" };
 }
 function readContext(env) {
   const [owner, repo] = need(env, "GITHUB_REPOSITORY").split("/");
@@ -65843,8 +65866,9 @@ function readContext(env) {
     }
   }
   const runId = Number(env.GITHUB_RUN_ID);
+  const eventName = need(env, "GITHUB_EVENT_NAME");
   return {
-    eventName: need(env, "GITHUB_EVENT_NAME"),
+    eventName,
     repo: { owner, repo },
     sha: env.GITHUB_SHA ?? "",
     actor: env.GITHUB_ACTOR ?? "",
@@ -65853,7 +65877,8 @@ function readContext(env) {
     apiUrl: env.GITHUB_API_URL || "https://api.github.com",
     serverUrl: env.GITHUB_SERVER_URL || "https://github.com",
     pullRequest: pullRequestOf(payload),
-    workflowRun: workflowRunOf(payload)
+    workflowRun: workflowRunOf(payload),
+    push: pushOf(eventName, payload)
   };
 }
 
@@ -65869,10 +65894,12 @@ var INPUT = {
   validateWorkflow: "validate-workflow",
   package: "package",
   target: "target",
-  paceWrites: "pace-writes"
+  paceWrites: "pace-writes",
+  before: "before",
+  after: "after"
 };
-var COMMANDS = ["check", "test", "merge"];
-var LATER_COMMANDS = ["publish", "release", "build-api", "sync"];
+var COMMANDS = ["check", "test", "merge", "release"];
+var LATER_COMMANDS = ["publish", "build-api", "sync"];
 function envInput(env) {
   return (name) => (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
 }
@@ -65888,11 +65915,19 @@ function bool(read, name, fallback) {
   if (text === "true" || text === "false") return text === "true";
   throw new WharfError("USAGE", `input ${name}: "${text}" is not true or false`, { hint: `set ${name} to true or false` });
 }
+function commitish(read, name) {
+  const text = read(name);
+  if (!text) return void 0;
+  if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$|^[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$/.test(text) || text.includes("..")) {
+    throw new WharfError("USAGE", `input ${name}: "${text}" is not a commit id or a branch name`, { hint: `set ${name} to a full commit sha, or leave it out to take the push event's` });
+  }
+  return text;
+}
 function parseInputs(read, env = {}) {
   const command = read(INPUT.command);
   if (LATER_COMMANDS.includes(command)) {
     throw new WharfError("USAGE", `command "${command}" is not in this version of the wharf Action yet: it runs ${COMMANDS.join(", ")}`, {
-      hint: "publishing from a crate repository, releases, build-api and sync come in a later version; run them with the wharf CLI until then"
+      hint: "publishing from a crate repository, build-api and sync come in a later version; run them with the wharf CLI until then"
     });
   }
   if (!COMMANDS.includes(command)) {
@@ -65911,7 +65946,9 @@ function parseInputs(read, env = {}) {
     validateWorkflow: read(INPUT.validateWorkflow) || "validate.yml",
     package: read(INPUT.package) || void 0,
     target: read(INPUT.target) || void 0,
-    paceWrites: bool(read, INPUT.paceWrites, env.WHARF_PACE_WRITES !== "false")
+    paceWrites: bool(read, INPUT.paceWrites, env.WHARF_PACE_WRITES !== "false"),
+    before: commitish(read, INPUT.before),
+    after: commitish(read, INPUT.after)
   };
 }
 
@@ -65933,13 +65970,13 @@ async function merge2(inputs, ctx) {
   const pulls = await pullsToJudge(env);
   const decisions = [];
   const failures = [];
-  for (const pr of pulls) {
+  for (const pr2 of pulls) {
     try {
-      decisions.push(await group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)));
+      decisions.push(await group(`Pull request #${pr2.number} by ${pr2.author.login}`, () => decide(env, pr2)));
     } catch (e) {
       const why = e instanceof WharfError ? `${e.message}${e.hint ? ` (${e.hint})` : ""}` : e.message;
-      failures.push(`#${pr.number}: ${why}`);
-      decisions.push({ number: pr.number, verdict: "pending", reasons: [`judging it failed: ${why}`] });
+      failures.push(`#${pr2.number}: ${why}`);
+      decisions.push({ number: pr2.number, verdict: "pending", reasons: [`judging it failed: ${why}`] });
     }
   }
   setOutput(OUTPUT.decision, JSON.stringify(decisions));
@@ -65954,65 +65991,65 @@ async function pullsToJudge({ inputs, ctx, github }) {
   if (inputs.pullRequest !== void 0) return [await github.pulls.get(ctx.repo, inputs.pullRequest)];
   const open2 = await github.pulls.listOpen(ctx.repo);
   const run2 = ctx.workflowRun;
-  if (run2) return open2.filter((pr) => pr.head.sha === run2.headSha && (!run2.headRepo || pr.head.repo === run2.headRepo));
+  if (run2) return open2.filter((pr2) => pr2.head.sha === run2.headSha && (!run2.headRepo || pr2.head.repo === run2.headRepo));
   return open2;
 }
-async function validateRun({ inputs, ctx, github }, pr) {
-  const wanted = inputs.runId ?? (ctx.workflowRun?.headSha === pr.head.sha ? ctx.workflowRun.id : void 0);
+async function validateRun({ inputs, ctx, github }, pr2) {
+  const wanted = inputs.runId ?? (ctx.workflowRun?.headSha === pr2.head.sha ? ctx.workflowRun.id : void 0);
   if (wanted !== void 0) return github.runs.get(ctx.repo, wanted);
-  const runs = await github.runs.listForSha(ctx.repo, pr.head.sha, { event: "pull_request", workflowPath: `.github/workflows/${inputs.validateWorkflow}` });
+  const runs = await github.runs.listForSha(ctx.repo, pr2.head.sha, { event: "pull_request", workflowPath: `.github/workflows/${inputs.validateWorkflow}` });
   return runs[0];
 }
 async function decide(env, listed) {
   const { inputs, ctx, github, repo } = env;
-  const pr = await github.pulls.get(ctx.repo, listed.number);
-  const decision = (verdict2, ...reasons2) => ({ number: pr.number, verdict: verdict2, reasons: reasons2 });
-  if (pr.state !== "open" || pr.draft) return decision("pending", pr.draft ? "a draft is not merged" : "it is closed");
-  const run2 = await validateRun(env, pr);
-  if (!run2 || run2.status !== "completed") return decision("pending", `validate has not finished for ${pr.head.sha.slice(0, 12)}`);
-  if (run2.headSha !== pr.head.sha) return decision("pending", `validate run ${run2.id} is of another head`);
+  const pr2 = await github.pulls.get(ctx.repo, listed.number);
+  const decision = (verdict2, ...reasons2) => ({ number: pr2.number, verdict: verdict2, reasons: reasons2 });
+  if (pr2.state !== "open" || pr2.draft) return decision("pending", pr2.draft ? "a draft is not merged" : "it is closed");
+  const run2 = await validateRun(env, pr2);
+  if (!run2 || run2.status !== "completed") return decision("pending", `validate has not finished for ${pr2.head.sha.slice(0, 12)}`);
+  if (run2.headSha !== pr2.head.sha) return decision("pending", `validate run ${run2.id} is of another head`);
   const now = github.serverTime() ?? /* @__PURE__ */ new Date();
   const judgement = await judgePullRequest({
     repo,
     remote: "origin",
     token: inputs.token,
-    number: pr.number,
-    headSha: pr.head.sha,
-    author: { login: pr.author.login, id: pr.author.id },
-    submittedAt: new Date(pr.createdAt),
+    number: pr2.number,
+    headSha: pr2.head.sha,
+    author: { login: pr2.author.login, id: pr2.author.id },
+    submittedAt: new Date(pr2.createdAt),
     now,
     teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false })
   });
   const registry = await readRegistry(repo, judgement.base);
   const reasons = [];
   let verdict;
-  const { files, truncated } = await github.pulls.listFiles(ctx.repo, pr.number);
-  const outside = files.filter((f) => !f.filename.startsWith("index/") || f.previousFilename !== void 0 && !f.previousFilename.startsWith("index/"));
+  const { files, truncated } = await github.pulls.listFiles(ctx.repo, pr2.number);
+  const outside = files.filter((f2) => !f2.filename.startsWith("index/") || f2.previousFilename !== void 0 && !f2.previousFilename.startsWith("index/"));
   if (outside.length > 0 || truncated) {
     verdict = "needs-maintainer";
-    reasons.push(truncated ? "it changes more files than GitHub lists, and is never merged automatically" : `it changes ${outside.map((f) => f.filename).slice(0, 5).join(", ")} outside index/, which is never merged automatically: a maintainer reviews and merges it by hand`);
+    reasons.push(truncated ? "it changes more files than GitHub lists, and is never merged automatically" : `it changes ${outside.map((f2) => f2.filename).slice(0, 5).join(", ")} outside index/, which is never merged automatically: a maintainer reviews and merges it by hand`);
   }
   if (!judgement.accepted) {
     verdict ??= "rejected";
-    reasons.push(`the registry's rules reject it (${[...new Set(judgement.findings.map((f) => f.rule))].join(", ")})`);
+    reasons.push(`the registry's rules reject it (${[...new Set(judgement.findings.map((f2) => f2.rule))].join(", ")})`);
   } else if (run2.conclusion !== "success") {
     verdict ??= "rejected";
     reasons.push(`validate run ${run2.id} concluded ${run2.conclusion ?? "without a conclusion"}`);
   }
   const blocking = registry.policy.pull_requests?.blocking_labels ?? DEFAULT_BLOCKING_LABELS;
-  const blockedBy = pr.labels.filter((l) => blocking.some((b) => b.toLowerCase() === l.toLowerCase()));
+  const blockedBy = pr2.labels.filter((l) => blocking.some((b3) => b3.toLowerCase() === l.toLowerCase()));
   if (blockedBy.length > 0) {
     verdict ??= "blocked";
     reasons.push(`the label ${blockedBy.join(", ")} stops automatic merging`);
   }
-  const refusals = (await github.pulls.latestReviews(ctx.repo, pr.number)).filter((r) => r.state === "CHANGES_REQUESTED" && r.reviewer && isOwner(registry.maintainers, { login: r.reviewer.login, id: r.reviewer.id }));
+  const refusals = (await github.pulls.latestReviews(ctx.repo, pr2.number)).filter((r) => r.state === "CHANGES_REQUESTED" && r.reviewer && isOwner(registry.maintainers, { login: r.reviewer.login, id: r.reviewer.id }));
   if (refusals.length > 0) {
     verdict ??= "blocked";
     reasons.push(`${refusals.map((r) => r.reviewer.login).join(", ")} requested changes`);
   }
   let gates = [];
   if (judgement.accepted && run2.conclusion === "success") {
-    const read = await readReports(env, run2, judgement, registry, pr.labels);
+    const read = await readReports(env, run2, judgement, registry, pr2.labels);
     if (read.problems.length > 0) {
       verdict ??= "rejected";
       reasons.push(...read.problems);
@@ -66021,15 +66058,15 @@ async function decide(env, listed) {
     const unmet = blockingGates(gates);
     if (unmet.length > 0) {
       verdict ??= "gates-unmet";
-      reasons.push(`quality gates unmet: ${unmet.map((g) => `${g.gate} (${g.measured}; waive with the label "${g.waiverLabel}")`).join("; ")}`);
+      reasons.push(`quality gates unmet: ${unmet.map((g2) => `${g2.gate} (${g2.measured}; waive with the label "${g2.waiverLabel}")`).join("; ")}`);
     }
   }
   if (judgement.waiting.length > 0) {
     verdict ??= "waiting";
-    reasons.push(...judgement.waiting.map((w) => w.message));
+    reasons.push(...judgement.waiting.map((w2) => w2.message));
   }
   if (!verdict) {
-    const merged = await mergeAt(env, pr, judgement);
+    const merged = await mergeAt(env, pr2, judgement);
     if (merged) {
       verdict = "merged";
       reasons.push(`squash-merged as ${merged.slice(0, 12)}`);
@@ -66038,7 +66075,7 @@ async function decide(env, listed) {
       reasons.push("its head moved after it was judged; the next run judges the new head");
     }
   }
-  await report2(env, pr, judgement, gates, decision(verdict, ...reasons));
+  await report2(env, pr2, judgement, gates, decision(verdict, ...reasons));
   return decision(verdict, ...reasons);
 }
 async function readReports({ ctx, github, repo }, run2, judgement, registry, labels) {
@@ -66084,18 +66121,18 @@ async function readReports({ ctx, github, repo }, run2, judgement, registry, lab
   }
   return { problems, gates };
 }
-async function mergeAt({ inputs, ctx }, pr, judgement) {
+async function mergeAt({ inputs, ctx }, pr2, judgement) {
   const merger = createGitHub({ token: inputs.mergeToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
-  const title = `${pr.title} (#${pr.number})`;
+  const title = `${pr2.title} (#${pr2.number})`;
   const message = withSubmitterTrailer(`Adds ${judgement.packages.join(", ") || `${judgement.changes.length} index file(s)`}, checked by wharf.`, judgement.author);
   try {
-    return (await merger.pulls.merge(ctx.repo, pr.number, { expectedHeadSha: pr.head.sha, method: "squash", title, message })).sha;
+    return (await merger.pulls.merge(ctx.repo, pr2.number, { expectedHeadSha: pr2.head.sha, method: "squash", title, message })).sha;
   } catch (e) {
     if (e instanceof WharfError && e.code === GitHubErrorCode.HeadChanged) return void 0;
     throw e;
   }
 }
-async function report2({ ctx, github }, pr, judgement, gates, decision) {
+async function report2({ ctx, github }, pr2, judgement, gates, decision) {
   const headline = {
     merged: "✅ Merged.",
     rejected: "❌ Not merged: the submission is rejected.",
@@ -66106,19 +66143,3131 @@ async function report2({ ctx, github }, pr, judgement, gates, decision) {
     "gates-unmet": "❌ Not merged: quality gates unmet."
   };
   const body = [`## wharf: ${headline[decision.verdict]}`, "", ...decision.reasons.map((r) => `- ${cell2(r)}`), "", judgementMarkdown(judgement), gatesMarkdown(gates)].join("\n");
-  await github.issues.upsertComment(ctx.repo, pr.number, { marker: COMMENT_MARKER, body });
+  await github.issues.upsertComment(ctx.repo, pr2.number, { marker: COMMENT_MARKER, body });
   if (decision.verdict === "pending") return;
   const wanted = STATUS_LABELS[decision.verdict];
-  for (const label of pr.labels) {
-    if (Object.values(STATUS_LABELS).includes(label) && label !== wanted) await github.issues.removeLabel(ctx.repo, pr.number, label);
+  for (const label of pr2.labels) {
+    if (Object.values(STATUS_LABELS).includes(label) && label !== wanted) await github.issues.removeLabel(ctx.repo, pr2.number, label);
   }
-  if (!pr.labels.includes(wanted)) await github.issues.addLabels(ctx.repo, pr.number, [wanted]);
+  if (!pr2.labels.includes(wanted)) await github.issues.addLabels(ctx.repo, pr2.number, [wanted]);
+}
+
+// src/action/release.ts
+import path13 from "node:path";
+
+// node_modules/tar/dist/esm/index.min.js
+import Qr from "events";
+import I from "fs";
+import { EventEmitter as Di } from "node:events";
+import Cs from "node:stream";
+import { StringDecoder as Hr } from "node:string_decoder";
+import cr from "node:path";
+import Kt from "node:fs";
+import { dirname as Fn, parse as kn } from "path";
+import { EventEmitter as Dn } from "events";
+import zi from "assert";
+import { Buffer as Ot } from "buffer";
+import * as Ps from "zlib";
+import en from "zlib";
+import { posix as Zt } from "node:path";
+import { basename as _n } from "node:path";
+import mi from "fs";
+import X from "fs";
+import js from "path";
+import { win32 as Pn } from "node:path";
+import ar from "path";
+import Br from "node:fs";
+import co from "node:assert";
+import { randomBytes as Mr } from "node:crypto";
+import u from "node:fs";
+import R from "node:path";
+import pr from "fs";
+import wi from "node:fs";
+import we from "node:path";
+import k from "node:fs";
+import ro from "node:fs/promises";
+import Si from "node:path";
+import { join as xr } from "node:path";
+import v from "node:fs";
+import Pr from "node:path";
+var zr = Object.defineProperty;
+var Ur = (s3, t) => {
+  for (var e in t) zr(s3, e, { get: t[e], enumerable: true });
+};
+var Ds = typeof process == "object" && process ? process : { stdout: null, stderr: null };
+var Wr = (s3) => !!s3 && typeof s3 == "object" && (s3 instanceof A || s3 instanceof Cs || Gr(s3) || Zr(s3));
+var Gr = (s3) => !!s3 && typeof s3 == "object" && s3 instanceof Di && typeof s3.pipe == "function" && s3.pipe !== Cs.Writable.prototype.pipe;
+var Zr = (s3) => !!s3 && typeof s3 == "object" && s3 instanceof Di && typeof s3.write == "function" && typeof s3.end == "function";
+var Q = /* @__PURE__ */ Symbol("EOF");
+var J = /* @__PURE__ */ Symbol("maybeEmitEnd");
+var nt = /* @__PURE__ */ Symbol("emittedEnd");
+var De = /* @__PURE__ */ Symbol("emittingEnd");
+var qt = /* @__PURE__ */ Symbol("emittedError");
+var Ne = /* @__PURE__ */ Symbol("closed");
+var Ns = /* @__PURE__ */ Symbol("read");
+var Ae = /* @__PURE__ */ Symbol("flush");
+var As = /* @__PURE__ */ Symbol("flushChunk");
+var z = /* @__PURE__ */ Symbol("encoding");
+var Mt = /* @__PURE__ */ Symbol("decoder");
+var g = /* @__PURE__ */ Symbol("flowing");
+var Qt = /* @__PURE__ */ Symbol("paused");
+var Bt = /* @__PURE__ */ Symbol("resume");
+var b = /* @__PURE__ */ Symbol("buffer");
+var N = /* @__PURE__ */ Symbol("pipes");
+var _ = /* @__PURE__ */ Symbol("bufferLength");
+var bi = /* @__PURE__ */ Symbol("bufferPush");
+var Ie = /* @__PURE__ */ Symbol("bufferShift");
+var L = /* @__PURE__ */ Symbol("objectMode");
+var S = /* @__PURE__ */ Symbol("destroyed");
+var _i = /* @__PURE__ */ Symbol("error");
+var Oi = /* @__PURE__ */ Symbol("emitData");
+var Is = /* @__PURE__ */ Symbol("emitEnd");
+var Ti = /* @__PURE__ */ Symbol("emitEnd2");
+var Z = /* @__PURE__ */ Symbol("async");
+var xi = /* @__PURE__ */ Symbol("abort");
+var Ce = /* @__PURE__ */ Symbol("aborted");
+var Jt = /* @__PURE__ */ Symbol("signal");
+var Rt = /* @__PURE__ */ Symbol("dataListeners");
+var C = /* @__PURE__ */ Symbol("discarded");
+var jt = (s3) => Promise.resolve().then(s3);
+var Yr = (s3) => s3();
+var Kr = (s3) => s3 === "end" || s3 === "finish" || s3 === "prefinish";
+var Vr = (s3) => s3 instanceof ArrayBuffer || !!s3 && typeof s3 == "object" && s3.constructor && s3.constructor.name === "ArrayBuffer" && s3.byteLength >= 0;
+var $r = (s3) => !Buffer.isBuffer(s3) && ArrayBuffer.isView(s3);
+var Fe = class {
+  src;
+  dest;
+  opts;
+  ondrain;
+  constructor(t, e, i2) {
+    this.src = t, this.dest = e, this.opts = i2, this.ondrain = () => t[Bt](), this.dest.on("drain", this.ondrain);
+  }
+  unpipe() {
+    this.dest.removeListener("drain", this.ondrain);
+  }
+  proxyErrors(t) {
+  }
+  end() {
+    this.unpipe(), this.opts.end && this.dest.end();
+  }
+};
+var Li = class extends Fe {
+  unpipe() {
+    this.src.removeListener("error", this.proxyErrors), super.unpipe();
+  }
+  constructor(t, e, i2) {
+    super(t, e, i2), this.proxyErrors = (r) => this.dest.emit("error", r), t.on("error", this.proxyErrors);
+  }
+};
+var Xr = (s3) => !!s3.objectMode;
+var qr = (s3) => !s3.objectMode && !!s3.encoding && s3.encoding !== "buffer";
+var A = class extends Di {
+  [g] = false;
+  [Qt] = false;
+  [N] = [];
+  [b] = [];
+  [L];
+  [z];
+  [Z];
+  [Mt];
+  [Q] = false;
+  [nt] = false;
+  [De] = false;
+  [Ne] = false;
+  [qt] = null;
+  [_] = 0;
+  [S] = false;
+  [Jt];
+  [Ce] = false;
+  [Rt] = 0;
+  [C] = false;
+  writable = true;
+  readable = true;
+  constructor(...t) {
+    let e = t[0] || {};
+    if (super(), e.objectMode && typeof e.encoding == "string") throw new TypeError("Encoding and objectMode may not be used together");
+    Xr(e) ? (this[L] = true, this[z] = null) : qr(e) ? (this[z] = e.encoding, this[L] = false) : (this[L] = false, this[z] = null), this[Z] = !!e.async, this[Mt] = this[z] ? new Hr(this[z]) : null, e && e.debugExposeBuffer === true && Object.defineProperty(this, "buffer", { get: () => this[b] }), e && e.debugExposePipes === true && Object.defineProperty(this, "pipes", { get: () => this[N] });
+    let { signal: i2 } = e;
+    i2 && (this[Jt] = i2, i2.aborted ? this[xi]() : i2.addEventListener("abort", () => this[xi]()));
+  }
+  get bufferLength() {
+    return this[_];
+  }
+  get encoding() {
+    return this[z];
+  }
+  set encoding(t) {
+    throw new Error("Encoding must be set at instantiation time");
+  }
+  setEncoding(t) {
+    throw new Error("Encoding must be set at instantiation time");
+  }
+  get objectMode() {
+    return this[L];
+  }
+  set objectMode(t) {
+    throw new Error("objectMode must be set at instantiation time");
+  }
+  get async() {
+    return this[Z];
+  }
+  set async(t) {
+    this[Z] = this[Z] || !!t;
+  }
+  [xi]() {
+    this[Ce] = true, this.emit("abort", this[Jt]?.reason), this.destroy(this[Jt]?.reason);
+  }
+  get aborted() {
+    return this[Ce];
+  }
+  set aborted(t) {
+  }
+  write(t, e, i2) {
+    if (this[Ce]) return false;
+    if (this[Q]) throw new Error("write after end");
+    if (this[S]) return this.emit("error", Object.assign(new Error("Cannot call write after a stream was destroyed"), { code: "ERR_STREAM_DESTROYED" })), true;
+    typeof e == "function" && (i2 = e, e = "utf8"), e || (e = "utf8");
+    let r = this[Z] ? jt : Yr;
+    if (!this[L] && !Buffer.isBuffer(t)) {
+      if ($r(t)) t = Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+      else if (Vr(t)) t = Buffer.from(t);
+      else if (typeof t != "string") throw new Error("Non-contiguous data written to non-objectMode stream");
+    }
+    return this[L] ? (this[g] && this[_] !== 0 && this[Ae](true), this[g] ? this.emit("data", t) : this[bi](t), this[_] !== 0 && this.emit("readable"), i2 && r(i2), this[g]) : t.length ? (typeof t == "string" && !(e === this[z] && !this[Mt]?.lastNeed) && (t = Buffer.from(t, e)), Buffer.isBuffer(t) && this[z] && (t = this[Mt].write(t)), this[g] && this[_] !== 0 && this[Ae](true), this[g] ? this.emit("data", t) : this[bi](t), this[_] !== 0 && this.emit("readable"), i2 && r(i2), this[g]) : (this[_] !== 0 && this.emit("readable"), i2 && r(i2), this[g]);
+  }
+  read(t) {
+    if (this[S]) return null;
+    if (this[C] = false, this[_] === 0 || t === 0 || t && t > this[_]) return this[J](), null;
+    this[L] && (t = null), this[b].length > 1 && !this[L] && (this[b] = [this[z] ? this[b].join("") : Buffer.concat(this[b], this[_])]);
+    let e = this[Ns](t || null, this[b][0]);
+    return this[J](), e;
+  }
+  [Ns](t, e) {
+    if (this[L]) this[Ie]();
+    else {
+      let i2 = e;
+      t === i2.length || t === null ? this[Ie]() : typeof i2 == "string" ? (this[b][0] = i2.slice(t), e = i2.slice(0, t), this[_] -= t) : (this[b][0] = i2.subarray(t), e = i2.subarray(0, t), this[_] -= t);
+    }
+    return this.emit("data", e), !this[b].length && !this[Q] && this.emit("drain"), e;
+  }
+  end(t, e, i2) {
+    return typeof t == "function" && (i2 = t, t = void 0), typeof e == "function" && (i2 = e, e = "utf8"), t !== void 0 && this.write(t, e), i2 && this.once("end", i2), this[Q] = true, this.writable = false, (this[g] || !this[Qt]) && this[J](), this;
+  }
+  [Bt]() {
+    this[S] || (!this[Rt] && !this[N].length && (this[C] = true), this[Qt] = false, this[g] = true, this.emit("resume"), this[b].length ? this[Ae]() : this[Q] ? this[J]() : this.emit("drain"));
+  }
+  resume() {
+    return this[Bt]();
+  }
+  pause() {
+    this[g] = false, this[Qt] = true, this[C] = false;
+  }
+  get destroyed() {
+    return this[S];
+  }
+  get flowing() {
+    return this[g];
+  }
+  get paused() {
+    return this[Qt];
+  }
+  [bi](t) {
+    this[L] ? this[_] += 1 : this[_] += t.length, this[b].push(t);
+  }
+  [Ie]() {
+    return this[L] ? this[_] -= 1 : this[_] -= this[b][0].length, this[b].shift();
+  }
+  [Ae](t = false) {
+    do
+      ;
+    while (this[As](this[Ie]()) && this[b].length);
+    !t && !this[b].length && !this[Q] && this.emit("drain");
+  }
+  [As](t) {
+    return this.emit("data", t), this[g];
+  }
+  pipe(t, e) {
+    if (this[S]) return t;
+    this[C] = false;
+    let i2 = this[nt];
+    return e = e || {}, t === Ds.stdout || t === Ds.stderr ? e.end = false : e.end = e.end !== false, e.proxyErrors = !!e.proxyErrors, i2 ? e.end && t.end() : (this[N].push(e.proxyErrors ? new Li(this, t, e) : new Fe(this, t, e)), this[Z] ? jt(() => this[Bt]()) : this[Bt]()), t;
+  }
+  unpipe(t) {
+    let e = this[N].find((i2) => i2.dest === t);
+    e && (this[N].length === 1 ? (this[g] && this[Rt] === 0 && (this[g] = false), this[N] = []) : this[N].splice(this[N].indexOf(e), 1), e.unpipe());
+  }
+  addListener(t, e) {
+    return this.on(t, e);
+  }
+  on(t, e) {
+    let i2 = super.on(t, e);
+    if (t === "data") this[C] = false, this[Rt]++, !this[N].length && !this[g] && this[Bt]();
+    else if (t === "readable" && this[_] !== 0) super.emit("readable");
+    else if (Kr(t) && this[nt]) super.emit(t), this.removeAllListeners(t);
+    else if (t === "error" && this[qt]) {
+      let r = e;
+      this[Z] ? jt(() => r.call(this, this[qt])) : r.call(this, this[qt]);
+    }
+    return i2;
+  }
+  removeListener(t, e) {
+    return this.off(t, e);
+  }
+  off(t, e) {
+    let i2 = super.off(t, e);
+    return t === "data" && (this[Rt] = this.listeners("data").length, this[Rt] === 0 && !this[C] && !this[N].length && (this[g] = false)), i2;
+  }
+  removeAllListeners(t) {
+    let e = super.removeAllListeners(t);
+    return (t === "data" || t === void 0) && (this[Rt] = 0, !this[C] && !this[N].length && (this[g] = false)), e;
+  }
+  get emittedEnd() {
+    return this[nt];
+  }
+  [J]() {
+    !this[De] && !this[nt] && !this[S] && this[b].length === 0 && this[Q] && (this[De] = true, this.emit("end"), this.emit("prefinish"), this.emit("finish"), this[Ne] && this.emit("close"), this[De] = false);
+  }
+  emit(t, ...e) {
+    let i2 = e[0];
+    if (t !== "error" && t !== "close" && t !== S && this[S]) return false;
+    if (t === "data") return !this[L] && !i2 ? false : this[Z] ? (jt(() => this[Oi](i2)), true) : this[Oi](i2);
+    if (t === "end") return this[Is]();
+    if (t === "close") {
+      if (this[Ne] = true, !this[nt] && !this[S]) return false;
+      let n = super.emit("close");
+      return this.removeAllListeners("close"), n;
+    } else if (t === "error") {
+      this[qt] = i2, super.emit(_i, i2);
+      let n = !this[Jt] || this.listeners("error").length ? super.emit("error", i2) : false;
+      return this[J](), n;
+    } else if (t === "resume") {
+      let n = super.emit("resume");
+      return this[J](), n;
+    } else if (t === "finish" || t === "prefinish") {
+      let n = super.emit(t);
+      return this.removeAllListeners(t), n;
+    }
+    let r = super.emit(t, ...e);
+    return this[J](), r;
+  }
+  [Oi](t) {
+    for (let i2 of this[N]) i2.dest.write(t) === false && this.pause();
+    let e = this[C] ? false : super.emit("data", t);
+    return this[J](), e;
+  }
+  [Is]() {
+    return this[nt] ? false : (this[nt] = true, this.readable = false, this[Z] ? (jt(() => this[Ti]()), true) : this[Ti]());
+  }
+  [Ti]() {
+    if (this[Mt]) {
+      let e = this[Mt].end();
+      if (e) {
+        for (let i2 of this[N]) i2.dest.write(e);
+        this[C] || super.emit("data", e);
+      }
+    }
+    for (let e of this[N]) e.end();
+    let t = super.emit("end");
+    return this.removeAllListeners("end"), t;
+  }
+  async collect() {
+    let t = Object.assign([], { dataLength: 0 });
+    this[L] || (t.dataLength = 0);
+    let e = this.promise();
+    return this.on("data", (i2) => {
+      t.push(i2), this[L] || (t.dataLength += i2.length);
+    }), await e, t;
+  }
+  async concat() {
+    if (this[L]) throw new Error("cannot concat in objectMode");
+    let t = await this.collect();
+    return this[z] ? t.join("") : Buffer.concat(t, t.dataLength);
+  }
+  async promise() {
+    return new Promise((t, e) => {
+      this.on(S, () => e(new Error("stream destroyed"))), this.on("error", (i2) => e(i2)), this.on("end", () => t());
+    });
+  }
+  [Symbol.asyncIterator]() {
+    this[C] = false;
+    let t = false, e = async () => (this.pause(), t = true, { value: void 0, done: true });
+    return { next: () => {
+      if (t) return e();
+      let r = this.read();
+      if (r !== null) return Promise.resolve({ done: false, value: r });
+      if (this[Q]) return e();
+      let n, o, h = (d) => {
+        this.off("data", a), this.off("end", l), this.off(S, c), e(), o(d);
+      }, a = (d) => {
+        this.off("error", h), this.off("end", l), this.off(S, c), this.pause(), n({ value: d, done: !!this[Q] });
+      }, l = () => {
+        this.off("error", h), this.off("data", a), this.off(S, c), e(), n({ done: true, value: void 0 });
+      }, c = () => h(new Error("stream destroyed"));
+      return new Promise((d, y) => {
+        o = y, n = d, this.once(S, c), this.once("error", h), this.once("end", l), this.once("data", a);
+      });
+    }, throw: e, return: e, [Symbol.asyncIterator]() {
+      return this;
+    }, [Symbol.asyncDispose]: async () => {
+    } };
+  }
+  [Symbol.iterator]() {
+    this[C] = false;
+    let t = false, e = () => (this.pause(), this.off(_i, e), this.off(S, e), this.off("end", e), t = true, { done: true, value: void 0 }), i2 = () => {
+      if (t) return e();
+      let r = this.read();
+      return r === null ? e() : { done: false, value: r };
+    };
+    return this.once("end", e), this.once(_i, e), this.once(S, e), { next: i2, throw: e, return: e, [Symbol.iterator]() {
+      return this;
+    }, [Symbol.dispose]: () => {
+    } };
+  }
+  destroy(t) {
+    if (this[S]) return t ? this.emit("error", t) : this.emit(S), this;
+    this[S] = true, this[C] = true, this[b].length = 0, this[_] = 0;
+    let e = this;
+    return typeof e.close == "function" && !this[Ne] && e.close(), t ? this.emit("error", t) : this.emit(S), this;
+  }
+  static get isStream() {
+    return Wr;
+  }
+};
+var Jr = I.writev;
+var ht = /* @__PURE__ */ Symbol("_autoClose");
+var H = /* @__PURE__ */ Symbol("_close");
+var te = /* @__PURE__ */ Symbol("_ended");
+var m = /* @__PURE__ */ Symbol("_fd");
+var Ni = /* @__PURE__ */ Symbol("_finished");
+var tt = /* @__PURE__ */ Symbol("_flags");
+var Ai = /* @__PURE__ */ Symbol("_flush");
+var ki = /* @__PURE__ */ Symbol("_handleChunk");
+var vi = /* @__PURE__ */ Symbol("_makeBuf");
+var ie = /* @__PURE__ */ Symbol("_mode");
+var ke = /* @__PURE__ */ Symbol("_needDrain");
+var Ut = /* @__PURE__ */ Symbol("_onerror");
+var Ht = /* @__PURE__ */ Symbol("_onopen");
+var Ii = /* @__PURE__ */ Symbol("_onread");
+var Pt = /* @__PURE__ */ Symbol("_onwrite");
+var at = /* @__PURE__ */ Symbol("_open");
+var U = /* @__PURE__ */ Symbol("_path");
+var ot = /* @__PURE__ */ Symbol("_pos");
+var Y = /* @__PURE__ */ Symbol("_queue");
+var zt = /* @__PURE__ */ Symbol("_read");
+var Ci = /* @__PURE__ */ Symbol("_readSize");
+var j = /* @__PURE__ */ Symbol("_reading");
+var ee = /* @__PURE__ */ Symbol("_remain");
+var Fi = /* @__PURE__ */ Symbol("_size");
+var ve = /* @__PURE__ */ Symbol("_write");
+var gt = /* @__PURE__ */ Symbol("_writing");
+var Me = /* @__PURE__ */ Symbol("_defaultFlag");
+var bt = /* @__PURE__ */ Symbol("_errored");
+var _t = class extends A {
+  [bt] = false;
+  [m];
+  [U];
+  [Ci];
+  [j] = false;
+  [Fi];
+  [ee];
+  [ht];
+  constructor(t, e) {
+    if (e = e || {}, super(e), this.readable = true, this.writable = false, typeof t != "string") throw new TypeError("path must be a string");
+    this[bt] = false, this[m] = typeof e.fd == "number" ? e.fd : void 0, this[U] = t, this[Ci] = e.readSize || 16 * 1024 * 1024, this[j] = false, this[Fi] = typeof e.size == "number" ? e.size : 1 / 0, this[ee] = this[Fi], this[ht] = typeof e.autoClose == "boolean" ? e.autoClose : true, typeof this[m] == "number" ? this[zt]() : this[at]();
+  }
+  get fd() {
+    return this[m];
+  }
+  get path() {
+    return this[U];
+  }
+  write() {
+    throw new TypeError("this is a readable stream");
+  }
+  end() {
+    throw new TypeError("this is a readable stream");
+  }
+  [at]() {
+    I.open(this[U], "r", (t, e) => this[Ht](t, e));
+  }
+  [Ht](t, e) {
+    t ? this[Ut](t) : (this[m] = e, this.emit("open", e), this[zt]());
+  }
+  [vi]() {
+    return Buffer.allocUnsafe(Math.min(this[Ci], this[ee]));
+  }
+  [zt]() {
+    if (!this[j]) {
+      this[j] = true;
+      let t = this[vi]();
+      if (t.length === 0) return process.nextTick(() => this[Ii](null, 0, t));
+      I.read(this[m], t, 0, t.length, null, (e, i2, r) => this[Ii](e, i2, r));
+    }
+  }
+  [Ii](t, e, i2) {
+    this[j] = false, t ? this[Ut](t) : this[ki](e, i2) && this[zt]();
+  }
+  [H]() {
+    if (this[ht] && typeof this[m] == "number") {
+      let t = this[m];
+      this[m] = void 0, I.close(t, (e) => e ? this.emit("error", e) : this.emit("close"));
+    }
+  }
+  [Ut](t) {
+    this[j] = true, this[H](), this.emit("error", t);
+  }
+  [ki](t, e) {
+    let i2 = false;
+    return this[ee] -= t, t > 0 && (i2 = super.write(t < e.length ? e.subarray(0, t) : e)), (t === 0 || this[ee] <= 0) && (i2 = false, this[H](), super.end()), i2;
+  }
+  emit(t, ...e) {
+    switch (t) {
+      case "prefinish":
+      case "finish":
+        return false;
+      case "drain":
+        return typeof this[m] == "number" && this[zt](), false;
+      case "error":
+        return this[bt] ? false : (this[bt] = true, super.emit(t, ...e));
+      default:
+        return super.emit(t, ...e);
+    }
+  }
+};
+var Be = class extends _t {
+  [at]() {
+    let t = true;
+    try {
+      this[Ht](null, I.openSync(this[U], "r")), t = false;
+    } finally {
+      t && this[H]();
+    }
+  }
+  [zt]() {
+    let t = true;
+    try {
+      if (!this[j]) {
+        this[j] = true;
+        do {
+          let e = this[vi](), i2 = e.length === 0 ? 0 : I.readSync(this[m], e, 0, e.length, null);
+          if (!this[ki](i2, e)) break;
+        } while (true);
+        this[j] = false;
+      }
+      t = false;
+    } finally {
+      t && this[H]();
+    }
+  }
+  [H]() {
+    if (this[ht] && typeof this[m] == "number") {
+      let t = this[m];
+      this[m] = void 0, I.closeSync(t), this.emit("close");
+    }
+  }
+};
+var et2 = class extends Qr {
+  readable = false;
+  writable = true;
+  [bt] = false;
+  [gt] = false;
+  [te] = false;
+  [Y] = [];
+  [ke] = false;
+  [U];
+  [ie];
+  [ht];
+  [m];
+  [Me];
+  [tt];
+  [Ni] = false;
+  [ot];
+  constructor(t, e) {
+    e = e || {}, super(e), this[U] = t, this[m] = typeof e.fd == "number" ? e.fd : void 0, this[ie] = e.mode === void 0 ? 438 : e.mode, this[ot] = typeof e.start == "number" ? e.start : void 0, this[ht] = typeof e.autoClose == "boolean" ? e.autoClose : true;
+    let i2 = this[ot] !== void 0 ? "r+" : "w";
+    this[Me] = e.flags === void 0, this[tt] = e.flags === void 0 ? i2 : e.flags, this[m] === void 0 && this[at]();
+  }
+  emit(t, ...e) {
+    if (t === "error") {
+      if (this[bt]) return false;
+      this[bt] = true;
+    }
+    return super.emit(t, ...e);
+  }
+  get fd() {
+    return this[m];
+  }
+  get path() {
+    return this[U];
+  }
+  [Ut](t) {
+    this[H](), this[gt] = true, this.emit("error", t);
+  }
+  [at]() {
+    I.open(this[U], this[tt], this[ie], (t, e) => this[Ht](t, e));
+  }
+  [Ht](t, e) {
+    this[Me] && this[tt] === "r+" && t && t.code === "ENOENT" ? (this[tt] = "w", this[at]()) : t ? this[Ut](t) : (this[m] = e, this.emit("open", e), this[gt] || this[Ai]());
+  }
+  end(t, e) {
+    return t && this.write(t, e), this[te] = true, !this[gt] && !this[Y].length && typeof this[m] == "number" && this[Pt](null, 0), this;
+  }
+  write(t, e) {
+    return typeof t == "string" && (t = Buffer.from(t, e)), this[te] ? (this.emit("error", new Error("write() after end()")), false) : this[m] === void 0 || this[gt] || this[Y].length ? (this[Y].push(t), this[ke] = true, false) : (this[gt] = true, this[ve](t), true);
+  }
+  [ve](t) {
+    I.write(this[m], t, 0, t.length, this[ot], (e, i2) => this[Pt](e, i2));
+  }
+  [Pt](t, e) {
+    t ? this[Ut](t) : (this[ot] !== void 0 && typeof e == "number" && (this[ot] += e), this[Y].length ? this[Ai]() : (this[gt] = false, this[te] && !this[Ni] ? (this[Ni] = true, this[H](), this.emit("finish")) : this[ke] && (this[ke] = false, this.emit("drain"))));
+  }
+  [Ai]() {
+    if (this[Y].length === 0) this[te] && this[Pt](null, 0);
+    else if (this[Y].length === 1) this[ve](this[Y].pop());
+    else {
+      let t = this[Y];
+      this[Y] = [], Jr(this[m], t, this[ot], (e, i2) => this[Pt](e, i2));
+    }
+  }
+  [H]() {
+    if (this[ht] && typeof this[m] == "number") {
+      let t = this[m];
+      this[m] = void 0, I.close(t, (e) => e ? this.emit("error", e) : this.emit("close"));
+    }
+  }
+};
+var Wt = class extends et2 {
+  [at]() {
+    let t;
+    if (this[Me] && this[tt] === "r+") try {
+      t = I.openSync(this[U], this[tt], this[ie]);
+    } catch (e) {
+      if (e?.code === "ENOENT") return this[tt] = "w", this[at]();
+      throw e;
+    }
+    else t = I.openSync(this[U], this[tt], this[ie]);
+    this[Ht](null, t);
+  }
+  [H]() {
+    if (this[ht] && typeof this[m] == "number") {
+      let t = this[m];
+      this[m] = void 0, I.closeSync(t), this.emit("close");
+    }
+  }
+  [ve](t) {
+    let e = true;
+    try {
+      this[Pt](null, I.writeSync(this[m], t, 0, t.length, this[ot])), e = false;
+    } finally {
+      if (e) try {
+        this[H]();
+      } catch {
+      }
+    }
+  }
+};
+var jr = /* @__PURE__ */ new Map([["C", "cwd"], ["f", "file"], ["z", "gzip"], ["P", "preservePaths"], ["U", "unlink"], ["strip-components", "strip"], ["stripComponents", "strip"], ["keep-newer", "newer"], ["keepNewer", "newer"], ["keep-newer-files", "newer"], ["keepNewerFiles", "newer"], ["k", "keep"], ["keep-existing", "keep"], ["keepExisting", "keep"], ["m", "noMtime"], ["no-mtime", "noMtime"], ["p", "preserveOwner"], ["L", "follow"], ["h", "follow"], ["onentry", "onReadEntry"]]);
+var Fs = (s3) => !!s3.sync && !!s3.file;
+var ks = (s3) => !s3.sync && !!s3.file;
+var vs = (s3) => !!s3.sync && !s3.file;
+var Ms = (s3) => !s3.sync && !s3.file;
+var Bs = (s3) => !!s3.file;
+var tn = (s3) => {
+  let t = jr.get(s3);
+  return t || s3;
+};
+var se = (s3 = {}) => {
+  if (!s3) return {};
+  let t = {};
+  for (let [e, i2] of Object.entries(s3)) {
+    let r = tn(e);
+    t[r] = i2;
+  }
+  return t.chmod === void 0 && t.noChmod === false && (t.chmod = true), delete t.noChmod, t;
+};
+var K = (s3, t, e, i2, r) => Object.assign((n = [], o, h) => {
+  Array.isArray(n) && (o = n, n = {}), typeof o == "function" && (h = o, o = void 0), o = o ? Array.from(o) : [];
+  let a = se(n);
+  if (r?.(a, o), Fs(a)) {
+    if (typeof h == "function") throw new TypeError("callback not supported for sync tar functions");
+    return s3(a, o);
+  } else if (ks(a)) {
+    let l = t(a, o);
+    return h ? l.then(() => h(), h) : l;
+  } else if (vs(a)) {
+    if (typeof h == "function") throw new TypeError("callback not supported for sync tar functions");
+    return e(a, o);
+  } else if (Ms(a)) {
+    if (typeof h == "function") throw new TypeError("callback only supported with file option");
+    return i2(a, o);
+  }
+  throw new Error("impossible options??");
+}, { syncFile: s3, asyncFile: t, syncNoFile: e, asyncNoFile: i2, validate: r });
+var sn = en.constants || { ZLIB_VERNUM: 4736 };
+var M = Object.freeze(Object.assign(/* @__PURE__ */ Object.create(null), { Z_NO_FLUSH: 0, Z_PARTIAL_FLUSH: 1, Z_SYNC_FLUSH: 2, Z_FULL_FLUSH: 3, Z_FINISH: 4, Z_BLOCK: 5, Z_OK: 0, Z_STREAM_END: 1, Z_NEED_DICT: 2, Z_ERRNO: -1, Z_STREAM_ERROR: -2, Z_DATA_ERROR: -3, Z_MEM_ERROR: -4, Z_BUF_ERROR: -5, Z_VERSION_ERROR: -6, Z_NO_COMPRESSION: 0, Z_BEST_SPEED: 1, Z_BEST_COMPRESSION: 9, Z_DEFAULT_COMPRESSION: -1, Z_FILTERED: 1, Z_HUFFMAN_ONLY: 2, Z_RLE: 3, Z_FIXED: 4, Z_DEFAULT_STRATEGY: 0, DEFLATE: 1, INFLATE: 2, GZIP: 3, GUNZIP: 4, DEFLATERAW: 5, INFLATERAW: 6, UNZIP: 7, BROTLI_DECODE: 8, BROTLI_ENCODE: 9, Z_MIN_WINDOWBITS: 8, Z_MAX_WINDOWBITS: 15, Z_DEFAULT_WINDOWBITS: 15, Z_MIN_CHUNK: 64, Z_MAX_CHUNK: 1 / 0, Z_DEFAULT_CHUNK: 16384, Z_MIN_MEMLEVEL: 1, Z_MAX_MEMLEVEL: 9, Z_DEFAULT_MEMLEVEL: 8, Z_MIN_LEVEL: -1, Z_MAX_LEVEL: 9, Z_DEFAULT_LEVEL: -1, BROTLI_OPERATION_PROCESS: 0, BROTLI_OPERATION_FLUSH: 1, BROTLI_OPERATION_FINISH: 2, BROTLI_OPERATION_EMIT_METADATA: 3, BROTLI_MODE_GENERIC: 0, BROTLI_MODE_TEXT: 1, BROTLI_MODE_FONT: 2, BROTLI_DEFAULT_MODE: 0, BROTLI_MIN_QUALITY: 0, BROTLI_MAX_QUALITY: 11, BROTLI_DEFAULT_QUALITY: 11, BROTLI_MIN_WINDOW_BITS: 10, BROTLI_MAX_WINDOW_BITS: 24, BROTLI_LARGE_MAX_WINDOW_BITS: 30, BROTLI_DEFAULT_WINDOW: 22, BROTLI_MIN_INPUT_BLOCK_BITS: 16, BROTLI_MAX_INPUT_BLOCK_BITS: 24, BROTLI_PARAM_MODE: 0, BROTLI_PARAM_QUALITY: 1, BROTLI_PARAM_LGWIN: 2, BROTLI_PARAM_LGBLOCK: 3, BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING: 4, BROTLI_PARAM_SIZE_HINT: 5, BROTLI_PARAM_LARGE_WINDOW: 6, BROTLI_PARAM_NPOSTFIX: 7, BROTLI_PARAM_NDIRECT: 8, BROTLI_DECODER_RESULT_ERROR: 0, BROTLI_DECODER_RESULT_SUCCESS: 1, BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT: 2, BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: 3, BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION: 0, BROTLI_DECODER_PARAM_LARGE_WINDOW: 1, BROTLI_DECODER_NO_ERROR: 0, BROTLI_DECODER_SUCCESS: 1, BROTLI_DECODER_NEEDS_MORE_INPUT: 2, BROTLI_DECODER_NEEDS_MORE_OUTPUT: 3, BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE: -1, BROTLI_DECODER_ERROR_FORMAT_RESERVED: -2, BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE: -3, BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET: -4, BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME: -5, BROTLI_DECODER_ERROR_FORMAT_CL_SPACE: -6, BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE: -7, BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT: -8, BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1: -9, BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2: -10, BROTLI_DECODER_ERROR_FORMAT_TRANSFORM: -11, BROTLI_DECODER_ERROR_FORMAT_DICTIONARY: -12, BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS: -13, BROTLI_DECODER_ERROR_FORMAT_PADDING_1: -14, BROTLI_DECODER_ERROR_FORMAT_PADDING_2: -15, BROTLI_DECODER_ERROR_FORMAT_DISTANCE: -16, BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET: -19, BROTLI_DECODER_ERROR_INVALID_ARGUMENTS: -20, BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES: -21, BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS: -22, BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP: -25, BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1: -26, BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2: -27, BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES: -30, BROTLI_DECODER_ERROR_UNREACHABLE: -31 }, sn));
+var rn = Ot.concat;
+var zs = Object.getOwnPropertyDescriptor(Ot, "concat");
+var nn = (s3) => s3;
+var Bi = zs?.writable === true || zs?.set !== void 0 ? (s3) => {
+  Ot.concat = s3 ? nn : rn;
+} : (s3) => {
+};
+var Tt = /* @__PURE__ */ Symbol("_superWrite");
+var Gt = class extends Error {
+  code;
+  errno;
+  constructor(t, e) {
+    super("zlib: " + t.message, { cause: t }), this.code = t.code, this.errno = t.errno, this.code || (this.code = "ZLIB_ERROR"), this.message = "zlib: " + t.message, Error.captureStackTrace(this, e ?? this.constructor);
+  }
+  get name() {
+    return "ZlibError";
+  }
+};
+var Pi = /* @__PURE__ */ Symbol("flushFlag");
+var re = class extends A {
+  #t = false;
+  #i = false;
+  #s;
+  #n;
+  #r;
+  #e;
+  #o;
+  get sawError() {
+    return this.#t;
+  }
+  get handle() {
+    return this.#e;
+  }
+  get flushFlag() {
+    return this.#s;
+  }
+  constructor(t, e) {
+    if (!t || typeof t != "object") throw new TypeError("invalid options for ZlibBase constructor");
+    if (super(t), this.#s = t.flush ?? 0, this.#n = t.finishFlush ?? 0, this.#r = t.fullFlushFlag ?? 0, typeof Ps[e] != "function") throw new TypeError("Compression method not supported: " + e);
+    try {
+      this.#e = new Ps[e](t);
+    } catch (i2) {
+      throw new Gt(i2, this.constructor);
+    }
+    this.#o = (i2) => {
+      this.#t || (this.#t = true, this.close(), this.emit("error", i2));
+    }, this.#e?.on("error", (i2) => this.#o(new Gt(i2))), this.once("end", () => this.close);
+  }
+  close() {
+    this.#e && (this.#e.close(), this.#e = void 0, this.emit("close"));
+  }
+  reset() {
+    if (!this.#t) return zi(this.#e, "zlib binding closed"), this.#e.reset?.();
+  }
+  flush(t) {
+    this.ended || (typeof t != "number" && (t = this.#r), this.write(Object.assign(Ot.alloc(0), { [Pi]: t })));
+  }
+  end(t, e, i2) {
+    return typeof t == "function" && (i2 = t, e = void 0, t = void 0), typeof e == "function" && (i2 = e, e = void 0), t && (e ? this.write(t, e) : this.write(t)), this.flush(this.#n), this.#i = true, super.end(i2);
+  }
+  get ended() {
+    return this.#i;
+  }
+  [Tt](t) {
+    return super.write(t);
+  }
+  write(t, e, i2) {
+    if (typeof e == "function" && (i2 = e, e = "utf8"), typeof t == "string" && (t = Ot.from(t, e)), this.#t) return;
+    zi(this.#e, "zlib binding closed");
+    let r = this.#e._handle, n = r.close;
+    r.close = () => {
+    };
+    let o = this.#e.close;
+    this.#e.close = () => {
+    }, Bi(true);
+    let h;
+    try {
+      let l = typeof t[Pi] == "number" ? t[Pi] : this.#s;
+      h = this.#e._processChunk(t, l), Bi(false);
+    } catch (l) {
+      Bi(false), this.#o(new Gt(l, this.write));
+    } finally {
+      this.#e && (this.#e._handle = r, r.close = n, this.#e.close = o, this.#e.removeAllListeners("error"));
+    }
+    this.#e && this.#e.on("error", (l) => this.#o(new Gt(l, this.write)));
+    let a;
+    if (h) if (Array.isArray(h) && h.length > 0) {
+      let l = h[0];
+      a = this[Tt](Ot.from(l));
+      for (let c = 1; c < h.length; c++) a = this[Tt](h[c]);
+    } else a = this[Tt](Ot.from(h));
+    return i2 && i2(), a;
+  }
+};
+var Pe = class extends re {
+  #t;
+  #i;
+  constructor(t, e) {
+    t = t || {}, t.flush = t.flush || M.Z_NO_FLUSH, t.finishFlush = t.finishFlush || M.Z_FINISH, t.fullFlushFlag = M.Z_FULL_FLUSH, super(t, e), this.#t = t.level, this.#i = t.strategy;
+  }
+  params(t, e) {
+    if (!this.sawError) {
+      if (!this.handle) throw new Error("cannot switch params when binding is closed");
+      if (!this.handle.params) throw new Error("not supported in this implementation");
+      if (this.#t !== t || this.#i !== e) {
+        this.flush(M.Z_SYNC_FLUSH), zi(this.handle, "zlib binding closed");
+        let i2 = this.handle.flush;
+        this.handle.flush = (r, n) => {
+          typeof r == "function" && (n = r, r = this.flushFlag), this.flush(r), n?.();
+        };
+        try {
+          this.handle.params(t, e);
+        } finally {
+          this.handle.flush = i2;
+        }
+        this.handle && (this.#t = t, this.#i = e);
+      }
+    }
+  }
+};
+var ze = class extends Pe {
+  #t;
+  constructor(t) {
+    super(t, "Gzip"), this.#t = t && !!t.portable;
+  }
+  [Tt](t) {
+    return this.#t ? (this.#t = false, t[9] = 255, super[Tt](t)) : super[Tt](t);
+  }
+};
+var Ue = class extends Pe {
+  constructor(t) {
+    super(t, "Unzip");
+  }
+};
+var He = class extends re {
+  constructor(t, e) {
+    t = t || {}, t.flush = t.flush || M.BROTLI_OPERATION_PROCESS, t.finishFlush = t.finishFlush || M.BROTLI_OPERATION_FINISH, t.fullFlushFlag = M.BROTLI_OPERATION_FLUSH, super(t, e);
+  }
+};
+var We = class extends He {
+  constructor(t) {
+    super(t, "BrotliCompress");
+  }
+};
+var Ge = class extends He {
+  constructor(t) {
+    super(t, "BrotliDecompress");
+  }
+};
+var Ze = class extends re {
+  constructor(t, e) {
+    t = t || {}, t.flush = t.flush || M.ZSTD_e_continue, t.finishFlush = t.finishFlush || M.ZSTD_e_end, t.fullFlushFlag = M.ZSTD_e_flush, super(t, e);
+  }
+};
+var Ye = class extends Ze {
+  constructor(t) {
+    super(t, "ZstdCompress");
+  }
+};
+var Ke = class extends Ze {
+  constructor(t) {
+    super(t, "ZstdDecompress");
+  }
+};
+var Us = (s3, t) => {
+  if (Number.isSafeInteger(s3)) s3 < 0 ? an(s3, t) : hn(s3, t);
+  else throw Error("cannot encode number outside of javascript safe integer range");
+  return t;
+};
+var hn = (s3, t) => {
+  t[0] = 128;
+  for (var e = t.length; e > 1; e--) t[e - 1] = s3 & 255, s3 = Math.floor(s3 / 256);
+};
+var an = (s3, t) => {
+  t[0] = 255;
+  var e = false;
+  s3 = s3 * -1;
+  for (var i2 = t.length; i2 > 1; i2--) {
+    var r = s3 & 255;
+    s3 = Math.floor(s3 / 256), e ? t[i2 - 1] = Ws(r) : r === 0 ? t[i2 - 1] = 0 : (e = true, t[i2 - 1] = Gs(r));
+  }
+};
+var Hs = (s3) => {
+  let t = s3[0], e = t === 128 ? cn(s3.subarray(1, s3.length)) : t === 255 ? ln(s3) : null;
+  if (e === null) throw Error("invalid base256 encoding");
+  if (!Number.isSafeInteger(e)) throw Error("parsed number outside of javascript safe integer range");
+  return e;
+};
+var ln = (s3) => {
+  for (var t = s3.length, e = 0, i2 = false, r = t - 1; r > -1; r--) {
+    var n = Number(s3[r]), o;
+    i2 ? o = Ws(n) : n === 0 ? o = n : (i2 = true, o = Gs(n)), o !== 0 && (e -= o * Math.pow(256, t - r - 1));
+  }
+  return e;
+};
+var cn = (s3) => {
+  for (var t = s3.length, e = 0, i2 = t - 1; i2 > -1; i2--) {
+    var r = Number(s3[i2]);
+    r !== 0 && (e += r * Math.pow(256, t - i2 - 1));
+  }
+  return e;
+};
+var Ws = (s3) => (255 ^ s3) & 255;
+var Gs = (s3) => (255 ^ s3) + 1 & 255;
+var Hi = {};
+Ur(Hi, { code: () => Ve, isCode: () => ne, isName: () => dn, name: () => oe, normalFsTypes: () => Ui });
+var ne = (s3) => oe.has(s3);
+var dn = (s3) => Ve.has(s3);
+var Ui = /* @__PURE__ */ new Set(["0", "", "1", "2", "3", "4", "5", "6", "7", "D"]);
+var oe = /* @__PURE__ */ new Map([["0", "File"], ["", "OldFile"], ["1", "Link"], ["2", "SymbolicLink"], ["3", "CharacterDevice"], ["4", "BlockDevice"], ["5", "Directory"], ["6", "FIFO"], ["7", "ContiguousFile"], ["g", "GlobalExtendedHeader"], ["x", "ExtendedHeader"], ["A", "SolarisACL"], ["D", "GNUDumpDir"], ["I", "Inode"], ["K", "NextFileHasLongLinkpath"], ["L", "NextFileHasLongPath"], ["M", "ContinuationFile"], ["N", "OldGnuLongPath"], ["S", "SparseFile"], ["V", "TapeVolumeHeader"], ["X", "OldExtendedHeader"]]);
+var Ve = new Map(Array.from(oe).map((s3) => [s3[1], s3[0]]));
+var un = (s3) => s3 === void 0 || s3 < 0 ? void 0 : s3;
+var F = class {
+  cksumValid = false;
+  needPax = false;
+  nullBlock = false;
+  block;
+  path;
+  mode;
+  uid;
+  gid;
+  size;
+  cksum;
+  #t = "Unsupported";
+  linkpath;
+  uname;
+  gname;
+  devmaj = 0;
+  devmin = 0;
+  atime;
+  ctime;
+  mtime;
+  charset;
+  comment;
+  constructor(t, e = 0, i2, r) {
+    Buffer.isBuffer(t) ? this.decode(t, e || 0, i2, r) : t && this.#i(t);
+  }
+  decode(t, e, i2, r) {
+    if (e || (e = 0), !t || !(t.length >= e + 512)) throw new Error("need 512 bytes for header");
+    let n = xt(t, e + 156, 1), o = Ui.has(n), h = o ? i2 : void 0, a = o ? r : void 0;
+    if (this.path = h?.path ?? xt(t, e, 100), this.mode = h?.mode ?? a?.mode ?? lt(t, e + 100, 8), this.uid = h?.uid ?? a?.uid ?? lt(t, e + 108, 8), this.gid = h?.gid ?? a?.gid ?? lt(t, e + 116, 8), this.size = un(h?.size ?? a?.size ?? lt(t, e + 124, 12)), this.mtime = h?.mtime ?? a?.mtime ?? Wi(t, e + 136, 12), this.cksum = lt(t, e + 148, 12), a && this.#i(a, true), h && this.#i(h), ne(n) && (this.#t = n || "0"), this.#t === "0" && this.path.slice(-1) === "/" && (this.#t = "5"), this.#t === "5" && (this.size = 0), this.linkpath = xt(t, e + 157, 100), t.subarray(e + 257, e + 265).toString() === "ustar\x0000") if (this.uname = h?.uname ?? a?.uname ?? xt(t, e + 265, 32), this.gname = h?.gname ?? a?.gname ?? xt(t, e + 297, 32), this.devmaj = h?.devmaj ?? a?.devmaj ?? lt(t, e + 329, 8) ?? 0, this.devmin = h?.devmin ?? a?.devmin ?? lt(t, e + 337, 8) ?? 0, t[e + 475] !== 0) {
+      let c = xt(t, e + 345, 155);
+      this.path = c + "/" + this.path;
+    } else {
+      let c = xt(t, e + 345, 130);
+      c && (this.path = c + "/" + this.path), this.atime = i2?.atime ?? r?.atime ?? Wi(t, e + 476, 12), this.ctime = i2?.ctime ?? r?.ctime ?? Wi(t, e + 488, 12);
+    }
+    let l = 256;
+    for (let c = e; c < e + 148; c++) l += t[c];
+    for (let c = e + 156; c < e + 512; c++) l += t[c];
+    this.cksumValid = l === this.cksum, this.cksum === void 0 && l === 256 && (this.nullBlock = true);
+  }
+  #i(t, e = false) {
+    Object.assign(this, Object.fromEntries(Object.entries(t).filter(([i2, r]) => !(r == null || i2 === "size" && Number(r) < 0 || i2 === "path" && e || i2 === "linkpath" && e || i2 === "global"))));
+  }
+  encode(t, e = 0) {
+    if (t || (t = this.block = Buffer.alloc(512)), this.#t === "Unsupported" && (this.#t = "0"), !(t.length >= e + 512)) throw new Error("need 512 bytes for header");
+    let i2 = this.ctime || this.atime ? 130 : 155, r = mn(this.path || "", i2), n = r[0], o = r[1];
+    this.needPax = !!r[2], this.needPax = Lt(t, e, 100, n) || this.needPax, this.needPax = ct(t, e + 100, 8, this.mode) || this.needPax, this.needPax = ct(t, e + 108, 8, this.uid) || this.needPax, this.needPax = ct(t, e + 116, 8, this.gid) || this.needPax, this.needPax = ct(t, e + 124, 12, this.size) || this.needPax, this.needPax = Gi(t, e + 136, 12, this.mtime) || this.needPax, t[e + 156] = Number(this.#t.codePointAt(0)), this.needPax = Lt(t, e + 157, 100, this.linkpath) || this.needPax, t.write("ustar\x0000", e + 257, 8), this.needPax = Lt(t, e + 265, 32, this.uname) || this.needPax, this.needPax = Lt(t, e + 297, 32, this.gname) || this.needPax, this.needPax = ct(t, e + 329, 8, this.devmaj) || this.needPax, this.needPax = ct(t, e + 337, 8, this.devmin) || this.needPax, this.needPax = Lt(t, e + 345, i2, o) || this.needPax, t[e + 475] !== 0 ? this.needPax = Lt(t, e + 345, 155, o) || this.needPax : (this.needPax = Lt(t, e + 345, 130, o) || this.needPax, this.needPax = Gi(t, e + 476, 12, this.atime) || this.needPax, this.needPax = Gi(t, e + 488, 12, this.ctime) || this.needPax);
+    let h = 256;
+    for (let a = e; a < e + 148; a++) h += t[a];
+    for (let a = e + 156; a < e + 512; a++) h += t[a];
+    return this.cksum = h, ct(t, e + 148, 8, this.cksum), this.cksumValid = true, this.needPax;
+  }
+  get type() {
+    return this.#t === "Unsupported" ? this.#t : oe.get(this.#t);
+  }
+  get typeKey() {
+    return this.#t;
+  }
+  set type(t) {
+    let e = String(Ve.get(t));
+    if (ne(e) || e === "Unsupported") this.#t = e;
+    else if (ne(t)) this.#t = t;
+    else throw new TypeError("invalid entry type: " + t);
+  }
+};
+var mn = (s3, t) => {
+  let i2 = s3, r = "", n, o = Zt.parse(s3).root || ".";
+  if (Buffer.byteLength(i2) < 100) n = [i2, r, false];
+  else {
+    r = Zt.dirname(i2), i2 = Zt.basename(i2);
+    do
+      Buffer.byteLength(i2) <= 100 && Buffer.byteLength(r) <= t ? n = [i2, r, false] : Buffer.byteLength(i2) > 100 && Buffer.byteLength(r) <= t ? n = [i2.slice(0, 99), r, true] : (i2 = Zt.join(Zt.basename(r), i2), r = Zt.dirname(r));
+    while (r !== o && n === void 0);
+    n || (n = [s3.slice(0, 99), "", true]);
+  }
+  return n;
+};
+var xt = (s3, t, e) => s3.subarray(t, t + e).toString("utf8").replace(/\0.*/, "");
+var Wi = (s3, t, e) => pn(lt(s3, t, e));
+var pn = (s3) => s3 === void 0 ? void 0 : new Date(s3 * 1e3);
+var lt = (s3, t, e) => Number(s3[t]) & 128 ? Hs(s3.subarray(t, t + e)) : wn(s3, t, e);
+var En = (s3) => isNaN(s3) ? void 0 : s3;
+var wn = (s3, t, e) => En(parseInt(s3.subarray(t, t + e).toString("utf8").replace(/\0.*$/, "").trim(), 8));
+var Sn = { 12: 8589934591, 8: 2097151 };
+var ct = (s3, t, e, i2) => i2 === void 0 ? false : i2 > Sn[e] || i2 < 0 ? (Us(i2, s3.subarray(t, t + e)), true) : (yn(s3, t, e, i2), false);
+var yn = (s3, t, e, i2) => s3.write(Rn(i2, e), t, e, "ascii");
+var Rn = (s3, t) => gn(Math.floor(s3).toString(8), t);
+var gn = (s3, t) => (s3.length === t - 1 ? s3 : new Array(t - s3.length - 1).join("0") + s3 + " ") + "\0";
+var Gi = (s3, t, e, i2) => i2 === void 0 ? false : ct(s3, t, e, i2.getTime() / 1e3);
+var bn = new Array(156).join("\0");
+var Lt = (s3, t, e, i2) => i2 === void 0 ? false : (s3.write(i2 + bn, t, e, "utf8"), i2.length !== Buffer.byteLength(i2) || i2.length > e);
+var ft = class s {
+  atime;
+  mtime;
+  ctime;
+  charset;
+  comment;
+  gid;
+  uid;
+  gname;
+  uname;
+  linkpath;
+  dev;
+  ino;
+  nlink;
+  path;
+  size;
+  mode;
+  global;
+  constructor(t, e = false) {
+    this.atime = t.atime, this.charset = t.charset, this.comment = t.comment, this.ctime = t.ctime, this.dev = t.dev, this.gid = t.gid, this.global = e, this.gname = t.gname, this.ino = t.ino, this.linkpath = t.linkpath, this.mtime = t.mtime, this.nlink = t.nlink, this.path = t.path, this.size = t.size, this.uid = t.uid, this.uname = t.uname;
+  }
+  encode() {
+    let t = this.encodeBody();
+    if (t === "") return Buffer.allocUnsafe(0);
+    let e = Buffer.byteLength(t), i2 = 512 * Math.ceil(1 + e / 512), r = Buffer.allocUnsafe(i2);
+    for (let n = 0; n < 512; n++) r[n] = 0;
+    new F({ path: ("PaxHeader/" + _n(this.path ?? "")).slice(0, 99), mode: this.mode || 420, uid: this.uid, gid: this.gid, size: e, mtime: this.mtime, type: this.global ? "GlobalExtendedHeader" : "ExtendedHeader", linkpath: "", uname: this.uname || "", gname: this.gname || "", devmaj: 0, devmin: 0, atime: this.atime, ctime: this.ctime }).encode(r), r.write(t, 512, e, "utf8");
+    for (let n = e + 512; n < r.length; n++) r[n] = 0;
+    return r;
+  }
+  encodeBody() {
+    return this.encodeField("path") + this.encodeField("ctime") + this.encodeField("atime") + this.encodeField("dev") + this.encodeField("ino") + this.encodeField("nlink") + this.encodeField("charset") + this.encodeField("comment") + this.encodeField("gid") + this.encodeField("gname") + this.encodeField("linkpath") + this.encodeField("mtime") + this.encodeField("size") + this.encodeField("uid") + this.encodeField("uname");
+  }
+  encodeField(t) {
+    if (this[t] === void 0) return "";
+    let e = this[t], i2 = e instanceof Date ? e.getTime() / 1e3 : e, r = " " + (t === "dev" || t === "ino" || t === "nlink" ? "SCHILY." : "") + t + "=" + i2 + `
+`, n = Buffer.byteLength(r), o = Math.floor(Math.log(n) / Math.log(10)) + 1;
+    return n + o >= Math.pow(10, o) && (o += 1), o + n + r;
+  }
+  static parse(t, e, i2 = false) {
+    return new s(On(Tn(t), e), i2);
+  }
+};
+var On = (s3, t) => t ? Object.assign({}, t, s3) : s3;
+var Tn = (s3) => s3.replace(/\n$/, "").split(`
+`).reduce(xn, /* @__PURE__ */ Object.create(null));
+var xn = (s3, t) => {
+  let e = parseInt(t, 10);
+  if (e !== Buffer.byteLength(t) + 1) return s3;
+  t = t.slice((e + " ").length);
+  let i2 = t.split("="), r = i2.shift();
+  if (!r) return s3;
+  let n = r.replace(/^SCHILY\.(dev|ino|nlink)/, "$1"), o = i2.join("=").replace(/\0.*/, "");
+  switch (n) {
+    case "path":
+    case "linkpath":
+    case "type":
+    case "charset":
+    case "comment":
+    case "gname":
+    case "uname":
+      s3[n] = o;
+      break;
+    case "ctime":
+    case "atime":
+    case "mtime":
+      s3[n] = new Date(Number(o) * 1e3);
+      break;
+    case "size":
+      let h = +o;
+      h >= 0 && (s3[n] = h);
+      break;
+    case "gid":
+    case "uid":
+    case "dev":
+    case "ino":
+    case "nlink":
+    case "mode":
+      s3[n] = +o;
+      break;
+  }
+  return s3;
+};
+var Ln = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
+var f = Ln !== "win32" ? (s3) => String(s3) : (s3) => String(s3).replaceAll(/\\/g, "/");
+var $e = class extends A {
+  extended;
+  globalExtended;
+  header;
+  startBlockSize;
+  blockRemain;
+  remain;
+  type;
+  meta = false;
+  ignore = false;
+  path;
+  mode;
+  uid;
+  gid;
+  uname;
+  gname;
+  size = 0;
+  mtime;
+  atime;
+  ctime;
+  linkpath;
+  dev;
+  ino;
+  nlink;
+  invalid = false;
+  absolute;
+  unsupported = false;
+  constructor(t, e, i2) {
+    switch (super({}), this.pause(), this.extended = e, this.globalExtended = i2, this.header = t, this.remain = t.size ?? 0, this.startBlockSize = 512 * Math.ceil(this.remain / 512), this.blockRemain = this.startBlockSize, this.type = t.type, this.type) {
+      case "File":
+      case "OldFile":
+      case "Link":
+      case "SymbolicLink":
+      case "CharacterDevice":
+      case "BlockDevice":
+      case "Directory":
+      case "FIFO":
+      case "ContiguousFile":
+      case "GNUDumpDir":
+        break;
+      case "NextFileHasLongLinkpath":
+      case "NextFileHasLongPath":
+      case "OldGnuLongPath":
+      case "GlobalExtendedHeader":
+      case "ExtendedHeader":
+      case "OldExtendedHeader":
+        this.meta = true;
+        break;
+      default:
+        this.ignore = true;
+    }
+    if (!t.path) throw new Error("no path provided for tar.ReadEntry");
+    this.path = f(t.path), this.mode = t.mode, this.mode && (this.mode = this.mode & 4095), this.uid = t.uid, this.gid = t.gid, this.uname = t.uname, this.gname = t.gname, this.size = this.remain, this.mtime = t.mtime, this.atime = t.atime, this.ctime = t.ctime, this.linkpath = t.linkpath ? f(t.linkpath) : void 0, this.uname = t.uname, this.gname = t.gname, e && this.#t(e), i2 && this.#t(i2, true);
+  }
+  write(t) {
+    let e = t.length;
+    if (e > this.blockRemain) throw new Error("writing more to entry than is appropriate");
+    let i2 = this.remain, r = this.blockRemain;
+    return this.remain = Math.max(0, i2 - e), this.blockRemain = Math.max(0, r - e), this.ignore ? true : i2 >= e ? super.write(t) : super.write(t.subarray(0, i2));
+  }
+  #t(t, e = false) {
+    t.path && (t.path = f(t.path)), t.linkpath && (t.linkpath = f(t.linkpath)), Object.assign(this, Object.fromEntries(Object.entries(t).filter(([i2, r]) => !(r == null || i2 === "path" && e))));
+  }
+};
+var Dt = (s3, t, e, i2 = {}) => {
+  s3.file && (i2.file = s3.file), s3.cwd && (i2.cwd = s3.cwd), i2.code = e instanceof Error && e.code || t, i2.tarCode = t, !s3.strict && i2.recoverable !== false ? (e instanceof Error && (i2 = Object.assign(e, i2), e = e.message), s3.emit("warn", t, e, i2)) : e instanceof Error ? s3.emit("error", Object.assign(e, i2)) : s3.emit("error", Object.assign(new Error(`${t}: ${e}`), i2));
+};
+var Nn = 1024 * 1024;
+var Xi = Buffer.from([31, 139]);
+var qi = Buffer.from([40, 181, 47, 253]);
+var An = Math.max(Xi.length, qi.length);
+var B = /* @__PURE__ */ Symbol("state");
+var Nt = /* @__PURE__ */ Symbol("writeEntry");
+var it = /* @__PURE__ */ Symbol("readEntry");
+var Zi = /* @__PURE__ */ Symbol("nextEntry");
+var Zs = /* @__PURE__ */ Symbol("processEntry");
+var V = /* @__PURE__ */ Symbol("extendedHeader");
+var he = /* @__PURE__ */ Symbol("globalExtendedHeader");
+var dt = /* @__PURE__ */ Symbol("meta");
+var Ys = /* @__PURE__ */ Symbol("emitMeta");
+var p = /* @__PURE__ */ Symbol("buffer");
+var st = /* @__PURE__ */ Symbol("queue");
+var ut = /* @__PURE__ */ Symbol("ended");
+var Yi = /* @__PURE__ */ Symbol("emittedEnd");
+var At = /* @__PURE__ */ Symbol("emit");
+var w = /* @__PURE__ */ Symbol("unzip");
+var Xe = /* @__PURE__ */ Symbol("consumeChunk");
+var qe = /* @__PURE__ */ Symbol("consumeChunkSub");
+var Ki = /* @__PURE__ */ Symbol("consumeBody");
+var Ks = /* @__PURE__ */ Symbol("consumeMeta");
+var Vs = /* @__PURE__ */ Symbol("consumeHeader");
+var ae = /* @__PURE__ */ Symbol("consuming");
+var Vi = /* @__PURE__ */ Symbol("bufferConcat");
+var Qe = /* @__PURE__ */ Symbol("maybeEnd");
+var Yt = /* @__PURE__ */ Symbol("writing");
+var $ = /* @__PURE__ */ Symbol("aborted");
+var Je = /* @__PURE__ */ Symbol("onDone");
+var It = /* @__PURE__ */ Symbol("sawValidEntry");
+var je = /* @__PURE__ */ Symbol("sawNullBlock");
+var ti = /* @__PURE__ */ Symbol("sawEOF");
+var $s = /* @__PURE__ */ Symbol("closeStream");
+var In = 1e3;
+var le = /* @__PURE__ */ Symbol("compressedBytesRead");
+var $i = /* @__PURE__ */ Symbol("decompressedBytesRead");
+var Xs = /* @__PURE__ */ Symbol("checkDecompressionRatio");
+var Cn = () => true;
+var rt = class extends Dn {
+  file;
+  strict;
+  maxMetaEntrySize;
+  filter;
+  brotli;
+  zstd;
+  maxDecompressionRatio;
+  writable = true;
+  readable = false;
+  [st] = [];
+  [p];
+  [it];
+  [Nt];
+  [B] = "begin";
+  [dt] = "";
+  [V];
+  [he];
+  [ut] = false;
+  [w];
+  [$] = false;
+  [It];
+  [je] = false;
+  [ti] = false;
+  [Yt] = false;
+  [ae] = false;
+  [Yi] = false;
+  [le] = 0;
+  [$i] = 0;
+  constructor(t = {}) {
+    super(), this.file = t.file || "", this.on(Je, () => {
+      (this[B] === "begin" || this[It] === false) && this.warn("TAR_BAD_ARCHIVE", "Unrecognized archive format");
+    }), t.ondone ? this.on(Je, t.ondone) : this.on(Je, () => {
+      this.emit("prefinish"), this.emit("finish"), this.emit("end");
+    }), this.strict = !!t.strict, this.maxDecompressionRatio = typeof t.maxDecompressionRatio == "number" ? t.maxDecompressionRatio : In, this.maxMetaEntrySize = t.maxMetaEntrySize || Nn, this.filter = typeof t.filter == "function" ? t.filter : Cn;
+    let e = t.file && (t.file.endsWith(".tar.br") || t.file.endsWith(".tbr"));
+    this.brotli = !(t.gzip || t.zstd) && t.brotli !== void 0 ? t.brotli : e ? void 0 : false;
+    let i2 = t.file && (t.file.endsWith(".tar.zst") || t.file.endsWith(".tzst"));
+    this.zstd = !(t.gzip || t.brotli) && t.zstd !== void 0 ? t.zstd : i2 ? true : void 0, this.on("end", () => this[$s]()), typeof t.onwarn == "function" && this.on("warn", t.onwarn), typeof t.onReadEntry == "function" && this.on("entry", t.onReadEntry);
+  }
+  warn(t, e, i2 = {}) {
+    Dt(this, t, e, i2);
+  }
+  [Vs](t, e) {
+    this[It] === void 0 && (this[It] = false);
+    let i2;
+    try {
+      i2 = new F(t, e, this[V], this[he]);
+    } catch (r) {
+      return this.warn("TAR_ENTRY_INVALID", r);
+    }
+    if (i2.nullBlock) this[je] ? (this[ti] = true, this[B] === "begin" && (this[B] = "header"), this[At]("eof")) : (this[je] = true, this[At]("nullBlock"));
+    else if (this[je] = false, !i2.cksumValid) this.warn("TAR_ENTRY_INVALID", "checksum failure", { header: i2 });
+    else if (!i2.path) this.warn("TAR_ENTRY_INVALID", "path is required", { header: i2 });
+    else {
+      let r = i2.type;
+      if (/^(Symbolic)?Link$/.test(r) && !i2.linkpath) this.warn("TAR_ENTRY_INVALID", "linkpath required", { header: i2 });
+      else if (!/^(Symbolic)?Link$/.test(r) && !/^(Global)?ExtendedHeader$/.test(r) && i2.linkpath) this.warn("TAR_ENTRY_INVALID", "linkpath forbidden", { header: i2 });
+      else {
+        let n = this[Nt] = new $e(i2, this[V], this[he]);
+        if (!this[It]) if (n.remain) {
+          let o = () => {
+            n.invalid || (this[It] = true);
+          };
+          n.on("end", o);
+        } else this[It] = true;
+        n.meta ? n.size > this.maxMetaEntrySize ? (n.ignore = true, this[At]("ignoredEntry", n), this[B] = "ignore", n.resume()) : n.size > 0 && (this[dt] = "", n.on("data", (o) => this[dt] += o), this[B] = "meta") : (this[V] = void 0, n.ignore = n.ignore || !this.filter(n.path, n), n.ignore ? (this[At]("ignoredEntry", n), this[B] = n.remain ? "ignore" : "header", n.resume()) : (n.remain ? this[B] = "body" : (this[B] = "header", n.end()), this[it] ? this[st].push(n) : (this[st].push(n), this[Zi]())));
+      }
+    }
+  }
+  [$s]() {
+    queueMicrotask(() => this.emit("close"));
+  }
+  [Zs](t) {
+    let e = true;
+    if (!t) this[it] = void 0, e = false;
+    else if (Array.isArray(t)) {
+      let [i2, ...r] = t;
+      this.emit(i2, ...r);
+    } else this[it] = t, this.emit("entry", t), t.emittedEnd || (t.on("end", () => this[Zi]()), e = false);
+    return e;
+  }
+  [Zi]() {
+    do
+      ;
+    while (this[Zs](this[st].shift()));
+    if (this[st].length === 0) {
+      let t = this[it];
+      !t || t.flowing || t.size === t.remain ? this[Yt] || this.emit("drain") : t.once("drain", () => this.emit("drain"));
+    }
+  }
+  [Ki](t, e) {
+    let i2 = this[Nt];
+    if (!i2) throw new Error("attempt to consume body without entry??");
+    let r = i2.blockRemain ?? 0, n = r >= t.length && e === 0 ? t : t.subarray(e, e + r);
+    return i2.write(n), i2.blockRemain || (this[B] = "header", this[Nt] = void 0, i2.end()), n.length;
+  }
+  [Ks](t, e) {
+    let i2 = this[Nt], r = this[Ki](t, e);
+    return !this[Nt] && i2 && this[Ys](i2), r;
+  }
+  [At](t, e, i2) {
+    this[st].length === 0 && !this[it] ? this.emit(t, e, i2) : this[st].push([t, e, i2]);
+  }
+  [Ys](t) {
+    switch (this[At]("meta", this[dt]), t.type) {
+      case "ExtendedHeader":
+      case "OldExtendedHeader":
+        this[V] = ft.parse(this[dt], this[V], false);
+        break;
+      case "GlobalExtendedHeader":
+        this[he] = ft.parse(this[dt], this[he], true);
+        break;
+      case "NextFileHasLongPath":
+      case "OldGnuLongPath": {
+        let e = this[V] ?? /* @__PURE__ */ Object.create(null);
+        this[V] = e, e.path = this[dt].replace(/\0.*/, "");
+        break;
+      }
+      case "NextFileHasLongLinkpath": {
+        let e = this[V] || /* @__PURE__ */ Object.create(null);
+        this[V] = e, e.linkpath = this[dt].replace(/\0.*/, "");
+        break;
+      }
+      default:
+        throw new Error("unknown meta: " + t.type);
+    }
+  }
+  abort(t) {
+    if (!this[$]) {
+      if (this[w]) {
+        let e = this[w];
+        e.write = () => true, e.end = () => e, e.emit = () => false, e.destroy?.();
+      }
+      this[$] = true, this.emit("abort", t), this.warn("TAR_ABORT", t, { recoverable: false });
+    }
+  }
+  [Xs](t) {
+    this[$i] += t.length;
+    let e = this[$i] / this[le];
+    return e > this.maxDecompressionRatio ? (this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)), false) : true;
+  }
+  write(t, e, i2) {
+    if (typeof e == "function" && (i2 = e, e = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e == "string" ? e : "utf8")), this[$]) return i2?.(), false;
+    if ((this[w] === void 0 || this.brotli === void 0 && this[w] === false) && t) {
+      if (this[p] && (t = Buffer.concat([this[p], t]), this[p] = void 0), t.length < An) return this[p] = t, i2?.(), true;
+      for (let a = 0; this[w] === void 0 && a < Xi.length; a++) t[a] !== Xi[a] && (this[w] = false);
+      let o = false;
+      if (this[w] === false && this.zstd !== false) {
+        o = true;
+        for (let a = 0; a < qi.length; a++) if (t[a] !== qi[a]) {
+          o = false;
+          break;
+        }
+      }
+      let h = this.brotli === void 0 && !o;
+      if (this[w] === false && h) if (t.length < 512) if (this[ut]) this.brotli = true;
+      else return this[p] = t, i2?.(), true;
+      else try {
+        new F(t.subarray(0, 512)), this.brotli = false;
+      } catch {
+        this.brotli = true;
+      }
+      if (this[w] === void 0 || this[w] === false && (this.brotli || o)) {
+        let a = this[ut];
+        this[ut] = false, this[w] = this[w] === void 0 ? new Ue({}) : o ? new Ke({}) : new Ge({}), this[w].on("data", (c) => {
+          this[Xs](c) && this[Xe](c);
+        }), this[w].on("error", (c) => {
+          this[$] || this.abort(c);
+        }), this[w].on("end", () => {
+          this[ut] = true, this[Xe]();
+        }), this[Yt] = true, this[le] += t.length;
+        let l = !!this[w][a ? "end" : "write"](t);
+        return this[Yt] = false, i2?.(), l;
+      }
+    }
+    this[Yt] = true, this[w] ? (this[le] += t.length, this[w].write(t)) : this[Xe](t), this[Yt] = false;
+    let n = this[st].length > 0 ? false : this[it] ? this[it].flowing : true;
+    return !n && this[st].length === 0 && this[it]?.once("drain", () => this.emit("drain")), i2?.(), n;
+  }
+  [Vi](t) {
+    t && !this[$] && (this[p] = this[p] ? Buffer.concat([this[p], t]) : t);
+  }
+  [Qe]() {
+    if (this[ut] && !this[Yi] && !this[$] && !this[ae]) {
+      this[Yi] = true;
+      let t = this[Nt];
+      if (t?.blockRemain) {
+        let e = this[p] ? this[p].length : 0;
+        this.warn("TAR_BAD_ARCHIVE", `Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`, { entry: t }), this[p] && t.write(this[p]), t.end();
+      }
+      this[At](Je);
+    }
+  }
+  [Xe](t) {
+    if (this[ae] && t) this[Vi](t);
+    else if (!t && !this[p]) this[Qe]();
+    else if (t) {
+      if (this[ae] = true, this[p]) {
+        this[Vi](t);
+        let e = this[p];
+        this[p] = void 0, this[qe](e);
+      } else this[qe](t);
+      for (; this[p] && this[p]?.length >= 512 && !this[$] && !this[ti]; ) {
+        let e = this[p];
+        this[p] = void 0, this[qe](e);
+      }
+      this[ae] = false;
+    }
+    (!this[p] || this[ut]) && this[Qe]();
+  }
+  [qe](t) {
+    let e = 0, i2 = t.length;
+    for (; e + 512 <= i2 && !this[$] && !this[ti]; ) switch (this[B]) {
+      case "begin":
+      case "header":
+        this[Vs](t, e), e += 512;
+        break;
+      case "ignore":
+      case "body":
+        e += this[Ki](t, e);
+        break;
+      case "meta":
+        e += this[Ks](t, e);
+        break;
+      default:
+        throw new Error("invalid state: " + this[B]);
+    }
+    e < i2 && (this[p] = this[p] ? Buffer.concat([t.subarray(e), this[p]]) : t.subarray(e));
+  }
+  end(t, e, i2) {
+    return typeof t == "function" && (i2 = t, e = void 0, t = void 0), typeof e == "function" && (i2 = e, e = void 0), typeof t == "string" && (t = Buffer.from(t, e)), i2 && this.once("finish", i2), this[$] || (this[w] ? (t && (this[le] += t.length, this[w].write(t)), this[w].end()) : (this[ut] = true, (this.brotli === void 0 || this.zstd === void 0) && (t = t || Buffer.alloc(0)), t && this.write(t), this[Qe]())), this;
+  }
+};
+var mt = (s3) => {
+  let t = s3.length - 1, e = -1;
+  for (; t > -1 && s3.charAt(t) === "/"; ) e = t, t--;
+  return e === -1 ? s3 : s3.slice(0, e);
+};
+var vn = (s3) => {
+  let t = s3.onReadEntry;
+  s3.onReadEntry = t ? (e) => {
+    t(e), e.resume();
+  } : (e) => e.resume();
+};
+var Qi = (s3, t) => {
+  let e = new Map(t.map((o) => [mt(o), true])), i2 = s3.filter, r = 100, n = (o, h = "", a = 0) => {
+    if (a >= r) return e.set(o, false), false;
+    let l = h || kn(o).root || ".", c;
+    if (o === l) c = false;
+    else {
+      let d = e.get(o);
+      c = d !== void 0 ? d : n(Fn(o), l, a + 1);
+    }
+    return e.set(o, c), c;
+  };
+  s3.filter = i2 ? (o, h) => i2(o, h) && n(mt(o)) : (o) => n(mt(o));
+};
+var Mn = (s3) => {
+  let t = new rt(s3), e = s3.file, i2;
+  try {
+    i2 = Kt.openSync(e, "r");
+    let r = Kt.fstatSync(i2), n = s3.maxReadSize || 16 * 1024 * 1024;
+    if (r.size < n) {
+      let o = Buffer.allocUnsafe(r.size), h = Kt.readSync(i2, o, 0, r.size, 0);
+      t.end(h === o.byteLength ? o : o.subarray(0, h));
+    } else {
+      let o = 0, h = Buffer.allocUnsafe(n);
+      for (; o < r.size; ) {
+        let a = Kt.readSync(i2, h, 0, n, o);
+        if (a === 0) break;
+        o += a, t.write(h.subarray(0, a));
+      }
+      t.end();
+    }
+  } finally {
+    if (typeof i2 == "number") try {
+      Kt.closeSync(i2);
+    } catch {
+    }
+  }
+};
+var Bn = (s3, t) => {
+  let e = new rt(s3), i2 = s3.maxReadSize || 16 * 1024 * 1024, r = s3.file;
+  return new Promise((o, h) => {
+    e.on("error", h), e.on("end", o), Kt.stat(r, (a, l) => {
+      if (a) h(a);
+      else {
+        let c = new _t(r, { readSize: i2, size: l.size });
+        c.on("error", h), c.pipe(e);
+      }
+    });
+  });
+};
+var Ct = K(Mn, Bn, (s3) => new rt(s3), (s3) => new rt(s3), (s3, t) => {
+  t?.length && Qi(s3, t), s3.noResume || vn(s3);
+});
+var Ji = (s3, t, e) => (s3 &= 4095, e && (s3 = (s3 | 384) & -19), t && (s3 & 256 && (s3 |= 64), s3 & 32 && (s3 |= 8), s3 & 4 && (s3 |= 1)), s3);
+var { isAbsolute: zn, parse: qs } = Pn;
+var ce = (s3) => {
+  let t = "", e = qs(s3);
+  for (; zn(s3) || e.root; ) {
+    let i2 = s3.charAt(0) === "/" && s3.slice(0, 4) !== "//?/" ? "/" : e.root;
+    s3 = s3.slice(i2.length), t += i2, e = qs(s3);
+  }
+  return [t, s3];
+};
+var ei = ["|", "<", ">", "?", ":"];
+var ji = ei.map((s3) => String.fromCodePoint(61440 + Number(s3.codePointAt(0))));
+var Un = new Map(ei.map((s3, t) => [s3, ji[t]]));
+var Hn = new Map(ji.map((s3, t) => [s3, ei[t]]));
+var ts = (s3) => ei.reduce((t, e) => t.split(e).join(Un.get(e)), s3);
+var Qs = (s3) => ji.reduce((t, e) => t.split(e).join(Hn.get(e)), s3);
+var rr = (s3, t) => t ? (s3 = f(s3).replace(/^\.(\/|$)/, ""), mt(t) + "/" + s3) : f(s3);
+var Wn = 16 * 1024 * 1024;
+var tr = /* @__PURE__ */ Symbol("process");
+var er = /* @__PURE__ */ Symbol("file");
+var ir = /* @__PURE__ */ Symbol("directory");
+var is = /* @__PURE__ */ Symbol("symlink");
+var sr = /* @__PURE__ */ Symbol("hardlink");
+var fe = /* @__PURE__ */ Symbol("header");
+var ii = /* @__PURE__ */ Symbol("read");
+var ss = /* @__PURE__ */ Symbol("lstat");
+var si = /* @__PURE__ */ Symbol("onlstat");
+var rs = /* @__PURE__ */ Symbol("onread");
+var ns = /* @__PURE__ */ Symbol("onreadlink");
+var os9 = /* @__PURE__ */ Symbol("openfile");
+var hs = /* @__PURE__ */ Symbol("onopenfile");
+var pt = /* @__PURE__ */ Symbol("close");
+var ri = /* @__PURE__ */ Symbol("mode");
+var as = /* @__PURE__ */ Symbol("awaitDrain");
+var es = /* @__PURE__ */ Symbol("ondrain");
+var q = /* @__PURE__ */ Symbol("prefix");
+var de = class extends A {
+  path;
+  portable;
+  myuid = process.getuid && process.getuid() || 0;
+  myuser = process.env.USER || "";
+  maxReadSize;
+  linkCache;
+  statCache;
+  preservePaths;
+  cwd;
+  strict;
+  mtime;
+  noPax;
+  noMtime;
+  prefix;
+  fd;
+  blockLen = 0;
+  blockRemain = 0;
+  buf;
+  pos = 0;
+  remain = 0;
+  length = 0;
+  offset = 0;
+  win32;
+  absolute;
+  header;
+  type;
+  linkpath;
+  stat;
+  onWriteEntry;
+  #t = false;
+  constructor(t, e = {}) {
+    let i2 = se(e);
+    super(), this.path = f(t), this.portable = !!i2.portable, this.maxReadSize = i2.maxReadSize || Wn, this.linkCache = i2.linkCache || /* @__PURE__ */ new Map(), this.statCache = i2.statCache || /* @__PURE__ */ new Map(), this.preservePaths = !!i2.preservePaths, this.cwd = f(i2.cwd || process.cwd()), this.strict = !!i2.strict, this.noPax = !!i2.noPax, this.noMtime = !!i2.noMtime, this.mtime = i2.mtime, this.prefix = i2.prefix ? f(i2.prefix) : void 0, this.onWriteEntry = i2.onWriteEntry, typeof i2.onwarn == "function" && this.on("warn", i2.onwarn);
+    let r = false;
+    if (!this.preservePaths) {
+      let [o, h] = ce(this.path);
+      o && typeof h == "string" && (this.path = h, r = o);
+    }
+    this.win32 = !!i2.win32 || process.platform === "win32", this.win32 && (this.path = Qs(this.path.replaceAll(/\\/g, "/")), t = t.replaceAll(/\\/g, "/")), this.absolute = f(i2.absolute || js.resolve(this.cwd, t)), this.path === "" && (this.path = "./"), r && this.warn("TAR_ENTRY_INFO", `stripping ${r} from absolute path`, { entry: this, path: r + this.path });
+    let n = this.statCache.get(this.absolute);
+    n ? this[si](n) : this[ss]();
+  }
+  warn(t, e, i2 = {}) {
+    return Dt(this, t, e, i2);
+  }
+  emit(t, ...e) {
+    return t === "error" && (this.#t = true), super.emit(t, ...e);
+  }
+  [ss]() {
+    X.lstat(this.absolute, (t, e) => {
+      if (t) return this.emit("error", t);
+      this[si](e);
+    });
+  }
+  [si](t) {
+    this.statCache.set(this.absolute, t), this.stat = t, t.isFile() || (t.size = 0), this.type = Gn(t), this.emit("stat", t), this[tr]();
+  }
+  [tr]() {
+    switch (this.type) {
+      case "File":
+        return this[er]();
+      case "Directory":
+        return this[ir]();
+      case "SymbolicLink":
+        return this[is]();
+      default:
+        return this.end();
+    }
+  }
+  [ri](t) {
+    return Ji(t, this.type === "Directory", this.portable);
+  }
+  [q](t) {
+    return rr(t, this.prefix);
+  }
+  [fe]() {
+    if (!this.stat) throw new Error("cannot write header before stat");
+    this.type === "Directory" && this.portable && (this.noMtime = true), this.onWriteEntry?.(this), this.header = new F({ path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, mode: this[ri](this.stat.mode), uid: this.portable ? void 0 : this.stat.uid, gid: this.portable ? void 0 : this.stat.gid, size: this.stat.size, mtime: this.noMtime ? void 0 : this.mtime || this.stat.mtime, type: this.type === "Unsupported" ? void 0 : this.type, uname: this.portable ? void 0 : this.stat.uid === this.myuid ? this.myuser : "", atime: this.portable ? void 0 : this.stat.atime, ctime: this.portable ? void 0 : this.stat.ctime }), this.header.encode() && !this.noPax && super.write(new ft({ atime: this.portable ? void 0 : this.header.atime, ctime: this.portable ? void 0 : this.header.ctime, gid: this.portable ? void 0 : this.header.gid, mtime: this.noMtime ? void 0 : this.mtime || this.header.mtime, path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, size: this.header.size, uid: this.portable ? void 0 : this.header.uid, uname: this.portable ? void 0 : this.header.uname, dev: this.portable ? void 0 : this.stat.dev, ino: this.portable ? void 0 : this.stat.ino, nlink: this.portable ? void 0 : this.stat.nlink }).encode());
+    let t = this.header?.block;
+    if (!t) throw new Error("failed to encode header");
+    super.write(t);
+  }
+  [ir]() {
+    if (!this.stat) throw new Error("cannot create directory entry without stat");
+    this.path.slice(-1) !== "/" && (this.path += "/"), this.stat.size = 0, this[fe](), this.end();
+  }
+  [is]() {
+    X.readlink(this.absolute, (t, e) => {
+      if (t) return this.emit("error", t);
+      this[ns](e);
+    });
+  }
+  [ns](t) {
+    this.linkpath = f(t), this[fe](), this.end();
+  }
+  [sr](t) {
+    if (!this.stat) throw new Error("cannot create link entry without stat");
+    this.type = "Link", this.linkpath = f(js.relative(this.cwd, t)), this.stat.size = 0, this[fe](), this.end();
+  }
+  [er]() {
+    if (!this.stat) throw new Error("cannot create file entry without stat");
+    if (this.stat.nlink > 1) {
+      let t = `${this.stat.dev}:${this.stat.ino}`, e = this.linkCache.get(t);
+      if (e?.indexOf(this.cwd) === 0) return this[sr](e);
+      this.linkCache.set(t, this.absolute);
+    }
+    if (this[fe](), this.stat.size === 0) return this.end();
+    this[os9]();
+  }
+  [os9]() {
+    X.open(this.absolute, "r", (t, e) => {
+      if (t) return this.emit("error", t);
+      this[hs](e);
+    });
+  }
+  [hs](t) {
+    if (this.fd = t, this.#t) return this[pt]();
+    if (!this.stat) throw new Error("should stat before calling onopenfile");
+    this.blockLen = 512 * Math.ceil(this.stat.size / 512), this.blockRemain = this.blockLen;
+    let e = Math.min(this.blockLen, this.maxReadSize);
+    this.buf = Buffer.allocUnsafe(e), this.offset = 0, this.pos = 0, this.remain = this.stat.size, this.length = this.buf.length, this[ii]();
+  }
+  [ii]() {
+    let { fd: t, buf: e, offset: i2, length: r, pos: n } = this;
+    if (t === void 0 || e === void 0) throw new Error("cannot read file without first opening");
+    X.read(t, e, i2, r, n, (o, h) => {
+      if (o) return this[pt](() => this.emit("error", o));
+      this[rs](h);
+    });
+  }
+  [pt](t = () => {
+  }) {
+    this.fd !== void 0 && X.close(this.fd, t);
+  }
+  [rs](t) {
+    if (t <= 0 && this.remain > 0) {
+      let r = Object.assign(new Error("encountered unexpected EOF"), { path: this.absolute, syscall: "read", code: "EOF" });
+      return this[pt](() => this.emit("error", r));
+    }
+    if (t > this.remain) {
+      let r = Object.assign(new Error("did not encounter expected EOF"), { path: this.absolute, syscall: "read", code: "EOF" });
+      return this[pt](() => this.emit("error", r));
+    }
+    if (!this.buf) throw new Error("should have created buffer prior to reading");
+    if (t === this.remain) for (let r = t; r < this.length && t < this.blockRemain; r++) this.buf[r + this.offset] = 0, t++, this.remain++;
+    let e = this.offset === 0 && t === this.buf.length ? this.buf : this.buf.subarray(this.offset, this.offset + t);
+    this.write(e) ? this[es]() : this[as](() => this[es]());
+  }
+  [as](t) {
+    this.once("drain", t);
+  }
+  write(t, e, i2) {
+    if (typeof e == "function" && (i2 = e, e = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e == "string" ? e : "utf8")), this.blockRemain < t.length) {
+      let r = Object.assign(new Error("writing more data than expected"), { path: this.absolute });
+      return this.emit("error", r);
+    }
+    return this.remain -= t.length, this.blockRemain -= t.length, this.pos += t.length, this.offset += t.length, super.write(t, null, i2);
+  }
+  [es]() {
+    if (!this.remain) return this.blockRemain && super.write(Buffer.alloc(this.blockRemain)), this[pt]((t) => t ? this.emit("error", t) : this.end());
+    if (!this.buf) throw new Error("buffer lost somehow in ONDRAIN");
+    this.offset >= this.length && (this.buf = Buffer.allocUnsafe(Math.min(this.blockRemain, this.buf.length)), this.offset = 0), this.length = this.buf.length - this.offset, this[ii]();
+  }
+};
+var ni = class extends de {
+  sync = true;
+  [ss]() {
+    this[si](X.lstatSync(this.absolute));
+  }
+  [is]() {
+    this[ns](X.readlinkSync(this.absolute));
+  }
+  [os9]() {
+    this[hs](X.openSync(this.absolute, "r"));
+  }
+  [ii]() {
+    let t = true;
+    try {
+      let { fd: e, buf: i2, offset: r, length: n, pos: o } = this;
+      if (e === void 0 || i2 === void 0) throw new Error("fd and buf must be set in READ method");
+      let h = X.readSync(e, i2, r, n, o);
+      this[rs](h), t = false;
+    } finally {
+      if (t) try {
+        this[pt](() => {
+        });
+      } catch {
+      }
+    }
+  }
+  [as](t) {
+    t();
+  }
+  [pt](t = () => {
+  }) {
+    this.fd !== void 0 && X.closeSync(this.fd), t();
+  }
+};
+var oi = class extends A {
+  blockLen = 0;
+  blockRemain = 0;
+  buf = 0;
+  pos = 0;
+  remain = 0;
+  length = 0;
+  preservePaths;
+  portable;
+  strict;
+  noPax;
+  noMtime;
+  readEntry;
+  type;
+  prefix;
+  path;
+  mode;
+  uid;
+  gid;
+  uname;
+  gname;
+  header;
+  mtime;
+  atime;
+  ctime;
+  linkpath;
+  size;
+  onWriteEntry;
+  warn(t, e, i2 = {}) {
+    return Dt(this, t, e, i2);
+  }
+  constructor(t, e = {}) {
+    let i2 = se(e);
+    super(), this.preservePaths = !!i2.preservePaths, this.portable = !!i2.portable, this.strict = !!i2.strict, this.noPax = !!i2.noPax, this.noMtime = !!i2.noMtime, this.onWriteEntry = i2.onWriteEntry, this.readEntry = t;
+    let { type: r } = t;
+    if (r === "Unsupported") throw new Error("writing entry that should be ignored");
+    this.type = r, this.type === "Directory" && this.portable && (this.noMtime = true), this.prefix = i2.prefix, this.path = f(t.path), this.mode = t.mode !== void 0 ? this[ri](t.mode) : void 0, this.uid = this.portable ? void 0 : t.uid, this.gid = this.portable ? void 0 : t.gid, this.uname = this.portable ? void 0 : t.uname, this.gname = this.portable ? void 0 : t.gname, this.size = t.size, this.mtime = this.noMtime ? void 0 : i2.mtime || t.mtime, this.atime = this.portable ? void 0 : t.atime, this.ctime = this.portable ? void 0 : t.ctime, this.linkpath = t.linkpath !== void 0 ? f(t.linkpath) : void 0, typeof i2.onwarn == "function" && this.on("warn", i2.onwarn);
+    let n = false;
+    if (!this.preservePaths) {
+      let [h, a] = ce(this.path);
+      h && typeof a == "string" && (this.path = a, n = h);
+    }
+    this.remain = t.size, this.blockRemain = t.startBlockSize, this.onWriteEntry?.(this), this.header = new F({ path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, mode: this.mode, uid: this.portable ? void 0 : this.uid, gid: this.portable ? void 0 : this.gid, size: this.size, mtime: this.noMtime ? void 0 : this.mtime, type: this.type, uname: this.portable ? void 0 : this.uname, atime: this.portable ? void 0 : this.atime, ctime: this.portable ? void 0 : this.ctime }), n && this.warn("TAR_ENTRY_INFO", `stripping ${n} from absolute path`, { entry: this, path: n + this.path }), this.header.encode() && !this.noPax && super.write(new ft({ atime: this.portable ? void 0 : this.atime, ctime: this.portable ? void 0 : this.ctime, gid: this.portable ? void 0 : this.gid, mtime: this.noMtime ? void 0 : this.mtime, path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, size: this.size, uid: this.portable ? void 0 : this.uid, uname: this.portable ? void 0 : this.uname, dev: this.portable ? void 0 : this.readEntry.dev, ino: this.portable ? void 0 : this.readEntry.ino, nlink: this.portable ? void 0 : this.readEntry.nlink }).encode());
+    let o = this.header?.block;
+    if (!o) throw new Error("failed to encode header");
+    super.write(o), t.pipe(this);
+  }
+  [q](t) {
+    return rr(t, this.prefix);
+  }
+  [ri](t) {
+    return Ji(t, this.type === "Directory", this.portable);
+  }
+  write(t, e, i2) {
+    typeof e == "function" && (i2 = e, e = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e == "string" ? e : "utf8"));
+    let r = t.length;
+    if (r > this.blockRemain) throw new Error("writing more to entry than is appropriate");
+    return this.blockRemain -= r, super.write(t, i2);
+  }
+  end(t, e, i2) {
+    return this.blockRemain && super.write(Buffer.alloc(this.blockRemain)), typeof t == "function" && (i2 = t, e = void 0, t = void 0), typeof e == "function" && (i2 = e, e = void 0), typeof t == "string" && (t = Buffer.from(t, e ?? "utf8")), i2 && this.once("finish", i2), t ? super.end(t, i2) : super.end(i2), this;
+  }
+};
+var Gn = (s3) => s3.isFile() ? "File" : s3.isDirectory() ? "Directory" : s3.isSymbolicLink() ? "SymbolicLink" : "Unsupported";
+var hi = class s2 {
+  tail;
+  head;
+  length = 0;
+  static create(t = []) {
+    return new s2(t);
+  }
+  constructor(t = []) {
+    for (let e of t) this.push(e);
+  }
+  *[Symbol.iterator]() {
+    for (let t = this.head; t; t = t.next) yield t.value;
+  }
+  removeNode(t) {
+    if (t.list !== this) throw new Error("removing node which does not belong to this list");
+    let e = t.next, i2 = t.prev;
+    return e && (e.prev = i2), i2 && (i2.next = e), t === this.head && (this.head = e), t === this.tail && (this.tail = i2), this.length--, t.next = void 0, t.prev = void 0, t.list = void 0, e;
+  }
+  unshiftNode(t) {
+    if (t === this.head) return;
+    t.list && t.list.removeNode(t);
+    let e = this.head;
+    t.list = this, t.next = e, e && (e.prev = t), this.head = t, this.tail || (this.tail = t), this.length++;
+  }
+  pushNode(t) {
+    if (t === this.tail) return;
+    t.list && t.list.removeNode(t);
+    let e = this.tail;
+    t.list = this, t.prev = e, e && (e.next = t), this.tail = t, this.head || (this.head = t), this.length++;
+  }
+  push(...t) {
+    for (let e = 0, i2 = t.length; e < i2; e++) Yn(this, t[e]);
+    return this.length;
+  }
+  unshift(...t) {
+    for (var e = 0, i2 = t.length; e < i2; e++) Kn(this, t[e]);
+    return this.length;
+  }
+  pop() {
+    if (!this.tail) return;
+    let t = this.tail.value, e = this.tail;
+    return this.tail = this.tail.prev, this.tail ? this.tail.next = void 0 : this.head = void 0, e.list = void 0, this.length--, t;
+  }
+  shift() {
+    if (!this.head) return;
+    let t = this.head.value, e = this.head;
+    return this.head = this.head.next, this.head ? this.head.prev = void 0 : this.tail = void 0, e.list = void 0, this.length--, t;
+  }
+  forEach(t, e) {
+    e = e || this;
+    for (let i2 = this.head, r = 0; i2; r++) t.call(e, i2.value, r, this), i2 = i2.next;
+  }
+  forEachReverse(t, e) {
+    e = e || this;
+    for (let i2 = this.tail, r = this.length - 1; i2; r--) t.call(e, i2.value, r, this), i2 = i2.prev;
+  }
+  get(t) {
+    let e = 0, i2 = this.head;
+    for (; i2 && e < t; e++) i2 = i2.next;
+    if (e === t && i2) return i2.value;
+  }
+  getReverse(t) {
+    let e = 0, i2 = this.tail;
+    for (; i2 && e < t; e++) i2 = i2.prev;
+    if (e === t && i2) return i2.value;
+  }
+  map(t, e) {
+    e = e || this;
+    let i2 = new s2();
+    for (let r = this.head; r; ) i2.push(t.call(e, r.value, this)), r = r.next;
+    return i2;
+  }
+  mapReverse(t, e) {
+    e = e || this;
+    var i2 = new s2();
+    for (let r = this.tail; r; ) i2.push(t.call(e, r.value, this)), r = r.prev;
+    return i2;
+  }
+  reduce(t, e) {
+    let i2, r = this.head;
+    if (arguments.length > 1) i2 = e;
+    else if (this.head) r = this.head.next, i2 = this.head.value;
+    else throw new TypeError("Reduce of empty list with no initial value");
+    for (var n = 0; r; n++) i2 = t(i2, r.value, n), r = r.next;
+    return i2;
+  }
+  reduceReverse(t, e) {
+    let i2, r = this.tail;
+    if (arguments.length > 1) i2 = e;
+    else if (this.tail) r = this.tail.prev, i2 = this.tail.value;
+    else throw new TypeError("Reduce of empty list with no initial value");
+    for (let n = this.length - 1; r; n--) i2 = t(i2, r.value, n), r = r.prev;
+    return i2;
+  }
+  toArray() {
+    let t = new Array(this.length);
+    for (let e = 0, i2 = this.head; i2; e++) t[e] = i2.value, i2 = i2.next;
+    return t;
+  }
+  toArrayReverse() {
+    let t = new Array(this.length);
+    for (let e = 0, i2 = this.tail; i2; e++) t[e] = i2.value, i2 = i2.prev;
+    return t;
+  }
+  slice(t = 0, e = this.length) {
+    e < 0 && (e += this.length), t < 0 && (t += this.length);
+    let i2 = new s2();
+    if (e < t || e < 0) return i2;
+    t < 0 && (t = 0), e > this.length && (e = this.length);
+    let r = this.head, n = 0;
+    for (n = 0; r && n < t; n++) r = r.next;
+    for (; r && n < e; n++, r = r.next) i2.push(r.value);
+    return i2;
+  }
+  sliceReverse(t = 0, e = this.length) {
+    e < 0 && (e += this.length), t < 0 && (t += this.length);
+    let i2 = new s2();
+    if (e < t || e < 0) return i2;
+    t < 0 && (t = 0), e > this.length && (e = this.length);
+    let r = this.length, n = this.tail;
+    for (; n && r > e; r--) n = n.prev;
+    for (; n && r > t; r--, n = n.prev) i2.push(n.value);
+    return i2;
+  }
+  splice(t, e = 0, ...i2) {
+    t > this.length && (t = this.length - 1), t < 0 && (t = this.length + t);
+    let r = this.head;
+    for (let o = 0; r && o < t; o++) r = r.next;
+    let n = [];
+    for (let o = 0; r && o < e; o++) n.push(r.value), r = this.removeNode(r);
+    r ? r !== this.tail && (r = r.prev) : r = this.tail;
+    for (let o of i2) r = Zn(this, r, o);
+    return n;
+  }
+  reverse() {
+    let t = this.head, e = this.tail;
+    for (let i2 = t; i2; i2 = i2.prev) {
+      let r = i2.prev;
+      i2.prev = i2.next, i2.next = r;
+    }
+    return this.head = e, this.tail = t, this;
+  }
+};
+function Zn(s3, t, e) {
+  let i2 = t, r = t ? t.next : s3.head, n = new ue(e, i2, r, s3);
+  return n.next === void 0 && (s3.tail = n), n.prev === void 0 && (s3.head = n), s3.length++, n;
+}
+function Yn(s3, t) {
+  s3.tail = new ue(t, s3.tail, void 0, s3), s3.head || (s3.head = s3.tail), s3.length++;
+}
+function Kn(s3, t) {
+  s3.head = new ue(t, void 0, s3.head, s3), s3.tail || (s3.tail = s3.head), s3.length++;
+}
+var ue = class {
+  list;
+  next;
+  prev;
+  value;
+  constructor(t, e, i2, r) {
+    this.list = r, this.value = t, e ? (e.next = this, this.prev = e) : this.prev = void 0, i2 ? (i2.prev = this, this.next = i2) : this.next = void 0;
+  }
+};
+var pi = class {
+  path;
+  absolute;
+  entry;
+  stat;
+  readdir;
+  pending = false;
+  pendingLink = false;
+  ignore = false;
+  piped = false;
+  constructor(t, e) {
+    this.path = t || "./", this.absolute = e;
+  }
+};
+var nr = Buffer.alloc(1024);
+var li = /* @__PURE__ */ Symbol("onStat");
+var me = /* @__PURE__ */ Symbol("ended");
+var W = /* @__PURE__ */ Symbol("queue");
+var pe = /* @__PURE__ */ Symbol("pendingLinks");
+var Et = /* @__PURE__ */ Symbol("current");
+var Ft = /* @__PURE__ */ Symbol("process");
+var Ee = /* @__PURE__ */ Symbol("processing");
+var ai = /* @__PURE__ */ Symbol("processJob");
+var G = /* @__PURE__ */ Symbol("jobs");
+var ls = /* @__PURE__ */ Symbol("jobDone");
+var ci = /* @__PURE__ */ Symbol("addFSEntry");
+var or = /* @__PURE__ */ Symbol("addTarEntry");
+var ds = /* @__PURE__ */ Symbol("stat");
+var us = /* @__PURE__ */ Symbol("readdir");
+var fi = /* @__PURE__ */ Symbol("onreaddir");
+var di = /* @__PURE__ */ Symbol("pipe");
+var hr = /* @__PURE__ */ Symbol("entry");
+var cs = /* @__PURE__ */ Symbol("entryOpt");
+var ui = /* @__PURE__ */ Symbol("writeEntryClass");
+var lr = /* @__PURE__ */ Symbol("write");
+var fs14 = /* @__PURE__ */ Symbol("ondrain");
+var wt = class extends A {
+  sync = false;
+  opt;
+  cwd;
+  maxReadSize;
+  preservePaths;
+  strict;
+  noPax;
+  prefix;
+  linkCache;
+  statCache;
+  file;
+  portable;
+  zip;
+  readdirCache;
+  noDirRecurse;
+  follow;
+  noMtime;
+  mtime;
+  filter;
+  jobs;
+  [ui];
+  onWriteEntry;
+  [W];
+  [pe] = /* @__PURE__ */ new Map();
+  [G] = 0;
+  [Ee] = false;
+  [me] = false;
+  constructor(t = {}) {
+    if (super(), this.opt = t, this.file = t.file || "", this.cwd = t.cwd || process.cwd(), this.maxReadSize = t.maxReadSize, this.preservePaths = !!t.preservePaths, this.strict = !!t.strict, this.noPax = !!t.noPax, this.prefix = f(t.prefix || ""), this.linkCache = t.linkCache || /* @__PURE__ */ new Map(), this.statCache = t.statCache || /* @__PURE__ */ new Map(), this.readdirCache = t.readdirCache || /* @__PURE__ */ new Map(), this.onWriteEntry = t.onWriteEntry, this[ui] = de, typeof t.onwarn == "function" && this.on("warn", t.onwarn), this.portable = !!t.portable, t.gzip || t.brotli || t.zstd) {
+      if ((t.gzip ? 1 : 0) + (t.brotli ? 1 : 0) + (t.zstd ? 1 : 0) > 1) throw new TypeError("gzip, brotli, zstd are mutually exclusive");
+      if (t.gzip && (typeof t.gzip != "object" && (t.gzip = {}), this.portable && (t.gzip.portable = true), this.zip = new ze(t.gzip)), t.brotli && (typeof t.brotli != "object" && (t.brotli = {}), this.zip = new We(t.brotli)), t.zstd && (typeof t.zstd != "object" && (t.zstd = {}), this.zip = new Ye(t.zstd)), !this.zip) throw new Error("impossible");
+      let e = this.zip;
+      e.on("data", (i2) => super.write(i2)), e.on("end", () => super.end()), e.on("drain", () => this[fs14]()), this.on("resume", () => e.resume());
+    } else this.on("drain", this[fs14]);
+    this.noDirRecurse = !!t.noDirRecurse, this.follow = !!t.follow, this.noMtime = !!t.noMtime, t.mtime && (this.mtime = t.mtime), this.filter = typeof t.filter == "function" ? t.filter : () => true, this[W] = new hi(), this[G] = 0, this.jobs = Number(t.jobs) || 4, this[Ee] = false, this[me] = false;
+  }
+  [lr](t) {
+    return super.write(t);
+  }
+  add(t) {
+    return this.write(t), this;
+  }
+  end(t, e, i2) {
+    return typeof t == "function" && (i2 = t, t = void 0), typeof e == "function" && (i2 = e, e = void 0), t && this.add(t), this[me] = true, this[Ft](), i2 && i2(), this;
+  }
+  write(t) {
+    if (this[me]) throw new Error("write after end");
+    return typeof t == "string" ? this[ci](t) : this[or](t), this.flowing;
+  }
+  [or](t) {
+    let e = f(ar.resolve(this.cwd, t.path));
+    if (!this.filter(t.path, t)) t.resume();
+    else {
+      let i2 = new pi(t.path, e);
+      i2.entry = new oi(t, this[cs](i2)), i2.entry.on("end", () => this[ls](i2)), this[G] += 1, this[W].push(i2);
+    }
+    this[Ft]();
+  }
+  [ci](t) {
+    let e = f(ar.resolve(this.cwd, t));
+    this[W].push(new pi(t, e)), this[Ft]();
+  }
+  [ds](t) {
+    t.pending = true, this[G] += 1;
+    let e = this.follow ? "stat" : "lstat";
+    mi[e](t.absolute, (i2, r) => {
+      t.pending = false, this[G] -= 1, i2 ? this.emit("error", i2) : this[li](t, r);
+    });
+  }
+  [li](t, e) {
+    if (this.statCache.set(t.absolute, e), t.stat = e, !this.filter(t.path, e)) t.ignore = true;
+    else if (e.isFile() && e.nlink > 1 && !this.linkCache.get(`${e.dev}:${e.ino}`) && !this.sync) if (t === this[Et]) this[ai](t);
+    else {
+      let i2 = `${e.dev}:${e.ino}`, r = this[pe].get(i2);
+      r ? r.push(t) : this[pe].set(i2, [t]), t.pendingLink = true, t.pending = true;
+    }
+    this[Ft]();
+  }
+  [us](t) {
+    t.pending = true, this[G] += 1, mi.readdir(t.absolute, (e, i2) => {
+      if (t.pending = false, this[G] -= 1, e) return this.emit("error", e);
+      this[fi](t, i2);
+    });
+  }
+  [fi](t, e) {
+    this.readdirCache.set(t.absolute, e), t.readdir = e, this[Ft]();
+  }
+  [Ft]() {
+    if (!this[Ee]) {
+      this[Ee] = true;
+      for (let t = this[W].head; t && this[G] < this.jobs; t = t.next) if (this[ai](t.value), t.value.ignore) {
+        let e = t.next;
+        this[W].removeNode(t), t.next = e;
+      }
+      this[Ee] = false, this[me] && this[W].length === 0 && this[G] === 0 && (this.zip ? this.zip.end(nr) : (super.write(nr), super.end()));
+    }
+  }
+  get [Et]() {
+    return this[W] && this[W].head && this[W].head.value;
+  }
+  [ls](t) {
+    this[W].shift(), this[G] -= 1;
+    let { stat: e } = t;
+    if (e && e.isFile() && e.nlink > 1) {
+      let i2 = `${e.dev}:${e.ino}`, r = this[pe].get(i2);
+      if (r) {
+        this[pe].delete(i2);
+        for (let n of r) n.pending = false, this[ai](n);
+      }
+    }
+    this[Ft]();
+  }
+  [ai](t) {
+    if (t.pending && t.pendingLink && t === this[Et] && (t.pending = false, t.pendingLink = false), !t.pending) {
+      if (t.entry) {
+        t === this[Et] && !t.piped && this[di](t);
+        return;
+      }
+      if (!t.stat) {
+        let e = this.statCache.get(t.absolute);
+        e ? this[li](t, e) : this[ds](t);
+      }
+      if (t.stat && !t.ignore) {
+        if (!this.noDirRecurse && t.stat.isDirectory() && !t.readdir) {
+          let e = this.readdirCache.get(t.absolute);
+          if (e ? this[fi](t, e) : this[us](t), !t.readdir) return;
+        }
+        if (t.entry = this[hr](t), !t.entry) {
+          t.ignore = true;
+          return;
+        }
+        t === this[Et] && !t.piped && this[di](t);
+      }
+    }
+  }
+  [cs](t) {
+    return { onwarn: (e, i2, r) => this.warn(e, i2, r), noPax: this.noPax, cwd: this.cwd, absolute: t.absolute, preservePaths: this.preservePaths, maxReadSize: this.maxReadSize, strict: this.strict, portable: this.portable, linkCache: this.linkCache, statCache: this.statCache, noMtime: this.noMtime, mtime: this.mtime, prefix: this.prefix, onWriteEntry: this.onWriteEntry };
+  }
+  [hr](t) {
+    this[G] += 1;
+    try {
+      return new this[ui](t.path, this[cs](t)).on("end", () => this[ls](t)).on("error", (i2) => this.emit("error", i2));
+    } catch (e) {
+      this.emit("error", e);
+    }
+  }
+  [fs14]() {
+    this[Et] && this[Et].entry && this[Et].entry.resume();
+  }
+  [di](t) {
+    t.piped = true, t.readdir && t.readdir.forEach((r) => {
+      let n = t.path, o = n === "./" ? "" : n.replace(/\/*$/, "/");
+      this[ci](o + r);
+    });
+    let e = t.entry, i2 = this.zip;
+    if (!e) throw new Error("cannot pipe without source");
+    i2 ? e.on("data", (r) => {
+      i2.write(r) || e.pause();
+    }) : e.on("data", (r) => {
+      super.write(r) || e.pause();
+    });
+  }
+  pause() {
+    return this.zip && this.zip.pause(), super.pause();
+  }
+  warn(t, e, i2 = {}) {
+    Dt(this, t, e, i2);
+  }
+};
+var kt = class extends wt {
+  sync = true;
+  constructor(t) {
+    super(t), this[ui] = ni;
+  }
+  pause() {
+  }
+  resume() {
+  }
+  [ds](t) {
+    let e = this.follow ? "statSync" : "lstatSync";
+    this[li](t, mi[e](t.absolute));
+  }
+  [us](t) {
+    this[fi](t, mi.readdirSync(t.absolute));
+  }
+  [di](t) {
+    let e = t.entry, i2 = this.zip;
+    if (t.readdir && t.readdir.forEach((r) => {
+      let n = t.path, o = n === "./" ? "" : n.replace(/\/*$/, "/");
+      this[ci](o + r);
+    }), !e) throw new Error("Cannot pipe without source");
+    i2 ? e.on("data", (r) => {
+      i2.write(r);
+    }) : e.on("data", (r) => {
+      super[lr](r);
+    });
+  }
+};
+var Vn = (s3, t) => {
+  let e = new kt(s3), i2 = new Wt(s3.file, { mode: s3.mode || 438 });
+  e.pipe(i2), fr(e, t);
+};
+var $n = (s3, t) => {
+  let e = new wt(s3), i2 = new et2(s3.file, { mode: s3.mode || 438 });
+  e.pipe(i2);
+  let r = new Promise((n, o) => {
+    i2.on("error", o), i2.on("close", n), e.on("error", o);
+  });
+  return dr(e, t).catch((n) => e.emit("error", n)), r;
+};
+var fr = (s3, t) => {
+  t.forEach((e) => {
+    e.charAt(0) === "@" ? Ct({ file: cr.resolve(s3.cwd, e.slice(1)), sync: true, noResume: true, onReadEntry: (i2) => s3.add(i2) }) : s3.add(e);
+  }), s3.end();
+};
+var dr = async (s3, t) => {
+  for (let e of t) e.charAt(0) === "@" ? await Ct({ file: cr.resolve(String(s3.cwd), e.slice(1)), noResume: true, onReadEntry: (i2) => {
+    s3.add(i2);
+  } }) : s3.add(e);
+  s3.end();
+};
+var Xn = (s3, t) => {
+  let e = new kt(s3);
+  return fr(e, t), e;
+};
+var qn = (s3, t) => {
+  let e = new wt(s3);
+  return dr(e, t).catch((i2) => e.emit("error", i2)), e;
+};
+var Qn = K(Vn, $n, Xn, qn, (s3, t) => {
+  if (!t?.length) throw new TypeError("no paths specified to add to archive");
+});
+var Jn = process.env.__FAKE_PLATFORM__ || process.platform;
+var Er = Jn === "win32";
+var { O_CREAT: wr, O_NOFOLLOW: ur, O_TRUNC: Sr, O_WRONLY: yr } = pr.constants;
+var Rr = Number(process.env.__FAKE_FS_O_FILENAME__) || pr.constants.UV_FS_O_FILEMAP || 0;
+var jn = Er && !!Rr;
+var to = 512 * 1024;
+var eo = Rr | Sr | wr | yr;
+var mr = !Er && typeof ur == "number" ? ur | Sr | wr | yr : null;
+var ms = mr !== null ? () => mr : jn ? (s3) => s3 < to ? eo : "w" : () => "w";
+var ps = (s3, t, e) => {
+  try {
+    return wi.lchownSync(s3, t, e);
+  } catch (i2) {
+    if (i2?.code !== "ENOENT") throw i2;
+  }
+};
+var Ei = (s3, t, e, i2) => {
+  wi.lchown(s3, t, e, (r) => {
+    i2(r && r?.code !== "ENOENT" ? r : null);
+  });
+};
+var io = (s3, t, e, i2, r) => {
+  if (t.isDirectory()) Es(we.resolve(s3, t.name), e, i2, (n) => {
+    if (n) return r(n);
+    let o = we.resolve(s3, t.name);
+    Ei(o, e, i2, r);
+  });
+  else {
+    let n = we.resolve(s3, t.name);
+    Ei(n, e, i2, r);
+  }
+};
+var Es = (s3, t, e, i2) => {
+  wi.readdir(s3, { withFileTypes: true }, (r, n) => {
+    if (r) {
+      if (r.code === "ENOENT") return i2();
+      if (r.code !== "ENOTDIR" && r.code !== "ENOTSUP") return i2(r);
+    }
+    if (r || !n.length) return Ei(s3, t, e, i2);
+    let o = n.length, h = null, a = (l) => {
+      if (!h) {
+        if (l) return i2(h = l);
+        if (--o === 0) return Ei(s3, t, e, i2);
+      }
+    };
+    for (let l of n) io(s3, l, t, e, a);
+  });
+};
+var so = (s3, t, e, i2) => {
+  t.isDirectory() && ws(we.resolve(s3, t.name), e, i2), ps(we.resolve(s3, t.name), e, i2);
+};
+var ws = (s3, t, e) => {
+  let i2;
+  try {
+    i2 = wi.readdirSync(s3, { withFileTypes: true });
+  } catch (r) {
+    let n = r;
+    if (n?.code === "ENOENT") return;
+    if (n?.code === "ENOTDIR" || n?.code === "ENOTSUP") return ps(s3, t, e);
+    throw n;
+  }
+  for (let r of i2) so(s3, r, t, e);
+  return ps(s3, t, e);
+};
+var Se = class extends Error {
+  path;
+  code;
+  syscall = "chdir";
+  constructor(t, e) {
+    super(`${e}: Cannot cd into '${t}'`), this.path = t, this.code = e;
+  }
+  get name() {
+    return "CwdError";
+  }
+};
+var St = class extends Error {
+  path;
+  symlink;
+  syscall = "symlink";
+  code = "TAR_SYMLINK_ERROR";
+  constructor(t, e) {
+    super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"), this.symlink = t, this.path = e;
+  }
+  get name() {
+    return "SymlinkError";
+  }
+};
+var no = (s3, t) => {
+  k.stat(s3, (e, i2) => {
+    (e || !i2.isDirectory()) && (e = new Se(s3, e?.code || "ENOTDIR")), t(e);
+  });
+};
+var gr = (s3, t, e) => {
+  s3 = f(s3);
+  let i2 = t.umask ?? 18, r = t.mode | 448, n = (r & i2) !== 0, o = t.uid, h = t.gid, a = typeof o == "number" && typeof h == "number" && (o !== t.processUid || h !== t.processGid), l = t.preserve, c = t.unlink, d = f(t.cwd), y = (E, x2) => {
+    E ? e(E) : x2 && a ? Es(x2, o, h, (Le) => y(Le)) : n ? k.chmod(s3, r, e) : e();
+  };
+  if (s3 === d) return no(s3, y);
+  if (l) return ro.mkdir(s3, { mode: r, recursive: true }).then((E) => y(null, E ?? void 0), y);
+  let D = f(Si.relative(d, s3)).split("/");
+  Ss(d, D, r, c, d, void 0, y);
+};
+var Ss = (s3, t, e, i2, r, n, o) => {
+  if (t.length === 0) return o(null, n);
+  let h = t.shift(), a = f(Si.resolve(s3 + "/" + h));
+  k.mkdir(a, e, br(a, t, e, i2, r, n, o));
+};
+var br = (s3, t, e, i2, r, n, o) => (h) => {
+  h ? k.lstat(s3, (a, l) => {
+    if (a) a.path = a.path && f(a.path), o(a);
+    else if (l.isDirectory()) Ss(s3, t, e, i2, r, n, o);
+    else if (i2) k.unlink(s3, (c) => {
+      if (c) return o(c);
+      k.mkdir(s3, e, br(s3, t, e, i2, r, n, o));
+    });
+    else {
+      if (l.isSymbolicLink()) return o(new St(s3, s3 + "/" + t.join("/")));
+      o(h);
+    }
+  }) : (n = n || s3, Ss(s3, t, e, i2, r, n, o));
+};
+var oo = (s3) => {
+  let t = false, e;
+  try {
+    t = k.statSync(s3).isDirectory();
+  } catch (i2) {
+    e = i2?.code;
+  } finally {
+    if (!t) throw new Se(s3, e ?? "ENOTDIR");
+  }
+};
+var _r = (s3, t) => {
+  s3 = f(s3);
+  let e = t.umask ?? 18, i2 = t.mode | 448, r = (i2 & e) !== 0, n = t.uid, o = t.gid, h = typeof n == "number" && typeof o == "number" && (n !== t.processUid || o !== t.processGid), a = t.preserve, l = t.unlink, c = f(t.cwd), d = (E) => {
+    E && h && ws(E, n, o), r && k.chmodSync(s3, i2);
+  };
+  if (s3 === c) return oo(c), d();
+  if (a) return d(k.mkdirSync(s3, { mode: i2, recursive: true }) ?? void 0);
+  let T = f(Si.relative(c, s3)).split("/"), D;
+  for (let E = T.shift(), x2 = c; E && (x2 += "/" + E); E = T.shift()) {
+    x2 = f(Si.resolve(x2));
+    try {
+      k.mkdirSync(x2, i2), D = D || x2;
+    } catch {
+      let Le = k.lstatSync(x2);
+      if (Le.isDirectory()) continue;
+      if (l) {
+        k.unlinkSync(x2), k.mkdirSync(x2, i2), D = D || x2;
+        continue;
+      } else if (Le.isSymbolicLink()) return new St(x2, x2 + "/" + T.join("/"));
+    }
+  }
+  return d(D);
+};
+var ys = /* @__PURE__ */ Object.create(null);
+var Or = 1e4;
+var Vt = /* @__PURE__ */ new Set();
+var Tr = (s3) => {
+  Vt.has(s3) ? Vt.delete(s3) : ys[s3] = s3.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"), Vt.add(s3);
+  let t = ys[s3], e = Vt.size - Or;
+  if (e > Or / 10) {
+    for (let i2 of Vt) if (Vt.delete(i2), delete ys[i2], --e <= 0) break;
+  }
+  return t;
+};
+var ho = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
+var ao = ho === "win32";
+var lo = (s3) => s3.split("/").slice(0, -1).reduce((e, i2) => {
+  let r = e.at(-1);
+  return r !== void 0 && (i2 = xr(r, i2)), e.push(i2 || "/"), e;
+}, []);
+var yi = class {
+  #t = /* @__PURE__ */ new Map();
+  #i = /* @__PURE__ */ new Map();
+  #s = /* @__PURE__ */ new Set();
+  reserve(t, e) {
+    t = ao ? ["win32 parallelization disabled"] : t.map((r) => mt(xr(Tr(r))));
+    let i2 = new Set(t.map((r) => lo(r)).reduce((r, n) => r.concat(n)));
+    this.#i.set(e, { dirs: i2, paths: t });
+    for (let r of t) {
+      let n = this.#t.get(r);
+      n ? n.push(e) : this.#t.set(r, [e]);
+    }
+    for (let r of i2) {
+      let n = this.#t.get(r);
+      if (!n) this.#t.set(r, [/* @__PURE__ */ new Set([e])]);
+      else {
+        let o = n.at(-1);
+        o instanceof Set ? o.add(e) : n.push(/* @__PURE__ */ new Set([e]));
+      }
+    }
+    return this.#r(e);
+  }
+  #n(t) {
+    let e = this.#i.get(t);
+    if (!e) throw new Error("function does not have any path reservations");
+    return { paths: e.paths.map((i2) => this.#t.get(i2)), dirs: [...e.dirs].map((i2) => this.#t.get(i2)) };
+  }
+  check(t) {
+    let { paths: e, dirs: i2 } = this.#n(t);
+    return e.every((r) => r && r[0] === t) && i2.every((r) => r && r[0] instanceof Set && r[0].has(t));
+  }
+  #r(t) {
+    return this.#s.has(t) || !this.check(t) ? false : (this.#s.add(t), t(() => this.#e(t)), true);
+  }
+  #e(t) {
+    if (!this.#s.has(t)) return false;
+    let e = this.#i.get(t);
+    if (!e) throw new Error("invalid reservation");
+    let { paths: i2, dirs: r } = e, n = /* @__PURE__ */ new Set();
+    for (let o of i2) {
+      let h = this.#t.get(o);
+      if (!h || h?.[0] !== t) continue;
+      let a = h[1];
+      if (!a) {
+        this.#t.delete(o);
+        continue;
+      }
+      if (h.shift(), typeof a == "function") n.add(a);
+      else for (let l of a) n.add(l);
+    }
+    for (let o of r) {
+      let h = this.#t.get(o), a = h?.[0];
+      if (!(!h || !(a instanceof Set))) if (a.size === 1 && h.length === 1) {
+        this.#t.delete(o);
+        continue;
+      } else if (a.size === 1) {
+        h.shift();
+        let l = h[0];
+        typeof l == "function" && n.add(l);
+      } else a.delete(t);
+    }
+    return this.#s.delete(t), n.forEach((o) => this.#r(o)), true;
+  }
+};
+var Lr = () => process.umask();
+var Dr = /* @__PURE__ */ Symbol("onEntry");
+var _s = /* @__PURE__ */ Symbol("checkFs");
+var Nr = /* @__PURE__ */ Symbol("checkFs2");
+var Os = /* @__PURE__ */ Symbol("isReusable");
+var P = /* @__PURE__ */ Symbol("makeFs");
+var Ts = /* @__PURE__ */ Symbol("file");
+var xs = /* @__PURE__ */ Symbol("directory");
+var gi = /* @__PURE__ */ Symbol("link");
+var Ar = /* @__PURE__ */ Symbol("symlink");
+var Ir = /* @__PURE__ */ Symbol("hardlink");
+var Re = /* @__PURE__ */ Symbol("ensureNoSymlink");
+var Cr = /* @__PURE__ */ Symbol("unsupported");
+var Fr = /* @__PURE__ */ Symbol("checkPath");
+var Rs = /* @__PURE__ */ Symbol("stripAbsolutePath");
+var yt = /* @__PURE__ */ Symbol("mkdir");
+var O = /* @__PURE__ */ Symbol("onError");
+var Ri = /* @__PURE__ */ Symbol("pending");
+var kr = /* @__PURE__ */ Symbol("pend");
+var $t = /* @__PURE__ */ Symbol("unpend");
+var gs = /* @__PURE__ */ Symbol("ended");
+var bs = /* @__PURE__ */ Symbol("maybeClose");
+var Ls = /* @__PURE__ */ Symbol("skip");
+var ge = /* @__PURE__ */ Symbol("doChown");
+var be = /* @__PURE__ */ Symbol("uid");
+var _e = /* @__PURE__ */ Symbol("gid");
+var Oe = /* @__PURE__ */ Symbol("checkedCwd");
+var fo = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
+var Te = fo === "win32";
+var uo = 1024;
+var mo = (s3, t) => {
+  if (!Te) return u.unlink(s3, t);
+  let e = s3 + ".DELETE." + Mr(16).toString("hex");
+  u.rename(s3, e, (i2) => {
+    if (i2) return t(i2);
+    u.unlink(e, t);
+  });
+};
+var po = (s3) => {
+  if (!Te) return u.unlinkSync(s3);
+  let t = s3 + ".DELETE." + Mr(16).toString("hex");
+  u.renameSync(s3, t), u.unlinkSync(t);
+};
+var vr = (s3, t, e) => s3 !== void 0 && s3 === s3 >>> 0 ? s3 : t !== void 0 && t === t >>> 0 ? t : e;
+var Xt = class extends rt {
+  [gs] = false;
+  [Oe] = false;
+  [Ri] = 0;
+  reservations = new yi();
+  transform;
+  writable = true;
+  readable = false;
+  uid;
+  gid;
+  setOwner;
+  preserveOwner;
+  processGid;
+  processUid;
+  maxDepth;
+  forceChown;
+  win32;
+  newer;
+  keep;
+  noMtime;
+  preservePaths;
+  unlink;
+  cwd;
+  strip;
+  processUmask;
+  umask;
+  dmode;
+  fmode;
+  chmod;
+  constructor(t = {}) {
+    if (t.ondone = () => {
+      this[gs] = true, this[bs]();
+    }, super(t), this.transform = t.transform, this.chmod = !!t.chmod, typeof t.uid == "number" || typeof t.gid == "number") {
+      if (typeof t.uid != "number" || typeof t.gid != "number") throw new TypeError("cannot set owner without number uid and gid");
+      if (t.preserveOwner) throw new TypeError("cannot preserve owner in archive and also set owner explicitly");
+      this.uid = t.uid, this.gid = t.gid, this.setOwner = true;
+    } else this.uid = void 0, this.gid = void 0, this.setOwner = false;
+    this.preserveOwner = t.preserveOwner === void 0 && typeof t.uid != "number" ? process.getuid?.() === 0 : !!t.preserveOwner, this.processUid = (this.preserveOwner || this.setOwner) && process.getuid ? process.getuid() : void 0, this.processGid = (this.preserveOwner || this.setOwner) && process.getgid ? process.getgid() : void 0, this.maxDepth = typeof t.maxDepth == "number" ? t.maxDepth : uo, this.forceChown = t.forceChown === true, this.win32 = !!t.win32 || Te, this.newer = !!t.newer, this.keep = !!t.keep, this.noMtime = !!t.noMtime, this.preservePaths = !!t.preservePaths, this.unlink = !!t.unlink, this.cwd = f(R.resolve(t.cwd || process.cwd())), this.strip = Number(t.strip) || 0, this.processUmask = this.chmod ? typeof t.processUmask == "number" ? t.processUmask : Lr() : 0, this.umask = typeof t.umask == "number" ? t.umask : this.processUmask, this.dmode = t.dmode || 511 & ~this.umask, this.fmode = t.fmode || 438 & ~this.umask, this.on("entry", (e) => this[Dr](e));
+  }
+  warn(t, e, i2 = {}) {
+    return (t === "TAR_BAD_ARCHIVE" || t === "TAR_ABORT") && (i2.recoverable = false), super.warn(t, e, i2);
+  }
+  [bs]() {
+    this[gs] && this[Ri] === 0 && (this.emit("prefinish"), this.emit("finish"), this.emit("end"));
+  }
+  [Rs](t, e) {
+    let i2 = t[e], { type: r } = t;
+    if (!i2 || this.preservePaths) return true;
+    let [n, o] = ce(i2), h = o.replaceAll(/\\/g, "/").split("/");
+    if (h.includes("..") || Te && /^[a-z]:\.\.$/i.test(h[0] ?? "")) {
+      if (e === "path" || r === "Link") return this.warn("TAR_ENTRY_ERROR", `${e} contains '..'`, { entry: t, [e]: i2 }), false;
+      let a = R.posix.dirname(t.path), l = R.posix.normalize(R.posix.join(a, h.join("/")));
+      if (l.startsWith("../") || l === "..") return this.warn("TAR_ENTRY_ERROR", `${e} escapes extraction directory`, { entry: t, [e]: i2 }), false;
+    }
+    return n && (t[e] = String(o), this.warn("TAR_ENTRY_INFO", `stripping ${n} from absolute ${e}`, { entry: t, [e]: i2 })), true;
+  }
+  [Fr](t) {
+    let e = f(t.path), i2 = e.split("/");
+    if (this.strip) {
+      if (i2.length < this.strip) return false;
+      if (t.type === "Link") {
+        let r = f(String(t.linkpath)).split("/");
+        if (r.length >= this.strip) t.linkpath = r.slice(this.strip).join("/");
+        else return false;
+      }
+      i2.splice(0, this.strip), t.path = i2.join("/");
+    }
+    if (isFinite(this.maxDepth) && i2.length > this.maxDepth) return this.warn("TAR_ENTRY_ERROR", "path excessively deep", { entry: t, path: e, depth: i2.length, maxDepth: this.maxDepth }), false;
+    if (!this[Rs](t, "path") || !this[Rs](t, "linkpath")) return false;
+    if (t.absolute = R.isAbsolute(t.path) ? f(R.resolve(t.path)) : f(R.resolve(this.cwd, t.path)), !this.preservePaths && typeof t.absolute == "string" && t.absolute.indexOf(this.cwd + "/") !== 0 && t.absolute !== this.cwd) return this.warn("TAR_ENTRY_ERROR", "path escaped extraction target", { entry: t, path: f(t.path), resolvedPath: t.absolute, cwd: this.cwd }), false;
+    if (t.absolute === this.cwd && t.type !== "Directory" && t.type !== "GNUDumpDir") return false;
+    if (this.win32) {
+      let { root: r } = R.win32.parse(String(t.absolute));
+      t.absolute = r + ts(String(t.absolute).slice(r.length));
+      let { root: n } = R.win32.parse(t.path);
+      t.path = n + ts(t.path.slice(n.length));
+    }
+    return true;
+  }
+  [Dr](t) {
+    if (!this[Fr](t)) return t.resume();
+    switch (co.equal(typeof t.absolute, "string"), t.type) {
+      case "Directory":
+      case "GNUDumpDir":
+        t.mode && (t.mode = t.mode | 448);
+      case "File":
+      case "OldFile":
+      case "ContiguousFile":
+      case "Link":
+      case "SymbolicLink":
+        return this[_s](t);
+      default:
+        return this[Cr](t);
+    }
+  }
+  [O](t, e) {
+    t.name === "CwdError" ? this.emit("error", t) : (this.warn("TAR_ENTRY_ERROR", t, { entry: e }), this[$t](), e.resume());
+  }
+  [yt](t, e, i2) {
+    gr(f(t), { uid: this.uid, gid: this.gid, processUid: this.processUid, processGid: this.processGid, umask: this.processUmask, preserve: this.preservePaths, unlink: this.unlink, cwd: this.cwd, mode: e }, i2);
+  }
+  [ge](t) {
+    return this.forceChown || this.preserveOwner && (typeof t.uid == "number" && t.uid !== this.processUid || typeof t.gid == "number" && t.gid !== this.processGid) || typeof this.uid == "number" && this.uid !== this.processUid || typeof this.gid == "number" && this.gid !== this.processGid;
+  }
+  [be](t) {
+    return vr(this.uid, t.uid, this.processUid);
+  }
+  [_e](t) {
+    return vr(this.gid, t.gid, this.processGid);
+  }
+  [Ts](t, e) {
+    let i2 = typeof t.mode == "number" ? t.mode & 4095 : this.fmode, r = new et2(String(t.absolute), { flags: ms(t.size), mode: i2, autoClose: false });
+    r.on("error", (a) => {
+      r.fd && u.close(r.fd, () => {
+      }), r.write = () => true, this[O](a, t), e();
+    });
+    let n = 1, o = (a) => {
+      if (a) {
+        r.fd && u.close(r.fd, () => {
+        }), this[O](a, t), e();
+        return;
+      }
+      --n === 0 && r.fd !== void 0 && u.close(r.fd, (l) => {
+        l ? this[O](l, t) : this[$t](), e();
+      });
+    };
+    r.on("finish", () => {
+      let a = String(t.absolute), l = r.fd;
+      if (typeof l == "number" && t.mtime && !this.noMtime) {
+        n++;
+        let c = t.atime || /* @__PURE__ */ new Date(), d = t.mtime;
+        u.futimes(l, c, d, (y) => y ? u.utimes(a, c, d, (T) => o(T && y)) : o());
+      }
+      if (typeof l == "number" && this[ge](t)) {
+        n++;
+        let c = this[be](t), d = this[_e](t);
+        typeof c == "number" && typeof d == "number" && u.fchown(l, c, d, (y) => y ? u.chown(a, c, d, (T) => o(T && y)) : o());
+      }
+      o();
+    });
+    let h = this.transform && this.transform(t) || t;
+    h !== t && (h.on("error", (a) => {
+      this[O](a, t), e();
+    }), t.pipe(h)), h.pipe(r);
+  }
+  [xs](t, e) {
+    let i2 = typeof t.mode == "number" ? t.mode & 4095 : this.dmode;
+    this[yt](String(t.absolute), i2, (r) => {
+      if (r) {
+        this[O](r, t), e();
+        return;
+      }
+      let n = 1, o = () => {
+        --n === 0 && (e(), this[$t](), t.resume());
+      };
+      t.mtime && !this.noMtime && (n++, u.utimes(String(t.absolute), t.atime || /* @__PURE__ */ new Date(), t.mtime, o)), this[ge](t) && (n++, u.chown(String(t.absolute), Number(this[be](t)), Number(this[_e](t)), o)), o();
+    });
+  }
+  [Cr](t) {
+    t.unsupported = true, this.warn("TAR_ENTRY_UNSUPPORTED", `unsupported entry type: ${t.type}`, { entry: t }), t.resume();
+  }
+  [Ar](t, e) {
+    let i2 = f(R.relative(this.cwd, R.resolve(R.dirname(String(t.absolute)), String(t.linkpath)))).split("/");
+    this[Re](t, this.cwd, i2, () => this[gi](t, String(t.linkpath), "symlink", e), (r) => {
+      this[O](r, t), e();
+    });
+  }
+  [Ir](t, e) {
+    let i2 = f(R.resolve(this.cwd, String(t.linkpath))), r = f(String(t.linkpath)).split("/");
+    this[Re](t, this.cwd, r, () => this[gi](t, i2, "link", e), (n) => {
+      this[O](n, t), e();
+    });
+  }
+  [Re](t, e, i2, r, n) {
+    let o = i2.shift();
+    if (this.preservePaths || o === void 0) return r();
+    let h = R.resolve(e, o);
+    u.lstat(h, (a, l) => {
+      if (a) return r();
+      if (l?.isSymbolicLink()) return n(new St(h, R.resolve(h, i2.join("/"))));
+      this[Re](t, h, i2, r, n);
+    });
+  }
+  [kr]() {
+    this[Ri]++;
+  }
+  [$t]() {
+    this[Ri]--, this[bs]();
+  }
+  [Ls](t) {
+    this[$t](), t.resume();
+  }
+  [Os](t, e) {
+    return t.type === "File" && !this.unlink && e.isFile() && e.nlink <= 1 && !Te;
+  }
+  [_s](t) {
+    this[kr]();
+    let e = [t.path];
+    t.linkpath && e.push(t.linkpath), this.reservations.reserve(e, (i2) => this[Nr](t, i2));
+  }
+  [Nr](t, e) {
+    let i2 = (h) => {
+      e(h);
+    }, r = () => {
+      this[yt](this.cwd, this.dmode, (h) => {
+        if (h) {
+          this[O](h, t), i2();
+          return;
+        }
+        this[Oe] = true, n();
+      });
+    }, n = () => {
+      if (t.absolute !== this.cwd) {
+        let h = f(R.dirname(String(t.absolute)));
+        if (h !== this.cwd) return this[yt](h, this.dmode, (a) => {
+          if (a) {
+            this[O](a, t), i2();
+            return;
+          }
+          o();
+        });
+      }
+      o();
+    }, o = () => {
+      u.lstat(String(t.absolute), (h, a) => {
+        if (a && (this.keep || this.newer && a.mtime > (t.mtime ?? a.mtime))) {
+          this[Ls](t), i2();
+          return;
+        }
+        if (h || this[Os](t, a)) return this[P](null, t, i2);
+        if (a.isDirectory()) {
+          if (t.type === "Directory") {
+            let l = this.chmod && t.mode && (a.mode & 4095) !== t.mode, c = (d) => this[P](d ?? null, t, i2);
+            return l ? u.chmod(String(t.absolute), Number(t.mode), c) : c();
+          }
+          if (t.absolute !== this.cwd) return u.rmdir(String(t.absolute), (l) => this[P](l ?? null, t, i2));
+        }
+        if (t.absolute === this.cwd) return this[P](null, t, i2);
+        mo(String(t.absolute), (l) => this[P](l ?? null, t, i2));
+      });
+    };
+    this[Oe] ? n() : r();
+  }
+  [P](t, e, i2) {
+    if (t) {
+      this[O](t, e), i2();
+      return;
+    }
+    switch (e.type) {
+      case "File":
+      case "OldFile":
+      case "ContiguousFile":
+        return this[Ts](e, i2);
+      case "Link":
+        return this[Ir](e, i2);
+      case "SymbolicLink":
+        return this[Ar](e, i2);
+      case "Directory":
+      case "GNUDumpDir":
+        return this[xs](e, i2);
+    }
+  }
+  [gi](t, e, i2, r) {
+    u[i2](e, String(t.absolute), (n) => {
+      n ? this[O](n, t) : (this[$t](), t.resume()), r();
+    });
+  }
+};
+var ye = (s3) => {
+  try {
+    return [null, s3()];
+  } catch (t) {
+    return [t, null];
+  }
+};
+var xe = class extends Xt {
+  sync = true;
+  [P](t, e) {
+    return super[P](t, e, () => {
+    });
+  }
+  [_s](t) {
+    if (!this[Oe]) {
+      let n = this[yt](this.cwd, this.dmode);
+      if (n) return this[O](n, t);
+      this[Oe] = true;
+    }
+    if (t.absolute !== this.cwd) {
+      let n = f(R.dirname(String(t.absolute)));
+      if (n !== this.cwd) {
+        let o = this[yt](n, this.dmode);
+        if (o) return this[O](o, t);
+      }
+    }
+    let [e, i2] = ye(() => u.lstatSync(String(t.absolute)));
+    if (i2 && (this.keep || this.newer && i2.mtime > (t.mtime ?? i2.mtime))) return this[Ls](t);
+    if (e || this[Os](t, i2)) return this[P](null, t);
+    if (i2.isDirectory()) {
+      if (t.type === "Directory") {
+        let o = this.chmod && t.mode && (i2.mode & 4095) !== t.mode, [h] = o ? ye(() => {
+          u.chmodSync(String(t.absolute), Number(t.mode));
+        }) : [];
+        return this[P](h, t);
+      }
+      let [n] = ye(() => u.rmdirSync(String(t.absolute)));
+      this[P](n, t);
+    }
+    let [r] = t.absolute === this.cwd ? [] : ye(() => po(String(t.absolute)));
+    this[P](r, t);
+  }
+  [Ts](t, e) {
+    let i2 = typeof t.mode == "number" ? t.mode & 4095 : this.fmode, r = (h) => {
+      let a;
+      try {
+        u.closeSync(n);
+      } catch (l) {
+        a = l;
+      }
+      (h || a) && this[O](h || a, t), e();
+    }, n;
+    try {
+      n = u.openSync(String(t.absolute), ms(t.size), i2);
+    } catch (h) {
+      return r(h);
+    }
+    let o = this.transform && this.transform(t) || t;
+    o !== t && (o.on("error", (h) => this[O](h, t)), t.pipe(o)), o.on("data", (h) => {
+      try {
+        u.writeSync(n, h, 0, h.length);
+      } catch (a) {
+        r(a);
+      }
+    }), o.on("end", () => {
+      let h = null;
+      if (t.mtime && !this.noMtime) {
+        let a = t.atime || /* @__PURE__ */ new Date(), l = t.mtime;
+        try {
+          u.futimesSync(n, a, l);
+        } catch (c) {
+          try {
+            u.utimesSync(String(t.absolute), a, l);
+          } catch {
+            h = c;
+          }
+        }
+      }
+      if (this[ge](t)) {
+        let a = this[be](t), l = this[_e](t);
+        try {
+          u.fchownSync(n, Number(a), Number(l));
+        } catch (c) {
+          try {
+            u.chownSync(String(t.absolute), Number(a), Number(l));
+          } catch {
+            h = h || c;
+          }
+        }
+      }
+      r(h);
+    });
+  }
+  [xs](t, e) {
+    let i2 = typeof t.mode == "number" ? t.mode & 4095 : this.dmode, r = this[yt](String(t.absolute), i2);
+    if (r) {
+      this[O](r, t), e();
+      return;
+    }
+    if (t.mtime && !this.noMtime) try {
+      u.utimesSync(String(t.absolute), t.atime || /* @__PURE__ */ new Date(), t.mtime);
+    } catch {
+    }
+    if (this[ge](t)) try {
+      u.chownSync(String(t.absolute), Number(this[be](t)), Number(this[_e](t)));
+    } catch {
+    }
+    e(), t.resume();
+  }
+  [yt](t, e) {
+    try {
+      return _r(f(t), { uid: this.uid, gid: this.gid, processUid: this.processUid, processGid: this.processGid, umask: this.processUmask, preserve: this.preservePaths, unlink: this.unlink, cwd: this.cwd, mode: e });
+    } catch (i2) {
+      return i2;
+    }
+  }
+  [Re](t, e, i2, r, n) {
+    if (this.preservePaths || i2.length === 0) return r();
+    let o = e;
+    for (let h of i2) {
+      o = R.resolve(o, h);
+      let [a, l] = ye(() => u.lstatSync(o));
+      if (a) return r();
+      if (l.isSymbolicLink()) return n(new St(o, R.resolve(e, i2.join("/"))));
+    }
+    r();
+  }
+  [gi](t, e, i2, r) {
+    let n = `${i2}Sync`;
+    try {
+      u[n](e, String(t.absolute)), r(), t.resume();
+    } catch (o) {
+      return this[O](o, t);
+    }
+  }
+};
+var Eo = (s3) => {
+  let t = new xe(s3), e = s3.file, i2 = Br.statSync(e), r = s3.maxReadSize || 16 * 1024 * 1024;
+  new Be(e, { readSize: r, size: i2.size }).pipe(t);
+};
+var wo = (s3, t) => {
+  let e = new Xt(s3), i2 = s3.maxReadSize || 16 * 1024 * 1024, r = s3.file;
+  return new Promise((o, h) => {
+    e.on("error", h), e.on("close", o), Br.stat(r, (a, l) => {
+      if (a) h(a);
+      else {
+        let c = new _t(r, { readSize: i2, size: l.size });
+        c.on("error", h), c.pipe(e);
+      }
+    });
+  });
+};
+var So = K(Eo, wo, (s3) => new xe(s3), (s3) => new Xt(s3), (s3, t) => {
+  t?.length && Qi(s3, t);
+});
+var yo = (s3, t) => {
+  let e = new kt(s3), i2 = true, r, n;
+  try {
+    try {
+      r = v.openSync(s3.file, "r+");
+    } catch (a) {
+      if (a?.code === "ENOENT") r = v.openSync(s3.file, "w+");
+      else throw a;
+    }
+    let o = v.fstatSync(r), h = Buffer.alloc(512);
+    t: for (n = 0; n < o.size; n += 512) {
+      for (let c = 0, d = 0; c < 512; c += d) {
+        if (d = v.readSync(r, h, c, h.length - c, n + c), n === 0 && h[0] === 31 && h[1] === 139) throw new Error("cannot append to compressed archives");
+        if (!d) break t;
+      }
+      let a = new F(h);
+      if (!a.cksumValid) break;
+      let l = 512 * Math.ceil((a.size || 0) / 512);
+      if (n + l + 512 > o.size) break;
+      n += l, s3.mtimeCache && a.mtime && s3.mtimeCache.set(String(a.path), a.mtime);
+    }
+    i2 = false, Ro(s3, e, n, r, t);
+  } finally {
+    if (i2) try {
+      v.closeSync(r);
+    } catch {
+    }
+  }
+};
+var Ro = (s3, t, e, i2, r) => {
+  let n = new Wt(s3.file, { fd: i2, start: e });
+  t.pipe(n), bo(t, r);
+};
+var go = (s3, t) => {
+  t = Array.from(t);
+  let e = new wt(s3), i2 = (n, o, h) => {
+    let a = (T, D) => {
+      T ? v.close(n, (E) => h(T)) : h(null, D);
+    }, l = 0;
+    if (o === 0) return a(null, 0);
+    let c = 0, d = Buffer.alloc(512), y = (T, D) => {
+      if (T || D === void 0) return a(T);
+      if (c += D, c < 512 && D) return v.read(n, d, c, d.length - c, l + c, y);
+      if (l === 0 && d[0] === 31 && d[1] === 139) return a(new Error("cannot append to compressed archives"));
+      if (c < 512) return a(null, l);
+      let E = new F(d);
+      if (!E.cksumValid) return a(null, l);
+      let x2 = 512 * Math.ceil((E.size ?? 0) / 512);
+      if (l + x2 + 512 > o || (l += x2 + 512, l >= o)) return a(null, l);
+      s3.mtimeCache && E.mtime && s3.mtimeCache.set(String(E.path), E.mtime), c = 0, v.read(n, d, 0, 512, l, y);
+    };
+    v.read(n, d, 0, 512, l, y);
+  };
+  return new Promise((n, o) => {
+    e.on("error", o);
+    let h = "r+", a = (l, c) => {
+      if (l && l.code === "ENOENT" && h === "r+") return h = "w+", v.open(s3.file, h, a);
+      if (l || !c) return o(l);
+      v.fstat(c, (d, y) => {
+        if (d) return v.close(c, () => o(d));
+        i2(c, y.size, (T, D) => {
+          if (T) return o(T);
+          let E = new et2(s3.file, { fd: c, start: D });
+          e.pipe(E), E.on("error", o), E.on("close", n), _o(e, t);
+        });
+      });
+    };
+    v.open(s3.file, h, a);
+  });
+};
+var bo = (s3, t) => {
+  t.forEach((e) => {
+    e.charAt(0) === "@" ? Ct({ file: Pr.resolve(s3.cwd, e.slice(1)), sync: true, noResume: true, onReadEntry: (i2) => s3.add(i2) }) : s3.add(e);
+  }), s3.end();
+};
+var _o = async (s3, t) => {
+  for (let e of t) e.charAt(0) === "@" ? await Ct({ file: Pr.resolve(String(s3.cwd), e.slice(1)), noResume: true, onReadEntry: (i2) => s3.add(i2) }) : s3.add(e);
+  s3.end();
+};
+var vt = K(yo, go, () => {
+  throw new TypeError("file is required");
+}, () => {
+  throw new TypeError("file is required");
+}, (s3, t) => {
+  if (!Bs(s3)) throw new TypeError("file is required");
+  if (s3.gzip || s3.brotli || s3.zstd || s3.file.endsWith(".br") || s3.file.endsWith(".tbr")) throw new TypeError("cannot append to compressed archives");
+  if (!t?.length) throw new TypeError("no paths specified to add/replace");
+});
+var Oo = K(vt.syncFile, vt.asyncFile, vt.syncNoFile, vt.asyncNoFile, (s3, t = []) => {
+  vt.validate?.(s3, t), To(s3);
+});
+var To = (s3) => {
+  let t = s3.filter;
+  s3.mtimeCache || (s3.mtimeCache = /* @__PURE__ */ new Map()), s3.filter = t ? (e, i2) => t(e, i2) && !((s3.mtimeCache?.get(e) ?? i2.mtime ?? 0) > (i2.mtime ?? 0)) : (e, i2) => !((s3.mtimeCache?.get(e) ?? i2.mtime ?? 0) > (i2.mtime ?? 0));
+};
+
+// src/publish/crate-archive.ts
+var CRATE_LIMITS = { maxBytes: 512 * 1024 * 1024, maxEntries: 5e4 };
+
+// src/publish/crate.ts
+var CARGO_TIMEOUT_MS = 30 * 6e4;
+
+// src/publish/pipeline.ts
+var SWEEP_SLACK_MS = 60 * 6e4;
+
+// src/publish/github.ts
+async function assertSameBytes(github, asset, digest, size, where) {
+  let actual = asset.digest;
+  if (asset.size === size && actual === null) actual = `sha256:${sha256Hex(await github.releases.download(asset.browserDownloadUrl, { maxBytes: size }))}`;
+  if (asset.size !== size || actual !== digest) {
+    throw new WharfError("CONFLICT", `release ${where} already has an asset ${asset.name} with other bytes (${actual ?? "no digest"}, ${asset.size} bytes; expected ${digest}, ${size} bytes)`, {
+      hint: "delete that asset, or publish under a new version or tag"
+    });
+  }
+}
+
+// src/publish/release.ts
+var ZERO = /^0{40}$/;
+async function releaseVersions(options2) {
+  const { github, repo } = options2;
+  const startRequests = github.requestCount();
+  const after = await resolveCommit(repo, options2.after);
+  const before = options2.before === void 0 || ZERO.test(options2.before) ? void 0 : await resolveCommit(repo, options2.before);
+  const registry = await readRegistry(repo, after);
+  const added = (await diffCommits(repo, before, after)).filter((c) => c.status === "added" && classifyPath(c.path).kind === "record");
+  const versions = [];
+  for (const change of added) {
+    const record = await readJsonAt(repo, after, change.path);
+    const entry = { name: record?.name ?? change.path, version: record?.version ?? "", tag: "", assets: [] };
+    versions.push(entry);
+    try {
+      const problems = record ? schemaErrors("record", record) : ["it is not JSON"];
+      if (!record || problems.length) {
+        throw new WharfError("INVALID_RECORD", `${change.path} at ${after.slice(0, 12)} is not a valid record: ${problems.join("; ")}`, { hint: "the gate should have refused it; a maintainer must look at how it reached main" });
+      }
+      entry.tag = releaseTag(record);
+      await releaseOne(options2, record, entry, after, {
+        fetch: options2.fetch ?? fetch,
+        limits: { maxBytes: registry.policy.limits.max_artifact_bytes, timeoutMs: options2.timeoutMs ?? 3e5, allowHttpLoopback: registry.policy.urls.allow_http_loopback }
+      });
+    } catch (e) {
+      const err2 = e instanceof WharfError ? e : new WharfError("INTERNAL", e.message ?? String(e));
+      entry.error = { code: err2.code, message: err2.message, ...err2.hint ? { hint: err2.hint } : {} };
+      options2.progress?.(`${entry.name}@${entry.version}: ${err2.message}`);
+    }
+  }
+  return { before, after, versions, uploaded: versions.reduce((n, v2) => n + v2.assets.filter((a) => a.status === "uploaded").length, 0), requests: github.requestCount() - startRequests };
+}
+async function releaseOne(options2, record, entry, after, ctx) {
+  const { github, index } = options2;
+  const ref = `${record.name}@${record.version}`;
+  const names = record.artifacts.map((a) => releaseAssetName(record, a));
+  if (new Set(names).size !== names.length) throw new WharfError("INVALID_RECORD", `${ref} names two artifacts alike (${names.join(", ")}); one release cannot hold both`, { hint: "give each artifact its own file name" });
+  if (record.artifacts.length > MAX_RELEASE_ASSETS) {
+    throw new WharfError("TOO_LARGE", `${ref} has ${record.artifacts.length} artifacts; a GitHub release holds at most ${MAX_RELEASE_ASSETS} assets`, { hint: "publish fewer artifacts per version" });
+  }
+  const huge = record.artifacts.find((a) => a.size > MAX_ASSET_BYTES);
+  if (huge) throw new WharfError("TOO_LARGE", `${ref}: artifact ${huge.name} is ${huge.size} bytes; a GitHub release asset holds at most 2 GiB`, { hint: "publish a smaller artifact" });
+  let release2 = await github.releases.getByTag(index, entry.tag);
+  const created = release2 === void 0;
+  release2 ??= await github.releases.create(index, { tag: entry.tag, name: ref, body: releaseBody(record), target: after });
+  entry.release = { id: release2.id, url: release2.htmlUrl, created };
+  const missing = record.artifacts.filter((a, i2) => !release2.assets.some((x2) => x2.name === names[i2]));
+  if (release2.assets.length + missing.length > MAX_RELEASE_ASSETS) {
+    throw new WharfError("TOO_LARGE", `release ${entry.tag} of ${index.owner}/${index.repo} holds ${release2.assets.length} assets; ${missing.length} more would pass GitHub's ${MAX_RELEASE_ASSETS}`, { hint: "remove the assets that are not the record's artifacts" });
+  }
+  for (const [i2, artifact] of record.artifacts.entries()) {
+    const name = names[i2];
+    const digest = `sha256:${artifact.sha256}`;
+    const present = release2.assets.find((a) => a.name === name);
+    if (present) {
+      await assertSameBytes(github, present, digest, artifact.size, `${index.owner}/${index.repo}@${entry.tag}`);
+      entry.assets.push({ name, url: present.browserDownloadUrl, size: artifact.size, sha256: artifact.sha256, status: "present" });
+      continue;
+    }
+    options2.progress?.(`${ref}: fetching ${artifact.name} from ${artifact.url}`);
+    const bytes = await artifactBytes2(options2.repo, artifact, ctx);
+    const uploaded = await github.releases.uploadAsset(release2, { name, data: bytes });
+    if (uploaded.digest && uploaded.digest !== digest) {
+      throw new WharfError("DIGEST_MISMATCH", `GitHub stored ${name} in release ${entry.tag} with digest ${uploaded.digest}, not ${digest}`, { hint: "the upload was altered on the way; delete the asset and run release again" });
+    }
+    options2.progress?.(`${ref}: uploaded ${name} to release ${entry.tag}`);
+    entry.assets.push({ name, url: uploaded.browserDownloadUrl, size: artifact.size, sha256: artifact.sha256, status: "uploaded" });
+  }
+}
+async function artifactBytes2(repo, artifact, ctx) {
+  let bytes;
+  if (isLocalUrl(artifact.url)) {
+    bytes = await readArtifact(repo.dir, artifact.sha256);
+    if (!bytes) throw new WharfError("ARTIFACT_MISSING", `${artifact.name} is kept in the index's own store (${artifact.url}), which this clone does not hold`, { hint: "run release where the artifact store is, or publish with an https artifact URL" });
+  } else {
+    bytes = await fetchLimited(ctx.fetch, artifact.url, { ...ctx.limits, maxBytes: Math.min(ctx.limits.maxBytes, artifact.size) });
+  }
+  const sha256 = sha256Hex(bytes);
+  if (bytes.byteLength !== artifact.size || sha256 !== artifact.sha256) {
+    throw new WharfError("DIGEST_MISMATCH", `${artifact.url} served ${bytes.byteLength} bytes with sha256 ${sha256}; the record says ${artifact.size} bytes, sha256 ${artifact.sha256}`, {
+      hint: "the artifact changed after the gate checked it; nothing was uploaded"
+    });
+  }
+  return bytes;
+}
+function releaseBody(record) {
+  const rows = record.artifacts.map((a) => `| ${a.name} | ${a.target} | ${a.size} | \`${a.sha256}\` |`);
+  return [`\`${record.name}@${record.version}\` (${record.kind}), published by @${record.publisher.login} at ${record.published_at}.`, "", "| artifact | target | size | sha256 |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+// src/action/release.ts
+async function release(inputs, ctx) {
+  const before = inputs.before ?? ctx.push?.before;
+  const after = inputs.after ?? ctx.push?.after ?? (ctx.sha || void 0);
+  if (!before || !after) {
+    throw new WharfError("USAGE", `release needs the push's commits: the ${ctx.eventName} event carries none`, {
+      hint: `run release on push to main, or pass the ${INPUT.before} and ${INPUT.after} inputs`
+    });
+  }
+  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
+  const result = await group(
+    `Releasing the versions ${before.slice(0, 12)}..${after.slice(0, 12)} added`,
+    () => releaseVersions({ github, index: ctx.repo, repo: openRepo(path13.resolve(ctx.workspace, inputs.index)), before, after, progress: (m2) => info(m2) })
+  );
+  const released = result.versions.filter((v2) => !v2.error).map((v2) => `${v2.name}@${v2.version}`);
+  setOutput(OUTPUT.released, JSON.stringify(released));
+  setOutput(OUTPUT.uploaded, String(result.uploaded));
+  const lines = ["### wharf release", "", "| version | release | assets |", "| --- | --- | --- |"];
+  for (const v2 of result.versions) {
+    const what = v2.error ? `not released: ${v2.error.message}${v2.error.hint ? ` (${v2.error.hint})` : ""}` : v2.assets.map((a) => `${a.name} ${a.status}`).join(", ");
+    lines.push(`| <code>${cell2(`${v2.name}@${v2.version}`)}</code> | ${cell2(v2.tag)}${v2.release?.created ? " (new)" : ""} | ${cell2(what)} |`);
+  }
+  lines.push("", result.versions.length === 0 ? "The push added no version." : `${result.uploaded} asset(s) uploaded, ${result.requests} GitHub requests.`, "");
+  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(lines.join("\n")).write();
+  const failed = result.versions.filter((v2) => v2.error);
+  if (failed.length > 0) {
+    setFailed(`release could not ship ${failed.length} version(s): ${failed.map((v2) => `${v2.name}@${v2.version}: ${v2.error.message}${v2.error.hint ? `. Fix: ${v2.error.hint}` : ""}`).join("; ")}`);
+  }
 }
 
 // src/action/test.ts
 import { execFile as execFile2 } from "node:child_process";
-import fs14 from "node:fs";
-import path13 from "node:path";
+import fs15 from "node:fs";
+import path14 from "node:path";
 import { promisify } from "node:util";
 var REPORTS_DIR2 = "wharf-reports";
 async function test(inputs, ctx) {
@@ -66127,7 +69276,7 @@ async function test(inputs, ctx) {
   }
   const { id, version } = parsePackageRef(inputs.package);
   const [target] = parseTargets(inputs.target);
-  const repo = openRepo(path13.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path14.resolve(ctx.workspace, inputs.index));
   const head = await resolveCommit(repo, "HEAD");
   const record = await readJsonAt(repo, head, recordPath(id, version));
   if (!record) throw new WharfError("NOT_FOUND", `the checkout has no record of ${inputs.package}`, { hint: "run test in a checkout of the pull request that adds the version" });
@@ -66136,7 +69285,7 @@ async function test(inputs, ctx) {
     throw new WharfError("USAGE", `${inputs.package} is not tested on ${inputs.target}`, { hint: `its legs are ${legTargets(record, registry.policy).join(", ")}` });
   }
   const artifact = record.artifacts[0];
-  const temp = await fs14.promises.mkdtemp(path13.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
+  const temp = await fs15.promises.mkdtemp(path14.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
   const bytes = await group(
     `Fetching ${artifact.name} (${artifact.size} bytes)`,
     () => fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
@@ -66144,27 +69293,27 @@ async function test(inputs, ctx) {
   if (sha256Hex(bytes) !== artifact.sha256) {
     throw new WharfError("INVALID_ARTIFACT", `${artifact.url} does not have the sha256 the record declares`, { hint: "the artifact changed since it was published; publish a new version" });
   }
-  let input = path13.join(temp, path13.basename(artifact.name) || "artifact");
-  await fs14.promises.writeFile(input, bytes);
-  if (record.kind === "crate") input = await unpackCrate(input, path13.join(temp, "crate"));
+  let input = path14.join(temp, path14.basename(artifact.name) || "artifact");
+  await fs15.promises.writeFile(input, bytes);
+  if (record.kind === "crate") input = await unpackCrate2(input, path14.join(temp, "crate"));
   const report3 = await group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: "signed" }));
-  const file = path13.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
-  await fs14.promises.mkdir(path13.dirname(file), { recursive: true });
-  await fs14.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
+  const file = path14.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
+  await fs15.promises.mkdir(path14.dirname(file), { recursive: true });
+  await fs15.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
 `);
   setOutput(OUTPUT.report, file);
   if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderMarkdown(report3)).write();
 }
-async function unpackCrate(file, dir) {
-  await fs14.promises.mkdir(dir, { recursive: true });
+async function unpackCrate2(file, dir) {
+  await fs15.promises.mkdir(dir, { recursive: true });
   await promisify(execFile2)("tar", ["-xzf", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
-  const top = await fs14.promises.readdir(dir);
+  const top = await fs15.promises.readdir(dir);
   if (top.length !== 1) throw new WharfError("INVALID_ARTIFACT", `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: "publish the .crate cargo package writes" });
-  return path13.join(dir, top[0]);
+  return path14.join(dir, top[0]);
 }
 
 // src/action/main.ts
-var COMMAND = { check, test, merge: merge2 };
+var COMMAND = { check, test, merge: merge2, release };
 async function run(env) {
   const inputs = parseInputs(envInput(env), env);
   const ctx = readContext(env);

@@ -30,6 +30,13 @@ export interface WorkflowRunEvent {
   pullRequests: number[]
 }
 
+export interface PushEvent {
+  /** The commit the ref was at before the push (all zeros for a new branch). */
+  before: string
+  after: string
+  ref: string
+}
+
 export interface RunnerContext {
   eventName: string
   repo: RepoRef
@@ -41,6 +48,7 @@ export interface RunnerContext {
   serverUrl: string
   pullRequest: PullRequestEvent | undefined
   workflowRun: WorkflowRunEvent | undefined
+  push: PushEvent | undefined
 }
 
 type Json = Record<string, unknown>
@@ -85,6 +93,16 @@ function workflowRunOf(payload: Json): WorkflowRunEvent | undefined {
   }
 }
 
+const SHA = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/
+
+function pushOf(eventName: string, payload: Json): PushEvent | undefined {
+  if (eventName !== 'push') return undefined
+  const before = str(payload.before)
+  const after = str(payload.after)
+  if (!before || !after || !SHA.test(before) || !SHA.test(after)) return undefined
+  return { before, after, ref: str(payload.ref) ?? '' }
+}
+
 /** The context from the runner's environment (`GITHUB_*`) and the event payload it points at. */
 export function readContext(env: NodeJS.ProcessEnv): RunnerContext {
   const [owner, repo] = need(env, 'GITHUB_REPOSITORY').split('/')
@@ -99,8 +117,9 @@ export function readContext(env: NodeJS.ProcessEnv): RunnerContext {
     }
   }
   const runId = Number(env.GITHUB_RUN_ID)
+  const eventName = need(env, 'GITHUB_EVENT_NAME')
   return {
-    eventName: need(env, 'GITHUB_EVENT_NAME'),
+    eventName,
     repo: { owner, repo },
     sha: env.GITHUB_SHA ?? '',
     actor: env.GITHUB_ACTOR ?? '',
@@ -110,5 +129,6 @@ export function readContext(env: NodeJS.ProcessEnv): RunnerContext {
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
     pullRequest: pullRequestOf(payload),
     workflowRun: workflowRunOf(payload),
+    push: pushOf(eventName, payload),
   }
 }

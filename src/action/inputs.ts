@@ -16,11 +16,13 @@ export const INPUT = {
   package: 'package',
   target: 'target',
   paceWrites: 'pace-writes',
+  before: 'before',
+  after: 'after',
 } as const
 
 /** The commands this version runs, and those a later version adds. */
-export const COMMANDS = ['check', 'test', 'merge'] as const
-export const LATER_COMMANDS = ['publish', 'release', 'build-api', 'sync'] as const
+export const COMMANDS = ['check', 'test', 'merge', 'release'] as const
+export const LATER_COMMANDS = ['publish', 'build-api', 'sync'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface Inputs {
@@ -45,6 +47,10 @@ export interface Inputs {
   target: string | undefined
   /** Space writes one second apart, as GitHub asks of integrations (default true). */
   paceWrites: boolean
+  /** release: the commit main was at before the push (default: the push event's `before`). */
+  before: string | undefined
+  /** release: the commit the push moved main to (default: the push event's `after`, else the job's commit). */
+  after: string | undefined
 }
 
 /** Reads an input as the runner passes it: `INPUT_<NAME>` with the name upper-cased, spaces as underscores, hyphens kept. */
@@ -68,11 +74,21 @@ function bool(read: ReadInput, name: string, fallback: boolean): boolean {
   throw new WharfError('USAGE', `input ${name}: "${text}" is not true or false`, { hint: `set ${name} to true or false` })
 }
 
+/** A commit id or a ref name; anything else (an option, a revision expression) is refused before git sees it. */
+function commitish(read: ReadInput, name: string): string | undefined {
+  const text = read(name)
+  if (!text) return undefined
+  if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$|^[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$/.test(text) || text.includes('..')) {
+    throw new WharfError('USAGE', `input ${name}: "${text}" is not a commit id or a branch name`, { hint: `set ${name} to a full commit sha, or leave it out to take the push event's` })
+  }
+  return text
+}
+
 export function parseInputs(read: ReadInput, env: NodeJS.ProcessEnv = {}): Inputs {
   const command = read(INPUT.command)
   if ((LATER_COMMANDS as readonly string[]).includes(command)) {
     throw new WharfError('USAGE', `command "${command}" is not in this version of the wharf Action yet: it runs ${COMMANDS.join(', ')}`, {
-      hint: 'publishing from a crate repository, releases, build-api and sync come in a later version; run them with the wharf CLI until then',
+      hint: 'publishing from a crate repository, build-api and sync come in a later version; run them with the wharf CLI until then',
     })
   }
   if (!(COMMANDS as readonly string[]).includes(command)) {
@@ -92,5 +108,7 @@ export function parseInputs(read: ReadInput, env: NodeJS.ProcessEnv = {}): Input
     package: read(INPUT.package) || undefined,
     target: read(INPUT.target) || undefined,
     paceWrites: bool(read, INPUT.paceWrites, env.WHARF_PACE_WRITES !== 'false'),
+    before: commitish(read, INPUT.before),
+    after: commitish(read, INPUT.after),
   }
 }

@@ -9,9 +9,10 @@ import { check } from './check.js'
 import { readContext, type RunnerContext } from './context.js'
 import { envInput, parseInputs, type Command, type Inputs } from './inputs.js'
 import { merge } from './merge.js'
+import { release } from './release.js'
 import { test } from './test.js'
 
-const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check, test, merge }
+const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check, test, merge, release }
 
 export async function run(env: NodeJS.ProcessEnv): Promise<void> {
   const inputs = parseInputs(envInput(env), env)

@@ -9,6 +9,8 @@ export const OUTPUT = {
   report: 'report',
   merged: 'merged',
   decision: 'decision',
+  released: 'released',
+  uploaded: 'uploaded',
 } as const
 
 /** Each finding as a file annotation, and the Markdown in the step summary. */
