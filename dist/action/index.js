@@ -1075,14 +1075,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path15 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path18 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path15 && path15[0] !== "/") {
-          path15 = `/${path15}`;
+        if (path18 && path18[0] !== "/") {
+          path18 = `/${path18}`;
         }
-        return new URL(`${origin}${path15}`);
+        return new URL(`${origin}${path18}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1533,39 +1533,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path15, origin }
+          request: { method, path: path18, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path15);
+        debuglog("sending request to %s %s/%s", method, origin, path18);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path15, origin },
+          request: { method, path: path18, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path15,
+          path18,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path15, origin }
+          request: { method, path: path18, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path15);
+        debuglog("trailers received from %s %s/%s", method, origin, path18);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path15, origin },
+          request: { method, path: path18, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path15,
+          path18,
           error2.message
         );
       });
@@ -1614,9 +1614,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path15, origin }
+            request: { method, path: path18, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path15);
+          debuglog("sending request to %s %s/%s", method, origin, path18);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1679,7 +1679,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path15,
+        path: path18,
         method,
         body,
         headers,
@@ -1694,11 +1694,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path15 !== "string") {
+        if (typeof path18 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path15[0] !== "/" && !(path15.startsWith("http://") || path15.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path18[0] !== "/" && !(path18.startsWith("http://") || path18.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path15)) {
+        } else if (invalidPathRegex.test(path18)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1764,7 +1764,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path15, query) : path15;
+        this.path = query ? buildURL(path18, query) : path18;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -4376,8 +4376,8 @@ var require_util2 = __commonJS({
         return true;
       }
       const strongest = getStrongestMetadata(parsedMetadata);
-      const metadata = filterMetadataListByAlgorithm(parsedMetadata, strongest);
-      for (const item of metadata) {
+      const metadata2 = filterMetadataListByAlgorithm(parsedMetadata, strongest);
+      for (const item of metadata2) {
         const algorithm = item.algo;
         const expectedValue = item.hash;
         let actualValue = crypto3.createHash(algorithm).update(bytes).digest("base64");
@@ -4395,10 +4395,10 @@ var require_util2 = __commonJS({
       return false;
     }
     var parseHashWithOptions = /(?<algo>sha256|sha384|sha512)-((?<hash>[A-Za-z0-9+/]+|[A-Za-z0-9_-]+)={0,2}(?:\s|$)( +[!-~]*)?)?/i;
-    function parseMetadata(metadata) {
+    function parseMetadata(metadata2) {
       const result = [];
       let empty = true;
-      for (const token of metadata.split(" ")) {
+      for (const token of metadata2.split(" ")) {
         empty = false;
         const parsedToken = parseHashWithOptions.exec(token);
         if (parsedToken === null || parsedToken.groups === void 0 || parsedToken.groups.algo === void 0) {
@@ -4420,13 +4420,13 @@ var require_util2 = __commonJS({
         return algorithm;
       }
       for (let i2 = 1; i2 < metadataList.length; ++i2) {
-        const metadata = metadataList[i2];
-        if (metadata.algo[3] === "5") {
+        const metadata2 = metadataList[i2];
+        if (metadata2.algo[3] === "5") {
           algorithm = "sha512";
           break;
         } else if (algorithm[3] === "3") {
           continue;
-        } else if (metadata.algo[3] === "3") {
+        } else if (metadata2.algo[3] === "3") {
           algorithm = "sha384";
         }
       }
@@ -6457,7 +6457,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path15, host, upgrade, blocking, reset } = request2;
+      const { method, path: path18, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6538,7 +6538,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path15} HTTP/1.1\r
+      let header = `${method} ${path18} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7067,7 +7067,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path15, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path18, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7164,7 +7164,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path15;
+      headers[HTTP2_HEADER_PATH] = path18;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7517,9 +7517,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path15 = search ? `${pathname}${search}` : pathname;
+        const path18 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path15;
+        this.opts.path = path18;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8758,10 +8758,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path15 = "/",
+          path: path18 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path15;
+        opts.path = origin + path18;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10733,20 +10733,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path15) {
-      if (typeof path15 !== "string") {
-        return path15;
+    function safeUrl(path18) {
+      if (typeof path18 !== "string") {
+        return path18;
       }
-      const pathSegments = path15.split("?");
+      const pathSegments = path18.split("?");
       if (pathSegments.length !== 2) {
-        return path15;
+        return path18;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path15, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path15);
+    function matchKey(mockDispatch2, { path: path18, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path18);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10768,7 +10768,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path15 }) => matchValue(safeUrl(path15), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path18 }) => matchValue(safeUrl(path18), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10806,9 +10806,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey2(opts) {
-      const { path: path15, method, body, headers, query } = opts;
+      const { path: path18, method, body, headers, query } = opts;
       return {
-        path: path15,
+        path: path18,
         method,
         body,
         headers,
@@ -11271,10 +11271,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path15, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path18, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path15,
+            Path: path18,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16153,9 +16153,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path15) {
-      for (let i2 = 0; i2 < path15.length; ++i2) {
-        const code2 = path15.charCodeAt(i2);
+    function validateCookiePath(path18) {
+      for (let i2 = 0; i2 < path18.length; ++i2) {
+        const code2 = path18.charCodeAt(i2);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -17411,10 +17411,10 @@ var require_permessage_deflate = __commonJS({
           if (!this.#inflate) {
             return;
           }
-          const full = Buffer.concat(this.#inflate[kBuffer], this.#inflate[kLength]);
+          const full2 = Buffer.concat(this.#inflate[kBuffer], this.#inflate[kLength]);
           this.#inflate[kBuffer].length = 0;
           this.#inflate[kLength] = 0;
-          callback(null, full);
+          callback(null, full2);
         });
       }
     };
@@ -19075,11 +19075,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path15 = opts.path;
+          let path18 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path15 = `/${path15}`;
+            path18 = `/${path18}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path15);
+          url = new URL(util.parseOrigin(url).origin + path18);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -24592,8 +24592,8 @@ var require_utils2 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path15) {
-      let input = path15;
+    function removeDotSegments(path18) {
+      let input = path18;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -24667,11 +24667,11 @@ var require_utils2 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path15) {
-      if (path15 === "" || path15[0] === "/") {
-        return removeDotSegments(path15);
+    function removeDotSegmentsRelative(path18) {
+      if (path18 === "" || path18[0] === "/") {
+        return removeDotSegments(path18);
       }
-      const segments = path15.split("/");
+      const segments = path18.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -25034,8 +25034,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path15 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path15 && path15 !== "/" ? path15 : void 0;
+        const path18 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path18 && path18 !== "/" ? path18 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -26011,7 +26011,7 @@ var require_core = __commonJS({
       errorsText(errors = this.errors, { separator = ", ", dataVar = "data" } = {}) {
         if (!errors || errors.length === 0)
           return "No errors";
-        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text, msg) => text + separator + msg);
+        return errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text2, msg) => text2 + separator + msg);
       }
       $dataMetaSchema(metaSchema, keywordsJsonPointers) {
         const rules = this.RULES.all;
@@ -28742,7 +28742,7 @@ var require_json_schema_2020_12 = __commonJS({
     var content = require_content();
     var core = require_core3();
     var format = require_format_annotation();
-    var metadata = require_meta_data();
+    var metadata2 = require_meta_data();
     var validation = require_validation2();
     var META_SUPPORT_DATA = ["/properties"];
     function addMetaSchema2020($data) {
@@ -28754,7 +28754,7 @@ var require_json_schema_2020_12 = __commonJS({
         content,
         core,
         with$data(this, format),
-        metadata,
+        metadata2,
         with$data(this, validation)
       ].forEach((sch) => this.addMetaSchema(sch, void 0, false));
       return this;
@@ -29396,12 +29396,12 @@ var require_dist = __commonJS({
         throw new Error(`Unknown format "${name}"`);
       return f2;
     };
-    function addFormats2(ajv2, list, fs16, exportName) {
+    function addFormats2(ajv2, list, fs19, exportName) {
       var _a2;
       var _b2;
       (_a2 = (_b2 = ajv2.opts.code).formats) !== null && _a2 !== void 0 ? _a2 : _b2.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
       for (const f2 of list)
-        ajv2.addFormat(f2, fs16[f2]);
+        ajv2.addFormat(f2, fs19[f2]);
     }
     module2.exports = exports2 = formatsPlugin;
     Object.defineProperty(exports2, "__esModule", { value: true });
@@ -36028,17 +36028,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path15, originalPath, doThrow) => {
-      if (!isString(path15)) {
+    var checkPath = (path18, originalPath, doThrow) => {
+      if (!isString(path18)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path15) {
+      if (!path18) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path15)) {
+      if (checkPath.isNotRelative(path18)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -36047,7 +36047,7 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path15) => REGEX_TEST_INVALID_PATH.test(path15);
+    var isNotRelative = (path18) => REGEX_TEST_INVALID_PATH.test(path18);
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p2) => p2;
     var Ignore = class {
@@ -36106,7 +36106,7 @@ var require_ignore = __commonJS({
       //   setting `checkUnignored` to `false` could reduce additional
       //   path matching.
       // @returns {TestResult} true if a file is ignored
-      _testOne(path15, checkUnignored) {
+      _testOne(path18, checkUnignored) {
         let ignored = false;
         let unignored = false;
         this._rules.forEach((rule) => {
@@ -36114,7 +36114,7 @@ var require_ignore = __commonJS({
           if (unignored === negative && ignored !== unignored || negative && !ignored && !unignored && !checkUnignored) {
             return;
           }
-          const matched = rule.regex.test(path15);
+          const matched = rule.regex.test(path18);
           if (matched) {
             ignored = !negative;
             unignored = negative;
@@ -36127,24 +36127,24 @@ var require_ignore = __commonJS({
       }
       // @returns {TestResult}
       _test(originalPath, cache2, checkUnignored, slices) {
-        const path15 = originalPath && checkPath.convert(originalPath);
+        const path18 = originalPath && checkPath.convert(originalPath);
         checkPath(
-          path15,
+          path18,
           originalPath,
           this._allowRelativePaths ? RETURN_FALSE : throwError
         );
-        return this._t(path15, cache2, checkUnignored, slices);
+        return this._t(path18, cache2, checkUnignored, slices);
       }
-      _t(path15, cache2, checkUnignored, slices) {
-        if (path15 in cache2) {
-          return cache2[path15];
+      _t(path18, cache2, checkUnignored, slices) {
+        if (path18 in cache2) {
+          return cache2[path18];
         }
         if (!slices) {
-          slices = path15.split(SLASH);
+          slices = path18.split(SLASH);
         }
         slices.pop();
         if (!slices.length) {
-          return cache2[path15] = this._testOne(path15, checkUnignored);
+          return cache2[path18] = this._testOne(path18, checkUnignored);
         }
         const parent = this._t(
           slices.join(SLASH) + SLASH,
@@ -36152,24 +36152,24 @@ var require_ignore = __commonJS({
           checkUnignored,
           slices
         );
-        return cache2[path15] = parent.ignored ? parent : this._testOne(path15, checkUnignored);
+        return cache2[path18] = parent.ignored ? parent : this._testOne(path18, checkUnignored);
       }
-      ignores(path15) {
-        return this._test(path15, this._ignoreCache, false).ignored;
+      ignores(path18) {
+        return this._test(path18, this._ignoreCache, false).ignored;
       }
       createFilter() {
-        return (path15) => !this.ignores(path15);
+        return (path18) => !this.ignores(path18);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path15) {
-        return this._test(path15, this._testCache, true);
+      test(path18) {
+        return this._test(path18, this._testCache, true);
       }
     };
     var factory = (options2) => new Ignore(options2);
-    var isPathValid = (path15) => checkPath(path15 && checkPath.convert(path15), path15, RETURN_FALSE);
+    var isPathValid = (path18) => checkPath(path18 && checkPath.convert(path18), path18, RETURN_FALSE);
     factory.isPathValid = isPathValid;
     factory.default = factory;
     module2.exports = factory;
@@ -36180,7 +36180,7 @@ var require_ignore = __commonJS({
       const makePosix = (str2) => /^\\\\\?\\/.test(str2) || /["<>|\u0000-\u001F]+/u.test(str2) ? str2 : str2.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGIX_IS_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path15) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path15) || isNotRelative(path15);
+      checkPath.isNotRelative = (path18) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path18) || isNotRelative(path18);
     }
   }
 });
@@ -36189,7 +36189,7 @@ var require_ignore = __commonJS({
 var require_onp = __commonJS({
   "node_modules/diff3/onp.js"(exports2, module2) {
     module2.exports = function(a_, b_) {
-      var a = a_, b3 = b_, m2 = a.length, n = b3.length, reverse = false, ed = null, offset = m2 + 1, path15 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
+      var a = a_, b3 = b_, m2 = a.length, n = b3.length, reverse = false, ed = null, offset = m2 + 1, path18 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
       var tmp1, tmp2;
       var init = function() {
         if (m2 >= n) {
@@ -36219,9 +36219,9 @@ var require_onp = __commonJS({
       var snake = function(k2, p2, pp) {
         var r, x2, y;
         if (p2 > pp) {
-          r = path15[k2 - 1 + offset];
+          r = path18[k2 - 1 + offset];
         } else {
-          r = path15[k2 + 1 + offset];
+          r = path18[k2 + 1 + offset];
         }
         y = Math.max(p2, pp);
         x2 = y - k2;
@@ -36229,7 +36229,7 @@ var require_onp = __commonJS({
           ++x2;
           ++y;
         }
-        path15[k2 + offset] = pathposi.length;
+        path18[k2 + offset] = pathposi.length;
         pathposi[pathposi.length] = new P2(x2, y, r);
         return y;
       };
@@ -36287,7 +36287,7 @@ var require_onp = __commonJS({
           fp = {};
           for (i2 = 0; i2 < size; ++i2) {
             fp[i2] = -1;
-            path15[i2] = -1;
+            path18[i2] = -1;
           }
           p2 = -1;
           do {
@@ -36301,7 +36301,7 @@ var require_onp = __commonJS({
             fp[delta + offset] = snake(delta, fp[delta - 1 + offset] + 1, fp[delta + 1 + offset]);
           } while (fp[delta + offset] !== n);
           ed = delta + 2 * p2;
-          r = path15[delta + offset];
+          r = path18[delta + offset];
           epc = [];
           while (r !== -1) {
             epc[epc.length] = new P2(pathposi[r].x, pathposi[r].y, null);
@@ -36539,13 +36539,13 @@ var require_isomorphic_git = __commonJS({
         this.caller = "";
       }
       toJSON() {
-        const metadata = (
+        const metadata2 = (
           /** @type {any} */
           this
         );
         return {
-          code: metadata.code,
-          data: metadata.data,
+          code: metadata2.code,
+          data: metadata2.data,
           caller: this.caller,
           message: this.message,
           stack: this.stack
@@ -36553,12 +36553,12 @@ var require_isomorphic_git = __commonJS({
       }
       fromJSON(json) {
         const e = new _BaseError(json.message);
-        const metadata = (
+        const metadata2 = (
           /** @type {any} */
           e
         );
-        metadata.code = json.code;
-        metadata.data = json.data;
+        metadata2.code = json.code;
+        metadata2.data = json.data;
         e.caller = json.caller;
         e.stack = json.stack;
         return e;
@@ -37084,20 +37084,20 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         stats: /* @__PURE__ */ new Map()
       };
     }
-    async function updateCachedIndexFile(fs16, filepath, cache2) {
+    async function updateCachedIndexFile(fs19, filepath, cache2) {
       const [stat2, rawIndexFile] = await Promise.all([
-        fs16.lstat(filepath),
-        fs16.read(filepath)
+        fs19.lstat(filepath),
+        fs19.read(filepath)
       ]);
       const index2 = await GitIndex.from(rawIndexFile);
       cache2.map.set(filepath, index2);
       cache2.stats.set(filepath, stat2);
     }
-    async function isIndexStale(fs16, filepath, cache2) {
+    async function isIndexStale(fs19, filepath, cache2) {
       const savedStats = cache2.stats.get(filepath);
       if (savedStats === void 0) return true;
       if (savedStats === null) return false;
-      const currStats = await fs16.lstat(filepath);
+      const currStats = await fs19.lstat(filepath);
       if (currStats === null) return false;
       if (compareStats(savedStats, currStats)) return true;
       const saved = normalizeStats(savedStats);
@@ -37117,7 +37117,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<any>} The result of the closure function.
        * @throws {UnmergedPathsError} If unmerged paths exist and `allowUnmerged` is `false`.
        */
-      static async acquire({ fs: fs16, gitdir, cache: cache2, allowUnmerged = true }, closure) {
+      static async acquire({ fs: fs19, gitdir, cache: cache2, allowUnmerged = true }, closure) {
         if (!cache2[IndexCache]) {
           cache2[IndexCache] = createCache();
         }
@@ -37126,8 +37126,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let unmergedPaths = [];
         await acquireLock(filepath, async () => {
           const theIndexCache = cache2[IndexCache];
-          if (await isIndexStale(fs16, filepath, theIndexCache)) {
-            await updateCachedIndexFile(fs16, filepath, theIndexCache);
+          if (await isIndexStale(fs19, filepath, theIndexCache)) {
+            await updateCachedIndexFile(fs19, filepath, theIndexCache);
           }
           const index2 = theIndexCache.map.get(filepath);
           unmergedPaths = index2.unmergedPaths;
@@ -37136,26 +37136,26 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           result = await closure(index2);
           if (index2._dirty) {
             const buffer = await index2.toObject();
-            await fs16.write(filepath, buffer);
-            theIndexCache.stats.set(filepath, await fs16.lstat(filepath));
+            await fs19.write(filepath, buffer);
+            theIndexCache.stats.set(filepath, await fs19.lstat(filepath));
             index2._dirty = false;
           }
         });
         return result;
       }
     };
-    function basename(path15) {
-      const last = Math.max(path15.lastIndexOf("/"), path15.lastIndexOf("\\"));
+    function basename(path18) {
+      const last = Math.max(path18.lastIndexOf("/"), path18.lastIndexOf("\\"));
       if (last > -1) {
-        path15 = path15.slice(last + 1);
+        path18 = path18.slice(last + 1);
       }
-      return path15;
+      return path18;
     }
-    function dirname(path15) {
-      const last = Math.max(path15.lastIndexOf("/"), path15.lastIndexOf("\\"));
+    function dirname(path18) {
+      const last = Math.max(path18.lastIndexOf("/"), path18.lastIndexOf("\\"));
       if (last === -1) return ".";
       if (last === 0) return "/";
-      return path15.slice(0, last);
+      return path18.slice(0, last);
     }
     function flatFileListToDirectoryStructure(files) {
       const inodes = /* @__PURE__ */ new Map();
@@ -37174,13 +37174,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         return inodes.get(name);
       };
-      const mkfile = function(name, metadata) {
+      const mkfile = function(name, metadata2) {
         if (!inodes.has(name)) {
           const file = {
             type: "blob",
             fullpath: name,
             basename: basename(name),
-            metadata,
+            metadata: metadata2,
             // This recursively generates any missing parent folders.
             parent: mkdir2(dirname(name)),
             children: []
@@ -37212,9 +37212,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       throw new InternalError(`Unexpected GitTree entry mode: ${mode.toString(8)}`);
     }
     var GitWalkerIndex = class {
-      constructor({ fs: fs16, gitdir, cache: cache2 }) {
+      constructor({ fs: fs19, gitdir, cache: cache2 }) {
         this.treePromise = GitIndexManager.acquire(
-          { fs: fs16, gitdir, cache: cache2 },
+          { fs: fs19, gitdir, cache: cache2 },
           async function(index2) {
             return flatFileListToDirectoryStructure(index2.entries);
           }
@@ -37305,8 +37305,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     function STAGE() {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs16, gitdir, cache: cache2 }) {
-          return new GitWalkerIndex({ fs: fs16, gitdir, cache: cache2 });
+        value: function({ fs: fs19, gitdir, cache: cache2 }) {
+          return new GitWalkerIndex({ fs: fs19, gitdir, cache: cache2 });
         }
       });
       Object.freeze(o);
@@ -37380,12 +37380,12 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     };
     NoRefspecError.code = "NoRefspecError";
     var GitPackedRefs = class _GitPackedRefs {
-      constructor(text) {
+      constructor(text2) {
         this.refs = /* @__PURE__ */ new Map();
         this.parsedConfig = [];
-        if (text) {
+        if (text2) {
           let key = null;
-          this.parsedConfig = text.trim().split("\n").map((line) => {
+          this.parsedConfig = text2.trim().split("\n").map((line) => {
             if (/^\s*#/.test(line)) {
               return { line, comment: true };
             }
@@ -37404,8 +37404,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         return this;
       }
-      static from(text) {
-        return new _GitPackedRefs(text);
+      static from(text2) {
+        return new _GitPackedRefs(text2);
       }
       delete(ref) {
         this.parsedConfig = this.parsedConfig.filter((entry) => entry.ref !== ref);
@@ -37516,14 +37516,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         throw new TypeError("Reference name must be a string");
       return !bad.test(name) && (!!onelevel || name.includes("/"));
     }
-    function normalizeString(path15, aar) {
+    function normalizeString(path18, aar) {
       let res = "";
       let lastSegmentLength = 0;
       let lastSlash = -1;
       let dots = 0;
       let char = "\0";
-      for (let i2 = 0; i2 <= path15.length; ++i2) {
-        if (i2 < path15.length) char = path15[i2];
+      for (let i2 = 0; i2 <= path18.length; ++i2) {
+        if (i2 < path18.length) char = path18[i2];
         else if (char === "/") break;
         else char = "/";
         if (char === "/") {
@@ -37555,8 +37555,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               lastSegmentLength = 2;
             }
           } else {
-            if (res.length > 0) res += "/" + path15.slice(lastSlash + 1, i2);
-            else res = path15.slice(lastSlash + 1, i2);
+            if (res.length > 0) res += "/" + path18.slice(lastSlash + 1, i2);
+            else res = path18.slice(lastSlash + 1, i2);
             lastSegmentLength = i2 - lastSlash - 1;
           }
           lastSlash = i2;
@@ -37569,19 +37569,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return res;
     }
-    function getWindowsDrivePrefix(path15) {
-      if (path15.length >= 2 && /^[a-zA-Z]:/.test(path15)) {
-        return path15.slice(0, 2);
+    function getWindowsDrivePrefix(path18) {
+      if (path18.length >= 2 && /^[a-zA-Z]:/.test(path18)) {
+        return path18.slice(0, 2);
       }
       return null;
     }
-    function normalize(path15) {
-      if (!path15.length) return ".";
-      path15 = path15.replace(/\\/g, "/");
-      const drivePrefix = getWindowsDrivePrefix(path15);
-      const isAbsolute2 = path15[0] === "/" || drivePrefix !== null && path15[2] === "/";
-      const trailingSeparator = path15.at(-1) === "/";
-      const pathBody = drivePrefix ? path15.slice(2) : path15;
+    function normalize(path18) {
+      if (!path18.length) return ".";
+      path18 = path18.replace(/\\/g, "/");
+      const drivePrefix = getWindowsDrivePrefix(path18);
+      const isAbsolute2 = path18[0] === "/" || drivePrefix !== null && path18[2] === "/";
+      const trailingSeparator = path18.at(-1) === "/";
+      const pathBody = drivePrefix ? path18.slice(2) : path18;
       let normalized = normalizeString(pathBody, !isAbsolute2);
       if (!normalized.length) {
         const root = drivePrefix ? isAbsolute2 ? drivePrefix + "/" : drivePrefix : isAbsolute2 ? "/" : ".";
@@ -37701,14 +37701,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       });
       return `${quote}${escaped}${quote}`;
     };
-    var lower = (text) => {
-      return text != null ? text.toLowerCase() : null;
+    var lower = (text2) => {
+      return text2 != null ? text2.toLowerCase() : null;
     };
     var getPath = (section, subsection, name) => {
       return [lower(section), subsection, lower(name)].filter((a) => a != null).join(".");
     };
-    var normalizePath = (path15) => {
-      const pathSegments = path15.split(".");
+    var normalizePath = (path18) => {
+      const pathSegments = path18.split(".");
       const section = pathSegments.shift();
       const name = pathSegments.pop();
       const subsection = pathSegments.length ? pathSegments.join(".") : void 0;
@@ -37727,10 +37727,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }, -1);
     };
     var GitConfig = class _GitConfig {
-      constructor(text) {
+      constructor(text2) {
         let section = null;
         let subsection = null;
-        this.parsedConfig = text ? text.split("\n").map((line) => {
+        this.parsedConfig = text2 ? text2.split("\n").map((line) => {
           let name = null;
           let value = null;
           const trimmedLine = line.trim();
@@ -37747,23 +37747,23 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               [name, value] = extractedVariable;
             }
           }
-          const path15 = getPath(section, subsection, name);
-          return { line, isSection, section, subsection, name, value, path: path15 };
+          const path18 = getPath(section, subsection, name);
+          return { line, isSection, section, subsection, name, value, path: path18 };
         }) : [];
       }
-      static from(text) {
-        return new _GitConfig(text);
+      static from(text2) {
+        return new _GitConfig(text2);
       }
-      async get(path15, getall = false) {
-        const normalizedPath = normalizePath(path15).path;
+      async get(path18, getall = false) {
+        const normalizedPath = normalizePath(path18).path;
         const allValues = this.parsedConfig.filter((config) => config.path === normalizedPath).map(({ section, name, value }) => {
           const fn = schema[section] && schema[section][name];
           return fn ? fn(value) : value;
         });
         return getall ? allValues : allValues.pop();
       }
-      async getall(path15) {
-        return this.get(path15, true);
+      async getall(path18) {
+        return this.get(path18, true);
       }
       async getSubsections(section) {
         return this.parsedConfig.filter((config) => config.isSection && config.section === section).map((config) => config.subsection);
@@ -37773,10 +37773,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           (config) => !(config.section === section && config.subsection === subsection)
         );
       }
-      async append(path15, value) {
-        return this.set(path15, value, true);
+      async append(path18, value) {
+        return this.set(path18, value, true);
       }
-      async set(path15, value, append = false) {
+      async set(path18, value, append = false) {
         const {
           section,
           subsection,
@@ -37784,7 +37784,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           path: normalizedPath,
           sectionPath,
           isSection
-        } = normalizePath(path15);
+        } = normalizePath(path18);
         const configIndex = findLastIndex(
           this.parsedConfig,
           (config) => config.path === normalizedPath
@@ -37859,9 +37859,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} opts.gitdir - The path to the `.git` directory.
        * @returns {Promise<GitConfig>} A `GitConfig` object representing the parsed configuration.
        */
-      static async get({ fs: fs16, gitdir }) {
-        const text = await fs16.read(`${gitdir}/config`, { encoding: "utf8" });
-        return GitConfig.from(text);
+      static async get({ fs: fs19, gitdir }) {
+        const text2 = await fs19.read(`${gitdir}/config`, { encoding: "utf8" });
+        return GitConfig.from(text2);
       }
       /**
        * Saves the provided Git configuration to the specified `.git` directory.
@@ -37872,8 +37872,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {GitConfig} opts.config - The `GitConfig` object to save.
        * @returns {Promise<void>} Resolves when the configuration has been successfully saved.
        */
-      static async save({ fs: fs16, gitdir, config }) {
-        await fs16.write(`${gitdir}/config`, config.toString(), {
+      static async save({ fs: fs19, gitdir, config }) {
+        await fs19.write(`${gitdir}/config`, config.toString(), {
           encoding: "utf8"
         });
       }
@@ -37912,7 +37912,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<Object>} - An object containing pruned refs.
        */
       static async updateRemoteRefs({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         remote,
         refs,
@@ -37927,7 +37927,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             throw new InvalidOidError(value);
           }
         }
-        const config = await GitConfigManager.get({ fs: fs16, gitdir });
+        const config = await GitConfigManager.get({ fs: fs19, gitdir });
         if (!refspecs) {
           refspecs = await config.getall(`remote.${remote}.fetch`);
           if (refspecs.length === 0) {
@@ -37960,18 +37960,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         tagRefsToWrite.forEach(assertWritableRef);
         if (pruneTags) {
           const tags2 = await _GitRefManager.listRefs({
-            fs: fs16,
+            fs: fs19,
             gitdir,
             filepath: "refs/tags"
           });
           await _GitRefManager.deleteRefs({
-            fs: fs16,
+            fs: fs19,
             gitdir,
             refs: tags2.map((tag2) => `refs/tags/${tag2}`)
           });
         }
         for (const serverRef of tagRefsToWrite) {
-          if (!await _GitRefManager.exists({ fs: fs16, gitdir, ref: serverRef })) {
+          if (!await _GitRefManager.exists({ fs: fs19, gitdir, ref: serverRef })) {
             const oid = refs.get(serverRef);
             actualRefsToWrite.set(serverRef, oid);
           }
@@ -37987,7 +37987,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (prune) {
           for (const filepath of refspec.localNamespaces()) {
             const refs2 = (await _GitRefManager.listRefs({
-              fs: fs16,
+              fs: fs19,
               gitdir,
               filepath
             })).map((file) => `${filepath}/${file}`);
@@ -37998,13 +37998,13 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
           }
           if (pruned.length > 0) {
-            await _GitRefManager.deleteRefs({ fs: fs16, gitdir, refs: pruned });
+            await _GitRefManager.deleteRefs({ fs: fs19, gitdir, refs: pruned });
           }
         }
         for (const [key, value] of actualRefsToWrite) {
           await acquireLock(
             key,
-            async () => fs16.write(join(gitdir, key), `${value.trim()}
+            async () => fs19.write(join(gitdir, key), `${value.trim()}
 `, "utf8")
           );
         }
@@ -38021,14 +38021,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<void>}
        */
       // TODO: make this less crude?
-      static async writeRef({ fs: fs16, gitdir, ref, value }) {
+      static async writeRef({ fs: fs19, gitdir, ref, value }) {
         assertWritableRef(ref);
         if (!value.match(/[0-9a-f]{40}/)) {
           throw new InvalidOidError(value);
         }
         await acquireLock(
           ref,
-          async () => fs16.write(join(gitdir, ref), `${value.trim()}
+          async () => fs19.write(join(gitdir, ref), `${value.trim()}
 `, "utf8")
         );
       }
@@ -38042,11 +38042,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.value - The target ref.
        * @returns {Promise<void>}
        */
-      static async writeSymbolicRef({ fs: fs16, gitdir, ref, value }) {
+      static async writeSymbolicRef({ fs: fs19, gitdir, ref, value }) {
         assertWritableRef(ref);
         await acquireLock(
           ref,
-          async () => fs16.write(join(gitdir, ref), `ref: ${value.trim()}
+          async () => fs19.write(join(gitdir, ref), `ref: ${value.trim()}
 `, "utf8")
         );
       }
@@ -38059,8 +38059,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRef({ fs: fs16, gitdir, ref }) {
-        return _GitRefManager.deleteRefs({ fs: fs16, gitdir, refs: [ref] });
+      static async deleteRef({ fs: fs19, gitdir, ref }) {
+        return _GitRefManager.deleteRefs({ fs: fs19, gitdir, refs: [ref] });
       }
       /**
        * Deletes multiple refs.
@@ -38071,14 +38071,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string[]} args.refs - The refs to delete.
        * @returns {Promise<void>}
        */
-      static async deleteRefs({ fs: fs16, gitdir, refs }) {
+      static async deleteRefs({ fs: fs19, gitdir, refs }) {
         refs.forEach(assertWritableRef);
-        await Promise.all(refs.map((ref) => fs16.rm(join(gitdir, ref))));
-        let text = await acquireLock(
+        await Promise.all(refs.map((ref) => fs19.rm(join(gitdir, ref))));
+        let text2 = await acquireLock(
           "packed-refs",
-          async () => fs16.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs19.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
-        const packed = GitPackedRefs.from(text);
+        const packed = GitPackedRefs.from(text2);
         const beforeSize = packed.refs.size;
         for (const ref of refs) {
           if (packed.refs.has(ref)) {
@@ -38086,10 +38086,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           }
         }
         if (packed.refs.size < beforeSize) {
-          text = packed.toString();
+          text2 = packed.toString();
           await acquireLock(
             "packed-refs",
-            async () => fs16.write(`${gitdir}/packed-refs`, text, { encoding: "utf8" })
+            async () => fs19.write(`${gitdir}/packed-refs`, text2, { encoding: "utf8" })
           );
         }
       }
@@ -38104,7 +38104,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @returns {Promise<string>} - The resolved object ID.
        */
       static async resolve({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref,
         depth = void 0,
@@ -38118,17 +38118,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         }
         if (ref.startsWith("ref: ")) {
           ref = ref.slice("ref: ".length);
-          return _GitRefManager.resolve({ fs: fs16, gitdir, ref, depth, visited });
+          return _GitRefManager.resolve({ fs: fs19, gitdir, ref, depth, visited });
         }
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs16, gitdir });
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs19, gitdir });
         const allpaths = refpaths(ref).filter((p2) => !GIT_FILES.includes(p2));
         for (const ref2 of allpaths) {
           const sha = await acquireLock(
             ref2,
-            async () => await fs16.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
+            async () => await fs19.read(`${gitdir}/${ref2}`, { encoding: "utf8" }) || packedMap.get(ref2)
           );
           if (sha) {
             if (visited.has(ref2)) {
@@ -38138,7 +38138,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
             }
             visited.add(ref2);
             return _GitRefManager.resolve({
-              fs: fs16,
+              fs: fs19,
               gitdir,
               ref: sha.trim(),
               depth,
@@ -38163,11 +38163,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref names an unborn branch.
        */
-      static async isUnbornBranch({ fs: fs16, gitdir, ref }) {
+      static async isUnbornBranch({ fs: fs19, gitdir, ref }) {
         let target;
         try {
           target = await _GitRefManager.resolve({
-            fs: fs16,
+            fs: fs19,
             gitdir,
             ref: "HEAD",
             depth: 2
@@ -38188,9 +38188,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to check.
        * @returns {Promise<boolean>} - True if the ref exists, false otherwise.
        */
-      static async exists({ fs: fs16, gitdir, ref }) {
+      static async exists({ fs: fs19, gitdir, ref }) {
         try {
-          await _GitRefManager.expand({ fs: fs16, gitdir, ref });
+          await _GitRefManager.expand({ fs: fs19, gitdir, ref });
           return true;
         } catch (err2) {
           if (err2 instanceof NotFoundError) return false;
@@ -38206,16 +38206,16 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.ref - The ref to expand.
        * @returns {Promise<string>} - The full ref name.
        */
-      static async expand({ fs: fs16, gitdir, ref }) {
+      static async expand({ fs: fs19, gitdir, ref }) {
         if (ref.length === 40 && /[0-9a-f]{40}/.test(ref)) {
           return ref;
         }
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs16, gitdir });
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs19, gitdir });
         const allpaths = refpaths(ref).filter((p2) => !GIT_FILES.includes(p2));
         for (const ref2 of allpaths) {
           const refExists = await acquireLock(
             ref2,
-            async () => fs16.exists(`${gitdir}/${ref2}`)
+            async () => fs19.exists(`${gitdir}/${ref2}`)
           );
           if (refExists) return ref2;
           if (packedMap.has(ref2)) return ref2;
@@ -38283,12 +38283,12 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Map<string, string>>} - A map of packed refs.
        */
-      static async packedRefs({ fs: fs16, gitdir }) {
-        const text = await acquireLock(
+      static async packedRefs({ fs: fs19, gitdir }) {
+        const text2 = await acquireLock(
           "packed-refs",
-          async () => fs16.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
+          async () => fs19.read(`${gitdir}/packed-refs`, { encoding: "utf8" })
         );
-        const packed = GitPackedRefs.from(text);
+        const packed = GitPackedRefs.from(text2);
         return packed.refs;
       }
       /**
@@ -38300,11 +38300,11 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} args.filepath - The filepath prefix to match.
        * @returns {Promise<string[]>} - A sorted list of refs.
        */
-      static async listRefs({ fs: fs16, gitdir, filepath }) {
-        const packedMap = await _GitRefManager.packedRefs({ fs: fs16, gitdir });
+      static async listRefs({ fs: fs19, gitdir, filepath }) {
+        const packedMap = await _GitRefManager.packedRefs({ fs: fs19, gitdir });
         let files = null;
         try {
-          files = await fs16.readdirDeep(`${gitdir}/${filepath}`);
+          files = await fs19.readdirDeep(`${gitdir}/${filepath}`);
           files = files.map((x2) => x2.replace(`${gitdir}/${filepath}/`, ""));
         } catch (err2) {
           files = [];
@@ -38329,15 +38329,15 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.remote] - The remote to filter branches by.
        * @returns {Promise<string[]>} - A list of branch names.
        */
-      static async listBranches({ fs: fs16, gitdir, remote }) {
+      static async listBranches({ fs: fs19, gitdir, remote }) {
         if (remote) {
           return _GitRefManager.listRefs({
-            fs: fs16,
+            fs: fs19,
             gitdir,
             filepath: `refs/remotes/${remote}`
           });
         } else {
-          return _GitRefManager.listRefs({ fs: fs16, gitdir, filepath: `refs/heads` });
+          return _GitRefManager.listRefs({ fs: fs19, gitdir, filepath: `refs/heads` });
         }
       }
       /**
@@ -38348,9 +38348,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
        * @param {string} [args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<string[]>} - A list of tag names.
        */
-      static async listTags({ fs: fs16, gitdir }) {
+      static async listTags({ fs: fs19, gitdir }) {
         const tags = await _GitRefManager.listRefs({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           filepath: `refs/tags`
         });
@@ -38397,19 +38397,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let mode = buffer.slice(cursor, space).toString("utf8");
         if (mode === "40000") mode = "040000";
         const type = mode2type$1(mode);
-        const path15 = buffer.slice(space + 1, nullchar).toString("utf8");
-        const hfsClean = path15.replace(
+        const path18 = buffer.slice(space + 1, nullchar).toString("utf8");
+        const hfsClean = path18.replace(
           /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g,
           ""
         );
         const ntfsClean = hfsClean.split(":")[0];
         const normalized = ntfsClean.toLowerCase().replace(/[. ]+$/, "");
-        if (path15.includes("\\") || path15.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
-          throw new UnsafeFilepathError(path15);
+        if (path18.includes("\\") || path18.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
+          throw new UnsafeFilepathError(path18);
         }
         const oid = buffer.slice(nullchar + 1, nullchar + 21).toString("hex");
         cursor = nullchar + 21;
-        _entries.push({ mode, path: path15, oid, type });
+        _entries.push({ mode, path: path18, oid, type });
       }
       return _entries;
     }
@@ -38458,10 +38458,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           entries.map((entry) => {
             const mode = Buffer.from(entry.mode.replace(/^0/, ""));
             const space = Buffer.from(" ");
-            const path15 = Buffer.from(entry.path, "utf8");
+            const path18 = Buffer.from(entry.path, "utf8");
             const nullchar = Buffer.from([0]);
             const oid = Buffer.from(entry.oid, "hex");
-            return Buffer.concat([mode, space, path15, nullchar, oid]);
+            return Buffer.concat([mode, space, path18, nullchar, oid]);
           })
         );
       }
@@ -38521,9 +38521,9 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         };
       }
     };
-    async function readObjectLoose({ fs: fs16, gitdir, oid }) {
+    async function readObjectLoose({ fs: fs19, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      const file = await fs16.read(`${gitdir}/${source}`);
+      const file = await fs19.read(`${gitdir}/${source}`);
       if (!file) {
         return null;
       }
@@ -39196,17 +39196,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     };
     var PackfileCache = /* @__PURE__ */ Symbol("PackfileCache");
     async function loadPackIndex({
-      fs: fs16,
+      fs: fs19,
       filename,
       getExternalRefDelta,
       emitter,
       emitterPrefix
     }) {
-      const idx = await fs16.read(filename);
+      const idx = await fs19.read(filename);
       return GitPackIndex.fromIdx({ idx, getExternalRefDelta });
     }
     function readPackIndex({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       filename,
       getExternalRefDelta,
@@ -39217,7 +39217,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       let p2 = cache2[PackfileCache].get(filename);
       if (!p2) {
         p2 = loadPackIndex({
-          fs: fs16,
+          fs: fs19,
           filename,
           getExternalRefDelta,
           emitter,
@@ -39241,19 +39241,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       return hash.digest("hex");
     }
     async function readObjectPacked({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
       format = "content",
       getExternalRefDelta
     }) {
-      let list = await fs16.readdir(join(gitdir, "objects/pack"));
+      let list = await fs19.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p2 = await readPackIndex({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
@@ -39262,7 +39262,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         if (p2.offsets.has(oid)) {
           const packFile = indexFile.replace(/idx$/, "pack");
           if (!p2.pack) {
-            const read = fs16.read(packFile);
+            const read = fs19.read(packFile);
             p2.pack = read;
             read.catch(() => {
               if (p2.pack === read) p2.pack = null;
@@ -39306,7 +39306,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
     }
     async function _readObject({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
@@ -39315,17 +39315,17 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       if (!["deflated", "wrapped", "content"].includes(format)) {
         throw new InternalError(`invalid requested format "${format}"`);
       }
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs19, cache: cache2, gitdir, oid: oid2 });
       let result;
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         result = { format: "wrapped", object: Buffer.from(`tree 0\0`) };
       }
       if (!result) {
-        result = await readObjectLoose({ fs: fs16, gitdir, oid });
+        result = await readObjectLoose({ fs: fs19, gitdir, oid });
       }
       if (!result) {
         result = await readObjectPacked({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           oid,
@@ -40055,18 +40055,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return _GitCommit.from(signedCommit);
       }
     };
-    async function resolveTree({ fs: fs16, cache: cache2, gitdir, oid }) {
+    async function resolveTree({ fs: fs19, cache: cache2, gitdir, oid }) {
       if (oid === "4b825dc642cb6eb9a060e54bf8d69288fbee4904") {
         return { tree: GitTree.from([]), oid };
       }
-      const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+      const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
+        return resolveTree({ fs: fs19, cache: cache2, gitdir, oid });
       }
       if (type === "commit") {
         oid = GitCommit.from(object).parse().tree;
-        return resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
+        return resolveTree({ fs: fs19, cache: cache2, gitdir, oid });
       }
       if (type !== "tree") {
         throw new ObjectTypeError(oid, type, "tree");
@@ -40074,23 +40074,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { tree: GitTree.from(object), oid };
     }
     var GitWalkerRepo = class {
-      constructor({ fs: fs16, gitdir, ref, cache: cache2 }) {
-        this.fs = fs16;
+      constructor({ fs: fs19, gitdir, ref, cache: cache2 }) {
+        this.fs = fs19;
         this.cache = cache2;
         this.gitdir = gitdir;
         this.mapPromise = (async () => {
           const map = /* @__PURE__ */ new Map();
           let oid;
           try {
-            oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
+            oid = await GitRefManager.resolve({ fs: fs19, gitdir, ref });
           } catch (e) {
-            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs16, gitdir, ref })) {
+            if (e instanceof NotFoundError && await GitRefManager.isUnbornBranch({ fs: fs19, gitdir, ref })) {
               oid = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
             } else {
               throw e;
             }
           }
-          const tree = await resolveTree({ fs: fs16, cache: this.cache, gitdir, oid });
+          const tree = await resolveTree({ fs: fs19, cache: this.cache, gitdir, oid });
           tree.type = "tree";
           tree.mode = "40000";
           map.set(".", tree);
@@ -40125,7 +40125,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async readdir(entry) {
         const filepath = entry._fullpath;
-        const { fs: fs16, cache: cache2, gitdir } = this;
+        const { fs: fs19, cache: cache2, gitdir } = this;
         const map = await this.mapPromise;
         const obj2 = map.get(filepath);
         if (!obj2) throw new Error(`No obj for ${filepath}`);
@@ -40134,7 +40134,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (obj2.type !== "tree") {
           return null;
         }
-        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
         if (type !== obj2.type) {
           throw new ObjectTypeError(oid, type, obj2.type);
         }
@@ -40165,10 +40165,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async content(entry) {
         if (entry._content === false) {
           const map = await this.mapPromise;
-          const { fs: fs16, cache: cache2, gitdir } = this;
+          const { fs: fs19, cache: cache2, gitdir } = this;
           const obj2 = map.get(entry._fullpath);
           const oid = obj2.oid;
-          const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+          const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
           if (type !== "blob") {
             entry._content = void 0;
           } else {
@@ -40189,16 +40189,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     function TREE({ ref = "HEAD" } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs16, gitdir, cache: cache2 }) {
-          return new GitWalkerRepo({ fs: fs16, gitdir, ref, cache: cache2 });
+        value: function({ fs: fs19, gitdir, cache: cache2 }) {
+          return new GitWalkerRepo({ fs: fs19, gitdir, ref, cache: cache2 });
         }
       });
       Object.freeze(o);
       return o;
     }
     var GitWalkerFs = class {
-      constructor({ fs: fs16, dir, gitdir, cache: cache2, refresh = true }) {
-        this.fs = fs16;
+      constructor({ fs: fs19, dir, gitdir, cache: cache2, refresh = true }) {
+        this.fs = fs19;
         this.cache = cache2;
         this.dir = dir;
         this.gitdir = gitdir;
@@ -40236,8 +40236,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async readdir(entry) {
         if (await entry.type() !== "tree") return null;
         const filepath = entry._fullpath;
-        const { fs: fs16, dir } = this;
-        const names = await fs16.readdir(join(dir, filepath));
+        const { fs: fs19, dir } = this;
+        const names = await fs19.readdir(join(dir, filepath));
         if (names === null) return null;
         return names.map((name) => join(filepath, name));
       }
@@ -40255,8 +40255,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async stat(entry) {
         if (entry._stat === false) {
-          const { fs: fs16, dir } = this;
-          let stat2 = await fs16.lstat(`${dir}/${entry._fullpath}`);
+          const { fs: fs19, dir } = this;
+          let stat2 = await fs19.lstat(`${dir}/${entry._fullpath}`);
           if (!stat2) {
             throw new Error(
               `ENOENT: no such file or directory, lstat '${entry._fullpath}'`
@@ -40278,17 +40278,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       async content(entry) {
         if (entry._content === false) {
-          const { fs: fs16, dir, gitdir } = this;
+          const { fs: fs19, dir, gitdir } = this;
           if (await entry.type() === "tree") {
             entry._content = void 0;
           } else {
             let content;
             if (await entry.mode() >> 12 === 10) {
-              content = await fs16.readlink(`${dir}/${entry._fullpath}`);
+              content = await fs19.readlink(`${dir}/${entry._fullpath}`);
             } else {
-              const config = await this._getGitConfig(fs16, gitdir);
+              const config = await this._getGitConfig(fs19, gitdir);
               const autocrlf = await config.get("core.autocrlf");
-              content = await fs16.read(`${dir}/${entry._fullpath}`, { autocrlf });
+              content = await fs19.read(`${dir}/${entry._fullpath}`, { autocrlf });
             }
             entry._actualSize = content.length;
             if (entry._stat && entry._stat.size === -1) {
@@ -40302,14 +40302,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async oid(entry) {
         if (entry._oid === false) {
           const self2 = this;
-          const { fs: fs16, gitdir, cache: cache2 } = this;
+          const { fs: fs19, gitdir, cache: cache2 } = this;
           let oid;
           await GitIndexManager.acquire(
-            { fs: fs16, gitdir, cache: cache2 },
+            { fs: fs19, gitdir, cache: cache2 },
             async function(index2) {
               const stage = index2.entriesMap.get(entry._fullpath);
               const stats = await entry.stat();
-              const config = await self2._getGitConfig(fs16, gitdir);
+              const config = await self2._getGitConfig(fs19, gitdir);
               const filemode = await config.get("core.filemode");
               const trustino = typeof process !== "undefined" ? !(process.platform === "win32") : true;
               if (!stage || compareStats(stats, stage, filemode, trustino)) {
@@ -40349,30 +40349,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * writes a refresh right away instead of queueing it.
        */
       async flush() {
-        const { fs: fs16, gitdir, cache: cache2, refreshQueue } = this;
+        const { fs: fs19, gitdir, cache: cache2, refreshQueue } = this;
         this.refreshQueue = [];
         this.flushed = true;
         if (refreshQueue.length === 0) return;
-        await GitIndexManager.acquire({ fs: fs16, gitdir, cache: cache2 }, async (index2) => {
+        await GitIndexManager.acquire({ fs: fs19, gitdir, cache: cache2 }, async (index2) => {
           for (const { filepath, stage, stats, oid } of refreshQueue) {
             if (index2.entriesMap.get(filepath) !== stage) continue;
             index2.insert({ filepath, stats, oid });
           }
         });
       }
-      async _getGitConfig(fs16, gitdir) {
+      async _getGitConfig(fs19, gitdir) {
         if (this.config) {
           return this.config;
         }
-        this.config = await GitConfigManager.get({ fs: fs16, gitdir });
+        this.config = await GitConfigManager.get({ fs: fs19, gitdir });
         return this.config;
       }
     };
     function WORKDIR({ refresh = true } = {}) {
       const o = /* @__PURE__ */ Object.create(null);
       Object.defineProperty(o, GitWalkSymbol, {
-        value: function({ fs: fs16, dir, gitdir, cache: cache2 }) {
-          return new GitWalkerFs({ fs: fs16, dir, gitdir, cache: cache2, refresh });
+        value: function({ fs: fs19, dir, gitdir, cache: cache2 }) {
+          return new GitWalkerFs({ fs: fs19, dir, gitdir, cache: cache2, refresh });
         }
       });
       Object.freeze(o);
@@ -40431,7 +40431,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _walk({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir,
@@ -40448,7 +40448,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       iterate = (walk2, children) => Promise.all([...children].map(walk2))
     }) {
       const walkers = trees.map(
-        (proxy) => proxy[GitWalkSymbol]({ fs: fs16, dir, gitdir, cache: cache2 })
+        (proxy) => proxy[GitWalkSymbol]({ fs: fs19, dir, gitdir, cache: cache2 })
       );
       const root = new Array(walkers.length).fill(".");
       const range = arrayRange(0, walkers.length);
@@ -40512,22 +40512,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
     }
-    async function rmRecursive(fs16, filepath) {
-      const entries = await fs16.readdir(filepath);
+    async function rmRecursive(fs19, filepath) {
+      const entries = await fs19.readdir(filepath);
       if (entries == null) {
-        await fs16.rm(filepath);
+        await fs19.rm(filepath);
       } else if (entries.length) {
         await Promise.all(
           entries.map((entry) => {
             const subpath = join(filepath, entry);
-            return fs16.lstat(subpath).then((stat2) => {
+            return fs19.lstat(subpath).then((stat2) => {
               if (!stat2) return;
-              return stat2.isDirectory() ? rmRecursive(fs16, subpath) : fs16.rm(subpath);
+              return stat2.isDirectory() ? rmRecursive(fs19, subpath) : fs19.rm(subpath);
             });
           })
-        ).then(() => fs16.rmdir(filepath));
+        ).then(() => fs19.rmdir(filepath));
       } else {
-        await fs16.rmdir(filepath);
+        await fs19.rmdir(filepath);
       }
     }
     function isPromiseLike(obj2) {
@@ -40544,7 +40544,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (typeof code2 !== "string") return false;
       return code2 === "ENOENT" || code2 === "ENOTDIR" || code2.includes("ENS");
     }
-    function isPromiseFs(fs16) {
+    function isPromiseFs(fs19) {
       const test2 = (targetFs) => {
         try {
           return targetFs.readFile().catch((e) => e);
@@ -40552,7 +40552,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           return e;
         }
       };
-      return isPromiseLike(test2(fs16));
+      return isPromiseLike(test2(fs19));
     }
     var commands = [
       "readFile",
@@ -40566,25 +40566,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       "readlink",
       "symlink"
     ];
-    function bindFs(target, fs16) {
-      if (isPromiseFs(fs16)) {
+    function bindFs(target, fs19) {
+      if (isPromiseFs(fs19)) {
         for (const command of commands) {
-          target[`_${command}`] = fs16[command].bind(fs16);
+          target[`_${command}`] = fs19[command].bind(fs19);
         }
       } else {
         for (const command of commands) {
-          target[`_${command}`] = pify(fs16[command].bind(fs16));
+          target[`_${command}`] = pify(fs19[command].bind(fs19));
         }
       }
-      if (isPromiseFs(fs16)) {
-        if (fs16.cp) target._cp = fs16.cp.bind(fs16);
-        if (fs16.rm) target._rm = fs16.rm.bind(fs16);
-        else if (fs16.rmdir.length > 1) target._rm = fs16.rmdir.bind(fs16);
+      if (isPromiseFs(fs19)) {
+        if (fs19.cp) target._cp = fs19.cp.bind(fs19);
+        if (fs19.rm) target._rm = fs19.rm.bind(fs19);
+        else if (fs19.rmdir.length > 1) target._rm = fs19.rmdir.bind(fs19);
         else target._rm = rmRecursive.bind(null, target);
       } else {
-        if (fs16.cp) target._cp = pify(fs16.cp.bind(fs16));
-        if (fs16.rm) target._rm = pify(fs16.rm.bind(fs16));
-        else if (fs16.rmdir.length > 2) target._rm = pify(fs16.rmdir.bind(fs16));
+        if (fs19.cp) target._cp = pify(fs19.cp.bind(fs19));
+        if (fs19.rm) target._rm = pify(fs19.rm.bind(fs19));
+        else if (fs19.rmdir.length > 2) target._rm = pify(fs19.rmdir.bind(fs19));
         else target._rm = rmRecursive.bind(null, target);
       }
     }
@@ -40594,15 +40594,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        *
        * @param {Object} fs - A file system implementation to wrap.
        */
-      constructor(fs16) {
-        if (typeof fs16._original_unwrapped_fs !== "undefined") return fs16;
-        const promises3 = Object.getOwnPropertyDescriptor(fs16, "promises");
+      constructor(fs19) {
+        if (typeof fs19._original_unwrapped_fs !== "undefined") return fs19;
+        const promises3 = Object.getOwnPropertyDescriptor(fs19, "promises");
         if (promises3 && promises3.enumerable) {
-          bindFs(this, fs16.promises);
+          bindFs(this, fs19.promises);
         } else {
-          bindFs(this, fs16);
+          bindFs(this, fs19);
         }
-        this._original_unwrapped_fs = fs16;
+        this._original_unwrapped_fs = fs19;
       }
       /**
        * Return true if a file exists, false if it doesn't exist.
@@ -40777,8 +40777,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        */
       async readlink(filename, opts = { encoding: "buffer" }) {
         try {
-          const link = await this._readlink(filename, opts);
-          return Buffer.isBuffer(link) ? link : Buffer.from(link);
+          const link2 = await this._readlink(filename, opts);
+          return Buffer.isBuffer(link2) ? link2 : Buffer.from(link2);
         } catch (err2) {
           if (isNotFoundError(err2)) {
             return null;
@@ -40846,29 +40846,29 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
-        const fs16 = new FileSystem(_fs);
+        const fs19 = new FileSystem(_fs);
         const trees = [TREE({ ref: commit2 }), WORKDIR(), STAGE()];
         let unmergedPaths = [];
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             unmergedPaths = index2.unmergedPaths;
           }
         );
         const results = await _walk({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
           trees,
-          map: async function(path15, [head, workdir, index2]) {
+          map: async function(path18, [head, workdir, index2]) {
             const staged = !await modified(workdir, index2);
-            const unmerged = unmergedPaths.includes(path15);
+            const unmerged = unmergedPaths.includes(path18);
             const unmodified = !await modified(index2, head);
             if (staged || unmerged) {
               return head ? {
-                path: path15,
+                path: path18,
                 mode: await head.mode(),
                 oid: await head.oid(),
                 type: await head.type(),
@@ -40876,22 +40876,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               } : void 0;
             }
             if (unmodified) return false;
-            else throw new IndexResetError(path15);
+            else throw new IndexResetError(path18);
           }
         });
         await GitIndexManager.acquire(
-          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of results) {
               if (entry === false) continue;
               if (!entry) {
-                await fs16.rmdir(`${dir}/${entry.path}`, { recursive: true });
+                await fs19.rmdir(`${dir}/${entry.path}`, { recursive: true });
                 index2.delete({ filepath: entry.path });
                 continue;
               }
               if (entry.type === "blob") {
                 const content = new TextDecoder().decode(entry.content);
-                await fs16.write(`${dir}/${entry.path}`, content, {
+                await fs19.write(`${dir}/${entry.path}`, content, {
                   mode: entry.mode
                 });
                 index2.insert({
@@ -40919,13 +40919,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.filepath - The path of the file to check.
        * @returns {Promise<boolean>} - `true` if the file is ignored, `false` otherwise.
        */
-      static async isIgnored({ fs: fs16, dir, gitdir = join(dir, ".git"), filepath }) {
+      static async isIgnored({ fs: fs19, dir, gitdir = join(dir, ".git"), filepath }) {
         if (basename(filepath) === ".git") return true;
         if (filepath === ".") return false;
         let excludes = "";
         const excludesFile = join(gitdir, "info", "exclude");
-        if (await fs16.exists(excludesFile)) {
-          excludes = await fs16.read(excludesFile, "utf8");
+        if (await fs19.exists(excludesFile)) {
+          excludes = await fs19.read(excludesFile, "utf8");
         }
         const pairs = [
           {
@@ -40944,7 +40944,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         let ignoredStatus = false;
         for (const [index2, p2] of pairs.entries()) {
-          const file = await fs16.read(p2.gitignore, "utf8");
+          const file = await fs19.read(p2.gitignore, "utf8");
           const ign = ignore();
           if (index2 === 0) ign.add(excludes);
           ign.add(file);
@@ -40959,7 +40959,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return ignoredStatus;
       }
     };
-    async function writeObjectLoose({ fs: fs16, gitdir, object, format, oid }) {
+    async function writeObjectLoose({ fs: fs19, gitdir, object, format, oid }) {
       if (format !== "deflated") {
         throw new InternalError(
           "GitObjectStoreLoose expects objects to write to be in deflated format"
@@ -40967,7 +40967,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
       const filepath = `${gitdir}/${source}`;
-      if (!await fs16.exists(filepath)) await fs16.write(filepath, object);
+      if (!await fs19.exists(filepath)) await fs19.write(filepath, object);
     }
     var supportsCompressionStream = null;
     async function deflate(buffer) {
@@ -40993,7 +40993,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _writeObject({
-      fs: fs16,
+      fs: fs19,
       gitdir,
       type,
       object,
@@ -41009,7 +41009,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         object = Buffer.from(await deflate(object));
       }
       if (!dryRun) {
-        await writeObjectLoose({ fs: fs16, gitdir, object, format: "deflated", oid });
+        await writeObjectLoose({ fs: fs19, gitdir, object, format: "deflated", oid });
       }
       return oid;
     }
@@ -41032,17 +41032,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         await GitIndexManager.acquire(
-          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
           async (index2) => {
-            const config = await GitConfigManager.get({ fs: fs16, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs19, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
             return addToIndex({
               dir,
               gitdir: updatedGitdir,
-              fs: fs16,
+              fs: fs19,
               filepath,
               index: index2,
               force,
@@ -41067,7 +41067,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     async function addToIndex({
       dir,
       gitdir,
-      fs: fs16,
+      fs: fs19,
       filepath,
       index: index2,
       force,
@@ -41078,23 +41078,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const promises3 = filepath.map(async (currentFilepath) => {
         if (!force && !isTracked(index2, currentFilepath)) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs16,
+            fs: fs19,
             dir,
             gitdir,
             filepath: currentFilepath
           });
           if (ignored) return;
         }
-        const stats = await fs16.lstat(join(dir, currentFilepath));
+        const stats = await fs19.lstat(join(dir, currentFilepath));
         if (!stats) throw new NotFoundError(currentFilepath);
         if (stats.isDirectory()) {
-          const children = await fs16.readdir(join(dir, currentFilepath));
+          const children = await fs19.readdir(join(dir, currentFilepath));
           if (parallel) {
             const promises4 = children.map(
               (child) => addToIndex({
                 dir,
                 gitdir,
-                fs: fs16,
+                fs: fs19,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41108,7 +41108,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               await addToIndex({
                 dir,
                 gitdir,
-                fs: fs16,
+                fs: fs19,
                 filepath: [join(currentFilepath, child)],
                 index: index2,
                 force,
@@ -41118,9 +41118,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
           }
         } else {
-          const object = stats.isSymbolicLink() ? await fs16.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs16.read(join(dir, currentFilepath), { autocrlf });
+          const object = stats.isSymbolicLink() ? await fs19.readlink(join(dir, currentFilepath)).then(posixifyPathBuffer) : await fs19.read(join(dir, currentFilepath), { autocrlf });
           if (object === null) throw new NotFoundError(currentFilepath);
-          const oid = await _writeObject({ fs: fs16, gitdir, type: "blob", object });
+          const oid = await _writeObject({ fs: fs19, gitdir, type: "blob", object });
           index2.insert({ filepath: currentFilepath, stats, oid });
         }
       });
@@ -41135,23 +41135,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const fulfilledPromises = settledPromises.filter((settle) => settle.status === "fulfilled" && settle.value).map((settle) => settle.value);
       return fulfilledPromises;
     }
-    async function hasObjectLoose({ fs: fs16, gitdir, oid }) {
+    async function hasObjectLoose({ fs: fs19, gitdir, oid }) {
       const source = `objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-      return fs16.exists(`${gitdir}/${source}`);
+      return fs19.exists(`${gitdir}/${source}`);
     }
     async function hasObjectPacked({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
       getExternalRefDelta
     }) {
-      let list = await fs16.readdir(join(gitdir, "objects/pack"));
+      let list = await fs19.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p2 = await readPackIndex({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
@@ -41164,17 +41164,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return false;
     }
     async function hasObject({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
       format = "content"
     }) {
-      const getExternalRefDelta = (oid2) => _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
-      let result = await hasObjectLoose({ fs: fs16, gitdir, oid });
+      const getExternalRefDelta = (oid2) => _readObject({ fs: fs19, cache: cache2, gitdir, oid: oid2 });
+      let result = await hasObjectLoose({ fs: fs19, gitdir, oid });
       if (!result) {
         result = await hasObjectPacked({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           oid,
@@ -41183,9 +41183,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return result;
     }
-    async function _getConfig({ fs: fs16, gitdir, path: path15 }) {
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
-      return config.get(path15);
+    async function _getConfig({ fs: fs19, gitdir, path: path18 }) {
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
+      return config.get(path18);
     }
     function assignDefined(target, ...sources) {
       for (const source of sources) {
@@ -41200,11 +41200,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return target;
     }
-    async function normalizeAuthorObject({ fs: fs16, gitdir, author, commit: commit2 }) {
+    async function normalizeAuthorObject({ fs: fs19, gitdir, author, commit: commit2 }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultAuthor = {
-        name: await _getConfig({ fs: fs16, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs16, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs19, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs19, gitdir, path: "user.email" }) || "",
         // author.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41221,7 +41221,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return normalizedAuthor;
     }
     async function normalizeCommitterObject({
-      fs: fs16,
+      fs: fs19,
       gitdir,
       author,
       committer,
@@ -41229,8 +41229,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       const timestamp2 = Math.floor(Date.now() / 1e3);
       const defaultCommitter = {
-        name: await _getConfig({ fs: fs16, gitdir, path: "user.name" }),
-        email: await _getConfig({ fs: fs16, gitdir, path: "user.email" }) || "",
+        name: await _getConfig({ fs: fs19, gitdir, path: "user.name" }),
+        email: await _getConfig({ fs: fs19, gitdir, path: "user.email" }) || "",
         // committer.email is allowed to be empty string
         timestamp: timestamp2,
         timezoneOffset: new Date(timestamp2 * 1e3).getTimezoneOffset()
@@ -41247,20 +41247,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return normalizedCommitter;
     }
-    async function resolveCommit2({ fs: fs16, cache: cache2, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+    async function resolveCommit2({ fs: fs19, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveCommit2({ fs: fs16, cache: cache2, gitdir, oid });
+        return resolveCommit2({ fs: fs19, cache: cache2, gitdir, oid });
       }
       if (type !== "commit") {
         throw new ObjectTypeError(oid, type, "commit");
       }
       return { commit: GitCommit.from(object), oid };
     }
-    async function _readCommit({ fs: fs16, cache: cache2, gitdir, oid }) {
+    async function _readCommit({ fs: fs19, cache: cache2, gitdir, oid }) {
       const { commit: commit2, oid: commitOid2 } = await resolveCommit2({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid
@@ -41274,7 +41274,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }
     var EMPTY_TREE_OID = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
     async function _commit({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       onSign,
       gitdir,
@@ -41293,10 +41293,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let initialCommit = false;
       let detachedHead = false;
       if (!ref) {
-        const headContent = await fs16.read(`${gitdir}/HEAD`, { encoding: "utf8" });
+        const headContent = await fs19.read(`${gitdir}/HEAD`, { encoding: "utf8" });
         detachedHead = !headContent.startsWith("ref:");
         ref = await GitRefManager.resolve({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           ref: "HEAD",
           depth: 2
@@ -41305,7 +41305,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let refOid, refCommit;
       try {
         refOid = await GitRefManager.resolve({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           ref
         });
@@ -41314,25 +41314,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         initialCommit = true;
       }
       if (!initialCommit && (amend || disallowEmpty)) {
-        refCommit = await _readCommit({ fs: fs16, gitdir, oid: refOid, cache: cache2 });
+        refCommit = await _readCommit({ fs: fs19, gitdir, oid: refOid, cache: cache2 });
       }
       if (amend && initialCommit) {
         throw new NoCommitError(ref);
       }
-      const author = !amend ? await normalizeAuthorObject({ fs: fs16, gitdir, author: _author }) : await normalizeAuthorObject({
-        fs: fs16,
+      const author = !amend ? await normalizeAuthorObject({ fs: fs19, gitdir, author: _author }) : await normalizeAuthorObject({
+        fs: fs19,
         gitdir,
         author: _author,
         commit: refCommit.commit
       });
       if (!author) throw new MissingNameError("author");
       const committer = !amend ? await normalizeCommitterObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         author,
         committer: _committer
       }) : await normalizeCommitterObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         author,
         committer: _committer,
@@ -41340,14 +41340,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (!committer) throw new MissingNameError("committer");
       return GitIndexManager.acquire(
-        { fs: fs16, gitdir, cache: cache2, allowUnmerged: false },
+        { fs: fs19, gitdir, cache: cache2, allowUnmerged: false },
         async function(index2) {
           const inodes = flatFileListToDirectoryStructure(
             index2.entries.filter((entry) => !entry.flags.intentToAdd)
           );
           const inode = inodes.get(".");
           if (!tree) {
-            tree = await constructTree({ fs: fs16, gitdir, inode, dryRun });
+            tree = await constructTree({ fs: fs19, gitdir, inode, dryRun });
           }
           if (!parent) {
             if (!amend) {
@@ -41358,10 +41358,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           } else {
             parent = await Promise.all(
               parent.map(async (p2) => {
-                let oid2 = await GitRefManager.resolve({ fs: fs16, gitdir, ref: p2 });
-                while (await hasObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 })) {
+                let oid2 = await GitRefManager.resolve({ fs: fs19, gitdir, ref: p2 });
+                while (await hasObject({ fs: fs19, cache: cache2, gitdir, oid: oid2 })) {
                   const { type, object } = await _readObject({
-                    fs: fs16,
+                    fs: fs19,
                     cache: cache2,
                     gitdir,
                     oid: oid2
@@ -41397,7 +41397,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             comm = await GitCommit.sign(comm, onSign, signingKey);
           }
           const oid = await _writeObject({
-            fs: fs16,
+            fs: fs19,
             gitdir,
             type: "commit",
             object: comm.toObject(),
@@ -41405,7 +41405,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
           if (!noUpdateBranch && !dryRun) {
             await GitRefManager.writeRef({
-              fs: fs16,
+              fs: fs19,
               gitdir,
               ref: detachedHead ? "HEAD" : ref,
               value: oid
@@ -41415,12 +41415,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       );
     }
-    async function constructTree({ fs: fs16, gitdir, inode, dryRun }) {
+    async function constructTree({ fs: fs19, gitdir, inode, dryRun }) {
       const children = inode.children;
       for (const inode2 of children) {
         if (inode2.type === "tree") {
           inode2.metadata.mode = "040000";
-          inode2.metadata.oid = await constructTree({ fs: fs16, gitdir, inode: inode2, dryRun });
+          inode2.metadata.oid = await constructTree({ fs: fs19, gitdir, inode: inode2, dryRun });
         }
       }
       const entries = children.map((inode2) => ({
@@ -41431,7 +41431,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }));
       const tree = GitTree.from(entries);
       const oid = await _writeObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         type: "tree",
         object: tree.toObject(),
@@ -41439,9 +41439,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function resolveFilepath({ fs: fs16, cache: cache2, gitdir, oid, filepath }) {
+    async function resolveFilepath({ fs: fs19, cache: cache2, gitdir, oid, filepath }) {
       const entry = await resolveFilepathEntry({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid,
@@ -41450,7 +41450,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return entry.oid;
     }
     async function resolveFilepathEntry({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
@@ -41462,14 +41462,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new InvalidFilepathError("trailing-slash");
       }
       const _oid = oid;
-      const result = await resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
+      const result = await resolveTree({ fs: fs19, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (filepath === "") {
         return { mode: "040000", oid: result.oid, path: "", type: "tree" };
       } else {
         const pathArray = filepath.split("/");
         return _resolveFilepath({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           tree,
@@ -41480,7 +41480,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _resolveFilepath({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       tree,
@@ -41495,7 +41495,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return entry;
           } else {
             const { type, object } = await _readObject({
-              fs: fs16,
+              fs: fs19,
               cache: cache2,
               gitdir,
               oid: entry.oid
@@ -41505,7 +41505,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             }
             tree = GitTree.from(object);
             return _resolveFilepath({
-              fs: fs16,
+              fs: fs19,
               cache: cache2,
               gitdir,
               tree,
@@ -41519,26 +41519,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`file or directory found at "${oid}:${filepath}"`);
     }
     async function _readTree({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs16, cache: cache2, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs19, cache: cache2, gitdir, oid, filepath });
       }
-      const { tree, oid: treeOid } = await resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
+      const { tree, oid: treeOid } = await resolveTree({ fs: fs19, cache: cache2, gitdir, oid });
       const result = {
         oid: treeOid,
         tree: tree.entries()
       };
       return result;
     }
-    async function _writeTree({ fs: fs16, gitdir, tree }) {
+    async function _writeTree({ fs: fs19, gitdir, tree }) {
       const object = GitTree.from(tree).toObject();
       const oid = await _writeObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         type: "tree",
         object,
@@ -41547,7 +41547,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return oid;
     }
     async function _addNote({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       onSign,
       gitdir,
@@ -41561,14 +41561,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs19, ref });
       } catch (err2) {
         if (!(err2 instanceof NotFoundError)) {
           throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -41587,7 +41587,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         note = Buffer.from(note, "utf8");
       }
       const noteOid = await _writeObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         type: "blob",
         object: note,
@@ -41595,12 +41595,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       tree.push({ mode: "100644", path: oid, oid: noteOid, type: "blob" });
       const treeOid = await _writeTree({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         onSign,
         gitdir,
@@ -41637,19 +41637,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs16 = new FileSystem(_fs);
-        const author = await normalizeAuthorObject({ fs: fs16, gitdir, author: _author });
+        const fs19 = new FileSystem(_fs);
+        const author = await normalizeAuthorObject({ fs: fs19, gitdir, author: _author });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         return await _addNote({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -41666,11 +41666,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _addRemote({ fs: fs16, gitdir, remote, url, force }) {
+    async function _addRemote({ fs: fs19, gitdir, remote, url, force }) {
       if (!isValidRef(remote, true)) {
         throw new InvalidRefNameError(remote, cleanGitRef.clean(remote));
       }
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
       if (!force) {
         const remoteNames = await config.getSubsections("remote");
         if (remoteNames.includes(remote)) {
@@ -41684,10 +41684,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         `remote.${remote}.fetch`,
         `+refs/heads/*:refs/remotes/${remote}/*`
       );
-      await GitConfigManager.save({ fs: fs16, gitdir, config });
+      await GitConfigManager.save({ fs: fs19, gitdir, config });
     }
     async function addRemote({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       remote,
@@ -41695,11 +41695,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("remote", remote);
         assertParameter("url", url);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _addRemote({
           fs: fsp,
@@ -41714,7 +41714,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _annotatedTag({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       onSign,
       gitdir,
@@ -41727,15 +41727,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      if (!force && await GitRefManager.exists({ fs: fs16, gitdir, ref })) {
+      if (!force && await GitRefManager.exists({ fs: fs19, gitdir, ref })) {
         throw new AlreadyExistsError("tag", ref);
       }
       const oid = await GitRefManager.resolve({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: object || "HEAD"
       });
-      const { type } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+      const { type } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
       let tagObject = GitAnnotatedTag.from({
         object: oid,
         type,
@@ -41748,12 +41748,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         tagObject = await GitAnnotatedTag.sign(tagObject, onSign, signingKey);
       }
       const value = await _writeObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         type: "tag",
         object: tagObject.toObject()
       });
-      await GitRefManager.writeRef({ fs: fs16, gitdir, ref, value });
+      await GitRefManager.writeRef({ fs: fs19, gitdir, ref, value });
     }
     async function annotatedTag({
       fs: _fs,
@@ -41776,16 +41776,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         const tagger = await normalizeAuthorObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           author: _tagger
         });
         if (!tagger) throw new MissingNameError("tagger");
         return await _annotatedTag({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -41803,7 +41803,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _branch({
-      fs: fs16,
+      fs: fs19,
       gitdir,
       ref,
       object,
@@ -41815,24 +41815,24 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fullref = `refs/heads/${ref}`;
       if (!force) {
-        const exist = await GitRefManager.exists({ fs: fs16, gitdir, ref: fullref });
+        const exist = await GitRefManager.exists({ fs: fs19, gitdir, ref: fullref });
         if (exist) {
           throw new AlreadyExistsError("branch", ref, false);
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref: object || "HEAD" });
+        oid = await GitRefManager.resolve({ fs: fs19, gitdir, ref: object || "HEAD" });
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }
       if (oid) {
-        oid = (await resolveCommit2({ fs: fs16, cache: {}, gitdir, oid })).oid;
-        await GitRefManager.writeRef({ fs: fs16, gitdir, ref: fullref, value: oid });
+        oid = (await resolveCommit2({ fs: fs19, cache: {}, gitdir, oid })).oid;
+        await GitRefManager.writeRef({ fs: fs19, gitdir, ref: fullref, value: oid });
       }
       if (checkout2) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           ref: "HEAD",
           value: fullref
@@ -41840,7 +41840,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function branch({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -41849,10 +41849,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       force = false
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _branch({
           fs: fsp,
@@ -41867,14 +41867,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function assertNoSymlinkInLeadingPath(fs16, dir, fullpath) {
+    async function assertNoSymlinkInLeadingPath(fs19, dir, fullpath) {
       const parts = fullpath.split("/");
       parts.pop();
       let current = dir;
       for (const part of parts) {
         if (part === "" || part === ".") continue;
         current = `${current}/${part}`;
-        const stats = await fs16.lstat(current);
+        const stats = await fs19.lstat(current);
         if (stats && stats.isSymbolicLink()) {
           throw new UnsafeFilepathError(fullpath);
         }
@@ -41894,7 +41894,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath.startsWith(`${base}/`);
     };
     async function _checkout({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       onProgress,
       onPostCheckout,
@@ -41915,30 +41915,30 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let oldOid;
       if (onPostCheckout) {
         try {
-          oldOid = await GitRefManager.resolve({ fs: fs16, gitdir, ref: "HEAD" });
+          oldOid = await GitRefManager.resolve({ fs: fs19, gitdir, ref: "HEAD" });
         } catch (err2) {
           oldOid = "0000000000000000000000000000000000000000";
         }
       }
       let oid;
       try {
-        oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
+        oid = await GitRefManager.resolve({ fs: fs19, gitdir, ref });
       } catch (err2) {
         if (ref === "HEAD" || !(err2 instanceof NotFoundError)) throw err2;
         const remoteRef = `${remote}/${ref}`;
         oid = await GitRefManager.resolve({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           ref: remoteRef
         });
         if (track) {
-          const config = await GitConfigManager.get({ fs: fs16, gitdir });
+          const config = await GitConfigManager.get({ fs: fs19, gitdir });
           await config.set(`branch.${ref}.remote`, remote);
           await config.set(`branch.${ref}.merge`, `refs/heads/${ref}`);
-          await GitConfigManager.save({ fs: fs16, gitdir, config });
+          await GitConfigManager.save({ fs: fs19, gitdir, config });
         }
         await GitRefManager.writeRef({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           ref: `refs/heads/${ref}`,
           value: oid
@@ -41946,7 +41946,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (!noUpdateHead) {
         try {
-          oid = (await resolveCommit2({ fs: fs16, cache: cache2, gitdir, oid })).oid;
+          oid = (await resolveCommit2({ fs: fs19, cache: cache2, gitdir, oid })).oid;
         } catch (err2) {
           if (err2 instanceof NotFoundError) {
             throw new CommitNotFetchedError(ref, err2.data.what);
@@ -41958,7 +41958,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let ops;
         try {
           ops = await analyze({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             onProgress,
             dir,
@@ -41996,7 +41996,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         let count = 0;
         const total = ops.length;
         await GitIndexManager.acquire(
-          { fs: fs16, gitdir, cache: cache2 },
+          { fs: fs19, gitdir, cache: cache2 },
           async function(index2) {
             await Promise.all(
               ops.filter(
@@ -42004,7 +42004,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               ).map(async function([method, fullpath]) {
                 const filepath = `${dir}/${fullpath}`;
                 if (method === "delete") {
-                  await fs16.rm(filepath);
+                  await fs19.rm(filepath);
                 }
                 index2.delete({ filepath: fullpath });
                 if (onProgress) {
@@ -42019,14 +42019,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         );
         await GitIndexManager.acquire(
-          { fs: fs16, gitdir, cache: cache2 },
+          { fs: fs19, gitdir, cache: cache2 },
           async function(index2) {
             for (const [method, fullpath] of ops) {
               if (method === "rmdir" || method === "rmdir-index") {
                 const filepath = `${dir}/${fullpath}`;
                 try {
                   if (method === "rmdir") {
-                    await fs16.rmdir(filepath);
+                    await fs19.rmdir(filepath);
                   }
                   index2.delete({ filepath: fullpath });
                   if (onProgress) {
@@ -42052,8 +42052,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         await Promise.all(
           ops.filter(([method]) => method === "mkdir" || method === "mkdir-index").map(async function([_2, fullpath]) {
             const filepath = `${dir}/${fullpath}`;
-            await assertNoSymlinkInLeadingPath(fs16, dir, fullpath);
-            await fs16.mkdir(filepath);
+            await assertNoSymlinkInLeadingPath(fs19, dir, fullpath);
+            await fs19.mkdir(filepath);
             if (onProgress) {
               await onProgress({
                 phase: "Updating workdir",
@@ -42070,7 +42070,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const updateWorkingDirResults = await batchAllSettled(
             "Update Working Dir",
             eligibleOps.map(
-              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs16, cache: cache2, gitdir, dir }, [
+              ([method, fullpath, oid2, mode, chmod2]) => () => updateWorkingDir({ fs: fs19, cache: cache2, gitdir, dir }, [
                 method,
                 fullpath,
                 oid2,
@@ -42082,7 +42082,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             batchSize
           );
           await GitIndexManager.acquire(
-            { fs: fs16, gitdir, cache: cache2, allowUnmerged: true },
+            { fs: fs19, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               await batchAllSettled(
                 "Update Index",
@@ -42096,7 +42096,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           );
         } else {
           await GitIndexManager.acquire(
-            { fs: fs16, gitdir, cache: cache2, allowUnmerged: true },
+            { fs: fs19, gitdir, cache: cache2, allowUnmerged: true },
             async function(index2) {
               const settled = await Promise.allSettled(
                 ops.filter(
@@ -42104,22 +42104,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 ).map(async function([method, fullpath, oid2, mode, chmod2]) {
                   const filepath = `${dir}/${fullpath}`;
                   if (method !== "create-index" && method !== "mkdir-index") {
-                    await assertNoSymlinkInLeadingPath(fs16, dir, fullpath);
+                    await assertNoSymlinkInLeadingPath(fs19, dir, fullpath);
                     const { object } = await _readObject({
-                      fs: fs16,
+                      fs: fs19,
                       cache: cache2,
                       gitdir,
                       oid: oid2
                     });
                     if (chmod2) {
-                      await fs16.rm(filepath);
+                      await fs19.rm(filepath);
                     }
                     if (mode === 33188) {
-                      await fs16.write(filepath, object);
+                      await fs19.write(filepath, object);
                     } else if (mode === 33261) {
-                      await fs16.write(filepath, object, { mode: 511 });
+                      await fs19.write(filepath, object, { mode: 511 });
                     } else if (mode === 40960) {
-                      await fs16.writelink(filepath, object);
+                      await fs19.writelink(filepath, object);
                     } else {
                       throw new InternalError(
                         `Invalid mode 0o${mode.toString(
@@ -42128,7 +42128,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                       );
                     }
                   }
-                  const stats = await fs16.lstat(filepath);
+                  const stats = await fs19.lstat(filepath);
                   if (mode === 33261) {
                     stats.mode = 493;
                   }
@@ -42174,21 +42174,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       if (!noUpdateHead) {
-        const fullRef = await GitRefManager.expand({ fs: fs16, gitdir, ref });
+        const fullRef = await GitRefManager.expand({ fs: fs19, gitdir, ref });
         if (fullRef.startsWith("refs/heads")) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs16,
+            fs: fs19,
             gitdir,
             ref: "HEAD",
             value: fullRef
           });
         } else {
-          await GitRefManager.writeRef({ fs: fs16, gitdir, ref: "HEAD", value: oid });
+          await GitRefManager.writeRef({ fs: fs19, gitdir, ref: "HEAD", value: oid });
         }
       }
     }
     async function analyze({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       onProgress,
       dir,
@@ -42200,7 +42200,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let count = 0;
       return _walk({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         dir,
         gitdir,
@@ -42452,27 +42452,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         console.warn(`Error inserting ${fullpath} into index:`, e);
       }
     }
-    async function updateWorkingDir({ fs: fs16, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
+    async function updateWorkingDir({ fs: fs19, cache: cache2, gitdir, dir }, [method, fullpath, oid, mode, chmod2]) {
       const filepath = `${dir}/${fullpath}`;
       if (method !== "create-index" && method !== "mkdir-index") {
-        await assertNoSymlinkInLeadingPath(fs16, dir, fullpath);
-        const { object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+        await assertNoSymlinkInLeadingPath(fs19, dir, fullpath);
+        const { object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
         if (chmod2) {
-          await fs16.rm(filepath);
+          await fs19.rm(filepath);
         }
         if (mode === 33188) {
-          await fs16.write(filepath, object);
+          await fs19.write(filepath, object);
         } else if (mode === 33261) {
-          await fs16.write(filepath, object, { mode: 511 });
+          await fs19.write(filepath, object, { mode: 511 });
         } else if (mode === 40960) {
-          await fs16.writelink(filepath, object);
+          await fs19.writelink(filepath, object);
         } else {
           throw new InternalError(
             `Invalid mode 0o${mode.toString(8)} detected in blob ${oid}`
           );
         }
       }
-      const stats = await fs16.lstat(filepath);
+      const stats = await fs19.lstat(filepath);
       if (mode === 33261) {
         stats.mode = 493;
       }
@@ -42512,7 +42512,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results;
     }
     async function checkout({
-      fs: fs16,
+      fs: fs19,
       onProgress,
       onPostCheckout,
       dir,
@@ -42530,12 +42530,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         const ref = _ref || "HEAD";
         const restoreFromIndex = _ref === void 0 && filepaths != null && filepaths.length > 0;
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _checkout({
           fs: fsp,
@@ -42594,7 +42594,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { cleanMerge, mergedText };
     }
     async function mergeTree({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -42617,20 +42617,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const deleteByUs = [];
       const deleteByTheirs = [];
       const results = await _walk({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         dir,
         gitdir,
         trees: [ourTree, baseTree, theirTree],
         map: async function(filepath, [ours, base, theirs]) {
-          const path15 = basename(filepath);
+          const path18 = basename(filepath);
           const ourChange = await modified(ours, base);
           const theirChange = await modified(theirs, base);
           switch (`${ourChange}-${theirChange}`) {
             case "false-false": {
               return {
                 mode: await base.mode(),
-                path: path15,
+                path: path18,
                 oid: await base.oid(),
                 type: await base.type()
               };
@@ -42639,14 +42639,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!theirs && await ours.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path15,
+                  path: path18,
                   oid: await ours.oid(),
                   type: await ours.type()
                 };
               }
               return theirs ? {
                 mode: await theirs.mode(),
-                path: path15,
+                path: path18,
                 oid: await theirs.oid(),
                 type: await theirs.type()
               } : void 0;
@@ -42655,14 +42655,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (!ours && await theirs.type() === "tree") {
                 return {
                   mode: await theirs.mode(),
-                  path: path15,
+                  path: path18,
                   oid: await theirs.oid(),
                   type: await theirs.type()
                 };
               }
               return ours ? {
                 mode: await ours.mode(),
-                path: path15,
+                path: path18,
                 oid: await ours.oid(),
                 type: await ours.type()
               } : void 0;
@@ -42671,16 +42671,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               if (ours && theirs && await ours.type() === "tree" && await theirs.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path15,
+                  path: path18,
                   oid: await ours.oid(),
                   type: "tree"
                 };
               }
               if (ours && theirs && await ours.type() === "blob" && await theirs.type() === "blob") {
                 return mergeBlobs({
-                  fs: fs16,
+                  fs: fs19,
                   gitdir,
-                  path: path15,
+                  path: path18,
                   ours,
                   base,
                   theirs,
@@ -42726,7 +42726,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await theirs.mode(),
                   oid: await theirs.oid(),
                   type: "blob",
-                  path: path15
+                  path: path18
                 };
               }
               if (base && ours && !theirs && await base.type() === "blob" && await ours.type() === "blob") {
@@ -42743,7 +42743,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   mode: await ours.mode(),
                   oid: await ours.oid(),
                   type: "blob",
-                  path: path15
+                  path: path18
                 };
               }
               if (base && !ours && !theirs && (await base.type() === "blob" || await base.type() === "tree")) {
@@ -42766,7 +42766,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             const tree = new GitTree(entries);
             const object = tree.toObject();
             const oid = await _writeObject({
-              fs: fs16,
+              fs: fs19,
               gitdir,
               type: "tree",
               object,
@@ -42780,17 +42780,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (unmergedFiles.length !== 0) {
         if (dir && !abortOnConflict) {
           await _walk({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             dir,
             gitdir,
             trees: [TREE({ ref: results.oid })],
             map: async function(filepath, [entry]) {
-              const path15 = `${dir}/${filepath}`;
+              const path18 = `${dir}/${filepath}`;
               if (await entry.type() === "blob") {
                 const mode = await entry.mode();
                 const content = await entry.content();
-                await fs16.write(path15, content, { mode });
+                await fs19.write(path18, content, { mode });
               }
               return true;
             }
@@ -42806,9 +42806,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return results.oid;
     }
     async function mergeBlobs({
-      fs: fs16,
+      fs: fs19,
       gitdir,
-      path: path15,
+      path: path18,
       ours,
       base,
       theirs,
@@ -42831,19 +42831,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (await ours.oid() === await theirs.oid()) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path15, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path18, oid: await ours.oid(), type }
         };
       }
       if (await ours.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path15, oid: await theirs.oid(), type }
+          mergeResult: { mode, path: path18, oid: await theirs.oid(), type }
         };
       }
       if (await theirs.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path15, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path18, oid: await ours.oid(), type }
         };
       }
       const ourContent = Buffer.from(await ours.content()).toString("utf8");
@@ -42851,47 +42851,47 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const { mergedText, cleanMerge } = await mergeDriver({
         branches: [baseName, ourName, theirName],
         contents: [baseContent, ourContent, theirContent],
-        path: path15
+        path: path18
       });
       const oid = await _writeObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         type: "blob",
         object: Buffer.from(mergedText, "utf8"),
         dryRun
       });
-      return { cleanMerge, mergeResult: { mode, path: path15, oid, type } };
+      return { cleanMerge, mergeResult: { mode, path: path18, oid, type } };
     }
     var _TreeMap = {
       stage: STAGE,
       workdir: WORKDIR
     };
-    async function checkAndWriteBlob(fs16, gitdir, dir, filepath, oid = null) {
+    async function checkAndWriteBlob(fs19, gitdir, dir, filepath, oid = null) {
       const currentFilepath = join(dir, filepath);
-      const stats = await fs16.lstat(currentFilepath);
+      const stats = await fs19.lstat(currentFilepath);
       if (!stats) throw new NotFoundError(currentFilepath);
       if (stats.isDirectory())
         throw new InternalError(
           `${currentFilepath}: file expected, but found directory`
         );
-      const objContent = oid ? await readObjectLoose({ fs: fs16, gitdir, oid }) : void 0;
+      const objContent = oid ? await readObjectLoose({ fs: fs19, gitdir, oid }) : void 0;
       let retOid = objContent ? oid : void 0;
       if (!objContent) {
         await acquireLock(currentFilepath, async () => {
-          const object = stats.isSymbolicLink() ? await fs16.readlink(currentFilepath).then(posixifyPathBuffer) : await fs16.read(currentFilepath);
+          const object = stats.isSymbolicLink() ? await fs19.readlink(currentFilepath).then(posixifyPathBuffer) : await fs19.read(currentFilepath);
           if (object === null) throw new NotFoundError(currentFilepath);
-          retOid = await _writeObject({ fs: fs16, gitdir, type: "blob", object });
+          retOid = await _writeObject({ fs: fs19, gitdir, type: "blob", object });
         });
       }
       return retOid;
     }
-    async function processTreeEntries({ fs: fs16, dir, gitdir, entries }) {
+    async function processTreeEntries({ fs: fs19, dir, gitdir, entries }) {
       async function processTreeEntry(entry) {
         if (entry.type === "tree") {
           if (!entry.oid) {
             const children = await Promise.all(entry.children.map(processTreeEntry));
             entry.oid = await _writeTree({
-              fs: fs16,
+              fs: fs19,
               gitdir,
               tree: children
             });
@@ -42899,7 +42899,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         } else if (entry.type === "blob") {
           entry.oid = await checkAndWriteBlob(
-            fs16,
+            fs19,
             gitdir,
             dir,
             entry.path,
@@ -42913,7 +42913,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return Promise.all(entries.map(processTreeEntry));
     }
     async function writeTreeChanges({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir,
       treePair
@@ -42923,7 +42923,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const trees = treePair.map((t) => typeof t === "string" ? _TreeMap[t]() : t);
       const changedEntries = [];
       const map = async (filepath, [head, stage]) => {
-        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs16, dir, gitdir, filepath })) {
+        if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs19, dir, gitdir, filepath })) {
           return;
         }
         if (stage) {
@@ -42953,7 +42953,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const [head, stage] = child;
           if (isStage) {
             if (stage) {
-              if (await fs16.exists(`${dir}/${stage.toString()}`)) {
+              if (await fs19.exists(`${dir}/${stage.toString()}`)) {
                 filtered.push(child);
               } else {
                 changedEntries.push([null, stage]);
@@ -42970,7 +42970,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filtered.length ? Promise.all(filtered.map(walk2)) : [];
       };
       const entries = await _walk({
-        fs: fs16,
+        fs: fs19,
         cache: {},
         dir,
         gitdir,
@@ -42983,7 +42983,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return null;
       }
       const processedEntries = await processTreeEntries({
-        fs: fs16,
+        fs: fs19,
         dir,
         gitdir,
         entries
@@ -42994,10 +42994,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         oid: entry.oid,
         type: entry.type
       }));
-      return _writeTree({ fs: fs16, gitdir, tree: treeEntries });
+      return _writeTree({ fs: fs19, gitdir, tree: treeEntries });
     }
     async function applyTreeChanges({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir,
       stashCommit,
@@ -43007,13 +43007,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const dirRemoved = [];
       const stageUpdated = [];
       const ops = await _walk({
-        fs: fs16,
+        fs: fs19,
         cache: {},
         dir,
         gitdir,
         trees: [TREE({ ref: parentCommit }), TREE({ ref: stashCommit })],
         map: async (filepath, [parent, stash2]) => {
-          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs16, dir, gitdir, filepath })) {
+          if (filepath === "." || await GitIgnoreManager.isIgnored({ fs: fs19, dir, gitdir, filepath })) {
             return;
           }
           const type = stash2 ? await stash2.type() : await parent.type();
@@ -43036,7 +43036,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                 stageUpdated.push({
                   filepath,
                   oid,
-                  stats: await fs16.lstat(join(dir, filepath))
+                  stats: await fs19.lstat(join(dir, filepath))
                 });
               return {
                 method: "write",
@@ -43052,43 +43052,43 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const currentFilepath = join(dir, op.filepath);
           switch (op.method) {
             case "rmdir":
-              await fs16.rmdir(currentFilepath);
+              await fs19.rmdir(currentFilepath);
               break;
             case "mkdir":
-              await assertNoSymlinkInLeadingPath(fs16, dir, op.filepath);
-              await fs16.mkdir(currentFilepath);
+              await assertNoSymlinkInLeadingPath(fs19, dir, op.filepath);
+              await fs19.mkdir(currentFilepath);
               break;
             case "rm":
-              await fs16.rm(currentFilepath);
+              await fs19.rm(currentFilepath);
               break;
             case "write":
               if (!dirRemoved.some(
                 (removedDir) => currentFilepath.startsWith(removedDir)
               )) {
-                await assertNoSymlinkInLeadingPath(fs16, dir, op.filepath);
+                await assertNoSymlinkInLeadingPath(fs19, dir, op.filepath);
                 const { object } = await _readObject({
-                  fs: fs16,
+                  fs: fs19,
                   cache: {},
                   gitdir,
                   oid: op.oid
                 });
-                if (await fs16.exists(currentFilepath)) {
-                  await fs16.rm(currentFilepath);
+                if (await fs19.exists(currentFilepath)) {
+                  await fs19.rm(currentFilepath);
                 }
-                await fs16.write(currentFilepath, object);
+                await fs19.write(currentFilepath, object);
               }
               break;
           }
         }
       });
-      await GitIndexManager.acquire({ fs: fs16, gitdir, cache: {} }, async (index2) => {
+      await GitIndexManager.acquire({ fs: fs19, gitdir, cache: {} }, async (index2) => {
         stageUpdated.forEach(({ filepath, stats, oid }) => {
           index2.insert({ filepath, stats, oid });
         });
       });
     }
     async function _cherryPick({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir,
@@ -43100,7 +43100,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       mergeDriver
     }) {
       const { commit: cherryCommit, oid: cherryOid } = await _readCommit({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid
@@ -43112,26 +43112,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw new CherryPickRootCommitError(cherryOid);
       }
       const currentOid = await GitRefManager.resolve({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: "HEAD"
       });
       const { commit: currentCommit } = await _readCommit({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid: currentOid
       });
       const cherryParentOid = cherryCommit.parent[0];
       const { commit: cherryParent } = await _readCommit({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid: cherryParentOid
       });
       if (dir && (!dryRun && !noUpdateBranch || !abortOnConflict)) {
         const filepaths = await findLocalChanges({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           dir,
           gitdir,
@@ -43145,10 +43145,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       }
       const mergedTreeOid = await GitIndexManager.acquire(
-        { fs: fs16, gitdir, cache: cache2, allowUnmerged: false },
+        { fs: fs19, gitdir, cache: cache2, allowUnmerged: false },
         async (index2) => {
           return mergeTree({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             dir,
             gitdir,
@@ -43169,7 +43169,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw mergedTreeOid;
       }
       const newOid = await _commit({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         message: cherryCommit.message,
@@ -43185,7 +43185,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (dir && !dryRun && !noUpdateBranch) {
         await applyTreeChanges({
-          fs: fs16,
+          fs: fs19,
           dir,
           gitdir,
           stashCommit: newOid,
@@ -43196,7 +43196,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return newOid;
     }
     async function findLocalChanges({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir,
@@ -43206,7 +43206,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allTracked
     }) {
       const changed = await _walk({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         dir,
         gitdir,
@@ -43225,14 +43225,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       if (changed.length === 0 && !allTracked) return [];
       return _walk({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         dir,
         gitdir,
         trees: [TREE({ ref: headTree }), STAGE(), WORKDIR()],
         map: async (filepath, [head, stage, workdir]) => {
           if (filepath === ".") return;
-          if (!allTracked && !changed.some((path15) => worthWalking(filepath, path15))) {
+          if (!allTracked && !changed.some((path18) => worthWalking(filepath, path18))) {
             return null;
           }
           const headOid = head && await head.type() === "blob" ? await head.oid() : void 0;
@@ -43262,17 +43262,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         const { commit: cherryCommit } = await _readCommit({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir: updatedGitdir,
           oid
         });
         if (cherryCommit.parent && cherryCommit.parent.length > 1) {
           return await _cherryPick({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             dir,
             gitdir: updatedGitdir,
@@ -43285,7 +43285,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           });
         }
         const normalizedCommitter = await normalizeCommitterObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           committer
         });
@@ -43293,7 +43293,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _cherryPick({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -43322,20 +43322,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return ref;
     }
     async function _currentBranch({
-      fs: fs16,
+      fs: fs19,
       gitdir,
       fullname = false,
       test: test2 = false
     }) {
       const ref = await GitRefManager.resolve({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: "HEAD",
         depth: 2
       });
       if (test2) {
         try {
-          await GitRefManager.resolve({ fs: fs16, gitdir, ref });
+          await GitRefManager.resolve({ fs: fs19, gitdir, ref });
         } catch (err2) {
           if (err2 instanceof NotFoundError) return;
           throw err2;
@@ -43766,14 +43766,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} [args.gitdir] - [required] The [git directory](dir-vs-gitdir.md) path
        * @returns {Promise<Set<string>>} - A set of shallow object IDs.
        */
-      static async read({ fs: fs16, gitdir }) {
+      static async read({ fs: fs19, gitdir }) {
         const filepath = join(gitdir, "shallow");
         const oids = /* @__PURE__ */ new Set();
         await acquireLock(filepath, async function() {
-          const text = await fs16.read(filepath, { encoding: "utf8" });
-          if (text === null) return oids;
-          if (text.trim() === "") return oids;
-          text.trim().split("\n").map((oid) => oids.add(oid));
+          const text2 = await fs19.read(filepath, { encoding: "utf8" });
+          if (text2 === null) return oids;
+          if (text2.trim() === "") return oids;
+          text2.trim().split("\n").map((oid) => oids.add(oid));
         });
         return oids;
       }
@@ -43787,18 +43787,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {Set<string>} args.oids - A set of shallow object IDs to write.
        * @returns {Promise<void>}
        */
-      static async write({ fs: fs16, gitdir, oids }) {
+      static async write({ fs: fs19, gitdir, oids }) {
         const filepath = join(gitdir, "shallow");
         if (oids.size > 0) {
-          const text = [...oids].join("\n") + "\n";
+          const text2 = [...oids].join("\n") + "\n";
           await acquireLock(filepath, async function() {
-            await fs16.write(filepath, text, {
+            await fs19.write(filepath, text2, {
               encoding: "utf8"
             });
           });
         } else {
           await acquireLock(filepath, async function() {
-            await fs16.rm(filepath);
+            await fs19.rm(filepath);
           });
         }
       }
@@ -44106,7 +44106,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _fetch({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       http: http2,
       onProgress,
@@ -44130,8 +44130,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       prune = false,
       pruneTags = false
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs16, gitdir, test: true });
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs19, gitdir, test: true });
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
       const remote = _remote || ref && await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -44202,23 +44202,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (relative) capabilities.push("deepen-relative");
       const wants = singleBranch ? [oid] : remoteRefs.values();
       const haveRefs = singleBranch ? [ref] : await GitRefManager.listRefs({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         filepath: `refs`
       });
       let haves = [];
       for (let ref2 of haveRefs) {
         try {
-          ref2 = await GitRefManager.expand({ fs: fs16, gitdir, ref: ref2 });
-          const oid2 = await GitRefManager.resolve({ fs: fs16, gitdir, ref: ref2 });
-          if (await hasObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 })) {
+          ref2 = await GitRefManager.expand({ fs: fs19, gitdir, ref: ref2 });
+          const oid2 = await GitRefManager.resolve({ fs: fs19, gitdir, ref: ref2 });
+          if (await hasObject({ fs: fs19, cache: cache2, gitdir, oid: oid2 })) {
             haves.push(oid2);
           }
         } catch (err2) {
         }
       }
       haves = [...new Set(haves)];
-      const oids = await GitShallowManager.read({ fs: fs16, gitdir });
+      const oids = await GitShallowManager.read({ fs: fs19, gitdir });
       const shallows = remoteHTTP.capabilities.has("shallow") ? [...oids] : [];
       const packstream = writeUploadPackRequest({
         capabilities,
@@ -44247,10 +44247,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.shallows) {
         if (!oids.has(oid2)) {
           try {
-            const { object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
+            const { object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid: oid2 });
             const commit2 = new GitCommit(object);
             const hasParents = await Promise.all(
-              commit2.headers().parent.map((oid3) => hasObject({ fs: fs16, cache: cache2, gitdir, oid: oid3 }))
+              commit2.headers().parent.map((oid3) => hasObject({ fs: fs19, cache: cache2, gitdir, oid: oid3 }))
             );
             const haveAllParents = hasParents.length === 0 || hasParents.every((has) => has);
             if (!haveAllParents) {
@@ -44264,7 +44264,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       for (const oid2 of response.unshallows) {
         oids.delete(oid2);
       }
-      await GitShallowManager.write({ fs: fs16, gitdir, oids });
+      await GitShallowManager.write({ fs: fs19, gitdir, oids });
       if (singleBranch) {
         const refs = /* @__PURE__ */ new Map([[fullref, oid]]);
         const symrefs = /* @__PURE__ */ new Map();
@@ -44281,7 +44281,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           refs.set(key, realRef);
         }
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           remote,
           refs,
@@ -44294,7 +44294,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
       } else {
         const { pruned } = await GitRefManager.updateRemoteRefs({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           remote,
           refs: remoteRefs,
@@ -44358,25 +44358,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (packfileSha !== "" && !emptyPackfile(packfile)) {
         res.packfile = `objects/pack/pack-${packfileSha}.pack`;
         const fullpath = join(gitdir, res.packfile);
-        await fs16.write(fullpath, packfile);
-        const getExternalRefDelta = (oid2) => _readObject({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
+        await fs19.write(fullpath, packfile);
+        const getExternalRefDelta = (oid2) => _readObject({ fs: fs19, cache: cache2, gitdir, oid: oid2 });
         const idx = await GitPackIndex.fromPack({
           pack: packfile,
           getExternalRefDelta,
           onProgress
         });
-        await fs16.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs19.write(fullpath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
       }
       return res;
     }
     async function _init({
-      fs: fs16,
+      fs: fs19,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
-      if (await fs16.exists(gitdir + "/config")) return;
+      if (await fs19.exists(gitdir + "/config")) return;
       let folders = [
         "hooks",
         "info",
@@ -44387,9 +44387,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ];
       folders = folders.map((dir2) => gitdir + "/" + dir2);
       for (const folder of folders) {
-        await fs16.mkdir(folder);
+        await fs19.mkdir(folder);
       }
-      await fs16.write(
+      await fs19.write(
         gitdir + "/config",
         `[core]
 	repositoryformatversion = 0
@@ -44397,11 +44397,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
 	bare = ${bare}
 ` + (bare ? "" : "	logallrefupdates = true\n") + "	symlinks = false\n	ignorecase = true\n"
       );
-      await fs16.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
+      await fs19.write(gitdir + "/HEAD", `ref: refs/heads/${defaultBranch}
 `);
     }
     async function _clone({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       http: http2,
       onProgress,
@@ -44428,15 +44428,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        await _init({ fs: fs16, gitdir });
-        await _addRemote({ fs: fs16, gitdir, remote, url, force: false });
+        await _init({ fs: fs19, gitdir });
+        await _addRemote({ fs: fs19, gitdir, remote, url, force: false });
         if (corsProxy) {
-          const config = await GitConfigManager.get({ fs: fs16, gitdir });
+          const config = await GitConfigManager.get({ fs: fs19, gitdir });
           await config.set(`http.corsProxy`, corsProxy);
-          await GitConfigManager.save({ fs: fs16, gitdir, config });
+          await GitConfigManager.save({ fs: fs19, gitdir, config });
         }
         const { defaultBranch, fetchHead } = await _fetch({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           http: http2,
           onProgress,
@@ -44460,7 +44460,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         ref = ref || defaultBranch;
         ref = ref.replace("refs/heads/", "");
         await _checkout({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           onProgress,
           onPostCheckout,
@@ -44473,12 +44473,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           batchSize
         });
       } catch (err2) {
-        await fs16.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
+        await fs19.rmdir(gitdir, { recursive: true, maxRetries: 10 }).catch(() => void 0);
         throw err2;
       }
     }
     async function clone({
-      fs: fs16,
+      fs: fs19,
       http: http2,
       onProgress,
       onMessage,
@@ -44505,14 +44505,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       batchSize = 100
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         if (!noCheckout) {
           assertParameter("dir", dir);
         }
         assertParameter("url", url);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _clone({
           fs: fsp,
@@ -44572,10 +44572,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         return await _commit({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -44597,16 +44597,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function currentBranch({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       fullname = false,
       test: test2 = false
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _currentBranch({
           fs: fsp,
@@ -44619,34 +44619,34 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteBranch({ fs: fs16, gitdir, ref }) {
+    async function _deleteBranch({ fs: fs19, gitdir, ref }) {
       ref = ref.startsWith("refs/heads/") ? ref : `refs/heads/${ref}`;
-      const exist = await GitRefManager.exists({ fs: fs16, gitdir, ref });
+      const exist = await GitRefManager.exists({ fs: fs19, gitdir, ref });
       if (!exist) {
         throw new NotFoundError(ref);
       }
-      const fullRef = await GitRefManager.expand({ fs: fs16, gitdir, ref });
-      const currentRef = await _currentBranch({ fs: fs16, gitdir, fullname: true });
+      const fullRef = await GitRefManager.expand({ fs: fs19, gitdir, ref });
+      const currentRef = await _currentBranch({ fs: fs19, gitdir, fullname: true });
       if (fullRef === currentRef) {
-        const value = await GitRefManager.resolve({ fs: fs16, gitdir, ref: fullRef });
-        await GitRefManager.writeRef({ fs: fs16, gitdir, ref: "HEAD", value });
+        const value = await GitRefManager.resolve({ fs: fs19, gitdir, ref: fullRef });
+        await GitRefManager.writeRef({ fs: fs19, gitdir, ref: "HEAD", value });
       }
-      await GitRefManager.deleteRef({ fs: fs16, gitdir, ref: fullRef });
+      await GitRefManager.deleteRef({ fs: fs19, gitdir, ref: fullRef });
       const abbrevRef = abbreviateRef(ref);
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
       await config.deleteSection("branch", abbrevRef);
-      await GitConfigManager.save({ fs: fs16, gitdir, config });
+      await GitConfigManager.save({ fs: fs19, gitdir, config });
     }
     async function deleteBranch2({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       ref
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteBranch({
           fs: fsp,
@@ -44658,11 +44658,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function deleteRef({ fs: fs16, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteRef({ fs: fs19, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         await GitRefManager.deleteRef({ fs: fsp, gitdir: updatedGitdir, ref });
       } catch (err2) {
@@ -44670,21 +44670,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteRemote({ fs: fs16, gitdir, remote }) {
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+    async function _deleteRemote({ fs: fs19, gitdir, remote }) {
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
       await config.deleteSection("remote", remote);
-      await GitConfigManager.save({ fs: fs16, gitdir, config });
+      await GitConfigManager.save({ fs: fs19, gitdir, config });
     }
     async function deleteRemote({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("remote", remote);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteRemote({
           fs: fsp,
@@ -44696,15 +44696,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _deleteTag({ fs: fs16, gitdir, ref }) {
+    async function _deleteTag({ fs: fs19, gitdir, ref }) {
       ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-      await GitRefManager.deleteRef({ fs: fs16, gitdir, ref });
+      await GitRefManager.deleteRef({ fs: fs19, gitdir, ref });
     }
-    async function deleteTag({ fs: fs16, dir, gitdir = join(dir, ".git"), ref }) {
+    async function deleteTag({ fs: fs19, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _deleteTag({
           fs: fsp,
@@ -44716,25 +44716,25 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function expandOidLoose({ fs: fs16, gitdir, oid: short }) {
+    async function expandOidLoose({ fs: fs19, gitdir, oid: short }) {
       const prefix = short.slice(0, 2);
-      const objectsSuffixes = await fs16.readdir(`${gitdir}/objects/${prefix}`);
+      const objectsSuffixes = await fs19.readdir(`${gitdir}/objects/${prefix}`);
       return objectsSuffixes.map((suffix) => `${prefix}${suffix}`).filter((_oid) => _oid.startsWith(short));
     }
     async function expandOidPacked({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid: short,
       getExternalRefDelta
     }) {
       const results = [];
-      let list = await fs16.readdir(join(gitdir, "objects/pack"));
+      let list = await fs19.readdir(join(gitdir, "objects/pack"));
       list = list.filter((x2) => x2.endsWith(".idx"));
       for (const filename of list) {
         const indexFile = `${gitdir}/objects/pack/${filename}`;
         const p2 = await readPackIndex({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           filename: indexFile,
           getExternalRefDelta
@@ -44746,11 +44746,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return results;
     }
-    async function _expandOid({ fs: fs16, cache: cache2, gitdir, oid: short }) {
-      const getExternalRefDelta = (oid) => _readObject({ fs: fs16, cache: cache2, gitdir, oid });
-      const results = await expandOidLoose({ fs: fs16, gitdir, oid: short });
+    async function _expandOid({ fs: fs19, cache: cache2, gitdir, oid: short }) {
+      const getExternalRefDelta = (oid) => _readObject({ fs: fs19, cache: cache2, gitdir, oid });
+      const results = await expandOidLoose({ fs: fs19, gitdir, oid: short });
       const packedOids = await expandOidPacked({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid: short,
@@ -44770,17 +44770,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       throw new NotFoundError(`an object matching "${short}"`);
     }
     async function expandOid({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _expandOid({
           fs: fsp,
@@ -44793,12 +44793,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function expandRef({ fs: fs16, dir, gitdir = join(dir, ".git"), ref }) {
+    async function expandRef({ fs: fs19, dir, gitdir = join(dir, ".git"), ref }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await GitRefManager.expand({
           fs: fsp,
@@ -44810,15 +44810,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _findMergeBase({ fs: fs16, cache: cache2, gitdir, oids }) {
+    async function _findMergeBase({ fs: fs19, cache: cache2, gitdir, oids }) {
       const visits = {};
       const passes = oids.length;
       const common = /* @__PURE__ */ new Set();
       const parents = /* @__PURE__ */ new Map();
-      const shallows = await GitShallowManager.read({ fs: fs16, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs19, gitdir });
       const readParents = async (oid) => {
         if (parents.has(oid)) return parents.get(oid);
-        const { object, type } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+        const { object, type } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
         if (type !== "commit") {
           throw new ObjectTypeError(oid, type, "commit");
         }
@@ -44868,7 +44868,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return [...common].filter((oid) => !redundant.has(oid));
     }
     async function _merge({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir,
@@ -44888,31 +44888,31 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       allowUnrelatedHistories = false
     }) {
       if (ours === void 0) {
-        ours = await _currentBranch({ fs: fs16, gitdir, fullname: true });
+        ours = await _currentBranch({ fs: fs19, gitdir, fullname: true });
       }
       ours = await GitRefManager.expand({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: ours
       });
       theirs = await GitRefManager.expand({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: theirs
       });
       const ourOid = await GitRefManager.resolve({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: ours
       });
       const { oid: theirOid } = await resolveCommit2({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
-        oid: await GitRefManager.resolve({ fs: fs16, gitdir, ref: theirs })
+        oid: await GitRefManager.resolve({ fs: fs19, gitdir, ref: theirs })
       });
       const baseOids = await _findMergeBase({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oids: [ourOid, theirOid]
@@ -44933,7 +44933,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       if (fastForward2 && baseOid === ourOid) {
         if (!dryRun && !noUpdateBranch) {
-          await GitRefManager.writeRef({ fs: fs16, gitdir, ref: ours, value: theirOid });
+          await GitRefManager.writeRef({ fs: fs19, gitdir, ref: ours, value: theirOid });
         }
         return {
           oid: theirOid,
@@ -44944,10 +44944,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new FastForwardError();
         }
         const tree = await GitIndexManager.acquire(
-          { fs: fs16, gitdir, cache: cache2, allowUnmerged: false },
+          { fs: fs19, gitdir, cache: cache2, allowUnmerged: false },
           async (index2) => {
             return mergeTree({
-              fs: fs16,
+              fs: fs19,
               cache: cache2,
               dir,
               gitdir,
@@ -44971,7 +44971,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           )}`;
         }
         const oid = await _commit({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           message,
@@ -44993,7 +44993,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _pull({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       http: http2,
       onProgress,
@@ -45020,14 +45020,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         if (!ref) {
-          const head = await _currentBranch({ fs: fs16, gitdir });
+          const head = await _currentBranch({ fs: fs19, gitdir });
           if (!head) {
             throw new MissingParameterError("ref");
           }
           ref = head;
         }
         const { fetchHead, fetchHeadDescription } = await _fetch({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           http: http2,
           onProgress,
@@ -45047,7 +45047,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           pruneTags
         });
         await _merge({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           ours: ref,
@@ -45062,7 +45062,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           noUpdateBranch: false
         });
         await _checkout({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           onProgress,
           dir,
@@ -45077,7 +45077,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function fastForward({
-      fs: fs16,
+      fs: fs19,
       http: http2,
       onProgress,
       onMessage,
@@ -45096,7 +45096,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
         const thisWillNotBeUsed = {
@@ -45105,7 +45105,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           timestamp: Date.now(),
           timezoneOffset: 0
         };
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _pull({
           fs: fsp,
@@ -45135,7 +45135,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function fetch2({
-      fs: fs16,
+      fs: fs19,
       http: http2,
       onProgress,
       onMessage,
@@ -45161,10 +45161,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _fetch({
           fs: fsp,
@@ -45197,17 +45197,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function findMergeBase({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oids,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _findMergeBase({
           fs: fsp,
@@ -45220,72 +45220,72 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _findRoot({ fs: fs16, filepath }) {
-      if (await fs16.exists(join(filepath, ".git"))) {
+    async function _findRoot({ fs: fs19, filepath }) {
+      if (await fs19.exists(join(filepath, ".git"))) {
         return filepath;
       } else {
         const parent = dirname(filepath);
         if (parent === filepath) {
           throw new NotFoundError(`git root for ${filepath}`);
         }
-        return _findRoot({ fs: fs16, filepath: parent });
+        return _findRoot({ fs: fs19, filepath: parent });
       }
     }
-    async function findRoot({ fs: fs16, filepath }) {
+    async function findRoot({ fs: fs19, filepath }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("filepath", filepath);
-        return await _findRoot({ fs: new FileSystem(fs16), filepath });
+        return await _findRoot({ fs: new FileSystem(fs19), filepath });
       } catch (err2) {
         err2.caller = "git.findRoot";
         throw err2;
       }
     }
-    async function getConfig({ fs: fs16, dir, gitdir = join(dir, ".git"), path: path15 }) {
+    async function getConfig({ fs: fs19, dir, gitdir = join(dir, ".git"), path: path18 }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path15);
-        const fsp = new FileSystem(fs16);
+        assertParameter("path", path18);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfig({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path15
+          path: path18
         });
       } catch (err2) {
         err2.caller = "git.getConfig";
         throw err2;
       }
     }
-    async function _getConfigAll({ fs: fs16, gitdir, path: path15 }) {
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
-      return config.getall(path15);
+    async function _getConfigAll({ fs: fs19, gitdir, path: path18 }) {
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
+      return config.getall(path18);
     }
     async function getConfigAll({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
-      path: path15
+      path: path18
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path15);
-        const fsp = new FileSystem(fs16);
+        assertParameter("path", path18);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfigAll({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path15
+          path: path18
         });
       } catch (err2) {
         err2.caller = "git.getConfigAll";
         throw err2;
       }
     }
-    function assignRefPath(root, path15, value) {
-      const parts = path15.split("/");
+    function assignRefPath(root, path18, value) {
+      const parts = path18.split("/");
       const last = parts.pop();
       if (last === "__proto__" || parts.includes("__proto__")) return;
       let o = root;
@@ -45446,7 +45446,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _indexPack({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       onProgress,
       dir,
@@ -45455,14 +45455,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       try {
         filepath = join(dir, filepath);
-        const pack = await fs16.read(filepath);
-        const getExternalRefDelta = (oid) => _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+        const pack = await fs19.read(filepath);
+        const getExternalRefDelta = (oid) => _readObject({ fs: fs19, cache: cache2, gitdir, oid });
         const idx = await GitPackIndex.fromPack({
           pack,
           getExternalRefDelta,
           onProgress
         });
-        await fs16.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
+        await fs19.write(filepath.replace(/\.pack$/, ".idx"), await idx.toBuffer());
         return {
           oids: [...idx.hashes]
         };
@@ -45472,7 +45472,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function indexPack({
-      fs: fs16,
+      fs: fs19,
       onProgress,
       dir,
       gitdir = join(dir, ".git"),
@@ -45480,11 +45480,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("dir", dir);
         assertParameter("gitdir", dir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _indexPack({
           fs: fsp,
@@ -45500,19 +45500,19 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function init({
-      fs: fs16,
+      fs: fs19,
       bare = false,
       dir,
       gitdir = bare ? dir : join(dir, ".git"),
       defaultBranch = "master"
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         if (!bare) {
           assertParameter("dir", dir);
         }
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _init({
           fs: fsp,
@@ -45527,14 +45527,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _isDescendent({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
       ancestor,
       depth
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs16, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs19, gitdir });
       if (!oid) {
         throw new MissingParameterError("oid");
       }
@@ -45551,7 +45551,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const oid2 = queue.shift();
         const { type, object } = await _readObject({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           oid: oid2
@@ -45575,7 +45575,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return false;
     }
     async function isDescendent({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -45584,11 +45584,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
         assertParameter("ancestor", ancestor);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _isDescendent({
           fs: fsp,
@@ -45604,17 +45604,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function isIgnored({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("dir", dir);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitIgnoreManager.isIgnored({
           fs: fsp,
@@ -45628,15 +45628,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listBranches({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       remote
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listBranches({
           fs: fsp,
@@ -45648,12 +45648,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listFiles({ fs: fs16, gitdir, ref, cache: cache2 }) {
+    async function _listFiles({ fs: fs19, gitdir, ref, cache: cache2 }) {
       if (ref) {
-        const oid = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
+        const oid = await GitRefManager.resolve({ gitdir, fs: fs19, ref });
         const filenames = [];
         await accumulateFilesFromOid({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           oid,
@@ -45663,7 +45663,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return filenames;
       } else {
         return GitIndexManager.acquire(
-          { fs: fs16, gitdir, cache: cache2 },
+          { fs: fs19, gitdir, cache: cache2 },
           async function(index2) {
             return index2.entries.map((x2) => x2.path);
           }
@@ -45671,18 +45671,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function accumulateFilesFromOid({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
       filenames,
       prefix
     }) {
-      const { tree } = await _readTree({ fs: fs16, cache: cache2, gitdir, oid });
+      const { tree } = await _readTree({ fs: fs19, cache: cache2, gitdir, oid });
       for (const entry of tree) {
         if (entry.type === "tree") {
           await accumulateFilesFromOid({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             gitdir,
             oid: entry.oid,
@@ -45695,16 +45695,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listFiles({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       ref,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listFiles({
           fs: fsp,
@@ -45717,10 +45717,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listNotes({ fs: fs16, cache: cache2, gitdir, ref }) {
+    async function _listNotes({ fs: fs19, cache: cache2, gitdir, ref }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs19, ref });
       } catch (err2) {
         if (err2 instanceof NotFoundError) {
           return [];
@@ -45728,7 +45728,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
       const result = await _readTree({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid: parent
@@ -45740,17 +45740,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return notes;
     }
     async function listNotes({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listNotes({
           fs: fsp,
@@ -45764,15 +45764,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listRefs({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       filepath
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listRefs({ fs: fsp, gitdir: updatedGitdir, filepath });
       } catch (err2) {
@@ -45780,8 +45780,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _listRemotes({ fs: fs16, gitdir }) {
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+    async function _listRemotes({ fs: fs19, gitdir }) {
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
       const remoteNames = await config.getSubsections("remote");
       const remotes = Promise.all(
         remoteNames.map(async (remote) => {
@@ -45791,11 +45791,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       );
       return remotes;
     }
-    async function listRemotes({ fs: fs16, dir, gitdir = join(dir, ".git") }) {
+    async function listRemotes({ fs: fs19, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _listRemotes({
           fs: fsp,
@@ -45890,11 +45890,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function listTags({ fs: fs16, dir, gitdir = join(dir, ".git") }) {
+    async function listTags({ fs: fs19, dir, gitdir = join(dir, ".git") }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return GitRefManager.listTags({ fs: fsp, gitdir: updatedGitdir });
       } catch (err2) {
@@ -45906,17 +45906,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return a.committer.timestamp - b3.committer.timestamp;
     }
     var EMPTY_OID = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
-    async function resolveFileIdInTree({ fs: fs16, cache: cache2, gitdir, oid, fileId }) {
+    async function resolveFileIdInTree({ fs: fs19, cache: cache2, gitdir, oid, fileId }) {
       if (fileId === EMPTY_OID) return;
       const _oid = oid;
       let filepath;
-      const result = await resolveTree({ fs: fs16, cache: cache2, gitdir, oid });
+      const result = await resolveTree({ fs: fs19, cache: cache2, gitdir, oid });
       const tree = result.tree;
       if (fileId === result.oid) {
         filepath = result.path;
       } else {
         filepath = await _resolveFileId({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir,
           tree,
@@ -45931,7 +45931,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepath;
     }
     async function _resolveFileId({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       tree,
@@ -45947,13 +45947,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           filepaths.push(result);
         } else if (entry.type === "tree") {
           result = _readObject({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             gitdir,
             oid: entry.oid
           }).then(function({ object }) {
             return _resolveFileId({
-              fs: fs16,
+              fs: fs19,
               cache: cache2,
               gitdir,
               tree: GitTree.from(object),
@@ -45970,7 +45970,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return filepaths;
     }
     async function _log({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       filepath,
@@ -45993,9 +45993,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const pushCommit = (commit2) => {
         if (matchesAuthor(commit2)) commits.push(commit2);
       };
-      const shallowCommits = await GitShallowManager.read({ fs: fs16, gitdir });
-      const oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
-      const tips = [await _readCommit({ fs: fs16, cache: cache2, gitdir, oid })];
+      const shallowCommits = await GitShallowManager.read({ fs: fs19, gitdir });
+      const oid = await GitRefManager.resolve({ fs: fs19, gitdir, ref });
+      const tips = [await _readCommit({ fs: fs19, cache: cache2, gitdir, oid })];
       let lastFileOid;
       let lastFileMode;
       let lastCommit;
@@ -46012,7 +46012,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           let vFileEntry;
           try {
             vFileEntry = await resolveFilepathEntry({
-              fs: fs16,
+              fs: fs19,
               cache: cache2,
               gitdir,
               oid: commit2.commit.tree,
@@ -46030,7 +46030,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               let found = follow && lastFileOid;
               if (found) {
                 found = await resolveFileIdInTree({
-                  fs: fs16,
+                  fs: fs19,
                   cache: cache2,
                   gitdir,
                   oid: commit2.commit.tree,
@@ -46040,7 +46040,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
                   if (Array.isArray(found)) {
                     if (lastCommit) {
                       const lastFound = await resolveFileIdInTree({
-                        fs: fs16,
+                        fs: fs19,
                         cache: cache2,
                         gitdir,
                         oid: lastCommit.commit.tree,
@@ -46085,7 +46085,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         if (!shallowCommits.has(commit2.oid)) {
           for (const oid2 of commit2.commit.parent) {
-            const commit3 = await _readCommit({ fs: fs16, cache: cache2, gitdir, oid: oid2 });
+            const commit3 = await _readCommit({ fs: fs19, cache: cache2, gitdir, oid: oid2 });
             if (!tips.map((commit4) => commit4.oid).includes(commit3.oid)) {
               tips.push(commit3);
             }
@@ -46099,7 +46099,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (includeChanges) {
         for (const commit2 of commits) {
           commit2.commit.changes = await getChanges({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             gitdir,
             commit: commit2,
@@ -46109,10 +46109,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return commits;
     }
-    async function getChanges({ fs: fs16, cache: cache2, gitdir, commit: commit2, shallow }) {
+    async function getChanges({ fs: fs19, cache: cache2, gitdir, commit: commit2, shallow }) {
       const parent = shallow || !commit2.commit.parent[0] ? "4b825dc642cb6eb9a060e54bf8d69288fbee4904" : commit2.commit.parent[0];
       return _walk({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         trees: [TREE({ ref: commit2.oid }), TREE({ ref: parent })],
@@ -46143,7 +46143,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
     }
     async function log({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       filepath,
@@ -46158,10 +46158,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _log({
           fs: fsp,
@@ -46206,10 +46206,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (signingKey) {
           assertParameter("onSign", onSign);
         }
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           author: _author
         });
@@ -46217,7 +46217,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("author");
         }
         const committer = await normalizeCommitterObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           author,
           committer: _committer
@@ -46226,7 +46226,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           throw new MissingNameError("committer");
         }
         return await _merge({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -46259,7 +46259,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       ref_delta: 112
     };
     async function _pack({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -46292,20 +46292,20 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       write("00000002", "hex");
       write(padHex(8, oids.length), "hex");
       for (const oid of oids) {
-        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
         await writeObject2({ write, object, stype: type });
       }
       const digest = hash.digest();
       outputStream.push(digest);
       return outputStream;
     }
-    async function _packObjects({ fs: fs16, cache: cache2, gitdir, oids, write }) {
-      const buffers = await _pack({ fs: fs16, cache: cache2, gitdir, oids });
+    async function _packObjects({ fs: fs19, cache: cache2, gitdir, oids, write }) {
+      const buffers = await _pack({ fs: fs19, cache: cache2, gitdir, oids });
       const packfile = Buffer.from(await collect(buffers));
       const packfileSha = packfile.slice(-20).toString("hex");
       const filename = `pack-${packfileSha}.pack`;
       if (write) {
-        await fs16.write(join(gitdir, `objects/pack/${filename}`), packfile);
+        await fs19.write(join(gitdir, `objects/pack/${filename}`), packfile);
         return { filename };
       }
       return {
@@ -46314,7 +46314,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
     }
     async function packObjects({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oids,
@@ -46322,10 +46322,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oids", oids);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _packObjects({
           fs: fsp,
@@ -46368,23 +46368,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _pull({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           http: http2,
           onProgress,
@@ -46415,22 +46415,22 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function listCommitsAndTags({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
       start,
       finish: finish2
     }) {
-      const shallows = await GitShallowManager.read({ fs: fs16, gitdir });
+      const shallows = await GitShallowManager.read({ fs: fs19, gitdir });
       const startingSet = /* @__PURE__ */ new Set();
       const finishingSet = /* @__PURE__ */ new Set();
       for (const ref of start) {
-        startingSet.add(await GitRefManager.resolve({ fs: fs16, gitdir, ref }));
+        startingSet.add(await GitRefManager.resolve({ fs: fs19, gitdir, ref }));
       }
       for (const ref of finish2) {
         try {
-          const oid = await GitRefManager.resolve({ fs: fs16, gitdir, ref });
+          const oid = await GitRefManager.resolve({ fs: fs19, gitdir, ref });
           finishingSet.add(oid);
         } catch (err2) {
         }
@@ -46438,7 +46438,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const visited = /* @__PURE__ */ new Set();
       async function walk2(oid) {
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const commit2 = tag2.headers().object;
@@ -46463,7 +46463,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return visited;
     }
     async function listObjects({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       dir,
       gitdir = join(dir, ".git"),
@@ -46473,7 +46473,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       async function walk2(oid) {
         if (visited.has(oid)) return;
         visited.add(oid);
-        const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+        const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
         if (type === "tag") {
           const tag2 = GitAnnotatedTag.from(object);
           const obj2 = tag2.headers().object;
@@ -46552,7 +46552,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return packstream;
     }
     async function _push({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       http: http2,
       onProgress,
@@ -46572,11 +46572,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       headers = {},
       signal
     }) {
-      const ref = _ref || await _currentBranch({ fs: fs16, gitdir });
+      const ref = _ref || await _currentBranch({ fs: fs19, gitdir });
       if (typeof ref === "undefined") {
         throw new MissingParameterError("ref");
       }
-      const config = await GitConfigManager.get({ fs: fs16, gitdir });
+      const config = await GitConfigManager.get({ fs: fs19, gitdir });
       remote = remote || await config.get(`branch.${ref}.pushRemote`) || await config.get("remote.pushDefault") || await config.get(`branch.${ref}.remote`) || "origin";
       const url = _url || await config.get(`remote.${remote}.pushurl`) || await config.get(`remote.${remote}.url`);
       if (typeof url === "undefined") {
@@ -46589,8 +46589,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       if (corsProxy === void 0) {
         corsProxy = await config.get("http.corsProxy");
       }
-      const fullRef = await GitRefManager.expand({ fs: fs16, gitdir, ref });
-      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs16, gitdir, ref: fullRef });
+      const fullRef = await GitRefManager.expand({ fs: fs19, gitdir, ref });
+      const oid = _delete ? "0000000000000000000000000000000000000000" : await GitRefManager.resolve({ fs: fs19, gitdir, ref: fullRef });
       const GitRemoteHTTP2 = GitRemoteManager.getRemoteHelperFor({ url });
       const httpRemote = await GitRemoteHTTP2.discover({
         http: http2,
@@ -46641,7 +46641,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           let mergebase = [];
           try {
             mergebase = await _findMergeBase({
-              fs: fs16,
+              fs: fs19,
               cache: cache2,
               gitdir,
               oids: [oid, oldoid]
@@ -46651,23 +46651,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
           for (const oid2 of mergebase) finish2.push(oid2);
           if (thinPack) {
-            skipObjects = await listObjects({ fs: fs16, cache: cache2, gitdir, oids: mergebase });
+            skipObjects = await listObjects({ fs: fs19, cache: cache2, gitdir, oids: mergebase });
           }
         }
         if (!finish2.includes(oid)) {
           const commits = await listCommitsAndTags({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             gitdir,
             start: [oid],
             finish: finish2
           });
-          objects = await listObjects({ fs: fs16, cache: cache2, gitdir, oids: commits });
+          objects = await listObjects({ fs: fs19, cache: cache2, gitdir, oids: commits });
         }
         if (thinPack) {
           try {
             const ref2 = await GitRefManager.resolve({
-              fs: fs16,
+              fs: fs19,
               gitdir,
               ref: `refs/remotes/${remote}/HEAD`,
               depth: 2
@@ -46678,7 +46678,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
               map: httpRemote.refs
             });
             const oids = [oid2];
-            for (const oid3 of await listObjects({ fs: fs16, cache: cache2, gitdir, oids })) {
+            for (const oid3 of await listObjects({ fs: fs19, cache: cache2, gitdir, oids })) {
               skipObjects.add(oid3);
             }
           } catch (e) {
@@ -46693,7 +46693,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             throw new PushRejectedError("tag-exists");
           }
           if (oid !== "0000000000000000000000000000000000000000" && oldoid !== "0000000000000000000000000000000000000000" && !await _isDescendent({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             gitdir,
             oid,
@@ -46713,7 +46713,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         triplets: [{ oldoid, oid, fullRef: fullRemoteRef }]
       });
       const packstream2 = _delete ? [] : await _pack({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oids: [...objects]
@@ -46746,9 +46746,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           ""
         )}`;
         if (_delete) {
-          await GitRefManager.deleteRef({ fs: fs16, gitdir, ref: ref2 });
+          await GitRefManager.deleteRef({ fs: fs19, gitdir, ref: ref2 });
         } else {
-          await GitRefManager.writeRef({ fs: fs16, gitdir, ref: ref2, value: oid });
+          await GitRefManager.writeRef({ fs: fs19, gitdir, ref: ref2, value: oid });
         }
       }
       if (result.ok && Object.values(result.refs).every((result2) => result2.ok)) {
@@ -46760,7 +46760,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function push({
-      fs: fs16,
+      fs: fs19,
       http: http2,
       onProgress,
       onMessage,
@@ -46782,10 +46782,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       signal
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("http", http2);
         assertParameter("gitdir", gitdir);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _push({
           fs: fsp,
@@ -46813,11 +46813,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function resolveBlob({ fs: fs16, cache: cache2, gitdir, oid }) {
-      const { type, object } = await _readObject({ fs: fs16, cache: cache2, gitdir, oid });
+    async function resolveBlob({ fs: fs19, cache: cache2, gitdir, oid }) {
+      const { type, object } = await _readObject({ fs: fs19, cache: cache2, gitdir, oid });
       if (type === "tag") {
         oid = GitAnnotatedTag.from(object).parse().object;
-        return resolveBlob({ fs: fs16, cache: cache2, gitdir, oid });
+        return resolveBlob({ fs: fs19, cache: cache2, gitdir, oid });
       }
       if (type !== "blob") {
         throw new ObjectTypeError(oid, type, "blob");
@@ -46825,17 +46825,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return { oid, blob: new Uint8Array(object) };
     }
     async function _readBlob({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       oid,
       filepath = void 0
     }) {
       if (filepath !== void 0) {
-        oid = await resolveFilepath({ fs: fs16, cache: cache2, gitdir, oid, filepath });
+        oid = await resolveFilepath({ fs: fs19, cache: cache2, gitdir, oid, filepath });
       }
       const blob = await resolveBlob({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid
@@ -46843,7 +46843,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return blob;
     }
     async function readBlob2({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -46851,10 +46851,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readBlob({
           fs: fsp,
@@ -46869,17 +46869,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function readCommit({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readCommit({
           fs: fsp,
@@ -46893,15 +46893,15 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _readNote({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       gitdir,
       ref = "refs/notes/commits",
       oid
     }) {
-      const parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
+      const parent = await GitRefManager.resolve({ gitdir, fs: fs19, ref });
       const { blob } = await _readBlob({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid: parent,
@@ -46910,7 +46910,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return blob;
     }
     async function readNote({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       ref = "refs/notes/commits",
@@ -46918,11 +46918,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readNote({
           fs: fsp,
@@ -46950,11 +46950,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         if (filepath !== void 0) {
           oid = await resolveFilepath({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             gitdir: updatedGitdir,
             oid,
@@ -46963,7 +46963,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         const _format = format === "parsed" ? "content" : format;
         const result = await _readObject({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir: updatedGitdir,
           oid,
@@ -47006,9 +47006,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _readTag({ fs: fs16, cache: cache2, gitdir, oid }) {
+    async function _readTag({ fs: fs19, cache: cache2, gitdir, oid }) {
       const { type, object } = await _readObject({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid,
@@ -47026,17 +47026,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       return result;
     }
     async function readTag({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oid,
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTag({
           fs: fsp,
@@ -47050,7 +47050,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function readTree({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       oid,
@@ -47058,10 +47058,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _readTree({
           fs: fsp,
@@ -47103,7 +47103,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _removeNote({
-      fs: fs16,
+      fs: fs19,
       cache: cache2,
       onSign,
       gitdir,
@@ -47115,14 +47115,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
     }) {
       let parent;
       try {
-        parent = await GitRefManager.resolve({ gitdir, fs: fs16, ref });
+        parent = await GitRefManager.resolve({ gitdir, fs: fs19, ref });
       } catch (err2) {
         if (!(err2 instanceof NotFoundError)) {
           throw err2;
         }
       }
       const result = await _readTree({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         gitdir,
         oid: parent || "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -47130,12 +47130,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       let tree = result.tree;
       tree = tree.filter((entry) => entry.path !== oid);
       const treeOid = await _writeTree({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         tree
       });
       const commitOid2 = await _commit({
-        fs: fs16,
+        fs: fs19,
         cache: cache2,
         onSign,
         gitdir,
@@ -47166,23 +47166,23 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("oid", oid);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         const author = await normalizeAuthorObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           author: _author
         });
         if (!author) throw new MissingNameError("author");
         const committer = await normalizeCommitterObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           author,
           committer: _committer
         });
         if (!committer) throw new MissingNameError("committer");
         return await _removeNote({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           onSign,
           gitdir: updatedGitdir,
@@ -47198,7 +47198,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function _renameBranch({
-      fs: fs16,
+      fs: fs19,
       gitdir,
       oldref,
       ref,
@@ -47212,27 +47212,27 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       const fulloldref = `refs/heads/${oldref}`;
       const fullnewref = `refs/heads/${ref}`;
-      const newexist = await GitRefManager.exists({ fs: fs16, gitdir, ref: fullnewref });
+      const newexist = await GitRefManager.exists({ fs: fs19, gitdir, ref: fullnewref });
       if (newexist) {
         throw new AlreadyExistsError("branch", ref, false);
       }
       const value = await GitRefManager.resolve({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: fulloldref,
         depth: 1
       });
-      await GitRefManager.writeRef({ fs: fs16, gitdir, ref: fullnewref, value });
-      await GitRefManager.deleteRef({ fs: fs16, gitdir, ref: fulloldref });
+      await GitRefManager.writeRef({ fs: fs19, gitdir, ref: fullnewref, value });
+      await GitRefManager.deleteRef({ fs: fs19, gitdir, ref: fulloldref });
       const fullCurrentBranchRef = await _currentBranch({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         fullname: true
       });
       const isCurrentBranch = fullCurrentBranchRef === fulloldref;
       if (checkout2 || isCurrentBranch) {
         await GitRefManager.writeSymbolicRef({
-          fs: fs16,
+          fs: fs19,
           gitdir,
           ref: "HEAD",
           value: fullnewref
@@ -47240,7 +47240,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function renameBranch({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       ref,
@@ -47248,11 +47248,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       checkout: checkout2 = false
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("oldref", oldref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _renameBranch({
           fs: fsp,
@@ -47281,13 +47281,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         let oid;
         let workdirOid;
         try {
           oid = await GitRefManager.resolve({
-            fs: fs16,
+            fs: fs19,
             gitdir: updatedGitdir,
             ref: ref || "HEAD"
           });
@@ -47297,7 +47297,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         if (oid) {
           try {
             oid = await resolveFilepath({
-              fs: fs16,
+              fs: fs19,
               cache: cache2,
               gitdir: updatedGitdir,
               oid,
@@ -47320,7 +47320,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           gid: 0,
           size: 0
         };
-        const object = dir && await fs16.read(join(dir, filepath));
+        const object = dir && await fs19.read(join(dir, filepath));
         if (object) {
           workdirOid = await hashObject$1({
             gitdir: updatedGitdir,
@@ -47328,11 +47328,11 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             object
           });
           if (oid === workdirOid) {
-            stats = await fs16.lstat(join(dir, filepath));
+            stats = await fs19.lstat(join(dir, filepath));
           }
         }
         await GitIndexManager.acquire(
-          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             index2.delete({ filepath });
             if (oid) {
@@ -47346,17 +47346,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function resolveRef({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       ref,
       depth
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         const oid = await GitRefManager.resolve({
           fs: fsp,
@@ -47374,32 +47374,32 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       fs: _fs,
       dir,
       gitdir = join(dir, ".git"),
-      path: path15,
+      path: path18,
       value,
       append = false
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path15);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
-        const config = await GitConfigManager.get({ fs: fs16, gitdir: updatedGitdir });
+        assertParameter("path", path18);
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
+        const config = await GitConfigManager.get({ fs: fs19, gitdir: updatedGitdir });
         if (append) {
-          await config.append(path15, value);
+          await config.append(path18, value);
         } else {
-          await config.set(path15, value);
+          await config.set(path18, value);
         }
-        await GitConfigManager.save({ fs: fs16, gitdir: updatedGitdir, config });
+        await GitConfigManager.save({ fs: fs19, gitdir: updatedGitdir, config });
       } catch (err2) {
         err2.caller = "git.setConfig";
         throw err2;
       }
     }
-    async function _writeCommit({ fs: fs16, gitdir, commit: commit2 }) {
+    async function _writeCommit({ fs: fs19, gitdir, commit: commit2 }) {
       const object = GitCommit.from(commit2).toObject();
       const oid = await _writeObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         type: "commit",
         object,
@@ -47441,9 +47441,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
        * @param {string} args.dir - The working directory.
        * @param {string}[args.gitdir=join(dir, '.git')] - [required] The [git directory](dir-vs-gitdir.md) path
        */
-      constructor({ fs: fs16, dir, gitdir = join(dir, ".git") }) {
+      constructor({ fs: fs19, dir, gitdir = join(dir, ".git") }) {
         Object.assign(this, {
-          fs: fs16,
+          fs: fs19,
           dir,
           gitdir,
           _author: null
@@ -47612,26 +47612,26 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         return GitRefStash.getStashReflogEntry(reflogString, parsed);
       }
     };
-    async function _createStashCommit({ fs: fs16, dir, gitdir, message = "" }) {
-      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
+    async function _createStashCommit({ fs: fs19, dir, gitdir, message = "" }) {
+      const stashMgr = new GitStashManager({ fs: fs19, dir, gitdir });
       await stashMgr.getAuthor();
       const branch2 = await _currentBranch({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         fullname: false
       });
       const headCommit = await GitRefManager.resolve({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         ref: "HEAD"
       });
-      const headCommitObj = await readCommit({ fs: fs16, dir, gitdir, oid: headCommit });
+      const headCommitObj = await readCommit({ fs: fs19, dir, gitdir, oid: headCommit });
       const headMsg = headCommitObj.commit.message;
       const stashCommitParents = [headCommit];
       let stashCommitTree = null;
       let workDirCompareBase = TREE({ ref: "HEAD" });
       const indexTree = await writeTreeChanges({
-        fs: fs16,
+        fs: fs19,
         dir,
         gitdir,
         treePair: [TREE({ ref: "HEAD" }), "stage"]
@@ -47647,7 +47647,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         workDirCompareBase = STAGE();
       }
       const workingTree = await writeTreeChanges({
-        fs: fs16,
+        fs: fs19,
         dir,
         gitdir,
         treePair: [workDirCompareBase, "workdir"]
@@ -47672,9 +47672,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return { stashCommit, stashMsg, branch: branch2, stashMgr };
     }
-    async function _stashPush({ fs: fs16, dir, gitdir, message = "" }) {
+    async function _stashPush({ fs: fs19, dir, gitdir, message = "" }) {
       const { stashCommit, stashMsg, branch: branch2, stashMgr } = await _createStashCommit({
-        fs: fs16,
+        fs: fs19,
         dir,
         gitdir,
         message
@@ -47685,7 +47685,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         message: stashMsg
       });
       await checkout({
-        fs: fs16,
+        fs: fs19,
         dir,
         gitdir,
         ref: branch2,
@@ -47695,17 +47695,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return stashCommit;
     }
-    async function _stashCreate({ fs: fs16, dir, gitdir, message = "" }) {
+    async function _stashCreate({ fs: fs19, dir, gitdir, message = "" }) {
       const { stashCommit } = await _createStashCommit({
-        fs: fs16,
+        fs: fs19,
         dir,
         gitdir,
         message
       });
       return stashCommit;
     }
-    async function _stashApply({ fs: fs16, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
+    async function _stashApply({ fs: fs19, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs19, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       const { parent: stashParents = null } = stashCommit.commit ? stashCommit.commit : {};
       if (!stashParents || !Array.isArray(stashParents)) {
@@ -47713,14 +47713,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       for (let i2 = 0; i2 < stashParents.length - 1; i2++) {
         const applyingCommit = await _readCommit({
-          fs: fs16,
+          fs: fs19,
           cache: {},
           gitdir,
           oid: stashParents[i2 + 1]
         });
         const wasStaged = applyingCommit.commit.message.startsWith("stash-Index");
         await applyTreeChanges({
-          fs: fs16,
+          fs: fs19,
           dir,
           gitdir,
           stashCommit: stashParents[i2 + 1],
@@ -47729,16 +47729,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         });
       }
     }
-    async function _stashDrop({ fs: fs16, dir, gitdir, refIdx = 0 }) {
-      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
+    async function _stashDrop({ fs: fs19, dir, gitdir, refIdx = 0 }) {
+      const stashMgr = new GitStashManager({ fs: fs19, dir, gitdir });
       const stashCommit = await stashMgr.readStashCommit(refIdx);
       if (!stashCommit.commit) {
         return;
       }
       const stashRefPath = stashMgr.refStashPath;
       await acquireLock(stashRefPath, async () => {
-        if (await fs16.exists(stashRefPath)) {
-          await fs16.rm(stashRefPath);
+        if (await fs19.exists(stashRefPath)) {
+          await fs19.rm(stashRefPath);
         }
       });
       const reflogEntries = await stashMgr.readStashReflogs({ parsed: false });
@@ -47749,7 +47749,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       const stashReflogPath = stashMgr.refLogsStashPath;
       await acquireLock(stashReflogPath, async () => {
         if (reflogEntries.length) {
-          await fs16.write(
+          await fs19.write(
             stashReflogPath,
             reflogEntries.reverse().join("\n") + "\n",
             "utf8"
@@ -47757,40 +47757,40 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           const lastStashCommit = reflogEntries[reflogEntries.length - 1].split(" ")[1];
           await stashMgr.writeStashRef(lastStashCommit);
         } else {
-          await fs16.rm(stashReflogPath);
+          await fs19.rm(stashReflogPath);
         }
       });
     }
-    async function _stashList({ fs: fs16, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
+    async function _stashList({ fs: fs19, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs19, dir, gitdir });
       return stashMgr.readStashReflogs({ parsed: true });
     }
-    async function _stashClear({ fs: fs16, dir, gitdir }) {
-      const stashMgr = new GitStashManager({ fs: fs16, dir, gitdir });
+    async function _stashClear({ fs: fs19, dir, gitdir }) {
+      const stashMgr = new GitStashManager({ fs: fs19, dir, gitdir });
       const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
       await acquireLock(stashRefPath, async () => {
         await Promise.all(
-          stashRefPath.map(async (path15) => {
-            if (await fs16.exists(path15)) {
-              return fs16.rm(path15);
+          stashRefPath.map(async (path18) => {
+            if (await fs19.exists(path18)) {
+              return fs19.rm(path18);
             }
           })
         );
       });
     }
-    async function _stashPop({ fs: fs16, dir, gitdir, refIdx = 0 }) {
-      await _stashApply({ fs: fs16, dir, gitdir, refIdx });
-      await _stashDrop({ fs: fs16, dir, gitdir, refIdx });
+    async function _stashPop({ fs: fs19, dir, gitdir, refIdx = 0 }) {
+      await _stashApply({ fs: fs19, dir, gitdir, refIdx });
+      await _stashDrop({ fs: fs19, dir, gitdir, refIdx });
     }
     async function stash({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       op = "push",
       message = "",
       refIdx = 0
     }) {
-      assertParameter("fs", fs16);
+      assertParameter("fs", fs19);
       assertParameter("dir", dir);
       assertParameter("gitdir", gitdir);
       assertParameter("op", op);
@@ -47805,7 +47805,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       };
       const opsNeedRefIdx = ["apply", "drop", "pop"];
       try {
-        const _fs = new FileSystem(fs16);
+        const _fs = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp: _fs, dotgit: gitdir });
         const folders = ["refs", "logs", "logs/refs"];
         folders.map((f2) => join(updatedGitdir, f2)).forEach(async (folder) => {
@@ -47847,18 +47847,18 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
-        const headTree = await getHeadTree({ fs: fs16, cache: cache2, gitdir: updatedGitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
+        const headTree = await getHeadTree({ fs: fs19, cache: cache2, gitdir: updatedGitdir });
         const treeOid = await getOidAtPath({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           gitdir: updatedGitdir,
           tree: headTree,
           path: filepath
         });
         const indexEntry = await GitIndexManager.acquire(
-          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             for (const entry of index2) {
               if (entry.path === filepath) return entry;
@@ -47868,7 +47868,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         );
         if (treeOid === null && indexEntry === null) {
           const ignored = await GitIgnoreManager.isIgnored({
-            fs: fs16,
+            fs: fs19,
             gitdir: updatedGitdir,
             dir,
             filepath
@@ -47877,17 +47877,17 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             return "ignored";
           }
         }
-        const stats = await fs16.lstat(join(dir, filepath));
+        const stats = await fs19.lstat(join(dir, filepath));
         const H2 = treeOid !== null;
         const I2 = indexEntry !== null;
-        const W2 = stats !== null && (H2 || I2 || await hasExactCasePath({ fs: fs16, dir, filepath }));
+        const W2 = stats !== null && (H2 || I2 || await hasExactCasePath({ fs: fs19, dir, filepath }));
         const getWorkdirOid = async () => {
           if (I2 && !compareStats(indexEntry, stats)) {
             return indexEntry.oid;
           } else {
-            const config = await GitConfigManager.get({ fs: fs16, gitdir: updatedGitdir });
+            const config = await GitConfigManager.get({ fs: fs19, gitdir: updatedGitdir });
             const autocrlf = await config.get("core.autocrlf");
-            const object = await fs16.read(join(dir, filepath), { autocrlf });
+            const object = await fs19.read(join(dir, filepath), { autocrlf });
             const workdirOid = await hashObject$1({
               gitdir: updatedGitdir,
               type: "blob",
@@ -47896,7 +47896,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             if (refresh && I2 && !indexEntry.flags.intentToAdd && indexEntry.oid === workdirOid) {
               if (stats.size !== -1) {
                 await GitIndexManager.acquire(
-                  { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+                  { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
                   async function(index2) {
                     index2.insert({ filepath, stats, oid: workdirOid });
                   }
@@ -47934,13 +47934,13 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function hasExactCasePath({ fs: fs16, dir, filepath }) {
+    async function hasExactCasePath({ fs: fs19, dir, filepath }) {
       const segments = filepath.replace(/\\/g, "/").split("/").filter((segment) => segment !== "" && segment !== ".");
       let parent = dir;
       for (const segment of segments) {
         let entries;
         try {
-          entries = await fs16._readdir(parent);
+          entries = await fs19._readdir(parent);
         } catch (err2) {
           if (err2.code === "ENOENT" || err2.code === "ENOTDIR") return false;
           throw err2;
@@ -47952,36 +47952,36 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
       return true;
     }
-    async function getOidAtPath({ fs: fs16, cache: cache2, gitdir: updatedGitdir, tree, path: path15 }) {
-      if (typeof path15 === "string") path15 = path15.split("/");
-      const dirname2 = path15.shift();
+    async function getOidAtPath({ fs: fs19, cache: cache2, gitdir: updatedGitdir, tree, path: path18 }) {
+      if (typeof path18 === "string") path18 = path18.split("/");
+      const dirname2 = path18.shift();
       for (const entry of tree) {
         if (entry.path === dirname2) {
-          if (path15.length === 0) {
+          if (path18.length === 0) {
             return entry.oid;
           }
           const { type, object } = await _readObject({
-            fs: fs16,
+            fs: fs19,
             cache: cache2,
             gitdir: updatedGitdir,
             oid: entry.oid
           });
           if (type === "tree") {
             const tree2 = GitTree.from(object);
-            return getOidAtPath({ fs: fs16, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path15 });
+            return getOidAtPath({ fs: fs19, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path18 });
           }
           if (type === "blob") {
-            throw new ObjectTypeError(entry.oid, type, "blob", path15.join("/"));
+            throw new ObjectTypeError(entry.oid, type, "blob", path18.join("/"));
           }
         }
       }
       return null;
     }
-    async function getHeadTree({ fs: fs16, cache: cache2, gitdir: updatedGitdir }) {
+    async function getHeadTree({ fs: fs19, cache: cache2, gitdir: updatedGitdir }) {
       let oid;
       try {
         oid = await GitRefManager.resolve({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           ref: "HEAD"
         });
@@ -47991,7 +47991,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         throw e;
       }
-      const { tree } = await _readTree({ fs: fs16, cache: cache2, gitdir: updatedGitdir, oid });
+      const { tree } = await _readTree({ fs: fs19, cache: cache2, gitdir: updatedGitdir, oid });
       return tree;
     }
     async function statusMatrix({
@@ -48009,10 +48009,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         return await _walk({
-          fs: fs16,
+          fs: fs19,
           cache: cache2,
           dir,
           gitdir: updatedGitdir,
@@ -48021,7 +48021,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             if (!head && !stage && workdir) {
               if (!shouldIgnore) {
                 const isIgnored2 = await GitIgnoreManager.isIgnored({
-                  fs: fs16,
+                  fs: fs19,
                   dir,
                   filepath
                 });
@@ -48079,21 +48079,21 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
-        const fs16 = new FileSystem(_fs);
+        const fs19 = new FileSystem(_fs);
         if (ref === void 0) {
           throw new MissingParameterError("ref");
         }
         ref = ref.startsWith("refs/tags/") ? ref : `refs/tags/${ref}`;
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         const value = await GitRefManager.resolve({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           ref: object || "HEAD"
         });
-        if (!force && await GitRefManager.exists({ fs: fs16, gitdir: updatedGitdir, ref })) {
+        if (!force && await GitRefManager.exists({ fs: fs19, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("tag", ref);
         }
-        await GitRefManager.writeRef({ fs: fs16, gitdir: updatedGitdir, ref, value });
+        await GitRefManager.writeRef({ fs: fs19, gitdir: updatedGitdir, ref, value });
       } catch (err2) {
         err2.caller = "git.tag";
         throw err2;
@@ -48115,14 +48115,14 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
         assertParameter("filepath", filepath);
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         if (remove2) {
           return await GitIndexManager.acquire(
-            { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+            { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
             async function(index2) {
               if (!force) {
-                const fileStats2 = await fs16.lstat(join(dir, filepath));
+                const fileStats2 = await fs19.lstat(join(dir, filepath));
                 if (fileStats2) {
                   if (fileStats2.isDirectory()) {
                     throw new InvalidFilepathError("directory");
@@ -48140,7 +48140,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         }
         let fileStats;
         if (!oid) {
-          fileStats = await fs16.lstat(join(dir, filepath));
+          fileStats = await fs19.lstat(join(dir, filepath));
           if (!fileStats) {
             throw new NotFoundError(
               `file at "${filepath}" on disk and "remove" not set`
@@ -48151,7 +48151,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           }
         }
         return await GitIndexManager.acquire(
-          { fs: fs16, gitdir: updatedGitdir, cache: cache2 },
+          { fs: fs19, gitdir: updatedGitdir, cache: cache2 },
           async function(index2) {
             if (!add2 && !index2.has({ filepath })) {
               throw new NotFoundError(
@@ -48161,9 +48161,9 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
             let stats;
             if (!oid) {
               stats = fileStats;
-              const object = stats.isSymbolicLink() ? await fs16.readlink(join(dir, filepath)) : await fs16.read(join(dir, filepath));
+              const object = stats.isSymbolicLink() ? await fs19.readlink(join(dir, filepath)) : await fs19.read(join(dir, filepath));
               oid = await _writeObject({
-                fs: fs16,
+                fs: fs19,
                 gitdir: updatedGitdir,
                 type: "blob",
                 format: "content",
@@ -48203,7 +48203,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function walk({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       trees,
@@ -48213,10 +48213,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       cache: cache2 = {}
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("trees", trees);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _walk({
           fs: fsp,
@@ -48233,12 +48233,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function writeBlob({ fs: fs16, dir, gitdir = join(dir, ".git"), blob }) {
+    async function writeBlob({ fs: fs19, dir, gitdir = join(dir, ".git"), blob }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("blob", blob);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeObject({
           fs: fsp,
@@ -48253,16 +48253,16 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       }
     }
     async function writeCommit({
-      fs: fs16,
+      fs: fs19,
       dir,
       gitdir = join(dir, ".git"),
       commit: commit2
     }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("commit", commit2);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeCommit({
           fs: fsp,
@@ -48285,8 +48285,8 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       encoding = void 0
     }) {
       try {
-        const fs16 = new FileSystem(_fs);
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
+        const fs19 = new FileSystem(_fs);
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
         if (format === "parsed") {
           switch (type) {
             case "commit":
@@ -48307,7 +48307,7 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
           format = "content";
         }
         oid = await _writeObject({
-          fs: fs16,
+          fs: fs19,
           gitdir: updatedGitdir,
           type,
           object,
@@ -48334,29 +48334,29 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         assertParameter("gitdir", gitdir);
         assertParameter("ref", ref);
         assertParameter("value", value);
-        const fs16 = new FileSystem(_fs);
+        const fs19 = new FileSystem(_fs);
         if (!isValidRef(ref, true)) {
           throw new InvalidRefNameError(ref, cleanGitRef.clean(ref));
         }
-        const updatedGitdir = await discoverGitdir({ fsp: fs16, dotgit: gitdir });
-        if (!force && await GitRefManager.exists({ fs: fs16, gitdir: updatedGitdir, ref })) {
+        const updatedGitdir = await discoverGitdir({ fsp: fs19, dotgit: gitdir });
+        if (!force && await GitRefManager.exists({ fs: fs19, gitdir: updatedGitdir, ref })) {
           throw new AlreadyExistsError("ref", ref);
         }
         if (symbolic) {
           await GitRefManager.writeSymbolicRef({
-            fs: fs16,
+            fs: fs19,
             gitdir: updatedGitdir,
             ref,
             value
           });
         } else {
           value = await GitRefManager.resolve({
-            fs: fs16,
+            fs: fs19,
             gitdir: updatedGitdir,
             ref: value
           });
           await GitRefManager.writeRef({
-            fs: fs16,
+            fs: fs19,
             gitdir: updatedGitdir,
             ref,
             value
@@ -48367,10 +48367,10 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function _writeTag({ fs: fs16, gitdir, tag: tag2 }) {
+    async function _writeTag({ fs: fs19, gitdir, tag: tag2 }) {
       const object = GitAnnotatedTag.from(tag2).toObject();
       const oid = await _writeObject({
-        fs: fs16,
+        fs: fs19,
         gitdir,
         type: "tag",
         object,
@@ -48378,12 +48378,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
       });
       return oid;
     }
-    async function writeTag({ fs: fs16, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
+    async function writeTag({ fs: fs19, dir, gitdir = join(dir, ".git"), tag: tag2 }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("tag", tag2);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTag({
           fs: fsp,
@@ -48395,12 +48395,12 @@ ${obj2.gpgsig ? obj2.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function writeTree({ fs: fs16, dir, gitdir = join(dir, ".git"), tree }) {
+    async function writeTree({ fs: fs19, dir, gitdir = join(dir, ".git"), tree }) {
       try {
-        assertParameter("fs", fs16);
+        assertParameter("fs", fs19);
         assertParameter("gitdir", gitdir);
         assertParameter("tree", tree);
-        const fsp = new FileSystem(fs16);
+        const fsp = new FileSystem(fs19);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _writeTree({
           fs: fsp,
@@ -48900,7 +48900,7 @@ var require_light = __commonJS({
           }
           return this.Events.trigger("scheduled", { args: this.args, options: this.options });
         }
-        async doExecute(chained, clearGlobalState, run2, free) {
+        async doExecute(chained, clearGlobalState, run3, free) {
           var error2, eventInfo, passed2;
           if (this.retryCount === 0) {
             this._assertStatus("RUNNING");
@@ -48920,10 +48920,10 @@ var require_light = __commonJS({
             }
           } catch (error1) {
             error2 = error1;
-            return this._onFailure(error2, eventInfo, clearGlobalState, run2, free);
+            return this._onFailure(error2, eventInfo, clearGlobalState, run3, free);
           }
         }
-        doExpire(clearGlobalState, run2, free) {
+        doExpire(clearGlobalState, run3, free) {
           var error2, eventInfo;
           if (this._states.jobStatus(this.options.id === "RUNNING")) {
             this._states.next(this.options.id);
@@ -48931,9 +48931,9 @@ var require_light = __commonJS({
           this._assertStatus("EXECUTING");
           eventInfo = { args: this.args, options: this.options, retryCount: this.retryCount };
           error2 = new BottleneckError$1(`This job timed out after ${this.options.expiration} ms.`);
-          return this._onFailure(error2, eventInfo, clearGlobalState, run2, free);
+          return this._onFailure(error2, eventInfo, clearGlobalState, run3, free);
         }
-        async _onFailure(error2, eventInfo, clearGlobalState, run2, free) {
+        async _onFailure(error2, eventInfo, clearGlobalState, run3, free) {
           var retry2, retryAfter;
           if (clearGlobalState()) {
             retry2 = await this.Events.trigger("failed", error2, eventInfo);
@@ -48941,7 +48941,7 @@ var require_light = __commonJS({
               retryAfter = ~~retry2;
               this.Events.trigger("retry", `Retrying ${this.options.id} after ${retryAfter} ms`, eventInfo);
               this.retryCount++;
-              return run2(retryAfter);
+              return run3(retryAfter);
             } else {
               this.doDone(eventInfo);
               await free(this.options, eventInfo);
@@ -49579,17 +49579,17 @@ var require_light = __commonJS({
             }
           }
           _run(index, job, wait) {
-            var clearGlobalState, free, run2;
+            var clearGlobalState, free, run3;
             job.doRun();
             clearGlobalState = this._clearGlobalState.bind(this, index);
-            run2 = this._run.bind(this, index, job);
+            run3 = this._run.bind(this, index, job);
             free = this._free.bind(this, index, job);
             return this._scheduled[index] = {
               timeout: setTimeout(() => {
-                return job.doExecute(this._limiter, clearGlobalState, run2, free);
+                return job.doExecute(this._limiter, clearGlobalState, run3, free);
               }, wait),
               expiration: job.options.expiration != null ? setTimeout(function() {
-                return job.doExpire(clearGlobalState, run2, free);
+                return job.doExpire(clearGlobalState, run3, free);
               }, wait + job.options.expiration) : void 0,
               job
             };
@@ -50339,7 +50339,7 @@ var require_Job = __commonJS({
           options: this.options
         });
       }
-      doExecute(chained, clearGlobalState, run2, free) {
+      doExecute(chained, clearGlobalState, run3, free) {
         var _this = this;
         return _asyncToGenerator2(function* () {
           var error2, eventInfo, passed2;
@@ -50365,11 +50365,11 @@ var require_Job = __commonJS({
             }
           } catch (error1) {
             error2 = error1;
-            return _this._onFailure(error2, eventInfo, clearGlobalState, run2, free);
+            return _this._onFailure(error2, eventInfo, clearGlobalState, run3, free);
           }
         })();
       }
-      doExpire(clearGlobalState, run2, free) {
+      doExpire(clearGlobalState, run3, free) {
         var error2, eventInfo;
         if (this._states.jobStatus(this.options.id === "RUNNING")) {
           this._states.next(this.options.id);
@@ -50381,9 +50381,9 @@ var require_Job = __commonJS({
           retryCount: this.retryCount
         };
         error2 = new BottleneckError(`This job timed out after ${this.options.expiration} ms.`);
-        return this._onFailure(error2, eventInfo, clearGlobalState, run2, free);
+        return this._onFailure(error2, eventInfo, clearGlobalState, run3, free);
       }
-      _onFailure(error2, eventInfo, clearGlobalState, run2, free) {
+      _onFailure(error2, eventInfo, clearGlobalState, run3, free) {
         var _this2 = this;
         return _asyncToGenerator2(function* () {
           var retry2, retryAfter;
@@ -50393,7 +50393,7 @@ var require_Job = __commonJS({
               retryAfter = ~~retry2;
               _this2.Events.trigger("retry", `Retrying ${_this2.options.id} after ${retryAfter} ms`, eventInfo);
               _this2.retryCount++;
-              return run2(retryAfter);
+              return run3(retryAfter);
             } else {
               _this2.doDone(eventInfo);
               yield free(_this2.options, eventInfo);
@@ -52406,17 +52406,17 @@ var require_Bottleneck = __commonJS({
           })();
         }
         _run(index, job, wait) {
-          var clearGlobalState, free, run2;
+          var clearGlobalState, free, run3;
           job.doRun();
           clearGlobalState = this._clearGlobalState.bind(this, index);
-          run2 = this._run.bind(this, index, job);
+          run3 = this._run.bind(this, index, job);
           free = this._free.bind(this, index, job);
           return this._scheduled[index] = {
             timeout: setTimeout(() => {
-              return job.doExecute(this._limiter, clearGlobalState, run2, free);
+              return job.doExecute(this._limiter, clearGlobalState, run3, free);
             }, wait),
             expiration: job.options.expiration != null ? setTimeout(function() {
-              return job.doExpire(clearGlobalState, run2, free);
+              return job.doExpire(clearGlobalState, run3, free);
             }, wait + job.options.expiration) : void 0,
             job
           };
@@ -53047,8 +53047,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addRaw(text, addEOL = false) {
-    this._buffer += text;
+  addRaw(text2, addEOL = false) {
+    this._buffer += text2;
     return addEOL ? this.addEOL() : this;
   }
   /**
@@ -53144,10 +53144,10 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addHeading(text, level) {
+  addHeading(text2, level) {
     const tag = `h${level}`;
     const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text);
+    const element = this.wrap(allowedTag, text2);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -53176,9 +53176,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addQuote(text, cite) {
+  addQuote(text2, cite) {
     const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text, attrs);
+    const element = this.wrap("blockquote", text2, attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -53189,8 +53189,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addLink(text, href) {
-    const element = this.wrap("a", text, { href });
+  addLink(text2, href) {
+    const element = this.wrap("a", text2, { href });
     return this.addRaw(element).addEOL();
   }
 };
@@ -53246,6 +53246,9 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
+function setSecret(secret) {
+  issueCommand("add-mask", {}, secret);
+}
 function setOutput(name, value) {
   const filePath = process.env["GITHUB_OUTPUT"] || "";
   if (filePath) {
@@ -53317,6 +53320,11 @@ function checkVersion(v2) {
   if (/^[vV=]\d/.test(v2)) return `version "${v2}" must not start with "${v2[0]}"; write ${v2.slice(1)}`;
   return `version "${v2}" is not SemVer 2.0 (MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD])`;
 }
+function parseVersion(v2) {
+  const problem = checkVersion(v2);
+  if (problem) throw new WharfError("INVALID_VERSION", problem, { hint: "use a SemVer 2.0 version such as 1.2.3" });
+  return v2;
+}
 function versionKey(v2) {
   const plus = v2.indexOf("+");
   return (plus < 0 ? v2 : v2.slice(0, plus)).toLowerCase();
@@ -53363,6 +53371,24 @@ function checkName(name) {
   }
   return void 0;
 }
+function checkPackageId(id) {
+  const colon = id.indexOf(":");
+  if (colon < 0) return `package id "${id}" has no namespace; write it as <namespace>:<name>`;
+  return checkNamespace(id.slice(0, colon)) ?? checkName(id.slice(colon + 1));
+}
+var NAME_HINT = "names are lower case: <namespace>:<name>, e.g. run:calc/calculator";
+function parsePackageId(id) {
+  const problem = checkPackageId(id);
+  if (problem) throw new WharfError("INVALID_NAME", problem, { hint: NAME_HINT });
+  const colon = id.indexOf(":");
+  return { namespace: id.slice(0, colon), name: id.slice(colon + 1) };
+}
+function crateToPackageName(crate) {
+  return crate.toLowerCase().replaceAll("_", "-");
+}
+function cratePackageId(ns2, crate) {
+  return `${ns2}:${crateToPackageName(crate)}`;
+}
 
 // src/core/layout.ts
 var INDEX_DIR = "index";
@@ -53391,26 +53417,26 @@ function splitId(id) {
   return [id.slice(0, colon), id.slice(colon + 1)];
 }
 var SAFE_PATH = /^[A-Za-z0-9._+/-]+$/;
-function classifyPath(path15) {
-  if (path15 !== INDEX_DIR && !path15.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
-  if (!SAFE_PATH.test(path15)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
-  const parts = path15.split("/");
+function classifyPath(path18) {
+  if (path18 !== INDEX_DIR && !path18.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
+  if (!SAFE_PATH.test(path18)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
+  const parts = path18.split("/");
   if (parts.some((p2) => p2 === "" || p2 === "." || p2 === "..")) return { kind: "invalid", reason: 'the path has an empty, "." or ".." segment' };
-  if (path15 === REGISTRY_PATH) return { kind: "registry" };
-  if (path15.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path15 };
-  if (path15.startsWith(`${NAMESPACES_DIR}/`)) {
+  if (path18 === REGISTRY_PATH) return { kind: "registry" };
+  if (path18.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path18 };
+  if (path18.startsWith(`${NAMESPACES_DIR}/`)) {
     const file = parts.slice(2).join("/");
     const ns2 = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
     const problem = ns2 ? checkNamespace(ns2) : "a namespace file is index/namespaces/<namespace>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "namespace", namespace: ns2 };
   }
-  if (path15.startsWith(`${PEERS_DIR}/`)) {
+  if (path18.startsWith(`${PEERS_DIR}/`)) {
     const file = parts.slice(2).join("/");
     const peer = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
     const problem = peer ? checkPeerName(peer) : "a peer state file is index/peers/<peer>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "peer", peer };
   }
-  if (path15.startsWith(`${PACKAGES_DIR}/`)) {
+  if (path18.startsWith(`${PACKAGES_DIR}/`)) {
     if (parts.length < 5) return { kind: "invalid", reason: "a version record is index/packages/<namespace>/<name...>/<version>.json" };
     const ns2 = parts[2];
     const name = parts.slice(3, -1).join("/");
@@ -55882,12 +55908,12 @@ var ObjectReader = class _ObjectReader {
 var PERSON = /^(.*) <(.*)> (\d+) [+-]\d{4}$/;
 function parseCommit(oid, data) {
   const end = data.indexOf("\n\n");
-  const text = data.toString("utf8", 0, end < 0 ? data.length : end);
+  const text2 = data.toString("utf8", 0, end < 0 ? data.length : end);
   let tree = "";
   const parents = [];
   let time = 0;
   let author = { name: "", timestamp: 0 };
-  for (const line of text.split("\n")) {
+  for (const line of text2.split("\n")) {
     if (line.startsWith("tree ")) tree = line.slice(5);
     else if (line.startsWith("parent ")) parents.push(line.slice(7));
     else if (line.startsWith("committer ")) time = Number(PERSON.exec(line.slice(10))?.[3] ?? 0);
@@ -56124,9 +56150,9 @@ function differingEntries(a, b3) {
 }
 function collectAll(reader, tree, prefix, status, out) {
   for (const entry of reader.readTree(tree)) {
-    const path15 = `${prefix}${entry.name}`;
-    if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path15}/`, status, out);
-    else out.push(status === "added" ? { path: path15, status, mode: entry.mode, oid: entry.oid } : { path: path15, status, oldMode: entry.mode, oldOid: entry.oid });
+    const path18 = `${prefix}${entry.name}`;
+    if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path18}/`, status, out);
+    else out.push(status === "added" ? { path: path18, status, mode: entry.mode, oid: entry.oid } : { path: path18, status, oldMode: entry.mode, oldOid: entry.oid });
   }
 }
 var byName = (x2, y) => x2[0] < y[0] ? -1 : x2[0] > y[0] ? 1 : 0;
@@ -56140,18 +56166,18 @@ function diffTrees(reader, a, b3, prefix, out) {
   for (const e of right) pairs.set(e.name, [pairs.get(e.name)?.[0], e]);
   for (const [name, [l, r]] of [...pairs].sort(byName)) {
     if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-    const path15 = `${prefix}${name}`;
+    const path18 = `${prefix}${name}`;
     const lt2 = l && isTreeMode(l.mode);
     const rt2 = r && isTreeMode(r.mode);
     if (lt2 || rt2) {
-      diffTrees(reader, lt2 ? l.oid : void 0, rt2 ? r.oid : void 0, `${path15}/`, out);
-      if (l && !lt2) out.push({ path: path15, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-      if (r && !rt2) out.push({ path: path15, status: "added", mode: r.mode, oid: r.oid });
+      diffTrees(reader, lt2 ? l.oid : void 0, rt2 ? r.oid : void 0, `${path18}/`, out);
+      if (l && !lt2) out.push({ path: path18, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+      if (r && !rt2) out.push({ path: path18, status: "added", mode: r.mode, oid: r.oid });
       continue;
     }
-    if (!l) out.push({ path: path15, status: "added", mode: r.mode, oid: r.oid });
-    else if (!r) out.push({ path: path15, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-    else out.push({ path: path15, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
+    if (!l) out.push({ path: path18, status: "added", mode: r.mode, oid: r.oid });
+    else if (!r) out.push({ path: path18, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+    else out.push({ path: path18, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
   }
 }
 var byPath = (x2, y) => x2.path < y.path ? -1 : x2.path > y.path ? 1 : 0;
@@ -56198,9 +56224,9 @@ function compareEntries(a, b3) {
 }
 var HFS_IGNORED = /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g;
 function isDotGit(name) {
-  const text = name.toString("utf8");
-  if (text.replace(HFS_IGNORED, "").toLowerCase() === ".git") return true;
-  return /^(?:\.git|git~1)[. ]*(?:$|[\\/:])/i.test(text);
+  const text2 = name.toString("utf8");
+  if (text2.replace(HFS_IGNORED, "").toLowerCase() === ".git") return true;
+  return /^(?:\.git|git~1)[. ]*(?:$|[\\/:])/i.test(text2);
 }
 var shown = (name) => JSON.stringify(name.toString("utf8"));
 function treeProblems(data) {
@@ -56230,15 +56256,15 @@ function malformedTrees(reader, head, base, limit = 50) {
   const out = [];
   const pending = [[head, base, ""]];
   while (pending.length > 0 && out.length < limit) {
-    const [oid, baseOid, path15] = pending.pop();
+    const [oid, baseOid, path18] = pending.pop();
     if (oid === baseOid) continue;
     const object = reader.read(oid);
     if (object.type !== "tree") {
-      out.push({ path: path15, oid, problem: { kind: "wrong-type", message: `${path15 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
+      out.push({ path: path18, oid, problem: { kind: "wrong-type", message: `${path18 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
       continue;
     }
     const problems = treeProblems(object.data);
-    for (const problem of problems) out.push({ path: path15, oid, problem });
+    for (const problem of problems) out.push({ path: path18, oid, problem });
     const entries = parseTreeEntries(object.data);
     if (!Array.isArray(entries)) continue;
     const before = /* @__PURE__ */ new Map();
@@ -56247,7 +56273,7 @@ function malformedTrees(reader, head, base, limit = 50) {
     for (const entry of entries) {
       const old = before.get(entry.name.toString("latin1"));
       if (old && old.oid === entry.oid && old.mode === entry.mode) continue;
-      const child = path15 ? `${path15}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
+      const child = path18 ? `${path18}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
       if (isTree(entry.mode) && problems.length === 0) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : void 0, child]);
     }
   }
@@ -56397,6 +56423,13 @@ function inferTarget(kind, importModules) {
   if (importModules.some((m2) => WASI_P1_MODULES.includes(m2))) return "wasm32-wasip1";
   return "wasm32-unknown-unknown";
 }
+function artifactTarget(bytes) {
+  const inspection = inspectWasm(bytes);
+  if (!inspection.ok) throw new WharfError("INVALID_ARTIFACT", `the artifact is not valid WebAssembly: ${inspection.reason}`, { hint: "publish a .wasm component or module" });
+  if (inspection.kind === "component") return inferTarget("component", []);
+  const modules = WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i2) => i2.module);
+  return inferTarget("module", modules);
+}
 
 // src/check/fetch.ts
 import dns from "node:dns";
@@ -56407,13 +56440,13 @@ import { Readable } from "node:stream";
 var LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 var MAX_REDIRECTS = 5;
 function ipv6Groups(address) {
-  let text = address.replace(/%.*$/, "");
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  let text2 = address.replace(/%.*$/, "");
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text2);
   if (dotted) {
     const v4 = dotted[1].split(".").map(Number);
-    text = `${text.slice(0, dotted.index)}${(v4[0] << 8 | v4[1]).toString(16)}:${(v4[2] << 8 | v4[3]).toString(16)}`;
+    text2 = `${text2.slice(0, dotted.index)}${(v4[0] << 8 | v4[1]).toString(16)}:${(v4[2] << 8 | v4[3]).toString(16)}`;
   }
-  const [head, tail, ...rest] = text.split("::");
+  const [head, tail, ...rest] = text2.split("::");
   if (rest.length > 0) return void 0;
   const part = (s3) => s3 ? s3.split(":").map((g2) => parseInt(g2, 16)) : [];
   const left = part(head);
@@ -56698,29 +56731,29 @@ function artifactFormatProblem(record, artifact, bytes) {
 var RESERVED_KEYS = /* @__PURE__ */ new Set(["__proto__", "constructor", "prototype"]);
 var MAX_JSON_DEPTH = 64;
 var LONE_SURROGATE = new RegExp("\\p{Cs}", "u");
-var shown2 = (text) => JSON.stringify(text);
+var shown2 = (text2) => JSON.stringify(text2);
 function pointer(parent, key) {
   return `${parent}/${typeof key === "number" ? key : shown2(key).slice(1, -1)}`;
 }
-function parseStrictJson(text, maxDepth = MAX_JSON_DEPTH) {
+function parseStrictJson(text2, maxDepth = MAX_JSON_DEPTH) {
   let value;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text2);
   } catch (e) {
     return { ok: false, kind: "syntax", message: `not valid JSON: ${e.message}` };
   }
-  const problem = keyProblem(text, maxDepth) ?? jsonValueProblem(value, maxDepth);
+  const problem = keyProblem(text2, maxDepth) ?? jsonValueProblem(value, maxDepth);
   return problem ? { ok: false, ...problem } : { ok: true, value };
 }
-function keyProblem(text, maxDepth) {
+function keyProblem(text2, maxDepth) {
   const frames = [];
-  for (let i2 = 0; i2 < text.length; i2++) {
-    const c = text[i2];
+  for (let i2 = 0; i2 < text2.length; i2++) {
+    const c = text2[i2];
     if (c === "{" || c === "[") {
       const top = frames[frames.length - 1];
-      const path15 = top ? pointer(top.path, top.key) : "";
-      frames.push({ keys: c === "{" ? /* @__PURE__ */ new Set() : void 0, expectKey: c === "{", path: path15, key: c === "{" ? "" : 0 });
-      if (frames.length > maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path15 || "/"}` };
+      const path18 = top ? pointer(top.path, top.key) : "";
+      frames.push({ keys: c === "{" ? /* @__PURE__ */ new Set() : void 0, expectKey: c === "{", path: path18, key: c === "{" ? "" : 0 });
+      if (frames.length > maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path18 || "/"}` };
     } else if (c === "}" || c === "]") {
       frames.pop();
     } else if (c === ",") {
@@ -56729,10 +56762,10 @@ function keyProblem(text, maxDepth) {
       else if (top) top.key = top.key + 1;
     } else if (c === '"') {
       let end = i2 + 1;
-      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      while (text2[end] !== '"') end += text2[end] === "\\" ? 2 : 1;
       const top = frames[frames.length - 1];
       if (top?.keys && top.expectKey) {
-        const key = JSON.parse(text.slice(i2, end + 1));
+        const key = JSON.parse(text2.slice(i2, end + 1));
         top.expectKey = false;
         top.key = key;
         if (top.keys.has(key)) {
@@ -56748,21 +56781,21 @@ function keyProblem(text, maxDepth) {
 function jsonValueProblem(value, maxDepth = MAX_JSON_DEPTH) {
   const stack = [[value, 0, ""]];
   while (stack.length > 0) {
-    const [item, depth, path15] = stack.pop();
+    const [item, depth, path18] = stack.pop();
     if (typeof item === "string") {
-      if (LONE_SURROGATE.test(item)) return { kind: "lone-surrogate", message: `the string at ${path15 || "/"} holds a lone surrogate (${shown2(item).slice(0, 40)}), which no UTF-8 file can hold` };
+      if (LONE_SURROGATE.test(item)) return { kind: "lone-surrogate", message: `the string at ${path18 || "/"} holds a lone surrogate (${shown2(item).slice(0, 40)}), which no UTF-8 file can hold` };
       continue;
     }
     if (item === null || typeof item !== "object") continue;
-    if (depth >= maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path15 || "/"}` };
+    if (depth >= maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path18 || "/"}` };
     if (Array.isArray(item)) {
-      item.forEach((v2, i2) => stack.push([v2, depth + 1, pointer(path15, i2)]));
+      item.forEach((v2, i2) => stack.push([v2, depth + 1, pointer(path18, i2)]));
       continue;
     }
     for (const key of Object.keys(item)) {
-      if (LONE_SURROGATE.test(key)) return { kind: "lone-surrogate", message: `the key ${shown2(key)} at ${path15 || "/"} holds a lone surrogate, which no UTF-8 file can hold` };
-      if (RESERVED_KEYS.has(key)) return { kind: "reserved-key", message: `the key "${key}" at ${path15 || "/"} is not allowed (JavaScript readers treat it specially)` };
-      stack.push([item[key], depth + 1, pointer(path15, key)]);
+      if (LONE_SURROGATE.test(key)) return { kind: "lone-surrogate", message: `the key ${shown2(key)} at ${path18 || "/"} holds a lone surrogate, which no UTF-8 file can hold` };
+      if (RESERVED_KEYS.has(key)) return { kind: "reserved-key", message: `the key "${key}" at ${path18 || "/"} is not allowed (JavaScript readers treat it specially)` };
+      stack.push([item[key], depth + 1, pointer(path18, key)]);
     }
   }
   return void 0;
@@ -56906,13 +56939,13 @@ async function importedNamespace(ctx, subject, ns2) {
   const head = await namespaceAtHead(ctx, ns2);
   if (!peer && !head?.authority) return void 0;
   const file = subject.change.path;
-  const refuse2 = (message, hint) => {
+  const refuse3 = (message, hint) => {
     ctx.report({ rule: RULES.federationDelegated, file, message, hint });
     return null;
   };
-  if (!peer) return refuse2(`namespace "${ns2}" names "${head.authority}" as its authority, but no peer in index/registry.json holds it`, "delegate the namespace with `wharf peer add`, or take it back as a maintainer first");
-  if (!importsFrom(ctx, peer.name)) return refuse2(`namespace "${ns2}" is delegated to peer "${peer.name}": nothing is published into it here`, SYNC_HINT(peer.name));
-  if (!head || head.authority !== peer.name) return refuse2(`${namespacePath(ns2)} does not name peer "${peer.name}" as the authority of namespace "${ns2}"`, SYNC_HINT(peer.name));
+  if (!peer) return refuse3(`namespace "${ns2}" names "${head.authority}" as its authority, but no peer in index/registry.json holds it`, "delegate the namespace with `wharf peer add`, or take it back as a maintainer first");
+  if (!importsFrom(ctx, peer.name)) return refuse3(`namespace "${ns2}" is delegated to peer "${peer.name}": nothing is published into it here`, SYNC_HINT(peer.name));
+  if (!head || head.authority !== peer.name) return refuse3(`${namespacePath(ns2)} does not name peer "${peer.name}" as the authority of namespace "${ns2}"`, SYNC_HINT(peer.name));
   subject.imported = true;
   return head;
 }
@@ -57180,18 +57213,59 @@ function canonicalize(object, seen = /* @__PURE__ */ new Set()) {
 
 // src/core/canonical.ts
 function canonicalJson(value) {
-  let text;
+  let text2;
   try {
-    text = canonicalize(value);
+    text2 = canonicalize(value);
   } catch (e) {
     throw new WharfError("INVALID_INPUT", `the value has no canonical JSON (RFC 8785): ${e.message}`, { hint: "remove lone surrogates and non-finite numbers" });
   }
-  if (text === void 0) throw new WharfError("INVALID_INPUT", "the value has no canonical JSON (RFC 8785)", { hint: "pass a JSON value" });
-  return text;
+  if (text2 === void 0) throw new WharfError("INVALID_INPUT", "the value has no canonical JSON (RFC 8785)", { hint: "pass a JSON value" });
+  return text2;
+}
+function stableJson(value) {
+  return `${JSON.stringify(sortKeys(value), null, 2)}
+`;
+}
+function sortKeys(value) {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k2) => [k2, sortKeys(value[k2])]));
+  }
+  return value;
 }
 
 // src/core/keys.ts
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
+function keyId(publicKey) {
+  return sha256Hex(Buffer.from(publicKey, "base64")).slice(0, 16);
+}
+function rawPublicKey(key) {
+  const jwk = key.export({ format: "jwk" });
+  if (jwk.crv !== "Ed25519" || typeof jwk.x !== "string") {
+    throw new WharfError("BAD_KEY", "the key is not an Ed25519 key", { hint: "make one with `wharf keygen --out FILE`" });
+  }
+  return Buffer.from(jwk.x, "base64url").toString("base64");
+}
+function parsePrivateKey(pem) {
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (e) {
+    throw new WharfError("BAD_KEY", `not a readable private key: ${e.message}`, {
+      hint: "pass the private key file that `wharf keygen --out FILE` wrote (not FILE.pub)"
+    });
+  }
+  if (privateKey.asymmetricKeyType !== "ed25519") {
+    throw new WharfError("BAD_KEY", `the private key is ${privateKey.asymmetricKeyType}, not Ed25519`, {
+      hint: "make one with `wharf keygen --out FILE`"
+    });
+  }
+  const publicKey = rawPublicKey(createPublicKey(privateKey));
+  return { id: keyId(publicKey), privateKey, publicKey };
+}
+function signBytes(key, data) {
+  return sign(null, data, key.privateKey).toString("base64");
+}
 function verifyBytes(publicKey, data, signature) {
   try {
     const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(publicKey, "base64").toString("base64url") }, format: "jwk" });
@@ -57214,6 +57288,12 @@ function pae(payloadType, payload) {
 function signedPayload(document2) {
   const { signature: _omit, ...unsigned } = document2;
   return Buffer.from(canonicalJson(unsigned), "utf8");
+}
+function signDocument(document2, payloadType, key) {
+  const problem = jsonValueProblem(document2);
+  if (problem) throw new WharfError("INVALID_INPUT", `refusing to sign: ${problem.message}`, { hint: "remove the field or character named" });
+  const sig = signBytes(key, pae(payloadType, signedPayload(document2)));
+  return { ...document2, signature: { payloadType, signatures: [{ keyid: key.id, sig }] } };
 }
 function verifyDocument(document2, payloadType, keys) {
   const signature = document2.signature;
@@ -57398,11 +57478,11 @@ async function runCheck(options2) {
   const teams = /* @__PURE__ */ new Set();
   const result = (changes) => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), changes, findings });
   const malformed = await malformedIn(repo, head, from);
-  for (const { path: path15, problem } of malformed) {
+  for (const { path: path18, problem } of malformed) {
     findings.push({
       rule: RULES.malformedTree,
-      file: path15 || ".",
-      message: `the tree ${path15 ? `of ${path15}/` : "at the root"} is malformed: ${problem.message}`,
+      file: path18 || ".",
+      message: `the tree ${path18 ? `of ${path18}/` : "at the root"} is malformed: ${problem.message}`,
       hint: "git fsck refuses this tree; commit the files with git itself (git add, git commit) rather than writing tree objects by hand"
     });
   }
@@ -57661,7 +57741,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path15) => path15.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path18) => path18.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -58677,8 +58757,8 @@ var convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
   if (!hasUserReviver) return value;
   return userReviver(key, value, context);
 };
-var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key, value, context) => {
+var JSONParseV2 = (text2, reviver) => {
+  return JSON.parse(text2, (key, value, context) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -58736,8 +58816,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
   }
   return rootHolder[""];
 };
-var serializeBigInts = (text) => {
-  return text.replace(
+var serializeBigInts = (text2) => {
+  return text2.replace(
     stringsOrLargeNumbers,
     (match, digits, fractional, exponential) => {
       const isString = match[0] === '"';
@@ -58751,18 +58831,18 @@ var serializeBigInts = (text) => {
     }
   );
 };
-var JSONParse = (text, reviver) => {
-  if (!text) return originalParse(text, reviver);
+var JSONParse = (text2, reviver) => {
+  if (!text2) return originalParse(text2, reviver);
   try {
-    if (isContextSourceSupported()) return JSONParseV2(text, reviver);
-    const serializedData = serializeBigInts(text);
+    if (isContextSourceSupported()) return JSONParseV2(text2, reviver);
+    const serializedData = serializeBigInts(text2);
     return originalParse(
       serializedData,
       (key, value, context) => convertMarkedBigIntsReviver(key, value, context, reviver)
     );
   } catch (error2) {
     if (error2 instanceof RangeError) {
-      const serializedData = serializeBigInts(text);
+      const serializedData = serializeBigInts(text2);
       const parsed = originalParse(serializedData);
       return applyReviverIteratively(parsed, reviver);
     }
@@ -58891,12 +58971,12 @@ async function getResponseData(response) {
   }
   const mimetype = parse2(contentType);
   if (isJSONResponse(mimetype)) {
-    let text = "";
+    let text2 = "";
     try {
-      text = await response.text();
-      return JSONParse(text);
+      text2 = await response.text();
+      return JSONParse(text2);
     } catch (err2) {
-      return text;
+      return text2;
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
   // (RFC 2046) and must never be decoded as text, even when the response
@@ -59253,17 +59333,17 @@ function requestLog(octokit) {
     octokit.log.debug("request", options2);
     const start = Date.now();
     const requestOptions = octokit.request.endpoint.parse(options2);
-    const path15 = requestOptions.url.replace(options2.baseUrl, "");
+    const path18 = requestOptions.url.replace(options2.baseUrl, "");
     return request2(options2).then((response) => {
       const requestId = response.headers["x-github-request-id"];
       octokit.log.info(
-        `${requestOptions.method} ${path15} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path18} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       return response;
     }).catch((error2) => {
       const requestId = error2.response?.headers["x-github-request-id"] || "UNKNOWN";
       octokit.log.error(
-        `${requestOptions.method} ${path15} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path18} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       throw error2;
     });
@@ -62407,9 +62487,9 @@ function createGit(client) {
     },
     /** Creates `refs/...` at `sha`; GITHUB_VALIDATION_FAILED when it exists. */
     async createRef(repo, ref, sha) {
-      const full = ref.startsWith("refs/") ? ref : `refs/${ref}`;
-      return attempt(`creating ${full} in ${name(repo)}`, async () => {
-        const { data } = await octokit.rest.git.createRef({ ...params(repo), ref: full, sha });
+      const full2 = ref.startsWith("refs/") ? ref : `refs/${ref}`;
+      return attempt(`creating ${full2} in ${name(repo)}`, async () => {
+        const { data } = await octokit.rest.git.createRef({ ...params(repo), ref: full2, sha });
         return { ref: data.ref, sha: data.object.sha, type: data.object.type };
       });
     },
@@ -63302,10 +63382,10 @@ var Capture = class {
     } else this.dropped += chunk.length;
   }
   text() {
-    const text = Buffer.concat(this.chunks).toString("utf8");
-    return this.dropped > 0 ? `${text}
+    const text2 = Buffer.concat(this.chunks).toString("utf8");
+    return this.dropped > 0 ? `${text2}
 [wharf: ${this.dropped} more bytes of output dropped]
-` : text;
+` : text2;
   }
 };
 function runStep(command, args, options2) {
@@ -63807,7 +63887,7 @@ async function cargo(ctx, subcommand, extra = []) {
     errors
   };
 }
-function parsePackageId(id) {
+function parsePackageId2(id) {
   const old = /^(\S+) (\S+) \(/.exec(id);
   if (old) return { name: old[1], version: old[2] };
   const hash = id.lastIndexOf("#");
@@ -63865,18 +63945,18 @@ async function cargoMetadata(ctx) {
   if (!root) return { metadata: null, error: "cargo metadata names no root package" };
   return { metadata: { root, packages, nodes, workspaceRoot: raw.workspace_root }, error: null };
 }
-function pathTo(metadata, name) {
-  const start = metadata.root.id;
+function pathTo(metadata2, name) {
+  const start = metadata2.root.id;
   const previous = /* @__PURE__ */ new Map([[start, null]]);
   const queue = [start];
   while (queue.length > 0) {
     const id = queue.shift();
-    if (metadata.packages.get(id)?.name === name) {
-      const path15 = [];
-      for (let at2 = id; at2 !== null; at2 = previous.get(at2) ?? null) path15.unshift(at2);
-      return path15;
+    if (metadata2.packages.get(id)?.name === name) {
+      const path18 = [];
+      for (let at2 = id; at2 !== null; at2 = previous.get(at2) ?? null) path18.unshift(at2);
+      return path18;
     }
-    for (const dep of metadata.nodes.get(id)?.deps ?? []) {
+    for (const dep of metadata2.nodes.get(id)?.deps ?? []) {
       if (!previous.has(dep)) {
         previous.set(dep, id);
         queue.push(dep);
@@ -63949,31 +64029,31 @@ var KNOWN_CAUSES = [
     hint: (n, links) => `${n} binds a native library${links ? ` (links = "${links}")` : ""} that does not exist for wasm: use a pure-Rust alternative or make the dependency native-only`
   }
 ];
-function hintFor(crate, target, text, links = null) {
+function hintFor(crate, target, text2, links = null) {
   for (const cause of KNOWN_CAUSES) {
     if (cause.targets && !cause.targets.includes(target)) continue;
     if (cause.crate !== void 0 && !(typeof cause.crate === "string" ? cause.crate === crate : cause.crate(crate))) continue;
-    if (cause.text && !cause.text.test(text)) continue;
+    if (cause.text && !cause.text.test(text2)) continue;
     return cause.hint(crate, links);
   }
   if (links) return `${crate} links the native library "${links}", which does not exist for wasm: make it a native-only dependency`;
   return null;
 }
-function describePath(metadata, name) {
-  if (!metadata) return { path: [name], version: null, links: null };
-  const ids = pathTo(metadata, name);
+function describePath(metadata2, name) {
+  if (!metadata2) return { path: [name], version: null, links: null };
+  const ids = pathTo(metadata2, name);
   if (!ids) return { path: [name], version: null, links: null };
-  const packages = ids.map((id) => metadata.packages.get(id));
+  const packages = ids.map((id) => metadata2.packages.get(id));
   const last = packages.at(-1);
   return { path: packages.map((p2) => `${p2.name} ${p2.version}`), version: last.version, links: last.links };
 }
-function blameBuild(target, errors, stderr, metadata, rootName) {
+function blameBuild(target, errors, stderr, metadata2, rootName) {
   const first = errors.find((e) => e.packageId) ?? errors[0];
   let name = rootName;
   let version = null;
   let error2;
   if (first?.packageId) {
-    const id = parsePackageId(first.packageId);
+    const id = parsePackageId2(first.packageId);
     if (id) ({ name, version } = id);
     error2 = first.message;
   } else {
@@ -63984,24 +64064,24 @@ function blameBuild(target, errors, stderr, metadata, rootName) {
     }
     error2 = first?.message ?? firstErrorLine(stderr);
   }
-  const where = describePath(metadata, name);
-  const text = `${error2}
+  const where = describePath(metadata2, name);
+  const text2 = `${error2}
 ${first?.rendered ?? ""}`;
-  return { crate: name, version: version ?? where.version, path: where.path, error: error2, hint: hintFor(name, target, text, where.links), stage: "build" };
+  return { crate: name, version: version ?? where.version, path: where.path, error: error2, hint: hintFor(name, target, text2, where.links), stage: "build" };
 }
 var REGISTRY_SOURCE = /(?:registry\/src\/[^/]+|cargo\/registry|vendor)\/([A-Za-z0-9_-]+?)-(\d+\.\d+\.\d+[^/]*)\//;
-function blameTest(target, test2, message, location, metadata, rootName) {
+function blameTest(target, test2, message, location, metadata2, rootName) {
   const dependency = location ? REGISTRY_SOURCE.exec(location) : null;
   const name = dependency?.[1] ?? rootName;
-  const where = describePath(metadata, name);
-  const text = `${message}
+  const where = describePath(metadata2, name);
+  const text2 = `${message}
 ${location ?? ""}`;
   return {
     crate: name,
     version: dependency?.[2] ?? where.version,
     path: where.path,
     error: `test ${test2} panicked: ${message}${location ? ` (${location})` : ""}`,
-    hint: hintFor(name, target, text, where.links),
+    hint: hintFor(name, target, text2, where.links),
     stage: "test"
   };
 }
@@ -64065,14 +64145,14 @@ async function runAllTests(exec, extraArgs = []) {
   const done = [];
   for (let round3 = 0; round3 < 1e4; round3++) {
     const skips = done.flatMap((name) => ["--skip", name]);
-    const run2 = await exec([...extraArgs, ...done.length > 0 ? ["--exact", ...skips] : []]);
+    const run3 = await exec([...extraArgs, ...done.length > 0 ? ["--exact", ...skips] : []]);
     all.runs++;
-    all.wallMs += run2.wallMs;
+    all.wallMs += run3.wallMs;
     if (round3 === 0) {
-      all.exitCode = run2.code;
-      all.firstOutput = `${run2.stdout}${run2.stderr}`;
+      all.exitCode = run3.code;
+      all.firstOutput = `${run3.stdout}${run3.stderr}`;
     }
-    const parsed = parseLibtest(run2.stdout);
+    const parsed = parseLibtest(run3.stdout);
     for (const r of parsed.results) {
       done.push(r.name);
       if (r.outcome === "ok") all.passed++;
@@ -64082,11 +64162,11 @@ async function runAllTests(exec, extraArgs = []) {
         all.failures.push(r.name);
       }
     }
-    for (const [test2, output] of failureBlocks(run2.stdout)) {
+    for (const [test2, output] of failureBlocks(run3.stdout)) {
       const panic2 = firstPanic(output);
       if (panic2) all.panics.push({ test: test2, ...panic2 });
     }
-    if (run2.timedOut) {
+    if (run3.timedOut) {
       all.timedOut = true;
       if (parsed.unfinished) {
         all.failed++;
@@ -64099,7 +64179,7 @@ async function runAllTests(exec, extraArgs = []) {
       return all;
     }
     if (!parsed.unfinished) {
-      if (round3 === 0) all.crashed = lastLines(run2.stderr || run2.stdout);
+      if (round3 === 0) all.crashed = lastLines(run3.stderr || run3.stdout);
       return all;
     }
     const dead = parsed.unfinished;
@@ -64127,8 +64207,8 @@ function failureBlocks(stdout) {
   }
   return blocks;
 }
-function lastLines(text, count = 3) {
-  return text.trim().split("\n").slice(-count).join("\n");
+function lastLines(text2, count = 3) {
+  return text2.trim().split("\n").slice(-count).join("\n");
 }
 
 // src/matrix/toolchain.ts
@@ -64353,8 +64433,8 @@ var SourceCopies = class {
     });
     const lock = path9.join(dest, "Cargo.lock");
     if (fs12.existsSync(lock) && (toolchain2.version[0] === 1 && toolchain2.version[1] < 78)) {
-      const text = await fs12.promises.readFile(lock, "utf8");
-      if (/^version = 4$/m.test(text)) await fs12.promises.writeFile(lock, text.replace(/^version = 4$/m, "version = 3"));
+      const text2 = await fs12.promises.readFile(lock, "utf8");
+      if (/^version = 4$/m.test(text2)) await fs12.promises.writeFile(lock, text2.replace(/^version = 4$/m, "version = 3"));
     }
     return path9.join(dest, path9.relative(root, this.crateDir));
   }
@@ -64487,9 +64567,9 @@ async function runTarget(ctx, target) {
   }
   report3.runtime = exec.runtime;
   ctx.progress(`${target}: running ${outcome.executables.length} test binar${outcome.executables.length === 1 ? "y" : "ies"} under ${exec.runtime.name}`);
-  const metadata = await ctx.metadataFor(native);
+  const metadata2 = await ctx.metadataFor(native);
   if (target === "wasm32-unknown-unknown") await runExitOnly(ctx, report3, exec, outcome);
-  else await runTests(ctx, report3, exec, outcome.executables, outcome.testBuild, metadata);
+  else await runTests(ctx, report3, exec, outcome.executables, outcome.testBuild, metadata2);
   if (target === "wasm32-wasip2" && outcome.executables[0]) {
     const bytes = await fs12.promises.readFile(outcome.executables[0].file);
     if (wasmKind(bytes) === "component") report3.metrics.component = await componentMetrics(bytes);
@@ -64527,7 +64607,7 @@ function nativeTestEnv(ctx, outcome) {
   if (ctx.manifest) env.CARGO_PKG_VERSION = ctx.manifest.version;
   return env;
 }
-async function runTests(ctx, report3, exec, executables, testBuild, metadata) {
+async function runTests(ctx, report3, exec, executables, testBuild, metadata2) {
   const timeoutMs = ctx.options.testTimeoutMs ?? DEFAULTS2.testTimeoutMs;
   const binaries = [];
   let peakRss = null;
@@ -64549,7 +64629,7 @@ async function runTests(ctx, report3, exec, executables, testBuild, metadata) {
     if (failed2) {
       if (all.panics.length > 0) {
         firstFailure ??= `${all.panics[0].test}: ${all.panics[0].message}`;
-        for (const p2 of all.panics.slice(0, MAX_TEST_BLAME)) report3.blame.push(blameTest(report3.target, p2.test, p2.message, p2.location, metadata, ctx.rootName));
+        for (const p2 of all.panics.slice(0, MAX_TEST_BLAME)) report3.blame.push(blameTest(report3.target, p2.test, p2.message, p2.location, metadata2, ctx.rootName));
       } else if (all.crashed || all.timedOut) {
         const why = all.timedOut ? `timed out after ${timeoutMs / 1e3}s` : all.crashed;
         firstFailure ??= `${e.name}: ${why}`;
@@ -64778,22 +64858,22 @@ async function findOutcome(ctx, target) {
   return await ctx.builds.get(buildKey(plan)) ?? null;
 }
 async function dependencyCompatibility(ctx, reports) {
-  const metadata = await ctx.metadataFor({ toolchain: ctx.toolchains[0], triple: "wasm32-unknown-unknown" });
-  if (!metadata) return null;
+  const metadata2 = await ctx.metadataFor({ toolchain: ctx.toolchains[0], triple: "wasm32-unknown-unknown" });
+  if (!metadata2) return null;
   const reachable = /* @__PURE__ */ new Set();
-  const stack = [metadata.root.id];
+  const stack = [metadata2.root.id];
   while (stack.length > 0) {
     const id = stack.pop();
     if (reachable.has(id)) continue;
     reachable.add(id);
-    stack.push(...metadata.nodes.get(id)?.deps ?? []);
+    stack.push(...metadata2.nodes.get(id)?.deps ?? []);
   }
-  reachable.delete(metadata.root.id);
+  reachable.delete(metadata2.root.id);
   const blamed = new Set(reports.flatMap((r) => r.blame.filter((b3) => b3.stage === "build").map((b3) => b3.crate)));
   const incompatible = [];
   for (const id of reachable) {
-    const pkg = metadata.packages.get(id);
-    const name = pkg?.name ?? parsePackageId(id)?.name ?? id;
+    const pkg = metadata2.packages.get(id);
+    const name = pkg?.name ?? parsePackageId2(id)?.name ?? id;
     if (blamed.has(name) || pkg && (pkg.links || ["mio", "ring", "socket2"].includes(name))) incompatible.push(name);
   }
   return { total: reachable.size, incompatible: incompatible.sort() };
@@ -64835,8 +64915,8 @@ function kib(bytes) {
 function seconds(ms2) {
   return ms2 === null ? "–" : `${(ms2 / 1e3).toFixed(1)} s`;
 }
-function cell(text) {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+function cell(text2) {
+  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 function tests(t) {
   const s3 = t.test;
@@ -65731,7 +65811,9 @@ var OUTPUT = {
   merged: "merged",
   decision: "decision",
   released: "released",
-  uploaded: "uploaded"
+  uploaded: "uploaded",
+  pullRequest: "pull-request",
+  assetUrl: "asset-url"
 };
 async function report(findings, markdown) {
   annotate(findings);
@@ -65739,10 +65821,10 @@ async function report(findings, markdown) {
 }
 
 // src/action/summary.ts
-function cell2(text) {
-  return text.replace(/[\u0000-\u001f\u007f]/g, " ").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]).replace(/[\\`*_[\]|~!#]/g, (c) => `\\${c}`);
+function cell2(text2) {
+  return text2.replace(/[\u0000-\u001f\u007f]/g, " ").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]).replace(/[\\`*_[\]|~!#]/g, (c) => `\\${c}`);
 }
-var code = (text) => `<code>${cell2(text)}</code>`;
+var code = (text2) => `<code>${cell2(text2)}</code>`;
 function findingsTable(findings) {
   if (findings.length === 0) return [];
   return [
@@ -65833,15 +65915,15 @@ function pullRequestOf(payload) {
   };
 }
 function workflowRunOf(payload) {
-  const run2 = obj(payload.workflow_run);
-  const id = num(run2.id);
+  const run3 = obj(payload.workflow_run);
+  const id = num(run3.id);
   if (id === void 0) return void 0;
-  const prs = Array.isArray(run2.pull_requests) ? run2.pull_requests : [];
+  const prs = Array.isArray(run3.pull_requests) ? run3.pull_requests : [];
   return {
     id,
-    headSha: str(run2.head_sha) ?? "",
-    headRepo: str(obj(run2.head_repository).full_name),
-    conclusion: str(run2.conclusion) ?? null,
+    headSha: str(run3.head_sha) ?? "",
+    headRepo: str(obj(run3.head_repository).full_name),
+    conclusion: str(run3.conclusion) ?? null,
     pullRequests: prs.map((p2) => num(obj(p2).number)).filter((n) => n !== void 0)
   };
 }
@@ -65896,32 +65978,46 @@ var INPUT = {
   target: "target",
   paceWrites: "pace-writes",
   before: "before",
-  after: "after"
+  after: "after",
+  artifact: "artifact",
+  crate: "crate",
+  name: "name",
+  version: "version",
+  key: "key",
+  indexRepo: "index-repo",
+  tag: "tag"
 };
-var COMMANDS = ["check", "test", "merge", "release"];
-var LATER_COMMANDS = ["publish", "build-api", "sync"];
+var COMMANDS = ["check", "test", "merge", "publish", "release"];
+var LATER_COMMANDS = ["build-api", "sync"];
 function envInput(env) {
   return (name) => (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
 }
 function positive(read, name) {
-  const text = read(name);
-  if (!text) return void 0;
-  if (!/^[1-9]\d{0,15}$/.test(text)) throw new WharfError("USAGE", `input ${name}: "${text}" is not a positive whole number`, { hint: `set ${name} to a number, or leave it out` });
-  return Number(text);
+  const text2 = read(name);
+  if (!text2) return void 0;
+  if (!/^[1-9]\d{0,15}$/.test(text2)) throw new WharfError("USAGE", `input ${name}: "${text2}" is not a positive whole number`, { hint: `set ${name} to a number, or leave it out` });
+  return Number(text2);
 }
 function bool(read, name, fallback) {
-  const text = read(name).toLowerCase();
-  if (!text) return fallback;
-  if (text === "true" || text === "false") return text === "true";
-  throw new WharfError("USAGE", `input ${name}: "${text}" is not true or false`, { hint: `set ${name} to true or false` });
+  const text2 = read(name).toLowerCase();
+  if (!text2) return fallback;
+  if (text2 === "true" || text2 === "false") return text2 === "true";
+  throw new WharfError("USAGE", `input ${name}: "${text2}" is not true or false`, { hint: `set ${name} to true or false` });
 }
 function commitish(read, name) {
-  const text = read(name);
-  if (!text) return void 0;
-  if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$|^[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$/.test(text) || text.includes("..")) {
-    throw new WharfError("USAGE", `input ${name}: "${text}" is not a commit id or a branch name`, { hint: `set ${name} to a full commit sha, or leave it out to take the push event's` });
+  const text2 = read(name);
+  if (!text2) return void 0;
+  if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$|^[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$/.test(text2) || text2.includes("..")) {
+    throw new WharfError("USAGE", `input ${name}: "${text2}" is not a commit id or a branch name`, { hint: `set ${name} to a full commit sha, or leave it out to take the push event's` });
   }
-  return text;
+  return text2;
+}
+function repoRef(read, name) {
+  const text2 = read(name);
+  if (!text2) return void 0;
+  const m2 = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/.exec(text2);
+  if (!m2 || m2[2] === "." || m2[2] === "..") throw new WharfError("USAGE", `input ${name}: "${text2}" is not owner/name`, { hint: `set ${name} to the index repo, e.g. acme/registry` });
+  return { owner: m2[1], repo: m2[2] };
 }
 function parseInputs(read, env = {}) {
   const command = read(INPUT.command);
@@ -65948,7 +66044,14 @@ function parseInputs(read, env = {}) {
     target: read(INPUT.target) || void 0,
     paceWrites: bool(read, INPUT.paceWrites, env.WHARF_PACE_WRITES !== "false"),
     before: commitish(read, INPUT.before),
-    after: commitish(read, INPUT.after)
+    after: commitish(read, INPUT.after),
+    artifact: read(INPUT.artifact) || void 0,
+    crate: read(INPUT.crate) || void 0,
+    name: read(INPUT.name) || void 0,
+    version: read(INPUT.version) || void 0,
+    key: read(INPUT.key) || void 0,
+    indexRepo: repoRef(read, INPUT.indexRepo),
+    tag: read(INPUT.tag) || void 0
   };
 }
 
@@ -65990,8 +66093,8 @@ async function merge2(inputs, ctx) {
 async function pullsToJudge({ inputs, ctx, github }) {
   if (inputs.pullRequest !== void 0) return [await github.pulls.get(ctx.repo, inputs.pullRequest)];
   const open2 = await github.pulls.listOpen(ctx.repo);
-  const run2 = ctx.workflowRun;
-  if (run2) return open2.filter((pr2) => pr2.head.sha === run2.headSha && (!run2.headRepo || pr2.head.repo === run2.headRepo));
+  const run3 = ctx.workflowRun;
+  if (run3) return open2.filter((pr2) => pr2.head.sha === run3.headSha && (!run3.headRepo || pr2.head.repo === run3.headRepo));
   return open2;
 }
 async function validateRun({ inputs, ctx, github }, pr2) {
@@ -66005,9 +66108,9 @@ async function decide(env, listed) {
   const pr2 = await github.pulls.get(ctx.repo, listed.number);
   const decision = (verdict2, ...reasons2) => ({ number: pr2.number, verdict: verdict2, reasons: reasons2 });
   if (pr2.state !== "open" || pr2.draft) return decision("pending", pr2.draft ? "a draft is not merged" : "it is closed");
-  const run2 = await validateRun(env, pr2);
-  if (!run2 || run2.status !== "completed") return decision("pending", `validate has not finished for ${pr2.head.sha.slice(0, 12)}`);
-  if (run2.headSha !== pr2.head.sha) return decision("pending", `validate run ${run2.id} is of another head`);
+  const run3 = await validateRun(env, pr2);
+  if (!run3 || run3.status !== "completed") return decision("pending", `validate has not finished for ${pr2.head.sha.slice(0, 12)}`);
+  if (run3.headSha !== pr2.head.sha) return decision("pending", `validate run ${run3.id} is of another head`);
   const now = github.serverTime() ?? /* @__PURE__ */ new Date();
   const judgement = await judgePullRequest({
     repo,
@@ -66032,9 +66135,9 @@ async function decide(env, listed) {
   if (!judgement.accepted) {
     verdict ??= "rejected";
     reasons.push(`the registry's rules reject it (${[...new Set(judgement.findings.map((f2) => f2.rule))].join(", ")})`);
-  } else if (run2.conclusion !== "success") {
+  } else if (run3.conclusion !== "success") {
     verdict ??= "rejected";
-    reasons.push(`validate run ${run2.id} concluded ${run2.conclusion ?? "without a conclusion"}`);
+    reasons.push(`validate run ${run3.id} concluded ${run3.conclusion ?? "without a conclusion"}`);
   }
   const blocking = registry.policy.pull_requests?.blocking_labels ?? DEFAULT_BLOCKING_LABELS;
   const blockedBy = pr2.labels.filter((l) => blocking.some((b3) => b3.toLowerCase() === l.toLowerCase()));
@@ -66048,8 +66151,8 @@ async function decide(env, listed) {
     reasons.push(`${refusals.map((r) => r.reviewer.login).join(", ")} requested changes`);
   }
   let gates = [];
-  if (judgement.accepted && run2.conclusion === "success") {
-    const read = await readReports(env, run2, judgement, registry, pr2.labels);
+  if (judgement.accepted && run3.conclusion === "success") {
+    const read = await readReports(env, run3, judgement, registry, pr2.labels);
     if (read.problems.length > 0) {
       verdict ??= "rejected";
       reasons.push(...read.problems);
@@ -66078,16 +66181,16 @@ async function decide(env, listed) {
   await report2(env, pr2, judgement, gates, decision(verdict, ...reasons));
   return decision(verdict, ...reasons);
 }
-async function readReports({ ctx, github, repo }, run2, judgement, registry, labels) {
+async function readReports({ ctx, github, repo }, run3, judgement, registry, labels) {
   const legs = await planLegs(repo, judgement.merge, judgement.changes, registry.policy);
   if (legs.length === 0) return { problems: [], gates: [] };
-  const artifacts = await github.runs.listArtifacts(ctx.repo, run2.id);
+  const artifacts = await github.runs.listArtifacts(ctx.repo, run3.id);
   const problems = [];
   const byPackage = /* @__PURE__ */ new Map();
   for (const leg of legs) {
     const found = artifacts.filter((a) => a.name === legArtifactName(leg) && !a.expired);
     if (found.length !== 1) {
-      problems.push(`validate run ${run2.id} has ${found.length === 0 ? "no" : found.length} report artifact(s) named ${legArtifactName(leg)}`);
+      problems.push(`validate run ${run3.id} has ${found.length === 0 ? "no" : found.length} report artifact(s) named ${legArtifactName(leg)}`);
       continue;
     }
     const artifact = found[0];
@@ -66152,7 +66255,112 @@ async function report2({ ctx, github }, pr2, judgement, gates, decision) {
   if (!pr2.labels.includes(wanted)) await github.issues.addLabels(ctx.repo, pr2.number, [wanted]);
 }
 
-// src/action/release.ts
+// src/action/publish.ts
+import path15 from "node:path";
+
+// src/core/records.ts
+function versionRecord(fields, key) {
+  const unsigned = {
+    schema: "wharf:record/v1",
+    name: fields.name,
+    version: fields.version,
+    kind: fields.kind,
+    description: fields.description ?? "",
+    ...fields.license ? { license: fields.license } : {},
+    ...fields.repository ? { repository: fields.repository } : {},
+    ...fields.homepage ? { homepage: fields.homepage } : {},
+    ...fields.witUrl ? { wit_url: fields.witUrl } : {},
+    ...fields.keywords?.length ? { keywords: [...fields.keywords] } : {},
+    dependencies: [...fields.dependencies ?? []],
+    targets: fields.targets?.length ? [...fields.targets] : [fields.artifact.target],
+    artifacts: [fields.artifact],
+    ...fields.source ? { source: fields.source } : {},
+    ...fields.crate ? { crate: fields.crate } : {},
+    published_at: timestamp(fields.publishedAt),
+    publisher: { login: fields.publisher }
+  };
+  return signDocument(unsigned, PAYLOAD_TYPES.record, key);
+}
+function artifactName(file) {
+  const base = file.split(/[\\/]/).pop() ?? "artifact.wasm";
+  return base.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "artifact.wasm";
+}
+function storedArtifact(bytes, file, target) {
+  const sha256 = sha256Hex(bytes);
+  return { name: artifactName(file), target, url: `${LOCAL_URL_PREFIX}${sha256}`, sha256, size: bytes.length };
+}
+var CRATES_IO_INDEX = "https://github.com/rust-lang/crates.io-index";
+var KEYWORD = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+var LINK = /^https?:\/\/\S+$/;
+var text = (value, max2) => typeof value === "string" && value.trim() !== "" ? value.trim().slice(0, max2) : void 0;
+var link = (value) => typeof value === "string" && LINK.test(value) && value.length <= 2048 ? value : void 0;
+function recordKeywords(keywords) {
+  return [...new Set(keywords.map((k2) => String(k2).toLowerCase()).filter((k2) => KEYWORD.test(k2)))].slice(0, 10);
+}
+function crateFields(manifest, crateBytes, packageOf2) {
+  const deps = [];
+  const dependencies = [];
+  for (const dep of manifest.deps) {
+    const internal = packageOf2(dep);
+    const renamed = typeof dep.rename === "string" && dep.rename !== "";
+    deps.push({
+      name: renamed ? dep.rename : dep.crate,
+      req: dep.req,
+      features: [...dep.features ?? []],
+      optional: dep.optional ?? false,
+      default_features: dep.defaultFeatures ?? true,
+      target: dep.target ?? null,
+      kind: dep.kind ?? "normal",
+      ...internal ? {} : { registry: dep.registry ?? CRATES_IO_INDEX },
+      ...renamed ? { package: dep.crate } : {}
+    });
+    if (internal && dep.kind !== "dev" && !dependencies.some((d) => d.name === internal)) dependencies.push({ name: internal, req: dep.req, optional: dep.optional ?? false });
+  }
+  return {
+    description: text(manifest.description, 1e3) ?? "",
+    license: text(manifest.license, 256),
+    repository: link(manifest.repository),
+    homepage: link(manifest.homepage),
+    keywords: recordKeywords(manifest.keywords ?? []),
+    dependencies,
+    crate: {
+      name: manifest.name,
+      cksum: sha256Hex(crateBytes),
+      features: manifest.features ?? {},
+      ...manifest.links ? { links: manifest.links } : {},
+      ...manifest.rustVersion ? { rust_version: manifest.rustVersion } : {},
+      deps
+    }
+  };
+}
+
+// src/publish/publish.ts
+import fs14 from "node:fs";
+async function readArtifactFile(file) {
+  try {
+    return await fs14.promises.readFile(file);
+  } catch (e) {
+    throw new WharfError("NOT_FOUND", `cannot read artifact ${file}: ${e.message}`, { hint: "pass the path of a built .wasm file" });
+  }
+}
+function signRecord(options2, bytes, file, url) {
+  const key = parsePrivateKey(options2.privateKey);
+  const kind = options2.kind ?? "component";
+  const target = options2.target ?? (kind === "crate" ? "source" : artifactTarget(bytes));
+  const stored = storedArtifact(bytes, file, target);
+  const artifact = url === void 0 ? stored : { ...stored, url };
+  const { name, version, description, license, repository, homepage, keywords, dependencies, source, crate } = options2;
+  const fields = { name, version, kind, description, license, repository, homepage, keywords, dependencies, artifact, source, crate };
+  return versionRecord({ ...fields, publisher: options2.author, publishedAt: options2.now ?? /* @__PURE__ */ new Date() }, key);
+}
+
+// src/publish/crate.ts
+import fs17 from "node:fs";
+import os10 from "node:os";
+import path14 from "node:path";
+
+// src/publish/crate-archive.ts
+import fs16 from "node:fs";
 import path13 from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -68092,7 +68300,7 @@ var hr = /* @__PURE__ */ Symbol("entry");
 var cs = /* @__PURE__ */ Symbol("entryOpt");
 var ui = /* @__PURE__ */ Symbol("writeEntryClass");
 var lr = /* @__PURE__ */ Symbol("write");
-var fs14 = /* @__PURE__ */ Symbol("ondrain");
+var fs15 = /* @__PURE__ */ Symbol("ondrain");
 var wt = class extends A {
   sync = false;
   opt;
@@ -68126,8 +68334,8 @@ var wt = class extends A {
       if ((t.gzip ? 1 : 0) + (t.brotli ? 1 : 0) + (t.zstd ? 1 : 0) > 1) throw new TypeError("gzip, brotli, zstd are mutually exclusive");
       if (t.gzip && (typeof t.gzip != "object" && (t.gzip = {}), this.portable && (t.gzip.portable = true), this.zip = new ze(t.gzip)), t.brotli && (typeof t.brotli != "object" && (t.brotli = {}), this.zip = new We(t.brotli)), t.zstd && (typeof t.zstd != "object" && (t.zstd = {}), this.zip = new Ye(t.zstd)), !this.zip) throw new Error("impossible");
       let e = this.zip;
-      e.on("data", (i2) => super.write(i2)), e.on("end", () => super.end()), e.on("drain", () => this[fs14]()), this.on("resume", () => e.resume());
-    } else this.on("drain", this[fs14]);
+      e.on("data", (i2) => super.write(i2)), e.on("end", () => super.end()), e.on("drain", () => this[fs15]()), this.on("resume", () => e.resume());
+    } else this.on("drain", this[fs15]);
     this.noDirRecurse = !!t.noDirRecurse, this.follow = !!t.follow, this.noMtime = !!t.noMtime, t.mtime && (this.mtime = t.mtime), this.filter = typeof t.filter == "function" ? t.filter : () => true, this[W] = new hi(), this[G] = 0, this.jobs = Number(t.jobs) || 4, this[Ee] = false, this[me] = false;
   }
   [lr](t) {
@@ -68240,7 +68448,7 @@ var wt = class extends A {
       this.emit("error", e);
     }
   }
-  [fs14]() {
+  [fs15]() {
     this[Et] && this[Et].entry && this[Et].entry.resume();
   }
   [di](t) {
@@ -69126,14 +69334,295 @@ var To = (s3) => {
 
 // src/publish/crate-archive.ts
 var CRATE_LIMITS = { maxBytes: 512 * 1024 * 1024, maxEntries: 5e4 };
+var FILE_TYPES = /* @__PURE__ */ new Set(["File", "OldFile", "ContiguousFile"]);
+var TYPE_NAMES = {
+  SymbolicLink: "a symbolic link",
+  Link: "a hard link",
+  CharacterDevice: "a device file",
+  BlockDevice: "a device file",
+  FIFO: "a FIFO"
+};
+function refuse2(message) {
+  return new WharfError("REJECTED", `the .crate ${message}`, { hint: "make the .crate with `cargo package`: it holds plain files under <name>-<version>/ only" });
+}
+function entryProblem2(entry, topDir) {
+  const name = JSON.stringify(entry.path);
+  if (!FILE_TYPES.has(entry.type) && entry.type !== "Directory") return `holds ${TYPE_NAMES[entry.type] ?? `an entry of type ${entry.type}`}: ${name}`;
+  if (entry.path.includes("\0") || entry.path.includes("\\")) return `has a path with a NUL byte or a backslash: ${name}`;
+  if (entry.path.startsWith("/") || /^[A-Za-z]:/.test(entry.path)) return `has an absolute path: ${name}`;
+  const segments = entry.path.replace(/\/$/, "").split("/");
+  if (segments.includes("..")) return `has a path that climbs out with "..": ${name}`;
+  if (segments.some((s3) => s3 === "" || s3 === ".")) return `has a path with an empty or "." segment: ${name}`;
+  if (segments[0] !== topDir) return `has an entry outside its top directory ${topDir}/: ${name}`;
+  if (segments.length === 1 && entry.type !== "Directory") return `has a file where its top directory should be: ${name}`;
+  if ((entry.mode ?? 0) & 3584) return `has an entry with setuid, setgid or sticky bits: ${name}`;
+  return void 0;
+}
+function readCrateArchive(bytes, options2 = {}) {
+  const maxBytes = options2.maxBytes ?? CRATE_LIMITS.maxBytes;
+  const maxEntries = options2.maxEntries ?? CRATE_LIMITS.maxEntries;
+  let topDir = options2.topDir;
+  const files = [];
+  const seen = /* @__PURE__ */ new Set();
+  let total = 0;
+  let problem;
+  const parser2 = new rt({
+    strict: true,
+    onReadEntry: (entry) => {
+      entry.resume();
+      if (problem) return;
+      topDir ??= entry.path.split("/")[0];
+      const key = entry.path.replace(/\/$/, "");
+      const wrong = entryProblem2(entry, topDir) ?? (seen.has(key) ? `has the path ${JSON.stringify(key)} twice` : void 0);
+      seen.add(key);
+      total += entry.size ?? 0;
+      if (wrong) problem = refuse2(wrong);
+      else if (seen.size > maxEntries) problem = new WharfError("TOO_LARGE", `the .crate has more than ${maxEntries} entries`, { hint: "leave generated and vendored files out of the package (Cargo.toml `exclude`)" });
+      else if (total > maxBytes) problem = new WharfError("TOO_LARGE", `the .crate unpacks to more than ${maxBytes} bytes`, { hint: "leave large files out of the package (Cargo.toml `exclude`)" });
+      else if (FILE_TYPES.has(entry.type)) files.push({ path: entry.path, size: entry.size ?? 0 });
+      if (problem) parser2.abort(problem);
+    }
+  });
+  let broken;
+  parser2.on("error", (e) => {
+    broken ??= e;
+  });
+  parser2.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (problem) throw problem;
+  if (broken) throw refuse2(`is not a gzipped tar archive that reads to its end (${broken.message})`);
+  if (topDir === void 0 || files.length === 0) throw refuse2("holds no files");
+  return { topDir, files, bytes: total };
+}
+async function unpackCrate(bytes, dest, options2 = {}) {
+  const archive = readCrateArchive(bytes, options2);
+  const top = path13.join(dest, archive.topDir);
+  try {
+    await new Promise((resolve, reject) => {
+      const unpack = new Xt({
+        cwd: dest,
+        strict: true,
+        // Running as root, node-tar would give files the archive's owners; they belong to whoever unpacks.
+        preserveOwner: false,
+        // The same rule again, in case the two reads ever disagree.
+        filter: (_path, entry) => "type" in entry && (FILE_TYPES.has(entry.type) || entry.type === "Directory")
+      });
+      unpack.on("error", reject);
+      unpack.on("close", () => resolve());
+      unpack.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    });
+  } catch (e) {
+    await fs16.promises.rm(top, { recursive: true, force: true });
+    throw refuse2(`does not unpack: ${e.message}`);
+  }
+  return top;
+}
 
 // src/publish/crate.ts
 var CARGO_TIMEOUT_MS = 30 * 6e4;
+async function run(command, args, options2) {
+  let out;
+  try {
+    out = await runStep(command, args, { cwd: options2.cwd ?? process.cwd(), env: options2.env ?? process.env, timeoutMs: CARGO_TIMEOUT_MS });
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e;
+    throw new WharfError("TOOLCHAIN", `${command} is not installed`, { hint: "install Rust with rustup (https://rustup.rs), or set $CARGO" });
+  }
+  if (out.code === 0) return out.stdout;
+  const why = out.timedOut ? `did not finish in ${CARGO_TIMEOUT_MS / 6e4} minutes` : (out.stderr || `exited ${out.code ?? out.signal}`).trim().split("\n").slice(-3).join(" ");
+  throw new WharfError("TOOLCHAIN", `${command} ${args[0]} failed: ${why}`, { hint: "fix what cargo reports, then publish again" });
+}
+async function metadata(runner, manifest, offline) {
+  const args = ["metadata", "--no-deps", "--format-version", "1", "--manifest-path", manifest, ...offline ? ["--offline"] : []];
+  return JSON.parse(await run(runner.cargo, args, { env: runner.env }));
+}
+function packageOf(meta, manifest) {
+  const found = meta.packages.find((p2) => path14.resolve(p2.manifest_path) === path14.resolve(manifest));
+  if (!found) throw new WharfError("USAGE", `${manifest} is a virtual workspace manifest, not a crate`, { hint: "pass the directory of one member crate to --crate" });
+  return found;
+}
+async function packageCrate(dir, options2 = {}) {
+  const runner = { cargo: options2.cargo ?? process.env.CARGO ?? "cargo", env: options2.env ?? process.env };
+  const progress = options2.onProgress ?? (() => {
+  });
+  const manifest = path14.resolve(dir, "Cargo.toml");
+  if (!fs17.existsSync(manifest)) throw new WharfError("NOT_FOUND", `${dir} has no Cargo.toml`, { hint: "pass the directory of the crate to --crate" });
+  progress({ phase: "cargo metadata" });
+  const source = await metadata(runner, manifest, false);
+  const pkg = packageOf(source, manifest);
+  progress({ phase: `cargo package (builds ${pkg.name} ${pkg.version} to verify it)` });
+  await run(runner.cargo, ["package", "--manifest-path", manifest], { env: runner.env });
+  progress({ phase: "reading the .crate" });
+  const file = path14.join(source.target_directory, "package", `${pkg.name}-${pkg.version}.crate`);
+  const bytes = await fs17.promises.readFile(file);
+  const unpacked = await fs17.promises.mkdtemp(path14.join(os10.tmpdir(), "wharf-crate-"));
+  const removeUnpacked = () => fs17.promises.rm(unpacked, { recursive: true, force: true });
+  const forget = addCleanup(removeUnpacked);
+  try {
+    const top = await unpackCrate(bytes, unpacked, { topDir: `${pkg.name}-${pkg.version}` });
+    const packedManifest = path14.join(top, "Cargo.toml");
+    const packed = await metadata(runner, packedManifest, true);
+    return { file, bytes, manifest: packageOf(packed, packedManifest) };
+  } finally {
+    forget();
+    await removeUnpacked();
+  }
+}
+async function prepareCrate(options2) {
+  const { crateDir, cargo: cargo2, env, onProgress, name: wanted, version: wantedVersion, cratesNamespace, packageOf: packageOf2, ...rest } = options2;
+  const packed = await packageCrate(crateDir, { ...cargo2 ? { cargo: cargo2 } : {}, ...env ? { env } : {}, ...onProgress ? { onProgress } : {} });
+  const meta = packed.manifest;
+  if (wantedVersion !== void 0 && wantedVersion !== meta.version) {
+    throw new WharfError("USAGE", `--version ${wantedVersion} is not the crate's version ${meta.version}`, { hint: "bump the version in Cargo.toml, or leave out --version" });
+  }
+  const name = wanted ?? cratePackageId(cratesNamespace, meta.name);
+  const namespace = name.slice(0, name.indexOf(":"));
+  const searchIn = [.../* @__PURE__ */ new Set([namespace, cratesNamespace])];
+  const internal = /* @__PURE__ */ new Map();
+  for (const dep of meta.dependencies) {
+    const id = dep.registry !== null && packageOf2 ? await packageOf2(dep.name, searchIn) : void 0;
+    if (id) internal.set(dep.name, id);
+  }
+  const manifest = {
+    name: meta.name,
+    version: meta.version,
+    description: meta.description,
+    license: meta.license,
+    repository: meta.repository,
+    homepage: meta.homepage,
+    keywords: meta.keywords,
+    links: meta.links,
+    rustVersion: meta.rust_version,
+    features: meta.features,
+    deps: meta.dependencies.map((d) => ({
+      crate: d.name,
+      req: d.req,
+      rename: d.rename,
+      features: d.features,
+      optional: d.optional,
+      defaultFeatures: d.uses_default_features,
+      target: d.target,
+      kind: d.kind,
+      registry: d.registry
+    }))
+  };
+  const fields = crateFields(manifest, packed.bytes, (dep) => internal.get(dep.crate));
+  const dependencies = [...rest.dependencies ?? []];
+  for (const d of fields.dependencies ?? []) if (!dependencies.some((x2) => x2.name === d.name)) dependencies.push(d);
+  return {
+    file: packed.file,
+    bytes: packed.bytes,
+    options: {
+      ...rest,
+      artifact: packed.file,
+      name,
+      version: meta.version,
+      kind: "crate",
+      crate: fields.crate,
+      description: rest.description ?? fields.description,
+      license: rest.license ?? fields.license,
+      repository: rest.repository ?? fields.repository,
+      homepage: fields.homepage,
+      keywords: rest.keywords?.length ? rest.keywords : fields.keywords,
+      dependencies
+    }
+  };
+}
 
 // src/publish/pipeline.ts
 var SWEEP_SLACK_MS = 60 * 6e4;
 
 // src/publish/github.ts
+var full = (r) => `${r.owner}/${r.repo}`;
+var FORBIDDEN = "GITHUB_FORBIDDEN";
+async function publishToGitHub(github, options2) {
+  const startRequests = github.requestCount();
+  const id = parsePackageId(options2.name);
+  const version = parseVersion(options2.version);
+  if (options2.bytes.byteLength > MAX_ASSET_BYTES) {
+    throw new WharfError("TOO_LARGE", `${options2.file} is ${options2.bytes.byteLength} bytes; a GitHub release asset holds at most 2 GiB`, { hint: "publish a smaller artifact" });
+  }
+  const draft = signRecord({ ...options2, version }, options2.bytes, options2.file);
+  const formatProblem = artifactFormatProblem(draft, draft.artifacts[0], options2.bytes);
+  if (formatProblem) throw new WharfError("INVALID_ARTIFACT", `${options2.file}: ${formatProblem}`, { hint: "publish the file the build produced" });
+  const asset = await ensureAsset(github, options2, draft.artifacts[0].name);
+  const record = signRecord({ ...options2, version }, options2.bytes, options2.file, asset.url);
+  const path18 = recordPath(options2.name, version);
+  const problems = schemaErrors("record", record);
+  if (problems.length) throw new WharfError("INVALID_INPUT", `${path18} would be invalid: ${problems.join("; ")}`, { hint: "check the values passed on the command line" });
+  const index = await github.repos.get(options2.index);
+  const base = await github.git.getRef(index, `heads/${index.defaultBranch}`);
+  if (!base) throw new WharfError("NOT_AN_INDEX", `${full(index)} has no ${index.defaultBranch} branch`, { hint: "point --github at an index repo made by `wharf init --github`" });
+  const baseCommit = await github.git.getCommit(index, base.sha);
+  const branch = `publish/${id.namespace}/${id.name}/${version}`;
+  const content = stableJson(record);
+  let target = index;
+  let viaFork = false;
+  let blob;
+  try {
+    blob = await github.git.createBlob(index, content);
+  } catch (e) {
+    if (!(e instanceof WharfError) || e.code !== FORBIDDEN) throw e;
+    target = await forkOf(github, index, options2.forkWait);
+    viaFork = true;
+    blob = await github.git.createBlob(target, content);
+  }
+  const tree = await github.git.createTree(target, { baseTree: baseCommit.tree, entries: [{ path: path18, sha: blob }] });
+  const message = `Publish ${options2.name}@${version}
+
+sha256 ${record.artifacts[0].sha256}, ${record.artifacts[0].size} bytes, from ${full(options2.from)}@${options2.tag}
+`;
+  const commit = await github.git.createCommit(target, { message, tree, parents: [base.sha] });
+  const existing = await github.git.getRef(target, `heads/${branch}`);
+  if (existing) await github.git.updateRef(target, `heads/${branch}`, commit.sha, { force: true });
+  else await github.git.createRef(target, `refs/heads/${branch}`, commit.sha);
+  const open2 = existing ? (await github.pulls.listOpen(index, { base: index.defaultBranch })).find((p2) => p2.head.ref === branch && p2.head.repo === full(target)) : void 0;
+  const pull = open2 ?? await github.pulls.create(index, {
+    title: `Publish ${options2.name}@${version}`,
+    head: viaFork ? `${target.owner}:${branch}` : branch,
+    base: index.defaultBranch,
+    body: pullBody(record, options2, asset.url),
+    maintainerCanModify: false
+  });
+  return {
+    record,
+    asset,
+    pullRequest: { number: pull.number, url: pull.htmlUrl, created: open2 === void 0 },
+    head: { repo: full(target), branch, sha: commit.sha },
+    viaFork,
+    requests: github.requestCount() - startRequests
+  };
+}
+async function forkOf(github, index, wait) {
+  let fork;
+  try {
+    fork = await github.repos.createFork(index, { defaultBranchOnly: true });
+  } catch (e) {
+    if (e instanceof WharfError && e.code === FORBIDDEN) {
+      throw new WharfError(FORBIDDEN, `the token can neither push to ${full(index)} nor fork it`, {
+        hint: "publish with a personal access token (a fine-grained one with contents and pull requests write): a workflow's GITHUB_TOKEN cannot reach another repository",
+        cause: e
+      });
+    }
+    throw e;
+  }
+  await github.repos.waitForFork(fork, wait ?? {});
+  return fork;
+}
+async function ensureAsset(github, options2, name) {
+  const where = `${full(options2.from)}@${options2.tag}`;
+  const release2 = await github.releases.getByTag(options2.from, options2.tag) ?? await github.releases.create(options2.from, { tag: options2.tag, name: options2.tag, ...options2.tagTarget ? { target: options2.tagTarget } : {} });
+  const digest = `sha256:${sha256Hex(options2.bytes)}`;
+  const present = release2.assets.find((a) => a.name === name);
+  if (present) {
+    await assertSameBytes(github, present, digest, options2.bytes.byteLength, where);
+    return { url: present.browserDownloadUrl, uploaded: false };
+  }
+  const uploaded = await github.releases.uploadAsset(release2, { name, data: options2.bytes });
+  if (uploaded.digest && uploaded.digest !== digest) {
+    throw new WharfError("DIGEST_MISMATCH", `GitHub stored ${name} in ${where} with digest ${uploaded.digest}, not ${digest}`, { hint: "the upload was altered on the way; publish again" });
+  }
+  return { url: uploaded.browserDownloadUrl, uploaded: true };
+}
 async function assertSameBytes(github, asset, digest, size, where) {
   let actual = asset.digest;
   if (asset.size === size && actual === null) actual = `sha256:${sha256Hex(await github.releases.download(asset.browserDownloadUrl, { maxBytes: size }))}`;
@@ -69142,6 +69631,18 @@ async function assertSameBytes(github, asset, digest, size, where) {
       hint: "delete that asset, or publish under a new version or tag"
     });
   }
+}
+function pullBody(record, options2, url) {
+  const artifact = record.artifacts[0];
+  return [
+    `Adds \`${record.name}@${record.version}\` (${record.kind}), published by @${options2.author}.`,
+    "",
+    `| artifact | target | size | sha256 |`,
+    `|---|---|---|---|`,
+    `| [${artifact.name}](${url}) | ${artifact.target} | ${artifact.size} | \`${artifact.sha256}\` |`,
+    "",
+    `Signed with key \`${record.signature.signatures[0]?.keyid ?? "?"}\`. The gate (\`wharf check\`, then the compatibility matrix) runs on this pull request.`
+  ].join("\n");
 }
 
 // src/publish/release.ts
@@ -69234,7 +69735,51 @@ function releaseBody(record) {
   return [`\`${record.name}@${record.version}\` (${record.kind}), published by @${record.publisher.login} at ${record.published_at}.`, "", "| artifact | target | size | sha256 |", "|---|---|---|---|", ...rows].join("\n");
 }
 
+// src/action/publish.ts
+async function publish(inputs, ctx) {
+  if (!inputs.indexRepo) throw new WharfError("USAGE", `publish needs the ${INPUT.indexRepo} input: the index repo the pull request goes to`, { hint: `set ${INPUT.indexRepo} to owner/name, e.g. acme/registry` });
+  if (!inputs.key) throw new WharfError("USAGE", `publish needs the ${INPUT.key} input: the namespace's private key`, { hint: `pass it from a secret: ${INPUT.key}: \${{ secrets.WHARF_KEY }}` });
+  setSecret(inputs.key);
+  parsePrivateKey(inputs.key);
+  if (inputs.artifact === void 0 === (inputs.crate === void 0)) {
+    throw new WharfError("USAGE", `publish takes one of the ${INPUT.artifact} and ${INPUT.crate} inputs`, { hint: `set ${INPUT.artifact} to the built .wasm, or ${INPUT.crate} to the crate's directory` });
+  }
+  if (inputs.name !== void 0) parsePackageId(inputs.name);
+  if (inputs.version !== void 0) parseVersion(inputs.version);
+  if (!ctx.actor) throw new WharfError("USAGE", "GITHUB_ACTOR is not set: the record names the workflow actor as its publisher", { hint: "run publish as a step of a workflow job" });
+  const fields = { privateKey: inputs.key, author: ctx.actor, repository: `${ctx.serverUrl}/${ctx.repo.owner}/${ctx.repo.repo}` };
+  let prepared;
+  if (inputs.crate !== void 0) {
+    const crateDir = path15.resolve(ctx.workspace, inputs.crate);
+    prepared = await group(
+      `cargo package in ${inputs.crate}`,
+      () => prepareCrate({ crateDir, ...inputs.name ? { name: inputs.name } : {}, ...inputs.version ? { version: inputs.version } : {}, ...fields, cratesNamespace: "crates" })
+    );
+  } else {
+    if (!inputs.name || !inputs.version) throw new WharfError("USAGE", `publishing an artifact needs the ${INPUT.name} and ${INPUT.version} inputs`, { hint: "set name to namespace:name and version to the SemVer version" });
+    const file = path15.resolve(ctx.workspace, inputs.artifact);
+    prepared = { file, bytes: await readArtifactFile(file), options: { ...fields, name: inputs.name, version: inputs.version } };
+  }
+  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
+  const result = await group(
+    `Publishing ${prepared.options.name}@${prepared.options.version} to ${inputs.indexRepo.owner}/${inputs.indexRepo.repo}`,
+    () => publishToGitHub(github, { ...prepared.options, bytes: prepared.bytes, file: prepared.file, index: inputs.indexRepo, from: ctx.repo, tag: inputs.tag ?? `v${prepared.options.version}` })
+  );
+  setOutput(OUTPUT.pullRequest, String(result.pullRequest.number));
+  setOutput(OUTPUT.assetUrl, result.asset.url);
+  const where = result.viaFork ? ` from ${result.head.repo}` : "";
+  const lines = [
+    "### wharf publish",
+    "",
+    `<code>${result.record.name}@${result.record.version}</code>: ${result.asset.uploaded ? "uploaded" : "found"} ${result.asset.url}; ${result.pullRequest.created ? "opened" : "updated"} pull request [#${result.pullRequest.number}](${result.pullRequest.url})${where} (${result.requests} GitHub requests).`,
+    ""
+  ];
+  info(lines[2]);
+  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(lines.join("\n")).write();
+}
+
 // src/action/release.ts
+import path16 from "node:path";
 async function release(inputs, ctx) {
   const before = inputs.before ?? ctx.push?.before;
   const after = inputs.after ?? ctx.push?.after ?? (ctx.sha || void 0);
@@ -69246,7 +69791,7 @@ async function release(inputs, ctx) {
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
   const result = await group(
     `Releasing the versions ${before.slice(0, 12)}..${after.slice(0, 12)} added`,
-    () => releaseVersions({ github, index: ctx.repo, repo: openRepo(path13.resolve(ctx.workspace, inputs.index)), before, after, progress: (m2) => info(m2) })
+    () => releaseVersions({ github, index: ctx.repo, repo: openRepo(path16.resolve(ctx.workspace, inputs.index)), before, after, progress: (m2) => info(m2) })
   );
   const released = result.versions.filter((v2) => !v2.error).map((v2) => `${v2.name}@${v2.version}`);
   setOutput(OUTPUT.released, JSON.stringify(released));
@@ -69266,8 +69811,8 @@ async function release(inputs, ctx) {
 
 // src/action/test.ts
 import { execFile as execFile2 } from "node:child_process";
-import fs15 from "node:fs";
-import path14 from "node:path";
+import fs18 from "node:fs";
+import path17 from "node:path";
 import { promisify } from "node:util";
 var REPORTS_DIR2 = "wharf-reports";
 async function test(inputs, ctx) {
@@ -69276,7 +69821,7 @@ async function test(inputs, ctx) {
   }
   const { id, version } = parsePackageRef(inputs.package);
   const [target] = parseTargets(inputs.target);
-  const repo = openRepo(path14.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path17.resolve(ctx.workspace, inputs.index));
   const head = await resolveCommit(repo, "HEAD");
   const record = await readJsonAt(repo, head, recordPath(id, version));
   if (!record) throw new WharfError("NOT_FOUND", `the checkout has no record of ${inputs.package}`, { hint: "run test in a checkout of the pull request that adds the version" });
@@ -69285,7 +69830,7 @@ async function test(inputs, ctx) {
     throw new WharfError("USAGE", `${inputs.package} is not tested on ${inputs.target}`, { hint: `its legs are ${legTargets(record, registry.policy).join(", ")}` });
   }
   const artifact = record.artifacts[0];
-  const temp = await fs15.promises.mkdtemp(path14.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
+  const temp = await fs18.promises.mkdtemp(path17.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
   const bytes = await group(
     `Fetching ${artifact.name} (${artifact.size} bytes)`,
     () => fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
@@ -69293,39 +69838,39 @@ async function test(inputs, ctx) {
   if (sha256Hex(bytes) !== artifact.sha256) {
     throw new WharfError("INVALID_ARTIFACT", `${artifact.url} does not have the sha256 the record declares`, { hint: "the artifact changed since it was published; publish a new version" });
   }
-  let input = path14.join(temp, path14.basename(artifact.name) || "artifact");
-  await fs15.promises.writeFile(input, bytes);
-  if (record.kind === "crate") input = await unpackCrate2(input, path14.join(temp, "crate"));
+  let input = path17.join(temp, path17.basename(artifact.name) || "artifact");
+  await fs18.promises.writeFile(input, bytes);
+  if (record.kind === "crate") input = await unpackCrate2(input, path17.join(temp, "crate"));
   const report3 = await group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: "signed" }));
-  const file = path14.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
-  await fs15.promises.mkdir(path14.dirname(file), { recursive: true });
-  await fs15.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
+  const file = path17.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target }));
+  await fs18.promises.mkdir(path17.dirname(file), { recursive: true });
+  await fs18.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
 `);
   setOutput(OUTPUT.report, file);
   if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderMarkdown(report3)).write();
 }
 async function unpackCrate2(file, dir) {
-  await fs15.promises.mkdir(dir, { recursive: true });
+  await fs18.promises.mkdir(dir, { recursive: true });
   await promisify(execFile2)("tar", ["-xzf", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
-  const top = await fs15.promises.readdir(dir);
+  const top = await fs18.promises.readdir(dir);
   if (top.length !== 1) throw new WharfError("INVALID_ARTIFACT", `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: "publish the .crate cargo package writes" });
-  return path14.join(dir, top[0]);
+  return path17.join(dir, top[0]);
 }
 
 // src/action/main.ts
-var COMMAND = { check, test, merge: merge2, release };
-async function run(env) {
+var COMMAND = { check, test, merge: merge2, publish, release };
+async function run2(env) {
   const inputs = parseInputs(envInput(env), env);
   const ctx = readContext(env);
   await COMMAND[inputs.command](inputs, ctx);
 }
 try {
-  await run(process.env);
+  await run2(process.env);
 } catch (e) {
   setFailed(e instanceof WharfError ? `${e.message}${e.hint ? `. Fix: ${e.hint}` : ""}` : e instanceof Error ? e.stack ?? e.message : String(e));
 }
 export {
-  run
+  run2 as run
 };
 /*! Bundled license information:
 

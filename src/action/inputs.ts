@@ -18,11 +18,18 @@ export const INPUT = {
   paceWrites: 'pace-writes',
   before: 'before',
   after: 'after',
+  artifact: 'artifact',
+  crate: 'crate',
+  name: 'name',
+  version: 'version',
+  key: 'key',
+  indexRepo: 'index-repo',
+  tag: 'tag',
 } as const
 
 /** The commands this version runs, and those a later version adds. */
-export const COMMANDS = ['check', 'test', 'merge', 'release'] as const
-export const LATER_COMMANDS = ['publish', 'build-api', 'sync'] as const
+export const COMMANDS = ['check', 'test', 'merge', 'publish', 'release'] as const
+export const LATER_COMMANDS = ['build-api', 'sync'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface Inputs {
@@ -51,6 +58,20 @@ export interface Inputs {
   before: string | undefined
   /** release: the commit the push moved main to (default: the push event's `after`, else the job's commit). */
   after: string | undefined
+  /** publish: the built artifact (a .wasm), relative to the workspace. */
+  artifact: string | undefined
+  /** publish: the Rust crate's directory, relative to the workspace (cargo package makes the artifact). */
+  crate: string | undefined
+  /** publish: `namespace:name` (a crate's default: crates:<crate>). */
+  name: string | undefined
+  /** publish: the SemVer version (a crate's default: Cargo.toml's). */
+  version: string | undefined
+  /** publish: the namespace's private key (PKCS#8 PEM), from a secret. */
+  key: string | undefined
+  /** publish: the index repo the pull request goes to. */
+  indexRepo: { owner: string; repo: string } | undefined
+  /** publish: the tag of this repo's release that holds the artifact (default v<version>). */
+  tag: string | undefined
 }
 
 /** Reads an input as the runner passes it: `INPUT_<NAME>` with the name upper-cased, spaces as underscores, hyphens kept. */
@@ -84,6 +105,14 @@ function commitish(read: ReadInput, name: string): string | undefined {
   return text
 }
 
+function repoRef(read: ReadInput, name: string): { owner: string; repo: string } | undefined {
+  const text = read(name)
+  if (!text) return undefined
+  const m = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/.exec(text)
+  if (!m || m[2] === '.' || m[2] === '..') throw new WharfError('USAGE', `input ${name}: "${text}" is not owner/name`, { hint: `set ${name} to the index repo, e.g. acme/registry` })
+  return { owner: m[1]!, repo: m[2]! }
+}
+
 export function parseInputs(read: ReadInput, env: NodeJS.ProcessEnv = {}): Inputs {
   const command = read(INPUT.command)
   if ((LATER_COMMANDS as readonly string[]).includes(command)) {
@@ -110,5 +139,12 @@ export function parseInputs(read: ReadInput, env: NodeJS.ProcessEnv = {}): Input
     paceWrites: bool(read, INPUT.paceWrites, env.WHARF_PACE_WRITES !== 'false'),
     before: commitish(read, INPUT.before),
     after: commitish(read, INPUT.after),
+    artifact: read(INPUT.artifact) || undefined,
+    crate: read(INPUT.crate) || undefined,
+    name: read(INPUT.name) || undefined,
+    version: read(INPUT.version) || undefined,
+    key: read(INPUT.key) || undefined,
+    indexRepo: repoRef(read, INPUT.indexRepo),
+    tag: read(INPUT.tag) || undefined,
   }
 }

@@ -9,10 +9,11 @@ import { check } from './check.js'
 import { readContext, type RunnerContext } from './context.js'
 import { envInput, parseInputs, type Command, type Inputs } from './inputs.js'
 import { merge } from './merge.js'
+import { publish } from './publish.js'
 import { release } from './release.js'
 import { test } from './test.js'
 
-const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check, test, merge, release }
+const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check, test, merge, publish, release }
 
 export async function run(env: NodeJS.ProcessEnv): Promise<void> {
   const inputs = parseInputs(envInput(env), env)

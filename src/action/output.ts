@@ -11,6 +11,8 @@ export const OUTPUT = {
   decision: 'decision',
   released: 'released',
   uploaded: 'uploaded',
+  pullRequest: 'pull-request',
+  assetUrl: 'asset-url',
 } as const
 
 /** Each finding as a file annotation, and the Markdown in the step summary. */

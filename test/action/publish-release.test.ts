@@ -1,0 +1,141 @@
+/**
+ * The committed bundle's `release` command, run as a runner runs a node
+ * action on a push to main (the event payload the emulator delivered, a full
+ * checkout, nothing but the runner's environment): it ships the version the
+ * push added as an asset of the index repo's release, with the record's
+ * digest; run again on the same push it uploads nothing and changes nothing.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordPath } from '../../src/core/layout.js'
+import type { VersionRecord } from '../../src/core/types.js'
+import { client, clone, git, rest, run, tempDir, useEmulator } from '../github/helpers.js'
+import { component } from '../helpers/wasm.js'
+import { createIndexFixture, REPO, type IndexFixture } from './fixture.js'
+
+const BUNDLE = path.resolve(import.meta.dirname, '../../dist/action/index.js')
+
+describe('the bundle: publish from a component repo, release on a push to main', () => {
+  const ctx = useEmulator()
+  let fx: IndexFixture
+  beforeAll(async () => {
+    fx = await createIndexFixture(ctx.emu)
+  })
+  afterAll(() => fx?.close())
+
+  /** Runs `node dist/action/index.js` with a runner's environment only: `event` delivered as `payload`, in `workspace`. */
+  async function runAsRunner(o: { event: string; payload: Record<string, unknown>; repo: string; actor: string; token: string; workspace: string; inputs: Record<string, string> }) {
+    const home = await tempDir('wharf-runner-')
+    const eventPath = path.join(home, 'event.json')
+    fs.writeFileSync(eventPath, JSON.stringify(o.payload))
+    const files = { GITHUB_OUTPUT: path.join(home, 'output'), GITHUB_STEP_SUMMARY: path.join(home, 'summary.md') }
+    for (const f of Object.values(files)) fs.writeFileSync(f, '')
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: home,
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: o.event,
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_REPOSITORY: o.repo,
+      GITHUB_REF: 'refs/heads/main',
+      GITHUB_SHA: (await git(o.workspace, 'rev-parse', 'HEAD')).trim(),
+      GITHUB_ACTOR: o.actor,
+      GITHUB_RUN_ID: '7',
+      GITHUB_WORKSPACE: o.workspace,
+      GITHUB_API_URL: ctx.emu.urls.api,
+      GITHUB_SERVER_URL: ctx.emu.urls.html,
+      RUNNER_TEMP: home,
+      ...files,
+      INPUT_TOKEN: o.token,
+      INPUT_INDEX: '.',
+      'INPUT_PACE-WRITES': 'false',
+    }
+    for (const [name, value] of Object.entries(o.inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+    const result = await run(process.execPath, [BUNDLE], { cwd: o.workspace, env })
+    return { ...result, summary: fs.readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'), output: fs.readFileSync(files.GITHUB_OUTPUT, 'utf8') }
+  }
+
+  /** release as a release job runs it: a checkout with fetch-depth 0 and a contents: write token. */
+  async function runRelease(payload: Record<string, unknown>) {
+    const token = ctx.emu.mintToken({ permissions: { contents: 'write' }, repositories: [REPO] })
+    return runAsRunner({ event: 'push', payload, repo: REPO, actor: 'admin', token, workspace: await clone(ctx.emu, REPO, token), inputs: { command: 'release' } })
+  }
+
+  it('uploads the version the push added as a release asset, and a second run uploads nothing', async () => {
+    const record = fx.record('1.1.0')
+    const work = await fx.clone(ctx.emu.mintToken({ user: 'admin' }))
+    fs.mkdirSync(path.dirname(path.join(work, record.path)), { recursive: true })
+    fs.writeFileSync(path.join(work, record.path), record.content)
+    await git(work, 'add', '-A')
+    await git(work, 'commit', '--quiet', '-m', 'Add acme:calc@1.1.0')
+    ctx.emu.takeDeliveries()
+    await git(work, 'push', '--quiet', 'origin', 'main')
+    const push = ctx.emu.takeDeliveries().find((d) => d.name === 'push')
+    expect(push).toBeDefined()
+    expect(push!.payload.after).toBe((await git(work, 'rev-parse', 'HEAD')).trim())
+
+    const first = await runRelease(push!.payload)
+    expect(first.stdout).not.toContain('::error')
+    expect(first.code, first.stdout + first.stderr).toBe(0)
+    expect(first.output).toMatch(/uploaded<<.*\n1\n/)
+    expect(first.output).toMatch(/released<<.*\n\["acme:calc@1\.1\.0"\]\n/)
+    expect(first.summary).toContain('<code>acme:calc@1.1.0</code>')
+    expect(first.summary).toContain('calc.wasm uploaded')
+
+    const gh = client(ctx.emu, ctx.emu.mintToken({ user: 'admin' }))
+    const declared = (JSON.parse(record.content) as VersionRecord).artifacts[0]!
+    const release = await gh.releases.getByTag({ owner: 'wharf', repo: 'index' }, 'acme.calc@1.1.0')
+    expect(release?.assets.map((a) => ({ name: a.name, size: a.size, digest: a.digest }))).toEqual([{ name: 'calc.wasm', size: declared.size, digest: `sha256:${declared.sha256}` }])
+
+    const second = await runRelease(push!.payload)
+    expect(second.code, second.stdout + second.stderr).toBe(0)
+    expect(second.output).toMatch(/uploaded<<.*\n0\n/)
+    expect(second.summary).toContain('calc.wasm present')
+    const again = await gh.releases.getByTag({ owner: 'wharf', repo: 'index' }, 'acme.calc@1.1.0')
+    expect(again?.assets).toEqual(release?.assets)
+  }, 120_000)
+
+  it('refuses to run on an event that names no push, saying which inputs to give', async () => {
+    const result = await runRelease({ after: 'not a sha' })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/::error::release needs the push's commits.*Fix: .*before and after inputs/)
+  }, 60_000)
+
+  it('publishes from a component repo: the artifact becomes its release asset and a pull request on the index adds the signed record', async () => {
+    await ctx.emu.createRepo('acme/app', { files: { 'README.md': '# app\n' }, collaborators: { alice: 'admin' } })
+    const token = ctx.emu.mintToken({ user: 'alice' })
+    const workspace = await clone(ctx.emu, 'acme/app', token)
+    const bytes = component('app-2.0.0')
+    fs.mkdirSync(path.join(workspace, 'target'))
+    fs.writeFileSync(path.join(workspace, 'target/app.wasm'), bytes)
+    const inputs = { command: 'publish', artifact: 'target/app.wasm', name: 'acme:app', version: '2.0.0', key: fx.key.privatePem, 'index-repo': REPO }
+    const result = await runAsRunner({ event: 'push', payload: {}, repo: 'acme/app', actor: 'alice', token, workspace, inputs })
+    expect(result.stdout).not.toContain('::error')
+    expect(result.code, result.stdout + result.stderr).toBe(0)
+
+    const asset = (await client(ctx.emu, token).releases.getByTag({ owner: 'acme', repo: 'app' }, 'v2.0.0'))?.assets[0]
+    expect(asset).toMatchObject({ name: 'app.wasm', size: bytes.length })
+    expect(result.output).toContain(`asset-url<<`)
+    expect(result.output).toContain(asset!.browserDownloadUrl)
+    const number = Number(/pull-request<<(.*)\n(\d+)\n/.exec(result.output)?.[2])
+    const pull = await rest(ctx.emu, token, 'GET', `/repos/${REPO}/pulls/${number}`)
+    expect(pull.status).toBe(200)
+    expect(pull.body).toMatchObject({ state: 'open', user: { login: 'alice' }, base: { ref: 'main' } })
+    const files = await rest(ctx.emu, token, 'GET', `/repos/${REPO}/pulls/${number}/files`)
+    expect(files.body.map((f: { filename: string; status: string }) => [f.filename, f.status])).toEqual([[recordPath('acme:app', '2.0.0'), 'added']])
+    expect(result.summary).toContain(`<code>acme:app@2.0.0</code>: uploaded ${asset!.browserDownloadUrl}`)
+  }, 120_000)
+
+  it('refuses a key that is not a private key before it uploads anything', async () => {
+    const token = ctx.emu.mintToken({ user: 'alice' })
+    const workspace = await clone(ctx.emu, 'acme/app', token)
+    fs.writeFileSync(path.join(workspace, 'app.wasm'), component('app-3.0.0'))
+    const inputs = { command: 'publish', artifact: 'app.wasm', name: 'acme:app', version: '3.0.0', key: 'not a key', 'index-repo': REPO }
+    const result = await runAsRunner({ event: 'push', payload: {}, repo: 'acme/app', actor: 'alice', token, workspace, inputs })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('::error::')
+    expect(await client(ctx.emu, token).releases.getByTag({ owner: 'acme', repo: 'app' }, 'v3.0.0')).toBeUndefined()
+  }, 60_000)
+})
