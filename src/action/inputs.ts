@@ -25,11 +25,15 @@ export const INPUT = {
   key: 'key',
   indexRepo: 'index-repo',
   tag: 'tag',
+  out: 'out',
+  baseUrl: 'base-url',
+  releases: 'releases',
+  registryKey: 'registry-key',
 } as const
 
 /** The commands this version runs, and those a later version adds. */
-export const COMMANDS = ['check', 'test', 'merge', 'publish', 'release'] as const
-export const LATER_COMMANDS = ['build-api', 'sync'] as const
+export const COMMANDS = ['check', 'test', 'merge', 'publish', 'release', 'build-api'] as const
+export const LATER_COMMANDS = ['sync'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface Inputs {
@@ -72,6 +76,14 @@ export interface Inputs {
   indexRepo: { owner: string; repo: string } | undefined
   /** publish: the tag of this repo's release that holds the artifact (default v<version>). */
   tag: string | undefined
+  /** build-api: where the output is written, inside the workspace (default _site). */
+  out: string
+  /** build-api: the public URL the output is served at (configure-pages' base_url). */
+  baseUrl: string | undefined
+  /** build-api: the index repo's web URL whose releases hold the artifacts (default this repo's). */
+  releases: string | undefined
+  /** build-api: the registry's private key, which signs the snapshot, from a secret. */
+  registryKey: string | undefined
 }
 
 /** Reads an input as the runner passes it: `INPUT_<NAME>` with the name upper-cased, spaces as underscores, hyphens kept. */
@@ -117,7 +129,7 @@ export function parseInputs(read: ReadInput, env: NodeJS.ProcessEnv = {}): Input
   const command = read(INPUT.command)
   if ((LATER_COMMANDS as readonly string[]).includes(command)) {
     throw new WharfError('USAGE', `command "${command}" is not in this version of the wharf Action yet: it runs ${COMMANDS.join(', ')}`, {
-      hint: 'publishing from a crate repository, build-api and sync come in a later version; run them with the wharf CLI until then',
+      hint: 'sync comes in a later version; run it with the wharf CLI until then',
     })
   }
   if (!(COMMANDS as readonly string[]).includes(command)) {
@@ -146,5 +158,9 @@ export function parseInputs(read: ReadInput, env: NodeJS.ProcessEnv = {}): Input
     key: read(INPUT.key) || undefined,
     indexRepo: repoRef(read, INPUT.indexRepo),
     tag: read(INPUT.tag) || undefined,
+    out: read(INPUT.out) || '_site',
+    baseUrl: read(INPUT.baseUrl) || undefined,
+    releases: read(INPUT.releases) || undefined,
+    registryKey: read(INPUT.registryKey) || undefined,
   }
 }

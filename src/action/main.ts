@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core'
 import { WharfError } from '../core/errors.js'
+import { buildApiCommand } from './build-api.js'
 import { check } from './check.js'
 import { readContext, type RunnerContext } from './context.js'
 import { envInput, parseInputs, type Command, type Inputs } from './inputs.js'
@@ -13,7 +14,7 @@ import { publish } from './publish.js'
 import { release } from './release.js'
 import { test } from './test.js'
 
-const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check, test, merge, publish, release }
+const COMMAND: Record<Command, (inputs: Inputs, ctx: RunnerContext) => Promise<void>> = { check, test, merge, publish, release, 'build-api': buildApiCommand }
 
 export async function run(env: NodeJS.ProcessEnv): Promise<void> {
   const inputs = parseInputs(envInput(env), env)

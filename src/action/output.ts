@@ -13,6 +13,7 @@ export const OUTPUT = {
   uploaded: 'uploaded',
   pullRequest: 'pull-request',
   assetUrl: 'asset-url',
+  site: 'site',
 } as const
 
 /** Each finding as a file annotation, and the Markdown in the step summary. */

@@ -1,6 +1,7 @@
 /**
  * The index repo's GitHub workflows: validate (pull_request) and merge
- * (workflow_run of validate, and a schedule). One source for both uses:
+ * (workflow_run of validate, and a schedule) and release (push to main).
+ * One source for both uses:
  * wharf's own repo runs them with the Action from its checkout (`./`), and
  * `wharf init --github` writes them with the Action pinned by commit
  * (`owner/wharf@<sha> # <version>`). A test holds .github/workflows/ to
@@ -20,6 +21,7 @@ export function indexWorkflows(action: string): Record<string, string> {
   return {
     '.github/workflows/validate.yml': validate(action),
     '.github/workflows/merge.yml': merge(action),
+    '.github/workflows/release.yml': release(action),
   }
 }
 
@@ -112,4 +114,73 @@ jobs:
           command: merge
           merge-token: \${{ secrets.WHARF_MERGE_TOKEN }}
           team-token: \${{ secrets.WHARF_TEAM_TOKEN }}
+`
+
+const release = (action: string) => `# Ships what a merge added: each new version's artifact, fetched and checked
+# against its record, becomes an asset of a release of this repo; then the
+# static API (download URLs naming those assets) is built and deployed to Pages.
+# Runs on pushes to main that change the index. A merge made with github.token
+# starts no workflow, so merge.yml merges with WHARF_MERGE_TOKEN for this to run.
+# Pushes that only touch index/reports/ (the registry's own reports) are
+# filtered out by paths, so they never start it again.
+#
+# Secrets (given only to the build job, which runs no pull-request code):
+#   WHARF_REGISTRY_KEY  the registry's private key, which signs the API's snapshot
+name: release
+on:
+  push:
+    branches: [main]
+    paths:
+      - 'index/**'
+      - '!index/reports/**'
+permissions: {}
+concurrency:
+  group: release
+  cancel-in-progress: false
+jobs:
+  release:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: write
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+      - uses: ${action}
+        with:
+          command: release
+  build:
+    needs: release
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+      pages: read
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - id: pages
+        uses: actions/configure-pages@983d7736d9b0ae728b81ab479565c72886d7745b # v5.0.0
+      - uses: ${action}
+        with:
+          command: build-api
+          out: _site
+          base-url: \${{ steps.pages.outputs.base_url }}
+          registry-key: \${{ secrets.WHARF_REGISTRY_KEY }}
+      - uses: actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9 # v5.0.0
+        with:
+          path: _site
+  deploy:
+    needs: build
+    runs-on: ubuntu-24.04
+    permissions:
+      pages: write
+      id-token: write
+    environment:
+      name: github-pages
+      url: \${{ steps.deploy.outputs.page_url }}
+    steps:
+      - id: deploy
+        uses: actions/deploy-pages@cd2ce8fcbc39b97be8ca5fce6e763baed58fa128 # v5.0.0
 `

@@ -26,8 +26,8 @@ describe('the index workflows', () => {
     const result = await wharf(['init', dir, '--maintainer', 'admin', '--github', ACTION])
     expect(result.code, result.stderr).toBe(0)
     const committed = execFileSync('git', ['ls-tree', '-r', '--name-only', 'HEAD'], { cwd: dir, encoding: 'utf8' }).split('\n').filter(Boolean)
-    expect(committed).toEqual(expect.arrayContaining(['.github/workflows/merge.yml', '.github/workflows/validate.yml', 'index/registry.json']))
-    for (const file of ['validate.yml', 'merge.yml']) {
+    expect(committed).toEqual(expect.arrayContaining(['.github/workflows/merge.yml', '.github/workflows/release.yml', '.github/workflows/validate.yml', 'index/registry.json']))
+    for (const file of ['validate.yml', 'merge.yml', 'release.yml']) {
       const text = fs.readFileSync(path.join(dir, '.github/workflows', file), 'utf8')
       expect(text).not.toMatch(/uses: \.\//)
       expect(text).toContain(`uses: ${ACTION}\n`)

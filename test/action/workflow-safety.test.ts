@@ -9,8 +9,8 @@ const DIR = path.join(ROOT, '.github/workflows')
 
 describe('the workflows wharf ships', () => {
   const files = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f))
-  it('include validate and merge beside ci', () => {
-    expect(files.sort()).toEqual(expect.arrayContaining(['ci.yml', 'merge.yml', 'validate.yml']))
+  it('include validate, merge and release beside ci', () => {
+    expect(files.sort()).toEqual(expect.arrayContaining(['ci.yml', 'merge.yml', 'release.yml', 'validate.yml']))
   })
   for (const file of files) {
     it(`${file} passes the safety lint`, async () => {

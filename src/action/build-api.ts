@@ -1,0 +1,42 @@
+/**
+ * `command: build-api`: the registry's static read side (the Run 2.0 API, the
+ * Cargo sparse index, the change feed; no browsable pages) of the checkout's
+ * HEAD, written into `out` for the Pages actions to deploy. With `releases`
+ * (default: this repo) download URLs and Cargo's `dl` name the release assets
+ * `release` uploads. A thin entry over api's buildApi, on the runner's one
+ * thread (the bundle carries no worker script).
+ */
+import * as core from '@actions/core'
+import path from 'node:path'
+import { buildApi } from '../api/index.js'
+import { WharfError } from '../core/errors.js'
+import { openRepo } from '../git/index.js'
+import type { RunnerContext } from './context.js'
+import { INPUT, type Inputs } from './inputs.js'
+import { OUTPUT } from './output.js'
+
+export async function buildApiCommand(inputs: Inputs, ctx: RunnerContext): Promise<void> {
+  if (!inputs.registryKey) {
+    throw new WharfError('USAGE', `build-api needs the ${INPUT.registryKey} input: the registry key signs the snapshot`, { hint: `pass it from a secret: ${INPUT.registryKey}: \${{ secrets.WHARF_REGISTRY_KEY }}` })
+  }
+  core.setSecret(inputs.registryKey)
+  const out = path.resolve(ctx.workspace, inputs.out)
+  if (out === ctx.workspace || !out.startsWith(`${ctx.workspace}${path.sep}`)) {
+    throw new WharfError('USAGE', `input ${INPUT.out}: "${inputs.out}" is not a directory inside the workspace`, { hint: 'set out to a new directory, e.g. _site' })
+  }
+  const releases = inputs.releases ?? `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repo.owner}/${ctx.repo.repo}`
+  const result = await core.group(`Building the API into ${inputs.out}`, () =>
+    buildApi({
+      repo: openRepo(path.resolve(ctx.workspace, inputs.index)),
+      ref: 'HEAD',
+      out,
+      ...(inputs.baseUrl ? { baseUrl: inputs.baseUrl } : {}),
+      releases,
+      registryKey: inputs.registryKey,
+      threads: 0,
+    }),
+  )
+  core.info(`Built the API of ${result.commit.slice(0, 12)} ${result.mode}: ${result.written} file(s) written, feed at ${result.seq}`)
+  for (const warning of result.warnings) core.warning(warning)
+  core.setOutput(OUTPUT.site, out)
+}
