@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { stableJson } from '../../src/core/canonical.js'
 import { generateKey, parsePrivateKey, type GeneratedKey } from '../../src/core/keys.js'
-import { recordPath, REGISTRY_PATH } from '../../src/core/layout.js'
+import { recordPath, REGISTRY_KEY_PATH, REGISTRY_PATH } from '../../src/core/layout.js'
 import { storedArtifact, versionRecord } from '../../src/core/records.js'
 import type { Owner, RegistryFile } from '../../src/core/types.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, setBranch, writeCommitWith } from '../../src/git/index.js'
@@ -26,6 +26,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..')
 
 export interface IndexFixture {
   key: GeneratedKey
+  /** The registry's private key (PKCS#8 PEM), which signs the API's snapshot. */
+  registryKey: string
   /** The registry's base URL for artifacts (loopback http). */
   artifactBase: string
   /** A signed record file for acme:<name>@<version>, its artifact served. */
@@ -83,6 +85,7 @@ export async function createIndexFixture(emu: Emulator, options: FixtureOptions 
 
   return {
     key,
+    registryKey: fs.readFileSync(path.join(dir, REGISTRY_KEY_PATH), 'utf8'),
     artifactBase,
     record(version, name = 'calc', bytes = component(`${name}-${version}`)) {
       const url = `/${name}-${version}.wasm`
