@@ -10,8 +10,9 @@ registry signing key in DIR/.wharf/registry.key (ignored by git).
 
   --maintainer LOGIN   first maintainer of the registry (default: admin)
   --name NAME          registry name (default: the directory name)
-  --github ACTION      also write .github/workflows/validate.yml and merge.yml,
-                       the pull-request gate of a registry on GitHub, using the
+  --github ACTION      also write .github/workflows/validate.yml, merge.yml and
+                       release.yml: the pull-request gate of a registry on GitHub
+                       and the release of what it merges to assets and Pages, using the
                        wharf Action pinned by commit: OWNER/wharf@<40-hex sha>
   --json               print {dir, commit, key_id}`,
   options: { maintainer: { type: 'string' }, name: { type: 'string' }, github: { type: 'string' }, ...JSON_OPTION },
