@@ -6,7 +6,7 @@
 import semver from 'semver'
 import { stableJson } from '../core/canonical.js'
 import { sha256Hex } from '../core/hash.js'
-import type { Artifact, NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
+import type { Artifact, FeedEntry, NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
 import { releaseAssetUrl } from '../core/release-assets.js'
 import { compareVersions } from '../core/versions.js'
 import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
@@ -336,20 +336,7 @@ export function renderWellKnown(site: Site): string {
   return stableJson({ preferredProtocol: 'wharf', wharf: { url: base, api: `${base}/${API_ROOT}`, config: `${base}/${PATHS.config}`, cargo: `sparse+${base}/${CARGO_DIR}/` } })
 }
 
-export interface FeedEntry {
-  seq: number
-  type: 'publish' | 'yank'
-  name: string
-  version: string
-  commit: string
-  /** Commit time, RFC 3339: when the change landed on main. */
-  time: string
-  /** sha256 of the version's primary artifact. */
-  sha256: string
-  /** The signed index file (record or yank notice), relative to the base URL, and its sha256. */
-  file: string
-  file_sha256: string
-}
+export type { FeedEntry }
 
 export function renderFeedPage(page: number, entries: FeedEntry[]): string {
   return stableJson({ page, page_size: FEED_PAGE_SIZE, first_seq: page * FEED_PAGE_SIZE + 1, commit: entries[entries.length - 1]?.commit ?? null, entries })

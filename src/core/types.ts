@@ -114,17 +114,24 @@ export interface Peer {
   key: { id: string; public_key: string }
 }
 
-/** A change-feed entry of a peer that the next sync tries again, with why it was not imported. */
-export interface PendingEntry {
+/** One entry of the change feed (`api/v1/changes/<page>.json`): a version published or yanked on main. */
+export interface FeedEntry {
   seq: number
   type: 'publish' | 'yank'
   name: string
   version: string
   commit: string
+  /** Commit time, RFC 3339: when the change landed on main. */
   time: string
+  /** sha256 of the version's primary artifact. */
   sha256: string
+  /** The signed index file (record or yank notice), relative to the base URL, and its sha256. */
   file: string
   file_sha256: string
+}
+
+/** A change-feed entry of a peer that the next sync tries again, with why it was not imported. */
+export interface PendingEntry extends FeedEntry {
   reason: string
 }
 

@@ -111,6 +111,7 @@ const namespaceOf = (name: string) => name.slice(0, name.indexOf(':'))
 
 function pendingEntry(entry: FeedEntry, reason: string): PendingEntry {
   const { seq, type, name, version, commit, time, sha256, file: path, file_sha256 } = entry
+  // Only the feed's own fields: a peer's entry may carry others, which the stored cursor must not keep.
   return { seq, type, name, version, commit, time, sha256, file: path, file_sha256, reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason }
 }
 
