@@ -15,7 +15,7 @@ import { SNAPSHOT_PATH } from './snapshot.js'
 import type { ComponentInterfaces } from './wit.js'
 
 /** Bumped when the layout or a document changes shape: an incremental build over an older format rebuilds in full. */
-export const API_FORMAT = 2
+export const API_FORMAT = 3
 
 export const API_ROOT = 'api/v1'
 export const PATHS = {
@@ -338,8 +338,26 @@ export function renderWellKnown(site: Site): string {
 
 export type { FeedEntry }
 
+/**
+ * A feed page. It only grows, and only at its end: every byte up to the end
+ * of its last entry stays when entries are appended (`feedPageKept`), so a
+ * reader holding an earlier copy asks for the bytes after that point alone.
+ * Nothing that changes with each append may come before the entries.
+ */
 export function renderFeedPage(page: number, entries: FeedEntry[]): string {
-  return stableJson({ page, page_size: FEED_PAGE_SIZE, first_seq: page * FEED_PAGE_SIZE + 1, commit: entries[entries.length - 1]?.commit ?? null, entries })
+  return stableJson({ page, page_size: FEED_PAGE_SIZE, first_seq: page * FEED_PAGE_SIZE + 1, entries })
+}
+
+/**
+ * How many leading bytes of a feed page stay when entries are appended to
+ * it: up to the end of its last entry (the closing bracket of `entries` and
+ * the fields after it are rewritten). 0 when `bytes` are not a page.
+ */
+export function feedPageKept(bytes: Uint8Array): number {
+  const close = Buffer.from(bytes).lastIndexOf(']')
+  let end = close
+  while (end > 0 && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0x0a)) end--
+  return close > 0 && bytes[end - 1] === 0x7d /* } */ ? end : 0
 }
 
 export function renderFeedHead(site: Site, seq: number): string {

@@ -10,6 +10,7 @@ export {
   PATHS,
   artifactPath,
   crateDocPath,
+  feedPageKept,
   feedPagePath,
   latestVersion,
   namespaceDocPath,

@@ -2,9 +2,10 @@
  * Reading a registry's change feed through a verified reader: the head and
  * every page are checked against the snapshot, and each entry's signed file
  * can be fetched by the digest the entry gives. A peer syncs from a cursor
- * (the last `seq` it applied).
+ * (the last `seq` it applied). A page only grows at its end, so a page read
+ * before costs only the entries added since (see `readAppended`).
  */
-import { FEED_PAGE_SIZE, PATHS, feedPagePath, type FeedEntry } from '../api/index.js'
+import { FEED_PAGE_SIZE, PATHS, feedPageKept, feedPagePath, type FeedEntry } from '../api/index.js'
 import { WharfError } from '../core/errors.js'
 import type { RegistryReader } from './reader.js'
 
@@ -13,8 +14,8 @@ export interface FeedHead {
   pages: number
 }
 
-async function readJson<T>(reader: RegistryReader, path: string): Promise<T | undefined> {
-  const bytes = await reader.read(path)
+async function readJson<T>(reader: RegistryReader, path: string, appended = false): Promise<T | undefined> {
+  const bytes = appended ? await reader.readAppended(path, feedPageKept) : await reader.read(path)
   if (!bytes) return undefined
   try {
     return JSON.parse(bytes.toString('utf8')) as T
@@ -34,7 +35,7 @@ export async function readFeed(reader: RegistryReader, since = 0): Promise<{ ent
   const last = head.seq === 0 ? -1 : Math.floor((head.seq - 1) / FEED_PAGE_SIZE)
   const pages = await Promise.all(
     Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i).map(async (page) => {
-      const doc = await readJson<{ entries?: FeedEntry[] }>(reader, feedPagePath(page))
+      const doc = await readJson<{ entries?: FeedEntry[] }>(reader, feedPagePath(page), true)
       if (!doc || !Array.isArray(doc.entries)) throw new WharfError('MISSING_FILE', `feed page ${page} of ${reader.source} is missing`, { hint: 'the registry is inconsistent; tell its operators' })
       return doc.entries
     }),

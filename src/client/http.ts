@@ -3,8 +3,9 @@
  * bounded retries with backoff for what may pass (network errors, 5xx, 429),
  * redirects followed by hand (release assets answer with one) and held to
  * http(s), a size cap enforced while the body streams, conditional requests
- * (If-None-Match), and a count of every request sent. `fetch` is passed in,
- * so a caller can route, record or count requests its own way.
+ * (If-None-Match), reads of a file from an offset on (Range), and a count of
+ * every request sent. `fetch` is passed in, so a caller can route, record or
+ * count requests its own way.
  */
 import { WharfError } from '../core/errors.js'
 
@@ -29,15 +30,24 @@ export interface GetOptions {
   maxBytes?: number
   /** Called as body bytes arrive, for progress. */
   onBytes?: (count: number) => void
+  /**
+   * Ask for the bytes from this offset on (`Range: bytes=<from>-`, with no
+   * content coding, so offsets count the file's own bytes). A host that
+   * honours it answers 206 and `from`; one that ignores it answers 200 with
+   * the whole file; 416 when the file is shorter now.
+   */
+  from?: number
 }
 
 export interface HttpAnswer {
-  /** 200 with `bytes`, 304 when `etag` still holds, or the 4xx the server sent (404 for a missing file). */
+  /** 200 with `bytes`, 206 with the `bytes` from `from` on, 304 when `etag` still holds, or the 4xx the server sent (404 for a missing file). */
   status: number
   /** The URL that answered, after redirects. */
   url: string
   bytes?: Buffer
   etag?: string
+  /** With 206: the offset of `bytes` in the file, from Content-Range (absent when it names no single range). */
+  from?: number
 }
 
 export interface Http {
@@ -123,6 +133,10 @@ export function createHttp(options: HttpOptions = {}): Http {
       const signal = AbortSignal.timeout(timeoutMs)
       const headers: Record<string, string> = { 'user-agent': 'wharf' }
       if (get.etag) headers['if-none-match'] = get.etag
+      if (get.from !== undefined) {
+        headers.range = `bytes=${get.from}-`
+        headers['accept-encoding'] = 'identity'
+      }
       let res: Response
       requests++
       try {
@@ -148,10 +162,12 @@ export function createHttp(options: HttpOptions = {}): Http {
         await res.body?.cancel()
         return { status: res.status, url: current }
       }
+      const partial = res.status === 206
+      const from = partial ? rangeStart(res.headers.get('content-range')) : undefined
       try {
         const bytes = await readBody(res, current, get.maxBytes ?? DEFAULT_MAX_BYTES, get.onBytes)
         const etag = res.headers.get('etag')
-        return { status: 200, url: current, bytes, ...(etag ? { etag } : {}) }
+        return { status: partial ? 206 : 200, url: current, bytes, ...(etag ? { etag } : {}), ...(from !== undefined ? { from } : {}) }
       } catch (e) {
         if (e instanceof WharfError) throw e
         throw new Transient(signal.aborted ? `no complete answer within ${timeoutMs} ms` : networkReason(e))
@@ -185,6 +201,13 @@ export function createHttp(options: HttpOptions = {}): Http {
       })
     },
   }
+}
+
+/** The first byte's offset in `Content-Range: bytes <first>-<last>/<size>`, or undefined. */
+function rangeStart(header: string | null): number | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '')
+  const first = match ? Number(match[1]) : Number.NaN
+  return Number.isSafeInteger(first) ? first : undefined
 }
 
 /** `base` and a path of the API joined, each segment percent-encoded (a static host decodes them back to file names). */

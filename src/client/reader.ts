@@ -6,7 +6,8 @@
  * lists for its path, and an artifact to the sha256 and size its signed
  * record gives. Any source may serve any file, since only digests decide.
  * Each verified file lands in the content-addressed cache, so a file whose
- * digest is already known costs no request at all.
+ * digest is already known costs no request at all, and a file that only
+ * grows at its end (a feed page) costs only the bytes it grew by.
  */
 import { PATHS, SNAPSHOT_PATH, type Snapshot } from '../api/index.js'
 import { parsePublicKey, keyId } from '../core/keys.js'
@@ -49,6 +50,15 @@ export interface RegistryReader {
   digestOf(path: string): Promise<string | undefined>
   /** A file of the output, verified against the snapshot; undefined when the snapshot lists no such file. */
   read(path: string): Promise<Buffer | undefined>
+  /**
+   * A file that only grows at its end (a feed page), read as `read` reads it,
+   * but when the cache holds the copy the previous snapshot listed, only the
+   * bytes after the first `kept(copy)` of it are asked for (HTTP Range), and
+   * those bytes of the copy and the answer together must hash to the
+   * snapshot's digest. A host that ignores the range, or an answer that does
+   * not verify, costs a read of the whole file, verified as `read` does.
+   */
+  readAppended(path: string, kept: (copy: Buffer) => number): Promise<Buffer | undefined>
   /** A file whose digest the caller knows (from a record, a lockfile or a feed entry). */
   readByDigest(path: string, expected: ExpectedBytes, what?: string): Promise<Buffer>
   /**
@@ -259,6 +269,42 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
     once(`${path}\0${expected.sha256}`, () => verified(ordered.map((s) => urlFor(s, path)), expected, what, 'the snapshot'))
   const index: SnapshotIndex = createSnapshotIndex(snapshot, (path, sha256) => readByDigest(path, { sha256 }))
 
+  // What the previous snapshot listed, walked through the cache alone: a node it lacks ends the walk, never a request.
+  const earlier =
+    last && last.commit !== snapshot.commit
+      ? createSnapshotIndex(last, async (path, sha256) => {
+          const bytes = await cache.get(sha256)
+          if (!bytes) throw new WharfError('OFFLINE_MISSING', `${path} is not in the cache`)
+          return bytes
+        })
+      : undefined
+  const earlierCopy = async (path: string): Promise<Buffer | undefined> => {
+    try {
+      const digest = await earlier?.digestOf(path)
+      return digest ? await cache.get(digest) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** `path` from the bytes its earlier copy keeps and the rest asked of the accepted source; undefined when that does not give the bytes of `sha256`. */
+  async function grown(path: string, sha256: string, kept: (copy: Buffer) => number): Promise<Buffer | undefined> {
+    const copy = await earlierCopy(path)
+    const keep = copy ? kept(copy) : 0
+    if (!copy || !(keep > 0 && keep <= copy.length)) return undefined
+    let answer
+    try {
+      answer = await http.get(urlFor(source, path), { from: keep })
+    } catch (e) {
+      if (e instanceof WharfError) return undefined
+      throw e
+    }
+    const bytes = answer.status === 206 && answer.from === keep && answer.bytes ? Buffer.concat([copy.subarray(0, keep), answer.bytes]) : answer.status === 200 ? answer.bytes : undefined
+    if (!bytes || sha256Hex(bytes) !== sha256) return undefined
+    await cache.put(sha256, bytes)
+    return bytes
+  }
+
   return {
     url: options.url,
     source,
@@ -268,6 +314,13 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
     async read(path) {
       const digest = await index.digestOf(path)
       return digest ? readByDigest(path, { sha256: digest }) : undefined
+    },
+    async readAppended(path, kept) {
+      const digest = await index.digestOf(path)
+      if (!digest) return undefined
+      const expected = { sha256: digest }
+      if (options.offline || (await cache.get(digest))) return readByDigest(path, expected)
+      return once(`appended\0${path}\0${digest}`, async () => (await grown(path, digest, kept)) ?? readByDigest(path, expected))
     },
     readByDigest,
     artifactUrl(url) {
