@@ -3,8 +3,11 @@
  * index, stats, feed head, configuration, health) and the build state, the
  * same for a full build (written directly) and an incremental one (in place).
  */
+import fs from 'node:fs'
+import path from 'node:path'
+import { sha256Hex } from '../core/hash.js'
 import { cargoConfig } from './cargo.js'
-import { PATHS, renderConfig, renderFeedHead, renderHealth, renderSearchIndex, renderStats, renderWellKnown, type Counts, type Site } from './documents.js'
+import { PATHS, firstReadPaths, renderConfig, renderFeedHead, renderHealth, renderSearchIndex, renderStats, renderWellKnown, type Counts, type Site } from './documents.js'
 
 /** `.wharf/build.json`: what an incremental build needs to know of the output it updates. */
 export interface BuildState {
@@ -38,4 +41,9 @@ export async function writeAggregates(
   await tree.write(PATHS.config, renderConfig(site))
   await tree.write(PATHS.wellKnown, renderWellKnown(site))
   await tree.write(PATHS.health, renderHealth(site))
+}
+
+/** Path to sha256 of the documents the snapshot names itself (`firstReadPaths`), as written under `root`. */
+export function firstReadDigests(root: string, seq: number): Record<string, string> {
+  return Object.fromEntries(firstReadPaths(seq).map((file) => [file, sha256Hex(fs.readFileSync(path.join(root, file)))]))
 }

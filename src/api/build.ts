@@ -17,7 +17,7 @@ import { parsePrivateKey, type SigningKey } from '../core/keys.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
 import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
 import { diffTrees, isTreeMode, lookupPath, MAIN, ObjectReader, resolveCommit, withRepoLock, type Change, type CommitData, type Repo } from '../git/index.js'
-import { renderState, writeAggregates, type BuildState } from './aggregates.js'
+import { firstReadDigests, renderState, writeAggregates, type BuildState } from './aggregates.js'
 import { cargoIndexPath, crateKey } from './cargo.js'
 import {
   API_FORMAT,
@@ -320,7 +320,7 @@ async function readSubtree(tree: OutputTree, prefix: string, digits: number, nod
  * registry has grown (or shrunk) past the size for the tree's depth, the
  * whole tree is laid out again at the depth a full build would give it.
  */
-async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snapshot): Promise<void> {
+async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snapshot, seq: number): Promise<void> {
   await tree.flush()
   const listed = (file: string) => !isSnapshotFile(file) && file !== PATHS.state
   const digits = leafDigitsOf(previous)
@@ -426,7 +426,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
   await tree.flush()
   await tree.write(
     SNAPSHOT_PATH,
-    renderSnapshot({ registry: ctx.site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(parts), fileCount, leafDigits: depth, key: ctx.key }),
+    renderSnapshot({ registry: ctx.site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(parts), fileCount, leafDigits: depth, files: firstReadDigests(tree.root, seq), key: ctx.key }),
   )
   await tree.flush()
 }
@@ -627,7 +627,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   }
 
   ctx.progress({ phase: 'signing the snapshot' })
-  await writeSnapshot(ctx, tree, previousSnapshot)
+  await writeSnapshot(ctx, tree, previousSnapshot, seq)
   await tree.sync()
   await tree.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, releases: ctx.site.releases, seq, counts, pages: ctx.pages?.format }))
   await tree.sync()

@@ -367,3 +367,12 @@ export function renderFeedHead(site: Site, seq: number): string {
 
 /** The page that holds event `seq` (1-based). */
 export const feedPageOf = (seq: number) => Math.floor((seq - 1) / FEED_PAGE_SIZE)
+
+/**
+ * The documents every reader starts from, which change with every build:
+ * the configuration (a peer checks its pinned key there), the feed's head
+ * and, once there is one, its last page. The snapshot names them itself.
+ */
+export function firstReadPaths(seq: number): string[] {
+  return [PATHS.config, PATHS.feedHead, ...(seq > 0 ? [feedPagePath(feedPageOf(seq))] : [])]
+}

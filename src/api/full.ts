@@ -42,7 +42,7 @@ import { Scan } from './scan.js'
 import { planShards, shardItem } from './search.js'
 import { leafDigitsFor, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
 import type { BuildApiResult, BuildContext } from './build.js'
-import { renderState, writeAggregates } from './aggregates.js'
+import { firstReadDigests, renderState, writeAggregates } from './aggregates.js'
 
 /** Groups handed to a thread at a time. */
 const GROUPS_PER_TASK = 64
@@ -332,7 +332,8 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     }
     const parts: Record<string, string> = {}
     for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
-    writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, key: ctx.key }))
+    const files = firstReadDigests(root, seq)
+    writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, files, key: ctx.key }))
     writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, releases: ctx.site.releases, seq, counts, pages: ctx.pages?.format }), false)
     await pool?.close()
     pool = undefined

@@ -14,6 +14,11 @@
  * until the registry outgrows 128 files per leaf on average; then a level is
  * added (`leaf_digits` in snapshot.json says how deep), so one new version
  * rewrites a handful of small files at any registry size.
+ *
+ * The few documents that change with every build and that every reader
+ * starts from (the configuration, the feed's head and its last page) are
+ * named in snapshot.json itself too (`files`), so reading them costs no walk
+ * down the tree, whose leaves grow with the registry until it deepens.
  */
 import { stableJson } from '../core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument, type DetachedSignature, type TrustedKey } from '../core/dsse.js'
@@ -51,6 +56,8 @@ export interface Snapshot {
   parts: Record<string, string>
   /** Hex digits of a leaf's name, when not 3. */
   leaf_digits?: number
+  /** Path to sha256 of the documents every reader reads first; their leaves list them too, with the same digest. */
+  files?: Record<string, string>
   signature: DetachedSignature
 }
 
@@ -147,6 +154,8 @@ export interface SnapshotInput {
   fileCount: number
   /** Hex digits of a leaf name (default 3). */
   leafDigits?: number
+  /** The documents every reader reads first, path to sha256 (`files`). */
+  files?: Record<string, string>
   key: SigningKey
 }
 
@@ -161,6 +170,7 @@ export function renderSnapshot(input: SnapshotInput): string {
     file_count: input.fileCount,
     parts: Object.fromEntries(Object.entries(input.parts).sort()),
     ...(input.leafDigits !== undefined && input.leafDigits !== MIN_LEAF_DIGITS ? { leaf_digits: input.leafDigits } : {}),
+    ...(input.files && Object.keys(input.files).length ? { files: sortedRecord(Object.entries(input.files)) } : {}),
   }
   return stableJson(signDocument(unsigned, PAYLOAD_TYPES.snapshot, input.key))
 }
@@ -210,7 +220,7 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
   const now = options.now ?? new Date()
   if (!(Date.parse(snapshot.expires) > now.getTime())) problems.push({ path: SNAPSHOT_PATH, message: `the snapshot expired at ${snapshot.expires}` })
   if (options.accept && !options.accept(snapshot.commit)) problems.push({ path: SNAPSHOT_PATH, message: `the snapshot is of commit ${snapshot.commit}, which the reader does not accept (rolled back?)` })
-  const listed = new Set<string>()
+  const listed = new Map<string, string>()
   const digits = leafDigitsOf(snapshot)
   if (!Number.isInteger(digits) || digits < MIN_LEAF_DIGITS || digits > 8) {
     problems.push({ path: SNAPSHOT_PATH, message: `leaf_digits is ${snapshot.leaf_digits}, not a whole number from ${MIN_LEAF_DIGITS} to 8` })
@@ -236,7 +246,7 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
     }
     const leaf = await readVerified<SnapshotLeaf>(nodePath(prefix), digest, 'leaf', parent)
     for (const [path, sha] of Object.entries(leaf?.files ?? {})) {
-      listed.add(path)
+      listed.set(path, sha)
       if (leafOf(path, digits) !== prefix) problems.push({ path, message: `listed in leaf ${prefix}, but belongs to leaf ${leafOf(path, digits)}` })
       const content = await options.read(path)
       if (!content) problems.push({ path, message: 'the file is missing' })
@@ -244,6 +254,9 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
     }
   }
   for (const [part, digest] of Object.entries(snapshot.parts ?? {})) await visit(part, digest)
+  for (const [path, sha] of Object.entries(snapshot.files ?? {})) {
+    if (listed.get(path) !== sha) problems.push({ path, message: `snapshot.json names it with sha256 ${sha}, but ${listed.has(path) ? `its leaf says ${listed.get(path)}` : 'no leaf lists it'}` })
+  }
   if (listed.size !== snapshot.file_count) problems.push({ path: SNAPSHOT_PATH, message: `file_count is ${snapshot.file_count}, but the leaves list ${listed.size} files` })
   if (options.list) {
     for (const path of await options.list()) {

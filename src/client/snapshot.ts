@@ -2,8 +2,9 @@
  * The client's side of the signed snapshot (src/api/snapshot.ts writes it).
  * `verifySnapshot` there checks a whole copy; a client reads a few files, so
  * here the snapshot is checked once (signature, expiry, never older than the
- * newest seen) and each file's digest is then found on demand through its
- * part and leaf, both checked against the digest that names them.
+ * newest seen) and each file's digest is then found on demand: in the
+ * snapshot itself for the few documents it names (`files`), else through the
+ * file's part and leaf, both checked against the digest that names them.
  */
 import { leafDigitsOf, leafOf, nodePath, type Snapshot, type SnapshotLeaf, type SnapshotPart } from '../api/index.js'
 import { PAYLOAD_TYPES, verifyDocument, type TrustedKey } from '../core/dsse.js'
@@ -38,7 +39,9 @@ function parse(bytes: Uint8Array, source: string): Snapshot {
     snapshot.parts !== null &&
     typeof snapshot.parts === 'object' &&
     Object.entries(snapshot.parts).every(([k, v]) => /^[0-9a-f]{2}$/.test(k) && typeof v === 'string' && SHA256_HEX.test(v)) &&
-    (snapshot.leaf_digits === undefined || (Number.isInteger(snapshot.leaf_digits) && snapshot.leaf_digits >= 4 && snapshot.leaf_digits <= 8))
+    (snapshot.leaf_digits === undefined || (Number.isInteger(snapshot.leaf_digits) && snapshot.leaf_digits >= 4 && snapshot.leaf_digits <= 8)) &&
+    (snapshot.files === undefined ||
+      (snapshot.files !== null && typeof snapshot.files === 'object' && !Array.isArray(snapshot.files) && Object.values(snapshot.files).every((v) => typeof v === 'string' && SHA256_HEX.test(v))))
   if (!shapeOk) throw new WharfError('SNAPSHOT_INVALID', `${source}/snapshot.json is not a wharf snapshot`, { hint: 'the registry or mirror serves a broken copy; try another mirror' })
   return snapshot
 }
@@ -107,6 +110,8 @@ export function createSnapshotIndex(snapshot: Snapshot, read: ReadByDigest): Sna
   return {
     snapshot,
     async digestOf(path) {
+      const named = Object.hasOwn(snapshot.files ?? {}, path) ? snapshot.files![path] : undefined
+      if (named !== undefined) return named
       const digest = (await leaf(leafOf(path, digits)))?.files?.[path]
       return typeof digest === 'string' && SHA256_HEX.test(digest) ? digest : undefined
     },
