@@ -14,7 +14,9 @@ import type { VersionRecord } from '../../src/core/types.js'
 import { MAIN, openRepo, readBlob, resolveCommit, walkFiles, type Repo } from '../../src/git/index.js'
 import { initIndex, mergeProposal, proposeNamespace, publishToIndex } from '../../src/publish/index.js'
 import { STORE_DIR } from '../../src/store/index.js'
+import { addPeer } from '../../src/sync/index.js'
 import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
+import { createSyntheticIndex } from '../fixtures/api/synthetic.js'
 import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
 import { component } from '../helpers/wasm.js'
 
@@ -35,11 +37,11 @@ export interface Peer {
   stop(): Promise<void>
 }
 
-/** Claims namespace `ns` on `idx` for `login`, with a new key. */
-async function claim(idx: TestIndex, ns: string, login: string): Promise<GeneratedKey> {
+/** Claims namespace `ns` in `repo` for `login`, with a new key. */
+async function claim(repo: Repo, ns: string, login: string): Promise<GeneratedKey> {
   const key = generateKey()
-  const proposal = await proposeNamespace(idx.repo, { namespace: ns, owners: [{ login }], publicKey: key.publicPem, author: login })
-  const merged = await mergeProposal(idx.repo, { branch: proposal.branch, author: { login } })
+  const proposal = await proposeNamespace(repo, { namespace: ns, owners: [{ login }], publicKey: key.publicPem, author: login })
+  const merged = await mergeProposal(repo, { branch: proposal.branch, author: { login } })
   if (!merged.merged) throw new Error(`setup: claim of ${ns} refused: ${JSON.stringify(merged.check.findings)}`)
   return key
 }
@@ -70,8 +72,8 @@ export async function releaseIn(repo: Repo, dir: string, owner: { login: string;
 export async function startPeer(): Promise<Peer> {
   const idx = await createTestIndex()
   const keys: Peer['keys'] = { acme: { login: 'alice', key: idx.key } }
-  keys.other = { login: 'bob', key: await claim(idx, 'other', 'bob') }
-  keys.mine = { login: 'carol', key: await claim(idx, 'mine', 'carol') }
+  keys.other = { login: 'bob', key: await claim(idx.repo, 'other', 'bob') }
+  keys.mine = { login: 'carol', key: await claim(idx.repo, 'mine', 'carol') }
   const out = path.join(await tempDir('wharf-peer-a-'), 'public')
   let built: string | undefined
   // A snapshot's time has whole seconds, and a reader refuses another commit made in the second it last saw:
@@ -146,4 +148,49 @@ export async function orphans(repo: Repo): Promise<string[]> {
 /** Request lines nginx logged since `from` (an earlier length of the log). */
 export function requestsSince(peer: Peer, from: number): string[] {
   return peer.nginx.requests().slice(from)
+}
+
+export interface SyntheticPeer {
+  repo: Repo
+  /** The `out` symlink nginx serves. */
+  out: string
+  nginx: Nginx
+  url: string
+  /** Publishes the next version of acme:calc, merges it and rebuilds the API: incrementally, or in `full` (after a rewritten history). */
+  release(options?: { full?: boolean }): Promise<VersionRecord>
+  stop(): Promise<void>
+}
+
+/**
+ * A peer of any size: a synthetic index of `versions` versions (in
+ * namespaces no follower delegates) plus namespace acme, owned by alice,
+ * with acme:calc@1.0.1, its build-api output served by nginx. Each build is
+ * a second after the one before, as builds of a registry's CI are.
+ */
+export async function startSyntheticPeer(versions: number, parent: string): Promise<SyntheticPeer> {
+  const index = await createSyntheticIndex(versions, parent)
+  const repo = index.repo
+  const alice = { login: 'alice', key: await claim(repo, 'acme', 'alice') }
+  let n = 0
+  const out = path.join(parent, 'public')
+  let built: string | undefined
+  let generated = 0
+  const release = async (options: { full?: boolean } = {}) => {
+    const record = await releaseIn(repo, parent, alice, 'acme:calc', `1.0.${++n}`, { bytes: component(`calc ${n}`) })
+    generated = Math.max(Date.now(), generated + 1000)
+    built = (await buildApi({ repo, out, now: new Date(generated), ...(built && !options.full ? { since: built } : {}) })).commit
+    return record
+  }
+  await release()
+  const nginx = await startNginx(out)
+  return { repo, out, nginx, url: nginx.url, release, stop: () => nginx.stop() }
+}
+
+/** A new local index in `dir` (maintainer admin) with peer "a" at `url` delegated namespace acme. */
+export async function createFollower(dir: string, url: string): Promise<Repo> {
+  await initIndex({ dir, maintainer: 'admin', name: 'b' })
+  const repo = openRepo(dir)
+  const peer = await addPeer({ repo, name: 'a', url, namespaces: ['acme'] })
+  if (!(await mergeProposal(repo, { branch: peer.branch, author: { login: 'admin' } })).merged) throw new Error('setup: peer a refused')
+  return repo
 }
