@@ -5,9 +5,11 @@
  * its build-api output is served by nginx. After a first sync has set the
  * cursor, each run publishes one acme version on the peer, rebuilds its API
  * incrementally and times `wharf sync` as a whole process under GNU time,
- * with the requests and body bytes the sync reports. A sync reads the feed
- * from its cursor and the snapshot's changed parts only, so the figures
- * should not grow with the peer (target: ratio at most 1.2).
+ * with the requests and body bytes the sync reports. A sync reads
+ * snapshot.json (which names the feed's head and last page itself), the
+ * feed's last page from the end of the copy it holds (Range), the record and
+ * the artifact, so the figures should not grow with the peer (target: ratio
+ * at most 1.2).
  */
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
@@ -15,15 +17,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { buildApi } from '../src/api/index.js'
-import { generateKey } from '../src/core/keys.js'
-import { MAIN, openRepo, resolveCommit, type Repo } from '../src/git/index.js'
-import { initIndex, mergeProposal, proposeNamespace, publishToIndex } from '../src/publish/index.js'
-import type { SyncResult } from '../src/sync/index.js'
-import { addPeer, syncIndex } from '../src/sync/index.js'
-import { startNginx } from '../test/fixtures/api/nginx.js'
-import { createSyntheticIndex } from '../test/fixtures/api/synthetic.js'
-import { component } from '../test/helpers/wasm.js'
+import { MAIN, resolveCommit } from '../src/git/index.js'
+import { syncIndex, type SyncResult } from '../src/sync/index.js'
+import { createFollower, startSyntheticPeer } from '../test/sync/helpers.js'
 import { table } from './_util.js'
 
 const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
@@ -58,7 +54,7 @@ interface Row {
   'no-op requests': number
   /** Body bytes of one more sync, by what was fetched. */
   split: string
-  /** Entries on the peer's last feed page (pages hold 1000), which a sync reads whole. */
+  /** Entries on the peer's last feed page (pages hold 1000); a sync reads what the page grew by. */
   'feed tail': number
 }
 
@@ -73,33 +69,10 @@ function kind(url: string): string {
 }
 
 async function measure(versions: number, parent: string): Promise<Row> {
-  const a = await createSyntheticIndex(versions, parent)
-  const key = generateKey()
-  const claim = await proposeNamespace(a.repo, { namespace: 'acme', owners: [{ login: 'alice' }], publicKey: key.publicPem, author: 'alice' })
-  if (!(await mergeProposal(a.repo, { branch: claim.branch, author: { login: 'alice' } })).merged) throw new Error('bench: claim of acme refused')
-  let n = 0
-  const release = async (repo: Repo) => {
-    const file = path.join(parent, `artifact-${++n}.wasm`)
-    await fs.promises.writeFile(file, component(`calc ${n}`))
-    const proposal = await publishToIndex(repo, { artifact: file, name: 'acme:calc', version: `1.0.${n}`, privateKey: key.privatePem, author: 'alice', description: 'A calculator', license: 'MIT' })
-    if (!(await mergeProposal(repo, { branch: proposal.branch, author: { login: 'alice' } })).merged) throw new Error(`bench: acme:calc@1.0.${n} refused`)
-  }
-  await release(a.repo)
-  const out = path.join(parent, 'public')
-  // Snapshot times have whole seconds, and a reader refuses another commit made in the second it last saw.
-  let generated = 0
-  const build = async (since?: string) => {
-    generated = Math.max(Date.now(), generated + 1000)
-    return (await buildApi({ repo: a.repo, out, now: new Date(generated), ...(since ? { since } : {}) })).commit
-  }
-  let built = await build()
-  const nginx = await startNginx(out)
+  const a = await startSyntheticPeer(versions, parent)
   try {
     const bDir = path.join(parent, 'b')
-    await initIndex({ dir: bDir, maintainer: 'admin', name: 'b' })
-    const b = openRepo(bDir)
-    const peer = await addPeer({ repo: b, name: 'a', url: nginx.url, namespaces: ['acme'] })
-    if (!(await mergeProposal(b, { branch: peer.branch, author: { login: 'admin' } })).merged) throw new Error('bench: peer a refused')
+    const b = await createFollower(bDir, a.url)
 
     const first = await timedSync(bDir)
     if (first.result.added.length !== 1) throw new Error(`bench: the first sync added ${first.result.added.length} versions, not 1`)
@@ -108,8 +81,7 @@ async function measure(versions: number, parent: string): Promise<Row> {
     const requests: number[] = []
     const bytes: number[] = []
     for (let i = 0; i < RUNS; i++) {
-      await release(a.repo)
-      built = await build(built)
+      await a.release()
       const before = await resolveCommit(b, MAIN)
       const m = await timedSync(bDir)
       const report = m.result.peers[0]!
@@ -121,8 +93,7 @@ async function measure(versions: number, parent: string): Promise<Row> {
     }
     const noop = await timedSync(bDir)
     // One more, in process, with the bytes of each response split by kind.
-    await release(a.repo)
-    built = await build(built)
+    await a.release()
     const byKind = new Map<string, number>()
     const counting = async (url: string | URL | Request, init?: RequestInit) => {
       const res = await fetch(url, init)
@@ -145,7 +116,7 @@ async function measure(versions: number, parent: string): Promise<Row> {
       'feed tail': last.peers[0]!.to % 1000,
     }
   } finally {
-    await nginx.stop()
+    await a.stop()
   }
 }
 

@@ -3,7 +3,8 @@
  * end, so a follower asks for the bytes after the copy it holds (Range),
  * and one new version costs the bytes of its feed entry however full the
  * tail page is: counted here in nginx's access log ($body_bytes_sent). A
- * tail page the host altered, or the peer rewrote, is never taken on trust.
+ * tail page the host altered, or the peer rewrote, is never taken on trust,
+ * and a host that ignores Range costs the whole page, verified.
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -65,7 +66,7 @@ describe('the feed bytes of one new version', () => {
   }, 240_000)
 })
 
-describe('a tail page that is not what the peer signed', () => {
+describe('a tail page B read before', () => {
   let parent: string
   let peer: SyntheticPeer
   let b: Repo
@@ -122,20 +123,34 @@ describe('a tail page that is not what the peer signed', () => {
     expect(repaired.added.map((e) => e.version)).toEqual(['1.0.3'])
   })
 
+  it('is read whole, and verified, from a host that ignores Range', async () => {
+    await peer.release()
+    // A proxy in front of the host that drops the Range header: nginx then answers 200 with the whole page.
+    const noRange = (input: string | URL | Request, init?: RequestInit) => {
+      const headers = new Headers(init?.headers)
+      headers.delete('range')
+      return fetch(input, { ...init, headers })
+    }
+    const logged = peer.nginx.served().length
+    const result = await syncIndex({ repo: b, fetch: noRange })
+    expect(result.failed).toEqual([])
+    expect(result.added.map((e) => e.version)).toEqual(['1.0.4'])
+    expect(pageRequests(logged)).toEqual([200])
+  })
+
   it('is read whole again, and verified, when the peer itself rewrote what came before', async () => {
-    // The peer's tip made again (same tree and parents, another commit time and id): the feed entry of 1.0.3
+    // The peer's tip made again (same tree and parents, another commit time and id): the feed entry of 1.0.4
     // keeps its length but not its bytes, and the next full build signs the page with the new entry after it.
     const git = (...args: string[]) => execFileSync('git', ['-C', peer.repo.dir, ...args], { encoding: 'utf8' }).trim()
     const tip = await resolveCommit(peer.repo, MAIN)
     const parents = git('rev-list', '--parents', '-n', '1', tip).split(' ').slice(1)
     const again = git('commit-tree', `${tip}^{tree}`, ...parents.flatMap((p) => ['-p', p]), '-m', 'Merge again')
     git('update-ref', `refs/heads/${MAIN}`, again, tip)
-    await new Promise((resolve) => setTimeout(resolve, 1100))
     await peer.release({ full: true })
     const logged = peer.nginx.served().length
     const result = await syncIndex({ repo: b })
     expect(result.failed).toEqual([])
-    expect(result.added.map((e) => e.version)).toEqual(['1.0.4'])
+    expect(result.added.map((e) => e.version)).toEqual(['1.0.5'])
     expect(pageRequests(logged)).toEqual([206, 200])
   })
 })

@@ -165,7 +165,9 @@ export interface SyntheticPeer {
  * A peer of any size: a synthetic index of `versions` versions (in
  * namespaces no follower delegates) plus namespace acme, owned by alice,
  * with acme:calc@1.0.1, its build-api output served by nginx. Each build is
- * a second after the one before, as builds of a registry's CI are.
+ * a second after the one before, as builds of a registry's CI are (nginx's
+ * ETag is the file's mtime in seconds and its size: two builds in one second
+ * could look the same to a follower's conditional request).
  */
 export async function startSyntheticPeer(versions: number, parent: string): Promise<SyntheticPeer> {
   const index = await createSyntheticIndex(versions, parent)
@@ -175,10 +177,14 @@ export async function startSyntheticPeer(versions: number, parent: string): Prom
   const out = path.join(parent, 'public')
   let built: string | undefined
   let generated = 0
+  let finished = 0
   const release = async (options: { full?: boolean } = {}) => {
     const record = await releaseIn(repo, parent, alice, 'acme:calc', `1.0.${++n}`, { bytes: component(`calc ${n}`) })
+    // Past the second the last build finished in.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.floor(finished / 1000) * 1000 + 1000 - Date.now())))
     generated = Math.max(Date.now(), generated + 1000)
     built = (await buildApi({ repo, out, now: new Date(generated), ...(built && !options.full ? { since: built } : {}) })).commit
+    finished = Date.now()
     return record
   }
   await release()
