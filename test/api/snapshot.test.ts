@@ -11,6 +11,7 @@ import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
 import { sha256Hex } from '../../src/core/hash.js'
 import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
+import { REGISTRY_KEY_PATH } from '../../src/core/layout.js'
 import { schemaErrors } from '../../src/core/schemas.js'
 import { MAIN, resolveCommit } from '../../src/git/index.js'
 import { readTree } from '../fixtures/api/tree.js'
@@ -98,6 +99,19 @@ describe('verifySnapshot', () => {
     fs.writeFileSync(partFile, stableJson(part))
     const second = await verifySnapshot(fromDisk(copy))
     expect(second.problems).toContainEqual({ path: partPath(leaf.slice(0, 2)), message: 'the part does not match its digest in snapshot.json' })
+  })
+
+  it('names the documents every reader starts from, and catches one it names with another digest than its leaf gives', async () => {
+    const snapshot = JSON.parse(fs.readFileSync(path.join(out, 'snapshot.json'), 'utf8'))
+    expect(Object.keys(snapshot.files)).toEqual(['api/v1/feed/0.json', 'api/v1/feed/head.json', 'config.json'])
+    for (const [file, sha] of Object.entries(snapshot.files)) expect(sha256Hex(fs.readFileSync(path.join(out, file))), file).toBe(sha)
+    // Signed with the registry's own key: only the check of files against the leaves can tell.
+    const copy = await copyOf(out)
+    const key = parsePrivateKey(fs.readFileSync(path.join(idx.dir, REGISTRY_KEY_PATH), 'utf8'))
+    const files = { ...snapshot.files, 'config.json': sha256Hex('{}') }
+    fs.writeFileSync(path.join(copy, 'snapshot.json'), stableJson(signDocument({ ...snapshot, signature: undefined, files }, PAYLOAD_TYPES.snapshot, key)))
+    const verdict = await verifySnapshot(fromDisk(copy))
+    expect(verdict.problems).toEqual([{ path: 'config.json', message: `snapshot.json names it with sha256 ${sha256Hex('{}')}, but its leaf says ${snapshot.files['config.json']}` }])
   })
 
   it('refuses a snapshot signed by a key that is not the registry key, or not signed', async () => {
