@@ -31,10 +31,10 @@ export interface GetOptions {
   /** Called as body bytes arrive, for progress. */
   onBytes?: (count: number) => void
   /**
-   * Ask for the bytes from this offset on (`Range: bytes=<from>-`, with no
-   * content coding, so offsets count the file's own bytes). A host that
-   * honours it answers 206 and `from`; one that ignores it answers 200 with
-   * the whole file; 416 when the file is shorter now.
+   * Ask for the bytes from this offset on (`Range: bytes=<from>-`; fetch
+   * then asks for no content coding). A host that honours it answers 206 and
+   * `from`; one that ignores it answers 200 with the whole file; 416 when the
+   * file is shorter now.
    */
   from?: number
 }
@@ -133,10 +133,8 @@ export function createHttp(options: HttpOptions = {}): Http {
       const signal = AbortSignal.timeout(timeoutMs)
       const headers: Record<string, string> = { 'user-agent': 'wharf' }
       if (get.etag) headers['if-none-match'] = get.etag
-      if (get.from !== undefined) {
-        headers.range = `bytes=${get.from}-`
-        headers['accept-encoding'] = 'identity'
-      }
+      // Fetch then asks for no content coding (Accept-Encoding: identity), so offsets count the file's own bytes.
+      if (get.from !== undefined) headers.range = `bytes=${get.from}-`
       let res: Response
       requests++
       try {
