@@ -103,6 +103,32 @@ export function resolveUnder(root: string, urlPath: string): string | undefined 
   return file.startsWith(root + path.sep) ? file : undefined
 }
 
+/**
+ * The one byte range a GET asks for (`Range: bytes=a-b`, `a-` or `-n`), as
+ * first and last offsets, as a static host serves it: a reader holding the
+ * start of a file that only grows at its end (a feed page) asks for the rest.
+ * Undefined (the whole file) for no range, several ranges, a range of
+ * another unit, or an If-Range that no longer holds; 'unsatisfiable' for a
+ * range that starts past the end.
+ */
+function requestedRange(req: IncomingMessage, entry: Cached): [number, number] | 'unsatisfiable' | undefined {
+  const header = req.headers.range
+  if (header === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined
+  const ifRange = req.headers['if-range']
+  if (ifRange !== undefined && ifRange !== entry.etag) return undefined
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
+  if (!match || (match[1] === '' && match[2] === '')) return undefined
+  const size = entry.body.length
+  if (match[1] === '') {
+    const suffix = Number(match[2])
+    return suffix === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1]
+  }
+  const first = Number(match[1])
+  const last = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1)
+  if (first >= size) return 'unsatisfiable'
+  return last < first ? undefined : [first, last]
+}
+
 export interface StaticFiles {
   /**
    * Answers from the directory; false when there is no such file (the caller answers 404).
@@ -138,7 +164,7 @@ export function createStaticFiles(root: string): StaticFiles {
     const type = contentTypeFor(path.relative(absolute, file).split(path.sep).join('/'))
     const gzip = COMPRESSIBLE.test(type) && body.length >= GZIP_MIN_BYTES ? gzipSync(body) : undefined
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
-    const base = { 'content-type': type, etag, 'cache-control': 'public, max-age=0, must-revalidate', vary: 'Accept-Encoding', ...securityHeaders(type) }
+    const base = { 'content-type': type, etag, 'cache-control': 'public, max-age=0, must-revalidate', vary: 'Accept-Encoding', 'accept-ranges': 'bytes', ...securityHeaders(type) }
     return {
       body,
       gzip,
@@ -157,6 +183,18 @@ export function createStaticFiles(root: string): StaticFiles {
       res.writeHead(304, entry.notModified)
       res.end()
       return 304
+    }
+    const range = requestedRange(req, entry)
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { ...entry.notModified, 'content-range': `bytes */${entry.body.length}`, 'content-length': 0 })
+      res.end()
+      return 416
+    }
+    if (range) {
+      const [first, last] = range
+      res.writeHead(206, { ...entry.plain, 'content-range': `bytes ${first}-${last}/${entry.body.length}`, 'content-length': last - first + 1 })
+      res.end(req.method === 'HEAD' ? undefined : entry.body.subarray(first, last + 1))
+      return 206
     }
     const gzip = entry.zipped !== undefined && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
     res.writeHead(200, gzip ? entry.zipped : entry.plain)

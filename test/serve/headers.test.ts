@@ -101,4 +101,37 @@ describe('content types and security headers', () => {
     // The fixture's configuration is the README's: the policy a reader copies is the one tested here.
     expect(fs.readFileSync('README.md', 'utf8')).toContain(`add_header Content-Security-Policy "${PAGE_POLICY}" always;`)
   })
+  it('answers a byte range as nginx does, so a feed page read before costs only what it grew by', async () => {
+    const path = '/api/v1/feed/0.json'
+    const whole = Buffer.from(await (await fetch(`${server.url}${path}`, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer())
+    expect(whole.length).toBeGreaterThan(20)
+    const etag = (await fetch(`${server.url}${path}`, { method: 'HEAD' })).headers.get('etag')!
+    for (const host of [server.url, nginx.url]) {
+      // Twice from the server: its slow path, then its cached fast path.
+      for (const pass of host === server.url ? ['slow', 'fast'] : ['nginx']) {
+        const tail = await fetch(`${host}${path}`, { headers: { range: 'bytes=10-' } })
+        expect(tail.status, pass).toBe(206)
+        expect(tail.headers.get('content-range'), pass).toBe(`bytes 10-${whole.length - 1}/${whole.length}`)
+        expect(Buffer.from(await tail.arrayBuffer()).equals(whole.subarray(10)), pass).toBe(true)
+      }
+      const middle = await fetch(`${host}${path}`, { headers: { range: 'bytes=2-5' } })
+      expect(middle.status).toBe(206)
+      expect(Buffer.from(await middle.arrayBuffer()).equals(whole.subarray(2, 6))).toBe(true)
+      const suffix = await fetch(`${host}${path}`, { headers: { range: 'bytes=-4' } })
+      expect(Buffer.from(await suffix.arrayBuffer()).equals(whole.subarray(-4))).toBe(true)
+      const beyond = await fetch(`${host}${path}`, { headers: { range: `bytes=${whole.length}-` } })
+      expect(beyond.status).toBe(416)
+      expect(beyond.headers.get('content-range')).toBe(`bytes */${whole.length}`)
+      await beyond.arrayBuffer()
+    }
+    // A range that is not one span of bytes, or an If-Range that no longer holds, gets the whole file.
+    for (const headers of [{ range: 'bytes=0-1,4-5' }, { range: 'items=0-1' }, { range: 'bytes=2-', 'if-range': '"stale"' }] as Record<string, string>[]) {
+      const res = await fetch(`${server.url}${path}`, { headers: { ...headers, 'accept-encoding': 'identity' } })
+      expect(res.status, JSON.stringify(headers)).toBe(200)
+      expect(Buffer.from(await res.arrayBuffer()).equals(whole)).toBe(true)
+    }
+    const current = await fetch(`${server.url}${path}`, { headers: { range: 'bytes=2-', 'if-range': etag } })
+    expect(current.status).toBe(206)
+    await current.arrayBuffer()
+  })
 })
