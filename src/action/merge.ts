@@ -14,7 +14,7 @@ import { withSubmitterTrailer } from '../core/submitter.js'
 import { isOwner, type RegistryFile } from '../core/types.js'
 import { openRepo, type Repo } from '../git/index.js'
 import { createGitHub, GitHubErrorCode, type GitHub, type PullRequest, type WorkflowRun } from '../github/index.js'
-import { blockingGates, combineReports, evaluateGates, legArtifactName, planLegs, readLegReport, REPORT_LIMITS, type GateResult, type LegReport } from '../review/index.js'
+import { blockingGates, combineReports, evaluateGates, planLegs, readRunReports, type GateResult } from '../review/index.js'
 import type { RunnerContext } from './context.js'
 import type { Inputs } from './inputs.js'
 import { judgePullRequest, type Judgement } from './judge.js'
@@ -181,40 +181,7 @@ async function decide(env: Env, listed: PullRequest): Promise<Decision> {
 /** Every leg's report from the validate run's artifacts, re-validated, combined per version and held to the gates. */
 async function readReports({ ctx, github, repo }: Env, run: WorkflowRun, judgement: Judgement, registry: RegistryFile, labels: readonly string[]): Promise<{ problems: string[]; gates: GateResult[] }> {
   const legs = await planLegs(repo, judgement.merge, judgement.changes, registry.policy)
-  if (legs.length === 0) return { problems: [], gates: [] }
-  const artifacts = await github.runs.listArtifacts(ctx.repo, run.id)
-  const problems: string[] = []
-  const byPackage = new Map<string, LegReport[]>()
-  for (const leg of legs) {
-    const found = artifacts.filter((a) => a.name === legArtifactName(leg) && !a.expired)
-    if (found.length !== 1) {
-      problems.push(`validate run ${run.id} has ${found.length === 0 ? 'no' : found.length} report artifact(s) named ${legArtifactName(leg)}`)
-      continue
-    }
-    const artifact = found[0]!
-    if (artifact.sizeInBytes > REPORT_LIMITS.artifactBytes) {
-      problems.push(`report artifact ${artifact.name} is ${artifact.sizeInBytes} bytes, over the ${REPORT_LIMITS.artifactBytes}-byte limit`)
-      continue
-    }
-    let zip: Buffer
-    try {
-      zip = await github.runs.downloadArtifact(ctx.repo, artifact.id, { maxBytes: REPORT_LIMITS.artifactBytes, timeoutMs: 60_000 })
-    } catch (e) {
-      if (e instanceof WharfError && e.code === GitHubErrorCode.TooLarge) {
-        problems.push(`report artifact ${artifact.name} is over the ${REPORT_LIMITS.artifactBytes}-byte limit`)
-        continue
-      }
-      throw e
-    }
-    const read = readLegReport(zip, leg)
-    if (!read.ok) {
-      problems.push(`report artifact ${artifact.name} is refused: ${read.problem}`)
-      continue
-    }
-    const list = byPackage.get(leg.package) ?? []
-    list.push({ target: leg.target, report: read.report })
-    byPackage.set(leg.package, list)
-  }
+  const { byPackage, problems } = await readRunReports(github, ctx.repo, run.id, legs)
   const gates: GateResult[] = []
   const policy = registry.policy.quality_gates
   if (policy && problems.length === 0) {

@@ -7,3 +7,4 @@ export { legArtifactName, legReportPath, legTargets, MAX_LEGS, parsePackageRef, 
 export { readLegReport, REPORT_LIMITS, type ReadReport, type ReportLimits } from './artifact.js'
 export { combineReports, type LegReport } from './combine.js'
 export { artifactBytes, blockingGates, evaluateGates, GATE_IDS, targetPassed, waiverLabel, type GateResult } from './gates.js'
+export { pullRequestNamed, readRunReports, validatedReports, versionReportPath, VERSION_REPORT_FILE, type RunReports, type ValidatedReport, type ValidatedReports, type ValidatedReportsOptions } from './run-reports.js'
