@@ -11,6 +11,8 @@ export const OUTPUT = {
   decision: 'decision',
   released: 'released',
   uploaded: 'uploaded',
+  reports: 'reports',
+  head: 'head',
   pullRequest: 'pull-request',
   assetUrl: 'asset-url',
   site: 'site',

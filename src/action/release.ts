@@ -2,15 +2,21 @@
  * `command: release`: on a push to the index repo's main branch, each version
  * the push added ships as assets of a release of the index repo (see
  * publish/release.ts). The push is the event's `before..after` unless the
- * inputs name one; the checkout must hold both commits (fetch-depth: 0). A
- * re-run on the same push uploads nothing and changes nothing.
+ * inputs name one; the checkout must hold both commits (fetch-depth: 0).
+ * Then each version's combined matrix report, read from the validate run of
+ * the pull request that added it (untrusted data, checked as merge checks it),
+ * is committed under index/reports/ as the token's (the registry bot's) own
+ * commit; release.yml ignores pushes that touch only index/reports/, so that
+ * commit starts nothing. A re-run on the same push uploads nothing and
+ * commits nothing.
  */
 import * as core from '@actions/core'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { openRepo } from '../git/index.js'
 import { createGitHub } from '../github/index.js'
-import { releaseVersions } from '../publish/index.js'
+import { commitReports, releaseVersions } from '../publish/index.js'
+import { validatedReports } from '../review/index.js'
 import type { RunnerContext } from './context.js'
 import { INPUT, type Inputs } from './inputs.js'
 import { OUTPUT } from './output.js'
@@ -29,17 +35,41 @@ export async function release(inputs: Inputs, ctx: RunnerContext): Promise<void>
     releaseVersions({ github, index: ctx.repo, repo: openRepo(path.resolve(ctx.workspace, inputs.index)), before, after, progress: (m) => core.info(m) }),
   )
   const released = result.versions.filter((v) => !v.error).map((v) => `${v.name}@${v.version}`)
+  const shipped = new Set(released)
+  const repo = openRepo(path.resolve(ctx.workspace, inputs.index))
+  const found = await core.group('Reading the validated matrix reports', () =>
+    validatedReports({ github, index: ctx.repo, repo, before: ZERO.test(before) ? undefined : before, after, workflowPath: `.github/workflows/${inputs.validateWorkflow}` }),
+  )
+  // A version that did not ship gets no report yet: its re-run ships it and commits its report.
+  const files = found.reports.filter((r) => shipped.has(r.package))
+  const committed = await core.group(`Committing ${files.length} report(s) under index/reports/`, () =>
+    commitReports({ github, index: ctx.repo, repo, remote: 'origin', token: inputs.token, files, message: reportsMessage(files.map((f) => f.package)) }),
+  )
   core.setOutput(OUTPUT.released, JSON.stringify(released))
   core.setOutput(OUTPUT.uploaded, String(result.uploaded))
-  const lines = ['### wharf release', '', '| version | release | assets |', '| --- | --- | --- |']
+  core.setOutput(OUTPUT.reports, JSON.stringify(committed.added))
+  core.setOutput(OUTPUT.head, committed.head)
+  const lines = ['### wharf release', '', '| version | release | assets | report |', '| --- | --- | --- | --- |']
   for (const v of result.versions) {
+    const ref = `${v.name}@${v.version}`
     const what = v.error ? `not released: ${v.error.message}${v.error.hint ? ` (${v.error.hint})` : ''}` : v.assets.map((a) => `${a.name} ${a.status}`).join(', ')
-    lines.push(`| <code>${cell(`${v.name}@${v.version}`)}</code> | ${cell(v.tag)}${v.release?.created ? ' (new)' : ''} | ${cell(what)} |`)
+    const file = files.find((f) => f.package === ref)
+    const why = found.skipped.find((s) => s.package === ref)?.reason
+    const report = file ? `${committed.added.includes(file.path) ? 'committed' : 'present'} (#${file.pullRequest}, run ${file.runId})` : why ? `none: ${why}` : 'none'
+    lines.push(`| <code>${cell(ref)}</code> | ${cell(v.tag)}${v.release?.created ? ' (new)' : ''} | ${cell(what)} | ${cell(report)} |`)
   }
-  lines.push('', result.versions.length === 0 ? 'The push added no version.' : `${result.uploaded} asset(s) uploaded, ${result.requests} GitHub requests.`, '')
+  const commitLine = committed.commit ? `Reports committed as ${committed.commit.slice(0, 12)}.` : 'No report to commit.'
+  lines.push('', result.versions.length === 0 ? 'The push added no version.' : `${result.uploaded} asset(s) uploaded, ${result.requests} GitHub requests. ${commitLine}`, '')
+  for (const s of found.skipped) core.info(`${s.package}: no report: ${s.reason}`)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(lines.join('\n')).write()
   const failed = result.versions.filter((v) => v.error)
   if (failed.length > 0) {
     core.setFailed(`release could not ship ${failed.length} version(s): ${failed.map((v) => `${v.name}@${v.version}: ${v.error!.message}${v.error!.hint ? `. Fix: ${v.error!.hint}` : ''}`).join('; ')}`)
   }
+}
+
+const ZERO = /^0{40}$/
+
+function reportsMessage(packages: string[]): string {
+  return packages.length === 1 ? `Compatibility report of ${packages[0]}` : `Compatibility reports of ${packages.length} versions\n\n${packages.join('\n')}`
 }

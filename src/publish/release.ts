@@ -17,7 +17,8 @@ import { schemaErrors } from '../core/schemas.js'
 import type { Artifact, VersionRecord } from '../core/types.js'
 // Types only: the GitHub client (and Octokit) loads with the command that makes one, not with every publish.
 import type { GitHub, Release, RepoRef } from '../github/index.js'
-import { diffCommits, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
+import { REPORTS_DIR } from '../core/layout.js'
+import { diffCommits, fetchRef, readCommitInfo, readFileAt, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
 import { isLocalUrl, readArtifact } from '../store/index.js'
 import { assertSameBytes } from './github.js'
 
@@ -168,4 +169,70 @@ async function artifactBytes(repo: Repo, artifact: Artifact, ctx: FetchContext):
 function releaseBody(record: VersionRecord): string {
   const rows = record.artifacts.map((a) => `| ${a.name} | ${a.target} | ${a.size} | \`${a.sha256}\` |`)
   return [`\`${record.name}@${record.version}\` (${record.kind}), published by @${record.publisher.login} at ${record.published_at}.`, '', '| artifact | target | size | sha256 |', '|---|---|---|---|', ...rows].join('\n')
+}
+
+export interface ReportFile {
+  /** Under index/reports/. */
+  path: string
+  content: string
+}
+
+export interface CommitReportsOptions {
+  github: GitHub
+  index: RepoRef
+  /** A clone of the index; main is fetched into it to see what the branch holds now. */
+  repo: Repo
+  /** The remote main is fetched from, and the token it takes. */
+  remote: string
+  token?: string
+  branch?: string
+  files: readonly ReportFile[]
+  message: string
+  /** Attempts when main moves between reading it and moving it (default 3). */
+  attempts?: number
+}
+
+export interface CommitReportsResult {
+  /** The commit made, or undefined when main already held every file. */
+  commit: string | undefined
+  /** The branch's tip afterwards. */
+  head: string
+  /** Paths added by the commit. */
+  added: string[]
+  /** Paths main already held (the same report, or one that must not be replaced: reports are append-only). */
+  present: string[]
+}
+
+/**
+ * Commits the files main does not hold yet as one commit on top of main,
+ * through the Git Data API, so the commit is the token's (the registry's bot
+ * in a workflow). Only paths under index/reports/ are written and none is
+ * replaced; when main moves meanwhile, the commit is made again on the new tip.
+ */
+export async function commitReports(options: CommitReportsOptions): Promise<CommitReportsResult> {
+  const { github, index, repo } = options
+  const branch = options.branch ?? 'main'
+  for (const file of options.files) {
+    if (!file.path.startsWith(`${REPORTS_DIR}/`) || file.path.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+      throw new WharfError('INVALID_INPUT', `${file.path} is not a path under ${REPORTS_DIR}/`, { hint: 'release commits compatibility reports only' })
+    }
+  }
+  const attempts = options.attempts ?? 3
+  for (let attempt = 1; ; attempt++) {
+    const tip = await fetchRef(repo, { remote: options.remote, ref: `refs/heads/${branch}`, ...(options.token ? { token: options.token } : {}), depth: 0 })
+    const added: string[] = []
+    const present: string[] = []
+    for (const file of options.files) ((await readFileAt(repo, tip, file.path)) === undefined ? added : present).push(file.path)
+    if (added.length === 0) return { commit: undefined, head: tip, added, present }
+    const base = await readCommitInfo(repo, tip)
+    const tree = await github.git.createTree(index, { baseTree: base.tree, entries: options.files.filter((f) => added.includes(f.path)).map((f) => ({ path: f.path, content: f.content })) })
+    const commit = await github.git.createCommit(index, { message: options.message, tree, parents: [tip] })
+    try {
+      await github.git.updateRef(index, `heads/${branch}`, commit.sha)
+      return { commit: commit.sha, head: commit.sha, added, present }
+    } catch (e) {
+      // Not a fast-forward: another push landed meanwhile. Start again from the new tip.
+      if (attempt >= attempts || !(e instanceof WharfError) || !['GITHUB_VALIDATION_FAILED', 'GITHUB_CONFLICT'].includes(e.code)) throw e
+    }
+  }
 }
