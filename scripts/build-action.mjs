@@ -16,6 +16,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const RUNNERS = path.join(ROOT, 'src/matrix/runners')
 /** Runner scripts that need only Node (jco's hook needs jco's packages, which the bundle does not ship). */
 const SHIPPED_RUNNERS = ['boundary.mjs', 'host.mjs', 'node-main.mjs', 'node-wasi.mjs', 'validate.mjs']
+/** The site's stylesheet, script and icon, which the site renderer reads beside the module that holds it (the bundle). */
+const SITE_ASSETS = path.join(ROOT, 'src/site/assets')
 
 /** The bundle reads only the version from package.json: a dependency change elsewhere does not make it stale. */
 const packageVersionOnly = {
@@ -53,7 +55,10 @@ export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
     banner: { js: "import { createRequire as __wharfCreateRequire } from 'node:module'\nconst require = __wharfCreateRequire(import.meta.url)" },
   })
   for (const name of SHIPPED_RUNNERS) fs.copyFileSync(path.join(RUNNERS, name), path.join(outDir, 'runners', name))
-  return ['index.js', ...SHIPPED_RUNNERS.map((n) => `runners/${n}`)]
+  const assets = fs.readdirSync(SITE_ASSETS).sort()
+  fs.mkdirSync(path.join(outDir, 'assets'))
+  for (const name of assets) fs.copyFileSync(path.join(SITE_ASSETS, name), path.join(outDir, 'assets', name))
+  return ['index.js', ...SHIPPED_RUNNERS.map((n) => `runners/${n}`), ...assets.map((n) => `assets/${n}`)]
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
