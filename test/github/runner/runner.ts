@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { NoOperationTraceWriter, isMapping, isString } from '@actions/workflow-parser'
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
@@ -38,6 +39,8 @@ export interface RunnerOptions {
   /** Where deploy-pages publishes, and the URL it is served at. */
   pagesDir?: string
   pagesUrl?: string
+  /** Where actions/cache/restore and save keep their entries (a real directory, kept across runs). */
+  cacheDir?: string
   /** Variables every step's process starts with, beside the runner's own (default: PATH, HOME, LANG). */
   baseEnv?: NodeJS.ProcessEnv
   /** Kill a step after this long when it names no timeout-minutes (default 10 minutes). */
@@ -51,6 +54,10 @@ export interface StepResult {
   conclusion: 'success' | 'failure' | 'skipped'
   outputs: Record<string, string>
   log: string
+  /** The step's wall time, from its start to its outputs read (0 when skipped). */
+  durationMs: number
+  /** What the step ran: `run`, the action as written in `uses:`, or nothing (skipped). */
+  uses: string | undefined
 }
 
 export type JobConclusion = 'success' | 'failure' | 'skipped' | 'cancelled'
@@ -412,7 +419,7 @@ export class Runner {
       contexts.steps = stepsContext
       contexts.job = { status: state.failed ? 'failure' : 'success', container: {}, services: {} }
       const name = String(resolveToken(step.name, contexts) ?? ('run' in step ? `Run ${asString(resolveToken(step.run, contexts)).split('\n')[0]}` : 'uses' in step ? step.uses.value : id))
-      const stepResult: StepResult = { id, name, outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '' }
+      const stepResult: StepResult = { id, name, outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '', durationMs: 0, uses: 'uses' in step ? step.uses.value : undefined }
       const ifExpr = 'if' in step && step.if ? step.if.expression : 'success()'
       if (!condition(ifExpr, contexts, state, workspace)) {
         result.steps.push(stepResult)
@@ -431,6 +438,7 @@ export class Runner {
       const stepTimeoutMinutes = resolveToken(mapGet(raw, 'timeout-minutes'), contexts)
       const timeoutMs = Math.min(typeof stepTimeoutMinutes === 'number' ? stepTimeoutMinutes * 60_000 : (this.options.stepTimeoutMs ?? 600_000), jobDeadline ? jobDeadline - Date.now() : Infinity)
 
+      const started = performance.now()
       let ok = true
       let stdout = ''
       let stderr = ''
@@ -467,6 +475,7 @@ export class Runner {
         ok = false
         stderr += `\nError: ${(e as Error).message}`
       }
+      stepResult.durationMs = performance.now() - started
       result.annotations.push(...commands.annotations)
       stepResult.log = mask([...commands.log, stderr].join('\n').trim())
       const continueOnError = resolveToken(mapGet(raw, 'continue-on-error'), contexts) === true
@@ -536,6 +545,7 @@ export class Runner {
           run: ctx.run,
           pagesDir: this.options.pagesDir,
           pagesUrl: this.options.pagesUrl,
+          cacheDir: this.options.cacheDir,
           log: (line) => lines.push(line),
         })
         return { ok: true, stdout: `[stand-in for ${name}]\n${lines.join('\n')}`, stderr: '', outputs }

@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { execFile } from 'node:child_process'
 import { unzipSync, zipSync } from 'fflate'
 import semver from 'semver'
 import type { Emulator } from '../emulator/emulator.js'
@@ -27,6 +28,8 @@ export interface StandInContext {
   /** Where deploy-pages publishes (a directory a test serves). */
   pagesDir: string | undefined
   pagesUrl: string | undefined
+  /** Where actions/cache keeps its entries (a directory the test owns). */
+  cacheDir: string | undefined
   log: (line: string) => void
 }
 
@@ -211,6 +214,81 @@ const deployPages: StandIn = async (ctx) => {
   return { page_url: url }
 }
 
+/** One saved cache: its key, the `path` input it was saved with (part of its version, as in the real action), the ref whose scope holds it. */
+interface CacheEntry {
+  key: string
+  paths: string
+  ref: string
+  file: string
+  savedAt: number
+}
+
+function cacheIndex(ctx: StandInContext): { dir: string; entries: CacheEntry[] } {
+  if (!ctx.cacheDir) throw new StandInError('actions/cache: this runner was given no cache directory')
+  const file = path.join(ctx.cacheDir, 'entries.json')
+  const entries = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as CacheEntry[]) : []
+  return { dir: ctx.cacheDir, entries }
+}
+
+const cachePaths = (spec: string | undefined) =>
+  (spec ?? '')
+    .split('\n')
+    .map((p) => p.trim())
+    .filter(Boolean)
+
+function tar(cwd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile('tar', args, { cwd }, (e, _out, err) => (e ? reject(new StandInError(`tar failed: ${err || e.message}`)) : resolve())))
+}
+
+/**
+ * actions/cache/restore: the entry saved under `key`, else the newest whose key starts with a `restore-keys` line
+ * (in order), saved with the same `path` input, in this ref's scope or the default branch's; extracted into the workspace.
+ */
+const cacheRestore: StandIn = async (ctx) => {
+  const key = ctx.inputs.key ?? ''
+  if (!key) throw new StandInError('Input required and not supplied: key')
+  const paths = cachePaths(ctx.inputs.path).join('\n')
+  if (!paths) throw new StandInError('Input required and not supplied: path')
+  const { dir, entries } = cacheIndex(ctx)
+  const defaultRef = `refs/heads/${ctx.emulator.requireRepo(ctx.github.repository).defaultBranch}`
+  const usable = entries.filter((e) => e.paths === paths && (e.ref === ctx.github.ref || e.ref === defaultRef)).sort((a, b) => b.savedAt - a.savedAt)
+  let match = usable.find((e) => e.key === key)
+  for (const prefix of cachePaths(ctx.inputs['restore-keys'])) match ??= usable.find((e) => e.key.startsWith(prefix))
+  if (!match) {
+    if (ctx.inputs['fail-on-cache-miss'] === 'true') throw new StandInError(`Failed to restore cache entry. Exiting as fail-on-cache-miss is set. Input key: ${key}`)
+    ctx.log(`Cache not found for input keys: ${[key, ...cachePaths(ctx.inputs['restore-keys'])].join(', ')}`)
+    return { 'cache-hit': 'false', 'cache-primary-key': key } as Record<string, string>
+  }
+  if (ctx.inputs['lookup-only'] !== 'true') await tar(ctx.workspace, ['-xf', path.join(dir, match.file)])
+  ctx.log(`Cache restored from key: ${match.key}`)
+  return { 'cache-hit': String(match.key === key), 'cache-primary-key': key, 'cache-matched-key': match.key }
+}
+
+/** actions/cache/save: the `path` entries (symlinks kept) as a new entry under `key`; a key already saved is left as it is, with a warning. */
+const cacheSave: StandIn = async (ctx) => {
+  const key = ctx.inputs.key ?? ''
+  if (!key) throw new StandInError('Input required and not supplied: key')
+  const list = cachePaths(ctx.inputs.path)
+  const { dir, entries } = cacheIndex(ctx)
+  if (entries.some((e) => e.key === key && e.ref === ctx.github.ref)) {
+    ctx.log(`::warning::Failed to save: Unable to reserve cache with key ${key}, another job may be creating this cache.`)
+    return {}
+  }
+  const present = list.filter((p) => fs.lstatSync(path.resolve(ctx.workspace, p), { throwIfNoEntry: false }) !== undefined)
+  for (const p of present) if (!path.resolve(ctx.workspace, p).startsWith(`${ctx.workspace}${path.sep}`)) throw new StandInError(`path ${p} is outside the workspace`)
+  if (present.length === 0) {
+    ctx.log('::warning::Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.')
+    return {}
+  }
+  await fs.promises.mkdir(dir, { recursive: true })
+  const file = `${entries.length + 1}-${Date.now()}.tar`
+  await tar(ctx.workspace, ['-cf', path.join(dir, file), '--', ...present])
+  entries.push({ key, paths: list.join('\n'), ref: ctx.github.ref, file, savedAt: Date.now() })
+  await fs.promises.writeFile(path.join(dir, 'entries.json'), JSON.stringify(entries, null, 2))
+  ctx.log(`Cache saved with key: ${key}`)
+  return {}
+}
+
 /** Stand-ins by `owner/repo[/path]`, as a workflow names them before the `@`. */
 export const STAND_INS: ReadonlyMap<string, StandIn> = new Map([
   ['actions/checkout', checkout],
@@ -220,5 +298,7 @@ export const STAND_INS: ReadonlyMap<string, StandIn> = new Map([
   ['actions/configure-pages', configurePages],
   ['actions/upload-pages-artifact', uploadPagesArtifact],
   ['actions/deploy-pages', deployPages],
+  ['actions/cache/restore', cacheRestore],
+  ['actions/cache/save', cacheSave],
   ['bytecodealliance/actions/wasmtime/setup', setupWasmtime],
 ])
