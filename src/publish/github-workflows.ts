@@ -117,12 +117,18 @@ jobs:
 `
 
 const release = (action: string) => `# Ships what a merge added: each new version's artifact, fetched and checked
-# against its record, becomes an asset of a release of this repo; then the
-# static API (download URLs naming those assets) is built and deployed to Pages.
+# against its record, becomes an asset of a release of this repo, and the
+# version's matrix report from the validate run of its pull request (read as
+# untrusted data and checked again) is committed under index/reports/ by the
+# job's token; then the static API and site of main (download URLs naming
+# those assets) are built and deployed to Pages.
 # Runs on pushes to main that change the index. A merge made with github.token
 # starts no workflow, so merge.yml merges with WHARF_MERGE_TOKEN for this to run.
 # Pushes that only touch index/reports/ (the registry's own reports) are
-# filtered out by paths, so they never start it again.
+# filtered out by paths, so its report commit never starts it again.
+# The previous output comes back from the Actions cache, keyed by the commit it
+# was built from (only main's runs write to main's cache), and build-api
+# rebuilds only what changed since; without it, the build runs in full.
 #
 # Secrets (given only to the build job, which runs no pull-request code):
 #   WHARF_REGISTRY_KEY  the registry's private key, which signs the API's snapshot
@@ -142,12 +148,17 @@ jobs:
     runs-on: ubuntu-24.04
     permissions:
       contents: write
+      actions: read
+      pull-requests: read
+    outputs:
+      head: \${{ steps.release.outputs.head }}
     steps:
       - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
         with:
           fetch-depth: 0
           persist-credentials: false
-      - uses: ${action}
+      - id: release
+        uses: ${action}
         with:
           command: release
   build:
@@ -159,15 +170,32 @@ jobs:
     steps:
       - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
         with:
+          ref: \${{ needs.release.outputs.head }}
+          fetch-depth: 0
           persist-credentials: false
       - id: pages
         uses: actions/configure-pages@983d7736d9b0ae728b81ab479565c72886d7745b # v5.0.0
+      - id: cache
+        uses: actions/cache/restore@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5
+        with:
+          path: |
+            _site
+            ._site.builds
+          key: wharf-api-\${{ needs.release.outputs.head }}
+          restore-keys: wharf-api-
       - uses: ${action}
         with:
           command: build-api
           out: _site
           base-url: \${{ steps.pages.outputs.base_url }}
           registry-key: \${{ secrets.WHARF_REGISTRY_KEY }}
+      - if: steps.cache.outputs.cache-hit != 'true'
+        uses: actions/cache/save@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5
+        with:
+          path: |
+            _site
+            ._site.builds
+          key: wharf-api-\${{ needs.release.outputs.head }}
       - uses: actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9 # v5.0.0
         with:
           path: _site
