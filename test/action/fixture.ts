@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -18,7 +19,6 @@ import type { Owner, RegistryFile } from '../../src/core/types.js'
 import { MAIN, openRepo, readJsonAt, resolveCommit, setBranch, writeCommitWith } from '../../src/git/index.js'
 import { initIndex, mergeProposal, proposeNamespace } from '../../src/publish/index.js'
 import type { Emulator } from '../github/emulator/emulator.js'
-import { clone, git, tempDir } from '../github/helpers.js'
 import { component } from '../helpers/wasm.js'
 
 export const REPO = 'wharf/index'
@@ -59,7 +59,7 @@ export async function createIndexFixture(emu: Emulator, options: FixtureOptions 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const artifactBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
-  const dir = path.join(await tempDir('wharf-action-'), 'index')
+  const dir = path.join(await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-action-')), 'index')
   await initIndex({ dir, maintainer: 'admin' })
   const repo = openRepo(dir)
   const key = generateKey()
@@ -97,9 +97,9 @@ export async function createIndexFixture(emu: Emulator, options: FixtureOptions 
       )
       return { path: recordPath(`acme:${name}`, version), content: stableJson(record) }
     },
-    clone: (token) => clone(emu, REPO, token),
+    // Loaded when used: the test helpers load vitest, which a bench that builds this fixture runs without.
+    clone: async (token) => (await import('../github/helpers.js')).clone(emu, REPO, token),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
 }
 
-export { git }
