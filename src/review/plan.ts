@@ -40,7 +40,7 @@ export function parsePackageRef(ref: string): { id: string; version: string } {
   return { id, version }
 }
 
-/** Where a leg's report lies, in the report artifact and later in the index: index/reports/<ns>/<name...>/<version>/<target>.json. */
+/** Where a leg's report lies in its report artifact: index/reports/<ns>/<name...>/<version>/<target>.json (the index gets one combined report per version, versionReportPath). */
 export function legReportPath(leg: Pick<Leg, 'id' | 'version' | 'target'>): string {
   return `${reportDir(leg.id, leg.version)}/${leg.target}.json`
 }
