@@ -129,6 +129,13 @@ describe('release.yml after a merge', () => {
     expect(release.map((r) => r.conclusion), log(runs, 'release')).toEqual(['success'])
     expect(stepLog(release, 'build', 'Building the API')).toMatch(/holds the build of [0-9a-f]{12}: rebuilding what changed since/)
     expect(stepLog(release, 'build', 'Building the API')).toMatch(/Built the API of [0-9a-f]{12} incremental:/)
+    // Restored by prefix from the previous build (another commit's key), and saved under this commit's.
+    const build = release[0]!.jobs.find((j) => j.id === 'build')!
+    const cache = build.steps.find((s) => s.id === 'cache')!.outputs
+    expect(cache['cache-hit']).toBe('false')
+    expect(cache['cache-matched-key']).toMatch(/^wharf-api-[0-9a-f]{40}$/)
+    expect(cache['cache-matched-key']).not.toBe(cache['cache-primary-key'])
+    expect(build.steps.find((s) => s.uses?.startsWith('actions/cache/save@'))?.outcome).toBe('success')
     expect(filesUnder(pagesDir)).toContain('index/reports/acme/calc/1.2.0/report.json')
     expect(filesUnder(pagesDir)).toContain('index/reports/acme/calc/1.1.0/report.json')
   }, 480_000)
@@ -144,6 +151,10 @@ describe('release.yml after a merge', () => {
     expect(job.outputs.head).toBe(tip)
     expect(job.summary).toContain('calc.wasm present')
     expect(job.summary).toContain('No report to commit.')
+    // The build of the same commit finds its own output in the cache, and saves nothing.
+    const build = again[0]!.jobs.find((j) => j.id === 'build')!
+    expect(build.steps.find((s) => s.id === 'cache')!.outputs['cache-hit']).toBe('true')
+    expect(build.steps.find((s) => s.uses?.startsWith('actions/cache/save@'))?.outcome).toBe('skipped')
     expect(await main()).toBe(tip)
     expect(await gh.releases.getByTag(repoRef, 'acme.calc@1.2.0')).toEqual(before)
     expect(ctx.emu.takeDeliveries().filter((d) => d.name === 'push')).toEqual([])
