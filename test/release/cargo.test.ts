@@ -6,9 +6,7 @@
  * nginx's, the `.crate` comes from the index repo's release asset (a 302 to
  * storage on the emulator) through Cargo's `dl` template.
  */
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VersionRecord } from '../../src/core/types.js'
@@ -17,15 +15,10 @@ import { wharf } from '../helpers/cli.js'
 import { createTestIndex, type TestIndex } from '../helpers/index-repo.js'
 import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
 import { client, clone, tempDir, useEmulator } from '../github/helpers.js'
+import { CARGO, runGreetApp } from './cargo-app.js'
 
 const ctx = useEmulator()
-const cargo = [process.env.CARGO, path.join(os.homedir(), '.cargo/bin/cargo')].find((c): c is string => Boolean(c && fs.existsSync(c))) ?? 'cargo'
 
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { ...options, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }))
-  })
-}
 
 let idx: TestIndex
 let work: string
@@ -42,7 +35,7 @@ beforeAll(async () => {
   await ctx.emu.createRepo('alice/registry', { from: idx.dir })
   await ctx.emu.createRepo('alice/greet', { files: { 'README.md': '# greet\n' } })
   await fs.promises.mkdir(path.join(work, 'cargo-home'))
-  env = { CARGO: cargo, CARGO_HOME: path.join(work, 'cargo-home'), PATH: `${path.dirname(cargo)}:${process.env.PATH}`, CARGO_TERM_COLOR: 'never', XDG_CONFIG_HOME: path.join(work, '.config'), GITHUB_API_URL: ctx.emu.urls.api }
+  env = { CARGO: CARGO, CARGO_HOME: path.join(work, 'cargo-home'), PATH: `${path.dirname(CARGO)}:${process.env.PATH}`, CARGO_TERM_COLOR: 'never', XDG_CONFIG_HOME: path.join(work, '.config'), GITHUB_API_URL: ctx.emu.urls.api }
 }, 60_000)
 
 afterAll(async () => {
@@ -76,20 +69,14 @@ describe('a crate published to GitHub and built by cargo from the release asset'
     })
     expect(built.code, built.stderr).toBe(0)
     nginx = await startNginx(await fs.promises.realpath(out))
-    await fs.promises.writeFile(path.join(env.CARGO_HOME!, 'config.toml'), `[registries.wharf]\nindex = "sparse+${nginx.url}/cargo/"\n`)
-
-    const app = path.join(work, 'app')
-    await fs.promises.mkdir(path.join(app, 'src'), { recursive: true })
-    await fs.promises.writeFile(path.join(app, 'Cargo.toml'), '[package]\nname = "app"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[dependencies]\nwharf_greet = { version = "0.1", registry = "wharf" }\n')
-    await fs.promises.writeFile(path.join(app, 'src/main.rs'), 'fn main() {\n    println!("{}", wharf_greet::greet("release"));\n}\n')
     const before302 = ctx.emu.requests.length
-    const ran = await run(cargo, ['run', '--quiet'], { cwd: app, env: { ...process.env, ...env } })
+    const ran = await runGreetApp(path.join(work, 'app'), nginx.url, 'release', env)
     expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout.trim()).toBe('Hello, release!')
     // cargo fetched the .crate from the index repo's release: the download URL answered 302, storage the bytes.
     const hits = ctx.emu.requests.slice(before302).map((r) => `${r.status} ${r.path}`)
     expect(hits).toContain(`302 /alice/registry/releases/download/wharf_greet@0.1.0/wharf_greet-0.1.0.crate`)
     expect(hits.some((h) => h.startsWith('200 /_storage/'))).toBe(true)
-    expect(fs.readFileSync(path.join(app, 'Cargo.lock'), 'utf8')).toContain(`checksum = "${record.crate!.cksum}"`)
+    expect(ran.lock()).toContain(`checksum = "${record.crate!.cksum}"`)
   }, 480_000)
 })

@@ -10,10 +10,8 @@
  * that depends on the published crate. A re-run of release.yml on the same
  * push uploads nothing and commits nothing.
  */
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VersionRecord } from '../../src/core/types.js'
@@ -22,20 +20,15 @@ import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
 import type { Delivery } from '../github/emulator/state.js'
 import { client, git, tempDir, useEmulator } from '../github/helpers.js'
 import { createRunner, type Runner, type WorkflowRunResult } from '../github/runner/runner.js'
+import { CARGO, runGreetApp } from './cargo-app.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const WORKFLOWS = ['validate.yml', 'merge.yml', 'release.yml']
 const INDEX = { owner: 'wharf', repo: 'index' }
 /** The Action as a crate repo names it; the runner maps it to this checkout (action.yml and the committed bundle). */
 const ACTION = `wharf/wharf@${'c0ffee'.repeat(6)}c0ff`
-const cargo = [process.env.CARGO, path.join(os.homedir(), '.cargo/bin/cargo')].find((c): c is string => Boolean(c && fs.existsSync(c))) ?? 'cargo'
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { ...options, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }))
-  })
-}
 
 /** The README's publish workflow for a crate or component repo, made a crate's: each change must find its line exactly once. */
 function readmePublishWorkflow(): string {
@@ -90,7 +83,7 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     fs.mkdirSync(pagesDir)
     nginx = await startNginx(pagesDir)
     await fs.promises.mkdir(path.join(work, 'cargo-home'))
-    env = { PATH: `${path.dirname(cargo)}:${process.env.PATH}`, HOME: process.env.HOME, LANG: 'C.UTF-8', CARGO_HOME: path.join(work, 'cargo-home'), CARGO_TERM_COLOR: 'never', WHARF_PACE_WRITES: 'false' }
+    env = { PATH: `${path.dirname(CARGO)}:${process.env.PATH}`, HOME: process.env.HOME, LANG: 'C.UTF-8', CARGO_HOME: path.join(work, 'cargo-home'), CARGO_TERM_COLOR: 'never', WHARF_PACE_WRITES: 'false' }
     index = createRunner({
       emulator: ctx.emu,
       repo: REPO,
@@ -182,17 +175,12 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     expect((await (await get('/packages/acme:greet/0.1.0.html')).text()).includes('report.json')).toBe(true)
 
     // cargo builds an application that depends on the crate: the sparse index from nginx, the .crate from the release asset.
-    await fs.promises.writeFile(path.join(env.CARGO_HOME!, 'config.toml'), `[registries.wharf]\nindex = "sparse+${nginx.url}/cargo/"\n`)
-    const app = path.join(work, 'app')
-    await fs.promises.mkdir(path.join(app, 'src'), { recursive: true })
-    await fs.promises.writeFile(path.join(app, 'Cargo.toml'), '[package]\nname = "app"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[dependencies]\nwharf_greet = { version = "0.1", registry = "wharf" }\n')
-    await fs.promises.writeFile(path.join(app, 'src/main.rs'), 'fn main() {\n    println!("{}", wharf_greet::greet("workflows"));\n}\n')
     const mark = ctx.emu.requests.length
-    const ran = await run(cargo, ['run', '--quiet'], { cwd: app, env: { ...process.env, ...env, XDG_CONFIG_HOME: path.join(work, '.config') } })
+    const ran = await runGreetApp(path.join(work, 'app'), nginx.url, 'workflows', { ...env, XDG_CONFIG_HOME: path.join(work, '.config') })
     expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout.trim()).toBe('Hello, workflows!')
     expect(ctx.emu.requests.slice(mark).map((r) => `${r.status} ${r.path}`)).toContain('302 /wharf/index/releases/download/wharf_greet@0.1.0/wharf_greet-0.1.0.crate')
-    expect(fs.readFileSync(path.join(app, 'Cargo.lock'), 'utf8')).toContain(`checksum = "${record.crate!.cksum}"`)
+    expect(ran.lock()).toContain(`checksum = "${record.crate!.cksum}"`)
   }, 900_000)
 
   it('a re-run of release.yml on the same push uploads nothing and commits nothing', async () => {
