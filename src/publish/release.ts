@@ -7,17 +7,18 @@
  * asset names). Running it again on the same push uploads nothing twice and
  * changes nothing: existing releases and assets are found by tag and name,
  * and an asset counts as present only when its digest matches the record.
+ * `commitReports` then adds the versions' compatibility reports to main as
+ * one commit of the token's, never replacing a file already there.
  */
 import { fetchLimited, readRegistry, type Fetch } from '../check/index.js'
 import { WharfError, type WharfCode } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
-import { classifyPath } from '../core/layout.js'
+import { classifyPath, REPORTS_DIR } from '../core/layout.js'
 import { MAX_ASSET_BYTES, MAX_RELEASE_ASSETS, releaseAssetName, releaseTag } from '../core/release-assets.js'
 import { schemaErrors } from '../core/schemas.js'
 import type { Artifact, VersionRecord } from '../core/types.js'
 // Types only: the GitHub client (and Octokit) loads with the command that makes one, not with every publish.
 import type { GitHub, Release, RepoRef } from '../github/index.js'
-import { REPORTS_DIR } from '../core/layout.js'
 import { diffCommits, fetchRef, readCommitInfo, readFileAt, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
 import { isLocalUrl, readArtifact } from '../store/index.js'
 import { assertSameBytes } from './github.js'
