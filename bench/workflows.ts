@@ -5,7 +5,9 @@
  * of release on the same push. Reports the REST calls each workflow run made
  * (and their sum: the cost of a publish), and per job wharf's own time: the
  * wall time of its `uses: ./` (or pinned wharf) steps, each a whole
- * `node dist/action/index.js` process, beside the job's whole step time. No
+ * `node dist/action/index.js` process, beside the job's whole step time and
+ * the time the emulator took to answer the run's REST calls (which a step's
+ * wall time includes, and GitHub's network would replace). No
  * queueing is counted (the runner starts each job at once), and the matrix
  * leg of a component runs no cargo. Loopback only.
  */
@@ -35,9 +37,9 @@ function publishWorkflow(): string {
 
 const isWharf = (uses: string | undefined) => uses === './' || uses?.startsWith('wharf/wharf@') === true
 
-function restCalls(emu: Emulator, mark: number): { calls: number; writes: number } {
+function restCalls(emu: Emulator, mark: number): { calls: number; writes: number; emulatorMs: number } {
   const made = emu.requests.slice(mark).filter((r) => r.operationId !== undefined)
-  return { calls: made.length, writes: made.filter((r) => r.method !== 'GET').length }
+  return { calls: made.length, writes: made.filter((r) => r.method !== 'GET').length, emulatorMs: made.reduce((n, r) => n + (r.ms ?? 0), 0) }
 }
 
 export async function run(): Promise<void> {
@@ -63,12 +65,12 @@ export async function run(): Promise<void> {
     })
     const publisher = createRunner({ emulator: emu, repo: 'acme/calc', actions: { 'wharf/wharf': ROOT }, secrets: { WHARF_KEY: fx.key.privatePem, WHARF_PUBLISH_TOKEN: emu.mintToken({ user: 'alice' }) }, baseEnv: env })
 
-    const runs: { label: string; result: WorkflowRunResult; calls: number; writes: number }[] = []
+    const runs: { label: string; result: WorkflowRunResult; calls: number; writes: number; emulatorMs: number }[] = []
     const measured = async (label: string, go: () => Promise<WorkflowRunResult[]>) => {
       const mark = emu.requests.length
       const results = await go()
       const made = restCalls(emu, mark)
-      for (const [i, result] of results.entries()) runs.push({ label: results.length > 1 ? `${label}: ${result.name}` : label, result, ...(i === 0 ? made : { calls: 0, writes: 0 }) })
+      for (const [i, result] of results.entries()) runs.push({ label: results.length > 1 ? `${label}: ${result.name}` : label, result, ...(i === 0 ? made : { calls: 0, writes: 0, emulatorMs: 0 }) })
       return results
     }
     await measured('publish (crate or component repo)', async () => [await publisher.workflowDispatch('.github/workflows/publish.yml', {}, { actor: 'alice' })])
@@ -86,7 +88,7 @@ export async function run(): Promise<void> {
     const failed = runs.filter((r) => r.result.conclusion !== 'success')
     if (failed.length > 0) throw new Error(`workflow runs failed: ${failed.map((r) => `${r.label} ${r.result.jobs.map((j) => `${j.name}=${j.conclusion}`).join(' ')}`).join('; ')}`)
     const rows: Record<string, string | number>[] = []
-    for (const { label, result, calls, writes } of runs) {
+    for (const { label, result, calls, writes, emulatorMs } of runs) {
       for (const [i, job] of result.jobs.entries()) {
         const steps = job.steps.filter((s) => s.outcome !== 'skipped')
         const own = steps.filter((s) => isWharf(s.uses)).reduce((n, s) => n + s.durationMs, 0)
@@ -95,6 +97,7 @@ export async function run(): Promise<void> {
           job: job.name,
           'REST calls (run)': i === 0 ? calls : '',
           'writes (run)': i === 0 ? writes : '',
+          'emulator ms (run)': i === 0 ? Math.round(emulatorMs) : '',
           'wharf ms': Math.round(own),
           'job steps ms': Math.round(steps.reduce((n, s) => n + s.durationMs, 0)),
         })
