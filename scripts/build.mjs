@@ -79,8 +79,9 @@ export async function build() {
     const plugins = [await precompiledSchemas(path.join(staging, 'schemas'))]
     const result = await esbuild.build({
       absWorkingDir: root,
-      // The CLI, and the matrix's child entry that wharf serve starts for each test job (matrix/isolated.ts).
-      entryPoints: { main: 'src/cli/main.ts', child: 'src/matrix/child.ts' },
+      // The CLI, the matrix's child entry that wharf serve starts for each test job (matrix/isolated.ts), and the
+      // site's renderer under its own name, which build-api's worker threads import (src/site/index.ts names it).
+      entryPoints: { main: 'src/cli/main.ts', child: 'src/matrix/child.ts', site: 'src/site/index.ts' },
       outdir: staging,
       bundle: true,
       splitting: true,

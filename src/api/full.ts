@@ -10,6 +10,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import { WharfError } from '../core/errors.js'
+import type { NamespaceFile } from '../core/types.js'
 import { timestamp } from '../core/time.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
 import { isTreeMode, parseCommit, type Change, type ObjectReader, type RawEntry } from '../git/index.js'
@@ -32,12 +33,12 @@ import {
   type Counts,
   type FeedEntry,
 } from './documents.js'
-import { dependingRecord, readGroup, type GroupItem, type GroupTask, type PackageSummary } from './groups.js'
+import { dependingRecord, type GroupItem, type GroupTask, type PackageSummary, type PagesTask } from './groups.js'
 import { indexTree } from './history.js'
-import { buildPackage, parseNamespace, readBlobAt } from './model.js'
-import { dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc } from './pages.js'
+import { parseNamespace, readBlobAt } from './model.js'
+import { dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type Dependent, type DependentsDoc } from './pages.js'
 import { newTree, swapIn, TreeWriter } from './output.js'
-import { Pool, runJob, type GroupsResult, type HistoryResult, type Job, type LeavesResult } from './parallel.js'
+import { Pool, runJob, type GroupsResult, type HistoryResult, type Job, type JobEnv, type LeavesResult, type PagesResult } from './parallel.js'
 import { Scan } from './scan.js'
 import { planShards, shardItem } from './search.js'
 import { leafDigitsFor, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
@@ -89,9 +90,15 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     ctx.progress({ phase: 'reading the history of main' })
     const chain = readChain(reader, ctx.head.oid)
     const threads = options.threads ?? (chain.oids.length >= COMMITS_FOR_THREADS ? os.availableParallelism() : 0)
-    if (threads > 0) pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir })
-    const env = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir }
+    const pagesModule = ctx.pages?.module
+    if (threads > 0) {
+      const pages = ctx.pages && pagesModule ? { module: pagesModule, format: ctx.pages.format } : undefined
+      pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir, ...(pages ? { pages } : {}) })
+    }
+    const env: JobEnv = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir, ...(ctx.pages ? { pages: ctx.pages } : {}) }
     const run = <T>(job: Job): Promise<T> => (pool ? pool.run<T>(job) : Promise.resolve(runJob(env, job) as T))
+    // A renderer the threads cannot import renders here.
+    const runPages = (job: Job): Promise<PagesResult> => (pool && pagesModule ? pool.run<PagesResult>(job) : Promise.resolve(runJob(env, job) as PagesResult))
     const runs: Promise<HistoryResult>[] = []
     for (let from = 0; from < chain.oids.length; from += COMMITS_PER_TASK) {
       runs.push(run<HistoryResult>({ kind: 'history', trees: [from > 0 ? chain.trees[from - 1]! : '', ...chain.trees.slice(from, from + COMMITS_PER_TASK)] }))
@@ -271,19 +278,31 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       if (ctx.pages) for (const [file2, bytes] of siteFiles(ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))) writer.write(file2, bytes)
     }
     if (ctx.pages) {
-      // The renderer is a function of this thread: the pages are rendered here, a group at a time, once every dependents list is complete.
-      let paged = 0
-      for (const item of items.values()) {
-        ctx.progress({ phase: 'pages', done: paged++, total: items.size })
-        const { packages } = readGroup(reader, item)
-        const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort()
-        for (const id of ids) {
-          const pkg = buildPackage(id, packages.get(id)!, reader, ctx.repo.dir)
-          const children = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes('/'))
-          const input = { context: pageContext(site), package: pkg, namespace: namespaceFiles.get(pkg.namespace), dependents: sortedDependents(dependents.get(id)), children }
-          for (const [file, bytes] of siteFiles(ctx.pages.package(input))) writer.write(file, bytes)
-        }
+      // The package pages list their dependents, complete only now: the groups are read again, on the threads.
+      const byGroup = new Map<string, [string, Dependent[]][]>()
+      for (const [id, doc] of dependents) {
+        const slash = id.indexOf('/')
+        const key = `${id.slice(0, id.indexOf(':'))}/${id.slice(id.indexOf(':') + 1, slash < 0 ? undefined : slash)}`
+        const list = byGroup.get(key)
+        const entry: [string, Dependent[]] = [id, sortedDependents(doc)]
+        if (list) list.push(entry)
+        else byGroup.set(key, [entry])
       }
+      let paged = 0
+      ctx.progress({ phase: 'pages', done: 0, total: summaries.length })
+      await Promise.all(
+        tasks.map(async ({ items: slice }) => {
+          const task: PagesTask = {
+            items: slice,
+            dependents: slice.flatMap((item) => byGroup.get(`${item.ns}/${item.top}`) ?? []),
+            namespaces: [...new Set(slice.map((item) => item.ns))].filter((ns) => namespaceFiles.has(ns)).map((ns): [string, NamespaceFile] => [ns, namespaceFiles.get(ns)!]),
+          }
+          const result = await runPages({ kind: 'pages', task })
+          paged += result.packages
+          ctx.progress({ phase: 'pages', done: paged, total: summaries.length })
+          addWritten(result.written)
+        }),
+      )
     }
     dependents.clear()
     writer.write(PATHS.packages, renderPackageList(summaries.map((s) => s.id), commitOid(scan.touched.get('packages')) ?? null))

@@ -7,7 +7,7 @@
  */
 import { WharfError } from '../core/errors.js'
 import { classifyPath, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
-import type { VersionRecord } from '../core/types.js'
+import type { NamespaceFile, VersionRecord } from '../core/types.js'
 import { isTreeMode, type ObjectReader, type RawEntry } from '../git/index.js'
 import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import fs from 'node:fs'
@@ -15,7 +15,7 @@ import path from 'node:path'
 import { cargoIndexLine, crateKey } from './cargo.js'
 import { artifactPath, primaryArtifact, renderVersionDoc, renderVersionsDoc, searchEntry, versionPath, versionsPath, type Blob, type PackageModel, type SearchEntry, type Site } from './documents.js'
 import { buildPackage, reportTarget, type PackageFiles } from './model.js'
-import { dependencyTargets, type DependingRecord } from './pages.js'
+import { dependencyTargets, pageContext, siteFiles, type Dependent, type DependingRecord, type PageRenderer } from './pages.js'
 import type { TreeWriter } from './output.js'
 
 /** One group: its entry under `index/packages/<ns>/` and, when it has reports, under `index/reports/<ns>/`. */
@@ -30,6 +30,15 @@ export interface GroupTask {
   items: GroupItem[]
   /** The commit that last changed each package document (`p:<id>`, `v:<id>@<version>`) of these groups. */
   commits: [string, string][]
+}
+
+/** The pages of a few groups, once every dependents list is complete. */
+export interface PagesTask {
+  items: GroupItem[]
+  /** The dependents of each package of these groups that has any, sorted by name. */
+  dependents: [string, Dependent[]][]
+  /** The file of each namespace these groups are in (a broken index may lack one). */
+  namespaces: [string, NamespaceFile][]
 }
 
 export interface PackageSummary {
@@ -171,4 +180,24 @@ export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask):
     }
   }
   return out
+}
+
+/** Reads the packages of `task`'s groups again and writes the pages and badges the renderer makes of each. */
+export function buildGroupPages(env: GroupEnv, writer: TreeWriter, pages: PageRenderer, task: PagesTask): number {
+  const dependents = new Map(task.dependents)
+  const namespaces = new Map(task.namespaces)
+  const context = pageContext(env.site)
+  let rendered = 0
+  for (const item of task.items) {
+    const { packages } = readGroup(env.reader, item)
+    const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort()
+    for (const id of ids) {
+      const pkg = buildPackage(id, packages.get(id)!, env.reader, env.indexDir)
+      const children = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes('/'))
+      const input = { context, package: pkg, namespace: namespaces.get(pkg.namespace), dependents: dependents.get(id) ?? [], children }
+      for (const [file, bytes] of siteFiles(pages.package(input))) writer.write(file, bytes)
+      rendered++
+    }
+  }
+  return rendered
 }

@@ -35,6 +35,7 @@ export {
   type PackagePagesInput,
   type PageContext,
   type PageRenderer,
+  type PageRendererModule,
   type SiteFile,
 } from './pages.js'
 export { SNAPSHOT_PATH, leafDigitsOf, leafOf, leafPath, nodePath, partPath, verifySnapshot, type Snapshot, type SnapshotLeaf, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'

@@ -66,16 +66,38 @@ export interface AggregatePagesInput {
   namespaces: string[]
 }
 
+/**
+ * Where a worker thread finds a renderer: an ES module it imports for
+ * itself (a function cannot be sent to a thread) and the name the module
+ * exports the renderer under.
+ */
+export interface PageRendererModule {
+  /** A `file:` URL. */
+  url: string
+  name: string
+}
+
 /** Pages of the static site (src/site). Each function is pure: the same input gives the same files. */
 export interface PageRenderer {
   /** Names the shape of the pages: an output whose pages came from another format is rebuilt in full. */
   readonly format: string
+  /** Lets a full build render the package pages on its worker threads; without it they are rendered on the calling thread. */
+  readonly module?: PageRendererModule
   /** Every page and badge of one package (its own page, one per version). */
   package(input: PackagePagesInput): SiteFile[]
   /** The page of one namespace. */
   namespace(input: NamespacePagesInput): SiteFile[]
   /** Home, the pages that list or explain, and the stylesheet and script they share. */
   aggregates(input: AggregatePagesInput): SiteFile[]
+}
+
+/** The renderer `ref` names, loaded in this thread; refused unless it is a renderer of `format` (the one the build started with). */
+export async function loadPageRenderer(ref: PageRendererModule, format: string): Promise<PageRenderer> {
+  const loaded = ((await import(ref.url)) as Record<string, unknown>)[ref.name] as Partial<PageRenderer> | undefined
+  if (typeof loaded?.package !== 'function' || loaded.format !== format) {
+    throw new Error(`${ref.url} exports no page renderer of format ${format} as ${ref.name} (found ${loaded?.format ?? 'none'}): the build and its worker threads would write different pages`)
+  }
+  return loaded as PageRenderer
 }
 
 /** How many publish events the home page lists as newest. */

@@ -2,7 +2,9 @@
  * The worker threads of a full build. Each opens the index's object store
  * over the packs the main thread read into shared memory, takes groups of
  * packages, writes their files into the new tree itself, and sends back
- * short summaries and the snapshot lines of what it wrote.
+ * short summaries and the snapshot lines of what it wrote. Once the
+ * dependents lists are complete they render the site's package pages too,
+ * with a renderer each imports itself (PageRenderer.module).
  *
  * A worker runs this very module (`import.meta.url`), so the build needs no
  * separate entry file: run from TypeScript (tsx, vitest) the worker first
@@ -15,8 +17,9 @@ import { WharfError, type WharfCode } from '../core/errors.js'
 import { ObjectReader, type SharedStore } from '../git/index.js'
 import { forEachIndexChange } from './history.js'
 import type { Site } from './documents.js'
-import { buildGroups, type GroupTask, type PackageSummary } from './groups.js'
+import { buildGroupPages, buildGroups, type GroupTask, type PackageSummary, type PagesTask } from './groups.js'
 import { TreeWriter } from './output.js'
+import { loadPageRenderer, type PageRenderer, type PageRendererModule } from './pages.js'
 import { renderSubtree } from './snapshot.js'
 
 const TAG = 'wharf-build-api-worker'
@@ -36,11 +39,14 @@ export interface WorkerSetup {
   root: string
   site: Site
   indexDir: string
+  /** The renderer of the package pages, and the format the build expects of it. */
+  pages?: { module: PageRendererModule; format: string }
 }
 
 export type Job =
   | { kind: 'history'; trees: string[] }
   | { kind: 'groups'; task: GroupTask }
+  | { kind: 'pages'; task: PagesTask }
   | { kind: 'leaves'; leaves: [string, string][]; digits: number }
 
 /**
@@ -56,6 +62,12 @@ export interface GroupsResult {
   written: ReturnType<TreeWriter['take']>
 }
 
+export interface PagesResult {
+  /** Packages whose pages were written. */
+  packages: number
+  written: ReturnType<TreeWriter['take']>
+}
+
 /** Rendered snapshot subtrees: three-digit prefix, digest of its node, how many files it lists and how many nodes it has. */
 export type LeavesResult = [string, string, number, number][]
 
@@ -65,11 +77,24 @@ interface Reply {
   error?: { message: string; code?: WharfCode; hint?: string; stack?: string }
 }
 
+export interface JobEnv {
+  reader: ObjectReader
+  writer: TreeWriter
+  site: Site
+  indexDir: string
+  pages?: PageRenderer
+}
+
 /** Runs a job in the calling thread or a worker: the one place that knows what each job does. */
-export function runJob(env: { reader: ObjectReader; writer: TreeWriter; site: Site; indexDir: string }, job: Job): HistoryResult | GroupsResult | LeavesResult {
+export function runJob(env: JobEnv, job: Job): HistoryResult | GroupsResult | PagesResult | LeavesResult {
   if (job.kind === 'history') return historyLines(env.reader, job.trees)
   if (job.kind === 'groups') {
     const packages = buildGroups(env, env.writer, job.task)
+    return { packages, written: env.writer.take() }
+  }
+  if (job.kind === 'pages') {
+    if (!env.pages) throw new Error('a pages job reached a thread without a page renderer')
+    const packages = buildGroupPages(env, env.writer, env.pages, job.task)
     return { packages, written: env.writer.take() }
   }
   return job.leaves.map(([prefix, lines]) => {
@@ -151,10 +176,14 @@ function tsxEntry(url: URL): string {
 
 function serve(setup: WorkerSetup): void {
   const reader = ObjectReader.fromShared(setup.store)
-  const env = { reader, writer: new TreeWriter(setup.root), site: setup.site, indexDir: setup.indexDir }
-  parentPort!.on('message', ({ id, job }: { id: number; job: Job }) => {
+  const env: JobEnv = { reader, writer: new TreeWriter(setup.root), site: setup.site, indexDir: setup.indexDir }
+  // The renderer loads while the first jobs (history, groups) run; only a pages job waits for it. A worker has one job at a time.
+  const pages = setup.pages ? loadPageRenderer(setup.pages.module, setup.pages.format) : undefined
+  pages?.catch(() => {})
+  parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
     let reply: Reply
     try {
+      if (job.kind === 'pages') env.pages = await pages
       reply = { id, result: runJob(env, job) }
     } catch (e) {
       const error = e as WharfError

@@ -29,9 +29,17 @@ const ASSETS: SiteFile[] = [
   { path: ICON, bytes: asset('icon.svg') },
 ]
 
+/**
+ * This module as a build's worker threads import it: the source file when
+ * run from TypeScript, else the `site.js` entry of the bundle, which
+ * scripts/build.mjs writes beside every chunk (a chunk renames its exports).
+ */
+const MODULE_URL = import.meta.url.endsWith('.ts') ? import.meta.url : new URL('./site.js', import.meta.url).href
+
 /** The page renderer `wharf build-api` and `wharf serve` pass to the API build. */
 export const siteRenderer: PageRenderer = {
   format: SITE_FORMAT,
+  module: { url: MODULE_URL, name: 'siteRenderer' },
   package: renderPackage,
   namespace: renderNamespace,
   aggregates: (input: AggregatePagesInput) => [...renderAggregatePages(input), ...ASSETS],
