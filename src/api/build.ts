@@ -51,7 +51,7 @@ import { crateLines, placeArtifacts } from './groups.js'
 import { firstParentChain, forEachIndexChange, indexTree, readCommitData } from './history.js'
 import { buildPackage, childrenAt, packageExistsAt, packagesOfNamespace, parseNamespace, readBlobAt, readPackage, readRegistryAt } from './model.js'
 import { buildsDirOf, currentTree, OutputTree } from './output.js'
-import { dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc, type PageRenderer } from './pages.js'
+import { dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc, type PageRenderer, type SiteFile } from './pages.js'
 import { Scan, type RawEvent } from './scan.js'
 import { locateShard, planShards, SEARCH_SHARD_MAX, shardItem, type ShardItem } from './search.js'
 import {
@@ -285,7 +285,7 @@ async function writeCargo(ctx: BuildContext, tree: OutputTree, pkg: PackageModel
 }
 
 /** Writes what the page renderer returned, refusing any path that is not a plain relative one. */
-async function writeSiteFiles(tree: OutputTree, files: ReturnType<PageRenderer['package']>): Promise<void> {
+async function writeSiteFiles(tree: OutputTree, files: SiteFile[]): Promise<void> {
   for (const [file, bytes] of siteFiles(files)) await tree.write(file, bytes)
 }
 
@@ -546,8 +546,8 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
         pkg = buildPackage(id, files, reader, ctx.repo.dir)
       }
       const doc = dependents.get(id) ?? (await tree.readJson<DependentsDoc>(dependentsPath(id)))
-      const input = { context: pageContext(site), package: pkg, namespace: namespaceFile(pkg.namespace), dependents: sortedDependents(doc), children: childrenAt(reader, ctx.head.tree, id) }
-      await writeSiteFiles(tree, ctx.pages.package(input))
+      const { files, open } = ctx.pages.package({ context: pageContext(site), package: pkg, namespace: namespaceFile(pkg.namespace), children: childrenAt(reader, ctx.head.tree, id) })
+      await writeSiteFiles(tree, [...files, ctx.pages.packagePage(open, sortedDependents(doc))])
     }
   }
 

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import type { NamespaceFile } from '../core/types.js'
 import { timestamp } from '../core/time.js'
@@ -33,7 +34,7 @@ import {
   type Counts,
   type FeedEntry,
 } from './documents.js'
-import { dependingRecord, type GroupItem, type GroupTask, type PackageSummary, type PagesTask } from './groups.js'
+import { dependingRecord, OPEN_PAGES_DIR, type GroupItem, type GroupTask, type PackageSummary } from './groups.js'
 import { indexTree } from './history.js'
 import { parseNamespace, readBlobAt } from './model.js'
 import { dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type Dependent, type DependentsDoc } from './pages.js'
@@ -90,15 +91,12 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     ctx.progress({ phase: 'reading the history of main' })
     const chain = readChain(reader, ctx.head.oid)
     const threads = options.threads ?? (chain.oids.length >= COMMITS_FOR_THREADS ? os.availableParallelism() : 0)
-    const pagesModule = ctx.pages?.module
     if (threads > 0) {
-      const pages = ctx.pages && pagesModule ? { module: pagesModule, format: ctx.pages.format } : undefined
-      pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir, ...(pages ? { pages } : {}) })
+      const pages = ctx.pages ? { pages: { module: ctx.pages.module, format: ctx.pages.format } } : {}
+      pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir, ...pages })
     }
     const env: JobEnv = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir, ...(ctx.pages ? { pages: ctx.pages } : {}) }
     const run = <T>(job: Job): Promise<T> => (pool ? pool.run<T>(job) : Promise.resolve(runJob(env, job) as T))
-    // A renderer the threads cannot import renders here.
-    const runPages = (job: Job): Promise<PagesResult> => (pool && pagesModule ? pool.run<PagesResult>(job) : Promise.resolve(runJob(env, job) as PagesResult))
     const runs: Promise<HistoryResult>[] = []
     for (let from = 0; from < chain.oids.length; from += COMMITS_PER_TASK) {
       runs.push(run<HistoryResult>({ kind: 'history', trees: [from > 0 ? chain.trees[from - 1]! : '', ...chain.trees.slice(from, from + COMMITS_PER_TASK)] }))
@@ -166,13 +164,16 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       if (where.kind === 'namespace' && file.path.startsWith(`${NAMESPACES_DIR}/`) && file.path.split('/').length === 3) namespaceBlobs.set(where.namespace, blob)
     }
 
+    const namespaceFiles = new Map([...namespaceBlobs].map(([ns, blob]) => [ns, parseNamespace(blob)]))
+
     const tasks: GroupTask[] = []
     const groups = [...items.values()]
     for (let i = 0; i < groups.length; i += GROUPS_PER_TASK) {
       const slice = groups.slice(i, i + GROUPS_PER_TASK)
       const commits: [string, string][] = []
       for (const item of slice) for (const [key, ordinal] of scan.byGroup.get(`${item.ns}/${item.top}`) ?? []) commits.push([key, chain.oids[ordinal]!])
-      tasks.push({ items: slice, commits })
+      const namespaces = ctx.pages ? [...new Set(slice.map((item) => item.ns))].filter((ns) => namespaceFiles.has(ns)).map((ns): [string, NamespaceFile] => [ns, namespaceFiles.get(ns)!]) : []
+      tasks.push({ items: slice, commits, namespaces })
     }
 
     // Snapshot lines by three-digit prefix, how many, and the content-addressed files (which two threads may both have placed).
@@ -193,6 +194,8 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       }
     }
     const summaries: PackageSummary[] = []
+    // The package pages the tasks left open for their dependents, and the packages of each.
+    const openPages: { file: string; ids: string[] }[] = []
     // Every package the history published to (one whose files were all removed since is counted too: a rare edge for a progress line).
     const total = scan.born.size
     ctx.progress({ phase: 'packages', done: 0, total })
@@ -201,6 +204,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         const result = await run<GroupsResult>({ kind: 'groups', task })
         ctx.progress({ phase: 'packages', done: summaries.length + result.packages.length, total })
         for (const summary of result.packages) summaries.push(summary)
+        if (result.openPages) openPages.push({ file: result.openPages, ids: result.packages.map((p) => p.id) })
         addWritten(result.written)
       }),
     )
@@ -270,7 +274,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       if (members) members.push(id)
       else byNamespace.set(ns, [id])
     }
-    const namespaceFiles = new Map([...namespaceBlobs].map(([ns, blob]) => [ns, parseNamespace(blob)]))
     for (const [ns, blob] of namespaceBlobs) {
       const file = namespaceFiles.get(ns)!
       const members = byNamespace.get(ns) ?? []
@@ -278,31 +281,19 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       if (ctx.pages) for (const [file2, bytes] of siteFiles(ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))) writer.write(file2, bytes)
     }
     if (ctx.pages) {
-      // The package pages list their dependents, complete only now: the groups are read again, on the threads.
-      const byGroup = new Map<string, [string, Dependent[]][]>()
-      for (const [id, doc] of dependents) {
-        const slash = id.indexOf('/')
-        const key = `${id.slice(0, id.indexOf(':'))}/${id.slice(id.indexOf(':') + 1, slash < 0 ? undefined : slash)}`
-        const list = byGroup.get(key)
-        const entry: [string, Dependent[]] = [id, sortedDependents(doc)]
-        if (list) list.push(entry)
-        else byGroup.set(key, [entry])
-      }
-      let paged = 0
+      // The package pages list their dependents, complete only now.
+      let closed = 0
       ctx.progress({ phase: 'pages', done: 0, total: summaries.length })
       await Promise.all(
-        tasks.map(async ({ items: slice }) => {
-          const task: PagesTask = {
-            items: slice,
-            dependents: slice.flatMap((item) => byGroup.get(`${item.ns}/${item.top}`) ?? []),
-            namespaces: [...new Set(slice.map((item) => item.ns))].filter((ns) => namespaceFiles.has(ns)).map((ns): [string, NamespaceFile] => [ns, namespaceFiles.get(ns)!]),
-          }
-          const result = await runPages({ kind: 'pages', task })
-          paged += result.packages
-          ctx.progress({ phase: 'pages', done: paged, total: summaries.length })
+        openPages.map(async ({ file, ids }) => {
+          const lists = ids.filter((id) => dependents.has(id)).map((id): [string, Dependent[]] => [id, sortedDependents(dependents.get(id))])
+          const result = await run<PagesResult>({ kind: 'pages', task: { file, dependents: lists } })
+          closed += result.packages
+          ctx.progress({ phase: 'pages', done: closed, total: summaries.length })
           addWritten(result.written)
         }),
       )
+      await fs.promises.rm(path.join(root, OPEN_PAGES_DIR), { recursive: true, force: true })
     }
     dependents.clear()
     writer.write(PATHS.packages, renderPackageList(summaries.map((s) => s.id), commitOid(scan.touched.get('packages')) ?? null))

@@ -10,12 +10,13 @@ import { classifyPath, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
 import type { NamespaceFile, VersionRecord } from '../core/types.js'
 import { isTreeMode, type ObjectReader, type RawEntry } from '../git/index.js'
 import { artifactPath as storePath, isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { cargoIndexLine, crateKey } from './cargo.js'
 import { artifactPath, primaryArtifact, renderVersionDoc, renderVersionsDoc, searchEntry, versionPath, versionsPath, type Blob, type PackageModel, type SearchEntry, type Site } from './documents.js'
 import { buildPackage, reportTarget, type PackageFiles } from './model.js'
-import { dependencyTargets, pageContext, siteFiles, type Dependent, type DependingRecord, type PageRenderer } from './pages.js'
+import { dependencyTargets, pageContext, siteFiles, type Dependent, type DependingRecord, type OpenPage, type PageRenderer } from './pages.js'
 import type { TreeWriter } from './output.js'
 
 /** One group: its entry under `index/packages/<ns>/` and, when it has reports, under `index/reports/<ns>/`. */
@@ -30,16 +31,20 @@ export interface GroupTask {
   items: GroupItem[]
   /** The commit that last changed each package document (`p:<id>`, `v:<id>@<version>`) of these groups. */
   commits: [string, string][]
-}
-
-/** The pages of a few groups, once every dependents list is complete. */
-export interface PagesTask {
-  items: GroupItem[]
-  /** The dependents of each package of these groups that has any, sorted by name. */
-  dependents: [string, Dependent[]][]
-  /** The file of each namespace these groups are in (a broken index may lack one). */
+  /** The file of each namespace these groups are in (a broken index may lack one): for the pages. */
   namespaces: [string, NamespaceFile][]
 }
+
+/** The package pages of a task, once every dependents list is complete. */
+export interface PagesTask {
+  /** Where the groups task left its packages' pages open (OPEN_PAGES_DIR). */
+  file: string
+  /** The dependents of each of its packages that has any, sorted by name. */
+  dependents: [string, Dependent[]][]
+}
+
+/** Where a full build keeps the open package pages between the two passes, in the tree it builds; gone before the tree is served. */
+export const OPEN_PAGES_DIR = '.wharf/open-pages'
 
 export interface PackageSummary {
   id: string
@@ -57,6 +62,8 @@ export interface GroupEnv {
   site: Site
   /** The index repo's work tree, where the artifact store is. */
   indexDir: string
+  /** Renders each package's pages as it is read. */
+  pages?: PageRenderer
 }
 
 function walk(reader: ObjectReader, entry: RawEntry, file: string, out: { path: string; oid: string }[]): void {
@@ -143,9 +150,17 @@ export function dependingRecord(name: string, version: string, line: string): De
   return { name, version, dependencies: deps.map(([dep, req, optional]) => ({ name: dep, req, optional })) }
 }
 
-/** Reads, renders and writes the packages of `task`'s groups, and sums each up. */
-export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask): PackageSummary[] {
+/**
+ * Reads, renders and writes the packages of `task`'s groups, and sums each
+ * up. With a renderer it writes their pages too, but for each package's own
+ * page, left open for its dependents in a file under OPEN_PAGES_DIR: the
+ * path it returns (relative to the tree), for closeGroupPages.
+ */
+export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask): { packages: PackageSummary[]; openPages?: string } {
   const { reader, site } = env
+  const context = env.pages ? pageContext(site) : undefined
+  const namespaces = new Map(task.namespaces)
+  const open: string[] = []
   const commits = new Map(task.commits)
   const commitOf = (key: string): string => {
     const commit = commits.get(key)
@@ -159,9 +174,9 @@ export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask):
     const shaOf = new Map<string, string>()
     for (const files of packages.values()) for (const b of [...files.records, ...files.yanks, ...files.reports]) shaOf.set(b.path, writer.write(b.path, b.bytes))
     for (const b of mirrored) writer.write(b.path, b.bytes)
-    for (const [id, files] of [...packages].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      if (files.records.length === 0) continue
-      const pkg = buildPackage(id, files, reader, env.indexDir)
+    const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort()
+    for (const id of ids) {
+      const pkg = buildPackage(id, packages.get(id)!, reader, env.indexDir)
       const lines: string[] = []
       let yanked = 0
       for (const v of pkg.versions) {
@@ -177,27 +192,34 @@ export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask):
       const commit = commitOf(`p:${id}`)
       writer.write(versionsPath(id), renderVersionsDoc(pkg, commit))
       out.push({ id, versions: pkg.versions.length, yanked, search: searchEntry(pkg, commit), feed: `${lines.join('\n')}\n`, crates: crateLines(pkg) })
+      if (env.pages) {
+        const children = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes('/'))
+        const pages = env.pages.package({ context: context!, package: pkg, namespace: namespaces.get(pkg.namespace), children })
+        for (const [file, bytes] of siteFiles(pages.files)) writer.write(file, bytes)
+        open.push(`${JSON.stringify(pages.open)}\n`)
+      }
     }
   }
-  return out
+  if (!env.pages || !open.length) return { packages: out }
+  const file = `${OPEN_PAGES_DIR}/${randomBytes(8).toString('hex')}.jsonl`
+  fs.mkdirSync(path.join(writer.root, OPEN_PAGES_DIR), { recursive: true })
+  fs.writeFileSync(path.join(writer.root, file), open.join(''))
+  return { packages: out, openPages: file }
 }
 
-/** Reads the packages of `task`'s groups again and writes the pages and badges the renderer makes of each. */
-export function buildGroupPages(env: GroupEnv, writer: TreeWriter, pages: PageRenderer, task: PagesTask): number {
+/** Completes the package pages a groups task left open with their dependents, writes them, and removes the file that held them; returns how many. */
+export function closeGroupPages(pages: PageRenderer, writer: TreeWriter, task: PagesTask): number {
   const dependents = new Map(task.dependents)
-  const namespaces = new Map(task.namespaces)
-  const context = pageContext(env.site)
-  let rendered = 0
-  for (const item of task.items) {
-    const { packages } = readGroup(env.reader, item)
-    const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort()
-    for (const id of ids) {
-      const pkg = buildPackage(id, packages.get(id)!, env.reader, env.indexDir)
-      const children = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes('/'))
-      const input = { context, package: pkg, namespace: namespaces.get(pkg.namespace), dependents: dependents.get(id) ?? [], children }
-      for (const [file, bytes] of siteFiles(pages.package(input))) writer.write(file, bytes)
-      rendered++
-    }
+  const file = path.join(writer.root, task.file)
+  const lines = fs.readFileSync(file, 'utf8').split('\n')
+  let closed = 0
+  for (const line of lines) {
+    if (!line) continue
+    const open = JSON.parse(line) as OpenPage
+    for (const [page, bytes] of siteFiles([pages.packagePage(open, dependents.get(open.id) ?? [])])) writer.write(page, bytes)
+    closed++
   }
-  return rendered
+  fs.rmSync(file)
+  return closed
 }
+

@@ -32,6 +32,8 @@ export {
   type AggregatePagesInput,
   type Dependent,
   type NamespacePagesInput,
+  type OpenPage,
+  type PackagePages,
   type PackagePagesInput,
   type PageContext,
   type PageRenderer,

@@ -43,9 +43,29 @@ export interface PackagePagesInput {
   package: PackageModel
   /** The file of the package's namespace at the tip (absent only in a broken index). */
   namespace: NamespaceFile | undefined
-  dependents: Dependent[]
   /** Packages one segment below this one (`<id>/<segment>`), sorted. */
   children: string[]
+}
+
+/**
+ * A package's own page, rendered but for its dependents: `head`, then what
+ * `PageRenderer.packagePage` renders of the dependents, then `tail`. Plain
+ * strings, so a full build can keep it on disk until every dependents list
+ * is complete.
+ */
+export interface OpenPage {
+  /** The package. */
+  id: string
+  /** Where the page goes. */
+  path: string
+  head: string
+  tail: string
+}
+
+export interface PackagePages {
+  /** Every file but the package's own page: a page per version, the badges. */
+  files: SiteFile[]
+  open: OpenPage
 }
 
 export interface NamespacePagesInput {
@@ -81,10 +101,16 @@ export interface PageRendererModule {
 export interface PageRenderer {
   /** Names the shape of the pages: an output whose pages came from another format is rebuilt in full. */
   readonly format: string
-  /** Lets a full build render the package pages on its worker threads; without it they are rendered on the calling thread. */
-  readonly module?: PageRendererModule
-  /** Every page and badge of one package (its own page, one per version). */
-  package(input: PackagePagesInput): SiteFile[]
+  /** The module that exports this renderer: a full build's worker threads load it from there. */
+  readonly module: PageRendererModule
+  /**
+   * Every page and badge of one package, its own page left open where its
+   * dependents go: a full build renders a package when it reads it, and
+   * knows who depends on it only once it has read them all.
+   */
+  package(input: PackagePagesInput): PackagePages
+  /** The package's own page, completed with its dependents (sorted by name). */
+  packagePage(open: OpenPage, dependents: Dependent[]): SiteFile
   /** The page of one namespace. */
   namespace(input: NamespacePagesInput): SiteFile[]
   /** Home, the pages that list or explain, and the stylesheet and script they share. */

@@ -17,7 +17,7 @@ import { WharfError, type WharfCode } from '../core/errors.js'
 import { ObjectReader, type SharedStore } from '../git/index.js'
 import { forEachIndexChange } from './history.js'
 import type { Site } from './documents.js'
-import { buildGroupPages, buildGroups, type GroupTask, type PackageSummary, type PagesTask } from './groups.js'
+import { buildGroups, closeGroupPages, type GroupTask, type PackageSummary, type PagesTask } from './groups.js'
 import { TreeWriter } from './output.js'
 import { loadPageRenderer, type PageRenderer, type PageRendererModule } from './pages.js'
 import { renderSubtree } from './snapshot.js'
@@ -39,7 +39,7 @@ export interface WorkerSetup {
   root: string
   site: Site
   indexDir: string
-  /** The renderer of the package pages, and the format the build expects of it. */
+  /** The renderer of the package pages, and the format the build expects of it (none: the build writes no pages). */
   pages?: { module: PageRendererModule; format: string }
 }
 
@@ -58,6 +58,8 @@ export type HistoryResult = string
 
 export interface GroupsResult {
   packages: PackageSummary[]
+  /** Where the package pages wait for their dependents (buildGroups). */
+  openPages?: string
   /** What the thread wrote, for the snapshot (TreeWriter.take). */
   written: ReturnType<TreeWriter['take']>
 }
@@ -89,12 +91,11 @@ export interface JobEnv {
 export function runJob(env: JobEnv, job: Job): HistoryResult | GroupsResult | PagesResult | LeavesResult {
   if (job.kind === 'history') return historyLines(env.reader, job.trees)
   if (job.kind === 'groups') {
-    const packages = buildGroups(env, env.writer, job.task)
-    return { packages, written: env.writer.take() }
+    return { ...buildGroups(env, env.writer, job.task), written: env.writer.take() }
   }
   if (job.kind === 'pages') {
     if (!env.pages) throw new Error('a pages job reached a thread without a page renderer')
-    const packages = buildGroupPages(env, env.writer, env.pages, job.task)
+    const packages = closeGroupPages(env.pages, env.writer, job.task)
     return { packages, written: env.writer.take() }
   }
   return job.leaves.map(([prefix, lines]) => {
@@ -177,13 +178,13 @@ function tsxEntry(url: URL): string {
 function serve(setup: WorkerSetup): void {
   const reader = ObjectReader.fromShared(setup.store)
   const env: JobEnv = { reader, writer: new TreeWriter(setup.root), site: setup.site, indexDir: setup.indexDir }
-  // The renderer loads while the first jobs (history, groups) run; only a pages job waits for it. A worker has one job at a time.
+  // The renderer loads while the history is read; a job that renders waits for it. A worker has one job at a time.
   const pages = setup.pages ? loadPageRenderer(setup.pages.module, setup.pages.format) : undefined
   pages?.catch(() => {})
   parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
     let reply: Reply
     try {
-      if (job.kind === 'pages') env.pages = await pages
+      if (job.kind !== 'history' && job.kind !== 'leaves') env.pages = await pages
       reply = { id, result: runJob(env, job) }
     } catch (e) {
       const error = e as WharfError

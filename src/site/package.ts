@@ -5,15 +5,16 @@
  * package's id and its namespace file, so a new version leaves the bytes of
  * the other version pages as they were.
  */
+import { randomUUID } from 'node:crypto'
 import semver from 'semver'
-import { artifactPath, latestVersion, primaryArtifact, type PackageModel, type PackagePagesInput, type SiteFile, type VersionEntry } from '../api/index.js'
+import { artifactPath, latestVersion, primaryArtifact, type Dependent, type OpenPage, type PackageModel, type PackagePages, type PackagePagesInput, type SiteFile, type VersionEntry } from '../api/index.js'
 import { checkPackageId } from '../core/names.js'
 import type { NamespaceFile, Owner } from '../core/types.js'
 import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { BADGE_TARGETS, targetBadge, versionBadge } from './badges.js'
 import { lineChart } from './chart.js'
 import { formatBytes, formatDate, formatMs, formatRatio } from './format.js'
-import { clip, externalLink, html, type Html } from './html.js'
+import { clip, externalLink, html, trusted, type Html } from './html.js'
 import { renderPage } from './layout.js'
 import { badgePath, linkTo, namespacePage, packagePage, targetBadgePath, versionPage } from './paths.js'
 import { readMatrix, targetStatus, type MatrixView, type TargetView } from './report.js'
@@ -31,9 +32,19 @@ interface Ctx {
 
 const to = (ctx: Ctx, target: string) => linkTo(ctx.path, target)
 
-function packageLink(ctx: Ctx, id: string): Html {
-  return checkPackageId(id) === undefined ? html`<a href="${to(ctx, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`
+/** A link from the page at `from` to package `id`'s page; a name that is no package id (a broken index) stays text. */
+function packageLinkFrom(from: string, id: string): Html {
+  return checkPackageId(id) === undefined ? html`<a href="${linkTo(from, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`
 }
+
+const packageLink = (ctx: Ctx, id: string) => packageLinkFrom(ctx.path, id)
+
+/**
+ * Where a package's page is cut open for its dependents: text no page can
+ * otherwise hold (a NUL and a number drawn per process, which a publisher
+ * cannot guess), so the page splits there and only there.
+ */
+const DEPENDENTS_SLOT = `\0${randomUUID()}\0`
 
 function statusPill(status: string): Html {
   const known = ['pass', 'fail', 'unavailable', 'not-run', 'skipped'].includes(status) ? status : 'other'
@@ -271,13 +282,13 @@ function charts(ctx: Ctx): Html {
   )
 }
 
-function dependents(ctx: Ctx): Html {
-  const list = ctx.input.dependents
-  if (!list.length) return section('dependents', 'Dependents', html`<p>No package depends on ${ctx.input.package.id} yet.</p>`)
+/** The dependents of package `id` as listed on its page at `page`. */
+function dependents(page: string, id: string, list: readonly Dependent[]): Html {
+  if (!list.length) return section('dependents', 'Dependents', html`<p>No package depends on ${id} yet.</p>`)
   return section(
     'dependents',
     `Dependents (${list.length})`,
-    html`<ul class="deps">${list.map((d) => html`<li>${packageLink(ctx, d.name)} <span class="muted">${d.version} needs</span> <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ''}</li>`)}</ul>`,
+    html`<ul class="deps">${list.map((d) => html`<li>${packageLinkFrom(page, d.name)} <span class="muted">${d.version} needs</span> <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ''}</li>`)}</ul>`,
   )
 }
 
@@ -292,7 +303,7 @@ function heading(ctx: Ctx, entry: VersionEntry, title: string): Html {
 <p class="lede">${clip(entry.record.description, DESCRIPTION_MAX) || 'No description.'}</p>`
 }
 
-function packagePageHtml(ctx: Ctx, latest: VersionEntry): string {
+function packagePageHtml(ctx: Ctx, latest: VersionEntry): OpenPage {
   const pkg = ctx.input.package
   const allYanked = latestVersion(pkg) === null
   const main = html`${heading(ctx, latest, pkg.id)}
@@ -304,12 +315,15 @@ ${artifacts(ctx, latest)}
 ${matrixSection(ctx, latest)}
 ${witSection(ctx, latest)}
 ${dependencies(ctx, latest)}
-${dependents(ctx)}
+${trusted(DEPENDENTS_SLOT)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
 ${signature(ctx, latest, ctx.input.namespace)}`
-  return renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main })
+  const page = renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main })
+  const parts = page.split(DEPENDENTS_SLOT)
+  if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`)
+  return { id: pkg.id, path: ctx.path, head: parts[0]!, tail: parts[1]! }
 }
 
 function versionPageHtml(ctx: Ctx, entry: VersionEntry): string {
@@ -327,18 +341,23 @@ ${signature(ctx, entry, ctx.input.namespace)}`
   return renderPage({ path: ctx.path, title: `${pkg.id}@${entry.version} · ${ctx.input.context.registry.name}`, description: clip(entry.record.description, 160), context: ctx.input.context, main })
 }
 
-/** The package's page, one page per version, and its badges. */
-export function renderPackage(input: PackagePagesInput): SiteFile[] {
+/** The package's page (left open for its dependents), one page per version, and its badges. */
+export function renderPackage(input: PackagePagesInput): PackagePages {
   const pkg: PackageModel = input.package
   const matrices = new Map(pkg.versions.map((v) => [v.version, readMatrix(v.reports)] as const))
   const latestId = latestVersion(pkg)
   const latest = pkg.versions.find((v) => v.version === latestId) ?? pkg.versions[pkg.versions.length - 1]!
   const files: SiteFile[] = []
   const page = (path: string) => ({ input, path, matrices })
-  files.push({ path: packagePage(pkg.id), bytes: packagePageHtml(page(packagePage(pkg.id)), latest) })
+  const open = packagePageHtml(page(packagePage(pkg.id)), latest)
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) })
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && semver.prerelease(latestId) !== null) })
   const matrix = latestId === null ? undefined : matrices.get(latest.version)
   for (const target of badgeTargets(input, matrices)) files.push({ path: targetBadgePath(pkg.id, target), bytes: targetBadge(target, targetStatus(matrix, target)) })
-  return files
+  return { files, open }
+}
+
+/** The package's page, its dependents put in. */
+export function closePackagePage(open: OpenPage, list: Dependent[]): SiteFile {
+  return { path: open.path, bytes: `${open.head}${dependents(open.path, open.id, list).text}${open.tail}` }
 }
