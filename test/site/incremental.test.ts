@@ -168,5 +168,14 @@ describe('a full build of the site on worker threads', () => {
     expect([...pages.keys()].filter((f) => f.startsWith('api/v1/dependents/')).length).toBeGreaterThan(0)
     expect([...pages.keys()].filter((f) => f.startsWith('packages/') && f.endsWith('.html')).length).toBeGreaterThan(0)
     expect(treeDifferences(readTree(inline), pages)).toEqual([])
+    // The package pages wait for their dependents in the tree being built, never in the one served.
+    expect(fs.existsSync(path.join(threaded, '.wharf/open-pages'))).toBe(false)
+    expect(fs.existsSync(path.join(inline, '.wharf/open-pages'))).toBe(false)
+  })
+
+  it('fails when the threads would load a renderer of another format than the build started with', async () => {
+    const other = { ...siteRenderer, format: 'wharf-site/0' }
+    await expect(buildApi({ repo: site.idx.repo, out: path.join(site.work, 'threads-other'), baseUrl: BASE, now: NOW, pages: other, threads: 2 })).rejects.toThrow(/exports no page renderer of format wharf-site\/0 as siteRenderer/)
+    expect(fs.existsSync(path.join(site.work, 'threads-other'))).toBe(false)
   })
 })
