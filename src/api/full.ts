@@ -2,10 +2,11 @@
  * A full build: the first-parent history of main read once, commit by
  * commit (to number the change feed and date every document), then the
  * packages at the tip group by group, on worker threads when the index is
- * large, each group read, rendered, written and forgotten. What stays in
- * memory is a few numbers and short strings per version (the commit that
- * last changed each document, the feed's digests, the snapshot's lines),
- * never the documents.
+ * large, each group read, rendered (documents and pages), written and
+ * forgotten. What stays in memory is a few numbers and short strings per
+ * version (the commit that last changed each document, the feed's digests,
+ * the snapshot's lines), never the documents; the package pages, which
+ * wait for every dependents list, wait on disk.
  */
 import fs from 'node:fs'
 import os from 'node:os'

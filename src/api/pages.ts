@@ -3,7 +3,11 @@
  * keeps for it. The renderer is passed in (src/site writes the pages), so
  * this layer knows only the contract: documents in, files out. Full and
  * incremental builds call it with the same inputs for the same package, so
- * the pages agree byte for byte like the documents do.
+ * the pages agree byte for byte like the documents do. It is named by the
+ * module that exports it too, so a full build's worker threads load it
+ * themselves and render each package as they read it; a package's own
+ * page is left open for its dependents, which are known only once every
+ * package is read.
  *
  * A package's pages depend on its own files, its namespace file, the
  * registry descriptor, its dependents and its nested packages. An
