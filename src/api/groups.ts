@@ -222,4 +222,3 @@ export function closeGroupPages(pages: PageRenderer, writer: TreeWriter, task: P
   fs.rmSync(file)
   return closed
 }
-
