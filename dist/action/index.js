@@ -1075,14 +1075,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path24 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path25 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path24 && path24[0] !== "/") {
-          path24 = `/${path24}`;
+        if (path25 && path25[0] !== "/") {
+          path25 = `/${path25}`;
         }
-        return new URL(`${origin}${path24}`);
+        return new URL(`${origin}${path25}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1533,39 +1533,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin }
+          request: { method, path: path25, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path24);
+        debuglog("sending request to %s %s/%s", method, origin, path25);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin },
+          request: { method, path: path25, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path24,
+          path25,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin }
+          request: { method, path: path25, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path24);
+        debuglog("trailers received from %s %s/%s", method, origin, path25);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin },
+          request: { method, path: path25, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path24,
+          path25,
           error2.message
         );
       });
@@ -1614,9 +1614,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path24, origin }
+            request: { method, path: path25, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path24);
+          debuglog("sending request to %s %s/%s", method, origin, path25);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1679,7 +1679,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path24,
+        path: path25,
         method,
         body,
         headers,
@@ -1694,11 +1694,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path24 !== "string") {
+        if (typeof path25 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path24[0] !== "/" && !(path24.startsWith("http://") || path24.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path25[0] !== "/" && !(path25.startsWith("http://") || path25.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path24)) {
+        } else if (invalidPathRegex.test(path25)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1764,7 +1764,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path24, query) : path24;
+        this.path = query ? buildURL(path25, query) : path25;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6457,7 +6457,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path24, host, upgrade, blocking, reset } = request2;
+      const { method, path: path25, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6538,7 +6538,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path24} HTTP/1.1\r
+      let header = `${method} ${path25} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7067,7 +7067,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path24, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path25, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7164,7 +7164,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path24;
+      headers[HTTP2_HEADER_PATH] = path25;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7517,9 +7517,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path24 = search ? `${pathname}${search}` : pathname;
+        const path25 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path24;
+        this.opts.path = path25;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8758,10 +8758,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path24 = "/",
+          path: path25 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path24;
+        opts.path = origin + path25;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10733,20 +10733,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl2(path24) {
-      if (typeof path24 !== "string") {
-        return path24;
+    function safeUrl2(path25) {
+      if (typeof path25 !== "string") {
+        return path25;
       }
-      const pathSegments = path24.split("?");
+      const pathSegments = path25.split("?");
       if (pathSegments.length !== 2) {
-        return path24;
+        return path25;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path24, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path24);
+    function matchKey(mockDispatch2, { path: path25, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path25);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10768,7 +10768,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl2(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path24 }) => matchValue(safeUrl2(path24), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path25 }) => matchValue(safeUrl2(path25), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10806,9 +10806,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey2(opts) {
-      const { path: path24, method, body, headers, query } = opts;
+      const { path: path25, method, body, headers, query } = opts;
       return {
-        path: path24,
+        path: path25,
         method,
         body,
         headers,
@@ -11271,10 +11271,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path24, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path25, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path24,
+            Path: path25,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16153,9 +16153,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path24) {
-      for (let i2 = 0; i2 < path24.length; ++i2) {
-        const code3 = path24.charCodeAt(i2);
+    function validateCookiePath(path25) {
+      for (let i2 = 0; i2 < path25.length; ++i2) {
+        const code3 = path25.charCodeAt(i2);
         if (code3 < 32 || // exclude CTLs (0-31)
         code3 > 126 || // exclude DEL and non-ascii
         code3 === 59) {
@@ -19075,11 +19075,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path24 = opts.path;
+          let path25 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path24 = `/${path24}`;
+            path25 = `/${path25}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path24);
+          url2 = new URL(util.parseOrigin(url2).origin + path25);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -27982,17 +27982,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path24, originalPath, doThrow) => {
-      if (!isString(path24)) {
+    var checkPath = (path25, originalPath, doThrow) => {
+      if (!isString(path25)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path24) {
+      if (!path25) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path24)) {
+      if (checkPath.isNotRelative(path25)) {
         const r = "`path.relative()`d";
         return doThrow(
           `path should be a ${r} string, but got "${originalPath}"`,
@@ -28001,7 +28001,7 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path24) => REGEX_TEST_INVALID_PATH.test(path24);
+    var isNotRelative = (path25) => REGEX_TEST_INVALID_PATH.test(path25);
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p2) => p2;
     var Ignore = class {
@@ -28060,7 +28060,7 @@ var require_ignore = __commonJS({
       //   setting `checkUnignored` to `false` could reduce additional
       //   path matching.
       // @returns {TestResult} true if a file is ignored
-      _testOne(path24, checkUnignored) {
+      _testOne(path25, checkUnignored) {
         let ignored = false;
         let unignored = false;
         this._rules.forEach((rule) => {
@@ -28068,7 +28068,7 @@ var require_ignore = __commonJS({
           if (unignored === negative && ignored !== unignored || negative && !ignored && !unignored && !checkUnignored) {
             return;
           }
-          const matched = rule.regex.test(path24);
+          const matched = rule.regex.test(path25);
           if (matched) {
             ignored = !negative;
             unignored = negative;
@@ -28081,24 +28081,24 @@ var require_ignore = __commonJS({
       }
       // @returns {TestResult}
       _test(originalPath, cache2, checkUnignored, slices) {
-        const path24 = originalPath && checkPath.convert(originalPath);
+        const path25 = originalPath && checkPath.convert(originalPath);
         checkPath(
-          path24,
+          path25,
           originalPath,
           this._allowRelativePaths ? RETURN_FALSE : throwError
         );
-        return this._t(path24, cache2, checkUnignored, slices);
+        return this._t(path25, cache2, checkUnignored, slices);
       }
-      _t(path24, cache2, checkUnignored, slices) {
-        if (path24 in cache2) {
-          return cache2[path24];
+      _t(path25, cache2, checkUnignored, slices) {
+        if (path25 in cache2) {
+          return cache2[path25];
         }
         if (!slices) {
-          slices = path24.split(SLASH);
+          slices = path25.split(SLASH);
         }
         slices.pop();
         if (!slices.length) {
-          return cache2[path24] = this._testOne(path24, checkUnignored);
+          return cache2[path25] = this._testOne(path25, checkUnignored);
         }
         const parent = this._t(
           slices.join(SLASH) + SLASH,
@@ -28106,24 +28106,24 @@ var require_ignore = __commonJS({
           checkUnignored,
           slices
         );
-        return cache2[path24] = parent.ignored ? parent : this._testOne(path24, checkUnignored);
+        return cache2[path25] = parent.ignored ? parent : this._testOne(path25, checkUnignored);
       }
-      ignores(path24) {
-        return this._test(path24, this._ignoreCache, false).ignored;
+      ignores(path25) {
+        return this._test(path25, this._ignoreCache, false).ignored;
       }
       createFilter() {
-        return (path24) => !this.ignores(path24);
+        return (path25) => !this.ignores(path25);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path24) {
-        return this._test(path24, this._testCache, true);
+      test(path25) {
+        return this._test(path25, this._testCache, true);
       }
     };
     var factory = (options2) => new Ignore(options2);
-    var isPathValid = (path24) => checkPath(path24 && checkPath.convert(path24), path24, RETURN_FALSE);
+    var isPathValid = (path25) => checkPath(path25 && checkPath.convert(path25), path25, RETURN_FALSE);
     factory.isPathValid = isPathValid;
     factory.default = factory;
     module2.exports = factory;
@@ -28134,7 +28134,7 @@ var require_ignore = __commonJS({
       const makePosix = (str3) => /^\\\\\?\\/.test(str3) || /["<>|\u0000-\u001F]+/u.test(str3) ? str3 : str3.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGIX_IS_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path24) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path24) || isNotRelative(path24);
+      checkPath.isNotRelative = (path25) => REGIX_IS_WINDOWS_PATH_ABSOLUTE.test(path25) || isNotRelative(path25);
     }
   }
 });
@@ -28143,7 +28143,7 @@ var require_ignore = __commonJS({
 var require_onp = __commonJS({
   "node_modules/diff3/onp.js"(exports2, module2) {
     module2.exports = function(a_, b_) {
-      var a = a_, b3 = b_, m2 = a.length, n = b3.length, reverse = false, ed = null, offset = m2 + 1, path24 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
+      var a = a_, b3 = b_, m2 = a.length, n = b3.length, reverse = false, ed = null, offset = m2 + 1, path25 = [], pathposi = [], ses = [], lcs = "", SES_DELETE = -1, SES_COMMON = 0, SES_ADD = 1;
       var tmp1, tmp2;
       var init = function() {
         if (m2 >= n) {
@@ -28173,9 +28173,9 @@ var require_onp = __commonJS({
       var snake = function(k2, p2, pp) {
         var r, x2, y;
         if (p2 > pp) {
-          r = path24[k2 - 1 + offset];
+          r = path25[k2 - 1 + offset];
         } else {
-          r = path24[k2 + 1 + offset];
+          r = path25[k2 + 1 + offset];
         }
         y = Math.max(p2, pp);
         x2 = y - k2;
@@ -28183,7 +28183,7 @@ var require_onp = __commonJS({
           ++x2;
           ++y;
         }
-        path24[k2 + offset] = pathposi.length;
+        path25[k2 + offset] = pathposi.length;
         pathposi[pathposi.length] = new P2(x2, y, r);
         return y;
       };
@@ -28241,7 +28241,7 @@ var require_onp = __commonJS({
           fp = {};
           for (i2 = 0; i2 < size; ++i2) {
             fp[i2] = -1;
-            path24[i2] = -1;
+            path25[i2] = -1;
           }
           p2 = -1;
           do {
@@ -28255,7 +28255,7 @@ var require_onp = __commonJS({
             fp[delta + offset] = snake(delta, fp[delta - 1 + offset] + 1, fp[delta + 1 + offset]);
           } while (fp[delta + offset] !== n);
           ed = delta + 2 * p2;
-          r = path24[delta + offset];
+          r = path25[delta + offset];
           epc = [];
           while (r !== -1) {
             epc[epc.length] = new P2(pathposi[r].x, pathposi[r].y, null);
@@ -29098,18 +29098,18 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         return result;
       }
     };
-    function basename(path24) {
-      const last = Math.max(path24.lastIndexOf("/"), path24.lastIndexOf("\\"));
+    function basename(path25) {
+      const last = Math.max(path25.lastIndexOf("/"), path25.lastIndexOf("\\"));
       if (last > -1) {
-        path24 = path24.slice(last + 1);
+        path25 = path25.slice(last + 1);
       }
-      return path24;
+      return path25;
     }
-    function dirname(path24) {
-      const last = Math.max(path24.lastIndexOf("/"), path24.lastIndexOf("\\"));
+    function dirname(path25) {
+      const last = Math.max(path25.lastIndexOf("/"), path25.lastIndexOf("\\"));
       if (last === -1) return ".";
       if (last === 0) return "/";
-      return path24.slice(0, last);
+      return path25.slice(0, last);
     }
     function flatFileListToDirectoryStructure(files) {
       const inodes = /* @__PURE__ */ new Map();
@@ -29470,14 +29470,14 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         throw new TypeError("Reference name must be a string");
       return !bad.test(name) && (!!onelevel || name.includes("/"));
     }
-    function normalizeString(path24, aar) {
+    function normalizeString(path25, aar) {
       let res = "";
       let lastSegmentLength = 0;
       let lastSlash = -1;
       let dots = 0;
       let char = "\0";
-      for (let i2 = 0; i2 <= path24.length; ++i2) {
-        if (i2 < path24.length) char = path24[i2];
+      for (let i2 = 0; i2 <= path25.length; ++i2) {
+        if (i2 < path25.length) char = path25[i2];
         else if (char === "/") break;
         else char = "/";
         if (char === "/") {
@@ -29509,8 +29509,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               lastSegmentLength = 2;
             }
           } else {
-            if (res.length > 0) res += "/" + path24.slice(lastSlash + 1, i2);
-            else res = path24.slice(lastSlash + 1, i2);
+            if (res.length > 0) res += "/" + path25.slice(lastSlash + 1, i2);
+            else res = path25.slice(lastSlash + 1, i2);
             lastSegmentLength = i2 - lastSlash - 1;
           }
           lastSlash = i2;
@@ -29523,19 +29523,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
       }
       return res;
     }
-    function getWindowsDrivePrefix(path24) {
-      if (path24.length >= 2 && /^[a-zA-Z]:/.test(path24)) {
-        return path24.slice(0, 2);
+    function getWindowsDrivePrefix(path25) {
+      if (path25.length >= 2 && /^[a-zA-Z]:/.test(path25)) {
+        return path25.slice(0, 2);
       }
       return null;
     }
-    function normalize(path24) {
-      if (!path24.length) return ".";
-      path24 = path24.replace(/\\/g, "/");
-      const drivePrefix = getWindowsDrivePrefix(path24);
-      const isAbsolute2 = path24[0] === "/" || drivePrefix !== null && path24[2] === "/";
-      const trailingSeparator = path24.at(-1) === "/";
-      const pathBody = drivePrefix ? path24.slice(2) : path24;
+    function normalize(path25) {
+      if (!path25.length) return ".";
+      path25 = path25.replace(/\\/g, "/");
+      const drivePrefix = getWindowsDrivePrefix(path25);
+      const isAbsolute2 = path25[0] === "/" || drivePrefix !== null && path25[2] === "/";
+      const trailingSeparator = path25.at(-1) === "/";
+      const pathBody = drivePrefix ? path25.slice(2) : path25;
       let normalized = normalizeString(pathBody, !isAbsolute2);
       if (!normalized.length) {
         const root = drivePrefix ? isAbsolute2 ? drivePrefix + "/" : drivePrefix : isAbsolute2 ? "/" : ".";
@@ -29661,8 +29661,8 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     var getPath = (section2, subsection, name) => {
       return [lower(section2), subsection, lower(name)].filter((a) => a != null).join(".");
     };
-    var normalizePath = (path24) => {
-      const pathSegments = path24.split(".");
+    var normalizePath = (path25) => {
+      const pathSegments = path25.split(".");
       const section2 = pathSegments.shift();
       const name = pathSegments.pop();
       const subsection = pathSegments.length ? pathSegments.join(".") : void 0;
@@ -29701,23 +29701,23 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
               [name, value] = extractedVariable;
             }
           }
-          const path24 = getPath(section2, subsection, name);
-          return { line, isSection, section: section2, subsection, name, value, path: path24 };
+          const path25 = getPath(section2, subsection, name);
+          return { line, isSection, section: section2, subsection, name, value, path: path25 };
         }) : [];
       }
       static from(text2) {
         return new _GitConfig(text2);
       }
-      async get(path24, getall = false) {
-        const normalizedPath = normalizePath(path24).path;
+      async get(path25, getall = false) {
+        const normalizedPath = normalizePath(path25).path;
         const allValues = this.parsedConfig.filter((config) => config.path === normalizedPath).map(({ section: section2, name, value }) => {
           const fn = schema[section2] && schema[section2][name];
           return fn ? fn(value) : value;
         });
         return getall ? allValues : allValues.pop();
       }
-      async getall(path24) {
-        return this.get(path24, true);
+      async getall(path25) {
+        return this.get(path25, true);
       }
       async getSubsections(section2) {
         return this.parsedConfig.filter((config) => config.isSection && config.section === section2).map((config) => config.subsection);
@@ -29727,10 +29727,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           (config) => !(config.section === section2 && config.subsection === subsection)
         );
       }
-      async append(path24, value) {
-        return this.set(path24, value, true);
+      async append(path25, value) {
+        return this.set(path25, value, true);
       }
-      async set(path24, value, append = false) {
+      async set(path25, value, append = false) {
         const {
           section: section2,
           subsection,
@@ -29738,7 +29738,7 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           path: normalizedPath,
           sectionPath,
           isSection
-        } = normalizePath(path24);
+        } = normalizePath(path25);
         const configIndex = findLastIndex(
           this.parsedConfig,
           (config) => config.path === normalizedPath
@@ -30351,19 +30351,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
         let mode = buffer.slice(cursor, space).toString("utf8");
         if (mode === "40000") mode = "040000";
         const type = mode2type$1(mode);
-        const path24 = buffer.slice(space + 1, nullchar).toString("utf8");
-        const hfsClean = path24.replace(
+        const path25 = buffer.slice(space + 1, nullchar).toString("utf8");
+        const hfsClean = path25.replace(
           /[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g,
           ""
         );
         const ntfsClean = hfsClean.split(":")[0];
         const normalized = ntfsClean.toLowerCase().replace(/[. ]+$/, "");
-        if (path24.includes("\\") || path24.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
-          throw new UnsafeFilepathError(path24);
+        if (path25.includes("\\") || path25.includes("/") || hfsClean === "." || hfsClean === ".." || normalized === ".git" || /^\.?git~[1-9]$/.test(normalized)) {
+          throw new UnsafeFilepathError(path25);
         }
         const oid = buffer.slice(nullchar + 1, nullchar + 21).toString("hex");
         cursor = nullchar + 21;
-        _entries.push({ mode, path: path24, oid, type });
+        _entries.push({ mode, path: path25, oid, type });
       }
       return _entries;
     }
@@ -30412,10 +30412,10 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
           entries.map((entry) => {
             const mode = Buffer.from(entry.mode.replace(/^0/, ""));
             const space = Buffer.from(" ");
-            const path24 = Buffer.from(entry.path, "utf8");
+            const path25 = Buffer.from(entry.path, "utf8");
             const nullchar = Buffer.from([0]);
             const oid = Buffer.from(entry.oid, "hex");
-            return Buffer.concat([mode, space, path24, nullchar, oid]);
+            return Buffer.concat([mode, space, path25, nullchar, oid]);
           })
         );
       }
@@ -32816,13 +32816,13 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
           dir,
           gitdir: updatedGitdir,
           trees,
-          map: async function(path24, [head, workdir, index2]) {
+          map: async function(path25, [head, workdir, index2]) {
             const staged = !await modified(workdir, index2);
-            const unmerged = unmergedPaths.includes(path24);
+            const unmerged = unmergedPaths.includes(path25);
             const unmodified = !await modified(index2, head);
             if (staged || unmerged) {
               return head ? {
-                path: path24,
+                path: path25,
                 mode: await head.mode(),
                 oid: await head.oid(),
                 type: await head.type(),
@@ -32830,7 +32830,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
               } : void 0;
             }
             if (unmodified) return false;
-            else throw new IndexResetError(path24);
+            else throw new IndexResetError(path25);
           }
         });
         await GitIndexManager.acquire(
@@ -33137,9 +33137,9 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
       }
       return result;
     }
-    async function _getConfig({ fs: fs28, gitdir, path: path24 }) {
+    async function _getConfig({ fs: fs28, gitdir, path: path25 }) {
       const config = await GitConfigManager.get({ fs: fs28, gitdir });
-      return config.get(path24);
+      return config.get(path25);
     }
     function assignDefined(target2, ...sources) {
       for (const source of sources) {
@@ -34577,14 +34577,14 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
         gitdir,
         trees: [ourTree, baseTree, theirTree],
         map: async function(filepath, [ours, base, theirs]) {
-          const path24 = basename(filepath);
+          const path25 = basename(filepath);
           const ourChange = await modified(ours, base);
           const theirChange = await modified(theirs, base);
           switch (`${ourChange}-${theirChange}`) {
             case "false-false": {
               return {
                 mode: await base.mode(),
-                path: path24,
+                path: path25,
                 oid: await base.oid(),
                 type: await base.type()
               };
@@ -34593,14 +34593,14 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
               if (!theirs && await ours.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path24,
+                  path: path25,
                   oid: await ours.oid(),
                   type: await ours.type()
                 };
               }
               return theirs ? {
                 mode: await theirs.mode(),
-                path: path24,
+                path: path25,
                 oid: await theirs.oid(),
                 type: await theirs.type()
               } : void 0;
@@ -34609,14 +34609,14 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
               if (!ours && await theirs.type() === "tree") {
                 return {
                   mode: await theirs.mode(),
-                  path: path24,
+                  path: path25,
                   oid: await theirs.oid(),
                   type: await theirs.type()
                 };
               }
               return ours ? {
                 mode: await ours.mode(),
-                path: path24,
+                path: path25,
                 oid: await ours.oid(),
                 type: await ours.type()
               } : void 0;
@@ -34625,7 +34625,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
               if (ours && theirs && await ours.type() === "tree" && await theirs.type() === "tree") {
                 return {
                   mode: await ours.mode(),
-                  path: path24,
+                  path: path25,
                   oid: await ours.oid(),
                   type: "tree"
                 };
@@ -34634,7 +34634,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
                 return mergeBlobs({
                   fs: fs28,
                   gitdir,
-                  path: path24,
+                  path: path25,
                   ours,
                   base,
                   theirs,
@@ -34680,7 +34680,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
                   mode: await theirs.mode(),
                   oid: await theirs.oid(),
                   type: "blob",
-                  path: path24
+                  path: path25
                 };
               }
               if (base && ours && !theirs && await base.type() === "blob" && await ours.type() === "blob") {
@@ -34697,7 +34697,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
                   mode: await ours.mode(),
                   oid: await ours.oid(),
                   type: "blob",
-                  path: path24
+                  path: path25
                 };
               }
               if (base && !ours && !theirs && (await base.type() === "blob" || await base.type() === "tree")) {
@@ -34740,11 +34740,11 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
             gitdir,
             trees: [TREE({ ref: results.oid })],
             map: async function(filepath, [entry]) {
-              const path24 = `${dir}/${filepath}`;
+              const path25 = `${dir}/${filepath}`;
               if (await entry.type() === "blob") {
                 const mode = await entry.mode();
                 const content = await entry.content();
-                await fs28.write(path24, content, { mode });
+                await fs28.write(path25, content, { mode });
               }
               return true;
             }
@@ -34762,7 +34762,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
     async function mergeBlobs({
       fs: fs28,
       gitdir,
-      path: path24,
+      path: path25,
       ours,
       base,
       theirs,
@@ -34785,19 +34785,19 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
       if (await ours.oid() === await theirs.oid()) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path24, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path25, oid: await ours.oid(), type }
         };
       }
       if (await ours.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path24, oid: await theirs.oid(), type }
+          mergeResult: { mode, path: path25, oid: await theirs.oid(), type }
         };
       }
       if (await theirs.oid() === baseOid) {
         return {
           cleanMerge: true,
-          mergeResult: { mode, path: path24, oid: await ours.oid(), type }
+          mergeResult: { mode, path: path25, oid: await ours.oid(), type }
         };
       }
       const ourContent = Buffer.from(await ours.content()).toString("utf8");
@@ -34805,7 +34805,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
       const { mergedText, cleanMerge } = await mergeDriver({
         branches: [baseName, ourName, theirName],
         contents: [baseContent, ourContent, theirContent],
-        path: path24
+        path: path25
       });
       const oid = await _writeObject({
         fs: fs28,
@@ -34814,7 +34814,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
         object: Buffer.from(mergedText, "utf8"),
         dryRun
       });
-      return { cleanMerge, mergeResult: { mode, path: path24, oid, type } };
+      return { cleanMerge, mergeResult: { mode, path: path25, oid, type } };
     }
     var _TreeMap = {
       stage: STAGE,
@@ -35186,7 +35186,7 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
         trees: [TREE({ ref: headTree }), STAGE(), WORKDIR()],
         map: async (filepath, [head, stage, workdir]) => {
           if (filepath === ".") return;
-          if (!allTracked && !changed.some((path24) => worthWalking(filepath, path24))) {
+          if (!allTracked && !changed.some((path25) => worthWalking(filepath, path25))) {
             return null;
           }
           const headOid = head && await head.type() === "blob" ? await head.oid() : void 0;
@@ -37195,51 +37195,51 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
         throw err2;
       }
     }
-    async function getConfig({ fs: fs28, dir, gitdir = join(dir, ".git"), path: path24 }) {
+    async function getConfig({ fs: fs28, dir, gitdir = join(dir, ".git"), path: path25 }) {
       try {
         assertParameter("fs", fs28);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path24);
+        assertParameter("path", path25);
         const fsp = new FileSystem(fs28);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfig({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path24
+          path: path25
         });
       } catch (err2) {
         err2.caller = "git.getConfig";
         throw err2;
       }
     }
-    async function _getConfigAll({ fs: fs28, gitdir, path: path24 }) {
+    async function _getConfigAll({ fs: fs28, gitdir, path: path25 }) {
       const config = await GitConfigManager.get({ fs: fs28, gitdir });
-      return config.getall(path24);
+      return config.getall(path25);
     }
     async function getConfigAll({
       fs: fs28,
       dir,
       gitdir = join(dir, ".git"),
-      path: path24
+      path: path25
     }) {
       try {
         assertParameter("fs", fs28);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path24);
+        assertParameter("path", path25);
         const fsp = new FileSystem(fs28);
         const updatedGitdir = await discoverGitdir({ fsp, dotgit: gitdir });
         return await _getConfigAll({
           fs: fsp,
           gitdir: updatedGitdir,
-          path: path24
+          path: path25
         });
       } catch (err2) {
         err2.caller = "git.getConfigAll";
         throw err2;
       }
     }
-    function assignRefPath(root, path24, value) {
-      const parts = path24.split("/");
+    function assignRefPath(root, path25, value) {
+      const parts = path25.split("/");
       const last = parts.pop();
       if (last === "__proto__" || parts.includes("__proto__")) return;
       let o = root;
@@ -39328,21 +39328,21 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
       fs: _fs,
       dir,
       gitdir = join(dir, ".git"),
-      path: path24,
+      path: path25,
       value,
       append = false
     }) {
       try {
         assertParameter("fs", _fs);
         assertParameter("gitdir", gitdir);
-        assertParameter("path", path24);
+        assertParameter("path", path25);
         const fs28 = new FileSystem(_fs);
         const updatedGitdir = await discoverGitdir({ fsp: fs28, dotgit: gitdir });
         const config = await GitConfigManager.get({ fs: fs28, gitdir: updatedGitdir });
         if (append) {
-          await config.append(path24, value);
+          await config.append(path25, value);
         } else {
-          await config.set(path24, value);
+          await config.set(path25, value);
         }
         await GitConfigManager.save({ fs: fs28, gitdir: updatedGitdir, config });
       } catch (err2) {
@@ -39724,9 +39724,9 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
       const stashRefPath = [stashMgr.refStashPath, stashMgr.refLogsStashPath];
       await acquireLock(stashRefPath, async () => {
         await Promise.all(
-          stashRefPath.map(async (path24) => {
-            if (await fs28.exists(path24)) {
-              return fs28.rm(path24);
+          stashRefPath.map(async (path25) => {
+            if (await fs28.exists(path25)) {
+              return fs28.rm(path25);
             }
           })
         );
@@ -39906,12 +39906,12 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
       }
       return true;
     }
-    async function getOidAtPath({ fs: fs28, cache: cache2, gitdir: updatedGitdir, tree, path: path24 }) {
-      if (typeof path24 === "string") path24 = path24.split("/");
-      const dirname2 = path24.shift();
+    async function getOidAtPath({ fs: fs28, cache: cache2, gitdir: updatedGitdir, tree, path: path25 }) {
+      if (typeof path25 === "string") path25 = path25.split("/");
+      const dirname2 = path25.shift();
       for (const entry of tree) {
         if (entry.path === dirname2) {
-          if (path24.length === 0) {
+          if (path25.length === 0) {
             return entry.oid;
           }
           const { type, object } = await _readObject({
@@ -39922,10 +39922,10 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
           });
           if (type === "tree") {
             const tree2 = GitTree.from(object);
-            return getOidAtPath({ fs: fs28, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path24 });
+            return getOidAtPath({ fs: fs28, cache: cache2, gitdir: updatedGitdir, tree: tree2, path: path25 });
           }
           if (type === "blob") {
-            throw new ObjectTypeError(entry.oid, type, "blob", path24.join("/"));
+            throw new ObjectTypeError(entry.oid, type, "blob", path25.join("/"));
           }
         }
       }
@@ -43743,8 +43743,8 @@ var require_utils2 = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path24) {
-      let input = path24;
+    function removeDotSegments(path25) {
+      let input = path25;
       const output = [];
       let nextSlash = -1;
       let len = 0;
@@ -43818,11 +43818,11 @@ var require_utils2 = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path24) {
-      if (path24 === "" || path24[0] === "/") {
-        return removeDotSegments(path24);
+    function removeDotSegmentsRelative(path25) {
+      if (path25 === "" || path25[0] === "/") {
+        return removeDotSegments(path25);
       }
-      const segments = path24.split("/");
+      const segments = path25.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -44185,8 +44185,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path24 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path24 && path24 !== "/" ? path24 : void 0;
+        const path25 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path25 && path25 !== "/" ? path25 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -49150,13 +49150,13 @@ var require_consumer = __commonJS({
       static create(data) {
         return new CharWidthTableConsumer(data);
       }
-      static async load(path24) {
-        const json = await readFile(path24);
+      static async load(path25) {
+        const json = await readFile(path25);
         const data = JSON.parse(json);
         return new CharWidthTableConsumer(data);
       }
-      static loadSync(path24) {
-        const json = fs28.readFileSync(path24);
+      static loadSync(path25) {
+        const json = fs28.readFileSync(path25);
         const data = JSON.parse(json);
         return new CharWidthTableConsumer(data);
       }
@@ -54024,12 +54024,12 @@ function isWharfError(e) {
 }
 
 // src/action/build-api.ts
-import path10 from "node:path";
+import path11 from "node:path";
 import fs15 from "node:fs";
 
 // src/api/build.ts
 import fs13 from "node:fs";
-import path9 from "node:path";
+import path10 from "node:path";
 
 // src/core/time.ts
 function timestamp(date) {
@@ -54195,26 +54195,26 @@ function splitId(id) {
   return [id.slice(0, colon), id.slice(colon + 1)];
 }
 var SAFE_PATH = /^[A-Za-z0-9._+/-]+$/;
-function classifyPath(path24) {
-  if (path24 !== INDEX_DIR && !path24.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
-  if (!SAFE_PATH.test(path24)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
-  const parts = path24.split("/");
+function classifyPath(path25) {
+  if (path25 !== INDEX_DIR && !path25.startsWith(`${INDEX_DIR}/`)) return { kind: "outside" };
+  if (!SAFE_PATH.test(path25)) return { kind: "invalid", reason: 'the path holds characters other than a-z, 0-9, ".", "_", "+", "-" and "/"' };
+  const parts = path25.split("/");
   if (parts.some((p2) => p2 === "" || p2 === "." || p2 === "..")) return { kind: "invalid", reason: 'the path has an empty, "." or ".." segment' };
-  if (path24 === REGISTRY_PATH) return { kind: "registry" };
-  if (path24.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path24 };
-  if (path24.startsWith(`${NAMESPACES_DIR}/`)) {
+  if (path25 === REGISTRY_PATH) return { kind: "registry" };
+  if (path25.startsWith(`${REPORTS_DIR}/`)) return { kind: "report", path: path25 };
+  if (path25.startsWith(`${NAMESPACES_DIR}/`)) {
     const file = parts.slice(2).join("/");
     const ns2 = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
     const problem = ns2 ? checkNamespace(ns2) : "a namespace file is index/namespaces/<namespace>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "namespace", namespace: ns2 };
   }
-  if (path24.startsWith(`${PEERS_DIR}/`)) {
+  if (path25.startsWith(`${PEERS_DIR}/`)) {
     const file = parts.slice(2).join("/");
     const peer = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
     const problem = peer ? checkPeerName(peer) : "a peer state file is index/peers/<peer>.json";
     return problem ? { kind: "invalid", reason: problem } : { kind: "peer", peer };
   }
-  if (path24.startsWith(`${PACKAGES_DIR}/`)) {
+  if (path25.startsWith(`${PACKAGES_DIR}/`)) {
     if (parts.length < 5) return { kind: "invalid", reason: "a version record is index/packages/<namespace>/<name...>/<version>.json" };
     const ns2 = parts[2];
     const name = parts.slice(3, -1).join("/");
@@ -54908,9 +54908,9 @@ function differingEntries(a, b3) {
 }
 function collectAll(reader, tree, prefix, status, out) {
   for (const entry of reader.readTree(tree)) {
-    const path24 = `${prefix}${entry.name}`;
-    if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path24}/`, status, out);
-    else out.push(status === "added" ? { path: path24, status, mode: entry.mode, oid: entry.oid } : { path: path24, status, oldMode: entry.mode, oldOid: entry.oid });
+    const path25 = `${prefix}${entry.name}`;
+    if (isTreeMode(entry.mode)) collectAll(reader, entry.oid, `${path25}/`, status, out);
+    else out.push(status === "added" ? { path: path25, status, mode: entry.mode, oid: entry.oid } : { path: path25, status, oldMode: entry.mode, oldOid: entry.oid });
   }
 }
 var byName = (x2, y) => x2[0] < y[0] ? -1 : x2[0] > y[0] ? 1 : 0;
@@ -54924,18 +54924,18 @@ function diffTrees(reader, a, b3, prefix, out) {
   for (const e of right) pairs.set(e.name, [pairs.get(e.name)?.[0], e]);
   for (const [name, [l, r]] of [...pairs].sort(byName)) {
     if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-    const path24 = `${prefix}${name}`;
+    const path25 = `${prefix}${name}`;
     const lt2 = l && isTreeMode(l.mode);
     const rt2 = r && isTreeMode(r.mode);
     if (lt2 || rt2) {
-      diffTrees(reader, lt2 ? l.oid : void 0, rt2 ? r.oid : void 0, `${path24}/`, out);
-      if (l && !lt2) out.push({ path: path24, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-      if (r && !rt2) out.push({ path: path24, status: "added", mode: r.mode, oid: r.oid });
+      diffTrees(reader, lt2 ? l.oid : void 0, rt2 ? r.oid : void 0, `${path25}/`, out);
+      if (l && !lt2) out.push({ path: path25, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+      if (r && !rt2) out.push({ path: path25, status: "added", mode: r.mode, oid: r.oid });
       continue;
     }
-    if (!l) out.push({ path: path24, status: "added", mode: r.mode, oid: r.oid });
-    else if (!r) out.push({ path: path24, status: "deleted", oldMode: l.mode, oldOid: l.oid });
-    else out.push({ path: path24, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
+    if (!l) out.push({ path: path25, status: "added", mode: r.mode, oid: r.oid });
+    else if (!r) out.push({ path: path25, status: "deleted", oldMode: l.mode, oldOid: l.oid });
+    else out.push({ path: path25, status: "modified", mode: r.mode, oid: r.oid, oldMode: l.mode, oldOid: l.oid });
   }
 }
 var byPath = (x2, y) => x2.path < y.path ? -1 : x2.path > y.path ? 1 : 0;
@@ -55057,15 +55057,15 @@ function malformedTrees(reader, head, base, limit = 50) {
   const out = [];
   const pending = [[head, base, ""]];
   while (pending.length > 0 && out.length < limit) {
-    const [oid, baseOid, path24] = pending.pop();
+    const [oid, baseOid, path25] = pending.pop();
     if (oid === baseOid) continue;
     const object = reader.read(oid);
     if (object.type !== "tree") {
-      out.push({ path: path24, oid, problem: { kind: "wrong-type", message: `${path24 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
+      out.push({ path: path25, oid, problem: { kind: "wrong-type", message: `${path25 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
       continue;
     }
     const problems = treeProblems(object.data);
-    for (const problem of problems) out.push({ path: path24, oid, problem });
+    for (const problem of problems) out.push({ path: path25, oid, problem });
     const entries = parseTreeEntries(object.data);
     if (!Array.isArray(entries)) continue;
     const before = /* @__PURE__ */ new Map();
@@ -55074,7 +55074,7 @@ function malformedTrees(reader, head, base, limit = 50) {
     for (const entry of entries) {
       const old = before.get(entry.name.toString("latin1"));
       if (old && old.oid === entry.oid && old.mode === entry.mode) continue;
-      const child = path24 ? `${path24}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
+      const child = path25 ? `${path25}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
       if (isTree(entry.mode) && problems.length === 0) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : void 0, child]);
     }
   }
@@ -55317,9 +55317,9 @@ function keyProblem(text2, maxDepth) {
     const c = text2[i2];
     if (c === "{" || c === "[") {
       const top = frames[frames.length - 1];
-      const path24 = top ? pointer(top.path, top.key) : "";
-      frames.push({ keys: c === "{" ? /* @__PURE__ */ new Set() : void 0, expectKey: c === "{", path: path24, key: c === "{" ? "" : 0 });
-      if (frames.length > maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path24 || "/"}` };
+      const path25 = top ? pointer(top.path, top.key) : "";
+      frames.push({ keys: c === "{" ? /* @__PURE__ */ new Set() : void 0, expectKey: c === "{", path: path25, key: c === "{" ? "" : 0 });
+      if (frames.length > maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path25 || "/"}` };
     } else if (c === "}" || c === "]") {
       frames.pop();
     } else if (c === ",") {
@@ -55347,21 +55347,21 @@ function keyProblem(text2, maxDepth) {
 function jsonValueProblem(value, maxDepth = MAX_JSON_DEPTH) {
   const stack = [[value, 0, ""]];
   while (stack.length > 0) {
-    const [item, depth, path24] = stack.pop();
+    const [item, depth, path25] = stack.pop();
     if (typeof item === "string") {
-      if (LONE_SURROGATE.test(item)) return { kind: "lone-surrogate", message: `the string at ${path24 || "/"} holds a lone surrogate (${shown2(item).slice(0, 40)}), which no UTF-8 file can hold` };
+      if (LONE_SURROGATE.test(item)) return { kind: "lone-surrogate", message: `the string at ${path25 || "/"} holds a lone surrogate (${shown2(item).slice(0, 40)}), which no UTF-8 file can hold` };
       continue;
     }
     if (item === null || typeof item !== "object") continue;
-    if (depth >= maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path24 || "/"}` };
+    if (depth >= maxDepth) return { kind: "too-deep", message: `the JSON nests deeper than ${maxDepth} levels at ${path25 || "/"}` };
     if (Array.isArray(item)) {
-      item.forEach((v2, i2) => stack.push([v2, depth + 1, pointer(path24, i2)]));
+      item.forEach((v2, i2) => stack.push([v2, depth + 1, pointer(path25, i2)]));
       continue;
     }
     for (const key of Object.keys(item)) {
-      if (LONE_SURROGATE.test(key)) return { kind: "lone-surrogate", message: `the key ${shown2(key)} at ${path24 || "/"} holds a lone surrogate, which no UTF-8 file can hold` };
-      if (RESERVED_KEYS.has(key)) return { kind: "reserved-key", message: `the key "${key}" at ${path24 || "/"} is not allowed (JavaScript readers treat it specially)` };
-      stack.push([item[key], depth + 1, pointer(path24, key)]);
+      if (LONE_SURROGATE.test(key)) return { kind: "lone-surrogate", message: `the key ${shown2(key)} at ${path25 || "/"} holds a lone surrogate, which no UTF-8 file can hold` };
+      if (RESERVED_KEYS.has(key)) return { kind: "reserved-key", message: `the key "${key}" at ${path25 || "/"} is not allowed (JavaScript readers treat it specially)` };
+      stack.push([item[key], depth + 1, pointer(path25, key)]);
     }
   }
   return void 0;
@@ -55425,16 +55425,16 @@ function leafDigitsFor(fileCount, target2 = LEAF_TARGET) {
 function leafDigitsOf(snapshot) {
   return snapshot.leaf_digits ?? MIN_LEAF_DIGITS;
 }
-function leafOf(path24, digits = MIN_LEAF_DIGITS) {
-  return sha256Hex(path24).slice(0, digits);
+function leafOf(path25, digits = MIN_LEAF_DIGITS) {
+  return sha256Hex(path25).slice(0, digits);
 }
 function nodePath(prefix) {
   return prefix.length === 2 ? `${SNAPSHOT_PARTS_DIR}/${prefix}.json` : `${SNAPSHOT_PARTS_DIR}/${prefix.slice(0, 2)}/${prefix.slice(2).split("").join("/")}.json`;
 }
 var partPath = nodePath;
 var leafPath = nodePath;
-function isSnapshotFile(path24) {
-  return path24 === SNAPSHOT_PATH || path24.startsWith(`${SNAPSHOT_PARTS_DIR}/`);
+function isSnapshotFile(path25) {
+  return path25 === SNAPSHOT_PATH || path25.startsWith(`${SNAPSHOT_PARTS_DIR}/`);
 }
 var sortedRecord = (entries) => Object.fromEntries([...entries].sort((a, b3) => a[0] < b3[0] ? -1 : a[0] > b3[0] ? 1 : 0));
 function renderLeaf(leaf, files) {
@@ -55514,7 +55514,7 @@ var feedPagePath = (page) => `${API_ROOT}/feed/${page}.json`;
 var searchShardPath = (shard) => `${API_ROOT}/search-index/${shard}.json`;
 var artifactPath2 = (sha256) => `artifacts/sha256/${sha256}`;
 var FEED_PAGE_SIZE = 1e3;
-var url = (site, path24) => `${site.baseUrl}/${path24}`;
+var url = (site, path25) => `${site.baseUrl}/${path25}`;
 function primaryArtifact(record) {
   const artifacts2 = record.artifacts;
   if (record.kind === "crate") return artifacts2.find((a) => a.name.endsWith(".crate")) ?? artifacts2[0];
@@ -55636,7 +55636,7 @@ function renderSearchIndex(site, shards) {
     shards: [...shards.keys()].sort().map((s3) => ({ shard: s3, url: url(site, searchShardPath(s3)), packages: shards.get(s3).count, sha256: shards.get(s3).sha256 }))
   });
 }
-function renderNamespaceDoc(site, file, packages, commit, path24) {
+function renderNamespaceDoc(site, file, packages, commit, path25) {
   return stableJson({
     namespace: file.namespace,
     ...file.description ? { description: file.description } : {},
@@ -55645,7 +55645,7 @@ function renderNamespaceDoc(site, file, packages, commit, path24) {
     ...file.authority ? { authority: file.authority } : {},
     created_at: file.created_at,
     packages: [...packages].sort(),
-    record: url(site, path24),
+    record: url(site, path25),
     commit
   });
 }
@@ -55743,8 +55743,10 @@ function firstReadDigests(root, seq) {
 // src/api/full.ts
 import fs12 from "node:fs";
 import os5 from "node:os";
+import path9 from "node:path";
 
 // src/api/groups.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
 import fs10 from "node:fs";
 import path7 from "node:path";
 
@@ -57756,9 +57758,9 @@ function readCommitData(reader, oid) {
 }
 function walkTree(reader, tree, prefix, out) {
   for (const entry of reader.readTree(tree)) {
-    const path24 = `${prefix}${entry.name}`;
-    if (isTreeMode(entry.mode)) walkTree(reader, entry.oid, `${path24}/`, out);
-    else out.push({ path: path24, oid: entry.oid });
+    const path25 = `${prefix}${entry.name}`;
+    if (isTreeMode(entry.mode)) walkTree(reader, entry.oid, `${path25}/`, out);
+    else out.push({ path: path25, oid: entry.oid });
   }
 }
 
@@ -58080,6 +58082,13 @@ function childrenAt(reader, rootTree, id) {
 }
 
 // src/api/pages.ts
+async function loadPageRenderer(ref, format) {
+  const loaded = (await import(ref.url))[ref.name];
+  if (typeof loaded?.package !== "function" || loaded.format !== format) {
+    throw new Error(`${ref.url} exports no page renderer of format ${format} as ${ref.name} (found ${loaded?.format ?? "none"}): the build and its worker threads would write different pages`);
+  }
+  return loaded;
+}
 var NEWEST_COUNT = 12;
 var dependentsPath = (id) => `${API_ROOT}/dependents/${id}.json`;
 function renderDependentsDoc(doc) {
@@ -58129,6 +58138,7 @@ function siteFiles(files) {
 }
 
 // src/api/groups.ts
+var OPEN_PAGES_DIR = ".wharf/open-pages";
 function walk(reader, entry, file, out) {
   if (!isTreeMode(entry.mode)) {
     out.push({ path: file, oid: entry.oid });
@@ -58205,6 +58215,9 @@ function dependingRecord(name, version, line) {
 }
 function buildGroups(env, writer, task) {
   const { reader, site } = env;
+  const context = env.pages ? pageContext(site) : void 0;
+  const namespaces = new Map(task.namespaces);
+  const open2 = [];
   const commits = new Map(task.commits);
   const commitOf = (key) => {
     const commit = commits.get(key);
@@ -58217,9 +58230,9 @@ function buildGroups(env, writer, task) {
     const shaOf = /* @__PURE__ */ new Map();
     for (const files of packages.values()) for (const b3 of [...files.records, ...files.yanks, ...files.reports]) shaOf.set(b3.path, writer.write(b3.path, b3.bytes));
     for (const b3 of mirrored) writer.write(b3.path, b3.bytes);
-    for (const [id, files] of [...packages].sort((a, b3) => a[0] < b3[0] ? -1 : 1)) {
-      if (files.records.length === 0) continue;
-      const pkg = buildPackage(id, files, reader, env.indexDir);
+    const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort();
+    for (const id of ids) {
+      const pkg = buildPackage(id, packages.get(id), reader, env.indexDir);
       const lines = [];
       let yanked = 0;
       for (const v2 of pkg.versions) {
@@ -58236,13 +58249,38 @@ function buildGroups(env, writer, task) {
       writer.write(versionsPath(id), renderVersionsDoc(pkg, commit));
       out.push({ id, versions: pkg.versions.length, yanked, search: searchEntry(pkg, commit), feed: `${lines.join("\n")}
 `, crates: crateLines(pkg) });
+      if (env.pages) {
+        const children2 = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/"));
+        const pages = env.pages.package({ context, package: pkg, namespace: namespaces.get(pkg.namespace), children: children2 });
+        for (const [file2, bytes] of siteFiles(pages.files)) writer.write(file2, bytes);
+        open2.push(`${JSON.stringify(pages.open)}
+`);
+      }
     }
   }
-  return out;
+  if (!env.pages || !open2.length) return { packages: out };
+  const file = `${OPEN_PAGES_DIR}/${randomBytes2(8).toString("hex")}.jsonl`;
+  fs10.mkdirSync(path7.join(writer.root, OPEN_PAGES_DIR), { recursive: true });
+  fs10.writeFileSync(path7.join(writer.root, file), open2.join(""));
+  return { packages: out, openPages: file };
+}
+function closeGroupPages(pages, writer, task) {
+  const dependents2 = new Map(task.dependents);
+  const file = path7.join(writer.root, task.file);
+  const lines = fs10.readFileSync(file, "utf8").split("\n");
+  let closed = 0;
+  for (const line of lines) {
+    if (!line) continue;
+    const open2 = JSON.parse(line);
+    for (const [page, bytes] of siteFiles([pages.packagePage(open2, dependents2.get(open2.id) ?? [])])) writer.write(page, bytes);
+    closed++;
+  }
+  fs10.rmSync(file);
+  return closed;
 }
 
 // src/api/output.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
+import { randomBytes as randomBytes3 } from "node:crypto";
 import fs11 from "node:fs";
 import path8 from "node:path";
 var PARALLEL_WRITES = 32;
@@ -58305,7 +58343,7 @@ var OutputTree = class {
     await this.schedule(async () => {
       if (fs11.existsSync(full2)) return;
       await this.ensureDir(path8.dirname(full2));
-      const temp = `${full2}.${randomBytes2(4).toString("hex")}.tmp`;
+      const temp = `${full2}.${randomBytes3(4).toString("hex")}.tmp`;
       try {
         await fs11.promises.link(source, temp);
       } catch (e) {
@@ -58407,7 +58445,7 @@ var TreeWriter = class {
     const full2 = path8.join(this.root, file);
     this.ensureDir(path8.dirname(full2));
     if (!fs11.existsSync(full2)) {
-      const temp = `${full2}.${randomBytes2(4).toString("hex")}.tmp`;
+      const temp = `${full2}.${randomBytes3(4).toString("hex")}.tmp`;
       try {
         fs11.linkSync(source, temp);
       } catch (e) {
@@ -58471,9 +58509,9 @@ async function swapIn(out, tree) {
     if (!stat2.isDirectory() || !isReplaceable(out)) {
       throw new WharfError("USAGE", `${out} exists and is not an API directory build-api made`, { hint: "choose an empty or new --out directory" });
     }
-    await fs11.promises.rename(out, path8.join(builds, `old-${randomBytes2(4).toString("hex")}`));
+    await fs11.promises.rename(out, path8.join(builds, `old-${randomBytes3(4).toString("hex")}`));
   }
-  const link2 = `${out}.${randomBytes2(4).toString("hex")}.link`;
+  const link2 = `${out}.${randomBytes3(4).toString("hex")}.link`;
   await fs11.promises.symlink(path8.relative(path8.dirname(out), tree), link2);
   await fs11.promises.rename(link2, out);
   for (const entry of await fs11.promises.readdir(builds)) {
@@ -58499,7 +58537,11 @@ function historyLines(reader, trees) {
 function runJob(env, job) {
   if (job.kind === "history") return historyLines(env.reader, job.trees);
   if (job.kind === "groups") {
-    const packages = buildGroups(env, env.writer, job.task);
+    return { ...buildGroups(env, env.writer, job.task), written: env.writer.take() };
+  }
+  if (job.kind === "pages") {
+    if (!env.pages) throw new Error("a pages job reached a thread without a page renderer");
+    const packages = closeGroupPages(env.pages, env.writer, job.task);
     return { packages, written: env.writer.take() };
   }
   return job.leaves.map(([prefix, lines]) => {
@@ -58571,9 +58613,13 @@ function tsxEntry(url2) {
 function serve(setup) {
   const reader = ObjectReader.fromShared(setup.store);
   const env = { reader, writer: new TreeWriter(setup.root), site: setup.site, indexDir: setup.indexDir };
-  parentPort.on("message", ({ id, job }) => {
+  const pages = setup.pages ? loadPageRenderer(setup.pages.module, setup.pages.format) : void 0;
+  pages?.catch(() => {
+  });
+  parentPort.on("message", async ({ id, job }) => {
     let reply;
     try {
+      if (job.kind !== "history" && job.kind !== "leaves") env.pages = await pages;
       reply = { id, result: runJob(env, job) };
     } catch (e) {
       const error2 = e;
@@ -58736,8 +58782,11 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
     ctx.progress({ phase: "reading the history of main" });
     const chain = readChain(reader, ctx.head.oid);
     const threads = options2.threads ?? (chain.oids.length >= COMMITS_FOR_THREADS ? os5.availableParallelism() : 0);
-    if (threads > 0) pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir });
-    const env = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir };
+    if (threads > 0) {
+      const pages = ctx.pages ? { pages: { module: ctx.pages.module, format: ctx.pages.format } } : {};
+      pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir, ...pages });
+    }
+    const env = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir, ...ctx.pages ? { pages: ctx.pages } : {} };
     const run3 = (job) => pool ? pool.run(job) : Promise.resolve(runJob(env, job));
     const runs = [];
     for (let from = 0; from < chain.oids.length; from += COMMITS_PER_TASK) {
@@ -58803,13 +58852,15 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
       const where = classifyPath(file.path);
       if (where.kind === "namespace" && file.path.startsWith(`${NAMESPACES_DIR}/`) && file.path.split("/").length === 3) namespaceBlobs.set(where.namespace, blob);
     }
+    const namespaceFiles = new Map([...namespaceBlobs].map(([ns2, blob]) => [ns2, parseNamespace(blob)]));
     const tasks = [];
     const groups3 = [...items.values()];
     for (let i2 = 0; i2 < groups3.length; i2 += GROUPS_PER_TASK) {
       const slice = groups3.slice(i2, i2 + GROUPS_PER_TASK);
       const commits = [];
       for (const item of slice) for (const [key, ordinal] of scan.byGroup.get(`${item.ns}/${item.top}`) ?? []) commits.push([key, chain.oids[ordinal]]);
-      tasks.push({ items: slice, commits });
+      const namespaces = ctx.pages ? [...new Set(slice.map((item) => item.ns))].filter((ns2) => namespaceFiles.has(ns2)).map((ns2) => [ns2, namespaceFiles.get(ns2)]) : [];
+      tasks.push({ items: slice, commits, namespaces });
     }
     const leafChunks = /* @__PURE__ */ new Map();
     let lineCount = 0;
@@ -58828,6 +58879,7 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
       }
     };
     const summaries = [];
+    const openPages = [];
     const total = scan.born.size;
     ctx.progress({ phase: "packages", done: 0, total });
     await Promise.all(
@@ -58835,6 +58887,7 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
         const result = await run3({ kind: "groups", task });
         ctx.progress({ phase: "packages", done: summaries.length + result.packages.length, total });
         for (const summary2 of result.packages) summaries.push(summary2);
+        if (result.openPages) openPages.push({ file: result.openPages, ids: result.packages.map((p2) => p2.id) });
         addWritten(result.written);
       })
     );
@@ -58898,7 +58951,6 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
       if (members) members.push(id);
       else byNamespace.set(ns2, [id]);
     }
-    const namespaceFiles = new Map([...namespaceBlobs].map(([ns2, blob]) => [ns2, parseNamespace(blob)]));
     for (const [ns2, blob] of namespaceBlobs) {
       const file = namespaceFiles.get(ns2);
       const members = byNamespace.get(ns2) ?? [];
@@ -58906,18 +58958,18 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
       if (ctx.pages) for (const [file2, bytes] of siteFiles(ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))) writer.write(file2, bytes);
     }
     if (ctx.pages) {
-      let paged = 0;
-      for (const item of items.values()) {
-        ctx.progress({ phase: "pages", done: paged++, total: items.size });
-        const { packages } = readGroup(reader, item);
-        const ids = [...packages].filter(([, files2]) => files2.records.length > 0).map(([id]) => id).sort();
-        for (const id of ids) {
-          const pkg = buildPackage(id, packages.get(id), reader, ctx.repo.dir);
-          const children2 = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/"));
-          const input = { context: pageContext(site), package: pkg, namespace: namespaceFiles.get(pkg.namespace), dependents: sortedDependents(dependents2.get(id)), children: children2 };
-          for (const [file, bytes] of siteFiles(ctx.pages.package(input))) writer.write(file, bytes);
-        }
-      }
+      let closed = 0;
+      ctx.progress({ phase: "pages", done: 0, total: summaries.length });
+      await Promise.all(
+        openPages.map(async ({ file, ids }) => {
+          const lists = ids.filter((id) => dependents2.has(id)).map((id) => [id, sortedDependents(dependents2.get(id))]);
+          const result = await run3({ kind: "pages", task: { file, dependents: lists } });
+          closed += result.packages;
+          ctx.progress({ phase: "pages", done: closed, total: summaries.length });
+          addWritten(result.written);
+        })
+      );
+      await fs12.promises.rm(path9.join(root, OPEN_PAGES_DIR), { recursive: true, force: true });
     }
     dependents2.clear();
     writer.write(PATHS.packages, renderPackageList(summaries.map((s3) => s3.id), commitOid2(scan.touched.get("packages")) ?? null));
@@ -58998,7 +59050,7 @@ function normalizeBaseUrl(url2, option = "--base-url") {
 async function loadKey(repo, registry, pem) {
   let text2 = pem;
   if (text2 === void 0) {
-    const file = path9.join(repo.dir, REGISTRY_KEY_PATH);
+    const file = path10.join(repo.dir, REGISTRY_KEY_PATH);
     try {
       text2 = await fs13.promises.readFile(file, "utf8");
     } catch {
@@ -59017,7 +59069,7 @@ async function loadKey(repo, registry, pem) {
   return key;
 }
 async function buildApi(options2) {
-  const out = path9.resolve(options2.out);
+  const out = path10.resolve(options2.out);
   const baseUrl = normalizeBaseUrl(options2.baseUrl ?? DEFAULT_BASE_URL);
   const releases = options2.releases === void 0 ? void 0 : normalizeBaseUrl(options2.releases, "--releases");
   await fs13.promises.mkdir(buildsDirOf(out), { recursive: true });
@@ -59336,13 +59388,13 @@ async function incrementalBuild(ctx, out, since) {
     for (const id of [...render2].sort()) {
       let pkg = packages.get(id);
       if (!pkg) {
-        const files = readPackage(reader, ctx.head.tree, id);
-        if (!files) continue;
-        pkg = buildPackage(id, files, reader, ctx.repo.dir);
+        const files2 = readPackage(reader, ctx.head.tree, id);
+        if (!files2) continue;
+        pkg = buildPackage(id, files2, reader, ctx.repo.dir);
       }
       const doc = dependents2.get(id) ?? await tree.readJson(dependentsPath(id));
-      const input = { context: pageContext(site), package: pkg, namespace: namespaceFile2(pkg.namespace), dependents: sortedDependents(doc), children: childrenAt(reader, ctx.head.tree, id) };
-      await writeSiteFiles(tree, ctx.pages.package(input));
+      const { files, open: open2 } = ctx.pages.package({ context: pageContext(site), package: pkg, namespace: namespaceFile2(pkg.namespace), children: childrenAt(reader, ctx.head.tree, id) });
+      await writeSiteFiles(tree, [...files, ctx.pages.packagePage(open2, sortedDependents(doc))]);
     }
   }
   for (const ns2 of scan.namespaces) {
@@ -59558,8 +59610,8 @@ function linkTo(from, to3) {
 var CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
 var shells = /* @__PURE__ */ new Map();
 var MAX_SHELLS = 64;
-function shellOf(path24, current, name) {
-  const depth = path24.split("/").length - 1;
+function shellOf(path25, current, name) {
+  const depth = path25.split("/").length - 1;
   const key = `${depth}\0${current ?? ""}\0${name}`;
   let shell = shells.get(key);
   if (shell) return shell;
@@ -59717,8 +59769,8 @@ function renderAggregatePages(input) {
 }
 function renderNamespace(input) {
   const { namespace: file, context } = input;
-  const path24 = namespacePage(file.namespace);
-  const to3 = (target2) => linkTo(path24, target2);
+  const path25 = namespacePage(file.namespace);
+  const to3 = (target2) => linkTo(path25, target2);
   const owners = file.owners.map(
     (o) => "team" in o ? html`<li>${o.team} <span class="muted">(team)</span></li>` : html`<li>${o.login}${o.id !== void 0 ? html` <span class="muted">(GitHub id ${o.id})</span>` : ""}</li>`
   );
@@ -59741,11 +59793,12 @@ ${owners.length ? html`<ul>${owners}</ul>` : html`<p>None listed.</p>`}
 <section aria-labelledby="keys-title"><h2 id="keys-title">Signing keys</h2>
 <div class="scroll" role="region" aria-label="Signing keys" tabindex="0"><table><thead><tr><th scope="col">Key id</th><th scope="col">Algorithm</th><th scope="col">Added</th><th scope="col">State</th></tr></thead><tbody>${keys}</tbody></table></div>
 </section>`;
-  return [{ path: path24, bytes: renderPage({ path: path24, title: `${file.namespace} · ${context.registry.name}`, description: `Packages, owners and keys of the namespace ${file.namespace}`, context, main }) }];
+  return [{ path: path25, bytes: renderPage({ path: path25, title: `${file.namespace} · ${context.registry.name}`, description: `Packages, owners and keys of the namespace ${file.namespace}`, context, main }) }];
 }
 
 // src/site/package.ts
 var import_semver3 = __toESM(require_semver2(), 1);
+import { randomUUID as randomUUID2 } from "node:crypto";
 
 // node_modules/badge-maker/lib/color.js
 var import_css_color_converter = __toESM(require_lib3(), 1);
@@ -61075,9 +61128,11 @@ function targetStatus(matrix, name) {
 var CHART_VERSIONS = 24;
 var DESCRIPTION_MAX = 2e3;
 var to = (ctx, target2) => linkTo(ctx.path, target2);
-function packageLink(ctx, id) {
-  return checkPackageId(id) === void 0 ? html`<a href="${to(ctx, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`;
+function packageLinkFrom(from, id) {
+  return checkPackageId(id) === void 0 ? html`<a href="${linkTo(from, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`;
 }
+var packageLink = (ctx, id) => packageLinkFrom(ctx.path, id);
+var DEPENDENTS_SLOT = `\0${randomUUID2()}\0`;
 function statusPill(status) {
   const known = ["pass", "fail", "unavailable", "not-run", "skipped"].includes(status) ? status : "other";
   return html`<span class="status status-${known}">${status}</span>`;
@@ -61285,13 +61340,12 @@ function charts(ctx) {
     html`<div class="charts"><figure>${size}<figcaption>Artifact size</figcaption></figure>${speed ? html`<figure>${speed}<figcaption>Speed ratio, wasm / native (lower is faster)</figcaption></figure>` : html`<p class="muted">No speed measured yet.</p>`}</div>`
   );
 }
-function dependents(ctx) {
-  const list = ctx.input.dependents;
-  if (!list.length) return section("dependents", "Dependents", html`<p>No package depends on ${ctx.input.package.id} yet.</p>`);
+function dependents(page, id, list) {
+  if (!list.length) return section("dependents", "Dependents", html`<p>No package depends on ${id} yet.</p>`);
   return section(
     "dependents",
     `Dependents (${list.length})`,
-    html`<ul class="deps">${list.map((d) => html`<li>${packageLink(ctx, d.name)} <span class="muted">${d.version} needs</span> <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ""}</li>`)}</ul>`
+    html`<ul class="deps">${list.map((d) => html`<li>${packageLinkFrom(page, d.name)} <span class="muted">${d.version} needs</span> <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ""}</li>`)}</ul>`
   );
 }
 function children(ctx) {
@@ -61315,12 +61369,15 @@ ${artifacts(ctx, latest)}
 ${matrixSection(ctx, latest)}
 ${witSection(ctx, latest)}
 ${dependencies(ctx, latest)}
-${dependents(ctx)}
+${trusted(DEPENDENTS_SLOT)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
 ${signature(ctx, latest, ctx.input.namespace)}`;
-  return renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main });
+  const page = renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main });
+  const parts = page.split(DEPENDENTS_SLOT);
+  if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`);
+  return { id: pkg.id, path: ctx.path, head: parts[0], tail: parts[1] };
 }
 function versionPageHtml(ctx, entry) {
   const pkg = ctx.input.package;
@@ -61342,13 +61399,16 @@ function renderPackage(input) {
   const latestId = latestVersion(pkg);
   const latest = pkg.versions.find((v2) => v2.version === latestId) ?? pkg.versions[pkg.versions.length - 1];
   const files = [];
-  const page = (path24) => ({ input, path: path24, matrices });
-  files.push({ path: packagePage(pkg.id), bytes: packagePageHtml(page(packagePage(pkg.id)), latest) });
+  const page = (path25) => ({ input, path: path25, matrices });
+  const open2 = packagePageHtml(page(packagePage(pkg.id)), latest);
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) });
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && import_semver3.default.prerelease(latestId) !== null) });
   const matrix = latestId === null ? void 0 : matrices.get(latest.version);
   for (const target2 of badgeTargets(input, matrices)) files.push({ path: targetBadgePath(pkg.id, target2), bytes: targetBadge(target2, targetStatus(matrix, target2)) });
-  return files;
+  return { files, open: open2 };
+}
+function closePackagePage(open2, list) {
+  return { path: open2.path, bytes: `${open2.head}${dependents(open2.path, open2.id, list).text}${open2.tail}` };
 }
 
 // src/site/index.ts
@@ -61359,9 +61419,12 @@ var ASSETS = [
   { path: SCRIPT, bytes: asset("search.js") },
   { path: ICON, bytes: asset("icon.svg") }
 ];
+var MODULE_URL = import.meta.url.endsWith(".ts") ? import.meta.url : new URL("./site.js", import.meta.url).href;
 var siteRenderer = {
   format: SITE_FORMAT,
+  module: { url: MODULE_URL, name: "siteRenderer" },
   package: renderPackage,
+  packagePage: closePackagePage,
   namespace: renderNamespace,
   aggregates: (input) => [...renderAggregatePages(input), ...ASSETS]
 };
@@ -61504,8 +61567,8 @@ async function buildApiCommand(inputs, ctx) {
     throw new WharfError("USAGE", `build-api needs the ${INPUT.registryKey} input: the registry key signs the snapshot`, { hint: `pass it from a secret: ${INPUT.registryKey}: \${{ secrets.WHARF_REGISTRY_KEY }}` });
   }
   setSecret(inputs.registryKey);
-  const out = path10.resolve(ctx.workspace, inputs.out);
-  if (out === ctx.workspace || !out.startsWith(`${ctx.workspace}${path10.sep}`)) {
+  const out = path11.resolve(ctx.workspace, inputs.out);
+  if (out === ctx.workspace || !out.startsWith(`${ctx.workspace}${path11.sep}`)) {
     throw new WharfError("USAGE", `input ${INPUT.out}: "${inputs.out}" is not a directory inside the workspace`, { hint: "set out to a new directory, e.g. _site" });
   }
   const releases = inputs.releases ?? `${ctx.serverUrl.replace(/\/+$/, "")}/${ctx.repo.owner}/${ctx.repo.repo}`;
@@ -61514,7 +61577,7 @@ async function buildApiCommand(inputs, ctx) {
   const result = await group(
     `Building the API into ${inputs.out}`,
     () => buildApi({
-      repo: openRepo(path10.resolve(ctx.workspace, inputs.index)),
+      repo: openRepo(path11.resolve(ctx.workspace, inputs.index)),
       ref: "HEAD",
       out,
       ...inputs.baseUrl ? { baseUrl: inputs.baseUrl } : {},
@@ -61531,7 +61594,7 @@ async function buildApiCommand(inputs, ctx) {
 }
 function builtFrom(out) {
   try {
-    const state = JSON.parse(fs15.readFileSync(path10.join(out, PATHS.state), "utf8"));
+    const state = JSON.parse(fs15.readFileSync(path11.join(out, PATHS.state), "utf8"));
     return typeof state.commit === "string" && /^[0-9a-f]{40}$/.test(state.commit) ? state.commit : void 0;
   } catch {
     return void 0;
@@ -61539,7 +61602,7 @@ function builtFrom(out) {
 }
 
 // src/action/check.ts
-import path16 from "node:path";
+import path17 from "node:path";
 
 // src/core/submitter.ts
 var LOGIN = /^[A-Za-z0-9](?:-?[A-Za-z0-9])*(?:\[bot\])?$/;
@@ -62395,11 +62458,11 @@ async function runCheck(options2) {
   const teams = /* @__PURE__ */ new Set();
   const result = (changes) => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), changes, findings });
   const malformed = await malformedIn(repo, head, from);
-  for (const { path: path24, problem } of malformed) {
+  for (const { path: path25, problem } of malformed) {
     findings.push({
       rule: RULES.malformedTree,
-      file: path24 || ".",
-      message: `the tree ${path24 ? `of ${path24}/` : "at the root"} is malformed: ${problem.message}`,
+      file: path25 || ".",
+      message: `the tree ${path25 ? `of ${path25}/` : "at the root"} is malformed: ${problem.message}`,
       hint: "git fsck refuses this tree; commit the files with git itself (git add, git commit) rather than writing tree objects by hand"
     });
   }
@@ -62658,7 +62721,7 @@ var triggers_notification_paths_default = [
 ];
 function routeMatcher(paths) {
   const regexes = paths.map(
-    (path24) => path24.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+    (path25) => path25.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
   const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
   return new RegExp(regex2, "i");
@@ -64250,17 +64313,17 @@ function requestLog(octokit) {
     octokit.log.debug("request", options2);
     const start = Date.now();
     const requestOptions = octokit.request.endpoint.parse(options2);
-    const path24 = requestOptions.url.replace(options2.baseUrl, "");
+    const path25 = requestOptions.url.replace(options2.baseUrl, "");
     return request2(options2).then((response) => {
       const requestId = response.headers["x-github-request-id"];
       octokit.log.info(
-        `${requestOptions.method} ${path24} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path25} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       return response;
     }).catch((error2) => {
       const requestId = error2.response?.headers["x-github-request-id"] || "UNKNOWN";
       octokit.log.error(
-        `${requestOptions.method} ${path24} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path25} - ${error2.status} with id ${requestId} in ${Date.now() - start}ms`
       );
       throw error2;
     });
@@ -67522,7 +67585,7 @@ function createGitHub(options2) {
 import { spawnSync as spawnSync4 } from "node:child_process";
 import fs21 from "node:fs";
 import os9 from "node:os";
-import path15 from "node:path";
+import path16 from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 
 // package.json
@@ -67635,7 +67698,7 @@ function groupAlive(pgid) {
 // src/matrix/artifact.ts
 import fs19 from "node:fs";
 import os7 from "node:os";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // src/matrix/metrics.ts
 import zlib2 from "node:zlib";
@@ -68254,7 +68317,7 @@ function parseWorld(wit) {
 }
 
 // src/matrix/gc.ts
-import path12 from "node:path";
+import path13 from "node:path";
 
 // src/matrix/process.ts
 import { spawnSync } from "node:child_process";
@@ -68360,11 +68423,11 @@ function commandLine(command, args, env = {}) {
 import { spawnSync as spawnSync2 } from "node:child_process";
 import fs18 from "node:fs";
 import { createRequire as createRequire2 } from "node:module";
-import path11 from "node:path";
+import path12 from "node:path";
 import { fileURLToPath } from "node:url";
-var RUNNERS = path11.join(path11.dirname(fileURLToPath(import.meta.url)), "runners");
+var RUNNERS = path12.join(path12.dirname(fileURLToPath(import.meta.url)), "runners");
 function runnerScript(name) {
-  return path11.join(RUNNERS, name);
+  return path12.join(RUNNERS, name);
 }
 var nodeFlags;
 function nodeWasmFlags() {
@@ -68382,7 +68445,7 @@ function nodeWasmFlags() {
 function findWasmtime(env = process.env) {
   for (const dir of (env.PATH ?? "").split(":")) {
     if (!dir) continue;
-    const file = path11.join(dir, "wasmtime");
+    const file = path12.join(dir, "wasmtime");
     if (!fs18.existsSync(file)) continue;
     const out = spawnSync2(file, ["--version"], { encoding: "utf8", timeout: 3e4 });
     if (out.status !== 0) continue;
@@ -68394,12 +68457,12 @@ function findWasmtime(env = process.env) {
 function jcoInfo() {
   const require3 = createRequire2(import.meta.url);
   const api = require3.resolve("@bytecodealliance/jco");
-  const dir = path11.dirname(path11.dirname(api));
-  const pkg = JSON.parse(fs18.readFileSync(path11.join(dir, "package.json"), "utf8"));
-  return { bin: path11.join(dir, pkg.bin.jco ?? "dist/jco.js"), version: pkg.version };
+  const dir = path12.dirname(path12.dirname(api));
+  const pkg = JSON.parse(fs18.readFileSync(path12.join(dir, "package.json"), "utf8"));
+  return { bin: path12.join(dir, pkg.bin.jco ?? "dist/jco.js"), version: pkg.version };
 }
 async function withStats(statsDir, go2) {
-  const statsFile = path11.join(statsDir, `stats-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  const statsFile = path12.join(statsDir, `stats-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const output = await go2(statsFile);
   let stats = null;
   try {
@@ -68469,8 +68532,8 @@ function jcoExec(preopen, workDir, env) {
     gcEnabled: gc,
     run(file, args, options2) {
       return withStats(workDir, async (statsFile) => {
-        const outDir = await fs18.promises.mkdtemp(path11.join(workDir, "jco-"));
-        const hook2 = path11.join(outDir, "wharf-hook.mjs");
+        const outDir = await fs18.promises.mkdtemp(path12.join(workDir, "jco-"));
+        const hook2 = path12.join(outDir, "wharf-hook.mjs");
         await fs18.promises.copyFile(runnerScript("jco-hook.mjs"), hook2);
         try {
           return await runStep(process.execPath, [jco.bin, "run", "--jco-dir", outDir, "--jco-import", hook2, file, "--", ...args], {
@@ -68511,7 +68574,7 @@ function boundaryTyping(bytes) {
   return { met: true, evidence: `reference-typed boundary: ${typed.slice(0, 3).map((t) => t.name).join(", ")}` };
 }
 async function probeBoundary(file, name, timeoutMs) {
-  const out = await runStep(process.execPath, ["--no-warnings", runnerScript("boundary.mjs"), file, name, "1000"], { cwd: path12.dirname(file), env: process.env, timeoutMs });
+  const out = await runStep(process.execPath, ["--no-warnings", runnerScript("boundary.mjs"), file, name, "1000"], { cwd: path13.dirname(file), env: process.env, timeoutMs });
   let result;
   try {
     result = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "");
@@ -68655,7 +68718,7 @@ async function runArtifact(file, options2) {
     status: inspection.ok ? "pass" : "fail",
     toolchain: null,
     runtime: { name: "node", version: process.version, command: `node ${flags.join(" ")}` },
-    build: inspection.ok ? { status: "pass", reason: `a prebuilt ${kind}: it validates`, artifacts: [path13.basename(file)] } : { status: "fail", reason: inspection.reason, artifacts: [path13.basename(file)] },
+    build: inspection.ok ? { status: "pass", reason: `a prebuilt ${kind}: it validates`, artifacts: [path14.basename(file)] } : { status: "fail", reason: inspection.reason, artifacts: [path14.basename(file)] },
     test: { status: "not-run", reason: "an artifact carries no tests; give the crate directory to run them" },
     blame: [],
     metrics: { wall_ms: { build: null, test_build: null, test_run: null, total: 0 }, size: null, wasm: null, component: null, native: null }
@@ -68666,18 +68729,18 @@ async function runArtifact(file, options2) {
     g3: { met: null, evidence: "not probed" },
     g4: { met: false, evidence: "the artifact does not validate" }
   };
-  let name = path13.basename(file).replace(/\.wasm$/, "");
+  let name = path14.basename(file).replace(/\.wasm$/, "");
   if (inspection.ok) {
-    report3.metrics.size = sizeMetrics(bytes, path13.basename(file), kind === "component" ? "component" : "artifact");
+    report3.metrics.size = sizeMetrics(bytes, path14.basename(file), kind === "component" ? "component" : "artifact");
     report3.metrics.wasm = wasmMetrics(bytes);
-    const work = await fs19.promises.mkdtemp(path13.join(options2.workDir ?? os7.tmpdir(), "wharf-test-"));
+    const work = await fs19.promises.mkdtemp(path14.join(options2.workDir ?? os7.tmpdir(), "wharf-test-"));
     const forget = options2.keep ? () => {
     } : addCleanup(() => fs19.promises.rm(work, { recursive: true, force: true }));
     try {
       const modules = kind === "component" ? componentModules(bytes) : [bytes];
       const files = await Promise.all(
         modules.map(async (m2, i2) => {
-          const f2 = path13.join(work, `module-${i2}.wasm`);
+          const f2 = path14.join(work, `module-${i2}.wasm`);
           await fs19.promises.writeFile(f2, m2);
           return f2;
         })
@@ -68692,7 +68755,7 @@ async function runArtifact(file, options2) {
           if (pkg && pkg !== "root:component") name = pkg;
         } catch (e) {
           report3.status = "fail";
-          report3.build = { status: "fail", reason: `jco cannot read the component's WIT: ${e.message.split("\n")[0]}`, artifacts: [path13.basename(file)] };
+          report3.build = { status: "fail", reason: `jco cannot read the component's WIT: ${e.message.split("\n")[0]}`, artifacts: [path14.basename(file)] };
         }
         evidence.g2 = boundaryEvidence(bytes, report3.metrics.component?.resources ?? []);
         evidence.g3 = { met: null, evidence: "the boundary probe runs on core modules only" };
@@ -68851,9 +68914,9 @@ function pathTo(metadata2, name) {
   while (queue.length > 0) {
     const id = queue.shift();
     if (metadata2.packages.get(id)?.name === name) {
-      const path24 = [];
-      for (let at2 = id; at2 !== null; at2 = previous.get(at2) ?? null) path24.unshift(at2);
-      return path24;
+      const path25 = [];
+      for (let at2 = id; at2 !== null; at2 = previous.get(at2) ?? null) path25.unshift(at2);
+      return path25;
     }
     for (const dep of metadata2.nodes.get(id)?.deps ?? []) {
       if (!previous.has(dep)) {
@@ -69114,7 +69177,7 @@ function lastLines(text2, count2 = 3) {
 import { spawnSync as spawnSync3 } from "node:child_process";
 import fs20 from "node:fs";
 import os8 from "node:os";
-import path14 from "node:path";
+import path15 from "node:path";
 var TRIPLES = {
   "wasm32-unknown-unknown": ["wasm32-unknown-unknown"],
   // Renamed in Rust 1.78; older toolchains (Debian's 1.63) only know wasm32-wasi.
@@ -69122,9 +69185,9 @@ var TRIPLES = {
   "wasm32-wasip2": ["wasm32-wasip2"]
 };
 function defaultCandidates(env = process.env) {
-  const cargoHome = env.CARGO_HOME ?? path14.join(env.HOME ?? os8.homedir(), ".cargo");
+  const cargoHome = env.CARGO_HOME ?? path15.join(env.HOME ?? os8.homedir(), ".cargo");
   return [
-    { source: "rustup", binDir: path14.join(cargoHome, "bin") },
+    { source: "rustup", binDir: path15.join(cargoHome, "bin") },
     { source: "debian", binDir: "/usr/bin" }
   ];
 }
@@ -69137,8 +69200,8 @@ function probeToolchain(candidate, cwd, baseEnv = process.env) {
   return found;
 }
 function probe(candidate, cwd, baseEnv) {
-  const cargo2 = path14.join(candidate.binDir, "cargo");
-  const rustc = path14.join(candidate.binDir, "rustc");
+  const cargo2 = path15.join(candidate.binDir, "cargo");
+  const rustc = path15.join(candidate.binDir, "rustc");
   if (!fs20.existsSync(cargo2) || !fs20.existsSync(rustc)) return null;
   const env = toolchainEnv(candidate, rustc, baseEnv);
   const ask = (file, args) => {
@@ -69156,7 +69219,7 @@ function probe(candidate, cwd, baseEnv) {
     source: candidate.source,
     cargo: cargo2,
     rustc,
-    rustdoc: path14.join(candidate.binDir, "rustdoc"),
+    rustdoc: path15.join(candidate.binDir, "rustdoc"),
     rustcVersion: verbose.split("\n")[0],
     cargoVersion,
     version: [Number(release2[1]), Number(release2[2])],
@@ -69175,14 +69238,14 @@ function toolchainEnv(candidate, rustc, baseEnv) {
   const rest = (baseEnv.PATH ?? "").split(":").filter((p2) => p2 !== "" && p2 !== candidate.binDir && !otherBins.includes(p2));
   env.PATH = [candidate.binDir, ...rest].join(":");
   env.RUSTC = rustc;
-  env.RUSTDOC = path14.join(candidate.binDir, "rustdoc");
+  env.RUSTDOC = path15.join(candidate.binDir, "rustdoc");
   env.CARGO_TERM_COLOR = "never";
   env.CARGO_TERM_PROGRESS_WHEN = "never";
   env.RUSTUP_AUTO_INSTALL = "0";
   return env;
 }
 function hasTarget(toolchain2, triple) {
-  return fs20.existsSync(path14.join(toolchain2.sysroot, "lib", "rustlib", triple, "lib"));
+  return fs20.existsSync(path15.join(toolchain2.sysroot, "lib", "rustlib", triple, "lib"));
 }
 function planTarget(target2, toolchains) {
   for (const toolchain2 of toolchains) {
@@ -69209,7 +69272,7 @@ var TARGETS = ["native", "wasm32-unknown-unknown", "wasm32-wasip1", "wasm32-wasi
 var MAX_TEST_BLAME = 5;
 var LIB_KINDS = /* @__PURE__ */ new Set(["lib", "rlib", "cdylib", "dylib", "staticlib", "proc-macro"]);
 async function runMatrix(options2) {
-  const input = path15.resolve(options2.input);
+  const input = path16.resolve(options2.input);
   let stat2;
   try {
     stat2 = await fs21.promises.stat(input);
@@ -69219,7 +69282,7 @@ async function runMatrix(options2) {
   if (stat2.isFile()) {
     return runArtifact(input, options2);
   }
-  if (!fs21.existsSync(path15.join(input, "Cargo.toml"))) {
+  if (!fs21.existsSync(path16.join(input, "Cargo.toml"))) {
     throw new WharfError("NOT_FOUND", `${options2.input} has no Cargo.toml`, { hint: "give a crate directory (with Cargo.toml) or a .wasm file" });
   }
   return runCrate(input, options2);
@@ -69232,11 +69295,11 @@ async function runCrate(crateDir, options2) {
       hint: "install rustup, or on Debian: apt-get install rustc cargo libstd-rust-dev-wasm32 lld"
     });
   }
-  const work = await fs21.promises.mkdtemp(path15.join(options2.workDir ?? os9.tmpdir(), "wharf-test-"));
+  const work = await fs21.promises.mkdtemp(path16.join(options2.workDir ?? os9.tmpdir(), "wharf-test-"));
   const forget = options2.keep ? () => {
   } : addCleanup(() => fs21.promises.rm(work, { recursive: true, force: true }));
   try {
-    const targetDir = options2.targetDir ? path15.resolve(options2.targetDir) : path15.join(work, "target");
+    const targetDir = options2.targetDir ? path16.resolve(options2.targetDir) : path16.join(work, "target");
     const copies = new SourceCopies(crateDir, work);
     const progress = options2.onProgress ?? (() => {
     });
@@ -69248,7 +69311,7 @@ async function runCrate(crateDir, options2) {
       targetDir,
       toolchains,
       copies,
-      rootName: path15.basename(crateDir),
+      rootName: path16.basename(crateDir),
       manifest: null,
       wharfMeta: {},
       builds: /* @__PURE__ */ new Map(),
@@ -69320,29 +69383,29 @@ var SourceCopies = class {
   }
   async make(toolchain2) {
     const root = workspaceRoot(this.crateDir, toolchain2);
-    const dest = path15.join(this.work, `src-${toolchain2.source}`, path15.basename(root));
+    const dest = path16.join(this.work, `src-${toolchain2.source}`, path16.basename(root));
     await fs21.promises.cp(root, dest, {
       recursive: true,
       verbatimSymlinks: true,
       // A build directory or git history in the source is neither needed nor wanted in the throwaway copy.
       filter: (src) => {
-        const rel = path15.relative(root, src);
-        return rel !== "target" && !rel.split(path15.sep).includes(".git");
+        const rel = path16.relative(root, src);
+        return rel !== "target" && !rel.split(path16.sep).includes(".git");
       }
     });
-    const lock = path15.join(dest, "Cargo.lock");
+    const lock = path16.join(dest, "Cargo.lock");
     if (fs21.existsSync(lock) && (toolchain2.version[0] === 1 && toolchain2.version[1] < 78)) {
       const text2 = await fs21.promises.readFile(lock, "utf8");
       if (/^version = 4$/m.test(text2)) await fs21.promises.writeFile(lock, text2.replace(/^version = 4$/m, "version = 3"));
     }
-    return path15.join(dest, path15.relative(root, this.crateDir));
+    return path16.join(dest, path16.relative(root, this.crateDir));
   }
 };
 function workspaceRoot(crateDir, toolchain2) {
   const out = spawnSync4(toolchain2.cargo, ["locate-project", "--workspace", "--message-format", "plain"], { cwd: crateDir, env: toolchain2.env, encoding: "utf8", timeout: 6e4 });
   if (out.status !== 0) return crateDir;
-  const root = path15.dirname(out.stdout.trim());
-  return crateDir === root || crateDir.startsWith(`${root}${path15.sep}`) ? root : crateDir;
+  const root = path16.dirname(out.stdout.trim());
+  return crateDir === root || crateDir.startsWith(`${root}${path16.sep}`) ? root : crateDir;
 }
 async function cargoContext(ctx, plan) {
   return {
@@ -69393,7 +69456,7 @@ async function build(ctx, plan, target2) {
       else if (a.target.kind.includes("bin") && (wasm || a.executable === file)) result.outputs.push({ file, kind: "bin" });
     }
   }
-  result.build.artifacts = result.outputs.map((o) => path15.basename(o.file));
+  result.build.artifacts = result.outputs.map((o) => path16.basename(o.file));
   if (!built.ok) {
     result.build.reason = built.output.timedOut ? `timed out after ${cargoCtx.timeoutMs / 1e3}s` : "cargo build failed";
     result.blame.push(blameBuild(target2, built.errors, built.output.stderr, await ctx.metadataFor(plan), ctx.rootName));
@@ -69637,18 +69700,18 @@ async function runAdaptedP2(ctx) {
   const adapterBytes = await fs21.promises.readFile(preview1AdapterCommandPath());
   const start = performance3.now();
   const components = [];
-  const dir = await fs21.promises.mkdtemp(path15.join(ctx.work, "p2-"));
+  const dir = await fs21.promises.mkdtemp(path16.join(ctx.work, "p2-"));
   let sample = null;
   for (const e of outcome.executables) {
     const module2 = stripCustomSections(await fs21.promises.readFile(e.file), (name) => name === "name");
     const component = await componentNew(module2, [["wasi_snapshot_preview1", adapterBytes]]);
-    const file = path15.join(dir, `${path15.basename(e.file, ".wasm")}.component.wasm`);
+    const file = path16.join(dir, `${path16.basename(e.file, ".wasm")}.component.wasm`);
     await fs21.promises.writeFile(file, component);
     components.push({ name: e.name, file });
     sample ??= component;
   }
   const adaptMs = performance3.now() - start;
-  report3.build = { ...report3.build, artifacts: components.map((c) => path15.basename(c.file)) };
+  report3.build = { ...report3.build, artifacts: components.map((c) => path16.basename(c.file)) };
   report3.metrics.wall_ms.test_build = round2((report3.metrics.wall_ms.test_build ?? 0) + adaptMs);
   const cdylib = outcome.outputs.find((o) => o.kind === "cdylib" || o.kind === "bin");
   if (cdylib) await measureOutputs(report3, outcome);
@@ -69667,7 +69730,7 @@ async function measureOutputs(report3, outcome) {
   const output = outcome.outputs.find((o) => o.kind === "cdylib" && o.file.endsWith(".wasm")) ?? outcome.outputs.find((o) => o.file.endsWith(".wasm"));
   if (!output) return;
   const bytes = await fs21.promises.readFile(output.file);
-  report3.metrics.size = sizeMetrics(bytes, path15.basename(output.file), output.kind);
+  report3.metrics.size = sizeMetrics(bytes, path16.basename(output.file), output.kind);
   report3.metrics.wasm = wasmMetrics(bytes);
 }
 function median(values) {
@@ -70847,7 +70910,7 @@ async function check(inputs, ctx) {
   if (!pr2) {
     throw new WharfError("USAGE", `check judges a pull request, and the ${ctx.eventName} event names none`, { hint: "run check on pull_request, or set the pull-request input" });
   }
-  const repo = openRepo(path16.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path17.resolve(ctx.workspace, inputs.index));
   const judgement = await group(
     `Checking pull request #${pr2.number} by ${pr2.author.login}`,
     () => judgePullRequest({ repo, remote: "origin", token: inputs.token, number: pr2.number, headSha: pr2.headSha, author: pr2.author, submittedAt: pr2.createdAt, now: /* @__PURE__ */ new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }) })
@@ -70866,7 +70929,7 @@ async function check(inputs, ctx) {
 
 // src/action/context.ts
 import fs22 from "node:fs";
-import path17 from "node:path";
+import path18 from "node:path";
 var obj2 = (v2) => v2 && typeof v2 === "object" ? v2 : {};
 var str2 = (v2) => typeof v2 === "string" ? v2 : void 0;
 var num2 = (v2) => typeof v2 === "number" && Number.isSafeInteger(v2) ? v2 : void 0;
@@ -70932,7 +70995,7 @@ function readContext(env) {
     sha: env.GITHUB_SHA ?? "",
     actor: env.GITHUB_ACTOR ?? "",
     runId: Number.isSafeInteger(runId) && runId > 0 ? runId : void 0,
-    workspace: path17.resolve(need(env, "GITHUB_WORKSPACE")),
+    workspace: path18.resolve(need(env, "GITHUB_WORKSPACE")),
     apiUrl: env.GITHUB_API_URL || "https://api.github.com",
     serverUrl: env.GITHUB_SERVER_URL || "https://github.com",
     pullRequest: pullRequestOf(payload),
@@ -70942,7 +71005,7 @@ function readContext(env) {
 }
 
 // src/action/merge.ts
-import path18 from "node:path";
+import path19 from "node:path";
 var STATUS_LABELS = {
   merged: "wharf: merged",
   rejected: "wharf: rejected",
@@ -70955,7 +71018,7 @@ var DEFAULT_BLOCKING_LABELS = ["wharf: blocked"];
 var COMMENT_MARKER = "merge";
 async function merge2(inputs, ctx) {
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
-  const env = { inputs, ctx, github, repo: openRepo(path18.resolve(ctx.workspace, inputs.index)) };
+  const env = { inputs, ctx, github, repo: openRepo(path19.resolve(ctx.workspace, inputs.index)) };
   const pulls = await pullsToJudge(env);
   const decisions = [];
   const failures = [];
@@ -71109,7 +71172,7 @@ async function report2({ ctx, github }, pr2, judgement, gates, decision) {
 }
 
 // src/action/publish.ts
-import path21 from "node:path";
+import path22 from "node:path";
 
 // src/core/records.ts
 function versionRecord(fields, key) {
@@ -71210,11 +71273,11 @@ function signRecord(options2, bytes, file, url2) {
 // src/publish/crate.ts
 import fs26 from "node:fs";
 import os11 from "node:os";
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/publish/crate-archive.ts
 import fs25 from "node:fs";
-import path19 from "node:path";
+import path20 from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
 import Qr from "events";
@@ -74248,7 +74311,7 @@ function readCrateArchive(bytes, options2 = {}) {
 }
 async function unpackCrate(bytes, dest, options2 = {}) {
   const archive = readCrateArchive(bytes, options2);
-  const top = path19.join(dest, archive.topDir);
+  const top = path20.join(dest, archive.topDir);
   try {
     await new Promise((resolve, reject) => {
       const unpack = new Xt({
@@ -74289,7 +74352,7 @@ async function metadata(runner, manifest, offline) {
   return JSON.parse(await run(runner.cargo, args, { env: runner.env }));
 }
 function packageOf(meta, manifest) {
-  const found = meta.packages.find((p2) => path20.resolve(p2.manifest_path) === path20.resolve(manifest));
+  const found = meta.packages.find((p2) => path21.resolve(p2.manifest_path) === path21.resolve(manifest));
   if (!found) throw new WharfError("USAGE", `${manifest} is a virtual workspace manifest, not a crate`, { hint: "pass the directory of one member crate to --crate" });
   return found;
 }
@@ -74297,7 +74360,7 @@ async function packageCrate(dir, options2 = {}) {
   const runner = { cargo: options2.cargo ?? process.env.CARGO ?? "cargo", env: options2.env ?? process.env };
   const progress = options2.onProgress ?? (() => {
   });
-  const manifest = path20.resolve(dir, "Cargo.toml");
+  const manifest = path21.resolve(dir, "Cargo.toml");
   if (!fs26.existsSync(manifest)) throw new WharfError("NOT_FOUND", `${dir} has no Cargo.toml`, { hint: "pass the directory of the crate to --crate" });
   progress({ phase: "cargo metadata" });
   const source = await metadata(runner, manifest, false);
@@ -74305,14 +74368,14 @@ async function packageCrate(dir, options2 = {}) {
   progress({ phase: `cargo package (builds ${pkg.name} ${pkg.version} to verify it)` });
   await run(runner.cargo, ["package", "--manifest-path", manifest], { env: runner.env });
   progress({ phase: "reading the .crate" });
-  const file = path20.join(source.target_directory, "package", `${pkg.name}-${pkg.version}.crate`);
+  const file = path21.join(source.target_directory, "package", `${pkg.name}-${pkg.version}.crate`);
   const bytes = await fs26.promises.readFile(file);
-  const unpacked = await fs26.promises.mkdtemp(path20.join(os11.tmpdir(), "wharf-crate-"));
+  const unpacked = await fs26.promises.mkdtemp(path21.join(os11.tmpdir(), "wharf-crate-"));
   const removeUnpacked = () => fs26.promises.rm(unpacked, { recursive: true, force: true });
   const forget = addCleanup(removeUnpacked);
   try {
     const top = await unpackCrate(bytes, unpacked, { topDir: `${pkg.name}-${pkg.version}` });
-    const packedManifest = path20.join(top, "Cargo.toml");
+    const packedManifest = path21.join(top, "Cargo.toml");
     const packed = await metadata(runner, packedManifest, true);
     return { file, bytes, manifest: packageOf(packed, packedManifest) };
   } finally {
@@ -74399,9 +74462,9 @@ async function publishToGitHub(github, options2) {
   if (formatProblem) throw new WharfError("INVALID_ARTIFACT", `${options2.file}: ${formatProblem}`, { hint: "publish the file the build produced" });
   const asset2 = await ensureAsset(github, options2, draft.artifacts[0].name);
   const record = signRecord({ ...options2, version }, options2.bytes, options2.file, asset2.url);
-  const path24 = recordPath(options2.name, version);
+  const path25 = recordPath(options2.name, version);
   const problems = schemaErrors("record", record);
-  if (problems.length) throw new WharfError("INVALID_INPUT", `${path24} would be invalid: ${problems.join("; ")}`, { hint: "check the values passed on the command line" });
+  if (problems.length) throw new WharfError("INVALID_INPUT", `${path25} would be invalid: ${problems.join("; ")}`, { hint: "check the values passed on the command line" });
   const index = await github.repos.get(options2.index);
   const base = await github.git.getRef(index, `heads/${index.defaultBranch}`);
   if (!base) throw new WharfError("NOT_AN_INDEX", `${full(index)} has no ${index.defaultBranch} branch`, { hint: "point --github at an index repo made by `wharf init --github`" });
@@ -74419,7 +74482,7 @@ async function publishToGitHub(github, options2) {
     viaFork = true;
     blob = await github.git.createBlob(target2, content);
   }
-  const tree = await github.git.createTree(target2, { baseTree: baseCommit.tree, entries: [{ path: path24, sha: blob }] });
+  const tree = await github.git.createTree(target2, { baseTree: baseCommit.tree, entries: [{ path: path25, sha: blob }] });
   const message = `Publish ${options2.name}@${version}
 
 sha256 ${record.artifacts[0].sha256}, ${record.artifacts[0].size} bytes, from ${full(options2.from)}@${options2.tag}
@@ -74629,14 +74692,14 @@ async function publish(inputs, ctx) {
   const fields = { privateKey: inputs.key, author: ctx.actor, repository: `${ctx.serverUrl}/${ctx.repo.owner}/${ctx.repo.repo}` };
   let prepared;
   if (inputs.crate !== void 0) {
-    const crateDir = path21.resolve(ctx.workspace, inputs.crate);
+    const crateDir = path22.resolve(ctx.workspace, inputs.crate);
     prepared = await group(
       `cargo package in ${inputs.crate}`,
       () => prepareCrate({ crateDir, ...inputs.name ? { name: inputs.name } : {}, ...inputs.version ? { version: inputs.version } : {}, ...fields, cratesNamespace: "crates" })
     );
   } else {
     if (!inputs.name || !inputs.version) throw new WharfError("USAGE", `publishing an artifact needs the ${INPUT.name} and ${INPUT.version} inputs`, { hint: "set name to namespace:name and version to the SemVer version" });
-    const file = path21.resolve(ctx.workspace, inputs.artifact);
+    const file = path22.resolve(ctx.workspace, inputs.artifact);
     prepared = { file, bytes: await readArtifactFile(file), options: { ...fields, name: inputs.name, version: inputs.version } };
   }
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
@@ -74658,7 +74721,7 @@ async function publish(inputs, ctx) {
 }
 
 // src/action/release.ts
-import path22 from "node:path";
+import path23 from "node:path";
 async function release(inputs, ctx) {
   const before = inputs.before ?? ctx.push?.before;
   const after = inputs.after ?? ctx.push?.after ?? (ctx.sha || void 0);
@@ -74670,11 +74733,11 @@ async function release(inputs, ctx) {
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
   const result = await group(
     `Releasing the versions ${before.slice(0, 12)}..${after.slice(0, 12)} added`,
-    () => releaseVersions({ github, index: ctx.repo, repo: openRepo(path22.resolve(ctx.workspace, inputs.index)), before, after, progress: (m2) => info(m2) })
+    () => releaseVersions({ github, index: ctx.repo, repo: openRepo(path23.resolve(ctx.workspace, inputs.index)), before, after, progress: (m2) => info(m2) })
   );
   const released = result.versions.filter((v2) => !v2.error).map((v2) => `${v2.name}@${v2.version}`);
   const shipped = new Set(released);
-  const repo = openRepo(path22.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path23.resolve(ctx.workspace, inputs.index));
   const found = await group(
     "Reading the validated matrix reports",
     () => validatedReports({ github, index: ctx.repo, repo, before: ZERO2.test(before) ? void 0 : before, after, workflowPath: `.github/workflows/${inputs.validateWorkflow}` })
@@ -74716,7 +74779,7 @@ ${packages.join("\n")}`;
 // src/action/test.ts
 import { execFile as execFile2 } from "node:child_process";
 import fs27 from "node:fs";
-import path23 from "node:path";
+import path24 from "node:path";
 import { promisify } from "node:util";
 var REPORTS_DIR2 = "wharf-reports";
 async function test(inputs, ctx) {
@@ -74725,7 +74788,7 @@ async function test(inputs, ctx) {
   }
   const { id, version } = parsePackageRef(inputs.package);
   const [target2] = parseTargets(inputs.target);
-  const repo = openRepo(path23.resolve(ctx.workspace, inputs.index));
+  const repo = openRepo(path24.resolve(ctx.workspace, inputs.index));
   const head = await resolveCommit(repo, "HEAD");
   const record = await readJsonAt(repo, head, recordPath(id, version));
   if (!record) throw new WharfError("NOT_FOUND", `the checkout has no record of ${inputs.package}`, { hint: "run test in a checkout of the pull request that adds the version" });
@@ -74734,7 +74797,7 @@ async function test(inputs, ctx) {
     throw new WharfError("USAGE", `${inputs.package} is not tested on ${inputs.target}`, { hint: `its legs are ${legTargets(record, registry.policy).join(", ")}` });
   }
   const artifact = record.artifacts[0];
-  const temp = await fs27.promises.mkdtemp(path23.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
+  const temp = await fs27.promises.mkdtemp(path24.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
   const bytes = await group(
     `Fetching ${artifact.name} (${artifact.size} bytes)`,
     () => fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
@@ -74742,12 +74805,12 @@ async function test(inputs, ctx) {
   if (sha256Hex(bytes) !== artifact.sha256) {
     throw new WharfError("INVALID_ARTIFACT", `${artifact.url} does not have the sha256 the record declares`, { hint: "the artifact changed since it was published; publish a new version" });
   }
-  let input = path23.join(temp, path23.basename(artifact.name) || "artifact");
+  let input = path24.join(temp, path24.basename(artifact.name) || "artifact");
   await fs27.promises.writeFile(input, bytes);
-  if (record.kind === "crate") input = await unpackCrate2(input, path23.join(temp, "crate"));
+  if (record.kind === "crate") input = await unpackCrate2(input, path24.join(temp, "crate"));
   const report3 = await group(`Testing ${inputs.package} on ${target2}`, () => runMatrix({ input, targets: [target2], workDir: temp, signature: "signed" }));
-  const file = path23.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target: target2 }));
-  await fs27.promises.mkdir(path23.dirname(file), { recursive: true });
+  const file = path24.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target: target2 }));
+  await fs27.promises.mkdir(path24.dirname(file), { recursive: true });
   await fs27.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
 `);
   setOutput(OUTPUT.report, file);
@@ -74758,7 +74821,7 @@ async function unpackCrate2(file, dir) {
   await promisify(execFile2)("tar", ["-xzf", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
   const top = await fs27.promises.readdir(dir);
   if (top.length !== 1) throw new WharfError("INVALID_ARTIFACT", `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: "publish the .crate cargo package writes" });
-  return path23.join(dir, top[0]);
+  return path24.join(dir, top[0]);
 }
 
 // src/action/main.ts
