@@ -2,9 +2,10 @@
  * The worker threads of a full build. Each opens the index's object store
  * over the packs the main thread read into shared memory, takes groups of
  * packages, writes their files into the new tree itself, and sends back
- * short summaries and the snapshot lines of what it wrote. Once the
- * dependents lists are complete they render the site's package pages too,
- * with a renderer each imports itself (PageRenderer.module).
+ * short summaries and the snapshot lines of what it wrote. With a site,
+ * each imports the page renderer itself (PageRenderer.module), renders a
+ * package's pages as it reads the package, and completes the package pages
+ * once the main thread has every dependents list.
  *
  * A worker runs this very module (`import.meta.url`), so the build needs no
  * separate entry file: run from TypeScript (tsx, vitest) the worker first
