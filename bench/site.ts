@@ -79,6 +79,8 @@ export async function run(): Promise<void> {
         'full, with site, s': site.wall.toFixed(1),
         'site adds (wall)': pct(site.wall, api.wall),
         'site adds (CPU)': pct(site.cpu, api.cpu),
+        // Each round's pair, so the spread a loaded machine makes is in sight.
+        'site adds by round (wall / CPU)': runs.api.map((a, i) => `${pct(runs.site[i]!.wall, a.wall)} / ${pct(runs.site[i]!.cpu, a.cpu)}`).join(', '),
         'peak RSS, MB (API / site)': `${api.rss.toFixed(0)} / ${site.rss.toFixed(0)}`,
         '+1 version, s (API / site)': `${incApi.wall.toFixed(2)} / ${incSite.wall.toFixed(2)}`,
         'files rewritten (API / site)': `${incApi.written} / ${incSite.written}`,
