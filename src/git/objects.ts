@@ -7,9 +7,11 @@
  * isomorphic-git spends ~250 µs per object on a packed repo (it probes for a
  * loose file and lists the pack directory before every read, and loads whole
  * pack indexes into maps); this reader looks an object up in a pack index
- * with a binary search over one fanout bucket, reads and inflates only that
- * object, and keeps the trees and commits it read last. It only reads:
- * isomorphic-git stays the one writer.
+ * with a binary search over one fanout bucket, reading only the blocks of
+ * the index that search touches (a bucket of a million-version index is
+ * half a megabyte; a lookup reads a few kilobytes of it), reads and inflates
+ * only that object, and keeps the trees and commits it read last. It only
+ * reads: isomorphic-git stays the one writer.
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -31,6 +33,10 @@ const MAX_PACK_IN_MEMORY = 2 * 1024 ** 3
 const OFS_DELTA = 6
 const REF_DELTA = 7
 const OID_START = 8 + 256 * 4
+/** Object ids per block of a pack index read from disk (5 KiB): a binary search touches one block per level below the last it shares with earlier searches. */
+const IDS_PER_BLOCK = 256
+/** Blocks of a pack index kept per pack (5 MiB): the upper levels of every bucket's search stay in memory. */
+const MAX_BLOCKS = 1024
 
 const corruptHint = { hint: 'the repo may be corrupt or tampered with: run git fsck' }
 
@@ -49,6 +55,8 @@ interface Pack {
   fanout: Uint32Array
   idx?: Buffer
   bytes?: Buffer
+  /** Blocks of object ids of the index read so far, by block number (when the index is not in memory). */
+  blocks: Map<number, Buffer>
   /** Recently rebuilt objects by offset: the bases of delta chains. */
   bases: Map<number, GitObject>
 }
@@ -98,7 +106,7 @@ function openPack(idxFile: string, bulk: boolean): Pack {
     const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START))
     fd = fs.openSync(file, 'r')
     const size = fs.fstatSync(fd).size
-    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, bases: new Map() }
+    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, blocks: new Map(), bases: new Map() }
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
       pack.bytes = readShared(file, size)
@@ -111,57 +119,65 @@ function openPack(idxFile: string, bulk: boolean): Pack {
   }
 }
 
-/** Pack offset of `oid` (20 raw bytes), or -1. */
-function findInPack(pack: Pack, oid: Buffer): number {
+/**
+ * The object ids of the index from `i` on, as a buffer and the byte offset
+ * of id `i` in it; the buffer holds at least that id. In memory it is the
+ * index itself; on disk, the cached block that holds `i`.
+ */
+function idsAt(pack: Pack, i: number): [Buffer, number] {
+  if (pack.idx) return [pack.idx, OID_START + i * 20]
+  const block = Math.floor(i / IDS_PER_BLOCK)
+  let ids = pack.blocks.get(block)
+  if (!ids) {
+    const first = block * IDS_PER_BLOCK
+    ids = readAt(pack.idxFd, OID_START + first * 20, Math.min(IDS_PER_BLOCK, pack.count - first) * 20)
+    if (ids.length % 20 !== 0 || ids.length === 0) throw new WharfError('IO', `${pack.file.replace(/\.pack$/, '.idx')} ends early`, corruptHint)
+    if (pack.blocks.size >= MAX_BLOCKS) pack.blocks.delete(pack.blocks.keys().next().value!)
+    pack.blocks.set(block, ids)
+  }
+  return [ids, (i - block * IDS_PER_BLOCK) * 20]
+}
+
+/** The first position in the fanout bucket of `oid[0]` whose id is not below `oid` (20 raw bytes), and the bucket's end. */
+function lowerBound(pack: Pack, oid: Buffer): [number, number] {
   const first = oid[0]!
-  const lo = first === 0 ? 0 : pack.fanout[first - 1]!
+  let a = first === 0 ? 0 : pack.fanout[first - 1]!
   const hi = pack.fanout[first]!
-  if (lo === hi) return -1
-  const bucket = pack.idx ? pack.idx : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20)
-  const base = pack.idx ? OID_START + lo * 20 : 0
+  let b = hi
   // Compare four bytes at a time as numbers; only equal words need the full compare.
   const word = oid.readUInt32BE(0)
-  let a = 0
-  let b = hi - lo - 1
-  let found = -1
-  while (a <= b) {
+  while (a < b) {
     const mid = (a + b) >>> 1
-    const at = base + mid * 20
-    const other = bucket.readUInt32BE(at)
-    const c = other !== word ? (word < other ? -1 : 1) : oid.compare(bucket, at, at + 20, 0, 20)
-    if (c === 0) {
-      found = lo + mid
-      break
-    }
-    if (c < 0) b = mid - 1
-    else a = mid + 1
+    const [ids, at] = idsAt(pack, mid)
+    const other = ids.readUInt32BE(at)
+    const below = other !== word ? other < word : ids.compare(oid, 0, 20, at, at + 20) < 0
+    if (below) a = mid + 1
+    else b = mid
   }
-  if (found < 0) return -1
+  return [a, hi]
+}
+
+/** Pack offset of `oid` (20 raw bytes), or -1. */
+function findInPack(pack: Pack, oid: Buffer): number {
+  const [found, hi] = lowerBound(pack, oid)
+  if (found >= hi) return -1
+  const [ids, at] = idsAt(pack, found)
+  if (ids.compare(oid, 0, 20, at, at + 20) !== 0) return -1
   const offStart = OID_START + pack.count * 24
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0)
   if (!(offset & 0x80000000)) return offset
-  const at = offStart + pack.count * 4 + (offset & 0x7fffffff) * 8
-  const large = pack.idx ? pack.idx.subarray(at, at + 8) : readAt(pack.idxFd, at, 8)
-  return large.readUInt32BE(0) * 2 ** 32 + large.readUInt32BE(4)
+  const large = offStart + pack.count * 4 + (offset & 0x7fffffff) * 8
+  const bytes = pack.idx ? pack.idx.subarray(large, large + 8) : readAt(pack.idxFd, large, 8)
+  return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4)
 }
 
 /** Object ids in a pack that start with `prefix` (hex), at most `limit`: a binary search to the first, then the run of them. */
 function matchInPack(pack: Pack, prefix: string, limit: number): string[] {
-  const first = parseInt(prefix.slice(0, 2), 16)
-  const lo = first === 0 ? 0 : pack.fanout[first - 1]!
-  const hi = pack.fanout[first]!
-  const bucket = pack.idx ? pack.idx.subarray(OID_START + lo * 20, OID_START + hi * 20) : readAt(pack.idxFd, OID_START + lo * 20, (hi - lo) * 20)
-  const low = Buffer.from(prefix.padEnd(40, '0'), 'hex')
-  let a = 0
-  let b = hi - lo
-  while (a < b) {
-    const mid = (a + b) >>> 1
-    if (bucket.compare(low, 0, 20, mid * 20, mid * 20 + 20) < 0) a = mid + 1
-    else b = mid
-  }
+  const [from, hi] = lowerBound(pack, Buffer.from(prefix.padEnd(40, '0'), 'hex'))
   const out: string[] = []
-  for (let i = a; i < hi - lo && out.length < limit; i++) {
-    const oid = bucket.toString('hex', i * 20, i * 20 + 20)
+  for (let i = from; i < hi && out.length < limit; i++) {
+    const [ids, at] = idsAt(pack, i)
+    const oid = ids.toString('hex', at, at + 20)
     if (!oid.startsWith(prefix)) break
     out.push(oid)
   }
@@ -260,7 +276,7 @@ export class ObjectReader {
     const bytes = Buffer.from(shared.bytes)
     const fanout = parseFanout(shared.file, idx)
     const idxFile = shared.file.replace(/\.pack$/, '.idx')
-    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, idx, bytes, bases: new Map() })
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, idx, bytes, blocks: new Map(), bases: new Map() })
     this.known.add(idxFile)
   }
 
@@ -305,6 +321,7 @@ export class ObjectReader {
     for (const pack of this.packs.splice(0)) {
       if (pack.fd >= 0) fs.closeSync(pack.fd)
       if (pack.idxFd >= 0) fs.closeSync(pack.idxFd)
+      pack.blocks.clear()
     }
     this.known.clear()
     this.cache.clear()

@@ -102,6 +102,63 @@ describe('ObjectReader', () => {
   })
 })
 
+describe('ObjectReader over large pack indexes', () => {
+  /** `count` small blobs in one new pack (fast-import writes one per run), numbered from `from`. */
+  function importBlobs(dir: string, from: number, count: number): void {
+    const commands: string[] = []
+    for (let i = from; i < from + count; i++) {
+      const body = `blob number ${i}\n`
+      commands.push(`blob\ndata ${Buffer.byteLength(body)}\n${body}\n`)
+    }
+    // glibc handing memory back to the kernel after every object makes fast-import many times slower.
+    const env = { ...GIT_ENV, MALLOC_TOP_PAD_: String(256 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32 - 1), MALLOC_MMAP_THRESHOLD_: String(2 ** 32 - 1) }
+    execFileSync('git', ['-C', dir, 'fast-import', '--quiet', '--done'], { input: `${commands.join('')}done\n`, env })
+  }
+
+  it('finds every object of packs whose fanout buckets cross the blocks it reads of their indexes, and objects written after the reader, as git does', async () => {
+    const dir = await tempDir('wharf-objects-large-')
+    git(dir, 'init', '-q', '-b', 'main')
+    // Two packs of 40,000: a fanout bucket holds ~156 ids, and most of them straddle two of the 256-id blocks a search reads.
+    importBlobs(dir, 0, 40_000)
+    importBlobs(dir, 40_000, 40_000)
+    expect(fs.readdirSync(path.join(dir, '.git/objects/pack')).filter((f) => f.endsWith('.idx'))).toHaveLength(2)
+    const listed = git(dir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)').toString().trim().split('\n')
+    expect(listed).toHaveLength(80_000)
+    const reader = new ObjectReader(dir)
+    try {
+      // Every id, in an order that jumps between buckets and packs; and ids one bit off a real one at either end are in none.
+      const missing: string[] = []
+      let found = 0
+      for (const [i, oid] of [...listed].reverse().entries()) {
+        if (reader.has(oid)) found++
+        if (i % 10 === 0) {
+          for (const at of [19, 1]) {
+            const near = Buffer.from(oid, 'hex')
+            near[at]! ^= 1
+            if (reader.has(near.toString('hex'))) missing.push(near.toString('hex'))
+          }
+        }
+      }
+      expect(found).toBe(80_000)
+      expect(missing).toEqual([])
+      for (const oid of listed.filter((_, i) => i % 400 === 0)) {
+        expect(reader.read(oid).data.equals(git(dir, 'cat-file', 'blob', oid))).toBe(true)
+        expect(reader.expand(oid.slice(0, 12), 10)).toEqual([oid])
+      }
+      // A loose object and a third pack written after the reader was made are found.
+      const loose = execFileSync('git', ['-C', dir, 'hash-object', '-w', '--stdin'], { input: 'written after the reader\n' }).toString().trim()
+      expect(reader.read(loose).data.toString()).toBe('written after the reader\n')
+      importBlobs(dir, 80_000, 1000)
+      const before = new Set(listed)
+      const late = git(dir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)').toString().trim().split('\n').filter((oid) => !before.has(oid) && oid !== loose)
+      expect(late).toHaveLength(1000)
+      for (const oid of late.slice(0, 50)) expect(reader.read(oid).data.toString()).toMatch(/^blob number 80\d{3}\n$/)
+    } finally {
+      reader.close()
+    }
+  })
+})
+
 describe('ObjectReader.expand', () => {
   it('finds objects by a prefix of their id, packed and loose, as git rev-parse does', async () => {
     const dir = await randomHistory(fc.sample(step, { numRuns: 8, seed: 3 }))
