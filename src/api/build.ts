@@ -26,6 +26,8 @@ import {
   feedPagePath,
   FEED_PAGE_SIZE,
   namespaceDocPath,
+  PACKAGE_LIST_PAGE_SIZE,
+  packageListPagePath,
   PATHS,
   primaryArtifact,
   renderCrateDoc,
@@ -33,6 +35,7 @@ import {
   renderNamespaceDoc,
   renderNamespaceList,
   renderPackageList,
+  renderPackageListPage,
   renderSearchShard,
   renderVersionDoc,
   renderVersionsDoc,
@@ -115,6 +118,8 @@ export interface Sizes {
   searchShard: number
   /** Files a snapshot leaf holds on average before the tree grows a level (LEAF_TARGET). */
   snapshotLeaf: number
+  /** Package ids per page of the package list (PACKAGE_LIST_PAGE_SIZE). */
+  packageListPage: number
 }
 
 export interface BuildApiResult {
@@ -199,7 +204,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         key: await loadKey(options.repo, registry, options.registryKey),
         now: options.now ?? new Date(),
         ttlSeconds: options.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
-        sizes: { searchShard: SEARCH_SHARD_MAX, snapshotLeaf: LEAF_TARGET, ...options.sizes },
+        sizes: { searchShard: SEARCH_SHARD_MAX, snapshotLeaf: LEAF_TARGET, packageListPage: PACKAGE_LIST_PAGE_SIZE, ...options.sizes },
         warnings: [],
         pages: options.pages,
         progress: options.onProgress ?? (() => {}),
@@ -446,6 +451,8 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   if (state.base_url !== ctx.baseUrl) return `the output was built for ${state.base_url}, not ${ctx.baseUrl}`
   if (state.releases !== ctx.site.releases) return `the output's downloads pointed at ${state.releases ?? 'the registry store'}, not ${ctx.site.releases ?? 'the registry store'}`
   if (state.commit !== since) return `the output was built from ${state.commit.slice(0, 12)}, not from ${since.slice(0, 12)}`
+  const packageList = await tree.readJson<{ total: number; page_size: number }>(PATHS.packages).catch(() => undefined)
+  if (packageList?.page_size !== ctx.sizes.packageListPage || packageList.total !== state.counts.packages) return `its package list is not paged by ${ctx.sizes.packageListPage} over ${state.counts.packages} packages`
   if ((state.pages ?? null) !== (ctx.pages?.format ?? null)) {
     return ctx.pages ? (state.pages ? `its pages are of format ${state.pages}, this build writes ${ctx.pages.format}` : 'the output has no pages yet') : 'the output has pages and this build writes none'
   }
@@ -565,8 +572,19 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     if (ctx.pages) await writeSiteFiles(tree, ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))
   }
   if (scan.newPackages.size) {
-    const previous = (await tree.readJson<{ packages: string[] }>(PATHS.packages))?.packages ?? []
-    await tree.write(PATHS.packages, renderPackageList([...new Set([...previous, ...scan.newPackages])], commitOf('packages')!))
+    // New packages go on the end of the list: the last page (when it has room) and the pages after it.
+    const size = ctx.sizes.packageListPage
+    const total = state.counts.packages
+    const born = (id: string) => scan.born.get(id)!
+    const fresh = [...scan.newPackages].sort((a, b) => born(a) - born(b) || (a < b ? -1 : 1))
+    const firstPage = Math.floor(total / size)
+    const kept = total % size === 0 ? [] : ((await tree.readJson<{ packages: string[] }>(packageListPagePath(firstPage)))?.packages ?? [])
+    const ids = [...kept, ...fresh]
+    for (let at = 0; at < ids.length; at += size) {
+      const page = ids.slice(at, at + size)
+      await tree.write(packageListPagePath(firstPage + at / size), renderPackageListPage(firstPage + at / size, size, page, chain[born(page[page.length - 1]!)]!.oid))
+    }
+    await tree.write(PATHS.packages, renderPackageList(site, total + fresh.length, size, commitOf('packages')!))
   }
   if (scan.touched.has('namespaces')) await tree.write(PATHS.namespaces, renderNamespaceList(readNamespaceNames(reader, ctx.head.tree), commitOf('namespaces')!))
 

@@ -37,10 +37,13 @@ export const namespaceDocPath = (ns: string) => `${API_ROOT}/namespaces/${ns}`
 export const crateDocPath = (key: string) => `${API_ROOT}/crates/${key}`
 export const feedPagePath = (page: number) => `${API_ROOT}/feed/${page}.json`
 export const searchShardPath = (shard: string) => `${API_ROOT}/search-index/${shard}.json`
+export const packageListPagePath = (page: number) => `${API_ROOT}/package-list/${page}.json`
 export const artifactPath = (sha256: string) => `artifacts/sha256/${sha256}`
 
 /** Events per change-feed page: a full page never changes again, so caches keep it forever. */
 export const FEED_PAGE_SIZE = 1000
+/** Package ids per page of the package list: a new package rewrites the last page and the list's head, at any registry size. */
+export const PACKAGE_LIST_PAGE_SIZE = 1000
 
 export interface Blob {
   /** Path in the index repo, which is also its path in the output. */
@@ -260,9 +263,19 @@ export function renderNamespaceDoc(site: Site, file: NamespaceFile, packages: st
   })
 }
 
-export function renderPackageList(packages: string[], commit: string | null): string {
-  const sorted = [...packages].sort()
-  return stableJson({ packages: sorted, total: sorted.length, commit })
+/** `packages.json`: how many packages there are and where the pages that name them are; `commit` is the one that added the newest. */
+export function renderPackageList(site: Site, total: number, pageSize: number, commit: string | null): string {
+  const pages = Math.ceil(total / pageSize)
+  return stableJson({ total, page_size: pageSize, pages, last_page: pages ? pages - 1 : null, page_url: `${site.baseUrl}/${API_ROOT}/package-list/{page}.json`, commit })
+}
+
+/**
+ * A page of the package list: the ids of packages `page * pageSize` on, in
+ * the order they first appeared on main (by id within one commit), so a new
+ * package only ever goes on the end; `commit` added the last of them.
+ */
+export function renderPackageListPage(page: number, pageSize: number, packages: string[], commit: string): string {
+  return stableJson({ page, page_size: pageSize, first: page * pageSize, commit, packages })
 }
 
 export function renderNamespaceList(namespaces: string[], commit: string | null): string {

@@ -24,12 +24,14 @@ import {
   feedPageOf,
   feedPagePath,
   namespaceDocPath,
+  packageListPagePath,
   PATHS,
   renderCrateDoc,
   renderFeedPage,
   renderNamespaceDoc,
   renderNamespaceList,
   renderPackageList,
+  renderPackageListPage,
   renderSearchShard,
   searchShardPath,
   type Counts,
@@ -297,7 +299,14 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       await fs.promises.rm(path.join(root, OPEN_PAGES_DIR), { recursive: true, force: true })
     }
     dependents.clear()
-    writer.write(PATHS.packages, renderPackageList(summaries.map((s) => s.id), commitOid(scan.touched.get('packages')) ?? null))
+    // The package list in pages, in the order packages first appeared: an incremental build only ever appends to it.
+    const listed = summaries.map((s) => ({ id: s.id, born: scan.born.get(s.id) ?? -1 })).sort((a, b) => a.born - b.born || (a.id < b.id ? -1 : 1))
+    const pageSize = ctx.sizes.packageListPage
+    for (let at = 0; at < listed.length; at += pageSize) {
+      const page = listed.slice(at, at + pageSize)
+      writer.write(packageListPagePath(at / pageSize), renderPackageListPage(at / pageSize, pageSize, page.map((p) => p.id), commitOid(page[page.length - 1]!.born) ?? ctx.head.oid))
+    }
+    writer.write(PATHS.packages, renderPackageList(site, listed.length, pageSize, commitOid(scan.touched.get('packages')) ?? null))
     writer.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOid(scan.touched.get('namespaces')) ?? null))
 
     const searchOf = new Map(summaries.map((s) => [s.id, s.search]))

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { PATHS, primaryArtifact, versionsPath } from '../api/index.js'
+import { namespaceDocPath, PATHS, primaryArtifact, versionsPath } from '../api/index.js'
 import type { TrustedKey } from '../core/dsse.js'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
@@ -18,7 +18,7 @@ import { createHttp, type FetchLike, type HttpOptions } from './http.js'
 import { LOCKFILE, parseLockfile, renderLockfile, sortPackages, splitRequest, type LockedPackage, type Lockfile } from './lockfile.js'
 import { openReader, type RegistryReader } from './reader.js'
 import { parseNamespaceFile, verifyRecord } from './records.js'
-import { matches, resolve, type PackageIndex, type Requirement } from './resolve.js'
+import { closeNames, matches, resolve, type PackageIndex, type Requirement } from './resolve.js'
 
 export const DEFAULT_INSTALL_DIR = 'wasm_components'
 
@@ -318,10 +318,18 @@ async function resolveLock(options: InstallOptions, reader: RegistryReader, reco
     async dependencies(name, version) {
       return (await records.record(name, version)).record.dependencies
     },
-    async names() {
-      const bytes = await reader.read(PATHS.packages)
-      const doc = bytes ? (JSON.parse(bytes.toString('utf8')) as { packages?: unknown }) : {}
-      return Array.isArray(doc.packages) ? doc.packages.filter((x): x is string => typeof x === 'string') : []
+    async names(name) {
+      // The packages of the name's namespace, or of the namespaces closest to it: a few small documents at any registry size.
+      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+      const json = async (file: string): Promise<Record<string, unknown> | undefined> => {
+        const bytes = await reader.read(file)
+        return bytes ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : undefined
+      }
+      const ns = name.slice(0, name.indexOf(':'))
+      const own = await json(namespaceDocPath(ns))
+      if (own) return strings(own.packages)
+      const near = closeNames(ns, strings((await json(PATHS.namespaces))?.namespaces))
+      return (await Promise.all(near.map(async (other) => strings((await json(namespaceDocPath(other)))?.packages)))).flat()
     },
   }
   const resolution = await resolve(index, { roots, locked })

@@ -36,8 +36,8 @@ export interface PackageIndex {
   versions(name: string): Promise<VersionList | undefined>
   /** The dependencies a version's verified record declares. */
   dependencies(name: string, version: string): Promise<{ name: string; req: string; optional: boolean }[]>
-  /** Every package name, for suggestions when one is unknown. */
-  names?(): Promise<string[]>
+  /** Package names that may be close to `name` (those of its namespace, or of namespaces close to it), for suggestions when it is unknown. */
+  names?(name: string): Promise<string[]>
 }
 
 export interface ResolveOptions {
@@ -99,7 +99,7 @@ export function closeNames(name: string, known: readonly string[]): string[] {
 }
 
 async function unknownPackage(index: PackageIndex, req: Requirement): Promise<WharfError> {
-  const close = index.names ? closeNames(req.name, await index.names()) : []
+  const close = index.names ? closeNames(req.name, await index.names(req.name)) : []
   return new WharfError('UNKNOWN_PACKAGE', `${req.name}${req.from ? ` (needed by ${req.from})` : ''} is not in the registry`, {
     hint: close.length ? `did you mean ${close.join(', ')}?` : '`wharf search WORD` lists what the registry holds',
   })

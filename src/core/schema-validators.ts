@@ -37,6 +37,7 @@ export const SCHEMA_IDS: Record<SchemaName, string> = {
   'api-stats': 'wharf:api/v1#/$defs/stats',
   'api-health': 'wharf:api/v1#/$defs/health',
   'api-packages': 'wharf:api/v1#/$defs/packageList',
+  'api-package-list-page': 'wharf:api/v1#/$defs/packageListPage',
   'api-namespaces': 'wharf:api/v1#/$defs/namespaceList',
   'api-namespace': 'wharf:api/v1#/$defs/namespace',
   'api-crate': 'wharf:api/v1#/$defs/crate',

@@ -13,6 +13,7 @@ export type ApiSchemaName =
   | 'api-stats'
   | 'api-health'
   | 'api-packages'
+  | 'api-package-list-page'
   | 'api-namespaces'
   | 'api-namespace'
   | 'api-crate'

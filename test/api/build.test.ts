@@ -74,7 +74,8 @@ describe('incremental builds equal full builds', () => {
     expectSame(out)
     const doc = readJson(incremental, 'api/v1/packages/acme:calc/fmt/0.1.0-rc.1')
     expect(doc.dependencies).toEqual([{ name: 'acme:calc', version: '^1.0.0', optional: true }])
-    expect(readJson(incremental, 'api/v1/packages.json')).toMatchObject({ packages: ['acme:calc', 'acme:calc/fmt'], total: 2 })
+    expect(readJson(incremental, 'api/v1/packages.json')).toMatchObject({ total: 2, pages: 1, page_url: `${BASE}/api/v1/package-list/{page}.json` })
+    expect(readJson(incremental, 'api/v1/package-list/0.json')).toMatchObject({ first: 0, packages: ['acme:calc', 'acme:calc/fmt'] })
     // the parent package's documents sit next to the nested package's directory
     expect(readJson(incremental, 'api/v1/packages/acme:calc/versions').versions).toEqual(['1.0.0', '1.1.0'])
   })

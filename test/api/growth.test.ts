@@ -1,8 +1,8 @@
 /**
  * What a large registry does to the documents that are cut by size, reached
  * on a small index by shrinking the sizes: a search shard that outgrows its
- * size splits in sixteen (and again below), and the snapshot's tree grows a
- * level when its leaves fill up. Incremental builds across each of these
+ * size splits in sixteen (and again below), the package list fills page
+ * after page, and the snapshot's tree grows a level when its leaves fill up. Incremental builds across each of these
  * write the bytes a full build writes, the snapshot verifies, and every
  * shard and tree node has its schema.
  */
@@ -77,7 +77,7 @@ describe('a registry that outgrows its shard and leaf sizes', () => {
     const probe = path.join(work, 'probe')
     await buildApi({ repo: idx.repo, out: probe, baseUrl: BASE, now: NOW })
     const files = readJson<{ file_count: number }>(probe, 'snapshot.json').file_count
-    sizes = { searchShard: 1, snapshotLeaf: (files + 4) / 4096 }
+    sizes = { searchShard: 1, snapshotLeaf: (files + 4) / 4096, packageListPage: 2 }
     out = path.join(work, 'public')
     const first = await buildApi({ repo: idx.repo, out, baseUrl: BASE, now: NOW, sizes })
     expect(first.mode).toBe('full')
@@ -99,7 +99,17 @@ describe('a registry that outgrows its shard and leaf sizes', () => {
     const tree = readTree(out)
     const problems: string[] = []
     for (const [file, bytes] of tree) {
-      const schema = file.startsWith('api/v1/search-index/') ? (file.endsWith('index.json') ? 'api-search-index' : 'api-search-shard') : file === 'snapshot.json' ? 'snapshot' : undefined
+      const schema = file.startsWith('api/v1/search-index/')
+        ? file.endsWith('index.json')
+          ? 'api-search-index'
+          : 'api-search-shard'
+        : file === 'snapshot.json'
+          ? 'snapshot'
+          : file === 'api/v1/packages.json'
+            ? 'api-packages'
+            : file.startsWith('api/v1/package-list/')
+              ? 'api-package-list-page'
+              : undefined
       const node = file.startsWith('snapshot/') ? JSON.parse(bytes.toString('utf8')) : undefined
       const name = schema ?? (node?.schema === 'wharf:snapshot-leaf/v1' ? 'snapshot-leaf' : node ? 'snapshot-part' : undefined)
       if (name) problems.push(...schemaErrors(name as never, JSON.parse(bytes.toString('utf8'))).map((p) => `${file}: ${p}`))
@@ -123,6 +133,16 @@ describe('a registry that outgrows its shard and leaf sizes', () => {
       expect(readJson<{ packages: { name: string }[] }>(out, `api/v1/search-index/${shard.shard}.json`).packages.map((p) => p.name)).toEqual([name])
     }
     expect(fs.existsSync(path.join(out, `api/v1/search-index/${digit}.json`))).toBe(false)
+  })
+
+  it('pages the package list in the order packages came, each new one going on the end', () => {
+    const head = readJson<{ total: number; pages: number; page_size: number }>(out, 'api/v1/packages.json')
+    // acme:calc, then the four colliding names, one commit each
+    expect(head).toMatchObject({ total: 5, pages: 3, page_size: 2 })
+    const pages = [0, 1, 2].map((page) => readJson<{ first: number; packages: string[] }>(out, `api/v1/package-list/${page}.json`))
+    expect(pages.map((p) => p.first)).toEqual([0, 2, 4])
+    expect(pages.flatMap((p) => p.packages)).toEqual(['acme:calc', ...collidingNames(4)])
+    expect(fs.existsSync(path.join(out, 'api/v1/package-list/3.json'))).toBe(false)
   })
 
   it('grows the snapshot tree a level when its leaves fill up, which a client walks down to every file', async () => {

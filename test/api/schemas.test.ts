@@ -44,6 +44,7 @@ function schemaFor(file: string): SchemaName | 'bytes' | 'lines' | 'report' | un
   if (/^api\/v1\/crates\/[a-z][a-z0-9-]*$/.test(file)) return 'api-crate'
   if (/^api\/v1\/dependents\/[a-z][a-z0-9-]*:.+\.json$/.test(file)) return 'api-dependents'
   if (/^api\/v1\/feed\/\d+\.json$/.test(file)) return 'api-feed-page'
+  if (/^api\/v1\/package-list\/\d+\.json$/.test(file)) return 'api-package-list-page'
   if (/^api\/v1\/search-index\/[0-9a-f]\.json$/.test(file)) return 'api-search-shard'
   if (/^api\/v1\/packages\/[a-z][a-z0-9-]*:.+\/versions$/.test(file)) return 'api-versions'
   if (/^api\/v1\/packages\/[a-z][a-z0-9-]*:.+\/[^/]+$/.test(file) && checkVersion(file.split('/').pop()!) === undefined) return 'api-version'
