@@ -7,11 +7,12 @@
  * isomorphic-git spends ~250 µs per object on a packed repo (it probes for a
  * loose file and lists the pack directory before every read, and loads whole
  * pack indexes into maps); this reader looks an object up in a pack index
- * with a binary search over one fanout bucket, reading only the blocks of
- * the index that search touches (a bucket of a million-version index is
- * half a megabyte; a lookup reads a few kilobytes of it), reads and inflates
- * only that object, and keeps the trees and commits it read last. It only
- * reads: isomorphic-git stays the one writer.
+ * by interpolation within one fanout bucket (object ids are uniform hashes,
+ * so the id's own value says where in the bucket it sits), reading one
+ * window of ids around that guess (a bucket of a million-version index is
+ * half a megabyte; a lookup reads ten kilobytes of it, at any size), reads
+ * and inflates only that object, and keeps the trees and commits it read
+ * last. It only reads: isomorphic-git stays the one writer.
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -33,10 +34,16 @@ const MAX_PACK_IN_MEMORY = 2 * 1024 ** 3
 const OFS_DELTA = 6
 const REF_DELTA = 7
 const OID_START = 8 + 256 * 4
-/** Object ids per block of a pack index read from disk (5 KiB): a binary search touches one block per level below the last it shares with earlier searches. */
-const IDS_PER_BLOCK = 256
-/** Blocks of a pack index kept per pack (5 MiB): the upper levels of every bucket's search stay in memory. */
-const MAX_BLOCKS = 1024
+/**
+ * Ids read from a pack index around an interpolated guess (10 KiB). The
+ * guess is off by at most about half the square root of the bucket's size
+ * (one standard deviation: 80 ids in a bucket of 27,000, a million-version
+ * index), so one window nearly always holds the id, and a second, guessed
+ * between the ids the first one read, does.
+ */
+const WINDOW = 512
+/** Guesses by interpolation before halving instead: ids are hashes, but a pack index is read from disk and trusted only so far. */
+const INTERPOLATIONS = 3
 
 const corruptHint = { hint: 'the repo may be corrupt or tampered with: run git fsck' }
 
@@ -53,10 +60,10 @@ interface Pack {
   size: number
   count: number
   fanout: Uint32Array
+  /** Ids read at a time from an index on disk (WINDOW). */
+  window: number
   idx?: Buffer
   bytes?: Buffer
-  /** Blocks of object ids of the index read so far, by block number (when the index is not in memory). */
-  blocks: Map<number, Buffer>
   /** Recently rebuilt objects by offset: the bases of delta chains. */
   bases: Map<number, GitObject>
 }
@@ -98,7 +105,7 @@ function parseFanout(idxFile: string, head: Buffer): Uint32Array {
   return fanout
 }
 
-function openPack(idxFile: string, bulk: boolean): Pack {
+function openPack(idxFile: string, bulk: boolean, window: number): Pack {
   const file = idxFile.replace(/\.idx$/, '.pack')
   const idxFd = fs.openSync(idxFile, 'r')
   let fd = -1
@@ -106,7 +113,7 @@ function openPack(idxFile: string, bulk: boolean): Pack {
     const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START))
     fd = fs.openSync(file, 'r')
     const size = fs.fstatSync(fd).size
-    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, blocks: new Map(), bases: new Map() }
+    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Map() }
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
       pack.bytes = readShared(file, size)
@@ -119,50 +126,75 @@ function openPack(idxFile: string, bulk: boolean): Pack {
   }
 }
 
-/**
- * The object ids of the index from `i` on, as a buffer and the byte offset
- * of id `i` in it; the buffer holds at least that id. In memory it is the
- * index itself; on disk, the cached block that holds `i`.
- */
-function idsAt(pack: Pack, i: number): [Buffer, number] {
-  if (pack.idx) return [pack.idx, OID_START + i * 20]
-  const block = Math.floor(i / IDS_PER_BLOCK)
-  let ids = pack.blocks.get(block)
-  if (!ids) {
-    const first = block * IDS_PER_BLOCK
-    ids = readAt(pack.idxFd, OID_START + first * 20, Math.min(IDS_PER_BLOCK, pack.count - first) * 20)
-    if (ids.length % 20 !== 0 || ids.length === 0) throw new WharfError('IO', `${pack.file.replace(/\.pack$/, '.idx')} ends early`, corruptHint)
-    if (pack.blocks.size >= MAX_BLOCKS) pack.blocks.delete(pack.blocks.keys().next().value!)
-    pack.blocks.set(block, ids)
-  }
-  return [ids, (i - block * IDS_PER_BLOCK) * 20]
+/** Ids `from`..`to - 1` of a pack index, as one buffer. */
+function idsOf(pack: Pack, from: number, to: number): Buffer {
+  if (pack.idx) return pack.idx.subarray(OID_START + from * 20, OID_START + to * 20)
+  const ids = readAt(pack.idxFd, OID_START + from * 20, (to - from) * 20)
+  if (ids.length !== (to - from) * 20) throw new WharfError('IO', `${pack.file.replace(/\.pack$/, '.idx')} ends early`, corruptHint)
+  return ids
 }
 
-/** The first position in the fanout bucket of `oid[0]` whose id is not below `oid` (20 raw bytes), and the bucket's end. */
-function lowerBound(pack: Pack, oid: Buffer): [number, number] {
-  const first = oid[0]!
-  let a = first === 0 ? 0 : pack.fanout[first - 1]!
-  const hi = pack.fanout[first]!
-  let b = hi
-  // Compare four bytes at a time as numbers; only equal words need the full compare.
+/** Where in [0, 1) an id sits among all ids that share its first byte: the next four bytes as a fraction. */
+const fractionOf = (ids: Buffer, at: number): number => ids.readUInt32BE(at + 1) / 2 ** 32
+
+/** The first position among `ids` (a run of ids) whose id is not below `oid`; the run's length when there is none. */
+function bisect(ids: Buffer, oid: Buffer): number {
   const word = oid.readUInt32BE(0)
+  let a = 0
+  let b = ids.length / 20
   while (a < b) {
     const mid = (a + b) >>> 1
-    const [ids, at] = idsAt(pack, mid)
+    const at = mid * 20
+    // Compare four bytes at a time as numbers; only equal words need the full compare.
     const other = ids.readUInt32BE(at)
     const below = other !== word ? other < word : ids.compare(oid, 0, 20, at, at + 20) < 0
     if (below) a = mid + 1
     else b = mid
   }
-  return [a, hi]
+  return a
+}
+
+/**
+ * The first position in the fanout bucket of `oid[0]` whose id is not
+ * below `oid` (20 raw bytes), the bucket's end, and the id at that position
+ * when it was read on the way. An index in memory is
+ * bisected; one on disk is read a window at a time around where the id's
+ * value says it lies, narrowing the range by each window until one holds
+ * the answer (after a few guesses, windows in the middle: a bisection).
+ */
+function lowerBound(pack: Pack, oid: Buffer): [number, number, Buffer | undefined] {
+  const first = oid[0]!
+  let lo = first === 0 ? 0 : pack.fanout[first - 1]!
+  const end = pack.fanout[first]!
+  if (pack.idx) return [lo + bisect(idsOf(pack, lo, end), oid), end, undefined]
+  let hi = end
+  let loKey = 0
+  let hiKey = 1
+  const key = fractionOf(oid, 0)
+  for (let round = 0; lo < hi; round++) {
+    const share = round < INTERPOLATIONS && hiKey > loKey ? Math.min(1, Math.max(0, (key - loKey) / (hiKey - loKey))) : 0.5
+    const guess = lo + Math.floor((hi - lo) * share)
+    const start = Math.max(lo, Math.min(guess - (pack.window >> 1), hi - pack.window))
+    const stop = Math.min(hi, start + pack.window)
+    const ids = idsOf(pack, start, stop)
+    const at = bisect(ids, oid)
+    if (at === 0 && start > lo) {
+      hi = start
+      hiKey = fractionOf(ids, 0)
+    } else if (at === stop - start && stop < hi) {
+      lo = stop
+      loKey = fractionOf(ids, ids.length - 20)
+    } else {
+      return [start + at, end, at < stop - start ? ids.subarray(at * 20, at * 20 + 20) : undefined]
+    }
+  }
+  return [lo, end, undefined]
 }
 
 /** Pack offset of `oid` (20 raw bytes), or -1. */
 function findInPack(pack: Pack, oid: Buffer): number {
-  const [found, hi] = lowerBound(pack, oid)
-  if (found >= hi) return -1
-  const [ids, at] = idsAt(pack, found)
-  if (ids.compare(oid, 0, 20, at, at + 20) !== 0) return -1
+  const [found, end, id] = lowerBound(pack, oid)
+  if (found >= end || (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1
   const offStart = OID_START + pack.count * 24
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0)
   if (!(offset & 0x80000000)) return offset
@@ -171,12 +203,12 @@ function findInPack(pack: Pack, oid: Buffer): number {
   return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4)
 }
 
-/** Object ids in a pack that start with `prefix` (hex), at most `limit`: a binary search to the first, then the run of them. */
+/** Object ids in a pack that start with `prefix` (hex), at most `limit`: the first found as any id is, then the run of them. */
 function matchInPack(pack: Pack, prefix: string, limit: number): string[] {
-  const [from, hi] = lowerBound(pack, Buffer.from(prefix.padEnd(40, '0'), 'hex'))
+  const [from, end] = lowerBound(pack, Buffer.from(prefix.padEnd(40, '0'), 'hex'))
+  const ids = idsOf(pack, from, Math.min(end, from + limit))
   const out: string[] = []
-  for (let i = from; i < hi && out.length < limit; i++) {
-    const [ids, at] = idsAt(pack, i)
+  for (let at = 0; at < ids.length; at += 20) {
     const oid = ids.toString('hex', at, at + 20)
     if (!oid.startsWith(prefix)) break
     out.push(oid)
@@ -247,11 +279,13 @@ export class ObjectReader {
   /**
    * @param dir the work tree of the repo
    * @param bulk read whole packs into memory: for reading most of a repo (a full build)
+   * @param window ids read at a time from a pack index on disk (tests make it small to reach what a large index does)
    */
   constructor(
     private readonly dir: string,
     private readonly bulk = false,
     shared?: SharedStore,
+    private readonly window = WINDOW,
   ) {
     this.objectsDir = path.join(dir, '.git', 'objects')
     for (const pack of shared?.packs ?? []) this.adopt(pack)
@@ -276,7 +310,7 @@ export class ObjectReader {
     const bytes = Buffer.from(shared.bytes)
     const fanout = parseFanout(shared.file, idx)
     const idxFile = shared.file.replace(/\.pack$/, '.idx')
-    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, idx, bytes, blocks: new Map(), bases: new Map() })
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, bytes, bases: new Map() })
     this.known.add(idxFile)
   }
 
@@ -296,7 +330,7 @@ export class ObjectReader {
       // A pack is written before its index, and a half-written index is skipped until the next scan.
       let pack: Pack
       try {
-        pack = openPack(idxFile, this.bulk)
+        pack = openPack(idxFile, this.bulk, this.window)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue
         throw e
@@ -321,7 +355,6 @@ export class ObjectReader {
     for (const pack of this.packs.splice(0)) {
       if (pack.fd >= 0) fs.closeSync(pack.fd)
       if (pack.idxFd >= 0) fs.closeSync(pack.idxFd)
-      pack.blocks.clear()
     }
     this.known.clear()
     this.cache.clear()
