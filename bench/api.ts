@@ -19,6 +19,10 @@
  * `npm run bench -- api` runs all three sizes (1,000,000 takes a while);
  * `npm run bench` runs the first two; WHARF_BENCH_API_SIZES=a,b,c picks
  * others. Indexes and outputs go to a temp dir removed after each size.
+ * With WHARF_BENCH_API_KEEP=1 the generated indexes are kept in
+ * `.bench/api/<versions>/` and used again by the next run (main set back to
+ * the generated tip), so a second run at a million versions does not wait
+ * for the generator.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -27,12 +31,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildApi } from '../src/api/index.js'
 import { runCheck } from '../src/check/index.js'
-import { MAIN, openRepo, resolveCommit } from '../src/git/index.js'
+import { deleteBranch, listBranches, MAIN, openRepo, resolveCommit, setBranch, type Repo } from '../src/git/index.js'
 import { publishToIndex } from '../src/publish/index.js'
 import { appendSynthetic, createSyntheticIndex, SYNTHETIC_OWNER, syntheticPrivatePem, syntheticSlot } from '../test/fixtures/api/synthetic.js'
 import { medianMs, table } from './_util.js'
 
 const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
+const KEPT = fileURLToPath(new URL('../.bench/api/', import.meta.url))
 const ALL_SIZES = [20_000, 200_000, 1_000_000]
 const ROUTINE_SIZES = [20_000, 200_000]
 const INCREMENTAL_RUNS = 5
@@ -76,6 +81,32 @@ async function incremental(dir: string, out: string, versions: number[]): Promis
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
 }
 
+/**
+ * A synthetic index of `versions`: a kept one with main set back to its
+ * generated tip and the proposal branches of the run before removed, else a
+ * new one in `parent` (kept when WHARF_BENCH_API_KEEP is set). `generateS`
+ * is undefined for a kept one.
+ */
+async function syntheticIndex(versions: number, parent: string): Promise<{ dir: string; repo: Repo; generateS: number | undefined }> {
+  const kept = path.join(KEPT, String(versions))
+  if (fs.existsSync(path.join(kept, 'head'))) {
+    const repo = openRepo(path.join(kept, 'index'))
+    await setBranch(repo, MAIN, (await fs.promises.readFile(path.join(kept, 'head'), 'utf8')).trim())
+    for (const branch of await listBranches(repo)) if (branch !== MAIN) await deleteBranch(repo, branch)
+    return { dir: repo.dir, repo, generateS: undefined }
+  }
+  const started = performance.now()
+  const index = await createSyntheticIndex(versions, parent)
+  const generateS = (performance.now() - started) / 1000
+  if (!process.env.WHARF_BENCH_API_KEEP) return { dir: index.dir, repo: index.repo, generateS }
+  await fs.promises.rm(kept, { recursive: true, force: true })
+  await fs.promises.mkdir(kept, { recursive: true })
+  await fs.promises.rename(index.dir, path.join(kept, 'index'))
+  await fs.promises.writeFile(path.join(kept, 'head'), `${index.head}\n`)
+  const repo = openRepo(path.join(kept, 'index'))
+  return { dir: repo.dir, repo, generateS }
+}
+
 export async function run(): Promise<void> {
   const env = process.env.WHARF_BENCH_API_SIZES
   const sizes = env ? env.split(',').map(Number) : process.argv.includes('api') ? ALL_SIZES : ROUTINE_SIZES
@@ -86,9 +117,7 @@ export async function run(): Promise<void> {
   for (const versions of sizes) {
     const parent = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-bench-api-'))
     try {
-      const started = performance.now()
-      const index = await createSyntheticIndex(versions, parent)
-      const generateS = (performance.now() - started) / 1000
+      const index = await syntheticIndex(versions, parent)
       const out = path.join(parent, 'public')
       // The API alone: the site's share of a build is bench/site.ts's.
       const full = timedProcess(['build-api', '--index', index.dir, '--out', out, '--json', '--no-site'], parent)
@@ -122,7 +151,7 @@ export async function run(): Promise<void> {
       rows.push({
         versions: versions.toLocaleString('en'),
         files,
-        'generate s': generateS.toFixed(0),
+        'generate s': index.generateS === undefined ? 'kept' : index.generateS.toFixed(0),
         'full build s': full.wallS.toFixed(1),
         'µs/version': usPerVersion.toFixed(0),
         'x smallest': (usPerVersion / base.us).toFixed(2),
