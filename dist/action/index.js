@@ -3738,19 +3738,19 @@ var require_webidl = __commonJS({
     });
     webidl.util.ConvertToInt = function(V2, bitLength, signedness, opts) {
       let upperBound;
-      let lowerBound;
+      let lowerBound2;
       if (bitLength === 64) {
         upperBound = Math.pow(2, 53) - 1;
         if (signedness === "unsigned") {
-          lowerBound = 0;
+          lowerBound2 = 0;
         } else {
-          lowerBound = Math.pow(-2, 53) + 1;
+          lowerBound2 = Math.pow(-2, 53) + 1;
         }
       } else if (signedness === "unsigned") {
-        lowerBound = 0;
+        lowerBound2 = 0;
         upperBound = Math.pow(2, bitLength) - 1;
       } else {
-        lowerBound = Math.pow(-2, bitLength) - 1;
+        lowerBound2 = Math.pow(-2, bitLength) - 1;
         upperBound = Math.pow(2, bitLength - 1) - 1;
       }
       let x2 = Number(V2);
@@ -3765,16 +3765,16 @@ var require_webidl = __commonJS({
           });
         }
         x2 = webidl.util.IntegerPart(x2);
-        if (x2 < lowerBound || x2 > upperBound) {
+        if (x2 < lowerBound2 || x2 > upperBound) {
           throw webidl.errors.exception({
             header: "Integer conversion",
-            message: `Value must be between ${lowerBound}-${upperBound}, got ${x2}.`
+            message: `Value must be between ${lowerBound2}-${upperBound}, got ${x2}.`
           });
         }
         return x2;
       }
       if (!Number.isNaN(x2) && opts?.clamp === true) {
-        x2 = Math.min(Math.max(x2, lowerBound), upperBound);
+        x2 = Math.min(Math.max(x2, lowerBound2), upperBound);
         if (Math.floor(x2) % 2 === 0) {
           x2 = Math.floor(x2);
         } else {
@@ -54292,6 +54292,8 @@ var MAX_PACK_IN_MEMORY = 2 * 1024 ** 3;
 var OFS_DELTA = 6;
 var REF_DELTA = 7;
 var OID_START = 8 + 256 * 4;
+var WINDOW = 512;
+var INTERPOLATIONS = 3;
 var corruptHint = { hint: "the repo may be corrupt or tampered with: run git fsck" };
 function readAt(fd2, position, length) {
   const buf = Buffer.allocUnsafe(length);
@@ -54320,7 +54322,7 @@ function parseFanout(idxFile, head) {
   for (let i2 = 0; i2 < 256; i2++) fanout[i2] = head.readUInt32BE(8 + i2 * 4);
   return fanout;
 }
-function openPack(idxFile, bulk) {
+function openPack(idxFile, bulk, window2) {
   const file = idxFile.replace(/\.idx$/, ".pack");
   const idxFd = fs3.openSync(idxFile, "r");
   let fd2 = -1;
@@ -54328,7 +54330,7 @@ function openPack(idxFile, bulk) {
     const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START));
     fd2 = fs3.openSync(file, "r");
     const size = fs3.fstatSync(fd2).size;
-    const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, bases: /* @__PURE__ */ new Map() };
+    const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, window: window2, bases: /* @__PURE__ */ new Map() };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs3.fstatSync(idxFd).size);
       pack.bytes = readShared(file, size);
@@ -54340,53 +54342,71 @@ function openPack(idxFile, bulk) {
     throw e;
   }
 }
-function findInPack(pack, oid) {
-  const first = oid[0];
-  const lo2 = first === 0 ? 0 : pack.fanout[first - 1];
-  const hi2 = pack.fanout[first];
-  if (lo2 === hi2) return -1;
-  const bucket = pack.idx ? pack.idx : readAt(pack.idxFd, OID_START + lo2 * 20, (hi2 - lo2) * 20);
-  const base = pack.idx ? OID_START + lo2 * 20 : 0;
+function idsOf(pack, from, to3) {
+  if (pack.idx) return pack.idx.subarray(OID_START + from * 20, OID_START + to3 * 20);
+  const ids = readAt(pack.idxFd, OID_START + from * 20, (to3 - from) * 20);
+  if (ids.length !== (to3 - from) * 20) throw new WharfError("IO", `${pack.file.replace(/\.pack$/, ".idx")} ends early`, corruptHint);
+  return ids;
+}
+var fractionOf = (ids, at2) => ids.readUInt32BE(at2 + 1) / 2 ** 32;
+function bisect(ids, oid) {
   const word = oid.readUInt32BE(0);
   let a = 0;
-  let b3 = hi2 - lo2 - 1;
-  let found = -1;
-  while (a <= b3) {
+  let b3 = ids.length / 20;
+  while (a < b3) {
     const mid = a + b3 >>> 1;
-    const at3 = base + mid * 20;
-    const other = bucket.readUInt32BE(at3);
-    const c = other !== word ? word < other ? -1 : 1 : oid.compare(bucket, at3, at3 + 20, 0, 20);
-    if (c === 0) {
-      found = lo2 + mid;
-      break;
-    }
-    if (c < 0) b3 = mid - 1;
-    else a = mid + 1;
+    const at2 = mid * 20;
+    const other = ids.readUInt32BE(at2);
+    const below = other !== word ? other < word : ids.compare(oid, 0, 20, at2, at2 + 20) < 0;
+    if (below) a = mid + 1;
+    else b3 = mid;
   }
-  if (found < 0) return -1;
+  return a;
+}
+function lowerBound(pack, oid) {
+  const first = oid[0];
+  let lo2 = first === 0 ? 0 : pack.fanout[first - 1];
+  const end = pack.fanout[first];
+  if (pack.idx) return [lo2 + bisect(idsOf(pack, lo2, end), oid), end, void 0];
+  let hi2 = end;
+  let loKey = 0;
+  let hiKey = 1;
+  const key = fractionOf(oid, 0);
+  for (let round3 = 0; lo2 < hi2; round3++) {
+    const share = round3 < INTERPOLATIONS && hiKey > loKey ? Math.min(1, Math.max(0, (key - loKey) / (hiKey - loKey))) : 0.5;
+    const guess = lo2 + Math.floor((hi2 - lo2) * share);
+    const start = Math.max(lo2, Math.min(guess - (pack.window >> 1), hi2 - pack.window));
+    const stop2 = Math.min(hi2, start + pack.window);
+    const ids = idsOf(pack, start, stop2);
+    const at2 = bisect(ids, oid);
+    if (at2 === 0 && start > lo2) {
+      hi2 = start;
+      hiKey = fractionOf(ids, 0);
+    } else if (at2 === stop2 - start && stop2 < hi2) {
+      lo2 = stop2;
+      loKey = fractionOf(ids, ids.length - 20);
+    } else {
+      return [start + at2, end, at2 < stop2 - start ? ids.subarray(at2 * 20, at2 * 20 + 20) : void 0];
+    }
+  }
+  return [lo2, end, void 0];
+}
+function findInPack(pack, oid) {
+  const [found, end, id] = lowerBound(pack, oid);
+  if (found >= end || (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1;
   const offStart = OID_START + pack.count * 24;
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0);
   if (!(offset & 2147483648)) return offset;
-  const at2 = offStart + pack.count * 4 + (offset & 2147483647) * 8;
-  const large = pack.idx ? pack.idx.subarray(at2, at2 + 8) : readAt(pack.idxFd, at2, 8);
-  return large.readUInt32BE(0) * 2 ** 32 + large.readUInt32BE(4);
+  const large = offStart + pack.count * 4 + (offset & 2147483647) * 8;
+  const bytes = pack.idx ? pack.idx.subarray(large, large + 8) : readAt(pack.idxFd, large, 8);
+  return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
 }
 function matchInPack(pack, prefix, limit) {
-  const first = parseInt(prefix.slice(0, 2), 16);
-  const lo2 = first === 0 ? 0 : pack.fanout[first - 1];
-  const hi2 = pack.fanout[first];
-  const bucket = pack.idx ? pack.idx.subarray(OID_START + lo2 * 20, OID_START + hi2 * 20) : readAt(pack.idxFd, OID_START + lo2 * 20, (hi2 - lo2) * 20);
-  const low = Buffer.from(prefix.padEnd(40, "0"), "hex");
-  let a = 0;
-  let b3 = hi2 - lo2;
-  while (a < b3) {
-    const mid = a + b3 >>> 1;
-    if (bucket.compare(low, 0, 20, mid * 20, mid * 20 + 20) < 0) a = mid + 1;
-    else b3 = mid;
-  }
+  const [from, end] = lowerBound(pack, Buffer.from(prefix.padEnd(40, "0"), "hex"));
+  const ids = idsOf(pack, from, Math.min(end, from + limit));
   const out = [];
-  for (let i2 = a; i2 < hi2 - lo2 && out.length < limit; i2++) {
-    const oid = bucket.toString("hex", i2 * 20, i2 * 20 + 20);
+  for (let at2 = 0; at2 < ids.length; at2 += 20) {
+    const oid = ids.toString("hex", at2, at2 + 20);
     if (!oid.startsWith(prefix)) break;
     out.push(oid);
   }
@@ -54438,16 +54458,19 @@ var ObjectReader = class _ObjectReader {
   /**
    * @param dir the work tree of the repo
    * @param bulk read whole packs into memory: for reading most of a repo (a full build)
+   * @param window ids read at a time from a pack index on disk (tests make it small to reach what a large index does)
    */
-  constructor(dir, bulk = false, shared2) {
+  constructor(dir, bulk = false, shared2, window2 = WINDOW) {
     this.dir = dir;
     this.bulk = bulk;
+    this.window = window2;
     this.objectsDir = path.join(dir, ".git", "objects");
     for (const pack of shared2?.packs ?? []) this.adopt(pack);
     this.scanPacks();
   }
   dir;
   bulk;
+  window;
   objectsDir;
   packs = [];
   known = /* @__PURE__ */ new Set();
@@ -54471,7 +54494,7 @@ var ObjectReader = class _ObjectReader {
     const bytes = Buffer.from(shared2.bytes);
     const fanout = parseFanout(shared2.file, idx);
     const idxFile = shared2.file.replace(/\.pack$/, ".idx");
-    this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, idx, bytes, bases: /* @__PURE__ */ new Map() });
+    this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, bytes, bases: /* @__PURE__ */ new Map() });
     this.known.add(idxFile);
   }
   /** Opens the packs not seen yet; returns whether there were any. */
@@ -54489,7 +54512,7 @@ var ObjectReader = class _ObjectReader {
       if (this.known.has(idxFile)) continue;
       let pack;
       try {
-        pack = openPack(idxFile, this.bulk);
+        pack = openPack(idxFile, this.bulk, this.window);
       } catch (e) {
         if (e.code === "ENOENT") continue;
         throw e;
@@ -55492,7 +55515,7 @@ function renderSnapshot(input) {
 }
 
 // src/api/documents.ts
-var API_FORMAT = 3;
+var API_FORMAT = 4;
 var API_ROOT = "api/v1";
 var PATHS = {
   health: "health",
@@ -55512,8 +55535,10 @@ var namespaceDocPath = (ns2) => `${API_ROOT}/namespaces/${ns2}`;
 var crateDocPath = (key) => `${API_ROOT}/crates/${key}`;
 var feedPagePath = (page) => `${API_ROOT}/feed/${page}.json`;
 var searchShardPath = (shard) => `${API_ROOT}/search-index/${shard}.json`;
+var packageListPagePath = (page) => `${API_ROOT}/package-list/${page}.json`;
 var artifactPath2 = (sha256) => `artifacts/sha256/${sha256}`;
 var FEED_PAGE_SIZE = 1e3;
+var PACKAGE_LIST_PAGE_SIZE = 1e3;
 var url = (site, path25) => `${site.baseUrl}/${path25}`;
 function primaryArtifact(record) {
   const artifacts2 = record.artifacts;
@@ -55649,9 +55674,12 @@ function renderNamespaceDoc(site, file, packages, commit, path25) {
     commit
   });
 }
-function renderPackageList(packages, commit) {
-  const sorted = [...packages].sort();
-  return stableJson({ packages: sorted, total: sorted.length, commit });
+function renderPackageList(site, total, pageSize, commit) {
+  const pages = Math.ceil(total / pageSize);
+  return stableJson({ total, page_size: pageSize, pages, last_page: pages ? pages - 1 : null, page_url: `${site.baseUrl}/${API_ROOT}/package-list/{page}.json`, commit });
+}
+function renderPackageListPage(page, pageSize, packages, commit) {
+  return stableJson({ page, page_size: pageSize, first: page * pageSize, commit, packages });
 }
 function renderNamespaceList(namespaces, commit) {
   return stableJson({ namespaces: [...namespaces].sort(), commit });
@@ -56160,24 +56188,43 @@ var api_schema_default = {
       }
     },
     packageList: {
-      description: "api/v1/packages.json",
+      description: "api/v1/packages.json: how many packages there are and where the pages of the package list are",
       type: "object",
       additionalProperties: false,
       required: [
-        "packages",
         "total",
+        "page_size",
+        "pages",
+        "last_page",
+        "page_url",
         "commit"
       ],
       properties: {
-        packages: {
-          type: "array",
-          items: {
-            $ref: "wharf:defs#/$defs/packageId"
-          }
-        },
         total: {
           type: "integer",
           minimum: 0
+        },
+        page_size: {
+          type: "integer",
+          minimum: 1
+        },
+        pages: {
+          type: "integer",
+          minimum: 0
+        },
+        last_page: {
+          oneOf: [
+            {
+              type: "integer",
+              minimum: 0
+            },
+            {
+              type: "null"
+            }
+          ]
+        },
+        page_url: {
+          type: "string"
         },
         commit: {
           oneOf: [
@@ -56188,6 +56235,42 @@ var api_schema_default = {
               type: "null"
             }
           ]
+        }
+      }
+    },
+    packageListPage: {
+      description: "api/v1/package-list/<page>.json: package ids first ... first + page_size - 1, in the order the packages first appeared on main (by id within one commit)",
+      type: "object",
+      additionalProperties: false,
+      required: [
+        "page",
+        "page_size",
+        "first",
+        "commit",
+        "packages"
+      ],
+      properties: {
+        page: {
+          type: "integer",
+          minimum: 0
+        },
+        page_size: {
+          type: "integer",
+          minimum: 1
+        },
+        first: {
+          type: "integer",
+          minimum: 0
+        },
+        commit: {
+          $ref: "#/$defs/commit"
+        },
+        packages: {
+          type: "array",
+          minItems: 1,
+          items: {
+            $ref: "wharf:defs#/$defs/packageId"
+          }
         }
       }
     },
@@ -57677,6 +57760,7 @@ var SCHEMA_IDS = {
   "api-stats": "wharf:api/v1#/$defs/stats",
   "api-health": "wharf:api/v1#/$defs/health",
   "api-packages": "wharf:api/v1#/$defs/packageList",
+  "api-package-list-page": "wharf:api/v1#/$defs/packageListPage",
   "api-namespaces": "wharf:api/v1#/$defs/namespaceList",
   "api-namespace": "wharf:api/v1#/$defs/namespace",
   "api-crate": "wharf:api/v1#/$defs/crate",
@@ -58972,7 +59056,13 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
       await fs12.promises.rm(path9.join(root, OPEN_PAGES_DIR), { recursive: true, force: true });
     }
     dependents2.clear();
-    writer.write(PATHS.packages, renderPackageList(summaries.map((s3) => s3.id), commitOid2(scan.touched.get("packages")) ?? null));
+    const listed = summaries.map((s3) => ({ id: s3.id, born: scan.born.get(s3.id) ?? -1 })).sort((a, b3) => a.born - b3.born || (a.id < b3.id ? -1 : 1));
+    const pageSize = ctx.sizes.packageListPage;
+    for (let at2 = 0; at2 < listed.length; at2 += pageSize) {
+      const page2 = listed.slice(at2, at2 + pageSize);
+      writer.write(packageListPagePath(at2 / pageSize), renderPackageListPage(at2 / pageSize, pageSize, page2.map((p2) => p2.id), commitOid2(page2[page2.length - 1].born) ?? ctx.head.oid));
+    }
+    writer.write(PATHS.packages, renderPackageList(site, listed.length, pageSize, commitOid2(scan.touched.get("packages")) ?? null));
     writer.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOid2(scan.touched.get("namespaces")) ?? null));
     const searchOf = new Map(summaries.map((s3) => [s3.id, s3.search]));
     const shardInfo = /* @__PURE__ */ new Map();
@@ -59088,7 +59178,7 @@ async function buildApi(options2) {
         key: await loadKey(options2.repo, registry, options2.registryKey),
         now: options2.now ?? /* @__PURE__ */ new Date(),
         ttlSeconds: options2.ttlSeconds ?? DEFAULT_SNAPSHOT_TTL_SECONDS,
-        sizes: { searchShard: SEARCH_SHARD_MAX, snapshotLeaf: LEAF_TARGET, ...options2.sizes },
+        sizes: { searchShard: SEARCH_SHARD_MAX, snapshotLeaf: LEAF_TARGET, packageListPage: PACKAGE_LIST_PAGE_SIZE, ...options2.sizes },
         warnings: [],
         pages: options2.pages,
         progress: options2.onProgress ?? (() => {
@@ -59301,6 +59391,8 @@ async function incrementalBuild(ctx, out, since) {
   if (state.base_url !== ctx.baseUrl) return `the output was built for ${state.base_url}, not ${ctx.baseUrl}`;
   if (state.releases !== ctx.site.releases) return `the output's downloads pointed at ${state.releases ?? "the registry store"}, not ${ctx.site.releases ?? "the registry store"}`;
   if (state.commit !== since) return `the output was built from ${state.commit.slice(0, 12)}, not from ${since.slice(0, 12)}`;
+  const packageList = await tree.readJson(PATHS.packages).catch(() => void 0);
+  if (packageList?.page_size !== ctx.sizes.packageListPage || packageList.total !== state.counts.packages) return `its package list is not paged by ${ctx.sizes.packageListPage} over ${state.counts.packages} packages`;
   if ((state.pages ?? null) !== (ctx.pages?.format ?? null)) {
     return ctx.pages ? state.pages ? `its pages are of format ${state.pages}, this build writes ${ctx.pages.format}` : "the output has no pages yet" : "the output has pages and this build writes none";
   }
@@ -59411,8 +59503,18 @@ async function incrementalBuild(ctx, out, since) {
     if (ctx.pages) await writeSiteFiles(tree, ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }));
   }
   if (scan.newPackages.size) {
-    const previous = (await tree.readJson(PATHS.packages))?.packages ?? [];
-    await tree.write(PATHS.packages, renderPackageList([.../* @__PURE__ */ new Set([...previous, ...scan.newPackages])], commitOf("packages")));
+    const size = ctx.sizes.packageListPage;
+    const total = state.counts.packages;
+    const born = (id) => scan.born.get(id);
+    const fresh = [...scan.newPackages].sort((a, b3) => born(a) - born(b3) || (a < b3 ? -1 : 1));
+    const firstPage = Math.floor(total / size);
+    const kept = total % size === 0 ? [] : (await tree.readJson(packageListPagePath(firstPage)))?.packages ?? [];
+    const ids = [...kept, ...fresh];
+    for (let at2 = 0; at2 < ids.length; at2 += size) {
+      const page = ids.slice(at2, at2 + size);
+      await tree.write(packageListPagePath(firstPage + at2 / size), renderPackageListPage(firstPage + at2 / size, size, page, chain[born(page[page.length - 1])].oid));
+    }
+    await tree.write(PATHS.packages, renderPackageList(site, total + fresh.length, size, commitOf("packages")));
   }
   if (scan.touched.has("namespaces")) await tree.write(PATHS.namespaces, renderNamespaceList(readNamespaceNames(reader, ctx.head.tree), commitOf("namespaces")));
   if (entries.length) {

@@ -15,7 +15,7 @@ import { SNAPSHOT_PATH } from './snapshot.js'
 import type { ComponentInterfaces } from './wit.js'
 
 /** Bumped when the layout or a document changes shape: an incremental build over an older format rebuilds in full. */
-export const API_FORMAT = 3
+export const API_FORMAT = 4
 
 export const API_ROOT = 'api/v1'
 export const PATHS = {
