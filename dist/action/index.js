@@ -55105,8 +55105,50 @@ function malformedTrees(reader, head, base, limit = 50) {
 }
 
 // src/git/squash.ts
-async function squashBase(repo, base, head) {
-  return base === head ? base : mergeBase(repo, base, head);
+var MAX_BEHIND = 5e4;
+async function squashBase(repo, base, head, maxBehind = MAX_BEHIND) {
+  if (base === head) return base;
+  const chain = [];
+  const position = /* @__PURE__ */ new Map();
+  let next = base;
+  for (let depth = 64; ; depth *= 2) {
+    while (next !== void 0 && chain.length < Math.min(depth, maxBehind)) {
+      const { parents } = await readCommitInfo(repo, next);
+      if (parents.length > 1) return mergeBase(repo, base, head);
+      position.set(next, chain.length);
+      chain.push(next);
+      next = parents[0];
+    }
+    const budget = Math.min(depth, 4 * maxBehind);
+    const entry = await newestEntry(repo, head, position, budget);
+    if (entry !== "unfinished" && (entry !== void 0 || next === void 0)) return entry === void 0 ? void 0 : chain[entry];
+    if (next !== void 0 && chain.length >= maxBehind && entry === void 0 || budget >= 4 * maxBehind) {
+      throw new WharfError("CONFLICT", `${head.slice(0, 12)} branched off more than ${maxBehind} commits behind ${base.slice(0, 12)}, brings more commits of its own than that, or shares no history with it`, {
+        hint: "make the submission again on the current main, as one commit (rebase it onto main and squash it)"
+      });
+    }
+  }
+}
+async function newestEntry(repo, head, position, budget) {
+  const seen = /* @__PURE__ */ new Set([head]);
+  const queue = [head];
+  let newest;
+  let read = 0;
+  for (let i2 = 0; i2 < queue.length; i2++) {
+    const oid = queue[i2];
+    const at2 = position.get(oid);
+    if (at2 !== void 0) {
+      newest = newest === void 0 ? at2 : Math.min(newest, at2);
+      continue;
+    }
+    if (++read > budget) return "unfinished";
+    for (const parent of (await readCommitInfo(repo, oid)).parents) {
+      if (seen.has(parent)) continue;
+      seen.add(parent);
+      queue.push(parent);
+    }
+  }
+  return newest;
 }
 async function planSquash(repo, base, head, from) {
   const changes = await diffCommits(repo, from, head);
