@@ -19,7 +19,6 @@ import { CARGO, runGreetApp } from './cargo-app.js'
 
 const ctx = useEmulator()
 
-
 let idx: TestIndex
 let work: string
 let nginx: Nginx | undefined
