@@ -69,6 +69,9 @@ export async function releaseIn(repo: Repo, dir: string, owner: { login: string;
 }
 
 /** Registry A: acme (alice), other (bob), mine (carol), each with a first version, served by nginx. */
+/** Waits until the wall clock has left the second `time` (ms) fell in. */
+const pastSecondOf = (time: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.floor(time / 1000) * 1000 + 1000 - Date.now())))
+
 export async function startPeer(): Promise<Peer> {
   const idx = await createTestIndex()
   const keys: Peer['keys'] = { acme: { login: 'alice', key: idx.key } }
@@ -77,12 +80,16 @@ export async function startPeer(): Promise<Peer> {
   const out = path.join(await tempDir('wharf-peer-a-'), 'public')
   let built: string | undefined
   // A snapshot's time has whole seconds, and a reader refuses another commit made in the second it last saw:
-  // each build is a second after the one before, as builds of a registry's CI are.
+  // each build is a second after the one before, as builds of a registry's CI are (and nginx's ETag, mtime
+  // seconds and size, differs from the last build's).
   let generated = 0
+  let finished = 0
   const rebuild = async () => {
+    await pastSecondOf(finished)
     generated = Math.max(Date.now(), generated + 1000)
     const result = await buildApi({ repo: idx.repo, out, baseUrl: 'http://peer-a.invalid', now: new Date(generated), ...(built ? { since: built } : {}) })
     built = result.commit
+    finished = Date.now()
   }
   const release: Peer['release'] = async (name, version, options = {}) => {
     const ns = name.slice(0, name.indexOf(':'))
@@ -180,8 +187,7 @@ export async function startSyntheticPeer(versions: number, parent: string): Prom
   let finished = 0
   const release = async (options: { full?: boolean } = {}) => {
     const record = await releaseIn(repo, parent, alice, 'acme:calc', `1.0.${++n}`, { bytes: component(`calc ${n}`) })
-    // Past the second the last build finished in.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.floor(finished / 1000) * 1000 + 1000 - Date.now())))
+    await pastSecondOf(finished)
     generated = Math.max(Date.now(), generated + 1000)
     built = (await buildApi({ repo, out, now: new Date(generated), ...(built && !options.full ? { since: built } : {}) })).commit
     finished = Date.now()
