@@ -116,6 +116,12 @@ jobs:
           team-token: \${{ secrets.WHARF_TEAM_TOKEN }}
 `
 
+/** The build's output (and its record of builds) as the Actions cache holds it, keyed by the commit it was built from. */
+const BUILT_OUTPUT_CACHE = `          path: |
+            _site
+            ._site.builds
+          key: wharf-api-\${{ needs.release.outputs.head }}`
+
 const release = (action: string) => `# Ships what a merge added: each new version's artifact, fetched and checked
 # against its record, becomes an asset of a release of this repo, and the
 # version's matrix report from the validate run of its pull request (read as
@@ -178,10 +184,7 @@ jobs:
       - id: cache
         uses: actions/cache/restore@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5
         with:
-          path: |
-            _site
-            ._site.builds
-          key: wharf-api-\${{ needs.release.outputs.head }}
+${BUILT_OUTPUT_CACHE}
           restore-keys: wharf-api-
       - uses: ${action}
         with:
@@ -192,10 +195,7 @@ jobs:
       - if: steps.cache.outputs.cache-hit != 'true'
         uses: actions/cache/save@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5
         with:
-          path: |
-            _site
-            ._site.builds
-          key: wharf-api-\${{ needs.release.outputs.head }}
+${BUILT_OUTPUT_CACHE}
       - uses: actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9 # v5.0.0
         with:
           path: _site
