@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { WharfError } from '../core/errors.js'
+import { noSpaceError, WharfError } from '../core/errors.js'
 import type { NamespaceFile } from '../core/types.js'
 import { timestamp } from '../core/time.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
@@ -373,6 +373,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
   } catch (e) {
     await pool?.close()
     await fs.promises.rm(root, { recursive: true, force: true })
-    throw e
+    throw noSpaceError(e, 'the full build') ?? e
   }
 }

@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
-import { WharfError, type WharfCode } from '../core/errors.js'
+import { isWharfCode, WharfError } from '../core/errors.js'
 import { ObjectReader, type SharedStore } from '../git/index.js'
 import { forEachIndexChange } from './history.js'
 import type { Site } from './documents.js'
@@ -77,7 +77,8 @@ export type LeavesResult = [string, string, number, number][]
 interface Reply {
   id: number
   result?: unknown
-  error?: { message: string; code?: WharfCode; hint?: string; stack?: string }
+  /** `code`: a WharfError's code, or a system error's (ENOSPC, EACCES, ...). */
+  error?: { message: string; code?: string; hint?: string; stack?: string }
 }
 
 export interface JobEnv {
@@ -143,7 +144,9 @@ export class Pool {
     this.waiting.shift()?.()
     if (!waiter) return
     if (reply.error) {
-      const e = reply.error.code ? new WharfError(reply.error.code, reply.error.message, { hint: reply.error.hint }) : new Error(reply.error.message)
+      const { code, message, hint } = reply.error
+      // As it was thrown: a WharfError with its code, or an error with a system error's code, which callers read (noSpaceError).
+      const e = isWharfCode(code) ? new WharfError(code, message, { hint }) : Object.assign(new Error(message), code ? { code } : {})
       if (reply.error.stack) e.stack = reply.error.stack
       waiter.reject(e)
     } else waiter.resolve(reply.result)
@@ -188,8 +191,8 @@ function serve(setup: WorkerSetup): void {
       if (job.kind !== 'history' && job.kind !== 'leaves') env.pages = await pages
       reply = { id, result: runJob(env, job) }
     } catch (e) {
-      const error = e as WharfError
-      reply = { id, error: { message: error.message, code: error.code, hint: error.hint, stack: error.stack } }
+      const error = e as Error & { code?: unknown; hint?: string }
+      reply = { id, error: { message: error.message, code: typeof error.code === 'string' ? error.code : undefined, hint: error.hint, stack: error.stack } }
     }
     parentPort!.postMessage(reply)
   })

@@ -10,13 +10,16 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, type BuildApiResult } from '../../src/api/index.js'
+import { Pool } from '../../src/api/parallel.js'
+import { exitCodeFor, isWharfError, noSpaceError } from '../../src/core/errors.js'
+import { siteRenderer } from '../../src/site/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
 import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
 import { namespacePath, yankPath } from '../../src/core/layout.js'
 import { sha256Hex } from '../../src/core/hash.js'
 import type { NamespaceFile, YankNotice } from '../../src/core/types.js'
-import { MAIN, readJsonAt, resolveCommit, setBranch, writeCommitWith } from '../../src/git/index.js'
+import { MAIN, ObjectReader, readJsonAt, resolveCommit, setBranch, writeCommitWith } from '../../src/git/index.js'
 import { mergeProposal, proposeNamespace } from '../../src/publish/index.js'
 import { readJson, readTree, treeDifferences } from '../fixtures/api/tree.js'
 import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
@@ -208,6 +211,23 @@ describe('a full build on worker threads', () => {
     expect(result.mode).toBe('full')
     expect(treeDifferences(readTree(inline), readTree(threaded))).toEqual([])
     expect(treeDifferences(readTree(incremental), readTree(threaded))).toEqual([])
+  })
+
+  it('hands back a thread’s failure as it was thrown: a system error keeps its errno code, which never becomes a code of ours', async () => {
+    const reader = new ObjectReader(idx.dir, true)
+    const pool = new Pool(1, { store: reader.share(), root: work, site: undefined as never, indexDir: idx.dir, pages: { module: siteRenderer.module, format: siteRenderer.format } })
+    try {
+      const failure = await pool.run({ kind: 'pages', task: { file: 'no-such-open-pages', dependents: [] } }).catch((e: unknown) => e)
+      expect(isWharfError(failure)).toBe(false)
+      expect((failure as NodeJS.ErrnoException).code).toBe('ENOENT')
+      expect(exitCodeFor(failure)).toBe(3)
+      // A full disk on a thread is told as one, as on the main thread.
+      const full = Object.assign(failure as Error, { code: 'ENOSPC' })
+      expect(noSpaceError(full, 'the full build')?.code).toBe('NO_SPACE')
+    } finally {
+      await pool.close()
+      reader.close()
+    }
   })
 })
 
