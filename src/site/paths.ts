@@ -6,7 +6,9 @@
  *   index.html, namespaces.html, publish.html    home and the pages that list or explain
  *   namespaces/<ns>.html                         a namespace
  *   packages/<id>.html                           a package (its latest version, every version listed)
- *   packages/<id>/<version>.html                 one version (a name segment starts with a letter, a version with a digit)
+ *   packages/<id>@<version>.html                 one version, beside its package's page: no directory per package
+ *                                                (a directory costs a build more than a file), and named as a
+ *                                                package manager names one
  *   badges/<id>.svg, badges/<id>/<target>.svg    latest version; status of the latest version per target
  *   assets/site.css, search.js, icon.svg         shared by every page
  */
@@ -20,7 +22,7 @@ export const ICON = 'assets/icon.svg'
 
 export const namespacePage = (ns: string) => `namespaces/${ns}.html`
 export const packagePage = (id: string) => `packages/${id}.html`
-export const versionPage = (id: string, version: string) => `packages/${id}/${version}.html`
+export const versionPage = (id: string, version: string) => `packages/${id}@${version}.html`
 export const badgePath = (id: string) => `badges/${id}.svg`
 export const targetBadgePath = (id: string, target: string) => `badges/${id}/${target}.svg`
 

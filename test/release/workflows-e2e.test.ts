@@ -172,7 +172,7 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     const fetched = await fetch(String(answer.download_url))
     expect(sha256(new Uint8Array(await fetched.arrayBuffer()))).toBe(answer.sha256)
     // The site came with it: the version's page, showing its report.
-    expect((await (await get('/packages/acme:greet/0.1.0.html')).text()).includes('report.json')).toBe(true)
+    expect((await (await get('/packages/acme:greet@0.1.0.html')).text()).includes('report.json')).toBe(true)
 
     // cargo builds an application that depends on the crate: the sparse index from nginx, the .crate from the release asset.
     const mark = ctx.emu.requests.length

@@ -153,12 +153,12 @@ describe('package pages', () => {
   })
 
   it('of a crate give the Cargo lines, and a version page its exact version', async () => {
-    await open('packages/acme:calc-core/0.3.0.html')
+    await open('packages/acme:calc-core@0.3.0.html')
     const install = await page.locator('section[aria-labelledby="install"]').innerText()
     expect(install).toContain(`index = "sparse+${nginx.url}/cargo/"`)
     expect(install).toContain('calc_core = { version = "=0.3.0", registry = "wharf" }')
     expect(install).not.toContain('run v2 install')
-    await open('packages/acme:calc/1.1.0.html')
+    await open('packages/acme:calc@1.1.0.html')
     await expect(page.locator('.notice').innerText()).resolves.toContain(`Yanked on 2026-02-15: ${HOSTILE.yank}`)
   })
 
@@ -182,7 +182,7 @@ describe('package pages', () => {
 
 describe('hostile records', () => {
   it('show a publisher’s markup as text, link no unsafe URL, and run no script', async () => {
-    for (const file of ['packages/acme:evil.html', 'packages/acme:evil/6.6.6.html', 'packages/acme:calc.html', 'packages/acme:calc/1.1.0.html', 'index.html?q=evil']) {
+    for (const file of ['packages/acme:evil.html', 'packages/acme:evil@6.6.6.html', 'packages/acme:calc.html', 'packages/acme:calc@1.1.0.html', 'index.html?q=evil']) {
       await open(file)
       await page.waitForTimeout(100)
       expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), file).toBeUndefined()
@@ -256,7 +256,7 @@ describe('on a phone, without JavaScript, in dark mode', () => {
 describe('accessibility (axe-core)', () => {
   // Every rule in the light scheme; the dark one changes only colours, so only contrast is checked again there.
   const runs = [
-    ['light', ['index.html?q=calc', 'packages/acme:calc.html', 'packages/acme:calc/1.1.0.html', 'namespaces/acme.html']],
+    ['light', ['index.html?q=calc', 'packages/acme:calc.html', 'packages/acme:calc@1.1.0.html', 'namespaces/acme.html']],
     ['dark', ['index.html?q=calc', 'packages/acme:calc.html', 'namespaces/acme.html']],
   ] as const
   for (const [scheme, files] of runs) {

@@ -59,7 +59,7 @@ describe('incremental builds of the site equal full builds', () => {
       'badges/acme:calc/wasm32-wasip2.svg',
       'index.html',
       'packages/acme:calc.html',
-      'packages/acme:calc/1.3.0.html',
+      'packages/acme:calc@1.3.0.html',
     ])
     // the badges now speak of 1.3.0, which has no report yet
     expect(after.get('badges/acme:calc.svg')!.toString()).toContain('v1.3.0')
@@ -68,8 +68,8 @@ describe('incremental builds of the site equal full builds', () => {
 
   it('after a report lands: that version and the package page', async () => {
     const { before, after } = await step('report', () => site.report('acme:calc', '1.3.0', matrixReport({ score: 90, speed: 1.2 })))
-    expect(changedPages(before, after)).toEqual(expect.arrayContaining(['packages/acme:calc.html', 'packages/acme:calc/1.3.0.html', 'badges/acme:calc/wasm32-wasip2.svg']))
-    expect(changedPages(before, after).filter((f) => !f.includes('acme:calc.') && !f.includes('acme:calc/'))).toEqual(['index.html'])
+    expect(changedPages(before, after)).toEqual(expect.arrayContaining(['packages/acme:calc.html', 'packages/acme:calc@1.3.0.html', 'badges/acme:calc/wasm32-wasip2.svg']))
+    expect(changedPages(before, after).filter((f) => !f.includes('acme:calc.') && !f.includes('acme:calc@') && !f.includes('acme:calc/'))).toEqual(['index.html'])
     expect(after.get('badges/acme:calc/wasm32-wasip2.svg')!.toString()).toContain('passing')
     expect(after.get('badges/acme:calc/wasm32-unknown-unknown.svg')!.toString()).toContain('failing')
   })
@@ -87,7 +87,7 @@ describe('incremental builds of the site equal full builds', () => {
 
   it('after a yank: the version page says why, the package page marks it', async () => {
     const { after } = await step('yank', () => site.yank('acme:calc', '1.3.0', 'wrong results for negative numbers'))
-    expect(after.get('packages/acme:calc/1.3.0.html')!.toString()).toContain('wrong results for negative numbers')
+    expect(after.get('packages/acme:calc@1.3.0.html')!.toString()).toContain('wrong results for negative numbers')
     expect(after.get('badges/acme:calc.svg')!.toString()).toContain('v1.2.0')
   })
 
@@ -99,7 +99,7 @@ describe('incremental builds of the site equal full builds', () => {
       await site.idx.submit([{ path: namespacePath('acme'), content: stableJson(rotated) }], 'alice', 'rotate')
       expect((await mergeProposal(site.idx.repo, { branch: 'rotate', author: { login: 'alice' } })).merged).toBe(true)
     })
-    expect(changedPages(before, after)).toEqual(expect.arrayContaining(['namespaces/acme.html', 'packages/acme:evil.html', 'packages/acme:calc-core/0.3.0.html']))
+    expect(changedPages(before, after)).toEqual(expect.arrayContaining(['namespaces/acme.html', 'packages/acme:evil.html', 'packages/acme:calc-core@0.3.0.html']))
     expect(after.get('packages/acme:evil.html')!.toString()).toContain('dave')
     expect(changedPages(before, after).some((f) => f.includes('beta'))).toBe(false)
   })

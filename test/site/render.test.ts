@@ -56,10 +56,11 @@ describe('links between pages', () => {
   it.each([
     ['index.html', 'packages/acme:calc.html', './packages/acme:calc.html'],
     ['packages/acme:calc.html', 'index.html', '../index.html'],
-    ['packages/acme:calc.html', 'packages/acme:calc/1.0.0.html', './acme:calc/1.0.0.html'],
-    ['packages/acme:calc/1.0.0.html', 'packages/acme:calc.html', '../acme:calc.html'],
-    ['packages/acme:calc/fmt/0.1.0.html', 'badges/acme:calc/fmt.svg', '../../../badges/acme:calc/fmt.svg'],
-    ['packages/acme:calc.html', 'packages/acme:calc/1.0.0+build.5.html', './acme:calc/1.0.0+build.5.html'],
+    ['packages/acme:calc.html', 'packages/acme:calc@1.0.0.html', './acme:calc@1.0.0.html'],
+    ['packages/acme:calc@1.0.0.html', 'packages/acme:calc/fmt.html', './acme:calc/fmt.html'],
+    ['packages/acme:calc/fmt@0.1.0.html', 'badges/acme:calc/fmt.svg', '../../badges/acme:calc/fmt.svg'],
+    ['packages/acme:calc/fmt@0.1.0.html', 'packages/acme:calc.html', '../acme:calc.html'],
+    ['packages/acme:calc.html', 'packages/acme:calc@1.0.0+build.5.html', './acme:calc@1.0.0+build.5.html'],
     ['browse', 'packages/acme:a b.html', './packages/acme:a%20b.html'],
   ])('from %s to %s is %s', (from, to, expected) => {
     expect(linkTo(from, to)).toBe(expected)
@@ -136,7 +137,7 @@ describe('every page of a build', () => {
   it('writes the home page, a page per package, version and namespace, and badges', () => {
     const names = [...files.keys()].filter((f) => /\.(html|svg|css|js)$/.test(f) && !f.startsWith('index/')).sort()
     expect(names).toEqual(expect.arrayContaining(['index.html', 'namespaces.html', 'publish.html', 'namespaces/acme.html', 'namespaces/beta.html', 'assets/site.css', 'assets/search.js']))
-    expect(names).toEqual(expect.arrayContaining(['packages/acme:calc.html', 'packages/acme:calc/1.0.0.html', 'packages/acme:calc/1.1.0.html', 'packages/acme:calc/1.2.0.html', 'packages/acme:calc/fmt.html', 'packages/acme:calc/fmt/0.1.0.html']))
+    expect(names).toEqual(expect.arrayContaining(['packages/acme:calc.html', 'packages/acme:calc@1.0.0.html', 'packages/acme:calc@1.1.0.html', 'packages/acme:calc@1.2.0.html', 'packages/acme:calc/fmt.html', 'packages/acme:calc/fmt@0.1.0.html']))
     expect(names).toEqual(expect.arrayContaining(['badges/acme:calc.svg', 'badges/acme:calc/wasm32-wasip2.svg', 'badges/acme:calc/native.svg', 'badges/acme:calc/fmt.svg']))
     // per-target badges once the registry has tested a version: acme:calc/fmt has no report yet
     expect(names.filter((f) => f.startsWith('badges/acme:calc/fmt/'))).toEqual([])

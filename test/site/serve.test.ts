@@ -42,7 +42,7 @@ describe('the site on wharf serve', () => {
     const page = await fetch(`${server.url}/packages/acme:calc.html`)
     expect(page.status).toBe(200)
     expect(await page.text()).toContain(`npx wharf install acme:calc@0.2.0 --registry ${server.url}`)
-    const encoded = await fetch(`${server.url}/packages/acme%3Acalc/0.1.0.html`)
+    const encoded = await fetch(`${server.url}/packages/acme%3Acalc%400.1.0.html`)
     expect(encoded.status).toBe(200)
     const badge = await fetch(`${server.url}/badges/acme:calc.svg`)
     expect(badge.headers.get('content-type')).toBe('image/svg+xml')

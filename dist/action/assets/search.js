@@ -101,7 +101,8 @@
 
   /** The page of a package, or of one of its versions. */
   function pageOf(name, version) {
-    const path = [...name.split('/'), ...(version ? [version] : [])].map((s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%2B/gi, '+')).join('/')
+    const segment = (s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/gi, '@').replace(/%2B/gi, '+')
+    const path = name.split('/').map(segment).join('/') + (version ? `@${segment(version)}` : '')
     return new URL(`packages/${path}.html`, root).href
   }
 
