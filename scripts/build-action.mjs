@@ -2,7 +2,8 @@
 /**
  * Builds the GitHub Action's bundle, dist/action/index.js: one self-contained
  * ESM file (esbuild) that runs on Node 20 and later, with the matrix's runner
- * scripts beside it. The build is deterministic (same sources, same bytes),
+ * scripts beside it, and site.js, the site's page renderer on its own, which
+ * build-api's worker threads import (src/site/index.ts names it). The build is deterministic (same sources, same bytes),
  * so test/action/bundle.test.ts can fail CI when the committed bundle is stale.
  *
  *   node scripts/build-action.mjs [OUT_DIR]     (default dist/action)
@@ -38,8 +39,9 @@ export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
   fs.mkdirSync(path.join(outDir, 'runners'), { recursive: true })
   await build({
     absWorkingDir: ROOT,
-    entryPoints: ['src/action/main.ts'],
-    outfile: path.join(outDir, 'index.js'),
+    // Two self-contained files, no chunks shared between them.
+    entryPoints: { index: 'src/action/main.ts', site: 'src/site/index.ts' },
+    outdir: outDir,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -58,7 +60,7 @@ export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
   const assets = fs.readdirSync(SITE_ASSETS).sort()
   fs.mkdirSync(path.join(outDir, 'assets'))
   for (const name of assets) fs.copyFileSync(path.join(SITE_ASSETS, name), path.join(outDir, 'assets', name))
-  return ['index.js', ...SHIPPED_RUNNERS.map((n) => `runners/${n}`), ...assets.map((n) => `assets/${n}`)]
+  return ['index.js', 'site.js', ...SHIPPED_RUNNERS.map((n) => `runners/${n}`), ...assets.map((n) => `assets/${n}`)]
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -54002,6 +54002,9 @@ function group(name, fn) {
   });
 }
 
+// src/action/main.ts
+import { isMainThread as isMainThread2 } from "node:worker_threads";
+
 // src/core/errors.ts
 var ERRORS = {
   // The command line or request is malformed.
@@ -61828,8 +61831,7 @@ async function buildApiCommand(inputs, ctx) {
       releases,
       ...since ? { since } : {},
       registryKey: inputs.registryKey,
-      pages: siteRenderer,
-      threads: 0
+      pages: siteRenderer
     })
   );
   info(`Built the API of ${result.commit.slice(0, 12)} ${result.mode}${result.reason ? ` (full: ${result.reason})` : ""}: ${result.written} file(s) written, ${result.removed} removed, feed at ${result.seq}`);
@@ -75075,10 +75077,12 @@ async function run2(env) {
   const ctx = readContext(env);
   await COMMAND[inputs.command](inputs, ctx);
 }
-try {
-  await run2(process.env);
-} catch (e) {
-  setFailed(e instanceof WharfError ? `${e.message}${e.hint ? `. Fix: ${e.hint}` : ""}` : e instanceof Error ? e.stack ?? e.message : String(e));
+if (isMainThread2) {
+  try {
+    await run2(process.env);
+  } catch (e) {
+    setFailed(e instanceof WharfError ? `${e.message}${e.hint ? `. Fix: ${e.hint}` : ""}` : e instanceof Error ? e.stack ?? e.message : String(e));
+  }
 }
 export {
   run2 as run

@@ -6,8 +6,9 @@
  * Cargo's `dl` name the release assets `release` uploads. When `out` already
  * holds a build (restored from the Actions cache), only what changed since
  * the commit it was built from is rebuilt; a build that cannot be incremental
- * runs in full and says why. A thin entry over api's buildApi, on the
- * runner's one thread (the bundle carries no worker script).
+ * runs in full and says why. A thin entry over api's buildApi: a full build
+ * of a large index uses every core of the runner, its worker threads
+ * loading the bundle itself and the page renderer from site.js beside it.
  */
 import * as core from '@actions/core'
 import path from 'node:path'
@@ -42,7 +43,6 @@ export async function buildApiCommand(inputs: Inputs, ctx: RunnerContext): Promi
       ...(since ? { since } : {}),
       registryKey: inputs.registryKey,
       pages: siteRenderer,
-      threads: 0,
     }),
   )
   core.info(`Built the API of ${result.commit.slice(0, 12)} ${result.mode}${result.reason ? ` (full: ${result.reason})` : ''}: ${result.written} file(s) written, ${result.removed} removed, feed at ${result.seq}`)

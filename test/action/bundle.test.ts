@@ -2,13 +2,19 @@
  * The committed bundle: rebuilt, it is byte for byte what is committed (so CI
  * fails on a stale one); and run as a runner runs a node action on a
  * pull_request event, with nothing but the runner's environment, it passes an
- * honest submission and fails a non-owner's, saying why.
+ * honest submission and fails a non-owner's, saying why; and on a push, it
+ * builds a large index's API on worker threads, as the CLI does.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error: a plain ESM build script, without types
 import { buildAction } from '../../scripts/build-action.mjs'
+import { buildApi } from '../../src/api/index.js'
+import { openRepo } from '../../src/git/index.js'
+import { siteRenderer } from '../../src/site/index.js'
+import { createSyntheticIndex } from '../fixtures/api/synthetic.js'
+import { readTree, treeDifferences } from '../fixtures/api/tree.js'
 import { client, git, pushBranch, run, tempDir, useEmulator } from '../github/helpers.js'
 import { createIndexFixture, REPO, type IndexFixture } from './fixture.js'
 
@@ -120,4 +126,51 @@ describe('the bundle on a pull_request event', () => {
     expect(result.stdout).toContain('::error::pull request #')
     expect(result.output).toMatch(/accepted<<.*\nfalse\n/)
   }, 60_000)
+})
+
+describe('the bundle on a push, building the API', () => {
+  it('uses worker threads for a large index (they load the bundle and site.js) and writes the bytes the sources write', async () => {
+    const home = await tempDir('wharf-runner-api-')
+    // Past the history length at which a full build starts threads (src/api/full.ts).
+    const index = await createSyntheticIndex(4_100, home)
+    const registryKey = fs.readFileSync(path.join(index.dir, '.wharf/registry.key'), 'utf8')
+    const profiles = path.join(home, 'profiles')
+    const files = { GITHUB_OUTPUT: path.join(home, 'output'), GITHUB_STEP_SUMMARY: path.join(home, 'summary.md') }
+    for (const f of Object.values(files)) fs.writeFileSync(f, '')
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: 'push',
+      GITHUB_REPOSITORY: REPO,
+      GITHUB_SHA: index.head,
+      GITHUB_WORKSPACE: index.dir,
+      GITHUB_SERVER_URL: 'https://github.com',
+      RUNNER_TEMP: home,
+      ...files,
+      INPUT_COMMAND: 'build-api',
+      // action.yml's default (github.token); build-api makes no API call.
+      INPUT_TOKEN: 'ghs_unused',
+      INPUT_INDEX: '.',
+      INPUT_OUT: '_site',
+      'INPUT_BASE-URL': 'https://registry.example',
+      'INPUT_REGISTRY-KEY': registryKey,
+    }
+    // Every thread that runs JavaScript leaves a profile: their count says how many ran.
+    const result = await run(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, '--cpu-prof-interval=100000', BUNDLE], { cwd: index.dir, env })
+    expect(result.stdout).not.toContain('::error')
+    expect(result.code, result.stdout + result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/Built the API of [0-9a-f]{12} full/)
+    expect(fs.readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile')).length).toBeGreaterThan(1)
+
+    const reference = path.join(home, 'reference')
+    await buildApi({ repo: openRepo(index.dir), out: reference, baseUrl: 'https://registry.example', releases: `https://github.com/${REPO}`, registryKey, pages: siteRenderer, threads: 0 })
+    const built = readTree(path.join(index.dir, '_site'))
+    const expected = readTree(reference)
+    // The signed snapshot names the time of its build; everything else is the same bytes.
+    for (const tree of [built, expected]) tree.delete('snapshot.json')
+    expect(built.size).toBeGreaterThan(10_000)
+    expect(treeDifferences(expected, built)).toEqual([])
+  }, 180_000)
 })
