@@ -49,12 +49,25 @@ export class Inflater {
    * ignored) into exactly `size` bytes; `what` names it in errors.
    */
   inflate(input: Uint8Array, size: number, what: string): Buffer {
+    return this.inflateFramed(input, size, what, '').data
+  }
+
+  /**
+   * As `inflate`, into a buffer that starts with `header` (latin1): `framed`
+   * is the header and the data in one piece, `data` the inflated bytes alone.
+   */
+  inflateFramed(input: Uint8Array, size: number, what: string, header: string): { data: Buffer; framed: Buffer } {
     if (this.native === undefined) this.native = this.open()
-    if (this.native === null) return this.fallback(input, size, what)
+    if (this.native === null) {
+      const data = this.fallback(input, size, what)
+      const framed = Buffer.concat([Buffer.from(header, 'latin1'), data])
+      return { data: framed.subarray(framed.length - size), framed }
+    }
     const { stream, handle, state } = this.native
     // One byte more than expected, so an object longer than its header says is caught.
-    const out = Buffer.allocUnsafe(size + 1)
-    handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, out, 0, size + 1)
+    const buffer = Buffer.allocUnsafe(header.length + size + 1)
+    const start = buffer.write(header, 0, 'latin1')
+    handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, buffer, start, size + 1)
     if (stream.destroyed) {
       this.native = undefined
       throw corrupt(what, 'the zlib stream is damaged')
@@ -62,7 +75,7 @@ export class Inflater {
     const left = state[0]!
     handle.reset()
     if (left !== 1) throw corrupt(what, `it holds ${size + 1 - left} bytes, its header says ${size}`)
-    return out.subarray(0, size)
+    return { data: buffer.subarray(start, start + size), framed: buffer.subarray(0, start + size) }
   }
 
   private fallback(input: Uint8Array, size: number, what: string): Buffer {

@@ -14,7 +14,7 @@
  * and inflates only that object, and keeps the trees and commits it read
  * last. It only reads: isomorphic-git stays the one writer.
  */
-import { createHash } from 'node:crypto'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { inflateSync } from 'node:zlib'
@@ -26,6 +26,54 @@ export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag'
 export interface GitObject {
   type: ObjectType
   data: Buffer
+  /** `data` with git's header "<type> <size>\0" in the bytes before it (the same memory), when it was made that way: what the object id hashes. */
+  framed?: Buffer
+}
+
+/**
+ * The most recent `size` entries put, dropping the oldest first. (Dropping
+ * a Map's first key instead makes V8 step over every entry deleted before
+ * it, each time, until the table is rebuilt.)
+ */
+class Recent<K, V> {
+  private readonly map = new Map<K, V>()
+  private readonly order: K[] = []
+  private next = 0
+
+  constructor(private readonly size: number) {}
+
+  get(key: K): V | undefined {
+    return this.map.get(key)
+  }
+
+  set(key: K, value: V): void {
+    if (this.map.has(key)) {
+      this.map.set(key, value)
+      return
+    }
+    if (this.order.length < this.size) this.order.push(key)
+    else {
+      this.map.delete(this.order[this.next]!)
+      this.order[this.next] = key
+      this.next = (this.next + 1) % this.size
+    }
+    this.map.set(key, value)
+  }
+
+  clear(): void {
+    this.map.clear()
+    this.order.length = 0
+    this.next = 0
+  }
+}
+
+/** Git's header of an object: "<type> <size>\0". */
+const headerOf = (type: ObjectType, size: number): string => `${type} ${size}\0`
+
+/** A buffer of `header` and then `size` more bytes (`extra` beyond them for the caller), and where the data starts. */
+function framedBuffer(header: string, size: number, extra = 0): [Buffer, number] {
+  const out = Buffer.allocUnsafe(header.length + size + extra)
+  return [out, out.write(header, 0, 'latin1')]
 }
 
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' }
@@ -44,6 +92,11 @@ const OID_START = 8 + 256 * 4
 const WINDOW = 512
 /** Guesses by interpolation before halving instead: ids are hashes, but a pack index is read from disk and trusted only so far. */
 const INTERPOLATIONS = 3
+
+/** Recent objects kept by a reader, parsed trees, and delta bases of each pack. */
+const OBJECTS = 4096
+const TREES = 4096
+const BASES = 2048
 
 const corruptHint = { hint: 'the repo may be corrupt or tampered with: run git fsck' }
 
@@ -65,7 +118,7 @@ interface Pack {
   idx?: Buffer
   bytes?: Buffer
   /** Recently rebuilt objects by offset: the bases of delta chains. */
-  bases: Map<number, GitObject>
+  bases: Recent<number, GitObject>
 }
 
 /** The packs of a reader in shared memory, to open the same store in a worker thread without reading it again. */
@@ -113,7 +166,7 @@ function openPack(idxFile: string, bulk: boolean, window: number): Pack {
     const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START))
     fd = fs.openSync(file, 'r')
     const size = fs.fstatSync(fd).size
-    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Map() }
+    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Recent(BASES) }
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
       pack.bytes = readShared(file, size)
@@ -216,7 +269,7 @@ function matchInPack(pack: Pack, prefix: string, limit: number): string[] {
   return out
 }
 
-function applyDelta(base: Buffer, delta: Buffer, what: string): Buffer {
+function applyDelta(base: Buffer, delta: Buffer, what: string, type: ObjectType): { data: Buffer; framed: Buffer } {
   let pos = 0
   const varint = (): number => {
     let result = 0
@@ -231,7 +284,9 @@ function applyDelta(base: Buffer, delta: Buffer, what: string): Buffer {
   }
   const baseSize = varint()
   if (baseSize !== base.length) throw new WharfError('IO', `${what}: a pack delta does not match its base object`, corruptHint)
-  const out = Buffer.allocUnsafe(varint())
+  const size = varint()
+  const [framed, start] = framedBuffer(headerOf(type, size), size)
+  const out = framed.subarray(start)
   let written = 0
   while (pos < delta.length) {
     const op = delta[pos++]!
@@ -252,12 +307,17 @@ function applyDelta(base: Buffer, delta: Buffer, what: string): Buffer {
     }
   }
   if (written !== out.length) throw new WharfError('IO', `${what}: a pack delta leaves its result short`, corruptHint)
-  return out
+  return { data: out, framed }
 }
 
-/** Whether `data` is what `oid` (20 raw bytes) names: the SHA-1 of "<type> <size>\0" and the content. */
-function hashes(oid: Buffer, type: ObjectType, data: Buffer): boolean {
-  return createHash('sha1').update(`${type} ${data.length}\0`).update(data).digest().equals(oid)
+/** Node's one-call digest (from 20.12), much cheaper than a Hash object for small inputs. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array) => string }).hash
+
+/** Whether an object is what `oid` (hex) names: the SHA-1 of "<type> <size>\0" and the content. */
+function hashes(oid: string, object: GitObject): boolean {
+  // One call over header and data where they lie together; else the header is hashed on its own first.
+  if (object.framed && oneShot) return oneShot('sha1', object.framed) === oid
+  return crypto.createHash('sha1').update(headerOf(object.type, object.data.length)).update(object.data).digest('hex') === oid
 }
 
 const FULL_OID = /^[0-9a-f]{40}$/
@@ -271,8 +331,8 @@ export class ObjectReader {
   private readonly objectsDir: string
   private readonly packs: Pack[] = []
   private readonly known = new Set<string>()
-  private readonly cache = new Map<string, GitObject>()
-  private readonly trees = new Map<string, readonly RawEntry[]>()
+  private readonly cache = new Recent<string, GitObject>(OBJECTS)
+  private readonly trees = new Recent<string, readonly RawEntry[]>(TREES)
   private readonly inflater = new Inflater()
   private shallow: Set<string> | undefined
 
@@ -310,7 +370,7 @@ export class ObjectReader {
     const bytes = Buffer.from(shared.bytes)
     const fanout = parseFanout(shared.file, idx)
     const idxFile = shared.file.replace(/\.pack$/, '.idx')
-    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, bytes, bases: new Map() })
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, bytes, bases: new Recent(BASES) })
     this.known.add(idxFile)
   }
 
@@ -399,14 +459,11 @@ export class ObjectReader {
     if (!FULL_OID.test(oid)) throw new WharfError('IO', `"${oid}" is not an object id`, corruptHint)
     const raw = Buffer.from(oid, 'hex')
     const object = this.readUncached(oid, raw)
-    if (!hashes(raw, object.type, object.data)) {
+    if (!hashes(oid, object)) {
       throw new WharfError('IO', `object ${oid} in ${this.objectsDir} does not hash to its id: its content was altered`, corruptHint)
     }
     // Trees and commits are read again by the next commit's diff; blobs are read once.
-    if (object.type !== 'blob') {
-      if (this.cache.size >= 4096) this.cache.delete(this.cache.keys().next().value!)
-      this.cache.set(oid, object)
-    }
+    if (object.type !== 'blob') this.cache.set(oid, object)
     return object
   }
 
@@ -415,7 +472,6 @@ export class ObjectReader {
     let entries = this.trees.get(oid)
     if (!entries) {
       entries = parseTree(this.readAs(oid, 'tree'))
-      if (this.trees.size >= 4096) this.trees.delete(this.trees.keys().next().value!)
       this.trees.set(oid, entries)
     }
     return entries
@@ -461,7 +517,7 @@ export class ObjectReader {
     if (nul < 0 || !Object.values(TYPES).includes(type as ObjectType) || bytes.toString('latin1', space + 1, nul) !== String(bytes.length - nul - 1)) {
       throw new WharfError('IO', `loose object ${oid} has a malformed header`, corruptHint)
     }
-    return { type: type as ObjectType, data: bytes.subarray(nul + 1) }
+    return { type: type as ObjectType, data: bytes.subarray(nul + 1), framed: bytes }
   }
 
   private readPacked(pack: Pack, offset: number): GitObject {
@@ -493,20 +549,17 @@ export class ObjectReader {
       }
       if (distance <= 0 || distance > offset) throw new WharfError('IO', `${what} names a delta base outside the pack`, corruptHint)
       const baseObject = this.readPacked(pack, offset - distance)
-      object = { type: baseObject.type, data: applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos), size, what), what) }
+      object = { type: baseObject.type, ...applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos), size, what), what, baseObject.type) }
     } else if (kind === REF_DELTA) {
       const baseObject = this.read(chunk.toString('hex', pos, pos + 20))
-      object = { type: baseObject.type, data: applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos + 20), size, what), what) }
+      object = { type: baseObject.type, ...applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos + 20), size, what), what, baseObject.type) }
     } else {
       const type = TYPES[kind]
       if (!type) throw new WharfError('IO', `${what} is of unknown type ${kind}`, corruptHint)
-      object = { type, data: this.inflater.inflate(chunk.subarray(pos), size, what) }
+      object = { type, ...this.inflater.inflateFramed(chunk.subarray(pos), size, what, headerOf(type, size)) }
     }
     // Delta chains share their bases; keep recent ones so a chain is inflated once.
-    if (object.type !== 'blob' || kind === OFS_DELTA || kind === REF_DELTA) {
-      if (pack.bases.size >= 2048) pack.bases.delete(pack.bases.keys().next().value!)
-      pack.bases.set(offset, object)
-    }
+    if (object.type !== 'blob' || kind === OFS_DELTA || kind === REF_DELTA) pack.bases.set(offset, object)
     return object
   }
 }
