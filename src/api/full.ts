@@ -56,11 +56,42 @@ const COMMITS_PER_TASK = 4096
 /** Below this many commits, starting threads costs more than it saves. */
 const COMMITS_FOR_THREADS = 4000
 
-/** The first-parent chain from `head` to the root (or a shallow clone's edge), oldest first, as parallel arrays. */
-function readChain(reader: ObjectReader, head: string): { oids: string[]; trees: string[]; times: number[] } {
+/** Commits read between looks at the threads while the chain is read. */
+const COMMITS_PER_LOOK = 1024
+
+/** The first-parent chain from the head to the root (or a shallow clone's edge), oldest first, as parallel arrays. */
+interface Chain {
+  oids: string[]
+  trees: string[]
+  times: number[]
+}
+
+/**
+ * The history of main, cut in runs of COMMITS_PER_TASK commits counted from
+ * the head (run 0 the newest), each diffed by `diff` (on a thread, or here).
+ * The chain is read from the head back, one commit at a time, so while it
+ * is read the runs it has reached go to whatever threads are idle, newest
+ * first; once it is whole, the rest go oldest first, the order in which
+ * `fold` takes them, so folding keeps pace with the threads.
+ */
+async function readHistory(
+  reader: ObjectReader,
+  head: string,
+  idleThreads: (length: number) => number,
+  diff: (trees: string[]) => Promise<HistoryResult>,
+  fold: (first: number, lines: HistoryResult) => void,
+): Promise<Chain> {
   const oids: string[] = []
   const trees: string[] = []
   const times: number[] = []
+  const runs: Promise<HistoryResult>[] = []
+  // Run k: the commits k * C .. (k + 1) * C - 1 from the head, oldest first, after the tree of the commit before them ('' for none).
+  const start = (k: number): void => {
+    const end = Math.min((k + 1) * COMMITS_PER_TASK, trees.length)
+    runs[k] = diff([end < trees.length ? trees[end]! : '', ...trees.slice(k * COMMITS_PER_TASK, end).reverse()])
+    // Awaited in order below; a failure of a later run must not go unhandled meanwhile.
+    runs[k]!.catch(() => undefined)
+  }
   let oid: string | undefined = head
   while (oid) {
     const commit = parseCommit(oid, reader.readAs(oid, 'commit'))
@@ -68,7 +99,17 @@ function readChain(reader: ObjectReader, head: string): { oids: string[]; trees:
     trees.push(commit.tree)
     times.push(commit.time)
     oid = reader.isShallow(oid) ? undefined : commit.parents[0]
+    if (oids.length % COMMITS_PER_LOOK === 0) {
+      // Let the threads' replies in, then hand idle ones the newest runs whose commit before is known.
+      await new Promise((resolve) => setImmediate(resolve))
+      for (let idle = idleThreads(oids.length); idle > 0 && (runs.length + 1) * COMMITS_PER_TASK < oids.length; idle--) start(runs.length)
+    }
   }
+  idleThreads(oids.length)
+  const count = Math.ceil(oids.length / COMMITS_PER_TASK)
+  const started = runs.length
+  for (let k = count - 1; k >= started; k--) start(k)
+  for (let k = count - 1; k >= 0; k--) fold(oids.length - Math.min((k + 1) * COMMITS_PER_TASK, oids.length), await runs[k]!)
   return { oids: oids.reverse(), trees: trees.reverse(), times: times.reverse() }
 }
 
@@ -92,28 +133,27 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
   try {
     // The history: which commit last changed each document, and the events of the feed.
     ctx.progress({ phase: 'reading the history of main' })
-    const chain = readChain(reader, ctx.head.oid)
-    const threads = options.threads ?? (chain.oids.length >= COMMITS_FOR_THREADS ? os.availableParallelism() : 0)
-    if (threads > 0) {
-      const pages = ctx.pages ? { pages: { module: ctx.pages.module, format: ctx.pages.format } } : {}
-      pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir, ...pages })
-    }
     const env: JobEnv = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir, ...(ctx.pages ? { pages: ctx.pages } : {}) }
     const run = <T>(job: Job): Promise<T> => (pool ? pool.run<T>(job) : Promise.resolve(runJob(env, job) as T))
-    const runs: Promise<HistoryResult>[] = []
-    for (let from = 0; from < chain.oids.length; from += COMMITS_PER_TASK) {
-      runs.push(run<HistoryResult>({ kind: 'history', trees: [from > 0 ? chain.trees[from - 1]! : '', ...chain.trees.slice(from, from + COMMITS_PER_TASK)] }))
+    // Threads start once the chain is known to be long enough (or at once, when their number is given).
+    const idleThreads = (length: number): number => {
+      const threads = options.threads ?? (length >= COMMITS_FOR_THREADS ? os.availableParallelism() : 0)
+      if (threads > 0 && !pool) {
+        const pages = ctx.pages ? { pages: { module: ctx.pages.module, format: ctx.pages.format } } : {}
+        pool = new Pool(threads, { store: reader.share(), root, site: ctx.site, indexDir: ctx.repo.dir, ...pages })
+      }
+      return pool?.idle ?? 0
     }
+    idleThreads(0)
     const scan = new Scan(() => true, false)
     const STATUS = { A: 'added', M: 'modified', D: 'deleted' } as const
-    for (let r = 0; r < runs.length; r++) {
-      const lines = await runs[r]!
+    const fold = (first: number, lines: HistoryResult): void => {
       let changes: Change[] = []
       let commit = -1
       for (let start = 0; start < lines.length; ) {
         const end = lines.indexOf('\n', start)
         const tab = lines.indexOf('\t', start)
-        const ordinal = r * COMMITS_PER_TASK + Number(lines.slice(start, tab)) - 1
+        const ordinal = first + Number(lines.slice(start, tab)) - 1
         if (ordinal !== commit) {
           if (changes.length) scan.add(commit, changes)
           changes = []
@@ -124,6 +164,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       }
       if (changes.length) scan.add(commit, changes)
     }
+    const chain = await readHistory(reader, ctx.head.oid, idleThreads, (trees) => run<HistoryResult>({ kind: 'history', trees }), fold)
     const commitOid = (ordinal: number | undefined) => (ordinal === undefined ? undefined : chain.oids[ordinal])
 
     // The tip: groups of packages for the threads; the rest of index/ mirrored here.
@@ -169,8 +210,15 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
 
     const namespaceFiles = new Map([...namespaceBlobs].map(([ns, blob]) => [ns, parseNamespace(blob)]))
 
+    // Groups in the order the history first touched them: packages that grew side by side have their files side by side
+    // in the pack (delta chains against each other), so a task that reads them together rebuilds each chain once.
+    const firstTouch = (item: GroupItem): number => {
+      let first = Number.MAX_SAFE_INTEGER
+      for (const ordinal of scan.byGroup.get(`${item.ns}/${item.top}`)?.values() ?? []) first = Math.min(first, ordinal)
+      return first
+    }
     const tasks: GroupTask[] = []
-    const groups = [...items.values()]
+    const groups = [...items.values()].map((item) => ({ item, first: firstTouch(item) })).sort((a, b) => a.first - b.first).map(({ item }) => item)
     for (let i = 0; i < groups.length; i += GROUPS_PER_TASK) {
       const slice = groups.slice(i, i + GROUPS_PER_TASK)
       const commits: [string, string][] = []

@@ -109,7 +109,7 @@ export function runJob(env: JobEnv, job: Job): HistoryResult | GroupsResult | Pa
 /** A pool of workers that take jobs in turn. */
 export class Pool {
   private readonly workers: Worker[] = []
-  private readonly idle: Worker[] = []
+  private readonly idleWorkers: Worker[] = []
   private readonly waiting: (() => void)[] = []
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (e: unknown) => void }>()
   private next = 0
@@ -126,7 +126,7 @@ export class Pool {
         if (code !== 0) this.fail(new WharfError('IO', `a build worker stopped (exit ${code})`, { hint: 'run build-api again; if it fails again, report it' }))
       })
       this.workers.push(worker)
-      this.idle.push(worker)
+      this.idleWorkers.push(worker)
     }
   }
 
@@ -140,7 +140,7 @@ export class Pool {
   private settle(worker: Worker, reply: Reply): void {
     const waiter = this.pending.get(reply.id)
     this.pending.delete(reply.id)
-    this.idle.push(worker)
+    this.idleWorkers.push(worker)
     this.waiting.shift()?.()
     if (!waiter) return
     if (reply.error) {
@@ -154,9 +154,9 @@ export class Pool {
 
   /** Runs a job on the next idle worker; waits for one when all are busy. */
   async run<T>(job: Job): Promise<T> {
-    while (!this.idle.length && !this.failure) await new Promise<void>((wake) => this.waiting.push(wake))
+    while (!this.idleWorkers.length && !this.failure) await new Promise<void>((wake) => this.waiting.push(wake))
     if (this.failure) throw this.failure
-    const worker = this.idle.shift()!
+    const worker = this.idleWorkers.shift()!
     const id = this.next++
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
@@ -166,6 +166,11 @@ export class Pool {
 
   get size(): number {
     return this.workers.length
+  }
+
+  /** Workers with no job. */
+  get idle(): number {
+    return this.idleWorkers.length
   }
 
   async close(): Promise<void> {
