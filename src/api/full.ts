@@ -42,7 +42,7 @@ import { indexTree } from './history.js'
 import { parseNamespace, readBlobAt } from './model.js'
 import { dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type Dependent, type DependentsDoc } from './pages.js'
 import { newTree, swapIn, TreeWriter } from './output.js'
-import { Pool, runJob, type GroupsResult, type HistoryResult, type Job, type JobEnv, type LeavesResult, type PagesResult } from './parallel.js'
+import { Pool, runJob, type FilesResult, type GroupsResult, type HistoryResult, type Job, type JobEnv, type LeavesResult, type PagesResult } from './parallel.js'
 import { Scan } from './scan.js'
 import { planShards, shardItem } from './search.js'
 import { leafDigitsFor, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
@@ -55,6 +55,9 @@ const GROUPS_PER_TASK = 64
 const COMMITS_PER_TASK = 4096
 /** Below this many commits, starting threads costs more than it saves. */
 const COMMITS_FOR_THREADS = 4000
+
+/** Documents the main thread renders that a thread writes, handed over at a time. */
+const FILES_PER_TASK = 1024
 
 /** Commits read between looks at the threads while the chain is read. */
 const COMMITS_PER_LOOK = 1024
@@ -244,6 +247,21 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         else placed.add(file)
       }
     }
+    // The many small documents of the whole registry (feed pages, dependents, the Cargo index, crates): rendered here,
+    // written by the threads while this goes on rendering.
+    let batch: [string, string][] = []
+    const handedOut: Promise<void>[] = []
+    const handOut = (): void => {
+      if (!batch.length) return
+      const job = run<FilesResult>({ kind: 'files', files: batch }).then((result) => addWritten(result.written))
+      job.catch(() => undefined)
+      handedOut.push(job)
+      batch = []
+    }
+    const writeLater = (file: string, content: string): void => {
+      batch.push([file, content])
+      if (batch.length === FILES_PER_TASK) handOut()
+    }
     const summaries: PackageSummary[] = []
     // The package pages the tasks left open for their dependents, and the packages of each.
     const openPages: { file: string; ids: string[] }[] = []
@@ -299,24 +317,24 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT)
       }
       if (page.length === FEED_PAGE_SIZE) {
-        writer.write(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
+        writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
         page = []
       }
     }
-    if (page.length) writer.write(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
+    if (page.length) writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
     page = []
     feedInfo.clear()
     newest = newest.slice(-NEWEST_COUNT).reverse()
-    for (const doc of dependents.values()) writer.write(dependentsPath(doc.name), renderDependentsDoc(doc))
+    for (const doc of dependents.values()) writeLater(dependentsPath(doc.name), renderDependentsDoc(doc))
 
     for (const summary of summaries) {
       for (const crate of summary.crates) {
         const holder = claims.get(crate.key)?.package
         if (holder !== summary.id) ctx.warnings.push(`${summary.id}: crate name ${crate.name} belongs to ${holder ?? 'no package'}; its versions are left out of the Cargo index`)
-        else writer.write(cargoIndexPath(crate.name), crate.lines)
+        else writeLater(cargoIndexPath(crate.name), crate.lines)
       }
     }
-    for (const [key, claim] of claims) writer.write(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit, cargoIndexPath(claim.crate)))
+    for (const [key, claim] of claims) writeLater(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit, cargoIndexPath(claim.crate)))
 
     const byNamespace = new Map<string, string[]>()
     for (const { id } of summaries) {
@@ -352,7 +370,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     const pageSize = ctx.sizes.packageListPage
     for (let at = 0; at < listed.length; at += pageSize) {
       const page = listed.slice(at, at + pageSize)
-      writer.write(packageListPagePath(at / pageSize), renderPackageListPage(at / pageSize, pageSize, page.map((p) => p.id), commitOid(page[page.length - 1]!.born) ?? ctx.head.oid))
+      writeLater(packageListPagePath(at / pageSize), renderPackageListPage(at / pageSize, pageSize, page.map((p) => p.id), commitOid(page[page.length - 1]!.born) ?? ctx.head.oid))
     }
     writer.write(PATHS.packages, renderPackageList(site, listed.length, pageSize, commitOid(scan.touched.get('packages')) ?? null))
     writer.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOid(scan.touched.get('namespaces')) ?? null))
@@ -378,6 +396,8 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       for (const [file, bytes] of siteFiles(ctx.pages.aggregates(input))) writer.write(file, bytes)
     }
 
+    handOut()
+    await Promise.all(handedOut)
     ctx.progress({ phase: 'signing the snapshot' })
     // The snapshot of everything written: subtrees by three-digit prefix (on the threads), parts, and the signed top.
     addWritten(writer.take())

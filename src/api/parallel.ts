@@ -49,6 +49,7 @@ export type Job =
   | { kind: 'groups'; task: GroupTask }
   | { kind: 'pages'; task: PagesTask }
   | { kind: 'leaves'; leaves: [string, string][]; digits: number }
+  | { kind: 'files'; files: [string, string][] }
 
 /**
  * What each commit of a run changed under `index/`, as text lines
@@ -71,6 +72,11 @@ export interface PagesResult {
   written: ReturnType<TreeWriter['take']>
 }
 
+/** Files written for another thread (their paths and contents in the job). */
+export interface FilesResult {
+  written: ReturnType<TreeWriter['take']>
+}
+
 /** Rendered snapshot subtrees: three-digit prefix, digest of its node, how many files it lists and how many nodes it has. */
 export type LeavesResult = [string, string, number, number][]
 
@@ -90,8 +96,12 @@ export interface JobEnv {
 }
 
 /** Runs a job in the calling thread or a worker: the one place that knows what each job does. */
-export function runJob(env: JobEnv, job: Job): HistoryResult | GroupsResult | PagesResult | LeavesResult {
+export function runJob(env: JobEnv, job: Job): HistoryResult | GroupsResult | PagesResult | LeavesResult | FilesResult {
   if (job.kind === 'history') return historyLines(env.reader, job.trees)
+  if (job.kind === 'files') {
+    for (const [file, content] of job.files) env.writer.write(file, content)
+    return { written: env.writer.take() }
+  }
   if (job.kind === 'groups') {
     return { ...buildGroups(env, env.writer, job.task), written: env.writer.take() }
   }
@@ -193,7 +203,7 @@ function serve(setup: WorkerSetup): void {
   parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
     let reply: Reply
     try {
-      if (job.kind !== 'history' && job.kind !== 'leaves') env.pages = await pages
+      if (job.kind === 'groups' || job.kind === 'pages') env.pages = await pages
       reply = { id, result: runJob(env, job) }
     } catch (e) {
       const error = e as Error & { code?: unknown; hint?: string }
