@@ -15,7 +15,7 @@ import { noSpaceError, WharfError } from '../core/errors.js'
 import type { NamespaceFile } from '../core/types.js'
 import { timestamp } from '../core/time.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
-import { isTreeMode, parseCommit, type Change, type ObjectReader, type RawEntry } from '../git/index.js'
+import { isTreeMode, parseCommitData, type Change, type ObjectReader, type RawEntry } from '../git/index.js'
 import { cargoIndexPath, crateKey } from './cargo.js'
 import {
   API_FORMAT,
@@ -97,7 +97,7 @@ async function readHistory(
   }
   let oid: string | undefined = head
   while (oid) {
-    const commit = parseCommit(oid, reader.readAs(oid, 'commit'))
+    const commit = parseCommitData(oid, reader.readAs(oid, 'commit'))
     oids.push(oid)
     trees.push(commit.tree)
     times.push(commit.time)

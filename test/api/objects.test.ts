@@ -10,7 +10,7 @@ import path from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { firstParentChain, indexChanges } from '../../src/api/history.js'
-import { differingEntries, ObjectReader, parseTree } from '../../src/git/index.js'
+import { differingEntries, ObjectReader, parseCommit, parseCommitData, parseTree } from '../../src/git/index.js'
 import { tempDir } from '../helpers/index-repo.js'
 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@x' }
@@ -228,6 +228,42 @@ describe('indexChanges', () => {
         expect(left.length + right.length).toBeLessThanOrEqual(parseTree(tree(a)).length + parseTree(tree(b)).length)
       }),
       { numRuns: 500 },
+    )
+  })
+})
+
+describe('parseCommitData', () => {
+  it('reads tree, parents and committer time as parseCommit does, whatever the headers around them', () => {
+    const hex = fc.stringMatching(/^[0-9a-f]{40}$/)
+    const person = fc.tuple(fc.string({ maxLength: 8 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.constantFrom('+0000', '-0130', 'x'))
+    const header = fc.oneof(
+      hex.map((h) => `tree ${h}`),
+      hex.map((h) => `parent ${h}`),
+      fc.constant('parent not-an-id'),
+      person.map(([name, time, zone]) => `committer ${name} <${name}@x> ${time} ${zone}`),
+      person.map(([name, time, zone]) => `author ${name} <${name}@x> ${time} ${zone}`),
+      fc.string({ maxLength: 12 }).map((text) => `gpgsig -----BEGIN-----\n ${text.replace(/\n/g, ' ')}\n -----END-----`),
+      fc.string({ maxLength: 12 }).filter((text) => !text.includes('\n')),
+    )
+    fc.assert(
+      fc.property(fc.array(header, { maxLength: 8 }), fc.string({ maxLength: 20 }), fc.boolean(), (headers, message, withMessage) => {
+        const data = Buffer.from(`${headers.join('\n')}${withMessage ? `\n\n${message}` : ''}`)
+        let expected: unknown
+        try {
+          const { tree, parents, time } = parseCommit('c'.repeat(40), data)
+          expected = { oid: 'c'.repeat(40), tree, parents, time }
+        } catch (e) {
+          expected = (e as Error).message
+        }
+        let got: unknown
+        try {
+          got = parseCommitData('c'.repeat(40), data)
+        } catch (e) {
+          got = (e as Error).message
+        }
+        expect(got).toEqual(expected)
+      }),
+      { numRuns: 2000 },
     )
   })
 })
