@@ -25,6 +25,31 @@ interface Native {
   state: Uint32Array
 }
 
+/** Slabs that object buffers are cut from, and the largest buffer cut from one. */
+const SLAB = 1 << 20
+const LARGEST = SLAB >> 4
+let slab = Buffer.allocUnsafeSlow(SLAB)
+let used = 0
+
+/**
+ * A buffer for an object's bytes, cut from a slab. Node gives each buffer
+ * of more than 4 KiB an ArrayBuffer of its own, which costs an allocation
+ * and the collector's bookkeeping each; the trees of a large index are that
+ * big, and a full build reads millions of them. A slab lives while any
+ * buffer cut from it does: the readers' caches keep only recent objects,
+ * so that is the last few slabs.
+ */
+export function allocateObject(size: number): Buffer {
+  if (size > LARGEST) return Buffer.allocUnsafe(size)
+  if (used + size > SLAB) {
+    slab = Buffer.allocUnsafeSlow(SLAB)
+    used = 0
+  }
+  const out = slab.subarray(used, used + size)
+  used = (used + size + 7) & ~7
+  return out
+}
+
 function corrupt(what: string, detail: string): WharfError {
   return new WharfError('IO', `${what} does not inflate: ${detail}`, { hint: 'the repo may be corrupt: run git fsck' })
 }
@@ -65,7 +90,7 @@ export class Inflater {
     }
     const { stream, handle, state } = this.native
     // One byte more than expected, so an object longer than its header says is caught.
-    const buffer = Buffer.allocUnsafe(header.length + size + 1)
+    const buffer = allocateObject(header.length + size + 1)
     const start = buffer.write(header, 0, 'latin1')
     handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, buffer, start, size + 1)
     if (stream.destroyed) {
