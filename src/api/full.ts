@@ -137,7 +137,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     // The history: which commit last changed each document, and the events of the feed.
     ctx.progress({ phase: 'reading the history of main' })
     const env: JobEnv = { reader, writer, site: ctx.site, indexDir: ctx.repo.dir, ...(ctx.pages ? { pages: ctx.pages } : {}) }
-    const run = <T>(job: Job): Promise<T> => (pool ? pool.run<T>(job) : Promise.resolve(runJob(env, job) as T))
+    const run = <T>(job: Job, transfer?: ArrayBuffer[]): Promise<T> => (pool ? pool.run<T>(job, transfer) : Promise.resolve(runJob(env, job) as T))
     // Threads start once the chain is known to be long enough (or at once, when their number is given).
     const idleThreads = (length: number): number => {
       const threads = options.threads ?? (length >= COMMITS_FOR_THREADS ? os.availableParallelism() : 0)
@@ -247,20 +247,28 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         else placed.add(file)
       }
     }
-    // The many small documents of the whole registry (feed pages, dependents, the Cargo index, crates): rendered here,
-    // written by the threads while this goes on rendering.
-    let batch: [string, string][] = []
+    // The many documents of the whole registry (feed pages, dependents, the Cargo index, crates): rendered here, written
+    // by the threads while this goes on rendering, their bytes handed over in one buffer a batch (moved, not copied).
+    let later: string[] = []
+    let contents: string[] = []
     const handedOut: Promise<void>[] = []
     const handOut = (): void => {
-      if (!batch.length) return
-      const job = run<FilesResult>({ kind: 'files', files: batch }).then((result) => addWritten(result.written))
+      if (!later.length) return
+      const ends: number[] = []
+      let total = 0
+      for (const content of contents) ends.push((total += Buffer.byteLength(content)))
+      const bytes = Buffer.from(new ArrayBuffer(total))
+      contents.forEach((content, i) => bytes.write(content, i ? ends[i - 1]! : 0))
+      const job = run<FilesResult>({ kind: 'files', files: later, ends, bytes }, [bytes.buffer as ArrayBuffer]).then((result) => addWritten(result.written))
       job.catch(() => undefined)
       handedOut.push(job)
-      batch = []
+      later = []
+      contents = []
     }
     const writeLater = (file: string, content: string): void => {
-      batch.push([file, content])
-      if (batch.length === FILES_PER_TASK) handOut()
+      later.push(file)
+      contents.push(content)
+      if (later.length === FILES_PER_TASK) handOut()
     }
     const summaries: PackageSummary[] = []
     // The package pages the tasks left open for their dependents, and the packages of each.

@@ -49,7 +49,8 @@ export type Job =
   | { kind: 'groups'; task: GroupTask }
   | { kind: 'pages'; task: PagesTask }
   | { kind: 'leaves'; leaves: [string, string][]; digits: number }
-  | { kind: 'files'; files: [string, string][] }
+  /** Files to write: their paths, and their bytes one after another in `bytes`, the i-th ending at `ends[i]`. */
+  | { kind: 'files'; files: string[]; ends: number[]; bytes: Uint8Array }
 
 /**
  * What each commit of a run changed under `index/`, as text lines
@@ -99,7 +100,8 @@ export interface JobEnv {
 export function runJob(env: JobEnv, job: Job): HistoryResult | GroupsResult | PagesResult | LeavesResult | FilesResult {
   if (job.kind === 'history') return historyLines(env.reader, job.trees)
   if (job.kind === 'files') {
-    for (const [file, content] of job.files) env.writer.write(file, content)
+    const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength)
+    job.files.forEach((file, i) => env.writer.write(file, bytes.subarray(i ? job.ends[i - 1] : 0, job.ends[i])))
     return { written: env.writer.take() }
   }
   if (job.kind === 'groups') {
@@ -162,15 +164,15 @@ export class Pool {
     } else waiter.resolve(reply.result)
   }
 
-  /** Runs a job on the next idle worker; waits for one when all are busy. */
-  async run<T>(job: Job): Promise<T> {
+  /** Runs a job on the next idle worker (moving the `transfer` buffers to it); waits for one when all are busy. */
+  async run<T>(job: Job, transfer: ArrayBuffer[] = []): Promise<T> {
     while (!this.idleWorkers.length && !this.failure) await new Promise<void>((wake) => this.waiting.push(wake))
     if (this.failure) throw this.failure
     const worker = this.idleWorkers.shift()!
     const id = this.next++
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
-      worker.postMessage({ id, job })
+      worker.postMessage({ id, job }, transfer)
     })
   }
 
