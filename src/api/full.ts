@@ -62,10 +62,9 @@ const FILES_PER_TASK = 1024
 /** Commits read between looks at the threads while the chain is read. */
 const COMMITS_PER_LOOK = 1024
 
-/** The first-parent chain from the head to the root (or a shallow clone's edge), oldest first, as parallel arrays. */
+/** The first-parent chain from the head to the root (or a shallow clone's edge), oldest first, as parallel arrays (its trees are done with once diffed). */
 interface Chain {
   oids: string[]
-  trees: string[]
   times: number[]
 }
 
@@ -113,7 +112,7 @@ async function readHistory(
   const started = runs.length
   for (let k = count - 1; k >= started; k--) start(k)
   for (let k = count - 1; k >= 0; k--) fold(oids.length - Math.min((k + 1) * COMMITS_PER_TASK, oids.length), await runs[k]!)
-  return { oids: oids.reverse(), trees: trees.reverse(), times: times.reverse() }
+  return { oids: oids.reverse(), times: times.reverse() }
 }
 
 /** Every blob under `entry` (a tree or a file at `file`), for the files the build mirrors as they are. */
@@ -252,6 +251,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     let later: string[] = []
     let contents: string[] = []
     const handedOut: Promise<void>[] = []
+    const inFlight = new Set<Promise<void>>()
     const handOut = (): void => {
       if (!later.length) return
       const ends: number[] = []
@@ -262,13 +262,18 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       const job = run<FilesResult>({ kind: 'files', files: later, ends, bytes }, [bytes.buffer as ArrayBuffer]).then((result) => addWritten(result.written))
       job.catch(() => undefined)
       handedOut.push(job)
+      inFlight.add(job)
+      void job.finally(() => inFlight.delete(job)).catch(() => undefined)
       later = []
       contents = []
     }
-    const writeLater = (file: string, content: string): void => {
+    // Rendering runs ahead of writing; a few batches each thread waiting is enough, not the whole feed in memory.
+    const writeLater = async (file: string, content: string): Promise<void> => {
       later.push(file)
       contents.push(content)
-      if (later.length === FILES_PER_TASK) handOut()
+      if (later.length < FILES_PER_TASK) return
+      handOut()
+      while (inFlight.size > 2 * (pool?.size ?? 1)) await Promise.race(inFlight)
     }
     const summaries: PackageSummary[] = []
     // The package pages the tasks left open for their dependents, and the packages of each.
@@ -325,24 +330,24 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT)
       }
       if (page.length === FEED_PAGE_SIZE) {
-        writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
+        await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
         page = []
       }
     }
-    if (page.length) writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
+    if (page.length) await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
     page = []
     feedInfo.clear()
     newest = newest.slice(-NEWEST_COUNT).reverse()
-    for (const doc of dependents.values()) writeLater(dependentsPath(doc.name), renderDependentsDoc(doc))
+    for (const doc of dependents.values()) await writeLater(dependentsPath(doc.name), renderDependentsDoc(doc))
 
     for (const summary of summaries) {
       for (const crate of summary.crates) {
         const holder = claims.get(crate.key)?.package
         if (holder !== summary.id) ctx.warnings.push(`${summary.id}: crate name ${crate.name} belongs to ${holder ?? 'no package'}; its versions are left out of the Cargo index`)
-        else writeLater(cargoIndexPath(crate.name), crate.lines)
+        else await writeLater(cargoIndexPath(crate.name), crate.lines)
       }
     }
-    for (const [key, claim] of claims) writeLater(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit, cargoIndexPath(claim.crate)))
+    for (const [key, claim] of claims) await writeLater(crateDocPath(key), renderCrateDoc(site, claim.crate, claim.package, claim.commit, cargoIndexPath(claim.crate)))
 
     const byNamespace = new Map<string, string[]>()
     for (const { id } of summaries) {
@@ -378,7 +383,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     const pageSize = ctx.sizes.packageListPage
     for (let at = 0; at < listed.length; at += pageSize) {
       const page = listed.slice(at, at + pageSize)
-      writeLater(packageListPagePath(at / pageSize), renderPackageListPage(at / pageSize, pageSize, page.map((p) => p.id), commitOid(page[page.length - 1]!.born) ?? ctx.head.oid))
+      await writeLater(packageListPagePath(at / pageSize), renderPackageListPage(at / pageSize, pageSize, page.map((p) => p.id), commitOid(page[page.length - 1]!.born) ?? ctx.head.oid))
     }
     writer.write(PATHS.packages, renderPackageList(site, listed.length, pageSize, commitOid(scan.touched.get('packages')) ?? null))
     writer.write(PATHS.namespaces, renderNamespaceList([...namespaceBlobs.keys()], commitOid(scan.touched.get('namespaces')) ?? null))
