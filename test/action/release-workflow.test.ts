@@ -117,7 +117,7 @@ describe('release.yml after a merge', () => {
     const naming = filesUnder(pagesDir).filter((f) => f.startsWith('api/v1/packages/') && fs.readFileSync(path.join(pagesDir, f), 'utf8').includes(JSON.stringify(url)))
     expect(naming.length, `no deployed API document names ${url}`).toBeGreaterThan(0)
     // The site is deployed too, and its version page shows the committed report.
-    const page = filesUnder(pagesDir).find((f) => /^packages\/acme:calc\/1\.1\.0\.html$/.test(f))
+    const page = filesUnder(pagesDir).find((f) => /^packages\/acme:calc@1\.1\.0\.html$/.test(f))
     expect(page, filesUnder(pagesDir).filter((f) => f.endsWith('.html')).join(', ')).toBeDefined()
     expect(fs.readFileSync(path.join(pagesDir, page!), 'utf8')).toContain('report.json')
     expect(stepLog(release, 'build', 'Building the API')).toMatch(/Built the API of [0-9a-f]{12} full/)
