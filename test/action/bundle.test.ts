@@ -21,6 +21,13 @@ import { createIndexFixture, REPO, type IndexFixture } from './fixture.js'
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const BUNDLE = path.join(ROOT, 'dist/action/index.js')
 
+/** What a runner sets for every step of a job on `eventName`, with the (empty) files a step writes its outputs and summary to, under `home`. */
+function runnerEnv(home: string, eventName: string) {
+  const files = { GITHUB_OUTPUT: path.join(home, 'output'), GITHUB_STEP_SUMMARY: path.join(home, 'summary.md') }
+  for (const f of Object.values(files)) fs.writeFileSync(f, '')
+  return { files, env: { PATH: process.env.PATH, HOME: home, CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: eventName, RUNNER_TEMP: home, ...files } }
+}
+
 describe('the committed bundle', () => {
   it('is what a fresh build of the sources writes', async () => {
     const out = path.join(await tempDir('wharf-bundle-'), 'action')
@@ -75,14 +82,9 @@ describe('the bundle on a pull_request event', () => {
     await git(workspace, 'checkout', '-q', '--detach', `refs/remotes/pull/${number}/merge`)
     const eventPath = path.join(home, 'event.json')
     fs.writeFileSync(eventPath, JSON.stringify(payload))
-    const files = { GITHUB_OUTPUT: path.join(home, 'output'), GITHUB_STEP_SUMMARY: path.join(home, 'summary.md') }
-    for (const f of Object.values(files)) fs.writeFileSync(f, '')
+    const { env: base, files } = runnerEnv(home, 'pull_request')
     const env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      CI: 'true',
-      GITHUB_ACTIONS: 'true',
-      GITHUB_EVENT_NAME: 'pull_request',
+      ...base,
       GITHUB_EVENT_PATH: eventPath,
       GITHUB_REPOSITORY: REPO,
       GITHUB_REF: `refs/pull/${number}/merge`,
@@ -92,8 +94,6 @@ describe('the bundle on a pull_request event', () => {
       GITHUB_WORKSPACE: workspace,
       GITHUB_API_URL: ctx.emu.urls.api,
       GITHUB_SERVER_URL: ctx.emu.urls.html,
-      RUNNER_TEMP: home,
-      ...files,
       INPUT_COMMAND: 'check',
       INPUT_TOKEN: token,
       INPUT_INDEX: '.',
@@ -135,20 +135,12 @@ describe('the bundle on a push, building the API', () => {
     const index = await createSyntheticIndex(4_100, home)
     const registryKey = fs.readFileSync(path.join(index.dir, '.wharf/registry.key'), 'utf8')
     const profiles = path.join(home, 'profiles')
-    const files = { GITHUB_OUTPUT: path.join(home, 'output'), GITHUB_STEP_SUMMARY: path.join(home, 'summary.md') }
-    for (const f of Object.values(files)) fs.writeFileSync(f, '')
     const env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      CI: 'true',
-      GITHUB_ACTIONS: 'true',
-      GITHUB_EVENT_NAME: 'push',
+      ...runnerEnv(home, 'push').env,
       GITHUB_REPOSITORY: REPO,
       GITHUB_SHA: index.head,
       GITHUB_WORKSPACE: index.dir,
       GITHUB_SERVER_URL: 'https://github.com',
-      RUNNER_TEMP: home,
-      ...files,
       INPUT_COMMAND: 'build-api',
       // action.yml's default (github.token); build-api makes no API call.
       INPUT_TOKEN: 'ghs_unused',
