@@ -3,8 +3,9 @@
  * Builds the GitHub Action's bundle, dist/action/index.js: one self-contained
  * ESM file (esbuild) that runs on Node 20 and later, with the matrix's runner
  * scripts beside it, and site.js, the site's page renderer on its own, which
- * build-api's worker threads import (src/site/index.ts names it). The build is deterministic (same sources, same bytes),
- * so test/action/bundle.test.ts can fail CI when the committed bundle is stale.
+ * build-api's worker threads import (src/site/index.ts names it). The build
+ * is deterministic (same sources, same bytes), so test/action/bundle.test.ts
+ * can fail CI when the committed bundle is stale.
  *
  *   node scripts/build-action.mjs [OUT_DIR]     (default dist/action)
  */

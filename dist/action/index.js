@@ -54447,8 +54447,8 @@ var Recent = class {
   }
 };
 var headerOf = (type, size) => `${type} ${size}\0`;
-function framedBuffer(header, size, extra = 0) {
-  const out = allocateObject(header.length + size + extra);
+function framedBuffer(header, size) {
+  const out = allocateObject(header.length + size);
   return [out, out.write(header, 0, "latin1")];
 }
 var TYPES = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
@@ -54534,7 +54534,7 @@ function lowerBound(pack, oid) {
   const first = oid[0];
   let lo2 = first === 0 ? 0 : pack.fanout[first - 1];
   const end = pack.fanout[first];
-  if (pack.idx) return [lo2 + bisect(idsOf(pack, lo2, end), oid), end, void 0];
+  if (pack.idx) return [lowerBoundInMemory(pack.idx, lo2, end, oid), end, void 0];
   let hi2 = end;
   let loKey = 0;
   let hiKey = 1;
@@ -54566,41 +54566,30 @@ function compareAt(idx, i2, words) {
   }
   return 0;
 }
-function findInMemory(pack, idx, first, words) {
-  let lo2 = first === 0 ? 0 : pack.fanout[first - 1];
-  let hi2 = pack.fanout[first];
+var OID_WORDS = new Uint32Array(5);
+function lowerBoundInMemory(idx, lo2, hi2, oid) {
+  for (let w2 = 0; w2 < 5; w2++) OID_WORDS[w2] = oid.readUInt32BE(w2 * 4);
   const size = hi2 - lo2;
   if (size > 64) {
-    const guess = lo2 + Math.floor(size * (words[0] & 16777215) / 16777216);
+    const guess = lo2 + Math.floor(size * (OID_WORDS[0] & 16777215) / 16777216);
     const spread = 4 * Math.ceil(Math.sqrt(size)) + 16;
     const a = Math.max(lo2, guess - spread);
     const b3 = Math.min(hi2, guess + spread);
-    if ((a === lo2 || compareAt(idx, a, words) <= 0) && (b3 === hi2 || compareAt(idx, b3, words) > 0)) {
+    if ((a === lo2 || compareAt(idx, a, OID_WORDS) <= 0) && (b3 === hi2 || compareAt(idx, b3, OID_WORDS) >= 0)) {
       lo2 = a;
       hi2 = b3;
     }
   }
   while (lo2 < hi2) {
     const mid = lo2 + hi2 >>> 1;
-    const order = compareAt(idx, mid, words);
-    if (order === 0) return mid;
-    if (order < 0) lo2 = mid + 1;
+    if (compareAt(idx, mid, OID_WORDS) < 0) lo2 = mid + 1;
     else hi2 = mid;
   }
-  return -1;
+  return lo2;
 }
-var OID_WORDS = new Uint32Array(5);
 function findInPack(pack, oid) {
-  let found;
-  if (pack.idx) {
-    for (let w2 = 0; w2 < 5; w2++) OID_WORDS[w2] = oid.readUInt32BE(w2 * 4);
-    found = findInMemory(pack, pack.idx, oid[0], OID_WORDS);
-    if (found < 0) return -1;
-  } else {
-    const [at2, end, id] = lowerBound(pack, oid);
-    if (at2 >= end || (id ?? idsOf(pack, at2, at2 + 1)).compare(oid) !== 0) return -1;
-    found = at2;
-  }
+  const [found, end, id] = lowerBound(pack, oid);
+  if (found >= end || (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1;
   const offStart = OID_START + pack.count * 24;
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0);
   if (!(offset & 2147483648)) return offset;

@@ -11548,8 +11548,8 @@ var Recent = class {
   }
 };
 var headerOf = (type, size) => `${type} ${size}\0`;
-function framedBuffer(header, size, extra = 0) {
-  const out = allocateObject(header.length + size + extra);
+function framedBuffer(header, size) {
+  const out = allocateObject(header.length + size);
   return [out, out.write(header, 0, "latin1")];
 }
 var TYPES = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
@@ -11635,7 +11635,7 @@ function lowerBound(pack, oid) {
   const first = oid[0];
   let lo = first === 0 ? 0 : pack.fanout[first - 1];
   const end = pack.fanout[first];
-  if (pack.idx) return [lo + bisect(idsOf(pack, lo, end), oid), end, void 0];
+  if (pack.idx) return [lowerBoundInMemory(pack.idx, lo, end, oid), end, void 0];
   let hi = end;
   let loKey = 0;
   let hiKey = 1;
@@ -11667,41 +11667,30 @@ function compareAt(idx, i, words) {
   }
   return 0;
 }
-function findInMemory(pack, idx, first, words) {
-  let lo = first === 0 ? 0 : pack.fanout[first - 1];
-  let hi = pack.fanout[first];
+var OID_WORDS = new Uint32Array(5);
+function lowerBoundInMemory(idx, lo, hi, oid) {
+  for (let w = 0; w < 5; w++) OID_WORDS[w] = oid.readUInt32BE(w * 4);
   const size = hi - lo;
   if (size > 64) {
-    const guess = lo + Math.floor(size * (words[0] & 16777215) / 16777216);
+    const guess = lo + Math.floor(size * (OID_WORDS[0] & 16777215) / 16777216);
     const spread = 4 * Math.ceil(Math.sqrt(size)) + 16;
     const a = Math.max(lo, guess - spread);
     const b = Math.min(hi, guess + spread);
-    if ((a === lo || compareAt(idx, a, words) <= 0) && (b === hi || compareAt(idx, b, words) > 0)) {
+    if ((a === lo || compareAt(idx, a, OID_WORDS) <= 0) && (b === hi || compareAt(idx, b, OID_WORDS) >= 0)) {
       lo = a;
       hi = b;
     }
   }
   while (lo < hi) {
     const mid = lo + hi >>> 1;
-    const order = compareAt(idx, mid, words);
-    if (order === 0) return mid;
-    if (order < 0) lo = mid + 1;
+    if (compareAt(idx, mid, OID_WORDS) < 0) lo = mid + 1;
     else hi = mid;
   }
-  return -1;
+  return lo;
 }
-var OID_WORDS = new Uint32Array(5);
 function findInPack(pack, oid) {
-  let found;
-  if (pack.idx) {
-    for (let w = 0; w < 5; w++) OID_WORDS[w] = oid.readUInt32BE(w * 4);
-    found = findInMemory(pack, pack.idx, oid[0], OID_WORDS);
-    if (found < 0) return -1;
-  } else {
-    const [at, end, id] = lowerBound(pack, oid);
-    if (at >= end || (id ?? idsOf(pack, at, at + 1)).compare(oid) !== 0) return -1;
-    found = at;
-  }
+  const [found, end, id] = lowerBound(pack, oid);
+  if (found >= end || (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1;
   const offStart = OID_START + pack.count * 24;
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0);
   if (!(offset & 2147483648)) return offset;

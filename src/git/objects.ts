@@ -70,9 +70,9 @@ class Recent<K, V> {
 /** Git's header of an object: "<type> <size>\0". */
 const headerOf = (type: ObjectType, size: number): string => `${type} ${size}\0`
 
-/** A buffer of `header` and then `size` more bytes (`extra` beyond them for the caller), and where the data starts. */
-function framedBuffer(header: string, size: number, extra = 0): [Buffer, number] {
-  const out = allocateObject(header.length + size + extra)
+/** A buffer of `header` and then `size` more bytes, and where the data starts. */
+function framedBuffer(header: string, size: number): [Buffer, number] {
+  const out = allocateObject(header.length + size)
   return [out, out.write(header, 0, 'latin1')]
 }
 
@@ -210,16 +210,16 @@ function bisect(ids: Buffer, oid: Buffer): number {
 /**
  * The first position in the fanout bucket of `oid[0]` whose id is not
  * below `oid` (20 raw bytes), the bucket's end, and the id at that position
- * when it was read on the way. An index in memory is
- * bisected; one on disk is read a window at a time around where the id's
- * value says it lies, narrowing the range by each window until one holds
- * the answer (after a few guesses, windows in the middle: a bisection).
+ * when it was read on the way. An index in memory is searched in place
+ * (lowerBoundInMemory); one on disk is read a window at a time around where
+ * the id's value says it lies, narrowing the range by each window until one
+ * holds the answer (after a few guesses, windows in the middle: a bisection).
  */
 function lowerBound(pack: Pack, oid: Buffer): [number, number, Buffer | undefined] {
   const first = oid[0]!
   let lo = first === 0 ? 0 : pack.fanout[first - 1]!
   const end = pack.fanout[first]!
-  if (pack.idx) return [lo + bisect(idsOf(pack, lo, end), oid), end, undefined]
+  if (pack.idx) return [lowerBoundInMemory(pack.idx, lo, end, oid), end, undefined]
   let hi = end
   let loKey = 0
   let hiKey = 1
@@ -254,54 +254,43 @@ function compareAt(idx: Buffer, i: number, words: Uint32Array): number {
   return 0
 }
 
+/** The id being looked up, as words (lookups are synchronous: one at a time per thread). */
+const OID_WORDS = new Uint32Array(5)
+
 /**
- * Where `oid` (20 raw bytes, as five big-endian words in `words`) sits in
- * an index in memory, or -1. Ids are uniform hashes, so the id's own value
- * says where in its fanout bucket it lies, give or take a few square roots
- * of the bucket's size: the bisection starts in that stretch when its ends
- * bracket the id (a few kilobytes of a large index, where a bisection of
- * the whole bucket touches a page of memory at every step), and ids are
- * compared a word at a time in place.
+ * The first position in `lo`..`hi - 1` (one fanout bucket) of an index in
+ * memory whose id is not below `oid`, or `hi`. Ids are uniform hashes, so
+ * the id's own value says where in its bucket it lies, give or take a few
+ * square roots of the bucket's size: the bisection starts in that stretch
+ * when its ends bracket the id (a few kilobytes of a large index, where a
+ * bisection of the whole bucket touches a page of memory at every step),
+ * and ids are compared a word at a time in place.
  */
-function findInMemory(pack: Pack, idx: Buffer, first: number, words: Uint32Array): number {
-  let lo = first === 0 ? 0 : pack.fanout[first - 1]!
-  let hi = pack.fanout[first]!
+function lowerBoundInMemory(idx: Buffer, lo: number, hi: number, oid: Buffer): number {
+  for (let w = 0; w < 5; w++) OID_WORDS[w] = oid.readUInt32BE(w * 4)
   const size = hi - lo
   if (size > 64) {
-    const guess = lo + Math.floor((size * (words[0]! & 0xffffff)) / 0x1000000)
+    const guess = lo + Math.floor((size * (OID_WORDS[0]! & 0xffffff)) / 0x1000000)
     const spread = 4 * Math.ceil(Math.sqrt(size)) + 16
     const a = Math.max(lo, guess - spread)
     const b = Math.min(hi, guess + spread)
-    if ((a === lo || compareAt(idx, a, words) <= 0) && (b === hi || compareAt(idx, b, words) > 0)) {
+    if ((a === lo || compareAt(idx, a, OID_WORDS) <= 0) && (b === hi || compareAt(idx, b, OID_WORDS) >= 0)) {
       lo = a
       hi = b
     }
   }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    const order = compareAt(idx, mid, words)
-    if (order === 0) return mid
-    if (order < 0) lo = mid + 1
+    if (compareAt(idx, mid, OID_WORDS) < 0) lo = mid + 1
     else hi = mid
   }
-  return -1
+  return lo
 }
-
-/** The id being looked up, as words (lookups are synchronous: one at a time per thread). */
-const OID_WORDS = new Uint32Array(5)
 
 /** Pack offset of `oid` (20 raw bytes), or -1. */
 function findInPack(pack: Pack, oid: Buffer): number {
-  let found: number
-  if (pack.idx) {
-    for (let w = 0; w < 5; w++) OID_WORDS[w] = oid.readUInt32BE(w * 4)
-    found = findInMemory(pack, pack.idx, oid[0]!, OID_WORDS)
-    if (found < 0) return -1
-  } else {
-    const [at, end, id] = lowerBound(pack, oid)
-    if (at >= end || (id ?? idsOf(pack, at, at + 1)).compare(oid) !== 0) return -1
-    found = at
-  }
+  const [found, end, id] = lowerBound(pack, oid)
+  if (found >= end || (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1
   const offStart = OID_START + pack.count * 24
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0)
   if (!(offset & 0x80000000)) return offset

@@ -31,8 +31,9 @@ const ASSETS: SiteFile[] = [
 
 /**
  * This module as a build's worker threads import it: the source file when
- * run from TypeScript, else the `site.js` entry of the bundle, which
- * scripts/build.mjs writes beside every chunk (a chunk renames its exports).
+ * run from TypeScript, else the `site.js` entry beside the bundled code:
+ * scripts/build.mjs writes it beside the CLI's chunks (a chunk renames its
+ * exports), scripts/build-action.mjs beside the Action's index.js.
  */
 const MODULE_URL = import.meta.url.endsWith('.ts') ? import.meta.url : new URL('./site.js', import.meta.url).href
 
