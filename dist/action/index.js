@@ -54335,7 +54335,6 @@ function classifyPath(path25) {
 import crypto4 from "node:crypto";
 import fs3 from "node:fs";
 import path from "node:path";
-import { inflateSync } from "node:zlib";
 
 // src/git/inflate.ts
 import zlib from "node:zlib";
@@ -54399,6 +54398,31 @@ var Inflater = class {
     if (left !== 1) throw corrupt(what, `it holds ${size + 1 - left} bytes, its header says ${size}`);
     return { data: buffer.subarray(start, start + size), framed: buffer.subarray(0, start + size) };
   }
+  /**
+   * The first bytes (at most `max`) the zlib stream at the start of `input`
+   * inflates to, without inflating the rest: a loose object's header, which
+   * says how big the object is.
+   */
+  head(input, max2, what) {
+    if (this.native === void 0) this.native = this.open();
+    if (this.native === null) {
+      try {
+        return zlib.inflateSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, max2);
+      } catch (e) {
+        throw corrupt(what, e.message);
+      }
+    }
+    const { stream, handle, state } = this.native;
+    const buffer = Buffer.allocUnsafe(max2);
+    handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, 0, input.length, buffer, 0, max2);
+    if (stream.destroyed) {
+      this.native = void 0;
+      throw corrupt(what, "the zlib stream is damaged");
+    }
+    const produced = max2 - state[0];
+    handle.reset();
+    return buffer.subarray(0, produced);
+  }
   fallback(input, size, what) {
     let out;
     try {
@@ -54461,6 +54485,7 @@ var INTERPOLATIONS = 3;
 var OBJECTS = 4096;
 var TREES = 4096;
 var BASES = 2048;
+var LOOSE_HEADER_MAX = 32;
 var corruptHint = { hint: "the repo may be corrupt or tampered with: run git fsck" };
 function readAt(fd2, position, length) {
   const buf = Buffer.allocUnsafe(length);
@@ -54676,6 +54701,8 @@ var ObjectReader = class _ObjectReader {
   known = /* @__PURE__ */ new Set();
   cache = new Recent(OBJECTS);
   trees = new Recent(TREES);
+  /** Trees looked into once without parsing them: a second look parses them. */
+  glanced = new Recent(TREES);
   inflater = new Inflater();
   shallow;
   /** A reader in another thread over this reader's in-memory packs (and its own fds for the rest). */
@@ -54739,6 +54766,7 @@ var ObjectReader = class _ObjectReader {
     this.known.clear();
     this.cache.clear();
     this.trees.clear();
+    this.glanced.clear();
     this.inflater.close();
   }
   loosePath(oid) {
@@ -54789,6 +54817,29 @@ var ObjectReader = class _ObjectReader {
     }
     return entries;
   }
+  /**
+   * The entry named `name` in tree `oid`, as `readTree(oid).find` gives it,
+   * without making an entry of every other name the first time: a lookup
+   * through the large directories of a large index reads each of them once.
+   * A tree looked into again is parsed and kept, as `readTree` does.
+   */
+  entryOf(oid, name) {
+    if (this.trees.get(oid) || this.glanced.get(oid) || name.includes("�")) return this.readTree(oid).find((e) => e.name === name);
+    this.glanced.set(oid, true);
+    const wanted = Buffer.from(name, "utf8");
+    const data = this.readAs(oid, "tree");
+    let found;
+    for (let pos = 0; pos < data.length; ) {
+      const space = data.indexOf(32, pos);
+      const nul = space < 0 ? -1 : data.indexOf(0, space);
+      if (nul < 0 || nul + 21 > data.length) throw new WharfError("IO", "a tree object is malformed: an entry is cut short", corruptHint);
+      if (!found && nul - space - 1 === wanted.length && data.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
+        found = { mode: data.toString("latin1", pos, space).padStart(6, "0"), name, oid: data.toString("hex", nul + 1, nul + 21) };
+      }
+      pos = nul + 21;
+    }
+    return found;
+  }
   /** The object, checked to be of `type`. */
   readAs(oid, type) {
     const object = this.read(oid);
@@ -54814,18 +54865,17 @@ var ObjectReader = class _ObjectReader {
       if (late) return this.readPacked(late[0], late[1]);
       throw new WharfError("IO", `object ${oid} is missing from ${this.objectsDir}`, { hint: "fetch the full history of the index (git fetch --unshallow), or run git fsck" });
     }
-    let bytes;
-    try {
-      bytes = inflateSync(file);
-    } catch (e) {
-      throw new WharfError("IO", `loose object ${oid} does not inflate: ${e.message}`, corruptHint);
+    const what = `loose object ${oid}`;
+    const head = this.inflater.head(file, LOOSE_HEADER_MAX, what);
+    const space = head.indexOf(32);
+    const nul = space < 0 ? -1 : head.indexOf(0, space);
+    const type = space < 0 ? "" : head.toString("latin1", 0, space);
+    const length = nul < 0 ? "" : head.toString("latin1", space + 1, nul);
+    const size = Number(length);
+    if (!Object.values(TYPES).includes(type) || !/^(?:0|[1-9]\d*)$/.test(length) || size > file.length * 1032 + 64) {
+      throw new WharfError("IO", `${what} has a malformed header`, corruptHint);
     }
-    const space = bytes.indexOf(32);
-    const nul = space < 0 ? -1 : bytes.indexOf(0, space);
-    const type = space < 0 ? "" : bytes.toString("latin1", 0, space);
-    if (nul < 0 || !Object.values(TYPES).includes(type) || bytes.toString("latin1", space + 1, nul) !== String(bytes.length - nul - 1)) {
-      throw new WharfError("IO", `loose object ${oid} has a malformed header`, corruptHint);
-    }
+    const bytes = this.inflater.inflate(file, nul + 1 + size, what);
     return { type, data: bytes.subarray(nul + 1), framed: bytes };
   }
   readPacked(pack, offset) {
@@ -55032,7 +55082,7 @@ function lookupPath(reader, tree, filepath) {
   let current = { name: "", mode: "040000", oid: tree };
   for (const part of filepath.split("/").filter(Boolean)) {
     if (!current || !isTreeMode(current.mode)) return void 0;
-    current = reader.readTree(current.oid).find((e) => e.name === part);
+    current = reader.entryOf(current.oid, part);
   }
   return current;
 }
@@ -55264,9 +55314,8 @@ function isDotGit(name) {
   return /^(?:\.git|git~1)[. ]*(?:$|[\\/:])/i.test(text2);
 }
 var shown = (name) => JSON.stringify(name.toString("utf8"));
-function treeProblems(data) {
-  const parsed = parseTreeEntries(data);
-  if (!Array.isArray(parsed)) return [parsed];
+var mayReadAsDotGit = (name) => name[0] === 46 || (name[0] | 32) === 103 || name.some((b3) => b3 >= 128);
+function entryProblems(parsed) {
   const problems = [];
   const seen = /* @__PURE__ */ new Set();
   parsed.forEach((entry, i2) => {
@@ -55280,7 +55329,7 @@ function treeProblems(data) {
     else if (name.includes(47)) problems.push({ kind: "full-path", message: `the name ${shown(name)} holds a "/"` });
     else if (key === ".") problems.push({ kind: "dot", message: 'an entry is named "."' });
     else if (key === "..") problems.push({ kind: "dotdot", message: 'an entry is named ".."' });
-    else if (isDotGit(name)) problems.push({ kind: "dotgit", message: `the name ${shown(name)} reads as ".git" on some file systems` });
+    else if (mayReadAsDotGit(name) && isDotGit(name)) problems.push({ kind: "dotgit", message: `the name ${shown(name)} reads as ".git" on some file systems` });
     if (entry.mode.startsWith("0")) problems.push({ kind: "zero-padded-mode", message: `${shown(name)} has the zero-padded mode ${entry.mode}` });
     else if (!VALID_MODES.has(entry.mode)) problems.push({ kind: "bad-mode", message: `${shown(name)} has mode ${entry.mode}, which git does not write` });
     if (entry.oid === NULL_OID) problems.push({ kind: "null-oid", message: `${shown(name)} points at the null object id` });
@@ -55298,10 +55347,14 @@ function malformedTrees(reader, head, base, limit = 50) {
       out.push({ path: path25, oid, problem: { kind: "wrong-type", message: `${path25 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
       continue;
     }
-    const problems = treeProblems(object.data);
-    for (const problem of problems) out.push({ path: path25, oid, problem });
     const entries = parseTreeEntries(object.data);
-    if (!Array.isArray(entries)) continue;
+    if (!Array.isArray(entries)) {
+      out.push({ path: path25, oid, problem: entries });
+      continue;
+    }
+    const problems = entryProblems(entries);
+    for (const problem of problems) out.push({ path: path25, oid, problem });
+    if (problems.length > 0) continue;
     const before = /* @__PURE__ */ new Map();
     const baseEntries = baseOid ? parseTreeEntries(reader.readAs(baseOid, "tree")) : [];
     if (Array.isArray(baseEntries)) for (const e of baseEntries) before.set(e.name.toString("latin1"), e);
@@ -55309,7 +55362,7 @@ function malformedTrees(reader, head, base, limit = 50) {
       const old = before.get(entry.name.toString("latin1"));
       if (old && old.oid === entry.oid && old.mode === entry.mode) continue;
       const child = path25 ? `${path25}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");
-      if (isTree(entry.mode) && problems.length === 0) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : void 0, child]);
+      if (isTree(entry.mode)) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : void 0, child]);
     }
   }
   return out.slice(0, limit);
@@ -70828,7 +70881,7 @@ var b4 = function(d, b3) {
 var b8 = function(d, b3) {
   return b4(d, b3) + b4(d, b3 + 4) * 4294967296;
 };
-function inflateSync2(data, opts) {
+function inflateSync(data, opts) {
   return inflt(data, { i: 2 }, opts && opts.out, opts && opts.dictionary);
 }
 var td = typeof TextDecoder != "undefined" && /* @__PURE__ */ new TextDecoder();
@@ -70930,7 +70983,7 @@ function unzipSync(data, opts) {
       if (!c_2)
         files[fn] = slc(data, b3, b3 + sc);
       else if (c_2 == 8)
-        files[fn] = inflateSync2(data.subarray(b3, b3 + sc), { out: new u8(su) });
+        files[fn] = inflateSync(data.subarray(b3, b3 + sc), { out: new u8(su) });
       else
         err(14, "unknown compression type " + c_2);
     }

@@ -11436,7 +11436,6 @@ function classifyPath(path5) {
 import crypto2 from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { inflateSync } from "node:zlib";
 
 // src/git/inflate.ts
 import zlib from "node:zlib";
@@ -11500,6 +11499,31 @@ var Inflater = class {
     if (left !== 1) throw corrupt(what, `it holds ${size + 1 - left} bytes, its header says ${size}`);
     return { data: buffer.subarray(start, start + size), framed: buffer.subarray(0, start + size) };
   }
+  /**
+   * The first bytes (at most `max`) the zlib stream at the start of `input`
+   * inflates to, without inflating the rest: a loose object's header, which
+   * says how big the object is.
+   */
+  head(input, max, what) {
+    if (this.native === void 0) this.native = this.open();
+    if (this.native === null) {
+      try {
+        return zlib.inflateSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, max);
+      } catch (e) {
+        throw corrupt(what, e.message);
+      }
+    }
+    const { stream, handle, state } = this.native;
+    const buffer = Buffer.allocUnsafe(max);
+    handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, 0, input.length, buffer, 0, max);
+    if (stream.destroyed) {
+      this.native = void 0;
+      throw corrupt(what, "the zlib stream is damaged");
+    }
+    const produced = max - state[0];
+    handle.reset();
+    return buffer.subarray(0, produced);
+  }
   fallback(input, size, what) {
     let out;
     try {
@@ -11562,6 +11586,7 @@ var INTERPOLATIONS = 3;
 var OBJECTS = 4096;
 var TREES = 4096;
 var BASES = 2048;
+var LOOSE_HEADER_MAX = 32;
 var corruptHint = { hint: "the repo may be corrupt or tampered with: run git fsck" };
 function readAt(fd, position, length) {
   const buf = Buffer.allocUnsafe(length);
@@ -11777,6 +11802,8 @@ var ObjectReader = class _ObjectReader {
   known = /* @__PURE__ */ new Set();
   cache = new Recent(OBJECTS);
   trees = new Recent(TREES);
+  /** Trees looked into once without parsing them: a second look parses them. */
+  glanced = new Recent(TREES);
   inflater = new Inflater();
   shallow;
   /** A reader in another thread over this reader's in-memory packs (and its own fds for the rest). */
@@ -11840,6 +11867,7 @@ var ObjectReader = class _ObjectReader {
     this.known.clear();
     this.cache.clear();
     this.trees.clear();
+    this.glanced.clear();
     this.inflater.close();
   }
   loosePath(oid) {
@@ -11890,6 +11918,29 @@ var ObjectReader = class _ObjectReader {
     }
     return entries;
   }
+  /**
+   * The entry named `name` in tree `oid`, as `readTree(oid).find` gives it,
+   * without making an entry of every other name the first time: a lookup
+   * through the large directories of a large index reads each of them once.
+   * A tree looked into again is parsed and kept, as `readTree` does.
+   */
+  entryOf(oid, name) {
+    if (this.trees.get(oid) || this.glanced.get(oid) || name.includes("�")) return this.readTree(oid).find((e) => e.name === name);
+    this.glanced.set(oid, true);
+    const wanted = Buffer.from(name, "utf8");
+    const data = this.readAs(oid, "tree");
+    let found;
+    for (let pos = 0; pos < data.length; ) {
+      const space = data.indexOf(32, pos);
+      const nul = space < 0 ? -1 : data.indexOf(0, space);
+      if (nul < 0 || nul + 21 > data.length) throw new WharfError("IO", "a tree object is malformed: an entry is cut short", corruptHint);
+      if (!found && nul - space - 1 === wanted.length && data.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
+        found = { mode: data.toString("latin1", pos, space).padStart(6, "0"), name, oid: data.toString("hex", nul + 1, nul + 21) };
+      }
+      pos = nul + 21;
+    }
+    return found;
+  }
   /** The object, checked to be of `type`. */
   readAs(oid, type) {
     const object = this.read(oid);
@@ -11915,18 +11966,17 @@ var ObjectReader = class _ObjectReader {
       if (late) return this.readPacked(late[0], late[1]);
       throw new WharfError("IO", `object ${oid} is missing from ${this.objectsDir}`, { hint: "fetch the full history of the index (git fetch --unshallow), or run git fsck" });
     }
-    let bytes;
-    try {
-      bytes = inflateSync(file);
-    } catch (e) {
-      throw new WharfError("IO", `loose object ${oid} does not inflate: ${e.message}`, corruptHint);
+    const what = `loose object ${oid}`;
+    const head = this.inflater.head(file, LOOSE_HEADER_MAX, what);
+    const space = head.indexOf(32);
+    const nul = space < 0 ? -1 : head.indexOf(0, space);
+    const type = space < 0 ? "" : head.toString("latin1", 0, space);
+    const length = nul < 0 ? "" : head.toString("latin1", space + 1, nul);
+    const size = Number(length);
+    if (!Object.values(TYPES).includes(type) || !/^(?:0|[1-9]\d*)$/.test(length) || size > file.length * 1032 + 64) {
+      throw new WharfError("IO", `${what} has a malformed header`, corruptHint);
     }
-    const space = bytes.indexOf(32);
-    const nul = space < 0 ? -1 : bytes.indexOf(0, space);
-    const type = space < 0 ? "" : bytes.toString("latin1", 0, space);
-    if (nul < 0 || !Object.values(TYPES).includes(type) || bytes.toString("latin1", space + 1, nul) !== String(bytes.length - nul - 1)) {
-      throw new WharfError("IO", `loose object ${oid} has a malformed header`, corruptHint);
-    }
+    const bytes = this.inflater.inflate(file, nul + 1 + size, what);
     return { type, data: bytes.subarray(nul + 1), framed: bytes };
   }
   readPacked(pack, offset) {

@@ -103,6 +103,32 @@ export class Inflater {
     return { data: buffer.subarray(start, start + size), framed: buffer.subarray(0, start + size) }
   }
 
+  /**
+   * The first bytes (at most `max`) the zlib stream at the start of `input`
+   * inflates to, without inflating the rest: a loose object's header, which
+   * says how big the object is.
+   */
+  head(input: Uint8Array, max: number, what: string): Buffer {
+    if (this.native === undefined) this.native = this.open()
+    if (this.native === null) {
+      try {
+        return zlib.inflateSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, max)
+      } catch (e) {
+        throw corrupt(what, (e as Error).message)
+      }
+    }
+    const { stream, handle, state } = this.native
+    const buffer = Buffer.allocUnsafe(max)
+    handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, 0, input.length, buffer, 0, max)
+    if (stream.destroyed) {
+      this.native = undefined
+      throw corrupt(what, 'the zlib stream is damaged')
+    }
+    const produced = max - state[0]!
+    handle.reset()
+    return buffer.subarray(0, produced)
+  }
+
   private fallback(input: Uint8Array, size: number, what: string): Buffer {
     let out: Buffer
     try {

@@ -17,7 +17,6 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { inflateSync } from 'node:zlib'
 import { WharfError } from '../core/errors.js'
 import { allocateObject, Inflater } from './inflate.js'
 
@@ -97,6 +96,8 @@ const INTERPOLATIONS = 3
 const OBJECTS = 4096
 const TREES = 4096
 const BASES = 2048
+/** Bytes enough for a loose object's header: the longest type, a space, a 64-bit size and a NUL. */
+const LOOSE_HEADER_MAX = 32
 
 const corruptHint = { hint: 'the repo may be corrupt or tampered with: run git fsck' }
 
@@ -376,6 +377,8 @@ export class ObjectReader {
   private readonly known = new Set<string>()
   private readonly cache = new Recent<string, GitObject>(OBJECTS)
   private readonly trees = new Recent<string, readonly RawEntry[]>(TREES)
+  /** Trees looked into once without parsing them: a second look parses them. */
+  private readonly glanced = new Recent<string, true>(TREES)
   private readonly inflater = new Inflater()
   private shallow: Set<string> | undefined
 
@@ -462,6 +465,7 @@ export class ObjectReader {
     this.known.clear()
     this.cache.clear()
     this.trees.clear()
+    this.glanced.clear()
     this.inflater.close()
   }
 
@@ -520,6 +524,31 @@ export class ObjectReader {
     return entries
   }
 
+  /**
+   * The entry named `name` in tree `oid`, as `readTree(oid).find` gives it,
+   * without making an entry of every other name the first time: a lookup
+   * through the large directories of a large index reads each of them once.
+   * A tree looked into again is parsed and kept, as `readTree` does.
+   */
+  entryOf(oid: string, name: string): RawEntry | undefined {
+    // A name with U+FFFD may match a name whose bytes are not UTF-8: only the parsed names say.
+    if (this.trees.get(oid) || this.glanced.get(oid) || name.includes('\uFFFD')) return this.readTree(oid).find((e) => e.name === name)
+    this.glanced.set(oid, true)
+    const wanted = Buffer.from(name, 'utf8')
+    const data = this.readAs(oid, 'tree')
+    let found: RawEntry | undefined
+    for (let pos = 0; pos < data.length; ) {
+      const space = data.indexOf(0x20, pos)
+      const nul = space < 0 ? -1 : data.indexOf(0, space)
+      if (nul < 0 || nul + 21 > data.length) throw new WharfError('IO', 'a tree object is malformed: an entry is cut short', corruptHint)
+      if (!found && nul - space - 1 === wanted.length && data.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
+        found = { mode: data.toString('latin1', pos, space).padStart(6, '0'), name, oid: data.toString('hex', nul + 1, nul + 21) }
+      }
+      pos = nul + 21
+    }
+    return found
+  }
+
   /** The object, checked to be of `type`. */
   readAs(oid: string, type: ObjectType): Buffer {
     const object = this.read(oid)
@@ -548,18 +577,19 @@ export class ObjectReader {
       if (late) return this.readPacked(late[0], late[1])
       throw new WharfError('IO', `object ${oid} is missing from ${this.objectsDir}`, { hint: 'fetch the full history of the index (git fetch --unshallow), or run git fsck' })
     }
-    let bytes: Buffer
-    try {
-      bytes = inflateSync(file)
-    } catch (e) {
-      throw new WharfError('IO', `loose object ${oid} does not inflate: ${(e as Error).message}`, corruptHint)
+    // The header (`<type> <size>\0`) says how big the object is; then it inflates like a packed one.
+    const what = `loose object ${oid}`
+    const head = this.inflater.head(file, LOOSE_HEADER_MAX, what)
+    const space = head.indexOf(0x20)
+    const nul = space < 0 ? -1 : head.indexOf(0, space)
+    const type = space < 0 ? '' : head.toString('latin1', 0, space)
+    const length = nul < 0 ? '' : head.toString('latin1', space + 1, nul)
+    const size = Number(length)
+    // Deflate shrinks data at most about 1032 to 1: a size past that is a lie that would allocate without bound.
+    if (!Object.values(TYPES).includes(type as ObjectType) || !/^(?:0|[1-9]\d*)$/.test(length) || size > file.length * 1032 + 64) {
+      throw new WharfError('IO', `${what} has a malformed header`, corruptHint)
     }
-    const space = bytes.indexOf(0x20)
-    const nul = space < 0 ? -1 : bytes.indexOf(0, space)
-    const type = space < 0 ? '' : bytes.toString('latin1', 0, space)
-    if (nul < 0 || !Object.values(TYPES).includes(type as ObjectType) || bytes.toString('latin1', space + 1, nul) !== String(bytes.length - nul - 1)) {
-      throw new WharfError('IO', `loose object ${oid} has a malformed header`, corruptHint)
-    }
+    const bytes = this.inflater.inflate(file, nul + 1 + size, what)
     return { type: type as ObjectType, data: bytes.subarray(nul + 1), framed: bytes }
   }
 

@@ -133,7 +133,7 @@ export function lookupPath(reader: ObjectReader, tree: string, filepath: string)
   let current: RawEntry | undefined = { name: '', mode: '040000', oid: tree }
   for (const part of filepath.split('/').filter(Boolean)) {
     if (!current || !isTreeMode(current.mode)) return undefined
-    current = reader.readTree(current.oid).find((e) => e.name === part)
+    current = reader.entryOf(current.oid, part)
   }
   return current
 }

@@ -90,7 +90,14 @@ const shown = (name: Buffer) => JSON.stringify(name.toString('utf8'))
 /** Every way a tree object breaks fsck's rules, or none. */
 export function treeProblems(data: Buffer): TreeProblem[] {
   const parsed = parseTreeEntries(data)
-  if (!Array.isArray(parsed)) return [parsed]
+  return Array.isArray(parsed) ? entryProblems(parsed) : [parsed]
+}
+
+/** Whether a checkout could read `name` as `.git`: only a name that starts `.`, `g` or `G`, or holds a byte past ASCII (HFS+ ignores some code points). */
+const mayReadAsDotGit = (name: Buffer) => name[0] === 0x2e || (name[0]! | 0x20) === 0x67 || name.some((b) => b >= 0x80)
+
+/** Every way the entries of a tree, as written, break fsck's rules. */
+function entryProblems(parsed: readonly RawTreeEntry[]): TreeProblem[] {
   const problems: TreeProblem[] = []
   const seen = new Set<string>()
   parsed.forEach((entry, i) => {
@@ -104,7 +111,7 @@ export function treeProblems(data: Buffer): TreeProblem[] {
     else if (name.includes(0x2f)) problems.push({ kind: 'full-path', message: `the name ${shown(name)} holds a "/"` })
     else if (key === '.') problems.push({ kind: 'dot', message: 'an entry is named "."' })
     else if (key === '..') problems.push({ kind: 'dotdot', message: 'an entry is named ".."' })
-    else if (isDotGit(name)) problems.push({ kind: 'dotgit', message: `the name ${shown(name)} reads as ".git" on some file systems` })
+    else if (mayReadAsDotGit(name) && isDotGit(name)) problems.push({ kind: 'dotgit', message: `the name ${shown(name)} reads as ".git" on some file systems` })
     if (entry.mode.startsWith('0')) problems.push({ kind: 'zero-padded-mode', message: `${shown(name)} has the zero-padded mode ${entry.mode}` })
     else if (!VALID_MODES.has(entry.mode)) problems.push({ kind: 'bad-mode', message: `${shown(name)} has mode ${entry.mode}, which git does not write` })
     if (entry.oid === NULL_OID) problems.push({ kind: 'null-oid', message: `${shown(name)} points at the null object id` })
@@ -136,10 +143,15 @@ export function malformedTrees(reader: ObjectReader, head: string, base: string 
       out.push({ path, oid, problem: { kind: 'wrong-type', message: `${path || 'the root'} is a directory entry, but object ${oid} is a ${object.type}` } })
       continue
     }
-    const problems = treeProblems(object.data)
-    for (const problem of problems) out.push({ path, oid, problem })
     const entries = parseTreeEntries(object.data)
-    if (!Array.isArray(entries)) continue
+    if (!Array.isArray(entries)) {
+      out.push({ path, oid, problem: entries })
+      continue
+    }
+    const problems = entryProblems(entries)
+    for (const problem of problems) out.push({ path, oid, problem })
+    // Under a malformed tree no path means one thing; its problems are reported once, above.
+    if (problems.length > 0) continue
     const before = new Map<string, RawTreeEntry>()
     const baseEntries = baseOid ? parseTreeEntries(reader.readAs(baseOid, 'tree')) : []
     if (Array.isArray(baseEntries)) for (const e of baseEntries) before.set(e.name.toString('latin1'), e)
@@ -147,8 +159,7 @@ export function malformedTrees(reader: ObjectReader, head: string, base: string 
       const old = before.get(entry.name.toString('latin1'))
       if (old && old.oid === entry.oid && old.mode === entry.mode) continue
       const child = path ? `${path}/${entry.name.toString('utf8')}` : entry.name.toString('utf8')
-      // Under a malformed tree no path means one thing; its problems are reported once, above.
-      if (isTree(entry.mode) && problems.length === 0) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : undefined, child])
+      if (isTree(entry.mode)) pending.push([entry.oid, old && isTree(old.mode) ? old.oid : undefined, child])
     }
   }
   return out.slice(0, limit)

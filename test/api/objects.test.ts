@@ -5,8 +5,10 @@
  * are exactly what `git diff --raw` reports, on random histories.
  */
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { deflateSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { firstParentChain, indexChanges } from '../../src/api/history.js'
@@ -229,6 +231,39 @@ describe('indexChanges', () => {
         expect(left.length + right.length).toBeLessThanOrEqual(parseTree(tree(a)).length + parseTree(tree(b)).length)
       }),
       { numRuns: 500 },
+    )
+  })
+})
+
+describe('entryOf', () => {
+  it('finds the entry readTree(...).find finds, the first look and the next, whatever the names', async () => {
+    const dir = await tempDir('wharf-entry-of-')
+    git(dir, 'init', '-q')
+    // Names as bytes: ASCII, UTF-8, bytes that are not UTF-8, and repeats (a malformed tree still reads the same way).
+    const name = fc.oneof(fc.stringMatching(/^[a-z.]{1,4}$/).map((n) => Buffer.from(n)), fc.constantFrom(Buffer.from('é'), Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from('\uFFFD')))
+    const oid = fc.constantFrom('00'.repeat(20), '20'.repeat(20), 'ab'.repeat(20))
+    const entries = fc.array(fc.tuple(fc.constantFrom('100644', '40000', '100755'), name, oid), { maxLength: 12 })
+    fc.assert(
+      fc.property(entries, fc.array(fc.oneof(name, fc.constant(Buffer.from('absent'))), { maxLength: 6 }), (list, extra) => {
+        const data = Buffer.concat(list.map(([mode, n, o]) => Buffer.concat([Buffer.from(`${mode} `), n, Buffer.from([0]), Buffer.from(o, 'hex')])))
+        const object = Buffer.concat([Buffer.from(`tree ${data.length}\0`), data])
+        const id = createHash('sha1').update(object).digest('hex')
+        const file = path.join(dir, '.git/objects', id.slice(0, 2), id.slice(2))
+        fs.mkdirSync(path.dirname(file), { recursive: true })
+        fs.writeFileSync(file, deflateSync(object))
+        const reader = new ObjectReader(dir)
+        const names = [...list.map(([, n]) => n), ...extra].map((n) => n.toString('utf8'))
+        try {
+          for (const wanted of names) {
+            const parsed = parseTree(data).find((e) => e.name === wanted)
+            expect(reader.entryOf(id, wanted)).toEqual(parsed)
+            expect(reader.entryOf(id, wanted)).toEqual(parsed)
+          }
+        } finally {
+          reader.close()
+        }
+      }),
+      { numRuns: 300 },
     )
   })
 })

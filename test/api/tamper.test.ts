@@ -146,6 +146,46 @@ describe('the object reader', () => {
       reader.close()
     }
   })
+
+  it('reads honest loose objects of any size, and refuses one whose header lies or whose stream is cut', () => {
+    const content = Buffer.from('{"name":"acme:calc"}\n'.repeat(300))
+    const framed = (header: string, data = content) => Buffer.concat([Buffer.from(header, 'latin1'), data])
+    const place = (oid: string, file: Buffer) => {
+      const at = path.join(dir, '.git', 'objects', oid.slice(0, 2), oid.slice(2))
+      fs.mkdirSync(path.dirname(at), { recursive: true })
+      fs.writeFileSync(at, file)
+    }
+    for (const data of [Buffer.alloc(0), Buffer.from('x'), content]) {
+      const oid = blobId(data).toString('hex')
+      place(oid, deflateSync(framed(`blob ${data.length}\0`, data)))
+      const reader = new ObjectReader(dir)
+      try {
+        expect(reader.readAs(oid, 'blob').equals(data)).toBe(true)
+      } finally {
+        reader.close()
+      }
+    }
+    const forged: [string, Buffer, RegExp][] = [
+      ['size too small', deflateSync(framed(`blob ${content.length - 1}\0`)), /does not inflate/],
+      ['size too large', deflateSync(framed(`blob ${content.length + 1}\0`)), /does not inflate/],
+      ['size past what the stream can hold', deflateSync(framed(`blob ${2 ** 52}\0`)), /malformed header/],
+      ['size zero-padded', deflateSync(framed(`blob 0${content.length}\0`)), /malformed header/],
+      ['unknown type', deflateSync(framed(`blab ${content.length}\0`)), /malformed header/],
+      ['no end to the header', deflateSync(Buffer.from(`blob ${'9'.repeat(40)}`)), /malformed header/],
+      ['cut short', deflateSync(framed(`blob ${content.length}\0`)).subarray(0, 40), /does not inflate/],
+      ['not deflated', Buffer.from('plain text, not deflated'), /does not inflate/],
+    ]
+    for (const [name, file, refused] of forged) {
+      const oid = createHash('sha1').update(name).digest('hex')
+      place(oid, file)
+      const reader = new ObjectReader(dir)
+      try {
+        expect(() => reader.read(oid), name).toThrow(refused)
+      } finally {
+        reader.close()
+      }
+    }
+  })
 })
 
 describe('a loose record altered after it was merged', () => {
