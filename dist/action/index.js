@@ -58707,15 +58707,19 @@ var OutputTree = class {
     }).finally(() => this.inflight.delete(task));
     this.inflight.add(task);
   }
-  /** Writes a file (relative path). In place, a file that already holds these bytes is left alone, so its ETag stays. */
-  async write(file, content) {
+  /**
+   * Writes a file (relative path). In place, a file that already holds these
+   * bytes is left alone, so its ETag stays; `changed` says the caller knows
+   * the bytes differ from the file's (or there is none), so it is not read.
+   */
+  async write(file, content, changed = false) {
     const bytes = typeof content === "string" ? Buffer.from(content) : content;
     this.written.set(file, sha256Hex(bytes));
     this.removed.delete(file);
     const full2 = path8.join(this.root, file);
     await this.schedule(async () => {
       if (this.inPlace) {
-        const existing = await fs11.promises.readFile(full2).catch(() => void 0);
+        const existing = changed ? void 0 : await fs11.promises.readFile(full2).catch(() => void 0);
         if (existing && existing.equals(bytes)) return;
         await writeFileAtomic(full2, bytes, 420, false);
         this.unsynced.add(full2);
@@ -59649,8 +59653,9 @@ async function writeSnapshot(ctx, tree, previous, seq) {
   for (const file of tree.removed) if (listed(file)) slot(leafOf(file, digits)).removed.push(file);
   let fileCount = previous.file_count;
   const leaves = /* @__PURE__ */ new Map();
-  for (const [leaf, change] of byLeaf) {
-    const old = (await tree.readJson(leafPath(leaf)))?.files ?? {};
+  const olds = await Promise.all([...byLeaf.keys()].map(async (leaf) => (await tree.readJson(leafPath(leaf)))?.files ?? {}));
+  for (const [i2, [leaf, change]] of [...byLeaf].entries()) {
+    const old = olds[i2];
     const files = new Map(Object.entries(old));
     for (const [file, sha] of change.set) files.set(file, sha);
     for (const file of change.removed) files.delete(file);
@@ -59701,7 +59706,7 @@ async function writeSnapshot(ctx, tree, previous, seq) {
         changed.set(leaf, null);
       } else {
         const text2 = renderLeaf(leaf, files);
-        await tree.write(leafPath(leaf), text2);
+        await tree.write(leafPath(leaf), text2, true);
         changed.set(leaf, sha256Hex(text2));
       }
     }
@@ -59713,8 +59718,9 @@ async function writeSnapshot(ctx, tree, previous, seq) {
         above.get(parent).set(prefix.slice(level), digest);
       }
       changed = /* @__PURE__ */ new Map();
-      for (const [prefix, children2] of above) {
-        const entries = new Map(Object.entries((await tree.readJson(partPath(prefix)))?.leaves ?? {}));
+      const olds2 = await Promise.all([...above.keys()].map(async (prefix) => (await tree.readJson(partPath(prefix)))?.leaves ?? {}));
+      for (const [i2, [prefix, children2]] of [...above].entries()) {
+        const entries = new Map(Object.entries(olds2[i2]));
         for (const [name, digest] of children2) {
           if (digest === null) entries.delete(name);
           else entries.set(name, digest);
@@ -59724,7 +59730,7 @@ async function writeSnapshot(ctx, tree, previous, seq) {
           changed.set(prefix, null);
         } else {
           const text2 = renderPart(prefix, entries);
-          await tree.write(partPath(prefix), text2);
+          await tree.write(partPath(prefix), text2, true);
           changed.set(prefix, sha256Hex(text2));
         }
       }
@@ -59887,7 +59893,7 @@ async function incrementalBuild(ctx, out, since) {
     const previous = state.seq % FEED_PAGE_SIZE === 0 ? [] : ((await tree.readJson(feedPagePath(firstPage)))?.entries ?? []).filter((e) => e.seq <= state.seq);
     const all = [...previous, ...entries];
     for (let page = firstPage; page <= feedPageOf(state.seq + entries.length); page++) {
-      await tree.write(feedPagePath(page), renderFeedPage(page, all.filter((e) => feedPageOf(e.seq) === page)));
+      await tree.write(feedPagePath(page), renderFeedPage(page, all.filter((e) => feedPageOf(e.seq) === page)), true);
     }
   }
   const searchTop = await tree.readJson(PATHS.searchIndex);

@@ -340,8 +340,9 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
 
   let fileCount = previous.file_count
   const leaves = new Map<string, Map<string, string>>()
-  for (const [leaf, change] of byLeaf) {
-    const old = (await tree.readJson<SnapshotLeaf>(leafPath(leaf)))?.files ?? {}
+  const olds = await Promise.all([...byLeaf.keys()].map(async (leaf) => (await tree.readJson<SnapshotLeaf>(leafPath(leaf)))?.files ?? {}))
+  for (const [i, [leaf, change]] of [...byLeaf].entries()) {
+    const old = olds[i]!
     const files = new Map(Object.entries(old))
     for (const [file, sha] of change.set) files.set(file, sha)
     for (const file of change.removed) files.delete(file)
@@ -386,7 +387,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
     for (const node of nodes) if (!written.has(node)) await tree.remove(node)
     fileCount = files.size
   } else {
-    // The changed leaves, then each level of parts above them.
+    // The changed leaves, then each level of parts above them: each of them lists something new, so none is read to compare.
     let changed = new Map<string, string | null>()
     for (const [leaf, files] of leaves) {
       if (files.size === 0) {
@@ -394,7 +395,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
         changed.set(leaf, null)
       } else {
         const text = renderLeaf(leaf, files)
-        await tree.write(leafPath(leaf), text)
+        await tree.write(leafPath(leaf), text, true)
         changed.set(leaf, sha256Hex(text))
       }
     }
@@ -406,8 +407,9 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
         above.get(parent)!.set(prefix.slice(level), digest)
       }
       changed = new Map()
-      for (const [prefix, children] of above) {
-        const entries = new Map(Object.entries((await tree.readJson<SnapshotPart>(partPath(prefix)))?.leaves ?? {}))
+      const olds = await Promise.all([...above.keys()].map(async (prefix) => (await tree.readJson<SnapshotPart>(partPath(prefix)))?.leaves ?? {}))
+      for (const [i, [prefix, children]] of [...above].entries()) {
+        const entries = new Map(Object.entries(olds[i]!))
         for (const [name, digest] of children) {
           if (digest === null) entries.delete(name)
           else entries.set(name, digest)
@@ -417,7 +419,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
           changed.set(prefix, null)
         } else {
           const text = renderPart(prefix, entries)
-          await tree.write(partPath(prefix), text)
+          await tree.write(partPath(prefix), text, true)
           changed.set(prefix, sha256Hex(text))
         }
       }
@@ -592,8 +594,9 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     const firstPage = feedPageOf(state.seq + 1)
     const previous = state.seq % FEED_PAGE_SIZE === 0 ? [] : ((await tree.readJson<{ entries: FeedEntry[] }>(feedPagePath(firstPage)))?.entries ?? []).filter((e) => e.seq <= state.seq)
     const all = [...previous, ...entries]
+    // Each of these pages gains entries: none is read to compare.
     for (let page = firstPage; page <= feedPageOf(state.seq + entries.length); page++) {
-      await tree.write(feedPagePath(page), renderFeedPage(page, all.filter((e) => feedPageOf(e.seq) === page)))
+      await tree.write(feedPagePath(page), renderFeedPage(page, all.filter((e) => feedPageOf(e.seq) === page)), true)
     }
   }
 

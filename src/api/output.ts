@@ -53,15 +53,19 @@ export class OutputTree {
     this.inflight.add(task)
   }
 
-  /** Writes a file (relative path). In place, a file that already holds these bytes is left alone, so its ETag stays. */
-  async write(file: string, content: string | Buffer): Promise<void> {
+  /**
+   * Writes a file (relative path). In place, a file that already holds these
+   * bytes is left alone, so its ETag stays; `changed` says the caller knows
+   * the bytes differ from the file's (or there is none), so it is not read.
+   */
+  async write(file: string, content: string | Buffer, changed = false): Promise<void> {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content
     this.written.set(file, sha256Hex(bytes))
     this.removed.delete(file)
     const full = path.join(this.root, file)
     await this.schedule(async () => {
       if (this.inPlace) {
-        const existing = await fs.promises.readFile(full).catch(() => undefined)
+        const existing = changed ? undefined : await fs.promises.readFile(full).catch(() => undefined)
         if (existing && existing.equals(bytes)) return
         await writeFileAtomic(full, bytes, 0o644, false)
         this.unsynced.add(full)
