@@ -16,7 +16,7 @@ import path from 'node:path'
 import { cargoIndexLine, crateKey } from './cargo.js'
 import { artifactPath, primaryArtifact, renderVersionDoc, renderVersionsDoc, searchEntry, versionPath, versionsPath, type Blob, type PackageModel, type SearchEntry, type Site } from './documents.js'
 import { buildPackage, reportTarget, type PackageFiles } from './model.js'
-import { dependencyTargets, pageContext, siteFiles, type Dependent, type DependingRecord, type OpenPage, type PageRenderer } from './pages.js'
+import { checkSitePath, dependencyTargets, pageContext, siteFiles, type Dependent, type DependingRecord, type OpenPage, type PageRenderer } from './pages.js'
 import type { TreeWriter } from './output.js'
 
 /** One group: its entry under `index/packages/<ns>/` and, when it has reports, under `index/reports/<ns>/`. */
@@ -152,9 +152,11 @@ export function dependingRecord(name: string, version: string, line: string): De
 
 /**
  * Reads, renders and writes the packages of `task`'s groups, and sums each
- * up. With a renderer it writes their pages too, but for each package's own
- * page, left open for its dependents in a file under OPEN_PAGES_DIR: the
- * path it returns (relative to the tree), for closeGroupPages.
+ * up. With a renderer it writes their pages too, but each package's own page
+ * is left open for its dependents: its head already where the page goes
+ * (unlisted, so the snapshot takes only the whole page), the rest in a file
+ * under OPEN_PAGES_DIR: the path it returns (relative to the tree), for
+ * closeGroupPages.
  */
 export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask): { packages: PackageSummary[]; openPages?: string } {
   const { reader, site } = env
@@ -196,7 +198,10 @@ export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask):
         const children = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes('/'))
         const pages = env.pages.package({ context: context!, package: pkg, namespace: namespaces.get(pkg.namespace), children })
         for (const [file, bytes] of siteFiles(pages.files)) writer.write(file, bytes)
-        open.push(`${JSON.stringify(pages.open)}\n`)
+        // The head is most of the page: written once, where it stays, rather than kept aside and written again.
+        writer.write(checkSitePath(pages.open.path), pages.open.head, false)
+        const rest: OpenRest = { id: pages.open.id, path: pages.open.path, tail: pages.open.tail }
+        open.push(`${JSON.stringify(rest)}\n`)
       }
     }
   }
@@ -207,7 +212,14 @@ export function buildGroups(env: GroupEnv, writer: TreeWriter, task: GroupTask):
   return { packages: out, openPages: file }
 }
 
-/** Completes the package pages a groups task left open with their dependents, writes them, and removes the file that held them; returns how many. */
+/** What of an open package page waits in the open-pages file: all but its head, which waits in the page's own file. */
+type OpenRest = Omit<OpenPage, 'head'>
+
+/**
+ * Completes the package pages a groups task left open with their dependents
+ * (each page's file grows by what follows its head), and removes the file
+ * that held the rest of them; returns how many.
+ */
 export function closeGroupPages(pages: PageRenderer, writer: TreeWriter, task: PagesTask): number {
   const dependents = new Map(task.dependents)
   const file = path.join(writer.root, task.file)
@@ -215,8 +227,14 @@ export function closeGroupPages(pages: PageRenderer, writer: TreeWriter, task: P
   let closed = 0
   for (const line of lines) {
     if (!line) continue
-    const open = JSON.parse(line) as OpenPage
-    for (const [page, bytes] of siteFiles([pages.packagePage(open, dependents.get(open.id) ?? [])])) writer.write(page, bytes)
+    const rest = JSON.parse(line) as OpenRest
+    const head = fs.readFileSync(path.join(writer.root, rest.path))
+    const page = pages.packagePage({ ...rest, head: head.toString('utf8') }, dependents.get(rest.id) ?? [])
+    const [[target, bytes]] = siteFiles([page]) as [[string, string | Buffer]]
+    if (target !== rest.path) {
+      fs.rmSync(path.join(writer.root, rest.path))
+      writer.write(target, bytes)
+    } else writer.complete(target, head, bytes)
     closed++
   }
   fs.rmSync(file)

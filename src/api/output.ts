@@ -194,6 +194,23 @@ export class TreeWriter {
     return sha
   }
 
+  /**
+   * Completes a file begun unlisted (`begun`: its bytes on disk, written by
+   * this thread or another) as `content`: appends what follows when
+   * `content` starts with them, else writes it whole. Lists it and returns
+   * the sha256 of its bytes.
+   */
+  complete(file: string, begun: Buffer, content: string | Buffer): string {
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content
+    const full = path.join(this.root, file)
+    if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
+      if (bytes.length > begun.length) fs.appendFileSync(full, bytes.subarray(begun.length))
+    } else fs.writeFileSync(full, bytes)
+    const sha = sha256Hex(bytes)
+    this.note(file, sha)
+    return sha
+  }
+
   /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */
   link(file: string, source: string, sha256: string): void {
     if (this.placed.has(file)) return

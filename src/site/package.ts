@@ -306,6 +306,8 @@ function heading(ctx: Ctx, entry: VersionEntry, title: string): Html {
 function packagePageHtml(ctx: Ctx, latest: VersionEntry): OpenPage {
   const pkg = ctx.input.package
   const allYanked = latestVersion(pkg) === null
+  // What the package uses and what uses it close the page: a popular package's dependents are a long list, and a full
+  // build, which knows them last, keeps aside only what follows them until then.
   const main = html`${heading(ctx, latest, pkg.id)}
 ${allYanked ? html`<p class="notice" role="note"><strong>Every version is yanked.</strong> The newest is shown.</p>` : ''}
 ${facts(ctx, latest)}
@@ -314,12 +316,12 @@ ${badges(ctx, allYanked ? undefined : latest)}
 ${artifacts(ctx, latest)}
 ${matrixSection(ctx, latest)}
 ${witSection(ctx, latest)}
-${dependencies(ctx, latest)}
-${trusted(DEPENDENTS_SLOT)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
-${signature(ctx, latest, ctx.input.namespace)}`
+${signature(ctx, latest, ctx.input.namespace)}
+${dependencies(ctx, latest)}
+${trusted(DEPENDENTS_SLOT)}`
   const page = renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main })
   const parts = page.split(DEPENDENTS_SLOT)
   if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`)

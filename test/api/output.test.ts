@@ -1,0 +1,47 @@
+/**
+ * The full build's writer: a file begun unlisted and completed later (a
+ * package page that waits for its dependents) ends with exactly the bytes
+ * it is completed with, and the snapshot lists it once, by those bytes.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { TreeWriter } from '../../src/api/output.js'
+import { sha256Hex } from '../../src/core/hash.js'
+import { tempDir } from '../helpers/index-repo.js'
+
+/** The snapshot lines a writer took: `<path>\t<sha256>` each. */
+function listed(writer: TreeWriter): string[] {
+  return writer
+    .take()
+    .leaves.flatMap(([, lines]) => lines.split('\n').filter(Boolean))
+    .map((line) => line.split('\t').slice(1).join('\t'))
+    .sort()
+}
+
+describe('TreeWriter.complete', () => {
+  it('appends to a file begun with the first bytes of its content, and lists only the whole file', async () => {
+    const root = await tempDir()
+    const writer = new TreeWriter(root)
+    const head = 'héad of the page <main>'
+    writer.write('packages/a.html', head, false)
+    expect(listed(writer)).toEqual([])
+    const whole = `${head}<section>dependents</section></main>`
+    const sha = writer.complete('packages/a.html', fs.readFileSync(path.join(root, 'packages/a.html')), whole)
+    expect(fs.readFileSync(path.join(root, 'packages/a.html'), 'utf8')).toBe(whole)
+    expect(sha).toBe(sha256Hex(whole))
+    expect(listed(writer)).toEqual([`packages/a.html\t${sha256Hex(whole)}`])
+  })
+
+  it('rewrites a file whose content no longer starts with what was begun, and one completed as it began', async () => {
+    const root = await tempDir()
+    const writer = new TreeWriter(root)
+    writer.write('p/b.html', 'a longer head than the page', false)
+    writer.complete('p/b.html', fs.readFileSync(path.join(root, 'p/b.html')), Buffer.from('short'))
+    expect(fs.readFileSync(path.join(root, 'p/b.html'), 'utf8')).toBe('short')
+    writer.write('p/c.html', 'same', false)
+    writer.complete('p/c.html', fs.readFileSync(path.join(root, 'p/c.html')), 'same')
+    expect(fs.readFileSync(path.join(root, 'p/c.html'), 'utf8')).toBe('same')
+    expect(listed(writer)).toEqual([`p/b.html\t${sha256Hex('short')}`, `p/c.html\t${sha256Hex('same')}`])
+  })
+})
