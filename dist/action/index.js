@@ -58643,7 +58643,9 @@ function buildGroups(env, writer, task) {
         const children2 = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/"));
         const pages = env.pages.package({ context, package: pkg, namespace: namespaces.get(pkg.namespace), children: children2 });
         for (const [file2, bytes] of siteFiles(pages.files)) writer.write(file2, bytes);
-        open2.push(`${JSON.stringify(pages.open)}
+        writer.write(checkSitePath(pages.open.path), pages.open.head, false);
+        const rest = { id: pages.open.id, path: pages.open.path, tail: pages.open.tail };
+        open2.push(`${JSON.stringify(rest)}
 `);
       }
     }
@@ -58661,8 +58663,14 @@ function closeGroupPages(pages, writer, task) {
   let closed = 0;
   for (const line of lines) {
     if (!line) continue;
-    const open2 = JSON.parse(line);
-    for (const [page, bytes] of siteFiles([pages.packagePage(open2, dependents2.get(open2.id) ?? [])])) writer.write(page, bytes);
+    const rest = JSON.parse(line);
+    const head = fs10.readFileSync(path7.join(writer.root, rest.path));
+    const page = pages.packagePage({ ...rest, head: head.toString("utf8") }, dependents2.get(rest.id) ?? []);
+    const [[target2, bytes]] = siteFiles([page]);
+    if (target2 !== rest.path) {
+      fs10.rmSync(path7.join(writer.root, rest.path));
+      writer.write(target2, bytes);
+    } else writer.complete(target2, head, bytes);
     closed++;
   }
   fs10.rmSync(file);
@@ -58830,6 +58838,22 @@ var TreeWriter = class {
     fs11.writeFileSync(full2, content);
     const sha = sha256Hex(content);
     if (listed) this.note(file, sha);
+    return sha;
+  }
+  /**
+   * Completes a file begun unlisted (`begun`: its bytes on disk, written by
+   * this thread or another) as `content`: appends what follows when
+   * `content` starts with them, else writes it whole. Lists it and returns
+   * the sha256 of its bytes.
+   */
+  complete(file, begun, content) {
+    const bytes = typeof content === "string" ? Buffer.from(content) : content;
+    const full2 = path8.join(this.root, file);
+    if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
+      if (bytes.length > begun.length) fs11.appendFileSync(full2, bytes.subarray(begun.length));
+    } else fs11.writeFileSync(full2, bytes);
+    const sha = sha256Hex(bytes);
+    this.note(file, sha);
     return sha;
   }
   /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */
@@ -61841,12 +61865,12 @@ ${badges(ctx, allYanked ? void 0 : latest)}
 ${artifacts(ctx, latest)}
 ${matrixSection(ctx, latest)}
 ${witSection(ctx, latest)}
-${dependencies(ctx, latest)}
-${trusted(DEPENDENTS_SLOT)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
-${signature(ctx, latest, ctx.input.namespace)}`;
+${signature(ctx, latest, ctx.input.namespace)}
+${dependencies(ctx, latest)}
+${trusted(DEPENDENTS_SLOT)}`;
   const page = renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main });
   const parts = page.split(DEPENDENTS_SLOT);
   if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`);
@@ -61885,7 +61909,7 @@ function closePackagePage(open2, list) {
 }
 
 // src/site/index.ts
-var SITE_FORMAT = "wharf-site/2";
+var SITE_FORMAT = "wharf-site/3";
 var asset = (name) => fs14.readFileSync(new URL(`./assets/${name}`, import.meta.url));
 var ASSETS = [
   { path: STYLESHEET, bytes: asset("site.css") },

@@ -14783,7 +14783,9 @@ function buildGroups(env, writer, task) {
         const children2 = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/"));
         const pages = env.pages.package({ context, package: pkg, namespace: namespaces.get(pkg.namespace), children: children2 });
         for (const [file2, bytes] of siteFiles(pages.files)) writer.write(file2, bytes);
-        open.push(`${JSON.stringify(pages.open)}
+        writer.write(checkSitePath(pages.open.path), pages.open.head, false);
+        const rest = { id: pages.open.id, path: pages.open.path, tail: pages.open.tail };
+        open.push(`${JSON.stringify(rest)}
 `);
       }
     }
@@ -14801,8 +14803,14 @@ function closeGroupPages(pages, writer, task) {
   let closed = 0;
   for (const line of lines) {
     if (!line) continue;
-    const open = JSON.parse(line);
-    for (const [page, bytes] of siteFiles([pages.packagePage(open, dependents2.get(open.id) ?? [])])) writer.write(page, bytes);
+    const rest = JSON.parse(line);
+    const head = fs3.readFileSync(path3.join(writer.root, rest.path));
+    const page = pages.packagePage({ ...rest, head: head.toString("utf8") }, dependents2.get(rest.id) ?? []);
+    const [[target2, bytes]] = siteFiles([page]);
+    if (target2 !== rest.path) {
+      fs3.rmSync(path3.join(writer.root, rest.path));
+      writer.write(target2, bytes);
+    } else writer.complete(target2, head, bytes);
     closed++;
   }
   fs3.rmSync(file);
@@ -14845,6 +14853,22 @@ var TreeWriter = class {
     fs4.writeFileSync(full, content);
     const sha = sha256Hex(content);
     if (listed) this.note(file, sha);
+    return sha;
+  }
+  /**
+   * Completes a file begun unlisted (`begun`: its bytes on disk, written by
+   * this thread or another) as `content`: appends what follows when
+   * `content` starts with them, else writes it whole. Lists it and returns
+   * the sha256 of its bytes.
+   */
+  complete(file, begun, content) {
+    const bytes = typeof content === "string" ? Buffer.from(content) : content;
+    const full = path4.join(this.root, file);
+    if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
+      if (bytes.length > begun.length) fs4.appendFileSync(full, bytes.subarray(begun.length));
+    } else fs4.writeFileSync(full, bytes);
+    const sha = sha256Hex(bytes);
+    this.note(file, sha);
     return sha;
   }
   /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */
@@ -16505,12 +16529,12 @@ ${badges(ctx, allYanked ? void 0 : latest)}
 ${artifacts(ctx, latest)}
 ${matrixSection(ctx, latest)}
 ${witSection(ctx, latest)}
-${dependencies(ctx, latest)}
-${trusted(DEPENDENTS_SLOT)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
-${signature(ctx, latest, ctx.input.namespace)}`;
+${signature(ctx, latest, ctx.input.namespace)}
+${dependencies(ctx, latest)}
+${trusted(DEPENDENTS_SLOT)}`;
   const page = renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main });
   const parts = page.split(DEPENDENTS_SLOT);
   if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`);
@@ -16569,7 +16593,7 @@ function renderSearchPage(context, query, hits, total, page) {
 }
 
 // src/site/index.ts
-var SITE_FORMAT = "wharf-site/2";
+var SITE_FORMAT = "wharf-site/3";
 var asset = (name) => fs5.readFileSync(new URL(`./assets/${name}`, import.meta.url));
 var ASSETS = [
   { path: STYLESHEET, bytes: asset("site.css") },
