@@ -54986,10 +54986,13 @@ function artifactPath(indexDir, sha256) {
   return path2.join(indexDir, STORE_DIR, sha256);
 }
 async function writeFileAtomic(file, bytes, mode = 420, sync = true) {
-  await fs4.promises.mkdir(path2.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    const handle = await fs4.promises.open(temp, "w", mode);
+    const handle = await fs4.promises.open(temp, "w", mode).catch(async (e) => {
+      if (e.code !== "ENOENT") throw e;
+      await fs4.promises.mkdir(path2.dirname(file), { recursive: true });
+      return fs4.promises.open(temp, "w", mode);
+    });
     try {
       await handle.writeFile(bytes);
       if (sync) await handle.sync();

@@ -26,10 +26,14 @@ export function artifactPath(indexDir: string, sha256: string): string {
  * which then flushes many files at once (build-api's in-place update).
  */
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode = 0o644, sync = true): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true })
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    const handle = await fs.promises.open(temp, 'w', mode)
+    // The directory is nearly always there: it is made when the temp file cannot be.
+    const handle = await fs.promises.open(temp, 'w', mode).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e
+      await fs.promises.mkdir(path.dirname(file), { recursive: true })
+      return fs.promises.open(temp, 'w', mode)
+    })
     try {
       await handle.writeFile(bytes)
       if (sync) await handle.sync()
