@@ -1,6 +1,7 @@
 /**
  * zlib inflation of objects whose inflated size is known in advance (every
- * object in a pack says it in its header).
+ * object in a pack says it in its header; a loose object, in the first bytes
+ * it inflates to, which `head` reads).
  *
  * `zlib.inflateSync` builds a whole stream object per call, which costs more
  * than inflating a small git object; reading a million of them, that is most
