@@ -11587,6 +11587,7 @@ var OBJECTS = 4096;
 var TREES = 4096;
 var BASES = 2048;
 var LOOSE_HEADER_MAX = 32;
+var inflatable = (deflated) => deflated * 1032 + 64;
 var corruptHint = { hint: "the repo may be corrupt or tampered with: run git fsck" };
 function readAt(fd, position, length) {
   const buf = Buffer.allocUnsafe(length);
@@ -11750,6 +11751,7 @@ function applyDelta(base, delta, what, type) {
   const baseSize = varint();
   if (baseSize !== base.length) throw new WharfError("IO", `${what}: a pack delta does not match its base object`, corruptHint);
   const size = varint();
+  if (size > (delta.length - pos) * 65536) throw new WharfError("IO", `${what}: a pack delta says it makes more than it could`, corruptHint);
   const [framed, start] = framedBuffer(headerOf(type, size), size);
   const out = framed.subarray(start);
   let written = 0;
@@ -11973,7 +11975,7 @@ var ObjectReader = class _ObjectReader {
     const type = space < 0 ? "" : head.toString("latin1", 0, space);
     const length = nul < 0 ? "" : head.toString("latin1", space + 1, nul);
     const size = Number(length);
-    if (!Object.values(TYPES).includes(type) || !/^(?:0|[1-9]\d*)$/.test(length) || size > file.length * 1032 + 64) {
+    if (!Object.values(TYPES).includes(type) || !/^(?:0|[1-9]\d*)$/.test(length) || size > inflatable(file.length)) {
       throw new WharfError("IO", `${what} has a malformed header`, corruptHint);
     }
     const bytes = this.inflater.inflate(file, nul + 1 + size, what);
@@ -11995,6 +11997,7 @@ var ObjectReader = class _ObjectReader {
       size += (byte & 127) * 2 ** shift;
       shift += 7;
     }
+    if (size > inflatable(pack.size - 20 - offset)) throw new WharfError("IO", `${what} says it is ${size} bytes, more than the rest of the pack could hold`, corruptHint);
     const bound = Math.min(pack.size - 20 - offset, pos + 20 + 9 + size + Math.ceil(size / 1e3) + 64);
     chunk = pack.bytes ? pack.bytes.subarray(offset, offset + bound) : readAt(pack.fd, offset, bound);
     let object;

@@ -98,6 +98,12 @@ const TREES = 4096
 const BASES = 2048
 /** Bytes enough for a loose object's header: the longest type, a space, a 64-bit size and a NUL. */
 const LOOSE_HEADER_MAX = 32
+/**
+ * The most bytes `deflated` bytes of zlib stream can inflate to (deflate
+ * shrinks data at most about 1032 to 1): a size an object claims past this
+ * is a lie that would allocate without bound.
+ */
+const inflatable = (deflated: number): number => deflated * 1032 + 64
 
 const corruptHint = { hint: 'the repo may be corrupt or tampered with: run git fsck' }
 
@@ -329,6 +335,8 @@ function applyDelta(base: Buffer, delta: Buffer, what: string, type: ObjectType)
   const baseSize = varint()
   if (baseSize !== base.length) throw new WharfError('IO', `${what}: a pack delta does not match its base object`, corruptHint)
   const size = varint()
+  // Each instruction makes at most 64 KiB: a larger result is a lie that would allocate without bound.
+  if (size > (delta.length - pos) * 0x10000) throw new WharfError('IO', `${what}: a pack delta says it makes more than it could`, corruptHint)
   const [framed, start] = framedBuffer(headerOf(type, size), size)
   const out = framed.subarray(start)
   let written = 0
@@ -585,8 +593,7 @@ export class ObjectReader {
     const type = space < 0 ? '' : head.toString('latin1', 0, space)
     const length = nul < 0 ? '' : head.toString('latin1', space + 1, nul)
     const size = Number(length)
-    // Deflate shrinks data at most about 1032 to 1: a size past that is a lie that would allocate without bound.
-    if (!Object.values(TYPES).includes(type as ObjectType) || !/^(?:0|[1-9]\d*)$/.test(length) || size > file.length * 1032 + 64) {
+    if (!Object.values(TYPES).includes(type as ObjectType) || !/^(?:0|[1-9]\d*)$/.test(length) || size > inflatable(file.length)) {
       throw new WharfError('IO', `${what} has a malformed header`, corruptHint)
     }
     const bytes = this.inflater.inflate(file, nul + 1 + size, what)
@@ -610,6 +617,7 @@ export class ObjectReader {
       size += (byte & 0x7f) * 2 ** shift
       shift += 7
     }
+    if (size > inflatable(pack.size - 20 - offset)) throw new WharfError('IO', `${what} says it is ${size} bytes, more than the rest of the pack could hold`, corruptHint)
     const bound = Math.min(pack.size - 20 - offset, pos + 20 + 9 + size + Math.ceil(size / 1000) + 64)
     chunk = pack.bytes ? pack.bytes.subarray(offset, offset + bound) : readAt(pack.fd, offset, bound)
     let object: GitObject

@@ -53,9 +53,10 @@ const varint = (n: number) => {
 /**
  * A version-2 pack and index in `dir`'s object store holding `entries`,
  * each listed in the index under `oid` whatever its bytes hash to. An entry
- * with `deltaOf` is an offset delta against an earlier entry.
+ * with `deltaOf` is an offset delta against an earlier entry; one with
+ * `claims` says in its header it inflates to that many bytes.
  */
-function writePack(dir: string, entries: { oid: Buffer; data: Buffer; deltaOf?: number }[]): void {
+function writePack(dir: string, entries: { oid: Buffer; data: Buffer; deltaOf?: number; claims?: number }[]): void {
   const parts: Buffer[] = [Buffer.from('PACK'), Buffer.from([0, 0, 0, 2]), Buffer.alloc(4)]
   parts[2]!.writeUInt32BE(entries.length)
   const offsets: number[] = []
@@ -63,7 +64,8 @@ function writePack(dir: string, entries: { oid: Buffer; data: Buffer; deltaOf?: 
   entries.forEach((entry, i) => {
     offsets.push(at)
     const body = deflateSync(entry.data)
-    const head = entry.deltaOf === undefined ? objectHeader(3, entry.data.length) : Buffer.concat([objectHeader(6, entry.data.length), varint(at - offsets[entry.deltaOf]!)])
+    const size = entry.claims ?? entry.data.length
+    const head = entry.deltaOf === undefined ? objectHeader(3, size) : Buffer.concat([objectHeader(6, size), varint(at - offsets[entry.deltaOf]!)])
     if (entry.deltaOf !== undefined && at - offsets[entry.deltaOf]! >= 0x80) throw new Error(`entry ${i}: keep deltas near their base`)
     parts.push(head, body)
     at += head.length + body.length
@@ -142,6 +144,25 @@ describe('the object reader', () => {
     const reader = new ObjectReader(dir)
     try {
       expect(() => reader.read(blobId(result).toString('hex'))).toThrow(/does not hash to its id/)
+    } finally {
+      reader.close()
+    }
+  })
+
+  it('refuses a packed object or delta that claims more bytes than it could hold, before making room for them', () => {
+    const base = Buffer.from('{"name":"acme:big"}\n')
+    // A delta of one copy instruction that says it makes a terabyte.
+    const boast = Buffer.concat([varint(base.length), varint(2 ** 40), Buffer.from([0x80 | 0x10, base.length])])
+    writePack(dir, [
+      { oid: sha1('claims a terabyte'), data: base, claims: 2 ** 40 },
+      { oid: blobId(base), data: base },
+      { oid: sha1('a boasting delta'), data: boast, deltaOf: 1 },
+    ])
+    const reader = new ObjectReader(dir)
+    try {
+      expect(() => reader.read(sha1('claims a terabyte').toString('hex'))).toThrow(/says it is 1099511627776 bytes, more than the rest of the pack could hold/)
+      expect(() => reader.read(sha1('a boasting delta').toString('hex'))).toThrow(/a pack delta says it makes more than it could/)
+      expect(reader.readAs(blobId(base).toString('hex'), 'blob').equals(base)).toBe(true)
     } finally {
       reader.close()
     }
