@@ -192,6 +192,8 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
   })
   server.keepAliveTimeout = 5_000
   const syncTimer = config.syncIntervalMs ? scheduleSync(registry, config.syncIntervalMs, log) : undefined
+  // What start-up said (the sandbox, recovery, the first build) is out by the time the server is ready, not a batch later.
+  sink.flush()
 
   return {
     url,
