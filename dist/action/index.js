@@ -56052,6 +56052,28 @@ function renderWellKnown(site) {
 function renderFeedPage(page, entries) {
   return stableJson({ page, page_size: FEED_PAGE_SIZE, first_seq: page * FEED_PAGE_SIZE + 1, entries });
 }
+function feedPageKept(bytes) {
+  const close = Buffer.from(bytes).lastIndexOf("]");
+  let end = close;
+  while (end > 0 && (bytes[end - 1] === 32 || bytes[end - 1] === 10)) end--;
+  return close > 0 && bytes[end - 1] === 125 ? end : 0;
+}
+var FEED_ENTRIES_OPEN = '"entries": [\n';
+var ENTRY_SEPARATOR = Buffer.from(",\n");
+function appendFeedPage(page, bytes, lastSeq, added) {
+  const kept = feedPageKept(bytes);
+  const last = bytes.lastIndexOf("\n    {", kept);
+  if (kept === 0 || last < 0 || !added.length) return void 0;
+  try {
+    if (JSON.parse(bytes.toString("utf8", last, kept)).seq !== lastSeq) return void 0;
+  } catch {
+    return void 0;
+  }
+  const alone = Buffer.from(renderFeedPage(page, added));
+  const open2 = alone.indexOf(FEED_ENTRIES_OPEN) + FEED_ENTRIES_OPEN.length;
+  if (!bytes.subarray(kept).equals(alone.subarray(feedPageKept(alone)))) return void 0;
+  return Buffer.concat([bytes.subarray(0, kept), ENTRY_SEPARATOR, alone.subarray(open2)]);
+}
 function renderFeedHead(site, seq) {
   const pages = seq === 0 ? 0 : Math.floor((seq - 1) / FEED_PAGE_SIZE) + 1;
   return stableJson({ seq, page_size: FEED_PAGE_SIZE, pages, last_page: pages ? pages - 1 : null, page_url: `${site.baseUrl}/${API_ROOT}/feed/{page}.json`, commit: site.head });
@@ -59919,11 +59941,13 @@ async function incrementalBuild(ctx, out, since) {
   }
   if (scan.touched.has("namespaces")) await tree.write(PATHS.namespaces, renderNamespaceList(readNamespaceNames(reader, ctx.head.tree), commitOf("namespaces")));
   if (entries.length) {
-    const firstPage = feedPageOf(state.seq + 1);
-    const previous = state.seq % FEED_PAGE_SIZE === 0 ? [] : ((await tree.readJson(feedPagePath(firstPage)))?.entries ?? []).filter((e) => e.seq <= state.seq);
-    const all = [...previous, ...entries];
-    for (let page = firstPage; page <= feedPageOf(state.seq + entries.length); page++) {
-      await tree.write(feedPagePath(page), renderFeedPage(page, all.filter((e) => feedPageOf(e.seq) === page)), true);
+    for (let page = feedPageOf(state.seq + 1); page <= feedPageOf(state.seq + entries.length); page++) {
+      const added = entries.filter((e) => feedPageOf(e.seq) === page);
+      const begun = page === feedPageOf(state.seq) && state.seq % FEED_PAGE_SIZE !== 0;
+      const bytes = begun ? await tree.read(feedPagePath(page)) : void 0;
+      const grown = bytes && appendFeedPage(page, bytes, state.seq, added);
+      const previous = begun && !grown ? ((await tree.readJson(feedPagePath(page)))?.entries ?? []).filter((e) => e.seq <= state.seq) : [];
+      await tree.write(feedPagePath(page), grown ?? renderFeedPage(page, [...previous, ...added]), true);
     }
   }
   const searchTop = await tree.readJson(PATHS.searchIndex);

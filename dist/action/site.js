@@ -12391,6 +12391,7 @@ function searchEntry(pkg, commit) {
     commit
   };
 }
+var ENTRY_SEPARATOR = Buffer.from(",\n");
 
 // src/api/groups.ts
 import { randomBytes } from "node:crypto";

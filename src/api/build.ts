@@ -21,6 +21,7 @@ import { firstReadDigests, renderState, writeAggregates, type BuildState } from 
 import { cargoIndexPath, crateKey } from './cargo.js'
 import {
   API_FORMAT,
+  appendFeedPage,
   crateDocPath,
   feedPageOf,
   feedPagePath,
@@ -590,13 +591,16 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   }
   if (scan.touched.has('namespaces')) await tree.write(PATHS.namespaces, renderNamespaceList(readNamespaceNames(reader, ctx.head.tree), commitOf('namespaces')!))
 
+  // Each page the feed's new entries fall in gains them: none is read to compare. The page begun before gains them at its end.
   if (entries.length) {
-    const firstPage = feedPageOf(state.seq + 1)
-    const previous = state.seq % FEED_PAGE_SIZE === 0 ? [] : ((await tree.readJson<{ entries: FeedEntry[] }>(feedPagePath(firstPage)))?.entries ?? []).filter((e) => e.seq <= state.seq)
-    const all = [...previous, ...entries]
-    // Each of these pages gains entries: none is read to compare.
-    for (let page = firstPage; page <= feedPageOf(state.seq + entries.length); page++) {
-      await tree.write(feedPagePath(page), renderFeedPage(page, all.filter((e) => feedPageOf(e.seq) === page)), true)
+    for (let page = feedPageOf(state.seq + 1); page <= feedPageOf(state.seq + entries.length); page++) {
+      const added = entries.filter((e) => feedPageOf(e.seq) === page)
+      const begun = page === feedPageOf(state.seq) && state.seq % FEED_PAGE_SIZE !== 0
+      const bytes = begun ? await tree.read(feedPagePath(page)) : undefined
+      const grown = bytes && appendFeedPage(page, bytes, state.seq, added)
+      // A page whose end is not the last entry the state counts (a build cut short) is read and rendered whole.
+      const previous = begun && !grown ? ((await tree.readJson<{ entries: FeedEntry[] }>(feedPagePath(page)))?.entries ?? []).filter((e) => e.seq <= state.seq) : []
+      await tree.write(feedPagePath(page), grown ?? renderFeedPage(page, [...previous, ...added]), true)
     }
   }
 

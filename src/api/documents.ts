@@ -373,6 +373,35 @@ export function feedPageKept(bytes: Uint8Array): number {
   return close > 0 && bytes[end - 1] === 0x7d /* } */ ? end : 0
 }
 
+/** What opens the entries of a page as `renderFeedPage` writes them, and what comes between two entries. */
+const FEED_ENTRIES_OPEN = '"entries": [\n'
+const ENTRY_SEPARATOR = Buffer.from(',\n')
+
+/**
+ * The page `bytes` (as `renderFeedPage` wrote it, its last entry numbered
+ * `lastSeq`) with `added` after its entries: the same bytes as rendering
+ * every entry again, made without reading or rendering those it holds. It
+ * keeps what `feedPageKept` keeps and puts after it the new entries and the
+ * closing bytes, as a page of the new entries alone renders them. Undefined
+ * when `bytes` do not end in an entry numbered `lastSeq` and the closing
+ * bytes of page `page`: the caller renders the page whole.
+ */
+export function appendFeedPage(page: number, bytes: Buffer, lastSeq: number, added: FeedEntry[]): Buffer | undefined {
+  const kept = feedPageKept(bytes)
+  // JSON writes a newline inside a string as an escape, so a line that opens an entry is one.
+  const last = bytes.lastIndexOf('\n    {', kept)
+  if (kept === 0 || last < 0 || !added.length) return undefined
+  try {
+    if ((JSON.parse(bytes.toString('utf8', last, kept)) as { seq?: unknown }).seq !== lastSeq) return undefined
+  } catch {
+    return undefined
+  }
+  const alone = Buffer.from(renderFeedPage(page, added))
+  const open = alone.indexOf(FEED_ENTRIES_OPEN) + FEED_ENTRIES_OPEN.length
+  if (!bytes.subarray(kept).equals(alone.subarray(feedPageKept(alone)))) return undefined
+  return Buffer.concat([bytes.subarray(0, kept), ENTRY_SEPARATOR, alone.subarray(open)])
+}
+
 export function renderFeedHead(site: Site, seq: number): string {
   const pages = seq === 0 ? 0 : Math.floor((seq - 1) / FEED_PAGE_SIZE) + 1
   return stableJson({ seq, page_size: FEED_PAGE_SIZE, pages, last_page: pages ? pages - 1 : null, page_url: `${site.baseUrl}/${API_ROOT}/feed/{page}.json`, commit: site.head })
