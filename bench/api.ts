@@ -7,18 +7,22 @@
  *   under GNU time: wall time, microseconds per version, CPU time (all
  *   threads) and peak RSS;
  * - the incremental build after one more version, in process (median of
- *   five), once for a new version of a package that exists and once for a
+ *   seven), once for a new version of a package that exists and once for a
  *   new package (which also rewrites the package list and its namespace);
  * - `wharf check` of a one-file submission (a signed record of a new
- *   version), in process (median of seven);
+ *   version), in process (median of seven, after one to warm up);
  *
- * and the ratios to the smallest size. The builds are of the API alone
+ * and the ratios to the smallest size. The full builds run first, one size
+ * after another, and their outputs are kept; the incremental builds and
+ * checks then run in rounds over every size in turn, so that what the
+ * ratios compare was measured side by side, under the same load and with
+ * the same caches, not minutes apart. The builds are of the API alone
  * (`--no-site`): bench/site.ts measures what the site adds. A whole `wharf build-api --since` and
  * `wharf check` process are timed once too: start-up is most of them.
  *
  * `npm run bench -- api` runs all three sizes (1,000,000 takes a while);
  * `npm run bench` runs the first two; WHARF_BENCH_API_SIZES=a,b,c picks
- * others. Indexes and outputs go to a temp dir removed after each size.
+ * others. Indexes and outputs go to temp dirs removed at the end.
  * With WHARF_BENCH_API_KEEP=1 the generated indexes are kept in
  * `.bench/api/<versions>/` and used again by the next run (main set back to
  * the generated tip), so a second run at a million versions does not wait
@@ -34,13 +38,13 @@ import { runCheck } from '../src/check/index.js'
 import { deleteBranch, listBranches, MAIN, openRepo, resolveCommit, setBranch, type Repo } from '../src/git/index.js'
 import { publishToIndex } from '../src/publish/index.js'
 import { appendSynthetic, createSyntheticIndex, SYNTHETIC_OWNER, syntheticPrivatePem, syntheticSlot } from '../test/fixtures/api/synthetic.js'
-import { medianMs, scratchNote, table } from './_util.js'
+import { scratchNote, table } from './_util.js'
 
 const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
 const KEPT = fileURLToPath(new URL('../.bench/api/', import.meta.url))
 const ALL_SIZES = [20_000, 200_000, 1_000_000]
 const ROUTINE_SIZES = [20_000, 200_000]
-const INCREMENTAL_RUNS = 5
+const INCREMENTAL_RUNS = 7
 const CHECK_RUNS = 7
 const NOW = new Date('2026-06-01T00:00:00Z')
 // A component header: check reads the artifact from the local store and finds a component.
@@ -67,18 +71,36 @@ function timedProcess(args: string[], cwd: string): Timed {
   return { wallS: wall!, cpuS: user! + sys!, rssMb: rss! / 1024, stdout: out.stdout }
 }
 
-/** Median in-process time of an incremental build after each of `versions` (appended one at a time, not timed). */
-async function incremental(dir: string, out: string, versions: number[]): Promise<number> {
-  const times: number[] = []
-  for (const i of versions) {
-    const since = await resolveCommit(openRepo(dir), MAIN)
-    await appendSynthetic(dir, i, i + 1)
-    const started = performance.now()
-    const result = await buildApi({ repo: openRepo(dir), out, since, now: NOW })
-    times.push(performance.now() - started)
-    if (result.mode !== 'incremental') throw new Error(`bench: expected an incremental build, got a full one (${result.reason})`)
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+/** One incremental build after appending version `i` (not timed): its in-process time in ms. */
+async function incrementalOnce(dir: string, out: string, i: number): Promise<number> {
+  const since = await resolveCommit(openRepo(dir), MAIN)
+  await appendSynthetic(dir, i, i + 1)
+  const started = performance.now()
+  const result = await buildApi({ repo: openRepo(dir), out, since, now: NOW })
+  const ms = performance.now() - started
+  if (result.mode !== 'incremental') throw new Error(`bench: expected an incremental build, got a full one (${result.reason})`)
+  return ms
+}
+
+const median = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+
+/** A size under measurement: its index, its built output, and what was measured of it. */
+interface Measured {
+  versions: number
+  parent: string
+  dir: string
+  repo: Repo
+  out: string
+  generateS: number | undefined
+  full: Timed
+  files: number
+  /** Version numbers for new packages (syntheticSlot: versions i with i % 100 < 10 start one); +10 are second versions of them. */
+  first: number
+  fresh: number[]
+  existing: number[]
+  check: number[]
+  incrementalProcess?: Timed
+  checkProcess?: Timed
 }
 
 /**
@@ -112,67 +134,79 @@ export async function run(): Promise<void> {
   const sizes = env ? env.split(',').map(Number) : process.argv.includes('api') ? ALL_SIZES : ROUTINE_SIZES
   if (!env && sizes === ROUTINE_SIZES) console.log('(`npm run bench` builds 20,000 and 200,000 versions; `npm run bench -- api` adds 1,000,000; WHARF_BENCH_API_SIZES=a,b,c picks sizes)')
   console.log(`${os.availableParallelism()} cores; load average at start: ${load()}; ${scratchNote(os.tmpdir())}`)
-  const rows: Record<string, string | number>[] = []
-  const base: Record<string, number> = {}
-  for (const versions of sizes) {
-    const parent = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-bench-api-'))
-    try {
+  const measured: Measured[] = []
+  try {
+    // The full builds, one size after another, each output kept for what follows.
+    for (const versions of sizes) {
+      const parent = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-bench-api-'))
       const index = await syntheticIndex(versions, parent)
       const out = path.join(parent, 'public')
       // The API alone: the site's share of a build is bench/site.ts's.
       const full = timedProcess(['build-api', '--index', index.dir, '--out', out, '--json', '--no-site'], parent)
-      const files = (JSON.parse(full.stdout) as { written: number }).written
-      // The full build leaves gigabytes to write back; an incremental build's fsyncs would wait behind them.
+      // The full build leaves gigabytes to write back; the builds timed next would wait behind them.
       execFileSync('sync')
-
-      // New packages (syntheticSlot: versions i with i % 100 < 10 start one), then second versions of them.
       const first = Math.ceil(versions / 100) * 100
-      const fresh = await incremental(index.dir, out, Array.from({ length: INCREMENTAL_RUNS }, (_, k) => first + k))
-      const existing = await incremental(index.dir, out, Array.from({ length: INCREMENTAL_RUNS }, (_, k) => first + 10 + k))
       if (syntheticSlot(first).version !== '1.0.0' || syntheticSlot(first + 10).name !== syntheticSlot(first).name) throw new Error('bench: the synthetic slots moved; fix the versions chosen')
-      const since = await resolveCommit(index.repo, MAIN)
-      await appendSynthetic(index.dir, first + 20, first + 21)
-      const incrementalProcess = timedProcess(['build-api', '--index', index.dir, '--out', out, '--since', since, '--no-site'], parent)
-
-      // One signed record of a new version of a package that exists.
-      const artifact = path.join(parent, 'calc.wasm')
-      await fs.promises.writeFile(artifact, COMPONENT)
-      const slot = syntheticSlot(0)
-      const proposal = await publishToIndex(index.repo, { artifact, name: slot.name, version: '9.0.0', privateKey: syntheticPrivatePem(slot.ns), author: SYNTHETIC_OWNER })
-      const check = await medianMs(CHECK_RUNS, async () => {
-        const result = await runCheck({ repo: openRepo(index.dir), base: MAIN, head: proposal.head, author: { login: SYNTHETIC_OWNER } })
-        if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
-      })
-      const checkProcess = timedProcess(['check', '--index', index.dir, '--base', MAIN, '--head', proposal.head, '--author', SYNTHETIC_OWNER], parent)
-
-      const usPerVersion = (full.wallS * 1e6) / versions
-      base.us ??= usPerVersion
-      base.existing ??= existing
-      base.fresh ??= fresh
-      base.check ??= check
-      rows.push({
-        versions: versions.toLocaleString('en'),
-        files,
-        'generate s': index.generateS === undefined ? 'kept' : index.generateS.toFixed(0),
-        'full build s': full.wallS.toFixed(1),
-        'µs/version': usPerVersion.toFixed(0),
-        'x smallest': (usPerVersion / base.us).toFixed(2),
-        'cpu s': full.cpuS.toFixed(0),
-        'peak RSS MB': full.rssMb.toFixed(0),
-        'incr. new version ms': existing.toFixed(0),
-        'x ': (existing / base.existing).toFixed(2),
-        'incr. new package ms': fresh.toFixed(0),
-        'x  ': (fresh / base.fresh).toFixed(2),
-        'check ms': check.toFixed(0),
-        'x   ': (check / base.check).toFixed(2),
-        'process: incr. / check s': `${incrementalProcess.wallS.toFixed(2)} / ${checkProcess.wallS.toFixed(2)}`,
-      })
-    } finally {
-      await fs.promises.rm(parent, { recursive: true, force: true })
+      const files = (JSON.parse(full.stdout) as { written: number }).written
+      measured.push({ versions, parent, dir: index.dir, repo: index.repo, out, generateS: index.generateS, full, files, first, fresh: [], existing: [], check: [] })
+      console.log(`  ${versions.toLocaleString('en')} versions built in ${full.wallS.toFixed(1)} s; load average ${load()}`)
     }
-    console.log(`  ${versions.toLocaleString('en')} versions done; load average ${load()}; ${JSON.stringify(rows[rows.length - 1])}`)
+
+    // What is compared across sizes is measured side by side, a round at a time over every size, so a noisy
+    // minute or a cold cache falls on all of them rather than on whichever size ran then.
+    for (let k = 0; k < INCREMENTAL_RUNS; k++) for (const m of measured) m.fresh.push(await incrementalOnce(m.dir, m.out, m.first + k))
+    for (let k = 0; k < INCREMENTAL_RUNS; k++) for (const m of measured) m.existing.push(await incrementalOnce(m.dir, m.out, m.first + 10 + k))
+    for (const m of measured) {
+      const since = await resolveCommit(m.repo, MAIN)
+      await appendSynthetic(m.dir, m.first + 20, m.first + 21)
+      m.incrementalProcess = timedProcess(['build-api', '--index', m.dir, '--out', m.out, '--since', since, '--no-site'], m.parent)
+    }
+
+    // One signed record of a new version of a package that exists, checked against each index; the first round warms up.
+    const slot = syntheticSlot(0)
+    const proposals = await Promise.all(
+      measured.map(async (m) => {
+        const artifact = path.join(m.parent, 'calc.wasm')
+        await fs.promises.writeFile(artifact, COMPONENT)
+        return (await publishToIndex(m.repo, { artifact, name: slot.name, version: '9.0.0', privateKey: syntheticPrivatePem(slot.ns), author: SYNTHETIC_OWNER })).head
+      }),
+    )
+    for (let k = 0; k <= CHECK_RUNS; k++) {
+      for (const [i, m] of measured.entries()) {
+        const started = performance.now()
+        const result = await runCheck({ repo: openRepo(m.dir), base: MAIN, head: proposals[i]!, author: { login: SYNTHETIC_OWNER } })
+        if (k > 0) m.check.push(performance.now() - started)
+        if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
+      }
+    }
+    for (const [i, m] of measured.entries()) m.checkProcess = timedProcess(['check', '--index', m.dir, '--base', MAIN, '--head', proposals[i]!, '--author', SYNTHETIC_OWNER], m.parent)
+  } finally {
+    for (const m of measured) await fs.promises.rm(m.parent, { recursive: true, force: true })
   }
-  table(rows)
+
+  const base = measured[0]!
+  const usOf = (m: Measured) => (m.full.wallS * 1e6) / m.versions
+  const ratio = (a: number, b: number) => (a / b).toFixed(2)
+  table(
+    measured.map((m) => ({
+      versions: m.versions.toLocaleString('en'),
+      files: m.files,
+      'generate s': m.generateS === undefined ? 'kept' : m.generateS.toFixed(0),
+      'full build s': m.full.wallS.toFixed(1),
+      'µs/version': usOf(m).toFixed(0),
+      'x smallest': ratio(usOf(m), usOf(base)),
+      'cpu s': m.full.cpuS.toFixed(0),
+      'peak RSS MB': m.full.rssMb.toFixed(0),
+      'incr. new version ms': median(m.existing).toFixed(0),
+      'x ': ratio(median(m.existing), median(base.existing)),
+      'incr. new package ms': median(m.fresh).toFixed(0),
+      'x  ': ratio(median(m.fresh), median(base.fresh)),
+      'check ms': median(m.check).toFixed(0),
+      'x   ': ratio(median(m.check), median(base.check)),
+      'process: incr. / check s': `${m.incrementalProcess!.wallS.toFixed(2)} / ${m.checkProcess!.wallS.toFixed(2)}`,
+      'x    ': `${ratio(m.incrementalProcess!.wallS, base.incrementalProcess!.wallS)} / ${ratio(m.checkProcess!.wallS, base.checkProcess!.wallS)}`,
+    })),
+  )
   console.log(`load average at end: ${load()}; git ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()}, node ${process.version}`)
 }
 
