@@ -56053,7 +56053,10 @@ function renderFeedPage(page, entries) {
   return stableJson({ page, page_size: FEED_PAGE_SIZE, first_seq: page * FEED_PAGE_SIZE + 1, entries });
 }
 function feedPageKept(bytes) {
-  const close = Buffer.from(bytes).lastIndexOf("]");
+  const close = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).lastIndexOf(
+    93
+    /* ] */
+  );
   let end = close;
   while (end > 0 && (bytes[end - 1] === 32 || bytes[end - 1] === 10)) end--;
   return close > 0 && bytes[end - 1] === 125 ? end : 0;

@@ -367,7 +367,8 @@ export function renderFeedPage(page: number, entries: FeedEntry[]): string {
  * the fields after it are rewritten). 0 when `bytes` are not a page.
  */
 export function feedPageKept(bytes: Uint8Array): number {
-  const close = Buffer.from(bytes).lastIndexOf(']')
+  // Searched in place for the byte, not copied first: a page may be 445 KB.
+  const close = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).lastIndexOf(0x5d /* ] */)
   let end = close
   while (end > 0 && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0x0a)) end--
   return close > 0 && bytes[end - 1] === 0x7d /* } */ ? end : 0
