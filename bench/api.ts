@@ -135,10 +135,12 @@ export async function run(): Promise<void> {
   if (!env && sizes === ROUTINE_SIZES) console.log('(`npm run bench` builds 20,000 and 200,000 versions; `npm run bench -- api` adds 1,000,000; WHARF_BENCH_API_SIZES=a,b,c picks sizes)')
   console.log(`${os.availableParallelism()} cores; load average at start: ${load()}; ${scratchNote(os.tmpdir())}`)
   const measured: Measured[] = []
+  const parents: string[] = []
   try {
     // The full builds, one size after another, each output kept for what follows.
     for (const versions of sizes) {
       const parent = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-bench-api-'))
+      parents.push(parent)
       const index = await syntheticIndex(versions, parent)
       const out = path.join(parent, 'public')
       // The API alone: the site's share of a build is bench/site.ts's.
@@ -181,7 +183,7 @@ export async function run(): Promise<void> {
     }
     for (const [i, m] of measured.entries()) m.checkProcess = timedProcess(['check', '--index', m.dir, '--base', MAIN, '--head', proposals[i]!, '--author', SYNTHETIC_OWNER], m.parent)
   } finally {
-    for (const m of measured) await fs.promises.rm(m.parent, { recursive: true, force: true })
+    for (const parent of parents) await fs.promises.rm(parent, { recursive: true, force: true })
   }
 
   const base = measured[0]!
