@@ -48,7 +48,7 @@ describe('feedPageKept', () => {
 describe('appendFeedPage', () => {
   const page = 2
   const first = page * FEED_PAGE_SIZE + 1
-  // Names and files a hostile record cannot reach, to show the splice does not lean on what they may hold.
+  // Names and files with bytes no valid record holds (newlines, quotes, brackets): the splice does not lean on validation.
   const odd = fc.constantFrom('acme:calc', 'acme:odd]}', 'x\n    {"seq": 1}', '"\\', 'é\u2028', '{\n')
 
   it('gives the bytes of the page rendered whole', () => {
