@@ -7,10 +7,10 @@
  *   under GNU time: wall time, microseconds per version, CPU time (all
  *   threads) and peak RSS;
  * - the incremental build after one more version, in process (median of
- *   seven), once for a new version of a package that exists and once for a
+ *   nine), once for a new version of a package that exists and once for a
  *   new package (which also rewrites the package list and its namespace);
  * - `wharf check` of a one-file submission (a signed record of a new
- *   version), in process (median of seven, after one to warm up);
+ *   version), in process (median of nine, after one to warm up);
  *
  * and the ratios to the smallest size. The full builds run first, one size
  * after another, and their outputs are kept; the incremental builds and
@@ -44,8 +44,8 @@ const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
 const KEPT = fileURLToPath(new URL('../.bench/api/', import.meta.url))
 const ALL_SIZES = [20_000, 200_000, 1_000_000]
 const ROUTINE_SIZES = [20_000, 200_000]
-const INCREMENTAL_RUNS = 7
-const CHECK_RUNS = 7
+const INCREMENTAL_RUNS = 9
+const CHECK_RUNS = 9
 const NOW = new Date('2026-06-01T00:00:00Z')
 // A component header: check reads the artifact from the local store and finds a component.
 const COMPONENT = Buffer.from('0061736d0d000100', 'hex')
