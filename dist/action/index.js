@@ -58801,7 +58801,10 @@ var OutputTree = class {
   }
   async readJson(file) {
     const bytes = await this.read(file);
-    if (!bytes) return void 0;
+    return bytes && this.parseJson(file, bytes);
+  }
+  /** The JSON of `bytes`, read from `file`. */
+  parseJson(file, bytes) {
     try {
       return JSON.parse(bytes.toString("utf8"));
     } catch (e) {
@@ -59949,7 +59952,7 @@ async function incrementalBuild(ctx, out, since) {
       const begun = page === feedPageOf(state.seq) && state.seq % FEED_PAGE_SIZE !== 0;
       const bytes = begun ? await tree.read(feedPagePath(page)) : void 0;
       const grown = bytes && appendFeedPage(page, bytes, state.seq, added);
-      const previous = begun && !grown ? ((await tree.readJson(feedPagePath(page)))?.entries ?? []).filter((e) => e.seq <= state.seq) : [];
+      const previous = bytes && !grown ? tree.parseJson(feedPagePath(page), bytes).entries?.filter((e) => e.seq <= state.seq) ?? [] : [];
       await tree.write(feedPagePath(page), grown ?? renderFeedPage(page, [...previous, ...added]), true);
     }
   }

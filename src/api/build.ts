@@ -598,8 +598,8 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
       const begun = page === feedPageOf(state.seq) && state.seq % FEED_PAGE_SIZE !== 0
       const bytes = begun ? await tree.read(feedPagePath(page)) : undefined
       const grown = bytes && appendFeedPage(page, bytes, state.seq, added)
-      // A page whose end is not the last entry the state counts (a build cut short) is read and rendered whole.
-      const previous = begun && !grown ? ((await tree.readJson<{ entries: FeedEntry[] }>(feedPagePath(page)))?.entries ?? []).filter((e) => e.seq <= state.seq) : []
+      // A page whose end is not the last entry the state counts (a build cut short) is parsed and rendered whole.
+      const previous = bytes && !grown ? tree.parseJson<{ entries?: FeedEntry[] }>(feedPagePath(page), bytes).entries?.filter((e) => e.seq <= state.seq) ?? [] : []
       await tree.write(feedPagePath(page), grown ?? renderFeedPage(page, [...previous, ...added]), true)
     }
   }

@@ -112,7 +112,11 @@ export class OutputTree {
 
   async readJson<T>(file: string): Promise<T | undefined> {
     const bytes = await this.read(file)
-    if (!bytes) return undefined
+    return bytes && this.parseJson<T>(file, bytes)
+  }
+
+  /** The JSON of `bytes`, read from `file`. */
+  parseJson<T>(file: string, bytes: Buffer): T {
     try {
       return JSON.parse(bytes.toString('utf8')) as T
     } catch (e) {
