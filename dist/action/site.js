@@ -14258,7 +14258,7 @@ var snapshot_schema_default = {
     file_count: {
       type: "integer",
       minimum: 0,
-      description: "Number of files the leaves list"
+      description: "Number of files the snapshot lists, in its leaves and in files"
     },
     parts: {
       type: "object",
@@ -14277,7 +14277,7 @@ var snapshot_schema_default = {
     },
     files: {
       type: "object",
-      description: "The documents every reader starts from and every build changes (config.json, api/v1/feed/head.json and the feed's last page), path to sha256, named here so that reading them costs no walk down the tree; their leaves list them too, with the same digests",
+      description: "The documents every build rewrites (config.json, health, stats, the feed's head and last page, the search index's top, the package list's head and last page, the Cargo and wkg configuration, the site's home and shared pages), path to sha256: named here and in no leaf, so that reading them costs no walk down the tree and a build rewrites only the leaves of what its change touched",
       additionalProperties: {
         $ref: "wharf:defs#/$defs/sha256"
       }

@@ -3,11 +3,8 @@
  * index, stats, feed head, configuration, health) and the build state, the
  * same for a full build (written directly) and an incremental one (in place).
  */
-import fs from 'node:fs'
-import path from 'node:path'
-import { sha256Hex } from '../core/hash.js'
 import { cargoConfig } from './cargo.js'
-import { PATHS, firstReadPaths, renderConfig, renderFeedHead, renderHealth, renderSearchIndex, renderStats, renderWellKnown, type Counts, type Site } from './documents.js'
+import { PATHS, renderConfig, renderFeedHead, renderHealth, renderStats, renderWellKnown, type Counts, type Site } from './documents.js'
 
 /** `.wharf/build.json`: what an incremental build needs to know of the output it updates. */
 export interface BuildState {
@@ -32,18 +29,13 @@ export async function writeAggregates(
   site: Site,
   counts: Counts,
   seq: number,
-  shards: Map<string, { count: number; sha256: string }>,
+  searchIndex: string,
 ): Promise<void> {
-  await tree.write(PATHS.searchIndex, renderSearchIndex(site, shards))
+  await tree.write(PATHS.searchIndex, searchIndex)
   await tree.write(PATHS.stats, renderStats(site, counts))
   await tree.write(PATHS.feedHead, renderFeedHead(site, seq))
   await tree.write(PATHS.cargoConfig, `${JSON.stringify(cargoConfig(ctx.baseUrl, site.releases), null, 2)}\n`)
   await tree.write(PATHS.config, renderConfig(site))
   await tree.write(PATHS.wellKnown, renderWellKnown(site))
   await tree.write(PATHS.health, renderHealth(site))
-}
-
-/** Path to sha256 of the documents the snapshot names itself (`firstReadPaths`), as written under `root`. */
-export function firstReadDigests(root: string, seq: number): Record<string, string> {
-  return Object.fromEntries(firstReadPaths(seq).map((file) => [file, sha256Hex(fs.readFileSync(path.join(root, file)))]))
 }

@@ -17,7 +17,7 @@ import { parsePrivateKey, type SigningKey } from '../core/keys.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, REGISTRY_KEY_PATH, REGISTRY_PATH, REPORTS_DIR } from '../core/layout.js'
 import type { NamespaceFile, RegistryFile, VersionRecord } from '../core/types.js'
 import { diffTrees, isTreeMode, lookupPath, MAIN, ObjectReader, resolveCommit, withRepoLock, type Change, type CommitData, type Repo } from '../git/index.js'
-import { firstReadDigests, renderState, writeAggregates, type BuildState } from './aggregates.js'
+import { renderState, writeAggregates, type BuildState } from './aggregates.js'
 import { cargoIndexPath, crateKey } from './cargo.js'
 import {
   API_FORMAT,
@@ -31,16 +31,22 @@ import {
   packageListPagePath,
   PATHS,
   primaryArtifact,
+  readSearchIndexElements,
+  readSearchShardElements,
   renderCrateDoc,
   renderFeedPage,
   renderNamespaceDoc,
   renderNamespaceList,
   renderPackageList,
   renderPackageListPage,
-  renderSearchShard,
+  renderSearchIndexElements,
+  renderSearchShardElements,
   renderVersionDoc,
   renderVersionsDoc,
+  rootPaths,
   searchEntry,
+  searchIndexElement,
+  searchShardElement,
   searchShardPath,
   versionPath,
   versionsPath,
@@ -57,6 +63,7 @@ import { buildPackage, childrenAt, packageExistsAt, packagesOfNamespace, parseNa
 import { buildsDirOf, currentTree, OutputTree } from './output.js'
 import { dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc, type PageRenderer, type SiteFile } from './pages.js'
 import { Scan, type RawEvent } from './scan.js'
+import { mergeElements, type Element } from './elements.js'
 import { locateShard, planShards, SEARCH_SHARD_MAX, shardItem, type ShardItem } from './search.js'
 import {
   isSnapshotFile,
@@ -326,9 +333,12 @@ async function readSubtree(tree: OutputTree, prefix: string, digits: number, nod
  * registry has grown (or shrunk) past the size for the tree's depth, the
  * whole tree is laid out again at the depth a full build would give it.
  */
-async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snapshot, seq: number): Promise<void> {
+async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snapshot, rootFiles: string[]): Promise<void> {
   await tree.flush()
-  const listed = (file: string) => !isSnapshotFile(file) && file !== PATHS.state
+  // snapshot.json names these itself; a file that leaves them (a feed page another has followed) goes to its leaf, and the other way round.
+  const root = new Set(rootFiles)
+  const previousRoot = previous.files ?? {}
+  const listed = (file: string) => !isSnapshotFile(file) && file !== PATHS.state && !root.has(file)
   const digits = leafDigitsOf(previous)
   const byLeaf = new Map<string, { set: [string, string][]; removed: string[] }>()
   const slot = (leaf: string) => {
@@ -338,8 +348,17 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
   }
   for (const [file, sha] of tree.written) if (listed(file)) slot(leafOf(file, digits)).set.push([file, sha])
   for (const file of tree.removed) if (listed(file)) slot(leafOf(file, digits)).removed.push(file)
+  for (const [file, sha] of Object.entries(previousRoot)) if (listed(file) && !tree.written.has(file) && !tree.removed.has(file)) slot(leafOf(file, digits)).set.push([file, sha])
+  for (const file of root) if (!Object.hasOwn(previousRoot, file)) slot(leafOf(file, digits)).removed.push(file)
+  const named: Record<string, string> = {}
+  for (const file of root) {
+    const sha = tree.written.get(file) ?? (Object.hasOwn(previousRoot, file) ? previousRoot[file] : undefined)
+    if (sha === undefined) throw new Error(`the incremental build lost track of ${file}`)
+    named[file] = sha
+  }
 
-  let fileCount = previous.file_count
+  // Counted here: the files the leaves list; snapshot.json's file_count adds its own.
+  let fileCount = previous.file_count - Object.keys(previousRoot).length
   const leaves = new Map<string, Map<string, string>>()
   const olds = await Promise.all([...byLeaf.keys()].map(async (leaf) => (await tree.readJson<SnapshotLeaf>(leafPath(leaf)))?.files ?? {}))
   for (const [i, [leaf, change]] of [...byLeaf].entries()) {
@@ -353,7 +372,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
   }
 
   let parts: Map<string, string>
-  const depth = leafDigitsFor(fileCount, ctx.sizes.snapshotLeaf)
+  const depth = leafDigitsFor(fileCount + root.size, ctx.sizes.snapshotLeaf)
   if (depth !== digits) {
     // Lay the tree out again: every file it lists, with this build's changes, at the new depth.
     const nodes: string[] = []
@@ -434,7 +453,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
   await tree.flush()
   await tree.write(
     SNAPSHOT_PATH,
-    renderSnapshot({ registry: ctx.site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(parts), fileCount, leafDigits: depth, files: firstReadDigests(tree.root, seq), key: ctx.key }),
+    renderSnapshot({ registry: ctx.site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts: Object.fromEntries(parts), fileCount: fileCount + root.size, leafDigits: depth, files: named, key: ctx.key }),
   )
   await tree.flush()
 }
@@ -604,10 +623,12 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     }
   }
 
-  // Search shards: each package's, split in sixteen where one outgrows its size.
-  const searchTop = await tree.readJson<{ shards: { shard: string; packages: number; sha256: string }[] }>(PATHS.searchIndex)
-  const shardInfo = new Map((searchTop?.shards ?? []).map((s) => [s.shard, { count: s.packages, sha256: s.sha256 }]))
-  const listed = new Set(shardInfo.keys())
+  // Search shards: each package's, split in sixteen where one outgrows its size. What this build does not change of
+  // a shard, or of the top that lists the shards, is kept as the bytes it is (elements.ts), not parsed and rendered.
+  const top = await searchIndexShards(tree, site)
+  const listed = new Set(top.map((e) => e.id))
+  const topSet: Element[] = []
+  const topRemoved = new Set<string>()
   const byShard = new Map<string, ShardItem[]>()
   for (const id of searchEntries.keys()) {
     const item = shardItem(id, scan.newPackages.has(id) ? scan.born.get(id)! : -1, scan.packageCommit(id, `p:${id}`)!)
@@ -617,22 +638,21 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     else byShard.set(shard, [item])
   }
   for (const [shard, touched] of byShard) {
-    const previous = listed.has(shard) ? ((await tree.readJson<{ packages: SearchEntry[] }>(searchShardPath(shard)))?.packages ?? []) : []
-    const entries = new Map(previous.map((e) => [e.name, e]))
-    const items = previous.filter((e) => !searchEntries.has(e.name)).map((e) => shardItem(e.name, -1, -1))
-    for (const item of touched) {
-      entries.set(item.id, searchEntries.get(item.id)!)
-      items.push(item)
-    }
+    const file = searchShardPath(shard)
+    const previous = listed.has(shard) ? await searchShardEntries(tree, file) : []
+    const items = previous.filter((e) => !searchEntries.has(e.id)).map((e) => shardItem(e.id, -1, -1))
+    items.push(...touched)
+    const elements = mergeElements(previous, touched.map((item) => searchShardElement(searchEntries.get(item.id)!)))
     const plan = planShards(shard, items, -1, ctx.sizes.searchShard)
     if (!plan.has(shard) && listed.has(shard)) {
-      await tree.remove(searchShardPath(shard))
-      shardInfo.delete(shard)
+      await tree.remove(file)
+      topRemoved.add(shard)
     }
     for (const [name, { items: members, commit }] of plan) {
-      const text = renderSearchShard(name, members.map((m) => entries.get(m.id)!), chain[commit]!.oid)
+      const ids = new Set(members.map((m) => m.id))
+      const text = renderSearchShardElements(name, plan.size === 1 ? elements : elements.filter((e) => ids.has(e.id)), chain[commit]!.oid)
       await tree.write(searchShardPath(name), text)
-      shardInfo.set(name, { count: members.length, sha256: sha256Hex(text) })
+      topSet.push(searchIndexElement(site, name, members.length, sha256Hex(text)))
     }
   }
 
@@ -645,14 +665,17 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     crates: state.counts.crates + claims.size,
   }
   const seq = state.seq + entries.length
-  await writeAggregates(ctx, tree, site, counts, seq, shardInfo)
+  await writeAggregates(ctx, tree, site, counts, seq, renderSearchIndexElements(site, mergeElements(top, topSet, topRemoved)))
+  const rootFiles = rootPaths(seq, counts.packages, ctx.sizes.packageListPage)
   if (ctx.pages) {
     const input = { context: pageContext(site), head: site.head, counts, newest: await newestSince(tree, state.seq, entries), namespaces: readNamespaceNames(reader, ctx.head.tree).sort() }
-    await writeSiteFiles(tree, ctx.pages.aggregates(input))
+    const pages = ctx.pages.aggregates(input)
+    await writeSiteFiles(tree, pages)
+    rootFiles.push(...pages.map((page) => page.path))
   }
 
   ctx.progress({ phase: 'signing the snapshot' })
-  await writeSnapshot(ctx, tree, previousSnapshot, seq)
+  await writeSnapshot(ctx, tree, previousSnapshot, rootFiles)
   await tree.sync()
   await tree.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, releases: ctx.site.releases, seq, counts, pages: ctx.pages?.format }))
   await tree.sync()
@@ -686,4 +709,23 @@ function readNamespaceNames(reader: ObjectReader, rootTree: string): string[] {
   return reader.readTree(dir.oid)
     .map((e) => classifyPath(`${NAMESPACES_DIR}/${e.name}`))
     .flatMap((w) => (w.kind === 'namespace' ? [w.namespace] : []))
+}
+
+/** The shards the search index lists, as elements: read as the bytes they are, or parsed when laid out otherwise. */
+async function searchIndexShards(tree: OutputTree, site: Site): Promise<Element[]> {
+  const bytes = await tree.read(PATHS.searchIndex)
+  if (bytes === undefined) return []
+  const elements = readSearchIndexElements(bytes.toString('utf8'))
+  if (elements) return elements
+  const shards = tree.parseJson<{ shards?: { shard: string; packages: number; sha256: string }[] }>(PATHS.searchIndex, bytes).shards ?? []
+  return mergeElements([], shards.map((s) => searchIndexElement(site, s.shard, s.packages, s.sha256)))
+}
+
+/** The packages of a search shard, as elements: read as the bytes they are, or parsed when laid out otherwise. */
+async function searchShardEntries(tree: OutputTree, file: string): Promise<Element[]> {
+  const bytes = await tree.read(file)
+  if (bytes === undefined) return []
+  const elements = readSearchShardElements(bytes.toString('utf8'))
+  if (elements) return elements
+  return mergeElements([], (tree.parseJson<{ packages?: SearchEntry[] }>(file, bytes).packages ?? []).map(searchShardElement))
 }

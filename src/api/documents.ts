@@ -11,11 +11,12 @@ import { releaseAssetUrl } from '../core/release-assets.js'
 import { compareVersions } from '../core/versions.js'
 import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { CARGO_DIR } from './cargo.js'
+import { elementText, readElements, renderWithElements, type Element } from './elements.js'
 import { SNAPSHOT_PATH } from './snapshot.js'
 import type { ComponentInterfaces } from './wit.js'
 
 /** Bumped when the layout or a document changes shape: an incremental build over an older format rebuilds in full. */
-export const API_FORMAT = 4
+export const API_FORMAT = 5
 
 export const API_ROOT = 'api/v1'
 export const PATHS = {
@@ -242,12 +243,28 @@ export function renderSearchShard(shard: string, entries: SearchEntry[], commit:
   return stableJson({ shard, commit, packages: [...entries].sort((a, b) => (a.name < b.name ? -1 : 1)) })
 }
 
-export function renderSearchIndex(site: Site, shards: Map<string, { count: number; sha256: string }>): string {
-  return stableJson({
-    commit: site.head,
-    shards: [...shards.keys()].sort().map((s) => ({ shard: s, url: url(site, searchShardPath(s)), packages: shards.get(s)!.count, sha256: shards.get(s)!.sha256 })),
-  })
+/** A search shard from its entries as elements (`searchShardElement`), in order: the bytes of `renderSearchShard`. */
+export function renderSearchShardElements(shard: string, entries: readonly Element[], commit: string): string {
+  return renderWithElements({ shard, commit }, 'packages', entries)
 }
+
+export const searchShardElement = (entry: SearchEntry): Element => ({ id: entry.name, text: elementText(entry) })
+export const readSearchShardElements = (text: string): Element[] | undefined => readElements(text, 'packages', 'name')
+
+/** The search index's line for a shard. */
+const searchIndexShard = (site: Site, shard: string, count: number, sha256: string) => ({ shard, url: url(site, searchShardPath(shard)), packages: count, sha256 })
+
+export function renderSearchIndex(site: Site, shards: Map<string, { count: number; sha256: string }>): string {
+  return stableJson({ commit: site.head, shards: [...shards.keys()].sort().map((s) => searchIndexShard(site, s, shards.get(s)!.count, shards.get(s)!.sha256)) })
+}
+
+/** The search index from its shards as elements (`searchIndexElement`), in order: the bytes of `renderSearchIndex`. */
+export function renderSearchIndexElements(site: Site, shards: readonly Element[]): string {
+  return renderWithElements({ commit: site.head }, 'shards', shards)
+}
+
+export const searchIndexElement = (site: Site, shard: string, count: number, sha256: string): Element => ({ id: shard, text: elementText(searchIndexShard(site, shard, count, sha256)) })
+export const readSearchIndexElements = (text: string): Element[] | undefined => readElements(text, 'shards', 'shard')
 
 export function renderNamespaceDoc(site: Site, file: NamespaceFile, packages: string[], commit: string, path: string): string {
   return stableJson({
@@ -412,10 +429,25 @@ export function renderFeedHead(site: Site, seq: number): string {
 export const feedPageOf = (seq: number) => Math.floor((seq - 1) / FEED_PAGE_SIZE)
 
 /**
- * The documents every reader starts from, which change with every build:
- * the configuration (a peer checks its pinned key there), the feed's head
- * and, once there is one, its last page. The snapshot names them itself.
+ * The documents snapshot.json lists itself (`files`) and no leaf does: those
+ * every reader starts from and every build rewrites (the configuration,
+ * health, stats, the feed's head and last page, the search index's top, the
+ * Cargo and wkg configuration), and those every new package rewrites (the
+ * package list's head and last page). Listed in leaves, whose names are spread
+ * by hash, they would make each build rewrite some eight leaves and the parts
+ * above them: a level more of parts each time the registry grows sixteenfold.
  */
-export function firstReadPaths(seq: number): string[] {
-  return [PATHS.config, PATHS.feedHead, ...(seq > 0 ? [feedPagePath(feedPageOf(seq))] : [])]
+export function rootPaths(seq: number, packages: number, listPageSize: number): string[] {
+  return [
+    PATHS.config,
+    PATHS.health,
+    PATHS.wellKnown,
+    PATHS.cargoConfig,
+    PATHS.stats,
+    PATHS.feedHead,
+    PATHS.searchIndex,
+    PATHS.packages,
+    ...(seq > 0 ? [feedPagePath(feedPageOf(seq))] : []),
+    ...(packages > 0 ? [packageListPagePath(Math.floor((packages - 1) / listPageSize))] : []),
+  ]
 }

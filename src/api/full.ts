@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { noSpaceError, WharfError } from '../core/errors.js'
+import { sha256Hex } from '../core/hash.js'
 import type { NamespaceFile } from '../core/types.js'
 import { timestamp } from '../core/time.js'
 import { classifyPath, INDEX_DIR, NAMESPACES_DIR, PACKAGES_DIR, REPORTS_DIR } from '../core/layout.js'
@@ -32,7 +33,9 @@ import {
   renderNamespaceList,
   renderPackageList,
   renderPackageListPage,
+  renderSearchIndex,
   renderSearchShard,
+  rootPaths,
   searchShardPath,
   type Counts,
   type FeedEntry,
@@ -47,7 +50,7 @@ import { Scan } from './scan.js'
 import { planShards, shardItem } from './search.js'
 import { leafDigitsFor, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
 import type { BuildApiResult, BuildContext } from './build.js'
-import { firstReadDigests, renderState, writeAggregates } from './aggregates.js'
+import { renderState, writeAggregates } from './aggregates.js'
 
 /** Groups handed to a thread at a time. */
 const GROUPS_PER_TASK = 64
@@ -403,10 +406,15 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       namespaces: namespaceBlobs.size,
       crates: claims.size,
     }
-    await writeAggregates(ctx, writer, site, counts, seq, shardInfo)
+    await writeAggregates(ctx, writer, site, counts, seq, renderSearchIndex(site, shardInfo))
+    // What every build rewrites is named in snapshot.json itself: the aggregates, and the site's.
+    const rootFiles = rootPaths(seq, counts.packages, pageSize)
     if (ctx.pages) {
       const input = { context: pageContext(site), head: site.head, counts, newest, namespaces: [...namespaceBlobs.keys()].sort() }
-      for (const [file, bytes] of siteFiles(ctx.pages.aggregates(input))) writer.write(file, bytes)
+      for (const [file, bytes] of siteFiles(ctx.pages.aggregates(input))) {
+        writer.write(file, bytes)
+        rootFiles.push(file)
+      }
     }
 
     handOut()
@@ -416,6 +424,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     addWritten(writer.take())
     placed.clear()
     const fileCount = lineCount - placedTwice
+    const files = takeLines(leafChunks, rootFiles)
     const leafDigits = leafDigitsFor(fileCount, ctx.sizes.snapshotLeaf)
     const leafJobs: [string, string][][] = [[]]
     for (const [prefix, chunks] of leafChunks) {
@@ -433,7 +442,6 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     }
     const parts: Record<string, string> = {}
     for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
-    const files = firstReadDigests(root, seq)
     writer.write(SNAPSHOT_PATH, renderSnapshot({ registry: site.registry.name, commit: ctx.head.oid, now: ctx.now, ttlSeconds: ctx.ttlSeconds, parts, fileCount, leafDigits, files, key: ctx.key }))
     writer.write(PATHS.state, renderState({ format: API_FORMAT, commit: ctx.head.oid, base_url: ctx.baseUrl, releases: ctx.site.releases, seq, counts, pages: ctx.pages?.format }), false)
     await pool?.close()
@@ -456,4 +464,26 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     await fs.promises.rm(root, { recursive: true, force: true })
     throw noSpaceError(e, 'the full build') ?? e
   }
+}
+
+/**
+ * Takes the lines of `paths` out of the snapshot lines by three-digit prefix
+ * (snapshot.json names these files itself, no leaf does): path to sha256.
+ */
+function takeLines(leafChunks: Map<string, string[]>, paths: string[]): Record<string, string> {
+  const files: Record<string, string> = {}
+  for (const file of paths) {
+    const hash = sha256Hex(file)
+    const start = `${hash.slice(0, 8)}\t${file}\t`
+    const chunks = leafChunks.get(hash.slice(0, 3)) ?? []
+    const i = chunks.findIndex((chunk) => chunk.startsWith(start) || chunk.includes(`\n${start}`))
+    if (i < 0) throw new Error(`the full build lost track of ${file}`)
+    const chunk = chunks[i]!
+    const at = chunk.startsWith(start) ? 0 : chunk.indexOf(`\n${start}`) + 1
+    const end = chunk.indexOf('\n', at)
+    files[file] = chunk.slice(at + start.length, end)
+    chunks[i] = chunk.slice(0, at) + chunk.slice(end + 1)
+    if (chunks.every((c) => c === '')) leafChunks.delete(hash.slice(0, 3))
+  }
+  return files
 }

@@ -15,10 +15,11 @@
  * added (`leaf_digits` in snapshot.json says how deep), so one new version
  * rewrites a handful of small files at any registry size.
  *
- * The few documents that change with every build and that every reader
- * starts from (the configuration, the feed's head and its last page) are
- * named in snapshot.json itself too (`files`), so reading them costs no walk
- * down the tree, whose leaves grow with the registry until it deepens.
+ * The documents that (nearly) every build rewrites, most of which every
+ * reader starts from (the configuration, the feed's head and its last page,
+ * stats, the search index's top...), are named in snapshot.json itself
+ * (`files`) and in no leaf: reading them costs no walk down the tree, and a
+ * build rewrites only the leaves of the files its change touched.
  */
 import { stableJson } from '../core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument, type DetachedSignature, type TrustedKey } from '../core/dsse.js'
@@ -50,13 +51,13 @@ export interface Snapshot {
   commit: string
   generated_at: string
   expires: string
-  /** Number of files the leaves list. */
+  /** Number of files the snapshot lists: in its leaves and in `files`. */
   file_count: number
   /** Part name (two hex digits) to sha256 of the part file. */
   parts: Record<string, string>
   /** Hex digits of a leaf's name, when not 3. */
   leaf_digits?: number
-  /** Path to sha256 of the documents every reader reads first; their leaves list them too, with the same digest. */
+  /** Path to sha256 of the documents every build rewrites (documents.ts `rootPaths`, and the site's aggregate pages); no leaf lists them. */
   files?: Record<string, string>
   signature: DetachedSignature
 }
@@ -154,7 +155,7 @@ export interface SnapshotInput {
   fileCount: number
   /** Hex digits of a leaf name (default 3). */
   leafDigits?: number
-  /** The documents every reader reads first, path to sha256 (`files`). */
+  /** The documents every build rewrites, path to sha256 (`files`). */
   files?: Record<string, string>
   key: SigningKey
 }
@@ -237,6 +238,13 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
     else return JSON.parse(Buffer.from(bytes).toString('utf8')) as T
     return undefined
   }
+  /** Notes a file the snapshot lists and checks its bytes against the digest. */
+  const checkFile = async (path: string, sha: string): Promise<void> => {
+    listed.set(path, sha)
+    const content = await options.read(path)
+    if (!content) problems.push({ path, message: 'the file is missing' })
+    else if (sha256Hex(content) !== sha) problems.push({ path, message: 'the file does not match its digest in the snapshot' })
+  }
   const visit = async (prefix: string, digest: string): Promise<void> => {
     const parent = prefix.length === 2 ? 'snapshot.json' : 'its part'
     if (prefix.length < digits) {
@@ -246,18 +254,16 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
     }
     const leaf = await readVerified<SnapshotLeaf>(nodePath(prefix), digest, 'leaf', parent)
     for (const [path, sha] of Object.entries(leaf?.files ?? {})) {
-      listed.set(path, sha)
       if (leafOf(path, digits) !== prefix) problems.push({ path, message: `listed in leaf ${prefix}, but belongs to leaf ${leafOf(path, digits)}` })
-      const content = await options.read(path)
-      if (!content) problems.push({ path, message: 'the file is missing' })
-      else if (sha256Hex(content) !== sha) problems.push({ path, message: 'the file does not match its digest in the snapshot' })
+      await checkFile(path, sha)
     }
   }
   for (const [part, digest] of Object.entries(snapshot.parts ?? {})) await visit(part, digest)
   for (const [path, sha] of Object.entries(snapshot.files ?? {})) {
-    if (listed.get(path) !== sha) problems.push({ path, message: `snapshot.json names it with sha256 ${sha}, but ${listed.has(path) ? `its leaf says ${listed.get(path)}` : 'no leaf lists it'}` })
+    if (listed.has(path)) problems.push({ path, message: `snapshot.json names it, and so does leaf ${leafOf(path, digits)}: a file is listed in one place only` })
+    else await checkFile(path, sha)
   }
-  if (listed.size !== snapshot.file_count) problems.push({ path: SNAPSHOT_PATH, message: `file_count is ${snapshot.file_count}, but the leaves list ${listed.size} files` })
+  if (listed.size !== snapshot.file_count) problems.push({ path: SNAPSHOT_PATH, message: `file_count is ${snapshot.file_count}, but the snapshot lists ${listed.size} files` })
   if (options.list) {
     for (const path of await options.list()) {
       if (isSnapshotFile(path) ? !snapshotFiles.has(path) : !listed.has(path) && !path.startsWith('.wharf/')) problems.push({ path, message: 'the file is not in the snapshot' })

@@ -255,6 +255,22 @@ describe('an incremental build cut short', () => {
   })
 })
 
+describe('an incremental build over search documents laid out otherwise', () => {
+  it('parses them, and writes the bytes a full build writes', async () => {
+    // An older wharf, or a hand, may have written the shards and their top in another layout: the elements cannot be kept as bytes.
+    const dir = path.join(fs.realpathSync(incremental), 'api/v1/search-index')
+    const relaid = fs.readdirSync(dir).filter((name) => name === 'index.json' || fs.readFileSync(path.join(dir, name), 'utf8').includes('"name": "acme:calc"'))
+    expect(relaid).toHaveLength(2)
+    for (const name of relaid) fs.writeFileSync(path.join(dir, name), JSON.stringify(JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'))))
+    await idx.release({ version: '1.5.0' })
+    expect(await buildApi({ repo: idx.repo, out: incremental, baseUrl: BASE, since: built, now: NOW })).toMatchObject({ mode: 'incremental', events: 1 })
+    const full = path.join(work, 'full-after-relayout')
+    await buildApi({ repo: idx.repo, out: full, baseUrl: BASE, now: NOW })
+    expectSame(full)
+    built = await resolveCommit(idx.repo, MAIN)
+  })
+})
+
 describe('when an incremental build cannot be one', () => {
   it('rebuilds in full when --since is not what the output was built from, or the base URL changed', async () => {
     const older = await resolveCommit(idx.repo, `${MAIN}~3`)

@@ -9,12 +9,13 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildApi, type BuildApiOptions, type Snapshot, verifySnapshot } from '../../src/api/index.js'
+import { buildApi, leafDigitsOf, leafOf, leafPath, type BuildApiOptions, type Snapshot, verifySnapshot } from '../../src/api/index.js'
 import { createSnapshotIndex } from '../../src/client/index.js'
 import { locateShard, planShards, shardItem } from '../../src/api/search.js'
 import { sha256Hex } from '../../src/core/hash.js'
 import { schemaErrors } from '../../src/core/schemas.js'
 import { MAIN, resolveCommit } from '../../src/git/index.js'
+import { appendSynthetic, createSyntheticIndex } from '../fixtures/api/synthetic.js'
 import { readJson, readTree, treeDifferences } from '../fixtures/api/tree.js'
 import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
 import fc from 'fast-check'
@@ -162,5 +163,40 @@ describe('a registry that outgrows its shard and leaf sizes', () => {
     expect(files.length).toBe(snapshot.file_count)
     for (const [file, bytes] of files) expect(await index.digestOf(file), file).toBe(sha256Hex(bytes))
     expect(await index.digestOf('api/v1/packages/acme:nothing/versions')).toBeUndefined()
+  })
+})
+
+describe('an incremental build that fills a feed page and starts the next', () => {
+  it('moves the full page from snapshot.json to its leaf, and writes the bytes a full build writes', async () => {
+    const work = await tempDir('wharf-api-feed-page-')
+    // 975 versions and 10 yanks: 985 events, then 1,000 (the page full, still the last), then 1,005: page 0 is not
+    // written by the build that starts page 1, only moved from snapshot.json to its leaf.
+    const index = await createSyntheticIndex(975, work)
+    const out = path.join(work, 'public')
+    await buildApi({ repo: index.repo, out, baseUrl: BASE, now: NOW })
+    const seqs: number[] = []
+    for (const [from, to] of [
+      [975, 990],
+      [990, 995],
+    ] as const) {
+      const since = await resolveCommit(index.repo, MAIN)
+      await appendSynthetic(index.dir, from, to)
+      const inc = await buildApi({ repo: index.repo, out, baseUrl: BASE, now: NOW, since })
+      expect(inc.mode, inc.reason).toBe('incremental')
+      seqs.push(inc.seq)
+    }
+    expect(seqs).toEqual([1000, 1005])
+    const full = path.join(work, 'full')
+    await buildApi({ repo: index.repo, out: full, baseUrl: BASE, now: NOW })
+    expect(treeDifferences(readTree(out), readTree(full))).toEqual([])
+
+    const snapshot = readJson<Snapshot>(out, 'snapshot.json')
+    expect(Object.keys(snapshot.files!)).toContain('api/v1/feed/1.json')
+    expect(Object.keys(snapshot.files!)).not.toContain('api/v1/feed/0.json')
+    const leaf = readJson<{ files: Record<string, string> }>(out, leafPath(leafOf('api/v1/feed/0.json', leafDigitsOf(snapshot)))).files
+    expect(leaf['api/v1/feed/0.json']).toBe(sha256Hex(fs.readFileSync(path.join(out, 'api/v1/feed/0.json'))))
+    const keys = readJson<{ keys: { id: string; public_key: string }[] }>(out, 'config.json').keys
+    const verdict = await verifySnapshot({ read: async (p) => fs.promises.readFile(path.join(out, p)).catch(() => undefined), list: async () => [...readTree(out).keys()], keys, now: NOW })
+    expect(verdict.problems).toEqual([])
   })
 })

@@ -101,17 +101,37 @@ describe('verifySnapshot', () => {
     expect(second.problems).toContainEqual({ path: partPath(leaf.slice(0, 2)), message: 'the part does not match its digest in snapshot.json' })
   })
 
-  it('names the documents every reader starts from, and catches one it names with another digest than its leaf gives', async () => {
+  it('names what every build rewrites in snapshot.json and in no leaf, and catches one of them altered or listed twice', async () => {
     const snapshot = JSON.parse(fs.readFileSync(path.join(out, 'snapshot.json'), 'utf8'))
-    expect(Object.keys(snapshot.files)).toEqual(['api/v1/feed/0.json', 'api/v1/feed/head.json', 'config.json'])
-    for (const [file, sha] of Object.entries(snapshot.files)) expect(sha256Hex(fs.readFileSync(path.join(out, file))), file).toBe(sha)
-    // Signed with the registry's own key: only the check of files against the leaves can tell.
-    const copy = await copyOf(out)
+    expect(Object.keys(snapshot.files)).toEqual([
+      '.well-known/wasm-pkg/registry.json',
+      'api/v1/feed/0.json',
+      'api/v1/feed/head.json',
+      'api/v1/package-list/0.json',
+      'api/v1/packages.json',
+      'api/v1/search-index/index.json',
+      'api/v1/stats',
+      'cargo/config.json',
+      'config.json',
+      'health',
+    ])
+    for (const [file, sha] of Object.entries(snapshot.files)) {
+      expect(sha256Hex(fs.readFileSync(path.join(out, file))), file).toBe(sha)
+      const leaf = path.join(out, leafPath(leafOf(file)))
+      if (fs.existsSync(leaf)) expect(Object.keys(JSON.parse(fs.readFileSync(leaf, 'utf8')).files), file).not.toContain(file)
+    }
+
+    const altered = await copyOf(out)
+    fs.writeFileSync(path.join(altered, 'api/v1/stats'), '{}')
+    expect((await verifySnapshot(fromDisk(altered))).problems).toEqual([{ path: 'api/v1/stats', message: 'the file does not match its digest in the snapshot' }])
+
+    // Signed with the registry's own key, a file named twice: the leaves and snapshot.json would each have a say.
+    const twice = await copyOf(out)
     const key = parsePrivateKey(fs.readFileSync(path.join(idx.dir, REGISTRY_KEY_PATH), 'utf8'))
-    const files = { ...snapshot.files, 'config.json': sha256Hex('{}') }
-    fs.writeFileSync(path.join(copy, 'snapshot.json'), stableJson(signDocument({ ...snapshot, signature: undefined, files }, PAYLOAD_TYPES.snapshot, key)))
-    const verdict = await verifySnapshot(fromDisk(copy))
-    expect(verdict.problems).toEqual([{ path: 'config.json', message: `snapshot.json names it with sha256 ${sha256Hex('{}')}, but its leaf says ${snapshot.files['config.json']}` }])
+    const record = 'index/registry.json'
+    const files = { ...snapshot.files, [record]: sha256Hex(fs.readFileSync(path.join(out, record))) }
+    fs.writeFileSync(path.join(twice, 'snapshot.json'), stableJson(signDocument({ ...snapshot, signature: undefined, files }, PAYLOAD_TYPES.snapshot, key)))
+    expect((await verifySnapshot(fromDisk(twice))).problems).toEqual([{ path: record, message: `snapshot.json names it, and so does leaf ${leafOf(record)}: a file is listed in one place only` }])
   })
 
   it('refuses a snapshot signed by a key that is not the registry key, or not signed', async () => {

@@ -141,9 +141,12 @@ describe('every page of a build', () => {
     expect(names).toEqual(expect.arrayContaining(['badges/acme:calc.svg', 'badges/acme:calc/wasm32-wasip2.svg', 'badges/acme:calc/native.svg', 'badges/acme:calc/fmt.svg']))
     // per-target badges once the registry has tested a version: acme:calc/fmt has no report yet
     expect(names.filter((f) => f.startsWith('badges/acme:calc/fmt/'))).toEqual([])
-    // the snapshot covers the pages like every other file
+    // the snapshot covers the pages like every other file: a package's in the leaves, those every build rewrites in snapshot.json itself
     const leaves = [...files].filter(([f]) => /^snapshot\/[0-9a-f]{2}\/[0-9a-f]\.json$/.test(f)).flatMap(([, b]) => Object.keys((JSON.parse(b.toString()) as { files: object }).files))
-    expect(leaves).toEqual(expect.arrayContaining(['index.html', 'packages/acme:calc.html', 'badges/acme:calc.svg', 'assets/search.js']))
+    expect(leaves).toEqual(expect.arrayContaining(['packages/acme:calc.html', 'packages/acme:calc@1.0.0.html', 'badges/acme:calc.svg', 'namespaces/acme.html']))
+    const named = Object.keys((JSON.parse(files.get('snapshot.json')!.toString()) as { files: object }).files)
+    expect(named).toEqual(expect.arrayContaining(['index.html', 'namespaces.html', 'publish.html', 'assets/site.css', 'assets/search.js', 'assets/icon.svg']))
+    expect(leaves.filter((f) => named.includes(f))).toEqual([])
   })
 
   it('carries the Content-Security-Policy, and no script but the site’s own on home', () => {
