@@ -8,7 +8,8 @@
  *   threads) and peak RSS;
  * - the incremental build after one more version, in process (median of
  *   nine), once for a new version of a package that exists and once for a
- *   new package (which also rewrites the package list and its namespace);
+ *   new package (which also rewrites the package list and its namespace),
+ *   and how many files each changed (a count the machine's noise does not move);
  * - `wharf check` of a one-file submission (a signed record of a new
  *   version), in process (median of nine, after one to warm up);
  *
@@ -71,15 +72,15 @@ function timedProcess(args: string[], cwd: string): Timed {
   return { wallS: wall!, cpuS: user! + sys!, rssMb: rss! / 1024, stdout: out.stdout }
 }
 
-/** One incremental build after appending version `i` (not timed): its in-process time in ms. */
-async function incrementalOnce(dir: string, out: string, i: number): Promise<number> {
+/** One incremental build after appending version `i` (not timed): its in-process time in ms, and how many files it changed. */
+async function incrementalOnce(dir: string, out: string, i: number): Promise<{ ms: number; written: number }> {
   const since = await resolveCommit(openRepo(dir), MAIN)
   await appendSynthetic(dir, i, i + 1)
   const started = performance.now()
   const result = await buildApi({ repo: openRepo(dir), out, since, now: NOW })
   const ms = performance.now() - started
   if (result.mode !== 'incremental') throw new Error(`bench: expected an incremental build, got a full one (${result.reason})`)
-  return ms
+  return { ms, written: result.written }
 }
 
 const median = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
@@ -98,6 +99,8 @@ interface Measured {
   first: number
   fresh: number[]
   existing: number[]
+  /** Files the last incremental build of each kind changed: what it costs, free of the machine's noise. */
+  written: { fresh: number; existing: number }
   check: number[]
   incrementalProcess?: Timed
   checkProcess?: Timed
@@ -150,14 +153,26 @@ export async function run(): Promise<void> {
       const first = Math.ceil(versions / 100) * 100
       if (syntheticSlot(first).version !== '1.0.0' || syntheticSlot(first + 10).name !== syntheticSlot(first).name) throw new Error('bench: the synthetic slots moved; fix the versions chosen')
       const files = (JSON.parse(full.stdout) as { written: number }).written
-      measured.push({ versions, parent, dir: index.dir, repo: index.repo, out, generateS: index.generateS, full, files, first, fresh: [], existing: [], check: [] })
+      measured.push({ versions, parent, dir: index.dir, repo: index.repo, out, generateS: index.generateS, full, files, first, fresh: [], existing: [], written: { fresh: 0, existing: 0 }, check: [] })
       console.log(`  ${versions.toLocaleString('en')} versions built in ${full.wallS.toFixed(1)} s; load average ${load()}`)
     }
 
     // What is compared across sizes is measured side by side, a round at a time over every size, so a noisy
     // minute or a cold cache falls on all of them rather than on whichever size ran then.
-    for (let k = 0; k < INCREMENTAL_RUNS; k++) for (const m of measured) m.fresh.push(await incrementalOnce(m.dir, m.out, m.first + k))
-    for (let k = 0; k < INCREMENTAL_RUNS; k++) for (const m of measured) m.existing.push(await incrementalOnce(m.dir, m.out, m.first + 10 + k))
+    for (let k = 0; k < INCREMENTAL_RUNS; k++) {
+      for (const m of measured) {
+        const { ms, written } = await incrementalOnce(m.dir, m.out, m.first + k)
+        m.fresh.push(ms)
+        m.written.fresh = written
+      }
+    }
+    for (let k = 0; k < INCREMENTAL_RUNS; k++) {
+      for (const m of measured) {
+        const { ms, written } = await incrementalOnce(m.dir, m.out, m.first + 10 + k)
+        m.existing.push(ms)
+        m.written.existing = written
+      }
+    }
     for (const m of measured) {
       const since = await resolveCommit(m.repo, MAIN)
       await appendSynthetic(m.dir, m.first + 20, m.first + 21)
@@ -203,6 +218,7 @@ export async function run(): Promise<void> {
       'x ': ratio(median(m.existing), median(base.existing)),
       'incr. new package ms': median(m.fresh).toFixed(0),
       'x  ': ratio(median(m.fresh), median(base.fresh)),
+      'incr. files written: version / package': `${m.written.existing} / ${m.written.fresh}`,
       'check ms': median(m.check).toFixed(0),
       'x   ': ratio(median(m.check), median(base.check)),
       'process: incr. / check s': `${m.incrementalProcess!.wallS.toFixed(2)} / ${m.checkProcess!.wallS.toFixed(2)}`,
