@@ -21,6 +21,34 @@ export function table(rows: Record<string, string | number>[]): void {
 }
 
 /**
+ * What the kernel does to this process's memory behind its back, when it
+ * matters to the figures: a DAMON scheme that pages out memory it finds
+ * cold (some VMs run one to hand memory back to their host) drops page
+ * cache too, so a file read between two timed runs may come from disk
+ * again. Empty when there is none.
+ */
+export function memoryNote(): string {
+  const root = '/sys/kernel/mm/damon/admin/kdamonds'
+  try {
+    for (const daemon of fs.readdirSync(root).filter((d) => /^\d+$/.test(d))) {
+      if (fs.readFileSync(path.join(root, daemon, 'state'), 'utf8').trim() !== 'on') continue
+      const contexts = path.join(root, daemon, 'contexts')
+      for (const context of fs.readdirSync(contexts).filter((c) => /^\d+$/.test(c))) {
+        const schemes = path.join(contexts, context, 'schemes')
+        for (const scheme of fs.readdirSync(schemes).filter((c) => /^\d+$/.test(c))) {
+          if (fs.readFileSync(path.join(schemes, scheme, 'action'), 'utf8').trim() === 'pageout') {
+            return '; the kernel pages out memory it finds cold (DAMON pageout), page cache included: times that read files move from run to run'
+          }
+        }
+      }
+    }
+  } catch {
+    // No DAMON here, or not readable: nothing to say.
+  }
+  return ''
+}
+
+/**
  * The file system a benchmark writes its scratch files on, said in one
  * line, with a warning where its figures will not hold still: on ext4
  * without a journal, creating a file skips over every inode freed in the

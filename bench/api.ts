@@ -39,7 +39,7 @@ import { runCheck } from '../src/check/index.js'
 import { deleteBranch, listBranches, MAIN, openRepo, resolveCommit, setBranch, type Repo } from '../src/git/index.js'
 import { publishToIndex } from '../src/publish/index.js'
 import { appendSynthetic, createSyntheticIndex, SYNTHETIC_OWNER, syntheticPrivatePem, syntheticSlot } from '../test/fixtures/api/synthetic.js'
-import { scratchNote, table } from './_util.js'
+import { memoryNote, scratchNote, table } from './_util.js'
 
 const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
 const KEPT = fileURLToPath(new URL('../.bench/api/', import.meta.url))
@@ -136,7 +136,7 @@ export async function run(): Promise<void> {
   const env = process.env.WHARF_BENCH_API_SIZES
   const sizes = env ? env.split(',').map(Number) : process.argv.includes('api') ? ALL_SIZES : ROUTINE_SIZES
   if (!env && sizes === ROUTINE_SIZES) console.log('(`npm run bench` builds 20,000 and 200,000 versions; `npm run bench -- api` adds 1,000,000; WHARF_BENCH_API_SIZES=a,b,c picks sizes)')
-  console.log(`${os.availableParallelism()} cores; load average at start: ${load()}; ${scratchNote(os.tmpdir())}`)
+  console.log(`${os.availableParallelism()} cores; load average at start: ${load()}; ${scratchNote(os.tmpdir())}${memoryNote()}`)
   const measured: Measured[] = []
   const parents: string[] = []
   try {

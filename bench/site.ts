@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { MAIN, resolveCommit } from '../src/git/index.js'
 import { appendSynthetic, createSyntheticIndex } from '../test/fixtures/api/synthetic.js'
-import { scratchNote, table } from './_util.js'
+import { memoryNote, scratchNote, table } from './_util.js'
 
 const PACKAGES = (process.env.WHARF_BENCH_SITE_PACKAGES ?? '10000').split(',').map(Number)
 const ROUNDS = Number(process.env.WHARF_BENCH_SITE_ROUNDS ?? 1)
@@ -113,7 +113,7 @@ export async function run(): Promise<void> {
       await fs.promises.rm(parent, { recursive: true, force: true })
     }
   }
-  console.log(`load average (1, 5, 15 min) at the start: ${loadBefore}, at the end: ${load()}; rounds: ${ROUNDS}; ${scratchNote(os.tmpdir())}`)
+  console.log(`load average (1, 5, 15 min) at the start: ${loadBefore}, at the end: ${load()}; rounds: ${ROUNDS}; ${scratchNote(os.tmpdir())}${memoryNote()}`)
   table(rows)
   table(homes)
   for (const verdict of verdicts) console.log(verdict)
