@@ -60081,7 +60081,7 @@ async function incrementalBuild(ctx, out, since) {
     }
     for (const [name, { items: members, commit }] of plan) {
       const ids = new Set(members.map((m2) => m2.id));
-      const text2 = renderSearchShardElements(name, plan.size === 1 ? elements : elements.filter((e) => ids.has(e.id)), chain[commit].oid);
+      const text2 = renderSearchShardElements(name, elements.filter((e) => ids.has(e.id)), chain[commit].oid);
       await tree.write(searchShardPath(name), text2);
       topSet.push(searchIndexElement(site, name, members.length, sha256Hex(text2)));
     }

@@ -650,7 +650,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     }
     for (const [name, { items: members, commit }] of plan) {
       const ids = new Set(members.map((m) => m.id))
-      const text = renderSearchShardElements(name, plan.size === 1 ? elements : elements.filter((e) => ids.has(e.id)), chain[commit]!.oid)
+      const text = renderSearchShardElements(name, elements.filter((e) => ids.has(e.id)), chain[commit]!.oid)
       await tree.write(searchShardPath(name), text)
       topSet.push(searchIndexElement(site, name, members.length, sha256Hex(text)))
     }
