@@ -18314,7 +18314,7 @@ var require_eventsource_stream = __commonJS({
     var LF = 10;
     var CR = 13;
     var COLON = 58;
-    var SPACE = 32;
+    var SPACE2 = 32;
     var defaultMaxEventSize = buffer.kStringMaxLength;
     var DATA = Buffer.from("data");
     var EVENT = Buffer.from("event");
@@ -18506,7 +18506,7 @@ var require_eventsource_stream = __commonJS({
         if (colonPosition !== -1) {
           fieldLength = colonPosition;
           valueStart = colonPosition + 1;
-          if (line[valueStart] === SPACE) {
+          if (line[valueStart] === SPACE2) {
             ++valueStart;
           }
         }
@@ -27759,7 +27759,7 @@ var require_ignore = __commonJS({
       return Array.isArray(subject) ? subject : [subject];
     }
     var EMPTY = "";
-    var SPACE = " ";
+    var SPACE2 = " ";
     var ESCAPE = "\\";
     var REGEX_TEST_BLANK_LINE = /^\s+$/;
     var REGEX_INVALID_TRAILING_BACKSLASH = /(?:[^\\]|^)\\$/;
@@ -27799,7 +27799,7 @@ var require_ignore = __commonJS({
         // (a ) -> (a)
         // (a \ ) -> (a  )
         /((?:\\\\)*?)(\\?\s+)$/,
-        (_2, m1, m2) => m1 + (m2.indexOf("\\") === 0 ? SPACE : EMPTY)
+        (_2, m1, m2) => m1 + (m2.indexOf("\\") === 0 ? SPACE2 : EMPTY)
       ],
       // replace (\ ) with ' '
       // (\ ) -> ' '
@@ -27809,7 +27809,7 @@ var require_ignore = __commonJS({
         /(\\+?)\s/g,
         (_2, m1) => {
           const { length } = m1;
-          return m1.slice(0, length - length % 2) + SPACE;
+          return m1.slice(0, length - length % 2) + SPACE2;
         }
       ],
       // Escape metacharacters
@@ -55174,14 +55174,19 @@ function commonSuffix(a, b3, floor) {
   }
   return lo2;
 }
-var entryEnd = (data, pos) => data.indexOf(0, pos) + 21;
-function differingEntries(a, b3) {
+function entryEnd(data, pos) {
+  const nul = data.indexOf(0, pos);
+  return nul < 0 || nul + 21 > data.length ? data.length : nul + 21;
+}
+function differingRange(a, b3) {
   const prefix = commonPrefix(a, b3);
-  if (prefix === a.length && prefix === b3.length) return [[], []];
+  if (prefix === a.length && prefix === b3.length) return void 0;
   let start = 0;
+  let before = -1;
   while (start < a.length) {
     const next = entryEnd(a, start);
     if (next > prefix) break;
+    before = start;
     start = next;
   }
   const suffix = commonSuffix(a, b3, start);
@@ -55190,11 +55195,13 @@ function differingEntries(a, b3) {
   while (endA < a.length && endA < a.length - suffix) endA = entryEnd(a, endA);
   let endB = start;
   while (endB < b3.length && endB < endA + shift) endB = entryEnd(b3, endB);
-  if (endB !== endA + shift) {
-    endA = a.length;
-    endB = b3.length;
-  }
-  return [parseTree(a.subarray(start, endA)), parseTree(b3.subarray(start, endB))];
+  if (endB !== endA + shift) return { start, before, endA: a.length, endB: b3.length };
+  return { start, before, endA, endB };
+}
+function differingEntries(a, b3) {
+  const range = differingRange(a, b3);
+  if (!range) return [[], []];
+  return [parseTree(a.subarray(range.start, range.endA)), parseTree(b3.subarray(range.start, range.endB))];
 }
 function collectAll(reader, tree, prefix, status, out) {
   for (const entry of reader.readTree(tree)) {
@@ -55320,17 +55327,22 @@ function isDotGit(name) {
   return /^(?:\.git|git~1)[. ]*(?:$|[\\/:])/i.test(text2);
 }
 var shown = (name) => JSON.stringify(name.toString("utf8"));
+function treeProblems(data) {
+  const parsed = parseTreeEntries(data);
+  return Array.isArray(parsed) ? entryProblems(parsed) : [parsed];
+}
 var mayReadAsDotGit = (name) => name[0] === 46 || (name[0] | 32) === 103 || name.some((b3) => b3 >= 128);
-function entryProblems(parsed) {
+function entryProblems(parsed, from = 0) {
   const problems = [];
   const seen = /* @__PURE__ */ new Set();
-  parsed.forEach((entry, i2) => {
+  for (let i2 = from; i2 < parsed.length; i2++) {
+    const entry = parsed[i2];
     const name = entry.name;
     const key = name.toString("latin1");
     if (seen.has(key)) problems.push({ kind: "duplicate", message: `two entries are named ${shown(name)}` });
     seen.add(key);
     const previous = parsed[i2 - 1];
-    if (previous && compareEntries(previous, entry) > 0) problems.push({ kind: "unsorted", message: `${shown(name)} comes after ${shown(previous.name)}: the entries are not in git's order` });
+    if (previous) problems.push(...orderProblems(previous, entry));
     if (name.length === 0) problems.push({ kind: "empty-name", message: "an entry has an empty name" });
     else if (name.includes(47)) problems.push({ kind: "full-path", message: `the name ${shown(name)} holds a "/"` });
     else if (key === ".") problems.push({ kind: "dot", message: 'an entry is named "."' });
@@ -55339,8 +55351,38 @@ function entryProblems(parsed) {
     if (entry.mode.startsWith("0")) problems.push({ kind: "zero-padded-mode", message: `${shown(name)} has the zero-padded mode ${entry.mode}` });
     else if (!VALID_MODES.has(entry.mode)) problems.push({ kind: "bad-mode", message: `${shown(name)} has mode ${entry.mode}, which git does not write` });
     if (entry.oid === NULL_OID) problems.push({ kind: "null-oid", message: `${shown(name)} points at the null object id` });
-  });
+  }
   return problems;
+}
+function orderProblems(previous, entry) {
+  return compareEntries(previous, entry) > 0 ? [{ kind: "unsorted", message: `${shown(entry.name)} comes after ${shown(previous.name)}: the entries are not in git's order` }] : [];
+}
+function entryAt(data, pos) {
+  const nul = data.indexOf(0, pos);
+  const parsed = nul < 0 ? void 0 : parseTreeEntries(data.subarray(pos, nul + 21));
+  return Array.isArray(parsed) && parsed.length === 1 ? parsed[0] : void 0;
+}
+function nameElsewhere(data, name, own) {
+  const needle = Buffer.concat([SPACE, name, NUL]);
+  for (let at2 = data.indexOf(needle); at2 >= 0; at2 = data.indexOf(needle, at2 + 1)) if (at2 + 1 !== own) return true;
+  return false;
+}
+var SPACE = Buffer.from(" ");
+var NUL = Buffer.from([0]);
+function changedPart(head, base) {
+  const range = differingRange(base, head);
+  if (!range) return { problems: [], entries: [], baseEntries: [] };
+  const entries = parseTreeEntries(head.subarray(range.start, range.endB));
+  const baseEntries = parseTreeEntries(base.subarray(range.start, range.endA));
+  if (!Array.isArray(entries) || entries.some((e) => nameElsewhere(head, e.name, e.name.byteOffset - head.byteOffset))) {
+    return { problems: treeProblems(head), entries: Array.isArray(entries) ? entries : [], baseEntries: Array.isArray(baseEntries) ? baseEntries : [] };
+  }
+  const before = range.before >= 0 ? entryAt(head, range.before) : void 0;
+  const window2 = before ? [before, ...entries] : entries;
+  const problems = entryProblems(window2, before ? 1 : 0);
+  const after = range.endB < head.length ? entryAt(head, range.endB) : void 0;
+  if (after && window2.length) problems.push(...orderProblems(window2[window2.length - 1], after));
+  return { problems, entries, baseEntries: Array.isArray(baseEntries) ? baseEntries : [] };
 }
 function malformedTrees(reader, head, base, limit = 50) {
   const out = [];
@@ -55353,18 +55395,18 @@ function malformedTrees(reader, head, base, limit = 50) {
       out.push({ path: path24, oid, problem: { kind: "wrong-type", message: `${path24 || "the root"} is a directory entry, but object ${oid} is a ${object.type}` } });
       continue;
     }
-    const entries = parseTreeEntries(object.data);
-    if (!Array.isArray(entries)) {
-      out.push({ path: path24, oid, problem: entries });
-      continue;
+    const base2 = baseOid ? reader.read(baseOid) : void 0;
+    let part;
+    if (base2?.type === "tree") part = changedPart(object.data, base2.data);
+    else {
+      const entries = parseTreeEntries(object.data);
+      part = Array.isArray(entries) ? { problems: entryProblems(entries), entries, baseEntries: [] } : { problems: [entries], entries: [], baseEntries: [] };
     }
-    const problems = entryProblems(entries);
-    for (const problem of problems) out.push({ path: path24, oid, problem });
-    if (problems.length > 0) continue;
+    for (const problem of part.problems) out.push({ path: path24, oid, problem });
+    if (part.problems.length > 0) continue;
     const before = /* @__PURE__ */ new Map();
-    const baseEntries = baseOid ? parseTreeEntries(reader.readAs(baseOid, "tree")) : [];
-    if (Array.isArray(baseEntries)) for (const e of baseEntries) before.set(e.name.toString("latin1"), e);
-    for (const entry of entries) {
+    for (const e of part.baseEntries) before.set(e.name.toString("latin1"), e);
+    for (const entry of part.entries) {
       const old = before.get(entry.name.toString("latin1"));
       if (old && old.oid === entry.oid && old.mode === entry.mode) continue;
       const child = path24 ? `${path24}/${entry.name.toString("utf8")}` : entry.name.toString("utf8");

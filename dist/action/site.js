@@ -12072,14 +12072,19 @@ function commonSuffix(a, b, floor) {
   }
   return lo;
 }
-var entryEnd = (data, pos) => data.indexOf(0, pos) + 21;
-function differingEntries(a, b) {
+function entryEnd(data, pos) {
+  const nul = data.indexOf(0, pos);
+  return nul < 0 || nul + 21 > data.length ? data.length : nul + 21;
+}
+function differingRange(a, b) {
   const prefix = commonPrefix(a, b);
-  if (prefix === a.length && prefix === b.length) return [[], []];
+  if (prefix === a.length && prefix === b.length) return void 0;
   let start = 0;
+  let before = -1;
   while (start < a.length) {
     const next = entryEnd(a, start);
     if (next > prefix) break;
+    before = start;
     start = next;
   }
   const suffix = commonSuffix(a, b, start);
@@ -12088,11 +12093,13 @@ function differingEntries(a, b) {
   while (endA < a.length && endA < a.length - suffix) endA = entryEnd(a, endA);
   let endB = start;
   while (endB < b.length && endB < endA + shift) endB = entryEnd(b, endB);
-  if (endB !== endA + shift) {
-    endA = a.length;
-    endB = b.length;
-  }
-  return [parseTree(a.subarray(start, endA)), parseTree(b.subarray(start, endB))];
+  if (endB !== endA + shift) return { start, before, endA: a.length, endB: b.length };
+  return { start, before, endA, endB };
+}
+function differingEntries(a, b) {
+  const range = differingRange(a, b);
+  if (!range) return [[], []];
+  return [parseTree(a.subarray(range.start, range.endA)), parseTree(b.subarray(range.start, range.endB))];
 }
 function collectAll(reader, tree, prefix, status, out) {
   for (const entry of reader.readTree(tree)) {
@@ -12130,6 +12137,8 @@ var byPath = (x, y) => x.path < y.path ? -1 : x.path > y.path ? 1 : 0;
 
 // src/git/well-formed.ts
 var NULL_OID = "0".repeat(40);
+var SPACE = Buffer.from(" ");
+var NUL = Buffer.from([0]);
 
 // src/core/canonical.ts
 function stableJson(value) {

@@ -51,19 +51,34 @@ function commonSuffix(a: Buffer, b: Buffer, floor: number): number {
   return lo
 }
 
-const entryEnd = (data: Buffer, pos: number): number => data.indexOf(0, pos) + 21
+/** Where the entry at `pos` ends: after its name's NUL and its 20-byte id (the end of `data` when it is cut short). */
+function entryEnd(data: Buffer, pos: number): number {
+  const nul = data.indexOf(0, pos)
+  return nul < 0 || nul + 21 > data.length ? data.length : nul + 21
+}
 
 /**
- * The entries that differ between two versions of a tree: the common run of
- * whole entries at the start and at the end is skipped without parsing.
+ * Where two versions of a tree differ, in whole entries: `a` and `b` hold the
+ * same entries, byte for byte, before `start` and from `endA` and `endB` on.
+ * `before` is where the last common entry at the start begins (-1 for none).
  */
-export function differingEntries(a: Buffer, b: Buffer): [RawEntry[], RawEntry[]] {
+export interface DifferingRange {
+  start: number
+  before: number
+  endA: number
+  endB: number
+}
+
+/** The range of entries that differ between two versions of a tree, found with native compares, not by parsing; undefined when none do. */
+export function differingRange(a: Buffer, b: Buffer): DifferingRange | undefined {
   const prefix = commonPrefix(a, b)
-  if (prefix === a.length && prefix === b.length) return [[], []]
+  if (prefix === a.length && prefix === b.length) return undefined
   let start = 0
+  let before = -1
   while (start < a.length) {
     const next = entryEnd(a, start)
     if (next > prefix) break
+    before = start
     start = next
   }
   const suffix = commonSuffix(a, b, start)
@@ -74,11 +89,18 @@ export function differingEntries(a: Buffer, b: Buffer): [RawEntry[], RawEntry[]]
   let endB = start
   while (endB < b.length && endB < endA + shift) endB = entryEnd(b, endB)
   // Only when `b` has an entry boundary at the same place in the tail are the tails the same entries.
-  if (endB !== endA + shift) {
-    endA = a.length
-    endB = b.length
-  }
-  return [parseTree(a.subarray(start, endA)), parseTree(b.subarray(start, endB))]
+  if (endB !== endA + shift) return { start, before, endA: a.length, endB: b.length }
+  return { start, before, endA, endB }
+}
+
+/**
+ * The entries that differ between two versions of a tree: the common run of
+ * whole entries at the start and at the end is skipped without parsing.
+ */
+export function differingEntries(a: Buffer, b: Buffer): [RawEntry[], RawEntry[]] {
+  const range = differingRange(a, b)
+  if (!range) return [[], []]
+  return [parseTree(a.subarray(range.start, range.endA)), parseTree(b.subarray(range.start, range.endB))]
 }
 
 function collectAll(reader: ObjectReader, tree: string, prefix: string, status: 'added' | 'deleted', out: Change[]): void {

@@ -18,7 +18,7 @@ import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
 import { checkName, checkNamespace, crateToPackageName } from '../../src/core/names.js'
 import type { VersionRecord } from '../../src/core/types.js'
 import { checkVersion, compareVersions, parseVersion, sameVersion, versionKey } from '../../src/core/versions.js'
-import { diffCommits, initRepo, type Repo, treeProblems, compareEntries, isDotGit, writeCommitWith, type RawTreeEntry, type TreeProblemKind } from '../../src/git/index.js'
+import { changedTreeProblems, diffCommits, initRepo, type Repo, treeProblems, compareEntries, isDotGit, writeCommitWith, type RawTreeEntry, type TreeProblemKind } from '../../src/git/index.js'
 import { tempDir } from '../helpers/index-repo.js'
 
 /** Any UTF-16 string, lone surrogates included. */
@@ -206,6 +206,55 @@ describe('tree well-formedness against git fsck', () => {
       }),
       { numRuns: 12 },
     )
+  })
+
+  // A check or an audit reads only the entries a new version of a large directory changed: it must find what reading it whole finds.
+  const hexOid = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => Buffer.from(b).toString('hex')).filter((h) => h !== '0'.repeat(40))
+  const wellFormed = fc
+    .uniqueArray(fc.record({ mode: fc.constantFrom('100644', '40000'), name: fc.stringMatching(/^[a-c.-]{1,3}$/), oid: hexOid }), { selector: (e) => e.name, maxLength: 12 })
+    .map((list) => list.filter((e) => !['.', '..'].includes(e.name)).map((e): RawTreeEntry => ({ ...e, name: Buffer.from(e.name) })).sort(compareEntries))
+  // Names and modes a hostile submitter may write: empty, `.`, a space, a name a neighbour has with the other mode, modes git never writes.
+  const anyEntry = fc.record({ mode: fc.constantFrom('100644', '40000', '0100644', '100600'), name: fc.stringMatching(/^[a-c. -]{0,3}$/), oid: fc.oneof(hexOid, fc.constant('0'.repeat(40))) }).map((e): RawTreeEntry => ({ ...e, name: Buffer.from(e.name) }))
+  type Edit = { op: 'insert'; entry: RawTreeEntry; at: number; sorted: boolean } | { op: 'delete' | 'swap' | 'twice'; at: number } | { op: 'modify'; at: number; oid: string }
+  const edit: fc.Arbitrary<Edit> = fc.oneof(
+    fc.record({ op: fc.constant('insert' as const), entry: anyEntry, at: fc.nat(), sorted: fc.boolean() }),
+    fc.record({ op: fc.constantFrom('delete' as const, 'swap' as const, 'twice' as const), at: fc.nat() }),
+    fc.record({ op: fc.constant('modify' as const), at: fc.nat(), oid: hexOid }),
+  )
+  // `twice`: the entry again with the other mode (a file and a directory of one name, which git's order need not make neighbours).
+  const applyEdit = (list: RawTreeEntry[], e: Edit): RawTreeEntry[] => {
+    const out = [...list]
+    const i = out.length ? e.at % out.length : 0
+    if (e.op === 'insert') {
+      const where = e.sorted ? out.filter((x) => compareEntries(x, e.entry) < 0).length : e.at % (out.length + 1)
+      out.splice(where, 0, e.entry)
+    } else if (!out.length) return out
+    else if (e.op === 'delete') out.splice(i, 1)
+    else if (e.op === 'modify') out[i] = { ...out[i]!, oid: e.oid }
+    else if (e.op === 'swap' && i + 1 < out.length) [out[i], out[i + 1]] = [out[i + 1]!, out[i]!]
+    else if (e.op === 'twice') out.splice(i, 0, { ...out[i]!, mode: out[i]!.mode === '40000' ? '100644' : '40000' })
+    return out
+  }
+
+  it('a new version of a well-formed tree has the problems its whole bytes have, found from the entries it changed', () => {
+    fc.assert(
+      fc.property(wellFormed, fc.array(edit, { minLength: 1, maxLength: 3 }), (base, edits) => {
+        expect(treeProblems(bytes(base))).toEqual([])
+        const head = edits.reduce(applyEdit, base)
+        expect(changedTreeProblems(bytes(head), bytes(base))).toEqual(treeProblems(bytes(head)))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('what the base already held is not the new version\'s problem; what the new version adds beside it is', () => {
+    const at = (name: string, mode = '100644', oid = 'ab'.repeat(20)): RawTreeEntry => ({ mode, name: Buffer.from(name), oid })
+    const base = [at('.GIT'), at('a'), at('b')]
+    expect(treeProblems(bytes(base)).map((p) => p.kind)).toEqual(['dotgit'])
+    expect(changedTreeProblems(bytes([at('.GIT'), at('a'), at('b', '100644', 'cd'.repeat(20))]), bytes(base))).toEqual([])
+    // A directory `a` after `a-b` and `a.c`: the file `a` is no neighbour of it, yet it is the same name.
+    const apart = [at('a'), at('a-b'), at('a.c')]
+    expect(changedTreeProblems(bytes([...apart, at('a', '40000')]), bytes(apart)).map((p) => p.kind)).toEqual(['duplicate'])
   })
 })
 
