@@ -59144,10 +59144,10 @@ var Pool = class {
   }
   settle(worker, reply) {
     const waiter = this.pending.get(reply.id);
+    if (!waiter) return this.failure ? void 0 : this.fail(new Error(`a build worker answered job ${reply.id} twice: it ran twice`));
     this.pending.delete(reply.id);
     this.idleWorkers.push(worker);
     this.waiting.shift()?.();
-    if (!waiter) return;
     if (reply.error) {
       const { code: code3, message, hint } = reply.error;
       const e = isWharfCode(code3) ? new WharfError(code3, message, { hint }) : Object.assign(new Error(message), code3 ? { code: code3 } : {});
@@ -59199,7 +59199,12 @@ function serve(setup) {
     parentPort.postMessage(reply);
   });
 }
-if (!isMainThread && workerData?.[TAG]) serve(workerData);
+var SERVING = Symbol.for(TAG);
+if (!isMainThread && workerData?.[TAG] && !globalThis[SERVING]) {
+  ;
+  globalThis[SERVING] = true;
+  serve(workerData);
+}
 
 // src/api/scan.ts
 function groupOf(id) {

@@ -14969,7 +14969,12 @@ function serve(setup) {
     parentPort.postMessage(reply);
   });
 }
-if (!isMainThread && workerData?.[TAG]) serve(workerData);
+var SERVING = Symbol.for(TAG);
+if (!isMainThread && workerData?.[TAG] && !globalThis[SERVING]) {
+  ;
+  globalThis[SERVING] = true;
+  serve(workerData);
+}
 
 // src/api/build.ts
 var DEFAULT_SNAPSHOT_TTL_SECONDS = 7 * 24 * 3600;

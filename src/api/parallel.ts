@@ -151,10 +151,11 @@ export class Pool {
 
   private settle(worker: Worker, reply: Reply): void {
     const waiter = this.pending.get(reply.id)
+    // A second answer to a job: the job ran twice, and the worker may still be running it (a failure ends the pool's jobs too).
+    if (!waiter) return this.failure ? undefined : this.fail(new Error(`a build worker answered job ${reply.id} twice: it ran twice`))
     this.pending.delete(reply.id)
     this.idleWorkers.push(worker)
     this.waiting.shift()?.()
-    if (!waiter) return
     if (reply.error) {
       const { code, message, hint } = reply.error
       // As it was thrown: a WharfError with its code, or an error with a system error's code, which callers read (noSpaceError).
@@ -215,4 +216,10 @@ function serve(setup: WorkerSetup): void {
   })
 }
 
-if (!isMainThread && (workerData as Record<string, unknown> | null)?.[TAG]) serve(workerData as WorkerSetup)
+// A thread may hold two copies of this module (the action's bundle is one, and the site.js its workers load holds
+// another): only the first serves, or each job would run twice, the second run racing what follows the first.
+const SERVING = Symbol.for(TAG)
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[TAG] && !(globalThis as Record<symbol, unknown>)[SERVING]) {
+  ;(globalThis as Record<symbol, unknown>)[SERVING] = true
+  serve(workerData as WorkerSetup)
+}
