@@ -55853,6 +55853,11 @@ function leafDigitsFor(fileCount, target2 = LEAF_TARGET) {
 function leafDigitsOf(snapshot) {
   return snapshot.leaf_digits ?? MIN_LEAF_DIGITS;
 }
+function nodeLengths(digits) {
+  const below = [];
+  for (let length = digits; length > 2; length -= 2) below.unshift(length);
+  return [2, ...below];
+}
 function leafOf(path24, digits = MIN_LEAF_DIGITS) {
   return sha256Hex(path24).slice(0, digits);
 }
@@ -55878,28 +55883,32 @@ function renderSubtree(prefix, lines, digits, write) {
       files.set(lines.slice(start2 + 9, tab), lines.slice(tab + 1, end));
       start2 = end + 1;
     }
-    return { digest: write(nodePath(prefix), renderLeaf(prefix, files)), count: files.size, nodes: 1 };
+    return { digests: [[prefix, write(nodePath(prefix), renderLeaf(prefix, files))]], count: files.size, nodes: 1 };
   }
+  const lengths = nodeLengths(digits);
+  const next = lengths.find((length) => length > prefix.length);
   const children2 = /* @__PURE__ */ new Map();
   let start = 0;
   while (start < lines.length) {
     const end = lines.indexOf("\n", start) + 1;
-    const digit = lines[start + prefix.length];
-    const list = children2.get(digit);
+    const name = lines.slice(start, start + next);
+    const list = children2.get(name);
     if (list) list.push(lines.slice(start, end));
-    else children2.set(digit, [lines.slice(start, end)]);
+    else children2.set(name, [lines.slice(start, end)]);
     start = end;
   }
-  const digests = /* @__PURE__ */ new Map();
+  const digests = [];
   let count2 = 0;
-  let nodes = 1;
-  for (const [digit, list] of children2) {
-    const child = renderSubtree(prefix + digit, list.join(""), digits, write);
-    digests.set(digit, child.digest);
+  let nodes = 0;
+  for (const [name, list] of children2) {
+    const child = renderSubtree(name, list.join(""), digits, write);
+    digests.push(...child.digests);
     count2 += child.count;
     nodes += child.nodes;
   }
-  return { digest: write(nodePath(prefix), renderPart(prefix, digests)), count: count2, nodes };
+  if (!lengths.includes(prefix.length)) return { digests, count: count2, nodes };
+  const entries = new Map(digests.map(([name, digest]) => [name.slice(prefix.length), digest]));
+  return { digests: [[prefix, write(nodePath(prefix), renderPart(prefix, entries))]], count: count2, nodes: nodes + 1 };
 }
 function renderPart(part, leaves) {
   return stableJson({ schema: "wharf:snapshot-part/v1", part, leaves: sortedRecord(leaves) });
@@ -55920,7 +55929,7 @@ function renderSnapshot(input) {
 }
 
 // src/api/documents.ts
-var API_FORMAT = 5;
+var API_FORMAT = 6;
 var API_ROOT = "api/v1";
 var PATHS = {
   health: "health",
@@ -58099,7 +58108,7 @@ var snapshot_schema_default = {
       type: "integer",
       minimum: 4,
       maximum: 8,
-      description: "Hex digits of a leaf's name when the tree is deeper than parts of two digits and leaves of three: a part snapshot/<xx>/<y>.json then lists snapshot/<xx>/<y>/<z>.json, and so on down to leaves of this many digits"
+      description: "Hex digits of a leaf's name when the tree is deeper than parts of two digits and leaves of three (a file per digit: snapshot/<xx>/<y>/<z>.json is the leaf xxyz); see the part's description for which nodes list which"
     },
     files: {
       type: "object",
@@ -58114,7 +58123,7 @@ var snapshot_schema_default = {
   },
   $defs: {
     part: {
-      description: "snapshot/<xx>.json: child name y to the sha256 of snapshot/<xx>/<y>.json (at most 16 entries); in a deeper tree, snapshot/<xx>/<y>.json is a part too, naming snapshot/<xx>/<y>/<z>.json.",
+      description: "snapshot/<xx>.json, and in a deeper tree the nodes below it: a child's name, the hex digits it adds to this node's, to the sha256 of the child's file. Below the parts each level adds two digits (256 children), but the first adds one when the digits left are odd: with three-digit leaves a part names snapshot/<xx>/<y>.json (y, 16 children); with four, snapshot/<xx>/<y>/<z>.json (yz); with five, snapshot/<xx>/<y>.json, which names snapshot/<xx>/<y>/<z>/<w>.json (zw).",
       type: "object",
       additionalProperties: false,
       required: [
@@ -58133,7 +58142,7 @@ var snapshot_schema_default = {
         leaves: {
           type: "object",
           propertyNames: {
-            pattern: "^[0-9a-f]$"
+            pattern: "^[0-9a-f]{1,2}$"
           },
           additionalProperties: {
             $ref: "wharf:defs#/$defs/sha256"
@@ -59111,8 +59120,8 @@ function runJob(env, job) {
     return { packages, written: env.writer.take() };
   }
   return job.leaves.map(([prefix, lines]) => {
-    const { digest, count: count2, nodes } = renderSubtree(prefix, lines, job.digits, (file, text2) => env.writer.write(file, text2));
-    return [prefix, digest, count2, nodes];
+    const { digests, count: count2, nodes } = renderSubtree(prefix, lines, job.digits, (file, text2) => env.writer.write(file, text2));
+    return [digests, count2, nodes];
   });
 }
 var Pool = class {
@@ -59644,10 +59653,12 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
     leafChunks.clear();
     const rendered = (await Promise.all(leafJobs.map((leaves) => run3({ kind: "leaves", leaves, digits: leafDigits })))).flat();
     const byPart = /* @__PURE__ */ new Map();
-    for (const [prefix, digest] of rendered) {
-      const part = prefix.slice(0, 2);
-      if (!byPart.has(part)) byPart.set(part, /* @__PURE__ */ new Map());
-      byPart.get(part).set(prefix.slice(2), digest);
+    for (const [digests] of rendered) {
+      for (const [name, digest] of digests) {
+        const part = name.slice(0, 2);
+        if (!byPart.has(part)) byPart.set(part, /* @__PURE__ */ new Map());
+        byPart.get(part).set(name.slice(2), digest);
+      }
     }
     const parts = {};
     for (const [part, children2] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children2));
@@ -59661,7 +59672,7 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
       ...reason ? { reason } : {},
       commit: ctx.head.oid,
       tree: root,
-      written: fileCount + rendered.reduce((n, r) => n + r[3], 0) + byPart.size + 2,
+      written: fileCount + rendered.reduce((n, r) => n + r[2], 0) + byPart.size + 2,
       removed: 0,
       packages: summaries.length,
       events: seq,
@@ -59894,9 +59905,10 @@ async function writeSnapshot(ctx, tree, previous, rootFiles) {
       return sha256Hex(text2);
     };
     for (const [prefix, lines] of groups3) {
-      const { digest } = renderSubtree(prefix, lines.join(""), depth, write);
-      if (!byPart.has(prefix.slice(0, 2))) byPart.set(prefix.slice(0, 2), /* @__PURE__ */ new Map());
-      byPart.get(prefix.slice(0, 2)).set(prefix.slice(2), digest);
+      for (const [name, digest] of renderSubtree(prefix, lines.join(""), depth, write).digests) {
+        if (!byPart.has(name.slice(0, 2))) byPart.set(name.slice(0, 2), /* @__PURE__ */ new Map());
+        byPart.get(name.slice(0, 2)).set(name.slice(2), digest);
+      }
     }
     parts = new Map([...byPart].map(([part, children2]) => [part, write(partPath(part), renderPart(part, children2))]));
     for (const [file, text2] of written) await tree.write(file, text2);
@@ -59915,7 +59927,9 @@ async function writeSnapshot(ctx, tree, previous, rootFiles) {
         changed.set(leaf, sha256Hex(text2));
       }
     }
-    for (let level = digits - 1; level >= 2; level--) {
+    const lengths = nodeLengths(digits);
+    for (let i2 = lengths.length - 2; i2 >= 0; i2--) {
+      const level = lengths[i2];
       const above = /* @__PURE__ */ new Map();
       for (const [prefix, digest] of changed) {
         const parent = prefix.slice(0, level);
@@ -59924,8 +59938,8 @@ async function writeSnapshot(ctx, tree, previous, rootFiles) {
       }
       changed = /* @__PURE__ */ new Map();
       const olds2 = await Promise.all([...above.keys()].map(async (prefix) => (await tree.readJson(partPath(prefix)))?.leaves ?? {}));
-      for (const [i2, [prefix, children2]] of [...above].entries()) {
-        const entries = new Map(Object.entries(olds2[i2]));
+      for (const [i3, [prefix, children2]] of [...above].entries()) {
+        const entries = new Map(Object.entries(olds2[i3]));
         for (const [name, digest] of children2) {
           if (digest === null) entries.delete(name);
           else entries.set(name, digest);

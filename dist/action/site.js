@@ -12223,6 +12223,11 @@ var LONE_SURROGATE = new RegExp("\\p{Cs}", "u");
 // src/api/snapshot.ts
 var SNAPSHOT_PATH = "snapshot.json";
 var SNAPSHOT_PARTS_DIR = "snapshot";
+function nodeLengths(digits) {
+  const below = [];
+  for (let length = digits; length > 2; length -= 2) below.unshift(length);
+  return [2, ...below];
+}
 function nodePath(prefix) {
   return prefix.length === 2 ? `${SNAPSHOT_PARTS_DIR}/${prefix}.json` : `${SNAPSHOT_PARTS_DIR}/${prefix.slice(0, 2)}/${prefix.slice(2).split("").join("/")}.json`;
 }
@@ -12243,28 +12248,32 @@ function renderSubtree(prefix, lines, digits, write) {
       files.set(lines.slice(start2 + 9, tab), lines.slice(tab + 1, end));
       start2 = end + 1;
     }
-    return { digest: write(nodePath(prefix), renderLeaf(prefix, files)), count: files.size, nodes: 1 };
+    return { digests: [[prefix, write(nodePath(prefix), renderLeaf(prefix, files))]], count: files.size, nodes: 1 };
   }
+  const lengths = nodeLengths(digits);
+  const next = lengths.find((length) => length > prefix.length);
   const children2 = /* @__PURE__ */ new Map();
   let start = 0;
   while (start < lines.length) {
     const end = lines.indexOf("\n", start) + 1;
-    const digit = lines[start + prefix.length];
-    const list = children2.get(digit);
+    const name = lines.slice(start, start + next);
+    const list = children2.get(name);
     if (list) list.push(lines.slice(start, end));
-    else children2.set(digit, [lines.slice(start, end)]);
+    else children2.set(name, [lines.slice(start, end)]);
     start = end;
   }
-  const digests = /* @__PURE__ */ new Map();
+  const digests = [];
   let count2 = 0;
-  let nodes = 1;
-  for (const [digit, list] of children2) {
-    const child = renderSubtree(prefix + digit, list.join(""), digits, write);
-    digests.set(digit, child.digest);
+  let nodes = 0;
+  for (const [name, list] of children2) {
+    const child = renderSubtree(name, list.join(""), digits, write);
+    digests.push(...child.digests);
     count2 += child.count;
     nodes += child.nodes;
   }
-  return { digest: write(nodePath(prefix), renderPart(prefix, digests)), count: count2, nodes };
+  if (!lengths.includes(prefix.length)) return { digests, count: count2, nodes };
+  const entries = new Map(digests.map(([name, digest]) => [name.slice(prefix.length), digest]));
+  return { digests: [[prefix, write(nodePath(prefix), renderPart(prefix, entries))]], count: count2, nodes: nodes + 1 };
 }
 function renderPart(part, leaves) {
   return stableJson({ schema: "wharf:snapshot-part/v1", part, leaves: sortedRecord(leaves) });
@@ -14282,7 +14291,7 @@ var snapshot_schema_default = {
       type: "integer",
       minimum: 4,
       maximum: 8,
-      description: "Hex digits of a leaf's name when the tree is deeper than parts of two digits and leaves of three: a part snapshot/<xx>/<y>.json then lists snapshot/<xx>/<y>/<z>.json, and so on down to leaves of this many digits"
+      description: "Hex digits of a leaf's name when the tree is deeper than parts of two digits and leaves of three (a file per digit: snapshot/<xx>/<y>/<z>.json is the leaf xxyz); see the part's description for which nodes list which"
     },
     files: {
       type: "object",
@@ -14297,7 +14306,7 @@ var snapshot_schema_default = {
   },
   $defs: {
     part: {
-      description: "snapshot/<xx>.json: child name y to the sha256 of snapshot/<xx>/<y>.json (at most 16 entries); in a deeper tree, snapshot/<xx>/<y>.json is a part too, naming snapshot/<xx>/<y>/<z>.json.",
+      description: "snapshot/<xx>.json, and in a deeper tree the nodes below it: a child's name, the hex digits it adds to this node's, to the sha256 of the child's file. Below the parts each level adds two digits (256 children), but the first adds one when the digits left are odd: with three-digit leaves a part names snapshot/<xx>/<y>.json (y, 16 children); with four, snapshot/<xx>/<y>/<z>.json (yz); with five, snapshot/<xx>/<y>.json, which names snapshot/<xx>/<y>/<z>/<w>.json (zw).",
       type: "object",
       additionalProperties: false,
       required: [
@@ -14316,7 +14325,7 @@ var snapshot_schema_default = {
         leaves: {
           type: "object",
           propertyNames: {
-            pattern: "^[0-9a-f]$"
+            pattern: "^[0-9a-f]{1,2}$"
           },
           additionalProperties: {
             $ref: "wharf:defs#/$defs/sha256"
@@ -14947,8 +14956,8 @@ function runJob(env, job) {
     return { packages, written: env.writer.take() };
   }
   return job.leaves.map(([prefix, lines]) => {
-    const { digest, count: count2, nodes } = renderSubtree(prefix, lines, job.digits, (file, text) => env.writer.write(file, text));
-    return [prefix, digest, count2, nodes];
+    const { digests, count: count2, nodes } = renderSubtree(prefix, lines, job.digits, (file, text) => env.writer.write(file, text));
+    return [digests, count2, nodes];
   });
 }
 function serve(setup) {

@@ -72,6 +72,7 @@ import {
   leafDigitsOf,
   leafOf,
   leafPath,
+  nodeLengths,
   nodePath,
   partPath,
   renderLeaf,
@@ -397,9 +398,10 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
       return sha256Hex(text)
     }
     for (const [prefix, lines] of groups) {
-      const { digest } = renderSubtree(prefix, lines.join(''), depth, write)
-      if (!byPart.has(prefix.slice(0, 2))) byPart.set(prefix.slice(0, 2), new Map())
-      byPart.get(prefix.slice(0, 2))!.set(prefix.slice(2), digest)
+      for (const [name, digest] of renderSubtree(prefix, lines.join(''), depth, write).digests) {
+        if (!byPart.has(name.slice(0, 2))) byPart.set(name.slice(0, 2), new Map())
+        byPart.get(name.slice(0, 2))!.set(name.slice(2), digest)
+      }
     }
     parts = new Map([...byPart].map(([part, children]) => [part, write(partPath(part), renderPart(part, children))]))
     for (const [file, text] of written) await tree.write(file, text)
@@ -419,7 +421,9 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
         changed.set(leaf, sha256Hex(text))
       }
     }
-    for (let level = digits - 1; level >= 2; level--) {
+    const lengths = nodeLengths(digits)
+    for (let i = lengths.length - 2; i >= 0; i--) {
+      const level = lengths[i]!
       const above = new Map<string, Map<string, string | null>>()
       for (const [prefix, digest] of changed) {
         const parent = prefix.slice(0, level)

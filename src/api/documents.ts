@@ -16,7 +16,7 @@ import { SNAPSHOT_PATH } from './snapshot.js'
 import type { ComponentInterfaces } from './wit.js'
 
 /** Bumped when the layout or a document changes shape: an incremental build over an older format rebuilds in full. */
-export const API_FORMAT = 5
+export const API_FORMAT = 6
 
 export const API_ROOT = 'api/v1'
 export const PATHS = {

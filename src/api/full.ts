@@ -435,10 +435,12 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     leafChunks.clear()
     const rendered = (await Promise.all(leafJobs.map((leaves) => run<LeavesResult>({ kind: 'leaves', leaves, digits: leafDigits })))).flat()
     const byPart = new Map<string, Map<string, string>>()
-    for (const [prefix, digest] of rendered) {
-      const part = prefix.slice(0, 2)
-      if (!byPart.has(part)) byPart.set(part, new Map())
-      byPart.get(part)!.set(prefix.slice(2), digest)
+    for (const [digests] of rendered) {
+      for (const [name, digest] of digests) {
+        const part = name.slice(0, 2)
+        if (!byPart.has(part)) byPart.set(part, new Map())
+        byPart.get(part)!.set(name.slice(2), digest)
+      }
     }
     const parts: Record<string, string> = {}
     for (const [part, children] of byPart) parts[part] = writer.write(partPath(part), renderPart(part, children))
@@ -452,7 +454,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       ...(reason ? { reason } : {}),
       commit: ctx.head.oid,
       tree: root,
-      written: fileCount + rendered.reduce((n, r) => n + r[3], 0) + byPart.size + 2,
+      written: fileCount + rendered.reduce((n, r) => n + r[2], 0) + byPart.size + 2,
       removed: 0,
       packages: summaries.length,
       events: seq,

@@ -40,5 +40,5 @@ export {
   type PageRendererModule,
   type SiteFile,
 } from './pages.js'
-export { SNAPSHOT_PATH, leafDigitsOf, leafOf, leafPath, nodePath, partPath, verifySnapshot, type Snapshot, type SnapshotLeaf, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'
+export { SNAPSHOT_PATH, leafDigitsOf, leafOf, leafPath, nodePath, parentLength, partPath, verifySnapshot, type Snapshot, type SnapshotLeaf, type SnapshotPart, type SnapshotVerdict, type VerifySnapshotOptions } from './snapshot.js'
 export { componentInterfaces, type ComponentInterfaces } from './wit.js'

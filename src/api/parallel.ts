@@ -78,8 +78,8 @@ export interface FilesResult {
   written: ReturnType<TreeWriter['take']>
 }
 
-/** Rendered snapshot subtrees: three-digit prefix, digest of its node, how many files it lists and how many nodes it has. */
-export type LeavesResult = [string, string, number, number][]
+/** Rendered snapshot subtrees, a three-digit prefix each: the digests of its topmost nodes by name (renderSubtree), how many files they list and how many nodes there are. */
+export type LeavesResult = [[string, string][], number, number][]
 
 interface Reply {
   id: number
@@ -113,8 +113,8 @@ export function runJob(env: JobEnv, job: Job): HistoryResult | GroupsResult | Pa
     return { packages, written: env.writer.take() }
   }
   return job.leaves.map(([prefix, lines]) => {
-    const { digest, count, nodes } = renderSubtree(prefix, lines, job.digits, (file, text) => env.writer.write(file, text))
-    return [prefix, digest, count, nodes]
+    const { digests, count, nodes } = renderSubtree(prefix, lines, job.digits, (file, text) => env.writer.write(file, text))
+    return [digests, count, nodes]
   })
 }
 

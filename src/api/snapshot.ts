@@ -7,13 +7,17 @@
  *
  * Below it is a hash tree keyed by the sha256 of each file's path:
  * `snapshot.json` lists the digest of each of at most 256 parts
- * `snapshot/<xx>.json`; a part lists the digest of each of its at most 16
- * children `snapshot/<xx>/<y>.json`, and so on one hex digit per level down
- * to the leaves, which list the sha256 of every file whose path hashes to
- * their prefix. Leaves are three hex digits deep (`snapshot/<xx>/<y>.json`)
- * until the registry outgrows 128 files per leaf on average; then a level is
- * added (`leaf_digits` in snapshot.json says how deep), so one new version
- * rewrites a handful of small files at any registry size.
+ * `snapshot/<xx>.json`; a part lists the digest of each of its children,
+ * and so on down to the leaves, which list the sha256 of every file whose
+ * path hashes to their prefix. Leaves are three hex digits deep
+ * (`snapshot/<xx>/<y>.json`, 16 to a part) until the registry outgrows 128
+ * files per leaf on average; then they deepen a digit at a time
+ * (`leaf_digits` in snapshot.json says how deep), each level below the
+ * parts two digits wide (256 children) but the first, which takes one when
+ * the digits below the parts are odd: a part of a four-digit tree lists
+ * its 256 leaves `snapshot/<xx>/<y>/<z>.json` itself (nodeLengths). One new
+ * version so rewrites a handful of small files, and a registry must grow
+ * 256-fold, not 16-fold, before each one it rewrites has a level more.
  *
  * The documents that (nearly) every build rewrites, most of which every
  * reader starts from (the configuration, the feed's head and its last page,
@@ -30,7 +34,7 @@ import { timestamp } from '../core/time.js'
 export const SNAPSHOT_PATH = 'snapshot.json'
 export const SNAPSHOT_PARTS_DIR = 'snapshot'
 
-/** `snapshot/<xx>.json`: leaf name (one hex digit) to the sha256 of the leaf file. */
+/** `snapshot/<xx>.json` and the nodes below it down to the leaves: a child's name (the hex digits it adds, one or two: childLength) to the sha256 of its file. */
 export interface SnapshotPart {
   schema: 'wharf:snapshot-part/v1'
   part: string
@@ -78,6 +82,27 @@ export function leafDigitsOf(snapshot: Pick<Snapshot, 'leaf_digits'>): number {
   return snapshot.leaf_digits ?? MIN_LEAF_DIGITS
 }
 
+/**
+ * The lengths of the node names of a tree whose leaves are `digits` deep,
+ * from the parts down: 3 → [2, 3], 4 → [2, 4], 5 → [2, 3, 5], 6 → [2, 4, 6].
+ */
+export function nodeLengths(digits: number): number[] {
+  const below: number[] = []
+  for (let length = digits; length > 2; length -= 2) below.unshift(length)
+  return [2, ...below]
+}
+
+/** The length of the names of the children of a node whose name is `length` long, in a tree whose leaves are `digits` deep. */
+export function childLength(length: number, digits: number): number {
+  return length + ((digits - length) % 2 === 1 ? 1 : 2)
+}
+
+/** The length of the name of the node above one whose name is `length` long (the parts, 2, have snapshot.json above). */
+export function parentLength(length: number, digits: number): number {
+  const lengths = nodeLengths(digits)
+  return lengths[lengths.indexOf(length) - 1] ?? 0
+}
+
 /** The leaf a path belongs to: the first `digits` hex digits of the sha256 of the path (`xxy` by default). */
 export function leafOf(path: string, digits = MIN_LEAF_DIGITS): string {
   return sha256Hex(path).slice(0, digits)
@@ -103,12 +128,14 @@ export function renderLeaf(leaf: string, files: Map<string, string>): string {
 }
 
 /**
- * Renders the subtree under `prefix` from lines `<first 8 hex of the path's
+ * Renders the nodes under `prefix` from lines `<first 8 hex of the path's
  * sha256>\t<path>\t<sha256>` (a path written twice counts once), calling
- * `write(nodePath, text)` for each node; returns the digest of the node at
- * `prefix` (from `write`), how many files it lists and how many nodes it has.
+ * `write(nodePath, text)` for each; returns the digests of the topmost nodes
+ * at or below `prefix` by name (the node at `prefix` when it is one; when
+ * it is not, the nodes below it its parent lists), how many files they list
+ * and how many nodes there are.
  */
-export function renderSubtree(prefix: string, lines: string, digits: number, write: (file: string, text: string) => string): { digest: string; count: number; nodes: number } {
+export function renderSubtree(prefix: string, lines: string, digits: number, write: (file: string, text: string) => string): { digests: [string, string][]; count: number; nodes: number } {
   if (prefix.length >= digits) {
     const files = new Map<string, string>()
     let start = 0
@@ -118,28 +145,32 @@ export function renderSubtree(prefix: string, lines: string, digits: number, wri
       files.set(lines.slice(start + 9, tab), lines.slice(tab + 1, end))
       start = end + 1
     }
-    return { digest: write(nodePath(prefix), renderLeaf(prefix, files)), count: files.size, nodes: 1 }
+    return { digests: [[prefix, write(nodePath(prefix), renderLeaf(prefix, files))]], count: files.size, nodes: 1 }
   }
+  const lengths = nodeLengths(digits)
+  const next = lengths.find((length) => length > prefix.length)!
   const children = new Map<string, string[]>()
   let start = 0
   while (start < lines.length) {
     const end = lines.indexOf('\n', start) + 1
-    const digit = lines[start + prefix.length]!
-    const list = children.get(digit)
+    const name = lines.slice(start, start + next)
+    const list = children.get(name)
     if (list) list.push(lines.slice(start, end))
-    else children.set(digit, [lines.slice(start, end)])
+    else children.set(name, [lines.slice(start, end)])
     start = end
   }
-  const digests = new Map<string, string>()
+  const digests: [string, string][] = []
   let count = 0
-  let nodes = 1
-  for (const [digit, list] of children) {
-    const child = renderSubtree(prefix + digit, list.join(''), digits, write)
-    digests.set(digit, child.digest)
+  let nodes = 0
+  for (const [name, list] of children) {
+    const child = renderSubtree(name, list.join(''), digits, write)
+    digests.push(...child.digests)
     count += child.count
     nodes += child.nodes
   }
-  return { digest: write(nodePath(prefix), renderPart(prefix, digests)), count, nodes }
+  if (!lengths.includes(prefix.length)) return { digests, count, nodes }
+  const entries = new Map(digests.map(([name, digest]) => [name.slice(prefix.length), digest]))
+  return { digests: [[prefix, write(nodePath(prefix), renderPart(prefix, entries))]], count, nodes: nodes + 1 }
 }
 
 export function renderPart(part: string, leaves: Map<string, string>): string {
@@ -249,7 +280,11 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Sn
     const parent = prefix.length === 2 ? 'snapshot.json' : 'its part'
     if (prefix.length < digits) {
       const part = await readVerified<SnapshotPart>(nodePath(prefix), digest, 'part', parent)
-      for (const [name, child] of Object.entries(part?.leaves ?? {})) await visit(`${prefix}${name}`, child)
+      const width = childLength(prefix.length, digits) - prefix.length
+      for (const [name, child] of Object.entries(part?.leaves ?? {})) {
+        if (name.length === width && /^[0-9a-f]+$/.test(name)) await visit(`${prefix}${name}`, child)
+        else problems.push({ path: nodePath(prefix), message: `the part names a child "${name}", not ${width} hex digits` })
+      }
       return
     }
     const leaf = await readVerified<SnapshotLeaf>(nodePath(prefix), digest, 'leaf', parent)

@@ -6,7 +6,7 @@
  * snapshot itself for the few documents it names (`files`), else through the
  * file's part and leaf, both checked against the digest that names them.
  */
-import { leafDigitsOf, leafOf, nodePath, type Snapshot, type SnapshotLeaf, type SnapshotPart } from '../api/index.js'
+import { leafDigitsOf, leafOf, nodePath, parentLength, type Snapshot, type SnapshotLeaf, type SnapshotPart } from '../api/index.js'
 import { PAYLOAD_TYPES, verifyDocument, type TrustedKey } from '../core/dsse.js'
 import { WharfError } from '../core/errors.js'
 import { SHA256_HEX } from '../core/hash.js'
@@ -94,13 +94,14 @@ export function createSnapshotIndex(snapshot: Snapshot, read: ReadByDigest): Sna
     const bytes = await read(path, sha256)
     return JSON.parse(bytes.toString('utf8')) as T
   }
-  // Parts down to the leaves, one hex digit a level: snapshot/<xx>.json, then <xx>/<y>.json, ... (leaf_digits deep).
+  // Parts down to the leaves (leaf_digits deep): snapshot/<xx>.json, then the nodes nodeLengths names.
   const digits = leafDigitsOf(snapshot)
   const nodes = new Map<string, Promise<SnapshotPart | SnapshotLeaf | undefined>>()
   const node = (name: string): Promise<SnapshotPart | SnapshotLeaf | undefined> => {
     let n = nodes.get(name)
     if (!n) {
-      const digest = name.length === 2 ? Promise.resolve(snapshot.parts[name]) : node(name.slice(0, -1)).then((p) => (p as SnapshotPart | undefined)?.leaves?.[name.slice(-1)])
+      const above = parentLength(name.length, digits)
+      const digest = name.length === 2 ? Promise.resolve(snapshot.parts[name]) : node(name.slice(0, above)).then((p) => (p as SnapshotPart | undefined)?.leaves?.[name.slice(above)])
       n = digest.then((d) => (d && SHA256_HEX.test(d) ? json<SnapshotPart | SnapshotLeaf>(nodePath(name), d) : undefined))
       nodes.set(name, n)
     }

@@ -9,7 +9,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildApi, leafDigitsOf, leafOf, leafPath, type BuildApiOptions, type Snapshot, verifySnapshot } from '../../src/api/index.js'
+import { buildApi, leafDigitsOf, leafOf, leafPath, nodePath, type BuildApiOptions, type Snapshot, verifySnapshot } from '../../src/api/index.js'
 import { createSnapshotIndex } from '../../src/client/index.js'
 import { locateShard, planShards, shardItem } from '../../src/api/search.js'
 import { sha256Hex } from '../../src/core/hash.js'
@@ -146,13 +146,14 @@ describe('a registry that outgrows its shard and leaf sizes', () => {
     expect(fs.existsSync(path.join(out, 'api/v1/package-list/3.json'))).toBe(false)
   })
 
-  it('grows the snapshot tree a level when its leaves fill up, which a client walks down to every file', async () => {
+  it('deepens the snapshot\'s leaves when they fill up, a part naming its 256 leaves, which a client walks down to every file', async () => {
     const snapshot = readJson<Snapshot>(out, 'snapshot.json')
-    expect(snapshot.leaf_digits).toBeGreaterThanOrEqual(4)
+    expect(snapshot.leaf_digits).toBe(4)
     const part = Object.keys(snapshot.parts)[0]!
     const node = readJson<{ schema: string; leaves: Record<string, string> }>(out, `snapshot/${part}.json`)
     const child = Object.keys(node.leaves)[0]!
-    expect(readJson<{ schema: string }>(out, `snapshot/${part}/${child}.json`).schema).toBe('wharf:snapshot-part/v1')
+    expect(child).toMatch(/^[0-9a-f]{2}$/)
+    expect(readJson<{ schema: string }>(out, nodePath(`${part}${child}`)).schema).toBe('wharf:snapshot-leaf/v1')
     const read = async (file: string, sha256: string) => {
       const bytes = fs.readFileSync(path.join(out, file))
       expect(sha256Hex(bytes), file).toBe(sha256)
@@ -198,5 +199,33 @@ describe('an incremental build that fills a feed page and starts the next', () =
     const keys = readJson<{ keys: { id: string; public_key: string }[] }>(out, 'config.json').keys
     const verdict = await verifySnapshot({ read: async (p) => fs.promises.readFile(path.join(out, p)).catch(() => undefined), list: async () => [...readTree(out).keys()], keys, now: NOW })
     expect(verdict.problems).toEqual([])
+  })
+})
+
+describe('deep snapshot trees', () => {
+  it('with leaves of five digits (a level of one below the parts, then one of two) and of six, an incremental build writes what a full build writes', async () => {
+    const work = await tempDir('wharf-api-deep-')
+    const idx = await createTestIndex()
+    await idx.release({ name: 'acme:calc', version: '1.0.0' })
+    const probe = path.join(work, 'probe')
+    await buildApi({ repo: idx.repo, out: probe, baseUrl: BASE, now: NOW })
+    const files = readJson<{ file_count: number }>(probe, 'snapshot.json').file_count
+    for (const digits of [5, 6]) {
+      // Leaves that hold this index at `digits` digits, and the next version too.
+      const sizes = { snapshotLeaf: files / 16 ** (digits - 1) / 1.5 }
+      const out = path.join(work, `public-${digits}`)
+      await buildApi({ repo: idx.repo, out, baseUrl: BASE, now: NOW, sizes })
+      const since = await resolveCommit(idx.repo, MAIN)
+      await idx.release({ name: `acme:deep${digits}`, version: '1.0.0' })
+      const inc = await buildApi({ repo: idx.repo, out, baseUrl: BASE, now: NOW, since, sizes })
+      expect(inc.mode, inc.reason).toBe('incremental')
+      const full = path.join(work, `full-${digits}`)
+      await buildApi({ repo: idx.repo, out: full, baseUrl: BASE, now: NOW, sizes })
+      expect(readJson<Snapshot>(out, 'snapshot.json').leaf_digits).toBe(digits)
+      expect(treeDifferences(readTree(out), readTree(full))).toEqual([])
+      const keys = readJson<{ keys: { id: string; public_key: string }[] }>(out, 'config.json').keys
+      const verdict = await verifySnapshot({ read: async (p) => fs.promises.readFile(path.join(out, p)).catch(() => undefined), list: async () => [...readTree(out).keys()], keys, now: NOW })
+      expect(verdict.problems).toEqual([])
+    }
   })
 })

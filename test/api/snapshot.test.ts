@@ -6,7 +6,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildApi, leafOf, leafPath, partPath, verifySnapshot, type VerifySnapshotOptions } from '../../src/api/index.js'
+import { buildApi, leafOf, leafPath, nodePath, partPath, verifySnapshot, type VerifySnapshotOptions } from '../../src/api/index.js'
+import { childLength, nodeLengths, renderPart, renderSnapshot, renderSubtree } from '../../src/api/snapshot.js'
+import { createSnapshotIndex } from '../../src/client/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
 import { sha256Hex } from '../../src/core/hash.js'
@@ -165,5 +167,46 @@ describe('concurrent builds of one output', () => {
     expect(results.map((r) => r.mode)).toEqual(['full', 'full', 'full'])
     expect((await verifySnapshot(fromDisk(target))).problems).toEqual([])
     expect(fs.readdirSync(path.join(work, '.concurrent.builds')).filter((e) => e !== '.wharf')).toHaveLength(1)
+  })
+})
+
+describe('the snapshot tree at every depth', () => {
+  it('names nodes by nodeLengths, each part at most 256 children, and verifies and resolves every file, for leaves of 3 to 7 digits', async () => {
+    expect([3, 4, 5, 6, 7].map(nodeLengths)).toEqual([[2, 3], [2, 4], [2, 3, 5], [2, 4, 6], [2, 3, 5, 7]])
+    const key = parsePrivateKey(generateKey().privatePem)
+    const trusted = [{ id: key.id, public_key: key.publicKey }]
+    const files = new Map(Array.from({ length: 600 }, (_, i): [string, Buffer] => [`api/v1/file-${i}`, Buffer.from(`content ${i}`)]))
+    for (const digits of [3, 4, 5, 6, 7]) {
+      const tree = new Map<string, Buffer>(files)
+      // As a full build groups them for its threads: by the first three hex digits of the path's sha256.
+      const groups = new Map<string, string>()
+      for (const [file, bytes] of files) {
+        const hash = sha256Hex(file)
+        groups.set(hash.slice(0, 3), `${groups.get(hash.slice(0, 3)) ?? ''}${hash.slice(0, 8)}\t${file}\t${sha256Hex(bytes)}\n`)
+      }
+      const write = (file: string, text: string) => {
+        tree.set(file, Buffer.from(text))
+        return sha256Hex(text)
+      }
+      const byPart = new Map<string, Map<string, string>>()
+      for (const [prefix, lines] of groups) {
+        for (const [name, digest] of renderSubtree(prefix, lines, digits, write).digests) byPart.set(name.slice(0, 2), (byPart.get(name.slice(0, 2)) ?? new Map()).set(name.slice(2), digest))
+      }
+      const parts = Object.fromEntries([...byPart].map(([part, children]) => [part, write(partPath(part), renderPart(part, children))]))
+      tree.set('snapshot.json', Buffer.from(renderSnapshot({ registry: 'r', commit: 'c'.repeat(40), now: NOW, ttlSeconds: 3600, parts, fileCount: files.size, leafDigits: digits, key })))
+      for (const [file, bytes] of tree) {
+        if (!file.startsWith('snapshot/')) continue
+        const node = JSON.parse(bytes.toString('utf8')) as { leaf?: string; part?: string; leaves?: Record<string, string> }
+        const name = node.leaf ?? node.part!
+        expect(nodeLengths(digits), `${digits} digits: ${file}`).toContain(name.length)
+        expect(nodePath(name)).toBe(file)
+        for (const child of Object.keys(node.leaves ?? {})) expect(name.length + child.length).toBe(childLength(name.length, digits))
+        expect(Object.keys(node.leaves ?? {}).length).toBeLessThanOrEqual(256)
+      }
+      const verdict = await verifySnapshot({ read: async (p) => tree.get(p), list: async () => [...tree.keys()], keys: trusted, now: NOW })
+      expect(verdict.problems, `${digits} digits`).toEqual([])
+      const index = createSnapshotIndex(JSON.parse(tree.get('snapshot.json')!.toString('utf8')), async (p) => tree.get(p)!)
+      for (const [file, bytes] of files) expect(await index.digestOf(file)).toBe(sha256Hex(bytes))
+    }
   })
 })
