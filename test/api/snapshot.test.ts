@@ -207,6 +207,14 @@ describe('the snapshot tree at every depth', () => {
       expect(verdict.problems, `${digits} digits`).toEqual([])
       const index = createSnapshotIndex(JSON.parse(tree.get('snapshot.json')!.toString('utf8')), async (p) => tree.get(p)!)
       for (const [file, bytes] of files) expect(await index.digestOf(file)).toBe(sha256Hex(bytes))
+      // A part, signed for, that names a child by the wrong number of digits: the walk goes no further down it.
+      const [part, children] = [...byPart][0]!
+      const [child, digest] = [...children][0]!
+      const odd = new Map([...children].filter(([name]) => name !== child)).set(`${child}0`, digest)
+      const signed = { ...parts, [part]: write(partPath(part), renderPart(part, odd)) }
+      tree.set('snapshot.json', Buffer.from(renderSnapshot({ registry: 'r', commit: 'c'.repeat(40), now: NOW, ttlSeconds: 3600, parts: signed, fileCount: files.size, leafDigits: digits, key })))
+      const refused = await verifySnapshot({ read: async (p) => tree.get(p), keys: trusted, now: NOW })
+      expect(refused.problems[0], `${digits} digits`).toEqual({ path: partPath(part), message: `the part names a child "${child}0", not ${child.length} hex digits` })
     }
   })
 })
