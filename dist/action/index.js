@@ -55369,12 +55369,13 @@ function nameElsewhere(data, name, own) {
 }
 var SPACE = Buffer.from(" ");
 var NUL = Buffer.from([0]);
+var NAMES_LOOKED_FOR = 16;
 function changedPart(head, base) {
   const range = differingRange(base, head);
   if (!range) return { problems: [], entries: [], baseEntries: [] };
   const entries = parseTreeEntries(head.subarray(range.start, range.endB));
   const baseEntries = parseTreeEntries(base.subarray(range.start, range.endA));
-  if (!Array.isArray(entries) || entries.some((e) => nameElsewhere(head, e.name, e.name.byteOffset - head.byteOffset))) {
+  if (!Array.isArray(entries) || entries.length > NAMES_LOOKED_FOR || entries.some((e) => nameElsewhere(head, e.name, e.name.byteOffset - head.byteOffset))) {
     return { problems: treeProblems(head), entries: Array.isArray(entries) ? entries : [], baseEntries: Array.isArray(baseEntries) ? baseEntries : [] };
   }
   const before = range.before >= 0 ? entryAt(head, range.before) : void 0;
@@ -59153,7 +59154,7 @@ var Pool = class {
   }
   settle(worker, reply) {
     const waiter = this.pending.get(reply.id);
-    if (!waiter) return this.failure ? void 0 : this.fail(new Error(`a build worker answered job ${reply.id} twice: it ran twice`));
+    if (!waiter) return this.fail(new Error(`a build worker answered job ${reply.id} twice: it ran twice`));
     this.pending.delete(reply.id);
     this.idleWorkers.push(worker);
     this.waiting.shift()?.();

@@ -151,8 +151,8 @@ export class Pool {
 
   private settle(worker: Worker, reply: Reply): void {
     const waiter = this.pending.get(reply.id)
-    // A second answer to a job: the job ran twice, and the worker may still be running it (a failure ends the pool's jobs too).
-    if (!waiter) return this.failure ? undefined : this.fail(new Error(`a build worker answered job ${reply.id} twice: it ran twice`))
+    // An answer to no pending job: the job ran twice, and the worker may still be running it (or the pool failed already; the first failure stays).
+    if (!waiter) return this.fail(new Error(`a build worker answered job ${reply.id} twice: it ran twice`))
     this.pending.delete(reply.id)
     this.idleWorkers.push(worker)
     this.waiting.shift()?.()

@@ -145,6 +145,9 @@ function nameElsewhere(data: Buffer, name: Buffer, own: number): boolean {
 const SPACE = Buffer.from(' ')
 const NUL = Buffer.from([0])
 
+/** Changed entries of a tree whose names are each looked for through it; more, and the tree is checked whole (linear in its size). */
+const NAMES_LOOKED_FOR = 16
+
 interface ChangedPart {
   problems: TreeProblem[]
   /** The entries of `head` that may differ from `base`'s, and those of `base` in the same place (when there are no problems). */
@@ -158,7 +161,8 @@ function changedPart(head: Buffer, base: Buffer): ChangedPart {
   const entries = parseTreeEntries(head.subarray(range.start, range.endB))
   const baseEntries = parseTreeEntries(base.subarray(range.start, range.endA))
   // A name that may be there twice: only the whole tree says (a file and a directory of one name need not be neighbours).
-  if (!Array.isArray(entries) || entries.some((e) => nameElsewhere(head, e.name, e.name.byteOffset - head.byteOffset))) {
+  // Each name is looked for through the whole tree, so past a few changed entries checking it whole costs less.
+  if (!Array.isArray(entries) || entries.length > NAMES_LOOKED_FOR || entries.some((e) => nameElsewhere(head, e.name, e.name.byteOffset - head.byteOffset))) {
     return { problems: treeProblems(head), entries: Array.isArray(entries) ? entries : [], baseEntries: Array.isArray(baseEntries) ? baseEntries : [] }
   }
   const before = range.before >= 0 ? entryAt(head, range.before) : undefined

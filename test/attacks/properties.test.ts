@@ -12,6 +12,7 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { cargoIndexLine } from '../../src/api/cargo.js'
 import { canonicalJson } from '../../src/core/canonical.js'
+import { sha256Hex } from '../../src/core/hash.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument } from '../../src/core/dsse.js'
 import { parseStrictJson } from '../../src/core/json.js'
 import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
@@ -245,6 +246,16 @@ describe('tree well-formedness against git fsck', () => {
       }),
       { numRuns: 2000 },
     )
+  })
+
+  it('a new version that changes many entries of a large tree has the problems its whole bytes have', () => {
+    const at = (name: string, mode = '100644'): RawTreeEntry => ({ mode, name: Buffer.from(name), oid: sha256Hex(name).slice(0, 40) })
+    const base = Array.from({ length: 400 }, (_, i) => at(`p${String(i).padStart(4, '0')}`))
+    const added = Array.from({ length: 40 }, (_, i) => at(`q${String(i).padStart(4, '0')}`))
+    expect(changedTreeProblems(bytes([...base, ...added]), bytes(base))).toEqual([])
+    const twice = [...base, ...added, at('q0039', '40000')]
+    expect(changedTreeProblems(bytes(twice), bytes(base))).toEqual(treeProblems(bytes(twice)))
+    expect(treeProblems(bytes(twice)).map((p) => p.kind)).toEqual(['duplicate'])
   })
 
   it('what the base already held is not the new version\'s problem; what the new version adds beside it is', () => {
