@@ -59514,59 +59514,84 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
     const summaries = [];
     const openPages = [];
     const total = scan.born.size;
-    ctx.progress({ phase: "packages", done: 0, total });
-    await Promise.all(
-      tasks.map(async (task) => {
-        const result = await run3({ kind: "groups", task });
-        ctx.progress({ phase: "packages", done: summaries.length + result.packages.length, total });
-        for (const summary2 of result.packages) summaries.push(summary2);
-        if (result.openPages) openPages.push({ file: result.openPages, ids: result.packages.map((p2) => p2.id) });
-        addWritten(result.written);
-      })
-    );
-    summaries.sort((a, b3) => a.id < b3.id ? -1 : 1);
+    const taskOf = /* @__PURE__ */ new Map();
+    tasks.forEach((task, t) => {
+      for (const item of task.items) taskOf.set(`${item.ns}/${item.top}`, t);
+    });
+    const finished = new Uint8Array(tasks.length);
     const feedInfo = /* @__PURE__ */ new Map();
-    for (const summary2 of summaries) {
-      for (const line of summary2.feed.split("\n")) {
-        const tab = line.indexOf("	");
-        if (tab > 0) feedInfo.set(line.slice(0, tab), line.slice(tab + 1));
-      }
-      summary2.feed = "";
-    }
     let page = [];
     let seq = 0;
+    let next = 0;
     const claims = /* @__PURE__ */ new Map();
     const dependents2 = /* @__PURE__ */ new Map();
     let newest = [];
-    for (const event of scan.events) {
-      const info2 = feedInfo.get(event.path)?.split("	");
-      if (!info2) continue;
-      const [sha256, fileSha, crate, deps] = info2;
-      page.push({
-        seq: ++seq,
-        type: event.type,
-        name: event.id,
-        version: event.version,
-        commit: chain.oids[event.commit],
-        time: timestamp(new Date(chain.times[event.commit] * 1e3)),
-        sha256,
-        file: event.path,
-        file_sha256: fileSha
-      });
-      if (event.type === "publish" && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit] });
-      if (event.type === "publish") {
-        foldDependents(dependents2, dependingRecord(event.id, event.version, deps), chain.oids[event.commit]);
-        newest.push(page[page.length - 1]);
-        if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT);
+    const advanceFeed = async () => {
+      for (; next < scan.events.length; next++) {
+        const event = scan.events[next];
+        const task = taskOf.get(groupOf(event.id));
+        if (task === void 0) continue;
+        if (!finished[task]) return;
+        const info2 = feedInfo.get(event.path)?.split("	");
+        if (!info2) continue;
+        feedInfo.delete(event.path);
+        const [sha256, fileSha, crate, deps] = info2;
+        page.push({
+          seq: ++seq,
+          type: event.type,
+          name: event.id,
+          version: event.version,
+          commit: chain.oids[event.commit],
+          time: timestamp(new Date(chain.times[event.commit] * 1e3)),
+          sha256,
+          file: event.path,
+          file_sha256: fileSha
+        });
+        if (event.type === "publish" && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit] });
+        if (event.type === "publish") {
+          foldDependents(dependents2, dependingRecord(event.id, event.version, deps), chain.oids[event.commit]);
+          newest.push(page[page.length - 1]);
+          if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT);
+        }
+        if (page.length === FEED_PAGE_SIZE) {
+          const full2 = page;
+          page = [];
+          await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), full2));
+        }
       }
-      if (page.length === FEED_PAGE_SIZE) {
-        await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page));
-        page = [];
+    };
+    let feeding = Promise.resolve();
+    const finish2 = (t, result) => {
+      ctx.progress({ phase: "packages", done: summaries.length + result.packages.length, total });
+      for (const summary2 of result.packages) {
+        for (const line of summary2.feed.split("\n")) {
+          const tab = line.indexOf("	");
+          if (tab > 0) feedInfo.set(line.slice(0, tab), line.slice(tab + 1));
+        }
+        summary2.feed = "";
+        summaries.push(summary2);
       }
-    }
+      if (result.openPages) openPages.push({ file: result.openPages, ids: result.packages.map((p2) => p2.id) });
+      addWritten(result.written);
+      finished[t] = 1;
+      feeding = feeding.then(advanceFeed);
+      feeding.catch(() => void 0);
+    };
+    ctx.progress({ phase: "packages", done: 0, total });
+    let taken = 0;
+    const takeTasks = async () => {
+      while (taken < tasks.length) {
+        const t = taken++;
+        finish2(t, await run3({ kind: "groups", task: tasks[t] }));
+      }
+    };
+    await Promise.all(Array.from({ length: (pool?.size ?? 0) + 1 }, takeTasks));
+    await feeding;
+    await advanceFeed();
+    feedInfo.clear();
+    summaries.sort((a, b3) => a.id < b3.id ? -1 : 1);
     if (page.length) await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page));
     page = [];
-    feedInfo.clear();
     newest = newest.slice(-NEWEST_COUNT).reverse();
     for (const doc of dependents2.values()) await writeLater(dependentsPath(doc.name), renderDependentsDoc(doc));
     for (const summary2 of summaries) {

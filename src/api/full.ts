@@ -46,7 +46,7 @@ import { parseNamespace, readBlobAt } from './model.js'
 import { dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type Dependent, type DependentsDoc } from './pages.js'
 import { newTree, swapIn, TreeWriter } from './output.js'
 import { Pool, runJob, type FilesResult, type GroupsResult, type HistoryResult, type Job, type JobEnv, type LeavesResult, type PagesResult } from './parallel.js'
-import { Scan } from './scan.js'
+import { groupOf, Scan } from './scan.js'
 import { planShards, shardItem } from './search.js'
 import { leafDigitsFor, partPath, renderPart, renderSnapshot, SNAPSHOT_PATH } from './snapshot.js'
 import type { BuildApiResult, BuildContext } from './build.js'
@@ -283,63 +283,95 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     const openPages: { file: string; ids: string[] }[] = []
     // Every package the history published to (one whose files were all removed since is counted too: a rare edge for a progress line).
     const total = scan.born.size
-    ctx.progress({ phase: 'packages', done: 0, total })
-    await Promise.all(
-      tasks.map(async (task) => {
-        const result = await run<GroupsResult>({ kind: 'groups', task })
-        ctx.progress({ phase: 'packages', done: summaries.length + result.packages.length, total })
-        for (const summary of result.packages) summaries.push(summary)
-        if (result.openPages) openPages.push({ file: result.openPages, ids: result.packages.map((p) => p.id) })
-        addWritten(result.written)
-      }),
-    )
-    summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
 
+    // The feed follows the tasks as they finish, so its pages (and the dependents lists and crate claims, folded in the
+    // same order) are rendered here while the threads still read packages, not after. An event waits for the task that
+    // reads its package; an event of a package gone from the tip has none and is left out, as is one the task did not
+    // report (a file at the tip that is no record or notice).
+    const taskOf = new Map<string, number>()
+    tasks.forEach((task, t) => {
+      for (const item of task.items) taskOf.set(`${item.ns}/${item.top}`, t)
+    })
+    const finished = new Uint8Array(tasks.length)
     // What the feed says of each record and yank notice at the tip: `<artifact sha256>\t<file sha256>\t<crate name>\t<dependencies>` by path.
     const feedInfo = new Map<string, string>()
-    for (const summary of summaries) {
-      for (const line of summary.feed.split('\n')) {
-        const tab = line.indexOf('\t')
-        if (tab > 0) feedInfo.set(line.slice(0, tab), line.slice(tab + 1))
-      }
-      summary.feed = ''
-    }
-    // The feed, written a page at a time.
     let page: FeedEntry[] = []
     let seq = 0
+    let next = 0
     const claims = new Map<string, { crate: string; package: string; commit: string }>()
     const dependents = new Map<string, DependentsDoc>()
     let newest: FeedEntry[] = []
-    for (const event of scan.events) {
-      const info = feedInfo.get(event.path)?.split('\t')
-      if (!info) continue
-      const [sha256, fileSha, crate, deps] = info
-      page.push({
-        seq: ++seq,
-        type: event.type,
-        name: event.id,
-        version: event.version,
-        commit: chain.oids[event.commit]!,
-        time: timestamp(new Date(chain.times[event.commit]! * 1000)),
-        sha256: sha256!,
-        file: event.path,
-        file_sha256: fileSha!,
-      })
-      // The first to publish a crate name keeps it, as on crates.io.
-      if (event.type === 'publish' && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit]! })
-      if (event.type === 'publish') {
-        foldDependents(dependents, dependingRecord(event.id, event.version, deps!), chain.oids[event.commit]!)
-        newest.push(page[page.length - 1]!)
-        if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT)
-      }
-      if (page.length === FEED_PAGE_SIZE) {
-        await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
-        page = []
+    const advanceFeed = async (): Promise<void> => {
+      for (; next < scan.events.length; next++) {
+        const event = scan.events[next]!
+        const task = taskOf.get(groupOf(event.id))
+        if (task === undefined) continue
+        if (!finished[task]) return
+        const info = feedInfo.get(event.path)?.split('\t')
+        if (!info) continue
+        feedInfo.delete(event.path)
+        const [sha256, fileSha, crate, deps] = info
+        page.push({
+          seq: ++seq,
+          type: event.type,
+          name: event.id,
+          version: event.version,
+          commit: chain.oids[event.commit]!,
+          time: timestamp(new Date(chain.times[event.commit]! * 1000)),
+          sha256: sha256!,
+          file: event.path,
+          file_sha256: fileSha!,
+        })
+        // The first to publish a crate name keeps it, as on crates.io.
+        if (event.type === 'publish' && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit]! })
+        if (event.type === 'publish') {
+          foldDependents(dependents, dependingRecord(event.id, event.version, deps!), chain.oids[event.commit]!)
+          newest.push(page[page.length - 1]!)
+          if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT)
+        }
+        if (page.length === FEED_PAGE_SIZE) {
+          // Taken before the wait: another call may go on from here meanwhile only once this one returns.
+          const full = page
+          page = []
+          await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), full))
+        }
       }
     }
+    let feeding = Promise.resolve()
+    const finish = (t: number, result: GroupsResult): void => {
+      ctx.progress({ phase: 'packages', done: summaries.length + result.packages.length, total })
+      for (const summary of result.packages) {
+        for (const line of summary.feed.split('\n')) {
+          const tab = line.indexOf('\t')
+          if (tab > 0) feedInfo.set(line.slice(0, tab), line.slice(tab + 1))
+        }
+        summary.feed = ''
+        summaries.push(summary)
+      }
+      if (result.openPages) openPages.push({ file: result.openPages, ids: result.packages.map((p) => p.id) })
+      addWritten(result.written)
+      finished[t] = 1
+      // One advance at a time, in order; a failure surfaces where the feed is awaited below.
+      feeding = feeding.then(advanceFeed)
+      feeding.catch(() => undefined)
+    }
+    ctx.progress({ phase: 'packages', done: 0, total })
+    // A task more than there are threads, so a thread never waits for the next; and no more, so that the feed's files
+    // (queued behind them for the same threads) are written as the feed goes, not after every package.
+    let taken = 0
+    const takeTasks = async (): Promise<void> => {
+      while (taken < tasks.length) {
+        const t = taken++
+        finish(t, await run<GroupsResult>({ kind: 'groups', task: tasks[t]! }))
+      }
+    }
+    await Promise.all(Array.from({ length: (pool?.size ?? 0) + 1 }, takeTasks))
+    await feeding
+    await advanceFeed()
+    feedInfo.clear()
+    summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
     if (page.length) await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
     page = []
-    feedInfo.clear()
     newest = newest.slice(-NEWEST_COUNT).reverse()
     for (const doc of dependents.values()) await writeLater(dependentsPath(doc.name), renderDependentsDoc(doc))
 
