@@ -59554,9 +59554,8 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
           if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT);
         }
         if (page.length === FEED_PAGE_SIZE) {
-          const full2 = page;
+          await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page));
           page = [];
-          await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), full2));
         }
       }
     };
@@ -59587,7 +59586,6 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
     };
     await Promise.all(Array.from({ length: (pool?.size ?? 0) + 1 }, takeTasks));
     await feeding;
-    await advanceFeed();
     feedInfo.clear();
     summaries.sort((a, b3) => a.id < b3.id ? -1 : 1);
     if (page.length) await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page));

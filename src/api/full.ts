@@ -330,10 +330,8 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
           if (newest.length > 2 * NEWEST_COUNT) newest = newest.slice(-NEWEST_COUNT)
         }
         if (page.length === FEED_PAGE_SIZE) {
-          // Taken before the wait: another call may go on from here meanwhile only once this one returns.
-          const full = page
+          await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
           page = []
-          await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), full))
         }
       }
     }
@@ -366,8 +364,8 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       }
     }
     await Promise.all(Array.from({ length: (pool?.size ?? 0) + 1 }, takeTasks))
+    // The advance after the last task reached the end of the feed.
     await feeding
-    await advanceFeed()
     feedInfo.clear()
     summaries.sort((a, b) => (a.id < b.id ? -1 : 1))
     if (page.length) await writeLater(feedPagePath(feedPageOf(seq)), renderFeedPage(feedPageOf(seq), page))
