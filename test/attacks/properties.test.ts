@@ -121,10 +121,18 @@ describe('DSSE', () => {
         const parsed = parseStrictJson(bytes.toString('utf8'))
         if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return
         const tampered = { ...(parsed.value as object), signature }
-        if (canonicalJson(parsed.value) === canonicalJson(rest)) return
+        // A flip can also make a number overflow to Infinity (1600000309 -> 16e0000309): no canonical form, so nothing verifies.
+        const canonical = (() => {
+          try {
+            return canonicalJson(parsed.value)
+          } catch {
+            return undefined
+          }
+        })()
+        if (canonical === canonicalJson(rest)) return
         expect(verifyDocument(tampered, PAYLOAD_TYPES.record, keys).ok).toBe(false)
       }),
-      { numRuns: 60 },
+      { numRuns: 60, examples: [[{ aaa: -1600000309 }, 2147221492, 115]] },
     )
   })
 })
