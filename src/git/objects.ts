@@ -7,12 +7,13 @@
  * isomorphic-git spends ~250 µs per object on a packed repo (it probes for a
  * loose file and lists the pack directory before every read, and loads whole
  * pack indexes into maps); this reader looks an object up in a pack index
- * by interpolation within one fanout bucket (object ids are uniform hashes,
- * so the id's own value says where in the bucket it sits), reading one
- * window of ids around that guess (a bucket of a million-version index is
- * half a megabyte; a lookup reads ten kilobytes of it, at any size), reads
- * and inflates only that object, and keeps the trees and commits it read
- * last. It only reads: isomorphic-git stays the one writer.
+ * on disk by interpolation within one fanout bucket (object ids are uniform
+ * hashes, so the id's own value says where in the bucket it sits), reading
+ * one window of ids around that guess (a bucket of a million-version index
+ * is half a megabyte; a lookup reads ten kilobytes of it, at any size), and
+ * in one held in memory through a table of where each prefix of ids starts.
+ * It reads and inflates only that object, and keeps the trees and commits
+ * it read last. It only reads: isomorphic-git stays the one writer.
  */
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -123,6 +124,8 @@ interface Pack {
   /** Ids read at a time from an index on disk (WINDOW). */
   window: number
   idx?: Buffer
+  /** With `idx`: where the ids of each prefix start (prefixStarts). */
+  starts?: Uint32Array
   bytes?: Buffer
   /** Recently rebuilt objects by offset: the bases of delta chains. */
   bases: Recent<number, GitObject>
@@ -131,7 +134,7 @@ interface Pack {
 /** The packs of a reader in shared memory, to open the same store in a worker thread without reading it again. */
 export interface SharedStore {
   dir: string
-  packs: { file: string; idx: SharedArrayBuffer; bytes: SharedArrayBuffer }[]
+  packs: { file: string; idx: SharedArrayBuffer; starts: SharedArrayBuffer; bytes: SharedArrayBuffer }[]
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {
@@ -176,6 +179,7 @@ function openPack(idxFile: string, bulk: boolean, window: number): Pack {
     const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Recent(BASES) }
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
+      pack.starts = prefixStarts(pack.idx, pack.count)
       pack.bytes = readShared(file, size)
     }
     return pack
@@ -226,7 +230,7 @@ function lowerBound(pack: Pack, oid: Buffer): [number, number, Buffer | undefine
   const first = oid[0]!
   let lo = first === 0 ? 0 : pack.fanout[first - 1]!
   const end = pack.fanout[first]!
-  if (pack.idx) return [lowerBoundInMemory(pack.idx, lo, end, oid), end, undefined]
+  if (pack.idx) return [lowerBoundInMemory(pack.idx, pack.starts!, lo, end, oid), end, undefined]
   let hi = end
   let loKey = 0
   let hiKey = 1
@@ -264,28 +268,41 @@ function compareAt(idx: Buffer, i: number, words: Uint32Array): number {
 /** The id being looked up, as words (lookups are synchronous: one at a time per thread). */
 const OID_WORDS = new Uint32Array(5)
 
+/** Bits of prefix that `prefixStarts` tells apart: about one id per prefix, within 8 (the fanout's) and 24 (a 64 MiB table). */
+const prefixBits = (count: number): number => Math.min(24, Math.max(8, Math.floor(Math.log2(Math.max(1, count)))))
+
+/**
+ * Where in an index in memory the ids of each prefix of `prefixBits` bits
+ * start (and, last, the count), in shared memory for worker threads. With
+ * about one id per prefix, a lookup reads its slot and an id or two: two
+ * reads of memory, where a search of a fanout bucket of a million-version
+ * index (27,000 ids, half a megabyte) touches a new page at every step.
+ * Positions only grow, so ids out of order (a corrupt index) make lookups
+ * miss, never read out of range.
+ */
+function prefixStarts(idx: Buffer, count: number): Uint32Array {
+  const bits = prefixBits(count)
+  const starts = new Uint32Array(new SharedArrayBuffer(((1 << bits) + 1) * 4))
+  const shift = 32 - bits
+  let slot = 0
+  for (let i = 0; i < count; i++) {
+    const prefix = idx.readUInt32BE(OID_START + i * 20) >>> shift
+    while (slot <= prefix) starts[slot++] = i
+  }
+  starts.fill(count, slot)
+  return starts
+}
+
 /**
  * The first position in `lo`..`hi - 1` (one fanout bucket) of an index in
- * memory whose id is not below `oid`, or `hi`. Ids are uniform hashes, so
- * the id's own value says where in its bucket it lies, give or take a few
- * square roots of the bucket's size: the bisection starts in that stretch
- * when its ends bracket the id (a few kilobytes of a large index, where a
- * bisection of the whole bucket touches a page of memory at every step),
- * and ids are compared a word at a time in place.
+ * memory whose id is not below `oid`, or `hi`: bisected among the ids that
+ * share its prefix, compared a word at a time in place.
  */
-function lowerBoundInMemory(idx: Buffer, lo: number, hi: number, oid: Buffer): number {
+function lowerBoundInMemory(idx: Buffer, starts: Uint32Array, lo: number, hi: number, oid: Buffer): number {
   for (let w = 0; w < 5; w++) OID_WORDS[w] = oid.readUInt32BE(w * 4)
-  const size = hi - lo
-  if (size > 64) {
-    const guess = lo + Math.floor((size * (OID_WORDS[0]! & 0xffffff)) / 0x1000000)
-    const spread = 4 * Math.ceil(Math.sqrt(size)) + 16
-    const a = Math.max(lo, guess - spread)
-    const b = Math.min(hi, guess + spread)
-    if ((a === lo || compareAt(idx, a, OID_WORDS) <= 0) && (b === hi || compareAt(idx, b, OID_WORDS) >= 0)) {
-      lo = a
-      hi = b
-    }
-  }
+  const slot = OID_WORDS[0]! >>> (Math.clz32(starts.length - 1) + 1)
+  lo = Math.min(hi, Math.max(lo, starts[slot]!))
+  hi = Math.max(lo, Math.min(hi, starts[slot + 1]!))
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
     if (compareAt(idx, mid, OID_WORDS) < 0) lo = mid + 1
@@ -415,7 +432,9 @@ export class ObjectReader {
   share(): SharedStore {
     return {
       dir: this.dir,
-      packs: this.packs.filter((p) => p.idx && p.bytes).map((p) => ({ file: p.file, idx: p.idx!.buffer as SharedArrayBuffer, bytes: p.bytes!.buffer as SharedArrayBuffer })),
+      packs: this.packs
+        .filter((p) => p.idx && p.bytes)
+        .map((p) => ({ file: p.file, idx: p.idx!.buffer as SharedArrayBuffer, starts: p.starts!.buffer as SharedArrayBuffer, bytes: p.bytes!.buffer as SharedArrayBuffer })),
     }
   }
 
@@ -424,7 +443,8 @@ export class ObjectReader {
     const bytes = Buffer.from(shared.bytes)
     const fanout = parseFanout(shared.file, idx)
     const idxFile = shared.file.replace(/\.pack$/, '.idx')
-    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, bytes, bases: new Recent(BASES) })
+    const starts = new Uint32Array(shared.starts)
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) })
     this.known.add(idxFile)
   }
 
