@@ -54526,6 +54526,7 @@ function openPack(idxFile, bulk, window2) {
     const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, window: window2, bases: new Recent(BASES) };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs3.fstatSync(idxFd).size);
+      pack.starts = prefixStarts(pack.idx, pack.count);
       pack.bytes = readShared(file, size);
     }
     return pack;
@@ -54560,7 +54561,7 @@ function lowerBound(pack, oid) {
   const first = oid[0];
   let lo2 = first === 0 ? 0 : pack.fanout[first - 1];
   const end = pack.fanout[first];
-  if (pack.idx) return [lowerBoundInMemory(pack.idx, lo2, end, oid), end, void 0];
+  if (pack.idx) return [lowerBoundInMemory(pack.idx, pack.starts, lo2, end, oid), end, void 0];
   let hi2 = end;
   let loKey = 0;
   let hiKey = 1;
@@ -54593,19 +54594,24 @@ function compareAt(idx, i2, words) {
   return 0;
 }
 var OID_WORDS = new Uint32Array(5);
-function lowerBoundInMemory(idx, lo2, hi2, oid) {
-  for (let w2 = 0; w2 < 5; w2++) OID_WORDS[w2] = oid.readUInt32BE(w2 * 4);
-  const size = hi2 - lo2;
-  if (size > 64) {
-    const guess = lo2 + Math.floor(size * (OID_WORDS[0] & 16777215) / 16777216);
-    const spread = 4 * Math.ceil(Math.sqrt(size)) + 16;
-    const a = Math.max(lo2, guess - spread);
-    const b3 = Math.min(hi2, guess + spread);
-    if ((a === lo2 || compareAt(idx, a, OID_WORDS) <= 0) && (b3 === hi2 || compareAt(idx, b3, OID_WORDS) >= 0)) {
-      lo2 = a;
-      hi2 = b3;
-    }
+var prefixBits = (count2) => Math.min(24, Math.max(8, Math.floor(Math.log2(Math.max(1, count2)))));
+function prefixStarts(idx, count2) {
+  const bits2 = prefixBits(count2);
+  const starts = new Uint32Array(new SharedArrayBuffer(((1 << bits2) + 1) * 4));
+  const shift = 32 - bits2;
+  let slot = 0;
+  for (let i2 = 0; i2 < count2; i2++) {
+    const prefix = idx.readUInt32BE(OID_START + i2 * 20) >>> shift;
+    while (slot <= prefix) starts[slot++] = i2;
   }
+  starts.fill(count2, slot);
+  return starts;
+}
+function lowerBoundInMemory(idx, starts, lo2, hi2, oid) {
+  for (let w2 = 0; w2 < 5; w2++) OID_WORDS[w2] = oid.readUInt32BE(w2 * 4);
+  const slot = OID_WORDS[0] >>> Math.clz32(starts.length - 1) + 1;
+  lo2 = Math.min(hi2, Math.max(lo2, starts[slot]));
+  hi2 = Math.max(lo2, Math.min(hi2, starts[slot + 1]));
   while (lo2 < hi2) {
     const mid = lo2 + hi2 >>> 1;
     if (compareAt(idx, mid, OID_WORDS) < 0) lo2 = mid + 1;
@@ -54715,7 +54721,7 @@ var ObjectReader = class _ObjectReader {
   share() {
     return {
       dir: this.dir,
-      packs: this.packs.filter((p2) => p2.idx && p2.bytes).map((p2) => ({ file: p2.file, idx: p2.idx.buffer, bytes: p2.bytes.buffer }))
+      packs: this.packs.filter((p2) => p2.idx && p2.bytes).map((p2) => ({ file: p2.file, idx: p2.idx.buffer, starts: p2.starts.buffer, bytes: p2.bytes.buffer }))
     };
   }
   adopt(shared2) {
@@ -54723,7 +54729,8 @@ var ObjectReader = class _ObjectReader {
     const bytes = Buffer.from(shared2.bytes);
     const fanout = parseFanout(shared2.file, idx);
     const idxFile = shared2.file.replace(/\.pack$/, ".idx");
-    this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, bytes, bases: new Recent(BASES) });
+    const starts = new Uint32Array(shared2.starts);
+    this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) });
     this.known.add(idxFile);
   }
   /** Opens the packs not seen yet; returns whether there were any. */

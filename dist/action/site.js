@@ -11627,6 +11627,7 @@ function openPack(idxFile, bulk, window) {
     const pack = { file, fd, idxFd, size, count: fanout[255], fanout, window, bases: new Recent(BASES) };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size);
+      pack.starts = prefixStarts(pack.idx, pack.count);
       pack.bytes = readShared(file, size);
     }
     return pack;
@@ -11661,7 +11662,7 @@ function lowerBound(pack, oid) {
   const first = oid[0];
   let lo = first === 0 ? 0 : pack.fanout[first - 1];
   const end = pack.fanout[first];
-  if (pack.idx) return [lowerBoundInMemory(pack.idx, lo, end, oid), end, void 0];
+  if (pack.idx) return [lowerBoundInMemory(pack.idx, pack.starts, lo, end, oid), end, void 0];
   let hi = end;
   let loKey = 0;
   let hiKey = 1;
@@ -11694,19 +11695,24 @@ function compareAt(idx, i, words) {
   return 0;
 }
 var OID_WORDS = new Uint32Array(5);
-function lowerBoundInMemory(idx, lo, hi, oid) {
-  for (let w = 0; w < 5; w++) OID_WORDS[w] = oid.readUInt32BE(w * 4);
-  const size = hi - lo;
-  if (size > 64) {
-    const guess = lo + Math.floor(size * (OID_WORDS[0] & 16777215) / 16777216);
-    const spread = 4 * Math.ceil(Math.sqrt(size)) + 16;
-    const a = Math.max(lo, guess - spread);
-    const b = Math.min(hi, guess + spread);
-    if ((a === lo || compareAt(idx, a, OID_WORDS) <= 0) && (b === hi || compareAt(idx, b, OID_WORDS) >= 0)) {
-      lo = a;
-      hi = b;
-    }
+var prefixBits = (count2) => Math.min(24, Math.max(8, Math.floor(Math.log2(Math.max(1, count2)))));
+function prefixStarts(idx, count2) {
+  const bits = prefixBits(count2);
+  const starts = new Uint32Array(new SharedArrayBuffer(((1 << bits) + 1) * 4));
+  const shift = 32 - bits;
+  let slot = 0;
+  for (let i = 0; i < count2; i++) {
+    const prefix = idx.readUInt32BE(OID_START + i * 20) >>> shift;
+    while (slot <= prefix) starts[slot++] = i;
   }
+  starts.fill(count2, slot);
+  return starts;
+}
+function lowerBoundInMemory(idx, starts, lo, hi, oid) {
+  for (let w = 0; w < 5; w++) OID_WORDS[w] = oid.readUInt32BE(w * 4);
+  const slot = OID_WORDS[0] >>> Math.clz32(starts.length - 1) + 1;
+  lo = Math.min(hi, Math.max(lo, starts[slot]));
+  hi = Math.max(lo, Math.min(hi, starts[slot + 1]));
   while (lo < hi) {
     const mid = lo + hi >>> 1;
     if (compareAt(idx, mid, OID_WORDS) < 0) lo = mid + 1;
@@ -11816,7 +11822,7 @@ var ObjectReader = class _ObjectReader {
   share() {
     return {
       dir: this.dir,
-      packs: this.packs.filter((p) => p.idx && p.bytes).map((p) => ({ file: p.file, idx: p.idx.buffer, bytes: p.bytes.buffer }))
+      packs: this.packs.filter((p) => p.idx && p.bytes).map((p) => ({ file: p.file, idx: p.idx.buffer, starts: p.starts.buffer, bytes: p.bytes.buffer }))
     };
   }
   adopt(shared) {
@@ -11824,7 +11830,8 @@ var ObjectReader = class _ObjectReader {
     const bytes = Buffer.from(shared.bytes);
     const fanout = parseFanout(shared.file, idx);
     const idxFile = shared.file.replace(/\.pack$/, ".idx");
-    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, bytes, bases: new Recent(BASES) });
+    const starts = new Uint32Array(shared.starts);
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) });
     this.known.add(idxFile);
   }
   /** Opens the packs not seen yet; returns whether there were any. */
