@@ -11722,7 +11722,8 @@ function lowerBoundInMemory(idx, starts, lo, hi, oid) {
 }
 function findInPack(pack, oid) {
   const [found, end, id] = lowerBound(pack, oid);
-  if (found >= end || (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1;
+  if (found >= end) return -1;
+  if (pack.idx ? compareAt(pack.idx, found, OID_WORDS) !== 0 : (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1;
   const offStart = OID_START + pack.count * 24;
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0);
   if (!(offset & 2147483648)) return offset;

@@ -314,7 +314,9 @@ function lowerBoundInMemory(idx: Buffer, starts: Uint32Array, lo: number, hi: nu
 /** Pack offset of `oid` (20 raw bytes), or -1. */
 function findInPack(pack: Pack, oid: Buffer): number {
   const [found, end, id] = lowerBound(pack, oid)
-  if (found >= end || (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1
+  if (found >= end) return -1
+  // An index in memory is compared in place, with the words lowerBoundInMemory just made of `oid`.
+  if (pack.idx ? compareAt(pack.idx, found, OID_WORDS) !== 0 : (id ?? idsOf(pack, found, found + 1)).compare(oid) !== 0) return -1
   const offStart = OID_START + pack.count * 24
   const offset = pack.idx ? pack.idx.readUInt32BE(offStart + found * 4) : readAt(pack.idxFd, offStart + found * 4, 4).readUInt32BE(0)
   if (!(offset & 0x80000000)) return offset
