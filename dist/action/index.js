@@ -54526,6 +54526,9 @@ function openPack(idxFile, bulk, window2) {
     const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, window: window2, bases: new Recent(BASES) };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs3.fstatSync(idxFd).size);
+      if (pack.idx.length < OID_START + pack.count * 28 + 40) {
+        throw new WharfError("IO", `${idxFile} is shorter than the ${pack.count} objects it counts need`, corruptHint);
+      }
       pack.starts = prefixStarts(pack.idx, pack.count);
       pack.bytes = readShared(file, size);
     }
@@ -54628,6 +54631,7 @@ function findInPack(pack, oid) {
   if (!(offset & 2147483648)) return offset;
   const large = offStart + pack.count * 4 + (offset & 2147483647) * 8;
   const bytes = pack.idx ? pack.idx.subarray(large, large + 8) : readAt(pack.idxFd, large, 8);
+  if (bytes.length < 8) throw new WharfError("IO", `${pack.file.replace(/\.pack$/, ".idx")} ends early`, corruptHint);
   return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
 }
 function matchInPack(pack, prefix, limit) {

@@ -11627,6 +11627,9 @@ function openPack(idxFile, bulk, window) {
     const pack = { file, fd, idxFd, size, count: fanout[255], fanout, window, bases: new Recent(BASES) };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size);
+      if (pack.idx.length < OID_START + pack.count * 28 + 40) {
+        throw new WharfError("IO", `${idxFile} is shorter than the ${pack.count} objects it counts need`, corruptHint);
+      }
       pack.starts = prefixStarts(pack.idx, pack.count);
       pack.bytes = readShared(file, size);
     }
@@ -11729,6 +11732,7 @@ function findInPack(pack, oid) {
   if (!(offset & 2147483648)) return offset;
   const large = offStart + pack.count * 4 + (offset & 2147483647) * 8;
   const bytes = pack.idx ? pack.idx.subarray(large, large + 8) : readAt(pack.idxFd, large, 8);
+  if (bytes.length < 8) throw new WharfError("IO", `${pack.file.replace(/\.pack$/, ".idx")} ends early`, corruptHint);
   return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
 }
 function matchInPack(pack, prefix, limit) {

@@ -179,6 +179,10 @@ function openPack(idxFile: string, bulk: boolean, window: number): Pack {
     const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Recent(BASES) }
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
+      // Ids, CRCs and offsets (20 + 4 + 4 bytes each), then the two checksums: what every lookup in memory may read.
+      if (pack.idx.length < OID_START + pack.count * 28 + 40) {
+        throw new WharfError('IO', `${idxFile} is shorter than the ${pack.count} objects it counts need`, corruptHint)
+      }
       pack.starts = prefixStarts(pack.idx, pack.count)
       pack.bytes = readShared(file, size)
     }
@@ -322,6 +326,7 @@ function findInPack(pack: Pack, oid: Buffer): number {
   if (!(offset & 0x80000000)) return offset
   const large = offStart + pack.count * 4 + (offset & 0x7fffffff) * 8
   const bytes = pack.idx ? pack.idx.subarray(large, large + 8) : readAt(pack.idxFd, large, 8)
+  if (bytes.length < 8) throw new WharfError('IO', `${pack.file.replace(/\.pack$/, '.idx')} ends early`, corruptHint)
   return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4)
 }
 

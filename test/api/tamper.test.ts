@@ -132,6 +132,41 @@ describe('the object reader', () => {
     }
   })
 
+  it('refuses a pack index held in memory whose ids are out of order, or that is shorter than it counts, with an error and no read past its end', async () => {
+    const own = await tempDir('wharf-tamper-idx-')
+    execFileSync('git', ['init', '-q', own])
+    const blobs = ['first\n', 'second\n', 'third\n'].map((text) => Buffer.from(text))
+    writePack(own, blobs.map((data) => ({ oid: blobId(data), data })))
+    const packDir = path.join(own, '.git/objects/pack')
+    const idxFile = path.join(packDir, fs.readdirSync(packDir).find((f) => f.endsWith('.idx'))!)
+    const honest = fs.readFileSync(idxFile)
+    const errorOf = (read: () => unknown): unknown => {
+      try {
+        read()
+      } catch (e) {
+        return e
+      }
+      return undefined
+    }
+    const idsStart = 8 + 256 * 4
+    // The first and last ids swapped: a lookup goes astray and finds nothing, or an object that is not what it asked for.
+    const swapped = Buffer.from(honest)
+    honest.copy(swapped, idsStart, idsStart + 40, idsStart + 60)
+    honest.copy(swapped, idsStart + 40, idsStart, idsStart + 20)
+    fs.writeFileSync(idxFile, swapped)
+    const reader = new ObjectReader(own, true)
+    try {
+      const errors = blobs.map((data) => errorOf(() => reader.read(blobId(data).toString('hex'))))
+      expect(errors.filter(Boolean).length).toBeGreaterThan(0)
+      for (const error of errors.filter(Boolean)) expect(error).toMatchObject({ code: 'IO', message: expect.stringMatching(/is missing|does not hash to its id/) })
+    } finally {
+      reader.close()
+    }
+    // Cut after the ids: the offsets every lookup reads are gone.
+    fs.writeFileSync(idxFile, honest.subarray(0, idsStart + 60))
+    expect(errorOf(() => new ObjectReader(own, true))).toMatchObject({ code: 'IO', message: expect.stringMatching(/is shorter than the 3 objects it counts need/) })
+  })
+
   it('refuses an object rebuilt from a delta whose base was altered', () => {
     const base = Buffer.from(`{"name":"acme:util","version":"2.0.0","description":"${'a utility '.repeat(8)}"}\n`)
     const result = Buffer.from(base.toString().replace('2.0.0', '2.0.1'))
