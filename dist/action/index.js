@@ -60291,10 +60291,15 @@ function escapeHtml(text2) {
 var SPECIAL = /[&<>"']/;
 var SPECIALS = /[&<>"']/g;
 function render(value) {
-  if (value === null || value === void 0 || value === false || value === true) return "";
+  if (typeof value === "string") return escapeHtml(value);
   if (value instanceof Html) return value.text;
-  if (Array.isArray(value)) return value.map(render).join("");
-  return escapeHtml(String(value));
+  if (typeof value === "number") return String(value);
+  if (Array.isArray(value)) {
+    let out = "";
+    for (const item of value) out += render(item);
+    return out;
+  }
+  return "";
 }
 function html(strings, ...values) {
   let out = strings[0];
@@ -60306,6 +60311,15 @@ function trusted(text2) {
 }
 function safeUrl(url2) {
   if (!url2) return void 0;
+  if (checked.has(url2)) return checked.get(url2);
+  if (checked.size >= CHECKED_MAX) checked.clear();
+  const safe = checkUrl(url2);
+  checked.set(url2, safe);
+  return safe;
+}
+var checked = /* @__PURE__ */ new Map();
+var CHECKED_MAX = 1024;
+function checkUrl(url2) {
   let parsed;
   try {
     parsed = new URL(url2);
@@ -60374,7 +60388,7 @@ function shellOf(path24, current, name) {
 ${current === "home" ? "" : html`<form class="quick" role="search" action="${to3(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
     bottom: html`<footer class="bottom">
-<p>${name} is a <a href="${to3(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to3("config.json")}">config.json</a> · <a href="${to3("api/v1/stats")}">stats</a> · <a href="${to3("api/v1/feed/head.json")}">change feed</a> · <a href="${to3("snapshot.json")}">signed snapshot</a></p>
+<p>${name} is a <a href="${to3(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to3("config.json")}">config.json</a> &middot; <a href="${to3("api/v1/stats")}">stats</a> &middot; <a href="${to3("api/v1/feed/head.json")}">change feed</a> &middot; <a href="${to3("snapshot.json")}">signed snapshot</a></p>
 </footer>`
   };
   if (shells.size >= MAX_SHELLS) shells.clear();
@@ -60390,7 +60404,7 @@ function renderPage(options2) {
 <meta http-equiv="Content-Security-Policy" content="${trusted(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${options2.title}</title>
+<title>${[...options2.title, options2.context.registry.name].map((part, i2) => html`${i2 ? trusted(" &middot; ") : ""}${part}`)}</title>
 <meta name="description" content="${options2.description}">
 ${shell.head}
 ${options2.script ? html`<script src="${linkTo(options2.path, SCRIPT)}" defer></script>\n` : ""}</head>
@@ -60456,14 +60470,14 @@ ${newest.length ? html`<ol class="plain">${newest}</ol>` : html`<p>Nothing publi
 [registries.wharf]
 index = "sparse+${context.baseUrl}/cargo/"</code></pre>
 </section>`;
-  return renderPage({ path: HOME, title: context.registry.name, description: `${context.registry.name}: a registry of WebAssembly components and Rust crates`, context, main, current: "home", script: true });
+  return renderPage({ path: HOME, title: [], description: `${context.registry.name}: a registry of WebAssembly components and Rust crates`, context, main, current: "home", script: true });
 }
 function namespacesHtml(context, namespaces) {
   const to3 = (target2) => linkTo(NAMESPACES, target2);
   const main = html`<h1>Namespaces</h1>
 <p class="lede">${plural(namespaces.length, "namespace")}. Each is owned by the people it lists, who alone publish in it.</p>
 ${namespaces.length ? html`<ul class="columns-list">${namespaces.map((ns2) => html`<li><a href="${to3(namespacePage(ns2))}">${ns2}</a></li>`)}</ul>` : html`<p>None yet.</p>`}`;
-  return renderPage({ path: NAMESPACES, title: `Namespaces · ${context.registry.name}`, description: `Every namespace of ${context.registry.name}`, context, main, current: "namespaces" });
+  return renderPage({ path: NAMESPACES, title: ["Namespaces"], description: `Every namespace of ${context.registry.name}`, context, main, current: "namespaces" });
 }
 function publishHtml(context) {
   const base = context.baseUrl;
@@ -60500,13 +60514,13 @@ cargo publish --registry wharf`)}
 <section aria-labelledby="rules-title">
 <h2 id="rules-title">What the gate asks</h2>
 <ul>
-<li>Names are lower case: <code>&lt;namespace&gt;:&lt;name&gt;</code>, segments of a–z, 0–9 and single hyphens; versions are SemVer 2.0 and never change once published (yank instead).</li>
+<li>Names are lower case: <code>&lt;namespace&gt;:&lt;name&gt;</code>, segments of a&ndash;z, 0&ndash;9 and single hyphens; versions are SemVer 2.0 and never change once published (yank instead).</li>
 <li>The record is signed by a key its namespace held before the submission.</li>
 <li>Every artifact is fetched and must match its SHA-256 and size, and be valid wasm (a component when it says so).</li>
 <li>Dependencies name packages that exist, with valid ranges.</li>
 </ul>
 </section>`;
-  return renderPage({ path: PUBLISH, title: `How to publish · ${context.registry.name}`, description: `How to publish a component or crate to ${context.registry.name}`, context, main, current: "publish" });
+  return renderPage({ path: PUBLISH, title: ["How to publish"], description: `How to publish a component or crate to ${context.registry.name}`, context, main, current: "publish" });
 }
 function renderAggregatePages(input) {
   return [
@@ -60530,7 +60544,7 @@ ${file.description ? html`<p class="lede">${file.description}</p>` : ""}
 <dl class="facts">
 <dt>Created</dt><dd><time datetime="${file.created_at}">${formatDate(file.created_at)}</time></dd>
 ${file.authority ? html`<dt>Authority</dt><dd>${file.authority}</dd>` : ""}
-<dt>Files</dt><dd><a href="${to3(`index/namespaces/${file.namespace}.json`)}">namespace file</a> · <a href="${to3(`api/v1/namespaces/${file.namespace}`)}">API document</a></dd>
+<dt>Files</dt><dd><a href="${to3(`index/namespaces/${file.namespace}.json`)}">namespace file</a> &middot; <a href="${to3(`api/v1/namespaces/${file.namespace}`)}">API document</a></dd>
 </dl>
 <section aria-labelledby="packages-title"><h2 id="packages-title">Packages (${input.packages.length})</h2>
 ${input.packages.length ? html`<ul class="columns-list">${input.packages.map((id) => html`<li><a href="${to3(packagePage(id))}">${id}</a></li>`)}</ul>` : html`<p>None yet.</p>`}
@@ -60541,7 +60555,7 @@ ${owners.length ? html`<ul>${owners}</ul>` : html`<p>None listed.</p>`}
 <section aria-labelledby="keys-title"><h2 id="keys-title">Signing keys</h2>
 <div class="scroll" role="region" aria-label="Signing keys" tabindex="0"><table><thead><tr><th scope="col">Key id</th><th scope="col">Algorithm</th><th scope="col">Added</th><th scope="col">State</th></tr></thead><tbody>${keys}</tbody></table></div>
 </section>`;
-  return [{ path: path24, bytes: renderPage({ path: path24, title: `${file.namespace} · ${context.registry.name}`, description: `Packages, owners and keys of the namespace ${file.namespace}`, context, main }) }];
+  return [{ path: path24, bytes: renderPage({ path: path24, title: [file.namespace], description: `Packages, owners and keys of the namespace ${file.namespace}`, context, main }) }];
 }
 
 // src/site/package.ts
@@ -61875,6 +61889,18 @@ function targetStatus(matrix, name) {
 // src/site/package.ts
 var CHART_VERSIONS = 24;
 var DESCRIPTION_MAX = 2e3;
+function sharedParts(input) {
+  const path24 = packagePage(input.package.id);
+  const ns2 = input.package.namespace;
+  const namespaceLink = html`<a href="${linkTo(path24, namespacePage(ns2))}">${ns2}</a>`;
+  const owners = input.namespace?.owners.length ? html`<ul>${input.namespace.owners.map((o) => html`<li>${ownerText(o)}</li>`)}</ul>` : html`<p>No owners listed.</p>`;
+  return {
+    crumbs: html`<p class="crumbs">${namespaceLink} / <a href="${linkTo(path24, path24)}">${input.package.id}</a></p>`,
+    namespaceLink,
+    owners: html`<p>Owners of ${namespaceLink}:</p>${owners}`,
+    keys: /* @__PURE__ */ new Map()
+  };
+}
 var to = (ctx, target2) => linkTo(ctx.path, target2);
 function packageLinkFrom(from, id) {
   return checkPackageId(id) === void 0 ? html`<a href="${linkTo(from, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`;
@@ -61930,7 +61956,7 @@ ${row("License", record.license ?? "not stated")}
 ${row("Repository", record.repository ? externalLink(record.repository) : void 0)}
 ${row("Homepage", record.homepage ? externalLink(record.homepage) : void 0)}
 ${row("Published", html`<time datetime="${record.published_at}">${formatDate(record.published_at)}</time> by ${record.publisher.login}`)}
-${row("Namespace", html`<a href="${to(ctx, namespacePage(ctx.input.package.namespace))}">${ctx.input.package.namespace}</a>`)}
+${row("Namespace", ctx.shared.namespaceLink)}
 ${row("Crate", record.crate?.name)}
 ${row("Keywords", record.keywords?.length ? record.keywords.join(", ") : void 0)}
 ${row("Source", record.source ? html`${externalLink(record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ""}` : void 0)}
@@ -61971,7 +61997,7 @@ function matrixSection(ctx, entry) {
   );
   const blame = matrix.targets.flatMap(
     (t) => t.blame.map(
-      (b3) => html`<li><strong>${b3.crate}${b3.version ? ` ${b3.version}` : ""}</strong> broke the ${b3.stage} on <span class="mono">${t.target}</span>${b3.path.length > 1 ? html` (via ${b3.path.join(" → ")})` : ""}: <span class="mono">${b3.error}</span>${b3.hint ? html`<br><span class="hint">Hint: ${b3.hint}</span>` : ""}</li>`
+      (b3) => html`<li><strong>${b3.crate}${b3.version ? ` ${b3.version}` : ""}</strong> broke the ${b3.stage} on <span class="mono">${t.target}</span>${b3.path.length > 1 ? html` (via ${b3.path.map((step, i2) => html`${i2 ? trusted(" &rarr; ") : ""}${step}`)})` : ""}: <span class="mono">${b3.error}</span>${b3.hint ? html`<br><span class="hint">Hint: ${b3.hint}</span>` : ""}</li>`
     )
   );
   const failures = matrix.targets.filter((t) => t.firstFailure).map((t) => html`<li><span class="mono">${t.target}</span>: <span class="mono">${t.firstFailure}</span></li>`);
@@ -62022,17 +62048,21 @@ function dependencies(ctx, entry) {
 }
 function signature(ctx, entry, namespace) {
   const keys = entry.record.signature.signatures.map((s3) => {
-    const listed = namespace?.keys.find((k2) => k2.id === s3.keyid);
-    const state = !listed ? "not among the namespace’s keys now" : listed.revoked ? `revoked ${formatDate(listed.revoked)}` : `a key of ${ctx.input.package.namespace} since ${formatDate(listed.added)}`;
-    return html`<li><span class="mono">${s3.keyid}</span> <span class="muted">(${state})</span></li>`;
+    let item = ctx.shared.keys.get(s3.keyid);
+    if (!item) {
+      const listed = namespace?.keys.find((k2) => k2.id === s3.keyid);
+      const state = !listed ? "not among the namespace's keys now" : listed.revoked ? `revoked ${formatDate(listed.revoked)}` : `a key of ${ctx.input.package.namespace} since ${formatDate(listed.added)}`;
+      item = html`<li><span class="mono">${s3.keyid}</span> <span class="muted">(${state})</span></li>`;
+      ctx.shared.keys.set(s3.keyid, item);
+    }
+    return item;
   });
-  const owners = namespace?.owners.length ? html`<ul>${namespace.owners.map((o) => html`<li>${ownerText(o)}</li>`)}</ul>` : html`<p>No owners listed.</p>`;
   return section(
     "signature",
     "Signature and owners",
     html`<p>The record is signed (Ed25519, DSSE) with key${keys.length === 1 ? "" : "s"}:</p><ul>${keys}</ul>
-<p>Owners of <a href="${to(ctx, namespacePage(ctx.input.package.namespace))}">${ctx.input.package.namespace}</a>:</p>${owners}
-<p class="muted">Files: <a href="${to(ctx, entry.file.path)}">signed record</a>${entry.yank ? html` · <a href="${to(ctx, entry.yank.file.path)}">yank notice</a>` : ""} · <a href="${to(ctx, `api/v1/packages/${entry.record.name}/${entry.version}`)}">API document</a></p>`
+${ctx.shared.owners}
+<p class="muted">Files: <a href="${to(ctx, entry.file.path)}">signed record</a>${entry.yank ? html` &middot; <a href="${to(ctx, entry.yank.file.path)}">yank notice</a>` : ""} &middot; <a href="${to(ctx, `api/v1/packages/${entry.record.name}/${entry.version}`)}">API document</a></p>`
   );
 }
 function badgeTargets(input, matrices) {
@@ -62101,7 +62131,7 @@ function children(ctx) {
   return section("nested", "Nested packages", html`<ul>${ctx.input.children.map((c) => html`<li>${packageLink(ctx, c)}</li>`)}</ul>`);
 }
 function heading(ctx, entry, title) {
-  return html`<p class="crumbs"><a href="${to(ctx, namespacePage(ctx.input.package.namespace))}">${ctx.input.package.namespace}</a> / <a href="${to(ctx, packagePage(ctx.input.package.id))}">${ctx.input.package.id}</a></p>
+  return html`${ctx.shared.crumbs}
 <h1>${title} <span class="kind">${entry.record.kind}</span></h1>
 <p class="lede">${clip(entry.record.description, DESCRIPTION_MAX) || "No description."}</p>`;
 }
@@ -62122,7 +62152,7 @@ ${charts(ctx)}
 ${signature(ctx, latest, ctx.input.namespace)}
 ${dependencies(ctx, latest)}
 ${trusted(DEPENDENTS_SLOT)}`;
-  const page = renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main });
+  const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main });
   const parts = page.split(DEPENDENTS_SLOT);
   if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`);
   return { id: pkg.id, path: ctx.path, head: parts[0], tail: parts[1] };
@@ -62139,7 +62169,7 @@ ${matrixSection(ctx, entry)}
 ${witSection(ctx, entry)}
 ${dependencies(ctx, entry)}
 ${signature(ctx, entry, ctx.input.namespace)}`;
-  return renderPage({ path: ctx.path, title: `${pkg.id}@${entry.version} · ${ctx.input.context.registry.name}`, description: clip(entry.record.description, 160), context: ctx.input.context, main });
+  return renderPage({ path: ctx.path, title: [`${pkg.id}@${entry.version}`], description: clip(entry.record.description, 160), context: ctx.input.context, main });
 }
 function renderPackage(input) {
   const pkg = input.package;
@@ -62147,7 +62177,8 @@ function renderPackage(input) {
   const latestId = latestVersion(pkg);
   const latest = pkg.versions.find((v2) => v2.version === latestId) ?? pkg.versions[pkg.versions.length - 1];
   const files = [];
-  const page = (path24) => ({ input, path: path24, matrices });
+  const shared2 = sharedParts(input);
+  const page = (path24) => ({ input, path: path24, matrices, shared: shared2 });
   const open2 = packagePageHtml(page(packagePage(pkg.id)), latest);
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) });
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && import_semver3.default.prerelease(latestId) !== null) });
@@ -62160,7 +62191,7 @@ function closePackagePage(open2, list) {
 }
 
 // src/site/index.ts
-var SITE_FORMAT = "wharf-site/3";
+var SITE_FORMAT = "wharf-site/4";
 var asset = (name) => fs13.readFileSync(new URL(`./assets/${name}`, import.meta.url));
 var ASSETS = [
   { path: STYLESHEET, bytes: asset("site.css") },

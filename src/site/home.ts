@@ -60,7 +60,7 @@ ${newest.length ? html`<ol class="plain">${newest}</ol>` : html`<p>Nothing publi
 [registries.wharf]
 index = "sparse+${context.baseUrl}/cargo/"</code></pre>
 </section>`
-  return renderPage({ path: HOME, title: context.registry.name, description: `${context.registry.name}: a registry of WebAssembly components and Rust crates`, context, main, current: 'home', script: true })
+  return renderPage({ path: HOME, title: [], description: `${context.registry.name}: a registry of WebAssembly components and Rust crates`, context, main, current: 'home', script: true })
 }
 
 function namespacesHtml(context: PageContext, namespaces: string[]): string {
@@ -68,7 +68,7 @@ function namespacesHtml(context: PageContext, namespaces: string[]): string {
   const main = html`<h1>Namespaces</h1>
 <p class="lede">${plural(namespaces.length, 'namespace')}. Each is owned by the people it lists, who alone publish in it.</p>
 ${namespaces.length ? html`<ul class="columns-list">${namespaces.map((ns) => html`<li><a href="${to(namespacePage(ns))}">${ns}</a></li>`)}</ul>` : html`<p>None yet.</p>`}`
-  return renderPage({ path: NAMESPACES, title: `Namespaces · ${context.registry.name}`, description: `Every namespace of ${context.registry.name}`, context, main, current: 'namespaces' })
+  return renderPage({ path: NAMESPACES, title: ['Namespaces'], description: `Every namespace of ${context.registry.name}`, context, main, current: 'namespaces' })
 }
 
 function publishHtml(context: PageContext): string {
@@ -98,13 +98,13 @@ ${block('Publish over HTTP', `npx wharf publish calc.wasm --name acme:calc --ver
 <section aria-labelledby="rules-title">
 <h2 id="rules-title">What the gate asks</h2>
 <ul>
-<li>Names are lower case: <code>&lt;namespace&gt;:&lt;name&gt;</code>, segments of a–z, 0–9 and single hyphens; versions are SemVer 2.0 and never change once published (yank instead).</li>
+<li>Names are lower case: <code>&lt;namespace&gt;:&lt;name&gt;</code>, segments of a&ndash;z, 0&ndash;9 and single hyphens; versions are SemVer 2.0 and never change once published (yank instead).</li>
 <li>The record is signed by a key its namespace held before the submission.</li>
 <li>Every artifact is fetched and must match its SHA-256 and size, and be valid wasm (a component when it says so).</li>
 <li>Dependencies name packages that exist, with valid ranges.</li>
 </ul>
 </section>`
-  return renderPage({ path: PUBLISH, title: `How to publish · ${context.registry.name}`, description: `How to publish a component or crate to ${context.registry.name}`, context, main, current: 'publish' })
+  return renderPage({ path: PUBLISH, title: ['How to publish'], description: `How to publish a component or crate to ${context.registry.name}`, context, main, current: 'publish' })
 }
 
 /** Home, the list of namespaces and the page on publishing. */
@@ -133,7 +133,7 @@ ${file.description ? html`<p class="lede">${file.description}</p>` : ''}
 <dl class="facts">
 <dt>Created</dt><dd><time datetime="${file.created_at}">${formatDate(file.created_at)}</time></dd>
 ${file.authority ? html`<dt>Authority</dt><dd>${file.authority}</dd>` : ''}
-<dt>Files</dt><dd><a href="${to(`index/namespaces/${file.namespace}.json`)}">namespace file</a> · <a href="${to(`api/v1/namespaces/${file.namespace}`)}">API document</a></dd>
+<dt>Files</dt><dd><a href="${to(`index/namespaces/${file.namespace}.json`)}">namespace file</a> &middot; <a href="${to(`api/v1/namespaces/${file.namespace}`)}">API document</a></dd>
 </dl>
 <section aria-labelledby="packages-title"><h2 id="packages-title">Packages (${input.packages.length})</h2>
 ${input.packages.length ? html`<ul class="columns-list">${input.packages.map((id) => html`<li><a href="${to(packagePage(id))}">${id}</a></li>`)}</ul>` : html`<p>None yet.</p>`}
@@ -144,5 +144,5 @@ ${owners.length ? html`<ul>${owners}</ul>` : html`<p>None listed.</p>`}
 <section aria-labelledby="keys-title"><h2 id="keys-title">Signing keys</h2>
 <div class="scroll" role="region" aria-label="Signing keys" tabindex="0"><table><thead><tr><th scope="col">Key id</th><th scope="col">Algorithm</th><th scope="col">Added</th><th scope="col">State</th></tr></thead><tbody>${keys}</tbody></table></div>
 </section>`
-  return [{ path, bytes: renderPage({ path, title: `${file.namespace} · ${context.registry.name}`, description: `Packages, owners and keys of the namespace ${file.namespace}`, context, main }) }]
+  return [{ path, bytes: renderPage({ path, title: [file.namespace], description: `Packages, owners and keys of the namespace ${file.namespace}`, context, main }) }]
 }

@@ -24,11 +24,18 @@ const SPECIALS = /[&<>"']/g
 
 type Value = Html | string | number | boolean | null | undefined | readonly Value[]
 
+/** Strings and markup first: they are nearly every value a page holds. */
 function render(value: Value): string {
-  if (value === null || value === undefined || value === false || value === true) return ''
+  if (typeof value === 'string') return escapeHtml(value)
   if (value instanceof Html) return value.text
-  if (Array.isArray(value)) return value.map(render).join('')
-  return escapeHtml(String(value))
+  // A number's text holds no special character.
+  if (typeof value === 'number') return String(value)
+  if (Array.isArray(value)) {
+    let out = ''
+    for (const item of value as readonly Value[]) out += render(item)
+    return out
+  }
+  return ''
 }
 
 /** Tagged template: `html\`<p>${text}</p>\`` escapes `text`; nested `html` values, arrays of them, and nothing for null/undefined/booleans. */
@@ -49,6 +56,17 @@ export function trusted(text: string): Html {
  */
 export function safeUrl(url: string | undefined): string | undefined {
   if (!url) return undefined
+  // Every version of a package names the same repository: parsed once, not once per page.
+  if (checked.has(url)) return checked.get(url)
+  if (checked.size >= CHECKED_MAX) checked.clear()
+  const safe = checkUrl(url)
+  checked.set(url, safe)
+  return safe
+}
+const checked = new Map<string, string | undefined>()
+const CHECKED_MAX = 1024
+
+function checkUrl(url: string): string | undefined {
   let parsed: URL
   try {
     parsed = new URL(url)

@@ -20,7 +20,7 @@ export { BADGE_TARGETS } from './badges.js'
  * Bump when a page's shape changes: an output whose pages are of another
  * format is rebuilt in full rather than left with pages of two versions.
  */
-export const SITE_FORMAT = 'wharf-site/3'
+export const SITE_FORMAT = 'wharf-site/4'
 
 const asset = (name: string) => fs.readFileSync(new URL(`./assets/${name}`, import.meta.url))
 const ASSETS: SiteFile[] = [

@@ -14,7 +14,8 @@ export const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; s
 export interface PageOptions {
   /** Where the page lives (relative to the output root): links are made relative to it. */
   path: string
-  title: string
+  /** The page's own title, most specific first: the registry's name follows (the home page has none but it). */
+  title: readonly string[]
   description: string
   context: PageContext
   main: Html
@@ -52,7 +53,7 @@ function shellOf(path: string, current: PageOptions['current'], name: string): S
 ${current === 'home' ? '' : html`<form class="quick" role="search" action="${to(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
     bottom: html`<footer class="bottom">
-<p>${name} is a <a href="${to(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to('config.json')}">config.json</a> · <a href="${to('api/v1/stats')}">stats</a> · <a href="${to('api/v1/feed/head.json')}">change feed</a> · <a href="${to('snapshot.json')}">signed snapshot</a></p>
+<p>${name} is a <a href="${to(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to('config.json')}">config.json</a> &middot; <a href="${to('api/v1/stats')}">stats</a> &middot; <a href="${to('api/v1/feed/head.json')}">change feed</a> &middot; <a href="${to('snapshot.json')}">signed snapshot</a></p>
 </footer>`,
   }
   if (shells.size >= MAX_SHELLS) shells.clear()
@@ -69,7 +70,7 @@ export function renderPage(options: PageOptions): string {
 <meta http-equiv="Content-Security-Policy" content="${trusted(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${options.title}</title>
+<title>${[...options.title, options.context.registry.name].map((part, i) => html`${i ? trusted(' &middot; ') : ''}${part}`)}</title>
 <meta name="description" content="${options.description}">
 ${shell.head}
 ${options.script ? html`<script src="${linkTo(options.path, SCRIPT)}" defer></script>\n` : ''}</head>

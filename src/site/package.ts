@@ -28,6 +28,33 @@ interface Ctx {
   /** The page being written: every link is relative to it. */
   path: string
   matrices: Map<string, MatrixView | undefined>
+  shared: Shared
+}
+
+/**
+ * What every page of a package shows alike, made once for all of them: its
+ * pages share a directory (`packages/<id>.html` beside `packages/<id>@<version>.html`),
+ * so even their relative links agree.
+ */
+interface Shared {
+  crumbs: Html
+  namespaceLink: Html
+  owners: Html
+  /** A signing key's standing in the namespace, by key id. */
+  keys: Map<string, Html>
+}
+
+function sharedParts(input: PackagePagesInput): Shared {
+  const path = packagePage(input.package.id)
+  const ns = input.package.namespace
+  const namespaceLink = html`<a href="${linkTo(path, namespacePage(ns))}">${ns}</a>`
+  const owners = input.namespace?.owners.length ? html`<ul>${input.namespace.owners.map((o) => html`<li>${ownerText(o)}</li>`)}</ul>` : html`<p>No owners listed.</p>`
+  return {
+    crumbs: html`<p class="crumbs">${namespaceLink} / <a href="${linkTo(path, path)}">${input.package.id}</a></p>`,
+    namespaceLink,
+    owners: html`<p>Owners of ${namespaceLink}:</p>${owners}`,
+    keys: new Map(),
+  }
 }
 
 const to = (ctx: Ctx, target: string) => linkTo(ctx.path, target)
@@ -96,7 +123,7 @@ ${row('License', record.license ?? 'not stated')}
 ${row('Repository', record.repository ? externalLink(record.repository) : undefined)}
 ${row('Homepage', record.homepage ? externalLink(record.homepage) : undefined)}
 ${row('Published', html`<time datetime="${record.published_at}">${formatDate(record.published_at)}</time> by ${record.publisher.login}`)}
-${row('Namespace', html`<a href="${to(ctx, namespacePage(ctx.input.package.namespace))}">${ctx.input.package.namespace}</a>`)}
+${row('Namespace', ctx.shared.namespaceLink)}
 ${row('Crate', record.crate?.name)}
 ${row('Keywords', record.keywords?.length ? record.keywords.join(', ') : undefined)}
 ${row('Source', record.source ? html`${externalLink(record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ''}` : undefined)}
@@ -145,7 +172,7 @@ function matrixSection(ctx: Ctx, entry: VersionEntry): Html {
   const blame = matrix.targets.flatMap((t) =>
     t.blame.map(
       (b) =>
-        html`<li><strong>${b.crate}${b.version ? ` ${b.version}` : ''}</strong> broke the ${b.stage} on <span class="mono">${t.target}</span>${b.path.length > 1 ? html` (via ${b.path.join(' → ')})` : ''}: <span class="mono">${b.error}</span>${b.hint ? html`<br><span class="hint">Hint: ${b.hint}</span>` : ''}</li>`,
+        html`<li><strong>${b.crate}${b.version ? ` ${b.version}` : ''}</strong> broke the ${b.stage} on <span class="mono">${t.target}</span>${b.path.length > 1 ? html` (via ${b.path.map((step, i) => html`${i ? trusted(' &rarr; ') : ''}${step}`)})` : ''}: <span class="mono">${b.error}</span>${b.hint ? html`<br><span class="hint">Hint: ${b.hint}</span>` : ''}</li>`,
     ),
   )
   const failures = matrix.targets.filter((t) => t.firstFailure).map((t) => html`<li><span class="mono">${t.target}</span>: <span class="mono">${t.firstFailure}</span></li>`)
@@ -204,17 +231,21 @@ function dependencies(ctx: Ctx, entry: VersionEntry): Html {
 
 function signature(ctx: Ctx, entry: VersionEntry, namespace: NamespaceFile | undefined): Html {
   const keys = entry.record.signature.signatures.map((s) => {
-    const listed = namespace?.keys.find((k) => k.id === s.keyid)
-    const state = !listed ? 'not among the namespace’s keys now' : listed.revoked ? `revoked ${formatDate(listed.revoked)}` : `a key of ${ctx.input.package.namespace} since ${formatDate(listed.added)}`
-    return html`<li><span class="mono">${s.keyid}</span> <span class="muted">(${state})</span></li>`
+    let item = ctx.shared.keys.get(s.keyid)
+    if (!item) {
+      const listed = namespace?.keys.find((k) => k.id === s.keyid)
+      const state = !listed ? "not among the namespace's keys now" : listed.revoked ? `revoked ${formatDate(listed.revoked)}` : `a key of ${ctx.input.package.namespace} since ${formatDate(listed.added)}`
+      item = html`<li><span class="mono">${s.keyid}</span> <span class="muted">(${state})</span></li>`
+      ctx.shared.keys.set(s.keyid, item)
+    }
+    return item
   })
-  const owners = namespace?.owners.length ? html`<ul>${namespace.owners.map((o) => html`<li>${ownerText(o)}</li>`)}</ul>` : html`<p>No owners listed.</p>`
   return section(
     'signature',
     'Signature and owners',
     html`<p>The record is signed (Ed25519, DSSE) with key${keys.length === 1 ? '' : 's'}:</p><ul>${keys}</ul>
-<p>Owners of <a href="${to(ctx, namespacePage(ctx.input.package.namespace))}">${ctx.input.package.namespace}</a>:</p>${owners}
-<p class="muted">Files: <a href="${to(ctx, entry.file.path)}">signed record</a>${entry.yank ? html` · <a href="${to(ctx, entry.yank.file.path)}">yank notice</a>` : ''} · <a href="${to(ctx, `api/v1/packages/${entry.record.name}/${entry.version}`)}">API document</a></p>`,
+${ctx.shared.owners}
+<p class="muted">Files: <a href="${to(ctx, entry.file.path)}">signed record</a>${entry.yank ? html` &middot; <a href="${to(ctx, entry.yank.file.path)}">yank notice</a>` : ''} &middot; <a href="${to(ctx, `api/v1/packages/${entry.record.name}/${entry.version}`)}">API document</a></p>`,
   )
 }
 
@@ -298,7 +329,7 @@ function children(ctx: Ctx): Html {
 }
 
 function heading(ctx: Ctx, entry: VersionEntry, title: string): Html {
-  return html`<p class="crumbs"><a href="${to(ctx, namespacePage(ctx.input.package.namespace))}">${ctx.input.package.namespace}</a> / <a href="${to(ctx, packagePage(ctx.input.package.id))}">${ctx.input.package.id}</a></p>
+  return html`${ctx.shared.crumbs}
 <h1>${title} <span class="kind">${entry.record.kind}</span></h1>
 <p class="lede">${clip(entry.record.description, DESCRIPTION_MAX) || 'No description.'}</p>`
 }
@@ -322,7 +353,7 @@ ${charts(ctx)}
 ${signature(ctx, latest, ctx.input.namespace)}
 ${dependencies(ctx, latest)}
 ${trusted(DEPENDENTS_SLOT)}`
-  const page = renderPage({ path: ctx.path, title: `${pkg.id} · ${ctx.input.context.registry.name}`, description: clip(latest.record.description, 160), context: ctx.input.context, main })
+  const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main })
   const parts = page.split(DEPENDENTS_SLOT)
   if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`)
   return { id: pkg.id, path: ctx.path, head: parts[0]!, tail: parts[1]! }
@@ -340,7 +371,7 @@ ${matrixSection(ctx, entry)}
 ${witSection(ctx, entry)}
 ${dependencies(ctx, entry)}
 ${signature(ctx, entry, ctx.input.namespace)}`
-  return renderPage({ path: ctx.path, title: `${pkg.id}@${entry.version} · ${ctx.input.context.registry.name}`, description: clip(entry.record.description, 160), context: ctx.input.context, main })
+  return renderPage({ path: ctx.path, title: [`${pkg.id}@${entry.version}`], description: clip(entry.record.description, 160), context: ctx.input.context, main })
 }
 
 /** The package's page (left open for its dependents), one page per version, and its badges. */
@@ -350,7 +381,8 @@ export function renderPackage(input: PackagePagesInput): PackagePages {
   const latestId = latestVersion(pkg)
   const latest = pkg.versions.find((v) => v.version === latestId) ?? pkg.versions[pkg.versions.length - 1]!
   const files: SiteFile[] = []
-  const page = (path: string) => ({ input, path, matrices })
+  const shared = sharedParts(input)
+  const page = (path: string) => ({ input, path, matrices, shared })
   const open = packagePageHtml(page(packagePage(pkg.id)), latest)
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) })
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && semver.prerelease(latestId) !== null) })

@@ -5,7 +5,7 @@
  */
 import type { PageContext } from '../api/index.js'
 import { plural } from './format.js'
-import { html } from './html.js'
+import { html, trusted } from './html.js'
 import { renderPage } from './layout.js'
 import { linkTo, packagePage, versionPage } from './paths.js'
 
@@ -30,11 +30,11 @@ export function renderSearchPage(context: PageContext, query: string, hits: Sear
 <label for="browse-q">Search packages</label>
 <div class="searchbox"><input id="browse-q" name="q" type="search" value="${query}"><button type="submit">Search</button></div>
 </form>
-<p role="status">${plural(total, 'package')}${query ? html` match “${query}”` : ''} · page ${page} of ${pages}</p>
+<p role="status">${plural(total, 'package')}${query ? html` match &ldquo;${query}&rdquo;` : ''} &middot; page ${page} of ${pages}</p>
 <ol class="results">${hits.map(
     (h) =>
-      html`<li><a class="name" href="${to(packagePage(h.name))}">${h.name}</a> <span class="meta"><a href="${to(versionPage(h.name, h.version))}">v${h.version}</a>${h.yanked ? ' (yanked)' : ''} · ${h.kind}</span>${h.description ? html`<p>${h.description}</p>` : ''}</li>`,
+      html`<li><a class="name" href="${to(packagePage(h.name))}">${h.name}</a> <span class="meta"><a href="${to(versionPage(h.name, h.version))}">v${h.version}</a>${h.yanked ? ' (yanked)' : ''} &middot; ${h.kind}</span>${h.description ? html`<p>${h.description}</p>` : ''}</li>`,
   )}</ol>
-<p>${page > 1 ? nav(page - 1, 'Previous page') : ''}${page > 1 && page < pages ? ' · ' : ''}${page < pages ? nav(page + 1, 'Next page') : ''}</p>`
-  return renderPage({ path: BROWSE, title: `${query ? `${query} · ` : ''}Search · ${context.registry.name}`, description: `Packages of ${context.registry.name} matching a search`, context, main })
+<p>${page > 1 ? nav(page - 1, 'Previous page') : ''}${page > 1 && page < pages ? trusted(' &middot; ') : ''}${page < pages ? nav(page + 1, 'Next page') : ''}</p>`
+  return renderPage({ path: BROWSE, title: query ? [query, 'Search'] : ['Search'], description: `Packages of ${context.registry.name} matching a search`, context, main })
 }

@@ -187,6 +187,15 @@ describe('every page of a build', () => {
     expect(broken).toEqual([])
   })
 
+  it('writes its own words in ASCII, characters beyond it as entities: a page is one byte per character unless a publisher wrote otherwise', () => {
+    // Text of one byte per character is what V8 joins, encodes and hashes fastest, on every page of a build.
+    for (const file of ['index.html', 'namespaces.html', 'publish.html', 'namespaces/acme.html', 'packages/acme:calc/fmt.html', 'packages/acme:calc/fmt@0.1.0.html']) {
+      expect(files.get(file)!.toString('latin1'), file).toMatch(/^[\x09\x0a\x20-\x7e]*$/)
+    }
+    expect(files.get('packages/acme:calc/fmt@0.1.0.html')!.toString()).toMatch(/<title>acme:calc\/fmt@0\.1\.0 &middot; [^<]+<\/title>/)
+    expect(files.get('packages/acme:calc.html')!.toString()).toContain('calc 1.2.0 &rarr; rand 0.8.5 &rarr; getrandom 0.2.15')
+  })
+
   it('keeps the home page small: no search data in it', () => {
     expect(files.get('index.html')!.length).toBeLessThan(16_000)
     expect(fs.existsSync(path.join(out, 'api/v1/search-index/index.json'))).toBe(true)
