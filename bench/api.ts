@@ -11,13 +11,16 @@
  *   new package (which also rewrites the package list and its namespace),
  *   and how many files each changed (a count the machine's noise does not move);
  * - `wharf check` of a one-file submission (a signed record of a new
- *   version), in process (median of nine, after one to warm up);
+ *   version), in process (median of nine);
  *
  * and the ratios to the smallest size. The full builds run first, one size
  * after another, and their outputs are kept; the incremental builds and
  * checks then run in rounds over every size in turn, so that what the
- * ratios compare was measured side by side, under the same load and with
- * the same caches, not minutes apart. The builds are of the API alone
+ * ratios compare was measured side by side, under the same load, not
+ * minutes apart. Each round measures each size in a process of its own
+ * (after a run to warm it up, not counted): a registry's process serves one
+ * index, and one process measuring three would have each size's heap and
+ * caches weigh on the others. The builds are of the API alone
  * (`--no-site`): bench/site.ts measures what the site adds. A whole `wharf build-api --since` and
  * `wharf check` process are timed once too: start-up is most of them.
  *
@@ -45,8 +48,9 @@ const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
 const KEPT = fileURLToPath(new URL('../.bench/api/', import.meta.url))
 const ALL_SIZES = [20_000, 200_000, 1_000_000]
 const ROUTINE_SIZES = [20_000, 200_000]
-const INCREMENTAL_RUNS = 9
-const CHECK_RUNS = 9
+/** Rounds over every size, each measuring a size RUNS_PER_ROUND times in a process of its own. */
+const ROUNDS = 3
+const RUNS_PER_ROUND = 3
 const NOW = new Date('2026-06-01T00:00:00Z')
 // A component header: check reads the artifact from the local store and finds a component.
 const COMPONENT = Buffer.from('0061736d0d000100', 'hex')
@@ -84,6 +88,49 @@ async function incrementalOnce(dir: string, out: string, i: number): Promise<{ m
 }
 
 const median = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+
+/** What a probe process measures of one size: incremental builds after appending versions, or checks of a proposal. */
+type Probe =
+  | { kind: 'incremental'; dir: string; out: string; warmUp: number; fresh: number[]; existing: number[] }
+  | { kind: 'check'; dir: string; head: string; runs: number }
+
+type ProbeResult = { fresh: number[]; existing: number[]; written: { fresh: number; existing: number } } | { check: number[] }
+
+/** Measures `probe` in this process, after one run to warm it up. */
+async function runProbe(probe: Probe): Promise<ProbeResult> {
+  if (probe.kind === 'incremental') {
+    await incrementalOnce(probe.dir, probe.out, probe.warmUp)
+    const written = { fresh: 0, existing: 0 }
+    const fresh: number[] = []
+    const existing: number[] = []
+    for (const i of probe.fresh) {
+      const run = await incrementalOnce(probe.dir, probe.out, i)
+      fresh.push(run.ms)
+      written.fresh = run.written
+    }
+    for (const i of probe.existing) {
+      const run = await incrementalOnce(probe.dir, probe.out, i)
+      existing.push(run.ms)
+      written.existing = run.written
+    }
+    return { fresh, existing, written }
+  }
+  const check: number[] = []
+  for (let k = 0; k <= probe.runs; k++) {
+    const started = performance.now()
+    const result = await runCheck({ repo: openRepo(probe.dir), base: MAIN, head: probe.head, author: { login: SYNTHETIC_OWNER } })
+    if (k > 0) check.push(performance.now() - started)
+    if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
+  }
+  return { check }
+}
+
+/** `probe` in a process of its own (this file, run with `--probe`). */
+function probeProcess<T extends ProbeResult>(probe: Probe): T {
+  const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe', JSON.stringify(probe)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+  if (out.status !== 0) throw new Error(`bench probe ${probe.kind} of ${probe.dir} exited ${out.status}: ${out.stderr}`)
+  return JSON.parse(out.stdout.trim().split('\n').pop()!) as T
+}
 
 /** A size under measurement: its index, its built output, and what was measured of it. */
 interface Measured {
@@ -158,19 +205,23 @@ export async function run(): Promise<void> {
     }
 
     // What is compared across sizes is measured side by side, a round at a time over every size, so a noisy
-    // minute or a cold cache falls on all of them rather than on whichever size ran then.
-    for (let k = 0; k < INCREMENTAL_RUNS; k++) {
+    // minute or a cold cache falls on all of them rather than on whichever size ran then. New packages take
+    // versions first..first+8, second versions of them first+10..first+18, and the runs that warm a process up
+    // new packages of the next hundred.
+    for (let round = 0; round < ROUNDS; round++) {
       for (const m of measured) {
-        const { ms, written } = await incrementalOnce(m.dir, m.out, m.first + k)
-        m.fresh.push(ms)
-        m.written.fresh = written
-      }
-    }
-    for (let k = 0; k < INCREMENTAL_RUNS; k++) {
-      for (const m of measured) {
-        const { ms, written } = await incrementalOnce(m.dir, m.out, m.first + 10 + k)
-        m.existing.push(ms)
-        m.written.existing = written
+        const slots = Array.from({ length: RUNS_PER_ROUND }, (_, j) => m.first + round * RUNS_PER_ROUND + j)
+        const result = probeProcess<{ fresh: number[]; existing: number[]; written: { fresh: number; existing: number } }>({
+          kind: 'incremental',
+          dir: m.dir,
+          out: m.out,
+          warmUp: m.first + 100 + round,
+          fresh: slots,
+          existing: slots.map((i) => i + 10),
+        })
+        m.fresh.push(...result.fresh)
+        m.existing.push(...result.existing)
+        m.written = result.written
       }
     }
     for (const m of measured) {
@@ -179,7 +230,7 @@ export async function run(): Promise<void> {
       m.incrementalProcess = timedProcess(['build-api', '--index', m.dir, '--out', m.out, '--since', since, '--no-site'], m.parent)
     }
 
-    // One signed record of a new version of a package that exists, checked against each index; the first round warms up.
+    // One signed record of a new version of a package that exists, checked against each index.
     const slot = syntheticSlot(0)
     const proposals = await Promise.all(
       measured.map(async (m) => {
@@ -188,13 +239,8 @@ export async function run(): Promise<void> {
         return (await publishToIndex(m.repo, { artifact, name: slot.name, version: '9.0.0', privateKey: syntheticPrivatePem(slot.ns), author: SYNTHETIC_OWNER })).head
       }),
     )
-    for (let k = 0; k <= CHECK_RUNS; k++) {
-      for (const [i, m] of measured.entries()) {
-        const started = performance.now()
-        const result = await runCheck({ repo: openRepo(m.dir), base: MAIN, head: proposals[i]!, author: { login: SYNTHETIC_OWNER } })
-        if (k > 0) m.check.push(performance.now() - started)
-        if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
-      }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, m] of measured.entries()) m.check.push(...probeProcess<{ check: number[] }>({ kind: 'check', dir: m.dir, head: proposals[i]!, runs: RUNS_PER_ROUND }).check)
     }
     for (const [i, m] of measured.entries()) m.checkProcess = timedProcess(['check', '--index', m.dir, '--base', MAIN, '--head', proposals[i]!, '--author', SYNTHETIC_OWNER], m.parent)
   } finally {
@@ -228,5 +274,8 @@ export async function run(): Promise<void> {
   console.log(`load average at end: ${load()}; git ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()}, node ${process.version}`)
 }
 
-// `tsx bench/api.ts` runs it alone; bench/index.ts imports it.
-if (import.meta.url === `file://${process.argv[1]}`) await run()
+// `tsx bench/api.ts` runs it alone; bench/index.ts imports it; `--probe <json>` is a process the run measures in.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv[2] === '--probe') console.log(JSON.stringify(await runProbe(JSON.parse(process.argv[3]!) as Probe)))
+  else await run()
+}
