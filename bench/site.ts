@@ -41,6 +41,13 @@ function buildApi(index: string, out: string, site: boolean, since?: string): Ru
   return { wall, cpu: user + sys, rssMb: rss / 1024, written: json.written }
 }
 
+/** The bytes of the files under `out` (the tree its symlink points at), as the disk must take them in. */
+function megabytes(out: string): number {
+  const du = spawnSync('du', ['-sbL', out], { encoding: 'utf8' })
+  if (du.status !== 0) throw new Error(`bench: du ${out} failed: ${du.stderr}`)
+  return Number(du.stdout.split('\t')[0]) / 1e6
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const share = (site: number, api: number) => ((site - api) / api) * 100
 const pct = (site: number, api: number) => `${share(site, api).toFixed(1)}%`
@@ -68,6 +75,8 @@ export async function run(): Promise<void> {
       const api = { wall: median(runs.api.map((r) => r.wall)), cpu: median(runs.api.map((r) => r.cpu)), rss: median(runs.api.map((r) => r.rssMb)) }
       const site = { wall: median(runs.site.map((r) => r.wall)), cpu: median(runs.site.map((r) => r.cpu)), rss: median(runs.site.map((r) => r.rssMb)) }
       // One more version, built incrementally on the outputs of the last round.
+      // What the disk takes in: on a disk (not tmpfs) writing it back is much of a build's wall time.
+      const bytes = { api: megabytes(path.join(parent, `api-${ROUNDS - 1}`)), site: megabytes(path.join(parent, `site-${ROUNDS - 1}`)) }
       const since = await resolveCommit(index.repo, MAIN)
       await appendSynthetic(index.dir, packages * 10, packages * 10 + 1)
       const incApi = buildApi(index.dir, path.join(parent, `api-${ROUNDS - 1}`), false, since)
@@ -75,6 +84,7 @@ export async function run(): Promise<void> {
       rows.push({
         index: `${packages.toLocaleString('en')} packages, ${(packages * 10).toLocaleString('en')} versions`,
         'files (API / with site)': `${runs.api[0]!.written} / ${runs.site[0]!.written}`,
+        'MB written (API / with site)': `${bytes.api.toFixed(0)} / ${bytes.site.toFixed(0)}`,
         'full, API only, s': api.wall.toFixed(1),
         'full, with site, s': site.wall.toFixed(1),
         'site adds (wall)': pct(site.wall, api.wall),
