@@ -94,7 +94,12 @@ type Probe =
   | { kind: 'incremental'; dir: string; out: string; warmUp: number; fresh: number[]; existing: number[] }
   | { kind: 'check'; dir: string; head: string; runs: number }
 
-type ProbeResult = { fresh: number[]; existing: number[]; written: { fresh: number; existing: number } } | { check: number[] }
+interface IncrementalResult {
+  fresh: number[]
+  existing: number[]
+  written: { fresh: number; existing: number }
+}
+type ProbeResult = IncrementalResult | { check: number[] }
 
 /** Measures `probe` in this process, after one run to warm it up. */
 async function runProbe(probe: Probe): Promise<ProbeResult> {
@@ -211,7 +216,7 @@ export async function run(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const m of measured) {
         const slots = Array.from({ length: RUNS_PER_ROUND }, (_, j) => m.first + round * RUNS_PER_ROUND + j)
-        const result = probeProcess<{ fresh: number[]; existing: number[]; written: { fresh: number; existing: number } }>({
+        const result = probeProcess<IncrementalResult>({
           kind: 'incremental',
           dir: m.dir,
           out: m.out,

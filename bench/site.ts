@@ -74,9 +74,9 @@ export async function run(): Promise<void> {
       }
       const api = { wall: median(runs.api.map((r) => r.wall)), cpu: median(runs.api.map((r) => r.cpu)), rss: median(runs.api.map((r) => r.rssMb)) }
       const site = { wall: median(runs.site.map((r) => r.wall)), cpu: median(runs.site.map((r) => r.cpu)), rss: median(runs.site.map((r) => r.rssMb)) }
-      // One more version, built incrementally on the outputs of the last round.
       // What the disk takes in: on a disk (not tmpfs) writing it back is much of a build's wall time.
       const bytes = { api: megabytes(path.join(parent, `api-${ROUNDS - 1}`)), site: megabytes(path.join(parent, `site-${ROUNDS - 1}`)) }
+      // One more version, built incrementally on the outputs of the last round.
       const since = await resolveCommit(index.repo, MAIN)
       await appendSynthetic(index.dir, packages * 10, packages * 10 + 1)
       const incApi = buildApi(index.dir, path.join(parent, `api-${ROUNDS - 1}`), false, since)

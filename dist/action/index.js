@@ -29549,19 +29549,19 @@ If you're a developer and you believe this is a bug in isomorphic-git, please fi
     }
     function join(...args) {
       if (args.length === 0) return ".";
-      let joined;
+      let joined2;
       for (let i2 = 0; i2 < args.length; ++i2) {
         const arg = args[i2].replace(/\\/g, "/");
         if (arg.length === 0) continue;
         if (/^[a-zA-Z]:\//.test(arg)) {
-          joined = arg;
+          joined2 = arg;
         } else {
-          if (joined === void 0) joined = arg;
-          else joined += "/" + arg;
+          if (joined2 === void 0) joined2 = arg;
+          else joined2 += "/" + arg;
         }
       }
-      if (joined === void 0) return ".";
-      return normalize(joined);
+      if (joined2 === void 0) return ".";
+      return normalize(joined2);
     }
     var num3 = (val) => {
       if (typeof val === "number") {
@@ -60309,6 +60309,9 @@ function html(strings, ...values) {
 function trusted(text2) {
   return new Html(text2);
 }
+function joined(parts, separator) {
+  return html`${parts.map((part, i2) => html`${i2 ? trusted(separator) : ""}${part}`)}`;
+}
 function safeUrl(url2) {
   if (!url2) return void 0;
   if (checked.has(url2)) return checked.get(url2);
@@ -60404,7 +60407,7 @@ function renderPage(options2) {
 <meta http-equiv="Content-Security-Policy" content="${trusted(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${[...options2.title, options2.context.registry.name].map((part, i2) => html`${i2 ? trusted(" &middot; ") : ""}${part}`)}</title>
+<title>${joined([...options2.title, options2.context.registry.name], " &middot; ")}</title>
 <meta name="description" content="${options2.description}">
 ${shell.head}
 ${options2.script ? html`<script src="${linkTo(options2.path, SCRIPT)}" defer></script>\n` : ""}</head>
@@ -61997,7 +62000,7 @@ function matrixSection(ctx, entry) {
   );
   const blame = matrix.targets.flatMap(
     (t) => t.blame.map(
-      (b3) => html`<li><strong>${b3.crate}${b3.version ? ` ${b3.version}` : ""}</strong> broke the ${b3.stage} on <span class="mono">${t.target}</span>${b3.path.length > 1 ? html` (via ${b3.path.map((step, i2) => html`${i2 ? trusted(" &rarr; ") : ""}${step}`)})` : ""}: <span class="mono">${b3.error}</span>${b3.hint ? html`<br><span class="hint">Hint: ${b3.hint}</span>` : ""}</li>`
+      (b3) => html`<li><strong>${b3.crate}${b3.version ? ` ${b3.version}` : ""}</strong> broke the ${b3.stage} on <span class="mono">${t.target}</span>${b3.path.length > 1 ? html` (via ${joined(b3.path, " &rarr; ")})` : ""}: <span class="mono">${b3.error}</span>${b3.hint ? html`<br><span class="hint">Hint: ${b3.hint}</span>` : ""}</li>`
     )
   );
   const failures = matrix.targets.filter((t) => t.firstFailure).map((t) => html`<li><span class="mono">${t.target}</span>: <span class="mono">${t.firstFailure}</span></li>`);
@@ -62046,11 +62049,11 @@ function dependencies(ctx, entry) {
     html`<ul class="deps">${deps.map((d) => html`<li>${packageLink(ctx, d.name)} <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ""}</li>`)}</ul>`
   );
 }
-function signature(ctx, entry, namespace) {
+function signature(ctx, entry) {
   const keys = entry.record.signature.signatures.map((s3) => {
     let item = ctx.shared.keys.get(s3.keyid);
     if (!item) {
-      const listed = namespace?.keys.find((k2) => k2.id === s3.keyid);
+      const listed = ctx.input.namespace?.keys.find((k2) => k2.id === s3.keyid);
       const state = !listed ? "not among the namespace's keys now" : listed.revoked ? `revoked ${formatDate(listed.revoked)}` : `a key of ${ctx.input.package.namespace} since ${formatDate(listed.added)}`;
       item = html`<li><span class="mono">${s3.keyid}</span> <span class="muted">(${state})</span></li>`;
       ctx.shared.keys.set(s3.keyid, item);
@@ -62149,7 +62152,7 @@ ${witSection(ctx, latest)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
-${signature(ctx, latest, ctx.input.namespace)}
+${signature(ctx, latest)}
 ${dependencies(ctx, latest)}
 ${trusted(DEPENDENTS_SLOT)}`;
   const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main });
@@ -62168,7 +62171,7 @@ ${artifacts(ctx, entry)}
 ${matrixSection(ctx, entry)}
 ${witSection(ctx, entry)}
 ${dependencies(ctx, entry)}
-${signature(ctx, entry, ctx.input.namespace)}`;
+${signature(ctx, entry)}`;
   return renderPage({ path: ctx.path, title: [`${pkg.id}@${entry.version}`], description: clip(entry.record.description, 160), context: ctx.input.context, main });
 }
 function renderPackage(input) {

@@ -11071,6 +11071,9 @@ function html(strings, ...values) {
 function trusted(text) {
   return new Html(text);
 }
+function joined(parts, separator) {
+  return html`${parts.map((part, i) => html`${i ? trusted(separator) : ""}${part}`)}`;
+}
 function safeUrl(url2) {
   if (!url2) return void 0;
   if (checked.has(url2)) return checked.get(url2);
@@ -11166,7 +11169,7 @@ function renderPage(options) {
 <meta http-equiv="Content-Security-Policy" content="${trusted(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${[...options.title, options.context.registry.name].map((part, i) => html`${i ? trusted(" &middot; ") : ""}${part}`)}</title>
+<title>${joined([...options.title, options.context.registry.name], " &middot; ")}</title>
 <meta name="description" content="${options.description}">
 ${shell.head}
 ${options.script ? html`<script src="${linkTo(options.path, SCRIPT)}" defer></script>\n` : ""}</head>
@@ -16449,7 +16452,7 @@ function matrixSection(ctx, entry) {
   );
   const blame = matrix.targets.flatMap(
     (t) => t.blame.map(
-      (b) => html`<li><strong>${b.crate}${b.version ? ` ${b.version}` : ""}</strong> broke the ${b.stage} on <span class="mono">${t.target}</span>${b.path.length > 1 ? html` (via ${b.path.map((step, i) => html`${i ? trusted(" &rarr; ") : ""}${step}`)})` : ""}: <span class="mono">${b.error}</span>${b.hint ? html`<br><span class="hint">Hint: ${b.hint}</span>` : ""}</li>`
+      (b) => html`<li><strong>${b.crate}${b.version ? ` ${b.version}` : ""}</strong> broke the ${b.stage} on <span class="mono">${t.target}</span>${b.path.length > 1 ? html` (via ${joined(b.path, " &rarr; ")})` : ""}: <span class="mono">${b.error}</span>${b.hint ? html`<br><span class="hint">Hint: ${b.hint}</span>` : ""}</li>`
     )
   );
   const failures = matrix.targets.filter((t) => t.firstFailure).map((t) => html`<li><span class="mono">${t.target}</span>: <span class="mono">${t.firstFailure}</span></li>`);
@@ -16498,11 +16501,11 @@ function dependencies(ctx, entry) {
     html`<ul class="deps">${deps.map((d) => html`<li>${packageLink(ctx, d.name)} <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ""}</li>`)}</ul>`
   );
 }
-function signature(ctx, entry, namespace) {
+function signature(ctx, entry) {
   const keys = entry.record.signature.signatures.map((s) => {
     let item = ctx.shared.keys.get(s.keyid);
     if (!item) {
-      const listed = namespace?.keys.find((k) => k.id === s.keyid);
+      const listed = ctx.input.namespace?.keys.find((k) => k.id === s.keyid);
       const state = !listed ? "not among the namespace's keys now" : listed.revoked ? `revoked ${formatDate(listed.revoked)}` : `a key of ${ctx.input.package.namespace} since ${formatDate(listed.added)}`;
       item = html`<li><span class="mono">${s.keyid}</span> <span class="muted">(${state})</span></li>`;
       ctx.shared.keys.set(s.keyid, item);
@@ -16601,7 +16604,7 @@ ${witSection(ctx, latest)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
-${signature(ctx, latest, ctx.input.namespace)}
+${signature(ctx, latest)}
 ${dependencies(ctx, latest)}
 ${trusted(DEPENDENTS_SLOT)}`;
   const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main });
@@ -16620,7 +16623,7 @@ ${artifacts(ctx, entry)}
 ${matrixSection(ctx, entry)}
 ${witSection(ctx, entry)}
 ${dependencies(ctx, entry)}
-${signature(ctx, entry, ctx.input.namespace)}`;
+${signature(ctx, entry)}`;
   return renderPage({ path: ctx.path, title: [`${pkg.id}@${entry.version}`], description: clip(entry.record.description, 160), context: ctx.input.context, main });
 }
 function renderPackage(input) {

@@ -50,6 +50,11 @@ export function trusted(text: string): Html {
   return new Html(text)
 }
 
+/** `parts`, each escaped, with the markup `separator` (an entity such as `&middot;`) between them. */
+export function joined(parts: readonly string[], separator: string): Html {
+  return html`${parts.map((part, i) => html`${i ? trusted(separator) : ''}${part}`)}`
+}
+
 /**
  * A URL a page may link to: http or https only (a `javascript:` or `data:`
  * repository URL stays text), without credentials; undefined otherwise.

@@ -5,7 +5,7 @@
  * any script but the site's own from running.
  */
 import type { PageContext } from '../api/index.js'
-import { html, trusted, type Html } from './html.js'
+import { html, joined, trusted, type Html } from './html.js'
 import { HOME, ICON, linkTo, NAMESPACES, PUBLISH, SCRIPT, STYLESHEET } from './paths.js'
 
 /** Only the site's own files; no inline script or style, no plugins, no `<base>` rewriting, forms only to the site. */
@@ -70,7 +70,7 @@ export function renderPage(options: PageOptions): string {
 <meta http-equiv="Content-Security-Policy" content="${trusted(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${[...options.title, options.context.registry.name].map((part, i) => html`${i ? trusted(' &middot; ') : ''}${part}`)}</title>
+<title>${joined([...options.title, options.context.registry.name], ' &middot; ')}</title>
 <meta name="description" content="${options.description}">
 ${shell.head}
 ${options.script ? html`<script src="${linkTo(options.path, SCRIPT)}" defer></script>\n` : ''}</head>

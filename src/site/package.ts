@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto'
 import semver from 'semver'
 import { artifactPath, latestVersion, primaryArtifact, type Dependent, type OpenPage, type PackageModel, type PackagePages, type PackagePagesInput, type SiteFile, type VersionEntry } from '../api/index.js'
 import { checkPackageId } from '../core/names.js'
-import type { NamespaceFile, Owner } from '../core/types.js'
+import type { Owner } from '../core/types.js'
 import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { BADGE_TARGETS, targetBadge, versionBadge } from './badges.js'
 import { lineChart } from './chart.js'
 import { formatBytes, formatDate, formatMs, formatRatio } from './format.js'
-import { clip, externalLink, html, trusted, type Html } from './html.js'
+import { clip, externalLink, html, joined, trusted, type Html } from './html.js'
 import { renderPage } from './layout.js'
 import { badgePath, linkTo, namespacePage, packagePage, targetBadgePath, versionPage } from './paths.js'
 import { readMatrix, targetStatus, type MatrixView, type TargetView } from './report.js'
@@ -172,7 +172,7 @@ function matrixSection(ctx: Ctx, entry: VersionEntry): Html {
   const blame = matrix.targets.flatMap((t) =>
     t.blame.map(
       (b) =>
-        html`<li><strong>${b.crate}${b.version ? ` ${b.version}` : ''}</strong> broke the ${b.stage} on <span class="mono">${t.target}</span>${b.path.length > 1 ? html` (via ${b.path.map((step, i) => html`${i ? trusted(' &rarr; ') : ''}${step}`)})` : ''}: <span class="mono">${b.error}</span>${b.hint ? html`<br><span class="hint">Hint: ${b.hint}</span>` : ''}</li>`,
+        html`<li><strong>${b.crate}${b.version ? ` ${b.version}` : ''}</strong> broke the ${b.stage} on <span class="mono">${t.target}</span>${b.path.length > 1 ? html` (via ${joined(b.path, ' &rarr; ')})` : ''}: <span class="mono">${b.error}</span>${b.hint ? html`<br><span class="hint">Hint: ${b.hint}</span>` : ''}</li>`,
     ),
   )
   const failures = matrix.targets.filter((t) => t.firstFailure).map((t) => html`<li><span class="mono">${t.target}</span>: <span class="mono">${t.firstFailure}</span></li>`)
@@ -229,11 +229,11 @@ function dependencies(ctx: Ctx, entry: VersionEntry): Html {
   )
 }
 
-function signature(ctx: Ctx, entry: VersionEntry, namespace: NamespaceFile | undefined): Html {
+function signature(ctx: Ctx, entry: VersionEntry): Html {
   const keys = entry.record.signature.signatures.map((s) => {
     let item = ctx.shared.keys.get(s.keyid)
     if (!item) {
-      const listed = namespace?.keys.find((k) => k.id === s.keyid)
+      const listed = ctx.input.namespace?.keys.find((k) => k.id === s.keyid)
       const state = !listed ? "not among the namespace's keys now" : listed.revoked ? `revoked ${formatDate(listed.revoked)}` : `a key of ${ctx.input.package.namespace} since ${formatDate(listed.added)}`
       item = html`<li><span class="mono">${s.keyid}</span> <span class="muted">(${state})</span></li>`
       ctx.shared.keys.set(s.keyid, item)
@@ -350,7 +350,7 @@ ${witSection(ctx, latest)}
 ${children(ctx)}
 ${versionsTable(ctx)}
 ${charts(ctx)}
-${signature(ctx, latest, ctx.input.namespace)}
+${signature(ctx, latest)}
 ${dependencies(ctx, latest)}
 ${trusted(DEPENDENTS_SLOT)}`
   const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main })
@@ -370,7 +370,7 @@ ${artifacts(ctx, entry)}
 ${matrixSection(ctx, entry)}
 ${witSection(ctx, entry)}
 ${dependencies(ctx, entry)}
-${signature(ctx, entry, ctx.input.namespace)}`
+${signature(ctx, entry)}`
   return renderPage({ path: ctx.path, title: [`${pkg.id}@${entry.version}`], description: clip(entry.record.description, 160), context: ctx.input.context, main })
 }
 
