@@ -55926,6 +55926,20 @@ function renderSubtree(prefix, lines, digits, write) {
 function renderPart(part, leaves) {
   return stableJson({ schema: "wharf:snapshot-part/v1", part, leaves: sortedRecord(leaves) });
 }
+function replaceDigests(text2, children2) {
+  let result = text2;
+  for (const [name, digest] of children2) {
+    if (digest === null || digest.length !== 64) return void 0;
+    const key = `
+    ${JSON.stringify(name)}: "`;
+    const at2 = result.indexOf(key);
+    if (at2 < 0) return void 0;
+    const start = at2 + key.length;
+    if (result[start + 64] !== '"') return void 0;
+    result = `${result.slice(0, start)}${digest}${result.slice(start + 64)}`;
+  }
+  return result;
+}
 function renderSnapshot(input) {
   const unsigned = {
     schema: "wharf:snapshot/v1",
@@ -59312,7 +59326,15 @@ var Scan = class {
 // src/api/search.ts
 var SEARCH_SHARD_MAX = 512;
 function shardItem(id, born, commit) {
-  return { id, hash: sha256Hex(id), born, commit };
+  let hash;
+  return {
+    id,
+    get hash() {
+      return hash ??= sha256Hex(id);
+    },
+    born,
+    commit
+  };
 }
 function nth(values, n) {
   return [...values].sort((a, b3) => a - b3)[n - 1];
@@ -59973,9 +59995,16 @@ async function writeSnapshot(ctx, tree, previous, rootFiles) {
         above.get(parent).set(prefix.slice(level), digest);
       }
       changed = /* @__PURE__ */ new Map();
-      const olds2 = await Promise.all([...above.keys()].map(async (prefix) => (await tree.readJson(partPath(prefix)))?.leaves ?? {}));
+      const olds2 = await Promise.all([...above.keys()].map((prefix) => tree.read(partPath(prefix))));
       for (const [i3, [prefix, children2]] of [...above].entries()) {
-        const entries = new Map(Object.entries(olds2[i3]));
+        const old = olds2[i3];
+        const spliced = old && replaceDigests(old.toString("utf8"), children2);
+        if (spliced) {
+          await tree.write(partPath(prefix), spliced, true);
+          changed.set(prefix, sha256Hex(spliced));
+          continue;
+        }
+        const entries = new Map(Object.entries((old && tree.parseJson(partPath(prefix), old).leaves) ?? {}));
         for (const [name, digest] of children2) {
           if (digest === null) entries.delete(name);
           else entries.set(name, digest);

@@ -79,6 +79,7 @@ import {
   renderPart,
   renderSnapshot,
   renderSubtree,
+  replaceDigests,
   SNAPSHOT_PATH,
   type Snapshot,
   type SnapshotLeaf,
@@ -431,9 +432,17 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
         above.get(parent)!.set(prefix.slice(level), digest)
       }
       changed = new Map()
-      const olds = await Promise.all([...above.keys()].map(async (prefix) => (await tree.readJson<SnapshotPart>(partPath(prefix)))?.leaves ?? {}))
+      const olds = await Promise.all([...above.keys()].map((prefix) => tree.read(partPath(prefix))))
       for (const [i, [prefix, children]] of [...above].entries()) {
-        const entries = new Map(Object.entries(olds[i]!))
+        const old = olds[i]
+        // A node that keeps its children (up to 256 of them): the new digests put in place of the old, rather than the node read and laid out again.
+        const spliced = old && replaceDigests(old.toString('utf8'), children)
+        if (spliced) {
+          await tree.write(partPath(prefix), spliced, true)
+          changed.set(prefix, sha256Hex(spliced))
+          continue
+        }
+        const entries = new Map(Object.entries((old && tree.parseJson<SnapshotPart>(partPath(prefix), old).leaves) ?? {}))
         for (const [name, digest] of children) {
           if (digest === null) entries.delete(name)
           else entries.set(name, digest)

@@ -29,7 +29,16 @@ export interface ShardItem {
 }
 
 export function shardItem(id: string, born: number, commit: number): ShardItem {
-  return { id, hash: sha256Hex(id), born, commit }
+  // Hashed when first asked: an incremental build plans the shards a change touched, which split only now and then.
+  let hash: string | undefined
+  return {
+    id,
+    get hash() {
+      return (hash ??= sha256Hex(id))
+    },
+    born,
+    commit,
+  }
 }
 
 /** The `n`-th smallest of `values` (1-based). */

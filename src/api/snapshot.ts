@@ -177,6 +177,27 @@ export function renderPart(part: string, leaves: Map<string, string>): string {
   return stableJson({ schema: 'wharf:snapshot-part/v1', part, leaves: sortedRecord(leaves) } satisfies SnapshotPart)
 }
 
+/**
+ * A node as renderPart wrote it (`text`) with the digests of `children`
+ * replaced: byte for byte what renderPart writes of the node so changed,
+ * since the names it lists, and so their order, stay. Undefined when a
+ * child comes or goes, or `text` is not laid out so: the caller renders the
+ * node afresh.
+ */
+export function replaceDigests(text: string, children: Map<string, string | null>): string | undefined {
+  let result = text
+  for (const [name, digest] of children) {
+    if (digest === null || digest.length !== 64) return undefined
+    const key = `\n    ${JSON.stringify(name)}: "`
+    const at = result.indexOf(key)
+    if (at < 0) return undefined
+    const start = at + key.length
+    if (result[start + 64] !== '"') return undefined
+    result = `${result.slice(0, start)}${digest}${result.slice(start + 64)}`
+  }
+  return result
+}
+
 export interface SnapshotInput {
   registry: string
   commit: string

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, leafOf, leafPath, nodePath, partPath, verifySnapshot, type VerifySnapshotOptions } from '../../src/api/index.js'
-import { childLength, nodeLengths, renderPart, renderSnapshot, renderSubtree } from '../../src/api/snapshot.js'
+import { childLength, nodeLengths, renderPart, renderSnapshot, renderSubtree, replaceDigests } from '../../src/api/snapshot.js'
 import { createSnapshotIndex } from '../../src/client/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
@@ -216,5 +216,25 @@ describe('the snapshot tree at every depth', () => {
       const refused = await verifySnapshot({ read: async (p) => tree.get(p), keys: trusted, now: NOW })
       expect(refused.problems[0], `${digits} digits`).toEqual({ path: partPath(part), message: `the part names a child "${child}0", not ${child.length} hex digits` })
     }
+  })
+})
+
+describe('replaceDigests', () => {
+  const digest = (i: number) => sha256Hex(`child ${i}`)
+  // Names a JSON object orders apart ("10".."ff" as integers first) as well as plain ones.
+  const names = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+  const node = new Map(names.map((name, i) => [name, digest(i)]))
+
+  it('writes the bytes renderPart writes of the node with new digests for children it lists', () => {
+    const changes = new Map([['00', digest(1000)], ['10', digest(1001)], ['0a', digest(1002)], ['ff', digest(1003)]])
+    expect(replaceDigests(renderPart('ab', node), changes)).toBe(renderPart('ab', new Map([...node, ...changes])))
+  })
+
+  it('leaves a child that comes or goes, or a node laid out otherwise, to be rendered afresh', () => {
+    const some = new Map([...node].slice(0, 16))
+    expect(replaceDigests(renderPart('ab', some), new Map([['ff', digest(1)]]))).toBeUndefined()
+    expect(replaceDigests(renderPart('ab', node), new Map([['00', null]]))).toBeUndefined()
+    expect(replaceDigests(renderPart('ab', node), new Map([['00', 'short']]))).toBeUndefined()
+    expect(replaceDigests(JSON.stringify({ leaves: Object.fromEntries(node) }), new Map([['00', digest(1)]]))).toBeUndefined()
   })
 })
