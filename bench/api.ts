@@ -8,8 +8,10 @@
  *   threads) and peak RSS;
  * - the incremental build after one more version, in process (median of
  *   nine), once for a new version of a package that exists and once for a
- *   new package (which also rewrites the package list and its namespace),
- *   and how many files each changed (a count the machine's noise does not move);
+ *   new package (which also rewrites the package list and its namespace):
+ *   wall time, and the CPU time the process spent in it (what the build
+ *   itself did, free of waiting on the disk's flushes), and how many files
+ *   each changed (a count the machine's noise does not move);
  * - `wharf check` of a one-file submission (a signed record of a new
  *   version), in process (median of nine);
  *
@@ -18,7 +20,7 @@
  * checks then run in rounds over every size in turn, so that what the
  * ratios compare was measured side by side, under the same load, not
  * minutes apart. Each round measures each size in a process of its own
- * (after a run to warm it up, not counted): a registry's process serves one
+ * (after three runs to warm it up, not counted): a registry's process serves one
  * index, and one process measuring three would have each size's heap and
  * caches weigh on the others. The builds are of the API alone
  * (`--no-site`): bench/site.ts measures what the site adds. A whole `wharf build-api --since` and
@@ -51,6 +53,8 @@ const ROUTINE_SIZES = [20_000, 200_000]
 /** Rounds over every size, each measuring a size RUNS_PER_ROUND times in a process of its own. */
 const ROUNDS = 3
 const RUNS_PER_ROUND = 3
+/** Incremental builds a probe process runs before it measures (new packages of the next hundred: ROUNDS * WARM_UPS of its first ten). */
+const WARM_UPS = 3
 const NOW = new Date('2026-06-01T00:00:00Z')
 // A component header: check reads the artifact from the local store and finds a component.
 const COMPONENT = Buffer.from('0061736d0d000100', 'hex')
@@ -76,47 +80,55 @@ function timedProcess(args: string[], cwd: string): Timed {
   return { wallS: wall!, cpuS: user! + sys!, rssMb: rss! / 1024, stdout: out.stdout }
 }
 
-/** One incremental build after appending version `i` (not timed): its in-process time in ms, and how many files it changed. */
-async function incrementalOnce(dir: string, out: string, i: number): Promise<{ ms: number; written: number }> {
+/** An incremental build's time in ms, wall and CPU (this process, all threads: what the build itself did, free of the disk's wait). */
+interface Run {
+  ms: number
+  cpuMs: number
+}
+
+/** One incremental build after appending version `i` (not timed): its in-process times, and how many files it changed. */
+async function incrementalOnce(dir: string, out: string, i: number): Promise<Run & { written: number }> {
   const since = await resolveCommit(openRepo(dir), MAIN)
   await appendSynthetic(dir, i, i + 1)
   const started = performance.now()
+  const cpu = process.cpuUsage()
   const result = await buildApi({ repo: openRepo(dir), out, since, now: NOW })
   const ms = performance.now() - started
+  const used = process.cpuUsage(cpu)
   if (result.mode !== 'incremental') throw new Error(`bench: expected an incremental build, got a full one (${result.reason})`)
-  return { ms, written: result.written }
+  return { ms, cpuMs: (used.user + used.system) / 1000, written: result.written }
 }
 
 const median = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
 
 /** What a probe process measures of one size: incremental builds after appending versions, or checks of a proposal. */
 type Probe =
-  | { kind: 'incremental'; dir: string; out: string; warmUp: number; fresh: number[]; existing: number[] }
+  | { kind: 'incremental'; dir: string; out: string; warmUp: number[]; fresh: number[]; existing: number[] }
   | { kind: 'check'; dir: string; head: string; runs: number }
 
 interface IncrementalResult {
-  fresh: number[]
-  existing: number[]
+  fresh: Run[]
+  existing: Run[]
   written: { fresh: number; existing: number }
 }
 type ProbeResult = IncrementalResult | { check: number[] }
 
-/** Measures `probe` in this process, after one run to warm it up. */
+/** Measures `probe` in this process, after runs to warm it up (the first builds of a process compile the code they run). */
 async function runProbe(probe: Probe): Promise<ProbeResult> {
   if (probe.kind === 'incremental') {
-    await incrementalOnce(probe.dir, probe.out, probe.warmUp)
+    for (const i of probe.warmUp) await incrementalOnce(probe.dir, probe.out, i)
     const written = { fresh: 0, existing: 0 }
-    const fresh: number[] = []
-    const existing: number[] = []
+    const fresh: Run[] = []
+    const existing: Run[] = []
     for (const i of probe.fresh) {
-      const run = await incrementalOnce(probe.dir, probe.out, i)
-      fresh.push(run.ms)
-      written.fresh = run.written
+      const { written: count, ...run } = await incrementalOnce(probe.dir, probe.out, i)
+      fresh.push(run)
+      written.fresh = count
     }
     for (const i of probe.existing) {
-      const run = await incrementalOnce(probe.dir, probe.out, i)
-      existing.push(run.ms)
-      written.existing = run.written
+      const { written: count, ...run } = await incrementalOnce(probe.dir, probe.out, i)
+      existing.push(run)
+      written.existing = count
     }
     return { fresh, existing, written }
   }
@@ -149,8 +161,8 @@ interface Measured {
   files: number
   /** Version numbers for new packages (syntheticSlot: versions i with i % 100 < 10 start one); +10 are second versions of them. */
   first: number
-  fresh: number[]
-  existing: number[]
+  fresh: Run[]
+  existing: Run[]
   /** Files the last incremental build of each kind changed: what it costs, free of the machine's noise. */
   written: { fresh: number; existing: number }
   check: number[]
@@ -220,7 +232,7 @@ export async function run(): Promise<void> {
           kind: 'incremental',
           dir: m.dir,
           out: m.out,
-          warmUp: m.first + 100 + round,
+          warmUp: Array.from({ length: WARM_UPS }, (_, j) => m.first + 100 + round * WARM_UPS + j),
           fresh: slots,
           existing: slots.map((i) => i + 10),
         })
@@ -255,6 +267,8 @@ export async function run(): Promise<void> {
   const base = measured[0]!
   const usOf = (m: Measured) => (m.full.wallS * 1e6) / m.versions
   const ratio = (a: number, b: number) => (a / b).toFixed(2)
+  const wall = (run: Run) => run.ms
+  const cpu = (run: Run) => run.cpuMs
   table(
     measured.map((m) => ({
       versions: m.versions.toLocaleString('en'),
@@ -265,10 +279,12 @@ export async function run(): Promise<void> {
       'x smallest': ratio(usOf(m), usOf(base)),
       'cpu s': m.full.cpuS.toFixed(0),
       'peak RSS MB': m.full.rssMb.toFixed(0),
-      'incr. new version ms': median(m.existing).toFixed(0),
-      'x ': ratio(median(m.existing), median(base.existing)),
-      'incr. new package ms': median(m.fresh).toFixed(0),
-      'x  ': ratio(median(m.fresh), median(base.fresh)),
+      'incr. new version ms': median(m.existing.map(wall)).toFixed(0),
+      'x ': ratio(median(m.existing.map(wall)), median(base.existing.map(wall))),
+      'incr. new package ms': median(m.fresh.map(wall)).toFixed(0),
+      'x  ': ratio(median(m.fresh.map(wall)), median(base.fresh.map(wall))),
+      'incr. cpu ms: version / package': `${median(m.existing.map(cpu)).toFixed(0)} / ${median(m.fresh.map(cpu)).toFixed(0)}`,
+      'x     ': `${ratio(median(m.existing.map(cpu)), median(base.existing.map(cpu)))} / ${ratio(median(m.fresh.map(cpu)), median(base.fresh.map(cpu)))}`,
       'incr. files written: version / package': `${m.written.existing} / ${m.written.fresh}`,
       'check ms': median(m.check).toFixed(0),
       'x   ': ratio(median(m.check), median(base.check)),
