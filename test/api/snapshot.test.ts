@@ -221,7 +221,7 @@ describe('the snapshot tree at every depth', () => {
 
 describe('replaceDigests', () => {
   const digest = (i: number) => sha256Hex(`child ${i}`)
-  // Names a JSON object orders apart ("10".."ff" as integers first) as well as plain ones.
+  // Names a JSON object orders apart ("10".."99", integer-like, come first) as well as plain ones ("00", "0a", "ff").
   const names = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
   const node = new Map(names.map((name, i) => [name, digest(i)]))
 
