@@ -234,7 +234,7 @@ export async function buildApi(options: BuildApiOptions): Promise<BuildApiResult
         reason = attempt
       }
       reader.close()
-      const bulk = new ObjectReader(options.repo.dir, true)
+      const bulk = await ObjectReader.openBulk(options.repo.dir)
       try {
         return await fullBuild({ ...ctx, reader: bulk }, out, reason, { threads: options.threads })
       } finally {

@@ -12,8 +12,8 @@
  * one window of ids around that guess (a bucket of a million-version index
  * is half a megabyte; a lookup reads ten kilobytes of it, at any size), and
  * in one held in memory through a table of where each prefix of ids starts.
- * It reads and inflates only that object, and keeps the trees and commits
- * it read last. It only reads: isomorphic-git stays the one writer.
+ * It reads and inflates only that object, and keeps the trees and delta
+ * bases it read last. It only reads: isomorphic-git stays the one writer.
  */
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -159,6 +159,45 @@ function readShared(file: string, size: number): Buffer {
   return buf
 }
 
+/** Pieces read at once, and their size, by readSharedAtOnce. */
+const READS_AT_ONCE = 4
+const READ_PIECE = 8 * 1024 * 1024
+
+/**
+ * A whole file in shared memory, read in pieces on several of libuv's
+ * threads at once: most of reading a large pack into memory is the kernel
+ * handing the process fresh pages, which two cores do in about half the
+ * time one does.
+ */
+async function readSharedAtOnce(file: string, size: number, piece: number): Promise<Buffer> {
+  const buf = Buffer.from(new SharedArrayBuffer(size))
+  const handle = await fs.promises.open(file, 'r')
+  try {
+    let next = 0
+    const reader = async (): Promise<void> => {
+      while (next < size) {
+        const start = next
+        const end = Math.min(size, start + piece)
+        next = end
+        for (let at = start; at < end; ) {
+          const { bytesRead } = await handle.read(buf, at, end - at, at)
+          if (bytesRead === 0) throw new WharfError('IO', `${file} ended early`, corruptHint)
+          at += bytesRead
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: READS_AT_ONCE }, reader))
+  } finally {
+    await handle.close()
+  }
+  return buf
+}
+
+/** Checks that a pack index in memory holds the ids, CRCs and offsets (20 + 4 + 4 bytes each) of the objects it counts, and the two checksums: what every lookup in memory may read. */
+function checkIndexLength(idxFile: string, idx: Buffer, count: number): void {
+  if (idx.length < OID_START + count * 28 + 40) throw new WharfError('IO', `${idxFile} is shorter than the ${count} objects it counts need`, corruptHint)
+}
+
 function parseFanout(idxFile: string, head: Buffer): Uint32Array {
   if (head.length < OID_START || head.readUInt32BE(0) !== 0xff744f63 || head.readUInt32BE(4) !== 2) {
     throw new WharfError('IO', `${idxFile} is not a version-2 pack index`, { hint: 'repack the repo with a current git (git repack -a -d)' })
@@ -179,10 +218,7 @@ function openPack(idxFile: string, bulk: boolean, window: number): Pack {
     const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Recent(BASES) }
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
-      // Ids, CRCs and offsets (20 + 4 + 4 bytes each), then the two checksums: what every lookup in memory may read.
-      if (pack.idx.length < OID_START + pack.count * 28 + 40) {
-        throw new WharfError('IO', `${idxFile} is shorter than the ${pack.count} objects it counts need`, corruptHint)
-      }
+      checkIndexLength(idxFile, pack.idx, pack.count)
       pack.starts = prefixStarts(pack.idx, pack.count)
       pack.bytes = readShared(file, size)
     }
@@ -343,6 +379,13 @@ function matchInPack(pack: Pack, prefix: string, limit: number): string[] {
   return out
 }
 
+/** Copies `length` bytes of `from` at `at` into `to` at `into`, returns where they end in `to`. A delta's copies are mostly a few bytes, where Buffer#copy costs a view of its own per call; a loop does not. */
+function copyBytes(from: Buffer, at: number, to: Buffer, into: number, length: number): number {
+  if (length > 64) return into + from.copy(to, into, at, at + length)
+  for (let i = 0; i < length; i++) to[into + i] = from[at + i]!
+  return into + length
+}
+
 function applyDelta(base: Buffer, delta: Buffer, what: string, type: ObjectType): { data: Buffer; framed: Buffer } {
   let pos = 0
   const varint = (): number => {
@@ -373,10 +416,10 @@ function applyDelta(base: Buffer, delta: Buffer, what: string, type: ObjectType)
       for (let i = 0; i < 3; i++) if (op & (1 << (4 + i))) size += delta[pos++]! * 2 ** (8 * i)
       if (size === 0) size = 0x10000
       if (offset + size > base.length || written + size > out.length) throw new WharfError('IO', `${what}: a pack delta copies past its base or its result`, corruptHint)
-      written += base.copy(out, written, offset, offset + size)
+      written = copyBytes(base, offset, out, written, size)
     } else if (op > 0) {
       if (pos + op > delta.length || written + op > out.length) throw new WharfError('IO', `${what}: a pack delta inserts past its end`, corruptHint)
-      written += delta.copy(out, written, pos, pos + op)
+      written = copyBytes(delta, pos, out, written, op)
       pos += op
     } else {
       throw new WharfError('IO', `${what}: a pack delta holds a reserved instruction`, corruptHint)
@@ -435,6 +478,30 @@ export class ObjectReader {
     return new ObjectReader(store.dir, true, store)
   }
 
+  /**
+   * A bulk reader (as `new ObjectReader(dir, true)`) whose packs are read
+   * into memory several pieces at once (readSharedAtOnce); a pack too large
+   * to hold is read object by object, as there.
+   * @param piece bytes read at a time (tests make it small to read a pack in many pieces)
+   */
+  static async openBulk(dir: string, piece = READ_PIECE): Promise<ObjectReader> {
+    const packDir = path.join(dir, '.git', 'objects', 'pack')
+    const names = await fs.promises.readdir(packDir).catch(() => [] as string[])
+    const packs: SharedStore['packs'] = []
+    for (const name of names.filter((f) => f.endsWith('.idx')).sort()) {
+      const idxFile = path.join(packDir, name)
+      const file = idxFile.replace(/\.idx$/, '.pack')
+      // A pack is written before its index, and one being written or removed is left to the reader's own scan.
+      const sizes = await Promise.all([fs.promises.stat(idxFile), fs.promises.stat(file)]).catch(() => undefined)
+      if (!sizes || sizes[1].size > MAX_PACK_IN_MEMORY) continue
+      const [idx, bytes] = await Promise.all([readSharedAtOnce(idxFile, sizes[0].size, piece), readSharedAtOnce(file, sizes[1].size, piece)])
+      const count = parseFanout(idxFile, idx)[255]!
+      checkIndexLength(idxFile, idx, count)
+      packs.push({ file, idx: idx.buffer as SharedArrayBuffer, starts: prefixStarts(idx, count).buffer as SharedArrayBuffer, bytes: bytes.buffer as SharedArrayBuffer })
+    }
+    return new ObjectReader(dir, true, { dir, packs })
+  }
+
   /** The in-memory packs, for `fromShared` in a worker thread. */
   share(): SharedStore {
     return {
@@ -448,8 +515,9 @@ export class ObjectReader {
   private adopt(shared: SharedStore['packs'][number]): void {
     const idx = Buffer.from(shared.idx)
     const bytes = Buffer.from(shared.bytes)
-    const fanout = parseFanout(shared.file, idx)
     const idxFile = shared.file.replace(/\.pack$/, '.idx')
+    const fanout = parseFanout(idxFile, idx)
+    checkIndexLength(idxFile, idx, fanout[255]!)
     const starts = new Uint32Array(shared.starts)
     this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) })
     this.known.add(idxFile)
@@ -544,8 +612,8 @@ export class ObjectReader {
     if (!hashes(oid, object)) {
       throw new WharfError('IO', `object ${oid} in ${this.objectsDir} does not hash to its id: its content was altered`, corruptHint)
     }
-    // Trees and commits are read again by the next commit's diff; blobs are read once.
-    if (object.type !== 'blob') this.cache.set(oid, object)
+    // A tree is read again by the next commit's diff; a walk of the history reads each commit once, and a build each blob.
+    if (object.type === 'tree') this.cache.set(oid, object)
     return object
   }
 
@@ -627,7 +695,8 @@ export class ObjectReader {
     return { type: type as ObjectType, data: bytes.subarray(nul + 1), framed: bytes }
   }
 
-  private readPacked(pack: Pack, offset: number): GitObject {
+  /** The object at `offset` of `pack`; `asBase`: another object's delta is applied to it, so it is kept even when it is a whole blob. */
+  private readPacked(pack: Pack, offset: number, asBase = false): GitObject {
     const base = pack.bases.get(offset)
     if (base) return base
     const what = `the object at ${offset} in ${pack.file}`
@@ -656,7 +725,7 @@ export class ObjectReader {
         distance = (distance + 1) * 128 + (byte & 0x7f)
       }
       if (distance <= 0 || distance > offset) throw new WharfError('IO', `${what} names a delta base outside the pack`, corruptHint)
-      const baseObject = this.readPacked(pack, offset - distance)
+      const baseObject = this.readPacked(pack, offset - distance, true)
       object = { type: baseObject.type, ...applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos), size, what), what, baseObject.type) }
     } else if (kind === REF_DELTA) {
       const baseObject = this.read(chunk.toString('hex', pos, pos + 20))
@@ -666,8 +735,8 @@ export class ObjectReader {
       if (!type) throw new WharfError('IO', `${what} is of unknown type ${kind}`, corruptHint)
       object = { type, ...this.inflater.inflateFramed(chunk.subarray(pos), size, what, headerOf(type, size)) }
     }
-    // Delta chains share their bases; keep recent ones so a chain is inflated once.
-    if (object.type !== 'blob' || kind === OFS_DELTA || kind === REF_DELTA) pack.bases.set(offset, object)
+    // Delta chains share their bases: keep what was read as one, and what was rebuilt from one (the next link's base), so a chain is inflated once.
+    if (asBase || kind === OFS_DELTA || kind === REF_DELTA) pack.bases.set(offset, object)
     return object
   }
 }

@@ -127,9 +127,10 @@ describe('ObjectReader over large pack indexes', () => {
     const listed = git(dir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)').toString().trim().split('\n')
     expect(listed).toHaveLength(60_000)
     // The default window holds a whole bucket of these packs; a window of 8 ids takes several guesses, then halvings, to narrow a bucket down;
-    // with the packs in memory (bulk), and in a reader adopting them as a worker thread does, ids are found through the table of prefixes.
+    // with the packs in memory (bulk, read whole or in pieces of 4 KiB several at once), and in a reader adopting them as a worker thread
+    // does, ids are found through the table of prefixes.
     const bulk = new ObjectReader(dir, true)
-    const readers = [new ObjectReader(dir), new ObjectReader(dir, false, undefined, 8), bulk, ObjectReader.fromShared(bulk.share())]
+    const readers = [new ObjectReader(dir), new ObjectReader(dir, false, undefined, 8), bulk, await ObjectReader.openBulk(dir, 4096), ObjectReader.fromShared(bulk.share())]
     try {
       for (const reader of readers) {
         // Every id, in an order that jumps between buckets and packs; and ids one bit off a real one at either end are in none.

@@ -165,6 +165,7 @@ describe('the object reader', () => {
     // Cut after the ids: the offsets every lookup reads are gone.
     fs.writeFileSync(idxFile, honest.subarray(0, idsStart + 60))
     expect(errorOf(() => new ObjectReader(own, true))).toMatchObject({ code: 'IO', message: expect.stringMatching(/is shorter than the 3 objects it counts need/) })
+    await expect(ObjectReader.openBulk(own)).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/is shorter than the 3 objects it counts need/) })
   })
 
   it('refuses an object rebuilt from a delta whose base was altered', () => {
