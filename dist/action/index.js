@@ -54507,6 +54507,34 @@ function readShared(file, size) {
   }
   return buf;
 }
+var READS_AT_ONCE = 4;
+var READ_PIECE = 8 * 1024 * 1024;
+async function readSharedAtOnce(file, size, piece) {
+  const buf = Buffer.from(new SharedArrayBuffer(size));
+  const handle = await fs3.promises.open(file, "r");
+  try {
+    let next = 0;
+    const reader = async () => {
+      while (next < size) {
+        const start = next;
+        const end = Math.min(size, start + piece);
+        next = end;
+        for (let at2 = start; at2 < end; ) {
+          const { bytesRead } = await handle.read(buf, at2, end - at2, at2);
+          if (bytesRead === 0) throw new WharfError("IO", `${file} ended early`, corruptHint);
+          at2 += bytesRead;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: READS_AT_ONCE }, reader));
+  } finally {
+    await handle.close();
+  }
+  return buf;
+}
+function checkIndexLength(idxFile, idx, count2) {
+  if (idx.length < OID_START + count2 * 28 + 40) throw new WharfError("IO", `${idxFile} is shorter than the ${count2} objects it counts need`, corruptHint);
+}
 function parseFanout(idxFile, head) {
   if (head.length < OID_START || head.readUInt32BE(0) !== 4285812579 || head.readUInt32BE(4) !== 2) {
     throw new WharfError("IO", `${idxFile} is not a version-2 pack index`, { hint: "repack the repo with a current git (git repack -a -d)" });
@@ -54526,9 +54554,7 @@ function openPack(idxFile, bulk, window2) {
     const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, window: window2, bases: new Recent(BASES) };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs3.fstatSync(idxFd).size);
-      if (pack.idx.length < OID_START + pack.count * 28 + 40) {
-        throw new WharfError("IO", `${idxFile} is shorter than the ${pack.count} objects it counts need`, corruptHint);
-      }
+      checkIndexLength(idxFile, pack.idx, pack.count);
       pack.starts = prefixStarts(pack.idx, pack.count);
       pack.bytes = readShared(file, size);
     }
@@ -54645,6 +54671,11 @@ function matchInPack(pack, prefix, limit) {
   }
   return out;
 }
+function copyBytes(from, at2, to3, into, length) {
+  if (length > 64) return into + from.copy(to3, into, at2, at2 + length);
+  for (let i2 = 0; i2 < length; i2++) to3[into + i2] = from[at2 + i2];
+  return into + length;
+}
 function applyDelta(base, delta, what, type) {
   let pos = 0;
   const varint = () => {
@@ -54674,10 +54705,10 @@ function applyDelta(base, delta, what, type) {
       for (let i2 = 0; i2 < 3; i2++) if (op & 1 << 4 + i2) size2 += delta[pos++] * 2 ** (8 * i2);
       if (size2 === 0) size2 = 65536;
       if (offset + size2 > base.length || written + size2 > out.length) throw new WharfError("IO", `${what}: a pack delta copies past its base or its result`, corruptHint);
-      written += base.copy(out, written, offset, offset + size2);
+      written = copyBytes(base, offset, out, written, size2);
     } else if (op > 0) {
       if (pos + op > delta.length || written + op > out.length) throw new WharfError("IO", `${what}: a pack delta inserts past its end`, corruptHint);
-      written += delta.copy(out, written, pos, pos + op);
+      written = copyBytes(delta, pos, out, written, op);
       pos += op;
     } else {
       throw new WharfError("IO", `${what}: a pack delta holds a reserved instruction`, corruptHint);
@@ -54722,6 +54753,28 @@ var ObjectReader = class _ObjectReader {
   static fromShared(store) {
     return new _ObjectReader(store.dir, true, store);
   }
+  /**
+   * A bulk reader (as `new ObjectReader(dir, true)`) whose packs are read
+   * into memory several pieces at once (readSharedAtOnce); a pack too large
+   * to hold is read object by object, as there.
+   * @param piece bytes read at a time (tests make it small to read a pack in many pieces)
+   */
+  static async openBulk(dir, piece = READ_PIECE) {
+    const packDir = path.join(dir, ".git", "objects", "pack");
+    const names = await fs3.promises.readdir(packDir).catch(() => []);
+    const packs = [];
+    for (const name of names.filter((f2) => f2.endsWith(".idx")).sort()) {
+      const idxFile = path.join(packDir, name);
+      const file = idxFile.replace(/\.idx$/, ".pack");
+      const sizes = await Promise.all([fs3.promises.stat(idxFile), fs3.promises.stat(file)]).catch(() => void 0);
+      if (!sizes || sizes[1].size > MAX_PACK_IN_MEMORY) continue;
+      const [idx, bytes] = await Promise.all([readSharedAtOnce(idxFile, sizes[0].size, piece), readSharedAtOnce(file, sizes[1].size, piece)]);
+      const count2 = parseFanout(idxFile, idx)[255];
+      checkIndexLength(idxFile, idx, count2);
+      packs.push({ file, idx: idx.buffer, starts: prefixStarts(idx, count2).buffer, bytes: bytes.buffer });
+    }
+    return new _ObjectReader(dir, true, { dir, packs });
+  }
   /** The in-memory packs, for `fromShared` in a worker thread. */
   share() {
     return {
@@ -54732,8 +54785,9 @@ var ObjectReader = class _ObjectReader {
   adopt(shared2) {
     const idx = Buffer.from(shared2.idx);
     const bytes = Buffer.from(shared2.bytes);
-    const fanout = parseFanout(shared2.file, idx);
     const idxFile = shared2.file.replace(/\.pack$/, ".idx");
+    const fanout = parseFanout(idxFile, idx);
+    checkIndexLength(idxFile, idx, fanout[255]);
     const starts = new Uint32Array(shared2.starts);
     this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) });
     this.known.add(idxFile);
@@ -54819,7 +54873,7 @@ var ObjectReader = class _ObjectReader {
     if (!hashes(oid, object)) {
       throw new WharfError("IO", `object ${oid} in ${this.objectsDir} does not hash to its id: its content was altered`, corruptHint);
     }
-    if (object.type !== "blob") this.cache.set(oid, object);
+    if (object.type === "tree") this.cache.set(oid, object);
     return object;
   }
   /** The entries of tree `oid`, parsed once and kept while recent (do not change them). */
@@ -54892,7 +54946,8 @@ var ObjectReader = class _ObjectReader {
     const bytes = this.inflater.inflate(file, nul + 1 + size, what);
     return { type, data: bytes.subarray(nul + 1), framed: bytes };
   }
-  readPacked(pack, offset) {
+  /** The object at `offset` of `pack`; `asBase`: another object's delta is applied to it, so it is kept even when it is a whole blob. */
+  readPacked(pack, offset, asBase = false) {
     const base = pack.bases.get(offset);
     if (base) return base;
     const what = `the object at ${offset} in ${pack.file}`;
@@ -54920,7 +54975,7 @@ var ObjectReader = class _ObjectReader {
         distance = (distance + 1) * 128 + (byte & 127);
       }
       if (distance <= 0 || distance > offset) throw new WharfError("IO", `${what} names a delta base outside the pack`, corruptHint);
-      const baseObject = this.readPacked(pack, offset - distance);
+      const baseObject = this.readPacked(pack, offset - distance, true);
       object = { type: baseObject.type, ...applyDelta(baseObject.data, this.inflater.inflate(chunk.subarray(pos), size, what), what, baseObject.type) };
     } else if (kind === REF_DELTA) {
       const baseObject = this.read(chunk.toString("hex", pos, pos + 20));
@@ -54930,7 +54985,7 @@ var ObjectReader = class _ObjectReader {
       if (!type) throw new WharfError("IO", `${what} is of unknown type ${kind}`, corruptHint);
       object = { type, ...this.inflater.inflateFramed(chunk.subarray(pos), size, what, headerOf(type, size)) };
     }
-    if (object.type !== "blob" || kind === OFS_DELTA || kind === REF_DELTA) pack.bases.set(offset, object);
+    if (asBase || kind === OFS_DELTA || kind === REF_DELTA) pack.bases.set(offset, object);
     return object;
   }
 };
@@ -55882,9 +55937,31 @@ var leafPath = nodePath;
 function isSnapshotFile(path24) {
   return path24 === SNAPSHOT_PATH || path24.startsWith(`${SNAPSHOT_PARTS_DIR}/`);
 }
-var sortedRecord = (entries) => Object.fromEntries([...entries].sort((a, b3) => a[0] < b3[0] ? -1 : a[0] > b3[0] ? 1 : 0));
+var byKey = (a, b3) => a[0] < b3[0] ? -1 : a[0] > b3[0] ? 1 : 0;
+var sortedRecord = (entries) => Object.fromEntries([...entries].sort(byKey));
+var isArrayIndex = (key) => /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 2 ** 32 - 1;
+function recordText(entries) {
+  const indices = [];
+  const names = [];
+  for (const entry of entries) (isArrayIndex(entry[0]) ? indices : names).push(entry);
+  if (indices.length + names.length === 0) return "{}";
+  indices.sort((a, b3) => Number(a[0]) - Number(b3[0]));
+  names.sort(byKey);
+  let out = "{";
+  for (const [key, value] of indices) out += `
+    ${JSON.stringify(key)}: ${JSON.stringify(value)},`;
+  for (const [key, value] of names) out += `
+    ${JSON.stringify(key)}: ${JSON.stringify(value)},`;
+  return `${out.slice(0, -1)}
+  }`;
+}
 function renderLeaf(leaf, files) {
-  return stableJson({ schema: "wharf:snapshot-leaf/v1", leaf, files: sortedRecord(files) });
+  return `{
+  "files": ${recordText(files)},
+  "leaf": ${JSON.stringify(leaf)},
+  "schema": ${JSON.stringify("wharf:snapshot-leaf/v1")}
+}
+`;
 }
 function renderSubtree(prefix, lines, digits, write) {
   if (prefix.length >= digits) {
@@ -55924,7 +56001,12 @@ function renderSubtree(prefix, lines, digits, write) {
   return { digests: [[prefix, write(nodePath(prefix), renderPart(prefix, entries))]], count: count2, nodes: nodes + 1 };
 }
 function renderPart(part, leaves) {
-  return stableJson({ schema: "wharf:snapshot-part/v1", part, leaves: sortedRecord(leaves) });
+  return `{
+  "leaves": ${recordText(leaves)},
+  "part": ${JSON.stringify(part)},
+  "schema": ${JSON.stringify("wharf:snapshot-part/v1")}
+}
+`;
 }
 function replaceDigests(text2, children2) {
   let result = text2;
@@ -59376,6 +59458,7 @@ var GROUPS_PER_TASK = 64;
 var COMMITS_PER_TASK = 4096;
 var COMMITS_FOR_THREADS = 4e3;
 var FILES_PER_TASK = 1024;
+var CHARS_PER_TASK = 4 * 1024 * 1024;
 var COMMITS_PER_LOOK = 1024;
 async function readHistory(reader, head, idleThreads, diff, fold) {
   const oids = [];
@@ -59521,6 +59604,7 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
     };
     let later = [];
     let contents = [];
+    let chars = 0;
     const handedOut = [];
     const inFlight = /* @__PURE__ */ new Set();
     const handOut = () => {
@@ -59537,11 +59621,13 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
       void job.finally(() => inFlight.delete(job)).catch(() => void 0);
       later = [];
       contents = [];
+      chars = 0;
     };
     const writeLater = async (file, content) => {
       later.push(file);
       contents.push(content);
-      if (later.length < FILES_PER_TASK) return;
+      chars += content.length;
+      if (later.length < FILES_PER_TASK && chars < CHARS_PER_TASK) return;
       handOut();
       while (inFlight.size > 2 * (pool?.size ?? 1)) await Promise.race(inFlight);
     };
@@ -59830,7 +59916,7 @@ async function buildApi(options2) {
         reason = attempt2;
       }
       reader.close();
-      const bulk = new ObjectReader(options2.repo.dir, true);
+      const bulk = await ObjectReader.openBulk(options2.repo.dir);
       try {
         return await fullBuild({ ...ctx, reader: bulk }, out, reason, { threads: options2.threads });
       } finally {

@@ -59,8 +59,9 @@ const COMMITS_PER_TASK = 4096
 /** Below this many commits, starting threads costs more than it saves. */
 const COMMITS_FOR_THREADS = 4000
 
-/** Documents the main thread renders that a thread writes, handed over at a time. */
+/** Documents the main thread renders that a thread writes, handed over at a time: this many, or fewer holding this many characters (a feed page is ~450 KB). */
 const FILES_PER_TASK = 1024
+const CHARS_PER_TASK = 4 * 1024 * 1024
 
 /** Commits read between looks at the threads while the chain is read. */
 const COMMITS_PER_LOOK = 1024
@@ -253,6 +254,7 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
     // by the threads while this goes on rendering, their bytes handed over in one buffer a batch (moved, not copied).
     let later: string[] = []
     let contents: string[] = []
+    let chars = 0
     const handedOut: Promise<void>[] = []
     const inFlight = new Set<Promise<void>>()
     const handOut = (): void => {
@@ -269,12 +271,14 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
       void job.finally(() => inFlight.delete(job)).catch(() => undefined)
       later = []
       contents = []
+      chars = 0
     }
     // Rendering runs ahead of writing; a few batches each thread waiting is enough, not the whole feed in memory.
     const writeLater = async (file: string, content: string): Promise<void> => {
       later.push(file)
       contents.push(content)
-      if (later.length < FILES_PER_TASK) return
+      chars += content.length
+      if (later.length < FILES_PER_TASK && chars < CHARS_PER_TASK) return
       handOut()
       while (inFlight.size > 2 * (pool?.size ?? 1)) await Promise.race(inFlight)
     }

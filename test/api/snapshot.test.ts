@@ -5,9 +5,10 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildApi, leafOf, leafPath, nodePath, partPath, verifySnapshot, type VerifySnapshotOptions } from '../../src/api/index.js'
-import { childLength, nodeLengths, renderPart, renderSnapshot, renderSubtree, replaceDigests } from '../../src/api/snapshot.js'
+import { childLength, nodeLengths, renderLeaf, renderPart, renderSnapshot, renderSubtree, replaceDigests } from '../../src/api/snapshot.js'
 import { createSnapshotIndex } from '../../src/client/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
@@ -216,6 +217,29 @@ describe('the snapshot tree at every depth', () => {
       const refused = await verifySnapshot({ read: async (p) => tree.get(p), keys: trusted, now: NOW })
       expect(refused.problems[0], `${digits} digits`).toEqual({ path: partPath(part), message: `the part names a child "${child}0", not ${child.length} hex digits` })
     }
+  })
+})
+
+describe('leaves and parts written by hand', () => {
+  // Keys a JSON object orders apart: array indices ("0", "7", "42", up to 2^32 - 2) before the rest, which sort as text
+  // ("07", "4294967295" and "-1" are text), and paths with characters JSON escapes.
+  const key = fc.oneof(
+    fc.constantFrom('0', '7', '10', '42', '07', '4294967294', '4294967295', '-1', '1e3', 'api/v1/stats', 'a"b\\c', '\u0001\n', 'é/ß', '\u{1F600}'),
+    fc.nat().map(String),
+    fc.string({ unit: 'grapheme' }),
+    fc.string(),
+  )
+  const record = fc.array(fc.tuple(key, fc.string()), { maxLength: 40 }).map((entries) => new Map(entries))
+
+  it('lays out a leaf and a part byte for byte as stableJson does', () => {
+    fc.assert(
+      fc.property(fc.string(), record, (name, entries) => {
+        const sorted = Object.fromEntries([...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))
+        expect(renderLeaf(name, entries)).toBe(stableJson({ schema: 'wharf:snapshot-leaf/v1', leaf: name, files: sorted }))
+        expect(renderPart(name, entries)).toBe(stableJson({ schema: 'wharf:snapshot-part/v1', part: name, leaves: sorted }))
+      }),
+      { numRuns: 500 },
+    )
   })
 })
 
