@@ -11886,7 +11886,15 @@ var ObjectReader = class _ObjectReader {
       const file = idxFile.replace(/\.idx$/, ".pack");
       const sizes = await Promise.all([fs.promises.stat(idxFile), fs.promises.stat(file)]).catch(() => void 0);
       if (!sizes || sizes[1].size > MAX_PACK_IN_MEMORY) continue;
-      const [idx, bytes] = await Promise.all([readSharedAtOnce(idxFile, sizes[0].size, piece), readSharedAtOnce(file, sizes[1].size, piece)]);
+      let idx;
+      let bytes;
+      try {
+        ;
+        [idx, bytes] = await Promise.all([readSharedAtOnce(idxFile, sizes[0].size, piece), readSharedAtOnce(file, sizes[1].size, piece)]);
+      } catch (e) {
+        if (e.code === "ENOENT") continue;
+        throw e;
+      }
       const count2 = parseFanout(idxFile, idx)[255];
       checkIndexLength(idxFile, idx, count2);
       packs.push({ file, idx: idx.buffer, starts: prefixStarts(idx, count2).buffer, bytes: bytes.buffer });

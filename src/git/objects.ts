@@ -494,7 +494,14 @@ export class ObjectReader {
       // A pack is written before its index, and one being written or removed is left to the reader's own scan.
       const sizes = await Promise.all([fs.promises.stat(idxFile), fs.promises.stat(file)]).catch(() => undefined)
       if (!sizes || sizes[1].size > MAX_PACK_IN_MEMORY) continue
-      const [idx, bytes] = await Promise.all([readSharedAtOnce(idxFile, sizes[0].size, piece), readSharedAtOnce(file, sizes[1].size, piece)])
+      let idx: Buffer
+      let bytes: Buffer
+      try {
+        ;[idx, bytes] = await Promise.all([readSharedAtOnce(idxFile, sizes[0].size, piece), readSharedAtOnce(file, sizes[1].size, piece)])
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue
+        throw e
+      }
       const count = parseFanout(idxFile, idx)[255]!
       checkIndexLength(idxFile, idx, count)
       packs.push({ file, idx: idx.buffer as SharedArrayBuffer, starts: prefixStarts(idx, count).buffer as SharedArrayBuffer, bytes: bytes.buffer as SharedArrayBuffer })
