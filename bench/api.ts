@@ -7,22 +7,24 @@
  *   under GNU time: wall time, microseconds per version, CPU time (all
  *   threads) and peak RSS;
  * - the incremental build after one more version, in process (median of
- *   nine), once for a new version of a package that exists and once for a
- *   new package (which also rewrites the package list and its namespace):
+ *   fifteen), once for a new version of a package that exists and once for
+ *   a new package (which also rewrites the package list and its namespace):
  *   wall time, and the CPU time the process spent in it (what the build
  *   itself did, free of waiting on the disk's flushes), and how many files
  *   each changed (a count the machine's noise does not move);
  * - `wharf check` of a one-file submission (a signed record of a new
- *   version), in process (median of nine);
+ *   version), in process (median of fifteen);
  *
  * and the ratios to the smallest size. The full builds run first, one size
  * after another, and their outputs are kept; the incremental builds and
- * checks then run in rounds over every size in turn, so that what the
- * ratios compare was measured side by side, under the same load, not
- * minutes apart. Each round measures each size in a process of its own
- * (after three runs to warm it up, not counted): a registry's process serves one
- * index, and one process measuring three would have each size's heap and
- * caches weigh on the others. The builds are of the API alone
+ * checks then run in rounds, each round one process that measures every
+ * size build by build in turn (after three runs of each to warm it up, not
+ * counted), so that what the ratios compare was measured side by side, not
+ * seconds apart. On a shared two-core machine one build's time moves by a
+ * factor of two from one second to the next (the host's load, and the
+ * JIT's and the collector's threads on the same two cores); a process per
+ * size measured those swings as much as the sizes. Each build opens its index afresh, so one
+ * size's build leaves nothing the next one reads. The builds are of the API alone
  * (`--no-site`): bench/site.ts measures what the site adds. A whole `wharf build-api --since` and
  * `wharf check` process are timed once too: start-up is most of them.
  *
@@ -50,10 +52,10 @@ const WHARF = fileURLToPath(new URL('../bin/wharf.js', import.meta.url))
 const KEPT = fileURLToPath(new URL('../.bench/api/', import.meta.url))
 const ALL_SIZES = [20_000, 200_000, 1_000_000]
 const ROUTINE_SIZES = [20_000, 200_000]
-/** Rounds over every size, each measuring a size RUNS_PER_ROUND times in a process of its own. */
+/** Rounds of measurement: each one process that measures every size RUNS_PER_ROUND times, build by build in turn. */
 const ROUNDS = 3
-const RUNS_PER_ROUND = 3
-/** Incremental builds a probe process runs before it measures (new packages of the next hundred: ROUNDS * WARM_UPS of its first ten). */
+const RUNS_PER_ROUND = 5
+/** Incremental builds of each size a probe process runs before it measures. */
 const WARM_UPS = 3
 const NOW = new Date('2026-06-01T00:00:00Z')
 // A component header: check reads the artifact from the local store and finds a component.
@@ -101,51 +103,52 @@ async function incrementalOnce(dir: string, out: string, i: number): Promise<Run
 
 const median = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
 
-/** What a probe process measures of one size: incremental builds after appending versions, or checks of a proposal. */
+/** What a probe process measures, every size in turn: incremental builds after appending versions, or checks of a proposal. */
 type Probe =
-  | { kind: 'incremental'; dir: string; out: string; warmUp: number[]; fresh: number[]; existing: number[] }
-  | { kind: 'check'; dir: string; head: string; runs: number }
+  | { kind: 'incremental'; sizes: { dir: string; out: string; warmUp: number[]; fresh: number[]; existing: number[] }[] }
+  | { kind: 'check'; sizes: { dir: string; head: string }[]; runs: number }
 
 interface IncrementalResult {
   fresh: Run[]
   existing: Run[]
   written: { fresh: number; existing: number }
 }
-type ProbeResult = IncrementalResult | { check: number[] }
+/** By size, as the probe listed them: its incremental builds, or its checks' times in ms. */
+type ProbeResult = IncrementalResult[] | number[][]
 
-/** Measures `probe` in this process, after runs to warm it up (the first builds of a process compile the code they run). */
+/** Measures `probe` in this process, each size's build (or check) after the other's, after runs to warm it up (the first builds of a process compile the code they run). */
 async function runProbe(probe: Probe): Promise<ProbeResult> {
   if (probe.kind === 'incremental') {
-    for (const i of probe.warmUp) await incrementalOnce(probe.dir, probe.out, i)
-    const written = { fresh: 0, existing: 0 }
-    const fresh: Run[] = []
-    const existing: Run[] = []
-    for (const i of probe.fresh) {
-      const { written: count, ...run } = await incrementalOnce(probe.dir, probe.out, i)
-      fresh.push(run)
-      written.fresh = count
+    const { sizes } = probe
+    const results = sizes.map((): IncrementalResult => ({ fresh: [], existing: [], written: { fresh: 0, existing: 0 } }))
+    for (let j = 0; j < sizes[0]!.warmUp.length; j++) for (const size of sizes) await incrementalOnce(size.dir, size.out, size.warmUp[j]!)
+    for (const kind of ['fresh', 'existing'] as const) {
+      for (let j = 0; j < sizes[0]![kind].length; j++) {
+        for (const [n, size] of sizes.entries()) {
+          const { written, ...run } = await incrementalOnce(size.dir, size.out, size[kind][j]!)
+          results[n]![kind].push(run)
+          results[n]!.written[kind] = written
+        }
+      }
     }
-    for (const i of probe.existing) {
-      const { written: count, ...run } = await incrementalOnce(probe.dir, probe.out, i)
-      existing.push(run)
-      written.existing = count
-    }
-    return { fresh, existing, written }
+    return results
   }
-  const check: number[] = []
+  const checks = probe.sizes.map((): number[] => [])
   for (let k = 0; k <= probe.runs; k++) {
-    const started = performance.now()
-    const result = await runCheck({ repo: openRepo(probe.dir), base: MAIN, head: probe.head, author: { login: SYNTHETIC_OWNER } })
-    if (k > 0) check.push(performance.now() - started)
-    if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
+    for (const [n, size] of probe.sizes.entries()) {
+      const started = performance.now()
+      const result = await runCheck({ repo: openRepo(size.dir), base: MAIN, head: size.head, author: { login: SYNTHETIC_OWNER } })
+      if (k > 0) checks[n]!.push(performance.now() - started)
+      if (!result.accepted) throw new Error(`bench submission refused: ${JSON.stringify(result.findings)}`)
+    }
   }
-  return { check }
+  return checks
 }
 
 /** `probe` in a process of its own (this file, run with `--probe`). */
 function probeProcess<T extends ProbeResult>(probe: Probe): T {
   const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe', JSON.stringify(probe)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
-  if (out.status !== 0) throw new Error(`bench probe ${probe.kind} of ${probe.dir} exited ${out.status}: ${out.stderr}`)
+  if (out.status !== 0) throw new Error(`bench probe (${probe.kind}) exited ${out.status}: ${out.stderr}`)
   return JSON.parse(out.stdout.trim().split('\n').pop()!) as T
 }
 
@@ -221,25 +224,26 @@ export async function run(): Promise<void> {
       console.log(`  ${versions.toLocaleString('en')} versions built in ${full.wallS.toFixed(1)} s; load average ${load()}`)
     }
 
-    // What is compared across sizes is measured side by side, a round at a time over every size, so a noisy
-    // minute or a cold cache falls on all of them rather than on whichever size ran then. New packages take
-    // versions first..first+8, second versions of them first+10..first+18, and the runs that warm a process up
-    // new packages of the next hundred.
+    // What is compared across sizes is measured side by side, build by build in one process, so a noisy second or
+    // a cold cache falls on all of them rather than on whichever size ran then. New packages take the versions of
+    // the first ten slots of each hundred from `first` on (syntheticSlot), second versions of them the next ten, and
+    // the runs that warm a process up new packages of hundreds further on.
+    const freshSlot = (m: Measured, k: number) => m.first + 100 * Math.floor(k / 10) + (k % 10)
     for (let round = 0; round < ROUNDS; round++) {
-      for (const m of measured) {
-        const slots = Array.from({ length: RUNS_PER_ROUND }, (_, j) => m.first + round * RUNS_PER_ROUND + j)
-        const result = probeProcess<IncrementalResult>({
-          kind: 'incremental',
-          dir: m.dir,
-          out: m.out,
-          warmUp: Array.from({ length: WARM_UPS }, (_, j) => m.first + 100 + round * WARM_UPS + j),
-          fresh: slots,
-          existing: slots.map((i) => i + 10),
-        })
+      const results = probeProcess<IncrementalResult[]>({
+        kind: 'incremental',
+        sizes: measured.map((m) => {
+          const slots = Array.from({ length: RUNS_PER_ROUND }, (_, j) => freshSlot(m, round * RUNS_PER_ROUND + j))
+          const warmUp = Array.from({ length: WARM_UPS }, (_, j) => m.first + 100 * (10 + round) + j)
+          return { dir: m.dir, out: m.out, warmUp, fresh: slots, existing: slots.map((i) => i + 10) }
+        }),
+      })
+      results.forEach((result, n) => {
+        const m = measured[n]!
         m.fresh.push(...result.fresh)
         m.existing.push(...result.existing)
         m.written = result.written
-      }
+      })
     }
     for (const m of measured) {
       const since = await resolveCommit(m.repo, MAIN)
@@ -257,7 +261,8 @@ export async function run(): Promise<void> {
       }),
     )
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, m] of measured.entries()) m.check.push(...probeProcess<{ check: number[] }>({ kind: 'check', dir: m.dir, head: proposals[i]!, runs: RUNS_PER_ROUND }).check)
+      const checks = probeProcess<number[][]>({ kind: 'check', sizes: measured.map((m, i) => ({ dir: m.dir, head: proposals[i]! })), runs: RUNS_PER_ROUND })
+      checks.forEach((times, n) => measured[n]!.check.push(...times))
     }
     for (const [i, m] of measured.entries()) m.checkProcess = timedProcess(['check', '--index', m.dir, '--base', MAIN, '--head', proposals[i]!, '--author', SYNTHETIC_OWNER], m.parent)
   } finally {
