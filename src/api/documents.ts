@@ -8,7 +8,6 @@ import { stableJson } from '../core/canonical.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Artifact, FeedEntry, NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
 import { releaseAssetUrl } from '../core/release-assets.js'
-import { compareVersions } from '../core/versions.js'
 import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { CARGO_DIR } from './cargo.js'
 import { elementText, readElements, renderWithElements, type Element } from './elements.js'
@@ -94,10 +93,15 @@ export function downloadUrl(site: Site, record: VersionRecord, artifact: Artifac
 
 /** The highest version a resolver should pick: not yanked, a release when there is one. */
 export function latestVersion(pkg: PackageModel): string | null {
-  const live = pkg.versions.filter((v) => !v.yank).map((v) => v.version)
-  const releases = live.filter((v) => semver.prerelease(v) === null)
-  const pool = releases.length ? releases : live
-  return pool.length ? pool.reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b)) : null
+  // The versions are in SemVer order: the last live release, else the last live prerelease, parsing only from the end.
+  let prerelease: string | null = null
+  for (let i = pkg.versions.length - 1; i >= 0; i--) {
+    const v = pkg.versions[i]!
+    if (v.yank) continue
+    if (semver.prerelease(v.version) === null) return v.version
+    prerelease ??= v.version
+  }
+  return prerelease
 }
 
 const unixSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000)
