@@ -5,8 +5,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { TreeWriter } from '../../src/api/output.js'
+import { pathUnder, TreeWriter } from '../../src/api/output.js'
 import { sha256Hex } from '../../src/core/hash.js'
 import { tempDir } from '../helpers/index-repo.js'
 
@@ -45,3 +46,17 @@ describe('TreeWriter.complete', () => {
     expect(listed(writer)).toEqual([`p/b.html\t${sha256Hex('short')}`, `p/c.html\t${sha256Hex('same')}`])
   })
 })
+
+describe('pathUnder', () => {
+  it('is path.join for any root and any relative path, odd segments included', () => {
+    const segment = fc.oneof(fc.constantFrom('.', '..', '', '...', '.a', 'a.'), fc.string({ unit: fc.constantFrom(...'ab.:@ '), minLength: 1, maxLength: 4 }))
+    const file = fc.array(segment, { minLength: 1, maxLength: 5 }).map((segments) => segments.join('/'))
+    fc.assert(
+      fc.property(fc.constantFrom('/', '/out', '/out/tree'), file, (root, f) => {
+        expect(pathUnder(root, f)).toBe(path.join(root, f))
+      }),
+      { numRuns: 5_000 },
+    )
+  })
+})
+
