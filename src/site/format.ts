@@ -3,15 +3,15 @@
 /** 1234 → "1.2 KiB". */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB']
   let value = n / 1024
   let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1024 && unit < UNITS.length - 1) {
     value /= 1024
     unit++
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${UNITS[unit]}`
 }
+const UNITS = ['KiB', 'MiB', 'GiB']
 
 /** An RFC 3339 time as its date (`2026-03-01`), or the text as given when it does not parse. */
 export function formatDate(iso: string): string {

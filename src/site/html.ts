@@ -52,7 +52,7 @@ export function trusted(text: string): Html {
 
 /** `parts`, each escaped, with the markup `separator` (an entity such as `&middot;`) between them. */
 export function joined(parts: readonly string[], separator: string): Html {
-  return html`${parts.map((part, i) => html`${i ? trusted(separator) : ''}${part}`)}`
+  return new Html(parts.map(escapeHtml).join(separator))
 }
 
 /**
@@ -61,6 +61,7 @@ export function joined(parts: readonly string[], separator: string): Html {
  */
 export function safeUrl(url: string | undefined): string | undefined {
   if (!url) return undefined
+  if (isCanonicalWebUrl(url)) return url
   // Every version of a package names the same repository: parsed once, not once per page.
   if (checked.has(url)) return checked.get(url)
   if (checked.size >= CHECKED_MAX) checked.clear()
@@ -70,6 +71,20 @@ export function safeUrl(url: string | undefined): string | undefined {
 }
 const checked = new Map<string, string | undefined>()
 const CHECKED_MAX = 1024
+
+/**
+ * An http(s) URL the WHATWG parser leaves exactly as it is: a lower-case
+ * host name whose last label starts with a letter (so no IP address to
+ * rewrite, no port, no user), no punycode label to decode, and a path of
+ * plain characters without `.` or `..` segments, query or fragment. Most
+ * artifact and repository URLs are so; they skip the parser, which would
+ * give them back unchanged (the property test in test/site holds it to that).
+ */
+export function isCanonicalWebUrl(url: string): boolean {
+  return CANONICAL_WEB_URL.test(url) && !DOT_SEGMENT.test(url) && !url.includes('xn--')
+}
+const CANONICAL_WEB_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:\/[A-Za-z0-9._~!$&()*+,;=:@-]*)+$/
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/
 
 function checkUrl(url: string): string | undefined {
   let parsed: URL

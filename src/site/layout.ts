@@ -28,18 +28,25 @@ export interface PageOptions {
 interface Shell {
   head: Html
   top: Html
-  bottom: Html
+  /** The page from the end of its main content on. */
+  end: string
 }
 
-/** The parts of a page that depend only on its depth, its place in the navigation and the registry: made once, not per page. */
-const shells = new Map<string, Shell>()
+/**
+ * The parts of a page that depend only on its depth, its place in the
+ * navigation and the registry: made once, not per page. A build names one
+ * registry, so the cache holds one registry's shells at a time.
+ */
+let shells = { name: '', byKey: new Map<string | number, Shell>() }
 const MAX_SHELLS = 64
 
 function shellOf(path: string, current: PageOptions['current'], name: string): Shell {
   // Every root-level file is linked the same way from every page at the same depth.
-  const depth = path.split('/').length - 1
-  const key = `${depth}\0${current ?? ''}\0${name}`
-  let shell = shells.get(key)
+  let depth = 0
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) depth++
+  if (shells.name !== name) shells = { name, byKey: new Map() }
+  const key = current === undefined ? depth : `${depth} ${current}`
+  let shell = shells.byKey.get(key)
   if (shell) return shell
   // A stand-in page at that depth, in directories no target shares (`_` starts no name).
   const to = (target: string) => linkTo(`${'_/'.repeat(depth)}page`, target)
@@ -52,18 +59,29 @@ function shellOf(path: string, current: PageOptions['current'], name: string): S
 <nav aria-label="Site">${nav(HOME, 'Search', 'home')} ${nav(NAMESPACES, 'Namespaces', 'namespaces')} ${nav(PUBLISH, 'Publish', 'publish')}</nav>
 ${current === 'home' ? '' : html`<form class="quick" role="search" action="${to(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
-    bottom: html`<footer class="bottom">
+    end: html`
+</main>
+<footer class="bottom">
 <p>${name} is a <a href="${to(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to('config.json')}">config.json</a> &middot; <a href="${to('api/v1/stats')}">stats</a> &middot; <a href="${to('api/v1/feed/head.json')}">change feed</a> &middot; <a href="${to('snapshot.json')}">signed snapshot</a></p>
-</footer>`,
+</footer>
+</body>
+</html>
+`.text,
   }
-  if (shells.size >= MAX_SHELLS) shells.clear()
-  shells.set(key, shell)
+  if (shells.byKey.size >= MAX_SHELLS) shells.byKey.clear()
+  shells.byKey.set(key, shell)
   return shell
 }
 
 export function renderPage(options: PageOptions): string {
+  const [start, end] = pageAround(options)
+  return `${start}${options.main.text}${end}`
+}
+
+/** The text of a page before its main content, and after it (the same for every page of a shell). */
+export function pageAround(options: Omit<PageOptions, 'main'>): [string, string] {
   const shell = shellOf(options.path, options.current, options.context.registry.name)
-  return html`<!doctype html>
+  const start = html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -78,10 +96,6 @@ ${options.script ? html`<script src="${linkTo(options.path, SCRIPT)}" defer></sc
 <a class="skip" href="#main">Skip to content</a>
 ${shell.top}
 <main id="main" tabindex="-1">
-${options.main}
-</main>
-${shell.bottom}
-</body>
-</html>
 `.text
+  return [start, shell.end]
 }

@@ -5,7 +5,6 @@
  * package's id and its namespace file, so a new version leaves the bytes of
  * the other version pages as they were.
  */
-import { randomUUID } from 'node:crypto'
 import semver from 'semver'
 import { artifactPath, latestVersion, primaryArtifact, type Dependent, type OpenPage, type PackageModel, type PackagePages, type PackagePagesInput, type SiteFile, type VersionEntry } from '../api/index.js'
 import { checkPackageId } from '../core/names.js'
@@ -14,8 +13,8 @@ import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { BADGE_TARGETS, targetBadge, versionBadge } from './badges.js'
 import { lineChart } from './chart.js'
 import { formatBytes, formatDate, formatMs, formatRatio } from './format.js'
-import { clip, externalLink, html, joined, trusted, type Html } from './html.js'
-import { renderPage } from './layout.js'
+import { clip, externalLink, html, joined, type Html } from './html.js'
+import { pageAround, renderPage } from './layout.js'
 import { badgePath, linkTo, namespacePage, packagePage, targetBadgePath, versionPage } from './paths.js'
 import { readMatrix, targetStatus, type MatrixView, type TargetView } from './report.js'
 
@@ -42,6 +41,8 @@ interface Shared {
   owners: Html
   /** A signing key's standing in the namespace, by key id. */
   keys: Map<string, Html>
+  /** Links to other packages (dependencies, nested packages), by id: every version names mostly the same ones. */
+  links: Map<string, Html>
 }
 
 function sharedParts(input: PackagePagesInput): Shared {
@@ -54,6 +55,7 @@ function sharedParts(input: PackagePagesInput): Shared {
     namespaceLink,
     owners: html`<p>Owners of ${namespaceLink}:</p>${owners}`,
     keys: new Map(),
+    links: new Map(),
   }
 }
 
@@ -64,14 +66,12 @@ function packageLinkFrom(from: string, id: string): Html {
   return checkPackageId(id) === undefined ? html`<a href="${linkTo(from, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`
 }
 
-const packageLink = (ctx: Ctx, id: string) => packageLinkFrom(ctx.path, id)
-
-/**
- * Where a package's page is cut open for its dependents: text no page can
- * otherwise hold (a NUL and a number drawn per process, which a publisher
- * cannot guess), so the page splits there and only there.
- */
-const DEPENDENTS_SLOT = `\0${randomUUID()}\0`
+/** A link from one of the package's pages (they share a directory, so links from them agree) to package `id`'s page. */
+function packageLink(ctx: Ctx, id: string): Html {
+  let link = ctx.shared.links.get(id)
+  if (!link) ctx.shared.links.set(id, (link = packageLinkFrom(ctx.path, id)))
+  return link
+}
 
 function statusPill(status: string): Html {
   const known = ['pass', 'fail', 'unavailable', 'not-run', 'skipped'].includes(status) ? status : 'other'
@@ -113,9 +113,10 @@ function installSnippets(ctx: Ctx, entry: VersionEntry, exact: boolean): Html {
   return section('install', 'Install', html`${parts}`)
 }
 
+const row = (label: string, value: Html | string | undefined) => (value === undefined ? '' : html`<dt>${label}</dt><dd>${value}</dd>`)
+
 function facts(ctx: Ctx, entry: VersionEntry): Html {
   const record = entry.record
-  const row = (label: string, value: Html | string | undefined) => (value === undefined ? '' : html`<dt>${label}</dt><dd>${value}</dd>`)
   return html`<dl class="facts">
 ${row('Version', record.version)}
 ${row('Kind', record.kind)}
@@ -221,13 +222,15 @@ function witSection(ctx: Ctx, entry: VersionEntry): Html {
 
 function dependencies(ctx: Ctx, entry: VersionEntry): Html {
   const deps = entry.record.dependencies
-  if (!deps.length) return section('dependencies', 'Dependencies', html`<p>None.</p>`)
+  if (!deps.length) return NO_DEPENDENCIES
   return section(
     'dependencies',
     'Dependencies',
     html`<ul class="deps">${deps.map((d) => html`<li>${packageLink(ctx, d.name)} <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ''}</li>`)}</ul>`,
   )
 }
+
+const NO_DEPENDENCIES = section('dependencies', 'Dependencies', html`<p>None.</p>`)
 
 function signature(ctx: Ctx, entry: VersionEntry): Html {
   const keys = entry.record.signature.signatures.map((s) => {
@@ -334,9 +337,8 @@ function heading(ctx: Ctx, entry: VersionEntry, title: string): Html {
 <p class="lede">${clip(entry.record.description, DESCRIPTION_MAX) || 'No description.'}</p>`
 }
 
-function packagePageHtml(ctx: Ctx, latest: VersionEntry): OpenPage {
+function packagePageHtml(ctx: Ctx, latest: VersionEntry, allYanked: boolean): OpenPage {
   const pkg = ctx.input.package
-  const allYanked = latestVersion(pkg) === null
   // What the package uses and what uses it close the page: a popular package's dependents are a long list, and a full
   // build, which knows them last, keeps aside only what follows them until then.
   const main = html`${heading(ctx, latest, pkg.id)}
@@ -352,11 +354,9 @@ ${versionsTable(ctx)}
 ${charts(ctx)}
 ${signature(ctx, latest)}
 ${dependencies(ctx, latest)}
-${trusted(DEPENDENTS_SLOT)}`
-  const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main })
-  const parts = page.split(DEPENDENTS_SLOT)
-  if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`)
-  return { id: pkg.id, path: ctx.path, head: parts[0]!, tail: parts[1]! }
+`
+  const [start, end] = pageAround({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context })
+  return { id: pkg.id, path: ctx.path, head: `${start}${main.text}`, tail: end }
 }
 
 function versionPageHtml(ctx: Ctx, entry: VersionEntry): string {
@@ -383,7 +383,7 @@ export function renderPackage(input: PackagePagesInput): PackagePages {
   const files: SiteFile[] = []
   const shared = sharedParts(input)
   const page = (path: string) => ({ input, path, matrices, shared })
-  const open = packagePageHtml(page(packagePage(pkg.id)), latest)
+  const open = packagePageHtml(page(packagePage(pkg.id)), latest, latestId === null)
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) })
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && semver.prerelease(latestId) !== null) })
   const matrix = latestId === null ? undefined : matrices.get(latest.version)

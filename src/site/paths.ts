@@ -40,6 +40,11 @@ const PLAIN = /^[A-Za-z0-9._~:@+/-]*$/
  * first segment such as `acme:calc.html` is never read as a URL scheme.
  */
 export function linkTo(from: string, to: string): string {
+  // A page one directory down (a package's, a namespace's), as most are: its directory, or the root, holds the target.
+  const slash = from.indexOf('/')
+  if (slash > 0 && from.indexOf('/', slash + 1) < 0) {
+    return to.startsWith(from.slice(0, slash + 1)) ? `./${encodePath(to.slice(slash + 1))}` : `../${encodePath(to)}`
+  }
   // The directories of `from` and `to` agree up to `shared` (a segment boundary).
   let shared = 0
   for (;;) {
@@ -49,7 +54,8 @@ export function linkTo(from: string, to: string): string {
   }
   let up = 0
   for (let i = from.indexOf('/', shared); i >= 0; i = from.indexOf('/', i + 1)) up++
-  const tail = to.slice(shared)
-  const rest = PLAIN.test(tail) ? tail : tail.split('/').map(encodeSegment).join('/')
+  const rest = encodePath(to.slice(shared))
   return up === 0 ? `./${rest}` : `${'../'.repeat(up)}${rest}`
 }
+
+const encodePath = (file: string) => (PLAIN.test(file) ? file : file.split('/').map(encodeSegment).join('/'))

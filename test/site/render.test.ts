@@ -7,11 +7,12 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildApi } from '../../src/api/index.js'
 import { CONTENT_SECURITY_POLICY, siteRenderer } from '../../src/site/index.js'
 import { targetBadge, versionBadge } from '../../src/site/badges.js'
-import { escapeHtml, html, safeUrl } from '../../src/site/html.js'
+import { escapeHtml, html, isCanonicalWebUrl, safeUrl } from '../../src/site/html.js'
 import { linkTo } from '../../src/site/paths.js'
 import { readMatrix } from '../../src/site/report.js'
 import { readTree } from '../fixtures/api/tree.js'
@@ -52,6 +53,50 @@ describe('escaping', () => {
   })
 })
 
+describe('URLs that skip the parser', () => {
+  it.each([
+    ['https://example.com/ns0/pkg0', true],
+    ['http://github.com/acme/calc/releases/download/v1.0.0/calc.wasm', true],
+    ['https://EXAMPLE.com/x', false],
+    ['https://example.com', false],
+    ['https://example.com:443/x', false],
+    ['https://user@example.com/x', false],
+    ['https://127.0.0.1/x', false],
+    ['https://example.0x7f/x', false],
+    ['https://xn--n3h.example/x', false],
+    ['https://example.com/a/./b', false],
+    ['https://example.com/a/..', false],
+    ['https://example.com/%41', false],
+    ['https://example.com/a?b', false],
+    ['https://example.com/a\\b', false],
+  ])('%s: %s', (url, canonical) => {
+    expect(isCanonicalWebUrl(url)).toBe(canonical)
+    if (canonical) expect(safeUrl(url)).toBe(url)
+  })
+
+  it('are exactly what the WHATWG parser gives back: http(s), no user, no change', () => {
+    // Mostly URLs of the shape the fast path takes, with a few bytes that would make the parser change them.
+    const chars = (set: string, maxLength: number) => fc.string({ unit: fc.constantFrom(...set), maxLength })
+    const often = <T,>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ arbitrary: usual, weight: 5 }, { arbitrary: odd, weight: 1 })
+    const label = often(chars('abcxyz09-', 6), fc.oneof(chars('abcXYZ09-', 6), chars('abc09-', 4).map((l) => `xn--${l}`), fc.constantFrom('1', '0x7f', '')))
+    const segment = often(chars('aZ09._~-!$&()*+,;=:@', 6), chars('aZ09.%\\/?#\'" <>`{}|^[]é', 4))
+    const url = fc
+      .tuple(often(fc.constantFrom('http://', 'https://'), fc.constantFrom('HTTP://', 'https:/', 'https:', 'ftp://', 'javascript:')), fc.array(label, { minLength: 1, maxLength: 4 }), often(fc.constant(''), fc.constantFrom(':80', ':', '@', '.')), fc.array(segment, { maxLength: 4 }))
+      .map(([scheme, labels, port, segments]) => `${scheme}${labels.join('.')}${port}${segments.map((s) => `/${s}`).join('')}`)
+    fc.assert(
+      fc.property(fc.oneof(url, fc.string()), (u) => {
+        if (!isCanonicalWebUrl(u)) return
+        const parsed = new URL(u)
+        expect(parsed.href).toBe(u)
+        expect(['http:', 'https:']).toContain(parsed.protocol)
+        expect(parsed.username + parsed.password).toBe('')
+        expect(safeUrl(u)).toBe(u)
+      }),
+      { numRuns: 20_000 },
+    )
+  })
+})
+
 describe('links between pages', () => {
   it.each([
     ['index.html', 'packages/acme:calc.html', './packages/acme:calc.html'],
@@ -64,6 +109,21 @@ describe('links between pages', () => {
     ['browse', 'packages/acme:a b.html', './packages/acme:a%20b.html'],
   ])('from %s to %s is %s', (from, to, expected) => {
     expect(linkTo(from, to)).toBe(expected)
+  })
+
+  it('lands where it points from any page, as a browser resolves it', () => {
+    const segment = fc.string({ unit: fc.constantFrom(...'ab09:@+-._ %#?\'"é'), minLength: 1, maxLength: 5 }).filter((s) => s !== '.' && s !== '..')
+    const file = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => segments.join('/'))
+    fc.assert(
+      fc.property(file, file, (from, to) => {
+        const link = linkTo(from, to)
+        expect(link).toMatch(/^\.\.?\//)
+        const page = new URL(`https://r.example/${from.split('/').map(encodeURIComponent).join('/')}`)
+        const landed = new URL(link, page).pathname.slice(1).split('/').map(decodeURIComponent)
+        expect(landed).toEqual(to.split('/'))
+      }),
+      { numRuns: 5_000 },
+    )
   })
 
   it('never starts with a segment a browser would read as a URL scheme', () => {
