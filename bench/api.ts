@@ -34,7 +34,8 @@
  * With WHARF_BENCH_API_KEEP=1 the generated indexes are kept in
  * `.bench/api/<versions>/` and used again by the next run (main set back to
  * the generated tip), so a second run at a million versions does not wait
- * for the generator.
+ * for the generator; `.bench/api` may be a link to a tmpfs, where the
+ * builds read them faster.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -187,12 +188,16 @@ async function syntheticIndex(versions: number, parent: string): Promise<{ dir: 
     for (const branch of await listBranches(repo)) if (branch !== MAIN) await deleteBranch(repo, branch)
     return { dir: repo.dir, repo, generateS: undefined }
   }
+  const keep = Boolean(process.env.WHARF_BENCH_API_KEEP)
+  if (keep) {
+    await fs.promises.rm(kept, { recursive: true, force: true })
+    await fs.promises.mkdir(kept, { recursive: true })
+  }
   const started = performance.now()
-  const index = await createSyntheticIndex(versions, parent)
+  // A kept index is made where it is kept, since a rename cannot cross file systems (`.bench/api` may link to a tmpfs).
+  const index = await createSyntheticIndex(versions, keep ? kept : parent)
   const generateS = (performance.now() - started) / 1000
-  if (!process.env.WHARF_BENCH_API_KEEP) return { dir: index.dir, repo: index.repo, generateS }
-  await fs.promises.rm(kept, { recursive: true, force: true })
-  await fs.promises.mkdir(kept, { recursive: true })
+  if (!keep) return { dir: index.dir, repo: index.repo, generateS }
   await fs.promises.rename(index.dir, path.join(kept, 'index'))
   await fs.promises.writeFile(path.join(kept, 'head'), `${index.head}\n`)
   const repo = openRepo(path.join(kept, 'index'))

@@ -2,7 +2,11 @@
  * The site's share of `wharf build-api`: a synthetic index of 10,000
  * packages (100,000 versions, no compatibility reports), built as a user
  * builds it, one whole process at a time, without the site (`--no-site`)
- * and with it, side by side; then one new version, incrementally, both ways.
+ * and with it, side by side, in five rounds that take turns at which goes
+ * first (WHARF_BENCH_SITE_ROUNDS sets how many): on a shared machine the
+ * same build moves by half from one run to the next, so the verdict is on
+ * the medians, with the fastest runs and every round's pair beside them;
+ * then one new version, incrementally, both ways.
  * Also the bytes a reader's browser fetches for the home page before any
  * search data loads. Targets: the site adds under 25% to a full build (said
  * of wall time and of CPU time, with the machine's load: both builds share
@@ -14,12 +18,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { buildsDirOf } from '../src/api/output.js'
 import { MAIN, resolveCommit } from '../src/git/index.js'
 import { appendSynthetic, createSyntheticIndex } from '../test/fixtures/api/synthetic.js'
 import { memoryNote, scratchNote, table } from './_util.js'
 
 const PACKAGES = (process.env.WHARF_BENCH_SITE_PACKAGES ?? '10000').split(',').map(Number)
-const ROUNDS = Number(process.env.WHARF_BENCH_SITE_ROUNDS ?? 1)
+const ROUNDS = Number(process.env.WHARF_BENCH_SITE_ROUNDS ?? 5)
 const WHARF = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bin/wharf.js')
 const TIME = '/usr/bin/time'
 
@@ -49,6 +54,7 @@ function megabytes(out: string): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const fastest = (runs: Run[], key: 'wall' | 'cpu') => Math.min(...runs.map((r) => r[key]))
 const share = (site: number, api: number) => ((site - api) / api) * 100
 const pct = (site: number, api: number) => `${share(site, api).toFixed(1)}%`
 const load = () => `${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores)`
@@ -70,17 +76,23 @@ export async function run(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         // Taking turns at going first, so a change in the machine's load weighs on both sides alike.
         const order = round % 2 === 0 ? [false, true] : [true, false]
-        for (const withSite of order) runs[withSite ? 'site' : 'api'].push(buildApi(index.dir, path.join(parent, `${withSite ? 'site' : 'api'}-${round}`), withSite))
+        for (const withSite of order) {
+          // Each round builds the same two outputs, the one before removed first, outside the timing: a round's
+          // output of 10,000 packages is some 300,000 files, which on a tmpfs are inodes as well as memory.
+          const out = path.join(parent, withSite ? 'site' : 'api')
+          for (const old of [out, buildsDirOf(out)]) fs.rmSync(old, { recursive: true, force: true })
+          runs[withSite ? 'site' : 'api'].push(buildApi(index.dir, out, withSite))
+        }
       }
       const api = { wall: median(runs.api.map((r) => r.wall)), cpu: median(runs.api.map((r) => r.cpu)), rss: median(runs.api.map((r) => r.rssMb)) }
       const site = { wall: median(runs.site.map((r) => r.wall)), cpu: median(runs.site.map((r) => r.cpu)), rss: median(runs.site.map((r) => r.rssMb)) }
       // What the disk takes in: on a disk (not tmpfs) writing it back is much of a build's wall time.
-      const bytes = { api: megabytes(path.join(parent, `api-${ROUNDS - 1}`)), site: megabytes(path.join(parent, `site-${ROUNDS - 1}`)) }
+      const bytes = { api: megabytes(path.join(parent, 'api')), site: megabytes(path.join(parent, 'site')) }
       // One more version, built incrementally on the outputs of the last round.
       const since = await resolveCommit(index.repo, MAIN)
       await appendSynthetic(index.dir, packages * 10, packages * 10 + 1)
-      const incApi = buildApi(index.dir, path.join(parent, `api-${ROUNDS - 1}`), false, since)
-      const incSite = buildApi(index.dir, path.join(parent, `site-${ROUNDS - 1}`), true, since)
+      const incApi = buildApi(index.dir, path.join(parent, 'api'), false, since)
+      const incSite = buildApi(index.dir, path.join(parent, 'site'), true, since)
       rows.push({
         index: `${packages.toLocaleString('en')} packages, ${(packages * 10).toLocaleString('en')} versions`,
         'files (API / with site)': `${runs.api[0]!.written} / ${runs.site[0]!.written}`,
@@ -91,13 +103,15 @@ export async function run(): Promise<void> {
         'site adds (CPU)': pct(site.cpu, api.cpu),
         // What each file of the site costs the build, all in: rendering, writing, hashing and listing it.
         'CPU per site file, µs': (((site.cpu - api.cpu) / (runs.site[0]!.written - runs.api[0]!.written)) * 1e6).toFixed(0),
+        // The fastest build of each kind: what the machine's load added to a run, it added least to these.
+        'site adds, fastest runs (wall / CPU)': `${pct(fastest(runs.site, 'wall'), fastest(runs.api, 'wall'))} / ${pct(fastest(runs.site, 'cpu'), fastest(runs.api, 'cpu'))}`,
         // Each round's pair, so the spread a loaded machine makes is in sight.
         'site adds by round (wall / CPU)': runs.api.map((a, i) => `${pct(runs.site[i]!.wall, a.wall)} / ${pct(runs.site[i]!.cpu, a.cpu)}`).join(', '),
         'peak RSS, MB (API / site)': `${api.rss.toFixed(0)} / ${site.rss.toFixed(0)}`,
         '+1 version, s (API / site)': `${incApi.wall.toFixed(2)} / ${incSite.wall.toFixed(2)}`,
         'files rewritten (API / site)': `${incApi.written} / ${incSite.written}`,
       })
-      const out = path.join(parent, `site-${ROUNDS - 1}`)
+      const out = path.join(parent, 'site')
       const size = (file: string) => fs.readFileSync(path.join(out, file))
       const home = ['index.html', 'assets/site.css', 'assets/search.js', 'assets/icon.svg'].map(size)
       const search = fs.readdirSync(path.join(out, 'api/v1/search-index')).map((f) => size(`api/v1/search-index/${f}`))
