@@ -43,6 +43,8 @@ interface Shared {
   keys: Map<string, Html>
   /** Links to other packages (dependencies, nested packages), by id: every version names mostly the same ones. */
   links: Map<string, Html>
+  /** Links out (repository, homepage, source), by URL: every version names mostly the same ones. */
+  outside: Map<string, Html>
 }
 
 function sharedParts(input: PackagePagesInput): Shared {
@@ -56,6 +58,7 @@ function sharedParts(input: PackagePagesInput): Shared {
     owners: html`<p>Owners of ${namespaceLink}:</p>${owners}`,
     keys: new Map(),
     links: new Map(),
+    outside: new Map(),
   }
 }
 
@@ -70,6 +73,13 @@ function packageLinkFrom(from: string, id: string): Html {
 function packageLink(ctx: Ctx, id: string): Html {
   let link = ctx.shared.links.get(id)
   if (!link) ctx.shared.links.set(id, (link = packageLinkFrom(ctx.path, id)))
+  return link
+}
+
+/** A link out from one of the package's pages (externalLink), made once per package. */
+function outsideLink(ctx: Ctx, url: string): Html {
+  let link = ctx.shared.outside.get(url)
+  if (!link) ctx.shared.outside.set(url, (link = externalLink(url)))
   return link
 }
 
@@ -121,13 +131,13 @@ function facts(ctx: Ctx, entry: VersionEntry): Html {
 ${row('Version', record.version)}
 ${row('Kind', record.kind)}
 ${row('License', record.license ?? 'not stated')}
-${row('Repository', record.repository ? externalLink(record.repository) : undefined)}
-${row('Homepage', record.homepage ? externalLink(record.homepage) : undefined)}
+${row('Repository', record.repository ? outsideLink(ctx, record.repository) : undefined)}
+${row('Homepage', record.homepage ? outsideLink(ctx, record.homepage) : undefined)}
 ${row('Published', html`<time datetime="${record.published_at}">${formatDate(record.published_at)}</time> by ${record.publisher.login}`)}
 ${row('Namespace', ctx.shared.namespaceLink)}
 ${row('Crate', record.crate?.name)}
 ${row('Keywords', record.keywords?.length ? record.keywords.join(', ') : undefined)}
-${row('Source', record.source ? html`${externalLink(record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ''}` : undefined)}
+${row('Source', record.source ? html`${outsideLink(ctx, record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ''}` : undefined)}
 </dl>`
 }
 
