@@ -53807,8 +53807,8 @@ var Summary = class {
    * @returns {Summary} summary instance
    */
   addTable(rows) {
-    const tableBody = rows.map((row) => {
-      const cells = row.map((cell3) => {
+    const tableBody = rows.map((row2) => {
+      const cells = row2.map((cell3) => {
         if (typeof cell3 === "string") {
           return this.wrap("td", cell3);
         }
@@ -56081,10 +56081,14 @@ function downloadUrl(site, record, artifact) {
   return isLocalUrl(artifact.url) ? url(site, artifactPath2(artifact.url.slice(LOCAL_URL_PREFIX.length))) : artifact.url;
 }
 function latestVersion(pkg) {
-  const live = pkg.versions.filter((v2) => !v2.yank).map((v2) => v2.version);
-  const releases = live.filter((v2) => import_semver2.default.prerelease(v2) === null);
-  const pool = releases.length ? releases : live;
-  return pool.length ? pool.reduce((a, b3) => compareVersions(a, b3) >= 0 ? a : b3) : null;
+  let prerelease = null;
+  for (let i2 = pkg.versions.length - 1; i2 >= 0; i2--) {
+    const v2 = pkg.versions[i2];
+    if (v2.yank) continue;
+    if (import_semver2.default.prerelease(v2.version) === null) return v2.version;
+    prerelease ??= v2.version;
+  }
+  return prerelease;
 }
 var unixSeconds = (iso) => Math.floor(Date.parse(iso) / 1e3);
 function summarize(parsed) {
@@ -59075,16 +59079,21 @@ var OutputTree = class {
     if (this.failure) throw this.failure;
   }
 };
+function pathUnder(root, file) {
+  if (!PLAIN_RELATIVE.test(file)) return path7.join(root, file);
+  return root.endsWith("/") ? `${root}${file}` : `${root}/${file}`;
+}
+var PLAIN_RELATIVE = /^(?:(?!\.\.?(?:\/|$))[^/]+\/)*(?!\.\.?$)[^/]+$/;
 var TreeWriter = class {
-  constructor(root) {
-    this.root = root;
-  }
-  root;
   leaves = /* @__PURE__ */ new Map();
   count = 0;
   linked = [];
   placed = /* @__PURE__ */ new Set();
   dirs = /* @__PURE__ */ new Set();
+  root;
+  constructor(root) {
+    this.root = path7.resolve(root);
+  }
   note(file, sha256) {
     const hash = sha256Hex(file);
     const key = hash.slice(0, 3);
@@ -59102,7 +59111,7 @@ var TreeWriter = class {
   }
   /** Writes a file (relative path) and returns the sha256 of its bytes; `listed`: whether the snapshot lists it. */
   write(file, content, listed = !isSnapshotFile(file)) {
-    const full2 = path7.join(this.root, file);
+    const full2 = pathUnder(this.root, file);
     this.ensureDir(path7.dirname(full2));
     fs10.writeFileSync(full2, content);
     const sha = sha256Hex(content);
@@ -59117,7 +59126,7 @@ var TreeWriter = class {
    */
   complete(file, begun, content) {
     const bytes = typeof content === "string" ? Buffer.from(content) : content;
-    const full2 = path7.join(this.root, file);
+    const full2 = pathUnder(this.root, file);
     if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
       if (bytes.length > begun.length) fs10.appendFileSync(full2, bytes.subarray(begun.length));
     } else fs10.writeFileSync(full2, bytes);
@@ -59129,7 +59138,7 @@ var TreeWriter = class {
   link(file, source, sha256) {
     if (this.placed.has(file)) return;
     this.placed.add(file);
-    const full2 = path7.join(this.root, file);
+    const full2 = pathUnder(this.root, file);
     this.ensureDir(path7.dirname(full2));
     if (!fs10.existsSync(full2)) {
       const temp = `${full2}.${randomBytes3(4).toString("hex")}.tmp`;
@@ -60375,15 +60384,15 @@ import fs13 from "node:fs";
 // src/site/format.ts
 function formatBytes(n) {
   if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB"];
   let value = n / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1024 && unit < UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${UNITS[unit]}`;
 }
+var UNITS = ["KiB", "MiB", "GiB"];
 function formatDate(iso) {
   return /^\d{4}-\d{2}-\d{2}/.test(iso) ? iso.slice(0, 10) : iso;
 }
@@ -60433,10 +60442,11 @@ function trusted(text2) {
   return new Html(text2);
 }
 function joined(parts, separator) {
-  return html`${parts.map((part, i2) => html`${i2 ? trusted(separator) : ""}${part}`)}`;
+  return new Html(parts.map(escapeHtml).join(separator));
 }
 function safeUrl(url2) {
   if (!url2) return void 0;
+  if (isCanonicalWebUrl(url2)) return url2;
   if (checked.has(url2)) return checked.get(url2);
   if (checked.size >= CHECKED_MAX) checked.clear();
   const safe = checkUrl(url2);
@@ -60445,6 +60455,11 @@ function safeUrl(url2) {
 }
 var checked = /* @__PURE__ */ new Map();
 var CHECKED_MAX = 1024;
+function isCanonicalWebUrl(url2) {
+  return CANONICAL_WEB_URL.test(url2) && !DOT_SEGMENT.test(url2) && !url2.includes("xn--");
+}
+var CANONICAL_WEB_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:\/[A-Za-z0-9._~!$&()*+,;=:@-]*)+$/;
+var DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 function checkUrl(url2) {
   let parsed;
   try {
@@ -60481,6 +60496,10 @@ function encodeSegment(segment) {
 }
 var PLAIN = /^[A-Za-z0-9._~:@+/-]*$/;
 function linkTo(from, to3) {
+  const slash = from.indexOf("/");
+  if (slash > 0 && from.indexOf("/", slash + 1) < 0) {
+    return to3.startsWith(from.slice(0, slash + 1)) ? `./${encodePath(to3.slice(slash + 1))}` : `../${encodePath(to3)}`;
+  }
   let shared2 = 0;
   for (; ; ) {
     const end = from.indexOf("/", shared2);
@@ -60489,19 +60508,21 @@ function linkTo(from, to3) {
   }
   let up = 0;
   for (let i2 = from.indexOf("/", shared2); i2 >= 0; i2 = from.indexOf("/", i2 + 1)) up++;
-  const tail = to3.slice(shared2);
-  const rest = PLAIN.test(tail) ? tail : tail.split("/").map(encodeSegment).join("/");
+  const rest = encodePath(to3.slice(shared2));
   return up === 0 ? `./${rest}` : `${"../".repeat(up)}${rest}`;
 }
+var encodePath = (file) => PLAIN.test(file) ? file : file.split("/").map(encodeSegment).join("/");
 
 // src/site/layout.ts
 var CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
-var shells = /* @__PURE__ */ new Map();
+var shells = { name: "", byKey: /* @__PURE__ */ new Map() };
 var MAX_SHELLS = 64;
 function shellOf(path24, current, name) {
-  const depth = path24.split("/").length - 1;
-  const key = `${depth}\0${current ?? ""}\0${name}`;
-  let shell = shells.get(key);
+  let depth = 0;
+  for (let i2 = path24.indexOf("/"); i2 >= 0; i2 = path24.indexOf("/", i2 + 1)) depth++;
+  if (shells.name !== name) shells = { name, byKey: /* @__PURE__ */ new Map() };
+  const key = current === void 0 ? depth : `${depth} ${current}`;
+  let shell = shells.byKey.get(key);
   if (shell) return shell;
   const to3 = (target2) => linkTo(`${"_/".repeat(depth)}page`, target2);
   const nav = (target2, label, key2) => html`<a href="${to3(target2)}"${current === key2 ? html` aria-current="page"` : ""}>${label}</a>`;
@@ -60513,17 +60534,26 @@ function shellOf(path24, current, name) {
 <nav aria-label="Site">${nav(HOME, "Search", "home")} ${nav(NAMESPACES, "Namespaces", "namespaces")} ${nav(PUBLISH, "Publish", "publish")}</nav>
 ${current === "home" ? "" : html`<form class="quick" role="search" action="${to3(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
-    bottom: html`<footer class="bottom">
+    end: html`
+</main>
+<footer class="bottom">
 <p>${name} is a <a href="${to3(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to3("config.json")}">config.json</a> &middot; <a href="${to3("api/v1/stats")}">stats</a> &middot; <a href="${to3("api/v1/feed/head.json")}">change feed</a> &middot; <a href="${to3("snapshot.json")}">signed snapshot</a></p>
-</footer>`
+</footer>
+</body>
+</html>
+`.text
   };
-  if (shells.size >= MAX_SHELLS) shells.clear();
-  shells.set(key, shell);
+  if (shells.byKey.size >= MAX_SHELLS) shells.byKey.clear();
+  shells.byKey.set(key, shell);
   return shell;
 }
 function renderPage(options2) {
+  const [start, end] = pageAround(options2);
+  return `${start}${options2.main.text}${end}`;
+}
+function pageAround(options2) {
   const shell = shellOf(options2.path, options2.current, options2.context.registry.name);
-  return html`<!doctype html>
+  const start = html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -60538,12 +60568,8 @@ ${options2.script ? html`<script src="${linkTo(options2.path, SCRIPT)}" defer></
 <a class="skip" href="#main">Skip to content</a>
 ${shell.top}
 <main id="main" tabindex="-1">
-${options2.main}
-</main>
-${shell.bottom}
-</body>
-</html>
 `.text;
+  return [start, shell.end];
 }
 
 // src/site/home.ts
@@ -60686,7 +60712,6 @@ ${owners.length ? html`<ul>${owners}</ul>` : html`<p>None listed.</p>`}
 
 // src/site/package.ts
 var import_semver3 = __toESM(require_semver2(), 1);
-import { randomUUID as randomUUID2 } from "node:crypto";
 
 // node_modules/badge-maker/lib/color.js
 var import_css_color_converter = __toESM(require_lib3(), 1);
@@ -62024,15 +62049,25 @@ function sharedParts(input) {
     crumbs: html`<p class="crumbs">${namespaceLink} / <a href="${linkTo(path24, path24)}">${input.package.id}</a></p>`,
     namespaceLink,
     owners: html`<p>Owners of ${namespaceLink}:</p>${owners}`,
-    keys: /* @__PURE__ */ new Map()
+    keys: /* @__PURE__ */ new Map(),
+    links: /* @__PURE__ */ new Map(),
+    outside: /* @__PURE__ */ new Map()
   };
 }
 var to = (ctx, target2) => linkTo(ctx.path, target2);
 function packageLinkFrom(from, id) {
   return checkPackageId(id) === void 0 ? html`<a href="${linkTo(from, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`;
 }
-var packageLink = (ctx, id) => packageLinkFrom(ctx.path, id);
-var DEPENDENTS_SLOT = `\0${randomUUID2()}\0`;
+function packageLink(ctx, id) {
+  let link2 = ctx.shared.links.get(id);
+  if (!link2) ctx.shared.links.set(id, link2 = packageLinkFrom(ctx.path, id));
+  return link2;
+}
+function outsideLink(ctx, url2) {
+  let link2 = ctx.shared.outside.get(url2);
+  if (!link2) ctx.shared.outside.set(url2, link2 = externalLink(url2));
+  return link2;
+}
 function statusPill(status) {
   const known = ["pass", "fail", "unavailable", "not-run", "skipped"].includes(status) ? status : "other";
   return html`<span class="status status-${known}">${status}</span>`;
@@ -62072,20 +62107,20 @@ ${record.crate.name} = { version = "${version}", registry = "wharf" }`)}`
   }
   return section("install", "Install", html`${parts}`);
 }
+var row = (label, value) => value === void 0 ? "" : html`<dt>${label}</dt><dd>${value}</dd>`;
 function facts(ctx, entry) {
   const record = entry.record;
-  const row = (label, value) => value === void 0 ? "" : html`<dt>${label}</dt><dd>${value}</dd>`;
   return html`<dl class="facts">
 ${row("Version", record.version)}
 ${row("Kind", record.kind)}
 ${row("License", record.license ?? "not stated")}
-${row("Repository", record.repository ? externalLink(record.repository) : void 0)}
-${row("Homepage", record.homepage ? externalLink(record.homepage) : void 0)}
+${row("Repository", record.repository ? outsideLink(ctx, record.repository) : void 0)}
+${row("Homepage", record.homepage ? outsideLink(ctx, record.homepage) : void 0)}
 ${row("Published", html`<time datetime="${record.published_at}">${formatDate(record.published_at)}</time> by ${record.publisher.login}`)}
 ${row("Namespace", ctx.shared.namespaceLink)}
 ${row("Crate", record.crate?.name)}
 ${row("Keywords", record.keywords?.length ? record.keywords.join(", ") : void 0)}
-${row("Source", record.source ? html`${externalLink(record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ""}` : void 0)}
+${row("Source", record.source ? html`${outsideLink(ctx, record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ""}` : void 0)}
 </dl>`;
 }
 function yankNotice(entry) {
@@ -62165,13 +62200,14 @@ function witSection(ctx, entry) {
 }
 function dependencies(ctx, entry) {
   const deps = entry.record.dependencies;
-  if (!deps.length) return section("dependencies", "Dependencies", html`<p>None.</p>`);
+  if (!deps.length) return NO_DEPENDENCIES;
   return section(
     "dependencies",
     "Dependencies",
     html`<ul class="deps">${deps.map((d) => html`<li>${packageLink(ctx, d.name)} <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ""}</li>`)}</ul>`
   );
 }
+var NO_DEPENDENCIES = section("dependencies", "Dependencies", html`<p>None.</p>`);
 function signature(ctx, entry) {
   const keys = entry.record.signature.signatures.map((s3) => {
     let item = ctx.shared.keys.get(s3.keyid);
@@ -62261,9 +62297,8 @@ function heading(ctx, entry, title) {
 <h1>${title} <span class="kind">${entry.record.kind}</span></h1>
 <p class="lede">${clip(entry.record.description, DESCRIPTION_MAX) || "No description."}</p>`;
 }
-function packagePageHtml(ctx, latest) {
+function packagePageHtml(ctx, latest, allYanked) {
   const pkg = ctx.input.package;
-  const allYanked = latestVersion(pkg) === null;
   const main = html`${heading(ctx, latest, pkg.id)}
 ${allYanked ? html`<p class="notice" role="note"><strong>Every version is yanked.</strong> The newest is shown.</p>` : ""}
 ${facts(ctx, latest)}
@@ -62277,11 +62312,9 @@ ${versionsTable(ctx)}
 ${charts(ctx)}
 ${signature(ctx, latest)}
 ${dependencies(ctx, latest)}
-${trusted(DEPENDENTS_SLOT)}`;
-  const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main });
-  const parts = page.split(DEPENDENTS_SLOT);
-  if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`);
-  return { id: pkg.id, path: ctx.path, head: parts[0], tail: parts[1] };
+`;
+  const [start, end] = pageAround({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context });
+  return { id: pkg.id, path: ctx.path, head: `${start}${main.text}`, tail: end };
 }
 function versionPageHtml(ctx, entry) {
   const pkg = ctx.input.package;
@@ -62305,7 +62338,7 @@ function renderPackage(input) {
   const files = [];
   const shared2 = sharedParts(input);
   const page = (path24) => ({ input, path: path24, matrices, shared: shared2 });
-  const open2 = packagePageHtml(page(packagePage(pkg.id)), latest);
+  const open2 = packagePageHtml(page(packagePage(pkg.id)), latest, latestId === null);
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) });
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && import_semver3.default.prerelease(latestId) !== null) });
   const matrix = latestId === null ? void 0 : matrices.get(latest.version);

@@ -11014,15 +11014,15 @@ import fs5 from "node:fs";
 // src/site/format.ts
 function formatBytes(n) {
   if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB"];
   let value = n / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1024 && unit < UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${UNITS[unit]}`;
 }
+var UNITS = ["KiB", "MiB", "GiB"];
 function formatDate(iso) {
   return /^\d{4}-\d{2}-\d{2}/.test(iso) ? iso.slice(0, 10) : iso;
 }
@@ -11072,10 +11072,11 @@ function trusted(text) {
   return new Html(text);
 }
 function joined(parts, separator) {
-  return html`${parts.map((part, i) => html`${i ? trusted(separator) : ""}${part}`)}`;
+  return new Html(parts.map(escapeHtml).join(separator));
 }
 function safeUrl(url2) {
   if (!url2) return void 0;
+  if (isCanonicalWebUrl(url2)) return url2;
   if (checked.has(url2)) return checked.get(url2);
   if (checked.size >= CHECKED_MAX) checked.clear();
   const safe = checkUrl(url2);
@@ -11084,6 +11085,11 @@ function safeUrl(url2) {
 }
 var checked = /* @__PURE__ */ new Map();
 var CHECKED_MAX = 1024;
+function isCanonicalWebUrl(url2) {
+  return CANONICAL_WEB_URL.test(url2) && !DOT_SEGMENT.test(url2) && !url2.includes("xn--");
+}
+var CANONICAL_WEB_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:\/[A-Za-z0-9._~!$&()*+,;=:@-]*)+$/;
+var DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 function checkUrl(url2) {
   let parsed;
   try {
@@ -11120,6 +11126,10 @@ function encodeSegment(segment) {
 }
 var PLAIN = /^[A-Za-z0-9._~:@+/-]*$/;
 function linkTo(from, to2) {
+  const slash = from.indexOf("/");
+  if (slash > 0 && from.indexOf("/", slash + 1) < 0) {
+    return to2.startsWith(from.slice(0, slash + 1)) ? `./${encodePath(to2.slice(slash + 1))}` : `../${encodePath(to2)}`;
+  }
   let shared = 0;
   for (; ; ) {
     const end = from.indexOf("/", shared);
@@ -11128,19 +11138,21 @@ function linkTo(from, to2) {
   }
   let up = 0;
   for (let i = from.indexOf("/", shared); i >= 0; i = from.indexOf("/", i + 1)) up++;
-  const tail = to2.slice(shared);
-  const rest = PLAIN.test(tail) ? tail : tail.split("/").map(encodeSegment).join("/");
+  const rest = encodePath(to2.slice(shared));
   return up === 0 ? `./${rest}` : `${"../".repeat(up)}${rest}`;
 }
+var encodePath = (file) => PLAIN.test(file) ? file : file.split("/").map(encodeSegment).join("/");
 
 // src/site/layout.ts
 var CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
-var shells = /* @__PURE__ */ new Map();
+var shells = { name: "", byKey: /* @__PURE__ */ new Map() };
 var MAX_SHELLS = 64;
 function shellOf(path5, current, name) {
-  const depth = path5.split("/").length - 1;
-  const key = `${depth}\0${current ?? ""}\0${name}`;
-  let shell = shells.get(key);
+  let depth = 0;
+  for (let i = path5.indexOf("/"); i >= 0; i = path5.indexOf("/", i + 1)) depth++;
+  if (shells.name !== name) shells = { name, byKey: /* @__PURE__ */ new Map() };
+  const key = current === void 0 ? depth : `${depth} ${current}`;
+  let shell = shells.byKey.get(key);
   if (shell) return shell;
   const to2 = (target2) => linkTo(`${"_/".repeat(depth)}page`, target2);
   const nav = (target2, label, key2) => html`<a href="${to2(target2)}"${current === key2 ? html` aria-current="page"` : ""}>${label}</a>`;
@@ -11152,17 +11164,26 @@ function shellOf(path5, current, name) {
 <nav aria-label="Site">${nav(HOME, "Search", "home")} ${nav(NAMESPACES, "Namespaces", "namespaces")} ${nav(PUBLISH, "Publish", "publish")}</nav>
 ${current === "home" ? "" : html`<form class="quick" role="search" action="${to2(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
-    bottom: html`<footer class="bottom">
+    end: html`
+</main>
+<footer class="bottom">
 <p>${name} is a <a href="${to2(PUBLISH)}">wharf</a> registry, served as static files. Machine-readable: <a href="${to2("config.json")}">config.json</a> &middot; <a href="${to2("api/v1/stats")}">stats</a> &middot; <a href="${to2("api/v1/feed/head.json")}">change feed</a> &middot; <a href="${to2("snapshot.json")}">signed snapshot</a></p>
-</footer>`
+</footer>
+</body>
+</html>
+`.text
   };
-  if (shells.size >= MAX_SHELLS) shells.clear();
-  shells.set(key, shell);
+  if (shells.byKey.size >= MAX_SHELLS) shells.byKey.clear();
+  shells.byKey.set(key, shell);
   return shell;
 }
 function renderPage(options) {
+  const [start, end] = pageAround(options);
+  return `${start}${options.main.text}${end}`;
+}
+function pageAround(options) {
   const shell = shellOf(options.path, options.current, options.context.registry.name);
-  return html`<!doctype html>
+  const start = html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -11177,12 +11198,8 @@ ${options.script ? html`<script src="${linkTo(options.path, SCRIPT)}" defer></sc
 <a class="skip" href="#main">Skip to content</a>
 ${shell.top}
 <main id="main" tabindex="-1">
-${options.main}
-</main>
-${shell.bottom}
-</body>
-</html>
 `.text;
+  return [start, shell.end];
 }
 
 // src/site/home.ts
@@ -11325,7 +11342,6 @@ ${owners.length ? html`<ul>${owners}</ul>` : html`<p>None listed.</p>`}
 
 // src/site/package.ts
 var import_semver3 = __toESM(require_semver2(), 1);
-import { randomUUID } from "node:crypto";
 
 // src/core/errors.ts
 var WharfError = class extends Error {
@@ -12425,10 +12441,14 @@ function downloadUrl(site, record, artifact) {
   return isLocalUrl(artifact.url) ? url(site, artifactPath2(artifact.url.slice(LOCAL_URL_PREFIX.length))) : artifact.url;
 }
 function latestVersion(pkg) {
-  const live = pkg.versions.filter((v) => !v.yank).map((v) => v.version);
-  const releases = live.filter((v) => import_semver2.default.prerelease(v) === null);
-  const pool = releases.length ? releases : live;
-  return pool.length ? pool.reduce((a, b) => compareVersions(a, b) >= 0 ? a : b) : null;
+  let prerelease = null;
+  for (let i = pkg.versions.length - 1; i >= 0; i--) {
+    const v = pkg.versions[i];
+    if (v.yank) continue;
+    if (import_semver2.default.prerelease(v.version) === null) return v.version;
+    prerelease ??= v.version;
+  }
+  return prerelease;
 }
 var unixSeconds = (iso) => Math.floor(Date.parse(iso) / 1e3);
 function summarize(parsed) {
@@ -14961,16 +14981,21 @@ function closeGroupPages(pages, writer, task) {
 import { randomBytes as randomBytes2 } from "node:crypto";
 import fs4 from "node:fs";
 import path4 from "node:path";
+function pathUnder(root, file) {
+  if (!PLAIN_RELATIVE.test(file)) return path4.join(root, file);
+  return root.endsWith("/") ? `${root}${file}` : `${root}/${file}`;
+}
+var PLAIN_RELATIVE = /^(?:(?!\.\.?(?:\/|$))[^/]+\/)*(?!\.\.?$)[^/]+$/;
 var TreeWriter = class {
-  constructor(root) {
-    this.root = root;
-  }
-  root;
   leaves = /* @__PURE__ */ new Map();
   count = 0;
   linked = [];
   placed = /* @__PURE__ */ new Set();
   dirs = /* @__PURE__ */ new Set();
+  root;
+  constructor(root) {
+    this.root = path4.resolve(root);
+  }
   note(file, sha256) {
     const hash = sha256Hex(file);
     const key = hash.slice(0, 3);
@@ -14988,7 +15013,7 @@ var TreeWriter = class {
   }
   /** Writes a file (relative path) and returns the sha256 of its bytes; `listed`: whether the snapshot lists it. */
   write(file, content, listed = !isSnapshotFile(file)) {
-    const full = path4.join(this.root, file);
+    const full = pathUnder(this.root, file);
     this.ensureDir(path4.dirname(full));
     fs4.writeFileSync(full, content);
     const sha = sha256Hex(content);
@@ -15003,7 +15028,7 @@ var TreeWriter = class {
    */
   complete(file, begun, content) {
     const bytes = typeof content === "string" ? Buffer.from(content) : content;
-    const full = path4.join(this.root, file);
+    const full = pathUnder(this.root, file);
     if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
       if (bytes.length > begun.length) fs4.appendFileSync(full, bytes.subarray(begun.length));
     } else fs4.writeFileSync(full, bytes);
@@ -15015,7 +15040,7 @@ var TreeWriter = class {
   link(file, source, sha256) {
     if (this.placed.has(file)) return;
     this.placed.add(file);
-    const full = path4.join(this.root, file);
+    const full = pathUnder(this.root, file);
     this.ensureDir(path4.dirname(full));
     if (!fs4.existsSync(full)) {
       const temp = `${full}.${randomBytes2(4).toString("hex")}.tmp`;
@@ -16445,15 +16470,25 @@ function sharedParts(input) {
     crumbs: html`<p class="crumbs">${namespaceLink} / <a href="${linkTo(path5, path5)}">${input.package.id}</a></p>`,
     namespaceLink,
     owners: html`<p>Owners of ${namespaceLink}:</p>${owners}`,
-    keys: /* @__PURE__ */ new Map()
+    keys: /* @__PURE__ */ new Map(),
+    links: /* @__PURE__ */ new Map(),
+    outside: /* @__PURE__ */ new Map()
   };
 }
 var to = (ctx, target2) => linkTo(ctx.path, target2);
 function packageLinkFrom(from, id) {
   return checkPackageId(id) === void 0 ? html`<a href="${linkTo(from, packagePage(id))}">${id}</a>` : html`<span>${id}</span>`;
 }
-var packageLink = (ctx, id) => packageLinkFrom(ctx.path, id);
-var DEPENDENTS_SLOT = `\0${randomUUID()}\0`;
+function packageLink(ctx, id) {
+  let link = ctx.shared.links.get(id);
+  if (!link) ctx.shared.links.set(id, link = packageLinkFrom(ctx.path, id));
+  return link;
+}
+function outsideLink(ctx, url2) {
+  let link = ctx.shared.outside.get(url2);
+  if (!link) ctx.shared.outside.set(url2, link = externalLink(url2));
+  return link;
+}
 function statusPill(status) {
   const known = ["pass", "fail", "unavailable", "not-run", "skipped"].includes(status) ? status : "other";
   return html`<span class="status status-${known}">${status}</span>`;
@@ -16493,20 +16528,20 @@ ${record.crate.name} = { version = "${version}", registry = "wharf" }`)}`
   }
   return section("install", "Install", html`${parts}`);
 }
+var row = (label, value) => value === void 0 ? "" : html`<dt>${label}</dt><dd>${value}</dd>`;
 function facts(ctx, entry) {
   const record = entry.record;
-  const row = (label, value) => value === void 0 ? "" : html`<dt>${label}</dt><dd>${value}</dd>`;
   return html`<dl class="facts">
 ${row("Version", record.version)}
 ${row("Kind", record.kind)}
 ${row("License", record.license ?? "not stated")}
-${row("Repository", record.repository ? externalLink(record.repository) : void 0)}
-${row("Homepage", record.homepage ? externalLink(record.homepage) : void 0)}
+${row("Repository", record.repository ? outsideLink(ctx, record.repository) : void 0)}
+${row("Homepage", record.homepage ? outsideLink(ctx, record.homepage) : void 0)}
 ${row("Published", html`<time datetime="${record.published_at}">${formatDate(record.published_at)}</time> by ${record.publisher.login}`)}
 ${row("Namespace", ctx.shared.namespaceLink)}
 ${row("Crate", record.crate?.name)}
 ${row("Keywords", record.keywords?.length ? record.keywords.join(", ") : void 0)}
-${row("Source", record.source ? html`${externalLink(record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ""}` : void 0)}
+${row("Source", record.source ? html`${outsideLink(ctx, record.source.repository)} <span class="mono">${record.source.commit.slice(0, 12)}</span>${record.source.path ? html` <span class="mono">${record.source.path}</span>` : ""}` : void 0)}
 </dl>`;
 }
 function yankNotice(entry) {
@@ -16586,13 +16621,14 @@ function witSection(ctx, entry) {
 }
 function dependencies(ctx, entry) {
   const deps = entry.record.dependencies;
-  if (!deps.length) return section("dependencies", "Dependencies", html`<p>None.</p>`);
+  if (!deps.length) return NO_DEPENDENCIES;
   return section(
     "dependencies",
     "Dependencies",
     html`<ul class="deps">${deps.map((d) => html`<li>${packageLink(ctx, d.name)} <span class="mono">${d.req}</span>${d.optional ? html` <span class="muted">(optional)</span>` : ""}</li>`)}</ul>`
   );
 }
+var NO_DEPENDENCIES = section("dependencies", "Dependencies", html`<p>None.</p>`);
 function signature(ctx, entry) {
   const keys = entry.record.signature.signatures.map((s) => {
     let item = ctx.shared.keys.get(s.keyid);
@@ -16682,9 +16718,8 @@ function heading(ctx, entry, title) {
 <h1>${title} <span class="kind">${entry.record.kind}</span></h1>
 <p class="lede">${clip(entry.record.description, DESCRIPTION_MAX) || "No description."}</p>`;
 }
-function packagePageHtml(ctx, latest) {
+function packagePageHtml(ctx, latest, allYanked) {
   const pkg = ctx.input.package;
-  const allYanked = latestVersion(pkg) === null;
   const main = html`${heading(ctx, latest, pkg.id)}
 ${allYanked ? html`<p class="notice" role="note"><strong>Every version is yanked.</strong> The newest is shown.</p>` : ""}
 ${facts(ctx, latest)}
@@ -16698,11 +16733,9 @@ ${versionsTable(ctx)}
 ${charts(ctx)}
 ${signature(ctx, latest)}
 ${dependencies(ctx, latest)}
-${trusted(DEPENDENTS_SLOT)}`;
-  const page = renderPage({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context, main });
-  const parts = page.split(DEPENDENTS_SLOT);
-  if (parts.length !== 2) throw new Error(`the page of ${pkg.id} holds its dependents' place ${parts.length - 1} times`);
-  return { id: pkg.id, path: ctx.path, head: parts[0], tail: parts[1] };
+`;
+  const [start, end] = pageAround({ path: ctx.path, title: [pkg.id], description: clip(latest.record.description, 160), context: ctx.input.context });
+  return { id: pkg.id, path: ctx.path, head: `${start}${main.text}`, tail: end };
 }
 function versionPageHtml(ctx, entry) {
   const pkg = ctx.input.package;
@@ -16726,7 +16759,7 @@ function renderPackage(input) {
   const files = [];
   const shared = sharedParts(input);
   const page = (path5) => ({ input, path: path5, matrices, shared });
-  const open = packagePageHtml(page(packagePage(pkg.id)), latest);
+  const open = packagePageHtml(page(packagePage(pkg.id)), latest, latestId === null);
   for (const entry of pkg.versions) files.push({ path: versionPage(pkg.id, entry.version), bytes: versionPageHtml(page(versionPage(pkg.id, entry.version)), entry) });
   files.push({ path: badgePath(pkg.id), bytes: versionBadge(input.context.registry.name, latestId, latestId !== null && import_semver3.default.prerelease(latestId) !== null) });
   const matrix = latestId === null ? void 0 : matrices.get(latest.version);
