@@ -61,7 +61,7 @@ import { crateLines, placeArtifacts } from './groups.js'
 import { firstParentChain, forEachIndexChange, indexTree, readCommitData } from './history.js'
 import { buildPackage, childrenAt, packageExistsAt, packagesOfNamespace, parseNamespace, readBlobAt, readPackage, readRegistryAt } from './model.js'
 import { buildsDirOf, currentTree, OutputTree } from './output.js'
-import { dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc, type PageRenderer, type SiteFile } from './pages.js'
+import { closedPage, dependencyTargets, dependentsPath, foldDependents, NEWEST_COUNT, pageContext, renderDependentsDoc, siteFiles, sortedDependents, type DependentsDoc, type PageRenderer, type SiteFile } from './pages.js'
 import { Scan, type RawEvent } from './scan.js'
 import { mergeElements, type Element } from './elements.js'
 import { locateShard, planShards, SEARCH_SHARD_MAX, shardItem, type ShardItem } from './search.js'
@@ -589,7 +589,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
       }
       const doc = dependents.get(id) ?? (await tree.readJson<DependentsDoc>(dependentsPath(id)))
       const { files, open } = ctx.pages.package({ context: pageContext(site), package: pkg, namespace: namespaceFile(pkg.namespace), children: childrenAt(reader, ctx.head.tree, id) })
-      await writeSiteFiles(tree, [...files, ctx.pages.packagePage(open, sortedDependents(doc))])
+      await writeSiteFiles(tree, [...files, closedPage(ctx.pages, open, sortedDependents(doc))])
     }
   }
 

@@ -5,7 +5,7 @@
  * in place, each file by temp file and rename, leaves before the documents
  * that point at them and the snapshot last.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
@@ -206,27 +206,33 @@ export class TreeWriter {
   write(file: string, content: string | Buffer, listed = !isSnapshotFile(file)): string {
     const full = pathUnder(this.root, file)
     this.ensureDir(path.dirname(full))
-    fs.writeFileSync(full, content)
-    const sha = sha256Hex(content)
+    // Encoded once for both the file and its digest, which would each encode a string again.
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content
+    fs.writeFileSync(full, bytes)
+    const sha = sha256Hex(bytes)
     if (listed) this.note(file, sha)
     return sha
   }
 
   /**
-   * Completes a file begun unlisted (`begun`: its bytes on disk, written by
-   * this thread or another) as `content`: appends what follows when
-   * `content` starts with them, else writes it whole. Lists it and returns
-   * the sha256 of its bytes.
+   * Completes a file begun unlisted (by this thread or another) with
+   * `rest`: appends it, then lists the file by the sha256 of all its bytes,
+   * which it returns.
    */
-  complete(file: string, begun: Buffer, content: string | Buffer): string {
-    const bytes = typeof content === 'string' ? Buffer.from(content) : content
+  complete(file: string, rest: string): string {
     const full = pathUnder(this.root, file)
-    if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
-      if (bytes.length > begun.length) fs.appendFileSync(full, bytes.subarray(begun.length))
-    } else fs.writeFileSync(full, bytes)
-    const sha = sha256Hex(bytes)
-    this.note(file, sha)
-    return sha
+    const fd = fs.openSync(full, 'r+')
+    try {
+      // The bytes begun are read back for the digest from the same open file that takes the rest.
+      const begun = fs.readFileSync(fd)
+      const tail = Buffer.from(rest)
+      fs.writeSync(fd, tail, 0, tail.length, begun.length)
+      const sha = createHash('sha256').update(begun).update(tail).digest('hex')
+      this.note(file, sha)
+      return sha
+    } finally {
+      fs.closeSync(fd)
+    }
   }
 
   /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */

@@ -53,7 +53,7 @@ export interface PackagePagesInput {
 
 /**
  * A package's own page, rendered but for its dependents: `head`, then what
- * `PageRenderer.packagePage` renders of the dependents, then `tail`. Plain
+ * `PageRenderer.dependents` renders of them, then `tail`. Plain
  * strings, so a full build can keep it on disk until every dependents list
  * is complete.
  */
@@ -113,8 +113,8 @@ export interface PageRenderer {
    * knows who depends on it only once it has read them all.
    */
   package(input: PackagePagesInput): PackagePages
-  /** The package's own page, completed with its dependents (sorted by name). */
-  packagePage(open: OpenPage, dependents: Dependent[]): SiteFile
+  /** What goes between the head and the tail of a package's open page: its dependents (sorted by name). */
+  dependents(page: Omit<OpenPage, 'head' | 'tail'>, dependents: Dependent[]): string
   /** The page of one namespace. */
   namespace(input: NamespacePagesInput): SiteFile[]
   /** Home, the pages that list or explain, and the stylesheet and script they share. */
@@ -199,6 +199,11 @@ export function checkSitePath(file: string): string {
     throw new Error(`the page renderer asked to write "${file}", which is not a plain relative path`)
   }
   return file
+}
+
+/** A package's open page completed with its dependents. */
+export function closedPage(renderer: PageRenderer, open: OpenPage, dependents: Dependent[]): SiteFile {
+  return { path: open.path, bytes: `${open.head}${renderer.dependents(open, dependents)}${open.tail}` }
 }
 
 /** What every page of a build is given about the registry. */

@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import type { AggregatePagesInput, PageRenderer, SiteFile } from '../api/index.js'
 import { renderAggregatePages, renderNamespace } from './home.js'
-import { closePackagePage, renderPackage } from './package.js'
+import { renderDependents, renderPackage } from './package.js'
 import { ICON, SCRIPT, STYLESHEET } from './paths.js'
 
 export { CONTENT_SECURITY_POLICY } from './layout.js'
@@ -42,7 +42,7 @@ export const siteRenderer: PageRenderer = {
   format: SITE_FORMAT,
   module: { url: MODULE_URL, name: 'siteRenderer' },
   package: renderPackage,
-  packagePage: closePackagePage,
+  dependents: renderDependents,
   namespace: renderNamespace,
   aggregates: (input: AggregatePagesInput) => [...renderAggregatePages(input), ...ASSETS],
 }

@@ -401,7 +401,7 @@ export function renderPackage(input: PackagePagesInput): PackagePages {
   return { files, open }
 }
 
-/** The package's page, its dependents put in. */
-export function closePackagePage(open: OpenPage, list: Dependent[]): SiteFile {
-  return { path: open.path, bytes: `${open.head}${dependents(open.path, open.id, list).text}${open.tail}` }
+/** What goes between the head and the tail of a package's page: its dependents. */
+export function renderDependents(page: Omit<OpenPage, 'head' | 'tail'>, list: Dependent[]): string {
+  return dependents(page.path, page.id, list).text
 }

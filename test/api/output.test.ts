@@ -1,7 +1,7 @@
 /**
  * The full build's writer: a file begun unlisted and completed later (a
- * package page that waits for its dependents) ends with exactly the bytes
- * it is completed with, and the snapshot lists it once, by those bytes.
+ * package page that waits for its dependents) holds the bytes it began
+ * with and then the rest, and the snapshot lists it once, by all of them.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -21,29 +21,29 @@ function listed(writer: TreeWriter): string[] {
 }
 
 describe('TreeWriter.complete', () => {
-  it('appends to a file begun with the first bytes of its content, and lists only the whole file', async () => {
+  it('appends to a file begun unlisted, and lists only the whole file, by all its bytes', async () => {
     const root = await tempDir()
     const writer = new TreeWriter(root)
     const head = 'héad of the page <main>'
     writer.write('packages/a.html', head, false)
     expect(listed(writer)).toEqual([])
-    const whole = `${head}<section>dependents</section></main>`
-    const sha = writer.complete('packages/a.html', fs.readFileSync(path.join(root, 'packages/a.html')), whole)
-    expect(fs.readFileSync(path.join(root, 'packages/a.html'), 'utf8')).toBe(whole)
-    expect(sha).toBe(sha256Hex(whole))
-    expect(listed(writer)).toEqual([`packages/a.html\t${sha256Hex(whole)}`])
+    const rest = '<section>dépendents</section></main>'
+    const sha = writer.complete('packages/a.html', rest)
+    expect(fs.readFileSync(path.join(root, 'packages/a.html'), 'utf8')).toBe(head + rest)
+    expect(sha).toBe(sha256Hex(head + rest))
+    expect(listed(writer)).toEqual([`packages/a.html\t${sha256Hex(head + rest)}`])
   })
 
-  it('rewrites a file whose content no longer starts with what was begun, and one completed as it began', async () => {
+  it('completes a file another writer began, and one with nothing more to add', async () => {
     const root = await tempDir()
+    new TreeWriter(root).write('p/b.html', 'begun elsewhere', false)
     const writer = new TreeWriter(root)
-    writer.write('p/b.html', 'a longer head than the page', false)
-    writer.complete('p/b.html', fs.readFileSync(path.join(root, 'p/b.html')), Buffer.from('short'))
-    expect(fs.readFileSync(path.join(root, 'p/b.html'), 'utf8')).toBe('short')
+    writer.complete('p/b.html', ', ended here')
     writer.write('p/c.html', 'same', false)
-    writer.complete('p/c.html', fs.readFileSync(path.join(root, 'p/c.html')), 'same')
+    writer.complete('p/c.html', '')
+    expect(fs.readFileSync(path.join(root, 'p/b.html'), 'utf8')).toBe('begun elsewhere, ended here')
     expect(fs.readFileSync(path.join(root, 'p/c.html'), 'utf8')).toBe('same')
-    expect(listed(writer)).toEqual([`p/b.html\t${sha256Hex('short')}`, `p/c.html\t${sha256Hex('same')}`])
+    expect(listed(writer)).toEqual([`p/b.html\t${sha256Hex('begun elsewhere, ended here')}`, `p/c.html\t${sha256Hex('same')}`])
   })
 })
 
