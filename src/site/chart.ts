@@ -22,11 +22,16 @@ const fixed = (n: number) => (Math.round(n * 10) / 10).toString()
 
 /** A chart of `points` (oldest first), or undefined when no point has a value. */
 export function lineChart(id: string, title: string, points: readonly ChartPoint[], format: (n: number) => string): Html | undefined {
-  const known = points.filter((p) => p.value !== undefined)
-  if (known.length === 0) return undefined
-  const values = known.map((p) => p.value!)
-  const min = Math.min(...values, 0)
-  const max = Math.max(...values)
+  // One pass, no arrays: every package page draws two charts, and arrays of
+  // small integers here and of fractions there would make the JIT compile this again and again.
+  let min = 0
+  let max = -Infinity
+  for (const p of points) {
+    if (p.value === undefined) continue
+    if (p.value < min) min = p.value
+    if (p.value > max) max = p.value
+  }
+  if (max === -Infinity) return undefined
   const span = max - min || 1
   const step = points.length > 1 ? (WIDTH - LEFT - RIGHT) / (points.length - 1) : 0
   const x = (i: number) => (points.length > 1 ? LEFT + i * step : (LEFT + WIDTH - RIGHT) / 2)
@@ -43,7 +48,7 @@ export function lineChart(id: string, title: string, points: readonly ChartPoint
   const first = points[0]!.label
   const last = points[points.length - 1]!.label
   return html`<svg class="chart" id="${id}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${id}-title">
-<title id="${id}-title">${title}: ${known.map((p) => `${p.label} ${format(p.value!)}`).join(', ')}</title>
+<title id="${id}-title">${title}: ${points.flatMap((p) => (p.value === undefined ? [] : [`${p.label} ${format(p.value)}`])).join(', ')}</title>
 <line class="axis" x1="${LEFT}" y1="${BOTTOM}" x2="${WIDTH - RIGHT}" y2="${BOTTOM}"/><line class="axis" x1="${LEFT}" y1="${TOP}" x2="${LEFT}" y2="${BOTTOM}"/>
 <text class="tick" x="${LEFT - 4}" y="${TOP + 4}" text-anchor="end">${format(max)}</text><text class="tick" x="${LEFT - 4}" y="${BOTTOM}" text-anchor="end">${format(min)}</text>
 ${segments.map((s) => html`<polyline class="line" points="${s}"/>`)}
