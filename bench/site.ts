@@ -2,7 +2,7 @@
  * The site's share of `wharf build-api`: a synthetic index of 10,000
  * packages (100,000 versions, no compatibility reports), built as a user
  * builds it, one whole process at a time, without the site (`--no-site`)
- * and with it, side by side, in five rounds that take turns at which goes
+ * and with it, side by side, in six rounds that take turns at which goes
  * first (WHARF_BENCH_SITE_ROUNDS sets how many): on a shared machine the
  * same build moves by half from one run to the next, so the verdict is on
  * the medians, with the fastest runs and every round's pair beside them;
@@ -24,7 +24,8 @@ import { appendSynthetic, createSyntheticIndex } from '../test/fixtures/api/synt
 import { memoryNote, scratchNote, table } from './_util.js'
 
 const PACKAGES = (process.env.WHARF_BENCH_SITE_PACKAGES ?? '10000').split(',').map(Number)
-const ROUNDS = Number(process.env.WHARF_BENCH_SITE_ROUNDS ?? 5)
+/** Even by default, so that neither order (API first, site first) runs more often than the other. */
+const ROUNDS = Number(process.env.WHARF_BENCH_SITE_ROUNDS ?? 6)
 const WHARF = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bin/wharf.js')
 const TIME = '/usr/bin/time'
 
@@ -53,7 +54,12 @@ function megabytes(out: string): number {
   return Number(du.stdout.split('\t')[0]) / 1e6
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+/** The middle value; for an even count, the mean of the middle two. */
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
 const fastest = (runs: Run[], key: 'wall' | 'cpu') => Math.min(...runs.map((r) => r[key]))
 const share = (site: number, api: number) => ((site - api) / api) * 100
 const pct = (site: number, api: number) => `${share(site, api).toFixed(1)}%`
@@ -105,6 +111,9 @@ export async function run(): Promise<void> {
         'CPU per site file, µs': (((site.cpu - api.cpu) / (runs.site[0]!.written - runs.api[0]!.written)) * 1e6).toFixed(0),
         // The fastest build of each kind: what the machine's load added to a run, it added least to these.
         'site adds, fastest runs (wall / CPU)': `${pct(fastest(runs.site, 'wall'), fastest(runs.api, 'wall'))} / ${pct(fastest(runs.site, 'cpu'), fastest(runs.api, 'cpu'))}`,
+        // The median of the rounds' own shares: each pair ran back to back, so a slower minute of the machine weighs on both
+        // builds of a pair, where the medians above may take the API's from a fast round and the site's from a slow one.
+        'site adds, median of rounds (wall / CPU)': `${median(runs.api.map((a, i) => share(runs.site[i]!.wall, a.wall))).toFixed(1)}% / ${median(runs.api.map((a, i) => share(runs.site[i]!.cpu, a.cpu))).toFixed(1)}%`,
         // Each round's pair, so the spread a loaded machine makes is in sight.
         'site adds by round (wall / CPU)': runs.api.map((a, i) => `${pct(runs.site[i]!.wall, a.wall)} / ${pct(runs.site[i]!.cpu, a.cpu)}`).join(', '),
         'peak RSS, MB (API / site)': `${api.rss.toFixed(0)} / ${site.rss.toFixed(0)}`,
