@@ -58791,6 +58791,9 @@ function checkSitePath(file) {
   }
   return file;
 }
+function closedPage(renderer, open2, dependents2) {
+  return { path: open2.path, bytes: `${open2.head}${renderer.dependents(open2, dependents2)}${open2.tail}` };
+}
 var pageContext = (site) => ({ baseUrl: site.baseUrl, registry: site.registry });
 var sortedDependents = (doc) => [...doc?.dependents ?? []].sort((a, b3) => a.name < b3.name ? -1 : 1);
 function siteFiles(files) {
@@ -58874,58 +58877,82 @@ function dependingRecord(name, version, line) {
   return { name, version, dependencies: deps.map(([dep, req, optional]) => ({ name: dep, req, optional })) };
 }
 function buildGroups(env, writer, task) {
-  const { reader, site } = env;
-  const context = env.pages ? pageContext(site) : void 0;
-  const namespaces = new Map(task.namespaces);
-  const open2 = [];
-  const commits = new Map(task.commits);
-  const commitOf = (key) => {
-    const commit = commits.get(key);
+  const build2 = new GroupsBuild(env, writer, task);
+  for (const item of task.items) build2.group(item);
+  return build2.finish();
+}
+var GroupsBuild = class {
+  constructor(env, writer, task) {
+    this.env = env;
+    this.writer = writer;
+    this.commits = new Map(task.commits);
+    this.namespaces = new Map(task.namespaces);
+    if (env.pages) this.context = pageContext(env.site);
+  }
+  env;
+  writer;
+  out = [];
+  open = [];
+  commits;
+  namespaces;
+  context;
+  commitOf(key) {
+    const commit = this.commits.get(key);
     if (!commit) throw new WharfError("IO", `no commit of the history changed ${key.slice(2)}, yet the tip holds it`, { hint: "the history may be cut short: fetch all of it (git fetch --unshallow)" });
     return commit;
-  };
-  const out = [];
-  for (const item of task.items) {
-    const { packages, mirrored } = readGroup(reader, item);
+  }
+  group(item) {
+    const { packages, mirrored } = readGroup(this.env.reader, item);
     const shaOf = /* @__PURE__ */ new Map();
-    for (const files of packages.values()) for (const b3 of [...files.records, ...files.yanks, ...files.reports]) shaOf.set(b3.path, writer.write(b3.path, b3.bytes));
-    for (const b3 of mirrored) writer.write(b3.path, b3.bytes);
+    for (const files of packages.values()) {
+      for (const list of [files.records, files.yanks, files.reports]) for (const b3 of list) shaOf.set(b3.path, this.writer.write(b3.path, b3.bytes));
+    }
+    for (const b3 of mirrored) this.writer.write(b3.path, b3.bytes);
     const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort();
     for (const id of ids) {
-      const pkg = buildPackage(id, packages.get(id), reader, env.indexDir);
-      const lines = [];
-      let yanked = 0;
-      for (const v2 of pkg.versions) {
-        placeArtifacts(writer, env.indexDir, v2.record);
-        writer.write(versionPath(id, v2.version), renderVersionDoc(site, pkg, v2, commitOf(`v:${id}@${v2.version}`)));
-        const artifact = primaryArtifact(v2.record).sha256;
-        lines.push(`${v2.file.path}	${artifact}	${shaOf.get(v2.file.path)}	${v2.record.crate?.name ?? ""}	${dependencyLine(v2.record)}`);
-        if (v2.yank) {
-          yanked++;
-          lines.push(`${v2.yank.file.path}	${artifact}	${shaOf.get(v2.yank.file.path)}		`);
-        }
-      }
-      const commit = commitOf(`p:${id}`);
-      writer.write(versionsPath(id), renderVersionsDoc(pkg, commit));
-      out.push({ id, versions: pkg.versions.length, yanked, search: searchEntry(pkg, commit), feed: `${lines.join("\n")}
-`, crates: crateLines(pkg) });
-      if (env.pages) {
-        const children2 = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/"));
-        const pages = env.pages.package({ context, package: pkg, namespace: namespaces.get(pkg.namespace), children: children2 });
-        for (const [file2, bytes] of siteFiles(pages.files)) writer.write(file2, bytes);
-        writer.write(checkSitePath(pages.open.path), pages.open.head, false);
-        const rest = { id: pages.open.id, path: pages.open.path, tail: pages.open.tail };
-        open2.push(`${JSON.stringify(rest)}
-`);
-      }
+      const pkg = buildPackage(id, packages.get(id), this.env.reader, this.env.indexDir);
+      this.package(pkg, shaOf);
+      if (this.env.pages) this.pages(this.env.pages, pkg, ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/")));
     }
   }
-  if (!env.pages || !open2.length) return { packages: out };
-  const file = `${OPEN_PAGES_DIR}/${randomBytes2(8).toString("hex")}.jsonl`;
-  fs9.mkdirSync(path6.join(writer.root, OPEN_PAGES_DIR), { recursive: true });
-  fs9.writeFileSync(path6.join(writer.root, file), open2.join(""));
-  return { packages: out, openPages: file };
-}
+  /** A package's API documents and its summary. */
+  package(pkg, shaOf) {
+    const { site, indexDir } = this.env;
+    const id = pkg.id;
+    const lines = [];
+    let yanked = 0;
+    for (const v2 of pkg.versions) {
+      placeArtifacts(this.writer, indexDir, v2.record);
+      this.writer.write(versionPath(id, v2.version), renderVersionDoc(site, pkg, v2, this.commitOf(`v:${id}@${v2.version}`)));
+      const artifact = primaryArtifact(v2.record).sha256;
+      lines.push(`${v2.file.path}	${artifact}	${shaOf.get(v2.file.path)}	${v2.record.crate?.name ?? ""}	${dependencyLine(v2.record)}`);
+      if (v2.yank) {
+        yanked++;
+        lines.push(`${v2.yank.file.path}	${artifact}	${shaOf.get(v2.yank.file.path)}		`);
+      }
+    }
+    const commit = this.commitOf(`p:${id}`);
+    this.writer.write(versionsPath(id), renderVersionsDoc(pkg, commit));
+    this.out.push({ id, versions: pkg.versions.length, yanked, search: searchEntry(pkg, commit), feed: `${lines.join("\n")}
+`, crates: crateLines(pkg) });
+  }
+  /** A package's pages, its own left open. */
+  pages(renderer, pkg, children2) {
+    const pages = renderer.package({ context: this.context, package: pkg, namespace: this.namespaces.get(pkg.namespace), children: children2 });
+    for (const [file, bytes] of siteFiles(pages.files)) this.writer.write(file, bytes);
+    this.writer.write(checkSitePath(pages.open.path), pages.open.head, false);
+    const rest = { id: pages.open.id, path: pages.open.path, tail: pages.open.tail };
+    this.open.push(`${JSON.stringify(rest)}
+`);
+  }
+  finish() {
+    if (!this.open.length) return { packages: this.out };
+    const file = `${OPEN_PAGES_DIR}/${randomBytes2(8).toString("hex")}.jsonl`;
+    fs9.mkdirSync(path6.join(this.writer.root, OPEN_PAGES_DIR), { recursive: true });
+    fs9.writeFileSync(path6.join(this.writer.root, file), this.open.join(""));
+    return { packages: this.out, openPages: file };
+  }
+};
 function closeGroupPages(pages, writer, task) {
   const dependents2 = new Map(task.dependents);
   const file = path6.join(writer.root, task.file);
@@ -58934,13 +58961,8 @@ function closeGroupPages(pages, writer, task) {
   for (const line of lines) {
     if (!line) continue;
     const rest = JSON.parse(line);
-    const head = fs9.readFileSync(path6.join(writer.root, rest.path));
-    const page = pages.packagePage({ ...rest, head: head.toString("utf8") }, dependents2.get(rest.id) ?? []);
-    const [[target2, bytes]] = siteFiles([page]);
-    if (target2 !== rest.path) {
-      fs9.rmSync(path6.join(writer.root, rest.path));
-      writer.write(target2, bytes);
-    } else writer.complete(target2, head, bytes);
+    const file2 = checkSitePath(rest.path);
+    writer.complete(file2, `${pages.dependents(rest, dependents2.get(rest.id) ?? [])}${rest.tail}`);
     closed++;
   }
   fs9.rmSync(file);
@@ -58948,7 +58970,7 @@ function closeGroupPages(pages, writer, task) {
 }
 
 // src/api/output.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { createHash, randomBytes as randomBytes3 } from "node:crypto";
 import fs10 from "node:fs";
 import path7 from "node:path";
 var PARALLEL_WRITES = 32;
@@ -59113,26 +59135,30 @@ var TreeWriter = class {
   write(file, content, listed = !isSnapshotFile(file)) {
     const full2 = pathUnder(this.root, file);
     this.ensureDir(path7.dirname(full2));
-    fs10.writeFileSync(full2, content);
-    const sha = sha256Hex(content);
+    const bytes = typeof content === "string" ? Buffer.from(content) : content;
+    fs10.writeFileSync(full2, bytes);
+    const sha = sha256Hex(bytes);
     if (listed) this.note(file, sha);
     return sha;
   }
   /**
-   * Completes a file begun unlisted (`begun`: its bytes on disk, written by
-   * this thread or another) as `content`: appends what follows when
-   * `content` starts with them, else writes it whole. Lists it and returns
-   * the sha256 of its bytes.
+   * Completes a file begun unlisted (by this thread or another) with
+   * `rest`: appends it, then lists the file by the sha256 of all its bytes,
+   * which it returns.
    */
-  complete(file, begun, content) {
-    const bytes = typeof content === "string" ? Buffer.from(content) : content;
+  complete(file, rest) {
     const full2 = pathUnder(this.root, file);
-    if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
-      if (bytes.length > begun.length) fs10.appendFileSync(full2, bytes.subarray(begun.length));
-    } else fs10.writeFileSync(full2, bytes);
-    const sha = sha256Hex(bytes);
-    this.note(file, sha);
-    return sha;
+    const fd2 = fs10.openSync(full2, "r+");
+    try {
+      const begun = fs10.readFileSync(fd2);
+      const tail = Buffer.from(rest);
+      fs10.writeSync(fd2, tail, 0, tail.length, begun.length);
+      const sha = createHash("sha256").update(begun).update(tail).digest("hex");
+      this.note(file, sha);
+      return sha;
+    } finally {
+      fs10.closeSync(fd2);
+    }
   }
   /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */
   link(file, source, sha256) {
@@ -60244,7 +60270,7 @@ async function incrementalBuild(ctx, out, since) {
       }
       const doc = dependents2.get(id) ?? await tree.readJson(dependentsPath(id));
       const { files, open: open2 } = ctx.pages.package({ context: pageContext(site), package: pkg, namespace: namespaceFile2(pkg.namespace), children: childrenAt(reader, ctx.head.tree, id) });
-      await writeSiteFiles(tree, [...files, ctx.pages.packagePage(open2, sortedDependents(doc))]);
+      await writeSiteFiles(tree, [...files, closedPage(ctx.pages, open2, sortedDependents(doc))]);
     }
   }
   for (const ns2 of scan.namespaces) {
@@ -61920,11 +61946,14 @@ var TOP = 12;
 var BOTTOM = 112;
 var fixed = (n) => (Math.round(n * 10) / 10).toString();
 function lineChart(id, title, points, format) {
-  const known = points.filter((p2) => p2.value !== void 0);
-  if (known.length === 0) return void 0;
-  const values = known.map((p2) => p2.value);
-  const min = Math.min(...values, 0);
-  const max2 = Math.max(...values);
+  let min = 0;
+  let max2 = -Infinity;
+  for (const p2 of points) {
+    if (p2.value === void 0) continue;
+    if (p2.value < min) min = p2.value;
+    if (p2.value > max2) max2 = p2.value;
+  }
+  if (max2 === -Infinity) return void 0;
   const span = max2 - min || 1;
   const step = points.length > 1 ? (WIDTH - LEFT - RIGHT) / (points.length - 1) : 0;
   const x2 = (i2) => points.length > 1 ? LEFT + i2 * step : (LEFT + WIDTH - RIGHT) / 2;
@@ -61941,7 +61970,7 @@ function lineChart(id, title, points, format) {
   const first = points[0].label;
   const last = points[points.length - 1].label;
   return html`<svg class="chart" id="${id}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${id}-title">
-<title id="${id}-title">${title}: ${known.map((p2) => `${p2.label} ${format(p2.value)}`).join(", ")}</title>
+<title id="${id}-title">${title}: ${points.flatMap((p2) => p2.value === void 0 ? [] : [`${p2.label} ${format(p2.value)}`]).join(", ")}</title>
 <line class="axis" x1="${LEFT}" y1="${BOTTOM}" x2="${WIDTH - RIGHT}" y2="${BOTTOM}"/><line class="axis" x1="${LEFT}" y1="${TOP}" x2="${LEFT}" y2="${BOTTOM}"/>
 <text class="tick" x="${LEFT - 4}" y="${TOP + 4}" text-anchor="end">${format(max2)}</text><text class="tick" x="${LEFT - 4}" y="${BOTTOM}" text-anchor="end">${format(min)}</text>
 ${segments.map((s3) => html`<polyline class="line" points="${s3}"/>`)}
@@ -62345,8 +62374,8 @@ function renderPackage(input) {
   for (const target2 of badgeTargets(input, matrices)) files.push({ path: targetBadgePath(pkg.id, target2), bytes: targetBadge(target2, targetStatus(matrix, target2)) });
   return { files, open: open2 };
 }
-function closePackagePage(open2, list) {
-  return { path: open2.path, bytes: `${open2.head}${dependents(open2.path, open2.id, list).text}${open2.tail}` };
+function renderDependents(page, list) {
+  return dependents(page.path, page.id, list).text;
 }
 
 // src/site/index.ts
@@ -62362,7 +62391,7 @@ var siteRenderer = {
   format: SITE_FORMAT,
   module: { url: MODULE_URL, name: "siteRenderer" },
   package: renderPackage,
-  packagePage: closePackagePage,
+  dependents: renderDependents,
   namespace: renderNamespace,
   aggregates: (input) => [...renderAggregatePages(input), ...ASSETS]
 };

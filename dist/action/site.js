@@ -14904,58 +14904,82 @@ function dependencyLine(record) {
   }));
 }
 function buildGroups(env, writer, task) {
-  const { reader, site } = env;
-  const context = env.pages ? pageContext(site) : void 0;
-  const namespaces = new Map(task.namespaces);
-  const open = [];
-  const commits = new Map(task.commits);
-  const commitOf = (key) => {
-    const commit = commits.get(key);
+  const build = new GroupsBuild(env, writer, task);
+  for (const item of task.items) build.group(item);
+  return build.finish();
+}
+var GroupsBuild = class {
+  constructor(env, writer, task) {
+    this.env = env;
+    this.writer = writer;
+    this.commits = new Map(task.commits);
+    this.namespaces = new Map(task.namespaces);
+    if (env.pages) this.context = pageContext(env.site);
+  }
+  env;
+  writer;
+  out = [];
+  open = [];
+  commits;
+  namespaces;
+  context;
+  commitOf(key) {
+    const commit = this.commits.get(key);
     if (!commit) throw new WharfError("IO", `no commit of the history changed ${key.slice(2)}, yet the tip holds it`, { hint: "the history may be cut short: fetch all of it (git fetch --unshallow)" });
     return commit;
-  };
-  const out = [];
-  for (const item of task.items) {
-    const { packages, mirrored } = readGroup(reader, item);
+  }
+  group(item) {
+    const { packages, mirrored } = readGroup(this.env.reader, item);
     const shaOf = /* @__PURE__ */ new Map();
-    for (const files of packages.values()) for (const b of [...files.records, ...files.yanks, ...files.reports]) shaOf.set(b.path, writer.write(b.path, b.bytes));
-    for (const b of mirrored) writer.write(b.path, b.bytes);
+    for (const files of packages.values()) {
+      for (const list of [files.records, files.yanks, files.reports]) for (const b of list) shaOf.set(b.path, this.writer.write(b.path, b.bytes));
+    }
+    for (const b of mirrored) this.writer.write(b.path, b.bytes);
     const ids = [...packages].filter(([, files]) => files.records.length > 0).map(([id]) => id).sort();
     for (const id of ids) {
-      const pkg = buildPackage(id, packages.get(id), reader, env.indexDir);
-      const lines = [];
-      let yanked = 0;
-      for (const v of pkg.versions) {
-        placeArtifacts(writer, env.indexDir, v.record);
-        writer.write(versionPath(id, v.version), renderVersionDoc(site, pkg, v, commitOf(`v:${id}@${v.version}`)));
-        const artifact = primaryArtifact(v.record).sha256;
-        lines.push(`${v.file.path}	${artifact}	${shaOf.get(v.file.path)}	${v.record.crate?.name ?? ""}	${dependencyLine(v.record)}`);
-        if (v.yank) {
-          yanked++;
-          lines.push(`${v.yank.file.path}	${artifact}	${shaOf.get(v.yank.file.path)}		`);
-        }
-      }
-      const commit = commitOf(`p:${id}`);
-      writer.write(versionsPath(id), renderVersionsDoc(pkg, commit));
-      out.push({ id, versions: pkg.versions.length, yanked, search: searchEntry(pkg, commit), feed: `${lines.join("\n")}
-`, crates: crateLines(pkg) });
-      if (env.pages) {
-        const children2 = ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/"));
-        const pages = env.pages.package({ context, package: pkg, namespace: namespaces.get(pkg.namespace), children: children2 });
-        for (const [file2, bytes] of siteFiles(pages.files)) writer.write(file2, bytes);
-        writer.write(checkSitePath(pages.open.path), pages.open.head, false);
-        const rest = { id: pages.open.id, path: pages.open.path, tail: pages.open.tail };
-        open.push(`${JSON.stringify(rest)}
-`);
-      }
+      const pkg = buildPackage(id, packages.get(id), this.env.reader, this.env.indexDir);
+      this.package(pkg, shaOf);
+      if (this.env.pages) this.pages(this.env.pages, pkg, ids.filter((other) => other.startsWith(`${id}/`) && !other.slice(id.length + 1).includes("/")));
     }
   }
-  if (!env.pages || !open.length) return { packages: out };
-  const file = `${OPEN_PAGES_DIR}/${randomBytes(8).toString("hex")}.jsonl`;
-  fs3.mkdirSync(path3.join(writer.root, OPEN_PAGES_DIR), { recursive: true });
-  fs3.writeFileSync(path3.join(writer.root, file), open.join(""));
-  return { packages: out, openPages: file };
-}
+  /** A package's API documents and its summary. */
+  package(pkg, shaOf) {
+    const { site, indexDir } = this.env;
+    const id = pkg.id;
+    const lines = [];
+    let yanked = 0;
+    for (const v of pkg.versions) {
+      placeArtifacts(this.writer, indexDir, v.record);
+      this.writer.write(versionPath(id, v.version), renderVersionDoc(site, pkg, v, this.commitOf(`v:${id}@${v.version}`)));
+      const artifact = primaryArtifact(v.record).sha256;
+      lines.push(`${v.file.path}	${artifact}	${shaOf.get(v.file.path)}	${v.record.crate?.name ?? ""}	${dependencyLine(v.record)}`);
+      if (v.yank) {
+        yanked++;
+        lines.push(`${v.yank.file.path}	${artifact}	${shaOf.get(v.yank.file.path)}		`);
+      }
+    }
+    const commit = this.commitOf(`p:${id}`);
+    this.writer.write(versionsPath(id), renderVersionsDoc(pkg, commit));
+    this.out.push({ id, versions: pkg.versions.length, yanked, search: searchEntry(pkg, commit), feed: `${lines.join("\n")}
+`, crates: crateLines(pkg) });
+  }
+  /** A package's pages, its own left open. */
+  pages(renderer, pkg, children2) {
+    const pages = renderer.package({ context: this.context, package: pkg, namespace: this.namespaces.get(pkg.namespace), children: children2 });
+    for (const [file, bytes] of siteFiles(pages.files)) this.writer.write(file, bytes);
+    this.writer.write(checkSitePath(pages.open.path), pages.open.head, false);
+    const rest = { id: pages.open.id, path: pages.open.path, tail: pages.open.tail };
+    this.open.push(`${JSON.stringify(rest)}
+`);
+  }
+  finish() {
+    if (!this.open.length) return { packages: this.out };
+    const file = `${OPEN_PAGES_DIR}/${randomBytes(8).toString("hex")}.jsonl`;
+    fs3.mkdirSync(path3.join(this.writer.root, OPEN_PAGES_DIR), { recursive: true });
+    fs3.writeFileSync(path3.join(this.writer.root, file), this.open.join(""));
+    return { packages: this.out, openPages: file };
+  }
+};
 function closeGroupPages(pages, writer, task) {
   const dependents2 = new Map(task.dependents);
   const file = path3.join(writer.root, task.file);
@@ -14964,13 +14988,8 @@ function closeGroupPages(pages, writer, task) {
   for (const line of lines) {
     if (!line) continue;
     const rest = JSON.parse(line);
-    const head = fs3.readFileSync(path3.join(writer.root, rest.path));
-    const page = pages.packagePage({ ...rest, head: head.toString("utf8") }, dependents2.get(rest.id) ?? []);
-    const [[target2, bytes]] = siteFiles([page]);
-    if (target2 !== rest.path) {
-      fs3.rmSync(path3.join(writer.root, rest.path));
-      writer.write(target2, bytes);
-    } else writer.complete(target2, head, bytes);
+    const file2 = checkSitePath(rest.path);
+    writer.complete(file2, `${pages.dependents(rest, dependents2.get(rest.id) ?? [])}${rest.tail}`);
     closed++;
   }
   fs3.rmSync(file);
@@ -14978,7 +14997,7 @@ function closeGroupPages(pages, writer, task) {
 }
 
 // src/api/output.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
+import { createHash, randomBytes as randomBytes2 } from "node:crypto";
 import fs4 from "node:fs";
 import path4 from "node:path";
 function pathUnder(root, file) {
@@ -15015,26 +15034,30 @@ var TreeWriter = class {
   write(file, content, listed = !isSnapshotFile(file)) {
     const full = pathUnder(this.root, file);
     this.ensureDir(path4.dirname(full));
-    fs4.writeFileSync(full, content);
-    const sha = sha256Hex(content);
+    const bytes = typeof content === "string" ? Buffer.from(content) : content;
+    fs4.writeFileSync(full, bytes);
+    const sha = sha256Hex(bytes);
     if (listed) this.note(file, sha);
     return sha;
   }
   /**
-   * Completes a file begun unlisted (`begun`: its bytes on disk, written by
-   * this thread or another) as `content`: appends what follows when
-   * `content` starts with them, else writes it whole. Lists it and returns
-   * the sha256 of its bytes.
+   * Completes a file begun unlisted (by this thread or another) with
+   * `rest`: appends it, then lists the file by the sha256 of all its bytes,
+   * which it returns.
    */
-  complete(file, begun, content) {
-    const bytes = typeof content === "string" ? Buffer.from(content) : content;
+  complete(file, rest) {
     const full = pathUnder(this.root, file);
-    if (bytes.length >= begun.length && begun.equals(bytes.subarray(0, begun.length))) {
-      if (bytes.length > begun.length) fs4.appendFileSync(full, bytes.subarray(begun.length));
-    } else fs4.writeFileSync(full, bytes);
-    const sha = sha256Hex(bytes);
-    this.note(file, sha);
-    return sha;
+    const fd = fs4.openSync(full, "r+");
+    try {
+      const begun = fs4.readFileSync(fd);
+      const tail = Buffer.from(rest);
+      fs4.writeSync(fd, tail, 0, tail.length, begun.length);
+      const sha = createHash("sha256").update(begun).update(tail).digest("hex");
+      this.note(file, sha);
+      return sha;
+    } finally {
+      fs4.closeSync(fd);
+    }
   }
   /** Places a content-addressed file by hard link (a copy across file systems); another thread may place the same one. */
   link(file, source, sha256) {
@@ -16341,11 +16364,14 @@ var TOP = 12;
 var BOTTOM = 112;
 var fixed = (n) => (Math.round(n * 10) / 10).toString();
 function lineChart(id, title, points, format) {
-  const known = points.filter((p) => p.value !== void 0);
-  if (known.length === 0) return void 0;
-  const values = known.map((p) => p.value);
-  const min = Math.min(...values, 0);
-  const max = Math.max(...values);
+  let min = 0;
+  let max = -Infinity;
+  for (const p of points) {
+    if (p.value === void 0) continue;
+    if (p.value < min) min = p.value;
+    if (p.value > max) max = p.value;
+  }
+  if (max === -Infinity) return void 0;
   const span = max - min || 1;
   const step = points.length > 1 ? (WIDTH - LEFT - RIGHT) / (points.length - 1) : 0;
   const x = (i) => points.length > 1 ? LEFT + i * step : (LEFT + WIDTH - RIGHT) / 2;
@@ -16362,7 +16388,7 @@ function lineChart(id, title, points, format) {
   const first = points[0].label;
   const last = points[points.length - 1].label;
   return html`<svg class="chart" id="${id}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${id}-title">
-<title id="${id}-title">${title}: ${known.map((p) => `${p.label} ${format(p.value)}`).join(", ")}</title>
+<title id="${id}-title">${title}: ${points.flatMap((p) => p.value === void 0 ? [] : [`${p.label} ${format(p.value)}`]).join(", ")}</title>
 <line class="axis" x1="${LEFT}" y1="${BOTTOM}" x2="${WIDTH - RIGHT}" y2="${BOTTOM}"/><line class="axis" x1="${LEFT}" y1="${TOP}" x2="${LEFT}" y2="${BOTTOM}"/>
 <text class="tick" x="${LEFT - 4}" y="${TOP + 4}" text-anchor="end">${format(max)}</text><text class="tick" x="${LEFT - 4}" y="${BOTTOM}" text-anchor="end">${format(min)}</text>
 ${segments.map((s) => html`<polyline class="line" points="${s}"/>`)}
@@ -16766,8 +16792,8 @@ function renderPackage(input) {
   for (const target2 of badgeTargets(input, matrices)) files.push({ path: targetBadgePath(pkg.id, target2), bytes: targetBadge(target2, targetStatus(matrix, target2)) });
   return { files, open };
 }
-function closePackagePage(open, list) {
-  return { path: open.path, bytes: `${open.head}${dependents(open.path, open.id, list).text}${open.tail}` };
+function renderDependents(page, list) {
+  return dependents(page.path, page.id, list).text;
 }
 
 // src/site/search-page.ts
@@ -16803,7 +16829,7 @@ var siteRenderer = {
   format: SITE_FORMAT,
   module: { url: MODULE_URL, name: "siteRenderer" },
   package: renderPackage,
-  packagePage: closePackagePage,
+  dependents: renderDependents,
   namespace: renderNamespace,
   aggregates: (input) => [...renderAggregatePages(input), ...ASSETS]
 };
