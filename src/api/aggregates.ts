@@ -25,11 +25,11 @@ export function renderState(state: BuildState): string {
 
 export async function writeAggregates(
   ctx: { baseUrl: string },
-  tree: { write(file: string, content: string): unknown },
+  tree: { write(file: string, content: string | Buffer): unknown },
   site: Site,
   counts: Counts,
   seq: number,
-  searchIndex: string,
+  searchIndex: string | Buffer,
 ): Promise<void> {
   await tree.write(PATHS.searchIndex, searchIndex)
   await tree.write(PATHS.stats, renderStats(site, counts))

@@ -417,9 +417,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
         await tree.remove(leafPath(leaf))
         changed.set(leaf, null)
       } else {
-        const text = renderLeaf(leaf, files)
-        await tree.write(leafPath(leaf), text, true)
-        changed.set(leaf, sha256Hex(text))
+        changed.set(leaf, await tree.write(leafPath(leaf), renderLeaf(leaf, files), true))
       }
     }
     const lengths = nodeLengths(digits)
@@ -438,8 +436,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
         // A node that keeps its children (up to 256 of them): the new digests put in place of the old, rather than the node read and laid out again.
         const spliced = old && replaceDigests(old.toString('utf8'), children)
         if (spliced) {
-          await tree.write(partPath(prefix), spliced, true)
-          changed.set(prefix, sha256Hex(spliced))
+          changed.set(prefix, await tree.write(partPath(prefix), spliced, true))
           continue
         }
         const entries = new Map(Object.entries((old && tree.parseJson<SnapshotPart>(partPath(prefix), old).leaves) ?? {}))
@@ -451,9 +448,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
           await tree.remove(partPath(prefix))
           changed.set(prefix, null)
         } else {
-          const text = renderPart(prefix, entries)
-          await tree.write(partPath(prefix), text, true)
-          changed.set(prefix, sha256Hex(text))
+          changed.set(prefix, await tree.write(partPath(prefix), renderPart(prefix, entries), true))
         }
       }
     }
@@ -653,19 +648,15 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
   for (const [shard, touched] of byShard) {
     const file = searchShardPath(shard)
     const previous = listed.has(shard) ? await searchShardEntries(tree, file) : []
-    const items = previous.filter((e) => !searchEntries.has(e.id)).map((e) => shardItem(e.id, -1, -1))
-    items.push(...touched)
     const elements = mergeElements(previous, touched.map((item) => searchShardElement(searchEntries.get(item.id)!)))
-    const plan = planShards(shard, items, -1, ctx.sizes.searchShard)
+    const plan = replanShard(shard, elements, touched, ctx.sizes.searchShard)
     if (!plan.has(shard) && listed.has(shard)) {
       await tree.remove(file)
       topRemoved.add(shard)
     }
-    for (const [name, { items: members, commit }] of plan) {
-      const ids = new Set(members.map((m) => m.id))
-      const text = renderSearchShardElements(name, elements.filter((e) => ids.has(e.id)), chain[commit]!.oid)
-      await tree.write(searchShardPath(name), text)
-      topSet.push(searchIndexElement(site, name, members.length, sha256Hex(text)))
+    for (const [name, { elements: members, commit }] of plan) {
+      const sha256 = await tree.write(searchShardPath(name), renderSearchShardElements(name, members, chain[commit]!.oid), true)
+      topSet.push(searchIndexElement(site, name, members.length, sha256))
     }
   }
 
@@ -724,11 +715,29 @@ function readNamespaceNames(reader: ObjectReader, rootTree: string): string[] {
     .flatMap((w) => (w.kind === 'namespace' ? [w.namespace] : []))
 }
 
+/**
+ * Where a search shard's packages go after a build touched some of them
+ * (`elements` holds them all, in order): the shard itself while it keeps
+ * its size, else the shards its region splits into; each with its elements
+ * and the position of its commit.
+ */
+function replanShard(shard: string, elements: Element[], touched: ShardItem[], max: number): Map<string, { elements: Element[]; commit: number }> {
+  if (elements.length <= max) return new Map([[shard, { elements, commit: touched.reduce((c, i) => Math.max(c, i.commit), -1) }]])
+  const ids = new Set(touched.map((i) => i.id))
+  const items = [...elements.filter((e) => !ids.has(e.id)).map((e) => shardItem(e.id, -1, -1)), ...touched]
+  const plan = new Map<string, { elements: Element[]; commit: number }>()
+  for (const [name, { items: members, commit }] of planShards(shard, items, -1, max)) {
+    const names = new Set(members.map((m) => m.id))
+    plan.set(name, { elements: elements.filter((e) => names.has(e.id)), commit })
+  }
+  return plan
+}
+
 /** The shards the search index lists, as elements: read as the bytes they are, or parsed when laid out otherwise. */
 async function searchIndexShards(tree: OutputTree, site: Site): Promise<Element[]> {
   const bytes = await tree.read(PATHS.searchIndex)
   if (bytes === undefined) return []
-  const elements = readSearchIndexElements(bytes.toString('utf8'))
+  const elements = readSearchIndexElements(bytes)
   if (elements) return elements
   const shards = tree.parseJson<{ shards?: { shard: string; packages: number; sha256: string }[] }>(PATHS.searchIndex, bytes).shards ?? []
   return mergeElements([], shards.map((s) => searchIndexElement(site, s.shard, s.packages, s.sha256)))
@@ -738,7 +747,7 @@ async function searchIndexShards(tree: OutputTree, site: Site): Promise<Element[
 async function searchShardEntries(tree: OutputTree, file: string): Promise<Element[]> {
   const bytes = await tree.read(file)
   if (bytes === undefined) return []
-  const elements = readSearchShardElements(bytes.toString('utf8'))
+  const elements = readSearchShardElements(bytes)
   if (elements) return elements
   return mergeElements([], (tree.parseJson<{ packages?: SearchEntry[] }>(file, bytes).packages ?? []).map(searchShardElement))
 }

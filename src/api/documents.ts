@@ -248,12 +248,12 @@ export function renderSearchShard(shard: string, entries: SearchEntry[], commit:
 }
 
 /** A search shard from its entries as elements (`searchShardElement`), in order: the bytes of `renderSearchShard`. */
-export function renderSearchShardElements(shard: string, entries: readonly Element[], commit: string): string {
+export function renderSearchShardElements(shard: string, entries: readonly Element[], commit: string): Buffer {
   return renderWithElements({ shard, commit }, 'packages', entries)
 }
 
 export const searchShardElement = (entry: SearchEntry): Element => ({ id: entry.name, text: elementText(entry) })
-export const readSearchShardElements = (text: string): Element[] | undefined => readElements(text, 'packages', 'name')
+export const readSearchShardElements = (bytes: Buffer): Element[] | undefined => readElements(bytes, 'packages', 'name')
 
 /** The search index's line for a shard. */
 const searchIndexShard = (site: Site, shard: string, count: number, sha256: string) => ({ shard, url: url(site, searchShardPath(shard)), packages: count, sha256 })
@@ -263,12 +263,12 @@ export function renderSearchIndex(site: Site, shards: Map<string, { count: numbe
 }
 
 /** The search index from its shards as elements (`searchIndexElement`), in order: the bytes of `renderSearchIndex`. */
-export function renderSearchIndexElements(site: Site, shards: readonly Element[]): string {
+export function renderSearchIndexElements(site: Site, shards: readonly Element[]): Buffer {
   return renderWithElements({ commit: site.head }, 'shards', shards)
 }
 
 export const searchIndexElement = (site: Site, shard: string, count: number, sha256: string): Element => ({ id: shard, text: elementText(searchIndexShard(site, shard, count, sha256)) })
-export const readSearchIndexElements = (text: string): Element[] | undefined => readElements(text, 'shards', 'shard')
+export const readSearchIndexElements = (bytes: Buffer): Element[] | undefined => readElements(bytes, 'shards', 'shard')
 
 export function renderNamespaceDoc(site: Site, file: NamespaceFile, packages: string[], commit: string, path: string): string {
   return stableJson({

@@ -57,10 +57,12 @@ export class OutputTree {
    * Writes a file (relative path). In place, a file that already holds these
    * bytes is left alone, so its ETag stays; `changed` says the caller knows
    * the bytes differ from the file's (or there is none), so it is not read.
+   * Resolves to the bytes' sha256.
    */
-  async write(file: string, content: string | Buffer, changed = false): Promise<void> {
+  async write(file: string, content: string | Buffer, changed = false): Promise<string> {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content
-    this.written.set(file, sha256Hex(bytes))
+    const sha256 = sha256Hex(bytes)
+    this.written.set(file, sha256)
     this.removed.delete(file)
     const full = path.join(this.root, file)
     await this.schedule(async () => {
@@ -75,6 +77,7 @@ export class OutputTree {
       }
       this.changed++
     })
+    return sha256
   }
 
   /** Places a content-addressed file by hard link (a copy across file systems); an existing one is kept. */
