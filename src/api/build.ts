@@ -434,7 +434,7 @@ async function writeSnapshot(ctx: BuildContext, tree: OutputTree, previous: Snap
       for (const [i, [prefix, children]] of [...above].entries()) {
         const old = olds[i]
         // A node that keeps its children (up to 256 of them): the new digests put in place of the old, rather than the node read and laid out again.
-        const spliced = old && replaceDigests(old.toString('utf8'), children)
+        const spliced = old && replaceDigests(old, children)
         if (spliced) {
           changed.set(prefix, await tree.write(partPath(prefix), spliced, true))
           continue

@@ -27,7 +27,7 @@
  */
 import { stableJson } from '../core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument, type DetachedSignature, type TrustedKey } from '../core/dsse.js'
-import { sha256Hex } from '../core/hash.js'
+import { SHA256_HEX, sha256Hex } from '../core/hash.js'
 import type { SigningKey } from '../core/keys.js'
 import { timestamp } from '../core/time.js'
 
@@ -204,22 +204,22 @@ export function renderPart(part: string, leaves: Map<string, string>): string {
 }
 
 /**
- * A node as renderPart wrote it (`text`) with the digests of `children`
- * replaced: byte for byte what renderPart writes of the node so changed,
- * since the names it lists, and so their order, stay. Undefined when a
- * child comes or goes, or `text` is not laid out so: the caller renders the
- * node afresh.
+ * A node as renderPart wrote it (`bytes`) with the digests of `children`
+ * written over the old ones: byte for byte what renderPart writes of the
+ * node so changed, since the names it lists, and so their order, stay.
+ * Undefined when a child comes or goes, or the bytes are not laid out so:
+ * the caller renders the node afresh.
  */
-export function replaceDigests(text: string, children: Map<string, string | null>): string | undefined {
-  let result = text
+export function replaceDigests(bytes: Buffer, children: Map<string, string | null>): Buffer | undefined {
+  const result = Buffer.from(bytes)
   for (const [name, digest] of children) {
-    if (digest === null || digest.length !== 64) return undefined
+    if (digest === null || !SHA256_HEX.test(digest)) return undefined
     const key = `\n    ${JSON.stringify(name)}: "`
     const at = result.indexOf(key)
     if (at < 0) return undefined
-    const start = at + key.length
-    if (result[start + 64] !== '"') return undefined
-    result = `${result.slice(0, start)}${digest}${result.slice(start + 64)}`
+    const start = at + Buffer.byteLength(key)
+    if (result[start + 64] !== 0x22 /* " */) return undefined
+    result.write(digest, start, 'latin1')
   }
   return result
 }
