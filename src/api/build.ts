@@ -598,7 +598,8 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
     const previous = await tree.readJson<{ packages: string[] }>(namespaceDocPath(ns))
     const members = (previous ? [...new Set([...previous.packages, ...[...scan.newPackages].filter((id) => id.startsWith(`${ns}:`))])] : packagesOfNamespace(reader, ctx.head.tree, ns)).sort()
     const file = namespaceFile(ns)!
-    await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, file, members, commit ?? ctx.head.oid, `${NAMESPACES_DIR}/${ns}.json`))
+    // It names a commit of this build, so it differs from the document before: not read again to compare.
+    await tree.write(namespaceDocPath(ns), renderNamespaceDoc(site, file, members, commit ?? ctx.head.oid, `${NAMESPACES_DIR}/${ns}.json`), true)
     if (ctx.pages) await writeSiteFiles(tree, ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }))
   }
   if (scan.newPackages.size) {
@@ -654,6 +655,7 @@ async function incrementalBuild(ctx: BuildContext, out: string, since: string): 
       await tree.remove(file)
       topRemoved.add(shard)
     }
+    // Each names a commit of this build (its packages' latest), so none is read again to compare.
     for (const [name, { elements: members, commit }] of plan) {
       const sha256 = await tree.write(searchShardPath(name), renderSearchShardElements(name, members, chain[commit]!.oid), true)
       topSet.push(searchIndexElement(site, name, members.length, sha256))
