@@ -55743,7 +55743,13 @@ function cargoConfig(baseUrl, releases) {
 var import_semver2 = __toESM(require_semver2(), 1);
 
 // src/api/elements.ts
-function readElements(text2, key, by) {
+var ASCII = /^[\x00-\x7f]*$/;
+var PLAIN_STRING = /^"[^"\\\x00-\x1f\x80-\xff]*"$/;
+function bytesOf(text2) {
+  return ASCII.test(text2) ? text2 : Buffer.from(text2, "utf8").toString("latin1");
+}
+function readElements(bytes, key, by) {
+  const text2 = bytes.toString("latin1");
   const name = JSON.stringify(key);
   if (text2.includes(`
   ${name}: []`)) return [];
@@ -55759,43 +55765,55 @@ function readElements(text2, key, by) {
     if (!text2.startsWith("    {\n", at2)) return void 0;
     const end = text2.indexOf("\n    }", at2);
     if (end < 0) return void 0;
-    const element = text2.slice(at2, end + 6);
-    const line = element.indexOf(opensKey);
-    if (line < 0) return void 0;
-    const value = element.slice(line + opensKey.length, element.indexOf("\n", line + 1)).replace(/,$/, "");
-    let id;
-    try {
-      id = JSON.parse(value);
-    } catch {
-      return void 0;
-    }
-    if (typeof id !== "string" || elements.length > 0 && !(elements[elements.length - 1].id < id)) return void 0;
-    elements.push({ id, text: element });
+    const line = text2.indexOf(opensKey, at2);
+    if (line < 0 || line > end) return void 0;
+    const from = line + opensKey.length;
+    const to3 = text2.indexOf("\n", from);
+    const value = text2.slice(from, text2.charCodeAt(to3 - 1) === 44 ? to3 - 1 : to3);
+    const id = PLAIN_STRING.test(value) ? value.slice(1, -1) : parseString(value);
+    if (id === void 0 || elements.length > 0 && !(elements[elements.length - 1].id < id)) return void 0;
+    elements.push({ id, text: text2.slice(at2, end + 6) });
     at2 = end + 6;
     if (text2.startsWith("\n  ]", at2)) return elements;
     if (!text2.startsWith(",\n", at2)) return void 0;
     at2 += 2;
   }
 }
+function parseString(value) {
+  try {
+    const parsed = JSON.parse(Buffer.from(value, "latin1").toString("utf8"));
+    return typeof parsed === "string" ? parsed : void 0;
+  } catch {
+    return void 0;
+  }
+}
 function elementText(value) {
-  return `    ${JSON.stringify(sortKeys(value), null, 2).replace(/\n/g, "\n    ")}`;
+  return bytesOf(`    ${JSON.stringify(sortKeys(value), null, 2).replace(/\n/g, "\n    ")}`);
 }
 function renderWithElements(doc, key, elements) {
-  if (elements.length === 0) return stableJson({ ...doc, [key]: [] });
-  const framed = stableJson({ ...doc, [key]: [0] });
+  if (elements.length === 0) return Buffer.from(stableJson({ ...doc, [key]: [] }));
+  const framed = bytesOf(stableJson({ ...doc, [key]: [0] }));
   const slot = `
   ${JSON.stringify(key)}: [
     0
   ]`;
   const at2 = framed.indexOf(slot);
   const cut = at2 + slot.length - 9;
-  return `${framed.slice(0, cut)}${elements.map((e) => e.text).join(",\n")}${framed.slice(cut + 5)}`;
+  return Buffer.from(`${framed.slice(0, cut)}${elements.map((e) => e.text).join(",\n")}${framed.slice(cut + 5)}`, "latin1");
 }
 function mergeElements(elements, set, remove = /* @__PURE__ */ new Set()) {
   const replaced = new Set(set.map((e) => e.id));
-  const kept = elements.filter((e) => !replaced.has(e.id) && !remove.has(e.id));
-  return [...kept, ...set].sort((a, b3) => a.id < b3.id ? -1 : a.id > b3.id ? 1 : 0);
+  const added = [...set].sort(byId);
+  const merged = [];
+  let next = 0;
+  for (const element of elements) {
+    while (next < added.length && added[next].id < element.id) merged.push(added[next++]);
+    if (!replaced.has(element.id) && !remove.has(element.id)) merged.push(element);
+  }
+  while (next < added.length) merged.push(added[next++]);
+  return merged;
 }
+var byId = (a, b3) => a.id < b3.id ? -1 : a.id > b3.id ? 1 : 0;
 
 // src/core/json.ts
 var RESERVED_KEYS = /* @__PURE__ */ new Set(["__proto__", "constructor", "prototype"]);
@@ -56016,17 +56034,17 @@ function renderPart(part, leaves) {
 }
 `;
 }
-function replaceDigests(text2, children2) {
-  let result = text2;
+function replaceDigests(bytes, children2) {
+  const result = Buffer.from(bytes);
   for (const [name, digest] of children2) {
-    if (digest === null || digest.length !== 64) return void 0;
+    if (digest === null || !SHA256_HEX.test(digest)) return void 0;
     const key = `
     ${JSON.stringify(name)}: "`;
     const at2 = result.indexOf(key);
     if (at2 < 0) return void 0;
-    const start = at2 + key.length;
-    if (result[start + 64] !== '"') return void 0;
-    result = `${result.slice(0, start)}${digest}${result.slice(start + 64)}`;
+    const start = at2 + Buffer.byteLength(key);
+    if (result[start + 64] !== 34) return void 0;
+    result.write(digest, start, "latin1");
   }
   return result;
 }
@@ -56194,7 +56212,7 @@ function renderSearchShardElements(shard, entries, commit) {
   return renderWithElements({ shard, commit }, "packages", entries);
 }
 var searchShardElement = (entry) => ({ id: entry.name, text: elementText(entry) });
-var readSearchShardElements = (text2) => readElements(text2, "packages", "name");
+var readSearchShardElements = (bytes) => readElements(bytes, "packages", "name");
 var searchIndexShard = (site, shard, count2, sha256) => ({ shard, url: url(site, searchShardPath(shard)), packages: count2, sha256 });
 function renderSearchIndex(site, shards) {
   return stableJson({ commit: site.head, shards: [...shards.keys()].sort().map((s3) => searchIndexShard(site, s3, shards.get(s3).count, shards.get(s3).sha256)) });
@@ -56203,7 +56221,7 @@ function renderSearchIndexElements(site, shards) {
   return renderWithElements({ commit: site.head }, "shards", shards);
 }
 var searchIndexElement = (site, shard, count2, sha256) => ({ id: shard, text: elementText(searchIndexShard(site, shard, count2, sha256)) });
-var readSearchIndexElements = (text2) => readElements(text2, "shards", "shard");
+var readSearchIndexElements = (bytes) => readElements(bytes, "shards", "shard");
 function renderNamespaceDoc(site, file, packages, commit, path24) {
   return stableJson({
     namespace: file.namespace,
@@ -59011,10 +59029,12 @@ var OutputTree = class {
    * Writes a file (relative path). In place, a file that already holds these
    * bytes is left alone, so its ETag stays; `changed` says the caller knows
    * the bytes differ from the file's (or there is none), so it is not read.
+   * Resolves to the bytes' sha256.
    */
   async write(file, content, changed = false) {
     const bytes = typeof content === "string" ? Buffer.from(content) : content;
-    this.written.set(file, sha256Hex(bytes));
+    const sha256 = sha256Hex(bytes);
+    this.written.set(file, sha256);
     this.removed.delete(file);
     const full2 = path7.join(this.root, file);
     await this.schedule(async () => {
@@ -59029,6 +59049,7 @@ var OutputTree = class {
       }
       this.changed++;
     });
+    return sha256;
   }
   /** Places a content-addressed file by hard link (a copy across file systems); an existing one is kept. */
   async link(file, source, sha256) {
@@ -60109,9 +60130,7 @@ async function writeSnapshot(ctx, tree, previous, rootFiles) {
         await tree.remove(leafPath(leaf));
         changed.set(leaf, null);
       } else {
-        const text2 = renderLeaf(leaf, files);
-        await tree.write(leafPath(leaf), text2, true);
-        changed.set(leaf, sha256Hex(text2));
+        changed.set(leaf, await tree.write(leafPath(leaf), renderLeaf(leaf, files), true));
       }
     }
     const lengths = nodeLengths(digits);
@@ -60127,10 +60146,9 @@ async function writeSnapshot(ctx, tree, previous, rootFiles) {
       const olds2 = await Promise.all([...above.keys()].map((prefix) => tree.read(partPath(prefix))));
       for (const [i3, [prefix, children2]] of [...above].entries()) {
         const old = olds2[i3];
-        const spliced = old && replaceDigests(old.toString("utf8"), children2);
+        const spliced = old && replaceDigests(old, children2);
         if (spliced) {
-          await tree.write(partPath(prefix), spliced, true);
-          changed.set(prefix, sha256Hex(spliced));
+          changed.set(prefix, await tree.write(partPath(prefix), spliced, true));
           continue;
         }
         const entries = new Map(Object.entries((old && tree.parseJson(partPath(prefix), old).leaves) ?? {}));
@@ -60142,9 +60160,7 @@ async function writeSnapshot(ctx, tree, previous, rootFiles) {
           await tree.remove(partPath(prefix));
           changed.set(prefix, null);
         } else {
-          const text2 = renderPart(prefix, entries);
-          await tree.write(partPath(prefix), text2, true);
-          changed.set(prefix, sha256Hex(text2));
+          changed.set(prefix, await tree.write(partPath(prefix), renderPart(prefix, entries), true));
         }
       }
     }
@@ -60283,7 +60299,7 @@ async function incrementalBuild(ctx, out, since) {
     const previous = await tree.readJson(namespaceDocPath(ns2));
     const members = (previous ? [.../* @__PURE__ */ new Set([...previous.packages, ...[...scan.newPackages].filter((id) => id.startsWith(`${ns2}:`))])] : packagesOfNamespace(reader, ctx.head.tree, ns2)).sort();
     const file = namespaceFile2(ns2);
-    await tree.write(namespaceDocPath(ns2), renderNamespaceDoc(site, file, members, commit ?? ctx.head.oid, `${NAMESPACES_DIR}/${ns2}.json`));
+    await tree.write(namespaceDocPath(ns2), renderNamespaceDoc(site, file, members, commit ?? ctx.head.oid, `${NAMESPACES_DIR}/${ns2}.json`), true);
     if (ctx.pages) await writeSiteFiles(tree, ctx.pages.namespace({ context: pageContext(site), namespace: file, packages: members }));
   }
   if (scan.newPackages.size) {
@@ -60326,19 +60342,15 @@ async function incrementalBuild(ctx, out, since) {
   for (const [shard, touched] of byShard) {
     const file = searchShardPath(shard);
     const previous = listed.has(shard) ? await searchShardEntries(tree, file) : [];
-    const items = previous.filter((e) => !searchEntries.has(e.id)).map((e) => shardItem(e.id, -1, -1));
-    items.push(...touched);
     const elements = mergeElements(previous, touched.map((item) => searchShardElement(searchEntries.get(item.id))));
-    const plan = planShards(shard, items, -1, ctx.sizes.searchShard);
+    const plan = replanShard(shard, elements, touched, ctx.sizes.searchShard);
     if (!plan.has(shard) && listed.has(shard)) {
       await tree.remove(file);
       topRemoved.add(shard);
     }
-    for (const [name, { items: members, commit }] of plan) {
-      const ids = new Set(members.map((m2) => m2.id));
-      const text2 = renderSearchShardElements(name, elements.filter((e) => ids.has(e.id)), chain[commit].oid);
-      await tree.write(searchShardPath(name), text2);
-      topSet.push(searchIndexElement(site, name, members.length, sha256Hex(text2)));
+    for (const [name, { elements: members, commit }] of plan) {
+      const sha256 = await tree.write(searchShardPath(name), renderSearchShardElements(name, members, chain[commit].oid), true);
+      topSet.push(searchIndexElement(site, name, members.length, sha256));
     }
   }
   const publishedNow = entries.filter((e) => e.type === "publish").length;
@@ -60388,10 +60400,21 @@ function readNamespaceNames(reader, rootTree) {
   if (!dir || !isTreeMode(dir.mode)) return [];
   return reader.readTree(dir.oid).map((e) => classifyPath(`${NAMESPACES_DIR}/${e.name}`)).flatMap((w2) => w2.kind === "namespace" ? [w2.namespace] : []);
 }
+function replanShard(shard, elements, touched, max2) {
+  if (elements.length <= max2) return /* @__PURE__ */ new Map([[shard, { elements, commit: touched.reduce((c, i2) => Math.max(c, i2.commit), -1) }]]);
+  const ids = new Set(touched.map((i2) => i2.id));
+  const items = [...elements.filter((e) => !ids.has(e.id)).map((e) => shardItem(e.id, -1, -1)), ...touched];
+  const plan = /* @__PURE__ */ new Map();
+  for (const [name, { items: members, commit }] of planShards(shard, items, -1, max2)) {
+    const names = new Set(members.map((m2) => m2.id));
+    plan.set(name, { elements: elements.filter((e) => names.has(e.id)), commit });
+  }
+  return plan;
+}
 async function searchIndexShards(tree, site) {
   const bytes = await tree.read(PATHS.searchIndex);
   if (bytes === void 0) return [];
-  const elements = readSearchIndexElements(bytes.toString("utf8"));
+  const elements = readSearchIndexElements(bytes);
   if (elements) return elements;
   const shards = tree.parseJson(PATHS.searchIndex, bytes).shards ?? [];
   return mergeElements([], shards.map((s3) => searchIndexElement(site, s3.shard, s3.packages, s3.sha256)));
@@ -60399,7 +60422,7 @@ async function searchIndexShards(tree, site) {
 async function searchShardEntries(tree, file) {
   const bytes = await tree.read(file);
   if (bytes === void 0) return [];
-  const elements = readSearchShardElements(bytes.toString("utf8"));
+  const elements = readSearchShardElements(bytes);
   if (elements) return elements;
   return mergeElements([], (tree.parseJson(file, bytes).packages ?? []).map(searchShardElement));
 }
