@@ -27,7 +27,7 @@ const ASCII = /^[\x00-\x7f]*$/
 const PLAIN_STRING = /^"[^"\\\x00-\x1f\x80-\xff]*"$/
 
 /** The UTF-8 bytes of `text`, a character a byte (as a file read as latin1 holds them). */
-export function bytesOf(text: string): string {
+function bytesOf(text: string): string {
   return ASCII.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1')
 }
 
