@@ -12,7 +12,8 @@ becomes their one authority: nobody publishes into them here) and the
 registry key it is pinned to. The key is read from the peer's config.json,
 and the peer's signed snapshot must verify with it. Compare the key it
 prints with the one the peer's operators publish, then merge the proposal
-with \`wharf merge --branch peer/NAME\`; \`wharf sync\` imports.
+with \`wharf merge --branch peer/NAME --author MAINTAINER\`; \`wharf sync\`
+imports.
 
   --namespace NS   a namespace the peer is the authority of (repeatable); a
                    namespace this registry defines cannot be delegated
@@ -20,7 +21,7 @@ with \`wharf merge --branch peer/NAME\`; \`wharf sync\` imports.
                    or the base64 public key)
   --index DIR      the index repo (default: $WHARF_INDEX or the current directory)
   --author LOGIN   the maintainer who proposes it (default: the first maintainer)
-  --json           print {branch, base, head, peer}`,
+  --json           print {branch, base, head, peer, author}`,
   options: { namespace: { type: 'string', multiple: true }, key: { type: 'string' }, author: { type: 'string' }, ...INDEX_OPTION, ...JSON_OPTION },
   positionals: [2, 2],
   async run({ values, positionals }, io) {
@@ -40,8 +41,13 @@ with \`wharf merge --branch peer/NAME\`; \`wharf sync\` imports.
     io.stdout(
       `${result.replaces ? 'Proposed a change to' : 'Proposed'} peer ${peer.name} (${peer.url}) for namespace${peer.namespaces.length > 1 ? 's' : ''} ${peer.namespaces.join(', ')} on branch ${result.branch}.\n` +
         `Pinned key: ${peer.key.id} (${peer.key.public_key})${result.replaces && result.replaces.key.id !== peer.key.id ? `, replacing ${result.replaces.key.id}` : ''}\n` +
-        `Compare it with the key the peer's operators publish, then merge: wharf merge --branch ${result.branch}\n`,
+        `Compare it with the key the peer's operators publish, then merge: wharf merge --branch ${result.branch} --author ${result.author}${values.index ? ` --index ${shellWord(String(values.index))}` : ''}\n`,
     )
     return 0
   },
+}
+
+/** `text` as one word a POSIX shell reads back unchanged: as it is when plain, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
 }

@@ -39,6 +39,8 @@ export interface AddPeerOptions {
 
 export interface AddPeerResult extends Proposal {
   peer: Peer
+  /** The maintainer who proposed it (merging the proposal needs a maintainer too). */
+  author: string
   /** The entry of the same name it replaces, when there was one. */
   replaces?: Peer
 }
@@ -125,5 +127,5 @@ export async function addPeer(options: AddPeerOptions): Promise<AddPeerResult> {
   const peers = replaces ? registry.peers.map((p) => (p.name === name ? peer : p)) : [...registry.peers, peer]
   const message = `${replaces ? 'Change' : 'Add'} peer ${name}: ${url}, namespace${namespaces.length > 1 ? 's' : ''} ${namespaces.join(', ')}, key ${key.id}`
   const proposal = await propose(repo, `peer/${name}`, [{ path: REGISTRY_PATH, json: { ...registry, peers }, schema: 'registry' }], message, author)
-  return { ...proposal, peer, ...(replaces ? { replaces } : {}) }
+  return { ...proposal, peer, author, ...(replaces ? { replaces } : {}) }
 }

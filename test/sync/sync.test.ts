@@ -84,10 +84,14 @@ describe('wharf peer add', () => {
     expect(run.code).toBe(0)
     const [key] = (await readJsonAt<RegistryFile>(a.idx.repo, MAIN, REGISTRY_PATH))!.keys
     expect(run.stdout).toContain(`Proposed peer a (${a.url}) for namespace acme on branch peer/a.\nPinned key: ${key!.id} (${key!.public_key})\n`)
-    expect(run.stdout).toContain('wharf merge --branch peer/a')
+    // The command it prints is the one to run: the maintainer who proposed it merges.
+    const printed = /then merge: wharf (.+)\n/.exec(run.stdout)?.[1]
+    expect(printed).toBe(`merge --branch peer/a --author admin --index ${b.dir}`)
 
     expect((await mergeProposal(b.repo, { branch: 'peer/a', author: { login: 'dave' } })).check.findings.map((f) => f.rule)).toEqual(['registry/not-maintainer'])
-    expect((await mergeProposal(b.repo, { branch: 'peer/a', author: { login: 'admin' } })).merged).toBe(true)
+    const merge = await wharf(printed!.split(' '))
+    expect(merge.stderr).toBe('')
+    expect(merge.code).toBe(0)
     expect((await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!.peers).toEqual([{ name: 'a', url: a.url, namespaces: ['acme'], key: { id: key!.id, public_key: key!.public_key } }])
   })
 
