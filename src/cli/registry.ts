@@ -44,7 +44,8 @@ ${REGISTRY_HELP}
 export const info: Command = {
   help: `wharf info ID[@VERSION] [--registry URL] [--json]
 
-The metadata of one version (default: the newest) and the list of versions.
+The metadata of one version (default: the newest that is not yanked, else
+the newest) and the list of versions, the yanked ones marked.
 
 ${REGISTRY_HELP}
   --json           print the version's metadata with a "versions" list`,
@@ -56,8 +57,11 @@ ${REGISTRY_HELP}
     const name = at > 0 ? ref.slice(0, at) : ref
     parsePackageId(name)
     const options = remote(values, io)
-    const list = (await versions(options, name)).versions.slice().sort(compareVersions)
-    const version = at > 0 ? ref.slice(at + 1) : list[list.length - 1]
+    const answer = await versions(options, name)
+    const list = answer.versions.slice().sort(compareVersions)
+    // A registry's answer is data, not code: only strings count as yanked versions.
+    const yanked = new Set(Array.isArray(answer.yanked) ? answer.yanked.filter((v): v is string => typeof v === 'string') : [])
+    const version = at > 0 ? ref.slice(at + 1) : ([...list].reverse().find((v) => !yanked.has(v)) ?? list[list.length - 1])
     if (!version) throw new WharfError('NOT_FOUND', `${name} has no versions`, { hint: 'publish one first' })
     const meta = await metadata(options, name, version)
     if (values.json) printJson(io, { ...meta, versions: list })
@@ -69,7 +73,7 @@ ${REGISTRY_HELP}
       io.stdout(`  size        ${meta.size} bytes\n  sha256      ${meta.sha256}\n  download    ${meta.download_url}\n`)
       io.stdout(`  published   ${new Date(meta.published_at * 1000).toISOString()}\n  targets     ${meta.targets.join(', ') || '-'}\n`)
       for (const d of meta.dependencies) io.stdout(`  depends on  ${d.name} ${d.version}${d.optional ? ' (optional)' : ''}\n`)
-      io.stdout(`  versions    ${list.join(', ')}\n`)
+      io.stdout(`  versions    ${list.map((v) => (yanked.has(v) ? `${v} (yanked)` : v)).join(', ')}\n`)
     }
     return 0
   },

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
 import { WHARF, wharf } from '../helpers/cli.js'
 import { tempDir } from '../helpers/index-repo.js'
-import { buildTo, createGraphIndex, listFiles } from './helpers.js'
+import { buildTo, createGraphIndex, listFiles, yank } from './helpers.js'
 
 let nginx: Nginx
 let out: string
@@ -99,13 +99,31 @@ describe('registry commands against a static host', () => {
 
     expect(info!.code, info!.stderr).toBe(0)
     expect(info!.stdout).toContain('acme:lib@2.0.0')
-    expect(info!.stdout).toContain('versions    1.0.0, 1.1.0, 1.2.0, 2.0.0')
+    expect(info!.stdout).toContain('versions    1.0.0, 1.1.0, 1.2.0 (yanked), 2.0.0')
 
     expect(list!.code, list!.stderr).toBe(0)
     expect(list!.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['acme:app@1.0.0', 'acme:base@0.1.0', 'acme:calc@1.0.0', 'acme:lib@2.0.0'])
 
     expect(stats!.stdout).toContain('4 packages, 7 versions')
     expect(health!.code).toBe(0)
+  })
+
+  it('info shows the newest version that is not yanked, as list does', async () => {
+    // An index of its own: the other tests read the output built before.
+    const own = await createGraphIndex()
+    await yank(own.idx, 'acme:lib', '2.0.0')
+    const host = await startNginx(await buildTo(own.idx))
+    try {
+      const [info, list] = await Promise.all([['info', 'acme:lib'], ['list']].map((args) => wharf([...args, '--registry', host.url], { env: home })))
+      expect(info!.code, info!.stderr).toBe(0)
+      expect(info!.stdout).toMatch(/^acme:lib@1\.1\.0\n/)
+      expect(info!.stdout).toContain('versions    1.0.0, 1.1.0, 1.2.0 (yanked), 2.0.0 (yanked)')
+      expect(list!.stdout).toMatch(/^acme:lib@1\.1\.0\s/m)
+      const pinned = await wharf(['info', 'acme:lib@2.0.0', '--json', '--registry', host.url], { env: home })
+      expect(JSON.parse(pinned.stdout)).toMatchObject({ version: '2.0.0', yanked: true })
+    } finally {
+      await host.stop()
+    }
   })
 })
 
