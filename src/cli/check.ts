@@ -12,8 +12,9 @@ submission's intermediate commits never reach main). Every tree it brings in
 must be well-formed as git fsck defines it; then every rule applies
 (DESIGN §4). Exit 0: accepted; 1: rejected (each finding names its rule and
 how to fix it); 2: cannot run, --author missing included. In GitHub Actions
-each finding is also printed as a file annotation and the Markdown summary
-is appended to $GITHUB_STEP_SUMMARY.
+each finding is also printed as a file annotation (not with --json, whose
+output is the JSON alone) and the Markdown summary is appended to
+$GITHUB_STEP_SUMMARY.
 
   --base REV        what the submission is compared against (e.g. main)
   --head REV        the submission (a branch or commit)
@@ -36,7 +37,8 @@ is appended to $GITHUB_STEP_SUMMARY.
     const inActions = io.env.GITHUB_ACTIONS === 'true'
     if (inActions || io.env.GITHUB_STEP_SUMMARY) {
       const actions = await import('../github/actions.js')
-      if (inActions) actions.annotate(result.findings)
+      // Annotations are workflow commands on stdout, which --json keeps for the JSON a script parses.
+      if (inActions && !values.json) actions.annotate(result.findings)
       if (io.env.GITHUB_STEP_SUMMARY) await actions.appendSummary(formatMarkdown(result))
     }
     return result.accepted ? 0 : 1

@@ -6,7 +6,8 @@ export const namespaceAdd: Command = {
   help: `wharf namespace add NS --owner LOGIN [--owner ...] --key FILE.pub [--index DIR] [--author LOGIN] [--json]
 
 Makes a proposal branch namespace/NS in the index that adds
-index/namespaces/NS.json. Merge it with \`wharf merge --branch namespace/NS\`.
+index/namespaces/NS.json. Merge it with
+\`wharf merge --branch namespace/NS --author LOGIN\`, LOGIN the claim's author.
 
   --owner LOGIN    an owner: LOGIN, LOGIN:NUMERIC-ID or @org/team (repeatable)
   --key FILE.pub   the public key that will sign the namespace's records

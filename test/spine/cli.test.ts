@@ -69,6 +69,10 @@ describe('the honest flow', () => {
     const annotated = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--author', 'mallory'], { env: { GITHUB_ACTIONS: 'true' } })
     // One workflow command per finding, naming its file and rule (@actions/core writes the title first).
     expect(annotated.stdout).toContain('::error title=namespace/not-owner,file=index/packages/acme/calc/0.2.0.json::mallory is not an owner')
+    // With --json, stdout is the JSON alone, in Actions too.
+    const json = await wharf(['check', '--index', index, '--base', 'main', '--head', branch, '--author', 'mallory', '--json'], { env: { GITHUB_ACTIONS: 'true' } })
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({ accepted: false, findings: [{ rule: 'namespace/not-owner' }] })
     const merge = await wharf(['merge', '--branch', branch, '--author', 'mallory', '--index', index])
     expect(merge.code).toBe(1)
     expect(fs.existsSync(path.join(index, 'index/packages/acme/calc/0.2.0.json'))).toBe(false)
