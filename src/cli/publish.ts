@@ -11,26 +11,34 @@ import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, r
 import { createProgress } from './progress.js'
 
 export const publish: Command = {
-  help: `wharf publish ARTIFACT --name ID --version V --key FILE [--index DIR] [options]
-       wharf publish --crate DIR --key FILE [--name ID] [--index DIR] [options]
+  help: `wharf publish ARTIFACT --name ID --version V --key FILE [--index DIR | --github OWNER/REPO] [options]
+       wharf publish --crate DIR --key FILE [--name ID] [--index DIR | --github OWNER/REPO] [options]
+       wharf publish ARTIFACT --name ID --version V --registry URL [--token T] [--key FILE] [options]
 
 Stores ARTIFACT in the index's artifact store, writes the version record,
 signs it with FILE and commits it on the proposal branch
 publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
+--registry and --github publish elsewhere (below). An option that the way
+of publishing chosen does not use is refused, never ignored.
 
   --name ID                 package id, <namespace>:<name>
   --version V               SemVer 2.0 version
-  --key FILE                private key from \`wharf keygen\`, registered in the namespace
+  --key FILE                private key from \`wharf keygen\`, registered in the namespace; optional
+                            with --registry, which signs the record with its own key without it
   --description TEXT        one-line description
   --license SPDX            license expression, e.g. MIT OR Apache-2.0
   --repository URL          source repository
   --dependency ID@RANGE     a dependency (repeatable), e.g. wasi:io@^0.2.0
-  --target T                target of the artifact (default: read from the wasm)
-  --keyword WORD            a search keyword (repeatable)
-  --author LOGIN            who submits (default: $WHARF_AUTHOR, else $GITHUB_ACTOR with --github, else admin)
-  --index DIR               the index repo (default: $WHARF_INDEX or the current directory)
+  --target T                target of the artifact (default: read from the wasm); not with --crate
+  --keyword WORD            a search keyword (repeatable); with --registry only with --key
+  --author LOGIN            the publisher the record names (default: $WHARF_AUTHOR, else admin;
+                            with --github: $WHARF_AUTHOR, else $GITHUB_ACTOR, else an error);
+                            with --registry only with --key: without it the registry names the
+                            owner of the token
+  --index DIR               the local index repo (default: $WHARF_INDEX or the current directory)
   --registry URL --token T  publish to a running registry instead (wharf serve); without --token,
-                            $WHARF_TOKEN, else the token ~/.config/wharf/credentials.toml holds for URL
+                            $WHARF_TOKEN, else the token $XDG_CONFIG_HOME/wharf/credentials.toml
+                            (~/.config when unset) holds for URL
   --github OWNER/REPO       publish to the index repo OWNER/REPO on GitHub instead: upload the
                             artifact as an asset of the release --tag of --from, sign the record
                             with its URL, and open a pull request adding it (from your fork when
@@ -40,9 +48,13 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
                             artifact (default: $GITHUB_REPOSITORY)
   --tag TAG                 with --github: that release's tag, made when absent (default: v<version>)
   --crate DIR               publish the Rust crate in DIR: runs cargo package and records the
-                            .crate with its Cargo name, dependencies, features and cksum
-                            (--name defaults to crates:<crate>, --version to the crate's)
-  --json                    print {branch, base, head, record}; with --github
+                            .crate with its Cargo name, dependencies, features and cksum. --name
+                            defaults to <ns>:<crate name, lower case, _ as ->, <ns> being the index's
+                            policy.namespaces.crates (default crates; with --github always crates),
+                            --version to the crate's. To a registry: \`cargo publish --registry\`
+  --json                    print {branch, base, head, record}; with --registry the registry's
+                            answer, the new version as the Run 2.0 API shows it (name, version,
+                            description, size, sha256, download_url, ...); with --github
                             {record, asset, pullRequest, head, viaFork, requests}`,
   options: {
     name: { type: 'string' },
@@ -66,8 +78,10 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
   },
   positionals: [0, 1],
   async run({ values, positionals }, io) {
-    if (values.github !== undefined) return publishGitHubCommand(values, positionals, io)
-    if (values.registry !== undefined) return publishRemoteCommand(values, positionals, io)
+    const way = wayOf(values)
+    refuseUnused(values, way)
+    if (way.to === 'github') return publishGitHubCommand(values, positionals, io)
+    if (way.to === 'registry') return publishRemoteCommand(values, positionals, io)
     const crateDir = optionalString(values, 'crate')
     if (crateDir !== undefined) return publishCrateCommand(values, positionals, crateDir, io)
     if (positionals.length === 0) throw new WharfError('USAGE', 'publish: missing argument ARTIFACT', { hint: 'pass the .wasm file to publish, or --crate DIR for a Rust crate' })
@@ -90,6 +104,77 @@ publish/<namespace>/<name>/<version>. Merge it with \`wharf merge\`.
   },
 }
 
+/** How a publish goes: where to, whether it packages a crate, and whether the record is signed here. */
+interface Way {
+  to: 'index' | 'registry' | 'github'
+  crate: boolean
+  signed: boolean
+}
+
+function wayOf(values: Values): Way {
+  const to = values.github !== undefined ? 'github' : values.registry !== undefined ? 'registry' : 'index'
+  // Only --registry makes --key optional: the registry signs what it is sent unsigned.
+  return { to, crate: values.crate !== undefined, signed: to !== 'registry' || Boolean(optionalString(values, 'key')) }
+}
+
+const WITHOUT_GITHUB = (w: Way) => (w.to === 'github' ? undefined : 'publish without --github')
+const UNSIGNED = (w: Way) => (w.signed ? undefined : 'publish --registry without --key')
+
+/**
+ * The options that some ways of publishing do not use, checked in this order:
+ * `unusedBy` names the way that would ignore the option, or undefined where it
+ * is used. What was typed must reach the record or be refused, never vanish.
+ */
+const PARTIAL_OPTIONS: { option: string; unusedBy: (w: Way) => string | undefined; why: string; hint: string }[] = [
+  {
+    option: 'registry',
+    unusedBy: (w) => (w.to === 'github' ? 'publish --github' : undefined),
+    why: 'it publishes to a running registry instead',
+    hint: 'choose where to publish: --github, --registry or --index',
+  },
+  {
+    option: 'crate',
+    unusedBy: (w) => (w.to === 'registry' ? 'publish --registry' : undefined),
+    why: 'a crate goes to a registry with `cargo publish --registry`',
+    hint: 'see the README section on the local registry',
+  },
+  {
+    option: 'index',
+    unusedBy: (w) => (w.to === 'index' ? undefined : `publish --${w.to}`),
+    why: 'it names a local index repo',
+    hint: 'drop --index, or drop --registry and --github to propose into that index',
+  },
+  {
+    option: 'token',
+    unusedBy: (w) => (w.to === 'registry' ? undefined : 'publish without --registry'),
+    why: 'it is the token for --registry URL',
+    hint: 'drop --token; publish --github reads $GITHUB_TOKEN or the credentials file',
+  },
+  { option: 'from', unusedBy: WITHOUT_GITHUB, why: 'it names the repo whose GitHub release holds the artifact', hint: 'drop --from, or publish with --github OWNER/REPO' },
+  { option: 'tag', unusedBy: WITHOUT_GITHUB, why: 'it names the GitHub release that holds the artifact', hint: 'drop --tag, or publish with --github OWNER/REPO' },
+  { option: 'target', unusedBy: (w) => (w.crate ? 'publish --crate' : undefined), why: 'a .crate is Rust source, built for no wasm target', hint: 'drop --target' },
+  {
+    option: 'keyword',
+    unusedBy: UNSIGNED,
+    why: 'the registry builds the record from the Run publish form, which has no keywords',
+    hint: 'sign the record here with --key FILE (a key of the namespace), or drop --keyword',
+  },
+  {
+    option: 'author',
+    unusedBy: UNSIGNED,
+    why: 'the registry names the owner of the token as the publisher',
+    hint: 'sign the record here with --key FILE to publish as --author, or drop --author',
+  },
+]
+
+/** Refuses, before anything is read or sent, the first option given that this way of publishing would ignore. */
+function refuseUnused(values: Values, way: Way): void {
+  for (const { option, unusedBy, why, hint } of PARTIAL_OPTIONS) {
+    const mode = values[option] === undefined ? undefined : unusedBy(way)
+    if (mode) throw new WharfError('USAGE', `${mode} does not take --${option}: ${why}`, { hint })
+  }
+}
+
 /** Who publishes: --author, else $WHARF_AUTHOR, else the maintainer `init` names by default. */
 function author(values: Values, io: Io): string {
   return optionalString(values, 'author') ?? io.env.WHARF_AUTHOR ?? 'admin'
@@ -110,7 +195,6 @@ async function signedFields(values: Values, io: Io) {
 
 /** `--registry URL --token T`: the Run 2.0 publish request to a running registry (wharf serve or another). */
 async function publishRemoteCommand(values: Values, positionals: string[], io: Io): Promise<number> {
-  if (values.crate !== undefined) throw new WharfError('USAGE', 'publish --crate goes to a registry with `cargo publish --registry`', { hint: 'see the README section on the local registry' })
   if (positionals.length === 0) throw new WharfError('USAGE', 'publish: missing argument ARTIFACT', { hint: 'pass the .wasm file to publish' })
   const name = required(values, 'name', 'publish')
   const version = required(values, 'version', 'publish')
@@ -140,10 +224,11 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
     targets: optionalString(values, 'target') ? [optionalString(values, 'target')!] : undefined,
   }
   // With --key the record is signed here, with a key of the namespace; without, the registry signs it.
+  // Keywords travel in the signed record only: the Run form has no field for them.
   const keyFile = optionalString(values, 'key')
   const record = keyFile
     ? componentRecord(
-        { ...fields, bytes, filename: path.basename(artifact) },
+        { ...fields, keywords: list(values, 'keyword'), bytes, filename: path.basename(artifact) },
         author(values, io),
         parsePrivateKey(await readInputFile(keyFile, '--key')),
         new Date(),
@@ -159,7 +244,6 @@ async function publishRemoteCommand(values: Values, positionals: string[], io: I
 async function publishGitHubCommand(values: Values, positionals: string[], io: Io): Promise<number> {
   // Loaded here: the GitHub client (Octokit) is for this way of publishing only.
   const { githubClient, parseRepoRef } = await import('./github.js')
-  if (values.registry !== undefined || values.index !== undefined) throw new WharfError('USAGE', 'publish takes one of --github, --registry and --index', { hint: 'choose where to publish' })
   const index = parseRepoRef(optionalString(values, 'github')!, '--github')
   const fromText = optionalString(values, 'from') ?? io.env.GITHUB_REPOSITORY
   if (!fromText) throw new WharfError('USAGE', 'publish --github needs --from OWNER/REPO: the repository whose release holds the artifact', { hint: 'pass --from, or run it where $GITHUB_REPOSITORY is set' })

@@ -21,6 +21,8 @@ export interface ComponentUpload {
   dependencies: Dependency[]
   /** The targets the package serves; default the one read from the bytes. */
   targets?: string[]
+  /** Search keywords: only a record the publisher signs has them, the Run publish form has no such field. */
+  keywords?: readonly string[]
   bytes: Uint8Array
   filename?: string
 }
@@ -28,9 +30,9 @@ export interface ComponentUpload {
 /** The record of an uploaded component, its artifact kept in the registry's store. */
 export function componentRecord(upload: ComponentUpload, publisher: string, key: SigningKey, now: Date): VersionRecord {
   const file = upload.filename?.endsWith('.wasm') ? upload.filename : 'artifact.wasm'
-  const { name, version, description, license, repository, witUrl, dependencies, targets } = upload
+  const { name, version, description, license, repository, witUrl, dependencies, targets, keywords } = upload
   return versionRecord(
-    { name, version, kind: 'component', description, license, repository, witUrl, dependencies, targets, artifact: storedArtifact(upload.bytes, file, artifactTarget(upload.bytes)), publisher, publishedAt: now },
+    { name, version, kind: 'component', description, license, repository, witUrl, dependencies, targets, keywords, artifact: storedArtifact(upload.bytes, file, artifactTarget(upload.bytes)), publisher, publishedAt: now },
     key,
   )
 }
