@@ -12,8 +12,10 @@ static host serves: the Run 2.0 API (api/v1/packages/<name>/versions and
 the change feed, the search index, namespace documents, the signed index
 files under index/, stored artifacts under artifacts/sha256/, the site for
 people (index.html, a page per package, version and namespace, README
-badges under badges/), and snapshot.json signed with the registry key
-(DIR/.wharf/registry.key), which covers all of it.
+badges under badges/), and snapshot.json signed with the registry key,
+which covers all of it. The key is the PEM in $WHARF_REGISTRY_KEY (how a CI
+secret passes it), else the index repo's .wharf/registry.key (where
+\`wharf init\` wrote it).
 
 OUT becomes a symlink to the build, swapped in whole when a full build is
 done. With --since REV (the commit OUT was built from) only the documents of
@@ -30,7 +32,8 @@ built from REV (or for another base URL or --releases), the build runs in full a
                    or <crate>@<version> for a crate); default: the store under --base-url
   --since REV      the commit OUT was last built from
   --no-site        write the API only, no pages or badges
-  --json           print {mode, reason, commit, written, removed, packages, events, seq, warnings}`,
+  --json           print {mode, reason, commit, tree, written, removed, packages, events, seq, warnings}
+                   (tree: the directory the build wrote, which OUT links to)`,
   options: { out: { type: 'string' }, 'base-url': { type: 'string' }, releases: { type: 'string' }, since: { type: 'string' }, 'no-site': { type: 'boolean' }, ...INDEX_OPTION, ...JSON_OPTION },
   async run({ values }, io) {
     // Loaded here, not with the command table: other commands never draw a page.

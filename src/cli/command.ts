@@ -98,6 +98,9 @@ ${rows(table, (c) => c.name.join(' '))}
 Options:
   -h, --help      this overview
   -V, --version   print wharf's version
+
+Environment:
+  WHARF_DEBUG     set to anything: an error also prints its stack trace
 `
 }
 

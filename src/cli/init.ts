@@ -9,7 +9,8 @@ out, index/registry.json naming LOGIN (default: admin) as maintainer, and a
 registry signing key in DIR/.wharf/registry.key (ignored by git).
 
   --maintainer LOGIN   first maintainer of the registry (default: admin)
-  --name NAME          registry name (default: the directory name)
+  --name NAME          registry name (default: the directory name, lower-cased,
+                       each run of characters other than a-z, 0-9 and - made one -)
   --github ACTION      also write .github/workflows/validate.yml, merge.yml and
                        release.yml: the pull-request gate of a registry on GitHub
                        and the release of what it merges to assets and Pages, using the

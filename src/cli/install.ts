@@ -31,7 +31,8 @@ requirement: ^1.2, ~1.2.3, >=1 <2, or an exact version; without one, the
 newest release, recorded as ^VERSION.
 
   --registry URL   the registry (default: $WHARF_REGISTRY, else [registry] url in
-                   wharf.toml or ~/.config/wharf/config.toml, else http://localhost:8080)
+                   wharf.toml or in $XDG_CONFIG_HOME/wharf/config.toml (~/.config when
+                   unset), else http://localhost:8080)
   --mirror URL     a mirror tried when the registry fails; repeatable, tried in
                    order before the mirrors the config lists; verified the same way
   --dir DIR        where artifacts go (default: [install] dir, else ./${DEFAULT_INSTALL_DIR})

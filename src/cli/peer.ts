@@ -21,7 +21,8 @@ imports.
                    or the base64 public key)
   --index DIR      the index repo (default: $WHARF_INDEX or the current directory)
   --author LOGIN   the maintainer who proposes it (default: the first maintainer)
-  --json           print {branch, base, head, peer, author}`,
+  --json           print {branch, base, head, peer, author}, and replaces (the
+                   entry it changes) when the peer was listed`,
   options: { namespace: { type: 'string', multiple: true }, key: { type: 'string' }, author: { type: 'string' }, ...INDEX_OPTION, ...JSON_OPTION },
   positionals: [2, 2],
   async run({ values, positionals }, io) {

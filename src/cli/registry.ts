@@ -6,7 +6,8 @@ import { compareVersions } from '../core/versions.js'
 import { JSON_OPTION, optionalString, printJson, type Command, type Io, type Values } from './command.js'
 
 const REGISTRY_OPTION = { registry: { type: 'string' } } as const
-const REGISTRY_HELP = '  --registry URL   the registry, a server or a static host (default: $WHARF_REGISTRY, else\n                   [registry] url in wharf.toml or ~/.config/wharf/config.toml, else http://localhost:8080)'
+const REGISTRY_HELP =
+  '  --registry URL   the registry, a server or a static host (default: $WHARF_REGISTRY, else\n                   [registry] url in wharf.toml or in $XDG_CONFIG_HOME/wharf/config.toml\n                   (~/.config when unset), else http://localhost:8080)'
 
 function remote(values: Values, io: Io): RemoteOptions {
   return { url: chooseRegistry(optionalString(values, 'registry'), process.cwd(), io.env) }

@@ -1,5 +1,5 @@
 import { onStopSignal } from '../matrix/index.js'
-import { configFromEnv, startServer } from '../serve/index.js'
+import { configFromEnv, startServer, UNSANDBOXED_OPT_OUT } from '../serve/index.js'
 import type { Command } from './command.js'
 
 export const serve: Command = {
@@ -27,7 +27,12 @@ Environment:
   PUBLIC_KEY                    the registry's public key (base64, or its id):
                                 the server refuses to start with another key
   REGISTRY_SYNC_INTERVAL        sync every peer this often: seconds, or 5m, 1h
-                                (default off; POST /registry/sync runs one now)`,
+                                (default off; POST /registry/sync runs one now)
+  REGISTRY_UNSANDBOXED_TESTS    the WasmRust test runs (POST /tests/{id}) run
+                                uploaded crates under bubblewrap, and are off
+                                without it; ${UNSANDBOXED_OPT_OUT}
+                                runs them with the server's rights instead (any
+                                other value stops the server)`,
   options: {},
   async run(_args, io) {
     const config = configFromEnv(io.env)

@@ -20,7 +20,8 @@ fails verification is skipped, reported and tried again at the next sync. The
 same name and version with another digest is a conflict: the version here
 stays, both signed records are written to .wharf/sync/conflicts/, nothing is
 imported from that peer and the exit code is 1, unless --allow-conflicts. A
-peer that is down or serves no valid snapshot changes nothing.
+peer that is down or serves no valid snapshot changes nothing, and the exit
+code says so (the other peers are still synced).
 
   --index DIR        the index repo (default: $WHARF_INDEX or the current directory)
   --peer NAME        sync this peer only
@@ -28,7 +29,10 @@ peer that is down or serves no valid snapshot changes nothing.
   --allow-conflicts  import the rest when some versions conflict (exit 0)
   --json             print {added, skipped, conflicts, ignored, peers, failed}
 
-Exit: 0 done, 1 a conflict or a peer refused, 2 usage (no such peer).`,
+Exit (the first failing peer decides): 0 done; 1 a conflict, a peer that is
+down (no answer, or 5xx after retries) or whose snapshot does not verify, or
+an --author who is no maintainer; 2 usage (no such peer, no peers at all);
+3 a peer that redirects without end, or a failure of wharf itself.`,
   options: { peer: { type: 'string' }, author: { type: 'string' }, 'allow-conflicts': { type: 'boolean' }, ...INDEX_OPTION, ...JSON_OPTION },
   async run({ values }, io) {
     const result = await syncIndex({
