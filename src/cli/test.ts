@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { writeFileAtomic } from '../store/index.js'
@@ -6,12 +7,27 @@ import { JSON_OPTION, optionalString, printJson, type Command } from './command.
 
 const SIGNATURE_LEVELS: SignatureLevel[] = ['none', 'signed', 'provenance']
 
-function positiveNumber(values: Record<string, unknown>, name: string): number | undefined {
+function positiveNumber(values: Record<string, unknown>, name: string, whole = false): number | undefined {
   const raw = values[name]
   if (raw === undefined) return undefined
   const n = Number(raw)
-  if (!Number.isFinite(n) || n <= 0) throw new WharfError('USAGE', `--${name} must be a positive number, not "${String(raw)}"`, { hint: 'see `wharf test --help`' })
+  if (!Number.isFinite(n) || n <= 0 || (whole && !Number.isInteger(n))) {
+    throw new WharfError('USAGE', `--${name} must be a positive ${whole ? 'whole ' : ''}number, not "${String(raw)}"`, { hint: 'see `wharf test --help`' })
+  }
   return n
+}
+
+/** What only a crate's build and tests use: an artifact is inspected, never built or run against native. */
+const CRATE_ONLY = ['targets', 'timeout', 'runs', 'offline'] as const
+
+/** Refuses, for an artifact, an option it would ignore. */
+function refuseCrateOnly(values: Record<string, unknown>, input: string): void {
+  const given = CRATE_ONLY.find((name) => values[name] !== undefined)
+  if (given && fs.statSync(input, { throwIfNoEntry: false })?.isFile()) {
+    throw new WharfError('USAGE', `--${given} applies to a crate, and ${input} is an artifact: it is inspected, not built or tested`, {
+      hint: `drop --${given}, or give the crate's directory`,
+    })
+  }
 }
 
 export const test: Command = {
@@ -23,7 +39,8 @@ target directory: native (host), wasm32-unknown-unknown, wasm32-wasip1
 a component with jco where the toolchain lacks the target). Tests run under
 wasmtime when it is on PATH, else node:wasi and jco. A target no toolchain has
 is reported unavailable. For a .wasm artifact: validation, size, features,
-imports, the WIT world of a component and the GC-readiness rungs bytes decide.
+imports, the WIT world of a component and the GC-readiness rungs bytes decide
+(--targets, --timeout, --runs and --offline are for a crate, refused here).
 
 Prints a Markdown report, or the JSON report with --json (schemas/report.schema.json).
 Exit 0 when every target that ran passed, 1 when one failed, 2 when the matrix
@@ -63,7 +80,8 @@ cannot run (no toolchain, no crate).
     }
     const timeout = positiveNumber(values, 'timeout')
     const testTimeout = positiveNumber(values, 'test-timeout')
-    const runs = positiveNumber(values, 'runs')
+    const runs = positiveNumber(values, 'runs', true)
+    refuseCrateOnly(values, positionals[0]!)
     // Progress is for a person watching a terminal; piped or --json output stays clean.
     const progress = !values.json && io.terminalColumns !== undefined ? (message: string) => io.stderr(`… ${message}\n`) : undefined
     const report = await runMatrix({
@@ -71,7 +89,7 @@ cannot run (no toolchain, no crate).
       targets: targetsOption === undefined ? undefined : parseTargets(targetsOption),
       buildTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
       testTimeoutMs: testTimeout === undefined ? undefined : testTimeout * 1000,
-      runs: runs === undefined ? undefined : Math.round(runs),
+      runs,
       offline: values.offline === true,
       signature: signature as SignatureLevel,
       boundary: optionalString(values, 'boundary'),

@@ -143,11 +143,20 @@ describe('wharf test on the command line', () => {
     [['test'], /missing argument/],
     [['test', 'no/such/crate'], /does not exist/],
     [['test', 'test/fixtures/crates', '--targets', 'wasm64'], /unknown target "wasm64"/],
-    [['test', 'test/fixtures/crates', '--runs', 'many'], /--runs must be a positive number/],
+    [['test', 'test/fixtures/crates', '--runs', 'many'], /--runs must be a positive whole number/],
+    [['test', 'test/fixtures/crates', '--runs', '2.5'], /--runs must be a positive whole number, not "2\.5"/],
   ])('exits 2 on %j', async (args, message) => {
     const run = await wharf(args)
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(message)
+  })
+
+  it.each(['--targets native', '--timeout 60', '--runs 3', '--offline'])('refuses %s for an artifact, which it would not use', async (option) => {
+    const module = path.join(root, 'refused.wasm')
+    await fs.promises.writeFile(module, ADD_MODULE)
+    const run = await wharf(['test', module, ...option.split(' ')])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(`${option.split(' ')[0]} applies to a crate, and ${module} is an artifact`)
   })
 })
 
