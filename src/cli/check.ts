@@ -1,4 +1,5 @@
 import { formatMarkdown, formatText, runCheck } from '../check/index.js'
+import { WharfError } from '../core/errors.js'
 import { parseSubmitter, requireSubmitter } from '../core/submitter.js'
 import { openRepo } from '../git/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, printJson, required, type Command } from './command.js'
@@ -26,6 +27,7 @@ $GITHUB_STEP_SUMMARY.
   --markdown        print the Markdown summary`,
   options: { base: { type: 'string' }, head: { type: 'string' }, author: { type: 'string' }, markdown: { type: 'boolean' }, ...INDEX_OPTION, ...JSON_OPTION },
   async run({ values }, io) {
+    if (values.json && values.markdown) throw new WharfError('USAGE', 'check prints JSON or Markdown, not both', { hint: 'pass --json or --markdown' })
     const result = await runCheck({
       repo: openRepo(indexDir(values, io)),
       base: required(values, 'base', 'check'),

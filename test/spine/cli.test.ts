@@ -95,6 +95,7 @@ describe('usage', () => {
     [['publish', 'x.wasm', '--name', 'Acme:calc', '--version', '1.0.0', '--key', 'k'], 2, /namespace "Acme" must start with a lower-case letter/],
     [['keygen'], 2, /keygen needs --out/],
     [['audit', '--frob'], 2, /Unknown option '--frob'/],
+    [['check', '--base', 'main', '--head', 'main', '--author', 'alice', '--json', '--markdown'], 2, /check prints JSON or Markdown, not both/],
   ])('wharf %j exits %i with one line on stderr', async (args, code, message) => {
     const result = await wharf(args, { cwd: index })
     expect(result.code).toBe(code)
