@@ -68373,6 +68373,29 @@ function createRepos(client) {
       return attempt(`reading repository ${name(repo)}`, async () => toRepository((await octokit.rest.repos.get(params(repo))).data));
     },
     /**
+     * The bytes of the file at `path` in one call (the contents API), at `ref`
+     * or the default branch; undefined when no file is there: absent (or the
+     * repository hidden from the token), a directory, a submodule, or a
+     * symlink GitHub does not follow (one to a file of the repository comes as
+     * that file). GITHUB_TOO_LARGE over `maxBytes`, and for a file over the
+     * 1 MB the contents API sends.
+     */
+    async getFile(repo, path24, options2) {
+      const what = `reading ${path24} of ${name(repo)}${options2.ref ? ` at ${options2.ref}` : ""}`;
+      const found = await attemptOptional(what, () => octokit.rest.repos.getContent({ ...params(repo), path: path24, ...options2.ref ? { ref: options2.ref } : {} }));
+      const data = found?.data;
+      if (!data || Array.isArray(data) || data.type !== "file") return void 0;
+      const tooLarge = (why) => new WharfError(GitHubErrorCode.TooLarge, `${what}: ${why}`, { hint: "the file is larger than any this reader accepts; check what it holds" });
+      if (typeof data.size !== "number" || data.size > options2.maxBytes) throw tooLarge(`${data.size} bytes, over the ${options2.maxBytes} allowed`);
+      if (data.encoding !== "base64" || typeof data.content !== "string") throw tooLarge(`GitHub sends no content for it (encoding "${data.encoding}"): the contents API sends files up to 1 MB`);
+      const bytes = Buffer.from(data.content, "base64");
+      if (bytes.length > options2.maxBytes) throw tooLarge(`${bytes.length} bytes, over the ${options2.maxBytes} allowed`);
+      if (bytes.length !== data.size) {
+        throw new WharfError(GitHubErrorCode.Unavailable, `${what}: GitHub sent ${bytes.length} bytes of a file of ${data.size}`, { hint: "GitHub answered inconsistently; retry later" });
+      }
+      return bytes;
+    },
+    /**
      * Forks `repo` to the token's account (or returns the fork it already has).
      * GitHub forks asynchronously: `waitForFork` before using its git data.
      */
@@ -71560,11 +71583,11 @@ function readLegReport(zip, leg, limits2 = REPORT_LIMITS) {
   return mismatch ? refuse(`${expected}: ${mismatch}`) : { ok: true, report: report3 };
 }
 function entryProblem(name, expected) {
-  const shown3 = JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
+  const shown4 = JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
   if (!name.startsWith("index/reports/") || name.split("/").some((p2) => p2 === ".." || p2 === ".") || name.includes("\\")) {
-    return `the artifact names ${shown3}, outside index/reports/; a report artifact holds only ${expected}`;
+    return `the artifact names ${shown4}, outside index/reports/; a report artifact holds only ${expected}`;
   }
-  return `the artifact names ${shown3}; a report artifact holds only ${expected}`;
+  return `the artifact names ${shown4}; a report artifact holds only ${expected}`;
 }
 function subjectProblem(report3, leg) {
   if (leg.kind === "crate") {
@@ -75439,8 +75462,36 @@ var SWEEP_SLACK_MS = 60 * 6e4;
 // src/publish/github.ts
 var full = (r) => `${r.owner}/${r.repo}`;
 var FORBIDDEN = "GITHUB_FORBIDDEN";
+var MAX_REGISTRY_FILE_BYTES = 1024 * 1024;
+var shown3 = (text2) => text2.replace(new RegExp("\\p{Cc}", "gu"), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+async function indexCratesNamespace(github, index) {
+  const bytes = await github.repos.getFile(index, REGISTRY_PATH, { maxBytes: MAX_REGISTRY_FILE_BYTES });
+  if (!bytes) {
+    throw new WharfError("NOT_AN_INDEX", `${full(index)} has no ${REGISTRY_PATH} on its default branch: it is not a wharf index, or the token cannot read it`, {
+      hint: "name an index repo made by `wharf init --github`, with a token that can read it"
+    });
+  }
+  const invalid = (why) => new WharfError("NOT_AN_INDEX", `${REGISTRY_PATH} of ${full(index)} is not a valid registry file: ${shown3(why)}`, {
+    hint: "a maintainer of the index must fix it; to publish meanwhile, give the package id (--name, or the Action's name input), which needs no registry.json"
+  });
+  let text2;
+  try {
+    text2 = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid("not UTF-8");
+  }
+  const parsed = parseStrictJson(text2);
+  if (!parsed.ok) throw invalid(parsed.message);
+  const problems = schemaErrors("registry", parsed.value);
+  if (problems.length > 0) throw invalid(problems.slice(0, 3).join("; "));
+  return parsed.value.policy.namespaces.crates ?? "crates";
+}
+async function prepareCrateForGitHub(github, index, options2) {
+  const cratesNamespace = options2.name === void 0 ? await indexCratesNamespace(github, index) : "crates";
+  return prepareCrate({ ...options2, cratesNamespace });
+}
 async function publishToGitHub(github, options2) {
-  const startRequests = github.requestCount();
+  const startRequests = options2.requestsBefore ?? github.requestCount();
   const id = parsePackageId(options2.name);
   const version = parseVersion(options2.version);
   if (options2.bytes.byteLength > MAX_ASSET_BYTES) {
@@ -75679,22 +75730,26 @@ async function publish(inputs, ctx) {
   if (inputs.version !== void 0) parseVersion(inputs.version);
   if (!ctx.actor) throw new WharfError("USAGE", "GITHUB_ACTOR is not set: the record names the workflow actor as its publisher", { hint: "run publish as a step of a workflow job" });
   const fields = { privateKey: inputs.key, author: ctx.actor, repository: `${ctx.serverUrl}/${ctx.repo.owner}/${ctx.repo.repo}` };
+  const index = inputs.indexRepo;
+  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
   let prepared;
   if (inputs.crate !== void 0) {
     const crateDir = path21.resolve(ctx.workspace, inputs.crate);
     prepared = await group(
       `cargo package in ${inputs.crate}`,
-      () => prepareCrate({ crateDir, ...inputs.name ? { name: inputs.name } : {}, ...inputs.version ? { version: inputs.version } : {}, ...fields, cratesNamespace: "crates" })
+      () => prepareCrateForGitHub(github, index, { crateDir, ...inputs.name ? { name: inputs.name } : {}, ...inputs.version ? { version: inputs.version } : {}, ...fields })
     );
   } else {
     if (!inputs.name || !inputs.version) throw new WharfError("USAGE", `publishing an artifact needs the ${INPUT.name} and ${INPUT.version} inputs`, { hint: "set name to namespace:name and version to the SemVer version" });
     const file = path21.resolve(ctx.workspace, inputs.artifact);
     prepared = { file, bytes: await readArtifactFile(file), options: { ...fields, name: inputs.name, version: inputs.version } };
   }
-  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
   const result = await group(
-    `Publishing ${prepared.options.name}@${prepared.options.version} to ${inputs.indexRepo.owner}/${inputs.indexRepo.repo}`,
-    () => publishToGitHub(github, { ...prepared.options, bytes: prepared.bytes, file: prepared.file, index: inputs.indexRepo, from: ctx.repo, tag: inputs.tag ?? `v${prepared.options.version}` })
+    `Publishing ${prepared.options.name}@${prepared.options.version} to ${index.owner}/${index.repo}`,
+    () => (
+      // A new client: every call it made is this publish's.
+      publishToGitHub(github, { ...prepared.options, bytes: prepared.bytes, file: prepared.file, index, from: ctx.repo, tag: inputs.tag ?? `v${prepared.options.version}`, requestsBefore: 0 })
+    )
   );
   setOutput(OUTPUT.pullRequest, String(result.pullRequest.number));
   setOutput(OUTPUT.assetUrl, result.asset.url);

@@ -66,7 +66,7 @@ export interface Inputs {
   artifact: string | undefined
   /** publish: the Rust crate's directory, relative to the workspace (cargo package makes the artifact). */
   crate: string | undefined
-  /** publish: `namespace:name` (a crate's default: crates:<crate>). */
+  /** publish: `namespace:name` (a crate's default: `<ns>:<crate>`, `<ns>` the index repo's `policy.namespaces.crates`, default `crates`). */
   name: string | undefined
   /** publish: the SemVer version (a crate's default: Cargo.toml's). */
   version: string | undefined

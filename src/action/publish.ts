@@ -15,7 +15,7 @@ import { parsePrivateKey } from '../core/keys.js'
 import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { createGitHub } from '../github/index.js'
-import { prepareCrate, publishToGitHub, readArtifactFile, type PublishOptions } from '../publish/index.js'
+import { prepareCrateForGitHub, publishToGitHub, readArtifactFile, type PublishOptions } from '../publish/index.js'
 import type { RunnerContext } from './context.js'
 import { INPUT, type Inputs } from './inputs.js'
 import { OUTPUT } from './output.js'
@@ -33,20 +33,23 @@ export async function publish(inputs: Inputs, ctx: RunnerContext): Promise<void>
   if (inputs.version !== undefined) parseVersion(inputs.version)
   if (!ctx.actor) throw new WharfError('USAGE', 'GITHUB_ACTOR is not set: the record names the workflow actor as its publisher', { hint: 'run publish as a step of a workflow job' })
   const fields = { privateKey: inputs.key, author: ctx.actor, repository: `${ctx.serverUrl}/${ctx.repo.owner}/${ctx.repo.repo}` }
+  const index = inputs.indexRepo
+  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: 'wharf-action' })
   let prepared: { file: string; bytes: Buffer; options: Omit<PublishOptions, 'artifact'> }
   if (inputs.crate !== undefined) {
     const crateDir = path.resolve(ctx.workspace, inputs.crate)
+    // Without the name input, the index's registry.json names the namespace; it is read before cargo runs.
     prepared = await core.group(`cargo package in ${inputs.crate}`, () =>
-      prepareCrate({ crateDir, ...(inputs.name ? { name: inputs.name } : {}), ...(inputs.version ? { version: inputs.version } : {}), ...fields, cratesNamespace: 'crates' }),
+      prepareCrateForGitHub(github, index, { crateDir, ...(inputs.name ? { name: inputs.name } : {}), ...(inputs.version ? { version: inputs.version } : {}), ...fields }),
     )
   } else {
     if (!inputs.name || !inputs.version) throw new WharfError('USAGE', `publishing an artifact needs the ${INPUT.name} and ${INPUT.version} inputs`, { hint: 'set name to namespace:name and version to the SemVer version' })
     const file = path.resolve(ctx.workspace, inputs.artifact!)
     prepared = { file, bytes: await readArtifactFile(file), options: { ...fields, name: inputs.name, version: inputs.version } }
   }
-  const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: 'wharf-action' })
-  const result = await core.group(`Publishing ${prepared.options.name}@${prepared.options.version} to ${inputs.indexRepo.owner}/${inputs.indexRepo.repo}`, () =>
-    publishToGitHub(github, { ...prepared.options, bytes: prepared.bytes, file: prepared.file, index: inputs.indexRepo!, from: ctx.repo, tag: inputs.tag ?? `v${prepared.options.version}` }),
+  const result = await core.group(`Publishing ${prepared.options.name}@${prepared.options.version} to ${index.owner}/${index.repo}`, () =>
+    // A new client: every call it made is this publish's.
+    publishToGitHub(github, { ...prepared.options, bytes: prepared.bytes, file: prepared.file, index, from: ctx.repo, tag: inputs.tag ?? `v${prepared.options.version}`, requestsBefore: 0 }),
   )
   core.setOutput(OUTPUT.pullRequest, String(result.pullRequest.number))
   core.setOutput(OUTPUT.assetUrl, result.asset.url)

@@ -6,7 +6,8 @@ import { parsePrivateKey } from '../core/keys.js'
 import { parsePackageId } from '../core/names.js'
 import { parseVersion } from '../core/versions.js'
 import { openRepo } from '../git/index.js'
-import { componentRecord, parseDependency, prepareCrate, publishCrate, publishToGitHub, publishToIndex, readArtifactFile, type PublishOptions } from '../publish/index.js'
+import type { GitHub } from '../github/index.js'
+import { componentRecord, parseDependency, prepareCrateForGitHub, publishCrate, publishToGitHub, publishToIndex, readArtifactFile, type PublishOptions } from '../publish/index.js'
 import { INDEX_OPTION, indexDir, JSON_OPTION, list, optionalString, printJson, readInputFile, required, type Command, type Io, type Values } from './command.js'
 import { createProgress } from './progress.js'
 
@@ -50,8 +51,9 @@ of publishing chosen does not use is refused, never ignored.
   --crate DIR               publish the Rust crate in DIR: runs cargo package and records the
                             .crate with its Cargo name, dependencies, features and cksum. --name
                             defaults to <ns>:<crate name, lower case, _ as ->, <ns> being the index's
-                            policy.namespaces.crates (default crates; with --github always crates),
-                            --version to the crate's. To a registry: \`cargo publish --registry\`
+                            policy.namespaces.crates (default crates; with --github read from the index
+                            repo's default branch), --version to the crate's. To a registry:
+                            \`cargo publish --registry\`
   --json                    print {branch, base, head, record}; with --registry the registry's
                             answer, the new version as the Run 2.0 API shows it (name, version,
                             description, size, sha256, download_url, ...); with --github
@@ -257,15 +259,18 @@ async function publishGitHubCommand(values: Values, positionals: string[], io: I
   if (!login) throw new WharfError('USAGE', 'publish --github needs --author LOGIN: your GitHub login, which the record names as its publisher', { hint: 'pass --author, or set $WHARF_AUTHOR' })
   const fields = { ...(await signedFields(values, io)), author: login }
   let prepared: { file: string; bytes: Buffer; options: Omit<PublishOptions, 'artifact'> }
+  let github: GitHub
   if (crateDir !== undefined) {
     if (positionals.length > 0) throw new WharfError('USAGE', 'publish --crate makes its own artifact; do not pass ARTIFACT too', { hint: 'drop the ARTIFACT argument' })
-    prepared = await prepareCrate({ crateDir, ...(name ? { name } : {}), ...(version ? { version } : {}), ...fields, cratesNamespace: 'crates', env: io.env })
+    // Before cargo runs: without --name, the index's registry.json names the namespace.
+    github = githubClient(io, 'publish --github')
+    prepared = await prepareCrateForGitHub(github, index, { crateDir, ...(name ? { name } : {}), ...(version ? { version } : {}), ...fields, env: io.env })
   } else {
     if (positionals.length === 0) throw new WharfError('USAGE', 'publish: missing argument ARTIFACT', { hint: 'pass the .wasm file to publish, or --crate DIR for a Rust crate' })
     const file = positionals[0]!
     prepared = { file, bytes: await readArtifactFile(file), options: { ...fields, name: required(values, 'name', 'publish'), version: required(values, 'version', 'publish'), target: optionalString(values, 'target') } }
+    github = githubClient(io, 'publish --github')
   }
-  const github = githubClient(io, 'publish --github')
   const result = await publishToGitHub(github, {
     ...prepared.options,
     bytes: prepared.bytes,
@@ -273,6 +278,8 @@ async function publishGitHubCommand(values: Values, positionals: string[], io: I
     index,
     from,
     tag: optionalString(values, 'tag') ?? `v${prepared.options.version}`,
+    // A new client: every call it made is this publish's.
+    requestsBefore: 0,
   })
   if (values.json) printJson(io, result)
   else {

@@ -45,6 +45,31 @@ export function createRepos(client: Client) {
     },
 
     /**
+     * The bytes of the file at `path` in one call (the contents API), at `ref`
+     * or the default branch; undefined when no file is there: absent (or the
+     * repository hidden from the token), a directory, a submodule, or a
+     * symlink GitHub does not follow (one to a file of the repository comes as
+     * that file). GITHUB_TOO_LARGE over `maxBytes`, and for a file over the
+     * 1 MB the contents API sends.
+     */
+    async getFile(repo: RepoRef, path: string, options: { ref?: string; maxBytes: number }): Promise<Uint8Array | undefined> {
+      const what = `reading ${path} of ${name(repo)}${options.ref ? ` at ${options.ref}` : ''}`
+      const found = await attemptOptional(what, () => octokit.rest.repos.getContent({ ...params(repo), path, ...(options.ref ? { ref: options.ref } : {}) }))
+      const data = found?.data as Json | Json[] | undefined
+      if (!data || Array.isArray(data) || data.type !== 'file') return undefined
+      const tooLarge = (why: string) => new WharfError(GitHubErrorCode.TooLarge, `${what}: ${why}`, { hint: 'the file is larger than any this reader accepts; check what it holds' })
+      if (typeof data.size !== 'number' || data.size > options.maxBytes) throw tooLarge(`${data.size} bytes, over the ${options.maxBytes} allowed`)
+      // Over 1 MB the contents API sends no content (encoding "none").
+      if (data.encoding !== 'base64' || typeof data.content !== 'string') throw tooLarge(`GitHub sends no content for it (encoding "${data.encoding}"): the contents API sends files up to 1 MB`)
+      const bytes = Buffer.from(data.content, 'base64')
+      if (bytes.length > options.maxBytes) throw tooLarge(`${bytes.length} bytes, over the ${options.maxBytes} allowed`)
+      if (bytes.length !== data.size) {
+        throw new WharfError(GitHubErrorCode.Unavailable, `${what}: GitHub sent ${bytes.length} bytes of a file of ${data.size}`, { hint: 'GitHub answered inconsistently; retry later' })
+      }
+      return bytes
+    },
+
+    /**
      * Forks `repo` to the token's account (or returns the fork it already has).
      * GitHub forks asynchronously: `waitForFork` before using its git data.
      */

@@ -9,15 +9,17 @@
 import { artifactFormatProblem } from '../check/index.js'
 import { WharfError, type WharfCode } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
-import { recordPath } from '../core/layout.js'
+import { parseStrictJson } from '../core/json.js'
+import { recordPath, REGISTRY_PATH } from '../core/layout.js'
 import { parsePackageId } from '../core/names.js'
 import { MAX_ASSET_BYTES } from '../core/release-assets.js'
 import { stableJson } from '../core/canonical.js'
 import { schemaErrors } from '../core/schemas.js'
-import type { VersionRecord } from '../core/types.js'
+import type { RegistryFile, VersionRecord } from '../core/types.js'
 import { parseVersion } from '../core/versions.js'
 // Types only: the GitHub client (and Octokit) loads with the command that makes one, not with every publish.
 import type { GitHub, Release, ReleaseAsset, RepoRef, Repository } from '../github/index.js'
+import { prepareCrate, type CratePublishOptions, type PreparedCrate } from './crate.js'
 import { signRecord, type PublishOptions } from './publish.js'
 
 export interface GitHubPublishOptions extends Omit<PublishOptions, 'artifact'> {
@@ -34,6 +36,8 @@ export interface GitHubPublishOptions extends Omit<PublishOptions, 'artifact'> {
   tagTarget?: string
   /** How long to wait for a new fork to become usable (GitHub forks asynchronously). */
   forkWait?: { timeoutMs?: number; intervalMs?: number }
+  /** `github.requestCount()` before the calls made to prepare this publish (reading the index's registry.json), so `requests` counts them too. */
+  requestsBefore?: number
 }
 
 export interface GitHubPublishResult {
@@ -52,9 +56,57 @@ const full = (r: RepoRef) => `${r.owner}/${r.repo}`
 /** FORBIDDEN (github/errors.ts), named here so that publishing loads no GitHub client code. */
 const FORBIDDEN: WharfCode = 'GITHUB_FORBIDDEN'
 
+/** The most of an index's registry.json read from GitHub: all that the contents API sends in one call. */
+export const MAX_REGISTRY_FILE_BYTES = 1024 * 1024
+
+/** Control characters of another's file, escaped before they reach a terminal or a log. */
+const shown = (text: string) => text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
+/**
+ * The namespace a crate's package goes in on a GitHub index unless named:
+ * `policy.namespaces.crates` of the index's registry.json on its default
+ * branch (`crates` when unset), in one REST call. The file is another's
+ * data: read strictly, checked against the registry schema, and refused
+ * when it is not a registry file rather than guessed at.
+ */
+export async function indexCratesNamespace(github: GitHub, index: RepoRef): Promise<string> {
+  const bytes = await github.repos.getFile(index, REGISTRY_PATH, { maxBytes: MAX_REGISTRY_FILE_BYTES })
+  if (!bytes) {
+    throw new WharfError('NOT_AN_INDEX', `${full(index)} has no ${REGISTRY_PATH} on its default branch: it is not a wharf index, or the token cannot read it`, {
+      hint: 'name an index repo made by `wharf init --github`, with a token that can read it',
+    })
+  }
+  const invalid = (why: string) =>
+    new WharfError('NOT_AN_INDEX', `${REGISTRY_PATH} of ${full(index)} is not a valid registry file: ${shown(why)}`, {
+      hint: "a maintainer of the index must fix it; to publish meanwhile, give the package id (--name, or the Action's name input), which needs no registry.json",
+    })
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw invalid('not UTF-8')
+  }
+  const parsed = parseStrictJson(text)
+  if (!parsed.ok) throw invalid(parsed.message)
+  const problems = schemaErrors('registry', parsed.value)
+  if (problems.length > 0) throw invalid(problems.slice(0, 3).join('; '))
+  return (parsed.value as RegistryFile).policy.namespaces.crates ?? 'crates'
+}
+
+/**
+ * Packages a crate for publishToGitHub. Without a name, its package goes in
+ * the namespace the index's policy names for crates, read before cargo runs;
+ * a given name needs no lookup (the crates namespace then serves only to find
+ * dependencies in a local index, which a publish to GitHub has not).
+ */
+export async function prepareCrateForGitHub(github: GitHub, index: RepoRef, options: CratePublishOptions): Promise<PreparedCrate> {
+  const cratesNamespace = options.name === undefined ? await indexCratesNamespace(github, index) : 'crates'
+  return prepareCrate({ ...options, cratesNamespace })
+}
+
 /** Publishes one version to a GitHub index: release asset, signed record, pull request. */
 export async function publishToGitHub(github: GitHub, options: GitHubPublishOptions): Promise<GitHubPublishResult> {
-  const startRequests = github.requestCount()
+  const startRequests = options.requestsBefore ?? github.requestCount()
   const id = parsePackageId(options.name)
   const version = parseVersion(options.version)
   if (options.bytes.byteLength > MAX_ASSET_BYTES) {

@@ -42,6 +42,8 @@ export interface FixtureOptions {
   owners?: (emu: Emulator) => Owner[]
   /** Changes to the registry's policy. */
   policy?: (registry: RegistryFile) => void
+  /** Namespaces besides acme, with acme's owners and key. */
+  namespaces?: string[]
   /** Files committed at the root besides the index (workflows, the Action). */
   files?: Record<string, string>
   /** Copy action.yml and dist/action into the repo (for uses: ./). */
@@ -64,9 +66,11 @@ export async function createIndexFixture(emu: Emulator, options: FixtureOptions 
   const repo = openRepo(dir)
   const key = generateKey()
   const owners = options.owners?.(emu) ?? [{ login: 'alice', id: emu.requireAccount('alice').id }]
-  const claim = await proposeNamespace(repo, { namespace: 'acme', owners, publicKey: key.publicPem, author: 'alice' })
-  const merged = await mergeProposal(repo, { branch: claim.branch, author: { login: 'alice', id: emu.requireAccount('alice').id } })
-  if (!merged.merged) throw new Error(`fixture: claim refused: ${JSON.stringify(merged.check.findings)}`)
+  for (const namespace of ['acme', ...(options.namespaces ?? [])]) {
+    const claim = await proposeNamespace(repo, { namespace, owners, publicKey: key.publicPem, author: 'alice' })
+    const merged = await mergeProposal(repo, { branch: claim.branch, author: { login: 'alice', id: emu.requireAccount('alice').id } })
+    if (!merged.merged) throw new Error(`fixture: claim of ${namespace} refused: ${JSON.stringify(merged.check.findings)}`)
+  }
   const registry = (await readJsonAt<RegistryFile>(repo, MAIN, REGISTRY_PATH))!
   registry.policy.urls.allow_http_loopback = true
   options.policy?.(registry)

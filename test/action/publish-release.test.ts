@@ -4,28 +4,34 @@
  * checkout, nothing but the runner's environment): it ships the version the
  * push added as an asset of the index repo's release, with the record's
  * digest; run again on the same push it uploads nothing and changes nothing.
+ * Its `publish` command from a component repo and from a crate repo, whose
+ * package goes in the namespace the index's policy names for crates.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordPath } from '../../src/core/layout.js'
 import type { VersionRecord } from '../../src/core/types.js'
 import { client, clone, git, rest, run, tempDir, useEmulator } from '../github/helpers.js'
 import { component } from '../helpers/wasm.js'
+import { CARGO } from '../release/cargo-app.js'
 import { createIndexFixture, REPO, type IndexFixture } from './fixture.js'
 
 const BUNDLE = path.resolve(import.meta.dirname, '../../dist/action/index.js')
+const GREET = path.resolve(import.meta.dirname, '../fixtures/api/crates/greet')
 
 describe('the bundle: publish from a component repo, release on a push to main', () => {
   const ctx = useEmulator()
   let fx: IndexFixture
   beforeAll(async () => {
-    fx = await createIndexFixture(ctx.emu)
+    // Crates go in namespace rust, which alice owns as she owns acme.
+    fx = await createIndexFixture(ctx.emu, { namespaces: ['rust'], policy: (r) => void (r.policy.namespaces.crates = 'rust') })
   })
   afterAll(() => fx?.close())
 
   /** Runs `node dist/action/index.js` with a runner's environment only: `event` delivered as `payload`, in `workspace`. */
-  async function runAsRunner(o: { event: string; payload: Record<string, unknown>; repo: string; actor: string; token: string; workspace: string; inputs: Record<string, string> }) {
+  async function runAsRunner(o: { event: string; payload: Record<string, unknown>; repo: string; actor: string; token: string; workspace: string; inputs: Record<string, string>; env?: NodeJS.ProcessEnv }) {
     const home = await tempDir('wharf-runner-')
     const eventPath = path.join(home, 'event.json')
     fs.writeFileSync(eventPath, JSON.stringify(o.payload))
@@ -51,6 +57,7 @@ describe('the bundle: publish from a component repo, release on a push to main',
       INPUT_TOKEN: o.token,
       INPUT_INDEX: '.',
       'INPUT_PACE-WRITES': 'false',
+      ...o.env,
     }
     for (const [name, value] of Object.entries(o.inputs)) env[`INPUT_${name.toUpperCase()}`] = value
     const result = await run(process.execPath, [BUNDLE], { cwd: o.workspace, env })
@@ -127,6 +134,32 @@ describe('the bundle: publish from a component repo, release on a push to main',
     expect(files.body.map((f: { filename: string; status: string }) => [f.filename, f.status])).toEqual([[recordPath('acme:app', '2.0.0'), 'added']])
     expect(result.summary).toContain(`<code>acme:app@2.0.0</code>: uploaded ${asset!.browserDownloadUrl}`)
   }, 120_000)
+
+  it("publishes a crate into the namespace the index's policy names for crates, read from registry.json in one REST call", async () => {
+    const files: Record<string, string> = {}
+    for (const file of fs.readdirSync(GREET, { recursive: true, encoding: 'utf8' })) if (fs.statSync(path.join(GREET, file)).isFile()) files[file] = fs.readFileSync(path.join(GREET, file), 'utf8')
+    await ctx.emu.createRepo('acme/greet', { files, collaborators: { alice: 'admin' } })
+    const token = ctx.emu.mintToken({ user: 'alice' })
+    const workspace = await clone(ctx.emu, 'acme/greet', token)
+    // The runner's HOME is a temp dir: cargo (a rustup proxy) is told where its toolchains are.
+    const cargoHome = await tempDir('wharf-cargo-home-')
+    const env = { PATH: `${path.dirname(CARGO)}:${process.env.PATH}`, RUSTUP_HOME: process.env.RUSTUP_HOME || path.join(os.homedir(), '.rustup'), CARGO_HOME: cargoHome, CARGO_TERM_COLOR: 'never' }
+    const inputs = { command: 'publish', crate: '.', key: fx.key.privatePem, 'index-repo': REPO }
+    const mark = ctx.emu.requests.length
+    const result = await runAsRunner({ event: 'push', payload: {}, repo: 'acme/greet', actor: 'alice', token, workspace, inputs, env })
+    expect(result.stdout).not.toContain('::error')
+    expect(result.code, result.stdout + result.stderr).toBe(0)
+
+    // registry.json is read once, first, before cargo runs; the summary counts that call too.
+    const made = ctx.emu.requests.slice(mark)
+    expect(made.filter((r) => r.operationId === 'repos/get-content').map((r) => [r.method, decodeURIComponent(r.path), r.status])).toEqual([['GET', `/api/v3/repos/${REPO}/contents/index/registry.json`, 200]])
+    expect(made[0]!.operationId).toBe('repos/get-content')
+    expect(result.summary).toContain(`(${made.length} GitHub requests)`)
+    const number = Number(/pull-request<<(.*)\n(\d+)\n/.exec(result.output)?.[2])
+    const pulled = await rest(ctx.emu, token, 'GET', `/repos/${REPO}/pulls/${number}/files`)
+    expect(pulled.body.map((f: { filename: string; status: string }) => [f.filename, f.status])).toEqual([[recordPath('rust:wharf-greet', '0.1.0'), 'added']])
+    expect(result.summary).toContain('<code>rust:wharf-greet@0.1.0</code>')
+  }, 300_000)
 
   it('refuses a key that is not a private key before it uploads anything', async () => {
     const token = ctx.emu.mintToken({ user: 'alice' })

@@ -281,6 +281,61 @@ describe('repositories, forks and the Git Data API', () => {
   })
 })
 
+describe('file contents', () => {
+  it('reads a file at the default branch or a ref in one call, and nothing where no file is', async () => {
+    const before = ctx.emu.requests.length
+    const main = await gh.repos.getFile(INDEX, 'index/registry.json', { maxBytes: 1024 })
+    expect(Buffer.from(main!).toString('utf8')).toBe('{}\n')
+    expect(ctx.emu.requests.slice(before).map((r) => [r.operationId, r.status])).toEqual([['repos/get-content', 200]])
+
+    // Bytes that are not text, long enough for GitHub's base64 to span lines; a symlink to a file, a dangling one, a submodule.
+    const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) % 256))
+    const tip = (await gh.git.getRef(INDEX, 'heads/main'))!
+    const base = await gh.git.getCommit(INDEX, tip.sha)
+    const link = await gh.git.createBlob(INDEX, 'bin/data.bin')
+    const dangling = await gh.git.createBlob(INDEX, '../../outside')
+    const tree = await gh.git.createTree(INDEX, {
+      baseTree: base.tree,
+      entries: [
+        { path: 'bin/data.bin', sha: await gh.git.createBlob(INDEX, bytes) },
+        { path: 'link.bin', sha: link, mode: '120000' },
+        { path: 'bin/dangling', sha: dangling, mode: '120000' },
+        { path: 'vendor/lib', sha: tip.sha, mode: '160000' },
+        { path: '.gitmodules', content: '[submodule "lib"]\n\tpath = vendor/lib\n\turl = https://example.com/lib.git\n' },
+      ],
+    })
+    const commit = await gh.git.createCommit(INDEX, { message: 'Contents', tree, parents: [tip.sha] })
+    await gh.git.createRef(INDEX, 'refs/heads/contents', commit.sha)
+    const at = { ref: 'contents', maxBytes: 1024 }
+    expect(await gh.repos.getFile(INDEX, 'bin/data.bin', at)).toEqual(bytes)
+    expect(await gh.repos.getFile(INDEX, 'bin/data.bin', { ref: commit.sha, maxBytes: 1024 })).toEqual(bytes)
+    expect(await gh.repos.getFile(INDEX, 'link.bin', at)).toEqual(bytes)
+    expect(await gh.repos.getFile(INDEX, 'bin/data.bin', { maxBytes: 1024 })).toBeUndefined()
+    for (const absent of ['bin', 'bin/dangling', 'vendor/lib', 'bin/none.bin', 'bin/data']) expect(await gh.repos.getFile(INDEX, absent, at), absent).toBeUndefined()
+    expect(await gh.repos.getFile(INDEX, 'bin/data.bin', { ref: 'no-such-branch', maxBytes: 1024 })).toBeUndefined()
+    expect(await gh.repos.getFile({ owner: 'wharf', repo: 'nope' }, 'index/registry.json', { maxBytes: 1024 })).toBeUndefined()
+
+    // What GitHub answers for each kind of path (slashes written plainly here; Octokit sends them as %2F).
+    const directory = await rest(ctx.emu, writeToken, 'GET', '/repos/wharf/index/contents/bin?ref=contents')
+    expect(directory.body.map((e: { type: string; path: string }) => [e.type, e.path])).toEqual([['symlink', 'bin/dangling'], ['file', 'bin/data.bin']])
+    expect((await rest(ctx.emu, writeToken, 'GET', '/repos/wharf/index/contents/bin/dangling?ref=contents')).body).toMatchObject({ type: 'symlink', target: '../../outside' })
+    expect((await rest(ctx.emu, writeToken, 'GET', '/repos/wharf/index/contents/link.bin?ref=contents')).body).toMatchObject({ type: 'file', path: 'bin/data.bin', encoding: 'base64' })
+    expect((await rest(ctx.emu, writeToken, 'GET', '/repos/wharf/index/contents/vendor/lib?ref=contents')).body).toMatchObject({ type: 'submodule', submodule_git_url: 'https://example.com/lib.git' })
+    const missingRef = await rest(ctx.emu, writeToken, 'GET', '/repos/wharf/index/contents/bin?ref=no-such-branch')
+    expect([missingRef.status, missingRef.body.message]).toEqual([404, 'No commit found for the ref no-such-branch'])
+  })
+
+  it('refuses a file over the size the caller reads, and one over the 1 MB the contents API sends', async () => {
+    const big = await pushBranch(work, 'big-file', { 'big.txt': 'x'.repeat(1024 * 1024 + 1), 'small.txt': 'x'.repeat(2000) })
+    const small = await rejection(gh.repos.getFile(INDEX, 'small.txt', { ref: big, maxBytes: 1000 }))
+    expect(small).toMatchObject({ code: GitHubErrorCode.TooLarge, message: expect.stringContaining('small.txt of wharf/index at') })
+    expect(small.message).toMatch(/2000 bytes, over the 1000 allowed/)
+    const over = await rejection(gh.repos.getFile(INDEX, 'big.txt', { ref: big, maxBytes: 4 * 1024 * 1024 }))
+    expect(over.code).toBe(GitHubErrorCode.TooLarge)
+    expect(over.message).toMatch(/encoding "none"/)
+  })
+})
+
 describe('releases and assets', () => {
   it('creates a release, uploads, lists, downloads (through the redirect) and deletes an asset', async () => {
     expect(await gh.releases.getByTag(INDEX, 'acme-calc-v1.0.0')).toBeUndefined()

@@ -239,8 +239,26 @@ export interface TreeEntry {
 }
 
 export async function readTree(dir: string, sha: string, recursive: boolean): Promise<TreeEntry[]> {
-  const args = ['ls-tree', '-z', '--long', ...(recursive ? ['-r', '-t'] : []), sha]
-  const out = await git(dir, args)
+  return parseLsTree(await git(dir, ['ls-tree', '-z', '--long', ...(recursive ? ['-r', '-t'] : []), sha]))
+}
+
+/** The entry at `filePath` in a commit's (or tree's) tree, or undefined when it holds none there. */
+export async function entryAt(dir: string, treeish: string, filePath: string): Promise<TreeEntry | undefined> {
+  // ls-tree matches whole path components, and `--` keeps a path from being read as an option.
+  return parseLsTree(await git(dir, ['ls-tree', '-z', '--long', '--full-tree', treeish, '--', filePath])).find((e) => e.path === filePath)
+}
+
+/** A blob's bytes, exactly (git() decodes stdout as text). */
+export function readBlob(dir: string, sha: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile('git', ['cat-file', 'blob', sha], { cwd: dir, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024, env: gitEnv() }, (error, stdout, stderr) => {
+      if (error) reject(new GitError(`git cat-file blob ${sha}: ${stderr.toString().trim() || error.message}`, typeof error.code === 'number' ? error.code : null, stderr.toString()))
+      else resolve(stdout)
+    })
+  })
+}
+
+function parseLsTree(out: string): TreeEntry[] {
   return out
     .split('\0')
     .filter(Boolean)

@@ -100,7 +100,7 @@ export function paginate<T>(req: RouteRequest, items: T[]): { items: T[]; header
   return { items: items.slice((page - 1) * perPage, page * perPage), headers: links.length > 0 ? { link: links.join(', ') } : {} }
 }
 
-/** Matches a path against templates; a trailing `{ref}` or `{name}` after `refs`/`ref` takes the rest of the path. */
+/** Matches a path against templates; a trailing `{ref}` or `{path}` takes the rest of the path (slashes as `/` or `%2F`). */
 export function matchTemplate(template: string, path: string): Record<string, string> | undefined {
   const want = template.split('/')
   const have = path.split('/')
@@ -108,9 +108,13 @@ export function matchTemplate(template: string, path: string): Record<string, st
   for (let i = 0; i < want.length; i++) {
     const segment = want[i]!
     const param = /^\{(\w+)\}$/.exec(segment)?.[1]
-    if (param === 'ref' && i === want.length - 1) {
+    if ((param === 'ref' || param === 'path') && i === want.length - 1) {
       if (have.length <= i) return undefined
-      params[param] = have.slice(i).map(decodeURIComponent).join('/')
+      try {
+        params[param] = have.slice(i).map(decodeURIComponent).join('/')
+      } catch {
+        return undefined
+      }
       return params
     }
     if (i >= have.length) return undefined

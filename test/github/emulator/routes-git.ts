@@ -41,7 +41,100 @@ function repoRoutes(emu: Emulator): RouteDef[] {
         return { status: 202, body: repoJson(emu.urls, fork) }
       },
     },
+    {
+      // What is at a path of the repo's git data at `ref`: a file with its content (base64), a directory's entries, a symlink or a submodule.
+      method: 'GET',
+      template: '/repos/{owner}/{repo}/contents/{path}',
+      scope: 'contents',
+      access: 'read',
+      async handler(req) {
+        const ref = req.query.get('ref')
+        const commit = await contentsCommit(req.repo, ref)
+        const filePath = (req.params.path ?? '').replace(/\/+$/, '')
+        if (!validPath(filePath)) throw notFound()
+        const entry = await gitOps.entryAt(req.repo.dir, commit, filePath)
+        if (!entry) throw notFound()
+        const refName = ref ?? req.repo.defaultBranch
+        if (entry.type === 'tree') {
+          const children = await gitOps.readTree(req.repo.dir, entry.sha, false)
+          return { status: 200, body: children.map((child) => contentItem(emu, req.repo, refName, { ...child, path: `${filePath}/${child.path}` })) }
+        }
+        if (entry.type === 'commit') {
+          const url = await submoduleUrl(req.repo.dir, commit, filePath)
+          return { status: 200, body: { ...contentItem(emu, req.repo, refName, entry), submodule_git_url: url } }
+        }
+        let file = entry
+        if (entry.mode === '120000') {
+          // GitHub answers for the file a symlink points to when it is a regular file of the repo, else for the link itself.
+          const target = (await gitOps.readBlob(req.repo.dir, entry.sha)).toString('utf8')
+          const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(filePath), target))
+          const pointed = validPath(resolved) && !target.startsWith('/') ? await gitOps.entryAt(req.repo.dir, commit, resolved) : undefined
+          if (!pointed || pointed.type !== 'blob' || pointed.mode === '120000') return { status: 200, body: { ...contentItem(emu, req.repo, refName, entry), target } }
+          file = pointed
+        }
+        const bytes = await gitOps.readBlob(req.repo.dir, file.sha)
+        const fits = bytes.length <= MAX_CONTENT_BYTES
+        return { status: 200, body: { ...contentItem(emu, req.repo, refName, file), content: fits ? wrappedBase64(bytes) : '', encoding: fits ? 'base64' : 'none' } }
+      },
+    },
   ]
+}
+
+/** The contents API sends a file's content up to 1 MB; a larger file comes with `encoding: none` and no content. */
+const MAX_CONTENT_BYTES = 1024 * 1024
+
+/** The commit a contents request's `ref` names, as GitHub reads it: a branch, a tag or a commit sha (default: the default branch). */
+async function contentsCommit(repo: Repo, ref: string | null): Promise<string> {
+  if (Date.now() < repo.readyAt) throw new HttpError(404, 'This repository is empty.')
+  const name = ref ?? repo.defaultBranch
+  const candidates = /^refs\//.test(name) ? [name] : /^[0-9a-f]{40}$/.test(name) ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`]
+  for (const candidate of candidates) {
+    const sha = await gitOps.resolveRef(repo.dir, candidate)
+    if (sha) return sha
+  }
+  if (ref === null) throw new HttpError(404, 'This repository is empty.')
+  throw new HttpError(404, `No commit found for the ref ${name}`)
+}
+
+/** One item of the contents API (content-file, content-directory's items, content-symlink, content-submodule), without content. */
+function contentItem(emu: Emulator, repo: Repo, ref: string, entry: gitOps.TreeEntry): Record<string, unknown> {
+  const encoded = entry.path.split('/').map(encodeURIComponent).join('/')
+  const api = `${emu.urls.api}/repos/${fullName(repo)}`
+  const html = `${emu.urls.html}/${fullName(repo)}`
+  const type = entry.type === 'tree' ? 'dir' : entry.type === 'commit' ? 'submodule' : entry.mode === '120000' ? 'symlink' : 'file'
+  const url = `${api}/contents/${encoded}?ref=${encodeURIComponent(ref)}`
+  const gitUrl = type === 'submodule' ? null : `${api}/git/${type === 'dir' ? 'trees' : 'blobs'}/${entry.sha}`
+  const htmlUrl = type === 'submodule' ? null : `${html}/${type === 'dir' ? 'tree' : 'blob'}/${encodeURIComponent(ref)}/${encoded}`
+  return {
+    type,
+    size: entry.size ?? 0,
+    name: entry.path.slice(entry.path.lastIndexOf('/') + 1),
+    path: entry.path,
+    sha: entry.sha,
+    url,
+    git_url: gitUrl,
+    html_url: htmlUrl,
+    download_url: type === 'file' ? `${html}/raw/${encodeURIComponent(ref)}/${encoded}` : null,
+    _links: { self: url, git: gitUrl, html: htmlUrl },
+  }
+}
+
+/** A submodule's URL, from `.gitmodules` at `commit`. */
+async function submoduleUrl(dir: string, commit: string, filePath: string): Promise<string> {
+  const out = await gitOps.git(dir, ['config', '--blob', `${commit}:.gitmodules`, '--get-regexp', '^submodule\\..*\\.(path|url)$']).catch(() => '')
+  const modules = new Map<string, { path?: string; url?: string }>()
+  for (const line of out.split('\n')) {
+    const m = /^submodule\.(.+)\.(path|url) (.*)$/.exec(line)
+    if (m) modules.set(m[1]!, { ...modules.get(m[1]!), [m[2]!]: m[3]! })
+  }
+  const url = [...modules.values()].find((m) => m.path === filePath)?.url
+  if (!url) throw new Error(`emulator: the submodule at ${filePath} has no url in .gitmodules`)
+  return url
+}
+
+/** GitHub's base64 of a file's content: broken into lines of 60 characters, each ending in a newline. */
+function wrappedBase64(bytes: Buffer): string {
+  return (bytes.toString('base64').match(/.{1,60}/g) ?? []).map((line) => `${line}\n`).join('')
 }
 
 function requireReady(repo: Repo): void {
