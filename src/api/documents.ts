@@ -8,6 +8,7 @@ import { stableJson } from '../core/canonical.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Artifact, FeedEntry, NamespaceFile, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
 import { releaseAssetUrl } from '../core/release-assets.js'
+import { unixSeconds } from '../core/time.js'
 import { isLocalUrl, LOCAL_URL_PREFIX } from '../store/index.js'
 import { CARGO_DIR } from './cargo.js'
 import { elementText, readElements, renderWithElements, type Element } from './elements.js'
@@ -103,8 +104,6 @@ export function latestVersion(pkg: PackageModel): string | null {
   }
   return prerelease
 }
-
-const unixSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000)
 
 interface MatrixReport {
   schema: 'wharf:report/v1'

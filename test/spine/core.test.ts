@@ -1,4 +1,5 @@
 /** Table-driven tests of the pure core: names, versions, canonical JSON, keys, DSSE, look-alikes, wasm. */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { canonicalJson, stableJson } from '../../src/core/canonical.js'
 import { pae, PAYLOAD_TYPES, signDocument, toEnvelope, verifyDocument } from '../../src/core/dsse.js'
@@ -6,6 +7,8 @@ import { generateKey, keyId, parsePrivateKey, parsePublicKey, verifyBytes } from
 import { classifyPath } from '../../src/core/layout.js'
 import { editDistance, lookalikeReason, skeleton } from '../../src/core/lookalike.js'
 import { checkPackageId, crateToPackageName, parseReference } from '../../src/core/names.js'
+import { schemaErrors } from '../../src/core/schemas.js'
+import { timestamp, unixSeconds } from '../../src/core/time.js'
 import { checkRange, checkVersion, compareVersions, sameVersion } from '../../src/core/versions.js'
 import { inspectWasm, wasmKind } from '../../src/core/wasm.js'
 import { ADD_MODULE, component } from '../helpers/wasm.js'
@@ -184,5 +187,30 @@ describe('wasm inspection', () => {
     const badBody = Buffer.from(ADD_MODULE)
     badBody[badBody.length - 2] = 0xff
     expect(inspectWasm(badBody)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not validate/) })
+  })
+})
+
+describe('times as the Run 2.0 API writes them', () => {
+  it('is the unix second of any time a record carries', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (date) => {
+        expect(unixSeconds(timestamp(date))).toBe(Math.floor(date.getTime() / 1000))
+      }),
+    )
+  })
+
+  // The record schema takes a leap second (RFC 3339 allows one); Date.parse does not, and JSON would write its NaN as null.
+  it.each([
+    ['2016-12-31T23:59:60Z', '2017-01-01T00:00:00Z'],
+    ['2016-12-31T23:59:60.5Z', '2017-01-01T00:00:00Z'],
+    ['2016-12-31T18:59:60-05:00', '2017-01-01T00:00:00Z'],
+  ])('counts the leap second %s as %s, an integer', (leap, next) => {
+    expect(schemaErrors('record', { published_at: leap }).some((p) => p.includes('published_at'))).toBe(false)
+    expect(Number.isNaN(Date.parse(leap))).toBe(true)
+    expect(unixSeconds(leap)).toBe(Date.parse(next) / 1000)
+  })
+
+  it('is 0, not NaN, for a text that is no time', () => {
+    expect(unixSeconds('not a time')).toBe(0)
   })
 })
