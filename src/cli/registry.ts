@@ -45,8 +45,9 @@ ${REGISTRY_HELP}
 export const info: Command = {
   help: `wharf info ID[@VERSION] [--registry URL] [--json]
 
-The metadata of one version (default: the newest that is not yanked, else
-the newest) and the list of versions, the yanked ones marked.
+The metadata of one version (default: the one a resolver picks, the newest
+release that is not yanked, else the newest prerelease that is not; when all
+are yanked, the newest) and the list of versions, the yanked ones marked.
 
 ${REGISTRY_HELP}
   --json           print the version's metadata with a "versions" list`,
@@ -62,7 +63,9 @@ ${REGISTRY_HELP}
     const list = answer.versions.slice().sort(compareVersions)
     // A registry's answer is data, not code: only strings count as yanked versions.
     const yanked = new Set(Array.isArray(answer.yanked) ? answer.yanked.filter((v): v is string => typeof v === 'string') : [])
-    const version = at > 0 ? ref.slice(at + 1) : ([...list].reverse().find((v) => !yanked.has(v)) ?? list[list.length - 1])
+    // The version a resolver picks, as the registry names it; else the newest that is not yanked; else the newest.
+    const latest = typeof answer.latest === 'string' && list.includes(answer.latest) ? answer.latest : undefined
+    const version = at > 0 ? ref.slice(at + 1) : (latest ?? [...list].reverse().find((v) => !yanked.has(v)) ?? list[list.length - 1])
     if (!version) throw new WharfError('NOT_FOUND', `${name} has no versions`, { hint: 'publish one first' })
     const meta = await metadata(options, name, version)
     if (values.json) printJson(io, { ...meta, versions: list })

@@ -142,8 +142,8 @@ export function stats(options: RemoteOptions): Promise<{ package_count: number; 
   return getJson(options, '/api/v1/stats', 'stats')
 }
 
-/** A package's versions; a wharf registry also names the yanked ones (a Run 2.0 registry may not). */
-export function versions(options: RemoteOptions, name: string): Promise<{ name: string; versions: string[]; yanked?: unknown }> {
+/** A package's versions; a wharf registry also names the yanked ones and the one a resolver picks (a Run 2.0 registry may not). */
+export function versions(options: RemoteOptions, name: string): Promise<{ name: string; versions: string[]; yanked?: unknown; latest?: unknown }> {
   return getJson(options, `/api/v1/packages/${encodeName(name)}/versions`, name)
 }
 

@@ -3,6 +3,7 @@
  * in step with main by applying the diff of each merge. Search, stats,
  * downloads and the WasmRust routes read it; nothing here writes.
  */
+import semver from 'semver'
 import { classifyPath, PACKAGES_DIR } from '../core/layout.js'
 import type { VersionRecord, YankNotice } from '../core/types.js'
 import { compareVersions, versionKey } from '../core/versions.js'
@@ -30,7 +31,11 @@ export interface Catalog {
   tip: string
   packages: Map<string, PackageEntry>
   get(name: string, version: string): VersionEntry | undefined
-  /** The newest version that is not yanked (else the newest), or undefined for an unknown package. */
+  /**
+   * The version a resolver picks, as the static API's \`latest\` names it: the
+   * newest live release, else the newest live prerelease; when every version
+   * is yanked, the newest (marked yanked); undefined for an unknown package.
+   */
   latest(name: string): VersionEntry | undefined
   /** Versions newest first. */
   versionsOf(name: string): VersionEntry[]
@@ -88,7 +93,7 @@ export async function loadCatalog(repo: Repo, tip: string): Promise<Catalog> {
     },
     latest: (name) => {
       const all = versionsOf(name)
-      return all.find((v) => !v.yank) ?? all[0]
+      return all.find((v) => !v.yank && semver.prerelease(v.record.version) === null) ?? all.find((v) => !v.yank) ?? all[0]
     },
     versionsOf,
     bySha256: (sha256) => digests.get(sha256),
@@ -108,7 +113,8 @@ export async function loadCatalog(repo: Repo, tip: string): Promise<Catalog> {
       const scored: { pkg: PackageEntry; latest: VersionEntry; score: number }[] = []
       for (const pkg of packages.values()) {
         const latest = catalog.latest(pkg.name)
-        if (!latest) continue
+        // A package whose every version is yanked has nothing to offer a search, as in the static search index.
+        if (!latest || latest.yank) continue
         const r = latest.record
         const name = pkg.name.toLowerCase()
         const haystack = [name, r.description.toLowerCase(), ...(r.keywords ?? []), r.crate?.name.toLowerCase() ?? ''].join('\n')

@@ -199,6 +199,15 @@ describe('Run 2.0 client against wharf serve', () => {
     expect(browse).not.toContain('tools:fmt')
   })
 
+  it('searches to the version a resolver picks: a release before a newer prerelease, as the versions document says', async () => {
+    for (const version of ['1.0.0', '1.1.0-rc.1']) {
+      expect((await publish(server.url, acmeToken, { name: 'acme:pick', version, description: 'pick me', bytes: component(`pick ${version}`) })).status).toBe(201)
+    }
+    const found = (await (await fetch(`${server.url}/api/v1/search?q=pick`)).json()) as { packages: Record<string, unknown>[] }
+    expect(found.packages.map((p) => `${p.name}@${p.version}`)).toEqual(['acme:pick@1.0.0'])
+    expect(await (await fetch(`${server.url}/api/v1/packages/acme:pick/versions`)).json()).toMatchObject({ latest: '1.0.0' })
+  })
+
   it('logs one line per request with method, path, status and time, and one per publish step', async () => {
     await fetch(`${server.url}/health`)
     await new Promise((r) => setTimeout(r, 120))
