@@ -81,23 +81,27 @@ export function tooLarge(limit: number): WharfError {
   })
 }
 
-/** Throws 413 when the declared Content-Length is over `limit`, before anything is read. */
-export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
+/**
+ * Throws 413 when the declared Content-Length is over `limit`, before
+ * anything is read. `stated` is the upload limit the refusal names, when
+ * `limit` leaves room beyond it for a request's other parts (form fields).
+ */
+export function checkDeclaredLength(req: IncomingMessage, limit: number, stated = limit): void {
   const declared = req.headers['content-length']
   if (declared !== undefined && (!/^\d+$/.test(declared) || Number(declared) > limit)) {
     if (!/^\d+$/.test(declared)) throw fieldError('INVALID_INPUT', 'content-length', `Content-Length "${declared}" is not a number`)
-    throw tooLarge(limit)
+    throw tooLarge(stated)
   }
 }
 
-/** The whole body, counting bytes as they arrive and stopping at `limit`. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  checkDeclaredLength(req, limit)
+/** The whole body, counting bytes as they arrive and stopping at `limit` (`stated` as in checkDeclaredLength). */
+export async function readBody(req: IncomingMessage, limit: number, stated = limit): Promise<Buffer> {
+  checkDeclaredLength(req, limit, stated)
   const chunks: Buffer[] = []
   let total = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
     total += chunk.length
-    if (total > limit) throw tooLarge(limit)
+    if (total > limit) throw tooLarge(stated)
     chunks.push(chunk)
   }
   if (!req.complete) throw fieldError('INVALID_INPUT', 'body', 'the request body ended early', 'send the whole body')

@@ -120,6 +120,10 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
   const handle = async (req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams, failed: { envelope: Envelope }): Promise<void> => {
     const method = req.method ?? 'GET'
     const read = method === 'GET' || method === 'HEAD'
+    const found = router.find(method, pathname)
+    // The route's API is known before anything is refused, so a refusal (a 429 too) takes that API's error shape.
+    if ('handler' in found) failed.envelope = found.envelope
+    else if ('claim' in found && found.claim) failed.envelope = found.claim
     if (!read) {
       // Charged after authentication: a valid token draws on the writers' budget, anything else on the smaller one of its address.
       const who = registry.auth.identify(req.headers.authorization)
@@ -131,13 +135,8 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
         })
       }
     }
-    const found = router.find(method, pathname)
     if ('badPath' in found) throw badPath(pathname)
-    if ('handler' in found) {
-      failed.envelope = found.envelope
-      return found.handler({ req, res, params: found.params, query, pathname })
-    }
-    if (found.claim) failed.envelope = found.claim
+    if ('handler' in found) return found.handler({ req, res, params: found.params, query, pathname })
     if (read && (await registry.statics.serve(req, res, pathname))) return
     const { allowed, envelope } = router.answersAt(pathname)
     if (allowed.length > 0) {

@@ -103,6 +103,8 @@ describe('bad input', () => {
     const res = await raw(server.port, head(2 * 1024 * 1024 * 1024) + '--XwharfBoundaryX\r\n')
     expect(res.status).toBe(413)
     expect(res.text).toContain('TOO_LARGE')
+    // The limit named is the registry's (1 MB here), not the byte cap that leaves room for the form's other fields.
+    expect(res.text).toContain("larger than this registry's 1 MB limit")
   })
 
   it('refuses an upload over the limit while it streams (no Content-Length) with 413', async () => {

@@ -234,4 +234,22 @@ describe('rate limits', () => {
       await server.close()
     }
   })
+
+  it("answers a 429 in the error shape of the route's API: Cargo's, WasmRust's", async () => {
+    const server = await serveTemp({ rateLimitPerMin: 4 })
+    try {
+      // Without a valid token: the budget of one address, spent by the first request.
+      const cargo = async () => fetch(`${server.url}/api/v1/crates/new`, { method: 'PUT', body: 'x' })
+      const wasmrust = async () => fetch(`${server.url}/crates`, { method: 'POST', body: 'x' })
+      let cargoLimited: Response | undefined
+      for (let i = 0; i < 4 && cargoLimited?.status !== 429; i++) cargoLimited = await cargo()
+      expect(cargoLimited!.status).toBe(429)
+      expect(await cargoLimited!.json()).toMatchObject({ errors: [{ detail: expect.stringMatching(/too many requests without a valid token/) }] })
+      const wasmLimited = await wasmrust()
+      expect(wasmLimited.status).toBe(429)
+      expect(await wasmLimited.json()).toMatchObject({ status: 'error', error: expect.anything() })
+    } finally {
+      await server.close()
+    }
+  })
 })

@@ -22,7 +22,7 @@ export function cargoRoutes(registry: Registry, maxUploadBytes: number): Route[]
       envelope: 'cargo',
       async handler({ req, res }) {
         const who = registry.auth.require(req.headers.authorization)
-        const body = await readBody(req, maxUploadBytes + 1024 * 1024)
+        const body = await readBody(req, maxUploadBytes + 1024 * 1024, maxUploadBytes)
         const { metadata, crate } = parseCargoPublish(body)
         if (crate.length > maxUploadBytes) throw tooLarge(maxUploadBytes)
         await registry.publishCrate(who, metadata, crate)

@@ -73,7 +73,7 @@ export function runRoutes(registry: Registry, maxUploadBytes: number): Route[] {
       async handler({ req, res }) {
         // Who is asking is settled before a byte of the upload is read.
         const who = registry.auth.require(req.headers.authorization)
-        checkDeclaredLength(req, maxUploadBytes + 1024 * 1024)
+        checkDeclaredLength(req, maxUploadBytes + 1024 * 1024, maxUploadBytes)
         const form = await readMultipart(req, { maxFileBytes: maxUploadBytes, fileFields: ['component', 'artifact'] })
         const parsed = parseComponentForm(form.fields, form.file)
         const record = await registry.publishComponent(who, parsed)
