@@ -3,7 +3,9 @@
  * them (URL-encoded names, multipart fields, bearer token), against a real
  * server: every status code of DESIGN §7 and the type of every field.
  */
+import fs from 'node:fs'
 import http from 'node:http'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { component } from '../helpers/wasm.js'
 import { publish, serveTemp, sha256, type TestServer } from './helpers.js'
@@ -43,6 +45,14 @@ describe('Run 2.0 client against wharf serve', () => {
   it('answers /health with 2xx', async () => {
     const res = await fetch(`${server.url}/health`)
     expect(res.status).toBe(200)
+  })
+
+  it('serves /health and /cargo/config.json as generated, the bytes the signed snapshot lists', async () => {
+    for (const file of ['health', 'cargo/config.json']) {
+      const served = Buffer.from(await (await fetch(`${server.url}/${file}`)).arrayBuffer())
+      expect(served.equals(fs.readFileSync(path.join(server.registry.layout.public, file))), file).toBe(true)
+    }
+    expect(await (await fetch(`${server.url}/health`)).json()).toMatchObject({ status: 'ok', commit: expect.stringMatching(/^[0-9a-f]{40}$/) })
   })
 
   it('publishes with 201 and answers with the package', async () => {

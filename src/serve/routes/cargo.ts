@@ -4,7 +4,6 @@
  * notices are permanent), downloads, and the sparse index's `config.json`.
  * The rest of `/api/v1/crates/` and `/cargo/` is the generated index.
  */
-import fs from 'node:fs'
 import { WharfError } from '../../core/errors.js'
 import { cratePackageId } from '../../core/names.js'
 import { crashPoint } from '../../publish/index.js'
@@ -68,15 +67,11 @@ export function cargoRoutes(registry: Registry, maxUploadBytes: number): Route[]
       method: 'GET',
       pattern: '/cargo/config.json',
       envelope: 'cargo',
-      async handler({ res }) {
-        // Cargo publishes to `api` and downloads from `dl`; both point here, whatever the static file says.
-        let generated: Record<string, unknown> = {}
-        try {
-          generated = JSON.parse(await fs.promises.readFile(`${registry.layout.public}/cargo/config.json`, 'utf8')) as Record<string, unknown>
-        } catch {
-          // No generated Cargo index yet.
-        }
-        sendJson(res, 200, { dl: `${registry.baseUrl}/api/v1/crates`, ...generated, api: registry.baseUrl })
+      async handler({ req, res, pathname }) {
+        // The generated file, byte for byte as the signed snapshot lists it (its `api` and `dl` name this registry,
+        // which built it); before the first build, where Cargo publishes and downloads here.
+        if (await registry.statics.serve(req, res, pathname)) return
+        sendJson(res, 200, { dl: `${registry.baseUrl}/api/v1/crates`, api: registry.baseUrl })
       },
     },
   ]

@@ -22,7 +22,9 @@ export function runRoutes(registry: Registry, maxUploadBytes: number): Route[] {
       method: 'GET',
       pattern: '/health',
       envelope: 'run',
-      async handler({ res }) {
+      async handler({ req, res, pathname }) {
+        // The generated document ({status, commit}), as the signed snapshot lists it; before the first build, the bare answer.
+        if (await registry.statics.serve(req, res, pathname)) return
         sendJson(res, 200, { status: 'ok' })
       },
     },
