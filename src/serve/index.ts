@@ -138,9 +138,11 @@ export async function startServer(config: ServeConfig & { buildApi?: BuildApi })
     if ('badPath' in found) throw badPath(pathname)
     if ('handler' in found) return found.handler({ req, res, params: found.params, query, pathname })
     if (read && (await registry.statics.serve(req, res, pathname))) return
-    const { allowed, envelope } = router.answersAt(pathname)
+    const answers = router.answersAt(pathname)
+    // A path no route serves is the static files', which answer reads alone: a 405 names its methods (RFC 9110 §15.5.6).
+    const allowed = answers.allowed.length > 0 || read ? answers.allowed : ['GET', 'HEAD']
     if (allowed.length > 0) {
-      failed.envelope = found.claim ?? envelope ?? failed.envelope
+      failed.envelope = found.claim ?? answers.envelope ?? failed.envelope
       res.setHeader('allow', allowed.join(', '))
     }
     throw noRoute(method, pathname, allowed)

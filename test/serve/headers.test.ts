@@ -63,6 +63,17 @@ describe('content types and security headers', () => {
     }
   })
 
+  it('names the methods a 405 allows, at a route and at a static file alike', async () => {
+    for (const [method, path, allow] of [
+      ['POST', '/api/v1/packages/acme%3Apage/versions', 'GET, HEAD'],
+      ['DELETE', '/api/v1/stats', 'GET, HEAD'],
+    ] as const) {
+      const res = await fetch(`${server.url}${path}`, { method })
+      expect(res.status, path).toBe(405)
+      expect(res.headers.get('allow'), path).toBe(allow)
+    }
+  })
+
   it('gives pages a policy that runs no inline script and forbids framing', async () => {
     const home = await fetch(`${server.url}/`)
     expect(home.headers.get('content-type')).toMatch(/^text\/html/)
