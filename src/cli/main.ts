@@ -1,5 +1,5 @@
 /** The `wharf` command line: pick the command from the table, load it, parse its arguments, map errors to exit codes. */
-import { errorJson, exitCodeFor, formatError } from '../core/errors.js'
+import { errorJson, exitCodeFor, formatError, WharfError } from '../core/errors.js'
 import { WHARF_VERSION } from '../core/version.js'
 import { asksForHelp, groupHelp, overviewHelp, parseCommandArgs, select, type Io } from './command.js'
 
@@ -25,7 +25,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const selected = select(helpOnly ? argv.slice(1) : argv)
   if (selected.kind === 'unknown') {
     const see = selected.words.length > 1 ? `wharf ${selected.words[0]} --help` : 'wharf --help'
-    io.stderr(`wharf: unknown command "${selected.words.join(' ')}" (see \`${see}\`)\n`)
+    const error = new WharfError('USAGE', `unknown command "${selected.words.join(' ')}"`, { hint: `see \`${see}\`` })
+    io.stderr(argv.includes('--json') ? `${JSON.stringify(errorJson(error))}\n` : `wharf: ${error.message} (see \`${see}\`)\n`)
     return 2
   }
   if (selected.kind === 'group') {

@@ -116,6 +116,10 @@ describe('exit codes and errors as data', () => {
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(JSON.parse(result.stderr)).toEqual({ error: 'keygen needs --out', code: 'USAGE', hint: 'see `wharf keygen --help`' })
+    // An unknown command too: the script asked for JSON before wharf knew the command.
+    const unknown = await wharf(['frobnicate', '--json'])
+    expect(unknown.code).toBe(2)
+    expect(JSON.parse(unknown.stderr)).toEqual({ error: 'unknown command "frobnicate"', code: 'USAGE', hint: 'see `wharf --help`' })
   })
 
   it('exits 3, not 1, when a registry fails with a 500', async () => {
