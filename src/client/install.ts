@@ -99,8 +99,14 @@ export function installFileName(name: string, version: string, artifactName: str
 
 const ref = (name: string, version: string) => `${name}@${version}`
 
-/** Reads and verifies records and namespace files through a registry reader, each once. */
-function createRecordSource(reader: RegistryReader, onRecord: () => void) {
+/**
+ * Reads and verifies records and namespace files through a registry reader,
+ * each once. `pinned` holds the record digests the lockfile pins, by
+ * name@version: whichever path reads a pinned version first (resolution or
+ * download), the registry must serve the record pinned, since a published
+ * record never changes.
+ */
+function createRecordSource(reader: RegistryReader, onRecord: () => void, pinned: ReadonlyMap<string, string> = new Map()) {
   const namespaces = new Map<string, Promise<NamespaceFile>>()
   const records = new Map<string, Promise<VerifiedRecord>>()
   const namespace = (ns: string) => {
@@ -115,7 +121,8 @@ function createRecordSource(reader: RegistryReader, onRecord: () => void) {
     }
     return p
   }
-  const record = (name: string, version: string, lockedDigest?: string): Promise<VerifiedRecord> => {
+  const record = (name: string, version: string, digestGiven?: string): Promise<VerifiedRecord> => {
+    const lockedDigest = pinned.get(ref(name, version)) ?? digestGiven
     let p = records.get(ref(name, version))
     if (!p) {
       p = (async () => {
@@ -187,10 +194,16 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
     ...(options.offline ? { offline: true } : {}),
     ...(options.note ? { note: options.note } : {}),
   })
-  const records = createRecordSource(reader, () => {
-    progress.packages++
-    report()
-  })
+  // What the lockfile pins holds however the install resolves: with IDs given, too, a pinned record is checked.
+  const pinned = new Map(sameRegistry && oldLock ? oldLock.packages.map((p) => [ref(p.name, p.version), p.record.slice('sha256:'.length)]) : [])
+  const records = createRecordSource(
+    reader,
+    () => {
+      progress.packages++
+      report()
+    },
+    pinned,
+  )
 
   let lock: Lockfile
   if (options.requests.length === 0 && sameRegistry) {

@@ -194,6 +194,12 @@ describe('install from a static host', () => {
     expect(refused.code).toBe('LOCK_MISMATCH')
     expect(refused.message).toContain(`the lockfile has sha256 ${'0'.repeat(64)}`)
     expect(await listFiles(p.dir)).toEqual([])
+    // Naming another package resolves again, and still holds the registry to what the lockfile pins.
+    const withId = await refusal(p.run(['acme:calc']))
+    expect(withId.code).toBe('LOCK_MISMATCH')
+    expect(withId.message).toContain(`the record of acme:base@0.1.0 changed: the lockfile has sha256 ${'0'.repeat(64)}`)
+    expect(await listFiles(p.dir)).toEqual([])
+    expect(fs.readFileSync(p.lock, 'utf8')).toBe(renderLockfile(altered))
   })
 })
 
