@@ -94,8 +94,12 @@ function mismatch(what: string, url: string, actual: string, expected: string, e
   })
 }
 
-/** The keys to verify snapshots with, and where they came from. */
-async function trustedKeys(options: ReaderOptions, state: RegistryState): Promise<{ keys: TrustedKey[]; pinned: boolean }> {
+/**
+ * The keys to verify snapshots with, and where they came from; `learned`
+ * when they were read from the registry just now (trust on first use), to
+ * be stored only once a snapshot they sign has verified.
+ */
+async function trustedKeys(options: ReaderOptions, state: RegistryState): Promise<{ keys: TrustedKey[]; pinned: boolean; learned?: boolean }> {
   if (options.keys?.length) return { keys: options.keys, pinned: true }
   const held = await state.readTrust()
   if (held?.keys.length) return { keys: held.keys, pinned: false }
@@ -131,12 +135,16 @@ async function trustedKeys(options: ReaderOptions, state: RegistryState): Promis
   if (keys.length === 0) {
     throw new WharfError('UNTRUSTED_REGISTRY', `${options.url}/${PATHS.config} lists no registry key`, { hint: 'pin the registry key in wharf.toml ([registry] key = "...")' })
   }
+  return { keys, pinned: false, learned: true }
+}
+
+/** Stores keys learned on first use, once a snapshot they sign has verified, and says so. */
+async function keepLearnedKeys(options: ReaderOptions, state: RegistryState, keys: TrustedKey[]): Promise<void> {
   await state.writeTrust({ registry: normalizeRegistryUrl(options.url), keys: keys.map((k) => ({ id: k.id, public_key: k.public_key })), first_seen: new Date().toISOString() })
   options.note?.(
     `note: trusting ${options.url} on first use with key ${keys.map((k) => k.id).join(', ')}; stored in ${state.dir}/trust.json. ` +
       `Compare it with the key the registry publishes elsewhere, and pin it in wharf.toml ([registry] key = "${keys[0]!.public_key}")`,
   )
-  return { keys, pinned: false }
 }
 
 export interface FetchVerifiedOptions {
@@ -196,7 +204,7 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
   const { http, cache } = options
   const state = cache.registry(options.url)
   const sources = [options.url, ...(options.mirrors ?? [])].map(base).filter((s, i, all) => all.indexOf(s) === i)
-  const { keys, pinned } = await trustedKeys(options, state)
+  const { keys, pinned, learned } = await trustedKeys(options, state)
   const lastBytes = await state.readSnapshot()
   let last: Snapshot | undefined
   if (lastBytes) {
@@ -225,12 +233,14 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
       } catch (e) {
         if (!(e instanceof WharfError)) throw e
         // A key learned on first use can be let go of, if the registry really changed it.
-        const hint = e.code === 'SIGNATURE_INVALID' && !pinned ? `${e.hint}; or, once sure the registry changed its key, delete ${state.dir}/trust.json to trust the new one` : e.hint
+        const hint = e.code === 'SIGNATURE_INVALID' && !pinned && !learned ? `${e.hint}; or, once sure the registry changed its key, delete ${state.dir}/trust.json to trust the new one` : e.hint
         problems.push({ source: candidate, error: new WharfError(e.code, e.message, { hint }) })
       }
     }
     // A refused snapshot says more than an unreachable mirror.
     if (!snapshot) throw worst(problems, () => new WharfError('NO_SNAPSHOT', `no source of ${options.url} was tried`))
+    // A key learned just now is kept only once it verified what the registry serves: a wrong one is not left behind pinned.
+    if (learned) await keepLearnedKeys(options, state, keys)
   }
 
   async function fetchSnapshot(from: string): Promise<Buffer> {

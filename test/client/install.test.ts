@@ -280,6 +280,26 @@ describe('what a registry or mirror must not get away with', () => {
     expect(r.message).toContain('snapshot')
   })
 
+  it('a key on first use that signs nothing it serves: refused, and not kept as trusted', async () => {
+    const copy = await copyTree(good)
+    const configFile = path.join(copy, 'config.json')
+    const honest = read(configFile)
+    const other = generateKey()
+    const config = JSON.parse(honest.toString('utf8')) as { keys: { id: string; public_key: string }[] }
+    fs.writeFileSync(configFile, JSON.stringify({ ...config, keys: [{ id: other.id, public_key: other.publicKey }] }))
+    const host = await serve(copy)
+    const p = await project(host.url)
+    const r = await refusal(p.run(['acme:app']))
+    expect(r.code).toBe('SIGNATURE_INVALID')
+    expect(r.hint).not.toContain('trust.json')
+    expect(p.notes.join('\n')).not.toContain('trusting')
+    // Once the registry serves its real key, the same cache learns it: the wrong one was never pinned.
+    fs.writeFileSync(configFile, honest)
+    const result = await p.run(['acme:app'])
+    expect(result.packages).toHaveLength(3)
+    expect(p.notes.join('\n')).toMatch(/trusting .* on first use with key/)
+  })
+
   it('an unreachable registry, after bounded retries', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`
     const r = await refused(dead)
