@@ -145,6 +145,10 @@ export function createHttp(options: HttpOptions = {}): Http {
       const location = res.headers.get('location')
       if (res.status >= 300 && res.status < 400 && res.status !== 304 && location) {
         await res.body?.cancel()
+        // The server's header is data: one that is no URL ends this source, and the next is tried.
+        if (!URL.canParse(location, current)) {
+          throw new WharfError('FETCH_FAILED', `${current} redirected to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`, { hint: 'the server is misconfigured; try a mirror' })
+        }
         current = new URL(location, current).toString()
         continue
       }

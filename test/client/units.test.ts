@@ -290,6 +290,7 @@ describe('HTTP', () => {
         return void res.writeHead(302, { location: n > 0 ? `/hop/${n - 1}` : '/ok' }).end()
       }
       if (url === '/to-file') return void res.writeHead(302, { location: 'file:///etc/passwd' }).end()
+      if (url === '/to-nowhere') return void res.writeHead(302, { location: 'http://[' }).end()
       if (url === '/big') return void res.writeHead(200).end(Buffer.alloc(2048))
       if (url === '/etag') {
         if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304, { etag: '"v1"' }).end()
@@ -339,6 +340,8 @@ describe('HTTP', () => {
     expect(answer.url).toBe(`${base}/ok`)
     await expect(h.get(`${base}/hop/5`)).rejects.toThrow(/redirected more than 5 times/)
     await expect(h.get(`${base}/to-file`)).rejects.toThrow(/only http and https URLs are followed/)
+    // A Location that is no URL is the server's failure, one a caller moves on from, not a crash.
+    await expect(h.get(`${base}/to-nowhere`)).rejects.toMatchObject({ code: 'FETCH_FAILED', message: expect.stringContaining('redirected to "http://[", which is not a URL') })
   })
 
   it('stops reading past the size it expects, and asks with the ETag it holds', async () => {
