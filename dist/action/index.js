@@ -54137,6 +54137,13 @@ import path9 from "node:path";
 function timestamp(date) {
   return date.toISOString().replace(/\.\d+Z$/, "Z");
 }
+var LEAP_SECOND = /:60(?=(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$)/;
+function unixSeconds(iso) {
+  const ms2 = Date.parse(iso);
+  if (!Number.isNaN(ms2)) return Math.floor(ms2 / 1e3);
+  const leap = LEAP_SECOND.test(iso) ? Date.parse(iso.replace(LEAP_SECOND, ":59")) : NaN;
+  return Number.isNaN(leap) ? 0 : Math.floor(leap / 1e3) + 1;
+}
 
 // src/core/hash.ts
 import crypto3 from "node:crypto";
@@ -56108,7 +56115,6 @@ function latestVersion(pkg) {
   }
   return prerelease;
 }
-var unixSeconds = (iso) => Math.floor(Date.parse(iso) / 1e3);
 function summarize(parsed) {
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return void 0;
   const report3 = parsed;

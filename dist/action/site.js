@@ -11361,6 +11361,15 @@ var WharfError = class extends Error {
   }
 };
 
+// src/core/time.ts
+var LEAP_SECOND = /:60(?=(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$)/;
+function unixSeconds(iso) {
+  const ms = Date.parse(iso);
+  if (!Number.isNaN(ms)) return Math.floor(ms / 1e3);
+  const leap = LEAP_SECOND.test(iso) ? Date.parse(iso.replace(LEAP_SECOND, ":59")) : NaN;
+  return Number.isNaN(leap) ? 0 : Math.floor(leap / 1e3) + 1;
+}
+
 // src/core/hash.ts
 import crypto from "node:crypto";
 var oneShot = crypto.hash;
@@ -12450,7 +12459,6 @@ function latestVersion(pkg) {
   }
   return prerelease;
 }
-var unixSeconds = (iso) => Math.floor(Date.parse(iso) / 1e3);
 function summarize(parsed) {
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return void 0;
   const report = parsed;
