@@ -26,9 +26,10 @@ each artifact's sha256 and size against its record. Nothing is written unless
 every check passes. Artifacts land in DIR as <namespace>-<name>-<version>.wasm
 (.crate for crates); ${LOCKFILE} records exact versions and digests.
 
-With no ID, installs exactly what ${LOCKFILE} says. RANGE is a version
-requirement: ^1.2, ~1.2.3, >=1 <2, or an exact version; without one, the
-newest release, recorded as ^VERSION.
+With no ID, installs exactly what ${LOCKFILE} says, from the registry it was
+resolved against (another is refused: name packages to resolve them again).
+RANGE is a version requirement: ^1.2, ~1.2.3, >=1 <2, or an exact version;
+without one, the newest release, recorded as ^VERSION.
 
   --registry URL   the registry (default: $WHARF_REGISTRY, else [registry] url in
                    wharf.toml or in $XDG_CONFIG_HOME/wharf/config.toml (~/.config when

@@ -179,6 +179,13 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
       hint: 'name one: wharf install <namespace>:<name>[@RANGE]',
     })
   }
+  // Installing what the lockfile says means installing it from where it was resolved: another registry would
+  // resolve everything again, silently, to whatever it holds.
+  if (options.requests.length === 0 && oldLock && !sameRegistry) {
+    throw new WharfError('USAGE', `${path.basename(lockPath)} was resolved against ${oldLock.registry}, and the registry is now ${options.registry}`, {
+      hint: `pass --registry ${oldLock.registry} to install what it pins (--mirror URL for another source of the same registry), or name the packages to resolve them again against ${options.registry}`,
+    })
+  }
 
   const http = createHttp({ ...options.http, ...(options.fetch ? { fetch: options.fetch } : {}) })
   const cache = openCache(options.cacheDir)

@@ -185,6 +185,19 @@ describe('install from a static host', () => {
     expect(await listFiles(p.cwd)).toEqual([])
   })
 
+  it('installs what the lockfile pins only from the registry it was resolved against', async () => {
+    const other = await serve(await copyTree(good))
+    const p = await project(other.url)
+    fs.writeFileSync(p.lock, fs.readFileSync(first.lock))
+    const refused = await refusal(p.run([]))
+    expect(refused.code).toBe('USAGE')
+    expect(refused.message).toBe(`wharf.lock was resolved against ${nginx.url}, and the registry is now ${other.url}`)
+    expect(refused.hint).toContain(`--registry ${nginx.url}`)
+    expect(await listFiles(p.cwd)).toEqual(['wharf.lock'])
+    // Naming the packages resolves them again, against the registry given.
+    expect((await p.run(['acme:app'])).registry).toBe(other.url)
+  })
+
   it('refuses a lockfile whose record digest the registry no longer serves', async () => {
     const p = await project(nginx.url)
     const lock = parseLockfile(fs.readFileSync(first.lock, 'utf8'), first.lock)
