@@ -218,7 +218,8 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   } else {
     lock = await resolveLock(options, reader, records, sameRegistry ? oldLock : undefined, oldLock)
   }
-  const lockChanged = renderLockfile(lock) !== lockText?.toString('utf8')
+  // Compared as lockfiles, not as bytes: a checkout that turned its line ends into CRLF changed nothing it pins.
+  const lockChanged = oldLock === undefined || renderLockfile(lock) !== renderLockfile(oldLock)
   if (options.frozen && lockChanged) {
     throw new WharfError('FROZEN', `${path.basename(lockPath)} would change (${describeLockChange(oldLock, lock)}), and --frozen forbids it`, {
       hint: 'run without --frozen to update it, and commit the new lockfile',

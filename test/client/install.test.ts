@@ -121,6 +121,13 @@ describe('install from a static host', () => {
     expect(fromCache.packages.every((p) => p.status === 'written')).toBe(true)
     expect(nginx.requests().slice(mark).filter((r) => r.includes('/artifacts/'))).toEqual([])
     expect(read(path.join(other.dir, 'acme-app-1.0.0.wasm')).equals(graph.bytes.get('acme:app@1.0.0')!)).toBe(true)
+
+    // A checkout that wrote the lockfile with CRLF line ends (git's autocrlf) pins the same: --frozen passes, the file stays.
+    const crlf = fs.readFileSync(first.lock, 'utf8').replaceAll('\n', '\r\n')
+    fs.writeFileSync(other.lock, crlf)
+    const frozen = await other.run([], { frozen: true })
+    expect(frozen.lockChanged).toBe(false)
+    expect(fs.readFileSync(other.lock, 'utf8')).toBe(crlf)
   })
 
   it('installs offline from the cache alone, and says what the cache lacks', async () => {
