@@ -79,7 +79,13 @@ export function verifyDocument(document: object, payloadType: string, keys: read
     return { ok: false, reason: (e as Error).message }
   }
   const reasons: string[] = []
-  for (const { keyid, sig } of signature.signatures) {
+  for (const entry of signature.signatures as unknown[]) {
+    // The document is data: an entry that is no {keyid, sig} of strings is a reason, not a crash.
+    const { keyid, sig } = (typeof entry === 'object' && entry !== null ? entry : {}) as Partial<Record<'keyid' | 'sig', unknown>>
+    if (typeof keyid !== 'string' || typeof sig !== 'string') {
+      reasons.push('a signature entry is not {keyid, sig} of strings')
+      continue
+    }
     const key = keys.find((k) => k.id === keyid)
     if (!key) reasons.push(`key ${keyid} is not one of the trusted keys`)
     else if (key.revoked) reasons.push(`key ${keyid} was revoked on ${key.revoked}`)

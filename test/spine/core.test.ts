@@ -123,6 +123,16 @@ describe('Ed25519 keys and DSSE', () => {
     expect(verifyDocument(doc, PAYLOAD_TYPES.record, trusted)).toMatchObject({ ok: false, reason: 'the document is not signed' })
   })
 
+  it('reads a malformed signature list as a refusal, not a crash, and still finds a good signature after it', () => {
+    const signed = signDocument(doc, PAYLOAD_TYPES.record, signer)
+    const good = signed.signature.signatures[0]!
+    for (const bad of [null, 7, 'sig', {}, { keyid: 1, sig: 'x' }, { keyid: key.id, sig: null }]) {
+      const document = { ...signed, signature: { ...signed.signature, signatures: [bad] } }
+      expect(verifyDocument(document, PAYLOAD_TYPES.record, trusted), JSON.stringify(bad)).toEqual({ ok: false, reason: 'a signature entry is not {keyid, sig} of strings' })
+      expect(verifyDocument({ ...document, signature: { ...document.signature, signatures: [bad, good] } }, PAYLOAD_TYPES.record, trusted)).toEqual({ ok: true, keyid: key.id })
+    }
+  })
+
   it('re-attaches the payload as a standard DSSE envelope that verifies over PAE', () => {
     const signed = signDocument(doc, PAYLOAD_TYPES.record, signer)
     const envelope = toEnvelope(signed)
