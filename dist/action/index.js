@@ -55931,7 +55931,12 @@ function verifyDocument(document2, payloadType, keys) {
     return { ok: false, reason: e.message };
   }
   const reasons = [];
-  for (const { keyid, sig } of signature2.signatures) {
+  for (const entry of signature2.signatures) {
+    const { keyid, sig } = typeof entry === "object" && entry !== null ? entry : {};
+    if (typeof keyid !== "string" || typeof sig !== "string") {
+      reasons.push("a signature entry is not {keyid, sig} of strings");
+      continue;
+    }
     const key = keys.find((k2) => k2.id === keyid);
     if (!key) reasons.push(`key ${keyid} is not one of the trusted keys`);
     else if (key.revoked) reasons.push(`key ${keyid} was revoked on ${key.revoked}`);
