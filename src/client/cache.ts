@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { noSpaceError, WharfError } from '../core/errors.js'
 import { sha256Hex, SHA256_HEX } from '../core/hash.js'
 
 /** The cache directory: `$XDG_CACHE_HOME/wharf`, else `~/.cache/wharf`. */
@@ -25,16 +26,33 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), '.cache'), 'wharf')
 }
 
+/**
+ * What a failed read or write of the client's own files (the install
+ * directory, the lockfile, the cache) means to a user: a full disk
+ * (NO_SPACE), or a path that cannot be used as one (IO), each naming the
+ * file; anything else as it came.
+ */
+export function localFileError(e: unknown, file: string, doing: 'read' | 'write'): unknown {
+  const full = noSpaceError(e, `writing ${file}`, 'free space on that disk (or raise the quota), then run the command again')
+  if (full) return full
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  if (typeof code !== 'string' || !code.startsWith('E')) return e
+  return new WharfError('IO', `cannot ${doing} ${file}: ${(e as Error).message}`, {
+    hint: 'check that the path is a directory you may write to, or choose another one ([install] dir, --lockfile, XDG_CACHE_HOME)',
+    cause: e,
+  })
+}
+
 /** Writes `bytes` to `file` by temp file and rename, creating its directory. */
 export async function writeAtomic(file: string, bytes: Uint8Array | string, mode?: number): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true })
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
+    await fs.promises.mkdir(path.dirname(file), { recursive: true })
     await fs.promises.writeFile(temp, bytes, mode === undefined ? undefined : { mode })
     await fs.promises.rename(temp, file)
   } catch (e) {
-    await fs.promises.rm(temp, { force: true })
-    throw e
+    await fs.promises.rm(temp, { force: true }).catch(() => undefined)
+    throw localFileError(e, file, 'write')
   }
 }
 
@@ -44,7 +62,7 @@ export async function readOptional(file: string): Promise<Buffer | undefined> {
     return await fs.promises.readFile(file)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw e
+    throw localFileError(e, file, 'read')
   }
 }
 
@@ -64,6 +82,26 @@ export interface TrustFile {
   /** Keys taken from the registry's config.json on first use. */
   keys: { id: string; public_key: string }[]
   first_seen: string
+}
+
+/**
+ * The trust file as this client wrote it, or CACHE naming it: keys are what
+ * every snapshot is checked against, so a damaged file is never guessed at.
+ */
+function parseTrust(bytes: Buffer, file: string): TrustFile {
+  let trust: Partial<TrustFile> | null = null
+  try {
+    trust = JSON.parse(bytes.toString('utf8')) as Partial<TrustFile> | null
+  } catch {
+    // Reported below with the other ways of being broken.
+  }
+  const isKey = (k: unknown) => k !== null && typeof k === 'object' && typeof (k as { id?: unknown }).id === 'string' && typeof (k as { public_key?: unknown }).public_key === 'string'
+  if (!trust || typeof trust !== 'object' || !Array.isArray(trust.keys) || !trust.keys.every(isKey)) {
+    throw new WharfError('CACHE', `${file} is damaged: it is not the list of registry keys this client trusts`, {
+      hint: "delete it to learn the registry's key again on the next install (compare the key it notes with one the registry's operators publish), or pin the key in wharf.toml",
+    })
+  }
+  return trust as TrustFile
 }
 
 export interface Cache {
@@ -135,8 +173,9 @@ export function openCache(dir: string): Cache {
         readSnapshot: () => readOptional(path.join(stateDir, 'snapshot.json')),
         writeSnapshot: (bytes) => writeAtomic(path.join(stateDir, 'snapshot.json'), bytes),
         async readTrust() {
-          const bytes = await readOptional(path.join(stateDir, 'trust.json'))
-          return bytes ? (JSON.parse(bytes.toString('utf8')) as TrustFile) : undefined
+          const file = path.join(stateDir, 'trust.json')
+          const bytes = await readOptional(file)
+          return bytes ? parseTrust(bytes, file) : undefined
         },
         writeTrust: (trust) => writeAtomic(path.join(stateDir, 'trust.json'), `${JSON.stringify(trust, null, 2)}\n`),
         async etag(u) {

@@ -13,11 +13,11 @@ import { sha256Hex } from '../core/hash.js'
 import { namespacePath, recordPath } from '../core/layout.js'
 import type { NamespaceFile, VersionRecord } from '../core/types.js'
 import { checkVersion } from '../core/versions.js'
-import { normalizeRegistryUrl, openCache, readOptional, writeAtomic } from './cache.js'
+import { localFileError, normalizeRegistryUrl, openCache, readOptional, writeAtomic } from './cache.js'
 import { createHttp, type FetchLike, type HttpOptions } from './http.js'
 import { LOCKFILE, parseLockfile, renderLockfile, sortPackages, splitRequest, type LockedPackage, type Lockfile } from './lockfile.js'
 import { openReader, type RegistryReader } from './reader.js'
-import { parseNamespaceFile, verifyRecord } from './records.js'
+import { parseDocument, parseNamespaceFile, verifyRecord } from './records.js'
 import { closeNames, matches, resolve, type PackageIndex, type Requirement } from './resolve.js'
 
 export const DEFAULT_INSTALL_DIR = 'wasm_components'
@@ -250,7 +250,9 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   // Every check passed: write.
   progress.phase = 'write'
   report()
-  await fs.promises.mkdir(dir, { recursive: true })
+  await fs.promises.mkdir(dir, { recursive: true }).catch((e: unknown) => {
+    throw localFileError(e, dir, 'write')
+  })
   for (const p of needed) {
     const bytes = await cache.get(p.sha256)
     if (!bytes) throw new WharfError('CACHE', `${ref(p.name, p.version)} left the cache (${cache.dir}) before it was written`, { hint: 'run the install again' })
@@ -265,7 +267,9 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
       const bytes = await readOptional(file)
       // Only what this client put there, unchanged since; anything else in the directory is the user's.
       if (bytes && sha256Hex(bytes) === old.sha256) {
-        await fs.promises.rm(file, { force: true })
+        await fs.promises.rm(file, { force: true }).catch((e: unknown) => {
+          throw localFileError(e, file, 'write')
+        })
         removed.push(old.file)
       }
     }
@@ -329,9 +333,10 @@ async function resolveLock(options: InstallOptions, reader: RegistryReader, reco
 
   const index: PackageIndex = {
     async versions(name) {
-      const bytes = await reader.read(versionsPath(name))
+      const file = versionsPath(name)
+      const bytes = await reader.read(file)
       if (!bytes) return undefined
-      const doc = JSON.parse(bytes.toString('utf8')) as { versions?: unknown; yanked?: unknown }
+      const doc = parseDocument(bytes, file)
       // Only well-formed versions: they become paths and file names.
       const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && checkVersion(x) === undefined) : [])
       return { versions: strings(doc.versions), yanked: strings(doc.yanked) }
@@ -344,7 +349,7 @@ async function resolveLock(options: InstallOptions, reader: RegistryReader, reco
       const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
       const json = async (file: string): Promise<Record<string, unknown> | undefined> => {
         const bytes = await reader.read(file)
-        return bytes ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : undefined
+        return bytes ? parseDocument(bytes, file) : undefined
       }
       const ns = name.slice(0, name.indexOf(':'))
       const own = await json(namespaceDocPath(ns))

@@ -86,8 +86,13 @@ export function renderLockfile(lock: Lockfile): string {
   return `${lines.join('\n')}\n`
 }
 
-/** A safe file name for the install directory: no separators, no leading dot. */
-const SAFE_FILE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/
+/**
+ * A safe file name for the install directory: no separators, no leading dot,
+ * and a `.wasm` or `.crate` file, as install names them. A lockfile arrives
+ * in pull requests: one naming `package.json` must not make an install into
+ * the project's own directory overwrite it.
+ */
+const SAFE_FILE = /^[A-Za-z0-9][A-Za-z0-9._+-]*\.(?:wasm|crate)$/
 
 /** Parses and checks a lockfile; `file` names it in errors. */
 export function parseLockfile(text: string, file: string): Lockfile {
@@ -115,7 +120,7 @@ export function parseLockfile(text: string, file: string): Lockfile {
     const problem = checkPackageId(p.name) ?? checkVersion(p.version)
     if (problem) throw bad(`${where}: ${problem}`)
     if (p.kind !== 'component' && p.kind !== 'crate') throw bad(`${where}: kind must be "component" or "crate"`)
-    if (!SAFE_FILE.test(p.file) || seenFiles.has(p.file)) throw bad(`${where}: file "${p.file}" is not a plain, unique file name`)
+    if (!SAFE_FILE.test(p.file) || seenFiles.has(p.file)) throw bad(`${where}: file "${p.file}" is not a plain, unique .wasm or .crate file name`)
     seenFiles.add(p.file)
     if (!SHA256_HEX.test(p.sha256)) throw bad(`${where}: sha256 is not 64 hex digits`)
     if (!/^sha256:[0-9a-f]{64}$/.test(p.record)) throw bad(`${where}: record must be "sha256:<64 hex digits>"`)

@@ -24,6 +24,13 @@ function invalid(file: string, what: string): WharfError {
   return new WharfError('INVALID_RECORD', `${file} is not a valid ${what}`, { hint: 'the registry serves a broken file; report it to its operators' })
 }
 
+/** A registry document that must be a JSON object (a versions or namespace document), or INVALID_RECORD naming it. */
+export function parseDocument(bytes: Uint8Array, file: string): Record<string, unknown> {
+  const doc = parseJson(bytes, file)
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw invalid(file, 'registry document (a JSON object)')
+  return doc as Record<string, unknown>
+}
+
 /** The namespace file `index/namespaces/<ns>.json`, with its keys. */
 export function parseNamespaceFile(bytes: Uint8Array, namespace: string, file: string): NamespaceFile {
   const doc = parseJson(bytes, file) as NamespaceFile

@@ -90,9 +90,19 @@ export interface SnapshotIndex {
 }
 
 export function createSnapshotIndex(snapshot: Snapshot, read: ReadByDigest): SnapshotIndex {
+  // The bytes match the signed digest, so only the registry's own key can have signed a broken part: refuse it as such.
   const json = async <T>(path: string, sha256: string): Promise<T> => {
     const bytes = await read(path, sha256)
-    return JSON.parse(bytes.toString('utf8')) as T
+    let doc: unknown
+    try {
+      doc = JSON.parse(bytes.toString('utf8'))
+    } catch (e) {
+      throw new WharfError('SNAPSHOT_INVALID', `${path} is not JSON: ${(e as Error).message}`, { hint: 'the registry signed a broken snapshot; tell its operators' })
+    }
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+      throw new WharfError('SNAPSHOT_INVALID', `${path} is not a snapshot part (a JSON object)`, { hint: 'the registry signed a broken snapshot; tell its operators' })
+    }
+    return doc as T
   }
   // Parts down to the leaves (leaf_digits deep): snapshot/<xx>.json, then the nodes nodeLengths names.
   const digits = leafDigitsOf(snapshot)

@@ -189,13 +189,13 @@ const NO_SPACE_ERRNO = new Set(['ENOSPC', 'EDQUOT'])
  * the disk or a quota is full, found anywhere in the cause chain; undefined
  * for any other failure.
  */
-export function noSpaceError(e: unknown, what = 'the write'): WharfError | undefined {
+export function noSpaceError(e: unknown, what = 'the write', hint = 'free space (or raise the quota) where the registry keeps its data, then try again'): WharfError | undefined {
   if (isWharfError(e) && e.code === 'NO_SPACE') return e
   for (let cause = e, depth = 0; cause && typeof cause === 'object' && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
     const code = (cause as { code?: unknown }).code
     if (typeof code === 'string' && NO_SPACE_ERRNO.has(code)) {
       return new WharfError('NO_SPACE', `${what} failed: the disk is full (${code}); nothing was written`, {
-        hint: 'free space (or raise the quota) where the registry keeps its data, then try again',
+        hint,
         cause: e,
       })
     }

@@ -13,7 +13,8 @@ import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
 import { sha256Hex } from '../../src/core/hash.js'
 import { parsePrivateKey, type GeneratedKey } from '../../src/core/keys.js'
-import { recordPath, yankPath } from '../../src/core/layout.js'
+import { recordPath, REGISTRY_KEY_PATH, yankPath } from '../../src/core/layout.js'
+import { leafDigitsOf, leafOf, nodePath, parentLength, renderLeaf, renderPart, SNAPSHOT_PATH, type Snapshot } from '../../src/api/snapshot.js'
 import type { Dependency, VersionRecord, YankNotice } from '../../src/core/types.js'
 import { MAIN, resolveCommit, setBranch, writeCommitWith, type FileWrite } from '../../src/git/index.js'
 import { mergeProposal } from '../../src/publish/index.js'
@@ -100,6 +101,39 @@ export async function buildTo(idx: TestIndex, options: { ref?: string; now?: Dat
   const out = path.join(await tempDir('wharf-client-api-'), 'public')
   await buildApi({ repo: idx.repo, out, baseUrl: options.baseUrl ?? 'http://registry.invalid', ...(options.ref ? { ref: options.ref } : {}), ...(options.now ? { now: options.now } : {}) })
   return fs.promises.realpath(out)
+}
+
+/**
+ * Replaces `file` of a built output (a file the snapshot lists, or one of its
+ * parts) with `bytes` and signs the snapshot over them again with the index's
+ * registry key: a broken document as only the
+ * registry itself can serve it, which every digest and signature accepts.
+ */
+export function replaceSigned(idx: TestIndex, out: string, file: string, bytes: string | Buffer): void {
+  const read = (name: string) => JSON.parse(fs.readFileSync(path.join(out, name), 'utf8')) as Record<string, unknown>
+  const write = (name: string, text: string | Buffer) => {
+    fs.writeFileSync(path.join(out, name), text)
+    return sha256Hex(text)
+  }
+  let digest = write(file, bytes)
+  const { signature: _, ...snapshot } = read(SNAPSHOT_PATH) as unknown as Snapshot
+  const part = /^snapshot\/([0-9a-f]{2})\.json$/.exec(file)
+  if (part) snapshot.parts[part[1]!] = digest
+  else if (snapshot.files && Object.hasOwn(snapshot.files, file)) snapshot.files[file] = digest
+  else {
+    const digits = leafDigitsOf(snapshot)
+    let name = leafOf(file, digits)
+    const leaf = read(nodePath(name)).files as Record<string, string>
+    if (!Object.hasOwn(leaf, file)) throw new Error(`${file} is not in the snapshot of ${out}`)
+    digest = write(nodePath(name), renderLeaf(name, new Map(Object.entries({ ...leaf, [file]: digest }))))
+    for (let up = parentLength(name.length, digits); up > 0; name = name.slice(0, up), up = parentLength(up, digits)) {
+      const children = read(nodePath(name.slice(0, up))).leaves as Record<string, string>
+      digest = write(nodePath(name.slice(0, up)), renderPart(name.slice(0, up), new Map(Object.entries({ ...children, [name.slice(up)]: digest }))))
+    }
+    snapshot.parts[name] = digest
+  }
+  const key = parsePrivateKey(fs.readFileSync(path.join(idx.dir, REGISTRY_KEY_PATH), 'utf8'))
+  write(SNAPSHOT_PATH, stableJson(signDocument(snapshot, PAYLOAD_TYPES.snapshot, key)))
 }
 
 /** A plain copy of a built output (what a mirror holds). */

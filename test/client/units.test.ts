@@ -169,7 +169,10 @@ describe('wharf.lock', () => {
     ['version = 2\nregistry = "x"\n', /version is 2/],
     ['version = 1\n', /names no registry/],
     ['not toml [', /not a valid lockfile/],
-    [renderLockfile(lock).replace('file = "a-a-2.0.1.crate"', 'file = "../escape.crate"'), /is not a plain, unique file name/],
+    [renderLockfile(lock).replace('file = "a-a-2.0.1.crate"', 'file = "../escape.crate"'), /is not a plain, unique \.wasm or \.crate file name/],
+    [renderLockfile(lock).replace('file = "a-a-2.0.1.crate"', 'file = "package.json"'), /file "package\.json" is not a plain, unique \.wasm or \.crate file name/],
+    [renderLockfile(lock).replace('file = "b-b-1.0.0.wasm"', 'file = "b-b-1.0.0.wasm.sh"'), /file "b-b-1\.0\.0\.wasm\.sh"/],
+    [renderLockfile(lock).replace('file = "b-b-1.0.0.wasm"', 'file = "a-a-2.0.1.crate"'), /file "a-a-2\.0\.1\.crate" is not a plain, unique/],
     [renderLockfile(lock).replace(`sha256 = "${'a'.repeat(64)}"`, 'sha256 = "abc"'), /sha256 is not 64 hex digits/],
     [renderLockfile(lock).replace('name = "a:a"', 'name = "A:A"'), /package 1 \(A:A\)/],
   ])('refuses a broken lockfile (%#)', (text, expected) => {
