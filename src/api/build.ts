@@ -256,15 +256,15 @@ function feedEntries(events: RawEvent[], chain: CommitData[], packages: (id: str
     if (!file || file.path !== event.path) continue
     const commit = chain[event.commit]!
     entries.push({
-      seq: first + entries.length,
-      type: event.type,
-      name: event.id,
-      version: event.version,
       commit: commit.oid,
-      time: timestamp(new Date(commit.time * 1000)),
-      sha256: primaryArtifact(entry.record).sha256,
       file: file.path,
       file_sha256: sha256Hex(file.bytes),
+      name: event.id,
+      seq: first + entries.length,
+      sha256: primaryArtifact(entry.record).sha256,
+      time: timestamp(new Date(commit.time * 1000)),
+      type: event.type,
+      version: event.version,
     })
   }
   return entries

@@ -164,7 +164,7 @@ export function runVersionFields(record: VersionRecord, downloadUrl: string) {
     sha256: artifact.sha256,
     download_url: downloadUrl,
     ...(record.wit_url ? { wit_url: record.wit_url } : {}),
-    dependencies: record.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional })),
+    dependencies: record.dependencies.map((d) => ({ name: d.name, optional: d.optional, version: d.req })),
     targets: record.targets,
     ...(record.repository ? { repository: record.repository } : {}),
     published_at: unixSeconds(record.published_at),
@@ -172,25 +172,42 @@ export function runVersionFields(record: VersionRecord, downloadUrl: string) {
   }
 }
 
-/** `api/v1/packages/<name>/<version>`: the Run 2.0 metadata, then wharf's own fields. */
+/**
+ * `api/v1/packages/<name>/<version>`: the Run 2.0 metadata, then wharf's own
+ * fields. Written with its keys in order (stableJson then copies nothing):
+ * a build renders one per version.
+ */
 export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEntry, commit: string): string {
   const record = entry.record
   const report = reportSummary(site, entry.reports)
+  const run = runVersionFields(record, downloadUrl(site, record, primaryArtifact(record)))
   return stableJson({
-    ...runVersionFields(record, downloadUrl(site, record, primaryArtifact(record))),
+    artifacts: record.artifacts.map((a) => ({ download_url: downloadUrl(site, record, a), name: a.name, sha256: a.sha256, size: a.size, target: a.target })),
+    commit,
+    ...(record.crate ? { crate: { cksum: record.crate.cksum, name: record.crate.name } } : {}),
+    dependencies: run.dependencies,
+    description: run.description,
+    download_url: run.download_url,
     ...(record.homepage ? { homepage: record.homepage } : {}),
     keywords: record.keywords ?? [],
-    publisher: record.publisher.login,
-    yanked: Boolean(entry.yank),
-    ...(entry.yank ? { yank: { reason: entry.yank.notice.reason, yanked_at: unixSeconds(entry.yank.notice.yanked_at), record: url(site, entry.yank.file.path) } } : {}),
-    artifacts: record.artifacts.map((a) => ({ name: a.name, target: a.target, size: a.size, sha256: a.sha256, download_url: downloadUrl(site, record, a) })),
-    ...(record.crate ? { crate: { name: record.crate.name, cksum: record.crate.cksum } } : {}),
-    ...(record.source ? { source: record.source } : {}),
-    ...(entry.wit ? { wit: entry.wit } : {}),
-    ...(report ? { report } : {}),
-    record: url(site, entry.file.path),
+    kind: run.kind,
+    ...(run.license ? { license: run.license } : {}),
+    name: run.name,
     namespace: pkg.namespace,
-    commit,
+    published_at: run.published_at,
+    publisher: record.publisher.login,
+    record: url(site, entry.file.path),
+    ...(report ? { report } : {}),
+    ...(run.repository ? { repository: run.repository } : {}),
+    sha256: run.sha256,
+    size: run.size,
+    ...(record.source ? { source: record.source } : {}),
+    targets: run.targets,
+    version: run.version,
+    ...(entry.wit ? { wit: entry.wit } : {}),
+    ...(run.wit_url ? { wit_url: run.wit_url } : {}),
+    ...(entry.yank ? { yank: { reason: entry.yank.notice.reason, record: url(site, entry.yank.file.path), yanked_at: unixSeconds(entry.yank.notice.yanked_at) } } : {}),
+    yanked: Boolean(entry.yank),
   })
 }
 
@@ -198,12 +215,12 @@ export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEn
 export function renderVersionsDoc(pkg: PackageModel, commit: string): string {
   const latest = pkg.versions[pkg.versions.length - 1]!
   return stableJson({
+    commit,
+    kind: latest.record.kind,
+    latest: latestVersion(pkg),
     name: pkg.id,
     versions: pkg.versions.map((v) => v.version),
     yanked: pkg.versions.filter((v) => v.yank).map((v) => v.version),
-    latest: latestVersion(pkg),
-    kind: latest.record.kind,
-    commit,
   })
 }
 
@@ -227,18 +244,19 @@ export function searchEntry(pkg: PackageModel, commit: string): SearchEntry {
   const latest = latestVersion(pkg)
   const entry = pkg.versions.find((v) => v.version === latest) ?? pkg.versions[pkg.versions.length - 1]!
   const record = entry.record
+  // Keys in order, as stableJson lays them out: it then copies nothing.
   return {
-    name: pkg.id,
-    kind: record.kind,
+    commit,
+    ...(record.crate ? { crate: record.crate.name } : {}),
     description: record.description,
+    ...(entry.wit?.exports.length ? { exports: entry.wit.exports } : {}),
+    ...(entry.wit?.imports.length ? { imports: entry.wit.imports } : {}),
     keywords: record.keywords ?? [],
+    kind: record.kind,
     latest,
+    name: pkg.id,
     versions: pkg.versions.length,
     yanked: latest === null,
-    ...(record.crate ? { crate: record.crate.name } : {}),
-    ...(entry.wit?.imports.length ? { imports: entry.wit.imports } : {}),
-    ...(entry.wit?.exports.length ? { exports: entry.wit.exports } : {}),
-    commit,
   }
 }
 

@@ -315,16 +315,17 @@ export async function fullBuild(ctx: BuildContext, out: string, reason: string |
         if (!info) continue
         feedInfo.delete(event.path)
         const [sha256, fileSha, crate, deps] = info
+        // Keys in order: stableJson then copies none of a million entries.
         page.push({
-          seq: ++seq,
-          type: event.type,
-          name: event.id,
-          version: event.version,
           commit: chain.oids[event.commit]!,
-          time: timestamp(new Date(chain.times[event.commit]! * 1000)),
-          sha256: sha256!,
           file: event.path,
           file_sha256: fileSha!,
+          name: event.id,
+          seq: ++seq,
+          sha256: sha256!,
+          time: timestamp(new Date(chain.times[event.commit]! * 1000)),
+          type: event.type,
+          version: event.version,
         })
         // The first to publish a crate name keeps it, as on crates.io.
         if (event.type === 'publish' && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit]! })

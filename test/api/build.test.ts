@@ -9,16 +9,16 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildApi, type BuildApiResult } from '../../src/api/index.js'
+import { buildApi, runVersionFields, type BuildApiResult } from '../../src/api/index.js'
 import { Pool } from '../../src/api/parallel.js'
 import { exitCodeFor, isWharfError, noSpaceError } from '../../src/core/errors.js'
 import { siteRenderer } from '../../src/site/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
 import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
-import { namespacePath, yankPath } from '../../src/core/layout.js'
+import { namespacePath, recordPath, yankPath } from '../../src/core/layout.js'
 import { sha256Hex } from '../../src/core/hash.js'
-import type { NamespaceFile, YankNotice } from '../../src/core/types.js'
+import type { NamespaceFile, VersionRecord, YankNotice } from '../../src/core/types.js'
 import { MAIN, ObjectReader, readJsonAt, resolveCommit, setBranch, writeCommitWith } from '../../src/git/index.js'
 import { mergeProposal, proposeNamespace } from '../../src/publish/index.js'
 import { readJson, readTree, treeDifferences } from '../fixtures/api/tree.js'
@@ -183,6 +183,10 @@ describe('incremental builds equal full builds', () => {
     ])
     expect(fs.existsSync(path.join(incremental, 'cargo/ca/lc/calc-core'))).toBe(false)
     expect(readJson(incremental, 'api/v1/crates/calc-core')).toMatchObject({ crate: 'Calc_Core', package: 'acme:calc-core' })
+    // The version document holds every field a Run 2.0 client reads, as runVersionFields gives them, then wharf's own.
+    const record = (await readJsonAt<VersionRecord>(idx.repo, await resolveCommit(idx.repo, MAIN), recordPath('acme:calc-core', '0.1.0')))!
+    const doc = readJson(incremental, 'api/v1/packages/acme:calc-core/0.1.0')
+    expect(doc).toMatchObject({ ...runVersionFields(record, `${BASE}/artifacts/sha256/${core.sha}`), crate: { name: 'Calc_Core', cksum: core.sha }, namespace: 'acme', publisher: 'alice', yanked: false })
     // the .crate is served where cargo/config.json's dl template points
     expect(readJson(incremental, 'cargo/config.json').dl).toBe(`${BASE}/artifacts/sha256/{sha256-checksum}`)
     expect(sha256Hex(fs.readFileSync(path.join(incremental, `artifacts/sha256/${core.sha}`)))).toBe(core.sha)

@@ -11,7 +11,7 @@ import path from 'node:path'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { cargoIndexLine } from '../../src/api/cargo.js'
-import { canonicalJson } from '../../src/core/canonical.js'
+import { canonicalJson, sortKeys, stableJson } from '../../src/core/canonical.js'
 import { sha256Hex } from '../../src/core/hash.js'
 import { PAYLOAD_TYPES, signDocument, verifyDocument } from '../../src/core/dsse.js'
 import { parseStrictJson } from '../../src/core/json.js'
@@ -66,6 +66,51 @@ describe('names and versions', () => {
         const problem = checkVersion(junk)
         if (problem === undefined) expect(() => parseVersion(junk)).not.toThrow()
         else expect(() => parseVersion(junk)).toThrow()
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
+
+describe('stable JSON (documents people read)', () => {
+  /** The plain definition: every object copied with its keys sorted, then stringified. */
+  const copySorted = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(copySorted)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, copySorted((value as Record<string, unknown>)[k])]))
+        : value
+  const key = fc.oneof(utf16(6), fc.constantFrom('__proto__', 'constructor', '0', '7', '10', '07', '4294967294', '4294967295', '-1', 'a', 'B'))
+  const value = fc.letrec((tie) => ({
+    any: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), tie('object'), fc.array(tie('any'), { maxLength: 4 })),
+    object: fc.array(fc.tuple(key, tie('any')), { maxLength: 6 }).map((entries) => {
+      const object: Record<string, unknown> = {}
+      for (const [k, v] of entries) Object.defineProperty(object, k, { value: v, enumerable: true, writable: true, configurable: true })
+      return object
+    }),
+  })).any
+
+  it('is the sorted copy stringified, whatever the insertion order, and leaves its input and prototypes alone', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const before = JSON.stringify(v)
+        const text = stableJson(v)
+        expect(text).toBe(`${JSON.stringify(copySorted(v), null, 2)}\n`)
+        expect(JSON.stringify(v)).toBe(before)
+        const sorted = sortKeys(v)
+        expect(stableJson(sorted)).toBe(text)
+        let indices = false
+        const walk = (x: unknown): void => {
+          if (x === null || typeof x !== 'object') return
+          if (!Array.isArray(x)) {
+            expect(Object.getPrototypeOf(x)).toBe(Object.prototype)
+            indices ||= Object.keys(x).some((k) => /^(0|[1-9]\d*)$/.test(k) && Number(k) < 2 ** 32 - 1)
+          }
+          for (const child of Object.values(x)) walk(child)
+        }
+        walk(sorted)
+        // In order already: the same value back, nothing copied (an object holding array indices keeps them first, so it is never in order).
+        if (!indices) expect(sortKeys(sorted)).toBe(sorted)
       }),
       { numRuns: 500 },
     )
