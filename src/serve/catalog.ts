@@ -45,7 +45,8 @@ export interface Catalog {
   crate(crateName: string): PackageEntry | undefined
   /** Brings the catalog from `tip` to `to`, reading only what changed. */
   advance(repo: Repo, to: string): Promise<void>
-  search(query: string, limit: number, offset: number): SearchResult
+  /** Packages whose latest version matches every term, best first; `crates`: crate packages alone, each under the crate name it holds. */
+  search(query: string, limit: number, offset: number, crates?: boolean): SearchResult
   counts(): { packages: number; versions: number }
 }
 
@@ -108,7 +109,7 @@ export async function loadCatalog(repo: Repo, tip: string): Promise<Catalog> {
       for (const change of changes) if (change.status === 'added' && change.oid) await addFile(change.path, change.oid)
       catalog.tip = to
     },
-    search(query, limit, offset) {
+    search(query, limit, offset, onlyCrates = false) {
       const terms = query.toLowerCase().split(/\s+/).filter(Boolean)
       const scored: { pkg: PackageEntry; latest: VersionEntry; score: number }[] = []
       for (const pkg of packages.values()) {
@@ -116,6 +117,7 @@ export async function loadCatalog(repo: Repo, tip: string): Promise<Catalog> {
         // A package whose every version is yanked has nothing to offer a search, as in the static search index.
         if (!latest || latest.yank) continue
         const r = latest.record
+        if (onlyCrates && (!r.crate || catalog.crate(r.crate.name)?.name !== pkg.name)) continue
         const name = pkg.name.toLowerCase()
         const haystack = [name, r.description.toLowerCase(), ...(r.keywords ?? []), r.crate?.name.toLowerCase() ?? ''].join('\n')
         if (!terms.every((t) => haystack.includes(t))) continue

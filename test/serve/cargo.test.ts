@@ -121,6 +121,26 @@ describe('cargo against wharf serve', () => {
     expect(unauthorized.status).toBe(401)
   })
 
+  it('cargo search finds the crate; cargo owner lists its namespace owners and changes none', async () => {
+    const search = await cargo(work, 'search', 'greet', '--registry', 'wharf', '--limit', '5')
+    expect(search.code, search.stderr).toBe(0)
+    expect(search.stdout).toMatch(/^greet_lib = "0\.1\.0"\s+# /m)
+    const answer = (await (await fetch(`${server.url}/api/v1/crates?q=greet&per_page=1`)).json()) as { crates: { name: string; max_version: string }[]; meta: { total: number } }
+    expect(answer).toMatchObject({ crates: [{ name: 'greet_lib', max_version: '0.1.0' }], meta: { total: 1 } })
+    expect(((await (await fetch(`${server.url}/api/v1/crates?q=nothing-like-it`)).json()) as { meta: { total: number } }).meta.total).toBe(0)
+    expect((await fetch(`${server.url}/api/v1/crates?q=greet&per_page=x`)).status).toBe(400)
+
+    const namespace = JSON.parse(fs.readFileSync(path.join(server.registry.repo.dir, 'index/namespaces/crates.json'), 'utf8')) as { owners: { login: string }[] }
+    const list = await cargo(work, 'owner', '--list', 'greet_lib', '--registry', 'wharf')
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout.trim().split('\n').map((l) => l.trim()).sort()).toEqual(namespace.owners.map((o) => o.login).sort())
+    const add = await cargo(work, 'owner', '--add', 'mallory', 'greet_lib', '--registry', 'wharf')
+    expect(add.code).not.toBe(0)
+    expect(add.stderr).toMatch(/listed in index\/namespaces\/crates\.json; they are not changed through Cargo/)
+    expect(JSON.parse(fs.readFileSync(path.join(server.registry.repo.dir, 'index/namespaces/crates.json'), 'utf8'))).toEqual(namespace)
+    expect((await fetch(`${server.url}/api/v1/crates/no_such_crate/owners`)).status).toBe(404)
+  }, 240_000)
+
   it('cargo yank writes a yank notice; an unyank is refused because notices are permanent', async () => {
     const yank = await cargo(work, 'yank', 'greet_lib@0.1.0', '--registry', 'wharf')
     expect(yank.code, yank.stderr).toBe(0)
