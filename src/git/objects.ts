@@ -31,39 +31,60 @@ export interface GitObject {
 }
 
 /**
- * The most recent `size` entries put, dropping the oldest first. (Dropping
- * a Map's first key instead makes V8 step over every entry deleted before
- * it, each time, until the table is rebuilt.)
+ * The most recent entries put, at most `size` of them weighing at most
+ * `budget` together (`weigh` says what one weighs), dropping the oldest
+ * first; an entry heavier than the whole budget is not kept. The budget
+ * keeps a reader's memory bounded whatever its trees weigh: a namespace of
+ * 150,000 packages is a 7 MB tree, and a walk of the history reads a new
+ * version of it at every commit. (Dropping a Map's first key instead makes
+ * V8 step over every entry deleted before it, each time, until the table is
+ * rebuilt: the order is kept in a queue.)
  */
-class Recent<K, V> {
+export class Recent<K, V> {
   private readonly map = new Map<K, V>()
-  private readonly order: K[] = []
-  private next = 0
+  private queue: K[] = []
+  private head = 0
+  private weight = 0
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly budget = Infinity,
+    private readonly weigh: (value: V) => number = () => 0,
+  ) {}
 
   get(key: K): V | undefined {
     return this.map.get(key)
   }
 
+  /** What the entries kept weigh together. */
+  get weighs(): number {
+    return this.weight
+  }
+
   set(key: K, value: V): void {
-    if (this.map.has(key)) {
-      this.map.set(key, value)
-      return
-    }
-    if (this.order.length < this.size) this.order.push(key)
-    else {
-      this.map.delete(this.order[this.next]!)
-      this.order[this.next] = key
-      this.next = (this.next + 1) % this.size
-    }
+    const weight = this.weigh(value)
+    if (weight > this.budget) return
+    const old = this.map.get(key)
+    if (old === undefined) this.queue.push(key)
+    else this.weight -= this.weigh(old)
     this.map.set(key, value)
+    this.weight += weight
+    while (this.map.size > this.size || this.weight > this.budget) {
+      const oldest = this.queue[this.head++]!
+      this.weight -= this.weigh(this.map.get(oldest)!)
+      this.map.delete(oldest)
+    }
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+    }
   }
 
   clear(): void {
     this.map.clear()
-    this.order.length = 0
-    this.next = 0
+    this.queue = []
+    this.head = 0
+    this.weight = 0
   }
 }
 
@@ -93,10 +114,13 @@ const WINDOW = 512
 /** Guesses by interpolation before halving instead: ids are hashes, but a pack index is read from disk and trusted only so far. */
 const INTERPOLATIONS = 3
 
-/** Recent objects kept by a reader, parsed trees, and delta bases of each pack. */
+/** Recent objects kept by a reader, parsed trees, and delta bases of each pack: how many, and how many bytes (a parsed entry weighs about ENTRY_BYTES). */
 const OBJECTS = 4096
 const TREES = 4096
 const BASES = 2048
+const CACHE_BYTES = 128 * 1024 * 1024
+const ENTRY_BYTES = 160
+const objectBytes = (object: GitObject): number => object.framed?.length ?? object.data.length
 /** Bytes enough for a loose object's header: the longest type, a space, a 64-bit size and a NUL. */
 const LOOSE_HEADER_MAX = 32
 /**
@@ -215,7 +239,7 @@ function openPack(idxFile: string, bulk: boolean, window: number): Pack {
     const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START))
     fd = fs.openSync(file, 'r')
     const size = fs.fstatSync(fd).size
-    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Recent(BASES) }
+    const pack: Pack = { file, fd, idxFd, size, count: fanout[255]!, fanout, window, bases: new Recent(BASES, CACHE_BYTES, objectBytes) }
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size)
       checkIndexLength(idxFile, pack.idx, pack.count)
@@ -450,8 +474,8 @@ export class ObjectReader {
   private readonly objectsDir: string
   private readonly packs: Pack[] = []
   private readonly known = new Set<string>()
-  private readonly cache = new Recent<string, GitObject>(OBJECTS)
-  private readonly trees = new Recent<string, readonly RawEntry[]>(TREES)
+  private readonly cache = new Recent<string, GitObject>(OBJECTS, CACHE_BYTES, objectBytes)
+  private readonly trees = new Recent<string, readonly RawEntry[]>(TREES, CACHE_BYTES, (entries) => entries.length * ENTRY_BYTES)
   /** Trees looked into once without parsing them: a second look parses them. */
   private readonly glanced = new Recent<string, true>(TREES)
   private readonly inflater = new Inflater()
@@ -526,7 +550,7 @@ export class ObjectReader {
     const fanout = parseFanout(idxFile, idx)
     checkIndexLength(idxFile, idx, fanout[255]!)
     const starts = new Uint32Array(shared.starts)
-    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) })
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255]!, fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES, CACHE_BYTES, objectBytes) })
     this.known.add(idxFile)
   }
 

@@ -9,6 +9,7 @@ import path from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { diffCommits, initRepo, listDir, readFileAt, walkFiles, writeCommitWith, type FileWrite } from '../../src/git/index.js'
+import { Recent } from '../../src/git/objects.js'
 import { tempDir } from '../helpers/index-repo.js'
 
 function gitRaw(dir: string, base: string, head: string): string[] {
@@ -111,3 +112,37 @@ function countTreeReads(dir: string) {
     },
   }
 }
+
+describe("the object reader's caches (Recent)", () => {
+  it('keep the newest entries within a count and a weight, oldest out first, and never one heavier than the budget', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 120 })), { maxLength: 300 }),
+        (size, budget, puts) => {
+          const recent = new Recent<number, number>(size, budget, (w) => w)
+          // The model: keys in the order first put (a put again keeps the place), newest last.
+          let model: [number, number][] = []
+          for (const [key, weight] of puts) {
+            recent.set(key, weight)
+            if (weight > budget) continue
+            const at = model.findIndex(([k]) => k === key)
+            if (at >= 0) model[at] = [key, weight]
+            else model.push([key, weight])
+            while (model.length > size || model.reduce((sum, [, w]) => sum + w, 0) > budget) model = model.slice(1)
+          }
+          for (let key = 0; key <= 12; key++) expect(recent.get(key)).toBe(model.find(([k]) => k === key)?.[1])
+          expect(recent.weighs).toBe(model.reduce((sum, [, w]) => sum + w, 0))
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
+  it('drop the oldest of many, with the queue behind them compacted', () => {
+    const recent = new Recent<number, string>(3)
+    for (let i = 0; i < 5000; i++) recent.set(i, `v${i}`)
+    expect([4996, 4997, 4998, 4999].map((k) => recent.get(k))).toEqual([undefined, 'v4997', 'v4998', 'v4999'])
+  })
+})
