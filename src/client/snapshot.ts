@@ -34,6 +34,8 @@ function parse(bytes: Uint8Array, source: string): Snapshot {
     typeof snapshot === 'object' &&
     snapshot.schema === 'wharf:snapshot/v1' &&
     typeof snapshot.commit === 'string' &&
+    Number.isSafeInteger(snapshot.file_count) &&
+    snapshot.file_count >= 0 &&
     !Number.isNaN(Date.parse(snapshot.generated_at)) &&
     !Number.isNaN(Date.parse(snapshot.expires)) &&
     snapshot.parts !== null &&

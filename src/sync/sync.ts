@@ -156,8 +156,9 @@ export async function syncIndex(options: SyncOptions): Promise<SyncResult> {
     try {
       outcome = await syncPeer(options, pipeline, peer, author, cache)
     } catch (e) {
-      if (options.peer !== undefined || !isWharfError(e)) throw e
-      result.failed.push({ peer: peer.name, code: codeOf(e), error: e.message, ...(e.hint ? { hint: e.hint } : {}) })
+      if (options.peer !== undefined) throw e
+      // Whatever one peer's answers made of the sync, the next peer is still synced.
+      result.failed.push({ peer: peer.name, code: codeOf(e), error: isWharfError(e) ? e.message : `syncing ${peer.name} failed: ${(e as Error).message ?? String(e)}`, ...(isWharfError(e) && e.hint ? { hint: e.hint } : {}) })
       continue
     }
     result.peers.push(outcome)
@@ -194,7 +195,8 @@ async function syncPeer(options: SyncOptions, pipeline: Pipeline, peer: Peer, au
             artifacts: plan.artifacts.map((a) => ({ sha256: a.sha256, read: () => staging.read(a.sha256) })),
           }
         })
-        const report = plan!.report
+        // Nothing committed (a conflict held the import back): nothing was added, whatever the plan would have added.
+        const report = written ? plan!.report : { ...plan!.report, added: [] }
         const evidence = await writeEvidence(repo, report, options.now ?? new Date())
         return { ...report, ...(written ? { commit: written.commit } : {}), evidence }
       } catch (e) {

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { versionsPath } from '../../src/api/documents.js'
+import { feedPagePath, PATHS, versionsPath } from '../../src/api/documents.js'
+import { createHttp, openCache, openReader, readFeed } from '../../src/client/index.js'
 import { leafDigitsOf, leafOf, nodePath, SNAPSHOT_PATH, verifySnapshot, type Snapshot } from '../../src/api/snapshot.js'
 import { keyId } from '../../src/core/keys.js'
 import { startNginx, type Nginx } from '../fixtures/api/nginx.js'
@@ -79,6 +80,19 @@ describe('a registry that signed a broken file', () => {
     expect(run.code, run.stderr).toBe(1)
     expect(JSON.parse(run.stderr.trim().split('\n').pop()!)).toMatchObject({ code: 'SNAPSHOT_INVALID', error: expect.stringContaining(`${nodePath(part)} is not JSON`) })
     expect(await listFiles(cwd)).toEqual([])
+  })
+})
+
+describe('a peer whose signed feed is broken', () => {
+  it.each([
+    ['an entry that is not a numbered change', feedPagePath(0), (text: string) => text.replace('"entries": [', '"entries": [\n    null,'), /feed page 0 of .* holds an entry that is not a numbered change/],
+    ['a head past every page there is', PATHS.feedHead, (text: string) => text.replace(/"seq": \d+/, '"seq": 9007199254740991'), /says it ends at 9007199254740991, more pages than the registry has files/],
+  ])('%s is refused (INVALID_RECORD), not a crash', async (_what, file, edit, message) => {
+    const text = fs.readFileSync(path.join(out, file), 'utf8')
+    expect(edit(text)).not.toBe(text)
+    const url = await brokenRegistry(file, edit(text))
+    const reader = await openReader({ url, http: createHttp(), cache: openCache(await tempDir('wharf-cache-')) })
+    await expect(readFeed(reader)).rejects.toMatchObject({ code: 'INVALID_RECORD', message: expect.stringMatching(message) })
   })
 })
 

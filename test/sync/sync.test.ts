@@ -211,7 +211,10 @@ describe('wharf sync', () => {
     await a.release('acme:extra', '1.0.0')
     const before = await tip(b.repo)
 
-    const [conflict] = (await sync()).conflicts
+    const blocked = await sync()
+    // Nothing is committed, so nothing is reported added (acme:extra waits with the conflict).
+    expect(blocked.added).toEqual([])
+    const [conflict] = blocked.conflicts
     expect(conflict).toMatchObject({ name: 'acme:calc', version: '1.0.0+rebuilt', here: { sha256: original.artifacts[0]!.sha256, record: original }, theirs: { sha256: rival.artifacts[0]!.sha256, record: rival } })
     expect(fs.existsSync(conflict!.evidence)).toBe(true)
     const evidence = JSON.parse(fs.readFileSync(conflict!.evidence, 'utf8')) as { here: { record: VersionRecord }; theirs: { record: VersionRecord } }
