@@ -172,16 +172,30 @@ export function runVersionFields(record: VersionRecord, downloadUrl: string) {
   }
 }
 
+const MARKUP = /[<>&]/g
+const MARKUP_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026' }
+
+/**
+ * JSON text with `<`, `>` and `&` written as `\u` escapes: the same value
+ * to any JSON reader, and no markup to a browser. The version document's
+ * path ends in the publisher's version (`1.0.0-a.html` is SemVer), and a
+ * static host that types files by their extension (GitHub Pages cannot be
+ * told otherwise) serves it as HTML: its description must not be a script.
+ */
+function inert(json: string): string {
+  return json.search(MARKUP) < 0 ? json : json.replace(MARKUP, (c) => MARKUP_ESCAPES[c]!)
+}
+
 /**
  * `api/v1/packages/<name>/<version>`: the Run 2.0 metadata, then wharf's own
- * fields. Written with its keys in order (stableJson then copies nothing):
- * a build renders one per version.
+ * fields, with no markup in it (inert). Written with its keys in order
+ * (stableJson then copies nothing): a build renders one per version.
  */
 export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEntry, commit: string): string {
   const record = entry.record
   const report = reportSummary(site, entry.reports)
   const run = runVersionFields(record, downloadUrl(site, record, primaryArtifact(record)))
-  return stableJson({
+  return inert(stableJson({
     artifacts: record.artifacts.map((a) => ({ download_url: downloadUrl(site, record, a), name: a.name, sha256: a.sha256, size: a.size, target: a.target })),
     commit,
     ...(record.crate ? { crate: { cksum: record.crate.cksum, name: record.crate.name } } : {}),
@@ -208,7 +222,7 @@ export function renderVersionDoc(site: Site, pkg: PackageModel, entry: VersionEn
     ...(run.wit_url ? { wit_url: run.wit_url } : {}),
     ...(entry.yank ? { yank: { reason: entry.yank.notice.reason, record: url(site, entry.yank.file.path), yanked_at: unixSeconds(entry.yank.notice.yanked_at) } } : {}),
     yanked: Boolean(entry.yank),
-  })
+  }))
 }
 
 /** `api/v1/packages/<name>/versions`. Yanked versions stay listed (lockfiles name them) and are also listed under `yanked`. */

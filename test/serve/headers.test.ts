@@ -6,6 +6,7 @@
  * artifacts are downloads.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactType, attachment } from '../../src/serve/artifacts.js'
 import { PAGE_POLICY } from '../../src/serve/http.js'
@@ -41,6 +42,11 @@ describe('content types and security headers', () => {
       expectData(res, /^application\/json/)
       expect(((await res.json()) as { version: string }).version).toBe('1.0.0-a.html')
     }
+    // A host that types files by their extension (GitHub Pages) serves this one as HTML: it holds no markup to run.
+    const bytes = fs.readFileSync(path.join(server.registry.layout.public, 'api/v1/packages/acme:page/1.0.0-a.html'), 'utf8')
+    expect(bytes).not.toMatch(/[<>&]/)
+    expect(bytes).toContain('"description": "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"')
+    expect((JSON.parse(bytes) as { description: string }).description).toBe('<script>alert(1)</script>')
     const head = await fetch(`${server.url}${TRICKY}`, { method: 'HEAD' })
     expectData(head, /^application\/json/)
     const notModified = await fetch(`${server.url}${TRICKY}`, { headers: { 'if-none-match': head.headers.get('etag')! } })
