@@ -54111,13 +54111,13 @@ function isWharfError(e) {
   return e instanceof WharfError;
 }
 var NO_SPACE_ERRNO = /* @__PURE__ */ new Set(["ENOSPC", "EDQUOT"]);
-function noSpaceError(e, what = "the write") {
+function noSpaceError(e, what = "the write", hint = "free space (or raise the quota) where the registry keeps its data, then try again") {
   if (isWharfError(e) && e.code === "NO_SPACE") return e;
   for (let cause = e, depth = 0; cause && typeof cause === "object" && depth < 8; cause = cause.cause, depth++) {
     const code3 = cause.code;
     if (typeof code3 === "string" && NO_SPACE_ERRNO.has(code3)) {
       return new WharfError("NO_SPACE", `${what} failed: the disk is full (${code3}); nothing was written`, {
-        hint: "free space (or raise the quota) where the registry keeps its data, then try again",
+        hint,
         cause: e
       });
     }
@@ -54448,33 +54448,48 @@ var Inflater = class {
 
 // src/git/objects.ts
 var Recent = class {
-  constructor(size) {
+  constructor(size, budget = Infinity, weigh = () => 0) {
     this.size = size;
+    this.budget = budget;
+    this.weigh = weigh;
   }
   size;
+  budget;
+  weigh;
   map = /* @__PURE__ */ new Map();
-  order = [];
-  next = 0;
+  queue = [];
+  head = 0;
+  weight = 0;
   get(key) {
     return this.map.get(key);
   }
+  /** What the entries kept weigh together. */
+  get weighs() {
+    return this.weight;
+  }
   set(key, value) {
-    if (this.map.has(key)) {
-      this.map.set(key, value);
-      return;
-    }
-    if (this.order.length < this.size) this.order.push(key);
-    else {
-      this.map.delete(this.order[this.next]);
-      this.order[this.next] = key;
-      this.next = (this.next + 1) % this.size;
-    }
+    const weight = this.weigh(value);
+    if (weight > this.budget) return;
+    const old = this.map.get(key);
+    if (old === void 0) this.queue.push(key);
+    else this.weight -= this.weigh(old);
     this.map.set(key, value);
+    this.weight += weight;
+    while (this.map.size > this.size || this.weight > this.budget) {
+      const oldest = this.queue[this.head++];
+      this.weight -= this.weigh(this.map.get(oldest));
+      this.map.delete(oldest);
+    }
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
   clear() {
     this.map.clear();
-    this.order.length = 0;
-    this.next = 0;
+    this.queue = [];
+    this.head = 0;
+    this.weight = 0;
   }
 };
 var headerOf = (type, size) => `${type} ${size}\0`;
@@ -54492,6 +54507,9 @@ var INTERPOLATIONS = 3;
 var OBJECTS = 4096;
 var TREES = 4096;
 var BASES = 2048;
+var CACHE_BYTES = 128 * 1024 * 1024;
+var ENTRY_BYTES = 160;
+var objectBytes = (object) => object.framed?.length ?? object.data.length;
 var LOOSE_HEADER_MAX = 32;
 var inflatable = (deflated) => deflated * 1032 + 64;
 var corruptHint = { hint: "the repo may be corrupt or tampered with: run git fsck" };
@@ -54558,7 +54576,7 @@ function openPack(idxFile, bulk, window2) {
     const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START));
     fd2 = fs3.openSync(file, "r");
     const size = fs3.fstatSync(fd2).size;
-    const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, window: window2, bases: new Recent(BASES) };
+    const pack = { file, fd: fd2, idxFd, size, count: fanout[255], fanout, window: window2, bases: new Recent(BASES, CACHE_BYTES, objectBytes) };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs3.fstatSync(idxFd).size);
       checkIndexLength(idxFile, pack.idx, pack.count);
@@ -54750,8 +54768,8 @@ var ObjectReader = class _ObjectReader {
   objectsDir;
   packs = [];
   known = /* @__PURE__ */ new Set();
-  cache = new Recent(OBJECTS);
-  trees = new Recent(TREES);
+  cache = new Recent(OBJECTS, CACHE_BYTES, objectBytes);
+  trees = new Recent(TREES, CACHE_BYTES, (entries) => entries.length * ENTRY_BYTES);
   /** Trees looked into once without parsing them: a second look parses them. */
   glanced = new Recent(TREES);
   inflater = new Inflater();
@@ -54804,7 +54822,7 @@ var ObjectReader = class _ObjectReader {
     const fanout = parseFanout(idxFile, idx);
     checkIndexLength(idxFile, idx, fanout[255]);
     const starts = new Uint32Array(shared2.starts);
-    this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) });
+    this.packs.push({ file: shared2.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES, CACHE_BYTES, objectBytes) });
     this.known.add(idxFile);
   }
   /** Opens the packs not seen yet; returns whether there were any. */
@@ -55561,20 +55579,22 @@ async function fetchRef(repo, options2) {
     throw new WharfError("INVALID_INPUT", `"${options2.ref}" is not a ref to fetch`, { hint: "name a full ref such as refs/pull/7/head" });
   }
   const local = `refs/wharf/fetched/${options2.ref.slice("refs/".length)}`;
-  const auth2 = options2.token ? ["-c", `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${options2.token}`).toString("base64")}`] : [];
+  const held = Number(process.env.GIT_CONFIG_COUNT) || 0;
+  const auth2 = options2.token ? { GIT_CONFIG_COUNT: String(held + 1), [`GIT_CONFIG_KEY_${held}`]: "http.extraheader", [`GIT_CONFIG_VALUE_${held}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${options2.token}`).toString("base64")}` } : {};
   const shallow = options2.depth !== void 0 && fs7.existsSync(path5.join(repo.dir, ".git", "shallow"));
   const depth = shallow ? [options2.depth === 0 ? "--unshallow" : `--depth=${options2.depth}`] : [];
-  await git2(repo.dir, [...auth2, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", ...depth, options2.remote, `+${options2.ref}:${local}`], options2.timeoutMs ?? 3e5);
+  await git2(repo.dir, ["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", ...depth, options2.remote, `+${options2.ref}:${local}`], options2.timeoutMs ?? 3e5, auth2);
   return (await git2(repo.dir, ["rev-parse", "--verify", `${local}^{commit}`], 3e4)).trim();
 }
-function git2(cwd, args, timeout) {
+var redact = (text2) => text2.replace(/AUTHORIZATION: basic \S+/gi, "AUTHORIZATION: ***");
+function git2(cwd, args, timeout, extraEnv = {}) {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", ...extraEnv };
     execFile("git", args, { cwd, env, timeout, maxBuffer: 16 * 1024 * 1024 }, (error2, stdout, stderr) => {
       if (!error2) return resolve(stdout);
       const what = args.find((a) => a === "fetch" || a === "rev-parse") ?? "git";
       reject(
-        new WharfError("REMOTE", `git ${what} in ${cwd} failed: ${String(stderr).replace(/AUTHORIZATION: basic \S+/g, "AUTHORIZATION: ***").trim() || error2.message}`, {
+        new WharfError("REMOTE", `git ${what} in ${cwd} failed: ${redact(String(stderr)).trim() || redact(error2.message)}`, {
           hint: "check that the remote is reachable and the ref exists (a closed pull request may have no head to fetch)"
         })
       );
@@ -55664,11 +55684,36 @@ function stableJson(value) {
 `;
 }
 function sortKeys(value) {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((k2) => [k2, sortKeys(value[k2])]));
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    let copy;
+    for (let i2 = 0; i2 < value.length; i2++) {
+      const item = value[i2];
+      const sorted = sortKeys(item);
+      if (sorted !== item) (copy ??= value.slice())[i2] = sorted;
+    }
+    return copy ?? value;
   }
-  return value;
+  const object = value;
+  const keys = Object.keys(object);
+  let inOrder = true;
+  for (let i2 = 1; i2 < keys.length && inOrder; i2++) inOrder = keys[i2 - 1] < keys[i2];
+  let values;
+  for (let i2 = 0; i2 < keys.length; i2++) {
+    const item = object[keys[i2]];
+    const sorted = sortKeys(item);
+    if (sorted !== item) (values ??= keys.map((k2) => object[k2]))[i2] = sorted;
+  }
+  if (inOrder && !values) return value;
+  const order = keys.map((_2, i2) => i2);
+  if (!inOrder) order.sort((a, b3) => keys[a] < keys[b3] ? -1 : 1);
+  const out = {};
+  for (const i2 of order) {
+    const item = values ? values[i2] : object[keys[i2]];
+    if (keys[i2] === "__proto__") Object.defineProperty(out, "__proto__", { value: item, enumerable: true, writable: true, configurable: true });
+    else out[keys[i2]] = item;
+  }
+  return out;
 }
 
 // src/core/release-assets.ts
@@ -56160,42 +56205,60 @@ function runVersionFields(record, downloadUrl2) {
     sha256: artifact.sha256,
     download_url: downloadUrl2,
     ...record.wit_url ? { wit_url: record.wit_url } : {},
-    dependencies: record.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional })),
+    dependencies: record.dependencies.map((d) => ({ name: d.name, optional: d.optional, version: d.req })),
     targets: record.targets,
     ...record.repository ? { repository: record.repository } : {},
     published_at: unixSeconds(record.published_at),
     kind: record.kind
   };
 }
+var MARKUP = /[<>&]/g;
+var MARKUP_ESCAPES = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
+function inert(json) {
+  return json.search(MARKUP) < 0 ? json : json.replace(MARKUP, (c) => MARKUP_ESCAPES[c]);
+}
 function renderVersionDoc(site, pkg, entry, commit) {
   const record = entry.record;
   const report3 = reportSummary(site, entry.reports);
-  return stableJson({
-    ...runVersionFields(record, downloadUrl(site, record, primaryArtifact(record))),
+  const run3 = runVersionFields(record, downloadUrl(site, record, primaryArtifact(record)));
+  return inert(stableJson({
+    artifacts: record.artifacts.map((a) => ({ download_url: downloadUrl(site, record, a), name: a.name, sha256: a.sha256, size: a.size, target: a.target })),
+    commit,
+    ...record.crate ? { crate: { cksum: record.crate.cksum, name: record.crate.name } } : {},
+    dependencies: run3.dependencies,
+    description: run3.description,
+    download_url: run3.download_url,
     ...record.homepage ? { homepage: record.homepage } : {},
     keywords: record.keywords ?? [],
-    publisher: record.publisher.login,
-    yanked: Boolean(entry.yank),
-    ...entry.yank ? { yank: { reason: entry.yank.notice.reason, yanked_at: unixSeconds(entry.yank.notice.yanked_at), record: url(site, entry.yank.file.path) } } : {},
-    artifacts: record.artifacts.map((a) => ({ name: a.name, target: a.target, size: a.size, sha256: a.sha256, download_url: downloadUrl(site, record, a) })),
-    ...record.crate ? { crate: { name: record.crate.name, cksum: record.crate.cksum } } : {},
-    ...record.source ? { source: record.source } : {},
-    ...entry.wit ? { wit: entry.wit } : {},
-    ...report3 ? { report: report3 } : {},
-    record: url(site, entry.file.path),
+    kind: run3.kind,
+    ...run3.license ? { license: run3.license } : {},
+    name: run3.name,
     namespace: pkg.namespace,
-    commit
-  });
+    published_at: run3.published_at,
+    publisher: record.publisher.login,
+    record: url(site, entry.file.path),
+    ...report3 ? { report: report3 } : {},
+    ...run3.repository ? { repository: run3.repository } : {},
+    sha256: run3.sha256,
+    size: run3.size,
+    ...record.source ? { source: record.source } : {},
+    targets: run3.targets,
+    version: run3.version,
+    ...entry.wit ? { wit: entry.wit } : {},
+    ...run3.wit_url ? { wit_url: run3.wit_url } : {},
+    ...entry.yank ? { yank: { reason: entry.yank.notice.reason, record: url(site, entry.yank.file.path), yanked_at: unixSeconds(entry.yank.notice.yanked_at) } } : {},
+    yanked: Boolean(entry.yank)
+  }));
 }
 function renderVersionsDoc(pkg, commit) {
   const latest = pkg.versions[pkg.versions.length - 1];
   return stableJson({
+    commit,
+    kind: latest.record.kind,
+    latest: latestVersion(pkg),
     name: pkg.id,
     versions: pkg.versions.map((v2) => v2.version),
-    yanked: pkg.versions.filter((v2) => v2.yank).map((v2) => v2.version),
-    latest: latestVersion(pkg),
-    kind: latest.record.kind,
-    commit
+    yanked: pkg.versions.filter((v2) => v2.yank).map((v2) => v2.version)
   });
 }
 function searchEntry(pkg, commit) {
@@ -56203,17 +56266,17 @@ function searchEntry(pkg, commit) {
   const entry = pkg.versions.find((v2) => v2.version === latest) ?? pkg.versions[pkg.versions.length - 1];
   const record = entry.record;
   return {
-    name: pkg.id,
-    kind: record.kind,
-    description: record.description,
-    keywords: record.keywords ?? [],
-    latest,
-    versions: pkg.versions.length,
-    yanked: latest === null,
+    commit,
     ...record.crate ? { crate: record.crate.name } : {},
-    ...entry.wit?.imports.length ? { imports: entry.wit.imports } : {},
+    description: record.description,
     ...entry.wit?.exports.length ? { exports: entry.wit.exports } : {},
-    commit
+    ...entry.wit?.imports.length ? { imports: entry.wit.imports } : {},
+    keywords: record.keywords ?? [],
+    kind: record.kind,
+    latest,
+    name: pkg.id,
+    versions: pkg.versions.length,
+    yanked: latest === null
   };
 }
 function renderSearchShard(shard, entries, commit) {
@@ -59732,15 +59795,15 @@ async function fullBuild(ctx, out, reason, options2 = {}) {
         feedInfo.delete(event.path);
         const [sha256, fileSha, crate, deps] = info2;
         page.push({
-          seq: ++seq,
-          type: event.type,
-          name: event.id,
-          version: event.version,
           commit: chain.oids[event.commit],
-          time: timestamp(new Date(chain.times[event.commit] * 1e3)),
-          sha256,
           file: event.path,
-          file_sha256: fileSha
+          file_sha256: fileSha,
+          name: event.id,
+          seq: ++seq,
+          sha256,
+          time: timestamp(new Date(chain.times[event.commit] * 1e3)),
+          type: event.type,
+          version: event.version
         });
         if (event.type === "publish" && crate && !claims.has(crateKey(crate))) claims.set(crateKey(crate), { crate, package: event.id, commit: chain.oids[event.commit] });
         if (event.type === "publish") {
@@ -60011,15 +60074,15 @@ function feedEntries(events, chain, packages, first) {
     if (!file || file.path !== event.path) continue;
     const commit = chain[event.commit];
     entries.push({
-      seq: first + entries.length,
-      type: event.type,
-      name: event.id,
-      version: event.version,
       commit: commit.oid,
-      time: timestamp(new Date(commit.time * 1e3)),
-      sha256: primaryArtifact(entry.record).sha256,
       file: file.path,
-      file_sha256: sha256Hex(file.bytes)
+      file_sha256: sha256Hex(file.bytes),
+      name: event.id,
+      seq: first + entries.length,
+      sha256: primaryArtifact(entry.record).sha256,
+      time: timestamp(new Date(commit.time * 1e3)),
+      type: event.type,
+      version: event.version
     });
   }
   return entries;
@@ -71880,7 +71943,7 @@ async function judgePullRequest(options2) {
     const where = classifyPath(c.path);
     return where.kind === "record" && c.status === "added" ? [`${where.name}@${where.version}`] : [];
   });
-  return { accepted: findings.length === 0, base, merge: merge3, author: options2.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), packages };
+  return { accepted: findings.length === 0, base, merge: merge3, author: options2.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), teams: result.teams, packages };
 }
 
 // src/action/summary.ts
@@ -72098,6 +72161,10 @@ async function decide(env, listed) {
   const registry = await readRegistry(repo, judgement.base);
   const reasons = [];
   let verdict;
+  if (pr2.base.ref !== MAIN) {
+    verdict = "needs-maintainer";
+    reasons.push(`it targets ${pr2.base.ref}, not ${MAIN}: only pull requests to ${MAIN} are merged automatically`);
+  }
   const { files, truncated } = await github.pulls.listFiles(ctx.repo, pr2.number);
   const outside = files.filter((f2) => !f2.filename.startsWith("index/") || f2.previousFilename !== void 0 && !f2.previousFilename.startsWith("index/"));
   if (outside.length > 0 || truncated) {
@@ -72141,13 +72208,16 @@ async function decide(env, listed) {
     reasons.push(...judgement.waiting.map((w2) => w2.message));
   }
   if (!verdict) {
-    const merged = await mergeAt(env, pr2, judgement);
+    const tip = (await github.git.getRef(ctx.repo, `heads/${pr2.base.ref}`))?.sha;
+    const merged = tip === judgement.base ? await mergeAt(env, pr2, judgement) : void 0;
     if (merged) {
       verdict = "merged";
       reasons.push(`squash-merged as ${merged.slice(0, 12)}`);
     } else {
       verdict = "pending";
-      reasons.push("its head moved after it was judged; the next run judges the new head");
+      reasons.push(
+        tip === judgement.base ? "its head moved after it was judged; the next run judges the new head" : `${pr2.base.ref} moved to ${tip?.slice(0, 12) ?? "nothing"} after it was judged against ${judgement.base.slice(0, 12)}; the next run judges it against the new ${pr2.base.ref}`
+      );
     }
   }
   await report2(env, pr2, judgement, gates, decision(verdict, ...reasons));
@@ -72166,7 +72236,7 @@ async function readReports({ ctx, github, repo }, run3, judgement, registry, lab
 async function mergeAt({ inputs, ctx }, pr2, judgement) {
   const merger = createGitHub({ token: inputs.mergeToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
   const title = `${pr2.title} (#${pr2.number})`;
-  const message = withSubmitterTrailer(`Adds ${judgement.packages.join(", ") || `${judgement.changes.length} index file(s)`}, checked by wharf.`, judgement.author);
+  const message = withSubmitterTrailer(`Adds ${judgement.packages.join(", ") || `${judgement.changes.length} index file(s)`}, checked by wharf.`, judgement.author, judgement.teams);
   try {
     return (await merger.pulls.merge(ctx.repo, pr2.number, { expectedHeadSha: pr2.head.sha, method: "squash", title, message })).sha;
   } catch (e) {

@@ -11584,33 +11584,48 @@ var Inflater = class {
 
 // src/git/objects.ts
 var Recent = class {
-  constructor(size) {
+  constructor(size, budget = Infinity, weigh = () => 0) {
     this.size = size;
+    this.budget = budget;
+    this.weigh = weigh;
   }
   size;
+  budget;
+  weigh;
   map = /* @__PURE__ */ new Map();
-  order = [];
-  next = 0;
+  queue = [];
+  head = 0;
+  weight = 0;
   get(key) {
     return this.map.get(key);
   }
+  /** What the entries kept weigh together. */
+  get weighs() {
+    return this.weight;
+  }
   set(key, value) {
-    if (this.map.has(key)) {
-      this.map.set(key, value);
-      return;
-    }
-    if (this.order.length < this.size) this.order.push(key);
-    else {
-      this.map.delete(this.order[this.next]);
-      this.order[this.next] = key;
-      this.next = (this.next + 1) % this.size;
-    }
+    const weight = this.weigh(value);
+    if (weight > this.budget) return;
+    const old = this.map.get(key);
+    if (old === void 0) this.queue.push(key);
+    else this.weight -= this.weigh(old);
     this.map.set(key, value);
+    this.weight += weight;
+    while (this.map.size > this.size || this.weight > this.budget) {
+      const oldest = this.queue[this.head++];
+      this.weight -= this.weigh(this.map.get(oldest));
+      this.map.delete(oldest);
+    }
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
   clear() {
     this.map.clear();
-    this.order.length = 0;
-    this.next = 0;
+    this.queue = [];
+    this.head = 0;
+    this.weight = 0;
   }
 };
 var headerOf = (type, size) => `${type} ${size}\0`;
@@ -11628,6 +11643,9 @@ var INTERPOLATIONS = 3;
 var OBJECTS = 4096;
 var TREES = 4096;
 var BASES = 2048;
+var CACHE_BYTES = 128 * 1024 * 1024;
+var ENTRY_BYTES = 160;
+var objectBytes = (object) => object.framed?.length ?? object.data.length;
 var LOOSE_HEADER_MAX = 32;
 var inflatable = (deflated) => deflated * 1032 + 64;
 var corruptHint = { hint: "the repo may be corrupt or tampered with: run git fsck" };
@@ -11694,7 +11712,7 @@ function openPack(idxFile, bulk, window) {
     const fanout = parseFanout(idxFile, readAt(idxFd, 0, OID_START));
     fd = fs.openSync(file, "r");
     const size = fs.fstatSync(fd).size;
-    const pack = { file, fd, idxFd, size, count: fanout[255], fanout, window, bases: new Recent(BASES) };
+    const pack = { file, fd, idxFd, size, count: fanout[255], fanout, window, bases: new Recent(BASES, CACHE_BYTES, objectBytes) };
     if (bulk && size <= MAX_PACK_IN_MEMORY) {
       pack.idx = readShared(idxFile, fs.fstatSync(idxFd).size);
       checkIndexLength(idxFile, pack.idx, pack.count);
@@ -11886,8 +11904,8 @@ var ObjectReader = class _ObjectReader {
   objectsDir;
   packs = [];
   known = /* @__PURE__ */ new Set();
-  cache = new Recent(OBJECTS);
-  trees = new Recent(TREES);
+  cache = new Recent(OBJECTS, CACHE_BYTES, objectBytes);
+  trees = new Recent(TREES, CACHE_BYTES, (entries) => entries.length * ENTRY_BYTES);
   /** Trees looked into once without parsing them: a second look parses them. */
   glanced = new Recent(TREES);
   inflater = new Inflater();
@@ -11940,7 +11958,7 @@ var ObjectReader = class _ObjectReader {
     const fanout = parseFanout(idxFile, idx);
     checkIndexLength(idxFile, idx, fanout[255]);
     const starts = new Uint32Array(shared.starts);
-    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES) });
+    this.packs.push({ file: shared.file, fd: -1, idxFd: -1, size: bytes.length, count: fanout[255], fanout, window: this.window, idx, starts, bytes, bases: new Recent(BASES, CACHE_BYTES, objectBytes) });
     this.known.add(idxFile);
   }
   /** Opens the packs not seen yet; returns whether there were any. */
@@ -12263,11 +12281,36 @@ function stableJson(value) {
 `;
 }
 function sortKeys(value) {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    let copy;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      const sorted = sortKeys(item);
+      if (sorted !== item) (copy ??= value.slice())[i] = sorted;
+    }
+    return copy ?? value;
   }
-  return value;
+  const object = value;
+  const keys = Object.keys(object);
+  let inOrder = true;
+  for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1] < keys[i];
+  let values;
+  for (let i = 0; i < keys.length; i++) {
+    const item = object[keys[i]];
+    const sorted = sortKeys(item);
+    if (sorted !== item) (values ??= keys.map((k) => object[k]))[i] = sorted;
+  }
+  if (inOrder && !values) return value;
+  const order = keys.map((_, i) => i);
+  if (!inOrder) order.sort((a, b) => keys[a] < keys[b] ? -1 : 1);
+  const out = {};
+  for (const i of order) {
+    const item = values ? values[i] : object[keys[i]];
+    if (keys[i] === "__proto__") Object.defineProperty(out, "__proto__", { value: item, enumerable: true, writable: true, configurable: true });
+    else out[keys[i]] = item;
+  }
+  return out;
 }
 
 // src/core/release-assets.ts
@@ -12499,42 +12542,60 @@ function runVersionFields(record, downloadUrl2) {
     sha256: artifact.sha256,
     download_url: downloadUrl2,
     ...record.wit_url ? { wit_url: record.wit_url } : {},
-    dependencies: record.dependencies.map((d) => ({ name: d.name, version: d.req, optional: d.optional })),
+    dependencies: record.dependencies.map((d) => ({ name: d.name, optional: d.optional, version: d.req })),
     targets: record.targets,
     ...record.repository ? { repository: record.repository } : {},
     published_at: unixSeconds(record.published_at),
     kind: record.kind
   };
 }
+var MARKUP = /[<>&]/g;
+var MARKUP_ESCAPES = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
+function inert(json) {
+  return json.search(MARKUP) < 0 ? json : json.replace(MARKUP, (c) => MARKUP_ESCAPES[c]);
+}
 function renderVersionDoc(site, pkg, entry, commit) {
   const record = entry.record;
   const report = reportSummary(site, entry.reports);
-  return stableJson({
-    ...runVersionFields(record, downloadUrl(site, record, primaryArtifact(record))),
+  const run = runVersionFields(record, downloadUrl(site, record, primaryArtifact(record)));
+  return inert(stableJson({
+    artifacts: record.artifacts.map((a) => ({ download_url: downloadUrl(site, record, a), name: a.name, sha256: a.sha256, size: a.size, target: a.target })),
+    commit,
+    ...record.crate ? { crate: { cksum: record.crate.cksum, name: record.crate.name } } : {},
+    dependencies: run.dependencies,
+    description: run.description,
+    download_url: run.download_url,
     ...record.homepage ? { homepage: record.homepage } : {},
     keywords: record.keywords ?? [],
-    publisher: record.publisher.login,
-    yanked: Boolean(entry.yank),
-    ...entry.yank ? { yank: { reason: entry.yank.notice.reason, yanked_at: unixSeconds(entry.yank.notice.yanked_at), record: url(site, entry.yank.file.path) } } : {},
-    artifacts: record.artifacts.map((a) => ({ name: a.name, target: a.target, size: a.size, sha256: a.sha256, download_url: downloadUrl(site, record, a) })),
-    ...record.crate ? { crate: { name: record.crate.name, cksum: record.crate.cksum } } : {},
-    ...record.source ? { source: record.source } : {},
-    ...entry.wit ? { wit: entry.wit } : {},
-    ...report ? { report } : {},
-    record: url(site, entry.file.path),
+    kind: run.kind,
+    ...run.license ? { license: run.license } : {},
+    name: run.name,
     namespace: pkg.namespace,
-    commit
-  });
+    published_at: run.published_at,
+    publisher: record.publisher.login,
+    record: url(site, entry.file.path),
+    ...report ? { report } : {},
+    ...run.repository ? { repository: run.repository } : {},
+    sha256: run.sha256,
+    size: run.size,
+    ...record.source ? { source: record.source } : {},
+    targets: run.targets,
+    version: run.version,
+    ...entry.wit ? { wit: entry.wit } : {},
+    ...run.wit_url ? { wit_url: run.wit_url } : {},
+    ...entry.yank ? { yank: { reason: entry.yank.notice.reason, record: url(site, entry.yank.file.path), yanked_at: unixSeconds(entry.yank.notice.yanked_at) } } : {},
+    yanked: Boolean(entry.yank)
+  }));
 }
 function renderVersionsDoc(pkg, commit) {
   const latest = pkg.versions[pkg.versions.length - 1];
   return stableJson({
+    commit,
+    kind: latest.record.kind,
+    latest: latestVersion(pkg),
     name: pkg.id,
     versions: pkg.versions.map((v) => v.version),
-    yanked: pkg.versions.filter((v) => v.yank).map((v) => v.version),
-    latest: latestVersion(pkg),
-    kind: latest.record.kind,
-    commit
+    yanked: pkg.versions.filter((v) => v.yank).map((v) => v.version)
   });
 }
 function searchEntry(pkg, commit) {
@@ -12542,17 +12603,17 @@ function searchEntry(pkg, commit) {
   const entry = pkg.versions.find((v) => v.version === latest) ?? pkg.versions[pkg.versions.length - 1];
   const record = entry.record;
   return {
-    name: pkg.id,
-    kind: record.kind,
-    description: record.description,
-    keywords: record.keywords ?? [],
-    latest,
-    versions: pkg.versions.length,
-    yanked: latest === null,
+    commit,
     ...record.crate ? { crate: record.crate.name } : {},
-    ...entry.wit?.imports.length ? { imports: entry.wit.imports } : {},
+    description: record.description,
     ...entry.wit?.exports.length ? { exports: entry.wit.exports } : {},
-    commit
+    ...entry.wit?.imports.length ? { imports: entry.wit.imports } : {},
+    keywords: record.keywords ?? [],
+    kind: record.kind,
+    latest,
+    name: pkg.id,
+    versions: pkg.versions.length,
+    yanked: latest === null
   };
 }
 var ENTRY_SEPARATOR = Buffer.from(",\n");

@@ -24,6 +24,8 @@ export interface Judgement {
   waiting: Finding[]
   /** `@org/team` owners whose membership could not be read with the token given. */
   unconfirmedTeams: string[]
+  /** The owning teams the author was found to belong to: the merge commit records them (Wharf-Submitter-Team), as audit reads them. */
+  teams: string[]
   /** `namespace:name@version` of each version the pull request adds. */
   packages: string[]
 }
@@ -85,5 +87,5 @@ export async function judgePullRequest(options: JudgeOptions): Promise<Judgement
     const where = classifyPath(c.path)
     return where.kind === 'record' && c.status === 'added' ? [`${where.name}@${where.version}`] : []
   })
-  return { accepted: findings.length === 0, base, merge, author: options.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), packages }
+  return { accepted: findings.length === 0, base, merge, author: options.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), teams: result.teams, packages }
 }

@@ -12,7 +12,7 @@ import { readRegistry } from '../check/index.js'
 import { WharfError } from '../core/errors.js'
 import { withSubmitterTrailer } from '../core/submitter.js'
 import { isOwner, type RegistryFile } from '../core/types.js'
-import { openRepo, type Repo } from '../git/index.js'
+import { MAIN, openRepo, type Repo } from '../git/index.js'
 import { createGitHub, GitHubErrorCode, type GitHub, type PullRequest, type WorkflowRun } from '../github/index.js'
 import { blockingGates, combineReports, evaluateGates, planLegs, readRunReports, type GateResult } from '../review/index.js'
 import type { RunnerContext } from './context.js'
@@ -119,6 +119,10 @@ async function decide(env: Env, listed: PullRequest): Promise<Decision> {
   const reasons: string[] = []
   let verdict: Verdict | undefined
 
+  if (pr.base.ref !== MAIN) {
+    verdict = 'needs-maintainer'
+    reasons.push(`it targets ${pr.base.ref}, not ${MAIN}: only pull requests to ${MAIN} are merged automatically`)
+  }
   const { files, truncated } = await github.pulls.listFiles(ctx.repo, pr.number)
   const outside = files.filter((f) => !f.filename.startsWith('index/') || (f.previousFilename !== undefined && !f.previousFilename.startsWith('index/')))
   if (outside.length > 0 || truncated) {
@@ -165,13 +169,21 @@ async function decide(env: Env, listed: PullRequest): Promise<Decision> {
   }
 
   if (!verdict) {
-    const merged = await mergeAt(env, pr, judgement)
+    // GitHub's merge call pins the head it merges, not the base it merges onto, and GitHub recomputes a test merge some
+    // time after its base moves: a pull request judged against an older main (before another one changed a namespace's
+    // keys or owners) is judged again, not merged onto the new one.
+    const tip = (await github.git.getRef(ctx.repo, `heads/${pr.base.ref}`))?.sha
+    const merged = tip === judgement.base ? await mergeAt(env, pr, judgement) : undefined
     if (merged) {
       verdict = 'merged'
       reasons.push(`squash-merged as ${merged.slice(0, 12)}`)
     } else {
       verdict = 'pending'
-      reasons.push('its head moved after it was judged; the next run judges the new head')
+      reasons.push(
+        tip === judgement.base
+          ? 'its head moved after it was judged; the next run judges the new head'
+          : `${pr.base.ref} moved to ${tip?.slice(0, 12) ?? 'nothing'} after it was judged against ${judgement.base.slice(0, 12)}; the next run judges it against the new ${pr.base.ref}`,
+      )
     }
   }
   await report(env, pr, judgement, gates, decision(verdict, ...reasons))
@@ -194,7 +206,7 @@ async function readReports({ ctx, github, repo }: Env, run: WorkflowRun, judgeme
 async function mergeAt({ inputs, ctx }: Env, pr: PullRequest, judgement: Judgement): Promise<string | undefined> {
   const merger = createGitHub({ token: inputs.mergeToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: 'wharf-action' })
   const title = `${pr.title} (#${pr.number})`
-  const message = withSubmitterTrailer(`Adds ${judgement.packages.join(', ') || `${judgement.changes.length} index file(s)`}, checked by wharf.`, judgement.author)
+  const message = withSubmitterTrailer(`Adds ${judgement.packages.join(', ') || `${judgement.changes.length} index file(s)`}, checked by wharf.`, judgement.author, judgement.teams)
   try {
     return (await merger.pulls.merge(ctx.repo, pr.number, { expectedHeadSha: pr.head.sha, method: 'squash', title, message })).sha
   } catch (e) {

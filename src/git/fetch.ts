@@ -28,22 +28,28 @@ export async function fetchRef(repo: Repo, options: FetchRefOptions): Promise<st
     throw new WharfError('INVALID_INPUT', `"${options.ref}" is not a ref to fetch`, { hint: 'name a full ref such as refs/pull/7/head' })
   }
   const local = `refs/wharf/fetched/${options.ref.slice('refs/'.length)}`
-  const auth = options.token ? ['-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}`] : []
+  // The credential goes to git through its environment, never its arguments: a failed command's message lists those.
+  const held = Number(process.env.GIT_CONFIG_COUNT) || 0
+  const auth: NodeJS.ProcessEnv = options.token
+    ? { GIT_CONFIG_COUNT: String(held + 1), [`GIT_CONFIG_KEY_${held}`]: 'http.extraheader', [`GIT_CONFIG_VALUE_${held}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}` }
+    : {}
   const shallow = options.depth !== undefined && fs.existsSync(path.join(repo.dir, '.git', 'shallow'))
   const depth = shallow ? [options.depth === 0 ? '--unshallow' : `--depth=${options.depth}`] : []
-  await git(repo.dir, [...auth, 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', ...depth, options.remote, `+${options.ref}:${local}`], options.timeoutMs ?? 300_000)
+  await git(repo.dir, ['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', ...depth, options.remote, `+${options.ref}:${local}`], options.timeoutMs ?? 300_000, auth)
   return (await git(repo.dir, ['rev-parse', '--verify', `${local}^{commit}`], 30_000)).trim()
 }
 
-function git(cwd: string, args: string[], timeout: number): Promise<string> {
+const redact = (text: string) => text.replace(/AUTHORIZATION: basic \S+/gi, 'AUTHORIZATION: ***')
+
+function git(cwd: string, args: string[], timeout: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     // No prompt for credentials, and no hooks or filters configured by anything fetched.
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' }
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', ...extraEnv }
     execFile('git', args, { cwd, env, timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) return resolve(stdout)
       const what = args.find((a) => a === 'fetch' || a === 'rev-parse') ?? 'git'
       reject(
-        new WharfError('REMOTE', `git ${what} in ${cwd} failed: ${String(stderr).replace(/AUTHORIZATION: basic \S+/g, 'AUTHORIZATION: ***').trim() || error.message}`, {
+        new WharfError('REMOTE', `git ${what} in ${cwd} failed: ${redact(String(stderr)).trim() || redact(error.message)}`, {
           hint: 'check that the remote is reachable and the ref exists (a closed pull request may have no head to fetch)',
         }),
       )

@@ -96,6 +96,10 @@ on:
   schedule:
     - cron: '17 * * * *'
 permissions: {}
+# One merge run at a time: each judges against main as it finds it, and merges onto that main only.
+concurrency:
+  group: merge
+  cancel-in-progress: false
 jobs:
   merge:
     runs-on: ubuntu-24.04

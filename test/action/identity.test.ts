@@ -6,8 +6,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RULES, runCheck } from '../../src/check/index.js'
-import { MAIN } from '../../src/git/index.js'
-import { teamResolver } from '../../src/action/judge.js'
+import { MAIN, resolveCommit } from '../../src/git/index.js'
+import { judgePullRequest, teamResolver } from '../../src/action/judge.js'
+import { withSubmitterTrailer } from '../../src/core/submitter.js'
 import { createTestIndex, type TestIndex } from '../helpers/index-repo.js'
 import { client, useEmulator } from '../github/helpers.js'
 
@@ -61,5 +62,25 @@ describe('team owners through the team-membership API', () => {
   })
   it('names the team as unconfirmed when the token may not read teams, and does not accept', async () => {
     expect(await judge('bob', { contents: 'read' })).toEqual({ rules: [RULES.notOwner], unconfirmed: ['@acme-org/devs'] })
+  })
+
+  it("judging a pull request names the teams it was accepted through, for the merge commit's trailer", async () => {
+    // The test merge GitHub keeps for pull request 7: main and the proposal's head.
+    const main = await resolveCommit(idx.repo, MAIN)
+    const merge = idx.git('commit-tree', `${head}^{tree}`, '-p', main, '-p', head, '-m', 'Merge').trim()
+    idx.git('update-ref', 'refs/pull/7/merge', merge)
+    const judgement = await judgePullRequest({
+      repo: idx.repo,
+      remote: idx.dir,
+      token: 'unused-for-a-local-remote',
+      number: 7,
+      headSha: head,
+      author: { login: 'bob' },
+      submittedAt: new Date(),
+      now: new Date(),
+      teams: client(ctx.emu, ctx.emu.mintToken({ permissions: { members: 'read' } })),
+    })
+    expect(judgement).toMatchObject({ accepted: true, base: main, teams: ['@acme-org/devs'], unconfirmedTeams: [] })
+    expect(withSubmitterTrailer('Adds acme:calc@1.2.0', judgement.author, judgement.teams)).toMatch(/\nWharf-Submitter-Team: @acme-org\/devs\n?$/)
   })
 })

@@ -127,6 +127,28 @@ describe('the index workflows on the emulator', () => {
     expect((await pull(n)).merged).toBe(true)
   }, 360_000)
 
+  it('judges again, and does not merge, a pull request whose test merge is of an older main', async () => {
+    const record = fx.record('1.5.0')
+    const n = await openPull('alice', 'calc-1.5.0', { [record.path]: record.content })
+    expect((await rest(ctx.emu, adminToken(), 'POST', `/repos/${REPO}/issues/${n}/labels`, { labels: ['wharf: blocked'] })).status).toBe(200)
+    await runner.drain()
+    expect((await pull(n)).merged).toBe(false)
+    // main moves; GitHub recomputes a pull request's test merge some time after: until then, the one of the old main stands.
+    const dir = ctx.emu.requireRepo(REPO).dir
+    const stale = (await git(dir, 'rev-parse', `refs/pull/${n}/merge`)).trim()
+    const oldMain = (await git(dir, 'rev-parse', 'refs/heads/main')).trim()
+    await pushBranch(await fx.clone(adminToken()), 'main', { 'NOTES.md': 'main moved\n' }, 'Move main')
+    await git(dir, 'update-ref', `refs/pull/${n}/merge`, stale)
+    expect((await rest(ctx.emu, adminToken(), 'DELETE', `/repos/${REPO}/issues/${n}/labels/${encodeURIComponent('wharf: blocked')}`)).status).toBe(200)
+    await runner.schedule()
+    expect((await pull(n)).merged).toBe(false)
+    expect(await comment(n)).toMatch(new RegExp(`main moved to [0-9a-f]{12} after it was judged against ${oldMain.slice(0, 12)}; the next run judges it against the new main`))
+    // Once the test merge is of the new main, the next run merges it.
+    await ctx.emu.refreshTestMerge(ctx.emu.requireRepo(REPO).pulls.get(n)!)
+    await runner.schedule()
+    expect((await pull(n)).merged).toBe(true)
+  }, 360_000)
+
   it('stops an unmet quality gate, naming its measured value, and merges once a maintainer waives it', async () => {
     const record = fx.record('2.0.0', 'calc', component('x'.repeat(80)))
     const n = await openPull('alice', 'calc-2.0.0', { [record.path]: record.content })

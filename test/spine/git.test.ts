@@ -5,10 +5,12 @@
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { diffCommits, initRepo, listDir, readFileAt, walkFiles, writeCommitWith, type FileWrite } from '../../src/git/index.js'
+import { diffCommits, fetchRef, initRepo, listDir, readFileAt, walkFiles, writeCommitWith, type FileWrite } from '../../src/git/index.js'
 import { Recent } from '../../src/git/objects.js'
 import { tempDir } from '../helpers/index-repo.js'
 
@@ -144,5 +146,31 @@ describe("the object reader's caches (Recent)", () => {
     const recent = new Recent<number, string>(3)
     for (let i = 0; i < 5000; i++) recent.set(i, `v${i}`)
     expect([4996, 4997, 4998, 4999].map((k) => recent.get(k))).toEqual([undefined, 'v4997', 'v4998', 'v4999'])
+  })
+})
+
+describe('fetchRef and its credential', () => {
+  it('sends the token as GitHub checkout does, and never puts it in an error, even one without stderr', async () => {
+    const seen: (string | undefined)[] = []
+    const server = http.createServer((req, res) => {
+      seen.push(req.headers.authorization)
+      res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const repo = await initRepo(await tempDir('wharf-fetch-'))
+    const secret = Buffer.from('x-access-token:s3cret-token').toString('base64')
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/index.git`
+      const refused = await fetchRef(repo, { remote: url, ref: 'refs/pull/1/merge', token: 's3cret-token' }).catch((e: Error) => e)
+      expect(seen[0]).toBe(`basic ${secret}`)
+      expect(String(refused)).not.toContain(secret)
+      // Killed by its timeout, git says nothing on stderr: the message is the command line, which must not hold it either.
+      const killed = await fetchRef(repo, { remote: url, ref: 'refs/pull/1/merge', token: 's3cret-token', timeoutMs: 1 }).catch((e: Error) => e)
+      expect(killed).toBeInstanceOf(Error)
+      expect(String(killed)).not.toContain(secret)
+      expect(String(killed)).not.toContain('s3cret-token')
+    } finally {
+      server.close()
+    }
   })
 })
