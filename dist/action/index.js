@@ -71948,7 +71948,7 @@ async function judgePullRequest(options2) {
 
 // src/action/summary.ts
 function cell2(text2) {
-  return text2.replace(/[\u0000-\u001f\u007f]/g, " ").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]).replace(/[\\`*_[\]|~!#]/g, (c) => `\\${c}`);
+  return text2.replace(/[\u0000-\u001f\u007f]/g, " ").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]).replace(/[\\`*_[\]|~!#]/g, (c) => `\\${c}`).replace(/(?<![\w.+-])@|(?<![\w.-])www(?=\.)|:(?=\/\/)/gi, (m2) => `${m2}​`);
 }
 var code2 = (text2) => `<code>${cell2(text2)}</code>`;
 function findingsTable(findings) {

@@ -7,12 +7,19 @@ import type { Finding } from '../check/index.js'
 import type { GateResult } from '../review/index.js'
 import type { Judgement } from './judge.js'
 
-/** Text safe in a Markdown table cell: no HTML, no cell breaks, no formatting. */
+/**
+ * Text safe in a Markdown table cell: no HTML, no cell breaks, no
+ * formatting, and nothing GitHub turns into a link or a notification by
+ * itself (`@login`, `www.host`, `scheme://`): a zero-width space follows
+ * such an `@` (not the one of `acme:calc@1.0.0`), `www` and colon, which
+ * changes nothing a person reads.
+ */
 export function cell(text: string): string {
   return text
     .replace(/[\u0000-\u001f\u007f]/g, ' ')
     .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
     .replace(/[\\`*_[\]|~!#]/g, (c) => `\\${c}`)
+    .replace(/(?<![\w.+-])@|(?<![\w.-])www(?=\.)|:(?=\/\/)/gi, (m) => `${m}\u200b`)
 }
 
 const code = (text: string) => `<code>${cell(text)}</code>`
