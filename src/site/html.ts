@@ -97,11 +97,16 @@ function checkUrl(url: string): string | undefined {
   return parsed.href
 }
 
-/** A link to an outside URL when it is safe, else the URL as plain text. */
+/**
+ * A link to an outside URL when it is safe, else the URL as plain text. The
+ * link reads as where it goes (the parsed URL: `github.com%2Eevil.example`
+ * reads `github.com.evil.example`, a look-alike host its punycode), not as
+ * the publisher spelled it.
+ */
 export function externalLink(url: string | undefined, text?: string): Html {
   const safe = safeUrl(url)
   if (!safe) return html`<span class="mono">${url ?? ''}</span>`
-  return html`<a href="${safe}" rel="nofollow noopener">${text ?? url}</a>`
+  return html`<a href="${safe}" rel="nofollow noopener">${text ?? safe}</a>`
 }
 
 /** Shortens text a publisher or a build controls, so one field cannot make a page huge. */

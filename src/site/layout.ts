@@ -57,7 +57,7 @@ function shellOf(path: string, current: PageOptions['current'], name: string): S
     top: html`<header class="top">
 <a class="brand" href="${to(HOME)}">${name}</a>
 <nav aria-label="Site">${nav(HOME, 'Search', 'home')} ${nav(NAMESPACES, 'Namespaces', 'namespaces')} ${nav(PUBLISH, 'Publish', 'publish')}</nav>
-${current === 'home' ? '' : html`<form class="quick" role="search" action="${to(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
+${current === 'home' ? '' : html`<form class="quick" role="search" aria-label="Quick search" action="${to(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
     end: html`
 </main>

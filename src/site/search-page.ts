@@ -26,7 +26,7 @@ export function renderSearchPage(context: PageContext, query: string, hits: Sear
   const pages = Math.max(1, Math.ceil(total / PER_PAGE))
   const nav = (p: number, label: string) => html`<a href="${`./browse?q=${encodeURIComponent(query)}&page=${p}`}">${label}</a>`
   const main = html`<h1>Search</h1>
-<form id="browse" role="search" action="./browse">
+<form id="browse" role="search" aria-label="Search packages" action="./browse">
 <label for="browse-q">Search packages</label>
 <div class="searchbox"><input id="browse-q" name="q" type="search" value="${query}"><button type="submit">Search</button></div>
 </form>

@@ -10,9 +10,10 @@ import path from 'node:path'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildApi } from '../../src/api/index.js'
-import { CONTENT_SECURITY_POLICY, siteRenderer } from '../../src/site/index.js'
+import { CONTENT_SECURITY_POLICY, renderSearchPage, siteRenderer } from '../../src/site/index.js'
+import type { RegistryFile } from '../../src/core/types.js'
 import { targetBadge, versionBadge } from '../../src/site/badges.js'
-import { escapeHtml, html, isCanonicalWebUrl, safeUrl } from '../../src/site/html.js'
+import { escapeHtml, externalLink, html, isCanonicalWebUrl, safeUrl } from '../../src/site/html.js'
 import { linkTo } from '../../src/site/paths.js'
 import { readMatrix } from '../../src/site/report.js'
 import { readTree } from '../fixtures/api/tree.js'
@@ -50,6 +51,14 @@ describe('escaping', () => {
     [undefined, undefined],
   ])('links %j as %j', (input, expected) => {
     expect(safeUrl(input)).toBe(expected)
+  })
+
+  it.each([
+    ['https://github.com%2Eevil.example/acme/calc', 'https://github.com.evil.example/acme/calc'],
+    ['https://\u0430pple.com/acme/calc', 'https://xn--pple-43d.com/acme/calc'],
+    ['https://example.com/ns0/pkg0', 'https://example.com/ns0/pkg0'],
+  ])('a link to %j reads as where it goes', (input, shown) => {
+    expect(externalLink(input).text).toBe(`<a href="${shown}" rel="nofollow noopener">${shown}</a>`)
   })
 })
 
@@ -193,6 +202,18 @@ describe('every page of a build', () => {
   })
 
   const pages = () => [...files].filter(([f]) => f.endsWith('.html')).map(([f, b]) => [f, b.toString('utf8')] as const)
+
+  it('names every search landmark, and no two of a page alike (the server\'s /browse page too)', () => {
+    const registry = JSON.parse(files.get('index/registry.json')!.toString('utf8')) as RegistryFile
+    const browse = renderSearchPage({ baseUrl: 'https://registry.example', registry }, 'calc', [], 0, 1)
+    for (const [file, text] of [...pages(), ['browse', browse] as const]) {
+      const forms = [...text.matchAll(/<form\b[^>]*role="search"[^>]*>/g)].map((m) => /aria-label="([^"]+)"/.exec(m[0])?.[1])
+      if (forms.length < 2) continue
+      expect(forms.every(Boolean), file).toBe(true)
+      expect(new Set(forms).size, file).toBe(forms.length)
+    }
+    expect([...browse.matchAll(/role="search"/g)]).toHaveLength(2)
+  })
 
   it('writes the home page, a page per package, version and namespace, and badges', () => {
     const names = [...files.keys()].filter((f) => /\.(html|svg|css|js)$/.test(f) && !f.startsWith('index/')).sort()
