@@ -132,6 +132,7 @@ export function guardedFetch(allowLoopback: boolean): Fetch {
         url,
         {
           signal: init?.signal ?? undefined,
+          headers: Object.fromEntries(new Headers(init?.headers).entries()),
           lookup: ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) =>
             options.all ? done(null, [chosen]) : done(null, chosen.address, chosen.family)) as unknown as net.LookupFunction,
         },

@@ -140,6 +140,8 @@ export function createHttp(options: HttpOptions = {}): Http {
       try {
         res = await fetchImpl(current, { redirect: 'manual', signal, headers })
       } catch (e) {
+        // A fetch that refuses the address (guardedFetch) is no network trouble: asking again changes nothing.
+        if (e instanceof WharfError && e.code === 'FETCH_REFUSED') throw e
         throw new Transient(signal.aborted ? `no answer within ${timeoutMs} ms` : networkReason(e))
       }
       const location = res.headers.get('location')

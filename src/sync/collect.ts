@@ -13,7 +13,7 @@
  */
 import { createHttp, fetchVerified, openReader, parseNamespaceFile, readFeed, readFeedFile, urlFor, verifyRecord, type Cache, type FetchLike, type RegistryReader } from '../client/index.js'
 import { PATHS, type FeedEntry } from '../api/index.js'
-import { artifactFormatProblem, urlProblem } from '../check/index.js'
+import { artifactFormatProblem, guardedFetch, urlProblem } from '../check/index.js'
 import { PAYLOAD_TYPES, verifyDocument } from '../core/dsse.js'
 import { isWharfError, WharfError, type WharfCode } from '../core/errors.js'
 import { SHA256_HEX } from '../core/hash.js'
@@ -129,7 +129,9 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
   const allowLoopback = registry.policy.urls.allow_http_loopback
   const refused = urlProblem(peer.url, allowLoopback)
   if (refused) throw new WharfError('FETCH_REFUSED', refused, { hint: 'serve the peer over https (plain http is allowed to loopback hosts when policy.urls.allow_http_loopback is set)' })
-  const http = createHttp({ ...(options.fetch ? { fetch: options.fetch } : {}), timeoutMs: registry.policy.limits.fetch_timeout_ms })
+  // Every byte the peer names is fetched as check fetches an artifact: from public addresses only (loopback as the policy
+  // says), each redirect too, whatever a record's URL or a host's Location points at.
+  const http = createHttp({ fetch: options.fetch ?? guardedFetch(allowLoopback), timeoutMs: registry.policy.limits.fetch_timeout_ms })
   const state: PeerState | undefined = await view.peerState(peer.name)
   const from = state?.cursor ?? 0
 

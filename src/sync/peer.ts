@@ -11,7 +11,7 @@
 import path from 'node:path'
 import { createHttp, openCache, openReader, urlFor, type FetchLike } from '../client/index.js'
 import { PATHS } from '../api/index.js'
-import { readRegistry, urlProblem } from '../check/index.js'
+import { guardedFetch, readRegistry, urlProblem } from '../check/index.js'
 import { WharfError, isWharfError } from '../core/errors.js'
 import { keyId, parsePublicKey } from '../core/keys.js'
 import { namespacePath, REGISTRY_PATH } from '../core/layout.js'
@@ -48,8 +48,8 @@ export interface AddPeerResult extends Proposal {
 const ID = /^[0-9a-f]{16}$/
 
 /** The unrevoked keys the peer's config.json lists. */
-async function peerKeys(url: string, fetch: FetchLike | undefined): Promise<Peer['key'][]> {
-  const answer = await createHttp(fetch ? { fetch } : {}).get(urlFor(url, PATHS.config), { maxBytes: 1024 * 1024 })
+async function peerKeys(url: string, fetch: FetchLike): Promise<Peer['key'][]> {
+  const answer = await createHttp({ fetch }).get(urlFor(url, PATHS.config), { maxBytes: 1024 * 1024 })
   const bad = (why: string) => new WharfError('UNTRUSTED_REGISTRY', `${urlFor(url, PATHS.config)} ${why}`, { hint: 'is URL the root of a wharf registry (the output of `wharf build-api`, or a `wharf serve`)?' })
   if (answer.status !== 200 || !answer.bytes) throw bad(`answered HTTP ${answer.status}`)
   let config: { schema?: unknown; keys?: { public_key?: unknown; revoked?: unknown }[] }
@@ -113,10 +113,12 @@ export async function addPeer(options: AddPeerOptions): Promise<AddPeerResult> {
     if (other) throw new WharfError('CONFLICT', `namespace "${ns}" is already delegated to peer "${other.name}"`, { hint: `a namespace has exactly one authority: remove it from peer ${other.name} first` })
   }
 
-  const key = chooseKey(await peerKeys(url, options.fetch), options.key, url)
+  // From public addresses only (loopback as the policy says), redirects too, as sync reads the peer.
+  const fetch = options.fetch ?? guardedFetch(registry.policy.urls.allow_http_loopback)
+  const key = chooseKey(await peerKeys(url, fetch), options.key, url)
   // The peer must serve a snapshot its key signs now, or every sync would fail.
   try {
-    await openReader({ url, keys: [key], http: createHttp(options.fetch ? { fetch: options.fetch } : {}), cache: openCache(path.join(repo.dir, SYNC_DIR, 'cache')), ...(options.now ? { now: options.now } : {}) })
+    await openReader({ url, keys: [key], http: createHttp({ fetch }), cache: openCache(path.join(repo.dir, SYNC_DIR, 'cache')), ...(options.now ? { now: options.now } : {}) })
   } catch (e) {
     if (!isWharfError(e)) throw e
     throw new WharfError(e.code, `peer ${url}: ${e.message}`, { hint: `nothing was proposed; ${e.hint ?? 'check the URL'}` })

@@ -7,6 +7,8 @@
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditIndex } from '../../src/audit/index.js'
@@ -245,6 +247,41 @@ describe('wharf sync', () => {
     expect(await readFileAt(b.repo, MAIN, 'index/packages/acme/calc/1.1.0.yank.json')).toBeDefined()
     await expectConsistent()
   })
+})
+
+describe('what a peer names is fetched from public addresses only', () => {
+  it("refuses a record's URL that redirects to 0.0.0.0 (this machine), and takes the peer's copy instead", async () => {
+    const hits: string[] = []
+    const inside = http.createServer((req, res) => {
+      hits.push(req.url ?? '')
+      res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => inside.listen(0, '127.0.0.1', resolve))
+    const redirector = http.createServer((_req, res) => res.writeHead(302, { location: `http://0.0.0.0:${(inside.address() as AddressInfo).port}/metadata` }).end())
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/calc.wasm`
+      const record = await signedRecord(a.idx, { name: 'acme:redirected', version: '1.0.0', bytes: component('redirected'), url, key: a.keys.acme!.key })
+      await forceOnA([recordFile(record) as { path: string; content: string }])
+      await a.rebuild()
+      // The record's URL is asked (loopback, as this registry's policy allows); the address it redirects to never is.
+      const first = await sync()
+      expect(first.skipped.find((s) => s.name === 'acme:redirected')?.reason).toMatch(/0\.0\.0\.0 resolves to 0\.0\.0\.0, an unspecified address; artifacts are fetched from public addresses only/)
+      expect(hits).toEqual([])
+      // The peer's own copy, once its host serves it, is taken instead.
+      const sha = record.artifacts[0]!.sha256
+      fs.mkdirSync(path.join(a.tree(), 'artifacts/sha256'), { recursive: true })
+      fs.copyFileSync(artifactPath(a.idx.dir, sha), path.join(a.tree(), 'artifacts/sha256', sha))
+      const second = await sync()
+      expect(names(second.added)).toEqual(['acme:redirected@1.0.0'])
+      expect(hits).toEqual([])
+      expect(fs.existsSync(artifactPath(b.dir, sha))).toBe(true)
+      await expectConsistent()
+    } finally {
+      inside.close()
+      redirector.close()
+    }
+  }, 120_000)
 })
 
 describe('planSync, for a caller that commits another way', () => {
