@@ -19,6 +19,7 @@ import { isWharfError, WharfError, type WharfCode } from '../core/errors.js'
 import { SHA256_HEX } from '../core/hash.js'
 import { classifyPath, namespacePath } from '../core/layout.js'
 import { parsePublicKey, keyId } from '../core/keys.js'
+import { parseStrictJson } from '../core/json.js'
 import { schemaErrors } from '../core/schemas.js'
 import type { NamespaceFile, Peer, PeerState, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
 import type { Staging } from './staging.js'
@@ -158,7 +159,12 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
     if (!p) {
       p = reader.read(namespacePath(ns)).then((bytes) => {
         if (!bytes) throw new WharfError('MISSING_FILE', `peer "${peer.name}" has no ${namespacePath(ns)}`, { hint: 'the peer lists versions of a namespace it holds no keys for; tell its operators' })
-        return parseNamespaceFile(bytes, ns, namespacePath(ns))
+        const file = namespacePath(ns)
+        const namespace = parseNamespaceFile(admissible(bytes, file), ns, file)
+        // The import writes it with this peer as its authority: it must be a namespace file this registry's check accepts.
+        const problems = schemaErrors('namespace', { ...namespace, authority: peer.name })
+        if (problems.length) throw new WharfError('INVALID_RECORD', `${file} does not match schemas/namespace.schema.json here: ${problems.slice(0, 3).join('; ')}`)
+        return namespace
       })
       peerNamespaces.set(ns, p)
     }
@@ -177,7 +183,7 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
     }
     try {
       const namespace = await namespaceAtPeer(ns)
-      const bytes = await readFeedFile(reader, entry)
+      const bytes = admissible(await readFeedFile(reader, entry), entry.file)
       if (entry.type === 'yank') return { kind: 'yank', entry, notice: verifyYank(bytes, entry, namespace), namespace }
       const record = verifyRecord(bytes, entry, namespace, entry.file)
       const problems = schemaErrors('record', record)
@@ -189,6 +195,20 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
       if (!isWharfError(e) || PEER_DOWN.has(e.code)) throw e
       return { kind: 'skipped', entry, reason: e.message, code: e.code, retry: true }
     }
+  }
+
+  /**
+   * The bytes of an index file the import would commit, when this registry's
+   * check would take them: within policy.limits.max_file_bytes and JSON that
+   * reads one way (parseStrictJson). A file check would refuse is this
+   * entry's skip, not the refusal of the whole import.
+   */
+  function admissible(bytes: Buffer, file: string): Buffer {
+    const limit = registry.policy.limits.max_file_bytes
+    if (bytes.length > limit) throw new WharfError('TOO_LARGE', `${file} is ${bytes.length} bytes, over this registry's ${limit}-byte limit`, { hint: 'raise policy.limits.max_file_bytes to import it' })
+    const strict = parseStrictJson(bytes.toString('utf8'))
+    if (!strict.ok) throw new WharfError('INVALID_RECORD', `${file}: ${strict.message}`)
+    return bytes
   }
 
   const items: Item[] = []

@@ -284,6 +284,58 @@ describe('what a peer names is fetched from public addresses only', () => {
   }, 120_000)
 })
 
+describe("what this registry's own check would refuse", () => {
+  it('skips a record over this registry\'s size limit, imports the honest version beside it, and takes it once the limit allows', async () => {
+    const registry = (await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!
+    const limit = async (max: number) => {
+      const next = { ...registry, policy: { ...registry.policy, limits: { ...registry.policy.limits, max_file_bytes: max } } }
+      const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson(next) }], message: withSubmitterTrailer('Policy', { login: 'admin' }), author: { login: 'admin' } })
+      await setBranch(b.repo, MAIN, head)
+    }
+    await a.release('acme:small', '1.0.0', { rebuild: false })
+    const large = await signedRecord(a.idx, { name: 'acme:large', version: '1.0.0', bytes: component('large'), key: a.keys.acme!.key, description: 'x'.repeat(990) })
+    await forceOnA([recordFile(large) as { path: string; content: string }])
+    await a.rebuild()
+    await limit(1500)
+    try {
+      const first = await sync()
+      expect(first.failed).toEqual([])
+      expect(names(first.added)).toEqual(['acme:small@1.0.0'])
+      expect(first.skipped.find((e) => e.name === 'acme:large')).toMatchObject({ code: 'TOO_LARGE', retry: true, reason: expect.stringMatching(/acme\/large\/1\.0\.0\.json is \d+ bytes, over this registry's 1500-byte limit/) })
+    } finally {
+      await limit(registry.policy.limits.max_file_bytes)
+    }
+    expect(names((await sync()).added)).toEqual(['acme:large@1.0.0'])
+    await expectConsistent()
+  }, 120_000)
+
+  it("skips the versions of a namespace whose file is over this registry's limit, and imports them once the limit allows", async () => {
+    const registry = (await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!
+    const limit = async (max: number) => {
+      const next = { ...registry, policy: { ...registry.policy, limits: { ...registry.policy.limits, max_file_bytes: max } } }
+      const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson(next) }], message: withSubmitterTrailer('Policy', { login: 'admin' }), author: { login: 'admin' } })
+      await setBranch(b.repo, MAIN, head)
+    }
+    // Many owners make a large namespace file: valid everywhere, but over a small limit.
+    const acme = JSON.parse(Buffer.from((await readFileAt(a.idx.repo, MAIN, namespacePath('acme')))!).toString('utf8')) as NamespaceFile
+    const owners = [...acme.owners, ...Array.from({ length: 60 }, (_, i) => ({ login: `owner-${i}` }))]
+    await forceOnA([{ path: namespacePath('acme'), content: stableJson({ ...acme, owners }) }])
+    await a.release('acme:later', '1.0.0')
+    await limit(1500)
+    try {
+      const first = await sync()
+      expect(first.failed).toEqual([])
+      expect(first.added).toEqual([])
+      expect(first.skipped.find((e) => e.name === 'acme:later')).toMatchObject({ code: 'TOO_LARGE', retry: true, reason: expect.stringMatching(/index\/namespaces\/acme\.json is \d+ bytes, over this registry's 1500-byte limit/) })
+    } finally {
+      await limit(registry.policy.limits.max_file_bytes)
+    }
+    expect(names((await sync()).added)).toEqual(['acme:later@1.0.0'])
+    expect((await readJsonAt<NamespaceFile>(b.repo, MAIN, namespacePath('acme')))!.owners).toHaveLength(owners.length)
+    await expectConsistent()
+  }, 120_000)
+})
+
 describe('planSync, for a caller that commits another way', () => {
   it('returns the import as files, verified artifacts and a report, and leaves the index and store alone', async () => {
     const record = await a.release('acme:planned', '1.0.0')
