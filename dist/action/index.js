@@ -60596,7 +60596,7 @@ function checkUrl(url2) {
 function externalLink(url2, text2) {
   const safe = safeUrl(url2);
   if (!safe) return html`<span class="mono">${url2 ?? ""}</span>`;
-  return html`<a href="${safe}" rel="nofollow noopener">${text2 ?? url2}</a>`;
+  return html`<a href="${safe}" rel="nofollow noopener">${text2 ?? safe}</a>`;
 }
 function clip(text2, max2) {
   return text2.length <= max2 ? text2 : `${text2.slice(0, max2 - 1)}…`;
@@ -60655,7 +60655,7 @@ function shellOf(path24, current, name) {
     top: html`<header class="top">
 <a class="brand" href="${to3(HOME)}">${name}</a>
 <nav aria-label="Site">${nav(HOME, "Search", "home")} ${nav(NAMESPACES, "Namespaces", "namespaces")} ${nav(PUBLISH, "Publish", "publish")}</nav>
-${current === "home" ? "" : html`<form class="quick" role="search" action="${to3(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
+${current === "home" ? "" : html`<form class="quick" role="search" aria-label="Quick search" action="${to3(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
     end: html`
 </main>
@@ -62817,6 +62817,7 @@ function guardedFetch(allowLoopback) {
         url2,
         {
           signal: init?.signal ?? void 0,
+          headers: Object.fromEntries(new Headers(init?.headers).entries()),
           lookup: ((_host, options2, done) => options2.all ? done(null, [chosen]) : done(null, chosen.address, chosen.family))
         },
         (res) => {

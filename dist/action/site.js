@@ -11103,7 +11103,7 @@ function checkUrl(url2) {
 function externalLink(url2, text) {
   const safe = safeUrl(url2);
   if (!safe) return html`<span class="mono">${url2 ?? ""}</span>`;
-  return html`<a href="${safe}" rel="nofollow noopener">${text ?? url2}</a>`;
+  return html`<a href="${safe}" rel="nofollow noopener">${text ?? safe}</a>`;
 }
 function clip(text, max) {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -11162,7 +11162,7 @@ function shellOf(path5, current, name) {
     top: html`<header class="top">
 <a class="brand" href="${to2(HOME)}">${name}</a>
 <nav aria-label="Site">${nav(HOME, "Search", "home")} ${nav(NAMESPACES, "Namespaces", "namespaces")} ${nav(PUBLISH, "Publish", "publish")}</nav>
-${current === "home" ? "" : html`<form class="quick" role="search" action="${to2(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
+${current === "home" ? "" : html`<form class="quick" role="search" aria-label="Quick search" action="${to2(HOME)}"><label for="quick-q" class="visually-hidden">Search packages</label><input id="quick-q" name="q" type="search" placeholder="Search packages"><button type="submit">Search</button></form>`}
 </header>`,
     end: html`
 </main>
@@ -16873,7 +16873,7 @@ function renderSearchPage(context, query, hits, total, page) {
   const pages = Math.max(1, Math.ceil(total / PER_PAGE));
   const nav = (p, label) => html`<a href="${`./browse?q=${encodeURIComponent(query)}&page=${p}`}">${label}</a>`;
   const main = html`<h1>Search</h1>
-<form id="browse" role="search" action="./browse">
+<form id="browse" role="search" aria-label="Search packages" action="./browse">
 <label for="browse-q">Search packages</label>
 <div class="searchbox"><input id="browse-q" name="q" type="search" value="${query}"><button type="submit">Search</button></div>
 </form>
