@@ -117,10 +117,12 @@ describe('wharf serve as a federation peer', () => {
     const count = async () => (await json<{ data: { version_count: number } }>(fetch(`${b.url}/registry`))).data.version_count
     const before = await count()
     const res = await syncNow()
-    const body = await json<{ status: string; error: string }>(res)
+    const body = await json<{ status: string; error: string; data: { added: unknown[]; failed: { peer: string; code: string }[] } }>(res)
     expect(res.status, JSON.stringify(body)).toBe(502)
     expect(body.status).toBe('error')
     expect(body.error).toMatch(/peer "a" \(http:\/\/127\.0\.0\.1:\d+\): cannot reach/)
+    // The whole report comes with it: what other peers imported, and each failure.
+    expect(body.data).toMatchObject({ added: [], failed: [{ peer: 'a', code: 'UNREACHABLE' }] })
     expect(await count()).toBe(before)
     expect((await auditIndex(b.registry.repo)).violations).toEqual([])
     expect(await orphans(b.registry.repo)).toEqual([])

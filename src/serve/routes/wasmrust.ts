@@ -4,13 +4,13 @@
  * queued `wharf test` run and its report), `/registry`, `/registry/sync`.
  * Answers keep that API's envelope: {status, data, error, pagination}.
  */
-import { isWharfCode, WharfError } from '../../core/errors.js'
+import { isWharfCode, statusFor, WharfError } from '../../core/errors.js'
 import { parseTargets } from '../../matrix/index.js'
 import type { PackageEntry } from '../catalog.js'
 import { fieldError, readJson, sendJson } from '../http.js'
 import type { CargoPublishMetadata } from '../requests.js'
 import type { Registry } from '../registry.js'
-import { claimPrefix, type Route, type RouteRequest } from '../router.js'
+import { claimPrefix, errorAnswer, type Route, type RouteRequest } from '../router.js'
 import { createTestJobs } from '../wasmrust.js'
 
 const JSON_LIMIT = 1024 * 1024
@@ -197,7 +197,11 @@ export function wasmRustRoutes(registry: Registry, maxUploadBytes: number): Rout
         const options = await syncOptions(request)
         const result = await registry.sync(options)
         const failure = result.failed[0]
-        if (failure) throw new WharfError(isWharfCode(failure.code) ? failure.code : 'REMOTE', `peer ${failure.peer}: ${failure.error}`, { hint: failure.hint ?? 'try again later' })
+        if (failure) {
+          const error = new WharfError(isWharfCode(failure.code) ? failure.code : 'REMOTE', `peer ${failure.peer}: ${failure.error}`, { hint: failure.hint ?? 'try again later' })
+          // The other peers' imports are committed already: the answer carries them, as the CLI reports them beside the failure.
+          return sendJson(request.res, statusFor(error), { ...errorAnswer('wasmrust', error), data: result })
+        }
         if (result.conflicts.length > 0 && !options.allowConflicts) {
           // The versions here stay; the answer carries both signed records of each conflict.
           return sendJson(request.res, 409, { status: 'error', data: result, error: `${result.conflicts.length} conflict(s): the versions here stay; nothing was imported from the peer with a conflict`, code: 'CONFLICT', pagination: null })
