@@ -133,6 +133,8 @@ export function guardedFetch(allowLoopback: boolean): Fetch {
         {
           signal: init?.signal ?? undefined,
           headers: Object.fromEntries(new Headers(init?.headers).entries()),
+          // A connection of its own, closed after the answer: a kept-alive socket would hold a CLI's process open.
+          agent: false,
           lookup: ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) =>
             options.all ? done(null, [chosen]) : done(null, chosen.address, chosen.family)) as unknown as net.LookupFunction,
         },

@@ -285,13 +285,16 @@ describe('what a peer names is fetched from public addresses only', () => {
 })
 
 describe("what this registry's own check would refuse", () => {
+  /** Sets B's policy.limits.max_file_bytes, by a maintainer's commit past the gate. */
+  async function limit(max: number): Promise<void> {
+    const registry = (await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!
+    const next = { ...registry, policy: { ...registry.policy, limits: { ...registry.policy.limits, max_file_bytes: max } } }
+    const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson(next) }], message: withSubmitterTrailer('Policy', { login: 'admin' }), author: { login: 'admin' } })
+    await setBranch(b.repo, MAIN, head)
+  }
+
   it('skips a record over this registry\'s size limit, imports the honest version beside it, and takes it once the limit allows', async () => {
     const registry = (await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!
-    const limit = async (max: number) => {
-      const next = { ...registry, policy: { ...registry.policy, limits: { ...registry.policy.limits, max_file_bytes: max } } }
-      const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson(next) }], message: withSubmitterTrailer('Policy', { login: 'admin' }), author: { login: 'admin' } })
-      await setBranch(b.repo, MAIN, head)
-    }
     await a.release('acme:small', '1.0.0', { rebuild: false })
     const large = await signedRecord(a.idx, { name: 'acme:large', version: '1.0.0', bytes: component('large'), key: a.keys.acme!.key, description: 'x'.repeat(990) })
     await forceOnA([recordFile(large) as { path: string; content: string }])
@@ -311,11 +314,6 @@ describe("what this registry's own check would refuse", () => {
 
   it("skips the versions of a namespace whose file is over this registry's limit, and imports them once the limit allows", async () => {
     const registry = (await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!
-    const limit = async (max: number) => {
-      const next = { ...registry, policy: { ...registry.policy, limits: { ...registry.policy.limits, max_file_bytes: max } } }
-      const head = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson(next) }], message: withSubmitterTrailer('Policy', { login: 'admin' }), author: { login: 'admin' } })
-      await setBranch(b.repo, MAIN, head)
-    }
     // Many owners make a large namespace file: valid everywhere, but over a small limit.
     const acme = JSON.parse(Buffer.from((await readFileAt(a.idx.repo, MAIN, namespacePath('acme')))!).toString('utf8')) as NamespaceFile
     const owners = [...acme.owners, ...Array.from({ length: 60 }, (_, i) => ({ login: `owner-${i}` }))]

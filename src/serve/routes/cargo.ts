@@ -75,24 +75,18 @@ export function cargoRoutes(registry: Registry, maxUploadBytes: number): Route[]
         sendJson(res, 200, { users })
       },
     },
-    {
-      method: 'PUT',
-      pattern: '/api/v1/crates/:crate/owners',
-      envelope: 'cargo',
-      async handler({ req, params }) {
-        registry.auth.require(req.headers.authorization)
-        throw ownersChange(registry, params.crate!)
-      },
-    },
-    {
-      method: 'DELETE',
-      pattern: '/api/v1/crates/:crate/owners',
-      envelope: 'cargo',
-      async handler({ req, params }) {
-        registry.auth.require(req.headers.authorization)
-        throw ownersChange(registry, params.crate!)
-      },
-    },
+    // `cargo owner --add` and `--remove`.
+    ...(['PUT', 'DELETE'] as const).map(
+      (method): Route => ({
+        method,
+        pattern: '/api/v1/crates/:crate/owners',
+        envelope: 'cargo',
+        async handler({ req, params }) {
+          registry.auth.require(req.headers.authorization)
+          throw ownersChange(registry, params.crate!)
+        },
+      }),
+    ),
     {
       method: 'GET',
       pattern: '/api/v1/crates/:crate/:version/download',
