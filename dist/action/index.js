@@ -62818,6 +62818,8 @@ function guardedFetch(allowLoopback) {
         {
           signal: init?.signal ?? void 0,
           headers: Object.fromEntries(new Headers(init?.headers).entries()),
+          // A connection of its own, closed after the answer: a kept-alive socket would hold a CLI's process open.
+          agent: false,
           lookup: ((_host, options2, done) => options2.all ? done(null, [chosen]) : done(null, chosen.address, chosen.family))
         },
         (res) => {
