@@ -157,9 +157,9 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
   const namespaceAtPeer = (ns: string) => {
     let p = peerNamespaces.get(ns)
     if (!p) {
-      p = reader.read(namespacePath(ns)).then((bytes) => {
-        if (!bytes) throw new WharfError('MISSING_FILE', `peer "${peer.name}" has no ${namespacePath(ns)}`, { hint: 'the peer lists versions of a namespace it holds no keys for; tell its operators' })
-        const file = namespacePath(ns)
+      const file = namespacePath(ns)
+      p = reader.read(file).then((bytes) => {
+        if (!bytes) throw new WharfError('MISSING_FILE', `peer "${peer.name}" has no ${file}`, { hint: 'the peer lists versions of a namespace it holds no keys for; tell its operators' })
         const namespace = parseNamespaceFile(admissible(bytes, file), ns, file)
         // The import writes it with this peer as its authority: it must be a namespace file this registry's check accepts.
         const problems = schemaErrors('namespace', { ...namespace, authority: peer.name })
