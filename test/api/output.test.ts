@@ -20,6 +20,22 @@ function listed(writer: TreeWriter): string[] {
     .sort()
 }
 
+describe('TreeWriter.write', () => {
+  it('lists a string by the bytes the file holds, whatever the string holds', async () => {
+    const root = await tempDir()
+    const writer = new TreeWriter(root)
+    // A publisher's JSON may hold any code unit, a lone surrogate too: the file and the digest must encode it alike.
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom('\ud800', '\udfff', '\ud83d\udca5', 'é', '<'), fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit))), maxLength: 40 })
+    const written = fc.sample(text, { numRuns: 200, seed: 7 }).map((content, i) => ({ file: `p/${i}.html`, content, sha: writer.write(`p/${i}.html`, content) }))
+    const onDisk = new Map(written.map(({ file }) => [file, fs.readFileSync(path.join(root, file))]))
+    for (const { file, content, sha } of written) {
+      expect(onDisk.get(file)!.equals(Buffer.from(content)), file).toBe(true)
+      expect(sha, file).toBe(sha256Hex(onDisk.get(file)!))
+    }
+    expect(listed(writer)).toEqual(written.map(({ file }) => `${file}\t${sha256Hex(onDisk.get(file)!)}`).sort())
+  })
+})
+
 describe('TreeWriter.complete', () => {
   it('appends to a file begun unlisted, and lists only the whole file, by all its bytes', async () => {
     const root = await tempDir()
