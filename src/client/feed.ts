@@ -60,7 +60,7 @@ export async function readFeed(reader: RegistryReader, since = 0): Promise<{ ent
   return { entries, seq: head.seq }
 }
 
-/** The signed index file (record or yank notice) a feed entry names, verified by the digest the entry gives. */
-export function readFeedFile(reader: RegistryReader, entry: FeedEntry): Promise<Buffer> {
-  return reader.readByDigest(entry.file, { sha256: entry.file_sha256 }, `${entry.name}@${entry.version} (${entry.type})`)
+/** The signed index file (record or yank notice) a feed entry names, verified by the digest the entry gives (and no longer than `maxSize`). */
+export function readFeedFile(reader: RegistryReader, entry: FeedEntry, maxSize?: number): Promise<Buffer> {
+  return reader.readByDigest(entry.file, { sha256: entry.file_sha256, ...(maxSize === undefined ? {} : { maxSize }) }, `${entry.name}@${entry.version} (${entry.type})`)
 }

@@ -37,6 +37,8 @@ export interface ReaderOptions {
 export interface ExpectedBytes {
   sha256: string
   size?: number
+  /** At most this many bytes (a caller's own limit where the size is not known): a longer answer is not read to its end. */
+  maxSize?: number
 }
 
 export interface RegistryReader {
@@ -48,8 +50,8 @@ export interface RegistryReader {
   keys: readonly TrustedKey[]
   /** The sha256 the snapshot lists for `path`, or undefined when there is no such file. */
   digestOf(path: string): Promise<string | undefined>
-  /** A file of the output, verified against the snapshot; undefined when the snapshot lists no such file. */
-  read(path: string): Promise<Buffer | undefined>
+  /** A file of the output, verified against the snapshot (and no longer than `maxSize`); undefined when the snapshot lists no such file. */
+  read(path: string, maxSize?: number): Promise<Buffer | undefined>
   /**
    * A file that only grows at its end (a feed page), read as `read` reads it,
    * but when the cache holds the copy the previous snapshot listed, only the
@@ -174,14 +176,14 @@ export async function fetchVerified(options: FetchVerifiedOptions): Promise<Buff
   const { http, cache, expected, what } = options
   const expectedFrom = options.expectedFrom ?? 'the expected digest'
   const cached = await cache.get(expected.sha256)
-  if (cached && (expected.size === undefined || cached.length === expected.size)) return cached
+  if (cached && (expected.size === undefined || cached.length === expected.size) && !(cached.length > (expected.maxSize ?? Infinity))) return cached
   if (options.offline) {
     throw new WharfError('OFFLINE_MISSING', `${what} is not in the cache`, { hint: 'run the install once without --offline' })
   }
   const problems: Problem[] = []
   for (const url of options.urls) {
     try {
-      const answer = await http.get(url, { maxBytes: expected.size ?? 64 * 1024 * 1024, ...(options.onBytes ? { onBytes: options.onBytes } : {}) })
+      const answer = await http.get(url, { maxBytes: expected.size ?? expected.maxSize ?? 64 * 1024 * 1024, ...(options.onBytes ? { onBytes: options.onBytes } : {}) })
       if (answer.status !== 200 || !answer.bytes) throw new WharfError('MISSING_FILE', `${url} answered HTTP ${answer.status}`, { hint: 'the host lacks a file its snapshot lists; try a mirror' })
       const actual = sha256Hex(answer.bytes)
       if (actual !== expected.sha256 || (expected.size !== undefined && answer.bytes.length !== expected.size)) {
@@ -193,7 +195,9 @@ export async function fetchVerified(options: FetchVerifiedOptions): Promise<Buff
       return answer.bytes
     } catch (e) {
       if (!(e instanceof WharfError)) throw e
-      problems.push({ source: url, error: e.code === 'TOO_LARGE' ? mismatch(what, url, `(more than ${expected.size} bytes)`, expected.sha256, expectedFrom) : e })
+      // Over a known size, the answer is not the file; over a limit of the caller's, it may be, but is refused all the same.
+      const overSize = e.code === 'TOO_LARGE' && expected.size !== undefined
+      problems.push({ source: url, error: overSize ? mismatch(what, url, `(more than ${expected.size} bytes)`, expected.sha256, expectedFrom) : e })
     }
   }
   throw worst(problems, () => new WharfError('MISSING_FILE', `${what} is not served by any source`))
@@ -321,9 +325,9 @@ export async function openReader(options: ReaderOptions): Promise<RegistryReader
     snapshot,
     keys,
     digestOf: (path) => index.digestOf(path),
-    async read(path) {
+    async read(path, maxSize) {
       const digest = await index.digestOf(path)
-      return digest ? readByDigest(path, { sha256: digest }) : undefined
+      return digest ? readByDigest(path, { sha256: digest, ...(maxSize === undefined ? {} : { maxSize }) }) : undefined
     },
     async readAppended(path, kept) {
       const digest = await index.digestOf(path)

@@ -153,12 +153,20 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
   for (const entry of feed.entries) if (entry.seq > from || fresh.has(namespaceOf(String(entry.name)))) bySeq.set(entry.seq, entry)
   const entries = [...bySeq.values()].sort((a, b) => a.seq - b.seq)
 
+  // Index files are read no further than this registry's limit: a peer's file over it is never downloaded whole.
+  const limit = registry.policy.limits.max_file_bytes
+  const withinLimit = <T>(file: string, read: Promise<T>): Promise<T> =>
+    read.catch((e: unknown) => {
+      if (!isWharfError(e) || e.code !== 'TOO_LARGE') throw e
+      throw new WharfError('TOO_LARGE', `${file} is over this registry's ${limit}-byte limit`, { hint: 'raise policy.limits.max_file_bytes to import it' })
+    })
+
   const peerNamespaces = new Map<string, Promise<NamespaceFile>>()
   const namespaceAtPeer = (ns: string) => {
     let p = peerNamespaces.get(ns)
     if (!p) {
       const file = namespacePath(ns)
-      p = reader.read(file).then((bytes) => {
+      p = withinLimit(file, reader.read(file, limit)).then((bytes) => {
         if (!bytes) throw new WharfError('MISSING_FILE', `peer "${peer.name}" has no ${file}`, { hint: 'the peer lists versions of a namespace it holds no keys for; tell its operators' })
         const namespace = parseNamespaceFile(admissible(bytes, file), ns, file)
         // The import writes it with this peer as its authority: it must be a namespace file this registry's check accepts.
@@ -183,7 +191,7 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
     }
     try {
       const namespace = await namespaceAtPeer(ns)
-      const bytes = admissible(await readFeedFile(reader, entry), entry.file)
+      const bytes = admissible(await withinLimit(entry.file, readFeedFile(reader, entry, limit)), entry.file)
       if (entry.type === 'yank') return { kind: 'yank', entry, notice: verifyYank(bytes, entry, namespace), namespace }
       const record = verifyRecord(bytes, entry, namespace, entry.file)
       const problems = schemaErrors('record', record)
@@ -199,13 +207,11 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
 
   /**
    * The bytes of an index file the import would commit, when this registry's
-   * check would take them: within policy.limits.max_file_bytes and JSON that
-   * reads one way (parseStrictJson). A file check would refuse is this
-   * entry's skip, not the refusal of the whole import.
+   * check would take them: read within policy.limits.max_file_bytes
+   * (withinLimit), and JSON that reads one way (parseStrictJson). A file check
+   * would refuse is this entry's skip, not the refusal of the whole import.
    */
   function admissible(bytes: Buffer, file: string): Buffer {
-    const limit = registry.policy.limits.max_file_bytes
-    if (bytes.length > limit) throw new WharfError('TOO_LARGE', `${file} is ${bytes.length} bytes, over this registry's ${limit}-byte limit`, { hint: 'raise policy.limits.max_file_bytes to import it' })
     const strict = parseStrictJson(bytes.toString('utf8'))
     if (!strict.ok) throw new WharfError('INVALID_RECORD', `${file}: ${strict.message}`)
     return bytes

@@ -304,7 +304,7 @@ describe("what this registry's own check would refuse", () => {
       const first = await sync()
       expect(first.failed).toEqual([])
       expect(names(first.added)).toEqual(['acme:small@1.0.0'])
-      expect(first.skipped.find((e) => e.name === 'acme:large')).toMatchObject({ code: 'TOO_LARGE', retry: true, reason: expect.stringMatching(/acme\/large\/1\.0\.0\.json is \d+ bytes, over this registry's 1500-byte limit/) })
+      expect(first.skipped.find((e) => e.name === 'acme:large')).toMatchObject({ code: 'TOO_LARGE', retry: true, reason: expect.stringMatching(/acme\/large\/1\.0\.0\.json is over this registry's 1500-byte limit/) })
     } finally {
       await limit(registry.policy.limits.max_file_bytes)
     }
@@ -324,7 +324,7 @@ describe("what this registry's own check would refuse", () => {
       const first = await sync()
       expect(first.failed).toEqual([])
       expect(first.added).toEqual([])
-      expect(first.skipped.find((e) => e.name === 'acme:later')).toMatchObject({ code: 'TOO_LARGE', retry: true, reason: expect.stringMatching(/index\/namespaces\/acme\.json is \d+ bytes, over this registry's 1500-byte limit/) })
+      expect(first.skipped.find((e) => e.name === 'acme:later')).toMatchObject({ code: 'TOO_LARGE', retry: true, reason: expect.stringMatching(/index\/namespaces\/acme\.json is over this registry's 1500-byte limit/) })
     } finally {
       await limit(registry.policy.limits.max_file_bytes)
     }
