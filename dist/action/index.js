@@ -59230,9 +59230,8 @@ var TreeWriter = class {
   write(file, content, listed = !isSnapshotFile(file)) {
     const full2 = pathUnder(this.root, file);
     this.ensureDir(path7.dirname(full2));
-    const bytes = typeof content === "string" ? Buffer.from(content) : content;
-    fs10.writeFileSync(full2, bytes);
-    const sha = sha256Hex(bytes);
+    fs10.writeFileSync(full2, content);
+    const sha = sha256Hex(content);
     if (listed) this.note(file, sha);
     return sha;
   }
@@ -68626,6 +68625,19 @@ function createUsers(client) {
       const found = await attemptOptional(`looking up user ${login}`, () => octokit.rest.users.getByUsername({ username: login }));
       return found ? toAccount(found.data) ?? void 0 : void 0;
     },
+    /**
+     * The user this client's token acts for; undefined for a token that acts
+     * for no user (a GitHub App's installation token, a workflow's
+     * github.token), which GitHub refuses here with 403.
+     */
+    async authenticated() {
+      try {
+        return toAccount((await octokit.rest.users.getAuthenticated()).data) ?? void 0;
+      } catch (e) {
+        if (statusOf(e) === 403) return void 0;
+        return attempt("reading the account of the token", () => Promise.reject(e));
+      }
+    },
     /** The account with this numeric id (its current login, after any rename), or undefined. */
     async byId(id) {
       const found = await attemptOptional(`looking up user id ${id}`, () => octokit.request("GET /user/{account_id}", { account_id: id }));
@@ -72107,7 +72119,14 @@ var DEFAULT_BLOCKING_LABELS = ["wharf: blocked"];
 var COMMENT_MARKER = "merge";
 async function merge2(inputs, ctx) {
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
-  const env = { inputs, ctx, github, repo: openRepo(path18.resolve(ctx.workspace, inputs.index)) };
+  let commenter;
+  const env = {
+    inputs,
+    ctx,
+    github,
+    repo: openRepo(path18.resolve(ctx.workspace, inputs.index)),
+    commenter: () => commenter ??= github.users.authenticated().then((account) => account?.login)
+  };
   const pulls = await pullsToJudge(env);
   const decisions = [];
   const failures = [];
@@ -72247,7 +72266,7 @@ async function mergeAt({ inputs, ctx }, pr2, judgement) {
     throw e;
   }
 }
-async function report2({ ctx, github }, pr2, judgement, gates, decision) {
+async function report2({ ctx, github, commenter }, pr2, judgement, gates, decision) {
   const headline = {
     merged: "✅ Merged.",
     rejected: "❌ Not merged: the submission is rejected.",
@@ -72258,7 +72277,8 @@ async function report2({ ctx, github }, pr2, judgement, gates, decision) {
     "gates-unmet": "❌ Not merged: quality gates unmet."
   };
   const body = [`## wharf: ${headline[decision.verdict]}`, "", ...decision.reasons.map((r) => `- ${cell2(r)}`), "", judgementMarkdown(judgement), gatesMarkdown(gates)].join("\n");
-  await github.issues.upsertComment(ctx.repo, pr2.number, { marker: COMMENT_MARKER, body });
+  const author = await commenter();
+  await github.issues.upsertComment(ctx.repo, pr2.number, { marker: COMMENT_MARKER, body, ...author ? { author } : {} });
   if (decision.verdict === "pending") return;
   const wanted = STATUS_LABELS[decision.verdict];
   for (const label of pr2.labels) {

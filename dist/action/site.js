@@ -15103,9 +15103,8 @@ var TreeWriter = class {
   write(file, content, listed = !isSnapshotFile(file)) {
     const full = pathUnder(this.root, file);
     this.ensureDir(path4.dirname(full));
-    const bytes = typeof content === "string" ? Buffer.from(content) : content;
-    fs4.writeFileSync(full, bytes);
-    const sha = sha256Hex(bytes);
+    fs4.writeFileSync(full, content);
+    const sha = sha256Hex(content);
     if (listed) this.note(file, sha);
     return sha;
   }

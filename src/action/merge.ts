@@ -49,11 +49,20 @@ interface Env {
   ctx: RunnerContext
   github: GitHub
   repo: Repo
+  /** Whose comments merge edits: the token's user (a personal access token), else undefined (a bot's token). */
+  commenter: () => Promise<string | undefined>
 }
 
 export async function merge(inputs: Inputs, ctx: RunnerContext): Promise<void> {
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: 'wharf-action' })
-  const env: Env = { inputs, ctx, github, repo: openRepo(path.resolve(ctx.workspace, inputs.index)) }
+  let commenter: Promise<string | undefined> | undefined
+  const env: Env = {
+    inputs,
+    ctx,
+    github,
+    repo: openRepo(path.resolve(ctx.workspace, inputs.index)),
+    commenter: () => (commenter ??= github.users.authenticated().then((account) => account?.login)),
+  }
   const pulls = await pullsToJudge(env)
   const decisions: Decision[] = []
   const failures: string[] = []
@@ -216,7 +225,7 @@ async function mergeAt({ inputs, ctx }: Env, pr: PullRequest, judgement: Judgeme
 }
 
 /** The one comment merge keeps on the pull request, and its one status label. */
-async function report({ ctx, github }: Env, pr: PullRequest, judgement: Judgement, gates: GateResult[], decision: Decision): Promise<void> {
+async function report({ ctx, github, commenter }: Env, pr: PullRequest, judgement: Judgement, gates: GateResult[], decision: Decision): Promise<void> {
   const headline: Record<Verdict, string> = {
     merged: '✅ Merged.',
     rejected: '❌ Not merged: the submission is rejected.',
@@ -227,7 +236,8 @@ async function report({ ctx, github }: Env, pr: PullRequest, judgement: Judgemen
     'gates-unmet': '❌ Not merged: quality gates unmet.',
   }
   const body = [`## wharf: ${headline[decision.verdict]}`, '', ...decision.reasons.map((r) => `- ${cell(r)}`), '', judgementMarkdown(judgement), gatesMarkdown(gates)].join('\n')
-  await github.issues.upsertComment(ctx.repo, pr.number, { marker: COMMENT_MARKER, body })
+  const author = await commenter()
+  await github.issues.upsertComment(ctx.repo, pr.number, { marker: COMMENT_MARKER, body, ...(author ? { author } : {}) })
   if (decision.verdict === 'pending') return
   const wanted = STATUS_LABELS[decision.verdict]
   for (const label of pr.labels) {

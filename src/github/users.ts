@@ -1,6 +1,6 @@
 /** Accounts by login and by numeric id, team membership, and a user's permission on a repository. */
 import { params, type Client } from './client.js'
-import { attempt, attemptOptional } from './errors.js'
+import { attempt, attemptOptional, statusOf } from './errors.js'
 import { toAccount } from './pulls.js'
 import type { Account, RepoPermission, RepoRef } from './types.js'
 
@@ -11,6 +11,20 @@ export function createUsers(client: Client) {
     async byLogin(login: string): Promise<Account | undefined> {
       const found = await attemptOptional(`looking up user ${login}`, () => octokit.rest.users.getByUsername({ username: login }))
       return found ? (toAccount(found.data) ?? undefined) : undefined
+    },
+
+    /**
+     * The user this client's token acts for; undefined for a token that acts
+     * for no user (a GitHub App's installation token, a workflow's
+     * github.token), which GitHub refuses here with 403.
+     */
+    async authenticated(): Promise<Account | undefined> {
+      try {
+        return toAccount((await octokit.rest.users.getAuthenticated()).data) ?? undefined
+      } catch (e) {
+        if (statusOf(e) === 403) return undefined
+        return attempt('reading the account of the token', () => Promise.reject(e))
+      }
     },
 
     /** The account with this numeric id (its current login, after any rename), or undefined. */

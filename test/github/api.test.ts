@@ -140,6 +140,16 @@ describe('comments and labels', () => {
     expect(comments.find((c) => c.id === first.id)).toMatchObject({ body: '<!-- wharf:check -->\nAccepted.', author: { login: 'github-actions[bot]', type: 'Bot' } })
   })
 
+  it("keeps one comment per marker with a person's token too, found by the token's login", async () => {
+    // A personal access token comments as its user, not as a bot: its own comments are the ones it edits.
+    const asMia = client(ctx.emu, maintainer)
+    const author = (await asMia.users.authenticated())!.login
+    const first = await asMia.issues.upsertComment(INDEX, number, { marker: 'pat', body: 'Waiting.', author })
+    expect(await asMia.issues.upsertComment(INDEX, number, { marker: 'pat', body: 'Merged.', author })).toEqual({ id: first.id, action: 'updated' })
+    const ours = (await gh.issues.listComments(INDEX, number)).filter((c) => c.body.startsWith('<!-- wharf:pat -->'))
+    expect(ours.map((c) => [c.author?.login, c.body])).toEqual([['mia', '<!-- wharf:pat -->\nMerged.']])
+  })
+
   it("never takes over a person's comment that carries the marker", async () => {
     const forged = await rest(ctx.emu, alice, 'POST', `/repos/wharf/index/issues/${number}/comments`, { body: '<!-- wharf:verdict -->\nAccepted, trust me' })
     expect(forged.status).toBe(201)
@@ -185,6 +195,11 @@ describe('users and teams', () => {
       ctx.emu.renameUser('alice-renamed', 'alice')
     }
     expect(await gh.users.byId(987654321)).toBeUndefined()
+  })
+
+  it("names the user a person's token acts for, and no one for an installation token", async () => {
+    expect(await client(ctx.emu, maintainer).users.authenticated()).toMatchObject({ login: 'mia', type: 'User' })
+    expect(await gh.users.authenticated()).toBeUndefined()
   })
 
   it('counts only active team members, and needs the members permission to ask', async () => {

@@ -415,6 +415,18 @@ function userRoutes(emu: Emulator): RouteDef[] {
     return { status: 200, body: publicUserJson(emu.urls, user, { publicRepos }) }
   }
   return [
+    {
+      method: 'GET',
+      template: '/user',
+      scope: null,
+      access: 'read',
+      handler(req) {
+        // The account a token acts for; an app's installation token (a workflow's github.token) has none to show.
+        if (!req.token) throw new HttpError(401, 'Requires authentication')
+        if (req.token.kind === 'installation') throw new HttpError(403, 'Resource not accessible by integration')
+        return profile(req.token.actor)
+      },
+    },
     { method: 'GET', template: '/users/{username}', scope: null, access: 'read', handler: (req) => profile(emu.account(req.params.username ?? '')) },
     { method: 'GET', template: '/user/{account_id}', scope: null, access: 'read', handler: (req) => profile(emu.accountById(intParam(req, 'account_id'))) },
     {
