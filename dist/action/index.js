@@ -63521,7 +63521,8 @@ async function runCheck(options2) {
   const from = await squashBase(repo, base, head);
   const findings = [];
   const teams = /* @__PURE__ */ new Set();
-  const result = (changes) => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), changes, findings });
+  const deferred = /* @__PURE__ */ new Set();
+  const result = (changes) => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), deferredTeams: [...deferred].sort(), changes, findings });
   const malformed = await malformedIn(repo, head, from);
   for (const { path: path24, problem } of malformed) {
     findings.push({
@@ -63562,15 +63563,20 @@ async function runCheck(options2) {
     async owns(owners) {
       if (isOwner(owners, author)) return true;
       if (!options2.isTeamMember) return false;
+      const unreadable = [];
       for (const team of ownerTeams(owners)) {
         let member = memberships.get(team);
         if (!member) memberships.set(team, member = options2.isTeamMember(team, author.login));
-        if (await member) {
+        const answer = await member;
+        if (answer) {
           teams.add(team);
           return true;
         }
+        if (answer === void 0) unreadable.push(team);
       }
-      return false;
+      if (!options2.deferUnreadableTeams || unreadable.length === 0) return false;
+      for (const team of unreadable) deferred.add(team);
+      return true;
     },
     ownersHint(owners) {
       const names = owners.map((o) => "login" in o ? o.login : o.team).join(", ") || "none";
@@ -71926,7 +71932,7 @@ function teamResolver(github, unconfirmed) {
     } catch (e) {
       if (e instanceof WharfError && (e.code === GitHubErrorCode.Forbidden || e.code === GitHubErrorCode.Unauthorized)) {
         unconfirmed.add(team);
-        return false;
+        return void 0;
       }
       throw e;
     }
@@ -71950,7 +71956,8 @@ async function judgePullRequest(options2) {
     author: options2.author,
     submittedAt: options2.submittedAt,
     now: options2.now,
-    isTeamMember: teamResolver(options2.teams, unconfirmed)
+    isTeamMember: teamResolver(options2.teams, unconfirmed),
+    deferUnreadableTeams: options2.deferTeams === true
   });
   const findings = result.findings.filter((f2) => f2.rule !== RULES.waitingPeriod);
   const waiting = result.findings.filter((f2) => f2.rule === RULES.waitingPeriod);
@@ -71958,7 +71965,7 @@ async function judgePullRequest(options2) {
     const where = classifyPath(c.path);
     return where.kind === "record" && c.status === "added" ? [`${where.name}@${where.version}`] : [];
   });
-  return { accepted: findings.length === 0, base, merge: merge3, author: options2.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), teams: result.teams, packages };
+  return { accepted: findings.length === 0, base, merge: merge3, author: options2.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), deferredTeams: result.deferredTeams, teams: result.teams, packages };
 }
 
 // src/action/summary.ts
@@ -71981,9 +71988,16 @@ function judgementMarkdown(j2) {
   lines.push(j2.packages.length > 0 ? `Adds ${j2.packages.map(code2).join(", ")}, submitted by ${code2(who)}.` : `${j2.changes.length} changed file(s), submitted by ${code2(who)}.`, "");
   lines.push(...findingsTable(j2.findings));
   for (const w2 of j2.waiting) lines.push(`⏳ ${cell2(w2.message)}. ${cell2(w2.hint)}.`, "");
-  if (j2.unconfirmedTeams.length > 0) {
+  if (j2.deferredTeams.length > 0) {
     lines.push(
-      `⚠️ Ownership through ${j2.unconfirmedTeams.map(code2).join(", ")} could not be confirmed: the token may not read the organization's teams. Give the workflow a token with \`members: read\` (input \`team-token\`), or a maintainer confirms the membership and merges by hand.`,
+      `⏳ ${code2(j2.author.login)} is counted an owner through ${j2.deferredTeams.map(code2).join(", ")} here without confirmation: this workflow may not read the organization's teams. merge confirms the membership with its \`team-token\` before it merges; a maintainer who merges by hand confirms it first.`,
+      ""
+    );
+  }
+  const unconfirmed = j2.unconfirmedTeams.filter((t) => !j2.deferredTeams.includes(t));
+  if (unconfirmed.length > 0) {
+    lines.push(
+      `⚠️ Ownership through ${unconfirmed.map(code2).join(", ")} could not be confirmed: the token may not read the organization's teams. Give the workflow a token with \`members: read\` (input \`team-token\`), or a maintainer confirms the membership and merges by hand.`,
       ""
     );
   }
@@ -72014,7 +72028,7 @@ async function check(inputs, ctx) {
   const repo = openRepo(path16.resolve(ctx.workspace, inputs.index));
   const judgement = await group(
     `Checking pull request #${pr2.number} by ${pr2.author.login}`,
-    () => judgePullRequest({ repo, remote: "origin", token: inputs.token, number: pr2.number, headSha: pr2.headSha, author: pr2.author, submittedAt: pr2.createdAt, now: /* @__PURE__ */ new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }) })
+    () => judgePullRequest({ repo, remote: "origin", token: inputs.token, number: pr2.number, headSha: pr2.headSha, author: pr2.author, submittedAt: pr2.createdAt, now: /* @__PURE__ */ new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }), deferTeams: true })
   );
   const registry = await readRegistry(repo, judgement.base);
   const legs = judgement.accepted ? await planLegs(repo, judgement.merge, judgement.changes, registry.policy) : [];

@@ -24,7 +24,7 @@ export async function check(inputs: Inputs, ctx: RunnerContext): Promise<void> {
   }
   const repo = openRepo(path.resolve(ctx.workspace, inputs.index))
   const judgement = await core.group(`Checking pull request #${pr.number} by ${pr.author.login}`, () =>
-    judgePullRequest({ repo, remote: 'origin', token: inputs.token, number: pr.number, headSha: pr.headSha, author: pr.author, submittedAt: pr.createdAt, now: new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }) }),
+    judgePullRequest({ repo, remote: 'origin', token: inputs.token, number: pr.number, headSha: pr.headSha, author: pr.author, submittedAt: pr.createdAt, now: new Date(), teams: createGitHub({ token: inputs.teamToken ?? inputs.token, baseUrl: ctx.apiUrl, pace: false }), deferTeams: true }),
   )
   const registry = await readRegistry(repo, judgement.base)
   const legs = judgement.accepted ? await planLegs(repo, judgement.merge, judgement.changes, registry.policy) : []

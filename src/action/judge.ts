@@ -24,13 +24,15 @@ export interface Judgement {
   waiting: Finding[]
   /** `@org/team` owners whose membership could not be read with the token given. */
   unconfirmedTeams: string[]
+  /** Of those, the teams the author was counted an owner through, for merge to confirm (JudgeOptions.deferTeams). */
+  deferredTeams: string[]
   /** The owning teams the author was found to belong to: the merge commit records them (Wharf-Submitter-Team), as audit reads them. */
   teams: string[]
   /** `namespace:name@version` of each version the pull request adds. */
   packages: string[]
 }
 
-/** Team membership through GitHub; a team the token may not read is recorded as unconfirmed and counts as no. */
+/** Team membership through GitHub; a team the token may not read is recorded as unconfirmed, and its answer is undefined. */
 export function teamResolver(github: GitHub, unconfirmed: Set<string>): TeamResolver {
   return async (team, login) => {
     const m = /^@([^/]+)\/(.+)$/.exec(team)
@@ -40,7 +42,7 @@ export function teamResolver(github: GitHub, unconfirmed: Set<string>): TeamReso
     } catch (e) {
       if (e instanceof WharfError && (e.code === GitHubErrorCode.Forbidden || e.code === GitHubErrorCode.Unauthorized)) {
         unconfirmed.add(team)
-        return false
+        return undefined
       }
       throw e
     }
@@ -59,6 +61,12 @@ export interface JudgeOptions {
   submittedAt: Date
   now: Date
   teams: GitHub
+  /**
+   * Counts the author an owner through a team `teams` may not read, named in
+   * `deferredTeams`: validate's judgement, which holds no token that may read
+   * teams, leaves them to merge's, which judges again with its team token.
+   */
+  deferTeams?: boolean
 }
 
 export async function judgePullRequest(options: JudgeOptions): Promise<Judgement> {
@@ -80,6 +88,7 @@ export async function judgePullRequest(options: JudgeOptions): Promise<Judgement
     submittedAt: options.submittedAt,
     now: options.now,
     isTeamMember: teamResolver(options.teams, unconfirmed),
+    deferUnreadableTeams: options.deferTeams === true,
   })
   const findings = result.findings.filter((f) => f.rule !== RULES.waitingPeriod)
   const waiting = result.findings.filter((f) => f.rule === RULES.waitingPeriod)
@@ -87,5 +96,5 @@ export async function judgePullRequest(options: JudgeOptions): Promise<Judgement
     const where = classifyPath(c.path)
     return where.kind === 'record' && c.status === 'added' ? [`${where.name}@${where.version}`] : []
   })
-  return { accepted: findings.length === 0, base, merge, author: options.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), teams: result.teams, packages }
+  return { accepted: findings.length === 0, base, merge, author: options.author, changes: result.changes, findings, waiting, unconfirmedTeams: [...unconfirmed].sort(), deferredTeams: result.deferredTeams, teams: result.teams, packages }
 }

@@ -41,9 +41,16 @@ export function judgementMarkdown(j: Judgement): string {
   lines.push(j.packages.length > 0 ? `Adds ${j.packages.map(code).join(', ')}, submitted by ${code(who)}.` : `${j.changes.length} changed file(s), submitted by ${code(who)}.`, '')
   lines.push(...findingsTable(j.findings))
   for (const w of j.waiting) lines.push(`⏳ ${cell(w.message)}. ${cell(w.hint)}.`, '')
-  if (j.unconfirmedTeams.length > 0) {
+  if (j.deferredTeams.length > 0) {
     lines.push(
-      `⚠️ Ownership through ${j.unconfirmedTeams.map(code).join(', ')} could not be confirmed: the token may not read the organization's teams. Give the workflow a token with \`members: read\` (input \`team-token\`), or a maintainer confirms the membership and merges by hand.`,
+      `⏳ ${code(j.author.login)} is counted an owner through ${j.deferredTeams.map(code).join(', ')} here without confirmation: this workflow may not read the organization's teams. merge confirms the membership with its \`team-token\` before it merges; a maintainer who merges by hand confirms it first.`,
+      '',
+    )
+  }
+  const unconfirmed = j.unconfirmedTeams.filter((t) => !j.deferredTeams.includes(t))
+  if (unconfirmed.length > 0) {
+    lines.push(
+      `⚠️ Ownership through ${unconfirmed.map(code).join(', ')} could not be confirmed: the token may not read the organization's teams. Give the workflow a token with \`members: read\` (input \`team-token\`), or a maintainer confirms the membership and merges by hand.`,
       '',
     )
   }

@@ -47,6 +47,13 @@ export interface CheckOptions {
   author: Submitter
   /** Confirms `@org/team` owners (GitHub's team membership API); without it a team owner cannot be confirmed. */
   isTeamMember?: TeamResolver
+  /**
+   * Counts the author as an owner through a team `isTeamMember` may not read,
+   * and names that team in `deferredTeams`: for a first judgement that holds
+   * no token which may read teams (validate), when a later one that does
+   * (merge) judges again before anything lands.
+   */
+  deferUnreadableTeams?: boolean
   /** When the submission was made (a pull request's creation time); default the head commit's author time, which the submitter sets. */
   submittedAt?: Date
   /** By default check fetches artifacts itself, to public addresses only (fetch.ts). */
@@ -63,6 +70,8 @@ export interface CheckResult {
   author: Submitter
   /** Teams through which the author was found to be an owner (recorded in the commit that lands). */
   teams: string[]
+  /** Teams the author was counted an owner through without confirmation (deferUnreadableTeams): a later judgement must confirm them. */
+  deferredTeams: string[]
   /** What would land on base. */
   changes: Change[]
   findings: Finding[]
@@ -100,7 +109,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const from = await squashBase(repo, base, head)
   const findings: Finding[] = []
   const teams = new Set<string>()
-  const result = (changes: Change[]): CheckResult => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), changes, findings })
+  const deferred = new Set<string>()
+  const result = (changes: Change[]): CheckResult => ({ accepted: findings.length === 0, base, head, mergeBase: from, author, teams: [...teams].sort(), deferredTeams: [...deferred].sort(), changes, findings })
 
   const malformed = await malformedIn(repo, head, from)
   for (const { path, problem } of malformed) {
@@ -115,7 +125,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
 
   const plan = await planSquash(repo, base, head, from)
   const namespaces = new Map<string, Promise<NamespaceFile | undefined>>()
-  const memberships = new Map<string, Promise<boolean>>()
+  const memberships = new Map<string, Promise<boolean | undefined>>()
   const subjects: Subject[] = plan.changes.map((change) => ({ change, where: classifyPath(change.path) }))
   const conflicts = new Set(plan.conflicts)
   for (const subject of subjects) {
@@ -143,15 +153,20 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
     async owns(owners) {
       if (isOwner(owners, author)) return true
       if (!options.isTeamMember) return false
+      const unreadable: string[] = []
       for (const team of ownerTeams(owners)) {
         let member = memberships.get(team)
         if (!member) memberships.set(team, (member = options.isTeamMember(team, author.login)))
-        if (await member) {
+        const answer = await member
+        if (answer) {
           teams.add(team)
           return true
         }
+        if (answer === undefined) unreadable.push(team)
       }
-      return false
+      if (!options.deferUnreadableTeams || unreadable.length === 0) return false
+      for (const team of unreadable) deferred.add(team)
+      return true
     },
     ownersHint(owners) {
       const names = owners.map((o) => ('login' in o ? o.login : o.team)).join(', ') || 'none'

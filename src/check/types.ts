@@ -67,8 +67,8 @@ export interface Subject {
 
 export type Fetch = typeof globalThis.fetch
 
-/** Whether `login` is a member of `team` (`@org/team`), as GitHub's API says. */
-export type TeamResolver = (team: string, login: string) => Promise<boolean>
+/** Whether `login` is a member of `team` (`@org/team`), as GitHub's API says; undefined when the credentials at hand may not read the team. */
+export type TeamResolver = (team: string, login: string) => Promise<boolean | undefined>
 
 /** What every rule reads: the two commits, who submits, and the registry as it stood at base. */
 export interface CheckContext {

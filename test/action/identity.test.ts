@@ -46,11 +46,11 @@ describe('team owners through the team-membership API', () => {
     head = (await idx.publish({ version: '1.2.0' })).head
   })
 
-  async function judge(login: string, permissions: Record<string, 'read'>) {
+  async function judge(login: string, permissions: Record<string, 'read'>, deferUnreadableTeams = false) {
     const unconfirmed = new Set<string>()
     const github = client(ctx.emu, ctx.emu.mintToken({ permissions }))
-    const result = await runCheck({ repo: idx.repo, base: MAIN, head, author: { login }, isTeamMember: teamResolver(github, unconfirmed) })
-    return { rules: result.findings.map((f) => f.rule), unconfirmed: [...unconfirmed] }
+    const result = await runCheck({ repo: idx.repo, base: MAIN, head, author: { login }, isTeamMember: teamResolver(github, unconfirmed), deferUnreadableTeams })
+    return { rules: result.findings.map((f) => f.rule), unconfirmed: [...unconfirmed], ...(deferUnreadableTeams ? { deferred: result.deferredTeams, teams: result.teams } : {}) }
   }
 
   it("accepts an active member of an owning team, read with a token that has members: read", async () => {
@@ -62,6 +62,12 @@ describe('team owners through the team-membership API', () => {
   })
   it('names the team as unconfirmed when the token may not read teams, and does not accept', async () => {
     expect(await judge('bob', { contents: 'read' })).toEqual({ rules: [RULES.notOwner], unconfirmed: ['@acme-org/devs'] })
+  })
+  it('defers a team it may not read when asked to, naming it apart from the confirmed ones; a team it reads still decides', async () => {
+    // validate's judgement: anyone might be in a team it cannot read, so merge, which can, must confirm it.
+    expect(await judge('mallory-x', { contents: 'read' }, true)).toEqual({ rules: [], unconfirmed: ['@acme-org/devs'], deferred: ['@acme-org/devs'], teams: [] })
+    expect(await judge('mallory-x', { members: 'read' }, true)).toEqual({ rules: [RULES.notOwner], unconfirmed: [], deferred: [], teams: [] })
+    expect(await judge('bob', { members: 'read' }, true)).toEqual({ rules: [], unconfirmed: [], deferred: [], teams: ['@acme-org/devs'] })
   })
 
   it("judging a pull request names the teams it was accepted through, for the merge commit's trailer", async () => {
@@ -80,7 +86,7 @@ describe('team owners through the team-membership API', () => {
       now: new Date(),
       teams: client(ctx.emu, ctx.emu.mintToken({ permissions: { members: 'read' } })),
     })
-    expect(judgement).toMatchObject({ accepted: true, base: main, teams: ['@acme-org/devs'], unconfirmedTeams: [] })
+    expect(judgement).toMatchObject({ accepted: true, base: main, teams: ['@acme-org/devs'], unconfirmedTeams: [], deferredTeams: [] })
     expect(withSubmitterTrailer('Adds acme:calc@1.2.0', judgement.author, judgement.teams)).toMatch(/\nWharf-Submitter-Team: @acme-org\/devs\n?$/)
   })
 })

@@ -189,3 +189,53 @@ describe('the index workflows on the emulator', () => {
     }
   }, 360_000)
 })
+
+describe('a namespace owned through a team, on the emulator', () => {
+  const ctx = useEmulator()
+  let fx: IndexFixture
+  let runner: Runner
+  beforeAll(async () => {
+    ctx.emu.createUser('bob')
+    ctx.emu.createUser('eve')
+    ctx.emu.createOrg('wharf')
+    ctx.emu.createTeam('wharf', 'devs', ['bob'])
+    const files = Object.fromEntries(WORKFLOWS.map((w) => [`.github/workflows/${w}`, fs.readFileSync(path.join(ROOT, '.github/workflows', w), 'utf8')]))
+    fx = await createIndexFixture(ctx.emu, { files, withAction: true, owners: (emu) => [{ login: 'alice', id: emu.requireAccount('alice').id }, { team: '@wharf/devs' }] })
+    for (const login of ['bob', 'eve']) ctx.emu.requireRepo(REPO).collaborators.set(login, 'write')
+    // validate holds no secret and may not read teams; merge reads them with WHARF_TEAM_TOKEN, an app's token with members: read.
+    const teamToken = ctx.emu.mintToken({ permissions: { members: 'read' } })
+    runner = createRunner({ emulator: ctx.emu, repo: REPO, secrets: { WHARF_TEAM_TOKEN: teamToken }, baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', WHARF_PACE_WRITES: 'false' } })
+  })
+  afterAll(() => fx?.close())
+
+  async function submit(login: string, version: string): Promise<{ number: number; runs: WorkflowRunResult[] }> {
+    const token = ctx.emu.mintToken({ user: login })
+    const record = fx.record(version)
+    await pushBranch(await fx.clone(token), `calc-${version}`, { [record.path]: record.content }, `Add ${version}`)
+    const number = (await client(ctx.emu, token).pulls.create(repoRef, { title: `Add calc ${version}`, head: `calc-${version}`, base: 'main' })).number
+    return { number, runs: await runner.drain() }
+  }
+  const reader = () => client(ctx.emu, ctx.emu.mintToken({ permissions: { contents: 'read', 'pull-requests': 'read', issues: 'read' } }))
+
+  it("leaves a team owner's membership to merge, which confirms it and merges with the team in the trailer", async () => {
+    const { number, runs } = await submit('bob', '1.1.0')
+    const validate = runs.find((r) => r.name === 'validate')!
+    expect(validate.conclusion, validate.jobs.map((j) => j.log.slice(-600)).join('\n')).toBe('success')
+    expect(validate.jobs.find((j) => j.id === 'check')!.summary).toMatch(/<code>bob<\/code> is counted an owner through <code>@\u200bwharf\/devs<\/code> here without confirmation/)
+    const merge = runs.find((r) => r.name === 'merge')!
+    expect(merge.conclusion, merge.jobs[0]?.log.slice(-2000)).toBe('success')
+    expect((await reader().pulls.get(repoRef, number)).merged).toBe(true)
+    const message = await git(await fx.clone(ctx.emu.mintToken({ user: 'alice' })), 'log', '-1', '--format=%B', 'origin/main')
+    expect(message).toMatch(/\nWharf-Submitter: bob \(\d+\)\nWharf-Submitter-Team: @wharf\/devs\n/)
+  }, 240_000)
+
+  it('merges nothing for someone outside the team: merge reads the team and refuses', async () => {
+    const { number, runs } = await submit('eve', '1.2.0')
+    expect(runs.find((r) => r.name === 'validate')!.conclusion).toBe('success')
+    const pr = await reader().pulls.get(repoRef, number)
+    expect(pr.merged).toBe(false)
+    expect(pr.labels).toContain('wharf: rejected')
+    const comments = await reader().issues.listComments(repoRef, number)
+    expect(comments.map((c) => c.body).join('\n')).toMatch(/eve is not an owner of namespace &quot;acme&quot;/)
+  }, 240_000)
+})
