@@ -72148,9 +72148,15 @@ async function merge2(inputs, ctx) {
     try {
       decisions.push(await group(`Pull request #${pr2.number} by ${pr2.author.login}`, () => decide(env, pr2)));
     } catch (e) {
-      const why = e instanceof WharfError ? `${e.message}${e.hint ? ` (${e.hint})` : ""}` : e.message;
-      failures.push(`#${pr2.number}: ${why}`);
-      decisions.push({ number: pr2.number, verdict: "pending", reasons: [`judging it failed: ${why}`] });
+      const cause = e instanceof Unreported ? e.cause : e;
+      const why = cause instanceof WharfError ? `${cause.message}${cause.hint ? ` (${cause.hint})` : ""}` : cause.message;
+      if (e instanceof Unreported) {
+        failures.push(`#${pr2.number}: merged, but reporting it failed: ${why}`);
+        decisions.push({ ...e.decision, reasons: [...e.decision.reasons, `reporting it on the pull request failed: ${why}`] });
+      } else {
+        failures.push(`#${pr2.number}: ${why}`);
+        decisions.push({ number: pr2.number, verdict: "pending", reasons: [`judging it failed: ${why}`] });
+      }
     }
   }
   setOutput(OUTPUT.decision, JSON.stringify(decisions));
@@ -72256,9 +72262,23 @@ async function decide(env, listed) {
       );
     }
   }
-  await report2(env, pr2, judgement, gates, decision(verdict, ...reasons));
-  return decision(verdict, ...reasons);
+  const made = decision(verdict, ...reasons);
+  try {
+    await report2(env, pr2, judgement, gates, made);
+  } catch (e) {
+    throw verdict === "merged" ? new Unreported(made, e) : e;
+  }
+  return made;
 }
+var Unreported = class extends Error {
+  constructor(decision, cause) {
+    super("the decision was taken, but not reported on the pull request");
+    this.decision = decision;
+    this.cause = cause;
+  }
+  decision;
+  cause;
+};
 async function readReports({ ctx, github, repo }, run3, judgement, registry, labels) {
   const legs = await planLegs(repo, judgement.merge, judgement.changes, registry.policy);
   const { byPackage, problems } = await readRunReports(github, ctx.repo, run3.id, legs);

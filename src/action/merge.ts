@@ -71,9 +71,16 @@ export async function merge(inputs: Inputs, ctx: RunnerContext): Promise<void> {
     try {
       decisions.push(await core.group(`Pull request #${pr.number} by ${pr.author.login}`, () => decide(env, pr)))
     } catch (e) {
-      const why = e instanceof WharfError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : (e as Error).message
-      failures.push(`#${pr.number}: ${why}`)
-      decisions.push({ number: pr.number, verdict: 'pending', reasons: [`judging it failed: ${why}`] })
+      const cause = e instanceof Unreported ? e.cause : e
+      const why = cause instanceof WharfError ? `${cause.message}${cause.hint ? ` (${cause.hint})` : ''}` : (cause as Error).message
+      if (e instanceof Unreported) {
+        // Merged is merged: the outputs say so, and the run fails for the comment or label it could not write.
+        failures.push(`#${pr.number}: merged, but reporting it failed: ${why}`)
+        decisions.push({ ...e.decision, reasons: [...e.decision.reasons, `reporting it on the pull request failed: ${why}`] })
+      } else {
+        failures.push(`#${pr.number}: ${why}`)
+        decisions.push({ number: pr.number, verdict: 'pending', reasons: [`judging it failed: ${why}`] })
+      }
     }
   }
   core.setOutput(OUTPUT.decision, JSON.stringify(decisions))
@@ -195,8 +202,23 @@ async function decide(env: Env, listed: PullRequest): Promise<Decision> {
       )
     }
   }
-  await report(env, pr, judgement, gates, decision(verdict, ...reasons))
-  return decision(verdict, ...reasons)
+  const made = decision(verdict, ...reasons)
+  try {
+    await report(env, pr, judgement, gates, made)
+  } catch (e) {
+    throw verdict === 'merged' ? new Unreported(made, e) : e
+  }
+  return made
+}
+
+/** A decision taken (a merge made) whose comment or label could not be written: the decision stands. */
+class Unreported extends Error {
+  constructor(
+    readonly decision: Decision,
+    override readonly cause: unknown,
+  ) {
+    super('the decision was taken, but not reported on the pull request')
+  }
 }
 
 /** Every leg's report from the validate run's artifacts, re-validated, combined per version and held to the gates. */

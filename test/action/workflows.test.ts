@@ -149,6 +149,29 @@ describe('the index workflows on the emulator', () => {
     expect((await pull(n)).merged).toBe(true)
   }, 360_000)
 
+  it('says a pull request is merged when what follows the merge fails, and fails the run for it', async () => {
+    const record = fx.record('1.6.0')
+    const n = await openPull('alice', 'calc-1.6.0', { [record.path]: record.content })
+    // GitHub's rate limit runs out the moment main moves: the comment and the label that follow the merge are refused.
+    const emu = ctx.emu
+    const refsChanged = emu.refsChanged.bind(emu)
+    emu.refsChanged = async (repo, updates, token) => {
+      await refsChanged(repo, updates, token)
+      if (updates.some((u) => u.ref === 'refs/heads/main')) emu.limitNext(10, 'primary', 3600)
+    }
+    let runs: WorkflowRunResult[]
+    try {
+      runs = await runner.drain()
+    } finally {
+      emu.refsChanged = refsChanged
+      emu.limitNext(0, 'primary')
+    }
+    const merge = byName(runs, 'merge')[0]!
+    expect((await pull(n)).merged).toBe(true)
+    expect(merge.conclusion).toBe('failure')
+    expect(merge.jobs[0]!.summary).toMatch(new RegExp(`\\| #${n} \\| merged \\| squash-merged as [0-9a-f]{12} reporting it on the pull request failed: .*rate limit`))
+  }, 240_000)
+
   it('stops an unmet quality gate, naming its measured value, and merges once a maintainer waives it', async () => {
     const record = fx.record('2.0.0', 'calc', component('x'.repeat(80)))
     const n = await openPull('alice', 'calc-2.0.0', { [record.path]: record.content })
