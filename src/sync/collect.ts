@@ -23,6 +23,7 @@ import { parseStrictJson } from '../core/json.js'
 import { schemaErrors } from '../core/schemas.js'
 import type { NamespaceFile, Peer, PeerState, RegistryFile, VersionRecord, YankNotice } from '../core/types.js'
 import type { Staging } from './staging.js'
+import { namespaceRefusal } from './plan.js'
 import type { IndexView } from './view.js'
 
 /** What one feed entry came to. */
@@ -184,11 +185,8 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
     if (problem) return { kind: 'skipped', entry, reason: problem, code: 'INVALID_RECORD', retry: false }
     const ns = namespaceOf(entry.name)
     if (!peer.namespaces.includes(ns)) return { kind: 'ignored', entry }
-    const local = await view.namespace(ns)
-    if (local && local.authority !== peer.name) {
-      const reason = local.authority ? `namespace "${ns}" is delegated to peer "${local.authority}" here` : `namespace "${ns}" is defined by this registry, which never takes it from a peer`
-      return { kind: 'skipped', entry, reason, code: 'FORBIDDEN', retry: false }
-    }
+    const refusal = namespaceRefusal(registry.peers, peer.name, ns, await view.namespace(ns))
+    if (refusal) return { kind: 'skipped', entry, reason: refusal, code: 'FORBIDDEN', retry: false }
     try {
       const namespace = await namespaceAtPeer(ns)
       const bytes = admissible(await withinLimit(entry.file, readFeedFile(reader, entry, limit)), entry.file)

@@ -4,8 +4,9 @@
  * is made here, so it runs again, cheaply, under the write lock when main
  * moved since the collection.
  *
- * - a version of a namespace this registry defines (or has delegated
- *   elsewhere) is never taken;
+ * - a version of a namespace this registry defines, or holds from another
+ *   peer that registry.json still delegates it to, is never taken (one the
+ *   maintainers moved to this peer is: namespaceRefusal);
  * - a version already here is skipped; one here under another digest, or
  *   twice in the peer's feed, is a conflict: the first stays, both signed
  *   records are the evidence;
@@ -20,7 +21,7 @@ import { sha256Hex } from '../core/hash.js'
 import { namespacePath, peerStatePath, recordPath, yankPath } from '../core/layout.js'
 import type { SchemaName } from '../core/schemas.js'
 import { timestamp } from '../core/time.js'
-import type { NamespaceFile, PendingEntry, PeerState, VersionRecord } from '../core/types.js'
+import type { NamespaceFile, PendingEntry, Peer, PeerState, VersionRecord } from '../core/types.js'
 import { satisfies, versionKey } from '../core/versions.js'
 import type { Collected, Item } from './collect.js'
 import type { IndexView } from './view.js'
@@ -115,8 +116,25 @@ function pendingEntry(entry: FeedEntry, reason: string): PendingEntry {
   return { seq, type, name, version, commit, time, sha256, file: path, file_sha256, reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason }
 }
 
+/**
+ * Why an import from `peer` may not touch namespace `ns`, held here as
+ * `local`; undefined when it may. A namespace this registry defines is never
+ * taken; one whose file names another peer is taken only when `peers`
+ * (index/registry.json) no longer delegate it to that one: the maintainers
+ * moved it to this peer, or renamed the peer (registry.json delegates each
+ * namespace to one peer, and `peer` is asked only of its own).
+ */
+export function namespaceRefusal(peers: readonly Peer[], peer: string, ns: string, local: NamespaceFile | undefined): string | undefined {
+  if (!local || local.authority === peer) return undefined
+  if (!local.authority) return `namespace "${ns}" is defined by this registry, which never takes it from a peer`
+  if (peers.some((p) => p.name === local.authority && p.namespaces.includes(ns))) return `namespace "${ns}" is delegated to peer "${local.authority}" here`
+  return undefined
+}
+
 export interface DecideOptions {
   view: IndexView
+  /** The peers of index/registry.json at the view's commit. */
+  peers: readonly Peer[]
   /** Directory of the staged artifacts, as Staging.file names them. */
   stagedFile: (sha256: string) => string
   now?: Date
@@ -165,9 +183,9 @@ export async function decide(collected: Collected, options: DecideOptions): Prom
       continue
     }
     const ns = namespaceOf(entry.name)
-    const local = await view.namespace(ns)
-    if (local && local.authority !== peer.name) {
-      skip(entry, local.authority ? `namespace "${ns}" is delegated to peer "${local.authority}" here` : `namespace "${ns}" is defined by this registry, which never takes it from a peer`, 'FORBIDDEN', false)
+    const refusal = namespaceRefusal(options.peers, peer.name, ns, await view.namespace(ns))
+    if (refusal) {
+      skip(entry, refusal, 'FORBIDDEN', false)
       continue
     }
     const key = `${entry.name}@${versionKey(entry.version)}`

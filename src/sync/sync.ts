@@ -119,7 +119,7 @@ export async function planSync(options: PlanSyncOptions): Promise<StagedPlan> {
   try {
     const view = indexView(repo, base)
     const collected = await collect({ view, registry, peer: peer!, cache: openCache(syncPath(repo, 'cache')), staging, ...pass(options) })
-    const plan = await decide(collected, { view, stagedFile: staging.file, ...(options.now ? { now: options.now } : {}) })
+    const plan = await decide(collected, { view, peers: registry.peers, stagedFile: staging.file, ...(options.now ? { now: options.now } : {}) })
     return { ...plan, dispose: () => staging.dispose() }
   } catch (e) {
     await staging.dispose()
@@ -181,9 +181,10 @@ async function syncPeer(options: SyncOptions, pipeline: Pipeline, peer: Peer, au
       let plan: SyncPlan | undefined
       try {
         const written = await pipeline.submit(async (base) => {
-          const current = (await readRegistry(repo, base)).peers.find((p) => p.name === peer.name)
+          const { peers } = await readRegistry(repo, base)
+          const current = peers.find((p) => p.name === peer.name)
           if (!current || stableJson(current) !== stableJson(peer)) throw new StaleCollection(`peer ${peer.name} changed in index/registry.json during the sync`)
-          plan = await decide(collected, { view: base === base0 ? view0 : indexView(repo, base), stagedFile: staging.file, ...(options.now ? { now: options.now } : {}) })
+          plan = await decide(collected, { view: base === base0 ? view0 : indexView(repo, base), peers, stagedFile: staging.file, ...(options.now ? { now: options.now } : {}) })
           if (!plan.changed || (plan.report.conflicts.length > 0 && !options.allowConflicts)) return undefined
           const { added, from, to } = plan.report
           return {

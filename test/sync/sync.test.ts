@@ -364,6 +364,34 @@ describe('planSync, for a caller that commits another way', () => {
   })
 })
 
+describe('a namespace the maintainers move to another peer', () => {
+  it('is taken over by the peer registry.json delegates it to now, which becomes its authority', async () => {
+    // The same registry under a new name, as after its operators renamed it: a maintainer's edit, through the gate.
+    const registry = (await readJsonAt<RegistryFile>(b.repo, MAIN, REGISTRY_PATH))!
+    const renamed = { ...registry, peers: registry.peers.map((p) => (p.name === 'a' ? { ...p, name: 'a2' } : p)) }
+    const edit = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson(renamed) }], message: withSubmitterTrailer('Rename peer a', { login: 'admin' }), author: { login: 'admin' } })
+    expect((await runCheck({ repo: b.repo, base: MAIN, head: edit, author: { login: 'admin' } })).findings).toEqual([])
+    await setBranch(b.repo, MAIN, edit)
+    await a.release('acme:moved', '1.0.0')
+    // Read from the start of A's feed, as for any new peer: the conflict found earlier is found again, and set aside.
+    const result = await sync({ allowConflicts: true })
+    expect(result.failed).toEqual([])
+    expect(names(result.added), JSON.stringify(result.skipped)).toEqual(['acme:moved@1.0.0'])
+    expect(result.skipped.filter((s) => s.code === 'FORBIDDEN')).toEqual([])
+    expect((await readJsonAt<NamespaceFile>(b.repo, MAIN, namespacePath('acme')))!.authority).toBe('a2')
+    expect((await readJsonAt<PeerState>(b.repo, MAIN, peerStatePath('a2')))!.namespaces).toEqual(['acme'])
+    await expectConsistent()
+
+    // And back: the old name takes it again, with the versions published meanwhile.
+    const back = await writeCommitWith(b.repo, { parents: [await tip(b.repo)], files: [{ path: REGISTRY_PATH, content: stableJson(registry) }], message: withSubmitterTrailer('Rename peer a2 back', { login: 'admin' }), author: { login: 'admin' } })
+    await setBranch(b.repo, MAIN, back)
+    await a.release('acme:back', '1.0.0')
+    expect(names((await sync()).added)).toEqual(['acme:back@1.0.0'])
+    expect((await readJsonAt<NamespaceFile>(b.repo, MAIN, namespacePath('acme')))!.authority).toBe('a')
+    await expectConsistent()
+  })
+})
+
 describe('wharf sync under faults', () => {
   it('never takes a namespace B defines itself, even when registry.json is edited to delegate it', async () => {
     await a.release('mine:tool', '2.0.0')
@@ -477,3 +505,4 @@ describe('what only an import may add', () => {
     expect(audit.violations).toEqual([{ commit: head, file: recordPath('acme:calc', '7.0.0'), message: expect.stringMatching(/delegated to peer "a", by something other than an import/) }])
   })
 })
+
