@@ -199,7 +199,8 @@ async function collectFrom(options: CollectOptions): Promise<Collected> {
       return { kind: 'record', entry, record, namespace, staged: true }
     } catch (e) {
       if (!isWharfError(e) || PEER_DOWN.has(e.code)) throw e
-      return { kind: 'skipped', entry, reason: e.message, code: e.code, retry: true }
+      // An artifact whose bytes verified but are not what the signed record says they are stays so: it is not tried again.
+      return { kind: 'skipped', entry, reason: e.message, code: e.code, retry: e.code !== 'INVALID_ARTIFACT' }
     }
   }
 
@@ -269,12 +270,12 @@ async function stageArtifacts(record: VersionRecord, reader: RegistryReader, opt
     if (artifact.size > limits.max_artifact_bytes) {
       throw new WharfError('TOO_LARGE', `${what} is ${artifact.size} bytes, over this registry's ${limits.max_artifact_bytes}-byte limit`, { hint: 'raise policy.limits.max_artifact_bytes to import it' })
     }
-    if (await options.staging.get(artifact.sha256)) continue
-    // The peer's own copy always; the URL its record names first, when this registry's policy lets it be fetched.
+    // The peer's own copy always; the URL its record names first, when this registry's policy lets it be fetched. Bytes
+    // another record of this sync staged are taken as they are (staging checks their digest), and judged for this record.
     const store = urlFor(reader.source, `artifacts/sha256/${artifact.sha256}`)
     const direct = artifact.url.startsWith('sha256:') || urlProblem(artifact.url, allowLoopback) ? undefined : artifact.url
     const bytes = await fetchVerified({ http, cache: options.staging, urls: direct ? [direct, store] : [store], expected: { sha256: artifact.sha256, size: artifact.size }, what, expectedFrom: 'its signed record' })
     const problem = artifactFormatProblem(record, artifact, bytes)
-    if (problem) throw new WharfError('INVALID_ARTIFACT', `${what}: ${problem}`)
+    if (problem) throw new WharfError('INVALID_ARTIFACT', `${what}: ${problem}`, { hint: "the peer's signed record describes its artifact wrongly; nothing here can repair it" })
   }
 }

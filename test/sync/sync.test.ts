@@ -16,7 +16,8 @@ import { runCheck } from '../../src/check/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { isWharfError } from '../../src/core/errors.js'
 import { sha256Hex } from '../../src/core/hash.js'
-import { generateKey } from '../../src/core/keys.js'
+import { PAYLOAD_TYPES, signDocument } from '../../src/core/dsse.js'
+import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
 import { namespacePath, peerStatePath, recordPath, REGISTRY_PATH } from '../../src/core/layout.js'
 import type { NamespaceFile, PeerState, RegistryFile, VersionRecord } from '../../src/core/types.js'
 import { withSubmitterTrailer } from '../../src/core/submitter.js'
@@ -330,6 +331,27 @@ describe("what this registry's own check would refuse", () => {
     }
     expect(names((await sync()).added)).toEqual(['acme:later@1.0.0'])
     expect((await readJsonAt<NamespaceFile>(b.repo, MAIN, namespacePath('acme')))!.owners).toHaveLength(owners.length)
+    await expectConsistent()
+  }, 120_000)
+})
+
+describe('an artifact two records name', () => {
+  it('is judged for each record that names it, even when an earlier batch of the sync staged it', async () => {
+    const bytes = component('shared')
+    const first = await signedRecord(a.idx, { name: 'acme:shared', version: '1.0.0', bytes, key: a.keys.acme!.key })
+    // A second record names the same bytes as a .crate: a gzip archive they are not. Its signature is good.
+    const [artifact] = first.artifacts
+    const { signature: _, ...unsigned } = { ...first, name: 'acme:renamed', artifacts: [{ ...artifact!, name: 'renamed.crate' }] }
+    const second = signDocument(unsigned, PAYLOAD_TYPES.record, parsePrivateKey(a.keys.acme!.key.privatePem)) as VersionRecord
+    // Between them, more versions than the sync fetches at once, so the second comes in a later batch than the first.
+    const fillers = await Promise.all(Array.from({ length: 64 }, (_, i) => signedRecord(a.idx, { name: 'acme:filler', version: `1.0.${i}`, bytes: component(`filler ${i}`), key: a.keys.acme!.key })))
+    for (const batch of [[first], fillers, [second]]) await forceOnA(batch.map((r) => recordFile(r) as { path: string; content: string }))
+    await a.rebuild()
+    const result = await sync()
+    expect(result.failed).toEqual([])
+    expect(result.skipped.find((e) => e.name === 'acme:renamed')).toMatchObject({ code: 'INVALID_ARTIFACT', retry: false, reason: expect.stringMatching(/renamed\.crate\): a \.crate file must be a gzip archive/) })
+    expect(result.added).toHaveLength(65)
+    expect((await stateOf()).pending ?? []).not.toContainEqual(expect.objectContaining({ name: 'acme:renamed' }))
     await expectConsistent()
   }, 120_000)
 })
