@@ -11114,7 +11114,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports2, module2) {
     "use strict";
-    var { promisify: promisify2 } = __require("node:util");
+    var { promisify } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11154,7 +11154,7 @@ var require_mock_client = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify2(this[kOriginalClose])();
+        await promisify(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11167,7 +11167,7 @@ var require_mock_client = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports2, module2) {
     "use strict";
-    var { promisify: promisify2 } = __require("node:util");
+    var { promisify } = __require("node:util");
     var Pool2 = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11207,7 +11207,7 @@ var require_mock_pool = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify2(this[kOriginalClose])();
+        await promisify(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -35330,12 +35330,12 @@ ${obj3.gpgsig ? obj3.gpgsig : ""}`;
       }
       return result;
     }
-    var CREDENTIALS = /^(https?:\/\/)([^/?#]+)@/i;
+    var CREDENTIALS2 = /^(https?:\/\/)([^/?#]+)@/i;
     function extractAuthFromUrl(url2) {
-      const credentials = url2.match(CREDENTIALS);
+      const credentials = url2.match(CREDENTIALS2);
       if (credentials == null) return { url: url2, auth: {} };
       return {
-        url: url2.replace(CREDENTIALS, "$1"),
+        url: url2.replace(CREDENTIALS2, "$1"),
         auth: parseUserinfo(url2, credentials[2])
       };
     }
@@ -49140,8 +49140,8 @@ var require_consumer = __commonJS({
     "use strict";
     var fs27 = __require("fs");
     var bs2 = require_binary_search();
-    var { promisify: promisify2 } = __require("util");
-    var readFile = promisify2(fs27.readFile);
+    var { promisify } = __require("util");
+    var readFile = promisify(fs27.readFile);
     module2.exports = class CharWidthTableConsumer {
       constructor(data) {
         this.data = data;
@@ -72425,6 +72425,13 @@ import fs25 from "node:fs";
 import os11 from "node:os";
 import path20 from "node:path";
 
+// src/core/credentials.ts
+function withoutCredentials(env) {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !CREDENTIAL_PREFIX.test(name) && !CREDENTIALS.has(name.toUpperCase())));
+}
+var CREDENTIAL_PREFIX = /^(?:INPUT_|ACTIONS_)/i;
+var CREDENTIALS = /* @__PURE__ */ new Set(["GITHUB_TOKEN", "GH_TOKEN", "WHARF_TOKEN", "REGISTRY_TOKENS", "REGISTRY_ADMIN_TOKEN"]);
+
 // src/publish/crate-archive.ts
 import fs24 from "node:fs";
 import path19 from "node:path";
@@ -75507,7 +75514,7 @@ function packageOf(meta, manifest) {
   return found;
 }
 async function packageCrate(dir, options2 = {}) {
-  const runner = { cargo: options2.cargo ?? process.env.CARGO ?? "cargo", env: options2.env ?? process.env };
+  const runner = { cargo: options2.cargo ?? process.env.CARGO ?? "cargo", env: withoutCredentials(options2.env ?? process.env) };
   const progress = options2.onProgress ?? (() => {
   });
   const manifest = path20.resolve(dir, "Cargo.toml");
@@ -75959,10 +75966,8 @@ ${packages.join("\n")}`;
 }
 
 // src/action/test.ts
-import { execFile as execFile2 } from "node:child_process";
 import fs26 from "node:fs";
 import path23 from "node:path";
-import { promisify } from "node:util";
 var REPORTS_DIR2 = "wharf-reports";
 async function test(inputs, ctx) {
   if (!inputs.package || !inputs.target) {
@@ -75989,21 +75994,14 @@ async function test(inputs, ctx) {
   }
   let input = path23.join(temp, path23.basename(artifact.name) || "artifact");
   await fs26.promises.writeFile(input, bytes);
-  if (record.kind === "crate") input = await unpackCrate2(input, path23.join(temp, "crate"));
-  const report3 = await group(`Testing ${inputs.package} on ${target2}`, () => runMatrix({ input, targets: [target2], workDir: temp, signature: "signed" }));
+  if (record.kind === "crate") input = await unpackCrate(bytes, await fs26.promises.mkdtemp(path23.join(temp, "crate-")));
+  const report3 = await group(`Testing ${inputs.package} on ${target2}`, () => runMatrix({ input, targets: [target2], workDir: temp, signature: "signed", env: withoutCredentials(process.env) }));
   const file = path23.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target: target2 }));
   await fs26.promises.mkdir(path23.dirname(file), { recursive: true });
   await fs26.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}
 `);
   setOutput(OUTPUT.report, file);
   if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderMarkdown(report3)).write();
-}
-async function unpackCrate2(file, dir) {
-  await fs26.promises.mkdir(dir, { recursive: true });
-  await promisify(execFile2)("tar", ["-xzf", file, "-C", dir, "--no-same-owner", "--no-same-permissions"]);
-  const top = await fs26.promises.readdir(dir);
-  if (top.length !== 1) throw new WharfError("INVALID_ARTIFACT", `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: "publish the .crate cargo package writes" });
-  return path23.join(dir, top[0]);
 }
 
 // src/action/main.ts

@@ -5,17 +5,17 @@
  * report is uploaded as an artifact that merge reads as untrusted data.
  */
 import * as core from '@actions/core'
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { fetchLimited, readRegistry } from '../check/index.js'
+import { withoutCredentials } from '../core/credentials.js'
 import { WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import { recordPath } from '../core/layout.js'
 import type { VersionRecord } from '../core/types.js'
 import { openRepo, readJsonAt, resolveCommit } from '../git/index.js'
 import { parseTargets, renderMarkdown, runMatrix } from '../matrix/index.js'
+import { unpackCrate } from '../publish/index.js'
 import { legReportPath, legTargets, parsePackageRef } from '../review/index.js'
 import type { RunnerContext } from './context.js'
 import { INPUT, type Inputs } from './inputs.js'
@@ -48,20 +48,13 @@ export async function test(inputs: Inputs, ctx: RunnerContext): Promise<void> {
   }
   let input = path.join(temp, path.basename(artifact.name) || 'artifact')
   await fs.promises.writeFile(input, bytes)
-  if (record.kind === 'crate') input = await unpackCrate(input, path.join(temp, 'crate'))
-  const report = await core.group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: 'signed' }))
+  // The checks the registry applies to an uploaded .crate: one top directory, no links, devices or paths outside it.
+  if (record.kind === 'crate') input = await unpackCrate(bytes, await fs.promises.mkdtemp(path.join(temp, 'crate-')))
+  // The crate's build scripts and tests run here: they get the job's environment without its tokens.
+  const report = await core.group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: 'signed', env: withoutCredentials(process.env) }))
   const file = path.join(ctx.workspace, REPORTS_DIR, legReportPath({ id, version, target }))
   await fs.promises.mkdir(path.dirname(file), { recursive: true })
   await fs.promises.writeFile(file, `${JSON.stringify(report, null, 2)}\n`)
   core.setOutput(OUTPUT.report, file)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderMarkdown(report)).write()
-}
-
-/** A .crate (a gzipped tar with one top directory) unpacked with the runner's tar; the crate's directory. */
-async function unpackCrate(file: string, dir: string): Promise<string> {
-  await fs.promises.mkdir(dir, { recursive: true })
-  await promisify(execFile)('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--no-same-permissions'])
-  const top = await fs.promises.readdir(dir)
-  if (top.length !== 1) throw new WharfError('INVALID_ARTIFACT', `the crate unpacks into ${top.length} top-level entries, not one directory`, { hint: 'publish the .crate cargo package writes' })
-  return path.join(dir, top[0]!)
 }

@@ -9,6 +9,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { withoutCredentials } from '../core/credentials.js'
 import { WharfError } from '../core/errors.js'
 import { PACKAGES_DIR, REGISTRY_PATH } from '../core/layout.js'
 import { cratePackageId, crateToPackageName } from '../core/names.js'
@@ -99,7 +100,7 @@ export interface PackagedCrate {
 
 /** Runs `cargo package` in `dir` and reads the packaged manifest back out of the `.crate`. */
 export async function packageCrate(dir: string, options: CargoRunner = {}): Promise<PackagedCrate> {
-  const runner = { cargo: options.cargo ?? process.env.CARGO ?? 'cargo', env: options.env ?? process.env }
+  const runner = { cargo: options.cargo ?? process.env.CARGO ?? 'cargo', env: withoutCredentials(options.env ?? process.env) }
   const progress = options.onProgress ?? (() => {})
   const manifest = path.resolve(dir, 'Cargo.toml')
   if (!fs.existsSync(manifest)) throw new WharfError('NOT_FOUND', `${dir} has no Cargo.toml`, { hint: 'pass the directory of the crate to --crate' })

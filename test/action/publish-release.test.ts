@@ -143,7 +143,19 @@ describe('the bundle: publish from a component repo, release on a push to main',
     const workspace = await clone(ctx.emu, 'acme/greet', token)
     // The runner's HOME is a temp dir: cargo (a rustup proxy) is told where its toolchains are.
     const cargoHome = await tempDir('wharf-cargo-home-')
-    const env = { PATH: `${path.dirname(CARGO)}:${process.env.PATH}`, RUSTUP_HOME: process.env.RUSTUP_HOME || path.join(os.homedir(), '.rustup'), CARGO_HOME: cargoHome, CARGO_TERM_COLOR: 'never' }
+    // cargo runs the crate's build scripts and its dependencies': a cargo that writes down the environment it was given.
+    const seen = path.join(cargoHome, 'environments')
+    const wrapper = path.join(cargoHome, 'cargo-recording')
+    fs.writeFileSync(wrapper, `#!/bin/sh\nenv -0 >> '${seen}'\nexec '${CARGO}' "$@"\n`, { mode: 0o755 })
+    const env = {
+      PATH: `${path.dirname(CARGO)}:${process.env.PATH}`,
+      RUSTUP_HOME: process.env.RUSTUP_HOME || path.join(os.homedir(), '.rustup'),
+      CARGO_HOME: cargoHome,
+      CARGO_TERM_COLOR: 'never',
+      CARGO: wrapper,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-request-token',
+      ACTIONS_RUNTIME_TOKEN: 'runtime-token',
+    }
     const inputs = { command: 'publish', crate: '.', key: fx.key.privatePem, 'index-repo': REPO }
     const mark = ctx.emu.requests.length
     const result = await runAsRunner({ event: 'push', payload: {}, repo: 'acme/greet', actor: 'alice', token, workspace, inputs, env })
@@ -159,6 +171,12 @@ describe('the bundle: publish from a component repo, release on a push to main',
     const pulled = await rest(ctx.emu, token, 'GET', `/repos/${REPO}/pulls/${number}/files`)
     expect(pulled.body.map((f: { filename: string; status: string }) => [f.filename, f.status])).toEqual([[recordPath('rust:wharf-greet', '0.1.0'), 'added']])
     expect(result.summary).toContain('<code>rust:wharf-greet@0.1.0</code>')
+    // Every cargo run (metadata, package) had the runner's environment, but none of its credentials: no private key, no token.
+    const environments = fs.readFileSync(seen, 'utf8').split('\0').filter(Boolean)
+    expect(environments).toContain(`CARGO_HOME=${cargoHome}`)
+    const names = new Set(environments.map((line) => line.slice(0, line.indexOf('='))))
+    expect([...names].filter((n) => /^(INPUT_|ACTIONS_)|TOKEN/.test(n))).toEqual([])
+    expect(environments.join('\n')).not.toContain('PRIVATE KEY')
   }, 300_000)
 
   it('refuses a key that is not a private key before it uploads anything', async () => {
