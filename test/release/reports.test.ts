@@ -6,8 +6,11 @@
  * never twice and never replacing a report. A forged pull-request number, a
  * report about another artifact and a path outside index/reports/ are refused.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import { zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { auditIndex } from '../../src/audit/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import type { VersionRecord } from '../../src/core/types.js'
 import { openRepo } from '../../src/git/index.js'
@@ -74,6 +77,15 @@ describe('the validated report release commits', () => {
     const work = await fx.clone(ctx.emu.mintToken({ user: 'admin' }))
     expect((await git(work, 'log', '-1', '--format=%an|%P', 'HEAD')).trim()).toBe(`github-actions[bot]|${merged.after}`)
     expect((await git(work, 'show', '--name-status', '--format=', 'HEAD')).trim()).toBe('A\tindex/reports/acme/calc/1.1.0/report.json')
+    // The report commit is the bot's, with no trailer: audit takes an added report from it, as the README says.
+    expect((await auditIndex(openRepo(work))).violations.filter((v) => v.commit === first.commit)).toEqual([])
+    // But not a change to one: a report, once committed, stays as the registry's CI wrote it.
+    fs.writeFileSync(path.join(work, 'index/reports/acme/calc/1.1.0/report.json'), '{"forged":true}\n')
+    await git(work, 'commit', '-qam', 'Better report')
+    const changed = (await git(work, 'rev-parse', 'HEAD')).trim()
+    expect((await auditIndex(openRepo(work))).violations.filter((v) => v.commit === changed)).toEqual([
+      { commit: changed, file: 'index/reports/acme/calc/1.1.0/report.json', message: expect.stringMatching(/a commit without a Wharf-Submitter trailer changed .*which only a maintainer may change/) },
+    ])
 
     // Again, and with other bytes for the same path: nothing is committed and nothing replaced.
     const again = await commitReports(options)
