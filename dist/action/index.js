@@ -75757,7 +75757,10 @@ async function releaseVersions(options2) {
   const added = (await diffCommits(repo, before, after)).filter((c) => c.status === "added" && classifyPath(c.path).kind === "record");
   const versions = [];
   for (const change of added) {
-    const record = await readJsonAt(repo, after, change.path);
+    const record = await readJsonAt(repo, after, change.path).catch((e) => {
+      if (e instanceof SyntaxError) return void 0;
+      throw e;
+    });
     const entry = { name: record?.name ?? change.path, version: record?.version ?? "", tag: "", assets: [] };
     versions.push(entry);
     try {
@@ -75767,7 +75770,7 @@ async function releaseVersions(options2) {
       }
       entry.tag = releaseTag(record);
       await releaseOne(options2, record, entry, after, {
-        fetch: options2.fetch ?? fetch,
+        fetch: options2.fetch,
         limits: { maxBytes: registry.policy.limits.max_artifact_bytes, timeoutMs: options2.timeoutMs ?? 3e5, allowHttpLoopback: registry.policy.urls.allow_http_loopback }
       });
     } catch (e) {
@@ -75987,7 +75990,7 @@ async function test(inputs, ctx) {
   const temp = await fs26.promises.mkdtemp(path23.join(process.env.RUNNER_TEMP || ctx.workspace, "wharf-test-"));
   const bytes = await group(
     `Fetching ${artifact.name} (${artifact.size} bytes)`,
-    () => fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
+    () => fetchLimited(void 0, artifact.url, { maxBytes: artifact.size, timeoutMs: 12e4, allowHttpLoopback: registry.policy.urls.allow_http_loopback })
   );
   if (sha256Hex(bytes) !== artifact.sha256) {
     throw new WharfError("INVALID_ARTIFACT", `${artifact.url} does not have the sha256 the record declares`, { hint: "the artifact changed since it was published; publish a new version" });

@@ -41,7 +41,7 @@ export async function test(inputs: Inputs, ctx: RunnerContext): Promise<void> {
   const artifact = record.artifacts[0]!
   const temp = await fs.promises.mkdtemp(path.join(process.env.RUNNER_TEMP || ctx.workspace, 'wharf-test-'))
   const bytes = await core.group(`Fetching ${artifact.name} (${artifact.size} bytes)`, () =>
-    fetchLimited(globalThis.fetch, artifact.url, { maxBytes: artifact.size, timeoutMs: 120_000, allowHttpLoopback: registry.policy.urls.allow_http_loopback }),
+    fetchLimited(undefined, artifact.url, { maxBytes: artifact.size, timeoutMs: 120_000, allowHttpLoopback: registry.policy.urls.allow_http_loopback }),
   )
   if (sha256Hex(bytes) !== artifact.sha256) {
     throw new WharfError('INVALID_ARTIFACT', `${artifact.url} does not have the sha256 the record declares`, { hint: 'the artifact changed since it was published; publish a new version' })

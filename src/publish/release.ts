@@ -32,7 +32,7 @@ export interface ReleaseOptions {
   /** The push's `before` commit; the all-zero id (a new branch) or undefined takes every record at `after`. */
   before?: string
   after: string
-  /** How artifacts are fetched (default: the global fetch). */
+  /** How artifacts are fetched (default: check's guarded fetch, from public addresses only, as the registry's policy says). */
   fetch?: Fetch
   /** Per artifact, the longest a fetch may take (default 5 minutes). */
   timeoutMs?: number
@@ -82,7 +82,11 @@ export async function releaseVersions(options: ReleaseOptions): Promise<ReleaseR
   const added = (await diffCommits(repo, before, after)).filter((c) => c.status === 'added' && classifyPath(c.path).kind === 'record')
   const versions: ReleasedVersion[] = []
   for (const change of added) {
-    const record = await readJsonAt<VersionRecord>(repo, after, change.path)
+    // A file that reached main without being a record costs its own version, not the push's others.
+    const record = await readJsonAt<VersionRecord>(repo, after, change.path).catch((e: unknown) => {
+      if (e instanceof SyntaxError) return undefined
+      throw e
+    })
     const entry: ReleasedVersion = { name: record?.name ?? change.path, version: record?.version ?? '', tag: '', assets: [] }
     versions.push(entry)
     try {
@@ -92,7 +96,7 @@ export async function releaseVersions(options: ReleaseOptions): Promise<ReleaseR
       }
       entry.tag = releaseTag(record)
       await releaseOne(options, record, entry, after, {
-        fetch: options.fetch ?? fetch,
+        fetch: options.fetch,
         limits: { maxBytes: registry.policy.limits.max_artifact_bytes, timeoutMs: options.timeoutMs ?? 300_000, allowHttpLoopback: registry.policy.urls.allow_http_loopback },
       })
     } catch (e) {
@@ -105,7 +109,8 @@ export async function releaseVersions(options: ReleaseOptions): Promise<ReleaseR
 }
 
 interface FetchContext {
-  fetch: Fetch
+  /** Undefined: check's guarded fetch. */
+  fetch: Fetch | undefined
   limits: { maxBytes: number; timeoutMs: number; allowHttpLoopback: boolean }
 }
 

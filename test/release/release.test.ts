@@ -4,7 +4,10 @@
  * asset of the same name holding other bytes. Each refused version leaves
  * nothing behind, and the other versions of the push still ship.
  */
+import dns from 'node:dns'
 import fs from 'node:fs'
+import net, { type AddressInfo } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { stableJson } from '../../src/core/canonical.js'
@@ -13,7 +16,7 @@ import { sha256Hex } from '../../src/core/hash.js'
 import { parsePrivateKey } from '../../src/core/keys.js'
 import { recordPath } from '../../src/core/layout.js'
 import { cargoReleaseDl, releaseAssetName, releaseAssetUrl, releaseTag } from '../../src/core/release-assets.js'
-import type { VersionRecord } from '../../src/core/types.js'
+import type { RegistryFile, VersionRecord } from '../../src/core/types.js'
 import { openRepo } from '../../src/git/index.js'
 import { releaseVersions } from '../../src/publish/index.js'
 import { createTestIndex, type TestIndex } from '../helpers/index-repo.js'
@@ -127,5 +130,42 @@ describe('release refusals', { timeout: 120_000 }, () => {
     const result = await releaseVersions({ github: gh, index, repo: openRepo(dir), before, after })
     expect(result.versions[0]!.error).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('already has an asset app.wasm with other bytes') })
     expect(result.uploaded).toBe(0)
+  })
+
+  it('fetches from public addresses only, and a record that is not JSON costs only itself', async () => {
+    const gh = client(ctx.emu, token)
+    // This machine's own name (not "localhost", which is refused by name), over https, which the policy's
+    // http-to-loopback allowance does not cover: only a fetch that resolves the name first sees where it points.
+    const host = os.hostname()
+    const addresses = await dns.promises.lookup(host, { all: true })
+    expect(addresses.map((a) => a.address), `${host} should resolve to this machine (/etc/hosts)`).toEqual([expect.stringMatching(/^127\./)])
+    let connections = 0
+    const inside = net.createServer((socket) => {
+      connections++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => inside.listen(0, '127.0.0.1', resolve))
+    try {
+      const registryFile = path.join(dir, 'index/registry.json')
+      const registry = JSON.parse(fs.readFileSync(registryFile, 'utf8')) as RegistryFile
+      fs.writeFileSync(registryFile, stableJson({ ...registry, policy: { ...registry.policy, urls: { ...registry.policy.urls, allow_http_loopback: false } } }))
+      const bytes = component('inside')
+      const [before, after] = await push([record('acme:inside', '1.0.0', bytes, `https://${host}:${(inside.address() as AddressInfo).port}/app.wasm`)])
+      const broken = path.join(dir, recordPath('acme:broken', '1.0.0'))
+      await fs.promises.mkdir(path.dirname(broken), { recursive: true })
+      fs.writeFileSync(broken, '{"name": ')
+      await git(dir, 'add', '-A')
+      await git(dir, 'commit', '--quiet', '-m', 'Merge')
+      await git(dir, 'push', '--quiet', 'origin', 'main')
+      const head = (await git(dir, 'rev-parse', 'HEAD')).trim()
+      const result = await releaseVersions({ github: gh, index, repo: openRepo(dir), before, after: head })
+      const by = new Map(result.versions.map((v) => [v.name, v]))
+      expect(by.get('acme:inside')!.error).toMatchObject({ code: 'FETCH_REFUSED', message: expect.stringMatching(new RegExp(`^${host} resolves to 127\\.[\\d.]+, .*public addresses only`)) })
+      expect(connections).toBe(0)
+      expect(by.get(recordPath('acme:broken', '1.0.0'))!.error).toMatchObject({ code: 'INVALID_RECORD', message: expect.stringContaining('it is not JSON') })
+      expect(after).not.toBe(head)
+    } finally {
+      inside.close()
+    }
   })
 })
