@@ -52,20 +52,23 @@ export async function cargo(ctx: CargoContext, subcommand: string, extra: string
     } catch {
       continue
     }
+    // What a build prints (a build script, a proc macro) can reach this stream too: a line not shaped as cargo writes it is no message.
     if (message.reason === 'compiler-artifact') {
-      const target = message.target as { name: string; kind: string[] }
+      const target = message.target as { name?: unknown; kind?: unknown } | null
       const profile = message.profile as { test?: boolean } | undefined
+      if (typeof target?.name !== 'string' || !isStrings(target.kind)) continue
       artifacts.push({
         packageId: String(message.package_id),
         target: { name: target.name, kind: target.kind },
-        filenames: (message.filenames as string[]) ?? [],
-        executable: (message.executable as string | null) ?? null,
+        filenames: isStrings(message.filenames) ? message.filenames : [],
+        executable: typeof message.executable === 'string' ? message.executable : null,
         test: profile?.test === true,
       })
     } else if (message.reason === 'compiler-message') {
-      const diagnostic = message.message as { level: string; message: string; rendered?: string }
-      if (diagnostic.level === 'error') {
-        errors.push({ packageId: (message.package_id as string) ?? null, message: diagnostic.message, rendered: diagnostic.rendered ?? diagnostic.message })
+      const diagnostic = message.message as { level?: unknown; message?: unknown; rendered?: unknown } | null
+      if (diagnostic?.level === 'error' && typeof diagnostic.message === 'string') {
+        const rendered = typeof diagnostic.rendered === 'string' ? diagnostic.rendered : diagnostic.message
+        errors.push({ packageId: typeof message.package_id === 'string' ? message.package_id : null, message: diagnostic.message, rendered })
       }
     }
   }
@@ -77,6 +80,8 @@ export async function cargo(ctx: CargoContext, subcommand: string, extra: string
     errors,
   }
 }
+
+const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string')
 
 /** Name and version out of a package id, in cargo's old (`name 1.0.0 (source)`) and new (`source#name@1.0.0`) spellings. */
 export function parsePackageId(id: string): { name: string; version: string } | null {

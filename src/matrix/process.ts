@@ -24,7 +24,8 @@ export interface StepOutput {
   peakRssKb: number | null
 }
 
-// A runaway test can print without end; what matters is at the start (errors) and the end (summary).
+// A runaway test can print without end; what matters is at the start (errors) and at the end (the summary, and the
+// artifact lines cargo writes last): a step keeps that much of each, and drops the middle.
 const MAX_CAPTURE = 8 * 1024 * 1024
 
 /** The GNU time binary, which alone among the usual tools reports the peak RSS of a child that has exited. */
@@ -38,19 +39,53 @@ function hasGnuTime(): boolean {
   return gnuTime
 }
 
-class Capture {
-  private chunks: Buffer[] = []
-  private size = 0
+/**
+ * What a step printed on one stream, at most `max` bytes of it: the first
+ * half as it came, then the last half (whole chunks, the oldest cut), and
+ * between them how many bytes were dropped.
+ */
+export class OutputCapture {
+  private readonly head: Buffer[] = []
+  private headSize = 0
+  private tail: Buffer[] = []
+  private tailSize = 0
   private dropped = 0
+
+  constructor(private readonly max = MAX_CAPTURE) {}
+
   add(chunk: Buffer): void {
-    if (this.size + chunk.length <= MAX_CAPTURE) {
-      this.chunks.push(chunk)
-      this.size += chunk.length
-    } else this.dropped += chunk.length
+    const half = Math.floor(this.max / 2)
+    if (this.tail.length === 0 && this.headSize < half) {
+      const taken = chunk.subarray(0, half - this.headSize)
+      this.head.push(taken)
+      this.headSize += taken.length
+      chunk = chunk.subarray(taken.length)
+      if (chunk.length === 0) return
+    }
+    this.tail.push(chunk)
+    this.tailSize += chunk.length
+    while (this.tailSize > half) {
+      const over = this.tailSize - half
+      const first = this.tail[0]!
+      if (first.length <= over) {
+        this.tail.shift()
+        this.tailSize -= first.length
+        this.dropped += first.length
+      } else {
+        this.tail[0] = first.subarray(over)
+        this.tailSize -= over
+        this.dropped += over
+      }
+    }
   }
+
   text(): string {
-    const text = Buffer.concat(this.chunks).toString('utf8')
-    return this.dropped > 0 ? `${text}\n[wharf: ${this.dropped} more bytes of output dropped]\n` : text
+    const head = Buffer.concat(this.head).toString('utf8')
+    const tail = Buffer.concat(this.tail).toString('utf8')
+    // The tail starts at a line: a cut line would read as a line of its own.
+    if (this.dropped === 0) return head + tail
+    const start = tail.indexOf('\n') + 1
+    return `${head}\n[wharf: ${this.dropped + Buffer.byteLength(tail.slice(0, start))} bytes of output dropped]\n${tail.slice(start)}`
   }
 }
 
@@ -85,8 +120,8 @@ export function runStep(command: string, args: string[], options: StepOptions): 
       forget()
       return reject(e)
     }
-    const out = new Capture()
-    const err = new Capture()
+    const out = new OutputCapture()
+    const err = new OutputCapture()
     child.stdout!.on('data', (c: Buffer) => out.add(c))
     child.stderr!.on('data', (c: Buffer) => err.add(c))
     let timedOut = false

@@ -3,13 +3,17 @@
  * modules wasm-tools assembles from text), libtest's output, cargo's package
  * ids and errors, the hint table, target names, the score and WIT worlds.
  */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { parse } from '@bytecodealliance/jco'
 import { describe, expect, it } from 'vitest'
 import { hintFor } from '../../src/matrix/blame.js'
-import { firstCargoFailure, firstErrorLine, parsePackageId } from '../../src/matrix/cargo.js'
+import { cargo, firstCargoFailure, firstErrorLine, parsePackageId } from '../../src/matrix/cargo.js'
 import { failureBlocks, firstPanic, parseLibtest, runAllTests, type BinaryRun } from '../../src/matrix/libtest.js'
 import { classifyImports, parseWorld, sizeMetrics, wasmMetrics } from '../../src/matrix/metrics.js'
 import { parseTargets } from '../../src/matrix/targets.js'
+import type { Toolchain } from '../../src/matrix/toolchain.js'
 import type { TargetReport } from '../../src/matrix/types.js'
 import { gcReadiness, qualityScore } from '../../src/matrix/verdicts.js'
 import { hasRefTypes, scanModule, stripCustomSections } from '../../src/matrix/wasm-scan.js'
@@ -173,6 +177,27 @@ describe('cargo output', () => {
     ['error: failed to run custom build command for `openssl-sys v0.9.80`', { name: 'openssl-sys', version: '0.9.80' }],
   ])('first failing crate in %j', (stderr, expected) => {
     expect(firstCargoFailure(stderr)).toMatchObject(expected)
+  })
+
+  it("reads only messages shaped as cargo writes them, and the artifact lines at the end of an output too long to keep", async () => {
+    // A cargo that prints what a build script or proc macro could put on its stream, then 9 MiB of warnings, then the
+    // artifact line a test run needs, as cargo writes it last.
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-fake-cargo-'))
+    const artifact = (name: string) => JSON.stringify({ reason: 'compiler-artifact', package_id: 'x 0.1.0 (path+file:///x)', target: { name, kind: ['lib'] }, profile: { test: true }, filenames: [`/t/${name}`], executable: `/t/${name}` })
+    const warning = JSON.stringify({ reason: 'compiler-message', package_id: 'x 0.1.0 (path+file:///x)', message: { level: 'warning', message: 'unused', rendered: 'w'.repeat(900) } })
+    const lines = ['{"reason":"compiler-artifact"}', '{"reason":"compiler-artifact","target":{"name":1}}', '{"reason":"compiler-message","message":null}', '{"reason":"compiler-message","message":{"level":"error"}}', artifact('first')]
+    fs.writeFileSync(path.join(dir, 'head'), `${lines.join('\n')}\n`)
+    fs.writeFileSync(path.join(dir, 'warnings'), `${Array.from({ length: 10_000 }, () => warning).join('\n')}\n`)
+    fs.writeFileSync(path.join(dir, 'last'), `${artifact('last')}\n`)
+    const fake = path.join(dir, 'cargo')
+    fs.writeFileSync(fake, `#!/bin/sh\ncat '${dir}/head' '${dir}/warnings' '${dir}/last'\n`, { mode: 0o755 })
+    const toolchain = { cargo: fake, env: { PATH: process.env.PATH } } as unknown as Toolchain
+    const run = await cargo({ toolchain, triple: null, cwd: dir, targetDir: path.join(dir, 'target'), timeoutMs: 60_000, offline: true }, 'test', ['--no-run'])
+    expect(run.ok).toBe(true)
+    expect(run.artifacts.map((a) => a.target.name)).toEqual(['first', 'last'])
+    expect(run.errors).toEqual([])
+    expect(run.output.stdout.length).toBeLessThan(8.5 * 1024 * 1024)
+    expect(run.output.stdout).toMatch(/\n\[wharf: \d+ bytes of output dropped\]\n\{"reason"/)
   })
 
   it('takes the first line of a cargo error', () => {
