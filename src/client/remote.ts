@@ -177,8 +177,23 @@ export interface RemotePublish {
   record?: VersionRecord
 }
 
+/** Where a token may be sent: over https, or over plain http to this machine by address or as localhost (a local `wharf serve`). */
+function tokenTransportProblem(url: string): string | undefined {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return `${url} is not a URL`
+  }
+  if (parsed.protocol === 'https:') return undefined
+  if (parsed.protocol === 'http:' && /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i.test(parsed.hostname)) return undefined
+  return `${url} is not https, and a publish token would cross the network in the clear`
+}
+
 /** `POST /api/v1/packages` as the Run 2.0 client sends it; returns the registry's answer for the new version. */
 export async function publishRemote(options: RemoteOptions, p: RemotePublish): Promise<PackageView> {
+  const problem = tokenTransportProblem(options.url)
+  if (problem) throw new WharfError('USAGE', problem, { hint: 'publish to the registry over https (plain http only to localhost or 127.0.0.1)' })
   const form = new FormData()
   form.append('name', p.name)
   form.append('version', p.version)

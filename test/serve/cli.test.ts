@@ -1,6 +1,9 @@
 /** `wharf serve` and `npm start` as a user runs them: first start, the generated admin token, configuration errors. */
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { configFromEnv, parseTokens } from '../../src/serve/index.js'
@@ -134,6 +137,27 @@ describe('wharf serve', () => {
       await server.close()
     }
   }, 60_000)
+
+  it('never sends a publish token over plain http to another host, and sends nothing at all', async () => {
+    // A server on this machine, reached by its own name: as far as the URL says, another host.
+    let requests = 0
+    const server = http.createServer((_req, res) => {
+      requests++
+      res.writeHead(500).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const file = path.join(await tempDir(), 'calc.wasm')
+      fs.writeFileSync(file, component('calc'))
+      const url = `http://${os.hostname()}:${(server.address() as AddressInfo).port}`
+      const run = await wharf(['publish', file, '--name', 'cli:calc', '--version', '1.0.0', '--token', 'secret-token', '--registry', url])
+      expect(run.code).toBe(2)
+      expect(run.stderr).toMatch(/is not https, and a publish token would cross the network in the clear/)
+      expect(requests).toBe(0)
+    } finally {
+      server.close()
+    }
+  })
 
   it('npm start runs the registry and prints its URL', async () => {
     const dataDir = await tempDir('wharf-npm-start-')
