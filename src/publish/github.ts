@@ -116,6 +116,9 @@ export async function publishToGitHub(github: GitHub, options: GitHubPublishOpti
   const draft = signRecord({ ...options, version }, options.bytes, options.file)
   const formatProblem = artifactFormatProblem(draft, draft.artifacts[0]!, options.bytes)
   if (formatProblem) throw new WharfError('INVALID_ARTIFACT', `${options.file}: ${formatProblem}`, { hint: 'publish the file the build produced' })
+  // The record as it will be but for the asset's URL (a sha256: URL stands in): a field the schema refuses leaves no release behind.
+  const refused = schemaErrors('record', draft)
+  if (refused.length) throw new WharfError('INVALID_INPUT', `${recordPath(options.name, version)} would be invalid: ${refused.join('; ')}`, { hint: 'check the values passed on the command line' })
 
   const asset = await ensureAsset(github, options, draft.artifacts[0]!.name)
   const record = signRecord({ ...options, version }, options.bytes, options.file, asset.url)

@@ -131,6 +131,16 @@ describe('wharf publish --github', { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(/delete that asset, or publish under a new version or tag/)
   })
 
+  it('refuses a record the schema would refuse before it makes a release or uploads anything', async () => {
+    const file = path.join(home, 'long-description', 'calc.wasm')
+    await fs.promises.mkdir(path.dirname(file), { recursive: true })
+    await fs.promises.writeFile(file, component('calc described at length'))
+    const result = await run(['publish', file, '--github', 'alice/registry', '--from', 'alice/calc', '--tag', 'v9.0.0', '--name', 'acme:calc', '--version', '9.0.0', '--description', 'x'.repeat(1001), '--key', keyFile, '--author', 'alice'], { GITHUB_TOKEN: aliceToken })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/index\/packages\/acme\/calc\/9\.0\.0\.json would be invalid: .*description/)
+    expect(await client(ctx.emu, aliceToken).releases.getByTag({ owner: 'alice', repo: 'calc' }, 'v9.0.0')).toBeUndefined()
+  })
+
   it('forks the index when the token cannot push to it, with the token from the credentials file', async () => {
     const credentials = path.join(home, '.config', 'wharf', 'credentials.toml')
     await fs.promises.mkdir(path.dirname(credentials), { recursive: true })
