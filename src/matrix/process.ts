@@ -28,6 +28,9 @@ export interface StepOutput {
 // artifact lines cargo writes last): a step keeps that much of each, and drops the middle.
 const MAX_CAPTURE = 8 * 1024 * 1024
 
+/** How long a step's output may stay open after its process exited (a detached child holding it). */
+const PIPE_GRACE_MS = 2_000
+
 /** The GNU time binary, which alone among the usual tools reports the peak RSS of a child that has exited. */
 const GNU_TIME = '/usr/bin/time'
 let gnuTime: boolean | undefined
@@ -135,10 +138,23 @@ export function runStep(command: string, args: string[], options: StepOptions): 
       forget()
       reject(e)
     })
-    child.on('close', (code, signal) => {
+    // The step ends when its process does. What it left behind in its group goes with it; a process that left the group
+    // (setsid) and kept the step's output open is not waited for past a grace period: its pipes are closed on it.
+    let exited: { code: number | null; signal: NodeJS.Signals | null; wallMs: number } | undefined
+    let grace: NodeJS.Timeout | undefined
+    child.on('exit', (code, signal) => {
+      exited = { code, signal, wallMs: performance.now() - start }
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL')
+      grace = setTimeout(() => {
+        child.stdout!.destroy()
+        child.stderr!.destroy()
+      }, PIPE_GRACE_MS)
+    })
+    child.on('close', (closeCode, closeSignal) => {
       clearTimeout(timer)
+      clearTimeout(grace)
       if (isStopping()) return
-      const wallMs = performance.now() - start
+      const { code, signal, wallMs } = exited ?? { code: closeCode, signal: closeSignal, wallMs: performance.now() - start }
       let peakRssKb: number | null = null
       if (rssDir) {
         // -q keeps GNU time's own notes out, so the file holds the figure alone.

@@ -12,6 +12,7 @@ import { hintFor } from '../../src/matrix/blame.js'
 import { cargo, firstCargoFailure, firstErrorLine, parsePackageId } from '../../src/matrix/cargo.js'
 import { failureBlocks, firstPanic, parseLibtest, runAllTests, type BinaryRun } from '../../src/matrix/libtest.js'
 import { classifyImports, parseWorld, sizeMetrics, wasmMetrics } from '../../src/matrix/metrics.js'
+import { runStep } from '../../src/matrix/process.js'
 import { parseTargets } from '../../src/matrix/targets.js'
 import type { Toolchain } from '../../src/matrix/toolchain.js'
 import type { TargetReport } from '../../src/matrix/types.js'
@@ -203,6 +204,22 @@ describe('cargo output', () => {
   it('takes the first line of a cargo error', () => {
     expect(firstErrorLine('warning: x\nerror: failed to parse manifest at `/x/Cargo.toml`\n\nCaused by: ...')).toBe('failed to parse manifest at `/x/Cargo.toml`')
   })
+})
+
+describe('a step', () => {
+  it('ends a step when its process exits, though a child that left its group holds the output open', async () => {
+    // A test that starts a daemon (setsid) which keeps the step's stdout: libtest would be done, the pipe not.
+    const started = Date.now()
+    const step = await runStep('sh', ['-c', 'setsid sleep 60 & echo "$!"; echo done'], { cwd: os.tmpdir(), env: { PATH: process.env.PATH }, timeoutMs: 120_000 })
+    try {
+      expect(step).toMatchObject({ code: 0, timedOut: false })
+      expect(step.stdout).toMatch(/^\d+\ndone\n$/)
+      expect(Date.now() - started).toBeLessThan(15_000)
+    } finally {
+      const pid = Number(step.stdout.split('\n')[0])
+      if (pid > 0) process.kill(pid, 'SIGKILL')
+    }
+  }, 30_000)
 })
 
 describe('hint table', () => {
