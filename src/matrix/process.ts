@@ -43,21 +43,19 @@ function hasGnuTime(): boolean {
 }
 
 /**
- * What a step printed on one stream, at most `max` bytes of it: the first
- * half as it came, then the last half (whole chunks, the oldest cut), and
- * between them how many bytes were dropped.
+ * What a step printed on one stream, at most MAX_CAPTURE bytes of it: the
+ * first half as it came, then the last half (whole chunks, the oldest cut),
+ * and between them how many bytes were dropped.
  */
-export class OutputCapture {
+class OutputCapture {
   private readonly head: Buffer[] = []
   private headSize = 0
   private tail: Buffer[] = []
   private tailSize = 0
   private dropped = 0
 
-  constructor(private readonly max = MAX_CAPTURE) {}
-
   add(chunk: Buffer): void {
-    const half = Math.floor(this.max / 2)
+    const half = MAX_CAPTURE / 2
     if (this.tail.length === 0 && this.headSize < half) {
       const taken = chunk.subarray(0, half - this.headSize)
       this.head.push(taken)

@@ -20,6 +20,8 @@ import { createIndexFixture, REPO, type IndexFixture } from './fixture.js'
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const WORKFLOWS = ['validate.yml', 'merge.yml']
 const repoRef = { owner: 'wharf', repo: 'index' }
+/** The index's workflow files as this repo ships them. */
+const workflowFiles = () => Object.fromEntries(WORKFLOWS.map((w) => [`.github/workflows/${w}`, fs.readFileSync(path.join(ROOT, '.github/workflows', w), 'utf8')]))
 
 describe('the index workflows on the emulator', () => {
   const ctx = useEmulator()
@@ -28,9 +30,8 @@ describe('the index workflows on the emulator', () => {
   let clock = Date.parse('2026-11-30T12:00:00Z')
   beforeAll(async () => {
     ctx.emu.now = () => new Date(clock)
-    const files = Object.fromEntries(WORKFLOWS.map((w) => [`.github/workflows/${w}`, fs.readFileSync(path.join(ROOT, '.github/workflows', w), 'utf8')]))
     fx = await createIndexFixture(ctx.emu, {
-      files,
+      files: workflowFiles(),
       withAction: true,
       policy(registry) {
         registry.policy.namespaces.waiting_period_hours = 72
@@ -222,8 +223,7 @@ describe('a namespace owned through a team, on the emulator', () => {
     ctx.emu.createUser('eve')
     ctx.emu.createOrg('wharf')
     ctx.emu.createTeam('wharf', 'devs', ['bob'])
-    const files = Object.fromEntries(WORKFLOWS.map((w) => [`.github/workflows/${w}`, fs.readFileSync(path.join(ROOT, '.github/workflows', w), 'utf8')]))
-    fx = await createIndexFixture(ctx.emu, { files, withAction: true, owners: (emu) => [{ login: 'alice', id: emu.requireAccount('alice').id }, { team: '@wharf/devs' }] })
+    fx = await createIndexFixture(ctx.emu, { files: workflowFiles(), withAction: true, owners: (emu) => [{ login: 'alice', id: emu.requireAccount('alice').id }, { team: '@wharf/devs' }] })
     for (const login of ['bob', 'eve']) ctx.emu.requireRepo(REPO).collaborators.set(login, 'write')
     // validate holds no secret and may not read teams; merge reads them with WHARF_TEAM_TOKEN, an app's token with members: read.
     const teamToken = ctx.emu.mintToken({ permissions: { members: 'read' } })
