@@ -69431,6 +69431,7 @@ import { spawnSync } from "node:child_process";
 import fs16 from "node:fs";
 import { performance as performance2 } from "node:perf_hooks";
 var MAX_CAPTURE = 8 * 1024 * 1024;
+var PIPE_GRACE_MS = 2e3;
 var GNU_TIME = "/usr/bin/time";
 var gnuTime;
 function hasGnuTime() {
@@ -69440,21 +69441,45 @@ function hasGnuTime() {
   }
   return gnuTime;
 }
-var Capture = class {
-  chunks = [];
-  size = 0;
+var OutputCapture = class {
+  head = [];
+  headSize = 0;
+  tail = [];
+  tailSize = 0;
   dropped = 0;
   add(chunk) {
-    if (this.size + chunk.length <= MAX_CAPTURE) {
-      this.chunks.push(chunk);
-      this.size += chunk.length;
-    } else this.dropped += chunk.length;
+    const half = MAX_CAPTURE / 2;
+    if (this.tail.length === 0 && this.headSize < half) {
+      const taken = chunk.subarray(0, half - this.headSize);
+      this.head.push(taken);
+      this.headSize += taken.length;
+      chunk = chunk.subarray(taken.length);
+      if (chunk.length === 0) return;
+    }
+    this.tail.push(chunk);
+    this.tailSize += chunk.length;
+    while (this.tailSize > half) {
+      const over = this.tailSize - half;
+      const first = this.tail[0];
+      if (first.length <= over) {
+        this.tail.shift();
+        this.tailSize -= first.length;
+        this.dropped += first.length;
+      } else {
+        this.tail[0] = first.subarray(over);
+        this.tailSize -= over;
+        this.dropped += over;
+      }
+    }
   }
   text() {
-    const text2 = Buffer.concat(this.chunks).toString("utf8");
-    return this.dropped > 0 ? `${text2}
-[wharf: ${this.dropped} more bytes of output dropped]
-` : text2;
+    const head = Buffer.concat(this.head).toString("utf8");
+    const tail = Buffer.concat(this.tail).toString("utf8");
+    if (this.dropped === 0) return head + tail;
+    const start = tail.indexOf("\n") + 1;
+    return `${head}
+[wharf: ${this.dropped + Buffer.byteLength(tail.slice(0, start))} bytes of output dropped]
+${tail.slice(start)}`;
   }
 };
 function runStep(command, args, options2) {
@@ -69483,8 +69508,8 @@ function runStep(command, args, options2) {
       forget();
       return reject(e);
     }
-    const out = new Capture();
-    const err2 = new Capture();
+    const out = new OutputCapture();
+    const err2 = new OutputCapture();
     child.stdout.on("data", (c) => out.add(c));
     child.stderr.on("data", (c) => err2.add(c));
     let timedOut = false;
@@ -69498,10 +69523,21 @@ function runStep(command, args, options2) {
       forget();
       reject(e);
     });
-    child.on("close", (code3, signal) => {
+    let exited;
+    let grace;
+    child.on("exit", (code3, signal) => {
+      exited = { code: code3, signal, wallMs: performance2.now() - start };
+      if (child.pid !== void 0) signalGroup(child.pid, "SIGKILL");
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, PIPE_GRACE_MS);
+    });
+    child.on("close", (closeCode, closeSignal) => {
       clearTimeout(timer);
+      clearTimeout(grace);
       if (isStopping()) return;
-      const wallMs = performance2.now() - start;
+      const { code: code3, signal, wallMs } = exited ?? { code: closeCode, signal: closeSignal, wallMs: performance2.now() - start };
       let peakRssKb = null;
       if (rssDir) {
         const rss = Number(readQuietly(`${rssDir}/rss`).trim().split("\n").at(-1));
@@ -69934,17 +69970,19 @@ async function cargo(ctx, subcommand, extra = []) {
     if (message.reason === "compiler-artifact") {
       const target2 = message.target;
       const profile = message.profile;
+      if (typeof target2?.name !== "string" || !isStrings(target2.kind)) continue;
       artifacts2.push({
         packageId: String(message.package_id),
         target: { name: target2.name, kind: target2.kind },
-        filenames: message.filenames ?? [],
-        executable: message.executable ?? null,
+        filenames: isStrings(message.filenames) ? message.filenames : [],
+        executable: typeof message.executable === "string" ? message.executable : null,
         test: profile?.test === true
       });
     } else if (message.reason === "compiler-message") {
       const diagnostic = message.message;
-      if (diagnostic.level === "error") {
-        errors.push({ packageId: message.package_id ?? null, message: diagnostic.message, rendered: diagnostic.rendered ?? diagnostic.message });
+      if (diagnostic?.level === "error" && typeof diagnostic.message === "string") {
+        const rendered = typeof diagnostic.rendered === "string" ? diagnostic.rendered : diagnostic.message;
+        errors.push({ packageId: typeof message.package_id === "string" ? message.package_id : null, message: diagnostic.message, rendered });
       }
     }
   }
@@ -69956,6 +69994,7 @@ async function cargo(ctx, subcommand, extra = []) {
     errors
   };
 }
+var isStrings = (value) => Array.isArray(value) && value.every((v2) => typeof v2 === "string");
 function parsePackageId2(id) {
   const old = /^(\S+) (\S+) \(/.exec(id);
   if (old) return { name: old[1], version: old[2] };
@@ -75645,6 +75684,8 @@ async function publishToGitHub(github, options2) {
   const draft = signRecord({ ...options2, version }, options2.bytes, options2.file);
   const formatProblem = artifactFormatProblem(draft, draft.artifacts[0], options2.bytes);
   if (formatProblem) throw new WharfError("INVALID_ARTIFACT", `${options2.file}: ${formatProblem}`, { hint: "publish the file the build produced" });
+  const refused = schemaErrors("record", draft);
+  if (refused.length) throw new WharfError("INVALID_INPUT", `${recordPath(options2.name, version)} would be invalid: ${refused.join("; ")}`, { hint: "check the values passed on the command line" });
   const asset2 = await ensureAsset(github, options2, draft.artifacts[0].name);
   const record = signRecord({ ...options2, version }, options2.bytes, options2.file, asset2.url);
   const path24 = recordPath(options2.name, version);
