@@ -70433,6 +70433,23 @@ async function runMatrix(options2) {
   }
   return runCrate(input, options2);
 }
+function foreignCargoConfig(dir) {
+  const me2 = process.getuid?.();
+  if (me2 === void 0) return void 0;
+  for (let at2 = path15.resolve(dir); ; at2 = path15.dirname(at2)) {
+    for (const name of [".cargo", ".cargo/config.toml", ".cargo/config", "Cargo.toml"]) {
+      const found = path15.join(at2, name);
+      let owner;
+      try {
+        owner = fs20.lstatSync(found).uid;
+      } catch {
+        continue;
+      }
+      if (owner !== me2 && owner !== 0) return found;
+    }
+    if (path15.dirname(at2) === at2) return void 0;
+  }
+}
 async function runCrate(crateDir, options2) {
   const env = options2.env ?? process.env;
   const toolchains = discoverToolchains(crateDir, options2.toolchains ?? defaultCandidates(env), env);
@@ -70441,7 +70458,14 @@ async function runCrate(crateDir, options2) {
       hint: "install rustup, or on Debian: apt-get install rustc cargo libstd-rust-dev-wasm32 lld"
     });
   }
-  const work = await fs20.promises.mkdtemp(path15.join(options2.workDir ?? os9.tmpdir(), "wharf-test-"));
+  const parent = path15.resolve(options2.workDir ?? os9.tmpdir());
+  const foreign = foreignCargoConfig(parent);
+  if (foreign) {
+    throw new WharfError("USAGE", `${foreign} belongs to another user, and cargo would read it when it builds under ${parent}`, {
+      hint: "build in a directory only you can write: pass --work-dir DIR (or set TMPDIR)"
+    });
+  }
+  const work = await fs20.promises.mkdtemp(path15.join(parent, "wharf-test-"));
   const forget = options2.keep ? () => {
   } : addCleanup(() => fs20.promises.rm(work, { recursive: true, force: true }));
   try {

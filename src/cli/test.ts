@@ -56,7 +56,8 @@ cannot run (no toolchain, no crate).
   --offline           pass --offline to cargo
   --signature LEVEL   the record's signature level for the score: none, signed, provenance
   --boundary NAME     an exported function to call 1000 times for the GC probe (G3)
-  --work-dir DIR      make the throwaway working directory under DIR (default: the temp dir)
+  --work-dir DIR      make the throwaway working directory under DIR (default: the temp dir); refused
+                      when DIR or a directory above it holds another user's .cargo or Cargo.toml
   --keep              keep the working directory instead of removing it`,
   options: {
     ...JSON_OPTION,

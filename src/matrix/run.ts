@@ -75,6 +75,31 @@ export async function runMatrix(options: MatrixOptions): Promise<Report> {
   return runCrate(input, options)
 }
 
+/**
+ * A cargo configuration or manifest in `dir` or a directory above it that
+ * neither this user nor root owns. Cargo reads `.cargo/config.toml` in every
+ * directory above the one it builds in, and looks upward for a workspace's
+ * Cargo.toml: one that another local user planted in a shared parent
+ * (`/tmp/.cargo`) would run a `rustc-wrapper` of theirs in this user's build.
+ */
+export function foreignCargoConfig(dir: string): string | undefined {
+  const me = process.getuid?.()
+  if (me === undefined) return undefined
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    for (const name of ['.cargo', '.cargo/config.toml', '.cargo/config', 'Cargo.toml']) {
+      const found = path.join(at, name)
+      let owner: number
+      try {
+        owner = fs.lstatSync(found).uid
+      } catch {
+        continue
+      }
+      if (owner !== me && owner !== 0) return found
+    }
+    if (path.dirname(at) === at) return undefined
+  }
+}
+
 async function runCrate(crateDir: string, options: MatrixOptions): Promise<Report> {
   const env = options.env ?? process.env
   const toolchains = discoverToolchains(crateDir, options.toolchains ?? defaultCandidates(env), env)
@@ -83,7 +108,14 @@ async function runCrate(crateDir: string, options: MatrixOptions): Promise<Repor
       hint: 'install rustup, or on Debian: apt-get install rustc cargo libstd-rust-dev-wasm32 lld',
     })
   }
-  const work = await fs.promises.mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'wharf-test-'))
+  const parent = path.resolve(options.workDir ?? os.tmpdir())
+  const foreign = foreignCargoConfig(parent)
+  if (foreign) {
+    throw new WharfError('USAGE', `${foreign} belongs to another user, and cargo would read it when it builds under ${parent}`, {
+      hint: 'build in a directory only you can write: pass --work-dir DIR (or set TMPDIR)',
+    })
+  }
+  const work = await fs.promises.mkdtemp(path.join(parent, 'wharf-test-'))
   // A Ctrl-C removes it too (children.ts).
   const forget = options.keep ? () => {} : addCleanup(() => fs.promises.rm(work, { recursive: true, force: true }))
   try {

@@ -13,12 +13,14 @@ import { cargo, firstCargoFailure, firstErrorLine, parsePackageId } from '../../
 import { failureBlocks, firstPanic, parseLibtest, runAllTests, type BinaryRun } from '../../src/matrix/libtest.js'
 import { classifyImports, parseWorld, sizeMetrics, wasmMetrics } from '../../src/matrix/metrics.js'
 import { runStep } from '../../src/matrix/process.js'
+import { foreignCargoConfig, runMatrix } from '../../src/matrix/run.js'
 import { parseTargets } from '../../src/matrix/targets.js'
 import type { Toolchain } from '../../src/matrix/toolchain.js'
 import type { TargetReport } from '../../src/matrix/types.js'
 import { gcReadiness, qualityScore } from '../../src/matrix/verdicts.js'
 import { hasRefTypes, scanModule, stripCustomSections } from '../../src/matrix/wasm-scan.js'
 import { ADD_MODULE } from '../helpers/wasm.js'
+import { FIXTURES } from './helpers.js'
 
 describe('wasm feature scan (research notes §5.5)', () => {
   it.each([
@@ -220,6 +222,28 @@ describe('a step', () => {
       if (pid > 0) process.kill(pid, 'SIGKILL')
     }
   }, 30_000)
+})
+
+describe('where a crate is built', () => {
+  it('refuses a directory above which another user left a cargo configuration, as in a shared /tmp', async () => {
+    expect(process.getuid?.(), 'giving a directory to another user takes root, which CI runs as').toBe(0)
+    const shared = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-shared-'))
+    const planted = path.join(shared, '.cargo')
+    fs.mkdirSync(planted)
+    fs.writeFileSync(path.join(planted, 'config.toml'), '[build]\nrustc-wrapper = "/nonexistent/their-wrapper"\n')
+    for (const file of [planted, path.join(planted, 'config.toml')]) fs.chownSync(file, 65534, 65534)
+    const work = path.join(shared, 'mine')
+    fs.mkdirSync(work)
+    await expect(runMatrix({ input: path.join(FIXTURES, 'calc'), targets: ['native'], workDir: work })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining(`${planted} belongs to another user, and cargo would read it`),
+      hint: expect.stringContaining('--work-dir'),
+    })
+    expect(fs.readdirSync(work)).toEqual([])
+    // This user's own (or root's) configuration is cargo's to read, as it always is.
+    for (const file of [planted, path.join(planted, 'config.toml')]) fs.chownSync(file, process.getuid!(), process.getgid!())
+    expect(foreignCargoConfig(work)).toBeUndefined()
+  })
 })
 
 describe('hint table', () => {
