@@ -70196,6 +70196,7 @@ ${location ?? ""}`;
 
 // src/matrix/libtest.ts
 var RESULT = /^test (.+?) \.\.\. (ok|FAILED|ignored)(?:, .*)?$/;
+var MAX_LINE = 16 * 1024;
 var STARTED = /^test (.+?) \.\.\. ?(.*)$/;
 var SUMMARY = /^test result: (ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored/;
 var RUNNING = /^running (\d+) tests?$/;
@@ -70205,6 +70206,7 @@ function parseLibtest(stdout) {
   let summary2 = null;
   let planned = null;
   for (const raw of stdout.split("\n")) {
+    if (raw.length > MAX_LINE) continue;
     const line = raw.replace(/\r$/, "");
     const running = RUNNING.exec(line);
     if (running) {
@@ -70228,12 +70230,21 @@ function parseLibtest(stdout) {
   return { results, unfinished, summary: summary2, planned };
 }
 function firstPanic(output) {
-  const old = /panicked at '([\s\S]*?)', ([^\s]+:\d+:\d+)/.exec(output);
-  const modern = /panicked at ([^\s]+:\d+:\d+):\n(.*)/.exec(output);
-  if (old && (!modern || old.index < modern.index)) return { message: old[1], location: old[2] };
-  if (modern) return { message: modern[2], location: modern[1] };
+  let tried = 0;
+  for (let at2 = output.indexOf(PANICKED); at2 >= 0 && tried < MAX_PANICS_TRIED; at2 = output.indexOf(PANICKED, at2 + 1), tried++) {
+    const window2 = output.slice(at2, at2 + PANIC_WINDOW);
+    const old = OLD_PANIC.exec(window2);
+    if (old) return { message: old[1], location: old[2] };
+    const modern = MODERN_PANIC.exec(window2);
+    if (modern) return { message: modern[2], location: modern[1] };
+  }
   return null;
 }
+var PANICKED = "panicked at ";
+var PANIC_WINDOW = 8 * 1024;
+var MAX_PANICS_TRIED = 100;
+var OLD_PANIC = /^panicked at '([\s\S]*?)', ([^\s]+:\d+:\d+)/;
+var MODERN_PANIC = /^panicked at ([^\s]+:\d+:\d+):\n(.*)/;
 async function runAllTests(exec, extraArgs = []) {
   const all = {
     passed: 0,
@@ -70305,16 +70316,29 @@ async function runAllTests(exec, extraArgs = []) {
   return all;
 }
 function failureBlocks(stdout) {
+  const heads = [];
+  const lists = [];
+  const lines = stdout.split("\n");
+  let at2 = 0;
+  for (let i2 = 0; i2 < lines.length; i2++) {
+    const line = lines[i2];
+    if (line.length <= MAX_LINE && line.length > BLOCK_HEAD.length + BLOCK_TAIL.length && line.startsWith(BLOCK_HEAD) && line.endsWith(BLOCK_TAIL)) {
+      heads.push({ name: line.slice(BLOCK_HEAD.length, -BLOCK_TAIL.length), at: at2, start: at2 + line.length });
+    } else if (line === "failures:" && at2 > 0 && i2 < lines.length - 1) lists.push(at2 - 1);
+    at2 += line.length + 1;
+  }
   const blocks = [];
-  const heads = [...stdout.matchAll(/^---- (.+?) stdout ----$/gm)];
+  let list = 0;
   for (let i2 = 0; i2 < heads.length; i2++) {
-    const start = heads[i2].index + heads[i2][0].length;
-    const next = heads[i2 + 1]?.index ?? stdout.length;
-    const end = Math.min(next, stdout.indexOf("\nfailures:\n", start) >= 0 ? stdout.indexOf("\nfailures:\n", start) : next);
-    blocks.push([heads[i2][1], stdout.slice(start, end)]);
+    const { name, start } = heads[i2];
+    const next = heads[i2 + 1]?.at ?? stdout.length;
+    while (list < lists.length && lists[list] < start) list++;
+    blocks.push([name, stdout.slice(start, Math.min(next, lists[list] ?? next))]);
   }
   return blocks;
 }
+var BLOCK_HEAD = "---- ";
+var BLOCK_TAIL = " stdout ----";
 function lastLines(text2, count2 = 3) {
   return text2.trim().split("\n").slice(-count2).join("\n");
 }

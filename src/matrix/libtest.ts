@@ -19,6 +19,12 @@ export interface ParsedRun {
 }
 
 const RESULT = /^test (.+?) \.\.\. (ok|FAILED|ignored)(?:, .*)?$/
+/**
+ * The longest line read as one of libtest's own (a result, a block's head):
+ * theirs are short, and the patterns above cost time with a line's length
+ * and the separators in it, which a crate's output chooses.
+ */
+const MAX_LINE = 16 * 1024
 const STARTED = /^test (.+?) \.\.\. ?(.*)$/
 const SUMMARY = /^test result: (ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored/
 const RUNNING = /^running (\d+) tests?$/
@@ -30,6 +36,7 @@ export function parseLibtest(stdout: string): ParsedRun {
   let summary: ParsedRun['summary'] = null
   let planned: number | null = null
   for (const raw of stdout.split('\n')) {
+    if (raw.length > MAX_LINE) continue
     const line = raw.replace(/\r$/, '')
     const running = RUNNING.exec(line)
     if (running) {
@@ -54,14 +61,28 @@ export function parseLibtest(stdout: string): ParsedRun {
   return { results, unfinished, summary, planned }
 }
 
-/** The first panic message in a test's output: `panicked at 'msg', file:line` (older) or `panicked at file:line:\nmsg` (1.73+). */
+/**
+ * The first panic message in a test's output: `panicked at 'msg', file:line`
+ * (older) or `panicked at file:line:\nmsg` (1.73+). Each `panicked at` is
+ * read within a window after it, and only the first few are tried: the
+ * output is the crate's, and could hold the words a million times over.
+ */
 export function firstPanic(output: string): { message: string; location: string | null } | null {
-  const old = /panicked at '([\s\S]*?)', ([^\s]+:\d+:\d+)/.exec(output)
-  const modern = /panicked at ([^\s]+:\d+:\d+):\n(.*)/.exec(output)
-  if (old && (!modern || old.index < modern.index)) return { message: old[1]!, location: old[2]! }
-  if (modern) return { message: modern[2]!, location: modern[1]! }
+  let tried = 0
+  for (let at = output.indexOf(PANICKED); at >= 0 && tried < MAX_PANICS_TRIED; at = output.indexOf(PANICKED, at + 1), tried++) {
+    const window = output.slice(at, at + PANIC_WINDOW)
+    const old = OLD_PANIC.exec(window)
+    if (old) return { message: old[1]!, location: old[2]! }
+    const modern = MODERN_PANIC.exec(window)
+    if (modern) return { message: modern[2]!, location: modern[1]! }
+  }
   return null
 }
+const PANICKED = 'panicked at '
+const PANIC_WINDOW = 8 * 1024
+const MAX_PANICS_TRIED = 100
+const OLD_PANIC = /^panicked at '([\s\S]*?)', ([^\s]+:\d+:\d+)/
+const MODERN_PANIC = /^panicked at ([^\s]+:\d+:\d+):\n(.*)/
 
 export interface BinaryRun {
   stdout: string
@@ -172,18 +193,36 @@ export async function runAllTests(exec: (args: string[]) => Promise<BinaryRun>, 
   return all
 }
 
-/** libtest's `---- name stdout ----` blocks: what each failed test printed, its panic included. */
+/**
+ * libtest's `---- name stdout ----` blocks: what each failed test printed,
+ * its panic included, up to the next block or the `failures:` list. One
+ * pass over the lines.
+ */
 export function failureBlocks(stdout: string): [string, string][] {
+  const heads: { name: string; at: number; start: number }[] = []
+  // Where each `failures:` line begins, less one: the newline before it, as the end of a block.
+  const lists: number[] = []
+  const lines = stdout.split('\n')
+  let at = 0
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    if (line.length <= MAX_LINE && line.length > BLOCK_HEAD.length + BLOCK_TAIL.length && line.startsWith(BLOCK_HEAD) && line.endsWith(BLOCK_TAIL)) {
+      heads.push({ name: line.slice(BLOCK_HEAD.length, -BLOCK_TAIL.length), at, start: at + line.length })
+    } else if (line === 'failures:' && at > 0 && i < lines.length - 1) lists.push(at - 1)
+    at += line.length + 1
+  }
   const blocks: [string, string][] = []
-  const heads = [...stdout.matchAll(/^---- (.+?) stdout ----$/gm)]
+  let list = 0
   for (let i = 0; i < heads.length; i++) {
-    const start = heads[i]!.index! + heads[i]![0].length
-    const next = heads[i + 1]?.index ?? stdout.length
-    const end = Math.min(next, stdout.indexOf('\nfailures:\n', start) >= 0 ? stdout.indexOf('\nfailures:\n', start) : next)
-    blocks.push([heads[i]![1]!, stdout.slice(start, end)])
+    const { name, start } = heads[i]!
+    const next = heads[i + 1]?.at ?? stdout.length
+    while (list < lists.length && lists[list]! < start) list++
+    blocks.push([name, stdout.slice(start, Math.min(next, lists[list] ?? next))])
   }
   return blocks
 }
+const BLOCK_HEAD = '---- '
+const BLOCK_TAIL = ' stdout ----'
 
 function lastLines(text: string, count = 3): string {
   return text.trim().split('\n').slice(-count).join('\n')

@@ -126,6 +126,20 @@ describe('libtest output', () => {
     expect(firstPanic(text)).toEqual(expected)
   })
 
+  it("reads output a crate shaped against the parsers in one pass: each step finishes, where it took hours", () => {
+    // Each of these is some 10 MiB that a test can print; the parsers' patterns once scanned to the end from every
+    // occurrence, a cost of occurrences times length. The vitest timeout is the bound, some thousand times what it takes.
+    const panics = "panicked at '".repeat(800_000)
+    expect(firstPanic(panics)).toBeNull()
+    expect(firstPanic(`${panics}\nthread 'x' panicked at 'real', src/lib.rs:1:1`)).toBeNull()
+    expect(firstPanic(`${'x'.repeat(10_000_000)}thread 'x' panicked at 'late', src/lib.rs:2:3`)).toEqual({ message: 'late', location: 'src/lib.rs:2:3' })
+    const heads = '---- a stdout ----\n'.repeat(500_000)
+    expect(failureBlocks(heads)).toHaveLength(500_000)
+    expect(failureBlocks(`${heads}\nfailures:\n    a\n`).at(-1)).toEqual(['a', '\n'])
+    const line = `test x${' ... ok, y'.repeat(1_000_000)}`
+    expect(parseLibtest(`running 1 test\n${line}\ntest result: ok. 1 passed; 0 failed; 0 ignored`)).toMatchObject({ results: [], summary: { passed: 1 } })
+  }, 60_000)
+
   it('sees the test that was running when the process died', () => {
     const parsed = parseLibtest('running 3 tests\ntest a ... ok\ntest b ... ')
     expect(parsed.unfinished).toBe('b')
