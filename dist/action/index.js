@@ -69853,8 +69853,10 @@ async function runArtifact(file, options2) {
       hint: "give a .wasm file, or the crate directory to build"
     });
   }
-  const inspection = inspectWasm(bytes);
-  const target2 = inferTarget(kind, kind === "component" ? [] : scanModule(bytes).imports.map((i2) => i2.module));
+  let inspection = inspectWasm(bytes);
+  const unreadable = parseProblem(bytes, kind);
+  if (inspection.ok && unreadable) inspection = { ok: false, reason: unreadable };
+  const target2 = inferTarget(kind, kind === "component" || unreadable ? [] : scanModule(bytes).imports.map((i2) => i2.module));
   const { flags } = nodeWasmFlags();
   const report3 = {
     target: target2,
@@ -69929,6 +69931,16 @@ async function runArtifact(file, options2) {
     },
     score: qualityScore({ targets, dependencies: null, manifest: null, signature: options2.signature ?? "none" })
   };
+}
+function parseProblem(bytes, kind) {
+  try {
+    for (const module2 of kind === "component" ? componentModules(bytes) : [bytes]) scanModule(module2);
+    wasmMetrics(bytes);
+    return void 0;
+  } catch (e) {
+    if (e instanceof RangeError) return `it does not parse: ${e.message}`;
+    throw e;
+  }
 }
 function componentModules(bytes) {
   const out = [];

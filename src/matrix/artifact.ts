@@ -30,8 +30,10 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
       hint: 'give a .wasm file, or the crate directory to build',
     })
   }
-  const inspection = inspectWasm(bytes)
-  const target: TargetName = inferTarget(kind, kind === 'component' ? [] : scanModule(bytes).imports.map((i) => i.module))
+  let inspection = inspectWasm(bytes)
+  const unreadable = parseProblem(bytes, kind)
+  if (inspection.ok && unreadable) inspection = { ok: false, reason: unreadable }
+  const target: TargetName = inferTarget(kind, kind === 'component' || unreadable ? [] : scanModule(bytes).imports.map((i) => i.module))
   const { flags } = nodeWasmFlags()
   const report: TargetReport = {
     target,
@@ -115,6 +117,22 @@ export async function runArtifact(file: string, options: MatrixOptions): Promise
       gc_readiness: gcReadiness(evidence),
     },
     score: qualityScore({ targets, dependencies: null, manifest: null, signature: options.signature ?? 'none' }),
+  }
+}
+
+/**
+ * Why the scans below cannot read `bytes`, or undefined: a core module
+ * inside a component, which the top-level walk does not read, may run past
+ * its end or hold what no scan knows. The bytes are the submitter's.
+ */
+function parseProblem(bytes: Uint8Array, kind: 'module' | 'component'): string | undefined {
+  try {
+    for (const module of kind === 'component' ? componentModules(bytes) : [bytes]) scanModule(module)
+    wasmMetrics(bytes)
+    return undefined
+  } catch (e) {
+    if (e instanceof RangeError) return `it does not parse: ${e.message}`
+    throw e
   }
 }
 

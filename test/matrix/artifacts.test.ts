@@ -109,6 +109,16 @@ describe('core module artifacts', () => {
     expect(report.verdicts.gc_readiness.level).toBe('G1')
   })
 
+  it('fails a component whose core module runs past its end with the reason, where it crashed', async () => {
+    // Valid at the top level; the core module inside claims a 100-byte type section and holds two bytes of it.
+    const inner = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x64, 0x01, 0x60])
+    const file = path.join(root, 'short-module.wasm')
+    await fs.promises.writeFile(file, Buffer.concat([Buffer.from('0061736d0d000100', 'hex'), Buffer.from([0x01, inner.length]), inner]))
+    const report = await runMatrix({ input: file })
+    expect(schemaErrors('report', report)).toEqual([])
+    expect(report.targets[0]).toMatchObject({ target: 'wasm32-wasip2', status: 'fail', build: { status: 'fail', reason: 'it does not parse: section 1 runs past the end' } })
+  })
+
   it('refuses a file that is not wasm', async () => {
     const file = path.join(root, 'notes.wasm')
     await fs.promises.writeFile(file, 'hello')
