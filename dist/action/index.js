@@ -62729,6 +62729,7 @@ import https from "node:https";
 import net from "node:net";
 import { Readable } from "node:stream";
 var LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+var isLoopbackHost = (hostname) => LOOPBACK.test(hostname);
 var MAX_REDIRECTS = 5;
 function ipv6Groups(address) {
   let text2 = address.replace(/%.*$/, "");
@@ -62795,7 +62796,7 @@ function urlProblem(url2, allowHttpLoopback) {
     return `"${url2}" points at localhost; artifacts are fetched from public addresses only`;
   }
   if (parsed.protocol === "https:") return void 0;
-  if (parsed.protocol === "http:" && allowHttpLoopback && LOOPBACK.test(parsed.hostname)) return void 0;
+  if (parsed.protocol === "http:" && allowHttpLoopback && isLoopbackHost(parsed.hostname)) return void 0;
   if (parsed.protocol === "http:") return `"${url2}" uses plain http; only https is allowed${allowHttpLoopback ? " (and http to loopback hosts)" : ""}`;
   return `"${url2}" uses ${parsed.protocol}; only https is allowed`;
 }

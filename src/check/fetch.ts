@@ -25,6 +25,9 @@ export interface FetchLimits {
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
+
+/** Whether a URL's host names this machine: localhost, a 127.x address or [::1] (as URL.hostname spells it). */
+export const isLoopbackHost = (hostname: string): boolean => LOOPBACK.test(hostname)
 const MAX_REDIRECTS = 5
 
 /** The 8 groups of an IPv6 address (a trailing dotted IPv4 part allowed), or undefined. */
@@ -104,7 +107,7 @@ export function urlProblem(url: string, allowHttpLoopback: boolean): string | un
     return `"${url}" points at localhost; artifacts are fetched from public addresses only`
   }
   if (parsed.protocol === 'https:') return undefined
-  if (parsed.protocol === 'http:' && allowHttpLoopback && LOOPBACK.test(parsed.hostname)) return undefined
+  if (parsed.protocol === 'http:' && allowHttpLoopback && isLoopbackHost(parsed.hostname)) return undefined
   if (parsed.protocol === 'http:') return `"${url}" uses plain http; only https is allowed${allowHttpLoopback ? ' (and http to loopback hosts)' : ''}`
   return `"${url}" uses ${parsed.protocol}; only https is allowed`
 }

@@ -3,6 +3,7 @@
  * --registry`, `search`, `info`, `list`, `stats` and `health` send. Any
  * registry with the Run 2.0 API answers them, wharf's or not.
  */
+import { isLoopbackHost } from '../check/index.js'
 import { codeForStatus, WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Dependency, VersionRecord } from '../core/types.js'
@@ -186,7 +187,7 @@ function tokenTransportProblem(url: string): string | undefined {
     return `${url} is not a URL`
   }
   if (parsed.protocol === 'https:') return undefined
-  if (parsed.protocol === 'http:' && /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i.test(parsed.hostname)) return undefined
+  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return undefined
   return `${url} is not https, and a publish token would cross the network in the clear`
 }
 
