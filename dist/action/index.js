@@ -62728,8 +62728,12 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { Readable } from "node:stream";
-var LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+// src/core/loopback.ts
 var isLoopbackHost = (hostname) => LOOPBACK.test(hostname);
+var LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+// src/check/fetch.ts
 var MAX_REDIRECTS = 5;
 function ipv6Groups(address) {
   let text2 = address.replace(/%.*$/, "");

@@ -16,6 +16,7 @@ import https from 'node:https'
 import net from 'node:net'
 import { Readable } from 'node:stream'
 import { WharfError } from '../core/errors.js'
+import { isLoopbackHost } from '../core/loopback.js'
 import type { Fetch } from './types.js'
 
 export interface FetchLimits {
@@ -24,10 +25,6 @@ export interface FetchLimits {
   allowHttpLoopback: boolean
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
-
-/** Whether a URL's host names this machine: localhost, a 127.x address or [::1] (as URL.hostname spells it). */
-export const isLoopbackHost = (hostname: string): boolean => LOOPBACK.test(hostname)
 const MAX_REDIRECTS = 5
 
 /** The 8 groups of an IPv6 address (a trailing dotted IPv4 part allowed), or undefined. */

@@ -30,7 +30,7 @@ import { RULES, type CheckContext, type Fetch, type Finding, type Subject, type 
 
 export { RULES, type Fetch, type Finding, type RuleId, type TeamResolver } from './types.js'
 export { formatMarkdown, formatText } from './report.js'
-export { urlProblem, fetchLimited, addressProblem, guardedFetch, isLoopbackHost } from './fetch.js'
+export { urlProblem, fetchLimited, addressProblem, guardedFetch } from './fetch.js'
 export { artifactFormatProblem } from './rules/artifacts.js'
 export { delegatedTo } from './rules/federation.js'
 

@@ -3,9 +3,9 @@
  * --registry`, `search`, `info`, `list`, `stats` and `health` send. Any
  * registry with the Run 2.0 API answers them, wharf's or not.
  */
-import { isLoopbackHost } from '../check/index.js'
 import { codeForStatus, WharfError } from '../core/errors.js'
 import { sha256Hex } from '../core/hash.js'
+import { isLoopbackHost } from '../core/loopback.js'
 import type { Dependency, VersionRecord } from '../core/types.js'
 
 export const DEFAULT_REGISTRY = 'http://localhost:8080'
