@@ -62913,6 +62913,7 @@ var RULES = {
   signature: "record/signature",
   dependency: "record/dependency",
   crateName: "record/crate-name",
+  crateTaken: "record/crate-taken",
   artifactFetch: "artifact/fetch",
   artifactDigest: "artifact/digest",
   artifactSize: "artifact/size",
@@ -63425,8 +63426,8 @@ async function checkRecord(ctx, subject, added) {
     });
   }
   added.set(key, file);
-  if (record.crate) await checkCrateName(ctx, subject, record, versions, added);
   const namespace = await ownedNamespace(ctx, subject, record.name);
+  if (record.crate) await checkCrate(ctx, subject, record, versions, added);
   if (namespace) {
     const verdict = verifyDocument(record, PAYLOAD_TYPES.record, namespace.keys);
     subject.verified = verdict.ok;
@@ -63458,8 +63459,21 @@ async function checkRecord(ctx, subject, added) {
     }
   }
 }
-async function checkCrateName(ctx, subject, record, versions, added) {
+async function checkCrate(ctx, subject, record, versions, added) {
+  const file = subject.change.path;
   const spelling = record.crate.name;
+  const ns2 = record.name.slice(0, record.name.indexOf(":"));
+  const name = crateToPackageName(spelling);
+  if (!subject.imported && record.name !== `${ns2}:${name}`) {
+    const problem = checkName(name);
+    ctx.report({
+      rule: RULES.crateName,
+      file,
+      message: problem ? `crate "${spelling}" has no package name (${problem}), so it cannot be published here` : `crate "${spelling}" is published as ${record.name}, but a crate's package is named after it: ${ns2}:${name}`,
+      hint: problem ? 'rename the crate ([package] name in Cargo.toml): no "__", "--" or trailing "-" or "_"' : `publish it as ${ns2}:${name} (leave out --name, or give only the namespace you want)`
+    });
+    return;
+  }
   const slot = `crate:${record.name}`;
   let first = added.get(slot);
   if (first === void 0 && versions.length > 0) {
@@ -63468,13 +63482,37 @@ async function checkCrateName(ctx, subject, record, versions, added) {
   if (first !== void 0 && first !== spelling) {
     ctx.report({
       rule: RULES.crateName,
-      file: subject.change.path,
+      file,
       message: `crate "${spelling}" is spelled differently from "${first}", the crate package ${record.name} already holds (crate names that differ only in case or "-"/"_" are one crate)`,
       hint: `publish under the crate's first spelling, "${first}" (set [package] name in Cargo.toml)`
     });
     return;
   }
   if (first === void 0) added.set(slot, spelling);
+  if (versions.length > 0 || subject.imported) return;
+  const claim = `crate-holder:${name}`;
+  const holder = added.get(claim) ?? await crateHolder(ctx, name, ns2);
+  if (holder !== void 0 && holder !== record.name) {
+    ctx.report({
+      rule: RULES.crateTaken,
+      file,
+      message: `crate "${spelling}" is held by ${holder}, which published it first: a crate name is one crate across the registry (one Cargo index entry, one release tag per version)`,
+      hint: `rename the crate ([package] name in Cargo.toml), or ask the owners of ${holder.slice(0, holder.indexOf(":"))} to publish it`
+    });
+    return;
+  }
+  added.set(claim, record.name);
+}
+async function crateHolder(ctx, name, ns2) {
+  for (const entry of await listDir(ctx.repo, ctx.base, PACKAGES_DIR) ?? []) {
+    if (entry.type !== "tree" || entry.name === ns2) continue;
+    const id = `${entry.name}:${name}`;
+    const versions = await versionsAt(ctx, ctx.base, id);
+    if (!versions.length) continue;
+    const held = await readJsonAt(ctx.repo, ctx.base, recordPath(id, versions[0]));
+    if (held?.crate && crateToPackageName(held.crate.name) === name) return id;
+  }
+  return void 0;
 }
 async function checkYank(ctx, subject) {
   const notice = subject.json;
@@ -75646,13 +75684,18 @@ async function packageCrate(dir, options2 = {}) {
 }
 async function prepareCrate(options2) {
   const { crateDir, cargo: cargo2, env, onProgress, name: wanted, version: wantedVersion, cratesNamespace, packageOf: packageOf2, ...rest } = options2;
+  const namespace = wanted === void 0 ? cratesNamespace : parsePackageId(wanted).namespace;
   const packed = await packageCrate(crateDir, { ...cargo2 ? { cargo: cargo2 } : {}, ...env ? { env } : {}, ...onProgress ? { onProgress } : {} });
   const meta = packed.manifest;
   if (wantedVersion !== void 0 && wantedVersion !== meta.version) {
     throw new WharfError("USAGE", `--version ${wantedVersion} is not the crate's version ${meta.version}`, { hint: "bump the version in Cargo.toml, or leave out --version" });
   }
-  const name = wanted ?? cratePackageId(cratesNamespace, meta.name);
-  const namespace = name.slice(0, name.indexOf(":"));
+  const name = cratePackageId(namespace, meta.name);
+  const problem = checkName(crateToPackageName(meta.name));
+  if (problem) throw new WharfError("INVALID_NAME", `crate "${meta.name}" has no package name: ${problem}`, { hint: 'rename the crate ([package] name in Cargo.toml): no "__", "--" or trailing "-" or "_"' });
+  if (wanted !== void 0 && wanted !== name) {
+    throw new WharfError("USAGE", `--name ${wanted}: crate ${meta.name} is published as ${name}, a crate's package being named after it`, { hint: `give --name ${name}, or leave --name out to publish into ${cratesNamespace}` });
+  }
   const searchIn = [.../* @__PURE__ */ new Set([namespace, cratesNamespace])];
   const internal = /* @__PURE__ */ new Map();
   for (const dep of meta.dependencies) {

@@ -31,6 +31,7 @@ export const RULES = {
   signature: 'record/signature',
   dependency: 'record/dependency',
   crateName: 'record/crate-name',
+  crateTaken: 'record/crate-taken',
   artifactFetch: 'artifact/fetch',
   artifactDigest: 'artifact/digest',
   artifactSize: 'artifact/size',

@@ -49,10 +49,11 @@ of publishing chosen does not use is refused, never ignored.
                             artifact (default: $GITHUB_REPOSITORY)
   --tag TAG                 with --github: that release's tag, made when absent (default: v<version>)
   --crate DIR               publish the Rust crate in DIR: runs cargo package and records the
-                            .crate with its Cargo name, dependencies, features and cksum. --name
-                            defaults to <ns>:<crate name, lower case, _ as ->, <ns> being the index's
-                            policy.namespaces.crates (default crates; with --github read from the index
-                            repo's default branch), --version to the crate's. To a registry:
+                            .crate with its Cargo name, dependencies, features and cksum. The
+                            package is <ns>:<crate name, lower case, _ as ->: --name picks <ns>,
+                            by default the index's policy.namespaces.crates (crates; with --github
+                            read from the index repo's default branch); --version defaults to the
+                            crate's. To a registry:
                             \`cargo publish --registry\`
   --json                    print {branch, base, head, record}; with --registry the registry's
                             answer, the new version as the Run 2.0 API shows it (name, version,

@@ -12,7 +12,7 @@ import path from 'node:path'
 import { withoutCredentials } from '../core/credentials.js'
 import { WharfError } from '../core/errors.js'
 import { PACKAGES_DIR, REGISTRY_PATH } from '../core/layout.js'
-import { cratePackageId, crateToPackageName } from '../core/names.js'
+import { checkName, cratePackageId, crateToPackageName, parsePackageId } from '../core/names.js'
 import { crateFields, type CrateManifest } from '../core/records.js'
 import type { RegistryFile } from '../core/types.js'
 import { listDir, MAIN, readBlob, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
@@ -145,7 +145,7 @@ async function crateInIndex(repo: Repo, crate: string, namespaces: string[]): Pr
 export interface CratePublishOptions extends Omit<PublishOptions, 'artifact' | 'name' | 'version' | 'kind' | 'crate' | 'target'>, CargoRunner {
   /** The crate's directory (with Cargo.toml). */
   crateDir: string
-  /** Package id; default `<crates namespace>:<crate name, lower case, _ as ->`. */
+  /** Package id, `<ns>:<crate name, lower case, _ as ->` (it picks the namespace); default in the crates namespace. */
   name?: string
   /** Must equal the crate's version when given. */
   version?: string
@@ -169,13 +169,18 @@ export async function prepareCrate(
   options: CratePublishOptions & { cratesNamespace: string; packageOf?: (crate: string, namespaces: string[]) => Promise<string | undefined> },
 ): Promise<PreparedCrate> {
   const { crateDir, cargo, env, onProgress, name: wanted, version: wantedVersion, cratesNamespace, packageOf, ...rest } = options
+  const namespace = wanted === undefined ? cratesNamespace : parsePackageId(wanted).namespace
   const packed = await packageCrate(crateDir, { ...(cargo ? { cargo } : {}), ...(env ? { env } : {}), ...(onProgress ? { onProgress } : {}) })
   const meta = packed.manifest
   if (wantedVersion !== undefined && wantedVersion !== meta.version) {
     throw new WharfError('USAGE', `--version ${wantedVersion} is not the crate's version ${meta.version}`, { hint: 'bump the version in Cargo.toml, or leave out --version' })
   }
-  const name = wanted ?? cratePackageId(cratesNamespace, meta.name)
-  const namespace = name.slice(0, name.indexOf(':'))
+  const name = cratePackageId(namespace, meta.name)
+  const problem = checkName(crateToPackageName(meta.name))
+  if (problem) throw new WharfError('INVALID_NAME', `crate "${meta.name}" has no package name: ${problem}`, { hint: 'rename the crate ([package] name in Cargo.toml): no "__", "--" or trailing "-" or "_"' })
+  if (wanted !== undefined && wanted !== name) {
+    throw new WharfError('USAGE', `--name ${wanted}: crate ${meta.name} is published as ${name}, a crate's package being named after it`, { hint: `give --name ${name}, or leave --name out to publish into ${cratesNamespace}` })
+  }
   const searchIn = [...new Set([namespace, cratesNamespace])]
   // A dependency from this index is a package dependency too; the index is read before the pure mapping.
   const internal = new Map<string, string>()

@@ -161,8 +161,11 @@ describe('incremental builds equal full builds', () => {
         kind: 'crate',
         crate: { name: 'Calc_Core', cksum: core.sha, features: { default: ['std'], std: [], serde: ['dep:serde'] }, deps: [{ name: 'serde', req: '^1', optional: true, registry: 'https://github.com/rust-lang/crates.io-index' }] },
       } as never)
+      // check now refuses a second package for a crate name (record/crate-name, record/crate-taken); an index may still
+      // hold one from before, or from a peer, so it lands here as such a commit would, past the gate.
       const clash = await crateFile('calc-core', '0.2.0', 'two')
-      await idx.release({ artifact: clash.file, name: 'acme:calc-core-too', version: '0.2.0', kind: 'crate', crate: { name: 'calc-core', cksum: clash.sha } } as never)
+      const proposal = await idx.publish({ artifact: clash.file, name: 'acme:calc-core-too', version: '0.2.0', kind: 'crate', crate: { name: 'calc-core', cksum: clash.sha } } as never)
+      await setBranch(idx.repo, MAIN, proposal.head)
     })
     expect(inc.mode).toBe('incremental')
     expect(inc.warnings.join('\n')).toContain('acme:calc-core-too: crate name calc-core belongs to acme:calc-core')

@@ -13,12 +13,13 @@ import { runCheck } from '../../src/check/index.js'
 import { stableJson } from '../../src/core/canonical.js'
 import { PAYLOAD_TYPES, signDocument, signedPayload } from '../../src/core/dsse.js'
 import { sha256Hex } from '../../src/core/hash.js'
-import { parsePrivateKey } from '../../src/core/keys.js'
+import { generateKey, parsePrivateKey } from '../../src/core/keys.js'
 import { recordPath } from '../../src/core/layout.js'
 import type { VersionRecord } from '../../src/core/types.js'
 import { MAIN, resolveCommit, setBranch } from '../../src/git/index.js'
 import { readTree } from '../fixtures/api/tree.js'
-import { createTestIndex, tempDir, type TestIndex } from '../helpers/index-repo.js'
+import { mergeProposal, proposeNamespace } from '../../src/publish/index.js'
+import { createTestIndex, recordFile, tempDir, type TestIndex } from '../helpers/index-repo.js'
 
 let idx: TestIndex
 let published: VersionRecord
@@ -101,6 +102,60 @@ describe('records every reader reads the same way', () => {
     const same = crate('same')
     const ok = await idx.publish({ artifact: same.file, name: 'acme:calc-core', version: '0.3.0', kind: 'crate', crate: { name: 'Calc_Core', cksum: same.cksum } } as never)
     expect((await runCheck({ repo: idx.repo, base: MAIN, head: ok.head, author: alice })).findings).toEqual([])
+  })
+})
+
+describe('a crate name is one crate registry-wide', () => {
+  it('holds a crate package to its crate name, and gives a crate name to the first namespace that publishes it', async () => {
+    const index = await createTestIndex()
+    const work = await tempDir('wharf-attack-crate-taken-')
+    const bob = generateKey()
+    // beta: bob's namespace, alice an owner too so that one submission of hers can add to both.
+    const claim = await proposeNamespace(index.repo, { namespace: 'beta', owners: [{ login: 'bob', id: 1002 }, { login: 'alice', id: 1001 }], publicKey: bob.publicPem, author: 'bob' })
+    expect((await mergeProposal(index.repo, { branch: claim.branch, author: { login: 'bob' } })).merged).toBe(true)
+    let n = 0
+    const crate = () => {
+      const bytes = gzipSync(Buffer.from(`crate ${++n}`))
+      const file = path.join(work, `${n}.crate`)
+      fs.writeFileSync(file, bytes)
+      return { artifact: file, kind: 'crate', cksum: sha256Hex(bytes) }
+    }
+    const asCrate = (name: string, spelling: string) => {
+      const { cksum, ...rest } = crate()
+      return { ...rest, name, version: '0.1.0', crate: { name: spelling, cksum } } as never
+    }
+    const asBob = (options: object) => index.publish({ privateKey: bob.privatePem, author: 'bob', ...options })
+    const judge = async (head: string, author = 'bob') => (await runCheck({ repo: index.repo, base: MAIN, head, author: { login: author } })).findings
+    await index.release(asCrate('acme:calc-core', 'Calc_Core'))
+
+    // Another namespace may not take the crate, in any spelling.
+    for (const spelling of ['calc_core', 'Calc-Core']) {
+      const findings = await judge((await asBob(asCrate('beta:calc-core', spelling))).head)
+      expect(findings.map((f) => f.rule)).toEqual(['record/crate-taken'])
+      expect(findings[0]!.message).toContain(`crate "${spelling}" is held by acme:calc-core, which published it first`)
+      expect(findings[0]!.hint).toContain('ask the owners of acme')
+    }
+    // Nor publish it under another package name, where no lookup would find it.
+    const misnamed = await judge((await asBob(asCrate('beta:calc', 'calc_core'))).head)
+    expect(misnamed.map((f) => [f.rule, f.message])).toEqual([['record/crate-name', 'crate "calc_core" is published as beta:calc, but a crate\'s package is named after it: beta:calc-core']])
+    expect(misnamed[0]!.hint).toContain('publish it as beta:calc-core')
+    const unnamable = await judge((await asBob(asCrate('beta:calc', 'calc__core'))).head)
+    expect(unnamable.map((f) => f.rule)).toEqual(['record/crate-name'])
+    expect(unnamable[0]!.message).toContain('crate "calc__core" has no package name')
+
+    // Two namespaces claiming one new crate in one submission: the first (in path order) keeps it.
+    const one = await index.publish(asCrate('acme:twin', 'twin'))
+    const other = await asBob(asCrate('beta:twin', 'twin'))
+    const both = await index.submit([one.record, other.record].map((r) => ({ path: recordPath(r.name, r.version), content: recordFile(r) })))
+    const twins = await judge(both, 'alice')
+    expect(twins.map((f) => [f.rule, f.file])).toEqual([['record/crate-taken', recordPath('beta:twin', '0.1.0')]])
+    expect(twins[0]!.message).toContain('held by acme:twin')
+
+    // A component of that name holds no crate; the holder itself publishes on; a crate nobody holds is free.
+    await index.release({ name: 'acme:widget', version: '1.0.0' })
+    expect(await judge((await asBob(asCrate('beta:widget', 'widget'))).head)).toEqual([])
+    expect(await judge((await index.publish({ ...asCrate('acme:calc-core', 'Calc_Core'), version: '0.2.0' } as never)).head, 'alice')).toEqual([])
+    expect(await judge((await asBob(asCrate('beta:fresh', 'fresh'))).head)).toEqual([])
   })
 })
 

@@ -40,7 +40,7 @@ describe('wharf publish --crate with a tampered .crate', () => {
     const hostile = path.join(work, 'hostile.crate')
     fs.writeFileSync(hostile, crateArchive([{ path: 'wharf_greet-0.1.0/Cargo.toml', content: '[package]\nname = "wharf_greet"\nversion = "0.1.0"\n' }, member]))
     const branches = idx.git('branch', '--list')
-    const run = await wharf(['publish', '--crate', path.join(work, 'greet'), '--name', 'acme:greet', '--key', path.join(work, 'alice.key'), '--author', 'alice', '--index', idx.dir], {
+    const run = await wharf(['publish', '--crate', path.join(work, 'greet'), '--name', 'acme:wharf-greet', '--key', path.join(work, 'alice.key'), '--author', 'alice', '--index', idx.dir], {
       env: { ...env, WHARF_HOSTILE_CRATE: hostile },
     })
     expect(run.code, run.stderr).toBe(1)

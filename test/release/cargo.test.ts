@@ -137,12 +137,25 @@ describe("a crate published to GitHub goes in the namespace the index's policy n
     expect(checked.code, checked.stdout + checked.stderr).toBe(0)
     expect(JSON.parse(checked.stdout)).toMatchObject({ accepted: true, findings: [] })
 
+    // A crate's package is named after it: --name picks only the namespace, and another name is refused before any request.
+    const wrong = ctx.emu.requests.length
+    const misnamed = await publish('--name', 'rust:greeting', '--tag', 'v0.1.0-named')
+    expect(misnamed.code).toBe(2)
+    expect(misnamed.stderr).toContain('--name rust:greeting: crate wharf_greet is published as rust:wharf-greet')
+    expect(ctx.emu.requests.length).toBe(wrong)
+
     // A name given needs no registry.json: one call fewer.
+    const renamed = path.join(work, 'greeting-rust')
+    await fs.promises.cp(path.resolve('test/fixtures/api/crates/greet'), renamed, { recursive: true })
+    const manifest = path.join(renamed, 'Cargo.toml')
+    await fs.promises.writeFile(manifest, (await fs.promises.readFile(manifest, 'utf8')).replace('name = "wharf_greet"', 'name = "greeting"'))
     const again = ctx.emu.requests.length
-    const named = await publish('--name', 'rust:greeting', '--tag', 'v0.1.0-named')
+    const named = await wharf(['publish', '--crate', renamed, '--github', 'alice/rust-registry', '--from', 'alice/greet-rust', '--key', key, '--author', 'alice', '--json', '--name', 'rust:greeting', '--tag', 'v0.1.0-named'], {
+      env: { ...env, GITHUB_TOKEN: token },
+    })
     expect(named.code, named.stderr).toBe(0)
     const namedResult = JSON.parse(named.stdout) as GitHubPublishResult
-    expect(namedResult.record.name).toBe('rust:greeting')
+    expect(namedResult.record).toMatchObject({ name: 'rust:greeting', crate: { name: 'greeting' } })
     expect(ctx.emu.requests.slice(again).map((r) => r.operationId)).not.toContain('repos/get-content')
     expect(namedResult.requests).toBe(ctx.emu.requests.length - again)
   }, 480_000)

@@ -39,7 +39,7 @@ function readmePublishWorkflow(): string {
     [/acme\/wharf@<40-hex commit>/g, ACTION],
     [/^( +)artifact: .*$/gm, '$1crate: .'],
     [/^ +version: .*\n/gm, ''],
-    [/^( +)name: acme:calc$/gm, '$1name: acme:greet'],
+    [/^( +)name: acme:calc$/gm, '$1name: acme:wharf-greet'],
     [/^( +)index-repo: acme\/registry$/gm, `$1index-repo: ${REPO}`],
   ]
   return edits.reduce((text, [pattern, replacement]) => {
@@ -139,8 +139,8 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     ])
 
     const work2 = await fx.clone(ctx.emu.mintToken({ user: 'admin' }))
-    const record = JSON.parse(fs.readFileSync(path.join(work2, 'index/packages/acme/greet/0.1.0.json'), 'utf8')) as VersionRecord
-    expect(record).toMatchObject({ name: 'acme:greet', kind: 'crate', crate: { name: 'wharf_greet' } })
+    const record = JSON.parse(fs.readFileSync(path.join(work2, 'index/packages/acme/wharf-greet/0.1.0.json'), 'utf8')) as VersionRecord
+    expect(record).toMatchObject({ name: 'acme:wharf-greet', kind: 'crate', crate: { name: 'wharf_greet' } })
     const artifact = record.artifacts[0]!
 
     // The index repo's release asset, downloaded as a reader does (302 to storage), hashes to the record's sha256.
@@ -151,7 +151,7 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(artifact.sha256)
 
     // The validated report, committed by the bot on top of the merge.
-    const report = JSON.parse(fs.readFileSync(path.join(work2, 'index/reports/acme/greet/0.1.0/report.json'), 'utf8'))
+    const report = JSON.parse(fs.readFileSync(path.join(work2, 'index/reports/acme/wharf-greet/0.1.0/report.json'), 'utf8'))
     // Both of the crate's tests pass, one of them that no token of the job reached the tests it ran.
     expect(report).toMatchObject({ schema: 'wharf:report/v1', subject: { kind: 'crate', version: '0.1.0' }, targets: [{ target: 'native', status: 'pass', test: { status: 'pass', passed: 2, failed: 0 } }] })
     expect((await git(work2, 'log', '-1', '--format=%an', 'HEAD')).trim()).toBe('github-actions[bot]')
@@ -163,9 +163,9 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
       return res
     }
     await get('/health')
-    expect(await (await get('/api/v1/packages/acme%3Agreet/versions')).json()).toMatchObject({ name: 'acme:greet', versions: ['0.1.0'] })
-    const answer = (await (await get('/api/v1/packages/acme%3Agreet/0.1.0')).json()) as Record<string, unknown>
-    expect(answer).toMatchObject({ name: 'acme:greet', version: '0.1.0', sha256: artifact.sha256, size: artifact.size, download_url: release!.assets[0]!.browserDownloadUrl })
+    expect(await (await get('/api/v1/packages/acme%3Awharf-greet/versions')).json()).toMatchObject({ name: 'acme:wharf-greet', versions: ['0.1.0'] })
+    const answer = (await (await get('/api/v1/packages/acme%3Awharf-greet/0.1.0')).json()) as Record<string, unknown>
+    expect(answer).toMatchObject({ name: 'acme:wharf-greet', version: '0.1.0', sha256: artifact.sha256, size: artifact.size, download_url: release!.assets[0]!.browserDownloadUrl })
     expect(Number.isInteger(answer.published_at)).toBe(true)
     expect(answer.report).toBeDefined()
     const stats = (await (await get('/api/v1/stats')).json()) as Record<string, unknown>
@@ -173,7 +173,7 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     const fetched = await fetch(String(answer.download_url))
     expect(sha256(new Uint8Array(await fetched.arrayBuffer()))).toBe(answer.sha256)
     // The site came with it: the version's page, showing its report.
-    expect((await (await get('/packages/acme:greet@0.1.0.html')).text()).includes('report.json')).toBe(true)
+    expect((await (await get('/packages/acme:wharf-greet@0.1.0.html')).text()).includes('report.json')).toBe(true)
 
     // cargo builds an application that depends on the crate: the sparse index from nginx, the .crate from the release asset.
     const mark = ctx.emu.requests.length
@@ -194,7 +194,7 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     expect(again.map((r) => [r.name, r.conclusion]), logs(again)).toEqual([['release', 'success']])
     const job = again[0]!.jobs.find((j) => j.id === 'release')!
     expect(job.outputs.head).toBe(tip)
-    expect(job.steps.find((s) => s.id === 'release')?.outputs).toMatchObject({ uploaded: '0', reports: '[]', released: '["acme:greet@0.1.0"]' })
+    expect(job.steps.find((s) => s.id === 'release')?.outputs).toMatchObject({ uploaded: '0', reports: '[]', released: '["acme:wharf-greet@0.1.0"]' })
     expect(job.summary).toMatch(/wharf\\?_greet-0\.1\.0\.crate present \| present/)
     expect(job.summary).toContain('No report to commit.')
     expect(await mainTip()).toBe(tip)

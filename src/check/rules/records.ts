@@ -1,6 +1,7 @@
 /** Version records and yank notices: new versions only, from owners, signed with a key held at base, with real dependencies. */
 import { PAYLOAD_TYPES, verifyDocument } from '../../core/dsse.js'
-import { packageDir, recordPath } from '../../core/layout.js'
+import { PACKAGES_DIR, packageDir, recordPath } from '../../core/layout.js'
+import { checkName, crateToPackageName } from '../../core/names.js'
 import type { VersionRecord, YankNotice } from '../../core/types.js'
 import { checkRange, satisfies, versionKey } from '../../core/versions.js'
 import { listDir, readJsonAt } from '../../git/index.js'
@@ -73,9 +74,10 @@ async function checkRecord(ctx: CheckContext, subject: Subject, added: Map<strin
     })
   }
   added.set(key, file)
-  if (record.crate) await checkCrateName(ctx, subject, record, versions, added)
 
   const namespace = await ownedNamespace(ctx, subject, record.name)
+  // After the namespace, which says whether the record is a peer's import.
+  if (record.crate) await checkCrate(ctx, subject, record, versions, added)
   if (namespace) {
     const verdict = verifyDocument(record, PAYLOAD_TYPES.record, namespace.keys)
     subject.verified = verdict.ok
@@ -110,12 +112,31 @@ async function checkRecord(ctx: CheckContext, subject: Subject, added: Map<strin
 }
 
 /**
- * Crate names that differ only in case or in `-`/`_` are one crate and
- * one package (as on crates.io): a package keeps the spelling it was first
- * published with, and a second spelling is refused.
+ * A crate is one name registry-wide, as on crates.io: its package is
+ * `<namespace>:<crate name, lower case, _ as ->`, and the first package to
+ * hold a crate name keeps it, so no other namespace can take its Cargo index
+ * entry or its release tags (`<crate>@<version>`, which name no namespace).
+ * Crate names that differ only in case or in `-`/`_` are one crate: a
+ * package keeps the spelling it was first published with. A peer's import
+ * was judged by the peer; this registry's Cargo index keeps the first claim.
  */
-async function checkCrateName(ctx: CheckContext, subject: Subject, record: VersionRecord, versions: string[], added: Map<string, string>): Promise<void> {
+async function checkCrate(ctx: CheckContext, subject: Subject, record: VersionRecord, versions: string[], added: Map<string, string>): Promise<void> {
+  const file = subject.change.path
   const spelling = record.crate!.name
+  const ns = record.name.slice(0, record.name.indexOf(':'))
+  const name = crateToPackageName(spelling)
+  if (!subject.imported && record.name !== `${ns}:${name}`) {
+    const problem = checkName(name)
+    ctx.report({
+      rule: RULES.crateName,
+      file,
+      message: problem
+        ? `crate "${spelling}" has no package name (${problem}), so it cannot be published here`
+        : `crate "${spelling}" is published as ${record.name}, but a crate's package is named after it: ${ns}:${name}`,
+      hint: problem ? 'rename the crate ([package] name in Cargo.toml): no "__", "--" or trailing "-" or "_"' : `publish it as ${ns}:${name} (leave out --name, or give only the namespace you want)`,
+    })
+    return
+  }
   const slot = `crate:${record.name}`
   let first = added.get(slot)
   if (first === undefined && versions.length > 0) {
@@ -124,13 +145,40 @@ async function checkCrateName(ctx: CheckContext, subject: Subject, record: Versi
   if (first !== undefined && first !== spelling) {
     ctx.report({
       rule: RULES.crateName,
-      file: subject.change.path,
+      file,
       message: `crate "${spelling}" is spelled differently from "${first}", the crate package ${record.name} already holds (crate names that differ only in case or "-"/"_" are one crate)`,
       hint: `publish under the crate's first spelling, "${first}" (set [package] name in Cargo.toml)`,
     })
     return
   }
   if (first === undefined) added.set(slot, spelling)
+  // A package with versions holds its crate already; a new one may not take a crate another namespace holds.
+  if (versions.length > 0 || subject.imported) return
+  const claim = `crate-holder:${name}`
+  const holder = added.get(claim) ?? (await crateHolder(ctx, name, ns))
+  if (holder !== undefined && holder !== record.name) {
+    ctx.report({
+      rule: RULES.crateTaken,
+      file,
+      message: `crate "${spelling}" is held by ${holder}, which published it first: a crate name is one crate across the registry (one Cargo index entry, one release tag per version)`,
+      hint: `rename the crate ([package] name in Cargo.toml), or ask the owners of ${holder.slice(0, holder.indexOf(':'))} to publish it`,
+    })
+    return
+  }
+  added.set(claim, record.name)
+}
+
+/** The crate package of another namespace than `ns` that holds crate package name `name` at base, if any. */
+async function crateHolder(ctx: CheckContext, name: string, ns: string): Promise<string | undefined> {
+  for (const entry of (await listDir(ctx.repo, ctx.base, PACKAGES_DIR)) ?? []) {
+    if (entry.type !== 'tree' || entry.name === ns) continue
+    const id = `${entry.name}:${name}`
+    const versions = await versionsAt(ctx, ctx.base, id)
+    if (!versions.length) continue
+    const held = await readJsonAt<VersionRecord>(ctx.repo, ctx.base, recordPath(id, versions[0]!))
+    if (held?.crate && crateToPackageName(held.crate.name) === name) return id
+  }
+  return undefined
 }
 
 async function checkYank(ctx: CheckContext, subject: Subject): Promise<void> {
