@@ -55252,6 +55252,10 @@ function mergeBases(repo, one, twos) {
 async function mergeBase(repo, a, b3) {
   return mergeBases(repo, a, [b3])[0];
 }
+async function isAncestor(repo, ancestor, oid) {
+  if (ancestor === oid) return true;
+  return mergeBases(repo, ancestor, [oid]).includes(ancestor);
+}
 
 // src/git/diff.ts
 function commonPrefix(a, b3) {
@@ -76014,6 +76018,32 @@ async function commitReports(options2) {
   }
 }
 
+// src/publish/release-cursor.ts
+var RELEASED_REF = "refs/wharf/released";
+async function behind(repo, ancestor, oid) {
+  try {
+    return await isAncestor(repo, ancestor, oid);
+  } catch {
+    return false;
+  }
+}
+async function releaseStart(github, index, repo, before) {
+  const released = (await github.git.getRef(index, RELEASED_REF))?.sha;
+  if (!released) return { before };
+  const older = !/^0{40}$/.test(before) && released !== before && await behind(repo, released, before);
+  return { before: older ? released : before, released };
+}
+async function markReleased(github, index, repo, start, after) {
+  const { released } = start;
+  if (!released) {
+    await github.git.createRef(index, RELEASED_REF, after);
+    return "made";
+  }
+  if (released === after || await behind(repo, after, released)) return "kept";
+  await github.git.updateRef(index, RELEASED_REF, after, { force: !await behind(repo, released, after) });
+  return "moved";
+}
+
 // src/action/publish.ts
 async function publish(inputs, ctx) {
   if (!inputs.indexRepo) throw new WharfError("USAGE", `publish needs the ${INPUT.indexRepo} input: the index repo the pull request goes to`, { hint: `set ${INPUT.indexRepo} to owner/name, e.g. acme/registry` });
@@ -76064,21 +76094,24 @@ async function publish(inputs, ctx) {
 // src/action/release.ts
 import path22 from "node:path";
 async function release(inputs, ctx) {
-  const before = inputs.before ?? ctx.push?.before;
+  const pushBefore = inputs.before ?? ctx.push?.before;
   const after = inputs.after ?? ctx.push?.after ?? (ctx.sha || void 0);
-  if (!before || !after) {
+  if (!pushBefore || !after) {
     throw new WharfError("USAGE", `release needs the push's commits: the ${ctx.eventName} event carries none`, {
       hint: `run release on push to main, or pass the ${INPUT.before} and ${INPUT.after} inputs`
     });
   }
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: "wharf-action" });
+  const repo = openRepo(path22.resolve(ctx.workspace, inputs.index));
+  const start = inputs.before === void 0 ? await releaseStart(github, ctx.repo, repo, pushBefore) : void 0;
+  const before = start?.before ?? pushBefore;
+  if (before !== pushBefore) info(`${RELEASED_REF} is at ${before.slice(0, 12)}, before this push: the versions of the runs since that did not finish ship too`);
   const result = await group(
     `Releasing the versions ${before.slice(0, 12)}..${after.slice(0, 12)} added`,
-    () => releaseVersions({ github, index: ctx.repo, repo: openRepo(path22.resolve(ctx.workspace, inputs.index)), before, after, progress: (m2) => info(m2) })
+    () => releaseVersions({ github, index: ctx.repo, repo, before, after, progress: (m2) => info(m2) })
   );
   const released = result.versions.filter((v2) => !v2.error).map((v2) => `${v2.name}@${v2.version}`);
   const shipped = new Set(released);
-  const repo = openRepo(path22.resolve(ctx.workspace, inputs.index));
   const found = await group(
     "Reading the validated matrix reports",
     () => validatedReports({ github, index: ctx.repo, repo, before: ZERO2.test(before) ? void 0 : before, after, workflowPath: `.github/workflows/${inputs.validateWorkflow}` })
@@ -76106,6 +76139,10 @@ async function release(inputs, ctx) {
   for (const s3 of found.skipped) info(`${s3.package}: no report: ${s3.reason}`);
   if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(lines.join("\n")).write();
   const failed = result.versions.filter((v2) => v2.error);
+  if (start && failed.length === 0) {
+    const moved = await markReleased(github, ctx.repo, repo, start, after);
+    info(moved === "kept" ? `${RELEASED_REF} is already at or past ${after.slice(0, 12)}` : `${RELEASED_REF} ${moved === "made" ? "made" : "moved"} at ${after.slice(0, 12)}`);
+  }
   if (failed.length > 0) {
     setFailed(`release could not ship ${failed.length} version(s): ${failed.map((v2) => `${v2.name}@${v2.version}: ${v2.error.message}${v2.error.hint ? `. Fix: ${v2.error.hint}` : ""}`).join("; ")}`);
   }

@@ -1,8 +1,10 @@
 /**
  * `command: release`: on a push to the index repo's main branch, each version
  * the push added ships as assets of a release of the index repo (see
- * publish/release.ts). The push is the event's `before..after` unless the
- * inputs name one; the checkout must hold both commits (fetch-depth: 0).
+ * publish/release.ts). The push is the event's `before..after`, from
+ * `refs/wharf/released` instead when that is older (the pushes of runs
+ * GitHub cancelled while pending; see publish/release-cursor.ts), unless the
+ * inputs name a range; the checkout must hold the commits (fetch-depth: 0).
  * Then each version's combined matrix report, read from the validate run of
  * the pull request that added it (untrusted data, checked as merge checks it),
  * is committed under index/reports/ as the token's (the registry bot's) own
@@ -15,7 +17,7 @@ import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { openRepo } from '../git/index.js'
 import { createGitHub } from '../github/index.js'
-import { commitReports, releaseVersions } from '../publish/index.js'
+import { commitReports, markReleased, RELEASED_REF, releaseStart, releaseVersions } from '../publish/index.js'
 import { validatedReports } from '../review/index.js'
 import type { RunnerContext } from './context.js'
 import { INPUT, type Inputs } from './inputs.js'
@@ -23,20 +25,24 @@ import { OUTPUT } from './output.js'
 import { cell } from './summary.js'
 
 export async function release(inputs: Inputs, ctx: RunnerContext): Promise<void> {
-  const before = inputs.before ?? ctx.push?.before
+  const pushBefore = inputs.before ?? ctx.push?.before
   const after = inputs.after ?? ctx.push?.after ?? (ctx.sha || undefined)
-  if (!before || !after) {
+  if (!pushBefore || !after) {
     throw new WharfError('USAGE', `release needs the push's commits: the ${ctx.eventName} event carries none`, {
       hint: `run release on push to main, or pass the ${INPUT.before} and ${INPUT.after} inputs`,
     })
   }
   const github = createGitHub({ token: inputs.token, baseUrl: ctx.apiUrl, pace: inputs.paceWrites, userAgent: 'wharf-action' })
+  const repo = openRepo(path.resolve(ctx.workspace, inputs.index))
+  // A range the inputs name is released as it is; a push's starts where the last complete run ended, when that is older.
+  const start = inputs.before === undefined ? await releaseStart(github, ctx.repo, repo, pushBefore) : undefined
+  const before = start?.before ?? pushBefore
+  if (before !== pushBefore) core.info(`${RELEASED_REF} is at ${before.slice(0, 12)}, before this push: the versions of the runs since that did not finish ship too`)
   const result = await core.group(`Releasing the versions ${before.slice(0, 12)}..${after.slice(0, 12)} added`, () =>
-    releaseVersions({ github, index: ctx.repo, repo: openRepo(path.resolve(ctx.workspace, inputs.index)), before, after, progress: (m) => core.info(m) }),
+    releaseVersions({ github, index: ctx.repo, repo, before, after, progress: (m) => core.info(m) }),
   )
   const released = result.versions.filter((v) => !v.error).map((v) => `${v.name}@${v.version}`)
   const shipped = new Set(released)
-  const repo = openRepo(path.resolve(ctx.workspace, inputs.index))
   const found = await core.group('Reading the validated matrix reports', () =>
     validatedReports({ github, index: ctx.repo, repo, before: ZERO.test(before) ? undefined : before, after, workflowPath: `.github/workflows/${inputs.validateWorkflow}` }),
   )
@@ -63,6 +69,10 @@ export async function release(inputs: Inputs, ctx: RunnerContext): Promise<void>
   for (const s of found.skipped) core.info(`${s.package}: no report: ${s.reason}`)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(lines.join('\n')).write()
   const failed = result.versions.filter((v) => v.error)
+  if (start && failed.length === 0) {
+    const moved = await markReleased(github, ctx.repo, repo, start, after)
+    core.info(moved === 'kept' ? `${RELEASED_REF} is already at or past ${after.slice(0, 12)}` : `${RELEASED_REF} ${moved === 'made' ? 'made' : 'moved'} at ${after.slice(0, 12)}`)
+  }
   if (failed.length > 0) {
     core.setFailed(`release could not ship ${failed.length} version(s): ${failed.map((v) => `${v.name}@${v.version}: ${v.error!.message}${v.error!.hint ? `. Fix: ${v.error!.hint}` : ''}`).join('; ')}`)
   }

@@ -136,6 +136,9 @@ const release = (action: string) => `# Ships what a merge added: each new versio
 # starts no workflow, so merge.yml merges with WHARF_MERGE_TOKEN for this to run.
 # Pushes that only touch index/reports/ (the registry's own reports) are
 # filtered out by paths, so its report commit never starts it again.
+# GitHub cancels a pending run when a newer push queues; the next run ships
+# that push's versions too, from refs/wharf/released (the commit up to which
+# every version shipped, moved by each complete run).
 # The previous output comes back from the Actions cache, keyed by the commit it
 # was built from (only main's runs write to main's cache), and build-api
 # rebuilds only what changed since; without it, the build runs in full.

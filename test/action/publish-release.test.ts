@@ -13,6 +13,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordPath } from '../../src/core/layout.js'
 import type { VersionRecord } from '../../src/core/types.js'
+import { RELEASED_REF } from '../../src/publish/release-cursor.js'
 import { client, clone, git, rest, run, tempDir, useEmulator } from '../github/helpers.js'
 import { component } from '../helpers/wasm.js'
 import { CARGO } from '../release/cargo-app.js'
@@ -64,10 +65,15 @@ describe('the bundle: publish from a component repo, release on a push to main',
     return { ...result, summary: fs.readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'), output: fs.readFileSync(files.GITHUB_OUTPUT, 'utf8') }
   }
 
-  /** release as a release job runs it: a checkout with fetch-depth 0 and a contents: write token. */
-  async function runRelease(payload: Record<string, unknown>) {
+  /** A release job's token (contents: write) and checkout (fetch-depth 0). */
+  async function releaseJob() {
     const token = ctx.emu.mintToken({ permissions: { contents: 'write' }, repositories: [REPO] })
-    return runAsRunner({ event: 'push', payload, repo: REPO, actor: 'admin', token, workspace: await clone(ctx.emu, REPO, token), inputs: { command: 'release' } })
+    return { repo: REPO, actor: 'admin', token, workspace: await clone(ctx.emu, REPO, token) }
+  }
+
+  /** release as a release job runs it on a push. */
+  async function runRelease(payload: Record<string, unknown>) {
+    return runAsRunner({ ...(await releaseJob()), event: 'push', payload, inputs: { command: 'release' } })
   }
 
   it('uploads the version the push added as a release asset, and a second run uploads nothing', async () => {
@@ -103,6 +109,47 @@ describe('the bundle: publish from a component repo, release on a push to main',
     const again = await gh.releases.getByTag({ owner: 'wharf', repo: 'index' }, 'acme.calc@1.1.0')
     expect(again?.assets).toEqual(release?.assets)
   }, 120_000)
+
+  it('holds refs/wharf/released at a version that cannot ship, so the next push ships it once it can', async () => {
+    const gh = client(ctx.emu, ctx.emu.mintToken({ user: 'admin' }))
+    const index = { owner: 'wharf', repo: 'index' }
+    const released = async () => (await gh.git.getRef(index, RELEASED_REF))?.sha
+    const mark = await released()
+    expect(mark).toBeDefined()
+    const push = async (version: string) => {
+      const record = fx.record(version)
+      const work = await fx.clone(ctx.emu.mintToken({ user: 'admin' }))
+      fs.mkdirSync(path.dirname(path.join(work, record.path)), { recursive: true })
+      fs.writeFileSync(path.join(work, record.path), record.content)
+      await git(work, 'add', '-A')
+      await git(work, 'commit', '--quiet', '-m', `Add acme:calc@${version}`)
+      ctx.emu.takeDeliveries()
+      await git(work, 'push', '--quiet', 'origin', 'main')
+      return ctx.emu.takeDeliveries().find((d) => d.name === 'push')!.payload
+    }
+    // 1.2.0's record names bytes its URL no longer serves.
+    const first = await push('1.2.0')
+    fx.record('1.2.0', 'calc', Buffer.from('other bytes'))
+    const failed = await runRelease(first)
+    expect(failed.code).toBe(1)
+    expect(failed.stdout).toMatch(/::error::release could not ship 1 version\(s\): acme:calc@1\.2\.0/)
+    expect(await released()).toBe(mark)
+
+    // Served right again: the run of the next push ships both, and the ref moves past them.
+    fx.record('1.2.0')
+    const second = await push('1.3.0')
+    const shipped = await runRelease(second)
+    expect(shipped.code, shipped.stdout + shipped.stderr).toBe(0)
+    expect(shipped.output).toMatch(/released<<.*\n\["acme:calc@1\.2\.0","acme:calc@1\.3\.0"\]\n/)
+    expect(shipped.stdout).toContain(`refs/wharf/released is at ${mark!.slice(0, 12)}, before this push`)
+    expect(await released()).toBe(second.after)
+
+    // An explicit range is released as it is, and leaves the ref alone.
+    const ranged = await runAsRunner({ ...(await releaseJob()), event: 'workflow_dispatch', payload: {}, inputs: { command: 'release', before: String(first.before), after: String(first.after) } })
+    expect(ranged.code, ranged.stdout + ranged.stderr).toBe(0)
+    expect(ranged.output).toMatch(/released<<.*\n\["acme:calc@1\.2\.0"\]\n/)
+    expect(await released()).toBe(second.after)
+  }, 180_000)
 
   it('refuses to run on an event that names no push, saying which inputs to give', async () => {
     const result = await runRelease({ after: 'not a sha' })

@@ -15,6 +15,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { releaseAssetUrl } from '../../src/core/release-assets.js'
+import { RELEASED_REF } from '../../src/publish/release-cursor.js'
 import type { VersionRecord } from '../../src/core/types.js'
 import type { Delivery } from '../github/emulator/state.js'
 import { createRunner, type Runner, type WorkflowRunResult } from '../github/runner/runner.js'
@@ -39,11 +40,14 @@ describe('release.yml after a merge', () => {
   const pushes: Delivery[] = []
 
   /** Runs what the pending events start, and what those runs cause, keeping each push to main. */
-  async function drain(): Promise<WorkflowRunResult[]> {
+  async function drain(options: { cancelPush?: boolean } = {}): Promise<WorkflowRunResult[]> {
     const runs: WorkflowRunResult[] = []
     for (let pending = ctx.emu.takeDeliveries(); pending.length > 0; pending = ctx.emu.takeDeliveries()) {
       for (const delivery of pending) {
-        if (delivery.name === 'push' && delivery.payload.ref === 'refs/heads/main' && delivery.causedBy.kind !== 'installation') pushes.push(delivery)
+        const toMain = delivery.name === 'push' && delivery.payload.ref === 'refs/heads/main'
+        if (toMain && delivery.causedBy.kind !== 'installation') pushes.push(delivery)
+        // As GitHub does to a pending run of a concurrency group when a newer one queues: it never runs.
+        if (toMain && options.cancelPush) continue
         runs.push(...(await runner.dispatch(delivery)))
       }
       if (runs.length > 20) throw new Error('more than 20 workflow runs: a loop of workflows triggering each other?')
@@ -53,16 +57,17 @@ describe('release.yml after a merge', () => {
 
   const log = (runs: WorkflowRunResult[], name: string) => JSON.stringify(runs.filter((r) => r.name === name).map((r) => r.jobs.map((j) => [j.id, j.conclusion, j.log.slice(-2500)])))
   const main = async () => (await client(ctx.emu, ctx.emu.mintToken({ user: 'admin' })).git.getRef(repoRef, 'heads/main'))!.sha
+  const released = async () => (await client(ctx.emu, ctx.emu.mintToken({ user: 'admin' })).git.getRef(repoRef, RELEASED_REF))?.sha
   const stepLog = (runs: WorkflowRunResult[], job: string, command: string) =>
     runs.find((r) => r.name === 'release')!.jobs.find((j) => j.id === job)!.steps.find((s) => s.uses === './' && s.log.includes(command))?.log ?? ''
 
   /** alice's pull request adding acme:calc@version, through validate and merge to release. */
-  async function publish(version: string) {
+  async function publish(version: string, options: { cancelPush?: boolean } = {}) {
     const record = fx.record(version)
     const token = ctx.emu.mintToken({ user: 'alice' })
     await pushBranch(await fx.clone(token), `calc-${version}`, { [record.path]: record.content }, `Add calc-${version}`)
     const n = (await client(ctx.emu, token).pulls.create(repoRef, { title: `Add calc-${version}`, head: `calc-${version}`, base: 'main' })).number
-    const runs = await drain()
+    const runs = await drain(options)
     expect(runs.find((r) => r.name === 'merge')?.conclusion, log(runs, 'merge')).toBe('success')
     expect((await client(ctx.emu, token).pulls.get(repoRef, n)).merged).toBe(true)
     return { record, number: n, runs }
@@ -121,6 +126,8 @@ describe('release.yml after a merge', () => {
     expect(page, filesUnder(pagesDir).filter((f) => f.endsWith('.html')).join(', ')).toBeDefined()
     expect(fs.readFileSync(path.join(pagesDir, page!), 'utf8')).toContain('report.json')
     expect(stepLog(release, 'build', 'Building the API')).toMatch(/Built the API of [0-9a-f]{12} full/)
+    // What shipped is remembered: the push's own commit, not the report commit on top of it.
+    expect(await released()).toBe(pushes.at(-1)!.payload.after)
   }, 480_000)
 
   it('builds the next merge incrementally from the output the cache kept', async () => {
@@ -156,8 +163,26 @@ describe('release.yml after a merge', () => {
     expect(build.steps.find((s) => s.id === 'cache')!.outputs['cache-hit']).toBe('true')
     expect(build.steps.find((s) => s.uses?.startsWith('actions/cache/save@'))?.outcome).toBe('skipped')
     expect(await main()).toBe(tip)
+    expect(await released()).toBe(push.payload.after)
     expect(await gh.releases.getByTag(repoRef, 'acme.calc@1.2.0')).toEqual(before)
     expect(ctx.emu.takeDeliveries().filter((d) => d.name === 'push')).toEqual([])
+  }, 480_000)
+
+  it('ships, with the next push, the version of a push whose pending run GitHub cancelled', async () => {
+    const skipped = await publish('1.3.0', { cancelPush: true })
+    expect(skipped.runs.filter((r) => r.name === 'release')).toEqual([])
+    const mark = await released()
+    expect(mark).not.toBe(pushes.at(-1)!.payload.after)
+    const { runs } = await publish('1.4.0')
+    const release = runs.filter((r) => r.name === 'release')
+    expect(release.map((r) => r.conclusion), log(runs, 'release')).toEqual(['success'])
+    const outputs = release[0]!.jobs.find((j) => j.id === 'release')!.steps.find((s) => s.id === 'release')!.outputs
+    expect(JSON.parse(outputs.released!)).toEqual(['acme:calc@1.3.0', 'acme:calc@1.4.0'])
+    expect(stepLog(release, 'release', 'Releasing the versions')).toContain(`refs/wharf/released is at ${mark!.slice(0, 12)}, before this push`)
+    const gh = client(ctx.emu, ctx.emu.mintToken({ user: 'admin' }))
+    for (const version of ['1.3.0', '1.4.0']) expect((await gh.releases.getByTag(repoRef, `acme.calc@${version}`))?.assets.map((a) => a.name)).toEqual(['calc.wasm'])
+    expect(JSON.parse(outputs.reports!).sort()).toEqual(['index/reports/acme/calc/1.3.0/report.json', 'index/reports/acme/calc/1.4.0/report.json'])
+    expect(await released()).toBe(pushes.at(-1)!.payload.after)
   }, 480_000)
 
   it('does not start on a push that only touches index/reports/', async () => {

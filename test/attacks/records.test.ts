@@ -120,9 +120,9 @@ describe('a crate name is one crate registry-wide', () => {
       fs.writeFileSync(file, bytes)
       return { artifact: file, kind: 'crate', cksum: sha256Hex(bytes) }
     }
-    const asCrate = (name: string, spelling: string) => {
+    const asCrate = (name: string, spelling: string, version = '0.1.0') => {
       const { cksum, ...rest } = crate()
-      return { ...rest, name, version: '0.1.0', crate: { name: spelling, cksum } } as never
+      return { ...rest, name, version, crate: { name: spelling, cksum } } as never
     }
     const asBob = (options: object) => index.publish({ privateKey: bob.privatePem, author: 'bob', ...options })
     const judge = async (head: string, author = 'bob') => (await runCheck({ repo: index.repo, base: MAIN, head, author: { login: author } })).findings
@@ -154,7 +154,7 @@ describe('a crate name is one crate registry-wide', () => {
     // A component of that name holds no crate; the holder itself publishes on; a crate nobody holds is free.
     await index.release({ name: 'acme:widget', version: '1.0.0' })
     expect(await judge((await asBob(asCrate('beta:widget', 'widget'))).head)).toEqual([])
-    expect(await judge((await index.publish({ ...asCrate('acme:calc-core', 'Calc_Core'), version: '0.2.0' } as never)).head, 'alice')).toEqual([])
+    expect(await judge((await index.publish(asCrate('acme:calc-core', 'Calc_Core', '0.2.0'))).head, 'alice')).toEqual([])
     expect(await judge((await asBob(asCrate('beta:fresh', 'fresh'))).head)).toEqual([])
   })
 })
