@@ -76184,7 +76184,8 @@ async function test(inputs, ctx) {
   let input = path23.join(temp, path23.basename(artifact.name) || "artifact");
   await fs26.promises.writeFile(input, bytes);
   if (record.kind === "crate") input = await unpackCrate(bytes, await fs26.promises.mkdtemp(path23.join(temp, "crate-")));
-  const report3 = await group(`Testing ${inputs.package} on ${target2}`, () => runMatrix({ input, targets: [target2], workDir: temp, signature: "signed", env: withoutCredentials(process.env) }));
+  const targets = record.kind === "crate" && target2 === "wasm32-wasip1" && legTargets(record, registry.policy).includes("native") ? [target2, "native"] : [target2];
+  const report3 = await group(`Testing ${inputs.package} on ${targets.join(" and ")}`, () => runMatrix({ input, targets, workDir: temp, signature: "signed", env: withoutCredentials(process.env) }));
   const file = path23.join(ctx.workspace, REPORTS_DIR2, legReportPath({ id, version, target: target2 }));
   await fs26.promises.mkdir(path23.dirname(file), { recursive: true });
   await fs26.promises.writeFile(file, `${JSON.stringify(report3, null, 2)}

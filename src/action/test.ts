@@ -50,8 +50,11 @@ export async function test(inputs: Inputs, ctx: RunnerContext): Promise<void> {
   await fs.promises.writeFile(input, bytes)
   // The checks the registry applies to an uploaded .crate: one top directory, no links, devices or paths outside it.
   if (record.kind === 'crate') input = await unpackCrate(bytes, await fs.promises.mkdtemp(path.join(temp, 'crate-')))
+  // The speed ratio times native and wasm32-wasip1 on one machine: a crate's wasm32-wasip1 leg runs native too, when
+  // the version is tested there (merge takes each target's result from its own leg, and the ratio from this one).
+  const targets = record.kind === 'crate' && target === 'wasm32-wasip1' && legTargets(record, registry.policy).includes('native') ? [target, 'native' as const] : [target]
   // The crate's build scripts and tests run here: they get the job's environment without its tokens.
-  const report = await core.group(`Testing ${inputs.package} on ${target}`, () => runMatrix({ input, targets: [target], workDir: temp, signature: 'signed', env: withoutCredentials(process.env) }))
+  const report = await core.group(`Testing ${inputs.package} on ${targets.join(' and ')}`, () => runMatrix({ input, targets, workDir: temp, signature: 'signed', env: withoutCredentials(process.env) }))
   const file = path.join(ctx.workspace, REPORTS_DIR, legReportPath({ id, version, target }))
   await fs.promises.mkdir(path.dirname(file), { recursive: true })
   await fs.promises.writeFile(file, `${JSON.stringify(report, null, 2)}\n`)

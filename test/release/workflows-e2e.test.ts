@@ -77,8 +77,8 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
   beforeAll(async () => {
     work = await tempDir('wharf-e2e-')
     const files = Object.fromEntries(WORKFLOWS.map((w) => [`.github/workflows/${w}`, fs.readFileSync(path.join(ROOT, '.github/workflows', w), 'utf8')]))
-    // One matrix leg (native) keeps the run short; the registry may require any targets.
-    fx = await createIndexFixture(ctx.emu, { files, withAction: true, policy: (r) => void (r.policy.quality_gates = { required_targets: ['native'] }) })
+    // Two matrix legs, native and wasm32-wasip1 (which times native too, for the speed ratio the gate reads); the registry may require any targets.
+    fx = await createIndexFixture(ctx.emu, { files, withAction: true, policy: (r) => void (r.policy.quality_gates = { required_targets: ['native', 'wasm32-wasip1'], max_speed_ratio: 1000 }) })
     pagesDir = path.join(work, 'pages')
     fs.mkdirSync(pagesDir)
     nginx = await startNginx(pagesDir)
@@ -129,9 +129,12 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     expect(runs[0]!.jobs.map((j) => [j.id, j.conclusion, j.matrix ? (j.matrix.leg as { target: string }).target : null])).toEqual([
       ['check', 'success', null],
       ['test', 'success', 'native'],
+      ['test', 'success', 'wasm32-wasip1'],
     ])
     expect((await gh.pulls.get(INDEX, number)).merged).toBe(true)
-    expect((await gh.issues.listComments(INDEX, number)).map((c) => c.body).join('\n')).toContain('## wharf: ✅ Merged.')
+    const comments = (await gh.issues.listComments(INDEX, number)).map((c) => c.body).join('\n')
+    expect(comments).toContain('## wharf: ✅ Merged.')
+    expect(comments).toMatch(/wasm at most 1000x native time \| [\d.]+x native \(wasm32-wasip1, median of \d+ runs\)/)
     expect(runs[2]!.jobs.map((j) => [j.id, j.conclusion])).toEqual([
       ['release', 'success'],
       ['build', 'success'],
@@ -153,7 +156,16 @@ describe('GitHub mode end to end: a crate from its repo to cargo, through the wo
     // The validated report, committed by the bot on top of the merge.
     const report = JSON.parse(fs.readFileSync(path.join(work2, 'index/reports/acme/wharf-greet/0.1.0/report.json'), 'utf8'))
     // Both of the crate's tests pass, one of them that no token of the job reached the tests it ran.
-    expect(report).toMatchObject({ schema: 'wharf:report/v1', subject: { kind: 'crate', version: '0.1.0' }, targets: [{ target: 'native', status: 'pass', test: { status: 'pass', passed: 2, failed: 0 } }] })
+    expect(report).toMatchObject({
+      schema: 'wharf:report/v1',
+      subject: { kind: 'crate', version: '0.1.0' },
+      targets: [
+        { target: 'native', status: 'pass', test: { status: 'pass', passed: 2, failed: 0 } },
+        { target: 'wasm32-wasip1', status: 'pass', test: { status: 'pass', passed: 2, failed: 0 } },
+      ],
+    })
+    // Measured by the wasm32-wasip1 leg, which ran both on one machine: the max_speed_ratio gate had a ratio to judge.
+    expect(report.verdicts.speed_ratio).toMatchObject({ value: expect.any(Number), wasm_target: 'wasm32-wasip1' })
     expect((await git(work2, 'log', '-1', '--format=%an', 'HEAD')).trim()).toBe('github-actions[bot]')
 
     // What the Run 2.0 client reads, from nginx: percent-encoded names, JSON integers, the download hashing to sha256.
