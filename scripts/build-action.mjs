@@ -2,7 +2,7 @@
 /**
  * Builds the GitHub Action's bundle, dist/action/index.js: one self-contained
  * ESM file (esbuild) that runs on Node 20 and later, with the matrix's runner
- * scripts beside it, and site.js, the site's page renderer on its own, which
+ * scripts and the compiled schema validators beside it, and site.js, the site's page renderer on its own, which
  * build-api's worker threads import (src/site/index.ts names it). The build
  * is deterministic (same sources, same bytes), so test/action/bundle.test.ts
  * can fail CI when the committed bundle is stale.
@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { precompiledSchemas } from './build.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const RUNNERS = path.join(ROOT, 'src/matrix/runners')
@@ -53,15 +54,17 @@ export async function buildAction(outDir = path.join(ROOT, 'dist/action')) {
     // jco (component WIT, adapting p1 builds into components) is loaded with import() where used; the bundle
     // does not ship it, so a runner without it reports those steps as failed with jco's absence as the reason.
     external: ['@bytecodealliance/jco', '@bytecodealliance/preview2-shim', '@bytecodealliance/preview2-shim/*'],
-    // CommonJS dependencies call require() for Node's own modules; an ESM bundle gives them one.
-    plugins: [packageVersionOnly],
+    // CommonJS dependencies call require() for Node's own modules; an ESM bundle gives them one. The JSON Schemas are
+    // compiled now, into schemas/ beside the bundle: a run neither loads ajv's compiler nor compiles (a fifth of a second).
+    plugins: [packageVersionOnly, await precompiledSchemas(path.join(outDir, 'schemas'))],
     banner: { js: "import { createRequire as __wharfCreateRequire } from 'node:module'\nconst require = __wharfCreateRequire(import.meta.url)" },
   })
   for (const name of SHIPPED_RUNNERS) fs.copyFileSync(path.join(RUNNERS, name), path.join(outDir, 'runners', name))
   const assets = fs.readdirSync(SITE_ASSETS).sort()
   fs.mkdirSync(path.join(outDir, 'assets'))
   for (const name of assets) fs.copyFileSync(path.join(SITE_ASSETS, name), path.join(outDir, 'assets', name))
-  return ['index.js', 'site.js', ...SHIPPED_RUNNERS.map((n) => `runners/${n}`), ...assets.map((n) => `assets/${n}`)]
+  const schemas = fs.readdirSync(path.join(outDir, 'schemas')).sort()
+  return ['index.js', 'site.js', ...SHIPPED_RUNNERS.map((n) => `runners/${n}`), ...assets.map((n) => `assets/${n}`), ...schemas.map((n) => `schemas/${n}`)]
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -17,9 +17,10 @@ const staging = `${out}.${process.pid}.tmp`
  * The schema validators compiled now, each bundled into its own CommonJS file
  * in `dir`, and a plugin that swaps src/core/schema-validators.ts for a loader
  * that requires them one by one: no run compiles a schema, loads ajv's
- * compiler, or parses validators it does not use.
+ * compiler, or parses validators it does not use. The Action's bundle uses
+ * it too (scripts/build-action.mjs).
  */
-async function precompiledSchemas(dir) {
+export async function precompiledSchemas(dir) {
   const { tsImport } = await import('tsx/esm/api')
   const { default: standaloneCode } = await import('ajv/dist/standalone/index.js')
   const module = path.join(root, 'src', 'core', 'schema-validators.ts')
