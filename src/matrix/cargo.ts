@@ -1,5 +1,5 @@
 /** Cargo as the matrix drives it: JSON messages in, artifacts and first errors out. */
-import { commandLine, runStep, type StepOutput } from './process.js'
+import { commandLine, JSON_CAPTURE, runStep, type StepOutput } from './process.js'
 import type { Toolchain } from './toolchain.js'
 
 export interface CargoArtifact {
@@ -144,13 +144,19 @@ export interface CargoMetadata {
 /** `cargo metadata` filtered to one platform; null with the reason when cargo cannot read the manifest. */
 export async function cargoMetadata(ctx: CargoContext): Promise<{ metadata: CargoMetadata | null; error: string | null }> {
   const args = ['metadata', '--format-version', '1', ...(ctx.triple ? ['--filter-platform', ctx.triple] : []), ...(ctx.offline ? ['--offline'] : [])]
-  const out = await runStep(ctx.toolchain.cargo, args, { cwd: ctx.cwd, env: { ...ctx.toolchain.env, CARGO_TARGET_DIR: ctx.targetDir }, timeoutMs: ctx.timeoutMs })
+  const out = await runStep(ctx.toolchain.cargo, args, { cwd: ctx.cwd, env: { ...ctx.toolchain.env, CARGO_TARGET_DIR: ctx.targetDir }, timeoutMs: ctx.timeoutMs, captureBytes: JSON_CAPTURE })
   if (out.code !== 0) return { metadata: null, error: firstErrorLine(out.stderr) }
-  const raw = JSON.parse(out.stdout) as {
+  if (out.stdoutCut) return { metadata: null, error: `cargo metadata printed over ${JSON_CAPTURE / 1024 / 1024} MiB, more than a crate's description takes (a huge [package.metadata] table?)` }
+  let raw: {
     packages: Record<string, unknown>[]
     resolve: { root: string | null; nodes: { id: string; dependencies: string[]; features: string[] }[] } | null
     workspace_members: string[]
     workspace_root: string
+  }
+  try {
+    raw = JSON.parse(out.stdout)
+  } catch (e) {
+    return { metadata: null, error: `cargo metadata printed no JSON: ${(e as Error).message}` }
   }
   const packages = new Map<string, CargoPackage>()
   for (const p of raw.packages) {

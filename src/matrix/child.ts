@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { exitCodeFor, formatError, WharfError } from '../core/errors.js'
+import { removeTree } from '../store/index.js'
 import { runMatrix } from './run.js'
 import { parseTargets } from './targets.js'
 
@@ -50,5 +51,5 @@ try {
   process.stderr.write(`${formatError(e)}\n`)
   process.exitCode = exitCodeFor(e)
 } finally {
-  if (unpacked) await fs.promises.rm(path.dirname(unpacked), { recursive: true, force: true })
+  if (unpacked) await removeTree(path.dirname(unpacked))
 }

@@ -110,7 +110,16 @@ export interface AllTests {
   firstOutput: string
   /** Set when the binary died before any test started (missing import, bad harness), so counts are meaningless. */
   crashed: string | null
+  /** Set when restarts stopped before every test had a result (the skip list outgrew a command line): why. */
+  stopped: string | null
 }
+
+/**
+ * The most bytes of `--skip NAME` a restart passes: Linux takes 2 MiB of
+ * arguments and environment together, and a binary whose tests trap one by
+ * one would pass every name done so far.
+ */
+const SKIP_BYTES = 1024 * 1024
 
 /**
  * Runs one test binary until every test has a result: once normally; after a
@@ -132,10 +141,20 @@ export async function runAllTests(exec: (args: string[]) => Promise<BinaryRun>, 
     panics: [],
     firstOutput: '',
     crashed: null,
+    stopped: null,
   }
   const done: string[] = []
+  let skipBytes = 0
+  const finish = (name: string) => {
+    done.push(name)
+    skipBytes += Buffer.byteLength(name) + '--skip'.length + 2
+  }
   // Every restart finishes at least one more test, so this bounds the loop; the cap guards against a harness that lies.
   for (let round = 0; round < 10_000; round++) {
+    if (skipBytes > SKIP_BYTES) {
+      all.stopped = `stopped after ${all.runs} runs: the ${done.length} tests done, each skipped by name, would not fit on the command line of another restart`
+      return all
+    }
     const skips = done.flatMap((name) => ['--skip', name])
     const run = await exec([...extraArgs, ...(done.length > 0 ? ['--exact', ...skips] : [])])
     all.runs++
@@ -147,7 +166,7 @@ export async function runAllTests(exec: (args: string[]) => Promise<BinaryRun>, 
     }
     const parsed = parseLibtest(run.stdout)
     for (const r of parsed.results) {
-      done.push(r.name)
+      finish(r.name)
       if (r.outcome === 'ok') all.passed++
       else if (r.outcome === 'ignored') all.ignored++
       else {
@@ -181,7 +200,7 @@ export async function runAllTests(exec: (args: string[]) => Promise<BinaryRun>, 
     all.failed++
     all.failures.push(dead)
     all.aborted.push(dead)
-    done.push(dead)
+    finish(dead)
     const alone = await exec([...extraArgs, dead, '--exact', '--nocapture'])
     all.runs++
     all.wallMs += alone.wallMs

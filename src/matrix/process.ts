@@ -11,6 +11,8 @@ export interface StepOptions {
   timeoutMs: number
   /** Record the peak resident set size (GNU time), for native test binaries. */
   measureRss?: boolean
+  /** How much of each stream to keep (default MAX_CAPTURE): more for a step whose output is read whole, as JSON. */
+  captureBytes?: number
 }
 
 export interface StepOutput {
@@ -18,6 +20,8 @@ export interface StepOutput {
   signal: NodeJS.Signals | null
   stdout: string
   stderr: string
+  /** Whether the middle of stdout was dropped (it printed more than the capture keeps). */
+  stdoutCut: boolean
   wallMs: number
   timedOut: boolean
   /** Peak RSS in KiB, when asked for and GNU time is there to tell. */
@@ -27,6 +31,9 @@ export interface StepOutput {
 // A runaway test can print without end; what matters is at the start (errors) and at the end (the summary, and the
 // artifact lines cargo writes last): a step keeps that much of each, and drops the middle.
 const MAX_CAPTURE = 8 * 1024 * 1024
+
+/** What a step whose output is read whole as JSON (`cargo metadata`) may print: a large workspace's graph is tens of MiB. */
+export const JSON_CAPTURE = 64 * 1024 * 1024
 
 /** How long a step's output may stay open after its process exited (a detached child holding it). */
 const PIPE_GRACE_MS = 2_000
@@ -52,10 +59,12 @@ class OutputCapture {
   private headSize = 0
   private tail: Buffer[] = []
   private tailSize = 0
-  private dropped = 0
+  dropped = 0
+
+  constructor(private readonly max = MAX_CAPTURE) {}
 
   add(chunk: Buffer): void {
-    const half = MAX_CAPTURE / 2
+    const half = this.max / 2
     if (this.tail.length === 0 && this.headSize < half) {
       const taken = chunk.subarray(0, half - this.headSize)
       this.head.push(taken)
@@ -121,8 +130,8 @@ export function runStep(command: string, args: string[], options: StepOptions): 
       forget()
       return reject(e)
     }
-    const out = new OutputCapture()
-    const err = new OutputCapture()
+    const out = new OutputCapture(options.captureBytes)
+    const err = new OutputCapture(options.captureBytes)
     child.stdout!.on('data', (c: Buffer) => out.add(c))
     child.stderr!.on('data', (c: Buffer) => err.add(c))
     let timedOut = false
@@ -161,7 +170,7 @@ export function runStep(command: string, args: string[], options: StepOptions): 
         if (Number.isFinite(rss) && rss > 0) peakRssKb = rss
       }
       forget()
-      resolve({ code: timedOut ? null : code, signal, stdout: out.text(), stderr: err.text(), wallMs, timedOut, peakRssKb })
+      resolve({ code: timedOut ? null : code, signal, stdout: out.text(), stderr: err.text(), stdoutCut: out.dropped > 0, wallMs, timedOut, peakRssKb })
     })
   })
 }

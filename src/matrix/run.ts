@@ -14,6 +14,7 @@ import { WharfError } from '../core/errors.js'
 import { timestamp } from '../core/time.js'
 import { WHARF_VERSION } from '../core/version.js'
 import { wasmKind } from '../core/wasm.js'
+import { removeTree } from '../store/index.js'
 import { addCleanup } from './children.js'
 import { runArtifact } from './artifact.js'
 import { blameBuild, blameTest, hintFor } from './blame.js'
@@ -117,7 +118,7 @@ async function runCrate(crateDir: string, options: MatrixOptions): Promise<Repor
   }
   const work = await fs.promises.mkdtemp(path.join(parent, 'wharf-test-'))
   // A Ctrl-C removes it too (children.ts).
-  const forget = options.keep ? () => {} : addCleanup(() => fs.promises.rm(work, { recursive: true, force: true }))
+  const forget = options.keep ? () => {} : addCleanup(() => removeTree(work))
   try {
     const targetDir = options.targetDir ? path.resolve(options.targetDir) : path.join(work, 'target')
     const copies = new SourceCopies(crateDir, work)
@@ -181,7 +182,7 @@ async function runCrate(crateDir: string, options: MatrixOptions): Promise<Repor
   } finally {
     forget()
     // Test binaries hold handles in the work dir only while they run; every step has ended by now.
-    if (!options.keep) await fs.promises.rm(work, { recursive: true, force: true })
+    if (!options.keep) await removeTree(work)
   }
 }
 
@@ -212,7 +213,15 @@ class SourceCopies {
       // A build directory or git history in the source is neither needed nor wanted in the throwaway copy.
       filter: (src) => {
         const rel = path.relative(root, src)
-        return rel !== 'target' && !rel.split(path.sep).includes('.git')
+        if (rel === 'target' || rel.split(path.sep).includes('.git')) return false
+        // A FIFO, socket or device is no source file: copying one blocks or fails, so it is refused by name.
+        const stat = fs.lstatSync(src)
+        if (!stat.isFile() && !stat.isDirectory() && !stat.isSymbolicLink()) {
+          throw new WharfError('USAGE', `${rel} in ${root} is a ${specialKind(stat)}, not a file: wharf builds a copy of the crate, and cannot copy that`, {
+            hint: 'remove it from the crate directory (a build writes such files under target/, which is not copied)',
+          })
+        }
+        return true
       },
     })
     const lock = path.join(dest, 'Cargo.lock')
@@ -223,6 +232,10 @@ class SourceCopies {
     }
     return path.join(dest, path.relative(root, this.crateDir))
   }
+}
+
+function specialKind(stat: fs.Stats): string {
+  return stat.isFIFO() ? 'FIFO' : stat.isSocket() ? 'socket' : stat.isCharacterDevice() ? 'character device' : stat.isBlockDevice() ? 'block device' : 'special file'
 }
 
 /** The workspace root above `crateDir`, so members that inherit from it still build in the copy. */
@@ -449,14 +462,14 @@ async function runTests(ctx: Ctx, report: TargetReport, exec: Exec, executables:
     })
     runMs += all.wallMs
     binaries.push(binaryResult(e.name, all))
-    const failed = all.failed > 0 || all.crashed !== null || all.timedOut || (all.exitCode !== 0 && all.summary === null && all.aborted.length === 0)
+    const failed = all.failed > 0 || all.crashed !== null || all.stopped !== null || all.timedOut || (all.exitCode !== 0 && all.summary === null && all.aborted.length === 0)
     if (failed) {
       if (all.panics.length > 0) {
         firstFailure ??= `${all.panics[0]!.test}: ${all.panics[0]!.message}`
         // One entry per failed test, up to a handful: each may have its own cause.
         for (const p of all.panics.slice(0, MAX_TEST_BLAME)) report.blame.push(blameTest(report.target, p.test, p.message, p.location, metadata, ctx.rootName))
-      } else if (all.crashed || all.timedOut) {
-        const why = all.timedOut ? `timed out after ${timeoutMs / 1000}s` : all.crashed!
+      } else if (all.crashed || all.stopped || all.timedOut) {
+        const why = all.timedOut ? `timed out after ${timeoutMs / 1000}s` : (all.crashed ?? all.stopped)!
         firstFailure ??= `${e.name}: ${why}`
         report.blame.push({ crate: ctx.rootName, version: ctx.manifest?.version ?? null, path: [rootLabel(ctx)], error: `${e.name}: ${why}`, hint: hintFor(ctx.rootName, report.target, why), stage: 'test' })
       }

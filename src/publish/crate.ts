@@ -16,7 +16,7 @@ import { checkName, cratePackageId, crateToPackageName, parsePackageId } from '.
 import { crateFields, type CrateManifest } from '../core/records.js'
 import type { RegistryFile } from '../core/types.js'
 import { listDir, MAIN, readBlob, readJsonAt, resolveCommit, type Repo } from '../git/index.js'
-import { addCleanup, runStep } from '../matrix/index.js'
+import { addCleanup, JSON_CAPTURE, runStep } from '../matrix/index.js'
 import { unpackCrate } from './crate-archive.js'
 import { publishToIndex, type PublishOptions, type PublishResult } from './publish.js'
 
@@ -66,13 +66,16 @@ export interface CargoRunner {
 const CARGO_TIMEOUT_MS = 30 * 60_000
 
 /** Runs cargo as a child wharf stops on Ctrl-C (matrix/children.ts), and returns its stdout. */
-async function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+async function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; json?: boolean }): Promise<string> {
   let out
   try {
-    out = await runStep(command, args, { cwd: options.cwd ?? process.cwd(), env: options.env ?? process.env, timeoutMs: CARGO_TIMEOUT_MS })
+    out = await runStep(command, args, { cwd: options.cwd ?? process.cwd(), env: options.env ?? process.env, timeoutMs: CARGO_TIMEOUT_MS, ...(options.json ? { captureBytes: JSON_CAPTURE } : {}) })
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
     throw new WharfError('TOOLCHAIN', `${command} is not installed`, { hint: 'install Rust with rustup (https://rustup.rs), or set $CARGO' })
+  }
+  if (out.code === 0 && options.json && out.stdoutCut) {
+    throw new WharfError('TOOLCHAIN', `${command} ${args[0]} printed over ${JSON_CAPTURE / 1024 / 1024} MiB`, { hint: 'shrink the crate\'s [package.metadata] tables' })
   }
   if (out.code === 0) return out.stdout
   const why = out.timedOut ? `did not finish in ${CARGO_TIMEOUT_MS / 60_000} minutes` : (out.stderr || `exited ${out.code ?? out.signal}`).trim().split('\n').slice(-3).join(' ')
@@ -81,7 +84,12 @@ async function run(command: string, args: string[], options: { cwd?: string; env
 
 async function metadata(runner: { cargo: string; env: NodeJS.ProcessEnv }, manifest: string, offline: boolean): Promise<Metadata> {
   const args = ['metadata', '--no-deps', '--format-version', '1', '--manifest-path', manifest, ...(offline ? ['--offline'] : [])]
-  return JSON.parse(await run(runner.cargo, args, { env: runner.env })) as Metadata
+  const text = await run(runner.cargo, args, { env: runner.env, json: true })
+  try {
+    return JSON.parse(text) as Metadata
+  } catch (e) {
+    throw new WharfError('TOOLCHAIN', `cargo metadata printed no JSON (${(e as Error).message})`, { hint: 'run cargo metadata --format-version 1 --no-deps in the crate to see what it prints' })
+  }
 }
 
 function packageOf(meta: Metadata, manifest: string): MetadataPackage {

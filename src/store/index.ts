@@ -1,7 +1,8 @@
 /**
  * The content-addressed artifact store of a local index repo:
- * `.wharf/artifacts/sha256/<hex>`, ignored by git, written atomically; and
- * the atomic file write every writer uses.
+ * `.wharf/artifacts/sha256/<hex>`, ignored by git, written atomically; the
+ * atomic file write every writer uses; and the removal of a tree that code
+ * wharf ran wrote into.
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -9,6 +10,8 @@ import path from 'node:path'
 import { WharfError } from '../core/errors.js'
 import { SHA256_HEX, sha256Hex } from '../core/hash.js'
 import { LOCAL_URL_PREFIX } from '../core/layout.js'
+
+export { removeTree } from './remove.js'
 
 export const STORE_DIR = '.wharf/artifacts/sha256'
 export { LOCAL_URL_PREFIX }

@@ -3,13 +3,14 @@
  * modules wasm-tools assembles from text), libtest's output, cargo's package
  * ids and errors, the hint table, target names, the score and WIT worlds.
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parse } from '@bytecodealliance/jco'
 import { describe, expect, it } from 'vitest'
 import { hintFor } from '../../src/matrix/blame.js'
-import { cargo, firstCargoFailure, firstErrorLine, parsePackageId } from '../../src/matrix/cargo.js'
+import { cargo, cargoMetadata, firstCargoFailure, firstErrorLine, parsePackageId } from '../../src/matrix/cargo.js'
 import { failureBlocks, firstPanic, parseLibtest, runAllTests, type BinaryRun } from '../../src/matrix/libtest.js'
 import { classifyImports, parseWorld, sizeMetrics, wasmMetrics } from '../../src/matrix/metrics.js'
 import { runStep } from '../../src/matrix/process.js'
@@ -175,6 +176,26 @@ describe('libtest output', () => {
     expect(calls.length).toBe(5)
     expect(calls[2]).toEqual(['--exact', '--skip', 'a', '--skip', 'b'])
   })
+
+  it('stops restarting, with the reason, before the names to skip outgrow a command line', async () => {
+    // Every test traps, and each name is long: restarting past all of them would ask the kernel for more than it takes.
+    const tests = Array.from({ length: 2000 }, (_, i) => `t${String(i).padStart(4, '0')}_${'x'.repeat(2000)}`)
+    let longest = 0
+    const exec = async (args: string[]): Promise<BinaryRun> => {
+      const bytes = args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0)
+      longest = Math.max(longest, bytes)
+      // What spawn does past Linux's limit on arguments and environment together.
+      if (bytes > 2 * 1024 * 1024) throw Object.assign(new Error('spawn E2BIG'), { code: 'E2BIG' })
+      const skip = new Set(args.flatMap((a, i) => (args[i - 1] === '--skip' ? [a] : [])))
+      const next = args.includes('--nocapture') ? args[0]! : tests.find((t) => !skip.has(t))!
+      return { stdout: `running ${tests.length - skip.size} tests\ntest ${next} ... `, stderr: `thread 'main' panicked at 'broke', src/lib.rs:1:1\n`, code: 134, timedOut: false, wallMs: 1 }
+    }
+    const all = await runAllTests(exec)
+    expect(all.stopped).toMatch(/^stopped after \d+ runs: the \d+ tests done, each skipped by name, would not fit on the command line of another restart$/)
+    expect(all.failed).toBe(all.aborted.length)
+    expect(all.failed).toBeGreaterThan(400)
+    expect(longest).toBeLessThan(1.1 * 1024 * 1024)
+  })
 })
 
 describe('cargo output', () => {
@@ -217,6 +238,22 @@ describe('cargo output', () => {
     expect(run.output.stdout).toMatch(/\n\[wharf: \d+ bytes of output dropped\]\n\{"reason"/)
   })
 
+  it('reads cargo metadata over 8 MiB whole, and says so of one that is no JSON or larger than it keeps', async () => {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-fake-metadata-'))
+    const root = { id: 'big 0.1.0 (path+file:///x)', name: 'big', version: '0.1.0', manifest_path: `${dir}/Cargo.toml`, targets: [], metadata: { blob: 'm'.repeat(9 * 1024 * 1024) } }
+    fs.writeFileSync(path.join(dir, 'big.json'), JSON.stringify({ packages: [root], resolve: { root: root.id, nodes: [{ id: root.id, dependencies: [], features: [] }] }, workspace_members: [root.id], workspace_root: dir }))
+    const fake = (name: string, script: string) => {
+      fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 })
+      return { toolchain: { cargo: path.join(dir, name), env: { PATH: process.env.PATH } } as unknown as Toolchain, triple: null, cwd: dir, targetDir: path.join(dir, 'target'), timeoutMs: 60_000, offline: true }
+    }
+    // A [package.metadata] table of 9 MiB: the step used to keep 8 MiB of it, and the cut JSON threw out of the matrix.
+    const big = await cargoMetadata(fake('cargo-big', `cat '${dir}/big.json'`))
+    expect(big.error).toBeNull()
+    expect(big.metadata?.root.metadata).toEqual(root.metadata)
+    expect(await cargoMetadata(fake('cargo-text', 'echo "not json"'))).toMatchObject({ metadata: null, error: expect.stringContaining('cargo metadata printed no JSON') })
+    expect(await cargoMetadata(fake('cargo-huge', 'head -c 70000000 /dev/zero | tr "\\0" " "'))).toMatchObject({ metadata: null, error: expect.stringMatching(/^cargo metadata printed over 64 MiB/) })
+  }, 60_000)
+
   it('takes the first line of a cargo error', () => {
     expect(firstErrorLine('warning: x\nerror: failed to parse manifest at `/x/Cargo.toml`\n\nCaused by: ...')).toBe('failed to parse manifest at `/x/Cargo.toml`')
   })
@@ -258,6 +295,17 @@ describe('where a crate is built', () => {
     for (const file of [planted, path.join(planted, 'config.toml')]) fs.chownSync(file, process.getuid!(), process.getgid!())
     expect(foreignCargoConfig(work)).toBeUndefined()
   })
+})
+
+describe('a crate directory holding a FIFO', () => {
+  it('is refused by the name of that file, not copied until the copy fails', async () => {
+    const crate = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'wharf-fifo-crate-'))
+    fs.mkdirSync(path.join(crate, 'src'))
+    fs.writeFileSync(path.join(crate, 'Cargo.toml'), '[package]\nname = "fifo"\nversion = "0.1.0"\nedition = "2021"\n')
+    fs.writeFileSync(path.join(crate, 'src/lib.rs'), 'pub fn f() {}\n')
+    execFileSync('mkfifo', [path.join(crate, 'src/pipe')])
+    await expect(runMatrix({ input: crate, targets: ['native'] })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/^src\/pipe in .* is a FIFO, not a file/) })
+  }, 60_000)
 })
 
 describe('hint table', () => {
