@@ -62509,7 +62509,7 @@ function versionRecord(fields, key) {
 }
 function artifactName(file) {
   const base = file.split(/[\\/]/).pop() ?? "artifact.wasm";
-  return base.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "artifact.wasm";
+  return base.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").replace(/\.+$/, "") || "artifact.wasm";
 }
 function storedArtifact(bytes, file, target2) {
   const sha256 = sha256Hex(bytes);

@@ -61,7 +61,8 @@ export function versionRecord(fields: RecordFields, key: SigningKey): VersionRec
 /** A file name as a record may carry it (letters, digits, `.`, `_`, `-`), from a path or an upload's name. */
 export function artifactName(file: string): string {
   const base = file.split(/[\\/]/).pop() ?? 'artifact.wasm'
-  return base.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'artifact.wasm'
+  // No leading or trailing period: a release asset is named so, and GitHub renames one that has it.
+  return base.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').replace(/\.+$/, '') || 'artifact.wasm'
 }
 
 /** The record's entry for bytes kept in the index's own artifact store (`sha256:<hex>`). */

@@ -60,6 +60,10 @@ describe('version records', () => {
     expect(artifactName('../x/my calc!.wasm')).toBe('my-calc-.wasm')
     expect(artifactName('...')).toBe('artifact.wasm')
     expect(artifactName('greet-0.1.0+build.7.crate')).toBe('greet-0.1.0-build.7.crate')
+    // GitHub renames a release asset that ends in a period, and release then could not find it again by name.
+    expect(artifactName('calc.wasm.')).toBe('calc.wasm')
+    const record = versionRecord({ name: 'acme:add', version: '1.0.0', kind: 'component', artifact: { ...artifact, name: 'calc.wasm.' }, publisher: 'alice', publishedAt: at }, key)
+    expect(schemaErrors('record', record).join()).toMatch(/artifacts\/0\/name: must match pattern/)
   })
 
   it('builds a signed, schema-valid record, leaving empty optional fields out', () => {
