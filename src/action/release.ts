@@ -48,9 +48,19 @@ export async function release(inputs: Inputs, ctx: RunnerContext): Promise<void>
   )
   // A version that did not ship gets no report yet: its re-run ships it and commits its report.
   const files = found.reports.filter((r) => shipped.has(r.package))
-  const committed = await core.group(`Committing ${files.length} report(s) under index/reports/`, () =>
-    commitReports({ github, index: ctx.repo, repo, remote: 'origin', token: inputs.token, files, message: reportsMessage(files.map((f) => f.package)) }),
-  )
+  // A branch protection that refuses the bot's commit leaves the reports out, said in a warning: the versions shipped,
+  // and the build and deploy that follow this job still run.
+  let refused: WharfError | undefined
+  const committed = await core.group(`Committing ${files.length} report(s) under index/reports/`, async () => {
+    try {
+      return await commitReports({ github, index: ctx.repo, repo, remote: 'origin', token: inputs.token, files, message: reportsMessage(files.map((f) => f.package)) })
+    } catch (e) {
+      if (!(e instanceof WharfError) || e.code !== 'FORBIDDEN') throw e
+      refused = e
+      return { commit: undefined, head: after, added: [], present: [] }
+    }
+  })
+  if (refused) core.warning(`${refused.message}. Fix: ${refused.hint}`)
   core.setOutput(OUTPUT.released, JSON.stringify(released))
   core.setOutput(OUTPUT.uploaded, String(result.uploaded))
   core.setOutput(OUTPUT.reports, JSON.stringify(committed.added))
@@ -61,10 +71,11 @@ export async function release(inputs: Inputs, ctx: RunnerContext): Promise<void>
     const what = v.error ? `not released: ${v.error.message}${v.error.hint ? ` (${v.error.hint})` : ''}` : v.assets.map((a) => `${a.name} ${a.status}`).join(', ')
     const file = files.find((f) => f.package === ref)
     const why = found.skipped.find((s) => s.package === ref)?.reason
-    const report = file ? `${committed.added.includes(file.path) ? 'committed' : 'present'} (#${file.pullRequest}, run ${file.runId})` : why ? `none: ${why}` : 'none'
+    const state = refused ? 'not committed' : committed.added.includes(file?.path ?? '') ? 'committed' : 'present'
+    const report = file ? `${state} (#${file.pullRequest}, run ${file.runId})` : why ? `none: ${why}` : 'none'
     lines.push(`| <code>${cell(ref)}</code> | ${cell(v.tag)}${v.release?.created ? ' (new)' : ''} | ${cell(what)} | ${cell(report)} |`)
   }
-  const commitLine = committed.commit ? `Reports committed as ${committed.commit.slice(0, 12)}.` : 'No report to commit.'
+  const commitLine = refused ? `Reports not committed: ${refused.message}.` : committed.commit ? `Reports committed as ${committed.commit.slice(0, 12)}.` : 'No report to commit.'
   lines.push('', result.versions.length === 0 ? 'The push added no version.' : `${result.uploaded} asset(s) uploaded, ${result.requests} GitHub requests. ${commitLine}`, '')
   for (const s of found.skipped) core.info(`${s.package}: no report: ${s.reason}`)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(lines.join('\n')).write()

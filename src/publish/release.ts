@@ -237,8 +237,17 @@ export async function commitReports(options: CommitReportsOptions): Promise<Comm
       await github.git.updateRef(index, `heads/${branch}`, commit.sha)
       return { commit: commit.sha, head: commit.sha, added, present }
     } catch (e) {
+      if (!(e instanceof WharfError) || !['GITHUB_VALIDATION_FAILED', 'GITHUB_CONFLICT'].includes(e.code)) throw e
       // Not a fast-forward: another push landed meanwhile. Start again from the new tip.
-      if (attempt >= attempts || !(e instanceof WharfError) || !['GITHUB_VALIDATION_FAILED', 'GITHUB_CONFLICT'].includes(e.code)) throw e
+      if (/not a fast.forward/i.test(e.message) && attempt < attempts) continue
+      // A branch protection rule, or a ruleset: no retry moves it.
+      if (/protected branch|rule violation/i.test(e.message)) {
+        throw new WharfError('FORBIDDEN', `${branch} of ${index.owner}/${index.repo} refused the report commit: ${e.message}`, {
+          hint: `let the release job's token push to ${branch} (a bypass for GitHub Actions in the branch's protection or ruleset), or the reports stay out of the index`,
+          cause: e,
+        })
+      }
+      throw e
     }
   }
 }

@@ -185,6 +185,30 @@ describe('release.yml after a merge', () => {
     expect(await released()).toBe(pushes.at(-1)!.payload.after)
   }, 480_000)
 
+  it('ships and deploys, with a warning, when branch protection refuses the report commit', async () => {
+    const repo = ctx.emu.requireRepo(REPO)
+    repo.protectedBranches.add('main')
+    try {
+      const { runs } = await publish('1.5.0')
+      const release = runs.filter((r) => r.name === 'release')
+      expect(release.map((r) => r.conclusion), log(runs, 'release')).toEqual(['success'])
+      expect(release[0]!.jobs.map((j) => [j.id, j.conclusion])).toEqual([
+        ['release', 'success'],
+        ['build', 'success'],
+        ['deploy', 'success'],
+      ])
+      const job = release[0]!.jobs.find((j) => j.id === 'release')!
+      expect(job.annotations).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringMatching(/^main of wharf\/index refused the report commit: .*Protected branch update failed for refs\/heads\/main\..*Fix: let the release job's token push to main/s) }))
+      expect(job.summary).toContain('Reports not committed:')
+      expect(job.summary).toMatch(/not committed \(\\?#\d+, run \d+\)/)
+      expect((await client(ctx.emu, ctx.emu.mintToken({ user: 'admin' })).releases.getByTag(repoRef, 'acme.calc@1.5.0'))?.assets.map((a) => a.name)).toEqual(['calc.wasm'])
+      expect(filesUnder(pagesDir).filter((f) => f.startsWith('packages/acme:calc@1.5.0'))).toEqual(['packages/acme:calc@1.5.0.html'])
+      expect(await main()).toBe(pushes.at(-1)!.payload.after)
+    } finally {
+      repo.protectedBranches.delete('main')
+    }
+  }, 480_000)
+
   it('does not start on a push that only touches index/reports/', async () => {
     const work = await fx.clone(ctx.emu.mintToken({ user: 'admin' }))
     fs.mkdirSync(path.join(work, 'index/reports/acme/calc/1.2.0'), { recursive: true })

@@ -254,6 +254,7 @@ export class Emulator {
       createdAt: this.stamp(),
       pushedAt: this.stamp(),
       queue: Promise.resolve(),
+      protectedBranches: new Set(),
     }
     this.repos.set(fullName(repo).toLowerCase(), repo)
     return repo

@@ -322,6 +322,10 @@ function gitDataRoutes(emu: Emulator): RouteDef[] {
         const ref = `refs/${req.params.ref}`
         const sha = String(body.sha ?? '')
         if ((await gitOps.objectType(req.repo.dir, sha)) !== 'commit') throw validationFailed('Reference', 'sha', 'invalid', 'Object does not exist')
+        // As a branch protection rule (pull requests required) answers an update through this API.
+        if (ref.startsWith('refs/heads/') && req.repo.protectedBranches.has(ref.slice('refs/heads/'.length))) {
+          return { status: 422, body: { message: `Protected branch update failed for ${ref}.`, documentation_url: 'https://docs.github.com/rest/git/refs#update-a-reference', status: '422' } }
+        }
         return serialised(req.repo, async () => {
           const current = (await gitOps.listRefs(req.repo.dir, ref)).get(ref)
           if (!current) throw validationFailed('Reference', 'ref', 'invalid', 'Reference does not exist')

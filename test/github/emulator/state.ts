@@ -193,6 +193,8 @@ export interface Repo {
   pushedAt: string
   /** Serialises ref changes (pushes, merges, API ref updates) on this repo. */
   queue: Promise<unknown>
+  /** Branches a protection rule covers: the git refs API may not move them (GitHub answers 422). */
+  protectedBranches: Set<string>
 }
 
 export interface Token {
